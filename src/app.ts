@@ -1,0 +1,85 @@
+import type { Config } from './config.js';
+import { Database } from './db.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Authenticator, bootstrapAdminKey } from './security/index.js';
+import { createHttpServer, uwsNative, type HttpServer } from './server/index.js';
+
+export interface RunningServer {
+  readonly port: number;
+  readonly db: Database;
+  readonly http: HttpServer;
+  readonly metrics: Metrics;
+  /** Graceful stop: drain HTTP, close storage. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  /** Where the one-time admin-key banner goes (stdout in the CLI). */
+  announce?: (text: string) => void;
+}
+
+/**
+ * Start a server: authentication, HTTP listener, then storage and recovery.
+ * The listener comes up first so /health and /health/ready answer while
+ * recovery runs; data endpoints answer 503 until the database is ready.
+ */
+export async function startServer(config: Config, { log, announce = (t) => process.stdout.write(t) }: StartOptions): Promise<RunningServer> {
+  const startedAt = Date.now();
+  if (!uwsNative) {
+    log.warn('uWebSockets.js native binary did not load; running on its slow pure-JS fallback. Check the platform (linux x64, Node 20 ABI 115, glibc) and reinstall.');
+  }
+  const metrics = createMetrics(startedAt);
+  const auth = new Authenticator();
+  if (config.adminKey !== undefined) auth.addAdminSecret(config.adminKey);
+  const boot = await bootstrapAdminKey(config.dataDir, { generate: config.adminKey === undefined });
+  if (boot) {
+    auth.addAdminHash(boot.record.key_id, boot.record.hash);
+    if (boot.generatedSecret !== undefined) {
+      announce(
+        `ThemisTS created an admin API key. It is shown only this once; only its hash is stored in ${config.dataDir}/admin.key.\n` +
+          `  Authorization: Bearer ${boot.generatedSecret}\n`,
+      );
+      log.info('admin key created', { key_id: boot.record.key_id });
+    }
+  }
+
+  const db = new Database(config, log, {
+    onGroupCommit: (commits, _ops, seconds) => {
+      metrics.groupCommitSize.observe(commits);
+      metrics.groupCommitSeconds.observe(seconds);
+    },
+  });
+  const http = createHttpServer({
+    db,
+    auth,
+    metrics,
+    log,
+    host: config.host,
+    port: config.port,
+    maxBodyBytes: config.maxBodyBytes,
+    startedAt,
+  });
+  const port = await http.listen();
+  log.info('listening', { host: config.host, port, durability: config.durability, data_dir: config.dataDir, uws_native: uwsNative });
+  try {
+    await db.open();
+  } catch (e) {
+    await http.close(0);
+    throw e;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    db,
+    http,
+    metrics,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close(config.shutdownTimeoutMs);
+        await db.close();
+      })()),
+  };
+}

@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export type Durability = 'sync' | 'relaxed';
+
+/** Everything the server can be told at start. One place, documented defaults. */
+export interface Config {
+  /** TCP port to listen on. 0 picks a free port (tests). */
+  port: number;
+  host: string;
+  /** Data directory; LevelDB lives in `<dataDir>/db`, the admin key hash in `<dataDir>/admin.key`. */
+  dataDir: string;
+  /** When set, this secret is a valid admin bearer token (never stored, only its hash is kept in memory). */
+  adminKey: string | undefined;
+  /** `sync`: every acknowledged write is fsynced (group commit). `relaxed`: OS-buffered writes. */
+  durability: Durability;
+  logLevel: LogLevel;
+  /** Request bodies larger than this are refused with 413. */
+  maxBodyBytes: number;
+  /** How long graceful shutdown waits for in-flight requests before closing anyway. */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULTS: Config = {
+  port: 8765,
+  host: '127.0.0.1',
+  dataDir: './data',
+  adminKey: undefined,
+  durability: 'sync',
+  logLevel: 'info',
+  maxBodyBytes: 10 * 1024 * 1024,
+  shutdownTimeoutMs: 10_000,
+};
+
+/** One row per setting: environment variable, flag, and how to parse it. */
+const SETTINGS = [
+  { key: 'port', env: 'THEMIS_PORT', flag: 'port', parse: (v: string) => intIn(v, 'port', 0, 65535) },
+  { key: 'host', env: 'THEMIS_HOST', flag: 'host', parse: (v: string) => nonEmpty(v, 'host') },
+  { key: 'dataDir', env: 'THEMIS_DATA_DIR', flag: 'data-dir', parse: (v: string) => nonEmpty(v, 'data dir') },
+  { key: 'adminKey', env: 'THEMIS_ADMIN_KEY', flag: 'admin-key', parse: parseAdminKey },
+  { key: 'durability', env: 'THEMIS_DURABILITY', flag: 'durability', parse: (v: string) => oneOf(v, 'durability', ['sync', 'relaxed'] as const) },
+  { key: 'logLevel', env: 'THEMIS_LOG_LEVEL', flag: 'log-level', parse: (v: string) => oneOf(v, 'log level', LOG_LEVELS) },
+  { key: 'maxBodyBytes', env: 'THEMIS_MAX_BODY_BYTES', flag: 'max-body-bytes', parse: (v: string) => intIn(v, 'max body bytes', 1, 2 ** 31 - 1) },
+  { key: 'shutdownTimeoutMs', env: 'THEMIS_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', parse: (v: string) => intIn(v, 'shutdown timeout', 0, 600_000) },
+] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const HELP = `Usage: themists [options]
+
+Every option also reads an environment variable; a flag wins over the variable.
+
+${SETTINGS.map((s) => `  --${s.flag.padEnd(22)} ${s.env}`).join('\n')}
+  --help                   show this text
+`;
+
+/** Resolve configuration: defaults < environment < command-line flags. */
+export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Config & { help: boolean } {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+        help: { type: 'boolean' as const },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const cfg: Record<string, unknown> = { ...DEFAULTS };
+  for (const s of SETTINGS) {
+    const fromFlag = values[s.flag];
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[s.env];
+    if (raw === undefined || raw === '') continue;
+    cfg[s.key] = s.parse(raw);
+  }
+  cfg.dataDir = path.resolve(cfg.dataDir as string);
+  return { ...(cfg as unknown as Config), help: values.help === true };
+}
+
+function intIn(v: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${what} must be an integer, got "${v}"`);
+  const n = Number(v.trim());
+  if (n < min || n > max) throw new ConfigError(`${what} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function nonEmpty(v: string, what: string): string {
+  if (v.trim() === '') throw new ConfigError(`${what} must not be empty`);
+  return v;
+}
+
+function oneOf<T extends string>(v: string, what: string, allowed: readonly T[]): T {
+  const lower = v.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(lower)) {
+    throw new ConfigError(`${what} must be one of ${allowed.join(', ')}, got "${v}"`);
+  }
+  return lower as T;
+}
+
+function parseAdminKey(v: string): string {
+  // Short admin secrets are guessable; refuse them rather than run insecurely.
+  if (v.length < 16) throw new ConfigError('admin key must be at least 16 characters');
+  return v;
+}

@@ -1,0 +1,60 @@
+/**
+ * The error catalogue. Every user-facing failure is a ThemisError carrying a
+ * stable `code` and the HTTP `status` it maps to; messages may change, codes
+ * do not (the same promise abstract-level makes for its LEVEL_* codes). Tests
+ * assert on `code` and status, not on wording. Programmer mistakes stay plain
+ * TypeErrors and surface as 500.
+ */
+export const ErrorCodes = {
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  VALIDATION_FAILED: 400,
+  INVALID_KEY: 400,
+  INVALID_BLOB: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+  NOT_IMPLEMENTED: 501,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class ThemisError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra fields merged into the JSON error body (never secrets). */
+  readonly details: Record<string, unknown> | undefined;
+  /** Extra response headers (e.g. Allow, WWW-Authenticate). */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { cause?: unknown; details?: Record<string, unknown>; headers?: Record<string, string> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ThemisError';
+    this.code = code;
+    this.status = ErrorCodes[code];
+    this.details = opts.details;
+    this.headers = opts.headers;
+  }
+}
+
+export const badRequest = (message: string, details?: Record<string, unknown>) =>
+  new ThemisError('BAD_REQUEST', message, details ? { details } : {});
+export const notFound = (message: string) => new ThemisError('NOT_FOUND', message);
+export const conflict = (message: string, details?: Record<string, unknown>) =>
+  new ThemisError('CONFLICT', message, details ? { details } : {});
+export const unavailable = (message: string) => new ThemisError('UNAVAILABLE', message);
+
+export function isThemisError(e: unknown): e is ThemisError {
+  return e instanceof ThemisError;
+}

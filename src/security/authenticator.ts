@@ -1,0 +1,39 @@
+import { ThemisError } from '../errors.js';
+import type { Permission, Principal } from './principal.js';
+import { hashSecret } from './secrets.js';
+
+const ALL: ReadonlySet<Permission> = new Set<Permission>(['*', 'admin']);
+
+/**
+ * Resolves bearer tokens to principals. Tokens are looked up by their
+ * SHA-256 hash, so the process never keeps a secret it did not just receive.
+ */
+export class Authenticator {
+  private readonly byHash = new Map<string, Principal>();
+
+  /** Register the admin credential stored in `<data>/admin.key`. */
+  addAdminHash(keyId: string, hash: string): void {
+    this.byHash.set(hash, { id: keyId, kind: 'admin', name: 'admin', permissions: ALL });
+  }
+
+  /** Register a secret given in configuration (THEMIS_ADMIN_KEY); only its hash is kept. */
+  addAdminSecret(secret: string): void {
+    this.byHash.set(hashSecret(secret), { id: 'env-admin', kind: 'admin', name: 'admin (THEMIS_ADMIN_KEY)', permissions: ALL });
+  }
+
+  /** Principal for an Authorization header value; throws UNAUTHORIZED. */
+  authenticate(authorization: string): Principal {
+    if (authorization === '') throw unauthorized('missing bearer token', false);
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+    if (!m) throw unauthorized('Authorization header must be "Bearer <token>"', true);
+    const p = this.byHash.get(hashSecret(m[1]!));
+    if (!p) throw unauthorized('invalid bearer token', true);
+    return p;
+  }
+}
+
+function unauthorized(message: string, invalidToken: boolean): ThemisError {
+  // RFC 6750 §3: a challenge on every 401; error="invalid_token" when a token was presented.
+  const challenge = invalidToken ? 'Bearer realm="themis", error="invalid_token"' : 'Bearer realm="themis"';
+  return new ThemisError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge } });
+}

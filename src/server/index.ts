@@ -1,0 +1,44 @@
+import type { Database } from '../db.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Authenticator } from '../security/index.js';
+import { HttpServer, API_VERSION } from './http-server.js';
+import { Router } from './router.js';
+import { SchemaRegistry } from './schemas.js';
+import { entityRoutes } from './routes/entities.js';
+import { systemRoutes } from './routes/system.js';
+
+export { HttpServer, API_VERSION } from './http-server.js';
+export { Router, type RouteSpec } from './router.js';
+export { SchemaRegistry } from './schemas.js';
+export { uwsNative } from './uws.js';
+export type { ApiRequest, Reply, Handler } from './types.js';
+
+export interface ServerDeps {
+  db: Database;
+  auth: Authenticator;
+  metrics: Metrics;
+  log: Logger;
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  startedAt: number;
+}
+
+/** Build the router with every API area and the uWS adapter around it. */
+export function createHttpServer(d: ServerDeps): HttpServer {
+  const router = new Router();
+  let server: HttpServer | undefined;
+  const routes = [
+    ...systemRoutes({ db: d.db, metrics: d.metrics, startedAt: d.startedAt, stats: () => server!.stats }),
+    ...entityRoutes(d.db),
+  ];
+  for (const r of routes) router.add(r);
+  server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {
+    host: d.host,
+    port: d.port,
+    maxBodyBytes: d.maxBodyBytes,
+  });
+  d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });
+  return server;
+}

@@ -1,0 +1,121 @@
+import { ThemisError } from '../errors.js';
+import type { Permission } from '../security/index.js';
+import type { Handler } from './types.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface RouteSpec {
+  method: Method;
+  /** Path template; `:name` marks a parameter spanning one path segment. */
+  path: string;
+  handler: Handler;
+  /** Bearer authentication required (default true). */
+  auth?: boolean;
+  /** Permission the principal needs (checked after authentication). */
+  permission?: Permission;
+  /** Name of the request-body schema in openapi.yaml (components.schemas); implies a JSON body. */
+  body?: string;
+}
+
+export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'handler' | 'auth'>> {
+  permission: Permission | undefined;
+  body: string | undefined;
+  readonly segments: readonly string[];
+  readonly paramNames: readonly string[];
+}
+
+export type Match =
+  | { kind: 'route'; route: Route; params: Record<string, string> }
+  | { kind: 'method_not_allowed'; allowed: Method[] }
+  | { kind: 'not_found' };
+
+/**
+ * A small router: exact paths resolve by one Map lookup; templates with
+ * parameters are tried in registration order, segment by segment. Path
+ * parameters are percent-decoded after splitting, so an encoded `/` (`%2F`)
+ * stays inside its parameter.
+ */
+export class Router {
+  private readonly exact = new Map<string, Map<Method, Route>>();
+  private readonly templated: Route[] = [];
+
+  add(spec: RouteSpec): this {
+    const segments = split(spec.path);
+    const paramNames = segments.filter((s) => s.startsWith(':')).map((s) => s.slice(1));
+    const route: Route = {
+      method: spec.method,
+      path: spec.path,
+      handler: spec.handler,
+      auth: spec.auth ?? true,
+      permission: spec.permission,
+      body: spec.body,
+      segments,
+      paramNames,
+    };
+    if (paramNames.length === 0) {
+      const key = '/' + segments.join('/');
+      let byMethod = this.exact.get(key);
+      if (!byMethod) this.exact.set(key, (byMethod = new Map()));
+      if (byMethod.has(spec.method)) throw new TypeError(`duplicate route ${spec.method} ${spec.path}`);
+      byMethod.set(spec.method, route);
+    } else {
+      this.templated.push(route);
+    }
+    return this;
+  }
+
+  routes(): Route[] {
+    return [...[...this.exact.values()].flatMap((m) => [...m.values()]), ...this.templated];
+  }
+
+  match(method: string, rawPath: string): Match {
+    const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+    const allowed = new Set<Method>();
+    const byMethod = this.exact.get(path);
+    if (byMethod) {
+      const r = byMethod.get(method as Method);
+      if (r) return { kind: 'route', route: r, params: {} };
+      for (const m of byMethod.keys()) allowed.add(m);
+    }
+    if (this.templated.length > 0) {
+      const segs = split(path);
+      for (const r of this.templated) {
+        if (r.segments.length !== segs.length) continue;
+        const params = matchSegments(r, segs);
+        if (!params) continue;
+        if (r.method === method) return { kind: 'route', route: r, params };
+        allowed.add(r.method);
+      }
+    }
+    if (allowed.size > 0) return { kind: 'method_not_allowed', allowed: [...allowed] };
+    return { kind: 'not_found' };
+  }
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((s, i) => i > 0 || s !== '');
+}
+
+function matchSegments(r: Route, segs: string[]): Record<string, string> | null {
+  let params: Record<string, string> | null = null;
+  for (let i = 0; i < segs.length; i++) {
+    const t = r.segments[i]!;
+    const s = segs[i]!;
+    if (t.charCodeAt(0) === 58 /* : */) {
+      if (s === '') return null;
+      (params ??= {})[t.slice(1)] = decodeSegment(s);
+    } else if (t !== s) {
+      return null;
+    }
+  }
+  return params ?? {};
+}
+
+function decodeSegment(s: string): string {
+  if (s.indexOf('%') < 0) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new ThemisError('BAD_REQUEST', `malformed percent-encoding in path segment "${s.slice(0, 80)}"`);
+  }
+}

@@ -1,0 +1,85 @@
+import os from 'node:os';
+import type { Database } from '../../db.js';
+import type { Metrics } from '../../metrics.js';
+import { PACKAGE_VERSION } from '../../paths.js';
+import type { RouteSpec } from '../router.js';
+import type { RequestStats } from '../request-stats.js';
+import type { Reply } from '../types.js';
+
+export interface SystemDeps {
+  db: Database;
+  metrics: Metrics;
+  stats: () => RequestStats;
+  startedAt: number;
+}
+
+const LEVELS = [0, 1, 2, 3, 4, 5, 6];
+
+/** GET /health (+ /healthz, /api/health), /health/ready, /stats, /metrics. */
+export function systemRoutes(d: SystemDeps): RouteSpec[] {
+  const uptime = () => Math.floor((Date.now() - d.startedAt) / 1000);
+
+  const health = (): Reply => {
+    const base = { version: PACKAGE_VERSION, database: 'leveldb', uptime_seconds: uptime() };
+    if (d.db.healthy()) return { json: { status: 'healthy', ...base } };
+    const message = d.db.state === 'opening' || d.db.state === 'created' ? 'storage is starting' : `storage is not available (state ${d.db.state})`;
+    return { status: 503, json: { error: true, message, status_code: 503, code: 'UNAVAILABLE', status: 'unhealthy', ...base } };
+  };
+
+  const ready = (): Reply => {
+    if (d.db.ready && d.db.healthy()) return { json: { status: 'ready', state: d.db.state } };
+    return {
+      status: 503,
+      json: { error: true, message: `not ready: database is ${d.db.state}`, status_code: 503, code: 'UNAVAILABLE', status: 'not_ready', state: d.db.state },
+    };
+  };
+
+  const stats = async (): Promise<Reply> => {
+    const rs = d.stats();
+    const up = (Date.now() - d.startedAt) / 1000;
+    const engine = d.db.engine; // UNAVAILABLE (503) before storage is open
+    const prop = (name: string) => Number(engine.property(name));
+    const sizes = await engine.keyspaceSizes();
+    return {
+      json: {
+        server: {
+          uptime_seconds: Math.floor(up),
+          total_requests: rs.totalRequests,
+          total_errors: rs.totalErrors,
+          queries_per_second: rs.ratePerSecond(up),
+          // One event-loop thread serves HTTP; LevelDB I/O runs on the libuv thread pool.
+          threads: 1 + (Number(process.env.UV_THREADPOOL_SIZE) || 4),
+          version: PACKAGE_VERSION,
+          node_version: process.version,
+          pid: process.pid,
+          memory_rss_bytes: process.memoryUsage.rss(),
+          load_average: os.loadavg(),
+        },
+        storage: {
+          leveldb: {
+            ...engine.stats(),
+            approximate_memory_usage_bytes: prop('leveldb.approximate-memory-usage'),
+            num_files_at_level: LEVELS.map((l) => prop(`leveldb.num-files-at-level${l}`)),
+            approximate_size_bytes: Object.values(sizes).reduce((a, b) => a + b, 0),
+            approximate_size_by_keyspace_bytes: sizes,
+          },
+          raw_stats: engine.property('leveldb.stats'),
+        },
+      },
+    };
+  };
+
+  const metrics = async (): Promise<Reply> => ({
+    text: await d.metrics.registry.metrics(),
+    contentType: d.metrics.registry.contentType,
+  });
+
+  return [
+    { method: 'GET', path: '/health', auth: false, handler: health },
+    { method: 'GET', path: '/healthz', auth: false, handler: health },
+    { method: 'GET', path: '/api/health', auth: false, handler: health },
+    { method: 'GET', path: '/health/ready', auth: false, handler: ready },
+    { method: 'GET', path: '/metrics', auth: false, handler: metrics },
+    { method: 'GET', path: '/stats', permission: 'stats:read', handler: stats },
+  ];
+}

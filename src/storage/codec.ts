@@ -1,0 +1,185 @@
+/**
+ * Key codecs. LevelDB orders keys bytewise, so every codec here is chosen so
+ * that byte order is the order a reader wants:
+ *  - entity keys: `table 0x00 pk` (table names cannot contain 0x00, so one
+ *    table's keys are one contiguous range);
+ *  - sequence numbers: fixed-width big-endian, so they sort numerically;
+ *  - index values: an order-preserving, self-delimiting tuple encoding where
+ *    null < false < true < numbers (numerically) < strings (by code point),
+ *    the order AQL compares values in.
+ */
+
+const utf8 = new TextEncoder();
+const utf8d = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeUtf8(s: string): Buffer {
+  return Buffer.from(s, 'utf8');
+}
+
+export function decodeUtf8(b: Uint8Array): string {
+  return utf8d.decode(b);
+}
+
+// ---------------------------------------------------------------- entities
+
+export interface EntityKeyParts {
+  table: string;
+  pk: string;
+}
+
+/** `table 0x00 pk`: the pk may contain any character (including 0x00) because it comes last. */
+export const entityKeyCodec = {
+  encode({ table, pk }: EntityKeyParts): Buffer {
+    const t = Buffer.from(table, 'latin1'); // table is [A-Za-z0-9_-]+ (validated upstream)
+    const p = Buffer.from(pk, 'utf8');
+    const out = Buffer.allocUnsafe(t.length + 1 + p.length);
+    t.copy(out, 0);
+    out[t.length] = 0;
+    p.copy(out, t.length + 1);
+    return out;
+  },
+  decode(b: Uint8Array): EntityKeyParts {
+    const sep = b.indexOf(0);
+    if (sep < 0) throw new TypeError('entity key without table separator');
+    return { table: Buffer.from(b.subarray(0, sep)).toString('latin1'), pk: utf8d.decode(b.subarray(sep + 1)) };
+  },
+  /** Bounds of all keys of one table, for range scans. */
+  tableRange(table: string): { gte: Buffer; lt: Buffer } {
+    const t = Buffer.from(table, 'latin1');
+    return { gte: Buffer.concat([t, Buffer.of(0)]), lt: Buffer.concat([t, Buffer.of(1)]) };
+  },
+};
+
+// ---------------------------------------------------------------- sequence numbers
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** Fixed-width 8-byte big-endian unsigned integers (up to 2^53-1), so they sort numerically. */
+export const seqCodec = {
+  encode(n: number): Buffer {
+    if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`sequence number out of range: ${n}`);
+    const b = Buffer.allocUnsafe(8);
+    b.writeUInt32BE(Math.floor(n / 2 ** 32), 0);
+    b.writeUInt32BE(n >>> 0, 4);
+    return b;
+  },
+  decode(b: Uint8Array): number {
+    if (b.length !== 8) throw new TypeError(`sequence number must be 8 bytes, got ${b.length}`);
+    const buf = Buffer.from(b.buffer, b.byteOffset, 8);
+    const n = buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
+    if (n > MAX_SAFE) throw new TypeError('sequence number exceeds 2^53-1');
+    return n;
+  },
+};
+
+// ---------------------------------------------------------------- ordered values
+
+export type ScalarValue = null | boolean | number | string;
+
+const TAG_NULL = 0x01;
+const TAG_FALSE = 0x02;
+const TAG_TRUE = 0x03;
+const TAG_NUMBER = 0x04;
+const TAG_STRING = 0x05;
+
+/**
+ * Order-preserving encoding of a tuple of scalars. Each element is
+ * self-delimiting, so a tuple's encoding is the concatenation of its
+ * elements' and a prefix of a tuple is a byte prefix (composite indexes scan
+ * by leading columns).
+ *
+ * Numbers: IEEE-754 big-endian with the sign bit flipped for non-negatives
+ * and all bits flipped for negatives (the classic trick that makes the bytes
+ * sort numerically). -0 is normalised to 0. NaN/Infinity are refused (JSON
+ * cannot carry them).
+ * Strings: UTF-8 (whose byte order is code-point order), 0x00 escaped as
+ * 0x00 0xFF, terminated by 0x00 0x01, so "a" < "a\0" < "ab".
+ */
+export const orderedCodec = {
+  encode(values: readonly ScalarValue[]): Buffer {
+    const parts: Buffer[] = [];
+    for (const v of values) parts.push(encodeOne(v));
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  },
+  decode(b: Uint8Array): ScalarValue[] {
+    const out: ScalarValue[] = [];
+    let i = 0;
+    while (i < b.length) {
+      const tag = b[i++];
+      switch (tag) {
+        case TAG_NULL: out.push(null); break;
+        case TAG_FALSE: out.push(false); break;
+        case TAG_TRUE: out.push(true); break;
+        case TAG_NUMBER: {
+          if (i + 8 > b.length) throw new TypeError('truncated number');
+          const nb = Buffer.from(b.subarray(i, i + 8));
+          if (nb[0]! & 0x80) nb[0] = nb[0]! ^ 0x80;
+          else for (let k = 0; k < 8; k++) nb[k] = ~nb[k]! & 0xff;
+          out.push(nb.readDoubleBE(0));
+          i += 8;
+          break;
+        }
+        case TAG_STRING: {
+          const bytes: number[] = [];
+          for (;;) {
+            if (i >= b.length) throw new TypeError('unterminated string');
+            const c = b[i++]!;
+            if (c !== 0) { bytes.push(c); continue; }
+            const next = b[i++];
+            if (next === 0x01) break;
+            if (next === 0xff) { bytes.push(0); continue; }
+            throw new TypeError('invalid string escape');
+          }
+          out.push(utf8d.decode(Uint8Array.from(bytes)));
+          break;
+        }
+        default:
+          throw new TypeError(`unknown value tag ${tag}`);
+      }
+    }
+    return out;
+  },
+};
+
+function encodeOne(v: ScalarValue): Buffer {
+  if (v === null) return Buffer.of(TAG_NULL);
+  if (v === false) return Buffer.of(TAG_FALSE);
+  if (v === true) return Buffer.of(TAG_TRUE);
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new TypeError(`cannot encode non-finite number ${v}`);
+    const b = Buffer.allocUnsafe(9);
+    b[0] = TAG_NUMBER;
+    b.writeDoubleBE(v === 0 ? 0 : v, 1);
+    if (b[1]! & 0x80) for (let k = 1; k < 9; k++) b[k] = ~b[k]! & 0xff;
+    else b[1] = b[1]! ^ 0x80;
+    return b;
+  }
+  if (typeof v === 'string') {
+    const raw = utf8.encode(v);
+    let zeros = 0;
+    for (const c of raw) if (c === 0) zeros++;
+    const b = Buffer.allocUnsafe(1 + raw.length + zeros + 2);
+    b[0] = TAG_STRING;
+    let j = 1;
+    for (const c of raw) {
+      b[j++] = c;
+      if (c === 0) b[j++] = 0xff;
+    }
+    b[j++] = 0x00;
+    b[j] = 0x01;
+    return b;
+  }
+  throw new TypeError(`cannot encode value of type ${typeof v}`);
+}
+
+/** Smallest key strictly greater than every key with this prefix (for `lt` bounds). */
+export function prefixUpperBound(prefix: Uint8Array): Buffer {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i] = b[i]! + 1;
+      return b.subarray(0, i + 1);
+    }
+  }
+  throw new TypeError('prefix of only 0xff bytes has no upper bound');
+}

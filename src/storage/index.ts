@@ -1,0 +1,14 @@
+export { Engine, Snapshot, FORMAT_VERSION, type EngineOptions, type EngineStats, type ScanOptions } from './engine.js';
+export { WriteBatch, type BatchOp } from './write-batch.js';
+export { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+export { Keyspace, keyspace, allKeyspaces, KEYSPACE_IDS, type KeyspaceName } from './keyspace.js';
+export {
+  entityKeyCodec,
+  seqCodec,
+  orderedCodec,
+  prefixUpperBound,
+  encodeUtf8,
+  decodeUtf8,
+  type EntityKeyParts,
+  type ScalarValue,
+} from './codec.js';
