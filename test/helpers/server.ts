@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+
+export function tempDir(prefix = 'themis-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read, release). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartedServer {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly base: string;
+  stdout(): string;
+  stderr(): string;
+  /** fetch with the admin bearer token (unless headers.authorization is given). */
+  req(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** SIGTERM and wait for exit; resolves to the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+  args?: string[];
+  /** Default: the test admin key via THEMIS_ADMIN_KEY. Pass null to start without it. */
+  adminKey?: string | null;
+  /** Wait for /health/ready (default true). */
+  waitReady?: boolean;
+}
+
+/** Start the real server (dist/src/cli.js) on a free port with a temp data dir. */
+export async function startServer(opts: StartOptions = {}): Promise<StartedServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const port = await freePort();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    THEMIS_PORT: String(port),
+    THEMIS_HOST: '127.0.0.1',
+    THEMIS_DATA_DIR: dataDir,
+    THEMIS_LOG_LEVEL: 'warn',
+    ...(opts.env ?? {}),
+  };
+  const adminKey = opts.adminKey === undefined ? ADMIN_KEY : opts.adminKey;
+  if (adminKey === null) delete env.THEMIS_ADMIN_KEY;
+  else env.THEMIS_ADMIN_KEY = adminKey;
+  const proc = spawn(process.execPath, [CLI, ...(opts.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${port}`;
+  const s: StartedServer = {
+    proc,
+    port,
+    dataDir,
+    base,
+    stdout: () => out,
+    stderr: () => err,
+    req: (method, urlPath, body, headers = {}) => {
+      const h: Record<string, string> = { ...headers };
+      if (!('authorization' in h) && adminKey) h.authorization = `Bearer ${adminKey}`;
+      if (h.authorization === '') delete h.authorization;
+      let payload: string | undefined;
+      if (body !== undefined) {
+        payload = typeof body === 'string' ? body : JSON.stringify(body);
+        h['content-type'] ??= 'application/json';
+      }
+      return fetch(base + urlPath, { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
+    },
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+    kill: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  if (opts.waitReady !== false) await waitReady(s, exited);
+  return s;
+}
+
+async function waitReady(s: StartedServer, exited: Promise<number | null>): Promise<void> {
+  let done = false;
+  void exited.then(() => (done = true));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (done) throw new Error(`server exited during start:\n${s.stderr()}`);
+    try {
+      const r = await fetch(`${s.base}/health/ready`);
+      if (r.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await s.kill();
+  throw new Error(`server did not become ready:\n${s.stderr()}`);
+}
+
+/** Parse a JSON response, asserting the Content-Type. */
+export async function json<T = Record<string, unknown>>(r: Response): Promise<T> {
+  const ct = r.headers.get('content-type') ?? '';
+  if (!ct.startsWith('application/json')) throw new Error(`expected JSON, got ${ct}: ${await r.text()}`);
+  return (await r.json()) as T;
+}

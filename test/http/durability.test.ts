@@ -1,0 +1,124 @@
+import http from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { json, startServer, tempDir } from '../helpers/server.js';
+
+describe('durability', () => {
+  it('data survives a graceful restart', async () => {
+    const dataDir = tempDir();
+    const a = await startServer({ dataDir });
+    await a.req('PUT', '/entities/users:1', { blob: '{"name":"Alice"}' });
+    await a.req('PUT', '/entities/users:2', { blob: '{"name":"Bob"}' });
+    await a.req('DELETE', '/entities/users:2');
+    expect(await a.stop()).toBe(0);
+    const b = await startServer({ dataDir });
+    expect(await json(await b.req('GET', '/entities/users:1'))).toEqual({ key: 'users:1', blob: '{"name":"Alice"}' });
+    expect((await b.req('GET', '/entities/users:2')).status).toBe(404);
+    await b.stop();
+  });
+
+  it('kill -9 during concurrent writes loses no acknowledged write (durability sync)', async () => {
+    const dataDir = tempDir();
+    const a = await startServer({ dataDir, env: { THEMIS_DURABILITY: 'sync' } });
+    const acked = new Map<string, string>();
+    let stop = false;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const put = (key: string, blob: string) =>
+      new Promise<number>((resolve) => {
+        const body = JSON.stringify({ blob });
+        const r = http.request(
+          { host: '127.0.0.1', port: a.port, method: 'PUT', path: `/entities/${key}`, agent, headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+            res.on('error', () => resolve(0));
+          },
+        );
+        r.on('error', () => resolve(0));
+        r.end(body);
+      });
+    const worker = async (w: number) => {
+      for (let i = 0; !stop; i++) {
+        const key = `crash:${w}-${i}`;
+        const blob = `{"w":${w},"i":${i},"pad":"${'x'.repeat(50)}"}`;
+        const status = await put(key, blob);
+        if (status === 201) acked.set(key, blob);
+        else if (status === 0) return; // connection died with the server
+      }
+    };
+    const workers = Array.from({ length: 32 }, (_, w) => worker(w));
+    // Let writes flow, then kill the process in the middle of them.
+    await new Promise((r) => setTimeout(r, 1500));
+    await a.kill();
+    stop = true;
+    await Promise.all(workers);
+    agent.destroy();
+    expect(acked.size).toBeGreaterThan(200);
+
+    const b = await startServer({ dataDir });
+    const keys = [...acked.keys()];
+    const missing: string[] = [];
+    for (let i = 0; i < keys.length; i += 64) {
+      const chunk = keys.slice(i, i + 64);
+      const got = await Promise.all(chunk.map((k) => b.req('GET', `/entities/${k}`).then(async (r) => (r.status === 200 ? (await json<{ blob: string }>(r)).blob : undefined))));
+      chunk.forEach((k, j) => {
+        if (got[j] !== acked.get(k)) missing.push(k);
+      });
+    }
+    expect(missing).toEqual([]);
+    await b.stop();
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM finishes an in-flight request, refuses new connections, closes LevelDB and exits 0', async () => {
+    const dataDir = tempDir();
+    const a = await startServer({ dataDir, env: { THEMIS_LOG_LEVEL: 'info' } });
+    const body = JSON.stringify({ blob: '{"late":true}' });
+    // Start a PUT and send only half of its body: the request is in flight.
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const r = http.request(
+        { host: '127.0.0.1', port: a.port, method: 'PUT', path: '/entities/shutdown:1', headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let data = '';
+          res.on('data', (c) => (data += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+        },
+      );
+      r.on('error', reject);
+      r.write(body.slice(0, 10));
+      setTimeout(() => r.end(body.slice(10)), 400);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const exit = a.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    // The listening socket is closed: new connections are refused while the in-flight request finishes...
+    const fresh = await new Promise<string>((resolve) => {
+      const r = http.get({ host: '127.0.0.1', port: a.port, path: '/health', agent: false }, (res) => resolve(`status ${res.statusCode}`));
+      r.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(fresh).toBe('ECONNREFUSED');
+    // ...and a request on a kept-alive connection gets 503 and the connection closed.
+    const reused = await fetch(`${a.base}/health`);
+    expect(reused.status).toBe(503);
+    expect(reused.headers.get('connection')).toBe('close');
+    expect(await json(reused)).toMatchObject({ error: true, code: 'UNAVAILABLE', status_code: 503 });
+    const res = await response;
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body)).toMatchObject({ success: true, key: 'shutdown:1' });
+    expect(await exit).toBe(0);
+    // Structured JSON logs on stderr, the shutdown sequence among them.
+    const msgs = a.stderr().trim().split('\n').map((l) => JSON.parse(l).msg);
+    expect(msgs).toEqual(expect.arrayContaining(['listening', 'storage ready', 'shutting down', 'stopped']));
+
+    const b = await startServer({ dataDir }); // LevelDB was closed cleanly (no lock left behind)
+    expect(await json(await b.req('GET', '/entities/shutdown:1'))).toEqual({ key: 'shutdown:1', blob: '{"late":true}' });
+    expect(await b.stop('SIGINT')).toBe(0);
+  });
+
+  it('a second server on a data directory in use fails to start with a clear message', async () => {
+    const dataDir = tempDir();
+    const a = await startServer({ dataDir });
+    await expect(startServer({ dataDir })).rejects.toThrow(/in use by another process/);
+    await a.stop();
+  });
+});

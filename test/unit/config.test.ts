@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, loadConfig } from '../../src/config.js';
+import { createLogger, redact } from '../../src/log.js';
+
+describe('loadConfig', () => {
+  it('uses documented defaults', () => {
+    const c = loadConfig([], {});
+    expect(c).toMatchObject({ ...DEFAULTS, dataDir: path.resolve('./data'), help: false });
+    expect(c.port).toBe(8765);
+    expect(c.durability).toBe('sync');
+    expect(c.maxBodyBytes).toBe(10 * 1024 * 1024);
+  });
+
+  it('reads every THEMIS_* variable, and a flag wins over its variable', () => {
+    const env = {
+      THEMIS_PORT: '9000',
+      THEMIS_HOST: '0.0.0.0',
+      THEMIS_DATA_DIR: '/tmp/x',
+      THEMIS_ADMIN_KEY: 'a-very-long-admin-secret',
+      THEMIS_DURABILITY: 'relaxed',
+      THEMIS_LOG_LEVEL: 'debug',
+      THEMIS_MAX_BODY_BYTES: '2048',
+    };
+    expect(loadConfig([], env)).toMatchObject({
+      port: 9000,
+      host: '0.0.0.0',
+      dataDir: '/tmp/x',
+      adminKey: 'a-very-long-admin-secret',
+      durability: 'relaxed',
+      logLevel: 'debug',
+      maxBodyBytes: 2048,
+    });
+    const c = loadConfig(['--port', '9001', '--durability=sync', '--max-body-bytes', '10', '--data-dir', '/tmp/y', '--log-level', 'error', '--host', 'localhost', '--admin-key', 'flag-admin-secret-123'], env);
+    expect(c).toMatchObject({ port: 9001, durability: 'sync', maxBodyBytes: 10, dataDir: '/tmp/y', logLevel: 'error', host: 'localhost', adminKey: 'flag-admin-secret-123' });
+  });
+
+  it('rejects bad values and unknown flags with ConfigError', () => {
+    for (const [argv, env] of [
+      [['--port', 'abc'], {}],
+      [['--port', '70000'], {}],
+      [[], { THEMIS_DURABILITY: 'maybe' }],
+      [[], { THEMIS_LOG_LEVEL: 'loud' }],
+      [[], { THEMIS_MAX_BODY_BYTES: '0' }],
+      [[], { THEMIS_ADMIN_KEY: 'short' }],
+      [['--bogus'], {}],
+    ] as const) {
+      expect(() => loadConfig([...argv], env), JSON.stringify([argv, env])).toThrow(ConfigError);
+    }
+  });
+});
+
+describe('logger', () => {
+  it('writes JSON lines, filters by level and redacts secret fields', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', (l) => lines.push(l));
+    log.debug('hidden');
+    log.info('hello', { token: 'abc', nested: { password: 'p', ok: 1 }, authorization: 'Bearer x' });
+    expect(lines).toHaveLength(1);
+    const rec = JSON.parse(lines[0]!);
+    expect(rec).toMatchObject({ level: 'info', msg: 'hello', token: '***', nested: { password: '***', ok: 1 }, authorization: '***' });
+    expect(lines[0]).not.toContain('abc');
+    expect(redact({ api_key: 'k', list: [{ secret: 's' }] })).toEqual({ api_key: '***', list: [{ secret: '***' }] });
+  });
+});

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Engine, WriteBatch, keyspace } from '../../src/storage/index.js';
+import { ThemisError } from '../../src/errors.js';
+
+const ks = keyspace('entity');
+const other = keyspace('meta');
+const k = (s: string) => Buffer.from(s);
+
+for (const sync of [true, false]) {
+  describe(`Engine (durability ${sync ? 'sync' : 'relaxed'})`, () => {
+    let dir: string;
+    let engine: Engine;
+    beforeEach(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-engine-'));
+      engine = await Engine.open(dir, { sync });
+    });
+    afterEach(async () => {
+      await engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('commits a batch atomically and reads it back', async () => {
+      await engine.commit(new WriteBatch().put(ks, k('a'), k('1')).put(ks, k('b'), k('2')).put(other, k('a'), k('meta')));
+      expect(engine.getSync(ks, k('a'))?.toString()).toBe('1');
+      expect((await engine.get(ks, k('b')))?.toString()).toBe('2');
+      expect(engine.getSync(other, k('a'))?.toString()).toBe('meta'); // keyspaces are disjoint
+      await engine.commit(new WriteBatch().del(ks, k('a')).put(ks, k('b'), k('3')));
+      expect(engine.getSync(ks, k('a'))).toBeUndefined();
+      expect(engine.getSync(ks, k('b'))?.toString()).toBe('3');
+    });
+
+    it('applies none of a batch that fails', async () => {
+      await engine.commit(new WriteBatch().put(ks, k('keep'), k('old')));
+      const bad = new WriteBatch().put(ks, k('keep'), k('new')).put(ks, k('x'), k('1'));
+      // An op LevelDB refuses (a value that is not a buffer) fails the whole batch.
+      bad.ops.push({ type: 'put', key: ks.key(k('y')), value: undefined as unknown as Buffer });
+      await expect(engine.commit(bad)).rejects.toBeDefined();
+      expect(engine.getSync(ks, k('keep'))?.toString()).toBe('old');
+      expect(engine.getSync(ks, k('x'))).toBeUndefined();
+    });
+
+    it('acknowledges each of many concurrent commits only once it is readable, with fewer groups than commits', async () => {
+      const n = 500;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          engine.commit(new WriteBatch().put(ks, k(`c${i}`), k(String(i)))).then(() => engine.getSync(ks, k(`c${i}`))?.toString()),
+        ),
+      );
+      expect(results).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+      const st = engine.stats().group_commit;
+      expect(st.commits).toBe(n);
+      expect(st.groups).toBeLessThan(n); // coalesced
+      expect(st.groups).toBeGreaterThan(0);
+    });
+
+    it('snapshots see the store as of their creation', async () => {
+      await engine.commit(new WriteBatch().put(ks, k('s'), k('before')).put(ks, k('t'), k('1')));
+      const snap = engine.snapshot();
+      await engine.commit(new WriteBatch().put(ks, k('s'), k('after')).del(ks, k('t')).put(ks, k('u'), k('new')));
+      expect(engine.getSync(ks, k('s'), snap)?.toString()).toBe('before');
+      expect((await engine.get(ks, k('t'), snap))?.toString()).toBe('1');
+      expect(engine.getSync(ks, k('u'), snap)).toBeUndefined();
+      const scanned: string[] = [];
+      for await (const [key, v] of engine.scan(ks, { snapshot: snap })) scanned.push(`${key}=${v}`);
+      expect(scanned).toEqual(['s=before', 't=1']);
+      expect(engine.getSync(ks, k('s'))?.toString()).toBe('after');
+      expect(engine.stats().open_snapshots).toBe(1);
+      snap.close();
+      expect(engine.stats().open_snapshots).toBe(0);
+      expect(() => engine.getSync(ks, k('s'), snap)).toThrow(TypeError);
+    });
+
+    it('scans one keyspace in key order with bounds, limit and reverse', async () => {
+      const b = new WriteBatch();
+      for (const x of ['d', 'a', 'c', 'b', 'e']) b.put(ks, k(x), k(x.toUpperCase()));
+      b.put(other, k('zz'), k('not mine'));
+      await engine.commit(b);
+      const collect = async (o: Parameters<Engine['scan']>[1]) => {
+        const out: string[] = [];
+        for await (const [key] of engine.scan(ks, o)) out.push(key.toString());
+        return out;
+      };
+      expect(await collect({})).toEqual(['a', 'b', 'c', 'd', 'e']);
+      expect(await collect({ gte: k('b'), lt: k('e') })).toEqual(['b', 'c', 'd']);
+      expect(await collect({ gt: k('b'), lte: k('e'), limit: 2 })).toEqual(['c', 'd']);
+      expect(await collect({ reverse: true, limit: 2 })).toEqual(['e', 'd']);
+    });
+
+    it('persists across close and reopen', async () => {
+      await engine.commit(new WriteBatch().put(ks, k('p'), k('persisted')));
+      await engine.close();
+      engine = await Engine.open(dir, { sync });
+      expect(engine.getSync(ks, k('p'))?.toString()).toBe('persisted');
+    });
+
+    it('reports stats and LevelDB properties', async () => {
+      await engine.commit(new WriteBatch().put(ks, k('a'), Buffer.alloc(100)));
+      engine.getSync(ks, k('a'));
+      const st = engine.stats();
+      expect(st.durability).toBe(sync ? 'sync' : 'relaxed');
+      expect(st.bytes_written).toBeGreaterThanOrEqual(100);
+      expect(st.bytes_read).toBe(100);
+      expect(engine.property('leveldb.stats')).toContain('Compactions');
+      expect(engine.healthy()).toBe(true);
+    });
+
+    it('refuses work after close with UNAVAILABLE and waits for queued commits on close', async () => {
+      const pending = engine.commit(new WriteBatch().put(ks, k('late'), k('1')));
+      await engine.close();
+      await pending; // close waited for it
+      expect(engine.healthy()).toBe(false);
+      const err = (() => {
+        try {
+          engine.getSync(ks, k('a'));
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(ThemisError);
+      expect((err as ThemisError).code).toBe('UNAVAILABLE');
+      engine = await Engine.open(dir, { sync });
+      expect(engine.getSync(ks, k('late'))?.toString()).toBe('1');
+    });
+  });
+}
+
+describe('Engine.open', () => {
+  it('refuses a data directory locked by another open engine', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-engine-'));
+    const a = await Engine.open(dir, { sync: true });
+    await expect(Engine.open(dir, { sync: true })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await a.close();
+  });
+
+  it('refuses a data directory of a newer format', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-engine-'));
+    const a = await Engine.open(dir, { sync: true });
+    await a.commit(new WriteBatch().put(keyspace('meta'), k('format_version'), k('999')));
+    await a.close();
+    await expect(Engine.open(dir, { sync: true })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('format 999') });
+  });
+});
