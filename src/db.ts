@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import { ThemisError } from './errors.js';
 import type { Logger } from './log.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type PutResult } from './entities/index.js';
-import { Engine, type EngineStats } from './storage/index.js';
+import { Engine } from './storage/index.js';
 import { v4 as uuidv4 } from 'uuid';
 
 export type DatabaseState = 'created' | 'opening' | 'recovering' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -76,10 +76,6 @@ export class Database {
   /** Liveness of storage: open and answering reads. */
   healthy(): boolean {
     return this.engineRef !== undefined && this.engineRef.healthy();
-  }
-
-  engineStats(): EngineStats | undefined {
-    return this.engineRef?.stats();
   }
 
   // ------------------------------------------------------------- entities

@@ -47,14 +47,3 @@ export class ThemisError extends Error {
     this.headers = opts.headers;
   }
 }
-
-export const badRequest = (message: string, details?: Record<string, unknown>) =>
-  new ThemisError('BAD_REQUEST', message, details ? { details } : {});
-export const notFound = (message: string) => new ThemisError('NOT_FOUND', message);
-export const conflict = (message: string, details?: Record<string, unknown>) =>
-  new ThemisError('CONFLICT', message, details ? { details } : {});
-export const unavailable = (message: string) => new ThemisError('UNAVAILABLE', message);
-
-export function isThemisError(e: unknown): e is ThemisError {
-  return e instanceof ThemisError;
-}

@@ -43,10 +43,6 @@ export class EntityStore {
     return v === undefined ? undefined : decodeEntityValue(v);
   }
 
-  exists(k: EntityKey): boolean {
-    return this.engine.getSync(ks, entityKeyCodec.encode(k)) !== undefined;
-  }
-
   /** Upsert. */
   async put(k: EntityKey, blob: NormalizedBlob): Promise<PutResult> {
     const inner = entityKeyCodec.encode(k);
