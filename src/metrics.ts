@@ -32,7 +32,7 @@ export function createMetrics(startedAt: number = Date.now()): Metrics {
   });
   const errorsTotal = new client.Counter({
     name: 'vccdb_errors_total',
-    help: 'Total HTTP errors (responses with status >= 400)',
+    help: 'Total HTTP errors (responses with status >= 400, and aborted requests)',
     registers: [registry],
   });
   const requestDuration = new client.Histogram({

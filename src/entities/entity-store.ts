@@ -32,8 +32,13 @@ export interface PutResult {
  * keyspace. Writes go through `Engine.commit` (one atomic, durable batch).
  */
 export class EntityStore {
-  /** Keys with a create in flight: makes POST's "must not exist" check race-free within the process. */
-  private readonly creating = new Set<string>();
+  /**
+   * Writes in flight per key (between the existence check and the durable
+   * commit). Makes POST's "must not exist" check and the `created` flag
+   * race-free within the process: a key with a write in flight counts as
+   * existing. (The transaction layer will subsume this.)
+   */
+  private readonly inflight = new Map<string, number>();
 
   constructor(private readonly engine: Engine) {}
 
@@ -46,31 +51,41 @@ export class EntityStore {
   /** Upsert. */
   async put(k: EntityKey, blob: NormalizedBlob): Promise<PutResult> {
     const inner = entityKeyCodec.encode(k);
-    const existed = this.engine.getSync(ks, inner) !== undefined;
-    await this.engine.commit(new WriteBatch().put(ks, inner, encodeEntityValue(blob.text)));
+    const existed = this.existsOrPending(k.key, inner);
+    await this.write(k.key, new WriteBatch().put(ks, inner, encodeEntityValue(blob.text)));
     return { key: k.key, blob_size: blob.size, created: !existed };
   }
 
-  /** Create; CONFLICT when the key exists (or is being created by a concurrent request). */
+  /** Create; CONFLICT when the key exists or has a write in flight. */
   async create(k: EntityKey, blob: NormalizedBlob): Promise<PutResult> {
     const inner = entityKeyCodec.encode(k);
-    if (this.creating.has(k.key) || this.engine.getSync(ks, inner) !== undefined) {
+    if (this.existsOrPending(k.key, inner)) {
       throw new ThemisError('CONFLICT', `entity ${k.key} already exists; use PUT /entities/{key} to replace it`);
     }
-    this.creating.add(k.key);
-    try {
-      await this.engine.commit(new WriteBatch().put(ks, inner, encodeEntityValue(blob.text)));
-    } finally {
-      this.creating.delete(k.key);
-    }
+    await this.write(k.key, new WriteBatch().put(ks, inner, encodeEntityValue(blob.text)));
     return { key: k.key, blob_size: blob.size, created: true };
   }
 
   /** Delete; resolves to whether the entity existed. */
   async delete(k: EntityKey): Promise<boolean> {
     const inner = entityKeyCodec.encode(k);
-    const existed = this.engine.getSync(ks, inner) !== undefined;
-    if (existed) await this.engine.commit(new WriteBatch().del(ks, inner));
+    const existed = this.existsOrPending(k.key, inner);
+    if (existed) await this.write(k.key, new WriteBatch().del(ks, inner));
     return existed;
+  }
+
+  private existsOrPending(key: string, inner: Buffer): boolean {
+    return this.inflight.has(key) || this.engine.getSync(ks, inner) !== undefined;
+  }
+
+  private async write(key: string, batch: WriteBatch): Promise<void> {
+    this.inflight.set(key, (this.inflight.get(key) ?? 0) + 1);
+    try {
+      await this.engine.commit(batch);
+    } finally {
+      const n = this.inflight.get(key)! - 1;
+      if (n === 0) this.inflight.delete(key);
+      else this.inflight.set(key, n);
+    }
   }
 }

@@ -27,9 +27,14 @@ export async function bootstrapAdminKey(dataDir: string, opts: { generate: boole
   const file = path.join(dataDir, ADMIN_KEY_FILE);
   try {
     const raw = await fs.readFile(file, 'utf8');
-    const rec = JSON.parse(raw) as AdminKeyRecord;
-    if (rec.algorithm !== 'sha256' || !/^[0-9a-f]{64}$/.test(rec.hash) || typeof rec.key_id !== 'string') {
-      throw new Error(`${file} is not a valid admin key record`);
+    let rec: AdminKeyRecord | undefined;
+    try {
+      rec = JSON.parse(raw) as AdminKeyRecord;
+    } catch {
+      // fall through to the error below
+    }
+    if (!rec || rec.algorithm !== 'sha256' || typeof rec.hash !== 'string' || !/^[0-9a-f]{64}$/.test(rec.hash) || typeof rec.key_id !== 'string') {
+      throw new Error(`${file} is not a valid admin key record; restore it from backup or delete it to create a new admin key`);
     }
     return { record: rec };
   } catch (e) {

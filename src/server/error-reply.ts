@@ -15,7 +15,8 @@ export interface ErrorReply {
  */
 export function toErrorReply(err: unknown, requestId: string, log: Logger, route: string): ErrorReply {
   if (err instanceof ThemisError) {
-    if (err.status >= 500) log.error('request failed', { request_id: requestId, route, code: err.code, error: err, cause: err.cause });
+    // 503 (starting, shutting down) is expected operation, not a failure worth an error line.
+    if (err.status >= 500 && err.code !== 'UNAVAILABLE') log.error('request failed', { request_id: requestId, route, code: err.code, error: err, cause: err.cause });
     return {
       status: err.status,
       body: { error: true, message: err.message, status_code: err.status, code: err.code, ...(err.details ?? {}) },

@@ -22,6 +22,8 @@ export interface HttpServerOptions {
 }
 
 const JSON_TYPE = 'application/json';
+/** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (missing from the bundled typings). */
+const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
 const REQUEST_ID_OK = /^[A-Za-z0-9._:@-]{1,128}$/;
 const statusLines = new Map<number, string>();
 function statusLine(code: number): string {
@@ -79,7 +81,9 @@ export class HttpServer {
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.app.listen(this.opts.host, this.opts.port, (s) => {
+      // Exclusive: without it uWS sets SO_REUSEPORT and a second server on the same port would silently share it.
+      const listen = this.app.listen as unknown as (host: string, port: number, options: number, cb: (s: us_listen_socket | false) => void) => void;
+      listen.call(this.app, this.opts.host, this.opts.port, EXCLUSIVE_PORT, (s) => {
         if (!s) return reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port} (address in use or not permitted)`));
         this.listenSocket = s;
         this.port = uWS.us_socket_local_port(s as never);
@@ -115,6 +119,8 @@ export class HttpServer {
         };
       });
     }
+    // Let the last responses leave the socket buffers before connections are closed.
+    await new Promise((r) => setTimeout(r, 50));
     (this.app as unknown as { close?: () => void }).close?.();
   }
 

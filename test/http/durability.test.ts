@@ -122,3 +122,12 @@ describe('graceful shutdown', () => {
     await a.stop();
   });
 });
+
+describe('listening', () => {
+  it('a second server on a port in use fails to start instead of sharing the port', async () => {
+    const a = await startServer();
+    await expect(startServer({ env: { THEMIS_PORT: String(a.port) } })).rejects.toThrow(/cannot listen/);
+    expect((await fetch(`${a.base}/health`)).status).toBe(200);
+    await a.stop();
+  });
+});

@@ -104,6 +104,28 @@ describe('entities CRUD', () => {
     expect(statuses.filter((x) => x === 409)).toHaveLength(19);
   });
 
+  it('concurrent PUTs of one new key: exactly one reports created=true', async () => {
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => s.req('PUT', '/entities/race:put', { blob: `{"i":${i}}` }).then((r) => json<{ created: boolean }>(r))));
+    expect(rs.filter((r) => r.created)).toHaveLength(1);
+  });
+
+  it('POST racing a PUT of the same key never reports 201 over an acknowledged PUT', async () => {
+    for (let round = 0; round < 10; round++) {
+      const key = `race:pp${round}`;
+      const [put, post] = await Promise.all([s.req('PUT', `/entities/${key}`, { blob: '{"by":"put"}' }), s.req('POST', '/entities', { key, blob: '{"by":"post"}' })]);
+      expect(put.status).toBe(201);
+      const stored = JSON.parse((await json<{ blob: string }>(await s.req('GET', `/entities/${key}`))).blob).by;
+      if (post.status === 201) {
+        // the POST was first: the PUT replaced it and must say so
+        expect((await json<{ created: boolean }>(put)).created).toBe(false);
+        expect(stored).toBe('put');
+      } else {
+        expect(post.status).toBe(409);
+        expect(stored).toBe('put');
+      }
+    }
+  });
+
   it('concurrent PUTs to distinct keys are all acknowledged and all readable', async () => {
     const n = 200;
     const rs = await Promise.all(Array.from({ length: n }, (_, i) => s.req('PUT', `/entities/many:${i}`, { blob: `{"i":${i}}` })));
