@@ -1,0 +1,259 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { pinPlan, pinThread, pinnedCommand } from './cpu.js';
+import { tempDir } from './util.js';
+
+export type LoadTool = 'wrk' | 'autocannon';
+
+export interface LoadSpec {
+  /** Origin, e.g. http://127.0.0.1:8765 */
+  base: string;
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** Request path; with `distinctPathPrefix` it is only used for display. */
+  path: string;
+  /** When set, every request goes to `<prefix><unique suffix>` (distinct keys per request). */
+  distinctPathPrefix?: string;
+  headers: Record<string, string>;
+  body?: string;
+  connections: number;
+  durationS: number;
+}
+
+export interface LoadResult {
+  tool: LoadTool;
+  toolVersion: string;
+  /** Load-generator threads (wrk -t; 1 for autocannon, which runs in this process). */
+  threads: number;
+  /** Completed responses (any status). */
+  requests: number;
+  durationS: number;
+  rps: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+  /** Socket-level errors and timeouts. */
+  errors: number;
+  /** Responses with a status outside 2xx (wrk: status >= 400, which is all it counts; autocannon: non-2xx). */
+  non2xx: number;
+  /** Breakdown of `errors` by kind. */
+  errorDetail: Record<string, number>;
+  /** Tool's own text output (wrk) for the record. */
+  raw?: string;
+}
+
+let detected: { tool: LoadTool; version: string } | undefined;
+
+/**
+ * The load generator: `wrk` (C, cheap on a 2-core box) when `which wrk` finds
+ * it, otherwise autocannon in-process. BENCH_TOOL=wrk|autocannon forces one.
+ */
+export function detectTool(): { tool: LoadTool; version: string } {
+  if (detected) return detected;
+  const forced = process.env.BENCH_TOOL;
+  if (forced !== undefined && forced !== '' && forced !== 'wrk' && forced !== 'autocannon') {
+    throw new Error(`BENCH_TOOL must be wrk or autocannon, got "${forced}"`);
+  }
+  let wrkPath = '';
+  if (forced !== 'autocannon') {
+    try {
+      wrkPath = execFileSync('which', ['wrk'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      wrkPath = '';
+    }
+    if (forced === 'wrk' && wrkPath === '') throw new Error('BENCH_TOOL=wrk but `which wrk` finds nothing (apt-get install -y wrk)');
+  }
+  if (wrkPath !== '') {
+    let version = 'wrk';
+    try {
+      // `wrk --version` prints its banner and exits non-zero.
+      execFileSync(wrkPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const out = String((e as { stdout?: string }).stdout ?? '');
+      version = out.split('\n')[0]?.replace(/\s+Copyright.*$/, '').trim() || 'wrk';
+    }
+    detected = { tool: 'wrk', version };
+  } else {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string };
+    detected = { tool: 'autocannon', version: `autocannon ${pkg.version}` };
+  }
+  return detected;
+}
+
+export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const { tool } = detectTool();
+  return tool === 'wrk' ? runWrk(spec) : runAutocannon(spec);
+}
+
+// ------------------------------------------------------------------ wrk
+
+/** wrk threads: BENCH_WRK_THREADS, default 1 (on 2 cores the server needs the other one). */
+function wrkThreads(connections: number): number {
+  const raw = process.env.BENCH_WRK_THREADS;
+  const n = raw ? Number(raw) : 1;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_WRK_THREADS must be a positive integer, got "${raw}"`);
+  return Math.min(n, connections, os.cpus().length);
+}
+
+/** A Lua long-bracket string literal that cannot be closed by its content. */
+function luaString(s: string): string {
+  let eq = '=';
+  while (s.includes(`]${eq}]`)) eq += '=';
+  // A newline right after the opening bracket is dropped by Lua; prefix one so content starting with \n survives.
+  return `[${eq}[\n${s}]${eq}]`;
+}
+
+function wrkScript(spec: LoadSpec): string {
+  const headers = Object.entries(spec.headers)
+    .map(([k, v]) => `  [ ${luaString(k)} ] = ${luaString(v)},`)
+    .join('\n');
+  const lines = [
+    `local method = ${luaString(spec.method)}`,
+    `local body = ${spec.body !== undefined ? luaString(spec.body) : 'nil'}`,
+    `local headers = {\n${headers}\n}`,
+    `wrk.method = method`,
+    `wrk.path = ${luaString(spec.path)}`,
+    `wrk.body = body`,
+    `for k, v in pairs(headers) do wrk.headers[k] = v end`,
+    // Per-thread id (set from the main state in setup) so distinct-key paths never collide across threads.
+    `local nthreads = 0`,
+    `function setup(thread)`,
+    `  nthreads = nthreads + 1`,
+    `  thread:set("tid", nthreads)`,
+    `end`,
+  ];
+  if (spec.distinctPathPrefix !== undefined) {
+    lines.push(
+      `local prefix = ${luaString(spec.distinctPathPrefix)}`,
+      `local counter = 0`,
+      `function request()`,
+      `  counter = counter + 1`,
+      `  return wrk.format(method, prefix .. "t" .. tid .. "-" .. counter, headers, body)`,
+      `end`,
+    );
+  }
+  // done() runs once after the run: print a machine-readable summary line (latencies in microseconds).
+  lines.push(
+    `function done(summary, latency, requests)`,
+    `  local e = summary.errors`,
+    `  io.write(string.format('BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.3f}\\n',`,
+    `    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,`,
+    `    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))`,
+    `end`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+interface WrkJson {
+  requests: number;
+  duration_us: number;
+  bytes: number;
+  connect: number;
+  read: number;
+  write: number;
+  status: number;
+  timeout: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+  mean_us: number;
+}
+
+async function runWrk(spec: LoadSpec): Promise<LoadResult> {
+  const dir = tempDir('themis-bench-wrk-');
+  const script = path.join(dir, 'bench.lua');
+  fs.writeFileSync(script, wrkScript(spec));
+  const threads = wrkThreads(spec.connections);
+  const args = ['-t', String(threads), '-c', String(spec.connections), '-d', `${Math.max(1, Math.round(spec.durationS))}s`, '--timeout', '5s', '--latency', '-s', script, spec.base + spec.path];
+  try {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const [cmd, argv] = pinnedCommand('wrk', args);
+      const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      p.on('error', reject);
+      p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    const m = /^BENCH_JSON (\{.*\})$/m.exec(stdout);
+    if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}): ${stderr}\n${stdout}`);
+    const j = JSON.parse(m[1]!) as WrkJson;
+    const durationS = j.duration_us / 1e6;
+    // Cross-check against wrk's own text: "Non-2xx or 3xx responses: N" counts what `status` errors count.
+    const textNon2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? '0');
+    return {
+      tool: 'wrk',
+      toolVersion: detectTool().version,
+      threads,
+      requests: j.requests,
+      durationS,
+      rps: j.requests / durationS,
+      p50Ms: j.p50_us / 1000,
+      p90Ms: j.p90_us / 1000,
+      p99Ms: j.p99_us / 1000,
+      maxMs: j.max_us / 1000,
+      meanMs: j.mean_us / 1000,
+      errors: j.connect + j.read + j.write + j.timeout,
+      non2xx: Math.max(j.status, textNon2xx),
+      errorDetail: { connect: j.connect, read: j.read, write: j.write, timeout: j.timeout },
+      raw: stdout.replace(/^BENCH_JSON .*\n?/m, ''),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ autocannon
+
+async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
+  // autocannon runs on this process's event loop: keep it off the server's CPU.
+  const plan = pinPlan();
+  if (plan) pinThread(process.pid, plan.load);
+  const prefix = spec.distinctPathPrefix;
+  let counter = 0;
+  const r = await autocannon({
+    url: spec.base + spec.path,
+    connections: spec.connections,
+    duration: spec.durationS,
+    pipelining: 1,
+    timeout: 5,
+    method: spec.method,
+    headers: spec.headers,
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+    ...(prefix !== undefined
+      ? {
+          requests: [
+            {
+              method: spec.method,
+              headers: spec.headers,
+              ...(spec.body !== undefined ? { body: spec.body } : {}),
+              setupRequest: (req) => ({ ...req, path: `${prefix}a-${++counter}` }),
+            },
+          ],
+        }
+      : {}),
+  });
+  const requests = r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
+  return {
+    tool: 'autocannon',
+    toolVersion: detectTool().version,
+    threads: 1,
+    requests,
+    durationS: r.duration,
+    rps: requests / r.duration,
+    p50Ms: r.latency.p50,
+    p90Ms: r.latency.p90,
+    p99Ms: r.latency.p99,
+    maxMs: r.latency.max,
+    meanMs: r.latency.mean,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    errorDetail: { errors: r.errors, timeouts: r.timeouts },
+  };
+}
