@@ -10,24 +10,38 @@ const ALL: ReadonlySet<Permission> = new Set<Permission>(['*', 'admin']);
  */
 export class Authenticator {
   private readonly byHash = new Map<string, Principal>();
+  /**
+   * Recently verified Authorization header values -> principal, so the hash
+   * is not recomputed on every request of a keep-alive client. In memory
+   * only (never written or logged), bounded, and only for valid tokens, so
+   * failed guesses cannot fill it. Cleared whenever credentials change.
+   */
+  private readonly verified = new Map<string, Principal>();
+  private static readonly MAX_VERIFIED = 1024;
 
   /** Register the admin credential stored in `<data>/admin.key`. */
   addAdminHash(keyId: string, hash: string): void {
+    this.verified.clear();
     this.byHash.set(hash, { id: keyId, kind: 'admin', name: 'admin', permissions: ALL });
   }
 
   /** Register a secret given in configuration (THEMIS_ADMIN_KEY); only its hash is kept. */
   addAdminSecret(secret: string): void {
+    this.verified.clear();
     this.byHash.set(hashSecret(secret), { id: 'env-admin', kind: 'admin', name: 'admin (THEMIS_ADMIN_KEY)', permissions: ALL });
   }
 
   /** Principal for an Authorization header value; throws UNAUTHORIZED. */
   authenticate(authorization: string): Principal {
+    const cached = this.verified.get(authorization);
+    if (cached) return cached;
     if (authorization === '') throw unauthorized('missing bearer token', false);
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
     if (!m) throw unauthorized('Authorization header must be "Bearer <token>"', true);
     const p = this.byHash.get(hashSecret(m[1]!));
     if (!p) throw unauthorized('invalid bearer token', true);
+    if (this.verified.size >= Authenticator.MAX_VERIFIED) this.verified.clear();
+    this.verified.set(authorization, p);
     return p;
   }
 }

@@ -7,7 +7,8 @@ import crypto from 'node:crypto';
  * does not apply, and it would cost milliseconds on every request.
  */
 export function hashSecret(secret: string): string {
-  return crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
+  // One-shot crypto.hash (Node >= 20.12): no Hash object per call; this runs on every request.
+  return crypto.hash('sha256', secret, 'hex');
 }
 
 /** A new secret: prefix + 43 base64url characters (32 random bytes). */

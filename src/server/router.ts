@@ -22,6 +22,8 @@ export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'han
   body: string | undefined;
   readonly segments: readonly string[];
   readonly paramNames: readonly string[];
+  /** For templates `/static/.../:param` (one parameter, last): the static prefix, matched without splitting. */
+  readonly tailParamPrefix: string | undefined;
 }
 
 export type Match =
@@ -51,6 +53,8 @@ export class Router {
       body: spec.body,
       segments,
       paramNames,
+      tailParamPrefix:
+        paramNames.length === 1 && segments[segments.length - 1]!.startsWith(':') ? '/' + segments.slice(0, -1).map((x) => x + '/').join('') : undefined,
     };
     if (paramNames.length === 0) {
       const key = '/' + segments.join('/');
@@ -78,8 +82,18 @@ export class Router {
       for (const m of byMethod.keys()) allowed.add(m);
     }
     if (this.templated.length > 0) {
-      const segs = split(path);
+      let segs: string[] | undefined;
       for (const r of this.templated) {
+        const pre = r.tailParamPrefix;
+        if (pre !== undefined) {
+          // Fast path: static prefix, then one non-empty segment.
+          if (path.length > pre.length && path.startsWith(pre) && path.indexOf('/', pre.length) < 0) {
+            if (r.method === method) return { kind: 'route', route: r, params: { [r.paramNames[0]!]: decodeSegment(path.slice(pre.length)) } };
+            allowed.add(r.method);
+          }
+          continue;
+        }
+        segs ??= split(path);
         if (r.segments.length !== segs.length) continue;
         const params = matchSegments(r, segs);
         if (!params) continue;

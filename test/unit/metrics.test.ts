@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.js';
+import { Authenticator } from '../../src/security/index.js';
+
+describe('FastHistogram in the prom-client registry', () => {
+  it('exposes cumulative buckets, +Inf, _sum and _count per label set', async () => {
+    const m = createMetrics();
+    const s = m.requestDuration.seriesFor({ route: '/entities/:key', method: 'GET', status: '200' });
+    expect(m.requestDuration.seriesFor({ route: '/entities/:key', method: 'GET', status: '200' })).toBe(s);
+    for (const v of [0.00005, 0.0001, 0.0003, 0.02, 99]) s.observe(v);
+    const text = await m.registry.metrics();
+    const line = (le: string) => new RegExp(`^vccdb_http_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",route="/entities/:key",method="GET",status="200"\\} (\\S+)$`, 'm').exec(text)?.[1];
+    expect(line('0.0001')).toBe('2'); // le is inclusive: 0.00005 and 0.0001
+    expect(line('0.0005')).toBe('3');
+    expect(line('0.025')).toBe('4');
+    expect(line('10')).toBe('4');
+    expect(line('+Inf')).toBe('5');
+    expect(text).toMatch(/^vccdb_http_request_duration_seconds_count\{route="\/entities\/:key",method="GET",status="200"\} 5$/m);
+    const sum = Number(/^vccdb_http_request_duration_seconds_sum\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
+    expect(sum).toBeCloseTo(99.02045, 6);
+    expect(text).toContain('# TYPE vccdb_http_request_duration_seconds histogram');
+  });
+
+  it('reads the request counters from their source at scrape time', async () => {
+    const m = createMetrics();
+    let totals = { totalRequests: 7, totalErrors: 2 };
+    m.countRequestsFrom(() => totals);
+    expect(await m.registry.metrics()).toMatch(/^vccdb_requests_total 7$/m);
+    totals = { totalRequests: 9, totalErrors: 3 };
+    const text = await m.registry.metrics();
+    expect(text).toMatch(/^vccdb_requests_total 9$/m);
+    expect(text).toMatch(/^vccdb_errors_total 3$/m);
+  });
+});
+
+describe('Authenticator', () => {
+  it('accepts the admin secret (cached or not) and rejects others, with the right challenge', () => {
+    const a = new Authenticator();
+    a.addAdminSecret('the-admin-secret-123');
+    for (let i = 0; i < 3; i++) expect(a.authenticate('Bearer the-admin-secret-123').kind).toBe('admin');
+    expect(a.authenticate('bearer   the-admin-secret-123 ').kind).toBe('admin');
+    for (const bad of ['Bearer the-admin-secret-12', 'Basic the-admin-secret-123', 'the-admin-secret-123', 'Bearer', '']) {
+      expect(() => a.authenticate(bad), bad).toThrow(expect.objectContaining({ code: 'UNAUTHORIZED' }));
+    }
+    try {
+      a.authenticate('');
+    } catch (e) {
+      expect((e as { headers: Record<string, string> }).headers['WWW-Authenticate']).toBe('Bearer realm="themis"');
+    }
+  });
+});
