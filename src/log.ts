@@ -11,6 +11,11 @@ const SECRET_FIELD = /^(api_?key|token|secret|password|authorization|admin_?key)
 
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) {
+    // Stack traces belong in logs (stderr), never in responses.
+    const cause = (value as { cause?: unknown }).cause;
+    return { name: value.name, message: value.message, stack: value.stack, ...(cause !== undefined ? { cause: redact(cause, depth + 1) } : {}) };
+  }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
@@ -36,7 +41,7 @@ export function createLogger(
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < min) return;
     const rec = { ts: new Date().toISOString(), level: lvl, msg, ...(fields ? (redact(fields) as object) : {}) };
-    write(JSON.stringify(rec, errorReplacer) + '\n');
+    write(JSON.stringify(rec) + '\n');
   };
   return {
     level,
@@ -46,12 +51,4 @@ export function createLogger(
     error: (m, f) => emit('error', m, f),
     enabled: (l) => rank[l] >= min,
   };
-}
-
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    // Stack traces belong in logs (stderr), never in responses.
-    return { name: value.name, message: value.message, stack: value.stack };
-  }
-  return value;
 }

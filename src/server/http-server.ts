@@ -24,13 +24,10 @@ export interface HttpServerOptions {
 const JSON_TYPE = 'application/json';
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (missing from the bundled typings). */
 const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+const KNOWN_METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]));
 const REQUEST_ID_OK = /^[A-Za-z0-9._:@-]{1,128}$/;
-const statusLines = new Map<number, string>();
 function statusLine(code: number): string {
-  let s = statusLines.get(code);
-  if (s === undefined) statusLines.set(code, (s = `${code} ${STATUS_CODES[code] ?? 'Unknown'}`));
-  return s;
+  return `${code} ${STATUS_CODES[code] ?? 'Unknown'}`;
 }
 
 /**
@@ -189,9 +186,9 @@ export class HttpServer {
   // ------------------------------------------------------------------ request path
 
   private onRequest(res: HttpResponse, req: HttpRequest): void {
-    const m0 = req.getMethod().toUpperCase();
-    // Unknown methods collapse to OTHER so a client cannot grow metric label sets.
-    const method = KNOWN_METHODS.has(m0) ? m0 : 'OTHER';
+    // uWS gives the method in lower case. Unknown methods collapse to OTHER so
+    // a client cannot grow metric label sets.
+    const method = KNOWN_METHODS.get(req.getMethod()) ?? 'OTHER';
     const ex = new Exchange(res, req, method, req.getUrl());
     this.inflight++;
     res.onAborted(() => {
@@ -305,12 +302,24 @@ export class HttpServer {
   }
 }
 
+// Constant header names and values, pre-encoded: uWS copies bytes from a
+// Uint8Array directly, while a JS string is first converted to UTF-8.
+const enc = (x: string) => new Uint8Array(Buffer.from(x, 'latin1'));
+const H_CONTENT_TYPE = enc('Content-Type');
+const H_REQUEST_ID = enc('X-Request-Id');
+const H_API_VERSION = enc('X-API-Version');
+const V_API_VERSION = enc(API_VERSION);
+const V_JSON = enc(JSON_TYPE);
+const encodedStatus = new Map<number, Uint8Array>();
+
 function writeResponse(ex: Exchange, status: number, body: string, contentType: string, headers: Record<string, string> | undefined, close: boolean): void {
   const res = ex.res;
-  res.writeStatus(statusLine(status));
-  res.writeHeader('Content-Type', contentType);
-  res.writeHeader('X-Request-Id', ex.requestId);
-  res.writeHeader('X-API-Version', API_VERSION);
+  let st = encodedStatus.get(status);
+  if (st === undefined) encodedStatus.set(status, (st = enc(statusLine(status))));
+  res.writeStatus(st);
+  res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
+  res.writeHeader(H_REQUEST_ID, ex.requestId);
+  res.writeHeader(H_API_VERSION, V_API_VERSION);
   if (headers) for (const k in headers) res.writeHeader(k, headers[k]!);
   res.end(body, close);
 }

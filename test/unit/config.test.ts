@@ -62,4 +62,13 @@ describe('logger', () => {
     expect(lines[0]).not.toContain('abc');
     expect(redact({ api_key: 'k', list: [{ secret: 's' }] })).toEqual({ api_key: '***', list: [{ secret: '***' }] });
   });
+
+  it('serialises errors with name, message, stack and cause', () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', (l) => lines.push(l));
+    log.error('failed', { error: new TypeError('bad thing', { cause: new Error('root cause') }) });
+    const rec = JSON.parse(lines[0]!);
+    expect(rec.error).toMatchObject({ name: 'TypeError', message: 'bad thing', cause: { message: 'root cause' } });
+    expect(rec.error.stack).toContain('config.test.ts');
+  });
 });
