@@ -205,11 +205,13 @@ export class HttpServer {
 
   private dispatch(ex: Exchange): void {
     if (this.draining) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
-    const m = this.router.match(ex.method, ex.path);
+    // HEAD is answered by the GET route, without the body (RFC 9110 §9.3.2).
+    const m = this.router.match(ex.method === 'HEAD' ? 'GET' : ex.method, ex.path);
     if (m.kind === 'not_found') throw new ThemisError('ROUTE_NOT_FOUND', `no route for ${ex.method} ${ex.path}`);
     if (m.kind === 'method_not_allowed') {
-      throw new ThemisError('METHOD_NOT_ALLOWED', `method ${ex.method} is not allowed on ${ex.path}; allowed: ${m.allowed.join(', ')}`, {
-        headers: { Allow: m.allowed.join(', ') },
+      const allowed = m.allowed.includes('GET') ? [...m.allowed.slice(0, m.allowed.indexOf('GET') + 1), 'HEAD', ...m.allowed.slice(m.allowed.indexOf('GET') + 1)] : m.allowed;
+      throw new ThemisError('METHOD_NOT_ALLOWED', `method ${ex.method} is not allowed on ${ex.path}; allowed: ${allowed.join(', ')}`, {
+        headers: { Allow: allowed.join(', ') },
       });
     }
     const route = m.route;
@@ -321,5 +323,6 @@ function writeResponse(ex: Exchange, status: number, body: string, contentType: 
   res.writeHeader(H_REQUEST_ID, ex.requestId);
   res.writeHeader(H_API_VERSION, V_API_VERSION);
   if (headers) for (const k in headers) res.writeHeader(k, headers[k]!);
-  res.end(body, close);
+  if (ex.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), close);
+  else res.end(body, close);
 }

@@ -137,15 +137,22 @@ describe('routing errors', () => {
   });
 
   it.each([
-    ['PATCH', '/entities/x:1', ['GET', 'PUT', 'DELETE']],
-    ['POST', '/entities/x:1', ['GET', 'PUT', 'DELETE']],
-    ['POST', '/health', ['GET']],
-    ['DELETE', '/metrics', ['GET']],
+    ['PATCH', '/entities/x:1', ['GET', 'HEAD', 'PUT', 'DELETE']],
+    ['POST', '/entities/x:1', ['GET', 'HEAD', 'PUT', 'DELETE']],
+    ['POST', '/health', ['GET', 'HEAD']],
+    ['DELETE', '/metrics', ['GET', 'HEAD']],
     ['GET', '/entities', ['POST']],
-    ['PUT', '/stats', ['GET']],
+    ['HEAD', '/entities', ['POST']],
+    ['PUT', '/stats', ['GET', 'HEAD']],
   ])('%s %s -> 405 METHOD_NOT_ALLOWED with Allow', async (method, p, allowed) => {
     const r = await s.req(method, p);
     const allow = r.headers.get('allow');
+    if (method === 'HEAD') {
+      expect(r.status).toBe(405);
+      expect(await r.text()).toBe(''); // HEAD never carries a body
+      expect([...allow!.split(',').map((x) => x.trim())].sort()).toEqual([...allowed].sort());
+      return;
+    }
     const b = await expectError(r, 405, 'METHOD_NOT_ALLOWED');
     expect(allow).not.toBeNull();
     const listed = allow!.split(',').map((x) => x.trim());

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, json, startServer, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, ROOT, json, startServer, type StartedServer } from '../helpers/server.js';
 
 /**
  * System endpoints against the real server: /health (+ aliases), /health/ready,
@@ -293,5 +293,21 @@ describe('GET /metrics', () => {
     expect(count).toBe(st.storage.leveldb.group_commit.groups);
     expect(sum).toBeGreaterThanOrEqual(5); // the writes made in this file
     expect(text).toMatch(/^themis_storage_group_commit_commits_bucket\{le="1"\} \d+$/m);
+  });
+});
+
+describe('HEAD', () => {
+  it('HEAD answers like GET, with Content-Length and no body', async () => {
+    const get = await fetch(`${s.base}/health`);
+    const getBody = await get.text();
+    const head = await fetch(`${s.base}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('application/json');
+    expect(head.headers.get('x-api-version')).toBe('1.0.1');
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThanOrEqual(getBody.length - 2);
+    expect(await head.text()).toBe('');
+    const missing = await fetch(`${s.base}/entities/t:nope`, { method: 'HEAD', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe('');
   });
 });
