@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics.js';
+import type { HistogramSeries, Metrics } from '../metrics.js';
 import { can, type Authenticator, type Principal } from '../security/index.js';
 import { readBody } from './body.js';
 import { toErrorReply } from './error-reply.js';
@@ -64,7 +64,9 @@ class Exchange implements ApiRequest {
   ) {
     this.authorization = req.getHeader('authorization');
     this.contentLength = req.getHeader('content-length');
-    this.bodyPending = this.contentLength !== '' ? this.contentLength !== '0' : req.getHeader('transfer-encoding') !== '';
+    // GET/HEAD bodies are never read; only a declared one matters for closing early.
+    this.bodyPending =
+      this.contentLength !== '' ? this.contentLength !== '0' : method !== 'GET' && method !== 'HEAD' && req.getHeader('transfer-encoding') !== '';
     const incomingId = req.getHeader('x-request-id');
     this.requestId = incomingId !== '' && REQUEST_ID_OK.test(incomingId) ? incomingId : nextRequestId();
     const q = req.getQuery();
@@ -120,7 +122,7 @@ export class HttpServer {
   private draining = false;
   private drained: (() => void) | null = null;
   readonly stats = new RequestStats();
-  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+  private readonly durationChildren = new Map<string, Map<string, Map<number, HistogramSeries>>>();
   port = 0;
 
   constructor(
@@ -274,18 +276,22 @@ export class HttpServer {
   }
 
   /**
-   * The histogram series for one (route, method, status), cached by a cheap
-   * string key. Routes are templates and methods a fixed set, so the number
-   * of series stays small and bounded.
+   * The histogram series for one (route, method, status). Nested maps keyed
+   * by the route and method strings the request already holds (their hashes
+   * are cached by V8), so no key string is built per request. Routes are
+   * templates and methods a fixed set: the number of series stays bounded.
    */
-  private durationChild(route: string, method: string, status: number) {
-    const key = `${route} ${method} ${status}`;
-    let child = this.durationChildren.get(key);
-    if (!child) {
-      child = this.metrics.requestDuration.seriesFor({ route, method, status: status === 0 ? 'aborted' : String(status) });
-      this.durationChildren.set(key, child);
+  private durationSeries(route: string, method: string, status: number): HistogramSeries {
+    let byMethod = this.durationChildren.get(route);
+    if (!byMethod) this.durationChildren.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let series = byStatus.get(status);
+    if (!series) {
+      series = this.metrics.requestDuration.seriesFor({ route, method, status: status === 0 ? 'aborted' : String(status) });
+      byStatus.set(status, series);
     }
-    return child;
+    return series;
   }
 
   /** Account for a finished (or aborted: status 0) request exactly once. */
@@ -295,7 +301,7 @@ export class HttpServer {
     const seconds = (performance.now() - ex.started) / 1000;
     const isError = status === 0 || status >= 400;
     this.stats.record(isError);
-    this.durationChild(ex.route, ex.method, status).observe(seconds);
+    this.durationSeries(ex.route, ex.method, status).observe(seconds);
     if (this.log.enabled('debug')) {
       this.log.debug('request', { request_id: ex.requestId, method: ex.method, route: ex.route, status: status || 'aborted', ms: Math.round(seconds * 1e5) / 100 });
     }
