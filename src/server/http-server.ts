@@ -9,7 +9,7 @@ import { toErrorReply } from './error-reply.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
 import type { ApiRequest, Reply } from './types.js';
-import { uWS, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
+import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
 
 /** Version of the HTTP API contract we implement (themisdb-http-api.md). */
@@ -69,7 +69,13 @@ class Exchange implements ApiRequest {
       this.contentLength !== '' ? this.contentLength !== '0' : method !== 'GET' && method !== 'HEAD' && req.getHeader('transfer-encoding') !== '';
     const incomingId = req.getHeader('x-request-id');
     this.requestId = incomingId !== '' && REQUEST_ID_OK.test(incomingId) ? incomingId : nextRequestId();
-    const q = req.getQuery();
+    let q: string | undefined;
+    try {
+      q = req.getQuery();
+    } catch {
+      // uWS's pure-JS fallback throws here for some URLs; treat as no query.
+      q = undefined;
+    }
     this.rawQuery = q === undefined ? '' : q;
   }
 
@@ -188,10 +194,19 @@ export class HttpServer {
   // ------------------------------------------------------------------ request path
 
   private onRequest(res: HttpResponse, req: HttpRequest): void {
-    // uWS gives the method in lower case. Unknown methods collapse to OTHER so
+    // Native uWS gives the method in lower case (the fallback does not). Unknown methods collapse to OTHER so
     // a client cannot grow metric label sets.
-    const method = KNOWN_METHODS.get(req.getMethod()) ?? 'OTHER';
-    const ex = new Exchange(res, req, method, req.getUrl());
+    const raw = req.getMethod();
+    const method = KNOWN_METHODS.get(raw) ?? KNOWN_METHODS.get(raw.toLowerCase()) ?? 'OTHER';
+    let ex: Exchange;
+    try {
+      ex = new Exchange(res, req, method, req.getUrl());
+    } catch (e) {
+      // Never let a request take the process down; without an Exchange, answer minimally.
+      this.log.error('cannot read request', { error: e });
+      res.writeStatus('500 Internal Server Error').writeHeader('Content-Type', JSON_TYPE).end(JSON.stringify({ error: true, message: 'internal server error', status_code: 500, code: 'INTERNAL' }), true);
+      return;
+    }
     this.inflight++;
     res.onAborted(() => {
       ex.aborted = true;
@@ -310,15 +325,16 @@ export class HttpServer {
   }
 }
 
-// Constant header names and values, pre-encoded: uWS copies bytes from a
-// Uint8Array directly, while a JS string is first converted to UTF-8.
-const enc = (x: string) => new Uint8Array(Buffer.from(x, 'latin1'));
+// Constant header names and values, pre-encoded: native uWS copies bytes from
+// a Uint8Array directly, while a JS string is first converted to UTF-8. (The
+// pure-JS fallback only takes strings.)
+const enc = (x: string): string | Uint8Array => (uwsNative ? new Uint8Array(Buffer.from(x, 'latin1')) : x);
 const H_CONTENT_TYPE = enc('Content-Type');
 const H_REQUEST_ID = enc('X-Request-Id');
 const H_API_VERSION = enc('X-API-Version');
 const V_API_VERSION = enc(API_VERSION);
 const V_JSON = enc(JSON_TYPE);
-const encodedStatus = new Map<number, Uint8Array>();
+const encodedStatus = new Map<number, string | Uint8Array>();
 
 function writeResponse(ex: Exchange, status: number, body: string, contentType: string, headers: Record<string, string> | undefined, close: boolean): void {
   const res = ex.res;
