@@ -20,7 +20,17 @@ export interface Config {
   maxBodyBytes: number;
   /** How long graceful shutdown waits for in-flight requests before closing anyway. */
   shutdownTimeoutMs: number;
+  /** Explicit transactions idle longer than this are rolled back. */
+  txnIdleTimeoutMs: number;
+  /** Most buffered operations one transaction may hold. */
+  txnMaxOps: number;
+  /** Most bytes (keys + values) one transaction may buffer. */
+  txnMaxBytes: number;
+  /** Change-log retention: keep the newest N entries, or entries younger than an age. */
+  cdcRetention: Retention;
 }
+
+export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
 
 export const DEFAULTS: Config = {
   port: 8765,
@@ -31,6 +41,10 @@ export const DEFAULTS: Config = {
   logLevel: 'info',
   maxBodyBytes: 10 * 1024 * 1024,
   shutdownTimeoutMs: 10_000,
+  txnIdleTimeoutMs: 60_000,
+  txnMaxOps: 100_000,
+  txnMaxBytes: 64 * 1024 * 1024,
+  cdcRetention: { kind: 'age', ms: 7 * 24 * 3600 * 1000 },
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -43,6 +57,10 @@ const SETTINGS = [
   { key: 'logLevel', env: 'THEMIS_LOG_LEVEL', flag: 'log-level', parse: (v: string) => oneOf(v, 'log level', LOG_LEVELS) },
   { key: 'maxBodyBytes', env: 'THEMIS_MAX_BODY_BYTES', flag: 'max-body-bytes', parse: (v: string) => intIn(v, 'max body bytes', 1, 2 ** 31 - 1) },
   { key: 'shutdownTimeoutMs', env: 'THEMIS_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', parse: (v: string) => intIn(v, 'shutdown timeout', 0, 600_000) },
+  { key: 'txnIdleTimeoutMs', env: 'THEMIS_TXN_IDLE_TIMEOUT_MS', flag: 'txn-idle-timeout-ms', parse: (v: string) => intIn(v, 'transaction idle timeout', 100, 86_400_000) },
+  { key: 'txnMaxOps', env: 'THEMIS_TXN_MAX_OPS', flag: 'txn-max-ops', parse: (v: string) => intIn(v, 'transaction max ops', 1, 10_000_000) },
+  { key: 'txnMaxBytes', env: 'THEMIS_TXN_MAX_BYTES', flag: 'txn-max-bytes', parse: (v: string) => intIn(v, 'transaction max bytes', 1024, 2 ** 31 - 1) },
+  { key: 'cdcRetention', env: 'THEMIS_CDC_RETENTION', flag: 'cdc-retention', parse: parseRetention },
 ] as const;
 
 export class ConfigError extends Error {
@@ -102,6 +120,19 @@ function oneOf<T extends string>(v: string, what: string, allowed: readonly T[])
     throw new ConfigError(`${what} must be one of ${allowed.join(', ')}, got "${v}"`);
   }
   return lower as T;
+}
+
+/** `forever`, an entry count (`100000`), or an age (`30s`, `15m`, `24h`, `7d`). */
+export function parseRetention(v: string): Retention {
+  const t = v.trim().toLowerCase();
+  if (t === 'forever' || t === 'unlimited') return { kind: 'forever' };
+  if (/^\d+$/.test(t)) return { kind: 'entries', entries: intIn(t, 'cdc retention entries', 1, Number.MAX_SAFE_INTEGER) };
+  const m = /^(\d+)(s|m|h|d)$/.exec(t);
+  if (!m) throw new ConfigError(`cdc retention must be "forever", an entry count like 100000, or an age like 24h or 7d; got "${v}"`);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const ms = Number(m[1]) * unit;
+  if (ms <= 0) throw new ConfigError('cdc retention age must be positive');
+  return { kind: 'age', ms };
 }
 
 function parseAdminKey(v: string): string {

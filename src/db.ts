@@ -1,10 +1,12 @@
 import path from 'node:path';
+import { v4 as uuidv4 } from 'uuid';
+import { ChangeLog, toClientEntry, type ChangeEntry, type ChangeLogStats, type RawChangeEntry } from './cdc/index.js';
 import type { Config } from './config.js';
+import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
 import type { Logger } from './log.js';
-import { EntityStore, normalizeBlob, parseEntityKey, type PutResult } from './entities/index.js';
 import { Engine } from './storage/index.js';
-import { v4 as uuidv4 } from 'uuid';
+import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';
 
 export type DatabaseState = 'created' | 'opening' | 'recovering' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -12,19 +14,33 @@ export interface DatabaseHooks {
   onGroupCommit?: (commits: number, ops: number, seconds: number) => void;
 }
 
+export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention'>;
+
+/** One operation of POST /transaction. */
+export interface BatchOperation {
+  op: 'put' | 'delete';
+  key: string;
+  blob?: unknown;
+}
+
+/** Table for POST /entities without a key. */
+export const DEFAULT_TABLE = 'entities';
+
 /**
  * The database: owns the storage engine and wires every subsystem on top of
- * it. The server calls plain methods here; nothing below knows about HTTP.
- * Entity methods take the raw key/blob as the client sent them and validate
- * them (public method validates, private implements).
+ * it (transactions, change log, entities). The server calls plain methods
+ * here; nothing below knows about HTTP. Methods take raw client values
+ * (keys, blobs, transaction ids) and validate them.
  */
 export class Database {
   private engineRef: Engine | undefined;
+  private txmRef: TransactionManager | undefined;
+  private changeLogRef: ChangeLog | undefined;
   private entityStore: EntityStore | undefined;
   private stateRef: DatabaseState = 'created';
 
   constructor(
-    private readonly config: Pick<Config, 'dataDir' | 'durability'>,
+    private readonly config: DatabaseConfig,
     private readonly log: Logger,
     private readonly hooks: DatabaseHooks = {},
   ) {}
@@ -49,16 +65,27 @@ export class Database {
     this.stateRef = 'opening';
     try {
       const location = path.join(this.config.dataDir, 'db');
-      this.engineRef = await Engine.open(location, {
+      const engine = await Engine.open(location, {
         sync: this.config.durability === 'sync',
         ...(this.hooks.onGroupCommit ? { onGroupCommit: this.hooks.onGroupCommit } : {}),
       });
+      this.engineRef = engine;
       this.stateRef = 'recovering';
-      // Derived state (indexes, HNSW graphs, caches) is rebuilt or caught up here
-      // by the subsystems that own it; the foundation has none yet.
-      this.entityStore = new EntityStore(this.engineRef);
+      const changeLog = new ChangeLog(engine, this.config.cdcRetention, this.log);
+      await changeLog.open();
+      this.changeLogRef = changeLog;
+      this.txmRef = new TransactionManager(engine, {
+        lastSeq: changeLog.lastSeq,
+        idleTimeoutMs: this.config.txnIdleTimeoutMs,
+        maxOps: this.config.txnMaxOps,
+        maxBytes: this.config.txnMaxBytes,
+        hooks: [changeLog.hook],
+        listeners: [changeLog.onApplied],
+        log: this.log,
+      });
+      this.entityStore = new EntityStore(this.txmRef);
       this.stateRef = 'ready';
-      this.log.info('storage ready', { location, durability: this.config.durability });
+      this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq });
     } catch (e) {
       this.stateRef = 'failed';
       throw e;
@@ -67,56 +94,165 @@ export class Database {
 
   async close(): Promise<void> {
     if (this.stateRef === 'closed' || this.stateRef === 'closing') return;
-    const engine = this.engineRef;
     this.stateRef = 'closing';
-    if (engine) await engine.close();
+    this.txmRef?.close();
+    await this.changeLogRef?.close();
+    await this.engineRef?.close();
     this.stateRef = 'closed';
   }
 
-  /** Liveness of storage: open and answering reads. */
+  /** Liveness of storage: open, answering reads, and writes not disabled by a storage failure. */
   healthy(): boolean {
-    return this.engineRef !== undefined && this.engineRef.healthy();
+    return this.engineRef !== undefined && this.engineRef.healthy() && (this.txmRef?.healthy ?? true);
+  }
+
+  private get txm(): TransactionManager {
+    this.assertReady();
+    return this.txmRef!;
+  }
+
+  private get changeLog(): ChangeLog {
+    this.assertReady();
+    return this.changeLogRef!;
+  }
+
+  private get entities(): EntityStore {
+    this.assertReady();
+    return this.entityStore!;
+  }
+
+  private assertReady(): void {
+    if (this.stateRef !== 'ready') {
+      throw new ThemisError('UNAVAILABLE', this.stateRef === 'closing' || this.stateRef === 'closed' ? 'server is shutting down' : 'database is starting, retry shortly');
+    }
+  }
+
+  // ------------------------------------------------------------- transactions
+
+  beginTransaction(isolation: unknown = 'read_committed'): { transaction_id: string; isolation: Isolation; status: 'begun' } {
+    if (typeof isolation !== 'string' || !(ISOLATIONS as readonly string[]).includes(isolation)) {
+      throw new ThemisError('VALIDATION_FAILED', `field "isolation" must be one of ${ISOLATIONS.join(', ')}`, { details: { field: 'isolation' } });
+    }
+    const t = this.txm.begin(isolation as Isolation);
+    return { transaction_id: t.id, isolation: t.isolation, status: 'begun' };
+  }
+
+  async commitTransaction(id: unknown): Promise<{ transaction_id: string; status: 'committed'; changes: number; last_seq: number }> {
+    const txm = this.txm;
+    const t = txm.get(id);
+    const r = await txm.commit(t);
+    return { transaction_id: t.id, status: 'committed', changes: r.changes.length, last_seq: r.lastSeq };
+  }
+
+  rollbackTransaction(id: unknown): { transaction_id: string; status: 'rolled_back' } {
+    const txm = this.txm;
+    const t = txm.get(id);
+    txm.rollback(t);
+    return { transaction_id: t.id, status: 'rolled_back' };
+  }
+
+  transactionStats(): TransactionStats {
+    return this.txm.stats();
+  }
+
+  /** The transaction named by an X-Transaction-Id header ('' = none: an implicit transaction). */
+  private joined(txnId: string | undefined): Transaction | undefined {
+    return txnId === undefined || txnId === '' ? undefined : this.txm.get(txnId);
+  }
+
+  /**
+   * POST /transaction: all operations in one atomic commit. Every operation
+   * is validated before anything is buffered; any invalid one fails the
+   * whole request with nothing applied.
+   */
+  async applyBatch(ops: BatchOperation[]): Promise<{ transaction_id: string; status: 'committed'; operations: number; changes: number; last_seq: number; results: { key: string; op: string; created?: boolean; existed?: boolean }[] }> {
+    const parsed = ops.map((o, i) => {
+      try {
+        const k = parseEntityKey(o.key);
+        if (o.op === 'put') {
+          if (o.blob === undefined) throw new ThemisError('VALIDATION_FAILED', 'missing required field "blob"');
+          return { k, op: 'put' as const, blob: normalizeBlob(o.blob) };
+        }
+        return { k, op: 'delete' as const };
+      } catch (e) {
+        if (e instanceof ThemisError) throw new ThemisError(e.code, `operations[${i}]: ${e.message}`, { details: { field: `operations.${i}`, ...(e.details ?? {}) } });
+        throw e;
+      }
+    });
+    const txm = this.txm;
+    const t = txm.begin('read_committed', true);
+    const results: { key: string; op: string; created?: boolean; existed?: boolean }[] = [];
+    // An implicit transaction holds no resources: if buffering fails (size limits), it is simply dropped.
+    for (const p of parsed) {
+      if (p.op === 'put') results.push({ key: p.k.key, op: 'put', created: txm.put(t, p.k, p.blob.text).created });
+      else results.push({ key: p.k.key, op: 'delete', existed: txm.delete(t, p.k).existed });
+    }
+    const r = await txm.commit(t);
+    return { transaction_id: t.id, status: 'committed', operations: parsed.length, changes: r.changes.length, last_seq: r.lastSeq, results };
   }
 
   // ------------------------------------------------------------- entities
 
-  private get entities(): EntityStore {
-    if (this.stateRef !== 'ready' || !this.entityStore) {
-      throw new ThemisError('UNAVAILABLE', this.stateRef === 'closing' || this.stateRef === 'closed' ? 'server is shutting down' : 'database is starting, retry shortly');
-    }
-    return this.entityStore;
-  }
-
   /** The entity's JSON text; NOT_FOUND when absent. */
-  getEntity(rawKey: string): { key: string; blob: string } {
+  getEntity(rawKey: string, txnId?: string): { key: string; blob: string } {
     const k = parseEntityKey(rawKey);
-    const blob = this.entities.get(k);
+    const blob = this.entities.get(k, this.joined(txnId));
     if (blob === undefined) throw new ThemisError('NOT_FOUND', `entity ${k.key} not found`);
     return { key: k.key, blob };
   }
 
-  putEntity(rawKey: string, blob: unknown): Promise<PutResult> {
+  putEntity(rawKey: string, blob: unknown, txnId?: string): Promise<PutResult> {
     const k = parseEntityKey(rawKey);
-    return this.entities.put(k, normalizeBlob(blob));
+    const b = normalizeBlob(blob);
+    return this.entities.put(k, b, this.joined(txnId));
   }
 
   /**
    * Create (CONFLICT if the key exists). Without a key, the key is
    * `<table>:<uuid v4>`, table defaulting to `entities`.
    */
-  createEntity(rawKey: string | undefined, table: string | undefined, blob: unknown): Promise<PutResult> {
-    const k = parseEntityKey(rawKey ?? `${table ?? DEFAULT_TABLE}:${uuidv4()}`);
+  createEntity(rawKey: string | undefined, table: string | undefined, blob: unknown, txnId?: string): Promise<PutResult> {
+    const k: EntityKey = parseEntityKey(rawKey ?? `${table ?? DEFAULT_TABLE}:${uuidv4()}`);
     if (rawKey !== undefined && table !== undefined && table !== k.table) {
       throw new ThemisError('VALIDATION_FAILED', `field "table" ("${table}") does not match the table of key "${k.key}"`, { details: { field: 'table' } });
     }
-    return this.entities.create(k, normalizeBlob(blob));
+    return this.entities.create(k, normalizeBlob(blob), this.joined(txnId));
   }
 
-  async deleteEntity(rawKey: string): Promise<{ key: string; deleted: boolean }> {
+  async deleteEntity(rawKey: string, txnId?: string): Promise<{ key: string; deleted: boolean }> {
     const k = parseEntityKey(rawKey);
-    return { key: k.key, deleted: await this.entities.delete(k) };
+    return { key: k.key, deleted: await this.entities.delete(k, this.joined(txnId)) };
+  }
+
+  // ------------------------------------------------------------- change feed
+
+  /** GET /changefeed: entries after fromSeq, waiting up to longPollMs for a matching one when there is none. */
+  async readChanges(o: { fromSeq: number; limit: number; keyPrefix: string; longPollMs: number; onCancel?: (cancel: () => void) => void }): Promise<{ from_seq: number; next_seq: number; last_seq: number; entries: ChangeEntry[] }> {
+    const log = this.changeLog;
+    const deadline = Date.now() + o.longPollMs;
+    let from = o.fromSeq;
+    for (;;) {
+      const r = await log.read({ fromSeq: from, limit: o.limit, keyPrefix: o.keyPrefix });
+      const left = deadline - Date.now();
+      if (r.entries.length > 0 || left <= 0 || this.stateRef !== 'ready') {
+        return { from_seq: o.fromSeq, next_seq: r.nextSeq, last_seq: log.lastSeq, entries: r.entries.map(toClientEntry) };
+      }
+      from = r.nextSeq;
+      await log.waitFor(from, o.keyPrefix, left, o.onCancel);
+    }
+  }
+
+  /** Raw entries for streams (documents as JSON text). */
+  readRawChanges(fromSeq: number, limit: number, keyPrefix: string): Promise<{ entries: RawChangeEntry[]; nextSeq: number }> {
+    return this.changeLog.read({ fromSeq, limit, keyPrefix });
+  }
+
+  /** Subscribe to durable commits (streams); returns the unsubscribe function. */
+  subscribeChanges(fn: Parameters<ChangeLog['subscribe']>[0]): () => void {
+    return this.changeLog.subscribe(fn);
+  }
+
+  changeLogStats(): ChangeLogStats {
+    return this.changeLog.stats();
   }
 }
-
-/** Table for POST /entities without a key. */
-export const DEFAULT_TABLE = 'entities';

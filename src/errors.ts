@@ -11,12 +11,16 @@ export const ErrorCodes = {
   VALIDATION_FAILED: 400,
   INVALID_KEY: 400,
   INVALID_BLOB: 400,
+  /** Unknown, finished or timed-out transaction id. */
+  TRANSACTION_NOT_ACTIVE: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  /** Change-log entries below the retained range were requested. */
+  GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL: 500,
   NOT_IMPLEMENTED: 501,

@@ -1,3 +1,3 @@
 export { parseEntityKey, TABLE_NAME, MAX_KEY_BYTES, type EntityKey } from './entity-key.js';
 export { normalizeBlob, type NormalizedBlob } from './blob.js';
-export { EntityStore, encodeEntityValue, decodeEntityValue, type PutResult } from './entity-store.js';
+export { EntityStore, type PutResult } from './entity-store.js';

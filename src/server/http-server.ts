@@ -8,7 +8,7 @@ import { readBody } from './body.js';
 import { toErrorReply } from './error-reply.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
-import type { ApiRequest, Reply } from './types.js';
+import type { ApiRequest, Reply, ResponseStream, StreamReply } from './types.js';
 import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
 
@@ -55,6 +55,11 @@ class Exchange implements ApiRequest {
   readonly authorization: string;
   readonly contentLength: string;
   private queryCache: URLSearchParams | undefined;
+  /** Headers a route declared it needs, captured after routing (still inside the uWS handler). */
+  extraHeaders: Record<string, string> | undefined = undefined;
+  abortCallbacks: (() => void)[] | undefined = undefined;
+  /** Status of a streamed response once started (a client closing a stream is its normal end). */
+  streamStatus = 0;
 
   constructor(
     readonly res: HttpResponse,
@@ -94,8 +99,13 @@ class Exchange implements ApiRequest {
       case 'x-request-id':
         return this.requestId;
       default:
-        return '';
+        return this.extraHeaders?.[name] ?? '';
     }
+  }
+
+  onAborted(cb: () => void): void {
+    if (this.aborted) return cb();
+    (this.abortCallbacks ??= []).push(cb);
   }
 }
 
@@ -128,6 +138,8 @@ export class HttpServer {
   private draining = false;
   private drained: (() => void) | null = null;
   readonly stats = new RequestStats();
+  /** End functions of open streamed responses (ended at shutdown). */
+  private readonly openStreams = new Set<() => void>();
   private readonly durationChildren = new Map<string, Map<string, Map<number, HistogramSeries>>>();
   port = 0;
 
@@ -174,6 +186,7 @@ export class HttpServer {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
+    for (const end of [...this.openStreams]) end();
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -210,17 +223,18 @@ export class HttpServer {
     this.inflight++;
     res.onAborted(() => {
       ex.aborted = true;
-      this.finish(ex, 0);
+      this.finish(ex, ex.streamStatus);
+      if (ex.abortCallbacks) for (const cb of ex.abortCallbacks.splice(0)) cb();
     });
     try {
-      this.dispatch(ex);
+      this.dispatch(ex, req);
     } catch (err) {
       this.fail(ex, err);
     }
     ex.inHandler = false;
   }
 
-  private dispatch(ex: Exchange): void {
+  private dispatch(ex: Exchange, req: HttpRequest): void {
     if (this.draining) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
     // HEAD is answered by the GET route, without the body (RFC 9110 §9.3.2).
     const m = this.router.match(ex.method === 'HEAD' ? 'GET' : ex.method, ex.path);
@@ -234,6 +248,10 @@ export class HttpServer {
     const route = m.route;
     ex.route = route.path;
     ex.params = m.params;
+    if (route.headers) {
+      ex.extraHeaders = {};
+      for (const h of route.headers) ex.extraHeaders[h] = req.getHeader(h);
+    }
     if (route.auth) {
       ex.principal = this.auth.authenticate(ex.authorization);
       if (!can(ex.principal, route.permission)) {
@@ -256,7 +274,10 @@ export class HttpServer {
   }
 
   private parseBody(route: Route, buf: Buffer): unknown {
-    if (buf.length === 0) throw new ThemisError('BAD_REQUEST', 'request body is required (a JSON object)');
+    if (buf.length === 0) {
+      if (route.bodyOptional) return undefined;
+      throw new ThemisError('BAD_REQUEST', 'request body is required (a JSON object)');
+    }
     let body: unknown;
     try {
       body = JSON.parse(buf.toString('utf8'));
@@ -267,10 +288,70 @@ export class HttpServer {
     return body;
   }
 
-  private reply(ex: Exchange, r: Reply): void {
+  private reply(ex: Exchange, r: Reply | StreamReply): void {
+    if ('stream' in r) return this.startStream(ex, r.stream);
     const status = r.status ?? 200;
     if (r.text !== undefined) this.write(ex, status, r.text, r.contentType ?? 'text/plain; charset=utf-8', r.headers);
     else this.write(ex, status, r.json === undefined ? '' : JSON.stringify(r.json), r.contentType ?? JSON_TYPE, r.headers);
+  }
+
+  /**
+   * Hand the socket to a streaming handler. The stream counts as in flight
+   * until it ends; shutdown ends every open stream first, so draining does
+   * not wait for long-lived streams.
+   */
+  private startStream(ex: Exchange, fn: (out: ResponseStream) => void): void {
+    if (ex.aborted || ex.done) return;
+    ex.done = true;
+    const res = ex.res;
+    let ended = false;
+    let writable: (() => void) | undefined;
+    const cork = (f: () => void) => (ex.inHandler ? f() : res.cork(f));
+    const closeStream = () => out.end();
+    const out: ResponseStream = {
+      start: (status, headers) => {
+        ex.streamStatus = status;
+        cork(() => {
+          res.writeStatus(statusLine(status));
+          res.writeHeader('X-Request-Id', ex.requestId);
+          res.writeHeader('X-API-Version', API_VERSION);
+          for (const k in headers) res.writeHeader(k, headers[k]!);
+        });
+      },
+      write: (chunk) => {
+        if (ended || ex.aborted) return false;
+        let ok = true;
+        cork(() => (ok = res.write(chunk)));
+        return ok;
+      },
+      onWritable: (cb) => {
+        writable = cb;
+        res.onWritable(() => {
+          const w = writable;
+          writable = undefined;
+          if (w && !ended && !ex.aborted) w();
+          return true;
+        });
+      },
+      end: (chunk) => {
+        if (ended) return;
+        ended = true;
+        this.openStreams.delete(closeStream);
+        if (!ex.aborted) {
+          cork(() => res.end(chunk ?? ''));
+          this.finish(ex, ex.streamStatus || 200);
+        }
+      },
+      get closed() {
+        return ended || ex.aborted;
+      },
+    };
+    this.openStreams.add(closeStream);
+    ex.onAborted(() => {
+      ended = true;
+      this.openStreams.delete(closeStream);
+    });
+    fn(out);
   }
 
   private fail(ex: Exchange, err: unknown): void {

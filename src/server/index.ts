@@ -7,6 +7,8 @@ import { Router } from './router.js';
 import { SchemaRegistry } from './schemas.js';
 import { entityRoutes } from './routes/entities.js';
 import { systemRoutes } from './routes/system.js';
+import { transactionRoutes } from './routes/transactions.js';
+import { changefeedRoutes } from './routes/changefeed.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
 export { Router, type RouteSpec } from './router.js';
@@ -32,6 +34,8 @@ export function createHttpServer(d: ServerDeps): HttpServer {
   const routes = [
     ...systemRoutes({ db: d.db, metrics: d.metrics, startedAt: d.startedAt, stats: () => server!.stats }),
     ...entityRoutes(d.db),
+    ...transactionRoutes(d.db),
+    ...changefeedRoutes(d.db),
   ];
   for (const r of routes) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {

@@ -15,11 +15,17 @@ export interface RouteSpec {
   permission?: Permission;
   /** Name of the request-body schema in openapi.yaml (components.schemas); implies a JSON body. */
   body?: string;
+  /** An empty body is allowed (the handler sees `body` undefined); a non-empty one is still validated. */
+  bodyOptional?: boolean;
+  /** Request headers (lower case) the handler reads beyond the always-captured ones. */
+  headers?: readonly string[];
 }
 
 export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'handler' | 'auth'>> {
   permission: Permission | undefined;
   body: string | undefined;
+  headers: readonly string[] | undefined;
+  bodyOptional: boolean;
   readonly segments: readonly string[];
   readonly paramNames: readonly string[];
   /** For templates `/static/.../:param` (one parameter, last): the static prefix, matched without splitting. */
@@ -51,6 +57,8 @@ export class Router {
       auth: spec.auth ?? true,
       permission: spec.permission,
       body: spec.body,
+      headers: spec.headers,
+      bodyOptional: spec.bodyOptional ?? false,
       segments,
       paramNames,
       tailParamPrefix:

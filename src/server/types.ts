@@ -12,8 +12,10 @@ export interface ApiRequest {
   readonly body: unknown;
   readonly principal: Principal | undefined;
   readonly requestId: string;
-  /** Request header by lower-case name ('' when absent). */
+  /** Request header by lower-case name ('' when absent). Captured: authorization, content-length, x-request-id, x-transaction-id, last-event-id. */
   header(name: string): string;
+  /** Run `cb` if the client goes away before the response is complete (at most once). */
+  onAborted(cb: () => void): void;
 }
 
 export interface Reply {
@@ -26,4 +28,24 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export type Handler = (req: ApiRequest) => Reply | Promise<Reply>;
+/**
+ * A streamed response (SSE): the handler takes over the socket. Writes are
+ * corked; `write` returns false when the socket is backpressured, after
+ * which the handler should wait for `onWritable` before writing more.
+ */
+export interface ResponseStream {
+  /** Status and headers; call once, first. */
+  start(status: number, headers: Record<string, string>): void;
+  write(chunk: string): boolean;
+  /** Called once when a backpressured socket has drained. */
+  onWritable(cb: () => void): void;
+  end(chunk?: string): void;
+  /** True after end() or after the client went away. */
+  readonly closed: boolean;
+}
+
+export interface StreamReply {
+  stream: (out: ResponseStream) => void;
+}
+
+export type Handler = (req: ApiRequest) => Reply | StreamReply | Promise<Reply | StreamReply>;

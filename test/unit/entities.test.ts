@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeBlob, parseEntityKey, decodeEntityValue, encodeEntityValue } from '../../src/entities/index.js';
+import { normalizeBlob, parseEntityKey } from '../../src/entities/index.js';
+import { decodeEntityValue, encodeEntityValue } from '../../src/txn/index.js';
 import { ThemisError } from '../../src/errors.js';
 
 const codeOf = (f: () => unknown) => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
@@ -48,7 +49,7 @@ describe('system endpoints before storage is open', () => {
   let db: Database;
   beforeAll(async () => {
     const log = createLogger('silent');
-    db = new Database({ dataDir: tempDir(), durability: 'sync' }, log);
+    db = new Database({ ...DEFAULTS, dataDir: tempDir() }, log);
     const auth = new Authenticator();
     auth.addAdminSecret('unit-admin-secret-123');
     server = createHttpServer({ db, auth, metrics: createMetrics(), log, host: '127.0.0.1', port: 0, maxBodyBytes: 1024, startedAt: Date.now() });

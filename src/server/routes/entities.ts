@@ -10,6 +10,9 @@ interface PostBody {
   blob: unknown;
 }
 
+/** Joining a transaction: X-Transaction-Id names it; without the header each request is its own transaction. */
+const TXN_HEADER = ['x-transaction-id'] as const;
+
 /** Entities CRUD (contract section "Entities (CRUD)"). */
 export function entityRoutes(db: Database): RouteSpec[] {
   return [
@@ -17,15 +20,17 @@ export function entityRoutes(db: Database): RouteSpec[] {
       method: 'GET',
       path: '/entities/:key',
       permission: 'data:read',
-      handler: (req) => ({ json: db.getEntity(req.params.key!) }),
+      headers: TXN_HEADER,
+      handler: (req) => ({ json: db.getEntity(req.params.key!, req.header('x-transaction-id')) }),
     },
     {
       method: 'PUT',
       path: '/entities/:key',
       permission: 'data:write',
       body: 'EntityPutRequest',
+      headers: TXN_HEADER,
       handler: async (req) => {
-        const r = await db.putEntity(req.params.key!, (req.body as PutBody).blob);
+        const r = await db.putEntity(req.params.key!, (req.body as PutBody).blob, req.header('x-transaction-id'));
         return { status: 201, json: { success: true, ...r } };
       },
     },
@@ -33,16 +38,18 @@ export function entityRoutes(db: Database): RouteSpec[] {
       method: 'DELETE',
       path: '/entities/:key',
       permission: 'data:write',
-      handler: async (req) => ({ json: { success: true, ...(await db.deleteEntity(req.params.key!)) } }),
+      headers: TXN_HEADER,
+      handler: async (req) => ({ json: { success: true, ...(await db.deleteEntity(req.params.key!, req.header('x-transaction-id'))) } }),
     },
     {
       method: 'POST',
       path: '/entities',
       permission: 'data:write',
       body: 'EntityPostRequest',
+      headers: TXN_HEADER,
       handler: async (req) => {
         const b = req.body as PostBody;
-        const r = await db.createEntity(b.key, b.table, b.blob);
+        const r = await db.createEntity(b.key, b.table, b.blob, req.header('x-transaction-id'));
         return { status: 201, json: { success: true, ...r } };
       },
     },

@@ -1,0 +1,1 @@
+export { ChangeLog, toClientEntry, describeRetention, type ChangeEntry, type RawChangeEntry, type ReadOptions, type ReadResult, type ChangeLogStats, type Subscriber } from './change-log.js';

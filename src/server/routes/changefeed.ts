@@ -1,0 +1,28 @@
+import type { Database } from '../../db.js';
+import type { RouteSpec } from '../router.js';
+import { intParam, stringParam } from '../query-params.js';
+
+/** Change Data Capture: GET /changefeed (long-poll) and its statistics. Streams live in changefeed-stream.ts. */
+export function changefeedRoutes(db: Database): RouteSpec[] {
+  return [
+    {
+      method: 'GET',
+      path: '/changefeed',
+      permission: 'data:read',
+      handler: (req) => {
+        const q = req.query;
+        const fromSeq = intParam(q, 'from_seq', { min: 0, max: Number.MAX_SAFE_INTEGER });
+        const limit = intParam(q, 'limit', { min: 1, max: 10_000, fallback: 100 });
+        const longPollMs = intParam(q, 'long_poll_ms', { min: 0, max: 60_000, fallback: 0 });
+        const keyPrefix = stringParam(q, 'key_prefix');
+        return db.readChanges({ fromSeq, limit, keyPrefix, longPollMs, onCancel: (cancel) => req.onAborted(cancel) }).then((json) => ({ json }));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/changefeed/stats',
+      permission: 'stats:read',
+      handler: () => ({ json: db.changeLogStats() }),
+    },
+  ];
+}

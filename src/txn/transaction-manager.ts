@@ -1,0 +1,375 @@
+import { ThemisError } from '../errors.js';
+import type { EntityKey } from '../entities/index.js';
+import type { Logger } from '../log.js';
+import { Engine, WriteBatch, entityKeyCodec, keyspace } from '../storage/index.js';
+import { Transaction, type BufferedWrite } from './transaction.js';
+import type { AppliedListener, Change, CommitHook, CommitInfo, Isolation } from './types.js';
+
+const entityKs = keyspace('entity');
+
+/** Value format byte of stored entities: lets later versions change the layout without migrating old rows. */
+const VALUE_V1 = 0x01;
+
+export function encodeEntityValue(text: string): Buffer {
+  const len = Buffer.byteLength(text, 'utf8');
+  const b = Buffer.allocUnsafe(1 + len);
+  b[0] = VALUE_V1;
+  b.write(text, 1, 'utf8');
+  return b;
+}
+
+export function decodeEntityValue(b: Buffer): string {
+  if (b[0] !== VALUE_V1) throw new TypeError(`unknown entity value format ${b[0]}`);
+  return b.toString('utf8', 1);
+}
+
+export interface TransactionManagerOptions {
+  /** Highest sequence number in the durable change log (recovered at start). */
+  lastSeq: number;
+  idleTimeoutMs: number;
+  maxOps: number;
+  maxBytes: number;
+  hooks: CommitHook[];
+  listeners: AppliedListener[];
+  log: Logger;
+}
+
+export interface CommitResult extends CommitInfo {
+  /** Sequence number of the transaction's last change (or the current one if it changed nothing). */
+  readonly lastSeq: number;
+}
+
+export interface TransactionStats {
+  total_begun: number;
+  total_committed: number;
+  total_aborted: number;
+  active_count: number;
+  avg_duration_ms: number;
+  max_duration_ms: number;
+  success_rate: number;
+  rolled_back: number;
+  conflicts: number;
+  timed_out: number;
+  implicit_committed: number;
+  conflict_tracking_keys: number;
+}
+
+/** How many finished transaction ids are remembered for clear error messages. */
+const RECENT_FINISHED = 10_000;
+/** Conflict tracking is pruned once it holds this many keys. */
+const PRUNE_THRESHOLD = 4096;
+
+/**
+ * MVCC over LevelDB. Every write of every request goes through here: an
+ * implicit transaction per request, or an explicit one joined with
+ * X-Transaction-Id.
+ *
+ * - Writes are buffered in the transaction and applied at commit as one
+ *   batch through group commit, together with what the commit hooks add
+ *   (change-log entries, later index entries): all or nothing, also across
+ *   crashes.
+ * - Commit validation, sequence-number assignment and queueing of the batch
+ *   happen synchronously on the event loop, so they are atomic with respect
+ *   to other commits, and batches reach LevelDB in sequence order.
+ * - Snapshot isolation: reads come from a LevelDB snapshot taken at begin,
+ *   plus the transaction's own writes; first committer wins: commit fails
+ *   with CONFLICT if another transaction committed a write to one of its
+ *   keys after it began. This prevents lost updates; write skew (two
+ *   transactions reading overlapping data and writing disjoint keys) is
+ *   allowed, as in every snapshot-isolation database.
+ * - read_committed: reads see the latest durable data; no conflict check
+ *   (last committer wins).
+ *
+ * Conflict tracking keeps, per key, the sequence number of its last
+ * committed write, and only for writes newer than the oldest active
+ * snapshot: older entries cannot conflict with anyone and are pruned.
+ */
+export class TransactionManager {
+  private readonly active = new Map<string, Transaction>();
+  private readonly recentFinished = new Map<string, string>();
+  /** key -> sequence number of the last committed (or committing) write. */
+  private readonly lastWrite = new Map<string, number>();
+  /** Writes queued in group commit but not yet durable: key -> last one. Reads of `prev` and create checks see them. */
+  private readonly pending = new Map<string, { seq: number; value: string | null }>();
+  private nextSeq: number;
+  private appliedSeqRef: number;
+  private idCounter: number;
+  private broken: Error | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly counters = { begun: 0, committed: 0, rolledBack: 0, conflicts: 0, timedOut: 0, failed: 0, implicitCommitted: 0, durationSum: 0, durationMax: 0, finished: 0 };
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly opts: TransactionManagerOptions,
+  ) {
+    this.nextSeq = opts.lastSeq + 1;
+    this.appliedSeqRef = opts.lastSeq;
+    // Ids stay unique across restarts without persisting a counter: start from the clock in microseconds.
+    this.idCounter = Date.now() * 1000;
+    const every = Math.max(50, Math.min(1000, Math.floor(opts.idleTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.rollbackIdle(), every);
+    this.sweeper.unref();
+  }
+
+  /** Highest sequence number whose batch is durable. */
+  get appliedSeq(): number {
+    return this.appliedSeqRef;
+  }
+
+  get healthy(): boolean {
+    return this.broken === undefined;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  begin(isolation: Isolation, implicit = false): Transaction {
+    this.assertUsable();
+    const id = String(++this.idCounter);
+    const snap = isolation === 'snapshot' ? this.engine.snapshot() : undefined;
+    const txn = new Transaction(id, isolation, this.appliedSeqRef, snap, implicit);
+    if (!implicit) {
+      this.active.set(id, txn);
+      this.counters.begun++;
+    }
+    return txn;
+  }
+
+  /** The active explicit transaction with this id (TRANSACTION_NOT_ACTIVE otherwise). */
+  get(id: unknown): Transaction {
+    const key = typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : typeof id === 'string' ? id.trim() : undefined;
+    if (key === undefined || key === '') throw new ThemisError('TRANSACTION_NOT_ACTIVE', 'transaction_id must be an integer (or its decimal string)');
+    const txn = this.active.get(key);
+    if (!txn) {
+      const how = this.recentFinished.get(key);
+      throw new ThemisError('TRANSACTION_NOT_ACTIVE', how ? `transaction ${key} is already ${how}` : `transaction ${key} not found`, {
+        details: { transaction_id: Number(key), ...(how ? { status: how.split(' ')[0] } : {}) },
+      });
+    }
+    txn.lastActivity = Date.now();
+    return txn;
+  }
+
+  rollback(txn: Transaction, reason: 'rolled_back' | 'timed out' = 'rolled_back'): void {
+    if (txn.state !== 'active') throw new ThemisError('TRANSACTION_NOT_ACTIVE', `transaction ${txn.id} is ${txn.state}`);
+    if (reason === 'timed out') this.counters.timedOut++;
+    else this.counters.rolledBack++;
+    this.finish(txn, 'rolled_back', reason === 'timed out' ? 'rolled_back (idle timeout)' : 'rolled_back');
+  }
+
+  // ------------------------------------------------------------------ reads and buffered writes
+
+  /** The entity's JSON text as this transaction sees it. */
+  read(txn: Transaction, k: EntityKey): string | undefined {
+    const w = txn.writes.get(k.key);
+    if (w) return w.value ?? undefined;
+    const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k), txn.snapshot);
+    return v === undefined ? undefined : decodeEntityValue(v);
+  }
+
+  /** The latest committed (durable) text, outside any transaction. */
+  readLatest(k: EntityKey): string | undefined {
+    const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k));
+    return v === undefined ? undefined : decodeEntityValue(v);
+  }
+
+  /** Buffer a put; returns whether the key is new as this transaction sees it. */
+  put(txn: Transaction, k: EntityKey, value: string, mustNotExist = false): { created: boolean } {
+    this.assertActive(txn);
+    const exists = this.read(txn, k) !== undefined;
+    if (mustNotExist && exists) throw new ThemisError('CONFLICT', `entity ${k.key} already exists; use PUT /entities/{key} to replace it`);
+    this.buffer(txn, { k, op: 'put', value, mustNotExist: mustNotExist || txn.writes.get(k.key)?.mustNotExist === true });
+    return { created: !exists };
+  }
+
+  /** Buffer a delete; returns whether the key existed as this transaction sees it. */
+  delete(txn: Transaction, k: EntityKey): { existed: boolean } {
+    this.assertActive(txn);
+    const existed = this.read(txn, k) !== undefined;
+    this.buffer(txn, { k, op: 'delete', value: null, mustNotExist: false });
+    return { existed };
+  }
+
+  private buffer(txn: Transaction, w: BufferedWrite): void {
+    const prev = txn.writes.get(w.k.key);
+    const size = w.k.key.length + (w.value === null ? 0 : w.value.length);
+    const bytes = txn.bytes - (prev ? prev.k.key.length + (prev.value?.length ?? 0) : 0) + size;
+    if (!prev && txn.writes.size >= this.opts.maxOps) {
+      throw new ThemisError('PAYLOAD_TOO_LARGE', `transaction ${txn.id} would exceed ${this.opts.maxOps} operations (THEMIS_TXN_MAX_OPS); commit or roll back`);
+    }
+    if (bytes > this.opts.maxBytes) {
+      throw new ThemisError('PAYLOAD_TOO_LARGE', `transaction ${txn.id} would exceed ${this.opts.maxBytes} bytes (THEMIS_TXN_MAX_BYTES); commit or roll back`);
+    }
+    // Delete + re-insert keeps first-write order meaningful only per key; Map order is first insertion.
+    txn.writes.set(w.k.key, w);
+    txn.bytes = bytes;
+    txn.lastActivity = Date.now();
+  }
+
+  // ------------------------------------------------------------------ commit
+
+  /**
+   * Validate, assign sequence numbers and queue the batch (synchronously),
+   * then wait until it is durable. CONFLICT (409) when snapshot isolation
+   * finds a newer committed write to one of its keys, or a create finds its
+   * key taken; nothing is applied then.
+   */
+  async commit(txn: Transaction): Promise<CommitResult> {
+    this.assertActive(txn);
+    this.assertUsable();
+    const conflict = this.validate(txn);
+    if (conflict) {
+      this.counters.conflicts++;
+      this.finish(txn, 'aborted', 'aborted');
+      throw new ThemisError('CONFLICT', conflict, { details: { transaction_id: txn.implicit ? undefined : Number(txn.id), status: 'aborted' } });
+    }
+    txn.state = 'committing';
+    const ts = new Date().toISOString();
+    const changes: Change[] = [];
+    const batch = new WriteBatch();
+    for (const w of txn.writes.values()) {
+      const prev = this.latest(w.k);
+      if (w.op === 'delete' && prev === null) continue; // deleting nothing changes nothing
+      const inner = entityKeyCodec.encode(w.k);
+      if (w.op === 'put') batch.put(entityKs, inner, encodeEntityValue(w.value!));
+      else batch.del(entityKs, inner);
+      changes.push({ seq: this.nextSeq++, key: w.k.key, table: w.k.table, pk: w.k.pk, op: w.op, value: w.value, prev });
+    }
+    const info: CommitInfo = { txnId: txn.id, ts, changes };
+    if (changes.length === 0) {
+      this.finishCommitted(txn);
+      return { ...info, lastSeq: this.appliedSeqRef };
+    }
+    for (const hook of this.opts.hooks) hook(info, batch);
+    for (const c of changes) {
+      this.lastWrite.set(c.key, c.seq);
+      this.pending.set(c.key, { seq: c.seq, value: c.value });
+    }
+    const lastSeq = changes[changes.length - 1]!.seq;
+    try {
+      await this.engine.commit(batch);
+    } catch (e) {
+      // Sequence numbers were handed out and later commits may be queued
+      // behind this one: continuing would leave a gap in the change log.
+      // LevelDB itself refuses writes after a failed write, so stop here;
+      // a restart recovers from the durable state.
+      this.broken = e instanceof Error ? e : new Error(String(e));
+      this.opts.log.error('commit failed; refusing further writes until restart', { error: e, txn_id: txn.id });
+      for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
+      this.counters.failed++;
+      this.finish(txn, 'aborted', 'aborted (storage failure)');
+      throw new ThemisError('INTERNAL', 'commit failed in storage; nothing was applied', { cause: e });
+    }
+    for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
+    if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;
+    this.finishCommitted(txn);
+    for (const l of this.opts.listeners) {
+      try {
+        l(info);
+      } catch (e) {
+        this.opts.log.error('applied listener failed', { error: e });
+      }
+    }
+    if (this.lastWrite.size > PRUNE_THRESHOLD) this.prune();
+    return { ...info, lastSeq };
+  }
+
+  /** A conflict message, or undefined if the transaction may commit. */
+  private validate(txn: Transaction): string | undefined {
+    for (const w of txn.writes.values()) {
+      if (txn.isolation === 'snapshot') {
+        const last = this.lastWrite.get(w.k.key);
+        if (last !== undefined && last > txn.beginSeq) {
+          return `write conflict on ${w.k.key}: another transaction committed it after transaction ${txn.id} began (first committer wins); retry the transaction`;
+        }
+      }
+      if (w.mustNotExist && w.op === 'put' && this.latest(w.k) !== null) {
+        return `entity ${w.k.key} already exists; use PUT /entities/{key} to replace it`;
+      }
+    }
+    return undefined;
+  }
+
+  /** Latest value including writes queued but not yet durable. */
+  private latest(k: EntityKey): string | null {
+    const p = this.pending.get(k.key);
+    if (p) return p.value;
+    const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k));
+    return v === undefined ? null : decodeEntityValue(v);
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  private finishCommitted(txn: Transaction): void {
+    if (txn.implicit) {
+      this.counters.implicitCommitted++;
+      txn.state = 'committed';
+      txn.snapshot?.close();
+      return;
+    }
+    this.counters.committed++;
+    this.finish(txn, 'committed', 'committed');
+  }
+
+  private finish(txn: Transaction, state: 'committed' | 'rolled_back' | 'aborted', how: string): void {
+    txn.state = state;
+    txn.snapshot?.close();
+    txn.writes.clear();
+    if (txn.implicit) return;
+    this.active.delete(txn.id);
+    const d = Date.now() - txn.startedAt;
+    this.counters.finished++;
+    this.counters.durationSum += d;
+    if (d > this.counters.durationMax) this.counters.durationMax = d;
+    if (this.recentFinished.size >= RECENT_FINISHED) this.recentFinished.delete(this.recentFinished.keys().next().value!);
+    this.recentFinished.set(txn.id, how);
+  }
+
+  /** Drop conflict-tracking entries no active or future snapshot can conflict with. */
+  prune(): void {
+    let bound = this.appliedSeqRef;
+    for (const t of this.active.values()) if (t.isolation === 'snapshot' && t.beginSeq < bound) bound = t.beginSeq;
+    for (const [k, seq] of this.lastWrite) if (seq <= bound) this.lastWrite.delete(k);
+  }
+
+  private rollbackIdle(now = Date.now()): void {
+    for (const t of this.active.values()) {
+      if (t.state === 'active' && now - t.lastActivity > this.opts.idleTimeoutMs) {
+        this.opts.log.info('transaction rolled back after idle timeout', { txn_id: t.id, idle_ms: now - t.lastActivity });
+        this.rollback(t, 'timed out');
+      }
+    }
+  }
+
+  private assertActive(txn: Transaction): void {
+    if (txn.state !== 'active') throw new ThemisError('TRANSACTION_NOT_ACTIVE', `transaction ${txn.id} is ${txn.state}`);
+  }
+
+  private assertUsable(): void {
+    if (this.broken) throw new ThemisError('UNAVAILABLE', `writes are disabled after a storage failure (${this.broken.message}); restart the server`);
+  }
+
+  stats(): TransactionStats {
+    const c = this.counters;
+    const aborted = c.rolledBack + c.conflicts + c.timedOut + c.failed;
+    return {
+      total_begun: c.begun,
+      total_committed: c.committed,
+      total_aborted: aborted,
+      active_count: this.active.size,
+      avg_duration_ms: c.finished === 0 ? 0 : Math.round((c.durationSum / c.finished) * 100) / 100,
+      max_duration_ms: c.durationMax,
+      success_rate: c.committed + aborted === 0 ? 1 : Math.round((c.committed / (c.committed + aborted)) * 10_000) / 10_000,
+      rolled_back: c.rolledBack,
+      conflicts: c.conflicts,
+      timed_out: c.timedOut,
+      implicit_committed: c.implicitCommitted,
+      conflict_tracking_keys: this.lastWrite.size,
+    };
+  }
+
+  /** Stop the idle sweeper and roll back what is still active (shutdown). */
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const t of [...this.active.values()]) if (t.state === 'active') this.rollback(t);
+  }
+}

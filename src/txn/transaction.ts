@@ -1,0 +1,43 @@
+import type { EntityKey } from '../entities/index.js';
+import type { Snapshot } from '../storage/index.js';
+import type { Isolation } from './types.js';
+
+export interface BufferedWrite {
+  readonly k: EntityKey;
+  readonly op: 'put' | 'delete';
+  /** JSON text for put, null for delete. */
+  readonly value: string | null;
+  /** Create semantics: the commit fails with CONFLICT if the key exists by then. */
+  readonly mustNotExist: boolean;
+}
+
+export type TxnState = 'active' | 'committing' | 'committed' | 'rolled_back' | 'aborted';
+
+/**
+ * A transaction's private state: its isolation, the sequence number and
+ * LevelDB snapshot it reads from (snapshot isolation), and its buffered
+ * writes in first-write order (later writes to the same key replace earlier
+ * ones). Plain data; the TransactionManager implements the behaviour.
+ */
+export class Transaction {
+  state: TxnState = 'active';
+  readonly writes = new Map<string, BufferedWrite>();
+  bytes = 0;
+  lastActivity: number;
+  readonly startedAt: number;
+
+  constructor(
+    readonly id: string,
+    readonly isolation: Isolation,
+    /** Highest sequence number durable when the transaction began. */
+    readonly beginSeq: number,
+    /** Read view for snapshot isolation; undefined for read_committed. */
+    readonly snapshot: Snapshot | undefined,
+    /** One request's own transaction (no X-Transaction-Id), not counted in the explicit stats. */
+    readonly implicit: boolean,
+    now = Date.now(),
+  ) {
+    this.startedAt = now;
+    this.lastActivity = now;
+  }
+}

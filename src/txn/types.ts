@@ -1,0 +1,35 @@
+import type { WriteBatch } from '../storage/index.js';
+
+export type Isolation = 'read_committed' | 'snapshot';
+export const ISOLATIONS: readonly Isolation[] = ['read_committed', 'snapshot'];
+
+/** One committed mutation of an entity, as the change log and indexes see it. */
+export interface Change {
+  /** Gap-free, strictly increasing across restarts; contiguous within a transaction. */
+  readonly seq: number;
+  readonly key: string;
+  readonly table: string;
+  readonly pk: string;
+  readonly op: 'put' | 'delete';
+  /** New JSON text (null for delete). */
+  readonly value: string | null;
+  /** Previous JSON text (null if the entity did not exist). */
+  readonly prev: string | null;
+}
+
+export interface CommitInfo {
+  readonly txnId: string;
+  /** Commit time, ISO 8601. */
+  readonly ts: string;
+  readonly changes: readonly Change[];
+}
+
+/**
+ * Runs synchronously while a commit is being built, after validation, and
+ * adds its own operations (index entries, change-log entries) to the same
+ * batch, so they become durable atomically with the data.
+ */
+export type CommitHook = (info: CommitInfo, batch: WriteBatch) => void;
+
+/** Runs after a commit's batch is durable (wake change-feed waiters, update in-memory indexes). */
+export type AppliedListener = (info: CommitInfo) => void;
