@@ -28,6 +28,8 @@ export interface Config {
   txnMaxBytes: number;
   /** Change-log retention: keep the newest N entries, or entries younger than an age. */
   cdcRetention: Retention;
+  /** A change-feed stream (SSE/WebSocket) whose client stays backpressured this long is closed with a slow_consumer error. */
+  cdcStreamMaxBlockedMs: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -45,6 +47,7 @@ export const DEFAULTS: Config = {
   txnMaxOps: 100_000,
   txnMaxBytes: 64 * 1024 * 1024,
   cdcRetention: { kind: 'age', ms: 7 * 24 * 3600 * 1000 },
+  cdcStreamMaxBlockedMs: 10_000,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -61,6 +64,7 @@ const SETTINGS = [
   { key: 'txnMaxOps', env: 'THEMIS_TXN_MAX_OPS', flag: 'txn-max-ops', parse: (v: string) => intIn(v, 'transaction max ops', 1, 10_000_000) },
   { key: 'txnMaxBytes', env: 'THEMIS_TXN_MAX_BYTES', flag: 'txn-max-bytes', parse: (v: string) => intIn(v, 'transaction max bytes', 1024, 2 ** 31 - 1) },
   { key: 'cdcRetention', env: 'THEMIS_CDC_RETENTION', flag: 'cdc-retention', parse: parseRetention },
+  { key: 'cdcStreamMaxBlockedMs', env: 'THEMIS_CDC_STREAM_MAX_BLOCKED_MS', flag: 'cdc-stream-max-blocked-ms', parse: (v: string) => intIn(v, 'cdc stream max blocked ms', 100, 600_000) },
 ] as const;
 
 export class ConfigError extends Error {

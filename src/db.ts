@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
-import { ChangeLog, toClientEntry, type ChangeEntry, type ChangeLogStats, type RawChangeEntry } from './cdc/index.js';
+import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLogStats, type ChangeSink, type ChangeStreamOptions } from './cdc/index.js';
 import type { Config } from './config.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
@@ -14,7 +14,7 @@ export interface DatabaseHooks {
   onGroupCommit?: (commits: number, ops: number, seconds: number) => void;
 }
 
-export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention'>;
+export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'>;
 
 /** One operation of POST /transaction. */
 export interface BatchOperation {
@@ -242,14 +242,14 @@ export class Database {
     }
   }
 
-  /** Raw entries for streams (documents as JSON text). */
-  readRawChanges(fromSeq: number, limit: number, keyPrefix: string): Promise<{ entries: RawChangeEntry[]; nextSeq: number }> {
-    return this.changeLog.read({ fromSeq, limit, keyPrefix });
+  /** GONE (410) if entries after `fromSeq` are no longer retained; otherwise nothing. */
+  async checkChangeRange(fromSeq: number): Promise<void> {
+    await this.changeLog.read({ fromSeq, limit: 1, maxScan: 1 });
   }
 
-  /** Subscribe to durable commits (streams); returns the unsubscribe function. */
-  subscribeChanges(fn: Parameters<ChangeLog['subscribe']>[0]): () => void {
-    return this.changeLog.subscribe(fn);
+  /** A stream following the change log into `sink` (SSE, WebSocket); call start(). */
+  openChangeStream(sink: ChangeSink, opts: ChangeStreamOptions): ChangeStream {
+    return new ChangeStream(this.changeLog, sink, { maxBlockedMs: this.config.cdcStreamMaxBlockedMs, ...opts });
   }
 
   changeLogStats(): ChangeLogStats {

@@ -11,6 +11,7 @@ import type { SchemaRegistry } from './schemas.js';
 import type { ApiRequest, Reply, ResponseStream, StreamReply } from './types.js';
 import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
+import { registerWebSocket, type WsRoute } from './websocket.js';
 
 /** Version of the HTTP API contract we implement (themisdb-http-api.md). */
 export const API_VERSION = '1.0.1';
@@ -156,6 +157,11 @@ export class HttpServer {
     metrics.countRequestsFrom(() => this.stats);
     this.app = uWS.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
+  }
+
+  /** Add a WebSocket route (before listen()). */
+  webSocket(route: WsRoute): void {
+    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining);
   }
 
   listen(): Promise<number> {
@@ -306,6 +312,10 @@ export class HttpServer {
     const res = ex.res;
     let ended = false;
     let writable: (() => void) | undefined;
+    const closers: (() => void)[] = [];
+    const closed = () => {
+      for (const c of closers.splice(0)) c();
+    };
     const cork = (f: () => void) => (ex.inHandler ? f() : res.cork(f));
     const closeStream = () => out.end();
     const out: ResponseStream = {
@@ -341,15 +351,21 @@ export class HttpServer {
           cork(() => res.end(chunk ?? ''));
           this.finish(ex, ex.streamStatus || 200);
         }
+        closed();
       },
       get closed() {
         return ended || ex.aborted;
+      },
+      onClose: (cb) => {
+        if (ended || ex.aborted) cb();
+        else closers.push(cb);
       },
     };
     this.openStreams.add(closeStream);
     ex.onAborted(() => {
       ended = true;
       this.openStreams.delete(closeStream);
+      closed();
     });
     fn(out);
   }

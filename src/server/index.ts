@@ -9,6 +9,7 @@ import { entityRoutes } from './routes/entities.js';
 import { systemRoutes } from './routes/system.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { changefeedRoutes } from './routes/changefeed.js';
+import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
 export { Router, type RouteSpec } from './router.js';
@@ -36,6 +37,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     ...entityRoutes(d.db),
     ...transactionRoutes(d.db),
     ...changefeedRoutes(d.db),
+    ...changefeedStreamRoutes(d.db),
   ];
   for (const r of routes) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {
@@ -43,6 +45,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     port: d.port,
     maxBodyBytes: d.maxBodyBytes,
   });
+  server.webSocket(changefeedWebSocket(d.db));
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });
   return server;
 }

@@ -42,6 +42,8 @@ export interface ResponseStream {
   end(chunk?: string): void;
   /** True after end() or after the client went away. */
   readonly closed: boolean;
+  /** Called once when the stream closes for any reason (end, client gone, server shutdown). */
+  onClose(cb: () => void): void;
 }
 
 export interface StreamReply {

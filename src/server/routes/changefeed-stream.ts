@@ -1,0 +1,107 @@
+import type { ChangeSink, ChangeStreamOptions, RawChangeEntry } from '../../cdc/index.js';
+import type { Database } from '../../db.js';
+import { ThemisError } from '../../errors.js';
+import type { RouteSpec } from '../router.js';
+import type { ApiRequest } from '../types.js';
+import { boolParam, intParam, stringParam } from '../query-params.js';
+import type { WsRoute } from '../websocket.js';
+
+/** The event payload of both streams: the contract's SSE fields plus txn_id. */
+export function eventPayload(e: RawChangeEntry): string {
+  return JSON.stringify({ operation: e.op === 'put' ? 'PUT' : 'DELETE', key: e.key, sequence: e.seq, old_val: e.prev, new_val: e.value, txn_id: e.txn_id });
+}
+
+function streamOptions(req: Pick<ApiRequest, 'query' | 'header'>, resumeHeader: boolean): ChangeStreamOptions {
+  const q = req.query;
+  let fromSeq = intParam(q, 'from_seq', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+  if (resumeHeader) {
+    // SSE resume: the browser (or client) sends the id of the last event it saw.
+    const last = req.header('last-event-id').trim();
+    if (last !== '') {
+      if (!/^\d{1,16}$/.test(last)) throw new ThemisError('VALIDATION_FAILED', `header "Last-Event-ID" must be a sequence number, got "${last.slice(0, 40)}"`, { details: { field: 'last-event-id' } });
+      fromSeq = Number(last);
+    }
+  }
+  return { fromSeq, keyPrefix: stringParam(q, 'key_prefix'), keepAlive: boolParam(q, 'keep_alive', true) };
+}
+
+/**
+ * GET /changefeed/stream: Server-Sent Events. `id:` is the sequence number,
+ * so EventSource resumes by itself with Last-Event-ID.
+ */
+export function changefeedStreamRoutes(db: Database): RouteSpec[] {
+  return [
+    {
+      method: 'GET',
+      path: '/changefeed/stream',
+      permission: 'data:read',
+      headers: ['last-event-id'],
+      handler: async (req) => {
+        const opts = streamOptions(req, true);
+        const maxSeconds = intParam(req.query, 'max_seconds', { min: 1, max: 60, fallback: 30 });
+        const heartbeatMs = intParam(req.query, 'heartbeat_ms', { min: 100, max: 60_000, fallback: 15_000 });
+        await db.checkChangeRange(opts.fromSeq); // 410 as a JSON error, before the stream starts
+        return {
+          stream: (out) => {
+            out.start(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+            out.write(`retry: 1000\n: connected from_seq=${opts.fromSeq}\n\n`);
+            let stream: ReturnType<Database['openChangeStream']> | undefined = undefined;
+            const write = (chunk: string): boolean => {
+              const ok = out.write(chunk);
+              if (!ok) out.onWritable(() => stream?.resume());
+              return ok;
+            };
+            const sink: ChangeSink = {
+              send: (e) => write(`id: ${e.seq}\ndata: ${eventPayload(e)}\n\n`),
+              fail: (reason, message, lastSeq) => {
+                out.write(`event: error\ndata: ${JSON.stringify({ error: reason, message, last_seq: lastSeq })}\n\n`);
+                out.end();
+              },
+              end: () => out.end(),
+              get closed() {
+                return out.closed;
+              },
+            };
+            stream = db.openChangeStream(sink, opts);
+            const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
+            const deadline = setTimeout(() => out.end(), maxSeconds * 1000);
+            out.onClose(() => {
+              clearInterval(heartbeat);
+              clearTimeout(deadline);
+              stream!.stop();
+            });
+            stream.start();
+          },
+        };
+      },
+    },
+  ];
+}
+
+/** /changefeed/ws: the same events as JSON text messages over a WebSocket. */
+export function changefeedWebSocket(db: Database): WsRoute {
+  return {
+    path: '/changefeed/ws',
+    permission: 'data:read',
+    upgrade: async (req) => {
+      const opts = streamOptions(req, false);
+      await db.checkChangeRange(opts.fromSeq);
+      return (conn) => {
+        const sink: ChangeSink = {
+          send: (e) => conn.send(`{"type":"change",${eventPayload(e).slice(1)}`),
+          fail: (reason, message, lastSeq) => {
+            conn.send(JSON.stringify({ type: 'error', error: reason, message, last_seq: lastSeq }));
+            conn.close(reason === 'gone' ? 4410 : 4008, reason);
+          },
+          end: () => conn.close(1000, 'caught up'),
+          get closed() {
+            return conn.closed;
+          },
+        };
+        const stream = db.openChangeStream(sink, opts);
+        stream.start();
+        return { onDrain: () => stream.resume(), onClose: () => stream.stop() };
+      };
+    },
+  };
+}

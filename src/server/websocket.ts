@@ -1,0 +1,112 @@
+import { ThemisError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
+import { toErrorReply } from './error-reply.js';
+import type { TemplatedApp } from './uws.js';
+
+/** A WebSocket as route code sees it. */
+export interface WsConn {
+  /** Send a text message; false when it was buffered because the socket is backpressured (wait for onDrain). */
+  send(text: string): boolean;
+  close(code: number, reason: string): void;
+  readonly closed: boolean;
+}
+
+export interface WsSession {
+  onDrain(): void;
+  onClose(): void;
+}
+
+export interface WsUpgradeRequest {
+  readonly query: URLSearchParams;
+  readonly principal: Principal;
+  header(name: string): string;
+}
+
+export interface WsRoute {
+  path: string;
+  permission: Permission;
+  /** Validate the upgrade request (throw a ThemisError to refuse it with an HTTP error) and return the opener. */
+  upgrade(req: WsUpgradeRequest): Promise<(conn: WsConn) => WsSession>;
+}
+
+interface UserData {
+  open: (conn: WsConn) => WsSession;
+  conn?: WsConn & { closedFlag: boolean };
+  session?: WsSession;
+}
+
+/** Most bytes buffered for one socket before uWS drops messages; ChangeStream pauses well before. */
+const MAX_BACKPRESSURE = 4 * 1024 * 1024;
+
+/**
+ * Register a WebSocket route on the uWS app. Authentication happens on the
+ * upgrade request: `Authorization: Bearer <key>`, or `?token=<key>` for
+ * clients (browsers) that cannot set headers on a WebSocket. A refused
+ * upgrade gets the JSON error response of any other request.
+ */
+export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authenticator, log: Logger, isDraining: () => boolean): void {
+  app.ws<UserData>(route.path, {
+    maxPayloadLength: 64 * 1024,
+    maxBackpressure: MAX_BACKPRESSURE,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const headers: Record<string, string> = {};
+      for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions']) headers[h] = req.getHeader(h);
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      const refuse = (err: unknown) => {
+        if (aborted) return;
+        const e = toErrorReply(err, 'ws-upgrade', log, route.path);
+        res.cork(() => {
+          res.writeStatus(`${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 403 ? 'Forbidden' : e.status === 410 ? 'Gone' : e.status === 503 ? 'Service Unavailable' : 'Bad Request'}`);
+          res.writeHeader('Content-Type', 'application/json');
+          if (e.headers) for (const k in e.headers) res.writeHeader(k, e.headers[k]!);
+          res.end(JSON.stringify(e.body), true);
+        });
+      };
+      let principal: Principal;
+      try {
+        if (isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
+        const token = query.get('token');
+        principal = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
+        if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
+      } catch (e) {
+        return refuse(e);
+      }
+      query.delete('token');
+      route.upgrade({ query, principal, header: (n) => headers[n] ?? '' }).then(
+        (open) => {
+          if (aborted) return;
+          res.cork(() => res.upgrade<UserData>({ open }, headers['sec-websocket-key']!, headers['sec-websocket-protocol']!, headers['sec-websocket-extensions']!, context));
+        },
+        refuse,
+      );
+    },
+    open: (ws) => {
+      const data = ws.getUserData();
+      const conn = {
+        closedFlag: false,
+        send: (text: string) => (conn.closedFlag ? false : ws.send(text, false, false) === 1),
+        close: (code: number, reason: string) => {
+          if (conn.closedFlag) return;
+          conn.closedFlag = true;
+          ws.end(code, reason);
+        },
+        get closed() {
+          return conn.closedFlag;
+        },
+      };
+      data.conn = conn;
+      data.session = data.open(conn);
+    },
+    drain: (ws) => ws.getUserData().session?.onDrain(),
+    close: (ws) => {
+      const data = ws.getUserData();
+      if (data.conn) data.conn.closedFlag = true;
+      data.session?.onClose();
+    },
+  });
+}
