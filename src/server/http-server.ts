@@ -343,12 +343,12 @@ export class HttpServer {
           return true;
         });
       },
-      end: (chunk) => {
+      end: (chunk, closeConnection = false) => {
         if (ended) return;
         ended = true;
         this.openStreams.delete(closeStream);
         if (!ex.aborted) {
-          cork(() => res.end(chunk ?? ''));
+          cork(() => res.end(chunk ?? '', closeConnection));
           this.finish(ex, ex.streamStatus || 200);
         }
         closed();

@@ -39,7 +39,8 @@ export interface ResponseStream {
   write(chunk: string): boolean;
   /** Called once when a backpressured socket has drained. */
   onWritable(cb: () => void): void;
-  end(chunk?: string): void;
+  /** End the response; `closeConnection` also closes the socket (e.g. after an error event to a slow client). */
+  end(chunk?: string, closeConnection?: boolean): void;
   /** True after end() or after the client went away. */
   readonly closed: boolean;
   /** Called once when the stream closes for any reason (end, client gone, server shutdown). */

@@ -54,8 +54,8 @@ export function changefeedStreamRoutes(db: Database): RouteSpec[] {
             const sink: ChangeSink = {
               send: (e) => write(`id: ${e.seq}\ndata: ${eventPayload(e)}\n\n`),
               fail: (reason, message, lastSeq) => {
-                out.write(`event: error\ndata: ${JSON.stringify({ error: reason, message, last_seq: lastSeq })}\n\n`);
-                out.end();
+                // Close the socket too: a slow client's unsent buffer is freed at once.
+                out.end(`event: error\ndata: ${JSON.stringify({ error: reason, message, last_seq: lastSeq })}\n\n`, true);
               },
               end: () => out.end(),
               get closed() {

@@ -1,0 +1,212 @@
+import net from 'node:net';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, json, startServer, type StartedServer } from '../helpers/server.js';
+import { openSse } from '../helpers/sse.js';
+
+const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
+let s: StartedServer;
+
+beforeAll(async () => {
+  s = await startServer();
+});
+afterAll(async () => {
+  await s.stop();
+});
+
+const lastSeq = async () => (await json<{ last_seq: number }>(await s.req('GET', '/changefeed/stats'))).last_seq;
+
+describe('GET /changefeed/stream (SSE)', () => {
+  it('streams: an event reaches a connected client within milliseconds of its commit, not at the end of the window', async () => {
+    const from = await lastSeq();
+    const c = await openSse(s.port, `/changefeed/stream?from_seq=${from}&max_seconds=30`, AUTH);
+    expect(c.status).toBe(200);
+    expect(c.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(c.headers['cache-control']).toBe('no-cache');
+    await new Promise((r) => setTimeout(r, 100));
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const put = await s.req('PUT', `/entities/sse:live${i}`, { blob: `{"i":${i}}` });
+      const acked = performance.now();
+      expect(put.status).toBe(201);
+      const e = await c.waitFor((ev) => ev.data !== undefined && JSON.parse(ev.data).key === `sse:live${i}`, 2000);
+      latencies.push(e.at - acked);
+      const d = JSON.parse(e.data!);
+      expect(d).toMatchObject({ operation: 'PUT', key: `sse:live${i}`, old_val: null, new_val: `{"i":${i}}` });
+      expect(e.id).toBe(String(d.sequence));
+      expect(typeof d.txn_id).toBe('string');
+    }
+    // Delivered while the 30 s window is still open, each within far less than a second of its ack.
+    expect(Math.max(...latencies)).toBeLessThan(500);
+    c.close();
+  });
+
+  it('sends old/new values for updates and deletes, in sequence order', async () => {
+    const from = await lastSeq();
+    await s.req('PUT', '/entities/sse:u', { blob: '{"v":1}' });
+    await s.req('PUT', '/entities/sse:u', { blob: '{"v":2}' });
+    await s.req('DELETE', '/entities/sse:u');
+    const c = await openSse(s.port, `/changefeed/stream?from_seq=${from}&keep_alive=false`, AUTH);
+    await c.ended;
+    const data = c.events.map((e) => JSON.parse(e.data!));
+    expect(data.map((d) => [d.operation, d.old_val, d.new_val])).toEqual([
+      ['PUT', null, '{"v":1}'],
+      ['PUT', '{"v":1}', '{"v":2}'],
+      ['DELETE', '{"v":2}', null],
+    ]);
+    expect(data.map((d) => d.sequence)).toEqual([from + 1, from + 2, from + 3]);
+  });
+
+  it('resumes after Last-Event-ID (which wins over from_seq)', async () => {
+    const from = await lastSeq();
+    for (let i = 0; i < 4; i++) await s.req('PUT', `/entities/sse:r${i}`, { blob: '{}' });
+    const c = await openSse(s.port, `/changefeed/stream?from_seq=0&keep_alive=false`, { ...AUTH, 'last-event-id': String(from + 2) });
+    await c.ended;
+    expect(c.events.map((e) => Number(e.id))).toEqual([from + 3, from + 4]);
+  });
+
+  it('filters by key_prefix', async () => {
+    const from = await lastSeq();
+    await s.req('PUT', '/entities/ssea:1', { blob: '{}' });
+    await s.req('PUT', '/entities/sseb:1', { blob: '{}' });
+    await s.req('PUT', '/entities/ssea:2', { blob: '{}' });
+    const c = await openSse(s.port, `/changefeed/stream?from_seq=${from}&keep_alive=false&key_prefix=ssea:`, AUTH);
+    await c.ended;
+    expect(c.events.map((e) => JSON.parse(e.data!).key)).toEqual(['ssea:1', 'ssea:2']);
+  });
+
+  it('sends heartbeat comments and ends after max_seconds', async () => {
+    const started = performance.now();
+    const c = await openSse(s.port, `/changefeed/stream?from_seq=${await lastSeq()}&max_seconds=1&heartbeat_ms=150`, AUTH);
+    await c.ended;
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThan(900);
+    expect(took).toBeLessThan(3000);
+    expect(c.comments.filter((x) => x === 'heartbeat').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('answers bad parameters with 400 and missing auth with 401, in the JSON error format', async () => {
+    for (const q of ['max_seconds=0', 'max_seconds=61', 'heartbeat_ms=99', 'from_seq=-1', 'keep_alive=maybe']) {
+      const c = await openSse(s.port, `/changefeed/stream?${q}`, AUTH);
+      await c.ended;
+      expect(c.status, q).toBe(400);
+      expect(JSON.parse(c.body)).toMatchObject({ error: true, code: 'VALIDATION_FAILED', status_code: 400 });
+    }
+    const bad = await openSse(s.port, `/changefeed/stream`, { ...AUTH, 'last-event-id': 'abc' });
+    await bad.ended;
+    expect(bad.status).toBe(400);
+    const noAuth = await openSse(s.port, `/changefeed/stream`, {});
+    await noAuth.ended;
+    expect(noAuth.status).toBe(401);
+  });
+
+  it('counts subscribers while streams are open', async () => {
+    const c = await openSse(s.port, `/changefeed/stream?from_seq=${await lastSeq()}`, AUTH);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers).toBeGreaterThanOrEqual(1);
+    c.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers).toBe(0);
+  });
+});
+
+describe('slow SSE consumer', () => {
+  it('a client that stops reading is closed with an error event instead of growing server memory; it can resume by Last-Event-ID', async () => {
+    const slow = await startServer({ env: { THEMIS_CDC_STREAM_MAX_BLOCKED_MS: '500' } });
+    try {
+      // A raw socket that never reads: the kernel buffers fill, then uWS reports backpressure.
+      const sock = net.connect(slow.port, '127.0.0.1');
+      sock.pause();
+      await new Promise((r) => sock.on('connect', r));
+      sock.write(`GET /changefeed/stream?from_seq=0&max_seconds=60 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\n\r\n`);
+      const big = 'x'.repeat(60_000);
+      // 240 entries of 60 KB (14 MB), more than loopback socket buffers hold.
+      for (let b = 0; b < 12; b++) {
+        const operations = Array.from({ length: 20 }, (_, i) => ({ op: 'put', key: `slow:${b * 20 + i}`, blob: `{"pad":"${big}"}` }));
+        expect((await slow.req('POST', '/transaction', { operations })).status).toBe(200);
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      // Now read everything the server sent: the stream ended with an error event.
+      let text = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => (text += d));
+      sock.resume();
+      await new Promise((r) => sock.on('end', r));
+      expect(text).toContain('event: error');
+      const err = JSON.parse(/event: error\ndata: (.*)\n/.exec(text)![1]!);
+      expect(err).toMatchObject({ error: 'slow_consumer' });
+      const delivered = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+      expect(delivered.length).toBeLessThan(240);
+      expect((await json<{ subscribers: number }>(await slow.req('GET', '/changefeed/stats'))).subscribers).toBe(0);
+      // Resume from the last delivered event: the rest arrives.
+      const c = await openSse(slow.port, `/changefeed/stream?keep_alive=false`, { ...AUTH, 'last-event-id': String(err.last_seq) });
+      await c.ended;
+      const resumed = c.events.map((e) => Number(e.id));
+      expect(resumed[0]).toBe(err.last_seq + 1);
+      expect(resumed[resumed.length - 1]).toBe(240);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
+describe('retention and streams', () => {
+  it('below the retained range the stream answers 410 GONE before streaming', async () => {
+    const r = await startServer({ env: { THEMIS_CDC_RETENTION: '2' } });
+    try {
+      for (let i = 0; i < 8; i++) await r.req('PUT', `/entities/ret:${i}`, { blob: '{}' });
+      const deadline = Date.now() + 10_000;
+      let first = 1;
+      while (Date.now() < deadline && first <= 1) {
+        await new Promise((res) => setTimeout(res, 250));
+        first = (await json<{ first_seq: number }>(await r.req('GET', '/changefeed/stats'))).first_seq;
+      }
+      expect(first).toBeGreaterThan(1);
+      const c = await openSse(r.port, `/changefeed/stream?from_seq=0`, AUTH);
+      await c.ended;
+      expect(c.status).toBe(410);
+      expect(JSON.parse(c.body)).toMatchObject({ code: 'GONE', status_code: 410, first_seq: first });
+    } finally {
+      await r.stop();
+    }
+  });
+});
+
+describe('WebSocket /changefeed/ws', () => {
+  const open = (q: string, headers: Record<string, string> = {}) =>
+    new Promise<{ ws: WebSocket; msgs: { at: number; m: Record<string, unknown> }[] }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/changefeed/ws?${q}`, { headers });
+      const msgs: { at: number; m: Record<string, unknown> }[] = [];
+      ws.on('message', (d) => msgs.push({ at: performance.now(), m: JSON.parse(d.toString()) }));
+      ws.on('open', () => resolve({ ws, msgs }));
+      ws.on('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
+      ws.on('error', reject);
+    });
+
+  it('delivers catch-up and live events; auth by header or ?token=', async () => {
+    const from = await lastSeq();
+    await s.req('PUT', '/entities/ws:1', { blob: '{"a":1}' });
+    const { ws, msgs } = await open(`from_seq=${from}&key_prefix=ws:`, AUTH);
+    const t0 = performance.now();
+    await s.req('PUT', '/entities/ws:2', { blob: '{"a":2}' });
+    await s.req('PUT', '/entities/other:2', { blob: '{}' });
+    await s.req('DELETE', '/entities/ws:1');
+    while (msgs.length < 3 && performance.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+    expect(msgs.map((x) => [x.m.type, x.m.operation, x.m.key])).toEqual([
+      ['change', 'PUT', 'ws:1'],
+      ['change', 'PUT', 'ws:2'],
+      ['change', 'DELETE', 'ws:1'],
+    ]);
+    expect(msgs[0]!.m).toMatchObject({ sequence: from + 1, old_val: null, new_val: '{"a":1}' });
+    ws.close();
+    const viaToken = await open(`from_seq=${from}&keep_alive=false&token=${ADMIN_KEY}`);
+    await new Promise((r) => viaToken.ws.on('close', r));
+    expect(viaToken.msgs.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses the upgrade with 401 without a valid key and 400 for bad parameters', async () => {
+    await expect(open('from_seq=0')).rejects.toThrow('refused 401');
+    await expect(open('from_seq=0&token=nope')).rejects.toThrow('refused 401');
+    await expect(open(`from_seq=abc&token=${ADMIN_KEY}`)).rejects.toThrow('refused 400');
+  });
+});
