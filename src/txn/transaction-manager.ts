@@ -54,6 +54,11 @@ export interface TransactionStats {
   conflict_tracking_keys: number;
 }
 
+/** UTF-8 size of a buffered write (key + document), for THEMIS_TXN_MAX_BYTES. */
+function writeBytes(w: BufferedWrite): number {
+  return Buffer.byteLength(w.k.key, 'utf8') + (w.value === null ? 0 : Buffer.byteLength(w.value, 'utf8'));
+}
+
 /** How many finished transaction ids are remembered for clear error messages. */
 const RECENT_FINISHED = 10_000;
 /** Conflict tracking is pruned once it holds this many keys. */
@@ -177,7 +182,11 @@ export class TransactionManager {
     this.assertActive(txn);
     const exists = this.read(txn, k) !== undefined;
     if (mustNotExist && exists) throw new ThemisError('CONFLICT', `entity ${k.key} already exists; use PUT /entities/{key} to replace it`);
-    this.buffer(txn, { k, op: 'put', value, mustNotExist: mustNotExist || txn.writes.get(k.key)?.mustNotExist === true });
+    // A create after this transaction's own delete of the key replaces it: the delete already
+    // established non-existence (and snapshot isolation catches concurrent writers).
+    const earlier = txn.writes.get(k.key);
+    const create = earlier === undefined ? mustNotExist : earlier.mustNotExist;
+    this.buffer(txn, { k, op: 'put', value, mustNotExist: create });
     return { created: !exists };
   }
 
@@ -191,8 +200,7 @@ export class TransactionManager {
 
   private buffer(txn: Transaction, w: BufferedWrite): void {
     const prev = txn.writes.get(w.k.key);
-    const size = w.k.key.length + (w.value === null ? 0 : w.value.length);
-    const bytes = txn.bytes - (prev ? prev.k.key.length + (prev.value?.length ?? 0) : 0) + size;
+    const bytes = txn.bytes - (prev ? writeBytes(prev) : 0) + writeBytes(w);
     if (!prev && txn.writes.size >= this.opts.maxOps) {
       throw new ThemisError('PAYLOAD_TOO_LARGE', `transaction ${txn.id} would exceed ${this.opts.maxOps} operations (THEMIS_TXN_MAX_OPS); commit or roll back`);
     }
