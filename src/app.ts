@@ -51,6 +51,21 @@ export async function startServer(config: Config, { log, announce = (t) => proce
       metrics.groupCommitSeconds.observe(seconds);
     },
   });
+  // Transaction and change-feed figures, read at scrape time (undefined until storage is open).
+  const txStat = <K extends keyof ReturnType<Database['transactionStats']>>(k: K) => () => (db.ready ? (db.transactionStats()[k] as number) : undefined);
+  const cdcStat = <K extends 'first_seq' | 'last_seq' | 'entries' | 'subscribers' | 'waiters'>(k: K) => () => (db.ready ? db.changeLogStats()[k] : undefined);
+  metrics.addGauge('themis_transactions_active', 'Explicit transactions currently open', txStat('active_count'));
+  metrics.addGauge('themis_transactions_committed_total', 'Explicit transactions committed', txStat('total_committed'), 'counter');
+  metrics.addGauge('themis_transactions_aborted_total', 'Explicit transactions not committed (rolled back, conflicts, timeouts)', txStat('total_aborted'), 'counter');
+  metrics.addGauge('themis_transactions_conflicts_total', 'Commits refused by first-committer-wins (409)', txStat('conflicts'), 'counter');
+  metrics.addGauge('themis_transactions_implicit_committed_total', 'Single-request (implicit) transactions committed', txStat('implicit_committed'), 'counter');
+  metrics.addGauge('themis_txn_conflict_tracking_keys', 'Keys held for write-conflict detection', txStat('conflict_tracking_keys'));
+  metrics.addGauge('themis_cdc_last_seq', 'Sequence number of the newest change-log entry', cdcStat('last_seq'));
+  metrics.addGauge('themis_cdc_first_seq', 'Sequence number of the oldest retained change-log entry', cdcStat('first_seq'));
+  metrics.addGauge('themis_cdc_entries', 'Change-log entries retained', cdcStat('entries'));
+  metrics.addGauge('themis_cdc_subscribers', 'Open change-feed streams (SSE and WebSocket)', cdcStat('subscribers'));
+  metrics.addGauge('themis_cdc_long_poll_waiters', 'Long-poll requests waiting for a change', cdcStat('waiters'));
+
   const http = createHttpServer({
     db,
     auth,
@@ -78,6 +93,7 @@ export async function startServer(config: Config, { log, announce = (t) => proce
     metrics,
     stop: () =>
       (stopping ??= (async () => {
+        db.prepareShutdown();
         await http.close(config.shutdownTimeoutMs);
         await db.close();
       })()),

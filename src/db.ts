@@ -92,6 +92,11 @@ export class Database {
     }
   }
 
+  /** Shutdown begins: long-polls answer now instead of holding the drain up to their timeout. */
+  prepareShutdown(): void {
+    this.changeLogRef?.releaseWaiters();
+  }
+
   async close(): Promise<void> {
     if (this.stateRef === 'closed' || this.stateRef === 'closing') return;
     this.stateRef = 'closing';
@@ -234,7 +239,7 @@ export class Database {
     for (;;) {
       const r = await log.read({ fromSeq: from, limit: o.limit, keyPrefix: o.keyPrefix });
       const left = deadline - Date.now();
-      if (r.entries.length > 0 || left <= 0 || this.stateRef !== 'ready') {
+      if (r.entries.length > 0 || left <= 0 || log.isDraining) {
         return { from_seq: o.fromSeq, next_seq: r.nextSeq, last_seq: log.lastSeq, entries: r.entries.map(toClientEntry) };
       }
       from = r.nextSeq;

@@ -6,6 +6,8 @@ import client from 'prom-client';
  */
 export interface Metrics {
   readonly registry: client.Registry;
+  /** A gauge (or counter) whose value is read at scrape time; `undefined` leaves it unset (e.g. storage not open). */
+  addGauge(name: string, help: string, read: () => number | undefined, type?: 'gauge' | 'counter'): void;
   /** Where vccdb_requests_total / vccdb_errors_total read their values at scrape time. */
   countRequestsFrom(source: () => { totalRequests: number; totalErrors: number }): void;
   readonly requestDuration: FastHistogram;
@@ -71,6 +73,30 @@ export function createMetrics(startedAt: number = Date.now()): Metrics {
     groupCommitSeconds,
     countRequestsFrom: (f) => {
       source = f;
+    },
+    addGauge: (name, help, read, type = 'gauge') => {
+      if (type === 'counter') {
+        new client.Counter({
+          name,
+          help,
+          registers: [registry],
+          collect() {
+            const v = read();
+            this.reset();
+            if (v !== undefined) this.inc(v);
+          },
+        });
+        return;
+      }
+      new client.Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const v = read();
+          if (v !== undefined) this.set(v);
+        },
+      });
     },
   };
 }

@@ -82,6 +82,7 @@ export class ChangeLog {
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<void> | undefined;
   private closed = false;
+  private draining = false;
 
   constructor(
     private readonly engine: Engine,
@@ -172,7 +173,7 @@ export class ChangeLog {
    * the cancel function through `register`.
    */
   waitFor(fromSeq: number, keyPrefix: string, timeoutMs: number, register?: (cancel: () => void) => void): Promise<void> {
-    if (this.closed || this.lastSeqRef > fromSeq) return Promise.resolve();
+    if (this.closed || this.draining || this.lastSeqRef > fromSeq) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const w: Waiter = {
@@ -246,6 +247,17 @@ export class ChangeLog {
       this.firstSeqRef = upto + 1;
       await this.engine.commit(b);
     }
+  }
+
+  /** Shutdown is starting: wake long-poll waiters now (they answer with what they have) and let no new ones wait. */
+  releaseWaiters(): void {
+    this.draining = true;
+    for (const w of this.waiters) w.resolve();
+    this.waiters.clear();
+  }
+
+  get isDraining(): boolean {
+    return this.draining || this.closed;
   }
 
   /** Stop retention; release long-poll waiters (they answer with what they have). */

@@ -131,3 +131,20 @@ describe('listening', () => {
     await a.stop();
   });
 });
+
+describe('shutdown with open change-feed clients', () => {
+  it('a pending long-poll is answered at once on SIGTERM and an open SSE stream is ended; exit 0 quickly', async () => {
+    const a = await startServer();
+    const poll = a.req('GET', '/changefeed?from_seq=0&long_poll_ms=60000');
+    const sse = fetch(`${a.base}/changefeed/stream?from_seq=0&max_seconds=60`, { headers: { authorization: 'Bearer test-admin-key-0123456789' } }).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    const code = await a.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const r = await poll;
+    expect(r.status).toBe(200);
+    expect(await json(r)).toMatchObject({ from_seq: 0, entries: [] });
+    expect(await sse).toContain(': connected');
+  });
+});

@@ -311,3 +311,20 @@ describe('HEAD', () => {
     expect(await missing.text()).toBe('');
   });
 });
+
+describe('transaction and change-feed figures', () => {
+  it('/metrics and /stats expose transaction and change-log figures', async () => {
+    const begin = await json<{ transaction_id: number }>(await s.req('POST', '/transaction/begin', {}));
+    await s.req('PUT', '/entities/mtx:1', { blob: '{}' }, { 'x-transaction-id': String(begin.transaction_id) });
+    await s.req('POST', '/transaction/commit', { transaction_id: begin.transaction_id });
+    const text = await (await fetch(`${s.base}/metrics`)).text();
+    const val = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const stats = await json<{ transactions: { total_committed: number }; changefeed: { last_seq: number; first_seq: number } }>(await s.req('GET', '/stats'));
+    expect(val('themis_transactions_committed_total')).toBeGreaterThanOrEqual(1);
+    expect(val('themis_transactions_committed_total')).toBe(stats.transactions.total_committed);
+    expect(val('themis_cdc_last_seq')).toBe(stats.changefeed.last_seq);
+    expect(stats.changefeed.last_seq).toBeGreaterThanOrEqual(1);
+    expect(val('themis_transactions_active')).toBe(0);
+    expect(text).toMatch(/^# TYPE themis_transactions_conflicts_total counter$/m);
+  });
+});

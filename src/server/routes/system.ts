@@ -65,6 +65,8 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
           },
           raw_stats: engine.property('leveldb.stats'),
         },
+        transactions: d.db.transactionStats(),
+        changefeed: d.db.changeLogStats(),
       },
     };
   };
