@@ -202,10 +202,10 @@ export class TransactionManager {
     const prev = txn.writes.get(w.k.key);
     const bytes = txn.bytes - (prev ? writeBytes(prev) : 0) + writeBytes(w);
     if (!prev && txn.writes.size >= this.opts.maxOps) {
-      throw new ThemisError('PAYLOAD_TOO_LARGE', `transaction ${txn.id} would exceed ${this.opts.maxOps} operations (THEMIS_TXN_MAX_OPS); commit or roll back`);
+      throw new ThemisError('PAYLOAD_TOO_LARGE', `${txn.implicit ? 'the request' : `transaction ${txn.id}`} would exceed ${this.opts.maxOps} operations (THEMIS_TXN_MAX_OPS)${txn.implicit ? '' : '; commit or roll back'}`);
     }
     if (bytes > this.opts.maxBytes) {
-      throw new ThemisError('PAYLOAD_TOO_LARGE', `transaction ${txn.id} would exceed ${this.opts.maxBytes} bytes (THEMIS_TXN_MAX_BYTES); commit or roll back`);
+      throw new ThemisError('PAYLOAD_TOO_LARGE', `${txn.implicit ? 'the request' : `transaction ${txn.id}`} would exceed ${this.opts.maxBytes} bytes (THEMIS_TXN_MAX_BYTES)${txn.implicit ? '' : '; commit or roll back'}`);
     }
     // Delete + re-insert keeps first-write order meaningful only per key; Map order is first insertion.
     txn.writes.set(w.k.key, w);
