@@ -186,13 +186,22 @@ export class Database {
     });
     const txm = this.txm;
     const t = txm.begin('read_committed', true);
-    const results: { key: string; op: string; created?: boolean; existed?: boolean }[] = [];
     // An implicit transaction holds no resources: if buffering fails (size limits), it is simply dropped.
     for (const p of parsed) {
-      if (p.op === 'put') results.push({ key: p.k.key, op: 'put', created: txm.put(t, p.k, p.blob.text).created });
-      else results.push({ key: p.k.key, op: 'delete', existed: txm.delete(t, p.k).existed });
+      if (p.op === 'put') txm.put(t, p.k, p.blob.text);
+      else txm.delete(t, p.k);
     }
     const r = await txm.commit(t);
+    // Per-operation outcomes in the batch's own order, starting from what the
+    // commit replaced (exact under concurrency): a key exists before the batch
+    // iff its change has a previous value.
+    const exists = new Map<string, boolean>();
+    for (const c of r.changes) exists.set(c.key, c.prev !== null);
+    const results = parsed.map((p) => {
+      const before = exists.get(p.k.key) ?? false;
+      exists.set(p.k.key, p.op === 'put');
+      return p.op === 'put' ? { key: p.k.key, op: 'put', created: !before } : { key: p.k.key, op: 'delete', existed: before };
+    });
     return { transaction_id: t.id, status: 'committed', operations: parsed.length, changes: r.changes.length, last_seq: r.lastSeq, results };
   }
 

@@ -13,8 +13,8 @@ import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp,
 import { RequestStats } from './request-stats.js';
 import { registerWebSocket, type WsRoute } from './websocket.js';
 
-/** Version of the HTTP API contract we implement (themisdb-http-api.md). */
-export const API_VERSION = '1.0.1';
+import { API_VERSION } from './api-version.js';
+export { API_VERSION };
 
 export interface HttpServerOptions {
   host: string;
@@ -308,6 +308,10 @@ export class HttpServer {
    */
   private startStream(ex: Exchange, fn: (out: ResponseStream) => void): void {
     if (ex.aborted || ex.done) return;
+    if (ex.method === 'HEAD') {
+      // HEAD of a stream: its status and headers, no events.
+      return this.write(ex, 200, '', 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache' });
+    }
     ex.done = true;
     const res = ex.res;
     let ended = false;

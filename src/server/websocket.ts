@@ -1,4 +1,7 @@
+import crypto from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { ThemisError } from '../errors.js';
+import { API_VERSION } from './api-version.js';
 import type { Logger } from '../log.js';
 import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
 import { toErrorReply } from './error-reply.js';
@@ -55,14 +58,17 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
       const headers: Record<string, string> = {};
       for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions']) headers[h] = req.getHeader(h);
       const query = new URLSearchParams(req.getQuery() ?? '');
+      const requestId = crypto.randomUUID();
       let aborted = false;
       res.onAborted(() => (aborted = true));
       const refuse = (err: unknown) => {
         if (aborted) return;
-        const e = toErrorReply(err, 'ws-upgrade', log, route.path);
+        const e = toErrorReply(err, requestId, log, route.path);
         res.cork(() => {
-          res.writeStatus(`${e.status} ${e.status === 401 ? 'Unauthorized' : e.status === 403 ? 'Forbidden' : e.status === 410 ? 'Gone' : e.status === 503 ? 'Service Unavailable' : 'Bad Request'}`);
+          res.writeStatus(`${e.status} ${STATUS_CODES[e.status] ?? 'Error'}`);
           res.writeHeader('Content-Type', 'application/json');
+          res.writeHeader('X-Request-Id', requestId);
+          res.writeHeader('X-API-Version', API_VERSION);
           if (e.headers) for (const k in e.headers) res.writeHeader(k, e.headers[k]!);
           res.end(JSON.stringify(e.body), true);
         });

@@ -51,6 +51,8 @@ export interface TransactionStats {
   conflicts: number;
   timed_out: number;
   implicit_committed: number;
+  /** Single-request writes refused with 409 (a create of an existing key). */
+  implicit_conflicts: number;
   conflict_tracking_keys: number;
 }
 
@@ -100,8 +102,9 @@ export class TransactionManager {
   private appliedSeqRef: number;
   private idCounter: number;
   private broken: Error | undefined;
+  private pruneAt = PRUNE_THRESHOLD;
   private readonly sweeper: NodeJS.Timeout;
-  private readonly counters = { begun: 0, committed: 0, rolledBack: 0, conflicts: 0, timedOut: 0, failed: 0, implicitCommitted: 0, durationSum: 0, durationMax: 0, finished: 0 };
+  private readonly counters = { begun: 0, committed: 0, rolledBack: 0, conflicts: 0, timedOut: 0, failed: 0, implicitCommitted: 0, implicitConflicts: 0, durationSum: 0, durationMax: 0, finished: 0 };
 
   constructor(
     private readonly engine: Engine,
@@ -147,7 +150,7 @@ export class TransactionManager {
     if (!txn) {
       const how = this.recentFinished.get(key);
       throw new ThemisError('TRANSACTION_NOT_ACTIVE', how ? `transaction ${key} is already ${how}` : `transaction ${key} not found`, {
-        details: { transaction_id: Number(key), ...(how ? { status: how.split(' ')[0] } : {}) },
+        details: { transaction_id: /^\d{1,16}$/.test(key) ? Number(key) : key, ...(how ? { status: how.split(' ')[0] } : {}) },
       });
     }
     txn.lastActivity = Date.now();
@@ -226,7 +229,8 @@ export class TransactionManager {
     this.assertUsable();
     const conflict = this.validate(txn);
     if (conflict) {
-      this.counters.conflicts++;
+      if (txn.implicit) this.counters.implicitConflicts++;
+      else this.counters.conflicts++;
       this.finish(txn, 'aborted', 'aborted');
       throw new ThemisError('CONFLICT', conflict, { details: { transaction_id: txn.implicit ? undefined : Number(txn.id), status: 'aborted' } });
     }
@@ -263,7 +267,7 @@ export class TransactionManager {
       this.broken = e instanceof Error ? e : new Error(String(e));
       this.opts.log.error('commit failed; refusing further writes until restart', { error: e, txn_id: txn.id });
       for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
-      this.counters.failed++;
+      if (!txn.implicit) this.counters.failed++;
       this.finish(txn, 'aborted', 'aborted (storage failure)');
       throw new ThemisError('INTERNAL', 'commit failed in storage; nothing was applied', { cause: e });
     }
@@ -277,7 +281,7 @@ export class TransactionManager {
         this.opts.log.error('applied listener failed', { error: e });
       }
     }
-    if (this.lastWrite.size > PRUNE_THRESHOLD) this.prune();
+    if (this.lastWrite.size > this.pruneAt) this.prune();
     return { ...info, lastSeq };
   }
 
@@ -320,7 +324,11 @@ export class TransactionManager {
 
   private finish(txn: Transaction, state: 'committed' | 'rolled_back' | 'aborted', how: string): void {
     txn.state = state;
-    txn.snapshot?.close();
+    if (txn.snapshot) {
+      txn.snapshot.close();
+      // It may have held conflict tracking back: let the next commit prune.
+      this.pruneAt = PRUNE_THRESHOLD;
+    }
     txn.writes.clear();
     if (txn.implicit) return;
     this.active.delete(txn.id);
@@ -337,6 +345,8 @@ export class TransactionManager {
     let bound = this.appliedSeqRef;
     for (const t of this.active.values()) if (t.isolation === 'snapshot' && t.beginSeq < bound) bound = t.beginSeq;
     for (const [k, seq] of this.lastWrite) if (seq <= bound) this.lastWrite.delete(k);
+    // While an old snapshot holds entries back, prune again only after the map doubled: amortised O(1) per commit.
+    this.pruneAt = Math.max(PRUNE_THRESHOLD, 2 * this.lastWrite.size);
   }
 
   private rollbackIdle(now = Date.now()): void {
@@ -371,6 +381,7 @@ export class TransactionManager {
       conflicts: c.conflicts,
       timed_out: c.timedOut,
       implicit_committed: c.implicitCommitted,
+      implicit_conflicts: c.implicitConflicts,
       conflict_tracking_keys: this.lastWrite.size,
     };
   }

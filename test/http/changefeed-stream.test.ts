@@ -100,6 +100,13 @@ describe('GET /changefeed/stream (SSE)', () => {
     expect(noAuth.status).toBe(401);
   });
 
+  it('HEAD answers with the stream headers and no body', async () => {
+    const r = await fetch(`${s.base}/changefeed/stream`, { method: 'HEAD', headers: AUTH });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await r.text()).toBe('');
+  });
+
   it('counts subscribers while streams are open', async () => {
     const c = await openSse(s.port, `/changefeed/stream?from_seq=${await lastSeq()}`, AUTH);
     await new Promise((r) => setTimeout(r, 100));
@@ -202,6 +209,24 @@ describe('WebSocket /changefeed/ws', () => {
     const viaToken = await open(`from_seq=${from}&keep_alive=false&token=${ADMIN_KEY}`);
     await new Promise((r) => viaToken.ws.on('close', r));
     expect(viaToken.msgs.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a refused upgrade carries the JSON error and the standard headers', async () => {
+    const res = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/changefeed/ws?from_seq=0`);
+      ws.on('unexpected-response', (_req, r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
+      });
+      ws.on('open', () => reject(new Error('upgrade was accepted')));
+      ws.on('error', () => undefined);
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers['x-api-version']).toBe('1.0.1');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect(JSON.parse(res.body)).toMatchObject({ error: true, code: 'UNAUTHORIZED', status_code: 401 });
   });
 
   it('refuses the upgrade with 401 without a valid key and 400 for bad parameters', async () => {

@@ -143,10 +143,14 @@ describe('transactions over HTTP', () => {
         expect((await call(s, 'POST', '/entities', { key: 'c4:a', blob: {} }, h)).body.code).toBe('TRANSACTION_NOT_ACTIVE');
       }
       expect(await blobOf(s, 'c4:a')).toBeNull(); // nothing was written implicitly instead
-      for (const h of [{ 'x-transaction-id': 'abc' }, { 'x-transaction-id': '99999999' }]) {
+      for (const [h, echoed] of [
+        [{ 'x-transaction-id': 'abc' }, 'abc'],
+        [{ 'x-transaction-id': '99999999' }, 99999999],
+      ] as const) {
         const r = await call(s, 'GET', '/entities/c4:a', undefined, h);
         expect(r.status).toBe(400);
         expect(r.body.code).toBe('TRANSACTION_NOT_ACTIVE');
+        expect(r.body.transaction_id).toBe(echoed);
       }
       const missing = await call(s, 'POST', '/transaction/commit', {});
       expect(missing.status).toBe(400);
@@ -262,7 +266,8 @@ describe('transactions over HTTP', () => {
     it('counts explicit transactions by outcome; implicit ones separately', async () => {
       const before = await stats(s);
       expect(Object.keys(before).sort()).toEqual(
-        ['active_count', 'avg_duration_ms', 'conflict_tracking_keys', 'conflicts', 'implicit_committed', 'max_duration_ms', 'rolled_back', 'success_rate', 'timed_out', 'total_aborted', 'total_begun', 'total_committed'].sort(),
+        ['active_count', 'avg_duration_ms', 'conflict_tracking_keys', 'conflicts', 'implicit_committed',
+        'implicit_conflicts', 'max_duration_ms', 'rolled_back', 'success_rate', 'timed_out', 'total_aborted', 'total_begun', 'total_committed'].sort(),
       );
       const a = await begin(s, 'snapshot');
       const b = await begin(s, 'snapshot');

@@ -407,7 +407,8 @@ describe('TransactionManager', () => {
       expect(st.avg_duration_ms).toBeGreaterThanOrEqual(0);
       expect(st.max_duration_ms).toBeGreaterThanOrEqual(st.avg_duration_ms);
       expect(Object.keys(st).sort()).toEqual(
-        ['total_begun', 'total_committed', 'total_aborted', 'active_count', 'avg_duration_ms', 'max_duration_ms', 'success_rate', 'rolled_back', 'conflicts', 'timed_out', 'implicit_committed', 'conflict_tracking_keys'].sort(),
+        ['total_begun', 'total_committed', 'total_aborted', 'active_count', 'avg_duration_ms', 'max_duration_ms', 'success_rate', 'rolled_back', 'conflicts', 'timed_out', 'implicit_committed',
+        'implicit_conflicts', 'conflict_tracking_keys'].sort(),
       );
     });
 
