@@ -9,15 +9,17 @@
  * BENCH_SERVER_NODE_ARGS (extra node flags for the themis server, e.g. --cpu-prof).
  */
 import fs from 'node:fs';
+import { cdcArea } from './areas/cdc.js';
 import { entitiesArea } from './areas/entities.js';
+import { txnArea } from './areas/txn.js';
 import { describePinning } from './lib/cpu.js';
 import { machineInfo } from './lib/machine.js';
 import { renderConsole, writeResults } from './lib/results.js';
 import type { Area, AreaReport, BenchSettings } from './lib/types.js';
 import { CLI, envNumber, log } from './lib/util.js';
 
-/** Registered areas. Add new ones here (txn, cdc, ...). */
-const AREAS = new Map<string, Area>([[entitiesArea.name, entitiesArea]]);
+/** Registered areas. Add new ones here. */
+const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea].map((a) => [a.name, a]));
 
 function usage(): string {
   return `usage: node dist/bench/run.js <area> [<area>...]\n\nareas:\n${[...AREAS.values()].map((a) => `  ${a.name.padEnd(12)} ${a.description}`).join('\n')}\n`;

@@ -9,6 +9,7 @@ const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-uws-
 export interface BareUws {
   readonly base: string;
   readonly port: number;
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -19,6 +20,20 @@ export interface BareUwsOptions {
   putBody: Buffer;
   /** Status line for PUT, e.g. "201 Created". */
   putStatus: string;
+  /**
+   * Extra exact routes (method + path, matched before the catch-all GET/PUT
+   * handlers), each answered after reading the whole request body with its
+   * own status line and JSON bytes; e.g. POST /transaction/begin.
+   */
+  routes?: BareRoute[];
+}
+
+export interface BareRoute {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  path: string;
+  /** Status line, e.g. "200 OK". */
+  status: string;
+  body: Buffer;
 }
 
 /** Start the bare uWS ceiling server in its own process (own event loop, own core if one is free). */
@@ -30,6 +45,7 @@ export function startBareUws(opts: BareUwsOptions): Promise<BareUws> {
       BENCH_BARE_PUT_BODY: opts.putBody.toString('base64'),
       BENCH_BARE_PUT_STATUS: opts.putStatus,
       BENCH_BARE_PORT: '0',
+      BENCH_BARE_ROUTES: JSON.stringify((opts.routes ?? []).map((r) => ({ method: r.method, path: r.path, status: r.status, body: r.body.toString('base64') }))),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,6 +78,7 @@ export function startBareUws(opts: BareUwsOptions): Promise<BareUws> {
       resolve({
         base: `http://127.0.0.1:${port}`,
         port,
+        pid: proc.pid,
         stop: async () => {
           if (proc.exitCode === null && proc.signalCode === null) {
             proc.kill('SIGTERM');

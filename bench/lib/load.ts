@@ -6,7 +6,8 @@ import autocannon from 'autocannon';
 import { pinPlan, pinThread, pinnedCommand } from './cpu.js';
 import { tempDir } from './util.js';
 
-export type LoadTool = 'wrk' | 'autocannon';
+/** `node`: a JavaScript driver in the bench process (lib/http-client.ts), for multi-request flows wrk cannot script. */
+export type LoadTool = 'wrk' | 'autocannon' | 'node';
 
 export interface LoadSpec {
   /** Origin, e.g. http://127.0.0.1:8765 */
@@ -18,6 +19,13 @@ export interface LoadSpec {
   distinctPathPrefix?: string;
   headers: Record<string, string>;
   body?: string;
+  /**
+   * When set, every request gets its own body: `bodyTemplate` with each
+   * occurrence of {@link BODY_ID} replaced by a per-request id (unique per
+   * run, the same id as the distinct path suffix when both are used). Takes
+   * precedence over `body`.
+   */
+  bodyTemplate?: string;
   connections: number;
   durationS: number;
 }
@@ -45,6 +53,9 @@ export interface LoadResult {
   /** Tool's own text output (wrk) for the record. */
   raw?: string;
 }
+
+/** Placeholder in `LoadSpec.bodyTemplate` replaced by a per-request id (`t<thread>-<n>` with wrk, `a-<n>` with autocannon). */
+export const BODY_ID = '{{id}}';
 
 let detected: { tool: LoadTool; version: string } | undefined;
 
@@ -126,15 +137,28 @@ function wrkScript(spec: LoadSpec): string {
     `  thread:set("tid", nthreads)`,
     `end`,
   ];
-  if (spec.distinctPathPrefix !== undefined) {
-    lines.push(
-      `local prefix = ${luaString(spec.distinctPathPrefix)}`,
-      `local counter = 0`,
-      `function request()`,
-      `  counter = counter + 1`,
-      `  return wrk.format(method, prefix .. "t" .. tid .. "-" .. counter, headers, body)`,
-      `end`,
-    );
+  if (spec.distinctPathPrefix !== undefined || spec.bodyTemplate !== undefined) {
+    // One id per request (per-thread counter), used for the path suffix and/or the body template.
+    lines.push(`local counter = 0`);
+    lines.push(spec.distinctPathPrefix !== undefined ? `local prefix = ${luaString(spec.distinctPathPrefix)}` : `local prefix = nil`);
+    if (spec.bodyTemplate !== undefined) {
+      const parts = spec.bodyTemplate.split(BODY_ID);
+      lines.push(`local parts = { ${parts.map(luaString).join(', ')} }`, `local nparts = #parts`);
+    }
+    lines.push(`function request()`, `  counter = counter + 1`, `  local id = "t" .. tid .. "-" .. counter`, `  local p = prefix and (prefix .. id) or wrk.path`);
+    if (spec.bodyTemplate !== undefined) {
+      lines.push(
+        `  local b = {}`,
+        `  for i = 1, nparts do`,
+        `    b[#b + 1] = parts[i]`,
+        `    if i < nparts then b[#b + 1] = id end`,
+        `  end`,
+        `  return wrk.format(method, p, headers, table.concat(b))`,
+      );
+    } else {
+      lines.push(`  return wrk.format(method, p, headers, body)`);
+    }
+    lines.push(`end`);
   }
   // done() runs once after the run: print a machine-readable summary line (latencies in microseconds).
   lines.push(
@@ -216,6 +240,7 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   const plan = pinPlan();
   if (plan) pinThread(process.pid, plan.load);
   const prefix = spec.distinctPathPrefix;
+  const template = spec.bodyTemplate;
   let counter = 0;
   const r = await autocannon({
     url: spec.base + spec.path,
@@ -226,14 +251,21 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     method: spec.method,
     headers: spec.headers,
     ...(spec.body !== undefined ? { body: spec.body } : {}),
-    ...(prefix !== undefined
+    ...(prefix !== undefined || template !== undefined
       ? {
           requests: [
             {
               method: spec.method,
               headers: spec.headers,
               ...(spec.body !== undefined ? { body: spec.body } : {}),
-              setupRequest: (req) => ({ ...req, path: `${prefix}a-${++counter}` }),
+              setupRequest: (req) => {
+                const id = `a-${++counter}`;
+                return {
+                  ...req,
+                  ...(prefix !== undefined ? { path: `${prefix}${id}` } : {}),
+                  ...(template !== undefined ? { body: template.split(BODY_ID).join(id) } : {}),
+                };
+              },
             },
           ],
         }

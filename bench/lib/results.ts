@@ -62,16 +62,32 @@ export function renderMarkdown(r: AreaReport): string {
   if (busy.length > 0) {
     out.push(`> **WARNING: the machine was busy** during ${busy.map((s) => `${s.name} (${s.otherCpuCores!.toFixed(2)} cores used by other processes)`).join(', ')}: those numbers are unreliable.`, '');
   }
+  const diskBusy = r.scenarios.filter((s) => (s.otherWriteMBps ?? 0) > 1);
+  if (diskBusy.length > 0) {
+    out.push(`> **WARNING: the disk was busy** during ${diskBusy.map((s) => `${s.name} (${s.otherWriteMBps!.toFixed(1)} MB/s written by other processes)`).join(', ')}: durable-write numbers are unreliable.`, '');
+  }
   out.push('## Results', '');
-  out.push('| Scenario | Server | Request | req/s | p50 ms | p99 ms | errors | non-2xx | ratio | target | result |');
+  out.push(`| Scenario | Server | Request | ${r.rateLabel ?? 'req/s'} | p50 ms | p99 ms | errors | non-2xx | ratio | target | result |`);
   out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const s of r.scenarios) {
-    const ratio = s.ratio !== undefined && s.baseline !== undefined ? `${fmtPct(s.ratio)} of ${s.baseline}` : '';
+    const ratio = ratioText(s, '<br>');
     out.push(
       `| ${s.name} | ${s.server} | ${s.method} ${s.path} | ${fmtInt(s.load.rps)} | ${fmtMs(s.load.p50Ms)} | ${fmtMs(s.load.p99Ms)} | ${s.load.errors} | ${s.load.non2xx} | ${ratio} | ${s.target?.label ?? ''} | ${verdict(s)} |`,
     );
   }
   out.push('');
+
+  for (const t of r.tables ?? []) {
+    out.push(`## ${t.title}`, '');
+    out.push(`| ${t.columns.join(' | ')} |`);
+    out.push(`|${t.columns.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+    for (const row of t.rows) out.push(`| ${row.join(' | ')} |`);
+    out.push('');
+    if (t.notes && t.notes.length > 0) {
+      for (const n of t.notes) out.push(`- ${n}`);
+      out.push('');
+    }
+  }
 
   const withTargets = r.scenarios.filter((s) => s.target !== undefined);
   if (withTargets.length > 0) {
@@ -97,8 +113,8 @@ export function renderMarkdown(r: AreaReport): string {
   out.push('');
 
   out.push('## Details', '');
-  out.push('| Scenario | requests | duration s | p90 ms | max ms | mean ms | error detail | server-side status counts | avg group commit | other CPU (cores) |');
-  out.push('|---|---:|---:|---:|---:|---:|---|---|---:|---:|');
+  out.push('| Scenario | requests | duration s | p90 ms | max ms | mean ms | error detail | server-side status counts | avg group commit | server CPU (cores) | server event loop (cores) | load-gen CPU (cores) | other CPU (cores) | other disk writes MB/s |');
+  out.push('|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
   for (const s of r.scenarios) {
     const ed = Object.entries(s.load.errorDetail)
       .filter(([, v]) => v > 0)
@@ -110,7 +126,7 @@ export function renderMarkdown(r: AreaReport): string {
           .join(', ')
       : '';
     const gc = s.serverSide?.avgGroupCommit !== undefined ? s.serverSide.avgGroupCommit.toFixed(1) : '';
-    out.push(`| ${s.name} | ${fmtInt(s.load.requests)} | ${s.load.durationS.toFixed(2)} | ${fmtMs(s.load.p90Ms)} | ${fmtMs(s.load.maxMs)} | ${fmtMs(s.load.meanMs)} | ${ed} | ${ss} | ${gc} | ${s.otherCpuCores !== undefined ? s.otherCpuCores.toFixed(2) : ''} |`);
+    out.push(`| ${s.name} | ${fmtInt(s.load.requests)} | ${s.load.durationS.toFixed(2)} | ${fmtMs(s.load.p90Ms)} | ${fmtMs(s.load.maxMs)} | ${fmtMs(s.load.meanMs)} | ${ed} | ${ss} | ${gc} | ${s.serverCpuCores !== undefined ? s.serverCpuCores.toFixed(2) : ''} | ${s.serverMainThreadCores !== undefined ? s.serverMainThreadCores.toFixed(2) : ''} | ${s.loadGenCpuCores !== undefined ? s.loadGenCpuCores.toFixed(2) : ''} | ${s.otherCpuCores !== undefined ? s.otherCpuCores.toFixed(2) : ''} | ${s.otherWriteMBps !== undefined ? s.otherWriteMBps.toFixed(2) : ''} |`);
   }
   out.push('');
 
@@ -135,9 +151,22 @@ export function renderMarkdown(r: AreaReport): string {
   return out.join('\n');
 }
 
+/** "x% of baseline" plus the extra baselines' ratios. */
+function ratioText(s: ScenarioResult, sep: string, short = false): string {
+  const parts: string[] = [];
+  if (s.ratio !== undefined && s.baseline !== undefined) parts.push(short ? fmtPct(s.ratio) : `${fmtPct(s.ratio)} of ${s.baseline}`);
+  for (const [b, v] of Object.entries(s.extraRatios ?? {})) parts.push(`${fmtPct(v)} of ${b}`);
+  return parts.join(sep);
+}
+
+function plainTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
 /** A compact plain-text table for the terminal. */
 export function renderConsole(r: AreaReport): string {
-  const rows = [['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ratio', 'target', 'result']];
+  const rows = [['scenario', r.rateLabel ?? 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx', 'ratio', 'target', 'result']];
   for (const s of r.scenarios) {
     rows.push([
       s.name,
@@ -146,11 +175,12 @@ export function renderConsole(r: AreaReport): string {
       fmtMs(s.load.p99Ms),
       String(s.load.errors),
       String(s.load.non2xx),
-      s.ratio !== undefined ? fmtPct(s.ratio) : '',
+      ratioText(s, '; ', true),
       s.target?.label ?? '',
       verdict(s).replace(/\*/g, ''),
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
+  const parts = [plainTable(rows)];
+  for (const t of r.tables ?? []) parts.push(`${t.title}\n${plainTable([t.columns, ...t.rows.map((row) => row.map((c) => c.replace(/\*\*/g, '').replace(/<br>/g, '; ')))])}`);
+  return parts.join('\n\n');
 }

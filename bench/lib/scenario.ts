@@ -1,5 +1,5 @@
-import { foreignCores, snapshot } from './contention.js';
-import { runLoad, type LoadSpec } from './load.js';
+import { cpuSeconds, foreignCores, foreignWriteMBps, snapshot, threadCpuSeconds } from './contention.js';
+import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { metricsDelta, scrapeMetrics, type ThemisServer } from './server.js';
 import type { BenchSettings, ScenarioResult, Target } from './types.js';
 import { log, sleep } from './util.js';
@@ -12,30 +12,68 @@ export interface ScenarioSpec {
   load: Omit<LoadSpec, 'connections' | 'durationS'>;
   /** Distinct-key prefix for the warm-up run (so warm-up writes don't reuse measured keys). */
   warmupPathPrefix?: string;
-  /** The real server, to cross-check statuses via /metrics; with `route` (template, e.g. /entities/:key). */
-  themis?: { server: ThemisServer; route: string };
+  /** The real server, to cross-check statuses via /metrics; with `route` (template, e.g. /entities/:key, or several). */
+  themis?: { server: ThemisServer; route: string | readonly string[] };
   baseline?: string;
+  /** Further scenarios to compare against (ratios shown next to the baseline's). */
+  extraBaselines?: string[];
   target?: Target;
+  /**
+   * A custom driver instead of wrk/autocannon (e.g. a multi-request
+   * transaction flow in JavaScript). `load` is then only used for display
+   * (method, path). Called once for the warm-up and once for the measured run.
+   */
+  run?: (durationS: number, phase: 'warmup' | 'measure') => Promise<LoadResult>;
+  /** Warm-up seconds for this scenario (default: settings.warmupS; 0 disables). */
+  warmupS?: number;
+  /** Server statuses that are part of the workload (e.g. 409 on commit under contention), not a problem. */
+  allowStatus?: number[];
+  /** Process whose CPU use is reported as the server's (default: the themis server's); e.g. the bare uWS child. */
+  serverPid?: number;
+  /** Concurrent connections/clients for this scenario (default: settings.connections). */
+  connections?: number;
 }
 
 /** Other processes using more than this many cores during a window earn a "machine busy" warning. */
 const BUSY_CORES = 0.1;
+/** Other processes writing more than this many MB/s to storage earn a "disk busy" warning. */
+const BUSY_WRITE_MBPS = 1;
 
 /** Warm up, measure, and validate one scenario. Ratios are filled in by `applyBaselines`. */
 export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): Promise<ScenarioResult> {
-  const load: LoadSpec = { ...spec.load, connections: settings.connections, durationS: settings.durationS };
-  if (settings.warmupS > 0) {
-    log(`${spec.name}: warm-up ${settings.warmupS} s`);
-    const warm: LoadSpec = { ...load, durationS: settings.warmupS };
-    if (spec.warmupPathPrefix !== undefined) warm.distinctPathPrefix = spec.warmupPathPrefix;
-    await runLoad(warm);
+  const connections = spec.connections ?? settings.connections;
+  const load: LoadSpec = { ...spec.load, connections, durationS: settings.durationS };
+  const warmupS = spec.warmupS ?? settings.warmupS;
+  if (warmupS > 0) {
+    log(`${spec.name}: warm-up ${warmupS} s`);
+    if (spec.run) await spec.run(warmupS, 'warmup');
+    else {
+      const warm: LoadSpec = { ...load, durationS: warmupS };
+      if (spec.warmupPathPrefix !== undefined) warm.distinctPathPrefix = spec.warmupPathPrefix;
+      await runLoad(warm);
+    }
     await sleep(300);
   }
   const before = spec.themis ? await scrapeMetrics(spec.themis.server, spec.themis.route) : undefined;
-  log(`${spec.name}: ${spec.load.method} ${spec.load.distinctPathPrefix ? spec.load.distinctPathPrefix + '<n>' : spec.load.path}, ${settings.connections} connections, ${settings.durationS} s`);
+  log(`${spec.name}: ${spec.load.method} ${spec.load.distinctPathPrefix ? spec.load.distinctPathPrefix + '<n>' : spec.load.path}, ${connections} connections, ${settings.durationS} s`);
+  const serverPid = spec.serverPid ?? spec.themis?.server.proc.pid;
   const cpuBefore = snapshot();
-  const result = await runLoad(load);
-  const otherCpu = foreignCores(cpuBefore, snapshot());
+  const serverCpu0 = serverPid !== undefined ? cpuSeconds(serverPid) : undefined;
+  const serverMain0 = serverPid !== undefined ? threadCpuSeconds(serverPid) : undefined;
+  const benchCpu0 = cpuSeconds('self');
+  const t0 = Date.now();
+  const result = spec.run ? await spec.run(settings.durationS, 'measure') : await runLoad(load);
+  const wall = (Date.now() - t0) / 1000;
+  const serverCpu1 = serverPid !== undefined ? cpuSeconds(serverPid) : undefined;
+  const serverMain1 = serverPid !== undefined ? threadCpuSeconds(serverPid) : undefined;
+  const benchCpu1 = cpuSeconds('self');
+  const cpuAfter = snapshot();
+  const otherCpu = foreignCores(cpuBefore, cpuAfter);
+  const otherWrites = foreignWriteMBps(cpuBefore, cpuAfter);
+  const cores = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && wall > 0 ? Math.round(((b - a) / wall) * 100) / 100 : undefined);
+  const serverCores = cores(serverCpu0, serverCpu1);
+  const serverMainCores = cores(serverMain0, serverMain1);
+  const loadGenCores = cores(benchCpu0, benchCpu1);
   // Let requests cut off at the end of the run settle before reading the server's counters.
   await sleep(300);
   const serverSide = spec.themis && before ? metricsDelta(before, await scrapeMetrics(spec.themis.server, spec.themis.route)) : undefined;
@@ -54,10 +92,11 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
   }
   if (serverSide) {
     for (const [k, v] of Object.entries(serverSide.byStatus)) {
-      const status = k.split(' ')[1] ?? '';
+      const status = k.split(' ').pop() ?? '';
+      if (spec.allowStatus?.includes(Number(status))) continue;
       if (status === 'aborted') {
         // Requests in flight when the load generator stopped: at most one per connection is expected.
-        if (v > settings.connections * 2) problems.push(`server saw ${v} aborted requests (${k})`);
+        if (v > connections * 2) problems.push(`server saw ${v} aborted requests (${k})`);
         else warnings.push(`server saw ${v} requests aborted when the load generator stopped (${k})`);
       } else if (!/^2\d\d$/.test(status)) {
         problems.push(`server answered ${v} × ${k}`);
@@ -68,9 +107,13 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
     warnings.push(`MACHINE BUSY: other processes used ${otherCpu.toFixed(2)} CPU cores during the measured window; this scenario's numbers are unreliable (rerun on an idle machine)`);
     log(`!!! ${spec.name}: other processes used ${otherCpu.toFixed(2)} CPU cores during the run; numbers are unreliable`);
   }
+  if (otherWrites !== undefined && otherWrites > BUSY_WRITE_MBPS) {
+    warnings.push(`DISK BUSY: other processes wrote ${otherWrites.toFixed(1)} MB/s to storage during the measured window; durable (fsync) numbers are unreliable (rerun when the disk is idle)`);
+    log(`!!! ${spec.name}: other processes wrote ${otherWrites.toFixed(1)} MB/s to storage during the run`);
+  }
   const valid = problems.length === 0;
   if (!valid) log(`!!!!!! ${spec.name} is INVALID: ${problems.join('; ')}`);
-  log(`${spec.name}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
+  log(`${spec.name}: ${Math.round(result.rps)} ${result.tool === 'node' ? 'flows' : 'req'}/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
   return {
     name: spec.name,
     description: spec.description,
@@ -80,7 +123,12 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
     load: result,
     ...(serverSide ? { serverSide } : {}),
     ...(otherCpu !== undefined ? { otherCpuCores: Math.round(otherCpu * 1000) / 1000 } : {}),
+    ...(otherWrites !== undefined ? { otherWriteMBps: Math.round(otherWrites * 100) / 100 } : {}),
+    ...(serverCores !== undefined ? { serverCpuCores: serverCores } : {}),
+    ...(serverMainCores !== undefined ? { serverMainThreadCores: serverMainCores } : {}),
+    ...(loadGenCores !== undefined ? { loadGenCpuCores: loadGenCores } : {}),
     ...(spec.baseline !== undefined ? { baseline: spec.baseline } : {}),
+    ...(spec.extraBaselines !== undefined && spec.extraBaselines.length > 0 ? { extraBaselines: spec.extraBaselines } : {}),
     ...(spec.target ? { target: spec.target } : {}),
     valid,
     problems,
@@ -96,6 +144,11 @@ export function applyBaselines(results: ScenarioResult[]): void {
       const b = byName.get(s.baseline);
       if (b && b.load.rps > 0) s.ratio = s.load.rps / b.load.rps;
       if (b && !b.valid) s.warnings.push(`baseline ${b.name} is invalid, so the ratio is meaningless`);
+    }
+    for (const name of s.extraBaselines ?? []) {
+      const b = byName.get(name);
+      if (b && b.load.rps > 0) (s.extraRatios ??= {})[name] = s.load.rps / b.load.rps;
+      if (b && !b.valid) s.warnings.push(`baseline ${b.name} is invalid, so the ratio against it is meaningless`);
     }
     if (s.target && s.valid) {
       if (s.target.kind === 'rps') s.pass = s.load.rps >= s.target.min;

@@ -110,13 +110,19 @@ export async function startThemis(opts: ThemisOptions): Promise<ThemisServer> {
 export interface MetricsSnapshot {
   requestsTotal: number;
   errorsTotal: number;
-  /** `<method> <status>` -> count, for one route template. */
+  /** `<method> <status>` -> count for one route template, or `<method> <route> <status>` when several routes are scraped. */
   byStatus: Record<string, number>;
   groupCommitCount: number;
   groupCommitSum: number;
 }
 
-export async function scrapeMetrics(server: ThemisServer, route: string): Promise<MetricsSnapshot> {
+/**
+ * Scrape /metrics. `route` is one route template (status keys `<method> <status>`)
+ * or several (keys `<method> <route> <status>`).
+ */
+export async function scrapeMetrics(server: ThemisServer, route: string | readonly string[]): Promise<MetricsSnapshot> {
+  const routes = typeof route === 'string' ? [route] : route;
+  const multi = typeof route !== 'string';
   const text = await (await fetch(`${server.base}/metrics`)).text();
   const snap: MetricsSnapshot = { requestsTotal: 0, errorsTotal: 0, byStatus: {}, groupCommitCount: 0, groupCommitSum: 0 };
   for (const line of text.split('\n')) {
@@ -130,7 +136,7 @@ export async function scrapeMetrics(server: ThemisServer, route: string): Promis
     else if (name === 'themis_storage_group_commit_commits_sum') snap.groupCommitSum = value;
     else if (name.startsWith('vccdb_http_request_duration_seconds_count{')) {
       const labels = Object.fromEntries([...name.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-      if (labels.route === route) snap.byStatus[`${labels.method} ${labels.status}`] = value;
+      if (labels.route !== undefined && routes.includes(labels.route)) snap.byStatus[multi ? `${labels.method} ${labels.route} ${labels.status}` : `${labels.method} ${labels.status}`] = value;
     }
   }
   return snap;
@@ -139,7 +145,7 @@ export async function scrapeMetrics(server: ThemisServer, route: string): Promis
 export interface ServerDelta {
   requests: number;
   errors: number;
-  /** `<method> <status>` -> count during the measured window, on the scenario's route. */
+  /** `<method> <status>` (or `<method> <route> <status>`) -> count during the measured window, on the scenario's route(s). */
   byStatus: Record<string, number>;
   /** Mean commits per LevelDB batch (group-commit coalescing), when there were writes. */
   avgGroupCommit?: number;

@@ -34,9 +34,21 @@ export interface ScenarioResult {
   serverSide?: ServerDelta;
   /** CPU cores used by processes outside the bench during the measured window (Linux). */
   otherCpuCores?: number;
+  /** MB/s written to storage by processes outside the bench during the measured window (Linux). */
+  otherWriteMBps?: number;
+  /** CPU cores used by the server under test (all its threads) during the measured window (Linux). */
+  serverCpuCores?: number;
+  /** CPU used by the server's main thread (its event loop) during the measured window: near 1.0 = the event loop is the bottleneck (Linux). */
+  serverMainThreadCores?: number;
+  /** CPU cores used by the load generator (wrk, or the bench process's own JS driver) during the measured window (Linux). */
+  loadGenCpuCores?: number;
   /** Name of the scenario this one is compared against (the ratio column). */
   baseline?: string;
   ratio?: number;
+  /** Further scenarios this one is compared against (besides `baseline`). */
+  extraBaselines?: string[];
+  /** extra baseline name -> req/s ratio (filled in by applyBaselines). */
+  extraRatios?: Record<string, number>;
   target?: Target;
   /** Target met (undefined when there is no target or the result is invalid). */
   pass?: boolean;
@@ -45,6 +57,17 @@ export interface ScenarioResult {
   problems: string[];
   /** Noteworthy but not invalidating (socket errors at shutdown, ...). */
   warnings: string[];
+  /** Area-specific measurements (abort rate, delivery latency percentiles, ...), machine-readable. */
+  metrics?: Record<string, number>;
+}
+
+/** An area-specific table, rendered after the generic results table. */
+export interface ReportTable {
+  title: string;
+  columns: string[];
+  rows: string[][];
+  /** Explanation printed under the table. */
+  notes?: string[];
 }
 
 export interface AreaReport {
@@ -57,6 +80,10 @@ export interface AreaReport {
   settings: BenchSettings;
   scenarios: ScenarioResult[];
   notes: string[];
+  /** Header of the throughput column in the results table (default "req/s"). */
+  rateLabel?: string;
+  /** Area-specific tables (optional). */
+  tables?: ReportTable[];
 }
 
 export interface AreaContext {
