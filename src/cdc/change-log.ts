@@ -6,7 +6,6 @@ import type { CommitInfo } from '../txn/index.js';
 
 const cdcKs = keyspace('cdc');
 const metaKs = keyspace('meta');
-const LAST_SEQ_KEY = Buffer.from('cdc_last_seq');
 const FIRST_SEQ_KEY = Buffer.from('cdc_first_seq');
 
 /** A change-log entry as clients receive it (GET /changefeed). */
@@ -92,12 +91,18 @@ export class ChangeLog {
 
   /** Recover first/last sequence numbers from storage; start retention. */
   async open(pruneEveryMs = 5000): Promise<void> {
-    const last = this.engine.getSync(metaKs, LAST_SEQ_KEY);
-    this.lastSeqRef = last === undefined ? 0 : Number(last.toString());
+    // The newest entry is the last sequence number. Retention never removes
+    // entries above what it records as first_seq - 1, so with every entry
+    // pruned the last sequence number is first_seq - 1. (No per-commit
+    // metadata write is needed: it would be one more operation in every batch.)
     let first: number | undefined;
+    let last: number | undefined;
     for await (const [k] of this.engine.scan(cdcKs, { limit: 1 })) first = seqCodec.decode(k);
-    const storedFirst = this.engine.getSync(metaKs, FIRST_SEQ_KEY);
-    this.firstSeqRef = first ?? (storedFirst === undefined ? this.lastSeqRef + 1 : Math.max(Number(storedFirst.toString()), this.lastSeqRef + 1));
+    for await (const [k] of this.engine.scan(cdcKs, { limit: 1, reverse: true })) last = seqCodec.decode(k);
+    const stored = this.engine.getSync(metaKs, FIRST_SEQ_KEY);
+    const storedFirst = stored === undefined ? 1 : Number(stored.toString());
+    this.lastSeqRef = last ?? storedFirst - 1;
+    this.firstSeqRef = first ?? this.lastSeqRef + 1;
     if (this.retention.kind !== 'forever') {
       this.pruneTimer = setInterval(() => void this.prune(), pruneEveryMs);
       this.pruneTimer.unref();
@@ -120,7 +125,6 @@ export class ChangeLog {
       const entry = JSON.stringify({ ts: info.ts, op: c.op, key: c.key, table: c.table, value: c.value, prev: c.prev, txn_id: info.txnId });
       batch.put(cdcKs, seqCodec.encode(c.seq), Buffer.from(entry, 'utf8'));
     }
-    batch.put(metaKs, LAST_SEQ_KEY, Buffer.from(String(info.changes[info.changes.length - 1]!.seq)));
   };
 
   /** Applied listener: the entries are durable; wake whoever waits for them. */

@@ -45,7 +45,7 @@ export class EntityStore {
   private async write(k: EntityKey, blob: NormalizedBlob, mustNotExist: boolean, txn?: Transaction): Promise<PutResult> {
     if (txn) {
       const { created } = this.txm.put(txn, k, blob.text, mustNotExist);
-      return { key: k.key, blob_size: blob.size, created };
+      return { key: k.key, blob_size: blob.size, created: created === true };
     }
     const t = this.txm.begin('read_committed', true);
     this.txm.put(t, k, blob.text, mustNotExist);

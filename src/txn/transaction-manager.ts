@@ -180,9 +180,19 @@ export class TransactionManager {
     return v === undefined ? undefined : decodeEntityValue(v);
   }
 
-  /** Buffer a put; returns whether the key is new as this transaction sees it. */
-  put(txn: Transaction, k: EntityKey, value: string, mustNotExist = false): { created: boolean } {
+  /**
+   * Buffer a put; returns whether the key is new as this transaction sees
+   * it. For an implicit transaction's first write of a key that is left to
+   * the commit (`created` undefined): the commit checks creates and reports
+   * the replaced value exactly, so reading now would be wasted work on the
+   * hottest path.
+   */
+  put(txn: Transaction, k: EntityKey, value: string, mustNotExist = false): { created: boolean | undefined } {
     this.assertActive(txn);
+    if (txn.implicit && !txn.writes.has(k.key)) {
+      this.buffer(txn, { k, op: 'put', value, mustNotExist });
+      return { created: undefined };
+    }
     const exists = this.read(txn, k) !== undefined;
     if (mustNotExist && exists) throw new ThemisError('CONFLICT', `entity ${k.key} already exists; use PUT /entities/{key} to replace it`);
     // A create after this transaction's own delete of the key replaces it: the delete already
@@ -232,7 +242,7 @@ export class TransactionManager {
       if (txn.implicit) this.counters.implicitConflicts++;
       else this.counters.conflicts++;
       this.finish(txn, 'aborted', 'aborted');
-      throw new ThemisError('CONFLICT', conflict, { details: { transaction_id: txn.implicit ? undefined : Number(txn.id), status: 'aborted' } });
+      throw new ThemisError('CONFLICT', conflict, txn.implicit ? {} : { details: { transaction_id: Number(txn.id), status: 'aborted' } });
     }
     txn.state = 'committing';
     const ts = new Date().toISOString();
