@@ -30,6 +30,8 @@ export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'han
   readonly paramNames: readonly string[];
   /** For templates `/static/.../:param` (one parameter, last): the static prefix, matched without splitting. */
   readonly tailParamPrefix: string | undefined;
+  /** Builds the params object of a tail-param route with a fixed shape (no computed keys per request). */
+  readonly tailParams: ((value: string) => Record<string, string>) | undefined;
 }
 
 export type Match =
@@ -63,6 +65,7 @@ export class Router {
       paramNames,
       tailParamPrefix:
         paramNames.length === 1 && segments[segments.length - 1]!.startsWith(':') ? '/' + segments.slice(0, -1).map((x) => x + '/').join('') : undefined,
+      tailParams: paramNames.length === 1 ? paramObject(paramNames[0]!) : undefined,
     };
     if (paramNames.length === 0) {
       const key = '/' + segments.join('/');
@@ -96,7 +99,7 @@ export class Router {
         if (pre !== undefined) {
           // Fast path: static prefix, then one non-empty segment.
           if (path.length > pre.length && path.startsWith(pre) && path.indexOf('/', pre.length) < 0) {
-            if (r.method === method) return { kind: 'route', route: r, params: { [r.paramNames[0]!]: decodeSegment(path.slice(pre.length)) } };
+            if (r.method === method) return { kind: 'route', route: r, params: r.tailParams!(decodeSegment(path.slice(pre.length))) };
             allowed.add(r.method);
           }
           continue;
@@ -112,6 +115,17 @@ export class Router {
     if (allowed.size > 0) return { kind: 'method_not_allowed', allowed: [...allowed] };
     return { kind: 'not_found' };
   }
+}
+
+/** A params factory whose objects all share one hidden class. */
+function paramObject(name: string): (value: string) => Record<string, string> {
+  if (name === 'key') return (value) => ({ key: value });
+  if (name === 'id') return (value) => ({ id: value });
+  return (value) => {
+    const o: Record<string, string> = {};
+    o[name] = value;
+    return o;
+  };
 }
 
 function split(path: string): string[] {

@@ -21,7 +21,11 @@ export function entityRoutes(db: Database): RouteSpec[] {
       path: '/entities/:key',
       permission: 'data:read',
       headers: TXN_HEADER,
-      handler: (req) => ({ json: db.getEntity(req.params.key!, req.header('x-transaction-id')) }),
+      handler: (req) => {
+        const e = db.getEntity(req.params.key!, req.header('x-transaction-id'));
+        // Hand-built: the blob is already JSON text, so only the two strings need escaping.
+        return { text: `{"key":${JSON.stringify(e.key)},"blob":${JSON.stringify(e.blob)}}`, contentType: 'application/json' };
+      },
     },
     {
       method: 'PUT',
