@@ -2,50 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChangeLog, toClientEntry, type ChangeEntry } from '../../src/cdc/index.js';
+import { toClientEntry, type ChangeEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { Engine } from '../../src/storage/index.js';
-import { TransactionManager, type CommitInfo } from '../../src/txn/index.js';
+import type { CommitInfo } from '../../src/txn/index.js';
+import { openStack as openStackWith, type Stack } from '../helpers/stack.js';
 
-interface Stack {
-  engine: Engine;
-  changeLog: ChangeLog;
-  txm: TransactionManager;
-  close(): Promise<void>;
-}
-
-/** Engine + change log + transaction manager, wired as src/db.ts wires them (no prune timer firing during a test). */
-async function openStack(dir: string, retention: Retention = { kind: 'forever' }): Promise<Stack> {
-  const log = createLogger('silent');
-  const engine = await Engine.open(path.join(dir, 'db'), { sync: false });
-  const changeLog = new ChangeLog(engine, retention, log);
-  await changeLog.open(3_600_000);
-  const txm = new TransactionManager(engine, {
-    lastSeq: changeLog.lastSeq,
-    idleTimeoutMs: 60_000,
-    maxOps: 100_000,
-    maxBytes: 64 * 1024 * 1024,
-    hooks: [changeLog.hook],
-    listeners: [changeLog.onApplied],
-    log,
-  });
-  let closed = false;
-  return {
-    engine,
-    changeLog,
-    txm,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      txm.close();
-      await changeLog.close();
-      await engine.close();
-    },
-  };
-}
+/** Wired as src/db.ts does; no prune timer fires during a test. */
+const openStack = (dir: string, retention: Retention = { kind: 'forever' }): Promise<Stack> => openStackWith(dir, { retention });
 
 const K = (s: string) => parseEntityKey(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,57 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ChangeLog, toClientEntry } from '../../src/cdc/index.js';
+import { toClientEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { Engine } from '../../src/storage/index.js';
-import { TransactionManager, type Isolation, type Transaction } from '../../src/txn/index.js';
-
-/** Engine + change log + transaction manager, wired as src/db.ts wires them. */
-interface Stack {
-  engine: Engine;
-  changeLog: ChangeLog;
-  txm: TransactionManager;
-  close(): Promise<void>;
-}
-
-interface StackOptions {
-  idleTimeoutMs?: number;
-  maxOps?: number;
-  maxBytes?: number;
-  retention?: Retention;
-}
-
-async function openStack(dir: string, o: StackOptions = {}): Promise<Stack> {
-  const log = createLogger('silent');
-  const engine = await Engine.open(path.join(dir, 'db'), { sync: false });
-  const changeLog = new ChangeLog(engine, o.retention ?? { kind: 'forever' }, log);
-  await changeLog.open();
-  const txm = new TransactionManager(engine, {
-    lastSeq: changeLog.lastSeq,
-    idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
-    maxOps: o.maxOps ?? 100_000,
-    maxBytes: o.maxBytes ?? 64 * 1024 * 1024,
-    hooks: [changeLog.hook],
-    listeners: [changeLog.onApplied],
-    log,
-  });
-  let closed = false;
-  return {
-    engine,
-    changeLog,
-    txm,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      txm.close();
-      await changeLog.close();
-      await engine.close();
-    },
-  };
-}
+import type { Isolation, Transaction, TransactionManager } from '../../src/txn/index.js';
+import { openStack, type Stack } from '../helpers/stack.js';
 
 const K = (s: string) => parseEntityKey(s);
 const doc = (v: unknown) => JSON.stringify(v);
