@@ -130,3 +130,13 @@ export async function json<T = Record<string, unknown>>(r: Response): Promise<T>
   if (!ct.startsWith('application/json')) throw new Error(`expected JSON, got ${ct}: ${await r.text()}`);
   return (await r.json()) as T;
 }
+
+export type Body = Record<string, unknown>;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A request whose JSON body (or {} for an empty one) is returned with the status. */
+export async function call(s: StartedServer, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }> {
+  const r = await s.req(method, path, body, headers);
+  const text = await r.text();
+  return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
+}

@@ -4,31 +4,15 @@
  * wake-up and timeout, parameter validation, retention (410), restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, tempDir, type StartedServer } from '../helpers/server.js';
+import type { ChangeEntry } from '../../src/cdc/index.js';
+import { call, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 
-interface Entry {
-  seq: number;
-  ts: string;
-  op: 'put' | 'delete';
-  key: string;
-  table: string;
-  value: unknown;
-  prev: unknown;
-  txn_id: string;
-}
+type Entry = ChangeEntry;
 interface Feed {
   from_seq: number;
   next_seq: number;
   last_seq: number;
   entries: Entry[];
-}
-type Body = Record<string, unknown>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function call(s: StartedServer, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }> {
-  const r = await s.req(method, path, body, headers);
-  const text = await r.text();
-  return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
 }
 async function feed(s: StartedServer, query: string): Promise<Feed> {
   const r = await call(s, 'GET', `/changefeed?${query}`);

@@ -4,16 +4,9 @@
  * timeout and size limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startServer, type StartedServer } from '../helpers/server.js';
+import type { TransactionStats } from '../../src/txn/index.js';
+import { call, json, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
-type Body = Record<string, unknown>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function call(s: StartedServer, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }> {
-  const r = await s.req(method, path, body, headers);
-  const text = await r.text();
-  return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
-}
 async function begin(s: StartedServer, isolation?: string): Promise<number> {
   const r = await call(s, 'POST', '/transaction/begin', isolation === undefined ? undefined : { isolation });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -26,20 +19,7 @@ async function blobOf(s: StartedServer, key: string, headers?: Record<string, st
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return JSON.parse(r.body.blob as string);
 }
-interface TxnStats {
-  total_begun: number;
-  total_committed: number;
-  total_aborted: number;
-  active_count: number;
-  avg_duration_ms: number;
-  max_duration_ms: number;
-  success_rate: number;
-  rolled_back: number;
-  conflicts: number;
-  timed_out: number;
-  implicit_committed: number;
-  conflict_tracking_keys: number;
-}
+type TxnStats = TransactionStats;
 async function stats(s: StartedServer): Promise<TxnStats> {
   const r = await call(s, 'GET', '/transaction/stats');
   expect(r.status).toBe(200);
