@@ -2,8 +2,9 @@ import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLogStats, type ChangeSink, type ChangeStreamOptions } from './cdc/index.js';
 import type { Config } from './config.js';
-import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
+import { EntityStore, TABLE_NAME, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
+import { AdjacencyIndex, DIRECTIONS, MAX_DEPTH, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
 import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';
@@ -37,6 +38,7 @@ export class Database {
   private txmRef: TransactionManager | undefined;
   private changeLogRef: ChangeLog | undefined;
   private entityStore: EntityStore | undefined;
+  private graphRef: AdjacencyIndex | undefined;
   private stateRef: DatabaseState = 'created';
 
   constructor(
@@ -74,12 +76,15 @@ export class Database {
       const changeLog = new ChangeLog(engine, this.config.cdcRetention, this.log);
       await changeLog.open();
       this.changeLogRef = changeLog;
+      const graph = new AdjacencyIndex(engine, this.log);
+      await graph.open();
+      this.graphRef = graph;
       this.txmRef = new TransactionManager(engine, {
         lastSeq: changeLog.lastSeq,
         idleTimeoutMs: this.config.txnIdleTimeoutMs,
         maxOps: this.config.txnMaxOps,
         maxBytes: this.config.txnMaxBytes,
-        hooks: [changeLog.hook],
+        hooks: [changeLog.hook, graph.hook],
         listeners: [changeLog.onApplied],
         log: this.log,
       });
@@ -124,6 +129,11 @@ export class Database {
   private get entities(): EntityStore {
     this.assertReady();
     return this.entityStore!;
+  }
+
+  private get graph(): AdjacencyIndex {
+    this.assertReady();
+    return this.graphRef!;
   }
 
   private assertReady(): void {
@@ -238,6 +248,38 @@ export class Database {
     return { key: k.key, deleted: await this.entities.delete(k, this.joined(txnId)) };
   }
 
+  // ------------------------------------------------------------- graph
+
+  /**
+   * POST /graph/traverse: BFS over edge entities (`_from`/`_to`) in the latest
+   * committed state. The start vertex need not exist as an entity.
+   */
+  async traverseGraph(o: { start_vertex: unknown; max_depth: unknown; direction?: unknown; edge_table?: unknown }): Promise<{ start_vertex: string; max_depth: number; direction: Direction; visited_count: number; visited: string[] }> {
+    const start = parseEntityKey(o.start_vertex).key;
+    const maxDepth = graphDepth(o.max_depth, 'max_depth');
+    const direction = graphDirection(o.direction);
+    const edgeTable = graphEdgeTable(o.edge_table);
+    const visited = await traverse(this.neighborSource(), { start, maxDepth, direction, ...(edgeTable !== undefined ? { edgeTable } : {}) });
+    return { start_vertex: start, max_depth: maxDepth, direction, visited_count: visited.length, visited };
+  }
+
+  /** POST /graph/shortest_path: fewest hops from `from` to `to`; NOT_FOUND when unreachable within max_depth (default 10). */
+  async shortestGraphPath(o: { from: unknown; to: unknown; direction?: unknown; max_depth?: unknown; edge_table?: unknown }): Promise<{ from: string; to: string; direction: Direction; found: true; length: number; path: string[]; edges: string[] }> {
+    const from = parseEntityKey(o.from).key;
+    const to = parseEntityKey(o.to).key;
+    const maxDepth = o.max_depth === undefined ? MAX_DEPTH : graphDepth(o.max_depth, 'max_depth');
+    const direction = graphDirection(o.direction);
+    const edgeTable = graphEdgeTable(o.edge_table);
+    const r = await shortestPath(this.neighborSource(), { from, to, maxDepth, direction, ...(edgeTable !== undefined ? { edgeTable } : {}) });
+    if (!r) throw new ThemisError('NOT_FOUND', `no path from ${from} to ${to} within ${maxDepth} hops (direction ${direction})`);
+    return { from, to, direction, found: true, length: r.edges.length, path: r.path, edges: r.edges };
+  }
+
+  private neighborSource(): NeighborSource {
+    const g = this.graph;
+    return (v, d, t) => g.neighbors(v, d, t);
+  }
+
   // ------------------------------------------------------------- change feed
 
   /** GET /changefeed: entries after fromSeq, waiting up to longPollMs for a matching one when there is none. */
@@ -269,4 +311,27 @@ export class Database {
   changeLogStats(): ChangeLogStats {
     return this.changeLog.stats();
   }
+}
+
+function graphDepth(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH) {
+    throw new ThemisError('VALIDATION_FAILED', `field "${field}" must be an integer from 0 to ${MAX_DEPTH}`, { details: { field } });
+  }
+  return v;
+}
+
+function graphDirection(v: unknown): Direction {
+  if (v === undefined) return 'outbound';
+  if (typeof v !== 'string' || !(DIRECTIONS as readonly string[]).includes(v)) {
+    throw new ThemisError('VALIDATION_FAILED', `field "direction" must be one of ${DIRECTIONS.join(', ')}`, { details: { field: 'direction' } });
+  }
+  return v as Direction;
+}
+
+function graphEdgeTable(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !TABLE_NAME.test(v)) {
+    throw new ThemisError('VALIDATION_FAILED', 'field "edge_table" must be a table name (1-128 of A-Z a-z 0-9 _ -)', { details: { field: 'edge_table' } });
+  }
+  return v;
 }

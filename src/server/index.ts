@@ -9,6 +9,7 @@ import { entityRoutes } from './routes/entities.js';
 import { systemRoutes } from './routes/system.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { changefeedRoutes } from './routes/changefeed.js';
+import { graphRoutes } from './routes/graph.js';
 import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
@@ -38,6 +39,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     ...transactionRoutes(d.db),
     ...changefeedRoutes(d.db),
     ...changefeedStreamRoutes(d.db),
+    ...graphRoutes(d.db),
   ];
   for (const r of routes) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {

@@ -11,6 +11,7 @@ export const KEYSPACE_IDS = {
   entity: 0x10, // primary documents: table 0x00 pk -> value
   index: 0x20, // secondary/range index entries (issue: indexes)
   indexMeta: 0x21, // index definitions
+  graph: 0x24, // edge adjacency (out and in), maintained by a commit hook
   fulltext: 0x28,
   vector: 0x30,
   cdc: 0x40, // change log: seq -> entry

@@ -1,0 +1,175 @@
+import { parseEntityKey } from '../entities/index.js';
+import type { Logger } from '../log.js';
+import { Engine, WriteBatch, decodeUtf8, encodeUtf8, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound } from '../storage/index.js';
+import { decodeEntityValue, type CommitInfo } from '../txn/index.js';
+
+const graphKs = keyspace('graph');
+const entityKs = keyspace('entity');
+const metaKs = keyspace('meta');
+
+/** Meta key recording that the adjacency index covers every entity (written once, after the first build). */
+export const GRAPH_INDEX_VERSION_KEY = Buffer.from('graph_index_version');
+export const GRAPH_INDEX_VERSION = 1;
+
+/**
+ * Adjacency key layout inside the `graph` keyspace:
+ *   0x01 ‹from, edgeKey› -> to     (out-adjacency)
+ *   0x02 ‹to, edgeKey›   -> from   (in-adjacency)
+ * ‹…› is orderedCodec: self-delimiting strings with 0x00 escaped, so vertex
+ * keys may hold any character (pks can contain 0x00) and all edges of one
+ * vertex are the byte range with prefix `dir ‹vertex›`, ordered by edge key.
+ */
+const OUT = 0x01;
+const IN = 0x02;
+
+/** Operations per batch when (re)building the index from existing data. */
+const REBUILD_BATCH_OPS = 10_000;
+
+export type Direction = 'outbound' | 'inbound' | 'any';
+export const DIRECTIONS: readonly Direction[] = ['outbound', 'inbound', 'any'];
+
+/** An edge as stored in the index, seen from one vertex. */
+export interface Adjacent {
+  /** The edge entity's key (`table:pk`). */
+  readonly edge: string;
+  /** The vertex at the other end. */
+  readonly vertex: string;
+}
+
+export interface EdgeEnds {
+  readonly from: string;
+  readonly to: string;
+}
+
+/**
+ * The ends of an edge document, or undefined if it is not an edge. An edge is
+ * a JSON object whose `_from` and `_to` are both valid entity keys
+ * (`table:pk`); anything else (missing, not a string, malformed key) is an
+ * ordinary document, so a typo never fails a write.
+ */
+export function edgeEnds(text: string | null): EdgeEnds | undefined {
+  // Fast path: most documents are not edges. A `_from` field is either spelled
+  // literally or hidden behind a \u escape.
+  if (text === null || (!text.includes('_from') && !text.includes('\\u'))) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const { _from: from, _to: to } = doc as { _from?: unknown; _to?: unknown };
+  if (typeof from !== 'string' || typeof to !== 'string' || !isEntityKey(from) || !isEntityKey(to)) return undefined;
+  return { from, to };
+}
+
+function isEntityKey(s: string): boolean {
+  try {
+    parseEntityKey(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The table of an entity key (everything before the first `:`). */
+export function tableOf(key: string): string {
+  return key.slice(0, key.indexOf(':'));
+}
+
+function adjacencyKey(dir: number, vertex: string, edge: string): Buffer {
+  return Buffer.concat([Buffer.of(dir), orderedCodec.encode([vertex, edge])]);
+}
+
+function vertexPrefix(dir: number, vertex: string): Buffer {
+  return Buffer.concat([Buffer.of(dir), orderedCodec.encode([vertex])]);
+}
+
+function addEdge(batch: WriteBatch, edge: string, e: EdgeEnds): void {
+  batch.put(graphKs, adjacencyKey(OUT, e.from, edge), encodeUtf8(e.to));
+  batch.put(graphKs, adjacencyKey(IN, e.to, edge), encodeUtf8(e.from));
+}
+
+function removeEdge(batch: WriteBatch, edge: string, e: EdgeEnds): void {
+  batch.del(graphKs, adjacencyKey(OUT, e.from, edge));
+  batch.del(graphKs, adjacencyKey(IN, e.to, edge));
+}
+
+/**
+ * Out- and in-adjacency of every edge entity, kept in the `graph` keyspace.
+ * The commit hook writes the entries into the commit's own batch, so the
+ * index agrees with the data after updates, deletes, rollbacks (nothing is
+ * written) and crashes (all of the batch or none of it).
+ */
+export class AdjacencyIndex {
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Recovery: build the index once for data written before it existed
+   * (meta key missing). Runs before the database serves requests, so no
+   * commit races the scan. Partial builds (crash midway) are redone from
+   * scratch: the keyspace is cleared first.
+   */
+  async open(): Promise<void> {
+    if (this.engine.getSync(metaKs, GRAPH_INDEX_VERSION_KEY) !== undefined) return;
+    const started = Date.now();
+    let batch = new WriteBatch();
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      await this.engine.commit(batch);
+      batch = new WriteBatch();
+    };
+    for await (const [k] of this.engine.scan(graphKs)) {
+      batch.del(graphKs, k);
+      if (batch.length >= REBUILD_BATCH_OPS) await flush();
+    }
+    await flush();
+    let edges = 0;
+    for await (const [k, v] of this.engine.scan(entityKs)) {
+      const ends = edgeEnds(decodeEntityValue(v));
+      if (!ends) continue;
+      const { table, pk } = entityKeyCodec.decode(k);
+      addEdge(batch, `${table}:${pk}`, ends);
+      edges++;
+      if (batch.length >= REBUILD_BATCH_OPS) await flush();
+    }
+    batch.put(metaKs, GRAPH_INDEX_VERSION_KEY, encodeUtf8(String(GRAPH_INDEX_VERSION)));
+    await flush();
+    this.log.info('graph adjacency index built', { edges, ms: Date.now() - started });
+  }
+
+  /** Commit hook: drop the entries of the previous version of each entity, add those of the new one. */
+  readonly hook = (info: CommitInfo, batch: WriteBatch): void => {
+    for (const c of info.changes) {
+      const before = edgeEnds(c.prev);
+      const after = edgeEnds(c.value);
+      if (before && after && before.from === after.from && before.to === after.to) continue;
+      if (before) removeEdge(batch, c.key, before);
+      if (after) addEdge(batch, c.key, after);
+    }
+  };
+
+  /**
+   * Edges at `vertex` in the latest committed state, ordered by edge key
+   * (outbound before inbound for `any`), optionally only those whose entity
+   * is in `edgeTable`.
+   */
+  async neighbors(vertex: string, direction: Direction, edgeTable?: string): Promise<Adjacent[]> {
+    const out: Adjacent[] = [];
+    if (direction !== 'inbound') await this.collect(OUT, vertex, edgeTable, out);
+    if (direction !== 'outbound') await this.collect(IN, vertex, edgeTable, out);
+    return out;
+  }
+
+  private async collect(dir: number, vertex: string, edgeTable: string | undefined, out: Adjacent[]): Promise<void> {
+    const prefix = vertexPrefix(dir, vertex);
+    for await (const [k, v] of this.engine.scan(graphKs, { gte: prefix, lt: prefixUpperBound(prefix) })) {
+      const [, edge] = orderedCodec.decode(k.subarray(1)) as [string, string];
+      if (edgeTable !== undefined && tableOf(edge) !== edgeTable) continue;
+      out.push({ edge, vertex: decodeUtf8(v) });
+    }
+  }
+}
