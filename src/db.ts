@@ -4,6 +4,7 @@ import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLo
 import type { Config } from './config.js';
 import { EntityStore, TABLE_NAME, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
+import { IndexManager, type IndexDef, type IndexSpec } from './index/index.js';
 import { AdjacencyIndex, DIRECTIONS, MAX_DEPTH, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
@@ -39,6 +40,7 @@ export class Database {
   private changeLogRef: ChangeLog | undefined;
   private entityStore: EntityStore | undefined;
   private graphRef: AdjacencyIndex | undefined;
+  private indexesRef: IndexManager | undefined;
   private stateRef: DatabaseState = 'created';
 
   constructor(
@@ -84,10 +86,15 @@ export class Database {
         idleTimeoutMs: this.config.txnIdleTimeoutMs,
         maxOps: this.config.txnMaxOps,
         maxBytes: this.config.txnMaxBytes,
-        hooks: [changeLog.hook, graph.hook],
-        listeners: [changeLog.onApplied],
+        // The index hook may refuse a commit (unique violation), so it runs last: the others have no side effects before the batch is queued.
+        hooks: [changeLog.hook, graph.hook, (info, batch) => indexes.hook(info, batch)],
+        listeners: [changeLog.onApplied, (info) => indexes.onApplied(info)],
         log: this.log,
       });
+      const txm = this.txmRef;
+      const indexes = new IndexManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log);
+      await indexes.open();
+      this.indexesRef = indexes;
       this.entityStore = new EntityStore(this.txmRef);
       this.stateRef = 'ready';
       this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq });
@@ -246,6 +253,25 @@ export class Database {
   async deleteEntity(rawKey: string, txnId?: string): Promise<{ key: string; deleted: boolean }> {
     const k = parseEntityKey(rawKey);
     return { key: k.key, deleted: await this.entities.delete(k, this.joined(txnId)) };
+  }
+
+  // ------------------------------------------------------------- indexes
+
+  private get indexes(): IndexManager {
+    this.assertReady();
+    return this.indexesRef!;
+  }
+
+  createIndex(spec: IndexSpec): Promise<IndexDef> {
+    return this.indexes.create(spec);
+  }
+
+  dropIndex(spec: IndexSpec): Promise<IndexDef> {
+    return this.indexes.drop(spec);
+  }
+
+  indexStats(): ReturnType<IndexManager['stats']> {
+    return this.indexes.stats();
   }
 
   // ------------------------------------------------------------- graph

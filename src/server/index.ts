@@ -8,6 +8,7 @@ import { SchemaRegistry } from './schemas.js';
 import { entityRoutes } from './routes/entities.js';
 import { systemRoutes } from './routes/system.js';
 import { transactionRoutes } from './routes/transactions.js';
+import { indexRoutes } from './routes/indexes.js';
 import { changefeedRoutes } from './routes/changefeed.js';
 import { graphRoutes } from './routes/graph.js';
 import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
@@ -37,6 +38,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     ...systemRoutes({ db: d.db, metrics: d.metrics, startedAt: d.startedAt, stats: () => server!.stats }),
     ...entityRoutes(d.db),
     ...transactionRoutes(d.db),
+    ...indexRoutes(d.db),
     ...changefeedRoutes(d.db),
     ...changefeedStreamRoutes(d.db),
     ...graphRoutes(d.db),

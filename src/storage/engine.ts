@@ -212,6 +212,13 @@ export class Engine {
     return this.db.approximateSize(Buffer.of(0x00), Buffer.alloc(8, 0xff));
   }
 
+  /** Approximate on-disk size of the keys in `ks` starting with `innerPrefix`. */
+  async approximateRange(ks: Keyspace, innerPrefix: Uint8Array): Promise<number> {
+    this.assertOpen();
+    const r = ks.range(innerPrefix);
+    return this.db.approximateSize(r.gte, r.lt);
+  }
+
   async keyspaceSizes(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const ks of allKeyspaces()) {

@@ -261,7 +261,20 @@ export class TransactionManager {
       this.finishCommitted(txn);
       return { ...info, lastSeq: this.appliedSeqRef };
     }
-    for (const hook of this.opts.hooks) hook(info, batch);
+    try {
+      for (const hook of this.opts.hooks) hook(info, batch);
+    } catch (e) {
+      // A hook refused the commit (e.g. a unique index violation). Everything so
+      // far was synchronous, so handing the sequence numbers back leaves no gap.
+      this.nextSeq = changes[0]!.seq;
+      if (txn.implicit) this.counters.implicitConflicts++;
+      else this.counters.conflicts++;
+      this.finish(txn, 'aborted', 'aborted');
+      if (e instanceof ThemisError && !txn.implicit) {
+        throw new ThemisError(e.code, e.message, { details: { ...(e.details ?? {}), transaction_id: Number(txn.id), status: 'aborted' } });
+      }
+      throw e;
+    }
     for (const c of changes) {
       this.lastWrite.set(c.key, c.seq);
       this.pending.set(c.key, { seq: c.seq, value: c.value });
@@ -311,8 +324,8 @@ export class TransactionManager {
     return undefined;
   }
 
-  /** Latest value including writes queued but not yet durable. */
-  private latest(k: EntityKey): string | null {
+  /** Latest value including writes queued but not yet durable (what the next commit will replace). */
+  latest(k: EntityKey): string | null {
     const p = this.pending.get(k.key);
     if (p) return p.value;
     const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k));

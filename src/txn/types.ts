@@ -27,7 +27,9 @@ export interface CommitInfo {
 /**
  * Runs synchronously while a commit is being built, after validation, and
  * adds its own operations (index entries, change-log entries) to the same
- * batch, so they become durable atomically with the data.
+ * batch, so they become durable atomically with the data. A hook may refuse
+ * the commit by throwing (a ThemisError, e.g. CONFLICT for a unique index):
+ * nothing is written and the transaction is aborted.
  */
 export type CommitHook = (info: CommitInfo, batch: WriteBatch) => void;
 

@@ -1,0 +1,336 @@
+import { ThemisError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Engine, WriteBatch, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
+import type { CommitInfo } from '../txn/index.js';
+import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
+import { indexName, parseIndexSpec, type IndexDef, type IndexSpec } from './index-def.js';
+
+const idxKs = keyspace('index');
+const defKs = keyspace('indexMeta');
+const entityKs = keyspace('entity');
+const EMPTY = Buffer.alloc(0);
+const BACKFILL_BATCH = 1000;
+
+interface LiveIndex {
+  def: IndexDef;
+  paths: string[][];
+  prefix: Buffer;
+  entries: number;
+}
+
+/** What the manager needs from the transaction layer: the value the next commit would replace. */
+export type LatestValue = (key: string) => string | null;
+
+/**
+ * Secondary indexes (equality and range share one order-preserving layout).
+ *
+ *   non-unique: id(4) ‹values…, entityKey› -> ''
+ *   unique:     id(4) ‹values…›            -> entityKey
+ *
+ * ‹…› is orderedCodec (null < bool < number < string, numbers numerically),
+ * so an index range is a LevelDB range and a value prefix is a byte prefix.
+ * Entries are maintained by a commit hook in the same batch as the entity,
+ * so an index never disagrees with the data (updates, deletes, rollbacks,
+ * crashes). Unique indexes are point-addressable by value, which lets the
+ * hook check a violation synchronously; values claimed or released by
+ * commits still in flight are tracked so concurrent writers cannot both win.
+ */
+export class IndexManager {
+  private readonly byId = new Map<number, LiveIndex>();
+  private readonly byTable = new Map<string, LiveIndex[]>();
+  /** In-flight unique claims (hex of the unique key) -> owner and the claiming commit's last seq. */
+  private readonly claims = new Map<string, { key: string; seq: number }>();
+  /** In-flight releases (an owner moving off a value) -> former owner and seq. */
+  private readonly releases = new Map<string, { key: string; seq: number }>();
+  private nextId = 1;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly latest: LatestValue,
+    private readonly log: Logger,
+  ) {}
+
+  async open(): Promise<void> {
+    const building: IndexDef[] = [];
+    for await (const [k, v] of this.engine.scan(defKs)) {
+      const def = JSON.parse(v.toString('utf8')) as IndexDef;
+      this.nextId = Math.max(this.nextId, seqCodec.decode(k) + 1);
+      if (def.state === 'building') building.push(def);
+      else this.register(def, await this.count(def));
+    }
+    // A backfill interrupted by a crash starts over: its partial entries are removed first.
+    for (const def of building) {
+      await this.deleteEntries(def.id);
+      await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
+      try {
+        await this.create({ table: def.table, columns: def.columns, type: def.type, unique: def.unique, sparse: def.sparse });
+      } catch (e) {
+        this.log.error('rebuilding an interrupted index failed; it was dropped', { index: indexName(def), error: e });
+      }
+    }
+  }
+
+  list(): (IndexDef & { name: string; entries: number; approximate_size_bytes?: number })[] {
+    return [...this.byId.values()].map((l) => ({ ...l.def, name: indexName(l.def), entries: l.entries }));
+  }
+
+  async stats(): Promise<{ indexes: (IndexDef & { name: string; entries: number; approximate_size_bytes: number })[] }> {
+    const out = [];
+    for (const l of this.byId.values()) {
+      const size = await this.engine.approximateRange(idxKs, l.prefix);
+      out.push({ ...l.def, name: indexName(l.def), entries: l.entries, approximate_size_bytes: size });
+    }
+    return { indexes: out };
+  }
+
+  // ------------------------------------------------------------------ create / drop
+
+  /** Create and backfill; the index serves (and enforces uniqueness) once `ready`. */
+  async create(spec: IndexSpec): Promise<IndexDef> {
+    const s = parseIndexSpec(spec);
+    if (this.find(s.table, s.columns, s.type)) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)} (${s.type}) already exists`);
+    const def: IndexDef = { id: this.nextId++, ...s, state: 'building', created_at: new Date().toISOString() };
+    await this.saveDef(def);
+    const live = this.register(def, 0);
+    try {
+      await this.backfill(live);
+    } catch (e) {
+      this.unregister(def.id);
+      await this.deleteEntries(def.id);
+      await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
+      throw e;
+    }
+    // From `ready` on, the hook enforces uniqueness; then a second pass finds
+    // any duplicate that slipped in while the index was building (a unique
+    // entry holds one owner, so a duplicate shows as an entity whose value is
+    // owned by another entity that still has it).
+    def.state = 'ready';
+    try {
+      if (def.unique) await this.verifyUnique(live);
+    } catch (e) {
+      this.unregister(def.id);
+      await this.deleteEntries(def.id);
+      await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
+      throw e;
+    }
+    live.entries = await this.count(def);
+    await this.saveDef(def);
+    this.log.info('index ready', { index: indexName(def), type: def.type, entries: live.entries });
+    return def;
+  }
+
+  async drop(spec: IndexSpec): Promise<IndexDef> {
+    const s = parseIndexSpec(spec);
+    const l = this.find(s.table, s.columns, spec.type === undefined ? undefined : s.type);
+    if (!l) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)} does not exist`);
+    this.unregister(l.def.id); // stops maintenance at once
+    await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(l.def.id)));
+    await this.deleteEntries(l.def.id);
+    return l.def;
+  }
+
+  private find(table: string, columns: string[], type: string | undefined): LiveIndex | undefined {
+    return (this.byTable.get(table) ?? []).find((l) => l.def.columns.join(',') === columns.join(',') && (type === undefined || l.def.type === type));
+  }
+
+  /**
+   * Scan the table in bounded batches. Each batch's values are read with the
+   * transaction layer's `latest` in the same synchronous step that queues the
+   * batch, so it orders correctly against concurrent commits (whose own hook
+   * already maintains this index).
+   */
+  private async backfill(l: LiveIndex): Promise<void> {
+    const range = entityKeyCodec.tableRange(l.def.table);
+    let after: Buffer | undefined;
+    for (;;) {
+      const keys: string[] = [];
+      for await (const [k] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt, limit: BACKFILL_BATCH })) {
+        const { table, pk } = entityKeyCodec.decode(k);
+        keys.push(`${table}:${pk}`);
+        after = k;
+        if (keys.length >= BACKFILL_BATCH) break;
+      }
+      if (keys.length === 0) return;
+      const batch = new WriteBatch();
+      const local = new Map<string, string>();
+      for (const key of keys) {
+        const text = this.latest(key);
+        if (text === null) continue;
+        for (const t of this.tuplesOf(l, text, key)) {
+          const k = this.entryKey(l, t, key);
+          if (l.def.unique) {
+            const hex = k.toString('hex');
+            const owner = local.get(hex) ?? this.engine.getSync(idxKs, k)?.toString('utf8');
+            if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
+              throw new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${JSON.stringify(t.length === 1 ? t[0] : t)} is used by ${owner} and ${key}`);
+            }
+            local.set(hex, key);
+            batch.put(idxKs, k, Buffer.from(key, 'utf8'));
+          } else {
+            batch.put(idxKs, k, EMPTY);
+          }
+          l.entries++;
+        }
+      }
+      await this.engine.commit(batch);
+      if (keys.length < BACKFILL_BATCH) return;
+    }
+  }
+
+  private async verifyUnique(l: LiveIndex): Promise<void> {
+    const range = entityKeyCodec.tableRange(l.def.table);
+    for await (const [k] of this.engine.scan(entityKs, { gte: range.gte, lt: range.lt })) {
+      const { table, pk } = entityKeyCodec.decode(k);
+      const key = `${table}:${pk}`;
+      const text = this.latest(key);
+      if (text === null) continue;
+      for (const t of this.tuplesOf(l, text, key)) {
+        const ek = this.entryKey(l, t, key);
+        const owner = this.claims.get(ek.toString('hex'))?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
+        if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
+          throw new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${JSON.stringify(t.length === 1 ? t[0] : t)} is used by ${owner} and ${key}`);
+        }
+      }
+    }
+  }
+
+  /** Whether `owner`'s latest document still holds tuple `t` in this index (stale unique entries don't count). */
+  private stillHas(l: LiveIndex, t: ScalarValue[], owner: string): boolean {
+    const text = this.latest(owner);
+    if (text === null) return false;
+    const want = orderedCodec.encode(t);
+    return this.tuplesOf(l, text, owner).some((x) => orderedCodec.encode(x).equals(want));
+  }
+
+  // ------------------------------------------------------------------ maintenance (commit hook)
+
+  readonly hook = (info: CommitInfo, batch: WriteBatch): void => {
+    if (this.byTable.size === 0) return;
+    const localClaims = new Map<string, string>();
+    const newClaims: [string, string][] = [];
+    const newReleases: [string, string][] = [];
+    const deltas: [LiveIndex, number][] = [];
+    const lastSeq = info.changes[info.changes.length - 1]!.seq;
+    const ops: { put: boolean; key: Buffer; value?: Buffer }[] = [];
+    for (const c of info.changes) {
+      const indexes = this.byTable.get(c.table);
+      if (!indexes) continue;
+      for (const l of indexes) {
+        const before = c.prev === null ? [] : this.tuplesOf(l, c.prev, c.key);
+        const after = c.value === null ? [] : this.tuplesOf(l, c.value, c.key);
+        const oldKeys = new Map(before.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
+        const newKeys = new Map(after.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
+        let delta = 0;
+        for (const [hex] of oldKeys) {
+          if (newKeys.has(hex)) continue;
+          ops.push({ put: false, key: Buffer.from(hex, 'hex') });
+          if (l.def.unique) newReleases.push([hex, c.key]);
+          delta--;
+        }
+        for (const [hex, t] of newKeys) {
+          if (oldKeys.has(hex)) continue;
+          const key = Buffer.from(hex, 'hex');
+          if (l.def.unique) {
+            if (l.def.state === 'ready') this.checkUnique(l, hex, key, t, c.key, localClaims);
+            localClaims.set(hex, c.key);
+            newClaims.push([hex, c.key]);
+            ops.push({ put: true, key, value: Buffer.from(c.key, 'utf8') });
+          } else {
+            ops.push({ put: true, key, value: EMPTY });
+          }
+          delta++;
+        }
+        if (delta !== 0) deltas.push([l, delta]);
+      }
+    }
+    // Every check passed: nothing below throws.
+    for (const o of ops) {
+      if (o.put) batch.put(idxKs, o.key, o.value!);
+      else batch.del(idxKs, o.key);
+    }
+    for (const [hex, key] of newReleases) this.releases.set(hex, { key, seq: lastSeq });
+    for (const [hex, key] of newClaims) this.claims.set(hex, { key, seq: lastSeq });
+    for (const [l, d] of deltas) l.entries += d;
+  };
+
+  /** After a commit is durable its claims and releases are visible in LevelDB itself. */
+  readonly onApplied = (info: CommitInfo): void => {
+    if (this.claims.size === 0 && this.releases.size === 0) return;
+    const last = info.changes[info.changes.length - 1]!.seq;
+    for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
+  };
+
+  private checkUnique(l: LiveIndex, hex: string, key: Buffer, t: ScalarValue[], entityKey: string, local: Map<string, string>): void {
+    let owner: string | undefined = local.get(hex);
+    if (owner === undefined) {
+      const claim = this.claims.get(hex);
+      if (claim) owner = claim.key;
+      else {
+        const durable = this.engine.getSync(idxKs, key)?.toString('utf8');
+        const released = this.releases.get(hex);
+        owner = durable !== undefined && !(released && released.key === durable) ? durable : undefined;
+      }
+    }
+    if (owner !== undefined && owner !== entityKey) {
+      throw new ThemisError('CONFLICT', `unique index ${indexName(l.def)}: value ${JSON.stringify(t.length === 1 ? t[0] : t)} is already used by ${owner}`, {
+        details: { index: indexName(l.def), conflicting_key: owner },
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private tuplesOf(l: LiveIndex, text: string, key: string): ScalarValue[][] {
+    const tuples = indexTuples(JSON.parse(text), l.paths, l.def.sparse);
+    if (tuples.length > MAX_ENTRIES_PER_DOCUMENT) {
+      throw new ThemisError('VALIDATION_FAILED', `${key} would produce more than ${MAX_ENTRIES_PER_DOCUMENT} entries in index ${indexName(l.def)} (arrays multiply across columns)`);
+    }
+    return tuples;
+  }
+
+  private entryKey(l: LiveIndex, t: ScalarValue[], entityKey: string): Buffer {
+    return Buffer.concat([l.prefix, orderedCodec.encode(l.def.unique ? t : [...t, entityKey])]);
+  }
+
+  private register(def: IndexDef, entries: number): LiveIndex {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(def.id);
+    const l: LiveIndex = { def, paths: def.columns.map((c) => c.split('.')), prefix, entries };
+    this.byId.set(def.id, l);
+    this.byTable.set(def.table, [...(this.byTable.get(def.table) ?? []), l]);
+    return l;
+  }
+
+  private unregister(id: number): void {
+    const l = this.byId.get(id);
+    if (!l) return;
+    this.byId.delete(id);
+    const rest = (this.byTable.get(l.def.table) ?? []).filter((x) => x !== l);
+    if (rest.length === 0) this.byTable.delete(l.def.table);
+    else this.byTable.set(l.def.table, rest);
+  }
+
+  private async saveDef(def: IndexDef): Promise<void> {
+    await this.engine.commit(new WriteBatch().put(defKs, seqCodec.encode(def.id), Buffer.from(JSON.stringify(def), 'utf8')));
+  }
+
+  private async count(def: IndexDef): Promise<number> {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(def.id);
+    let n = 0;
+    for await (const _ of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix) })) n++;
+    return n;
+  }
+
+  private async deleteEntries(id: number): Promise<void> {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(id);
+    for (;;) {
+      const b = new WriteBatch();
+      for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix), limit: 10_000 })) b.del(idxKs, k);
+      if (b.length === 0) return;
+      await this.engine.commit(b);
+    }
+  }
+}
+

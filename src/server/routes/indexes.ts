@@ -1,0 +1,36 @@
+import type { Database } from '../../db.js';
+import type { IndexSpec } from '../../index/index.js';
+import { indexName } from '../../index/index.js';
+import type { RouteSpec } from '../router.js';
+
+/** Index Management (contract section): create (with backfill), drop, stats. */
+export function indexRoutes(db: Database): RouteSpec[] {
+  return [
+    {
+      method: 'POST',
+      path: '/index/create',
+      permission: 'admin',
+      body: 'IndexCreateRequest',
+      handler: async (req) => {
+        const d = await db.createIndex(req.body as IndexSpec);
+        return { json: { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse, state: d.state } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/index/drop',
+      permission: 'admin',
+      body: 'IndexDropRequest',
+      handler: async (req) => {
+        const d = await db.dropIndex(req.body as IndexSpec);
+        return { json: { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/index/stats',
+      permission: 'stats:read',
+      handler: async () => ({ json: await db.indexStats() }),
+    },
+  ];
+}
