@@ -206,51 +206,46 @@ export class IndexManager {
 
   readonly hook = (info: CommitInfo, batch: WriteBatch): void => {
     if (this.byTable.size === 0) return;
-    const localClaims = new Map<string, string>();
-    const newClaims: [string, string][] = [];
-    const newReleases: [string, string][] = [];
-    const deltas: [LiveIndex, number][] = [];
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
-    const ops: { put: boolean; key: Buffer; value?: Buffer }[] = [];
+    // Pass 1: what each change removes and adds, per index; values this commit gives up.
+    const plan: { l: LiveIndex; key: string; removed: string[]; added: [string, ScalarValue[]][] }[] = [];
+    const localReleases = new Map<string, string>();
     for (const c of info.changes) {
       const indexes = this.byTable.get(c.table);
       if (!indexes) continue;
+      // Parse each document once, whatever the number of indexes on the table.
+      const prevDoc = c.prev === null ? undefined : JSON.parse(c.prev);
+      const newDoc = c.value === null ? undefined : JSON.parse(c.value);
       for (const l of indexes) {
-        const before = c.prev === null ? [] : this.tuplesOf(l, c.prev, c.key);
-        const after = c.value === null ? [] : this.tuplesOf(l, c.value, c.key);
+        const before = prevDoc === undefined ? [] : this.tuplesOfDoc(l, prevDoc, c.key);
+        const after = newDoc === undefined ? [] : this.tuplesOfDoc(l, newDoc, c.key);
         const oldKeys = new Map(before.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
         const newKeys = new Map(after.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
-        let delta = 0;
-        for (const [hex] of oldKeys) {
-          if (newKeys.has(hex)) continue;
-          ops.push({ put: false, key: Buffer.from(hex, 'hex') });
-          if (l.def.unique) newReleases.push([hex, c.key]);
-          delta--;
-        }
-        for (const [hex, t] of newKeys) {
-          if (oldKeys.has(hex)) continue;
-          const key = Buffer.from(hex, 'hex');
-          if (l.def.unique) {
-            if (l.def.state === 'ready') this.checkUnique(l, hex, key, t, c.key, localClaims);
-            localClaims.set(hex, c.key);
-            newClaims.push([hex, c.key]);
-            ops.push({ put: true, key, value: Buffer.from(c.key, 'utf8') });
-          } else {
-            ops.push({ put: true, key, value: EMPTY });
-          }
-          delta++;
-        }
-        if (delta !== 0) deltas.push([l, delta]);
+        const removed = [...oldKeys.keys()].filter((h) => !newKeys.has(h));
+        const added = [...newKeys].filter(([h]) => !oldKeys.has(h));
+        if (l.def.unique) for (const h of removed) localReleases.set(h, c.key);
+        if (removed.length > 0 || added.length > 0) plan.push({ l, key: c.key, removed, added });
       }
     }
-    // Every check passed: nothing below throws.
-    for (const o of ops) {
-      if (o.put) batch.put(idxKs, o.key, o.value!);
-      else batch.del(idxKs, o.key);
+    // Pass 2: unique checks (a value released earlier in this same commit may be taken).
+    const localClaims = new Map<string, string>();
+    for (const p of plan) {
+      if (!p.l.def.unique) continue;
+      for (const [hex, t] of p.added) {
+        if (p.l.def.state === 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);
+        localClaims.set(hex, p.key);
+      }
     }
-    for (const [hex, key] of newReleases) this.releases.set(hex, { key, seq: lastSeq });
-    for (const [hex, key] of newClaims) this.claims.set(hex, { key, seq: lastSeq });
-    for (const [l, d] of deltas) l.entries += d;
+    // Every check passed: apply (nothing below throws).
+    for (const p of plan) {
+      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
+      for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
+      p.l.entries += p.added.length - p.removed.length;
+      if (p.l.def.unique) {
+        for (const hex of p.removed) this.releases.set(hex, { key: p.key, seq: lastSeq });
+        for (const [hex] of p.added) this.claims.set(hex, { key: p.key, seq: lastSeq });
+      }
+    }
   };
 
   /** After a commit is durable its claims and releases are visible in LevelDB itself. */
@@ -260,15 +255,16 @@ export class IndexManager {
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
   };
 
-  private checkUnique(l: LiveIndex, hex: string, key: Buffer, t: ScalarValue[], entityKey: string, local: Map<string, string>): void {
-    let owner: string | undefined = local.get(hex);
+  private checkUnique(l: LiveIndex, hex: string, t: ScalarValue[], entityKey: string, localClaims: Map<string, string>, localReleases: Map<string, string>): void {
+    let owner: string | undefined = localClaims.get(hex);
     if (owner === undefined) {
       const claim = this.claims.get(hex);
-      if (claim) owner = claim.key;
-      else {
-        const durable = this.engine.getSync(idxKs, key)?.toString('utf8');
+      if (claim && localReleases.get(hex) !== claim.key) owner = claim.key;
+      else if (!claim) {
+        const durable = this.engine.getSync(idxKs, Buffer.from(hex, 'hex'))?.toString('utf8');
         const released = this.releases.get(hex);
-        owner = durable !== undefined && !(released && released.key === durable) ? durable : undefined;
+        const freed = durable !== undefined && (localReleases.get(hex) === durable || (released !== undefined && released.key === durable));
+        owner = durable !== undefined && !freed ? durable : undefined;
       }
     }
     if (owner !== undefined && owner !== entityKey) {
@@ -281,7 +277,11 @@ export class IndexManager {
   // ------------------------------------------------------------------ internals
 
   private tuplesOf(l: LiveIndex, text: string, key: string): ScalarValue[][] {
-    const tuples = indexTuples(JSON.parse(text), l.paths, l.def.sparse);
+    return this.tuplesOfDoc(l, JSON.parse(text), key);
+  }
+
+  private tuplesOfDoc(l: LiveIndex, doc: unknown, key: string): ScalarValue[][] {
+    const tuples = indexTuples(doc, l.paths, l.def.sparse);
     if (tuples.length > MAX_ENTRIES_PER_DOCUMENT) {
       throw new ThemisError('VALIDATION_FAILED', `${key} would produce more than ${MAX_ENTRIES_PER_DOCUMENT} entries in index ${indexName(l.def)} (arrays multiply across columns)`);
     }

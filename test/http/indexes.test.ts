@@ -1,0 +1,177 @@
+/**
+ * Index management over HTTP: create/drop/stats, validation, permissions,
+ * backfill, maintenance, unique enforcement, restart persistence.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startServer, type Body, type StartedServer } from '../helpers/server.js';
+
+interface IdxStat {
+  name: string;
+  table: string;
+  type: string;
+  unique: boolean;
+  sparse: boolean;
+  state: string;
+  entries: number;
+}
+
+describe('indexes over HTTP', () => {
+  let s: StartedServer;
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  const stats = async (): Promise<IdxStat[]> => {
+    const r = await call(s, 'GET', '/index/stats');
+    expect(r.status).toBe(200);
+    return r.body.indexes as IdxStat[];
+  };
+  const entriesOf = async (name: string, type = 'equality') => (await stats()).find((i) => i.name === name && i.type === type)?.entries;
+  const put = (key: string, blob: unknown, headers?: Record<string, string>) => call(s, 'PUT', `/entities/${key}`, { blob }, headers);
+  const lastSeq = async () => (await call(s, 'GET', '/changefeed/stats')).body.last_seq as number;
+  const expectError = (r: { status: number; body: Body }, status: number, code: string, field?: string) => {
+    expect(r.status, JSON.stringify(r.body)).toBe(status);
+    expect(r.body).toMatchObject({ error: true, status_code: status, code });
+    if (field !== undefined) expect(r.body.field).toBe(field);
+  };
+
+  it('create answers the index description; duplicate 400; drop 200; drop missing 400', async () => {
+    const r = await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toEqual({ success: true, name: 'cr.city', table: 'cr', column: 'city', columns: ['city'], type: 'equality', unique: false, sparse: false, state: 'ready' });
+    const comp = await call(s, 'POST', '/index/create', { table: 'cr', columns: ['a', 'b.c'], type: 'range', unique: true, sparse: true });
+    expect(comp.body).toMatchObject({ success: true, name: 'cr.a,b.c', column: 'a', columns: ['a', 'b.c'], type: 'range', unique: true, sparse: true, state: 'ready' });
+    expectError(await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' }), 400, 'BAD_REQUEST');
+    const d = await call(s, 'POST', '/index/drop', { table: 'cr', column: 'city' });
+    expect(d.status).toBe(200);
+    expect(d.body).toMatchObject({ success: true, name: 'cr.city', table: 'cr', column: 'city', columns: ['city'], type: 'equality' });
+    expectError(await call(s, 'POST', '/index/drop', { table: 'cr', column: 'city' }), 400, 'BAD_REQUEST');
+    expect((await stats()).filter((i) => i.table === 'cr').map((i) => i.name)).toEqual(['cr.a,b.c']);
+  });
+
+  it('invalid bodies are 400 VALIDATION_FAILED naming the field; fulltext is 501', async () => {
+    expectError(await call(s, 'POST', '/index/create', { column: 'x' }), 400, 'VALIDATION_FAILED', 'table');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v' }), 400, 'VALIDATION_FAILED', 'column');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a..b' }), 400, 'VALIDATION_FAILED', 'column');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: '1abc' }), 400, 'VALIDATION_FAILED', 'column');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'hash' }), 400, 'VALIDATION_FAILED', 'type');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', unique: 'yes' }), 400, 'VALIDATION_FAILED', 'unique');
+    expectError(await call(s, 'POST', '/index/drop', { column: 'a' }), 400, 'VALIDATION_FAILED', 'table');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext' }), 501, 'NOT_IMPLEMENTED');
+    expect((await stats()).some((i) => i.table === 'v')).toBe(false);
+  });
+
+  it('needs a key: the admin key works, no credentials are 401', async () => {
+    const none = { authorization: '' };
+    expect((await call(s, 'POST', '/index/create', { table: 'p', column: 'a' }, none)).status).toBe(401);
+    expect((await call(s, 'POST', '/index/drop', { table: 'p', column: 'a' }, none)).status).toBe(401);
+    expect((await call(s, 'GET', '/index/stats', undefined, none)).status).toBe(401);
+    expect((await call(s, 'POST', '/index/create', { table: 'p', column: 'a' })).status).toBe(200);
+    expect((await call(s, 'POST', '/index/drop', { table: 'p', column: 'a' })).status).toBe(200);
+  });
+
+  it('backfills entities written before the index, and maintains entries on update, delete and rollback', async () => {
+    expect((await put('bf:1', { address: { city: 'Rome' }, tags: ['a', 'b', 'a'] })).status).toBe(201);
+    expect((await put('bf:2', { address: { city: 'Oslo' } })).status).toBe(201);
+    expect((await put('bf:3', { other: true })).status).toBe(201);
+    await call(s, 'POST', '/index/create', { table: 'bf', column: 'address.city' });
+    await call(s, 'POST', '/index/create', { table: 'bf', column: 'tags', sparse: true });
+    expect(await entriesOf('bf.address.city')).toBe(3); // bf:3 as null
+    expect(await entriesOf('bf.tags')).toBe(2); // a, b
+    expect((await put('bf:1', { address: { city: 'Lima' }, tags: ['c'] })).status).toBe(201); // PUT answers 201 for updates too
+    expect(await entriesOf('bf.address.city')).toBe(3);
+    expect(await entriesOf('bf.tags')).toBe(1);
+    expect((await call(s, 'DELETE', '/entities/bf:1')).status).toBe(200);
+    expect(await entriesOf('bf.address.city')).toBe(2);
+    expect(await entriesOf('bf.tags')).toBe(0);
+    const t = (await call(s, 'POST', '/transaction/begin')).body.transaction_id as number;
+    const tx = { 'x-transaction-id': String(t) };
+    expect((await put('bf:9', { address: { city: 'X' }, tags: ['x', 'y'] }, tx)).status).toBe(201);
+    expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: t })).status).toBe(200);
+    expect(await entriesOf('bf.address.city')).toBe(2);
+    expect(await entriesOf('bf.tags')).toBe(0);
+  });
+
+  it('unique: a duplicate is 409 with nothing applied; moving the owner off frees the value', async () => {
+    expect((await call(s, 'POST', '/index/create', { table: 'un', column: 'email', unique: true })).status).toBe(200);
+    expect((await put('un:1', { email: 'a@x' })).status).toBe(201);
+    expect((await put('un:2', { email: 'b@x' })).status).toBe(201);
+    const seq = await lastSeq();
+    const before = await entriesOf('un.email');
+    expectError(await put('un:2', { email: 'a@x' }), 409, 'CONFLICT');
+    expectError(await put('un:3', { email: 'a@x' }), 409, 'CONFLICT');
+    expectError(await call(s, 'POST', '/entities', { key: 'un:4', blob: { email: 'a@x' } }), 409, 'CONFLICT');
+    expect(JSON.parse((await call(s, 'GET', '/entities/un:2')).body.blob as string)).toEqual({ email: 'b@x' });
+    expect((await call(s, 'GET', '/entities/un:3')).status).toBe(404);
+    expect(await lastSeq()).toBe(seq);
+    const feed = await call(s, 'GET', `/changefeed?from_seq=${seq}&long_poll_ms=0`);
+    expect(feed.status).toBe(200);
+    expect(feed.body.entries).toEqual([]);
+    expect(await entriesOf('un.email')).toBe(before);
+    expect((await put('un:1', { email: 'c@x' })).status).toBe(201);
+    expect((await put('un:3', { email: 'a@x' })).status).toBe(201);
+    expect(await entriesOf('un.email')).toBe(3);
+  });
+
+  it('unique inside an explicit transaction: the commit fails 409 with status aborted', async () => {
+    await call(s, 'POST', '/index/create', { table: 'ut', column: 'email', unique: true });
+    expect((await put('ut:1', { email: 'a@x' })).status).toBe(201);
+    const t = (await call(s, 'POST', '/transaction/begin')).body.transaction_id as number;
+    expect((await put('ut:2', { email: 'a@x' }, { 'x-transaction-id': String(t) })).status).toBe(201);
+    const c = await call(s, 'POST', '/transaction/commit', { transaction_id: t });
+    expectError(c, 409, 'CONFLICT');
+    expect(c.body.status).toBe('aborted');
+    expect(c.body.transaction_id).toBe(t);
+    expect((await call(s, 'GET', '/entities/ut:2')).status).toBe(404);
+    expect(await entriesOf('ut.email')).toBe(1);
+    // the POST /transaction batch form is refused the same way
+    expectError(await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'ut:3', blob: { email: 'a@x' } }] }), 409, 'CONFLICT');
+  });
+
+  it('a unique index over duplicate data is 409 and is not listed afterwards', async () => {
+    await put('ud:1', { email: 'same' });
+    await put('ud:2', { email: 'same' });
+    expectError(await call(s, 'POST', '/index/create', { table: 'ud', column: 'email', unique: true }), 409, 'CONFLICT');
+    expect((await stats()).some((i) => i.table === 'ud')).toBe(false);
+    expect((await put('ud:3', { email: 'same' })).status).toBe(201); // nothing enforces it
+  });
+
+  it('10 concurrent PUTs of different keys with one unique value: exactly one 201', async () => {
+    await call(s, 'POST', '/index/create', { table: 'uc', column: 'email', unique: true });
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => put(`uc:${i}`, { email: 'race@x' })));
+    expect(rs.filter((r) => r.status === 201).length).toBe(1);
+    expect(rs.filter((r) => r.status === 409).length).toBe(9);
+    expect(await entriesOf('uc.email')).toBe(1);
+  });
+});
+
+describe('indexes survive a restart', () => {
+  it('definitions and entry counts persist', async () => {
+    let s = await startServer();
+    try {
+      await call(s, 'PUT', '/entities/rs:1', { blob: { a: 1, e: 'x' } });
+      await call(s, 'PUT', '/entities/rs:2', { blob: { a: [2, 3] } });
+      await call(s, 'POST', '/index/create', { table: 'rs', column: 'a' });
+      await call(s, 'POST', '/index/create', { table: 'rs', column: 'e', unique: true, sparse: true });
+      await call(s, 'PUT', '/entities/rs:3', { blob: { a: 4 } });
+      const before = (await call(s, 'GET', '/index/stats')).body.indexes as IdxStat[];
+      expect(before.map((i) => [i.name, i.entries])).toEqual([
+        ['rs.a', 4],
+        ['rs.e', 1],
+      ]);
+      await s.stop();
+      s = await startServer({ dataDir: s.dataDir });
+      const after = (await call(s, 'GET', '/index/stats')).body.indexes as IdxStat[];
+      expect(after.map((i) => [i.name, i.type, i.unique, i.sparse, i.state, i.entries])).toEqual([
+        ['rs.a', 'equality', false, false, 'ready', 4],
+        ['rs.e', 'equality', true, true, 'ready', 1],
+      ]);
+      expect((await call(s, 'PUT', '/entities/rs:4', { blob: { e: 'x' } })).status).toBe(409);
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -1,0 +1,247 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config.js';
+import { Database } from '../../src/db.js';
+import { ThemisError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { keyspace, orderedCodec } from '../../src/storage/index.js';
+
+const log = createLogger('silent');
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof ThemisError ? `${e.status} ${e.code}` : `non-themis: ${String(e)}`;
+  }
+  return 'no error';
+}
+
+describe('IndexManager (through Database)', () => {
+  let dir: string;
+  let db: Database;
+  const open = async () => {
+    db = new Database({ ...DEFAULTS, dataDir: dir, durability: 'relaxed' }, log);
+    await db.open();
+  };
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-idx-'));
+    await open();
+  });
+  afterEach(async () => {
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Every index entry as [id, decoded tuple, value] (unique entries hold the owner). */
+  const entries = async () => {
+    const out: [number, unknown[], string][] = [];
+    for await (const [k, v] of db.engine.scan(keyspace('index'))) out.push([k.readUInt32BE(0), orderedCodec.decode(k.subarray(4)), v.toString('utf8')]);
+    return out;
+  };
+  /** Entries of one index id as sorted JSON strings of [tuple, value]. */
+  const of = async (id: number) =>
+    (await entries())
+      .filter(([i]) => i === id)
+      .map(([, t, v]) => JSON.stringify(v === '' ? t : [t, v]))
+      .sort();
+  /** name -> id of the first index with that name (an equality and a range index on one column share a name). */
+  const ids = async () => Object.fromEntries((await db.indexStats()).indexes.reverse().map((i) => [i.name, i.id]));
+  const count = async (name: string) => (await db.indexStats()).indexes.find((i) => i.name === name)?.entries;
+  const put = (key: string, blob: unknown, txn?: string) => db.putEntity(key, blob, txn);
+
+  it('create returns a ready def; duplicates and missing drops are BAD_REQUEST; spec validation', async () => {
+    const d = await db.createIndex({ table: 'users', column: 'city' });
+    expect(d).toMatchObject({ table: 'users', columns: ['city'], type: 'equality', unique: false, sparse: false, state: 'ready' });
+    expect(await codeOf(db.createIndex({ table: 'users', column: 'city' }))).toBe('400 BAD_REQUEST');
+    expect(await codeOf(db.createIndex({ table: 'users', column: 'city', type: 'range' }))).toBe('no error'); // another type is another index
+    expect(await codeOf(db.createIndex({ table: 'users', column: 'bad..path' }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.createIndex({ table: 'users' }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.createIndex({ table: 'users', column: 'x', type: 'hash' }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.createIndex({ table: 'users', column: 'x', type: 'fulltext' }))).toBe('501 NOT_IMPLEMENTED');
+    expect(await codeOf(db.createIndex({ table: 'users', columns: ['a', 'a'] }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.dropIndex({ table: 'users', column: 'nope' }))).toBe('400 BAD_REQUEST');
+    expect((await db.dropIndex({ table: 'users', column: 'city', type: 'equality' })).columns).toEqual(['city']);
+    expect((await db.indexStats()).indexes.map((i) => i.type)).toEqual(['range']);
+  });
+
+  it('backfills existing entities with the exact keys (non-unique: ‹value, entityKey›; unique: ‹value› -> owner)', async () => {
+    await put('users:1', { city: 'Berlin', email: 'a@x' });
+    await put('users:2', { city: 'Paris', email: 'b@x' });
+    await put('users:3', { email: 'c@x' });
+    await put('other:1', { city: 'Berlin' });
+    await db.createIndex({ table: 'users', column: 'city' });
+    await db.createIndex({ table: 'users', column: 'email', unique: true });
+    await db.createIndex({ table: 'users', column: 'city', type: 'range', sparse: true });
+    const id = await ids();
+    expect(await of(id['users.city']!)).toEqual(
+      [['Berlin', 'users:1'], ['Paris', 'users:2'], [null, 'users:3']].map((x) => JSON.stringify(x)).sort(),
+    );
+    expect(await of(id['users.email']!)).toEqual([[['a@x'], 'users:1'], [['b@x'], 'users:2'], [['c@x'], 'users:3']].map((x) => JSON.stringify(x)).sort());
+    const stats = (await db.indexStats()).indexes;
+    expect(stats.map((i) => [i.name, i.type, i.entries])).toEqual([
+      ['users.city', 'equality', 3],
+      ['users.email', 'equality', 3],
+      ['users.city', 'range', 2],
+    ]);
+    expect((await entries()).length).toBe(8);
+  });
+
+  it('backfill over more than one batch (1000) indexes every entity', async () => {
+    await db.applyBatch(Array.from({ length: 1500 }, (_, i) => ({ op: 'put' as const, key: `t:${String(i).padStart(5, '0')}`, blob: { v: i % 7 } })));
+    await db.createIndex({ table: 't', column: 'v' });
+    expect(await count('t.v')).toBe(1500);
+    expect((await entries()).length).toBe(1500);
+  });
+
+  it('maintenance: update moves the entry, delete removes it, rollback leaves nothing; nested paths, arrays, sparse', async () => {
+    await db.createIndex({ table: 'u', column: 'address.city' });
+    await db.createIndex({ table: 'u', column: 'tags', sparse: true });
+    const id = await ids();
+    const city = () => of(id['u.address.city']!);
+    const tags = () => of(id['u.tags']!);
+    const j = (...xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+
+    await put('u:1', { address: { city: 'Rome' }, tags: ['a', 'b', 'a'] });
+    await put('u:2', { name: 'no city, no tags' });
+    expect(await city()).toEqual(j(['Rome', 'u:1'], [null, 'u:2']));
+    expect(await tags()).toEqual(j(['a', 'u:1'], ['b', 'u:1']));
+
+    await put('u:1', { address: { city: 'Oslo' }, tags: ['b', 'c'] });
+    expect(await city()).toEqual(j(['Oslo', 'u:1'], [null, 'u:2']));
+    expect(await tags()).toEqual(j(['b', 'u:1'], ['c', 'u:1']));
+    expect(await count('u.tags')).toBe(2);
+
+    await db.deleteEntity('u:1');
+    expect(await city()).toEqual(j([null, 'u:2']));
+    expect(await tags()).toEqual([]);
+    expect(await count('u.address.city')).toBe(1);
+    expect(await count('u.tags')).toBe(0);
+
+    const t = db.beginTransaction().transaction_id;
+    await put('u:3', { address: { city: 'Lima' }, tags: ['z'] }, t);
+    await db.deleteEntity('u:2', t);
+    db.rollbackTransaction(t);
+    expect(await city()).toEqual(j([null, 'u:2']));
+    expect(await tags()).toEqual([]);
+
+    // a committed explicit transaction is applied in one batch
+    const t2 = db.beginTransaction().transaction_id;
+    await put('u:3', { address: { city: 'Lima' }, tags: ['z'] }, t2);
+    await db.deleteEntity('u:2', t2);
+    await db.commitTransaction(t2);
+    expect(await city()).toEqual(j(['Lima', 'u:3']));
+    expect(await tags()).toEqual(j(['z', 'u:3']));
+    expect(await count('u.address.city')).toBe(1);
+    expect(await count('u.tags')).toBe(1);
+  });
+
+  it('a document producing more than 1024 entries is refused with nothing applied', async () => {
+    await db.createIndex({ table: 'c', columns: ['a', 'b'] });
+    const big = { a: Array.from({ length: 40 }, (_, i) => i), b: Array.from({ length: 40 }, (_, i) => i) };
+    expect(await codeOf(put('c:1', big))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(Promise.resolve().then(() => db.getEntity('c:1')))).toBe('404 NOT_FOUND');
+    expect(await entries()).toEqual([]);
+  });
+
+  it('unique: a duplicate is refused with nothing applied; moving the owner off frees the value', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await put('u:1', { email: 'a@x' });
+    expect(await codeOf(put('u:2', { email: 'a@x' }))).toBe('409 CONFLICT');
+    expect(await codeOf(Promise.resolve().then(() => db.getEntity('u:2')))).toBe('404 NOT_FOUND');
+    expect(await count('u.email')).toBe(1);
+    // the owner itself may rewrite its document
+    await put('u:1', { email: 'a@x', n: 2 });
+    await put('u:1', { email: 'b@x' });
+    await put('u:2', { email: 'a@x' });
+    expect(await count('u.email')).toBe(2);
+    expect(await codeOf(put('u:3', { email: 'b@x' }))).toBe('409 CONFLICT');
+    await db.deleteEntity('u:1');
+    await put('u:3', { email: 'b@x' });
+    expect(await count('u.email')).toBe(2);
+  });
+
+  it('unique in an explicit transaction: the commit fails CONFLICT with status aborted', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await put('u:1', { email: 'a@x' });
+    const t = db.beginTransaction().transaction_id;
+    await put('u:2', { email: 'a@x' }, t);
+    let err: unknown;
+    try {
+      await db.commitTransaction(t);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ThemisError);
+    expect((err as ThemisError).code).toBe('CONFLICT');
+    expect((err as ThemisError).details).toMatchObject({ status: 'aborted', conflicting_key: 'u:1' });
+    // two new entities claiming the same value in one transaction
+    const t2 = db.beginTransaction().transaction_id;
+    await put('u:3', { email: 'z@x' }, t2);
+    await put('u:4', { email: 'z@x' }, t2);
+    expect(await codeOf(db.commitTransaction(t2))).toBe('409 CONFLICT');
+    expect(await count('u.email')).toBe(1);
+  });
+
+  // Regression: the hook must see values released earlier in the same commit (two-pass check).
+  it('unique: moving a value from one entity to another within one transaction commits', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await put('u:1', { email: 'a@x' });
+    const r = await codeOf(
+      db.applyBatch([
+        { op: 'put', key: 'u:1', blob: { email: 'new@x' } },
+        { op: 'put', key: 'u:2', blob: { email: 'a@x' } },
+      ]),
+    );
+    expect(r).toBe('no error');
+  });
+
+  it('unique: concurrent commits of different keys with one value: exactly one wins', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => codeOf(put(`u:${i}`, { email: 'same@x' }))));
+    expect(rs.filter((r) => r === 'no error').length).toBe(1);
+    expect(rs.filter((r) => r === '409 CONFLICT').length).toBe(9);
+    expect(await count('u.email')).toBe(1);
+    expect((await entries()).length).toBe(1);
+    // a value released by an in-flight commit can be claimed by a later one
+    const owner = rs.findIndex((r) => r === 'no error');
+    const [a, b] = await Promise.all([codeOf(put(`u:${owner}`, { email: 'moved@x' })), codeOf(put('u:99', { email: 'same@x' }))]);
+    expect([a, b]).toEqual(['no error', 'no error']);
+    expect(await count('u.email')).toBe(2);
+  });
+
+  it('a unique index over duplicate data fails CONFLICT and leaves nothing behind', async () => {
+    await put('u:1', { email: 'a@x' });
+    await put('u:2', { email: 'a@x' });
+    expect(await codeOf(db.createIndex({ table: 'u', column: 'email', unique: true }))).toBe('409 CONFLICT');
+    expect((await db.indexStats()).indexes).toEqual([]);
+    expect(await entries()).toEqual([]);
+    // after fixing the data it can be created
+    await put('u:2', { email: 'b@x' });
+    expect((await db.createIndex({ table: 'u', column: 'email', unique: true })).state).toBe('ready');
+    expect(await count('u.email')).toBe(2);
+  });
+
+  it('indexes and entry counts survive reopening; drop removes entries', async () => {
+    await put('u:1', { a: 1 });
+    await db.createIndex({ table: 'u', column: 'a' });
+    await db.createIndex({ table: 'u', column: 'b', unique: true, sparse: true });
+    await put('u:2', { a: 2, b: 'x' });
+    await db.close();
+    await open();
+    expect((await db.indexStats()).indexes.map((i) => [i.name, i.unique, i.sparse, i.state, i.entries])).toEqual([
+      ['u.a', false, false, 'ready', 2],
+      ['u.b', true, true, 'ready', 1],
+    ]);
+    expect(await codeOf(put('u:3', { b: 'x' }))).toBe('409 CONFLICT');
+    await db.dropIndex({ table: 'u', column: 'a' });
+    expect((await entries()).map(([, t]) => t)).toEqual([['x']]);
+    await put('u:3', { a: 3 }); // the dropped index is no longer maintained
+    expect((await entries()).length).toBe(1);
+    // a new index gets a fresh id (not reusing the dropped one's entries)
+    await db.createIndex({ table: 'u', column: 'a' });
+    expect(await count('u.a')).toBe(3);
+  });
+});
