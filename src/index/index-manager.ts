@@ -121,8 +121,10 @@ export class IndexManager {
 
   async drop(spec: IndexSpec): Promise<IndexDef> {
     const s = parseIndexSpec(spec);
-    const l = this.find(s.table, s.columns, spec.type === undefined ? undefined : s.type);
-    if (!l) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)} does not exist`);
+    const matching = (this.byTable.get(s.table) ?? []).filter((x) => x.def.columns.join(',') === s.columns.join(',') && (spec.type === undefined || x.def.type === s.type));
+    if (matching.length === 0) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
+    if (matching.length > 1) throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has an equality and a range index; say which with "type"`, { details: { field: 'type' } });
+    const l = matching[0]!;
     this.unregister(l.def.id); // stops maintenance at once
     await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(l.def.id)));
     await this.deleteEntries(l.def.id);

@@ -175,3 +175,22 @@ describe('indexes survive a restart', () => {
     }
   });
 });
+
+describe('drop with two index types on one column', () => {
+  it('needs "type" to say which one', async () => {
+    const s2 = await startServer();
+    try {
+      expect((await call(s2, 'POST', '/index/create', { table: 'dt', column: 'c' })).status).toBe(200);
+      expect((await call(s2, 'POST', '/index/create', { table: 'dt', column: 'c', type: 'range' })).status).toBe(200);
+      const amb = await call(s2, 'POST', '/index/drop', { table: 'dt', column: 'c' });
+      expect(amb.status).toBe(400);
+      expect(amb.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'type' });
+      const r = await call(s2, 'POST', '/index/drop', { table: 'dt', column: 'c', type: 'range' });
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ type: 'range' });
+      expect((await call(s2, 'POST', '/index/drop', { table: 'dt', column: 'c' })).body).toMatchObject({ type: 'equality' });
+    } finally {
+      await s2.stop();
+    }
+  });
+});
