@@ -8,6 +8,7 @@ import { IndexManager, type IndexDef, type IndexSpec } from './index/index.js';
 import { AdjacencyIndex, DIRECTIONS, MAX_DEPTH, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
+import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
 import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';
 
 export type DatabaseState = 'created' | 'opening' | 'recovering' | 'ready' | 'closing' | 'closed' | 'failed';
@@ -272,6 +273,17 @@ export class Database {
 
   indexStats(): ReturnType<IndexManager['stats']> {
     return this.indexes.stats();
+  }
+
+  /**
+   * POST /query: equality and range predicates over secondary indexes (see
+   * docs/query.md). With X-Transaction-Id the query reads the transaction's
+   * view: its snapshot (snapshot isolation) and its own buffered writes.
+   */
+  query(body: unknown, txnId?: string): Promise<QueryResult> {
+    const q = normalizeQuery(body);
+    const t = this.joined(txnId);
+    return executeQuery(this.engine, this.indexes, q, t);
   }
 
   // ------------------------------------------------------------- graph

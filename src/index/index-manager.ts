@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
+import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
 import type { CommitInfo } from '../txn/index.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
 import { indexName, parseIndexSpec, type IndexDef, type IndexSpec } from './index-def.js';
@@ -81,6 +81,50 @@ export class IndexManager {
       out.push({ ...l.def, name: indexName(l.def), entries: l.entries, approximate_size_bytes: size });
     }
     return { indexes: out };
+  }
+
+  /** Ready index definitions of a table (what queries may use). */
+  readyDefs(table: string): IndexDef[] {
+    return (this.byTable.get(table) ?? []).filter((l) => l.def.state === 'ready').map((l) => l.def);
+  }
+
+  /**
+   * Entity keys of a ready index's entries, in index order, as of `snapshot`:
+   * `eq` = entries whose first value is eq (a byte prefix, also for composites);
+   * otherwise the single-column range [lower, upper] (each optional).
+   * `limit` stops after that many entries (estimates).
+   */
+  async *scanKeys(
+    id: number,
+    r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean; limit?: number },
+    snapshot?: Snapshot,
+  ): AsyncGenerator<string> {
+    const l = this.byId.get(id);
+    if (!l || l.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `index ${id} is not available (dropped while the query ran?); retry`);
+    let gte: Buffer;
+    let lt: Buffer;
+    if ('eq' in r) {
+      gte = Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]);
+      lt = prefixUpperBound(gte);
+    } else {
+      if (r.lower !== undefined) {
+        const lo = Buffer.concat([l.prefix, orderedCodec.encode([r.lower])]);
+        gte = r.includeLower === false ? prefixUpperBound(lo) : lo;
+      } else gte = l.prefix;
+      if (r.upper !== undefined) {
+        const hi = Buffer.concat([l.prefix, orderedCodec.encode([r.upper])]);
+        lt = r.includeUpper === false ? hi : prefixUpperBound(hi);
+      } else lt = prefixUpperBound(l.prefix);
+    }
+    if (Buffer.compare(gte, lt) >= 0) return;
+    const opts = { gte, lt, reverse: r.reverse === true, ...(r.limit !== undefined ? { limit: r.limit } : {}), ...(snapshot ? { snapshot } : {}) };
+    for await (const [k, v] of this.engine.scan(idxKs, opts)) {
+      if (l.def.unique) yield v.toString('utf8');
+      else {
+        const t = orderedCodec.decode(k.subarray(4));
+        yield t[t.length - 1] as string;
+      }
+    }
   }
 
   // ------------------------------------------------------------------ create / drop

@@ -11,6 +11,7 @@ import { transactionRoutes } from './routes/transactions.js';
 import { indexRoutes } from './routes/indexes.js';
 import { changefeedRoutes } from './routes/changefeed.js';
 import { graphRoutes } from './routes/graph.js';
+import { queryRoutes } from './routes/query.js';
 import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
@@ -42,6 +43,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     ...changefeedRoutes(d.db),
     ...changefeedStreamRoutes(d.db),
     ...graphRoutes(d.db),
+    ...queryRoutes(d.db),
   ];
   for (const r of routes) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {

@@ -1,0 +1,128 @@
+/**
+ * POST /query over HTTP (black box): index-driven equality, numeric range
+ * bounds given as strings, ORDER BY with limit, keys vs entities, explain,
+ * full-scan refusal, maintenance after writes, transactions, backfill.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startServer, type Body, type StartedServer } from '../helpers/server.js';
+
+const CITIES = ['Berlin', 'Rome', 'Oslo', 'Paris'];
+const N = 120;
+const user = (i: number) => ({ name: `u${i}`, city: CITIES[i % 4]!, age: 18 + (i % 50) });
+
+describe('POST /query', () => {
+  let s: StartedServer;
+  const q = (body: unknown, headers?: Record<string, string>) => call(s, 'POST', '/query', body, headers);
+  beforeAll(async () => {
+    s = await startServer();
+    const ops = [];
+    for (let i = 0; i < N; i++) ops.push({ op: 'put', key: `users:${String(i).padStart(3, '0')}`, blob: user(i) });
+    const r = await call(s, 'POST', '/transaction', { operations: ops });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect((await call(s, 'POST', '/index/create', { table: 'users', column: 'city' })).status).toBe(200);
+    expect((await call(s, 'POST', '/index/create', { table: 'users', column: 'age', type: 'range' })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  const expected = (f: (u: ReturnType<typeof user>) => boolean) => [...Array(N).keys()].filter((i) => f(user(i))).map((i) => `users:${String(i).padStart(3, '0')}`);
+
+  it('equality via index (index built after the data: backfill is used), keys and entities', async () => {
+    const r = await q({ table: 'users', predicates: [{ column: 'city', value: 'Berlin' }], return: 'keys' });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.table).toBe('users');
+    expect(r.body.count).toBe(N / 4);
+    expect([...(r.body.keys as string[])].sort()).toEqual(expected((u) => u.city === 'Berlin'));
+    expect(r.body.plan).toEqual({ mode: 'index_optimized', order: [{ column: 'city', value: 'Berlin' }], estimates: [{ column: 'city', value: 'Berlin', estimatedCount: N / 4, capped: false }] });
+    const e = await q({ table: 'users', predicates: [{ column: 'city', value: 'Rome' }, { column: 'age', value: 19 }] });
+    expect(e.status).toBe(200);
+    expect(e.body.keys).toBeUndefined();
+    const ents = (e.body.entities as string[]).map((t) => JSON.parse(t) as Body);
+    expect(ents.length).toBe(expected((u) => u.city === 'Rome' && u.age === 19).length);
+    for (const x of ents) expect(x).toMatchObject({ city: 'Rome', age: 19 });
+    expect(typeof (e.body.entities as unknown[])[0]).toBe('string');
+  });
+
+  it('range with numeric string bounds, ORDER BY desc + limit', async () => {
+    const r = await q({ table: 'users', range: [{ column: 'age', gte: '25', lte: '35', includeLower: true, includeUpper: true }], return: 'keys' });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect((r.body.plan as Body).mode).toBe('range_scan');
+    expect([...(r.body.keys as string[])].sort()).toEqual(expected((u) => u.age >= 25 && u.age <= 35));
+    const ex = await q({ table: 'users', range: [{ column: 'age', gt: 25, lt: '35' }], return: 'keys' });
+    expect([...(ex.body.keys as string[])].sort()).toEqual(expected((u) => u.age > 25 && u.age < 35));
+
+    const top = await q({ table: 'users', order_by: { column: 'age', desc: true, limit: 5 } });
+    expect(top.status, JSON.stringify(top.body)).toBe(200);
+    expect((top.body.plan as Body).mode).toBe('range_scan');
+    const ages = (top.body.entities as string[]).map((t) => (JSON.parse(t) as { age: number }).age);
+    expect(ages).toEqual([...Array(N).keys()].map((i) => user(i).age).sort((a, b) => b - a).slice(0, 5));
+
+    const mixed = await q({ table: 'users', predicates: [{ column: 'city', value: 'Oslo' }], range: [{ column: 'age', lt: 30 }], order_by: { column: 'age', limit: 3 }, return: 'entities' });
+    const m = (mixed.body.entities as string[]).map((t) => JSON.parse(t) as { age: number; city: string });
+    const want = [...Array(N).keys()].map(user).filter((u) => u.city === 'Oslo' && u.age < 30).map((u) => u.age).sort((a, b) => a - b).slice(0, 3);
+    expect(m.map((x) => x.age)).toEqual(want);
+    expect((mixed.body.plan as Body).mode).toBe('index_optimized');
+  });
+
+  it('explain returns the plan without executing', async () => {
+    const r = await q({ table: 'users', predicates: [{ column: 'city', value: 'Paris' }], explain: true });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ table: 'users', explain: true, plan: { mode: 'index_optimized', order: [{ column: 'city', value: 'Paris' }], estimates: [{ column: 'city', value: 'Paris', estimatedCount: N / 4, capped: false }] } });
+  });
+
+  it('refuses a full scan (400 naming the column) unless allow_full_scan', async () => {
+    const r = await q({ table: 'users', predicates: [{ column: 'name', value: 'u7' }] });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ error: true, code: 'BAD_REQUEST' });
+    expect(String(r.body.message)).toContain('users.name');
+    const ok = await q({ table: 'users', predicates: [{ column: 'name', value: 'u7' }], allow_full_scan: true, return: 'keys' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ count: 1, keys: ['users:007'], plan: { mode: 'full_scan' } });
+    const bad = await q({ predicates: [] });
+    expect(bad.status).toBe(400);
+  });
+
+  it('results follow updates and deletes', async () => {
+    expect((await call(s, 'PUT', '/entities/users:000', { blob: { name: 'u0', city: 'Madrid', age: 99 } })).status).toBe(201);
+    expect((await call(s, 'DELETE', '/entities/users:004')).status).toBe(200);
+    const b = await q({ table: 'users', predicates: [{ column: 'city', value: 'Berlin' }], return: 'keys' });
+    expect(b.body.keys).not.toContain('users:000');
+    expect(b.body.keys).not.toContain('users:004');
+    expect(b.body.count).toBe(N / 4 - 2);
+    const m = await q({ table: 'users', predicates: [{ column: 'city', value: 'Madrid' }], return: 'keys' });
+    expect(m.body.keys).toEqual(['users:000']);
+    const top = await q({ table: 'users', order_by: { column: 'age', desc: true, limit: 1 }, return: 'keys' });
+    expect(top.body.keys).toEqual(['users:000']);
+  });
+
+  it('X-Transaction-Id: the query sees the transaction\'s own writes', async () => {
+    for (const isolation of ['snapshot', 'read_committed']) {
+      const t = await call(s, 'POST', '/transaction/begin', { isolation });
+      const h = { 'x-transaction-id': String(t.body.transaction_id) };
+      expect((await call(s, 'PUT', `/entities/users:t-${isolation}`, { blob: { name: 'new', city: 'Lima', age: 200 } }, h)).status).toBe(201);
+      expect((await call(s, 'DELETE', '/entities/users:001', undefined, h)).status).toBe(200);
+      const inTx = await q({ table: 'users', predicates: [{ column: 'city', value: 'Lima' }], return: 'keys' }, h);
+      expect(inTx.status, JSON.stringify(inTx.body)).toBe(200);
+      expect(inTx.body.keys).toEqual([`users:t-${isolation}`]);
+      const rome = await q({ table: 'users', predicates: [{ column: 'city', value: 'Rome' }], return: 'keys' }, h);
+      expect(rome.body.keys).not.toContain('users:001');
+      const top = await q({ table: 'users', order_by: { column: 'age', desc: true, limit: 2 }, return: 'keys' }, h);
+      expect(top.body.keys).toEqual([`users:t-${isolation}`, 'users:000']);
+      const outside = await q({ table: 'users', predicates: [{ column: 'city', value: 'Lima' }], return: 'keys' });
+      expect(outside.body.keys).toEqual([]);
+      expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: t.body.transaction_id })).status).toBe(200);
+    }
+  });
+
+  it('a numeric-literal string equality matches numbers and strings', async () => {
+    expect((await call(s, 'PUT', '/entities/lit:1', { blob: { v: 25 } })).status).toBe(201);
+    expect((await call(s, 'PUT', '/entities/lit:2', { blob: { v: '25' } })).status).toBe(201);
+    expect((await call(s, 'PUT', '/entities/lit:3', { blob: { v: [1, 25] } })).status).toBe(201);
+    expect((await call(s, 'POST', '/index/create', { table: 'lit', column: 'v' })).status).toBe(200);
+    const r = await q({ table: 'lit', predicates: [{ column: 'v', value: '25' }], return: 'keys' });
+    expect([...(r.body.keys as string[])].sort()).toEqual(['lit:1', 'lit:2', 'lit:3']);
+    const n = await q({ table: 'lit', predicates: [{ column: 'v', value: 25 }], return: 'keys' });
+    expect([...(n.body.keys as string[])].sort()).toEqual(['lit:1', 'lit:3']);
+  });
+});
