@@ -26,6 +26,12 @@ export interface LoadSpec {
    * precedence over `body`.
    */
   bodyTemplate?: string;
+  /**
+   * When set, requests rotate through these bodies (request i gets
+   * `bodies[i % n]`, per wrk thread / autocannon run; e.g. query bodies with
+   * varying values). Takes precedence over `bodyTemplate` and `body`.
+   */
+  bodies?: string[];
   connections: number;
   durationS: number;
 }
@@ -137,7 +143,19 @@ function wrkScript(spec: LoadSpec): string {
     `  thread:set("tid", nthreads)`,
     `end`,
   ];
-  if (spec.distinctPathPrefix !== undefined || spec.bodyTemplate !== undefined) {
+  if (spec.bodies !== undefined && spec.bodies.length > 0) {
+    // Rotate through a fixed list of bodies; each thread starts at its own offset.
+    lines.push(
+      `local bodies = { ${spec.bodies.map(luaString).join(', ')} }`,
+      `local nbodies = #bodies`,
+      `local counter = 0`,
+      `function request()`,
+      `  if counter == 0 then counter = ((tid or 1) - 1) * 7919 end`,
+      `  counter = counter + 1`,
+      `  return wrk.format(method, wrk.path, headers, bodies[(counter % nbodies) + 1])`,
+      `end`,
+    );
+  } else if (spec.distinctPathPrefix !== undefined || spec.bodyTemplate !== undefined) {
     // One id per request (per-thread counter), used for the path suffix and/or the body template.
     lines.push(`local counter = 0`);
     lines.push(spec.distinctPathPrefix !== undefined ? `local prefix = ${luaString(spec.distinctPathPrefix)}` : `local prefix = nil`);
@@ -251,7 +269,17 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     method: spec.method,
     headers: spec.headers,
     ...(spec.body !== undefined ? { body: spec.body } : {}),
-    ...(prefix !== undefined || template !== undefined
+    ...(spec.bodies !== undefined && spec.bodies.length > 0
+      ? {
+          requests: [
+            {
+              method: spec.method,
+              headers: spec.headers,
+              setupRequest: (req) => ({ ...req, body: spec.bodies![counter++ % spec.bodies!.length]! }),
+            },
+          ],
+        }
+      : prefix !== undefined || template !== undefined
       ? {
           requests: [
             {

@@ -137,6 +137,24 @@ export async function executeQuery(engine: Engine, indexes: IndexManager, q: Nor
         if (written.has(key)) continue;
         if (consider(key, decodeEntityValue(v))) break;
       }
+    } else if (d.kind === 'intersection') {
+      // Keys of the most selective index, kept where the second index agrees; then one entity read each.
+      const [first, second] = d.parts as [(typeof d.parts)[0], (typeof d.parts)[0]];
+      const firstKeys = new Set<string>();
+      for (const v of first.values) for await (const key of indexes.scanKeys(first.indexId, { eq: v }, snap)) firstKeys.add(key);
+      const both: string[] = [];
+      for (const v of second.values) {
+        for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) {
+          if (firstKeys.delete(key)) both.push(key);
+        }
+      }
+      both.sort();
+      for (const key of both) {
+        if (written.has(key)) continue;
+        const raw = engine.getSync(entityKs, entityKeyCodec.encode(parseEntityKey(key)), snap);
+        if (raw === undefined) continue;
+        if (consider(key, decodeEntityValue(raw))) break;
+      }
     } else {
       const ranges =
         d.kind === 'equality'

@@ -53,14 +53,22 @@ export interface Estimate {
 export type Driver =
   | { kind: 'equality'; indexId: number; column: string; value: ScalarValue; values: ScalarValue[] }
   | { kind: 'range'; indexId: number; column: string; lower?: ScalarValue; upper?: ScalarValue; includeLower: boolean; includeUpper: boolean; reverse: boolean }
+  | { kind: 'intersection'; parts: { indexId: number; column: string; value: ScalarValue; values: ScalarValue[] }[] }
   | { kind: 'full' };
+
+/**
+ * Intersect the two most selective equality indexes when even the best one
+ * matches many entries: index scans read keys only, while every candidate
+ * costs an entity read and a JSON parse.
+ */
+export const INTERSECT_ABOVE = 100;
 
 export type PlanOrderItem =
   | { column: string; value: ScalarValue }
   | { column: string; lower?: ScalarValue; upper?: ScalarValue; includeLower: boolean; includeUpper: boolean };
 
 export interface Plan {
-  mode: 'index_optimized' | 'range_scan' | 'full_scan';
+  mode: 'index_optimized' | 'index_intersection' | 'range_scan' | 'full_scan';
   order: PlanOrderItem[];
   estimates: { column: string; value: ScalarValue; estimatedCount: number; capped: boolean }[];
   driver: Driver;
@@ -200,7 +208,10 @@ export function planQuery(q: NormalizedQuery, indexes: readonly PlannerIndex[], 
   let driver: Driver | undefined;
   let mode: Plan['mode'] = 'full_scan';
   let sortInMemory = q.orderBy !== undefined;
-  if (sorted.length > 0) {
+  if (sorted.length >= 2 && (sorted[0]!.est.estimatedCount > INTERSECT_ABOVE || sorted[0]!.est.capped)) {
+    driver = { kind: 'intersection', parts: sorted.slice(0, 2).map((d) => ({ indexId: d.idx.id, column: d.p.column, value: d.p.value, values: d.p.values })) };
+    mode = 'index_intersection';
+  } else if (sorted.length > 0) {
     const d = sorted[0]!;
     driver = { kind: 'equality', indexId: d.idx.id, column: d.p.column, value: d.p.value, values: d.p.values };
     mode = 'index_optimized';

@@ -126,3 +126,24 @@ describe('POST /query', () => {
     expect([...(n.body.keys as string[])].sort()).toEqual(['lit:1', 'lit:3']);
   });
 });
+
+describe('index intersection over HTTP', () => {
+  it('two broad equality predicates: plan index_intersection, same rows as a full scan', async () => {
+    const s2 = await startServer();
+    try {
+      const ops = Array.from({ length: 600 }, (_, i) => ({ op: 'put', key: `p:${String(i).padStart(3, '0')}`, blob: { city: i % 2 === 0 ? 'A' : 'B', age: i % 3 } }));
+      expect((await call(s2, 'POST', '/transaction', { operations: ops })).status).toBe(200);
+      expect((await call(s2, 'POST', '/index/create', { table: 'p', column: 'city' })).status).toBe(200);
+      expect((await call(s2, 'POST', '/index/create', { table: 'p', column: 'age' })).status).toBe(200);
+      const body = { table: 'p', predicates: [{ column: 'city', value: 'A' }, { column: 'age', value: 1 }], return: 'keys' };
+      const r = await call(s2, 'POST', '/query', body);
+      expect(r.status).toBe(200);
+      expect((r.body.plan as { mode: string }).mode).toBe('index_intersection');
+      const expected = ops.filter((o) => o.blob.city === 'A' && o.blob.age === 1).map((o) => o.key).sort();
+      expect([...(r.body.keys as string[])].sort()).toEqual(expected);
+      expect(r.body.count).toBe(expected.length);
+    } finally {
+      await s2.stop();
+    }
+  });
+});

@@ -73,3 +73,28 @@ describe('compareScalar', () => {
     expect(sorted).toEqual([null, false, true, 9, 10, 'a', 'b', '\uFFFF', '\u{1F600}']);
   });
 });
+
+describe('index intersection', () => {
+  it('intersects the two most selective equality indexes when even the best matches many', () => {
+    const q = normalizeQuery({ table: 'users', predicates: [{ column: 'city', value: 'Berlin' }, { column: 'age', value: 30 }, { column: 'name', value: 'Ann' }] });
+    const p = planQuery(q, [idx(1, 'city'), idx(2, 'age', 'range'), idx(3, 'name')], [
+      { estimatedCount: 1000, capped: true },
+      { estimatedCount: 400, capped: false },
+      { estimatedCount: 900, capped: false },
+    ]);
+    expect(p.mode).toBe('index_intersection');
+    expect(p.driver).toEqual({
+      kind: 'intersection',
+      parts: [
+        { indexId: 2, column: 'age', value: 30, values: [30] },
+        { indexId: 3, column: 'name', value: 'Ann', values: ['Ann'] },
+      ],
+    });
+  });
+
+  it('drives from a single index when it is selective enough', () => {
+    const q = normalizeQuery({ table: 'users', predicates: [{ column: 'city', value: 'Berlin' }, { column: 'age', value: 30 }] });
+    const p = planQuery(q, [idx(1, 'city'), idx(2, 'age')], [{ estimatedCount: 20, capped: false }, { estimatedCount: 400, capped: false }]);
+    expect(p).toMatchObject({ mode: 'index_optimized', driver: { kind: 'equality', indexId: 1 } });
+  });
+});
