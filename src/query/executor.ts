@@ -80,7 +80,7 @@ export interface QueryResult {
   count?: number;
   keys?: string[];
   entities?: string[];
-  plan: { mode: Plan['mode']; order: PlanOrderItem[]; estimates: Plan['estimates'] };
+  plan: { mode: Plan['mode']; order: PlanOrderItem[]; estimates: Plan['estimates']; /** Answered from the index alone, without reading entities. */ index_only?: true };
   explain?: true;
 }
 
@@ -129,6 +129,33 @@ export async function executeQuery(engine: Engine, indexes: IndexManager, q: Nor
     };
 
     const d = plan.driver;
+    // Index-only: keys requested, and the driving index scan(s) decide every
+    // predicate exactly (single-column, non-sparse indexes; no range, order or
+    // transaction overlay): no entity needs to be read.
+    const simple = (id: number) => {
+      const def = defs.find((x) => x.id === id);
+      return def !== undefined && def.columns.length === 1 && !def.sparse;
+    };
+    const indexOnly =
+      q.return === 'keys' &&
+      q.orderBy === undefined &&
+      q.ranges.length === 0 &&
+      overlay.length === 0 &&
+      ((d.kind === 'equality' && q.predicates.length === 1 && simple(d.indexId)) || (d.kind === 'intersection' && q.predicates.length === 2 && d.parts.every((x) => simple(x.indexId))));
+    if (indexOnly) {
+      const keys: string[] = [];
+      if (d.kind === 'equality') {
+        const seenKeys = new Set<string>();
+        for (const v of d.values) for await (const key of indexes.scanKeys(d.indexId, { eq: v }, snap)) if (!seenKeys.has(key)) (seenKeys.add(key), keys.push(key));
+      } else if (d.kind === 'intersection') {
+        const [first, second] = d.parts as [(typeof d.parts)[0], (typeof d.parts)[0]];
+        const firstKeys = new Set<string>();
+        for (const v of first.values) for await (const key of indexes.scanKeys(first.indexId, { eq: v }, snap)) firstKeys.add(key);
+        for (const v of second.values) for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) if (firstKeys.delete(key)) keys.push(key);
+        keys.sort();
+      }
+      return { table: q.table, count: keys.length, keys, plan: { ...planOut, index_only: true } };
+    }
     if (d.kind === 'full') {
       const range = entityKeyCodec.tableRange(q.table);
       for await (const [k, v] of engine.scan(entityKs, { gte: range.gte, lt: range.lt, snapshot: snap })) {

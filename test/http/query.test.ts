@@ -34,7 +34,7 @@ describe('POST /query', () => {
     expect(r.body.table).toBe('users');
     expect(r.body.count).toBe(N / 4);
     expect([...(r.body.keys as string[])].sort()).toEqual(expected((u) => u.city === 'Berlin'));
-    expect(r.body.plan).toEqual({ mode: 'index_optimized', order: [{ column: 'city', value: 'Berlin' }], estimates: [{ column: 'city', value: 'Berlin', estimatedCount: N / 4, capped: false }] });
+    expect(r.body.plan).toEqual({ mode: 'index_optimized', order: [{ column: 'city', value: 'Berlin' }], estimates: [{ column: 'city', value: 'Berlin', estimatedCount: N / 4, capped: false }], index_only: true });
     const e = await q({ table: 'users', predicates: [{ column: 'city', value: 'Rome' }, { column: 'age', value: 19 }] });
     expect(e.status).toBe(200);
     expect(e.body.keys).toBeUndefined();
@@ -144,6 +144,37 @@ describe('index intersection over HTTP', () => {
       expect(r.body.count).toBe(expected.length);
     } finally {
       await s2.stop();
+    }
+  });
+});
+
+describe('index-only answers', () => {
+  it('return "keys" with one indexed equality is answered from the index and stays correct after updates', async () => {
+    const s3 = await startServer();
+    try {
+      const ops = Array.from({ length: 50 }, (_, i) => ({ op: 'put', key: `io:${i}`, blob: { c: i % 5, tags: [i % 2 === 0 ? 'even' : 'odd'] } }));
+      await call(s3, 'POST', '/transaction', { operations: ops });
+      await call(s3, 'POST', '/index/create', { table: 'io', column: 'c' });
+      await call(s3, 'POST', '/index/create', { table: 'io', column: 'tags' });
+      const q = async (predicates: unknown[]) => (await call(s3, 'POST', '/query', { table: 'io', predicates, return: 'keys' })).body;
+      const r = await q([{ column: 'c', value: 3 }]);
+      expect((r.plan as { index_only?: boolean }).index_only).toBe(true);
+      expect([...(r.keys as string[])].sort()).toEqual(ops.filter((o) => o.blob.c === 3).map((o) => o.key).sort());
+      // numeric-literal string matches the number too
+      expect((await q([{ column: 'c', value: '3' }])).count).toBe(10);
+      // array element
+      expect((await q([{ column: 'tags', value: 'even' }])).count).toBe(25);
+      // after an update and a delete
+      await call(s3, 'PUT', '/entities/io:3', { blob: { c: 4 } });
+      await call(s3, 'DELETE', '/entities/io:8');
+      const after = await q([{ column: 'c', value: 3 }]);
+      expect([...(after.keys as string[])].sort()).toEqual(['io:13', 'io:18', 'io:23', 'io:28', 'io:33', 'io:38', 'io:43', 'io:48'].sort());
+      // entities are still read when asked for
+      const ent = (await call(s3, 'POST', '/query', { table: 'io', predicates: [{ column: 'c', value: 4 }], return: 'entities' })).body;
+      expect((ent.plan as { index_only?: boolean }).index_only).toBeUndefined();
+      expect(ent.entities as string[]).toContain('{"c":4}');
+    } finally {
+      await s3.stop();
     }
   });
 });
