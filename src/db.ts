@@ -93,7 +93,10 @@ export class Database {
         log: this.log,
       });
       const txm = this.txmRef;
-      const indexes = new IndexManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log);
+      const indexes = new IndexManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log, {
+        appliedSeq: () => txm.appliedSeq,
+        hasPending: (key) => txm.hasPending(key),
+      });
       await indexes.open();
       this.indexesRef = indexes;
       this.entityStore = new EntityStore(this.txmRef);

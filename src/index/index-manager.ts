@@ -1,7 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
-import type { CommitInfo } from '../txn/index.js';
+import { decodeEntityValue, type CommitInfo } from '../txn/index.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
 import { indexName, parseIndexSpec, type IndexDef, type IndexSpec } from './index-def.js';
 
@@ -9,7 +9,7 @@ const idxKs = keyspace('index');
 const defKs = keyspace('indexMeta');
 const entityKs = keyspace('entity');
 const EMPTY = Buffer.alloc(0);
-const BACKFILL_BATCH = 1000;
+const BACKFILL_BATCH = 5000;
 
 interface LiveIndex {
   def: IndexDef;
@@ -20,6 +20,14 @@ interface LiveIndex {
 
 /** What the manager needs from the transaction layer: the value the next commit would replace. */
 export type LatestValue = (key: string) => string | null;
+
+/** How the backfill tells whether a scanned value may be stale: commits applied or queued since the scan began. */
+export interface CommitClock {
+  /** Highest sequence number applied to LevelDB. */
+  appliedSeq(): number;
+  /** A commit touching `key` is queued but not applied yet. */
+  hasPending(key: string): boolean;
+}
 
 /**
  * Secondary indexes (equality and range share one order-preserving layout).
@@ -48,6 +56,7 @@ export class IndexManager {
     private readonly engine: Engine,
     private readonly latest: LatestValue,
     private readonly log: Logger,
+    private readonly clock?: CommitClock,
   ) {}
 
   async open(): Promise<void> {
@@ -188,19 +197,25 @@ export class IndexManager {
   private async backfill(l: LiveIndex): Promise<void> {
     const range = entityKeyCodec.tableRange(l.def.table);
     let after: Buffer | undefined;
+    // One batch is written while the next is scanned and encoded (at most one in flight).
+    let inFlight: Promise<void> = Promise.resolve();
     for (;;) {
-      const keys: string[] = [];
-      for await (const [k] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt, limit: BACKFILL_BATCH })) {
+      const rows: [string, string][] = [];
+      const since = this.clock?.appliedSeq();
+      for await (const [k, v] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
         const { table, pk } = entityKeyCodec.decode(k);
-        keys.push(`${table}:${pk}`);
+        rows.push([`${table}:${pk}`, decodeEntityValue(v)]);
         after = k;
-        if (keys.length >= BACKFILL_BATCH) break;
+        if (rows.length >= BACKFILL_BATCH) break;
       }
-      if (keys.length === 0) return;
+      if (rows.length === 0) return inFlight;
+      // The scanned values are current unless a commit was applied since the scan began, or one is
+      // queued for that key; then the latest value is read here, in the step that queues the batch.
+      const stale = this.clock === undefined || this.clock.appliedSeq() !== since;
       const batch = new WriteBatch();
       const local = new Map<string, string>();
-      for (const key of keys) {
-        const text = this.latest(key);
+      for (const [key, scanned] of rows) {
+        const text = stale || this.clock!.hasPending(key) ? this.latest(key) : scanned;
         if (text === null) continue;
         for (const t of this.tuplesOf(l, text, key)) {
           const k = this.entryKey(l, t, key);
@@ -218,8 +233,9 @@ export class IndexManager {
           l.entries++;
         }
       }
-      await this.engine.commit(batch);
-      if (keys.length < BACKFILL_BATCH) return;
+      await inFlight;
+      inFlight = this.engine.commit(batch);
+      if (rows.length < BACKFILL_BATCH) return inFlight;
     }
   }
 

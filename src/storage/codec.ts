@@ -155,6 +155,16 @@ function encodeOne(v: ScalarValue): Buffer {
     return b;
   }
   if (typeof v === 'string') {
+    if (v.indexOf('\u0000') < 0) {
+      // Fast path (no NUL, so no escapes): write the UTF-8 straight into the key.
+      const n = Buffer.byteLength(v, 'utf8');
+      const b = Buffer.allocUnsafe(1 + n + 2);
+      b[0] = TAG_STRING;
+      b.write(v, 1, 'utf8');
+      b[1 + n] = 0x00;
+      b[2 + n] = 0x01;
+      return b;
+    }
     const raw = utf8.encode(v);
     let zeros = 0;
     for (const c of raw) if (c === 0) zeros++;

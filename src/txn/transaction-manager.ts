@@ -324,6 +324,11 @@ export class TransactionManager {
     return undefined;
   }
 
+  /** A commit writing `key` is queued but not yet durable. */
+  hasPending(key: string): boolean {
+    return this.pending.has(key);
+  }
+
   /** Latest value including writes queued but not yet durable (what the next commit will replace). */
   latest(k: EntityKey): string | null {
     const p = this.pending.get(k.key);
