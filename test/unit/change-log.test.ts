@@ -6,6 +6,7 @@ import { toClientEntry, type ChangeEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 import type { CommitInfo } from '../../src/txn/index.js';
 import { openStack as openStackWith, type Stack } from '../helpers/stack.js';
 
@@ -15,14 +16,6 @@ const openStack = (dir: string, retention: Retention = { kind: 'forever' }): Pro
 const K = (s: string) => parseEntityKey(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof ThemisError ? e.code : `non-themis: ${String(e)}`;
-  }
-  return 'no error';
-}
 
 describe('ChangeLog', () => {
   let dir: string;

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeBlob, parseEntityKey } from '../../src/entities/index.js';
 import { decodeEntityValue, encodeEntityValue } from '../../src/txn/index.js';
-import { ThemisError } from '../../src/errors.js';
-
-const codeOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    return (e as ThemisError).code;
-  }
-  return 'no error';
-};
+import { codeOfSync as codeOf } from '../helpers/errors.js';
 
 describe('parseEntityKey', () => {
   it('splits at the first colon; the pk may contain anything', () => {

@@ -4,22 +4,15 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
-import { ThemisError } from '../../src/errors.js';
 import { AdjacencyIndex, GRAPH_INDEX_VERSION_KEY, edgeEnds, shortestPath, traverse, type Adjacent, type Direction, type NeighborSource } from '../../src/graph/index.js';
 import { createLogger } from '../../src/log.js';
+import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { WriteBatch, keyspace, orderedCodec } from '../../src/storage/index.js';
 import { openStack } from '../helpers/stack.js';
 
 const log = createLogger('silent');
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof ThemisError ? `${e.status} ${e.code}` : `non-themis: ${String(e)}`;
-  }
-  return 'no error';
-}
+const codeOf = (p: Promise<unknown>) => codeOfWith(p, true);
 
 /** An in-memory neighbour source: edges as [edgeKey, from, to], kept in edge-key order like the index. */
 function memoryGraph(edges: [string, string, string][]): NeighborSource {

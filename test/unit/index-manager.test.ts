@@ -6,18 +6,12 @@ import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { keyspace, orderedCodec } from '../../src/storage/index.js';
 
 const log = createLogger('silent');
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof ThemisError ? `${e.status} ${e.code}` : `non-themis: ${String(e)}`;
-  }
-  return 'no error';
-}
+const codeOf = (p: Promise<unknown>) => codeOfWith(p, true);
 
 describe('IndexManager (through Database)', () => {
   let dir: string;

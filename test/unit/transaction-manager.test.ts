@@ -6,6 +6,7 @@ import { toClientEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
+import { codeOf, codeOfSync } from '../helpers/errors.js';
 import type { Isolation, Transaction, TransactionManager } from '../../src/txn/index.js';
 import { openStack, type Stack } from '../helpers/stack.js';
 
@@ -13,22 +14,6 @@ const K = (s: string) => parseEntityKey(s);
 const doc = (v: unknown) => JSON.stringify(v);
 
 /** The error code of a sync call or a promise ('no error' if it succeeded). */
-function codeOfSync(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return e instanceof ThemisError ? e.code : `non-themis: ${String(e)}`;
-  }
-  return 'no error';
-}
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof ThemisError ? e.code : `non-themis: ${String(e)}`;
-  }
-  return 'no error';
-}
 
 describe('TransactionManager', () => {
   let dir: string;
