@@ -2,10 +2,10 @@ import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLogStats, type ChangeSink, type ChangeStreamOptions } from './cdc/index.js';
 import type { Config } from './config.js';
-import { EntityStore, TABLE_NAME, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
+import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
 import { IndexManager, type IndexDef, type IndexSpec } from './index/index.js';
-import { AdjacencyIndex, DIRECTIONS, MAX_DEPTH, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
+import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
 import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
@@ -352,27 +352,4 @@ export class Database {
   changeLogStats(): ChangeLogStats {
     return this.changeLog.stats();
   }
-}
-
-function graphDepth(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_DEPTH) {
-    throw new ThemisError('VALIDATION_FAILED', `field "${field}" must be an integer from 0 to ${MAX_DEPTH}`, { details: { field } });
-  }
-  return v;
-}
-
-function graphDirection(v: unknown): Direction {
-  if (v === undefined) return 'outbound';
-  if (typeof v !== 'string' || !(DIRECTIONS as readonly string[]).includes(v)) {
-    throw new ThemisError('VALIDATION_FAILED', `field "direction" must be one of ${DIRECTIONS.join(', ')}`, { details: { field: 'direction' } });
-  }
-  return v as Direction;
-}
-
-function graphEdgeTable(v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !TABLE_NAME.test(v)) {
-    throw new ThemisError('VALIDATION_FAILED', 'field "edge_table" must be a table name (1-128 of A-Z a-z 0-9 _ -)', { details: { field: 'edge_table' } });
-  }
-  return v;
 }

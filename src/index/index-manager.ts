@@ -21,6 +21,22 @@ interface LiveIndex {
 /** What the manager needs from the transaction layer: the value the next commit would replace. */
 export type LatestValue = (key: string) => string | null;
 
+function describeTuple(t: ScalarValue[]): string {
+  return JSON.stringify(t.length === 1 ? t[0] : t);
+}
+
+/** A unique index cannot be created over data that already repeats a value. */
+function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, key: string): ThemisError {
+  return new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${describeTuple(t)} is used by ${owner} and ${key}`);
+}
+
+/** The 4-byte big-endian index id that prefixes every entry of one index. */
+function idPrefix(id: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(id);
+  return b;
+}
+
 /** How the backfill tells whether a scanned value may be stale: commits applied or queued since the scan began. */
 export interface CommitClock {
   /** Highest sequence number applied to LevelDB. */
@@ -69,8 +85,7 @@ export class IndexManager {
     }
     // A backfill interrupted by a crash starts over: its partial entries are removed first.
     for (const def of building) {
-      await this.deleteEntries(def.id);
-      await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
+      await this.discard(def.id);
       try {
         await this.create({ table: def.table, columns: def.columns, type: def.type, unique: def.unique, sparse: def.sparse });
       } catch (e) {
@@ -147,23 +162,14 @@ export class IndexManager {
     const live = this.register(def, 0);
     try {
       await this.backfill(live);
-    } catch (e) {
-      this.unregister(def.id);
-      await this.deleteEntries(def.id);
-      await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
-      throw e;
-    }
-    // From `ready` on, the hook enforces uniqueness; then a second pass finds
-    // any duplicate that slipped in while the index was building (a unique
-    // entry holds one owner, so a duplicate shows as an entity whose value is
-    // owned by another entity that still has it).
-    def.state = 'ready';
-    try {
+      // From `ready` on, the hook enforces uniqueness; then a second pass finds
+      // any duplicate that slipped in while the index was building (a unique
+      // entry holds one owner, so a duplicate shows as an entity whose value is
+      // owned by another entity that still has it).
+      def.state = 'ready';
       if (def.unique) await this.verifyUnique(live);
     } catch (e) {
-      this.unregister(def.id);
-      await this.deleteEntries(def.id);
-      await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
+      await this.discard(def.id);
       throw e;
     }
     live.entries = await this.count(def);
@@ -178,10 +184,15 @@ export class IndexManager {
     if (matching.length === 0) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
     if (matching.length > 1) throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has an equality and a range index; say which with "type"`, { details: { field: 'type' } });
     const l = matching[0]!;
-    this.unregister(l.def.id); // stops maintenance at once
-    await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(l.def.id)));
-    await this.deleteEntries(l.def.id);
+    await this.discard(l.def.id);
     return l.def;
+  }
+
+  /** Stop maintaining an index at once, then remove its definition and its entries. */
+  private async discard(id: number): Promise<void> {
+    this.unregister(id);
+    await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(id)));
+    await this.deleteEntries(id);
   }
 
   private find(table: string, columns: string[], type: string | undefined): LiveIndex | undefined {
@@ -223,7 +234,7 @@ export class IndexManager {
             const hex = k.toString('hex');
             const owner = local.get(hex) ?? this.engine.getSync(idxKs, k)?.toString('utf8');
             if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
-              throw new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${JSON.stringify(t.length === 1 ? t[0] : t)} is used by ${owner} and ${key}`);
+              throw duplicateValue(l, t, owner, key);
             }
             local.set(hex, key);
             batch.put(idxKs, k, Buffer.from(key, 'utf8'));
@@ -250,7 +261,7 @@ export class IndexManager {
         const ek = this.entryKey(l, t, key);
         const owner = this.claims.get(ek.toString('hex'))?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
         if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
-          throw new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${JSON.stringify(t.length === 1 ? t[0] : t)} is used by ${owner} and ${key}`);
+          throw duplicateValue(l, t, owner, key);
         }
       }
     }
@@ -330,7 +341,7 @@ export class IndexManager {
       }
     }
     if (owner !== undefined && owner !== entityKey) {
-      throw new ThemisError('CONFLICT', `unique index ${indexName(l.def)}: value ${JSON.stringify(t.length === 1 ? t[0] : t)} is already used by ${owner}`, {
+      throw new ThemisError('CONFLICT', `unique index ${indexName(l.def)}: value ${describeTuple(t)} is already used by ${owner}`, {
         details: { index: indexName(l.def), conflicting_key: owner },
       });
     }
@@ -355,8 +366,7 @@ export class IndexManager {
   }
 
   private register(def: IndexDef, entries: number): LiveIndex {
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32BE(def.id);
+    const prefix = idPrefix(def.id);
     const l: LiveIndex = { def, paths: def.columns.map((c) => c.split('.')), prefix, entries };
     this.byId.set(def.id, l);
     this.byTable.set(def.table, [...(this.byTable.get(def.table) ?? []), l]);
@@ -377,16 +387,14 @@ export class IndexManager {
   }
 
   private async count(def: IndexDef): Promise<number> {
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32BE(def.id);
+    const prefix = idPrefix(def.id);
     let n = 0;
     for await (const _ of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix) })) n++;
     return n;
   }
 
   private async deleteEntries(id: number): Promise<void> {
-    const prefix = Buffer.alloc(4);
-    prefix.writeUInt32BE(id);
+    const prefix = idPrefix(id);
     for (;;) {
       const b = new WriteBatch();
       for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix), limit: 10_000 })) b.del(idxKs, k);

@@ -69,6 +69,18 @@ function sortValue(doc: unknown, path: string[]): ScalarValue {
   return isScalar(v) ? v : null;
 }
 
+type IntersectionPart = Extract<Plan['driver'], { kind: 'intersection' }>['parts'][number];
+
+/** Keys in both equality scans (the most selective first), sorted; keys only, no entity reads. */
+async function intersectionKeys(indexes: IndexManager, parts: readonly IntersectionPart[], snap: Snapshot): Promise<string[]> {
+  const [first, second] = parts as [IntersectionPart, IntersectionPart];
+  const firstKeys = new Set<string>();
+  for (const v of first.values) for await (const key of indexes.scanKeys(first.indexId, { eq: v }, snap)) firstKeys.add(key);
+  const both: string[] = [];
+  for (const v of second.values) for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) if (firstKeys.delete(key)) both.push(key);
+  return both.sort();
+}
+
 interface Row {
   key: string;
   text: string;
@@ -148,11 +160,7 @@ export async function executeQuery(engine: Engine, indexes: IndexManager, q: Nor
         const seenKeys = new Set<string>();
         for (const v of d.values) for await (const key of indexes.scanKeys(d.indexId, { eq: v }, snap)) if (!seenKeys.has(key)) (seenKeys.add(key), keys.push(key));
       } else if (d.kind === 'intersection') {
-        const [first, second] = d.parts as [(typeof d.parts)[0], (typeof d.parts)[0]];
-        const firstKeys = new Set<string>();
-        for (const v of first.values) for await (const key of indexes.scanKeys(first.indexId, { eq: v }, snap)) firstKeys.add(key);
-        for (const v of second.values) for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) if (firstKeys.delete(key)) keys.push(key);
-        keys.sort();
+        keys.push(...(await intersectionKeys(indexes, d.parts, snap)));
       }
       return { table: q.table, count: keys.length, keys, plan: { ...planOut, index_only: true } };
     }
@@ -165,18 +173,7 @@ export async function executeQuery(engine: Engine, indexes: IndexManager, q: Nor
         if (consider(key, decodeEntityValue(v))) break;
       }
     } else if (d.kind === 'intersection') {
-      // Keys of the most selective index, kept where the second index agrees; then one entity read each.
-      const [first, second] = d.parts as [(typeof d.parts)[0], (typeof d.parts)[0]];
-      const firstKeys = new Set<string>();
-      for (const v of first.values) for await (const key of indexes.scanKeys(first.indexId, { eq: v }, snap)) firstKeys.add(key);
-      const both: string[] = [];
-      for (const v of second.values) {
-        for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) {
-          if (firstKeys.delete(key)) both.push(key);
-        }
-      }
-      both.sort();
-      for (const key of both) {
+      for (const key of await intersectionKeys(indexes, d.parts, snap)) {
         if (written.has(key)) continue;
         const raw = engine.getSync(entityKs, entityKeyCodec.encode(parseEntityKey(key)), snap);
         if (raw === undefined) continue;
