@@ -4,7 +4,7 @@ import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLo
 import type { Config } from './config.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
-import { IndexManager, type IndexDef, type IndexSpec } from './index/index.js';
+import { DEFAULT_HIGHLIGHT, IndexManager, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec } from './index/index.js';
 import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
@@ -24,6 +24,55 @@ export interface BatchOperation {
   op: 'put' | 'delete';
   key: string;
   blob?: unknown;
+}
+
+export const MAX_SEARCH_LIMIT = 10_000;
+export const MAX_SEARCH_OFFSET = 100_000;
+
+export interface FulltextSearchRequest {
+  table?: unknown;
+  column?: unknown;
+  query?: unknown;
+  limit?: unknown;
+  offset?: unknown;
+  snippets?: unknown;
+  highlight?: unknown;
+}
+
+export interface FulltextSearchResponse {
+  table: string;
+  column: string;
+  query: string;
+  /** Hits returned (this page). */
+  count: number;
+  /** Documents matching the query. */
+  total: number;
+  offset: number;
+  limit: number;
+  hits: { key: string; score: number; snippet?: string }[];
+  took_ms: number;
+}
+
+function highlightOptions(raw: unknown): HighlightOptions {
+  if (raw === undefined) return DEFAULT_HIGHLIGHT;
+  const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field: `highlight.${field}` } });
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ThemisError('VALIDATION_FAILED', 'field "highlight" must be an object', { details: { field: 'highlight' } });
+  const h = raw as Record<string, unknown>;
+  const out = { ...DEFAULT_HIGHLIGHT };
+  for (const f of ['pre_tag', 'post_tag'] as const) {
+    if (h[f] === undefined) continue;
+    if (typeof h[f] !== 'string' || h[f].length > 64) throw bad(f, `field "highlight.${f}" must be a string of at most 64 characters`);
+    out[f] = h[f];
+  }
+  if (h.fragment_size !== undefined) {
+    if (typeof h.fragment_size !== 'number' || !Number.isInteger(h.fragment_size) || h.fragment_size < 20 || h.fragment_size > 10_000) throw bad('fragment_size', 'field "highlight.fragment_size" must be an integer from 20 to 10000');
+    out.fragment_size = h.fragment_size;
+  }
+  if (h.encoder !== undefined) {
+    if (h.encoder !== 'none' && h.encoder !== 'html') throw bad('encoder', 'field "highlight.encoder" must be "none" or "html"');
+    out.encoder = h.encoder;
+  }
+  return out;
 }
 
 /** Table for POST /entities without a key. */
@@ -287,6 +336,42 @@ export class Database {
     const q = normalizeQuery(body);
     const t = this.joined(txnId);
     return executeQuery(this.engine, this.indexes, q, t);
+  }
+
+  /** The ready fulltext index on table.column (the engine API AQL's FULLTEXT()/BM25() build on). */
+  fulltextIndex(table: string, column: string): FulltextIndex {
+    return this.indexes.fulltext(table, column);
+  }
+
+  /**
+   * POST /search/fulltext: BM25 top-k over a fulltext index, in the latest
+   * committed state (see docs/fulltext.md). Snippets are cut from the
+   * documents as stored now.
+   */
+  searchFulltext(o: FulltextSearchRequest): FulltextSearchResponse {
+    const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field } });
+    if (typeof o.table !== 'string') throw bad('table', 'missing required field "table"');
+    if (typeof o.column !== 'string') throw bad('column', 'missing required field "column"');
+    if (typeof o.query !== 'string') throw bad('query', 'field "query" must be a string');
+    const int = (v: unknown, field: string, dflt: number, lo: number, hi: number): number => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw bad(field, `field "${field}" must be an integer from ${lo} to ${hi}`);
+      return v;
+    };
+    const limit = int(o.limit, 'limit', 10, 1, MAX_SEARCH_LIMIT);
+    const offset = int(o.offset, 'offset', 0, 0, MAX_SEARCH_OFFSET);
+    if (o.snippets !== undefined && typeof o.snippets !== 'boolean') throw bad('snippets', 'field "snippets" must be a boolean');
+    const hl = highlightOptions(o.highlight);
+    const started = process.hrtime.bigint();
+    const ft = this.indexes.fulltext(o.table, o.column);
+    const r = ft.search(o.query, { limit, offset });
+    const txm = this.txm;
+    const hits = r.hits.map((h) => {
+      if (o.snippets === false) return { key: h.key, score: h.score };
+      const text = txm.readLatest(parseEntityKey(h.key));
+      return { key: h.key, score: h.score, snippet: text === undefined ? '' : ft.snippet(JSON.parse(text), r.query, hl) };
+    });
+    return { table: o.table, column: o.column, query: o.query, count: hits.length, total: r.total, offset, limit, hits, took_ms: Number(process.hrtime.bigint() - started) / 1e6 };
   }
 
   // ------------------------------------------------------------- graph

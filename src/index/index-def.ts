@@ -1,8 +1,9 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
+import { parseFulltextConfig, type FulltextConfig } from './fulltext/index.js';
 
-export type IndexType = 'equality' | 'range';
-export const INDEX_TYPES: readonly IndexType[] = ['equality', 'range'];
+export type IndexType = 'equality' | 'range' | 'fulltext';
+export const INDEX_TYPES: readonly IndexType[] = ['equality', 'range', 'fulltext'];
 
 /** A secondary index as stored (keyspace indexMeta) and listed. */
 export interface IndexDef {
@@ -17,6 +18,8 @@ export interface IndexDef {
   /** `building` while the backfill runs; only `ready` indexes serve queries and enforce uniqueness. */
   state: 'building' | 'ready';
   created_at: string;
+  /** Fulltext indexes only: analysis and BM25 settings (defaults filled in). */
+  config?: FulltextConfig;
 }
 
 const PATH = /^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;
@@ -28,10 +31,17 @@ export interface IndexSpec {
   type?: unknown;
   unique?: unknown;
   sparse?: unknown;
+  config?: unknown;
 }
 
-/** Validate a create/drop request; `fulltext` belongs to its own index kind (not built yet). */
-export function parseIndexSpec(b: IndexSpec): { table: string; columns: string[]; type: IndexType; unique: boolean; sparse: boolean } {
+export type ParsedIndexSpec = { table: string; columns: string[]; type: IndexType; unique: boolean; sparse: boolean; config?: FulltextConfig };
+
+/**
+ * Validate a create/drop request. A fulltext index covers one column, is
+ * never unique and always sparse (documents without text are not indexed);
+ * its `config` is validated here, defaults filled in.
+ */
+export function parseIndexSpec(b: IndexSpec): ParsedIndexSpec {
   const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field } });
   if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table)) throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
   let columns: string[];
@@ -49,9 +59,14 @@ export function parseIndexSpec(b: IndexSpec): { table: string; columns: string[]
   for (const c of columns) if (!PATH.test(c) || c.length > 256) throw bad('column', `invalid column path "${c.slice(0, 80)}": use field names joined by "." (e.g. address.city)`);
   if (new Set(columns).size !== columns.length) throw bad('columns', 'a column appears twice');
   const type = b.type ?? 'equality';
-  if (type === 'fulltext') throw new ThemisError('NOT_IMPLEMENTED', 'fulltext indexes are not available yet');
-  if (typeof type !== 'string' || !(INDEX_TYPES as readonly string[]).includes(type)) throw bad('type', `field "type" must be one of ${INDEX_TYPES.join(', ')} (fulltext comes later)`);
+  if (typeof type !== 'string' || !(INDEX_TYPES as readonly string[]).includes(type)) throw bad('type', `field "type" must be one of ${INDEX_TYPES.join(', ')}`);
   for (const f of ['unique', 'sparse'] as const) if (b[f] !== undefined && typeof b[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
+  if (type === 'fulltext') {
+    if (columns.length !== 1) throw bad('columns', 'a fulltext index covers exactly one column');
+    if (b.unique === true) throw bad('unique', 'a fulltext index cannot be unique');
+    return { table: b.table, columns, type, unique: false, sparse: true, config: parseFulltextConfig(b.config) };
+  }
+  if (b.config !== undefined) throw bad('config', 'field "config" applies to fulltext indexes only');
   return { table: b.table, columns, type: type as IndexType, unique: b.unique === true, sparse: b.sparse === true };
 }
 

@@ -3,10 +3,12 @@ import type { Logger } from '../log.js';
 import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
 import { decodeEntityValue, type CommitInfo } from '../txn/index.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
+import { FulltextIndex, type FulltextPlan, type FulltextStats } from './fulltext/index.js';
 import { indexName, parseIndexSpec, type IndexDef, type IndexSpec } from './index-def.js';
 
 const idxKs = keyspace('index');
 const defKs = keyspace('indexMeta');
+const ftKs = keyspace('fulltext');
 const entityKs = keyspace('entity');
 const EMPTY = Buffer.alloc(0);
 const BACKFILL_BATCH = 5000;
@@ -16,7 +18,11 @@ interface LiveIndex {
   paths: string[][];
   prefix: Buffer;
   entries: number;
+  /** Fulltext indexes: the BM25 index (its own keyspace and in-memory query side). */
+  ft?: FulltextIndex;
 }
+
+export type IndexListing = IndexDef & { name: string; entries: number; fulltext?: FulltextStats };
 
 /** What the manager needs from the transaction layer: the value the next commit would replace. */
 export type LatestValue = (key: string) => string | null;
@@ -66,6 +72,8 @@ export class IndexManager {
   private readonly claims = new Map<string, { key: string; seq: number }>();
   /** In-flight releases (an owner moving off a value) -> former owner and seq. */
   private readonly releases = new Map<string, { key: string; seq: number }>();
+  /** Fulltext changes of commits in flight, applied to the in-memory side once durable. */
+  private readonly ftPlans = new WeakMap<CommitInfo, [FulltextIndex, FulltextPlan][]>();
   private nextId = 1;
 
   constructor(
@@ -81,35 +89,58 @@ export class IndexManager {
       const def = JSON.parse(v.toString('utf8')) as IndexDef;
       this.nextId = Math.max(this.nextId, seqCodec.decode(k) + 1);
       if (def.state === 'building') building.push(def);
-      else this.register(def, await this.count(def));
+      else {
+        const l = this.register(def, def.type === 'fulltext' ? 0 : await this.count(def));
+        if (l.ft) await l.ft.load();
+      }
     }
     // A backfill interrupted by a crash starts over: its partial entries are removed first.
     for (const def of building) {
       await this.discard(def.id);
       try {
-        await this.create({ table: def.table, columns: def.columns, type: def.type, unique: def.unique, sparse: def.sparse });
+        await this.create({ table: def.table, columns: def.columns, type: def.type, unique: def.unique, sparse: def.sparse, ...(def.config ? { config: def.config } : {}) });
       } catch (e) {
         this.log.error('rebuilding an interrupted index failed; it was dropped', { index: indexName(def), error: e });
       }
     }
   }
 
-  list(): (IndexDef & { name: string; entries: number; approximate_size_bytes?: number })[] {
-    return [...this.byId.values()].map((l) => ({ ...l.def, name: indexName(l.def), entries: l.entries }));
+  list(): IndexListing[] {
+    return [...this.byId.values()].map((l) => this.listing(l));
   }
 
-  async stats(): Promise<{ indexes: (IndexDef & { name: string; entries: number; approximate_size_bytes: number })[] }> {
+  /** Fulltext indexes count postings as entries and report their BM25 statistics. */
+  private listing(l: LiveIndex): IndexListing {
+    if (!l.ft) return { ...l.def, name: indexName(l.def), entries: l.entries };
+    const fulltext = l.ft.stats();
+    return { ...l.def, name: indexName(l.def), entries: fulltext.postings, fulltext };
+  }
+
+  async stats(): Promise<{ indexes: (IndexListing & { approximate_size_bytes: number })[] }> {
     const out = [];
     for (const l of this.byId.values()) {
-      const size = await this.engine.approximateRange(idxKs, l.prefix);
-      out.push({ ...l.def, name: indexName(l.def), entries: l.entries, approximate_size_bytes: size });
+      const size = await this.engine.approximateRange(l.ft ? ftKs : idxKs, l.prefix);
+      out.push({ ...this.listing(l), approximate_size_bytes: size });
     }
     return { indexes: out };
   }
 
-  /** Ready index definitions of a table (what queries may use). */
-  readyDefs(table: string): IndexDef[] {
-    return (this.byTable.get(table) ?? []).filter((l) => l.def.state === 'ready').map((l) => l.def);
+  /** Ready equality/range index definitions of a table (what the query planner may use). */
+  readyDefs(table: string): (IndexDef & { type: 'equality' | 'range' })[] {
+    const defs = (this.byTable.get(table) ?? []).filter((l) => l.def.state === 'ready').map((l) => l.def);
+    return defs.filter((d): d is IndexDef & { type: 'equality' | 'range' } => d.type !== 'fulltext');
+  }
+
+  /** The fulltext index on `table.column`: BAD_REQUEST when there is none, UNAVAILABLE while it builds. */
+  fulltext(table: string, column: string): FulltextIndex {
+    const l = (this.byTable.get(table) ?? []).find((x) => x.ft && x.def.columns[0] === column);
+    if (!l) {
+      throw new ThemisError('BAD_REQUEST', `no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, {
+        details: { field: 'column' },
+      });
+    }
+    if (l.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`);
+    return l.ft!;
   }
 
   /**
@@ -158,6 +189,7 @@ export class IndexManager {
     const s = parseIndexSpec(spec);
     if (this.find(s.table, s.columns, s.type)) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)} (${s.type}) already exists`);
     const def: IndexDef = { id: this.nextId++, ...s, state: 'building', created_at: new Date().toISOString() };
+    if (def.config === undefined) delete def.config;
     await this.saveDef(def);
     const live = this.register(def, 0);
     try {
@@ -172,9 +204,9 @@ export class IndexManager {
       await this.discard(def.id);
       throw e;
     }
-    live.entries = await this.count(def);
+    if (!live.ft) live.entries = await this.count(def);
     await this.saveDef(def);
-    this.log.info('index ready', { index: indexName(def), type: def.type, entries: live.entries });
+    this.log.info('index ready', { index: indexName(def), type: def.type, entries: this.listing(live).entries });
     return def;
   }
 
@@ -193,6 +225,7 @@ export class IndexManager {
     this.unregister(id);
     await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(id)));
     await this.deleteEntries(id);
+    await FulltextIndex.deleteAll(this.engine, id);
   }
 
   private find(table: string, columns: string[], type: string | undefined): LiveIndex | undefined {
@@ -220,14 +253,27 @@ export class IndexManager {
         if (rows.length >= BACKFILL_BATCH) break;
       }
       if (rows.length === 0) return inFlight;
+      // At most one batch in flight. From here until the batch is queued everything is synchronous,
+      // so no commit can be queued between reading a value and queueing the entries derived from it.
+      await inFlight;
       // The scanned values are current unless a commit was applied since the scan began, or one is
       // queued for that key; then the latest value is read here, in the step that queues the batch.
       const stale = this.clock === undefined || this.clock.appliedSeq() !== since;
       const batch = new WriteBatch();
-      const local = new Map<string, string>();
+      const current: [string, string][] = [];
       for (const [key, scanned] of rows) {
         const text = stale || this.clock!.hasPending(key) ? this.latest(key) : scanned;
-        if (text === null) continue;
+        if (text !== null) current.push([key, text]);
+      }
+      if (l.ft) {
+        const ft = l.ft;
+        const plan = ft.apply(ft.planBackfill(current), batch);
+        inFlight = this.engine.commit(batch).then(() => ft.complete(plan));
+        if (rows.length < BACKFILL_BATCH) return inFlight;
+        continue;
+      }
+      const local = new Map<string, string>();
+      for (const [key, text] of current) {
         for (const t of this.tuplesOf(l, text, key)) {
           const k = this.entryKey(l, t, key);
           if (l.def.unique) {
@@ -244,7 +290,6 @@ export class IndexManager {
           l.entries++;
         }
       }
-      await inFlight;
       inFlight = this.engine.commit(batch);
       if (rows.length < BACKFILL_BATCH) return inFlight;
     }
@@ -283,6 +328,7 @@ export class IndexManager {
     // Pass 1: what each change removes and adds, per index; values this commit gives up.
     const plan: { l: LiveIndex; key: string; removed: string[]; added: [string, ScalarValue[]][] }[] = [];
     const localReleases = new Map<string, string>();
+    const ftChanges = new Map<FulltextIndex, { key: string; prev: unknown; next: unknown }[]>();
     for (const c of info.changes) {
       const indexes = this.byTable.get(c.table);
       if (!indexes) continue;
@@ -290,6 +336,12 @@ export class IndexManager {
       const prevDoc = c.prev === null ? undefined : JSON.parse(c.prev);
       const newDoc = c.value === null ? undefined : JSON.parse(c.value);
       for (const l of indexes) {
+        if (l.ft) {
+          const list = ftChanges.get(l.ft) ?? [];
+          list.push({ key: c.key, prev: prevDoc, next: newDoc });
+          ftChanges.set(l.ft, list);
+          continue;
+        }
         const before = prevDoc === undefined ? [] : this.tuplesOfDoc(l, prevDoc, c.key);
         const after = newDoc === undefined ? [] : this.tuplesOfDoc(l, newDoc, c.key);
         const oldKeys = new Map(before.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
@@ -309,7 +361,9 @@ export class IndexManager {
         localClaims.set(hex, p.key);
       }
     }
+    const ftPlanned = [...ftChanges].map(([ft, changes]) => [ft, ft.plan(changes)] as const).filter(([, docs]) => docs.length > 0);
     // Every check passed: apply (nothing below throws).
+    if (ftPlanned.length > 0) this.ftPlans.set(info, ftPlanned.map(([ft, docs]) => [ft, ft.apply(docs, batch)]));
     for (const p of plan) {
       for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
       for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
@@ -323,6 +377,11 @@ export class IndexManager {
 
   /** After a commit is durable its claims and releases are visible in LevelDB itself. */
   readonly onApplied = (info: CommitInfo): void => {
+    const ft = this.ftPlans.get(info);
+    if (ft) {
+      this.ftPlans.delete(info);
+      for (const [index, plan] of ft) index.complete(plan);
+    }
     if (this.claims.size === 0 && this.releases.size === 0) return;
     const last = info.changes[info.changes.length - 1]!.seq;
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
@@ -368,6 +427,7 @@ export class IndexManager {
   private register(def: IndexDef, entries: number): LiveIndex {
     const prefix = idPrefix(def.id);
     const l: LiveIndex = { def, paths: def.columns.map((c) => c.split('.')), prefix, entries };
+    if (def.type === 'fulltext') l.ft = new FulltextIndex(def.id, def.columns[0]!, def.config!, this.engine, this.log);
     this.byId.set(def.id, l);
     this.byTable.set(def.table, [...(this.byTable.get(def.table) ?? []), l]);
     return l;

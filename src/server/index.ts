@@ -12,6 +12,7 @@ import { indexRoutes } from './routes/indexes.js';
 import { changefeedRoutes } from './routes/changefeed.js';
 import { graphRoutes } from './routes/graph.js';
 import { queryRoutes } from './routes/query.js';
+import { searchRoutes } from './routes/search.js';
 import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
@@ -44,6 +45,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     ...changefeedStreamRoutes(d.db),
     ...graphRoutes(d.db),
     ...queryRoutes(d.db),
+    ...searchRoutes(d.db),
   ];
   for (const r of routes) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {

@@ -13,7 +13,7 @@ export function indexRoutes(db: Database): RouteSpec[] {
       body: 'IndexCreateRequest',
       handler: async (req) => {
         const d = await db.createIndex(req.body as IndexSpec);
-        return { json: { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse, state: d.state } };
+        return { json: { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) } };
       },
     },
     {

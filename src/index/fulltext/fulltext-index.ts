@@ -1,0 +1,336 @@
+import type { Logger } from '../../log.js';
+import { Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
+import { valueAt } from '../extract.js';
+import { Analyzer, fieldTexts, type AnalyzedText, type FulltextConfig } from './analyzer.js';
+import { MemoryIndex } from './postings.js';
+import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
+import { SearchScratch, searchMemory, type SearchResult } from './search.js';
+import { makeSnippet, type HighlightOptions } from './snippet.js';
+
+const ftKs = keyspace('fulltext');
+const TAG_DOC = 0x64; // 'd' + entityKey -> dl (uint32)
+const TAG_POSTING = 0x70; // 'p' + term 0x00 entityKey -> positions (varint deltas)
+const TAG_TERM = 0x74; // 't' + term -> df (uint32)
+const TAG_STATS = 0x73; // 's' -> N (uint32), sum of dl (float64)
+
+/** What one commit (or one backfill batch) does to a document of the index. */
+interface DocChange {
+  key: string;
+  /** The analysis the index holds for the document now (undefined: not indexed). */
+  before?: AnalyzedText;
+  /** What it will hold (undefined: not indexed afterwards). */
+  after?: AnalyzedText;
+}
+
+/** A planned change of the index, applied to LevelDB in the commit's batch and to memory once durable. */
+export interface FulltextPlan {
+  docs: DocChange[];
+  ticket: number;
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/** Positions as unsigned LEB128 deltas. */
+export function encodePositions(ps: readonly number[]): Buffer {
+  const out: number[] = [];
+  let prev = 0;
+  for (const p of ps) {
+    let d = p - prev;
+    prev = p;
+    while (d >= 0x80) {
+      out.push((d & 0x7f) | 0x80);
+      d = Math.floor(d / 128);
+    }
+    out.push(d);
+  }
+  return Buffer.from(out);
+}
+
+export function decodePositions(b: Uint8Array): number[] {
+  const out: number[] = [];
+  let prev = 0;
+  let i = 0;
+  while (i < b.length) {
+    let d = 0;
+    let mul = 1;
+    for (;;) {
+      const x = b[i++]!;
+      d += (x & 0x7f) * mul;
+      if (x < 0x80) break;
+      mul *= 128;
+    }
+    prev += d;
+    out.push(prev);
+  }
+  return out;
+}
+
+export interface FulltextStats {
+  documents: number;
+  terms: number;
+  postings: number;
+  avg_doc_length: number;
+}
+
+/**
+ * One BM25 fulltext index over `table.column`.
+ *
+ * Durable layout (keyspace `fulltext`, after the 4-byte index id):
+ *   'd' entityKey            -> document length (indexed tokens)
+ *   'p' term 0x00 entityKey  -> positions (LEB128 deltas; tf = their count)
+ *   't' term                 -> document frequency
+ *   's'                      -> N (documents with ≥ 1 token), Σ document lengths
+ * all written in the entity's commit batch. The statistics are absolute
+ * values, so the hook needs the state every earlier commit leaves behind,
+ * including commits still in flight: that write-side view is the in-memory
+ * index (durable state) overlaid with the `pending*` maps, whose entries
+ * belong to a ticket and are dropped once that ticket is applied to memory.
+ * Tickets are applied strictly in order, whatever order their writes finish.
+ */
+export class FulltextIndex {
+  readonly analyzer: Analyzer;
+  readonly mem = new MemoryIndex();
+  private readonly prefix: Buffer;
+  private readonly path: string[];
+  private readonly scratch = new SearchScratch();
+  private readonly pendingDf = new Map<string, { df: number; t: number }>();
+  private readonly pendingDocs = new Map<string, { dl: number | null; t: number }>();
+  private pendingStats: { n: number; sumDl: number; t: number } | undefined;
+  private lastTicket = 0;
+  private appliedTicket = 0;
+  private readonly done = new Map<number, FulltextPlan>();
+
+  constructor(
+    readonly id: number,
+    readonly column: string,
+    readonly config: FulltextConfig,
+    private readonly engine: Engine,
+    private readonly log: Logger,
+  ) {
+    this.analyzer = new Analyzer(config);
+    this.prefix = u32(id);
+    this.path = column.split('.');
+  }
+
+  // ------------------------------------------------------------------ analysis
+
+  /** The analysed field of a parsed document (undefined when it has no indexed token). */
+  analyzeDoc(doc: unknown): AnalyzedText | undefined {
+    if (doc === undefined) return undefined;
+    const texts = fieldTexts(valueAt(doc, this.path));
+    if (texts.length === 0) return undefined;
+    const a = this.analyzer.analyze(texts);
+    return a.length === 0 ? undefined : a;
+  }
+
+  /** Whether the write-side view holds `key` (including commits in flight). */
+  private indexedLength(key: string): number | undefined {
+    const p = this.pendingDocs.get(key);
+    if (p) return p.dl ?? undefined;
+    const doc = this.mem.docOf(key);
+    return doc === undefined ? undefined : this.mem.docLen[doc];
+  }
+
+  /**
+   * Plan a commit's changes (pure: nothing changes until `apply`). `prev` is
+   * re-analysed only when the index holds the document, so a commit racing a
+   * backfill never removes what was not added.
+   */
+  plan(changes: readonly { key: string; prev: unknown; next: unknown }[]): DocChange[] {
+    const out: DocChange[] = [];
+    for (const c of changes) {
+      const before = this.indexedLength(c.key) !== undefined ? this.analyzeDoc(c.prev) : undefined;
+      const after = this.analyzeDoc(c.next);
+      if (before === undefined && after === undefined) continue;
+      out.push({ key: c.key, ...(before ? { before } : {}), ...(after ? { after } : {}) });
+    }
+    return out;
+  }
+
+  /** Backfill: documents the index does not hold yet (by the write-side view), from their latest text. */
+  planBackfill(rows: readonly [string, string][]): DocChange[] {
+    const out: DocChange[] = [];
+    for (const [key, text] of rows) {
+      if (this.pendingDocs.has(key) || this.mem.docOf(key) !== undefined) continue;
+      const after = this.analyzeDoc(JSON.parse(text));
+      if (after) out.push({ key, after });
+    }
+    return out;
+  }
+
+  /** Add the planned changes to `batch` and to the write-side view; returns the plan to hand to `complete` once durable. */
+  apply(docs: DocChange[], batch: WriteBatch): FulltextPlan {
+    const t = ++this.lastTicket;
+    const dfDelta = new Map<string, number>();
+    let n = this.pendingStats?.n ?? this.mem.n;
+    let sumDl = this.pendingStats?.sumDl ?? this.mem.sumDl;
+    for (const d of docs) {
+      const kb = Buffer.from(d.key, 'utf8');
+      if (d.before) {
+        n--;
+        sumDl -= d.before.length;
+        for (const [term, ps] of d.before.terms) {
+          const next = d.after?.terms.get(term);
+          if (next && samePositions(ps, next)) continue;
+          if (!next) {
+            dfDelta.set(term, (dfDelta.get(term) ?? 0) - 1);
+            batch.del(ftKs, this.postingKey(term, kb));
+          }
+        }
+      }
+      if (d.after) {
+        n++;
+        sumDl += d.after.length;
+        for (const [term, ps] of d.after.terms) {
+          const old = d.before?.terms.get(term);
+          if (old && samePositions(old, ps)) continue;
+          if (!old) dfDelta.set(term, (dfDelta.get(term) ?? 0) + 1);
+          batch.put(ftKs, this.postingKey(term, kb), encodePositions(ps));
+        }
+        batch.put(ftKs, this.docKey(kb), u32(d.after.length));
+      } else {
+        batch.del(ftKs, this.docKey(kb));
+      }
+      this.pendingDocs.set(d.key, { dl: d.after?.length ?? null, t });
+    }
+    for (const [term, delta] of dfDelta) {
+      if (delta === 0) continue;
+      const df = (this.pendingDf.get(term)?.df ?? this.mem.df(term)) + delta;
+      this.pendingDf.set(term, { df, t });
+      const k = this.termKey(term);
+      if (df > 0) batch.put(ftKs, k, u32(df));
+      else batch.del(ftKs, k);
+    }
+    this.pendingStats = { n, sumDl, t };
+    batch.put(ftKs, this.statsKey(), statsValue(n, sumDl));
+    return { docs, ticket: t };
+  }
+
+  /** The plan's batch is durable: apply it (and every earlier ticket) to the in-memory index, in ticket order. */
+  complete(plan: FulltextPlan): void {
+    this.done.set(plan.ticket, plan);
+    for (;;) {
+      const next = this.done.get(this.appliedTicket + 1);
+      if (!next) return;
+      this.done.delete(next.ticket);
+      this.appliedTicket = next.ticket;
+      this.applyToMemory(next);
+    }
+  }
+
+  private applyToMemory(p: FulltextPlan): void {
+    for (const d of p.docs) {
+      if (d.after) this.mem.put(d.key, d.after.length, d.after.terms, d.before?.terms.keys());
+      else if (d.before) this.mem.delete(d.key, d.before.terms.keys());
+      if (this.pendingDocs.get(d.key)?.t === p.ticket) this.pendingDocs.delete(d.key);
+      for (const a of [d.before, d.after]) {
+        if (!a) continue;
+        for (const term of a.terms.keys()) if (this.pendingDf.get(term)?.t === p.ticket) this.pendingDf.delete(term);
+      }
+    }
+    if (this.pendingStats?.t === p.ticket) this.pendingStats = undefined;
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** Parse (400 on bad syntax) and evaluate against the latest durable state. */
+  search(query: string | QueryNode, opts: { limit: number; offset: number }): SearchResult & { query: QueryNode } {
+    const q = typeof query === 'string' ? parseFulltextQuery(query, this.analyzer) : query;
+    return { ...searchMemory(this.mem, q, { ...opts, k1: this.config.k1, b: this.config.b }, this.scratch), query: q };
+  }
+
+  /** A highlighted fragment of `doc`'s field around the query's terms. */
+  snippet(doc: unknown, query: QueryNode, opts: HighlightOptions): string {
+    return makeSnippet(this.analyzer, fieldTexts(valueAt(doc, this.path)), queryTerms(query), opts);
+  }
+
+  stats(): FulltextStats {
+    const m = this.mem;
+    return { documents: m.n, terms: m.terms.size, postings: m.postings, avg_doc_length: m.n > 0 ? m.sumDl / m.n : 0 };
+  }
+
+  // ------------------------------------------------------------------ durable state
+
+  /** Rebuild the in-memory index from the durable postings (start-up). */
+  async load(): Promise<void> {
+    const docs = new Map<string, number>();
+    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_DOC))) {
+      const key = k.subarray(5).toString('utf8');
+      docs.set(key, this.mem.loadDoc(key, v.readUInt32BE(0)));
+    }
+    let missing = 0;
+    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_POSTING))) {
+      const sep = k.indexOf(0, 5);
+      const term = k.subarray(5, sep).toString('utf8');
+      const doc = docs.get(k.subarray(sep + 1).toString('utf8'));
+      if (doc === undefined) missing++;
+      else this.mem.loadPosting(term, doc, decodePositions(v));
+    }
+    const stored = this.engine.getSync(ftKs, this.statsKey());
+    const n = stored ? stored.readUInt32BE(0) : 0;
+    const sumDl = stored ? stored.readDoubleBE(4) : 0;
+    if (missing > 0 || n !== this.mem.n || sumDl !== this.mem.sumDl) {
+      this.log.error('fulltext index statistics disagree with its postings; the postings win', { index_id: this.id, missing, stored_n: n, n: this.mem.n, stored_sum_dl: sumDl, sum_dl: this.mem.sumDl });
+    }
+  }
+
+  /** The durable statistics (for checks): N, Σdl, df per term, dl per document. */
+  async durableStats(): Promise<{ n: number; sumDl: number; df: Map<string, number>; dl: Map<string, number> }> {
+    const df = new Map<string, number>();
+    const dl = new Map<string, number>();
+    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_TERM))) df.set(k.subarray(5).toString('utf8'), v.readUInt32BE(0));
+    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_DOC))) dl.set(k.subarray(5).toString('utf8'), v.readUInt32BE(0));
+    const s = this.engine.getSync(ftKs, this.statsKey());
+    return { n: s ? s.readUInt32BE(0) : 0, sumDl: s ? s.readDoubleBE(4) : 0, df, dl };
+  }
+
+  private range(tag: number): { gte: Buffer; lt: Buffer } {
+    const gte = Buffer.concat([this.prefix, Buffer.of(tag)]);
+    return { gte, lt: prefixUpperBound(gte) };
+  }
+
+  private postingKey(term: string, key: Buffer): Buffer {
+    return Buffer.concat([this.prefix, Buffer.of(TAG_POSTING), Buffer.from(term, 'utf8'), Buffer.of(0), key]);
+  }
+
+  private docKey(key: Buffer): Buffer {
+    return Buffer.concat([this.prefix, Buffer.of(TAG_DOC), key]);
+  }
+
+  private statsKey(): Buffer {
+    return Buffer.concat([this.prefix, Buffer.of(TAG_STATS)]);
+  }
+
+  private termKey(term: string): Buffer {
+    return Buffer.concat([this.prefix, Buffer.of(TAG_TERM), Buffer.from(term, 'utf8')]);
+  }
+
+  /** Remove every durable entry of index `id` (drop). */
+  static async deleteAll(engine: Engine, id: number): Promise<void> {
+    const gte = u32(id);
+    const lt = prefixUpperBound(gte);
+    for (;;) {
+      const b = new WriteBatch();
+      for await (const [k] of engine.scan(ftKs, { gte, lt, limit: 10_000 })) b.del(ftKs, k);
+      if (b.length === 0) return;
+      await engine.commit(b);
+    }
+  }
+}
+
+function samePositions(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function statsValue(n: number, sumDl: number): Buffer {
+  const b = Buffer.allocUnsafe(12);
+  b.writeUInt32BE(n, 0);
+  b.writeDoubleBE(sumDl, 4);
+  return b;
+}

@@ -1,0 +1,267 @@
+/**
+ * In-memory form of one fulltext index: the query side. Rebuilt from the
+ * durable postings at start and updated after each commit is durable, in
+ * commit order, so it always equals the committed LevelDB state at some
+ * commit boundary.
+ *
+ * A posting list keeps the documents of one term sorted by document number
+ * in parallel typed arrays (doc, tf, offset of the positions in a shared
+ * pool); appends are amortised O(1), a lookup is a binary search, and
+ * positions replaced by updates are garbage-collected when they exceed half
+ * of the pool.
+ */
+export class PostingList {
+  len = 0;
+  docs: Int32Array;
+  tfs: Int32Array;
+  offs: Int32Array;
+  pool: Int32Array;
+  poolLen = 0;
+  private garbage = 0;
+
+  constructor(capacity = 4) {
+    this.docs = new Int32Array(capacity);
+    this.tfs = new Int32Array(capacity);
+    this.offs = new Int32Array(capacity);
+    this.pool = new Int32Array(capacity * 2);
+  }
+
+  /** Index of `doc`, or -1. */
+  find(doc: number): number {
+    let lo = 0;
+    let hi = this.len - 1;
+    const d = this.docs;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = d[mid]!;
+      if (v < doc) lo = mid + 1;
+      else if (v > doc) hi = mid - 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  /** Index of `doc`, or -(insertion point) - 1. */
+  private search(doc: number): number {
+    if (this.len === 0 || this.docs[this.len - 1]! < doc) return -this.len - 1;
+    let lo = 0;
+    let hi = this.len - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.docs[mid]!;
+      if (v < doc) lo = mid + 1;
+      else if (v > doc) hi = mid - 1;
+      else return mid;
+    }
+    return -lo - 1;
+  }
+
+  positions(i: number): Int32Array {
+    const o = this.offs[i]!;
+    return this.pool.subarray(o, o + this.tfs[i]!);
+  }
+
+  /** Insert or replace the positions of `doc` (ascending, non-empty). */
+  upsert(doc: number, positions: readonly number[]): void {
+    let i = this.search(doc);
+    if (i >= 0) {
+      const old = this.tfs[i]!;
+      if (positions.length <= old) {
+        this.pool.set(positions, this.offs[i]!);
+        this.garbage += old - positions.length;
+        this.tfs[i] = positions.length;
+        return;
+      }
+      this.garbage += old;
+    } else {
+      i = -i - 1;
+      if (this.len === this.docs.length) this.grow();
+      if (i < this.len) {
+        this.docs.copyWithin(i + 1, i, this.len);
+        this.tfs.copyWithin(i + 1, i, this.len);
+        this.offs.copyWithin(i + 1, i, this.len);
+      }
+      this.len++;
+      this.docs[i] = doc;
+    }
+    this.ensurePool(positions.length);
+    this.offs[i] = this.poolLen;
+    this.tfs[i] = positions.length;
+    this.pool.set(positions, this.poolLen);
+    this.poolLen += positions.length;
+  }
+
+  remove(doc: number): boolean {
+    const i = this.find(doc);
+    if (i < 0) return false;
+    this.garbage += this.tfs[i]!;
+    this.docs.copyWithin(i, i + 1, this.len);
+    this.tfs.copyWithin(i, i + 1, this.len);
+    this.offs.copyWithin(i, i + 1, this.len);
+    this.len--;
+    if (this.garbage > 64 && this.garbage * 2 > this.poolLen) this.compact();
+    return true;
+  }
+
+  private grow(): void {
+    const cap = this.docs.length * 2;
+    for (const f of ['docs', 'tfs', 'offs'] as const) {
+      const a = new Int32Array(cap);
+      a.set(this[f]);
+      this[f] = a;
+    }
+  }
+
+  private ensurePool(extra: number): void {
+    if (this.poolLen + extra <= this.pool.length) return;
+    if (this.garbage * 2 > this.poolLen) {
+      this.compact();
+      if (this.poolLen + extra <= this.pool.length) return;
+    }
+    const a = new Int32Array(Math.max(this.pool.length * 2, this.poolLen + extra));
+    a.set(this.pool.subarray(0, this.poolLen));
+    this.pool = a;
+  }
+
+  private compact(): void {
+    let used = 0;
+    for (let i = 0; i < this.len; i++) used += this.tfs[i]!;
+    const a = new Int32Array(Math.max(8, used * 2));
+    let o = 0;
+    for (let i = 0; i < this.len; i++) {
+      const n = this.tfs[i]!;
+      a.set(this.pool.subarray(this.offs[i]!, this.offs[i]! + n), o);
+      this.offs[i] = o;
+      o += n;
+    }
+    this.pool = a;
+    this.poolLen = o;
+    this.garbage = 0;
+  }
+}
+
+/** Documents, their lengths and the posting lists of one index. */
+export class MemoryIndex {
+  readonly terms = new Map<string, PostingList>();
+  private readonly keyToDoc = new Map<string, number>();
+  docKeys: (string | undefined)[] = [];
+  docLen = new Int32Array(1024);
+  private readonly free: number[] = [];
+  /** Documents with at least one indexed token (BM25 N) and the sum of their lengths. */
+  n = 0;
+  sumDl = 0;
+  postings = 0;
+  // Sorted term dictionary for prefix queries: terms added since the last merge are kept aside.
+  private sorted: string[] = [];
+  private added: string[] = [];
+
+  /** Capacity of document numbers (scratch arrays of searches are sized to it). */
+  get docCapacity(): number {
+    return this.docKeys.length;
+  }
+
+  docOf(key: string): number | undefined {
+    return this.keyToDoc.get(key);
+  }
+
+  df(term: string): number {
+    return this.terms.get(term)?.len ?? 0;
+  }
+
+  /** Start-up: a document (documents are loaded in key order before their postings). */
+  loadDoc(key: string, length: number): number {
+    this.put(key, length, new Map());
+    return this.keyToDoc.get(key)!;
+  }
+
+  /** Start-up: one posting; postings of a term arrive in ascending document order, so this appends. */
+  loadPosting(term: string, doc: number, positions: readonly number[]): void {
+    let pl = this.terms.get(term);
+    if (!pl) {
+      pl = new PostingList();
+      this.terms.set(term, pl);
+      this.added.push(term);
+    }
+    pl.upsert(doc, positions);
+    this.postings++;
+  }
+
+  /** Add or replace a document (its previous postings are those in `oldTerms`). */
+  put(key: string, length: number, terms: ReadonlyMap<string, readonly number[]>, oldTerms?: Iterable<string>): void {
+    let doc = this.keyToDoc.get(key);
+    if (doc === undefined) {
+      doc = this.free.pop() ?? this.docKeys.length;
+      if (doc === this.docKeys.length) this.docKeys.push(key);
+      else this.docKeys[doc] = key;
+      if (doc >= this.docLen.length) {
+        const a = new Int32Array(this.docLen.length * 2);
+        a.set(this.docLen);
+        this.docLen = a;
+      }
+      this.keyToDoc.set(key, doc);
+      this.n++;
+    } else {
+      this.sumDl -= this.docLen[doc]!;
+    }
+    this.docLen[doc] = length;
+    this.sumDl += length;
+    if (oldTerms) for (const t of oldTerms) if (!terms.has(t)) this.removePosting(t, doc);
+    for (const [t, ps] of terms) {
+      let pl = this.terms.get(t);
+      if (!pl) {
+        pl = new PostingList();
+        this.terms.set(t, pl);
+        this.added.push(t);
+      }
+      const before = pl.len;
+      pl.upsert(doc, ps);
+      this.postings += pl.len - before;
+    }
+  }
+
+  delete(key: string, oldTerms: Iterable<string>): void {
+    const doc = this.keyToDoc.get(key);
+    if (doc === undefined) return;
+    for (const t of oldTerms) this.removePosting(t, doc);
+    this.keyToDoc.delete(key);
+    this.docKeys[doc] = undefined;
+    this.sumDl -= this.docLen[doc]!;
+    this.docLen[doc] = 0;
+    this.free.push(doc);
+    this.n--;
+  }
+
+  private removePosting(t: string, doc: number): void {
+    const pl = this.terms.get(t);
+    if (pl && pl.remove(doc)) {
+      this.postings--;
+      if (pl.len === 0) this.terms.delete(t); // the dictionary drops it lazily
+    }
+  }
+
+  /** Terms starting with `prefix`, in order; stops after `max + 1` (the caller reports too many). */
+  termsWithPrefix(prefix: string, max: number): string[] {
+    if (this.added.length > 0) {
+      const merged = [...this.sorted, ...this.added].filter((t) => this.terms.has(t));
+      merged.sort();
+      this.sorted = merged.filter((t, i) => i === 0 || merged[i - 1] !== t);
+      this.added = [];
+    }
+    const out: string[] = [];
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sorted[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.sorted.length; i++) {
+      const t = this.sorted[i]!;
+      if (!t.startsWith(prefix)) break;
+      if (!this.terms.has(t)) continue;
+      out.push(t);
+      if (out.length > max) break;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,339 @@
+import { ThemisError } from '../../errors.js';
+import type { MemoryIndex, PostingList } from './postings.js';
+import type { QueryNode } from './query.js';
+
+/** A prefix may expand to at most this many terms (each is scored like a term). */
+export const MAX_PREFIX_EXPANSIONS = 10_000;
+
+export interface Bm25Params {
+  k1: number;
+  b: number;
+}
+
+export interface ScoredDoc {
+  key: string;
+  score: number;
+}
+
+export interface SearchResult {
+  /** Documents matching the query (all of them, not only the returned page). */
+  total: number;
+  hits: ScoredDoc[];
+}
+
+/** idf = ln(1 + (N − n + 0.5) / (n + 0.5)) (Lucene's BM25). */
+export function bm25Idf(N: number, n: number): number {
+  return Math.log(1 + (N - n + 0.5) / (n + 0.5));
+}
+
+/** Compiled query node: candidate generation, per-document match and score. */
+interface Matcher {
+  /** Upper bound of the number of candidates (drives the choice of the generating clause). */
+  estimate(): number;
+  forEachCandidate(f: (doc: number) => void): void;
+  /** BM25 contribution of this node for `doc`, or -1 when the document does not match. */
+  score(doc: number): number;
+}
+
+class Ctx {
+  readonly avgdl: number;
+  constructor(
+    readonly mem: MemoryIndex,
+    readonly p: Bm25Params,
+  ) {
+    this.avgdl = mem.n > 0 ? mem.sumDl / mem.n : 1;
+  }
+  idf(pl: PostingList): number {
+    return bm25Idf(this.mem.n, pl.len);
+  }
+  /** f·(k1 + 1) / (f + k1·(1 − b + b·dl/avgdl)) */
+  tfPart(f: number, doc: number): number {
+    const { k1, b } = this.p;
+    return (f * (k1 + 1)) / (f + k1 * (1 - b + (b * this.mem.docLen[doc]!) / this.avgdl));
+  }
+}
+
+const NEVER: Matcher = { estimate: () => 0, forEachCandidate: () => {}, score: () => -1 };
+
+class TermMatcher implements Matcher {
+  private readonly idf: number;
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly pl: PostingList,
+  ) {
+    this.idf = ctx.idf(pl);
+  }
+  estimate(): number {
+    return this.pl.len;
+  }
+  forEachCandidate(f: (doc: number) => void): void {
+    const { docs, len } = this.pl;
+    for (let i = 0; i < len; i++) f(docs[i]!);
+  }
+  score(doc: number): number {
+    const i = this.pl.find(doc);
+    return i < 0 ? -1 : this.idf * this.ctx.tfPart(this.pl.tfs[i]!, doc);
+  }
+}
+
+/** Exact phrase over positions; scored as Lucene's PhraseQuery: Σ idf(term) · tfPart(phrase frequency). */
+class PhraseMatcher implements Matcher {
+  private readonly idfSum: number;
+  private readonly rarest: PostingList;
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly parts: { pl: PostingList; offset: number }[],
+  ) {
+    this.idfSum = parts.reduce((s, p) => s + ctx.idf(p.pl), 0);
+    this.rarest = parts.reduce((a, p) => (p.pl.len < a.len ? p.pl : a), parts[0]!.pl);
+  }
+  estimate(): number {
+    return this.rarest.len;
+  }
+  forEachCandidate(f: (doc: number) => void): void {
+    const { docs, len } = this.rarest;
+    for (let i = 0; i < len; i++) f(docs[i]!);
+  }
+  score(doc: number): number {
+    const pos: Int32Array[] = [];
+    for (const p of this.parts) {
+      const i = p.pl.find(doc);
+      if (i < 0) return -1;
+      pos.push(p.pl.positions(i));
+    }
+    const first = pos[0]!;
+    const o0 = this.parts[0]!.offset;
+    let freq = 0;
+    for (let a = 0; a < first.length; a++) {
+      const start = first[a]! - o0;
+      let ok = true;
+      for (let k = 1; k < pos.length && ok; k++) ok = contains(pos[k]!, start + this.parts[k]!.offset);
+      if (ok) freq++;
+    }
+    return freq === 0 ? -1 : this.idfSum * this.ctx.tfPart(freq, doc);
+  }
+}
+
+function contains(a: Int32Array, v: number): boolean {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[mid]!;
+    if (x < v) lo = mid + 1;
+    else if (x > v) hi = mid - 1;
+    else return true;
+  }
+  return false;
+}
+
+/** Any child matches; the score is the sum of the matching children. */
+class OrMatcher implements Matcher {
+  constructor(private readonly children: Matcher[]) {}
+  estimate(): number {
+    return this.children.reduce((s, c) => s + c.estimate(), 0);
+  }
+  forEachCandidate(f: (doc: number) => void): void {
+    for (const c of this.children) c.forEachCandidate(f);
+  }
+  score(doc: number): number {
+    let s = -1;
+    for (const c of this.children) {
+      const x = c.score(doc);
+      if (x >= 0) s = s < 0 ? x : s + x;
+    }
+    return s;
+  }
+}
+
+/** Every `must` matches and no `not` does; candidates come from the most selective `must`. */
+class AndMatcher implements Matcher {
+  readonly driver: Matcher;
+  constructor(
+    private readonly must: Matcher[],
+    private readonly not: Matcher[],
+  ) {
+    this.driver = must.reduce((a, m) => (m.estimate() < a.estimate() ? m : a), must[0] ?? NEVER);
+  }
+  estimate(): number {
+    return this.must.length === 0 ? 0 : this.driver.estimate();
+  }
+  forEachCandidate(f: (doc: number) => void): void {
+    if (this.must.length > 0) this.driver.forEachCandidate(f);
+  }
+  score(doc: number): number {
+    if (this.must.length === 0) return -1;
+    let s = 0;
+    for (const m of this.must) {
+      const x = m.score(doc);
+      if (x < 0) return -1;
+      s += x;
+    }
+    for (const m of this.not) if (m.score(doc) >= 0) return -1;
+    return s;
+  }
+}
+
+function compile(n: QueryNode, ctx: Ctx): Matcher {
+  const mem = ctx.mem;
+  switch (n.kind) {
+    case 'term': {
+      const pl = mem.terms.get(n.term);
+      return pl ? new TermMatcher(ctx, pl) : NEVER;
+    }
+    case 'prefix': {
+      const terms = mem.terms.size === 0 ? [] : mem.termsWithPrefix(n.prefix, MAX_PREFIX_EXPANSIONS);
+      if (terms.length > MAX_PREFIX_EXPANSIONS) {
+        throw new ThemisError('VALIDATION_FAILED', `prefix "${n.prefix}*" matches more than ${MAX_PREFIX_EXPANSIONS} terms; use a longer prefix`, { details: { field: 'query' } });
+      }
+      const ms = terms.map((t) => new TermMatcher(ctx, mem.terms.get(t)!));
+      return ms.length === 0 ? NEVER : ms.length === 1 ? ms[0]! : new OrMatcher(ms);
+    }
+    case 'phrase': {
+      const parts: { pl: PostingList; offset: number }[] = [];
+      for (const t of n.terms) {
+        const pl = mem.terms.get(t.term);
+        if (!pl) return NEVER;
+        parts.push({ pl, offset: t.offset });
+      }
+      return new PhraseMatcher(ctx, parts);
+    }
+    case 'or': {
+      const cs = n.children.map((c) => compile(c, ctx)).filter((c) => c !== NEVER);
+      return cs.length === 0 ? NEVER : cs.length === 1 ? cs[0]! : new OrMatcher(cs);
+    }
+    case 'and': {
+      const must = n.must.map((c) => compile(c, ctx));
+      if (must.length === 0 || must.includes(NEVER)) return NEVER;
+      return new AndMatcher(must, n.not.map((c) => compile(c, ctx)).filter((c) => c !== NEVER));
+    }
+  }
+}
+
+/** Scratch space reused by every search of one index (searches are synchronous). */
+export class SearchScratch {
+  private stamp = new Uint32Array(0);
+  private gen = 0;
+  /** A fresh "seen" set over document numbers. */
+  begin(capacity: number): Uint32Array {
+    if (this.stamp.length < capacity) this.stamp = new Uint32Array(Math.max(capacity, this.stamp.length * 2, 1024));
+    if (++this.gen === 0xffffffff) {
+      this.stamp.fill(0);
+      this.gen = 1;
+    }
+    return this.stamp;
+  }
+  get generation(): number {
+    return this.gen;
+  }
+}
+
+/**
+ * Evaluate `query` and return the `offset`..`offset + limit` best documents
+ * by BM25 (ties by key), plus the exact number of matching documents.
+ * Candidates come from the most selective required clause; each is checked
+ * against the other clauses by binary search and scored; the top documents
+ * are kept in a bounded min-heap of size offset + limit, so nothing is
+ * allocated per match and sorting costs O(matches · log k).
+ */
+export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: number; offset: number } & Bm25Params, scratch: SearchScratch): SearchResult {
+  const ctx = new Ctx(mem, opts);
+  const m = compile(query, ctx);
+  const k = opts.offset + opts.limit;
+  if (m === NEVER || k === 0) return { total: m === NEVER ? 0 : countMatches(m, mem, scratch), hits: [] };
+  const heap = new TopK(k, mem);
+  const seen = scratch.begin(mem.docCapacity);
+  const gen = scratch.generation;
+  let total = 0;
+  m.forEachCandidate((doc) => {
+    if (seen[doc] === gen) return;
+    seen[doc] = gen;
+    const s = m.score(doc);
+    if (s < 0) return;
+    total++;
+    heap.offer(doc, s);
+  });
+  const hits = heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score }));
+  return { total, hits };
+}
+
+function countMatches(m: Matcher, mem: MemoryIndex, scratch: SearchScratch): number {
+  const seen = scratch.begin(mem.docCapacity);
+  const gen = scratch.generation;
+  let total = 0;
+  m.forEachCandidate((doc) => {
+    if (seen[doc] === gen) return;
+    seen[doc] = gen;
+    if (m.score(doc) >= 0) total++;
+  });
+  return total;
+}
+
+/** Bounded min-heap of (doc, score): the root is the worst kept document. */
+class TopK {
+  private docs: Int32Array;
+  private scores: Float64Array;
+  private size = 0;
+  constructor(
+    private readonly k: number,
+    private readonly mem: MemoryIndex,
+  ) {
+    const cap = Math.min(k, 1 << 16);
+    this.docs = new Int32Array(cap);
+    this.scores = new Float64Array(cap);
+  }
+  private grow(): void {
+    // only when k is beyond the initial 65,536
+    const d = new Int32Array(this.docs.length * 2);
+    d.set(this.docs);
+    const s = new Float64Array(this.scores.length * 2);
+    s.set(this.scores);
+    this.docs = d;
+    this.scores = s;
+  }
+  /** a is worse than b: lower score, or equal score and larger key. */
+  private worse(da: number, sa: number, db: number, sb: number): boolean {
+    if (sa !== sb) return sa < sb;
+    return this.mem.docKeys[da]! > this.mem.docKeys[db]!;
+  }
+  offer(doc: number, score: number): void {
+    if (this.size < this.k) {
+      if (this.size === this.docs.length) this.grow();
+      let i = this.size++;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(doc, score, this.docs[p]!, this.scores[p]!)) break;
+        this.docs[i] = this.docs[p]!;
+        this.scores[i] = this.scores[p]!;
+        i = p;
+      }
+      this.docs[i] = doc;
+      this.scores[i] = score;
+      return;
+    }
+    if (!this.worse(this.docs[0]!, this.scores[0]!, doc, score)) return;
+    // replace the root and sift down
+    let i = 0;
+    const n = this.size;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && this.worse(this.docs[r]!, this.scores[r]!, this.docs[l]!, this.scores[l]!)) c = r;
+      if (!this.worse(this.docs[c]!, this.scores[c]!, doc, score)) break;
+      this.docs[i] = this.docs[c]!;
+      this.scores[i] = this.scores[c]!;
+      i = c;
+    }
+    this.docs[i] = doc;
+    this.scores[i] = score;
+  }
+  /** Best first. */
+  sorted(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.size; i++) out.push([this.docs[i]!, this.scores[i]!]);
+    out.sort((a, b) => (this.worse(a[0], a[1], b[0], b[1]) ? 1 : this.worse(b[0], b[1], a[0], a[1]) ? -1 : 0));
+    return out;
+  }
+}
