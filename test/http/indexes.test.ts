@@ -52,7 +52,7 @@ describe('indexes over HTTP', () => {
     expect((await stats()).filter((i) => i.table === 'cr').map((i) => i.name)).toEqual(['cr.a,b.c']);
   });
 
-  it('invalid bodies are 400 VALIDATION_FAILED naming the field; fulltext is 501', async () => {
+  it('invalid bodies are 400 VALIDATION_FAILED naming the field (fulltext config too)', async () => {
     expectError(await call(s, 'POST', '/index/create', { column: 'x' }), 400, 'VALIDATION_FAILED', 'table');
     expectError(await call(s, 'POST', '/index/create', { table: 'v' }), 400, 'VALIDATION_FAILED', 'column');
     expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a..b' }), 400, 'VALIDATION_FAILED', 'column');
@@ -60,7 +60,13 @@ describe('indexes over HTTP', () => {
     expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'hash' }), 400, 'VALIDATION_FAILED', 'type');
     expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', unique: 'yes' }), 400, 'VALIDATION_FAILED', 'unique');
     expectError(await call(s, 'POST', '/index/drop', { column: 'a' }), 400, 'VALIDATION_FAILED', 'table');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext' }), 501, 'NOT_IMPLEMENTED');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', unique: true }), 400, 'VALIDATION_FAILED', 'unique');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', columns: ['a', 'b'], type: 'fulltext' }), 400, 'VALIDATION_FAILED', 'columns');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { language: 'fr' } }), 400, 'VALIDATION_FAILED', 'config.language');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { k1: -1 } }), 400, 'VALIDATION_FAILED', 'config.k1');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { b: 2 } }), 400, 'VALIDATION_FAILED', 'config.b');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { colour: 1 } }), 400, 'VALIDATION_FAILED', 'config.colour');
+    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', config: { language: 'en' } }), 400, 'VALIDATION_FAILED', 'config');
     expect((await stats()).some((i) => i.table === 'v')).toBe(false);
   });
 
