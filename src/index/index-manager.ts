@@ -91,7 +91,11 @@ export class IndexManager {
       if (def.state === 'building') building.push(def);
       else {
         const l = this.register(def, def.type === 'fulltext' ? 0 : await this.count(def));
-        if (l.ft) await l.ft.load();
+        if (l.ft) {
+          const started = Date.now();
+          await l.ft.load();
+          this.log.info('fulltext index loaded', { index: indexName(def), ...l.ft.stats(), ms: Date.now() - started });
+        }
       }
     }
     // A backfill interrupted by a crash starts over: its partial entries are removed first.

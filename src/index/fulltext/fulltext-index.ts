@@ -258,17 +258,27 @@ export class FulltextIndex {
   /** Rebuild the in-memory index from the durable postings (start-up). */
   async load(): Promise<void> {
     const docs = new Map<string, number>();
-    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_DOC))) {
-      const key = k.subarray(5).toString('utf8');
-      docs.set(key, this.mem.loadDoc(key, v.readUInt32BE(0)));
+    for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_DOC), 4096)) {
+      for (const [k, v] of chunk) {
+        const key = k.toString('utf8', 5);
+        docs.set(key, this.mem.loadDoc(key, v.readUInt32BE(0)));
+      }
     }
     let missing = 0;
-    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_POSTING))) {
-      const sep = k.indexOf(0, 5);
-      const term = k.subarray(5, sep).toString('utf8');
-      const doc = docs.get(k.subarray(sep + 1).toString('utf8'));
-      if (doc === undefined) missing++;
-      else this.mem.loadPosting(term, doc, decodePositions(v));
+    // Postings come grouped by term: the term's bytes are compared, not decoded, for each entry.
+    let termBytes: Buffer = Buffer.alloc(0);
+    let term = '';
+    for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_POSTING), 4096)) {
+      for (const [k, v] of chunk) {
+        const sep = k.indexOf(0, 5);
+        if (sep - 5 !== termBytes.length || k.compare(termBytes, 0, termBytes.length, 5, sep) !== 0) {
+          termBytes = Buffer.from(k.subarray(5, sep));
+          term = termBytes.toString('utf8');
+        }
+        const doc = docs.get(k.toString('utf8', sep + 1));
+        if (doc === undefined) missing++;
+        else this.mem.loadPosting(term, doc, decodePositions(v));
+      }
     }
     const stored = this.engine.getSync(ftKs, this.statsKey());
     const n = stored ? stored.readUInt32BE(0) : 0;

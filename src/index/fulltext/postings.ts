@@ -41,6 +41,30 @@ export class PostingList {
     return -1;
   }
 
+  /** The first index ≥ `from` whose document is ≥ `doc` (galloping search; `len` if none). */
+  seek(doc: number, from: number): number {
+    const d = this.docs;
+    const n = this.len;
+    if (from >= n || d[from]! >= doc) return from;
+    let step = 1;
+    let lo = from;
+    let hi = from + 1;
+    while (hi < n && d[hi]! < doc) {
+      lo = hi;
+      step *= 2;
+      hi = lo + step;
+    }
+    if (hi > n) hi = n;
+    // d[lo] < doc; answer in (lo, hi]
+    lo++;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (d[mid]! < doc) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /** Index of `doc`, or -(insertion point) - 1. */
   private search(doc: number): number {
     if (this.len === 0 || this.docs[this.len - 1]! < doc) return -this.len - 1;

@@ -33,33 +33,44 @@ interface Matcher {
   forEachCandidate(f: (doc: number) => void): void;
   /** BM25 contribution of this node for `doc`, or -1 when the document does not match. */
   score(doc: number): number;
+  /** Same as score(), for callers that ask in ascending document order after reset(): cursors gallop forward. */
+  scoreAsc?(doc: number): number;
+  reset?(): void;
 }
 
 class Ctx {
   readonly avgdl: number;
+  private readonly k1p1: number;
+  private readonly c0: number;
+  private readonly c1: number;
+  private readonly docLen: Int32Array;
   constructor(
     readonly mem: MemoryIndex,
     readonly p: Bm25Params,
   ) {
     this.avgdl = mem.n > 0 ? mem.sumDl / mem.n : 1;
+    // f·(k1 + 1) / (f + k1·(1 − b + b·dl/avgdl)) = f·k1p1 / (f + c0 + c1·dl)
+    this.k1p1 = p.k1 + 1;
+    this.c0 = p.k1 * (1 - p.b);
+    this.c1 = (p.k1 * p.b) / this.avgdl;
+    this.docLen = mem.docLen;
   }
   idf(pl: PostingList): number {
     return bm25Idf(this.mem.n, pl.len);
   }
   /** f·(k1 + 1) / (f + k1·(1 − b + b·dl/avgdl)) */
   tfPart(f: number, doc: number): number {
-    const { k1, b } = this.p;
-    return (f * (k1 + 1)) / (f + k1 * (1 - b + (b * this.mem.docLen[doc]!) / this.avgdl));
+    return (f * this.k1p1) / (f + this.c0 + this.c1 * this.docLen[doc]!);
   }
 }
 
 const NEVER: Matcher = { estimate: () => 0, forEachCandidate: () => {}, score: () => -1 };
 
 class TermMatcher implements Matcher {
-  private readonly idf: number;
+  readonly idf: number;
   constructor(
-    private readonly ctx: Ctx,
-    private readonly pl: PostingList,
+    readonly ctx: Ctx,
+    readonly pl: PostingList,
   ) {
     this.idf = ctx.idf(pl);
   }
@@ -74,18 +85,31 @@ class TermMatcher implements Matcher {
     const i = this.pl.find(doc);
     return i < 0 ? -1 : this.idf * this.ctx.tfPart(this.pl.tfs[i]!, doc);
   }
+  private cur = 0;
+  reset(): void {
+    this.cur = 0;
+  }
+  scoreAsc(doc: number): number {
+    const i = (this.cur = this.pl.seek(doc, this.cur));
+    return i < this.pl.len && this.pl.docs[i] === doc ? this.idf * this.ctx.tfPart(this.pl.tfs[i]!, doc) : -1;
+  }
 }
 
 /** Exact phrase over positions; scored as Lucene's PhraseQuery: Σ idf(term) · tfPart(phrase frequency). */
 class PhraseMatcher implements Matcher {
   private readonly idfSum: number;
-  private readonly rarest: PostingList;
+  readonly rarest: PostingList;
+  private readonly curs: number[];
   constructor(
     private readonly ctx: Ctx,
     private readonly parts: { pl: PostingList; offset: number }[],
   ) {
     this.idfSum = parts.reduce((s, p) => s + ctx.idf(p.pl), 0);
     this.rarest = parts.reduce((a, p) => (p.pl.len < a.len ? p.pl : a), parts[0]!.pl);
+    this.curs = parts.map(() => 0);
+  }
+  reset(): void {
+    this.curs.fill(0);
   }
   estimate(): number {
     return this.rarest.len;
@@ -101,6 +125,19 @@ class PhraseMatcher implements Matcher {
       if (i < 0) return -1;
       pos.push(p.pl.positions(i));
     }
+    return this.phraseScore(doc, pos);
+  }
+  scoreAsc(doc: number): number {
+    const pos: Int32Array[] = [];
+    for (let k = 0; k < this.parts.length; k++) {
+      const pl = this.parts[k]!.pl;
+      const i = (this.curs[k] = pl.seek(doc, this.curs[k]!));
+      if (i >= pl.len || pl.docs[i] !== doc) return -1;
+      pos.push(pl.positions(i));
+    }
+    return this.phraseScore(doc, pos);
+  }
+  private phraseScore(doc: number, pos: Int32Array[]): number {
     const first = pos[0]!;
     const o0 = this.parts[0]!.offset;
     let freq = 0;
@@ -150,8 +187,8 @@ class OrMatcher implements Matcher {
 class AndMatcher implements Matcher {
   readonly driver: Matcher;
   constructor(
-    private readonly must: Matcher[],
-    private readonly not: Matcher[],
+    readonly must: Matcher[],
+    readonly not: Matcher[],
   ) {
     this.driver = must.reduce((a, m) => (m.estimate() < a.estimate() ? m : a), must[0] ?? NEVER);
   }
@@ -242,6 +279,34 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
   const k = opts.offset + opts.limit;
   if (m === NEVER || k === 0) return { total: m === NEVER ? 0 : countMatches(m, mem, scratch), hits: [] };
   const heap = new TopK(k, mem);
+  // Fast path: a term or phrase, alone or driving an AND. Its (rarest) posting list gives the
+  // candidates once each in ascending order, so the other clauses gallop forward through theirs.
+  const and = m instanceof AndMatcher ? m : undefined;
+  const drive = and ? and.driver : m;
+  if (drive instanceof TermMatcher || drive instanceof PhraseMatcher) {
+    const rest = and ? and.must.filter((x) => x !== drive) : [];
+    const not = and ? and.not : [];
+    for (const x of [drive, ...rest, ...not]) x.reset?.();
+    const asc = (x: Matcher, doc: number) => (x.scoreAsc ? x.scoreAsc(doc) : x.score(doc));
+    const pl = drive instanceof TermMatcher ? drive.pl : drive.rarest;
+    const { docs, tfs, len } = pl;
+    const termIdf = drive instanceof TermMatcher ? drive.idf : -1;
+    let total = 0;
+    outer: for (let i = 0; i < len; i++) {
+      const doc = docs[i]!;
+      let s = termIdf >= 0 ? termIdf * ctx.tfPart(tfs[i]!, doc) : drive.scoreAsc(doc);
+      if (s < 0) continue;
+      for (const r of rest) {
+        const x = asc(r, doc);
+        if (x < 0) continue outer;
+        s += x;
+      }
+      for (const r of not) if (asc(r, doc) >= 0) continue outer;
+      total++;
+      heap.offer(doc, s);
+    }
+    return { total, hits: heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score })) };
+  }
   const seen = scratch.begin(mem.docCapacity);
   const gen = scratch.generation;
   let total = 0;
