@@ -36,6 +36,7 @@ function u32(n: number): Buffer {
 
 /** Positions as unsigned LEB128 deltas. */
 export function encodePositions(ps: readonly number[]): Buffer {
+  if (ps.length === 1 && ps[0]! < 0x80) return Buffer.of(ps[0]!); // the common case
   const out: number[] = [];
   let prev = 0;
   for (const p of ps) {
@@ -166,6 +167,13 @@ export class FulltextIndex {
   apply(docs: DocChange[], batch: WriteBatch): FulltextPlan {
     const t = ++this.lastTicket;
     const dfDelta = new Map<string, number>();
+    // Key prefix 'p' term 0x00 of each term, built once per batch (terms repeat across documents).
+    const termParts = new Map<string, Buffer>();
+    const postingKey = (term: string, kb: Buffer): Buffer => {
+      let tp = termParts.get(term);
+      if (!tp) termParts.set(term, (tp = Buffer.concat([this.prefix, Buffer.of(TAG_POSTING), Buffer.from(term, 'utf8'), Buffer.of(0)])));
+      return Buffer.concat([tp, kb], tp.length + kb.length);
+    };
     let n = this.pendingStats?.n ?? this.mem.n;
     let sumDl = this.pendingStats?.sumDl ?? this.mem.sumDl;
     for (const d of docs) {
@@ -178,7 +186,7 @@ export class FulltextIndex {
           if (next && samePositions(ps, next)) continue;
           if (!next) {
             dfDelta.set(term, (dfDelta.get(term) ?? 0) - 1);
-            batch.del(ftKs, this.postingKey(term, kb));
+            batch.del(ftKs, postingKey(term, kb));
           }
         }
       }
@@ -189,7 +197,7 @@ export class FulltextIndex {
           const old = d.before?.terms.get(term);
           if (old && samePositions(old, ps)) continue;
           if (!old) dfDelta.set(term, (dfDelta.get(term) ?? 0) + 1);
-          batch.put(ftKs, this.postingKey(term, kb), encodePositions(ps));
+          batch.put(ftKs, postingKey(term, kb), encodePositions(ps));
         }
         batch.put(ftKs, this.docKey(kb), u32(d.after.length));
       } else {
@@ -301,10 +309,6 @@ export class FulltextIndex {
   private range(tag: number): { gte: Buffer; lt: Buffer } {
     const gte = Buffer.concat([this.prefix, Buffer.of(tag)]);
     return { gte, lt: prefixUpperBound(gte) };
-  }
-
-  private postingKey(term: string, key: Buffer): Buffer {
-    return Buffer.concat([this.prefix, Buffer.of(TAG_POSTING), Buffer.from(term, 'utf8'), Buffer.of(0), key]);
   }
 
   private docKey(key: Buffer): Buffer {
