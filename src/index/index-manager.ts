@@ -218,7 +218,10 @@ export class IndexManager {
     const s = parseIndexSpec(spec);
     const matching = (this.byTable.get(s.table) ?? []).filter((x) => x.def.columns.join(',') === s.columns.join(',') && (spec.type === undefined || x.def.type === s.type));
     if (matching.length === 0) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
-    if (matching.length > 1) throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has an equality and a range index; say which with "type"`, { details: { field: 'type' } });
+    if (matching.length > 1) {
+      const kinds = matching.map((m) => m.def.type).join(' and ');
+      throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has ${matching.length} indexes (${kinds}); say which with "type"`, { details: { field: 'type' } });
+    }
     const l = matching[0]!;
     await this.discard(l.def.id);
     return l.def;
