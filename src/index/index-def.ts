@@ -15,8 +15,8 @@ export interface IndexDef {
   unique: boolean;
   /** Documents without the column(s) get no entry (otherwise they are indexed as null). */
   sparse: boolean;
-  /** `building` while the backfill runs; only `ready` indexes serve queries and enforce uniqueness. */
-  state: 'building' | 'ready';
+  /** `building` while the backfill runs; only `ready` indexes serve queries and enforce uniqueness; `dropping` until a drop has removed the entries. */
+  state: 'building' | 'ready' | 'dropping';
   created_at: string;
   /** Fulltext indexes only: analysis and BM25 settings (defaults filled in). */
   config?: FulltextConfig;

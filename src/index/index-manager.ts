@@ -12,6 +12,8 @@ const ftKs = keyspace('fulltext');
 const entityKs = keyspace('entity');
 const EMPTY = Buffer.alloc(0);
 const BACKFILL_BATCH = 5000;
+/** Key 0 of the indexMeta keyspace holds the id counter (index ids start at 1 and are never reused). */
+const COUNTER_ID = 0;
 
 interface LiveIndex {
   def: IndexDef;
@@ -85,10 +87,17 @@ export class IndexManager {
 
   async open(): Promise<void> {
     const building: IndexDef[] = [];
+    const dropping: IndexDef[] = [];
     for await (const [k, v] of this.engine.scan(defKs)) {
+      const id = seqCodec.decode(k);
+      if (id === COUNTER_ID) {
+        this.nextId = Math.max(this.nextId, (JSON.parse(v.toString('utf8')) as { next_id: number }).next_id);
+        continue;
+      }
       const def = JSON.parse(v.toString('utf8')) as IndexDef;
-      this.nextId = Math.max(this.nextId, seqCodec.decode(k) + 1);
+      this.nextId = Math.max(this.nextId, id + 1);
       if (def.state === 'building') building.push(def);
+      else if (def.state === 'dropping') dropping.push(def);
       else {
         const l = this.register(def, def.type === 'fulltext' ? 0 : await this.count(def));
         if (l.ft) {
@@ -98,9 +107,11 @@ export class IndexManager {
         }
       }
     }
+    // A drop interrupted by a crash finishes.
+    for (const def of dropping) await this.discard(def);
     // A backfill interrupted by a crash starts over: its partial entries are removed first.
     for (const def of building) {
-      await this.discard(def.id);
+      await this.discard(def);
       try {
         await this.create({ table: def.table, columns: def.columns, type: def.type, unique: def.unique, sparse: def.sparse, ...(def.config ? { config: def.config } : {}) });
       } catch (e) {
@@ -194,18 +205,21 @@ export class IndexManager {
     if (this.find(s.table, s.columns, s.type)) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)} (${s.type}) already exists`);
     const def: IndexDef = { id: this.nextId++, ...s, state: 'building', created_at: new Date().toISOString() };
     if (def.config === undefined) delete def.config;
-    await this.saveDef(def);
+    // Registered (so the commit hook maintains it) before the definition is queued: every commit
+    // whose hook missed it is queued before the definition, hence durable before the backfill scans.
     const live = this.register(def, 0);
     try {
+      await this.saveDef(def);
       await this.backfill(live);
       // From `ready` on, the hook enforces uniqueness; then a second pass finds
       // any duplicate that slipped in while the index was building (a unique
       // entry holds one owner, so a duplicate shows as an entity whose value is
       // owned by another entity that still has it).
+      if (this.byId.get(def.id) !== live) throw new ThemisError('CONFLICT', `index ${indexName(def)} was dropped while it was being built`);
       def.state = 'ready';
       if (def.unique) await this.verifyUnique(live);
     } catch (e) {
-      await this.discard(def.id);
+      await this.discard(def);
       throw e;
     }
     if (!live.ft) live.entries = await this.count(def);
@@ -223,16 +237,22 @@ export class IndexManager {
       throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has ${matching.length} indexes (${kinds}); say which with "type"`, { details: { field: 'type' } });
     }
     const l = matching[0]!;
-    await this.discard(l.def.id);
+    await this.discard(l.def);
     return l.def;
   }
 
-  /** Stop maintaining an index at once, then remove its definition and its entries. */
-  private async discard(id: number): Promise<void> {
-    this.unregister(id);
-    await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(id)));
-    await this.deleteEntries(id);
-    await FulltextIndex.deleteAll(this.engine, id);
+  /**
+   * Stop maintaining an index at once, then remove its entries and its
+   * definition. The definition stays (state `dropping`) until the entries
+   * are gone, so a crash in between resumes the drop at the next start; ids
+   * are never reused (the counter is stored), so leftovers can't be adopted.
+   */
+  private async discard(def: IndexDef): Promise<void> {
+    this.unregister(def.id);
+    await this.saveDef({ ...def, state: 'dropping' });
+    await this.deleteEntries(def.id);
+    await FulltextIndex.deleteAll(this.engine, def.id);
+    await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
   }
 
   private find(table: string, columns: string[], type: string | undefined): LiveIndex | undefined {
@@ -251,6 +271,7 @@ export class IndexManager {
     // One batch is written while the next is scanned and encoded (at most one in flight).
     let inFlight: Promise<void> = Promise.resolve();
     for (;;) {
+      if (this.byId.get(l.def.id) !== l) throw new ThemisError('CONFLICT', `index ${indexName(l.def)} was dropped while it was being built`);
       const rows: [string, string][] = [];
       const since = this.clock?.appliedSeq();
       for await (const [k, v] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
@@ -450,7 +471,9 @@ export class IndexManager {
   }
 
   private async saveDef(def: IndexDef): Promise<void> {
-    await this.engine.commit(new WriteBatch().put(defKs, seqCodec.encode(def.id), Buffer.from(JSON.stringify(def), 'utf8')));
+    const b = new WriteBatch().put(defKs, seqCodec.encode(def.id), Buffer.from(JSON.stringify(def), 'utf8'));
+    b.put(defKs, seqCodec.encode(COUNTER_ID), Buffer.from(JSON.stringify({ next_id: this.nextId }), 'utf8'));
+    await this.engine.commit(b);
   }
 
   private async count(def: IndexDef): Promise<number> {

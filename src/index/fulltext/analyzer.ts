@@ -49,7 +49,7 @@ const CONFIG_KEYS = new Set(Object.keys(DEFAULT_FULLTEXT_CONFIG));
 /** Validate a create request's `config` (undefined = all defaults). */
 export function parseFulltextConfig(raw: unknown): FulltextConfig {
   const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field: `config.${field}` } });
-  if (raw === undefined || raw === null) return { ...DEFAULT_FULLTEXT_CONFIG };
+  if (raw === undefined || raw === null) return { ...DEFAULT_FULLTEXT_CONFIG, stopwords: [] };
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ThemisError('VALIDATION_FAILED', 'field "config" must be an object', { details: { field: 'config' } });
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!CONFIG_KEYS.has(k)) throw bad(k, `unknown fulltext config field "${k.slice(0, 60)}" (known: ${[...CONFIG_KEYS].join(', ')})`);
@@ -131,6 +131,13 @@ export class Analyzer {
     return w;
   }
 
+  /** The stem of an already normalised word (the word itself without stemming). */
+  stem(normalized: string): string {
+    if (!this.stemmer) return normalized;
+    const t = this.stemmer.stem(normalized);
+    return t.length === 0 ? normalized : t;
+  }
+
   /** The indexed term of one word, or null when it is a stopword or too long. */
   term(word: string): string | null {
     const w = this.normalize(word);
@@ -140,8 +147,7 @@ export class Analyzer {
   private termOfNormalized(w: string): string | null {
     if (w.length === 0 || w.length > MAX_TERM_LENGTH) return null;
     if (this.stop?.has(w)) return null;
-    const t = this.stemmer ? this.stemmer.stem(w) : w;
-    return t.length === 0 ? w : t;
+    return this.stem(w);
   }
 
   /** Tokens of `text` with positions starting at `firstPos`. */

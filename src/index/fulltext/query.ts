@@ -8,7 +8,8 @@ import type { Analyzer } from './analyzer.js';
  */
 export type QueryNode =
   | { kind: 'term'; term: string }
-  | { kind: 'prefix'; prefix: string }
+  /** `stem` (when stemming changes the prefix): index terms starting with it match too, so `connections*` finds "connect". */
+  | { kind: 'prefix'; prefix: string; stem?: string }
   | { kind: 'phrase'; terms: { term: string; offset: number }[] }
   | { kind: 'or'; children: QueryNode[] }
   | { kind: 'and'; must: QueryNode[]; not: QueryNode[] };
@@ -114,7 +115,9 @@ export function parseFulltextQuery(q: string, analyzer: Analyzer): QueryNode {
     const toks = analyzer.tokens(body);
     if (toks.length === 0) throw syntaxError(at, `prefix "${text.slice(0, 40)}" has no letters or digits before *`);
     if (toks.length > 1 || toks[0]!.start !== 0 || toks[0]!.end !== body.length) throw syntaxError(at, `prefix "${text.slice(0, 40)}" must be a single word followed by *`);
-    return { kind: 'prefix', prefix: toks[0]!.surface };
+    const surface = toks[0]!.surface;
+    const stem = analyzer.stem(surface);
+    return stem !== surface ? { kind: 'prefix', prefix: surface, stem } : { kind: 'prefix', prefix: surface };
   };
 
   // A word or quoted text: one term, or a phrase when it analyses to several terms.
@@ -222,6 +225,7 @@ export function queryTerms(n: QueryNode, out: { terms: Set<string>; prefixes: Se
       break;
     case 'prefix':
       out.prefixes.add(n.prefix);
+      if (n.stem !== undefined) out.prefixes.add(n.stem);
       break;
     case 'phrase':
       for (const t of n.terms) out.terms.add(t.term);

@@ -219,7 +219,8 @@ function compile(n: QueryNode, ctx: Ctx): Matcher {
       return pl ? new TermMatcher(ctx, pl) : NEVER;
     }
     case 'prefix': {
-      const terms = mem.terms.size === 0 ? [] : mem.termsWithPrefix(n.prefix, MAX_PREFIX_EXPANSIONS);
+      let terms = mem.terms.size === 0 ? [] : mem.termsWithPrefix(n.prefix, MAX_PREFIX_EXPANSIONS);
+      if (n.stem !== undefined && terms.length <= MAX_PREFIX_EXPANSIONS) terms = [...new Set([...terms, ...mem.termsWithPrefix(n.stem, MAX_PREFIX_EXPANSIONS)])];
       if (terms.length > MAX_PREFIX_EXPANSIONS) {
         throw new ThemisError('VALIDATION_FAILED', `prefix "${n.prefix}*" matches more than ${MAX_PREFIX_EXPANSIONS} terms; use a longer prefix`, { details: { field: 'query' } });
       }

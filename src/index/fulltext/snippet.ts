@@ -32,9 +32,10 @@ export function makeSnippet(analyzer: Analyzer, texts: readonly string[], q: { t
     const hits = tokens.filter(isHit);
     if (!best && hits.length === 0) best = { text, tokens, hits, from: 0, distinct: 0, count: 0 };
     for (let i = 0; i < hits.length; i++) {
+      // A window starting at hit i holds hit i itself (even one longer than the fragment) and the hits that fit after it.
       const distinct = new Set<string>();
       let count = 0;
-      for (let j = i; j < hits.length && hits[j]!.end - hits[i]!.start <= opts.fragment_size; j++) {
+      for (let j = i; j < hits.length && (j === i || hits[j]!.end - hits[i]!.start <= opts.fragment_size); j++) {
         distinct.add(hits[j]!.term ?? hits[j]!.surface);
         count++;
       }
@@ -46,11 +47,12 @@ export function makeSnippet(analyzer: Analyzer, texts: readonly string[], q: { t
   if (!best) return '';
   const { text, tokens, hits } = best;
   let left = 0;
-  if (hits.length > 0) {
+  if (hits.length > 0 && text.length > opts.fragment_size) {
     const first = hits[best.from]!;
     const last = hits[best.from + best.count - 1]!;
     const slack = Math.max(0, opts.fragment_size - (last.end - first.start));
-    left = Math.max(0, first.start - Math.floor(slack / 2));
+    // Centre the hits, but use the room a text end leaves on one side for the other side.
+    left = Math.max(0, Math.min(first.start - Math.floor(slack / 2), text.length - opts.fragment_size));
     // start at a word: the first token starting at or after `left` (never after the first hit)
     if (left > 0) left = tokens.find((t) => t.start >= left)?.start ?? first.start;
     if (left > first.start) left = first.start;
