@@ -240,6 +240,12 @@ class Corpus {
   }
 
   search(q: string | QueryNode, opts: { limit?: number; offset?: number; k1?: number; b?: number } = {}) {
+    const { total, hits } = this.searchCounting(q, opts);
+    return { total, hits };
+  }
+
+  /** search() plus the number of documents scored (block-max pruning skips some). */
+  searchCounting(q: string | QueryNode, opts: { limit?: number; offset?: number; k1?: number; b?: number } = {}) {
     const node = typeof q === 'string' ? this.parse(q) : q;
     return searchMemory(this.mem, node, { limit: opts.limit ?? 1000, offset: opts.offset ?? 0, k1: opts.k1 ?? 1.2, b: opts.b ?? 0.75 }, this.scratch);
   }
@@ -542,6 +548,46 @@ describe('searchMemory: generated corpus', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('searchMemory: block-max pruning (top-k without scoring every match)', () => {
+  // 3,000 documents: "common" in nearly all (tf 1-4, varied lengths), rarer words mixed in.
+  const r = rng(7);
+  const c = new Corpus();
+  const filler = () => Array.from({ length: Math.floor(r() * 30) }, () => VOCAB[Math.floor(r() * VOCAB.length)]!);
+  for (let i = 0; i < 3000; i++) {
+    // like real text: mostly one occurrence, a few documents with several
+    const words = [...filler(), ...Array.from({ length: 1 + Math.floor(r() ** 8 * 6) }, () => 'common')];
+    if (r() < 0.3) words.push('rare', 'rare');
+    c.put(`d${String(i).padStart(5, '0')}`, words.sort(() => r() - 0.5).join(' '));
+  }
+  const queries = ['common', 'common alpha', 'common -beta', '"common common"', 'rare common', 'alpha OR common'];
+
+  it.each(queries)('%j: top 10 and total equal the head of the full ranking', (q) => {
+    const full = c.search(q, { limit: 5000 });
+    const top = c.search(q, { limit: 10 });
+    expect(top.total).toBe(full.total);
+    expect(top.hits).toEqual(full.hits.slice(0, 10));
+  });
+
+  it('a single term with thousands of matches scores only a fraction of them', () => {
+    const top = c.searchCounting('common', { limit: 10 });
+    expect(top.total).toBe(3000);
+    expect(top.scored).toBeLessThan(top.total / 2);
+    expect(c.searchCounting('common', { limit: 5000 }).scored).toBe(top.total); // no pruning when all are wanted
+  });
+
+  it('block bounds follow updates: a rewritten document can still reach the top', () => {
+    const before = c.search('common', { limit: 10 });
+    // the last document becomes the best possible match: many occurrences, shortest length
+    c.put('d02999', 'common common common common common common common common');
+    const after = c.search('common', { limit: 10 });
+    expect(after.hits[0]!.key).toBe('d02999');
+    expect(after.hits).toEqual(c.search('common', { limit: 5000 }).hits.slice(0, 10));
+    c.delete('d02999');
+    expect(c.search('common', { limit: 10 }).hits.map((h) => h.key)).not.toContain('d02999');
+    expect(before.total).toBeGreaterThan(0);
   });
 });
 

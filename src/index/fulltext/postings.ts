@@ -10,6 +10,10 @@
  * positions replaced by updates are garbage-collected when they exceed half
  * of the pool.
  */
+/** Postings per block of the block-max metadata, and (tf, length) pairs kept per block. */
+export const BLOCK = 64;
+export const PAIRS = 4;
+
 export class PostingList {
   len = 0;
   docs: Int32Array;
@@ -18,6 +22,11 @@ export class PostingList {
   pool: Int32Array;
   poolLen = 0;
   private garbage = 0;
+  // Block-max metadata for top-k pruning: per block of BLOCK postings, up to PAIRS (tf, length)
+  // pairs that dominate every posting of the block (its Pareto frontier: no posting has a larger
+  // tf at a smaller length than some pair). Recomputed lazily from the first posting changed since.
+  private blockPairs = new Int32Array(0);
+  private dirtyFrom = 0;
 
   constructor(capacity = 4) {
     this.docs = new Int32Array(capacity);
@@ -88,6 +97,7 @@ export class PostingList {
   /** Insert or replace the positions of `doc` (ascending, non-empty). */
   upsert(doc: number, positions: readonly number[]): void {
     let i = this.search(doc);
+    this.touch(i >= 0 ? i : -i - 1);
     if (i >= 0) {
       const old = this.tfs[i]!;
       if (positions.length <= old) {
@@ -118,6 +128,7 @@ export class PostingList {
   remove(doc: number): boolean {
     const i = this.find(doc);
     if (i < 0) return false;
+    this.touch(i);
     this.garbage += this.tfs[i]!;
     this.docs.copyWithin(i, i + 1, this.len);
     this.tfs.copyWithin(i, i + 1, this.len);
@@ -125,6 +136,56 @@ export class PostingList {
     this.len--;
     if (this.garbage > 64 && this.garbage * 2 > this.poolLen) this.compact();
     return true;
+  }
+
+  /** Postings from index `i` on changed (or their documents' lengths did: every update of a document upserts all its terms). */
+  private touch(i: number): void {
+    if (i < this.dirtyFrom) this.dirtyFrom = i;
+  }
+
+  /**
+   * Per block b, PAIRS (tf, dl) pairs at [b·2·PAIRS …] (tf 0 = unused) such that every posting
+   * of the block has tf ≤ and dl ≥ one of them. BM25's term part grows with tf and falls with
+   * the length, so the block's best possible term part is the best over its pairs.
+   */
+  blockBounds(docLen: Int32Array): Int32Array {
+    const blocks = Math.ceil(this.len / BLOCK);
+    if (this.dirtyFrom < this.len || this.blockPairs.length < blocks * 2 * PAIRS) {
+      if (this.blockPairs.length < blocks * 2 * PAIRS) {
+        const a = new Int32Array(Math.max(blocks, 4, (this.blockPairs.length / (2 * PAIRS)) * 2) * 2 * PAIRS);
+        a.set(this.blockPairs);
+        this.blockPairs = a;
+      }
+      const tf: number[] = [];
+      const dl: number[] = [];
+      for (let b = Math.floor(Math.min(this.dirtyFrom, this.len) / BLOCK); b < blocks; b++) {
+        const end = Math.min(this.len, (b + 1) * BLOCK);
+        tf.length = 0;
+        dl.length = 0;
+        const order: number[] = [];
+        for (let i = b * BLOCK; i < end; i++) {
+          tf.push(this.tfs[i]!);
+          dl.push(docLen[this.docs[i]!]!);
+          order.push(order.length);
+        }
+        // frontier: by tf descending (then length ascending), keep each posting shorter than all before it
+        order.sort((x, y) => tf[y]! - tf[x]! || dl[x]! - dl[y]!);
+        const front: [number, number][] = [];
+        for (const x of order) if (front.length === 0 || dl[x]! < front[front.length - 1]![1]) front.push([tf[x]!, dl[x]!]);
+        if (front.length > PAIRS) {
+          // merge the tail into one pair that dominates it (largest tf, smallest length)
+          const tail = front.splice(PAIRS - 1);
+          front.push([Math.max(...tail.map((p) => p[0])), Math.min(...tail.map((p) => p[1]))]);
+        }
+        const o = b * 2 * PAIRS;
+        for (let p = 0; p < PAIRS; p++) {
+          this.blockPairs[o + 2 * p] = front[p]?.[0] ?? 0;
+          this.blockPairs[o + 2 * p + 1] = front[p]?.[1] ?? 0;
+        }
+      }
+      this.dirtyFrom = 0x7fffffff;
+    }
+    return this.blockPairs;
   }
 
   private grow(): void {

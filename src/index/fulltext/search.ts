@@ -1,5 +1,5 @@
 import { ThemisError } from '../../errors.js';
-import type { MemoryIndex, PostingList } from './postings.js';
+import { BLOCK, PAIRS, type MemoryIndex, type PostingList } from './postings.js';
 import type { QueryNode } from './query.js';
 
 /** A prefix may expand to at most this many terms (each is scored like a term). */
@@ -19,6 +19,8 @@ export interface SearchResult {
   /** Documents matching the query (all of them, not only the returned page). */
   total: number;
   hits: ScoredDoc[];
+  /** Documents whose BM25 score was computed (≤ total when block-max pruning skipped some). */
+  scored: number;
 }
 
 /** idf = ln(1 + (N − n + 0.5) / (n + 0.5)) (Lucene's BM25). */
@@ -36,6 +38,14 @@ interface Matcher {
   /** Same as score(), for callers that ask in ascending document order after reset(): cursors gallop forward. */
   scoreAsc?(doc: number): number;
   reset?(): void;
+  /** No document scores more than this (for top-k pruning). */
+  upperBound(): number;
+}
+
+/** Whether `m` matches `doc`, asked in ascending order (no score computed where it can be avoided). */
+function matchAsc(m: Matcher, doc: number): boolean {
+  if (m instanceof TermMatcher) return m.hasAsc(doc);
+  return (m.scoreAsc ? m.scoreAsc(doc) : m.score(doc)) >= 0;
 }
 
 class Ctx {
@@ -62,9 +72,28 @@ class Ctx {
   tfPart(f: number, doc: number): number {
     return (f * this.k1p1) / (f + this.c0 + this.c1 * this.docLen[doc]!);
   }
+  tfPartDl(f: number, dl: number): number {
+    return (f * this.k1p1) / (f + this.c0 + this.c1 * dl);
+  }
+  /** The largest term part a posting of block `b` can have, from the block's (tf, length) pairs. */
+  blockTfPart(pairs: Int32Array, b: number): number {
+    let best = 0;
+    for (let o = b * 2 * PAIRS, end = o + 2 * PAIRS; o < end && pairs[o]! > 0; o += 2) {
+      const x = this.tfPartDl(pairs[o]!, pairs[o + 1]!);
+      if (x > best) best = x;
+    }
+    return best;
+  }
+  /** The largest term part any posting of `pl` can have. */
+  maxTfPart(pl: PostingList): number {
+    const pairs = pl.blockBounds(this.docLen);
+    let best = 0;
+    for (let b = 0, n = Math.ceil(pl.len / BLOCK); b < n; b++) best = Math.max(best, this.blockTfPart(pairs, b));
+    return best;
+  }
 }
 
-const NEVER: Matcher = { estimate: () => 0, forEachCandidate: () => {}, score: () => -1 };
+const NEVER: Matcher = { estimate: () => 0, forEachCandidate: () => {}, score: () => -1, upperBound: () => 0 };
 
 class TermMatcher implements Matcher {
   readonly idf: number;
@@ -93,11 +122,18 @@ class TermMatcher implements Matcher {
     const i = (this.cur = this.pl.seek(doc, this.cur));
     return i < this.pl.len && this.pl.docs[i] === doc ? this.idf * this.ctx.tfPart(this.pl.tfs[i]!, doc) : -1;
   }
+  hasAsc(doc: number): boolean {
+    const i = (this.cur = this.pl.seek(doc, this.cur));
+    return i < this.pl.len && this.pl.docs[i] === doc;
+  }
+  upperBound(): number {
+    return this.idf * this.ctx.maxTfPart(this.pl);
+  }
 }
 
 /** Exact phrase over positions; scored as Lucene's PhraseQuery: Σ idf(term) · tfPart(phrase frequency). */
 class PhraseMatcher implements Matcher {
-  private readonly idfSum: number;
+  readonly idfSum: number;
   readonly rarest: PostingList;
   private readonly curs: number[];
   constructor(
@@ -110,6 +146,10 @@ class PhraseMatcher implements Matcher {
   }
   reset(): void {
     this.curs.fill(0);
+  }
+  upperBound(): number {
+    // the phrase frequency is at most the rarest term's tf in the document
+    return this.idfSum * this.ctx.maxTfPart(this.rarest);
   }
   estimate(): number {
     return this.rarest.len;
@@ -167,6 +207,9 @@ function contains(a: Int32Array, v: number): boolean {
 /** Any child matches; the score is the sum of the matching children. */
 class OrMatcher implements Matcher {
   constructor(private readonly children: Matcher[]) {}
+  upperBound(): number {
+    return this.children.reduce((s, c) => s + c.upperBound(), 0);
+  }
   estimate(): number {
     return this.children.reduce((s, c) => s + c.estimate(), 0);
   }
@@ -194,6 +237,9 @@ class AndMatcher implements Matcher {
   }
   estimate(): number {
     return this.must.length === 0 ? 0 : this.driver.estimate();
+  }
+  upperBound(): number {
+    return this.must.reduce((s, c) => s + c.upperBound(), 0);
   }
   forEachCandidate(f: (doc: number) => void): void {
     if (this.must.length > 0) this.driver.forEachCandidate(f);
@@ -278,7 +324,7 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
   const ctx = new Ctx(mem, opts);
   const m = compile(query, ctx);
   const k = opts.offset + opts.limit;
-  if (m === NEVER || k === 0) return { total: m === NEVER ? 0 : countMatches(m, mem, scratch), hits: [] };
+  if (m === NEVER || k === 0) return { total: m === NEVER ? 0 : countMatches(m, mem, scratch), hits: [], scored: 0 };
   const heap = new TopK(k, mem);
   // Fast path: a term or phrase, alone or driving an AND. Its (rarest) posting list gives the
   // candidates once each in ascending order, so the other clauses gallop forward through theirs.
@@ -292,21 +338,44 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
     const pl = drive instanceof TermMatcher ? drive.pl : drive.rarest;
     const { docs, tfs, len } = pl;
     const termIdf = drive instanceof TermMatcher ? drive.idf : -1;
+    // Block-max pruning: once k documents are held, a block whose best possible score (the best of
+    // its (tf, length) pairs, plus the other clauses' maxima) cannot beat the k-th
+    // is not scored; its matches are only counted (a lone term's block: by its length).
+    const pairs = pl.blockBounds(mem.docLen);
+    const blockIdf = drive instanceof TermMatcher ? drive.idf : drive.idfSum;
+    const restBound = rest.reduce((s, r) => s + r.upperBound(), 0);
     let total = 0;
-    outer: for (let i = 0; i < len; i++) {
-      const doc = docs[i]!;
-      let s = termIdf >= 0 ? termIdf * ctx.tfPart(tfs[i]!, doc) : drive.scoreAsc(doc);
-      if (s < 0) continue;
-      for (const r of rest) {
-        const x = asc(r, doc);
-        if (x < 0) continue outer;
-        s += x;
+    for (let b = 0, start = 0; start < len; b++, start += BLOCK) {
+      const end = Math.min(len, start + BLOCK);
+      if (heap.full && (blockIdf * ctx.blockTfPart(pairs, b) + restBound) * (1 + 1e-9) < heap.threshold) {
+        if (termIdf >= 0 && rest.length === 0 && not.length === 0) {
+          total += end - start;
+          continue;
+        }
+        count: for (let i = start; i < end; i++) {
+          const doc = docs[i]!;
+          if (termIdf < 0 && !matchAsc(drive, doc)) continue;
+          for (const r of rest) if (!matchAsc(r, doc)) continue count;
+          for (const r of not) if (matchAsc(r, doc)) continue count;
+          total++;
+        }
+        continue;
       }
-      for (const r of not) if (asc(r, doc) >= 0) continue outer;
-      total++;
-      heap.offer(doc, s);
+      score: for (let i = start; i < end; i++) {
+        const doc = docs[i]!;
+        let s = termIdf >= 0 ? termIdf * ctx.tfPart(tfs[i]!, doc) : drive.scoreAsc(doc);
+        if (s < 0) continue;
+        for (const r of rest) {
+          const x = asc(r, doc);
+          if (x < 0) continue score;
+          s += x;
+        }
+        for (const r of not) if (asc(r, doc) >= 0) continue score;
+        total++;
+        heap.offer(doc, s);
+      }
     }
-    return { total, hits: heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score })) };
+    return { total, hits: heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score })), scored: heap.offered };
   }
   const seen = scratch.begin(mem.docCapacity);
   const gen = scratch.generation;
@@ -320,7 +389,7 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
     heap.offer(doc, s);
   });
   const hits = heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score }));
-  return { total, hits };
+  return { total, hits, scored: heap.offered };
 }
 
 function countMatches(m: Matcher, mem: MemoryIndex, scratch: SearchScratch): number {
@@ -340,6 +409,13 @@ class TopK {
   private docs: Int32Array;
   private scores: Float64Array;
   private size = 0;
+  get full(): boolean {
+    return this.size >= this.k;
+  }
+  /** The score a document must exceed to enter once full (the k-th best so far). */
+  get threshold(): number {
+    return this.scores[0]!;
+  }
   constructor(
     private readonly k: number,
     private readonly mem: MemoryIndex,
@@ -362,7 +438,10 @@ class TopK {
     if (sa !== sb) return sa < sb;
     return this.mem.docKeys[da]! > this.mem.docKeys[db]!;
   }
+  /** Documents offered (scored). */
+  offered = 0;
   offer(doc: number, score: number): void {
+    this.offered++;
     if (this.size < this.k) {
       if (this.size === this.docs.length) this.grow();
       let i = this.size++;
