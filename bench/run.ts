@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import { cdcArea } from './areas/cdc.js';
 import { entitiesArea } from './areas/entities.js';
+import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
 import { queryArea } from './areas/query.js';
 import { txnArea } from './areas/txn.js';
@@ -21,7 +22,7 @@ import type { Area, AreaReport, BenchSettings } from './lib/types.js';
 import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
-const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea].map((a) => [a.name, a]));
+const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea].map((a) => [a.name, a]));
 
 function usage(): string {
   return `usage: node dist/bench/run.js <area> [<area>...]\n\nareas:\n${[...AREAS.values()].map((a) => `  ${a.name.padEnd(12)} ${a.description}`).join('\n')}\n`;

@@ -10,6 +10,20 @@
  * positions replaced by updates are garbage-collected when they exceed half
  * of the pool.
  */
+/** Index of `v` in the ascending entries a[from] … a[to - 1], or -1 (binary search). */
+export function indexOfSorted(a: Int32Array, from: number, to: number, v: number): number {
+  let lo = from;
+  let hi = to - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[mid]!;
+    if (x < v) lo = mid + 1;
+    else if (x > v) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
 /** Postings per block of the block-max metadata, and (tf, length) pairs kept per block. */
 export const BLOCK = 64;
 export const PAIRS = 4;
@@ -37,17 +51,13 @@ export class PostingList {
 
   /** Index of `doc`, or -1. */
   find(doc: number): number {
-    let lo = 0;
-    let hi = this.len - 1;
-    const d = this.docs;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = d[mid]!;
-      if (v < doc) lo = mid + 1;
-      else if (v > doc) hi = mid - 1;
-      else return mid;
-    }
-    return -1;
+    return indexOfSorted(this.docs, 0, this.len, doc);
+  }
+
+  /** Call `f` with every document, in ascending order. */
+  forEachDoc(f: (doc: number) => void): void {
+    const { docs, len } = this;
+    for (let i = 0; i < len; i++) f(docs[i]!);
   }
 
   /** The first index ≥ `from` whose document is ≥ `doc` (galloping search; `len` if none). */

@@ -1,5 +1,5 @@
 import { ThemisError } from '../../errors.js';
-import { BLOCK, PAIRS, type MemoryIndex, type PostingList } from './postings.js';
+import { BLOCK, PAIRS, indexOfSorted, type MemoryIndex, type PostingList } from './postings.js';
 import type { QueryNode } from './query.js';
 
 /** A prefix may expand to at most this many terms (each is scored like a term). */
@@ -107,8 +107,7 @@ class TermMatcher implements Matcher {
     return this.pl.len;
   }
   forEachCandidate(f: (doc: number) => void): void {
-    const { docs, len } = this.pl;
-    for (let i = 0; i < len; i++) f(docs[i]!);
+    this.pl.forEachDoc(f);
   }
   score(doc: number): number {
     const i = this.pl.find(doc);
@@ -136,6 +135,8 @@ class PhraseMatcher implements Matcher {
   readonly idfSum: number;
   readonly rarest: PostingList;
   private readonly curs: number[];
+  /** Per part, the posting index of the document being checked (no allocation per candidate). */
+  private readonly at: Int32Array;
   constructor(
     private readonly ctx: Ctx,
     private readonly parts: { pl: PostingList; offset: number }[],
@@ -143,6 +144,7 @@ class PhraseMatcher implements Matcher {
     this.idfSum = parts.reduce((s, p) => s + ctx.idf(p.pl), 0);
     this.rarest = parts.reduce((a, p) => (p.pl.len < a.len ? p.pl : a), parts[0]!.pl);
     this.curs = parts.map(() => 0);
+    this.at = new Int32Array(parts.length);
   }
   reset(): void {
     this.curs.fill(0);
@@ -155,53 +157,45 @@ class PhraseMatcher implements Matcher {
     return this.rarest.len;
   }
   forEachCandidate(f: (doc: number) => void): void {
-    const { docs, len } = this.rarest;
-    for (let i = 0; i < len; i++) f(docs[i]!);
+    this.rarest.forEachDoc(f);
   }
   score(doc: number): number {
-    const pos: Int32Array[] = [];
-    for (const p of this.parts) {
-      const i = p.pl.find(doc);
+    for (let k = 0; k < this.parts.length; k++) {
+      const i = this.parts[k]!.pl.find(doc);
       if (i < 0) return -1;
-      pos.push(p.pl.positions(i));
+      this.at[k] = i;
     }
-    return this.phraseScore(doc, pos);
+    return this.phraseScore(doc);
   }
   scoreAsc(doc: number): number {
-    const pos: Int32Array[] = [];
     for (let k = 0; k < this.parts.length; k++) {
       const pl = this.parts[k]!.pl;
       const i = (this.curs[k] = pl.seek(doc, this.curs[k]!));
       if (i >= pl.len || pl.docs[i] !== doc) return -1;
-      pos.push(pl.positions(i));
+      this.at[k] = i;
     }
-    return this.phraseScore(doc, pos);
+    return this.phraseScore(doc);
   }
-  private phraseScore(doc: number, pos: Int32Array[]): number {
-    const first = pos[0]!;
-    const o0 = this.parts[0]!.offset;
+  /** Phrase frequency from the positions of postings `at` (read in place from each list's pool). */
+  private phraseScore(doc: number): number {
+    const p0 = this.parts[0]!;
+    const i0 = this.at[0]!;
+    const from0 = p0.pl.offs[i0]!;
+    const to0 = from0 + p0.pl.tfs[i0]!;
     let freq = 0;
-    for (let a = 0; a < first.length; a++) {
-      const start = first[a]! - o0;
+    for (let a = from0; a < to0; a++) {
+      const start = p0.pl.pool[a]! - p0.offset;
       let ok = true;
-      for (let k = 1; k < pos.length && ok; k++) ok = contains(pos[k]!, start + this.parts[k]!.offset);
+      for (let k = 1; k < this.parts.length && ok; k++) {
+        const { pl, offset } = this.parts[k]!;
+        const i = this.at[k]!;
+        const from = pl.offs[i]!;
+        ok = indexOfSorted(pl.pool, from, from + pl.tfs[i]!, start + offset) >= 0;
+      }
       if (ok) freq++;
     }
     return freq === 0 ? -1 : this.idfSum * this.ctx.tfPart(freq, doc);
   }
-}
-
-function contains(a: Int32Array, v: number): boolean {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const x = a[mid]!;
-    if (x < v) lo = mid + 1;
-    else if (x > v) hi = mid - 1;
-    else return true;
-  }
-  return false;
 }
 
 /** Any child matches; the score is the sum of the matching children. */
