@@ -7,7 +7,7 @@ import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize } from '../lib/stats.js';
 import type { Area, ScenarioResult } from '../lib/types.js';
-import { log } from '../lib/util.js';
+import { log, prng } from '../lib/util.js';
 
 /** Graph shape: 100k edges over 22k vertices (mean out-degree ≈ 4.5), fixed seed. */
 const VERTICES = 22_000;
@@ -27,17 +27,6 @@ const DEPTHS = [1, 2, 3] as const;
 const JSON_HDR = 'Content-Type: application/json\r\n';
 const AUTH_LINE = `Authorization: ${AUTH_HEADER}\r\n`;
 
-/** mulberry32: a small deterministic PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Graph {
   /** edge i: from[i] → to[i] (vertex numbers); key `e:<i>`. */

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { prng } from './util.js';
 
 /**
  * A real-language text corpus for the fulltext bench, built in memory (never
@@ -274,17 +275,6 @@ export function buildCorpus(want: number): Corpus {
 
 // ------------------------------------------------------------------ queries
 
-/** mulberry32: a small deterministic PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type QueryKind = '1-term' | '2-term' | '3-term' | 'phrase';
 export const QUERY_KINDS: readonly QueryKind[] = ['1-term', '2-term', '3-term', 'phrase'];

@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng } from '../helpers/random.js';
 import { call, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 
 // ---------------------------------------------------------------- reference BM25
@@ -214,17 +215,6 @@ async function expectReference(s: StartedServer, table: string, column: string, 
   expect({ ...st, avg_doc_length: Math.round(st.avg_doc_length * 1e9) }).toEqual({ ...rs, avg_doc_length: Math.round(rs.avg_doc_length * 1e9) });
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VOCAB = ['alpha', 'beta', 'gamma', 'delta', 'echo', 'fox', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'alps', 'alpine'];
 /** A random field value: mostly sentences (repeated words likely), sometimes a number, an array, a non-text value or nothing. */

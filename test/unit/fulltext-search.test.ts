@@ -21,20 +21,11 @@ import {
 } from '../../src/index/fulltext/index.js';
 import { SearchScratch, searchMemory } from '../../src/index/fulltext/search.js';
 import { makeSnippet } from '../../src/index/fulltext/snippet.js';
+import { prng } from '../helpers/random.js';
 
 const makeAnalyzer = (c: Partial<FulltextConfig> = {}) => new Analyzer({ ...DEFAULT_FULLTEXT_CONFIG, ...c });
 
-/** Deterministic PRNG (mulberry32) for the generated corpora. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 // ---------------------------------------------------------------- PostingList
 

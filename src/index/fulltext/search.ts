@@ -318,7 +318,7 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
   const ctx = new Ctx(mem, opts);
   const m = compile(query, ctx);
   const k = opts.offset + opts.limit;
-  if (m === NEVER || k === 0) return { total: m === NEVER ? 0 : countMatches(m, mem, scratch), hits: [], scored: 0 };
+  if (m === NEVER || k === 0) return { total: m === NEVER ? 0 : forEachMatch(m, mem, scratch), hits: [], scored: 0 };
   const heap = new TopK(k, mem);
   // Fast path: a term or phrase, alone or driving an AND. Its (rarest) posting list gives the
   // candidates once each in ascending order, so the other clauses gallop forward through theirs.
@@ -369,8 +369,14 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
         heap.offer(doc, s);
       }
     }
-    return { total, hits: heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score })), scored: heap.offered };
+    return { total, hits: heap.page(opts.offset), scored: heap.offered };
   }
+  const total = forEachMatch(m, mem, scratch, (doc, s) => heap.offer(doc, s));
+  return { total, hits: heap.page(opts.offset), scored: heap.offered };
+}
+
+/** Generic evaluation: every candidate once (candidates may repeat across OR branches); returns the number of matches. */
+function forEachMatch(m: Matcher, mem: MemoryIndex, scratch: SearchScratch, f?: (doc: number, score: number) => void): number {
   const seen = scratch.begin(mem.docCapacity);
   const gen = scratch.generation;
   let total = 0;
@@ -380,20 +386,7 @@ export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: 
     const s = m.score(doc);
     if (s < 0) return;
     total++;
-    heap.offer(doc, s);
-  });
-  const hits = heap.sorted().slice(opts.offset).map(([doc, score]) => ({ key: mem.docKeys[doc]!, score }));
-  return { total, hits, scored: heap.offered };
-}
-
-function countMatches(m: Matcher, mem: MemoryIndex, scratch: SearchScratch): number {
-  const seen = scratch.begin(mem.docCapacity);
-  const gen = scratch.generation;
-  let total = 0;
-  m.forEachCandidate((doc) => {
-    if (seen[doc] === gen) return;
-    seen[doc] = gen;
-    if (m.score(doc) >= 0) total++;
+    f?.(doc, s);
   });
   return total;
 }
@@ -467,6 +460,12 @@ class TopK {
     }
     this.docs[i] = doc;
     this.scores[i] = score;
+  }
+  /** The hits from `offset` on, best first. */
+  page(offset: number): ScoredDoc[] {
+    return this.sorted()
+      .slice(offset)
+      .map(([doc, score]) => ({ key: this.mem.docKeys[doc]!, score }));
   }
   /** Best first. */
   sorted(): [number, number][] {
