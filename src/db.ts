@@ -53,6 +53,17 @@ export interface FulltextSearchResponse {
   took_ms: number;
 }
 
+/** The change log's entries of `table` after `fromSeq`, in order (GONE when no longer retained). */
+async function* replayTable(log: ChangeLog, table: string, fromSeq: number): AsyncGenerator<{ key: string; prev: string | null; value: string | null }> {
+  let from = fromSeq;
+  while (from < log.lastSeq) {
+    const r = await log.read({ fromSeq: from, limit: 1000, keyPrefix: `${table}:`, maxScan: 50_000 });
+    yield* r.entries;
+    if (r.nextSeq <= from) return;
+    from = r.nextSeq;
+  }
+}
+
 function highlightOptions(raw: unknown): HighlightOptions {
   if (raw === undefined) return DEFAULT_HIGHLIGHT;
   const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field: `highlight.${field}` } });
@@ -142,10 +153,13 @@ export class Database {
         log: this.log,
       });
       const txm = this.txmRef;
-      const indexes = new IndexManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log, {
-        appliedSeq: () => txm.appliedSeq,
-        hasPending: (key) => txm.hasPending(key),
-      });
+      const indexes = new IndexManager(
+        engine,
+        (key) => txm.latest(parseEntityKey(key)),
+        this.log,
+        { appliedSeq: () => txm.appliedSeq, hasPending: (key) => txm.hasPending(key) },
+        { dir: path.join(this.config.dataDir, 'fulltext'), lastSeq: () => changeLog.lastSeq, replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq) },
+      );
       await indexes.open();
       this.indexesRef = indexes;
       this.entityStore = new EntityStore(this.txmRef);
@@ -166,6 +180,7 @@ export class Database {
     if (this.stateRef === 'closed' || this.stateRef === 'closing') return;
     this.stateRef = 'closing';
     this.txmRef?.close();
+    await this.indexesRef?.close();
     await this.changeLogRef?.close();
     await this.engineRef?.close();
     this.stateRef = 'closed';

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
@@ -45,6 +47,17 @@ function idPrefix(id: number): Buffer {
   return b;
 }
 
+/** Where fulltext checkpoints live and how to replay the commits after one. */
+export interface FulltextCheckpoints {
+  dir: string;
+  /** The change log's last sequence number. */
+  lastSeq: () => number;
+  /** Changes of `table` after `fromSeq`, in order; throws (GONE) when no longer retained. */
+  replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
+  /** Period of the background checkpoint (default 5 minutes). */
+  everyMs?: number;
+}
+
 /** How the backfill tells whether a scanned value may be stale: commits applied or queued since the scan began. */
 export interface CommitClock {
   /** Highest sequence number applied to LevelDB. */
@@ -77,12 +90,16 @@ export class IndexManager {
   /** Fulltext changes of commits in flight, applied to the in-memory side once durable. */
   private readonly ftPlans = new WeakMap<CommitInfo, [FulltextIndex, FulltextPlan][]>();
   private nextId = 1;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  /** Checkpoint writes run one after another. */
+  private checkpointing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly engine: Engine,
     private readonly latest: LatestValue,
     private readonly log: Logger,
     private readonly clock?: CommitClock,
+    private readonly checkpoints?: FulltextCheckpoints,
   ) {}
 
   async open(): Promise<void> {
@@ -100,12 +117,12 @@ export class IndexManager {
       else if (def.state === 'dropping') dropping.push(def);
       else {
         const l = this.register(def, def.type === 'fulltext' ? 0 : await this.count(def));
-        if (l.ft) {
-          const started = Date.now();
-          await l.ft.load();
-          this.log.info('fulltext index loaded', { index: indexName(def), ...l.ft.stats(), ms: Date.now() - started });
-        }
+        if (l.ft) await this.loadFulltext(l.ft, def);
       }
+    }
+    if (this.checkpoints && this.clock) {
+      this.checkpointTimer = setInterval(() => void this.checkpointAll(), this.checkpoints.everyMs ?? 300_000);
+      this.checkpointTimer.unref();
     }
     // A drop interrupted by a crash finishes.
     for (const def of dropping) await this.discard(def);
@@ -118,6 +135,56 @@ export class IndexManager {
         this.log.error('rebuilding an interrupted index failed; it was dropped', { index: indexName(def), error: e });
       }
     }
+  }
+
+  /** The in-memory side of a fulltext index: from its checkpoint plus the change log, else from the durable postings. */
+  private async loadFulltext(ft: FulltextIndex, def: IndexDef): Promise<void> {
+    const started = Date.now();
+    let from: { source: string; replayed?: number; checkpoint_unused?: string };
+    const c = this.checkpoints;
+    const r = c ? await ft.loadCheckpoint(this.checkpointFile(def.id), c.lastSeq(), (seq) => c.replay(def.table, seq)) : { loaded: false as const, reason: 'checkpoints off' };
+    if (r.loaded) from = { source: 'checkpoint', replayed: r.replayed ?? 0 };
+    else {
+      await ft.load();
+      from = { source: 'postings', checkpoint_unused: r.reason ?? 'unknown' };
+    }
+    this.log.info('fulltext index loaded', { index: indexName(def), ...from, ...ft.stats(), ms: Date.now() - started });
+  }
+
+  private checkpointFile(id: number): string {
+    return path.join(this.checkpoints!.dir, `index-${id}.ckpt`);
+  }
+
+  /**
+   * Checkpoint every ready fulltext index that changed since its last
+   * checkpoint (and has no commit in flight): periodically, after a create,
+   * and at shutdown. Failures are logged; the index then starts from its
+   * postings (or an older checkpoint plus the change log).
+   */
+  checkpointAll(force = false, only?: LiveIndex): Promise<void> {
+    const run = async () => {
+      if (!this.checkpoints || !this.clock) return;
+      for (const l of only ? [only] : [...this.byId.values()]) {
+        if (!l.ft || l.def.state !== 'ready' || this.byId.get(l.def.id) !== l) continue;
+        try {
+          const started = Date.now();
+          if (await l.ft.checkpoint(this.checkpointFile(l.def.id), this.clock.appliedSeq(), force)) {
+            this.log.debug('fulltext checkpoint written', { index: indexName(l.def), ms: Date.now() - started });
+          }
+        } catch (e) {
+          this.log.error('fulltext checkpoint failed', { index: indexName(l.def), error: e });
+        }
+      }
+    };
+    this.checkpointing = this.checkpointing.then(run);
+    return this.checkpointing;
+  }
+
+  /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */
+  async close(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    await this.checkpointAll();
   }
 
   list(): IndexListing[] {
@@ -225,6 +292,7 @@ export class IndexManager {
     if (!live.ft) live.entries = await this.count(def);
     await this.saveDef(def);
     this.log.info('index ready', { index: indexName(def), type: def.type, entries: this.listing(live).entries });
+    if (live.ft) await this.checkpointAll(true, live);
     return def;
   }
 
@@ -252,6 +320,7 @@ export class IndexManager {
     await this.saveDef({ ...def, state: 'dropping' });
     await this.deleteEntries(def.id);
     await FulltextIndex.deleteAll(this.engine, def.id);
+    if (this.checkpoints) await fs.promises.rm(this.checkpointFile(def.id), { force: true });
     await this.engine.commit(new WriteBatch().del(defKs, seqCodec.encode(def.id)));
   }
 

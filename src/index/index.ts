@@ -1,4 +1,4 @@
-export { IndexManager, type LatestValue, type CommitClock, type IndexListing } from './index-manager.js';
+export { IndexManager, type LatestValue, type CommitClock, type IndexListing, type FulltextCheckpoints } from './index-manager.js';
 export { parseIndexSpec, indexName, INDEX_TYPES, type IndexDef, type IndexSpec, type IndexType } from './index-def.js';
 export { indexTuples, valueAt, MAX_ENTRIES_PER_DOCUMENT } from './extract.js';
 export * from './fulltext/index.js';

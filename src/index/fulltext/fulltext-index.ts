@@ -2,6 +2,8 @@ import type { Logger } from '../../log.js';
 import { Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
 import { valueAt } from '../extract.js';
 import { Analyzer, fieldTexts, type AnalyzedText, type FulltextConfig } from './analyzer.js';
+import fs from 'node:fs';
+import { decodeCheckpoint, encodeCheckpoint, writeCheckpointFile } from './checkpoint.js';
 import { MemoryIndex } from './postings.js';
 import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
@@ -94,7 +96,7 @@ export interface FulltextStats {
  */
 export class FulltextIndex {
   readonly analyzer: Analyzer;
-  readonly mem = new MemoryIndex();
+  private memRef = new MemoryIndex();
   private readonly prefix: Buffer;
   private readonly path: string[];
   private readonly scratch = new SearchScratch();
@@ -104,6 +106,10 @@ export class FulltextIndex {
   private lastTicket = 0;
   private appliedTicket = 0;
   private readonly done = new Map<number, FulltextPlan>();
+  /** Documents changed in memory since the last checkpoint. */
+  private changedSinceCheckpoint = 0;
+  /** How the in-memory side was built at start: from a checkpoint (plus the change log), or from the postings. */
+  loadedFrom: 'new' | 'checkpoint' | 'postings' = 'new';
 
   constructor(
     readonly id: number,
@@ -115,6 +121,16 @@ export class FulltextIndex {
     this.analyzer = new Analyzer(config);
     this.prefix = u32(id);
     this.path = column.split('.');
+  }
+
+  /** The in-memory (query) side: the durable state as of the last applied commit. */
+  get mem(): MemoryIndex {
+    return this.memRef;
+  }
+
+  /** Commits (or backfill batches) planned whose changes are not in memory yet. */
+  get hasPending(): boolean {
+    return this.lastTicket !== this.appliedTicket;
   }
 
   // ------------------------------------------------------------------ analysis
@@ -231,6 +247,7 @@ export class FulltextIndex {
   }
 
   private applyToMemory(p: FulltextPlan): void {
+    this.changedSinceCheckpoint += p.docs.length;
     for (const d of p.docs) {
       if (d.after) this.mem.put(d.key, d.after.length, d.after.terms, d.before?.terms.keys());
       else if (d.before) this.mem.delete(d.key, d.before.terms.keys());
@@ -291,8 +308,69 @@ export class FulltextIndex {
     const stored = this.engine.getSync(ftKs, this.statsKey());
     const n = stored ? stored.readUInt32BE(0) : 0;
     const sumDl = stored ? stored.readDoubleBE(4) : 0;
+    // No usable checkpoint led here: the next checkpoint is due whatever changes.
+    this.changedSinceCheckpoint = Math.max(1, this.memRef.n);
+    this.loadedFrom = 'postings';
     if (missing > 0 || n !== this.mem.n || sumDl !== this.mem.sumDl) {
       this.log.error('fulltext index statistics disagree with its postings; the postings win', { index_id: this.id, missing, stored_n: n, n: this.mem.n, stored_sum_dl: sumDl, sum_dl: this.mem.sumDl });
+    }
+  }
+
+  /**
+   * Write the in-memory side to `file` (atomically) as of change-log sequence
+   * `seq`. Only when no planned change is outstanding, so memory is exactly
+   * the durable state of every commit up to `seq`; returns false otherwise or
+   * when nothing changed since the last checkpoint (unless `force`).
+   */
+  async checkpoint(file: string, seq: number, force = false): Promise<boolean> {
+    if (this.hasPending || (!force && this.changedSinceCheckpoint === 0)) return false;
+    const data = encodeCheckpoint({ indexId: this.id, config: JSON.stringify(this.config), seq, mem: this.memRef });
+    this.changedSinceCheckpoint = 0;
+    await writeCheckpointFile(file, data);
+    return true;
+  }
+
+  /**
+   * Start-up from a checkpoint: load it, replay the change log's commits
+   * after its sequence number (`replay` yields them in order; it throws when
+   * they are no longer retained), and check the result against the durable
+   * statistics. Returns false, leaving memory empty, if any step fails; the
+   * caller then rebuilds from the postings (`load`).
+   */
+  async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number }> {
+    let data: Buffer;
+    try {
+      data = await fs.promises.readFile(file);
+    } catch {
+      return { loaded: false, reason: 'no checkpoint' };
+    }
+    try {
+      const c = decodeCheckpoint(data);
+      if (c.indexId !== this.id || c.config !== JSON.stringify(this.config)) throw new Error('checkpoint belongs to another index definition');
+      // A checkpoint ahead of the change log reflects commits a crash took back (relaxed durability).
+      if (c.seq > lastSeq) throw new Error(`checkpoint seq ${c.seq} is ahead of the change log (${lastSeq})`);
+      this.memRef = c.mem;
+      let replayed = 0;
+      for await (const ch of replay(c.seq)) {
+        const prev = ch.prev === null ? undefined : JSON.parse(ch.prev);
+        const next = ch.value === null ? undefined : JSON.parse(ch.value);
+        const before = this.memRef.docOf(ch.key) !== undefined ? this.analyzeDoc(prev) : undefined;
+        const after = this.analyzeDoc(next);
+        if (after) this.memRef.put(ch.key, after.length, after.terms, before?.terms.keys());
+        else if (before) this.memRef.delete(ch.key, before.terms.keys());
+        replayed++;
+      }
+      const s = this.engine.getSync(ftKs, this.statsKey());
+      const n = s ? s.readUInt32BE(0) : 0;
+      const sumDl = s ? s.readDoubleBE(4) : 0;
+      if (n !== this.memRef.n || sumDl !== this.memRef.sumDl) throw new Error(`checkpoint + replay gives N=${this.memRef.n}, Σdl=${this.memRef.sumDl}; stored N=${n}, Σdl=${sumDl}`);
+      this.changedSinceCheckpoint = replayed;
+      this.loadedFrom = 'checkpoint';
+      return { loaded: true, replayed };
+    } catch (e) {
+      this.memRef = new MemoryIndex();
+      await fs.promises.rm(file, { force: true });
+      return { loaded: false, reason: e instanceof Error ? e.message : String(e) };
     }
   }
 

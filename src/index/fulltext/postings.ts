@@ -49,6 +49,24 @@ export class PostingList {
     this.pool = new Int32Array(capacity * 2);
   }
 
+  /** A list from parallel arrays (ascending docs) and the positions of all postings in order. */
+  static fromArrays(docs: Int32Array, tfs: Int32Array, positions: Int32Array): PostingList {
+    const pl = new PostingList(0);
+    pl.docs = docs;
+    pl.tfs = tfs;
+    pl.offs = new Int32Array(docs.length);
+    let o = 0;
+    for (let i = 0; i < docs.length; i++) {
+      pl.offs[i] = o;
+      o += tfs[i]!;
+    }
+    if (o !== positions.length) throw new Error('posting list positions do not match its frequencies');
+    pl.pool = positions;
+    pl.poolLen = o;
+    pl.len = docs.length;
+    return pl;
+  }
+
   /** Index of `doc`, or -1. */
   find(doc: number): number {
     return indexOfSorted(this.docs, 0, this.len, doc);
@@ -199,7 +217,7 @@ export class PostingList {
   }
 
   private grow(): void {
-    const cap = this.docs.length * 2;
+    const cap = Math.max(4, this.docs.length * 2);
     for (const f of ['docs', 'tfs', 'offs'] as const) {
       const a = new Int32Array(cap);
       a.set(this[f]);
@@ -267,6 +285,13 @@ export class MemoryIndex {
   loadDoc(key: string, length: number): number {
     this.put(key, length, new Map());
     return this.keyToDoc.get(key)!;
+  }
+
+  /** Start-up: a whole posting list (its documents must have been loaded). */
+  loadList(term: string, pl: PostingList): void {
+    this.terms.set(term, pl);
+    this.added.push(term);
+    this.postings += pl.len;
   }
 
   /** Start-up: one posting; postings of a term arrive in ascending document order, so this appends. */
