@@ -353,6 +353,11 @@ export class Database {
     return executeQuery(this.engine, this.indexes, q, t);
   }
 
+  /** Write a checkpoint of every ready fulltext index now (also done periodically and at shutdown). */
+  checkpointFulltext(): Promise<void> {
+    return this.indexes.checkpointAll(true);
+  }
+
   /** The ready fulltext index on table.column (the engine API AQL's FULLTEXT()/BM25() build on). */
   fulltextIndex(table: string, column: string): FulltextIndex {
     return this.indexes.fulltext(table, column);

@@ -157,8 +157,8 @@ export class IndexManager {
 
   /**
    * Checkpoint every ready fulltext index that changed since its last
-   * checkpoint (and has no commit in flight): periodically, after a create,
-   * and at shutdown. Failures are logged; the index then starts from its
+   * checkpoint: periodically, after a create, and at shutdown (commits in
+   * flight are left to the change-log replay). Failures are logged; the index then starts from its
    * postings (or an older checkpoint plus the change log).
    */
   checkpointAll(force = false, only?: LiveIndex): Promise<void> {
@@ -460,7 +460,7 @@ export class IndexManager {
     }
     const ftPlanned = [...ftChanges].map(([ft, changes]) => [ft, ft.plan(changes)] as const).filter(([, docs]) => docs.length > 0);
     // Every check passed: apply (nothing below throws).
-    if (ftPlanned.length > 0) this.ftPlans.set(info, ftPlanned.map(([ft, docs]) => [ft, ft.apply(docs, batch)]));
+    if (ftPlanned.length > 0) this.ftPlans.set(info, ftPlanned.map(([ft, docs]) => [ft, ft.apply(docs, batch, info.changes[0]!.seq)]));
     for (const p of plan) {
       for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
       for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);

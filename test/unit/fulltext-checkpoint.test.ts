@@ -144,6 +144,30 @@ describe('start-up from a checkpoint', () => {
     await db.close();
   });
 
+  it('a checkpoint taken while commits are in flight reflects the commits before them; they are replayed', async () => {
+    const dir = tempDir();
+    let db = await open(dir);
+    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await churn(db, 8, 100);
+    const inFlight = Array.from({ length: 30 }, (_, i) => db.putEntity(`docs:${i}`, { body: `night bird ${WORDS[i % WORDS.length]} fox` }));
+    const taken = db.checkpointFulltext(); // starts while the 30 commits are queued
+    await Promise.all(inFlight);
+    await taken;
+    const file = ckpt(dir, db.fulltextIndex('docs', 'body'));
+    const during = fs.readFileSync(file);
+    // taken with commits outstanding: its sequence number is below theirs
+    expect(decodeCheckpoint(during).seq).toBeLessThan(db.changeLogStats().last_seq - 20);
+    const expected = searches(db.fulltextIndex('docs', 'body'));
+    await db.close();
+    fs.writeFileSync(file, during);
+    db = await open(dir);
+    const ft = db.fulltextIndex('docs', 'body');
+    expect(ft.loadedFrom).toBe('checkpoint');
+    expect(searches(ft)).toEqual(expected);
+    await expectMatchesDocuments(db);
+    await db.close();
+  });
+
   it('a corrupt checkpoint is removed and the index is rebuilt from its postings', async () => {
     const dir = tempDir();
     let db = await open(dir);

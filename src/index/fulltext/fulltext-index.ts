@@ -106,6 +106,8 @@ export class FulltextIndex {
   private lastTicket = 0;
   private appliedTicket = 0;
   private readonly done = new Map<number, FulltextPlan>();
+  /** First change-log sequence number of each outstanding ticket (undefined: a backfill batch). */
+  private readonly ticketSeq = new Map<number, number | undefined>();
   /** Documents changed in memory since the last checkpoint. */
   private changedSinceCheckpoint = 0;
   /** How the in-memory side was built at start: from a checkpoint (plus the change log), or from the postings. */
@@ -180,8 +182,9 @@ export class FulltextIndex {
   }
 
   /** Add the planned changes to `batch` and to the write-side view; returns the plan to hand to `complete` once durable. */
-  apply(docs: DocChange[], batch: WriteBatch): FulltextPlan {
+  apply(docs: DocChange[], batch: WriteBatch, firstSeq?: number): FulltextPlan {
     const t = ++this.lastTicket;
+    this.ticketSeq.set(t, firstSeq);
     const dfDelta = new Map<string, number>();
     // Key prefix 'p' term 0x00 of each term, built once per batch (terms repeat across documents).
     const termParts = new Map<string, Buffer>();
@@ -242,6 +245,7 @@ export class FulltextIndex {
       if (!next) return;
       this.done.delete(next.ticket);
       this.appliedTicket = next.ticket;
+      this.ticketSeq.delete(next.ticket);
       this.applyToMemory(next);
     }
   }
@@ -317,13 +321,21 @@ export class FulltextIndex {
   }
 
   /**
-   * Write the in-memory side to `file` (atomically) as of change-log sequence
-   * `seq`. Only when no planned change is outstanding, so memory is exactly
-   * the durable state of every commit up to `seq`; returns false otherwise or
-   * when nothing changed since the last checkpoint (unless `force`).
+   * Write the in-memory side to `file` (atomically). Memory holds every
+   * commit of this index's table up to the one before the first outstanding
+   * ticket (tickets follow sequence order), or, with none outstanding, every
+   * commit up to `appliedSeq` (the transaction manager's); that is the
+   * checkpoint's sequence number. Returns false when nothing changed since
+   * the last checkpoint (unless `force`) or a backfill batch is outstanding.
    */
-  async checkpoint(file: string, seq: number, force = false): Promise<boolean> {
-    if (this.hasPending || (!force && this.changedSinceCheckpoint === 0)) return false;
+  async checkpoint(file: string, appliedSeq: number, force = false): Promise<boolean> {
+    if (!force && this.changedSinceCheckpoint === 0) return false;
+    let seq = appliedSeq;
+    if (this.hasPending) {
+      const first = this.ticketSeq.get(this.appliedTicket + 1);
+      if (first === undefined) return false;
+      seq = first - 1;
+    }
     const data = encodeCheckpoint({ indexId: this.id, config: JSON.stringify(this.config), seq, mem: this.memRef });
     this.changedSinceCheckpoint = 0;
     await writeCheckpointFile(file, data);
