@@ -75,6 +75,19 @@ async function expectMatchesDocuments(db: Database, n = 60): Promise<void> {
   expect(new Map([...ft.mem.terms].map(([t, pl]) => [t, pl.len]))).toEqual(df);
 }
 
+/** Start again on `dir`: the index must come from `source` with the `expected` search results and statistics. */
+async function reopenExpecting(dir: string, source: 'checkpoint' | 'postings', expected: ReturnType<typeof searches>, retention?: Retention): Promise<void> {
+  const db = await open(dir, retention);
+  try {
+    const ft = db.fulltextIndex('docs', 'body');
+    expect(ft.loadedFrom).toBe(source);
+    expect(searches(ft)).toEqual(expected);
+    await expectMatchesDocuments(db);
+  } finally {
+    await db.close();
+  }
+}
+
 describe('checkpoint file format', () => {
   it('round-trips documents, lengths, posting lists and positions (document numbers renumbered densely)', () => {
     const mem = new MemoryIndex();
@@ -109,18 +122,14 @@ function analysed(a: Analyzer, text: string): [number, Map<string, number[]>] {
 describe('start-up from a checkpoint', () => {
   it('a graceful close writes one; the next start loads it (no postings scan) with identical results', async () => {
     const dir = tempDir();
-    let db = await open(dir);
+    const db = await open(dir);
     await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 1, 300);
-    const before = searches(db.fulltextIndex('docs', 'body'));
-    await db.close();
-    db = await open(dir);
     const ft = db.fulltextIndex('docs', 'body');
-    expect(ft.loadedFrom).toBe('checkpoint');
-    expect(fs.existsSync(ckpt(dir, ft))).toBe(true);
-    expect(searches(ft)).toEqual(before);
-    await expectMatchesDocuments(db);
+    const before = searches(ft);
     await db.close();
+    expect(fs.existsSync(ckpt(dir, ft))).toBe(true);
+    await reopenExpecting(dir, 'checkpoint', before);
   });
 
   it('commits after the checkpoint (a crash before the next one) are replayed from the change log', async () => {
@@ -136,12 +145,7 @@ describe('start-up from a checkpoint', () => {
     const expected = searches(db.fulltextIndex('docs', 'body'));
     await db.close();
     fs.writeFileSync(file, older); // as if the process had died before writing a newer checkpoint
-    db = await open(dir);
-    const ft = db.fulltextIndex('docs', 'body');
-    expect(ft.loadedFrom).toBe('checkpoint');
-    expect(searches(ft)).toEqual(expected);
-    await expectMatchesDocuments(db);
-    await db.close();
+    await reopenExpecting(dir, 'checkpoint', expected);
   });
 
   it('a checkpoint taken while commits are in flight reflects the commits before them; they are replayed', async () => {
@@ -160,12 +164,7 @@ describe('start-up from a checkpoint', () => {
     const expected = searches(db.fulltextIndex('docs', 'body'));
     await db.close();
     fs.writeFileSync(file, during);
-    db = await open(dir);
-    const ft = db.fulltextIndex('docs', 'body');
-    expect(ft.loadedFrom).toBe('checkpoint');
-    expect(searches(ft)).toEqual(expected);
-    await expectMatchesDocuments(db);
-    await db.close();
+    await reopenExpecting(dir, 'checkpoint', expected);
   });
 
   it('a corrupt checkpoint is removed and the index is rebuilt from its postings', async () => {
@@ -179,15 +178,8 @@ describe('start-up from a checkpoint', () => {
     const data = fs.readFileSync(file);
     data[Math.floor(data.length / 2)] = data[Math.floor(data.length / 2)]! ^ 0x55;
     fs.writeFileSync(file, data);
-    db = await open(dir);
-    const ft = db.fulltextIndex('docs', 'body');
-    expect(ft.loadedFrom).toBe('postings');
-    expect(searches(ft)).toEqual(expected);
-    await expectMatchesDocuments(db);
-    await db.close(); // a fresh checkpoint replaces it
-    db = await open(dir);
-    expect(db.fulltextIndex('docs', 'body').loadedFrom).toBe('checkpoint');
-    await db.close();
+    await reopenExpecting(dir, 'postings', expected);
+    await reopenExpecting(dir, 'checkpoint', expected); // the close after the rebuild wrote a fresh one
   });
 
   it('a checkpoint ahead of the change log (commits a crash took back) is not used', async () => {
@@ -203,11 +195,7 @@ describe('start-up from a checkpoint', () => {
     const file = ckpt(dir, ft0);
     await db.close();
     fs.writeFileSync(file, encodeCheckpoint({ indexId: ft0.id, config: JSON.stringify(ft0.config), seq: 1_000_000, mem: extra }));
-    db = await open(dir);
-    const ft = db.fulltextIndex('docs', 'body');
-    expect(ft.loadedFrom).toBe('postings');
-    expect(searches(ft)).toEqual(expected);
-    await db.close();
+    await reopenExpecting(dir, 'postings', expected);
   });
 
   it('a checkpoint whose later commits were pruned from the change log is not used', async () => {
@@ -224,12 +212,7 @@ describe('start-up from a checkpoint', () => {
     const expected = searches(db.fulltextIndex('docs', 'body'));
     await db.close();
     fs.writeFileSync(file, older);
-    db = await open(dir, { kind: 'entries', entries: 20 });
-    const ft = db.fulltextIndex('docs', 'body');
-    expect(ft.loadedFrom).toBe('postings');
-    expect(searches(ft)).toEqual(expected);
-    await expectMatchesDocuments(db);
-    await db.close();
+    await reopenExpecting(dir, 'postings', expected, { kind: 'entries', entries: 20 });
   });
 
   it('a dropped index leaves no checkpoint behind', async () => {
