@@ -1,0 +1,226 @@
+import { createRequire } from 'node:module';
+import { ThemisError } from '../../errors.js';
+
+// hnswlib-node is a CommonJS native addon (built by node-gyp at install).
+const require = createRequire(import.meta.url);
+type SpaceName = 'l2' | 'ip' | 'cosine';
+interface NativeIndex {
+  initIndex(o: { maxElements: number; m?: number; efConstruction?: number; randomSeed?: number; allowReplaceDeleted?: boolean }): void;
+  readIndexSync(file: string, allowReplaceDeleted?: boolean): void;
+  writeIndexSync(file: string): void;
+  resizeIndex(n: number): void;
+  addPoint(p: number[] | Float32Array, label: number, replaceDeleted?: boolean): void;
+  markDelete(label: number): void;
+  searchKnn(q: number[] | Float32Array, k: number, filter?: (label: number) => boolean): { distances: number[]; neighbors: number[] };
+  getPoint(label: number): number[];
+  getMaxElements(): number;
+  getCurrentCount(): number;
+  setEf(ef: number): void;
+  getEf(): number;
+}
+const { HierarchicalNSW } = require('hnswlib-node') as { HierarchicalNSW: new (space: SpaceName, dim: number) => NativeIndex };
+
+export type VectorMetric = 'COSINE' | 'L2' | 'IP';
+export const VECTOR_METRICS: readonly VectorMetric[] = ['COSINE', 'L2', 'IP'];
+const SPACE: Record<VectorMetric, SpaceName> = { COSINE: 'cosine', L2: 'l2', IP: 'ip' };
+
+export const MAX_DIMENSION = 65_536;
+export const MAX_K = 10_000;
+
+export interface HnswOptions {
+  dimension: number;
+  metric: VectorMetric;
+  /** Graph degree (hnswlib M). */
+  M: number;
+  efConstruction: number;
+  efSearch: number;
+  /** Initial capacity; the index grows (doubling) when full. */
+  capacity?: number;
+}
+
+export const DEFAULT_HNSW = { metric: 'COSINE' as VectorMetric, M: 16, efConstruction: 200, efSearch: 64 };
+
+export interface VectorHit {
+  key: string;
+  /** hnswlib's distance: COSINE 1 − cos, L2 squared Euclidean, IP 1 − dot. */
+  distance: number;
+}
+
+/** A vector as hnswlib takes it: `dimension` finite numbers (and not all zero for COSINE), or a 400 naming the problem. */
+export function checkVector(v: unknown, dimension: number, metric: VectorMetric, field = 'vector'): number[] {
+  const bad = (message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field } });
+  if (!Array.isArray(v)) throw bad(`field "${field}" must be an array of numbers`);
+  if (v.length !== dimension) throw bad(`field "${field}" has ${v.length} dimensions; the index has ${dimension}`);
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(`field "${field}" element ${i} is not a finite number`);
+    norm += x * x;
+  }
+  if (metric === 'COSINE' && norm === 0) throw bad(`field "${field}" is the zero vector, which has no direction (metric COSINE)`);
+  return v as number[];
+}
+
+/**
+ * One HNSW graph (hnswlib) with entity keys as identities. A key's vector
+ * lives under a numeric label; replacing or deleting it marks the label
+ * deleted, and new points take over deleted slots (allowReplaceDeleted), so
+ * churn does not grow the graph. Capacity doubles when full.
+ *
+ * Search with a filter runs the filter inside the graph walk (hnswlib's
+ * filter callback). A walk can end with fewer than k hits when the filter
+ * is selective; the search is then repeated with a wider beam, and as a last
+ * resort answered exactly by brute force over the points that pass the
+ * filter, so a filtered search returns k hits whenever k exist.
+ */
+export class HnswIndex {
+  private native: NativeIndex;
+  private readonly labelOf = new Map<string, number>();
+  private readonly keyOf = new Map<number, string>();
+  private nextLabel = 0;
+  private deleted = 0;
+  private ef: number;
+
+  constructor(readonly opts: HnswOptions) {
+    this.native = new HierarchicalNSW(SPACE[opts.metric], opts.dimension);
+    this.native.initIndex({ maxElements: Math.max(16, opts.capacity ?? 1024), m: opts.M, efConstruction: opts.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
+    this.ef = opts.efSearch;
+    this.native.setEf(this.ef);
+  }
+
+  get size(): number {
+    return this.labelOf.size;
+  }
+
+  get capacity(): number {
+    return this.native.getMaxElements();
+  }
+
+  get efSearch(): number {
+    return this.ef;
+  }
+
+  set efSearch(ef: number) {
+    this.ef = ef;
+    this.native.setEf(ef);
+  }
+
+  has(key: string): boolean {
+    return this.labelOf.has(key);
+  }
+
+  /** Add or replace the vector of `key` (checked by the caller with checkVector). */
+  upsert(key: string, vector: readonly number[]): void {
+    const old = this.labelOf.get(key);
+    if (old !== undefined) this.dropLabel(key, old);
+    // A deleted slot is reused when one exists; otherwise the graph needs room for one more point.
+    if (this.deleted === 0 && this.native.getCurrentCount() >= this.native.getMaxElements()) this.native.resizeIndex(this.native.getMaxElements() * 2);
+    const label = this.nextLabel++;
+    this.native.addPoint(vector as number[], label, this.deleted > 0);
+    if (this.deleted > 0) this.deleted--;
+    this.labelOf.set(key, label);
+    this.keyOf.set(label, key);
+  }
+
+  remove(key: string): boolean {
+    const label = this.labelOf.get(key);
+    if (label === undefined) return false;
+    this.dropLabel(key, label);
+    return true;
+  }
+
+  private dropLabel(key: string, label: number): void {
+    this.native.markDelete(label);
+    this.deleted++;
+    this.labelOf.delete(key);
+    this.keyOf.delete(label);
+  }
+
+  /** The stored vector of `key` (normalised for COSINE, as hnswlib keeps it), or undefined. */
+  vectorOf(key: string): number[] | undefined {
+    const label = this.labelOf.get(key);
+    return label === undefined ? undefined : this.native.getPoint(label);
+  }
+
+  /** The k nearest keys, nearest first; with `filter`, only keys it accepts (k of them whenever k exist). */
+  search(vector: readonly number[], k: number, filter?: (key: string) => boolean): VectorHit[] {
+    const want = Math.min(k, this.size);
+    if (want === 0) return [];
+    const q = vector as number[];
+    if (!filter) return this.walk(q, want, Math.max(this.ef, want));
+    const byLabel = (label: number) => {
+      const key = this.keyOf.get(label);
+      return key !== undefined && filter(key);
+    };
+    const count = this.native.getCurrentCount();
+    for (let ef = Math.max(this.ef, k); ; ef *= 4) {
+      const hits = this.walk(q, want, Math.min(ef, count), byLabel);
+      if (hits.length >= want) return hits;
+      if (ef >= count || ef >= 16 * Math.max(this.ef, k)) break;
+    }
+    return this.exact(q, want, filter);
+  }
+
+  private walk(q: number[], k: number, ef: number, filter?: (label: number) => boolean): VectorHit[] {
+    this.native.setEf(Math.max(ef, k));
+    try {
+      const r = this.native.searchKnn(q, Math.min(k, this.native.getMaxElements()), filter);
+      const out: VectorHit[] = [];
+      for (let i = 0; i < r.neighbors.length; i++) {
+        const key = this.keyOf.get(r.neighbors[i]!);
+        if (key !== undefined) out.push({ key, distance: r.distances[i]! });
+      }
+      return out;
+    } finally {
+      this.native.setEf(this.ef);
+    }
+  }
+
+  /** Exact k nearest among the keys `filter` accepts, with hnswlib's distance of the metric. */
+  private exact(q: readonly number[], k: number, filter: (key: string) => boolean): VectorHit[] {
+    let query = q;
+    if (this.opts.metric === 'COSINE') {
+      const n = Math.sqrt(q.reduce((s, x) => s + x * x, 0));
+      query = q.map((x) => x / n);
+    }
+    const hits: VectorHit[] = [];
+    for (const [key, label] of this.labelOf) {
+      if (!filter(key)) continue;
+      const p = this.native.getPoint(label);
+      let d = 0;
+      if (this.opts.metric === 'L2') for (let i = 0; i < p.length; i++) d += (p[i]! - query[i]!) ** 2;
+      else {
+        let dot = 0;
+        for (let i = 0; i < p.length; i++) dot += p[i]! * query[i]!;
+        d = 1 - dot;
+      }
+      hits.push({ key, distance: d });
+    }
+    return hits.sort((a, b) => a.distance - b.distance || (a.key < b.key ? -1 : 1)).slice(0, k);
+  }
+
+  /** Write the graph (hnswlib's format) to `file`; the key/label map goes with it (see save in the vector manager). */
+  writeGraph(file: string): void {
+    this.native.writeIndexSync(file);
+  }
+
+  labels(): [string, number][] {
+    return [...this.labelOf];
+  }
+
+  /** Restore a graph written by writeGraph with its key/label map. */
+  static restore(opts: HnswOptions, file: string, labels: readonly [string, number][]): HnswIndex {
+    const h = new HnswIndex({ ...opts, capacity: 16 });
+    h.native = new HierarchicalNSW(SPACE[opts.metric], opts.dimension);
+    h.native.readIndexSync(file, true);
+    h.native.setEf(h.ef);
+    for (const [key, label] of labels) {
+      h.labelOf.set(key, label);
+      h.keyOf.set(label, key);
+      if (label >= h.nextLabel) h.nextLabel = label + 1;
+    }
+    h.deleted = h.native.getCurrentCount() - labels.length;
+    if (h.deleted < 0) throw new Error('vector checkpoint lists more keys than its graph holds');
+    return h;
+  }
+}
