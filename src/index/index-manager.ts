@@ -221,7 +221,9 @@ export class IndexManager {
         details: { field: 'column' },
       });
     }
-    if (l.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`);
+    if (l.def.state !== 'ready') {
+      throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`, { headers: { 'Retry-After': '1' } });
+    }
     return l.ft!;
   }
 

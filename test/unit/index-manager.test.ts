@@ -218,6 +218,22 @@ describe('IndexManager (through Database)', () => {
     expect(await count('u.email')).toBe(2);
   });
 
+  it('a fulltext index answers 503 with Retry-After while it is built, and serves once ready', async () => {
+    await db.applyBatch(Array.from({ length: 50 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: 'quick fox' } })));
+    const creating = db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    let building: unknown;
+    try {
+      db.fulltextIndex('docs', 'body');
+    } catch (e) {
+      building = e;
+    }
+    expect(building).toBeInstanceOf(ThemisError);
+    expect((building as ThemisError).status).toBe(503);
+    expect((building as ThemisError).headers).toEqual({ 'Retry-After': '1' });
+    await creating;
+    expect(db.fulltextIndex('docs', 'body').search('fox', { limit: 10, offset: 0 }).total).toBe(50);
+  });
+
   it('indexes and entry counts survive reopening; drop removes entries', async () => {
     await put('u:1', { a: 1 });
     await db.createIndex({ table: 'u', column: 'a' });
