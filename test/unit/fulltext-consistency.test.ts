@@ -205,6 +205,16 @@ function searches(db: Database, table = TABLE, column = COLUMN): unknown[] {
   });
 }
 
+/** Close and reopen: the index must still be consistent and answer the same. Returns the reopened database. */
+async function reopenConsistent(db: Database, dir: string, keys: readonly string[] = KEYS): Promise<Database> {
+  const before = searches(db);
+  await db.close();
+  const again = await openDb(dir);
+  await expectConsistent(again, keys);
+  expect(searches(again)).toEqual(before);
+  return again;
+}
+
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'themis-ftc-'));
 }
@@ -239,11 +249,7 @@ describe('fulltext index consistency (in-process)', () => {
               }
               for (const op of ops) await run(db, op);
               await expectConsistent(db);
-              const before = searches(db);
-              await db.close();
-              db = await openDb(dir);
-              await expectConsistent(db);
-              expect(searches(db)).toEqual(before);
+              db = await reopenConsistent(db, dir);
             } finally {
               await db.close();
               fs.rmSync(dir, { recursive: true, force: true });
@@ -269,11 +275,7 @@ describe('fulltext index consistency (in-process)', () => {
           await run(db, { t: 'burst', items });
           await expectConsistent(db);
         }
-        const before = searches(db);
-        await db.close();
-        db = await openDb(dir);
-        await expectConsistent(db);
-        expect(searches(db)).toEqual(before);
+        db = await reopenConsistent(db, dir);
       } finally {
         await db.close();
         fs.rmSync(dir, { recursive: true, force: true });
@@ -300,11 +302,7 @@ describe('fulltext index consistency (in-process)', () => {
         if (i % 300 === 0) await expectConsistent(db, keys);
       }
       await expectConsistent(db, keys);
-      const before = searches(db);
-      await db.close();
-      db = await openDb(dir);
-      await expectConsistent(db, keys);
-      expect(searches(db)).toEqual(before);
+      db = await reopenConsistent(db, dir, keys);
     } finally {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -323,11 +321,7 @@ describe('fulltext index consistency (in-process)', () => {
       }
       await db.applyBatch(keys.filter((_, i) => i % 7 === 3).map((key) => ({ op: 'delete' as const, key })));
       await expectConsistent(db, keys);
-      const before = searches(db);
-      await db.close();
-      db = await openDb(dir);
-      await expectConsistent(db, keys);
-      expect(searches(db)).toEqual(before);
+      db = await reopenConsistent(db, dir, keys);
     } finally {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });
