@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { pinDriver } from '../lib/flows.js';
 import { HttpConnection, SseClient, type SseEvent } from '../lib/http-client.js';
-import type { LoadResult } from '../lib/load.js';
+import { nodeLoadResult, type LoadResult } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
@@ -255,23 +255,16 @@ function report(ph: Phase, opts: { durationS: number; rate?: number; sse: boolea
   }
   const ack = summarize(ackLat);
   const durationS = opts.rate !== undefined ? opts.durationS : (ph.writerEnd - ph.writerStart) / 1000;
-  const load: LoadResult = {
-    tool: 'node',
-    toolVersion: `node ${process.version} raw-socket HTTP/1.1 writer + SSE reader (bench/lib/http-client.ts)`,
-    threads: 1,
+  const load: LoadResult = nodeLoadResult({
+    latencies: ackLat,
     requests: written,
     durationS,
-    rps: written / durationS,
-    p50Ms: ack.p50,
-    p90Ms: ack.p90,
-    p99Ms: ack.p99,
-    maxMs: ack.max,
-    meanMs: ack.mean,
+    toolVersion: `node ${process.version} raw-socket HTTP/1.1 writer + SSE reader (bench/lib/http-client.ts)`,
     errors: ph.socketErrors,
     non2xx: non201,
     errorDetail: { socket: ph.socketErrors, non201 },
     raw: `${ph.n} writes issued, ${written} acknowledged 201, ${ph.delivered} delivered over SSE, ${lost} lost, ${ph.duplicates} duplicates`,
-  };
+  });
   const problems: string[] = [];
   const warnings: string[] = [];
   const metrics: Record<string, number> = {

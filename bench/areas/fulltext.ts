@@ -9,11 +9,12 @@ import { Database } from '../../src/db.js';
 import { Analyzer, DEFAULT_FULLTEXT_CONFIG, MAX_TERM_LENGTH } from '../../src/index/fulltext/index.js';
 import { createLogger } from '../../src/log.js';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
+import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { foreignCores, snapshot } from '../lib/contention.js';
 import { buildCorpus, LONG_WORDS, MAX_CHARS, MIN_WORDS, PASSAGE_WORDS, QUERY_KINDS, sampleQueries, type BenchQuery, type Corpus, type QueryKind } from '../lib/corpus.js';
 import { pinDriver } from '../lib/flows.js';
 import { HttpConnection } from '../lib/http-client.js';
-import { detectTool, type LoadResult } from '../lib/load.js';
+import { detectTool, nodeLoadResult, type LoadResult } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
@@ -83,46 +84,12 @@ function tokenize(text: string): string[] {
 
 // ------------------------------------------------------------------ loading over HTTP / in-process
 
-interface LoadStats {
-  seconds: number;
-  perS: number;
-  batchP50Ms: number;
-  batchP99Ms: number;
-}
-
 function batchOps(corpus: Corpus, b: number, keyOf: (n: number) => string): { op: 'put'; key: string; blob: { text: string; src: string } }[] {
   return corpus.docs.slice(b * BATCH, (b + 1) * BATCH).map((d) => ({ op: 'put' as const, key: keyOf(d.n), blob: { text: d.text, src: d.src } }));
 }
 
-/** Run `fn(batch)` for every batch, LOAD_CONCURRENCY at a time. */
-async function loadBatches(corpus: Corpus, fn: (b: number) => Promise<void>): Promise<LoadStats> {
-  const batches = Math.ceil(corpus.docs.length / BATCH);
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  const worker = async () => {
-    for (;;) {
-      const b = next++;
-      if (b >= batches) return;
-      const s = performance.now();
-      await fn(b);
-      lat.push(performance.now() - s);
-    }
-  };
-  await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  const s = summarize(lat);
-  return { seconds, perS: corpus.docs.length / seconds, batchP50Ms: s.p50, batchP99Ms: s.p99 };
-}
-
-async function post(server: ThemisServer, path: string, body: string, what: string): Promise<{ text: string; ms: number }> {
-  const t0 = performance.now();
-  const r = await server.req('POST', path, body);
-  const text = await r.text();
-  const ms = performance.now() - t0;
-  if (r.status !== 200 && r.status !== 201) throw new Error(`${what}: POST ${path} answered ${r.status}: ${text.slice(0, 300)}`);
-  return { text, ms };
-}
+/** Run `fn(batch)` for every batch of the corpus, LOAD_CONCURRENCY at a time. */
+const loadBatches = (corpus: Corpus, fn: (b: number) => Promise<void>): Promise<LoadStats> => runBatches(corpus.docs.length, BATCH, LOAD_CONCURRENCY, fn);
 
 // ------------------------------------------------------------------ query passes
 
@@ -195,24 +162,12 @@ function inProcessLoad(label: string, all: BenchQuery[], one: (q: BenchQuery) =>
       if ((i & 255) === 0) await new Promise((r) => setImmediate(r));
     }
     const secs = (now - t0) / 1000;
-    const sum = summarize(lat);
-    return {
-      tool: 'node',
-      toolVersion: `${label}, in process (node ${process.version})`,
-      threads: 1,
-      requests: lat.length,
+    return nodeLoadResult({
+      latencies: lat,
       durationS: secs,
-      rps: lat.length / secs,
-      p50Ms: sum.p50,
-      p90Ms: sum.p90,
-      p99Ms: sum.p99,
-      maxMs: sum.max,
-      meanMs: sum.mean,
-      errors: 0,
-      non2xx: 0,
-      errorDetail: {},
+      toolVersion: `${label}, in process (node ${process.version})`,
       raw: `${lat.length} searches (top ${TOP_K}) in ${secs.toFixed(3)} s, one after another on one thread, rotating through ${all.length} queries`,
-    };
+    });
   };
 }
 
@@ -299,17 +254,17 @@ export const fulltextArea: Area = {
       const srv = server;
       log(`fulltext: loading ${N} documents into ${PLAIN} (no index), ${BATCH}/batch, ${LOAD_CONCURRENCY} in flight`);
       plainLoad = await loadBatches(corpus, async (b) => {
-        await post(srv, '/transaction', JSON.stringify({ operations: batchOps(corpus, b, plainKey) }), `load ${PLAIN} batch ${b}`);
+        await postOk(srv, '/transaction', JSON.stringify({ operations: batchOps(corpus, b, plainKey) }), `load ${PLAIN} batch ${b}`);
       });
       log(`fulltext: ${PLAIN}: ${plainLoad.seconds.toFixed(2)} s = ${Math.round(plainLoad.perS)} docs/s`);
-      await post(srv, '/index/create', JSON.stringify({ table: TABLE, column: COLUMN, type: 'fulltext' }), 'create fulltext index');
+      await postOk(srv, '/index/create', JSON.stringify({ table: TABLE, column: COLUMN, type: 'fulltext' }), 'create fulltext index');
       log(`fulltext: loading ${N} documents into ${TABLE} with the fulltext index on ${TABLE}.${COLUMN}`);
       liveLoad = await loadBatches(corpus, async (b) => {
-        await post(srv, '/transaction', JSON.stringify({ operations: batchOps(corpus, b, key) }), `load ${TABLE} batch ${b}`);
+        await postOk(srv, '/transaction', JSON.stringify({ operations: batchOps(corpus, b, key) }), `load ${TABLE} batch ${b}`);
       });
       log(`fulltext: ${TABLE} (indexed): ${liveLoad.seconds.toFixed(2)} s = ${Math.round(liveLoad.perS)} docs/s`);
       {
-        const { ms } = await post(srv, '/index/create', JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }), 'backfill fulltext index');
+        const { ms } = await postOk(srv, '/index/create', JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }), 'backfill fulltext index');
         backfillHttp = { seconds: ms / 1000, perS: N / (ms / 1000) };
         log(`fulltext: backfill ${PLAIN}.${COLUMN}: ${ms.toFixed(0)} ms = ${Math.round(backfillHttp.perS)} docs/s`);
       }
@@ -319,7 +274,7 @@ export const fulltextArea: Area = {
       const plainStats = both.find((i) => i.table === PLAIN)?.fulltext;
       if (!httpStats || httpStats.documents !== N) throw new Error(`fulltext: index ${TABLE}.${COLUMN} holds ${httpStats?.documents} documents, loaded ${N}`);
       if (JSON.stringify(plainStats) !== JSON.stringify(httpStats)) throw new Error(`fulltext: live index and backfilled index differ: ${JSON.stringify(httpStats)} vs ${JSON.stringify(plainStats)}`);
-      await post(srv, '/index/drop', JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }), 'drop the backfilled index');
+      await postOk(srv, '/index/drop', JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }), 'drop the backfilled index');
       serverRss.afterLoad = rssOf(srv.proc.pid);
 
       // Sequential latency: one keep-alive connection, one request at a time (after LevelDB's compactions settle).
@@ -342,7 +297,7 @@ export const fulltextArea: Area = {
 
       // The bare uWS ceiling answers every search with the bytes of one representative themis reply.
       const bodies = (snippets: boolean) => all.map((q) => JSON.stringify({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets }));
-      const rep = await post(srv, '/search/fulltext', bodies(false)[Math.floor(all.length / 2)]!, 'representative reply');
+      const rep = await postOk(srv, '/search/fulltext', bodies(false)[Math.floor(all.length / 2)]!, 'representative reply');
       bare = await startBareUws({ getBody: Buffer.from('{}'), putBody: Buffer.from('{}'), putStatus: '200 OK', routes: [{ method: 'POST', path: '/search/fulltext', status: '200 OK', body: Buffer.from(rep.text) }] });
       bareReplyBytes = Buffer.byteLength(rep.text);
       // Round-trip floor of this client: the same sequential passes against bare uWS.

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { traverse, type Adjacent, type NeighborSource } from '../../src/graph/index.js';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
+import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { expect, runFlows, type Flow } from '../lib/flows.js';
-import type { LoadResult } from '../lib/load.js';
+import { nodeLoadResult, type LoadResult } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
-import { r3, summarize } from '../lib/stats.js';
+import { r3 } from '../lib/stats.js';
 import type { Area, ScenarioResult } from '../lib/types.js';
 import { log, prng } from '../lib/util.js';
 
@@ -75,31 +76,15 @@ function traverseBody(start: string, depth: number): string {
   return `{"start_vertex":"${start}","max_depth":${depth},"direction":"outbound"}`;
 }
 
-/** Load all edges with POST /transaction batches; returns edges/s and batch latencies. */
-async function loadEdges(server: ThemisServer, g: Graph): Promise<{ seconds: number; edgesPerS: number; batches: number; batchP50Ms: number; batchP99Ms: number }> {
-  const batches = Math.ceil(EDGES / BATCH);
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  const worker = async () => {
-    for (;;) {
-      const b = next++;
-      if (b >= batches) return;
-      const ops: string[] = [];
-      for (let i = b * BATCH; i < Math.min(EDGES, (b + 1) * BATCH); i++) {
-        ops.push(`{"op":"put","key":"e:${i}","blob":{"_from":"v:${g.from[i]}","_to":"v:${g.to[i]}"}}`);
-      }
-      const s = performance.now();
-      const r = await server.req('POST', '/transaction', `{"operations":[${ops.join(',')}]}`);
-      const body = await r.text();
-      lat.push(performance.now() - s);
-      if (r.status !== 200) throw new Error(`load batch ${b}: POST /transaction answered ${r.status}: ${body.slice(0, 300)}`);
+/** Load all edges with POST /transaction batches; `perS` is edges/s. */
+function loadEdges(server: ThemisServer, g: Graph): Promise<LoadStats> {
+  return runBatches(EDGES, BATCH, LOAD_CONCURRENCY, async (b) => {
+    const ops: string[] = [];
+    for (let i = b * BATCH; i < Math.min(EDGES, (b + 1) * BATCH); i++) {
+      ops.push(`{"op":"put","key":"e:${i}","blob":{"_from":"v:${g.from[i]}","_to":"v:${g.to[i]}"}}`);
     }
-  };
-  await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  const s = summarize(lat);
-  return { seconds, edgesPerS: EDGES / seconds, batches, batchP50Ms: s.p50, batchP99Ms: s.p99 };
+    await postOk(server, '/transaction', `{"operations":[${ops.join(',')}]}`, `load batch ${b}`);
+  });
 }
 
 /** Per-scenario facts for the area table. */
@@ -127,7 +112,7 @@ export const graphArea: Area = {
     const memDurationS = Math.min(settings.durationS, 3);
     let server: ThemisServer | undefined;
     let bare: BareUws | undefined;
-    let load: Awaited<ReturnType<typeof loadEdges>> | undefined;
+    let load: LoadStats | undefined;
     const meanVisitedCheck = new Map<number, number>();
     const g = generate();
     const source = memorySource(g);
@@ -137,7 +122,7 @@ export const graphArea: Area = {
       const srv = server;
       log(`graph: loading ${EDGES} edges in batches of ${BATCH} (${LOAD_CONCURRENCY} in flight)`);
       load = await loadEdges(srv, g);
-      log(`graph: loaded in ${load.seconds.toFixed(2)} s = ${Math.round(load.edgesPerS)} edges/s (batch p50 ${load.batchP50Ms.toFixed(1)} ms, p99 ${load.batchP99Ms.toFixed(1)} ms)`);
+      log(`graph: loaded in ${load.seconds.toFixed(2)} s = ${Math.round(load.perS)} edges/s (batch p50 ${load.batchP50Ms.toFixed(1)} ms, p99 ${load.batchP99Ms.toFixed(1)} ms)`);
 
       // Correctness check: HTTP BFS == in-memory BFS for the first CHECKS start vertices, per depth.
       const problems: string[] = [];
@@ -247,24 +232,12 @@ export const graphArea: Area = {
             i = (i + 1) % STARTS;
           }
           const secs = (now - t0) / 1000;
-          const sum = summarize(lat);
-          return {
-            tool: 'node',
-            toolVersion: `in-process traverse() from dist/src/graph/index.js over a JS Map (node ${process.version})`,
-            threads: 1,
-            requests: lat.length,
+          return nodeLoadResult({
+            latencies: lat,
             durationS: secs,
-            rps: lat.length / secs,
-            p50Ms: sum.p50,
-            p90Ms: sum.p90,
-            p99Ms: sum.p99,
-            maxMs: sum.max,
-            meanMs: sum.mean,
-            errors: 0,
-            non2xx: 0,
-            errorDetail: {},
+            toolVersion: `in-process traverse() from dist/src/graph/index.js over a JS Map (node ${process.version})`,
             raw: `${lat.length} in-memory traversals (depth ${depth}) in ${secs.toFixed(3)} s, one after another on one thread`,
-          };
+          });
         };
         const r = await runScenario(
           {
@@ -344,7 +317,7 @@ export const graphArea: Area = {
         {
           title: 'Edge load',
           columns: ['edges', 'vertices', 'mean out-degree', 'batch (ops)', 'batches in flight', 'seconds', 'edges/s', 'batch p50 ms', 'batch p99 ms'],
-          rows: [[fmt(EDGES), fmt(VERTICES), (EDGES / VERTICES).toFixed(2), fmt(BATCH), String(LOAD_CONCURRENCY), l.seconds.toFixed(2), fmt(l.edgesPerS), ms(l.batchP50Ms), ms(l.batchP99Ms)]],
+          rows: [[fmt(EDGES), fmt(VERTICES), (EDGES / VERTICES).toFixed(2), fmt(BATCH), String(LOAD_CONCURRENCY), l.seconds.toFixed(2), fmt(l.perS), ms(l.batchP50Ms), ms(l.batchP99Ms)]],
           notes: [
             `Edges \`e:<n>\` = {"_from":"v:<a>","_to":"v:<b>"} written with POST /transaction (${BATCH} put operations per atomic batch, ${LOAD_CONCURRENCY} batches in flight, THEMIS_DURABILITY=relaxed); each write also maintains the out- and in-adjacency indexes and the change log. Vertices are not stored as entities (a traversal's start vertex need not exist).`,
             `Graph: mulberry32 PRNG, seed 0x${SEED.toString(16)}, uniform random endpoints (no self-loops; parallel edges possible).`,
@@ -364,7 +337,7 @@ export const graphArea: Area = {
       notes: [
         `Graph: ${EDGES} edges over ${VERTICES} vertices (mean out-degree ${(EDGES / VERTICES).toFixed(2)}), deterministic (fixed seed); all traversals outbound from start vertices drawn once from the same seed, shared by HTTP and in-memory runs.`,
         `HTTP scenarios: ${CLIENTS} closed-loop clients of the raw-socket JS driver in the bench process (pinned to the load-generator CPU), ${jsWarmupS} s warm-up. In-memory scenarios: ${memDurationS} s each, one traversal at a time in the bench process.`,
-        `Edge load: ${fmt(l.edgesPerS)} edges/s (${l.seconds.toFixed(2)} s for ${fmt(EDGES)} edges) via POST /transaction.`,
+        `Edge load: ${fmt(l.perS)} edges/s (${l.seconds.toFixed(2)} s for ${fmt(EDGES)} edges) via POST /transaction.`,
         'Server, bare uWS and driver share this machine; on 2 cores the driver competes with the server for CPU (ratios are more stable than absolute numbers).',
       ],
     };

@@ -1,9 +1,9 @@
-import { performance } from 'node:perf_hooks';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
+import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { detectTool } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
-import { r3, summarize } from '../lib/stats.js';
+import { r3 } from '../lib/stats.js';
 import type { Area, ScenarioResult } from '../lib/types.js';
 import { log } from '../lib/util.js';
 
@@ -67,36 +67,16 @@ const rangeBody = (lo: number) =>
   `{"table":"users","range":[{"column":"age","gte":"${lo}","lte":"${lo + RANGE_WIDTH}"}],"order_by":{"column":"age","desc":false,"limit":10},"return":"entities"}`;
 const ORDER_BODY = '{"table":"users","order_by":{"column":"age","desc":true,"limit":10}}';
 
-async function post(server: ThemisServer, path: string, body: string, what: string): Promise<{ text: string; ms: number }> {
-  const t0 = performance.now();
-  const r = await server.req('POST', path, body);
-  const text = await r.text();
-  const ms = performance.now() - t0;
-  if (r.status !== 200 && r.status !== 201) throw new Error(`${what}: POST ${path} answered ${r.status}: ${text.slice(0, 300)}`);
-  return { text, ms };
-}
 
-async function loadUsers(server: ThemisServer): Promise<{ seconds: number; perS: number; batchP50Ms: number; batchP99Ms: number }> {
-  const batches = Math.ceil(ROWS / BATCH);
-  const lat: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  const worker = async () => {
-    for (;;) {
-      const b = next++;
-      if (b >= batches) return;
-      const ops: string[] = [];
-      for (let n = b * BATCH; n < Math.min(ROWS, (b + 1) * BATCH); n++) {
-        ops.push(`{"op":"put","key":"users:${n}","blob":{"city":"c${n % CITIES}","zip":"z${n % ZIPS}","age":${n % AGES},"name":"user number ${n}"}}`);
-      }
-      const { ms } = await post(server, '/transaction', `{"operations":[${ops.join(',')}]}`, `load batch ${b}`);
-      lat.push(ms);
+/** Load the users with POST /transaction batches. */
+function loadUsers(server: ThemisServer): Promise<LoadStats> {
+  return runBatches(ROWS, BATCH, LOAD_CONCURRENCY, async (b) => {
+    const ops: string[] = [];
+    for (let n = b * BATCH; n < Math.min(ROWS, (b + 1) * BATCH); n++) {
+      ops.push(`{"op":"put","key":"users:${n}","blob":{"city":"c${n % CITIES}","zip":"z${n % ZIPS}","age":${n % AGES},"name":"user number ${n}"}}`);
     }
-  };
-  await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  const s = summarize(lat);
-  return { seconds, perS: ROWS / seconds, batchP50Ms: s.p50, batchP99Ms: s.p99 };
+    await postOk(server, '/transaction', `{"operations":[${ops.join(',')}]}`, `load batch ${b}`);
+  });
 }
 
 interface Backfill {
@@ -124,7 +104,7 @@ export const queryArea: Area = {
     const s2 = { ...settings, durationS, warmupS };
     let server: ThemisServer | undefined;
     let bare: BareUws | undefined;
-    let load: Awaited<ReturnType<typeof loadUsers>> | undefined;
+    let load: LoadStats | undefined;
     const backfills: Backfill[] = [];
     const checks: string[] = [];
     try {
@@ -137,7 +117,7 @@ export const queryArea: Area = {
       // ------------------------------------------------ index backfill (each create returns when the index is ready)
       for (const [column, type] of [['city', undefined], ['zip', undefined], ['age', 'range']] as const) {
         const body = JSON.stringify({ table: 'users', column, ...(type ? { type } : {}) });
-        const { text, ms } = await post(srv, '/index/create', body, `index create ${column}`);
+        const { text, ms } = await postOk(srv, '/index/create', body, `index create ${column}`);
         const j = JSON.parse(text) as { state?: string; type?: string };
         const b: Backfill = { spec: `users.${column} (${j.type ?? type ?? 'equality'})`, seconds: ms / 1000, perS: ROWS / (ms / 1000), state: j.state ?? '?' };
         backfills.push(b);
@@ -151,7 +131,7 @@ export const queryArea: Area = {
       const problems: string[] = [];
       let eqReply = '';
       for (const k of [0, 17, 99]) {
-        const { text } = await post(srv, ROUTE, cityBodies[k]!, `check city c${k}`);
+        const { text } = await postOk(srv, ROUTE, cityBodies[k]!, `check city c${k}`);
         const j = JSON.parse(text) as QueryReply;
         const keys = rowsOf(j) as string[];
         const want = Math.floor(ROWS / CITIES) + (k < ROWS % CITIES ? 1 : 0);
@@ -163,14 +143,14 @@ export const queryArea: Area = {
       }
       rowsPerQuery.set('eq', ROWS / CITIES);
       {
-        const { text } = await post(srv, ROUTE, eqBody('zip', 'z42'), 'check zip z42');
+        const { text } = await postOk(srv, ROUTE, eqBody('zip', 'z42'), 'check zip z42');
         const keys = rowsOf(JSON.parse(text) as QueryReply) as string[];
         const want = ROWS / ZIPS;
         if (keys.length !== want) problems.push(`zip z42: ${keys.length} keys, loaded ${want}`);
         rowsPerQuery.set('eq-sel', keys.length);
       }
       {
-        const { text } = await post(srv, ROUTE, rangeBody(25), 'check range 25..35');
+        const { text } = await postOk(srv, ROUTE, rangeBody(25), 'check range 25..35');
         const rows = rowsOf(JSON.parse(text) as QueryReply);
         const ages = rows.map(ageOf);
         if (rows.length !== 10) problems.push(`range 25..35 limit 10: ${rows.length} rows`);
@@ -178,7 +158,7 @@ export const queryArea: Area = {
         rowsPerQuery.set('range', rows.length);
       }
       {
-        const { text } = await post(srv, ROUTE, ORDER_BODY, 'check order_by desc');
+        const { text } = await postOk(srv, ROUTE, ORDER_BODY, 'check order_by desc');
         const rows = rowsOf(JSON.parse(text) as QueryReply);
         if (rows.length !== 10) problems.push(`order_by desc limit 10: ${rows.length} rows`);
         const ages = rows.map(ageOf);

@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pinPlan, pinThread } from './cpu.js';
 import { HttpConnection, type HttpReply } from './http-client.js';
-import type { LoadResult } from './load.js';
-import { summarize } from './stats.js';
+import { nodeLoadResult, type LoadResult } from './load.js';
 
 /**
  * Closed-loop JavaScript load driver for multi-request flows (explicit
@@ -132,23 +131,16 @@ export async function runFlows(opts: { base: string; clients: number; durationS:
   await Promise.all(conns.map((_, i) => client(i)));
   for (const c of conns) c.close();
   const durationS = (Math.max(lastDone, stopAt) - started) / 1000;
-  const s = summarize(latencies);
   return {
-    tool: 'node',
-    toolVersion: `node ${process.version} raw-socket HTTP/1.1 driver (bench/lib/http-client.ts)`,
-    threads: 1,
-    requests: latencies.length,
-    durationS,
-    rps: latencies.length / durationS,
-    p50Ms: s.p50,
-    p90Ms: s.p90,
-    p99Ms: s.p99,
-    maxMs: s.max,
-    meanMs: s.mean,
-    errors: socketErrors,
-    non2xx: unexpected,
-    errorDetail: { socket: socketErrors, ...unexpectedDetail },
-    raw: `${latencies.length} flows in ${durationS.toFixed(3)} s over ${opts.clients} connections; ${httpRequests} HTTP requests; ${conflicts} × 409; ${abandoned} abandoned at stop${samples.length > 0 ? `\nsamples:\n${samples.join('\n')}` : ''}`,
+    ...nodeLoadResult({
+      latencies,
+      durationS,
+      toolVersion: `node ${process.version} raw-socket HTTP/1.1 driver (bench/lib/http-client.ts)`,
+      errors: socketErrors,
+      non2xx: unexpected,
+      errorDetail: { socket: socketErrors, ...unexpectedDetail },
+      raw: `${latencies.length} flows in ${durationS.toFixed(3)} s over ${opts.clients} connections; ${httpRequests} HTTP requests; ${conflicts} × 409; ${abandoned} abandoned at stop${samples.length > 0 ? `\nsamples:\n${samples.join('\n')}` : ''}`,
+    }),
     httpRequests,
     conflicts,
     abandoned,

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { pinPlan, pinThread, pinnedCommand } from './cpu.js';
+import { summarize } from './stats.js';
 import { tempDir } from './util.js';
 
 /** `node`: a JavaScript driver in the bench process (lib/http-client.ts), for multi-request flows wrk cannot script. */
@@ -315,5 +316,40 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     errors: r.errors,
     non2xx: r.non2xx,
     errorDetail: { errors: r.errors, timeouts: r.timeouts },
+  };
+}
+
+/**
+ * A LoadResult for load this process drove itself ('node'): latency summary
+ * of `latencies` (ms); `requests` defaults to their count.
+ */
+export function nodeLoadResult(o: {
+  latencies: ArrayLike<number>;
+  durationS: number;
+  toolVersion: string;
+  raw: string;
+  requests?: number;
+  errors?: number;
+  non2xx?: number;
+  errorDetail?: Record<string, number>;
+}): LoadResult {
+  const s = summarize(o.latencies);
+  const requests = o.requests ?? o.latencies.length;
+  return {
+    tool: 'node',
+    toolVersion: o.toolVersion,
+    threads: 1,
+    requests,
+    durationS: o.durationS,
+    rps: requests / o.durationS,
+    p50Ms: s.p50,
+    p90Ms: s.p90,
+    p99Ms: s.p99,
+    maxMs: s.max,
+    meanMs: s.mean,
+    errors: o.errors ?? 0,
+    non2xx: o.non2xx ?? 0,
+    errorDetail: o.errorDetail ?? {},
+    raw: o.raw,
   };
 }
