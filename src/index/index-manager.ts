@@ -6,6 +6,7 @@ import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCod
 import { decodeEntityValue, type CommitInfo } from '../txn/index.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
 import { FulltextIndex, type FulltextPlan, type FulltextStats } from './fulltext/index.js';
+import { idPrefix } from './id-prefix.js';
 import { indexName, parseIndexSpec, type IndexDef, type IndexSpec } from './index-def.js';
 
 const idxKs = keyspace('index');
@@ -38,13 +39,6 @@ function describeTuple(t: ScalarValue[]): string {
 /** A unique index cannot be created over data that already repeats a value. */
 function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, key: string): ThemisError {
   return new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${describeTuple(t)} is used by ${owner} and ${key}`);
-}
-
-/** The 4-byte big-endian index id that prefixes every entry of one index. */
-function idPrefix(id: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(id);
-  return b;
 }
 
 /** Where fulltext checkpoints live and how to replay the commits after one. */

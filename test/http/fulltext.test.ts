@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FulltextSearchResponse } from '../../src/db.js';
 import { prng } from '../helpers/random.js';
 import { call, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 
@@ -145,22 +146,8 @@ class Reference {
 
 // ---------------------------------------------------------------- HTTP helpers
 
-interface Hit {
-  key: string;
-  score: number;
-  snippet?: string;
-}
-interface SearchResponse {
-  table: string;
-  column: string;
-  query: string;
-  count: number;
-  total: number;
-  offset: number;
-  limit: number;
-  hits: Hit[];
-  took_ms: number;
-}
+type SearchResponse = FulltextSearchResponse;
+type Hit = SearchResponse['hits'][number];
 interface FtStats {
   documents: number;
   terms: number;

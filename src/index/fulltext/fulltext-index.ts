@@ -1,6 +1,7 @@
 import type { Logger } from '../../log.js';
 import { Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
 import { valueAt } from '../extract.js';
+import { idPrefix } from '../id-prefix.js';
 import { Analyzer, fieldTexts, type AnalyzedText, type FulltextConfig } from './analyzer.js';
 import fs from 'node:fs';
 import { decodeCheckpoint, encodeCheckpoint, writeCheckpointFile } from './checkpoint.js';
@@ -121,7 +122,7 @@ export class FulltextIndex {
     private readonly log: Logger,
   ) {
     this.analyzer = new Analyzer(config);
-    this.prefix = u32(id);
+    this.prefix = idPrefix(id);
     this.path = column.split('.');
   }
 
@@ -251,10 +252,8 @@ export class FulltextIndex {
   }
 
   private applyToMemory(p: FulltextPlan): void {
-    this.changedSinceCheckpoint += p.docs.length;
+    this.putInMemory(p.docs);
     for (const d of p.docs) {
-      if (d.after) this.mem.put(d.key, d.after.length, d.after.terms, d.before?.terms.keys());
-      else if (d.before) this.mem.delete(d.key, d.before.terms.keys());
       if (this.pendingDocs.get(d.key)?.t === p.ticket) this.pendingDocs.delete(d.key);
       for (const a of [d.before, d.after]) {
         if (!a) continue;
@@ -262,6 +261,21 @@ export class FulltextIndex {
       }
     }
     if (this.pendingStats?.t === p.ticket) this.pendingStats = undefined;
+  }
+
+  /** Apply planned document changes to the in-memory index. */
+  private putInMemory(docs: readonly DocChange[]): void {
+    this.changedSinceCheckpoint += docs.length;
+    for (const d of docs) {
+      if (d.after) this.memRef.put(d.key, d.after.length, d.after.terms, d.before?.terms.keys());
+      else if (d.before) this.memRef.delete(d.key, d.before.terms.keys());
+    }
+  }
+
+  /** N and Σdl as stored (the 's' entry). */
+  private storedStats(): { n: number; sumDl: number } {
+    const s = this.engine.getSync(ftKs, this.statsKey());
+    return { n: s ? s.readUInt32BE(0) : 0, sumDl: s ? s.readDoubleBE(4) : 0 };
   }
 
   // ------------------------------------------------------------------ queries
@@ -309,9 +323,7 @@ export class FulltextIndex {
         else this.mem.loadPosting(term, doc, decodePositions(v));
       }
     }
-    const stored = this.engine.getSync(ftKs, this.statsKey());
-    const n = stored ? stored.readUInt32BE(0) : 0;
-    const sumDl = stored ? stored.readDoubleBE(4) : 0;
+    const { n, sumDl } = this.storedStats();
     // No usable checkpoint led here: the next checkpoint is due whatever changes.
     this.changedSinceCheckpoint = Math.max(1, this.memRef.n);
     this.loadedFrom = 'postings';
@@ -363,20 +375,13 @@ export class FulltextIndex {
       if (c.seq > lastSeq) throw new Error(`checkpoint seq ${c.seq} is ahead of the change log (${lastSeq})`);
       this.memRef = c.mem;
       let replayed = 0;
+      // The same planning as the commit hook (nothing is pending at start, so the view is memory).
       for await (const ch of replay(c.seq)) {
-        const prev = ch.prev === null ? undefined : JSON.parse(ch.prev);
-        const next = ch.value === null ? undefined : JSON.parse(ch.value);
-        const before = this.memRef.docOf(ch.key) !== undefined ? this.analyzeDoc(prev) : undefined;
-        const after = this.analyzeDoc(next);
-        if (after) this.memRef.put(ch.key, after.length, after.terms, before?.terms.keys());
-        else if (before) this.memRef.delete(ch.key, before.terms.keys());
+        this.putInMemory(this.plan([{ key: ch.key, prev: ch.prev === null ? undefined : JSON.parse(ch.prev), next: ch.value === null ? undefined : JSON.parse(ch.value) }]));
         replayed++;
       }
-      const s = this.engine.getSync(ftKs, this.statsKey());
-      const n = s ? s.readUInt32BE(0) : 0;
-      const sumDl = s ? s.readDoubleBE(4) : 0;
+      const { n, sumDl } = this.storedStats();
       if (n !== this.memRef.n || sumDl !== this.memRef.sumDl) throw new Error(`checkpoint + replay gives N=${this.memRef.n}, Σdl=${this.memRef.sumDl}; stored N=${n}, Σdl=${sumDl}`);
-      this.changedSinceCheckpoint = replayed;
       this.loadedFrom = 'checkpoint';
       return { loaded: true, replayed };
     } catch (e) {
@@ -392,8 +397,7 @@ export class FulltextIndex {
     const dl = new Map<string, number>();
     for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_TERM))) df.set(k.subarray(5).toString('utf8'), v.readUInt32BE(0));
     for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_DOC))) dl.set(k.subarray(5).toString('utf8'), v.readUInt32BE(0));
-    const s = this.engine.getSync(ftKs, this.statsKey());
-    return { n: s ? s.readUInt32BE(0) : 0, sumDl: s ? s.readDoubleBE(4) : 0, df, dl };
+    return { ...this.storedStats(), df, dl };
   }
 
   private range(tag: number): { gte: Buffer; lt: Buffer } {
@@ -415,7 +419,7 @@ export class FulltextIndex {
 
   /** Remove every durable entry of index `id` (drop). */
   static async deleteAll(engine: Engine, id: number): Promise<void> {
-    const gte = u32(id);
+    const gte = idPrefix(id);
     const lt = prefixUpperBound(gte);
     for (;;) {
       const b = new WriteBatch();

@@ -1,7 +1,12 @@
 import type { Database } from '../../db.js';
-import type { IndexSpec } from '../../index/index.js';
+import type { IndexDef, IndexSpec } from '../../index/index.js';
 import { indexName } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
+
+/** The contract's answer (`success`, `table`, `column`) plus what identifies the index. */
+function indexReply(d: IndexDef): Record<string, unknown> {
+  return { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type };
+}
 
 /** Index Management (contract section): create (with backfill), drop, stats. */
 export function indexRoutes(db: Database): RouteSpec[] {
@@ -13,7 +18,7 @@ export function indexRoutes(db: Database): RouteSpec[] {
       body: 'IndexCreateRequest',
       handler: async (req) => {
         const d = await db.createIndex(req.body as IndexSpec);
-        return { json: { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) } };
+        return { json: { ...indexReply(d), unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) } };
       },
     },
     {
@@ -23,7 +28,7 @@ export function indexRoutes(db: Database): RouteSpec[] {
       body: 'IndexDropRequest',
       handler: async (req) => {
         const d = await db.dropIndex(req.body as IndexSpec);
-        return { json: { success: true, name: indexName(d), table: d.table, column: d.columns[0], columns: d.columns, type: d.type } };
+        return { json: indexReply(d) };
       },
     },
     {
