@@ -2,9 +2,11 @@ import type { Logger } from '../../log.js';
 import { Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
 import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
+import { TicketQueue } from '../tickets.js';
 import { Analyzer, fieldTexts, type AnalyzedText, type FulltextConfig } from './analyzer.js';
 import fs from 'node:fs';
-import { decodeCheckpoint, encodeCheckpoint, writeCheckpointFile } from './checkpoint.js';
+import { writeCheckpointFile } from '../checkpoint-io.js';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { MemoryIndex } from './postings.js';
 import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
@@ -104,11 +106,7 @@ export class FulltextIndex {
   private readonly pendingDf = new Map<string, { df: number; t: number }>();
   private readonly pendingDocs = new Map<string, { dl: number | null; t: number }>();
   private pendingStats: { n: number; sumDl: number; t: number } | undefined;
-  private lastTicket = 0;
-  private appliedTicket = 0;
-  private readonly done = new Map<number, FulltextPlan>();
-  /** First change-log sequence number of each outstanding ticket (undefined: a backfill batch). */
-  private readonly ticketSeq = new Map<number, number | undefined>();
+  private readonly tickets = new TicketQueue<FulltextPlan>((p) => this.applyToMemory(p));
   /** Documents changed in memory since the last checkpoint. */
   private changedSinceCheckpoint = 0;
   /** How the in-memory side was built at start: from a checkpoint (plus the change log), or from the postings. */
@@ -133,7 +131,7 @@ export class FulltextIndex {
 
   /** Commits (or backfill batches) planned whose changes are not in memory yet. */
   get hasPending(): boolean {
-    return this.lastTicket !== this.appliedTicket;
+    return this.tickets.hasPending;
   }
 
   // ------------------------------------------------------------------ analysis
@@ -184,8 +182,7 @@ export class FulltextIndex {
 
   /** Add the planned changes to `batch` and to the write-side view; returns the plan to hand to `complete` once durable. */
   apply(docs: DocChange[], batch: WriteBatch, firstSeq?: number): FulltextPlan {
-    const t = ++this.lastTicket;
-    this.ticketSeq.set(t, firstSeq);
+    const t = this.tickets.take(firstSeq);
     const dfDelta = new Map<string, number>();
     // Key prefix 'p' term 0x00 of each term, built once per batch (terms repeat across documents).
     const termParts = new Map<string, Buffer>();
@@ -240,15 +237,7 @@ export class FulltextIndex {
 
   /** The plan's batch is durable: apply it (and every earlier ticket) to the in-memory index, in ticket order. */
   complete(plan: FulltextPlan): void {
-    this.done.set(plan.ticket, plan);
-    for (;;) {
-      const next = this.done.get(this.appliedTicket + 1);
-      if (!next) return;
-      this.done.delete(next.ticket);
-      this.appliedTicket = next.ticket;
-      this.ticketSeq.delete(next.ticket);
-      this.applyToMemory(next);
-    }
+    this.tickets.complete(plan);
   }
 
   private applyToMemory(p: FulltextPlan): void {
@@ -342,12 +331,8 @@ export class FulltextIndex {
    */
   async checkpoint(file: string, appliedSeq: number, force = false): Promise<boolean> {
     if (!force && this.changedSinceCheckpoint === 0) return false;
-    let seq = appliedSeq;
-    if (this.hasPending) {
-      const first = this.ticketSeq.get(this.appliedTicket + 1);
-      if (first === undefined) return false;
-      seq = first - 1;
-    }
+    const seq = this.tickets.reflectedSeq(appliedSeq);
+    if (seq === undefined) return false;
     const data = encodeCheckpoint({ indexId: this.id, config: JSON.stringify(this.config), seq, mem: this.memRef });
     this.changedSinceCheckpoint = 0;
     await writeCheckpointFile(file, data);

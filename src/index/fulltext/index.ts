@@ -4,4 +4,5 @@ export { FulltextIndex, encodePositions, decodePositions, type FulltextPlan, typ
 export { bm25Idf, MAX_PREFIX_EXPANSIONS, type SearchResult, type ScoredDoc } from './search.js';
 export { DEFAULT_HIGHLIGHT, type HighlightOptions } from './snippet.js';
 export { MemoryIndex, PostingList } from './postings.js';
-export { encodeCheckpoint, decodeCheckpoint, writeCheckpointFile, type CheckpointContent } from './checkpoint.js';
+export { encodeCheckpoint, decodeCheckpoint, type CheckpointContent } from './checkpoint.js';
+export { writeCheckpointFile } from '../checkpoint-io.js';
