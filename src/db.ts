@@ -4,7 +4,7 @@ import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLo
 import type { Config } from './config.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
-import { DEFAULT_HIGHLIGHT, IndexManager, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec } from './index/index.js';
+import { DEFAULT_HIGHLIGHT, IndexManager, VectorManager, VectorService, parseVectorIndexSpec, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec, type VectorIndexDef } from './index/index.js';
 import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
@@ -102,6 +102,12 @@ export class Database {
   private entityStore: EntityStore | undefined;
   private graphRef: AdjacencyIndex | undefined;
   private indexesRef: IndexManager | undefined;
+  private vectorsRef: VectorManager | undefined;
+  /** The vector endpoints (POST /vector/*); see docs/vector.md. */
+  readonly vector = new VectorService(
+    () => this.vectors,
+    () => this.txm,
+  );
   private stateRef: DatabaseState = 'created';
 
   constructor(
@@ -147,9 +153,10 @@ export class Database {
         idleTimeoutMs: this.config.txnIdleTimeoutMs,
         maxOps: this.config.txnMaxOps,
         maxBytes: this.config.txnMaxBytes,
-        // The index hook may refuse a commit (unique violation), so it runs last: the others have no side effects before the batch is queued.
-        hooks: [changeLog.hook, graph.hook, (info, batch) => indexes.hook(info, batch)],
-        listeners: [changeLog.onApplied, (info) => indexes.onApplied(info)],
+        // Hooks before the last one that may refuse a commit must have no side effects: the index hook may refuse
+        // (unique violation), so it runs after the vector drafts (which may refuse: bad vectors) and before they are applied.
+        hooks: [changeLog.hook, graph.hook, (info) => vectors.draftHook(info), (info, batch) => indexes.hook(info, batch), (info, batch) => vectors.applyHook(info, batch)],
+        listeners: [changeLog.onApplied, (info) => indexes.onApplied(info), (info) => vectors.onApplied(info)],
         log: this.log,
       });
       const txm = this.txmRef;
@@ -162,6 +169,14 @@ export class Database {
       );
       await indexes.open();
       this.indexesRef = indexes;
+      const clock = { appliedSeq: () => txm.appliedSeq, hasPending: (key: string) => txm.hasPending(key) };
+      const vectors = new VectorManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log, clock, {
+        dir: path.join(this.config.dataDir, 'vector'),
+        lastSeq: () => changeLog.lastSeq,
+        replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq),
+      });
+      await vectors.open();
+      this.vectorsRef = vectors;
       this.entityStore = new EntityStore(this.txmRef);
       this.stateRef = 'ready';
       this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq });
@@ -181,6 +196,7 @@ export class Database {
     this.stateRef = 'closing';
     this.txmRef?.close();
     await this.indexesRef?.close();
+    await this.vectorsRef?.close();
     await this.changeLogRef?.close();
     await this.engineRef?.close();
     this.stateRef = 'closed';
@@ -328,6 +344,28 @@ export class Database {
   private get indexes(): IndexManager {
     this.assertReady();
     return this.indexesRef!;
+  }
+
+  private get vectors(): VectorManager {
+    this.assertReady();
+    return this.vectorsRef!;
+  }
+
+  createVectorIndex(body: Record<string, unknown>): Promise<VectorIndexDef> {
+    return this.vectors.create(parseVectorIndexSpec(body));
+  }
+
+  dropVectorIndex(name: string): Promise<VectorIndexDef> {
+    return this.vectors.drop(name);
+  }
+
+  listVectorIndexes(): ReturnType<VectorManager['list']> {
+    return this.vectors.list();
+  }
+
+  /** Write a checkpoint of every ready vector index now (also done periodically and at shutdown). */
+  checkpointVectors(): Promise<void> {
+    return this.vectors.checkpointAll(true);
   }
 
   createIndex(spec: IndexSpec): Promise<IndexDef> {

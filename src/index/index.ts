@@ -2,3 +2,4 @@ export { IndexManager, type LatestValue, type CommitClock, type IndexListing, ty
 export { parseIndexSpec, indexName, INDEX_TYPES, type IndexDef, type IndexSpec, type IndexType } from './index-def.js';
 export { indexTuples, valueAt, MAX_ENTRIES_PER_DOCUMENT } from './extract.js';
 export * from './fulltext/index.js';
+export * from './vector/index.js';

@@ -13,6 +13,7 @@ import { changefeedRoutes } from './routes/changefeed.js';
 import { graphRoutes } from './routes/graph.js';
 import { queryRoutes } from './routes/query.js';
 import { searchRoutes } from './routes/search.js';
+import { vectorRoutes } from './routes/vector.js';
 import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
@@ -46,6 +47,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     ...graphRoutes(d.db),
     ...queryRoutes(d.db),
     ...searchRoutes(d.db),
+    ...vectorRoutes(d.db),
   ];
   for (const r of routes) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {

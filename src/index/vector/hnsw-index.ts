@@ -92,6 +92,15 @@ export class HnswIndex {
     return this.labelOf.size;
   }
 
+  /** Slots in use, deleted ones included. */
+  get capacityUsed(): number {
+    return this.native.getCurrentCount();
+  }
+
+  keyMap(): ReadonlyMap<string, number> {
+    return this.labelOf;
+  }
+
   get capacity(): number {
     return this.native.getMaxElements();
   }
@@ -143,20 +152,21 @@ export class HnswIndex {
   }
 
   /** The k nearest keys, nearest first; with `filter`, only keys it accepts (k of them whenever k exist). */
-  search(vector: readonly number[], k: number, filter?: (key: string) => boolean): VectorHit[] {
+  search(vector: readonly number[], k: number, filter?: (key: string) => boolean, efSearch?: number): VectorHit[] {
     const want = Math.min(k, this.size);
     if (want === 0) return [];
     const q = vector as number[];
-    if (!filter) return this.walk(q, want, Math.max(this.ef, want));
+    const base = efSearch ?? this.ef;
+    if (!filter) return this.walk(q, want, Math.max(base, want));
     const byLabel = (label: number) => {
       const key = this.keyOf.get(label);
       return key !== undefined && filter(key);
     };
     const count = this.native.getCurrentCount();
-    for (let ef = Math.max(this.ef, k); ; ef *= 4) {
+    for (let ef = Math.max(base, k); ; ef *= 4) {
       const hits = this.walk(q, want, Math.min(ef, count), byLabel);
       if (hits.length >= want) return hits;
-      if (ef >= count || ef >= 16 * Math.max(this.ef, k)) break;
+      if (ef >= count || ef >= 16 * Math.max(base, k)) break;
     }
     return this.exact(q, want, filter);
   }
@@ -208,8 +218,13 @@ export class HnswIndex {
     return [...this.labelOf];
   }
 
-  /** Restore a graph written by writeGraph with its key/label map. */
-  static restore(opts: HnswOptions, file: string, labels: readonly [string, number][]): HnswIndex {
+  /** The next label to hand out: above every label ever used (deleted slots still carry theirs). */
+  get labelCounter(): number {
+    return this.nextLabel;
+  }
+
+  /** Restore a graph written by writeGraph with its key/label map and label counter. */
+  static restore(opts: HnswOptions, file: string, labels: readonly [string, number][], labelCounter = 0): HnswIndex {
     const h = new HnswIndex({ ...opts, capacity: 16 });
     h.native = new HierarchicalNSW(SPACE[opts.metric], opts.dimension);
     h.native.readIndexSync(file, true);
@@ -219,6 +234,7 @@ export class HnswIndex {
       h.keyOf.set(label, key);
       if (label >= h.nextLabel) h.nextLabel = label + 1;
     }
+    h.nextLabel = Math.max(h.nextLabel, labelCounter);
     h.deleted = h.native.getCurrentCount() - labels.length;
     if (h.deleted < 0) throw new Error('vector checkpoint lists more keys than its graph holds');
     return h;

@@ -1,0 +1,293 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ThemisError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { Engine, WriteBatch, entityKeyCodec, keyspace } from '../../storage/index.js';
+import { decodeEntityValue, type CommitInfo } from '../../txn/index.js';
+import type { CommitClock, LatestValue } from '../index-manager.js';
+import { DEFAULT_VECTOR_INDEX, describeVectorIndex, type VectorIndexDef, type VectorIndexSpec } from './vector-def.js';
+import { TAG_DEF, VectorIndex, countKey, defKey, type VectorDraft, type VectorPlan } from './vector-index.js';
+
+const vecKs = keyspace('vector');
+const entityKs = keyspace('entity');
+const COUNTER_KEY = Buffer.of(0x4e); // 'N' -> {"next_id": n}
+const BACKFILL_BATCH = 1000;
+
+/** Where vector checkpoints live and how to replay the commits after one. */
+export interface VectorCheckpoints {
+  dir: string;
+  lastSeq: () => number;
+  replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
+  /** Period of the background checkpoint (default 5 minutes). */
+  everyMs?: number;
+}
+
+export type VectorIndexListing = Record<string, unknown>;
+
+/**
+ * The vector indexes: definitions (keyspace `vector`), maintenance from
+ * commits, creation with backfill, drop, checkpoints. The default index
+ * (`vector_index` on `vectors.embedding`) always exists.
+ *
+ * Maintenance runs in two hooks around the secondary-index hook (which may
+ * refuse a commit): `draftHook` validates and drafts without side effects,
+ * `applyHook` (the last hook, which never throws) writes the drafts into
+ * the batch and takes tickets; `onApplied` updates the graphs once durable.
+ */
+export class VectorManager {
+  private readonly byName = new Map<string, VectorIndex>();
+  private readonly byTable = new Map<string, VectorIndex[]>();
+  private readonly drafts = new WeakMap<CommitInfo, [VectorIndex, VectorDraft][]>();
+  private readonly plans = new WeakMap<CommitInfo, [VectorIndex, VectorPlan][]>();
+  private nextId = 1;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly latest: LatestValue,
+    private readonly log: Logger,
+    private readonly clock: CommitClock,
+    private readonly checkpoints?: VectorCheckpoints,
+  ) {}
+
+  async open(): Promise<void> {
+    const building: VectorIndexDef[] = [];
+    const dropping: VectorIndexDef[] = [];
+    const counter = this.engine.getSync(vecKs, COUNTER_KEY);
+    if (counter) this.nextId = (JSON.parse(counter.toString('utf8')) as { next_id: number }).next_id;
+    for await (const [, v] of this.engine.scan(vecKs, { gte: Buffer.of(TAG_DEF), lt: Buffer.of(TAG_DEF + 1) })) {
+      const def = JSON.parse(v.toString('utf8')) as VectorIndexDef;
+      this.nextId = Math.max(this.nextId, def.id + 1);
+      if (def.state === 'building') building.push(def);
+      else if (def.state === 'dropping') dropping.push(def);
+      else await this.loadIndex(this.register(def));
+    }
+    for (const def of dropping) await this.discard(def);
+    for (const def of building) {
+      await this.discard(def);
+      try {
+        await this.create(def);
+      } catch (e) {
+        this.log.error('rebuilding an interrupted vector index failed; it was dropped', { index: def.name, error: e });
+      }
+    }
+    if (!this.byName.has(DEFAULT_VECTOR_INDEX.name)) await this.create(DEFAULT_VECTOR_INDEX);
+    if (this.checkpoints) {
+      this.checkpointTimer = setInterval(() => void this.checkpointAll(), this.checkpoints.everyMs ?? 300_000);
+      this.checkpointTimer.unref();
+    }
+  }
+
+  private async loadIndex(ix: VectorIndex): Promise<void> {
+    const started = Date.now();
+    const c = this.checkpoints;
+    const from = await ix.load(c ? this.checkpointFile(ix.def.id) : undefined, c?.lastSeq() ?? 0, (seq) => c!.replay(ix.def.table, seq));
+    this.log.info('vector index loaded', { index: ix.def.name, ...from, vectors: ix.size, ms: Date.now() - started });
+  }
+
+  private checkpointFile(id: number): string {
+    return path.join(this.checkpoints!.dir, `index-${id}.ckpt`);
+  }
+
+  /** Checkpoint every ready index that changed since its last checkpoint (periodically, after a create, at shutdown). */
+  checkpointAll(force = false, only?: VectorIndex): Promise<void> {
+    const run = async () => {
+      if (!this.checkpoints) return;
+      for (const ix of only ? [only] : [...this.byName.values()]) {
+        if (ix.def.state !== 'ready' || this.byName.get(ix.def.name) !== ix) continue;
+        try {
+          const started = Date.now();
+          if (await ix.checkpoint(this.checkpointFile(ix.def.id), this.clock.appliedSeq(), force)) {
+            this.log.debug('vector checkpoint written', { index: ix.def.name, vectors: ix.size, ms: Date.now() - started });
+          }
+        } catch (e) {
+          this.log.error('vector checkpoint failed', { index: ix.def.name, error: e });
+        }
+      }
+    };
+    this.checkpointing = this.checkpointing.then(run);
+    return this.checkpointing;
+  }
+
+  async close(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    await this.checkpointAll();
+  }
+
+  // ------------------------------------------------------------------ lookup
+
+  /** The named index, ready to search: NOT_FOUND when there is none, UNAVAILABLE while it builds. */
+  get(name: string): VectorIndex {
+    const ix = this.byName.get(name);
+    if (!ix) throw new ThemisError('NOT_FOUND', `vector index ${name} does not exist; create it with POST /vector/index/create`, { details: { field: 'index' } });
+    if (ix.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `vector index ${name} is still being built; retry shortly`, { headers: { 'Retry-After': '1' } });
+    return ix;
+  }
+
+  /** Indexes over `table` (any state). */
+  onTable(table: string): readonly VectorIndex[] {
+    return this.byTable.get(table) ?? [];
+  }
+
+  list(): VectorIndexListing[] {
+    return [...this.byName.values()].map((ix) => ({ ...describeVectorIndex(ix.def), ...ix.stats() }));
+  }
+
+  /** Persist a changed efSearch. */
+  async setEfSearch(ix: VectorIndex, ef: number): Promise<void> {
+    ix.setEfSearch(ef);
+    await this.engine.commit(new WriteBatch().put(vecKs, defKey(ix.def.id), Buffer.from(JSON.stringify(ix.def), 'utf8')));
+  }
+
+  // ------------------------------------------------------------------ create / drop
+
+  /** Create and backfill from the table's entities; serves once `ready`. CONFLICT when the name is taken. */
+  async create(spec: VectorIndexSpec): Promise<VectorIndexDef> {
+    if (this.byName.has(spec.name)) throw new ThemisError('CONFLICT', `vector index ${spec.name} already exists`, { details: { field: 'name' } });
+    const def: VectorIndexDef = {
+      id: this.nextId++,
+      name: spec.name,
+      table: spec.table,
+      field: spec.field,
+      dimension: spec.dimension,
+      metric: spec.metric,
+      M: spec.M,
+      efConstruction: spec.efConstruction,
+      efSearch: spec.efSearch,
+      state: 'building',
+      created_at: new Date().toISOString(),
+    };
+    // Registered (so commits maintain it) before the definition is queued, as for secondary indexes.
+    const ix = this.register(def);
+    try {
+      await this.saveDef(def);
+      await this.backfill(ix);
+      if (this.byName.get(def.name) !== ix) throw new ThemisError('CONFLICT', `vector index ${def.name} was dropped while it was being built`);
+    } catch (e) {
+      await this.discard(def);
+      throw e;
+    }
+    def.state = 'ready';
+    await this.saveDef(def);
+    this.log.info('vector index ready', { index: def.name, table: def.table, field: def.field, vectors: ix.size });
+    await this.checkpointAll(true, ix);
+    return def;
+  }
+
+  async drop(name: string): Promise<VectorIndexDef> {
+    const ix = this.byName.get(name);
+    if (!ix) throw new ThemisError('NOT_FOUND', `vector index ${name} does not exist`, { details: { field: 'name' } });
+    if (name === DEFAULT_VECTOR_INDEX.name) throw new ThemisError('BAD_REQUEST', `the default vector index ${name} cannot be dropped`, { details: { field: 'name' } });
+    await this.discard(ix.def);
+    return ix.def;
+  }
+
+  /** Stop maintaining at once; the definition stays (`dropping`) until the count and checkpoint are gone. */
+  private async discard(def: VectorIndexDef): Promise<void> {
+    this.unregister(def.name, def.id);
+    await this.saveDef({ ...def, state: 'dropping' });
+    if (this.checkpoints) await fs.promises.rm(this.checkpointFile(def.id), { force: true });
+    await this.engine.commit(new WriteBatch().del(vecKs, countKey(def.id)).del(vecKs, defKey(def.id)));
+  }
+
+  /**
+   * Scan the table in batches; each batch's values are read (latest, when a
+   * commit was applied or is queued since the scan) and queued in one
+   * synchronous step, so it orders correctly against concurrent commits. A
+   * document whose field is not a valid vector fails the create (400).
+   */
+  private async backfill(ix: VectorIndex): Promise<void> {
+    const range = entityKeyCodec.tableRange(ix.def.table);
+    let after: Buffer | undefined;
+    let inFlight: Promise<void> = Promise.resolve();
+    for (;;) {
+      if (this.byName.get(ix.def.name) !== ix) throw new ThemisError('CONFLICT', `vector index ${ix.def.name} was dropped while it was being built`);
+      const rows: [string, string][] = [];
+      const since = this.clock.appliedSeq();
+      for await (const [k, v] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
+        const { table, pk } = entityKeyCodec.decode(k);
+        rows.push([`${table}:${pk}`, decodeEntityValue(v)]);
+        after = k;
+        if (rows.length >= BACKFILL_BATCH) break;
+      }
+      if (rows.length === 0) return inFlight;
+      await inFlight;
+      const stale = this.clock.appliedSeq() !== since;
+      const current: [string, string][] = [];
+      for (const [key, scanned] of rows) {
+        const text = stale || this.clock.hasPending(key) ? this.latest(key) : scanned;
+        if (text !== null) current.push([key, text]);
+      }
+      const batch = new WriteBatch();
+      const plan = ix.apply(ix.draftBackfill(current), batch);
+      inFlight = this.engine.commit(batch).then(() => ix.complete(plan));
+      if (rows.length < BACKFILL_BATCH) return inFlight;
+    }
+  }
+
+  // ------------------------------------------------------------------ maintenance (commit hooks)
+
+  /** Validate and draft (no side effects; may refuse the commit with a 400). */
+  readonly draftHook = (info: CommitInfo): void => {
+    if (this.byTable.size === 0) return;
+    let out: [VectorIndex, VectorDraft][] | undefined;
+    const byIndex = new Map<VectorIndex, { key: string; prev: unknown; next: unknown }[]>();
+    for (const c of info.changes) {
+      const indexes = this.byTable.get(c.table);
+      if (!indexes) continue;
+      const prev = c.prev === null ? undefined : JSON.parse(c.prev);
+      const next = c.value === null ? undefined : JSON.parse(c.value);
+      for (const ix of indexes) {
+        const list = byIndex.get(ix) ?? [];
+        list.push({ key: c.key, prev, next });
+        byIndex.set(ix, list);
+      }
+    }
+    for (const [ix, changes] of byIndex) {
+      const d = ix.draft(changes);
+      if (d.changes.length > 0 || d.dimension !== undefined) (out ??= []).push([ix, d]);
+    }
+    if (out) this.drafts.set(info, out);
+  };
+
+  /** Write the drafts into the batch and take tickets (runs last; never throws). */
+  readonly applyHook = (info: CommitInfo, batch: WriteBatch): void => {
+    const drafts = this.drafts.get(info);
+    if (!drafts) return;
+    this.drafts.delete(info);
+    this.plans.set(info, drafts.map(([ix, d]) => [ix, ix.apply(d, batch, info.changes[0]!.seq)]));
+  };
+
+  readonly onApplied = (info: CommitInfo): void => {
+    const plans = this.plans.get(info);
+    if (!plans) return;
+    this.plans.delete(info);
+    for (const [ix, plan] of plans) ix.complete(plan);
+  };
+
+  // ------------------------------------------------------------------ internals
+
+  private register(def: VectorIndexDef): VectorIndex {
+    const ix = new VectorIndex(def, this.engine, this.log);
+    this.byName.set(def.name, ix);
+    this.byTable.set(def.table, [...(this.byTable.get(def.table) ?? []), ix]);
+    return ix;
+  }
+
+  private unregister(name: string, id: number): void {
+    const ix = this.byName.get(name);
+    if (!ix || ix.def.id !== id) return;
+    this.byName.delete(name);
+    const rest = (this.byTable.get(ix.def.table) ?? []).filter((x) => x !== ix);
+    if (rest.length === 0) this.byTable.delete(ix.def.table);
+    else this.byTable.set(ix.def.table, rest);
+  }
+
+  private async saveDef(def: VectorIndexDef): Promise<void> {
+    const b = new WriteBatch().put(vecKs, defKey(def.id), Buffer.from(JSON.stringify(def), 'utf8'));
+    b.put(vecKs, COUNTER_KEY, Buffer.from(JSON.stringify({ next_id: this.nextId }), 'utf8'));
+    await this.engine.commit(b);
+  }
+}
