@@ -4,8 +4,9 @@ import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLo
 import type { Config } from './config.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
-import { DEFAULT_HIGHLIGHT, IndexManager, VectorManager, VectorService, parseVectorIndexSpec, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec, type VectorIndexDef } from './index/index.js';
+import { DEFAULT_HIGHLIGHT, DEFAULT_VECTOR_INDEX, IndexManager, VectorManager, type VectorIndex, VectorService, parseVectorIndexSpec, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec, type VectorIndexDef } from './index/index.js';
 import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
+import { MAX_CANDIDATES, fuse, parseFusion, type Fusion, type HybridHit } from './index/hybrid.js';
 import type { Logger } from './log.js';
 import { Engine } from './storage/index.js';
 import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
@@ -50,6 +51,29 @@ export interface FulltextSearchResponse {
   offset: number;
   limit: number;
   hits: { key: string; score: number; snippet?: string }[];
+  took_ms: number;
+}
+
+export interface HybridSearchRequest {
+  table?: unknown;
+  text?: unknown;
+  vector?: unknown;
+  k?: unknown;
+  fusion?: unknown;
+  weights?: unknown;
+  rrf_k?: unknown;
+  candidates?: unknown;
+}
+
+export interface HybridSearchResponse {
+  table: string;
+  fusion: Fusion;
+  k: number;
+  candidates: number;
+  /** The vector index used. */
+  index: string;
+  count: number;
+  results: { key: string; pk: string; score: number; text: HybridHit['text']; vector: HybridHit['vector'] }[];
   took_ms: number;
 }
 
@@ -363,6 +387,11 @@ export class Database {
     return this.vectors.list();
   }
 
+  /** The ready vector index `name` (the engine API for the semantic cache, content chunks and AQL). */
+  vectorIndex(name: string = DEFAULT_VECTOR_INDEX.name): VectorIndex {
+    return this.vectors.get(name);
+  }
+
   /** Write a checkpoint of every ready vector index now (also done periodically and at shutdown). */
   checkpointVectors(): Promise<void> {
     return this.vectors.checkpointAll(true);
@@ -430,6 +459,32 @@ export class Database {
       return { key: h.key, score: h.score, snippet: text === undefined ? '' : ft.snippet(JSON.parse(text), r.query, hl) };
     });
     return { table: o.table, column: o.column, query: o.query, count: hits.length, total: r.total, offset, limit, hits, took_ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  }
+
+  /**
+   * POST /search/hybrid: a BM25 list from the fulltext index on
+   * table.column and a k-NN list from the vector index on the table, fused
+   * by reciprocal rank (default) or weighted normalised scores (see
+   * docs/vector.md). Both lists read the latest committed state.
+   */
+  searchHybrid(o: HybridSearchRequest): HybridSearchResponse {
+    const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field } });
+    if (typeof o.table !== 'string') throw bad('table', 'missing required field "table"');
+    const text = o.text as Record<string, unknown> | undefined;
+    const vec = o.vector as Record<string, unknown> | undefined;
+    if (text === null || typeof text !== 'object' || typeof text.column !== 'string' || typeof text.query !== 'string') throw bad('text', 'field "text" must be an object {column, query}');
+    if (vec === null || typeof vec !== 'object' || vec.vector === undefined) throw bad('vector', 'field "vector" must be an object {vector, field?, index?}');
+    const fusion = parseFusion(o);
+    const c = o.candidates ?? Math.max(100, fusion.k);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < fusion.k || c > MAX_CANDIDATES) throw bad('candidates', `field "candidates" must be an integer from k to ${MAX_CANDIDATES}`);
+    const started = process.hrtime.bigint();
+    const ft = this.indexes.fulltext(o.table, text.column);
+    const ix = this.vector.resolve({ index: vec.index, table: o.table, vector_field: vec.field });
+    const vectorHits = ix.search(vec.vector, c);
+    const textHits = ft.search(text.query, { limit: c, offset: 0 }).hits;
+    const prefix = o.table.length + 1;
+    const results = fuse(textHits, vectorHits, fusion).map((h) => ({ key: h.key, pk: h.key.slice(prefix), score: h.score, text: h.text, vector: h.vector }));
+    return { table: o.table, fusion: fusion.fusion, k: fusion.k, candidates: c, index: ix.def.name, count: results.length, results, took_ms: Number(process.hrtime.bigint() - started) / 1e6 };
   }
 
   // ------------------------------------------------------------- graph

@@ -73,9 +73,13 @@ export function parseVectorIndexSpec(b: Record<string, unknown>): VectorIndexSpe
   return { name, table: b.table, field, dimension, metric, M, efConstruction, efSearch };
 }
 
-/** What a checkpoint must match: everything that shapes the graph (not efSearch, not the state). */
+/**
+ * What a checkpoint must match: everything that shapes the graph except the
+ * dimension (a checkpoint taken before the first vector has none; the
+ * checkpoint records it separately), not efSearch, not the state.
+ */
 export function graphIdentity(d: VectorIndexDef): string {
-  return JSON.stringify({ id: d.id, table: d.table, field: d.field, dimension: d.dimension, metric: d.metric, M: d.M, efConstruction: d.efConstruction });
+  return JSON.stringify({ id: d.id, table: d.table, field: d.field, metric: d.metric, M: d.M, efConstruction: d.efConstruction });
 }
 
 /** The definition as GET /vector/index/config shows it (contract fields first). */

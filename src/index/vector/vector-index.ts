@@ -120,6 +120,17 @@ export class VectorIndex {
     return this.hnswRef?.has(key) ?? false;
   }
 
+  /** The vector the graph holds for `key` (float32; normalised under COSINE). */
+  vectorOf(key: string): number[] | undefined {
+    return this.hnswRef?.vectorOf(key);
+  }
+
+  /** The durable vector count (written with every commit that changes the index). */
+  storedCount(): number {
+    const v = this.engine.getSync(vecKs, countKey(this.def.id));
+    return v ? v.readUInt32BE(0) : 0;
+  }
+
   /** Keys in the graph (latest applied state). */
   keys(): IterableIterator<string> {
     return (this.hnswRef?.keyMap() ?? new Map<string, number>()).keys();
@@ -254,11 +265,6 @@ export class VectorIndex {
 
   // ------------------------------------------------------------------ durable state
 
-  private storedCount(): number {
-    const v = this.engine.getSync(vecKs, countKey(this.def.id));
-    return v ? v.readUInt32BE(0) : 0;
-  }
-
   /**
    * Write the graph to `file` (atomically) with the sequence number it
    * reflects (see TicketQueue.reflectedSeq). Returns false when nothing
@@ -287,6 +293,7 @@ export class VectorIndex {
     w.u32(MAGIC);
     w.u32(VERSION);
     w.str(graphIdentity(this.def));
+    w.f64(h ? this.def.dimension! : 0);
     w.f64(seq);
     w.f64(counter);
     w.u32(labels.length);
@@ -329,6 +336,8 @@ export class VectorIndex {
       if (r.u32() !== MAGIC) throw new Error('not a vector checkpoint');
       if (r.u32() !== VERSION) throw new Error('unknown checkpoint version');
       if (r.str() !== graphIdentity(this.def)) throw new Error('checkpoint belongs to another index definition');
+      const dimension = r.f64();
+      if (dimension !== 0 && dimension !== this.def.dimension) throw new Error(`checkpoint has dimension ${dimension}, the index ${this.def.dimension}`);
       const seq = r.f64();
       if (seq > lastSeq) throw new Error(`checkpoint seq ${seq} is ahead of the change log (${lastSeq})`);
       const counter = r.f64();
@@ -337,7 +346,7 @@ export class VectorIndex {
       const graph = r.bytes();
       if (!r.done) throw new Error('checkpoint has trailing bytes');
       if (graph.length > 0) {
-        if (this.def.dimension === null) throw new Error('checkpoint has a graph but the index has no dimension');
+        if (dimension === 0) throw new Error('checkpoint has a graph but no dimension');
         await fs.promises.writeFile(tmp, graph, { mode: 0o600 });
         const d = this.def;
         this.hnswRef = HnswIndex.restore({ dimension: d.dimension!, metric: d.metric, M: d.M, efConstruction: d.efConstruction, efSearch: d.efSearch }, tmp, labels, counter);

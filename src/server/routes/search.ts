@@ -1,7 +1,7 @@
-import type { Database, FulltextSearchRequest } from '../../db.js';
+import type { Database, FulltextSearchRequest, HybridSearchRequest } from '../../db.js';
 import type { RouteSpec } from '../router.js';
 
-/** Fulltext search (BM25) over fulltext indexes; see docs/fulltext.md. */
+/** Fulltext search (BM25) over fulltext indexes and hybrid (BM25 + vector) search; see docs/fulltext.md and docs/vector.md. */
 export function searchRoutes(db: Database): RouteSpec[] {
   return [
     {
@@ -10,6 +10,13 @@ export function searchRoutes(db: Database): RouteSpec[] {
       permission: 'query:execute',
       body: 'FulltextSearchRequest',
       handler: async (req) => ({ json: db.searchFulltext(req.body as FulltextSearchRequest) }),
+    },
+    {
+      method: 'POST',
+      path: '/search/hybrid',
+      permission: 'query:execute',
+      body: 'HybridSearchRequest',
+      handler: async (req) => ({ json: db.searchHybrid(req.body as HybridSearchRequest) }),
     },
   ];
 }
