@@ -65,6 +65,10 @@ export async function startServer(config: Config, { log, announce = (t) => proce
   metrics.addGauge('themis_cdc_entries', 'Change-log entries retained', cdcStat('entries'));
   metrics.addGauge('themis_cdc_subscribers', 'Open change-feed streams (SSE and WebSocket)', cdcStat('subscribers'));
   metrics.addGauge('themis_cdc_long_poll_waiters', 'Long-poll requests waiting for a change', cdcStat('waiters'));
+  const vectorStat = (k: 'vectorCount' | 'deletedSlots' | 'capacity') => () => (db.ready ? db.listVectorIndexes().map((x): [string, number] => [x.objectName as string, x[k] as number]) : undefined);
+  metrics.addLabeledGauge('themis_vector_index_vectors', 'Vectors in each vector index', 'index', vectorStat('vectorCount'));
+  metrics.addLabeledGauge('themis_vector_index_deleted_slots', 'Graph slots of deleted vectors awaiting reuse, per vector index', 'index', vectorStat('deletedSlots'));
+  metrics.addLabeledGauge('themis_vector_index_capacity', 'Graph capacity of each vector index (doubles when full)', 'index', vectorStat('capacity'));
 
   const http = createHttpServer({
     db,

@@ -8,6 +8,8 @@ export interface Metrics {
   readonly registry: client.Registry;
   /** A gauge (or counter) whose value is read at scrape time; `undefined` leaves it unset (e.g. storage not open). */
   addGauge(name: string, help: string, read: () => number | undefined, type?: 'gauge' | 'counter'): void;
+  /** A gauge with one series per label value, read at scrape time (series that disappear are dropped). */
+  addLabeledGauge(name: string, help: string, label: string, read: () => [string, number][] | undefined): void;
   /** Where vccdb_requests_total / vccdb_errors_total read their values at scrape time. */
   countRequestsFrom(source: () => { totalRequests: number; totalErrors: number }): void;
   readonly requestDuration: FastHistogram;
@@ -95,6 +97,19 @@ export function createMetrics(startedAt: number = Date.now()): Metrics {
         collect() {
           const v = read();
           if (v !== undefined) this.set(v);
+        },
+      });
+    },
+    addLabeledGauge: (name, help, label, read) => {
+      new client.Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers: [registry],
+        collect() {
+          const series = read();
+          this.reset();
+          for (const [value, v] of series ?? []) this.set({ [label]: value }, v);
         },
       });
     },

@@ -86,6 +86,14 @@ describe('POST /search/hybrid', () => {
     body.results.forEach((h, i) => expect(h.score).toBeCloseTo(ref[i]![1], 9));
   });
 
+  it('/metrics exposes the size of each vector index', async () => {
+    const stats = (await call(s, 'GET', '/vector/index/stats?index=docs_vec')).body;
+    const text = await (await s.req('GET', '/metrics')).text();
+    expect(text).toContain(`themis_vector_index_vectors{index="docs_vec"} ${stats.vectorCount as number}`);
+    expect(text).toContain('themis_vector_index_vectors{index="vector_index"} 0');
+    expect(text).toMatch(/^themis_vector_index_capacity\{index="docs_vec"\} \d+$/m);
+  });
+
   it('follows writes: a deleted document leaves both lists', async () => {
     const first = (await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 1 })).body as unknown as HybridSearchResponse;
     const top = first.results[0]!.key;

@@ -31,6 +31,24 @@ describe('FastHistogram in the prom-client registry', () => {
     expect(text).toMatch(/^vccdb_requests_total 9$/m);
     expect(text).toMatch(/^vccdb_errors_total 3$/m);
   });
+
+  it('labeled gauges read one series per label value at scrape time; vanished series are dropped', async () => {
+    const m = createMetrics();
+    let series: [string, number][] | undefined = [
+      ['a', 3],
+      ['b', 0],
+    ];
+    m.addLabeledGauge('themis_test_items', 'Items', 'index', () => series);
+    let text = await m.registry.metrics();
+    expect(text).toMatch(/^themis_test_items\{index="a"\} 3$/m);
+    expect(text).toMatch(/^themis_test_items\{index="b"\} 0$/m);
+    series = [['a', 5]];
+    text = await m.registry.metrics();
+    expect(text).toMatch(/^themis_test_items\{index="a"\} 5$/m);
+    expect(text).not.toContain('index="b"');
+    series = undefined;
+    expect(await m.registry.metrics()).not.toMatch(/^themis_test_items\{/m);
+  });
 });
 
 describe('Authenticator', () => {
