@@ -172,17 +172,21 @@ export class HnswIndex {
   }
 
   private walk(q: number[], k: number, ef: number, filter?: (label: number) => boolean): VectorHit[] {
-    this.native.setEf(Math.max(ef, k));
+    const beam = Math.max(ef, k);
+    // The native ef is the index's except during a walk with another beam (restored at once).
+    if (beam !== this.ef) this.native.setEf(beam);
     try {
       const r = this.native.searchKnn(q, Math.min(k, this.native.getMaxElements()), filter);
-      const out: VectorHit[] = [];
+      const out: VectorHit[] = new Array(r.neighbors.length);
+      let n = 0;
       for (let i = 0; i < r.neighbors.length; i++) {
         const key = this.keyOf.get(r.neighbors[i]!);
-        if (key !== undefined) out.push({ key, distance: r.distances[i]! });
+        if (key !== undefined) out[n++] = { key, distance: r.distances[i]! };
       }
+      out.length = n;
       return out;
     } finally {
-      this.native.setEf(this.ef);
+      if (beam !== this.ef) this.native.setEf(this.ef);
     }
   }
 
