@@ -226,3 +226,25 @@ describe('vector index consistency (in-process)', () => {
     SLOW ? 600_000 : 120_000,
   );
 });
+
+describe('vector checkpoints', () => {
+  it('a deleted checkpoint directory is recreated by the next checkpoint', async () => {
+    const dir = tempDir();
+    let db = await openDb(dir);
+    try {
+      await db.vector.batchInsert({ items: [{ pk: 'a', vector: [1, 2, 3] }, { pk: 'b', vector: [3, 2, 1] }] });
+      await db.checkpointVectors();
+      fs.rmSync(path.join(dir, 'vector'), { recursive: true });
+      await db.vector.batchInsert({ items: [{ pk: 'c', vector: [1, 1, 1] }] });
+      await db.checkpointVectors();
+      expect(fs.readdirSync(path.join(dir, 'vector'))).toEqual([`index-${db.vectorIndex().def.id}.ckpt`]);
+      await db.close();
+      db = await openDb(dir);
+      expect(db.vectorIndex().loadedFrom).toBe('checkpoint');
+      expect(db.vector.search({ vector: [1, 1, 1], k: 3 })).toMatchObject({ count: 3, results: [{ pk: 'c' }, {}, {}] });
+    } finally {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

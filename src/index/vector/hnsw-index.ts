@@ -46,7 +46,14 @@ export interface VectorHit {
   distance: number;
 }
 
-/** A vector as hnswlib takes it: `dimension` finite numbers (and not all zero for COSINE), or a 400 naming the problem. */
+/** Largest squared length a vector may have: distances (squared differences, dot products) then stay finite in float32. */
+export const MAX_SQUARED_NORM = 1e37;
+
+/**
+ * A vector as hnswlib takes it: `dimension` finite numbers whose squared
+ * length is at most MAX_SQUARED_NORM (hnswlib computes in float32), not all
+ * zero for COSINE; otherwise a 400 naming the problem.
+ */
 export function checkVector(v: unknown, dimension: number, metric: VectorMetric, field = 'vector'): number[] {
   const bad = (message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field } });
   if (!Array.isArray(v)) throw bad(`field "${field}" must be an array of numbers`);
@@ -57,6 +64,7 @@ export function checkVector(v: unknown, dimension: number, metric: VectorMetric,
     if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(`field "${field}" element ${i} is not a finite number`);
     norm += x * x;
   }
+  if (!(norm <= MAX_SQUARED_NORM)) throw bad(`field "${field}" is too long (squared length ${norm.toPrecision(3)}; at most 1e37, so that distances stay finite in float32)`);
   if (metric === 'COSINE' && norm === 0) throw bad(`field "${field}" is the zero vector, which has no direction (metric COSINE)`);
   return v as number[];
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { Engine, WriteBatch, entityKeyCodec, keyspace } from '../../storage/index.js';
@@ -282,6 +283,8 @@ export class VectorIndex {
     let counter = 0;
     if (h) {
       const tmp = `${file}.graph.tmp`;
+      // hnswlib fails silently when the directory is missing (deleted by an operator, say).
+      fs.mkdirSync(path.dirname(file), { recursive: true });
       h.writeGraph(tmp);
       labels = h.labels();
       counter = h.labelCounter;

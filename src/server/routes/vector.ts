@@ -65,7 +65,7 @@ export function vectorRoutes(db: Database): RouteSpec[] {
       path: '/vector/index/drop',
       permission: 'admin',
       body: 'VectorIndexDropRequest',
-      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.dropVectorIndex((req.body as Body).name as string)) } }),
+      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.dropVectorIndex((req.body as Body).name as string)), state: 'dropped' } }),
     },
     {
       method: 'GET',
