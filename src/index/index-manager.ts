@@ -3,7 +3,9 @@ import path from 'node:path';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
-import { decodeEntityValue, type CommitInfo } from '../txn/index.js';
+import type { CommitInfo } from '../txn/index.js';
+import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
+import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
 import { FulltextIndex, type FulltextPlan, type FulltextStats } from './fulltext/index.js';
 import { idPrefix } from './id-prefix.js';
@@ -29,9 +31,6 @@ interface LiveIndex {
 
 export type IndexListing = IndexDef & { name: string; entries: number; fulltext?: FulltextStats };
 
-/** What the manager needs from the transaction layer: the value the next commit would replace. */
-export type LatestValue = (key: string) => string | null;
-
 function describeTuple(t: ScalarValue[]): string {
   return JSON.stringify(t.length === 1 ? t[0] : t);
 }
@@ -50,14 +49,6 @@ export interface FulltextCheckpoints {
   replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
   /** Period of the background checkpoint (default 5 minutes). */
   everyMs?: number;
-}
-
-/** How the backfill tells whether a scanned value may be stale: commits applied or queued since the scan began. */
-export interface CommitClock {
-  /** Highest sequence number applied to LevelDB. */
-  appliedSeq(): number;
-  /** A commit touching `key` is queued but not applied yet. */
-  hasPending(key: string): boolean;
 }
 
 /**
@@ -84,9 +75,7 @@ export class IndexManager {
   /** Fulltext changes of commits in flight, applied to the in-memory side once durable. */
   private readonly ftPlans = new WeakMap<CommitInfo, [FulltextIndex, FulltextPlan][]>();
   private nextId = 1;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  /** Checkpoint writes run one after another. */
-  private checkpointing: Promise<void> = Promise.resolve();
+  private readonly scheduler: CheckpointScheduler<LiveIndex>;
 
   constructor(
     private readonly engine: Engine,
@@ -94,7 +83,15 @@ export class IndexManager {
     private readonly log: Logger,
     private readonly clock?: CommitClock,
     private readonly checkpoints?: FulltextCheckpoints,
-  ) {}
+  ) {
+    this.scheduler = new CheckpointScheduler(
+      'fulltext',
+      log,
+      () => [...this.byId.values()].filter((l) => l.ft && l.def.state === 'ready'),
+      (l) => indexName(l.def),
+      async (l, force) => this.checkpoints !== undefined && this.clock !== undefined && this.byId.get(l.def.id) === l && l.ft!.checkpoint(this.checkpointFile(l.def.id), this.clock.appliedSeq(), force),
+    );
+  }
 
   async open(): Promise<void> {
     const building: IndexDef[] = [];
@@ -114,10 +111,7 @@ export class IndexManager {
         if (l.ft) await this.loadFulltext(l.ft, def);
       }
     }
-    if (this.checkpoints && this.clock) {
-      this.checkpointTimer = setInterval(() => void this.checkpointAll(), this.checkpoints.everyMs ?? 300_000);
-      this.checkpointTimer.unref();
-    }
+    if (this.checkpoints && this.clock) this.scheduler.start(this.checkpoints.everyMs ?? 300_000);
     // A drop interrupted by a crash finishes.
     for (const def of dropping) await this.discard(def);
     // A backfill interrupted by a crash starts over: its partial entries are removed first.
@@ -152,33 +146,15 @@ export class IndexManager {
   /**
    * Checkpoint every ready fulltext index that changed since its last
    * checkpoint: periodically, after a create, and at shutdown (commits in
-   * flight are left to the change-log replay). Failures are logged; the index then starts from its
-   * postings (or an older checkpoint plus the change log).
+   * flight are left to the change-log replay).
    */
   checkpointAll(force = false, only?: LiveIndex): Promise<void> {
-    const run = async () => {
-      if (!this.checkpoints || !this.clock) return;
-      for (const l of only ? [only] : [...this.byId.values()]) {
-        if (!l.ft || l.def.state !== 'ready' || this.byId.get(l.def.id) !== l) continue;
-        try {
-          const started = Date.now();
-          if (await l.ft.checkpoint(this.checkpointFile(l.def.id), this.clock.appliedSeq(), force)) {
-            this.log.debug('fulltext checkpoint written', { index: indexName(l.def), ms: Date.now() - started });
-          }
-        } catch (e) {
-          this.log.error('fulltext checkpoint failed', { index: indexName(l.def), error: e });
-        }
-      }
-    };
-    this.checkpointing = this.checkpointing.then(run);
-    return this.checkpointing;
+    return this.scheduler.run(force, only);
   }
 
   /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */
-  async close(): Promise<void> {
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    this.checkpointTimer = undefined;
-    await this.checkpointAll();
+  close(): Promise<void> {
+    return this.scheduler.stop();
   }
 
   list(): IndexListing[] {
@@ -324,46 +300,17 @@ export class IndexManager {
     return (this.byTable.get(table) ?? []).find((l) => l.def.columns.join(',') === columns.join(',') && (type === undefined || l.def.type === type));
   }
 
-  /**
-   * Scan the table in bounded batches. Each batch's values are read with the
-   * transaction layer's `latest` in the same synchronous step that queues the
-   * batch, so it orders correctly against concurrent commits (whose own hook
-   * already maintains this index).
-   */
+  /** Index the table's existing documents (see backfillTable: ordered against concurrent commits, whose own hook maintains this index). */
   private async backfill(l: LiveIndex): Promise<void> {
-    const range = entityKeyCodec.tableRange(l.def.table);
-    let after: Buffer | undefined;
-    // One batch is written while the next is scanned and encoded (at most one in flight).
-    let inFlight: Promise<void> = Promise.resolve();
-    for (;;) {
+    const alive = () => {
       if (this.byId.get(l.def.id) !== l) throw new ThemisError('CONFLICT', `index ${indexName(l.def)} was dropped while it was being built`);
-      const rows: [string, string][] = [];
-      const since = this.clock?.appliedSeq();
-      for await (const [k, v] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
-        const { table, pk } = entityKeyCodec.decode(k);
-        rows.push([`${table}:${pk}`, decodeEntityValue(v)]);
-        after = k;
-        if (rows.length >= BACKFILL_BATCH) break;
-      }
-      if (rows.length === 0) return inFlight;
-      // At most one batch in flight. From here until the batch is queued everything is synchronous,
-      // so no commit can be queued between reading a value and queueing the entries derived from it.
-      await inFlight;
-      // The scanned values are current unless a commit was applied since the scan began, or one is
-      // queued for that key; then the latest value is read here, in the step that queues the batch.
-      const stale = this.clock === undefined || this.clock.appliedSeq() !== since;
+    };
+    await backfillTable(this.engine, l.def.table, BACKFILL_BATCH, this.clock, this.latest, alive, (current) => {
       const batch = new WriteBatch();
-      const current: [string, string][] = [];
-      for (const [key, scanned] of rows) {
-        const text = stale || this.clock!.hasPending(key) ? this.latest(key) : scanned;
-        if (text !== null) current.push([key, text]);
-      }
       if (l.ft) {
         const ft = l.ft;
         const plan = ft.apply(ft.planBackfill(current), batch);
-        inFlight = this.engine.commit(batch).then(() => ft.complete(plan));
-        if (rows.length < BACKFILL_BATCH) return inFlight;
-        continue;
+        return this.engine.commit(batch).then(() => ft.complete(plan));
       }
       const local = new Map<string, string>();
       for (const [key, text] of current) {
@@ -383,9 +330,8 @@ export class IndexManager {
           l.entries++;
         }
       }
-      inFlight = this.engine.commit(batch);
-      if (rows.length < BACKFILL_BATCH) return inFlight;
-    }
+      return this.engine.commit(batch);
+    });
   }
 
   private async verifyUnique(l: LiveIndex): Promise<void> {

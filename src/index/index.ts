@@ -1,4 +1,5 @@
-export { IndexManager, type LatestValue, type CommitClock, type IndexListing, type FulltextCheckpoints } from './index-manager.js';
+export { IndexManager, type IndexListing, type FulltextCheckpoints } from './index-manager.js';
+export type { LatestValue, CommitClock } from './backfill.js';
 export { parseIndexSpec, indexName, INDEX_TYPES, type IndexDef, type IndexSpec, type IndexType } from './index-def.js';
 export { indexTuples, valueAt, MAX_ENTRIES_PER_DOCUMENT } from './extract.js';
 export * from './fulltext/index.js';

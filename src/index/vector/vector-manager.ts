@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { Engine, WriteBatch, entityKeyCodec, keyspace } from '../../storage/index.js';
-import { decodeEntityValue, type CommitInfo } from '../../txn/index.js';
-import type { CommitClock, LatestValue } from '../index-manager.js';
+import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
+import type { CommitInfo } from '../../txn/index.js';
+import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
+import { CheckpointScheduler } from '../checkpoint-scheduler.js';
 import { DEFAULT_VECTOR_INDEX, describeVectorIndex, type VectorIndexDef, type VectorIndexSpec } from './vector-def.js';
 import { TAG_DEF, VectorIndex, countKey, defKey, type VectorDraft, type VectorPlan } from './vector-index.js';
 
 const vecKs = keyspace('vector');
-const entityKs = keyspace('entity');
 const COUNTER_KEY = Buffer.of(0x4e); // 'N' -> {"next_id": n}
 const BACKFILL_BATCH = 1000;
 
@@ -40,8 +40,7 @@ export class VectorManager {
   private readonly drafts = new WeakMap<CommitInfo, [VectorIndex, VectorDraft][]>();
   private readonly plans = new WeakMap<CommitInfo, [VectorIndex, VectorPlan][]>();
   private nextId = 1;
-  private checkpointTimer: NodeJS.Timeout | undefined;
-  private checkpointing: Promise<void> = Promise.resolve();
+  private readonly scheduler: CheckpointScheduler<VectorIndex>;
 
   constructor(
     private readonly engine: Engine,
@@ -49,7 +48,15 @@ export class VectorManager {
     private readonly log: Logger,
     private readonly clock: CommitClock,
     private readonly checkpoints?: VectorCheckpoints,
-  ) {}
+  ) {
+    this.scheduler = new CheckpointScheduler(
+      'vector',
+      log,
+      () => [...this.byName.values()].filter((ix) => ix.def.state === 'ready'),
+      (ix) => ix.def.name,
+      async (ix, force) => this.checkpoints !== undefined && this.byName.get(ix.def.name) === ix && ix.checkpoint(this.checkpointFile(ix.def.id), this.clock.appliedSeq(), force),
+    );
+  }
 
   async open(): Promise<void> {
     const building: VectorIndexDef[] = [];
@@ -73,10 +80,7 @@ export class VectorManager {
       }
     }
     if (!this.byName.has(DEFAULT_VECTOR_INDEX.name)) await this.create(DEFAULT_VECTOR_INDEX);
-    if (this.checkpoints) {
-      this.checkpointTimer = setInterval(() => void this.checkpointAll(), this.checkpoints.everyMs ?? 300_000);
-      this.checkpointTimer.unref();
-    }
+    if (this.checkpoints) this.scheduler.start(this.checkpoints.everyMs ?? 300_000);
   }
 
   private async loadIndex(ix: VectorIndex): Promise<void> {
@@ -92,28 +96,11 @@ export class VectorManager {
 
   /** Checkpoint every ready index that changed since its last checkpoint (periodically, after a create, at shutdown). */
   checkpointAll(force = false, only?: VectorIndex): Promise<void> {
-    const run = async () => {
-      if (!this.checkpoints) return;
-      for (const ix of only ? [only] : [...this.byName.values()]) {
-        if (ix.def.state !== 'ready' || this.byName.get(ix.def.name) !== ix) continue;
-        try {
-          const started = Date.now();
-          if (await ix.checkpoint(this.checkpointFile(ix.def.id), this.clock.appliedSeq(), force)) {
-            this.log.debug('vector checkpoint written', { index: ix.def.name, vectors: ix.size, ms: Date.now() - started });
-          }
-        } catch (e) {
-          this.log.error('vector checkpoint failed', { index: ix.def.name, error: e });
-        }
-      }
-    };
-    this.checkpointing = this.checkpointing.then(run);
-    return this.checkpointing;
+    return this.scheduler.run(force, only);
   }
 
-  async close(): Promise<void> {
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    this.checkpointTimer = undefined;
-    await this.checkpointAll();
+  close(): Promise<void> {
+    return this.scheduler.stop();
   }
 
   // ------------------------------------------------------------------ lookup
@@ -193,38 +180,19 @@ export class VectorManager {
   }
 
   /**
-   * Scan the table in batches; each batch's values are read (latest, when a
-   * commit was applied or is queued since the scan) and queued in one
-   * synchronous step, so it orders correctly against concurrent commits. A
-   * document whose field is not a valid vector fails the create (400).
+   * Index the table's existing documents (see backfillTable: ordered against
+   * concurrent commits). A document whose field is not a valid vector fails
+   * the create (400).
    */
   private async backfill(ix: VectorIndex): Promise<void> {
-    const range = entityKeyCodec.tableRange(ix.def.table);
-    let after: Buffer | undefined;
-    let inFlight: Promise<void> = Promise.resolve();
-    for (;;) {
+    const alive = () => {
       if (this.byName.get(ix.def.name) !== ix) throw new ThemisError('CONFLICT', `vector index ${ix.def.name} was dropped while it was being built`);
-      const rows: [string, string][] = [];
-      const since = this.clock.appliedSeq();
-      for await (const [k, v] of this.engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
-        const { table, pk } = entityKeyCodec.decode(k);
-        rows.push([`${table}:${pk}`, decodeEntityValue(v)]);
-        after = k;
-        if (rows.length >= BACKFILL_BATCH) break;
-      }
-      if (rows.length === 0) return inFlight;
-      await inFlight;
-      const stale = this.clock.appliedSeq() !== since;
-      const current: [string, string][] = [];
-      for (const [key, scanned] of rows) {
-        const text = stale || this.clock.hasPending(key) ? this.latest(key) : scanned;
-        if (text !== null) current.push([key, text]);
-      }
+    };
+    await backfillTable(this.engine, ix.def.table, BACKFILL_BATCH, this.clock, this.latest, alive, (current) => {
       const batch = new WriteBatch();
       const plan = ix.apply(ix.draftBackfill(current), batch);
-      inFlight = this.engine.commit(batch).then(() => ix.complete(plan));
-      if (rows.length < BACKFILL_BATCH) return inFlight;
-    }
+      return this.engine.commit(batch).then(() => ix.complete(plan));
+    });
   }
 
   // ------------------------------------------------------------------ maintenance (commit hooks)

@@ -1,0 +1,61 @@
+import { type Engine, entityKeyCodec, keyspace } from '../storage/index.js';
+import { decodeEntityValue } from '../txn/index.js';
+
+const entityKs = keyspace('entity');
+
+/** How a backfill tells whether a scanned value may be stale: commits applied or queued since the scan began. */
+export interface CommitClock {
+  /** Highest sequence number applied to LevelDB. */
+  appliedSeq(): number;
+  /** A commit touching `key` is queued but not applied yet. */
+  hasPending(key: string): boolean;
+}
+
+/** What the index's commit hook would replace for `key`: the latest value including commits in flight (null: absent). */
+export type LatestValue = (key: string) => string | null;
+
+/**
+ * Scan a table in batches for an index backfill. Each batch's values are
+ * current as of the step that queues it: a scanned value is re-read with
+ * `latest` when a commit was applied since the scan began or one is queued
+ * for the key, and `queue` is called synchronously right after, so no
+ * commit can be queued between reading a value and queueing what derives
+ * from it (the index's own commit hook covers every later commit). `queue`
+ * returns the batch's write; at most one is in flight while the next batch
+ * is scanned. `alive` is checked before each batch (throw to stop).
+ */
+export async function backfillTable(
+  engine: Engine,
+  table: string,
+  batchSize: number,
+  clock: CommitClock | undefined,
+  latest: LatestValue,
+  alive: () => void,
+  queue: (rows: [string, string][]) => Promise<void>,
+): Promise<void> {
+  const range = entityKeyCodec.tableRange(table);
+  let after: Buffer | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  for (;;) {
+    alive();
+    const rows: [string, string][] = [];
+    const since = clock?.appliedSeq();
+    for await (const [k, v] of engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
+      const { table: t, pk } = entityKeyCodec.decode(k);
+      rows.push([`${t}:${pk}`, decodeEntityValue(v)]);
+      after = k;
+      if (rows.length >= batchSize) break;
+    }
+    if (rows.length === 0) return inFlight;
+    await inFlight;
+    // From here until the batch is queued everything is synchronous.
+    const stale = clock === undefined || clock.appliedSeq() !== since;
+    const current: [string, string][] = [];
+    for (const [key, scanned] of rows) {
+      const text = stale || clock!.hasPending(key) ? latest(key) : scanned;
+      if (text !== null) current.push([key, text]);
+    }
+    inFlight = queue(current);
+    if (rows.length < batchSize) return inFlight;
+  }
+}
