@@ -15,6 +15,7 @@ import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
 import { queryArea } from './areas/query.js';
 import { txnArea } from './areas/txn.js';
+import { vectorArea } from './areas/vector.js';
 import { describePinning } from './lib/cpu.js';
 import { machineInfo } from './lib/machine.js';
 import { renderConsole, writeResults } from './lib/results.js';
@@ -22,7 +23,7 @@ import type { Area, AreaReport, BenchSettings } from './lib/types.js';
 import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
-const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea].map((a) => [a.name, a]));
+const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea].map((a) => [a.name, a]));
 
 function usage(): string {
   return `usage: node dist/bench/run.js <area> [<area>...]\n\nareas:\n${[...AREAS.values()].map((a) => `  ${a.name.padEnd(12)} ${a.description}`).join('\n')}\n`;
