@@ -19,7 +19,7 @@ import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
-import { envNumber, log, sleep, tempDir } from '../lib/util.js';
+import { envNumber, log, shortPhases, sleep, tempDir } from '../lib/util.js';
 
 /** Table and column of the indexed documents (`docs:<6-digit n>`, blob {"text": …, "src": …}). */
 const TABLE = 'docs';
@@ -204,10 +204,7 @@ export const fulltextArea: Area = {
     const tool = detectTool();
     const gc = gcFunction();
     pinDriver();
-    const wrkDurationS = Math.min(settings.durationS, 8);
-    const wrkWarmupS = Math.min(settings.warmupS, 2);
-    const memDurationS = Math.min(settings.durationS, 3);
-    const memWarmupS = Math.min(settings.warmupS, 1);
+    const { wrkDurationS, wrkWarmupS, memDurationS, memWarmupS } = shortPhases(settings);
     const results: ScenarioResult[] = [];
     const notes: string[] = [];
 

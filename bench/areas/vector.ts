@@ -13,7 +13,7 @@ import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
-import { envNumber, log, prng, sleep } from '../lib/util.js';
+import { envNumber, log, prng, shortPhases, sleep } from '../lib/util.js';
 
 // hnswlib-node is a CommonJS native addon; the server's wrapper (src/index/vector/hnsw-index.ts) loads it the same way.
 const require = createRequire(import.meta.url);
@@ -328,10 +328,7 @@ export const vectorArea: Area = {
     const tool = detectTool();
     const gc = gcFunction();
     pinDriver();
-    const wrkDurationS = Math.min(settings.durationS, 8);
-    const wrkWarmupS = Math.min(settings.warmupS, 2);
-    const memDurationS = Math.min(settings.durationS, 3);
-    const memWarmupS = Math.min(settings.warmupS, 1);
+    const { wrkDurationS, wrkWarmupS, memDurationS, memWarmupS } = shortPhases(settings);
     const results: ScenarioResult[] = [];
     const notes: string[] = [];
     const runStart = performance.now();

@@ -6,6 +6,7 @@
  * Euclidean, IP 1 − dot. hnswlib keeps float32 vectors, so distances are
  * compared to 1e-4.
  */
+import type { BatchInsertResponse } from '../../src/index/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../helpers/random.js';
 import { call, startServer, type Body, type StartedServer } from '../helpers/server.js';
@@ -82,14 +83,7 @@ interface IndexStats extends IndexConfig {
   loaded_from: 'new' | 'checkpoint' | 'rebuild';
 }
 
-interface BatchResponse {
-  inserted: number;
-  errors: number;
-  objectName: string;
-  dimension: number | null;
-  table: string;
-  error_details: { index: number; pk: string | null; message: string }[];
-}
+type BatchResponse = BatchInsertResponse;
 
 async function ok(p: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
   const r = await p;

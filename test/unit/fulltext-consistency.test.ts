@@ -8,18 +8,14 @@
  * (with identical search results).
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config.js';
-import { Database } from '../../src/db.js';
+import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { fieldTexts } from '../../src/index/fulltext/index.js';
-import { createLogger } from '../../src/log.js';
 import type { WriteBatch } from '../../src/storage/index.js';
+import { batch, openDb, tempDir as helperTempDir, tolerated, write, type Blob, type Write } from '../helpers/inproc.js';
 
-const log = createLogger('silent');
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const TABLE = 'docs';
 const COLUMN = 'body';
@@ -32,12 +28,6 @@ const CONFIGS: Record<string, Record<string, unknown> | undefined> = {
 const WORDS = ['run', 'runs', 'Running', 'the', 'and', 'fox', 'foxes', 'Dog', 'dog', 'lazy', 'quick', 'über', 'Ueber', 'jumped', '42', 'a'];
 const QUERIES = ['fox', 'dog', 'running', 'über', '42', 'fox OR dog', 'quick fox', 'dog -lazy', '"lazy dog"', 'ru*', 'fo*', 'the'];
 
-type Blob = Record<string, unknown>;
-/** A write: a document (put) or null (delete). */
-interface Write {
-  key: string;
-  doc: Blob | null;
-}
 type Op =
   | { t: 'put'; w: Write }
   | { t: 'batch'; ws: Write[] }
@@ -80,24 +70,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 // ---------------------------------------------------------------- running operations
 
-async function openDb(dir: string, durability: 'relaxed' | 'sync' = 'relaxed'): Promise<Database> {
-  const db = new Database({ ...DEFAULTS, dataDir: dir, durability }, log);
-  await db.open();
-  return db;
-}
-
-/** Refusals the operations may legitimately meet: unique violations and snapshot write conflicts. */
-async function tolerated(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ThemisError && e.code === 'CONFLICT') return;
-    throw e;
-  }
-}
-
-const write = (db: Database, w: Write, txn?: string): Promise<unknown> => (w.doc === null ? db.deleteEntity(w.key, txn) : db.putEntity(w.key, w.doc, txn));
-const batch = (db: Database, ws: Write[]) => db.applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
 
 /** Begin an explicit transaction and buffer `ws` in it; returns its id. */
 async function buffered(db: Database, ws: Write[], isolation: 'read_committed' | 'snapshot' = 'read_committed'): Promise<string> {
@@ -215,9 +187,7 @@ async function reopenConsistent(db: Database, dir: string, keys: readonly string
   return again;
 }
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'themis-ftc-'));
-}
+const tempDir = () => helperTempDir('themis-ftc-');
 
 // ---------------------------------------------------------------- tests
 

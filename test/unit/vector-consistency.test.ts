@@ -9,27 +9,19 @@
  * older checkpoint (change-log replay) and after a rebuild (no checkpoint).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config.js';
-import { Database } from '../../src/db.js';
+import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
+import { batch, openDb, tempDir as helperTempDir, tolerated as toleratedCodes, write, type Blob, type Write } from '../helpers/inproc.js';
 
-const log = createLogger('silent');
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const TABLE = 'docs';
 const INDEX = 'docs_vec';
 const DIM = 4;
 const KEYS = Array.from({ length: 8 }, (_, i) => `${TABLE}:${i}`);
 
-type Blob = Record<string, unknown>;
-interface Write {
-  key: string;
-  doc: Blob | null;
-}
 type Op =
   | { t: 'put'; w: Write }
   | { t: 'batch'; ws: Write[] }
@@ -60,24 +52,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-async function openDb(dir: string): Promise<Database> {
-  const db = new Database({ ...DEFAULTS, dataDir: dir, durability: 'relaxed' }, log);
-  await db.open();
-  return db;
-}
-
 /** Refusals the operations may meet: invalid vectors (400) and unique violations (409). */
-async function tolerated(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ThemisError && (e.code === 'CONFLICT' || e.code === 'VALIDATION_FAILED')) return;
-    throw e;
-  }
-}
-
-const write = (db: Database, w: Write, txn?: string): Promise<unknown> => (w.doc === null ? db.deleteEntity(w.key, txn) : db.putEntity(w.key, w.doc, txn));
-const batch = (db: Database, ws: Write[]) => db.applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
+const tolerated = (p: Promise<unknown>) => toleratedCodes(p, ['CONFLICT', 'VALIDATION_FAILED']);
 
 async function run(db: Database, op: Op): Promise<void> {
   switch (op.t) {
@@ -125,9 +101,7 @@ function expectConsistent(db: Database): void {
   }
 }
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'themis-vec-'));
-}
+const tempDir = () => helperTempDir('themis-vec-');
 
 function checkpointFile(dir: string, db: Database): string {
   return path.join(dir, 'vector', `index-${db.vectorIndex(INDEX).def.id}.ckpt`);
