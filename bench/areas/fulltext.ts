@@ -14,7 +14,7 @@ import { foreignCores, snapshot } from '../lib/contention.js';
 import { buildCorpus, LONG_WORDS, MAX_CHARS, MIN_WORDS, PASSAGE_WORDS, QUERY_KINDS, sampleQueries, type BenchQuery, type Corpus, type QueryKind } from '../lib/corpus.js';
 import { pinDriver } from '../lib/flows.js';
 import { HttpConnection } from '../lib/http-client.js';
-import { detectTool, nodeLoadResult, type LoadResult } from '../lib/load.js';
+import { detectTool, sequentialLoad } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
@@ -144,32 +144,6 @@ async function runPasses(engine: string, queries: Record<QueryKind, BenchQuery[]
   return run;
 }
 
-/** A sequential in-process throughput run (one query after another) as a LoadResult for the results table. */
-function inProcessLoad(label: string, all: BenchQuery[], one: (q: BenchQuery) => unknown): (durationS: number) => Promise<LoadResult> {
-  return async (durationS) => {
-    const lat: number[] = [];
-    const t0 = performance.now();
-    const stopAt = t0 + durationS * 1000;
-    let i = 0;
-    let now = t0;
-    while (now < stopAt) {
-      const s = now;
-      one(all[i]!);
-      now = performance.now();
-      lat.push(now - s);
-      i = (i + 1) % all.length;
-      // Let timers (contention sampling) run now and then.
-      if ((i & 255) === 0) await new Promise((r) => setImmediate(r));
-    }
-    const secs = (now - t0) / 1000;
-    return nodeLoadResult({
-      latencies: lat,
-      durationS: secs,
-      toolVersion: `${label}, in process (node ${process.version})`,
-      raw: `${lat.length} searches (top ${TOP_K}) in ${secs.toFixed(3)} s, one after another on one thread, rotating through ${all.length} queries`,
-    });
-  };
-}
 
 /** |a ∩ b| / min(k, max(|a|, |b|)); undefined when both are empty. */
 function overlap(a: readonly string[], b: readonly string[]): number | undefined {
@@ -221,7 +195,7 @@ export const fulltextArea: Area = {
     const inProcScenario = async (name: string, server: string, call: string, description: string, one: (q: BenchQuery) => unknown) => {
       results.push(
         await runScenario(
-          { name, description, server, load: { base: 'in-process', method: 'POST', path: `${call} (mixed)`, headers: {} }, warmupS: memWarmupS, connections: 1, run: inProcessLoad(call, all, one) },
+          { name, description, server, load: { base: 'in-process', method: 'POST', path: `${call} (mixed)`, headers: {} }, warmupS: memWarmupS, connections: 1, run: sequentialLoad({ what: `search (top ${TOP_K})`, n: all.length, toolVersion: call, one: (i) => one(all[i]!) }) },
           { ...settings, durationS: memDurationS },
         ),
       );

@@ -8,7 +8,7 @@ import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { cpuSeconds, foreignCores, snapshot, threadCpuSeconds } from '../lib/contention.js';
 import { pinDriver } from '../lib/flows.js';
 import { HttpConnection } from '../lib/http-client.js';
-import { detectTool, nodeLoadResult, type LoadResult } from '../lib/load.js';
+import { detectTool, sequentialLoad } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
@@ -231,32 +231,6 @@ function meanOverlap(a: Pass, b: Pass, k: number): number {
   return sum / a.answers.length;
 }
 
-/** A sequential in-process throughput run (one search after another) as a LoadResult for the results table. */
-function inProcessLoad(what: string, nQueries: number, one: (qi: number) => unknown): (durationS: number) => Promise<LoadResult> {
-  return async (durationS) => {
-    const lat: number[] = [];
-    const t0 = performance.now();
-    const stopAt = t0 + durationS * 1000;
-    let i = 0;
-    let now = t0;
-    while (now < stopAt) {
-      const s = now;
-      one(i);
-      now = performance.now();
-      lat.push(now - s);
-      i = (i + 1) % nQueries;
-      // Let timers (contention sampling) run now and then.
-      if ((i & 255) === 0) await new Promise((r) => setImmediate(r));
-    }
-    const secs = (now - t0) / 1000;
-    return nodeLoadResult({
-      latencies: lat,
-      durationS: secs,
-      toolVersion: `hnswlib-node ${pkgVersion('hnswlib-node')}, in process (node ${process.version})`,
-      raw: `${lat.length} × ${what} in ${secs.toFixed(3)} s, one after another on one thread, rotating through ${nQueries} queries`,
-    });
-  };
-}
 
 // ------------------------------------------------------------------ helpers
 
@@ -546,7 +520,7 @@ export const vectorArea: Area = {
             load: { base: 'in-process', method: 'POST', path: `searchKnn(q, ${k}${filtered ? ', filter' : ''})`, headers: {} },
             warmupS: memWarmupS,
             connections: 1,
-            run: inProcessLoad(`searchKnn(q, ${k}${filtered ? ', filter' : ''})`, Q, one),
+            run: sequentialLoad({ what: `searchKnn(q, ${k}${filtered ? ', filter' : ''})`, n: Q, toolVersion: `hnswlib-node ${pkgVersion('hnswlib-node')}`, one }),
           },
           { ...settings, durationS: memDurationS },
         ),

@@ -353,3 +353,34 @@ export function nodeLoadResult(o: {
     raw: o.raw,
   };
 }
+
+/**
+ * A sequential in-process throughput run as a LoadResult: `one(i)` for
+ * i = 0, 1, … (mod `n`) one after another on this thread for `durationS`,
+ * yielding to timers (contention sampling) every 256 calls. `what` names
+ * one call in the raw description; `toolVersion` says what ran.
+ */
+export function sequentialLoad(o: { what: string; n: number; toolVersion: string; one: (i: number) => unknown }): (durationS: number) => Promise<LoadResult> {
+  return async (durationS) => {
+    const lat: number[] = [];
+    const t0 = performance.now();
+    const stopAt = t0 + durationS * 1000;
+    let i = 0;
+    let now = t0;
+    while (now < stopAt) {
+      const s = now;
+      o.one(i);
+      now = performance.now();
+      lat.push(now - s);
+      i = (i + 1) % o.n;
+      if ((i & 255) === 0) await new Promise((r) => setImmediate(r));
+    }
+    const secs = (now - t0) / 1000;
+    return nodeLoadResult({
+      latencies: lat,
+      durationS: secs,
+      toolVersion: `${o.toolVersion}, in process (node ${process.version})`,
+      raw: `${lat.length} × ${o.what} in ${secs.toFixed(3)} s, one after another on one thread, rotating through ${o.n} inputs`,
+    });
+  };
+}
