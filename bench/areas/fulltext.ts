@@ -1,7 +1,5 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { create as oramaCreate, insert as oramaInsert, search as oramaSearch, type Tokenizer } from '@orama/orama';
 import MiniSearch from 'minisearch';
 import { DEFAULTS } from '../../src/config.js';
@@ -13,6 +11,7 @@ import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { foreignCores, snapshot } from '../lib/contention.js';
 import { buildCorpus, LONG_WORDS, MAX_CHARS, MIN_WORDS, PASSAGE_WORDS, QUERY_KINDS, sampleQueries, type BenchQuery, type Corpus, type QueryKind } from '../lib/corpus.js';
 import { pinDriver } from '../lib/flows.js';
+import { gcFunction, pkgVersion, rssOf } from '../lib/process-info.js';
 import { HttpConnection } from '../lib/http-client.js';
 import { detectTool, sequentialLoad } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
@@ -47,13 +46,6 @@ const AUTH_LINE = `Authorization: ${AUTH_HEADER}\r\n`;
 const key = (n: number) => `${TABLE}:${String(n).padStart(6, '0')}`;
 const plainKey = (n: number) => `${PLAIN}:${String(n).padStart(6, '0')}`;
 
-/** `global.gc` without starting node with --expose-gc (for memory deltas). */
-function gcFunction(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
 /** Heap + off-heap (typed arrays) bytes after a full GC. */
 function memNow(gc: () => void): { heap: number; external: number; rss: number } {
@@ -64,15 +56,6 @@ function memNow(gc: () => void): { heap: number; external: number; rss: number }
 }
 const memDelta = (a: ReturnType<typeof memNow>, b: ReturnType<typeof memNow>) => ({ heapMB: (b.heap - a.heap) / 2 ** 20, externalMB: (b.external - a.external) / 2 ** 20, rssMB: (b.rss - a.rss) / 2 ** 20 });
 
-function rssOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The tokenization of our analyzer (default config: lowercase + NFC, no stopwords, no stemming) for the other engines. */
 const WORD = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu;
@@ -613,12 +596,5 @@ function roundSummary(s: Summary): Record<string, number> {
   return { count: s.count, p50: r3(s.p50), p90: r3(s.p90), p99: r3(s.p99), max: r3(s.max), mean: r3(s.mean) };
 }
 
-function pkgVersion(name: string): string {
-  try {
-    return (JSON.parse(fs.readFileSync(new URL(`../../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '?';
-  }
-}
 const oramaVersion = () => pkgVersion('@orama/orama');
 const miniVersion = () => pkgVersion('minisearch');

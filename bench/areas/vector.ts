@@ -1,12 +1,10 @@
 import { createRequire } from 'node:module';
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { cpuSeconds, foreignCores, snapshot, threadCpuSeconds } from '../lib/contention.js';
 import { pinDriver } from '../lib/flows.js';
+import { gcFunction, pkgVersion, rssOf } from '../lib/process-info.js';
 import { HttpConnection } from '../lib/http-client.js';
 import { detectTool, sequentialLoad } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
@@ -234,23 +232,7 @@ function meanOverlap(a: Pass, b: Pass, k: number): number {
 
 // ------------------------------------------------------------------ helpers
 
-/** `global.gc` without starting node with --expose-gc (for memory deltas). */
-function gcFunction(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (g) return g;
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 
-function rssOf(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Wait until the server's process (all threads: LevelDB compaction included) uses < 0.05 core over 0.5 s, at most `maxMs`. */
 async function waitIdle(pid: number | undefined, maxMs = 20_000): Promise<number> {
@@ -264,13 +246,6 @@ async function waitIdle(pid: number | undefined, maxMs = 20_000): Promise<number
   }
 }
 
-function pkgVersion(name: string): string {
-  try {
-    return (JSON.parse(fs.readFileSync(new URL(`../../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '?';
-  }
-}
 
 interface HttpBuild extends LoadStats {
   serverCores?: number;
