@@ -30,6 +30,14 @@ export interface Config {
   cdcRetention: Retention;
   /** A change-feed stream (SSE/WebSocket) whose client stays backpressured this long is closed with a slow_consumer error. */
   cdcStreamMaxBlockedMs: number;
+  /** Longest an AQL query may run (a request may ask for less with timeout_ms). */
+  queryTimeoutMs: number;
+  /** Most result rows one AQL response may carry without a cursor. */
+  queryMaxResults: number;
+  /** Most rows an AQL SORT, COLLECT, DISTINCT, subquery or hash join may hold in memory. */
+  queryMaxIntermediate: number;
+  /** An AQL cursor not read for this long is closed (its snapshot released). */
+  cursorTtlMs: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -48,6 +56,10 @@ export const DEFAULTS: Config = {
   txnMaxBytes: 64 * 1024 * 1024,
   cdcRetention: { kind: 'age', ms: 7 * 24 * 3600 * 1000 },
   cdcStreamMaxBlockedMs: 10_000,
+  queryTimeoutMs: 30_000,
+  queryMaxResults: 100_000,
+  queryMaxIntermediate: 1_000_000,
+  cursorTtlMs: 60_000,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -65,6 +77,10 @@ const SETTINGS = [
   { key: 'txnMaxBytes', env: 'THEMIS_TXN_MAX_BYTES', flag: 'txn-max-bytes', parse: (v: string) => intIn(v, 'transaction max bytes', 1024, 2 ** 31 - 1) },
   { key: 'cdcRetention', env: 'THEMIS_CDC_RETENTION', flag: 'cdc-retention', parse: parseRetention },
   { key: 'cdcStreamMaxBlockedMs', env: 'THEMIS_CDC_STREAM_MAX_BLOCKED_MS', flag: 'cdc-stream-max-blocked-ms', parse: (v: string) => intIn(v, 'cdc stream max blocked ms', 100, 600_000) },
+  { key: 'queryTimeoutMs', env: 'THEMIS_QUERY_TIMEOUT_MS', flag: 'query-timeout-ms', parse: (v: string) => intIn(v, 'query timeout', 10, 3_600_000) },
+  { key: 'queryMaxResults', env: 'THEMIS_QUERY_MAX_RESULTS', flag: 'query-max-results', parse: (v: string) => intIn(v, 'query max results', 1, 100_000_000) },
+  { key: 'queryMaxIntermediate', env: 'THEMIS_QUERY_MAX_INTERMEDIATE', flag: 'query-max-intermediate', parse: (v: string) => intIn(v, 'query max intermediate rows', 100, 100_000_000) },
+  { key: 'cursorTtlMs', env: 'THEMIS_CURSOR_TTL_MS', flag: 'cursor-ttl-ms', parse: (v: string) => intIn(v, 'cursor ttl', 100, 86_400_000) },
 ] as const;
 
 export class ConfigError extends Error {

@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLogStats, type ChangeSink, type ChangeStreamOptions } from './cdc/index.js';
-import type { Config } from './config.js';
+import { DEFAULTS, type Config } from './config.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
 import { DEFAULT_HIGHLIGHT, DEFAULT_VECTOR_INDEX, IndexManager, VectorManager, type VectorIndex, VectorService, parseVectorIndexSpec, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec, type VectorIndexDef } from './index/index.js';
 import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import { MAX_CANDIDATES, fuse, parseFusion, type Fusion, type HybridHit } from './index/hybrid.js';
 import type { Logger } from './log.js';
-import { Engine } from './storage/index.js';
+import { AqlService, type AqlRequest, type AqlResponse } from './aql/service.js';
+import type { Catalogue, TableCatalogue } from './aql/planner.js';
+import { Engine, entityKeyCodec, keyspace, type Snapshot } from './storage/index.js';
 import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
 import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';
 
@@ -18,7 +20,8 @@ export interface DatabaseHooks {
   onGroupCommit?: (commits: number, ops: number, seconds: number) => void;
 }
 
-export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'>;
+export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs'>>;
 
 /** One operation of POST /transaction. */
 export interface BatchOperation {
@@ -133,6 +136,7 @@ export class Database {
     () => this.txm,
   );
   private stateRef: DatabaseState = 'created';
+  private aqlRef: AqlService | undefined;
 
   constructor(
     private readonly config: DatabaseConfig,
@@ -218,6 +222,7 @@ export class Database {
   async close(): Promise<void> {
     if (this.stateRef === 'closed' || this.stateRef === 'closing') return;
     this.stateRef = 'closing';
+    await this.aqlRef?.close();
     this.txmRef?.close();
     await this.indexesRef?.close();
     await this.vectorsRef?.close();
@@ -485,6 +490,58 @@ export class Database {
     const prefix = o.table.length + 1;
     const results = fuse(textHits, vectorHits, fusion).map((h) => ({ key: h.key, pk: h.key.slice(prefix), score: h.score, text: h.text, vector: h.vector }));
     return { table: o.table, fusion: fusion.fusion, k: fusion.k, candidates: c, index: ix.def.name, count: results.length, results, took_ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  }
+
+  // ------------------------------------------------------------- AQL
+
+  private get aql(): AqlService {
+    this.assertReady();
+    this.aqlRef ??= new AqlService(
+      () => this.aqlDeps(),
+      {
+        timeoutMs: this.config.queryTimeoutMs ?? DEFAULTS.queryTimeoutMs,
+        maxResults: this.config.queryMaxResults ?? DEFAULTS.queryMaxResults,
+        maxIntermediate: this.config.queryMaxIntermediate ?? DEFAULTS.queryMaxIntermediate,
+        cursorTtlMs: this.config.cursorTtlMs ?? DEFAULTS.cursorTtlMs,
+      },
+      this.log,
+    );
+    return this.aqlRef;
+  }
+
+  /** What the AQL executor reads through (one snapshot per query; fulltext, vector and graph from their latest state). */
+  private aqlDeps() {
+    const indexes = this.indexes;
+    const vectors = this.vectors;
+    const graph = this.graph;
+    const engine = this.engine;
+    return {
+      engine,
+      txm: this.txm,
+      scanKeys: (id: number, r: Parameters<IndexManager['scanKeys']>[1], snap: Snapshot) => indexes.scanKeys(id, r, snap),
+      fulltext: (table: string, column: string, query: string, limit: number) => indexes.fulltext(table, column).search(query, { limit, offset: 0 }).hits,
+      vector: (index: string, vector: unknown, k: number, filter?: (key: string) => boolean) => vectors.get(index).search(vector, k, filter),
+      neighbors: (vertex: string, direction: Direction, edgeTable: string) => graph.neighbors(vertex, direction, edgeTable),
+      catalogue: async (tables: string[]): Promise<Catalogue> => {
+        const cats = new Map<string, TableCatalogue>();
+        const listing = indexes.list();
+        for (const t of tables) {
+          const bytes = await engine.approximateRange(keyspace('entity'), entityKeyCodec.tableRange(t).gte.subarray(0, t.length + 1));
+          cats.set(t, {
+            indexes: indexes.readyDefs(t).map((d) => ({ id: d.id, columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse })),
+            fulltext: listing.filter((l) => l.table === t && l.type === 'fulltext' && l.state === 'ready').map((l) => l.columns[0]!),
+            vector: vectors.onTable(t).filter((x) => x.def.state === 'ready').map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
+            rows: Math.round(bytes / 200),
+          });
+        }
+        return (table: string) => cats.get(table) ?? { indexes: [], fulltext: [], vector: [], rows: 0 };
+      },
+    };
+  }
+
+  /** POST /query/aql (see docs/aql.md); with X-Transaction-Id it reads and writes in that transaction. */
+  runAql(body: AqlRequest, txnId?: string, internal: { naive?: boolean } = {}): Promise<AqlResponse> {
+    return this.aql.run(body, this.joined(txnId), internal);
   }
 
   // ------------------------------------------------------------- graph

@@ -18,6 +18,8 @@ export const ErrorCodes = {
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** A query ran past its time limit. */
+  TIMEOUT: 408,
   CONFLICT: 409,
   /** Change-log entries below the retained range were requested. */
   GONE: 410,

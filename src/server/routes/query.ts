@@ -1,7 +1,8 @@
+import type { AqlRequest } from '../../aql/service.js';
 import type { Database } from '../../db.js';
 import type { RouteSpec } from '../router.js';
 
-/** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes. */
+/** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes; POST /query/aql: AQL. */
 export function queryRoutes(db: Database): RouteSpec[] {
   return [
     {
@@ -12,5 +13,16 @@ export function queryRoutes(db: Database): RouteSpec[] {
       headers: ['x-transaction-id'],
       handler: async (req) => ({ json: await db.query(req.body, req.header('x-transaction-id')) }),
     },
+    // AQL (docs/aql.md); /api/aql is an alias.
+    ...['/query/aql', '/api/aql'].map(
+      (path): RouteSpec => ({
+        method: 'POST',
+        path,
+        permission: 'query:execute',
+        body: 'AqlRequest',
+        headers: ['x-transaction-id'],
+        handler: async (req) => ({ json: await db.runAql(req.body as AqlRequest, req.header('x-transaction-id')) }),
+      }),
+    ),
   ];
 }

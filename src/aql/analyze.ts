@@ -1,0 +1,200 @@
+import type { Expr, Query } from './ast.js';
+
+/**
+ * Syntax-tree helpers for the planner and executor (pure): free variables,
+ * the subqueries an expression evaluates, and a generic child walk.
+ */
+
+/** The direct child expressions of `e` (subquery bodies excluded: see subqueriesOf). */
+export function children(e: Expr): Expr[] {
+  switch (e.type) {
+    case 'literal':
+    case 'bind':
+    case 'bindCollection':
+    case 'var':
+    case 'name':
+    case 'subquery':
+      return [];
+    case 'attr':
+      return [e.object];
+    case 'index':
+      return [e.object, e.index];
+    case 'expand': {
+      const out = [e.array];
+      if (e.map) out.push(e.map);
+      if (e.filter) out.push(e.filter);
+      if (e.limit) out.push(e.limit.offset, e.limit.count);
+      return out;
+    }
+    case 'unary':
+      return [e.arg];
+    case 'binary':
+      return [e.left, e.right];
+    case 'ternary':
+      return e.then ? [e.cond, e.then, e.else] : [e.cond, e.else];
+    case 'array':
+      return e.items;
+    case 'object':
+      return e.props.flatMap((p) => (typeof p.key === 'string' ? [p.value] : [p.key, p.value]));
+    case 'call':
+      return e.args;
+    case 'range':
+      return [e.from, e.to];
+  }
+}
+
+/** Every expression of a query's operations and RETURN, in order. */
+export function queryExprs(q: Query): Expr[] {
+  const out: Expr[] = [];
+  for (const op of q.ops) {
+    switch (op.type) {
+      case 'for':
+        out.push(op.in);
+        break;
+      case 'traversal':
+        out.push(op.start);
+        if (typeof op.edgeTable !== 'string') out.push(op.edgeTable);
+        break;
+      case 'shortestPath':
+        out.push(op.from, op.to);
+        if (typeof op.edgeTable !== 'string') out.push(op.edgeTable);
+        break;
+      case 'filter':
+        out.push(op.cond);
+        break;
+      case 'let':
+        out.push(op.expr);
+        break;
+      case 'sort':
+        out.push(...op.keys.map((k) => k.expr));
+        break;
+      case 'limit':
+        out.push(op.offset, op.count);
+        break;
+      case 'collect':
+        out.push(...op.groups.map((g) => g.expr), ...op.aggregates.flatMap((a) => (a.arg ? [a.arg] : [])));
+        if (op.into?.expr) out.push(op.into.expr);
+        break;
+      case 'insert':
+        out.push(op.doc);
+        if (typeof op.table !== 'string') out.push(op.table);
+        break;
+      case 'update':
+      case 'replace':
+        out.push(op.key);
+        if (op.with) out.push(op.with);
+        if (typeof op.table !== 'string') out.push(op.table);
+        break;
+      case 'remove':
+        out.push(op.key);
+        if (typeof op.table !== 'string') out.push(op.table);
+        break;
+    }
+  }
+  if (q.ret) out.push(q.ret.expr);
+  return out;
+}
+
+/** Variables a query declares at its top level (FOR/LET/COLLECT/traversal variables, NEW/OLD after modifications). */
+export function declaredVars(q: Query): string[] {
+  const out: string[] = [];
+  for (const op of q.ops) {
+    switch (op.type) {
+      case 'for':
+        out.push(op.var);
+        break;
+      case 'traversal':
+        out.push(op.vertexVar, ...(op.edgeVar ? [op.edgeVar] : []), ...(op.pathVar ? [op.pathVar] : []));
+        break;
+      case 'shortestPath':
+        out.push(op.vertexVar, ...(op.edgeVar ? [op.edgeVar] : []));
+        break;
+      case 'let':
+        out.push(op.var);
+        break;
+      case 'collect':
+        out.push(...op.groups.map((g) => g.var), ...op.aggregates.map((a) => a.var), ...(op.into ? [op.into.var] : []), ...(op.count ? [op.count] : []));
+        break;
+      case 'insert':
+      case 'update':
+      case 'replace':
+      case 'remove':
+        out.push('NEW', 'OLD');
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** Free variables of an expression (subqueries included, minus what they declare; expansion variables excluded). */
+export function freeVars(e: Expr, out: Set<string> = new Set()): Set<string> {
+  switch (e.type) {
+    case 'var':
+      out.add(e.name);
+      return out;
+    case 'name':
+      // a collection, or a variable of that name: count it (resolution is the planner's)
+      out.add(e.name);
+      return out;
+    case 'subquery': {
+      const inner = new Set<string>();
+      for (const x of queryExprs(e.query)) freeVars(x, inner);
+      const own = new Set(declaredVars(e.query));
+      for (const v of inner) if (!own.has(v)) out.add(v);
+      return out;
+    }
+    case 'expand': {
+      const inner = new Set<string>();
+      for (const c of children(e)) freeVars(c, inner);
+      inner.delete(e.var);
+      for (const v of inner) out.add(v);
+      return out;
+    }
+    default:
+      for (const c of children(e)) freeVars(c, out);
+      return out;
+  }
+}
+
+/** The outermost subquery nodes inside `e` (those the executor must run before evaluating `e`). */
+export function subqueriesOf(e: Expr, out: Extract<Expr, { type: 'subquery' }>[] = []): Extract<Expr, { type: 'subquery' }>[] {
+  if (e.type === 'subquery') {
+    out.push(e);
+    return out;
+  }
+  for (const c of children(e)) subqueriesOf(c, out);
+  return out;
+}
+
+/** Every call node (function names) in `e`, subqueries included. */
+export function callsOf(e: Expr, out: Extract<Expr, { type: 'call' }>[] = []): Extract<Expr, { type: 'call' }>[] {
+  if (e.type === 'call') out.push(e);
+  if (e.type === 'subquery') for (const x of queryExprs(e.query)) callsOf(x, out);
+  for (const c of children(e)) callsOf(c, out);
+  return out;
+}
+
+/** The conjuncts of an AND tree. */
+export function conjuncts(e: Expr): Expr[] {
+  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
+  return [e];
+}
+
+/** `v.a.b` → ['a', 'b'] when `e` is an attribute path rooted at variable `v`; undefined otherwise. */
+export function attributePath(e: Expr, v: string): string[] | undefined {
+  const path: string[] = [];
+  let cur = e;
+  for (;;) {
+    if (cur.type === 'attr') {
+      path.unshift(cur.name);
+      cur = cur.object;
+    } else if (cur.type === 'index' && cur.index.type === 'literal' && typeof cur.index.value === 'string') {
+      path.unshift(cur.index.value);
+      cur = cur.object;
+    } else break;
+  }
+  if ((cur.type === 'var' || cur.type === 'name') && cur.name === v && path.length > 0) return path;
+  return undefined;
+}

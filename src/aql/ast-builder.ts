@@ -1,0 +1,691 @@
+/**
+ * CST (parser.ts) → AST (ast.ts). A chevrotain CST visitor: one method per
+ * grammar rule, each taking the rule node's `children`. Hot paths call the
+ * methods directly instead of going through `visit` (same result, less
+ * dispatch). Also here: binary-operator precedence (the parser hands over a
+ * flat operand/operator list), array-expansion rewriting (`CURRENT` → a
+ * generated `$CURRENT<n>`), literal decoding and the structural checks a
+ * grammar cannot express cheaply (RETURN last, aggregate functions, OPTIONS
+ * keys, traversal depth, variable counts). Failures throw AqlBuildError.
+ */
+import type { CstChildrenDictionary, CstNode, IToken, TokenType } from 'chevrotain';
+import type { AggregateFn, BinaryOp, Direction, Expr, Op, Pos, Query } from './ast.js';
+import * as T from './lexer.js';
+import { aqlParser } from './parser.js';
+
+type Ch = CstChildrenDictionary;
+type ExpandExpr = Extract<Expr, { type: 'expand' }>;
+type CollectOp = Extract<Op, { type: 'collect' }>;
+type UpdateOp = Extract<Op, { type: 'update' | 'replace' }>;
+type TraversalOp = Extract<Op, { type: 'traversal' }>;
+type ShortestPathOp = Extract<Op, { type: 'shortestPath' }>;
+
+/** A positioned error found while building (parse.ts formats it). */
+export class AqlBuildError extends Error {
+  constructor(
+    /** What went wrong, without the position prefix. */
+    readonly detail: string,
+    readonly pos: Pos,
+    /** The offending token's text ('' at the end of the query). */
+    readonly token: string,
+    /** The error is at the end of the query ("unexpected end of query: ..."). */
+    readonly atEnd = false,
+  ) {
+    super(detail);
+    this.name = 'AqlBuildError';
+  }
+}
+
+export const AGGREGATE_FUNCTIONS: readonly AggregateFn[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'LENGTH', 'UNIQUE', 'COUNT_DISTINCT', 'COUNT_UNIQUE', 'PUSH'];
+const AGGREGATE_SET = new Set<string>(AGGREGATE_FUNCTIONS);
+const AGGREGATE_LIST = `${AGGREGATE_FUNCTIONS.slice(0, -1).join(', ')} or ${AGGREGATE_FUNCTIONS[AGGREGATE_FUNCTIONS.length - 1]}`;
+
+/** OPTIONS keys accepted (and ignored: they are hints or durability knobs) per operation; anything else is rejected. */
+export const ALLOWED_OPTIONS = {
+  FOR: ['indexHint', 'forceIndexHint', 'disableIndex', 'maxProjections', 'useCache', 'lookahead'],
+  traversal: [],
+  COLLECT: ['method'],
+  modification: ['waitForSync', 'exclusive', 'refillIndexCaches'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** An AST deeper than this (e.g. a chain of thousands of operators) is rejected, so recursive consumers cannot overflow the stack. */
+export const MAX_AST_DEPTH = 1000;
+
+const PREC: Record<string, number> = {
+  OR: 1,
+  AND: 2,
+  '==': 3, '!=': 3, LIKE: 3, 'NOT LIKE': 3, '=~': 3, '!~': 3,
+  IN: 4, 'NOT IN': 4,
+  '<': 5, '<=': 5, '>': 5, '>=': 5,
+  '..': 6,
+  '+': 7, '-': 7,
+  '*': 8, '/': 8, '%': 8,
+};
+
+const OP_NAMES = new Map<TokenType, string>([
+  [T.Or, 'OR'], [T.OrOr, 'OR'], [T.And, 'AND'], [T.AndAnd, 'AND'],
+  [T.Eq, '=='], [T.Ne, '!='], [T.Like, 'LIKE'], [T.RegexMatch, '=~'], [T.RegexNonMatch, '!~'],
+  [T.In, 'IN'], [T.Lt, '<'], [T.Le, '<='], [T.Gt, '>'], [T.Ge, '>='], [T.Range, '..'],
+  [T.Plus, '+'], [T.Minus, '-'], [T.Star, '*'], [T.Slash, '/'], [T.Percent, '%'],
+]);
+
+const RESERVED = new Set<TokenType>(T.reservedKeywords);
+const NO_TOKENS: IToken[] = [];
+const NO_NODES: CstNode[] = [];
+
+const tokenOf = (c: Ch, k: string): IToken | undefined => c[k]?.[0] as IToken | undefined;
+const tokensOf = (c: Ch, k: string): IToken[] => (c[k] as IToken[] | undefined) ?? NO_TOKENS;
+const nodeOf = (c: Ch, k: string): CstNode | undefined => c[k]?.[0] as CstNode | undefined;
+const nodesOf = (c: Ch, k: string): CstNode[] => (c[k] as CstNode[] | undefined) ?? NO_NODES;
+
+export const posOf = (t: IToken): Pos => ({ line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
+
+/** The first token (smallest offset) under a CST node. */
+export function firstToken(n: CstNode): IToken | undefined {
+  let best: IToken | undefined;
+  for (const k in n.children) {
+    const el = n.children[k]?.[0];
+    if (!el) continue;
+    const t = 'image' in el ? el : firstToken(el);
+    if (t && (!best || t.startOffset < best.startOffset)) best = t;
+  }
+  return best;
+}
+
+const clip = (s: string): string => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+
+function errAt(t: IToken | undefined, detail: string, fallback?: Pos): AqlBuildError {
+  if (!t) return new AqlBuildError(detail, fallback ?? { line: 1, column: 1, offset: 0 }, '');
+  return new AqlBuildError(detail, posOf(t), clip(t.image));
+}
+
+const errAtNode = (n: CstNode, detail: string): AqlBuildError => errAt(firstToken(n), detail);
+
+/** Decodes backslash escapes (\n \r \t \b \f \/ \\ \" \' \` \uXXXX; any other escaped character stands for itself). */
+export function unescapeAql(s: string): string {
+  if (s.indexOf('\\') < 0) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch !== '\\') {
+      out += ch;
+      continue;
+    }
+    const n = s[++i];
+    switch (n) {
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'u': {
+        const hex = s.slice(i + 1, i + 5);
+        if (/^[0-9a-fA-F]{4}$/.test(hex)) {
+          out += String.fromCharCode(parseInt(hex, 16));
+          i += 4;
+        } else out += 'u';
+        break;
+      }
+      case undefined: break;
+      default: out += n;
+    }
+  }
+  return out;
+}
+
+/** The name a Name/AnyName token stands for (quoted names unquoted and unescaped). */
+export function nameOf(t: IToken): string {
+  return t.tokenType === T.QuotedName ? unescapeAql(t.image.slice(1, -1)) : t.image;
+}
+
+function numberOf(t: IToken): number {
+  const s = t.image;
+  const c = s.charCodeAt(1);
+  const v = c === 120 || c === 88 ? parseInt(s.slice(2), 16) : c === 98 || c === 66 ? parseInt(s.slice(2), 2) : Number(s);
+  if (!Number.isFinite(v)) throw errAt(t, `number ${clip(s)} is out of range`);
+  return v;
+}
+
+const isModification = (op: Op | undefined): boolean =>
+  op !== undefined && (op.type === 'insert' || op.type === 'update' || op.type === 'replace' || op.type === 'remove');
+
+/** The single rule node under an `operation` node. */
+function opNode(n: CstNode): CstNode {
+  for (const k in n.children) return n.children[k]![0] as CstNode;
+  throw new TypeError('empty operation node');
+}
+
+const BaseVisitor = aqlParser.getBaseCstVisitorConstructor();
+
+export class AstBuilder extends BaseVisitor {
+  /** Counter for generated expansion variables ($CURRENT1, $CURRENT2, ...). */
+  private gen = 0;
+  /** The generated variables `CURRENT` stands for, innermost last. */
+  private current: string[] = [];
+  /** Start position of the last operand/expression built (its first token, including prefix operators and parentheses). */
+  private lastStart: Pos = { line: 1, column: 1, offset: 0 };
+
+  constructor() {
+    super();
+    this.validateVisitor();
+  }
+
+  /** The AST of a `query` CST node. */
+  build(cst: CstNode): Query {
+    this.gen = 0;
+    this.current.length = 0;
+    return this.query(cst.children);
+  }
+
+  // ---- operations -------------------------------------------------------------
+
+  query(c: Ch): Query {
+    return this.operations(nodesOf(c, 'operation'), undefined);
+  }
+
+  subqueryBody(c: Ch, close?: IToken): Query {
+    return this.operations(nodesOf(c, 'operation'), close);
+  }
+
+  /** A (sub)query from its operation nodes; `close` is the token after a subquery (undefined: the top-level query). */
+  private operations(nodes: CstNode[], close: IToken | undefined): Query {
+    const ops: Op[] = [];
+    let ret: Query['ret'];
+    for (let i = 0; i < nodes.length; i++) {
+      const n = opNode(nodes[i]!);
+      if (n.name === 'returnOp') {
+        if (i < nodes.length - 1) {
+          const next = firstToken(nodes[i + 1]!);
+          throw errAt(next, `RETURN must be the last operation of a ${close ? 'subquery' : 'query'} (found ${next?.image.toUpperCase() ?? 'more'} after it)`);
+        }
+        const c = n.children;
+        ret = { expr: this.expr(nodeOf(c, 'expr')!.children), distinct: c.Distinct !== undefined, pos: posOf(tokenOf(c, 'Return')!) };
+      } else ops.push(this.operation(nodes[i]!.children));
+    }
+    if (!ret && !isModification(ops[ops.length - 1])) {
+      const detail = `a ${close ? 'subquery' : 'query'} must end with RETURN or a data-modification operation (INSERT/UPDATE/REPLACE/REMOVE)`;
+      if (close) throw errAt(close, detail);
+      throw new AqlBuildError(detail, { line: 1, column: 1, offset: 0 }, '', true); // parse.ts fills in the end position
+    }
+    return ret ? { ops, ret } : { ops };
+  }
+
+  operation(c: Ch): Op {
+    for (const k in c) {
+      const ch = (c[k]![0] as CstNode).children;
+      switch (k) {
+        case 'forOp': return this.forOp(ch);
+        case 'filterOp': return this.filterOp(ch);
+        case 'letOp': return this.letOp(ch);
+        case 'sortOp': return this.sortOp(ch);
+        case 'limitOp': return this.limitOp(ch);
+        case 'collectOp': return this.collectOp(ch);
+        case 'insertOp': return this.insertOp(ch);
+        case 'updateOp': return this.updateOp(ch);
+        case 'removeOp': return this.removeOp(ch);
+      }
+    }
+    throw new TypeError('unknown operation');
+  }
+
+  returnOp(c: Ch): Query['ret'] {
+    return { expr: this.expr(nodeOf(c, 'expr')!.children), distinct: c.Distinct !== undefined, pos: posOf(tokenOf(c, 'Return')!) };
+  }
+
+  forOp(c: Ch): Op {
+    const pos = posOf(tokenOf(c, 'For')!);
+    const names = tokensOf(c, 'Name');
+    const graph = nodeOf(c, 'graphSpec');
+    const source = nodeOf(c, 'expr');
+    const options = nodeOf(c, 'optionsClause');
+    if (graph) {
+      if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.traversal, 'graph traversal');
+      return this.graphSpec(graph.children, names, source, pos);
+    }
+    if (names.length > 1) throw errAt(names[1], 'FOR over a collection or an array declares one variable (v, e, p are for graph traversals)');
+    let src = this.expr(source!.children);
+    if (src.type === 'var' && !src.name.startsWith('$CURRENT')) src = { type: 'name', name: src.name, pos: src.pos };
+    if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.FOR, 'FOR');
+    return { type: 'for', var: nameOf(names[0]!), in: src, pos };
+  }
+
+  graphSpec(c: Ch, names: IToken[], depth: CstNode | undefined, pos: Pos): Op {
+    const direction = tokenOf(c, 'dir')!.tokenType.LABEL as Direction;
+    const exprs = nodesOf(c, 'expr');
+    const colls = nodesOf(c, 'collection');
+    if (colls.length > 1) throw errAtNode(colls[1]!, 'a traversal follows exactly one edge collection');
+    const edgeTable = this.collection(colls[0]!.children);
+    const vertexVar = nameOf(names[0]!);
+    if (c.ShortestPath) {
+      if (depth) throw errAtNode(depth, 'SHORTEST_PATH takes no depth: remove the number or range before the direction');
+      if (names.length > 2) throw errAt(names[2], 'SHORTEST_PATH declares at most two variables (vertex, edge)');
+      const from = this.expr(exprs[0]!.children);
+      const to = this.expr(exprs[1]!.children);
+      const op: ShortestPathOp = { type: 'shortestPath', vertexVar, direction, from, to, edgeTable, pos };
+      if (names[1]) op.edgeVar = nameOf(names[1]);
+      return op;
+    }
+    if (names.length > 3) throw errAt(names[3], 'a graph traversal declares at most three variables (vertex, edge, path)');
+    let min = 1;
+    let max = 1;
+    if (depth) [min, max] = this.depthRange(depth);
+    const op: TraversalOp = { type: 'traversal', vertexVar, min, max, direction, start: this.expr(exprs[0]!.children), edgeTable, pos };
+    if (names[1]) op.edgeVar = nameOf(names[1]);
+    if (names[2]) op.pathVar = nameOf(names[2]);
+    return op;
+  }
+
+  private depthRange(n: CstNode): [number, number] {
+    const d = this.expr(n.children);
+    const int = (x: Expr): number | undefined => (x.type === 'literal' && typeof x.value === 'number' && Number.isInteger(x.value) && x.value >= 0 ? x.value : undefined);
+    const single = int(d);
+    if (single !== undefined) return [single, single];
+    if (d.type === 'range') {
+      const a = int(d.from);
+      const b = int(d.to);
+      if (a !== undefined && b !== undefined) {
+        if (a > b) throw errAtNode(n, `traversal depth ${a}..${b} is empty: the minimum must not exceed the maximum`);
+        return [a, b];
+      }
+    }
+    throw errAtNode(n, 'a traversal depth must be a non-negative integer or a range of them, such as 1..3');
+  }
+
+  /** A collection reference: a name or string (→ string), `@@c` (bindCollection) or `@c` (bind). */
+  collection(c: Ch): string | Expr {
+    let t = tokenOf(c, 'Name');
+    if (t) return nameOf(t);
+    if ((t = tokenOf(c, 'StringLiteral'))) return unescapeAql(t.image.slice(1, -1));
+    if ((t = tokenOf(c, 'BindCollection'))) return { type: 'bindCollection', name: t.image.slice(2), pos: posOf(t) };
+    t = tokenOf(c, 'BindParam')!;
+    return { type: 'bind', name: t.image.slice(1), pos: posOf(t) };
+  }
+
+  /** Checks OPTIONS keys against `allowed` (the values are not used). */
+  optionsClause(c: Ch, allowed: readonly string[], what: string): void {
+    const obj = nodeOf(c, 'objectLiteral')!;
+    for (const entry of nodesOf(obj.children, 'objectEntry')) {
+      const ec = entry.children;
+      const nameTok = tokenOf(ec, 'AnyName');
+      const strTok = tokenOf(ec, 'StringLiteral');
+      if (!nameTok && !strTok) throw errAtNode(entry, 'OPTIONS keys must be plain attribute names');
+      const key = nameTok ? nameOf(nameTok) : unescapeAql(strTok!.image.slice(1, -1));
+      if (!allowed.includes(key)) {
+        throw errAt(nameTok ?? strTok, allowed.length ? `unsupported ${what} option "${clip(key)}" (supported: ${allowed.join(', ')})` : `${what} OPTIONS are not supported`);
+      }
+    }
+  }
+
+  filterOp(c: Ch): Op {
+    return { type: 'filter', cond: this.expr(nodeOf(c, 'expr')!.children), pos: posOf(tokenOf(c, 'Filter')!) };
+  }
+
+  letOp(c: Ch): Op {
+    return { type: 'let', var: nameOf(tokenOf(c, 'Name')!), expr: this.expr(nodeOf(c, 'expr')!.children), pos: posOf(tokenOf(c, 'Let')!) };
+  }
+
+  sortOp(c: Ch): Op {
+    return { type: 'sort', keys: nodesOf(c, 'sortKey').map((k) => this.sortKey(k.children)), pos: posOf(tokenOf(c, 'Sort')!) };
+  }
+
+  sortKey(c: Ch): { expr: Expr; dir: 'ASC' | 'DESC' } {
+    return { expr: this.expr(nodeOf(c, 'expr')!.children), dir: c.Desc ? 'DESC' : 'ASC' };
+  }
+
+  limitOp(c: Ch): Op {
+    const t = tokenOf(c, 'Limit')!;
+    const pos = posOf(t);
+    const e = nodesOf(c, 'expr');
+    if (e.length === 1) return { type: 'limit', offset: { type: 'literal', value: 0, pos }, count: this.expr(e[0]!.children), pos };
+    return { type: 'limit', offset: this.expr(e[0]!.children), count: this.expr(e[1]!.children), pos };
+  }
+
+  collectOp(c: Ch): Op {
+    const pos = posOf(tokenOf(c, 'Collect')!);
+    const groupsNode = nodeOf(c, 'assignments');
+    const aggNode = nodeOf(c, 'collectAggregate');
+    const intoNode = nodeOf(c, 'collectInto');
+    const countNode = nodeOf(c, 'collectCount');
+    const op: CollectOp = {
+      type: 'collect',
+      groups: groupsNode ? this.assignments(groupsNode.children).map(([v, n]) => ({ var: v, expr: this.expr(n.children) })) : [],
+      aggregates: aggNode ? this.collectAggregate(aggNode.children) : [],
+      pos,
+    };
+    if (intoNode) op.into = this.collectInto(intoNode.children);
+    if (countNode) op.count = this.collectCount(countNode.children);
+    const options = nodeOf(c, 'optionsClause');
+    if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.COLLECT, 'COLLECT');
+    return op;
+  }
+
+  /** [variable, expression CST] pairs of `name = expr, ...`. */
+  assignments(c: Ch): [string, CstNode][] {
+    const names = tokensOf(c, 'Name');
+    const exprs = nodesOf(c, 'expr');
+    return names.map((t, i) => [nameOf(t), exprs[i]!]);
+  }
+
+  collectAggregate(c: Ch): CollectOp['aggregates'] {
+    return this.assignments(nodeOf(c, 'assignments')!.children).map(([v, n]) => {
+      const e = this.expr(n.children);
+      if (e.type !== 'call') throw errAtNode(n, `AGGREGATE expects a call of an aggregate function (${AGGREGATE_LIST}), e.g. total = SUM(doc.amount)`);
+      if (!AGGREGATE_SET.has(e.name)) throw errAtNode(n, `unknown aggregate function ${clip(e.name)}: use one of ${AGGREGATE_LIST}`);
+      if (e.args.length > 1) throw errAtNode(n, `aggregate function ${e.name} takes one argument`);
+      if (e.args.length === 0 && e.name !== 'COUNT' && e.name !== 'LENGTH') throw errAtNode(n, `aggregate function ${e.name} needs an argument`);
+      const a: CollectOp['aggregates'][number] = { var: v, fn: e.name as AggregateFn };
+      if (e.args[0]) a.arg = e.args[0];
+      return a;
+    });
+  }
+
+  collectInto(c: Ch): { var: string; expr?: Expr } {
+    const e = nodeOf(c, 'expr');
+    const into: { var: string; expr?: Expr } = { var: nameOf(tokenOf(c, 'Name')!) };
+    if (e) into.expr = this.expr(e.children);
+    return into;
+  }
+
+  collectCount(c: Ch): string {
+    return nameOf(tokenOf(c, 'Name')!);
+  }
+
+  docExpr(c: Ch): Expr {
+    return this.expr(nodeOf(c, 'expr')!.children);
+  }
+
+  /** The target collection of a data-modification operation (OPTIONS checked). */
+  inOrInto(c: Ch, what: string): string | Expr {
+    const options = nodeOf(c, 'optionsClause');
+    if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.modification, what);
+    return this.collection(nodeOf(c, 'collection')!.children);
+  }
+
+  insertOp(c: Ch): Op {
+    const doc = this.docExpr(nodeOf(c, 'docExpr')!.children);
+    return { type: 'insert', doc, table: this.inOrInto(nodeOf(c, 'inOrInto')!.children, 'INSERT'), pos: posOf(tokenOf(c, 'Insert')!) };
+  }
+
+  updateOp(c: Ch): Op {
+    const kindTok = tokenOf(c, 'kind')!;
+    const type = kindTok.tokenType === T.Replace ? 'replace' : 'update';
+    const docs = nodesOf(c, 'docExpr');
+    const key = this.docExpr(docs[0]!.children);
+    const op: UpdateOp = { type, key, table: '', pos: posOf(kindTok) };
+    if (docs[1]) op.with = this.docExpr(docs[1].children);
+    op.table = this.inOrInto(nodeOf(c, 'inOrInto')!.children, type.toUpperCase());
+    return op;
+  }
+
+  removeOp(c: Ch): Op {
+    const key = this.docExpr(nodeOf(c, 'docExpr')!.children);
+    return { type: 'remove', key, table: this.inOrInto(nodeOf(c, 'inOrInto')!.children, 'REMOVE'), pos: posOf(tokenOf(c, 'Remove')!) };
+  }
+
+  // ---- expressions ------------------------------------------------------------
+
+  expr(c: Ch): Expr {
+    const operands = c.operand as CstNode[];
+    let e = this.operand(operands[0]!.children);
+    const start = this.lastStart;
+    if (operands.length > 1) e = this.binaryChain(e, start, operands, tokensOf(c, 'op'));
+    if (c.Question) {
+      const then = nodeOf(c, 'then');
+      const thenExpr = then ? this.expr(then.children) : undefined;
+      const elseExpr = this.expr(nodeOf(c, 'else')!.children);
+      e = thenExpr ? { type: 'ternary', cond: e, then: thenExpr, else: elseExpr, pos: start } : { type: 'ternary', cond: e, else: elseExpr, pos: start };
+    }
+    this.lastStart = start;
+    return e;
+  }
+
+  /** Folds `first op operand op operand ...` by precedence (all binary operators are left-associative). */
+  private binaryChain(first: Expr, firstStart: Pos, operands: CstNode[], opTokens: IToken[]): Expr {
+    const vals: Expr[] = [first];
+    const starts: Pos[] = [firstStart];
+    const ops: string[] = [];
+    const reduce = (): void => {
+      const op = ops.pop()!;
+      const right = vals.pop()!;
+      const left = vals.pop()!;
+      starts.pop();
+      const pos = starts[starts.length - 1]!;
+      vals.push(op === '..' ? { type: 'range', from: left, to: right, pos } : { type: 'binary', op: op as BinaryOp, left, right, pos });
+    };
+    let p = 0;
+    for (let i = 1; i < operands.length; i++) {
+      const t = opTokens[p++]!;
+      let op: string;
+      if (t.tokenType === T.Not) op = opTokens[p++]!.tokenType === T.In ? 'NOT IN' : 'NOT LIKE';
+      else op = OP_NAMES.get(t.tokenType)!;
+      const prec = PREC[op]!;
+      while (ops.length > 0 && PREC[ops[ops.length - 1]!]! >= prec) reduce();
+      ops.push(op);
+      vals.push(this.operand(operands[i]!.children));
+      starts.push(this.lastStart);
+    }
+    while (ops.length > 0) reduce();
+    return vals[0]!;
+  }
+
+  operand(c: Ch): Expr {
+    let e: Expr;
+    let start: Pos;
+    let t: IToken | undefined;
+    let n: CstNode | undefined;
+    if ((t = tokenOf(c, 'Name'))) {
+      start = posOf(t);
+      const call = nodeOf(c, 'callSuffix');
+      if (call) e = this.call(nameOf(t), call.children, start);
+      else {
+        let name = nameOf(t);
+        if (name === 'CURRENT' && this.current.length > 0) name = this.current[this.current.length - 1]!;
+        e = { type: 'var', name, pos: start };
+      }
+    } else if ((t = tokenOf(c, 'NumberLiteral'))) {
+      start = posOf(t);
+      e = { type: 'literal', value: numberOf(t), pos: start };
+    } else if ((t = tokenOf(c, 'StringLiteral'))) {
+      start = posOf(t);
+      e = { type: 'literal', value: unescapeAql(t.image.slice(1, -1)), pos: start };
+    } else if ((n = nodeOf(c, 'parenthesized'))) {
+      start = posOf(tokenOf(n.children, 'LParen')!);
+      e = this.parenthesized(n.children, start);
+    } else if ((n = nodeOf(c, 'arrayLiteral'))) {
+      e = this.arrayLiteral(n.children);
+      start = e.pos;
+    } else if ((n = nodeOf(c, 'objectLiteral'))) {
+      e = this.objectLiteral(n.children);
+      start = e.pos;
+    } else if ((t = tokenOf(c, 'BindParam'))) {
+      start = posOf(t);
+      e = { type: 'bind', name: t.image.slice(1), pos: start };
+    } else if ((t = tokenOf(c, 'BindCollection'))) {
+      start = posOf(t);
+      e = { type: 'bindCollection', name: t.image.slice(2), pos: start };
+    } else if ((t = tokenOf(c, 'True') ?? tokenOf(c, 'False'))) {
+      start = posOf(t);
+      e = { type: 'literal', value: t.tokenType === T.True, pos: start };
+    } else if ((t = tokenOf(c, 'Null'))) {
+      start = posOf(t);
+      e = { type: 'literal', value: null, pos: start };
+    } else {
+      t = tokenOf(c, 'Like')!;
+      start = posOf(t);
+      e = this.call('LIKE', nodeOf(c, 'callSuffix')!.children, start);
+    }
+    const postfix = c.postfix as CstNode[] | undefined;
+    if (postfix) e = this.postfixChain(e, start, postfix);
+    const prefix = c.prefix as IToken[] | undefined;
+    if (prefix) {
+      for (let i = prefix.length - 1; i >= 0; i--) {
+        const p = prefix[i]!;
+        const pos = posOf(p);
+        const op = p.tokenType === T.Minus ? '-' : p.tokenType === T.Plus ? '+' : 'NOT';
+        if (op !== 'NOT' && e.type === 'literal' && typeof e.value === 'number') {
+          const v = op === '-' ? -e.value : e.value;
+          e = { type: 'literal', value: v === 0 ? 0 : v, pos };
+        } else e = { type: 'unary', op, arg: e, pos };
+      }
+      start = posOf(prefix[0]!);
+    }
+    this.lastStart = start;
+    return e;
+  }
+
+  private call(first: string, c: Ch, pos: Pos): Expr {
+    const scoped = tokensOf(c, 'AnyName');
+    let name = first;
+    for (const s of scoped) name += `::${nameOf(s)}`;
+    return { type: 'call', name: name.toUpperCase(), args: this.callSuffix(c), pos };
+  }
+
+  /** The arguments of a call. */
+  callSuffix(c: Ch): Expr[] {
+    const args = nodesOf(c, 'argument');
+    if (args.length === 0) return [];
+    const commas = tokensOf(c, 'Comma');
+    const close = tokenOf(c, 'RParen')!;
+    return args.map((a, i) => this.argument(a.children, commas[i] ?? close));
+  }
+
+  argument(c: Ch, close: IToken): Expr {
+    const sub = nodeOf(c, 'subqueryBody');
+    if (sub) return { type: 'subquery', query: this.subqueryBody(sub.children, close), pos: posOf(firstToken(sub)!) };
+    return this.expr(nodeOf(c, 'expr')!.children);
+  }
+
+  parenthesized(c: Ch, pos: Pos): Expr {
+    const sub = nodeOf(c, 'subqueryBody');
+    if (sub) return { type: 'subquery', query: this.subqueryBody(sub.children, tokenOf(c, 'RParen')), pos };
+    return this.expr(nodeOf(c, 'expr')!.children);
+  }
+
+  arrayLiteral(c: Ch): Expr {
+    const items = nodesOf(c, 'expr').map((n) => this.expr(n.children));
+    return { type: 'array', items, pos: posOf(tokenOf(c, 'LBracket')!) };
+  }
+
+  objectLiteral(c: Ch): Expr {
+    const props = nodesOf(c, 'objectEntry').map((n) => this.objectEntry(n.children));
+    return { type: 'object', props, pos: posOf(tokenOf(c, 'LBrace')!) };
+  }
+
+  objectEntry(c: Ch): { key: string | Expr; value: Expr } {
+    const valueNode = nodeOf(c, 'value');
+    let t: IToken | undefined;
+    if ((t = tokenOf(c, 'AnyName'))) {
+      const key = nameOf(t);
+      if (valueNode) return { key, value: this.expr(valueNode.children) };
+      if (RESERVED.has(t.tokenType)) throw errAt(t, `expected ":" after the attribute name ${t.image} (a shorthand {name} needs a variable name)`);
+      const name = key === 'CURRENT' && this.current.length > 0 ? this.current[this.current.length - 1]! : key;
+      return { key, value: { type: 'var', name, pos: posOf(t) } };
+    }
+    const value = this.expr(valueNode!.children);
+    if ((t = tokenOf(c, 'StringLiteral'))) return { key: unescapeAql(t.image.slice(1, -1)), value };
+    if ((t = tokenOf(c, 'BindParam'))) return { key: { type: 'bind', name: t.image.slice(1), pos: posOf(t) }, value };
+    return { key: this.expr(nodeOf(c, 'key')!.children), value };
+  }
+
+  postfix(): never {
+    throw new TypeError('postfix nodes are built by postfixChain');
+  }
+
+  /**
+   * Applies `.name`, `.@bind`, `[index]` and `[*...]` in order. After an
+   * expansion, further accesses (and nested `[*]`) apply to each element,
+   * i.e. they extend the innermost expansion's `map` (as in ArangoDB);
+   * `[**]` after an expansion first evaluates the expansion so far.
+   */
+  private postfixChain(base: Expr, baseStart: Pos, nodes: CstNode[]): Expr {
+    let node = base;
+    let outer: ExpandExpr | undefined;
+    let inner: ExpandExpr | undefined;
+    let target: Expr = base; // the innermost expansion's current map expression
+    for (const pf of nodes) {
+      const c = pf.children;
+      if (c.Dot) {
+        const nameTok = tokenOf(c, 'AnyName');
+        const obj = inner ? target : node;
+        const pos = inner ? target.pos : baseStart;
+        let e: Expr;
+        if (nameTok) e = { type: 'attr', object: obj, name: nameOf(nameTok), pos };
+        else {
+          const b = tokenOf(c, 'BindParam')!;
+          e = { type: 'index', object: obj, index: { type: 'bind', name: b.image.slice(1), pos: posOf(b) }, pos };
+        }
+        if (inner) inner.map = target = e;
+        else node = e;
+      } else if (c.Star) {
+        const lb = posOf(tokenOf(c, 'LBracket')!);
+        const flatten = c.Star.length - 1;
+        if (inner && flatten > 0) {
+          node = outer!;
+          outer = inner = undefined;
+        }
+        const v = `$CURRENT${++this.gen}`;
+        const array = inner ? target : node;
+        const exp: ExpandExpr = { type: 'expand', array, var: v, flatten, pos: inner ? target.pos : baseStart };
+        this.current.push(v);
+        try {
+          const f = nodeOf(c, 'filter');
+          if (f) exp.filter = this.expr(f.children);
+          const lim = nodesOf(c, 'limit');
+          if (lim.length === 1) exp.limit = { offset: { type: 'literal', value: 0, pos: posOf(tokenOf(c, 'Limit')!) }, count: this.expr(lim[0]!.children) };
+          else if (lim.length === 2) exp.limit = { offset: this.expr(lim[0]!.children), count: this.expr(lim[1]!.children) };
+          const r = nodeOf(c, 'ret');
+          if (r) exp.map = this.expr(r.children);
+        } finally {
+          this.current.pop();
+        }
+        if (inner) inner.map = exp;
+        else outer = exp;
+        inner = exp;
+        target = exp.map ?? { type: 'var', name: v, pos: lb };
+      } else {
+        const index = this.expr(nodeOf(c, 'index')!.children);
+        if (inner) inner.map = target = { type: 'index', object: target, index, pos: target.pos };
+        else node = { type: 'index', object: node, index, pos: baseStart };
+      }
+    }
+    return outer ?? node;
+  }
+}
+
+/** Throws AqlBuildError if the AST nests deeper than MAX_AST_DEPTH nodes (iterative walk). */
+export function checkAstDepth(q: Query): void {
+  const stack: unknown[] = [q];
+  const depths: number[] = [0];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    let d = depths.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (typeof x === 'object' && x !== null) {
+          stack.push(x);
+          depths.push(d);
+        }
+      }
+      continue;
+    }
+    const o = v as Record<string, unknown>;
+    if (typeof o.type === 'string') {
+      d++;
+      if (d > MAX_AST_DEPTH) {
+        const p = o.pos as Pos;
+        throw new AqlBuildError(`the query nests more than ${MAX_AST_DEPTH} levels deep (e.g. a very long chain of operators: use x IN [...] instead of many ORs)`, p, '');
+      }
+    }
+    for (const k in o) {
+      if (k === 'pos') continue;
+      const x = o[k];
+      if (typeof x === 'object' && x !== null) {
+        stack.push(x);
+        depths.push(d);
+      }
+    }
+  }
+}
+
+export const astBuilder = new AstBuilder();

@@ -1,0 +1,102 @@
+/**
+ * The AQL abstract syntax tree: what the parser (chevrotain CST → this, see
+ * parse.ts) produces and the planner and executor consume. Plain data.
+ *
+ * Identifiers are not resolved here: a bare name in `FOR x IN name` is a
+ * `name` node (a collection unless a variable of that name is in scope);
+ * everywhere else a bare identifier is a `var` node.
+ */
+
+/** A position in the query text (1-based line and column, 0-based offset). */
+export interface Pos {
+  line: number;
+  column: number;
+  offset: number;
+}
+
+/** AQL values are JSON values. */
+export type AqlValue = null | boolean | number | string | AqlValue[] | { [k: string]: AqlValue };
+
+export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'IN' | 'NOT IN' | 'LIKE' | 'NOT LIKE' | '=~' | '!~' | 'AND' | 'OR';
+
+export type Expr =
+  | { type: 'literal'; value: AqlValue; pos: Pos }
+  /** `@name`: a value from bind_vars. */
+  | { type: 'bind'; name: string; pos: Pos }
+  /** `@@name`: a collection name from bind_vars (only where a collection is expected). */
+  | { type: 'bindCollection'; name: string; pos: Pos }
+  | { type: 'var'; name: string; pos: Pos }
+  /** A bare identifier in a collection position (FOR ... IN name): a collection, unless a variable of that name is in scope. */
+  | { type: 'name'; name: string; pos: Pos }
+  /** `object.name` (also `object["name"]` with a string literal is an `index`). */
+  | { type: 'attr'; object: Expr; name: string; pos: Pos }
+  /** `object[index]`: array position (negative from the end) or attribute name. */
+  | { type: 'index'; object: Expr; index: Expr; pos: Pos }
+  /**
+   * Array expansion `array[*]...`: `map` is evaluated for each element with
+   * the element bound to `var` (a name the parser generates, e.g. `$CURRENT1`);
+   * absent = the elements themselves. `flatten` is the number of extra `*`
+   * (`[**]` = 1). `filter`/`limit`/`ret` come from the inline form
+   * `[* FILTER cond LIMIT n RETURN expr]` (CURRENT refers to the element there).
+   */
+  | { type: 'expand'; array: Expr; var: string; map?: Expr; flatten: number; filter?: Expr; limit?: { offset: Expr; count: Expr }; pos: Pos }
+  | { type: 'unary'; op: '-' | '+' | 'NOT'; arg: Expr; pos: Pos }
+  | { type: 'binary'; op: BinaryOp; left: Expr; right: Expr; pos: Pos }
+  /** `cond ? then : else`; `cond ?: else` has no `then` (the condition's value when truthy). */
+  | { type: 'ternary'; cond: Expr; then?: Expr; else: Expr; pos: Pos }
+  | { type: 'array'; items: Expr[]; pos: Pos }
+  /** Object literal; shorthand `{city}` is `{key: 'city', value: var city}`; `[expr]: value` has a computed key. */
+  | { type: 'object'; props: { key: string | Expr; value: Expr }[]; pos: Pos }
+  /** Function call; `name` upper-cased (AQL function names are case-insensitive). */
+  | { type: 'call'; name: string; args: Expr[]; pos: Pos }
+  /** `( FOR ... RETURN ... )` used as an expression: an array of the subquery's results. */
+  | { type: 'subquery'; query: Query; pos: Pos }
+  /** `from..to`: the integers from..to inclusive. */
+  | { type: 'range'; from: Expr; to: Expr; pos: Pos };
+
+export type Direction = 'OUTBOUND' | 'INBOUND' | 'ANY';
+export type AggregateFn = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX' | 'LENGTH' | 'UNIQUE' | 'COUNT_DISTINCT' | 'COUNT_UNIQUE' | 'PUSH';
+
+export type Op =
+  /** `FOR var IN expr` — a collection (`name`/`bindCollection`) or any array expression. */
+  | { type: 'for'; var: string; in: Expr; pos: Pos }
+  /**
+   * `FOR v[, e[, p]] IN min..max OUTBOUND|INBOUND|ANY start edgeTable`
+   * (min/max default 1..1 when the range is omitted).
+   */
+  | { type: 'traversal'; vertexVar: string; edgeVar?: string; pathVar?: string; min: number; max: number; direction: Direction; start: Expr; edgeTable: string | Expr; pos: Pos }
+  /** `FOR v[, e] IN OUTBOUND|INBOUND|ANY SHORTEST_PATH from TO to edgeTable` */
+  | { type: 'shortestPath'; vertexVar: string; edgeVar?: string; direction: Direction; from: Expr; to: Expr; edgeTable: string | Expr; pos: Pos }
+  | { type: 'filter'; cond: Expr; pos: Pos }
+  | { type: 'let'; var: string; expr: Expr; pos: Pos }
+  | { type: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; pos: Pos }
+  /** `LIMIT count` (offset literal 0) or `LIMIT offset, count`. */
+  | { type: 'limit'; offset: Expr; count: Expr; pos: Pos }
+  /**
+   * `COLLECT [k = expr, ...] [AGGREGATE a = FN(expr), ...] [INTO g [= expr]] [WITH COUNT INTO n]`.
+   * Without `into.expr`, `g` is an array of objects holding every variable in scope per row.
+   */
+  | { type: 'collect'; groups: { var: string; expr: Expr }[]; aggregates: { var: string; fn: AggregateFn; arg?: Expr }[]; into?: { var: string; expr?: Expr }; count?: string; pos: Pos }
+  /** `INSERT doc INTO table` */
+  | { type: 'insert'; doc: Expr; table: string | Expr; pos: Pos }
+  /** `UPDATE doc IN table` (key from doc._key) or `UPDATE key WITH patch IN table`; REPLACE likewise. */
+  | { type: 'update' | 'replace'; key: Expr; with?: Expr; table: string | Expr; pos: Pos }
+  /** `REMOVE key IN table` (key: a string or an object with _key). */
+  | { type: 'remove'; key: Expr; table: string | Expr; pos: Pos };
+
+export interface Query {
+  /** Operations in order. */
+  ops: Op[];
+  /** `RETURN [DISTINCT] expr`; absent when the query ends with a data-modification operation. */
+  ret?: { expr: Expr; distinct: boolean; pos: Pos };
+}
+
+/** A parse (or semantic) error, returned as data. */
+export interface AqlSyntaxError {
+  message: string;
+  line: number;
+  column: number;
+  offset: number;
+  /** The offending token's text ('' at end of input). */
+  token: string;
+}

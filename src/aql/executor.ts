@@ -1,0 +1,821 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { v4 as uuidv4 } from 'uuid';
+import { parseEntityKey } from '../entities/index.js';
+import { ThemisError } from '../errors.js';
+import type { Direction as GraphDirection } from '../graph/index.js';
+import { entityKeyCodec, keyspace, type Engine, type ScalarValue, type Snapshot } from '../storage/index.js';
+import { decodeEntityValue, type Transaction, type TransactionManager } from '../txn/index.js';
+import { subqueriesOf } from './analyze.js';
+import type { AqlValue, Expr } from './ast.js';
+import { evaluate, type EvalContext, type Scope } from './evaluator.js';
+import type { FnContext } from './functions.js';
+import { subPlans, type Plan, type Source, type Step } from './planner.js';
+import { compare, hashKey, toNumber, truthy } from './values.js';
+
+const entityKs = keyspace('entity');
+
+/** What the executor needs from the database (all reads go through `snapshot` where storage allows). */
+export interface ExecDeps {
+  engine: Engine;
+  txm: TransactionManager;
+  /** Entity keys of an equality/range index scan, in index order, as of the snapshot. */
+  scanKeys(indexId: number, r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean }, snapshot: Snapshot): AsyncGenerator<string>;
+  /** BM25 hits (best first) of a fulltext index; latest committed state. */
+  fulltext(table: string, column: string, query: string, limit: number): { key: string; score: number }[];
+  /** k nearest keys of a vector index (COSINE similarity = 1 - distance); filter runs inside the graph walk. */
+  vector(index: string, vector: AqlValue, k: number, filter?: (key: string) => boolean): { key: string; distance: number }[];
+  /** Edges at a vertex (latest committed state). */
+  neighbors(vertex: string, direction: GraphDirection, edgeTable: string): Promise<{ edge: string; vertex: string }[]>;
+}
+
+export interface ExecOptions {
+  bindVars: Readonly<Record<string, AqlValue>>;
+  /** Absolute deadline (Date.now() ms). */
+  deadline: number;
+  /** Most rows a SORT, COLLECT, DISTINCT or hash-join build may hold. */
+  maxIntermediate: number;
+  /** The request's transaction (reads see its writes; modifications go into it). */
+  txn?: Transaction;
+  now?: () => number;
+}
+
+/** A row: variable bindings (prototype-chained objects without Object.prototype). */
+type Row = Record<string, AqlValue>;
+
+/** Thrown when a SORT that relies on index order finds values the index cannot order (objects, arrays) or too few rows: re-plan without it. */
+export class IndexOrderUnusable extends Error {}
+
+const FULLTEXT_LIMIT = 10_000;
+const YIELD_EVERY = 512;
+
+function extend(row: Row, name: string, value: AqlValue): Row {
+  const r = Object.create(row) as Row;
+  r[name] = value;
+  return r;
+}
+
+/** Stored document as AQL sees it: parsed JSON with non-enumerable `_key` and `_id` (so JSON.stringify gives the stored text). */
+export function documentOf(key: string, pkStart: number, text: string, texts: WeakMap<object, string>): AqlValue {
+  const doc = JSON.parse(text) as AqlValue;
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+    Object.defineProperty(doc, '_key', { value: key.slice(pkStart), enumerable: false });
+    Object.defineProperty(doc, '_id', { value: key, enumerable: false });
+    texts.set(doc, text);
+  }
+  return doc;
+}
+
+/**
+ * Runs a plan as a pipeline of async generators: sources stream from
+ * LevelDB (one snapshot for the whole query) or the in-memory indexes, and
+ * a LIMIT stops the sources early. SORT, COLLECT and DISTINCT hold at most
+ * `maxIntermediate` rows; the deadline is checked as rows flow, and the
+ * event loop gets a turn every few hundred rows of in-memory work.
+ */
+export class Executor {
+  /** Stored texts of documents read (RETURN of a document yields its stored text). */
+  readonly texts = new WeakMap<object, string>();
+  /** BM25 scores / similarities of documents produced by fulltext / vector sources. */
+  private readonly scores = new WeakMap<object, number>();
+  private readonly ctx: EvalContext;
+  private readonly fn: FnContext;
+  private rowsSeen = 0;
+  /** The implicit transaction of a modifying query without X-Transaction-Id (committed by the caller). */
+  writeTxn: Transaction | undefined;
+
+  constructor(
+    private readonly deps: ExecDeps,
+    readonly snapshot: Snapshot,
+    private readonly opts: ExecOptions,
+  ) {
+    this.fn = { now: opts.now ?? Date.now };
+    this.deadline = opts.deadline;
+    this.ctx = { bind: opts.bindVars, fn: this.fn, engineCall: (name, args) => this.engineCall(name, args) };
+  }
+
+  private engineCall(name: string, args: AqlValue[]): AqlValue {
+    switch (name) {
+      case 'BM25': {
+        const d = args[0];
+        if (d === null || typeof d !== 'object' || !this.scores.has(d)) throw new ThemisError('VALIDATION_FAILED', 'BM25(doc) needs a document of a FOR loop filtered with FULLTEXT()');
+        return this.scores.get(d)!;
+      }
+      case 'SIMILARITY':
+        return cosine(args[0] ?? null, args[1] ?? null);
+      case 'FULLTEXT':
+        throw new ThemisError('VALIDATION_FAILED', 'FULLTEXT(doc.attribute, query) can only be a FILTER condition of a FOR over a collection with a fulltext index on that attribute');
+      case 'NEAR':
+        throw new ThemisError('VALIDATION_FAILED', 'NEAR(doc.attribute, vector, k) can only be a FILTER condition of a FOR over a collection with a vector index on that attribute');
+      default:
+        throw new ThemisError('VALIDATION_FAILED', `unknown function ${name}()`);
+    }
+  }
+
+  /** Absolute deadline (ms); a cursor moves it for each page. */
+  deadline: number;
+
+  private tick(): void {
+    if ((++this.rowsSeen & 255) === 0 && Date.now() > this.deadline) {
+      throw new ThemisError('TIMEOUT', 'the query ran past its time limit (timeout_ms, THEMIS_QUERY_TIMEOUT_MS); add FILTERs that use an index or a LIMIT, or read it with a cursor');
+    }
+  }
+
+  /** Evaluate `e` for `row`, running the subqueries it contains first. */
+  private async eval(e: Expr, row: Row): Promise<AqlValue> {
+    const subs = subqueriesOf(e);
+    if (subs.length === 0) return evaluate(e, scopeOf(row), this.ctx);
+    const results = new Map<Expr, AqlValue>();
+    for (const s of subs) results.set(s, await this.subquery(s, row));
+    return evaluate(e, scopeOf(row), { ...this.ctx, subqueries: results });
+  }
+
+  private evalSync(e: Expr, row: Row): AqlValue {
+    return evaluate(e, scopeOf(row), this.ctx);
+  }
+
+  private async subquery(s: Extract<Expr, { type: 'subquery' }>, row: Row): Promise<AqlValue> {
+    const p = subPlans.get(s);
+    if (!p) throw new Error('subquery was not planned');
+    const out: AqlValue[] = [];
+    for await (const v of this.values(p.steps, p.ret, row)) {
+      out.push(v);
+      if (out.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'a subquery');
+    }
+    return out;
+  }
+
+  /** The query's result values (documents as objects; use `texts` for their stored text). */
+  async *values(steps: Step[], ret: Plan['ret'] | { expr: Expr; distinct: boolean } | undefined, start: Row = Object.create(null) as Row): AsyncGenerator<AqlValue> {
+    let rows: AsyncIterable<Row> = single(start);
+    for (const s of steps) rows = this.step(s, rows);
+    if (!ret) {
+      // a modification query without RETURN: drain
+      for await (const _ of rows) this.tick();
+      return;
+    }
+    const seen = ret.distinct ? new Set<string>() : undefined;
+    for await (const row of rows) {
+      this.tick();
+      const v = await this.eval(ret.expr, row);
+      if (seen) {
+        const h = hashKey(v);
+        if (seen.has(h)) continue;
+        seen.add(h);
+        if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
+      }
+      yield v;
+    }
+  }
+
+  private step(s: Step, input: AsyncIterable<Row>): AsyncIterable<Row> {
+    switch (s.kind) {
+      case 'for':
+        return this.forStep(s, input);
+      case 'traversal':
+        return this.traversalStep(s, input);
+      case 'shortestPath':
+        return this.shortestPathStep(s, input);
+      case 'filter':
+        return this.filterStep(s.cond, input);
+      case 'let':
+        return this.letStep(s.var, s.expr, input);
+      case 'sort':
+        return this.sortStep(s, input);
+      case 'limit':
+        return this.limitStep(s.offset, s.count, input);
+      case 'collect':
+        return this.collectStep(s, input);
+      case 'modify':
+        return this.modifyStep(s, input);
+    }
+  }
+
+  private async *filterStep(cond: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    for await (const row of input) {
+      this.tick();
+      if (truthy(await this.eval(cond, row))) yield row;
+    }
+  }
+
+  private async *letStep(v: string, e: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    for await (const row of input) yield extend(row, v, await this.eval(e, row));
+  }
+
+  private async *limitStep(offsetE: Expr, countE: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    let offset: number | undefined;
+    let count = 0;
+    let skipped = 0;
+    let taken = 0;
+    for await (const row of input) {
+      if (offset === undefined) {
+        offset = limitValue(await this.eval(offsetE, row), 'offset');
+        count = limitValue(await this.eval(countE, row), 'count');
+        if (count === 0) return;
+      }
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      yield row;
+      if (++taken >= count) return;
+    }
+  }
+
+  // ------------------------------------------------------------------ FOR
+
+  private async *forStep(s: Extract<Step, { kind: 'for' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    const src = s.source;
+    const hash = src.kind === 'hash_join' ? await this.buildHash(s, src) : undefined;
+    for await (const row of input) {
+      for await (const doc of this.sourceDocs(s, src, row, hash)) {
+        this.tick();
+        const r = extend(row, s.var, doc);
+        let ok = true;
+        for (const f of s.filters) {
+          if (!truthy(this.evalSync(f, r))) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) yield r;
+      }
+    }
+  }
+
+  /** The transaction's writes to `table`, when the query runs inside one (its puts join the source; its keys are skipped in storage). */
+  private overlay(table: string): { written: Set<string>; puts: [string, string][] } | undefined {
+    const t = this.opts.txn;
+    if (!t || t.writes.size === 0) return undefined;
+    const written = new Set<string>();
+    const puts: [string, string][] = [];
+    for (const w of t.writes.values()) {
+      if (w.k.table !== table) continue;
+      written.add(w.k.key);
+      if (w.op === 'put' && w.value !== null) puts.push([w.k.key, w.value]);
+    }
+    return written.size === 0 ? undefined : { written, puts };
+  }
+
+  /** Read one entity as the query sees it (the transaction's own write first, else the snapshot). */
+  private readEntity(key: string): string | undefined {
+    const w = this.opts.txn?.writes.get(key);
+    if (w) return w.value ?? undefined;
+    let k;
+    try {
+      k = parseEntityKey(key);
+    } catch {
+      return undefined;
+    }
+    const raw = this.deps.engine.getSync(entityKs, entityKeyCodec.encode(k), this.snapshot);
+    return raw === undefined ? undefined : decodeEntityValue(raw);
+  }
+
+  private doc(key: string, table: string, text: string): AqlValue {
+    return documentOf(key, table.length + 1, text, this.texts);
+  }
+
+  private async *sourceDocs(s: Extract<Step, { kind: 'for' }>, src: Source, row: Row, hash: Map<string, AqlValue[]> | undefined): AsyncGenerator<AqlValue> {
+    switch (src.kind) {
+      case 'expr': {
+        const v = await this.eval(src.expr, row);
+        if (!Array.isArray(v)) throw new ThemisError('VALIDATION_FAILED', `FOR ${s.var} IN ...: expected an array to iterate, got ${v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`} (line ${s.pos.line}, column ${s.pos.column})`);
+        let n = 0;
+        for (const x of v) {
+          yield x;
+          if (++n % YIELD_EVERY === 0) await yieldToLoop();
+        }
+        return;
+      }
+      case 'full_scan': {
+        const ov = this.overlay(src.table);
+        const range = entityKeyCodec.tableRange(src.table);
+        const pkStart = src.table.length + 1;
+        for await (const chunk of this.deps.engine.scanChunks(entityKs, { gte: range.gte, lt: range.lt, snapshot: this.snapshot }, 256)) {
+          for (const [k, v] of chunk) {
+            const key = `${src.table}:${k.toString('utf8', pkStart)}`;
+            if (ov?.written.has(key)) continue;
+            yield documentOf(key, pkStart, decodeEntityValue(v), this.texts);
+          }
+        }
+        if (ov) for (const [key, text] of ov.puts) yield this.doc(key, src.table, text);
+        return;
+      }
+      case 'primary': {
+        const v = await this.eval(src.keys, row);
+        const keys = src.many ? (Array.isArray(v) ? v : []) : [v];
+        const seen = new Set<string>();
+        for (const pk of keys) {
+          if (typeof pk !== 'string' || pk === '' || seen.has(pk)) continue;
+          seen.add(pk);
+          const key = `${src.table}:${pk}`;
+          const text = this.readEntity(key);
+          if (text !== undefined) yield this.doc(key, src.table, text);
+        }
+        return;
+      }
+      case 'index_eq': {
+        const v = await this.eval(src.values, row);
+        const vals = src.many ? (Array.isArray(v) ? v : []) : [v];
+        const ov = this.overlay(src.table);
+        const seen = new Set<string>();
+        for (const x of vals) {
+          if (x !== null && typeof x === 'object') continue; // objects and arrays are not index values (== never matches them via the index)
+          if (x === null && src.sparse) continue;
+          for await (const key of this.deps.scanKeys(src.indexId, { eq: x }, this.snapshot)) {
+            if (seen.has(key) || ov?.written.has(key)) continue;
+            seen.add(key);
+            const text = this.readEntity(key);
+            if (text !== undefined) yield this.doc(key, src.table, text);
+          }
+        }
+        if (ov) for (const [key, text] of ov.puts) yield this.doc(key, src.table, text);
+        return;
+      }
+      case 'index_range': {
+        const r: { lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse: boolean } = { reverse: src.reverse };
+        if (src.lower) {
+          r.lower = (await this.eval(src.lower.expr, row)) as ScalarValue;
+          r.includeLower = src.lower.inclusive;
+        }
+        if (src.upper) {
+          r.upper = (await this.eval(src.upper.expr, row)) as ScalarValue;
+          r.includeUpper = src.upper.inclusive;
+        }
+        // With a transaction's own writes the order is no longer the index's: a SORT relying on it re-plans.
+        const ov = this.overlay(src.table);
+        const seen = new Set<string>();
+        for await (const key of this.deps.scanKeys(src.indexId, r, this.snapshot)) {
+          if (seen.has(key) || ov?.written.has(key)) continue;
+          seen.add(key);
+          const text = this.readEntity(key);
+          if (text !== undefined) yield this.doc(key, src.table, text);
+        }
+        if (ov) for (const [key, text] of ov.puts) yield this.doc(key, src.table, text);
+        return;
+      }
+      case 'hash_join': {
+        const k = await this.eval(src.outerKey, row);
+        const hits = hash!.get(hashKey(k));
+        if (hits) yield* hits;
+        return;
+      }
+      case 'fulltext': {
+        const q = await this.eval(src.query, row);
+        if (typeof q !== 'string') throw new ThemisError('VALIDATION_FAILED', 'FULLTEXT(): the query must be a string');
+        for (const h of this.deps.fulltext(src.table, src.column, q, FULLTEXT_LIMIT)) {
+          const text = this.readEntity(h.key);
+          if (text === undefined) continue;
+          const d = this.doc(h.key, src.table, text);
+          if (d !== null && typeof d === 'object') this.scores.set(d, h.score);
+          yield d;
+        }
+        return;
+      }
+      case 'vector': {
+        const vec = await this.eval(src.vector, row);
+        const k = toNumber(await this.eval(src.k, row));
+        if (!Number.isInteger(k) || k < 0 || k > 10_000) throw new ThemisError('VALIDATION_FAILED', `the number of nearest neighbours must be an integer from 0 to 10000, got ${k}`);
+        if (k === 0) return;
+        // The FOR's other conditions run inside the graph walk, so k hits come back whenever k match.
+        const cache = new Map<string, AqlValue | undefined>();
+        const load = (key: string) => {
+          if (!cache.has(key)) {
+            const text = this.readEntity(key);
+            cache.set(key, text === undefined ? undefined : this.doc(key, src.table, text));
+          }
+          return cache.get(key);
+        };
+        const filter =
+          s.filters.length === 0
+            ? (key: string) => load(key) !== undefined
+            : (key: string) => {
+                const d = load(key);
+                if (d === undefined) return false;
+                const r = extend(row, s.var, d);
+                return s.filters.every((f) => truthy(this.evalSync(f, r)));
+              };
+        for (const h of this.deps.vector(src.index, vec, k, filter)) {
+          const d = load(h.key);
+          if (d === undefined) continue;
+          if (d !== null && typeof d === 'object') this.scores.set(d, 1 - h.distance);
+          yield d;
+        }
+        return;
+      }
+    }
+  }
+
+  /** The inner side of a hash join: the table's documents (filtered by conditions on them alone) by join key. */
+  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>): Promise<Map<string, AqlValue[]>> {
+    const map = new Map<string, AqlValue[]>();
+    let n = 0;
+    const empty = Object.create(null) as Row;
+    for await (const d of this.sourceDocs(s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
+      this.tick();
+      const h = hashKey(this.evalSync(src.innerKey, extend(empty, s.var, d)));
+      const list = map.get(h);
+      if (list) list.push(d);
+      else map.set(h, [d]);
+      if (++n > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, `the hash join over ${src.table}`);
+    }
+    return map;
+  }
+
+  // ------------------------------------------------------------------ graph
+
+  private vertexDoc(key: string): AqlValue {
+    const text = this.readEntity(key);
+    if (text === undefined) return null;
+    const sep = key.indexOf(':');
+    return this.doc(key, key.slice(0, sep), text);
+  }
+
+  private async startVertex(e: Expr, row: Row): Promise<string | undefined> {
+    const v = await this.eval(e, row);
+    const key = typeof v === 'string' ? v : v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { _id?: unknown })._id === 'string' ? ((v as { _id: string })._id as string) : undefined;
+    if (key === undefined) return undefined;
+    try {
+      return parseEntityKey(key).key;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** BFS with global vertex uniqueness (ArangoDB: bfs, uniqueVertices "global"): each vertex once, at its shortest depth in min..max. */
+  private async *traversalStep(s: Extract<Step, { kind: 'traversal' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    const op = s.op;
+    const dir = op.direction.toLowerCase() as GraphDirection;
+    for await (const row of input) {
+      const start = await this.startVertex(op.start, row);
+      if (start === undefined) continue;
+      type Node = { vertex: string; edge: string | null; parent: Node | null; depth: number };
+      const seen = new Set([start]);
+      let frontier: Node[] = [{ vertex: start, edge: null, parent: null, depth: 0 }];
+      for (let depth = 0; frontier.length > 0 && depth <= op.max; depth++) {
+        const next: Node[] = [];
+        for (const n of frontier) {
+          this.tick();
+          if (depth >= op.min) {
+            const vertices: AqlValue[] = [];
+            const edges: AqlValue[] = [];
+            for (let p: Node | null = n; p; p = p.parent) {
+              vertices.unshift(this.vertexDoc(p.vertex));
+              if (p.edge) edges.unshift(this.vertexDoc(p.edge));
+            }
+            let r = extend(row, op.vertexVar, vertices[vertices.length - 1]!);
+            if (op.edgeVar) r = extend(r, op.edgeVar, edges.length > 0 ? edges[edges.length - 1]! : null);
+            if (op.pathVar) r = extend(r, op.pathVar, { vertices, edges });
+            if (s.filters.every((f) => truthy(this.evalSync(f, r)))) yield r;
+          }
+          if (depth < op.max) {
+            for (const a of await this.deps.neighbors(n.vertex, dir, s.edgeTable)) {
+              if (seen.has(a.vertex)) continue;
+              seen.add(a.vertex);
+              next.push({ vertex: a.vertex, edge: a.edge, parent: n, depth: depth + 1 });
+              if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'the traversal');
+            }
+          }
+        }
+        frontier = next;
+      }
+    }
+  }
+
+  private async *shortestPathStep(s: Extract<Step, { kind: 'shortestPath' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    const op = s.op;
+    const dir = op.direction.toLowerCase() as GraphDirection;
+    for await (const row of input) {
+      const from = await this.startVertex(op.from, row);
+      const to = await this.startVertex(op.to, row);
+      if (from === undefined || to === undefined) continue;
+      const parent = new Map<string, [string, string] | null>([[from, null]]);
+      let found = from === to;
+      let frontier = [from];
+      while (!found && frontier.length > 0) {
+        const next: string[] = [];
+        for (const v of frontier) {
+          this.tick();
+          for (const a of await this.deps.neighbors(v, dir, s.edgeTable)) {
+            if (parent.has(a.vertex)) continue;
+            parent.set(a.vertex, [v, a.edge]);
+            if (a.vertex === to) {
+              found = true;
+              break;
+            }
+            next.push(a.vertex);
+            if (parent.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'the shortest-path search');
+          }
+          if (found) break;
+        }
+        frontier = next;
+      }
+      if (!found) continue;
+      const path: [string, string | null][] = [];
+      for (let v: string | undefined = to; v !== undefined; ) {
+        const p = parent.get(v);
+        path.unshift([v, p ? p[1] : null]);
+        v = p ? p[0] : undefined;
+      }
+      for (const [vertex, edge] of path) {
+        let r = extend(row, op.vertexVar, this.vertexDoc(vertex));
+        if (op.edgeVar) r = extend(r, op.edgeVar, edge === null ? null : this.vertexDoc(edge));
+        if (s.filters.every((f) => truthy(this.evalSync(f, r)))) yield r;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ SORT, COLLECT
+
+  private async *sortStep(s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    let need: number | undefined;
+    const keyed: { row: Row; keys: AqlValue[]; n: number }[] = [];
+    let n = 0;
+    for await (const row of input) {
+      this.tick();
+      if (s.limit && need === undefined) need = limitValue(await this.eval(s.limit.offset, row), 'offset') + limitValue(await this.eval(s.limit.count, row), 'count');
+      const keys: AqlValue[] = [];
+      for (const k of s.keys) keys.push(await this.eval(k.expr, row));
+      keyed.push({ row, keys, n: n++ });
+      if (s.byIndex) {
+        // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
+        if (s.keys.length === 1 && keyed.length > 1) {
+          const prev = keyed[keyed.length - 2]!.keys[0]!;
+          const cur = keys[0]!;
+          const c = compare(prev, cur) * (s.keys[0]!.dir === 'DESC' ? -1 : 1);
+          if (c > 0 || (cur !== null && typeof cur === 'object')) throw new IndexOrderUnusable('order');
+        }
+        if (need !== undefined && keyed.length >= need) break;
+      } else if (keyed.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'SORT');
+      if (n % YIELD_EVERY === 0) await yieldToLoop();
+    }
+    if (s.byIndex) {
+      // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
+      if (need !== undefined && keyed.length < need && !isSimilaritySort(s)) throw new IndexOrderUnusable('short');
+      for (const k of keyed) yield k.row;
+      return;
+    }
+    const dirs = s.keys.map((k) => (k.dir === 'DESC' ? -1 : 1));
+    const cmp = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
+      for (let i = 0; i < dirs.length; i++) {
+        const c = compare(a.keys[i]!, b.keys[i]!);
+        if (c !== 0) return c * dirs[i]!;
+      }
+      return a.n - b.n;
+    };
+    if (need !== undefined && need < keyed.length) {
+      keyed.sort(cmp);
+      keyed.length = need;
+    } else keyed.sort(cmp);
+    for (const k of keyed) yield k.row;
+  }
+
+  private async *collectStep(s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    const op = s.op;
+    interface Group {
+      values: AqlValue[];
+      count: number;
+      agg: AggState[];
+      into: AqlValue[];
+    }
+    const groups = new Map<string, Group>();
+    let outerRow: Row | undefined;
+    for await (const row of input) {
+      this.tick();
+      outerRow ??= row;
+      const values: AqlValue[] = [];
+      for (const g of op.groups) values.push(await this.eval(g.expr, row));
+      const h = values.map(hashKey).join('\u0000');
+      let g = groups.get(h);
+      if (!g) {
+        g = { values, count: 0, agg: op.aggregates.map(() => newAgg()), into: [] };
+        groups.set(h, g);
+        if (groups.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT');
+      }
+      g.count++;
+      for (let i = 0; i < op.aggregates.length; i++) {
+        const a = op.aggregates[i]!;
+        addAgg(g.agg[i]!, a.fn, a.arg ? await this.eval(a.arg, row) : null);
+      }
+      if (op.into) {
+        g.into.push(op.into.expr ? await this.eval(op.into.expr, row) : rowObject(row));
+        if (g.into.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT ... INTO');
+      }
+    }
+    // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.
+    if (groups.size === 0 && op.groups.length === 0) groups.set('', { values: [], count: 0, agg: op.aggregates.map(() => newAgg()), into: [] });
+    const list = [...groups.values()];
+    // ArangoDB sorts COLLECT's output by the group values.
+    list.sort((a, b) => {
+      for (let i = 0; i < a.values.length; i++) {
+        const c = compare(a.values[i]!, b.values[i]!);
+        if (c !== 0) return c;
+      }
+      return 0;
+    });
+    // Variables of enclosing levels stay visible; the loop's own variables do not.
+    const base = Object.create(null) as Row;
+    if (outerRow) for (const v of s.keep) if (v in outerRow) base[v] = outerRow[v]!;
+    for (const g of list) {
+      const r = Object.create(base) as Row;
+      op.groups.forEach((x, i) => (r[x.var] = g.values[i]!));
+      op.aggregates.forEach((a, i) => (r[a.var] = aggResult(g.agg[i]!, a.fn)));
+      if (op.into) r[op.into.var] = g.into;
+      if (op.count) r[op.count] = g.count;
+      yield r;
+    }
+  }
+
+  // ------------------------------------------------------------------ data modification
+
+  private get txm(): TransactionManager {
+    return this.deps.txm;
+  }
+
+  private modTxn(): Transaction {
+    if (this.opts.txn) return this.opts.txn;
+    this.writeTxn ??= this.txm.begin('read_committed', true);
+    return this.writeTxn;
+  }
+
+  private async *modifyStep(s: Extract<Step, { kind: 'modify' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    const op = s.op;
+    const table = s.table;
+    const txn = this.modTxn();
+    for await (const row of input) {
+      this.tick();
+      let OLD: AqlValue = null;
+      let NEW: AqlValue = null;
+      if (op.type === 'insert') {
+        const d = await this.eval(op.doc, row);
+        if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new ThemisError('VALIDATION_FAILED', `INSERT needs an object, got ${typeName(d)}`);
+        const { _key, _id, ...rest } = { ...(d as Record<string, AqlValue>), _key: (d as Record<string, AqlValue>)._key, _id: undefined };
+        void _id;
+        const pk = _key === undefined || _key === null ? uuidv4() : _key;
+        if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `INSERT: _key must be a non-empty string, got ${JSON.stringify(pk)}`);
+        const k = parseEntityKey(`${table}:${pk}`);
+        const text = JSON.stringify(rest);
+        this.txm.put(txn, k, text, true);
+        NEW = this.doc(k.key, table, text);
+      } else {
+        const keyVal = await this.eval(op.key, row);
+        const pk = typeof keyVal === 'string' ? keyVal : keyVal !== null && typeof keyVal === 'object' && !Array.isArray(keyVal) ? ((keyVal as Record<string, AqlValue>)._key ?? null) : null;
+        if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()}: the key must be a string or an object with _key, got ${typeName(keyVal)}`);
+        const k = parseEntityKey(`${table}:${pk}`);
+        const current = this.txm.read(txn, k);
+        if (current === undefined) throw new ThemisError('NOT_FOUND', `${op.type.toUpperCase()}: document ${k.key} not found`);
+        OLD = this.doc(k.key, table, current);
+        if (op.type === 'remove') {
+          this.txm.delete(txn, k);
+        } else {
+          const patch = op.with ? await this.eval(op.with, row) : keyVal;
+          if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()} needs an object with the new values, got ${typeName(patch)}`);
+          const { _key: _k, _id: _i, ...fields } = patch as Record<string, AqlValue>;
+          void _k;
+          void _i;
+          const next = op.type === 'update' ? mergePatch(JSON.parse(current) as Record<string, AqlValue>, fields) : fields;
+          const text = JSON.stringify(next);
+          this.txm.put(txn, k, text);
+          NEW = this.doc(k.key, table, text);
+        }
+      }
+      yield extend(extend(row, 'OLD', OLD), 'NEW', NEW);
+    }
+  }
+}
+
+function typeName(v: AqlValue): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+/** UPDATE semantics (ArangoDB keepNull true, mergeObjects true): nested objects merge, other values replace. */
+function mergePatch(target: Record<string, AqlValue>, patch: Record<string, AqlValue>): Record<string, AqlValue> {
+  const out: Record<string, AqlValue> = { ...target };
+  for (const [k, v] of Object.entries(patch)) {
+    const cur = out[k];
+    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && cur !== null && typeof cur === 'object' && !Array.isArray(cur) && cur !== undefined ? mergePatch(cur as Record<string, AqlValue>, v as Record<string, AqlValue>) : v;
+  }
+  return out;
+}
+
+function isSimilaritySort(s: Extract<Step, { kind: 'sort' }>): boolean {
+  const e = s.keys[0]?.expr;
+  return e?.type === 'call' && e.name === 'SIMILARITY';
+}
+
+/** Cosine similarity of two numeric arrays (null when either is not one or their lengths differ). */
+function cosine(a: AqlValue, b: AqlValue): AqlValue {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length || a.length === 0) return null;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (typeof x !== 'number' || typeof y !== 'number') return null;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  if (na === 0 || nb === 0) return null;
+  return dot / Math.sqrt(na * nb);
+}
+
+function limitValue(v: AqlValue, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ThemisError('VALIDATION_FAILED', `LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function tooMany(n: number, what: string): ThemisError {
+  return new ThemisError('VALIDATION_FAILED', `${what} holds more than ${n} rows (THEMIS_QUERY_MAX_INTERMEDIATE); add FILTERs or a LIMIT`, { details: { field: 'query' } });
+}
+
+async function* single(row: Row): AsyncGenerator<Row> {
+  yield row;
+}
+
+/** A Scope over a row. */
+function scopeOf(row: Row): Scope {
+  return { get: (name: string) => row[name] } as Scope;
+}
+
+/** COLLECT ... INTO g without an expression: every variable of the row. */
+function rowObject(row: Row): AqlValue {
+  const out: Record<string, AqlValue> = {};
+  for (const k in row) out[k] = row[k]!;
+  return out;
+}
+
+// ------------------------------------------------------------------ aggregates
+
+interface AggState {
+  n: number;
+  sum: number;
+  min: AqlValue | undefined;
+  max: AqlValue | undefined;
+  values: AqlValue[];
+  distinct: Set<string>;
+}
+
+function newAgg(): AggState {
+  return { n: 0, sum: 0, min: undefined, max: undefined, values: [], distinct: new Set() };
+}
+
+function addAgg(s: AggState, fn: string, v: AqlValue): void {
+  switch (fn) {
+    case 'COUNT':
+    case 'LENGTH':
+      s.n++;
+      return;
+    case 'SUM':
+    case 'AVG':
+      if (v === null) return;
+      s.sum += toNumber(v);
+      s.n++;
+      return;
+    case 'MIN':
+      if (v !== null && (s.min === undefined || compare(v, s.min) < 0)) s.min = v;
+      return;
+    case 'MAX':
+      if (v !== null && (s.max === undefined || compare(v, s.max) > 0)) s.max = v;
+      return;
+    case 'UNIQUE':
+    case 'COUNT_DISTINCT':
+    case 'COUNT_UNIQUE': {
+      if (v === null && fn !== 'UNIQUE') return;
+      const h = hashKey(v);
+      if (!s.distinct.has(h)) {
+        s.distinct.add(h);
+        s.values.push(v);
+      }
+      return;
+    }
+    case 'PUSH':
+      s.values.push(v);
+      return;
+  }
+}
+
+function aggResult(s: AggState, fn: string): AqlValue {
+  switch (fn) {
+    case 'COUNT':
+    case 'LENGTH':
+      return s.n;
+    case 'SUM':
+      return s.sum;
+    case 'AVG':
+      return s.n === 0 ? null : s.sum / s.n;
+    case 'MIN':
+      return s.min ?? null;
+    case 'MAX':
+      return s.max ?? null;
+    case 'UNIQUE':
+    case 'PUSH':
+      return s.values;
+    case 'COUNT_DISTINCT':
+    case 'COUNT_UNIQUE':
+      return s.values.length;
+    default:
+      return null;
+  }
+}
+

@@ -1,0 +1,685 @@
+import { ThemisError } from '../errors.js';
+import { TABLE_NAME } from '../entities/index.js';
+import { attributePath, callsOf, conjuncts, freeVars, queryExprs, subqueriesOf } from './analyze.js';
+import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
+import { checkFunction } from './functions.js';
+
+/**
+ * The AQL planner: AST + index catalogue (+ bind values) → plan. Pure: no
+ * I/O, unit-tested by plan shape. It resolves names (collections vs
+ * variables), checks variables, bind parameters and functions, moves FILTER
+ * conditions to the earliest FOR that binds their variables, chooses each
+ * collection FOR's access path (primary key, equality/IN or range index,
+ * fulltext, vector, hash join or full scan), and lets a range index deliver
+ * SORT order (with the LIMIT stopping the scan early).
+ */
+
+export interface PlannerIndex {
+  id: number;
+  columns: string[];
+  type: 'equality' | 'range';
+  unique: boolean;
+  sparse: boolean;
+}
+
+export interface TableCatalogue {
+  indexes: PlannerIndex[];
+  /** Columns with a ready fulltext index. */
+  fulltext: string[];
+  /** Ready vector indexes (name, field path, metric). */
+  vector: { name: string; field: string; metric: string }[];
+  /** Approximate number of documents (for estimates and the join strategy). */
+  rows: number;
+}
+
+export type Catalogue = (table: string) => TableCatalogue;
+
+export interface PlanOptions {
+  allowFullScan: boolean;
+  bindVars: Readonly<Record<string, AqlValue>>;
+  /** Largest in-memory hash-join build side before the planner prefers nested loops (rows). */
+  hashJoinMaxRows?: number;
+  /** Never let an index deliver SORT order (the executor re-plans with this when the index could not). */
+  noIndexOrder?: boolean;
+  /**
+   * The reference plan for differential tests: operations exactly as
+   * written (no filter movement, no index, nested loops, in-memory sorts).
+   */
+  naive?: boolean;
+}
+
+export type Bound = { expr: Expr; inclusive: boolean };
+
+export type Source =
+  | { kind: 'full_scan'; table: string }
+  | { kind: 'primary'; table: string; keys: Expr; many: boolean }
+  | { kind: 'index_eq'; table: string; indexId: number; column: string; values: Expr; many: boolean; unique: boolean; sparse: boolean }
+  | { kind: 'index_range'; table: string; indexId: number; column: string; lower?: Bound; upper?: Bound; reverse: boolean }
+  | { kind: 'hash_join'; table: string; innerKey: Expr; outerKey: Expr }
+  | { kind: 'fulltext'; table: string; column: string; query: Expr }
+  | { kind: 'vector'; table: string; index: string; field: string; vector: Expr; k: Expr }
+  | { kind: 'expr'; expr: Expr };
+
+export type Step =
+  | { kind: 'for'; var: string; source: Source; filters: Expr[]; pos: Pos; bm25?: boolean; similarity?: boolean }
+  | { kind: 'traversal'; op: Extract<Op, { type: 'traversal' }>; edgeTable: string; filters: Expr[] }
+  | { kind: 'shortestPath'; op: Extract<Op, { type: 'shortestPath' }>; edgeTable: string; filters: Expr[] }
+  | { kind: 'filter'; cond: Expr }
+  | { kind: 'let'; var: string; expr: Expr }
+  /** `limit`: only the first `limit` rows in order are needed (top-k sort). `byIndex`: the FOR's source already yields this order. */
+  | { kind: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; byIndex: boolean; limit?: { offset: Expr; count: Expr } }
+  | { kind: 'limit'; offset: Expr; count: Expr }
+  | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[] }
+  | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' }>; table: string };
+
+export interface Plan {
+  steps: Step[];
+  ret?: { expr: Expr; distinct: boolean; /** RETURN of an unchanged collection document: its stored text is the output. */ documentVar?: string };
+  /** Collections read / written. */
+  reads: string[];
+  writes: string[];
+  /** The contract's `table`: the first collection the query reads (or writes). */
+  table: string | null;
+  mode: 'index_optimized' | 'full_scan' | 'no_collection';
+  explain: Record<string, unknown>;
+}
+
+function bad(message: string, pos?: Pos, field = 'query'): ThemisError {
+  return new ThemisError('VALIDATION_FAILED', pos ? `${message} (line ${pos.line}, column ${pos.column})` : message, { details: { field, ...(pos ? { line: pos.line, column: pos.column } : {}) } });
+}
+
+/** Resolve `name` nodes: a collection unless a variable of that name is in scope. */
+function isCollectionRef(e: Expr, scope: ReadonlySet<string>): e is Extract<Expr, { type: 'name' | 'bindCollection' }> {
+  return (e.type === 'name' && !scope.has(e.name)) || e.type === 'bindCollection';
+}
+
+function collectionName(e: Expr | string, bind: Readonly<Record<string, AqlValue>>, pos?: Pos): string {
+  let name: unknown;
+  if (typeof e === 'string') name = e;
+  else if (e.type === 'name') name = e.name;
+  else if (e.type === 'bindCollection') {
+    if (!(e.name in bind)) throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing`, { details: { field: 'bind_vars', parameter: `@${e.name}` } });
+    name = bind[e.name];
+  } else throw bad('expected a collection name', pos);
+  if (typeof name !== 'string' || !TABLE_NAME.test(name)) throw bad(`invalid collection name ${JSON.stringify(name)}: use 1-128 of A-Z a-z 0-9 _ -`, pos);
+  return name;
+}
+
+/** A literal or bind value known at plan time. */
+function constant(e: Expr, bind: Readonly<Record<string, AqlValue>>): { value: AqlValue } | undefined {
+  if (e.type === 'literal') return { value: e.value };
+  if (e.type === 'bind' && e.name in bind) return { value: bind[e.name]! };
+  return undefined;
+}
+
+function isScalar(v: AqlValue): v is null | boolean | number | string {
+  return v === null || typeof v !== 'object';
+}
+
+const FLIP: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==' };
+
+/** `x.path OP other` (either side), with `other` free of x and of variables bound after `bound`. */
+function comparisonOn(c: Expr, v: string, allowed: (e: Expr) => boolean): { path: string[]; op: string; other: Expr } | undefined {
+  if (c.type !== 'binary') return undefined;
+  if (!['==', '<', '<=', '>', '>=', 'IN'].includes(c.op)) return undefined;
+  const lp = attributePath(c.left, v);
+  if (lp && allowed(c.right)) return { path: lp, op: c.op, other: c.right };
+  if (c.op === 'IN') return undefined;
+  const rp = attributePath(c.right, v);
+  if (rp && allowed(c.left)) return { path: rp, op: FLIP[c.op]!, other: c.left };
+  return undefined;
+}
+
+const ENGINE_CALLS = new Set(['FULLTEXT', 'BM25', 'SIMILARITY', 'NEAR']);
+
+export function planQuery(q: Query, cat: Catalogue, opts: PlanOptions): Plan {
+  const reads: string[] = [];
+  const writes: string[] = [];
+  const steps = buildSteps(q, cat, opts, new Set(), reads, writes, true);
+  const ret = q.ret ? { expr: q.ret.expr, distinct: q.ret.distinct, ...documentVarOf(q.ret.expr, steps, writes) } : undefined;
+  const fors = steps.filter((s): s is Extract<Step, { kind: 'for' }> => s.kind === 'for' && s.source.kind !== 'expr');
+  const mode: Plan['mode'] = fors.length === 0 ? 'no_collection' : fors.some((s) => s.source.kind === 'full_scan' || s.source.kind === 'hash_join') ? 'full_scan' : 'index_optimized';
+  const table = reads[0] ?? writes[0] ?? null;
+  return { steps, ...(ret ? { ret } : {}), reads, writes, table, mode, explain: explainOf(steps, mode, cat) };
+}
+
+function documentVarOf(e: Expr, steps: Step[], writes: string[]): { documentVar?: string } {
+  if (e.type !== 'var') return {};
+  const s = steps.find((x) => x.kind === 'for' && x.var === e.name && x.source.kind !== 'expr');
+  if (!s || s.kind !== 'for') return {};
+  const collectAfter = steps.slice(steps.indexOf(s)).some((x) => x.kind === 'collect');
+  return collectAfter || writes.length > 0 ? {} : { documentVar: e.name };
+}
+
+/**
+ * Steps of one query level. `outer` holds the variables visible from
+ * enclosing levels (subqueries see their parents' variables).
+ */
+function buildSteps(q: Query, cat: Catalogue, opts: PlanOptions, outer: ReadonlySet<string>, reads: string[], writes: string[], top: boolean): Step[] {
+  const scope = new Set(outer);
+  const steps: Step[] = [];
+  const checkExpr = (e: Expr) => {
+    checkNames(e, scope, cat, opts, reads, writes);
+  };
+  for (const op of q.ops) {
+    switch (op.type) {
+      case 'for': {
+        if (isCollectionRef(op.in, scope)) {
+          const table = collectionName(op.in, opts.bindVars, op.pos);
+          if (!reads.includes(table)) reads.push(table);
+          steps.push({ kind: 'for', var: op.var, source: { kind: 'full_scan', table }, filters: [], pos: op.pos });
+        } else {
+          checkExpr(op.in);
+          steps.push({ kind: 'for', var: op.var, source: { kind: 'expr', expr: op.in }, filters: [], pos: op.pos });
+        }
+        scope.add(op.var);
+        break;
+      }
+      case 'traversal':
+      case 'shortestPath': {
+        const edgeTable = collectionName(op.edgeTable, opts.bindVars, op.pos);
+        if (!reads.includes(edgeTable)) reads.push(edgeTable);
+        if (op.type === 'traversal') {
+          checkExpr(op.start);
+          if (!Number.isInteger(op.min) || !Number.isInteger(op.max) || op.min < 0 || op.max < op.min || op.max > 100) throw bad(`traversal depth ${op.min}..${op.max} must be integers with 0 <= min <= max <= 100`, op.pos);
+          steps.push({ kind: 'traversal', op, edgeTable, filters: [] });
+        } else {
+          checkExpr(op.from);
+          checkExpr(op.to);
+          steps.push({ kind: 'shortestPath', op, edgeTable, filters: [] });
+        }
+        scope.add(op.vertexVar);
+        if (op.edgeVar) scope.add(op.edgeVar);
+        if (op.type === 'traversal' && op.pathVar) scope.add(op.pathVar);
+        break;
+      }
+      case 'filter':
+        checkExpr(op.cond);
+        steps.push({ kind: 'filter', cond: op.cond });
+        break;
+      case 'let':
+        checkExpr(op.expr);
+        steps.push({ kind: 'let', var: op.var, expr: op.expr });
+        scope.add(op.var);
+        break;
+      case 'sort':
+        for (const k of op.keys) checkExpr(k.expr);
+        steps.push({ kind: 'sort', keys: op.keys, byIndex: false });
+        break;
+      case 'limit':
+        checkExpr(op.offset);
+        checkExpr(op.count);
+        for (const [e, what] of [
+          [op.offset, 'offset'],
+          [op.count, 'count'],
+        ] as const) {
+          const c = constant(e, opts.bindVars);
+          if (c && (typeof c.value !== 'number' || !Number.isInteger(c.value) || c.value < 0)) throw bad(`LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(c.value)}`, op.pos);
+        }
+        steps.push({ kind: 'limit', offset: op.offset, count: op.count });
+        break;
+      case 'collect': {
+        for (const g of op.groups) checkExpr(g.expr);
+        for (const a of op.aggregates) if (a.arg) checkExpr(a.arg);
+        if (op.into?.expr) checkExpr(op.into.expr);
+        // After COLLECT only its own variables (and those from enclosing levels) remain visible.
+        const keep = [...outer];
+        scope.clear();
+        for (const v of keep) scope.add(v);
+        for (const g of op.groups) scope.add(g.var);
+        for (const a of op.aggregates) scope.add(a.var);
+        if (op.into) scope.add(op.into.var);
+        if (op.count) scope.add(op.count);
+        steps.push({ kind: 'collect', op, keep });
+        break;
+      }
+      case 'insert':
+      case 'update':
+      case 'replace':
+      case 'remove': {
+        const table = collectionName(op.table, opts.bindVars, op.pos);
+        if (op.type === 'insert') checkExpr(op.doc);
+        else {
+          checkExpr(op.key);
+          if ((op.type === 'update' || op.type === 'replace') && op.with) checkExpr(op.with);
+        }
+        if (!writes.includes(table)) writes.push(table);
+        steps.push({ kind: 'modify', op, table });
+        scope.add('NEW');
+        scope.add('OLD');
+        break;
+      }
+    }
+  }
+  if (q.ret) checkExpr(q.ret.expr);
+  if (opts.naive) return steps;
+  pushDownFilters(steps);
+  for (const s of steps) if (s.kind === 'for' && s.source.kind === 'full_scan') chooseAccess(s, steps, cat, opts, outer);
+  if (!opts.noIndexOrder) useIndexOrder(steps, cat);
+  else for (const s of steps) if (s.kind === 'sort' && !s.byIndex) topK(s, steps);
+  void top;
+  if (!opts.allowFullScan) {
+    for (const s of steps) {
+      if (s.kind === 'for' && (s.source.kind === 'full_scan' || s.source.kind === 'hash_join')) {
+        const attr = s.filters.map((f) => firstAttribute(f, s.var)).find((x) => x !== undefined);
+        throw new ThemisError(
+          'BAD_REQUEST',
+          `FOR ${s.var} IN ${s.source.table} needs a full scan of ${s.source.table}${attr ? ` (no usable index on ${s.source.table}.${attr})` : ' (no indexed FILTER condition)'}; create an index with POST /index/create or set allow_full_scan`,
+          { details: { field: 'allow_full_scan', collection: s.source.table, ...(attr ? { attribute: attr } : {}) } },
+        );
+      }
+    }
+  }
+  return steps;
+}
+
+function firstAttribute(e: Expr, v: string): string | undefined {
+  for (const c of conjuncts(e)) {
+    if (c.type === 'binary') {
+      const p = attributePath(c.left, v) ?? attributePath(c.right, v);
+      if (p) return p.join('.');
+    }
+  }
+  return undefined;
+}
+
+/** Validate variable references, bind parameters and function names in `e` (subqueries planned for their own checks). */
+function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: PlanOptions, reads: string[], writes: string[]): void {
+  const walk = (x: Expr, local: ReadonlySet<string>): void => {
+    switch (x.type) {
+      case 'var':
+        if (!local.has(x.name)) throw bad(`variable "${x.name}" is not declared`, x.pos);
+        return;
+      case 'name':
+        if (!local.has(x.name)) throw bad(`variable "${x.name}" is not declared (a collection can only be named after FOR ... IN)`, x.pos);
+        return;
+      case 'bind':
+        if (!(x.name in opts.bindVars)) throw new ThemisError('VALIDATION_FAILED', `bind parameter @${x.name} is missing (line ${x.pos.line}, column ${x.pos.column})`, { details: { field: 'bind_vars', parameter: x.name } });
+        return;
+      case 'bindCollection':
+        throw bad(`@@${x.name} names a collection and can only be used after FOR ... IN or INTO`, x.pos);
+      case 'call':
+        if (!ENGINE_CALLS.has(x.name)) checkFunction(x.name, x.args.length);
+        for (const a of x.args) walk(a, local);
+        return;
+      case 'subquery': {
+        // Planned (and checked) on its own, with the enclosing variables visible.
+        const sub = buildSteps(x.query, cat, opts, local, reads, writes, false);
+        subPlans.set(x, { steps: sub, ...(x.query.ret ? { ret: { expr: x.query.ret.expr, distinct: x.query.ret.distinct } } : {}) });
+        return;
+      }
+      case 'expand': {
+        walk(x.array, local);
+        const inner = new Set(local).add(x.var);
+        if (x.map) walk(x.map, inner);
+        if (x.filter) walk(x.filter, inner);
+        if (x.limit) {
+          walk(x.limit.offset, inner);
+          walk(x.limit.count, inner);
+        }
+        return;
+      }
+      default: {
+        const kids: Expr[] = [];
+        switch (x.type) {
+          case 'attr':
+            kids.push(x.object);
+            break;
+          case 'index':
+            kids.push(x.object, x.index);
+            break;
+          case 'unary':
+            kids.push(x.arg);
+            break;
+          case 'binary':
+            kids.push(x.left, x.right);
+            break;
+          case 'ternary':
+            kids.push(x.cond, ...(x.then ? [x.then] : []), x.else);
+            break;
+          case 'array':
+            kids.push(...x.items);
+            break;
+          case 'object':
+            for (const p of x.props) {
+              if (typeof p.key !== 'string') kids.push(p.key);
+              kids.push(p.value);
+            }
+            break;
+          case 'range':
+            kids.push(x.from, x.to);
+            break;
+          default:
+            break;
+        }
+        for (const k of kids) walk(k, local);
+      }
+    }
+  };
+  walk(e, scope);
+}
+
+/** Plans of subqueries, by their AST node (filled while planning; read by the executor). */
+export const subPlans = new WeakMap<Expr, { steps: Step[]; ret?: { expr: Expr; distinct: boolean } }>();
+
+/** Variables bound by a step. */
+function boundBy(s: Step): string[] {
+  switch (s.kind) {
+    case 'for':
+      return [s.var];
+    case 'traversal':
+      return [s.op.vertexVar, ...(s.op.edgeVar ? [s.op.edgeVar] : []), ...(s.op.pathVar ? [s.op.pathVar] : [])];
+    case 'shortestPath':
+      return [s.op.vertexVar, ...(s.op.edgeVar ? [s.op.edgeVar] : [])];
+    case 'let':
+      return [s.var];
+    case 'collect':
+      return [];
+    case 'modify':
+      return ['NEW', 'OLD'];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Move each FILTER conjunct to the earliest FOR (or traversal) after which
+ * all its variables are bound, never across SORT, LIMIT, COLLECT or a data
+ * modification (they change which rows exist). A conjunct with a subquery
+ * stays where it is.
+ */
+function pushDownFilters(steps: Step[]): void {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.kind !== 'filter') continue;
+    const keep: Expr[] = [];
+    for (const c of conjuncts(s.cond)) {
+      if (subqueriesOf(c).length > 0) {
+        keep.push(c);
+        continue;
+      }
+      const vars = freeVars(c);
+      let target: number | undefined;
+      for (let j = i - 1; j >= 0; j--) {
+        const t = steps[j]!;
+        if (t.kind === 'sort' || t.kind === 'limit' || t.kind === 'collect' || t.kind === 'modify') break;
+        const binds = boundBy(t);
+        if (binds.some((b) => vars.has(b))) {
+          if (t.kind === 'for' || t.kind === 'traversal' || t.kind === 'shortestPath') target = j;
+          break;
+        }
+      }
+      if (target === undefined) keep.push(c);
+      else (steps[target] as Extract<Step, { kind: 'for' | 'traversal' | 'shortestPath' }>).filters.push(c);
+    }
+    if (keep.length === 0) {
+      steps.splice(i, 1);
+      i--;
+    } else s.cond = keep.reduce((a, b) => ({ type: 'binary', op: 'AND', left: a, right: b, pos: a.pos }));
+  }
+}
+
+/** Variables bound before step `i` (and from enclosing levels). */
+function boundBefore(steps: Step[], i: number, outer: ReadonlySet<string>): Set<string> {
+  const out = new Set(outer);
+  for (let j = 0; j < i; j++) {
+    const s = steps[j]!;
+    if (s.kind === 'collect') {
+      out.clear();
+      for (const v of s.keep) out.add(v);
+      for (const g of s.op.groups) out.add(g.var);
+      for (const a of s.op.aggregates) out.add(a.var);
+      if (s.op.into) out.add(s.op.into.var);
+      if (s.op.count) out.add(s.op.count);
+    } else for (const v of boundBy(s)) out.add(v);
+  }
+  return out;
+}
+
+/** Choose the access path of a collection FOR from its filters (and a following SORT ... LIMIT for vectors). */
+function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Catalogue, opts: PlanOptions, outer: ReadonlySet<string>): void {
+  if (s.source.kind !== 'full_scan') return;
+  const table = s.source.table;
+  const c = cat(table);
+  const i = steps.indexOf(s);
+  const before = boundBefore(steps, i, outer);
+  const independent = (e: Expr) => subqueriesOf(e).length === 0 && [...freeVars(e)].every((v) => before.has(v) && v !== s.var);
+  const cmps = s.filters.map((f) => ({ f, cmp: comparisonOn(f, s.var, independent) }));
+
+  // FULLTEXT(x.col, q) in a filter: the fulltext index drives.
+  for (const f of s.filters) {
+    if (f.type === 'call' && f.name === 'FULLTEXT' && f.args.length === 2) {
+      const p = attributePath(f.args[0]!, s.var);
+      if (!p || !independent(f.args[1]!)) throw bad('FULLTEXT(doc.attribute, query) needs an attribute of the FOR variable and a query that does not depend on it', f.pos);
+      const column = p.join('.');
+      if (!c.fulltext.includes(column)) throw new ThemisError('BAD_REQUEST', `FULLTEXT(): no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, { details: { field: 'query' } });
+      s.source = { kind: 'fulltext', table, column, query: f.args[1]! };
+      s.filters = s.filters.filter((x) => x !== f);
+      s.bm25 = true;
+      return;
+    }
+    if (f.type === 'call' && f.name === 'NEAR' && f.args.length === 3) {
+      const p = attributePath(f.args[0]!, s.var);
+      if (!p || !independent(f.args[1]!) || !independent(f.args[2]!)) throw bad('NEAR(doc.attribute, vector, k) needs an attribute of the FOR variable and a vector and k that do not depend on it', f.pos);
+      const ix = c.vector.find((v) => v.field === p.join('.'));
+      if (!ix) throw new ThemisError('BAD_REQUEST', `NEAR(): no vector index on ${table}.${p.join('.')}; create one with POST /vector/index/create`, { details: { field: 'query' } });
+      s.source = { kind: 'vector', table, index: ix.name, field: ix.field, vector: f.args[1]!, k: f.args[2]! };
+      s.filters = s.filters.filter((x) => x !== f);
+      s.similarity = true;
+      return;
+    }
+  }
+
+  // SORT SIMILARITY(x.field, v) DESC LIMIT [o,] n right after this FOR's filters: the vector index drives (top o+n).
+  const next = steps[i + 1];
+  const after = steps[i + 2];
+  if (next?.kind === 'sort' && next.keys.length === 1 && next.keys[0]!.dir === 'DESC' && after?.kind === 'limit') {
+    const k = next.keys[0]!.expr;
+    if (k.type === 'call' && k.name === 'SIMILARITY' && k.args.length === 2) {
+      const p = attributePath(k.args[0]!, s.var);
+      const ix = p && c.vector.find((v) => v.field === p.join('.') && v.metric === 'COSINE');
+      if (p && ix && independent(k.args[1]!) && independent(after.offset) && independent(after.count)) {
+        const kExpr: Expr = { type: 'binary', op: '+', left: after.offset, right: after.count, pos: k.pos };
+        s.source = { kind: 'vector', table, index: ix.name, field: ix.field, vector: k.args[1]!, k: kExpr };
+        s.similarity = true;
+        next.byIndex = true;
+        return;
+      }
+    }
+  }
+
+  // _key == e / _key IN e: point reads.
+  for (const { cmp } of cmps) {
+    if (cmp && cmp.path.length === 1 && cmp.path[0] === '_key' && (cmp.op === '==' || cmp.op === 'IN')) {
+      s.source = { kind: 'primary', table, keys: cmp.other, many: cmp.op === 'IN' };
+      return;
+    }
+  }
+
+  // Equality / IN on an indexed column (unique first; null only on non-sparse indexes).
+  let best: { idx: PlannerIndex; cmp: NonNullable<(typeof cmps)[number]['cmp']> } | undefined;
+  for (const { cmp } of cmps) {
+    if (!cmp || (cmp.op !== '==' && cmp.op !== 'IN')) continue;
+    const col = cmp.path.join('.');
+    const k = constant(cmp.other, opts.bindVars);
+    if (k) {
+      const vals = cmp.op === 'IN' ? (Array.isArray(k.value) ? k.value : []) : [k.value];
+      if (!vals.every(isScalar)) continue;
+    }
+    for (const idx of c.indexes) {
+      if (idx.columns.length !== 1 || idx.columns[0] !== col) continue;
+      if (idx.sparse && k && (cmp.op === 'IN' ? (k.value as AqlValue[]).includes(null) : k.value === null)) continue;
+      if (!best || (idx.unique && !best.idx.unique) || (cmp.op === '==' && best.cmp.op === 'IN')) best = { idx, cmp };
+    }
+  }
+  if (best) {
+    s.source = { kind: 'index_eq', table, indexId: best.idx.id, column: best.idx.columns[0]!, values: best.cmp.other, many: best.cmp.op === 'IN', unique: best.idx.unique, sparse: best.idx.sparse };
+    return;
+  }
+
+  // Range on a range index: bounds known at plan time, scalar.
+  const ranges = new Map<string, { lower?: Bound; upper?: Bound }>();
+  for (const { cmp } of cmps) {
+    if (!cmp || cmp.op === '==' || cmp.op === 'IN') continue;
+    const k = constant(cmp.other, opts.bindVars);
+    if (!k || !isScalar(k.value) || k.value === null) continue;
+    const col = cmp.path.join('.');
+    const r = ranges.get(col) ?? {};
+    const b = { expr: cmp.other, inclusive: cmp.op === '<=' || cmp.op === '>=' };
+    if (cmp.op === '>' || cmp.op === '>=') r.lower = b;
+    else r.upper = b;
+    ranges.set(col, r);
+  }
+  for (const [col, r] of ranges) {
+    const idx = c.indexes.find((x) => x.type === 'range' && x.columns.length === 1 && x.columns[0] === col && !(x.sparse && r.lower === undefined));
+    if (idx) {
+      s.source = { kind: 'index_range', table, indexId: idx.id, column: col, ...(r.lower ? { lower: r.lower } : {}), ...(r.upper ? { upper: r.upper } : {}), reverse: false };
+      return;
+    }
+  }
+
+  // An equality join on an outer variable without an index: hash join (build the inner side once).
+  for (const { cmp } of cmps) {
+    if (cmp && cmp.op === '==' && freeVars(cmp.other).size > 0) {
+      const hashMax = opts.hashJoinMaxRows ?? 1_000_000;
+      if (c.rows <= hashMax) {
+        const innerKey = cmp.path.reduce<Expr>((o, name) => ({ type: 'attr', object: o, name, pos: s.pos }), { type: 'var', name: s.var, pos: s.pos });
+        s.source = { kind: 'hash_join', table, innerKey, outerKey: cmp.other };
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * SORT x.col ASC|DESC (one key) right after a FOR over a table with a
+ * non-sparse range index on col, with a LIMIT after it: scan the index in
+ * that order and stop early; the sort step only checks the order holds.
+ */
+function useIndexOrder(steps: Step[], cat: Catalogue): void {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.kind !== 'sort' || s.byIndex) continue;
+    topK(s, steps);
+    if (s.keys.length !== 1) continue;
+    // the FOR directly before (only LETs in between are fine: they don't change rows)
+    let j = i - 1;
+    while (j >= 0 && steps[j]!.kind === 'let') j--;
+    const f = steps[j];
+    if (!f || f.kind !== 'for' || !s.limit) continue;
+    if (steps.slice(0, j).some((x) => x.kind === 'for' || x.kind === 'traversal' || x.kind === 'shortestPath')) continue; // only the outermost loop
+    const src = f.source;
+    if (src.kind !== 'full_scan' && src.kind !== 'index_range') continue;
+    const p = attributePath(s.keys[0]!.expr, f.var);
+    if (!p) continue;
+    const col = p.join('.');
+    if (src.kind === 'index_range' && src.column !== col) continue;
+    const idx = cat(src.table).indexes.find((x) => x.type === 'range' && x.columns.length === 1 && x.columns[0] === col && !x.sparse);
+    if (!idx) continue;
+    const reverse = s.keys[0]!.dir === 'DESC';
+    f.source = src.kind === 'index_range' ? { ...src, reverse } : { kind: 'index_range', table: src.table, indexId: idx.id, column: col, reverse };
+    s.byIndex = true;
+  }
+}
+
+/** A SORT directly followed by a LIMIT only needs the first offset + count rows. */
+function topK(s: Extract<Step, { kind: 'sort' }>, steps: Step[]): void {
+  const next = steps[steps.indexOf(s) + 1];
+  if (next?.kind === 'limit') s.limit = { offset: next.offset, count: next.count };
+}
+
+function explainOf(steps: Step[], mode: Plan['mode'], cat: Catalogue): Record<string, unknown> {
+  const indexes: Record<string, unknown>[] = [];
+  let estimated = 1;
+  let join: string | undefined;
+  let fors = 0;
+  for (const s of steps) {
+    if (s.kind === 'for') {
+      const src = s.source;
+      const rows = src.kind === 'expr' ? undefined : cat(src.table).rows;
+      switch (src.kind) {
+        case 'full_scan':
+          estimated *= Math.max(1, rows! / (s.filters.length > 0 ? 10 : 1));
+          break;
+        case 'primary':
+          indexes.push({ variable: s.var, collection: src.table, type: 'primary', attribute: '_key' });
+          break;
+        case 'index_eq':
+          indexes.push({ variable: s.var, collection: src.table, type: 'equality', id: src.indexId, attribute: src.column, unique: src.unique });
+          estimated *= src.unique ? 1 : Math.max(1, Math.ceil(rows! / 100));
+          break;
+        case 'index_range':
+          indexes.push({ variable: s.var, collection: src.table, type: 'range', id: src.indexId, attribute: src.column, reverse: src.reverse, ...(src.lower ? { lower: true } : {}), ...(src.upper ? { upper: true } : {}) });
+          estimated *= Math.max(1, Math.ceil(rows! / (src.lower || src.upper ? 4 : 1)));
+          break;
+        case 'hash_join':
+          estimated *= 1;
+          break;
+        case 'fulltext':
+          indexes.push({ variable: s.var, collection: src.table, type: 'fulltext', attribute: src.column });
+          estimated *= Math.max(1, Math.ceil(rows! / 10));
+          break;
+        case 'vector':
+          indexes.push({ variable: s.var, collection: src.table, type: 'vector', index: src.index, attribute: src.field });
+          break;
+        case 'expr':
+          break;
+      }
+      if (src.kind !== 'expr') {
+        if (fors > 0) join = src.kind === 'hash_join' ? 'hash_join' : src.kind === 'full_scan' ? 'nested_loop' : 'index_nested_loop';
+        fors++;
+      }
+    }
+    if (s.kind === 'limit') {
+      // unknown counts stay as estimated
+    }
+  }
+  return {
+    mode,
+    let_pre_extracted: false,
+    indexes,
+    estimated_rows: Math.round(estimated),
+    ...(join ? { join_strategy: join } : {}),
+    steps: steps.map(describeStep),
+  };
+}
+
+function describeStep(s: Step): Record<string, unknown> {
+  switch (s.kind) {
+    case 'for': {
+      const src = s.source;
+      const base: Record<string, unknown> = { type: 'for', variable: s.var, access: src.kind };
+      if (src.kind !== 'expr') base.collection = src.table;
+      if (src.kind === 'index_eq' || src.kind === 'index_range') (base.index = src.indexId), (base.attribute = src.column);
+      if (src.kind === 'index_range') base.reverse = src.reverse;
+      if (src.kind === 'fulltext') base.attribute = src.column;
+      if (src.kind === 'vector') (base.index = src.index), (base.attribute = src.field);
+      if (s.filters.length > 0) base.filters = s.filters.length;
+      return base;
+    }
+    case 'traversal':
+      return { type: 'traversal', direction: s.op.direction, min: s.op.min, max: s.op.max, edges: s.edgeTable, ...(s.filters.length ? { filters: s.filters.length } : {}) };
+    case 'shortestPath':
+      return { type: 'shortest_path', direction: s.op.direction, edges: s.edgeTable };
+    case 'filter':
+      return { type: 'filter' };
+    case 'let':
+      return { type: 'let', variable: s.var };
+    case 'sort':
+      return { type: 'sort', keys: s.keys.length, by_index: s.byIndex, ...(s.limit ? { top_k: true } : {}) };
+    case 'limit':
+      return { type: 'limit' };
+    case 'collect':
+      return { type: 'collect', groups: s.op.groups.map((g) => g.var), aggregates: s.op.aggregates.map((a) => `${a.var} = ${a.fn}`), ...(s.op.into ? { into: s.op.into.var } : {}), ...(s.op.count ? { count: s.op.count } : {}) };
+    case 'modify':
+      return { type: s.op.type, collection: s.table };
+  }
+}
+
+/** Engine calls in the query outside the places the planner maps onto indexes (the executor evaluates them per row). */
+export function engineCallsOf(q: Query): string[] {
+  return queryExprs(q)
+    .flatMap((e) => callsOf(e))
+    .map((c) => c.name)
+    .filter((n) => ENGINE_CALLS.has(n));
+}

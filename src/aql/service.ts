@@ -1,0 +1,253 @@
+import crypto from 'node:crypto';
+import { ThemisError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Snapshot } from '../storage/index.js';
+import type { Transaction, TransactionManager } from '../txn/index.js';
+import { queryExprs, subqueriesOf } from './analyze.js';
+import type { AqlValue, Expr, Query } from './ast.js';
+import { Executor, IndexOrderUnusable, type ExecDeps } from './executor.js';
+import { parseAql } from './parse.js';
+import { planQuery, type Catalogue, type Plan, type TableCatalogue } from './planner.js';
+
+export interface AqlLimits {
+  timeoutMs: number;
+  maxResults: number;
+  maxIntermediate: number;
+  cursorTtlMs: number;
+  /** Open cursors at most (each holds a snapshot). */
+  maxCursors?: number;
+}
+
+export interface AqlRequest {
+  query?: unknown;
+  bind_vars?: unknown;
+  bindVars?: unknown;
+  optimize?: unknown;
+  allow_full_scan?: unknown;
+  explain?: unknown;
+  use_cursor?: unknown;
+  cursor?: unknown;
+  batch_size?: unknown;
+  timeout_ms?: unknown;
+}
+
+export type AqlResponse =
+  | { table: string | null; count: number; entities: AqlValue[]; plan: Record<string, unknown>; query: string }
+  | { table: string | null; plan: Record<string, unknown>; query: string; explain: true }
+  | { items: AqlValue[]; batch_size: number; has_more: boolean; next_cursor: string | null; count: number; plan: Record<string, unknown> };
+
+interface OpenCursor {
+  it: AsyncGenerator<AqlValue>;
+  ex: Executor;
+  timeoutMs: number;
+  /** Rows read ahead (to know whether more follow). */
+  pending: AqlValue[];
+  snapshot: Snapshot;
+  batchSize: number;
+  plan: Record<string, unknown>;
+  expires: number;
+  busy: boolean;
+}
+
+function bad(field: string, message: string): ThemisError {
+  return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
+}
+
+/** Collection names a query may read (FOR ... IN name, @@binds, edge collections), subqueries included: for the catalogue. */
+function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<string>()): Set<string> {
+  const visit = (e: Expr | string) => {
+    if (typeof e === 'string') out.add(e);
+    else if (e.type === 'name') out.add(e.name);
+    else if (e.type === 'bindCollection' && typeof bind[e.name] === 'string') out.add(bind[e.name] as string);
+  };
+  for (const op of q.ops) {
+    if (op.type === 'for') visit(op.in);
+    if (op.type === 'traversal' || op.type === 'shortestPath') visit(op.edgeTable);
+  }
+  for (const e of queryExprs(q)) for (const sq of subqueriesOf(e)) collectionsOf(sq.query, bind, out);
+  return out;
+}
+
+/**
+ * POST /query/aql: parse, plan, execute; results as the contract's
+ * `{table, count, entities, plan, query}` (documents as their stored JSON
+ * text, other values as JSON values), or a cursor over one snapshot.
+ */
+export class AqlService {
+  private readonly cursors = new Map<string, OpenCursor>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: () => ExecDeps & { catalogue: (tables: string[]) => Promise<Catalogue>; txm: TransactionManager },
+    private readonly limits: AqlLimits,
+    private readonly log: Logger,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(limits.cursorTtlMs, 5_000));
+    this.sweeper.unref();
+  }
+
+  /** Close every open cursor (shutdown). */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const [id, c] of this.cursors) await this.drop(id, c);
+  }
+
+  get openCursors(): number {
+    return this.cursors.size;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, c] of this.cursors) if (!c.busy && c.expires < now) void this.drop(id, c);
+  }
+
+  private async drop(id: string, c: OpenCursor): Promise<void> {
+    this.cursors.delete(id);
+    try {
+      await c.it.return(undefined);
+    } catch {
+      // a failed generator has nothing left to release but its snapshot
+    }
+    c.snapshot.close();
+  }
+
+  /** `internal.naive`: run the reference plan (differential tests; not reachable over HTTP). */
+  async run(body: AqlRequest, txn?: Transaction, internal: { naive?: boolean } = {}): Promise<AqlResponse> {
+    if (body.cursor !== undefined && body.cursor !== null) return this.next(body.cursor);
+    if (typeof body.query !== 'string' || body.query.trim() === '') throw bad('query', 'missing required field "query" (an AQL query string)');
+    const bindRaw = body.bind_vars ?? body.bindVars ?? {};
+    if (bindRaw === null || typeof bindRaw !== 'object' || Array.isArray(bindRaw)) throw bad('bind_vars', 'field "bind_vars" must be an object of parameter names and values');
+    const bind = bindRaw as Record<string, AqlValue>;
+    for (const f of ['optimize', 'allow_full_scan', 'explain', 'use_cursor'] as const) if (body[f] !== undefined && typeof body[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
+    const timeout = body.timeout_ms === undefined ? this.limits.timeoutMs : body.timeout_ms;
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > this.limits.timeoutMs) throw bad('timeout_ms', `field "timeout_ms" must be an integer from 1 to ${this.limits.timeoutMs} (THEMIS_QUERY_TIMEOUT_MS)`);
+    const useCursor = body.use_cursor === true;
+    const batchSize = body.batch_size === undefined ? 100 : body.batch_size;
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw bad('batch_size', 'field "batch_size" must be an integer from 1 to 10000');
+
+    const started = Date.now();
+    const q = parseAql(body.query);
+    const deps = this.deps();
+    const cat = await deps.catalogue([...collectionsOf(q, bind)]);
+    const planOpts = { allowFullScan: body.allow_full_scan !== false || internal.naive === true, bindVars: bind, ...(internal.naive ? { naive: true } : {}) };
+    let plan = planQuery(q, cat, planOpts);
+    if (body.explain === true) return { table: plan.table, plan: plan.explain, query: body.query, explain: true };
+    if (plan.writes.length > 0 && useCursor) throw bad('use_cursor', 'a query that modifies data cannot use a cursor');
+
+    const opts = { bindVars: bind, deadline: started + timeout, maxIntermediate: this.limits.maxIntermediate, ...(txn ? { txn } : {}) };
+    const snapshot = txn?.snapshot ?? deps.engine.snapshot();
+    const ownSnapshot = txn?.snapshot === undefined;
+    // A SORT that relies on index order re-plans without it if the index cannot deliver the order.
+    const attempt = (p: Plan) => {
+      const ex = new Executor(deps, snapshot, opts);
+      return { ex, it: this.output(ex, p) };
+    };
+    if (useCursor) {
+      if (this.cursors.size >= (this.limits.maxCursors ?? 1000)) {
+        if (ownSnapshot) snapshot.close();
+        throw new ThemisError('UNAVAILABLE', 'too many open cursors; read them to the end or let them expire', { headers: { 'Retry-After': '1' } });
+      }
+      let first: AqlValue[];
+      let it: AsyncGenerator<AqlValue>;
+      let ex: Executor;
+      try {
+        ({ it, ex } = attempt(plan));
+        first = await take(it, batchSize + 1);
+      } catch (e) {
+        if (!(e instanceof IndexOrderUnusable)) {
+          if (ownSnapshot) snapshot.close();
+          throw e;
+        }
+        plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
+        try {
+          ({ it, ex } = attempt(plan));
+          first = await take(it, batchSize + 1);
+        } catch (e2) {
+          if (ownSnapshot) snapshot.close();
+          throw e2;
+        }
+      }
+      const hasMore = first.length > batchSize;
+      const items = first.slice(0, batchSize);
+      let next: string | null = null;
+      if (hasMore) {
+        next = crypto.randomBytes(18).toString('base64url');
+        this.cursors.set(next, { it, ex, timeoutMs: timeout, snapshot, batchSize, plan: plan.explain, expires: Date.now() + this.limits.cursorTtlMs, busy: false, pending: first.slice(batchSize) });
+      } else if (ownSnapshot) snapshot.close();
+      return { items, batch_size: batchSize, has_more: hasMore, next_cursor: next, count: items.length, plan: plan.explain };
+    }
+
+    try {
+      let result: AqlValue[];
+      let ex: Executor;
+      try {
+        const a = attempt(plan);
+        ex = a.ex;
+        result = await take(a.it, this.limits.maxResults + 1);
+      } catch (e) {
+        if (!(e instanceof IndexOrderUnusable)) throw e;
+        plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
+        const a = attempt(plan);
+        ex = a.ex;
+        result = await take(a.it, this.limits.maxResults + 1);
+      }
+      if (result.length > this.limits.maxResults) {
+        throw new ThemisError('PAYLOAD_TOO_LARGE', `the result has more than ${this.limits.maxResults} rows (THEMIS_QUERY_MAX_RESULTS); add a LIMIT or read it with use_cursor`, { details: { field: 'query' } });
+      }
+      if (ex.writeTxn) await deps.txm.commit(ex.writeTxn);
+      return { table: plan.table, count: result.length, entities: result, plan: plan.explain, query: body.query };
+    } finally {
+      if (ownSnapshot) snapshot.close();
+    }
+  }
+
+  /** Result values: a returned document as its stored JSON text, anything else as a JSON value. */
+  private async *output(ex: Executor, plan: Plan): AsyncGenerator<AqlValue> {
+    const docVar = plan.ret?.documentVar;
+    for await (const v of ex.values(plan.steps, plan.ret)) {
+      if (docVar !== undefined && v !== null && typeof v === 'object') {
+        const text = ex.texts.get(v);
+        yield text ?? JSON.stringify(v);
+      } else yield v;
+    }
+  }
+
+  private async next(raw: unknown): Promise<AqlResponse> {
+    if (typeof raw !== 'string') throw bad('cursor', 'field "cursor" must be the next_cursor string of a previous response');
+    const c = this.cursors.get(raw);
+    if (!c || c.expires < Date.now()) {
+      if (c) await this.drop(raw, c);
+      throw bad('cursor', 'unknown or expired cursor (cursors expire after THEMIS_CURSOR_TTL_MS without a read)');
+    }
+    if (c.busy) throw new ThemisError('CONFLICT', 'this cursor is being read by another request');
+    c.busy = true;
+    c.ex.deadline = Date.now() + c.timeoutMs;
+    try {
+      const got = [...c.pending, ...(await take(c.it, c.batchSize + 1 - c.pending.length))];
+      const items = got.slice(0, c.batchSize);
+      const hasMore = got.length > c.batchSize;
+      if (hasMore) {
+        c.pending = got.slice(c.batchSize);
+        c.expires = Date.now() + this.limits.cursorTtlMs;
+      } else await this.drop(raw, c);
+      return { items, batch_size: c.batchSize, has_more: hasMore, next_cursor: hasMore ? raw : null, count: items.length, plan: c.plan };
+    } catch (e) {
+      await this.drop(raw, c);
+      throw e;
+    } finally {
+      c.busy = false;
+    }
+  }
+}
+
+async function take(it: AsyncGenerator<AqlValue>, n: number): Promise<AqlValue[]> {
+  const out: AqlValue[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+export type { TableCatalogue };
