@@ -526,7 +526,7 @@ export class Database {
         const cats = new Map<string, TableCatalogue>();
         const listing = indexes.list();
         for (const t of tables) {
-          const bytes = await engine.approximateRange(keyspace('entity'), entityKeyCodec.tableRange(t).gte.subarray(0, t.length + 1));
+          const bytes = await this.tableBytes(t);
           cats.set(t, {
             indexes: indexes.readyDefs(t).map((d) => ({ id: d.id, columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse })),
             fulltext: listing.filter((l) => l.table === t && l.type === 'fulltext' && l.state === 'ready').map((l) => l.columns[0]!),
@@ -537,6 +537,17 @@ export class Database {
         return (table: string) => cats.get(table) ?? { indexes: [], fulltext: [], vector: [], rows: 0 };
       },
     };
+  }
+
+  /** LevelDB's approximate size of a table, cached for a few seconds (plan estimates only). */
+  private readonly tableSizes = new Map<string, { bytes: number; at: number }>();
+  private async tableBytes(table: string): Promise<number> {
+    const c = this.tableSizes.get(table);
+    if (c && Date.now() - c.at < 5_000) return c.bytes;
+    const bytes = await this.engine.approximateRange(keyspace('entity'), entityKeyCodec.tableRange(table).gte);
+    if (this.tableSizes.size > 10_000) this.tableSizes.clear();
+    this.tableSizes.set(table, { bytes, at: Date.now() });
+    return bytes;
   }
 
   /** POST /query/aql (see docs/aql.md); with X-Transaction-Id it reads and writes in that transaction. */

@@ -9,7 +9,7 @@ import { subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr } from './ast.js';
 import { evaluate, type EvalContext, type Scope } from './evaluator.js';
 import type { FnContext } from './functions.js';
-import { subPlans, type Plan, type Source, type Step } from './planner.js';
+import type { Plan, Source, Step, SubPlans } from './planner.js';
 import { compare, hashKey, toNumber, truthy } from './values.js';
 
 const entityKs = keyspace('entity');
@@ -87,6 +87,7 @@ export class Executor {
     private readonly deps: ExecDeps,
     readonly snapshot: Snapshot,
     private readonly opts: ExecOptions,
+    private readonly subPlans: SubPlans = new Map(),
   ) {
     this.fn = { now: opts.now ?? Date.now };
     this.deadline = opts.deadline;
@@ -134,7 +135,7 @@ export class Executor {
   }
 
   private async subquery(s: Extract<Expr, { type: 'subquery' }>, row: Row): Promise<AqlValue> {
-    const p = subPlans.get(s);
+    const p = this.subPlans.get(s);
     if (!p) throw new Error('subquery was not planned');
     const out: AqlValue[] = [];
     for await (const v of this.values(p.steps, p.ret, row)) {

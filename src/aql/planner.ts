@@ -74,6 +74,8 @@ export type Step =
 
 export interface Plan {
   steps: Step[];
+  /** Plans of the subqueries, by their AST node. */
+  subPlans: SubPlans;
   ret?: { expr: Expr; distinct: boolean; /** RETURN of an unchanged collection document: its stored text is the output. */ documentVar?: string };
   /** Collections read / written. */
   reads: string[];
@@ -135,12 +137,19 @@ const ENGINE_CALLS = new Set(['FULLTEXT', 'BM25', 'SIMILARITY', 'NEAR']);
 export function planQuery(q: Query, cat: Catalogue, opts: PlanOptions): Plan {
   const reads: string[] = [];
   const writes: string[] = [];
-  const steps = buildSteps(q, cat, opts, new Set(), reads, writes, true);
+  const subPlans: SubPlans = new Map();
+  planning = subPlans;
+  let steps: Step[];
+  try {
+    steps = buildSteps(q, cat, opts, new Set(), reads, writes, true);
+  } finally {
+    planning = undefined;
+  }
   const ret = q.ret ? { expr: q.ret.expr, distinct: q.ret.distinct, ...documentVarOf(q.ret.expr, steps, writes) } : undefined;
   const fors = steps.filter((s): s is Extract<Step, { kind: 'for' }> => s.kind === 'for' && s.source.kind !== 'expr');
   const mode: Plan['mode'] = fors.length === 0 ? 'no_collection' : fors.some((s) => s.source.kind === 'full_scan' || s.source.kind === 'hash_join') ? 'full_scan' : 'index_optimized';
   const table = reads[0] ?? writes[0] ?? null;
-  return { steps, ...(ret ? { ret } : {}), reads, writes, table, mode, explain: explainOf(steps, mode, cat) };
+  return { steps, ...(ret ? { ret } : {}), subPlans, reads, writes, table, mode, explain: explainOf(steps, mode, cat) };
 }
 
 function documentVarOf(e: Expr, steps: Step[], writes: string[]): { documentVar?: string } {
@@ -305,7 +314,7 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
       case 'subquery': {
         // Planned (and checked) on its own, with the enclosing variables visible.
         const sub = buildSteps(x.query, cat, opts, local, reads, writes, false);
-        subPlans.set(x, { steps: sub, ...(x.query.ret ? { ret: { expr: x.query.ret.expr, distinct: x.query.ret.distinct } } : {}) });
+        planning!.set(x, { steps: sub, ...(x.query.ret ? { ret: { expr: x.query.ret.expr, distinct: x.query.ret.distinct } } : {}) });
         return;
       }
       case 'expand': {
@@ -359,8 +368,9 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
   walk(e, scope);
 }
 
-/** Plans of subqueries, by their AST node (filled while planning; read by the executor). */
-export const subPlans = new WeakMap<Expr, { steps: Step[]; ret?: { expr: Expr; distinct: boolean } }>();
+export type SubPlans = Map<Expr, { steps: Step[]; ret?: { expr: Expr; distinct: boolean } }>;
+/** The subquery plans of the plan being built (planning is synchronous; each plan gets its own map, as bind values shape it). */
+let planning: SubPlans | undefined;
 
 /** Variables bound by a step. */
 function boundBy(s: Step): string[] {

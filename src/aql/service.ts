@@ -49,6 +49,9 @@ interface OpenCursor {
   busy: boolean;
 }
 
+/** Parsed queries kept for reuse (bind parameters make one text serve many requests). */
+const PARSE_CACHE = 500;
+
 function bad(field: string, message: string): ThemisError {
   return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
 }
@@ -75,6 +78,8 @@ function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<s
  */
 export class AqlService {
   private readonly cursors = new Map<string, OpenCursor>();
+  /** Parsed queries by text (the AST is never modified after parsing), most recently used last. */
+  private readonly parsed = new Map<string, Query>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -126,7 +131,7 @@ export class AqlService {
     if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw bad('batch_size', 'field "batch_size" must be an integer from 1 to 10000');
 
     const started = Date.now();
-    const q = parseAql(body.query);
+    const q = this.parse(body.query);
     const deps = this.deps();
     const cat = await deps.catalogue([...collectionsOf(q, bind)]);
     const planOpts = { allowFullScan: body.allow_full_scan !== false || internal.naive === true, bindVars: bind, ...(internal.naive ? { naive: true } : {}) };
@@ -139,7 +144,7 @@ export class AqlService {
     const ownSnapshot = txn?.snapshot === undefined;
     // A SORT that relies on index order re-plans without it if the index cannot deliver the order.
     const attempt = (p: Plan) => {
-      const ex = new Executor(deps, snapshot, opts);
+      const ex = new Executor(deps, snapshot, opts, p.subPlans);
       return { ex, it: this.output(ex, p) };
     };
     if (useCursor) {
@@ -199,6 +204,19 @@ export class AqlService {
     } finally {
       if (ownSnapshot) snapshot.close();
     }
+  }
+
+  private parse(text: string): Query {
+    let q = this.parsed.get(text);
+    if (q) {
+      this.parsed.delete(text);
+      this.parsed.set(text, q);
+      return q;
+    }
+    q = parseAql(text);
+    this.parsed.set(text, q);
+    if (this.parsed.size > PARSE_CACHE) this.parsed.delete(this.parsed.keys().next().value!);
+    return q;
   }
 
   /** Result values: a returned document as its stored JSON text, anything else as a JSON value. */
