@@ -210,6 +210,12 @@ export class IndexManager {
   ): AsyncGenerator<string> {
     const l = this.byId.get(id);
     if (!l || l.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `index ${id} is not available (dropped while the query ran?); retry`);
+    if ('eq' in r && l.def.unique && l.def.columns.length === 1) {
+      // A single-column unique index is point-addressable by value: one synchronous read, no iterator.
+      const owner = this.engine.getSync(idxKs, Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]), snapshot);
+      if (owner !== undefined) yield owner.toString('utf8');
+      return;
+    }
     let gte: Buffer;
     let lt: Buffer;
     if ('eq' in r) {

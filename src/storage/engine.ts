@@ -49,6 +49,9 @@ const FORMAT_KEY = Buffer.from('format_version');
  * about HTTP; failures are ThemisErrors (UNAVAILABLE when the store is not
  * open) or the LevelDB error as `cause`.
  */
+/** nextv stops filling a chunk once its entries exceed this many bytes (classic-level's highWaterMarkBytes). */
+const HIGH_WATER_MARK_BYTES = 256 * 1024;
+
 export class Engine {
   private readonly committer: GroupCommitter;
   private readonly snapshots = new Set<Snapshot>();
@@ -118,16 +121,20 @@ export class Engine {
     return this.countRead(snapshot ? this.db.getSync(k, { snapshot: snapshot.handle }) : this.db.getSync(k));
   }
 
-  /** Ordered scan of full keys in [range]; yields [innerKey, value]. */
+  /**
+   * Ordered scan of full keys in [range]; yields [innerKey, value]. Reads
+   * start with small chunks that grow to 256 entries: a caller that stops
+   * after a few entries (LIMIT, first match) does not pay for a full chunk.
+   */
   async *scan(ks: Keyspace, opts: ScanOptions = {}): AsyncGenerator<[Buffer, Buffer]> {
-    for await (const chunk of this.scanChunks(ks, opts, 256)) for (const e of chunk) yield e;
+    for await (const chunk of this.scanChunks(ks, opts, 256, 32)) for (const e of chunk) yield e;
   }
 
   /**
    * The same scan in chunks of up to `size` entries (one LevelDB nextv each):
    * for bulk loads, where a generator step per entry would cost more than the entry.
    */
-  async *scanChunks(ks: Keyspace, opts: ScanOptions = {}, size = 1024): AsyncGenerator<[Buffer, Buffer][]> {
+  async *scanChunks(ks: Keyspace, opts: ScanOptions = {}, size = 1024, firstSize = size): AsyncGenerator<[Buffer, Buffer][]> {
     this.assertOpen();
     const bounds = { ...ks.range() };
     const o: Record<string, unknown> = { reverse: opts.reverse ?? false };
@@ -143,21 +150,29 @@ export class Engine {
       opts.snapshot.assertOpen();
       o.snapshot = opts.snapshot.handle;
     }
+    o.highWaterMarkBytes = HIGH_WATER_MARK_BYTES;
     const it = this.db.iterator(o);
+    let n = Math.min(firstSize, size);
     try {
-      for (;;) {
-        const entries = await it.nextv(size);
+      for (;; n = Math.min(n * 4, size)) {
+        const entries = await it.nextv(n);
         if (entries.length === 0) break;
         const out: [Buffer, Buffer][] = new Array(entries.length);
+        let bytes = 0;
         for (let i = 0; i < entries.length; i++) {
           const [k, v] = entries[i]!;
           this.countRead(v);
+          bytes += k.length + v.length;
           out[i] = [ks.strip(k), v];
         }
         yield out;
+        // Fewer entries than asked for, without reaching the byte limit: the range is exhausted
+        // (saves the thread-pool round trip of asking again).
+        if (entries.length < n && bytes <= HIGH_WATER_MARK_BYTES) break;
       }
     } finally {
-      await it.close();
+      // Closing needs no wait: nothing else uses the iterator, and closing the database closes it.
+      it.close().catch(() => undefined);
     }
   }
 
