@@ -92,7 +92,11 @@ export function firstToken(n: CstNode): IToken | undefined {
   return best;
 }
 
-const clip = (s: string): string => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+/** A token's text for messages: its first line, at most `n` characters ("…" marks a cut). */
+export function clip(s: string, n = 40): string {
+  const line = s.split(/\r\n?|\n/, 1)[0]!;
+  return line.length > n ? `${line.slice(0, n)}…` : line.length < s.length ? `${line}…` : line;
+}
 
 function errAt(t: IToken | undefined, detail: string, fallback?: Pos): AqlBuildError {
   if (!t) return new AqlBuildError(detail, fallback ?? { line: 1, column: 1, offset: 0 }, '');
@@ -149,10 +153,31 @@ function numberOf(t: IToken): number {
 const isModification = (op: Op | undefined): boolean =>
   op !== undefined && (op.type === 'insert' || op.type === 'update' || op.type === 'replace' || op.type === 'remove');
 
-/** The single rule node under an `operation` node. */
-function opNode(n: CstNode): CstNode {
-  for (const k in n.children) return n.children[k]![0] as CstNode;
-  throw new TypeError('empty operation node');
+/** Operation rule name → the key of its keyword token (for ordering and positions). */
+const OP_KEYWORD: Record<string, string> = {
+  forOp: 'For', filterOp: 'Filter', letOp: 'Let', sortOp: 'Sort', limitOp: 'Limit', collectOp: 'Collect',
+  returnOp: 'Return', insertOp: 'Insert', updateOp: 'kind', removeOp: 'Remove',
+};
+const OP_RULES = Object.keys(OP_KEYWORD);
+const opOffset = (n: CstNode): number => (n.children[OP_KEYWORD[n.name]!]![0] as IToken).startOffset;
+
+/** The operation nodes among `c` (siblings keyed by rule name), in query order. */
+function operationNodes(c: Ch): CstNode[] {
+  let out: CstNode[] | undefined;
+  let mixed = false;
+  for (const k of OP_RULES) {
+    const list = c[k] as CstNode[] | undefined;
+    if (!list) continue;
+    if (!out) out = list;
+    else {
+      if (!mixed) out = out.slice();
+      mixed = true;
+      for (const n of list) out.push(n);
+    }
+  }
+  if (!out) return NO_NODES;
+  if (mixed) out.sort((a, b) => opOffset(a) - opOffset(b));
+  return out;
 }
 
 const BaseVisitor = aqlParser.getBaseCstVisitorConstructor();
@@ -180,11 +205,7 @@ export class AstBuilder extends BaseVisitor {
   // ---- operations -------------------------------------------------------------
 
   query(c: Ch): Query {
-    return this.operations(nodesOf(c, 'operation'), undefined);
-  }
-
-  subqueryBody(c: Ch, close?: IToken): Query {
-    return this.operations(nodesOf(c, 'operation'), close);
+    return this.operations(operationNodes(c), undefined);
   }
 
   /** A (sub)query from its operation nodes; `close` is the token after a subquery (undefined: the top-level query). */
@@ -192,15 +213,14 @@ export class AstBuilder extends BaseVisitor {
     const ops: Op[] = [];
     let ret: Query['ret'];
     for (let i = 0; i < nodes.length; i++) {
-      const n = opNode(nodes[i]!);
+      const n = nodes[i]!;
       if (n.name === 'returnOp') {
         if (i < nodes.length - 1) {
           const next = firstToken(nodes[i + 1]!);
           throw errAt(next, `RETURN must be the last operation of a ${close ? 'subquery' : 'query'} (found ${next?.image.toUpperCase() ?? 'more'} after it)`);
         }
-        const c = n.children;
-        ret = { expr: this.expr(nodeOf(c, 'expr')!.children), distinct: c.Distinct !== undefined, pos: posOf(tokenOf(c, 'Return')!) };
-      } else ops.push(this.operation(nodes[i]!.children));
+        ret = this.returnOp(n.children);
+      } else ops.push(this.operation(n));
     }
     if (!ret && !isModification(ops[ops.length - 1])) {
       const detail = `a ${close ? 'subquery' : 'query'} must end with RETURN or a data-modification operation (INSERT/UPDATE/REPLACE/REMOVE)`;
@@ -210,25 +230,24 @@ export class AstBuilder extends BaseVisitor {
     return ret ? { ops, ret } : { ops };
   }
 
-  operation(c: Ch): Op {
-    for (const k in c) {
-      const ch = (c[k]![0] as CstNode).children;
-      switch (k) {
-        case 'forOp': return this.forOp(ch);
-        case 'filterOp': return this.filterOp(ch);
-        case 'letOp': return this.letOp(ch);
-        case 'sortOp': return this.sortOp(ch);
-        case 'limitOp': return this.limitOp(ch);
-        case 'collectOp': return this.collectOp(ch);
-        case 'insertOp': return this.insertOp(ch);
-        case 'updateOp': return this.updateOp(ch);
-        case 'removeOp': return this.removeOp(ch);
-      }
+  /** An operation other than RETURN. */
+  private operation(n: CstNode): Op {
+    const ch = n.children;
+    switch (n.name) {
+      case 'forOp': return this.forOp(ch);
+      case 'filterOp': return this.filterOp(ch);
+      case 'letOp': return this.letOp(ch);
+      case 'sortOp': return this.sortOp(ch);
+      case 'limitOp': return this.limitOp(ch);
+      case 'collectOp': return this.collectOp(ch);
+      case 'insertOp': return this.insertOp(ch);
+      case 'updateOp': return this.updateOp(ch);
+      case 'removeOp': return this.removeOp(ch);
     }
-    throw new TypeError('unknown operation');
+    throw new TypeError(`unknown operation ${n.name}`);
   }
 
-  returnOp(c: Ch): Query['ret'] {
+  returnOp(c: Ch): NonNullable<Query['ret']> {
     return { expr: this.expr(nodeOf(c, 'expr')!.children), distinct: c.Distinct !== undefined, pos: posOf(tokenOf(c, 'Return')!) };
   }
 
@@ -303,8 +322,7 @@ export class AstBuilder extends BaseVisitor {
 
   /** Checks OPTIONS keys against `allowed` (the values are not used). */
   optionsClause(c: Ch, allowed: readonly string[], what: string): void {
-    const obj = nodeOf(c, 'objectLiteral')!;
-    for (const entry of nodesOf(obj.children, 'objectEntry')) {
+    for (const entry of nodesOf(c, 'objectEntry')) {
       const ec = entry.children;
       const nameTok = tokenOf(ec, 'AnyName');
       const strTok = tokenOf(ec, 'StringLiteral');
@@ -472,12 +490,18 @@ export class AstBuilder extends BaseVisitor {
     let e: Expr;
     let start: Pos;
     let t: IToken | undefined;
-    let n: CstNode | undefined;
-    if ((t = tokenOf(c, 'Name'))) {
+    if ((t = tokenOf(c, 'Name') ?? tokenOf(c, 'Like'))) {
       start = posOf(t);
-      const call = nodeOf(c, 'callSuffix');
-      if (call) e = this.call(nameOf(t), call.children, start);
-      else {
+      const scoped = tokensOf(c, 'AnyName');
+      if (c.call) {
+        let name = t.tokenType === T.Like ? 'LIKE' : nameOf(t);
+        for (const s of scoped) name += `::${nameOf(s)}`;
+        e = { type: 'call', name: name.toUpperCase(), args: this.callArguments(c), pos: start };
+      } else if (t.tokenType === T.Like) {
+        throw errAt(t, 'LIKE is an operator (text LIKE pattern) or a function call LIKE(text, pattern)');
+      } else if (scoped.length > 0) {
+        throw errAt(tokenOf(c, 'Scope'), 'a namespaced name must be a function call, e.g. MY::FUNC(x)');
+      } else {
         let name = nameOf(t);
         if (name === 'CURRENT' && this.current.length > 0) name = this.current[this.current.length - 1]!;
         e = { type: 'var', name, pos: start };
@@ -488,15 +512,16 @@ export class AstBuilder extends BaseVisitor {
     } else if ((t = tokenOf(c, 'StringLiteral'))) {
       start = posOf(t);
       e = { type: 'literal', value: unescapeAql(t.image.slice(1, -1)), pos: start };
-    } else if ((n = nodeOf(c, 'parenthesized'))) {
-      start = posOf(tokenOf(n.children, 'LParen')!);
-      e = this.parenthesized(n.children, start);
-    } else if ((n = nodeOf(c, 'arrayLiteral'))) {
-      e = this.arrayLiteral(n.children);
-      start = e.pos;
-    } else if ((n = nodeOf(c, 'objectLiteral'))) {
-      e = this.objectLiteral(n.children);
-      start = e.pos;
+    } else if ((t = tokenOf(c, 'LParen'))) {
+      start = posOf(t);
+      const inner = nodeOf(c, 'inner');
+      e = inner ? this.expr(inner.children) : { type: 'subquery', query: this.operations(operationNodes(c), tokenOf(c, 'RParen')), pos: start };
+    } else if ((t = tokenOf(c, 'LBracket'))) {
+      start = posOf(t);
+      e = { type: 'array', items: nodesOf(c, 'item').map((n) => this.expr(n.children)), pos: start };
+    } else if ((t = tokenOf(c, 'LBrace'))) {
+      start = posOf(t);
+      e = { type: 'object', props: nodesOf(c, 'objectEntry').map((n) => this.objectEntry(n.children)), pos: start };
     } else if ((t = tokenOf(c, 'BindParam'))) {
       start = posOf(t);
       e = { type: 'bind', name: t.image.slice(1), pos: start };
@@ -506,13 +531,10 @@ export class AstBuilder extends BaseVisitor {
     } else if ((t = tokenOf(c, 'True') ?? tokenOf(c, 'False'))) {
       start = posOf(t);
       e = { type: 'literal', value: t.tokenType === T.True, pos: start };
-    } else if ((t = tokenOf(c, 'Null'))) {
+    } else {
+      t = tokenOf(c, 'Null')!;
       start = posOf(t);
       e = { type: 'literal', value: null, pos: start };
-    } else {
-      t = tokenOf(c, 'Like')!;
-      start = posOf(t);
-      e = this.call('LIKE', nodeOf(c, 'callSuffix')!.children, start);
     }
     const postfix = c.postfix as CstNode[] | undefined;
     if (postfix) e = this.postfixChain(e, start, postfix);
@@ -533,15 +555,8 @@ export class AstBuilder extends BaseVisitor {
     return e;
   }
 
-  private call(first: string, c: Ch, pos: Pos): Expr {
-    const scoped = tokensOf(c, 'AnyName');
-    let name = first;
-    for (const s of scoped) name += `::${nameOf(s)}`;
-    return { type: 'call', name: name.toUpperCase(), args: this.callSuffix(c), pos };
-  }
-
-  /** The arguments of a call. */
-  callSuffix(c: Ch): Expr[] {
+  /** The arguments of a call (operand children with a `call` parenthesis). */
+  private callArguments(c: Ch): Expr[] {
     const args = nodesOf(c, 'argument');
     if (args.length === 0) return [];
     const commas = tokensOf(c, 'Comma');
@@ -549,26 +564,12 @@ export class AstBuilder extends BaseVisitor {
     return args.map((a, i) => this.argument(a.children, commas[i] ?? close));
   }
 
+  /** A call argument; `close` is the token after it (for a subquery that does not end properly). */
   argument(c: Ch, close: IToken): Expr {
-    const sub = nodeOf(c, 'subqueryBody');
-    if (sub) return { type: 'subquery', query: this.subqueryBody(sub.children, close), pos: posOf(firstToken(sub)!) };
-    return this.expr(nodeOf(c, 'expr')!.children);
-  }
-
-  parenthesized(c: Ch, pos: Pos): Expr {
-    const sub = nodeOf(c, 'subqueryBody');
-    if (sub) return { type: 'subquery', query: this.subqueryBody(sub.children, tokenOf(c, 'RParen')), pos };
-    return this.expr(nodeOf(c, 'expr')!.children);
-  }
-
-  arrayLiteral(c: Ch): Expr {
-    const items = nodesOf(c, 'expr').map((n) => this.expr(n.children));
-    return { type: 'array', items, pos: posOf(tokenOf(c, 'LBracket')!) };
-  }
-
-  objectLiteral(c: Ch): Expr {
-    const props = nodesOf(c, 'objectEntry').map((n) => this.objectEntry(n.children));
-    return { type: 'object', props, pos: posOf(tokenOf(c, 'LBrace')!) };
+    const e = nodeOf(c, 'expr');
+    if (e) return this.expr(e.children);
+    const ops = operationNodes(c);
+    return { type: 'subquery', query: this.operations(ops, close), pos: posOf(tokenOf(ops[0]!.children, OP_KEYWORD[ops[0]!.name]!)!) };
   }
 
   objectEntry(c: Ch): { key: string | Expr; value: Expr } {

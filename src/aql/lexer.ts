@@ -166,9 +166,5 @@ export const allTokens: TokenType[] = [
   AnyName, Name, Keyword, BinaryOp, PrefixOp,
 ];
 
-export const aqlLexer = new Lexer(allTokens, {
-  positionTracking: 'full',
-  ensureOptimizations: true,
-  lineTerminatorsPattern: /\n|\r\n?|\u2028|\u2029/g,
-  lineTerminatorCharacters: ['\n', '\r', '\u2028', '\u2029'],
-});
+/** Lines end at \n, \r\n or \r (as in ArangoDB; U+2028/U+2029 are whitespace but do not start a line). */
+export const aqlLexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: true });

@@ -14,7 +14,7 @@
 import { EOF, type IRecognitionException, type IToken } from 'chevrotain';
 import { ThemisError } from '../errors.js';
 import type { AqlSyntaxError, Pos, Query } from './ast.js';
-import { AqlBuildError, astBuilder, checkAstDepth, MAX_AST_DEPTH } from './ast-builder.js';
+import { AqlBuildError, astBuilder, checkAstDepth, clip, MAX_AST_DEPTH } from './ast-builder.js';
 import * as T from './lexer.js';
 import { aqlParser, MAX_NESTING, NestingError } from './parser.js';
 
@@ -22,18 +22,13 @@ export { MAX_NESTING } from './parser.js';
 export { MAX_AST_DEPTH } from './ast-builder.js';
 export const MAX_QUERY_LENGTH = 100_000;
 
-const clip = (s: string, n = 40): string => {
-  const line = s.split(/\r\n?|\n|\u2028|\u2029/, 1)[0]!;
-  return line.length > n ? `${line.slice(0, n)}…` : line.length < s.length ? `${line}…` : line;
-};
-
-/** Line/column (1-based) of an offset, counting line terminators as the lexer does. */
+/** Line/column (1-based) of an offset, counting line ends (\n, \r\n, \r) as the lexer does. */
 function posAt(text: string, offset: number): Pos {
   let line = 1;
   let col = 1;
   for (let i = 0; i < offset && i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 10 || c === 0x2028 || c === 0x2029 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
       line++;
       col = 1;
     } else if (c !== 13) col++;
@@ -48,7 +43,7 @@ function syntaxError(detail: string, pos: Pos, token: string, atEnd = false): { 
   return { error: { message, line: pos.line, column: pos.column, offset: pos.offset, token } };
 }
 
-const nestingDetail = `the query is nested too deeply (more than ${MAX_NESTING} levels of parentheses, brackets, braces, subqueries or ?: operators)`;
+const nestingDetail = `the query is nested too deeply (at most ${MAX_NESTING} levels of parentheses or arrays; fewer for objects, function calls, subqueries and traversals)`;
 
 /** AQL words ThemisTS does not implement: an error at one of them says so. */
 const UNSUPPORTED = new Set(['UPSERT', 'SEARCH', 'PRUNE', 'WINDOW', 'GRAPH', 'KEEP', 'K_SHORTEST_PATHS', 'K_PATHS', 'ALL_SHORTEST_PATHS', 'ALL', 'NONE', 'AT']);
@@ -97,6 +92,11 @@ function recognitionError(e: IRecognitionException, tokens: IToken[], text: stri
   const idx = atEnd ? tokens.length : tokens.indexOf(tok);
   let detail = e.message;
   const opener = unclosedOpener(tokens, idx < 0 ? tokens.length : idx);
+  if (opener && tokens[idx - 1] === opener && detail.startsWith('expected ","')) {
+    // nothing inside the brackets yet: a comma is not what is missing
+    const close = OPENERS.get(opener.tokenType)!;
+    detail = `expected ${close === '}' ? 'an attribute name' : 'an expression'} or "${close}"`;
+  }
   if (opener) {
     const close = OPENERS.get(opener.tokenType)!;
     if (detail.includes(`"${close}"`)) detail += ` (to close "${opener.image}" from line ${opener.startLine}, column ${opener.startColumn})`;

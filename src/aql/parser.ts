@@ -1,7 +1,7 @@
 /**
  * The AQL grammar as a chevrotain CstParser (LL(k), error recovery off).
  * One instance is built at module load (`aqlParser`) and reused: set
- * `input`, call `query()`, read `errors` (parse.ts does this).
+ * `input`, call `resetState()` and `query()`, read `errors` (parse.ts).
  *
  *   query        := (WITH name (, name)*)? operation+
  *   operation    := forOp | letOp | filterOp | sortOp | limitOp | collectOp
@@ -16,31 +16,50 @@
  *                           | collectAggregate collectInto? collectCount?
  *                           | collectInto collectCount? | collectCount ) optionsClause?
  *   returnOp     := RETURN DISTINCT? expr
- *   insertOp     := INSERT expr (INTO|IN) collection optionsClause?
- *   updateOp     := (UPDATE|REPLACE) expr (WITH expr)? (IN|INTO) collection optionsClause?
- *   removeOp     := REMOVE expr (IN|INTO) collection optionsClause?
+ *   insertOp     := INSERT docExpr inOrInto
+ *   updateOp     := (UPDATE|REPLACE) docExpr (WITH docExpr)? inOrInto
+ *   removeOp     := REMOVE docExpr inOrInto
+ *   inOrInto     := (INTO|IN) collection optionsClause?
+ *   optionsClause:= OPTIONS { objectEntry, ... }
  *   expr         := operand (binop operand)* ( ? expr? : expr )?
  *   operand      := prefixop* primary postfix*
- *   primary      := number | string | TRUE | FALSE | NULL | @bind | @@bind | array | object
- *                 | ( subqueryBody | expr ) | name callSuffix? | LIKE callSuffix
+ *   primary      := number | string | TRUE | FALSE | NULL | @bind | @@bind
+ *                 | (name (:: name)* | LIKE) ( "(" (argument (, argument)*)? ")" )?
+ *                 | "(" ( operation+ | expr ) ")"
+ *                 | "[" (expr (, expr)* ,?)? "]"
+ *                 | "{" (objectEntry (, objectEntry)* ,?)? "}"
+ *   argument     := argSubquery (= operation+) | expr
  *   postfix      := . (name | @bind) | [ expr ] | [ *+ (FILTER expr)? (LIMIT expr (, expr)?)? (RETURN expr)? ]
  *
- * Binary operators are parsed as a flat list (`op` tokens between `operand`s)
- * and folded by precedence in ast-builder.ts: this keeps the recursion (and
- * the CST) shallow. Inside the document/key expressions of INSERT, UPDATE,
- * REPLACE and REMOVE the binary `IN` is switched off outside brackets
- * (`REMOVE doc IN users` is not `doc IN users`), as in ArangoDB.
+ * The operations of a (sub)query are sibling CST nodes keyed by rule name;
+ * ast-builder.ts restores their order from the keyword offsets. Binary
+ * operators are parsed as a flat list (`op` tokens between `operand`s) and
+ * folded by precedence in ast-builder.ts. Both keep the recursion (stack
+ * depth per nesting level) and the CST small.
+ *
+ * Inside the document/key expressions of INSERT, UPDATE, REPLACE and REMOVE
+ * the binary `IN` is switched off outside brackets (`REMOVE doc IN users` is
+ * not `doc IN users`), as in ArangoDB.
+ *
+ * Nesting is bounded by a cost counter that follows the rule recursion
+ * (MAX_COST; 2 per expression, +1 per object entry, call argument or graph
+ * traversal, +2 per subquery or [index]/[*] bracket), so the parser's stack
+ * use stays at about half of what a fresh Node process (default stack) can
+ * take: 200 levels of parentheses, arrays or ?: fit; objects and calls ~130
+ * levels; subqueries and [index]/[*] 100; traversals in subqueries 80.
  */
 import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from 'chevrotain';
 import * as T from './lexer.js';
 
-/** Nesting of expressions (parentheses, arrays, objects, calls, subqueries, ternaries) beyond this is rejected. */
+/** Levels of nested parentheses (the cheapest nesting) accepted; other constructs cost more per level. */
 export const MAX_NESTING = 200;
+/** The nesting cost limit (2 per expression level, one of which the top-level expression uses). */
+const MAX_COST = 2 * (MAX_NESTING + 1);
 
 /** Thrown (not recorded) when the nesting limit is hit; parse.ts turns it into a positioned error. */
 export class NestingError extends Error {
   constructor(readonly token: IToken) {
-    super(`nested more than ${MAX_NESTING} levels deep`);
+    super('nested too deeply');
     this.name = 'NestingError';
   }
 }
@@ -52,6 +71,9 @@ const EXPRESSION_START = new Set<TokenType>([
   T.NumberLiteral, T.StringLiteral, T.True, T.False, T.Null, T.BindParam, T.BindCollection, T.LBracket, T.LBrace, T.LParen,
   T.Name, T.Identifier, T.QuotedName, T.Count, T.To, T.Options, T.Like, T.Minus, T.Plus, T.Not, T.Bang, T.PrefixOp,
 ]);
+
+/** The tokens an operation starts with (collapsed to "an operation" in messages). */
+const OPERATION_START = new Set<TokenType>([T.For, T.Let, T.Filter, T.Sort, T.Limit, T.Collect, T.Return, T.Insert, T.Update, T.Replace, T.Remove]);
 
 export const OPERATION_LIST = 'FOR, LET, FILTER, SORT, LIMIT, COLLECT, RETURN, INSERT/UPDATE/REPLACE/REMOVE';
 
@@ -73,32 +95,34 @@ export function describeToken(t: TokenType): string {
   return DESCRIPTIONS[t.name] ?? t.LABEL ?? t.name;
 }
 
-/** "a, b or c" of the distinct descriptions (expression starts collapsed). */
+/** "a, b or c" of the distinct descriptions (expression and operation starts collapsed), at most 8. */
 export function describeExpected(types: Iterable<TokenType>): string {
   const out: string[] = [];
   let exprStarts = 0;
+  let opStarts = 0;
   for (const t of types) {
-    if (EXPRESSION_START.has(t)) {
-      exprStarts++;
-      continue;
+    if (EXPRESSION_START.has(t)) exprStarts++;
+    else if (OPERATION_START.has(t)) opStarts++;
+    else {
+      const d = describeToken(t);
+      if (!out.includes(d)) out.push(d);
     }
-    const d = describeToken(t);
-    if (!out.includes(d)) out.push(d);
   }
-  if (exprStarts >= 3) out.unshift('an expression');
-  else if (exprStarts > 0) for (const t of types) if (EXPRESSION_START.has(t) && !out.includes(describeToken(t))) out.push(describeToken(t));
+  const extra: string[] = [];
+  if (exprStarts >= 3) extra.push('an expression');
+  else if (exprStarts > 0) for (const t of types) if (EXPRESSION_START.has(t)) extra.push(describeToken(t));
+  if (opStarts >= 3) extra.push('a subquery');
+  else if (opStarts > 0) for (const t of types) if (OPERATION_START.has(t)) extra.push(describeToken(t));
+  out.unshift(...extra.filter((d, i) => extra.indexOf(d) === i && !out.includes(d)));
   if (out.length > 8) out.splice(7, out.length - 7, '…');
   if (out.length <= 1) return out[0] ?? 'something else';
   return `${out.slice(0, -1).join(', ')} or ${out[out.length - 1]}`;
 }
 
 const RULE_DESCRIPTIONS: Record<string, string> = {
-  operation: `an operation (${OPERATION_LIST})`,
   collectOp: 'a grouping (name = expression), AGGREGATE, INTO or WITH COUNT INTO after COLLECT',
   collection: 'a collection name or a bind parameter (@@name)',
-  objectEntry: 'an attribute name, a "string", [expression] or @bind followed by ":", or "}"',
-  argument: 'an expression or a subquery',
-  parenthesized: 'an expression or a subquery',
+  objectEntry: 'an attribute name, a "string", [expression] or @bind followed by ":"',
 };
 
 const firstTokens = (paths: TokenType[][][]): Set<TokenType> => {
@@ -109,33 +133,32 @@ const firstTokens = (paths: TokenType[][][]): Set<TokenType> => {
 
 /** Messages without position (parse.ts prefixes line/column and the offending token). */
 export const errorMessageProvider: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage({ expected, ruleName }) {
-    if (expected === T.RBracket && ruleName === 'arrayLiteral') return 'expected "," or "]"';
-    if (expected === T.RBrace && ruleName === 'objectLiteral') return 'expected "," or "}"';
-    if (expected === T.RParen && ruleName === 'callSuffix') return 'expected "," or ")"';
-    if (expected === T.RParen && ruleName === 'parenthesized') return 'expected ")" or an operator';
+  buildMismatchTokenMessage({ expected }) {
     return `expected ${describeToken(expected)}`;
   },
   buildNotAllInputParsedMessage() {
     return `expected an operation (${OPERATION_LIST}) or the end of the query`;
   },
-  buildNoViableAltMessage({ expectedPathsPerAlt, ruleName }) {
-    const d = RULE_DESCRIPTIONS[ruleName];
+  buildNoViableAltMessage({ expectedPathsPerAlt, ruleName, customUserDescription }) {
+    const d = customUserDescription ?? RULE_DESCRIPTIONS[ruleName];
     if (d) return `expected ${d}`;
     return `expected ${describeExpected(firstTokens(expectedPathsPerAlt))}`;
   },
-  buildEarlyExitMessage({ expectedIterationPaths, ruleName }) {
-    if (ruleName === 'query' || ruleName === 'subqueryBody') return `expected an operation (${OPERATION_LIST})`;
+  buildEarlyExitMessage({ expectedIterationPaths, customUserDescription }) {
+    if (customUserDescription) return `expected ${customUserDescription}`;
     return `expected ${describeExpected(firstTokens([expectedIterationPaths]))}`;
   },
 };
+
+const OPERATION_MSG = `an operation (${OPERATION_LIST})`;
 
 // ---- the grammar ------------------------------------------------------------
 
 export class AqlParser extends CstParser {
   /** Binary IN is off (top level of a data-modification document expression). */
   private noIn = false;
-  private depth = 0;
+  /** Nesting cost so far (see MAX_COST). */
+  private cost = 0;
 
   constructor() {
     super(T.allTokens, { recoveryEnabled: false, maxLookahead: 3, errorMessageProvider });
@@ -145,7 +168,54 @@ export class AqlParser extends CstParser {
   /** Call before each parse (after setting `input`). */
   resetState(): void {
     this.noIn = false;
-    this.depth = 0;
+    this.cost = 0;
+  }
+
+  private enter(cost: number): void {
+    this.ACTION(() => {
+      this.cost += cost;
+      if (this.cost > MAX_COST) throw new NestingError(this.LA(1));
+    });
+  }
+
+  private leave(cost: number): void {
+    this.ACTION(() => {
+      this.cost -= cost;
+    });
+  }
+
+  /** Switches binary IN on (inside brackets); returns the previous state for `restoreIn`. */
+  private allowIn(): boolean {
+    const saved = this.noIn;
+    this.ACTION(() => {
+      this.noIn = false;
+    });
+    return saved;
+  }
+
+  private restoreIn(saved: boolean): void {
+    this.ACTION(() => {
+      this.noIn = saved;
+    });
+  }
+
+  /** One operation (alternatives shared by the query, parenthesized subqueries and bare subquery arguments). */
+  private operation(): void {
+    this.OR9({
+      ERR_MSG: OPERATION_MSG,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.forOp) },
+        { ALT: () => this.SUBRULE(this.filterOp) },
+        { ALT: () => this.SUBRULE(this.letOp) },
+        { ALT: () => this.SUBRULE(this.sortOp) },
+        { ALT: () => this.SUBRULE(this.limitOp) },
+        { ALT: () => this.SUBRULE(this.collectOp) },
+        { ALT: () => this.SUBRULE(this.returnOp) },
+        { ALT: () => this.SUBRULE(this.insertOp) },
+        { ALT: () => this.SUBRULE(this.updateOp) },
+        { ALT: () => this.SUBRULE(this.removeOp) },
+      ],
+    });
   }
 
   public query = this.RULE('query', () => {
@@ -157,26 +227,7 @@ export class AqlParser extends CstParser {
         this.CONSUME2(T.Name);
       });
     });
-    this.AT_LEAST_ONE(() => this.SUBRULE(this.operation));
-  });
-
-  private subqueryBody = this.RULE('subqueryBody', () => {
-    this.AT_LEAST_ONE(() => this.SUBRULE(this.operation));
-  });
-
-  private operation = this.RULE('operation', () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.forOp) },
-      { ALT: () => this.SUBRULE(this.filterOp) },
-      { ALT: () => this.SUBRULE(this.letOp) },
-      { ALT: () => this.SUBRULE(this.sortOp) },
-      { ALT: () => this.SUBRULE(this.limitOp) },
-      { ALT: () => this.SUBRULE(this.collectOp) },
-      { ALT: () => this.SUBRULE(this.returnOp) },
-      { ALT: () => this.SUBRULE(this.insertOp) },
-      { ALT: () => this.SUBRULE(this.updateOp) },
-      { ALT: () => this.SUBRULE(this.removeOp) },
-    ]);
+    this.AT_LEAST_ONE({ ERR_MSG: OPERATION_MSG, DEF: () => this.operation() });
   });
 
   private forOp = this.RULE('forOp', () => {
@@ -200,6 +251,7 @@ export class AqlParser extends CstParser {
   });
 
   private graphSpec = this.RULE('graphSpec', () => {
+    this.enter(1);
     this.OR([
       { ALT: () => this.CONSUME(T.Outbound, { LABEL: 'dir' }) },
       { ALT: () => this.CONSUME(T.Inbound, { LABEL: 'dir' }) },
@@ -221,6 +273,7 @@ export class AqlParser extends CstParser {
       this.CONSUME(T.Comma);
       this.SUBRULE2(this.collection);
     });
+    this.leave(1);
   });
 
   private collection = this.RULE('collection', () => {
@@ -234,7 +287,18 @@ export class AqlParser extends CstParser {
 
   private optionsClause = this.RULE('optionsClause', () => {
     this.CONSUME(T.Options);
-    this.SUBRULE(this.objectLiteral);
+    this.CONSUME(T.LBrace);
+    const saved = this.allowIn();
+    this.OPTION(() => {
+      this.SUBRULE(this.objectEntry);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.objectEntry);
+      });
+      this.OPTION2(() => this.CONSUME2(T.Comma));
+    });
+    this.restoreIn(saved);
+    this.CONSUME(T.RBrace, { ERR_MSG: 'expected "," or "}"' });
   });
 
   private filterOp = this.RULE('filterOp', () => {
@@ -385,9 +449,7 @@ export class AqlParser extends CstParser {
   // ---- expressions ----------------------------------------------------------
 
   private expr = this.RULE('expr', () => {
-    this.ACTION(() => {
-      if (++this.depth > MAX_NESTING + 1) throw new NestingError(this.LA(1));
-    });
+    this.enter(2);
     this.SUBRULE(this.operand);
     this.MANY({
       GATE: () => !this.noIn || this.LA(1).tokenType !== T.In,
@@ -407,136 +469,138 @@ export class AqlParser extends CstParser {
     this.OPTION(() => {
       this.CONSUME(T.Question);
       this.OPTION2(() => {
-        const saved = this.noIn;
-        this.ACTION(() => {
-          this.noIn = false;
-        });
+        const saved = this.allowIn();
         this.SUBRULE(this.expr, { LABEL: 'then' });
-        this.ACTION(() => {
-          this.noIn = saved;
-        });
+        this.restoreIn(saved);
       });
       this.CONSUME(T.Colon);
       this.SUBRULE2(this.expr, { LABEL: 'else' });
     });
-    this.ACTION(() => {
-      this.depth--;
-    });
+    this.leave(2);
   });
 
   private operand = this.RULE('operand', () => {
     this.MANY(() => this.CONSUME(T.PrefixOp, { LABEL: 'prefix' }));
-    this.OR([
-      { ALT: () => this.CONSUME(T.NumberLiteral) },
-      { ALT: () => this.CONSUME(T.StringLiteral) },
-      {
-        ALT: () => {
-          this.CONSUME(T.Name);
-          this.OPTION(() => this.SUBRULE(this.callSuffix));
+    this.OR({
+      ERR_MSG: 'an expression',
+      DEF: [
+        {
+          // a variable, a function call NAME(...) / NS::NAME(...), or LIKE(text, pattern)
+          ALT: () => {
+            this.OR2([
+              {
+                ALT: () => {
+                  this.CONSUME(T.Name);
+                  this.MANY2(() => {
+                    this.CONSUME(T.Scope);
+                    this.CONSUME(T.AnyName);
+                  });
+                },
+              },
+              { ALT: () => this.CONSUME(T.Like) },
+            ]);
+            this.OPTION(() => {
+              this.CONSUME(T.LParen, { LABEL: 'call' });
+              const saved = this.allowIn();
+              this.OPTION2(() => {
+                this.SUBRULE(this.argument);
+                this.MANY3(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.argument);
+                });
+              });
+              this.restoreIn(saved);
+              this.CONSUME(T.RParen, { ERR_MSG: 'expected "," or ")"' });
+            });
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.parenthesized) },
-      { ALT: () => this.SUBRULE(this.arrayLiteral) },
-      { ALT: () => this.SUBRULE(this.objectLiteral) },
-      { ALT: () => this.CONSUME(T.BindParam) },
-      { ALT: () => this.CONSUME(T.BindCollection) },
-      { ALT: () => this.CONSUME(T.True) },
-      { ALT: () => this.CONSUME(T.False) },
-      { ALT: () => this.CONSUME(T.Null) },
-      {
-        // LIKE(text, pattern) is also a function
-        ALT: () => {
-          this.CONSUME(T.Like);
-          this.SUBRULE2(this.callSuffix);
+        { ALT: () => this.CONSUME(T.NumberLiteral) },
+        { ALT: () => this.CONSUME(T.StringLiteral) },
+        {
+          // ( subquery ) or ( expression )
+          ALT: () => {
+            this.CONSUME2(T.LParen);
+            const saved = this.allowIn();
+            this.OR3({
+              ERR_MSG: 'an expression or a subquery',
+              DEF: [
+                {
+                  ALT: () => {
+                    this.enter(2);
+                    this.AT_LEAST_ONE(() => this.operation());
+                    this.leave(2);
+                  },
+                },
+                { ALT: () => this.SUBRULE(this.expr, { LABEL: 'inner' }) },
+              ],
+            });
+            this.restoreIn(saved);
+            this.CONSUME2(T.RParen, { ERR_MSG: 'expected ")"' });
+          },
         },
-      },
-    ]);
-    this.MANY2(() => this.SUBRULE(this.postfix));
-  });
-
-  /** `(::name)* ( args )` after a function name. */
-  private callSuffix = this.RULE('callSuffix', () => {
-    this.MANY(() => {
-      this.CONSUME(T.Scope);
-      this.CONSUME(T.AnyName);
+        {
+          ALT: () => {
+            this.CONSUME(T.LBracket);
+            const saved = this.allowIn();
+            this.OPTION3(() => {
+              this.SUBRULE2(this.expr, { LABEL: 'item' });
+              this.MANY4(() => {
+                this.CONSUME2(T.Comma);
+                this.SUBRULE3(this.expr, { LABEL: 'item' });
+              });
+              this.OPTION4(() => this.CONSUME3(T.Comma));
+            });
+            this.restoreIn(saved);
+            this.CONSUME(T.RBracket, { ERR_MSG: 'expected "," or "]"' });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.LBrace);
+            const saved = this.allowIn();
+            this.OPTION5(() => {
+              this.SUBRULE(this.objectEntry);
+              this.MANY5(() => {
+                this.CONSUME4(T.Comma);
+                this.SUBRULE2(this.objectEntry);
+              });
+              this.OPTION6(() => this.CONSUME5(T.Comma));
+            });
+            this.restoreIn(saved);
+            this.CONSUME(T.RBrace, { ERR_MSG: 'expected "," or "}"' });
+          },
+        },
+        { ALT: () => this.CONSUME(T.BindParam) },
+        { ALT: () => this.CONSUME(T.BindCollection) },
+        { ALT: () => this.CONSUME(T.True) },
+        { ALT: () => this.CONSUME(T.False) },
+        { ALT: () => this.CONSUME(T.Null) },
+      ],
     });
-    this.CONSUME(T.LParen);
-    const saved = this.noIn;
-    this.ACTION(() => {
-      this.noIn = false;
-    });
-    this.OPTION(() => {
-      this.SUBRULE(this.argument);
-      this.MANY2(() => {
-        this.CONSUME(T.Comma);
-        this.SUBRULE2(this.argument);
-      });
-    });
-    this.ACTION(() => {
-      this.noIn = saved;
-    });
-    this.CONSUME(T.RParen);
+    this.MANY6(() => this.SUBRULE(this.postfix));
   });
 
   /** A function argument: an expression or a bare subquery (`LENGTH(FOR x IN y RETURN x)`). */
   private argument = this.RULE('argument', () => {
-    this.OR([{ ALT: () => this.SUBRULE(this.subqueryBody) }, { ALT: () => this.SUBRULE(this.expr) }]);
-  });
-
-  private parenthesized = this.RULE('parenthesized', () => {
-    this.CONSUME(T.LParen);
-    const saved = this.noIn;
-    this.ACTION(() => {
-      this.noIn = false;
+    this.enter(1);
+    this.OR({
+      ERR_MSG: 'an expression or a subquery',
+      DEF: [
+        {
+          ALT: () => {
+            this.enter(2);
+            this.AT_LEAST_ONE(() => this.operation());
+            this.leave(2);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.expr) },
+      ],
     });
-    this.OR([{ ALT: () => this.SUBRULE(this.subqueryBody) }, { ALT: () => this.SUBRULE(this.expr) }]);
-    this.ACTION(() => {
-      this.noIn = saved;
-    });
-    this.CONSUME(T.RParen);
-  });
-
-  private arrayLiteral = this.RULE('arrayLiteral', () => {
-    this.CONSUME(T.LBracket);
-    const saved = this.noIn;
-    this.ACTION(() => {
-      this.noIn = false;
-    });
-    this.OPTION(() => {
-      this.SUBRULE(this.expr);
-      this.MANY(() => {
-        this.CONSUME(T.Comma);
-        this.SUBRULE2(this.expr);
-      });
-      this.OPTION2(() => this.CONSUME2(T.Comma));
-    });
-    this.ACTION(() => {
-      this.noIn = saved;
-    });
-    this.CONSUME(T.RBracket);
-  });
-
-  private objectLiteral = this.RULE('objectLiteral', () => {
-    this.CONSUME(T.LBrace);
-    const saved = this.noIn;
-    this.ACTION(() => {
-      this.noIn = false;
-    });
-    this.OPTION(() => {
-      this.SUBRULE(this.objectEntry);
-      this.MANY(() => {
-        this.CONSUME(T.Comma);
-        this.SUBRULE2(this.objectEntry);
-      });
-      this.OPTION2(() => this.CONSUME2(T.Comma));
-    });
-    this.ACTION(() => {
-      this.noIn = saved;
-    });
-    this.CONSUME(T.RBrace);
+    this.leave(1);
   });
 
   private objectEntry = this.RULE('objectEntry', () => {
+    this.enter(1);
     this.OR([
       {
         ALT: () => {
@@ -571,6 +635,7 @@ export class AqlParser extends CstParser {
         },
       },
     ]);
+    this.leave(1);
   });
 
   private postfix = this.RULE('postfix', () => {
@@ -583,11 +648,9 @@ export class AqlParser extends CstParser {
       },
       {
         ALT: () => {
+          this.enter(2);
           this.CONSUME(T.LBracket);
-          const saved = this.noIn;
-          this.ACTION(() => {
-            this.noIn = false;
-          });
+          const saved = this.allowIn();
           this.OR3([
             {
               ALT: () => {
@@ -612,10 +675,9 @@ export class AqlParser extends CstParser {
             },
             { ALT: () => this.SUBRULE5(this.expr, { LABEL: 'index' }) },
           ]);
-          this.ACTION(() => {
-            this.noIn = saved;
-          });
+          this.restoreIn(saved);
           this.CONSUME(T.RBracket);
+          this.leave(2);
         },
       },
     ]);
