@@ -148,7 +148,7 @@ export class Executor {
   /** The query's result values (documents as objects; use `texts` for their stored text). */
   async *values(steps: Step[], ret: Plan['ret'] | { expr: Expr; distinct: boolean } | undefined, start: Row = Object.create(null) as Row): AsyncGenerator<AqlValue> {
     let rows: AsyncIterable<Row> = single(start);
-    for (const s of steps) rows = this.step(s, rows);
+    for (const s of steps) rows = this.step(s, rows, start);
     if (!ret) {
       // a modification query without RETURN: drain
       for await (const _ of rows) this.tick();
@@ -168,7 +168,8 @@ export class Executor {
     }
   }
 
-  private step(s: Step, input: AsyncIterable<Row>): AsyncIterable<Row> {
+  /** `start`: the row the steps run for (a subquery's enclosing row). */
+  private step(s: Step, input: AsyncIterable<Row>, start: Row): AsyncIterable<Row> {
     switch (s.kind) {
       case 'for':
         return this.forStep(s, input);
@@ -185,7 +186,7 @@ export class Executor {
       case 'limit':
         return this.limitStep(s.offset, s.count, input);
       case 'collect':
-        return this.collectStep(s, input);
+        return this.collectStep(s, input, start);
       case 'modify':
         return this.modifyStep(s, input);
     }
@@ -317,12 +318,17 @@ export class Executor {
       case 'index_eq': {
         const v = await this.eval(src.values, row);
         const vals = src.many ? (Array.isArray(v) ? v : []) : [v];
+        // Objects and arrays are not index values (an indexed array is stored as its elements), and a
+        // sparse index holds no nulls: `==` can still match such documents, so scan the table (the
+        // FOR's filters keep the condition).
+        if (vals.some((x) => (x !== null && typeof x === 'object') || (x === null && src.sparse))) {
+          yield* this.sourceDocs(s, { kind: 'full_scan', table: src.table }, row, undefined);
+          return;
+        }
         const ov = this.overlay(src.table);
         const seen = new Set<string>();
         for (const x of vals) {
-          if (x !== null && typeof x === 'object') continue; // objects and arrays are not index values (== never matches them via the index)
-          if (x === null && src.sparse) continue;
-          for await (const key of this.deps.scanKeys(src.indexId, { eq: x }, this.snapshot)) {
+          for await (const key of this.deps.scanKeys(src.indexId, { eq: x as ScalarValue }, this.snapshot)) {
             if (seen.has(key) || ov?.written.has(key)) continue;
             seen.add(key);
             const text = this.readEntity(key);
@@ -342,8 +348,10 @@ export class Executor {
           r.upper = (await this.eval(src.upper.expr, row)) as ScalarValue;
           r.includeUpper = src.upper.inclusive;
         }
-        // With a transaction's own writes the order is no longer the index's: a SORT relying on it re-plans.
+        // With a transaction's own writes the order is no longer the index's (they follow the
+        // index's rows, where a SORT's LIMIT may never reach them): a SORT relying on it re-plans.
         const ov = this.overlay(src.table);
+        if (ov && src.ordered) throw new IndexOrderUnusable('overlay');
         const seen = new Set<string>();
         for await (const key of this.deps.scanKeys(src.indexId, r, this.snapshot)) {
           if (seen.has(key) || ov?.written.has(key)) continue;
@@ -570,7 +578,7 @@ export class Executor {
     for (const k of keyed) yield k.row;
   }
 
-  private async *collectStep(s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+  private async *collectStep(s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row): AsyncGenerator<Row> {
     const op = s.op;
     interface Group {
       values: AqlValue[];
@@ -613,9 +621,10 @@ export class Executor {
       }
       return 0;
     });
-    // Variables of enclosing levels stay visible; the loop's own variables do not.
+    // Variables of enclosing levels stay visible (also when no row came: from the enclosing row); the loop's own variables do not.
     const base = Object.create(null) as Row;
-    if (outerRow) for (const v of s.keep) if (v in outerRow) base[v] = outerRow[v]!;
+    const from = outerRow ?? start;
+    for (const v of s.keep) if (v in from) base[v] = from[v]!;
     for (const g of list) {
       const r = Object.create(base) as Row;
       op.groups.forEach((x, i) => (r[x.var] = g.values[i]!));

@@ -42,6 +42,11 @@ export interface PlanOptions {
   /** Never let an index deliver SORT order (the executor re-plans with this when the index could not). */
   noIndexOrder?: boolean;
   /**
+   * Index order only for the query's top level, not in subqueries (cursors: a subquery runs per
+   * row, so its index order may prove unusable after a page was returned, too late to re-plan).
+   */
+  topIndexOrderOnly?: boolean;
+  /**
    * The reference plan for differential tests: operations exactly as
    * written (no filter movement, no index, nested loops, in-memory sorts).
    */
@@ -54,7 +59,8 @@ export type Source =
   | { kind: 'full_scan'; table: string }
   | { kind: 'primary'; table: string; keys: Expr; many: boolean }
   | { kind: 'index_eq'; table: string; indexId: number; column: string; values: Expr; many: boolean; unique: boolean; sparse: boolean }
-  | { kind: 'index_range'; table: string; indexId: number; column: string; lower?: Bound; upper?: Bound; reverse: boolean }
+  /** `ordered`: a SORT relies on this scan's order (set by useIndexOrder). */
+  | { kind: 'index_range'; table: string; indexId: number; column: string; lower?: Bound; upper?: Bound; reverse: boolean; ordered?: boolean }
   | { kind: 'hash_join'; table: string; innerKey: Expr; outerKey: Expr }
   | { kind: 'fulltext'; table: string; column: string; query: Expr }
   | { kind: 'vector'; table: string; index: string; field: string; vector: Expr; k: Expr }
@@ -264,9 +270,8 @@ function buildSteps(q: Query, cat: Catalogue, opts: PlanOptions, outer: Readonly
   if (opts.naive) return steps;
   pushDownFilters(steps);
   for (const s of steps) if (s.kind === 'for' && s.source.kind === 'full_scan') chooseAccess(s, steps, cat, opts, outer);
-  if (!opts.noIndexOrder) useIndexOrder(steps, cat);
+  if (!opts.noIndexOrder && (top || !opts.topIndexOrderOnly)) useIndexOrder(steps, cat);
   else for (const s of steps) if (s.kind === 'sort' && !s.byIndex) topK(s, steps);
-  void top;
   if (!opts.allowFullScan) {
     for (const s of steps) {
       if (s.kind === 'for' && (s.source.kind === 'full_scan' || s.source.kind === 'hash_join')) {
@@ -518,7 +523,7 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
     }
     for (const idx of c.indexes) {
       if (idx.columns.length !== 1 || idx.columns[0] !== col) continue;
-      if (idx.sparse && k && (cmp.op === 'IN' ? (k.value as AqlValue[]).includes(null) : k.value === null)) continue;
+      if (idx.sparse && k && (cmp.op === 'IN' ? Array.isArray(k.value) && k.value.includes(null) : k.value === null)) continue;
       if (!best || (idx.unique && !best.idx.unique) || (cmp.op === '==' && best.cmp.op === 'IN')) best = { idx, cmp };
     }
   }
@@ -587,7 +592,7 @@ function useIndexOrder(steps: Step[], cat: Catalogue): void {
     const idx = cat(src.table).indexes.find((x) => x.type === 'range' && x.columns.length === 1 && x.columns[0] === col && !x.sparse);
     if (!idx) continue;
     const reverse = s.keys[0]!.dir === 'DESC';
-    f.source = src.kind === 'index_range' ? { ...src, reverse } : { kind: 'index_range', table: src.table, indexId: idx.id, column: col, reverse };
+    f.source = src.kind === 'index_range' ? { ...src, reverse, ordered: true } : { kind: 'index_range', table: src.table, indexId: idx.id, column: col, reverse, ordered: true };
     s.byIndex = true;
   }
 }

@@ -43,6 +43,8 @@ interface OpenCursor {
   /** Rows read ahead (to know whether more follow). */
   pending: AqlValue[];
   snapshot: Snapshot;
+  /** The cursor's own snapshot (closed with it); a transaction's snapshot stays open. */
+  ownSnapshot: boolean;
   batchSize: number;
   plan: Record<string, unknown>;
   expires: number;
@@ -113,7 +115,7 @@ export class AqlService {
     } catch {
       // a failed generator has nothing left to release but its snapshot
     }
-    c.snapshot.close();
+    if (c.ownSnapshot) c.snapshot.close();
   }
 
   /** `internal.naive`: run the reference plan (differential tests; not reachable over HTTP). */
@@ -134,8 +136,13 @@ export class AqlService {
     const q = this.parse(body.query);
     const deps = this.deps();
     const cat = await deps.catalogue([...collectionsOf(q, bind)]);
-    const planOpts = { allowFullScan: body.allow_full_scan !== false || internal.naive === true, bindVars: bind, ...(internal.naive ? { naive: true } : {}) };
+    // A cursor can re-plan only before its first page: a top-level SORT fails (if at all) before
+    // its first row, a subquery's on any row, so subqueries of a cursor do not use index order.
+    const planOpts = { allowFullScan: body.allow_full_scan !== false || internal.naive === true, bindVars: bind, ...(internal.naive ? { naive: true } : {}), ...(useCursor ? { topIndexOrderOnly: true } : {}) };
     let plan = planQuery(q, cat, planOpts);
+    // A query that writes never relies on index order: the re-plan below would run its
+    // modifications again (in an explicit transaction, the first attempt's writes stay buffered).
+    if (plan.writes.length > 0 && !internal.naive) plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
     if (body.explain === true) return { table: plan.table, plan: plan.explain, query: body.query, explain: true };
     if (plan.writes.length > 0 && useCursor) throw bad('use_cursor', 'a query that modifies data cannot use a cursor');
 
@@ -177,7 +184,7 @@ export class AqlService {
       let next: string | null = null;
       if (hasMore) {
         next = crypto.randomBytes(18).toString('base64url');
-        this.cursors.set(next, { it, ex, timeoutMs: timeout, snapshot, batchSize, plan: plan.explain, expires: Date.now() + this.limits.cursorTtlMs, busy: false, pending: first.slice(batchSize) });
+        this.cursors.set(next, { it, ex, timeoutMs: timeout, snapshot, ownSnapshot, batchSize, plan: plan.explain, expires: Date.now() + this.limits.cursorTtlMs, busy: false, pending: first.slice(batchSize) });
       } else if (ownSnapshot) snapshot.close();
       return { items, batch_size: batchSize, has_more: hasMore, next_cursor: next, count: items.length, plan: plan.explain };
     }
