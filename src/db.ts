@@ -551,8 +551,8 @@ export class Database {
   }
 
   /** POST /query/aql (see docs/aql.md); with X-Transaction-Id it reads and writes in that transaction. */
-  runAql(body: AqlRequest, txnId?: string, internal: { naive?: boolean } = {}): Promise<AqlResponse> {
-    return this.aql.run(body, this.joined(txnId), internal);
+  runAql(body: AqlRequest, txnId?: string, internal: { naive?: boolean } = {}, canWrite = true): Promise<AqlResponse> {
+    return this.aql.run(body, this.joined(txnId), internal, canWrite);
   }
 
   // ------------------------------------------------------------- graph

@@ -348,9 +348,9 @@ function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalCo
     if ((a.type === 'var' || a.type === 'name') && scope.get(a.name) === undefined) args[i] = a.name;
     else if (a.type === 'bindCollection') {
       // bind_vars hold collection parameters under "@name".
-      const key = a.name.startsWith('@') ? a.name : '@' + a.name;
+      const key = hasOwn.call(ctx.bind, '@' + a.name) ? '@' + a.name : a.name;
       if (!hasOwn.call(ctx.bind, key)) {
-        throw new ThemisError('VALIDATION_FAILED', `bind parameter @${key} is missing`, { details: { bind: key, ...at(a.pos) } });
+        throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, { details: { bind: '@' + a.name, ...at(a.pos) } });
       }
       args[i] = ctx.bind[key] ?? null;
     } else args[i] = evaluate(a, scope, ctx);

@@ -36,6 +36,8 @@ export interface ExecOptions {
   maxIntermediate: number;
   /** The request's transaction (reads see its writes; modifications go into it). */
   txn?: Transaction;
+  /** Without a request transaction: the implicit one a modifying query writes into (its snapshot is the query's). */
+  writeTxn?: Transaction;
   now?: () => number;
 }
 
@@ -46,7 +48,8 @@ type Row = Record<string, AqlValue>;
 export class IndexOrderUnusable extends Error {}
 
 const FULLTEXT_LIMIT = 10_000;
-const YIELD_EVERY = 512;
+/** Longest stretch of synchronous query work between event-loop turns (ms). */
+const TURN_MS = 20;
 
 function extend(row: Row, name: string, value: AqlValue): Row {
   const r = Object.create(row) as Row;
@@ -80,8 +83,6 @@ export class Executor {
   private readonly ctx: EvalContext;
   private readonly fn: FnContext;
   private rowsSeen = 0;
-  /** The implicit transaction of a modifying query without X-Transaction-Id (committed by the caller). */
-  writeTxn: Transaction | undefined;
 
   constructor(
     private readonly deps: ExecDeps,
@@ -103,6 +104,8 @@ export class Executor {
       }
       case 'SIMILARITY':
         return cosine(args[0] ?? null, args[1] ?? null);
+      case 'DOCUMENT':
+        return this.documentCall(args);
       case 'FULLTEXT':
         throw new ThemisError('VALIDATION_FAILED', 'FULLTEXT(doc.attribute, query) can only be a FILTER condition of a FOR over a collection with a fulltext index on that attribute');
       case 'NEAR':
@@ -115,10 +118,52 @@ export class Executor {
   /** Absolute deadline (ms); a cursor moves it for each page. */
   deadline: number;
 
+  /**
+   * DOCUMENT(id), DOCUMENT([ids]), DOCUMENT(collection, key | [keys]): documents
+   * as the query sees them (its snapshot, its transaction's writes); null /
+   * left out when absent. Ids are `table:pk` (ArangoDB's `collection/key` too).
+   */
+  private documentCall(args: AqlValue[]): AqlValue {
+    const one = (id: AqlValue, table?: string): AqlValue => {
+      if (typeof id !== 'string' || id === '') return null;
+      let key = id;
+      if (table !== undefined) key = id.startsWith(`${table}:`) || id.startsWith(`${table}/`) ? `${table}:${id.slice(table.length + 1)}` : `${table}:${id}`;
+      else {
+        const colon = id.indexOf(':');
+        const slash = id.indexOf('/');
+        if (colon < 0 && slash > 0) key = `${id.slice(0, slash)}:${id.slice(slash + 1)}`;
+      }
+      const text = this.readEntity(key);
+      if (text === undefined) return null;
+      return this.doc(key, key.slice(0, key.indexOf(':')), text);
+    };
+    const table = args.length > 1 ? args[0] : undefined;
+    if (table !== undefined && typeof table !== 'string') throw new ThemisError('VALIDATION_FAILED', 'DOCUMENT(collection, key): the collection must be a name');
+    const ids = args.length > 1 ? args[1]! : args[0] ?? null;
+    if (Array.isArray(ids)) return ids.map((x) => one(x, table as string | undefined)).filter((d) => d !== null);
+    return one(ids, table as string | undefined);
+  }
+
+  /** When the event loop last had a turn (long in-memory work yields every TURN_MS). */
+  private lastTurn = Date.now();
+
+  /** Per row: the deadline (a clock read costs far less than any row). */
   private tick(): void {
-    if ((++this.rowsSeen & 255) === 0 && Date.now() > this.deadline) {
+    const now = Date.now();
+    if (now > this.deadline) {
       throw new ThemisError('TIMEOUT', 'the query ran past its time limit (timeout_ms, THEMIS_QUERY_TIMEOUT_MS); add FILTERs that use an index or a LIMIT, or read it with a cursor');
     }
+  }
+
+  /** Whether this query has held the event loop for TURN_MS (then `await this.turn()`). */
+  private get turnDue(): boolean {
+    return Date.now() - this.lastTurn >= TURN_MS;
+  }
+
+  /** Give the event loop a turn (other requests, timers). */
+  private async turn(): Promise<void> {
+    await yieldToLoop();
+    this.lastTurn = Date.now();
   }
 
   /** Evaluate `e` for `row`, running the subqueries it contains first. */
@@ -157,6 +202,7 @@ export class Executor {
     const seen = ret.distinct ? new Set<string>() : undefined;
     for await (const row of rows) {
       this.tick();
+      if (this.turnDue) await this.turn();
       const v = await this.eval(ret.expr, row);
       if (seen) {
         const h = hashKey(v);
@@ -195,6 +241,7 @@ export class Executor {
   private async *filterStep(cond: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
     for await (const row of input) {
       this.tick();
+      if (this.turnDue) await this.turn();
       if (truthy(await this.eval(cond, row))) yield row;
     }
   }
@@ -231,6 +278,7 @@ export class Executor {
     for await (const row of input) {
       for await (const doc of this.sourceDocs(s, src, row, hash)) {
         this.tick();
+        if (this.turnDue) await this.turn();
         const r = extend(row, s.var, doc);
         let ok = true;
         for (const f of s.filters) {
@@ -284,7 +332,7 @@ export class Executor {
         let n = 0;
         for (const x of v) {
           yield x;
-          if (++n % YIELD_EVERY === 0) await yieldToLoop();
+          if (++n % 64 === 0 && this.turnDue) await this.turn();
         }
         return;
       }
@@ -539,30 +587,6 @@ export class Executor {
     let need: number | undefined;
     const keyed: { row: Row; keys: AqlValue[]; n: number }[] = [];
     let n = 0;
-    for await (const row of input) {
-      this.tick();
-      if (s.limit && need === undefined) need = limitValue(await this.eval(s.limit.offset, row), 'offset') + limitValue(await this.eval(s.limit.count, row), 'count');
-      const keys: AqlValue[] = [];
-      for (const k of s.keys) keys.push(await this.eval(k.expr, row));
-      keyed.push({ row, keys, n: n++ });
-      if (s.byIndex) {
-        // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
-        if (s.keys.length === 1 && keyed.length > 1) {
-          const prev = keyed[keyed.length - 2]!.keys[0]!;
-          const cur = keys[0]!;
-          const c = compare(prev, cur) * (s.keys[0]!.dir === 'DESC' ? -1 : 1);
-          if (c > 0 || (cur !== null && typeof cur === 'object')) throw new IndexOrderUnusable('order');
-        }
-        if (need !== undefined && keyed.length >= need) break;
-      } else if (keyed.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'SORT');
-      if (n % YIELD_EVERY === 0) await yieldToLoop();
-    }
-    if (s.byIndex) {
-      // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
-      if (need !== undefined && keyed.length < need && !isSimilaritySort(s)) throw new IndexOrderUnusable('short');
-      for (const k of keyed) yield k.row;
-      return;
-    }
     const dirs = s.keys.map((k) => (k.dir === 'DESC' ? -1 : 1));
     const cmp = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
       for (let i = 0; i < dirs.length; i++) {
@@ -571,6 +595,34 @@ export class Executor {
       }
       return a.n - b.n;
     };
+    for await (const row of input) {
+      this.tick();
+      if (s.limit && need === undefined) need = limitValue(await this.eval(s.limit.offset, row), 'offset') + limitValue(await this.eval(s.limit.count, row), 'count');
+      const keys: AqlValue[] = [];
+      for (const k of s.keys) keys.push(await this.eval(k.expr, row));
+      keyed.push({ row, keys, n: n++ });
+      if (s.byIndex) {
+        // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
+        const cur = keys[0]!;
+        if (cur !== null && typeof cur === 'object') throw new IndexOrderUnusable('order');
+        if (s.keys.length === 1 && keyed.length > 1) {
+          const prev = keyed[keyed.length - 2]!.keys[0]!;
+          if (compare(prev, cur) * (s.keys[0]!.dir === 'DESC' ? -1 : 1) > 0) throw new IndexOrderUnusable('order');
+        }
+        if (need !== undefined && keyed.length >= need) break;
+      } else if (need !== undefined && need < this.opts.maxIntermediate && keyed.length >= Math.min(2 * need + 1024, this.opts.maxIntermediate)) {
+        // SORT ... LIMIT keeps only the rows that can still make the cut (memory stays bounded).
+        keyed.sort(cmp);
+        keyed.length = need;
+      } else if (keyed.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'SORT');
+      await this.turn();
+    }
+    if (s.byIndex) {
+      // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
+      if (need !== undefined && keyed.length < need && !isSimilaritySort(s)) throw new IndexOrderUnusable('short');
+      for (const k of keyed) yield k.row;
+      return;
+    }
     if (need !== undefined && need < keyed.length) {
       keyed.sort(cmp);
       keyed.length = need;
@@ -590,6 +642,7 @@ export class Executor {
     let outerRow: Row | undefined;
     for await (const row of input) {
       this.tick();
+      if (this.turnDue) await this.turn();
       outerRow ??= row;
       const values: AqlValue[] = [];
       for (const g of op.groups) values.push(await this.eval(g.expr, row));
@@ -642,9 +695,9 @@ export class Executor {
   }
 
   private modTxn(): Transaction {
-    if (this.opts.txn) return this.opts.txn;
-    this.writeTxn ??= this.txm.begin('read_committed', true);
-    return this.writeTxn;
+    const t = this.opts.txn ?? this.opts.writeTxn;
+    if (!t) throw new Error('a modifying query needs a transaction');
+    return t;
   }
 
   private async *modifyStep(s: Extract<Step, { kind: 'modify' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {

@@ -1145,14 +1145,21 @@ def('MATCHES', 2, 3, (a, ctx) => {
   return ret ? -1 : false;
 });
 
+/** Where a document id splits: ThemisTS ids are `table:pk`; ArangoDB's `collection/key` is accepted too (whichever comes first). */
+function idSeparator(id: string): number {
+  const colon = id.indexOf(':');
+  const slash = id.indexOf('/');
+  return colon < 0 ? slash : slash < 0 ? colon : Math.min(colon, slash);
+}
+
 function documentId(fn: string, v: AqlValue | undefined): [string, string] {
   let id: AqlValue | undefined = v;
   if (isObject(v)) id = getAttribute(v, '_id');
   if (typeof id === 'string') {
-    const slash = id.indexOf('/');
-    if (slash > 0 && slash < id.length - 1) return [id.slice(0, slash), id.slice(slash + 1)];
+    const sep = idSeparator(id);
+    if (sep > 0 && sep < id.length - 1) return [id.slice(0, sep), id.slice(sep + 1)];
   }
-  throw new ThemisError('VALIDATION_FAILED', `${fn}(): expects a document identifier ('collection/key') or a document with an _id`);
+  throw new ThemisError('VALIDATION_FAILED', `${fn}(): expects a document identifier ('collection:key', or ArangoDB's 'collection/key') or a document with an _id`);
 }
 
 def('PARSE_IDENTIFIER', 1, 1, (a) => {
@@ -1165,8 +1172,8 @@ def('IS_SAME_COLLECTION', 2, 2, (a, ctx) => {
   const v = a[1];
   const id = isObject(v) ? getAttribute(v, '_id') : v;
   if (typeof id !== 'string') return invalidArg(ctx, 'IS_SAME_COLLECTION');
-  const slash = id.indexOf('/');
-  return (slash < 0 ? id : id.slice(0, slash)) === str(a[0]);
+  const sep = idSeparator(id);
+  return (sep < 0 ? id : id.slice(0, sep)) === str(a[0]);
 });
 
 // ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
 import { attributePath, callsOf, conjuncts, freeVars, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
-import { checkFunction } from './functions.js';
+import { ENGINE_FUNCTIONS, checkFunction } from './functions.js';
 
 /**
  * The AQL planner: AST + index catalogue (+ bind values) → plan. Pure: no
@@ -106,8 +106,10 @@ function collectionName(e: Expr | string, bind: Readonly<Record<string, AqlValue
   if (typeof e === 'string') name = e;
   else if (e.type === 'name') name = e.name;
   else if (e.type === 'bindCollection') {
-    if (!(e.name in bind)) throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing`, { details: { field: 'bind_vars', parameter: `@${e.name}` } });
-    name = bind[e.name];
+    // ArangoDB names collection parameters "@name" in bind_vars; "name" is accepted too.
+    const key = `@${e.name}` in bind ? `@${e.name}` : e.name;
+    if (!(key in bind)) throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing (give it as "@${e.name}" in bind_vars)`, { details: { field: 'bind_vars', parameter: `@${e.name}` } });
+    name = bind[key];
   } else throw bad('expected a collection name', pos);
   if (typeof name !== 'string' || !TABLE_NAME.test(name)) throw bad(`invalid collection name ${JSON.stringify(name)}: use 1-128 of A-Z a-z 0-9 _ -`, pos);
   return name;
@@ -314,7 +316,11 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
         throw bad(`@@${x.name} names a collection and can only be used after FOR ... IN or INTO`, x.pos);
       case 'call':
         if (!ENGINE_CALLS.has(x.name)) checkFunction(x.name, x.args.length);
-        for (const a of x.args) walk(a, local);
+        for (const a of x.args) {
+          // Engine functions (DOCUMENT(users, key), ...) take a bare collection name as an argument.
+          if (ENGINE_FUNCTIONS.has(x.name) && (a.type === 'var' || a.type === 'name') && !local.has(a.name)) continue;
+          walk(a, local);
+        }
         return;
       case 'subquery': {
         // Planned (and checked) on its own, with the enclosing variables visible.

@@ -38,6 +38,8 @@ export type AqlResponse =
 
 interface OpenCursor {
   it: AsyncGenerator<AqlValue>;
+  /** The request transaction the cursor reads (it ends with it). */
+  txn: Transaction | undefined;
   ex: Executor;
   timeoutMs: number;
   /** Rows read ahead (to know whether more follow). */
@@ -63,7 +65,10 @@ function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<s
   const visit = (e: Expr | string) => {
     if (typeof e === 'string') out.add(e);
     else if (e.type === 'name') out.add(e.name);
-    else if (e.type === 'bindCollection' && typeof bind[e.name] === 'string') out.add(bind[e.name] as string);
+    else if (e.type === 'bindCollection') {
+      const v = bind[`@${e.name}`] ?? bind[e.name];
+      if (typeof v === 'string') out.add(v);
+    }
   };
   for (const op of q.ops) {
     if (op.type === 'for') visit(op.in);
@@ -119,8 +124,9 @@ export class AqlService {
   }
 
   /** `internal.naive`: run the reference plan (differential tests; not reachable over HTTP). */
-  async run(body: AqlRequest, txn?: Transaction, internal: { naive?: boolean } = {}): Promise<AqlResponse> {
+  async run(body: AqlRequest, txn?: Transaction, internal: { naive?: boolean } = {}, canWrite = true): Promise<AqlResponse> {
     if (body.cursor !== undefined && body.cursor !== null) return this.next(body.cursor);
+    if (txn && txn.state !== 'active') throw new ThemisError('TRANSACTION_NOT_ACTIVE', `transaction ${txn.id} is ${txn.state}`);
     if (typeof body.query !== 'string' || body.query.trim() === '') throw bad('query', 'missing required field "query" (an AQL query string)');
     const bindRaw = body.bind_vars ?? body.bindVars ?? {};
     if (bindRaw === null || typeof bindRaw !== 'object' || Array.isArray(bindRaw)) throw bad('bind_vars', 'field "bind_vars" must be an object of parameter names and values');
@@ -146,9 +152,16 @@ export class AqlService {
     if (body.explain === true) return { table: plan.table, plan: plan.explain, query: body.query, explain: true };
     if (plan.writes.length > 0 && useCursor) throw bad('use_cursor', 'a query that modifies data cannot use a cursor');
 
-    const opts = { bindVars: bind, deadline: started + timeout, maxIntermediate: this.limits.maxIntermediate, ...(txn ? { txn } : {}) };
-    const snapshot = txn?.snapshot ?? deps.engine.snapshot();
-    const ownSnapshot = txn?.snapshot === undefined;
+    if (plan.writes.length > 0 && !canWrite) throw new ThemisError('FORBIDDEN', `this query writes to ${plan.writes.join(', ')}: the key needs the permission data:write`);
+    // A modifying query without a request transaction writes into an implicit snapshot-isolation
+    // transaction whose snapshot the query reads: a concurrent write to a document it changes
+    // makes the commit fail with 409 instead of being overwritten.
+    const writeTxn = plan.writes.length > 0 && !txn ? deps.txm.begin('snapshot', true) : undefined;
+    const opts = { bindVars: bind, deadline: started + timeout, maxIntermediate: this.limits.maxIntermediate, ...(txn ? { txn } : {}), ...(writeTxn ? { writeTxn } : {}) };
+    const snapshot = txn?.snapshot ?? writeTxn?.snapshot ?? deps.engine.snapshot();
+    const ownSnapshot = txn?.snapshot === undefined && writeTxn === undefined;
+    // In a request transaction, a modifying query that fails leaves nothing of its own behind.
+    const saved = txn && plan.writes.length > 0 ? { writes: new Map(txn.writes), bytes: txn.bytes } : undefined;
     // A SORT that relies on index order re-plans without it if the index cannot deliver the order.
     const attempt = (p: Plan) => {
       const ex = new Executor(deps, snapshot, opts, p.subPlans);
@@ -184,32 +197,40 @@ export class AqlService {
       let next: string | null = null;
       if (hasMore) {
         next = crypto.randomBytes(18).toString('base64url');
-        this.cursors.set(next, { it, ex, timeoutMs: timeout, snapshot, ownSnapshot, batchSize, plan: plan.explain, expires: Date.now() + this.limits.cursorTtlMs, busy: false, pending: first.slice(batchSize) });
+        this.cursors.set(next, { it, txn, ex, timeoutMs: timeout, snapshot, ownSnapshot, batchSize, plan: plan.explain, expires: Date.now() + this.limits.cursorTtlMs, busy: false, pending: first.slice(batchSize) });
       } else if (ownSnapshot) snapshot.close();
       return { items, batch_size: batchSize, has_more: hasMore, next_cursor: next, count: items.length, plan: plan.explain };
     }
 
+    let committed = false;
     try {
       let result: AqlValue[];
-      let ex: Executor;
       try {
-        const a = attempt(plan);
-        ex = a.ex;
-        result = await take(a.it, this.limits.maxResults + 1);
+        result = await take(attempt(plan).it, this.limits.maxResults + 1);
       } catch (e) {
         if (!(e instanceof IndexOrderUnusable)) throw e;
         plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
-        const a = attempt(plan);
-        ex = a.ex;
-        result = await take(a.it, this.limits.maxResults + 1);
+        result = await take(attempt(plan).it, this.limits.maxResults + 1);
       }
       if (result.length > this.limits.maxResults) {
         throw new ThemisError('PAYLOAD_TOO_LARGE', `the result has more than ${this.limits.maxResults} rows (THEMIS_QUERY_MAX_RESULTS); add a LIMIT or read it with use_cursor`, { details: { field: 'query' } });
       }
-      if (ex.writeTxn) await deps.txm.commit(ex.writeTxn);
+      if (writeTxn) {
+        committed = true;
+        await deps.txm.commit(writeTxn);
+      }
       return { table: plan.table, count: result.length, entities: result, plan: plan.explain, query: body.query };
+    } catch (e) {
+      if (saved && txn!.state === 'active') {
+        txn!.writes.clear();
+        for (const [k, w] of saved.writes) txn!.writes.set(k, w);
+        txn!.bytes = saved.bytes;
+      }
+      throw e;
     } finally {
       if (ownSnapshot) snapshot.close();
+      // An implicit write transaction that never committed only holds its snapshot.
+      if (writeTxn && !committed) writeTxn.snapshot?.close();
     }
   }
 
@@ -245,6 +266,10 @@ export class AqlService {
       throw bad('cursor', 'unknown or expired cursor (cursors expire after THEMIS_CURSOR_TTL_MS without a read)');
     }
     if (c.busy) throw new ThemisError('CONFLICT', 'this cursor is being read by another request');
+    if (c.txn && c.txn.state !== 'active') {
+      await this.drop(raw, c);
+      throw bad('cursor', `the transaction this cursor reads (${c.txn.id}) has ended (${c.txn.state}); its cursor is closed`);
+    }
     c.busy = true;
     c.ex.deadline = Date.now() + c.timeoutMs;
     try {

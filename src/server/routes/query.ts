@@ -1,5 +1,6 @@
 import type { AqlRequest } from '../../aql/service.js';
 import type { Database } from '../../db.js';
+import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
 
 /** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes; POST /query/aql: AQL. */
@@ -21,7 +22,8 @@ export function queryRoutes(db: Database): RouteSpec[] {
         permission: 'query:execute',
         body: 'AqlRequest',
         headers: ['x-transaction-id'],
-        handler: async (req) => ({ json: await db.runAql(req.body as AqlRequest, req.header('x-transaction-id')) }),
+        // A query that writes also needs data:write (checked once the plan shows it writes).
+        handler: async (req) => ({ json: await db.runAql(req.body as AqlRequest, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')) }),
       }),
     ),
   ];

@@ -1,0 +1,108 @@
+/**
+ * AQL engine behaviours in-process (a Database on a temp dir): index order
+ * fallbacks, DOCUMENT(), collection bind parameters, ids, write permission,
+ * atomicity of a failed query in a transaction, bounded SORT ... LIMIT.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db.js';
+import { ThemisError } from '../../src/errors.js';
+import { openDb, tempDir } from '../helpers/inproc.js';
+
+let dir: string;
+let db: Database;
+
+beforeAll(async () => {
+  dir = tempDir('themis-aql-');
+  db = await openDb(dir);
+  await db.applyBatch([
+    { op: 'put', key: 'people:a', blob: { age: [20], name: 'A' } },
+    { op: 'put', key: 'people:b', blob: { age: 30, name: 'B' } },
+    { op: 'put', key: 'people:c', blob: { age: 40, name: 'C' } },
+    { op: 'put', key: 'w:a', blob: { i: 0 } },
+  ]);
+  await db.createIndex({ table: 'people', column: 'age', type: 'range' });
+});
+
+afterAll(async () => {
+  await db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const rows = async (query: string, bind_vars: Record<string, unknown> = {}, txn?: string) => {
+  const r = await db.runAql({ query, bind_vars }, txn);
+  if (!('entities' in r)) throw new Error('no entities');
+  return r.entities;
+};
+
+async function refused(p: Promise<unknown>, code: string): Promise<ThemisError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ThemisError);
+    expect((e as ThemisError).code).toBe(code);
+    return e as ThemisError;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+describe('AQL engine', () => {
+  it('an index-ordered SORT re-plans when the first row already holds an array (AQL orders arrays after numbers)', async () => {
+    expect(await rows('FOR p IN people SORT p.age ASC LIMIT 1 RETURN p.name')).toEqual(['B']);
+    expect(await rows('FOR p IN people SORT p.age ASC LIMIT 3 RETURN p.name')).toEqual(['B', 'C', 'A']);
+    // (DESC through the index reaches the array only through its element 20: the documented limitation.)
+  });
+
+  it('DOCUMENT() reads by id, ids, or collection and key(s); absent ones are null / left out', async () => {
+    expect(await rows('RETURN DOCUMENT("people:b").name')).toEqual(['B']);
+    expect(await rows('RETURN DOCUMENT("people/c").name')).toEqual(['C']);
+    expect(await rows('RETURN DOCUMENT(people, "b")._id')).toEqual(['people:b']);
+    expect(await rows('RETURN DOCUMENT(["people:b", "people:x", "people:c"])[*].name')).toEqual([['B', 'C']]);
+    expect(await rows('RETURN DOCUMENT("people:x")')).toEqual([null]);
+  });
+
+  it('collection bind parameters are "@name" in bind_vars (as ArangoDB), "name" works too', async () => {
+    expect(await rows('FOR p IN @@c FILTER p.name == "C" RETURN p._key', { '@c': 'people' })).toEqual(['c']);
+    expect(await rows('FOR p IN @@c FILTER p.name == "C" RETURN p._key', { c: 'people' })).toEqual(['c']);
+    const e = await refused(db.runAql({ query: 'FOR p IN @@c RETURN p' }), 'VALIDATION_FAILED');
+    expect(e.message).toMatch(/@@c is missing/);
+  });
+
+  it('ids are table:pk; PARSE_KEY / PARSE_COLLECTION / IS_SAME_COLLECTION read them', async () => {
+    expect(await rows('FOR p IN people FILTER p._key == "b" RETURN [p._id, PARSE_KEY(p), PARSE_COLLECTION(p._id), IS_SAME_COLLECTION("people", p)]')).toEqual([['people:b', 'b', 'people', true]]);
+  });
+
+  it('a query that writes needs data:write; reading queries do not', async () => {
+    await refused(db.runAql({ query: 'INSERT {x: 1} INTO w' }, undefined, {}, false), 'FORBIDDEN');
+    expect((await db.runAql({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, false)) as { entities: unknown[] }).toMatchObject({ entities: [0] });
+  });
+
+  it('a failing query in a transaction leaves the transaction as it was', async () => {
+    const id = db.beginTransaction().transaction_id;
+    await db.putEntity('w:kept', { i: 7 }, id);
+    await refused(db.runAql({ query: 'FOR k IN ["a", "zz"] UPDATE k WITH {i: 1} IN w' }, id), 'NOT_FOUND');
+    await db.commitTransaction(id);
+    expect(JSON.parse(db.getEntity('w:a').blob)).toEqual({ i: 0 });
+    expect(JSON.parse(db.getEntity('w:kept').blob)).toEqual({ i: 7 });
+  });
+
+  it('SORT ... LIMIT keeps only the rows that can make the cut (not bounded by the intermediate cap)', async () => {
+    const small = await openDb(tempDir('themis-aql-small-'));
+    try {
+      // 5,000 rows through a SORT with a cap of 1,000 intermediate rows
+      const limited = small as unknown as { config: { queryMaxIntermediate?: number } };
+      limited.config.queryMaxIntermediate = 1000;
+      expect(await small.runAql({ query: 'FOR i IN 1..5000 SORT i DESC LIMIT 3 RETURN i' })).toMatchObject({ entities: [5000, 4999, 4998] });
+      await refused(small.runAql({ query: 'FOR i IN 1..5000 SORT i DESC RETURN i' }), 'VALIDATION_FAILED');
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a query past its timeout is refused with TIMEOUT (408) promptly, even when each row is expensive', async () => {
+    const t0 = Date.now();
+    const e = await refused(db.runAql({ query: 'FOR i IN 1..1000 FILTER LENGTH(1..2000000) < 0 RETURN i', timeout_ms: 50 }), 'TIMEOUT');
+    expect(e.status).toBe(408);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+});
