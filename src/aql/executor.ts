@@ -373,17 +373,10 @@ export class Executor {
           yield* this.sourceDocs(s, { kind: 'full_scan', table: src.table }, row, undefined);
           return;
         }
-        const ov = this.overlay(src.table);
-        const seen = new Set<string>();
-        for (const x of vals) {
-          for await (const key of this.deps.scanKeys(src.indexId, { eq: x as ScalarValue }, this.snapshot)) {
-            if (seen.has(key) || ov?.written.has(key)) continue;
-            seen.add(key);
-            const text = this.readEntity(key);
-            if (text !== undefined) yield this.doc(key, src.table, text);
-          }
-        }
-        if (ov) for (const [key, text] of ov.puts) yield this.doc(key, src.table, text);
+        yield* this.indexedDocs(
+          src.table,
+          vals.map((x) => () => this.deps.scanKeys(src.indexId, { eq: x as ScalarValue }, this.snapshot)),
+        );
         return;
       }
       case 'index_range': {
@@ -398,16 +391,8 @@ export class Executor {
         }
         // With a transaction's own writes the order is no longer the index's (they follow the
         // index's rows, where a SORT's LIMIT may never reach them): a SORT relying on it re-plans.
-        const ov = this.overlay(src.table);
-        if (ov && src.ordered) throw new IndexOrderUnusable('overlay');
-        const seen = new Set<string>();
-        for await (const key of this.deps.scanKeys(src.indexId, r, this.snapshot)) {
-          if (seen.has(key) || ov?.written.has(key)) continue;
-          seen.add(key);
-          const text = this.readEntity(key);
-          if (text !== undefined) yield this.doc(key, src.table, text);
-        }
-        if (ov) for (const [key, text] of ov.puts) yield this.doc(key, src.table, text);
+        if (src.ordered && this.overlay(src.table)) throw new IndexOrderUnusable('overlay');
+        yield* this.indexedDocs(src.table, [() => this.deps.scanKeys(src.indexId, r, this.snapshot)]);
         return;
       }
       case 'hash_join': {
@@ -460,6 +445,25 @@ export class Executor {
         return;
       }
     }
+  }
+
+  /**
+   * Documents of the keys some index scans yield, each once, as the query
+   * sees them; with a transaction, its written keys are skipped in the scans
+   * and its own puts to the table follow (filters decide whether they match).
+   */
+  private async *indexedDocs(table: string, scans: (() => AsyncGenerator<string>)[]): AsyncGenerator<AqlValue> {
+    const ov = this.overlay(table);
+    const seen = new Set<string>();
+    for (const scan of scans) {
+      for await (const key of scan()) {
+        if (seen.has(key) || ov?.written.has(key)) continue;
+        seen.add(key);
+        const text = this.readEntity(key);
+        if (text !== undefined) yield this.doc(key, table, text);
+      }
+    }
+    if (ov) for (const [key, text] of ov.puts) yield this.doc(key, table, text);
   }
 
   /** The inner side of a hash join: the table's documents (filtered by conditions on them alone) by join key. */

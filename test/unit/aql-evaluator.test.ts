@@ -5,6 +5,7 @@ import type { AqlValue, BinaryOp, Expr, Pos } from '../../src/aql/ast.js';
 import { EMPTY_SCOPE, evaluate, evaluateCondition, evaluateIndex, scopeOf, VarScope, type EvalContext, type Scope } from '../../src/aql/evaluator.js';
 import type { FnContext } from '../../src/aql/functions.js';
 import { compare, equals } from '../../src/aql/values.js';
+import { storedDoc, thrown } from '../helpers/aql.js';
 
 // --- AST constructors (no parser dependency) --------------------------------
 
@@ -49,22 +50,7 @@ function ev(e: Expr, vars: Record<string, AqlValue> = {}, extra: Partial<EvalCon
   return evaluate(e, scopeOf(vars), ctxWith(extra));
 }
 
-function thrown(f: () => unknown): ThemisError {
-  try {
-    f();
-  } catch (err) {
-    if (err instanceof ThemisError) return err;
-    throw err;
-  }
-  throw new Error('expected a ThemisError');
-}
 
-function storedDoc(key: string, body: Record<string, AqlValue>): Record<string, AqlValue> {
-  const d = { ...body };
-  Object.defineProperty(d, '_key', { value: key, enumerable: false });
-  Object.defineProperty(d, '_id', { value: `users/${key}`, enumerable: false });
-  return d;
-}
 
 // ---------------------------------------------------------------------------
 

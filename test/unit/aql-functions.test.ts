@@ -11,6 +11,7 @@ import {
   suggestFunction,
   type FnContext,
 } from '../../src/aql/functions.js';
+import { storedDoc, thrown } from '../helpers/aql.js';
 
 const NOW = Date.UTC(2026, 10, 23, 3, 0, 0); // 2026-11-23T03:00:00.000Z
 let warnings: string[] = [];
@@ -24,23 +25,7 @@ function f(name: string, ...args: AqlValue[]): AqlValue {
   return callFunction(name, args, ctx);
 }
 
-function thrown(fn: () => unknown): ThemisError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ThemisError) return e;
-    throw e;
-  }
-  throw new Error('expected a ThemisError');
-}
 
-/** A stored document: `_key` / `_id` as non-enumerable own properties. */
-function storedDoc(key: string, body: Record<string, AqlValue>): Record<string, AqlValue> {
-  const d = { ...body };
-  Object.defineProperty(d, '_key', { value: key, enumerable: false });
-  Object.defineProperty(d, '_id', { value: `users/${key}`, enumerable: false });
-  return d;
-}
 
 type Case = [name: string, args: AqlValue[], expected: AqlValue];
 
