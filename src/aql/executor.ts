@@ -619,7 +619,7 @@ export class Executor {
         keyed.sort(cmp);
         keyed.length = need;
       } else if (keyed.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'SORT');
-      await this.turn();
+      if (this.turnDue) await this.turn();
     }
     if (s.byIndex) {
       // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
