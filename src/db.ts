@@ -524,12 +524,11 @@ export class Database {
       neighbors: (vertex: string, direction: Direction, edgeTable: string) => graph.neighbors(vertex, direction, edgeTable),
       catalogue: async (tables: string[]): Promise<Catalogue> => {
         const cats = new Map<string, TableCatalogue>();
-        const listing = indexes.list();
         for (const t of tables) {
           const bytes = await this.tableBytes(t);
           cats.set(t, {
             indexes: indexes.readyDefs(t).map((d) => ({ id: d.id, columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse })),
-            fulltext: listing.filter((l) => l.table === t && l.type === 'fulltext' && l.state === 'ready').map((l) => l.columns[0]!),
+            fulltext: indexes.fulltextColumns(t),
             vector: vectors.onTable(t).filter((x) => x.def.state === 'ready').map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
             rows: Math.round(bytes / 200),
           });

@@ -41,6 +41,9 @@ export interface ExecOptions {
   now?: () => number;
 }
 
+/** The subqueries of each expression (the AST never changes after parsing, and parsed queries are reused). */
+const SUBQUERIES = new WeakMap<Expr, Extract<Expr, { type: 'subquery' }>[]>();
+
 /** A row: variable bindings (prototype-chained objects without Object.prototype). */
 type Row = Record<string, AqlValue>;
 
@@ -168,7 +171,8 @@ export class Executor {
 
   /** Evaluate `e` for `row`, running the subqueries it contains first. */
   private async eval(e: Expr, row: Row): Promise<AqlValue> {
-    const subs = subqueriesOf(e);
+    let subs = SUBQUERIES.get(e);
+    if (!subs) SUBQUERIES.set(e, (subs = subqueriesOf(e)));
     if (subs.length === 0) return evaluate(e, scopeOf(row), this.ctx);
     const results = new Map<Expr, AqlValue>();
     for (const s of subs) results.set(s, await this.subquery(s, row));

@@ -183,6 +183,11 @@ export class IndexManager {
     return defs.filter((d): d is IndexDef & { type: 'equality' | 'range' } => d.type !== 'fulltext');
   }
 
+  /** Columns of `table` with a ready fulltext index. */
+  fulltextColumns(table: string): string[] {
+    return (this.byTable.get(table) ?? []).filter((l) => l.ft && l.def.state === 'ready').map((l) => l.def.columns[0]!);
+  }
+
   /** The fulltext index on `table.column`: BAD_REQUEST when there is none, UNAVAILABLE while it builds. */
   fulltext(table: string, column: string): FulltextIndex {
     const l = (this.byTable.get(table) ?? []).find((x) => x.ft && x.def.columns[0] === column);

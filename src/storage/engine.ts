@@ -118,7 +118,7 @@ export class Engine {
     this.assertOpen();
     if (snapshot) snapshot.assertOpen();
     const k = ks.key(innerKey);
-    return this.countRead(snapshot ? this.db.getSync(k, { snapshot: snapshot.handle }) : this.db.getSync(k));
+    return this.countRead(snapshot ? this.db.getSync(k, snapshot.readOptions) : this.db.getSync(k));
   }
 
   /**
@@ -322,10 +322,14 @@ export class Engine {
 /** A LevelDB snapshot. Reads through it see the store as of its creation. */
 export class Snapshot {
   private closed = false;
+  /** Options for point reads at this snapshot, built once (with the encodings given, abstract-level does not clone them per read). */
+  readonly readOptions: { snapshot: LevelSnapshot; keyEncoding: 'buffer'; valueEncoding: 'buffer' };
   constructor(
     readonly handle: LevelSnapshot,
     private readonly onClose: (s: Snapshot) => void,
-  ) {}
+  ) {
+    this.readOptions = { snapshot: handle, keyEncoding: 'buffer', valueEncoding: 'buffer' };
+  }
 
   assertOpen(): void {
     if (this.closed) throw new TypeError('snapshot is closed');
