@@ -7,8 +7,10 @@
  * BENCH_TOOL (wrk|autocannon; default wrk when installed), BENCH_WRK_THREADS (1),
  * BENCH_PIN (1; 0 = no CPU pinning),
  * BENCH_SERVER_NODE_ARGS (extra node flags for the themis server, e.g. --cpu-prof).
+ * Area-specific settings: see bench/README.md (e.g. BENCH_AQL_USERS, BENCH_VECTOR_N).
  */
 import fs from 'node:fs';
+import { aqlArea } from './areas/aql.js';
 import { cdcArea } from './areas/cdc.js';
 import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
@@ -23,7 +25,7 @@ import type { Area, AreaReport, BenchSettings } from './lib/types.js';
 import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
-const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea].map((a) => [a.name, a]));
+const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea].map((a) => [a.name, a]));
 
 function usage(): string {
   return `usage: node dist/bench/run.js <area> [<area>...]\n\nareas:\n${[...AREAS.values()].map((a) => `  ${a.name.padEnd(12)} ${a.description}`).join('\n')}\n`;

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { cpuSeconds } from './contention.js';
+import { sleep } from './util.js';
 
 /** `global.gc` without starting node with --expose-gc (for memory deltas). */
 export function gcFunction(): () => void {
@@ -27,5 +29,20 @@ export function pkgVersion(name: string): string {
     return (JSON.parse(fs.readFileSync(new URL(`../../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
     return '?';
+  }
+}
+
+/**
+ * Wait until process `pid` (all its threads: LevelDB compaction included)
+ * uses < 0.05 core over 0.5 s, at most `maxMs`; returns the ms waited.
+ */
+export async function waitIdle(pid: number | undefined, maxMs = 20_000): Promise<number> {
+  const t0 = Date.now();
+  if (pid === undefined) return 0;
+  for (;;) {
+    const a = cpuSeconds(pid);
+    await sleep(500);
+    const b = cpuSeconds(pid);
+    if (a === undefined || b === undefined || b - a < 0.025 || Date.now() - t0 > maxMs) return Date.now() - t0;
   }
 }
