@@ -4,7 +4,7 @@ import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { cpuSeconds, foreignCores, snapshot, threadCpuSeconds } from '../lib/contention.js';
 import { pinDriver } from '../lib/flows.js';
-import { gcFunction, pkgVersion, rssOf } from '../lib/process-info.js';
+import { gcFunction, pkgVersion, rssOf, waitIdle } from '../lib/process-info.js';
 import { HttpConnection } from '../lib/http-client.js';
 import { detectTool, sequentialLoad } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
@@ -234,17 +234,6 @@ function meanOverlap(a: Pass, b: Pass, k: number): number {
 
 
 
-/** Wait until the server's process (all threads: LevelDB compaction included) uses < 0.05 core over 0.5 s, at most `maxMs`. */
-async function waitIdle(pid: number | undefined, maxMs = 20_000): Promise<number> {
-  const t0 = Date.now();
-  if (pid === undefined) return 0;
-  for (;;) {
-    const a = cpuSeconds(pid);
-    await sleep(500);
-    const b = cpuSeconds(pid);
-    if (a === undefined || b === undefined || b - a < 0.025 || Date.now() - t0 > maxMs) return Date.now() - t0;
-  }
-}
 
 
 interface HttpBuild extends LoadStats {

@@ -19,3 +19,14 @@ export function storedDoc(key: string, body: Record<string, AqlValue>): Record<s
   Object.defineProperty(d, '_id', { value: `users/${key}`, enumerable: false });
   return d;
 }
+
+/** A deep copy without `pos` (most AST expectations ignore positions). */
+export function strip<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(strip) as T;
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (k !== 'pos') o[k] = strip(x);
+    return o as T;
+  }
+  return v;
+}

@@ -4,6 +4,7 @@ import type { Query } from '../../src/aql/ast.js';
 import { parseAql } from '../../src/aql/parse.js';
 import { ThemisError } from '../../src/errors.js';
 import { prng } from '../helpers/random.js';
+import { strip } from '../helpers/aql.js';
 
 /**
  * Property tests for the AQL parser:
@@ -24,15 +25,6 @@ const SLOWEST_MS = 250;
 
 type E = Record<string, unknown> & { type: string };
 
-function strip<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(strip) as T;
-  if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (k !== 'pos') o[k] = strip(x);
-    return o as T;
-  }
-  return v;
-}
 
 // ---- an AST generator and a printer ------------------------------------------
 

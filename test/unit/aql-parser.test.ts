@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Expr, Op, Query } from '../../src/aql/ast.js';
 import { MAX_AST_DEPTH, MAX_NESTING, MAX_QUERY_LENGTH, parseAql, tryParseAql } from '../../src/aql/parse.js';
 import { ThemisError } from '../../src/errors.js';
+import { strip } from '../helpers/aql.js';
 
-/** A deep copy without `pos` (most expectations ignore positions). */
-function strip<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(strip) as T;
-  if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (k !== 'pos') o[k] = strip(x);
-    return o as T;
-  }
-  return v;
-}
 
 const parse = (text: string): Query => strip(parseAql(text));
 /** The AST of `RETURN <text>`'s expression. */
