@@ -168,14 +168,6 @@ export function subqueriesOf(e: Expr, out: Extract<Expr, { type: 'subquery' }>[]
   return out;
 }
 
-/** Every call node (function names) in `e`, subqueries included. */
-export function callsOf(e: Expr, out: Extract<Expr, { type: 'call' }>[] = []): Extract<Expr, { type: 'call' }>[] {
-  if (e.type === 'call') out.push(e);
-  if (e.type === 'subquery') for (const x of queryExprs(e.query)) callsOf(x, out);
-  for (const c of children(e)) callsOf(c, out);
-  return out;
-}
-
 /** The conjuncts of an AND tree. */
 export function conjuncts(e: Expr): Expr[] {
   if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];

@@ -85,7 +85,6 @@ export class Executor {
   private readonly scores = new WeakMap<object, number>();
   private readonly ctx: EvalContext;
   private readonly fn: FnContext;
-  private rowsSeen = 0;
 
   constructor(
     private readonly deps: ExecDeps,

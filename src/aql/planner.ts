@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
-import { attributePath, callsOf, conjuncts, freeVars, queryExprs, subqueriesOf } from './analyze.js';
+import { attributePath, conjuncts, freeVars, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
 import { ENGINE_FUNCTIONS, checkFunction } from './functions.js';
 
@@ -695,12 +695,4 @@ function describeStep(s: Step): Record<string, unknown> {
     case 'modify':
       return { type: s.op.type, collection: s.table };
   }
-}
-
-/** Engine calls in the query outside the places the planner maps onto indexes (the executor evaluates them per row). */
-export function engineCallsOf(q: Query): string[] {
-  return queryExprs(q)
-    .flatMap((e) => callsOf(e))
-    .map((c) => c.name)
-    .filter((n) => ENGINE_CALLS.has(n));
 }
