@@ -318,7 +318,10 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
         if (!ENGINE_CALLS.has(x.name)) checkFunction(x.name, x.args.length);
         for (const a of x.args) {
           // Engine functions (DOCUMENT(users, key), ...) take a bare collection name as an argument.
-          if (ENGINE_FUNCTIONS.has(x.name) && (a.type === 'var' || a.type === 'name') && !local.has(a.name)) continue;
+          if (ENGINE_FUNCTIONS.has(x.name) && (((a.type === 'var' || a.type === 'name') && !local.has(a.name)) || a.type === 'bindCollection')) {
+            if (a.type === 'bindCollection') collectionName(a, opts.bindVars, a.pos);
+            continue;
+          }
           walk(a, local);
         }
         return;

@@ -57,6 +57,7 @@ describe('AQL engine', () => {
     expect(await rows('RETURN DOCUMENT("people:b").name')).toEqual(['B']);
     expect(await rows('RETURN DOCUMENT("people/c").name')).toEqual(['C']);
     expect(await rows('RETURN DOCUMENT(people, "b")._id')).toEqual(['people:b']);
+    expect(await rows('RETURN DOCUMENT(@@c, "c").name', { '@c': 'people' })).toEqual(['C']);
     expect(await rows('RETURN DOCUMENT(["people:b", "people:x", "people:c"])[*].name')).toEqual([['B', 'C']]);
     expect(await rows('RETURN DOCUMENT("people:x")')).toEqual([null]);
   });
