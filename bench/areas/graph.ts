@@ -1,9 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import { traverse, type Adjacent, type NeighborSource } from '../../src/graph/index.js';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { expect, runFlows, type Flow } from '../lib/flows.js';
-import { nodeLoadResult, type LoadResult } from '../lib/load.js';
+import { sequentialLoad, type LoadResult } from '../lib/load.js';
 import { applyBaselines, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3 } from '../lib/stats.js';
@@ -215,29 +214,19 @@ export const graphArea: Area = {
       const memScenario = async (depth: number) => {
         const name = `inmem-bfs-d${depth}`;
         let acc = { visited: 0, n: 0 };
-        const runMem = async (durationS: number): Promise<LoadResult> => {
-          acc = { visited: 0, n: 0 };
-          const lat: number[] = [];
-          const t0 = performance.now();
-          const stopAt = t0 + durationS * 1000;
-          let i = 0;
-          let now = t0;
-          while (now < stopAt) {
-            const s = now;
+        const traverseOne = sequentialLoad({
+          what: `in-memory traversal (depth ${depth})`,
+          n: STARTS,
+          toolVersion: 'traverse() from dist/src/graph/index.js over a JS Map',
+          one: async (i) => {
             const v = await traverse(source, { start: g.starts[i]!, maxDepth: depth, direction: 'outbound' });
-            now = performance.now();
-            lat.push(now - s);
             acc.visited += v.length;
             acc.n++;
-            i = (i + 1) % STARTS;
-          }
-          const secs = (now - t0) / 1000;
-          return nodeLoadResult({
-            latencies: lat,
-            durationS: secs,
-            toolVersion: `in-process traverse() from dist/src/graph/index.js over a JS Map (node ${process.version})`,
-            raw: `${lat.length} in-memory traversals (depth ${depth}) in ${secs.toFixed(3)} s, one after another on one thread`,
-          });
+          },
+        });
+        const runMem = (durationS: number): Promise<LoadResult> => {
+          acc = { visited: 0, n: 0 };
+          return traverseOne(durationS);
         };
         const r = await runScenario(
           {

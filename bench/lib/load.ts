@@ -355,12 +355,13 @@ export function nodeLoadResult(o: {
 }
 
 /**
- * A sequential in-process throughput run as a LoadResult: `one(i)` for
+ * A sequential in-process throughput run as a LoadResult: `one(i)` (sync or async) for
  * i = 0, 1, … (mod `n`) one after another on this thread for `durationS`,
  * yielding to timers (contention sampling) every 256 calls. `what` names
  * one call in the raw description; `toolVersion` says what ran.
  */
 export function sequentialLoad(o: { what: string; n: number; toolVersion: string; one: (i: number) => unknown }): (durationS: number) => Promise<LoadResult> {
+  // `one` may be async (awaited only then: a sync call costs no extra microtask).
   return async (durationS) => {
     const lat: number[] = [];
     const t0 = performance.now();
@@ -369,7 +370,8 @@ export function sequentialLoad(o: { what: string; n: number; toolVersion: string
     let now = t0;
     while (now < stopAt) {
       const s = now;
-      o.one(i);
+      const r = o.one(i);
+      if (r instanceof Promise) await r;
       now = performance.now();
       lat.push(now - s);
       i = (i + 1) % o.n;
