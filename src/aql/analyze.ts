@@ -190,3 +190,12 @@ export function attributePath(e: Expr, v: string): string[] | undefined {
   if ((cur.type === 'var' || cur.type === 'name') && cur.name === v && path.length > 0) return path;
   return undefined;
 }
+
+/**
+ * The bind_vars key of collection parameter `@@name`: "@name" as ArangoDB
+ * sends it, else "name"; undefined when neither is given.
+ */
+export function collectionBindKey(bind: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(bind, `@${name}`)) return `@${name}`;
+  return Object.prototype.hasOwnProperty.call(bind, name) ? name : undefined;
+}

@@ -19,6 +19,7 @@
  */
 import { ThemisError } from '../errors.js';
 import type { AqlValue, Expr, Pos } from './ast.js';
+import { collectionBindKey } from './analyze.js';
 import { checkFunction, ENGINE_FUNCTIONS, flattenArray, FUNCTIONS, integerRange, type FnContext } from './functions.js';
 import {
   type AqlObject,
@@ -347,9 +348,9 @@ function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalCo
     const a = argExprs[i]!;
     if ((a.type === 'var' || a.type === 'name') && scope.get(a.name) === undefined) args[i] = a.name;
     else if (a.type === 'bindCollection') {
-      // bind_vars hold collection parameters under "@name".
-      const key = hasOwn.call(ctx.bind, '@' + a.name) ? '@' + a.name : a.name;
-      if (!hasOwn.call(ctx.bind, key)) {
+      // bind_vars hold collection parameters under "@name" (or "name").
+      const key = collectionBindKey(ctx.bind, a.name);
+      if (key === undefined) {
         throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, { details: { bind: '@' + a.name, ...at(a.pos) } });
       }
       args[i] = ctx.bind[key] ?? null;

@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
-import { attributePath, conjuncts, freeVars, subqueriesOf } from './analyze.js';
+import { attributePath, collectionBindKey, conjuncts, freeVars, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
 import { ENGINE_FUNCTIONS, checkFunction } from './functions.js';
 
@@ -107,8 +107,8 @@ function collectionName(e: Expr | string, bind: Readonly<Record<string, AqlValue
   else if (e.type === 'name') name = e.name;
   else if (e.type === 'bindCollection') {
     // ArangoDB names collection parameters "@name" in bind_vars; "name" is accepted too.
-    const key = `@${e.name}` in bind ? `@${e.name}` : e.name;
-    if (!(key in bind)) throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing (give it as "@${e.name}" in bind_vars)`, { details: { field: 'bind_vars', parameter: `@${e.name}` } });
+    const key = collectionBindKey(bind, e.name);
+    if (key === undefined) throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing (give it as "@${e.name}" in bind_vars)`, { details: { field: 'bind_vars', parameter: `@${e.name}` } });
     name = bind[key];
   } else throw bad('expected a collection name', pos);
   if (typeof name !== 'string' || !TABLE_NAME.test(name)) throw bad(`invalid collection name ${JSON.stringify(name)}: use 1-128 of A-Z a-z 0-9 _ -`, pos);

@@ -3,7 +3,7 @@ import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../storage/index.js';
 import type { Transaction, TransactionManager } from '../txn/index.js';
-import { queryExprs, subqueriesOf } from './analyze.js';
+import { collectionBindKey, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
 import { Executor, IndexOrderUnusable, type ExecDeps } from './executor.js';
 import { parseAql } from './parse.js';
@@ -66,7 +66,8 @@ function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<s
     if (typeof e === 'string') out.add(e);
     else if (e.type === 'name') out.add(e.name);
     else if (e.type === 'bindCollection') {
-      const v = bind[`@${e.name}`] ?? bind[e.name];
+      const key = collectionBindKey(bind, e.name);
+      const v = key === undefined ? undefined : bind[key];
       if (typeof v === 'string') out.add(v);
     }
   };
