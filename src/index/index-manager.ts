@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
-import type { CommitInfo } from '../txn/index.js';
+import { changeDocs, type CommitInfo } from '../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
@@ -382,9 +382,8 @@ export class IndexManager {
     for (const c of info.changes) {
       const indexes = this.byTable.get(c.table);
       if (!indexes) continue;
-      // Parse each document once, whatever the number of indexes on the table.
-      const prevDoc = c.prev === null ? undefined : JSON.parse(c.prev);
-      const newDoc = c.value === null ? undefined : JSON.parse(c.value);
+      // Each document is parsed once per commit, shared with the vector hook.
+      const { prev: prevDoc, next: newDoc } = changeDocs(c);
       for (const l of indexes) {
         if (l.ft) {
           const list = ftChanges.get(l.ft) ?? [];

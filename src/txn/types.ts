@@ -35,3 +35,18 @@ export type CommitHook = (info: CommitInfo, batch: WriteBatch) => void;
 
 /** Runs after a commit's batch is durable (wake change-feed waiters, update in-memory indexes). */
 export type AppliedListener = (info: CommitInfo) => void;
+
+const parsedDocs = new WeakMap<Change, { prev: unknown; next: unknown }>();
+
+/**
+ * A change's previous and new documents, parsed once per change however many
+ * hooks read them (secondary, fulltext and vector indexes). Shared: read-only.
+ */
+export function changeDocs(c: Change): { prev: unknown; next: unknown } {
+  let d = parsedDocs.get(c);
+  if (!d) {
+    d = { prev: c.prev === null ? undefined : JSON.parse(c.prev), next: c.value === null ? undefined : JSON.parse(c.value) };
+    parsedDocs.set(c, d);
+  }
+  return d;
+}

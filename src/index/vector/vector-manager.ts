@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
-import type { CommitInfo } from '../../txn/index.js';
+import { changeDocs, type CommitInfo } from '../../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
 import { CheckpointScheduler } from '../checkpoint-scheduler.js';
 import { DEFAULT_VECTOR_INDEX, describeVectorIndex, type VectorIndexDef, type VectorIndexSpec } from './vector-def.js';
@@ -205,8 +205,7 @@ export class VectorManager {
     for (const c of info.changes) {
       const indexes = this.byTable.get(c.table);
       if (!indexes) continue;
-      const prev = c.prev === null ? undefined : JSON.parse(c.prev);
-      const next = c.value === null ? undefined : JSON.parse(c.value);
+      const { prev, next } = changeDocs(c);
       for (const ix of indexes) {
         const list = byIndex.get(ix) ?? [];
         list.push({ key: c.key, prev, next });
