@@ -44,3 +44,42 @@ export const write = (db: Database, w: Write, txn?: string): Promise<unknown> =>
 
 /** The writes as one POST /transaction batch. */
 export const batch = (db: Database, ws: Write[]) => db.applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
+
+/** One step of a random write sequence. */
+export type WriteOp =
+  | { t: 'put'; w: Write }
+  | { t: 'batch'; ws: Write[] }
+  /** An explicit transaction, committed or rolled back; `interleave` is an implicit write committed while it is open. */
+  | { t: 'txn'; ws: Write[]; commit: boolean; isolation?: 'read_committed' | 'snapshot'; interleave?: Write }
+  /** Operations committed concurrently. */
+  | { t: 'burst'; items: ({ t: 'put'; w: Write } | { t: 'batch'; ws: Write[] } | { t: 'txn'; ws: Write[] })[] };
+
+/** Begin an explicit transaction and buffer `ws` in it; returns its id. */
+async function buffered(db: Database, ws: Write[], isolation: 'read_committed' | 'snapshot' = 'read_committed'): Promise<string> {
+  const id = db.beginTransaction(isolation).transaction_id;
+  for (const w of ws) await write(db, w, id);
+  return id;
+}
+
+/** Run one operation, swallowing refusals with one of `codes`. */
+export async function runOp(db: Database, op: WriteOp, codes: readonly string[] = ['CONFLICT']): Promise<void> {
+  const ok = (p: Promise<unknown>) => tolerated(p, codes);
+  switch (op.t) {
+    case 'put':
+      return ok(write(db, op.w));
+    case 'batch':
+      return ok(batch(db, op.ws));
+    case 'txn': {
+      const id = await buffered(db, op.ws, op.isolation);
+      if (op.interleave) await ok(write(db, op.interleave));
+      if (op.commit) return ok(db.commitTransaction(id));
+      db.rollbackTransaction(id);
+      return;
+    }
+    case 'burst': {
+      // explicit transactions are begun and buffered first, then everything commits at once
+      const ids = await Promise.all(op.items.map((it) => (it.t === 'txn' ? buffered(db, it.ws) : undefined)));
+      await Promise.all(op.items.map((it, i) => ok(it.t === 'put' ? write(db, it.w) : it.t === 'batch' ? batch(db, it.ws) : db.commitTransaction(ids[i]))));
+    }
+  }
+}

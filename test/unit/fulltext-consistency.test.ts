@@ -14,7 +14,7 @@ import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { fieldTexts } from '../../src/index/fulltext/index.js';
 import type { WriteBatch } from '../../src/storage/index.js';
-import { batch, openDb, tempDir as helperTempDir, tolerated, write, type Blob, type Write } from '../helpers/inproc.js';
+import { openDb, runOp, tempDir as helperTempDir, tolerated, write, type Blob, type Write, type WriteOp } from '../helpers/inproc.js';
 
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const TABLE = 'docs';
@@ -28,11 +28,7 @@ const CONFIGS: Record<string, Record<string, unknown> | undefined> = {
 const WORDS = ['run', 'runs', 'Running', 'the', 'and', 'fox', 'foxes', 'Dog', 'dog', 'lazy', 'quick', 'über', 'Ueber', 'jumped', '42', 'a'];
 const QUERIES = ['fox', 'dog', 'running', 'über', '42', 'fox OR dog', 'quick fox', 'dog -lazy', '"lazy dog"', 'ru*', 'fo*', 'the'];
 
-type Op =
-  | { t: 'put'; w: Write }
-  | { t: 'batch'; ws: Write[] }
-  | { t: 'txn'; ws: Write[]; commit: boolean; isolation: 'read_committed' | 'snapshot'; interleave?: Write }
-  | { t: 'burst'; items: ({ t: 'put'; w: Write } | { t: 'batch'; ws: Write[] } | { t: 'txn'; ws: Write[] })[] };
+type Op = WriteOp;
 
 // ---------------------------------------------------------------- arbitraries
 
@@ -71,33 +67,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 // ---------------------------------------------------------------- running operations
 
 
-/** Begin an explicit transaction and buffer `ws` in it; returns its id. */
-async function buffered(db: Database, ws: Write[], isolation: 'read_committed' | 'snapshot' = 'read_committed'): Promise<string> {
-  const id = db.beginTransaction(isolation).transaction_id;
-  for (const w of ws) await write(db, w, id);
-  return id;
-}
-
-async function run(db: Database, op: Op): Promise<void> {
-  switch (op.t) {
-    case 'put':
-      return tolerated(write(db, op.w));
-    case 'batch':
-      return tolerated(batch(db, op.ws));
-    case 'txn': {
-      const id = await buffered(db, op.ws, op.isolation);
-      if (op.interleave) await tolerated(write(db, op.interleave));
-      if (op.commit) return tolerated(db.commitTransaction(id));
-      db.rollbackTransaction(id);
-      return;
-    }
-    case 'burst': {
-      // explicit transactions are begun and buffered first, then everything commits at once
-      const ids = await Promise.all(op.items.map((it) => (it.t === 'txn' ? buffered(db, it.ws) : undefined)));
-      await Promise.all(op.items.map((it, i) => tolerated(it.t === 'put' ? write(db, it.w) : it.t === 'batch' ? batch(db, it.ws) : db.commitTransaction(ids[i]))));
-    }
-  }
-}
+const run = (db: Database, op: Op) => runOp(db, op);
 
 // ---------------------------------------------------------------- checks
 

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
-import { batch, openDb, tempDir as helperTempDir, tolerated as toleratedCodes, write, type Blob, type Write } from '../helpers/inproc.js';
+import { openDb, runOp, tempDir as helperTempDir, tolerated as toleratedCodes, write, type Blob, type Write, type WriteOp } from '../helpers/inproc.js';
 
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const TABLE = 'docs';
@@ -22,11 +22,7 @@ const INDEX = 'docs_vec';
 const DIM = 4;
 const KEYS = Array.from({ length: 8 }, (_, i) => `${TABLE}:${i}`);
 
-type Op =
-  | { t: 'put'; w: Write }
-  | { t: 'batch'; ws: Write[] }
-  | { t: 'txn'; ws: Write[]; commit: boolean }
-  | { t: 'burst'; items: ({ t: 'put'; w: Write } | { t: 'batch'; ws: Write[] })[] };
+type Op = WriteOp;
 
 const vectorArb = fc.array(fc.integer({ min: -4, max: 4 }), { minLength: DIM, maxLength: DIM }).map((v) => (v.every((x) => x === 0) ? [1, ...v.slice(1)] : v));
 /** The field: usually a vector; sometimes absent, null, or invalid (wrong dimension, not numbers): those commits are refused. */
@@ -55,23 +51,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 /** Refusals the operations may meet: invalid vectors (400) and unique violations (409). */
 const tolerated = (p: Promise<unknown>) => toleratedCodes(p, ['CONFLICT', 'VALIDATION_FAILED']);
 
-async function run(db: Database, op: Op): Promise<void> {
-  switch (op.t) {
-    case 'put':
-      return tolerated(write(db, op.w));
-    case 'batch':
-      return tolerated(batch(db, op.ws));
-    case 'txn': {
-      const id = db.beginTransaction().transaction_id;
-      for (const w of op.ws) await write(db, w, id);
-      if (op.commit) return tolerated(db.commitTransaction(id));
-      db.rollbackTransaction(id);
-      return;
-    }
-    case 'burst':
-      await Promise.all(op.items.map((it) => tolerated(it.t === 'put' ? write(db, it.w) : batch(db, it.ws))));
-  }
-}
+const run = (db: Database, op: Op) => runOp(db, op, ['CONFLICT', 'VALIDATION_FAILED']);
 
 function storedVectors(db: Database): Map<string, number[]> {
   const out = new Map<string, number[]>();
