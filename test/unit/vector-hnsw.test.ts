@@ -158,4 +158,28 @@ describe('HnswIndex', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // Issue 13, bug 1: hnswlib restores an empty graph with capacity 0; doubling 0 called resizeIndex(0), whose
+  // realloc(p, 0) freed the base layer while hnswlib kept the pointer ("Not enough memory: resizeIndex failed"),
+  // and the graph's destructor later aborted the process with a double free.
+  it('an empty graph restored from a checkpoint takes points (capacity 0 after hnswlib loadIndex is never doubled)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-hnsw-'));
+    try {
+      const file = path.join(dir, 'empty.bin');
+      const empty = new HnswIndex({ ...DEFAULT_HNSW, metric: 'L2', dimension: 8, capacity: 1024 });
+      empty.writeGraph(file);
+      const back = HnswIndex.restore(empty.opts, file, []);
+      expect(back.capacity).toBeGreaterThanOrEqual(16);
+      const pts = data.slice(0, 40).map((v) => v.slice(0, 8));
+      pts.forEach((v, i) => back.upsert(`p:${i}`, v));
+      expect(back.size).toBe(40);
+      expect(back.capacity).toBeGreaterThanOrEqual(40);
+      expect(back.search(pts[7]!, 1)[0]!.key).toBe('p:7');
+      // The same graph restored twice more (the checkpoint of an empty index is written at every start).
+      back.writeGraph(file);
+      expect(HnswIndex.restore(empty.opts, file, back.labels(), back.labelCounter).search(pts[3]!, 1)[0]!.key).toBe('p:3');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -25,6 +25,8 @@ export const VECTOR_METRICS: readonly VectorMetric[] = ['COSINE', 'L2', 'IP'];
 const SPACE: Record<VectorMetric, SpaceName> = { COSINE: 'cosine', L2: 'l2', IP: 'ip' };
 
 export const MAX_DIMENSION = 65_536;
+/** Smallest capacity of a graph (also the floor after a restore and for growth). */
+const MIN_CAPACITY = 16;
 export const MAX_K = 10_000;
 
 export interface HnswOptions {
@@ -91,7 +93,7 @@ export class HnswIndex {
 
   constructor(readonly opts: HnswOptions) {
     this.native = new HierarchicalNSW(SPACE[opts.metric], opts.dimension);
-    this.native.initIndex({ maxElements: Math.max(16, opts.capacity ?? 1024), m: opts.M, efConstruction: opts.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
+    this.native.initIndex({ maxElements: Math.max(MIN_CAPACITY, opts.capacity ?? 1024), m: opts.M, efConstruction: opts.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
     this.ef = opts.efSearch;
     this.native.setEf(this.ef);
   }
@@ -131,12 +133,24 @@ export class HnswIndex {
     const old = this.labelOf.get(key);
     if (old !== undefined) this.dropLabel(key, old);
     // A deleted slot is reused when one exists; otherwise the graph needs room for one more point.
-    if (this.deleted === 0 && this.native.getCurrentCount() >= this.native.getMaxElements()) this.native.resizeIndex(this.native.getMaxElements() * 2);
+    if (this.deleted === 0 && this.native.getCurrentCount() >= this.native.getMaxElements()) this.grow();
     const label = this.nextLabel++;
     this.native.addPoint(vector as number[], label, this.deleted > 0);
     if (this.deleted > 0) this.deleted--;
     this.labelOf.set(key, label);
     this.keyOf.set(label, key);
+  }
+
+  /**
+   * Double the capacity (at least MIN_CAPACITY). Never resize to 0: hnswlib's
+   * resizeIndex reallocs its base layer, and realloc(p, 0) frees p and
+   * returns NULL, which hnswlib reports as out of memory while keeping the
+   * freed pointer — its destructor then frees it again (issue 13: the
+   * `double free` after a kill -9 restart, when an empty graph restored from
+   * a checkpoint had capacity 0).
+   */
+  private grow(): void {
+    this.native.resizeIndex(Math.max(MIN_CAPACITY, this.native.getMaxElements() * 2));
   }
 
   remove(key: string): boolean {
@@ -237,9 +251,14 @@ export class HnswIndex {
 
   /** Restore a graph written by writeGraph with its key/label map and label counter. */
   static restore(opts: HnswOptions, file: string, labels: readonly [string, number][], labelCounter = 0): HnswIndex {
-    const h = new HnswIndex({ ...opts, capacity: 16 });
+    const h = new HnswIndex({ ...opts, capacity: MIN_CAPACITY });
+    // A fresh native object: hnswlib-node's readIndexSync deletes the object's current index before loading
+    // and keeps the dangling pointer when the load throws, so it must never be called on an initialised one.
     h.native = new HierarchicalNSW(SPACE[opts.metric], opts.dimension);
     h.native.readIndexSync(file, true);
+    // hnswlib's loadIndex keeps the saved capacity only when the file holds points: an empty graph comes back
+    // with capacity 0. Give it room now rather than leave growth to find the 0 (see grow()).
+    if (h.native.getMaxElements() < MIN_CAPACITY) h.native.resizeIndex(Math.max(MIN_CAPACITY, h.native.getCurrentCount()));
     h.native.setEf(h.ef);
     for (const [key, label] of labels) {
       h.labelOf.set(key, label);
