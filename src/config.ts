@@ -38,6 +38,10 @@ export interface Config {
   queryMaxIntermediate: number;
   /** An AQL cursor not read for this long is closed (its snapshot released). */
   cursorTtlMs: number;
+  /** Fulltext and vector indexes that changed are checkpointed this often. */
+  checkpointIntervalMs: number;
+  /** ... and whenever the change log has grown this many entries past an index's checkpoint (bounds the replay after a crash). */
+  checkpointEveryChanges: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -60,6 +64,8 @@ export const DEFAULTS: Config = {
   queryMaxResults: 100_000,
   queryMaxIntermediate: 1_000_000,
   cursorTtlMs: 60_000,
+  checkpointIntervalMs: 300_000,
+  checkpointEveryChanges: 50_000,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -81,6 +87,8 @@ const SETTINGS = [
   { key: 'queryMaxResults', env: 'THEMIS_QUERY_MAX_RESULTS', flag: 'query-max-results', parse: (v: string) => intIn(v, 'query max results', 1, 100_000_000) },
   { key: 'queryMaxIntermediate', env: 'THEMIS_QUERY_MAX_INTERMEDIATE', flag: 'query-max-intermediate', parse: (v: string) => intIn(v, 'query max intermediate rows', 100, 100_000_000) },
   { key: 'cursorTtlMs', env: 'THEMIS_CURSOR_TTL_MS', flag: 'cursor-ttl-ms', parse: (v: string) => intIn(v, 'cursor ttl', 100, 86_400_000) },
+  { key: 'checkpointIntervalMs', env: 'THEMIS_CHECKPOINT_INTERVAL_MS', flag: 'checkpoint-interval-ms', parse: (v: string) => intIn(v, 'checkpoint interval', 1000, 86_400_000) },
+  { key: 'checkpointEveryChanges', env: 'THEMIS_CHECKPOINT_EVERY_CHANGES', flag: 'checkpoint-every-changes', parse: (v: string) => intIn(v, 'checkpoint every changes', 100, 100_000_000) },
 ] as const;
 
 export class ConfigError extends Error {

@@ -21,7 +21,7 @@ export interface DatabaseHooks {
 }
 
 export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs'>>;
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges'>>;
 
 /** One operation of POST /transaction. */
 export interface BatchOperation {
@@ -162,6 +162,7 @@ export class Database {
   async open(): Promise<void> {
     if (this.stateRef !== 'created') throw new TypeError(`cannot open a database in state ${this.stateRef}`);
     this.stateRef = 'opening';
+    const started = Date.now();
     try {
       const location = path.join(this.config.dataDir, 'db');
       const engine = await Engine.open(location, {
@@ -193,7 +194,7 @@ export class Database {
         (key) => txm.latest(parseEntityKey(key)),
         this.log,
         { appliedSeq: () => txm.appliedSeq, hasPending: (key) => txm.hasPending(key) },
-        { dir: path.join(this.config.dataDir, 'fulltext'), lastSeq: () => changeLog.lastSeq, replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq) },
+        { dir: path.join(this.config.dataDir, 'fulltext'), lastSeq: () => changeLog.lastSeq, replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq), ...this.checkpointPolicy() },
       );
       await indexes.open();
       this.indexesRef = indexes;
@@ -202,16 +203,25 @@ export class Database {
         dir: path.join(this.config.dataDir, 'vector'),
         lastSeq: () => changeLog.lastSeq,
         replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq),
+        ...this.checkpointPolicy(),
       });
       await vectors.open();
       this.vectorsRef = vectors;
       this.entityStore = new EntityStore(this.txmRef);
       this.stateRef = 'ready';
-      this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq });
+      this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq, recovery_ms: Date.now() - started });
     } catch (e) {
       this.stateRef = 'failed';
       throw e;
     }
+  }
+
+  /** When fulltext and vector indexes are checkpointed: periodically, and by change-log growth (bounded replay after a crash). */
+  private checkpointPolicy(): { everyMs: number; everyChanges: number } {
+    return {
+      everyMs: this.config.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+      everyChanges: this.config.checkpointEveryChanges ?? DEFAULTS.checkpointEveryChanges,
+    };
   }
 
   /** Shutdown begins: long-polls answer now instead of holding the drain up to their timeout. */

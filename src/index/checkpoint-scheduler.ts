@@ -1,14 +1,30 @@
 import type { Logger } from '../log.js';
 
+/** Checkpoints by change-log growth: an index whose checkpoint is `everyChanges` entries behind the log gets a new one. */
+export interface CheckpointGrowth<T> {
+  /** Change-log entries after an index's checkpoint that trigger a new one (bounds the replay at start-up). */
+  everyChanges: number;
+  /** The change log's last sequence number. */
+  lastSeq: () => number;
+  /** The sequence number an index's checkpoint on disk reflects (0: none). */
+  seqOf: (item: T) => number;
+}
+
 /**
  * Checkpoints of in-memory indexes (fulltext, vector): every `everyMs`
- * (for those that changed), on demand, and a last one at shutdown. Runs are
- * serialised; a failure is logged and leaves the index to its recovery
- * path (an older checkpoint plus the change log, or a rebuild).
+ * (for those that changed), when the change log has grown `everyChanges`
+ * entries past an index's checkpoint (so the replay after a crash stays
+ * bounded however busy the server is), on demand, and a last one at
+ * shutdown. Runs are serialised; a failure is logged and leaves the index
+ * to its recovery path (an older checkpoint plus the change log, or a
+ * rebuild).
  */
 export class CheckpointScheduler<T> {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** The change-log seq at which some index is next due by growth (checked after every commit: one comparison). */
+  private nextDue = 0;
+  private growthQueued = false;
 
   constructor(
     private readonly kind: string,
@@ -18,17 +34,20 @@ export class CheckpointScheduler<T> {
     private readonly name: (item: T) => string,
     /** Write one checkpoint; false when there was nothing to write. */
     private readonly write: (item: T, force: boolean) => Promise<boolean>,
+    private readonly growth?: CheckpointGrowth<T>,
   ) {}
 
   start(everyMs: number): void {
     this.timer = setInterval(() => void this.run(), everyMs);
     this.timer.unref();
+    this.recomputeDue();
   }
 
   /** Checkpoint every index (or `only`) that changed since its last checkpoint (all of them with `force`). */
-  run(force = false, only?: T): Promise<void> {
+  run(force = false, only?: T | readonly T[]): Promise<void> {
     const go = async () => {
-      for (const item of only === undefined ? [...this.items()] : [only]) {
+      const list = only === undefined ? [...this.items()] : Array.isArray(only) ? only : [only as T];
+      for (const item of list) {
         try {
           const started = Date.now();
           if (await this.write(item, force)) this.log.debug(`${this.kind} checkpoint written`, { index: this.name(item), ms: Date.now() - started });
@@ -36,9 +55,42 @@ export class CheckpointScheduler<T> {
           this.log.error(`${this.kind} checkpoint failed`, { index: this.name(item), error: e });
         }
       }
+      this.recomputeDue();
     };
     this.chain = this.chain.then(go);
     return this.chain;
+  }
+
+  /**
+   * After a commit: when the change log has grown `everyChanges` entries past
+   * some index's checkpoint, checkpoint those indexes (in the background,
+   * one run at a time). Cheap when nothing is due.
+   */
+  afterCommit(): void {
+    const g = this.growth;
+    if (!g || this.timer === undefined || this.growthQueued || g.lastSeq() < this.nextDue) return;
+    const last = g.lastSeq();
+    const due = [...this.items()].filter((item) => last - g.seqOf(item) >= g.everyChanges);
+    if (due.length === 0) {
+      this.recomputeDue();
+      return;
+    }
+    this.growthQueued = true;
+    this.log.info(`${this.kind} checkpoint by change-log growth`, { indexes: due.map((i) => this.name(i)), last_seq: last, every_changes: g.everyChanges });
+    void this.run(true, due).finally(() => {
+      this.growthQueued = false;
+      // An index that could not be written now (a backfill batch outstanding) is tried again a little later, not after every commit.
+      this.nextDue = Math.max(this.nextDue, last + Math.ceil(g.everyChanges / 10));
+    });
+  }
+
+  private recomputeDue(): void {
+    const g = this.growth;
+    if (!g) return;
+    let due = Infinity;
+    for (const item of this.items()) due = Math.min(due, g.seqOf(item) + g.everyChanges);
+    // Nothing to watch (no index): look again after the next everyChanges entries.
+    this.nextDue = Number.isFinite(due) ? due : g.lastSeq() + g.everyChanges;
   }
 
   /** Stop the timer and write a last checkpoint (shutdown, after the last commit). */

@@ -49,6 +49,8 @@ export interface FulltextCheckpoints {
   replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
   /** Period of the background checkpoint (default 5 minutes). */
   everyMs?: number;
+  /** Change-log growth past a checkpoint that triggers a new one (default 50,000 entries). */
+  everyChanges?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export class IndexManager {
       () => [...this.byId.values()].filter((l) => l.ft && l.def.state === 'ready'),
       (l) => indexName(l.def),
       async (l, force) => this.checkpoints !== undefined && this.clock !== undefined && this.byId.get(l.def.id) === l && l.ft!.checkpoint(this.checkpointFile(l.def.id), this.clock.appliedSeq(), force),
+      checkpoints ? { everyChanges: checkpoints.everyChanges ?? 50_000, lastSeq: checkpoints.lastSeq, seqOf: (l) => l.ft!.checkpointSeq } : undefined,
     );
   }
 
@@ -128,10 +131,11 @@ export class IndexManager {
   /** The in-memory side of a fulltext index: from its checkpoint plus the change log, else from the durable postings. */
   private async loadFulltext(ft: FulltextIndex, def: IndexDef): Promise<void> {
     const started = Date.now();
-    let from: { source: string; replayed?: number; checkpoint_unused?: string };
+    let from: { source: string; replayed?: number; replay_from_seq?: number; replay_entries?: number; checkpoint_unused?: string };
     const c = this.checkpoints;
     const r = c ? await ft.loadCheckpoint(this.checkpointFile(def.id), c.lastSeq(), (seq) => c.replay(def.table, seq)) : { loaded: false as const, reason: 'checkpoints off' };
-    if (r.loaded) from = { source: 'checkpoint', replayed: r.replayed ?? 0 };
+    // replay_entries: change-log entries read after the checkpoint (what the replay cost); replayed: those of this table.
+    if (r.loaded) from = { source: 'checkpoint', replayed: r.replayed ?? 0, replay_from_seq: r.fromSeq ?? 0, replay_entries: c!.lastSeq() - (r.fromSeq ?? 0) };
     else {
       await ft.load();
       from = { source: 'postings', checkpoint_unused: r.reason ?? 'unknown' };
@@ -431,6 +435,7 @@ export class IndexManager {
       this.ftPlans.delete(info);
       for (const [index, plan] of ft) index.complete(plan);
     }
+    this.scheduler.afterCommit();
     if (this.claims.size === 0 && this.releases.size === 0) return;
     const last = info.changes[info.changes.length - 1]!.seq;
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);

@@ -111,6 +111,8 @@ export class FulltextIndex {
   private changedSinceCheckpoint = 0;
   /** How the in-memory side was built at start: from a checkpoint (plus the change log), or from the postings. */
   loadedFrom: 'new' | 'checkpoint' | 'postings' = 'new';
+  /** The change-log seq the checkpoint on disk reflects (0: none yet); the replay after a crash starts there. */
+  checkpointSeq = 0;
 
   constructor(
     readonly id: number,
@@ -336,6 +338,7 @@ export class FulltextIndex {
     const data = encodeCheckpoint({ indexId: this.id, config: JSON.stringify(this.config), seq, mem: this.memRef });
     this.changedSinceCheckpoint = 0;
     await writeCheckpointFile(file, data);
+    this.checkpointSeq = seq;
     return true;
   }
 
@@ -346,7 +349,7 @@ export class FulltextIndex {
    * statistics. Returns false, leaving memory empty, if any step fails; the
    * caller then rebuilds from the postings (`load`).
    */
-  async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number }> {
+  async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);
@@ -368,7 +371,8 @@ export class FulltextIndex {
       const { n, sumDl } = this.storedStats();
       if (n !== this.memRef.n || sumDl !== this.memRef.sumDl) throw new Error(`checkpoint + replay gives N=${this.memRef.n}, Σdl=${this.memRef.sumDl}; stored N=${n}, Σdl=${sumDl}`);
       this.loadedFrom = 'checkpoint';
-      return { loaded: true, replayed };
+      this.checkpointSeq = c.seq;
+      return { loaded: true, replayed, fromSeq: c.seq };
     } catch (e) {
       this.memRef = new MemoryIndex();
       await fs.promises.rm(file, { force: true });

@@ -87,6 +87,8 @@ export class VectorIndex {
   private pendingCount: { n: number; t: number } | undefined;
   private changedSinceCheckpoint = 0;
   loadedFrom: 'new' | 'checkpoint' | 'rebuild' = 'new';
+  /** The change-log seq the checkpoint on disk reflects (0: none yet); the replay after a crash starts there. */
+  checkpointSeq = 0;
 
   constructor(
     readonly def: VectorIndexDef,
@@ -306,6 +308,7 @@ export class VectorIndex {
     }
     w.bytes(graph);
     await writeCheckpointFile(file, w.done());
+    this.checkpointSeq = seq;
     return true;
   }
 
@@ -315,10 +318,10 @@ export class VectorIndex {
    * count against the durable one; otherwise (no file, corrupt, another
    * definition, ahead of the log, mismatch) rebuild from the stored entities.
    */
-  async load(file: string | undefined, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ source: string; replayed?: number; checkpoint_unused?: string }> {
+  async load(file: string | undefined, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ source: string; replayed?: number; replay_from_seq?: number; checkpoint_unused?: string }> {
     if (file) {
       const r = await this.loadCheckpoint(file, lastSeq, replay);
-      if (r.loaded) return { source: 'checkpoint', replayed: r.replayed };
+      if (r.loaded) return { source: 'checkpoint', replayed: r.replayed ?? 0, replay_from_seq: r.fromSeq ?? 0 };
       await this.rebuild();
       return { source: 'rebuild', checkpoint_unused: r.reason };
     }
@@ -326,7 +329,7 @@ export class VectorIndex {
     return { source: 'rebuild', checkpoint_unused: 'checkpoints off' };
   }
 
-  private async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number }> {
+  private async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);
@@ -365,7 +368,8 @@ export class VectorIndex {
       const stored = this.storedCount();
       if (stored !== this.size) throw new Error(`checkpoint + replay gives ${this.size} vectors; ${stored} are stored`);
       this.loadedFrom = 'checkpoint';
-      return { loaded: true, replayed };
+      this.checkpointSeq = seq;
+      return { loaded: true, replayed, fromSeq: seq };
     } catch (e) {
       this.hnswRef = this.def.dimension === null ? undefined : this.newGraph(this.def.dimension);
       await fs.promises.rm(file, { force: true });

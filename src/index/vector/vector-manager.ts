@@ -20,6 +20,8 @@ export interface VectorCheckpoints {
   replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
   /** Period of the background checkpoint (default 5 minutes). */
   everyMs?: number;
+  /** Change-log growth past a checkpoint that triggers a new one (default 50,000 entries). */
+  everyChanges?: number;
 }
 
 export type VectorIndexListing = Record<string, unknown>;
@@ -55,6 +57,7 @@ export class VectorManager {
       () => [...this.byName.values()].filter((ix) => ix.def.state === 'ready'),
       (ix) => ix.def.name,
       async (ix, force) => this.checkpoints !== undefined && this.byName.get(ix.def.name) === ix && ix.checkpoint(this.checkpointFile(ix.def.id), this.clock.appliedSeq(), force),
+      checkpoints ? { everyChanges: checkpoints.everyChanges ?? 50_000, lastSeq: checkpoints.lastSeq, seqOf: (ix) => ix.checkpointSeq } : undefined,
     );
   }
 
@@ -87,7 +90,9 @@ export class VectorManager {
     const started = Date.now();
     const c = this.checkpoints;
     const from = await ix.load(c ? this.checkpointFile(ix.def.id) : undefined, c?.lastSeq() ?? 0, (seq) => c!.replay(ix.def.table, seq));
-    this.log.info('vector index loaded', { index: ix.def.name, ...from, vectors: ix.size, ms: Date.now() - started });
+    // replay_entries: change-log entries read after the checkpoint (what the replay cost); replayed: those of this table.
+    const replay = from.replay_from_seq !== undefined ? { replay_entries: c!.lastSeq() - from.replay_from_seq } : {};
+    this.log.info('vector index loaded', { index: ix.def.name, ...from, ...replay, vectors: ix.size, ms: Date.now() - started });
   }
 
   private checkpointFile(id: number): string {
@@ -229,9 +234,11 @@ export class VectorManager {
 
   readonly onApplied = (info: CommitInfo): void => {
     const plans = this.plans.get(info);
-    if (!plans) return;
-    this.plans.delete(info);
-    for (const [ix, plan] of plans) ix.complete(plan);
+    if (plans) {
+      this.plans.delete(info);
+      for (const [ix, plan] of plans) ix.complete(plan);
+    }
+    this.scheduler.afterCommit();
   };
 
   // ------------------------------------------------------------------ internals
