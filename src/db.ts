@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLogStats, type ChangeSink, type ChangeStreamOptions } from './cdc/index.js';
@@ -10,7 +11,7 @@ import { MAX_CANDIDATES, fuse, parseFusion, type Fusion, type HybridHit } from '
 import type { Logger } from './log.js';
 import { AqlService, type AqlRequest, type AqlResponse } from './aql/service.js';
 import type { Catalogue, TableCatalogue } from './aql/planner.js';
-import { Engine, entityKeyCodec, keyspace, type Snapshot } from './storage/index.js';
+import { Engine, entityKeyCodec, keyspace, type Snapshot, type StorageFailure } from './storage/index.js';
 import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
 import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';
 
@@ -21,7 +22,19 @@ export interface DatabaseHooks {
 }
 
 export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges'>>;
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges'>> & {
+    /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */
+    resumeFreeBytes?: number;
+    /** How often a full disk is looked at again (default 2 s). */
+    resumeCheckMs?: number;
+  };
+
+/** What /health reports: `degraded` is a full disk (reads work, writes resume by themselves), `unhealthy` needs a restart. */
+export interface DatabaseHealth {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  writes: 'enabled' | 'disabled';
+  storage_failure?: { kind: StorageFailure['kind']; reason: string; at: string };
+}
 
 /** One operation of POST /transaction. */
 export interface BatchOperation {
@@ -162,58 +175,64 @@ export class Database {
   async open(): Promise<void> {
     if (this.stateRef !== 'created') throw new TypeError(`cannot open a database in state ${this.stateRef}`);
     this.stateRef = 'opening';
-    const started = Date.now();
     try {
-      const location = path.join(this.config.dataDir, 'db');
-      const engine = await Engine.open(location, {
-        sync: this.config.durability === 'sync',
-        ...(this.hooks.onGroupCommit ? { onGroupCommit: this.hooks.onGroupCommit } : {}),
-      });
-      this.engineRef = engine;
-      this.stateRef = 'recovering';
-      const changeLog = new ChangeLog(engine, this.config.cdcRetention, this.log);
-      await changeLog.open();
-      this.changeLogRef = changeLog;
-      const graph = new AdjacencyIndex(engine, this.log);
-      await graph.open();
-      this.graphRef = graph;
-      this.txmRef = new TransactionManager(engine, {
-        lastSeq: changeLog.lastSeq,
-        idleTimeoutMs: this.config.txnIdleTimeoutMs,
-        maxOps: this.config.txnMaxOps,
-        maxBytes: this.config.txnMaxBytes,
-        // Hooks before the last one that may refuse a commit must have no side effects: the index hook may refuse
-        // (unique violation), so it runs after the vector drafts (which may refuse: bad vectors) and before they are applied.
-        hooks: [changeLog.hook, graph.hook, (info) => vectors.draftHook(info), (info, batch) => indexes.hook(info, batch), (info, batch) => vectors.applyHook(info, batch)],
-        listeners: [changeLog.onApplied, (info) => indexes.onApplied(info), (info) => vectors.onApplied(info)],
-        log: this.log,
-      });
-      const txm = this.txmRef;
-      const indexes = new IndexManager(
-        engine,
-        (key) => txm.latest(parseEntityKey(key)),
-        this.log,
-        { appliedSeq: () => txm.appliedSeq, hasPending: (key) => txm.hasPending(key) },
-        { dir: path.join(this.config.dataDir, 'fulltext'), lastSeq: () => changeLog.lastSeq, replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq), ...this.checkpointPolicy() },
-      );
-      await indexes.open();
-      this.indexesRef = indexes;
-      const clock = { appliedSeq: () => txm.appliedSeq, hasPending: (key: string) => txm.hasPending(key) };
-      const vectors = new VectorManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log, clock, {
-        dir: path.join(this.config.dataDir, 'vector'),
-        lastSeq: () => changeLog.lastSeq,
-        replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq),
-        ...this.checkpointPolicy(),
-      });
-      await vectors.open();
-      this.vectorsRef = vectors;
-      this.entityStore = new EntityStore(this.txmRef);
-      this.stateRef = 'ready';
-      this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq, recovery_ms: Date.now() - started });
+      await this.openStorage();
     } catch (e) {
       this.stateRef = 'failed';
       throw e;
     }
+  }
+
+  /** Open LevelDB, recover the change log and every derived structure, then serve (`ready`). */
+  private async openStorage(): Promise<void> {
+    const started = Date.now();
+    const location = path.join(this.config.dataDir, 'db');
+    const engine = await Engine.open(location, {
+      sync: this.config.durability === 'sync',
+      ...(this.hooks.onGroupCommit ? { onGroupCommit: this.hooks.onGroupCommit } : {}),
+      onFailure: (f) => this.onStorageFailure(f),
+    });
+    this.engineRef = engine;
+    this.stateRef = 'recovering';
+    const changeLog = new ChangeLog(engine, this.config.cdcRetention, this.log);
+    await changeLog.open();
+    this.changeLogRef = changeLog;
+    const graph = new AdjacencyIndex(engine, this.log);
+    await graph.open();
+    this.graphRef = graph;
+    this.txmRef = new TransactionManager(engine, {
+      lastSeq: changeLog.lastSeq,
+      idleTimeoutMs: this.config.txnIdleTimeoutMs,
+      maxOps: this.config.txnMaxOps,
+      maxBytes: this.config.txnMaxBytes,
+      // Hooks before the last one that may refuse a commit must have no side effects: the index hook may refuse
+      // (unique violation), so it runs after the vector drafts (which may refuse: bad vectors) and before they are applied.
+      hooks: [changeLog.hook, graph.hook, (info) => vectors.draftHook(info), (info, batch) => indexes.hook(info, batch), (info, batch) => vectors.applyHook(info, batch)],
+      listeners: [changeLog.onApplied, (info) => indexes.onApplied(info), (info) => vectors.onApplied(info)],
+      log: this.log,
+    });
+    const txm = this.txmRef;
+    const indexes = new IndexManager(
+      engine,
+      (key) => txm.latest(parseEntityKey(key)),
+      this.log,
+      { appliedSeq: () => txm.appliedSeq, hasPending: (key) => txm.hasPending(key) },
+      { dir: path.join(this.config.dataDir, 'fulltext'), lastSeq: () => changeLog.lastSeq, replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq), ...this.checkpointPolicy() },
+    );
+    await indexes.open();
+    this.indexesRef = indexes;
+    const clock = { appliedSeq: () => txm.appliedSeq, hasPending: (key: string) => txm.hasPending(key) };
+    const vectors = new VectorManager(engine, (key) => txm.latest(parseEntityKey(key)), this.log, clock, {
+      dir: path.join(this.config.dataDir, 'vector'),
+      lastSeq: () => changeLog.lastSeq,
+      replay: (table, fromSeq) => replayTable(changeLog, table, fromSeq),
+      ...this.checkpointPolicy(),
+    });
+    await vectors.open();
+    this.vectorsRef = vectors;
+    this.entityStore = new EntityStore(this.txmRef);
+    this.stateRef = 'ready';
+    this.log.info('storage ready', { location, durability: this.config.durability, last_seq: changeLog.lastSeq, recovery_ms: Date.now() - started });
   }
 
   /** When fulltext and vector indexes are checkpointed: periodically, and by change-log growth (bounded replay after a crash). */
@@ -232,18 +251,111 @@ export class Database {
   async close(): Promise<void> {
     if (this.stateRef === 'closed' || this.stateRef === 'closing') return;
     this.stateRef = 'closing';
+    this.stopResumeWatch();
+    await this.closeStorage();
+    this.stateRef = 'closed';
+  }
+
+  /** Close every component and LevelDB (checkpoints of derived indexes are written on the way). */
+  private async closeStorage(): Promise<void> {
     await this.aqlRef?.close();
+    this.aqlRef = undefined;
+    for (const s of [...this.streams]) s.end();
     this.txmRef?.close();
     await this.indexesRef?.close();
     await this.vectorsRef?.close();
     await this.changeLogRef?.close();
     await this.engineRef?.close();
-    this.stateRef = 'closed';
   }
 
-  /** Liveness of storage: open, answering reads, and writes not disabled by a storage failure. */
+  // ------------------------------------------------------------- storage failures
+
+  private resumeTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * The first failed write. A full disk is watched: once the data
+   * directory has room again, LevelDB is reopened (LevelDB keeps refusing
+   * writes after a failed background write until it is reopened) and the
+   * derived state is recovered as after a restart; writes then resume. Any
+   * other I/O error stays until a restart (see storage-failure.ts).
+   */
+  private onStorageFailure(f: StorageFailure): void {
+    this.log.error('storage write failed; writes are refused', { kind: f.kind, error: f.message, resumes: f.kind === 'disk_full' ? 'when space is freed' : 'after a restart' });
+    if (f.kind !== 'disk_full' || this.resumeTimer) return;
+    this.resumeTimer = setInterval(() => void this.tryResume(), this.config.resumeCheckMs ?? 2_000);
+    this.resumeTimer.unref();
+  }
+
+  private stopResumeWatch(): void {
+    if (this.resumeTimer) clearInterval(this.resumeTimer);
+    this.resumeTimer = undefined;
+  }
+
+  private resuming = false;
+
+  private async tryResume(): Promise<void> {
+    if (this.resuming || (this.stateRef !== 'ready' && this.stateRef !== 'failed')) return;
+    const need = this.config.resumeFreeBytes ?? 32 * 1024 * 1024;
+    let free: number;
+    try {
+      const st = await fs.promises.statfs(this.config.dataDir);
+      free = st.bavail * st.bsize;
+    } catch {
+      return;
+    }
+    if (free < need || !(await this.probeWrite())) return;
+    this.resuming = true;
+    const started = Date.now();
+    try {
+      this.log.warn('disk has room again; reopening storage to resume writes', { free_bytes: free });
+      // Requests meanwhile get 503 "database is starting" (Retry-After); open transactions, cursors and
+      // change-feed streams end (streams resume with Last-Event-ID), as they would at a restart.
+      this.stateRef = 'recovering';
+      this.changeLogRef?.releaseWaiters();
+      await this.closeStorage();
+      await this.openStorage();
+      this.stopResumeWatch();
+      this.log.info('writes resumed', { ms: Date.now() - started });
+    } catch (e) {
+      // Still no room (or another failure while reopening): nothing is served until the next attempt succeeds.
+      this.stateRef = 'failed';
+      this.log.error('reopening storage failed; trying again', { error: e });
+    } finally {
+      this.resuming = false;
+    }
+  }
+
+  /** Whether a file can be written and fsynced in the data directory now (statfs alone misses quotas and races). */
+  private async probeWrite(): Promise<boolean> {
+    const file = path.join(this.config.dataDir, '.write-probe');
+    try {
+      const fh = await fs.promises.open(file, 'w', 0o600);
+      try {
+        await fh.write(Buffer.alloc(1024 * 1024));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await fs.promises.rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Liveness of storage: open, answering reads, and writes not disabled by an I/O failure (a full disk is `degraded`). */
   healthy(): boolean {
-    return this.engineRef !== undefined && this.engineRef.healthy() && (this.txmRef?.healthy ?? true);
+    return this.health().status !== 'unhealthy';
+  }
+
+  health(): DatabaseHealth {
+    const e = this.engineRef;
+    if (e === undefined || !e.healthy()) return { status: 'unhealthy', writes: 'disabled' };
+    const f = e.failure;
+    if (f) return { status: f.kind === 'disk_full' ? 'degraded' : 'unhealthy', writes: 'disabled', storage_failure: { kind: f.kind, reason: f.reason, at: f.at } };
+    if (this.txmRef && !this.txmRef.healthy) return { status: 'unhealthy', writes: 'disabled' };
+    return { status: 'healthy', writes: 'enabled' };
   }
 
   private get txm(): TransactionManager {
@@ -621,8 +733,13 @@ export class Database {
 
   /** A stream following the change log into `sink` (SSE, WebSocket); call start(). */
   openChangeStream(sink: ChangeSink, opts: ChangeStreamOptions): ChangeStream {
-    return new ChangeStream(this.changeLog, sink, { maxBlockedMs: this.config.cdcStreamMaxBlockedMs, ...opts });
+    const s = new ChangeStream(this.changeLog, sink, { maxBlockedMs: this.config.cdcStreamMaxBlockedMs, ...opts }, () => this.streams.delete(s));
+    this.streams.add(s);
+    return s;
   }
+
+  /** Open change streams: ended when storage is reopened (they follow one change log). */
+  private readonly streams = new Set<ChangeStream>();
 
   changeLogStats(): ChangeLogStats {
     return this.changeLog.stats();

@@ -27,6 +27,10 @@ export const ErrorCodes = {
   INTERNAL: 500,
   NOT_IMPLEMENTED: 501,
   UNAVAILABLE: 503,
+  /** Writes are refused after a storage I/O error (an fsync or write failure other than a full disk); a restart recovers. */
+  STORAGE_FAILURE: 503,
+  /** The disk holding the data directory is full: writes are refused until space is freed (they resume by themselves). */
+  INSUFFICIENT_STORAGE: 507,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

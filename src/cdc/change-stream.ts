@@ -51,6 +51,8 @@ export class ChangeStream {
     private readonly log: Pick<ChangeLog, 'read' | 'subscribe' | 'lastSeq'>,
     private readonly sink: ChangeSink,
     private readonly opts: ChangeStreamOptions,
+    /** Called once when the stream stops (for whoever keeps a registry of open streams). */
+    private readonly onStop?: () => void,
   ) {
     this.cursor = opts.fromSeq;
     this.maxLag = opts.maxLagEntries ?? 10_000;
@@ -81,6 +83,13 @@ export class ChangeStream {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.blockTimer) clearTimeout(this.blockTimer);
+    this.onStop?.();
+  }
+
+  /** Stop and close the client's stream normally (it resumes by sequence number): the log it follows is closing. */
+  end(): void {
+    this.stop();
+    if (!this.sink.closed) this.sink.end();
   }
 
   private onCommit(info: CommitInfo): void {

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { ThemisError } from '../errors.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+import { describeStorageFailure, storageFailureError, type StorageFailure } from './storage-failure.js';
 import { Keyspace, allKeyspaces, keyspace } from './keyspace.js';
 import { WriteBatch, type BatchOp } from './write-batch.js';
 
@@ -16,6 +17,8 @@ export interface EngineOptions {
   /** LevelDB memtable size (bytes). */
   writeBufferSize?: number;
   onGroupCommit?: (commits: number, ops: number, seconds: number) => void;
+  /** The first failed write (disk full, I/O error): from then on every commit is refused. */
+  onFailure?: (f: StorageFailure) => void;
 }
 
 export interface ScanOptions {
@@ -35,6 +38,8 @@ export interface EngineStats {
   bytes_read: number;
   reads: number;
   open_snapshots: number;
+  /** Why writes are refused (null while they work). */
+  write_failure: { kind: StorageFailure['kind']; reason: string; at: string } | null;
   group_commit: GroupCommitStats & { queued: number; avg_commits_per_group: number };
 }
 
@@ -59,6 +64,7 @@ export class Engine {
   private bytesRead = 0;
   private reads = 0;
   private closing = false;
+  private failureRef: StorageFailure | undefined;
 
   private constructor(
     private readonly db: DB,
@@ -87,6 +93,10 @@ export class Engine {
       const detail = cause?.message ?? (e as Error).message;
       if (/lock/i.test(detail)) {
         throw new ThemisError('UNAVAILABLE', `data directory ${location} is in use by another process`, { cause: e });
+      }
+      if (describeStorageFailure(e instanceof Error && cause?.message ? cause : e).kind === 'disk_full') {
+        // Opening writes: LevelDB turns its log into a table and starts a new log.
+        throw new ThemisError('INSUFFICIENT_STORAGE', `cannot open LevelDB at ${location}: the disk is full (${detail}); free space and start again`, { cause: e });
       }
       throw new ThemisError('UNAVAILABLE', `cannot open LevelDB at ${location}: ${detail}`, { cause: e });
     }
@@ -192,8 +202,23 @@ export class Engine {
         throw new TypeError('malformed batch operation: keys and values must be Buffers, type put or del');
       }
     }
+    if (this.failureRef) throw storageFailureError(this.failureRef);
     this.bytesWritten += batch.byteLength;
-    await this.committer.commit(batch.ops);
+    try {
+      await this.committer.commit(batch.ops);
+    } catch (e) {
+      // The first failure is recorded; the group committer fails everything queued behind it and refuses
+      // later commits, so no later batch can land after a failed one (sequence numbers stay gap-free).
+      const first = this.failureRef === undefined;
+      this.failureRef ??= describeStorageFailure(e);
+      if (first) this.opts.onFailure?.(this.failureRef);
+      throw storageFailureError(this.failureRef, first, e);
+    }
+  }
+
+  /** The write failure that stopped writes (undefined while writes work). */
+  get failure(): StorageFailure | undefined {
+    return this.failureRef;
   }
 
   /**
@@ -263,6 +288,7 @@ export class Engine {
       bytes_read: this.bytesRead,
       reads: this.reads,
       open_snapshots: this.snapshots.size,
+      write_failure: this.failureRef ? { kind: this.failureRef.kind, reason: this.failureRef.reason, at: this.failureRef.at } : null,
       group_commit: {
         ...gc,
         queued: this.committer.queued,

@@ -42,6 +42,8 @@ export interface GroupCommitOptions {
 export class GroupCommitter {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
+  /** The first write failure: every later commit is refused with it (see drain). */
+  private failure: { error: unknown } | undefined;
   private readonly maxGroupOps: number;
   readonly stats: GroupCommitStats = { commits: 0, groups: 0, ops: 0, maxGroupCommits: 0, failedGroups: 0 };
 
@@ -53,6 +55,7 @@ export class GroupCommitter {
   }
 
   commit(ops: BatchOp[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.error);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, resolve, reject });
       this.stats.commits++;
@@ -78,8 +81,13 @@ export class GroupCommitter {
         try {
           await this.writer(ops, this.opts.sync);
         } catch (e) {
+          // A failed write fails everything queued behind it, and every later commit: their
+          // callers handed out sequence numbers in queue order, and writing a later group after
+          // a failed one would leave a gap (LevelDB itself may refuse further writes anyway).
           this.stats.failedGroups++;
+          this.failure = { error: e };
           for (const p of group) p.reject(e);
+          for (const p of this.queue.splice(0)) p.reject(e);
           continue;
         }
         this.stats.groups++;

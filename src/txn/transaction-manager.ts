@@ -1,7 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { EntityKey } from '../entities/index.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, entityKeyCodec, keyspace } from '../storage/index.js';
+import { Engine, WriteBatch, entityKeyCodec, keyspace, storageFailureError } from '../storage/index.js';
 import { Transaction, type BufferedWrite } from './transaction.js';
 import type { AppliedListener, Change, CommitHook, CommitInfo, Isolation } from './types.js';
 
@@ -288,11 +288,13 @@ export class TransactionManager {
       // LevelDB itself refuses writes after a failed write, so stop here;
       // a restart recovers from the durable state.
       this.broken = e instanceof Error ? e : new Error(String(e));
-      this.opts.log.error('commit failed; refusing further writes until restart', { error: e, txn_id: txn.id });
+      this.opts.log.error('commit failed; refusing further writes', { error: e, txn_id: txn.id, storage: this.engine.failure?.kind });
       for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
       if (!txn.implicit) this.counters.failed++;
       this.finish(txn, 'aborted', 'aborted (storage failure)');
-      throw new ThemisError('INTERNAL', 'commit failed in storage; nothing was applied', { cause: e });
+      // The engine's error says what failed (507 disk full, 503 I/O error); anything else is a 500.
+      if (e instanceof ThemisError) throw e;
+      throw new ThemisError('INTERNAL', 'commit failed in storage; it was not acknowledged', { cause: e });
     }
     for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
     if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;
@@ -391,6 +393,8 @@ export class TransactionManager {
   }
 
   private assertUsable(): void {
+    const f = this.engine.failure;
+    if (f) throw storageFailureError(f);
     if (this.broken) throw new ThemisError('UNAVAILABLE', `writes are disabled after a storage failure (${this.broken.message}); restart the server`);
   }
 

@@ -54,7 +54,7 @@ function sample(text: string, name: string): number {
 }
 
 function expectHealthBody(body: Record<string, unknown>): void {
-  expect(body).toEqual({ status: 'healthy', version: PKG_VERSION, database: 'leveldb', uptime_seconds: expect.any(Number) });
+  expect(body).toEqual({ status: 'healthy', writes: 'enabled', version: PKG_VERSION, database: 'leveldb', uptime_seconds: expect.any(Number) });
   expect(Number.isInteger(body.uptime_seconds)).toBe(true);
   expect(body.uptime_seconds as number).toBeGreaterThanOrEqual(0);
 }
@@ -88,7 +88,7 @@ describe('GET /health', () => {
   it('/health/ready answers {status: "ready", state: "ready"} without auth', async () => {
     const r = await s.req('GET', '/health/ready', undefined, NO_AUTH);
     expect(r.status).toBe(200);
-    expect(await json(r)).toEqual({ status: 'ready', state: 'ready' });
+    expect(await json(r)).toEqual({ status: 'ready', state: 'ready', writes: 'enabled' });
   });
 });
 

@@ -53,7 +53,10 @@ describe('GroupCommitter', () => {
     expect(acked).toBe(true);
   });
 
-  it('rejects every commit of a failed group and carries on with the next', async () => {
+  // Changed in issue 13: the committer used to carry on with the next group after a failed one. Callers hand out
+  // sequence numbers in queue order, so a later group landing after a failed one left a gap in the change log (and
+  // stalled the in-memory indexes waiting for the failed commit); now a failure fails the queue and every later commit.
+  it('rejects every commit of a failed group, every commit queued behind it, and every later commit (no write lands after a failure)', async () => {
     const { calls, writer } = controlledWriter();
     const gc = new GroupCommitter(writer, { sync: false });
     const a = gc.commit([op('a')]);
@@ -62,13 +65,16 @@ describe('GroupCommitter', () => {
     calls[0]!.finish();
     await a;
     await tick();
+    const d = gc.commit([op('d')]); // queued while b+c are being written
     calls[1]!.finish(new Error('disk full'));
     await expect(b).rejects.toThrow('disk full');
     await expect(c).rejects.toThrow('disk full');
-    const d = gc.commit([op('d')]);
-    calls[2]!.finish();
-    await d;
+    await expect(d).rejects.toThrow('disk full');
+    await expect(gc.commit([op('e')])).rejects.toThrow('disk full');
+    await tick();
+    expect(calls).toHaveLength(2); // d and e were never written
     expect(gc.stats.failedGroups).toBe(1);
+    expect(gc.queued).toBe(0);
   });
 
   it('bounds the operations per group but never splits a commit', async () => {

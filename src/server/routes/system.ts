@@ -21,13 +21,23 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
 
   const health = (): Reply => {
     const base = { version: PACKAGE_VERSION, database: 'leveldb', uptime_seconds: uptime() };
-    if (d.db.healthy()) return { json: { status: 'healthy', ...base } };
-    const message = d.db.state === 'opening' || d.db.state === 'created' ? 'storage is starting' : `storage is not available (state ${d.db.state})`;
-    return { status: 503, json: { error: true, message, status_code: 503, code: 'UNAVAILABLE', status: 'unhealthy', ...base } };
+    const h = d.db.health();
+    // A full disk is `degraded` (200): the process serves reads and resumes writes by itself, so restarting it would not help.
+    if (h.status !== 'unhealthy') return { json: { ...h, ...base } };
+    const message =
+      d.db.state === 'opening' || d.db.state === 'created'
+        ? 'storage is starting'
+        : h.storage_failure
+          ? `writes are disabled after a storage I/O error (${h.storage_failure.reason}); restart the server`
+          : `storage is not available (state ${d.db.state})`;
+    return { status: 503, json: { error: true, message, status_code: 503, code: h.storage_failure ? 'STORAGE_FAILURE' : 'UNAVAILABLE', ...h, ...base } };
   };
 
   const ready = (): Reply => {
-    if (d.db.ready && d.db.healthy()) return { json: { status: 'ready', state: d.db.state } };
+    if (d.db.ready && d.db.healthy()) {
+      const h = d.db.health();
+      return { json: { status: 'ready', state: d.db.state, writes: h.writes, ...(h.storage_failure ? { storage_failure: h.storage_failure } : {}) } };
+    }
     return {
       status: 503,
       json: { error: true, message: `not ready: database is ${d.db.state}`, status_code: 503, code: 'UNAVAILABLE', status: 'not_ready', state: d.db.state },
