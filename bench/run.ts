@@ -16,6 +16,7 @@ import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
 import { queryArea } from './areas/query.js';
+import { recoveryArea } from './areas/recovery.js';
 import { txnArea } from './areas/txn.js';
 import { vectorArea } from './areas/vector.js';
 import { describePinning } from './lib/cpu.js';
@@ -25,7 +26,7 @@ import type { Area, AreaReport, BenchSettings } from './lib/types.js';
 import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
-const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea].map((a) => [a.name, a]));
+const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea].map((a) => [a.name, a]));
 
 function usage(): string {
   return `usage: node dist/bench/run.js <area> [<area>...]\n\nareas:\n${[...AREAS.values()].map((a) => `  ${a.name.padEnd(12)} ${a.description}`).join('\n')}\n`;

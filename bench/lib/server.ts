@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { ownPids } from './contention.js';
@@ -12,6 +13,8 @@ export interface ThemisOptions {
   /** Extra node flags for the server process (also from BENCH_SERVER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** Use this data directory (kept by stop()) instead of a fresh temporary one (removed by stop()). */
+  dataDir?: string;
 }
 
 export interface ThemisServer {
@@ -22,8 +25,12 @@ export interface ThemisServer {
   stderr(): string;
   /** fetch with the admin bearer token. */
   req(method: string, urlPath: string, body?: string): Promise<Response>;
-  /** SIGTERM, wait (SIGKILL after 15 s), remove the data dir. */
+  /** SIGTERM, wait (SIGKILL after 15 s), remove the data dir (unless it was given). */
   stop(): Promise<void>;
+  /** SIGKILL and wait; the data dir stays. */
+  kill(): Promise<void>;
+  /** Milliseconds from spawning the process to the first 200 of /health/ready. */
+  readonly readyMs: number;
 }
 
 /**
@@ -31,7 +38,8 @@ export interface ThemisServer {
  * port with a fresh temp data dir; resolves once GET /health/ready is 200.
  */
 export async function startThemis(opts: ThemisOptions): Promise<ThemisServer> {
-  const dataDir = tempDir(`themis-bench-${opts.durability}-`);
+  const spawnedAt = performance.now();
+  const dataDir = opts.dataDir ?? tempDir(`themis-bench-${opts.durability}-`);
   const port = await freePort();
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -80,8 +88,15 @@ export async function startThemis(opts: ThemisOptions): Promise<ThemisServer> {
         await exit;
         clearTimeout(t);
       }
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (opts.dataDir === undefined) fs.rmSync(dataDir, { recursive: true, force: true });
     },
+    kill: async () => {
+      if (!exited) {
+        proc.kill('SIGKILL');
+        await exit;
+      }
+    },
+    readyMs: 0,
   };
 
   const deadline = Date.now() + 30_000;
@@ -91,6 +106,7 @@ export async function startThemis(opts: ThemisOptions): Promise<ThemisServer> {
       const r = await fetch(`${base}/health/ready`);
       await r.arrayBuffer();
       if (r.status === 200) {
+        (server as { readyMs: number }).readyMs = performance.now() - spawnedAt;
         // Pin the event loop only now: helper threads created during start (libuv pool, LevelDB) stay unpinned.
         pinServer(proc.pid);
         return server;

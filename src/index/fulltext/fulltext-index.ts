@@ -10,6 +10,7 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { MemoryIndex } from './postings.js';
 import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
+import { coalesceReplay } from '../replay.js';
 import { makeSnippet, type HighlightOptions } from './snippet.js';
 
 const ftKs = keyspace('fulltext');
@@ -362,12 +363,10 @@ export class FulltextIndex {
       // A checkpoint ahead of the change log reflects commits a crash took back (relaxed durability).
       if (c.seq > lastSeq) throw new Error(`checkpoint seq ${c.seq} is ahead of the change log (${lastSeq})`);
       this.memRef = c.mem;
-      let replayed = 0;
-      // The same planning as the commit hook (nothing is pending at start, so the view is memory).
-      for await (const ch of replay(c.seq)) {
-        this.putInMemory(this.plan([{ key: ch.key, prev: ch.prev === null ? undefined : JSON.parse(ch.prev), next: ch.value === null ? undefined : JSON.parse(ch.value) }]));
-        replayed++;
-      }
+      const read = { entries: 0 };
+      // The same planning as the commit hook (nothing is pending at start, so the view is memory), once per key.
+      for await (const changes of coalesceReplay(replay(c.seq), read)) this.putInMemory(this.plan(changes));
+      const replayed = read.entries;
       const { n, sumDl } = this.storedStats();
       if (n !== this.memRef.n || sumDl !== this.memRef.sumDl) throw new Error(`checkpoint + replay gives N=${this.memRef.n}, Σdl=${this.memRef.sumDl}; stored N=${n}, Σdl=${sumDl}`);
       this.loadedFrom = 'checkpoint';

@@ -9,6 +9,7 @@ import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
 import { TicketQueue } from '../tickets.js';
 import { HnswIndex, MAX_DIMENSION, checkVector, type VectorHit } from './hnsw-index.js';
+import { coalesceReplay } from '../replay.js';
 import { graphIdentity, type VectorIndexDef } from './vector-def.js';
 
 const vecKs = keyspace('vector');
@@ -357,14 +358,15 @@ export class VectorIndex {
         const d = this.def;
         this.hnswRef = HnswIndex.restore({ dimension: d.dimension!, metric: d.metric, M: d.M, efConstruction: d.efConstruction, efSearch: d.efSearch }, tmp, labels, counter);
       } else if (labels.length > 0) throw new Error('checkpoint lists keys without a graph');
-      let replayed = 0;
-      for await (const ch of replay(seq)) {
-        const draft = this.draft([{ key: ch.key, prev: ch.prev === null ? undefined : JSON.parse(ch.prev), next: ch.value === null ? undefined : JSON.parse(ch.value) }]);
+      const read = { entries: 0 };
+      // Net changes per key: a vector replaced many times since the checkpoint is replaced once.
+      for await (const changes of coalesceReplay(replay(seq), read)) {
+        const draft = this.draft(changes);
         if (draft.dimension !== undefined && this.def.dimension === null) this.def.dimension = draft.dimension;
         if (draft.changes.some((c) => c.vector !== null) && !this.hnswRef) this.hnswRef = this.newGraph(this.def.dimension!);
         this.putInGraph(draft.changes);
-        replayed++;
       }
+      const replayed = read.entries;
       const stored = this.storedCount();
       if (stored !== this.size) throw new Error(`checkpoint + replay gives ${this.size} vectors; ${stored} are stored`);
       this.loadedFrom = 'checkpoint';
