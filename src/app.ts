@@ -65,6 +65,9 @@ export async function startServer(config: Config, { log, announce = (t) => proce
   metrics.addGauge('themis_cdc_entries', 'Change-log entries retained', cdcStat('entries'));
   metrics.addGauge('themis_cdc_subscribers', 'Open change-feed streams (SSE and WebSocket)', cdcStat('subscribers'));
   metrics.addGauge('themis_cdc_long_poll_waiters', 'Long-poll requests waiting for a change', cdcStat('waiters'));
+  metrics.addGauge('themis_storage_writes_enabled', 'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)', () =>
+    db.ready ? (db.health().writes === 'enabled' ? 1 : 0) : undefined,
+  );
   const vectorStat = (k: 'vectorCount' | 'deletedSlots' | 'capacity') => () => (db.ready ? db.listVectorIndexes().map((x): [string, number] => [x.objectName as string, x[k] as number]) : undefined);
   metrics.addLabeledGauge('themis_vector_index_vectors', 'Vectors in each vector index', 'index', vectorStat('vectorCount'));
   metrics.addLabeledGauge('themis_vector_index_deleted_slots', 'Graph slots of deleted vectors awaiting reuse, per vector index', 'index', vectorStat('deletedSlots'));

@@ -113,6 +113,14 @@ async function fulltextTotal(s: StartedServer): Promise<number> {
   return r.body.total as number;
 }
 
+/** The Prometheus gauge themis_storage_writes_enabled. */
+async function writesGauge(s: StartedServer): Promise<number> {
+  const text = await (await s.req('GET', '/metrics')).text();
+  const m = /^themis_storage_writes_enabled (\d+)$/m.exec(text);
+  expect(m, 'themis_storage_writes_enabled missing from /metrics').not.toBeNull();
+  return Number(m![1]);
+}
+
 describe('a full disk', () => {
   it('refuses writes with 507, keeps reads, loses nothing acknowledged, and resumes writes once space is freed (then survives kill -9)', async () => {
     const tmpfs = mountTmpfs(64 * 1024 * 1024);
@@ -145,6 +153,7 @@ describe('a full disk', () => {
     expect(health.body).toMatchObject({ status: 'degraded', writes: 'disabled', storage_failure: { kind: 'disk_full' } });
     const ready = await call(s, 'GET', '/health/ready');
     expect(ready.body).toMatchObject({ status: 'ready', writes: 'disabled' });
+    expect(await writesGauge(s)).toBe(0);
     await expectAllAcked(s, out.acked);
     expect(await aqlCount(s)).toBe(out.acked.size);
     expect(await fulltextTotal(s)).toBe(out.acked.size);
@@ -163,6 +172,7 @@ describe('a full disk', () => {
     }
     expect(resumed!.status, JSON.stringify(resumed!.body)).toBe(201);
     expect((await call(s, 'GET', '/health')).body).toMatchObject({ status: 'healthy', writes: 'enabled' });
+    expect(await writesGauge(s)).toBe(1);
     await expectAllAcked(s, out.acked);
     const feed = await expectContiguousFeed(s);
     expect(feed.keys.filter((k) => k.startsWith('t:')).sort()).toEqual([...out.acked.keys()].sort());
