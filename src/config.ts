@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING } from './json-limits.js';
 
 export type Durability = 'sync' | 'relaxed';
 
@@ -38,6 +39,10 @@ export interface Config {
   queryMaxIntermediate: number;
   /** An AQL cursor not read for this long is closed (its snapshot released). */
   cursorTtlMs: number;
+  /** Most nesting levels of objects/arrays in a JSON request body or in a document sent as a JSON string (400 JSON_TOO_DEEP beyond). */
+  maxJsonDepth: number;
+  /** Most bytes of request line plus header fields (431 beyond; uWS's own native limits apply first, see docs/api.md). */
+  maxHeaderBytes: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -60,6 +65,8 @@ export const DEFAULTS: Config = {
   queryMaxResults: 100_000,
   queryMaxIntermediate: 1_000_000,
   cursorTtlMs: 60_000,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+  maxHeaderBytes: 16 * 1024,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -81,6 +88,8 @@ const SETTINGS = [
   { key: 'queryMaxResults', env: 'THEMIS_QUERY_MAX_RESULTS', flag: 'query-max-results', parse: (v: string) => intIn(v, 'query max results', 1, 100_000_000) },
   { key: 'queryMaxIntermediate', env: 'THEMIS_QUERY_MAX_INTERMEDIATE', flag: 'query-max-intermediate', parse: (v: string) => intIn(v, 'query max intermediate rows', 100, 100_000_000) },
   { key: 'cursorTtlMs', env: 'THEMIS_CURSOR_TTL_MS', flag: 'cursor-ttl-ms', parse: (v: string) => intIn(v, 'cursor ttl', 100, 86_400_000) },
+  { key: 'maxJsonDepth', env: 'THEMIS_MAX_JSON_DEPTH', flag: 'max-json-depth', parse: (v: string) => intIn(v, 'max json depth', 2, MAX_JSON_DEPTH_CEILING) },
+  { key: 'maxHeaderBytes', env: 'THEMIS_MAX_HEADER_BYTES', flag: 'max-header-bytes', parse: (v: string) => intIn(v, 'max header bytes', 1024, 256 * 1024) },
 ] as const;
 
 export class ConfigError extends Error {

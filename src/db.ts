@@ -21,7 +21,7 @@ export interface DatabaseHooks {
 }
 
 export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs'>>;
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'maxJsonDepth'>>;
 
 /** One operation of POST /transaction. */
 export interface BatchOperation {
@@ -306,7 +306,7 @@ export class Database {
         const k = parseEntityKey(o.key);
         if (o.op === 'put') {
           if (o.blob === undefined) throw new ThemisError('VALIDATION_FAILED', 'missing required field "blob"');
-          return { k, op: 'put' as const, blob: normalizeBlob(o.blob) };
+          return { k, op: 'put' as const, blob: normalizeBlob(o.blob, this.config.maxJsonDepth) };
         }
         return { k, op: 'delete' as const };
       } catch (e) {
@@ -347,7 +347,7 @@ export class Database {
 
   putEntity(rawKey: string, blob: unknown, txnId?: string): Promise<PutResult> {
     const k = parseEntityKey(rawKey);
-    const b = normalizeBlob(blob);
+    const b = normalizeBlob(blob, this.config.maxJsonDepth);
     return this.entities.put(k, b, this.joined(txnId));
   }
 
@@ -360,7 +360,7 @@ export class Database {
     if (rawKey !== undefined && table !== undefined && table !== k.table) {
       throw new ThemisError('VALIDATION_FAILED', `field "table" ("${table}") does not match the table of key "${k.key}"`, { details: { field: 'table' } });
     }
-    return this.entities.create(k, normalizeBlob(blob), this.joined(txnId));
+    return this.entities.create(k, normalizeBlob(blob, this.config.maxJsonDepth), this.joined(txnId));
   }
 
   async deleteEntity(rawKey: string, txnId?: string): Promise<{ key: string; deleted: boolean }> {

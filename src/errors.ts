@@ -27,6 +27,12 @@ export const ErrorCodes = {
   INTERNAL: 500,
   NOT_IMPLEMENTED: 501,
   UNAVAILABLE: 503,
+  /** JSON input (a request body, or a document inside one) nests deeper than THEMIS_MAX_JSON_DEPTH. */
+  JSON_TOO_DEEP: 400,
+  /** The request target alone is longer than THEMIS_MAX_HEADER_BYTES. */
+  URI_TOO_LONG: 414,
+  /** Request line and header fields together exceed THEMIS_MAX_HEADER_BYTES. */
+  HEADERS_TOO_LARGE: 431,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
