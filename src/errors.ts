@@ -33,6 +33,8 @@ export const ErrorCodes = {
   URI_TOO_LONG: 414,
   /** Request line and header fields together exceed THEMIS_MAX_HEADER_BYTES. */
   HEADERS_TOO_LARGE: 431,
+  /** A plain HTTP request to a WebSocket endpoint. */
+  UPGRADE_REQUIRED: 426,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { HistogramSeries, Metrics } from '../metrics.js';
 import { can, type Authenticator, type Principal } from '../security/index.js';
 import { RequestBody, type DrainResult } from './body.js';
+import { checkHeaderSize } from './header-size.js';
 import { toErrorReply, type ErrorReply } from './error-reply.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
@@ -38,6 +39,8 @@ const JSON_TYPE = 'application/json';
 const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
 const KNOWN_METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]));
 const REQUEST_ID_OK = /^[A-Za-z0-9._:@-]{1,128}$/;
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 function statusLine(code: number): string {
   return `${code} ${STATUS_CODES[code] ?? 'Unknown'}`;
 }
@@ -104,6 +107,10 @@ class Exchange implements ApiRequest {
 
   get rawQueryLength(): number {
     return this.rawQuery.length;
+  }
+
+  hasNonAsciiQuery(): boolean {
+    return NON_ASCII.test(this.rawQuery);
   }
 
   get query(): URLSearchParams {
@@ -188,7 +195,7 @@ export class HttpServer {
 
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
-    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining);
+    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes);
   }
 
   listen(): Promise<number> {
@@ -277,32 +284,14 @@ export class HttpServer {
     ex.inHandler = false;
   }
 
-  /**
-   * Request line plus header fields over `maxHeaderBytes` → 414 (the target
-   * alone) or 431, before anything else runs. Measured in characters as uWS
-   * hands them over (bytes for ASCII; `name: value\r\n` per field). uWS's own,
-   * native limits apply before this (docs/api.md, "Request limits"): beyond
-   * them a connection is closed without an answer.
-   */
-  private checkHeaderSize(ex: Exchange, req: HttpRequest): void {
-    const limit = this.maxHeaderBytes;
-    // Request line: method SP target SP HTTP/1.1 CRLF.
-    const target = ex.path.length + (ex.rawQueryLength > 0 ? ex.rawQueryLength + 1 : 0);
-    if (target > limit) {
-      throw new ThemisError('URI_TOO_LONG', `the request target is longer than the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`, { details: { limit_bytes: limit } });
-    }
-    let size = ex.method.length + target + 12;
-    req.forEach((k, v) => {
-      size += k.length + v.length + 4;
-    });
-    if (size > limit) {
-      throw new ThemisError('HEADERS_TOO_LARGE', `request line and header fields exceed the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`, { details: { limit_bytes: limit } });
-    }
-  }
-
   private dispatch(ex: Exchange, req: HttpRequest): void {
     if (this.draining) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
-    this.checkHeaderSize(ex, req);
+    checkHeaderSize(ex.method, ex.path, ex.rawQueryLength, req, this.maxHeaderBytes);
+    // uWS decodes the target as UTF-8 and silently turns invalid bytes into U+FFFD, so a raw non-ASCII byte
+    // could reach a key altered. A URI is ASCII (RFC 3986 §2); other characters travel percent-encoded.
+    if (NON_ASCII.test(ex.path) || (ex.rawQueryLength > 0 && ex.hasNonAsciiQuery())) {
+      throw new ThemisError('BAD_REQUEST', 'the request target must be ASCII: percent-encode other characters (RFC 3986)');
+    }
     // HEAD is answered by the GET route, without the body (RFC 9110 §9.3.2).
     const m = this.router.match(ex.method === 'HEAD' ? 'GET' : ex.method, ex.path);
     if (m.kind === 'not_found') throw new ThemisError('ROUTE_NOT_FOUND', `no route for ${ex.method} ${ex.path}`);

@@ -5,6 +5,7 @@ import { API_VERSION } from './api-version.js';
 import type { Logger } from '../log.js';
 import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
 import { toErrorReply } from './error-reply.js';
+import { checkHeaderSize } from './header-size.js';
 import type { TemplatedApp } from './uws.js';
 
 /** A WebSocket as route code sees it. */
@@ -48,7 +49,7 @@ const MAX_BACKPRESSURE = 4 * 1024 * 1024;
  * clients (browsers) that cannot set headers on a WebSocket. A refused
  * upgrade gets the JSON error response of any other request.
  */
-export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authenticator, log: Logger, isDraining: () => boolean): void {
+export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authenticator, log: Logger, isDraining: () => boolean, maxHeaderBytes = 16 * 1024): void {
   app.ws<UserData>(route.path, {
     maxPayloadLength: 64 * 1024,
     maxBackpressure: MAX_BACKPRESSURE,
@@ -57,7 +58,8 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
     upgrade: (res, req, context) => {
       const headers: Record<string, string> = {};
       for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions']) headers[h] = req.getHeader(h);
-      const query = new URLSearchParams(req.getQuery() ?? '');
+      const rawQuery = req.getQuery() ?? '';
+      const query = new URLSearchParams(rawQuery);
       const requestId = crypto.randomUUID();
       let aborted = false;
       res.onAborted(() => (aborted = true));
@@ -88,6 +90,7 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
       let principal: Principal;
       try {
         if (isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
+        checkHeaderSize('GET', req.getUrl(), rawQuery.length, req, maxHeaderBytes);
         const token = query.get('token');
         principal = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
         if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
