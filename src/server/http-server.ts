@@ -193,8 +193,23 @@ export class HttpServer {
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
+  /**
+   * Every route this server answers, HTTP and WebSocket, with its
+   * authentication: what the auth matrix and the spec comparison test
+   * walk (test/reliability/auth-matrix.test.ts).
+   */
+  routeTable(): { method: string; path: string; auth: boolean; websocket: boolean }[] {
+    return [
+      ...this.router.routes().map((r) => ({ method: r.method, path: r.path, auth: r.auth, websocket: false })),
+      ...this.wsPaths.map((p) => ({ method: 'GET', path: p, auth: true, websocket: true })),
+    ];
+  }
+
+  private readonly wsPaths: string[] = [];
+
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
+    this.wsPaths.push(route.path);
     registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes);
   }
 
