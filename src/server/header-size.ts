@@ -1,5 +1,5 @@
 import { ThemisError } from '../errors.js';
-import type { HttpRequest } from './uws.js';
+import { uwsNative, type HttpRequest } from './uws.js';
 
 /**
  * Request line plus header fields over `limit` → 414 URI_TOO_LONG (the
@@ -15,6 +15,8 @@ export function checkHeaderSize(method: string, url: string, queryLength: number
   if (target > limit) {
     throw new ThemisError('URI_TOO_LONG', `the request target is longer than the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`, { details: { limit_bytes: limit } });
   }
+  // uWS's pure-JS fallback (node:http underneath) has no forEach; node:http enforces its own 16 KiB header limit there.
+  if (!uwsNative) return;
   // Request line: method SP target SP HTTP/1.1 CRLF.
   let size = method.length + target + 12;
   req.forEach((k, v) => {
