@@ -10,6 +10,7 @@ import { ADMIN_KEY, startServer, type StartedServer } from '../helpers/server.js
  * a stable code, nothing is applied, and the server keeps serving.
  */
 
+const SLOW = process.env.THEMIS_SLOW === '1';
 const AUTH = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 const MiB = 1024 * 1024;
 
@@ -217,6 +218,20 @@ describe('request bodies over THEMIS_MAX_BODY_BYTES (10 MiB)', () => {
   });
 });
 
+describe.runIf(SLOW)('lingering is bounded in time (THEMIS_SLOW=1: takes ~10 s)', () => {
+  it('a client that declares 11 MiB and stalls gets the 413 after the 10 s bound, and the connection is closed', async () => {
+    const started = performance.now();
+    const got = await rawExchange(s.port, `PUT /entities/big:stall HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: ${11 * MiB}\r\n\r\n{"blob":`, 30_000);
+    const ms = performance.now() - started;
+    expect(got.text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(got.closed).toBe(true);
+    // The bound is 10 s (LINGER_MAX_MS); generous upper margin for a loaded machine.
+    expect(ms).toBeGreaterThan(9_000);
+    expect(ms).toBeLessThan(25_000);
+    await expectHealthy(s);
+  }, 60_000);
+});
+
 describe('invalid UTF-8', () => {
   it('a body that is not UTF-8 -> 400 INVALID_JSON, nothing stored (it would otherwise be stored as U+FFFD)', async () => {
     const body = Buffer.concat([Buffer.from('{"blob":"{\\"n\\":\\"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('\\"}"}')]);
@@ -272,8 +287,8 @@ describe('header size (THEMIS_MAX_HEADER_BYTES, default 16 KiB)', () => {
   });
 });
 
-/** Write raw bytes, collect what comes back until the server closes (or 5 s pass). */
-function rawExchange(port: number, data: string): Promise<{ text: string; closed: boolean }> {
+/** Write raw bytes, collect what comes back until the server closes (or `timeoutMs` pass). */
+function rawExchange(port: number, data: string, timeoutMs = 5000): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     let text = '';
@@ -281,7 +296,7 @@ function rawExchange(port: number, data: string): Promise<{ text: string; closed
     const timer = setTimeout(() => {
       sock.destroy();
       resolve({ text, closed });
-    }, 5000);
+    }, timeoutMs);
     sock.on('data', (d) => (text += d.toString('latin1')));
     sock.on('error', () => {});
     sock.on('close', () => {
