@@ -424,6 +424,8 @@ export class HttpServer {
     const closeStream = () => out.end();
     const out: ResponseStream = {
       start: (status, headers) => {
+        // uWS throws on a response whose client has gone; a late start must be a no-op, not an exception.
+        if (ended || ex.aborted) return;
         ex.streamStatus = status;
         cork(() => {
           res.writeStatus(statusLine(status));
