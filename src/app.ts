@@ -81,6 +81,8 @@ export async function startServer(config: Config, { log, announce = (t) => proce
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
+    maxJsonDepth: config.maxJsonDepth,
+    maxHeaderBytes: config.maxHeaderBytes,
     startedAt,
   });
   const port = await http.listen();

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING } from './json-limits.js';
 
 export type Durability = 'sync' | 'relaxed';
 
@@ -42,6 +43,10 @@ export interface Config {
   checkpointIntervalMs: number;
   /** ... and whenever the change log has grown this many entries past an index's checkpoint (bounds the replay after a crash). */
   checkpointEveryChanges: number;
+  /** Most nesting levels of objects/arrays in a JSON request body or in a document sent as a JSON string (400 JSON_TOO_DEEP beyond). */
+  maxJsonDepth: number;
+  /** Most bytes of request line plus header fields (431 beyond; uWS's own native limits apply first, see docs/api.md). */
+  maxHeaderBytes: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -66,6 +71,8 @@ export const DEFAULTS: Config = {
   cursorTtlMs: 60_000,
   checkpointIntervalMs: 300_000,
   checkpointEveryChanges: 50_000,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+  maxHeaderBytes: 16 * 1024,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -89,6 +96,8 @@ const SETTINGS = [
   { key: 'cursorTtlMs', env: 'THEMIS_CURSOR_TTL_MS', flag: 'cursor-ttl-ms', parse: (v: string) => intIn(v, 'cursor ttl', 100, 86_400_000) },
   { key: 'checkpointIntervalMs', env: 'THEMIS_CHECKPOINT_INTERVAL_MS', flag: 'checkpoint-interval-ms', parse: (v: string) => intIn(v, 'checkpoint interval', 1000, 86_400_000) },
   { key: 'checkpointEveryChanges', env: 'THEMIS_CHECKPOINT_EVERY_CHANGES', flag: 'checkpoint-every-changes', parse: (v: string) => intIn(v, 'checkpoint every changes', 100, 100_000_000) },
+  { key: 'maxJsonDepth', env: 'THEMIS_MAX_JSON_DEPTH', flag: 'max-json-depth', parse: (v: string) => intIn(v, 'max json depth', 2, MAX_JSON_DEPTH_CEILING) },
+  { key: 'maxHeaderBytes', env: 'THEMIS_MAX_HEADER_BYTES', flag: 'max-header-bytes', parse: (v: string) => intIn(v, 'max header bytes', 1024, 256 * 1024) },
 ] as const;
 
 export class ConfigError extends Error {

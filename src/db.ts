@@ -22,7 +22,7 @@ export interface DatabaseHooks {
 }
 
 export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges'>> & {
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges' | 'maxJsonDepth'>> & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */
     resumeFreeBytes?: number;
     /** How often a full disk is looked at again (default 2 s). */
@@ -428,7 +428,7 @@ export class Database {
         const k = parseEntityKey(o.key);
         if (o.op === 'put') {
           if (o.blob === undefined) throw new ThemisError('VALIDATION_FAILED', 'missing required field "blob"');
-          return { k, op: 'put' as const, blob: normalizeBlob(o.blob) };
+          return { k, op: 'put' as const, blob: normalizeBlob(o.blob, this.config.maxJsonDepth) };
         }
         return { k, op: 'delete' as const };
       } catch (e) {
@@ -469,7 +469,7 @@ export class Database {
 
   putEntity(rawKey: string, blob: unknown, txnId?: string): Promise<PutResult> {
     const k = parseEntityKey(rawKey);
-    const b = normalizeBlob(blob);
+    const b = normalizeBlob(blob, this.config.maxJsonDepth);
     return this.entities.put(k, b, this.joined(txnId));
   }
 
@@ -482,7 +482,7 @@ export class Database {
     if (rawKey !== undefined && table !== undefined && table !== k.table) {
       throw new ThemisError('VALIDATION_FAILED', `field "table" ("${table}") does not match the table of key "${k.key}"`, { details: { field: 'table' } });
     }
-    return this.entities.create(k, normalizeBlob(blob), this.joined(txnId));
+    return this.entities.create(k, normalizeBlob(blob, this.config.maxJsonDepth), this.joined(txnId));
   }
 
   async deleteEntity(rawKey: string, txnId?: string): Promise<{ key: string; deleted: boolean }> {

@@ -31,6 +31,14 @@ export const ErrorCodes = {
   STORAGE_FAILURE: 503,
   /** The disk holding the data directory is full: writes are refused until space is freed (they resume by themselves). */
   INSUFFICIENT_STORAGE: 507,
+  /** JSON input (a request body, or a document inside one) nests deeper than THEMIS_MAX_JSON_DEPTH. */
+  JSON_TOO_DEEP: 400,
+  /** The request target alone is longer than THEMIS_MAX_HEADER_BYTES. */
+  URI_TOO_LONG: 414,
+  /** Request line and header fields together exceed THEMIS_MAX_HEADER_BYTES. */
+  HEADERS_TOO_LARGE: 431,
+  /** A plain HTTP request to a WebSocket endpoint. */
+  UPGRADE_REQUIRED: 426,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,5 @@
 import { ThemisError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
 
 export interface NormalizedBlob {
   /** The JSON text that is stored and returned by GET. */
@@ -14,9 +15,16 @@ export interface NormalizedBlob {
  * or as a JSON object. The document must be a JSON object: entities are
  * documents with fields, which indexes and queries address by path. A string
  * is stored exactly as sent, so GET returns the client's bytes.
+ *
+ * A string is parsed here, a second time after the request body: the
+ * document inside it gets the same nesting limit as the body itself
+ * (`maxDepth`, THEMIS_MAX_JSON_DEPTH), checked on the text before parsing so
+ * nothing recursive ever sees a deeper one. An object form was part of the
+ * body and has been checked with it.
  */
-export function normalizeBlob(blob: unknown): NormalizedBlob {
+export function normalizeBlob(blob: unknown, maxDepth = DEFAULT_MAX_JSON_DEPTH): NormalizedBlob {
   if (typeof blob === 'string') {
+    if (exceedsJsonDepth(blob, maxDepth)) throw jsonTooDeep('the document in "blob"', maxDepth);
     let doc: unknown;
     try {
       doc = JSON.parse(blob);

@@ -1,11 +1,14 @@
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { ThemisError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { HistogramSeries, Metrics } from '../metrics.js';
 import { can, type Authenticator, type Principal } from '../security/index.js';
-import { readBody } from './body.js';
-import { toErrorReply } from './error-reply.js';
+import { RequestBody, type DrainResult } from './body.js';
+import { checkHeaderSize } from './header-size.js';
+import { toErrorReply, type ErrorReply } from './error-reply.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
 import type { ApiRequest, Reply, ResponseStream, StreamReply } from './types.js';
@@ -20,13 +23,24 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Most nesting levels of a JSON body (default 256). */
+  maxJsonDepth?: number;
+  /** Most bytes of request line plus header fields (default 16 KiB). */
+  maxHeaderBytes?: number;
 }
+
+/** Statuses after which the connection is closed even when the request was read whole: the client misbehaved once, and may again. */
+const CLOSE_AFTER = new Set([413, 414, 431]);
+/** The answer when even the error reply cannot be built (never expected; the client must still get one). */
+const LAST_RESORT_500: ErrorReply = { status: 500, body: { error: true, message: 'internal server error', status_code: 500, code: 'INTERNAL' }, headers: undefined };
 
 const JSON_TYPE = 'application/json';
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (missing from the bundled typings). */
 const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
 const KNOWN_METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]));
 const REQUEST_ID_OK = /^[A-Za-z0-9._:@-]{1,128}$/;
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 function statusLine(code: number): string {
   return `${code} ${STATUS_CODES[code] ?? 'Unknown'}`;
 }
@@ -49,8 +63,12 @@ class Exchange implements ApiRequest {
   finished = false;
   /** Still inside the synchronous uWS handler: writes need no cork. */
   inHandler = true;
-  /** A request body may still be arriving: an early response must close the connection. */
+  /** A request body may still be arriving: an early response must drain it first (body.ts) or close the connection. */
   bodyPending: boolean;
+  /** The body reader, created (and onData registered) at first use. */
+  reader: RequestBody | undefined = undefined;
+  /** fail() has started answering (possibly waiting for the body to drain): later failures are only logged. */
+  failing = false;
   readonly requestId: string;
   readonly started = performance.now();
   readonly authorization: string;
@@ -87,6 +105,14 @@ class Exchange implements ApiRequest {
 
   private readonly rawQuery: string;
 
+  get rawQueryLength(): number {
+    return this.rawQuery.length;
+  }
+
+  hasNonAsciiQuery(): boolean {
+    return NON_ASCII.test(this.rawQuery);
+  }
+
   get query(): URLSearchParams {
     return (this.queryCache ??= new URLSearchParams(this.rawQuery));
   }
@@ -107,6 +133,10 @@ class Exchange implements ApiRequest {
   onAborted(cb: () => void): void {
     if (this.aborted) return cb();
     (this.abortCallbacks ??= []).push(cb);
+  }
+
+  body$(limit: number): RequestBody {
+    return (this.reader ??= new RequestBody(this.res, this.contentLength, limit));
   }
 }
 
@@ -142,6 +172,8 @@ export class HttpServer {
   /** End functions of open streamed responses (ended at shutdown). */
   private readonly openStreams = new Set<() => void>();
   private readonly durationChildren = new Map<string, Map<string, Map<number, HistogramSeries>>>();
+  private readonly maxJsonDepth: number;
+  private readonly maxHeaderBytes: number;
   port = 0;
 
   constructor(
@@ -155,13 +187,30 @@ export class HttpServer {
     // Fail at start, not at the first request, if a route names a schema openapi.yaml lacks.
     for (const r of router.routes()) if (r.body) schemas.validator(r.body);
     metrics.countRequestsFrom(() => this.stats);
+    this.maxJsonDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    this.maxHeaderBytes = opts.maxHeaderBytes ?? 16 * 1024;
     this.app = uWS.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
+  /**
+   * Every route this server answers, HTTP and WebSocket, with its
+   * authentication: what the auth matrix and the spec comparison test
+   * walk (test/reliability/auth-matrix.test.ts).
+   */
+  routeTable(): { method: string; path: string; auth: boolean; websocket: boolean }[] {
+    return [
+      ...this.router.routes().map((r) => ({ method: r.method, path: r.path, auth: r.auth, websocket: false })),
+      ...this.wsPaths.map((p) => ({ method: 'GET', path: p, auth: true, websocket: true })),
+    ];
+  }
+
+  private readonly wsPaths: string[] = [];
+
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
-    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining);
+    this.wsPaths.push(route.path);
+    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes);
   }
 
   listen(): Promise<number> {
@@ -229,8 +278,18 @@ export class HttpServer {
     this.inflight++;
     res.onAborted(() => {
       ex.aborted = true;
+      ex.reader?.cancel();
       this.finish(ex, ex.streamStatus);
-      if (ex.abortCallbacks) for (const cb of ex.abortCallbacks.splice(0)) cb();
+      // An exception escaping a uWS callback would end the process: each callback is on its own.
+      if (ex.abortCallbacks) {
+        for (const cb of ex.abortCallbacks.splice(0)) {
+          try {
+            cb();
+          } catch (err) {
+            this.log.error('abort callback failed', { request_id: ex.requestId, route: ex.route, error: err });
+          }
+        }
+      }
     });
     try {
       this.dispatch(ex, req);
@@ -242,6 +301,12 @@ export class HttpServer {
 
   private dispatch(ex: Exchange, req: HttpRequest): void {
     if (this.draining) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
+    checkHeaderSize(ex.method, ex.path, ex.rawQueryLength, req, this.maxHeaderBytes);
+    // uWS decodes the target as UTF-8 and silently turns invalid bytes into U+FFFD, so a raw non-ASCII byte
+    // could reach a key altered. A URI is ASCII (RFC 3986 §2); other characters travel percent-encoded.
+    if (NON_ASCII.test(ex.path) || (ex.rawQueryLength > 0 && ex.hasNonAsciiQuery())) {
+      throw new ThemisError('BAD_REQUEST', 'the request target must be ASCII: percent-encode other characters (RFC 3986)');
+    }
     // HEAD is answered by the GET route, without the body (RFC 9110 §9.3.2).
     const m = this.router.match(ex.method === 'HEAD' ? 'GET' : ex.method, ex.path);
     if (m.kind === 'not_found') throw new ThemisError('ROUTE_NOT_FOUND', `no route for ${ex.method} ${ex.path}`);
@@ -265,10 +330,25 @@ export class HttpServer {
       }
     }
     if (route.body !== undefined) {
-      readBody(ex.res, ex.contentLength, this.opts.maxBodyBytes)
+      ex.body$(this.opts.maxBodyBytes)
+        .collect()
         .then((buf) => {
           ex.bodyPending = false;
           ex.body = this.parseBody(route, buf);
+          return route.handler(ex);
+        })
+        .then((reply) => this.reply(ex, reply), (err: unknown) => this.fail(ex, err));
+      return;
+    }
+    if (ex.bodyPending) {
+      // A body sent to a route that takes none (DELETE /entities/{key} with a
+      // body, say) is read and dropped, never buffered, before the handler
+      // runs: within the limit it is ignored, over it the request gets its
+      // 413 and nothing is applied.
+      ex.body$(this.opts.maxBodyBytes)
+        .discard()
+        .then(() => {
+          ex.bodyPending = false;
           return route.handler(ex);
         })
         .then((reply) => this.reply(ex, reply), (err: unknown) => this.fail(ex, err));
@@ -284,6 +364,10 @@ export class HttpServer {
       if (route.bodyOptional) return undefined;
       throw new ThemisError('BAD_REQUEST', 'request body is required (a JSON object)');
     }
+    // JSON text is UTF-8 (RFC 8259 §8.1); decoding would silently turn invalid bytes into U+FFFD and store them.
+    if (!isUtf8(buf)) throw new ThemisError('INVALID_JSON', 'request body is not valid UTF-8');
+    // Before parsing: the parser takes any depth, but ajv and everything after it recurse per level.
+    if (exceedsJsonDepth(buf, this.maxJsonDepth)) throw jsonTooDeep('request body', this.maxJsonDepth);
     let body: unknown;
     try {
       body = JSON.parse(buf.toString('utf8'));
@@ -294,11 +378,27 @@ export class HttpServer {
     return body;
   }
 
+  /** Serialise and send a handler's reply. Never throws: a reply that cannot be sent becomes a 500. */
   private reply(ex: Exchange, r: Reply | StreamReply): void {
-    if ('stream' in r) return this.startStream(ex, r.stream);
-    const status = r.status ?? 200;
-    if (r.text !== undefined) this.write(ex, status, r.text, r.contentType ?? 'text/plain; charset=utf-8', r.headers);
-    else this.write(ex, status, r.json === undefined ? '' : JSON.stringify(r.json), r.contentType ?? JSON_TYPE, r.headers);
+    let status: number;
+    let text: string;
+    let contentType: string;
+    try {
+      if (r === null || typeof r !== 'object') throw new TypeError(`route ${ex.route} returned ${r === null ? 'null' : typeof r} instead of a reply`);
+      if ('stream' in r) return this.startStream(ex, r.stream);
+      status = r.status ?? 200;
+      if (r.text !== undefined) {
+        text = r.text;
+        contentType = r.contentType ?? 'text/plain; charset=utf-8';
+      } else {
+        // Throws on cycles, BigInt, or nesting beyond the stack: answered as 500 below, never left hanging.
+        text = r.json === undefined ? '' : JSON.stringify(r.json);
+        contentType = r.contentType ?? JSON_TYPE;
+      }
+    } catch (err) {
+      return this.fail(ex, err);
+    }
+    this.write(ex, status, text, contentType, r.headers);
   }
 
   /**
@@ -324,6 +424,8 @@ export class HttpServer {
     const closeStream = () => out.end();
     const out: ResponseStream = {
       start: (status, headers) => {
+        // uWS throws on a response whose client has gone; a late start must be a no-op, not an exception.
+        if (ended || ex.aborted) return;
         ex.streamStatus = status;
         cork(() => {
           res.writeStatus(statusLine(status));
@@ -343,7 +445,15 @@ export class HttpServer {
         res.onWritable(() => {
           const w = writable;
           writable = undefined;
-          if (w && !ended && !ex.aborted) w();
+          if (w && !ended && !ex.aborted) {
+            try {
+              w();
+            } catch (err) {
+              // Thrown inside a uWS callback it would end the process; end this stream instead.
+              this.log.error('stream writable callback failed', { request_id: ex.requestId, route: ex.route, error: err });
+              out.end('', true);
+            }
+          }
           return true;
         });
       },
@@ -371,23 +481,73 @@ export class HttpServer {
       this.openStreams.delete(closeStream);
       closed();
     });
-    fn(out);
+    try {
+      fn(out);
+    } catch (err) {
+      if (ex.streamStatus === 0 && !ended) {
+        // Nothing sent yet: the client gets the error as any other request would.
+        ended = true;
+        this.openStreams.delete(closeStream);
+        closed();
+        ex.done = false;
+        this.fail(ex, err);
+      } else {
+        // Status and events are out: all that is left is to end the stream and close, so the client is not left waiting.
+        this.log.error('stream failed', { request_id: ex.requestId, route: ex.route, error: err });
+        out.end('', true);
+      }
+    }
   }
 
+  /**
+   * Answer with the error. Never throws. If the request body is still
+   * arriving, it is drained first (body.ts: a bounded lingering read), so the
+   * client is not reset while it sends and does receive the answer.
+   */
   private fail(ex: Exchange, err: unknown): void {
-    const e = toErrorReply(err, ex.requestId, this.log, ex.route);
-    // An early error leaves the rest of a request body unread: close the connection instead of reading it.
-    const close = ex.bodyPending || e.status === 413 || this.draining;
-    this.write(ex, e.status, JSON.stringify(e.body), JSON_TYPE, e.headers, close);
+    if (ex.aborted || ex.done || ex.failing) {
+      // Already answered (or nobody to answer): an unexpected error still deserves a log line.
+      if (!(err instanceof ThemisError) && !ex.aborted) this.log.error('error after the response', { request_id: ex.requestId, route: ex.route, error: err });
+      return;
+    }
+    ex.failing = true;
+    let e: ErrorReply;
+    let text: string;
+    try {
+      e = toErrorReply(err, ex.requestId, this.log, ex.route);
+      text = JSON.stringify(e.body);
+    } catch (again) {
+      this.log.error('cannot build the error reply', { request_id: ex.requestId, route: ex.route, error: again });
+      e = LAST_RESORT_500;
+      text = JSON.stringify(e.body);
+    }
+    const answer = (drained: DrainResult | 'not_pending' | 'unread') => {
+      const close = drained === 'bounded' || drained === 'unread' || CLOSE_AFTER.has(e.status) || this.draining;
+      this.write(ex, e.status, text, JSON_TYPE, e.headers, close);
+    };
+    if (!ex.bodyPending) return answer('not_pending');
+    // onData can only be registered inside the uWS handler; a body nobody registered for later cannot be drained.
+    if (ex.reader === undefined && !ex.inHandler) return answer('unread');
+    ex.body$(this.opts.maxBodyBytes).drain(answer);
   }
 
   private write(ex: Exchange, status: number, body: string, contentType: string, headers: Record<string, string> | undefined, close = false): void {
     if (ex.aborted || ex.done) return;
     ex.done = true;
-    // Inside the uWS handler the socket is corked already; afterwards, cork so
-    // status, headers and body leave in one syscall.
-    if (ex.inHandler) writeResponse(ex, status, body, contentType, headers, close);
-    else ex.res.cork(() => writeResponse(ex, status, body, contentType, headers, close));
+    try {
+      // Inside the uWS handler the socket is corked already; afterwards, cork so
+      // status, headers and body leave in one syscall.
+      if (ex.inHandler) writeResponse(ex, status, body, contentType, headers, close);
+      else ex.res.cork(() => writeResponse(ex, status, body, contentType, headers, close));
+    } catch (err) {
+      // Half a response may be on the wire: closing is the only honest end, and the client is not left waiting.
+      this.log.error('cannot write the response', { request_id: ex.requestId, route: ex.route, status, error: err });
+      try {
+        ex.res.close();
+      } catch {
+        // Already ended or closed by uWS.
+      }
+    }
     this.finish(ex, status);
   }
 
@@ -414,15 +574,20 @@ export class HttpServer {
   private finish(ex: Exchange, status: number): void {
     if (ex.finished) return;
     ex.finished = true;
-    const seconds = (performance.now() - ex.started) / 1000;
-    const isError = status === 0 || status >= 400;
-    this.stats.record(isError);
-    this.durationSeries(ex.route, ex.method, status).observe(seconds);
-    if (this.log.enabled('debug')) {
-      this.log.debug('request', { request_id: ex.requestId, method: ex.method, route: ex.route, status: status || 'aborted', ms: Math.round(seconds * 1e5) / 100 });
-    }
+    // In-flight accounting first: shutdown waits on it, whatever happens to the metrics below.
     this.inflight--;
     if (this.inflight === 0 && this.drained) this.drained();
+    try {
+      const seconds = (performance.now() - ex.started) / 1000;
+      const isError = status === 0 || status >= 400;
+      this.stats.record(isError);
+      this.durationSeries(ex.route, ex.method, status).observe(seconds);
+      if (this.log.enabled('debug')) {
+        this.log.debug('request', { request_id: ex.requestId, method: ex.method, route: ex.route, status: status || 'aborted', ms: Math.round(seconds * 1e5) / 100 });
+      }
+    } catch (err) {
+      this.log.error('cannot record request metrics', { request_id: ex.requestId, route: ex.route, error: err });
+    }
   }
 }
 
@@ -445,7 +610,8 @@ function writeResponse(ex: Exchange, status: number, body: string, contentType: 
   res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
   res.writeHeader(H_REQUEST_ID, ex.requestId);
   res.writeHeader(H_API_VERSION, V_API_VERSION);
-  if (headers) for (const k in headers) res.writeHeader(k, headers[k]!);
+  // String(): a number slipped into a header map must not make uWS throw halfway through the response.
+  if (headers) for (const k in headers) res.writeHeader(k, String(headers[k]));
   if (ex.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), close);
   else res.end(body, close);
 }

@@ -30,6 +30,10 @@ export interface ServerDeps {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Default 256 (THEMIS_MAX_JSON_DEPTH). */
+  maxJsonDepth?: number;
+  /** Default 16 KiB (THEMIS_MAX_HEADER_BYTES). */
+  maxHeaderBytes?: number;
   startedAt: number;
 }
 
@@ -54,6 +58,8 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     host: d.host,
     port: d.port,
     maxBodyBytes: d.maxBodyBytes,
+    maxJsonDepth: d.maxJsonDepth,
+    maxHeaderBytes: d.maxHeaderBytes,
   });
   server.webSocket(changefeedWebSocket(d.db));
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });

@@ -5,6 +5,7 @@ import { API_VERSION } from './api-version.js';
 import type { Logger } from '../log.js';
 import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
 import { toErrorReply } from './error-reply.js';
+import { checkHeaderSize } from './header-size.js';
 import type { TemplatedApp } from './uws.js';
 
 /** A WebSocket as route code sees it. */
@@ -48,7 +49,7 @@ const MAX_BACKPRESSURE = 4 * 1024 * 1024;
  * clients (browsers) that cannot set headers on a WebSocket. A refused
  * upgrade gets the JSON error response of any other request.
  */
-export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authenticator, log: Logger, isDraining: () => boolean): void {
+export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authenticator, log: Logger, isDraining: () => boolean, maxHeaderBytes = 16 * 1024): void {
   app.ws<UserData>(route.path, {
     maxPayloadLength: 64 * 1024,
     maxBackpressure: MAX_BACKPRESSURE,
@@ -57,25 +58,39 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
     upgrade: (res, req, context) => {
       const headers: Record<string, string> = {};
       for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions']) headers[h] = req.getHeader(h);
-      const query = new URLSearchParams(req.getQuery() ?? '');
+      const rawQuery = req.getQuery() ?? '';
+      const query = new URLSearchParams(rawQuery);
       const requestId = crypto.randomUUID();
       let aborted = false;
       res.onAborted(() => (aborted = true));
+      let answered = false;
       const refuse = (err: unknown) => {
-        if (aborted) return;
-        const e = toErrorReply(err, requestId, log, route.path);
-        res.cork(() => {
-          res.writeStatus(`${e.status} ${STATUS_CODES[e.status] ?? 'Error'}`);
-          res.writeHeader('Content-Type', 'application/json');
-          res.writeHeader('X-Request-Id', requestId);
-          res.writeHeader('X-API-Version', API_VERSION);
-          if (e.headers) for (const k in e.headers) res.writeHeader(k, e.headers[k]!);
-          res.end(JSON.stringify(e.body), true);
-        });
+        if (aborted || answered) return;
+        answered = true;
+        try {
+          const e = toErrorReply(err, requestId, log, route.path);
+          res.cork(() => {
+            res.writeStatus(`${e.status} ${STATUS_CODES[e.status] ?? 'Error'}`);
+            res.writeHeader('Content-Type', 'application/json');
+            res.writeHeader('X-Request-Id', requestId);
+            res.writeHeader('X-API-Version', API_VERSION);
+            if (e.headers) for (const k in e.headers) res.writeHeader(k, String(e.headers[k]));
+            res.end(JSON.stringify(e.body), true);
+          });
+        } catch (again) {
+          // Never out of a uWS callback or a promise nobody awaits: close so the client is not left waiting.
+          log.error('cannot answer a refused WebSocket upgrade', { request_id: requestId, route: route.path, error: again });
+          try {
+            res.close();
+          } catch {
+            // already closed
+          }
+        }
       };
       let principal: Principal;
       try {
         if (isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
+        checkHeaderSize('GET', req.getUrl(), rawQuery.length, req, maxHeaderBytes);
         const token = query.get('token');
         principal = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
         if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
@@ -86,7 +101,12 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
       route.upgrade({ query, principal, header: (n) => headers[n] ?? '' }).then(
         (open) => {
           if (aborted) return;
-          res.cork(() => res.upgrade<UserData>({ open }, headers['sec-websocket-key']!, headers['sec-websocket-protocol']!, headers['sec-websocket-extensions']!, context));
+          try {
+            res.cork(() => res.upgrade<UserData>({ open }, headers['sec-websocket-key']!, headers['sec-websocket-protocol']!, headers['sec-websocket-extensions']!, context));
+            answered = true;
+          } catch (err) {
+            refuse(err);
+          }
         },
         refuse,
       );
@@ -106,13 +126,30 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
         },
       };
       data.conn = conn;
-      data.session = data.open(conn);
+      try {
+        data.session = data.open(conn);
+      } catch (err) {
+        // 1011: the server hit an unexpected condition (RFC 6455 §7.4.1). An exception here would end the process.
+        log.error('WebSocket session failed to open', { route: route.path, error: err });
+        conn.close(1011, 'internal error');
+      }
     },
-    drain: (ws) => ws.getUserData().session?.onDrain(),
+    drain: (ws) => {
+      try {
+        ws.getUserData().session?.onDrain();
+      } catch (err) {
+        log.error('WebSocket drain failed', { route: route.path, error: err });
+        ws.getUserData().conn?.close(1011, 'internal error');
+      }
+    },
     close: (ws) => {
       const data = ws.getUserData();
       if (data.conn) data.conn.closedFlag = true;
-      data.session?.onClose();
+      try {
+        data.session?.onClose();
+      } catch (err) {
+        log.error('WebSocket close handler failed', { route: route.path, error: err });
+      }
     },
   });
 }

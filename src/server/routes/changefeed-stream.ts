@@ -75,6 +75,17 @@ export function changefeedStreamRoutes(db: Database): RouteSpec[] {
         };
       },
     },
+    {
+      // uWS hands only upgrade requests to the WebSocket route; a plain GET would otherwise fall through to 404.
+      method: 'GET',
+      path: '/changefeed/ws',
+      auth: false,
+      handler: () => {
+        throw new ThemisError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', {
+          headers: { Upgrade: 'websocket' },
+        });
+      },
+    },
   ];
 }
 
