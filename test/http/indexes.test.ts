@@ -152,6 +152,75 @@ describe('indexes over HTTP', () => {
     expect(rs.filter((r) => r.status === 409).length).toBe(9);
     expect(await entriesOf('uc.email')).toBe(1);
   });
+
+  // Regression for a planted bug the suite let through: with the unique index's in-flight claims
+  // ignored, explicit transactions committing one value at the same moment both succeeded and
+  // the index held a duplicate (the tests above only raced implicit writes). Each round races
+  // several commits of one value; with the claims ignored, commits that share a group commit win.
+  it('explicit transactions committing one unique value concurrently: exactly one commits per value, no duplicate in the index', async () => {
+    expect((await call(s, 'POST', '/index/create', { table: 'uxt', column: 'email', unique: true })).status).toBe(200);
+    const ROUNDS = 8;
+    const PER_ROUND = 6;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ids: number[] = [];
+      for (let i = 0; i < PER_ROUND; i++) {
+        const b = await call(s, 'POST', '/transaction/begin', { isolation: i % 2 === 0 ? 'snapshot' : 'read_committed' });
+        expect(b.status, JSON.stringify(b.body)).toBe(200);
+        const id = b.body.transaction_id as number;
+        const p = await put(`uxt:${round}_${i}`, { email: `v${round}@x` }, { 'x-transaction-id': String(id) });
+        expect(p.status, JSON.stringify(p.body)).toBe(201);
+        ids.push(id);
+      }
+      const rs = await Promise.all(ids.map((id) => call(s, 'POST', '/transaction/commit', { transaction_id: id })));
+      const won = rs.filter((r) => r.status === 200);
+      expect(won.length, `round ${round}: ${JSON.stringify(rs.map((r) => r.body))}`).toBe(1);
+      for (const r of rs.filter((x) => x.status !== 200)) {
+        expectError(r, 409, 'CONFLICT');
+        expect(r.body.status).toBe('aborted');
+      }
+      // the index and the data agree: one owner, the others were never written
+      const winner = rs.findIndex((r) => r.status === 200);
+      const q = await call(s, 'POST', '/query', { table: 'uxt', predicates: [{ column: 'email', value: `v${round}@x` }], return: 'keys' });
+      expect(q.status, JSON.stringify(q.body)).toBe(200);
+      expect(q.body.keys).toEqual([`uxt:${round}_${winner}`]);
+      for (let i = 0; i < PER_ROUND; i++) {
+        const g = await call(s, 'GET', `/entities/uxt:${round}_${i}`);
+        expect(g.status, `uxt:${round}_${i}: ${JSON.stringify(g.body)}`).toBe(i === winner ? 200 : 404);
+      }
+    }
+    expect(await entriesOf('uxt.email')).toBe(ROUNDS);
+  });
+
+  // Regression for a planted bug the suite let through: a refused commit kept the sequence numbers
+  // it had taken, so the change feed skipped one after every refusal (last_seq after the refusal
+  // looked right; the next commit's did not).
+  it('after refused commits the next commit gets last_seq + 1 and the change feed stays contiguous', async () => {
+    expect((await call(s, 'POST', '/index/create', { table: 'useq', column: 'email', unique: true })).status).toBe(200);
+    expect((await put('useq:1', { email: 'taken@x' })).status).toBe(201);
+    const before = await lastSeq();
+    expectError(await put('useq:2', { email: 'taken@x' }), 409, 'CONFLICT');
+    expectError(await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'useq:3', blob: { n: 3 } }, { op: 'put', key: 'useq:4', blob: { email: 'taken@x' } }] }), 409, 'CONFLICT');
+    const t = (await call(s, 'POST', '/transaction/begin')).body.transaction_id as number;
+    expect((await put('useq:5', { email: 'taken@x' }, { 'x-transaction-id': String(t) })).status).toBe(201);
+    expectError(await call(s, 'POST', '/transaction/commit', { transaction_id: t }), 409, 'CONFLICT');
+    expect(await lastSeq()).toBe(before);
+    const ok = await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'useq:6', blob: { email: 'free@x' } }, { op: 'put', key: 'useq:7', blob: { email: 'seven@x' } }] });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.last_seq).toBe(before + 2);
+    expectError(await put('useq:8', { email: 'free@x' }), 409, 'CONFLICT');
+    const t2 = (await call(s, 'POST', '/transaction/begin')).body.transaction_id as number;
+    expect((await put('useq:9', { email: 'nine@x' }, { 'x-transaction-id': String(t2) })).status).toBe(201);
+    const c2 = await call(s, 'POST', '/transaction/commit', { transaction_id: t2 });
+    expect(c2.status, JSON.stringify(c2.body)).toBe(200);
+    expect(c2.body.last_seq).toBe(before + 3);
+    const f = await call(s, 'GET', `/changefeed?from_seq=${before}`);
+    expect(f.status, JSON.stringify(f.body)).toBe(200);
+    expect((f.body.entries as { seq: number; key: string }[]).map((e) => [e.seq, e.key])).toEqual([
+      [before + 1, 'useq:6'],
+      [before + 2, 'useq:7'],
+      [before + 3, 'useq:9'],
+    ]);
+  });
 });
 
 describe('indexes survive a restart', () => {

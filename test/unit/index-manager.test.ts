@@ -206,6 +206,52 @@ describe('IndexManager (through Database)', () => {
     expect(await count('u.email')).toBe(2);
   });
 
+  // Regression for a planted bug the suite let through: ignoring the claims of commits still in
+  // flight let two explicit transactions commit one unique value. A first, unrelated commit holds
+  // group commit busy, so both transactions are queued behind it and neither is in LevelDB when
+  // the other's hook checks: only the in-flight claim can refuse the second.
+  for (const isolation of ['read_committed', 'snapshot'] as const) {
+    it(`unique (${isolation}): explicit transactions committing one value concurrently: exactly one commits, one entry`, async () => {
+      await db.createIndex({ table: 'u', column: 'email', unique: true });
+      const txns: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const t = db.beginTransaction(isolation).transaction_id;
+        await put(`u:${i}`, { email: 'same@x', i }, t);
+        txns.push(t);
+      }
+      const blocker = put('other:1', { x: 1 });
+      const rs = await Promise.all(txns.map((t) => codeOf(db.commitTransaction(t))));
+      await blocker;
+      expect(rs).toEqual(['no error', '409 CONFLICT', '409 CONFLICT', '409 CONFLICT']);
+      expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['same@x'], 'u:0'])]);
+      expect(await count('u.email')).toBe(1);
+      for (let i = 1; i < 4; i++) expect(await codeOf(Promise.resolve().then(() => db.getEntity(`u:${i}`)))).toBe('404 NOT_FOUND');
+      // the loser's error names the in-flight owner
+      const t = db.beginTransaction(isolation).transaction_id;
+      await put('u:9', { email: 'same@x' }, t);
+      const late = db.commitTransaction(t).catch((e: unknown) => e);
+      expect(await late).toMatchObject({ code: 'CONFLICT', details: { conflicting_key: 'u:0', status: 'aborted' } });
+    });
+  }
+
+  it('unique: a value released by a commit still in flight can be claimed by an explicit transaction queued behind it', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await put('u:1', { email: 'a@x' });
+    const mover = db.beginTransaction().transaction_id;
+    await put('u:1', { email: 'b@x' }, mover);
+    const taker = db.beginTransaction().transaction_id;
+    await put('u:2', { email: 'a@x' }, taker);
+    const blocker = put('other:1', { x: 1 });
+    const rs = await Promise.all([codeOf(db.commitTransaction(mover)), codeOf(db.commitTransaction(taker))]);
+    await blocker;
+    expect(rs).toEqual(['no error', 'no error']);
+    expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['a@x'], 'u:2']), JSON.stringify([['b@x'], 'u:1'])]);
+    // and a third transaction cannot take either value while both are in flight or after
+    const third = db.beginTransaction().transaction_id;
+    await put('u:3', { email: 'b@x' }, third);
+    expect(await codeOf(db.commitTransaction(third))).toBe('409 CONFLICT');
+  });
+
   it('a unique index over duplicate data fails CONFLICT and leaves nothing behind', async () => {
     await put('u:1', { email: 'a@x' });
     await put('u:2', { email: 'a@x' });

@@ -507,3 +507,57 @@ describe('TransactionManager limits', () => {
     expect(codeOfSync(() => txm.put(t, K('u:1'), value))).toBe('PAYLOAD_TOO_LARGE');
   });
 });
+
+// Regression for a planted bug that the suite let through: after a commit hook
+// refused a commit, the sequence numbers it had taken were not handed back, so
+// the change feed skipped a number after every refusal. Checking last_seq after
+// the refusal cannot see that; the next commit's numbers can.
+describe('TransactionManager: sequence numbers after a refused commit', () => {
+  let dir: string;
+  let s: Stack;
+  /** Refuses any commit touching a key of table `bad`, as a unique index refuses a duplicate. */
+  const refuseBad = (info: { changes: readonly { table: string; key: string }[] }) => {
+    const c = info.changes.find((x) => x.table === 'bad');
+    if (c) throw new ThemisError('CONFLICT', `refused ${c.key}`);
+  };
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-txm-refuse-'));
+    s = await openStack(dir, { hooks: [refuseBad] });
+  });
+  afterEach(async () => {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const commit = (keys: string[], implicit: boolean) => {
+    const t = s.txm.begin('read_committed', implicit);
+    for (const k of keys) s.txm.put(t, K(k), doc({ k }));
+    return s.txm.commit(t);
+  };
+  const feedSeqs = async () => (await s.changeLog.read({ fromSeq: 0, limit: 1000 })).entries.map((e) => e.seq);
+
+  for (const implicit of [true, false]) {
+    it(`${implicit ? 'implicit' : 'explicit'}: the commit after a refusal gets exactly last_seq + 1; the feed stays contiguous`, async () => {
+      expect((await commit(['ok:1'], implicit)).lastSeq).toBe(1);
+      // a refused single change, then a refused transaction of three changes (the refusal comes from its last one)
+      expect(await codeOf(commit(['bad:1'], implicit))).toBe('CONFLICT');
+      expect(await codeOf(commit(['ok:x', 'ok:y', 'bad:2'], implicit))).toBe('CONFLICT');
+      expect(s.changeLog.lastSeq).toBe(1);
+      const next = await commit(['ok:2', 'ok:3'], implicit);
+      expect(next.changes.map((c) => c.seq)).toEqual([2, 3]);
+      expect(next.lastSeq).toBe(3);
+      expect(await codeOf(commit(['bad:3'], implicit))).toBe('CONFLICT');
+      expect((await commit(['ok:4'], implicit)).lastSeq).toBe(4);
+      expect(await feedSeqs()).toEqual([1, 2, 3, 4]);
+      expect(s.txm.readLatest(K('ok:x'))).toBeUndefined();
+    });
+  }
+
+  it('a refusal between commits still in flight hands back only its own numbers', async () => {
+    // three commits queued at once (none durable yet), the middle one refused
+    const results = await Promise.allSettled([commit(['ok:a'], true), commit(['bad:b'], true), commit(['ok:c', 'ok:d'], true)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseFulfilledResult<{ lastSeq: number }>).value.lastSeq).toBe(3);
+    expect(await feedSeqs()).toEqual([1, 2, 3]);
+    expect(s.txm.appliedSeq).toBe(3);
+  });
+});
