@@ -336,8 +336,9 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     expect(commits).toBe(200);
     expect(final).toBe(commits);
     const after = await json<{ total_committed: number; conflicts: number; active_count: number }>(await srv.req('GET', '/transaction/stats'));
-    expect(after.total_committed - before.total_committed).toBeGreaterThanOrEqual(200);
-    expect(after.conflicts - before.conflicts).toBeGreaterThanOrEqual(conflicts); // other tests may add theirs
+    // Tests of this file run one after another on this server: the deltas are exactly this test's.
+    expect(after.total_committed - before.total_committed).toBe(200);
+    expect(after.conflicts - before.conflicts).toBe(conflicts);
     expect(after.active_count).toBe(0);
   });
 
@@ -347,6 +348,7 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     const acct = (i: number) => `bank:${i}`;
     const r0 = await srv.req('POST', '/transaction', { operations: Array.from({ length: ACCOUNTS }, (_, i) => ({ op: 'put', key: acct(i), blob: { balance: 100 } })) });
     expect(r0.status).toBe(200);
+    const before = await json<{ total_committed: number; conflicts: number; rolled_back: number }>(await srv.req('GET', '/transaction/stats'));
     const balanceIn = async (i: number, h: Record<string, string>) => {
       const r = await srv.req('GET', `/entities/${acct(i)}`, undefined, h);
       expect(r.status).toBe(200);
@@ -360,17 +362,29 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     };
     let transfers = 0;
     let retries = 0;
+    let readerRollbacks = 0;
     let running = true;
-    const transferer = async () => {
+    // The first attempts of transferers 0 and 1 move money between the same two accounts and both
+    // read before either writes, so one of them must get 409 and retry: the retry path always runs.
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((r) => (release = r));
+    const barrier = async () => {
+      if (++arrived === 2) release();
+      await bothRead;
+    };
+    const transferer = async (_: unknown, no: number) => {
       for (let done = 0; done < 15; ) {
-        const from = rnd(ACCOUNTS);
-        const to = (from + 1 + rnd(ACCOUNTS - 1)) % ACCOUNTS;
+        const forced = done === 0 && no < 2;
+        const from = forced ? no : rnd(ACCOUNTS);
+        const to = forced ? 1 - no : (from + 1 + rnd(ACCOUNTS - 1)) % ACCOUNTS;
         const amount = 1 + rnd(10);
-        for (;;) {
+        for (let attempt = 0; ; attempt++) {
           const b = await json<{ transaction_id: number }>(await srv.req('POST', '/transaction/begin', { isolation: 'snapshot' }));
           const h = { 'x-transaction-id': String(b.transaction_id) };
           const a = await balanceIn(from, h);
           const c = await balanceIn(to, h);
+          if (forced && attempt === 0) await barrier();
           for (const [i, v] of [
             [from, a - amount],
             [to, c + amount],
@@ -380,9 +394,10 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
             await p.arrayBuffer();
           }
           const cr = await srv.req('POST', '/transaction/commit', { transaction_id: b.transaction_id });
-          await cr.arrayBuffer();
+          const body = await json(cr);
           if (cr.status === 200) break;
-          expect(cr.status).toBe(409);
+          expect(cr.status, JSON.stringify(body)).toBe(409);
+          expect(body).toMatchObject({ code: 'CONFLICT', status: 'aborted' });
           retries++;
         }
         transfers++;
@@ -399,6 +414,7 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
         sums.push(sum);
         const r = await srv.req('POST', '/transaction/rollback', { transaction_id: b.transaction_id });
         expect(r.status).toBe(200);
+        readerRollbacks++;
       }
     };
     const readers = [reader(), reader()];
@@ -411,7 +427,13 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     let final = 0;
     for (let i = 0; i < ACCOUNTS; i++) final += await balanceIn(i, {});
     expect(final).toBe(TOTAL);
-    // retries happen under contention, but are not guaranteed
-    expect(retries).toBeGreaterThanOrEqual(0);
+    // at least the forced conflict; and the server counted exactly what the clients saw
+    expect(retries).toBeGreaterThanOrEqual(1);
+    const after = await json<{ total_committed: number; conflicts: number; rolled_back: number; active_count: number }>(await srv.req('GET', '/transaction/stats'));
+    expect(after.total_committed - before.total_committed).toBe(90);
+    expect(after.conflicts - before.conflicts).toBe(retries);
+    expect(after.rolled_back - before.rolled_back).toBe(readerRollbacks);
+    expect(readerRollbacks).toBe(sums.length);
+    expect(after.active_count).toBe(0);
   });
 });
