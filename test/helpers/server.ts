@@ -140,3 +140,18 @@ export async function call(s: StartedServer, method: string, path: string, body?
   const text = await r.text();
   return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
 }
+
+/**
+ * Poll `probe` until `done(value)` holds (every `everyMs`), and return that value; after
+ * `timeoutMs` return the last value seen, for the caller's assertion to show. For waiting on
+ * server state (a waiter registered, a stream closed) instead of sleeping a fixed time that a
+ * busy machine may exceed.
+ */
+export async function waitUntil<T>(probe: () => Promise<T> | T, done: (v: T) => boolean, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (done(v) || Date.now() >= deadline) return v;
+    await sleep(everyMs);
+  }
+}

@@ -242,8 +242,8 @@ describe('AQL cursors', () => {
     const r = await aql({ query: `FOR i IN 1..1000 FILTER ${work} RETURN i`, timeout_ms: 100 });
     const took = Date.now() - t0;
     expectError(r, 408, 'TIMEOUT');
-    // the deadline plus a few rows of work (and slack), not hundreds of rows
-    expect(took, `408 after ${took} ms with timeout_ms 100 (${perRow.toFixed(1)} ms per row)`).toBeLessThan(100 + 10 * perRow + 300);
+    // the deadline plus a few rows of work (and slack for a busy machine), not hundreds of rows
+    expect(took, `408 after ${took} ms with timeout_ms 100 (${perRow.toFixed(1)} ms per row)`).toBeLessThan(100 + 40 * perRow + 500);
   });
 
   describe('cursor inside a transaction', () => {
@@ -299,7 +299,7 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
   const aql = (body: Record<string, unknown>) => call(s, 'POST', '/query/aql', body);
   const next = (cursor: unknown) => aql({ cursor });
   beforeAll(async () => {
-    s = await startServer({ env: { THEMIS_CURSOR_TTL_MS: '300', THEMIS_QUERY_MAX_RESULTS: '50', THEMIS_QUERY_TIMEOUT_MS: '200' } });
+    s = await startServer({ env: { THEMIS_CURSOR_TTL_MS: '1000', THEMIS_QUERY_MAX_RESULTS: '50', THEMIS_QUERY_TIMEOUT_MS: '200' } });
     const ops = Array.from({ length: 120 }, (_, i) => ({ op: 'put', key: `lim:${String(i).padStart(3, '0')}`, blob: { i } }));
     const r = await call(s, 'POST', '/transaction', { operations: ops });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -310,13 +310,13 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
 
   it('a cursor not read for longer than THEMIS_CURSOR_TTL_MS expires -> 400', async () => {
     const first = asPage(await aql({ query: 'FOR x IN lim SORT x.i RETURN x.i', use_cursor: true, batch_size: 10 }));
-    // read promptly: still open (each read restarts the idle clock)
+    // read promptly (well within the 1 s TTL): still open (each read restarts the idle clock)
     const second = asPage(await next(first.next_cursor));
     expect(second.items).toEqual(Array.from({ length: 10 }, (_, k) => 10 + k));
     await sleep(150);
     const third = asPage(await next(second.next_cursor));
     expect(third.items[0]).toBe(20);
-    await sleep(1_000);
+    await sleep(1_200);
     const expired = await next(third.next_cursor);
     expectError(expired, 400);
     expect(expired.body.field).toBe('cursor');

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, json, startServer, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, json, startServer, waitUntil, type StartedServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';
 
 const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -36,8 +36,10 @@ describe('GET /changefeed/stream (SSE)', () => {
       expect(e.id).toBe(String(d.sequence));
       expect(typeof d.txn_id).toBe('string');
     }
-    // Delivered while the 30 s window is still open, each within far less than a second of its ack.
-    expect(Math.max(...latencies)).toBeLessThan(500);
+    // Delivered while the 30 s window is still open (a stream that only flushed at its end would take
+    // ~30 s): each event typically arrives within milliseconds of its ack; 5 s leaves room for a busy machine.
+    expect(Math.max(...latencies)).toBeLessThan(5_000);
+    expect(c.events.length).toBeGreaterThanOrEqual(5);
     c.close();
   });
 
@@ -81,7 +83,8 @@ describe('GET /changefeed/stream (SSE)', () => {
     await c.ended;
     const took = performance.now() - started;
     expect(took).toBeGreaterThan(900);
-    expect(took).toBeLessThan(3000);
+    // ends after max_seconds=1, not at the default 30 s window
+    expect(took).toBeLessThan(10_000);
     expect(c.comments.filter((x) => x === 'heartbeat').length).toBeGreaterThanOrEqual(3);
   });
 
@@ -108,12 +111,11 @@ describe('GET /changefeed/stream (SSE)', () => {
   });
 
   it('counts subscribers while streams are open', async () => {
+    const subscribers = async () => (await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers;
     const c = await openSse(s.port, `/changefeed/stream?from_seq=${await lastSeq()}`, AUTH);
-    await new Promise((r) => setTimeout(r, 100));
-    expect((await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers).toBeGreaterThanOrEqual(1);
+    expect(await waitUntil(subscribers, (n) => n >= 1)).toBeGreaterThanOrEqual(1);
     c.close();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers).toBe(0);
+    expect(await waitUntil(subscribers, (n) => n === 0)).toBe(0);
   });
 });
 
@@ -132,7 +134,9 @@ describe('slow SSE consumer', () => {
         const operations = Array.from({ length: 20 }, (_, i) => ({ op: 'put', key: `slow:${b * 20 + i}`, blob: `{"pad":"${big}"}` }));
         expect((await slow.req('POST', '/transaction', { operations })).status).toBe(200);
       }
-      await new Promise((r) => setTimeout(r, 1500));
+      // Wait until the server has cut the stream off (its subscriber is gone), however busy the machine.
+      const subscribers = async () => (await json<{ subscribers: number }>(await slow.req('GET', '/changefeed/stats'))).subscribers;
+      expect(await waitUntil(subscribers, (n) => n === 0, 20_000, 100)).toBe(0);
       // Now read everything the server sent: the stream ended with an error event.
       let text = '';
       sock.setEncoding('utf8');
@@ -198,7 +202,7 @@ describe('WebSocket /changefeed/ws', () => {
     await s.req('PUT', '/entities/ws:2', { blob: '{"a":2}' });
     await s.req('PUT', '/entities/other:2', { blob: '{}' });
     await s.req('DELETE', '/entities/ws:1');
-    while (msgs.length < 3 && performance.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+    while (msgs.length < 3 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 10));
     expect(msgs.map((x) => [x.m.type, x.m.operation, x.m.key])).toEqual([
       ['change', 'PUT', 'ws:1'],
       ['change', 'PUT', 'ws:2'],

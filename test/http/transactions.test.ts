@@ -339,7 +339,7 @@ describe('transactions over HTTP', () => {
 describe('transaction limits over HTTP', () => {
   let s: StartedServer;
   beforeAll(async () => {
-    s = await startServer({ env: { THEMIS_TXN_IDLE_TIMEOUT_MS: '300', THEMIS_TXN_MAX_OPS: '3', THEMIS_TXN_MAX_BYTES: '1024' } });
+    s = await startServer({ env: { THEMIS_TXN_IDLE_TIMEOUT_MS: '1000', THEMIS_TXN_MAX_OPS: '3', THEMIS_TXN_MAX_BYTES: '1024' } });
   });
   afterAll(async () => {
     await s?.stop();
@@ -348,12 +348,20 @@ describe('transaction limits over HTTP', () => {
   it('an idle transaction is rolled back after THEMIS_TXN_IDLE_TIMEOUT_MS; an active one is not', async () => {
     const before = await stats(s);
     const idle = await begin(s, 'snapshot');
-    await call(s, 'PUT', '/entities/idle:1', { blob: {} }, inTx(idle));
+    const idleSince = Date.now(); // before its last request: the server's idle clock starts later
+    expect((await call(s, 'PUT', '/entities/idle:1', { blob: {} }, inTx(idle))).status).toBe(201);
     const busy = await begin(s);
-    for (let i = 0; i < 8; i++) {
-      await sleep(100);
-      expect((await call(s, 'GET', '/entities/idle:1', undefined, inTx(busy))).status).toBe(404);
+    // Keep `busy` active (a request every ~50 ms against a 1 s timeout: room for a busy machine)
+    // until the server reports the idle one timed out; requests naming `idle` would keep it alive.
+    let timedOut = 0;
+    while (timedOut === 0 && Date.now() - idleSince < 15_000) {
+      await sleep(50);
+      const g = await call(s, 'GET', '/entities/idle:1', undefined, inTx(busy));
+      expect(g.status, JSON.stringify(g.body)).toBe(404);
+      timedOut = (await stats(s)).timed_out - before.timed_out;
     }
+    expect(timedOut).toBe(1);
+    expect(Date.now() - idleSince).toBeGreaterThanOrEqual(1000); // not before the timeout
     const r = await call(s, 'POST', '/transaction/commit', { transaction_id: idle });
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ code: 'TRANSACTION_NOT_ACTIVE', transaction_id: idle, status: 'rolled_back' });

@@ -113,8 +113,8 @@ describe('ChangeLog', () => {
     it('resolves at once when entries after fromSeq exist', async () => {
       await tx({ 'w:1': {} });
       const t0 = Date.now();
-      await s.changeLog.waitFor(0, '', 5_000);
-      expect(Date.now() - t0).toBeLessThan(1_000);
+      await s.changeLog.waitFor(0, '', 30_000);
+      expect(Date.now() - t0).toBeLessThan(10_000); // at once, not after the 30 s timeout
       expect(s.changeLog.stats().waiters).toBe(0);
     });
 
@@ -127,7 +127,7 @@ describe('ChangeLog', () => {
       await sleep(50);
       await tx({ 'w:1': { v: 1 } });
       await w;
-      expect(woke - t0).toBeLessThan(5_000);
+      expect(woke - t0).toBeLessThan(10_000); // woken by the commit, not the 20 s timeout
       expect(s.changeLog.stats().waiters).toBe(0);
     });
 

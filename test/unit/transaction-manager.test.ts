@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toClientEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
@@ -434,22 +434,30 @@ describe('TransactionManager limits', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-txm-lim-'));
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await s?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('rolls back explicit transactions idle longer than the timeout (and releases their snapshot)', async () => {
+    // A fake clock drives the sweeper (every 50 ms for a 100 ms timeout): on a busy machine real
+    // 30 ms keep-alives could arrive late enough to time the busy transaction out too.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
     s = await openStack(dir, { idleTimeoutMs: 100 });
     const { txm } = s;
     const idle = txm.begin('snapshot');
     txm.put(idle, K('i:1'), '{}');
     const busy = txm.begin('read_committed');
     const implicit = txm.begin('read_committed', true);
-    const deadline = Date.now() + 600;
-    while (Date.now() < deadline) {
-      txm.get(busy.id); // activity keeps it alive
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    const keepBusy = (ms: number) => {
+      for (let t = 0; t < ms; t += 30) {
+        vi.advanceTimersByTime(30);
+        txm.get(busy.id); // activity keeps it alive
+      }
+    };
+    keepBusy(90);
+    expect(idle.state).toBe('active'); // not before the timeout
+    keepBusy(510);
     expect(idle.state).toBe('rolled_back');
     let err: ThemisError | undefined;
     try {
@@ -464,6 +472,10 @@ describe('TransactionManager limits', () => {
     expect(s.engine.stats().open_snapshots).toBe(0);
     expect(txm.stats()).toMatchObject({ timed_out: 1, rolled_back: 0, total_aborted: 1, active_count: 1 });
     expect(txm.readLatest(K('i:1'))).toBeUndefined();
+    // once nobody touches it, the busy one times out as well
+    vi.advanceTimersByTime(200);
+    expect(busy.state).toBe('rolled_back');
+    expect(txm.stats()).toMatchObject({ timed_out: 2, active_count: 0 });
   });
 
   it('refuses the operation that exceeds THEMIS_TXN_MAX_OPS with PAYLOAD_TOO_LARGE; the transaction stays usable', async () => {
