@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -154,4 +155,17 @@ export async function waitUntil<T>(probe: () => Promise<T> | T, done: (v: T) => 
     if (done(v) || Date.now() >= deadline) return v;
     await sleep(everyMs);
   }
+}
+
+/**
+ * Assert a response's status; on a mismatch the failure shows the body (the error message and
+ * code say why far better than "expected 400 to be 200"). Takes a fetch Response (its body is
+ * read, from a clone, only on a mismatch) or a `call()` result.
+ */
+export async function expectStatus(r: Response | { status: number; body: unknown }, status: number): Promise<void> {
+  if (r.status === status) return;
+  let body: string;
+  if (r instanceof Response) body = r.bodyUsed ? '(body already read)' : await r.clone().text().catch((e: unknown) => `(body unreadable: ${String(e)})`);
+  else body = JSON.stringify(r.body);
+  expect(r.status, `HTTP ${r.status}: ${body}`).toBe(status);
 }

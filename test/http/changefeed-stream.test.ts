@@ -1,7 +1,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, json, startServer, waitUntil, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, expectStatus, json, startServer, waitUntil, type StartedServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';
 
 const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -20,7 +20,7 @@ describe('GET /changefeed/stream (SSE)', () => {
   it('streams: an event reaches a connected client within milliseconds of its commit, not at the end of the window', async () => {
     const from = await lastSeq();
     const c = await openSse(s.port, `/changefeed/stream?from_seq=${from}&max_seconds=30`, AUTH);
-    expect(c.status).toBe(200);
+    await expectStatus(c, 200);
     expect(c.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(c.headers['cache-control']).toBe('no-cache');
     await new Promise((r) => setTimeout(r, 100));
@@ -28,7 +28,7 @@ describe('GET /changefeed/stream (SSE)', () => {
     for (let i = 0; i < 5; i++) {
       const put = await s.req('PUT', `/entities/sse:live${i}`, { blob: `{"i":${i}}` });
       const acked = performance.now();
-      expect(put.status).toBe(201);
+      await expectStatus(put, 201);
       const e = await c.waitFor((ev) => ev.data !== undefined && JSON.parse(ev.data).key === `sse:live${i}`, 2000);
       latencies.push(e.at - acked);
       const d = JSON.parse(e.data!);
@@ -97,15 +97,15 @@ describe('GET /changefeed/stream (SSE)', () => {
     }
     const bad = await openSse(s.port, `/changefeed/stream`, { ...AUTH, 'last-event-id': 'abc' });
     await bad.ended;
-    expect(bad.status).toBe(400);
+    await expectStatus(bad, 400);
     const noAuth = await openSse(s.port, `/changefeed/stream`, {});
     await noAuth.ended;
-    expect(noAuth.status).toBe(401);
+    await expectStatus(noAuth, 401);
   });
 
   it('HEAD answers with the stream headers and no body', async () => {
     const r = await fetch(`${s.base}/changefeed/stream`, { method: 'HEAD', headers: AUTH });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(r.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(await r.text()).toBe('');
   });
@@ -132,7 +132,7 @@ describe('slow SSE consumer', () => {
       // 240 entries of 60 KB (14 MB), more than loopback socket buffers hold.
       for (let b = 0; b < 12; b++) {
         const operations = Array.from({ length: 20 }, (_, i) => ({ op: 'put', key: `slow:${b * 20 + i}`, blob: `{"pad":"${big}"}` }));
-        expect((await slow.req('POST', '/transaction', { operations })).status).toBe(200);
+        await expectStatus(await slow.req('POST', '/transaction', { operations }), 200);
       }
       // Wait until the server has cut the stream off (its subscriber is gone), however busy the machine.
       const subscribers = async () => (await json<{ subscribers: number }>(await slow.req('GET', '/changefeed/stats'))).subscribers;
@@ -175,7 +175,7 @@ describe('retention and streams', () => {
       expect(first).toBeGreaterThan(1);
       const c = await openSse(r.port, `/changefeed/stream?from_seq=0`, AUTH);
       await c.ended;
-      expect(c.status).toBe(410);
+      await expectStatus(c, 410);
       expect(JSON.parse(c.body)).toMatchObject({ code: 'GONE', status_code: 410, first_seq: first });
     } finally {
       await r.stop();
@@ -226,7 +226,7 @@ describe('WebSocket /changefeed/ws', () => {
       ws.on('open', () => reject(new Error('upgrade was accepted')));
       ws.on('error', () => undefined);
     });
-    expect(res.status).toBe(401);
+    await expectStatus(res, 401);
     expect(res.headers['x-api-version']).toBe('1.0.1');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/);

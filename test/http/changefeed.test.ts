@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeEntry } from '../../src/cdc/index.js';
-import { call, sleep, startServer, tempDir, waitUntil, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, sleep, startServer, tempDir, waitUntil, type Body, type StartedServer } from '../helpers/server.js';
 
 type Entry = ChangeEntry;
 interface Feed {
@@ -24,11 +24,11 @@ async function lastSeq(s: StartedServer): Promise<number> {
 }
 async function put(s: StartedServer, key: string, blob: unknown): Promise<void> {
   const r = await call(s, 'PUT', `/entities/${key}`, { blob });
-  expect(r.status).toBe(201);
+  await expectStatus(r, 201);
 }
 async function batch(s: StartedServer, keys: string[], blob: (k: string) => unknown = (k) => ({ k })): Promise<Body> {
   const r = await call(s, 'POST', '/transaction', { operations: keys.map((key) => ({ op: 'put', key, blob: blob(key) })) });
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return r.body;
 }
 
@@ -159,8 +159,8 @@ describe('GET /changefeed', () => {
       expect(r.body, q).toMatchObject({ error: true, code: 'VALIDATION_FAILED', status_code: 400, field });
     }
     // the bounds themselves are valid
-    expect((await call(s, 'GET', '/changefeed?from_seq=0&limit=10000&long_poll_ms=0')).status).toBe(200);
-    expect((await call(s, 'GET', '/changefeed?from_seq=0&limit=1')).status).toBe(200);
+    await expectStatus(await call(s, 'GET', '/changefeed?from_seq=0&limit=10000&long_poll_ms=0'), 200);
+    await expectStatus(await call(s, 'GET', '/changefeed?from_seq=0&limit=1'), 200);
   });
 
   it('rolled-back and conflicting transactions produce no entries', async () => {
@@ -168,11 +168,11 @@ describe('GET /changefeed', () => {
     const rb = (await call(s, 'POST', '/transaction/begin', { isolation: 'snapshot' })).body.transaction_id as number;
     await call(s, 'PUT', '/entities/none:1', { blob: {} }, { 'x-transaction-id': String(rb) });
     await call(s, 'DELETE', '/entities/docs:2', undefined, { 'x-transaction-id': String(rb) });
-    expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: rb })).status).toBe(200);
+    await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: rb }), 200);
     const loser = (await call(s, 'POST', '/transaction/begin', { isolation: 'snapshot' })).body.transaction_id as number;
     await call(s, 'PUT', '/entities/none:2', { blob: { loser: true } }, { 'x-transaction-id': String(loser) });
     await put(s, 'none:2', { winner: true });
-    expect((await call(s, 'POST', '/transaction/commit', { transaction_id: loser })).status).toBe(409);
+    await expectStatus(await call(s, 'POST', '/transaction/commit', { transaction_id: loser }), 409);
     const f = await feed(s, `from_seq=${from}`);
     expect(f.entries.map((e) => [e.key, e.value])).toEqual([['none:2', { winner: true }]]);
     expect(f.entries.some((e) => e.txn_id === String(rb) || e.txn_id === String(loser))).toBe(false);
@@ -257,7 +257,7 @@ describe('long poll', () => {
     expect(waiters).toBe(0);
     // and a commit afterwards is fine (nobody to answer)
     await put(s, 'lpx:1', {});
-    expect((await call(s, 'GET', '/health')).status).toBe(200);
+    await expectStatus(await call(s, 'GET', '/health'), 200);
   });
 
   it('a long poll from a future sequence number waits for the whole timeout', async () => {
@@ -293,11 +293,11 @@ describe('retention (THEMIS_CDC_RETENTION=3)', () => {
     }
     expect(st).toMatchObject({ first_seq: 8, last_seq: 10, entries: 3, retention: '3 entries' });
     const gone = await call(ret, 'GET', '/changefeed?from_seq=0');
-    expect(gone.status).toBe(410);
+    await expectStatus(gone, 410);
     expect(gone.body).toMatchObject({ error: true, code: 'GONE', status_code: 410, first_seq: 8 });
     expect(String(gone.body.message)).toMatch(/retain/);
-    expect((await call(ret, 'GET', '/changefeed?from_seq=6')).status).toBe(410);
-    expect((await call(ret, 'GET', '/changefeed?from_seq=0&long_poll_ms=1000')).status).toBe(410);
+    await expectStatus(await call(ret, 'GET', '/changefeed?from_seq=6'), 410);
+    await expectStatus(await call(ret, 'GET', '/changefeed?from_seq=0&long_poll_ms=1000'), 410);
     const inside = await feed(ret, 'from_seq=7');
     expect(inside.entries.map((e) => e.seq)).toEqual([8, 9, 10]);
     const tail = await feed(ret, `from_seq=${(st.last_seq as number) - 2}`);
@@ -306,7 +306,7 @@ describe('retention (THEMIS_CDC_RETENTION=3)', () => {
       [10, 'ret:10'],
     ]);
     // data itself is not subject to retention
-    expect((await call(ret, 'GET', '/entities/ret:1')).status).toBe(200);
+    await expectStatus(await call(ret, 'GET', '/entities/ret:1'), 200);
   });
 });
 

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { json, sleep, startServer, tempDir, waitUntil } from '../helpers/server.js';
+import { expectStatus, json, sleep, startServer, tempDir, waitUntil } from '../helpers/server.js';
 
 describe('durability', () => {
   it('data survives a graceful restart', async () => {
@@ -12,7 +12,7 @@ describe('durability', () => {
     expect(await a.stop()).toBe(0);
     const b = await startServer({ dataDir });
     expect(await json(await b.req('GET', '/entities/users:1'))).toEqual({ key: 'users:1', blob: '{"name":"Alice"}' });
-    expect((await b.req('GET', '/entities/users:2')).status).toBe(404);
+    await expectStatus(await b.req('GET', '/entities/users:2'), 404);
     await b.stop();
   });
 
@@ -108,13 +108,13 @@ describe('graceful shutdown', () => {
     expect(await waitUntil(connect, (x) => x === 'ECONNREFUSED')).toBe('ECONNREFUSED');
     // ...and a request on a kept-alive connection gets 503 and the connection closed.
     const reused = await fetch(`${a.base}/health`);
-    expect(reused.status).toBe(503);
+    await expectStatus(reused, 503);
     expect(reused.headers.get('connection')).toBe('close');
     expect(await json(reused)).toMatchObject({ error: true, code: 'UNAVAILABLE', status_code: 503 });
     // only now, with the server draining, does the in-flight request's body complete
     finishBody();
     const res = await response;
-    expect(res.status).toBe(201);
+    await expectStatus(res, 201);
     expect(JSON.parse(res.body)).toMatchObject({ success: true, key: 'shutdown:1' });
     expect(await exit).toBe(0);
     // Structured JSON logs on stderr, the shutdown sequence among them.
@@ -139,7 +139,7 @@ describe('listening', () => {
   it('a second server on a port in use fails to start instead of sharing the port', async () => {
     const a = await startServer();
     await expect(startServer({ env: { THEMIS_PORT: String(a.port) } })).rejects.toThrow(/cannot listen/);
-    expect((await fetch(`${a.base}/health`)).status).toBe(200);
+    await expectStatus(await fetch(`${a.base}/health`), 200);
     await a.stop();
   });
 });
@@ -157,7 +157,7 @@ describe('shutdown with open change-feed clients', () => {
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000); // typically ~100 ms
     const r = await poll;
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(await json(r)).toMatchObject({ from_seq: 0, entries: [] });
     expect(await sse).toContain(': connected');
   });

@@ -12,7 +12,7 @@
  * snapshot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startServer, type StartedServer } from '../helpers/server.js';
+import { expectStatus, json, startServer, type StartedServer } from '../helpers/server.js';
 
 type Isolation = 'read_committed' | 'snapshot';
 const LEVELS: Isolation[] = ['read_committed', 'snapshot'];
@@ -36,7 +36,7 @@ async function freshTable(): Promise<string> {
       { op: 'put', key: `${table}:2`, blob: { value: 20 } },
     ],
   });
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return table;
 }
 
@@ -44,7 +44,7 @@ async function freshTable(): Promise<string> {
 async function committed(table: string, id: number): Promise<number | null> {
   const r = await srv.req('GET', `/entities/${table}:${id}`);
   if (r.status === 404) return null;
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return (JSON.parse((await json<{ blob: string }>(r)).blob) as { value: number }).value;
 }
 
@@ -58,7 +58,7 @@ class Tx {
 
   static async begin(table: string, isolation: Isolation, s: StartedServer = srv): Promise<Tx> {
     const r = await s.req('POST', '/transaction/begin', { isolation });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     const b = await json<{ transaction_id: number; isolation: string; status: string }>(r);
     expect(b).toMatchObject({ isolation, status: 'begun' });
     expect(Number.isSafeInteger(b.transaction_id)).toBe(true);
@@ -97,7 +97,7 @@ class Tx {
 
   async del(id: number): Promise<boolean> {
     const r = await this.s.req('DELETE', `/entities/${this.table}:${id}`, undefined, this.h);
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     return (await json<{ deleted: boolean }>(r)).deleted;
   }
 
@@ -112,7 +112,7 @@ class Tx {
 
   async rollback(): Promise<void> {
     const r = await this.s.req('POST', '/transaction/rollback', { transaction_id: this.id });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
   }
 }
 
@@ -244,10 +244,10 @@ for (const iso of LEVELS) {
       if (iso === 'snapshot') {
         // An aborted transaction is finished: neither commit nor reads with its id are accepted.
         const again = await srv.req('POST', '/transaction/commit', { transaction_id: t2.id });
-        expect(again.status).toBe(400);
+        await expectStatus(again, 400);
         expect(await json(again)).toMatchObject({ code: 'TRANSACTION_NOT_ACTIVE', transaction_id: t2.id, status: 'aborted' });
         const read = await srv.req('GET', `/entities/${t}:1`, undefined, { 'x-transaction-id': String(t2.id) });
-        expect(read.status).toBe(400);
+        await expectStatus(read, 400);
         // A retry in a new transaction sees T1's update and succeeds.
         const t3 = await Tx.begin(t, iso);
         await t3.put(1, (await t3.get(1))! + 5);
@@ -305,7 +305,7 @@ for (const iso of LEVELS) {
 describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
   it('8 clients x 25 increments of one counter: final value == successful commits == 200', async () => {
     const key = 'counter:1';
-    expect((await srv.req('PUT', `/entities/${key}`, { blob: { n: 0 } })).status).toBe(201);
+    await expectStatus(await srv.req('PUT', `/entities/${key}`, { blob: { n: 0 } }), 201);
     const before = await json<{ total_committed: number; conflicts: number }>(await srv.req('GET', '/transaction/stats'));
     let commits = 0;
     let conflicts = 0;
@@ -314,10 +314,10 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
         const b = await json<{ transaction_id: number }>(await srv.req('POST', '/transaction/begin', { isolation: 'snapshot' }));
         const h = { 'x-transaction-id': String(b.transaction_id) };
         const g = await srv.req('GET', `/entities/${key}`, undefined, h);
-        expect(g.status).toBe(200);
+        await expectStatus(g, 200);
         const n = (JSON.parse((await json<{ blob: string }>(g)).blob) as { n: number }).n;
         const p = await srv.req('PUT', `/entities/${key}`, { blob: { n: n + 1 } }, h);
-        expect(p.status).toBe(201);
+        await expectStatus(p, 201);
         await p.arrayBuffer();
         const c = await srv.req('POST', '/transaction/commit', { transaction_id: b.transaction_id });
         const body = await json<{ status: string; code?: string }>(c);
@@ -325,7 +325,7 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
           commits++;
           done++;
         } else {
-          expect(c.status).toBe(409);
+          await expectStatus(c, 409);
           expect(body).toMatchObject({ code: 'CONFLICT', status: 'aborted' });
           conflicts++;
         }
@@ -347,11 +347,11 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     const TOTAL = ACCOUNTS * 100;
     const acct = (i: number) => `bank:${i}`;
     const r0 = await srv.req('POST', '/transaction', { operations: Array.from({ length: ACCOUNTS }, (_, i) => ({ op: 'put', key: acct(i), blob: { balance: 100 } })) });
-    expect(r0.status).toBe(200);
+    await expectStatus(r0, 200);
     const before = await json<{ total_committed: number; conflicts: number; rolled_back: number }>(await srv.req('GET', '/transaction/stats'));
     const balanceIn = async (i: number, h: Record<string, string>) => {
       const r = await srv.req('GET', `/entities/${acct(i)}`, undefined, h);
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       return (JSON.parse((await json<{ blob: string }>(r)).blob) as { balance: number }).balance;
     };
     // deterministic pseudo-random transfers
@@ -390,7 +390,7 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
             [to, c + amount],
           ] as const) {
             const p = await srv.req('PUT', `/entities/${acct(i)}`, { blob: { balance: v } }, h);
-            expect(p.status).toBe(201);
+            await expectStatus(p, 201);
             await p.arrayBuffer();
           }
           const cr = await srv.req('POST', '/transaction/commit', { transaction_id: b.transaction_id });
@@ -413,7 +413,7 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
         for (let i = 0; i < ACCOUNTS; i++) sum += await balanceIn(i, h);
         sums.push(sum);
         const r = await srv.req('POST', '/transaction/rollback', { transaction_id: b.transaction_id });
-        expect(r.status).toBe(200);
+        await expectStatus(r, 200);
         readerRollbacks++;
       }
     };
