@@ -161,6 +161,67 @@ describe('slow SSE consumer', () => {
   });
 });
 
+describe('slow WebSocket consumer (backpressure)', () => {
+  it('the server stops sending to a client that stops reading (no growing buffer, nothing dropped), serves others meanwhile, closes it with 4008 slow_consumer after THEMIS_CDC_STREAM_MAX_BLOCKED_MS; it resumes by sequence number', async () => {
+    const BLOCKED_MS = 4000;
+    const slow = await startServer({ env: { THEMIS_CDC_STREAM_MAX_BLOCKED_MS: String(BLOCKED_MS) } });
+    try {
+      const N = 300;
+      const big = 'x'.repeat(60_000);
+      // 300 entries of 60 KB (18 MB): more than loopback socket buffers plus uWS's 4 MiB per-socket buffer hold
+      for (let b = 0; b < N / 20; b++) {
+        const operations = Array.from({ length: 20 }, (_, i) => ({ op: 'put', key: `wslow:${b * 20 + i}`, blob: `{"pad":"${big}"}` }));
+        await expectStatus(await slow.req('POST', '/transaction', { operations }), 200);
+      }
+      const subscribers = async () => (await json<{ subscribers: number }>(await slow.req('GET', '/changefeed/stats'))).subscribers;
+      // The slow client: stops reading as soon as it is connected (catch-up from the start).
+      const msgs: Record<string, unknown>[] = [];
+      let closed!: (c: { code: number; reason: string }) => void;
+      const closing = new Promise<{ code: number; reason: string }>((r) => (closed = r));
+      const ws = await new Promise<WebSocket>((resolve, reject) => {
+        const w = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=0`, { headers: AUTH });
+        w.on('open', () => {
+          w.pause();
+          resolve(w);
+        });
+        w.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+        w.on('close', (code, reason) => closed({ code, reason: reason.toString() }));
+        w.on('error', reject);
+      });
+      // Meanwhile another client gets a new change at once, and writes are acknowledged.
+      const fast = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${N}`, { headers: AUTH });
+      const fastGot = new Promise<Record<string, unknown>>((resolve) => fast.on('message', (d) => resolve(JSON.parse(d.toString()) as Record<string, unknown>)));
+      await new Promise((r) => fast.on('open', r));
+      await expectStatus(await slow.req('PUT', '/entities/wsfast:1', { blob: '{"fast":true}' }), 201);
+      expect(await fastGot).toMatchObject({ type: 'change', sequence: N + 1, key: 'wsfast:1' });
+      expect(await subscribers()).toBe(2); // the slow one is still connected, just blocked
+      fast.close();
+      // The server cuts the slow one off; only then does it read what was sent.
+      expect(await waitUntil(subscribers, (n) => n === 0, 30_000, 100)).toBe(0);
+      ws.resume();
+      const how = await closing;
+      expect(how).toEqual({ code: 4008, reason: 'slow_consumer' });
+      const last = msgs[msgs.length - 1]!;
+      expect(last).toMatchObject({ type: 'error', error: 'slow_consumer', last_seq: expect.any(Number) });
+      const seqs = msgs.slice(0, -1).map((m) => m.sequence as number);
+      // nothing dropped or reordered: 1, 2, ... up to the position the error names
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      expect(last.last_seq).toBe(seqs.length);
+      // ... and far from everything: the server stopped sending instead of buffering the backlog
+      expect(seqs.length).toBeLessThan(N);
+      // Resume after the last one received: the rest arrives.
+      const rest: number[] = [];
+      const resumed = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${last.last_seq as number}&keep_alive=false`, { headers: AUTH });
+      resumed.on('message', (d) => rest.push((JSON.parse(d.toString()) as { sequence: number }).sequence));
+      const end = await new Promise<number>((r) => resumed.on('close', (code) => r(code)));
+      expect(end).toBe(1000);
+      expect(rest).toEqual(Array.from({ length: N + 1 - seqs.length }, (_, i) => seqs.length + 1 + i));
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
 describe('retention and streams', () => {
   it('below the retained range the stream answers 410 GONE before streaming', async () => {
     const r = await startServer({ env: { THEMIS_CDC_RETENTION: '2' } });
