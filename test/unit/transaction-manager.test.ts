@@ -228,6 +228,28 @@ describe('TransactionManager', () => {
       });
     }
 
+    // Deterministic version of the races above: an unrelated commit keeps group commit busy, so both
+    // creates are queued behind it and neither is in LevelDB when the second is validated. Only the
+    // pending (in-flight) write can refuse it (a check of durable data alone lets both through).
+    for (const implicit of [true, false]) {
+      it(`${implicit ? 'implicit' : 'explicit'} creates of one key queued behind a busy group commit: exactly one succeeds`, async () => {
+        const create = (by: string) => {
+          const t = implicit ? txm.begin('read_committed', true) : txm.begin('snapshot');
+          txm.put(t, K('q:1'), doc({ by }), true);
+          return t;
+        };
+        const a = create('a');
+        const b = create('b');
+        const blocker = write('other:1', {});
+        const results = await Promise.allSettled([txm.commit(a), txm.commit(b)]);
+        await blocker;
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+        expect(((results[1] as PromiseRejectedResult).reason as ThemisError).code).toBe('CONFLICT');
+        expect(latest('q:1')).toEqual({ by: 'a' });
+        expect((await s.changeLog.read({ fromSeq: 0, limit: 10 })).entries.map((e) => e.key)).toEqual(['other:1', 'q:1']);
+      });
+    }
+
     it('a create of a key that exists in the transaction view fails at once and leaves the transaction usable', async () => {
       await write('u:3', { v: 1 });
       const t = txm.begin('read_committed');
@@ -262,6 +284,26 @@ describe('TransactionManager', () => {
       expect(r3.changes).toHaveLength(1); // the delete removed the in-flight value
       expect(r3.changes[0]!.prev).toBe(doc({ n: 2 }));
       expect(latest('p:1')).toBeUndefined();
+    });
+  });
+
+  describe('a commit that fails in storage', () => {
+    it('is INTERNAL with nothing applied; further writes are refused UNAVAILABLE (no gap in the change log), reads go on', async () => {
+      await write('f:0', { v: 0 });
+      // The storage write of the next commit fails (as LevelDB does on an I/O error or a full disk).
+      const spy = vi.spyOn(s.engine, 'commit').mockRejectedValueOnce(new Error('simulated I/O error'));
+      const t = txm.begin('read_committed', true);
+      txm.put(t, K('f:1'), doc({ v: 1 }));
+      const failed = await txm.commit(t).catch((e: unknown) => e);
+      spy.mockRestore();
+      expect(failed).toMatchObject({ code: 'INTERNAL', status: 500 });
+      expect(txm.healthy).toBe(false);
+      // sequence number 2 was handed out and never written: later commits would leave a gap
+      expect(codeOfSync(() => txm.begin('read_committed'))).toBe('UNAVAILABLE');
+      expect(await codeOf(write('f:2', { v: 2 }))).toBe('UNAVAILABLE');
+      expect(latest('f:0')).toEqual({ v: 0 });
+      expect(latest('f:1')).toBeUndefined();
+      expect((await s.changeLog.read({ fromSeq: 0, limit: 10 })).entries.map((e) => e.seq)).toEqual([1]);
     });
   });
 
@@ -508,6 +550,17 @@ describe('TransactionManager limits', () => {
     expect(t.state).toBe('active');
     await txm.commit(t);
     expect(txm.readLatest(K('b:2'))).toBe(doc({ pad: 'y'.repeat(200) }));
+  });
+
+  it('THEMIS_TXN_MAX_BYTES is exact: key + value bytes up to the limit pass, one byte more is refused', async () => {
+    s = await openStack(dir, { maxBytes: 1024 });
+    const { txm } = s;
+    const ofSize = (bytes: number) => doc({ pad: 'x'.repeat(bytes - doc({ pad: '' }).length) });
+    const t = txm.begin('read_committed');
+    expect(codeOfSync(() => txm.put(t, K('b:1'), ofSize(1024 - 3)))).toBe('no error'); // "b:1" is 3 bytes
+    expect(codeOfSync(() => txm.put(t, K('b:2'), '1'))).toBe('PAYLOAD_TOO_LARGE');
+    const u = txm.begin('read_committed');
+    expect(codeOfSync(() => txm.put(u, K('b:3'), ofSize(1024 - 3 + 1)))).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('THEMIS_TXN_MAX_BYTES counts UTF-8 bytes, not UTF-16 code units', async () => {
