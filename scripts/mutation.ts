@@ -243,7 +243,7 @@ async function main(): Promise<void> {
       fs.writeFileSync(target, apply(original, m)!);
       const started = Date.now();
       // A mutant that makes the tests hang counts as killed (a hang is noticed), after a generous limit.
-      const r = await runTests(scratch, m.tests, Math.max(120_000, baseSeconds * 4000));
+      const r = await runTests(scratch, m.tests, Math.max(60_000, baseSeconds * 4000));
       fs.writeFileSync(target, original);
       const seconds = (Date.now() - started) / 1000;
       const outcome: Result['outcome'] = r.code === null ? 'timeout' : r.code === 0 ? 'survived' : 'killed';
