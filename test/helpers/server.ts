@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -52,6 +52,15 @@ export interface StartOptions {
   waitReady?: boolean;
 }
 
+/** Servers started by this test file and not yet exited. */
+const live = new Set<ChildProcess>();
+// A test that times out never reaches its `finally { stop() }`, and vitest ends its workers with a
+// signal (no 'exit' event): kill what is left when the file is done. Registered when a test file
+// imports this module, so it runs after the file's own afterAll hooks (hooks run in reverse order).
+afterAll(() => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
 /** Start the real server (dist/src/cli.js) on a free port with a temp data dir. */
 export async function startServer(opts: StartOptions = {}): Promise<StartedServer> {
   const dataDir = opts.dataDir ?? tempDir();
@@ -72,7 +81,13 @@ export async function startServer(opts: StartOptions = {}): Promise<StartedServe
   let err = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  live.add(proc);
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      live.delete(proc);
+      resolve(code);
+    }),
+  );
   const base = `http://127.0.0.1:${port}`;
   const s: StartedServer = {
     proc,

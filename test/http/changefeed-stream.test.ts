@@ -219,7 +219,7 @@ describe('slow WebSocket consumer (backpressure)', () => {
     } finally {
       await slow.stop();
     }
-  });
+  }, 60_000); // above the 30 s wait for the cut-off: on failure the assertions report it and the server is stopped
 });
 
 describe('retention and streams', () => {
