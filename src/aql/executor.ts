@@ -647,6 +647,8 @@ export class Executor {
     }
     const groups = new Map<string, Group>();
     let outerRow: Row | undefined;
+    // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
+    let held = 0;
     for await (const row of input) {
       this.tick();
       if (this.turnDue) await this.turn();
@@ -663,11 +665,15 @@ export class Executor {
       g.count++;
       for (let i = 0; i < op.aggregates.length; i++) {
         const a = op.aggregates[i]!;
-        addAgg(g.agg[i]!, a.fn, a.arg ? await this.eval(a.arg, row) : null);
+        const st = g.agg[i]!;
+        const before = st.values.length;
+        addAgg(st, a.fn, a.arg ? await this.eval(a.arg, row) : null);
+        held += st.values.length - before;
       }
+      if (held > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT AGGREGATE');
       if (op.into) {
         g.into.push(op.into.expr ? await this.eval(op.into.expr, row) : rowObject(row));
-        if (g.into.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT ... INTO');
+        if (++held > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT ... INTO');
       }
     }
     // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.

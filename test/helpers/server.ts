@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { afterAll, expect } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -51,6 +52,15 @@ export interface StartOptions {
   waitReady?: boolean;
 }
 
+/** Servers started by this test file and not yet exited. */
+const live = new Set<ChildProcess>();
+// A test that times out never reaches its `finally { stop() }`, and vitest ends its workers with a
+// signal (no 'exit' event): kill what is left when the file is done. Registered when a test file
+// imports this module, so it runs after the file's own afterAll hooks (hooks run in reverse order).
+afterAll(() => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
 /** Start the real server (dist/src/cli.js) on a free port with a temp data dir. */
 export async function startServer(opts: StartOptions = {}): Promise<StartedServer> {
   const dataDir = opts.dataDir ?? tempDir();
@@ -71,7 +81,13 @@ export async function startServer(opts: StartOptions = {}): Promise<StartedServe
   let err = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  live.add(proc);
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      live.delete(proc);
+      resolve(code);
+    }),
+  );
   const base = `http://127.0.0.1:${port}`;
   const s: StartedServer = {
     proc,
@@ -139,4 +155,32 @@ export async function call(s: StartedServer, method: string, path: string, body?
   const r = await s.req(method, path, body, headers);
   const text = await r.text();
   return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
+}
+
+/**
+ * Poll `probe` until `done(value)` holds (every `everyMs`), and return that value; after
+ * `timeoutMs` return the last value seen, for the caller's assertion to show. For waiting on
+ * server state (a waiter registered, a stream closed) instead of sleeping a fixed time that a
+ * busy machine may exceed.
+ */
+export async function waitUntil<T>(probe: () => Promise<T> | T, done: (v: T) => boolean, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (done(v) || Date.now() >= deadline) return v;
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * Assert a response's status; on a mismatch the failure shows the body (the error message and
+ * code say why far better than "expected 400 to be 200"). Takes a fetch Response (its body is
+ * read, from a clone, only on a mismatch) or a `call()` result.
+ */
+export async function expectStatus(r: Response | { status: number; body: unknown }, status: number): Promise<void> {
+  if (r.status === status) return;
+  let body: string;
+  if (r instanceof Response) body = r.bodyUsed ? '(body already read)' : await r.clone().text().catch((e: unknown) => `(body unreadable: ${String(e)})`);
+  else body = JSON.stringify(r.body);
+  expect(r.status, `HTTP ${r.status}: ${body}`).toBe(status);
 }

@@ -3,7 +3,7 @@ import { ChangeLog } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { Engine } from '../../src/storage/index.js';
-import { TransactionManager } from '../../src/txn/index.js';
+import { TransactionManager, type CommitHook } from '../../src/txn/index.js';
 
 /** Engine + change log + transaction manager, wired as src/db.ts wires them. */
 export interface Stack {
@@ -20,6 +20,8 @@ export interface StackOptions {
   retention?: Retention;
   /** Retention timer period (tests call prune() themselves; default: effectively never). */
   pruneEveryMs?: number;
+  /** Commit hooks run after the change log's (e.g. one that refuses some commits, as a unique index does). */
+  hooks?: CommitHook[];
 }
 
 export async function openStack(dir: string, o: StackOptions = {}): Promise<Stack> {
@@ -32,7 +34,7 @@ export async function openStack(dir: string, o: StackOptions = {}): Promise<Stac
     idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
     maxOps: o.maxOps ?? 100_000,
     maxBytes: o.maxBytes ?? 64 * 1024 * 1024,
-    hooks: [changeLog.hook],
+    hooks: [changeLog.hook, ...(o.hooks ?? [])],
     listeners: [changeLog.onApplied],
     log,
   });

@@ -6,7 +6,7 @@
  * cursor is not subject to, and modifying queries refusing cursors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 type Res = { status: number; body: Body };
 
@@ -97,7 +97,7 @@ describe('AQL cursors', () => {
     expect(viaAlias.items).toEqual(Array.from({ length: 100 }, (_, i) => 100 + i));
     // the same query without a cursor
     const whole = await aql({ query });
-    expect(whole.status).toBe(200);
+    await expectStatus(whole, 200);
     expect(whole.body.entities).toEqual(pages.flatMap((p) => p.items));
   });
 
@@ -175,7 +175,7 @@ describe('AQL cursors', () => {
         ...Array.from({ length: 20 }, (_, k) => ({ op: 'delete', key: manyKey(5000 + k) })),
       ],
     });
-    expect(restore.status).toBe(200);
+    await expectStatus(restore, 200);
   });
 
   it('forged, malformed and finished cursors -> 400', async () => {
@@ -201,7 +201,7 @@ describe('AQL cursors', () => {
       const r = await aql({ query, use_cursor: true });
       expectError(r, 400);
     }
-    expect((await call(s, 'GET', '/entities/curmod:c1')).status).toBe(404);
+    await expectStatus(await call(s, 'GET', '/entities/curmod:c1'), 404);
     const one = (await aql({ query: 'FOR r IN rows FILTER r._key == "0001" RETURN r' })).body.entities;
     expect(one).toEqual([JSON.stringify({ i: 1, g: 1, label: 'row 1' })]);
   });
@@ -222,46 +222,46 @@ describe('AQL cursors', () => {
     // the failed cursor is closed
     expectError(await next(first.next_cursor), 400);
     // a quick query with a small timeout is fine
-    expect((await aql({ query: 'FOR r IN rows FILTER r.g == 0 RETURN r.i', timeout_ms: 1000 })).status).toBe(200);
+    await expectStatus(await aql({ query: 'FOR r IN rows FILTER r.g == 0 RETURN r.i', timeout_ms: 1000 }), 200);
   });
 
   it('a modifying query that times out writes nothing', async () => {
     const r = await aql({ query: 'FOR i IN 1..5000000 FILTER i <= 5 OR i == -1 INSERT {_key: CONCAT("t", i)} INTO timedout RETURN NEW._key', timeout_ms: 50 });
     expectError(r, 408, 'TIMEOUT');
-    expect((await call(s, 'GET', '/entities/timedout:t1')).status).toBe(404);
+    await expectStatus(await call(s, 'GET', '/entities/timedout:t1'), 404);
     expect((await aql({ query: 'FOR t IN timedout RETURN t' })).body.entities).toEqual([]);
   });
 
   it('timeout_ms is enforced promptly when each row is expensive (not only every few hundred rows)', async () => {
     const work = 'LENGTH(1..5000000) < 0';
-    expect((await aql({ query: `FOR i IN 1..3 FILTER ${work} RETURN i` })).status).toBe(200); // warm-up
+    await expectStatus(await aql({ query: `FOR i IN 1..3 FILTER ${work} RETURN i` }), 200); // warm-up
     const t1 = Date.now();
-    expect((await aql({ query: `FOR i IN 1..10 FILTER ${work} RETURN i` })).status).toBe(200);
+    await expectStatus(await aql({ query: `FOR i IN 1..10 FILTER ${work} RETURN i` }), 200);
     const perRow = (Date.now() - t1) / 10;
     const t0 = Date.now();
     const r = await aql({ query: `FOR i IN 1..1000 FILTER ${work} RETURN i`, timeout_ms: 100 });
     const took = Date.now() - t0;
     expectError(r, 408, 'TIMEOUT');
-    // the deadline plus a few rows of work (and slack), not hundreds of rows
-    expect(took, `408 after ${took} ms with timeout_ms 100 (${perRow.toFixed(1)} ms per row)`).toBeLessThan(100 + 10 * perRow + 300);
+    // the deadline plus a few rows of work (and slack for a busy machine), not hundreds of rows
+    expect(took, `408 after ${took} ms with timeout_ms 100 (${perRow.toFixed(1)} ms per row)`).toBeLessThan(100 + 40 * perRow + 500);
   });
 
   describe('cursor inside a transaction', () => {
     const begin = async (isolation: string) => {
       const r = await call(s, 'POST', '/transaction/begin', { isolation });
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       return { id: r.body.transaction_id as number, h: { 'x-transaction-id': String(r.body.transaction_id) } };
     };
 
     it('reads the transaction\'s own writes', async () => {
       const t = await begin('read_committed');
-      expect((await call(s, 'PUT', '/entities/txrows:a', { blob: { n: 1 } }, t.h)).status).toBe(201);
-      expect((await call(s, 'PUT', '/entities/txrows:b', { blob: { n: 2 } }, t.h)).status).toBe(201);
-      expect((await call(s, 'PUT', '/entities/txrows:c', { blob: { n: 3 } }, t.h)).status).toBe(201);
+      await expectStatus(await call(s, 'PUT', '/entities/txrows:a', { blob: { n: 1 } }, t.h), 201);
+      await expectStatus(await call(s, 'PUT', '/entities/txrows:b', { blob: { n: 2 } }, t.h), 201);
+      await expectStatus(await call(s, 'PUT', '/entities/txrows:c', { blob: { n: 3 } }, t.h), 201);
       const pages = await readAll({ query: 'FOR x IN txrows SORT x.n RETURN x.n', batch_size: 2 }, t.h);
       expect(pages.flatMap((p) => p.items)).toEqual([1, 2, 3]);
       expect((await aql({ query: 'FOR x IN txrows RETURN x' })).body.entities).toEqual([]);
-      expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: t.id })).status).toBe(200);
+      await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: t.id }), 200);
     });
 
     it.each([
@@ -273,7 +273,7 @@ describe('AQL cursors', () => {
       const t = await begin(isolation);
       const first = asPage(await aql({ query: 'FOR r IN many RETURN r.i', use_cursor: true, batch_size: 100 }, t.h));
       expect(first.has_more).toBe(true);
-      expect((await call(s, 'POST', `/transaction/${end}`, { transaction_id: t.id })).status).toBe(200);
+      await expectStatus(await call(s, 'POST', `/transaction/${end}`, { transaction_id: t.id }), 200);
       const items = [...first.items];
       let cursor = first.next_cursor;
       while (cursor !== null) {
@@ -299,7 +299,7 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
   const aql = (body: Record<string, unknown>) => call(s, 'POST', '/query/aql', body);
   const next = (cursor: unknown) => aql({ cursor });
   beforeAll(async () => {
-    s = await startServer({ env: { THEMIS_CURSOR_TTL_MS: '300', THEMIS_QUERY_MAX_RESULTS: '50', THEMIS_QUERY_TIMEOUT_MS: '200' } });
+    s = await startServer({ env: { THEMIS_CURSOR_TTL_MS: '1000', THEMIS_QUERY_MAX_RESULTS: '50', THEMIS_QUERY_TIMEOUT_MS: '200' } });
     const ops = Array.from({ length: 120 }, (_, i) => ({ op: 'put', key: `lim:${String(i).padStart(3, '0')}`, blob: { i } }));
     const r = await call(s, 'POST', '/transaction', { operations: ops });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -310,13 +310,13 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
 
   it('a cursor not read for longer than THEMIS_CURSOR_TTL_MS expires -> 400', async () => {
     const first = asPage(await aql({ query: 'FOR x IN lim SORT x.i RETURN x.i', use_cursor: true, batch_size: 10 }));
-    // read promptly: still open (each read restarts the idle clock)
+    // read promptly (well within the 1 s TTL): still open (each read restarts the idle clock)
     const second = asPage(await next(first.next_cursor));
     expect(second.items).toEqual(Array.from({ length: 10 }, (_, k) => 10 + k));
     await sleep(150);
     const third = asPage(await next(second.next_cursor));
     expect(third.items[0]).toBe(20);
-    await sleep(1_000);
+    await sleep(1_200);
     const expired = await next(third.next_cursor);
     expectError(expired, 400);
     expect(expired.body.field).toBe('cursor');
@@ -343,7 +343,7 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
 
   it('a modifying query whose RETURN exceeds the cap -> 413 and writes nothing; without RETURN it commits', async () => {
     expectError(await aql({ query: 'FOR i IN 1..60 INSERT {_key: CONCAT("c", i), i} INTO capped RETURN NEW._key' }), 413, 'PAYLOAD_TOO_LARGE');
-    expect((await call(s, 'GET', '/entities/capped:c1')).status).toBe(404);
+    await expectStatus(await call(s, 'GET', '/entities/capped:c1'), 404);
     const ok = await aql({ query: 'FOR i IN 1..60 INSERT {_key: CONCAT("c", i), i} INTO capped' });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body).toMatchObject({ table: 'capped', count: 0, entities: [] });
@@ -356,6 +356,6 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
     expect(Date.now() - t0).toBeLessThan(5_000);
     expectError(await aql({ query: SLOW, timeout_ms: 100 }), 408, 'TIMEOUT');
     expectError(await aql({ query: 'RETURN 1', timeout_ms: 1_000 }), 400);
-    expect((await aql({ query: 'RETURN 1', timeout_ms: 200 })).status).toBe(200);
+    await expectStatus(await aql({ query: 'RETURN 1', timeout_ms: 200 }), 200);
   });
 });

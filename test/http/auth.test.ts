@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { json, startServer, tempDir } from '../helpers/server.js';
+import { expectStatus, json, startServer, tempDir } from '../helpers/server.js';
 
 describe('admin key bootstrap', () => {
   it('first start without THEMIS_ADMIN_KEY creates a key, prints it once, stores only its hash (0600)', async () => {
@@ -23,15 +23,15 @@ describe('admin key bootstrap', () => {
     expect(a.stderr()).not.toContain(secret);
 
     const ok = await a.req('GET', '/stats', undefined, { authorization: `Bearer ${secret}` });
-    expect(ok.status).toBe(200);
+    await expectStatus(ok, 200);
     const bad = await a.req('GET', '/stats', undefined, { authorization: `Bearer ${secret}x` });
-    expect(bad.status).toBe(401);
+    await expectStatus(bad, 401);
     expect(await a.stop()).toBe(0);
 
     // Second start: the stored key still works and nothing is printed again.
     const b = await startServer({ dataDir, adminKey: null });
     expect(b.stdout()).not.toContain('Bearer');
-    expect((await b.req('PUT', '/entities/t:1', { blob: '{}' }, { authorization: `Bearer ${secret}` })).status).toBe(201);
+    await expectStatus(await b.req('PUT', '/entities/t:1', { blob: '{}' }, { authorization: `Bearer ${secret}` }), 201);
     expect(fs.readFileSync(file, 'utf8')).toBe(stored);
     await b.stop();
   });
@@ -42,10 +42,10 @@ describe('admin key bootstrap', () => {
     expect(a.stdout()).toBe('');
     expect(fs.existsSync(path.join(dataDir, 'admin.key'))).toBe(false);
     const r = await a.req('GET', '/stats', undefined, { authorization: 'Bearer env-admin-secret-abcdef' });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(await json(r)).toHaveProperty('server.total_requests');
     const wrong = await a.req('GET', '/entities/t:1', undefined, { authorization: 'Bearer env-admin-secret-abcdeX' });
-    expect(wrong.status).toBe(401);
+    await expectStatus(wrong, 401);
     expect(wrong.headers.get('www-authenticate')).toBe('Bearer realm="themis", error="invalid_token"');
     await a.stop();
   });

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, json, startServer, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, expectStatus, json, startServer, waitUntil, type StartedServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';
 
 const AUTH = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -20,7 +20,7 @@ describe('GET /changefeed/stream (SSE)', () => {
   it('streams: an event reaches a connected client within milliseconds of its commit, not at the end of the window', async () => {
     const from = await lastSeq();
     const c = await openSse(s.port, `/changefeed/stream?from_seq=${from}&max_seconds=30`, AUTH);
-    expect(c.status).toBe(200);
+    await expectStatus(c, 200);
     expect(c.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(c.headers['cache-control']).toBe('no-cache');
     await new Promise((r) => setTimeout(r, 100));
@@ -28,7 +28,7 @@ describe('GET /changefeed/stream (SSE)', () => {
     for (let i = 0; i < 5; i++) {
       const put = await s.req('PUT', `/entities/sse:live${i}`, { blob: `{"i":${i}}` });
       const acked = performance.now();
-      expect(put.status).toBe(201);
+      await expectStatus(put, 201);
       const e = await c.waitFor((ev) => ev.data !== undefined && JSON.parse(ev.data).key === `sse:live${i}`, 2000);
       latencies.push(e.at - acked);
       const d = JSON.parse(e.data!);
@@ -36,8 +36,10 @@ describe('GET /changefeed/stream (SSE)', () => {
       expect(e.id).toBe(String(d.sequence));
       expect(typeof d.txn_id).toBe('string');
     }
-    // Delivered while the 30 s window is still open, each within far less than a second of its ack.
-    expect(Math.max(...latencies)).toBeLessThan(500);
+    // Delivered while the 30 s window is still open (a stream that only flushed at its end would take
+    // ~30 s): each event typically arrives within milliseconds of its ack; 5 s leaves room for a busy machine.
+    expect(Math.max(...latencies)).toBeLessThan(5_000);
+    expect(c.events.length).toBeGreaterThanOrEqual(5);
     c.close();
   });
 
@@ -81,7 +83,8 @@ describe('GET /changefeed/stream (SSE)', () => {
     await c.ended;
     const took = performance.now() - started;
     expect(took).toBeGreaterThan(900);
-    expect(took).toBeLessThan(3000);
+    // ends after max_seconds=1, not at the default 30 s window
+    expect(took).toBeLessThan(10_000);
     expect(c.comments.filter((x) => x === 'heartbeat').length).toBeGreaterThanOrEqual(3);
   });
 
@@ -94,26 +97,25 @@ describe('GET /changefeed/stream (SSE)', () => {
     }
     const bad = await openSse(s.port, `/changefeed/stream`, { ...AUTH, 'last-event-id': 'abc' });
     await bad.ended;
-    expect(bad.status).toBe(400);
+    await expectStatus(bad, 400);
     const noAuth = await openSse(s.port, `/changefeed/stream`, {});
     await noAuth.ended;
-    expect(noAuth.status).toBe(401);
+    await expectStatus(noAuth, 401);
   });
 
   it('HEAD answers with the stream headers and no body', async () => {
     const r = await fetch(`${s.base}/changefeed/stream`, { method: 'HEAD', headers: AUTH });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(r.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(await r.text()).toBe('');
   });
 
   it('counts subscribers while streams are open', async () => {
+    const subscribers = async () => (await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers;
     const c = await openSse(s.port, `/changefeed/stream?from_seq=${await lastSeq()}`, AUTH);
-    await new Promise((r) => setTimeout(r, 100));
-    expect((await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers).toBeGreaterThanOrEqual(1);
+    expect(await waitUntil(subscribers, (n) => n >= 1)).toBeGreaterThanOrEqual(1);
     c.close();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await json<{ subscribers: number }>(await s.req('GET', '/changefeed/stats'))).subscribers).toBe(0);
+    expect(await waitUntil(subscribers, (n) => n === 0)).toBe(0);
   });
 });
 
@@ -130,9 +132,11 @@ describe('slow SSE consumer', () => {
       // 240 entries of 60 KB (14 MB), more than loopback socket buffers hold.
       for (let b = 0; b < 12; b++) {
         const operations = Array.from({ length: 20 }, (_, i) => ({ op: 'put', key: `slow:${b * 20 + i}`, blob: `{"pad":"${big}"}` }));
-        expect((await slow.req('POST', '/transaction', { operations })).status).toBe(200);
+        await expectStatus(await slow.req('POST', '/transaction', { operations }), 200);
       }
-      await new Promise((r) => setTimeout(r, 1500));
+      // Wait until the server has cut the stream off (its subscriber is gone), however busy the machine.
+      const subscribers = async () => (await json<{ subscribers: number }>(await slow.req('GET', '/changefeed/stats'))).subscribers;
+      expect(await waitUntil(subscribers, (n) => n === 0, 20_000, 100)).toBe(0);
       // Now read everything the server sent: the stream ended with an error event.
       let text = '';
       sock.setEncoding('utf8');
@@ -157,6 +161,67 @@ describe('slow SSE consumer', () => {
   });
 });
 
+describe('slow WebSocket consumer (backpressure)', () => {
+  it('the server stops sending to a client that stops reading (no growing buffer, nothing dropped), serves others meanwhile, closes it with 4008 slow_consumer after THEMIS_CDC_STREAM_MAX_BLOCKED_MS; it resumes by sequence number', async () => {
+    const BLOCKED_MS = 6000; // room for the fast client's write and delivery below, even on a busy disk
+    const slow = await startServer({ env: { THEMIS_CDC_STREAM_MAX_BLOCKED_MS: String(BLOCKED_MS) } });
+    try {
+      const N = 300;
+      const big = 'x'.repeat(60_000);
+      // 300 entries of 60 KB (18 MB): more than loopback socket buffers plus uWS's 4 MiB per-socket buffer hold
+      for (let b = 0; b < N / 20; b++) {
+        const operations = Array.from({ length: 20 }, (_, i) => ({ op: 'put', key: `wslow:${b * 20 + i}`, blob: `{"pad":"${big}"}` }));
+        await expectStatus(await slow.req('POST', '/transaction', { operations }), 200);
+      }
+      const subscribers = async () => (await json<{ subscribers: number }>(await slow.req('GET', '/changefeed/stats'))).subscribers;
+      // The slow client: stops reading as soon as it is connected (catch-up from the start).
+      const msgs: Record<string, unknown>[] = [];
+      let closed!: (c: { code: number; reason: string }) => void;
+      const closing = new Promise<{ code: number; reason: string }>((r) => (closed = r));
+      const ws = await new Promise<WebSocket>((resolve, reject) => {
+        const w = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=0`, { headers: AUTH });
+        w.on('open', () => {
+          w.pause();
+          resolve(w);
+        });
+        w.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+        w.on('close', (code, reason) => closed({ code, reason: reason.toString() }));
+        w.on('error', reject);
+      });
+      // Meanwhile another client gets a new change at once, and writes are acknowledged.
+      const fast = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${N}`, { headers: AUTH });
+      const fastGot = new Promise<Record<string, unknown>>((resolve) => fast.on('message', (d) => resolve(JSON.parse(d.toString()) as Record<string, unknown>)));
+      await new Promise((r) => fast.on('open', r));
+      await expectStatus(await slow.req('PUT', '/entities/wsfast:1', { blob: '{"fast":true}' }), 201);
+      expect(await fastGot).toMatchObject({ type: 'change', sequence: N + 1, key: 'wsfast:1' });
+      expect(await subscribers()).toBe(2); // the slow one is still connected, just blocked
+      fast.close();
+      // The server cuts the slow one off; only then does it read what was sent.
+      expect(await waitUntil(subscribers, (n) => n === 0, 30_000, 100)).toBe(0);
+      ws.resume();
+      const how = await closing;
+      expect(how).toEqual({ code: 4008, reason: 'slow_consumer' });
+      const last = msgs[msgs.length - 1]!;
+      expect(last).toMatchObject({ type: 'error', error: 'slow_consumer', last_seq: expect.any(Number) });
+      const seqs = msgs.slice(0, -1).map((m) => m.sequence as number);
+      // nothing dropped or reordered: 1, 2, ... up to the position the error names
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      expect(last.last_seq).toBe(seqs.length);
+      // ... and far from everything: the server stopped sending instead of buffering the backlog
+      expect(seqs.length).toBeLessThan(N);
+      // Resume after the last one received: the rest arrives.
+      const rest: number[] = [];
+      const resumed = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${last.last_seq as number}&keep_alive=false`, { headers: AUTH });
+      resumed.on('message', (d) => rest.push((JSON.parse(d.toString()) as { sequence: number }).sequence));
+      const end = await new Promise<number>((r) => resumed.on('close', (code) => r(code)));
+      expect(end).toBe(1000);
+      expect(rest).toEqual(Array.from({ length: N + 1 - seqs.length }, (_, i) => seqs.length + 1 + i));
+    } finally {
+      await slow.stop();
+    }
+  }, 60_000); // above the 30 s wait for the cut-off: on failure the assertions report it and the server is stopped
+});
+
 describe('retention and streams', () => {
   it('below the retained range the stream answers 410 GONE before streaming', async () => {
     const r = await startServer({ env: { THEMIS_CDC_RETENTION: '2' } });
@@ -171,7 +236,7 @@ describe('retention and streams', () => {
       expect(first).toBeGreaterThan(1);
       const c = await openSse(r.port, `/changefeed/stream?from_seq=0`, AUTH);
       await c.ended;
-      expect(c.status).toBe(410);
+      await expectStatus(c, 410);
       expect(JSON.parse(c.body)).toMatchObject({ code: 'GONE', status_code: 410, first_seq: first });
     } finally {
       await r.stop();
@@ -194,11 +259,11 @@ describe('WebSocket /changefeed/ws', () => {
     const from = await lastSeq();
     await s.req('PUT', '/entities/ws:1', { blob: '{"a":1}' });
     const { ws, msgs } = await open(`from_seq=${from}&key_prefix=ws:`, AUTH);
-    const t0 = performance.now();
-    await s.req('PUT', '/entities/ws:2', { blob: '{"a":2}' });
-    await s.req('PUT', '/entities/other:2', { blob: '{}' });
-    await s.req('DELETE', '/entities/ws:1');
-    while (msgs.length < 3 && performance.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+    await expectStatus(await s.req('PUT', '/entities/ws:2', { blob: '{"a":2}' }), 201);
+    await expectStatus(await s.req('PUT', '/entities/other:2', { blob: '{}' }), 201);
+    await expectStatus(await s.req('DELETE', '/entities/ws:1'), 200);
+    // Counted from the last acknowledgement: on a busy disk the fsyncs of the writes alone can take seconds.
+    await waitUntil(() => msgs.length, (n) => n >= 3, 15_000, 10);
     expect(msgs.map((x) => [x.m.type, x.m.operation, x.m.key])).toEqual([
       ['change', 'PUT', 'ws:1'],
       ['change', 'PUT', 'ws:2'],
@@ -222,7 +287,7 @@ describe('WebSocket /changefeed/ws', () => {
       ws.on('open', () => reject(new Error('upgrade was accepted')));
       ws.on('error', () => undefined);
     });
-    expect(res.status).toBe(401);
+    await expectStatus(res, 401);
     expect(res.headers['x-api-version']).toBe('1.0.1');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startServer, type StartedServer } from '../helpers/server.js';
+import { expectStatus, json, startServer, type StartedServer } from '../helpers/server.js';
 
 let s: StartedServer;
 beforeAll(async () => {
@@ -15,17 +15,17 @@ describe('entities CRUD', () => {
   it('PUT creates (201, blob_size = UTF-8 bytes), GET returns the blob byte for byte', async () => {
     const blob = '{"name":"Alice","age":30,"email":"alice@example.com"}';
     const put = await s.req('PUT', '/entities/users:123', { blob });
-    expect(put.status).toBe(201);
+    await expectStatus(put, 201);
     expect(await json(put)).toEqual({ success: true, key: 'users:123', blob_size: Buffer.byteLength(blob), created: true });
     const get = await s.req('GET', '/entities/users:123');
-    expect(get.status).toBe(200);
+    await expectStatus(get, 200);
     expect(await json(get)).toEqual({ key: 'users:123', blob });
   });
 
   it('PUT replaces (upsert) and reports created=false', async () => {
     await s.req('PUT', '/entities/users:up', { blob: '{"v":1}' });
     const r = await s.req('PUT', '/entities/users:up', { blob: '{"v":2, "ü":"é"}' });
-    expect(r.status).toBe(201);
+    await expectStatus(r, 201);
     expect(await json(r)).toEqual({ success: true, key: 'users:up', blob_size: Buffer.byteLength('{"v":2, "ü":"é"}'), created: false });
     expect(await json(await s.req('GET', '/entities/users:up'))).toEqual({ key: 'users:up', blob: '{"v":2, "ü":"é"}' });
   });
@@ -38,18 +38,18 @@ describe('entities CRUD', () => {
 
   it('GET of a missing entity is 404 NOT_FOUND in the error format', async () => {
     const r = await s.req('GET', '/entities/users:missing');
-    expect(r.status).toBe(404);
+    await expectStatus(r, 404);
     expect(await json(r)).toEqual({ error: true, message: 'entity users:missing not found', status_code: 404, code: 'NOT_FOUND' });
   });
 
   it('DELETE removes (200) and is idempotent, telling whether the entity existed', async () => {
     await s.req('PUT', '/entities/users:del', { blob: '{}' });
     const d1 = await s.req('DELETE', '/entities/users:del');
-    expect(d1.status).toBe(200);
+    await expectStatus(d1, 200);
     expect(await json(d1)).toEqual({ success: true, key: 'users:del', deleted: true });
-    expect((await s.req('GET', '/entities/users:del')).status).toBe(404);
+    await expectStatus(await s.req('GET', '/entities/users:del'), 404);
     const d2 = await s.req('DELETE', '/entities/users:del');
-    expect(d2.status).toBe(200);
+    await expectStatus(d2, 200);
     expect(await json(d2)).toEqual({ success: true, key: 'users:del', deleted: false });
   });
 
@@ -59,7 +59,7 @@ describe('entities CRUD', () => {
     expect(await json(put)).toMatchObject({ key, created: true });
     expect(await json(await s.req('GET', `/entities/${enc(key)}`))).toEqual({ key, blob: '{"p":1}' });
     // a different pk that only differs in encoding-sensitive characters is a different entity
-    expect((await s.req('GET', `/entities/${enc('files:a/b:c d?#ü')}`)).status).toBe(404);
+    await expectStatus(await s.req('GET', `/entities/${enc('files:a/b:c d?#ü')}`), 404);
   });
 
   it('keeps tables apart: same pk in two tables', async () => {
@@ -71,10 +71,10 @@ describe('entities CRUD', () => {
 
   it('POST with a key creates it (201); POST of an existing key is 409 and changes nothing', async () => {
     const r = await s.req('POST', '/entities', { key: 'users:124', blob: '{"name":"Bob","age":25}' });
-    expect(r.status).toBe(201);
+    await expectStatus(r, 201);
     expect(await json(r)).toEqual({ success: true, key: 'users:124', blob_size: 23, created: true });
     const again = await s.req('POST', '/entities', { key: 'users:124', blob: '{"name":"Eve"}' });
-    expect(again.status).toBe(409);
+    await expectStatus(again, 409);
     expect(await json(again)).toMatchObject({ error: true, status_code: 409, code: 'CONFLICT' });
     expect(await json(await s.req('GET', '/entities/users:124'))).toMatchObject({ blob: '{"name":"Bob","age":25}' });
   });
@@ -92,16 +92,17 @@ describe('entities CRUD', () => {
 
   it('POST rejects a table that contradicts the key', async () => {
     const r = await s.req('POST', '/entities', { key: 'users:9', table: 'orders', blob: '{}' });
-    expect(r.status).toBe(400);
+    await expectStatus(r, 400);
     expect(await json(r)).toMatchObject({ code: 'VALIDATION_FAILED', field: 'table' });
-    expect((await s.req('GET', '/entities/users:9')).status).toBe(404);
+    await expectStatus(await s.req('GET', '/entities/users:9'), 404);
   });
 
   it('concurrent POSTs of one key: exactly one wins', async () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => s.req('POST', '/entities', { key: 'race:1', blob: `{"i":${i}}` })));
+    const bodies = await Promise.all(rs.map((r) => r.text()));
     const statuses = rs.map((r) => r.status).sort();
-    expect(statuses.filter((x) => x === 201)).toHaveLength(1);
-    expect(statuses.filter((x) => x === 409)).toHaveLength(19);
+    expect(statuses.filter((x) => x === 201), bodies.join('\n')).toHaveLength(1);
+    expect(statuses.filter((x) => x === 409), bodies.join('\n')).toHaveLength(19);
   });
 
   it('concurrent PUTs of one new key: exactly one reports created=true', async () => {
@@ -113,14 +114,14 @@ describe('entities CRUD', () => {
     for (let round = 0; round < 10; round++) {
       const key = `race:pp${round}`;
       const [put, post] = await Promise.all([s.req('PUT', `/entities/${key}`, { blob: '{"by":"put"}' }), s.req('POST', '/entities', { key, blob: '{"by":"post"}' })]);
-      expect(put.status).toBe(201);
+      await expectStatus(put, 201);
       const stored = JSON.parse((await json<{ blob: string }>(await s.req('GET', `/entities/${key}`))).blob).by;
       if (post.status === 201) {
         // the POST was first: the PUT replaced it and must say so
         expect((await json<{ created: boolean }>(put)).created).toBe(false);
         expect(stored).toBe('put');
       } else {
-        expect(post.status).toBe(409);
+        await expectStatus(post, 409);
         expect(stored).toBe('put');
       }
     }

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, json, startServer, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, expectStatus, json, startServer, type StartedServer } from '../helpers/server.js';
 
 /**
  * Error handling against the real server: every failure is the contract's
@@ -62,7 +62,7 @@ function checkErrorBody(body: unknown, status: number, code?: string): ErrorBody
 }
 
 async function expectError(r: Response, status: number, code: string): Promise<ErrorBody> {
-  expect(r.status).toBe(status);
+  await expectStatus(r, status);
   expect(r.headers.get('x-request-id')).toBeTruthy();
   expect(r.headers.get('x-api-version')).toBe('1.0.1');
   return checkErrorBody(await json(r), status, code);
@@ -148,7 +148,7 @@ describe('routing errors', () => {
     const r = await s.req(method, p);
     const allow = r.headers.get('allow');
     if (method === 'HEAD') {
-      expect(r.status).toBe(405);
+      await expectStatus(r, 405);
       expect(await r.text()).toBe(''); // HEAD never carries a body
       expect([...allow!.split(',').map((x) => x.trim())].sort()).toEqual([...allowed].sort());
       return;
@@ -216,7 +216,7 @@ describe('authentication errors', () => {
 
   it('the admin key authenticates (case-insensitive scheme)', async () => {
     const r = await s.req('GET', '/stats', undefined, { authorization: `bearer ${ADMIN_KEY}` });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     await r.arrayBuffer();
   });
 });
@@ -312,10 +312,10 @@ describe('request body and key validation on PUT /entities/{key}', () => {
 
   it('the same rejected PUT on an existing entity leaves it unchanged', async () => {
     const key = freshKey();
-    expect((await s.req('PUT', `/entities/${key}`, { blob: '{"v":"original"}' })).status).toBe(201);
+    await expectStatus(await s.req('PUT', `/entities/${key}`, { blob: '{"v":"original"}' }), 201);
     for (const body of ['{', '{}', JSON.stringify({ blob: 'nope' }), JSON.stringify({ blob: 5 }), '[]']) {
       const r = await s.req('PUT', `/entities/${key}`, body);
-      expect(r.status).toBe(400);
+      await expectStatus(r, 400);
       checkErrorBody(await json(r), 400);
     }
     const g = await s.req('GET', `/entities/${key}`);
@@ -375,7 +375,7 @@ describe('POST /entities conflicts', () => {
   it('an existing key -> 409 CONFLICT and the original blob is unchanged', async () => {
     const key = 't:conflict1';
     const first = await s.req('POST', '/entities', { key, blob: '{"v":1}' });
-    expect(first.status).toBe(201);
+    await expectStatus(first, 201);
     expect(await json(first)).toMatchObject({ success: true, key, blob_size: 7 });
 
     const second = await s.req('POST', '/entities', { key, blob: '{"v":2,"longer":true}' });
@@ -388,7 +388,7 @@ describe('POST /entities conflicts', () => {
 
   it('a key made by PUT conflicts too', async () => {
     const key = 't:conflict2';
-    expect((await s.req('PUT', `/entities/${key}`, { blob: '{"from":"put"}' })).status).toBe(201);
+    await expectStatus(await s.req('PUT', `/entities/${key}`, { blob: '{"from":"put"}' }), 201);
     await expectError(await s.req('POST', '/entities', { key, blob: '{"from":"post"}' }), 409, 'CONFLICT');
     expect(await json(await s.req('GET', `/entities/${key}`))).toEqual({ key, blob: '{"from":"put"}' });
   });
@@ -396,11 +396,11 @@ describe('POST /entities conflicts', () => {
   it('concurrent creates of one key: exactly one wins', async () => {
     const key = 't:conflict3';
     const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => s.req('POST', '/entities', { key, blob: JSON.stringify({ i }) })));
+    const bodies = await Promise.all(rs.map((r) => r.text()));
     const statuses = rs.map((r) => r.status).sort();
-    expect(statuses.filter((x) => x === 201)).toHaveLength(1);
-    expect(statuses.filter((x) => x === 409)).toHaveLength(7);
+    expect(statuses.filter((x) => x === 201), bodies.join('\n')).toHaveLength(1);
+    expect(statuses.filter((x) => x === 409), bodies.join('\n')).toHaveLength(7);
     const winner = rs.findIndex((r) => r.status === 201);
-    for (const r of rs) await r.arrayBuffer();
     expect(await json(await s.req('GET', `/entities/${key}`))).toEqual({ key, blob: JSON.stringify({ i: winner }) });
   });
 });
@@ -417,7 +417,7 @@ describe('body size limit (THEMIS_MAX_BODY_BYTES=1024)', () => {
   it('a declared Content-Length over the limit -> 413 PAYLOAD_TOO_LARGE and the connection is closed', async () => {
     const body = bodyOfSize(2000);
     const r = await rawRequest(small, { method: 'PUT', path: '/entities/t:big1', chunks: [body], contentLength: 2000 });
-    expect(r.status).toBe(413);
+    await expectStatus(r, 413);
     const b = checkErrorBody(JSON.parse(r.body), 413, 'PAYLOAD_TOO_LARGE');
     expect(b.limit_bytes).toBe(LIMIT);
     expect(r.headers['x-request-id']).toBeTruthy();
@@ -439,7 +439,7 @@ describe('body size limit (THEMIS_MAX_BODY_BYTES=1024)', () => {
     } catch (e) {
       throw new Error(`expected a 413 response before the connection closed: ${(e as Error).message}`);
     }
-    expect(r.status).toBe(413);
+    await expectStatus(r, 413);
     checkErrorBody(JSON.parse(r.body), 413, 'PAYLOAD_TOO_LARGE');
     expect(r.headers['transfer-encoding']).toBeUndefined();
     expect(r.headers.connection).toBe('close');
@@ -449,7 +449,7 @@ describe('body size limit (THEMIS_MAX_BODY_BYTES=1024)', () => {
   it('a body just under the limit works, sized or chunked', async () => {
     const body = bodyOfSize(LIMIT - 1);
     const r1 = await rawRequest(small, { method: 'PUT', path: '/entities/t:fits1', chunks: [body], contentLength: LIMIT - 1 });
-    expect(r1.status).toBe(201);
+    await expectStatus(r1, 201);
     expect(JSON.parse(r1.body)).toMatchObject({ success: true, key: 't:fits1' });
     // Control for the 413 tests: a successful request keeps the connection open.
     expect(r1.headers.connection).not.toBe('close');
@@ -457,7 +457,7 @@ describe('body size limit (THEMIS_MAX_BODY_BYTES=1024)', () => {
 
     const exact = bodyOfSize(LIMIT);
     const r2 = await rawRequest(small, { method: 'PUT', path: '/entities/t:fits2', chunks: [exact.slice(0, 300), exact.slice(300, 700), exact.slice(700)] });
-    expect(r2.status).toBe(201);
+    await expectStatus(r2, 201);
 
     const g = await small.req('GET', '/entities/t:fits2');
     expect((await json<{ blob: string }>(g)).blob).toBe(JSON.parse(exact).blob);
@@ -468,7 +468,7 @@ describe('body size limit (THEMIS_MAX_BODY_BYTES=1024)', () => {
       await expectError(await small.req('GET', `/entities/${k}`), 404, 'NOT_FOUND');
     }
     const h = await small.req('GET', '/health');
-    expect(h.status).toBe(200);
+    await expectStatus(h, 200);
     expect(await json(h)).toMatchObject({ status: 'healthy' });
   });
 });
@@ -503,14 +503,14 @@ describe('robustness', () => {
             // Random (percent-encoded) bytes as an entity key.
             r = await s.req('GET', `/entities/${encodeURIComponent(crypto.randomBytes(1 + crypto.randomInt(20)).toString('latin1'))}`);
           }
-          expect([400, 404, 405]).toContain(r.status);
+          expect([400, 404, 405], `HTTP ${r.status}: ${await r.clone().text()}`).toContain(r.status);
           checkErrorBody(await json(r), r.status);
         })(),
       );
     }
     await Promise.all(jobs);
     const h = await s.req('GET', '/health');
-    expect(h.status).toBe(200);
+    await expectStatus(h, 200);
     expect(await json(h)).toMatchObject({ status: 'healthy' });
     expect(s.proc.exitCode).toBeNull();
   });
@@ -548,7 +548,7 @@ describe('robustness', () => {
     expect(errorsAfter).toBe(errorsBefore + 1);
 
     const h = await s.req('GET', '/health');
-    expect(h.status).toBe(200);
+    await expectStatus(h, 200);
     expect(s.proc.exitCode).toBeNull();
     await expectAbsent('t:aborted');
     // The aborted request shows up in the duration histogram with status "aborted".

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FulltextSearchResponse } from '../../src/db.js';
 import { prng } from '../helpers/random.js';
-import { call, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 
 // ---------------------------------------------------------------- reference BM25
 
@@ -633,7 +633,7 @@ describe('fulltext search over HTTP', () => {
       expectError(await bad({ ...base, query: 'fox', snippets: 'yes' }), 400, 'VALIDATION_FAILED', 'snippets');
       expectError(await bad({ ...base, query: 'x'.repeat(4097) }), 400, 'VALIDATION_FAILED', 'query');
       const malformed = await bad('{"table": "bm",');
-      expect(malformed.status).toBe(400);
+      await expectStatus(malformed, 400);
       expect(malformed.body).toMatchObject({ error: true, status_code: 400, message: expect.any(String) });
     });
 
@@ -680,17 +680,17 @@ describe('fulltext search over HTTP', () => {
       expectError(await bad({ ...base, query: 'fox', highlight: { pre_tag: 'x'.repeat(65) } }), 400, 'VALIDATION_FAILED', 'highlight.pre_tag');
       expectError(await bad({ ...base, query: 'fox', highlight: 'bold' }), 400, 'VALIDATION_FAILED', 'highlight');
       // the bounds themselves are fine
-      for (const fragment_size of [20, 10_000]) expect((await bad({ ...base, query: 'fox', highlight: { fragment_size } })).status).toBe(200);
+      for (const fragment_size of [20, 10_000]) await expectStatus(await bad({ ...base, query: 'fox', highlight: { fragment_size } }), 200);
     });
 
     it('401 without a key; the server keeps serving after all of the above', async () => {
       const r = await bad({ ...base, query: 'fox' }, { authorization: '' });
       expectError(r, 401, 'UNAUTHORIZED');
       const wrong = await bad({ ...base, query: 'fox' }, { authorization: 'Bearer not-a-key-0123456789' });
-      expect(wrong.status).toBe(401);
+      await expectStatus(wrong, 401);
       const fine = await search(s, { ...base, query: 'fox' });
       expect(fine.total).toBeGreaterThan(0);
-      expect((await call(s, 'GET', '/health/ready')).status).toBe(200);
+      await expectStatus(await call(s, 'GET', '/health/ready'), 200);
     });
   });
 

@@ -4,7 +4,7 @@
  * index, which tracks updates, deletes, rollbacks and restarts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startServer, tempDir, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, startServer, tempDir, type StartedServer } from '../helpers/server.js';
 
 const put = async (s: StartedServer, key: string, blob: unknown, headers?: Record<string, string>) => {
   const r = await call(s, 'PUT', `/entities/${encodeURIComponent(key)}`, { blob }, headers);
@@ -34,7 +34,7 @@ describe('graph over HTTP', () => {
 
   it('traverse: BFS order, each vertex once with cycles, the contract response shape', async () => {
     const r = await traverse(s, { start_vertex: 'users:alice', max_depth: 3 });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(r.body).toEqual({ start_vertex: 'users:alice', max_depth: 3, direction: 'outbound', visited_count: 4, visited: ['users:alice', 'users:bob', 'users:dave', 'users:carol'] });
   });
 
@@ -49,15 +49,15 @@ describe('graph over HTTP', () => {
 
   it('shortest_path: vertex path and edges; 404 when unreachable', async () => {
     const r = await call(s, 'POST', '/graph/shortest_path', { from: 'users:alice', to: 'users:carol' });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(r.body).toEqual({ from: 'users:alice', to: 'users:carol', direction: 'outbound', found: true, length: 2, path: ['users:alice', 'users:bob', 'users:carol'], edges: ['follows:1', 'follows:2'] });
     const inbound = await call(s, 'POST', '/graph/shortest_path', { from: 'users:alice', to: 'users:carol', direction: 'inbound' });
     expect(inbound.body).toMatchObject({ length: 1, edges: ['follows:3'] });
     const none = await call(s, 'POST', '/graph/shortest_path', { from: 'users:dave', to: 'users:alice' });
-    expect(none.status).toBe(404);
+    await expectStatus(none, 404);
     expect(none.body).toMatchObject({ error: true, status_code: 404, code: 'NOT_FOUND' });
     const tooShort = await call(s, 'POST', '/graph/shortest_path', { from: 'users:alice', to: 'users:carol', max_depth: 1 });
-    expect(tooShort.status).toBe(404);
+    await expectStatus(tooShort, 404);
   });
 
   it('400 for missing or invalid parameters, in the contract error format', async () => {
@@ -87,7 +87,7 @@ describe('graph over HTTP', () => {
 
   it('needs authentication', async () => {
     const r = await call(s, 'POST', '/graph/traverse', { start_vertex: 'users:alice', max_depth: 1 }, { authorization: '' });
-    expect(r.status).toBe(401);
+    await expectStatus(r, 401);
   });
 
   it('adjacency follows updates and deletes of edges', async () => {
@@ -96,7 +96,7 @@ describe('graph over HTTP', () => {
     await put(s, 'knows:1', { _from: 'people:x', _to: 'people:z' });
     expect(await visited(s, { start_vertex: 'people:x', max_depth: 2 })).toEqual(['people:x', 'people:z']);
     expect(await visited(s, { start_vertex: 'people:y', max_depth: 2, direction: 'inbound' })).toEqual(['people:y']);
-    expect((await call(s, 'DELETE', '/entities/knows:1')).status).toBe(200);
+    await expectStatus(await call(s, 'DELETE', '/entities/knows:1'), 200);
     expect(await visited(s, { start_vertex: 'people:x', max_depth: 2, direction: 'any' })).toEqual(['people:x']);
   });
 
@@ -104,12 +104,12 @@ describe('graph over HTTP', () => {
     const begin = async () => (await call(s, 'POST', '/transaction/begin')).body.transaction_id as number;
     const t1 = await begin();
     await put(s, 'knows:rb', { _from: 'people:r', _to: 'people:s' }, { 'x-transaction-id': String(t1) });
-    expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: t1 })).status).toBe(200);
+    await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: t1 }), 200);
     expect(await visited(s, { start_vertex: 'people:r', max_depth: 3 })).toEqual(['people:r']);
     const t2 = await begin();
     await put(s, 'knows:ok', { _from: 'people:r', _to: 'people:t' }, { 'x-transaction-id': String(t2) });
     expect(await visited(s, { start_vertex: 'people:r', max_depth: 3 })).toEqual(['people:r']); // not committed yet
-    expect((await call(s, 'POST', '/transaction/commit', { transaction_id: t2 })).status).toBe(200);
+    await expectStatus(await call(s, 'POST', '/transaction/commit', { transaction_id: t2 }), 200);
     expect(await visited(s, { start_vertex: 'people:r', max_depth: 3 })).toEqual(['people:r', 'people:t']);
   });
 

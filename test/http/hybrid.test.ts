@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HybridSearchResponse } from '../../src/db.js';
 import { prng } from '../helpers/random.js';
-import { call, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 const WORDS = ['vector', 'search', 'graph', 'index', 'query', 'fusion', 'rank', 'hybrid', 'text', 'model'];
 const N = 300;
@@ -16,8 +16,8 @@ let s: StartedServer;
 beforeAll(async () => {
   s = await startServer();
   const rnd = prng(7);
-  expect((await call(s, 'POST', '/index/create', { table: 'docs', column: 'body', type: 'fulltext' })).status).toBe(200);
-  expect((await call(s, 'POST', '/vector/index/create', { name: 'docs_vec', table: 'docs', field: 'emb', metric: 'L2' })).status).toBe(201);
+  await expectStatus(await call(s, 'POST', '/index/create', { table: 'docs', column: 'body', type: 'fulltext' }), 200);
+  await expectStatus(await call(s, 'POST', '/vector/index/create', { name: 'docs_vec', table: 'docs', field: 'emb', metric: 'L2' }), 201);
   const ops = Array.from({ length: N }, (_, i) => ({
     op: 'put',
     key: `docs:${i}`,
@@ -26,7 +26,7 @@ beforeAll(async () => {
       emb: Array.from({ length: DIM }, () => Math.round(rnd() * 1000) / 100),
     },
   }));
-  expect((await call(s, 'POST', '/transaction', { operations: ops })).status).toBe(200);
+  await expectStatus(await call(s, 'POST', '/transaction', { operations: ops }), 200);
 }, 60_000);
 
 afterAll(async () => {
@@ -56,7 +56,7 @@ async function reference(query: string, k: number, candidates: number, fusion: '
 describe('POST /search/hybrid', () => {
   it('rrf (default) equals the reference fusion of the two lists', async () => {
     const r = await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'vector OR graph' }, vector: { field: 'emb', vector: Q }, k: 15, candidates: 50 });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     const body = r.body as unknown as HybridSearchResponse;
     expect(body).toMatchObject({ table: 'docs', fusion: 'rrf', k: 15, candidates: 50, index: 'docs_vec', count: 15 });
     const ref = await reference('vector OR graph', 15, 50, 'rrf', { text: 1, vector: 1 });
@@ -79,7 +79,7 @@ describe('POST /search/hybrid', () => {
       weights: { text: 0.3, vector: 0.7 },
       candidates: 40,
     });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     const body = r.body as unknown as HybridSearchResponse;
     const ref = await reference('fusion rank', 10, 40, 'weighted', { text: 0.3, vector: 0.7 });
     expect(body.results.map((h) => h.key)).toEqual(ref.map(([k]) => k));
@@ -97,7 +97,7 @@ describe('POST /search/hybrid', () => {
   it('follows writes: a deleted document leaves both lists', async () => {
     const first = (await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 1 })).body as unknown as HybridSearchResponse;
     const top = first.results[0]!.key;
-    expect((await call(s, 'DELETE', `/entities/${encodeURIComponent(top)}`)).status).toBe(200);
+    await expectStatus(await call(s, 'DELETE', `/entities/${encodeURIComponent(top)}`), 200);
     const after = (await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 50 })).body as unknown as HybridSearchResponse;
     expect(after.results.map((h) => h.key)).not.toContain(top);
   });

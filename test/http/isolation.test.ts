@@ -12,7 +12,7 @@
  * snapshot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startServer, type StartedServer } from '../helpers/server.js';
+import { expectStatus, json, startServer, type StartedServer } from '../helpers/server.js';
 
 type Isolation = 'read_committed' | 'snapshot';
 const LEVELS: Isolation[] = ['read_committed', 'snapshot'];
@@ -36,7 +36,7 @@ async function freshTable(): Promise<string> {
       { op: 'put', key: `${table}:2`, blob: { value: 20 } },
     ],
   });
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return table;
 }
 
@@ -44,7 +44,7 @@ async function freshTable(): Promise<string> {
 async function committed(table: string, id: number): Promise<number | null> {
   const r = await srv.req('GET', `/entities/${table}:${id}`);
   if (r.status === 404) return null;
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return (JSON.parse((await json<{ blob: string }>(r)).blob) as { value: number }).value;
 }
 
@@ -58,7 +58,7 @@ class Tx {
 
   static async begin(table: string, isolation: Isolation, s: StartedServer = srv): Promise<Tx> {
     const r = await s.req('POST', '/transaction/begin', { isolation });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     const b = await json<{ transaction_id: number; isolation: string; status: string }>(r);
     expect(b).toMatchObject({ isolation, status: 'begun' });
     expect(Number.isSafeInteger(b.transaction_id)).toBe(true);
@@ -97,7 +97,7 @@ class Tx {
 
   async del(id: number): Promise<boolean> {
     const r = await this.s.req('DELETE', `/entities/${this.table}:${id}`, undefined, this.h);
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     return (await json<{ deleted: boolean }>(r)).deleted;
   }
 
@@ -112,7 +112,7 @@ class Tx {
 
   async rollback(): Promise<void> {
     const r = await this.s.req('POST', '/transaction/rollback', { transaction_id: this.id });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
   }
 }
 
@@ -244,10 +244,10 @@ for (const iso of LEVELS) {
       if (iso === 'snapshot') {
         // An aborted transaction is finished: neither commit nor reads with its id are accepted.
         const again = await srv.req('POST', '/transaction/commit', { transaction_id: t2.id });
-        expect(again.status).toBe(400);
+        await expectStatus(again, 400);
         expect(await json(again)).toMatchObject({ code: 'TRANSACTION_NOT_ACTIVE', transaction_id: t2.id, status: 'aborted' });
         const read = await srv.req('GET', `/entities/${t}:1`, undefined, { 'x-transaction-id': String(t2.id) });
-        expect(read.status).toBe(400);
+        await expectStatus(read, 400);
         // A retry in a new transaction sees T1's update and succeeds.
         const t3 = await Tx.begin(t, iso);
         await t3.put(1, (await t3.get(1))! + 5);
@@ -305,7 +305,7 @@ for (const iso of LEVELS) {
 describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
   it('8 clients x 25 increments of one counter: final value == successful commits == 200', async () => {
     const key = 'counter:1';
-    expect((await srv.req('PUT', `/entities/${key}`, { blob: { n: 0 } })).status).toBe(201);
+    await expectStatus(await srv.req('PUT', `/entities/${key}`, { blob: { n: 0 } }), 201);
     const before = await json<{ total_committed: number; conflicts: number }>(await srv.req('GET', '/transaction/stats'));
     let commits = 0;
     let conflicts = 0;
@@ -314,10 +314,10 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
         const b = await json<{ transaction_id: number }>(await srv.req('POST', '/transaction/begin', { isolation: 'snapshot' }));
         const h = { 'x-transaction-id': String(b.transaction_id) };
         const g = await srv.req('GET', `/entities/${key}`, undefined, h);
-        expect(g.status).toBe(200);
+        await expectStatus(g, 200);
         const n = (JSON.parse((await json<{ blob: string }>(g)).blob) as { n: number }).n;
         const p = await srv.req('PUT', `/entities/${key}`, { blob: { n: n + 1 } }, h);
-        expect(p.status).toBe(201);
+        await expectStatus(p, 201);
         await p.arrayBuffer();
         const c = await srv.req('POST', '/transaction/commit', { transaction_id: b.transaction_id });
         const body = await json<{ status: string; code?: string }>(c);
@@ -325,7 +325,7 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
           commits++;
           done++;
         } else {
-          expect(c.status).toBe(409);
+          await expectStatus(c, 409);
           expect(body).toMatchObject({ code: 'CONFLICT', status: 'aborted' });
           conflicts++;
         }
@@ -336,8 +336,9 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     expect(commits).toBe(200);
     expect(final).toBe(commits);
     const after = await json<{ total_committed: number; conflicts: number; active_count: number }>(await srv.req('GET', '/transaction/stats'));
-    expect(after.total_committed - before.total_committed).toBeGreaterThanOrEqual(200);
-    expect(after.conflicts - before.conflicts).toBeGreaterThanOrEqual(conflicts); // other tests may add theirs
+    // Tests of this file run one after another on this server: the deltas are exactly this test's.
+    expect(after.total_committed - before.total_committed).toBe(200);
+    expect(after.conflicts - before.conflicts).toBe(conflicts);
     expect(after.active_count).toBe(0);
   });
 
@@ -346,10 +347,11 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     const TOTAL = ACCOUNTS * 100;
     const acct = (i: number) => `bank:${i}`;
     const r0 = await srv.req('POST', '/transaction', { operations: Array.from({ length: ACCOUNTS }, (_, i) => ({ op: 'put', key: acct(i), blob: { balance: 100 } })) });
-    expect(r0.status).toBe(200);
+    await expectStatus(r0, 200);
+    const before = await json<{ total_committed: number; conflicts: number; rolled_back: number }>(await srv.req('GET', '/transaction/stats'));
     const balanceIn = async (i: number, h: Record<string, string>) => {
       const r = await srv.req('GET', `/entities/${acct(i)}`, undefined, h);
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       return (JSON.parse((await json<{ blob: string }>(r)).blob) as { balance: number }).balance;
     };
     // deterministic pseudo-random transfers
@@ -360,29 +362,42 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     };
     let transfers = 0;
     let retries = 0;
+    let readerRollbacks = 0;
     let running = true;
-    const transferer = async () => {
+    // The first attempts of transferers 0 and 1 move money between the same two accounts and both
+    // read before either writes, so one of them must get 409 and retry: the retry path always runs.
+    let arrived = 0;
+    let release!: () => void;
+    const bothRead = new Promise<void>((r) => (release = r));
+    const barrier = async () => {
+      if (++arrived === 2) release();
+      await bothRead;
+    };
+    const transferer = async (_: unknown, no: number) => {
       for (let done = 0; done < 15; ) {
-        const from = rnd(ACCOUNTS);
-        const to = (from + 1 + rnd(ACCOUNTS - 1)) % ACCOUNTS;
+        const forced = done === 0 && no < 2;
+        const from = forced ? no : rnd(ACCOUNTS);
+        const to = forced ? 1 - no : (from + 1 + rnd(ACCOUNTS - 1)) % ACCOUNTS;
         const amount = 1 + rnd(10);
-        for (;;) {
+        for (let attempt = 0; ; attempt++) {
           const b = await json<{ transaction_id: number }>(await srv.req('POST', '/transaction/begin', { isolation: 'snapshot' }));
           const h = { 'x-transaction-id': String(b.transaction_id) };
           const a = await balanceIn(from, h);
           const c = await balanceIn(to, h);
+          if (forced && attempt === 0) await barrier();
           for (const [i, v] of [
             [from, a - amount],
             [to, c + amount],
           ] as const) {
             const p = await srv.req('PUT', `/entities/${acct(i)}`, { blob: { balance: v } }, h);
-            expect(p.status).toBe(201);
+            await expectStatus(p, 201);
             await p.arrayBuffer();
           }
           const cr = await srv.req('POST', '/transaction/commit', { transaction_id: b.transaction_id });
-          await cr.arrayBuffer();
+          const body = await json(cr);
           if (cr.status === 200) break;
-          expect(cr.status).toBe(409);
+          expect(cr.status, JSON.stringify(body)).toBe(409);
+          expect(body).toMatchObject({ code: 'CONFLICT', status: 'aborted' });
           retries++;
         }
         transfers++;
@@ -398,7 +413,8 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
         for (let i = 0; i < ACCOUNTS; i++) sum += await balanceIn(i, h);
         sums.push(sum);
         const r = await srv.req('POST', '/transaction/rollback', { transaction_id: b.transaction_id });
-        expect(r.status).toBe(200);
+        await expectStatus(r, 200);
+        readerRollbacks++;
       }
     };
     const readers = [reader(), reader()];
@@ -411,7 +427,13 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     let final = 0;
     for (let i = 0; i < ACCOUNTS; i++) final += await balanceIn(i, {});
     expect(final).toBe(TOTAL);
-    // retries happen under contention, but are not guaranteed
-    expect(retries).toBeGreaterThanOrEqual(0);
+    // at least the forced conflict; and the server counted exactly what the clients saw
+    expect(retries).toBeGreaterThanOrEqual(1);
+    const after = await json<{ total_committed: number; conflicts: number; rolled_back: number; active_count: number }>(await srv.req('GET', '/transaction/stats'));
+    expect(after.total_committed - before.total_committed).toBe(90);
+    expect(after.conflicts - before.conflicts).toBe(retries);
+    expect(after.rolled_back - before.rolled_back).toBe(readerRollbacks);
+    expect(readerRollbacks).toBe(sums.length);
+    expect(after.active_count).toBe(0);
   });
 });

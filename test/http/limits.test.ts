@@ -283,7 +283,8 @@ describe('header size (THEMIS_MAX_HEADER_BYTES, default 16 KiB)', () => {
     expect(outcome).toMatch(/^(431|closed: UND_ERR_SOCKET|closed: ECONNRESET)$/);
     await expectHealthy(s);
     // And a normal request on a fresh connection works.
-    expect((await send(s, 'PUT', '/entities/hdr:after', JSON.stringify({ blob: '{"a":1}' }))).status).toBe(201);
+    const after = await send(s, 'PUT', '/entities/hdr:after', JSON.stringify({ blob: '{"a":1}' }));
+    expect(after.status, after.text).toBe(201);
   });
 });
 

@@ -4,7 +4,7 @@
  * full-scan refusal, maintenance after writes, transactions, backfill.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 const CITIES = ['Berlin', 'Rome', 'Oslo', 'Paris'];
 const N = 120;
@@ -19,8 +19,8 @@ describe('POST /query', () => {
     for (let i = 0; i < N; i++) ops.push({ op: 'put', key: `users:${String(i).padStart(3, '0')}`, blob: user(i) });
     const r = await call(s, 'POST', '/transaction', { operations: ops });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect((await call(s, 'POST', '/index/create', { table: 'users', column: 'city' })).status).toBe(200);
-    expect((await call(s, 'POST', '/index/create', { table: 'users', column: 'age', type: 'range' })).status).toBe(200);
+    await expectStatus(await call(s, 'POST', '/index/create', { table: 'users', column: 'city' }), 200);
+    await expectStatus(await call(s, 'POST', '/index/create', { table: 'users', column: 'age', type: 'range' }), 200);
   });
   afterAll(async () => {
     await s?.stop();
@@ -36,7 +36,7 @@ describe('POST /query', () => {
     expect([...(r.body.keys as string[])].sort()).toEqual(expected((u) => u.city === 'Berlin'));
     expect(r.body.plan).toEqual({ mode: 'index_optimized', order: [{ column: 'city', value: 'Berlin' }], estimates: [{ column: 'city', value: 'Berlin', estimatedCount: N / 4, capped: false }], index_only: true });
     const e = await q({ table: 'users', predicates: [{ column: 'city', value: 'Rome' }, { column: 'age', value: 19 }] });
-    expect(e.status).toBe(200);
+    await expectStatus(e, 200);
     expect(e.body.keys).toBeUndefined();
     const ents = (e.body.entities as string[]).map((t) => JSON.parse(t) as Body);
     expect(ents.length).toBe(expected((u) => u.city === 'Rome' && u.age === 19).length);
@@ -67,25 +67,25 @@ describe('POST /query', () => {
 
   it('explain returns the plan without executing', async () => {
     const r = await q({ table: 'users', predicates: [{ column: 'city', value: 'Paris' }], explain: true });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(r.body).toEqual({ table: 'users', explain: true, plan: { mode: 'index_optimized', order: [{ column: 'city', value: 'Paris' }], estimates: [{ column: 'city', value: 'Paris', estimatedCount: N / 4, capped: false }] } });
   });
 
   it('refuses a full scan (400 naming the column) unless allow_full_scan', async () => {
     const r = await q({ table: 'users', predicates: [{ column: 'name', value: 'u7' }] });
-    expect(r.status).toBe(400);
+    await expectStatus(r, 400);
     expect(r.body).toMatchObject({ error: true, code: 'BAD_REQUEST' });
     expect(String(r.body.message)).toContain('users.name');
     const ok = await q({ table: 'users', predicates: [{ column: 'name', value: 'u7' }], allow_full_scan: true, return: 'keys' });
-    expect(ok.status).toBe(200);
+    await expectStatus(ok, 200);
     expect(ok.body).toMatchObject({ count: 1, keys: ['users:007'], plan: { mode: 'full_scan' } });
     const bad = await q({ predicates: [] });
-    expect(bad.status).toBe(400);
+    await expectStatus(bad, 400);
   });
 
   it('results follow updates and deletes', async () => {
-    expect((await call(s, 'PUT', '/entities/users:000', { blob: { name: 'u0', city: 'Madrid', age: 99 } })).status).toBe(201);
-    expect((await call(s, 'DELETE', '/entities/users:004')).status).toBe(200);
+    await expectStatus(await call(s, 'PUT', '/entities/users:000', { blob: { name: 'u0', city: 'Madrid', age: 99 } }), 201);
+    await expectStatus(await call(s, 'DELETE', '/entities/users:004'), 200);
     const b = await q({ table: 'users', predicates: [{ column: 'city', value: 'Berlin' }], return: 'keys' });
     expect(b.body.keys).not.toContain('users:000');
     expect(b.body.keys).not.toContain('users:004');
@@ -100,8 +100,8 @@ describe('POST /query', () => {
     for (const isolation of ['snapshot', 'read_committed']) {
       const t = await call(s, 'POST', '/transaction/begin', { isolation });
       const h = { 'x-transaction-id': String(t.body.transaction_id) };
-      expect((await call(s, 'PUT', `/entities/users:t-${isolation}`, { blob: { name: 'new', city: 'Lima', age: 200 } }, h)).status).toBe(201);
-      expect((await call(s, 'DELETE', '/entities/users:001', undefined, h)).status).toBe(200);
+      await expectStatus(await call(s, 'PUT', `/entities/users:t-${isolation}`, { blob: { name: 'new', city: 'Lima', age: 200 } }, h), 201);
+      await expectStatus(await call(s, 'DELETE', '/entities/users:001', undefined, h), 200);
       const inTx = await q({ table: 'users', predicates: [{ column: 'city', value: 'Lima' }], return: 'keys' }, h);
       expect(inTx.status, JSON.stringify(inTx.body)).toBe(200);
       expect(inTx.body.keys).toEqual([`users:t-${isolation}`]);
@@ -111,15 +111,15 @@ describe('POST /query', () => {
       expect(top.body.keys).toEqual([`users:t-${isolation}`, 'users:000']);
       const outside = await q({ table: 'users', predicates: [{ column: 'city', value: 'Lima' }], return: 'keys' });
       expect(outside.body.keys).toEqual([]);
-      expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: t.body.transaction_id })).status).toBe(200);
+      await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: t.body.transaction_id }), 200);
     }
   });
 
   it('a numeric-literal string equality matches numbers and strings', async () => {
-    expect((await call(s, 'PUT', '/entities/lit:1', { blob: { v: 25 } })).status).toBe(201);
-    expect((await call(s, 'PUT', '/entities/lit:2', { blob: { v: '25' } })).status).toBe(201);
-    expect((await call(s, 'PUT', '/entities/lit:3', { blob: { v: [1, 25] } })).status).toBe(201);
-    expect((await call(s, 'POST', '/index/create', { table: 'lit', column: 'v' })).status).toBe(200);
+    await expectStatus(await call(s, 'PUT', '/entities/lit:1', { blob: { v: 25 } }), 201);
+    await expectStatus(await call(s, 'PUT', '/entities/lit:2', { blob: { v: '25' } }), 201);
+    await expectStatus(await call(s, 'PUT', '/entities/lit:3', { blob: { v: [1, 25] } }), 201);
+    await expectStatus(await call(s, 'POST', '/index/create', { table: 'lit', column: 'v' }), 200);
     const r = await q({ table: 'lit', predicates: [{ column: 'v', value: '25' }], return: 'keys' });
     expect([...(r.body.keys as string[])].sort()).toEqual(['lit:1', 'lit:2', 'lit:3']);
     const n = await q({ table: 'lit', predicates: [{ column: 'v', value: 25 }], return: 'keys' });
@@ -132,12 +132,12 @@ describe('index intersection over HTTP', () => {
     const s2 = await startServer();
     try {
       const ops = Array.from({ length: 600 }, (_, i) => ({ op: 'put', key: `p:${String(i).padStart(3, '0')}`, blob: { city: i % 2 === 0 ? 'A' : 'B', age: i % 3 } }));
-      expect((await call(s2, 'POST', '/transaction', { operations: ops })).status).toBe(200);
-      expect((await call(s2, 'POST', '/index/create', { table: 'p', column: 'city' })).status).toBe(200);
-      expect((await call(s2, 'POST', '/index/create', { table: 'p', column: 'age' })).status).toBe(200);
+      await expectStatus(await call(s2, 'POST', '/transaction', { operations: ops }), 200);
+      await expectStatus(await call(s2, 'POST', '/index/create', { table: 'p', column: 'city' }), 200);
+      await expectStatus(await call(s2, 'POST', '/index/create', { table: 'p', column: 'age' }), 200);
       const body = { table: 'p', predicates: [{ column: 'city', value: 'A' }, { column: 'age', value: 1 }], return: 'keys' };
       const r = await call(s2, 'POST', '/query', body);
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       expect((r.body.plan as { mode: string }).mode).toBe('index_intersection');
       const expected = ops.filter((o) => o.blob.city === 'A' && o.blob.age === 1).map((o) => o.key).sort();
       expect([...(r.body.keys as string[])].sort()).toEqual(expected);

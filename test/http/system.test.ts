@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, ROOT, json, startServer, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, expectStatus, json, ROOT, startServer, type StartedServer } from '../helpers/server.js';
 
 /**
  * System endpoints against the real server: /health (+ aliases), /health/ready,
@@ -36,13 +36,13 @@ interface Stats {
 
 async function stats(): Promise<Stats> {
   const r = await s.req('GET', '/stats');
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return json<Stats>(r);
 }
 
 async function metricsText(): Promise<string> {
   const r = await fetch(`${s.base}/metrics`);
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return r.text();
 }
 
@@ -62,19 +62,19 @@ function expectHealthBody(body: Record<string, unknown>): void {
 describe('GET /health', () => {
   it('answers 200 with status, package version, database and integer uptime, without auth', async () => {
     const r = await s.req('GET', '/health', undefined, NO_AUTH);
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expectHealthBody(await json(r));
   });
 
   it('ignores a wrong bearer token (health is public)', async () => {
     const r = await s.req('GET', '/health', undefined, { authorization: 'Bearer definitely-not-the-key' });
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expectHealthBody(await json(r));
   });
 
   it.each(['/healthz', '/api/health'])('%s is an alias with the same shape', async (p) => {
     const r = await s.req('GET', p, undefined, NO_AUTH);
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expectHealthBody(await json(r));
   });
 
@@ -87,7 +87,7 @@ describe('GET /health', () => {
 
   it('/health/ready answers {status: "ready", state: "ready"} without auth', async () => {
     const r = await s.req('GET', '/health/ready', undefined, NO_AUTH);
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(await json(r)).toEqual({ status: 'ready', state: 'ready', writes: 'enabled' });
   });
 });
@@ -107,8 +107,8 @@ describe('headers on every response', () => {
     it(`${c.name}: X-Request-Id is a fresh UUID when the client sent none, X-API-Version is 1.0.1`, async () => {
       const r1 = await s.req(c.method, c.path, undefined, c.headers);
       const r2 = await s.req(c.method, c.path, undefined, c.headers);
-      expect(r1.status).toBe(c.status);
-      expect(r2.status).toBe(c.status);
+      await expectStatus(r1, c.status);
+      await expectStatus(r2, c.status);
       const id1 = r1.headers.get('x-request-id');
       const id2 = r2.headers.get('x-request-id');
       expect(id1).toMatch(UUID);
@@ -121,7 +121,7 @@ describe('headers on every response', () => {
 
     it(`${c.name}: echoes a valid client X-Request-Id`, async () => {
       const r = await s.req(c.method, c.path, undefined, { ...c.headers, 'x-request-id': 'abc-123' });
-      expect(r.status).toBe(c.status);
+      await expectStatus(r, c.status);
       expect(r.headers.get('x-request-id')).toBe('abc-123');
       expect(r.headers.get('x-api-version')).toBe('1.0.1');
       await r.arrayBuffer();
@@ -135,7 +135,7 @@ describe('headers on every response', () => {
   ])('replaces an invalid client X-Request-Id (%s) with a UUID', async (_what, id) => {
     for (const [p, status] of [['/health', 200], ['/nope', 404]] as const) {
       const r = await s.req('GET', p, undefined, { 'x-request-id': id });
-      expect(r.status).toBe(status);
+      await expectStatus(r, status);
       const got = r.headers.get('x-request-id');
       expect(got).not.toBe(id);
       expect(got).toMatch(UUID);
@@ -154,7 +154,7 @@ describe('headers on every response', () => {
 describe('GET /stats', () => {
   it('requires authentication', async () => {
     const r = await s.req('GET', '/stats', undefined, NO_AUTH);
-    expect(r.status).toBe(401);
+    await expectStatus(r, 401);
     const body = await json(r);
     expect(body).toMatchObject({ error: true, status_code: 401, code: 'UNAUTHORIZED' });
     expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -186,9 +186,9 @@ describe('GET /stats', () => {
 
   it('total_errors grows after a 404 and a 401', async () => {
     const a = await stats();
-    expect((await s.req('GET', '/definitely/unknown')).status).toBe(404);
-    expect((await s.req('GET', '/entities/t:absent')).status).toBe(404);
-    expect((await s.req('GET', '/stats', undefined, NO_AUTH)).status).toBe(401);
+    await expectStatus(await s.req('GET', '/definitely/unknown'), 404);
+    await expectStatus(await s.req('GET', '/entities/t:absent'), 404);
+    await expectStatus(await s.req('GET', '/stats', undefined, NO_AUTH), 401);
     const b = await stats();
     expect(b.server.total_errors).toBe(a.server.total_errors + 3);
     expect(b.server.total_requests).toBe(a.server.total_requests + 4);
@@ -199,11 +199,11 @@ describe('GET /stats', () => {
     const writes = 4;
     for (let i = 0; i < writes; i++) {
       const r = await s.req('PUT', '/entities/t:1', { blob: JSON.stringify({ n: i }) });
-      expect(r.status).toBe(201);
+      await expectStatus(r, 201);
       await r.arrayBuffer();
     }
     // A rejected write must not be counted as a commit.
-    expect((await s.req('PUT', '/entities/t:1', { blob: 'not json' })).status).toBe(400);
+    await expectStatus(await s.req('PUT', '/entities/t:1', { blob: 'not json' }), 400);
     const b = await stats();
 
     const ldb = b.storage.leveldb;
@@ -228,7 +228,7 @@ describe('GET /stats', () => {
 describe('GET /metrics', () => {
   it('is public and served as Prometheus text', async () => {
     const r = await s.req('GET', '/metrics', undefined, NO_AUTH);
-    expect(r.status).toBe(200);
+    await expectStatus(r, 200);
     expect(r.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await r.text();
     expect(text).toMatch(/^# HELP /m);
@@ -254,8 +254,8 @@ describe('GET /metrics', () => {
 
     await (await s.req('GET', '/health')).arrayBuffer();
     await (await s.req('GET', '/entities/t:1')).arrayBuffer();
-    expect((await s.req('GET', '/nope')).status).toBe(404);
-    expect((await s.req('PATCH', '/health')).status).toBe(405);
+    await expectStatus(await s.req('GET', '/nope'), 404);
+    await expectStatus(await s.req('PATCH', '/health'), 405);
 
     const t2 = await metricsText();
     // 4 requests in between + the first /metrics request (counted once it finished).
@@ -301,13 +301,13 @@ describe('HEAD', () => {
     const get = await fetch(`${s.base}/health`);
     const getBody = await get.text();
     const head = await fetch(`${s.base}/health`, { method: 'HEAD' });
-    expect(head.status).toBe(200);
+    await expectStatus(head, 200);
     expect(head.headers.get('content-type')).toBe('application/json');
     expect(head.headers.get('x-api-version')).toBe('1.0.1');
     expect(Number(head.headers.get('content-length'))).toBeGreaterThanOrEqual(getBody.length - 2);
     expect(await head.text()).toBe('');
     const missing = await fetch(`${s.base}/entities/t:nope`, { method: 'HEAD', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
-    expect(missing.status).toBe(404);
+    await expectStatus(missing, 404);
     expect(await missing.text()).toBe('');
   });
 });

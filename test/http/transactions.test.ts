@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransactionStats } from '../../src/txn/index.js';
-import { call, json, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, json, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 async function begin(s: StartedServer, isolation?: string): Promise<number> {
   const r = await call(s, 'POST', '/transaction/begin', isolation === undefined ? undefined : { isolation });
@@ -22,7 +22,7 @@ async function blobOf(s: StartedServer, key: string, headers?: Record<string, st
 type TxnStats = TransactionStats;
 async function stats(s: StartedServer): Promise<TxnStats> {
   const r = await call(s, 'GET', '/transaction/stats');
-  expect(r.status).toBe(200);
+  await expectStatus(r, 200);
   return r.body as unknown as TxnStats;
 }
 
@@ -38,7 +38,7 @@ describe('transactions over HTTP', () => {
   describe('POST /transaction/begin', () => {
     it('defaults to read_committed (without a body, or with an empty object); accepts snapshot', async () => {
       const none = await call(s, 'POST', '/transaction/begin');
-      expect(none.status).toBe(200);
+      await expectStatus(none, 200);
       expect(none.body).toEqual({ transaction_id: expect.any(Number), isolation: 'read_committed', status: 'begun' });
       expect(Number.isSafeInteger(none.body.transaction_id)).toBe(true);
       const empty = await call(s, 'POST', '/transaction/begin', {});
@@ -47,7 +47,7 @@ describe('transactions over HTTP', () => {
       expect(snap.body).toMatchObject({ isolation: 'snapshot', status: 'begun' });
       expect(new Set([none.body.transaction_id, empty.body.transaction_id, snap.body.transaction_id]).size).toBe(3);
       for (const b of [none.body, empty.body, snap.body]) {
-        expect((await call(s, 'POST', '/transaction/rollback', { transaction_id: b.transaction_id })).status).toBe(200);
+        await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: b.transaction_id }), 200);
       }
     });
 
@@ -58,17 +58,17 @@ describe('transactions over HTTP', () => {
         expect(r.body).toMatchObject({ error: true, code: 'VALIDATION_FAILED', status_code: 400, field: 'isolation' });
       }
       const bad = await call(s, 'POST', '/transaction/begin', '{"isolation":');
-      expect(bad.status).toBe(400);
+      await expectStatus(bad, 400);
     });
   });
 
   describe('commit and rollback', () => {
     it('commit answers the contract body plus changes and last_seq; the writes become visible', async () => {
       const id = await begin(s, 'snapshot');
-      expect((await call(s, 'PUT', '/entities/c1:a', { blob: { v: 1 } }, inTx(id))).status).toBe(201);
-      expect((await call(s, 'PUT', '/entities/c1:b', { blob: '{"v":2}' }, inTx(id))).status).toBe(201);
+      await expectStatus(await call(s, 'PUT', '/entities/c1:a', { blob: { v: 1 } }, inTx(id)), 201);
+      await expectStatus(await call(s, 'PUT', '/entities/c1:b', { blob: '{"v":2}' }, inTx(id)), 201);
       const r = await call(s, 'POST', '/transaction/commit', { transaction_id: id });
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       expect(r.body).toEqual({ transaction_id: id, status: 'committed', message: 'Transaction committed successfully', changes: 2, last_seq: expect.any(Number) });
       const feed = await call(s, 'GET', `/changefeed?from_seq=${(r.body.last_seq as number) - 2}`);
       expect((feed.body.entries as Body[]).map((e) => [e.key, e.txn_id])).toEqual([
@@ -92,7 +92,7 @@ describe('transactions over HTTP', () => {
       const id = await begin(s, 'read_committed');
       await call(s, 'PUT', '/entities/c3:a', { blob: { v: 1 } }, inTx(id));
       const r = await call(s, 'POST', '/transaction/rollback', { transaction_id: id });
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       expect(r.body).toEqual({ transaction_id: id, status: 'rolled_back', message: 'Transaction rolled back successfully' });
       expect(await blobOf(s, 'c3:a')).toBeNull();
     });
@@ -100,7 +100,7 @@ describe('transactions over HTTP', () => {
     it('unknown or finished transactions are 400 TRANSACTION_NOT_ACTIVE, on commit, rollback and data requests', async () => {
       for (const path of ['/transaction/commit', '/transaction/rollback']) {
         const r = await call(s, 'POST', path, { transaction_id: 424242 });
-        expect(r.status).toBe(400);
+        await expectStatus(r, 400);
         expect(r.body).toMatchObject({ error: true, code: 'TRANSACTION_NOT_ACTIVE', status_code: 400, transaction_id: 424242 });
       }
       const committed = await begin(s);
@@ -113,7 +113,7 @@ describe('transactions over HTTP', () => {
       ] as const) {
         for (const path of ['/transaction/commit', '/transaction/rollback']) {
           const r = await call(s, 'POST', path, { transaction_id: id });
-          expect(r.status).toBe(400);
+          await expectStatus(r, 400);
           expect(r.body).toMatchObject({ code: 'TRANSACTION_NOT_ACTIVE', transaction_id: id, status: how });
         }
         const h = inTx(id);
@@ -128,12 +128,12 @@ describe('transactions over HTTP', () => {
         [{ 'x-transaction-id': '99999999' }, 99999999],
       ] as const) {
         const r = await call(s, 'GET', '/entities/c4:a', undefined, h);
-        expect(r.status).toBe(400);
+        await expectStatus(r, 400);
         expect(r.body.code).toBe('TRANSACTION_NOT_ACTIVE');
         expect(r.body.transaction_id).toBe(echoed);
       }
       const missing = await call(s, 'POST', '/transaction/commit', {});
-      expect(missing.status).toBe(400);
+      await expectStatus(missing, 400);
       expect(missing.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'transaction_id' });
     });
   });
@@ -154,9 +154,9 @@ describe('transactions over HTTP', () => {
         expect((await call(s, 'DELETE', `/entities/${t}:gone`, undefined, h)).body).toEqual({ success: true, key: `${t}:gone`, deleted: true });
         expect((await call(s, 'DELETE', `/entities/${t}:gone`, undefined, h)).body.deleted).toBe(false);
         const created = await call(s, 'POST', '/entities', { key: `${t}:made`, blob: { v: 3 } }, h);
-        expect(created.status).toBe(201);
-        expect((await call(s, 'POST', '/entities', { key: `${t}:made`, blob: { v: 4 } }, h)).status).toBe(409); // its own create
-        expect((await call(s, 'POST', '/entities', { key: `${t}:old`, blob: { v: 4 } }, h)).status).toBe(409);
+        await expectStatus(created, 201);
+        await expectStatus(await call(s, 'POST', '/entities', { key: `${t}:made`, blob: { v: 4 } }, h), 409); // its own create
+        await expectStatus(await call(s, 'POST', '/entities', { key: `${t}:old`, blob: { v: 4 } }, h), 409);
         // own view
         expect(await blobOf(s, `${t}:new`, h)).toEqual({ v: 2 });
         expect(await blobOf(s, `${t}:old`, h)).toEqual({ v: 'new' });
@@ -201,9 +201,9 @@ describe('transactions over HTTP', () => {
       await call(s, 'PUT', '/entities/cf:2', { blob: { v: 'b' } }, inTx(b));
       await call(s, 'DELETE', '/entities/cf:0', undefined, inTx(b));
       const last = (await call(s, 'GET', '/changefeed/stats')).body.last_seq as number;
-      expect((await call(s, 'POST', '/transaction/commit', { transaction_id: a })).status).toBe(200);
+      await expectStatus(await call(s, 'POST', '/transaction/commit', { transaction_id: a }), 200);
       const r = await call(s, 'POST', '/transaction/commit', { transaction_id: b });
-      expect(r.status).toBe(409);
+      await expectStatus(r, 409);
       expect(r.body).toMatchObject({ error: true, code: 'CONFLICT', status_code: 409, transaction_id: b, status: 'aborted' });
       expect(typeof r.body.message).toBe('string');
       expect(await blobOf(s, 'cf:1')).toEqual({ v: 'a' });
@@ -216,10 +216,10 @@ describe('transactions over HTTP', () => {
         const key = `dup_${iso}:1`;
         const a = await begin(s, iso);
         const b = await begin(s, iso);
-        expect((await call(s, 'POST', '/entities', { key, blob: { by: 'a' } }, inTx(a))).status).toBe(201);
-        expect((await call(s, 'POST', '/entities', { key, blob: { by: 'b' } }, inTx(b))).status).toBe(201);
+        await expectStatus(await call(s, 'POST', '/entities', { key, blob: { by: 'a' } }, inTx(a)), 201);
+        await expectStatus(await call(s, 'POST', '/entities', { key, blob: { by: 'b' } }, inTx(b)), 201);
         const results = await Promise.all([a, b].map((id) => call(s, 'POST', '/transaction/commit', { transaction_id: id })));
-        expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+        expect(results.map((r) => r.status).sort(), JSON.stringify(results.map((r) => r.body))).toEqual([200, 409]);
         const winner = results[0]!.status === 200 ? 'a' : 'b';
         expect(await blobOf(s, key)).toEqual({ by: winner });
       }
@@ -235,7 +235,7 @@ describe('transactions over HTTP', () => {
       await call(s, 'PUT', '/entities/recreate:1', { blob: { v: 'old' } });
       const id = await begin(s, 'read_committed');
       expect((await call(s, 'DELETE', '/entities/recreate:1', undefined, inTx(id))).body.deleted).toBe(true);
-      expect((await call(s, 'POST', '/entities', { key: 'recreate:1', blob: { v: 'new' } }, inTx(id))).status).toBe(201);
+      await expectStatus(await call(s, 'POST', '/entities', { key: 'recreate:1', blob: { v: 'new' } }, inTx(id)), 201);
       const c = await call(s, 'POST', '/transaction/commit', { transaction_id: id });
       expect(c.status, JSON.stringify(c.body)).toBe(200);
       expect(await blobOf(s, 'recreate:1')).toEqual({ v: 'new' });
@@ -256,7 +256,7 @@ describe('transactions over HTTP', () => {
       await call(s, 'PUT', '/entities/st:1', { blob: {} }, inTx(a));
       await call(s, 'PUT', '/entities/st:1', { blob: {} }, inTx(b));
       await call(s, 'POST', '/transaction/commit', { transaction_id: a });
-      expect((await call(s, 'POST', '/transaction/commit', { transaction_id: b })).status).toBe(409);
+      await expectStatus(await call(s, 'POST', '/transaction/commit', { transaction_id: b }), 409);
       await call(s, 'POST', '/transaction/rollback', { transaction_id: c });
       await call(s, 'PUT', '/entities/st:implicit', { blob: {} });
       await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'st:batch', blob: {} }] });
@@ -287,7 +287,7 @@ describe('transactions over HTTP', () => {
           { op: 'put', key: 'batch:2', blob: { v: 3 } },
         ],
       });
-      expect(r.status).toBe(200);
+      await expectStatus(r, 200);
       expect(r.body).toMatchObject({ success: true, status: 'committed', operations: 5, changes: 3, transaction_id: expect.any(Number), last_seq: expect.any(Number) });
       expect(r.body.results).toEqual([
         { key: 'batch:1', op: 'put', created: true },
@@ -339,7 +339,7 @@ describe('transactions over HTTP', () => {
 describe('transaction limits over HTTP', () => {
   let s: StartedServer;
   beforeAll(async () => {
-    s = await startServer({ env: { THEMIS_TXN_IDLE_TIMEOUT_MS: '300', THEMIS_TXN_MAX_OPS: '3', THEMIS_TXN_MAX_BYTES: '1024' } });
+    s = await startServer({ env: { THEMIS_TXN_IDLE_TIMEOUT_MS: '1000', THEMIS_TXN_MAX_OPS: '3', THEMIS_TXN_MAX_BYTES: '1024' } });
   });
   afterAll(async () => {
     await s?.stop();
@@ -348,19 +348,27 @@ describe('transaction limits over HTTP', () => {
   it('an idle transaction is rolled back after THEMIS_TXN_IDLE_TIMEOUT_MS; an active one is not', async () => {
     const before = await stats(s);
     const idle = await begin(s, 'snapshot');
-    await call(s, 'PUT', '/entities/idle:1', { blob: {} }, inTx(idle));
+    const idleSince = Date.now(); // before its last request: the server's idle clock starts later
+    await expectStatus(await call(s, 'PUT', '/entities/idle:1', { blob: {} }, inTx(idle)), 201);
     const busy = await begin(s);
-    for (let i = 0; i < 8; i++) {
-      await sleep(100);
-      expect((await call(s, 'GET', '/entities/idle:1', undefined, inTx(busy))).status).toBe(404);
+    // Keep `busy` active (a request every ~50 ms against a 1 s timeout: room for a busy machine)
+    // until the server reports the idle one timed out; requests naming `idle` would keep it alive.
+    let timedOut = 0;
+    while (timedOut === 0 && Date.now() - idleSince < 15_000) {
+      await sleep(50);
+      const g = await call(s, 'GET', '/entities/idle:1', undefined, inTx(busy));
+      expect(g.status, JSON.stringify(g.body)).toBe(404);
+      timedOut = (await stats(s)).timed_out - before.timed_out;
     }
+    expect(timedOut).toBe(1);
+    expect(Date.now() - idleSince).toBeGreaterThanOrEqual(1000); // not before the timeout
     const r = await call(s, 'POST', '/transaction/commit', { transaction_id: idle });
-    expect(r.status).toBe(400);
+    await expectStatus(r, 400);
     expect(r.body).toMatchObject({ code: 'TRANSACTION_NOT_ACTIVE', transaction_id: idle, status: 'rolled_back' });
     expect(String(r.body.message)).toContain('idle');
-    expect((await call(s, 'GET', '/entities/idle:1', undefined, inTx(idle))).status).toBe(400);
+    await expectStatus(await call(s, 'GET', '/entities/idle:1', undefined, inTx(idle)), 400);
     expect(await blobOf(s, 'idle:1')).toBeNull();
-    expect((await call(s, 'POST', '/transaction/commit', { transaction_id: busy })).status).toBe(200);
+    await expectStatus(await call(s, 'POST', '/transaction/commit', { transaction_id: busy }), 200);
     const after = await stats(s);
     expect(after.timed_out - before.timed_out).toBe(1);
     expect(after.active_count).toBe(0);
@@ -368,30 +376,30 @@ describe('transaction limits over HTTP', () => {
 
   it('the operation exceeding THEMIS_TXN_MAX_OPS is 413 PAYLOAD_TOO_LARGE; the transaction stays usable', async () => {
     const id = await begin(s);
-    for (let i = 0; i < 3; i++) expect((await call(s, 'PUT', `/entities/ops:${i}`, { blob: { i } }, inTx(id))).status).toBe(201);
+    for (let i = 0; i < 3; i++) await expectStatus(await call(s, 'PUT', `/entities/ops:${i}`, { blob: { i } }, inTx(id)), 201);
     const over = await call(s, 'PUT', '/entities/ops:3', { blob: {} }, inTx(id));
-    expect(over.status).toBe(413);
+    await expectStatus(over, 413);
     expect(over.body).toMatchObject({ error: true, code: 'PAYLOAD_TOO_LARGE', status_code: 413 });
-    expect((await call(s, 'DELETE', '/entities/ops:4', undefined, inTx(id))).status).toBe(413);
-    expect((await call(s, 'PUT', '/entities/ops:0', { blob: { i: 'again' } }, inTx(id))).status).toBe(201); // same key: no new operation
+    await expectStatus(await call(s, 'DELETE', '/entities/ops:4', undefined, inTx(id)), 413);
+    await expectStatus(await call(s, 'PUT', '/entities/ops:0', { blob: { i: 'again' } }, inTx(id)), 201); // same key: no new operation
     const c = await call(s, 'POST', '/transaction/commit', { transaction_id: id });
     expect(c.body).toMatchObject({ status: 'committed', changes: 3 });
     expect(await blobOf(s, 'ops:0')).toEqual({ i: 'again' });
     expect(await blobOf(s, 'ops:3')).toBeNull();
     // A batch above the limit is refused as a whole.
     const batch = await call(s, 'POST', '/transaction', { operations: Array.from({ length: 4 }, (_, i) => ({ op: 'put', key: `opsb:${i}`, blob: {} })) });
-    expect(batch.status).toBe(413);
+    await expectStatus(batch, 413);
     expect(batch.body.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await blobOf(s, 'opsb:0')).toBeNull();
   });
 
   it('the write exceeding THEMIS_TXN_MAX_BYTES is 413; the transaction stays usable', async () => {
     const id = await begin(s, 'snapshot');
-    expect((await call(s, 'PUT', '/entities/bytes:1', { blob: { pad: 'x'.repeat(800) } }, inTx(id))).status).toBe(201);
+    await expectStatus(await call(s, 'PUT', '/entities/bytes:1', { blob: { pad: 'x'.repeat(800) } }, inTx(id)), 201);
     const over = await call(s, 'PUT', '/entities/bytes:2', { blob: { pad: 'y'.repeat(300) } }, inTx(id));
-    expect(over.status).toBe(413);
+    await expectStatus(over, 413);
     expect(over.body.code).toBe('PAYLOAD_TOO_LARGE');
-    expect((await call(s, 'PUT', '/entities/bytes:2', { blob: { small: true } }, inTx(id))).status).toBe(201);
+    await expectStatus(await call(s, 'PUT', '/entities/bytes:2', { blob: { small: true } }, inTx(id)), 201);
     expect((await call(s, 'POST', '/transaction/commit', { transaction_id: id })).body).toMatchObject({ status: 'committed', changes: 2 });
     expect(await blobOf(s, 'bytes:2')).toEqual({ small: true });
   });

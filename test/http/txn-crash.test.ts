@@ -7,7 +7,7 @@
  * committed only after the kill).
  */
 import { describe, expect, it } from 'vitest';
-import { startServer, tempDir, type StartedServer } from '../helpers/server.js';
+import { expectStatus, startServer, tempDir, type StartedServer } from '../helpers/server.js';
 
 interface Entry {
   seq: number;
@@ -120,7 +120,7 @@ describe('crash during multi-key transactions', () => {
     expect(st.first_seq).toBe(1);
     for (let from = 0; from < st.last_seq; ) {
       const f = await get(`/changefeed?from_seq=${from}&limit=10000`);
-      expect(f.status).toBe(200);
+      await expectStatus(f, 200);
       const page = f.body.entries as Entry[];
       expect(page.length).toBeGreaterThan(0);
       entries.push(...page);
@@ -173,7 +173,7 @@ describe('crash during multi-key transactions', () => {
             await r.arrayBuffer();
             return undefined;
           }
-          expect(r.status).toBe(200);
+          await expectStatus(r, 200);
           return JSON.parse(((await r.json()) as { blob: string }).blob) as unknown;
         }),
       );
@@ -197,7 +197,7 @@ describe('crash during multi-key transactions', () => {
 
     // Sequence numbers continue after the crash.
     const r = await b.req('PUT', '/entities/after:crash', { blob: { ok: true } });
-    expect(r.status).toBe(201);
+    await expectStatus(r, 201);
     const after = await get(`/changefeed?from_seq=${st.last_seq}`);
     expect((after.body.entries as Entry[]).map((e) => [e.seq, e.key])).toEqual([[st.last_seq + 1, 'after:crash']]);
     await b.stop();

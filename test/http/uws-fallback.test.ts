@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { json, startServer } from '../helpers/server.js';
+import { expectStatus, json, startServer } from '../helpers/server.js';
 
 describe('uWS native binary check', () => {
   it('the native binary loads here (uws_native: true, no warning)', async () => {
@@ -15,9 +15,9 @@ describe('uWS native binary check', () => {
     const lines = s.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(lines.find((l) => l.level === 'warn' && /native binary did not load/.test(l.msg))).toBeDefined();
     expect(lines.find((l) => l.msg === 'listening').uws_native).toBe(false);
-    expect((await s.req('PUT', '/entities/fb:1', { blob: '{"a":1}' })).status).toBe(201);
+    await expectStatus(await s.req('PUT', '/entities/fb:1', { blob: '{"a":1}' }), 201);
     expect(await json(await s.req('GET', '/entities/fb:1'))).toEqual({ key: 'fb:1', blob: '{"a":1}' });
-    expect((await s.req('GET', '/entities/fb:1?x=1', undefined, { authorization: '' })).status).toBe(401);
+    await expectStatus(await s.req('GET', '/entities/fb:1?x=1', undefined, { authorization: '' }), 401);
     expect(await s.stop()).toBe(0);
   });
 });

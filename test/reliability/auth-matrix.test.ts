@@ -9,7 +9,7 @@ import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
 import { Authenticator } from '../../src/security/index.js';
 import { createHttpServer } from '../../src/server/index.js';
-import { ADMIN_KEY, ROOT, startServer, tempDir, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, ROOT, expectStatus, startServer, tempDir, type StartedServer } from '../helpers/server.js';
 
 /**
  * The auth matrix (issue 13, harness part d): every route of openapi.yaml,
@@ -77,7 +77,7 @@ describe('auth matrix over every route', () => {
     expect(t.status, JSON.stringify(t.body)).toBe(200);
     txnId = t.body.transaction_id as number;
     const w = await s.req('PUT', '/entities/auth:intxn', { blob: '{"t":1}' }, { 'x-transaction-id': String(txnId) });
-    expect(w.status).toBe(201);
+    await expectStatus(w, 201);
   });
 
   afterAll(async () => {
@@ -188,7 +188,7 @@ describe('auth matrix over every route', () => {
     }
     // The plain GET of the WebSocket path explains itself and reveals nothing.
     const r = await fetch(s.base + WS_PATH);
-    expect(r.status).toBe(426);
+    await expectStatus(r, 426);
     expect(await r.json()).toMatchObject({ error: true, status_code: 426, code: 'UPGRADE_REQUIRED' });
   });
 

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FaultControl, buildFaultShim, freeBytes, mountTmpfs } from '../helpers/faults.js';
-import { call, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 
 let shim: string;
 const servers: StartedServer[] = [];
@@ -130,7 +130,7 @@ describe('a full disk', () => {
     const ctl = new FaultControl(shim);
     const s = await startServer({ dataDir, env: tmpfs ? { THEMIS_LOG_LEVEL: 'error' } : { ...ctl.env, THEMIS_LOG_LEVEL: 'error' } });
     servers.push(s);
-    expect((await call(s, 'POST', '/index/create', { table: 't', column: 'text', type: 'fulltext' })).status).toBe(200);
+    await expectStatus(await call(s, 'POST', '/index/create', { table: 't', column: 'text', type: 'fulltext' }), 200);
 
     // Leave ~3 MiB: a few hundred 8 KiB documents fill it (LevelDB's log, then a memtable flush or compaction fails).
     const filler = path.join(base, 'filler');
@@ -201,7 +201,7 @@ describe('a full disk', () => {
     servers.push(s2);
     await expectAllAcked(s2, out.acked);
     await expectContiguousFeed(s2);
-    expect((await call(s2, 'PUT', '/entities/z:2', { blob: '{}' })).status).toBe(201);
+    await expectStatus(await call(s2, 'PUT', '/entities/z:2', { blob: '{}' }), 201);
   });
 });
 
@@ -229,7 +229,7 @@ describe('an I/O error', () => {
       // The error is gone, but nothing is retried in place: an fsync that failed once proves nothing about the page cache.
       ctl.clear();
       await sleep(300);
-      expect((await call(s, 'PUT', '/entities/z:1', { blob: '{}' })).status).toBe(503);
+      await expectStatus(await call(s, 'PUT', '/entities/z:1', { blob: '{}' }), 503);
 
       await s.kill();
       const s2 = await startServer({ dataDir, env: { THEMIS_LOG_LEVEL: 'error' } });
@@ -241,10 +241,10 @@ describe('an I/O error', () => {
       for (const f of out.failures) {
         if (!seen.has(f.key)) continue;
         const r = await call(s2, 'GET', `/entities/${f.key}`);
-        expect(r.status).toBe(200);
+        await expectStatus(r, 200);
         expect(JSON.parse(String(r.body.blob)).text).toMatch(/^word\d common \d+$/);
       }
-      expect((await call(s2, 'PUT', '/entities/z:1', { blob: '{}' })).status).toBe(201);
+      await expectStatus(await call(s2, 'PUT', '/entities/z:1', { blob: '{}' }), 201);
       expect((await call(s2, 'GET', '/health')).body).toMatchObject({ status: 'healthy' });
     });
   }

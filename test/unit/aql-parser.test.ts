@@ -634,27 +634,37 @@ describe('parseAql: limits', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ThemisError);
-    expect((err as ThemisError).status).toBe(400);
+    expect([(err as ThemisError).code, (err as ThemisError).status]).toEqual(['VALIDATION_FAILED', 400]);
   });
 
   it('worst-case inputs of maximal length fail (or parse) quickly, without a crash', () => {
     const n = MAX_QUERY_LENGTH;
     for (const text of ['('.repeat(n), `RETURN ${'['.repeat(n - 7)}`, '"'.repeat(n), '/*'.repeat(n / 2), 'a'.repeat(n), `RETURN ${'1+'.repeat((n - 8) / 2)}1`, `RETURN a${'[*]'.repeat((n - 8) / 3)}`, `RETURN ${'{a:'.repeat((n - 7) / 3)}`, '@'.repeat(n), `RETURN ${'- '.repeat((n - 8) / 2)}x`]) {
-      const t0 = performance.now();
-      const r = tryParseAql(text);
-      const ms = performance.now() - t0;
+      // Each takes ~20-130 ms here; a backtracking or quadratic parser takes seconds to minutes.
+      // The best of up to three runs: a GC pause or a busy machine does not repeat, a slow parser does.
+      let ms = Infinity;
+      let r!: ReturnType<typeof tryParseAql>;
+      for (let i = 0; i < 3 && ms >= 300; i++) {
+        const t0 = performance.now();
+        r = tryParseAql(text);
+        ms = Math.min(ms, performance.now() - t0);
+      }
       expect(ms, text.slice(0, 20)).toBeLessThan(1500);
       if ('error' in r) expect(Number.isInteger(r.error.line) && Number.isInteger(r.error.column)).toBe(true);
     }
   });
 
-  it('a simple query parses in well under 100 µs after warm-up', () => {
+  it('a simple query parses in microseconds after warm-up (the parser is built once, not per query)', () => {
     const text = 'FOR user IN users FILTER user.city == "Berlin" SORT user.age ASC LIMIT 10 RETURN user';
     for (let i = 0; i < 3000; i++) parseAql(text);
-    const runs = 5000;
-    const t0 = performance.now();
-    for (let i = 0; i < runs; i++) parseAql(text);
-    const micros = ((performance.now() - t0) / runs) * 1000;
-    expect(micros).toBeLessThan(100);
+    // ~10-25 µs per parse here. The best of 10 batches: a loaded machine slows some batches, not all
+    // of them by 10x; a parser rebuilt (self-analysed) per call costs milliseconds per parse.
+    let best = Infinity;
+    for (let b = 0; b < 10; b++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 500; i++) parseAql(text);
+      best = Math.min(best, ((performance.now() - t0) / 500) * 1000);
+    }
+    expect(best).toBeLessThan(250);
   });
 });

@@ -36,16 +36,19 @@ describe('loadConfig', () => {
   });
 
   it('rejects bad values and unknown flags with ConfigError', () => {
-    for (const [argv, env] of [
-      [['--port', 'abc'], {}],
-      [['--port', '70000'], {}],
-      [[], { THEMIS_DURABILITY: 'maybe' }],
-      [[], { THEMIS_LOG_LEVEL: 'loud' }],
-      [[], { THEMIS_MAX_BODY_BYTES: '0' }],
-      [[], { THEMIS_ADMIN_KEY: 'short' }],
-      [['--bogus'], {}],
+    // ConfigError has no API code (it stops the start with exit 2): the message must name what to fix.
+    for (const [argv, env, message] of [
+      [['--port', 'abc'], {}, 'port must be an integer, got "abc"'],
+      [['--port', '70000'], {}, 'port must be between 0 and 65535, got 70000'],
+      [[], { THEMIS_DURABILITY: 'maybe' }, 'durability must be one of sync, relaxed, got "maybe"'],
+      [[], { THEMIS_LOG_LEVEL: 'loud' }, 'log level must be one of debug, info, warn, error, silent, got "loud"'],
+      [[], { THEMIS_MAX_BODY_BYTES: '0' }, 'max body bytes must be between 1 and 2147483647, got 0'],
+      [[], { THEMIS_ADMIN_KEY: 'short' }, 'admin key must be at least 16 characters'],
+      [['--bogus'], {}, "Unknown option '--bogus'"],
     ] as const) {
-      expect(() => loadConfig([...argv], env), JSON.stringify([argv, env])).toThrow(ConfigError);
+      const what = JSON.stringify([argv, env]);
+      expect(() => loadConfig([...argv], env), what).toThrow(ConfigError);
+      expect(() => loadConfig([...argv], env), what).toThrow(message);
     }
   });
 });

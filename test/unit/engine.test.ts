@@ -35,9 +35,9 @@ for (const sync of [true, false]) {
     it('applies none of a batch that fails', async () => {
       await engine.commit(new WriteBatch().put(ks, k('keep'), k('old')));
       const bad = new WriteBatch().put(ks, k('keep'), k('new')).put(ks, k('x'), k('1'));
-      // An op LevelDB refuses (a value that is not a buffer) fails the whole batch.
+      // A malformed op (a value that is not a buffer) fails the whole batch before LevelDB sees it.
       bad.ops.push({ type: 'put', key: ks.key(k('y')), value: undefined as unknown as Buffer });
-      await expect(engine.commit(bad)).rejects.toBeDefined();
+      await expect(engine.commit(bad)).rejects.toThrow(new TypeError('malformed batch operation: keys and values must be Buffers, type put or del'));
       expect(engine.getSync(ks, k('keep'))?.toString()).toBe('old');
       expect(engine.getSync(ks, k('x'))).toBeUndefined();
     });

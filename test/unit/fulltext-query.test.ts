@@ -204,14 +204,22 @@ describe('parseFulltextQuery: property', () => {
     let slowest = 0;
     fc.assert(
       fc.property(query, fc.constantFrom(plain, english), (q, a) => {
-        const t0 = performance.now();
         let node: QueryNode | undefined;
         let err: unknown;
-        try {
-          node = parseFulltextQuery(q, a);
-        } catch (e) {
-          err = e;
-        }
+        const attempt = () => {
+          const t0 = performance.now();
+          node = undefined;
+          err = undefined;
+          try {
+            node = parseFulltextQuery(q, a);
+          } catch (e) {
+            err = e;
+          }
+          return performance.now() - t0;
+        };
+        // a slow run is timed again: a GC pause or a busy machine does not repeat, a pathological input does
+        let ms = attempt();
+        for (let i = 0; i < 3 && ms > 50; i++) ms = Math.min(ms, attempt());
         if (node) {
           expect(wellFormed(node), JSON.stringify(node)).toBe(true);
         } else {
@@ -221,7 +229,7 @@ describe('parseFulltextQuery: property', () => {
           const p = details?.position;
           if (p !== undefined) expect(Number.isInteger(p) && (p as number) >= 1 && (p as number) <= q.length + 1, `position ${String(p)} of ${JSON.stringify(q)}`).toBe(true);
         }
-        slowest = Math.max(slowest, performance.now() - t0);
+        slowest = Math.max(slowest, ms);
       }),
       { numRuns },
     );
@@ -230,10 +238,15 @@ describe('parseFulltextQuery: property', () => {
 
   it('worst-case inputs of maximal length parse or fail fast', () => {
     for (const q of ['('.repeat(MAX_QUERY_LENGTH), '"'.repeat(MAX_QUERY_LENGTH - 1), '-'.repeat(MAX_QUERY_LENGTH), 'a OR '.repeat(819) + 'a', '(a '.repeat(1365), 'ab'.repeat(2048)]) {
-      const t0 = performance.now();
-      const code = failure(q)[0];
-      expect(['no error', 'VALIDATION_FAILED']).toContain(code);
-      expect(performance.now() - t0).toBeLessThan(500);
+      // best of up to three runs (see above); each takes a few ms here
+      let ms = Infinity;
+      for (let i = 0; i < 3 && ms >= 100; i++) {
+        const t0 = performance.now();
+        const code = failure(q)[0];
+        expect(['no error', 'VALIDATION_FAILED']).toContain(code);
+        ms = Math.min(ms, performance.now() - t0);
+      }
+      expect(ms, q.slice(0, 20)).toBeLessThan(500);
     }
   });
 

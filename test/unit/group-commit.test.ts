@@ -14,15 +14,23 @@ function controlledWriter() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('GroupCommitter', () => {
-  it('writes a lone commit at once, with the configured sync flag', async () => {
-    const { calls, writer } = controlledWriter();
-    const gc = new GroupCommitter(writer, { sync: true });
-    const p = gc.commit([op('a')]);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]!.sync).toBe(true);
-    calls[0]!.finish();
-    await p;
-  });
+  for (const sync of [true, false]) {
+    it(`writes a lone commit at once, with the configured sync flag (${sync}), also for a group`, async () => {
+      const { calls, writer } = controlledWriter();
+      const gc = new GroupCommitter(writer, { sync });
+      const p = gc.commit([op('a')]);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.sync).toBe(sync);
+      const q = [gc.commit([op('b')]), gc.commit([op('c')])];
+      calls[0]!.finish();
+      await p;
+      await tick();
+      expect(calls).toHaveLength(2);
+      expect(calls[1]!.sync).toBe(sync); // durability mode is not a property of the first write only
+      calls[1]!.finish();
+      await Promise.all(q);
+    });
+  }
 
   it('coalesces commits that arrive during a write into one batch, in arrival order', async () => {
     const { calls, writer } = controlledWriter();

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ThemisError } from '../../src/errors.js';
 import { fuse, parseFusion } from '../../src/index/hybrid.js';
 
 const text = [
@@ -57,8 +56,18 @@ describe('hybrid fusion', () => {
   });
 
   it('validates its options', () => {
-    for (const bad of [{ fusion: 'max' }, { k: 0 }, { k: 1001 }, { k: 1.5 }, { weights: { text: -1 } }, { weights: { text: 0, vector: 0 } }, { weights: [] }, { rrf_k: -1 }]) {
-      expect(() => parseFusion(bad), JSON.stringify(bad)).toThrow(ThemisError);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ fusion: 'max' }, 'fusion'],
+      [{ k: 0 }, 'k'],
+      [{ k: 1001 }, 'k'],
+      [{ k: 1.5 }, 'k'],
+      [{ weights: { text: -1 } }, 'weights.text'],
+      [{ weights: { text: 0, vector: 0 } }, 'weights'],
+      [{ weights: [] }, 'weights'],
+      [{ rrf_k: -1 }, 'rrf_k'],
+    ];
+    for (const [bad, field] of cases) {
+      expect(() => parseFusion(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field } }));
     }
     expect(parseFusion({ fusion: 'weighted' })).toEqual({ fusion: 'weighted', k: 10, weights: { text: 0.5, vector: 0.5 }, rrfK: 60 });
   });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
@@ -206,6 +206,63 @@ describe('IndexManager (through Database)', () => {
     expect(await count('u.email')).toBe(2);
   });
 
+  // Regression for a planted bug the suite let through: ignoring the claims of commits still in
+  // flight let two explicit transactions commit one unique value. A first, unrelated commit holds
+  // group commit busy, so both transactions are queued behind it and neither is in LevelDB when
+  // the other's hook checks: only the in-flight claim can refuse the second.
+  for (const isolation of ['read_committed', 'snapshot'] as const) {
+    it(`unique (${isolation}): explicit transactions committing one value concurrently: exactly one commits, one entry`, async () => {
+      await db.createIndex({ table: 'u', column: 'email', unique: true });
+      const txns: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const t = db.beginTransaction(isolation).transaction_id;
+        await put(`u:${i}`, { email: 'same@x', i }, t);
+        txns.push(t);
+      }
+      const blocker = put('other:1', { x: 1 });
+      const rs = await Promise.all(txns.map((t) => codeOf(db.commitTransaction(t))));
+      await blocker;
+      expect(rs).toEqual(['no error', '409 CONFLICT', '409 CONFLICT', '409 CONFLICT']);
+      expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['same@x'], 'u:0'])]);
+      expect(await count('u.email')).toBe(1);
+      for (let i = 1; i < 4; i++) expect(await codeOf(Promise.resolve().then(() => db.getEntity(`u:${i}`)))).toBe('404 NOT_FOUND');
+      // the loser's error names the in-flight owner
+      const t = db.beginTransaction(isolation).transaction_id;
+      await put('u:9', { email: 'same@x' }, t);
+      const late = db.commitTransaction(t).catch((e: unknown) => e);
+      expect(await late).toMatchObject({ code: 'CONFLICT', details: { conflicting_key: 'u:0', status: 'aborted' } });
+    });
+  }
+
+  it('unique: a value released by a commit still in flight can be claimed by an explicit transaction queued behind it', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await put('u:1', { email: 'a@x' });
+    const mover = db.beginTransaction().transaction_id;
+    await put('u:1', { email: 'b@x' }, mover);
+    const taker = db.beginTransaction().transaction_id;
+    await put('u:2', { email: 'a@x' }, taker);
+    const blocker = put('other:1', { x: 1 });
+    const rs = await Promise.all([codeOf(db.commitTransaction(mover)), codeOf(db.commitTransaction(taker))]);
+    await blocker;
+    expect(rs).toEqual(['no error', 'no error']);
+    expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['a@x'], 'u:2']), JSON.stringify([['b@x'], 'u:1'])]);
+    // and a third transaction cannot take either value while both are in flight or after
+    const third = db.beginTransaction().transaction_id;
+    await put('u:3', { email: 'b@x' }, third);
+    expect(await codeOf(db.commitTransaction(third))).toBe('409 CONFLICT');
+  });
+
+  it('unique: an entity created, deleted and created again with its value, all in flight at once, keeps it', async () => {
+    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    const blocker = put('other:1', { x: 1 });
+    // queued behind the blocker: the first create's claim is still in flight when the third checks
+    const rs = await Promise.all([codeOf(put('u:1', { email: 'a@x' })), codeOf(db.deleteEntity('u:1')), codeOf(put('u:1', { email: 'a@x', again: true }))]);
+    await blocker;
+    expect(rs).toEqual(['no error', 'no error', 'no error']);
+    expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['a@x'], 'u:1'])]);
+    expect(JSON.parse(db.getEntity('u:1').blob)).toEqual({ email: 'a@x', again: true });
+  });
+
   it('a unique index over duplicate data fails CONFLICT and leaves nothing behind', async () => {
     await put('u:1', { email: 'a@x' });
     await put('u:2', { email: 'a@x' });
@@ -216,6 +273,50 @@ describe('IndexManager (through Database)', () => {
     await put('u:2', { email: 'b@x' });
     expect((await db.createIndex({ table: 'u', column: 'email', unique: true })).state).toBe('ready');
     expect(await count('u.email')).toBe(2);
+  });
+
+  // The second pass of a unique create: a duplicate written after the backfill passed its key is not
+  // seen by the backfill (and not refused by the hook, which enforces uniqueness only once ready).
+  it('a unique create notices a duplicate written while it was building (after the backfill passed), and leaves nothing behind', async () => {
+    await put('u:1', { email: 'a@x' });
+    const idxPrefix = keyspace('index').prefix[0];
+    const commit = db.engine.commit.bind(db.engine);
+    let injected: Promise<unknown> | undefined;
+    const spy = vi.spyOn(db.engine, 'commit').mockImplementation(async (b) => {
+      await commit(b);
+      // the backfill's batch: index entries only. Right after it, another entity takes the value.
+      if (!injected && b.ops.length > 0 && b.ops.every((o) => o.key[0] === idxPrefix)) injected = put('u:2', { email: 'a@x' });
+    });
+    try {
+      const r = await codeOf(db.createIndex({ table: 'u', column: 'email', unique: true }));
+      await injected;
+      expect(injected, 'the duplicate was written during the build').toBeDefined();
+      expect(r).toBe('409 CONFLICT');
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await db.indexStats()).indexes).toEqual([]);
+    expect(await entries()).toEqual([]);
+    expect(JSON.parse(db.getEntity('u:2').blob)).toEqual({ email: 'a@x' }); // the write itself stands
+  });
+
+  it('range scans honour inclusive and exclusive bounds in both directions (POST /query over a range index)', async () => {
+    await db.applyBatch(Array.from({ length: 6 }, (_, i) => ({ op: 'put' as const, key: `r:${i}`, blob: { n: i } })));
+    await db.createIndex({ table: 'r', column: 'n', type: 'range' });
+    const keys = async (range: Record<string, unknown>, desc = false) => {
+      const res = (await db.query({ table: 'r', range: [{ column: 'n', ...range }], order_by: { column: 'n', desc }, return: 'keys' })) as { keys: string[]; plan: { mode: string } };
+      expect(res.plan.mode).toBe('range_scan');
+      return res.keys;
+    };
+    expect(await keys({ gte: 1, lte: 4 })).toEqual(['r:1', 'r:2', 'r:3', 'r:4']);
+    expect(await keys({ gt: 1, lt: 4 })).toEqual(['r:2', 'r:3']);
+    expect(await keys({ gte: 1, lt: 4 })).toEqual(['r:1', 'r:2', 'r:3']);
+    expect(await keys({ gt: 1, lte: 4 })).toEqual(['r:2', 'r:3', 'r:4']);
+    expect(await keys({ gte: 1, lte: 4 }, true)).toEqual(['r:4', 'r:3', 'r:2', 'r:1']);
+    expect(await keys({ gt: 1, lt: 4 }, true)).toEqual(['r:3', 'r:2']);
+    expect(await keys({ lte: 0 })).toEqual(['r:0']);
+    expect(await keys({ gt: 5 })).toEqual([]);
+    expect(await keys({ gte: 5 })).toEqual(['r:5']);
   });
 
   it('a fulltext index answers 503 with Retry-After while it is built, and serves once ready', async () => {

@@ -59,10 +59,11 @@ describe('query planner (pure)', () => {
   });
 
   it('rejects malformed requests', () => {
-    expect(() => normalizeQuery({})).toThrow(/table/);
-    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a' }] })).toThrow(/bound/);
-    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a', gt: 1, gte: 2 }] })).toThrow();
-    expect(() => normalizeQuery({ table: 'u', return: 'docs' })).toThrow(/return/);
+    const refused = (message: RegExp) => expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringMatching(message) });
+    expect(() => normalizeQuery({})).toThrow(refused(/table/));
+    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a' }] })).toThrow(refused(/bound/));
+    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a', gt: 1, gte: 2 }] })).toThrow(refused(/either "gte" or "gt"/));
+    expect(() => normalizeQuery({ table: 'u', return: 'docs' })).toThrow(refused(/return/));
   });
 });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toClientEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
@@ -228,6 +228,28 @@ describe('TransactionManager', () => {
       });
     }
 
+    // Deterministic version of the races above: an unrelated commit keeps group commit busy, so both
+    // creates are queued behind it and neither is in LevelDB when the second is validated. Only the
+    // pending (in-flight) write can refuse it (a check of durable data alone lets both through).
+    for (const implicit of [true, false]) {
+      it(`${implicit ? 'implicit' : 'explicit'} creates of one key queued behind a busy group commit: exactly one succeeds`, async () => {
+        const create = (by: string) => {
+          const t = implicit ? txm.begin('read_committed', true) : txm.begin('snapshot');
+          txm.put(t, K('q:1'), doc({ by }), true);
+          return t;
+        };
+        const a = create('a');
+        const b = create('b');
+        const blocker = write('other:1', {});
+        const results = await Promise.allSettled([txm.commit(a), txm.commit(b)]);
+        await blocker;
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+        expect(((results[1] as PromiseRejectedResult).reason as ThemisError).code).toBe('CONFLICT');
+        expect(latest('q:1')).toEqual({ by: 'a' });
+        expect((await s.changeLog.read({ fromSeq: 0, limit: 10 })).entries.map((e) => e.key)).toEqual(['other:1', 'q:1']);
+      });
+    }
+
     it('a create of a key that exists in the transaction view fails at once and leaves the transaction usable', async () => {
       await write('u:3', { v: 1 });
       const t = txm.begin('read_committed');
@@ -262,6 +284,26 @@ describe('TransactionManager', () => {
       expect(r3.changes).toHaveLength(1); // the delete removed the in-flight value
       expect(r3.changes[0]!.prev).toBe(doc({ n: 2 }));
       expect(latest('p:1')).toBeUndefined();
+    });
+  });
+
+  describe('a commit that fails in storage', () => {
+    it('is INTERNAL with nothing applied; further writes are refused UNAVAILABLE (no gap in the change log), reads go on', async () => {
+      await write('f:0', { v: 0 });
+      // The storage write of the next commit fails (as LevelDB does on an I/O error or a full disk).
+      const spy = vi.spyOn(s.engine, 'commit').mockRejectedValueOnce(new Error('simulated I/O error'));
+      const t = txm.begin('read_committed', true);
+      txm.put(t, K('f:1'), doc({ v: 1 }));
+      const failed = await txm.commit(t).catch((e: unknown) => e);
+      spy.mockRestore();
+      expect(failed).toMatchObject({ code: 'INTERNAL', status: 500 });
+      expect(txm.healthy).toBe(false);
+      // sequence number 2 was handed out and never written: later commits would leave a gap
+      expect(codeOfSync(() => txm.begin('read_committed'))).toBe('UNAVAILABLE');
+      expect(await codeOf(write('f:2', { v: 2 }))).toBe('UNAVAILABLE');
+      expect(latest('f:0')).toEqual({ v: 0 });
+      expect(latest('f:1')).toBeUndefined();
+      expect((await s.changeLog.read({ fromSeq: 0, limit: 10 })).entries.map((e) => e.seq)).toEqual([1]);
     });
   });
 
@@ -434,22 +476,30 @@ describe('TransactionManager limits', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-txm-lim-'));
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await s?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('rolls back explicit transactions idle longer than the timeout (and releases their snapshot)', async () => {
+    // A fake clock drives the sweeper (every 50 ms for a 100 ms timeout): on a busy machine real
+    // 30 ms keep-alives could arrive late enough to time the busy transaction out too.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
     s = await openStack(dir, { idleTimeoutMs: 100 });
     const { txm } = s;
     const idle = txm.begin('snapshot');
     txm.put(idle, K('i:1'), '{}');
     const busy = txm.begin('read_committed');
     const implicit = txm.begin('read_committed', true);
-    const deadline = Date.now() + 600;
-    while (Date.now() < deadline) {
-      txm.get(busy.id); // activity keeps it alive
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    const keepBusy = (ms: number) => {
+      for (let t = 0; t < ms; t += 30) {
+        vi.advanceTimersByTime(30);
+        txm.get(busy.id); // activity keeps it alive
+      }
+    };
+    keepBusy(90);
+    expect(idle.state).toBe('active'); // not before the timeout
+    keepBusy(510);
     expect(idle.state).toBe('rolled_back');
     let err: ThemisError | undefined;
     try {
@@ -464,6 +514,10 @@ describe('TransactionManager limits', () => {
     expect(s.engine.stats().open_snapshots).toBe(0);
     expect(txm.stats()).toMatchObject({ timed_out: 1, rolled_back: 0, total_aborted: 1, active_count: 1 });
     expect(txm.readLatest(K('i:1'))).toBeUndefined();
+    // once nobody touches it, the busy one times out as well
+    vi.advanceTimersByTime(200);
+    expect(busy.state).toBe('rolled_back');
+    expect(txm.stats()).toMatchObject({ timed_out: 2, active_count: 0 });
   });
 
   it('refuses the operation that exceeds THEMIS_TXN_MAX_OPS with PAYLOAD_TOO_LARGE; the transaction stays usable', async () => {
@@ -498,6 +552,17 @@ describe('TransactionManager limits', () => {
     expect(txm.readLatest(K('b:2'))).toBe(doc({ pad: 'y'.repeat(200) }));
   });
 
+  it('THEMIS_TXN_MAX_BYTES is exact: key + value bytes up to the limit pass, one byte more is refused', async () => {
+    s = await openStack(dir, { maxBytes: 1024 });
+    const { txm } = s;
+    const ofSize = (bytes: number) => doc({ pad: 'x'.repeat(bytes - doc({ pad: '' }).length) });
+    const t = txm.begin('read_committed');
+    expect(codeOfSync(() => txm.put(t, K('b:1'), ofSize(1024 - 3)))).toBe('no error'); // "b:1" is 3 bytes
+    expect(codeOfSync(() => txm.put(t, K('b:2'), '1'))).toBe('PAYLOAD_TOO_LARGE');
+    const u = txm.begin('read_committed');
+    expect(codeOfSync(() => txm.put(u, K('b:3'), ofSize(1024 - 3 + 1)))).toBe('PAYLOAD_TOO_LARGE');
+  });
+
   it('THEMIS_TXN_MAX_BYTES counts UTF-8 bytes, not UTF-16 code units', async () => {
     s = await openStack(dir, { maxBytes: 1024 });
     const { txm } = s;
@@ -505,5 +570,59 @@ describe('TransactionManager limits', () => {
     const value = doc({ pad: 'ü'.repeat(600) }); // 612 UTF-16 units, 1212 UTF-8 bytes
     expect(Buffer.byteLength(value)).toBeGreaterThan(1024);
     expect(codeOfSync(() => txm.put(t, K('u:1'), value))).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+// Regression for a planted bug that the suite let through: after a commit hook
+// refused a commit, the sequence numbers it had taken were not handed back, so
+// the change feed skipped a number after every refusal. Checking last_seq after
+// the refusal cannot see that; the next commit's numbers can.
+describe('TransactionManager: sequence numbers after a refused commit', () => {
+  let dir: string;
+  let s: Stack;
+  /** Refuses any commit touching a key of table `bad`, as a unique index refuses a duplicate. */
+  const refuseBad = (info: { changes: readonly { table: string; key: string }[] }) => {
+    const c = info.changes.find((x) => x.table === 'bad');
+    if (c) throw new ThemisError('CONFLICT', `refused ${c.key}`);
+  };
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-txm-refuse-'));
+    s = await openStack(dir, { hooks: [refuseBad] });
+  });
+  afterEach(async () => {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const commit = (keys: string[], implicit: boolean) => {
+    const t = s.txm.begin('read_committed', implicit);
+    for (const k of keys) s.txm.put(t, K(k), doc({ k }));
+    return s.txm.commit(t);
+  };
+  const feedSeqs = async () => (await s.changeLog.read({ fromSeq: 0, limit: 1000 })).entries.map((e) => e.seq);
+
+  for (const implicit of [true, false]) {
+    it(`${implicit ? 'implicit' : 'explicit'}: the commit after a refusal gets exactly last_seq + 1; the feed stays contiguous`, async () => {
+      expect((await commit(['ok:1'], implicit)).lastSeq).toBe(1);
+      // a refused single change, then a refused transaction of three changes (the refusal comes from its last one)
+      expect(await codeOf(commit(['bad:1'], implicit))).toBe('CONFLICT');
+      expect(await codeOf(commit(['ok:x', 'ok:y', 'bad:2'], implicit))).toBe('CONFLICT');
+      expect(s.changeLog.lastSeq).toBe(1);
+      const next = await commit(['ok:2', 'ok:3'], implicit);
+      expect(next.changes.map((c) => c.seq)).toEqual([2, 3]);
+      expect(next.lastSeq).toBe(3);
+      expect(await codeOf(commit(['bad:3'], implicit))).toBe('CONFLICT');
+      expect((await commit(['ok:4'], implicit)).lastSeq).toBe(4);
+      expect(await feedSeqs()).toEqual([1, 2, 3, 4]);
+      expect(s.txm.readLatest(K('ok:x'))).toBeUndefined();
+    });
+  }
+
+  it('a refusal between commits still in flight hands back only its own numbers', async () => {
+    // three commits queued at once (none durable yet), the middle one refused
+    const results = await Promise.allSettled([commit(['ok:a'], true), commit(['bad:b'], true), commit(['ok:c', 'ok:d'], true)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseFulfilledResult<{ lastSeq: number }>).value.lastSeq).toBe(3);
+    expect(await feedSeqs()).toEqual([1, 2, 3]);
+    expect(s.txm.appliedSeq).toBe(3);
   });
 });
