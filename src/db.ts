@@ -21,7 +21,7 @@ export interface DatabaseHooks {
 }
 
 export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs'>>;
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'queryMaxMemory'>>;
 
 /** One operation of POST /transaction. */
 export interface BatchOperation {
@@ -503,6 +503,7 @@ export class Database {
         maxResults: this.config.queryMaxResults ?? DEFAULTS.queryMaxResults,
         maxIntermediate: this.config.queryMaxIntermediate ?? DEFAULTS.queryMaxIntermediate,
         cursorTtlMs: this.config.cursorTtlMs ?? DEFAULTS.cursorTtlMs,
+        maxMemory: this.config.queryMaxMemory ?? DEFAULTS.queryMaxMemory,
       },
       this.log,
     );

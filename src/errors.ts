@@ -27,6 +27,8 @@ export const ErrorCodes = {
   INTERNAL: 500,
   NOT_IMPLEMENTED: 501,
   UNAVAILABLE: 503,
+  /** A query needed more memory or deeper nesting than its limits allow (THEMIS_QUERY_MAX_MEMORY, the nesting limit). */
+  RESOURCE_LIMIT_EXCEEDED: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
