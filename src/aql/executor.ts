@@ -7,6 +7,7 @@ import { decodeEntityValue, type Transaction, type TransactionManager } from '..
 import { subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr } from './ast.js';
 import { evaluate, evaluateVal, type EvalContext, type Scope } from './evaluator.js';
+import { BigMap, BigSet } from './big-collections.js';
 import { checkDepth, Governor, Pending, resolveVal, sizeOf, stringBytes, type Val } from './governor.js';
 import type { FnContext } from './functions.js';
 import type { Plan, Source, Step, SubPlans } from './planner.js';
@@ -243,7 +244,8 @@ export class Executor {
       for await (const _ of rows) this.tick();
       return;
     }
-    const seen = ret.distinct ? new Set<string>() : undefined;
+    // Sets and maps that can grow to millions are sharded (big-collections.ts): no rehash stalls.
+    const seen = ret.distinct ? new BigSet() : undefined;
     const gov = this.gov;
     let held = 0;
     try {
@@ -398,7 +400,7 @@ export class Executor {
     return documentOf(key, table.length + 1, text, this.texts);
   }
 
-  private async *sourceDocs(s: Extract<Step, { kind: 'for' }>, src: Source, row: Row, hash: Map<string, AqlValue[]> | undefined): AsyncGenerator<AqlValue> {
+  private async *sourceDocs(s: Extract<Step, { kind: 'for' }>, src: Source, row: Row, hash: BigMap<AqlValue[]> | undefined): AsyncGenerator<AqlValue> {
     switch (src.kind) {
       case 'expr': {
         const v = await this.eval(src.expr, row);
@@ -541,8 +543,8 @@ export class Executor {
   }
 
   /** The inner side of a hash join: the table's documents (filtered by conditions on them alone) by join key. */
-  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>): Promise<{ map: Map<string, AqlValue[]>; bytes: number }> {
-    const map = new Map<string, AqlValue[]>();
+  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>): Promise<{ map: BigMap<AqlValue[]>; bytes: number }> {
+    const map = new BigMap<AqlValue[]>();
     let n = 0;
     let bytes = 0;
     const empty = Object.create(null) as Row;
@@ -597,7 +599,7 @@ export class Executor {
       const start = await this.startVertex(op.start, row);
       if (start === undefined) continue;
       type Node = { vertex: string; edge: string | null; parent: Node | null; depth: number };
-      const seen = new Set([start]);
+      const seen = new BigSet().add(start);
       let frontier: Node[] = [{ vertex: start, edge: null, parent: null, depth: 0 }];
       for (let depth = 0; frontier.length > 0 && depth <= op.max; depth++) {
         const next: Node[] = [];
@@ -636,7 +638,7 @@ export class Executor {
       const from = await this.startVertex(op.from, row);
       const to = await this.startVertex(op.to, row);
       if (from === undefined || to === undefined) continue;
-      const parent = new Map<string, [string, string] | null>([[from, null]]);
+      const parent = new BigMap<[string, string] | null>().set(from, null);
       let found = from === to;
       let frontier = [from];
       while (!found && frontier.length > 0) {
@@ -768,7 +770,7 @@ export class Executor {
       agg: AggState[];
       into: AqlValue[];
     }
-    const groups = new Map<string, Group>();
+    const groups = new BigMap<Group>();
     let outerRow: Row | undefined;
     const gov = this.gov;
     let held = 0;

@@ -18,6 +18,7 @@
 import { createHash, randomUUID, randomBytes } from 'node:crypto';
 import { ThemisError } from '../errors.js';
 import type { AqlValue } from './ast.js';
+import { BigMap, BigSet } from './big-collections.js';
 import { depthError, type Governor, jsonDepthExceeds, loopWith, Pending, sizeOf, sortWith, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,
@@ -257,7 +258,7 @@ function charIndex(s: string, utf16Index: number): number {
 
 /** The distinct values of an array, in first-seen order (governed: hashing millions of values takes a while). */
 function uniqueValues(values: readonly AqlValue[], ctx: FnContext): Val {
-  const seen = new Set<string>();
+  const seen = new BigSet();
   const out: AqlValue[] = [];
   charge(ctx, 16 + 8 * values.length);
   return loop(
@@ -277,8 +278,8 @@ function uniqueValues(values: readonly AqlValue[], ctx: FnContext): Val {
 }
 
 /** The hash keys of an array's values (governed); `then` receives the set. */
-function keySet(values: readonly AqlValue[], ctx: FnContext, done: (s: Set<string>) => Val): Val {
-  const s = new Set<string>();
+function keySet(values: readonly AqlValue[], ctx: FnContext, done: (s: BigSet) => Val): Val {
+  const s = new BigSet();
   return loop(
     ctx,
     values.length,
@@ -361,54 +362,59 @@ def('CHAR_LENGTH', 1, 1, (a, ctx) => {
   return charLength(str(v));
 });
 
-def(
-  'CONCAT',
-  1,
-  Infinity,
-  (a, ctx) => {
-    const items = a.length === 1 && Array.isArray(a[0]) ? (a[0] as AqlValue[]) : a;
-    let s = '';
-    return loop(
-      ctx,
-      items.length,
-      (i) => {
-        const v = items[i];
-        if (v === null || v === undefined) return;
-        const t = strOf(v, ctx);
-        charge(ctx, 2 * t.length);
-        s += t;
-      },
-      () => s,
-    );
-  },
-  true,
-);
+def('CONCAT', 1, Infinity, (a, ctx) => joinStrings(a.length === 1 && Array.isArray(a[0]) ? (a[0] as AqlValue[]) : a, '', ctx), true);
 
 def(
   'CONCAT_SEPARATOR',
   2,
   Infinity,
-  (a, ctx) => {
-    const sep = strOf(a[0], ctx);
-    const items = a.length === 2 && Array.isArray(a[1]) ? (a[1] as AqlValue[]) : a.slice(1);
-    let s = '';
-    let first = true;
-    return loop(
-      ctx,
-      items.length,
-      (i) => {
-        const v = items[i];
-        if (v === null || v === undefined) return;
-        const t = strOf(v, ctx);
-        charge(ctx, 2 * (t.length + sep.length));
-        s = first ? t : s + sep + t;
-        first = false;
-      },
-      () => s,
-    );
-  },
+  (a, ctx) => joinStrings(a.length === 2 && Array.isArray(a[1]) ? (a[1] as AqlValue[]) : a.slice(1), strOf(a[0], ctx), ctx),
   true,
 );
+
+/**
+ * The non-null items as strings, joined by `sep`. Built in chunks of 4,096
+ * parts, each joined into one flat string: `s += part` over millions of
+ * parts would build a rope of millions of string objects (five times the
+ * text, and a long garbage-collection pause). The chunk's parts are charged
+ * while it is built and released once it is joined; the result is charged
+ * as it grows.
+ */
+function joinStrings(items: readonly AqlValue[], sep: string, ctx: FnContext): Val {
+  const gov = ctx.gov;
+  const CHUNK = 4096;
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let size = 0;
+  const mark = gov?.mark() ?? 0;
+  const flush = (): void => {
+    if (parts.length === 0) return;
+    const joined = parts.join(sep);
+    parts = [];
+    size += joined.length + (chunks.length > 0 ? sep.length : 0);
+    chunks.push(joined);
+    if (gov !== undefined) {
+      gov.reset(mark);
+      gov.charge(16 + 2 * size + 8 * chunks.length);
+    }
+  };
+  return loop(
+    ctx,
+    items.length,
+    (i) => {
+      const v = items[i];
+      if (v === null || v === undefined) return;
+      const t = strOf(v, ctx);
+      charge(ctx, 24 + 2 * t.length);
+      parts.push(t);
+      if (parts.length >= CHUNK) flush();
+    },
+    () => {
+      flush();
+      return chunks.length === 1 ? chunks[0]! : chunks.join(sep);
+    },
+  );
+}
 
 def('LOWER', 1, 1, (a, ctx) => strOf(a[0], ctx).toLowerCase());
 def('UPPER', 1, 1, (a, ctx) => strOf(a[0], ctx).toUpperCase());
@@ -1223,8 +1229,8 @@ def('UNION_DISTINCT', 2, Infinity, (a, ctx) => {
 }, true);
 
 /** Key sets of several arrays, one after another (governed), for `done`. */
-function keySets(arrays: AqlValue[][], ctx: FnContext, done: (sets: Set<string>[]) => Val): Val {
-  const sets: Set<string>[] = [];
+function keySets(arrays: AqlValue[][], ctx: FnContext, done: (sets: BigSet[]) => Val): Val {
+  const sets: BigSet[] = [];
   const next = (): Val => (sets.length === arrays.length ? done(sets) : keySet(arrays[sets.length]!, ctx, (s) => (sets.push(s), next())));
   return next();
 }
@@ -1235,7 +1241,7 @@ def('INTERSECTION', 2, Infinity, (a, ctx) => {
   return keySets(arrays.slice(1), ctx, (others) => {
     const first = arrays[0]!;
     const out: AqlValue[] = [];
-    const seen = new Set<string>();
+    const seen = new BigSet();
     charge(ctx, 16 + 8 * first.length);
     return loop(
       ctx,
@@ -1283,7 +1289,8 @@ def('OUTERSECTION', 2, Infinity, (a, ctx) => {
   if (arrays === null) return null;
   const all: AqlValue[] = ([] as AqlValue[]).concat(...arrays);
   charge(ctx, 16 + 8 * all.length);
-  const counts = new Map<string, { v: AqlValue; n: number }>();
+  const counts = new BigMap<{ v: AqlValue; n: number }>();
+  const order: { v: AqlValue; n: number }[] = []; // first-seen order (a BigMap iterates by shard)
   return loop(
     ctx,
     all.length,
@@ -1293,13 +1300,15 @@ def('OUTERSECTION', 2, Infinity, (a, ctx) => {
       const e = counts.get(k);
       if (e) e.n++;
       else {
-        charge(ctx, hashEntryBytes(k) + 32);
-        counts.set(k, { v, n: 1 });
+        charge(ctx, hashEntryBytes(k) + 40);
+        const entry = { v, n: 1 };
+        counts.set(k, entry);
+        order.push(entry);
       }
     },
     () => {
       const out: AqlValue[] = [];
-      for (const e of counts.values()) if (e.n === 1) out.push(e.v);
+      for (const e of order) if (e.n === 1) out.push(e.v);
       return out;
     },
   );

@@ -15,6 +15,7 @@ import type { AqlValue } from '../../src/aql/ast.js';
 import { callFunction } from '../../src/aql/functions.js';
 import { checkDepth, Governor, jsonDepthExceeds, Pending, sizeOf, SLICE_MS, STOP } from '../../src/aql/governor.js';
 import { compileRegex, like, regexMatch } from '../../src/aql/values.js';
+import { BigMap, BigSet } from '../../src/aql/big-collections.js';
 import { tempDir } from '../helpers/inproc.js';
 
 const MiB = 1024 * 1024;
@@ -135,6 +136,36 @@ describe('Governor.sort', () => {
     for (let i = 1; i < n; i++) if (arr[i - 1]! > arr[i]!) throw new Error(`not sorted at ${i}`);
     // One Array.prototype.sort would let no timer run; a governed sort lets one run about every slice.
     if (took > 100) expect(ticks, `${ticks} timer ticks in ${took} ms`).toBeGreaterThanOrEqual(Math.floor(took / (10 * SLICE_MS)));
+  });
+});
+
+describe('BigSet and BigMap (sharded past 32,768 entries: no multi-million-entry rehash)', () => {
+  it('hold what a Set and a Map hold, before and after they split into shards', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 0, maxLength: 90_000 }), (xs) => {
+        const set = new BigSet();
+        const ref = new Set<string>();
+        const map = new BigMap<number>();
+        const refMap = new Map<string, number>();
+        for (const x of xs) {
+          const k = `k${x}`;
+          set.add(k);
+          ref.add(k);
+          map.set(k, (map.get(k) ?? 0) + 1);
+          refMap.set(k, (refMap.get(k) ?? 0) + 1);
+        }
+        expect(set.size).toBe(ref.size);
+        expect(map.size).toBe(refMap.size);
+        expect(new Set(set)).toEqual(ref);
+        for (const k of ['k0', 'k1', 'k59999', 'nope']) {
+          expect(set.has(k)).toBe(ref.has(k));
+          expect(map.has(k)).toBe(refMap.has(k));
+          expect(map.get(k)).toBe(refMap.get(k));
+        }
+        expect([...map.values()].sort((a, b) => a - b)).toEqual([...refMap.values()].sort((a, b) => a - b));
+      }),
+      { numRuns: 8 },
+    );
   });
 });
 
