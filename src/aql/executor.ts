@@ -201,9 +201,9 @@ export class Executor {
     }
   }
 
-  /** Estimated bytes of a row's variables (documents by their stored text), checking their nesting. */
+  /** Estimated bytes of a row's variables (documents by their stored text), checking their nesting; 96 for the row objects themselves. */
   private rowBytes(row: Row): number {
-    let b = 48;
+    let b = 96;
     for (const k in row) b += sizeOf(row[k], this.gov.maxDepth, this.texts);
     return b;
   }
@@ -717,7 +717,8 @@ export class Executor {
       if (s.limit && need === undefined) need = limitValue(await this.eval(s.limit.offset, row), 'offset') + limitValue(await this.eval(s.limit.count, row), 'count');
       const keys: AqlValue[] = [];
       for (const k of s.keys) keys.push(await this.eval(k.expr, row));
-      const bytes = this.rowBytes(row) + 8 * keys.length + keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? this.valueBytes(k) : 0), 0);
+      // the row, its sort keys, and the entry that holds them
+      const bytes = this.rowBytes(row) + 64 + 8 * keys.length + keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? this.valueBytes(k) : 0), 0);
       hold(bytes);
       keyed.push({ row, keys, n: n++, bytes });
       if (s.byIndex) {
@@ -788,7 +789,8 @@ export class Executor {
       const h = values.map(hashKey).join('\u0000');
       let g = groups.get(h);
       if (!g) {
-        hold(96 + 2 * h.length + values.reduce<number>((t, v) => t + this.valueBytes(v), 0));
+        // the group object, its arrays and aggregate states, the map entry and its key
+        hold(256 + 2 * h.length + values.reduce<number>((t, v) => t + this.valueBytes(v), 0));
         g = { values, count: 0, agg: op.aggregates.map(() => newAgg()), into: [] };
         groups.set(h, g);
         if (groups.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT');

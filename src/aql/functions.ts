@@ -260,7 +260,7 @@ function charIndex(s: string, utf16Index: number): number {
 function uniqueValues(values: readonly AqlValue[], ctx: FnContext): Val {
   const seen = new BigSet();
   const out: AqlValue[] = [];
-  charge(ctx, 16 + 8 * values.length);
+  charge(ctx, 16 + 16 * values.length); // built by push: its capacity can be twice its length
   return loop(
     ctx,
     values.length,
@@ -318,7 +318,7 @@ function attributeNameArgs(args: AqlValue[], from: number, ctx: FnContext): stri
 function numbersOf(ctx: FnContext, fn: string, v: AqlValue | undefined, done: (xs: number[]) => Val): Val {
   if (!Array.isArray(v)) return invalidArg(ctx, fn);
   const out: number[] = [];
-  charge(ctx, 16 + 8 * v.length);
+  charge(ctx, 16 + 16 * v.length); // built by push: its capacity can be twice its length
   let bad = false;
   return loop(
     ctx,
