@@ -8,7 +8,7 @@ import { subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr } from './ast.js';
 import { evaluate, evaluateVal, type EvalContext, type Scope } from './evaluator.js';
 import { BigMap, BigSet } from './big-collections.js';
-import { checkDepth, Governor, Pending, resolveVal, sizeOf, stringBytes, type Val } from './governor.js';
+import { checkDepth, Governor, Pending, resolveVal, sizeOf } from './governor.js';
 import type { FnContext } from './functions.js';
 import type { Plan, Source, Step, SubPlans } from './planner.js';
 import { compare, hashKey, toNumber, truthy } from './values.js';
@@ -250,8 +250,7 @@ export class Executor {
     let held = 0;
     try {
       for await (const row of rows) {
-        this.tick();
-        if (this.turnDue) await this.turn();
+        if (this.gov.due()) await this.turn();
         const m = gov.mark();
         const v = await this.eval(ret.expr, row);
         if (seen) {
@@ -300,8 +299,7 @@ export class Executor {
 
   private async *filterStep(cond: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
     for await (const row of input) {
-      this.tick();
-      if (this.turnDue) await this.turn();
+      if (this.gov.due()) await this.turn();
       if (truthy(await this.eval(cond, row))) yield row;
     }
   }
@@ -346,8 +344,7 @@ export class Executor {
         for await (const doc of this.sourceDocs(s, src, row, hash)) {
           if (m1 < 0) m1 = gov.mark();
           else gov.reset(m1);
-          this.tick();
-          if (this.turnDue) await this.turn();
+          if (this.gov.due()) await this.turn();
           const r = extend(row, s.var, doc);
           // Inline (no promise per row): a filter awaits only when its evaluation suspended.
           let ok = true;
@@ -551,8 +548,7 @@ export class Executor {
     const gov = this.gov;
     try {
       for await (const d of this.sourceDocs(s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
-        this.tick();
-        if (this.turnDue) await this.turn();
+        if (this.gov.due()) await this.turn();
         const m = gov.mark();
         const h = hashKey(await this.eval(src.innerKey, extend(empty, s.var, d)));
         gov.reset(m);
@@ -781,8 +777,7 @@ export class Executor {
     };
     try {
     for await (const row of input) {
-      this.tick();
-      if (this.turnDue) await this.turn();
+      if (this.gov.due()) await this.turn();
       outerRow ??= row;
       const values: AqlValue[] = [];
       for (const g of op.groups) values.push(await this.eval(g.expr, row));

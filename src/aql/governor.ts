@@ -148,6 +148,16 @@ export class Governor {
     if (Date.now() > this.deadline) throw timeoutError();
   }
 
+  /**
+   * Per row: one clock read that throws TIMEOUT past the deadline and tells
+   * whether the event loop is due a turn (then `await turn()`).
+   */
+  due(): boolean {
+    const t = Date.now();
+    if (t > this.deadline) throw timeoutError();
+    return this.canYield && t - this.sliceStart >= SLICE_MS;
+  }
+
   /** Whether the current synchronous stretch has lasted SLICE_MS (then `await turn()`). */
   get turnDue(): boolean {
     return this.canYield && Date.now() - this.sliceStart >= SLICE_MS;
@@ -208,7 +218,8 @@ export class Governor {
    */
   sort<T>(arr: T[], cmp: (a: T, b: T) => number): T[] | Pending {
     const n = arr.length;
-    if (n <= RUN) {
+    if (n <= NATIVE_SORT_MAX) {
+      // a few milliseconds at most: one native sort is cheaper than runs and merges
       arr.sort(cmp);
       return arr as unknown as T[];
     }
@@ -275,6 +286,7 @@ export class Governor {
 }
 
 const RUN = 512;
+const NATIVE_SORT_MAX = 4096;
 const MERGE_CHUNK = 4096;
 
 // ---------------------------------------------------------------------------
