@@ -51,6 +51,11 @@ beforeAll(async () => {
     expect(r.status, await r.text()).toBeLessThan(300);
   }
   await s.req('POST', '/query/aql', { query: 'RETURN LENGTH(1..100000)' }); // warm up
+  // THEMIS_QUERY_MAX_MEMORY reaches the query service: 10M range slots (80 MB) are over 64 MiB
+  const r = await s.req('POST', '/query/aql', { query: 'RETURN LENGTH(1..10000000)' });
+  const body = (await r.json()) as Record<string, unknown>;
+  expect(r.status, JSON.stringify(body)).toBe(400);
+  expect(body).toMatchObject({ code: 'RESOURCE_LIMIT_EXCEEDED', limit: 'memory', limit_bytes: BUDGET });
   baseRss = await rss();
 }, 120_000);
 
