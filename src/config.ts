@@ -47,6 +47,8 @@ export interface Config {
   maxJsonDepth: number;
   /** Most bytes of request line plus header fields (431 beyond; uWS's own native limits apply first, see docs/api.md). */
   maxHeaderBytes: number;
+  /** Most estimated bytes one AQL query may hold at once (values it builds, rows it buffers, its results); more is 400 RESOURCE_LIMIT_EXCEEDED. */
+  queryMaxMemory: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -73,6 +75,7 @@ export const DEFAULTS: Config = {
   checkpointEveryChanges: 50_000,
   maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   maxHeaderBytes: 16 * 1024,
+  queryMaxMemory: 256 * 1024 * 1024,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -93,6 +96,7 @@ const SETTINGS = [
   { key: 'queryTimeoutMs', env: 'THEMIS_QUERY_TIMEOUT_MS', flag: 'query-timeout-ms', parse: (v: string) => intIn(v, 'query timeout', 10, 3_600_000) },
   { key: 'queryMaxResults', env: 'THEMIS_QUERY_MAX_RESULTS', flag: 'query-max-results', parse: (v: string) => intIn(v, 'query max results', 1, 100_000_000) },
   { key: 'queryMaxIntermediate', env: 'THEMIS_QUERY_MAX_INTERMEDIATE', flag: 'query-max-intermediate', parse: (v: string) => intIn(v, 'query max intermediate rows', 100, 100_000_000) },
+  { key: 'queryMaxMemory', env: 'THEMIS_QUERY_MAX_MEMORY', flag: 'query-max-memory', parse: (v: string) => intIn(v, 'query max memory', 1024 * 1024, 2 ** 40) },
   { key: 'cursorTtlMs', env: 'THEMIS_CURSOR_TTL_MS', flag: 'cursor-ttl-ms', parse: (v: string) => intIn(v, 'cursor ttl', 100, 86_400_000) },
   { key: 'checkpointIntervalMs', env: 'THEMIS_CHECKPOINT_INTERVAL_MS', flag: 'checkpoint-interval-ms', parse: (v: string) => intIn(v, 'checkpoint interval', 1000, 86_400_000) },
   { key: 'checkpointEveryChanges', env: 'THEMIS_CHECKPOINT_EVERY_CHANGES', flag: 'checkpoint-every-changes', parse: (v: string) => intIn(v, 'checkpoint every changes', 100, 100_000_000) },

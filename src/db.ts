@@ -22,7 +22,7 @@ export interface DatabaseHooks {
 }
 
 export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges' | 'maxJsonDepth'>> & {
+  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges' | 'maxJsonDepth' | 'queryMaxMemory'>> & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */
     resumeFreeBytes?: number;
     /** How often a full disk is looked at again (default 2 s). */
@@ -625,6 +625,9 @@ export class Database {
         maxResults: this.config.queryMaxResults ?? DEFAULTS.queryMaxResults,
         maxIntermediate: this.config.queryMaxIntermediate ?? DEFAULTS.queryMaxIntermediate,
         cursorTtlMs: this.config.cursorTtlMs ?? DEFAULTS.cursorTtlMs,
+        maxMemory: this.config.queryMaxMemory ?? DEFAULTS.queryMaxMemory,
+        // Values an AQL query builds or parses (JSON_PARSE) nest no deeper than the request bodies they came from may.
+        maxDepth: this.config.maxJsonDepth ?? DEFAULTS.maxJsonDepth,
       },
       this.log,
     );

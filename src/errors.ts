@@ -39,6 +39,8 @@ export const ErrorCodes = {
   HEADERS_TOO_LARGE: 431,
   /** A plain HTTP request to a WebSocket endpoint. */
   UPGRADE_REQUIRED: 426,
+  /** A query needed more memory or deeper nesting than its limits allow (THEMIS_QUERY_MAX_MEMORY, the nesting limit). */
+  RESOURCE_LIMIT_EXCEEDED: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

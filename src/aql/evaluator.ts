@@ -20,7 +20,8 @@
 import { ThemisError } from '../errors.js';
 import type { AqlValue, Expr, Pos } from './ast.js';
 import { collectionBindKey } from './analyze.js';
-import { checkFunction, ENGINE_FUNCTIONS, flattenArray, FUNCTIONS, integerRange, type FnContext } from './functions.js';
+import { checkFunction, ENGINE_FUNCTIONS, flattenArray, FUNCTIONS, integerRange, strOf, type FnContext, type FunctionDef } from './functions.js';
+import { loopWith, Pending, resolveVal, settle, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,
   arithmetic,
@@ -35,7 +36,6 @@ import {
   regexMatch,
   setAttribute,
   toNumber,
-  toStringValue,
   truthy,
 } from './values.js';
 
@@ -131,12 +131,23 @@ function at(pos: Pos | undefined): Record<string, unknown> {
   return pos ? { line: pos.line, column: pos.column } : {};
 }
 
-function str(v: AqlValue): string {
-  return typeof v === 'string' ? v : toStringValue(v);
+/**
+ * Evaluates an expression synchronously, for callers that cannot await
+ * (without a governor, or with one whose `canYield` is false, nothing
+ * suspends).
+ */
+export function evaluate(e: Expr, scope: Scope, ctx: EvalContext): AqlValue {
+  const v = evaluateVal(e, scope, ctx);
+  if (v instanceof Pending) throw new TypeError('evaluate(): the expression suspended; use evaluateVal() where the governor may yield');
+  return v;
 }
 
-/** Evaluates an expression. */
-export function evaluate(e: Expr, scope: Scope, ctx: EvalContext): AqlValue {
+/**
+ * Evaluates an expression. Usually the value itself; a Pending when a
+ * governed loop inside (a built-in over a big array, a range, an array
+ * expansion) gave the event loop a turn and continues afterwards.
+ */
+export function evaluateVal(e: Expr, scope: Scope, ctx: EvalContext): Val {
   switch (e.type) {
     case 'literal':
       return e.value;
@@ -150,8 +161,9 @@ export function evaluate(e: Expr, scope: Scope, ctx: EvalContext): AqlValue {
     }
 
     case 'attr': {
-      const o = evaluate(e.object, scope, ctx);
+      const o = evaluateVal(e.object, scope, ctx);
       if (o === null || typeof o !== 'object' || Array.isArray(o)) return null;
+      if (o instanceof Pending) return attrLater(o, e.name);
       return getAttribute(o, e.name);
     }
 
@@ -167,46 +179,56 @@ export function evaluate(e: Expr, scope: Scope, ctx: EvalContext): AqlValue {
       return v === undefined ? null : v;
     }
 
-    case 'index':
-      return evaluateIndex(evaluate(e.object, scope, ctx), evaluate(e.index, scope, ctx));
+    case 'index': {
+      const o = evaluateVal(e.object, scope, ctx);
+      if (o instanceof Pending) return new Pending(indexLater(e, o, scope, ctx));
+      const i = evaluateVal(e.index, scope, ctx);
+      if (i instanceof Pending) return new Pending(indexLater(e, o, scope, ctx, i));
+      return evaluateIndex(o, i);
+    }
 
     case 'call':
       return evaluateCall(e, scope, ctx);
 
     case 'unary': {
-      const v = evaluate(e.arg, scope, ctx);
-      switch (e.op) {
-        case 'NOT':
-          return !truthy(v);
-        case '-':
-          return negate(v);
-        case '+':
-          return typeof v === 'number' ? v : toNumber(v);
-      }
-      // exhaustive
-      return null;
+      const v = evaluateVal(e.arg, scope, ctx);
+      if (v instanceof Pending) return unaryLater(e.op, v);
+      return unary(e.op, v);
     }
 
     case 'ternary': {
-      const c = evaluate(e.cond, scope, ctx);
-      if (truthy(c)) return e.then === undefined ? c : evaluate(e.then, scope, ctx);
-      return evaluate(e.else, scope, ctx);
+      const c = evaluateVal(e.cond, scope, ctx);
+      if (c instanceof Pending) return new Pending(ternaryLater(e, c, scope, ctx));
+      return ternaryRest(e, c, scope, ctx);
     }
 
     case 'array': {
       const items = e.items;
+      ctx.fn.gov?.charge(16 + 8 * items.length);
       const out = new Array<AqlValue>(items.length);
-      for (let i = 0; i < items.length; i++) out[i] = evaluate(items[i]!, scope, ctx);
+      for (let i = 0; i < items.length; i++) {
+        const v = evaluateVal(items[i]!, scope, ctx);
+        if (v instanceof Pending) return new Pending(listRest(items, scope, ctx, out, i, v));
+        out[i] = v;
+      }
       return out;
     }
 
     case 'object': {
       const out: AqlObject = {};
       const props = e.props;
+      ctx.fn.gov?.charge(24 + 16 * props.length);
       for (let i = 0; i < props.length; i++) {
         const p = props[i]!;
-        const k = typeof p.key === 'string' ? p.key : str(evaluate(p.key, scope, ctx));
-        const v = evaluate(p.value, scope, ctx);
+        let k: string;
+        if (typeof p.key === 'string') k = p.key;
+        else {
+          const kv = evaluateVal(p.key, scope, ctx);
+          if (kv instanceof Pending) return new Pending(objectRest(e, scope, ctx, out, i, kv));
+          k = strOf(kv, ctx.fn);
+        }
+        const v = evaluateVal(p.value, scope, ctx);
+        if (v instanceof Pending) return new Pending(objectRest(e, scope, ctx, out, i, k, v));
         if (k === '__proto__') setAttribute(out, k, v);
         else out[k] = v;
       }
@@ -225,9 +247,10 @@ export function evaluate(e: Expr, scope: Scope, ctx: EvalContext): AqlValue {
     }
 
     case 'range': {
-      const from = Math.trunc(toNumber(evaluate(e.from, scope, ctx)));
-      const to = Math.trunc(toNumber(evaluate(e.to, scope, ctx)));
-      return integerRange(from, to);
+      const from = evaluateVal(e.from, scope, ctx);
+      const to = evaluateVal(e.to, scope, ctx);
+      if (from instanceof Pending || to instanceof Pending) return new Pending(rangeLater(from, to, ctx));
+      return integerRange(Math.trunc(toNumber(from)), Math.trunc(toNumber(to)), ctx.fn.gov);
     }
 
     case 'name': {
@@ -241,6 +264,85 @@ export function evaluate(e: Expr, scope: Scope, ctx: EvalContext): AqlValue {
   }
 }
 
+// Continuations after a sub-expression suspended. They live outside the hot functions on
+// purpose: a closure in evaluateVal would make V8 allocate a context on every call.
+
+function attributeOf(o: AqlValue, name: string): AqlValue {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return null;
+  return getAttribute(o, name);
+}
+
+function attrLater(o: Pending, name: string): Pending {
+  return new Pending(o.promise.then((x) => attributeOf(x, name)));
+}
+
+async function indexLater(e: Extract<Expr, { type: 'index' }>, o: Val, scope: Scope, ctx: EvalContext, i?: Pending): Promise<AqlValue> {
+  const ov = await resolveVal(o);
+  const iv = i !== undefined ? await i.promise : await resolveVal(evaluateVal(e.index, scope, ctx));
+  return evaluateIndex(ov, iv);
+}
+
+function unaryLater(op: '-' | '+' | 'NOT', v: Pending): Pending {
+  return new Pending(v.promise.then((x) => unary(op, x)));
+}
+
+async function ternaryLater(e: Extract<Expr, { type: 'ternary' }>, c: Pending, scope: Scope, ctx: EvalContext): Promise<AqlValue> {
+  return resolveVal(ternaryRest(e, await c.promise, scope, ctx));
+}
+
+async function rangeLater(from: Val, to: Val, ctx: EvalContext): Promise<AqlValue> {
+  const f = await resolveVal(from);
+  const t = await resolveVal(to);
+  return resolveVal(integerRange(Math.trunc(toNumber(f)), Math.trunc(toNumber(t)), ctx.fn.gov));
+}
+
+function binaryLaterLeft(e: BinaryExpr, l: Pending, scope: Scope, ctx: EvalContext): Pending {
+  return new Pending(l.promise.then((x) => settle(binaryRest(e, x, scope, ctx))));
+}
+
+function binaryLaterRight(op: BinaryExpr['op'], l: AqlValue, r: Pending, ctx: EvalContext): Pending {
+  return new Pending(r.promise.then((x) => binaryOp(op, l, x, ctx)));
+}
+
+function unary(op: '-' | '+' | 'NOT', v: AqlValue): AqlValue {
+  switch (op) {
+    case 'NOT':
+      return !truthy(v);
+    case '-':
+      return negate(v);
+    case '+':
+      return typeof v === 'number' ? v : toNumber(v);
+  }
+}
+
+function ternaryRest(e: Extract<Expr, { type: 'ternary' }>, c: AqlValue, scope: Scope, ctx: EvalContext): Val {
+  if (truthy(c)) return e.then === undefined ? c : evaluateVal(e.then, scope, ctx);
+  return evaluateVal(e.else, scope, ctx);
+}
+
+/** The rest of an array literal (or argument list) once item `i` suspended. */
+async function listRest(items: readonly Expr[], scope: Scope, ctx: EvalContext, out: AqlValue[], i: number, first: Pending): Promise<AqlValue[]> {
+  out[i] = await first.promise;
+  for (let k = i + 1; k < items.length; k++) out[k] = await resolveVal(evaluateVal(items[k]!, scope, ctx));
+  return out;
+}
+
+/** The rest of an object literal once property `i` suspended (its key, or its value after key `k`). */
+async function objectRest(e: Extract<Expr, { type: 'object' }>, scope: Scope, ctx: EvalContext, out: AqlObject, i: number, k: Pending | string, v?: Pending): Promise<AqlValue> {
+  const props = e.props;
+  for (let n = i; n < props.length; n++) {
+    const p = props[n]!;
+    let key: string;
+    if (n === i && typeof k === 'string') key = k;
+    else if (n === i) key = strOf(await (k as Pending).promise, ctx.fn);
+    else key = typeof p.key === 'string' ? p.key : strOf(await resolveVal(evaluateVal(p.key, scope, ctx)), ctx.fn);
+    const value = n === i && v !== undefined ? await v.promise : await resolveVal(evaluateVal(p.value, scope, ctx));
+    if (key === '__proto__') setAttribute(out, key, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
 /** `truthy(evaluate(e))`, for FILTER conditions. */
 export function evaluateCondition(e: Expr, scope: Scope, ctx: EvalContext): boolean {
   return truthy(evaluate(e, scope, ctx));
@@ -250,18 +352,15 @@ type BinaryExpr = Extract<Expr, { type: 'binary' }>;
 type CallExpr = Extract<Expr, { type: 'call' }>;
 type ExpandExpr = Extract<Expr, { type: 'expand' }>;
 
-function evaluateBinary(e: BinaryExpr, scope: Scope, ctx: EvalContext): AqlValue {
+function evaluateBinary(e: BinaryExpr, scope: Scope, ctx: EvalContext): Val {
+  const l = evaluateVal(e.left, scope, ctx);
+  if (l instanceof Pending) return binaryLaterLeft(e, l, scope, ctx);
   const op = e.op;
-  if (op === 'AND') {
-    const l = evaluate(e.left, scope, ctx);
-    return truthy(l) ? evaluate(e.right, scope, ctx) : l;
-  }
-  if (op === 'OR') {
-    const l = evaluate(e.left, scope, ctx);
-    return truthy(l) ? l : evaluate(e.right, scope, ctx);
-  }
-  const l = evaluate(e.left, scope, ctx);
-  const r = evaluate(e.right, scope, ctx);
+  if (op === 'AND') return truthy(l) ? evaluateVal(e.right, scope, ctx) : l;
+  if (op === 'OR') return truthy(l) ? l : evaluateVal(e.right, scope, ctx);
+  const r = evaluateVal(e.right, scope, ctx);
+  if (r instanceof Pending) return binaryLaterRight(op, l, r, ctx);
+  // The common operators inline (one call per node on the fast path), the rest in binaryOp.
   switch (op) {
     case '==':
       return l === r || equals(l, r);
@@ -281,22 +380,53 @@ function evaluateBinary(e: BinaryExpr, scope: Scope, ctx: EvalContext): AqlValue
       return typeof l === 'number' && typeof r === 'number' ? numberOrNull(l - r) : arithmetic('-', l, r);
     case '*':
       return typeof l === 'number' && typeof r === 'number' ? numberOrNull(l * r) : arithmetic('*', l, r);
+    default:
+      return binaryOp(op, l, r, ctx);
+  }
+}
+
+/** A binary expression once its left side is known (after it suspended). */
+function binaryRest(e: BinaryExpr, l: AqlValue, scope: Scope, ctx: EvalContext): Val {
+  const op = e.op;
+  if (op === 'AND') return truthy(l) ? evaluateVal(e.right, scope, ctx) : l;
+  if (op === 'OR') return truthy(l) ? l : evaluateVal(e.right, scope, ctx);
+  const r = evaluateVal(e.right, scope, ctx);
+  if (r instanceof Pending) return binaryLaterRight(op, l, r, ctx);
+  return binaryOp(op, l, r, ctx);
+}
+
+function binaryOp(op: BinaryExpr['op'], l: AqlValue, r: AqlValue, ctx: EvalContext): AqlValue {
+  switch (op) {
+    case '==':
+      return l === r || equals(l, r);
+    case '!=':
+      return !(l === r || equals(l, r));
+    case '<':
+      return compare(l, r) < 0;
+    case '<=':
+      return compare(l, r) <= 0;
+    case '>':
+      return compare(l, r) > 0;
+    case '>=':
+      return compare(l, r) >= 0;
+    case '+':
+    case '-':
+    case '*':
     case '/':
-      return arithmetic('/', l, r);
     case '%':
-      return arithmetic('%', l, r);
+      return arithmetic(op, l, r);
     case 'IN':
       return inArray(l, r);
     case 'NOT IN':
       return !inArray(l, r);
     case 'LIKE':
-      return like(str(l), str(r));
+      return like(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case 'NOT LIKE':
-      return !like(str(l), str(r));
+      return !like(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case '=~':
-      return regexMatch(str(l), str(r));
+      return regexMatch(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case '!~':
-      return !regexMatch(str(l), str(r));
+      return !regexMatch(strOf(l, ctx.fn), strOf(r, ctx.fn));
   }
   return null;
 }
@@ -317,7 +447,7 @@ export function evaluateIndex(o: AqlValue, idx: AqlValue): AqlValue {
   return null;
 }
 
-function evaluateCall(e: CallExpr, scope: Scope, ctx: EvalContext): AqlValue {
+function evaluateCall(e: CallExpr, scope: Scope, ctx: EvalContext): Val {
   let name = e.name;
   let d = FUNCTIONS.get(name);
   if (d === undefined) {
@@ -333,11 +463,34 @@ function evaluateCall(e: CallExpr, scope: Scope, ctx: EvalContext): AqlValue {
   }
   if (n < d.minArgs || n > d.maxArgs) checkFunction(name, n); // throws: argument count
   const args = new Array<AqlValue>(n);
-  for (let i = 0; i < n; i++) args[i] = evaluate(argExprs[i]!, scope, ctx);
-  return d.fn(args, ctx.fn);
+  for (let i = 0; i < n; i++) {
+    const v = evaluateVal(argExprs[i]!, scope, ctx);
+    if (v instanceof Pending) return callLater(d, argExprs, scope, ctx, args, i, v);
+    args[i] = v;
+  }
+  return invoke(d, args, ctx.fn);
 }
 
-function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalContext): AqlValue {
+function callLater(d: FunctionDef, argExprs: readonly Expr[], scope: Scope, ctx: EvalContext, args: AqlValue[], i: number, v: Pending): Pending {
+  return new Pending(listRest(argExprs, scope, ctx, args, i, v).then((a) => settle(invoke(d, a, ctx.fn))));
+}
+
+/**
+ * Calls a built-in. Functions that build large values charge the governor
+ * themselves while they build (`charges`); for the others the result's
+ * shallow size (a string's length, an array's slots) is charged here.
+ */
+function invoke(d: FunctionDef, args: AqlValue[], fn: FnContext): Val {
+  const r = d.fn(args, fn);
+  const gov = fn.gov;
+  if (gov !== undefined && d.charges !== true) {
+    if (typeof r === 'string') gov.charge(16 + 2 * r.length);
+    else if (Array.isArray(r)) gov.charge(16 + 8 * r.length);
+  }
+  return r;
+}
+
+function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalContext): Val {
   const call = ctx.engineCall;
   if (call === undefined) {
     throw new ThemisError('VALIDATION_FAILED', `function ${name}() is not available in this context`, { details: { function: name, ...at(e.pos) } });
@@ -354,37 +507,95 @@ function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalCo
         throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, { details: { bind: '@' + a.name, ...at(a.pos) } });
       }
       args[i] = ctx.bind[key] ?? null;
-    } else args[i] = evaluate(a, scope, ctx);
+    } else {
+      const v = evaluateVal(a, scope, ctx);
+      if (v instanceof Pending) return new Pending(engineCallLater(name, e, scope, ctx, args, i, v));
+      args[i] = v;
+    }
   }
   return call(name, args, e);
 }
 
-function evaluateExpand(e: ExpandExpr, scope: Scope, ctx: EvalContext): AqlValue {
-  let arr = evaluate(e.array, scope, ctx);
-  if (!Array.isArray(arr)) return [];
-  if (e.flatten > 0) arr = flattenArray(arr, e.flatten);
+/** An engine call's remaining arguments after argument `i` suspended (engine calls are rare and cheap). */
+async function engineCallLater(name: string, e: CallExpr, scope: Scope, ctx: EvalContext, args: AqlValue[], i: number, v: Pending): Promise<AqlValue> {
+  const argExprs = e.args;
+  args[i] = await v.promise;
+  for (let k = i + 1; k < argExprs.length; k++) {
+    const b = argExprs[k]!;
+    if ((b.type === 'var' || b.type === 'name') && scope.get(b.name) === undefined) args[k] = b.name;
+    else args[k] = await resolveVal(evaluateVal(b, scope, ctx));
+  }
+  return ctx.engineCall!(name, args, e);
+}
+
+function evaluateExpand(e: ExpandExpr, scope: Scope, ctx: EvalContext): Val {
+  const a = evaluateVal(e.array, scope, ctx);
+  if (a instanceof Pending) return andThen(a, (x) => expandArray(e, x, scope, ctx));
+  return expandArray(e, a, scope, ctx);
+}
+
+function expandArray(e: ExpandExpr, input: AqlValue, scope: Scope, ctx: EvalContext): Val {
+  if (!Array.isArray(input)) return [];
+  const gov = ctx.fn.gov;
+  if (e.flatten > 0) {
+    const flat = flattenArray(input, e.flatten, gov);
+    if (flat instanceof Pending) return andThen(flat, (x) => expandElements(e, x as AqlValue[], scope, ctx));
+    return expandElements(e, flat as AqlValue[], scope, ctx);
+  }
+  return expandElements(e, input, scope, ctx);
+}
+
+function expandElements(e: ExpandExpr, arr: AqlValue[], scope: Scope, ctx: EvalContext): Val {
   const filter = e.filter;
   const map = e.map;
   const limit = e.limit;
   if (filter === undefined && map === undefined && limit === undefined) return arr;
-  let offset = 0;
-  let count = Infinity;
   if (limit !== undefined) {
-    offset = Math.max(0, Math.trunc(toNumber(evaluate(limit.offset, scope, ctx))));
-    count = Math.max(0, Math.trunc(toNumber(evaluate(limit.count, scope, ctx))));
+    const o = evaluateVal(limit.offset, scope, ctx);
+    const c = evaluateVal(limit.count, scope, ctx);
+    if (o instanceof Pending || c instanceof Pending) return andThen(o, (ov) => andThen(c, (cv) => expandLoop(e, arr, scope, ctx, ov, cv)));
+    return expandLoop(e, arr, scope, ctx, o, c);
   }
+  return expandLoop(e, arr, scope, ctx, 0, Infinity);
+}
+
+function expandLoop(e: ExpandExpr, arr: AqlValue[], scope: Scope, ctx: EvalContext, offsetV: AqlValue, countV: AqlValue): Val {
+  const filter = e.filter;
+  const map = e.map;
+  const offset = Math.max(0, Math.trunc(toNumber(offsetV)));
+  const count = countV === Infinity ? Infinity : Math.max(0, Math.trunc(toNumber(countV)));
   const el = new ElementScope(e.var, scope);
   const out: AqlValue[] = [];
+  ctx.fn.gov?.charge(16 + 8 * Math.min(arr.length, count));
   let skipped = 0;
-  for (let i = 0; i < arr.length && out.length < count; i++) {
-    const item = arr[i]!;
-    el.value = item;
-    if (filter !== undefined && !truthy(evaluate(filter, el, ctx))) continue;
+  const keep = (item: AqlValue, cond: AqlValue): Val | undefined => {
+    if (!truthy(cond)) return undefined;
     if (skipped < offset) {
       skipped++;
-      continue;
+      return undefined;
     }
-    out.push(map === undefined ? item : evaluate(map, el, ctx));
-  }
-  return out;
+    if (map === undefined) {
+      out.push(item);
+      return undefined;
+    }
+    const m = evaluateVal(map, el, ctx);
+    if (m instanceof Pending) return andThen(m, (x) => (out.push(x), null));
+    out.push(m);
+    return undefined;
+  };
+  return loopWith(
+    ctx.fn.gov,
+    arr.length,
+    (i) => {
+      if (out.length >= count) return STOP;
+      const item = arr[i]!;
+      el.value = item;
+      if (filter === undefined) return keep(item, true);
+      const c = evaluateVal(filter, el, ctx);
+      if (c instanceof Pending) return andThen(c, (x) => keep(item, x) ?? null);
+      return keep(item, c);
+    },
+    () => out,
+    64,
+  );
 }

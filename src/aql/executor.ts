@@ -1,4 +1,3 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { v4 as uuidv4 } from 'uuid';
 import { parseEntityKey } from '../entities/index.js';
 import { ThemisError } from '../errors.js';
@@ -7,7 +6,9 @@ import { entityKeyCodec, keyspace, type Engine, type ScalarValue, type Snapshot 
 import { decodeEntityValue, type Transaction, type TransactionManager } from '../txn/index.js';
 import { subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr } from './ast.js';
-import { evaluate, type EvalContext, type Scope } from './evaluator.js';
+import { evaluate, evaluateVal, type EvalContext, type Scope } from './evaluator.js';
+import { BigMap, BigSet } from './big-collections.js';
+import { checkDepth, Governor, Pending, resolveVal, sizeOf } from './governor.js';
 import type { FnContext } from './functions.js';
 import type { Plan, Source, Step, SubPlans } from './planner.js';
 import { compare, hashKey, toNumber, truthy } from './values.js';
@@ -34,6 +35,10 @@ export interface ExecOptions {
   deadline: number;
   /** Most rows a SORT, COLLECT, DISTINCT or hash-join build may hold. */
   maxIntermediate: number;
+  /** Most estimated bytes the query may hold at once (THEMIS_QUERY_MAX_MEMORY); unlimited when absent. */
+  maxMemory?: number;
+  /** Deepest nesting of a value (bind parameters, JSON_PARSE, documents written); 256 when absent. */
+  maxDepth?: number;
   /** The request's transaction (reads see its writes; modifications go into it). */
   txn?: Transaction;
   /** Without a request transaction: the implicit one a modifying query writes into (its snapshot is the query's). */
@@ -51,8 +56,6 @@ type Row = Record<string, AqlValue>;
 export class IndexOrderUnusable extends Error {}
 
 const FULLTEXT_LIMIT = 10_000;
-/** Longest stretch of synchronous query work between event-loop turns (ms). */
-const TURN_MS = 20;
 
 function extend(row: Row, name: string, value: AqlValue): Row {
   const r = Object.create(row) as Row;
@@ -85,6 +88,8 @@ export class Executor {
   private readonly scores = new WeakMap<object, number>();
   private readonly ctx: EvalContext;
   private readonly fn: FnContext;
+  /** The query's deadline, memory budget and event-loop turns (shared by every step and built-in). */
+  readonly gov: Governor;
 
   constructor(
     private readonly deps: ExecDeps,
@@ -92,8 +97,8 @@ export class Executor {
     private readonly opts: ExecOptions,
     private readonly subPlans: SubPlans = new Map(),
   ) {
-    this.fn = { now: opts.now ?? Date.now };
-    this.deadline = opts.deadline;
+    this.gov = new Governor({ deadline: opts.deadline, maxMemory: opts.maxMemory ?? Infinity, maxDepth: opts.maxDepth ?? 256 });
+    this.fn = { now: opts.now ?? Date.now, gov: this.gov, texts: this.texts };
     this.ctx = { bind: opts.bindVars, fn: this.fn, engineCall: (name, args) => this.engineCall(name, args) };
   }
 
@@ -118,7 +123,13 @@ export class Executor {
   }
 
   /** Absolute deadline (ms); a cursor moves it for each page. */
-  deadline: number;
+  get deadline(): number {
+    return this.gov.deadline;
+  }
+
+  set deadline(ms: number) {
+    this.gov.deadline = ms;
+  }
 
   /**
    * DOCUMENT(id), DOCUMENT([ids]), DOCUMENT(collection, key | [keys]): documents
@@ -146,50 +157,81 @@ export class Executor {
     return one(ids, table as string | undefined);
   }
 
-  /** When the event loop last had a turn (long in-memory work yields every TURN_MS). */
-  private lastTurn = Date.now();
-
   /** Per row: the deadline (a clock read costs far less than any row). */
   private tick(): void {
-    const now = Date.now();
-    if (now > this.deadline) {
-      throw new ThemisError('TIMEOUT', 'the query ran past its time limit (timeout_ms, THEMIS_QUERY_TIMEOUT_MS); add FILTERs that use an index or a LIMIT, or read it with a cursor');
-    }
+    this.gov.checkTime();
   }
 
-  /** Whether this query has held the event loop for TURN_MS (then `await this.turn()`). */
+  /** Whether this query has held the event loop for a slice (then `await this.turn()`). */
   private get turnDue(): boolean {
-    return Date.now() - this.lastTurn >= TURN_MS;
+    return this.gov.turnDue;
   }
 
   /** Give the event loop a turn (other requests, timers). */
-  private async turn(): Promise<void> {
-    await yieldToLoop();
-    this.lastTurn = Date.now();
+  private turn(): Promise<void> {
+    return this.gov.turn();
   }
 
   /** Evaluate `e` for `row`, running the subqueries it contains first. */
   private async eval(e: Expr, row: Row): Promise<AqlValue> {
     let subs = SUBQUERIES.get(e);
     if (!subs) SUBQUERIES.set(e, (subs = subqueriesOf(e)));
-    if (subs.length === 0) return evaluate(e, scopeOf(row), this.ctx);
+    if (subs.length === 0) {
+      const v = evaluateVal(e, scopeOf(row), this.ctx);
+      return v instanceof Pending ? v.promise : v;
+    }
     const results = new Map<Expr, AqlValue>();
     for (const s of subs) results.set(s, await this.subquery(s, row));
-    return evaluate(e, scopeOf(row), { ...this.ctx, subqueries: results });
+    return resolveVal(evaluateVal(e, scopeOf(row), { ...this.ctx, subqueries: results }));
   }
 
+  /**
+   * Evaluate `e` where awaiting is impossible (a vector search's filter
+   * runs inside the graph walk): governed loops run to the end, still
+   * checking the deadline and the memory budget.
+   */
   private evalSync(e: Expr, row: Row): AqlValue {
-    return evaluate(e, scopeOf(row), this.ctx);
+    const gov = this.gov;
+    const could = gov.canYield;
+    gov.canYield = false;
+    try {
+      return evaluate(e, scopeOf(row), this.ctx);
+    } finally {
+      gov.canYield = could;
+    }
+  }
+
+  /** Estimated bytes of a row's variables (documents by their stored text), checking their nesting; 96 for the row objects themselves. */
+  private rowBytes(row: Row): number {
+    let b = 96;
+    for (const k in row) b += sizeOf(row[k], this.gov.maxDepth, this.texts);
+    return b;
+  }
+
+  private valueBytes(v: AqlValue): number {
+    return sizeOf(v, this.gov.maxDepth, this.texts);
   }
 
   private async subquery(s: Extract<Expr, { type: 'subquery' }>, row: Row): Promise<AqlValue> {
     const p = this.subPlans.get(s);
     if (!p) throw new Error('subquery was not planned');
     const out: AqlValue[] = [];
-    for await (const v of this.values(p.steps, p.ret, row)) {
-      out.push(v);
-      if (out.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'a subquery');
+    const gov = this.gov;
+    let bytes = 16;
+    gov.hold(16);
+    try {
+      for await (const v of this.values(p.steps, p.ret, row)) {
+        const b = 8 + this.valueBytes(v);
+        gov.hold(b);
+        bytes += b;
+        out.push(v);
+        if (out.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'a subquery');
+      }
+    } finally {
+      gov.release(bytes);
     }
+    // The result now belongs to the enclosing row's value.
+    gov.charge(bytes);
     return out;
   }
 
@@ -202,18 +244,32 @@ export class Executor {
       for await (const _ of rows) this.tick();
       return;
     }
-    const seen = ret.distinct ? new Set<string>() : undefined;
-    for await (const row of rows) {
-      this.tick();
-      if (this.turnDue) await this.turn();
-      const v = await this.eval(ret.expr, row);
-      if (seen) {
-        const h = hashKey(v);
-        if (seen.has(h)) continue;
-        seen.add(h);
-        if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
+    // Sets and maps that can grow to millions are sharded (big-collections.ts): no rehash stalls.
+    const seen = ret.distinct ? new BigSet() : undefined;
+    const gov = this.gov;
+    let held = 0;
+    try {
+      for await (const row of rows) {
+        if (this.gov.due()) await this.turn();
+        const m = gov.mark();
+        const v = await this.eval(ret.expr, row);
+        if (seen) {
+          const h = hashKey(v);
+          if (seen.has(h)) {
+            gov.reset(m);
+            continue;
+          }
+          gov.hold(40 + 2 * h.length);
+          held += 40 + 2 * h.length;
+          seen.add(h);
+          if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
+        }
+        yield v;
+        // The consumer holds (and charges) the value now; what building it took is garbage.
+        gov.reset(m);
       }
-      yield v;
+    } finally {
+      gov.release(held);
     }
   }
 
@@ -243,8 +299,7 @@ export class Executor {
 
   private async *filterStep(cond: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
     for await (const row of input) {
-      this.tick();
-      if (this.turnDue) await this.turn();
+      if (this.gov.due()) await this.turn();
       if (truthy(await this.eval(cond, row))) yield row;
     }
   }
@@ -277,21 +332,36 @@ export class Executor {
 
   private async *forStep(s: Extract<Step, { kind: 'for' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
     const src = s.source;
-    const hash = src.kind === 'hash_join' ? await this.buildHash(s, src) : undefined;
-    for await (const row of input) {
-      for await (const doc of this.sourceDocs(s, src, row, hash)) {
-        this.tick();
-        if (this.turnDue) await this.turn();
-        const r = extend(row, s.var, doc);
-        let ok = true;
-        for (const f of s.filters) {
-          if (!truthy(this.evalSync(f, r))) {
-            ok = false;
-            break;
+    const gov = this.gov;
+    const built = src.kind === 'hash_join' ? await this.buildHash(s, src) : undefined;
+    const hash = built?.map;
+    try {
+      for await (const row of input) {
+        // Memory marks: m0 before this row's source, m1 once the source is built; each new
+        // document releases what the rows below built for the previous one.
+        const m0 = gov.mark();
+        let m1 = -1;
+        for await (const doc of this.sourceDocs(s, src, row, hash)) {
+          if (m1 < 0) m1 = gov.mark();
+          else gov.reset(m1);
+          if (this.gov.due()) await this.turn();
+          const r = extend(row, s.var, doc);
+          // Inline (no promise per row): a filter awaits only when its evaluation suspended.
+          let ok = true;
+          for (const f of s.filters) {
+            let c = evaluateVal(f, scopeOf(r), this.ctx);
+            if (c instanceof Pending) c = await c.promise;
+            if (!truthy(c)) {
+              ok = false;
+              break;
+            }
           }
+          if (ok) yield r;
         }
-        if (ok) yield r;
+        gov.reset(m0);
       }
+    } finally {
+      if (built) gov.release(built.bytes);
     }
   }
 
@@ -327,7 +397,7 @@ export class Executor {
     return documentOf(key, table.length + 1, text, this.texts);
   }
 
-  private async *sourceDocs(s: Extract<Step, { kind: 'for' }>, src: Source, row: Row, hash: Map<string, AqlValue[]> | undefined): AsyncGenerator<AqlValue> {
+  private async *sourceDocs(s: Extract<Step, { kind: 'for' }>, src: Source, row: Row, hash: BigMap<AqlValue[]> | undefined): AsyncGenerator<AqlValue> {
     switch (src.kind) {
       case 'expr': {
         const v = await this.eval(src.expr, row);
@@ -470,19 +540,31 @@ export class Executor {
   }
 
   /** The inner side of a hash join: the table's documents (filtered by conditions on them alone) by join key. */
-  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>): Promise<Map<string, AqlValue[]>> {
-    const map = new Map<string, AqlValue[]>();
+  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>): Promise<{ map: BigMap<AqlValue[]>; bytes: number }> {
+    const map = new BigMap<AqlValue[]>();
     let n = 0;
+    let bytes = 0;
     const empty = Object.create(null) as Row;
-    for await (const d of this.sourceDocs(s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
-      this.tick();
-      const h = hashKey(this.evalSync(src.innerKey, extend(empty, s.var, d)));
-      const list = map.get(h);
-      if (list) list.push(d);
-      else map.set(h, [d]);
-      if (++n > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, `the hash join over ${src.table}`);
+    const gov = this.gov;
+    try {
+      for await (const d of this.sourceDocs(s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
+        if (this.gov.due()) await this.turn();
+        const m = gov.mark();
+        const h = hashKey(await this.eval(src.innerKey, extend(empty, s.var, d)));
+        gov.reset(m);
+        const b = 48 + 2 * h.length + this.valueBytes(d);
+        gov.hold(b);
+        bytes += b;
+        const list = map.get(h);
+        if (list) list.push(d);
+        else map.set(h, [d]);
+        if (++n > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, `the hash join over ${src.table}`);
+      }
+    } catch (e) {
+      gov.release(bytes);
+      throw e;
     }
-    return map;
+    return { map, bytes };
   }
 
   // ------------------------------------------------------------------ graph
@@ -513,7 +595,7 @@ export class Executor {
       const start = await this.startVertex(op.start, row);
       if (start === undefined) continue;
       type Node = { vertex: string; edge: string | null; parent: Node | null; depth: number };
-      const seen = new Set([start]);
+      const seen = new BigSet().add(start);
       let frontier: Node[] = [{ vertex: start, edge: null, parent: null, depth: 0 }];
       for (let depth = 0; frontier.length > 0 && depth <= op.max; depth++) {
         const next: Node[] = [];
@@ -552,7 +634,7 @@ export class Executor {
       const from = await this.startVertex(op.from, row);
       const to = await this.startVertex(op.to, row);
       if (from === undefined || to === undefined) continue;
-      const parent = new Map<string, [string, string] | null>([[from, null]]);
+      const parent = new BigMap<[string, string] | null>().set(from, null);
       let found = from === to;
       let frontier = [from];
       while (!found && frontier.length > 0) {
@@ -591,8 +673,32 @@ export class Executor {
   // ------------------------------------------------------------------ SORT, COLLECT
 
   private async *sortStep(s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    const gov = this.gov;
+    let held = 0;
+    try {
+      yield* this.sortRows(s, input, (b) => {
+        gov.hold(b);
+        held += b;
+      }, (b) => {
+        gov.release(b);
+        held -= b;
+      });
+    } finally {
+      gov.release(held);
+    }
+  }
+
+  /** SORT's body; `hold`/`release` account for the rows it buffers. */
+  private async *sortRows(s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>, hold: (bytes: number) => void, release: (bytes: number) => void): AsyncGenerator<Row> {
     let need: number | undefined;
-    const keyed: { row: Row; keys: AqlValue[]; n: number }[] = [];
+    const keyed: { row: Row; keys: AqlValue[]; n: number; bytes: number }[] = [];
+    const prune = async (): Promise<void> => {
+      await this.sorted(keyed, cmp);
+      let freed = 0;
+      for (let i = need!; i < keyed.length; i++) freed += keyed[i]!.bytes;
+      keyed.length = need!;
+      release(freed);
+    };
     let n = 0;
     const dirs = s.keys.map((k) => (k.dir === 'DESC' ? -1 : 1));
     const cmp = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
@@ -607,7 +713,10 @@ export class Executor {
       if (s.limit && need === undefined) need = limitValue(await this.eval(s.limit.offset, row), 'offset') + limitValue(await this.eval(s.limit.count, row), 'count');
       const keys: AqlValue[] = [];
       for (const k of s.keys) keys.push(await this.eval(k.expr, row));
-      keyed.push({ row, keys, n: n++ });
+      // the row, its sort keys, and the entry that holds them
+      const bytes = this.rowBytes(row) + 64 + 8 * keys.length + keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? this.valueBytes(k) : 0), 0);
+      hold(bytes);
+      keyed.push({ row, keys, n: n++, bytes });
       if (s.byIndex) {
         // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
         const cur = keys[0]!;
@@ -619,22 +728,35 @@ export class Executor {
         if (need !== undefined && keyed.length >= need) break;
       } else if (need !== undefined && need < this.opts.maxIntermediate && keyed.length >= Math.min(2 * need + 1024, this.opts.maxIntermediate)) {
         // SORT ... LIMIT keeps only the rows that can still make the cut (memory stays bounded).
-        keyed.sort(cmp);
-        keyed.length = need;
+        await prune();
       } else if (keyed.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'SORT');
       if (this.turnDue) await this.turn();
     }
     if (s.byIndex) {
       // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
       if (need !== undefined && keyed.length < need && !isSimilaritySort(s)) throw new IndexOrderUnusable('short');
-      for (const k of keyed) yield k.row;
+      yield* this.emit(keyed);
       return;
     }
-    if (need !== undefined && need < keyed.length) {
-      keyed.sort(cmp);
-      keyed.length = need;
-    } else keyed.sort(cmp);
-    for (const k of keyed) yield k.row;
+    if (need !== undefined && need < keyed.length) await prune();
+    else await this.sorted(keyed, cmp);
+    yield* this.emit(keyed);
+  }
+
+  /** Sorts in governed slices (one Array.prototype.sort over a million rows holds the loop for seconds). */
+  private async sorted<T>(arr: T[], cmp: (a: T, b: T) => number): Promise<void> {
+    const r = this.gov.sort(arr, cmp);
+    if (r instanceof Pending) await r.promise;
+  }
+
+  /** Emits buffered rows; what the rows below build for one is released at the next. */
+  private async *emit(list: { row: Row }[]): AsyncGenerator<Row> {
+    const m = this.gov.mark();
+    for (const k of list) {
+      this.gov.reset(m);
+      yield k.row;
+    }
+    this.gov.reset(m);
   }
 
   private async *collectStep(s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row): AsyncGenerator<Row> {
@@ -645,19 +767,27 @@ export class Executor {
       agg: AggState[];
       into: AqlValue[];
     }
-    const groups = new Map<string, Group>();
+    const groups = new BigMap<Group>();
     let outerRow: Row | undefined;
-    // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
+    const gov = this.gov;
     let held = 0;
+    const hold = (b: number): void => {
+      gov.hold(b);
+      held += b;
+    };
+    // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
+    let heldValues = 0;
+    try {
     for await (const row of input) {
-      this.tick();
-      if (this.turnDue) await this.turn();
+      if (this.gov.due()) await this.turn();
       outerRow ??= row;
       const values: AqlValue[] = [];
       for (const g of op.groups) values.push(await this.eval(g.expr, row));
       const h = values.map(hashKey).join('\u0000');
       let g = groups.get(h);
       if (!g) {
+        // the group object, its arrays and aggregate states, the map entry and its key
+        hold(256 + 2 * h.length + values.reduce<number>((t, v) => t + this.valueBytes(v), 0));
         g = { values, count: 0, agg: op.aggregates.map(() => newAgg()), into: [] };
         groups.set(h, g);
         if (groups.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT');
@@ -667,20 +797,24 @@ export class Executor {
         const a = op.aggregates[i]!;
         const st = g.agg[i]!;
         const before = st.values.length;
-        addAgg(st, a.fn, a.arg ? await this.eval(a.arg, row) : null);
-        held += st.values.length - before;
+        const v = a.arg ? await this.eval(a.arg, row) : null;
+        if (a.fn === 'PUSH' || a.fn === 'UNIQUE' || a.fn === 'COUNT_DISTINCT' || a.fn === 'COUNT_UNIQUE') hold(48 + this.valueBytes(v));
+        addAgg(st, a.fn, v);
+        heldValues += st.values.length - before;
       }
-      if (held > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT AGGREGATE');
+      if (heldValues > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT AGGREGATE');
       if (op.into) {
-        g.into.push(op.into.expr ? await this.eval(op.into.expr, row) : rowObject(row));
-        if (++held > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT ... INTO');
+        const v = op.into.expr ? await this.eval(op.into.expr, row) : rowObject(row);
+        hold(8 + (op.into.expr ? this.valueBytes(v) : this.rowBytes(row)));
+        g.into.push(v);
+        if (++heldValues > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT ... INTO');
       }
     }
     // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.
     if (groups.size === 0 && op.groups.length === 0) groups.set('', { values: [], count: 0, agg: op.aggregates.map(() => newAgg()), into: [] });
     const list = [...groups.values()];
     // ArangoDB sorts COLLECT's output by the group values.
-    list.sort((a, b) => {
+    await this.sorted(list, (a, b) => {
       for (let i = 0; i < a.values.length; i++) {
         const c = compare(a.values[i]!, b.values[i]!);
         if (c !== 0) return c;
@@ -691,13 +825,19 @@ export class Executor {
     const base = Object.create(null) as Row;
     const from = outerRow ?? start;
     for (const v of s.keep) if (v in from) base[v] = from[v]!;
+    const m = gov.mark();
     for (const g of list) {
+      gov.reset(m);
       const r = Object.create(base) as Row;
       op.groups.forEach((x, i) => (r[x.var] = g.values[i]!));
       op.aggregates.forEach((a, i) => (r[a.var] = aggResult(g.agg[i]!, a.fn)));
       if (op.into) r[op.into.var] = g.into;
       if (op.count) r[op.count] = g.count;
       yield r;
+    }
+    gov.reset(m);
+    } finally {
+      gov.release(held);
     }
   }
 
@@ -726,6 +866,7 @@ export class Executor {
         if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new ThemisError('VALIDATION_FAILED', `INSERT needs an object, got ${typeName(d)}`);
         const { _key, _id, ...rest } = { ...(d as Record<string, AqlValue>), _key: (d as Record<string, AqlValue>)._key, _id: undefined };
         void _id;
+        checkDepth(d, this.gov.maxDepth, 'the document to INSERT');
         const pk = _key === undefined || _key === null ? uuidv4() : _key;
         if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `INSERT: _key must be a non-empty string, got ${JSON.stringify(pk)}`);
         const k = parseEntityKey(`${table}:${pk}`);
@@ -745,6 +886,7 @@ export class Executor {
         } else {
           const patch = op.with ? await this.eval(op.with, row) : keyVal;
           if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()} needs an object with the new values, got ${typeName(patch)}`);
+          checkDepth(patch, this.gov.maxDepth, `the document to ${op.type.toUpperCase()}`);
           const { _key: _k, _id: _i, ...fields } = patch as Record<string, AqlValue>;
           void _k;
           void _i;

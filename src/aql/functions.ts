@@ -18,6 +18,8 @@
 import { createHash, randomUUID, randomBytes } from 'node:crypto';
 import { ThemisError } from '../errors.js';
 import type { AqlValue } from './ast.js';
+import { BigMap, BigSet } from './big-collections.js';
+import { depthError, type Governor, jsonDepthExceeds, loopWith, Pending, sizeOf, sortWith, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,
   compare,
@@ -31,6 +33,7 @@ import {
   isObject,
   like,
   numberOrNull,
+  type Regex,
   numberToString,
   setAttribute,
   toArray,
@@ -47,15 +50,22 @@ export interface FnContext {
   now: () => number;
   /** Receives ArangoDB-style warnings (bad argument → null result). */
   warn?: (message: string) => void;
+  /** The query's resource governor (deadline, memory, nesting); absent outside a query. */
+  gov?: Governor;
+  /** Stored JSON texts of documents (a cheap size estimate for them). */
+  texts?: WeakMap<object, string>;
 }
 
-export type AqlFunction = (args: AqlValue[], ctx: FnContext) => AqlValue;
+/** A built-in: its value, or a Pending one when a governed loop inside gave the event loop a turn. */
+export type AqlFunction = (args: AqlValue[], ctx: FnContext) => Val;
 
 export interface FunctionDef {
   readonly minArgs: number;
   /** `Infinity` for variadic functions. */
   readonly maxArgs: number;
   readonly fn: AqlFunction;
+  /** Charges the governor for what it builds while it builds it (else the evaluator charges the result's shallow size). */
+  readonly charges?: boolean;
 }
 
 /** Functions the planner/executor implement; the evaluator calls `EvalContext.engineCall` for them. */
@@ -66,8 +76,8 @@ const registry = new Map<string, FunctionDef>();
 /** All built-in functions by upper-case name. */
 export const FUNCTIONS: ReadonlyMap<string, FunctionDef> = registry;
 
-function def(names: string | string[], minArgs: number, maxArgs: number, fn: AqlFunction): void {
-  for (const name of Array.isArray(names) ? names : [names]) registry.set(name, { minArgs, maxArgs, fn });
+function def(names: string | string[], minArgs: number, maxArgs: number, fn: AqlFunction, charges = false): void {
+  for (const name of Array.isArray(names) ? names : [names]) registry.set(name, { minArgs, maxArgs, fn, charges });
 }
 
 // ---------------------------------------------------------------------------
@@ -158,7 +168,7 @@ function checkArity(name: string, d: FunctionDef, argc: number): void {
   }
 }
 
-/** Calls a built-in function by name, checking that it exists and its argument count. */
+/** Calls a built-in function by name, checking that it exists and its argument count (synchronously: without a yielding governor). */
 export function callFunction(name: string, args: AqlValue[], ctx: FnContext): AqlValue {
   const d = registry.get(name);
   if (d === undefined) {
@@ -166,7 +176,9 @@ export function callFunction(name: string, args: AqlValue[], ctx: FnContext): Aq
     throw new ThemisError('INTERNAL', `function ${name}() must be evaluated by the query engine`);
   }
   if (args.length < d.minArgs || args.length > d.maxArgs) checkArity(name, d, args.length);
-  return d.fn(args, ctx);
+  const r = d.fn(args, ctx);
+  if (r instanceof Pending) throw new TypeError(`${name}() suspended; call it through the evaluator`);
+  return r;
 }
 
 // ---------------------------------------------------------------------------
@@ -183,6 +195,31 @@ function invalidArg(ctx: FnContext, fn: string): null {
 
 function str(v: AqlValue | undefined): string {
   return typeof v === 'string' ? v : toStringValue(v);
+}
+
+/**
+ * TO_STRING of an argument: an array or object is measured (charged, and
+ * refused when nested too deeply) before it is serialised to JSON.
+ */
+export function strOf(v: AqlValue | undefined, ctx: FnContext): string {
+  if (typeof v === 'string') return v;
+  const gov = ctx.gov;
+  if (v !== null && typeof v === 'object' && gov !== undefined) gov.charge(sizeOf(v, gov.maxDepth, ctx.texts));
+  return toStringValue(v);
+}
+
+function charge(ctx: FnContext, bytes: number): void {
+  ctx.gov?.charge(bytes);
+}
+
+/** A governed loop (see Governor.loop). */
+function loop(ctx: FnContext, n: number, body: (i: number) => unknown, done: () => Val, every?: number): Val {
+  return loopWith(ctx.gov, n, body, done, every);
+}
+
+/** Bytes of a Set/Map entry keyed by a hash string. */
+function hashEntryBytes(h: string): number {
+  return 40 + 2 * h.length;
 }
 
 function num(v: AqlValue | undefined): number {
@@ -219,23 +256,42 @@ function charIndex(s: string, utf16Index: number): number {
   return charLength(s.slice(0, utf16Index));
 }
 
-function uniqueValues(values: Iterable<AqlValue>): AqlValue[] {
-  const seen = new Set<string>();
+/** The distinct values of an array, in first-seen order (governed: hashing millions of values takes a while). */
+function uniqueValues(values: readonly AqlValue[], ctx: FnContext): Val {
+  const seen = new BigSet();
   const out: AqlValue[] = [];
-  for (const v of values) {
-    const k = hashKey(v);
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(v);
-    }
-  }
-  return out;
+  charge(ctx, 16 + 16 * values.length); // built by push: its capacity can be twice its length
+  return loop(
+    ctx,
+    values.length,
+    (i) => {
+      const v = values[i]!;
+      const k = hashKey(v);
+      if (!seen.has(k)) {
+        charge(ctx, hashEntryBytes(k));
+        seen.add(k);
+        out.push(v);
+      }
+    },
+    () => out,
+  );
 }
 
-function keySet(values: readonly AqlValue[]): Set<string> {
-  const s = new Set<string>();
-  for (const v of values) s.add(hashKey(v));
-  return s;
+/** The hash keys of an array's values (governed); `then` receives the set. */
+function keySet(values: readonly AqlValue[], ctx: FnContext, done: (s: BigSet) => Val): Val {
+  const s = new BigSet();
+  return loop(
+    ctx,
+    values.length,
+    (i) => {
+      const k = hashKey(values[i]!);
+      if (!s.has(k)) {
+        charge(ctx, hashEntryBytes(k));
+        s.add(k);
+      }
+    },
+    () => done(s),
+  );
 }
 
 function isSystemAttribute(name: string): boolean {
@@ -243,26 +299,43 @@ function isSystemAttribute(name: string): boolean {
 }
 
 /** Names from `KEEP(doc, "a", "b")` or `KEEP(doc, ["a", "b"])`. */
-function attributeNameArgs(args: AqlValue[], from: number): string[] {
-  if (args.length === from + 1 && Array.isArray(args[from])) return (args[from] as AqlValue[]).map(str);
+function attributeNameArgs(args: AqlValue[], from: number, ctx: FnContext): string[] {
   const out: string[] = [];
+  const add = (x: AqlValue | undefined): void => {
+    const n = strOf(x, ctx);
+    charge(ctx, hashEntryBytes(n));
+    out.push(n);
+  };
   for (let i = from; i < args.length; i++) {
     const a = args[i];
-    if (Array.isArray(a)) for (const x of a) out.push(str(x));
-    else out.push(str(a));
+    if (Array.isArray(a)) for (const x of a) add(x);
+    else add(a);
   }
   return out;
 }
 
-function numbersOf(ctx: FnContext, fn: string, v: AqlValue | undefined): number[] | null {
+/** The numbers of an array (nulls skipped) for `done`, or null (with a warning) when another type is in it. */
+function numbersOf(ctx: FnContext, fn: string, v: AqlValue | undefined, done: (xs: number[]) => Val): Val {
   if (!Array.isArray(v)) return invalidArg(ctx, fn);
   const out: number[] = [];
-  for (const x of v) {
-    if (x === null) continue;
-    if (typeof x !== 'number') return invalidArg(ctx, fn);
-    out.push(x);
-  }
-  return out;
+  charge(ctx, 16 + 16 * v.length); // built by push: its capacity can be twice its length
+  let bad = false;
+  return loop(
+    ctx,
+    v.length,
+    (i) => {
+      const x = v[i];
+      if (x === null) return undefined;
+      if (typeof x !== 'number') {
+        bad = true;
+        return STOP;
+      }
+      out.push(x);
+      return undefined;
+    },
+    () => (bad ? invalidArg(ctx, fn) : done(out)),
+    4096,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -282,33 +355,72 @@ function lengthOf(v: AqlValue | undefined): number {
   return Object.getOwnPropertyNames(v).length;
 }
 
-def(['LENGTH', 'COUNT'], 1, 1, (a) => lengthOf(a[0]));
-def('CHAR_LENGTH', 1, 1, (a) => {
+def(['LENGTH', 'COUNT'], 1, 1, (a, ctx) => lengthOf(a[0]));
+def('CHAR_LENGTH', 1, 1, (a, ctx) => {
   const v = a[0];
   if (v === null) return 0;
   return charLength(str(v));
 });
 
-def('CONCAT', 1, Infinity, (a) => {
-  const items = a.length === 1 && Array.isArray(a[0]) ? (a[0] as AqlValue[]) : a;
-  let s = '';
-  for (const v of items) if (v !== null && v !== undefined) s += str(v);
-  return s;
-});
+def('CONCAT', 1, Infinity, (a, ctx) => joinStrings(a.length === 1 && Array.isArray(a[0]) ? (a[0] as AqlValue[]) : a, '', ctx), true);
 
-def('CONCAT_SEPARATOR', 2, Infinity, (a) => {
-  const sep = str(a[0]);
-  const items = a.length === 2 && Array.isArray(a[1]) ? (a[1] as AqlValue[]) : a.slice(1);
-  const parts: string[] = [];
-  for (const v of items) if (v !== null && v !== undefined) parts.push(str(v));
-  return parts.join(sep);
-});
+def(
+  'CONCAT_SEPARATOR',
+  2,
+  Infinity,
+  (a, ctx) => joinStrings(a.length === 2 && Array.isArray(a[1]) ? (a[1] as AqlValue[]) : a.slice(1), strOf(a[0], ctx), ctx),
+  true,
+);
 
-def('LOWER', 1, 1, (a) => str(a[0]).toLowerCase());
-def('UPPER', 1, 1, (a) => str(a[0]).toUpperCase());
+/**
+ * The non-null items as strings, joined by `sep`. Built in chunks of 4,096
+ * parts, each joined into one flat string: `s += part` over millions of
+ * parts would build a rope of millions of string objects (five times the
+ * text, and a long garbage-collection pause). The chunk's parts are charged
+ * while it is built and released once it is joined; the result is charged
+ * as it grows.
+ */
+function joinStrings(items: readonly AqlValue[], sep: string, ctx: FnContext): Val {
+  const gov = ctx.gov;
+  const CHUNK = 4096;
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let size = 0;
+  const mark = gov?.mark() ?? 0;
+  const flush = (): void => {
+    if (parts.length === 0) return;
+    const joined = parts.join(sep);
+    parts = [];
+    size += joined.length + (chunks.length > 0 ? sep.length : 0);
+    chunks.push(joined);
+    if (gov !== undefined) {
+      gov.reset(mark);
+      gov.charge(16 + 2 * size + 8 * chunks.length);
+    }
+  };
+  return loop(
+    ctx,
+    items.length,
+    (i) => {
+      const v = items[i];
+      if (v === null || v === undefined) return;
+      const t = strOf(v, ctx);
+      charge(ctx, 24 + 2 * t.length);
+      parts.push(t);
+      if (parts.length >= CHUNK) flush();
+    },
+    () => {
+      flush();
+      return chunks.length === 1 ? chunks[0]! : chunks.join(sep);
+    },
+  );
+}
 
-def('SUBSTRING', 2, 3, (a) => {
-  const s = str(a[0]);
+def('LOWER', 1, 1, (a, ctx) => strOf(a[0], ctx).toLowerCase());
+def('UPPER', 1, 1, (a, ctx) => strOf(a[0], ctx).toUpperCase());
+
+def('SUBSTRING', 2, 3, (a, ctx) => {
+  const s = strOf(a[0], ctx);
   const len = charLength(s);
   let offset = int(a[1]);
   if (offset < 0) offset = Math.max(0, len + offset);
@@ -319,13 +431,13 @@ def('SUBSTRING', 2, 3, (a) => {
   return charSlice(s, offset, offset + n);
 });
 
-def('LEFT', 2, 2, (a) => {
+def('LEFT', 2, 2, (a, ctx) => {
   const n = int(a[1]);
-  return n <= 0 ? '' : charSlice(str(a[0]), 0, n);
+  return n <= 0 ? '' : charSlice(strOf(a[0], ctx), 0, n);
 });
 
-def('RIGHT', 2, 2, (a) => {
-  const s = str(a[0]);
+def('RIGHT', 2, 2, (a, ctx) => {
+  const s = strOf(a[0], ctx);
   const n = int(a[1]);
   if (n <= 0) return '';
   const len = charLength(s);
@@ -351,8 +463,8 @@ function trim(s: string, set: string, left: boolean, right: boolean): string {
   return cs.slice(start, end).join('');
 }
 
-def('TRIM', 1, 2, (a) => {
-  const s = str(a[0]);
+def('TRIM', 1, 2, (a, ctx) => {
+  const s = strOf(a[0], ctx);
   const opt = a[1];
   if (typeof opt === 'number') {
     const how = Math.trunc(opt);
@@ -362,26 +474,26 @@ def('TRIM', 1, 2, (a) => {
   }
   return trim(s, typeof opt === 'string' ? opt : DEFAULT_TRIM, true, true);
 });
-def('LTRIM', 1, 2, (a) => trim(str(a[0]), typeof a[1] === 'string' ? a[1] : DEFAULT_TRIM, true, false));
-def('RTRIM', 1, 2, (a) => trim(str(a[0]), typeof a[1] === 'string' ? a[1] : DEFAULT_TRIM, false, true));
+def('LTRIM', 1, 2, (a, ctx) => trim(strOf(a[0], ctx), typeof a[1] === 'string' ? a[1] : DEFAULT_TRIM, true, false));
+def('RTRIM', 1, 2, (a, ctx) => trim(strOf(a[0], ctx), typeof a[1] === 'string' ? a[1] : DEFAULT_TRIM, false, true));
 
-def('CONTAINS', 2, 3, (a) => {
-  const text = str(a[0]);
-  const search = str(a[1]);
+def('CONTAINS', 2, 3, (a, ctx) => {
+  const text = strOf(a[0], ctx);
+  const search = strOf(a[1], ctx);
   const i = text.indexOf(search);
   if (truthy(a[2])) return i < 0 ? -1 : charIndex(text, i);
   return i >= 0;
 });
 
-def('STARTS_WITH', 2, 3, (a) => {
-  const text = str(a[0]);
+def('STARTS_WITH', 2, 3, (a, ctx) => {
+  const text = strOf(a[0], ctx);
   if (Array.isArray(a[1])) {
     const min = a.length > 2 ? Math.max(1, int(a[2])) : 1;
     let n = 0;
     for (const p of a[1]) if (text.startsWith(str(p))) n++;
     return n >= min;
   }
-  return text.startsWith(str(a[1]));
+  return text.startsWith(strOf(a[1], ctx));
 });
 
 function findBounds(s: string, a: AqlValue[]): [number, number] {
@@ -391,9 +503,9 @@ function findBounds(s: string, a: AqlValue[]): [number, number] {
   return [start, end];
 }
 
-def('FIND_FIRST', 2, 4, (a) => {
-  const text = str(a[0]);
-  const search = str(a[1]);
+def('FIND_FIRST', 2, 4, (a, ctx) => {
+  const text = strOf(a[0], ctx);
+  const search = strOf(a[1], ctx);
   const [start, end] = findBounds(text, a);
   if (search === '') return start;
   if (start >= end) return -1;
@@ -402,9 +514,9 @@ def('FIND_FIRST', 2, 4, (a) => {
   return i < 0 ? -1 : start + charIndex(region, i);
 });
 
-def('FIND_LAST', 2, 4, (a) => {
-  const text = str(a[0]);
-  const search = str(a[1]);
+def('FIND_LAST', 2, 4, (a, ctx) => {
+  const text = strOf(a[0], ctx);
+  const search = strOf(a[1], ctx);
   const [start, end] = findBounds(text, a);
   if (search === '') return end;
   if (start >= end) return -1;
@@ -413,42 +525,77 @@ def('FIND_LAST', 2, 4, (a) => {
   return i < 0 ? -1 : start + charIndex(region, i);
 });
 
-def('SPLIT', 1, 3, (a, ctx) => {
-  if (a.length === 1) return [a[0]!];
-  const s = str(a[0]);
-  let limit = -1;
-  if (a.length > 2 && a[2] !== null) {
-    limit = int(a[2]);
-    if (limit < 0) return warn(ctx, 'SPLIT', 'limit must not be negative');
-    if (limit === 0) return [];
-  }
-  const sep = a[1];
-  let parts: string[];
-  if (Array.isArray(sep)) {
-    const seps = sep.map(str).filter((x) => x !== '');
-    if (seps.length === 0) parts = chars(s);
-    else parts = s.split(new RegExp(seps.map(escapeRegex).join('|'), 'u'));
-  } else if (typeof sep === 'string') {
-    parts = sep === '' ? chars(s) : s.split(sep);
-  } else if (sep === null) {
-    parts = [s];
-  } else return invalidArg(ctx, 'SPLIT');
-  return limit >= 0 && parts.length > limit ? parts.slice(0, limit) : parts;
-});
+def(
+  'SPLIT',
+  1,
+  3,
+  (a, ctx) => {
+    if (a.length === 1) return [a[0]!];
+    const s = strOf(a[0], ctx);
+    let limit = -1;
+    if (a.length > 2 && a[2] !== null) {
+      limit = int(a[2]);
+      if (limit < 0) return warn(ctx, 'SPLIT', 'limit must not be negative');
+      if (limit === 0) return [];
+    }
+    const sep = a[1];
+    const max = limit >= 0 ? limit : Infinity;
+    if (typeof sep === 'string' && sep !== '') return splitString(s, sep, max, ctx);
+    let parts: string[];
+    if (Array.isArray(sep)) {
+      const seps = sep.map((x) => strOf(x, ctx)).filter((x) => x !== '');
+      charge(ctx, 32 * s.length); // at worst every character is a part
+      if (seps.length === 0) parts = chars(s);
+      else parts = s.split(new RegExp(seps.map(escapeRegex).join('|'), 'u'));
+    } else if (typeof sep === 'string') {
+      charge(ctx, 32 * s.length);
+      parts = chars(s);
+    } else if (sep === null) {
+      parts = [s];
+    } else return invalidArg(ctx, 'SPLIT');
+    return parts.length > max ? parts.slice(0, max) : parts;
+  },
+  true,
+);
+
+/** `s` split at each `sep`, at most `max` parts, charged part by part (governed: a long text can have millions). */
+function splitString(s: string, sep: string, max: number, ctx: FnContext): Val {
+  const out: string[] = [];
+  let from = 0;
+  let done = false;
+  return loop(
+    ctx,
+    Infinity,
+    () => {
+      if (done || out.length >= max) return STOP;
+      const i = s.indexOf(sep, from);
+      const part = i < 0 ? s.slice(from) : s.slice(from, i);
+      charge(ctx, 40 + 2 * part.length);
+      out.push(part);
+      if (i < 0) done = true;
+      else from = i + sep.length;
+      return undefined;
+    },
+    () => out,
+    64,
+  );
+}
 
 function escapeRegex(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
 
-def('REVERSE', 1, 1, (a) => {
+def('REVERSE', 1, 1, (a, ctx) => {
   const v = a[0];
   if (Array.isArray(v)) return v.slice().reverse();
-  const s = str(v);
-  return SURROGATE.test(s) ? chars(s).reverse().join('') : s.split('').reverse().join('');
+  const s = strOf(v, ctx);
+  if (!SURROGATE.test(s)) return s.split('').reverse().join('');
+  charge(ctx, 32 * s.length);
+  return chars(s).reverse().join('');
 });
 
 def('SUBSTITUTE', 2, 4, (a, ctx) => {
-  const text = str(a[0]);
+  const text = strOf(a[0], ctx);
   const searches: string[] = [];
   const replacements: string[] = [];
   let limitArg: AqlValue | undefined;
@@ -490,57 +637,276 @@ def('SUBSTITUTE', 2, 4, (a, ctx) => {
   return text.replace(re, (m) => (count++ < limit ? map.get(m)! : m));
 });
 
-def('LIKE', 2, 3, (a) => like(str(a[0]), str(a[1]), truthy(a[2])));
+def('LIKE', 2, 3, (a, ctx) => like(strOf(a[0], ctx), strOf(a[1], ctx), truthy(a[2])));
 
-def('REGEX_TEST', 2, 3, (a) => compileRegex(str(a[1]), truthy(a[2])).test(str(a[0])));
+def('REGEX_TEST', 2, 3, (a, ctx) => compileRegex(strOf(a[1], ctx), truthy(a[2])).test(strOf(a[0], ctx)));
 
-def('REGEX_MATCHES', 2, 3, (a) => {
-  const m = compileRegex(str(a[1]), truthy(a[2])).exec(str(a[0]));
+def('REGEX_MATCHES', 2, 3, (a, ctx) => {
+  const m = compileRegex(strOf(a[1], ctx), truthy(a[2])).exec(strOf(a[0], ctx));
   if (m === null) return null;
-  return Array.from(m, (x) => (x === undefined ? '' : x));
+  return Array.from(m, (x: string | undefined | null) => (x === undefined || x === null ? '' : x));
 });
 
-def('REGEX_SPLIT', 2, 4, (a, ctx) => {
-  const text = str(a[0]);
-  const re = compileRegex(str(a[1]), truthy(a[2]));
-  let parts = text.split(re).map((x) => (x === undefined ? '' : x));
-  if (a.length > 3 && a[3] !== null) {
-    const limit = int(a[3]);
-    if (limit < 0) return warn(ctx, 'REGEX_SPLIT', 'limit must not be negative');
-    parts = parts.slice(0, limit);
+def(
+  'REGEX_SPLIT',
+  2,
+  4,
+  (a, ctx) => {
+    const text = strOf(a[0], ctx);
+    const re = compileRegex(strOf(a[1], ctx), truthy(a[2]));
+    let max = Infinity;
+    if (a.length > 3 && a[3] !== null) {
+      const limit = int(a[3]);
+      if (limit < 0) return warn(ctx, 'REGEX_SPLIT', 'limit must not be negative');
+      max = limit;
+    }
+    return regexSplit(text, re, max, ctx);
+  },
+  true,
+);
+
+def(
+  'REGEX_REPLACE',
+  3,
+  4,
+  (a, ctx) => regexReplace(strOf(a[0], ctx), compileRegex(strOf(a[1], ctx), truthy(a[3])), strOf(a[2], ctx), ctx),
+  true,
+);
+
+/** The UTF-16 index after the character at `i` (a surrogate pair counts as one). */
+function advance(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? i + 2 : i + 1;
+}
+
+/**
+ * String.prototype.split's algorithm (captured groups are included, an
+ * empty match where the last one ended is skipped) over RE2 matches, one
+ * match per governed step.
+ */
+function regexSplit(text: string, re: Regex, max: number, ctx: FnContext): Val {
+  const out: string[] = [];
+  if (max === 0) return out;
+  const size = text.length;
+  if (size === 0) return re.matcher(text).find(0) ? out : [text];
+  const m = re.matcher(text);
+  const groups = re.groupCount();
+  let p = 0;
+  let q = 0;
+  const push = (x: string): boolean => {
+    charge(ctx, 40 + 2 * x.length);
+    out.push(x);
+    return out.length >= max;
+  };
+  return loop(
+    ctx,
+    Infinity,
+    () => {
+      if (q >= size || !m.find(q)) return STOP;
+      const start = m.start();
+      const e = m.end();
+      if (start >= size) return STOP;
+      if (e === p || e === start) {
+        // an empty match: try again one character further
+        q = advance(text, start);
+        if (e !== p && start > p && e === start) {
+          if (push(text.slice(p, start))) return STOP;
+          for (let g = 1; g <= groups; g++) if (push(m.group(g) ?? '')) return STOP;
+          p = e;
+        }
+        return undefined;
+      }
+      if (push(text.slice(p, start))) return STOP;
+      for (let g = 1; g <= groups; g++) if (push(m.group(g) ?? '')) return STOP;
+      p = e;
+      q = p;
+      return undefined;
+    },
+    () => {
+      if (out.length < max) push(text.slice(p));
+      return out;
+    },
+    16,
+  );
+}
+
+/** A replacement template of String.prototype.replace: `$$`, `$&`, `` $` ``, `$'`, `$1`..`$99`, `$<name>`. */
+type Piece = string | { group: number } | { named: string } | { before: true } | { after: true };
+
+function parseReplacement(r: string, groups: number, hasNamed: boolean): Piece[] {
+  const out: Piece[] = [];
+  let lit = '';
+  for (let i = 0; i < r.length; i++) {
+    const c = r[i]!;
+    if (c !== '$' || i + 1 >= r.length) {
+      lit += c;
+      continue;
+    }
+    const n = r[i + 1]!;
+    let piece: Piece | undefined;
+    let skip = 1;
+    if (n === '$') piece = '$';
+    else if (n === '&') piece = { group: 0 };
+    else if (n === '`') piece = { before: true };
+    else if (n === "'") piece = { after: true };
+    else if (n >= '0' && n <= '9') {
+      const two = r.length > i + 2 && r[i + 2]! >= '0' && r[i + 2]! <= '9' ? Number(n + r[i + 2]) : NaN;
+      if (two >= 1 && two <= groups) {
+        piece = { group: two };
+        skip = 2;
+      } else if (Number(n) >= 1 && Number(n) <= groups) piece = { group: Number(n) };
+    } else if (n === '<' && hasNamed) {
+      const close = r.indexOf('>', i + 2);
+      if (close > 0) {
+        piece = { named: r.slice(i + 2, close) };
+        skip = close - i;
+      }
+    }
+    if (piece === undefined) {
+      lit += c;
+      continue;
+    }
+    if (typeof piece === 'string') lit += piece;
+    else {
+      if (lit) out.push(lit);
+      lit = '';
+      out.push(piece);
+    }
+    i += skip;
   }
-  return parts;
+  if (lit) out.push(lit);
+  return out;
+}
+
+/** text.replace(/re/g, replacement) over RE2 matches, one match per governed step, charged as it grows. */
+function regexReplace(text: string, re: Regex, replacement: string, ctx: FnContext): Val {
+  const named = re.namedGroups();
+  const pieces = parseReplacement(replacement, re.groupCount(), Object.keys(named).length > 0);
+  const m = re.matcher(text);
+  const size = text.length;
+  let out = '';
+  let last = 0;
+  let q = 0;
+  charge(ctx, 2 * size);
+  return loop(
+    ctx,
+    Infinity,
+    () => {
+      if (q > size || !m.find(q)) return STOP;
+      const start = m.start();
+      const end = m.end();
+      let r = '';
+      for (const p of pieces) {
+        if (typeof p === 'string') r += p;
+        else if ('group' in p) r += m.group(p.group) ?? '';
+        else if ('named' in p) r += p.named in named ? (m.group(p.named) ?? '') : '';
+        else if ('before' in p) r += text.slice(0, start);
+        else r += text.slice(end);
+      }
+      charge(ctx, 2 * r.length);
+      out += text.slice(last, start) + r;
+      last = end;
+      q = end === start ? (end < size ? advance(text, end) : size + 1) : end;
+      return undefined;
+    },
+    () => out + text.slice(last),
+    16,
+  );
+}
+
+def('LEVENSHTEIN_DISTANCE', 2, 2, (a, ctx) => {
+  const x = strOf(a[0], ctx);
+  const y = strOf(a[1], ctx);
+  // O(n·m): large inputs run row by row through the governor.
+  if (ctx.gov === undefined || x.length * y.length < 1_000_000) return editDistance(x, y);
+  return editDistanceGoverned(x, y, ctx);
 });
 
-def('REGEX_REPLACE', 3, 4, (a) => {
-  const re = compileRegex(str(a[1]), truthy(a[3]), true);
-  return str(a[0]).replace(re, str(a[2]));
-});
+function editDistanceGoverned(a: string, b: string, ctx: FnContext): Val {
+  charge(ctx, 32 * (a.length + b.length) + 24 * (b.length + 1));
+  const ca = Array.from(a);
+  const cb = Array.from(b);
+  const n = ca.length;
+  const m = cb.length;
+  if (n === 0) return m;
+  if (m === 0) return n;
+  let prev2 = new Array<number>(m + 1).fill(0);
+  let prev = new Array<number>(m + 1);
+  let cur = new Array<number>(m + 1);
+  for (let j = 0; j <= m; j++) prev[j] = j;
+  return loop(
+    ctx,
+    n,
+    (r) => {
+      const i = r + 1;
+      cur[0] = i;
+      for (let j = 1; j <= m; j++) {
+        const cost = ca[i - 1] === cb[j - 1] ? 0 : 1;
+        let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+        if (i > 1 && j > 1 && ca[i - 1] === cb[j - 2] && ca[i - 2] === cb[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
+        cur[j] = v;
+      }
+      const t = prev2;
+      prev2 = prev;
+      prev = cur;
+      cur = t;
+    },
+    () => prev[m]!,
+    Math.max(1, Math.floor(100_000 / m)),
+  );
+}
 
-def('LEVENSHTEIN_DISTANCE', 2, 2, (a) => editDistance(str(a[0]), str(a[1])));
-
-def('JSON_STRINGIFY', 1, 1, (a) => toJson(a[0]));
-def('JSON_PARSE', 1, 1, (a, ctx) => {
-  if (typeof a[0] !== 'string') return invalidArg(ctx, 'JSON_PARSE');
-  try {
-    return JSON.parse(a[0]) as AqlValue;
-  } catch {
-    return warn(ctx, 'JSON_PARSE', 'invalid JSON');
-  }
+def('JSON_STRINGIFY', 1, 1, (a, ctx) => {
+  const v = a[0];
+  const gov = ctx.gov;
+  if (gov !== undefined && v !== null && typeof v === 'object') gov.charge(sizeOf(v, gov.maxDepth, ctx.texts));
+  return toJson(v);
 });
+/** Nesting JSON_PARSE accepts without a governor (with one: its limit). */
+const DEFAULT_MAX_DEPTH = 256;
+def(
+  'JSON_PARSE',
+  1,
+  1,
+  (a, ctx) => {
+    const text = a[0];
+    if (typeof text !== 'string') return invalidArg(ctx, 'JSON_PARSE');
+    // Refuse deep input before building it: deep values would overflow the stack of every recursive consumer.
+    const limit = ctx.gov?.maxDepth ?? DEFAULT_MAX_DEPTH;
+    if (jsonDepthExceeds(text, limit)) throw depthError(limit, 'the JSON_PARSE() input');
+    // A parsed value takes roughly three times its text.
+    charge(ctx, 64 + 6 * text.length);
+    try {
+      return JSON.parse(text) as AqlValue;
+    } catch {
+      return warn(ctx, 'JSON_PARSE', 'invalid JSON');
+    }
+  },
+  true,
+);
 
 function hashFn(algorithm: string): AqlFunction {
-  return (a) => createHash(algorithm).update(str(a[0]), 'utf8').digest('hex');
+  return (a, ctx) => createHash(algorithm).update(strOf(a[0], ctx), 'utf8').digest('hex');
 }
 def('MD5', 1, 1, hashFn('md5'));
 def('SHA1', 1, 1, hashFn('sha1'));
 def('SHA256', 1, 1, hashFn('sha256'));
 def('SHA512', 1, 1, hashFn('sha512'));
-def('TO_BASE64', 1, 1, (a) => Buffer.from(str(a[0]), 'utf8').toString('base64'));
-def('TO_HEX', 1, 1, (a) => Buffer.from(str(a[0]), 'utf8').toString('hex'));
-def('ENCODE_URI_COMPONENT', 1, 1, (a) => {
+def('TO_BASE64', 1, 1, (a, ctx) => {
+  const s = strOf(a[0], ctx);
+  charge(ctx, 8 * s.length); // UTF-8 bytes, then base64 text
+  return Buffer.from(s, 'utf8').toString('base64');
+});
+def('TO_HEX', 1, 1, (a, ctx) => {
+  const s = strOf(a[0], ctx);
+  charge(ctx, 12 * s.length);
+  return Buffer.from(s, 'utf8').toString('hex');
+});
+def('ENCODE_URI_COMPONENT', 1, 1, (a, ctx) => {
+  const s = strOf(a[0], ctx);
+  charge(ctx, 18 * s.length); // up to %XX%XX%XX per UTF-16 unit
   try {
-    return encodeURIComponent(str(a[0]));
+    return encodeURIComponent(s);
   } catch {
     return null;
   }
@@ -561,7 +927,7 @@ def('RANDOM_TOKEN', 1, 1, (a, ctx) => {
 // Numeric functions
 
 function unaryMath(f: (x: number) => number): AqlFunction {
-  return (a) => numberOrNull(f(num(a[0])));
+  return (a, ctx) => numberOrNull(f(num(a[0])));
 }
 
 def('ABS', 1, 1, unaryMath(Math.abs));
@@ -580,29 +946,41 @@ def('TAN', 1, 1, unaryMath(Math.tan));
 def('ASIN', 1, 1, unaryMath(Math.asin));
 def('ACOS', 1, 1, unaryMath(Math.acos));
 def('ATAN', 1, 1, unaryMath(Math.atan));
-def('ATAN2', 2, 2, (a) => numberOrNull(Math.atan2(num(a[0]), num(a[1]))));
+def('ATAN2', 2, 2, (a, ctx) => numberOrNull(Math.atan2(num(a[0]), num(a[1]))));
 def('RADIANS', 1, 1, unaryMath((x) => (x * Math.PI) / 180));
 def('DEGREES', 1, 1, unaryMath((x) => (x * 180) / Math.PI));
 def('PI', 0, 0, () => Math.PI);
-def('POW', 2, 2, (a) => numberOrNull(Math.pow(num(a[0]), num(a[1]))));
+def('POW', 2, 2, (a, ctx) => numberOrNull(Math.pow(num(a[0]), num(a[1]))));
 def('RAND', 0, 0, () => Math.random());
 
 def('RANGE', 2, 3, (a, ctx) => {
   if (a.length < 3 || a[2] === null) {
     const from = int(a[0]);
     const to = int(a[1]);
-    return integerRange(from, to);
+    return integerRange(from, to, ctx.gov);
   }
   const from = num(a[0]);
   const to = num(a[1]);
   const step = num(a[2]);
   if (step === 0 || (from < to && step < 0) || (from > to && step > 0)) return warn(ctx, 'RANGE', 'invalid step');
   if (Math.abs((to - from) / step) + 1 > MAX_RANGE) throw rangeTooLarge();
+  const n = Math.floor(Math.abs((to - from) / step)) + 1;
+  charge(ctx, 16 + 8 * n);
   const out: number[] = [];
-  if (step > 0) for (let x = from; x <= to; x += step) out.push(x);
-  else for (let x = from; x >= to; x += step) out.push(x);
-  return out;
-});
+  let x = from;
+  return loop(
+    ctx,
+    n + 1,
+    () => {
+      if (step > 0 ? x > to : x < to) return STOP;
+      out.push(x);
+      x += step;
+      return undefined;
+    },
+    () => out,
+    65536,
+  );
+}, true);
 
 /** The most elements a range (operator `a..b` or RANGE()) may produce. */
 export const MAX_RANGE = 10_000_000;
@@ -611,14 +989,29 @@ function rangeTooLarge(): ThemisError {
   return new ThemisError('VALIDATION_FAILED', `range too large: at most ${MAX_RANGE} elements`, { details: { max: MAX_RANGE } });
 }
 
-/** Integers from..to inclusive (descending when from > to); throws past MAX_RANGE elements. */
-export function integerRange(from: number, to: number): number[] {
+/**
+ * Integers from..to inclusive (descending when from > to); throws past
+ * MAX_RANGE elements. Charged before it is allocated, filled in governed
+ * chunks.
+ */
+export function integerRange(from: number, to: number, gov?: Governor): Val {
   const n = Math.abs(to - from) + 1;
   if (!(n <= MAX_RANGE)) throw rangeTooLarge();
+  gov?.charge(16 + 8 * n);
   const out = new Array<number>(n);
-  if (from <= to) for (let i = 0; i < n; i++) out[i] = from + i;
-  else for (let i = 0; i < n; i++) out[i] = from - i;
-  return out;
+  const up = from <= to;
+  const CHUNK = 65536;
+  return loopWith(
+    gov,
+    Math.ceil(n / CHUNK),
+    (c) => {
+      const end = Math.min(n, (c + 1) * CHUNK);
+      if (up) for (let i = c * CHUNK; i < end; i++) out[i] = from + i;
+      else for (let i = c * CHUNK; i < end; i++) out[i] = from - i;
+    },
+    () => out,
+    1,
+  );
 }
 
 // Aggregates over arrays: null elements are ignored.
@@ -627,33 +1020,47 @@ def('MIN', 1, 1, (a, ctx) => {
   const v = a[0];
   if (!Array.isArray(v)) return invalidArg(ctx, 'MIN');
   let best: AqlValue = null;
-  for (const x of v) if (x !== null && (best === null || compare(x, best) < 0)) best = x;
-  return best;
+  return loop(
+    ctx,
+    v.length,
+    (i) => {
+      const x = v[i]!;
+      if (x !== null && (best === null || compare(x, best) < 0)) best = x;
+    },
+    () => best,
+  );
 });
 
 def('MAX', 1, 1, (a, ctx) => {
   const v = a[0];
   if (!Array.isArray(v)) return invalidArg(ctx, 'MAX');
   let best: AqlValue = null;
-  for (const x of v) if (x !== null && (best === null || compare(x, best) > 0)) best = x;
-  return best;
+  return loop(
+    ctx,
+    v.length,
+    (i) => {
+      const x = v[i]!;
+      if (x !== null && (best === null || compare(x, best) > 0)) best = x;
+    },
+    () => best,
+  );
 });
 
-def('SUM', 1, 1, (a, ctx) => {
-  const xs = numbersOf(ctx, 'SUM', a[0]);
-  if (xs === null) return null;
-  let s = 0;
-  for (const x of xs) s += x;
-  return numberOrNull(s);
-});
+def('SUM', 1, 1, (a, ctx) =>
+  numbersOf(ctx, 'SUM', a[0], (xs) => {
+    let s = 0;
+    for (const x of xs) s += x;
+    return numberOrNull(s);
+  }),
+);
 
-def('PRODUCT', 1, 1, (a, ctx) => {
-  const xs = numbersOf(ctx, 'PRODUCT', a[0]);
-  if (xs === null) return null;
-  let p = 1;
-  for (const x of xs) p *= x;
-  return numberOrNull(p);
-});
+def('PRODUCT', 1, 1, (a, ctx) =>
+  numbersOf(ctx, 'PRODUCT', a[0], (xs) => {
+    let p = 1;
+    for (const x of xs) p *= x;
+    return numberOrNull(p);
+  }),
+);
 
 function mean(xs: number[]): number {
   let s = 0;
@@ -661,19 +1068,17 @@ function mean(xs: number[]): number {
   return s / xs.length;
 }
 
-def(['AVERAGE', 'AVG'], 1, 1, (a, ctx) => {
-  const xs = numbersOf(ctx, 'AVERAGE', a[0]);
-  if (xs === null || xs.length === 0) return null;
-  return numberOrNull(mean(xs));
-});
+def(['AVERAGE', 'AVG'], 1, 1, (a, ctx) => numbersOf(ctx, 'AVERAGE', a[0], (xs) => (xs.length === 0 ? null : numberOrNull(mean(xs)))));
 
-def('MEDIAN', 1, 1, (a, ctx) => {
-  const xs = numbersOf(ctx, 'MEDIAN', a[0]);
-  if (xs === null || xs.length === 0) return null;
-  xs.sort((x, y) => x - y);
-  const mid = xs.length >> 1;
-  return numberOrNull(xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2);
-});
+def('MEDIAN', 1, 1, (a, ctx) =>
+  numbersOf(ctx, 'MEDIAN', a[0], (xs) => {
+    if (xs.length === 0) return null;
+    return andThen(sortWith(ctx.gov, xs, (x, y) => x - y) as Val, () => {
+      const mid = xs.length >> 1;
+      return numberOrNull(xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2);
+    });
+  }),
+);
 
 function variance(xs: number[], sample: boolean): number | null {
   const n = xs.length;
@@ -685,38 +1090,37 @@ function variance(xs: number[], sample: boolean): number | null {
 }
 
 function varianceFn(name: string, sample: boolean, sqrt: boolean): AqlFunction {
-  return (a, ctx) => {
-    const xs = numbersOf(ctx, name, a[0]);
-    if (xs === null) return null;
-    const v = variance(xs, sample);
-    return v === null ? null : sqrt ? numberOrNull(Math.sqrt(v)) : v;
-  };
+  return (a, ctx) =>
+    numbersOf(ctx, name, a[0], (xs) => {
+      const v = variance(xs, sample);
+      return v === null ? null : sqrt ? numberOrNull(Math.sqrt(v)) : v;
+    });
 }
 def(['VARIANCE_POPULATION', 'VARIANCE'], 1, 1, varianceFn('VARIANCE_POPULATION', false, false));
 def('VARIANCE_SAMPLE', 1, 1, varianceFn('VARIANCE_SAMPLE', true, false));
 def(['STDDEV_POPULATION', 'STDDEV'], 1, 1, varianceFn('STDDEV_POPULATION', false, true));
 def('STDDEV_SAMPLE', 1, 1, varianceFn('STDDEV_SAMPLE', true, true));
 
-def('PERCENTILE', 2, 3, (a, ctx) => {
-  const xs = numbersOf(ctx, 'PERCENTILE', a[0]);
-  if (xs === null || xs.length === 0) return null;
-  const p = num(a[1]);
-  if (!(p > 0 && p <= 100)) return warn(ctx, 'PERCENTILE', 'percentile must be greater than 0 and at most 100');
-  const method = a.length > 2 && a[2] !== null ? str(a[2]) : 'rank';
-  xs.sort((x, y) => x - y);
-  if (method === 'rank') {
-    const idx = Math.ceil((p / 100) * xs.length) - 1;
-    return xs[Math.max(0, Math.min(xs.length - 1, idx))]!;
-  }
-  if (method === 'interpolation') {
-    const pos = (p / 100) * (xs.length + 1) - 1;
-    if (pos <= 0) return xs[0]!;
-    if (pos >= xs.length - 1) return xs[xs.length - 1]!;
-    const lo = Math.floor(pos);
-    return numberOrNull(xs[lo]! + (pos - lo) * (xs[lo + 1]! - xs[lo]!));
-  }
-  return warn(ctx, 'PERCENTILE', "method must be 'rank' or 'interpolation'");
-});
+def('PERCENTILE', 2, 3, (a, ctx) =>
+  numbersOf(ctx, 'PERCENTILE', a[0], (xs) => {
+    if (xs.length === 0) return null;
+    const p = num(a[1]);
+    if (!(p > 0 && p <= 100)) return warn(ctx, 'PERCENTILE', 'percentile must be greater than 0 and at most 100');
+    const method = a.length > 2 && a[2] !== null ? strOf(a[2], ctx) : 'rank';
+    if (method !== 'rank' && method !== 'interpolation') return warn(ctx, 'PERCENTILE', "method must be 'rank' or 'interpolation'");
+    return andThen(sortWith(ctx.gov, xs, (x, y) => x - y) as Val, () => {
+      if (method === 'rank') {
+        const idx = Math.ceil((p / 100) * xs.length) - 1;
+        return xs[Math.max(0, Math.min(xs.length - 1, idx))]!;
+      }
+      const pos = (p / 100) * (xs.length + 1) - 1;
+      if (pos <= 0) return xs[0]!;
+      if (pos >= xs.length - 1) return xs[xs.length - 1]!;
+      const lo = Math.floor(pos);
+      return numberOrNull(xs[lo]! + (pos - lo) * (xs[lo + 1]! - xs[lo]!));
+    });
+  }),
+);
 
 // ---------------------------------------------------------------------------
 // Array functions
@@ -751,38 +1155,55 @@ def('POSITION', 2, 3, (a, ctx) => {
   }
   const needle = a[1]!;
   let found = -1;
-  for (let i = 0; i < arr.length; i++)
-    if (equals(arr[i], needle)) {
+  return loop(
+    ctx,
+    arr.length,
+    (i) => {
+      if (!equals(arr[i], needle)) return undefined;
       found = i;
-      break;
-    }
-  return ret ? found : found >= 0;
+      return STOP;
+    },
+    () => (ret ? found : found >= 0),
+    1024,
+  );
 });
 registry.set('CONTAINS_ARRAY', registry.get('POSITION')!);
 
 def(['COUNT_DISTINCT', 'COUNT_UNIQUE'], 1, 1, (a, ctx) => {
   const arr = arrayArg(ctx, 'COUNT_DISTINCT', a[0]);
-  return arr === null ? null : keySet(arr).size;
-});
+  return arr === null ? null : keySet(arr, ctx, (s) => s.size);
+}, true);
 
 def('UNIQUE', 1, 1, (a, ctx) => {
   const arr = arrayArg(ctx, 'UNIQUE', a[0]);
-  return arr === null ? null : uniqueValues(arr);
-});
+  return arr === null ? null : uniqueValues(arr, ctx);
+}, true);
 
 def('SORTED', 1, 1, (a, ctx) => {
   const arr = arrayArg(ctx, 'SORTED', a[0]);
-  return arr === null ? null : arr.slice().sort(compare);
-});
+  if (arr === null) return null;
+  charge(ctx, 16 + 8 * arr.length);
+  return sortWith(ctx.gov, arr.slice(), compare) as Val;
+}, true);
 
 def('SORTED_UNIQUE', 1, 1, (a, ctx) => {
   const arr = arrayArg(ctx, 'SORTED_UNIQUE', a[0]);
   if (arr === null) return null;
-  const sorted = arr.slice().sort(compare);
-  const out: AqlValue[] = [];
-  for (const x of sorted) if (out.length === 0 || compare(out[out.length - 1], x) !== 0) out.push(x);
-  return out;
-});
+  charge(ctx, 16 + 16 * arr.length);
+  return andThen(sortWith(ctx.gov, arr.slice(), compare) as Val, (sorted) => {
+    const xs = sorted as AqlValue[];
+    const out: AqlValue[] = [];
+    return loop(
+      ctx,
+      xs.length,
+      (i) => {
+        const x = xs[i]!;
+        if (out.length === 0 || compare(out[out.length - 1], x) !== 0) out.push(x);
+      },
+      () => out,
+    );
+  });
+}, true);
 
 function arraysArgs(ctx: FnContext, fn: string, a: AqlValue[]): AqlValue[][] | null {
   for (const x of a) if (!Array.isArray(x)) return invalidArg(ctx, fn);
@@ -791,99 +1212,180 @@ function arraysArgs(ctx: FnContext, fn: string, a: AqlValue[]): AqlValue[][] | n
 
 def('UNION', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'UNION', a);
-  return arrays === null ? null : ([] as AqlValue[]).concat(...arrays);
-});
+  if (arrays === null) return null;
+  let n = 0;
+  for (const x of arrays) n += x.length;
+  charge(ctx, 16 + 8 * n);
+  return ([] as AqlValue[]).concat(...arrays);
+}, true);
 
 def('UNION_DISTINCT', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'UNION_DISTINCT', a);
-  return arrays === null ? null : uniqueValues(([] as AqlValue[]).concat(...arrays));
-});
+  if (arrays === null) return null;
+  let n = 0;
+  for (const x of arrays) n += x.length;
+  charge(ctx, 16 + 8 * n);
+  return uniqueValues(([] as AqlValue[]).concat(...arrays), ctx);
+}, true);
+
+/** Key sets of several arrays, one after another (governed), for `done`. */
+function keySets(arrays: AqlValue[][], ctx: FnContext, done: (sets: BigSet[]) => Val): Val {
+  const sets: BigSet[] = [];
+  const next = (): Val => (sets.length === arrays.length ? done(sets) : keySet(arrays[sets.length]!, ctx, (s) => (sets.push(s), next())));
+  return next();
+}
 
 def('INTERSECTION', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'INTERSECTION', a);
   if (arrays === null) return null;
-  const others = arrays.slice(1).map(keySet);
-  const out: AqlValue[] = [];
-  const seen = new Set<string>();
-  for (const v of arrays[0]!) {
-    const k = hashKey(v);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    if (others.every((s) => s.has(k))) out.push(v);
-  }
-  return out;
-});
+  return keySets(arrays.slice(1), ctx, (others) => {
+    const first = arrays[0]!;
+    const out: AqlValue[] = [];
+    const seen = new BigSet();
+    charge(ctx, 16 + 8 * first.length);
+    return loop(
+      ctx,
+      first.length,
+      (i) => {
+        const v = first[i]!;
+        const k = hashKey(v);
+        if (seen.has(k)) return;
+        charge(ctx, hashEntryBytes(k));
+        seen.add(k);
+        if (others.every((s) => s.has(k))) out.push(v);
+      },
+      () => out,
+    );
+  });
+}, true);
 
 def('MINUS', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'MINUS', a);
   if (arrays === null) return null;
-  const exclude = new Set<string>();
-  for (const arr of arrays.slice(1)) for (const v of arr) exclude.add(hashKey(v));
-  const out: AqlValue[] = [];
-  for (const v of arrays[0]!) {
-    const k = hashKey(v);
-    if (exclude.has(k)) continue;
-    exclude.add(k);
-    out.push(v);
-  }
-  return out;
-});
+  const rest: AqlValue[] = ([] as AqlValue[]).concat(...arrays.slice(1));
+  charge(ctx, 16 + 8 * rest.length);
+  return keySet(rest, ctx, (exclude) => {
+    const first = arrays[0]!;
+    const out: AqlValue[] = [];
+    charge(ctx, 16 + 8 * first.length);
+    return loop(
+      ctx,
+      first.length,
+      (i) => {
+        const v = first[i]!;
+        const k = hashKey(v);
+        if (exclude.has(k)) return;
+        charge(ctx, hashEntryBytes(k));
+        exclude.add(k);
+        out.push(v);
+      },
+      () => out,
+    );
+  });
+}, true);
 
 def('OUTERSECTION', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'OUTERSECTION', a);
   if (arrays === null) return null;
-  const counts = new Map<string, { v: AqlValue; n: number }>();
-  for (const arr of arrays)
-    for (const v of arr) {
+  const all: AqlValue[] = ([] as AqlValue[]).concat(...arrays);
+  charge(ctx, 16 + 8 * all.length);
+  const counts = new BigMap<{ v: AqlValue; n: number }>();
+  const order: { v: AqlValue; n: number }[] = []; // first-seen order (a BigMap iterates by shard)
+  return loop(
+    ctx,
+    all.length,
+    (i) => {
+      const v = all[i]!;
       const k = hashKey(v);
       const e = counts.get(k);
       if (e) e.n++;
-      else counts.set(k, { v, n: 1 });
-    }
-  const out: AqlValue[] = [];
-  for (const e of counts.values()) if (e.n === 1) out.push(e.v);
-  return out;
-});
+      else {
+        charge(ctx, hashEntryBytes(k) + 40);
+        const entry = { v, n: 1 };
+        counts.set(k, entry);
+        order.push(entry);
+      }
+    },
+    () => {
+      const out: AqlValue[] = [];
+      for (const e of order) if (e.n === 1) out.push(e.v);
+      return out;
+    },
+  );
+}, true);
 
 def('INTERLEAVE', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'INTERLEAVE', a);
   if (arrays === null) return null;
   const out: AqlValue[] = [];
-  const max = Math.max(...arrays.map((x) => x.length));
-  for (let i = 0; i < max; i++) for (const arr of arrays) if (i < arr.length) out.push(arr[i]!);
-  return out;
-});
+  let max = 0;
+  let n = 0;
+  for (const x of arrays) {
+    if (x.length > max) max = x.length;
+    n += x.length;
+  }
+  charge(ctx, 16 + 8 * n);
+  return loop(
+    ctx,
+    max,
+    (i) => {
+      for (const arr of arrays) if (i < arr.length) out.push(arr[i]!);
+    },
+    () => out,
+  );
+}, true);
 
 def('JACCARD', 2, 2, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'JACCARD', a);
   if (arrays === null) return null;
-  const x = keySet(arrays[0]!);
-  const y = keySet(arrays[1]!);
-  if (x.size === 0 && y.size === 0) return 1;
-  let inter = 0;
-  for (const k of x) if (y.has(k)) inter++;
-  return inter / (x.size + y.size - inter);
-});
+  return keySets(arrays, ctx, ([x, y]) => {
+    if (x!.size === 0 && y!.size === 0) return 1;
+    let inter = 0;
+    for (const k of x!) if (y!.has(k)) inter++;
+    return inter / (x!.size + y!.size - inter);
+  });
+}, true);
 
-function flatten(arr: AqlValue[], depth: number, out: AqlValue[]): AqlValue[] {
-  for (const v of arr) {
-    if (Array.isArray(v) && depth > 0) flatten(v, depth - 1, out);
-    else out.push(v);
-  }
-  return out;
-}
-
-/** Flattens nested arrays `depth` levels (for FLATTEN() and `[**]`). */
-export function flattenArray(arr: AqlValue[], depth: number): AqlValue[] {
-  return flatten(arr, depth, []);
+/**
+ * Flattens nested arrays `depth` levels (for FLATTEN() and `[**]`):
+ * iteratively (any nesting is safe), charged and governed element by
+ * element.
+ */
+export function flattenArray(arr: AqlValue[], depth: number, gov?: Governor): Val {
+  const out: AqlValue[] = [];
+  // A stack of [array, next index, remaining depth].
+  const stack: [AqlValue[], number, number][] = [[arr, 0, depth]];
+  return loopWith(
+    gov,
+    Infinity,
+    () => {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return STOP;
+      const [a, i, d] = top;
+      if (i >= a.length) {
+        stack.pop();
+        return undefined;
+      }
+      top[1] = i + 1;
+      const v = a[i]!;
+      if (Array.isArray(v) && d > 0) stack.push([v, 0, d - 1]);
+      else {
+        gov?.charge(8);
+        out.push(v);
+      }
+      return undefined;
+    },
+    () => out,
+    1024,
+  );
 }
 
 def('FLATTEN', 1, 2, (a, ctx) => {
   const arr = arrayArg(ctx, 'FLATTEN', a[0]);
   if (arr === null) return null;
   const depth = a.length > 1 && a[1] !== null ? int(a[1]) : 1;
-  return flatten(arr, Math.max(0, depth), []);
-});
+  return flattenArray(arr, Math.max(0, depth), ctx.gov);
+}, true);
 
 def('PUSH', 2, 3, (a, ctx) => {
   const v = a[1]!;
@@ -908,11 +1410,11 @@ def('APPEND', 2, 3, (a, ctx) => {
   const second = a[1];
   const unique = truthy(a[2]);
   const values = second === null ? [] : Array.isArray(second) ? second : [second!];
-  if (first === null) return unique ? uniqueValues(values) : values.slice();
+  if (first === null) return unique ? uniqueValues(values, ctx) : values.slice();
   const arr = arrayArg(ctx, 'APPEND', first);
   if (arr === null) return null;
   if (!unique) return arr.concat(values);
-  return uniqueValues(arr.concat(values));
+  return uniqueValues(arr.concat(values), ctx);
 });
 
 def('POP', 1, 1, (a, ctx) => {
@@ -959,8 +1461,18 @@ def('REMOVE_VALUES', 2, 2, (a, ctx) => {
   const arr = arrayArg(ctx, 'REMOVE_VALUES', a[0]);
   if (arr === null) return null;
   if (!Array.isArray(a[1])) return arr.slice();
-  const remove = keySet(a[1]);
-  return arr.filter((v) => !remove.has(hashKey(v)));
+  return keySet(a[1], ctx, (remove) => {
+    const out: AqlValue[] = [];
+    return loop(
+      ctx,
+      arr.length,
+      (i) => {
+        const v = arr[i]!;
+        if (!remove.has(hashKey(v))) out.push(v);
+      },
+      () => out,
+    );
+  });
 });
 
 def('REMOVE_NTH', 2, 2, (a, ctx) => {
@@ -985,6 +1497,7 @@ def('REPLACE_NTH', 3, 4, (a, ctx) => {
   if (i > arr.length) {
     if (a.length < 4) throw new ThemisError('VALIDATION_FAILED', 'REPLACE_NTH(): position is beyond the end of the array and no padding value was given');
     if (i - arr.length > MAX_RANGE) throw rangeTooLarge();
+    charge(ctx, 8 * (i - arr.length));
     while (out.length < i) out.push(a[3]!);
   }
   out.push(a[2]!);
@@ -998,9 +1511,9 @@ function objectArg(ctx: FnContext, fn: string, v: AqlValue | undefined): AqlObje
   return isObject(v) ? v : invalidArg(ctx, fn);
 }
 
-def('HAS', 2, 2, (a) => {
+def('HAS', 2, 2, (a, ctx) => {
   const o = a[0];
-  return isObject(o) ? hasAttribute(o, str(a[1])) : false;
+  return isObject(o) ? hasAttribute(o, strOf(a[1], ctx)) : false;
 });
 
 def(['ATTRIBUTES', 'KEYS'], 1, 3, (a, ctx) => {
@@ -1024,13 +1537,15 @@ def('VALUES', 1, 2, (a, ctx) => {
 def('ENTRIES', 1, 1, (a, ctx) => {
   const o = objectArg(ctx, 'ENTRIES', a[0]);
   if (o === null) return null;
-  return Object.getOwnPropertyNames(o).map((n) => [n, o[n] as AqlValue]);
+  const names = Object.getOwnPropertyNames(o);
+  charge(ctx, 16 + 56 * names.length);
+  return names.map((n) => [n, o[n] as AqlValue]);
 });
 
 def('KEEP', 2, Infinity, (a, ctx) => {
   const o = objectArg(ctx, 'KEEP', a[0]);
   if (o === null) return null;
-  const keep = new Set(attributeNameArgs(a, 1));
+  const keep = new Set(attributeNameArgs(a, 1, ctx));
   const out: AqlObject = {};
   for (const n of Object.getOwnPropertyNames(o)) if (keep.has(n)) setAttribute(out, n, o[n] as AqlValue);
   return out;
@@ -1039,7 +1554,7 @@ def('KEEP', 2, Infinity, (a, ctx) => {
 def('UNSET', 2, Infinity, (a, ctx) => {
   const o = objectArg(ctx, 'UNSET', a[0]);
   if (o === null) return null;
-  const drop = new Set(attributeNameArgs(a, 1));
+  const drop = new Set(attributeNameArgs(a, 1, ctx));
   const out: AqlObject = {};
   for (const n of Object.getOwnPropertyNames(o)) if (!drop.has(n)) setAttribute(out, n, o[n] as AqlValue);
   return out;
@@ -1056,12 +1571,14 @@ function keepRecursive(v: AqlValue, names: Set<string>, keep: boolean): AqlValue
 
 def('KEEP_RECURSIVE', 2, Infinity, (a, ctx) => {
   const o = objectArg(ctx, 'KEEP_RECURSIVE', a[0]);
-  return o === null ? null : keepRecursive(o, new Set(attributeNameArgs(a, 1)), true);
+  if (o !== null && ctx.gov !== undefined) ctx.gov.charge(sizeOf(o, ctx.gov.maxDepth, ctx.texts));
+  return o === null ? null : keepRecursive(o, new Set(attributeNameArgs(a, 1, ctx)), true);
 });
 
 def('UNSET_RECURSIVE', 2, Infinity, (a, ctx) => {
   const o = objectArg(ctx, 'UNSET_RECURSIVE', a[0]);
-  return o === null ? null : keepRecursive(o, new Set(attributeNameArgs(a, 1)), false);
+  if (o !== null && ctx.gov !== undefined) ctx.gov.charge(sizeOf(o, ctx.gov.maxDepth, ctx.texts));
+  return o === null ? null : keepRecursive(o, new Set(attributeNameArgs(a, 1, ctx)), false);
 });
 
 function mergeInto(out: AqlObject, o: AqlObject, recursive: boolean): void {
@@ -1080,11 +1597,25 @@ function mergeFn(name: string, recursive: boolean): AqlFunction {
   return (a, ctx) => {
     const docs = a.length === 1 && Array.isArray(a[0]) ? (a[0] as AqlValue[]) : a;
     const out: AqlObject = {};
-    for (const d of docs) {
-      if (!isObject(d)) return invalidArg(ctx, name);
-      mergeInto(out, d, recursive);
-    }
-    return out;
+    let bad = false;
+    return loop(
+      ctx,
+      docs.length,
+      (i) => {
+        const d = docs[i];
+        if (!isObject(d)) {
+          bad = true;
+          return STOP;
+        }
+        const gov = ctx.gov;
+        // Recursive merges copy nested objects; plain ones add one slot per attribute.
+        if (gov !== undefined) gov.charge(recursive ? sizeOf(d, gov.maxDepth, ctx.texts) : 16 * Object.getOwnPropertyNames(d).length);
+        mergeInto(out, d, recursive);
+        return undefined;
+      },
+      () => (bad ? invalidArg(ctx, name) : out),
+      64,
+    );
   };
 }
 def('MERGE', 1, Infinity, mergeFn('MERGE', false));
@@ -1094,6 +1625,7 @@ def('ZIP', 2, 2, (a, ctx) => {
   const keys = a[0];
   const values = a[1];
   if (!Array.isArray(keys) || !Array.isArray(values) || keys.length !== values.length) return invalidArg(ctx, 'ZIP');
+  charge(ctx, 24 + 48 * keys.length);
   const out: AqlObject = {};
   for (let i = 0; i < keys.length; i++) {
     const k = str(keys[i]);
@@ -1105,7 +1637,7 @@ def('ZIP', 2, 2, (a, ctx) => {
 def('TRANSLATE', 2, 3, (a, ctx) => {
   const lookup = objectArg(ctx, 'TRANSLATE', a[1]);
   if (lookup === null) return null;
-  const k = str(a[0]);
+  const k = strOf(a[0], ctx);
   if (hasAttribute(lookup, k)) return lookup[k] as AqlValue;
   return a.length > 2 ? a[2]! : a[0]!;
 });
@@ -1162,59 +1694,59 @@ function documentId(fn: string, v: AqlValue | undefined): [string, string] {
   throw new ThemisError('VALIDATION_FAILED', `${fn}(): expects a document identifier ('collection:key', or ArangoDB's 'collection/key') or a document with an _id`);
 }
 
-def('PARSE_IDENTIFIER', 1, 1, (a) => {
+def('PARSE_IDENTIFIER', 1, 1, (a, ctx) => {
   const [collection, key] = documentId('PARSE_IDENTIFIER', a[0]);
   return { collection, key };
 });
-def('PARSE_COLLECTION', 1, 1, (a) => documentId('PARSE_COLLECTION', a[0])[0]);
-def('PARSE_KEY', 1, 1, (a) => documentId('PARSE_KEY', a[0])[1]);
+def('PARSE_COLLECTION', 1, 1, (a, ctx) => documentId('PARSE_COLLECTION', a[0])[0]);
+def('PARSE_KEY', 1, 1, (a, ctx) => documentId('PARSE_KEY', a[0])[1]);
 def('IS_SAME_COLLECTION', 2, 2, (a, ctx) => {
   const v = a[1];
   const id = isObject(v) ? getAttribute(v, '_id') : v;
   if (typeof id !== 'string') return invalidArg(ctx, 'IS_SAME_COLLECTION');
   const sep = idSeparator(id);
-  return (sep < 0 ? id : id.slice(0, sep)) === str(a[0]);
+  return (sep < 0 ? id : id.slice(0, sep)) === strOf(a[0], ctx);
 });
 
 // ---------------------------------------------------------------------------
 // Type checks and casts
 
-def('TO_NUMBER', 1, 1, (a) => toNumber(a[0]));
-def('TO_STRING', 1, 1, (a) => toStringValue(a[0]));
-def('TO_BOOL', 1, 1, (a) => truthy(a[0]));
-def(['TO_ARRAY', 'TO_LIST'], 1, 1, (a) => toArray(a[0]));
-def('IS_NULL', 1, 1, (a) => a[0] === null || a[0] === undefined);
-def('IS_BOOL', 1, 1, (a) => typeof a[0] === 'boolean');
-def('IS_NUMBER', 1, 1, (a) => typeof a[0] === 'number');
-def('IS_STRING', 1, 1, (a) => typeof a[0] === 'string');
-def(['IS_ARRAY', 'IS_LIST'], 1, 1, (a) => Array.isArray(a[0]));
-def(['IS_OBJECT', 'IS_DOCUMENT'], 1, 1, (a) => isObject(a[0]));
-def('IS_DATESTRING', 1, 1, (a) => typeof a[0] === 'string' && DATE_STRING.test(a[0]));
-def('IS_KEY', 1, 1, (a) => typeof a[0] === 'string' && /^[a-zA-Z0-9_\-:.@()+,=;$!*'%]{1,254}$/.test(a[0]));
-def('TYPENAME', 1, 1, (a) => typeName(a[0]));
+def('TO_NUMBER', 1, 1, (a, ctx) => toNumber(a[0]));
+def('TO_STRING', 1, 1, (a, ctx) => strOf(a[0], ctx));
+def('TO_BOOL', 1, 1, (a, ctx) => truthy(a[0]));
+def(['TO_ARRAY', 'TO_LIST'], 1, 1, (a, ctx) => toArray(a[0]));
+def('IS_NULL', 1, 1, (a, ctx) => a[0] === null || a[0] === undefined);
+def('IS_BOOL', 1, 1, (a, ctx) => typeof a[0] === 'boolean');
+def('IS_NUMBER', 1, 1, (a, ctx) => typeof a[0] === 'number');
+def('IS_STRING', 1, 1, (a, ctx) => typeof a[0] === 'string');
+def(['IS_ARRAY', 'IS_LIST'], 1, 1, (a, ctx) => Array.isArray(a[0]));
+def(['IS_OBJECT', 'IS_DOCUMENT'], 1, 1, (a, ctx) => isObject(a[0]));
+def('IS_DATESTRING', 1, 1, (a, ctx) => typeof a[0] === 'string' && DATE_STRING.test(a[0]));
+def('IS_KEY', 1, 1, (a, ctx) => typeof a[0] === 'string' && /^[a-zA-Z0-9_\-:.@()+,=;$!*'%]{1,254}$/.test(a[0]));
+def('TYPENAME', 1, 1, (a, ctx) => typeName(a[0]));
 
 // ---------------------------------------------------------------------------
 // Miscellaneous
 
-def(['NOT_NULL', 'COALESCE'], 1, Infinity, (a) => {
+def(['NOT_NULL', 'COALESCE'], 1, Infinity, (a, ctx) => {
   for (const v of a) if (v !== null && v !== undefined) return v;
   return null;
 });
-def('FIRST_LIST', 1, Infinity, (a) => {
+def('FIRST_LIST', 1, Infinity, (a, ctx) => {
   for (const v of a) if (Array.isArray(v)) return v;
   return null;
 });
-def('FIRST_DOCUMENT', 1, Infinity, (a) => {
+def('FIRST_DOCUMENT', 1, Infinity, (a, ctx) => {
   for (const v of a) if (isObject(v)) return v;
   return null;
 });
-def('ASSERT', 2, 2, (a) => {
-  if (!truthy(a[0])) throw new ThemisError('VALIDATION_FAILED', `assertion failed: ${str(a[1])}`);
+def('ASSERT', 2, 2, (a, ctx) => {
+  if (!truthy(a[0])) throw new ThemisError('VALIDATION_FAILED', `assertion failed: ${strOf(a[1], ctx)}`);
   return true;
 });
 def('WARN', 2, 2, (a, ctx) => {
   if (truthy(a[0])) return true;
-  ctx.warn?.(str(a[1]));
+  ctx.warn?.(strOf(a[1], ctx));
   return false;
 });
 
@@ -1776,5 +2308,7 @@ def('DATE_FORMAT', 2, 3, (a, ctx) => {
   const ms = dateArg(ctx, 'DATE_FORMAT', a[0]);
   if (ms === null) return null;
   const tz = tzArg('DATE_FORMAT', a[2]);
-  return formatDate(ms, toLocal(ms, tz), str(a[1]));
+  const format = strOf(a[1], ctx);
+  charge(ctx, 24 * format.length); // a placeholder expands to at most ~12 times its length
+  return formatDate(ms, toLocal(ms, tz), format);
 });

@@ -6,6 +6,7 @@ import type { Transaction, TransactionManager } from '../txn/index.js';
 import { collectionBindKey, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
 import { Executor, IndexOrderUnusable, type ExecDeps } from './executor.js';
+import { checkDepth, depthError, memoryError, sizeOf, stringBytes } from './governor.js';
 import { parseAql } from './parse.js';
 import { planQuery, type Catalogue, type Plan, type TableCatalogue } from './planner.js';
 
@@ -14,6 +15,10 @@ export interface AqlLimits {
   maxResults: number;
   maxIntermediate: number;
   cursorTtlMs: number;
+  /** Most estimated bytes one query may hold at once (THEMIS_QUERY_MAX_MEMORY); unlimited when absent. */
+  maxMemory?: number;
+  /** Deepest nesting of arrays and objects in a value: bind parameters, JSON_PARSE, documents written (default 256). */
+  maxDepth?: number;
   /** Open cursors at most (each holds a snapshot). */
   maxCursors?: number;
 }
@@ -55,6 +60,21 @@ interface OpenCursor {
 
 /** Parsed queries kept for reuse (bind parameters make one text serve many requests). */
 const PARSE_CACHE = 500;
+
+/** Default nesting limit of values (AqlLimits.maxDepth). */
+export const DEFAULT_MAX_DEPTH = 256;
+
+/**
+ * What V8 throws when a value outgrows it, as the error catalogue's answer:
+ * the governor's estimates should refuse such work first, these are the
+ * backstop (nothing half-done escapes as a 500, and the server lives on).
+ */
+function engineLimit(e: unknown, maxMemory: number, maxDepth: number): unknown {
+  if (!(e instanceof RangeError)) return e;
+  if (/call stack/i.test(e.message)) return depthError(maxDepth);
+  if (/Invalid (string|array|typed array) length|allocation failed|out of memory/i.test(e.message)) return memoryError(maxMemory);
+  return e;
+}
 
 function bad(field: string, message: string): ThemisError {
   return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
@@ -124,14 +144,34 @@ export class AqlService {
     if (c.ownSnapshot) c.snapshot.close();
   }
 
+  private get maxDepth(): number {
+    return this.limits.maxDepth ?? DEFAULT_MAX_DEPTH;
+  }
+
   /** `internal.naive`: run the reference plan (differential tests; not reachable over HTTP). */
   async run(body: AqlRequest, txn?: Transaction, internal: { naive?: boolean } = {}, canWrite = true): Promise<AqlResponse> {
+    try {
+      return await this.runQuery(body, txn, internal, canWrite);
+    } catch (e) {
+      throw engineLimit(e, this.limits.maxMemory ?? Infinity, this.maxDepth);
+    }
+  }
+
+  private async runQuery(body: AqlRequest, txn: Transaction | undefined, internal: { naive?: boolean }, canWrite: boolean): Promise<AqlResponse> {
     if (body.cursor !== undefined && body.cursor !== null) return this.next(body.cursor);
     if (txn && txn.state !== 'active') throw new ThemisError('TRANSACTION_NOT_ACTIVE', `transaction ${txn.id} is ${txn.state}`);
     if (typeof body.query !== 'string' || body.query.trim() === '') throw bad('query', 'missing required field "query" (an AQL query string)');
     const bindRaw = body.bind_vars ?? body.bindVars ?? {};
     if (bindRaw === null || typeof bindRaw !== 'object' || Array.isArray(bindRaw)) throw bad('bind_vars', 'field "bind_vars" must be an object of parameter names and values');
     const bind = bindRaw as Record<string, AqlValue>;
+    // Bind values arrive from the request body, already parsed: refuse deep ones before anything recurses over them.
+    for (const k of Object.keys(bind)) {
+      try {
+        checkDepth(bind[k], this.maxDepth, `bind parameter @${k}`);
+      } catch (e) {
+        throw Object.assign(e as Error, { details: { ...(e as { details?: object }).details, field: 'bind_vars', parameter: k } });
+      }
+    }
     for (const f of ['optimize', 'allow_full_scan', 'explain', 'use_cursor'] as const) if (body[f] !== undefined && typeof body[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
     const timeout = body.timeout_ms === undefined ? this.limits.timeoutMs : body.timeout_ms;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > this.limits.timeoutMs) throw bad('timeout_ms', `field "timeout_ms" must be an integer from 1 to ${this.limits.timeoutMs} (THEMIS_QUERY_TIMEOUT_MS)`);
@@ -158,7 +198,15 @@ export class AqlService {
     // transaction whose snapshot the query reads: a concurrent write to a document it changes
     // makes the commit fail with 409 instead of being overwritten.
     const writeTxn = plan.writes.length > 0 && !txn ? deps.txm.begin('snapshot', true) : undefined;
-    const opts = { bindVars: bind, deadline: started + timeout, maxIntermediate: this.limits.maxIntermediate, ...(txn ? { txn } : {}), ...(writeTxn ? { writeTxn } : {}) };
+    const opts = {
+      bindVars: bind,
+      deadline: started + timeout,
+      maxIntermediate: this.limits.maxIntermediate,
+      maxDepth: this.maxDepth,
+      ...(this.limits.maxMemory !== undefined ? { maxMemory: this.limits.maxMemory } : {}),
+      ...(txn ? { txn } : {}),
+      ...(writeTxn ? { writeTxn } : {}),
+    };
     const snapshot = txn?.snapshot ?? writeTxn?.snapshot ?? deps.engine.snapshot();
     const ownSnapshot = txn?.snapshot === undefined && writeTxn === undefined;
     // In a request transaction, a modifying query that fails leaves nothing of its own behind.
@@ -178,7 +226,7 @@ export class AqlService {
       let ex: Executor;
       try {
         ({ it, ex } = attempt(plan));
-        first = await take(it, batchSize + 1);
+        first = await take(it, batchSize + 1, ex);
       } catch (e) {
         if (!(e instanceof IndexOrderUnusable)) {
           if (ownSnapshot) snapshot.close();
@@ -187,7 +235,7 @@ export class AqlService {
         plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
         try {
           ({ it, ex } = attempt(plan));
-          first = await take(it, batchSize + 1);
+          first = await take(it, batchSize + 1, ex);
         } catch (e2) {
           if (ownSnapshot) snapshot.close();
           throw e2;
@@ -207,11 +255,13 @@ export class AqlService {
     try {
       let result: AqlValue[];
       try {
-        result = await take(attempt(plan).it, this.limits.maxResults + 1);
+        const a = attempt(plan);
+        result = await take(a.it, this.limits.maxResults + 1, a.ex);
       } catch (e) {
         if (!(e instanceof IndexOrderUnusable)) throw e;
         plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
-        result = await take(attempt(plan).it, this.limits.maxResults + 1);
+        const a = attempt(plan);
+        result = await take(a.it, this.limits.maxResults + 1, a.ex);
       }
       if (result.length > this.limits.maxResults) {
         throw new ThemisError('PAYLOAD_TOO_LARGE', `the result has more than ${this.limits.maxResults} rows (THEMIS_QUERY_MAX_RESULTS); add a LIMIT or read it with use_cursor`, { details: { field: 'query' } });
@@ -260,6 +310,14 @@ export class AqlService {
   }
 
   private async next(raw: unknown): Promise<AqlResponse> {
+    try {
+      return await this.nextPage(raw);
+    } catch (e) {
+      throw engineLimit(e, this.limits.maxMemory ?? Infinity, this.maxDepth);
+    }
+  }
+
+  private async nextPage(raw: unknown): Promise<AqlResponse> {
     if (typeof raw !== 'string') throw bad('cursor', 'field "cursor" must be the next_cursor string of a previous response');
     const c = this.cursors.get(raw);
     if (!c || c.expires < Date.now()) {
@@ -274,7 +332,7 @@ export class AqlService {
     c.busy = true;
     c.ex.deadline = Date.now() + c.timeoutMs;
     try {
-      const got = [...c.pending, ...(await take(c.it, c.batchSize + 1 - c.pending.length))];
+      const got = [...c.pending, ...(await take(c.it, c.batchSize + 1 - c.pending.length, c.ex))];
       const items = got.slice(0, c.batchSize);
       const hasMore = got.length > c.batchSize;
       if (hasMore) {
@@ -291,12 +349,27 @@ export class AqlService {
   }
 }
 
-async function take(it: AsyncGenerator<AqlValue>, n: number): Promise<AqlValue[]> {
+/**
+ * Up to `n` results. They count against the query's memory budget while
+ * they are collected (the response holds them), and are released once the
+ * page is complete (the response is then the HTTP layer's).
+ */
+async function take(it: AsyncGenerator<AqlValue>, n: number, ex: Executor): Promise<AqlValue[]> {
   const out: AqlValue[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
+  const gov = ex.gov;
+  let held = 0;
+  try {
+    while (out.length < n) {
+      const r = await it.next();
+      if (r.done) break;
+      const v = r.value;
+      const b = 8 + (typeof v === 'string' ? stringBytes(v) : sizeOf(v, gov.maxDepth, ex.texts));
+      gov.hold(b);
+      held += b;
+      out.push(v);
+    }
+  } finally {
+    gov.release(held);
   }
   return out;
 }

@@ -21,6 +21,7 @@
  * (comparison, hashing, JSON) uses all own property names so they count.
  */
 import type { AqlValue } from './ast.js';
+import { RE2JS } from 're2js';
 import { ThemisError } from '../errors.js';
 
 export type { AqlValue };
@@ -427,20 +428,22 @@ class LruCache<V> {
   }
 }
 
-/** A compiled LIKE pattern. Plain shapes avoid the regex engine. */
+/**
+ * A compiled LIKE pattern. Plain shapes avoid any matching engine; a
+ * pattern of literals and `%` is matched segment by segment (each segment
+ * at its leftmost occurrence, which is optimal for `%`-only patterns: linear
+ * with indexOf); patterns with `_` or case-insensitive ones go to RE2,
+ * which is linear in the text too. No backtracking anywhere: the old
+ * `%a%a%a...%b` blow-up cannot happen.
+ */
 type LikeMatcher =
   | { kind: 'exact'; s: string }
   | { kind: 'prefix'; s: string }
   | { kind: 'suffix'; s: string }
   | { kind: 'contains'; s: string }
   | { kind: 'any' }
-  | { kind: 'regex'; re: RegExp };
-
-const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
-
-function escapeRegex(s: string): string {
-  return s.replace(REGEX_SYNTAX, '\\$&');
-}
+  | { kind: 'segments'; first: string; middle: string[]; last: string }
+  | { kind: 're2'; re: Regex };
 
 /**
  * Parses a LIKE pattern into literal segments separated by wildcards.
@@ -481,14 +484,32 @@ function compileLike(pattern: string, caseInsensitive: boolean): LikeMatcher {
     if (n === 2 && kinds[0] === 0 && kinds[1] === 1) return { kind: 'prefix', s: parts[0]! };
     if (n === 2 && kinds[0] === 1 && kinds[1] === 0) return { kind: 'suffix', s: parts[1]! };
     if (n === 3 && kinds[0] === 1 && kinds[1] === 0 && kinds[2] === 1) return { kind: 'contains', s: parts[1]! };
+    // literal (%) literal (%) ... : anchored first and last segments, the ones between in order.
+    const segs: string[] = [''];
+    for (let i = 0; i < n; i++) {
+      if (kinds[i] === 1) segs.push('');
+      else segs[segs.length - 1] += parts[i]!;
+    }
+    return { kind: 'segments', first: segs[0]!, middle: segs.slice(1, -1).filter((x) => x !== ''), last: segs[segs.length - 1]! };
   }
-  let src = '^';
+  let src = '';
   for (let i = 0; i < parts.length; i++) {
     const k = kinds[i]!;
-    src += k === 0 ? escapeRegex(parts[i]!) : k === 1 ? '[^]*' : '[^]';
+    src += k === 0 ? RE2JS.quote(parts[i]!) : k === 1 ? '.*' : '.';
   }
-  src += '$';
-  return { kind: 'regex', re: new RegExp(src, caseInsensitive ? 'iu' : 'u') };
+  return { kind: 're2', re: RE2JS.compile(src, RE2JS.DOTALL | (caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0)) };
+}
+
+function likeSegments(text: string, first: string, middle: string[], last: string): boolean {
+  if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+  let from = first.length;
+  const end = text.length - last.length;
+  for (const seg of middle) {
+    const i = text.indexOf(seg, from);
+    if (i < 0 || i + seg.length > end) return false;
+    from = i + seg.length;
+  }
+  return true;
 }
 
 const CACHE_SIZE = 512;
@@ -497,6 +518,7 @@ const likeCaches = [new LruCache<LikeMatcher>(CACHE_SIZE), new LruCache<LikeMatc
 /**
  * `text LIKE pattern`: `%` matches any sequence (including none), `_` exactly
  * one character; `\%`, `\_`, `\\` are literals. The whole text must match.
+ * Linear in the text (see LikeMatcher).
  */
 export function like(text: string, pattern: string, caseInsensitive = false): boolean {
   const cache = likeCaches[caseInsensitive ? 1 : 0];
@@ -516,40 +538,54 @@ export function like(text: string, pattern: string, caseInsensitive = false): bo
       return text.includes(m.s);
     case 'any':
       return true;
-    case 'regex':
-      return m.re.test(text);
+    case 'segments':
+      return likeSegments(text, m.first, m.middle, m.last);
+    case 're2':
+      return m.re.testExact(text);
   }
 }
 
-/** Compiled regexes by flags: [case-sensitive, case-insensitive] x [single, global]. */
-const regexCaches = [
-  new LruCache<RegExp>(CACHE_SIZE),
-  new LruCache<RegExp>(CACHE_SIZE),
-  new LruCache<RegExp>(CACHE_SIZE),
-  new LruCache<RegExp>(CACHE_SIZE),
-] as const;
+/** A compiled regular expression (RE2: linear-time matching, no backtracking). */
+export type Regex = RE2JS;
+
+/** Compiled regexes: [case-sensitive, case-insensitive]. */
+const regexCaches = [new LruCache<Regex>(CACHE_SIZE), new LruCache<Regex>(CACHE_SIZE)] as const;
+
+/** A pattern as error messages show it (patterns may be megabytes long). */
+function shown(pattern: string): string {
+  return pattern.length <= 200 ? pattern : `${pattern.slice(0, 200)}...`;
+}
 
 /**
- * Compiles (and caches) an AQL regular expression. Patterns are tried with
- * Unicode semantics first and fall back to legacy semantics when only that
- * accepts them. Invalid patterns throw VALIDATION_FAILED naming the pattern.
+ * Compiles (and caches) an AQL regular expression. The syntax is RE2's
+ * (docs/aql.md, "Regular expressions"): matching takes linear time in the
+ * text, whatever the pattern. JavaScript-style spellings RE2 spells
+ * differently (`\uXXXX`, `(?<name>...)`) are translated first.
+ * Backreferences, lookahead and lookbehind are refused with
+ * VALIDATION_FAILED naming the pattern, as is any other invalid pattern.
  */
-export function compileRegex(pattern: string, caseInsensitive = false, global = false): RegExp {
-  const cache = regexCaches[(caseInsensitive ? 1 : 0) + (global ? 2 : 0)]!;
+export function compileRegex(pattern: string, caseInsensitive = false): Regex {
+  const cache = regexCaches[caseInsensitive ? 1 : 0];
   let re = cache.get(pattern);
-  if (re !== undefined) {
-    re.lastIndex = 0;
-    return re;
-  }
-  const flags = (caseInsensitive ? 'i' : '') + (global ? 'g' : '');
+  if (re !== undefined) return re;
+  const flags = caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0;
   try {
-    re = new RegExp(pattern, flags + 'u');
-  } catch {
+    re = RE2JS.compile(pattern, flags);
+  } catch (err) {
+    let translated: string | undefined;
     try {
-      re = new RegExp(pattern, flags);
-    } catch (err) {
-      throw new ThemisError('VALIDATION_FAILED', `invalid regular expression '${pattern}': ${(err as Error).message}`, {
-        details: { pattern },
+      translated = RE2JS.translateRegExp(pattern);
+    } catch {
+      translated = undefined;
+    }
+    try {
+      if (translated === undefined || translated === pattern) throw err;
+      re = RE2JS.compile(translated, flags);
+    } catch {
+      const reason = (err as Error).message.replace(/^error parsing regexp: /, '');
+      const unsupported = /\\[1-9]|\(\?[=!<]/.test(pattern) ? ' (backreferences, lookahead and lookbehind are not supported: ThemisTS matches regular expressions with RE2 in linear time)' : '';
+      throw new ThemisError('VALIDATION_FAILED', `invalid regular expression '${shown(pattern)}': ${reason}${unsupported}`, {
+        details: { pattern: shown(pattern) },
       });
     }
   }

@@ -53,6 +53,15 @@ describe('loadConfig', () => {
   });
 });
 
+describe('THEMIS_QUERY_MAX_MEMORY', () => {
+  it('defaults to 256 MiB, reads the variable and the flag, and refuses values below 1 MiB', () => {
+    expect(loadConfig([], {}).queryMaxMemory).toBe(256 * 1024 * 1024);
+    expect(loadConfig([], { THEMIS_QUERY_MAX_MEMORY: '67108864' }).queryMaxMemory).toBe(67_108_864);
+    expect(loadConfig(['--query-max-memory', '2097152'], { THEMIS_QUERY_MAX_MEMORY: '67108864' }).queryMaxMemory).toBe(2_097_152);
+    for (const v of ['1000', 'lots', '-1']) expect(() => loadConfig([], { THEMIS_QUERY_MAX_MEMORY: v }), v).toThrow(/query max memory/);
+  });
+});
+
 describe('logger', () => {
   it('writes JSON lines, filters by level and redacts secret fields', () => {
     const lines: string[] = [];
