@@ -73,6 +73,37 @@ function parseStart(server: ThemisServer): Omit<Run, 'readyMs'> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+
+/** Start on a copy of `dir` (so every run starts from the same crashed state) and measure the start. */
+async function measureStart(dir: string, env: Record<string, string>, prepare?: (copy: string) => Promise<void>): Promise<Run> {
+  const copy = tempDir('themis-bench-recovery-run-');
+  fs.cpSync(dir, copy, { recursive: true });
+  try {
+    if (prepare) await prepare(copy);
+    const s = await startThemis({ durability: 'relaxed', dataDir: copy, env });
+    const run = { readyMs: s.readyMs, ...parseStart(s) };
+    await s.stop();
+    return run;
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** Load the data set into a fresh directory and kill -9 the server: the crashed directory. */
+async function loadAndKill(n: number, updates: number, everyChanges: number): Promise<string> {
+  const dataDir = tempDir('themis-bench-recovery-');
+  const env = { THEMIS_LOG_LEVEL: 'info', THEMIS_CHECKPOINT_EVERY_CHANGES: String(everyChanges) };
+  const s = await startThemis({ durability: 'relaxed', dataDir, env });
+  await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'grp' }), 'index');
+  await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'score', type: 'range' }), 'index');
+  await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'text', type: 'fulltext' }), 'index');
+  await postOk(s, '/vector/index/create', JSON.stringify({ name: 'r_emb', table: 'r', field: 'emb', metric: 'L2', dimension: DIM }), 'vector index');
+  const l = await load(s, n, updates);
+  log(`recovery: loaded ${n} in ${r3(l.loadS)} s, ${updates} updates in ${r3(l.updateS)} s (growth checkpoints every ${everyChanges}); kill -9`);
+  await s.kill();
+  return dataDir;
+}
+
 export const recoveryArea: Area = {
   name: 'recovery',
   description: 'restart-to-ready after SIGTERM, kill -9 (bounded and unbounded replay) and a rebuild; cost per million change-log entries',
@@ -81,45 +112,54 @@ export const recoveryArea: Area = {
     const updates = envNumber('BENCH_RECOVERY_UPDATES', 200_000);
     const repeats = envNumber('BENCH_RECOVERY_REPEATS', 3);
     const every = 50_000;
+    const env = (everyChanges: number) => ({ THEMIS_LOG_LEVEL: 'info', THEMIS_CHECKPOINT_EVERY_CHANGES: String(everyChanges) });
+    // Two crashed directories: with growth checkpoints (the default) and without (every update since the index was created is replayed).
+    const bounded = await loadAndKill(n, updates, every);
+    const unbounded = await loadAndKill(n, updates, 100_000_000);
+    const modes: [string, () => Promise<Run>][] = [
+      [
+        'graceful',
+        // Recover the crashed copy, stop it gracefully (checkpoints written), then measure a start with nothing to replay.
+        () =>
+          measureStart(bounded, env(every), async (copy) => {
+            const s = await startThemis({ durability: 'relaxed', dataDir: copy, env: env(every) });
+            await s.stop();
+          }),
+      ],
+      ['kill, bounded replay', () => measureStart(bounded, env(every))],
+      ['kill, full replay', () => measureStart(unbounded, env(100_000_000))],
+      [
+        'rebuild',
+        () =>
+          measureStart(bounded, env(every), async (copy) => {
+            for (const d of ['fulltext', 'vector']) fs.rmSync(path.join(copy, d), { recursive: true, force: true });
+          }),
+      ],
+    ];
     const results = new Map<string, Run[]>();
     const rows: string[][] = [];
-    const notes: string[] = [];
-
-    for (const mode of ['graceful', 'kill, bounded replay', 'kill, full replay', 'rebuild'] as const) {
+    for (const [mode, measure] of modes) {
       const runs: Run[] = [];
       for (let r = 0; r < repeats; r++) {
-        const dataDir = tempDir('themis-bench-recovery-');
-        // Growth checkpoints off for the full replay (and the 5-minute timer never fires during the load).
-        const env = { THEMIS_LOG_LEVEL: 'info', THEMIS_CHECKPOINT_EVERY_CHANGES: String(mode === 'kill, full replay' ? 100_000_000 : every) };
-        let s = await startThemis({ durability: 'relaxed', dataDir, env });
-        await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'grp' }), 'index');
-        await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'score', type: 'range' }), 'index');
-        await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'text', type: 'fulltext' }), 'index');
-        await postOk(s, '/vector/index/create', JSON.stringify({ name: 'r_emb', table: 'r', field: 'emb', metric: 'L2', dimension: DIM }), 'vector index');
-        const l = await load(s, n, updates);
-        if (r === 0) log(`recovery/${mode}: loaded ${n} in ${r3(l.loadS)} s, ${updates} updates in ${r3(l.updateS)} s`);
-        if (mode === 'graceful') await s.stop();
-        else await s.kill();
-        if (mode === 'rebuild') for (const d of ['fulltext', 'vector']) fs.rmSync(path.join(dataDir, d), { recursive: true, force: true });
-        s = await startThemis({ durability: 'relaxed', dataDir, env });
-        const run = { readyMs: s.readyMs, ...parseStart(s) };
+        const run = await measure();
         runs.push(run);
         log(`recovery/${mode} #${r + 1}: ready in ${r3(run.readyMs)} ms (storage ${run.recoveryMs} ms, replay ${run.replayEntries}; ${run.sources})`);
-        await s.stop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
       }
       results.set(mode, runs);
       const ms = runs.map((x) => x.readyMs);
       rows.push([mode, String(Math.round(median(ms))), `${Math.round(Math.min(...ms))}–${Math.round(Math.max(...ms))}`, String(Math.round(median(runs.map((x) => x.recoveryMs)))), String(median(runs.map((x) => x.replayEntries))), runs[0]!.sources]);
     }
+    for (const d of [bounded, unbounded]) fs.rmSync(d, { recursive: true, force: true });
     const base = median(results.get('graceful')!.map((x) => x.recoveryMs));
     const full = results.get('kill, full replay')!;
     const perMillion = ((median(full.map((x) => x.recoveryMs)) - base) / median(full.map((x) => x.replayEntries))) * 1e6;
-    const bounded = median(results.get('kill, bounded replay')!.map((x) => x.recoveryMs));
+    const boundedMs = median(results.get('kill, bounded replay')!.map((x) => x.recoveryMs));
     for (const row of rows) row.splice(4, 0, (Number(row[3]) / base).toFixed(2));
-    notes.push(`Replay costs about ${(perMillion / 1000).toFixed(1)} s of recovery per million change-log entries after the checkpoint (kill, full replay − graceful, divided by the entries replayed), with a fulltext and a vector index on the table.`);
-    notes.push(`With checkpoints every ${every.toLocaleString('en')} change-log entries (the default) a kill -9 costs ${(bounded / base).toFixed(2)}× a graceful restart's recovery.`);
-    notes.push('"ready ms" is spawn to the first 200 of /health/ready (includes loading Node and the modules, ~0.3 s); "storage ms" is `recovery_ms` of the `storage ready` log line (LevelDB open to ready).');
+    const notes = [
+      `Replay costs about ${(perMillion / 1000).toFixed(1)} s of recovery per million change-log entries after the checkpoint (kill, full replay − graceful, divided by the entries replayed), with a fulltext and a vector index on the table.`,
+      `With checkpoints every ${every.toLocaleString('en')} change-log entries (the default) a kill -9 costs ${(boundedMs / base).toFixed(2)}× a graceful restart's recovery.`,
+      'Each run starts on a copy of the same crashed data directory (the server was killed with SIGKILL right after the load). "ready ms" is spawn to the first 200 of /health/ready (includes loading Node and the modules, ~0.3 s); "storage ms" is `recovery_ms` of the `storage ready` log line (LevelDB open to ready); per index: how it was loaded and how long it took.',
+    ];
     const table: ReportTable = {
       title: `Restart after ${n.toLocaleString('en')} entities and ${updates.toLocaleString('en')} updates (median of ${repeats})`,
       columns: ['stop', 'ready ms', 'range ms', 'storage ms', 'ratio to graceful', 'replayed entries', 'indexes loaded from'],
