@@ -34,7 +34,9 @@ const BACKSLASH = 0x5c;
 export function exceedsJsonDepth(text: Uint8Array | string, limit: number): boolean {
   // Each level needs at least one character: short input cannot be too deep (the common case costs nothing).
   if (text.length <= limit) return false;
-  return typeof text === 'string' ? stringExceeds(text, limit) : bytesExceeds(text, limit);
+  // A string is scanned as UTF-8 (one copy; a document string is about to be parsed and stored anyway):
+  // one scanner instead of a second copy of it for UTF-16 code units.
+  return bytesExceeds(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, limit);
 }
 
 function bytesExceeds(b: Uint8Array, limit: number): boolean {
@@ -42,25 +44,6 @@ function bytesExceeds(b: Uint8Array, limit: number): boolean {
   let inString = false;
   for (let i = 0, n = b.length; i < n; i++) {
     const c = b[i]!;
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
-      inString = true;
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > limit) return true;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      depth--;
-    }
-  }
-  return false;
-}
-
-function stringExceeds(s: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0, n = s.length; i < n; i++) {
-    const c = s.charCodeAt(i);
     if (inString) {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;

@@ -93,19 +93,22 @@ function arityText(d: FunctionDef): string {
   return `between ${d.minArgs} and ${d.maxArgs} arguments`;
 }
 
-/** Optimal-string-alignment (Damerau-Levenshtein) distance. */
-export function editDistance(a: string, b: string): number {
+/**
+ * Optimal-string-alignment (Damerau-Levenshtein) distance, row by row: `step(i)`
+ * fills row i (1..n), `result()` reads the distance after the last row. One
+ * implementation for the plain call and for the governed one (which runs the
+ * rows in slices).
+ */
+function editDistanceRows(a: string, b: string): { n: number; m: number; step: (i: number) => void; result: () => number } {
   const ca = Array.from(a);
   const cb = Array.from(b);
   const n = ca.length;
   const m = cb.length;
-  if (n === 0) return m;
-  if (m === 0) return n;
   let prev2 = new Array<number>(m + 1).fill(0);
   let prev = new Array<number>(m + 1);
   let cur = new Array<number>(m + 1);
   for (let j = 0; j <= m; j++) prev[j] = j;
-  for (let i = 1; i <= n; i++) {
+  const step = (i: number): void => {
     cur[0] = i;
     for (let j = 1; j <= m; j++) {
       const cost = ca[i - 1] === cb[j - 1] ? 0 : 1;
@@ -117,8 +120,15 @@ export function editDistance(a: string, b: string): number {
     prev2 = prev;
     prev = cur;
     cur = t;
-  }
-  return prev[m]!;
+  };
+  return { n, m, step, result: () => (n === 0 ? m : m === 0 ? n : prev[m]!) };
+}
+
+/** Optimal-string-alignment (Damerau-Levenshtein) distance. */
+export function editDistance(a: string, b: string): number {
+  const r = editDistanceRows(a, b);
+  if (r.m > 0) for (let i = 1; i <= r.n; i++) r.step(i);
+  return r.result();
 }
 
 /** The closest known function name, if one is close enough to be a likely typo. */
@@ -824,36 +834,9 @@ def('LEVENSHTEIN_DISTANCE', 2, 2, (a, ctx) => {
 
 function editDistanceGoverned(a: string, b: string, ctx: FnContext): Val {
   charge(ctx, 32 * (a.length + b.length) + 24 * (b.length + 1));
-  const ca = Array.from(a);
-  const cb = Array.from(b);
-  const n = ca.length;
-  const m = cb.length;
-  if (n === 0) return m;
-  if (m === 0) return n;
-  let prev2 = new Array<number>(m + 1).fill(0);
-  let prev = new Array<number>(m + 1);
-  let cur = new Array<number>(m + 1);
-  for (let j = 0; j <= m; j++) prev[j] = j;
-  return loop(
-    ctx,
-    n,
-    (r) => {
-      const i = r + 1;
-      cur[0] = i;
-      for (let j = 1; j <= m; j++) {
-        const cost = ca[i - 1] === cb[j - 1] ? 0 : 1;
-        let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-        if (i > 1 && j > 1 && ca[i - 1] === cb[j - 2] && ca[i - 2] === cb[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
-        cur[j] = v;
-      }
-      const t = prev2;
-      prev2 = prev;
-      prev = cur;
-      cur = t;
-    },
-    () => prev[m]!,
-    Math.max(1, Math.floor(100_000 / m)),
-  );
+  const r = editDistanceRows(a, b);
+  if (r.n === 0 || r.m === 0) return r.result();
+  return loop(ctx, r.n, (k) => r.step(k + 1), r.result, Math.max(1, Math.floor(100_000 / r.m)));
 }
 
 def('JSON_STRINGIFY', 1, 1, (a, ctx) => {

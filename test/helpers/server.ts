@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -183,4 +184,15 @@ export async function expectStatus(r: Response | { status: number; body: unknown
   if (r instanceof Response) body = r.bodyUsed ? '(body already read)' : await r.clone().text().catch((e: unknown) => `(body unreadable: ${String(e)})`);
   else body = JSON.stringify(r.body);
   expect(r.status, `HTTP ${r.status}: ${body}`).toBe(status);
+}
+
+/** A fresh connection's GET /health: `status <code>`, or the error code (ECONNREFUSED once the listener is closed). */
+export function connectOutcome(port: number): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const r = http.get({ host: '127.0.0.1', port, path: '/health', agent: false }, (res) => {
+      res.resume();
+      resolve(`status ${res.statusCode}`);
+    });
+    r.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
 }

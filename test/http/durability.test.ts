@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { expectStatus, json, sleep, startServer, tempDir, waitUntil } from '../helpers/server.js';
+import { expectStatus, json, sleep, startServer, tempDir, waitUntil, connectOutcome } from '../helpers/server.js';
 
 describe('durability', () => {
   it('data survives a graceful restart', async () => {
@@ -97,14 +97,7 @@ describe('graceful shutdown', () => {
     await sleep(200);
     const exit = a.stop('SIGTERM');
     // The listening socket is closed: new connections are refused while the in-flight request finishes...
-    const connect = () =>
-      new Promise<string>((resolve) => {
-        const r = http.get({ host: '127.0.0.1', port: a.port, path: '/health', agent: false }, (res) => {
-          res.resume();
-          resolve(`status ${res.statusCode}`);
-        });
-        r.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-      });
+    const connect = () => connectOutcome(a.port);
     expect(await waitUntil(connect, (x) => x === 'ECONNREFUSED')).toBe('ECONNREFUSED');
     // ...and a request on a kept-alive connection gets 503 and the connection closed.
     const reused = await fetch(`${a.base}/health`);

@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, expectStatus, json, sleep, startServer, tempDir, waitUntil, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, expectStatus, json, sleep, startServer, tempDir, waitUntil, type StartedServer, connectOutcome } from '../helpers/server.js';
 
 interface Outcome {
   status?: number;
@@ -63,14 +63,7 @@ describe('THEMIS_SHUTDOWN_TIMEOUT_MS', () => {
     const t0 = Date.now();
     const exit = a.stop('SIGTERM');
     // Draining has begun once new connections are refused; then the quick one completes.
-    const connect = () =>
-      new Promise<string>((resolve) => {
-        const r = http.get({ host: '127.0.0.1', port: a.port, path: '/health', agent: false }, (res) => {
-          res.resume();
-          resolve(`status ${res.statusCode}`);
-        });
-        r.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
-      });
+    const connect = () => connectOutcome(a.port);
     expect(await waitUntil(connect, (x) => x === 'ECONNREFUSED')).toBe('ECONNREFUSED');
     quick.finish();
     const q = await quick.outcome;

@@ -16,22 +16,13 @@ import { callFunction } from '../../src/aql/functions.js';
 import { checkDepth, Governor, jsonDepthExceeds, Pending, sizeOf, SLICE_MS, STOP } from '../../src/aql/governor.js';
 import { compileRegex, like, regexMatch } from '../../src/aql/values.js';
 import { BigMap, BigSet } from '../../src/aql/big-collections.js';
+import { thrown } from '../helpers/aql.js';
 import { tempDir } from '../helpers/inproc.js';
 
 const MiB = 1024 * 1024;
 
 function gov(o: Partial<{ deadline: number; maxMemory: number; maxDepth: number }> = {}): Governor {
   return new Governor({ deadline: o.deadline ?? Date.now() + 60_000, maxMemory: o.maxMemory ?? Infinity, maxDepth: o.maxDepth ?? 256 });
-}
-
-function caught(f: () => unknown): ThemisError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ThemisError) return e;
-    throw e;
-  }
-  throw new Error('expected a ThemisError');
 }
 
 async function caughtAsync(p: Promise<unknown>): Promise<ThemisError> {
@@ -84,7 +75,7 @@ describe('Governor.loop', () => {
     const g = gov({ deadline: Date.now() + 20 });
     g.canYield = false; // a synchronous callback: the loop runs on, checking the deadline
     let n = 0;
-    const e = caught(() => g.loop(1e9, () => void (n++, busy(1)), () => n, 1));
+    const e = thrown(() => g.loop(1e9, () => void (n++, busy(1)), () => n, 1));
     expect(e.code).toBe('TIMEOUT');
     expect(n).toBeLessThan(200);
     const g2 = gov({ deadline: Date.now() + 20 });
@@ -177,7 +168,7 @@ describe('memory accounting', () => {
     const g = gov({ maxMemory: 1000 });
     g.charge(600);
     g.hold(300);
-    const e = caught(() => g.charge(200));
+    const e = thrown(() => g.charge(200));
     expect(e.code).toBe('RESOURCE_LIMIT_EXCEEDED');
     expect(e.status).toBe(400);
     expect(e.details).toMatchObject({ limit: 'memory', limit_bytes: 1000 });
@@ -191,7 +182,7 @@ describe('memory accounting', () => {
     g.charge(900); // fits again
     g.reset(m);
     g.hold(900);
-    expect(caught(() => g.charge(200)).code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    expect(thrown(() => g.charge(200)).code).toBe('RESOURCE_LIMIT_EXCEEDED');
     g.release(900);
     g.reset(m);
     g.charge(900);
@@ -212,12 +203,12 @@ describe('memory accounting', () => {
   it('sizeOf and checkDepth refuse values nested deeper than the limit, at any depth without recursion', () => {
     let deep: AqlValue = 1;
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    expect(caught(() => sizeOf(deep, 256)).details).toMatchObject({ limit: 'depth', limit_depth: 256 });
-    expect(caught(() => checkDepth(deep, 256)).code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    expect(thrown(() => sizeOf(deep, 256)).details).toMatchObject({ limit: 'depth', limit_depth: 256 });
+    expect(thrown(() => checkDepth(deep, 256)).code).toBe('RESOURCE_LIMIT_EXCEEDED');
     let ok: AqlValue = 1;
     for (let i = 0; i < 256; i++) ok = { a: ok };
     expect(() => checkDepth(ok, 256)).not.toThrow();
-    expect(caught(() => checkDepth({ b: ok }, 256)).details).toMatchObject({ limit_depth: 256 });
+    expect(thrown(() => checkDepth({ b: ok }, 256)).details).toMatchObject({ limit_depth: 256 });
   });
 
   it('jsonDepthExceeds counts brackets outside strings only', () => {
@@ -287,13 +278,13 @@ describe('regular expressions on RE2', () => {
 
   it('refuse backreferences and lookaround with 400 VALIDATION_FAILED that says why', () => {
     for (const p of ['(a)\\1', '(?=a)b', '(?!a)b', '(?<=a)b', '(?<!a)b']) {
-      const e = caught(() => compileRegex(p));
+      const e = thrown(() => compileRegex(p));
       expect(e.code, p).toBe('VALIDATION_FAILED');
       expect(e.message, p).toMatch(/RE2/);
       expect(e.details).toEqual({ pattern: p });
     }
     const long = '('.repeat(1000);
-    expect(String(caught(() => compileRegex(long)).details?.pattern).length).toBeLessThan(210);
+    expect(String(thrown(() => compileRegex(long)).details?.pattern).length).toBeLessThan(210);
   });
 
   it('accept JavaScript spellings RE2 writes differently (\\uXXXX, (?<name>))', () => {
