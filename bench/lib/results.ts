@@ -66,16 +66,19 @@ export function renderMarkdown(r: AreaReport): string {
   if (diskBusy.length > 0) {
     out.push(`> **WARNING: the disk was busy** during ${diskBusy.map((s) => `${s.name} (${s.otherWriteMBps!.toFixed(1)} MB/s written by other processes)`).join(', ')}: durable-write numbers are unreliable.`, '');
   }
-  out.push('## Results', '');
-  out.push(`| Scenario | Server | Request | ${r.rateLabel ?? 'req/s'} | p50 ms | p99 ms | errors | non-2xx | ratio | target | result |`);
-  out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|---|');
-  for (const s of r.scenarios) {
-    const ratio = ratioText(s, '<br>');
-    out.push(
-      `| ${s.name} | ${s.server} | ${s.method} ${s.path} | ${fmtInt(s.load.rps)} | ${fmtMs(s.load.p50Ms)} | ${fmtMs(s.load.p99Ms)} | ${s.load.errors} | ${s.load.non2xx} | ${ratio} | ${s.target?.label ?? ''} | ${verdict(s)} |`,
-    );
+  // Areas that measure something other than request load (recovery) have only their own tables.
+  if (r.scenarios.length > 0) {
+    out.push('## Results', '');
+    out.push(`| Scenario | Server | Request | ${r.rateLabel ?? 'req/s'} | p50 ms | p99 ms | errors | non-2xx | ratio | target | result |`);
+    out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|---|');
+    for (const s of r.scenarios) {
+      const ratio = ratioText(s, '<br>');
+      out.push(
+        `| ${s.name} | ${s.server} | ${s.method} ${s.path} | ${fmtInt(s.load.rps)} | ${fmtMs(s.load.p50Ms)} | ${fmtMs(s.load.p99Ms)} | ${s.load.errors} | ${s.load.non2xx} | ${ratio} | ${s.target?.label ?? ''} | ${verdict(s)} |`,
+      );
+    }
+    out.push('');
   }
-  out.push('');
 
   for (const t of r.tables ?? []) {
     out.push(`## ${t.title}`, '');
@@ -112,23 +115,25 @@ export function renderMarkdown(r: AreaReport): string {
   out.push(`| CPU pinning | ${r.settings.pinning} |`);
   out.push('');
 
-  out.push('## Details', '');
-  out.push('| Scenario | requests | duration s | p90 ms | max ms | mean ms | error detail | server-side status counts | avg group commit | server CPU (cores) | server event loop (cores) | load-gen CPU (cores) | other CPU (cores) | other disk writes MB/s |');
-  out.push('|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
-  for (const s of r.scenarios) {
-    const ed = Object.entries(s.load.errorDetail)
-      .filter(([, v]) => v > 0)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
-    const ss = s.serverSide
-      ? Object.entries(s.serverSide.byStatus)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join(', ')
-      : '';
-    const gc = s.serverSide?.avgGroupCommit !== undefined ? s.serverSide.avgGroupCommit.toFixed(1) : '';
-    out.push(`| ${s.name} | ${fmtInt(s.load.requests)} | ${s.load.durationS.toFixed(2)} | ${fmtMs(s.load.p90Ms)} | ${fmtMs(s.load.maxMs)} | ${fmtMs(s.load.meanMs)} | ${ed} | ${ss} | ${gc} | ${s.serverCpuCores !== undefined ? s.serverCpuCores.toFixed(2) : ''} | ${s.serverMainThreadCores !== undefined ? s.serverMainThreadCores.toFixed(2) : ''} | ${s.loadGenCpuCores !== undefined ? s.loadGenCpuCores.toFixed(2) : ''} | ${s.otherCpuCores !== undefined ? s.otherCpuCores.toFixed(2) : ''} | ${s.otherWriteMBps !== undefined ? s.otherWriteMBps.toFixed(2) : ''} |`);
+  if (r.scenarios.length > 0) {
+    out.push('## Details', '');
+    out.push('| Scenario | requests | duration s | p90 ms | max ms | mean ms | error detail | server-side status counts | avg group commit | server CPU (cores) | server event loop (cores) | load-gen CPU (cores) | other CPU (cores) | other disk writes MB/s |');
+    out.push('|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
+    for (const s of r.scenarios) {
+      const ed = Object.entries(s.load.errorDetail)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      const ss = s.serverSide
+        ? Object.entries(s.serverSide.byStatus)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')
+        : '';
+      const gc = s.serverSide?.avgGroupCommit !== undefined ? s.serverSide.avgGroupCommit.toFixed(1) : '';
+      out.push(`| ${s.name} | ${fmtInt(s.load.requests)} | ${s.load.durationS.toFixed(2)} | ${fmtMs(s.load.p90Ms)} | ${fmtMs(s.load.maxMs)} | ${fmtMs(s.load.meanMs)} | ${ed} | ${ss} | ${gc} | ${s.serverCpuCores !== undefined ? s.serverCpuCores.toFixed(2) : ''} | ${s.serverMainThreadCores !== undefined ? s.serverMainThreadCores.toFixed(2) : ''} | ${s.loadGenCpuCores !== undefined ? s.loadGenCpuCores.toFixed(2) : ''} | ${s.otherCpuCores !== undefined ? s.otherCpuCores.toFixed(2) : ''} | ${s.otherWriteMBps !== undefined ? s.otherWriteMBps.toFixed(2) : ''} |`);
+    }
+    out.push('');
   }
-  out.push('');
 
   const problems = r.scenarios.filter((s) => s.problems.length > 0 || s.warnings.length > 0);
   if (problems.length > 0) {
