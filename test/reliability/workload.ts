@@ -33,6 +33,8 @@ export interface KeyState {
 
 export interface WorkloadState {
   keys: Map<string, KeyState>;
+  /** The change feed as checked so far: the last sequence number read and every key's value after it. */
+  feed: { seq: number; last: Map<string, string | null> };
   /** Pair index -> last acknowledged version and the version in flight. */
   pairs: Map<number, { acked: number; pending?: number }>;
   writes: number;
@@ -40,7 +42,7 @@ export interface WorkloadState {
 }
 
 export function newState(): WorkloadState {
-  return { keys: new Map(), pairs: new Map(), writes: 0, refused: 0 };
+  return { keys: new Map(), pairs: new Map(), feed: { seq: 0, last: new Map() }, writes: 0, refused: 0 };
 }
 
 export async function setupSchema(s: StartedServer): Promise<void> {
@@ -264,10 +266,14 @@ async function checkGraph(s: StartedServer, state: WorkloadState): Promise<void>
   }
 }
 
-/** The feed is 1..last_seq without gaps, and replaying it gives every key's stored value. */
+/**
+ * The feed is 1..last_seq without gaps, and replaying it gives every key's
+ * stored value. Incremental: each check reads what was appended since the
+ * last one (the log is append-only), so a long soak does not re-read it all.
+ */
 async function checkFeed(s: StartedServer, state: WorkloadState): Promise<number> {
-  const last = new Map<string, string | null>();
-  let from = 0;
+  const last = state.feed.last;
+  let from = state.feed.seq;
   let lastSeq = 0;
   for (;;) {
     const r = await call(s, 'GET', `/changefeed?from_seq=${from}&limit=1000`);
@@ -282,6 +288,7 @@ async function checkFeed(s: StartedServer, state: WorkloadState): Promise<number
     if (entries.length === 0 || from >= lastSeq) break;
   }
   expect(from).toBe(lastSeq);
+  state.feed.seq = from;
   for (const [key, k] of state.keys) {
     const fromFeed = last.get(key);
     const stored = k.acked === null ? null : JSON.stringify(JSON.parse(k.acked));

@@ -182,4 +182,33 @@ describe('HnswIndex', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // Issue 13 (found by the kill-cycle soak): hnswlib's in-place replacement repairs links locally, and heavy churn
+  // can leave a point no link leads to; a search then misses it even with a beam over the whole graph.
+  it('after heavy churn every point is found by its own vector when the beam covers the graph (exact answer)', () => {
+    const r = prng(0x13c4);
+    const h = new HnswIndex({ ...DEFAULT_HNSW, metric: 'L2', dimension: 8, capacity: 1024 });
+    const live = new Map<string, number[]>();
+    let missed = 0;
+    for (let round = 0; round < 120; round++) {
+      for (let op = 0; op < 300; op++) {
+        const key = `c:${Math.floor(r() * 240)}`;
+        if (r() < 0.4) {
+          h.remove(key);
+          live.delete(key);
+        } else {
+          const v = Array.from({ length: 8 }, () => Math.round(r() * 1000) / 1000);
+          h.upsert(key, v);
+          live.set(key, v);
+        }
+      }
+      for (const [key, v] of live) {
+        const hits = h.search(v, 3, undefined, 1000);
+        if (!hits.some((x) => x.key === key) && !(hits[0]!.distance < 1e-9)) missed++;
+      }
+    }
+    expect(h.size).toBe(live.size);
+    expect(missed).toBe(0);
+  });
 });
+

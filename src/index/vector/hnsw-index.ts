@@ -179,6 +179,10 @@ export class HnswIndex {
     if (want === 0) return [];
     const q = vector as number[];
     const base = efSearch ?? this.ef;
+    // A beam as wide as the graph would visit every reachable point anyway: answer exactly instead. Churn
+    // (points replaced in deleted slots) can leave a point that no link leads to — hnswlib's repair after a
+    // replacement is local — and then even a beam over the whole graph misses it; the exact answer cannot.
+    if (Math.max(base, k) >= this.native.getCurrentCount()) return this.exact(q, want, filter ?? (() => true));
     if (!filter) return this.walk(q, want, Math.max(base, want));
     const byLabel = (label: number) => {
       const key = this.keyOf.get(label);
