@@ -1218,28 +1218,29 @@ function keySets(arrays: AqlValue[][], ctx: FnContext, done: (sets: BigSet[]) =>
   return next();
 }
 
+/** The distinct values of `arr` (first occurrences, in order) whose key `keep` accepts; `seen` collects the keys taken (governed). */
+function distinctWhere(ctx: FnContext, arr: AqlValue[], seen: BigSet, keep: (k: string) => boolean): Val {
+  const out: AqlValue[] = [];
+  charge(ctx, 16 + 8 * arr.length);
+  return loop(
+    ctx,
+    arr.length,
+    (i) => {
+      const v = arr[i]!;
+      const k = hashKey(v);
+      if (seen.has(k) || !keep(k)) return;
+      charge(ctx, hashEntryBytes(k));
+      seen.add(k);
+      out.push(v);
+    },
+    () => out,
+  );
+}
+
 def('INTERSECTION', 2, Infinity, (a, ctx) => {
   const arrays = arraysArgs(ctx, 'INTERSECTION', a);
   if (arrays === null) return null;
-  return keySets(arrays.slice(1), ctx, (others) => {
-    const first = arrays[0]!;
-    const out: AqlValue[] = [];
-    const seen = new BigSet();
-    charge(ctx, 16 + 8 * first.length);
-    return loop(
-      ctx,
-      first.length,
-      (i) => {
-        const v = first[i]!;
-        const k = hashKey(v);
-        if (seen.has(k)) return;
-        charge(ctx, hashEntryBytes(k));
-        seen.add(k);
-        if (others.every((s) => s.has(k))) out.push(v);
-      },
-      () => out,
-    );
-  });
+  return keySets(arrays.slice(1), ctx, (others) => distinctWhere(ctx, arrays[0]!, new BigSet(), (k) => others.every((s) => s.has(k))));
 }, true);
 
 def('MINUS', 2, Infinity, (a, ctx) => {
@@ -1247,24 +1248,8 @@ def('MINUS', 2, Infinity, (a, ctx) => {
   if (arrays === null) return null;
   const rest: AqlValue[] = ([] as AqlValue[]).concat(...arrays.slice(1));
   charge(ctx, 16 + 8 * rest.length);
-  return keySet(rest, ctx, (exclude) => {
-    const first = arrays[0]!;
-    const out: AqlValue[] = [];
-    charge(ctx, 16 + 8 * first.length);
-    return loop(
-      ctx,
-      first.length,
-      (i) => {
-        const v = first[i]!;
-        const k = hashKey(v);
-        if (exclude.has(k)) return;
-        charge(ctx, hashEntryBytes(k));
-        exclude.add(k);
-        out.push(v);
-      },
-      () => out,
-    );
-  });
+  // The excluded keys double as the seen set: a value of the first array is kept once, and only if not excluded.
+  return keySet(rest, ctx, (exclude) => distinctWhere(ctx, arrays[0]!, exclude, () => true));
 }, true);
 
 def('OUTERSECTION', 2, Infinity, (a, ctx) => {
