@@ -288,22 +288,50 @@ describe('TransactionManager', () => {
   });
 
   describe('a commit that fails in storage', () => {
-    it('is INTERNAL with nothing applied; further writes are refused UNAVAILABLE (no gap in the change log), reads go on', async () => {
+    // LevelDB's own write fails (below the engine, so the engine classifies it as it would a real one).
+    const failNextWrite = (message: string) => vi.spyOn(s.engine as unknown as { _write: () => Promise<void> }, '_write').mockRejectedValueOnce(new Error(message));
+
+    it('an I/O error: 503 STORAGE_FAILURE with nothing applied; further writes are refused the same way (no gap in the change log), reads go on', async () => {
       await write('f:0', { v: 0 });
-      // The storage write of the next commit fails (as LevelDB does on an I/O error or a full disk).
-      const spy = vi.spyOn(s.engine, 'commit').mockRejectedValueOnce(new Error('simulated I/O error'));
+      const spy = failNextWrite('IO error: /data/db/000003.log: Input/output error');
       const t = txm.begin('read_committed', true);
       txm.put(t, K('f:1'), doc({ v: 1 }));
       const failed = await txm.commit(t).catch((e: unknown) => e);
       spy.mockRestore();
-      expect(failed).toMatchObject({ code: 'INTERNAL', status: 500 });
+      expect(failed).toMatchObject({ code: 'STORAGE_FAILURE', status: 503, details: { storage: 'io_error' } });
+      expect((failed as Error).message).toMatch(/outcome is unknown/);
+      expect((failed as Error).message).not.toContain('/data/db'); // no paths in what clients see
       expect(txm.healthy).toBe(false);
       // sequence number 2 was handed out and never written: later commits would leave a gap
-      expect(codeOfSync(() => txm.begin('read_committed'))).toBe('UNAVAILABLE');
-      expect(await codeOf(write('f:2', { v: 2 }))).toBe('UNAVAILABLE');
+      expect(codeOfSync(() => txm.begin('read_committed'))).toBe('STORAGE_FAILURE');
+      expect(await codeOf(write('f:2', { v: 2 }))).toBe('STORAGE_FAILURE');
       expect(latest('f:0')).toEqual({ v: 0 });
       expect(latest('f:1')).toBeUndefined();
       expect((await s.changeLog.read({ fromSeq: 0, limit: 10 })).entries.map((e) => e.seq)).toEqual([1]);
+    });
+
+    it('a failure the engine does not classify (its commit rejects): 500 INTERNAL, then writes refused UNAVAILABLE (no gap)', async () => {
+      await write('h:0', { v: 0 });
+      const spy = vi.spyOn(s.engine, 'commit').mockRejectedValueOnce(new Error('simulated failure'));
+      const failed = await write('h:1', { v: 1 }).catch((e: unknown) => e);
+      spy.mockRestore();
+      expect(failed).toMatchObject({ code: 'INTERNAL', status: 500 });
+      expect(txm.healthy).toBe(false);
+      expect(codeOfSync(() => txm.begin('read_committed'))).toBe('UNAVAILABLE');
+      expect(await codeOf(write('h:2', { v: 2 }))).toBe('UNAVAILABLE');
+      expect((await s.changeLog.read({ fromSeq: 0, limit: 10 })).entries.map((e) => e.seq)).toEqual([1]);
+    });
+
+    it('a full disk: 507 INSUFFICIENT_STORAGE (not applied), and so is every later write', async () => {
+      await write('g:0', { v: 0 });
+      const spy = failNextWrite('IO error: /data/db/000005.ldb: No space left on device');
+      const failed = await write('g:1', { v: 1 }).catch((e: unknown) => e);
+      spy.mockRestore();
+      expect(failed).toMatchObject({ code: 'INSUFFICIENT_STORAGE', status: 507, details: { storage: 'disk_full' } });
+      expect((failed as Error).message).toMatch(/was not applied/);
+      expect(await codeOf(write('g:2', { v: 2 }))).toBe('INSUFFICIENT_STORAGE');
+      expect(s.engine.failure).toMatchObject({ kind: 'disk_full', reason: 'No space left on device' });
+      expect(latest('g:1')).toBeUndefined();
     });
   });
 
