@@ -1,6 +1,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import { parseEntityKey } from '../entities/index.js';
 import { ThemisError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Direction as GraphDirection } from '../graph/index.js';
 import { entityKeyCodec, keyspace, type Engine, type ScalarValue, type Snapshot } from '../storage/index.js';
 import { decodeEntityValue, type Transaction, type TransactionManager } from '../txn/index.js';
@@ -8,7 +9,7 @@ import { subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr } from './ast.js';
 import { evaluate, evaluateVal, type EvalContext, type Scope } from './evaluator.js';
 import { BigMap, BigSet } from './big-collections.js';
-import { checkDepth, Governor, Pending, resolveVal, sizeOf } from './governor.js';
+import { checkDepth, Governor, Pending, resolveVal, sizeOf, type Holding } from './governor.js';
 import type { FnContext } from './functions.js';
 import type { Plan, Source, Step, SubPlans } from './planner.js';
 import { compare, hashKey, toNumber, truthy } from './values.js';
@@ -97,7 +98,7 @@ export class Executor {
     private readonly opts: ExecOptions,
     private readonly subPlans: SubPlans = new Map(),
   ) {
-    this.gov = new Governor({ deadline: opts.deadline, maxMemory: opts.maxMemory ?? Infinity, maxDepth: opts.maxDepth ?? 256 });
+    this.gov = new Governor({ deadline: opts.deadline, maxMemory: opts.maxMemory ?? Infinity, maxDepth: opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH });
     this.fn = { now: opts.now ?? Date.now, gov: this.gov, texts: this.texts };
     this.ctx = { bind: opts.bindVars, fn: this.fn, engineCall: (name, args) => this.engineCall(name, args) };
   }
@@ -216,22 +217,20 @@ export class Executor {
     const p = this.subPlans.get(s);
     if (!p) throw new Error('subquery was not planned');
     const out: AqlValue[] = [];
-    const gov = this.gov;
-    let bytes = 16;
-    gov.hold(16);
+    const held = this.gov.holding();
+    let bytes = 0;
     try {
+      held.hold(16);
       for await (const v of this.values(p.steps, p.ret, row)) {
-        const b = 8 + this.valueBytes(v);
-        gov.hold(b);
-        bytes += b;
+        held.hold(8 + this.valueBytes(v));
         out.push(v);
         if (out.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'a subquery');
       }
     } finally {
-      gov.release(bytes);
+      bytes = held.close();
     }
     // The result now belongs to the enclosing row's value.
-    gov.charge(bytes);
+    this.gov.charge(bytes);
     return out;
   }
 
@@ -247,7 +246,7 @@ export class Executor {
     // Sets and maps that can grow to millions are sharded (big-collections.ts): no rehash stalls.
     const seen = ret.distinct ? new BigSet() : undefined;
     const gov = this.gov;
-    let held = 0;
+    const held = gov.holding();
     try {
       for await (const row of rows) {
         if (this.gov.due()) await this.turn();
@@ -259,8 +258,7 @@ export class Executor {
             gov.reset(m);
             continue;
           }
-          gov.hold(40 + 2 * h.length);
-          held += 40 + 2 * h.length;
+          held.hold(40 + 2 * h.length);
           seen.add(h);
           if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
         }
@@ -269,7 +267,7 @@ export class Executor {
         gov.reset(m);
       }
     } finally {
-      gov.release(held);
+      held.close();
     }
   }
 
@@ -333,9 +331,9 @@ export class Executor {
   private async *forStep(s: Extract<Step, { kind: 'for' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
     const src = s.source;
     const gov = this.gov;
-    const built = src.kind === 'hash_join' ? await this.buildHash(s, src) : undefined;
-    const hash = built?.map;
+    const held = gov.holding();
     try {
+      const hash = src.kind === 'hash_join' ? await this.buildHash(s, src, held) : undefined;
       for await (const row of input) {
         // Memory marks: m0 before this row's source, m1 once the source is built; each new
         // document releases what the rows below built for the previous one.
@@ -361,7 +359,7 @@ export class Executor {
         gov.reset(m0);
       }
     } finally {
-      if (built) gov.release(built.bytes);
+      held.close();
     }
   }
 
@@ -540,31 +538,23 @@ export class Executor {
   }
 
   /** The inner side of a hash join: the table's documents (filtered by conditions on them alone) by join key. */
-  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>): Promise<{ map: BigMap<AqlValue[]>; bytes: number }> {
+  private async buildHash(s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>, held: Holding): Promise<BigMap<AqlValue[]>> {
     const map = new BigMap<AqlValue[]>();
     let n = 0;
-    let bytes = 0;
     const empty = Object.create(null) as Row;
     const gov = this.gov;
-    try {
-      for await (const d of this.sourceDocs(s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
-        if (this.gov.due()) await this.turn();
-        const m = gov.mark();
-        const h = hashKey(await this.eval(src.innerKey, extend(empty, s.var, d)));
-        gov.reset(m);
-        const b = 48 + 2 * h.length + this.valueBytes(d);
-        gov.hold(b);
-        bytes += b;
-        const list = map.get(h);
-        if (list) list.push(d);
-        else map.set(h, [d]);
-        if (++n > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, `the hash join over ${src.table}`);
-      }
-    } catch (e) {
-      gov.release(bytes);
-      throw e;
+    for await (const d of this.sourceDocs(s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
+      if (gov.due()) await this.turn();
+      const m = gov.mark();
+      const h = hashKey(await this.eval(src.innerKey, extend(empty, s.var, d)));
+      gov.reset(m);
+      held.hold(48 + 2 * h.length + this.valueBytes(d));
+      const list = map.get(h);
+      if (list) list.push(d);
+      else map.set(h, [d]);
+      if (++n > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, `the hash join over ${src.table}`);
     }
-    return { map, bytes };
+    return map;
   }
 
   // ------------------------------------------------------------------ graph
@@ -673,23 +663,16 @@ export class Executor {
   // ------------------------------------------------------------------ SORT, COLLECT
 
   private async *sortStep(s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
-    const gov = this.gov;
-    let held = 0;
+    const held = this.gov.holding();
     try {
-      yield* this.sortRows(s, input, (b) => {
-        gov.hold(b);
-        held += b;
-      }, (b) => {
-        gov.release(b);
-        held -= b;
-      });
+      yield* this.sortRows(s, input, held);
     } finally {
-      gov.release(held);
+      held.close();
     }
   }
 
-  /** SORT's body; `hold`/`release` account for the rows it buffers. */
-  private async *sortRows(s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>, hold: (bytes: number) => void, release: (bytes: number) => void): AsyncGenerator<Row> {
+  /** SORT's body; `held` accounts for the rows it buffers. */
+  private async *sortRows(s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>, held: Holding): AsyncGenerator<Row> {
     let need: number | undefined;
     const keyed: { row: Row; keys: AqlValue[]; n: number; bytes: number }[] = [];
     const prune = async (): Promise<void> => {
@@ -697,7 +680,7 @@ export class Executor {
       let freed = 0;
       for (let i = need!; i < keyed.length; i++) freed += keyed[i]!.bytes;
       keyed.length = need!;
-      release(freed);
+      held.free(freed);
     };
     let n = 0;
     const dirs = s.keys.map((k) => (k.dir === 'DESC' ? -1 : 1));
@@ -715,7 +698,7 @@ export class Executor {
       for (const k of s.keys) keys.push(await this.eval(k.expr, row));
       // the row, its sort keys, and the entry that holds them
       const bytes = this.rowBytes(row) + 64 + 8 * keys.length + keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? this.valueBytes(k) : 0), 0);
-      hold(bytes);
+      held.hold(bytes);
       keyed.push({ row, keys, n: n++, bytes });
       if (s.byIndex) {
         // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
@@ -760,6 +743,16 @@ export class Executor {
   }
 
   private async *collectStep(s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row): AsyncGenerator<Row> {
+    const held = this.gov.holding();
+    try {
+      yield* this.collectRows(s, input, start, held);
+    } finally {
+      held.close();
+    }
+  }
+
+  /** COLLECT's body; `held` accounts for its groups, their aggregate values and INTO rows. */
+  private async *collectRows(s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row, held: Holding): AsyncGenerator<Row> {
     const op = s.op;
     interface Group {
       values: AqlValue[];
@@ -770,14 +763,8 @@ export class Executor {
     const groups = new BigMap<Group>();
     let outerRow: Row | undefined;
     const gov = this.gov;
-    let held = 0;
-    const hold = (b: number): void => {
-      gov.hold(b);
-      held += b;
-    };
     // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
     let heldValues = 0;
-    try {
     for await (const row of input) {
       if (this.gov.due()) await this.turn();
       outerRow ??= row;
@@ -787,7 +774,7 @@ export class Executor {
       let g = groups.get(h);
       if (!g) {
         // the group object, its arrays and aggregate states, the map entry and its key
-        hold(256 + 2 * h.length + values.reduce<number>((t, v) => t + this.valueBytes(v), 0));
+        held.hold(256 + 2 * h.length + values.reduce<number>((t, v) => t + this.valueBytes(v), 0));
         g = { values, count: 0, agg: op.aggregates.map(() => newAgg()), into: [] };
         groups.set(h, g);
         if (groups.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT');
@@ -798,14 +785,14 @@ export class Executor {
         const st = g.agg[i]!;
         const before = st.values.length;
         const v = a.arg ? await this.eval(a.arg, row) : null;
-        if (a.fn === 'PUSH' || a.fn === 'UNIQUE' || a.fn === 'COUNT_DISTINCT' || a.fn === 'COUNT_UNIQUE') hold(48 + this.valueBytes(v));
+        if (a.fn === 'PUSH' || a.fn === 'UNIQUE' || a.fn === 'COUNT_DISTINCT' || a.fn === 'COUNT_UNIQUE') held.hold(48 + this.valueBytes(v));
         addAgg(st, a.fn, v);
         heldValues += st.values.length - before;
       }
       if (heldValues > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT AGGREGATE');
       if (op.into) {
         const v = op.into.expr ? await this.eval(op.into.expr, row) : rowObject(row);
-        hold(8 + (op.into.expr ? this.valueBytes(v) : this.rowBytes(row)));
+        held.hold(8 + (op.into.expr ? this.valueBytes(v) : this.rowBytes(row)));
         g.into.push(v);
         if (++heldValues > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'COLLECT ... INTO');
       }
@@ -836,9 +823,6 @@ export class Executor {
       yield r;
     }
     gov.reset(m);
-    } finally {
-      gov.release(held);
-    }
   }
 
   // ------------------------------------------------------------------ data modification

@@ -17,9 +17,10 @@
  */
 import { createHash, randomUUID, randomBytes } from 'node:crypto';
 import { ThemisError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from '../json-limits.js';
 import type { AqlValue } from './ast.js';
 import { BigMap, BigSet } from './big-collections.js';
-import { depthError, type Governor, jsonDepthExceeds, loopWith, Pending, sizeOf, sortWith, STOP, andThen, type Val } from './governor.js';
+import { depthError, type Governor, loopWith, Pending, sizeOf, sortWith, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,
   compare,
@@ -268,23 +269,7 @@ function charIndex(s: string, utf16Index: number): number {
 
 /** The distinct values of an array, in first-seen order (governed: hashing millions of values takes a while). */
 function uniqueValues(values: readonly AqlValue[], ctx: FnContext): Val {
-  const seen = new BigSet();
-  const out: AqlValue[] = [];
-  charge(ctx, 16 + 16 * values.length); // built by push: its capacity can be twice its length
-  return loop(
-    ctx,
-    values.length,
-    (i) => {
-      const v = values[i]!;
-      const k = hashKey(v);
-      if (!seen.has(k)) {
-        charge(ctx, hashEntryBytes(k));
-        seen.add(k);
-        out.push(v);
-      }
-    },
-    () => out,
-  );
+  return distinctWhere(ctx, values, new BigSet(), () => true);
 }
 
 /** The hash keys of an array's values (governed); `then` receives the set. */
@@ -845,8 +830,6 @@ def('JSON_STRINGIFY', 1, 1, (a, ctx) => {
   if (gov !== undefined && v !== null && typeof v === 'object') gov.charge(sizeOf(v, gov.maxDepth, ctx.texts));
   return toJson(v);
 });
-/** Nesting JSON_PARSE accepts without a governor (with one: its limit). */
-const DEFAULT_MAX_DEPTH = 256;
 def(
   'JSON_PARSE',
   1,
@@ -855,8 +838,9 @@ def(
     const text = a[0];
     if (typeof text !== 'string') return invalidArg(ctx, 'JSON_PARSE');
     // Refuse deep input before building it: deep values would overflow the stack of every recursive consumer.
-    const limit = ctx.gov?.maxDepth ?? DEFAULT_MAX_DEPTH;
-    if (jsonDepthExceeds(text, limit)) throw depthError(limit, 'the JSON_PARSE() input');
+    // Without a governor (outside a query) the server's default applies.
+    const limit = ctx.gov?.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+    if (exceedsJsonDepth(text, limit)) throw depthError(limit, 'the JSON_PARSE() input');
     // A parsed value takes roughly three times its text.
     charge(ctx, 64 + 6 * text.length);
     try {
@@ -1219,9 +1203,9 @@ function keySets(arrays: AqlValue[][], ctx: FnContext, done: (sets: BigSet[]) =>
 }
 
 /** The distinct values of `arr` (first occurrences, in order) whose key `keep` accepts; `seen` collects the keys taken (governed). */
-function distinctWhere(ctx: FnContext, arr: AqlValue[], seen: BigSet, keep: (k: string) => boolean): Val {
+function distinctWhere(ctx: FnContext, arr: readonly AqlValue[], seen: BigSet, keep: (k: string) => boolean): Val {
   const out: AqlValue[] = [];
-  charge(ctx, 16 + 8 * arr.length);
+  charge(ctx, 16 + 16 * arr.length); // built by push: its capacity can be twice its length
   return loop(
     ctx,
     arr.length,

@@ -113,7 +113,12 @@ export class Governor {
 
   /** Charge `bytes` to the rows in progress; throws RESOURCE_LIMIT_EXCEEDED past the budget. */
   charge(bytes: number): void {
-    const used = (this.scratch += bytes) + this.held;
+    this.scratch += bytes;
+    this.checkPeak();
+  }
+
+  private checkPeak(): void {
+    const used = this.scratch + this.held;
     if (used > this.peak) {
       this.peak = used;
       if (used > this.maxMemory) throw memoryError(this.maxMemory);
@@ -130,17 +135,19 @@ export class Governor {
     this.scratch = mark;
   }
 
-  /** Charge `bytes` held by a buffer until `release`. */
+  /** Charge `bytes` held by a buffer until `release` (see Holding, which keeps the account for one buffer). */
   hold(bytes: number): void {
-    const used = this.scratch + (this.held += bytes);
-    if (used > this.peak) {
-      this.peak = used;
-      if (used > this.maxMemory) throw memoryError(this.maxMemory);
-    }
+    this.held += bytes;
+    this.checkPeak();
   }
 
   release(bytes: number): void {
     this.held -= bytes;
+  }
+
+  /** An account for one buffer that outlives rows (close it in a `finally`). */
+  holding(): Holding {
+    return new Holding(this);
   }
 
   /** Throws TIMEOUT past the deadline. */
@@ -285,6 +292,35 @@ export class Governor {
   }
 }
 
+/**
+ * What one buffer (SORT's rows, a DISTINCT set, COLLECT's groups, a
+ * subquery's results, a hash join's inner side, a response page) holds
+ * against the query's budget: grown with `hold`, shrunk with `free`, and
+ * given back whole by `close()` once the buffer is done.
+ */
+export class Holding {
+  bytes = 0;
+  constructor(private readonly gov: Governor) {}
+
+  hold(b: number): void {
+    this.bytes += b;
+    this.gov.hold(b);
+  }
+
+  free(b: number): void {
+    this.bytes -= b;
+    this.gov.release(b);
+  }
+
+  /** Release everything still held; returns how much that was. */
+  close(): number {
+    const b = this.bytes;
+    this.gov.release(b);
+    this.bytes = 0;
+    return b;
+  }
+}
+
 const RUN = 512;
 const NATIVE_SORT_MAX = 4096;
 const MERGE_CHUNK = 4096;
@@ -310,33 +346,37 @@ const CACHE_FROM = 64;
  */
 export function sizeOf(v: AqlValue | undefined, maxDepth: number, texts?: WeakMap<object, string>): number {
   if (v === null || v === undefined || typeof v !== 'object') return typeof v === 'string' ? stringBytes(v) : 8;
+  return known(v, texts) ?? measure(v, maxDepth, texts);
+}
+
+/** The size of a container without walking it: measured before, or a stored document (its text's length stands in). */
+function known(v: object, texts: WeakMap<object, string> | undefined): number | undefined {
   const cached = SIZES.get(v);
   if (cached !== undefined) return cached;
   const text = texts?.get(v);
-  if (text !== undefined) return 64 + 3 * text.length;
-  return measure(v, maxDepth, texts);
+  return text === undefined ? undefined : 64 + 3 * text.length;
 }
 
 function measure(root: object, maxDepth: number, texts: WeakMap<object, string> | undefined): number {
   let total = 0;
   // Explicit stack of [container, depth]; big containers get their own total cached afterwards.
   const stack: [AqlValue, number][] = [[root as AqlValue, 1]];
+  // `scalar`: what a non-string scalar adds (an array slot is already counted in the array's 8 bytes per element).
+  const child = (x: AqlValue | undefined, depth: number, scalar: number): void => {
+    if (x === null || x === undefined || typeof x !== 'object') {
+      total += typeof x === 'string' ? stringBytes(x) : scalar;
+      return;
+    }
+    const c = known(x, texts);
+    if (c !== undefined && depth + 1 <= maxDepth) total += c;
+    else stack.push([x, depth + 1]);
+  };
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     if (depth > maxDepth) throw depthError(maxDepth);
     if (Array.isArray(v)) {
-      const n = v.length;
-      total += 16 + 8 * n;
-      for (let i = 0; i < n; i++) {
-        const x = v[i];
-        if (x === null || x === undefined || typeof x !== 'object') {
-          if (typeof x === 'string') total += stringBytes(x);
-        } else {
-          const c = SIZES.get(x) ?? (texts?.get(x) !== undefined ? 64 + 3 * texts.get(x)!.length : undefined);
-          if (c !== undefined && depth + 1 <= maxDepth) total += c;
-          else stack.push([x, depth + 1]);
-        }
-      }
+      total += 16 + 8 * v.length;
+      for (let i = 0; i < v.length; i++) child(v[i], depth, 0);
     } else {
       const o = v as Record<string, AqlValue>;
       const names = Object.getOwnPropertyNames(o);
@@ -344,15 +384,7 @@ function measure(root: object, maxDepth: number, texts: WeakMap<object, string> 
       for (let i = 0; i < names.length; i++) {
         const k = names[i]!;
         total += 8 + 2 * k.length;
-        const x = o[k];
-        if (x === null || x === undefined || typeof x !== 'object') {
-          if (typeof x === 'string') total += stringBytes(x);
-          else total += 8;
-        } else {
-          const c = SIZES.get(x) ?? (texts?.get(x) !== undefined ? 64 + 3 * texts.get(x)!.length : undefined);
-          if (c !== undefined && depth + 1 <= maxDepth) total += c;
-          else stack.push([x, depth + 1]);
-        }
+        child(o[k], depth, 8);
       }
     }
   }
@@ -384,27 +416,6 @@ export function checkDepth(v: AqlValue | undefined, maxDepth: number, what?: str
       }
     }
   }
-}
-
-/**
- * The nesting depth of the JSON text `s` (brackets outside strings), or
- * more than `limit` as soon as it gets there: lets JSON_PARSE refuse deep
- * input before building it.
- */
-export function jsonDepthExceeds(s: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
-      if (++depth > limit) return true;
-    } else if (c === 93 || c === 125) depth--;
-  }
-  return false;
 }
 
 /**

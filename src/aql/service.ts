@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { ThemisError } from '../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../storage/index.js';
 import type { Transaction, TransactionManager } from '../txn/index.js';
@@ -60,9 +61,6 @@ interface OpenCursor {
 
 /** Parsed queries kept for reuse (bind parameters make one text serve many requests). */
 const PARSE_CACHE = 500;
-
-/** Default nesting limit of values (AqlLimits.maxDepth). */
-export const DEFAULT_MAX_DEPTH = 256;
 
 /**
  * What V8 throws when a value outgrows it, as the error catalogue's answer:
@@ -145,7 +143,7 @@ export class AqlService {
   }
 
   private get maxDepth(): number {
-    return this.limits.maxDepth ?? DEFAULT_MAX_DEPTH;
+    return this.limits.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
   }
 
   /** `internal.naive`: run the reference plan (differential tests; not reachable over HTTP). */
@@ -357,19 +355,17 @@ export class AqlService {
 async function take(it: AsyncGenerator<AqlValue>, n: number, ex: Executor): Promise<AqlValue[]> {
   const out: AqlValue[] = [];
   const gov = ex.gov;
-  let held = 0;
+  const held = gov.holding();
   try {
     while (out.length < n) {
       const r = await it.next();
       if (r.done) break;
       const v = r.value;
-      const b = 8 + (typeof v === 'string' ? stringBytes(v) : sizeOf(v, gov.maxDepth, ex.texts));
-      gov.hold(b);
-      held += b;
+      held.hold(8 + (typeof v === 'string' ? stringBytes(v) : sizeOf(v, gov.maxDepth, ex.texts)));
       out.push(v);
     }
   } finally {
-    gov.release(held);
+    held.close();
   }
   return out;
 }

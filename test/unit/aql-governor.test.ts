@@ -13,7 +13,8 @@ import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { AqlValue } from '../../src/aql/ast.js';
 import { callFunction } from '../../src/aql/functions.js';
-import { checkDepth, Governor, jsonDepthExceeds, Pending, sizeOf, SLICE_MS, STOP } from '../../src/aql/governor.js';
+import { checkDepth, Governor, Pending, sizeOf, SLICE_MS, STOP } from '../../src/aql/governor.js';
+import { exceedsJsonDepth } from '../../src/json-limits.js';
 import { compileRegex, like, regexMatch } from '../../src/aql/values.js';
 import { BigMap, BigSet } from '../../src/aql/big-collections.js';
 import { thrown } from '../helpers/aql.js';
@@ -211,12 +212,12 @@ describe('memory accounting', () => {
     expect(thrown(() => checkDepth({ b: ok }, 256)).details).toMatchObject({ limit_depth: 256 });
   });
 
-  it('jsonDepthExceeds counts brackets outside strings only', () => {
-    expect(jsonDepthExceeds('[[[1]]]', 3)).toBe(false);
-    expect(jsonDepthExceeds('[[[[1]]]]', 3)).toBe(true);
-    expect(jsonDepthExceeds('["[[[[[", {"a": "]]]]\\"[[[["}]', 2)).toBe(false);
-    expect(jsonDepthExceeds('[{"a": [1]}]', 2)).toBe(true);
-    expect(jsonDepthExceeds('['.repeat(100_000), 256)).toBe(true);
+  it('JSON_PARSE\'s depth check (exceedsJsonDepth) counts brackets outside strings only', () => {
+    expect(exceedsJsonDepth('[[[1]]]', 3)).toBe(false);
+    expect(exceedsJsonDepth('[[[[1]]]]', 3)).toBe(true);
+    expect(exceedsJsonDepth('["[[[[[", {"a": "]]]]\\"[[[["}]', 2)).toBe(false);
+    expect(exceedsJsonDepth('[{"a": [1]}]', 2)).toBe(true);
+    expect(exceedsJsonDepth('['.repeat(100_000), 256)).toBe(true);
   });
 });
 
