@@ -1,13 +1,17 @@
 import type { Logger } from '../log.js';
+import type { ReplayEntry } from './replay.js';
 
-/** Checkpoints by change-log growth: an index whose checkpoint is `everyChanges` entries behind the log gets a new one. */
-export interface CheckpointGrowth<T> {
-  /** Change-log entries after an index's checkpoint that trigger a new one (bounds the replay at start-up). */
-  everyChanges: number;
+/** Where an in-memory index's checkpoints live, how to replay the commits after one, and when to write them. */
+export interface IndexCheckpoints {
+  dir: string;
   /** The change log's last sequence number. */
   lastSeq: () => number;
-  /** The sequence number an index's checkpoint on disk reflects (0: none). */
-  seqOf: (item: T) => number;
+  /** Changes of `table` after `fromSeq`, in order; throws (GONE) when no longer retained. */
+  replay: (table: string, fromSeq: number) => AsyncIterable<ReplayEntry>;
+  /** Period of the background checkpoint (default 5 minutes). */
+  everyMs?: number;
+  /** Change-log growth past an index's checkpoint that triggers a new one (default 50,000 entries; bounds the replay at start-up). */
+  everyChanges?: number;
 }
 
 /**
@@ -34,11 +38,20 @@ export class CheckpointScheduler<T> {
     private readonly name: (item: T) => string,
     /** Write one checkpoint; false when there was nothing to write. */
     private readonly write: (item: T, force: boolean) => Promise<boolean>,
-    private readonly growth?: CheckpointGrowth<T>,
+    /** When to checkpoint (none: only on demand). */
+    private readonly policy: IndexCheckpoints | undefined,
+    /** The sequence number an index's checkpoint on disk reflects (0: none). */
+    private readonly seqOf: (item: T) => number,
   ) {}
 
-  start(everyMs: number): void {
-    this.timer = setInterval(() => void this.run(), everyMs);
+  private get everyChanges(): number {
+    return this.policy?.everyChanges ?? 50_000;
+  }
+
+  /** Start the periodic and the growth checkpoints. */
+  start(): void {
+    if (!this.policy) return;
+    this.timer = setInterval(() => void this.run(), this.policy.everyMs ?? 300_000);
     this.timer.unref();
     this.recomputeDue();
   }
@@ -67,30 +80,33 @@ export class CheckpointScheduler<T> {
    * one run at a time). Cheap when nothing is due.
    */
   afterCommit(): void {
-    const g = this.growth;
-    if (!g || this.timer === undefined || this.growthQueued || g.lastSeq() < this.nextDue) return;
-    const last = g.lastSeq();
-    const due = [...this.items()].filter((item) => last - g.seqOf(item) >= g.everyChanges);
+    const p = this.policy;
+    if (!p || this.timer === undefined || this.growthQueued) return;
+    const last = p.lastSeq();
+    if (last < this.nextDue) return;
+    const every = this.everyChanges;
+    const due = [...this.items()].filter((item) => last - this.seqOf(item) >= every);
     if (due.length === 0) {
       this.recomputeDue();
       return;
     }
     this.growthQueued = true;
-    this.log.info(`${this.kind} checkpoint by change-log growth`, { indexes: due.map((i) => this.name(i)), last_seq: last, every_changes: g.everyChanges });
+    this.log.info(`${this.kind} checkpoint by change-log growth`, { indexes: due.map((i) => this.name(i)), last_seq: last, every_changes: every });
     void this.run(true, due).finally(() => {
       this.growthQueued = false;
       // An index that could not be written now (a backfill batch outstanding) is tried again a little later, not after every commit.
-      this.nextDue = Math.max(this.nextDue, last + Math.ceil(g.everyChanges / 10));
+      this.nextDue = Math.max(this.nextDue, last + Math.ceil(every / 10));
     });
   }
 
   private recomputeDue(): void {
-    const g = this.growth;
-    if (!g) return;
+    const p = this.policy;
+    if (!p) return;
+    const every = this.everyChanges;
     let due = Infinity;
-    for (const item of this.items()) due = Math.min(due, g.seqOf(item) + g.everyChanges);
+    for (const item of this.items()) due = Math.min(due, this.seqOf(item) + every);
     // Nothing to watch (no index): look again after the next everyChanges entries.
-    this.nextDue = Number.isFinite(due) ? due : g.lastSeq() + g.everyChanges;
+    this.nextDue = Number.isFinite(due) ? due : p.lastSeq() + every;
   }
 
   /** Stop the timer and write a last checkpoint (shutdown, after the last commit). */

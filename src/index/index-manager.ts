@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
 import { changeDocs, type CommitInfo } from '../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
-import { CheckpointScheduler } from './checkpoint-scheduler.js';
+import { CheckpointScheduler, type IndexCheckpoints } from './checkpoint-scheduler.js';
+import { replayReport } from './replay.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
 import { FulltextIndex, type FulltextPlan, type FulltextStats } from './fulltext/index.js';
 import { idPrefix } from './id-prefix.js';
@@ -40,18 +41,6 @@ function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, k
   return new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${describeTuple(t)} is used by ${owner} and ${key}`);
 }
 
-/** Where fulltext checkpoints live and how to replay the commits after one. */
-export interface FulltextCheckpoints {
-  dir: string;
-  /** The change log's last sequence number. */
-  lastSeq: () => number;
-  /** Changes of `table` after `fromSeq`, in order; throws (GONE) when no longer retained. */
-  replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
-  /** Period of the background checkpoint (default 5 minutes). */
-  everyMs?: number;
-  /** Change-log growth past a checkpoint that triggers a new one (default 50,000 entries). */
-  everyChanges?: number;
-}
 
 /**
  * Secondary indexes (equality and range share one order-preserving layout).
@@ -84,7 +73,7 @@ export class IndexManager {
     private readonly latest: LatestValue,
     private readonly log: Logger,
     private readonly clock?: CommitClock,
-    private readonly checkpoints?: FulltextCheckpoints,
+    private readonly checkpoints?: IndexCheckpoints,
   ) {
     this.scheduler = new CheckpointScheduler(
       'fulltext',
@@ -92,7 +81,8 @@ export class IndexManager {
       () => [...this.byId.values()].filter((l) => l.ft && l.def.state === 'ready'),
       (l) => indexName(l.def),
       async (l, force) => this.checkpoints !== undefined && this.clock !== undefined && this.byId.get(l.def.id) === l && l.ft!.checkpoint(this.checkpointFile(l.def.id), this.clock.appliedSeq(), force),
-      checkpoints ? { everyChanges: checkpoints.everyChanges ?? 50_000, lastSeq: checkpoints.lastSeq, seqOf: (l) => l.ft!.checkpointSeq } : undefined,
+      checkpoints,
+      (l) => l.ft!.checkpointSeq,
     );
   }
 
@@ -114,7 +104,7 @@ export class IndexManager {
         if (l.ft) await this.loadFulltext(l.ft, def);
       }
     }
-    if (this.checkpoints && this.clock) this.scheduler.start(this.checkpoints.everyMs ?? 300_000);
+    if (this.clock) this.scheduler.start();
     // A drop interrupted by a crash finishes.
     for (const def of dropping) await this.discard(def);
     // A backfill interrupted by a crash starts over: its partial entries are removed first.
@@ -131,11 +121,10 @@ export class IndexManager {
   /** The in-memory side of a fulltext index: from its checkpoint plus the change log, else from the durable postings. */
   private async loadFulltext(ft: FulltextIndex, def: IndexDef): Promise<void> {
     const started = Date.now();
-    let from: { source: string; replayed?: number; replay_from_seq?: number; replay_entries?: number; checkpoint_unused?: string };
+    let from: Record<string, unknown>;
     const c = this.checkpoints;
     const r = c ? await ft.loadCheckpoint(this.checkpointFile(def.id), c.lastSeq(), (seq) => c.replay(def.table, seq)) : { loaded: false as const, reason: 'checkpoints off' };
-    // replay_entries: change-log entries read after the checkpoint (what the replay cost); replayed: those of this table.
-    if (r.loaded) from = { source: 'checkpoint', replayed: r.replayed ?? 0, replay_from_seq: r.fromSeq ?? 0, replay_entries: c!.lastSeq() - (r.fromSeq ?? 0) };
+    if (r.loaded) from = { source: 'checkpoint', ...replayReport(r.fromSeq ?? 0, c!.lastSeq(), r.replayed ?? 0) };
     else {
       await ft.load();
       from = { source: 'postings', checkpoint_unused: r.reason ?? 'unknown' };

@@ -5,6 +5,15 @@ export interface ReplayEntry {
   value: string | null;
 }
 
+/**
+ * The start-up log's fields of a replay: the change-log position the
+ * checkpoint reflects, the change-log entries read after it (what the
+ * replay cost), and those of the index's table.
+ */
+export function replayReport(fromSeq: number, lastSeq: number, replayed: number): { replay_from_seq: number; replay_entries: number; replayed: number } {
+  return { replay_from_seq: fromSeq, replay_entries: lastSeq - fromSeq, replayed };
+}
+
 /** The net change of one key over a stretch of the change log, with documents parsed. */
 export interface NetChange {
   key: string;

@@ -10,7 +10,7 @@ import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import { MemoryIndex } from './postings.js';
 import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
-import { coalesceReplay } from '../replay.js';
+import { coalesceReplay, type ReplayEntry } from '../replay.js';
 import { makeSnippet, type HighlightOptions } from './snippet.js';
 
 const ftKs = keyspace('fulltext');
@@ -350,7 +350,7 @@ export class FulltextIndex {
    * statistics. Returns false, leaving memory empty, if any step fails; the
    * caller then rebuilds from the postings (`load`).
    */
-  async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
+  async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<ReplayEntry>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);

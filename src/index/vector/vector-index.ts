@@ -9,7 +9,7 @@ import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
 import { TicketQueue } from '../tickets.js';
 import { HnswIndex, MAX_DIMENSION, checkVector, type VectorHit } from './hnsw-index.js';
-import { coalesceReplay } from '../replay.js';
+import { coalesceReplay, type ReplayEntry } from '../replay.js';
 import { graphIdentity, type VectorIndexDef } from './vector-def.js';
 
 const vecKs = keyspace('vector');
@@ -326,10 +326,10 @@ export class VectorIndex {
    * count against the durable one; otherwise (no file, corrupt, another
    * definition, ahead of the log, mismatch) rebuild from the stored entities.
    */
-  async load(file: string | undefined, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ source: string; replayed?: number; replay_from_seq?: number; checkpoint_unused?: string }> {
+  async load(file: string | undefined, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<ReplayEntry>): Promise<{ source: string; replayed?: number; fromSeq?: number; checkpoint_unused?: string }> {
     if (file) {
       const r = await this.loadCheckpoint(file, lastSeq, replay);
-      if (r.loaded) return { source: 'checkpoint', replayed: r.replayed ?? 0, replay_from_seq: r.fromSeq ?? 0 };
+      if (r.loaded) return { source: 'checkpoint', replayed: r.replayed ?? 0, fromSeq: r.fromSeq ?? 0 };
       await this.rebuild();
       return { source: 'rebuild', checkpoint_unused: r.reason };
     }
@@ -337,7 +337,7 @@ export class VectorIndex {
     return { source: 'rebuild', checkpoint_unused: 'checkpoints off' };
   }
 
-  private async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
+  private async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<ReplayEntry>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);

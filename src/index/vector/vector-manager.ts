@@ -5,7 +5,8 @@ import type { Logger } from '../../log.js';
 import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
 import { changeDocs, type CommitInfo } from '../../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
-import { CheckpointScheduler } from '../checkpoint-scheduler.js';
+import { CheckpointScheduler, type IndexCheckpoints } from '../checkpoint-scheduler.js';
+import { replayReport } from '../replay.js';
 import { DEFAULT_VECTOR_INDEX, describeVectorIndex, type VectorIndexDef, type VectorIndexSpec } from './vector-def.js';
 import { TAG_DEF, VectorIndex, countKey, defKey, type VectorDraft, type VectorPlan } from './vector-index.js';
 
@@ -13,16 +14,6 @@ const vecKs = keyspace('vector');
 const COUNTER_KEY = Buffer.of(0x4e); // 'N' -> {"next_id": n}
 const BACKFILL_BATCH = 1000;
 
-/** Where vector checkpoints live and how to replay the commits after one. */
-export interface VectorCheckpoints {
-  dir: string;
-  lastSeq: () => number;
-  replay: (table: string, fromSeq: number) => AsyncIterable<{ key: string; prev: string | null; value: string | null }>;
-  /** Period of the background checkpoint (default 5 minutes). */
-  everyMs?: number;
-  /** Change-log growth past a checkpoint that triggers a new one (default 50,000 entries). */
-  everyChanges?: number;
-}
 
 export type VectorIndexListing = Record<string, unknown>;
 
@@ -49,7 +40,7 @@ export class VectorManager {
     private readonly latest: LatestValue,
     private readonly log: Logger,
     private readonly clock: CommitClock,
-    private readonly checkpoints?: VectorCheckpoints,
+    private readonly checkpoints?: IndexCheckpoints,
   ) {
     this.scheduler = new CheckpointScheduler(
       'vector',
@@ -57,7 +48,8 @@ export class VectorManager {
       () => [...this.byName.values()].filter((ix) => ix.def.state === 'ready'),
       (ix) => ix.def.name,
       async (ix, force) => this.checkpoints !== undefined && this.byName.get(ix.def.name) === ix && ix.checkpoint(this.checkpointFile(ix.def.id), this.clock.appliedSeq(), force),
-      checkpoints ? { everyChanges: checkpoints.everyChanges ?? 50_000, lastSeq: checkpoints.lastSeq, seqOf: (ix) => ix.checkpointSeq } : undefined,
+      checkpoints,
+      (ix) => ix.checkpointSeq,
     );
   }
 
@@ -83,15 +75,14 @@ export class VectorManager {
       }
     }
     if (!this.byName.has(DEFAULT_VECTOR_INDEX.name)) await this.create(DEFAULT_VECTOR_INDEX);
-    if (this.checkpoints) this.scheduler.start(this.checkpoints.everyMs ?? 300_000);
+    this.scheduler.start();
   }
 
   private async loadIndex(ix: VectorIndex): Promise<void> {
     const started = Date.now();
     const c = this.checkpoints;
-    const from = await ix.load(c ? this.checkpointFile(ix.def.id) : undefined, c?.lastSeq() ?? 0, (seq) => c!.replay(ix.def.table, seq));
-    // replay_entries: change-log entries read after the checkpoint (what the replay cost); replayed: those of this table.
-    const replay = from.replay_from_seq !== undefined ? { replay_entries: c!.lastSeq() - from.replay_from_seq } : {};
+    const { fromSeq, replayed, ...from } = await ix.load(c ? this.checkpointFile(ix.def.id) : undefined, c?.lastSeq() ?? 0, (seq) => c!.replay(ix.def.table, seq));
+    const replay = fromSeq !== undefined ? replayReport(fromSeq, c!.lastSeq(), replayed ?? 0) : {};
     this.log.info('vector index loaded', { index: ix.def.name, ...from, ...replay, vectors: ix.size, ms: Date.now() - started });
   }
 
