@@ -5,13 +5,13 @@ import { ChangeLog, ChangeStream, toClientEntry, type ChangeEntry, type ChangeLo
 import { DEFAULTS, type Config } from './config.js';
 import { EntityStore, normalizeBlob, parseEntityKey, type EntityKey, type PutResult } from './entities/index.js';
 import { ThemisError } from './errors.js';
-import { DEFAULT_HIGHLIGHT, DEFAULT_VECTOR_INDEX, IndexManager, VectorManager, type VectorIndex, VectorService, parseVectorIndexSpec, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec, type VectorIndexDef } from './index/index.js';
+import { DEFAULT_HIGHLIGHT, DEFAULT_VECTOR_INDEX, IndexManager, VectorManager, type VectorIndex, VectorService, parseVectorIndexSpec, type FulltextIndex, type HighlightOptions, type IndexDef, type IndexSpec, type ReplayEntry, type VectorIndexDef } from './index/index.js';
 import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import { MAX_CANDIDATES, fuse, parseFusion, type Fusion, type HybridHit } from './index/hybrid.js';
 import type { Logger } from './log.js';
 import { AqlService, type AqlRequest, type AqlResponse } from './aql/service.js';
 import type { Catalogue, TableCatalogue } from './aql/planner.js';
-import { Engine, entityKeyCodec, keyspace, type Snapshot, type StorageFailure } from './storage/index.js';
+import { Engine, entityKeyCodec, keyspace, publicFailure, type PublicStorageFailure, type Snapshot, type StorageFailure } from './storage/index.js';
 import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
 import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';
 
@@ -33,7 +33,7 @@ export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTim
 export interface DatabaseHealth {
   status: 'healthy' | 'degraded' | 'unhealthy';
   writes: 'enabled' | 'disabled';
-  storage_failure?: { kind: StorageFailure['kind']; reason: string; at: string };
+  storage_failure?: PublicStorageFailure;
 }
 
 /** One operation of POST /transaction. */
@@ -94,7 +94,7 @@ export interface HybridSearchResponse {
 }
 
 /** The change log's entries of `table` after `fromSeq`, in order (GONE when no longer retained). */
-async function* replayTable(log: ChangeLog, table: string, fromSeq: number): AsyncGenerator<{ key: string; prev: string | null; value: string | null }> {
+async function* replayTable(log: ChangeLog, table: string, fromSeq: number): AsyncGenerator<ReplayEntry> {
   let from = fromSeq;
   while (from < log.lastSeq) {
     const r = await log.read({ fromSeq: from, limit: 1000, keyPrefix: `${table}:`, maxScan: 50_000 });
@@ -353,7 +353,7 @@ export class Database {
     const e = this.engineRef;
     if (e === undefined || !e.healthy()) return { status: 'unhealthy', writes: 'disabled' };
     const f = e.failure;
-    if (f) return { status: f.kind === 'disk_full' ? 'degraded' : 'unhealthy', writes: 'disabled', storage_failure: { kind: f.kind, reason: f.reason, at: f.at } };
+    if (f) return { status: f.kind === 'disk_full' ? 'degraded' : 'unhealthy', writes: 'disabled', storage_failure: publicFailure(f) };
     if (this.txmRef && !this.txmRef.healthy) return { status: 'unhealthy', writes: 'disabled' };
     return { status: 'healthy', writes: 'enabled' };
   }

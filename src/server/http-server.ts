@@ -329,26 +329,16 @@ export class HttpServer {
         throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
       }
     }
-    if (route.body !== undefined) {
-      ex.body$(this.opts.maxBodyBytes)
-        .collect()
-        .then((buf) => {
-          ex.bodyPending = false;
-          ex.body = this.parseBody(route, buf);
-          return route.handler(ex);
-        })
-        .then((reply) => this.reply(ex, reply), (err: unknown) => this.fail(ex, err));
-      return;
-    }
-    if (ex.bodyPending) {
+    if (route.body !== undefined || ex.bodyPending) {
       // A body sent to a route that takes none (DELETE /entities/{key} with a
       // body, say) is read and dropped, never buffered, before the handler
       // runs: within the limit it is ignored, over it the request gets its
       // 413 and nothing is applied.
-      ex.body$(this.opts.maxBodyBytes)
-        .discard()
-        .then(() => {
+      const body = ex.body$(this.opts.maxBodyBytes);
+      (route.body !== undefined ? body.collect() : body.discard())
+        .then((buf) => {
           ex.bodyPending = false;
+          if (route.body !== undefined) ex.body = this.parseBody(route, buf as Buffer);
           return route.handler(ex);
         })
         .then((reply) => this.reply(ex, reply), (err: unknown) => this.fail(ex, err));

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { ThemisError } from '../errors.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
-import { describeStorageFailure, storageFailureError, type StorageFailure } from './storage-failure.js';
+import { describeStorageFailure, publicFailure, storageFailureError, type PublicStorageFailure, type StorageFailure } from './storage-failure.js';
 import { Keyspace, allKeyspaces, keyspace } from './keyspace.js';
 import { WriteBatch, type BatchOp } from './write-batch.js';
 
@@ -39,7 +39,7 @@ export interface EngineStats {
   reads: number;
   open_snapshots: number;
   /** Why writes are refused (null while they work). */
-  write_failure: { kind: StorageFailure['kind']; reason: string; at: string } | null;
+  write_failure: PublicStorageFailure | null;
   group_commit: GroupCommitStats & { queued: number; avg_commits_per_group: number };
 }
 
@@ -94,7 +94,7 @@ export class Engine {
       if (/lock/i.test(detail)) {
         throw new ThemisError('UNAVAILABLE', `data directory ${location} is in use by another process`, { cause: e });
       }
-      if (describeStorageFailure(e instanceof Error && cause?.message ? cause : e).kind === 'disk_full') {
+      if (describeStorageFailure(detail).kind === 'disk_full') {
         // Opening writes: LevelDB turns its log into a table and starts a new log.
         throw new ThemisError('INSUFFICIENT_STORAGE', `cannot open LevelDB at ${location}: the disk is full (${detail}); free space and start again`, { cause: e });
       }
@@ -288,7 +288,7 @@ export class Engine {
       bytes_read: this.bytesRead,
       reads: this.reads,
       open_snapshots: this.snapshots.size,
-      write_failure: this.failureRef ? { kind: this.failureRef.kind, reason: this.failureRef.reason, at: this.failureRef.at } : null,
+      write_failure: this.failureRef ? publicFailure(this.failureRef) : null,
       group_commit: {
         ...gc,
         queued: this.committer.queued,

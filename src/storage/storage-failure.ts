@@ -24,6 +24,13 @@ export interface StorageFailure {
 
 const DISK_FULL = /no space left on device|ENOSPC|disk quota exceeded|EDQUOT/i;
 
+/** What clients and /health see of a failure (no LevelDB message: it names files). */
+export type PublicStorageFailure = Pick<StorageFailure, 'kind' | 'reason' | 'at'>;
+
+export function publicFailure(f: StorageFailure): PublicStorageFailure {
+  return { kind: f.kind, reason: f.reason, at: f.at };
+}
+
 export function describeStorageFailure(e: unknown): StorageFailure {
   const message = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: unknown } | undefined)?.code;
