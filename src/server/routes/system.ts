@@ -34,8 +34,8 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
   };
 
   const ready = (): Reply => {
-    if (d.db.ready && d.db.healthy()) {
-      const h = d.db.health();
+    const h = d.db.health();
+    if (d.db.ready && h.status !== 'unhealthy') {
       return { json: { status: 'ready', state: d.db.state, writes: h.writes, ...(h.storage_failure ? { storage_failure: h.storage_failure } : {}) } };
     }
     return {
