@@ -1,5 +1,8 @@
 import type { Config } from './config.js';
+import { Changefeed } from './cdc/index.js';
 import { Database } from './db.js';
+import { Vectors } from './index/index.js';
+import { Transactions, type TransactionStats } from './txn/index.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Authenticator, bootstrapAdminKey } from './security/index.js';
@@ -52,8 +55,8 @@ export async function startServer(config: Config, { log, announce = (t) => proce
     },
   });
   // Transaction and change-feed figures, read at scrape time (undefined until storage is open).
-  const txStat = <K extends keyof ReturnType<Database['transactionStats']>>(k: K) => () => (db.ready ? (db.transactionStats()[k] as number) : undefined);
-  const cdcStat = <K extends 'first_seq' | 'last_seq' | 'entries' | 'subscribers' | 'waiters'>(k: K) => () => (db.ready ? db.changeLogStats()[k] : undefined);
+  const txStat = <K extends keyof TransactionStats>(k: K) => () => (db.ready ? (db.get(Transactions).stats()[k] as number) : undefined);
+  const cdcStat = <K extends 'first_seq' | 'last_seq' | 'entries' | 'subscribers' | 'waiters'>(k: K) => () => (db.ready ? db.get(Changefeed).stats()[k] : undefined);
   metrics.addGauge('themis_transactions_active', 'Explicit transactions currently open', txStat('active_count'));
   metrics.addGauge('themis_transactions_committed_total', 'Explicit transactions committed', txStat('total_committed'), 'counter');
   metrics.addGauge('themis_transactions_aborted_total', 'Explicit transactions not committed (rolled back, conflicts, timeouts)', txStat('total_aborted'), 'counter');
@@ -68,7 +71,7 @@ export async function startServer(config: Config, { log, announce = (t) => proce
   metrics.addGauge('themis_storage_writes_enabled', 'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)', () =>
     db.ready ? (db.health().writes === 'enabled' ? 1 : 0) : undefined,
   );
-  const vectorStat = (k: 'vectorCount' | 'deletedSlots' | 'capacity') => () => (db.ready ? db.listVectorIndexes().map((x): [string, number] => [x.objectName as string, x[k] as number]) : undefined);
+  const vectorStat = (k: 'vectorCount' | 'deletedSlots' | 'capacity') => () => (db.ready ? db.get(Vectors).listIndexes().map((x): [string, number] => [x.objectName as string, x[k] as number]) : undefined);
   metrics.addLabeledGauge('themis_vector_index_vectors', 'Vectors in each vector index', 'index', vectorStat('vectorCount'));
   metrics.addLabeledGauge('themis_vector_index_deleted_slots', 'Graph slots of deleted vectors awaiting reuse, per vector index', 'index', vectorStat('deletedSlots'));
   metrics.addLabeledGauge('themis_vector_index_capacity', 'Graph capacity of each vector index (doubles when full)', 'index', vectorStat('capacity'));

@@ -19,6 +19,9 @@ import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
 import { envNumber, log, shortPhases, sleep, tempDir } from '../lib/util.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
+import { Search } from '../../src/search/index.js';
 
 /** Table and column of the indexed documents (`docs:<6-digit n>`, blob {"text": …, "src": …}). */
 const TABLE = 'docs';
@@ -319,17 +322,17 @@ export const fulltextArea: Area = {
       try {
         await db.open();
         inLoad = await loadBatches(corpus, async (b) => {
-          await db.applyBatch(batchOps(corpus, b, key));
+          await db.get(Entities).applyBatch(batchOps(corpus, b, key));
         });
         log(`fulltext: in-process applyBatch (no index): ${inLoad.seconds.toFixed(2)} s = ${Math.round(inLoad.perS)} docs/s`);
         const m0 = memNow(gc);
         const t0 = performance.now();
-        await db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext' });
+        await db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext' });
         const secs = (performance.now() - t0) / 1000;
         inBackfill = { seconds: secs, perS: N / secs };
         inMem = memDelta(m0, memNow(gc));
         log(`fulltext: in-process backfill: ${secs.toFixed(2)} s = ${Math.round(inBackfill.perS)} docs/s; index memory heap ${inMem.heapMB.toFixed(1)} MB + external ${inMem.externalMB.toFixed(1)} MB`);
-        const ft = db.fulltextIndex(TABLE, COLUMN);
+        const ft = db.get(Indexes).fulltext(TABLE, COLUMN);
         const st = ft.stats();
         if (httpStats && JSON.stringify(st) !== JSON.stringify(httpStats)) throw new Error(`fulltext: in-process index stats ${JSON.stringify(st)} differ from the server's ${JSON.stringify(httpStats)}`);
         await sleep(SETTLE_MS);
@@ -339,7 +342,7 @@ export const fulltextArea: Area = {
         };
         inproc = await runPasses('themis in-process', queries, one);
         inprocSnip = await runPasses('themis in-process searchFulltext + snippets', queries, (q) => {
-          const r = db.searchFulltext({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets: true });
+          const r = db.get(Search).fulltext({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets: true });
           return { keys: r.hits.map((h) => h.key), total: r.total };
         });
         // The server and the in-process engine hold the same data: their answers must be identical.
@@ -355,7 +358,7 @@ export const fulltextArea: Area = {
           'inproc-themis',
           'in-process themis',
           'FulltextIndex.search()',
-          `Ceiling: the same index in this process (Database over LevelDB in a temp dir, backfilled): \`db.fulltextIndex("${TABLE}","${COLUMN}").search(query, {limit: ${TOP_K}, offset: 0})\`, one query after another on one thread, rotating through all ${all.length} queries. No HTTP, no JSON.`,
+          `Ceiling: the same index in this process (Database over LevelDB in a temp dir, backfilled): \`db.get(Indexes).fulltext("${TABLE}","${COLUMN}").search(query, {limit: ${TOP_K}, offset: 0})\`, one query after another on one thread, rotating through all ${all.length} queries. No HTTP, no JSON.`,
           one,
         );
       } finally {

@@ -1,10 +1,12 @@
 import { v4 as uuidv4 } from 'uuid';
-import { parseEntityKey } from '../entities/index.js';
+import { parseEntityKey } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Direction as GraphDirection } from '../graph/index.js';
-import { entityKeyCodec, keyspace, type Engine, type ScalarValue, type Snapshot } from '../storage/index.js';
-import { decodeEntityValue, type Transaction, type TransactionManager } from '../txn/index.js';
+import type { DocumentStore } from '../documents/index.js';
+import type { EntityStore } from '../entities/entity-store.js';
+import type { Engine, ScalarValue, Snapshot } from '../storage/index.js';
+import type { Transaction, TransactionManager } from '../txn/index.js';
 import { subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr } from './ast.js';
 import { evaluate, evaluateVal, type EvalContext, type Scope } from './evaluator.js';
@@ -14,12 +16,16 @@ import type { FnContext } from './functions.js';
 import type { Plan, Source, Step, SubPlans } from './planner.js';
 import { compare, hashKey, toNumber, truthy } from './values.js';
 
-const entityKs = keyspace('entity');
 
 /** What the executor needs from the database (all reads go through `snapshot` where storage allows). */
 export interface ExecDeps {
+  /** Snapshots (one per query). */
   engine: Engine;
-  txm: TransactionManager;
+  transactions: TransactionManager;
+  /** Stored documents (reads as of the query's snapshot). */
+  documents: DocumentStore;
+  /** Where modifications are buffered (in the query's transaction). */
+  entities: EntityStore;
   /** Entity keys of an equality/range index scan, in index order, as of the snapshot. */
   scanKeys(indexId: number, r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean }, snapshot: Snapshot): AsyncGenerator<string>;
   /** BM25 hits (best first) of a fulltext index; latest committed state. */
@@ -387,8 +393,7 @@ export class Executor {
     } catch {
       return undefined;
     }
-    const raw = this.deps.engine.getSync(entityKs, entityKeyCodec.encode(k), this.snapshot);
-    return raw === undefined ? undefined : decodeEntityValue(raw);
+    return this.deps.documents.read(k, this.snapshot);
   }
 
   private doc(key: string, table: string, text: string): AqlValue {
@@ -409,13 +414,11 @@ export class Executor {
       }
       case 'full_scan': {
         const ov = this.overlay(src.table);
-        const range = entityKeyCodec.tableRange(src.table);
         const pkStart = src.table.length + 1;
-        for await (const chunk of this.deps.engine.scanChunks(entityKs, { gte: range.gte, lt: range.lt, snapshot: this.snapshot }, 256)) {
-          for (const [k, v] of chunk) {
-            const key = `${src.table}:${k.toString('utf8', pkStart)}`;
+        for await (const chunk of this.deps.documents.scan({ table: src.table, snapshot: this.snapshot, size: 256 })) {
+          for (const [key, text] of chunk) {
             if (ov?.written.has(key)) continue;
-            yield documentOf(key, pkStart, decodeEntityValue(v), this.texts);
+            yield documentOf(key, pkStart, text, this.texts);
           }
         }
         if (ov) for (const [key, text] of ov.puts) yield this.doc(key, src.table, text);
@@ -827,8 +830,8 @@ export class Executor {
 
   // ------------------------------------------------------------------ data modification
 
-  private get txm(): TransactionManager {
-    return this.deps.txm;
+  private get store(): EntityStore {
+    return this.deps.entities;
   }
 
   private modTxn(): Transaction {
@@ -855,18 +858,18 @@ export class Executor {
         if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `INSERT: _key must be a non-empty string, got ${JSON.stringify(pk)}`);
         const k = parseEntityKey(`${table}:${pk}`);
         const text = JSON.stringify(rest);
-        this.txm.put(txn, k, text, true);
+        this.store.putIn(txn, k, { text }, true);
         NEW = this.doc(k.key, table, text);
       } else {
         const keyVal = await this.eval(op.key, row);
         const pk = typeof keyVal === 'string' ? keyVal : keyVal !== null && typeof keyVal === 'object' && !Array.isArray(keyVal) ? ((keyVal as Record<string, AqlValue>)._key ?? null) : null;
         if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()}: the key must be a string or an object with _key, got ${typeName(keyVal)}`);
         const k = parseEntityKey(`${table}:${pk}`);
-        const current = this.txm.read(txn, k);
+        const current = this.store.read(k, txn);
         if (current === undefined) throw new ThemisError('NOT_FOUND', `${op.type.toUpperCase()}: document ${k.key} not found`);
         OLD = this.doc(k.key, table, current);
         if (op.type === 'remove') {
-          this.txm.delete(txn, k);
+          this.store.deleteIn(txn, k);
         } else {
           const patch = op.with ? await this.eval(op.with, row) : keyVal;
           if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()} needs an object with the new values, got ${typeName(patch)}`);
@@ -876,7 +879,7 @@ export class Executor {
           void _i;
           const next = op.type === 'update' ? mergePatch(JSON.parse(current) as Record<string, AqlValue>, fields) : fields;
           const text = JSON.stringify(next);
-          this.txm.put(txn, k, text);
+          this.store.putIn(txn, k, { text });
           NEW = this.doc(k.key, table, text);
         }
       }

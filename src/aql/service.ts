@@ -109,7 +109,7 @@ export class AqlService {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly deps: () => ExecDeps & { catalogue: (tables: string[]) => Promise<Catalogue>; txm: TransactionManager },
+    private readonly deps: () => ExecDeps & { catalogue: (tables: string[]) => Promise<Catalogue> },
     private readonly limits: AqlLimits,
     private readonly log: Logger,
   ) {
@@ -195,7 +195,7 @@ export class AqlService {
     // A modifying query without a request transaction writes into an implicit snapshot-isolation
     // transaction whose snapshot the query reads: a concurrent write to a document it changes
     // makes the commit fail with 409 instead of being overwritten.
-    const writeTxn = plan.writes.length > 0 && !txn ? deps.txm.begin('snapshot', true) : undefined;
+    const writeTxn = plan.writes.length > 0 && !txn ? deps.transactions.begin('snapshot', true) : undefined;
     const opts = {
       bindVars: bind,
       deadline: started + timeout,
@@ -266,7 +266,7 @@ export class AqlService {
       }
       if (writeTxn) {
         committed = true;
-        await deps.txm.commit(writeTxn);
+        await deps.transactions.commit(writeTxn);
       }
       return { table: plan.table, count: result.length, entities: result, plan: plan.explain, query: body.query };
     } catch (e) {

@@ -2,7 +2,7 @@ import { ThemisError } from '../errors.js';
 import type { Retention } from '../config.js';
 import type { Logger } from '../log.js';
 import { Engine, WriteBatch, keyspace, seqCodec } from '../storage/index.js';
-import type { CommitInfo } from '../txn/index.js';
+import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 const cdcKs = keyspace('cdc');
 const metaKs = keyspace('meta');
@@ -68,7 +68,7 @@ export type Subscriber = (info: CommitInfo) => void;
 
 /**
  * The change log: one entry per committed mutation, keyed by its fixed-width
- * sequence number, written by a commit hook in the same batch as the data
+ * sequence number, written by its commit participant in the same batch as the data
  * (so the log has no gaps and no entries of uncommitted transactions, across
  * crashes). After a batch is durable, waiters (long-poll) and subscribers
  * (SSE, WebSocket) are notified in process; nothing polls.
@@ -119,16 +119,21 @@ export class ChangeLog {
 
   // ------------------------------------------------------------------ write path
 
-  /** Commit hook: the entries and the last sequence number join the commit's batch. */
-  readonly hook = (info: CommitInfo, batch: WriteBatch): void => {
+  /** Commit participation: the entries join the commit's batch; once durable, whoever waits for them wakes. */
+  readonly participant: CommitParticipant = {
+    name: 'changelog',
+    write: (info, _plan, batch) => this.write(info, batch),
+    applied: (info) => this.applied(info),
+  };
+
+  private write(info: CommitInfo, batch: WriteBatch): void {
     for (const c of info.changes) {
       const entry = JSON.stringify({ ts: info.ts, op: c.op, key: c.key, table: c.table, value: c.value, prev: c.prev, txn_id: info.txnId });
       batch.put(cdcKs, seqCodec.encode(c.seq), Buffer.from(entry, 'utf8'));
     }
-  };
+  }
 
-  /** Applied listener: the entries are durable; wake whoever waits for them. */
-  readonly onApplied = (info: CommitInfo): void => {
+  private applied(info: CommitInfo): void {
     const last = info.changes[info.changes.length - 1]!.seq;
     if (last > this.lastSeqRef) this.lastSeqRef = last;
     for (const w of this.waiters) {
@@ -138,9 +143,20 @@ export class ChangeLog {
       }
     }
     for (const s of this.subscribers) s(info);
-  };
+  }
 
   // ------------------------------------------------------------------ reading
+
+  /** The entries of `table` after `fromSeq`, in order (GONE when no longer retained): what a derived index replays after its checkpoint. */
+  async *replay(table: string, fromSeq: number): AsyncGenerator<RawChangeEntry> {
+    let from = fromSeq;
+    while (from < this.lastSeq) {
+      const r = await this.read({ fromSeq: from, limit: 1000, keyPrefix: `${table}:`, maxScan: 50_000 });
+      yield* r.entries;
+      if (r.nextSeq <= from) return;
+      from = r.nextSeq;
+    }
+  }
 
   /** Entries after `fromSeq`; GONE (410) if some of them were removed by retention. */
   async read(o: ReadOptions): Promise<ReadResult> {

@@ -1,10 +1,9 @@
-import { parseEntityKey } from '../entities/index.js';
+import { parseEntityKey, type DocumentStore } from '../documents/index.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, decodeUtf8, encodeUtf8, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound } from '../storage/index.js';
-import { decodeEntityValue, type CommitInfo } from '../txn/index.js';
+import { Engine, WriteBatch, decodeUtf8, encodeUtf8, keyspace, orderedCodec, prefixUpperBound } from '../storage/index.js';
+import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 const graphKs = keyspace('graph');
-const entityKs = keyspace('entity');
 const metaKs = keyspace('meta');
 
 /** Meta key recording that the adjacency index covers every entity (written once, after the first build). */
@@ -47,13 +46,13 @@ export interface EdgeEnds {
  * (`table:pk`); anything else (missing, not a string, malformed key) is an
  * ordinary document, so a typo never fails a write.
  */
-export function edgeEnds(text: string | null): EdgeEnds | undefined {
+export function edgeEnds(text: string | null, parsed?: () => unknown): EdgeEnds | undefined {
   // Fast path: most documents are not edges. A `_from` field is either spelled
   // literally or hidden behind a \u escape.
   if (text === null || (!text.includes('_from') && !text.includes('\\u'))) return undefined;
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parsed ? parsed() : JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -97,13 +96,14 @@ function removeEdge(batch: WriteBatch, edge: string, e: EdgeEnds): void {
 
 /**
  * Out- and in-adjacency of every edge entity, kept in the `graph` keyspace.
- * The commit hook writes the entries into the commit's own batch, so the
+ * Its commit participant writes the entries into the commit's own batch, so the
  * index agrees with the data after updates, deletes, rollbacks (nothing is
  * written) and crashes (all of the batch or none of it).
  */
 export class AdjacencyIndex {
   constructor(
     private readonly engine: Engine,
+    private readonly documents: DocumentStore,
     private readonly log: Logger,
   ) {}
 
@@ -128,12 +128,13 @@ export class AdjacencyIndex {
     }
     await flush();
     let edges = 0;
-    for await (const [k, v] of this.engine.scan(entityKs)) {
-      const ends = edgeEnds(decodeEntityValue(v));
-      if (!ends) continue;
-      const { table, pk } = entityKeyCodec.decode(k);
-      addEdge(batch, `${table}:${pk}`, ends);
-      edges++;
+    for await (const rows of this.documents.scan()) {
+      for (const [key, text] of rows) {
+        const ends = edgeEnds(text);
+        if (!ends) continue;
+        addEdge(batch, key, ends);
+        edges++;
+      }
       if (batch.length >= REBUILD_BATCH_OPS) await flush();
     }
     batch.put(metaKs, GRAPH_INDEX_VERSION_KEY, encodeUtf8(String(GRAPH_INDEX_VERSION)));
@@ -141,16 +142,21 @@ export class AdjacencyIndex {
     this.log.info('graph adjacency index built', { edges, ms: Date.now() - started });
   }
 
-  /** Commit hook: drop the entries of the previous version of each entity, add those of the new one. */
-  readonly hook = (info: CommitInfo, batch: WriteBatch): void => {
+  /** Commit participation: drop the entries of the previous version of each entity, add those of the new one. */
+  readonly participant: CommitParticipant = {
+    name: 'graph',
+    write: (info, _plan, batch) => this.write(info, batch),
+  };
+
+  private write(info: CommitInfo, batch: WriteBatch): void {
     for (const c of info.changes) {
-      const before = edgeEnds(c.prev);
-      const after = edgeEnds(c.value);
+      const before = edgeEnds(c.prev, () => c.prevDoc);
+      const after = edgeEnds(c.value, () => c.doc);
       if (before && after && before.from === after.from && before.to === after.to) continue;
       if (before) removeEdge(batch, c.key, before);
       if (after) addEdge(batch, c.key, after);
     }
-  };
+  }
 
   /**
    * Edges at `vertex` in the latest committed state, ordered by edge key

@@ -1,5 +1,5 @@
 import { ThemisError } from '../errors.js';
-import { TABLE_NAME } from '../entities/index.js';
+import { TABLE_NAME } from '../documents/index.js';
 import { DIRECTIONS, type Direction } from './adjacency-index.js';
 import { MAX_DEPTH } from './traversal.js';
 

@@ -1,7 +1,4 @@
-import { type Engine, entityKeyCodec, keyspace } from '../storage/index.js';
-import { decodeEntityValue } from '../txn/index.js';
-
-const entityKs = keyspace('entity');
+import type { DocumentStore, EntityKey } from '../documents/index.js';
 
 /** How a backfill tells whether a scanned value may be stale: commits applied or queued since the scan began. */
 export interface CommitClock {
@@ -25,7 +22,7 @@ export type LatestValue = (key: string) => string | null;
  * is scanned. `alive` is checked before each batch (throw to stop).
  */
 export async function backfillTable(
-  engine: Engine,
+  documents: DocumentStore,
   table: string,
   batchSize: number,
   clock: CommitClock | undefined,
@@ -33,20 +30,19 @@ export async function backfillTable(
   alive: () => void,
   queue: (rows: [string, string][]) => Promise<void>,
 ): Promise<void> {
-  const range = entityKeyCodec.tableRange(table);
-  let after: Buffer | undefined;
+  let after: EntityKey | undefined;
   let inFlight: Promise<void> = Promise.resolve();
   for (;;) {
     alive();
-    const rows: [string, string][] = [];
+    const rows: (readonly [string, string])[] = [];
     const since = clock?.appliedSeq();
-    for await (const [k, v] of engine.scan(entityKs, after ? { gt: after, lt: range.lt } : { gte: range.gte, lt: range.lt })) {
-      const { table: t, pk } = entityKeyCodec.decode(k);
-      rows.push([`${t}:${pk}`, decodeEntityValue(v)]);
-      after = k;
+    for await (const chunk of documents.scan({ table, ...(after ? { after } : {}), size: batchSize })) {
+      rows.push(...chunk);
       if (rows.length >= batchSize) break;
     }
     if (rows.length === 0) return inFlight;
+    const lastKey = rows[rows.length - 1]![0];
+    after = { key: lastKey, table, pk: lastKey.slice(table.length + 1) };
     await inFlight;
     // From here until the batch is queued everything is synchronous.
     const stale = clock === undefined || clock.appliedSeq() !== since;

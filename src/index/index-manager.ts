@@ -2,20 +2,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, type Snapshot, entityKeyCodec, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
-import { changeDocs, type CommitInfo } from '../txn/index.js';
+import type { DocumentStore } from '../documents/index.js';
+import { Engine, WriteBatch, type Snapshot, keyspace, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../storage/index.js';
+import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
 import { CheckpointScheduler, type IndexCheckpoints } from './checkpoint-scheduler.js';
 import { replayReport } from './replay.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
-import { FulltextIndex, type FulltextPlan, type FulltextStats } from './fulltext/index.js';
+import { FulltextIndex, type DocChange, type FulltextPlan, type FulltextStats } from './fulltext/index.js';
 import { idPrefix } from './id-prefix.js';
 import { indexName, parseIndexSpec, type IndexDef, type IndexSpec } from './index-def.js';
 
 const idxKs = keyspace('index');
 const defKs = keyspace('indexMeta');
 const ftKs = keyspace('fulltext');
-const entityKs = keyspace('entity');
 const EMPTY = Buffer.alloc(0);
 const BACKFILL_BATCH = 5000;
 /** Key 0 of the indexMeta keyspace holds the id counter (index ids start at 1 and are never reused). */
@@ -28,6 +28,21 @@ interface LiveIndex {
   entries: number;
   /** Fulltext indexes: the BM25 index (its own keyspace and in-memory query side). */
   ft?: FulltextIndex;
+}
+
+/** One change's entries in one secondary index: hex entry keys removed, and added with their value tuples. */
+interface EntryChange {
+  l: LiveIndex;
+  key: string;
+  removed: string[];
+  added: [string, ScalarValue[]][];
+}
+
+/** A commit's index work: secondary entries, fulltext documents to plan, and (after write) the fulltext tickets taken. */
+export interface IndexCommitPlan {
+  entries: EntryChange[];
+  fulltext: (readonly [FulltextIndex, DocChange[]])[];
+  ft: [FulltextIndex, FulltextPlan][];
 }
 
 export type IndexListing = IndexDef & { name: string; entries: number; fulltext?: FulltextStats };
@@ -50,10 +65,10 @@ function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, k
  *
  * ‹…› is orderedCodec (null < bool < number < string, numbers numerically),
  * so an index range is a LevelDB range and a value prefix is a byte prefix.
- * Entries are maintained by a commit hook in the same batch as the entity,
+ * Entries are maintained by a commit participant in the same batch as the entity,
  * so an index never disagrees with the data (updates, deletes, rollbacks,
  * crashes). Unique indexes are point-addressable by value, which lets the
- * hook check a violation synchronously; values claimed or released by
+ * participant check a violation synchronously; values claimed or released by
  * commits still in flight are tracked so concurrent writers cannot both win.
  */
 export class IndexManager {
@@ -63,13 +78,12 @@ export class IndexManager {
   private readonly claims = new Map<string, { key: string; seq: number }>();
   /** In-flight releases (an owner moving off a value) -> former owner and seq. */
   private readonly releases = new Map<string, { key: string; seq: number }>();
-  /** Fulltext changes of commits in flight, applied to the in-memory side once durable. */
-  private readonly ftPlans = new WeakMap<CommitInfo, [FulltextIndex, FulltextPlan][]>();
   private nextId = 1;
   private readonly scheduler: CheckpointScheduler<LiveIndex>;
 
   constructor(
     private readonly engine: Engine,
+    private readonly documents: DocumentStore,
     private readonly latest: LatestValue,
     private readonly log: Logger,
     private readonly clock?: CommitClock,
@@ -309,7 +323,7 @@ export class IndexManager {
     const alive = () => {
       if (this.byId.get(l.def.id) !== l) throw new ThemisError('CONFLICT', `index ${indexName(l.def)} was dropped while it was being built`);
     };
-    await backfillTable(this.engine, l.def.table, BACKFILL_BATCH, this.clock, this.latest, alive, (current) => {
+    await backfillTable(this.documents, l.def.table, BACKFILL_BATCH, this.clock, this.latest, alive, (current) => {
       const batch = new WriteBatch();
       if (l.ft) {
         const ft = l.ft;
@@ -339,17 +353,16 @@ export class IndexManager {
   }
 
   private async verifyUnique(l: LiveIndex): Promise<void> {
-    const range = entityKeyCodec.tableRange(l.def.table);
-    for await (const [k] of this.engine.scan(entityKs, { gte: range.gte, lt: range.lt })) {
-      const { table, pk } = entityKeyCodec.decode(k);
-      const key = `${table}:${pk}`;
-      const text = this.latest(key);
-      if (text === null) continue;
-      for (const t of this.tuplesOf(l, text, key)) {
-        const ek = this.entryKey(l, t, key);
-        const owner = this.claims.get(ek.toString('hex'))?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
-        if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
-          throw duplicateValue(l, t, owner, key);
+    for await (const rows of this.documents.scan({ table: l.def.table })) {
+      for (const [key] of rows) {
+        const text = this.latest(key);
+        if (text === null) continue;
+        for (const t of this.tuplesOf(l, text, key)) {
+          const ek = this.entryKey(l, t, key);
+          const owner = this.claims.get(ek.toString('hex'))?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
+          if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
+            throw duplicateValue(l, t, owner, key);
+          }
         }
       }
     }
@@ -363,50 +376,62 @@ export class IndexManager {
     return this.tuplesOf(l, text, owner).some((x) => orderedCodec.encode(x).equals(want));
   }
 
-  // ------------------------------------------------------------------ maintenance (commit hook)
+  // ------------------------------------------------------------------ maintenance (commit participant)
 
-  readonly hook = (info: CommitInfo, batch: WriteBatch): void => {
-    if (this.byTable.size === 0) return;
-    const lastSeq = info.changes[info.changes.length - 1]!.seq;
-    // Pass 1: what each change removes and adds, per index; values this commit gives up.
-    const plan: { l: LiveIndex; key: string; removed: string[]; added: [string, ScalarValue[]][] }[] = [];
+  /** Commit participation: plan and check (unique values, entry limits) in prepare; entries and claims in write. */
+  readonly participant: CommitParticipant<IndexCommitPlan> = {
+    name: 'indexes',
+    prepare: (info) => this.prepare(info),
+    write: (info, plan, batch) => plan && this.write(info, plan, batch),
+    applied: (info, plan) => this.applied(info, plan),
+    aborted: (info, plan) => plan && this.forget(info, plan),
+  };
+
+  /** What each change removes and adds, per index, checked against unique values (pure; throws on a violation). */
+  private prepare(info: CommitInfo): IndexCommitPlan | undefined {
+    if (this.byTable.size === 0) return undefined;
+    const entries: EntryChange[] = [];
     const localReleases = new Map<string, string>();
     const ftChanges = new Map<FulltextIndex, { key: string; prev: unknown; next: unknown }[]>();
     for (const c of info.changes) {
       const indexes = this.byTable.get(c.table);
       if (!indexes) continue;
-      // Each document is parsed once per commit, shared with the vector hook.
-      const { prev: prevDoc, next: newDoc } = changeDocs(c);
       for (const l of indexes) {
         if (l.ft) {
           const list = ftChanges.get(l.ft) ?? [];
-          list.push({ key: c.key, prev: prevDoc, next: newDoc });
+          list.push({ key: c.key, prev: c.prevDoc, next: c.doc });
           ftChanges.set(l.ft, list);
           continue;
         }
-        const before = prevDoc === undefined ? [] : this.tuplesOfDoc(l, prevDoc, c.key);
-        const after = newDoc === undefined ? [] : this.tuplesOfDoc(l, newDoc, c.key);
+        const before = c.prev === null ? [] : this.tuplesOfDoc(l, c.prevDoc, c.key);
+        const after = c.value === null ? [] : this.tuplesOfDoc(l, c.doc, c.key);
         const oldKeys = new Map(before.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
         const newKeys = new Map(after.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
         const removed = [...oldKeys.keys()].filter((h) => !newKeys.has(h));
         const added = [...newKeys].filter(([h]) => !oldKeys.has(h));
         if (l.def.unique) for (const h of removed) localReleases.set(h, c.key);
-        if (removed.length > 0 || added.length > 0) plan.push({ l, key: c.key, removed, added });
+        if (removed.length > 0 || added.length > 0) entries.push({ l, key: c.key, removed, added });
       }
     }
-    // Pass 2: unique checks (a value released earlier in this same commit may be taken).
+    // Unique checks (a value released earlier in this same commit may be taken).
     const localClaims = new Map<string, string>();
-    for (const p of plan) {
+    for (const p of entries) {
       if (!p.l.def.unique) continue;
       for (const [hex, t] of p.added) {
         if (p.l.def.state === 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);
         localClaims.set(hex, p.key);
       }
     }
-    const ftPlanned = [...ftChanges].map(([ft, changes]) => [ft, ft.plan(changes)] as const).filter(([, docs]) => docs.length > 0);
-    // Every check passed: apply (nothing below throws).
-    if (ftPlanned.length > 0) this.ftPlans.set(info, ftPlanned.map(([ft, docs]) => [ft, ft.apply(docs, batch, info.changes[0]!.seq)]));
-    for (const p of plan) {
+    const fulltext = [...ftChanges].map(([ft, changes]) => [ft, ft.plan(changes)] as const).filter(([, docs]) => docs.length > 0);
+    if (entries.length === 0 && fulltext.length === 0) return undefined;
+    return { entries, fulltext, ft: [] };
+  }
+
+  /** Entries into the batch; unique values claimed and released until the batch is durable; fulltext tickets taken. */
+  private write(info: CommitInfo, plan: IndexCommitPlan, batch: WriteBatch): void {
+    const lastSeq = info.changes[info.changes.length - 1]!.seq;
+    for (const [ft, docs] of plan.fulltext) plan.ft.push([ft, ft.apply(docs, batch, info.changes[0]!.seq)]);
+    for (const p of plan.entries) {
       for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
       for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
       p.l.entries += p.added.length - p.removed.length;
@@ -415,20 +440,28 @@ export class IndexManager {
         for (const [hex] of p.added) this.claims.set(hex, { key: p.key, seq: lastSeq });
       }
     }
-  };
+  }
 
-  /** After a commit is durable its claims and releases are visible in LevelDB itself. */
-  readonly onApplied = (info: CommitInfo): void => {
-    const ft = this.ftPlans.get(info);
-    if (ft) {
-      this.ftPlans.delete(info);
-      for (const [index, plan] of ft) index.complete(plan);
-    }
+  /** Durable: the in-memory fulltext side catches up, and claims and releases are visible in LevelDB itself. */
+  private applied(info: CommitInfo, plan: IndexCommitPlan | undefined): void {
+    if (plan) for (const [index, p] of plan.ft) index.complete(p);
     this.scheduler.afterCommit();
     if (this.claims.size === 0 && this.releases.size === 0) return;
     const last = info.changes[info.changes.length - 1]!.seq;
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
-  };
+  }
+
+  /** The batch failed: its claims and releases never happened, its entry counts are taken back. */
+  private forget(info: CommitInfo, plan: IndexCommitPlan): void {
+    const last = info.changes[info.changes.length - 1]!.seq;
+    for (const p of plan.entries) {
+      p.l.entries -= p.added.length - p.removed.length;
+      if (!p.l.def.unique) continue;
+      for (const hex of p.removed) if (this.releases.get(hex)?.seq === last) this.releases.delete(hex);
+      for (const [hex] of p.added) if (this.claims.get(hex)?.seq === last) this.claims.delete(hex);
+    }
+    for (const [index, p] of plan.ft) index.cancel(p);
+  }
 
   private checkUnique(l: LiveIndex, hex: string, t: ScalarValue[], entityKey: string, localClaims: Map<string, string>, localReleases: Map<string, string>): void {
     let owner: string | undefined = localClaims.get(hex);

@@ -6,3 +6,4 @@ export { parseIndexSpec, indexName, INDEX_TYPES, type IndexDef, type IndexSpec, 
 export { indexTuples, valueAt, MAX_ENTRIES_PER_DOCUMENT } from './extract.js';
 export * from './fulltext/index.js';
 export * from './vector/index.js';
+export { Indexes, checkpointsOf, commitClockOf, latestOf } from './module.js';

@@ -1,7 +1,7 @@
 /**
  * Orders the application of planned index changes to an in-memory structure.
  *
- * A commit hook plans its changes synchronously and takes a ticket (tickets
+ * A commit participant plans its changes synchronously and takes a ticket (tickets
  * follow the change log's order); its LevelDB batch becomes durable later,
  * and batches may report durability out of order. `complete` applies a
  * ticket's changes only once every earlier ticket has been applied, so the
@@ -13,10 +13,14 @@
 export class TicketQueue<P extends { ticket: number }> {
   private last = 0;
   private applied = 0;
-  private readonly done = new Map<number, P>();
+  private readonly done = new Map<number, { plan: P; apply: boolean }>();
   private readonly firstSeq = new Map<number, number | undefined>();
 
-  constructor(private readonly applyInOrder: (p: P) => void) {}
+  constructor(
+    private readonly applyInOrder: (p: P) => void,
+    /** A cancelled plan's turn: drop what it reserved (its batch never became durable). */
+    private readonly discardInOrder: (p: P) => void = () => undefined,
+  ) {}
 
   /** A new ticket for a plan whose first change has sequence number `firstSeq`. */
   take(firstSeq?: number): number {
@@ -32,14 +36,24 @@ export class TicketQueue<P extends { ticket: number }> {
 
   /** The plan's batch is durable: apply it (and every earlier ticket now complete), in ticket order. */
   complete(plan: P): void {
-    this.done.set(plan.ticket, plan);
+    this.settle(plan, true);
+  }
+
+  /** The plan's batch failed: its turn passes without applying it, so later tickets are not held up. */
+  cancel(plan: P): void {
+    this.settle(plan, false);
+  }
+
+  private settle(plan: P, apply: boolean): void {
+    this.done.set(plan.ticket, { plan, apply });
     for (;;) {
       const next = this.done.get(this.applied + 1);
       if (!next) return;
-      this.done.delete(next.ticket);
-      this.applied = next.ticket;
-      this.firstSeq.delete(next.ticket);
-      this.applyInOrder(next);
+      this.done.delete(next.plan.ticket);
+      this.applied = next.plan.ticket;
+      this.firstSeq.delete(next.plan.ticket);
+      if (next.apply) this.applyInOrder(next.plan);
+      else this.discardInOrder(next.plan);
     }
   }
 

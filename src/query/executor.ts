@@ -1,10 +1,9 @@
-import { parseEntityKey } from '../entities/index.js';
+import { parseEntityKey, type DocumentStore } from '../documents/index.js';
 import { valueAt, type IndexManager } from '../index/index.js';
-import { entityKeyCodec, keyspace, type Engine, type ScalarValue, type Snapshot } from '../storage/index.js';
-import { decodeEntityValue, type Transaction } from '../txn/index.js';
+import type { Engine, ScalarValue, Snapshot } from '../storage/index.js';
+import type { Transaction } from '../txn/index.js';
 import { ESTIMATE_CAP, indexForEquality, planQuery, type EqualityPredicate, type Estimate, type NormalizedQuery, type Plan, type PlanOrderItem, type RangePredicate } from './planner.js';
 
-const entityKs = keyspace('entity');
 
 // ------------------------------------------------------------------ value order (as orderedCodec)
 
@@ -102,7 +101,7 @@ export interface QueryResult {
  * re-checked on each document, ORDER BY / limit, and with a transaction its
  * own buffered writes laid over the result.
  */
-export async function executeQuery(engine: Engine, indexes: IndexManager, q: NormalizedQuery, txn?: Transaction): Promise<QueryResult> {
+export async function executeQuery(engine: Engine, documents: DocumentStore, indexes: IndexManager, q: NormalizedQuery, txn?: Transaction): Promise<QueryResult> {
   const own = txn?.snapshot === undefined;
   const snap: Snapshot = txn?.snapshot ?? engine.snapshot();
   try {
@@ -165,19 +164,18 @@ export async function executeQuery(engine: Engine, indexes: IndexManager, q: Nor
       return { table: q.table, count: keys.length, keys, plan: { ...planOut, index_only: true } };
     }
     if (d.kind === 'full') {
-      const range = entityKeyCodec.tableRange(q.table);
-      for await (const [k, v] of engine.scan(entityKs, { gte: range.gte, lt: range.lt, snapshot: snap })) {
-        const { table, pk } = entityKeyCodec.decode(k);
-        const key = `${table}:${pk}`;
-        if (written.has(key)) continue;
-        if (consider(key, decodeEntityValue(v))) break;
+      full: for await (const rows of documents.scan({ table: q.table, snapshot: snap, size: 256 })) {
+        for (const [key, text] of rows) {
+          if (written.has(key)) continue;
+          if (consider(key, text)) break full;
+        }
       }
     } else if (d.kind === 'intersection') {
       for (const key of await intersectionKeys(indexes, d.parts, snap)) {
         if (written.has(key)) continue;
-        const raw = engine.getSync(entityKs, entityKeyCodec.encode(parseEntityKey(key)), snap);
-        if (raw === undefined) continue;
-        if (consider(key, decodeEntityValue(raw))) break;
+        const text = documents.read(parseEntityKey(key), snap);
+        if (text === undefined) continue;
+        if (consider(key, text)) break;
       }
     } else {
       const ranges =
@@ -188,10 +186,9 @@ export async function executeQuery(engine: Engine, indexes: IndexManager, q: Nor
         for await (const key of indexes.scanKeys(d.indexId, r, snap)) {
           if (seen.has(key) || written.has(key)) continue;
           seen.add(key);
-          const k = parseEntityKey(key);
-          const raw = engine.getSync(entityKs, entityKeyCodec.encode(k), snap);
-          if (raw === undefined) continue;
-          if (consider(key, decodeEntityValue(raw))) break outer;
+          const text = documents.read(parseEntityKey(key), snap);
+          if (text === undefined) continue;
+          if (consider(key, text)) break outer;
         }
       }
     }

@@ -1,8 +1,6 @@
 /**
- * Key codecs. LevelDB orders keys bytewise, so every codec here is chosen so
+ * Key codecs (the entity key codec lives with the documents, src/documents/codec.ts). LevelDB orders keys bytewise, so every codec here is chosen so
  * that byte order is the order a reader wants:
- *  - entity keys: `table 0x00 pk` (table names cannot contain 0x00, so one
- *    table's keys are one contiguous range);
  *  - sequence numbers: fixed-width big-endian, so they sort numerically;
  *  - index values: an order-preserving, self-delimiting tuple encoding where
  *    null < false < true < numbers (numerically) < strings (by code point),
@@ -19,36 +17,6 @@ export function encodeUtf8(s: string): Buffer {
 export function decodeUtf8(b: Uint8Array): string {
   return utf8d.decode(b);
 }
-
-// ---------------------------------------------------------------- entities
-
-export interface EntityKeyParts {
-  table: string;
-  pk: string;
-}
-
-/** `table 0x00 pk`: the pk may contain any character (including 0x00) because it comes last. */
-export const entityKeyCodec = {
-  encode({ table, pk }: EntityKeyParts): Buffer {
-    // One allocation, strings written in place (this is on every entity read and write).
-    // table is [A-Za-z0-9_-]+ (validated upstream), so its length is its byte length.
-    const out = Buffer.allocUnsafe(table.length + 1 + Buffer.byteLength(pk, 'utf8'));
-    out.write(table, 0, 'latin1');
-    out[table.length] = 0;
-    out.write(pk, table.length + 1, 'utf8');
-    return out;
-  },
-  decode(b: Uint8Array): EntityKeyParts {
-    const sep = b.indexOf(0);
-    if (sep < 0) throw new TypeError('entity key without table separator');
-    return { table: Buffer.from(b.subarray(0, sep)).toString('latin1'), pk: utf8d.decode(b.subarray(sep + 1)) };
-  },
-  /** Bounds of all keys of one table, for range scans. */
-  tableRange(table: string): { gte: Buffer; lt: Buffer } {
-    const t = Buffer.from(table, 'latin1');
-    return { gte: Buffer.concat([t, Buffer.of(0)]), lt: Buffer.concat([t, Buffer.of(1)]) };
-  },
-};
 
 // ---------------------------------------------------------------- sequence numbers
 

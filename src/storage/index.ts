@@ -4,12 +4,10 @@ export { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 export { describeStorageFailure, publicFailure, storageFailureError, type PublicStorageFailure, type StorageFailure, type StorageFailureKind } from './storage-failure.js';
 export { Keyspace, keyspace, allKeyspaces, KEYSPACE_IDS, type KeyspaceName } from './keyspace.js';
 export {
-  entityKeyCodec,
   seqCodec,
   orderedCodec,
   prefixUpperBound,
   encodeUtf8,
   decodeUtf8,
-  type EntityKeyParts,
   type ScalarValue,
 } from './codec.js';

@@ -1,3 +1,4 @@
-export { TransactionManager, encodeEntityValue, decodeEntityValue, type CommitResult, type TransactionStats, type TransactionManagerOptions } from './transaction-manager.js';
+export { TransactionManager, type CommitResult, type TransactionStats, type TransactionManagerOptions } from './transaction-manager.js';
 export { Transaction, type BufferedWrite, type TxnState } from './transaction.js';
-export { ISOLATIONS, changeDocs, type Isolation, type Change, type CommitInfo, type CommitHook, type AppliedListener } from './types.js';
+export { ISOLATIONS, Change, type Isolation, type CommitInfo, type CommitParticipant, type DocumentValue, type WriteTransform } from './types.js';
+export { Transactions, TransactionApi } from './module.js';

@@ -1,27 +1,9 @@
 import { ThemisError } from '../errors.js';
-import type { EntityKey } from '../entities/index.js';
+import type { DocumentStore, EntityKey } from '../documents/index.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, entityKeyCodec, keyspace, storageFailureError } from '../storage/index.js';
+import { Engine, WriteBatch, storageFailureError } from '../storage/index.js';
 import { Transaction, type BufferedWrite } from './transaction.js';
-import type { AppliedListener, Change, CommitHook, CommitInfo, Isolation } from './types.js';
-
-const entityKs = keyspace('entity');
-
-/** Value format byte of stored entities: lets later versions change the layout without migrating old rows. */
-const VALUE_V1 = 0x01;
-
-export function encodeEntityValue(text: string): Buffer {
-  const len = Buffer.byteLength(text, 'utf8');
-  const b = Buffer.allocUnsafe(1 + len);
-  b[0] = VALUE_V1;
-  b.write(text, 1, 'utf8');
-  return b;
-}
-
-export function decodeEntityValue(b: Buffer): string {
-  if (b[0] !== VALUE_V1) throw new TypeError(`unknown entity value format ${b[0]}`);
-  return b.toString('utf8', 1);
-}
+import { Change, type CommitInfo, type CommitParticipant, type DocumentValue, type Isolation, type WriteTransform } from './types.js';
 
 export interface TransactionManagerOptions {
   /** Highest sequence number in the durable change log (recovered at start). */
@@ -29,8 +11,6 @@ export interface TransactionManagerOptions {
   idleTimeoutMs: number;
   maxOps: number;
   maxBytes: number;
-  hooks: CommitHook[];
-  listeners: AppliedListener[];
   log: Logger;
 }
 
@@ -72,7 +52,7 @@ const PRUNE_THRESHOLD = 4096;
  * X-Transaction-Id.
  *
  * - Writes are buffered in the transaction and applied at commit as one
- *   batch through group commit, together with what the commit hooks add
+ *   batch through group commit, together with what the commit participants add
  *   (change-log entries, later index entries): all or nothing, also across
  *   crashes.
  * - Commit validation, sequence-number assignment and queueing of the batch
@@ -106,8 +86,12 @@ export class TransactionManager {
   private readonly sweeper: NodeJS.Timeout;
   private readonly counters = { begun: 0, committed: 0, rolledBack: 0, conflicts: 0, timedOut: 0, failed: 0, implicitCommitted: 0, implicitConflicts: 0, durationSum: 0, durationMax: 0, finished: 0 };
 
+  private readonly participants: CommitParticipant[] = [];
+  private readonly transforms: WriteTransform[] = [];
+
   constructor(
     private readonly engine: Engine,
+    private readonly documents: DocumentStore,
     private readonly opts: TransactionManagerOptions,
   ) {
     this.nextSeq = opts.lastSeq + 1;
@@ -126,6 +110,18 @@ export class TransactionManager {
 
   get healthy(): boolean {
     return this.broken === undefined;
+  }
+
+  // ------------------------------------------------------------------ extension points
+
+  /** Run `p` through the commit phases of every commit from now on (see CommitParticipant). */
+  addParticipant(p: CommitParticipant): void {
+    this.participants.push(p as CommitParticipant<unknown>);
+  }
+
+  /** Pass every put through `t` before it is buffered (see WriteTransform). */
+  addTransform(t: WriteTransform): void {
+    this.transforms.push(t);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -170,14 +166,12 @@ export class TransactionManager {
   read(txn: Transaction, k: EntityKey): string | undefined {
     const w = txn.writes.get(k.key);
     if (w) return w.value ?? undefined;
-    const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k), txn.snapshot);
-    return v === undefined ? undefined : decodeEntityValue(v);
+    return this.documents.read(k, txn.snapshot);
   }
 
   /** The latest committed (durable) text, outside any transaction. */
   readLatest(k: EntityKey): string | undefined {
-    const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k));
-    return v === undefined ? undefined : decodeEntityValue(v);
+    return this.documents.read(k);
   }
 
   /**
@@ -185,12 +179,15 @@ export class TransactionManager {
    * it. For an implicit transaction's first write of a key that is left to
    * the commit (`created` undefined): the commit checks creates and reports
    * the replaced value exactly, so reading now would be wasted work on the
-   * hottest path.
+   * hottest path. The write transforms see the document (its JSON text, or
+   * text and parsed value) first.
    */
-  put(txn: Transaction, k: EntityKey, value: string, mustNotExist = false): { created: boolean | undefined } {
+  put(txn: Transaction, k: EntityKey, document: DocumentValue | string, mustNotExist = false): { created: boolean | undefined } {
     this.assertActive(txn);
+    let value = typeof document === 'string' ? { text: document } : document;
+    for (const t of this.transforms) value = t.put(k, value, txn);
     if (txn.implicit && !txn.writes.has(k.key)) {
-      this.buffer(txn, { k, op: 'put', value, mustNotExist });
+      this.buffer(txn, { k, op: 'put', value: value.text, doc: value.doc, mustNotExist });
       return { created: undefined };
     }
     const exists = this.read(txn, k) !== undefined;
@@ -199,7 +196,7 @@ export class TransactionManager {
     // established non-existence (and snapshot isolation catches concurrent writers).
     const earlier = txn.writes.get(k.key);
     const create = earlier === undefined ? mustNotExist : earlier.mustNotExist;
-    this.buffer(txn, { k, op: 'put', value, mustNotExist: create });
+    this.buffer(txn, { k, op: 'put', value: value.text, doc: value.doc, mustNotExist: create });
     return { created: !exists };
   }
 
@@ -251,30 +248,17 @@ export class TransactionManager {
     for (const w of txn.writes.values()) {
       const prev = this.latest(w.k);
       if (w.op === 'delete' && prev === null) continue; // deleting nothing changes nothing
-      const inner = entityKeyCodec.encode(w.k);
-      if (w.op === 'put') batch.put(entityKs, inner, encodeEntityValue(w.value!));
-      else batch.del(entityKs, inner);
-      changes.push({ seq: this.nextSeq++, key: w.k.key, table: w.k.table, pk: w.k.pk, op: w.op, value: w.value, prev });
+      if (w.op === 'put') this.documents.put(batch, w.k, w.value!);
+      else this.documents.delete(batch, w.k);
+      changes.push(new Change(this.nextSeq++, w.k.key, w.k.table, w.k.pk, w.op, w.value, prev, w.doc));
     }
     const info: CommitInfo = { txnId: txn.id, ts, changes };
     if (changes.length === 0) {
       this.finishCommitted(txn);
       return { ...info, lastSeq: this.appliedSeqRef };
     }
-    try {
-      for (const hook of this.opts.hooks) hook(info, batch);
-    } catch (e) {
-      // A hook refused the commit (e.g. a unique index violation). Everything so
-      // far was synchronous, so handing the sequence numbers back leaves no gap.
-      this.nextSeq = changes[0]!.seq;
-      if (txn.implicit) this.counters.implicitConflicts++;
-      else this.counters.conflicts++;
-      this.finish(txn, 'aborted', 'aborted');
-      if (e instanceof ThemisError && !txn.implicit) {
-        throw new ThemisError(e.code, e.message, { details: { ...(e.details ?? {}), transaction_id: Number(txn.id), status: 'aborted' } });
-      }
-      throw e;
-    }
+    const plans = this.prepare(txn, info);
+    this.write(info, plans, batch);
     for (const c of changes) {
       this.lastWrite.set(c.key, c.seq);
       this.pending.set(c.key, { seq: c.seq, value: c.value });
@@ -290,6 +274,7 @@ export class TransactionManager {
       this.broken = e instanceof Error ? e : new Error(String(e));
       this.opts.log.error('commit failed; refusing further writes', { error: e, txn_id: txn.id, storage: this.engine.failure?.kind });
       for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
+      this.each('aborted', info, plans, this.participants.length);
       if (!txn.implicit) this.counters.failed++;
       this.finish(txn, 'aborted', 'aborted (storage failure)');
       // The engine's error says what failed (507 disk full, 503 I/O error); anything else is a 500.
@@ -299,15 +284,58 @@ export class TransactionManager {
     for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
     if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;
     this.finishCommitted(txn);
-    for (const l of this.opts.listeners) {
-      try {
-        l(info);
-      } catch (e) {
-        this.opts.log.error('applied listener failed', { error: e });
-      }
-    }
+    this.each('applied', info, plans, this.participants.length);
     if (this.lastWrite.size > this.pruneAt) this.prune();
     return { ...info, lastSeq };
+  }
+
+  /**
+   * Phase 1: every participant prepares (pure). A refusal aborts the
+   * transaction; nothing was written or reserved, and the sequence numbers
+   * go back (everything so far was synchronous), so there is no gap.
+   */
+  private prepare(txn: Transaction, info: CommitInfo): unknown[] {
+    const parts = this.participants;
+    const plans = new Array<unknown>(parts.length);
+    try {
+      for (let i = 0; i < parts.length; i++) plans[i] = parts[i]!.prepare?.(info);
+    } catch (e) {
+      this.nextSeq = info.changes[0]!.seq;
+      if (txn.implicit) this.counters.implicitConflicts++;
+      else this.counters.conflicts++;
+      this.finish(txn, 'aborted', 'aborted');
+      if (e instanceof ThemisError && !txn.implicit) {
+        throw new ThemisError(e.code, e.message, { details: { ...(e.details ?? {}), transaction_id: Number(txn.id), status: 'aborted' } });
+      }
+      throw e;
+    }
+    return plans;
+  }
+
+  /** Phase 2: every participant adds its operations to the batch. A throw here is a bug: what was reserved is released and writes stop. */
+  private write(info: CommitInfo, plans: unknown[], batch: WriteBatch): void {
+    const parts = this.participants;
+    let i = 0;
+    try {
+      for (; i < parts.length; i++) parts[i]!.write?.(info, plans[i], batch);
+    } catch (e) {
+      this.each('aborted', info, plans, i);
+      this.broken = e instanceof Error ? e : new Error(String(e));
+      this.opts.log.error('commit participant failed while writing; refusing further writes', { participant: parts[i]!.name, error: e });
+      throw new ThemisError('INTERNAL', 'commit failed; it was not applied', { cause: e });
+    }
+  }
+
+  /** Phase 3 (applied or aborted) for the first `n` participants; one participant's failure does not stop the others. */
+  private each(phase: 'applied' | 'aborted', info: CommitInfo, plans: unknown[], n: number): void {
+    const parts = this.participants;
+    for (let i = 0; i < n; i++) {
+      try {
+        parts[i]![phase]?.(info, plans[i]);
+      } catch (e) {
+        this.opts.log.error(`commit participant failed in ${phase}`, { participant: parts[i]!.name, error: e });
+      }
+    }
   }
 
   /** A conflict message, or undefined if the transaction may commit. */
@@ -335,8 +363,7 @@ export class TransactionManager {
   latest(k: EntityKey): string | null {
     const p = this.pending.get(k.key);
     if (p) return p.value;
-    const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k));
-    return v === undefined ? null : decodeEntityValue(v);
+    return this.documents.read(k) ?? null;
   }
 
   // ------------------------------------------------------------------ bookkeeping

@@ -1,4 +1,4 @@
-import type { EntityKey } from '../entities/index.js';
+import type { EntityKey } from '../documents/index.js';
 import type { Snapshot } from '../storage/index.js';
 import type { Isolation } from './types.js';
 
@@ -7,6 +7,8 @@ export interface BufferedWrite {
   readonly op: 'put' | 'delete';
   /** JSON text for put, null for delete. */
   readonly value: string | null;
+  /** The parsed document of a put, when the writer had it (handed to the commit's participants). */
+  readonly doc?: unknown;
   /** Create semantics: the commit fails with CONFLICT if the key exists by then. */
   readonly mustNotExist: boolean;
 }

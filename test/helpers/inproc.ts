@@ -10,6 +10,8 @@ import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
+import { Entities } from '../../src/entities/index.js';
+import { Transactions } from '../../src/txn/index.js';
 
 const log = createLogger('silent');
 
@@ -40,10 +42,10 @@ export async function tolerated(p: Promise<unknown>, codes: readonly string[] = 
   }
 }
 
-export const write = (db: Database, w: Write, txn?: string): Promise<unknown> => (w.doc === null ? db.deleteEntity(w.key, txn) : db.putEntity(w.key, w.doc, txn));
+export const write = (db: Database, w: Write, txn?: string): Promise<unknown> => (w.doc === null ? db.get(Entities).deleteEntity(w.key, txn) : db.get(Entities).putEntity(w.key, w.doc, txn));
 
 /** The writes as one POST /transaction batch. */
-export const batch = (db: Database, ws: Write[]) => db.applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
+export const batch = (db: Database, ws: Write[]) => db.get(Entities).applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
 
 /** One step of a random write sequence. */
 export type WriteOp =
@@ -56,7 +58,7 @@ export type WriteOp =
 
 /** Begin an explicit transaction and buffer `ws` in it; returns its id. */
 async function buffered(db: Database, ws: Write[], isolation: 'read_committed' | 'snapshot' = 'read_committed'): Promise<string> {
-  const id = db.beginTransaction(isolation).transaction_id;
+  const id = db.get(Transactions).begin(isolation).transaction_id;
   for (const w of ws) await write(db, w, id);
   return id;
 }
@@ -72,14 +74,14 @@ export async function runOp(db: Database, op: WriteOp, codes: readonly string[] 
     case 'txn': {
       const id = await buffered(db, op.ws, op.isolation);
       if (op.interleave) await ok(write(db, op.interleave));
-      if (op.commit) return ok(db.commitTransaction(id));
-      db.rollbackTransaction(id);
+      if (op.commit) return ok(db.get(Transactions).commit(id));
+      db.get(Transactions).rollback(id);
       return;
     }
     case 'burst': {
       // explicit transactions are begun and buffered first, then everything commits at once
       const ids = await Promise.all(op.items.map((it) => (it.t === 'txn' ? buffered(db, it.ws) : undefined)));
-      await Promise.all(op.items.map((it, i) => ok(it.t === 'put' ? write(db, it.w) : it.t === 'batch' ? batch(db, it.ws) : db.commitTransaction(ids[i]))));
+      await Promise.all(op.items.map((it, i) => ok(it.t === 'put' ? write(db, it.w) : it.t === 'batch' ? batch(db, it.ws) : db.get(Transactions).commit(ids[i]))));
     }
   }
 }

@@ -1,12 +1,14 @@
-import path from 'node:path';
-import { ChangeLog } from '../../src/cdc/index.js';
-import type { Retention } from '../../src/config.js';
+import { DEFAULTS, type Retention } from '../../src/config.js';
+import { Database } from '../../src/db.js';
+import type { ChangeLog } from '../../src/cdc/index.js';
+import type { Module } from '../../src/kernel/module.js';
 import { createLogger } from '../../src/log.js';
-import { Engine } from '../../src/storage/index.js';
-import { TransactionManager, type CommitHook } from '../../src/txn/index.js';
+import type { Engine } from '../../src/storage/index.js';
+import type { CommitParticipant, TransactionManager } from '../../src/txn/index.js';
 
-/** Engine + change log + transaction manager, wired as src/db.ts wires them. */
+/** The kernel (engine, change log, transaction manager) of a Database opened with only the modules a test names. */
 export interface Stack {
+  db: Database;
   engine: Engine;
   changeLog: ChangeLog;
   txm: TransactionManager;
@@ -20,35 +22,30 @@ export interface StackOptions {
   retention?: Retention;
   /** Retention timer period (tests call prune() themselves; default: effectively never). */
   pruneEveryMs?: number;
-  /** Commit hooks run after the change log's (e.g. one that refuses some commits, as a unique index does). */
-  hooks?: CommitHook[];
+  /** Extra commit participants (e.g. one that refuses some commits, as a unique index does), each as a module of its own. */
+  participants?: CommitParticipant[];
+  /** Modules to open (default none: the kernel only). */
+  modules?: readonly Module<unknown>[];
 }
 
+/** Open a Database on `dir` the way the server does, with only the given modules. */
 export async function openStack(dir: string, o: StackOptions = {}): Promise<Stack> {
-  const log = createLogger('silent');
-  const engine = await Engine.open(path.join(dir, 'db'), { sync: false });
-  const changeLog = new ChangeLog(engine, o.retention ?? { kind: 'forever' }, log);
-  await changeLog.open(o.pruneEveryMs ?? 3_600_000);
-  const txm = new TransactionManager(engine, {
-    lastSeq: changeLog.lastSeq,
-    idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
-    maxOps: o.maxOps ?? 100_000,
-    maxBytes: o.maxBytes ?? 64 * 1024 * 1024,
-    hooks: [changeLog.hook, ...(o.hooks ?? [])],
-    listeners: [changeLog.onApplied],
-    log,
-  });
-  let closed = false;
-  return {
-    engine,
-    changeLog,
-    txm,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      txm.close();
-      await changeLog.close();
-      await engine.close();
+  const extra = (o.participants ?? []).map((p): Module<CommitParticipant> => ({ name: `test:${p.name}`, open: () => p, commit: (x) => x }));
+  const db = new Database(
+    {
+      ...DEFAULTS,
+      dataDir: dir,
+      durability: 'relaxed',
+      txnIdleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+      txnMaxOps: o.maxOps ?? 100_000,
+      txnMaxBytes: o.maxBytes ?? 64 * 1024 * 1024,
+      cdcRetention: o.retention ?? { kind: 'forever' },
+      cdcPruneEveryMs: o.pruneEveryMs ?? 3_600_000,
     },
-  };
+    createLogger('silent'),
+    {},
+    [...(o.modules ?? []), ...extra],
+  );
+  await db.open();
+  return { db, engine: db.engine, changeLog: db.changeLog, txm: db.transactions, close: () => db.close() };
 }

@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FulltextSearchResponse } from '../../src/db.js';
+import type { FulltextSearchResponse } from '../../src/search/index.js';
 import { prng } from '../helpers/random.js';
 import { call, expectStatus, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 

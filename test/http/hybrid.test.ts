@@ -4,7 +4,7 @@
  * and /vector/search), for both fusion methods; bad input is a 400.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HybridSearchResponse } from '../../src/db.js';
+import type { HybridSearchResponse } from '../../src/search/index.js';
 import { prng } from '../helpers/random.js';
 import { call, expectStatus, startServer, type Body, type StartedServer } from '../helpers/server.js';
 

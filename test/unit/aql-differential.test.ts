@@ -24,6 +24,10 @@ import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { openDb, tempDir, type Blob } from '../helpers/inproc.js';
 import { prng } from '../helpers/random.js';
+import { Aql, type AqlQueries } from '../../src/aql/module.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
+import { Transactions } from '../../src/txn/index.js';
 
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const SEED = process.env.THEMIS_AQL_SEED ? Number(process.env.THEMIS_AQL_SEED) : 0xa91;
@@ -50,18 +54,18 @@ type Outcome = { ok: true; entities: AqlValue[]; plan: Record<string, unknown> }
 async function outcome(db: Database, g: Gen, txn: string | undefined, naive: boolean, batch?: number): Promise<Outcome> {
   try {
     if (batch !== undefined) {
-      let r = await db.runAql({ query: g.query, bind_vars: g.bind, use_cursor: true, batch_size: batch }, txn, { naive });
+      let r = await db.get(Aql).run({ query: g.query, bind_vars: g.bind, use_cursor: true, batch_size: batch }, txn, { naive });
       if (!('items' in r)) throw new Error('expected a cursor page');
       const plan = r.plan;
       const entities = [...r.items];
       while (r.has_more) {
-        r = await db.runAql({ cursor: r.next_cursor });
+        r = await db.get(Aql).run({ cursor: r.next_cursor });
         if (!('items' in r)) throw new Error('expected a cursor page');
         entities.push(...r.items);
       }
       return { ok: true, entities, plan };
     }
-    const r = await db.runAql({ query: g.query, bind_vars: g.bind }, txn, { naive });
+    const r = await db.get(Aql).run({ query: g.query, bind_vars: g.bind }, txn, { naive });
     if (!('entities' in r)) throw new Error('expected entities');
     return { ok: true, entities: r.entities, plan: r.plan };
   } catch (e) {
@@ -70,7 +74,7 @@ async function outcome(db: Database, g: Gen, txn: string | undefined, naive: boo
 }
 
 /** The result rows of a non-cursor, non-explain response. */
-function rows(r: Awaited<ReturnType<Database['runAql']>>): AqlValue[] {
+function rows(r: Awaited<ReturnType<AqlQueries['run']>>): AqlValue[] {
   if (!('entities' in r)) throw new Error('expected entities');
   return r.entities;
 }
@@ -111,7 +115,7 @@ class Stats {
     if (plan.join_strategy) this.bump(`join ${String(plan.join_strategy)}`);
     if (steps.some((s) => s.type === 'sort' && s.by_index)) this.bump('sort by index');
     // the first plan (explain) relied on index order and the run re-planned
-    const first = (await db.runAql({ query: g.query, bind_vars: g.bind, explain: true }, txn)).plan as { steps: { type: string; by_index?: boolean }[] };
+    const first = (await db.get(Aql).run({ query: g.query, bind_vars: g.bind, explain: true }, txn)).plan as { steps: { type: string; by_index?: boolean }[] };
     if (first.steps.some((s) => s.type === 'sort' && s.by_index) && !steps.some((s) => s.type === 'sort' && s.by_index)) this.bump('re-planned (IndexOrderUnusable)');
   }
 }
@@ -244,12 +248,12 @@ async function mutate(db: Database, w: World, n: number): Promise<void> {
   for (let i = 0; i < ops.length; ) {
     if (r.chance(0.5)) {
       const o = ops[i++]!;
-      if (o.op === 'put') await db.putEntity(o.key, o.blob);
-      else await db.deleteEntity(o.key);
+      if (o.op === 'put') await db.get(Entities).putEntity(o.key, o.blob);
+      else await db.get(Entities).deleteEntity(o.key);
     } else {
       const chunk = ops.slice(i, i + r.int(2, 6));
       i += chunk.length;
-      await db.applyBatch(chunk.map((o) => (o.op === 'put' ? { op: 'put' as const, key: o.key, blob: o.blob } : { op: 'delete' as const, key: o.key })));
+      await db.get(Entities).applyBatch(chunk.map((o) => (o.op === 'put' ? { op: 'put' as const, key: o.key, blob: o.blob } : { op: 'delete' as const, key: o.key })));
     }
   }
 }
@@ -582,12 +586,12 @@ const CONFIGS: Config[] = [
 ];
 
 async function createIndexes(db: Database, c: Config): Promise<void> {
-  await db.createIndex({ table: 't', column: 'a', ...(c.tA === 'range' ? { type: 'range' } : {}), ...(c.tA === 'sparse' ? { sparse: true } : {}) });
-  await db.createIndex({ table: 't', column: 'c', type: 'range', ...(c.uniqueC ? { unique: true } : {}) });
-  if (c.uRef !== 'none') await db.createIndex({ table: 'u', column: 'ref', ...(c.uRef === 'sparse' ? { sparse: true } : {}) });
+  await db.get(Indexes).create({ table: 't', column: 'a', ...(c.tA === 'range' ? { type: 'range' } : {}), ...(c.tA === 'sparse' ? { sparse: true } : {}) });
+  await db.get(Indexes).create({ table: 't', column: 'c', type: 'range', ...(c.uniqueC ? { unique: true } : {}) });
+  if (c.uRef !== 'none') await db.get(Indexes).create({ table: 'u', column: 'ref', ...(c.uRef === 'sparse' ? { sparse: true } : {}) });
   if (c.extra) {
-    await db.createIndex({ table: 't', column: 'b' });
-    await db.createIndex({ table: 't', column: 'nested.x', type: 'range' });
+    await db.get(Indexes).create({ table: 't', column: 'b' });
+    await db.get(Indexes).create({ table: 't', column: 'nested.x', type: 'range' });
   }
 }
 
@@ -602,7 +606,7 @@ async function load(db: Database, w: World): Promise<void> {
     w.uKeys.add(`u${i}`);
     ops.push({ op: 'put', key: `u:u${i}`, blob: w.uDoc() });
   }
-  for (let i = 0; i < ops.length; i += 50) await db.applyBatch(ops.slice(i, i + 50));
+  for (let i = 0; i < ops.length; i += 50) await db.get(Entities).applyBatch(ops.slice(i, i + 50));
 }
 
 /**
@@ -616,22 +620,22 @@ async function bufferWrites(db: Database, w: World, txn: string): Promise<() => 
   const n = r.int(2, 8);
   for (let i = 0; i < n; i++) {
     const x = r.next();
-    if (x < 0.3 && w.tKeys.size > 0) await db.putEntity(`t:${r.pick([...w.tKeys])}`, w.tDoc(r.chance(0.5)), txn);
+    if (x < 0.3 && w.tKeys.size > 0) await db.get(Entities).putEntity(`t:${r.pick([...w.tKeys])}`, w.tDoc(r.chance(0.5)), txn);
     else if (x < 0.55) {
       const k = w.newTKey();
-      await db.putEntity(`t:${k}`, w.tDoc(r.chance(0.5)), txn);
+      await db.get(Entities).putEntity(`t:${k}`, w.tDoc(r.chance(0.5)), txn);
       effects.push(() => w.tKeys.add(k));
     } else if (x < 0.75 && w.tKeys.size > 0) {
       const k = r.pick([...w.tKeys]);
-      await db.deleteEntity(`t:${k}`, txn);
+      await db.get(Entities).deleteEntity(`t:${k}`, txn);
       effects.push(() => w.tKeys.delete(k));
     } else if (x < 0.9) {
       const k = r.chance(0.6) && w.uKeys.size > 0 ? r.pick([...w.uKeys]) : w.newUKey();
-      await db.putEntity(`u:${k}`, w.uDoc(), txn);
+      await db.get(Entities).putEntity(`u:${k}`, w.uDoc(), txn);
       effects.push(() => w.uKeys.add(k));
     } else if (w.uKeys.size > 0) {
       const k = r.pick([...w.uKeys]);
-      await db.deleteEntity(`u:${k}`, txn);
+      await db.get(Entities).deleteEntity(`u:${k}`, txn);
       effects.push(() => w.uKeys.delete(k));
     }
   }
@@ -664,21 +668,21 @@ describe('AQL differential: optimized plan vs naive reference plan on generated 
         for (let b = 0; b < BATCHES; b++) {
           for (let i = 0; i < QUERIES_PER_BATCH; i++) await check(gen.any());
           // An explicit transaction with buffered writes on the scanned tables (the overlay path).
-          const txn = db.beginTransaction(rnd.pick(['read_committed', 'snapshot'])).transaction_id;
+          const txn = db.get(Transactions).begin(rnd.pick(['read_committed', 'snapshot'])).transaction_id;
           const apply = await bufferWrites(db, w, txn);
           for (let i = 0; i < TXN_QUERIES; i++) {
             await check(rnd.chance(0.4) ? gen.ordered() : gen.any(), txn);
             // a concurrent commit outside the transaction (read_committed sees it, snapshot does not; both plans alike)
             if (rnd.chance(0.2)) {
               const k = w.newUKey();
-              await db.putEntity(`u:${k}`, w.uDoc());
+              await db.get(Entities).putEntity(`u:${k}`, w.uDoc());
               w.uKeys.add(k);
             }
           }
           if (rnd.chance(0.5)) {
-            await db.commitTransaction(txn);
+            await db.get(Transactions).commit(txn);
             apply();
-          } else db.rollbackTransaction(txn);
+          } else db.get(Transactions).rollback(txn);
           await mutate(db, w, MUTATIONS);
         }
       } finally {
@@ -707,11 +711,11 @@ async function withDb(f: (db: Database) => Promise<void>): Promise<void> {
 }
 
 async function put(db: Database, table: string, docs: Record<string, Blob>): Promise<void> {
-  await db.applyBatch(Object.entries(docs).map(([k, blob]) => ({ op: 'put' as const, key: `${table}:${k}`, blob })));
+  await db.get(Entities).applyBatch(Object.entries(docs).map(([k, blob]) => ({ op: 'put' as const, key: `${table}:${k}`, blob })));
 }
 
 async function planOf(db: Database, query: string, bind: Record<string, AqlValue> = {}, txn?: string): Promise<Record<string, unknown>> {
-  const r = await db.runAql({ query, bind_vars: bind }, txn);
+  const r = await db.get(Aql).run({ query, bind_vars: bind }, txn);
   return (r as { plan: Record<string, unknown> }).plan;
 }
 
@@ -721,7 +725,7 @@ const forAccess = (plan: Record<string, unknown>, v: string) => (plan.steps as {
 describe('AQL differential: planner paths, deterministic', () => {
   it('index-ordered SORT ASC/DESC with LIMIT: a FILTER leaving fewer rows than the limit re-plans (IndexOrderUnusable) and still agrees', async () => {
     await withDb(async (db) => {
-      await db.createIndex({ table: 't', column: 'c', type: 'range' });
+      await db.get(Indexes).create({ table: 't', column: 'c', type: 'range' });
       const docs: Record<string, Blob> = {};
       for (let i = 0; i < 50; i++) docs[`k${String(i).padStart(2, '0')}`] = { c: i, a: i % 5 };
       await put(db, 't', docs);
@@ -751,14 +755,14 @@ describe('AQL differential: planner paths, deterministic', () => {
         [48, [49], [49]],
       ]);
       // with a cursor too
-      const cur = await db.runAql({ query: 'FOR x IN t FILTER x.a == 1 SORT x.c DESC LIMIT 20 RETURN x.c', use_cursor: true, batch_size: 4 });
+      const cur = await db.get(Aql).run({ query: 'FOR x IN t FILTER x.a == 1 SORT x.c DESC LIMIT 20 RETURN x.c', use_cursor: true, batch_size: 4 });
       expect((cur as { items: AqlValue[] }).items).toEqual([46, 41, 36, 31]);
     });
   });
 
   it('SORT on a range-indexed attribute holding strings, booleans, null or nothing for some documents agrees at every LIMIT', async () => {
     await withDb(async (db) => {
-      await db.createIndex({ table: 's', column: 'v', type: 'range' });
+      await db.get(Indexes).create({ table: 's', column: 'v', type: 'range' });
       const values: (AqlValue | undefined)[] = [5, -1, 2.5, 5, 'b', 'a', 'B', '', null, null, undefined, undefined, true, false, 0, 100, 'zz', 'b'];
       const docs: Record<string, Blob> = {};
       values.forEach((v, i) => (docs[`d${String(i).padStart(2, '0')}`] = v === undefined ? { other: i } : { v }));
@@ -773,8 +777,8 @@ describe('AQL differential: planner paths, deterministic', () => {
           await expectSame(db, `FOR x IN s SORT x.v ${dir}, x._key LIMIT ${n} RETURN x._key`);
           // the keys agree up to the order within ties (and which tied rows the LIMIT cuts)
           const q = `FOR x IN s SORT x.v ${dir} LIMIT ${n} RETURN x._key`;
-          const opt = rows(await db.runAql({ query: q })) as string[];
-          const ref = rows(await db.runAql({ query: q }, undefined, { naive: true })) as string[];
+          const opt = rows(await db.get(Aql).run({ query: q })) as string[];
+          const ref = rows(await db.get(Aql).run({ query: q }, undefined, { naive: true })) as string[];
           expect(opt.map((k) => keyV.get(k))).toEqual(ref.map((k) => keyV.get(k)));
           const last = JSON.stringify(keyV.get(ref[ref.length - 1]!));
           const inner = (ks: string[]) => ks.filter((k) => JSON.stringify(keyV.get(k)) !== last).sort();
@@ -790,9 +794,9 @@ describe('AQL differential: planner paths, deterministic', () => {
 
   it('== null on a non-sparse index matches null and missing attributes; a sparse index is not used for null; ranges around null', async () => {
     await withDb(async (db) => {
-      await db.createIndex({ table: 'n', column: 'a' });
-      await db.createIndex({ table: 'n', column: 'b', sparse: true });
-      await db.createIndex({ table: 'n', column: 'r', type: 'range' });
+      await db.get(Indexes).create({ table: 'n', column: 'a' });
+      await db.get(Indexes).create({ table: 'n', column: 'b', sparse: true });
+      await db.get(Indexes).create({ table: 'n', column: 'r', type: 'range' });
       const vals: (AqlValue | undefined)[] = [null, undefined, 0, false, '', [null], [], {}, 'null', [1, null], 1, true];
       const docs: Record<string, Blob> = {};
       vals.forEach((v, i) => {
@@ -835,7 +839,7 @@ describe('AQL differential: planner paths, deterministic', () => {
 
   it('IN lists and _key IN lists with duplicates, missing keys and non-strings give each document once', async () => {
     await withDb(async (db) => {
-      await db.createIndex({ table: 't', column: 'a' });
+      await db.get(Indexes).create({ table: 't', column: 'a' });
       const docs: Record<string, Blob> = {};
       for (let i = 0; i < 12; i++) docs[`k${i}`] = { a: i % 4 };
       await put(db, 't', docs);
@@ -865,7 +869,7 @@ describe('AQL differential: planner paths, deterministic', () => {
     ];
     for (const index of ['none', 'eq', 'sparse', 'range'] as const) {
       await withDb(async (db) => {
-        if (index !== 'none') await db.createIndex({ table: 'u', column: 'ref', ...(index === 'sparse' ? { sparse: true } : {}), ...(index === 'range' ? { type: 'range' } : {}) });
+        if (index !== 'none') await db.get(Indexes).create({ table: 'u', column: 'ref', ...(index === 'sparse' ? { sparse: true } : {}), ...(index === 'range' ? { type: 'range' } : {}) });
         await put(db, 't', tDocs);
         await put(db, 'u', uDocs);
         const q = 'FOR x IN t FOR y IN u FILTER y.ref == x.a SORT x._key, y._key RETURN [x._key, y._key]';
@@ -887,24 +891,24 @@ describe('AQL differential: planner paths, deterministic', () => {
   it('queries inside a transaction with buffered puts and deletes on the scanned tables (overlay) agree, for both isolations', async () => {
     for (const isolation of ['read_committed', 'snapshot']) {
       await withDb(async (db) => {
-        await db.createIndex({ table: 't', column: 'a' });
-        await db.createIndex({ table: 't', column: 'c', type: 'range' });
-        await db.createIndex({ table: 'u', column: 'ref' });
+        await db.get(Indexes).create({ table: 't', column: 'a' });
+        await db.get(Indexes).create({ table: 't', column: 'c', type: 'range' });
+        await db.get(Indexes).create({ table: 'u', column: 'ref' });
         const docs: Record<string, Blob> = {};
         for (let i = 0; i < 20; i++) docs[`k${String(i).padStart(2, '0')}`] = { a: i % 4, c: i * 10, b: i % 2 ? 'odd' : 'even' };
         await put(db, 't', docs);
         await put(db, 'u', { u0: { ref: 0 }, u1: { ref: 1 }, u2: { ref: 2 }, u3: {} });
-        const txn = db.beginTransaction(isolation).transaction_id;
-        await db.putEntity('t:new1', { a: 1, c: -5, b: 'odd' }, txn); // first in c order
-        await db.putEntity('t:new2', { a: 3, c: 'zz', b: 'even' }, txn); // last in c order (strings after numbers)
-        await db.putEntity('t:k05', { a: 2, c: 1000 }, txn); // moved: a 1 -> 2, c 50 -> 1000
-        await db.putEntity('t:k06', { a: 2, c: 25 }, txn); // moved into the middle
-        await db.deleteEntity('t:k00', txn);
-        await db.deleteEntity('t:k19', txn);
-        await db.putEntity('u:u4', { ref: 1 }, txn);
-        await db.deleteEntity('u:u0', txn);
+        const txn = db.get(Transactions).begin(isolation).transaction_id;
+        await db.get(Entities).putEntity('t:new1', { a: 1, c: -5, b: 'odd' }, txn); // first in c order
+        await db.get(Entities).putEntity('t:new2', { a: 3, c: 'zz', b: 'even' }, txn); // last in c order (strings after numbers)
+        await db.get(Entities).putEntity('t:k05', { a: 2, c: 1000 }, txn); // moved: a 1 -> 2, c 50 -> 1000
+        await db.get(Entities).putEntity('t:k06', { a: 2, c: 25 }, txn); // moved into the middle
+        await db.get(Entities).deleteEntity('t:k00', txn);
+        await db.get(Entities).deleteEntity('t:k19', txn);
+        await db.get(Entities).putEntity('u:u4', { ref: 1 }, txn);
+        await db.get(Entities).deleteEntity('u:u0', txn);
         // a commit outside the transaction after its start
-        await db.putEntity('t:late', { a: 1, c: 7 });
+        await db.get(Entities).putEntity('t:late', { a: 1, c: 7 });
         const late = isolation === 'read_committed';
         const queries: [string, AqlValue[] | undefined][] = [
           ['FOR x IN t SORT x.c LIMIT 3 RETURN x._key', late ? ['new1', 'late', 'k01'] : ['new1', 'k01', 'k02']],
@@ -927,7 +931,7 @@ describe('AQL differential: planner paths, deterministic', () => {
           const got = await expectSame(db, q, txn);
           if (want) expect(got, q).toEqual(want);
         }
-        db.rollbackTransaction(txn);
+        db.get(Transactions).rollback(txn);
         expect(await expectSame(db, 'FOR x IN t SORT x.c LIMIT 2 RETURN x._key')).toEqual(['k00', 'late']);
       });
     }
@@ -936,26 +940,26 @@ describe('AQL differential: planner paths, deterministic', () => {
   it('a cursor read to its end inside a snapshot transaction leaves the transaction usable', async () => {
     await withDb(async (db) => {
       await put(db, 't', { k1: { c: 1 }, k2: { c: 2 }, k3: { c: 3 } });
-      const txn = db.beginTransaction('snapshot').transaction_id;
-      await db.putEntity('t:k4', { c: 4 }, txn);
-      let r = await db.runAql({ query: 'FOR x IN t SORT x.c RETURN x.c', use_cursor: true, batch_size: 1 }, txn);
+      const txn = db.get(Transactions).begin('snapshot').transaction_id;
+      await db.get(Entities).putEntity('t:k4', { c: 4 }, txn);
+      let r = await db.get(Aql).run({ query: 'FOR x IN t SORT x.c RETURN x.c', use_cursor: true, batch_size: 1 }, txn);
       const got: AqlValue[] = [];
       for (;;) {
         if (!('items' in r)) throw new Error('expected a cursor page');
         got.push(...r.items);
         if (!r.has_more) break;
-        r = await db.runAql({ cursor: r.next_cursor });
+        r = await db.get(Aql).run({ cursor: r.next_cursor });
       }
       expect(got).toEqual([1, 2, 3, 4]);
       expect(await expectSame(db, 'FOR x IN t SORT x.c DESC LIMIT 2 RETURN x.c', txn)).toEqual([4, 3]);
-      await db.commitTransaction(txn);
+      await db.get(Transactions).commit(txn);
       expect(await expectSame(db, 'FOR x IN t COLLECT WITH COUNT INTO n RETURN n')).toEqual([4]);
     });
   });
 
   it('a cursor whose subquery finds index order unusable on a later page (no re-plan possible then) agrees', async () => {
     await withDb(async (db) => {
-      await db.createIndex({ table: 't', column: 'c', type: 'range' });
+      await db.get(Indexes).create({ table: 't', column: 'c', type: 'range' });
       const t: Record<string, Blob> = {};
       const u: Record<string, Blob> = {};
       for (let i = 0; i < 10; i++) {
@@ -985,21 +989,21 @@ describe('AQL differential: planner paths, deterministic', () => {
 
   it('a modifying query in a transaction whose index-ordered SORT re-plans writes once', async () => {
     await withDb(async (db) => {
-      await db.createIndex({ table: 't', column: 'c', type: 'range' });
+      await db.get(Indexes).create({ table: 't', column: 'c', type: 'range' });
       const docs: Record<string, Blob> = {};
       for (let i = 0; i < 10; i++) docs[`k${i}`] = { c: i * 10 };
       await put(db, 't', docs);
-      const txn = db.beginTransaction().transaction_id;
+      const txn = db.get(Transactions).begin().transaction_id;
       // the subquery finds one row where LIMIT 2 needs two: with index order the first attempt would fail after an INSERT
-      const r = await db.runAql({ query: 'FOR i IN 1..3 INSERT {i} INTO w LET s = (FOR x IN t FILTER x.c > 85 SORT x.c LIMIT 2 RETURN x._key) RETURN [i, s]' }, txn);
+      const r = await db.get(Aql).run({ query: 'FOR i IN 1..3 INSERT {i} INTO w LET s = (FOR x IN t FILTER x.c > 85 SORT x.c LIMIT 2 RETURN x._key) RETURN [i, s]' }, txn);
       expect(rows(r)).toEqual([
         [1, ['k9']],
         [2, ['k9']],
         [3, ['k9']],
       ]);
       expect(await expectSame(db, { query: 'FOR z IN w RETURN z.i', bind: {}, mode: 'multiset' }, txn)).toHaveLength(3);
-      await db.commitTransaction(txn);
-      expect(rows(await db.runAql({ query: 'FOR z IN w SORT z.i RETURN z.i' }))).toEqual([1, 2, 3]);
+      await db.get(Transactions).commit(txn);
+      expect(rows(await db.get(Aql).run({ query: 'FOR z IN w SORT z.i RETURN z.i' }))).toEqual([1, 2, 3]);
     });
   });
 });

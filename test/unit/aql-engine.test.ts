@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
+import { Aql } from '../../src/aql/module.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
+import { Transactions } from '../../src/txn/index.js';
 
 let dir: string;
 let db: Database;
@@ -15,13 +19,13 @@ let db: Database;
 beforeAll(async () => {
   dir = tempDir('themis-aql-');
   db = await openDb(dir);
-  await db.applyBatch([
+  await db.get(Entities).applyBatch([
     { op: 'put', key: 'people:a', blob: { age: [20], name: 'A' } },
     { op: 'put', key: 'people:b', blob: { age: 30, name: 'B' } },
     { op: 'put', key: 'people:c', blob: { age: 40, name: 'C' } },
     { op: 'put', key: 'w:a', blob: { i: 0 } },
   ]);
-  await db.createIndex({ table: 'people', column: 'age', type: 'range' });
+  await db.get(Indexes).create({ table: 'people', column: 'age', type: 'range' });
 });
 
 afterAll(async () => {
@@ -30,7 +34,7 @@ afterAll(async () => {
 });
 
 const rows = async (query: string, bind_vars: Record<string, unknown> = {}, txn?: string) => {
-  const r = await db.runAql({ query, bind_vars }, txn);
+  const r = await db.get(Aql).run({ query, bind_vars }, txn);
   if (!('entities' in r)) throw new Error('no entities');
   return r.entities;
 };
@@ -65,7 +69,7 @@ describe('AQL engine', () => {
   it('collection bind parameters are "@name" in bind_vars (as ArangoDB), "name" works too', async () => {
     expect(await rows('FOR p IN @@c FILTER p.name == "C" RETURN p._key', { '@c': 'people' })).toEqual(['c']);
     expect(await rows('FOR p IN @@c FILTER p.name == "C" RETURN p._key', { c: 'people' })).toEqual(['c']);
-    const e = await refused(db.runAql({ query: 'FOR p IN @@c RETURN p' }), 'VALIDATION_FAILED');
+    const e = await refused(db.get(Aql).run({ query: 'FOR p IN @@c RETURN p' }), 'VALIDATION_FAILED');
     expect(e.message).toMatch(/@@c is missing/);
   });
 
@@ -74,17 +78,17 @@ describe('AQL engine', () => {
   });
 
   it('a query that writes needs data:write; reading queries do not', async () => {
-    await refused(db.runAql({ query: 'INSERT {x: 1} INTO w' }, undefined, {}, false), 'FORBIDDEN');
-    expect((await db.runAql({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, false)) as { entities: unknown[] }).toMatchObject({ entities: [0] });
+    await refused(db.get(Aql).run({ query: 'INSERT {x: 1} INTO w' }, undefined, {}, false), 'FORBIDDEN');
+    expect((await db.get(Aql).run({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, false)) as { entities: unknown[] }).toMatchObject({ entities: [0] });
   });
 
   it('a failing query in a transaction leaves the transaction as it was', async () => {
-    const id = db.beginTransaction().transaction_id;
-    await db.putEntity('w:kept', { i: 7 }, id);
-    await refused(db.runAql({ query: 'FOR k IN ["a", "zz"] UPDATE k WITH {i: 1} IN w' }, id), 'NOT_FOUND');
-    await db.commitTransaction(id);
-    expect(JSON.parse(db.getEntity('w:a').blob)).toEqual({ i: 0 });
-    expect(JSON.parse(db.getEntity('w:kept').blob)).toEqual({ i: 7 });
+    const id = db.get(Transactions).begin().transaction_id;
+    await db.get(Entities).putEntity('w:kept', { i: 7 }, id);
+    await refused(db.get(Aql).run({ query: 'FOR k IN ["a", "zz"] UPDATE k WITH {i: 1} IN w' }, id), 'NOT_FOUND');
+    await db.get(Transactions).commit(id);
+    expect(JSON.parse(db.get(Entities).getEntity('w:a').blob)).toEqual({ i: 0 });
+    expect(JSON.parse(db.get(Entities).getEntity('w:kept').blob)).toEqual({ i: 7 });
   });
 
   it('SORT ... LIMIT keeps only the rows that can make the cut (not bounded by the intermediate cap)', async () => {
@@ -93,8 +97,8 @@ describe('AQL engine', () => {
       // 5,000 rows through a SORT with a cap of 1,000 intermediate rows
       const limited = small as unknown as { config: { queryMaxIntermediate?: number } };
       limited.config.queryMaxIntermediate = 1000;
-      expect(await small.runAql({ query: 'FOR i IN 1..5000 SORT i DESC LIMIT 3 RETURN i' })).toMatchObject({ entities: [5000, 4999, 4998] });
-      await refused(small.runAql({ query: 'FOR i IN 1..5000 SORT i DESC RETURN i' }), 'VALIDATION_FAILED');
+      expect(await small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC LIMIT 3 RETURN i' })).toMatchObject({ entities: [5000, 4999, 4998] });
+      await refused(small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC RETURN i' }), 'VALIDATION_FAILED');
     } finally {
       await small.close();
     }
@@ -103,12 +107,12 @@ describe('AQL engine', () => {
   it('a query past its timeout is refused with TIMEOUT (408) promptly, even when each row is expensive', async () => {
     const work = 'LENGTH(1..2000000) < 0';
     // the cost of one row, measured now (a busy machine slows this and the run below alike)
-    await db.runAql({ query: `FOR i IN 1..2 FILTER ${work} RETURN i` });
+    await db.get(Aql).run({ query: `FOR i IN 1..2 FILTER ${work} RETURN i` });
     const t1 = Date.now();
-    await db.runAql({ query: `FOR i IN 1..5 FILTER ${work} RETURN i` });
+    await db.get(Aql).run({ query: `FOR i IN 1..5 FILTER ${work} RETURN i` });
     const perRow = (Date.now() - t1) / 5;
     const t0 = Date.now();
-    const e = await refused(db.runAql({ query: `FOR i IN 1..1000 FILTER ${work} RETURN i`, timeout_ms: 50 }), 'TIMEOUT');
+    const e = await refused(db.get(Aql).run({ query: `FOR i IN 1..1000 FILTER ${work} RETURN i`, timeout_ms: 50 }), 'TIMEOUT');
     const took = Date.now() - t0;
     expect(e.status).toBe(408);
     // the deadline plus a few rows (and slack), far from the 1000 rows a missed check would run

@@ -19,6 +19,7 @@ import { compileRegex, like, regexMatch } from '../../src/aql/values.js';
 import { BigMap, BigSet } from '../../src/aql/big-collections.js';
 import { thrown } from '../helpers/aql.js';
 import { tempDir } from '../helpers/inproc.js';
+import { Aql } from '../../src/aql/module.js';
 
 const MiB = 1024 * 1024;
 
@@ -312,7 +313,7 @@ describe('regular expressions on RE2', () => {
 describe('governed queries (in process)', () => {
   let dir: string;
   let db: Database;
-  const run = (query: string, extra: Record<string, unknown> = {}) => db.runAql({ query, ...extra });
+  const run = (query: string, extra: Record<string, unknown> = {}) => db.get(Aql).run({ query, ...extra });
   const value = async (query: string, extra: Record<string, unknown> = {}) => {
     const r = (await run(query, extra)) as { entities: AqlValue[] };
     return r.entities[0];

@@ -13,6 +13,8 @@ import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/inproc.js';
+import { Aql } from '../../src/aql/module.js';
+import { Entities } from '../../src/entities/index.js';
 
 const CAP = 100;
 
@@ -24,7 +26,7 @@ describe(`THEMIS_QUERY_MAX_INTERMEDIATE (${CAP})`, () => {
     db = new Database({ ...DEFAULTS, dataDir: dir, durability: 'relaxed', queryMaxIntermediate: CAP }, createLogger('silent'));
     await db.open();
     // 150 orders of 3 users; a star graph hub -> leaf0..leaf149 and a chain c0 -> c1 -> ... -> c120
-    await db.applyBatch([
+    await db.get(Entities).applyBatch([
       ...['a', 'b', 'c'].map((u) => ({ op: 'put' as const, key: `users:${u}`, blob: { name: u } })),
       ...Array.from({ length: 150 }, (_, i) => ({ op: 'put' as const, key: `orders:${i}`, blob: { user: ['a', 'b', 'c'][i % 3], n: i } })),
       ...Array.from({ length: 150 }, (_, i) => ({ op: 'put' as const, key: `star:e${i}`, blob: { _from: 'nodes:hub', _to: `nodes:leaf${i}` } })),
@@ -36,12 +38,12 @@ describe(`THEMIS_QUERY_MAX_INTERMEDIATE (${CAP})`, () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const rows = async (query: string): Promise<unknown[]> => ((await db.runAql({ query })) as { entities: unknown[] }).entities;
+  const rows = async (query: string): Promise<unknown[]> => ((await db.get(Aql).run({ query })) as { entities: unknown[] }).entities;
   /** The query is refused with 400 VALIDATION_FAILED naming `what` and the setting. */
   const refused = async (query: string, what: string) => {
     let err: unknown;
     try {
-      await db.runAql({ query });
+      await db.get(Aql).run({ query });
     } catch (e) {
       err = e;
     }
@@ -95,7 +97,7 @@ describe(`THEMIS_QUERY_MAX_INTERMEDIATE (${CAP})`, () => {
 
   it("a hash join's build side", async () => {
     const join = 'FOR u IN users FOR o IN orders FILTER o.user == u._key COLLECT name = u.name WITH COUNT INTO n RETURN [name, n]';
-    const plan = ((await db.runAql({ query: join, explain: true })) as unknown as { plan: { steps: { access?: string; collection?: string }[] } }).plan;
+    const plan = ((await db.get(Aql).run({ query: join, explain: true })) as unknown as { plan: { steps: { access?: string; collection?: string }[] } }).plan;
     expect(plan.steps[1], JSON.stringify(plan)).toMatchObject({ access: 'hash_join', collection: 'orders' });
     await refused(join, 'the hash join over orders');
     // a build side within the cap joins

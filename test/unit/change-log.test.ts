@@ -7,7 +7,7 @@ import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
 import { codeOf } from '../helpers/errors.js';
-import type { CommitInfo } from '../../src/txn/index.js';
+import { Change, type CommitInfo } from '../../src/txn/index.js';
 import { WriteBatch } from '../../src/storage/index.js';
 import { openStack as openStackWith, type Stack } from '../helpers/stack.js';
 
@@ -114,23 +114,23 @@ describe('ChangeLog', () => {
     const info = (seq: number, key: string): CommitInfo => ({
       txnId: 't',
       ts: new Date().toISOString(),
-      changes: [{ seq, key, table: key.split(':')[0]!, pk: key.split(':')[1]!, op: 'put', value: '{}', prev: null }],
+      changes: [new Change(seq, key, key.split(':')[0]!, key.split(':')[1]!, 'put', '{}', null)],
     });
 
-    it('readers see an entry once its commit is announced (onApplied), not as soon as it is durable; last_seq never moves back', async () => {
+    it('readers see an entry once its commit is announced (applied), not as soon as it is durable; last_seq never moves back', async () => {
       await tx({ 'a:1': {} });
       // The commit's batch is durable, but its applied listeners have not run yet (the window between
       // LevelDB's write and the commit's continuation): streams must not read ahead of live delivery.
       const next = info(2, 'a:2');
       const b = new WriteBatch();
-      s.changeLog.hook(next, b);
+      s.changeLog.participant.write!(next, undefined, b);
       await s.engine.commit(b);
       expect(s.changeLog.lastSeq).toBe(1);
       expect((await readAll()).map((e) => e.seq)).toEqual([1]);
-      s.changeLog.onApplied(next);
+      s.changeLog.participant.applied!(next, undefined);
       expect((await readAll()).map((e) => e.seq)).toEqual([1, 2]);
       // A late notification of an older commit does not move last_seq back.
-      s.changeLog.onApplied(info(1, 'a:1'));
+      s.changeLog.participant.applied!(info(1, 'a:1'), undefined);
       expect(s.changeLog.lastSeq).toBe(2);
       expect(s.changeLog.stats()).toMatchObject({ last_seq: 2, entries: 2 });
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChangeStream, type ChangeSink, type RawChangeEntry } from '../../src/cdc/index.js';
-import type { CommitInfo } from '../../src/txn/index.js';
+import { Change, type CommitInfo } from '../../src/txn/index.js';
 
 /** An in-memory change log with the three members ChangeStream uses. */
 class FakeLog {
@@ -28,7 +28,7 @@ class FakeLog {
     return () => this.subs.delete(fn);
   }
   commit(keys: string[]) {
-    const changes = keys.map((key, i) => ({ seq: this.lastSeq + 1 + i, key, table: key.split(':')[0]!, pk: key.split(':')[1]!, op: 'put' as const, value: '{}', prev: null }));
+    const changes = keys.map((key, i) => new Change(this.lastSeq + 1 + i, key, key.split(':')[0]!, key.split(':')[1]!, 'put', '{}', null));
     for (const c of changes) this.entries.push({ seq: c.seq, ts: 't', op: c.op, key: c.key, table: c.table, value: c.value, prev: c.prev, txn_id: 'x' });
     for (const s of this.subs) s({ txnId: 'x', ts: 't', changes });
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeBlob, parseEntityKey } from '../../src/entities/index.js';
-import { decodeEntityValue, encodeEntityValue } from '../../src/txn/index.js';
+import { decodeEntityValue, encodeEntityValue } from '../../src/documents/codec.js';
 import { codeOfSync as codeOf } from '../helpers/errors.js';
 
 describe('parseEntityKey', () => {

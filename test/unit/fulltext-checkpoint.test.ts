@@ -13,6 +13,9 @@ import { Database } from '../../src/db.js';
 import { Analyzer, DEFAULT_FULLTEXT_CONFIG, MemoryIndex, decodeCheckpoint, encodeCheckpoint, fieldTexts, type FulltextIndex } from '../../src/index/fulltext/index.js';
 import { createLogger } from '../../src/log.js';
 import { prng } from '../helpers/random.js';
+import { Changefeed } from '../../src/cdc/index.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
 
 const log = createLogger('silent');
 const WORDS = ['fox', 'dog', 'lazy', 'quick', 'brown', 'jumps', 'over', 'the', 'river', 'night', 'day', 'bird'];
@@ -40,7 +43,7 @@ const searches = (ft: FulltextIndex) => QUERIES.map((q) => ft.search(q, { limit:
 async function churn(db: Database, seed: number, ops: number, n = 60): Promise<void> {
   const r = prng(seed);
   for (let i = 0; i < ops; i += 10) {
-    await db.applyBatch(
+    await db.get(Entities).applyBatch(
       Array.from({ length: 10 }, () => {
         const key = `docs:${Math.floor(r() * n)}`;
         if (r() < 0.15) return { op: 'delete' as const, key };
@@ -53,7 +56,7 @@ async function churn(db: Database, seed: number, ops: number, n = 60): Promise<v
 
 /** The in-memory side equals a recomputation from the stored documents (N, Σdl, every df). */
 async function expectMatchesDocuments(db: Database, n = 60): Promise<void> {
-  const ft = db.fulltextIndex('docs', 'body');
+  const ft = db.get(Indexes).fulltext('docs', 'body');
   const a = new Analyzer(ft.config);
   let docs = 0;
   let sumDl = 0;
@@ -61,7 +64,7 @@ async function expectMatchesDocuments(db: Database, n = 60): Promise<void> {
   for (let i = 0; i < n; i++) {
     let doc: Record<string, unknown>;
     try {
-      doc = JSON.parse(db.getEntity(`docs:${i}`).blob) as Record<string, unknown>;
+      doc = JSON.parse(db.get(Entities).getEntity(`docs:${i}`).blob) as Record<string, unknown>;
     } catch {
       continue;
     }
@@ -79,7 +82,7 @@ async function expectMatchesDocuments(db: Database, n = 60): Promise<void> {
 async function reopenExpecting(dir: string, source: 'checkpoint' | 'postings', expected: ReturnType<typeof searches>, retention?: Retention): Promise<void> {
   const db = await open(dir, retention);
   try {
-    const ft = db.fulltextIndex('docs', 'body');
+    const ft = db.get(Indexes).fulltext('docs', 'body');
     expect(ft.loadedFrom).toBe(source);
     expect(searches(ft)).toEqual(expected);
     await expectMatchesDocuments(db);
@@ -124,9 +127,9 @@ describe('start-up from a checkpoint', () => {
   it('a graceful close writes one; the next start loads it (no postings scan) with identical results', async () => {
     const dir = tempDir();
     const db = await open(dir);
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 1, 300);
-    const ft = db.fulltextIndex('docs', 'body');
+    const ft = db.get(Indexes).fulltext('docs', 'body');
     const before = searches(ft);
     await db.close();
     expect(fs.existsSync(ckpt(dir, ft))).toBe(true);
@@ -136,14 +139,14 @@ describe('start-up from a checkpoint', () => {
   it('commits after the checkpoint (a crash before the next one) are replayed from the change log', async () => {
     const dir = tempDir();
     let db = await open(dir);
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 2, 200);
     await db.close(); // checkpoint A
-    const file = ckpt(dir, (db = await open(dir)).fulltextIndex('docs', 'body'));
+    const file = ckpt(dir, (db = await open(dir)).get(Indexes).fulltext('docs', 'body'));
     const older = fs.readFileSync(file);
     await churn(db, 3, 300); // commits after checkpoint A, also to another table
-    await db.putEntity('other:1', { body: 'fox fox fox' });
-    const expected = searches(db.fulltextIndex('docs', 'body'));
+    await db.get(Entities).putEntity('other:1', { body: 'fox fox fox' });
+    const expected = searches(db.get(Indexes).fulltext('docs', 'body'));
     await db.close();
     fs.writeFileSync(file, older); // as if the process had died before writing a newer checkpoint
     await reopenExpecting(dir, 'checkpoint', expected);
@@ -152,17 +155,17 @@ describe('start-up from a checkpoint', () => {
   it('a checkpoint taken while commits are in flight reflects the commits before them; they are replayed', async () => {
     const dir = tempDir();
     let db = await open(dir);
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 8, 100);
-    const inFlight = Array.from({ length: 30 }, (_, i) => db.putEntity(`docs:${i}`, { body: `night bird ${WORDS[i % WORDS.length]} fox` }));
-    const taken = db.checkpointFulltext(); // starts while the 30 commits are queued
+    const inFlight = Array.from({ length: 30 }, (_, i) => db.get(Entities).putEntity(`docs:${i}`, { body: `night bird ${WORDS[i % WORDS.length]} fox` }));
+    const taken = db.get(Indexes).checkpointAll(true); // starts while the 30 commits are queued
     await Promise.all(inFlight);
     await taken;
-    const file = ckpt(dir, db.fulltextIndex('docs', 'body'));
+    const file = ckpt(dir, db.get(Indexes).fulltext('docs', 'body'));
     const during = fs.readFileSync(file);
     // taken with commits outstanding: its sequence number is below theirs
-    expect(decodeCheckpoint(during).seq).toBeLessThan(db.changeLogStats().last_seq - 20);
-    const expected = searches(db.fulltextIndex('docs', 'body'));
+    expect(decodeCheckpoint(during).seq).toBeLessThan(db.get(Changefeed).stats().last_seq - 20);
+    const expected = searches(db.get(Indexes).fulltext('docs', 'body'));
     await db.close();
     fs.writeFileSync(file, during);
     await reopenExpecting(dir, 'checkpoint', expected);
@@ -171,9 +174,9 @@ describe('start-up from a checkpoint', () => {
   it('a corrupt checkpoint is removed and the index is rebuilt from its postings', async () => {
     const dir = tempDir();
     let db = await open(dir);
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 4, 200);
-    const expected = searches(db.fulltextIndex('docs', 'body'));
+    const expected = searches(db.get(Indexes).fulltext('docs', 'body'));
     await db.close();
     const file = path.join(dir, 'fulltext', 'index-1.ckpt');
     const data = fs.readFileSync(file);
@@ -186,9 +189,9 @@ describe('start-up from a checkpoint', () => {
   it('a checkpoint ahead of the change log (commits a crash took back) is not used', async () => {
     const dir = tempDir();
     let db = await open(dir);
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 5, 100);
-    const ft0 = db.fulltextIndex('docs', 'body');
+    const ft0 = db.get(Indexes).fulltext('docs', 'body');
     const expected = searches(ft0);
     // a checkpoint claiming a later sequence number (and an extra document) than the log holds
     const extra = new MemoryIndex();
@@ -202,7 +205,7 @@ describe('start-up from a checkpoint', () => {
   it('a checkpoint whose later commits were pruned from the change log is not used', async () => {
     const dir = tempDir();
     let db = await open(dir, { kind: 'entries', entries: 20 });
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await db.close();
     const file = path.join(dir, 'fulltext', 'index-1.ckpt');
     const older = fs.readFileSync(file);
@@ -210,7 +213,7 @@ describe('start-up from a checkpoint', () => {
     await churn(db, 6, 200);
     // retention runs on a timer; run it now (the log keeps only the last 20 entries)
     await (db as unknown as { changeLogRef: { prune(): Promise<unknown> } }).changeLogRef.prune();
-    const expected = searches(db.fulltextIndex('docs', 'body'));
+    const expected = searches(db.get(Indexes).fulltext('docs', 'body'));
     await db.close();
     fs.writeFileSync(file, older);
     await reopenExpecting(dir, 'postings', expected, { kind: 'entries', entries: 20 });
@@ -219,11 +222,11 @@ describe('start-up from a checkpoint', () => {
   it('a dropped index leaves no checkpoint behind', async () => {
     const dir = tempDir();
     const db = await open(dir);
-    await db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 7, 50);
-    const file = ckpt(dir, db.fulltextIndex('docs', 'body'));
+    const file = ckpt(dir, db.get(Indexes).fulltext('docs', 'body'));
     expect(fs.existsSync(file)).toBe(true); // written when the index became ready
-    await db.dropIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Indexes).drop({ table: 'docs', column: 'body', type: 'fulltext' });
     expect(fs.existsSync(file)).toBe(false);
     await db.close();
   });

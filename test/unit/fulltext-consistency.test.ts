@@ -15,6 +15,9 @@ import { ThemisError } from '../../src/errors.js';
 import { fieldTexts } from '../../src/index/fulltext/index.js';
 import type { WriteBatch } from '../../src/storage/index.js';
 import { openDb, runOp, tempDir as helperTempDir, tolerated, write, type Blob, type Write, type WriteOp } from '../helpers/inproc.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
+import { Search } from '../../src/search/index.js';
 
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const TABLE = 'docs';
@@ -82,7 +85,7 @@ interface Expected {
 
 const storedDoc = (db: Database, key: string): Blob | undefined => {
   try {
-    return JSON.parse(db.getEntity(key).blob) as Blob;
+    return JSON.parse(db.get(Entities).getEntity(key).blob) as Blob;
   } catch (e) {
     if (e instanceof ThemisError && e.code === 'NOT_FOUND') return undefined;
     throw e;
@@ -91,7 +94,7 @@ const storedDoc = (db: Database, key: string): Blob | undefined => {
 
 /** What the index must hold, recomputed from the stored documents with the index's own analyzer. */
 function recompute(db: Database, keys: readonly string[], table = TABLE, column = COLUMN): Expected {
-  const ft = db.fulltextIndex(table, column);
+  const ft = db.get(Indexes).fulltext(table, column);
   const exp: Expected = { n: 0, sumDl: 0, df: new Map(), dl: new Map(), postings: new Map() };
   for (const key of keys) {
     const doc = storedDoc(db, key);
@@ -116,7 +119,7 @@ const sorted = <V>(m: Map<string, V>) => [...m].sort(([a], [b]) => (a < b ? -1 :
 /** (a) durable statistics and (b) the in-memory side equal the recomputation. */
 async function expectConsistent(db: Database, keys: readonly string[] = KEYS, table = TABLE, column = COLUMN): Promise<void> {
   const exp = recompute(db, keys, table, column);
-  const ft = db.fulltextIndex(table, column);
+  const ft = db.get(Indexes).fulltext(table, column);
   const ds = await ft.durableStats();
   expect({ n: ds.n, sumDl: ds.sumDl, df: sorted(ds.df), dl: sorted(ds.dl) }, 'durable statistics').toEqual({ n: exp.n, sumDl: exp.sumDl, df: sorted(exp.df), dl: sorted(exp.dl) });
 
@@ -142,7 +145,7 @@ async function expectConsistent(db: Database, keys: readonly string[] = KEYS, ta
 /** Search results (with snippets), without the timing. */
 function searches(db: Database, table = TABLE, column = COLUMN): unknown[] {
   return QUERIES.map((query) => {
-    const { took_ms: _, ...r } = db.searchFulltext({ table, column, query, limit: 100 });
+    const { took_ms: _, ...r } = db.get(Search).fulltext({ table, column, query, limit: 100 });
     return r;
   });
 }
@@ -178,8 +181,8 @@ describe('fulltext index consistency (in-process)', () => {
             const dir = tempDir();
             let db = await openDb(dir);
             try {
-              await db.createIndex({ table: TABLE, column: 'email', unique: true, sparse: true });
-              const create = () => db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext', ...(CONFIGS[cfg] ? { config: CONFIGS[cfg] } : {}) });
+              await db.get(Indexes).create({ table: TABLE, column: 'email', unique: true, sparse: true });
+              const create = () => db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext', ...(CONFIGS[cfg] ? { config: CONFIGS[cfg] } : {}) });
               if (when === 'before') await create();
               for (const w of initial) await run(db, { t: 'put', w });
               if (when === 'after') await create();
@@ -207,8 +210,8 @@ describe('fulltext index consistency (in-process)', () => {
       const dir = tempDir();
       let db = await openDb(dir);
       try {
-        await db.createIndex({ table: TABLE, column: 'email', unique: true, sparse: true });
-        await db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext', ...(CONFIGS[cfg] ? { config: CONFIGS[cfg] } : {}) });
+        await db.get(Indexes).create({ table: TABLE, column: 'email', unique: true, sparse: true });
+        await db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext', ...(CONFIGS[cfg] ? { config: CONFIGS[cfg] } : {}) });
         const rounds = SLOW ? 20 : 4;
         for (let r = 0; r < rounds; r++) {
           const items = fc.sample(fc.oneof(writeArb.map((w) => ({ t: 'put' as const, w })), writesArb.map((ws) => ({ t: 'batch' as const, ws })), writesArb.map((ws) => ({ t: 'txn' as const, ws }))), { numRuns: 150, seed: r * 31 + cfg.length });
@@ -228,7 +231,7 @@ describe('fulltext index consistency (in-process)', () => {
     let db = await openDb(dir);
     const keys = Array.from({ length: 40 }, (_, i) => `${TABLE}:c${i}`);
     try {
-      await db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext' });
+      await db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext' });
       const churn = fc.record({
         key: fc.constantFrom(...keys),
         doc: fc.option(
@@ -254,12 +257,12 @@ describe('fulltext index consistency (in-process)', () => {
     let db = await openDb(dir);
     const keys = Array.from({ length: 6000 }, (_, i) => `${TABLE}:L${String(i).padStart(5, '0')}`);
     try {
-      await db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext', config: CONFIGS.en });
+      await db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext', config: CONFIGS.en });
       const bodies = fc.sample(sentence, { numRuns: keys.length, seed: 7 });
       for (let i = 0; i < keys.length; i += 2000) {
-        await db.applyBatch(keys.slice(i, i + 2000).map((key, j) => ({ op: 'put' as const, key, blob: { body: `${bodies[i + j]} fox` } })));
+        await db.get(Entities).applyBatch(keys.slice(i, i + 2000).map((key, j) => ({ op: 'put' as const, key, blob: { body: `${bodies[i + j]} fox` } })));
       }
-      await db.applyBatch(keys.filter((_, i) => i % 7 === 3).map((key) => ({ op: 'delete' as const, key })));
+      await db.get(Entities).applyBatch(keys.filter((_, i) => i % 7 === 3).map((key) => ({ op: 'delete' as const, key })));
       await expectConsistent(db, keys);
       db = await reopenConsistent(db, dir, keys);
     } finally {
@@ -272,21 +275,21 @@ describe('fulltext index consistency (in-process)', () => {
     const dir = tempDir();
     const db = await openDb(dir);
     try {
-      await db.createIndex({ table: TABLE, column: 'email', unique: true, sparse: true });
-      await db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext' });
-      await db.putEntity(KEYS[0]!, { body: 'fox dog', email: 'a@x' });
-      await db.putEntity(KEYS[1]!, { body: 'lazy dog' });
-      const ft = db.fulltextIndex(TABLE, COLUMN);
+      await db.get(Indexes).create({ table: TABLE, column: 'email', unique: true, sparse: true });
+      await db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext' });
+      await db.get(Entities).putEntity(KEYS[0]!, { body: 'fox dog', email: 'a@x' });
+      await db.get(Entities).putEntity(KEYS[1]!, { body: 'lazy dog' });
+      const ft = db.get(Indexes).fulltext(TABLE, COLUMN);
       const stats = ft.stats();
       const durable = await ft.durableStats();
       // refused while other commits are in flight on both sides of it
       const results = await Promise.allSettled([
-        db.putEntity(KEYS[2]!, { body: 'quick quick fox' }),
-        db.applyBatch([
+        db.get(Entities).putEntity(KEYS[2]!, { body: 'quick quick fox' }),
+        db.get(Entities).applyBatch([
           { op: 'put', key: KEYS[1]!, blob: { body: 'jumped' } },
           { op: 'put', key: KEYS[3]!, blob: { body: 'fox fox', email: 'a@x' } },
         ]),
-        db.putEntity(KEYS[4]!, { body: 'dog' }),
+        db.get(Entities).putEntity(KEYS[4]!, { body: 'dog' }),
       ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       await expectConsistent(db);
@@ -307,12 +310,12 @@ describe('fulltext index consistency (in-process)', () => {
       const dir = tempDir();
       const db = await openDb(dir, 'sync');
       try {
-        await db.putEntity(`${TABLE}:old`, { body: 'alpha beta' });
-        const created = db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext' });
+        await db.get(Entities).putEntity(`${TABLE}:old`, { body: 'alpha beta' });
+        const created = db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext' });
         const keys = [`${TABLE}:old`, `${TABLE}:new`, ...Array.from({ length: 2000 }, (_, i) => `${TABLE}:n${i}`)];
-        await db.applyBatch(keys.slice(1).map((key, i) => ({ op: 'put' as const, key, blob: { body: `gamma delta ${i}` } })));
+        await db.get(Entities).applyBatch(keys.slice(1).map((key, i) => ({ op: 'put' as const, key, blob: { body: `gamma delta ${i}` } })));
         await created;
-        expect(db.fulltextIndex(TABLE, COLUMN).mem.docOf(`${TABLE}:new`)).toBeDefined();
+        expect(db.get(Indexes).fulltext(TABLE, COLUMN).mem.docOf(`${TABLE}:new`)).toBeDefined();
         await expectConsistent(db, keys);
       } finally {
         await db.close();
@@ -331,27 +334,27 @@ describe('fulltext index consistency (in-process)', () => {
       const dir = tempDir();
       let db = await openDb(dir);
       try {
-        await db.createIndex({ table: 'old', column: COLUMN, type: 'fulltext' });
-        await db.putEntity('old:1', { body: 'fox dog' });
-        await db.putEntity('old:2', { body: 'lazy fox' });
+        await db.get(Indexes).create({ table: 'old', column: COLUMN, type: 'fulltext' });
+        await db.get(Entities).putEntity('old:1', { body: 'fox dog' });
+        await db.get(Entities).putEntity('old:2', { body: 'lazy fox' });
         const engine = db.engine;
         const commit = engine.commit.bind(engine);
         let left = survive;
         engine.commit = (b: WriteBatch) => (left-- > 0 ? commit(b) : new Promise<void>(() => {}));
-        void db.dropIndex({ table: 'old', column: COLUMN, type: 'fulltext' }).catch(() => {});
+        void db.get(Indexes).drop({ table: 'old', column: COLUMN, type: 'fulltext' }).catch(() => {});
         await new Promise((r) => setTimeout(r, 50));
         engine.commit = commit;
         await db.close();
 
         db = await openDb(dir);
-        await db.putEntity(`${TABLE}:1`, { body: 'quick dog' });
-        await db.createIndex({ table: TABLE, column: COLUMN, type: 'fulltext' });
+        await db.get(Entities).putEntity(`${TABLE}:1`, { body: 'quick dog' });
+        await db.get(Indexes).create({ table: TABLE, column: COLUMN, type: 'fulltext' });
         await expectConsistent(db, [`${TABLE}:1`]);
         await db.close();
         db = await openDb(dir);
         await expectConsistent(db, [`${TABLE}:1`]);
-        expect(db.searchFulltext({ table: TABLE, column: COLUMN, query: 'fox OR lazy' }).hits, `survive ${survive}`).toEqual([]);
-        const old = (await db.indexStats()).indexes.find((i) => i.name === `old.${COLUMN}`);
+        expect(db.get(Search).fulltext({ table: TABLE, column: COLUMN, query: 'fox OR lazy' }).hits, `survive ${survive}`).toEqual([]);
+        const old = (await db.get(Indexes).stats()).indexes.find((i) => i.name === `old.${COLUMN}`);
         if (old) await expectConsistent(db, ['old:1', 'old:2'], 'old', COLUMN);
       } finally {
         await db.close();

@@ -9,6 +9,9 @@ import { createLogger } from '../../src/log.js';
 import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { WriteBatch, keyspace, orderedCodec } from '../../src/storage/index.js';
 import { openStack } from '../helpers/stack.js';
+import { Entities } from '../../src/entities/index.js';
+import { Graph } from '../../src/graph/index.js';
+import { Transactions } from '../../src/txn/index.js';
 
 const log = createLogger('silent');
 
@@ -89,7 +92,7 @@ describe('adjacency index (Database)', () => {
     db = new Database({ ...DEFAULTS, dataDir: dir, durability: 'relaxed' }, log);
     await db.open();
   };
-  const adj = (v: string, d: Direction = 'outbound') => new AdjacencyIndex(db.engine, log).neighbors(v, d);
+  const adj = (v: string, d: Direction = 'outbound') => db.get(Graph).neighbors(v, d);
   const graphEntries = async () => {
     let n = 0;
     for await (const _ of db.engine.scan(keyspace('graph'))) n++;
@@ -106,8 +109,8 @@ describe('adjacency index (Database)', () => {
   });
 
   it('create adds out and in entries; non-edges add none', async () => {
-    await db.putEntity('v:a', { name: 'a' });
-    await db.putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
+    await db.get(Entities).putEntity('v:a', { name: 'a' });
+    await db.get(Entities).putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
     expect(await adj('v:a')).toEqual([{ edge: 'e:1', vertex: 'v:b' }]);
     expect(await adj('v:b', 'inbound')).toEqual([{ edge: 'e:1', vertex: 'v:a' }]);
     expect(await adj('v:b')).toEqual([]);
@@ -115,51 +118,51 @@ describe('adjacency index (Database)', () => {
   });
 
   it('an update that moves an edge moves its entries; one that drops _to removes them', async () => {
-    await db.putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
-    await db.putEntity('e:1', { _from: 'v:c', _to: 'v:b', w: 2 });
+    await db.get(Entities).putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
+    await db.get(Entities).putEntity('e:1', { _from: 'v:c', _to: 'v:b', w: 2 });
     expect(await adj('v:a')).toEqual([]);
     expect(await adj('v:c')).toEqual([{ edge: 'e:1', vertex: 'v:b' }]);
     expect(await adj('v:b', 'inbound')).toEqual([{ edge: 'e:1', vertex: 'v:c' }]);
-    await db.putEntity('e:1', { _from: 'v:c' });
+    await db.get(Entities).putEntity('e:1', { _from: 'v:c' });
     expect(await graphEntries()).toBe(0);
   });
 
   it('delete removes the entries; a rolled-back transaction writes none', async () => {
-    await db.putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
-    await db.deleteEntity('e:1');
+    await db.get(Entities).putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
+    await db.get(Entities).deleteEntity('e:1');
     expect(await graphEntries()).toBe(0);
-    const t = db.beginTransaction();
-    await db.putEntity('e:2', { _from: 'v:a', _to: 'v:b' }, t.transaction_id);
-    db.rollbackTransaction(t.transaction_id);
+    const t = db.get(Transactions).begin();
+    await db.get(Entities).putEntity('e:2', { _from: 'v:a', _to: 'v:b' }, t.transaction_id);
+    db.get(Transactions).rollback(t.transaction_id);
     expect(await graphEntries()).toBe(0);
-    expect((await db.traverseGraph({ start_vertex: 'v:a', max_depth: 3 })).visited).toEqual(['v:a']);
+    expect((await db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 3 })).visited).toEqual(['v:a']);
   });
 
   it('vertex keys with 0x00 and prefixes of each other do not mix', async () => {
-    await db.putEntity('e:1', { _from: 'v:a\u0000b', _to: 'v:x' });
-    await db.putEntity('e:2', { _from: 'v:a', _to: 'v:y' });
-    await db.putEntity('e:3', { _from: 'v:ab', _to: 'v:z' });
+    await db.get(Entities).putEntity('e:1', { _from: 'v:a\u0000b', _to: 'v:x' });
+    await db.get(Entities).putEntity('e:2', { _from: 'v:a', _to: 'v:y' });
+    await db.get(Entities).putEntity('e:3', { _from: 'v:ab', _to: 'v:z' });
     expect(await adj('v:a')).toEqual([{ edge: 'e:2', vertex: 'v:y' }]);
     expect(await adj('v:a\u0000b')).toEqual([{ edge: 'e:1', vertex: 'v:x' }]);
   });
 
   it('traverseGraph and shortestGraphPath over committed edges', async () => {
-    await db.applyBatch([
+    await db.get(Entities).applyBatch([
       { op: 'put', key: 'e:1', blob: { _from: 'v:a', _to: 'v:b' } },
       { op: 'put', key: 'e:2', blob: { _from: 'v:b', _to: 'v:c' } },
       { op: 'put', key: 'e:3', blob: { _from: 'v:c', _to: 'v:a' } },
     ]);
-    expect(await db.traverseGraph({ start_vertex: 'v:a', max_depth: 5 })).toEqual({ start_vertex: 'v:a', max_depth: 5, direction: 'outbound', visited_count: 3, visited: ['v:a', 'v:b', 'v:c'] });
-    expect(await db.shortestGraphPath({ from: 'v:a', to: 'v:c', direction: 'inbound' })).toEqual({ from: 'v:a', to: 'v:c', direction: 'inbound', found: true, length: 1, path: ['v:a', 'v:c'], edges: ['e:3'] });
-    expect(await codeOf(db.shortestGraphPath({ from: 'v:a', to: 'v:q' }))).toBe('404 NOT_FOUND');
-    expect(await codeOf(db.traverseGraph({ start_vertex: 'nocolon', max_depth: 1 }))).toBe('400 INVALID_KEY');
-    expect(await codeOf(db.traverseGraph({ start_vertex: 'v:a', max_depth: 11 }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.traverseGraph({ start_vertex: 'v:a', max_depth: 1, direction: 'up' }))).toBe('400 VALIDATION_FAILED');
+    expect(await db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 5 })).toEqual({ start_vertex: 'v:a', max_depth: 5, direction: 'outbound', visited_count: 3, visited: ['v:a', 'v:b', 'v:c'] });
+    expect(await db.get(Graph).shortestPath({ from: 'v:a', to: 'v:c', direction: 'inbound' })).toEqual({ from: 'v:a', to: 'v:c', direction: 'inbound', found: true, length: 1, path: ['v:a', 'v:c'], edges: ['e:3'] });
+    expect(await codeOf(db.get(Graph).shortestPath({ from: 'v:a', to: 'v:q' }))).toBe('404 NOT_FOUND');
+    expect(await codeOf(db.get(Graph).traverse({ start_vertex: 'nocolon', max_depth: 1 }))).toBe('400 INVALID_KEY');
+    expect(await codeOf(db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 11 }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 1, direction: 'up' }))).toBe('400 VALIDATION_FAILED');
   });
 
   it('is rebuilt on open when the meta key is missing (stale entries dropped, existing edges indexed)', async () => {
-    await db.putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
-    await db.putEntity('e:2', { _from: 'v:b', _to: 'v:c' });
+    await db.get(Entities).putEntity('e:1', { _from: 'v:a', _to: 'v:b' });
+    await db.get(Entities).putEntity('e:2', { _from: 'v:b', _to: 'v:c' });
     // Simulate an index that went wrong: a stray entry, one entry missing, meta key gone.
     const b = new WriteBatch();
     b.del(keyspace('meta'), GRAPH_INDEX_VERSION_KEY);
@@ -170,7 +173,7 @@ describe('adjacency index (Database)', () => {
     await open();
     expect(await adj('v:ghost')).toEqual([]);
     expect(db.engine.getSync(keyspace('meta'), GRAPH_INDEX_VERSION_KEY)?.toString()).toBe('1');
-    expect((await db.traverseGraph({ start_vertex: 'v:a', max_depth: 5 })).visited).toEqual(['v:a', 'v:b', 'v:c']);
+    expect((await db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 5 })).visited).toEqual(['v:a', 'v:b', 'v:c']);
     expect(await graphEntries()).toBe(4);
   });
 
@@ -185,7 +188,7 @@ describe('adjacency index (Database)', () => {
     await s.txm.commit(t);
     await s.close();
     await open();
-    const r = await db.traverseGraph({ start_vertex: 'v:0', max_depth: 10 });
+    const r = await db.get(Graph).traverse({ start_vertex: 'v:0', max_depth: 10 });
     expect(r.visited).toEqual(Array.from({ length: 11 }, (_, i) => `v:${i}`));
     expect(await graphEntries()).toBe(100);
   });

@@ -8,6 +8,10 @@ import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { keyspace, orderedCodec } from '../../src/storage/index.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
+import { Query } from '../../src/query/index.js';
+import { Transactions } from '../../src/txn/index.js';
 
 const log = createLogger('silent');
 
@@ -42,23 +46,23 @@ describe('IndexManager (through Database)', () => {
       .map(([, t, v]) => JSON.stringify(v === '' ? t : [t, v]))
       .sort();
   /** name -> id of the first index with that name (an equality and a range index on one column share a name). */
-  const ids = async () => Object.fromEntries((await db.indexStats()).indexes.reverse().map((i) => [i.name, i.id]));
-  const count = async (name: string) => (await db.indexStats()).indexes.find((i) => i.name === name)?.entries;
-  const put = (key: string, blob: unknown, txn?: string) => db.putEntity(key, blob, txn);
+  const ids = async () => Object.fromEntries((await db.get(Indexes).stats()).indexes.reverse().map((i) => [i.name, i.id]));
+  const count = async (name: string) => (await db.get(Indexes).stats()).indexes.find((i) => i.name === name)?.entries;
+  const put = (key: string, blob: unknown, txn?: string) => db.get(Entities).putEntity(key, blob, txn);
 
   it('create returns a ready def; duplicates and missing drops are BAD_REQUEST; spec validation', async () => {
-    const d = await db.createIndex({ table: 'users', column: 'city' });
+    const d = await db.get(Indexes).create({ table: 'users', column: 'city' });
     expect(d).toMatchObject({ table: 'users', columns: ['city'], type: 'equality', unique: false, sparse: false, state: 'ready' });
-    expect(await codeOf(db.createIndex({ table: 'users', column: 'city' }))).toBe('400 BAD_REQUEST');
-    expect(await codeOf(db.createIndex({ table: 'users', column: 'city', type: 'range' }))).toBe('no error'); // another type is another index
-    expect(await codeOf(db.createIndex({ table: 'users', column: 'bad..path' }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.createIndex({ table: 'users' }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.createIndex({ table: 'users', column: 'x', type: 'hash' }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.createIndex({ table: 'users', column: 'x', type: 'fulltext', config: { language: 'none', stemming_enabled: true } }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.createIndex({ table: 'users', columns: ['a', 'a'] }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.dropIndex({ table: 'users', column: 'nope' }))).toBe('400 BAD_REQUEST');
-    expect((await db.dropIndex({ table: 'users', column: 'city', type: 'equality' })).columns).toEqual(['city']);
-    expect((await db.indexStats()).indexes.map((i) => i.type)).toEqual(['range']);
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'city' }))).toBe('400 BAD_REQUEST');
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'city', type: 'range' }))).toBe('no error'); // another type is another index
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'bad..path' }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.get(Indexes).create({ table: 'users' }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'x', type: 'hash' }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'x', type: 'fulltext', config: { language: 'none', stemming_enabled: true } }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', columns: ['a', 'a'] }))).toBe('400 VALIDATION_FAILED');
+    expect(await codeOf(db.get(Indexes).drop({ table: 'users', column: 'nope' }))).toBe('400 BAD_REQUEST');
+    expect((await db.get(Indexes).drop({ table: 'users', column: 'city', type: 'equality' })).columns).toEqual(['city']);
+    expect((await db.get(Indexes).stats()).indexes.map((i) => i.type)).toEqual(['range']);
   });
 
   it('backfills existing entities with the exact keys (non-unique: ‹value, entityKey›; unique: ‹value› -> owner)', async () => {
@@ -66,15 +70,15 @@ describe('IndexManager (through Database)', () => {
     await put('users:2', { city: 'Paris', email: 'b@x' });
     await put('users:3', { email: 'c@x' });
     await put('other:1', { city: 'Berlin' });
-    await db.createIndex({ table: 'users', column: 'city' });
-    await db.createIndex({ table: 'users', column: 'email', unique: true });
-    await db.createIndex({ table: 'users', column: 'city', type: 'range', sparse: true });
+    await db.get(Indexes).create({ table: 'users', column: 'city' });
+    await db.get(Indexes).create({ table: 'users', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'users', column: 'city', type: 'range', sparse: true });
     const id = await ids();
     expect(await of(id['users.city']!)).toEqual(
       [['Berlin', 'users:1'], ['Paris', 'users:2'], [null, 'users:3']].map((x) => JSON.stringify(x)).sort(),
     );
     expect(await of(id['users.email']!)).toEqual([[['a@x'], 'users:1'], [['b@x'], 'users:2'], [['c@x'], 'users:3']].map((x) => JSON.stringify(x)).sort());
-    const stats = (await db.indexStats()).indexes;
+    const stats = (await db.get(Indexes).stats()).indexes;
     expect(stats.map((i) => [i.name, i.type, i.entries])).toEqual([
       ['users.city', 'equality', 3],
       ['users.email', 'equality', 3],
@@ -84,15 +88,15 @@ describe('IndexManager (through Database)', () => {
   });
 
   it('backfill over more than one batch (1000) indexes every entity', async () => {
-    await db.applyBatch(Array.from({ length: 1500 }, (_, i) => ({ op: 'put' as const, key: `t:${String(i).padStart(5, '0')}`, blob: { v: i % 7 } })));
-    await db.createIndex({ table: 't', column: 'v' });
+    await db.get(Entities).applyBatch(Array.from({ length: 1500 }, (_, i) => ({ op: 'put' as const, key: `t:${String(i).padStart(5, '0')}`, blob: { v: i % 7 } })));
+    await db.get(Indexes).create({ table: 't', column: 'v' });
     expect(await count('t.v')).toBe(1500);
     expect((await entries()).length).toBe(1500);
   });
 
   it('maintenance: update moves the entry, delete removes it, rollback leaves nothing; nested paths, arrays, sparse', async () => {
-    await db.createIndex({ table: 'u', column: 'address.city' });
-    await db.createIndex({ table: 'u', column: 'tags', sparse: true });
+    await db.get(Indexes).create({ table: 'u', column: 'address.city' });
+    await db.get(Indexes).create({ table: 'u', column: 'tags', sparse: true });
     const id = await ids();
     const city = () => of(id['u.address.city']!);
     const tags = () => of(id['u.tags']!);
@@ -108,24 +112,24 @@ describe('IndexManager (through Database)', () => {
     expect(await tags()).toEqual(j(['b', 'u:1'], ['c', 'u:1']));
     expect(await count('u.tags')).toBe(2);
 
-    await db.deleteEntity('u:1');
+    await db.get(Entities).deleteEntity('u:1');
     expect(await city()).toEqual(j([null, 'u:2']));
     expect(await tags()).toEqual([]);
     expect(await count('u.address.city')).toBe(1);
     expect(await count('u.tags')).toBe(0);
 
-    const t = db.beginTransaction().transaction_id;
+    const t = db.get(Transactions).begin().transaction_id;
     await put('u:3', { address: { city: 'Lima' }, tags: ['z'] }, t);
-    await db.deleteEntity('u:2', t);
-    db.rollbackTransaction(t);
+    await db.get(Entities).deleteEntity('u:2', t);
+    db.get(Transactions).rollback(t);
     expect(await city()).toEqual(j([null, 'u:2']));
     expect(await tags()).toEqual([]);
 
     // a committed explicit transaction is applied in one batch
-    const t2 = db.beginTransaction().transaction_id;
+    const t2 = db.get(Transactions).begin().transaction_id;
     await put('u:3', { address: { city: 'Lima' }, tags: ['z'] }, t2);
-    await db.deleteEntity('u:2', t2);
-    await db.commitTransaction(t2);
+    await db.get(Entities).deleteEntity('u:2', t2);
+    await db.get(Transactions).commit(t2);
     expect(await city()).toEqual(j(['Lima', 'u:3']));
     expect(await tags()).toEqual(j(['z', 'u:3']));
     expect(await count('u.address.city')).toBe(1);
@@ -133,18 +137,18 @@ describe('IndexManager (through Database)', () => {
   });
 
   it('a document producing more than 1024 entries is refused with nothing applied', async () => {
-    await db.createIndex({ table: 'c', columns: ['a', 'b'] });
+    await db.get(Indexes).create({ table: 'c', columns: ['a', 'b'] });
     const big = { a: Array.from({ length: 40 }, (_, i) => i), b: Array.from({ length: 40 }, (_, i) => i) };
     expect(await codeOf(put('c:1', big))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(Promise.resolve().then(() => db.getEntity('c:1')))).toBe('404 NOT_FOUND');
+    expect(await codeOf(Promise.resolve().then(() => db.get(Entities).getEntity('c:1')))).toBe('404 NOT_FOUND');
     expect(await entries()).toEqual([]);
   });
 
   it('unique: a duplicate is refused with nothing applied; moving the owner off frees the value', async () => {
-    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     await put('u:1', { email: 'a@x' });
     expect(await codeOf(put('u:2', { email: 'a@x' }))).toBe('409 CONFLICT');
-    expect(await codeOf(Promise.resolve().then(() => db.getEntity('u:2')))).toBe('404 NOT_FOUND');
+    expect(await codeOf(Promise.resolve().then(() => db.get(Entities).getEntity('u:2')))).toBe('404 NOT_FOUND');
     expect(await count('u.email')).toBe(1);
     // the owner itself may rewrite its document
     await put('u:1', { email: 'a@x', n: 2 });
@@ -152,19 +156,19 @@ describe('IndexManager (through Database)', () => {
     await put('u:2', { email: 'a@x' });
     expect(await count('u.email')).toBe(2);
     expect(await codeOf(put('u:3', { email: 'b@x' }))).toBe('409 CONFLICT');
-    await db.deleteEntity('u:1');
+    await db.get(Entities).deleteEntity('u:1');
     await put('u:3', { email: 'b@x' });
     expect(await count('u.email')).toBe(2);
   });
 
   it('unique in an explicit transaction: the commit fails CONFLICT with status aborted', async () => {
-    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     await put('u:1', { email: 'a@x' });
-    const t = db.beginTransaction().transaction_id;
+    const t = db.get(Transactions).begin().transaction_id;
     await put('u:2', { email: 'a@x' }, t);
     let err: unknown;
     try {
-      await db.commitTransaction(t);
+      await db.get(Transactions).commit(t);
     } catch (e) {
       err = e;
     }
@@ -172,19 +176,19 @@ describe('IndexManager (through Database)', () => {
     expect((err as ThemisError).code).toBe('CONFLICT');
     expect((err as ThemisError).details).toMatchObject({ status: 'aborted', conflicting_key: 'u:1' });
     // two new entities claiming the same value in one transaction
-    const t2 = db.beginTransaction().transaction_id;
+    const t2 = db.get(Transactions).begin().transaction_id;
     await put('u:3', { email: 'z@x' }, t2);
     await put('u:4', { email: 'z@x' }, t2);
-    expect(await codeOf(db.commitTransaction(t2))).toBe('409 CONFLICT');
+    expect(await codeOf(db.get(Transactions).commit(t2))).toBe('409 CONFLICT');
     expect(await count('u.email')).toBe(1);
   });
 
   // Regression: the hook must see values released earlier in the same commit (two-pass check).
   it('unique: moving a value from one entity to another within one transaction commits', async () => {
-    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     await put('u:1', { email: 'a@x' });
     const r = await codeOf(
-      db.applyBatch([
+      db.get(Entities).applyBatch([
         { op: 'put', key: 'u:1', blob: { email: 'new@x' } },
         { op: 'put', key: 'u:2', blob: { email: 'a@x' } },
       ]),
@@ -193,7 +197,7 @@ describe('IndexManager (through Database)', () => {
   });
 
   it('unique: concurrent commits of different keys with one value: exactly one wins', async () => {
-    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => codeOf(put(`u:${i}`, { email: 'same@x' }))));
     expect(rs.filter((r) => r === 'no error').length).toBe(1);
     expect(rs.filter((r) => r === '409 CONFLICT').length).toBe(9);
@@ -212,66 +216,66 @@ describe('IndexManager (through Database)', () => {
   // the other's hook checks: only the in-flight claim can refuse the second.
   for (const isolation of ['read_committed', 'snapshot'] as const) {
     it(`unique (${isolation}): explicit transactions committing one value concurrently: exactly one commits, one entry`, async () => {
-      await db.createIndex({ table: 'u', column: 'email', unique: true });
+      await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
       const txns: string[] = [];
       for (let i = 0; i < 4; i++) {
-        const t = db.beginTransaction(isolation).transaction_id;
+        const t = db.get(Transactions).begin(isolation).transaction_id;
         await put(`u:${i}`, { email: 'same@x', i }, t);
         txns.push(t);
       }
       const blocker = put('other:1', { x: 1 });
-      const rs = await Promise.all(txns.map((t) => codeOf(db.commitTransaction(t))));
+      const rs = await Promise.all(txns.map((t) => codeOf(db.get(Transactions).commit(t))));
       await blocker;
       expect(rs).toEqual(['no error', '409 CONFLICT', '409 CONFLICT', '409 CONFLICT']);
       expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['same@x'], 'u:0'])]);
       expect(await count('u.email')).toBe(1);
-      for (let i = 1; i < 4; i++) expect(await codeOf(Promise.resolve().then(() => db.getEntity(`u:${i}`)))).toBe('404 NOT_FOUND');
+      for (let i = 1; i < 4; i++) expect(await codeOf(Promise.resolve().then(() => db.get(Entities).getEntity(`u:${i}`)))).toBe('404 NOT_FOUND');
       // the loser's error names the in-flight owner
-      const t = db.beginTransaction(isolation).transaction_id;
+      const t = db.get(Transactions).begin(isolation).transaction_id;
       await put('u:9', { email: 'same@x' }, t);
-      const late = db.commitTransaction(t).catch((e: unknown) => e);
+      const late = db.get(Transactions).commit(t).catch((e: unknown) => e);
       expect(await late).toMatchObject({ code: 'CONFLICT', details: { conflicting_key: 'u:0', status: 'aborted' } });
     });
   }
 
   it('unique: a value released by a commit still in flight can be claimed by an explicit transaction queued behind it', async () => {
-    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     await put('u:1', { email: 'a@x' });
-    const mover = db.beginTransaction().transaction_id;
+    const mover = db.get(Transactions).begin().transaction_id;
     await put('u:1', { email: 'b@x' }, mover);
-    const taker = db.beginTransaction().transaction_id;
+    const taker = db.get(Transactions).begin().transaction_id;
     await put('u:2', { email: 'a@x' }, taker);
     const blocker = put('other:1', { x: 1 });
-    const rs = await Promise.all([codeOf(db.commitTransaction(mover)), codeOf(db.commitTransaction(taker))]);
+    const rs = await Promise.all([codeOf(db.get(Transactions).commit(mover)), codeOf(db.get(Transactions).commit(taker))]);
     await blocker;
     expect(rs).toEqual(['no error', 'no error']);
     expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['a@x'], 'u:2']), JSON.stringify([['b@x'], 'u:1'])]);
     // and a third transaction cannot take either value while both are in flight or after
-    const third = db.beginTransaction().transaction_id;
+    const third = db.get(Transactions).begin().transaction_id;
     await put('u:3', { email: 'b@x' }, third);
-    expect(await codeOf(db.commitTransaction(third))).toBe('409 CONFLICT');
+    expect(await codeOf(db.get(Transactions).commit(third))).toBe('409 CONFLICT');
   });
 
   it('unique: an entity created, deleted and created again with its value, all in flight at once, keeps it', async () => {
-    await db.createIndex({ table: 'u', column: 'email', unique: true });
+    await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     const blocker = put('other:1', { x: 1 });
     // queued behind the blocker: the first create's claim is still in flight when the third checks
-    const rs = await Promise.all([codeOf(put('u:1', { email: 'a@x' })), codeOf(db.deleteEntity('u:1')), codeOf(put('u:1', { email: 'a@x', again: true }))]);
+    const rs = await Promise.all([codeOf(put('u:1', { email: 'a@x' })), codeOf(db.get(Entities).deleteEntity('u:1')), codeOf(put('u:1', { email: 'a@x', again: true }))]);
     await blocker;
     expect(rs).toEqual(['no error', 'no error', 'no error']);
     expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['a@x'], 'u:1'])]);
-    expect(JSON.parse(db.getEntity('u:1').blob)).toEqual({ email: 'a@x', again: true });
+    expect(JSON.parse(db.get(Entities).getEntity('u:1').blob)).toEqual({ email: 'a@x', again: true });
   });
 
   it('a unique index over duplicate data fails CONFLICT and leaves nothing behind', async () => {
     await put('u:1', { email: 'a@x' });
     await put('u:2', { email: 'a@x' });
-    expect(await codeOf(db.createIndex({ table: 'u', column: 'email', unique: true }))).toBe('409 CONFLICT');
-    expect((await db.indexStats()).indexes).toEqual([]);
+    expect(await codeOf(db.get(Indexes).create({ table: 'u', column: 'email', unique: true }))).toBe('409 CONFLICT');
+    expect((await db.get(Indexes).stats()).indexes).toEqual([]);
     expect(await entries()).toEqual([]);
     // after fixing the data it can be created
     await put('u:2', { email: 'b@x' });
-    expect((await db.createIndex({ table: 'u', column: 'email', unique: true })).state).toBe('ready');
+    expect((await db.get(Indexes).create({ table: 'u', column: 'email', unique: true })).state).toBe('ready');
     expect(await count('u.email')).toBe(2);
   });
 
@@ -288,23 +292,23 @@ describe('IndexManager (through Database)', () => {
       if (!injected && b.ops.length > 0 && b.ops.every((o) => o.key[0] === idxPrefix)) injected = put('u:2', { email: 'a@x' });
     });
     try {
-      const r = await codeOf(db.createIndex({ table: 'u', column: 'email', unique: true }));
+      const r = await codeOf(db.get(Indexes).create({ table: 'u', column: 'email', unique: true }));
       await injected;
       expect(injected, 'the duplicate was written during the build').toBeDefined();
       expect(r).toBe('409 CONFLICT');
     } finally {
       spy.mockRestore();
     }
-    expect((await db.indexStats()).indexes).toEqual([]);
+    expect((await db.get(Indexes).stats()).indexes).toEqual([]);
     expect(await entries()).toEqual([]);
-    expect(JSON.parse(db.getEntity('u:2').blob)).toEqual({ email: 'a@x' }); // the write itself stands
+    expect(JSON.parse(db.get(Entities).getEntity('u:2').blob)).toEqual({ email: 'a@x' }); // the write itself stands
   });
 
   it('range scans honour inclusive and exclusive bounds in both directions (POST /query over a range index)', async () => {
-    await db.applyBatch(Array.from({ length: 6 }, (_, i) => ({ op: 'put' as const, key: `r:${i}`, blob: { n: i } })));
-    await db.createIndex({ table: 'r', column: 'n', type: 'range' });
+    await db.get(Entities).applyBatch(Array.from({ length: 6 }, (_, i) => ({ op: 'put' as const, key: `r:${i}`, blob: { n: i } })));
+    await db.get(Indexes).create({ table: 'r', column: 'n', type: 'range' });
     const keys = async (range: Record<string, unknown>, desc = false) => {
-      const res = (await db.query({ table: 'r', range: [{ column: 'n', ...range }], order_by: { column: 'n', desc }, return: 'keys' })) as { keys: string[]; plan: { mode: string } };
+      const res = (await db.get(Query).run({ table: 'r', range: [{ column: 'n', ...range }], order_by: { column: 'n', desc }, return: 'keys' })) as { keys: string[]; plan: { mode: string } };
       expect(res.plan.mode).toBe('range_scan');
       return res.keys;
     };
@@ -320,11 +324,11 @@ describe('IndexManager (through Database)', () => {
   });
 
   it('a fulltext index answers 503 with Retry-After while it is built, and serves once ready', async () => {
-    await db.applyBatch(Array.from({ length: 50 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: 'quick fox' } })));
-    const creating = db.createIndex({ table: 'docs', column: 'body', type: 'fulltext' });
+    await db.get(Entities).applyBatch(Array.from({ length: 50 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: 'quick fox' } })));
+    const creating = db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     let building: unknown;
     try {
-      db.fulltextIndex('docs', 'body');
+      db.get(Indexes).fulltext('docs', 'body');
     } catch (e) {
       building = e;
     }
@@ -332,27 +336,27 @@ describe('IndexManager (through Database)', () => {
     expect((building as ThemisError).status).toBe(503);
     expect((building as ThemisError).headers).toEqual({ 'Retry-After': '1' });
     await creating;
-    expect(db.fulltextIndex('docs', 'body').search('fox', { limit: 10, offset: 0 }).total).toBe(50);
+    expect(db.get(Indexes).fulltext('docs', 'body').search('fox', { limit: 10, offset: 0 }).total).toBe(50);
   });
 
   it('indexes and entry counts survive reopening; drop removes entries', async () => {
     await put('u:1', { a: 1 });
-    await db.createIndex({ table: 'u', column: 'a' });
-    await db.createIndex({ table: 'u', column: 'b', unique: true, sparse: true });
+    await db.get(Indexes).create({ table: 'u', column: 'a' });
+    await db.get(Indexes).create({ table: 'u', column: 'b', unique: true, sparse: true });
     await put('u:2', { a: 2, b: 'x' });
     await db.close();
     await open();
-    expect((await db.indexStats()).indexes.map((i) => [i.name, i.unique, i.sparse, i.state, i.entries])).toEqual([
+    expect((await db.get(Indexes).stats()).indexes.map((i) => [i.name, i.unique, i.sparse, i.state, i.entries])).toEqual([
       ['u.a', false, false, 'ready', 2],
       ['u.b', true, true, 'ready', 1],
     ]);
     expect(await codeOf(put('u:3', { b: 'x' }))).toBe('409 CONFLICT');
-    await db.dropIndex({ table: 'u', column: 'a' });
+    await db.get(Indexes).drop({ table: 'u', column: 'a' });
     expect((await entries()).map(([, t]) => t)).toEqual([['x']]);
     await put('u:3', { a: 3 }); // the dropped index is no longer maintained
     expect((await entries()).length).toBe(1);
     // a new index gets a fresh id (not reusing the dropped one's entries)
-    await db.createIndex({ table: 'u', column: 'a' });
+    await db.get(Indexes).create({ table: 'u', column: 'a' });
     expect(await count('u.a')).toBe(3);
   });
 });

@@ -7,7 +7,7 @@ import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
 import { codeOf, codeOfSync } from '../helpers/errors.js';
-import type { Isolation, Transaction, TransactionManager } from '../../src/txn/index.js';
+import type { CommitParticipant, Isolation, Transaction, TransactionManager } from '../../src/txn/index.js';
 import { openStack, type Stack } from '../helpers/stack.js';
 
 const K = (s: string) => parseEntityKey(s);
@@ -601,7 +601,7 @@ describe('TransactionManager limits', () => {
   });
 });
 
-// Regression for a planted bug that the suite let through: after a commit hook
+// Regression for a planted bug that the suite let through: after a commit participant
 // refused a commit, the sequence numbers it had taken were not handed back, so
 // the change feed skipped a number after every refusal. Checking last_seq after
 // the refusal cannot see that; the next commit's numbers can.
@@ -609,13 +609,17 @@ describe('TransactionManager: sequence numbers after a refused commit', () => {
   let dir: string;
   let s: Stack;
   /** Refuses any commit touching a key of table `bad`, as a unique index refuses a duplicate. */
-  const refuseBad = (info: { changes: readonly { table: string; key: string }[] }) => {
-    const c = info.changes.find((x) => x.table === 'bad');
-    if (c) throw new ThemisError('CONFLICT', `refused ${c.key}`);
+  const refuseBad: CommitParticipant = {
+    name: 'refuse-bad',
+    prepare: (info) => {
+      const c = info.changes.find((x) => x.table === 'bad');
+      if (c) throw new ThemisError('CONFLICT', `refused ${c.key}`);
+      return undefined;
+    },
   };
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'themis-txm-refuse-'));
-    s = await openStack(dir, { hooks: [refuseBad] });
+    s = await openStack(dir, { participants: [refuseBad] });
   });
   afterEach(async () => {
     await s.close();

@@ -15,6 +15,8 @@ import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { openDb, runOp, tempDir as helperTempDir, tolerated as toleratedCodes, write, type Blob, type Write, type WriteOp } from '../helpers/inproc.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes, Vectors } from '../../src/index/index.js';
 
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const TABLE = 'docs';
@@ -57,7 +59,7 @@ function storedVectors(db: Database): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const key of KEYS) {
     try {
-      const doc = JSON.parse(db.getEntity(key).blob) as Blob;
+      const doc = JSON.parse(db.get(Entities).getEntity(key).blob) as Blob;
       if (Array.isArray(doc.emb)) out.set(key, doc.emb as number[]);
     } catch (e) {
       if (!(e instanceof ThemisError && e.code === 'NOT_FOUND')) throw e;
@@ -68,7 +70,7 @@ function storedVectors(db: Database): Map<string, number[]> {
 
 /** The graph holds exactly the stored vectors (L2: stored as given, in float32), the durable count agrees, and search finds all of them. */
 function expectConsistent(db: Database): void {
-  const ix = db.vectorIndex(INDEX);
+  const ix = db.get(Vectors).manager.get(INDEX);
   const stored = storedVectors(db);
   expect(ix.size, 'vectors in the graph').toBe(stored.size);
   expect(ix.storedCount(), 'durable count').toBe(stored.size);
@@ -84,7 +86,7 @@ function expectConsistent(db: Database): void {
 const tempDir = () => helperTempDir('themis-vec-');
 
 function checkpointFile(dir: string, db: Database): string {
-  return path.join(dir, 'vector', `index-${db.vectorIndex(INDEX).def.id}.ckpt`);
+  return path.join(dir, 'vector', `index-${db.get(Vectors).manager.get(INDEX).def.id}.ckpt`);
 }
 
 describe('vector index consistency (in-process)', () => {
@@ -102,28 +104,28 @@ describe('vector index consistency (in-process)', () => {
             const dir = tempDir();
             let db = await openDb(dir);
             try {
-              await db.createIndex({ table: TABLE, column: 'email', unique: true, sparse: true });
+              await db.get(Indexes).create({ table: TABLE, column: 'email', unique: true, sparse: true });
               // Backfill refuses invalid vectors already stored: that create fails (400) and leaves no index behind.
               const create = async () => {
                 try {
-                  await db.createVectorIndex({ name: INDEX, table: TABLE, field: 'emb', metric: 'L2' });
+                  await db.get(Vectors).createIndex({ name: INDEX, table: TABLE, field: 'emb', metric: 'L2' });
                 } catch (e) {
                   if (!(e instanceof ThemisError && e.code === 'VALIDATION_FAILED')) throw e;
-                  expect(db.listVectorIndexes().some((x) => x.objectName === INDEX)).toBe(false);
+                  expect(db.get(Vectors).listIndexes().some((x) => x.objectName === INDEX)).toBe(false);
                   // remove the invalid documents and create again
                   for (const key of KEYS) {
                     const doc = (() => {
                       try {
-                        return JSON.parse(db.getEntity(key).blob) as Blob;
+                        return JSON.parse(db.get(Entities).getEntity(key).blob) as Blob;
                       } catch {
                         return undefined;
                       }
                     })();
                     if (doc && doc.emb !== undefined && doc.emb !== null && !(Array.isArray(doc.emb) && doc.emb.length === DIM && doc.emb.every((x) => typeof x === 'number') && doc.emb.some((x) => x !== 0))) {
-                      await db.deleteEntity(key);
+                      await db.get(Entities).deleteEntity(key);
                     }
                   }
-                  await db.createVectorIndex({ name: INDEX, table: TABLE, field: 'emb', metric: 'L2', dimension: DIM });
+                  await db.get(Vectors).createIndex({ name: INDEX, table: TABLE, field: 'emb', metric: 'L2', dimension: DIM });
                 }
               };
               // The first vectors fix the dimension; entities written before the index may have other shapes.
@@ -136,27 +138,27 @@ describe('vector index consistency (in-process)', () => {
 
               // reopen: the final checkpoint
               const ckpt = checkpointFile(dir, db);
-              await db.checkpointVectors();
+              await db.get(Vectors).manager.checkpointAll(true);
               const older = fs.readFileSync(ckpt);
               for (const op of later) await run(db, op);
               expectConsistent(db);
               await db.close();
               db = await openDb(dir);
-              expect(db.vectorIndex(INDEX).loadedFrom).toBe('checkpoint');
+              expect(db.get(Vectors).manager.get(INDEX).loadedFrom).toBe('checkpoint');
               expectConsistent(db);
 
               // an older checkpoint: the change log replays the later commits
               await db.close();
               fs.writeFileSync(ckpt, older);
               db = await openDb(dir);
-              expect(db.vectorIndex(INDEX).loadedFrom).toBe('checkpoint');
+              expect(db.get(Vectors).manager.get(INDEX).loadedFrom).toBe('checkpoint');
               expectConsistent(db);
 
               // no checkpoint: rebuilt from the entities
               await db.close();
               fs.rmSync(ckpt);
               db = await openDb(dir);
-              expect(db.vectorIndex(INDEX).loadedFrom).toBe('rebuild');
+              expect(db.get(Vectors).manager.get(INDEX).loadedFrom).toBe('rebuild');
               expectConsistent(db);
 
               // a corrupt checkpoint: rebuilt
@@ -166,7 +168,7 @@ describe('vector index consistency (in-process)', () => {
               bytes[at] = bytes[at]! ^ 0xff;
               fs.writeFileSync(ckpt, bytes);
               db = await openDb(dir);
-              expect(db.vectorIndex(INDEX).loadedFrom).toBe('rebuild');
+              expect(db.get(Vectors).manager.get(INDEX).loadedFrom).toBe('rebuild');
               expectConsistent(db);
             } finally {
               await db.close();
@@ -186,16 +188,16 @@ describe('vector checkpoints', () => {
     const dir = tempDir();
     let db = await openDb(dir);
     try {
-      await db.vector.batchInsert({ items: [{ pk: 'a', vector: [1, 2, 3] }, { pk: 'b', vector: [3, 2, 1] }] });
-      await db.checkpointVectors();
+      await db.get(Vectors).batchInsert({ items: [{ pk: 'a', vector: [1, 2, 3] }, { pk: 'b', vector: [3, 2, 1] }] });
+      await db.get(Vectors).manager.checkpointAll(true);
       fs.rmSync(path.join(dir, 'vector'), { recursive: true });
-      await db.vector.batchInsert({ items: [{ pk: 'c', vector: [1, 1, 1] }] });
-      await db.checkpointVectors();
-      expect(fs.readdirSync(path.join(dir, 'vector'))).toEqual([`index-${db.vectorIndex().def.id}.ckpt`]);
+      await db.get(Vectors).batchInsert({ items: [{ pk: 'c', vector: [1, 1, 1] }] });
+      await db.get(Vectors).manager.checkpointAll(true);
+      expect(fs.readdirSync(path.join(dir, 'vector'))).toEqual([`index-${db.get(Vectors).manager.get('vector_index').def.id}.ckpt`]);
       await db.close();
       db = await openDb(dir);
-      expect(db.vectorIndex().loadedFrom).toBe('checkpoint');
-      expect(db.vector.search({ vector: [1, 1, 1], k: 3 })).toMatchObject({ count: 3, results: [{ pk: 'c' }, {}, {}] });
+      expect(db.get(Vectors).manager.get('vector_index').loadedFrom).toBe('checkpoint');
+      expect(db.get(Vectors).search({ vector: [1, 1, 1], k: 3 })).toMatchObject({ count: 3, results: [{ pk: 'c' }, {}, {}] });
     } finally {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });

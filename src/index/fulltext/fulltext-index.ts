@@ -20,7 +20,7 @@ const TAG_TERM = 0x74; // 't' + term -> df (uint32)
 const TAG_STATS = 0x73; // 's' -> N (uint32), sum of dl (float64)
 
 /** What one commit (or one backfill batch) does to a document of the index. */
-interface DocChange {
+export interface DocChange {
   key: string;
   /** The analysis the index holds for the document now (undefined: not indexed). */
   before?: AnalyzedText;
@@ -107,7 +107,10 @@ export class FulltextIndex {
   private readonly pendingDf = new Map<string, { df: number; t: number }>();
   private readonly pendingDocs = new Map<string, { dl: number | null; t: number }>();
   private pendingStats: { n: number; sumDl: number; t: number } | undefined;
-  private readonly tickets = new TicketQueue<FulltextPlan>((p) => this.applyToMemory(p));
+  private readonly tickets = new TicketQueue<FulltextPlan>(
+    (p) => this.applyToMemory(p),
+    (p) => this.dropPending(p),
+  );
   /** Documents changed in memory since the last checkpoint. */
   private changedSinceCheckpoint = 0;
   /** How the in-memory side was built at start: from a checkpoint (plus the change log), or from the postings. */
@@ -243,8 +246,17 @@ export class FulltextIndex {
     this.tickets.complete(plan);
   }
 
+  /** The plan's batch failed: memory stays as it is, and what the plan marked pending is dropped in its turn. */
+  cancel(plan: FulltextPlan): void {
+    this.tickets.cancel(plan);
+  }
+
   private applyToMemory(p: FulltextPlan): void {
     this.putInMemory(p.docs);
+    this.dropPending(p);
+  }
+
+  private dropPending(p: FulltextPlan): void {
     for (const d of p.docs) {
       if (this.pendingDocs.get(d.key)?.t === p.ticket) this.pendingDocs.delete(d.key);
       for (const a of [d.before, d.after]) {

@@ -3,3 +3,4 @@ export { DEFAULT_VECTOR_INDEX, MAX_EF, describeVectorIndex, intField, parseField
 export { VectorIndex, type VectorIndexStats } from './vector-index.js';
 export { VectorManager, type VectorIndexListing } from './vector-manager.js';
 export { VectorService, parseVectorFilter, MAX_BATCH_ITEMS, type BatchInsertResponse, type VectorSearchResponse, type VectorFilter } from './service.js';
+export { Vectors } from './module.js';

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import { parseEntityKey, type EntityKey } from '../../entities/index.js';
+import { parseEntityKey } from '../../documents/index.js';
+import type { EntityOp, EntityStore } from '../../entities/entity-store.js';
 import { ThemisError } from '../../errors.js';
-import type { TransactionManager } from '../../txn/index.js';
 import { valueAt } from '../extract.js';
 import { MAX_K, checkVector } from './hnsw-index.js';
-import { DEFAULT_VECTOR_INDEX, MAX_EF, describeVectorIndex, intField, parseFieldPath, parseIndexName } from './vector-def.js';
+import { DEFAULT_VECTOR_INDEX, MAX_EF, describeVectorIndex, intField, parseFieldPath, parseIndexName, parseVectorIndexSpec, type VectorIndexDef } from './vector-def.js';
 import type { VectorIndex } from './vector-index.js';
 import type { VectorManager } from './vector-manager.js';
 
@@ -97,9 +97,23 @@ function sameScalar(a: unknown, b: Scalar): boolean {
  */
 export class VectorService {
   constructor(
-    private readonly vectors: () => VectorManager,
-    private readonly txm: () => TransactionManager,
+    /** The indexes themselves (create, drop, checkpoints; the engine API AQL and hybrid search use). */
+    readonly manager: VectorManager,
+    private readonly entities: EntityStore,
   ) {}
+
+  /** POST /vector/index/create. */
+  createIndex(body: Record<string, unknown>): Promise<VectorIndexDef> {
+    return this.manager.create(parseVectorIndexSpec(body));
+  }
+
+  dropIndex(name: string): Promise<VectorIndexDef> {
+    return this.manager.drop(name);
+  }
+
+  listIndexes(): ReturnType<VectorManager['list']> {
+    return this.manager.list();
+  }
 
   /**
    * The index a request addresses: `index` by name; otherwise the index on
@@ -108,7 +122,7 @@ export class VectorService {
    * the index (400).
    */
   resolve(o: { index?: unknown; table?: unknown; vector_field?: unknown }): VectorIndex {
-    const m = this.vectors();
+    const m = this.manager;
     const field = o.vector_field === undefined ? undefined : parseFieldPath(o.vector_field, 'vector_field');
     if (o.table !== undefined && typeof o.table !== 'string') throw bad('table', 'field "table" must be a string');
     const table = o.table as string | undefined;
@@ -140,7 +154,7 @@ export class VectorService {
     const def = ix.def;
     let dimension = def.dimension;
     const errors: BatchInsertResponse['error_details'] = [];
-    const valid: { k: EntityKey; text: string }[] = [];
+    const valid: EntityOp[] = [];
     const seen = new Set<string>();
     o.items.forEach((item: unknown, i) => {
       const pk = isObject(item) && typeof item.pk === 'string' ? item.pk : null;
@@ -155,7 +169,7 @@ export class VectorService {
         const doc: Record<string, unknown> = { ...((item.fields as Record<string, unknown> | undefined) ?? {}) };
         setPath(doc, def.field.split('.'), vector);
         seen.add(k.key);
-        valid.push({ k, text: JSON.stringify(doc) });
+        valid.push({ op: 'put', k, value: { text: JSON.stringify(doc), doc } });
       } catch (e) {
         if (!(e instanceof ThemisError)) throw e;
         errors.push({ index: i, pk, message: e.message });
@@ -164,10 +178,7 @@ export class VectorService {
     if (valid.length === 0) {
       throw new ThemisError('VALIDATION_FAILED', `no valid item: items[${errors[0]!.index}]: ${errors[0]!.message}`, { details: { field: 'items', errors: errors.length, error_details: errors.slice(0, 100) } });
     }
-    const txm = this.txm();
-    const t = txm.begin('read_committed', true);
-    for (const v of valid) txm.put(t, v.k, v.text);
-    await txm.commit(t);
+    await this.entities.commitOps(valid);
     return { inserted: valid.length, errors: errors.length, objectName: def.name, dimension: def.dimension, table: def.table, error_details: errors };
   }
 
@@ -197,7 +208,7 @@ export class VectorService {
   keyFilter(ix: VectorIndex, f: VectorFilter): (key: string) => boolean {
     const table = ix.def.table;
     const prefixLen = table.length + 1;
-    const txm = this.txm();
+    const entities = this.entities;
     const memo = new Map<string, boolean>();
     return (key) => {
       if (f.prefix !== undefined && !key.startsWith(f.prefix, prefixLen)) return false;
@@ -205,7 +216,7 @@ export class VectorService {
       if (!f.fields) return true;
       let ok = memo.get(key);
       if (ok === undefined) {
-        const text = txm.readLatest({ key, table, pk: key.slice(prefixLen) });
+        const text = entities.read({ key, table, pk: key.slice(prefixLen) });
         const doc = text === undefined ? undefined : (JSON.parse(text) as unknown);
         ok = doc !== undefined && f.fields.every(([path, values]) => {
           const v = valueAt(doc, path);
@@ -235,12 +246,10 @@ export class VectorService {
       const full = `${table}:${o.prefix}`;
       keys = [...ix.keys()].filter((key) => key.startsWith(full));
     }
-    const txm = this.txm();
     let deleted = 0;
     for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
-      const t = txm.begin('read_committed', true);
-      for (const key of keys.slice(i, i + DELETE_CHUNK)) txm.delete(t, parseEntityKey(key));
-      deleted += (await txm.commit(t)).changes.length;
+      const ops = keys.slice(i, i + DELETE_CHUNK).map((key): EntityOp => ({ op: 'delete', k: parseEntityKey(key) }));
+      deleted += (await this.entities.commitOps(ops)).result.changes.length;
     }
     return o.pks !== undefined ? { deleted, method: 'pks', prefix: null, objectName: ix.def.name } : { deleted, method: 'prefix', prefix: o.prefix as string, objectName: ix.def.name };
   }
@@ -257,7 +266,7 @@ export class VectorService {
     }
     if (o.efSearch === undefined) throw bad('efSearch', 'missing field "efSearch" (an integer from 1 to 10000)');
     const ef = intField(o.efSearch, 'efSearch', 0, 1, MAX_EF);
-    await this.vectors().setEfSearch(ix, ef);
+    await this.manager.setEfSearch(ix, ef);
     return { message: 'Configuration updated', updated_fields: { efSearch: ef }, objectName: ix.def.name };
   }
 

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { Engine, WriteBatch, entityKeyCodec, keyspace } from '../../storage/index.js';
-import { decodeEntityValue } from '../../txn/index.js';
+import type { DocumentStore } from '../../documents/index.js';
+import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
 import { CheckpointReader, CheckpointWriter, writeCheckpointFile } from '../checkpoint-io.js';
 import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
@@ -90,7 +90,10 @@ export interface VectorIndexStats {
 export class VectorIndex {
   private hnswRef: HnswIndex | undefined;
   private readonly path: string[];
-  private readonly tickets = new TicketQueue<VectorPlan>((p) => this.applyToGraph(p));
+  private readonly tickets = new TicketQueue<VectorPlan>(
+    (p) => this.applyToGraph(p),
+    (p) => this.dropPending(p),
+  );
   private readonly pendingKeys = new Map<string, { indexed: boolean; t: number }>();
   private pendingCount: { n: number; t: number } | undefined;
   private changedSinceCheckpoint = 0;
@@ -101,6 +104,7 @@ export class VectorIndex {
   constructor(
     readonly def: VectorIndexDef,
     private readonly engine: Engine,
+    private readonly documents: DocumentStore,
     private readonly log: Logger,
   ) {
     this.path = def.field.split('.');
@@ -242,8 +246,17 @@ export class VectorIndex {
     this.tickets.complete(plan);
   }
 
+  /** The plan's batch failed: the graph stays as it is, and what the plan marked pending is dropped in its turn. */
+  cancel(plan: VectorPlan): void {
+    this.tickets.cancel(plan);
+  }
+
   private applyToGraph(p: VectorPlan): void {
     this.putInGraph(p.changes);
+    this.dropPending(p);
+  }
+
+  private dropPending(p: VectorPlan): void {
     for (const c of p.changes) if (this.pendingKeys.get(c.key)?.t === p.ticket) this.pendingKeys.delete(c.key);
     if (this.pendingCount?.t === p.ticket) this.pendingCount = undefined;
   }
@@ -397,16 +410,13 @@ export class VectorIndex {
 
   /** Build the graph from the vectors stored in the table's entities. */
   async rebuild(): Promise<void> {
-    const range = entityKeyCodec.tableRange(this.def.table);
     this.hnswRef = undefined;
     let vectors = 0;
     let skipped = 0;
-    for await (const chunk of this.engine.scanChunks(keyspace('entity'), { gte: range.gte, lt: range.lt }, 1024)) {
+    for await (const chunk of this.documents.scan({ table: this.def.table })) {
       const rows: VectorChange[] = [];
-      for (const [k, v] of chunk) {
-        const { table, pk } = entityKeyCodec.decode(k);
-        const key = `${table}:${pk}`;
-        const raw = this.fieldValue(JSON.parse(decodeEntityValue(v)));
+      for (const [key, text] of chunk) {
+        const raw = this.fieldValue(JSON.parse(text));
         if (raw === undefined) continue;
         try {
           const vector = this.checkDocVector(key, raw, this.def.dimension);

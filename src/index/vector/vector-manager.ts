@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import type { DocumentStore } from '../../documents/index.js';
 import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
-import { changeDocs, type CommitInfo } from '../../txn/index.js';
+import type { CommitInfo, CommitParticipant } from '../../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
 import { CheckpointScheduler, type IndexCheckpoints } from '../checkpoint-scheduler.js';
 import { replayReport } from '../replay.js';
@@ -22,21 +23,26 @@ export type VectorIndexListing = Record<string, unknown>;
  * commits, creation with backfill, drop, checkpoints. The default index
  * (`vector_index` on `vectors.embedding`) always exists.
  *
- * Maintenance runs in two hooks around the secondary-index hook (which may
- * refuse a commit): `draftHook` validates and drafts without side effects,
- * `applyHook` (the last hook, which never throws) writes the drafts into
- * the batch and takes tickets; `onApplied` updates the graphs once durable.
+ * Maintenance is a commit participant: `prepare` validates and drafts
+ * without side effects (a bad vector refuses the commit), `write` puts the
+ * drafts into the batch and takes tickets, `applied` updates the graphs
+ * once durable, `aborted` gives the tickets' turns back.
  */
+export interface VectorCommitPlan {
+  drafts: [VectorIndex, VectorDraft][];
+  /** Filled by write: the tickets taken. */
+  applied: [VectorIndex, VectorPlan][];
+}
+
 export class VectorManager {
   private readonly byName = new Map<string, VectorIndex>();
   private readonly byTable = new Map<string, VectorIndex[]>();
-  private readonly drafts = new WeakMap<CommitInfo, [VectorIndex, VectorDraft][]>();
-  private readonly plans = new WeakMap<CommitInfo, [VectorIndex, VectorPlan][]>();
   private nextId = 1;
   private readonly scheduler: CheckpointScheduler<VectorIndex>;
 
   constructor(
     private readonly engine: Engine,
+    private readonly documents: DocumentStore,
     private readonly latest: LatestValue,
     private readonly log: Logger,
     private readonly clock: CommitClock,
@@ -184,58 +190,55 @@ export class VectorManager {
     const alive = () => {
       if (this.byName.get(ix.def.name) !== ix) throw new ThemisError('CONFLICT', `vector index ${ix.def.name} was dropped while it was being built`);
     };
-    await backfillTable(this.engine, ix.def.table, BACKFILL_BATCH, this.clock, this.latest, alive, (current) => {
+    await backfillTable(this.documents, ix.def.table, BACKFILL_BATCH, this.clock, this.latest, alive, (current) => {
       const batch = new WriteBatch();
       const plan = ix.apply(ix.draftBackfill(current), batch);
       return this.engine.commit(batch).then(() => ix.complete(plan));
     });
   }
 
-  // ------------------------------------------------------------------ maintenance (commit hooks)
+  // ------------------------------------------------------------------ maintenance (commit participant)
 
-  /** Validate and draft (no side effects; may refuse the commit with a 400). */
-  readonly draftHook = (info: CommitInfo): void => {
-    if (this.byTable.size === 0) return;
-    let out: [VectorIndex, VectorDraft][] | undefined;
+  /** Commit participation: vectors validated and drafted in prepare (a bad vector refuses the commit), written in write, put in the graphs once durable. */
+  readonly participant: CommitParticipant<VectorCommitPlan> = {
+    name: 'vector',
+    prepare: (info) => this.prepare(info),
+    write: (info, plan, batch) => {
+      if (plan) for (const d of plan.drafts) plan.applied.push([d[0], d[0].apply(d[1], batch, info.changes[0]!.seq)]);
+    },
+    applied: (_info, plan) => {
+      if (plan) for (const [ix, p] of plan.applied) ix.complete(p);
+      this.scheduler.afterCommit();
+    },
+    aborted: (_info, plan) => {
+      if (plan) for (const [ix, p] of plan.applied) ix.cancel(p);
+    },
+  };
+
+  private prepare(info: CommitInfo): VectorCommitPlan | undefined {
+    if (this.byTable.size === 0) return undefined;
     const byIndex = new Map<VectorIndex, { key: string; prev: unknown; next: unknown }[]>();
     for (const c of info.changes) {
       const indexes = this.byTable.get(c.table);
       if (!indexes) continue;
-      const { prev, next } = changeDocs(c);
       for (const ix of indexes) {
         const list = byIndex.get(ix) ?? [];
-        list.push({ key: c.key, prev, next });
+        list.push({ key: c.key, prev: c.prevDoc, next: c.doc });
         byIndex.set(ix, list);
       }
     }
+    let drafts: [VectorIndex, VectorDraft][] | undefined;
     for (const [ix, changes] of byIndex) {
       const d = ix.draft(changes);
-      if (d.changes.length > 0 || d.dimension !== undefined) (out ??= []).push([ix, d]);
+      if (d.changes.length > 0 || d.dimension !== undefined) (drafts ??= []).push([ix, d]);
     }
-    if (out) this.drafts.set(info, out);
-  };
-
-  /** Write the drafts into the batch and take tickets (runs last; never throws). */
-  readonly applyHook = (info: CommitInfo, batch: WriteBatch): void => {
-    const drafts = this.drafts.get(info);
-    if (!drafts) return;
-    this.drafts.delete(info);
-    this.plans.set(info, drafts.map(([ix, d]) => [ix, ix.apply(d, batch, info.changes[0]!.seq)]));
-  };
-
-  readonly onApplied = (info: CommitInfo): void => {
-    const plans = this.plans.get(info);
-    if (plans) {
-      this.plans.delete(info);
-      for (const [ix, plan] of plans) ix.complete(plan);
-    }
-    this.scheduler.afterCommit();
-  };
+    return drafts && { drafts, applied: [] };
+  }
 
   // ------------------------------------------------------------------ internals
 
   private register(def: VectorIndexDef): VectorIndex {
-    const ix = new VectorIndex(def, this.engine, this.log);
+    const ix = new VectorIndex(def, this.engine, this.documents, this.log);
     this.byName.set(def.name, ix);
     this.byTable.set(def.table, [...(this.byTable.get(def.table) ?? []), ix]);
     return ix;

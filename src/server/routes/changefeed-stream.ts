@@ -1,5 +1,6 @@
 import type { ChangeSink, ChangeStreamOptions, RawChangeEntry } from '../../cdc/index.js';
-import type { Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Changefeed, type ChangeStream } from '../../cdc/index.js';
 import { ThemisError } from '../../errors.js';
 import type { RouteSpec } from '../router.js';
 import type { ApiRequest } from '../types.js';
@@ -29,7 +30,7 @@ function streamOptions(req: Pick<ApiRequest, 'query' | 'header'>, resumeHeader: 
  * GET /changefeed/stream: Server-Sent Events. `id:` is the sequence number,
  * so EventSource resumes by itself with Last-Event-ID.
  */
-export function changefeedStreamRoutes(db: Database): RouteSpec[] {
+export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'GET',
@@ -40,12 +41,12 @@ export function changefeedStreamRoutes(db: Database): RouteSpec[] {
         const opts = streamOptions(req, true);
         const maxSeconds = intParam(req.query, 'max_seconds', { min: 1, max: 60, fallback: 30 });
         const heartbeatMs = intParam(req.query, 'heartbeat_ms', { min: 100, max: 60_000, fallback: 15_000 });
-        await db.checkChangeRange(opts.fromSeq); // 410 as a JSON error, before the stream starts
+        await db.get(Changefeed).checkRange(opts.fromSeq); // 410 as a JSON error, before the stream starts
         return {
           stream: (out) => {
             out.start(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
             out.write(`retry: 1000\n: connected from_seq=${opts.fromSeq}\n\n`);
-            let stream: ReturnType<Database['openChangeStream']> | undefined = undefined;
+            let stream: ChangeStream | undefined = undefined;
             const write = (chunk: string): boolean => {
               const ok = out.write(chunk);
               if (!ok) out.onWritable(() => stream?.resume());
@@ -62,7 +63,7 @@ export function changefeedStreamRoutes(db: Database): RouteSpec[] {
                 return out.closed;
               },
             };
-            stream = db.openChangeStream(sink, opts);
+            stream = db.get(Changefeed).openStream(sink, opts);
             const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
             const deadline = setTimeout(() => out.end(), maxSeconds * 1000);
             out.onClose(() => {
@@ -90,13 +91,13 @@ export function changefeedStreamRoutes(db: Database): RouteSpec[] {
 }
 
 /** /changefeed/ws: the same events as JSON text messages over a WebSocket. */
-export function changefeedWebSocket(db: Database): WsRoute {
+export function changefeedWebSocket(db: ServiceHost): WsRoute {
   return {
     path: '/changefeed/ws',
     permission: 'data:read',
     upgrade: async (req) => {
       const opts = streamOptions(req, false);
-      await db.checkChangeRange(opts.fromSeq);
+      await db.get(Changefeed).checkRange(opts.fromSeq);
       return (conn) => {
         const sink: ChangeSink = {
           send: (e) => conn.send(`{"type":"change",${eventPayload(e).slice(1)}`),
@@ -109,7 +110,7 @@ export function changefeedWebSocket(db: Database): WsRoute {
             return conn.closed;
           },
         };
-        const stream = db.openChangeStream(sink, opts);
+        const stream = db.get(Changefeed).openStream(sink, opts);
         stream.start();
         return { onDrain: () => stream.resume(), onClose: () => stream.stop() };
       };

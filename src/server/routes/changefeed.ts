@@ -1,9 +1,10 @@
-import type { Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Changefeed } from '../../cdc/index.js';
 import type { RouteSpec } from '../router.js';
 import { intParam, stringParam } from '../query-params.js';
 
 /** Change Data Capture: GET /changefeed (long-poll) and its statistics. Streams live in changefeed-stream.ts. */
-export function changefeedRoutes(db: Database): RouteSpec[] {
+export function changefeedRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'GET',
@@ -15,14 +16,14 @@ export function changefeedRoutes(db: Database): RouteSpec[] {
         const limit = intParam(q, 'limit', { min: 1, max: 10_000, fallback: 100 });
         const longPollMs = intParam(q, 'long_poll_ms', { min: 0, max: 60_000, fallback: 0 });
         const keyPrefix = stringParam(q, 'key_prefix');
-        return db.readChanges({ fromSeq, limit, keyPrefix, longPollMs, onCancel: (cancel) => req.onAborted(cancel) }).then((json) => ({ json }));
+        return db.get(Changefeed).read({ fromSeq, limit, keyPrefix, longPollMs, onCancel: (cancel) => req.onAborted(cancel) }).then((json) => ({ json }));
       },
     },
     {
       method: 'GET',
       path: '/changefeed/stats',
       permission: 'stats:read',
-      handler: () => ({ json: db.changeLogStats() }),
+      handler: () => ({ json: db.get(Changefeed).stats() }),
     },
   ];
 }

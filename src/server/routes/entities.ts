@@ -1,4 +1,5 @@
-import type { Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Entities } from '../../entities/index.js';
 import type { RouteSpec } from '../router.js';
 
 interface PutBody {
@@ -14,7 +15,7 @@ interface PostBody {
 const TXN_HEADER = ['x-transaction-id'] as const;
 
 /** Entities CRUD (contract section "Entities (CRUD)"). */
-export function entityRoutes(db: Database): RouteSpec[] {
+export function entityRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'GET',
@@ -22,7 +23,7 @@ export function entityRoutes(db: Database): RouteSpec[] {
       permission: 'data:read',
       headers: TXN_HEADER,
       handler: (req) => {
-        const e = db.getEntity(req.params.key!, req.header('x-transaction-id'));
+        const e = db.get(Entities).getEntity(req.params.key!, req.header('x-transaction-id'));
         // Hand-built: the blob is already JSON text, so only the two strings need escaping.
         return { text: `{"key":${JSON.stringify(e.key)},"blob":${JSON.stringify(e.blob)}}`, contentType: 'application/json' };
       },
@@ -34,7 +35,7 @@ export function entityRoutes(db: Database): RouteSpec[] {
       body: 'EntityPutRequest',
       headers: TXN_HEADER,
       handler: async (req) => {
-        const r = await db.putEntity(req.params.key!, (req.body as PutBody).blob, req.header('x-transaction-id'));
+        const r = await db.get(Entities).putEntity(req.params.key!, (req.body as PutBody).blob, req.header('x-transaction-id'));
         return { status: 201, json: { success: true, ...r } };
       },
     },
@@ -43,7 +44,7 @@ export function entityRoutes(db: Database): RouteSpec[] {
       path: '/entities/:key',
       permission: 'data:write',
       headers: TXN_HEADER,
-      handler: async (req) => ({ json: { success: true, ...(await db.deleteEntity(req.params.key!, req.header('x-transaction-id'))) } }),
+      handler: async (req) => ({ json: { success: true, ...(await db.get(Entities).deleteEntity(req.params.key!, req.header('x-transaction-id'))) } }),
     },
     {
       method: 'POST',
@@ -53,7 +54,7 @@ export function entityRoutes(db: Database): RouteSpec[] {
       headers: TXN_HEADER,
       handler: async (req) => {
         const b = req.body as PostBody;
-        const r = await db.createEntity(b.key, b.table, b.blob, req.header('x-transaction-id'));
+        const r = await db.get(Entities).createEntity(b.key, b.table, b.blob, req.header('x-transaction-id'));
         return { status: 201, json: { success: true, ...r } };
       },
     },

@@ -1,22 +1,23 @@
-import type { Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Graph, type GraphService } from '../../graph/index.js';
 import type { RouteSpec } from '../router.js';
 
 /** Graph Operations (contract section): BFS traversal and shortest path over edge entities. */
-export function graphRoutes(db: Database): RouteSpec[] {
+export function graphRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'POST',
       path: '/graph/traverse',
       permission: 'data:read',
       body: 'GraphTraverseRequest',
-      handler: async (req) => ({ json: await db.traverseGraph(req.body as Parameters<Database['traverseGraph']>[0]) }),
+      handler: async (req) => ({ json: await db.get(Graph).traverse(req.body as Parameters<GraphService['traverse']>[0]) }),
     },
     {
       method: 'POST',
       path: '/graph/shortest_path',
       permission: 'data:read',
       body: 'GraphShortestPathRequest',
-      handler: async (req) => ({ json: await db.shortestGraphPath(req.body as Parameters<Database['shortestGraphPath']>[0]) }),
+      handler: async (req) => ({ json: await db.get(Graph).shortestPath(req.body as Parameters<GraphService['shortestPath']>[0]) }),
     },
   ];
 }

@@ -1,4 +1,5 @@
-import type { Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Indexes } from '../../index/index.js';
 import type { IndexDef, IndexSpec } from '../../index/index.js';
 import { indexName } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
@@ -9,7 +10,7 @@ function indexReply(d: IndexDef): Record<string, unknown> {
 }
 
 /** Index Management (contract section): create (with backfill), drop, stats. */
-export function indexRoutes(db: Database): RouteSpec[] {
+export function indexRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'POST',
@@ -17,7 +18,7 @@ export function indexRoutes(db: Database): RouteSpec[] {
       permission: 'admin',
       body: 'IndexCreateRequest',
       handler: async (req) => {
-        const d = await db.createIndex(req.body as IndexSpec);
+        const d = await db.get(Indexes).create(req.body as IndexSpec);
         return { json: { ...indexReply(d), unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) } };
       },
     },
@@ -27,7 +28,7 @@ export function indexRoutes(db: Database): RouteSpec[] {
       permission: 'admin',
       body: 'IndexDropRequest',
       handler: async (req) => {
-        const d = await db.dropIndex(req.body as IndexSpec);
+        const d = await db.get(Indexes).drop(req.body as IndexSpec);
         return { json: indexReply(d) };
       },
     },
@@ -35,7 +36,7 @@ export function indexRoutes(db: Database): RouteSpec[] {
       method: 'GET',
       path: '/index/stats',
       permission: 'stats:read',
-      handler: async () => ({ json: await db.indexStats() }),
+      handler: async () => ({ json: await db.get(Indexes).stats() }),
     },
   ];
 }

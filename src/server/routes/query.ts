@@ -1,10 +1,12 @@
 import type { AqlRequest } from '../../aql/service.js';
-import type { Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Aql } from '../../aql/module.js';
+import { Query } from '../../query/index.js';
 import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
 
 /** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes; POST /query/aql: AQL. */
-export function queryRoutes(db: Database): RouteSpec[] {
+export function queryRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'POST',
@@ -12,7 +14,7 @@ export function queryRoutes(db: Database): RouteSpec[] {
       permission: 'query:execute',
       body: 'QueryRequest',
       headers: ['x-transaction-id'],
-      handler: async (req) => ({ json: await db.query(req.body, req.header('x-transaction-id')) }),
+      handler: async (req) => ({ json: await db.get(Query).run(req.body, req.header('x-transaction-id')) }),
     },
     // AQL (docs/aql.md); /api/aql is an alias.
     ...['/query/aql', '/api/aql'].map(
@@ -23,7 +25,7 @@ export function queryRoutes(db: Database): RouteSpec[] {
         body: 'AqlRequest',
         headers: ['x-transaction-id'],
         // A query that writes also needs data:write (checked once the plan shows it writes).
-        handler: async (req) => ({ json: await db.runAql(req.body as AqlRequest, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')) }),
+        handler: async (req) => ({ json: await db.get(Aql).run(req.body as AqlRequest, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')) }),
       }),
     ),
   ];

@@ -1,5 +1,7 @@
 import os from 'node:os';
+import { Changefeed } from '../../cdc/index.js';
 import type { Database } from '../../db.js';
+import { Transactions } from '../../txn/index.js';
 import type { Metrics } from '../../metrics.js';
 import { PACKAGE_VERSION } from '../../paths.js';
 import type { RouteSpec } from '../router.js';
@@ -75,8 +77,8 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
           },
           raw_stats: engine.property('leveldb.stats'),
         },
-        transactions: d.db.transactionStats(),
-        changefeed: d.db.changeLogStats(),
+        transactions: d.db.get(Transactions).stats(),
+        changefeed: d.db.get(Changefeed).stats(),
       },
     };
   };

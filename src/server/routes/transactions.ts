@@ -1,11 +1,13 @@
-import type { BatchOperation, Database } from '../../db.js';
+import type { ServiceHost } from '../../kernel/module.js';
+import { Entities, type BatchOperation } from '../../entities/index.js';
+import { Transactions } from '../../txn/index.js';
 import type { RouteSpec } from '../router.js';
 
 /** Transaction ids are integers (contract); they travel as JSON numbers. */
 const asNumber = (id: string) => Number(id);
 
 /** Transaction Management (contract section), plus POST /transaction (atomic batch). */
-export function transactionRoutes(db: Database): RouteSpec[] {
+export function transactionRoutes(db: ServiceHost): RouteSpec[] {
   return [
     {
       method: 'POST',
@@ -14,7 +16,7 @@ export function transactionRoutes(db: Database): RouteSpec[] {
       body: 'TransactionBeginRequest',
       bodyOptional: true,
       handler: (req) => {
-        const r = db.beginTransaction((req.body as { isolation?: unknown } | undefined)?.isolation ?? 'read_committed');
+        const r = db.get(Transactions).begin((req.body as { isolation?: unknown } | undefined)?.isolation ?? 'read_committed');
         return { json: { ...r, transaction_id: asNumber(r.transaction_id) } };
       },
     },
@@ -24,7 +26,7 @@ export function transactionRoutes(db: Database): RouteSpec[] {
       permission: 'data:write',
       body: 'TransactionIdRequest',
       handler: async (req) => {
-        const r = await db.commitTransaction((req.body as { transaction_id: unknown }).transaction_id);
+        const r = await db.get(Transactions).commit((req.body as { transaction_id: unknown }).transaction_id);
         return { json: { ...r, transaction_id: asNumber(r.transaction_id), message: 'Transaction committed successfully' } };
       },
     },
@@ -34,7 +36,7 @@ export function transactionRoutes(db: Database): RouteSpec[] {
       permission: 'data:write',
       body: 'TransactionIdRequest',
       handler: (req) => {
-        const r = db.rollbackTransaction((req.body as { transaction_id: unknown }).transaction_id);
+        const r = db.get(Transactions).rollback((req.body as { transaction_id: unknown }).transaction_id);
         return { json: { ...r, transaction_id: asNumber(r.transaction_id), message: 'Transaction rolled back successfully' } };
       },
     },
@@ -42,7 +44,7 @@ export function transactionRoutes(db: Database): RouteSpec[] {
       method: 'GET',
       path: '/transaction/stats',
       permission: 'stats:read',
-      handler: () => ({ json: db.transactionStats() }),
+      handler: () => ({ json: db.get(Transactions).stats() }),
     },
     {
       method: 'POST',
@@ -50,7 +52,7 @@ export function transactionRoutes(db: Database): RouteSpec[] {
       permission: 'data:write',
       body: 'TransactionBatchRequest',
       handler: async (req) => {
-        const r = await db.applyBatch((req.body as { operations: BatchOperation[] }).operations);
+        const r = await db.get(Entities).applyBatch((req.body as { operations: BatchOperation[] }).operations);
         return { json: { success: true, ...r, transaction_id: asNumber(r.transaction_id) } };
       },
     },

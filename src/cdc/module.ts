@@ -1,0 +1,60 @@
+import type { Module } from '../kernel/module.js';
+import { ChangeStream, type ChangeSink, type ChangeStreamOptions } from './change-stream.js';
+import { toClientEntry, type ChangeEntry, type ChangeLog, type ChangeLogStats } from './change-log.js';
+
+/**
+ * The change feed: long-polls, SSE and WebSocket streams over the change
+ * log. The log itself is kernel (it numbers commits, and its participant
+ * writes every commit's entries); this is what clients read from it.
+ */
+export class ChangeFeed {
+  /** Open change streams: ended when the module closes (storage reopened or shut down). */
+  private readonly streams = new Set<ChangeStream>();
+
+  constructor(
+    private readonly log: ChangeLog,
+    private readonly maxBlockedMs: number,
+  ) {}
+
+  /** GET /changefeed: entries after fromSeq, waiting up to longPollMs for a matching one when there is none. */
+  async read(o: { fromSeq: number; limit: number; keyPrefix: string; longPollMs: number; onCancel?: (cancel: () => void) => void }): Promise<{ from_seq: number; next_seq: number; last_seq: number; entries: ChangeEntry[] }> {
+    const log = this.log;
+    const deadline = Date.now() + o.longPollMs;
+    let from = o.fromSeq;
+    for (;;) {
+      const r = await log.read({ fromSeq: from, limit: o.limit, keyPrefix: o.keyPrefix });
+      const left = deadline - Date.now();
+      if (r.entries.length > 0 || left <= 0 || log.isDraining) {
+        return { from_seq: o.fromSeq, next_seq: r.nextSeq, last_seq: log.lastSeq, entries: r.entries.map(toClientEntry) };
+      }
+      from = r.nextSeq;
+      await log.waitFor(from, o.keyPrefix, left, o.onCancel);
+    }
+  }
+
+  /** GONE (410) if entries after `fromSeq` are no longer retained; otherwise nothing. */
+  async checkRange(fromSeq: number): Promise<void> {
+    await this.log.read({ fromSeq, limit: 1, maxScan: 1 });
+  }
+
+  /** A stream following the change log into `sink` (SSE, WebSocket); call start(). */
+  openStream(sink: ChangeSink, opts: ChangeStreamOptions): ChangeStream {
+    const s = new ChangeStream(this.log, sink, { maxBlockedMs: this.maxBlockedMs, ...opts }, () => this.streams.delete(s));
+    this.streams.add(s);
+    return s;
+  }
+
+  stats(): ChangeLogStats {
+    return this.log.stats();
+  }
+
+  close(): void {
+    for (const s of [...this.streams]) s.end();
+  }
+}
+
+export const Changefeed: Module<ChangeFeed> = {
+  name: 'changefeed',
+  open: (ctx) => new ChangeFeed(ctx.changeLog, ctx.config.cdcStreamMaxBlockedMs),
+  close: (feed) => feed.close(),
+};

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { DEFAULTS } from '../config.js';
+import { parseEntityKey } from '../documents/index.js';
+import type { Module, ModuleContext } from '../kernel/module.js';
+import type { CommitClock } from './backfill.js';
+import type { IndexCheckpoints } from './checkpoint-scheduler.js';
+import { IndexManager } from './index-manager.js';
+
+/** Where an in-memory index kind (`fulltext`, `vector`) keeps its checkpoints, and when it writes them. */
+export function checkpointsOf(ctx: ModuleContext, dir: string): IndexCheckpoints {
+  const log = ctx.changeLog;
+  return {
+    dir: path.join(ctx.config.dataDir, dir),
+    lastSeq: () => log.lastSeq,
+    replay: (table, fromSeq) => log.replay(table, fromSeq),
+    everyMs: ctx.config.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+    everyChanges: ctx.config.checkpointEveryChanges ?? DEFAULTS.checkpointEveryChanges,
+  };
+}
+
+/** How a backfill tells a stale scanned value: the transaction manager's applied position and queued writes. */
+export function commitClockOf(ctx: ModuleContext): CommitClock {
+  const txm = ctx.transactions;
+  return { appliedSeq: () => txm.appliedSeq, hasPending: (key) => txm.hasPending(key) };
+}
+
+/** The latest value of a key including commits in flight: what a participant's next plan replaces. */
+export function latestOf(ctx: ModuleContext): (key: string) => string | null {
+  const txm = ctx.transactions;
+  return (key) => txm.latest(parseEntityKey(key));
+}
+
+/** Secondary (equality, range, unique) and fulltext indexes: definitions, backfills, maintenance in every commit, checkpoints. */
+export const Indexes: Module<IndexManager> = {
+  name: 'indexes',
+  async open(ctx) {
+    const m = new IndexManager(ctx.engine, ctx.documents, latestOf(ctx), ctx.log, commitClockOf(ctx), checkpointsOf(ctx, 'fulltext'));
+    await m.open();
+    return m;
+  },
+  commit: (m) => m.participant,
+  checkpoint: (m) => m.checkpointAll(true),
+  close: (m) => m.close(),
+};

@@ -1,0 +1,17 @@
+import { Aql } from './aql/module.js';
+import { Changefeed } from './cdc/module.js';
+import { Entities } from './entities/module.js';
+import { Graph } from './graph/module.js';
+import { Indexes } from './index/module.js';
+import { Vectors } from './index/vector/module.js';
+import type { Module } from './kernel/module.js';
+import { Query } from './query/module.js';
+import { Search } from './search/module.js';
+import { Transactions } from './txn/module.js';
+
+/**
+ * The subsystems, in the order they are listed in docs/architecture.md (the
+ * host opens them in dependency order). Adding a subsystem: a module here
+ * and a route area in server/routes/index.ts.
+ */
+export const MODULES: readonly Module<unknown>[] = [Transactions, Entities, Changefeed, Graph, Indexes, Vectors, Search, Query, Aql];

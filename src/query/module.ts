@@ -1,0 +1,20 @@
+import { Entities } from '../entities/module.js';
+import { Indexes } from '../index/module.js';
+import type { Module } from '../kernel/module.js';
+import { executeQuery, type QueryResult } from './executor.js';
+import { normalizeQuery } from './planner.js';
+
+/**
+ * POST /query: equality and range predicates over secondary indexes (see
+ * docs/query.md). With X-Transaction-Id the query reads the transaction's
+ * view: its snapshot (snapshot isolation) and its own buffered writes.
+ */
+export const Query: Module<{ run(body: unknown, txnId?: string): Promise<QueryResult> }> = {
+  name: 'query',
+  after: [Indexes, Entities],
+  open(ctx) {
+    const indexes = ctx.get(Indexes);
+    const entities = ctx.get(Entities);
+    return { run: (body, txnId) => executeQuery(ctx.engine, ctx.documents, indexes, normalizeQuery(body), entities.joined(txnId)) };
+  },
+};

@@ -1,0 +1,39 @@
+import { ThemisError } from '../errors.js';
+import type { Module } from '../kernel/module.js';
+import type { TransactionManager, TransactionStats } from './transaction-manager.js';
+import { ISOLATIONS, type Isolation } from './types.js';
+
+/** Explicit transactions as the API offers them (POST /transaction/begin, /commit, /rollback; GET /transaction/stats). */
+export class TransactionApi {
+  constructor(readonly manager: TransactionManager) {}
+
+  begin(isolation: unknown = 'read_committed'): { transaction_id: string; isolation: Isolation; status: 'begun' } {
+    if (typeof isolation !== 'string' || !(ISOLATIONS as readonly string[]).includes(isolation)) {
+      throw new ThemisError('VALIDATION_FAILED', `field "isolation" must be one of ${ISOLATIONS.join(', ')}`, { details: { field: 'isolation' } });
+    }
+    const t = this.manager.begin(isolation as Isolation);
+    return { transaction_id: t.id, isolation: t.isolation, status: 'begun' };
+  }
+
+  async commit(id: unknown): Promise<{ transaction_id: string; status: 'committed'; changes: number; last_seq: number }> {
+    const t = this.manager.get(id);
+    const r = await this.manager.commit(t);
+    return { transaction_id: t.id, status: 'committed', changes: r.changes.length, last_seq: r.lastSeq };
+  }
+
+  rollback(id: unknown): { transaction_id: string; status: 'rolled_back' } {
+    const t = this.manager.get(id);
+    this.manager.rollback(t);
+    return { transaction_id: t.id, status: 'rolled_back' };
+  }
+
+  stats(): TransactionStats {
+    return this.manager.stats();
+  }
+}
+
+/** The transaction endpoints over the kernel's transaction manager. */
+export const Transactions: Module<TransactionApi> = {
+  name: 'transactions',
+  open: (ctx) => new TransactionApi(ctx.transactions),
+};
