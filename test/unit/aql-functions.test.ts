@@ -10,7 +10,7 @@ import {
   FUNCTIONS,
   suggestFunction,
   type FnContext,
-} from '../../src/aql/functions.js';
+} from '../../src/aql/functions/index.js';
 import { storedDoc, thrown } from '../helpers/aql.js';
 
 const NOW = Date.UTC(2026, 10, 23, 3, 0, 0); // 2026-11-23T03:00:00.000Z

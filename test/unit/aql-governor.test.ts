@@ -12,7 +12,7 @@ import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { AqlValue } from '../../src/aql/ast.js';
-import { callFunction } from '../../src/aql/functions.js';
+import { callFunction } from '../../src/aql/functions/index.js';
 import { checkDepth, Governor, Pending, sizeOf, SLICE_MS, STOP } from '../../src/aql/governor.js';
 import { exceedsJsonDepth } from '../../src/json-limits.js';
 import { compileRegex, like, regexMatch } from '../../src/aql/values.js';
