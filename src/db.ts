@@ -9,8 +9,7 @@ import { DEFAULT_HIGHLIGHT, DEFAULT_VECTOR_INDEX, IndexManager, VectorManager, t
 import { AdjacencyIndex, MAX_DEPTH, graphDepth, graphDirection, graphEdgeTable, shortestPath, traverse, type Direction, type NeighborSource } from './graph/index.js';
 import { MAX_CANDIDATES, fuse, parseFusion, type Fusion, type HybridHit } from './index/hybrid.js';
 import type { Logger } from './log.js';
-import { AqlService, type AqlRequest, type AqlResponse } from './aql/service.js';
-import type { Catalogue, TableCatalogue } from './aql/planner.js';
+import { AqlService, type AqlRequest, type AqlResponse, type Catalogue, type TableCatalogue } from './aql/index.js';
 import { Engine, entityKeyCodec, keyspace, publicFailure, type PublicStorageFailure, type Snapshot, type StorageFailure } from './storage/index.js';
 import { executeQuery, normalizeQuery, type QueryResult } from './query/index.js';
 import { ISOLATIONS, TransactionManager, type Isolation, type Transaction, type TransactionStats } from './txn/index.js';

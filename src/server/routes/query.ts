@@ -1,4 +1,4 @@
-import type { AqlRequest } from '../../aql/service.js';
+import type { AqlRequest } from '../../aql/index.js';
 import type { Database } from '../../db.js';
 import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
