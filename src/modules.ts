@@ -1,4 +1,4 @@
-import { Aql } from './aql/module.js';
+import { Aql } from './aql/index.js';
 import { Changefeed } from './cdc/module.js';
 import { Entities } from './entities/module.js';
 import { Graph } from './graph/module.js';

@@ -20,7 +20,7 @@
 import { ThemisError } from '../errors.js';
 import type { AqlValue, Expr, Pos } from './ast.js';
 import { collectionBindKey } from './analyze.js';
-import { checkFunction, ENGINE_FUNCTIONS, flattenArray, FUNCTIONS, integerRange, strOf, type FnContext, type FunctionDef } from './functions.js';
+import { checkFunction, ENGINE_FUNCTIONS, flattenArray, FUNCTIONS, integerRange, strOf, type FnContext, type FunctionDef } from './functions/index.js';
 import { loopWith, Pending, resolveVal, settle, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,

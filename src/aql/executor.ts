@@ -12,7 +12,7 @@ import type { AqlValue, Expr } from './ast.js';
 import { evaluate, evaluateVal, type EvalContext, type Scope } from './evaluator.js';
 import { BigMap, BigSet } from './big-collections.js';
 import { checkDepth, Governor, Pending, resolveVal, sizeOf, type Holding } from './governor.js';
-import type { FnContext } from './functions.js';
+import type { FnContext } from './functions/index.js';
 import type { Plan, Source, Step, SubPlans } from './planner.js';
 import { compare, hashKey, toNumber, truthy } from './values.js';
 

@@ -2,7 +2,7 @@ import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
 import { attributePath, collectionBindKey, conjuncts, freeVars, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
-import { ENGINE_FUNCTIONS, checkFunction } from './functions.js';
+import { ENGINE_FUNCTIONS, checkFunction } from './functions/index.js';
 
 /**
  * The AQL planner: AST + index catalogue (+ bind values) → plan. Pure: no

@@ -24,7 +24,7 @@ import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { openDb, tempDir, type Blob } from '../helpers/inproc.js';
 import { prng } from '../helpers/random.js';
-import { Aql, type AqlQueries } from '../../src/aql/module.js';
+import { Aql, type AqlQueries } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Transactions } from '../../src/txn/index.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
-import { Aql } from '../../src/aql/module.js';
+import { Aql } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Transactions } from '../../src/txn/index.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { AqlValue, BinaryOp, Expr, Pos } from '../../src/aql/ast.js';
 import { EMPTY_SCOPE, evaluate, evaluateCondition, evaluateIndex, scopeOf, VarScope, type EvalContext, type Scope } from '../../src/aql/evaluator.js';
-import type { FnContext } from '../../src/aql/functions.js';
+import type { FnContext } from '../../src/aql/functions/index.js';
 import { compare, equals } from '../../src/aql/values.js';
 import { storedDoc, thrown } from '../helpers/aql.js';
 

@@ -10,7 +10,8 @@ import {
   FUNCTIONS,
   suggestFunction,
   type FnContext,
-} from '../../src/aql/functions.js';
+} from '../../src/aql/functions/index.js';
+import { functionTable, registerFunctions } from '../../src/aql/functions/registry.js';
 import { storedDoc, thrown } from '../helpers/aql.js';
 
 const NOW = Date.UTC(2026, 10, 23, 3, 0, 0); // 2026-11-23T03:00:00.000Z
@@ -107,6 +108,23 @@ describe('registry, checkFunction and arity', () => {
       expect(() => checkFunction(name, 7)).not.toThrow();
       expect(thrown(() => callFunction(name, [], ctx)).code).toBe('INTERNAL');
     }
+  });
+
+  it('refuses a name defined twice, within a family or across families (the winner would depend on order)', () => {
+    const { table, def } = functionTable();
+    def('X_ONE', 0, 0, () => 1);
+    expect(() => def(['X_TWO', 'X_ONE'], 0, 0, () => 2)).toThrow(TypeError);
+    expect(table.get('X_ONE')!.fn([], ctx)).toBe(1);
+    const size = FUNCTIONS.size;
+    const lengthDef = FUNCTIONS.get('LENGTH');
+    for (const name of ['LENGTH', 'NEAR']) {
+      const clash = functionTable();
+      clash.def(name, 0, 0, () => null);
+      expect(() => registerFunctions(clash.table)).toThrow(TypeError);
+    }
+    expect(FUNCTIONS.size).toBe(size);
+    expect(FUNCTIONS.get('LENGTH')).toBe(lengthDef);
+    expect(FUNCTIONS.has('NEAR')).toBe(false);
   });
 
   it('editDistance and suggestFunction', () => {

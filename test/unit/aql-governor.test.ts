@@ -12,14 +12,14 @@ import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { AqlValue } from '../../src/aql/ast.js';
-import { callFunction } from '../../src/aql/functions.js';
+import { callFunction } from '../../src/aql/functions/index.js';
 import { checkDepth, Governor, Pending, sizeOf, SLICE_MS, STOP } from '../../src/aql/governor.js';
 import { exceedsJsonDepth } from '../../src/json-limits.js';
 import { compileRegex, like, regexMatch } from '../../src/aql/values.js';
 import { BigMap, BigSet } from '../../src/aql/big-collections.js';
 import { thrown } from '../helpers/aql.js';
 import { tempDir } from '../helpers/inproc.js';
-import { Aql } from '../../src/aql/module.js';
+import { Aql } from '../../src/aql/index.js';
 
 const MiB = 1024 * 1024;
 

@@ -13,7 +13,7 @@ import { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { tempDir } from '../helpers/inproc.js';
-import { Aql } from '../../src/aql/module.js';
+import { Aql } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 
 const CAP = 100;

@@ -1,6 +1,5 @@
-import type { AqlRequest } from '../../aql/service.js';
+import { Aql, type AqlRequest } from '../../aql/index.js';
 import type { ServiceHost } from '../../kernel/module.js';
-import { Aql } from '../../aql/module.js';
 import { Query } from '../../query/index.js';
 import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
