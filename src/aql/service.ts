@@ -6,7 +6,7 @@ import type { Snapshot } from '../storage/index.js';
 import type { Transaction, TransactionManager } from '../txn/index.js';
 import { collectionBindKey, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
-import { Executor, IndexOrderUnusable, type ExecDeps } from './executor.js';
+import { Executor, IndexOrderUnusable, type ExecDeps } from './exec/index.js';
 import { checkDepth, depthError, memoryError, sizeOf, stringBytes } from './governor.js';
 import { parseAql } from './parse.js';
 import { planQuery, type Catalogue, type Plan, type TableCatalogue } from './planner.js';

@@ -1,0 +1,107 @@
+/**
+ * What the steps of a running query share: `ExecContext` (the Executor in
+ * executor.ts is one; each step file picks the members it uses with a
+ * `Pick<ExecContext, ...>`), the executor's dependencies and options, and
+ * the row helpers every step uses.
+ */
+import { ThemisError } from '../../errors.js';
+import type { Direction as GraphDirection } from '../../graph/index.js';
+import type { DocumentStore } from '../../documents/index.js';
+import type { EntityStore } from '../../entities/entity-store.js';
+import type { Engine, ScalarValue, Snapshot } from '../../storage/index.js';
+import type { Transaction, TransactionManager } from '../../txn/index.js';
+import type { AqlValue, Expr } from '../ast.js';
+import type { EvalContext, Scope } from '../evaluator.js';
+import type { Governor } from '../governor.js';
+
+/** What the executor needs from the database (all reads go through `snapshot` where storage allows). */
+export interface ExecDeps {
+  /** Snapshots (one per query). */
+  engine: Engine;
+  transactions: TransactionManager;
+  /** Stored documents (reads as of the query's snapshot). */
+  documents: DocumentStore;
+  /** Where modifications are buffered (in the query's transaction). */
+  entities: EntityStore;
+  /** Entity keys of an equality/range index scan, in index order, as of the snapshot. */
+  scanKeys(indexId: number, r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean }, snapshot: Snapshot): AsyncGenerator<string>;
+  /** BM25 hits (best first) of a fulltext index; latest committed state. */
+  fulltext(table: string, column: string, query: string, limit: number): { key: string; score: number }[];
+  /** k nearest keys of a vector index (COSINE similarity = 1 - distance); filter runs inside the graph walk. */
+  vector(index: string, vector: AqlValue, k: number, filter?: (key: string) => boolean): { key: string; distance: number }[];
+  /** Edges at a vertex (latest committed state). */
+  neighbors(vertex: string, direction: GraphDirection, edgeTable: string): Promise<{ edge: string; vertex: string }[]>;
+}
+
+export interface ExecOptions {
+  bindVars: Readonly<Record<string, AqlValue>>;
+  /** Absolute deadline (Date.now() ms). */
+  deadline: number;
+  /** Most rows a SORT, COLLECT, DISTINCT or hash-join build may hold. */
+  maxIntermediate: number;
+  /** Most estimated bytes the query may hold at once (THEMIS_QUERY_MAX_MEMORY); unlimited when absent. */
+  maxMemory?: number;
+  /** Deepest nesting of a value (bind parameters, JSON_PARSE, documents written); 256 when absent. */
+  maxDepth?: number;
+  /** The request's transaction (reads see its writes; modifications go into it). */
+  txn?: Transaction;
+  /** Without a request transaction: the implicit one a modifying query writes into (its snapshot is the query's). */
+  writeTxn?: Transaction;
+  now?: () => number;
+}
+
+/** A row: variable bindings (prototype-chained objects without Object.prototype). */
+export type Row = Record<string, AqlValue>;
+
+/** A running query as its steps see it. */
+export interface ExecContext {
+  readonly deps: ExecDeps;
+  /** The query's one snapshot. */
+  readonly snapshot: Snapshot;
+  readonly opts: ExecOptions;
+  /** The query's deadline, memory budget and event-loop turns (shared by every step and built-in). */
+  readonly gov: Governor;
+  /** Stored texts of documents read (RETURN of a document yields its stored text). */
+  readonly texts: WeakMap<object, string>;
+  /** BM25 scores / similarities of documents produced by fulltext / vector sources. */
+  readonly scores: WeakMap<object, number>;
+  /** For evaluating without the subquery pass (`evaluateVal`), where an expression has none. */
+  readonly evalCtx: EvalContext;
+  /** Evaluate `e` for `row`, running the subqueries it contains first. */
+  eval(e: Expr, row: Row): Promise<AqlValue>;
+  /** Evaluate `e` where awaiting is impossible (governed loops run to the end). */
+  evalSync(e: Expr, row: Row): AqlValue;
+  /** Per row: the deadline. */
+  tick(): void;
+  /** Whether this query has held the event loop for a slice (then `await turn()`). */
+  readonly turnDue: boolean;
+  /** Give the event loop a turn (other requests, timers). */
+  turn(): Promise<void>;
+  /** Estimated bytes of a row's variables, checking their nesting. */
+  rowBytes(row: Row): number;
+  /** Estimated bytes of a value, checking its nesting. */
+  valueBytes(v: AqlValue): number;
+}
+
+/** Thrown when a SORT that relies on index order finds values the index cannot order (objects, arrays) or too few rows: re-plan without it. */
+export class IndexOrderUnusable extends Error {}
+
+export function extend(row: Row, name: string, value: AqlValue): Row {
+  const r = Object.create(row) as Row;
+  r[name] = value;
+  return r;
+}
+
+/** A Scope over a row. */
+export function scopeOf(row: Row): Scope {
+  return { get: (name: string) => row[name] } as Scope;
+}
+
+export function limitValue(v: AqlValue, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ThemisError('VALIDATION_FAILED', `LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function tooMany(n: number, what: string): ThemisError {
+  return new ThemisError('VALIDATION_FAILED', `${what} holds more than ${n} rows (THEMIS_QUERY_MAX_INTERMEDIATE); add FILTERs or a LIMIT`, { details: { field: 'query' } });
+}

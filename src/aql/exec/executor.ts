@@ -1,0 +1,276 @@
+/**
+ * The AQL executor's driver: the Executor class (the query's context for
+ * every step), expression evaluation with subqueries, the pipeline of
+ * steps, FILTER, LET, LIMIT and RETURN [DISTINCT]. The other steps live
+ * beside it: sources.ts (FOR and its document sources, the hash join),
+ * graph.ts (traversals, shortest paths), sort-collect.ts (SORT, COLLECT)
+ * and modify.ts (INSERT, UPDATE, REPLACE, REMOVE).
+ */
+import { ThemisError } from '../../errors.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../../json-limits.js';
+import type { Snapshot } from '../../storage/index.js';
+import { subqueriesOf } from '../analyze.js';
+import type { AqlValue, Expr } from '../ast.js';
+import { evaluate, evaluateVal, type EvalContext } from '../evaluator.js';
+import { BigSet } from '../big-collections.js';
+import { Governor, Pending, resolveVal, sizeOf } from '../governor.js';
+import type { FnContext } from '../functions/index.js';
+import type { Plan, Step, SubPlans } from '../planner.js';
+import { hashKey, truthy } from '../values.js';
+import { extend, limitValue, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
+import { traversalStep, shortestPathStep } from './graph.js';
+import { modifyStep } from './modify.js';
+import { collectStep, sortStep } from './sort-collect.js';
+import { documentCall, forStep } from './sources.js';
+
+/** The subqueries of each expression (the AST never changes after parsing, and parsed queries are reused). */
+const SUBQUERIES = new WeakMap<Expr, Extract<Expr, { type: 'subquery' }>[]>();
+
+/**
+ * Runs a plan as a pipeline of async generators: sources stream from
+ * LevelDB (one snapshot for the whole query) or the in-memory indexes, and
+ * a LIMIT stops the sources early. SORT, COLLECT and DISTINCT hold at most
+ * `maxIntermediate` rows; the deadline is checked as rows flow, and the
+ * event loop gets a turn every few hundred rows of in-memory work.
+ */
+export class Executor implements ExecContext {
+  /** Stored texts of documents read (RETURN of a document yields its stored text). */
+  readonly texts = new WeakMap<object, string>();
+  /** BM25 scores / similarities of documents produced by fulltext / vector sources. */
+  readonly scores = new WeakMap<object, number>();
+  /** Bind values, built-ins' context and the engine functions (BM25, SIMILARITY, DOCUMENT, ...). */
+  readonly evalCtx: EvalContext;
+  private readonly fn: FnContext;
+  /** The query's deadline, memory budget and event-loop turns (shared by every step and built-in). */
+  readonly gov: Governor;
+
+  constructor(
+    readonly deps: ExecDeps,
+    readonly snapshot: Snapshot,
+    readonly opts: ExecOptions,
+    private readonly subPlans: SubPlans = new Map(),
+  ) {
+    this.gov = new Governor({ deadline: opts.deadline, maxMemory: opts.maxMemory ?? Infinity, maxDepth: opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH });
+    this.fn = { now: opts.now ?? Date.now, gov: this.gov, texts: this.texts };
+    this.evalCtx = { bind: opts.bindVars, fn: this.fn, engineCall: (name, args) => this.engineCall(name, args) };
+  }
+
+  private engineCall(name: string, args: AqlValue[]): AqlValue {
+    switch (name) {
+      case 'BM25': {
+        const d = args[0];
+        if (d === null || typeof d !== 'object' || !this.scores.has(d)) throw new ThemisError('VALIDATION_FAILED', 'BM25(doc) needs a document of a FOR loop filtered with FULLTEXT()');
+        return this.scores.get(d)!;
+      }
+      case 'SIMILARITY':
+        return cosine(args[0] ?? null, args[1] ?? null);
+      case 'DOCUMENT':
+        return documentCall(this, args);
+      case 'FULLTEXT':
+        throw new ThemisError('VALIDATION_FAILED', 'FULLTEXT(doc.attribute, query) can only be a FILTER condition of a FOR over a collection with a fulltext index on that attribute');
+      case 'NEAR':
+        throw new ThemisError('VALIDATION_FAILED', 'NEAR(doc.attribute, vector, k) can only be a FILTER condition of a FOR over a collection with a vector index on that attribute');
+      default:
+        throw new ThemisError('VALIDATION_FAILED', `unknown function ${name}()`);
+    }
+  }
+
+  /** Absolute deadline (ms); a cursor moves it for each page. */
+  get deadline(): number {
+    return this.gov.deadline;
+  }
+
+  set deadline(ms: number) {
+    this.gov.deadline = ms;
+  }
+
+  /** Per row: the deadline (a clock read costs far less than any row). */
+  tick(): void {
+    this.gov.checkTime();
+  }
+
+  /** Whether this query has held the event loop for a slice (then `await this.turn()`). */
+  get turnDue(): boolean {
+    return this.gov.turnDue;
+  }
+
+  /** Give the event loop a turn (other requests, timers). */
+  turn(): Promise<void> {
+    return this.gov.turn();
+  }
+
+  /** Evaluate `e` for `row`, running the subqueries it contains first. */
+  async eval(e: Expr, row: Row): Promise<AqlValue> {
+    let subs = SUBQUERIES.get(e);
+    if (!subs) SUBQUERIES.set(e, (subs = subqueriesOf(e)));
+    if (subs.length === 0) {
+      const v = evaluateVal(e, scopeOf(row), this.evalCtx);
+      return v instanceof Pending ? v.promise : v;
+    }
+    const results = new Map<Expr, AqlValue>();
+    for (const s of subs) results.set(s, await this.subquery(s, row));
+    return resolveVal(evaluateVal(e, scopeOf(row), { ...this.evalCtx, subqueries: results }));
+  }
+
+  /**
+   * Evaluate `e` where awaiting is impossible (a vector search's filter
+   * runs inside the graph walk): governed loops run to the end, still
+   * checking the deadline and the memory budget.
+   */
+  evalSync(e: Expr, row: Row): AqlValue {
+    const gov = this.gov;
+    const could = gov.canYield;
+    gov.canYield = false;
+    try {
+      return evaluate(e, scopeOf(row), this.evalCtx);
+    } finally {
+      gov.canYield = could;
+    }
+  }
+
+  /** Estimated bytes of a row's variables (documents by their stored text), checking their nesting; 96 for the row objects themselves. */
+  rowBytes(row: Row): number {
+    let b = 96;
+    for (const k in row) b += sizeOf(row[k], this.gov.maxDepth, this.texts);
+    return b;
+  }
+
+  valueBytes(v: AqlValue): number {
+    return sizeOf(v, this.gov.maxDepth, this.texts);
+  }
+
+  private async subquery(s: Extract<Expr, { type: 'subquery' }>, row: Row): Promise<AqlValue> {
+    const p = this.subPlans.get(s);
+    if (!p) throw new Error('subquery was not planned');
+    const out: AqlValue[] = [];
+    const held = this.gov.holding();
+    let bytes = 0;
+    try {
+      held.hold(16);
+      for await (const v of this.values(p.steps, p.ret, row)) {
+        held.hold(8 + this.valueBytes(v));
+        out.push(v);
+        if (out.length > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'a subquery');
+      }
+    } finally {
+      bytes = held.close();
+    }
+    // The result now belongs to the enclosing row's value.
+    this.gov.charge(bytes);
+    return out;
+  }
+
+  /** The query's result values (documents as objects; use `texts` for their stored text). */
+  async *values(steps: Step[], ret: Plan['ret'] | { expr: Expr; distinct: boolean } | undefined, start: Row = Object.create(null) as Row): AsyncGenerator<AqlValue> {
+    let rows: AsyncIterable<Row> = single(start);
+    for (const s of steps) rows = this.step(s, rows, start);
+    if (!ret) {
+      // a modification query without RETURN: drain
+      for await (const _ of rows) this.tick();
+      return;
+    }
+    // Sets and maps that can grow to millions are sharded (big-collections.ts): no rehash stalls.
+    const seen = ret.distinct ? new BigSet() : undefined;
+    const gov = this.gov;
+    const held = gov.holding();
+    try {
+      for await (const row of rows) {
+        if (this.gov.due()) await this.turn();
+        const m = gov.mark();
+        const v = await this.eval(ret.expr, row);
+        if (seen) {
+          const h = hashKey(v);
+          if (seen.has(h)) {
+            gov.reset(m);
+            continue;
+          }
+          held.hold(40 + 2 * h.length);
+          seen.add(h);
+          if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
+        }
+        yield v;
+        // The consumer holds (and charges) the value now; what building it took is garbage.
+        gov.reset(m);
+      }
+    } finally {
+      held.close();
+    }
+  }
+
+  /** `start`: the row the steps run for (a subquery's enclosing row). */
+  private step(s: Step, input: AsyncIterable<Row>, start: Row): AsyncIterable<Row> {
+    switch (s.kind) {
+      case 'for':
+        return forStep(this, s, input);
+      case 'traversal':
+        return traversalStep(this, s, input);
+      case 'shortestPath':
+        return shortestPathStep(this, s, input);
+      case 'filter':
+        return this.filterStep(s.cond, input);
+      case 'let':
+        return this.letStep(s.var, s.expr, input);
+      case 'sort':
+        return sortStep(this, s, input);
+      case 'limit':
+        return this.limitStep(s.offset, s.count, input);
+      case 'collect':
+        return collectStep(this, s, input, start);
+      case 'modify':
+        return modifyStep(this, s, input);
+    }
+  }
+
+  private async *filterStep(cond: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    for await (const row of input) {
+      if (this.gov.due()) await this.turn();
+      if (truthy(await this.eval(cond, row))) yield row;
+    }
+  }
+
+  private async *letStep(v: string, e: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    for await (const row of input) yield extend(row, v, await this.eval(e, row));
+  }
+
+  private async *limitStep(offsetE: Expr, countE: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+    let offset: number | undefined;
+    let count = 0;
+    let skipped = 0;
+    let taken = 0;
+    for await (const row of input) {
+      if (offset === undefined) {
+        offset = limitValue(await this.eval(offsetE, row), 'offset');
+        count = limitValue(await this.eval(countE, row), 'count');
+        if (count === 0) return;
+      }
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      yield row;
+      if (++taken >= count) return;
+    }
+  }
+}
+
+/** Cosine similarity of two numeric arrays (null when either is not one or their lengths differ). */
+function cosine(a: AqlValue, b: AqlValue): AqlValue {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length || a.length === 0) return null;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (typeof x !== 'number' || typeof y !== 'number') return null;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  if (na === 0 || nb === 0) return null;
+  return dot / Math.sqrt(na * nb);
+}
+
+async function* single(row: Row): AsyncGenerator<Row> {
+  yield row;
+}

@@ -1,0 +1,267 @@
+/**
+ * SORT (in governed slices; top-k with a LIMIT; checked index order) and
+ * COLLECT (groups, aggregates, INTO, WITH COUNT). Both buffer rows: at most
+ * `opts.maxIntermediate`, their bytes held on the governor.
+ */
+import type { AqlValue } from '../ast.js';
+import { BigMap } from '../big-collections.js';
+import { Pending, type Holding } from '../governor.js';
+import type { Step } from '../planner.js';
+import { compare, hashKey, toNumber } from '../values.js';
+import { IndexOrderUnusable, limitValue, tooMany, type ExecContext, type Row } from './context.js';
+
+/** What SORT and COLLECT need: evaluation, the governor (deadline, turns, memory), the row cap. */
+export type SortCollectContext = Pick<ExecContext, 'opts' | 'gov' | 'eval' | 'tick' | 'turnDue' | 'turn' | 'rowBytes' | 'valueBytes'>;
+
+// ------------------------------------------------------------------ SORT
+
+export async function* sortStep(cx: SortCollectContext, s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+  const held = cx.gov.holding();
+  try {
+    yield* sortRows(cx, s, input, held);
+  } finally {
+    held.close();
+  }
+}
+
+/** SORT's body; `held` accounts for the rows it buffers. */
+async function* sortRows(cx: SortCollectContext, s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>, held: Holding): AsyncGenerator<Row> {
+  let need: number | undefined;
+  const keyed: { row: Row; keys: AqlValue[]; n: number; bytes: number }[] = [];
+  const prune = async (): Promise<void> => {
+    await sorted(cx, keyed, cmp);
+    let freed = 0;
+    for (let i = need!; i < keyed.length; i++) freed += keyed[i]!.bytes;
+    keyed.length = need!;
+    held.free(freed);
+  };
+  let n = 0;
+  const dirs = s.keys.map((k) => (k.dir === 'DESC' ? -1 : 1));
+  const cmp = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
+    for (let i = 0; i < dirs.length; i++) {
+      const c = compare(a.keys[i]!, b.keys[i]!);
+      if (c !== 0) return c * dirs[i]!;
+    }
+    return a.n - b.n;
+  };
+  for await (const row of input) {
+    cx.tick();
+    if (s.limit && need === undefined) need = limitValue(await cx.eval(s.limit.offset, row), 'offset') + limitValue(await cx.eval(s.limit.count, row), 'count');
+    const keys: AqlValue[] = [];
+    for (const k of s.keys) keys.push(await cx.eval(k.expr, row));
+    // the row, its sort keys, and the entry that holds them
+    const bytes = cx.rowBytes(row) + 64 + 8 * keys.length + keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? cx.valueBytes(k) : 0), 0);
+    held.hold(bytes);
+    keyed.push({ row, keys, n: n++, bytes });
+    if (s.byIndex) {
+      // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
+      const cur = keys[0]!;
+      if (cur !== null && typeof cur === 'object') throw new IndexOrderUnusable('order');
+      if (s.keys.length === 1 && keyed.length > 1) {
+        const prev = keyed[keyed.length - 2]!.keys[0]!;
+        if (compare(prev, cur) * (s.keys[0]!.dir === 'DESC' ? -1 : 1) > 0) throw new IndexOrderUnusable('order');
+      }
+      if (need !== undefined && keyed.length >= need) break;
+    } else if (need !== undefined && need < cx.opts.maxIntermediate && keyed.length >= Math.min(2 * need + 1024, cx.opts.maxIntermediate)) {
+      // SORT ... LIMIT keeps only the rows that can still make the cut (memory stays bounded).
+      await prune();
+    } else if (keyed.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'SORT');
+    if (cx.turnDue) await cx.turn();
+  }
+  if (s.byIndex) {
+    // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
+    if (need !== undefined && keyed.length < need && !isSimilaritySort(s)) throw new IndexOrderUnusable('short');
+    yield* emit(cx, keyed);
+    return;
+  }
+  if (need !== undefined && need < keyed.length) await prune();
+  else await sorted(cx, keyed, cmp);
+  yield* emit(cx, keyed);
+}
+
+/** Sorts in governed slices (one Array.prototype.sort over a million rows holds the loop for seconds). */
+async function sorted<T>(cx: Pick<ExecContext, 'gov'>, arr: T[], cmp: (a: T, b: T) => number): Promise<void> {
+  const r = cx.gov.sort(arr, cmp);
+  if (r instanceof Pending) await r.promise;
+}
+
+/** Emits buffered rows; what the rows below build for one is released at the next. */
+async function* emit(cx: Pick<ExecContext, 'gov'>, list: { row: Row }[]): AsyncGenerator<Row> {
+  const m = cx.gov.mark();
+  for (const k of list) {
+    cx.gov.reset(m);
+    yield k.row;
+  }
+  cx.gov.reset(m);
+}
+
+function isSimilaritySort(s: Extract<Step, { kind: 'sort' }>): boolean {
+  const e = s.keys[0]?.expr;
+  return e?.type === 'call' && e.name === 'SIMILARITY';
+}
+
+// ------------------------------------------------------------------ COLLECT
+
+export async function* collectStep(cx: SortCollectContext, s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row): AsyncGenerator<Row> {
+  const held = cx.gov.holding();
+  try {
+    yield* collectRows(cx, s, input, start, held);
+  } finally {
+    held.close();
+  }
+}
+
+/** COLLECT's body; `held` accounts for its groups, their aggregate values and INTO rows. */
+async function* collectRows(cx: SortCollectContext, s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row, held: Holding): AsyncGenerator<Row> {
+  const op = s.op;
+  interface Group {
+    values: AqlValue[];
+    count: number;
+    agg: AggState[];
+    into: AqlValue[];
+  }
+  const groups = new BigMap<Group>();
+  let outerRow: Row | undefined;
+  const gov = cx.gov;
+  // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
+  let heldValues = 0;
+  for await (const row of input) {
+    if (cx.gov.due()) await cx.turn();
+    outerRow ??= row;
+    const values: AqlValue[] = [];
+    for (const g of op.groups) values.push(await cx.eval(g.expr, row));
+    const h = values.map(hashKey).join('\u0000');
+    let g = groups.get(h);
+    if (!g) {
+      // the group object, its arrays and aggregate states, the map entry and its key
+      held.hold(256 + 2 * h.length + values.reduce<number>((t, v) => t + cx.valueBytes(v), 0));
+      g = { values, count: 0, agg: op.aggregates.map(() => newAgg()), into: [] };
+      groups.set(h, g);
+      if (groups.size > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT');
+    }
+    g.count++;
+    for (let i = 0; i < op.aggregates.length; i++) {
+      const a = op.aggregates[i]!;
+      const st = g.agg[i]!;
+      const before = st.values.length;
+      const v = a.arg ? await cx.eval(a.arg, row) : null;
+      if (a.fn === 'PUSH' || a.fn === 'UNIQUE' || a.fn === 'COUNT_DISTINCT' || a.fn === 'COUNT_UNIQUE') held.hold(48 + cx.valueBytes(v));
+      addAgg(st, a.fn, v);
+      heldValues += st.values.length - before;
+    }
+    if (heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT AGGREGATE');
+    if (op.into) {
+      const v = op.into.expr ? await cx.eval(op.into.expr, row) : rowObject(row);
+      held.hold(8 + (op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row)));
+      g.into.push(v);
+      if (++heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT ... INTO');
+    }
+  }
+  // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.
+  if (groups.size === 0 && op.groups.length === 0) groups.set('', { values: [], count: 0, agg: op.aggregates.map(() => newAgg()), into: [] });
+  const list = [...groups.values()];
+  // ArangoDB sorts COLLECT's output by the group values.
+  await sorted(cx, list, (a, b) => {
+    for (let i = 0; i < a.values.length; i++) {
+      const c = compare(a.values[i]!, b.values[i]!);
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+  // Variables of enclosing levels stay visible (also when no row came: from the enclosing row); the loop's own variables do not.
+  const base = Object.create(null) as Row;
+  const from = outerRow ?? start;
+  for (const v of s.keep) if (v in from) base[v] = from[v]!;
+  const m = gov.mark();
+  for (const g of list) {
+    gov.reset(m);
+    const r = Object.create(base) as Row;
+    op.groups.forEach((x, i) => (r[x.var] = g.values[i]!));
+    op.aggregates.forEach((a, i) => (r[a.var] = aggResult(g.agg[i]!, a.fn)));
+    if (op.into) r[op.into.var] = g.into;
+    if (op.count) r[op.count] = g.count;
+    yield r;
+  }
+  gov.reset(m);
+}
+
+/** COLLECT ... INTO g without an expression: every variable of the row. */
+function rowObject(row: Row): AqlValue {
+  const out: Record<string, AqlValue> = {};
+  for (const k in row) out[k] = row[k]!;
+  return out;
+}
+
+// ------------------------------------------------------------------ aggregates
+
+interface AggState {
+  n: number;
+  sum: number;
+  min: AqlValue | undefined;
+  max: AqlValue | undefined;
+  values: AqlValue[];
+  distinct: Set<string>;
+}
+
+function newAgg(): AggState {
+  return { n: 0, sum: 0, min: undefined, max: undefined, values: [], distinct: new Set() };
+}
+
+function addAgg(s: AggState, fn: string, v: AqlValue): void {
+  switch (fn) {
+    case 'COUNT':
+    case 'LENGTH':
+      s.n++;
+      return;
+    case 'SUM':
+    case 'AVG':
+      if (v === null) return;
+      s.sum += toNumber(v);
+      s.n++;
+      return;
+    case 'MIN':
+      if (v !== null && (s.min === undefined || compare(v, s.min) < 0)) s.min = v;
+      return;
+    case 'MAX':
+      if (v !== null && (s.max === undefined || compare(v, s.max) > 0)) s.max = v;
+      return;
+    case 'UNIQUE':
+    case 'COUNT_DISTINCT':
+    case 'COUNT_UNIQUE': {
+      if (v === null && fn !== 'UNIQUE') return;
+      const h = hashKey(v);
+      if (!s.distinct.has(h)) {
+        s.distinct.add(h);
+        s.values.push(v);
+      }
+      return;
+    }
+    case 'PUSH':
+      s.values.push(v);
+      return;
+  }
+}
+
+function aggResult(s: AggState, fn: string): AqlValue {
+  switch (fn) {
+    case 'COUNT':
+    case 'LENGTH':
+      return s.n;
+    case 'SUM':
+      return s.sum;
+    case 'AVG':
+      return s.n === 0 ? null : s.sum / s.n;
+    case 'MIN':
+      return s.min ?? null;
+    case 'MAX':
+      return s.max ?? null;
+    case 'UNIQUE':
+    case 'PUSH':
+      return s.values;
+    case 'COUNT_DISTINCT':
+    case 'COUNT_UNIQUE':
+      return s.values.length;
+    default:
+      return null;
+  }
+}
