@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULTS } from '../../src/config.js';
-import { Database } from '../../src/db.js';
+import { Database, type DatabaseConfig } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { Entities } from '../../src/entities/index.js';
@@ -22,8 +22,8 @@ export interface Write {
   doc: Blob | null;
 }
 
-export async function openDb(dir: string, durability: 'relaxed' | 'sync' = 'relaxed'): Promise<Database> {
-  const db = new Database({ ...DEFAULTS, dataDir: dir, durability }, log);
+export async function openDb(dir: string, durability: 'relaxed' | 'sync' = 'relaxed', config: Partial<DatabaseConfig> = {}): Promise<Database> {
+  const db = new Database({ ...DEFAULTS, dataDir: dir, durability, ...config }, log);
   await db.open();
   return db;
 }

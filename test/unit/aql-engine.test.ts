@@ -92,11 +92,9 @@ describe('AQL engine', () => {
   });
 
   it('SORT ... LIMIT keeps only the rows that can make the cut (not bounded by the intermediate cap)', async () => {
-    const small = await openDb(tempDir('themis-aql-small-'));
+    // 5,000 rows through a SORT with a cap of 1,000 intermediate rows
+    const small = await openDb(tempDir('themis-aql-small-'), 'relaxed', { queryMaxIntermediate: 1000 });
     try {
-      // 5,000 rows through a SORT with a cap of 1,000 intermediate rows
-      const limited = small as unknown as { config: { queryMaxIntermediate?: number } };
-      limited.config.queryMaxIntermediate = 1000;
       expect(await small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC LIMIT 3 RETURN i' })).toMatchObject({ entities: [5000, 4999, 4998] });
       await refused(small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC RETURN i' }), 'VALIDATION_FAILED');
     } finally {
