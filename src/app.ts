@@ -1,8 +1,6 @@
 import type { Config } from './config.js';
-import { Changefeed } from './cdc/index.js';
 import { Database } from './db.js';
-import { Vectors } from './index/index.js';
-import { Transactions, type TransactionStats } from './txn/index.js';
+import { MODULES } from './modules.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Authenticator, bootstrapAdminKey } from './security/index.js';
@@ -54,28 +52,16 @@ export async function startServer(config: Config, { log, announce = (t) => proce
       metrics.groupCommitSeconds.observe(seconds);
     },
   });
-  // Transaction and change-feed figures, read at scrape time (undefined until storage is open).
-  const txStat = <K extends keyof TransactionStats>(k: K) => () => (db.ready ? (db.get(Transactions).stats()[k] as number) : undefined);
-  const cdcStat = <K extends 'first_seq' | 'last_seq' | 'entries' | 'subscribers' | 'waiters'>(k: K) => () => (db.ready ? db.get(Changefeed).stats()[k] : undefined);
-  metrics.addGauge('themis_transactions_active', 'Explicit transactions currently open', txStat('active_count'));
-  metrics.addGauge('themis_transactions_committed_total', 'Explicit transactions committed', txStat('total_committed'), 'counter');
-  metrics.addGauge('themis_transactions_aborted_total', 'Explicit transactions not committed (rolled back, conflicts, timeouts)', txStat('total_aborted'), 'counter');
-  metrics.addGauge('themis_transactions_conflicts_total', 'Commits refused by first-committer-wins (409)', txStat('conflicts'), 'counter');
-  metrics.addGauge('themis_transactions_implicit_committed_total', 'Single-request (implicit) transactions committed', txStat('implicit_committed'), 'counter');
-  metrics.addGauge('themis_txn_conflict_tracking_keys', 'Keys held for write-conflict detection', txStat('conflict_tracking_keys'));
-  metrics.addGauge('themis_cdc_last_seq', 'Sequence number of the newest change-log entry', cdcStat('last_seq'));
-  metrics.addGauge('themis_cdc_first_seq', 'Sequence number of the oldest retained change-log entry', cdcStat('first_seq'));
-  metrics.addGauge('themis_cdc_entries', 'Change-log entries retained', cdcStat('entries'));
-  metrics.addGauge('themis_cdc_subscribers', 'Open change-feed streams (SSE and WebSocket)', cdcStat('subscribers'));
-  metrics.addGauge('themis_cdc_long_poll_waiters', 'Long-poll requests waiting for a change', cdcStat('waiters'));
+  // Every module's figures, read at scrape time from its current service (undefined until storage is open).
+  for (const m of db.modules) {
+    for (const g of m.gauges ?? []) {
+      if ('label' in g) metrics.addLabeledGauge(g.name, g.help, g.label, () => (db.ready ? g.read(db.get(m)) : undefined));
+      else metrics.addGauge(g.name, g.help, () => (db.ready ? g.read(db.get(m)) : undefined), g.type);
+    }
+  }
   metrics.addGauge('themis_storage_writes_enabled', 'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)', () =>
     db.ready ? (db.health().writes === 'enabled' ? 1 : 0) : undefined,
   );
-  const vectorStat = (k: 'vectorCount' | 'deletedSlots' | 'capacity') => () => (db.ready ? db.get(Vectors).listIndexes().map((x): [string, number] => [x.objectName as string, x[k] as number]) : undefined);
-  metrics.addLabeledGauge('themis_vector_index_vectors', 'Vectors in each vector index', 'index', vectorStat('vectorCount'));
-  metrics.addLabeledGauge('themis_vector_index_deleted_slots', 'Graph slots of deleted vectors awaiting reuse, per vector index', 'index', vectorStat('deletedSlots'));
-  metrics.addLabeledGauge('themis_vector_index_capacity', 'Graph capacity of each vector index (doubles when full)', 'index', vectorStat('capacity'));
-
   const http = createHttpServer({
     db,
     auth,

@@ -39,7 +39,7 @@ export class Database implements ServiceHost {
     private readonly config: DatabaseConfig,
     private readonly log: Logger,
     private readonly hooks: DatabaseHooks = {},
-    private readonly modules: readonly Module<unknown>[] = MODULES,
+    readonly modules: readonly Module<unknown>[] = MODULES,
   ) {
     this.diskWatch = new DiskWatch(config.dataDir, config.resumeFreeBytes ?? 32 * 1024 * 1024, config.resumeCheckMs ?? 2_000, log, (free) => this.resume(free));
   }

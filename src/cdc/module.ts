@@ -57,4 +57,11 @@ export const Changefeed: Module<ChangeFeed> = {
   name: 'changefeed',
   open: (ctx) => new ChangeFeed(ctx.changeLog, ctx.config.cdcStreamMaxBlockedMs),
   close: (feed) => feed.close(),
+  gauges: [
+    { name: 'themis_cdc_last_seq', help: 'Sequence number of the newest change-log entry', read: (f) => f.stats().last_seq },
+    { name: 'themis_cdc_first_seq', help: 'Sequence number of the oldest retained change-log entry', read: (f) => f.stats().first_seq },
+    { name: 'themis_cdc_entries', help: 'Change-log entries retained', read: (f) => f.stats().entries },
+    { name: 'themis_cdc_subscribers', help: 'Open change-feed streams (SSE and WebSocket)', read: (f) => f.stats().subscribers },
+    { name: 'themis_cdc_long_poll_waiters', help: 'Long-poll requests waiting for a change', read: (f) => f.stats().waiters },
+  ],
 };

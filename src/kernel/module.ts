@@ -50,7 +50,14 @@ export interface Module<S> {
   /** Write the module's checkpoint now (also done periodically and at close). */
   checkpoint?(service: S): Promise<void>;
   close?(service: S): Promise<void> | void;
+  /** Figures for /metrics, read from the current service at scrape time (absent while storage is not open). */
+  readonly gauges?: readonly Gauge<S>[];
 }
+
+/** One Prometheus series (or a family with one label) a module reports. */
+export type Gauge<S> =
+  | { readonly name: string; readonly help: string; readonly type?: 'gauge' | 'counter'; read(service: S): number }
+  | { readonly name: string; readonly help: string; readonly label: string; read(service: S): [string, number][] };
 
 /** Where services come from (the database): routes resolve theirs per request, since storage may be reopened. */
 export interface ServiceHost {

@@ -16,4 +16,13 @@ export const Vectors: Module<VectorService> = {
   commit: (v) => v.manager.participant,
   checkpoint: (v) => v.manager.checkpointAll(true),
   close: (v) => v.manager.close(),
+  gauges: [
+    { name: 'themis_vector_index_vectors', help: 'Vectors in each vector index', label: 'index', read: (v) => perIndex(v, 'vectorCount') },
+    { name: 'themis_vector_index_deleted_slots', help: 'Graph slots of deleted vectors awaiting reuse, per vector index', label: 'index', read: (v) => perIndex(v, 'deletedSlots') },
+    { name: 'themis_vector_index_capacity', help: 'Graph capacity of each vector index (doubles when full)', label: 'index', read: (v) => perIndex(v, 'capacity') },
+  ],
 };
+
+function perIndex(v: VectorService, k: 'vectorCount' | 'deletedSlots' | 'capacity'): [string, number][] {
+  return v.listIndexes().map((x): [string, number] => [x.objectName as string, x[k] as number]);
+}
