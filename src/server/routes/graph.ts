@@ -1,22 +1,23 @@
 import type { Database } from '../../db.js';
 import type { RouteSpec } from '../router.js';
+import { withBody } from '../typed-body.js';
 
 /** Graph Operations (contract section): BFS traversal and shortest path over edge entities. */
 export function graphRoutes(db: Database): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/graph/traverse',
       permission: 'data:read',
       body: 'GraphTraverseRequest',
-      handler: async (req) => ({ json: await db.traverseGraph(req.body as Parameters<Database['traverseGraph']>[0]) }),
-    },
-    {
+      handler: async (req) => ({ json: await db.traverseGraph(req.body) }),
+    }),
+    withBody({
       method: 'POST',
       path: '/graph/shortest_path',
       permission: 'data:read',
       body: 'GraphShortestPathRequest',
-      handler: async (req) => ({ json: await db.shortestGraphPath(req.body as Parameters<Database['shortestGraphPath']>[0]) }),
-    },
+      handler: async (req) => ({ json: await db.shortestGraphPath(req.body) }),
+    }),
   ];
 }

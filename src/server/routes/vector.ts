@@ -2,8 +2,7 @@ import type { Database } from '../../db.js';
 import { describeVectorIndex } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
 import { stringParam } from '../query-params.js';
-
-type Body = Record<string, unknown>;
+import { withBody } from '../typed-body.js';
 
 /** The index named by `?index=` (undefined: the default index). */
 function indexParam(q: URLSearchParams): string | undefined {
@@ -13,60 +12,60 @@ function indexParam(q: URLSearchParams): string | undefined {
 /** Vector Search (contract section) plus named indexes; see docs/vector.md. */
 export function vectorRoutes(db: Database): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/vector/search',
       permission: 'query:execute',
       body: 'VectorSearchRequest',
-      handler: (req) => ({ json: db.vector.search(req.body as Body) }),
-    },
-    {
+      handler: (req) => ({ json: db.vector.search(req.body) }),
+    }),
+    withBody({
       method: 'POST',
       path: '/vector/batch_insert',
       permission: 'data:write',
       body: 'VectorBatchInsertRequest',
-      handler: async (req) => ({ json: await db.vector.batchInsert(req.body as Body) }),
-    },
-    {
+      handler: async (req) => ({ json: await db.vector.batchInsert(req.body) }),
+    }),
+    withBody({
       method: 'DELETE',
       path: '/vector/by-filter',
       permission: 'data:write',
       body: 'VectorDeleteByFilterRequest',
-      handler: async (req) => ({ json: await db.vector.deleteByFilter(req.body as Body) }),
-    },
+      handler: async (req) => ({ json: await db.vector.deleteByFilter(req.body) }),
+    }),
     {
       method: 'GET',
       path: '/vector/index/config',
       permission: 'stats:read',
       handler: (req) => ({ json: db.vector.config(indexParam(req.query)) }),
     },
-    {
+    withBody({
       method: 'PUT',
       path: '/vector/index/config',
       permission: 'admin',
       body: 'VectorIndexConfigUpdate',
-      handler: async (req) => ({ json: await db.vector.updateConfig(req.body as Body) }),
-    },
+      handler: async (req) => ({ json: await db.vector.updateConfig(req.body) }),
+    }),
     {
       method: 'GET',
       path: '/vector/index/stats',
       permission: 'stats:read',
       handler: (req) => ({ json: db.vector.stats(indexParam(req.query)) }),
     },
-    {
+    withBody({
       method: 'POST',
       path: '/vector/index/create',
       permission: 'admin',
       body: 'VectorIndexCreateRequest',
-      handler: async (req) => ({ status: 201, json: { success: true, ...describeVectorIndex(await db.createVectorIndex(req.body as Body)) } }),
-    },
-    {
+      handler: async (req) => ({ status: 201, json: { success: true, ...describeVectorIndex(await db.createVectorIndex(req.body)) } }),
+    }),
+    withBody({
       method: 'POST',
       path: '/vector/index/drop',
       permission: 'admin',
       body: 'VectorIndexDropRequest',
-      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.dropVectorIndex((req.body as Body).name as string)), state: 'dropped' } }),
-    },
+      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.dropVectorIndex(req.body.name)), state: 'dropped' } }),
+    }),
     {
       method: 'GET',
       path: '/vector/indexes',
