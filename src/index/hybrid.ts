@@ -23,31 +23,17 @@ export interface HybridHit {
   vector: { rank: number; distance: number } | null;
 }
 
-function bad(field: string, message: string): ThemisError {
-  return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
-}
-
-/** Fusion settings of POST /search/hybrid, validated, defaults filled in. */
-export function parseFusion(o: { fusion?: unknown; k?: unknown; weights?: unknown; rrf_k?: unknown }): FusionOptions {
+/**
+ * Fusion settings of POST /search/hybrid with defaults filled in. The
+ * request schema (openapi.yaml) has checked types and ranges; what it cannot
+ * say is checked here: at least one weight must be positive.
+ */
+export function parseFusion(o: { fusion?: Fusion; k?: number; weights?: { text?: number; vector?: number }; rrf_k?: number }): FusionOptions {
   const fusion = o.fusion ?? 'rrf';
-  if (fusion !== 'rrf' && fusion !== 'weighted') throw bad('fusion', 'field "fusion" must be "rrf" or "weighted"');
-  const k = o.k ?? 10;
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_HYBRID_K) throw bad('k', `field "k" must be an integer from 1 to ${MAX_HYBRID_K}`);
-  const rrfK = o.rrf_k ?? DEFAULT_RRF_K;
-  if (typeof rrfK !== 'number' || !Number.isFinite(rrfK) || rrfK < 0 || rrfK > 10_000) throw bad('rrf_k', 'field "rrf_k" must be a number from 0 to 10000');
-  const weights = { text: fusion === 'rrf' ? 1 : 0.5, vector: fusion === 'rrf' ? 1 : 0.5 };
-  if (o.weights !== undefined) {
-    const w = o.weights as Record<string, unknown>;
-    if (w === null || typeof w !== 'object' || Array.isArray(w)) throw bad('weights', 'field "weights" must be an object {text, vector}');
-    for (const f of ['text', 'vector'] as const) {
-      if (w[f] === undefined) continue;
-      const x = w[f];
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > 1000) throw bad(`weights.${f}`, `field "weights.${f}" must be a number from 0 to 1000`);
-      weights[f] = x;
-    }
-    if (weights.text === 0 && weights.vector === 0) throw bad('weights', 'at least one weight must be positive');
-  }
-  return { fusion, k, weights, rrfK };
+  const even = fusion === 'rrf' ? 1 : 0.5;
+  const weights = { text: o.weights?.text ?? even, vector: o.weights?.vector ?? even };
+  if (weights.text === 0 && weights.vector === 0) throw new ThemisError('VALIDATION_FAILED', 'at least one weight must be positive', { details: { field: 'weights' } });
+  return { fusion, k: o.k ?? 10, weights, rrfK: o.rrf_k ?? DEFAULT_RRF_K };
 }
 
 /**

@@ -56,7 +56,8 @@ function fieldOf(e: ErrorObject | undefined): string {
   const base = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
   const missing = e.keyword === 'required' ? (e.params as { missingProperty: string }).missingProperty : undefined;
   const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty: string }).additionalProperty : undefined;
-  const leaf = missing ?? extra;
+  // A `propertyNames` failure (e.g. a filter field that is not a field path) names the key itself.
+  const leaf = missing ?? extra ?? e.propertyName;
   return leaf ? (base ? `${base}.${leaf}` : leaf) : base;
 }
 

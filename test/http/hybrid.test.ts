@@ -107,6 +107,11 @@ describe('POST /search/hybrid', () => {
     const cases: [Body, string][] = [
       [{ ...base, fusion: 'max' }, 'fusion'],
       [{ ...base, k: 0 }, 'k'],
+      [{ ...base, k: 1001 }, 'k'],
+      [{ ...base, k: 1.5 }, 'k'],
+      [{ ...base, rrf_k: -1 }, 'rrf_k'],
+      [{ ...base, weights: { text: -1 } }, 'weights.text'],
+      [{ ...base, weights: [] }, 'weights'],
       [{ ...base, k: 20, candidates: 10 }, 'candidates'],
       [{ ...base, weights: { text: 0, vector: 0 } }, 'weights'],
       [{ ...base, vector: { vector: [1, 2] } }, 'vector'],

@@ -281,6 +281,17 @@ describe('default index vector_index', () => {
     expect(await getDoc(s, 'novec:x3')).toBeUndefined();
     expect((await stats(s)).vectorCount).toBe(count);
 
+    // An item with an unknown field is an invalid item (counted and described), not a 400 for the batch.
+    const typo = await batchInsert(s, { items: [{ pk: 'typo1', vector: [1, 0, 0, 1], feilds: { a: 1 } }, { pk: 'typo2', vector: [1, 0, 0, 1] }] });
+    expect(typo).toMatchObject({ inserted: 1, errors: 1 });
+    expect(typo.error_details[0]).toMatchObject({ index: 0, pk: 'typo1' });
+    expect(typo.error_details[0]!.message).toContain('feilds');
+    expect(await getDoc(s, 'vectors:typo1')).toBeUndefined();
+    await ok(call(s, 'DELETE', '/vector/by-filter', { pks: ['typo2'] }));
+    // Unknown top-level fields are refused, naming them.
+    expectError(await call(s, 'POST', '/vector/batch_insert', { item: [{ pk: 'x3', vector: [1, 0, 0, 0] }], items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400, 'VALIDATION_FAILED', 'item');
+    expect(await getDoc(s, 'vectors:x3')).toBeUndefined();
+
     // The explicit default table and field are accepted.
     const r = await batchInsert(s, { table: 'vectors', vector_field: 'embedding', index: 'vector_index', items: [{ pk: 'explicit', vector: [1, 1, 1, 1] }] });
     expect(r).toMatchObject({ inserted: 1, errors: 0, objectName: 'vector_index', table: 'vectors', dimension: 4 });
@@ -305,6 +316,17 @@ describe('default index vector_index', () => {
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { pks: 'a' } }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: 'a' }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { index: 'no_such_index', vector: q }), 404, 'NOT_FOUND');
+    // Unknown fields are refused, naming them (a typo of k was once ignored: k = 10 came back).
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, topk: 3 }), 400, 'VALIDATION_FAILED', 'topk');
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { prefix: 'a', bogus: true } }), 400, 'VALIDATION_FAILED', 'filter.bogus');
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { fields: { '1bad': 1 } } }), 400, 'VALIDATION_FAILED', 'filter.fields.1bad');
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { fields: { a: [] } } }), 400, 'VALIDATION_FAILED');
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, use_cursor: 'yes' }), 400, 'VALIDATION_FAILED', 'use_cursor');
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, use_cursor: true, batch_size: 0 }), 400, 'VALIDATION_FAILED', 'batch_size');
+    // table and vector_field are checked against the index, as for batch_insert.
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, index: 'vector_index', table: 'other' }), 400, 'VALIDATION_FAILED', 'table');
+    expectError(await call(s, 'POST', '/vector/search', { vector: q, vector_field: 'other' }), 400);
+    expect((await search(s, { vector: q, table: 'vectors', vector_field: 'embedding', k: 1 })).count).toBe(1);
 
     // k = 10,000 is allowed; k above the number of vectors returns them all.
     const n = (await stats(s)).vectorCount;
@@ -814,6 +836,20 @@ describe('named indexes: create (with backfill), list, drop', () => {
       expectError(await call(s, 'POST', '/vector/index/create', bad), 400);
     }
     expectError(await call(s, 'GET', '/vector/index/config?index=ok1'), 404, 'NOT_FOUND');
+  });
+
+  it('search: table (and vector_field) pick the index of that table, as batch_insert does', async () => {
+    await createIndex(s, { name: 'by_table', table: 'tsel', field: 'v', metric: 'L2', dimension: 2 });
+    await batchInsert(s, { table: 'tsel', vector_field: 'v', items: [{ pk: 'near', vector: [0, 0] }, { pk: 'far', vector: [5, 5] }] });
+    const byTable = await search(s, { table: 'tsel', vector: [0.1, 0], k: 2 });
+    expect(byTable.results.map((h) => h.pk)).toEqual(['near', 'far']);
+    expect(await search(s, { table: 'tsel', vector_field: 'v', vector: [4, 4], k: 1 })).toMatchObject({ count: 1, results: [{ pk: 'far' }] });
+    expect((await search(s, { index: 'by_table', table: 'tsel', vector: [0, 0], k: 1 })).results[0]!.pk).toBe('near');
+    // Not the index of the table, or a table without a vector index: 400, nothing silently searched elsewhere.
+    expectError(await call(s, 'POST', '/vector/search', { index: 'by_table', table: 'vectors', vector: [0, 0] }), 400, 'VALIDATION_FAILED', 'table');
+    expectError(await call(s, 'POST', '/vector/search', { table: 'tsel', vector_field: 'w', vector: [0, 0] }), 400);
+    expectError(await call(s, 'POST', '/vector/search', { table: 'no_vectors_here', vector: [0, 0] }), 400);
+    await ok(call(s, 'POST', '/vector/index/drop', { name: 'by_table' }));
   });
 
   it('metric names are case-insensitive', async () => {

@@ -88,6 +88,8 @@ interface Probe {
   code?: string;
   /** Expected status (else: any 4xx). */
   status?: number;
+  /** Expected `field` of a VALIDATION_FAILED. */
+  field?: string;
   /** Send over a raw socket (what fetch refuses to send, such as a GET with a body). */
   raw?: boolean;
 }
@@ -133,6 +135,8 @@ function probesFor(op: Operation): Probe[] {
     for (const top of ['[]', '"a string"', '42', 'null', 'true']) {
       out.push({ what: `top-level ${top}`, method: op.method, url, headers: json, body: top, code: 'VALIDATION_FAILED' });
     }
+    // Schemas refuse unknown fields; without required fields the error names the unknown one.
+    out.push({ what: 'unknown field', method: op.method, url, headers: json, body: '{"zz_unknown_field":1}', code: 'VALIDATION_FAILED', ...(required.length === 0 ? { field: 'zz_unknown_field' } : {}) });
     if (required.length > 0) {
       out.push({ what: 'empty body', method: op.method, url, headers: json, body: '', code: 'BAD_REQUEST' });
       out.push({ what: 'missing required fields', method: op.method, url, headers: json, body: '{}', code: 'VALIDATION_FAILED' });
@@ -234,7 +238,7 @@ async function fire(p: Probe): Promise<Seen> {
 }
 
 /** The error format of the contract, with a catalogue code and no stack trace. */
-function checkError(label: string, seen: Seen, p: Pick<Probe, 'code' | 'status'>): void {
+function checkError(label: string, seen: Seen, p: Pick<Probe, 'code' | 'status' | 'field'>): void {
   const ctx = `${label}: ${seen.status} ${seen.text.slice(0, 300)}`;
   expect(seen.status, ctx).toBeGreaterThanOrEqual(400);
   expect(seen.status, ctx).toBeLessThan(500);
@@ -246,6 +250,7 @@ function checkError(label: string, seen: Seen, p: Pick<Probe, 'code' | 'status'>
   expect(typeof b.message === 'string' && b.message.length > 0, ctx).toBe(true);
   expect(CODES.has(b.code as string), `${ctx} (code not in the catalogue)`).toBe(true);
   if (p.code !== undefined) expect(b.code, ctx).toBe(p.code);
+  if (p.field !== undefined) expect(b.field, ctx).toBe(p.field);
   expect(seen.text, ctx).not.toMatch(/\bat [^ ]+ \(|\.(js|ts):\d+:\d+|node_modules|RangeError|TypeError/);
 }
 

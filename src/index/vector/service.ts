@@ -2,16 +2,32 @@ import crypto from 'node:crypto';
 import { parseEntityKey } from '../../documents/index.js';
 import type { EntityOp, EntityStore } from '../../entities/entity-store.js';
 import { ThemisError } from '../../errors.js';
+import type { components } from '../../api/types.js';
 import { valueAt } from '../extract.js';
 import { MAX_K, checkVector } from './hnsw-index.js';
-import { DEFAULT_VECTOR_INDEX, MAX_EF, describeVectorIndex, intField, parseFieldPath, parseIndexName, parseVectorIndexSpec, type VectorIndexDef } from './vector-def.js';
+import { DEFAULT_VECTOR_INDEX, describeVectorIndex, parseFieldPath, parseIndexName, parseVectorIndexSpec, type VectorIndexDef } from './vector-def.js';
 import type { VectorIndex } from './vector-index.js';
 import type { VectorManager } from './vector-manager.js';
 
 export const MAX_BATCH_ITEMS = 10_000;
-export const MAX_FILTER_PKS = 10_000;
 /** Deletes by filter commit in transactions of this many entities. */
 export const DELETE_CHUNK = 5_000;
+
+/**
+ * Request bodies as openapi.yaml describes them (types generated from it).
+ * The server validates each body against its schema before it gets here, so
+ * types, ranges and unknown fields are not checked again below; what is
+ * checked here is what the schema cannot say (the index must exist, the
+ * vector must have its dimension, a cursor must belong to its search, ...).
+ */
+type Schemas = components['schemas'];
+export type VectorSearchRequest = Schemas['VectorSearchRequest'];
+export type VectorBatchInsertRequest = Schemas['VectorBatchInsertRequest'];
+export type VectorDeleteByFilterRequest = Schemas['VectorDeleteByFilterRequest'];
+export type VectorIndexConfigUpdate = Schemas['VectorIndexConfigUpdate'];
+
+/** The fields a batch_insert item may have (items are checked one by one: a bad item is reported, not a 400). */
+const ITEM_FIELDS = new Set(['pk', 'vector', 'fields']);
 
 function bad(field: string, message: string): ThemisError {
   return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
@@ -49,41 +65,14 @@ export interface VectorFilter {
   fields?: [string[], Scalar[]][];
 }
 
-function scalarList(v: unknown, field: string): Scalar[] {
-  const list = Array.isArray(v) ? v : [v];
-  if (list.length === 0 || list.length > 1000) throw bad(field, `field "${field}" must be a value or a list of 1 to 1000 values`);
-  for (const x of list) {
-    if (!(x === null || typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)))) {
-      throw bad(field, `field "${field}" must be a string, number, boolean or null (or a list of them)`);
-    }
-  }
-  return list as Scalar[];
-}
-
-export function parseVectorFilter(raw: unknown): VectorFilter | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!isObject(raw)) throw bad('filter', 'field "filter" must be an object with "prefix", "pks" and/or "fields"');
+/** The schema-valid filter of a search as the graph walk applies it (pks as a set, field paths split). */
+export function parseVectorFilter(raw: Schemas['VectorFilter'] | undefined): VectorFilter | undefined {
+  if (raw === undefined) return undefined;
   const f: VectorFilter = {};
-  for (const k of Object.keys(raw)) if (k !== 'prefix' && k !== 'pks' && k !== 'fields') throw bad(`filter.${k}`, `unknown filter "${k}": use "prefix", "pks" or "fields"`);
-  if (raw.prefix !== undefined) {
-    if (typeof raw.prefix !== 'string' || raw.prefix.length > 4096) throw bad('filter.prefix', 'field "filter.prefix" must be a string');
-    f.prefix = raw.prefix;
-  }
-  if (raw.pks !== undefined) f.pks = new Set(pkList(raw.pks, 'filter.pks'));
-  if (raw.fields !== undefined) {
-    if (!isObject(raw.fields) || Object.keys(raw.fields).length === 0 || Object.keys(raw.fields).length > 32) {
-      throw bad('filter.fields', 'field "filter.fields" must be an object of 1 to 32 field paths and the values they must equal');
-    }
-    f.fields = Object.entries(raw.fields).map(([p, v]) => [parseFieldPath(p, `filter.fields.${p}`).split('.'), scalarList(v, `filter.fields.${p}`)]);
-  }
+  if (raw.prefix !== undefined) f.prefix = raw.prefix;
+  if (raw.pks !== undefined) f.pks = new Set(raw.pks);
+  if (raw.fields !== undefined) f.fields = Object.entries(raw.fields).map(([p, v]) => [p.split('.'), Array.isArray(v) ? v : [v]]);
   return f;
-}
-
-function pkList(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length > MAX_FILTER_PKS || !v.every((x) => typeof x === 'string' && x.length > 0)) {
-    throw bad(field, `field "${field}" must be a list of at most ${MAX_FILTER_PKS} non-empty strings`);
-  }
-  return v as string[];
 }
 
 function sameScalar(a: unknown, b: Scalar): boolean {
@@ -148,9 +137,8 @@ export class VectorService {
    * commit; invalid items are counted and described, the rest is written.
    * Nothing valid at all → 400.
    */
-  async batchInsert(o: { index?: unknown; table?: unknown; vector_field?: unknown; items?: unknown }): Promise<BatchInsertResponse> {
+  async batchInsert(o: VectorBatchInsertRequest): Promise<BatchInsertResponse> {
     const ix = this.resolve(o);
-    if (!Array.isArray(o.items) || o.items.length === 0 || o.items.length > MAX_BATCH_ITEMS) throw bad('items', `field "items" must be a list of 1 to ${MAX_BATCH_ITEMS} items`);
     const def = ix.def;
     let dimension = def.dimension;
     const errors: BatchInsertResponse['error_details'] = [];
@@ -160,6 +148,7 @@ export class VectorService {
       const pk = isObject(item) && typeof item.pk === 'string' ? item.pk : null;
       try {
         if (!isObject(item)) throw bad(`items.${i}`, 'item must be an object {pk, vector, fields}');
+        for (const f of Object.keys(item)) if (!ITEM_FIELDS.has(f)) throw bad(`items.${i}.${f}`, `unknown field "${f}" (an item has pk, vector and fields)`);
         if (pk === null || pk.length === 0) throw bad(`items.${i}.pk`, 'field "pk" must be a non-empty string');
         const k = parseEntityKey(`${def.table}:${pk}`);
         if (seen.has(k.key)) throw bad(`items.${i}.pk`, `pk "${pk}" appears earlier in this batch`);
@@ -183,18 +172,17 @@ export class VectorService {
   }
 
   /** POST /vector/search (legacy list, or a page with a cursor). */
-  search(o: { index?: unknown; vector?: unknown; k?: unknown; filter?: unknown; use_cursor?: unknown; cursor?: unknown; batch_size?: unknown; ef_search?: unknown }): VectorSearchResponse {
-    const ix = this.resolve({ index: o.index });
-    const k = intField(o.k, 'k', 10, 1, MAX_K);
-    const ef = o.ef_search === undefined ? undefined : intField(o.ef_search, 'ef_search', 0, 1, MAX_EF);
+  search(o: VectorSearchRequest): VectorSearchResponse {
+    // table and vector_field pick (or must match) the index, as for batch_insert.
+    const ix = this.resolve({ index: o.index, table: o.table, vector_field: o.vector_field });
+    const k = o.k ?? 10;
     const filter = parseVectorFilter(o.filter);
-    if (o.use_cursor !== undefined && typeof o.use_cursor !== 'boolean') throw bad('use_cursor', 'field "use_cursor" must be a boolean');
     const paged = o.use_cursor === true || (o.cursor !== undefined && o.cursor !== null);
-    const batchSize = paged ? intField(o.batch_size, 'batch_size', Math.min(k, 100), 1, MAX_K) : 0;
+    const batchSize = paged ? (o.batch_size ?? Math.min(k, 100)) : 0;
     // The cursor names the request it continues: same index, vector, k and filter.
     const fingerprint = paged ? crypto.createHash('sha256').update(JSON.stringify([ix.def.name, ix.def.id, o.vector, k, o.filter ?? null])).digest('base64url').slice(0, 16) : '';
     const offset = paged ? decodeCursor(o.cursor, fingerprint) : 0;
-    const hits = ix.search(o.vector, k, filter && this.keyFilter(ix, filter), ef);
+    const hits = ix.search(o.vector, k, filter && this.keyFilter(ix, filter), o.ef_search);
     const prefixLen = ix.def.table.length + 1;
     const all = hits.map((h) => ({ pk: h.key.slice(prefixLen), distance: h.distance }));
     if (!paged) return { results: all, k, count: all.length };
@@ -233,16 +221,15 @@ export class VectorService {
    * hold a vector and match `pks` or `prefix`, in transactions of
    * DELETE_CHUNK entities (each atomic).
    */
-  async deleteByFilter(o: { index?: unknown; pks?: unknown; prefix?: unknown }): Promise<{ deleted: number; method: 'pks' | 'prefix'; prefix: string | null; objectName: string }> {
+  async deleteByFilter(o: VectorDeleteByFilterRequest): Promise<{ deleted: number; method: 'pks' | 'prefix'; prefix: string | null; objectName: string }> {
     const ix = this.resolve({ index: o.index });
     if (o.pks !== undefined && o.prefix !== undefined) throw bad('pks', 'give either "pks" or "prefix", not both');
     if (o.pks === undefined && o.prefix === undefined) throw bad('pks', 'missing filter: give "pks" (a list of primary keys) or "prefix"');
     const table = ix.def.table;
     let keys: string[];
     if (o.pks !== undefined) {
-      keys = [...new Set(pkList(o.pks, 'pks'))].map((pk) => `${table}:${pk}`).filter((key) => ix.has(key));
+      keys = [...new Set(o.pks)].map((pk) => `${table}:${pk}`).filter((key) => ix.has(key));
     } else {
-      if (typeof o.prefix !== 'string') throw bad('prefix', 'field "prefix" must be a string');
       const full = `${table}:${o.prefix}`;
       keys = [...ix.keys()].filter((key) => key.startsWith(full));
     }
@@ -251,23 +238,18 @@ export class VectorService {
       const ops = keys.slice(i, i + DELETE_CHUNK).map((key): EntityOp => ({ op: 'delete', k: parseEntityKey(key) }));
       deleted += (await this.entities.commitOps(ops)).result.changes.length;
     }
-    return o.pks !== undefined ? { deleted, method: 'pks', prefix: null, objectName: ix.def.name } : { deleted, method: 'prefix', prefix: o.prefix as string, objectName: ix.def.name };
+    return o.pks !== undefined ? { deleted, method: 'pks', prefix: null, objectName: ix.def.name } : { deleted, method: 'prefix', prefix: o.prefix!, objectName: ix.def.name };
   }
 
   config(index?: string): Record<string, unknown> {
     return describeVectorIndex(this.resolve({ index }).def);
   }
 
-  /** PUT /vector/index/config: only efSearch is changeable (the graph's build parameters are fixed). */
-  async updateConfig(o: Record<string, unknown>): Promise<{ message: string; updated_fields: { efSearch: number }; objectName: string }> {
+  /** PUT /vector/index/config: only efSearch is changeable (the graph's build parameters are fixed; the schema has no other field). */
+  async updateConfig(o: VectorIndexConfigUpdate): Promise<{ message: string; updated_fields: { efSearch: number }; objectName: string }> {
     const ix = this.resolve({ index: o.index });
-    for (const f of ['M', 'efConstruction', 'metric', 'dimension', 'field', 'table']) {
-      if (o[f] !== undefined) throw bad(f, `"${f}" cannot be changed on an existing index; create a new index with POST /vector/index/create`);
-    }
-    if (o.efSearch === undefined) throw bad('efSearch', 'missing field "efSearch" (an integer from 1 to 10000)');
-    const ef = intField(o.efSearch, 'efSearch', 0, 1, MAX_EF);
-    await this.manager.setEfSearch(ix, ef);
-    return { message: 'Configuration updated', updated_fields: { efSearch: ef }, objectName: ix.def.name };
+    await this.manager.setEfSearch(ix, o.efSearch);
+    return { message: 'Configuration updated', updated_fields: { efSearch: o.efSearch }, objectName: ix.def.name };
   }
 
   stats(index?: string): Record<string, unknown> {

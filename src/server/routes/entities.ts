@@ -1,15 +1,7 @@
 import type { ServiceHost } from '../../kernel/module.js';
 import { Entities } from '../../entities/index.js';
 import type { RouteSpec } from '../router.js';
-
-interface PutBody {
-  blob: unknown;
-}
-interface PostBody {
-  key?: string;
-  table?: string;
-  blob: unknown;
-}
+import { withBody } from '../typed-body.js';
 
 /** Joining a transaction: X-Transaction-Id names it; without the header each request is its own transaction. */
 const TXN_HEADER = ['x-transaction-id'] as const;
@@ -28,17 +20,17 @@ export function entityRoutes(db: ServiceHost): RouteSpec[] {
         return { text: `{"key":${JSON.stringify(e.key)},"blob":${JSON.stringify(e.blob)}}`, contentType: 'application/json' };
       },
     },
-    {
+    withBody({
       method: 'PUT',
       path: '/entities/:key',
       permission: 'data:write',
       body: 'EntityPutRequest',
       headers: TXN_HEADER,
       handler: async (req) => {
-        const r = await db.get(Entities).putEntity(req.params.key!, (req.body as PutBody).blob, req.header('x-transaction-id'));
+        const r = await db.get(Entities).putEntity(req.params.key!, req.body.blob, req.header('x-transaction-id'));
         return { status: 201, json: { success: true, ...r } };
       },
-    },
+    }),
     {
       method: 'DELETE',
       path: '/entities/:key',
@@ -46,17 +38,17 @@ export function entityRoutes(db: ServiceHost): RouteSpec[] {
       headers: TXN_HEADER,
       handler: async (req) => ({ json: { success: true, ...(await db.get(Entities).deleteEntity(req.params.key!, req.header('x-transaction-id'))) } }),
     },
-    {
+    withBody({
       method: 'POST',
       path: '/entities',
       permission: 'data:write',
       body: 'EntityPostRequest',
       headers: TXN_HEADER,
       handler: async (req) => {
-        const b = req.body as PostBody;
+        const b = req.body;
         const r = await db.get(Entities).createEntity(b.key, b.table, b.blob, req.header('x-transaction-id'));
         return { status: 201, json: { success: true, ...r } };
       },
-    },
+    }),
   ];
 }

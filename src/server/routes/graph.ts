@@ -1,23 +1,24 @@
 import type { ServiceHost } from '../../kernel/module.js';
-import { Graph, type GraphService } from '../../graph/index.js';
+import { Graph } from '../../graph/index.js';
 import type { RouteSpec } from '../router.js';
+import { withBody } from '../typed-body.js';
 
 /** Graph Operations (contract section): BFS traversal and shortest path over edge entities. */
 export function graphRoutes(db: ServiceHost): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/graph/traverse',
       permission: 'data:read',
       body: 'GraphTraverseRequest',
-      handler: async (req) => ({ json: await db.get(Graph).traverse(req.body as Parameters<GraphService['traverse']>[0]) }),
-    },
-    {
+      handler: async (req) => ({ json: await db.get(Graph).traverse(req.body) }),
+    }),
+    withBody({
       method: 'POST',
       path: '/graph/shortest_path',
       permission: 'data:read',
       body: 'GraphShortestPathRequest',
-      handler: async (req) => ({ json: await db.get(Graph).shortestPath(req.body as Parameters<GraphService['shortestPath']>[0]) }),
-    },
+      handler: async (req) => ({ json: await db.get(Graph).shortestPath(req.body) }),
+    }),
   ];
 }

@@ -1,8 +1,9 @@
 import type { ServiceHost } from '../../kernel/module.js';
 import { Indexes } from '../../index/index.js';
-import type { IndexDef, IndexSpec } from '../../index/index.js';
+import type { IndexDef } from '../../index/index.js';
 import { indexName } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
+import { withBody } from '../typed-body.js';
 
 /** The contract's answer (`success`, `table`, `column`) plus what identifies the index. */
 function indexReply(d: IndexDef): Record<string, unknown> {
@@ -12,26 +13,26 @@ function indexReply(d: IndexDef): Record<string, unknown> {
 /** Index Management (contract section): create (with backfill), drop, stats. */
 export function indexRoutes(db: ServiceHost): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/index/create',
       permission: 'admin',
       body: 'IndexCreateRequest',
       handler: async (req) => {
-        const d = await db.get(Indexes).create(req.body as IndexSpec);
+        const d = await db.get(Indexes).create(req.body);
         return { json: { ...indexReply(d), unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) } };
       },
-    },
-    {
+    }),
+    withBody({
       method: 'POST',
       path: '/index/drop',
       permission: 'admin',
       body: 'IndexDropRequest',
       handler: async (req) => {
-        const d = await db.get(Indexes).drop(req.body as IndexSpec);
+        const d = await db.get(Indexes).drop(req.body);
         return { json: indexReply(d) };
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/index/stats',

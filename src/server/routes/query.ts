@@ -1,31 +1,33 @@
-import { Aql, type AqlRequest } from '../../aql/index.js';
 import type { ServiceHost } from '../../kernel/module.js';
+import { Aql } from '../../aql/index.js';
 import { Query } from '../../query/index.js';
 import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
+import { withBody } from '../typed-body.js';
 
 /** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes; POST /query/aql: AQL. */
 export function queryRoutes(db: ServiceHost): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/query',
       permission: 'query:execute',
       body: 'QueryRequest',
       headers: ['x-transaction-id'],
       handler: async (req) => ({ json: await db.get(Query).run(req.body, req.header('x-transaction-id')) }),
-    },
+    }),
     // AQL (docs/aql.md); /api/aql is an alias.
     ...['/query/aql', '/api/aql'].map(
-      (path): RouteSpec => ({
-        method: 'POST',
-        path,
-        permission: 'query:execute',
-        body: 'AqlRequest',
-        headers: ['x-transaction-id'],
-        // A query that writes also needs data:write (checked once the plan shows it writes).
-        handler: async (req) => ({ json: await db.get(Aql).run(req.body as AqlRequest, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')) }),
-      }),
+      (path): RouteSpec =>
+        withBody({
+          method: 'POST',
+          path,
+          permission: 'query:execute',
+          body: 'AqlRequest',
+          headers: ['x-transaction-id'],
+          // A query that writes also needs data:write (checked once the plan shows it writes).
+          handler: async (req) => ({ json: await db.get(Aql).run(req.body, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')) }),
+        }),
     ),
   ];
 }

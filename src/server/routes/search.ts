@@ -1,23 +1,24 @@
 import type { ServiceHost } from '../../kernel/module.js';
-import { Search, type FulltextSearchRequest, type HybridSearchRequest } from '../../search/index.js';
+import { Search } from '../../search/index.js';
 import type { RouteSpec } from '../router.js';
+import { withBody } from '../typed-body.js';
 
 /** Fulltext search (BM25) over fulltext indexes and hybrid (BM25 + vector) search; see docs/fulltext.md and docs/vector.md. */
 export function searchRoutes(db: ServiceHost): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/search/fulltext',
       permission: 'query:execute',
       body: 'FulltextSearchRequest',
-      handler: async (req) => ({ json: db.get(Search).fulltext(req.body as FulltextSearchRequest) }),
-    },
-    {
+      handler: async (req) => ({ json: db.get(Search).fulltext(req.body) }),
+    }),
+    withBody({
       method: 'POST',
       path: '/search/hybrid',
       permission: 'query:execute',
       body: 'HybridSearchRequest',
-      handler: async (req) => ({ json: db.get(Search).hybrid(req.body as HybridSearchRequest) }),
-    },
+      handler: async (req) => ({ json: db.get(Search).hybrid(req.body) }),
+    }),
   ];
 }

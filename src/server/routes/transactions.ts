@@ -1,7 +1,8 @@
 import type { ServiceHost } from '../../kernel/module.js';
-import { Entities, type BatchOperation } from '../../entities/index.js';
+import { Entities } from '../../entities/index.js';
 import { Transactions } from '../../txn/index.js';
 import type { RouteSpec } from '../router.js';
+import { withBody } from '../typed-body.js';
 
 /** Transaction ids are integers (contract); they travel as JSON numbers. */
 const asNumber = (id: string) => Number(id);
@@ -9,52 +10,52 @@ const asNumber = (id: string) => Number(id);
 /** Transaction Management (contract section), plus POST /transaction (atomic batch). */
 export function transactionRoutes(db: ServiceHost): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/transaction/begin',
       permission: 'data:write',
       body: 'TransactionBeginRequest',
       bodyOptional: true,
       handler: (req) => {
-        const r = db.get(Transactions).begin((req.body as { isolation?: unknown } | undefined)?.isolation ?? 'read_committed');
+        const r = db.get(Transactions).begin(req.body?.isolation ?? 'read_committed');
         return { json: { ...r, transaction_id: asNumber(r.transaction_id) } };
       },
-    },
-    {
+    }),
+    withBody({
       method: 'POST',
       path: '/transaction/commit',
       permission: 'data:write',
       body: 'TransactionIdRequest',
       handler: async (req) => {
-        const r = await db.get(Transactions).commit((req.body as { transaction_id: unknown }).transaction_id);
+        const r = await db.get(Transactions).commit(req.body.transaction_id);
         return { json: { ...r, transaction_id: asNumber(r.transaction_id), message: 'Transaction committed successfully' } };
       },
-    },
-    {
+    }),
+    withBody({
       method: 'POST',
       path: '/transaction/rollback',
       permission: 'data:write',
       body: 'TransactionIdRequest',
       handler: (req) => {
-        const r = db.get(Transactions).rollback((req.body as { transaction_id: unknown }).transaction_id);
+        const r = db.get(Transactions).rollback(req.body.transaction_id);
         return { json: { ...r, transaction_id: asNumber(r.transaction_id), message: 'Transaction rolled back successfully' } };
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/transaction/stats',
       permission: 'stats:read',
       handler: () => ({ json: db.get(Transactions).stats() }),
     },
-    {
+    withBody({
       method: 'POST',
       path: '/transaction',
       permission: 'data:write',
       body: 'TransactionBatchRequest',
       handler: async (req) => {
-        const r = await db.get(Entities).applyBatch((req.body as { operations: BatchOperation[] }).operations);
+        const r = await db.get(Entities).applyBatch(req.body.operations);
         return { json: { success: true, ...r, transaction_id: asNumber(r.transaction_id) } };
       },
-    },
+    }),
   ];
 }

@@ -3,8 +3,7 @@ import { Vectors } from '../../index/index.js';
 import { describeVectorIndex } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
 import { stringParam } from '../query-params.js';
-
-type Body = Record<string, unknown>;
+import { withBody } from '../typed-body.js';
 
 /** The index named by `?index=` (undefined: the default index). */
 function indexParam(q: URLSearchParams): string | undefined {
@@ -14,60 +13,60 @@ function indexParam(q: URLSearchParams): string | undefined {
 /** Vector Search (contract section) plus named indexes; see docs/vector.md. */
 export function vectorRoutes(db: ServiceHost): RouteSpec[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: '/vector/search',
       permission: 'query:execute',
       body: 'VectorSearchRequest',
-      handler: (req) => ({ json: db.get(Vectors).search(req.body as Body) }),
-    },
-    {
+      handler: (req) => ({ json: db.get(Vectors).search(req.body) }),
+    }),
+    withBody({
       method: 'POST',
       path: '/vector/batch_insert',
       permission: 'data:write',
       body: 'VectorBatchInsertRequest',
-      handler: async (req) => ({ json: await db.get(Vectors).batchInsert(req.body as Body) }),
-    },
-    {
+      handler: async (req) => ({ json: await db.get(Vectors).batchInsert(req.body) }),
+    }),
+    withBody({
       method: 'DELETE',
       path: '/vector/by-filter',
       permission: 'data:write',
       body: 'VectorDeleteByFilterRequest',
-      handler: async (req) => ({ json: await db.get(Vectors).deleteByFilter(req.body as Body) }),
-    },
+      handler: async (req) => ({ json: await db.get(Vectors).deleteByFilter(req.body) }),
+    }),
     {
       method: 'GET',
       path: '/vector/index/config',
       permission: 'stats:read',
       handler: (req) => ({ json: db.get(Vectors).config(indexParam(req.query)) }),
     },
-    {
+    withBody({
       method: 'PUT',
       path: '/vector/index/config',
       permission: 'admin',
       body: 'VectorIndexConfigUpdate',
-      handler: async (req) => ({ json: await db.get(Vectors).updateConfig(req.body as Body) }),
-    },
+      handler: async (req) => ({ json: await db.get(Vectors).updateConfig(req.body) }),
+    }),
     {
       method: 'GET',
       path: '/vector/index/stats',
       permission: 'stats:read',
       handler: (req) => ({ json: db.get(Vectors).stats(indexParam(req.query)) }),
     },
-    {
+    withBody({
       method: 'POST',
       path: '/vector/index/create',
       permission: 'admin',
       body: 'VectorIndexCreateRequest',
-      handler: async (req) => ({ status: 201, json: { success: true, ...describeVectorIndex(await db.get(Vectors).createIndex(req.body as Body)) } }),
-    },
-    {
+      handler: async (req) => ({ status: 201, json: { success: true, ...describeVectorIndex(await db.get(Vectors).createIndex(req.body)) } }),
+    }),
+    withBody({
       method: 'POST',
       path: '/vector/index/drop',
       permission: 'admin',
       body: 'VectorIndexDropRequest',
-      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.get(Vectors).dropIndex((req.body as Body).name as string)), state: 'dropped' } }),
-    },
+      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.get(Vectors).dropIndex(req.body.name)), state: 'dropped' } }),
+    }),
     {
       method: 'GET',
       path: '/vector/indexes',
