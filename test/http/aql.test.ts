@@ -590,7 +590,7 @@ describe('POST /query/aql', () => {
 
     it('FULLTEXT on a column without a fulltext index -> 400 naming the index to create', async () => {
       const r = await aql({ query: 'FOR d IN docs_plain FILTER FULLTEXT(d.body, "graph") RETURN d' });
-      expectError(r, 400);
+      expectError(r, 400, 'INDEX_NOT_FOUND');
       expect(r.body.message).toContain('docs_plain.body');
       expect(r.body.message).toContain('/index/create');
     });
@@ -647,7 +647,7 @@ describe('POST /query/aql', () => {
 
     it('NEAR on a field without a vector index -> 400', async () => {
       const r = await aql({ query: 'FOR d IN docs_plain FILTER NEAR(d.emb, @v, 3) RETURN d', bind_vars: { v: V } });
-      expectError(r, 400);
+      expectError(r, 400, 'INDEX_NOT_FOUND');
       expect(r.body.message).toContain('/vector/index/create');
     });
   });

@@ -97,7 +97,7 @@ describe('AQL planner', () => {
     expect(fors(v)[0]!.source).toMatchObject({ kind: 'vector', index: 'users_emb' });
     expect(v.steps.find((s) => s.kind === 'sort')).toMatchObject({ byIndex: true });
     expect(fors(plan('FOR u IN users FILTER NEAR(u.emb, @v, 4) RETURN u', { v: [1] }))[0]!.source).toMatchObject({ kind: 'vector', k: { type: 'literal', value: 4 } });
-    expectError(() => plan('FOR u IN users FILTER FULLTEXT(u.name, "x") RETURN u'), 'BAD_REQUEST', /no fulltext index on users.name/);
+    expectError(() => plan('FOR u IN users FILTER FULLTEXT(u.name, "x") RETURN u'), 'INDEX_NOT_FOUND', /no fulltext index on users.name/);
   });
 
   it('allow_full_scan false refuses a full scan, naming the collection and attribute', () => {

@@ -1,6 +1,7 @@
 import type { ChangeSink, ChangeStreamOptions, RawChangeEntry } from '../../cdc/index.js';
 import type { Database } from '../../db.js';
 import { ThemisError } from '../../errors.js';
+import { HttpError } from '../error-reply.js';
 import type { RouteSpec } from '../router.js';
 import type { ApiRequest } from '../types.js';
 import { boolParam, intParam, stringParam } from '../query-params.js';
@@ -81,9 +82,7 @@ export function changefeedStreamRoutes(db: Database): RouteSpec[] {
       path: '/changefeed/ws',
       auth: false,
       handler: () => {
-        throw new ThemisError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', {
-          headers: { Upgrade: 'websocket' },
-        });
+        throw new HttpError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', { Upgrade: 'websocket' });
       },
     },
   ];
