@@ -838,7 +838,7 @@ describe('named indexes: create (with backfill), list, drop', () => {
     }));
     const r = await call(s, 'POST', '/vector/index/create', { name: 'bad_ix', table: 'badtab' });
     expectError(r, 400, 'VALIDATION_FAILED');
-    expect(String(r.body.message)).toContain('badtab:2');
+    expect(r.body).toMatchObject({ key: 'badtab:2', index: 'bad_ix' });
     expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 400, 'INDEX_NOT_FOUND');
     expectError(await call(s, 'POST', '/vector/search', { index: 'bad_ix', vector: [1, 0, 0] }), 400, 'INDEX_NOT_FOUND');
     const list = ((await ok(call(s, 'GET', '/vector/indexes'))) as { indexes: IndexStats[] }).indexes;
