@@ -20,10 +20,17 @@ export const ErrorCodes = {
   METHOD_NOT_ALLOWED: 405,
   /** A query ran past its time limit. */
   TIMEOUT: 408,
+  /** Creating an index (of any kind) that exists already; the contract answers 400. */
+  INDEX_EXISTS: 400,
+  /** Dropping, reading or searching an index (of any kind) that does not exist; the contract answers 400. */
+  INDEX_NOT_FOUND: 400,
+  /** A concurrent conflict: a unique value taken, an index dropped while it was built, a cursor read twice at once. */
   CONFLICT: 409,
   /** Change-log entries below the retained range were requested. */
   GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** Too many requests from one client; retry after the time given. */
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   NOT_IMPLEMENTED: 501,
   UNAVAILABLE: 503,
@@ -50,19 +57,22 @@ export class ThemisError extends Error {
   readonly status: number;
   /** Extra fields merged into the JSON error body (never secrets). */
   readonly details: Record<string, unknown> | undefined;
-  /** Extra response headers (e.g. Allow, WWW-Authenticate). */
-  readonly headers: Record<string, string> | undefined;
+  /**
+   * How long the caller should wait before retrying, when the condition passes by itself (an index being
+   * built, a full disk). Not part of the body: server/ turns it into `Retry-After`; subsystems know no HTTP.
+   */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { cause?: unknown; details?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    opts: { cause?: unknown; details?: Record<string, unknown>; retryAfterMs?: number } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ThemisError';
     this.code = code;
     this.status = ErrorCodes[code];
     this.details = opts.details;
-    this.headers = opts.headers;
+    this.retryAfterMs = opts.retryAfterMs;
   }
 }

@@ -476,7 +476,7 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
       const p = attributePath(f.args[0]!, s.var);
       if (!p || !independent(f.args[1]!)) throw bad('FULLTEXT(doc.attribute, query) needs an attribute of the FOR variable and a query that does not depend on it', f.pos);
       const column = p.join('.');
-      if (!c.fulltext.includes(column)) throw new ThemisError('BAD_REQUEST', `FULLTEXT(): no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, { details: { field: 'query' } });
+      if (!c.fulltext.includes(column)) throw new ThemisError('INDEX_NOT_FOUND', `FULLTEXT(): no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, { details: { field: 'query' } });
       s.source = { kind: 'fulltext', table, column, query: f.args[1]! };
       s.filters = s.filters.filter((x) => x !== f);
       s.bm25 = true;
@@ -486,7 +486,7 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
       const p = attributePath(f.args[0]!, s.var);
       if (!p || !independent(f.args[1]!) || !independent(f.args[2]!)) throw bad('NEAR(doc.attribute, vector, k) needs an attribute of the FOR variable and a vector and k that do not depend on it', f.pos);
       const ix = c.vector.find((v) => v.field === p.join('.'));
-      if (!ix) throw new ThemisError('BAD_REQUEST', `NEAR(): no vector index on ${table}.${p.join('.')}; create one with POST /vector/index/create`, { details: { field: 'query' } });
+      if (!ix) throw new ThemisError('INDEX_NOT_FOUND', `NEAR(): no vector index on ${table}.${p.join('.')}; create one with POST /vector/index/create`, { details: { field: 'query' } });
       s.source = { kind: 'vector', table, index: ix.name, field: ix.field, vector: f.args[1]!, k: f.args[2]! };
       s.filters = s.filters.filter((x) => x !== f);
       s.similarity = true;

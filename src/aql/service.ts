@@ -217,7 +217,7 @@ export class AqlService {
     if (useCursor) {
       if (this.cursors.size >= (this.limits.maxCursors ?? 1000)) {
         if (ownSnapshot) snapshot.close();
-        throw new ThemisError('UNAVAILABLE', 'too many open cursors; read them to the end or let them expire', { headers: { 'Retry-After': '1' } });
+        throw new ThemisError('UNAVAILABLE', 'too many open cursors; read them to the end or let them expire', { retryAfterMs: 1000 });
       }
       let first: AqlValue[];
       let it: AsyncGenerator<AqlValue>;

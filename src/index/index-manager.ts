@@ -195,16 +195,16 @@ export class IndexManager {
     return (this.byTable.get(table) ?? []).filter((l) => l.ft && l.def.state === 'ready').map((l) => l.def.columns[0]!);
   }
 
-  /** The fulltext index on `table.column`: BAD_REQUEST when there is none, UNAVAILABLE while it builds. */
+  /** The fulltext index on `table.column`: INDEX_NOT_FOUND when there is none, UNAVAILABLE while it builds. */
   fulltext(table: string, column: string): FulltextIndex {
     const l = (this.byTable.get(table) ?? []).find((x) => x.ft && x.def.columns[0] === column);
     if (!l) {
-      throw new ThemisError('BAD_REQUEST', `no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, {
+      throw new ThemisError('INDEX_NOT_FOUND', `no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, {
         details: { field: 'column' },
       });
     }
     if (l.def.state !== 'ready') {
-      throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`, { headers: { 'Retry-After': '1' } });
+      throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`, { retryAfterMs: 1000 });
     }
     return l.ft!;
   }
@@ -259,7 +259,7 @@ export class IndexManager {
   /** Create and backfill; the index serves (and enforces uniqueness) once `ready`. */
   async create(spec: IndexSpec): Promise<IndexDef> {
     const s = parseIndexSpec(spec);
-    if (this.find(s.table, s.columns, s.type)) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)} (${s.type}) already exists`);
+    if (this.find(s.table, s.columns, s.type)) throw new ThemisError('INDEX_EXISTS', `index ${indexName(s)} (${s.type}) already exists`);
     const def: IndexDef = { id: this.nextId++, ...s, state: 'building', created_at: new Date().toISOString() };
     if (def.config === undefined) delete def.config;
     // Registered (so the commit hook maintains it) before the definition is queued: every commit
@@ -289,7 +289,7 @@ export class IndexManager {
   async drop(spec: IndexSpec): Promise<IndexDef> {
     const s = parseIndexSpec(spec);
     const matching = (this.byTable.get(s.table) ?? []).filter((x) => x.def.columns.join(',') === s.columns.join(',') && (spec.type === undefined || x.def.type === s.type));
-    if (matching.length === 0) throw new ThemisError('BAD_REQUEST', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
+    if (matching.length === 0) throw new ThemisError('INDEX_NOT_FOUND', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
     if (matching.length > 1) {
       const kinds = matching.map((m) => m.def.type).join(' and ');
       throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has ${matching.length} indexes (${kinds}); say which with "type"`, { details: { field: 'type' } });

@@ -35,19 +35,26 @@ export class Authenticator {
   authenticate(authorization: string): Principal {
     const cached = this.verified.get(authorization);
     if (cached) return cached;
-    if (authorization === '') throw unauthorized('missing bearer token', false);
+    if (authorization === '') throw new Unauthorized('missing bearer token', false);
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-    if (!m) throw unauthorized('Authorization header must be "Bearer <token>"', true);
+    if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"', true);
     const p = this.byHash.get(hashSecret(m[1]!));
-    if (!p) throw unauthorized('invalid bearer token', true);
+    if (!p) throw new Unauthorized('invalid bearer token', true);
     if (this.verified.size >= Authenticator.MAX_VERIFIED) this.verified.clear();
     this.verified.set(authorization, p);
     return p;
   }
 }
 
-function unauthorized(message: string, invalidToken: boolean): ThemisError {
-  // RFC 6750 §3: a challenge on every 401; error="invalid_token" when a token was presented.
-  const challenge = invalidToken ? 'Bearer realm="themis", error="invalid_token"' : 'Bearer realm="themis"';
-  return new ThemisError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge } });
+/**
+ * A refused request: no credential, or one that is malformed or unknown (`invalidToken`, RFC 6750 §3.1
+ * error="invalid_token"). server/ turns it into the `WWW-Authenticate` challenge.
+ */
+export class Unauthorized extends ThemisError {
+  constructor(
+    message: string,
+    readonly invalidToken: boolean,
+  ) {
+    super('UNAUTHORIZED', message);
+  }
 }

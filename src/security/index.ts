@@ -1,4 +1,4 @@
-export { Authenticator } from './authenticator.js';
+export { Authenticator, Unauthorized } from './authenticator.js';
 export { bootstrapAdminKey, ADMIN_KEY_FILE, type AdminKeyRecord, type AdminKeyBootstrap } from './admin-key.js';
 export { can, PERMISSIONS, type Permission, type Principal } from './principal.js';
 export { hashSecret, generateSecret, generateKeyId } from './secrets.js';

@@ -8,7 +8,7 @@ import type { HistogramSeries, Metrics } from '../metrics.js';
 import { can, type Authenticator, type Principal } from '../security/index.js';
 import { RequestBody, type DrainResult } from './body.js';
 import { checkHeaderSize } from './header-size.js';
-import { toErrorReply, type ErrorReply } from './error-reply.js';
+import { HttpError, toErrorReply, type ErrorReply } from './error-reply.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
 import type { ApiRequest, Reply, ResponseStream, StreamReply } from './types.js';
@@ -312,9 +312,7 @@ export class HttpServer {
     if (m.kind === 'not_found') throw new ThemisError('ROUTE_NOT_FOUND', `no route for ${ex.method} ${ex.path}`);
     if (m.kind === 'method_not_allowed') {
       const allowed = m.allowed.includes('GET') ? [...m.allowed.slice(0, m.allowed.indexOf('GET') + 1), 'HEAD', ...m.allowed.slice(m.allowed.indexOf('GET') + 1)] : m.allowed;
-      throw new ThemisError('METHOD_NOT_ALLOWED', `method ${ex.method} is not allowed on ${ex.path}; allowed: ${allowed.join(', ')}`, {
-        headers: { Allow: allowed.join(', ') },
-      });
+      throw new HttpError('METHOD_NOT_ALLOWED', `method ${ex.method} is not allowed on ${ex.path}; allowed: ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
     }
     const route = m.route;
     ex.route = route.path;

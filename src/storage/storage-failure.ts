@@ -54,7 +54,7 @@ export function storageFailureError(f: StorageFailure, first = false, cause?: un
   if (f.kind === 'disk_full') {
     return new ThemisError('INSUFFICIENT_STORAGE', `${what}: the disk holding the data directory is full (${f.reason}); reads keep working, and writes resume by themselves once space is freed`, {
       ...opts,
-      headers: { 'Retry-After': '10' },
+      retryAfterMs: 10_000,
     });
   }
   return new ThemisError('STORAGE_FAILURE', `${what}: storage reported an I/O error (${f.reason}); reads keep working, writes are disabled until the server is restarted`, opts);

@@ -320,7 +320,6 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
     const expired = await next(third.next_cursor);
     expectError(expired, 400);
     expect(expired.body.field).toBe('cursor');
-    expect(String(expired.body.message)).toMatch(/expired/);
   });
 
   it('a result bigger than THEMIS_QUERY_MAX_RESULTS -> 413, while a cursor reads the same query in full', async () => {

@@ -157,7 +157,6 @@ describe('routing errors', () => {
     expect(allow).not.toBeNull();
     const listed = allow!.split(',').map((x) => x.trim());
     expect([...listed].sort()).toEqual([...allowed].sort());
-    expect(b.message).toContain(method);
   });
 });
 
@@ -268,14 +267,13 @@ describe('request body and key validation on PUT /entities/{key}', () => {
     ['JSON true', 'true'],
   ])('body that is %s -> 400 VALIDATION_FAILED', async (_what, body) => {
     const b = await rejectedPut(body, 400, 'VALIDATION_FAILED');
-    expect(b.message).toMatch(/object/);
+    expect(b.field).toBe(''); // the body itself
   });
 
   it('missing blob -> 400 VALIDATION_FAILED naming "blob"', async () => {
     for (const body of ['{}', '{"data":"{}"}', '{"Blob":"{}"}']) {
       const b = await rejectedPut(body, 400, 'VALIDATION_FAILED');
       expect(b.field).toBe('blob');
-      expect(b.message).toContain('blob');
     }
   });
 
@@ -287,7 +285,6 @@ describe('request body and key validation on PUT /entities/{key}', () => {
   ])('blob that is %s -> 400 VALIDATION_FAILED naming "blob"', async (_what, blob) => {
     const b = await rejectedPut(JSON.stringify({ blob }), 400, 'VALIDATION_FAILED');
     expect(b.field).toBe('blob');
-    expect(b.message).toContain('blob');
   });
 
   it.each([
@@ -296,8 +293,7 @@ describe('request body and key validation on PUT /entities/{key}', () => {
     ['empty string', ''],
     ['single-quoted', "{'a':1}"],
   ])('blob string that is %s -> 400 INVALID_BLOB', async (_what, blob) => {
-    const b = await rejectedPut(JSON.stringify({ blob }), 400, 'INVALID_BLOB');
-    expect(b.message).toContain('blob');
+    await rejectedPut(JSON.stringify({ blob }), 400, 'INVALID_BLOB');
   });
 
   it.each([
@@ -306,8 +302,7 @@ describe('request body and key validation on PUT /entities/{key}', () => {
     ['a JSON string', '"text"'],
     ['JSON null', 'null'],
   ])('blob string holding %s -> 400 INVALID_BLOB', async (_what, blob) => {
-    const b = await rejectedPut(JSON.stringify({ blob }), 400, 'INVALID_BLOB');
-    expect(b.message).toContain('blob');
+    await rejectedPut(JSON.stringify({ blob }), 400, 'INVALID_BLOB');
   });
 
   it('the same rejected PUT on an existing entity leaves it unchanged', async () => {
@@ -354,7 +349,6 @@ describe('request body and key validation on PUT /entities/{key}', () => {
     expect(notString.field).toBe('key');
     const mismatch = await expectError(await s.req('POST', '/entities', { key: 't:mm1', table: 'u', blob: '{}' }), 400, 'VALIDATION_FAILED');
     expect(mismatch.field).toBe('table');
-    expect(mismatch.message).toContain('table');
     await expectAbsent('t:mm1');
     await expectError(await s.req('POST', '/entities', { table: 'bad table', blob: '{}' }), 400, 'INVALID_KEY');
     const noBlob = await expectError(await s.req('POST', '/entities', { key: 't:mm2' }), 400, 'VALIDATION_FAILED');

@@ -657,19 +657,19 @@ describe('fulltext search over HTTP', () => {
       }
     });
 
-    it('no fulltext index on table.column: 400 BAD_REQUEST telling how to create one', async () => {
+    it('no fulltext index on table.column: 400 INDEX_NOT_FOUND telling how to create one', async () => {
       for (const [table, column] of [
         ['bm', 'title'],
         ['nosuchtable', 'body'],
       ]) {
         const r = await bad({ table, column, query: 'fox' });
-        expectError(r, 400, 'BAD_REQUEST', 'column');
+        expectError(r, 400, 'INDEX_NOT_FOUND', 'column');
         expect(r.body.message).toContain(`no fulltext index on ${table}.${column}`);
         expect(r.body.message).toContain(`POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`);
       }
       // an equality index on the column is not a fulltext index
       await ok(call(s, 'POST', '/index/create', { table: 'bm', column: 'title' }));
-      expectError(await bad({ table: 'bm', column: 'title', query: 'fox' }), 400, 'BAD_REQUEST', 'column');
+      expectError(await bad({ table: 'bm', column: 'title', query: 'fox' }), 400, 'INDEX_NOT_FOUND', 'column');
     });
 
     it('highlight options out of range are 400 naming highlight.<field>', async () => {
@@ -827,7 +827,7 @@ describe('fulltext search over HTTP', () => {
     const d = await ok(call(s, 'POST', '/index/drop', { table: 'dr', column: 'body', type: 'fulltext' }));
     expect(d).toMatchObject({ success: true, name: 'dr.body', type: 'fulltext' });
     const after = await call(s, 'POST', '/search/fulltext', { table: 'dr', column: 'body', query: 'fox' });
-    expectError(after, 400, 'BAD_REQUEST', 'column');
+    expectError(after, 400, 'INDEX_NOT_FOUND', 'column');
     expect((await ok(call(s, 'GET', '/index/stats'))).indexes).not.toContainEqual(expect.objectContaining({ name: 'dr.body' }));
     // writes while there is no index, then re-create (backfill) with another config
     await ok(call(s, 'PUT', '/entities/dr:99', { blob: { body: 'fox fox fox' } }), 201);

@@ -38,17 +38,17 @@ describe('indexes over HTTP', () => {
     if (field !== undefined) expect(r.body.field).toBe(field);
   };
 
-  it('create answers the index description; duplicate 400; drop 200; drop missing 400', async () => {
+  it('create answers the index description; duplicate 400 INDEX_EXISTS; drop 200; drop missing 400 INDEX_NOT_FOUND', async () => {
     const r = await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toEqual({ success: true, name: 'cr.city', table: 'cr', column: 'city', columns: ['city'], type: 'equality', unique: false, sparse: false, state: 'ready' });
     const comp = await call(s, 'POST', '/index/create', { table: 'cr', columns: ['a', 'b.c'], type: 'range', unique: true, sparse: true });
     expect(comp.body).toMatchObject({ success: true, name: 'cr.a,b.c', column: 'a', columns: ['a', 'b.c'], type: 'range', unique: true, sparse: true, state: 'ready' });
-    expectError(await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' }), 400, 'BAD_REQUEST');
+    expectError(await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' }), 400, 'INDEX_EXISTS');
     const d = await call(s, 'POST', '/index/drop', { table: 'cr', column: 'city' });
     await expectStatus(d, 200);
     expect(d.body).toMatchObject({ success: true, name: 'cr.city', table: 'cr', column: 'city', columns: ['city'], type: 'equality' });
-    expectError(await call(s, 'POST', '/index/drop', { table: 'cr', column: 'city' }), 400, 'BAD_REQUEST');
+    expectError(await call(s, 'POST', '/index/drop', { table: 'cr', column: 'city' }), 400, 'INDEX_NOT_FOUND');
     expect((await stats()).filter((i) => i.table === 'cr').map((i) => i.name)).toEqual(['cr.a,b.c']);
   });
 

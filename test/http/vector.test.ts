@@ -273,10 +273,10 @@ describe('default index vector_index', () => {
     expectError(await call(s, 'POST', '/vector/batch_insert', { table: 'vectors', vector_field: 'other', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400);
     // a table without a vector index: 400 naming the way to create one
     const noIndex = await call(s, 'POST', '/vector/batch_insert', { table: 'novec', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] });
-    expectError(noIndex, 400);
+    expectError(noIndex, 400, 'INDEX_NOT_FOUND', 'index');
     expect(noIndex.body.message).toContain('POST /vector/index/create');
     // an unknown index
-    expectError(await call(s, 'POST', '/vector/batch_insert', { index: 'no_such_index', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 404, 'NOT_FOUND');
+    expectError(await call(s, 'POST', '/vector/batch_insert', { index: 'no_such_index', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400, 'INDEX_NOT_FOUND');
     expect(await getDoc(s, 'vectors:x3')).toBeUndefined();
     expect(await getDoc(s, 'novec:x3')).toBeUndefined();
     expect((await stats(s)).vectorCount).toBe(count);
@@ -315,7 +315,7 @@ describe('default index vector_index', () => {
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { fields: {} } }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { pks: 'a' } }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: 'a' }), 400, 'VALIDATION_FAILED');
-    expectError(await call(s, 'POST', '/vector/search', { index: 'no_such_index', vector: q }), 404, 'NOT_FOUND');
+    expectError(await call(s, 'POST', '/vector/search', { index: 'no_such_index', vector: q }), 400, 'INDEX_NOT_FOUND');
     // Unknown fields are refused, naming them (a typo of k was once ignored: k = 10 came back).
     expectError(await call(s, 'POST', '/vector/search', { vector: q, topk: 3 }), 400, 'VALIDATION_FAILED', 'topk');
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { prefix: 'a', bogus: true } }), 400, 'VALIDATION_FAILED', 'filter.bogus');
@@ -527,7 +527,7 @@ describe('default index vector_index', () => {
     expectError(await call(s, 'DELETE', '/vector/by-filter', { pks: ['del-b-3'], prefix: 'del-b-' }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'DELETE', '/vector/by-filter', { pks: 'del-b-3' }), 400);
     expectError(await call(s, 'DELETE', '/vector/by-filter', { prefix: 5 }), 400);
-    expectError(await call(s, 'DELETE', '/vector/by-filter', { index: 'no_such_index', prefix: 'x' }), 404, 'NOT_FOUND');
+    expectError(await call(s, 'DELETE', '/vector/by-filter', { index: 'no_such_index', prefix: 'x' }), 400, 'INDEX_NOT_FOUND');
     expect(await getDoc(s, 'vectors:del-b-3')).toBeDefined();
     expect((await stats(s)).vectorCount).toBe(before.vectorCount);
   });
@@ -544,9 +544,9 @@ describe('default index vector_index', () => {
       const res = await call(s, 'PUT', '/vector/index/config', bad);
       expectError(res, 400);
     }
-    expectError(await call(s, 'PUT', '/vector/index/config', { index: 'no_such_index', efSearch: 10 }), 404, 'NOT_FOUND');
-    expectError(await call(s, 'GET', '/vector/index/config?index=no_such_index'), 404, 'NOT_FOUND');
-    expectError(await call(s, 'GET', '/vector/index/stats?index=no_such_index'), 404, 'NOT_FOUND');
+    expectError(await call(s, 'PUT', '/vector/index/config', { index: 'no_such_index', efSearch: 10 }), 400, 'INDEX_NOT_FOUND');
+    expectError(await call(s, 'GET', '/vector/index/config?index=no_such_index'), 400, 'INDEX_NOT_FOUND');
+    expectError(await call(s, 'GET', '/vector/index/stats?index=no_such_index'), 400, 'INDEX_NOT_FOUND');
     const c = await config(s);
     expect(c).toMatchObject({ efSearch: 10_000, M: 16, metric: 'COSINE', dimension: 4, efConstruction: 200 });
     await ok(call(s, 'PUT', '/vector/index/config', { efSearch: 64 }));
@@ -812,14 +812,14 @@ describe('named indexes: create (with backfill), list, drop', () => {
     expect((await stats(s, 'bf_ix')).vectorCount).toBe(1503);
   });
 
-  it('create with a given dimension fixes it before any vector; create validation; duplicate name is 409', async () => {
+  it('create with a given dimension fixes it before any vector; create validation; duplicate name is 400 INDEX_EXISTS', async () => {
     const c = await createIndex(s, { name: 'dim3', table: 'd3', dimension: 3, metric: 'ip', M: 4, efConstruction: 10, efSearch: 5 });
     expect(c).toMatchObject({ objectName: 'dim3', dimension: 3, metric: 'IP', M: 4, efConstruction: 10, efSearch: 5 });
     const r = await batchInsert(s, { index: 'dim3', items: [{ pk: 'four', vector: [1, 2, 3, 4] }, { pk: 'three', vector: [1, 2, 3] }] });
     expect(r).toMatchObject({ inserted: 1, errors: 1, dimension: 3 });
     expect(r.error_details[0]).toMatchObject({ index: 0, pk: 'four' });
-    expectError(await call(s, 'POST', '/vector/index/create', { name: 'dim3', table: 'other' }), 409, 'CONFLICT');
-    expectError(await call(s, 'POST', '/vector/index/create', { name: 'vector_index', table: 'vectors' }), 409, 'CONFLICT');
+    expectError(await call(s, 'POST', '/vector/index/create', { name: 'dim3', table: 'other' }), 400, 'INDEX_EXISTS');
+    expectError(await call(s, 'POST', '/vector/index/create', { name: 'vector_index', table: 'vectors' }), 400, 'INDEX_EXISTS');
     expect((await config(s, 'dim3')).table).toBe('d3');
     for (const bad of [
       { table: 't' },
@@ -835,7 +835,7 @@ describe('named indexes: create (with backfill), list, drop', () => {
     ]) {
       expectError(await call(s, 'POST', '/vector/index/create', bad), 400);
     }
-    expectError(await call(s, 'GET', '/vector/index/config?index=ok1'), 404, 'NOT_FOUND');
+    expectError(await call(s, 'GET', '/vector/index/config?index=ok1'), 400, 'INDEX_NOT_FOUND');
   });
 
   it('search: table (and vector_field) pick the index of that table, as batch_insert does', async () => {
@@ -874,9 +874,9 @@ describe('named indexes: create (with backfill), list, drop', () => {
     }));
     const r = await call(s, 'POST', '/vector/index/create', { name: 'bad_ix', table: 'badtab' });
     expectError(r, 400, 'VALIDATION_FAILED');
-    expect(String(r.body.message)).toContain('badtab:2');
-    expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 404, 'NOT_FOUND');
-    expectError(await call(s, 'POST', '/vector/search', { index: 'bad_ix', vector: [1, 0, 0] }), 404, 'NOT_FOUND');
+    expect(r.body).toMatchObject({ key: 'badtab:2', index: 'bad_ix' });
+    expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 400, 'INDEX_NOT_FOUND');
+    expectError(await call(s, 'POST', '/vector/search', { index: 'bad_ix', vector: [1, 0, 0] }), 400, 'INDEX_NOT_FOUND');
     const list = ((await ok(call(s, 'GET', '/vector/indexes'))) as { indexes: IndexStats[] }).indexes;
     expect(list.map((x) => x.objectName)).not.toContain('bad_ix');
     // No validation of that table is left behind: writes of any value are accepted.
@@ -885,11 +885,11 @@ describe('named indexes: create (with backfill), list, drop', () => {
     // Mixed dimensions fail too.
     await ok(call(s, 'PUT', '/entities/badtab:2', { blob: { embedding: [0, 0, 1] } }), 201);
     expectError(await call(s, 'POST', '/vector/index/create', { name: 'bad_ix', table: 'badtab' }), 400, 'VALIDATION_FAILED');
-    expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 404, 'NOT_FOUND');
+    expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 400, 'INDEX_NOT_FOUND');
     // A given dimension that the documents do not have fails as well.
     await ok(call(s, 'DELETE', '/entities/badtab:4'));
     expectError(await call(s, 'POST', '/vector/index/create', { name: 'bad_ix', table: 'badtab', dimension: 4 }), 400, 'VALIDATION_FAILED');
-    expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 404, 'NOT_FOUND');
+    expectError(await call(s, 'GET', '/vector/index/config?index=bad_ix'), 400, 'INDEX_NOT_FOUND');
 
     // Fixed: the same name can be created now.
     const c = await createIndex(s, { name: 'bad_ix', table: 'badtab' });
@@ -901,19 +901,19 @@ describe('named indexes: create (with backfill), list, drop', () => {
     expect((await stats(s, 'bad_ix')).vectorCount).toBe(3);
   });
 
-  it('drop: 200 with the definition; the entities stay; the default index cannot be dropped; unknown is 404', async () => {
+  it('drop: 200 with the definition; the entities stay; the default index cannot be dropped; unknown is 400 INDEX_NOT_FOUND', async () => {
     await createIndex(s, { name: 'to_drop', table: 'dropt', dimension: 2, metric: 'L2' });
     await batchInsert(s, { index: 'to_drop', items: [{ pk: 'x', vector: [1, 2], fields: { keep: true } }] });
     const r = await ok(call(s, 'POST', '/vector/index/drop', { name: 'to_drop' }));
     expect(r).toMatchObject({ success: true, objectName: 'to_drop', table: 'dropt', metric: 'L2', dimension: 2 });
-    expectError(await call(s, 'POST', '/vector/search', { index: 'to_drop', vector: [1, 2] }), 404, 'NOT_FOUND');
-    expectError(await call(s, 'GET', '/vector/index/stats?index=to_drop'), 404, 'NOT_FOUND');
+    expectError(await call(s, 'POST', '/vector/search', { index: 'to_drop', vector: [1, 2] }), 400, 'INDEX_NOT_FOUND');
+    expectError(await call(s, 'GET', '/vector/index/stats?index=to_drop'), 400, 'INDEX_NOT_FOUND');
     expect(((await ok(call(s, 'GET', '/vector/indexes'))) as { indexes: IndexStats[] }).indexes.map((x) => x.objectName)).not.toContain('to_drop');
     expect(await getDoc(s, 'dropt:x')).toEqual({ keep: true, embedding: [1, 2] });
     // The table is no longer validated against the dropped index.
     await ok(call(s, 'PUT', '/entities/dropt:y', { blob: { embedding: 'anything' } }), 201);
     expectError(await call(s, 'POST', '/vector/batch_insert', { table: 'dropt', items: [{ pk: 'z', vector: [1, 2] }] }), 400);
-    expectError(await call(s, 'POST', '/vector/index/drop', { name: 'to_drop' }), 404, 'NOT_FOUND');
+    expectError(await call(s, 'POST', '/vector/index/drop', { name: 'to_drop' }), 400, 'INDEX_NOT_FOUND');
     expectError(await call(s, 'POST', '/vector/index/drop', { name: 'vector_index' }), 400);
     expect((await config(s)).objectName).toBe('vector_index');
     expectError(await call(s, 'POST', '/vector/index/drop', {}), 400);

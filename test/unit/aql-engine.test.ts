@@ -70,7 +70,7 @@ describe('AQL engine', () => {
     expect(await rows('FOR p IN @@c FILTER p.name == "C" RETURN p._key', { '@c': 'people' })).toEqual(['c']);
     expect(await rows('FOR p IN @@c FILTER p.name == "C" RETURN p._key', { c: 'people' })).toEqual(['c']);
     const e = await refused(db.get(Aql).run({ query: 'FOR p IN @@c RETURN p' }), 'VALIDATION_FAILED');
-    expect(e.message).toMatch(/@@c is missing/);
+    expect(e.details).toMatchObject({ field: 'bind_vars', parameter: '@c' });
   });
 
   it('ids are table:pk; PARSE_KEY / PARSE_COLLECTION / IS_SAME_COLLECTION read them', async () => {

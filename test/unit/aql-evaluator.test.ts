@@ -98,7 +98,6 @@ describe('literal, var, bind', () => {
   it('unknown variables are VALIDATION_FAILED naming the variable', () => {
     const e = thrown(() => ev(v('nope')));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toContain('nope');
     expect(e.details).toEqual({ variable: 'nope', line: 3, column: 7 });
   });
 
@@ -110,10 +109,9 @@ describe('literal, var, bind', () => {
   it('a missing bind parameter is VALIDATION_FAILED', () => {
     const e = thrown(() => ev(bind('x'), {}, { bind: { y: 1 } }));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toBe('bind parameter @x is missing');
     expect(e.details).toMatchObject({ bind: 'x' });
     // Object.prototype members are not bind parameters.
-    expect(thrown(() => ev(bind('constructor'))).message).toBe('bind parameter @constructor is missing');
+    expect(thrown(() => ev(bind('constructor')))).toMatchObject({ code: 'VALIDATION_FAILED', details: { bind: 'constructor' } });
     expect(thrown(() => ev(bind('toString'))).code).toBe('VALIDATION_FAILED');
   });
 });
@@ -273,7 +271,7 @@ describe('binary operators', () => {
   it('an invalid regular expression is VALIDATION_FAILED', () => {
     const e = thrown(() => ev(bin('=~', lit('x'), lit('(('))));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toContain('((');
+    expect(e.details).toEqual({ pattern: '((' });
     expect(thrown(() => ev(bin('!~', lit('x'), lit('[')))).code).toBe('VALIDATION_FAILED');
   });
 
@@ -400,19 +398,19 @@ describe('function calls', () => {
   it('unknown functions are VALIDATION_FAILED with a suggestion', () => {
     const e = thrown(() => ev(call('FOO', lit(1))));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toBe('unknown function FOO()');
-    expect(thrown(() => ev(call('LENGHT', lit(1)))).message).toBe('unknown function LENGHT() (did you mean LENGTH()?)');
+    expect(e.details).toMatchObject({ function: 'FOO' });
+    expect(thrown(() => ev(call('LENGHT', lit(1)))).details).toMatchObject({ function: 'LENGHT', suggestion: 'LENGTH' });
   });
 
   it('wrong argument counts are VALIDATION_FAILED', () => {
     const e = thrown(() => ev(call('LENGTH')));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toBe('function LENGTH() expects 1 argument, got 0');
-    expect(thrown(() => ev(call('CONCAT'))).message).toBe('function CONCAT() expects at least 1 argument, got 0');
+    expect(e.details).toMatchObject({ function: 'LENGTH', minArgs: 1, maxArgs: 1, got: 0 });
+    expect(thrown(() => ev(call('CONCAT'))).details).toMatchObject({ function: 'CONCAT', minArgs: 1, got: 0 });
   });
 
   it('does not evaluate arguments of a call with the wrong argument count', () => {
-    expect(thrown(() => ev(call('PI', boom()))).message).toBe('function PI() expects 0 arguments, got 1');
+    expect(thrown(() => ev(call('PI', boom())))).toMatchObject({ code: 'VALIDATION_FAILED', details: { function: 'PI', got: 1 } });
   });
 
   it('engine functions go to ctx.engineCall', () => {
@@ -436,13 +434,13 @@ describe('function calls', () => {
     expect(calls[3]!.args).toEqual([{ a: 1 }]);
     ev(call('similarity', lit(1)), {}, { engineCall });
     expect(calls[4]!.name).toBe('SIMILARITY');
-    expect(thrown(() => ev(call('NEAR', bindCollection('coll')), {}, { engineCall })).message).toBe('bind parameter @@coll is missing');
+    expect(thrown(() => ev(call('NEAR', bindCollection('coll')), {}, { engineCall }))).toMatchObject({ code: 'VALIDATION_FAILED', details: { bind: '@coll' } });
   });
 
   it('engine functions without ctx.engineCall are an error', () => {
     const e = thrown(() => ev(call('BM25', lit(1))));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toContain('BM25()');
+    expect(e.details).toMatchObject({ function: 'BM25' });
   });
 });
 

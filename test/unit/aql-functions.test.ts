@@ -67,7 +67,7 @@ describe('registry, checkFunction and arity', () => {
         const args = new Array<AqlValue>(n).fill(1);
         const e1 = thrown(() => checkFunction(name, n));
         expect(e1.code).toBe('VALIDATION_FAILED');
-        expect(e1.message).toMatch(new RegExp(`^function ${name}\\(\\) expects .+, got ${n}$`));
+        expect(e1.details).toMatchObject({ function: name, got: n });
         const e2 = thrown(() => callFunction(name, args, ctx));
         expect(e2.code).toBe('VALIDATION_FAILED');
       }
@@ -75,11 +75,11 @@ describe('registry, checkFunction and arity', () => {
     }
   });
 
-  it('words the arity message', () => {
-    expect(thrown(() => checkFunction('LENGTH', 2)).message).toBe('function LENGTH() expects 1 argument, got 2');
-    expect(thrown(() => checkFunction('CONCAT', 0)).message).toBe('function CONCAT() expects at least 1 argument, got 0');
-    expect(thrown(() => checkFunction('SUBSTRING', 1)).message).toBe('function SUBSTRING() expects between 2 and 3 arguments, got 1');
-    expect(thrown(() => checkFunction('PI', 1)).message).toBe('function PI() expects 0 arguments, got 1');
+  it('states the arity in details', () => {
+    expect(thrown(() => checkFunction('LENGTH', 2)).details).toEqual({ function: 'LENGTH', minArgs: 1, maxArgs: 1, got: 2 });
+    expect(thrown(() => checkFunction('CONCAT', 0)).details).toEqual({ function: 'CONCAT', minArgs: 1, maxArgs: null, got: 0 });
+    expect(thrown(() => checkFunction('SUBSTRING', 1)).details).toEqual({ function: 'SUBSTRING', minArgs: 2, maxArgs: 3, got: 1 });
+    expect(thrown(() => checkFunction('PI', 1)).details).toEqual({ function: 'PI', minArgs: 0, maxArgs: 0, got: 1 });
     expect(thrown(() => checkFunction('MERGE', 0)).details).toEqual({ function: 'MERGE', minArgs: 1, maxArgs: null, got: 0 });
   });
 
@@ -87,13 +87,13 @@ describe('registry, checkFunction and arity', () => {
     const e = thrown(() => checkFunction('FOO', 1));
     expect(e.code).toBe('VALIDATION_FAILED');
     expect(e.status).toBe(400);
-    expect(e.message).toBe('unknown function FOO()');
-    expect(thrown(() => checkFunction('LENGHT', 1)).message).toBe('unknown function LENGHT() (did you mean LENGTH()?)');
-    expect(thrown(() => checkFunction('CONCATT', 1)).message).toBe('unknown function CONCATT() (did you mean CONCAT()?)');
-    expect(thrown(() => checkFunction('DATEADD', 3)).message).toBe('unknown function DATEADD() (did you mean DATE_ADD()?)');
+    expect(e.details).toEqual({ function: 'FOO' });
+    expect(thrown(() => checkFunction('LENGHT', 1)).details).toEqual({ function: 'LENGHT', suggestion: 'LENGTH' });
+    expect(thrown(() => checkFunction('CONCATT', 1)).details).toEqual({ function: 'CONCATT', suggestion: 'CONCAT' });
+    expect(thrown(() => checkFunction('DATEADD', 3)).details).toEqual({ function: 'DATEADD', suggestion: 'DATE_ADD' });
     expect(thrown(() => checkFunction('FULTEXT', 3)).details).toEqual({ function: 'FULTEXT', suggestion: 'FULLTEXT' });
-    expect(thrown(() => checkFunction('XYZZY_PLUGH', 0)).message).toBe('unknown function XYZZY_PLUGH()');
-    expect(thrown(() => callFunction('NOPE', [], ctx)).message).toBe('unknown function NOPE()');
+    expect(thrown(() => checkFunction('XYZZY_PLUGH', 0)).details).toEqual({ function: 'XYZZY_PLUGH' });
+    expect(thrown(() => callFunction('NOPE', [], ctx)).details).toEqual({ function: 'NOPE' });
   });
 
   it('accepts lower-case names at plan time', () => {
@@ -390,7 +390,7 @@ describe('string functions', () => {
     for (const name of ['REGEX_TEST', 'REGEX_MATCHES', 'REGEX_SPLIT']) {
       const e = thrown(() => f(name, 'x', '(oops'));
       expect(e.code).toBe('VALIDATION_FAILED');
-      expect(e.message).toContain('(oops');
+      expect(e.details).toEqual({ pattern: '(oops' });
     }
     expect(thrown(() => f('REGEX_REPLACE', 'x', '[', 'y')).code).toBe('VALIDATION_FAILED');
   });
@@ -1160,7 +1160,7 @@ describe('date functions', () => {
   it('time zones: unknown names are errors', () => {
     const e = thrown(() => f('DATE_YEAR', 0, 'Mars/Olympus_Mons'));
     expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.message).toContain('Mars/Olympus_Mons');
+    expect(e.details).toEqual({ timezone: 'Mars/Olympus_Mons' });
     expect(thrown(() => f('DATE_TRUNC', 0, 'd', 5)).code).toBe('VALIDATION_FAILED');
     expect(thrown(() => f('DATE_ADD', 0, 1, 'd', 'Nowhere/Land')).code).toBe('VALIDATION_FAILED');
   });

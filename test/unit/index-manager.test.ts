@@ -50,17 +50,17 @@ describe('IndexManager (through Database)', () => {
   const count = async (name: string) => (await db.get(Indexes).stats()).indexes.find((i) => i.name === name)?.entries;
   const put = (key: string, blob: unknown, txn?: string) => db.get(Entities).putEntity(key, blob, txn);
 
-  it('create returns a ready def; duplicates and missing drops are BAD_REQUEST; spec validation', async () => {
+  it('create returns a ready def; duplicates are INDEX_EXISTS and missing drops INDEX_NOT_FOUND; spec validation', async () => {
     const d = await db.get(Indexes).create({ table: 'users', column: 'city' });
     expect(d).toMatchObject({ table: 'users', columns: ['city'], type: 'equality', unique: false, sparse: false, state: 'ready' });
-    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'city' }))).toBe('400 BAD_REQUEST');
+    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'city' }))).toBe('400 INDEX_EXISTS');
     expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'city', type: 'range' }))).toBe('no error'); // another type is another index
     expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'bad..path' }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users' }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'x', type: 'hash' }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'x', type: 'fulltext', config: { language: 'none', stemming_enabled: true } }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users', columns: ['a', 'a'] }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.get(Indexes).drop({ table: 'users', column: 'nope' }))).toBe('400 BAD_REQUEST');
+    expect(await codeOf(db.get(Indexes).drop({ table: 'users', column: 'nope' }))).toBe('400 INDEX_NOT_FOUND');
     expect((await db.get(Indexes).drop({ table: 'users', column: 'city', type: 'equality' })).columns).toEqual(['city']);
     expect((await db.get(Indexes).stats()).indexes.map((i) => i.type)).toEqual(['range']);
   });
@@ -334,7 +334,7 @@ describe('IndexManager (through Database)', () => {
     }
     expect(building).toBeInstanceOf(ThemisError);
     expect((building as ThemisError).status).toBe(503);
-    expect((building as ThemisError).headers).toEqual({ 'Retry-After': '1' });
+    expect((building as ThemisError).retryAfterMs).toBe(1000);
     await creating;
     expect(db.get(Indexes).fulltext('docs', 'body').search('fox', { limit: 10, offset: 0 }).total).toBe(50);
   });

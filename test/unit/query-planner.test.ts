@@ -35,7 +35,7 @@ describe('query planner (pure)', () => {
 
   it('an equality index does not serve a range predicate', () => {
     const q = normalizeQuery({ table: 'users', range: [{ column: 'age', gte: 25 }] });
-    expect(() => planQuery(q, [idx(1, 'age', 'equality')], [])).toThrow(/no index for users\.age/);
+    expect(() => planQuery(q, [idx(1, 'age', 'equality')], [])).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', details: { field: 'range' } }));
   });
 
   it('scans the ORDER BY range index with a limit when there is no predicate', () => {
@@ -52,18 +52,18 @@ describe('query planner (pure)', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(ThemisError);
       expect((e as ThemisError).code).toBe('BAD_REQUEST');
-      expect((e as Error).message).toContain('users.city');
+      expect((e as ThemisError).details).toEqual({ field: 'predicates' });
     }
     const allowed = planQuery(normalizeQuery({ table: 'users', predicates: [{ column: 'city', value: 'Rome' }], allow_full_scan: true, order_by: { column: 'age' } }), [], [undefined]);
     expect(allowed).toMatchObject({ mode: 'full_scan', driver: { kind: 'full' }, sortInMemory: true });
   });
 
   it('rejects malformed requests', () => {
-    const refused = (message: RegExp) => expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.stringMatching(message) });
-    expect(() => normalizeQuery({})).toThrow(refused(/table/));
-    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a' }] })).toThrow(refused(/bound/));
-    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a', gt: 1, gte: 2 }] })).toThrow(refused(/either "gte" or "gt"/));
-    expect(() => normalizeQuery({ table: 'u', return: 'docs' })).toThrow(refused(/return/));
+    const refused = (field: string) => expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field } });
+    expect(() => normalizeQuery({})).toThrow(refused('table'));
+    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a' }] })).toThrow(refused('range.0'));
+    expect(() => normalizeQuery({ table: 'u', range: [{ column: 'a', gt: 1, gte: 2 }] })).toThrow(refused('range.0.gt'));
+    expect(() => normalizeQuery({ table: 'u', return: 'docs' })).toThrow(refused('return'));
   });
 });
 

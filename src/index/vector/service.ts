@@ -121,7 +121,7 @@ export class VectorService {
       const t = table ?? DEFAULT_VECTOR_INDEX.table;
       const candidates = m.onTable(t).filter((x) => field === undefined || x.def.field === field);
       if (candidates.length === 0) {
-        throw new ThemisError('BAD_REQUEST', `no vector index on ${t}${field ? `.${field}` : ''}; create one with POST /vector/index/create {"name": "...", "table": "${t}", "field": "${field ?? 'embedding'}"}`, { details: { field: 'index' } });
+        throw new ThemisError('INDEX_NOT_FOUND', `no vector index on ${t}${field ? `.${field}` : ''}; create one with POST /vector/index/create {"name": "...", "table": "${t}", "field": "${field ?? 'embedding'}"}`, { details: { field: 'index' } });
       }
       if (candidates.length > 1) throw bad('index', `${t}${field ? `.${field}` : ''} has ${candidates.length} vector indexes (${candidates.map((x) => x.def.name).join(', ')}); say which with "index"`);
       ix = m.get(candidates[0]!.def.name);

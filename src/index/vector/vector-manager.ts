@@ -107,11 +107,11 @@ export class VectorManager {
 
   // ------------------------------------------------------------------ lookup
 
-  /** The named index, ready to search: NOT_FOUND when there is none, UNAVAILABLE while it builds. */
+  /** The named index, ready to search: INDEX_NOT_FOUND when there is none, UNAVAILABLE while it builds. */
   get(name: string): VectorIndex {
     const ix = this.byName.get(name);
-    if (!ix) throw new ThemisError('NOT_FOUND', `vector index ${name} does not exist; create it with POST /vector/index/create`, { details: { field: 'index' } });
-    if (ix.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `vector index ${name} is still being built; retry shortly`, { headers: { 'Retry-After': '1' } });
+    if (!ix) throw new ThemisError('INDEX_NOT_FOUND', `vector index ${name} does not exist; create it with POST /vector/index/create`, { details: { field: 'index' } });
+    if (ix.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `vector index ${name} is still being built; retry shortly`, { retryAfterMs: 1000 });
     return ix;
   }
 
@@ -132,9 +132,9 @@ export class VectorManager {
 
   // ------------------------------------------------------------------ create / drop
 
-  /** Create and backfill from the table's entities; serves once `ready`. CONFLICT when the name is taken. */
+  /** Create and backfill from the table's entities; serves once `ready`. INDEX_EXISTS when the name is taken. */
   async create(spec: VectorIndexSpec): Promise<VectorIndexDef> {
-    if (this.byName.has(spec.name)) throw new ThemisError('CONFLICT', `vector index ${spec.name} already exists`, { details: { field: 'name' } });
+    if (this.byName.has(spec.name)) throw new ThemisError('INDEX_EXISTS', `vector index ${spec.name} already exists`, { details: { field: 'name' } });
     const def: VectorIndexDef = {
       id: this.nextId++,
       name: spec.name,
@@ -167,7 +167,7 @@ export class VectorManager {
 
   async drop(name: string): Promise<VectorIndexDef> {
     const ix = this.byName.get(name);
-    if (!ix) throw new ThemisError('NOT_FOUND', `vector index ${name} does not exist`, { details: { field: 'name' } });
+    if (!ix) throw new ThemisError('INDEX_NOT_FOUND', `vector index ${name} does not exist`, { details: { field: 'name' } });
     if (name === DEFAULT_VECTOR_INDEX.name) throw new ThemisError('BAD_REQUEST', `the default vector index ${name} cannot be dropped`, { details: { field: 'name' } });
     await this.discard(ix.def);
     return ix.def;

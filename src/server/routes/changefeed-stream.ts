@@ -2,6 +2,7 @@ import type { ChangeSink, ChangeStreamOptions, RawChangeEntry } from '../../cdc/
 import type { ServiceHost } from '../../kernel/module.js';
 import { Changefeed, type ChangeStream } from '../../cdc/index.js';
 import { ThemisError } from '../../errors.js';
+import { HttpError } from '../error-reply.js';
 import type { RouteSpec } from '../router.js';
 import type { ApiRequest } from '../types.js';
 import { boolParam, intParam, stringParam } from '../query-params.js';
@@ -82,9 +83,7 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
       path: '/changefeed/ws',
       auth: false,
       handler: () => {
-        throw new ThemisError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', {
-          headers: { Upgrade: 'websocket' },
-        });
+        throw new HttpError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', { Upgrade: 'websocket' });
       },
     },
   ];
