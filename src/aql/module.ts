@@ -43,7 +43,7 @@ function aqlService(ctx: ModuleContext): AqlService {
         cats.set(t, {
           indexes: indexes.readyDefs(t).map((d) => ({ id: d.id, columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse })),
           fulltext: indexes.fulltextColumns(t),
-          vector: vectors.onTable(t).filter((x) => x.def.state === 'ready').map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
+          vector: vectors.onTable(t).filter((x) => x.def.state !== 'dropping').map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
           rows: Math.round(bytes / 200),
         });
       }

@@ -24,7 +24,7 @@ export interface PlannerIndex {
 
 export interface TableCatalogue {
   indexes: PlannerIndex[];
-  /** Columns with a ready fulltext index. */
+  /** Columns with a fulltext index, ready or still being built (a query on one being built answers 503 UNAVAILABLE when it runs, as REST does). */
   fulltext: string[];
   /** Ready vector indexes (name, field path, metric). */
   vector: { name: string; field: string; metric: string }[];

@@ -192,7 +192,7 @@ export class IndexManager {
 
   /** Columns of `table` with a ready fulltext index. */
   fulltextColumns(table: string): string[] {
-    return (this.byTable.get(table) ?? []).filter((l) => l.ft && l.def.state === 'ready').map((l) => l.def.columns[0]!);
+    return (this.byTable.get(table) ?? []).filter((l) => l.ft && l.def.state !== 'dropping').map((l) => l.def.columns[0]!);
   }
 
   /** The fulltext index on `table.column`: INDEX_NOT_FOUND when there is none, UNAVAILABLE while it builds. */

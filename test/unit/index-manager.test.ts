@@ -8,6 +8,7 @@ import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { keyspace, orderedCodec } from '../../src/storage/index.js';
+import { Aql } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Query } from '../../src/query/index.js';
@@ -323,8 +324,9 @@ describe('IndexManager (through Database)', () => {
     expect(await keys({ gte: 5 })).toEqual(['r:5']);
   });
 
-  it('a fulltext index answers 503 with Retry-After while it is built, and serves once ready', async () => {
-    await db.get(Entities).applyBatch(Array.from({ length: 50 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: 'quick fox' } })));
+  it('a fulltext index answers 503 with Retry-After while it is built (also to AQL FULLTEXT), and serves once ready', async () => {
+    // Enough documents that the build outlasts the AQL query's planning.
+    await db.get(Entities).applyBatch(Array.from({ length: 3000 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: `quick fox ${i}` } })));
     const creating = db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     let building: unknown;
     try {
@@ -335,8 +337,12 @@ describe('IndexManager (through Database)', () => {
     expect(building).toBeInstanceOf(ThemisError);
     expect((building as ThemisError).status).toBe(503);
     expect((building as ThemisError).retryAfterMs).toBe(1000);
+    // The same situation through AQL: the index exists, so it is not INDEX_NOT_FOUND.
+    const aql = db.get(Aql).run({ query: 'FOR d IN docs FILTER FULLTEXT(d.body, "fox") RETURN d._key' });
+    expect(await codeOf(aql)).toBe('503 UNAVAILABLE');
     await creating;
-    expect(db.get(Indexes).fulltext('docs', 'body').search('fox', { limit: 10, offset: 0 }).total).toBe(50);
+    expect(db.get(Indexes).fulltext('docs', 'body').search('fox', { limit: 10, offset: 0 }).total).toBe(3000);
+    expect(await db.get(Aql).run({ query: 'FOR d IN docs FILTER FULLTEXT(d.body, "fox") RETURN d._key' })).toMatchObject({ count: 3000 });
   });
 
   it('indexes and entry counts survive reopening; drop removes entries', async () => {
