@@ -1,3 +1,2 @@
 export { parseEntityKey, TABLE_NAME, MAX_KEY_BYTES, type EntityKey } from './entity-key.js';
-export { entityKeyCodec, type EntityKeyParts } from './codec.js';
 export { DocumentStore, type StoredRow, type ScanRange } from './document-store.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { entityKeyCodec } from '../../src/documents/index.js';
+import { entityKeyCodec } from '../../src/documents/codec.js';
 import { orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../../src/storage/index.js';
 
 /** The order AQL compares scalars in: null < false < true < numbers < strings (by code point). */
