@@ -1,6 +1,7 @@
 import type { ChangeSink, ChangeStreamOptions, RawChangeEntry } from '../../cdc/index.js';
 import type { Database } from '../../db.js';
 import { ThemisError } from '../../errors.js';
+import type { RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
 import type { ApiRequest } from '../types.js';
 import { boolParam, intParam, stringParam } from '../query-params.js';
@@ -116,3 +117,9 @@ export function changefeedWebSocket(db: Database): WsRoute {
     },
   };
 }
+
+export const changefeedStreamArea: RouteArea = {
+  name: 'changefeed-stream',
+  routes: (ctx) => changefeedStreamRoutes(ctx.db),
+  webSockets: (ctx) => [changefeedWebSocket(ctx.db)],
+};

@@ -1,5 +1,6 @@
 import type { Database } from '../../db.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 import { intParam, stringParam } from '../query-params.js';
 
 /** Change Data Capture: GET /changefeed (long-poll) and its statistics. Streams live in changefeed-stream.ts. */
@@ -26,3 +27,5 @@ export function changefeedRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const changefeedArea: RouteArea = { name: 'changefeed', routes: (ctx) => changefeedRoutes(ctx.db) };

@@ -1,5 +1,6 @@
 import type { Database } from '../../db.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 
 interface PutBody {
   blob: unknown;
@@ -59,3 +60,5 @@ export function entityRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const entitiesArea: RouteArea = { name: 'entities', routes: (ctx) => entityRoutes(ctx.db) };

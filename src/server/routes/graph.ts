@@ -1,5 +1,6 @@
 import type { Database } from '../../db.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Graph Operations (contract section): BFS traversal and shortest path over edge entities. */
 export function graphRoutes(db: Database): RouteSpec[] {
@@ -20,3 +21,5 @@ export function graphRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const graphArea: RouteArea = { name: 'graph', routes: (ctx) => graphRoutes(ctx.db) };

@@ -2,6 +2,7 @@ import type { Database } from '../../db.js';
 import type { IndexDef, IndexSpec } from '../../index/index.js';
 import { indexName } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 
 /** The contract's answer (`success`, `table`, `column`) plus what identifies the index. */
 function indexReply(d: IndexDef): Record<string, unknown> {
@@ -39,3 +40,5 @@ export function indexRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const indexesArea: RouteArea = { name: 'indexes', routes: (ctx) => indexRoutes(ctx.db) };

@@ -2,6 +2,7 @@ import type { AqlRequest } from '../../aql/service.js';
 import type { Database } from '../../db.js';
 import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 
 /** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes; POST /query/aql: AQL. */
 export function queryRoutes(db: Database): RouteSpec[] {
@@ -28,3 +29,5 @@ export function queryRoutes(db: Database): RouteSpec[] {
     ),
   ];
 }
+
+export const queryArea: RouteArea = { name: 'query', routes: (ctx) => queryRoutes(ctx.db) };

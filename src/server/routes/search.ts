@@ -1,5 +1,6 @@
 import type { Database, FulltextSearchRequest, HybridSearchRequest } from '../../db.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Fulltext search (BM25) over fulltext indexes and hybrid (BM25 + vector) search; see docs/fulltext.md and docs/vector.md. */
 export function searchRoutes(db: Database): RouteSpec[] {
@@ -20,3 +21,5 @@ export function searchRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const searchArea: RouteArea = { name: 'search', routes: (ctx) => searchRoutes(ctx.db) };

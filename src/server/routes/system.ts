@@ -3,6 +3,7 @@ import type { Database } from '../../db.js';
 import type { Metrics } from '../../metrics.js';
 import { PACKAGE_VERSION } from '../../paths.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 import type { RequestStats } from '../request-stats.js';
 import type { Reply } from '../types.js';
 
@@ -95,3 +96,5 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
     { method: 'GET', path: '/stats', permission: 'stats:read', handler: stats },
   ];
 }
+
+export const systemArea: RouteArea = { name: 'system', routes: (ctx) => systemRoutes({ db: ctx.db, metrics: ctx.metrics, startedAt: ctx.startedAt, stats: ctx.serverStats }) };

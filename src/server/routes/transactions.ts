@@ -1,5 +1,6 @@
 import type { BatchOperation, Database } from '../../db.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Transaction ids are integers (contract); they travel as JSON numbers. */
 const asNumber = (id: string) => Number(id);
@@ -56,3 +57,5 @@ export function transactionRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const transactionsArea: RouteArea = { name: 'transactions', routes: (ctx) => transactionRoutes(ctx.db) };

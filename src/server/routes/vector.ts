@@ -1,6 +1,7 @@
 import type { Database } from '../../db.js';
 import { describeVectorIndex } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 import { stringParam } from '../query-params.js';
 
 type Body = Record<string, unknown>;
@@ -75,3 +76,5 @@ export function vectorRoutes(db: Database): RouteSpec[] {
     },
   ];
 }
+
+export const vectorArea: RouteArea = { name: 'vector', routes: (ctx) => vectorRoutes(ctx.db) };
