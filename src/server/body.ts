@@ -78,6 +78,11 @@ export class RequestBody {
     return Number.isFinite(n) && n >= 0 ? n : -1;
   }
 
+  /** Start reading now, holding what arrives (within the limit) until `collect()` or `discard()`. */
+  hold(): void {
+    this.attach();
+  }
+
   collect(): Promise<Buffer> {
     return this.start(COLLECT) as Promise<Buffer>;
   }

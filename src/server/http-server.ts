@@ -381,7 +381,7 @@ export class HttpServer {
         );
         // A link went asynchronous before the body link asked for the body: onData can only be registered
         // inside this handler, so the reader is attached now and holds what arrives until it is asked (body.ts).
-        if (ex.bodyPending && ex.reader === undefined && !ex.done) ex.requestBody(this.opts.maxBodyBytes);
+        if (ex.bodyPending && ex.reader === undefined && !ex.done) ex.requestBody(this.opts.maxBodyBytes).hold();
       }
     } catch (err) {
       this.fail(ex, err);
