@@ -13,6 +13,7 @@ export const LINGER_MAX_MS = 10_000;
 /** What `drain` ended with: the whole body was read (`complete`), or a bound was hit. */
 export type DrainResult = 'complete' | 'bounded';
 
+/** Attached before anyone asked (a link before the body link went asynchronous): hold what arrives, up to the limit. */
 const IDLE = 0;
 const COLLECT = 1;
 const DISCARD = 2;
@@ -41,7 +42,10 @@ const DONE = 5;
  * later: it reads first, then answers and closes with nothing left unread.
  *
  * onData must be registered synchronously inside the uWS request handler;
- * every method that needs the data registers it at its first call. uWS
+ * every method that needs the data registers it at its first call, and when
+ * the request's middleware chain goes asynchronous before any did, the
+ * adapter creates the reader then (IDLE: it holds what arrives, within the
+ * limit, until `collect()` or `discard()`). uWS
  * reuses the ArrayBuffer it passes to onData, so kept chunks are copied.
  * Exceptions never escape the onData callback (one there would take the
  * process down): they reject the pending promise instead.
@@ -74,6 +78,11 @@ export class RequestBody {
     return Number.isFinite(n) && n >= 0 ? n : -1;
   }
 
+  /** Start reading now, holding what arrives (within the limit) until `collect()` or `discard()`. */
+  hold(): void {
+    this.attach();
+  }
+
   collect(): Promise<Buffer> {
     return this.start(COLLECT) as Promise<Buffer>;
   }
@@ -84,12 +93,20 @@ export class RequestBody {
 
   private start(mode: number): Promise<Buffer | void> {
     this.attach();
-    if (this.declared > this.limit) {
-      // Refused without reading; the caller's error path drains what arrives.
+    if (this.declared > this.limit || this.received > this.limit) {
+      // Refused without reading (or with what was held while IDLE); the caller's error path drains what arrives.
       this.mode = REFUSED;
+      this.chunks = [];
       return Promise.reject(tooLarge(this.limit));
     }
-    if (this.ended) return Promise.resolve(mode === COLLECT ? Buffer.alloc(0) : undefined);
+    if (mode === DISCARD) this.chunks = [];
+    if (this.ended) {
+      // Everything arrived while IDLE.
+      this.mode = DONE;
+      const held = this.chunks;
+      this.chunks = [];
+      return Promise.resolve(mode === COLLECT ? (held.length === 1 ? held[0]! : Buffer.concat(held)) : undefined);
+    }
     this.mode = mode;
     return new Promise<Buffer | void>((resolve, reject) => {
       if (mode === COLLECT) this.resolveCollect = resolve;
@@ -167,6 +184,10 @@ export class RequestBody {
         }
         return;
       }
+      case IDLE:
+        if (this.received > this.limit) this.chunks = [];
+        else if (ab.byteLength > 0) this.chunks.push(Buffer.copyBytesFrom(new Uint8Array(ab)));
+        return;
       case DRAIN:
         if (isLast) this.finishDrain('complete');
         else if (this.received > LINGER_MAX_BYTES) this.finishDrain('bounded');

@@ -1,17 +1,18 @@
-import { isUtf8 } from 'node:buffer';
-import crypto from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { ThemisError } from '../errors.js';
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { HistogramSeries, Metrics } from '../metrics.js';
-import { can, type Authenticator, type Principal } from '../security/index.js';
+import type { Authenticator, Principal } from '../security/index.js';
 import { RequestBody, type DrainResult } from './body.js';
-import { checkHeaderSize } from './header-size.js';
-import { HttpError, toErrorReply, type ErrorReply } from './error-reply.js';
+import { defaultChain } from './chain.js';
+import { measureRequestHead, targetBytes } from './header-size.js';
+import { toErrorReply, type ErrorReply } from './error-reply.js';
+import { compose, type Link, type RequestContext, type ResponseHook, type ResponseInfo } from './middleware.js';
+import { nextRequestId } from './request-id.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
-import type { ApiRequest, Reply, ResponseStream, StreamReply } from './types.js';
+import type { Reply, ResponseStream, StreamReply } from './types.js';
 import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
 import { registerWebSocket, type WsRoute } from './websocket.js';
@@ -38,7 +39,6 @@ const JSON_TYPE = 'application/json';
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (missing from the bundled typings). */
 const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
 const KNOWN_METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]));
-const REQUEST_ID_OK = /^[A-Za-z0-9._:@-]{1,128}$/;
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 function statusLine(code: number): string {
@@ -46,16 +46,42 @@ function statusLine(code: number): string {
 }
 
 /**
- * Per-request state owned by the adapter, and the `ApiRequest` handlers see:
- * one object per request (this is the hot path; fewer allocations, less GC).
- * Headers are captured in the synchronous part of the uWS handler, because
- * uWS invalidates `req` when the handler returns.
+ * Request headers captured for every request beyond the fixed ones: the
+ * union of what routes and links declare (a handful), read by position.
  */
-class Exchange implements ApiRequest {
+interface HeaderCapture {
+  readonly names: readonly string[];
+  readonly index: ReadonlyMap<string, number>;
+}
+
+function headerCapture(names: Iterable<string>): HeaderCapture {
+  const list = [...new Set(names)].filter((n) => !FIXED_HEADERS.has(n));
+  return { names: list, index: new Map(list.map((n, i) => [n, i])) };
+}
+
+const FIXED_HEADERS = new Set(['authorization', 'content-length', 'x-request-id']);
+const NO_HEADERS: readonly string[] = [];
+
+/**
+ * Per-request state owned by the adapter: the `RequestContext` the chain and
+ * the `ApiRequest` handlers see, and the `ResponseInfo` response hooks see.
+ * One object per request (this is the hot path; fewer allocations, less GC).
+ * Headers are captured in the synchronous part of the uWS handler, because
+ * uWS invalidates `req` when the handler returns; so every link may be
+ * asynchronous.
+ */
+class Exchange implements RequestContext, ResponseInfo {
+  requestId = '';
   route = '<unmatched>';
   params: Readonly<Record<string, string>> = NO_PARAMS;
   body: unknown = undefined;
   principal: Principal | undefined = undefined;
+  matched: Route | undefined = undefined;
+  reply: Reply | StreamReply | undefined = undefined;
+  /** Set when the request finishes (response hooks). */
+  status = 0;
+  errorCode: string | undefined = undefined;
+  durationMs = 0;
   aborted = false;
   /** A response was written. */
   done = false;
@@ -69,13 +95,16 @@ class Exchange implements ApiRequest {
   reader: RequestBody | undefined = undefined;
   /** fail() has started answering (possibly waiting for the body to drain): later failures are only logged. */
   failing = false;
-  readonly requestId: string;
   readonly started = performance.now();
   readonly authorization: string;
   readonly contentLength: string;
+  private readonly incomingRequestId: string;
+  private readonly captured: readonly string[];
+  readonly targetBytes: number;
+  readonly headerBytes: number;
   private queryCache: URLSearchParams | undefined;
-  /** Headers a route declared it needs, captured after routing (still inside the uWS handler). */
-  extraHeaders: Record<string, string> | undefined = undefined;
+  /** Headers set by links (`setHeader`), added to whatever response is sent. */
+  responseHeaders: Record<string, string> | undefined = undefined;
   abortCallbacks: (() => void)[] | undefined = undefined;
   /** Status of a streamed response once started (a client closing a stream is its normal end). */
   streamStatus = 0;
@@ -85,14 +114,22 @@ class Exchange implements ApiRequest {
     req: HttpRequest,
     readonly method: string,
     readonly path: string,
+    private readonly capture: HeaderCapture,
   ) {
     this.authorization = req.getHeader('authorization');
     this.contentLength = req.getHeader('content-length');
     // GET/HEAD bodies are never read; only a declared one matters for closing early.
     this.bodyPending =
       this.contentLength !== '' ? this.contentLength !== '0' : method !== 'GET' && method !== 'HEAD' && req.getHeader('transfer-encoding') !== '';
-    const incomingId = req.getHeader('x-request-id');
-    this.requestId = incomingId !== '' && REQUEST_ID_OK.test(incomingId) ? incomingId : nextRequestId();
+    this.incomingRequestId = req.getHeader('x-request-id');
+    const names = capture.names;
+    if (names.length === 0) {
+      this.captured = NO_HEADERS;
+    } else {
+      const values = new Array<string>(names.length);
+      for (let i = 0; i < names.length; i++) values[i] = req.getHeader(names[i]!);
+      this.captured = values;
+    }
     let q: string | undefined;
     try {
       q = req.getQuery();
@@ -101,16 +138,14 @@ class Exchange implements ApiRequest {
       q = undefined;
     }
     this.rawQuery = q === undefined ? '' : q;
+    this.targetBytes = targetBytes(path, this.rawQuery.length);
+    this.headerBytes = measureRequestHead(method, this.targetBytes, req);
   }
 
   private readonly rawQuery: string;
 
-  get rawQueryLength(): number {
-    return this.rawQuery.length;
-  }
-
-  hasNonAsciiQuery(): boolean {
-    return NON_ASCII.test(this.rawQuery);
+  hasNonAsciiTarget(): boolean {
+    return NON_ASCII.test(this.path) || (this.rawQuery.length > 0 && NON_ASCII.test(this.rawQuery));
   }
 
   get query(): URLSearchParams {
@@ -124,10 +159,16 @@ class Exchange implements ApiRequest {
       case 'content-length':
         return this.contentLength;
       case 'x-request-id':
-        return this.requestId;
-      default:
-        return this.extraHeaders?.[name] ?? '';
+        return this.incomingRequestId;
+      default: {
+        const i = this.capture.index.get(name);
+        return i === undefined ? '' : this.captured[i]!;
+      }
     }
+  }
+
+  setHeader(name: string, value: string): void {
+    (this.responseHeaders ??= {})[name] = value;
   }
 
   onAborted(cb: () => void): void {
@@ -135,7 +176,7 @@ class Exchange implements ApiRequest {
     (this.abortCallbacks ??= []).push(cb);
   }
 
-  body$(limit: number): RequestBody {
+  requestBody(limit: number): RequestBody {
     return (this.reader ??= new RequestBody(this.res, this.contentLength, limit));
   }
 }
@@ -143,24 +184,11 @@ class Exchange implements ApiRequest {
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * Request ids in UUID format: 80 random bits chosen at process start plus a
- * 48-bit counter. Unique within a process and, with overwhelming
- * probability, across restarts; far cheaper than a random UUID per request.
- */
-const ID_PREFIX = (() => {
-  const h = crypto.randomBytes(10).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-`;
-})();
-let idCounter = 0;
-function nextRequestId(): string {
-  idCounter = (idCounter + 1) % 0x1000000000000;
-  return ID_PREFIX + idCounter.toString(16).padStart(12, '0');
-}
-
-/**
  * The HTTP adapter: the only code that touches uWS. It turns each request
- * into an `ApiRequest`, runs the route's handler, and writes the `Reply` or
- * the error; everything below sees plain values.
+ * into a `RequestContext`, runs the middleware chain (chain.ts: request id,
+ * admission, routing, authentication, rate limit, permission, body, handler),
+ * writes the `Reply` or the error, and tells the response hooks; everything
+ * below sees plain values.
  */
 export class HttpServer {
   private readonly app: TemplatedApp;
@@ -174,6 +202,10 @@ export class HttpServer {
   private readonly durationChildren = new Map<string, Map<string, Map<number, HistogramSeries>>>();
   private readonly maxJsonDepth: number;
   private readonly maxHeaderBytes: number;
+  private links: Link[];
+  private run: (ctx: RequestContext) => void | Promise<void>;
+  private capture: HeaderCapture;
+  private readonly hooks: ResponseHook[] = [];
   port = 0;
 
   constructor(
@@ -189,6 +221,17 @@ export class HttpServer {
     metrics.countRequestsFrom(() => this.stats);
     this.maxJsonDepth = opts.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.maxHeaderBytes = opts.maxHeaderBytes ?? 16 * 1024;
+    this.links = defaultChain({
+      router,
+      auth,
+      schemas,
+      maxBodyBytes: opts.maxBodyBytes,
+      maxJsonDepth: this.maxJsonDepth,
+      maxHeaderBytes: this.maxHeaderBytes,
+      isDraining: () => this.draining,
+    });
+    this.run = compose(this.links.map((l) => l.run));
+    this.capture = this.headerCapture();
     this.app = uWS.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
@@ -206,6 +249,42 @@ export class HttpServer {
   }
 
   private readonly wsPaths: string[] = [];
+
+  /**
+   * Add a link to the middleware chain (before listen()): before or after a
+   * named link (`request-id`, `admit`, `route`, `authenticate`, `rate-limit`,
+   * `permission`, `body`, `handler`), by default just before the handler.
+   */
+  use(link: Link, where: { before?: string; after?: string } = { before: 'handler' }): this {
+    const anchor = where.before ?? where.after;
+    const at = this.links.findIndex((l) => l.name === anchor);
+    if (at < 0) throw new TypeError(`no middleware named ${anchor} in the chain (${this.links.map((l) => l.name).join(', ')})`);
+    if (this.links.some((l) => l.name === link.name)) throw new TypeError(`a middleware named ${link.name} is already in the chain`);
+    this.links.splice(where.before !== undefined ? at : at + 1, 0, link);
+    this.run = compose(this.links.map((l) => l.run));
+    this.capture = this.headerCapture();
+    return this;
+  }
+
+  /** The names of the chain's links, in order. */
+  chain(): string[] {
+    return this.links.map((l) => l.name);
+  }
+
+  /**
+   * Observe every finished request (audit): called once per request after
+   * its response was written, or when the client went away (status 0),
+   * including requests refused before a route matched. Hooks cannot change
+   * the response; an exception in one is logged.
+   */
+  onResponse(hook: ResponseHook): this {
+    this.hooks.push(hook);
+    return this;
+  }
+
+  private headerCapture(): HeaderCapture {
+    return headerCapture([...this.router.routes().flatMap((r) => r.headers ?? []), ...this.links.flatMap((l) => l.headers ?? [])]);
+  }
 
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
@@ -268,7 +347,7 @@ export class HttpServer {
     const method = KNOWN_METHODS.get(raw) ?? KNOWN_METHODS.get(raw.toLowerCase()) ?? 'OTHER';
     let ex: Exchange;
     try {
-      ex = new Exchange(res, req, method, req.getUrl());
+      ex = new Exchange(res, req, method, req.getUrl(), this.capture);
     } catch (e) {
       // Never let a request take the process down; without an Exchange, answer minimally.
       this.log.error('cannot read request', { error: e });
@@ -292,82 +371,28 @@ export class HttpServer {
       }
     });
     try {
-      this.dispatch(ex, req);
+      const out = this.run(ex);
+      if (out === undefined) {
+        this.reply(ex, ex.reply!);
+      } else {
+        out.then(
+          () => this.reply(ex, ex.reply!),
+          (err: unknown) => this.fail(ex, err),
+        );
+        // A link went asynchronous before the body link asked for the body: onData can only be registered
+        // inside this handler, so the reader is attached now and holds what arrives until it is asked (body.ts).
+        if (ex.bodyPending && ex.reader === undefined && !ex.done) ex.requestBody(this.opts.maxBodyBytes).hold();
+      }
     } catch (err) {
       this.fail(ex, err);
     }
     ex.inHandler = false;
   }
 
-  private dispatch(ex: Exchange, req: HttpRequest): void {
-    if (this.draining) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
-    checkHeaderSize(ex.method, ex.path, ex.rawQueryLength, req, this.maxHeaderBytes);
-    // uWS decodes the target as UTF-8 and silently turns invalid bytes into U+FFFD, so a raw non-ASCII byte
-    // could reach a key altered. A URI is ASCII (RFC 3986 §2); other characters travel percent-encoded.
-    if (NON_ASCII.test(ex.path) || (ex.rawQueryLength > 0 && ex.hasNonAsciiQuery())) {
-      throw new ThemisError('BAD_REQUEST', 'the request target must be ASCII: percent-encode other characters (RFC 3986)');
-    }
-    // HEAD is answered by the GET route, without the body (RFC 9110 §9.3.2).
-    const m = this.router.match(ex.method === 'HEAD' ? 'GET' : ex.method, ex.path);
-    if (m.kind === 'not_found') throw new ThemisError('ROUTE_NOT_FOUND', `no route for ${ex.method} ${ex.path}`);
-    if (m.kind === 'method_not_allowed') {
-      const allowed = m.allowed.includes('GET') ? [...m.allowed.slice(0, m.allowed.indexOf('GET') + 1), 'HEAD', ...m.allowed.slice(m.allowed.indexOf('GET') + 1)] : m.allowed;
-      throw new HttpError('METHOD_NOT_ALLOWED', `method ${ex.method} is not allowed on ${ex.path}; allowed: ${allowed.join(', ')}`, { Allow: allowed.join(', ') });
-    }
-    const route = m.route;
-    ex.route = route.path;
-    ex.params = m.params;
-    if (route.headers) {
-      ex.extraHeaders = {};
-      for (const h of route.headers) ex.extraHeaders[h] = req.getHeader(h);
-    }
-    if (route.auth) {
-      ex.principal = this.auth.authenticate(ex.authorization);
-      if (!can(ex.principal, route.permission)) {
-        throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
-      }
-    }
-    if (route.body !== undefined || ex.bodyPending) {
-      // A body sent to a route that takes none (DELETE /entities/{key} with a
-      // body, say) is read and dropped, never buffered, before the handler
-      // runs: within the limit it is ignored, over it the request gets its
-      // 413 and nothing is applied.
-      const body = ex.body$(this.opts.maxBodyBytes);
-      (route.body !== undefined ? body.collect() : body.discard())
-        .then((buf) => {
-          ex.bodyPending = false;
-          if (route.body !== undefined) ex.body = this.parseBody(route, buf as Buffer);
-          return route.handler(ex);
-        })
-        .then((reply) => this.reply(ex, reply), (err: unknown) => this.fail(ex, err));
-      return;
-    }
-    const out = route.handler(ex);
-    if (out instanceof Promise) out.then((reply) => this.reply(ex, reply), (err: unknown) => this.fail(ex, err));
-    else this.reply(ex, out);
-  }
-
-  private parseBody(route: Route, buf: Buffer): unknown {
-    if (buf.length === 0) {
-      if (route.bodyOptional) return undefined;
-      throw new ThemisError('BAD_REQUEST', 'request body is required (a JSON object)');
-    }
-    // JSON text is UTF-8 (RFC 8259 §8.1); decoding would silently turn invalid bytes into U+FFFD and store them.
-    if (!isUtf8(buf)) throw new ThemisError('INVALID_JSON', 'request body is not valid UTF-8');
-    // Before parsing: the parser takes any depth, but ajv and everything after it recurse per level.
-    if (exceedsJsonDepth(buf, this.maxJsonDepth)) throw jsonTooDeep('request body', this.maxJsonDepth);
-    let body: unknown;
-    try {
-      body = JSON.parse(buf.toString('utf8'));
-    } catch (e) {
-      throw new ThemisError('INVALID_JSON', `malformed JSON in request body: ${(e as Error).message}`);
-    }
-    this.schemas.validate(route.body!, body);
-    return body;
-  }
-
   /** Serialise and send a handler's reply. Never throws: a reply that cannot be sent becomes a 500. */
   private reply(ex: Exchange, r: Reply | StreamReply): void {
+    // A chain without the request-id link (or one that failed before it) still answers with an id.
+    if (ex.requestId === '') ex.requestId = nextRequestId();
     let status: number;
     let text: string;
     let contentType: string;
@@ -419,7 +444,7 @@ export class HttpServer {
           res.writeStatus(statusLine(status));
           res.writeHeader('X-Request-Id', ex.requestId);
           res.writeHeader('X-API-Version', API_VERSION);
-          for (const k in headers) res.writeHeader(k, headers[k]!);
+          writeHeaders(res, headers, ex.responseHeaders);
         });
       },
       write: (chunk) => {
@@ -493,6 +518,7 @@ export class HttpServer {
    * client is not reset while it sends and does receive the answer.
    */
   private fail(ex: Exchange, err: unknown): void {
+    if (ex.requestId === '') ex.requestId = nextRequestId();
     if (ex.aborted || ex.done || ex.failing) {
       // Already answered (or nobody to answer): an unexpected error still deserves a log line.
       if (!(err instanceof ThemisError) && !ex.aborted) this.log.error('error after the response', { request_id: ex.requestId, route: ex.route, error: err });
@@ -504,10 +530,12 @@ export class HttpServer {
     try {
       e = toErrorReply(err, ex.requestId, this.log, ex.route);
       text = JSON.stringify(e.body);
+      ex.errorCode = e.body.code as string;
     } catch (again) {
       this.log.error('cannot build the error reply', { request_id: ex.requestId, route: ex.route, error: again });
       e = LAST_RESORT_500;
       text = JSON.stringify(e.body);
+      ex.errorCode = 'INTERNAL';
     }
     const answer = (drained: DrainResult | 'not_pending' | 'unread') => {
       const close = drained === 'bounded' || drained === 'unread' || CLOSE_AFTER.has(e.status) || this.draining;
@@ -516,7 +544,7 @@ export class HttpServer {
     if (!ex.bodyPending) return answer('not_pending');
     // onData can only be registered inside the uWS handler; a body nobody registered for later cannot be drained.
     if (ex.reader === undefined && !ex.inHandler) return answer('unread');
-    ex.body$(this.opts.maxBodyBytes).drain(answer);
+    ex.requestBody(this.opts.maxBodyBytes).drain(answer);
   }
 
   private write(ex: Exchange, status: number, body: string, contentType: string, headers: Record<string, string> | undefined, close = false): void {
@@ -558,15 +586,17 @@ export class HttpServer {
     return series;
   }
 
-  /** Account for a finished (or aborted: status 0) request exactly once. */
+  /** Account for a finished (or aborted: status 0) request exactly once, and tell the response hooks. */
   private finish(ex: Exchange, status: number): void {
     if (ex.finished) return;
     ex.finished = true;
     // In-flight accounting first: shutdown waits on it, whatever happens to the metrics below.
     this.inflight--;
     if (this.inflight === 0 && this.drained) this.drained();
+    ex.status = status;
+    ex.durationMs = performance.now() - ex.started;
     try {
-      const seconds = (performance.now() - ex.started) / 1000;
+      const seconds = ex.durationMs / 1000;
       const isError = status === 0 || status >= 400;
       this.stats.record(isError);
       this.durationSeries(ex.route, ex.method, status).observe(seconds);
@@ -575,6 +605,13 @@ export class HttpServer {
       }
     } catch (err) {
       this.log.error('cannot record request metrics', { request_id: ex.requestId, route: ex.route, error: err });
+    }
+    for (let i = 0; i < this.hooks.length; i++) {
+      try {
+        this.hooks[i]!(ex);
+      } catch (err) {
+        this.log.error('response hook failed', { request_id: ex.requestId, route: ex.route, error: err });
+      }
     }
   }
 }
@@ -598,8 +635,14 @@ function writeResponse(ex: Exchange, status: number, body: string, contentType: 
   res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
   res.writeHeader(H_REQUEST_ID, ex.requestId);
   res.writeHeader(H_API_VERSION, V_API_VERSION);
-  // String(): a number slipped into a header map must not make uWS throw halfway through the response.
-  if (headers) for (const k in headers) res.writeHeader(k, String(headers[k]));
+  writeHeaders(res, headers, ex.responseHeaders);
   if (ex.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), close);
   else res.end(body, close);
+}
+
+/** A reply's (or error's) headers, then those links set (`ctx.setHeader`), which win over the reply's own. */
+function writeHeaders(res: HttpResponse, own: Record<string, string> | undefined, fromLinks: Record<string, string> | undefined): void {
+  // String(): a number slipped into a header map must not make uWS throw halfway through the response.
+  if (own) for (const k in own) if (fromLinks === undefined || !(k in fromLinks)) res.writeHeader(k, String(own[k]));
+  if (fromLinks) for (const k in fromLinks) res.writeHeader(k, String(fromLinks[k]));
 }

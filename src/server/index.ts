@@ -5,22 +5,17 @@ import type { Authenticator } from '../security/index.js';
 import { HttpServer, API_VERSION } from './http-server.js';
 import { Router } from './router.js';
 import { SchemaRegistry } from './schemas.js';
-import { entityRoutes } from './routes/entities.js';
-import { systemRoutes } from './routes/system.js';
-import { transactionRoutes } from './routes/transactions.js';
-import { indexRoutes } from './routes/indexes.js';
-import { changefeedRoutes } from './routes/changefeed.js';
-import { graphRoutes } from './routes/graph.js';
-import { queryRoutes } from './routes/query.js';
-import { searchRoutes } from './routes/search.js';
-import { vectorRoutes } from './routes/vector.js';
-import { changefeedStreamRoutes, changefeedWebSocket } from './routes/changefeed-stream.js';
+import type { AreaContext } from './route-area.js';
+import { AREAS } from './routes/index.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
 export { Router, type RouteSpec } from './router.js';
 export { SchemaRegistry } from './schemas.js';
 export { uwsNative } from './uws.js';
 export type { ApiRequest, Reply, Handler } from './types.js';
+export { compose, afterNext, type Middleware, type Next, type Link, type RequestContext, type ResponseHook, type ResponseInfo } from './middleware.js';
+export type { AreaContext, RouteArea } from './route-area.js';
+export { AREAS } from './routes/index.js';
 
 export interface ServerDeps {
   db: Database;
@@ -37,23 +32,12 @@ export interface ServerDeps {
   startedAt: number;
 }
 
-/** Build the router with every API area and the uWS adapter around it. */
+/** Build the router from every API area (routes/index.ts) and the uWS adapter around it. */
 export function createHttpServer(d: ServerDeps): HttpServer {
   const router = new Router();
   let server: HttpServer | undefined;
-  const routes = [
-    ...systemRoutes({ db: d.db, metrics: d.metrics, startedAt: d.startedAt, stats: () => server!.stats }),
-    ...entityRoutes(d.db),
-    ...transactionRoutes(d.db),
-    ...indexRoutes(d.db),
-    ...changefeedRoutes(d.db),
-    ...changefeedStreamRoutes(d.db),
-    ...graphRoutes(d.db),
-    ...queryRoutes(d.db),
-    ...searchRoutes(d.db),
-    ...vectorRoutes(d.db),
-  ];
-  for (const r of routes) router.add(r);
+  const ctx: AreaContext = { db: d.db, metrics: d.metrics, log: d.log, startedAt: d.startedAt, serverStats: () => server!.stats };
+  for (const area of AREAS) for (const r of area.routes(ctx)) router.add(r);
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {
     host: d.host,
     port: d.port,
@@ -61,7 +45,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     maxJsonDepth: d.maxJsonDepth,
     maxHeaderBytes: d.maxHeaderBytes,
   });
-  server.webSocket(changefeedWebSocket(d.db));
+  for (const area of AREAS) for (const ws of area.webSockets?.(ctx) ?? []) server.webSocket(ws);
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });
   return server;
 }

@@ -5,7 +5,7 @@ import { API_VERSION } from './api-version.js';
 import type { Logger } from '../log.js';
 import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
 import { toErrorReply } from './error-reply.js';
-import { checkHeaderSize } from './header-size.js';
+import { checkHeaderSize, measureRequestHead, targetBytes } from './header-size.js';
 import type { TemplatedApp } from './uws.js';
 
 /** A WebSocket as route code sees it. */
@@ -90,7 +90,8 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
       let principal: Principal;
       try {
         if (isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
-        checkHeaderSize('GET', req.getUrl(), rawQuery.length, req, maxHeaderBytes);
+        const target = targetBytes(req.getUrl(), rawQuery.length);
+        checkHeaderSize(target, measureRequestHead('GET', target, req), maxHeaderBytes);
         const token = query.get('token');
         principal = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
         if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);

@@ -3,6 +3,7 @@ import type { ServiceHost } from '../../kernel/module.js';
 import { Changefeed, type ChangeStream } from '../../cdc/index.js';
 import { ThemisError } from '../../errors.js';
 import { HttpError } from '../error-reply.js';
+import type { RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
 import type { ApiRequest } from '../types.js';
 import { boolParam, intParam, stringParam } from '../query-params.js';
@@ -116,3 +117,9 @@ export function changefeedWebSocket(db: ServiceHost): WsRoute {
     },
   };
 }
+
+export const changefeedStreamArea: RouteArea = {
+  name: 'changefeed-stream',
+  routes: (ctx) => changefeedStreamRoutes(ctx.db),
+  webSockets: (ctx) => [changefeedWebSocket(ctx.db)],
+};

@@ -1,6 +1,7 @@
 import type { ServiceHost } from '../../kernel/module.js';
 import { Changefeed } from '../../cdc/index.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 import { intParam, stringParam } from '../query-params.js';
 
 /** Change Data Capture: GET /changefeed (long-poll) and its statistics. Streams live in changefeed-stream.ts. */
@@ -27,3 +28,5 @@ export function changefeedRoutes(db: ServiceHost): RouteSpec[] {
     },
   ];
 }
+
+export const changefeedArea: RouteArea = { name: 'changefeed', routes: (ctx) => changefeedRoutes(ctx.db) };

@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/module.js';
 import { Entities } from '../../entities/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Joining a transaction: X-Transaction-Id names it; without the header each request is its own transaction. */
 const TXN_HEADER = ['x-transaction-id'] as const;
@@ -52,3 +53,5 @@ export function entityRoutes(db: ServiceHost): RouteSpec[] {
     }),
   ];
 }
+
+export const entitiesArea: RouteArea = { name: 'entities', routes: (ctx) => entityRoutes(ctx.db) };

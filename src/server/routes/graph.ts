@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/module.js';
 import { Graph } from '../../graph/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Graph Operations (contract section): BFS traversal and shortest path over edge entities. */
 export function graphRoutes(db: ServiceHost): RouteSpec[] {
@@ -22,3 +23,5 @@ export function graphRoutes(db: ServiceHost): RouteSpec[] {
     }),
   ];
 }
+
+export const graphArea: RouteArea = { name: 'graph', routes: (ctx) => graphRoutes(ctx.db) };

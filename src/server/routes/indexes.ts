@@ -4,6 +4,7 @@ import type { IndexDef } from '../../index/index.js';
 import { indexName } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import type { RouteArea } from '../route-area.js';
 
 /** The contract's answer (`success`, `table`, `column`) plus what identifies the index. */
 function indexReply(d: IndexDef): Record<string, unknown> {
@@ -41,3 +42,5 @@ export function indexRoutes(db: ServiceHost): RouteSpec[] {
     },
   ];
 }
+
+export const indexesArea: RouteArea = { name: 'indexes', routes: (ctx) => indexRoutes(ctx.db) };

@@ -4,6 +4,7 @@ import { Query } from '../../query/index.js';
 import { can } from '../../security/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import type { RouteArea } from '../route-area.js';
 
 /** POST /query (contract section "POST /query"): equality and range predicates over secondary indexes; POST /query/aql: AQL. */
 export function queryRoutes(db: ServiceHost): RouteSpec[] {
@@ -31,3 +32,5 @@ export function queryRoutes(db: ServiceHost): RouteSpec[] {
     ),
   ];
 }
+
+export const queryArea: RouteArea = { name: 'query', routes: (ctx) => queryRoutes(ctx.db) };

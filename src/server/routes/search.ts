@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/module.js';
 import { Search } from '../../search/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Fulltext search (BM25) over fulltext indexes and hybrid (BM25 + vector) search; see docs/fulltext.md and docs/vector.md. */
 export function searchRoutes(db: ServiceHost): RouteSpec[] {
@@ -22,3 +23,5 @@ export function searchRoutes(db: ServiceHost): RouteSpec[] {
     }),
   ];
 }
+
+export const searchArea: RouteArea = { name: 'search', routes: (ctx) => searchRoutes(ctx.db) };

@@ -5,6 +5,7 @@ import { Transactions } from '../../txn/index.js';
 import type { Metrics } from '../../metrics.js';
 import { PACKAGE_VERSION } from '../../paths.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 import type { RequestStats } from '../request-stats.js';
 import type { Reply } from '../types.js';
 
@@ -97,3 +98,5 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
     { method: 'GET', path: '/stats', permission: 'stats:read', handler: stats },
   ];
 }
+
+export const systemArea: RouteArea = { name: 'system', routes: (ctx) => systemRoutes({ db: ctx.db, metrics: ctx.metrics, startedAt: ctx.startedAt, stats: ctx.serverStats }) };

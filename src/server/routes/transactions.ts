@@ -3,6 +3,7 @@ import { Entities } from '../../entities/index.js';
 import { Transactions } from '../../txn/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import type { RouteArea } from '../route-area.js';
 
 /** Transaction ids are integers (contract); they travel as JSON numbers. */
 const asNumber = (id: string) => Number(id);
@@ -59,3 +60,5 @@ export function transactionRoutes(db: ServiceHost): RouteSpec[] {
     }),
   ];
 }
+
+export const transactionsArea: RouteArea = { name: 'transactions', routes: (ctx) => transactionRoutes(ctx.db) };

@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/module.js';
 import { Vectors } from '../../index/index.js';
 import { describeVectorIndex } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
+import type { RouteArea } from '../route-area.js';
 import { stringParam } from '../query-params.js';
 import { withBody } from '../typed-body.js';
 
@@ -75,3 +76,5 @@ export function vectorRoutes(db: ServiceHost): RouteSpec[] {
     },
   ];
 }
+
+export const vectorArea: RouteArea = { name: 'vector', routes: (ctx) => vectorRoutes(ctx.db) };

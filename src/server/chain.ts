@@ -1,0 +1,181 @@
+import { isUtf8 } from 'node:buffer';
+import { ThemisError } from '../errors.js';
+import { exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
+import { can, type Authenticator } from '../security/index.js';
+import { checkHeaderSize } from './header-size.js';
+import type { Link, RequestContext } from './middleware.js';
+import { requestIdFrom } from './request-id.js';
+import type { Route, Router } from './router.js';
+import type { SchemaRegistry } from './schemas.js';
+
+export interface ChainDeps {
+  router: Router;
+  auth: Authenticator;
+  schemas: SchemaRegistry;
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  maxHeaderBytes: number;
+  /** True once shutdown has begun. */
+  isDraining: () => boolean;
+}
+
+/**
+ * The default request chain, in order (docs/architecture.md, "Request
+ * middleware chain"). Each link either calls `next()` or ends the request by
+ * throwing (the adapter turns the error into the reply) or by setting
+ * `ctx.reply`. Placement matters: nothing is read from the body before the
+ * caller is authenticated and allowed, so a bad key with a huge body is a
+ * 401, not a 413.
+ */
+export function defaultChain(d: ChainDeps): Link[] {
+  return [
+    requestIdLink,
+    admitLink(d),
+    routeLink(d.router),
+    authenticateLink(d.auth),
+    rateLimitLink,
+    permissionLink,
+    bodyLink(d),
+    handlerLink,
+  ];
+}
+
+/** The incoming X-Request-Id when it is safe to echo, else a fresh one. Every response carries it. */
+export const requestIdLink: Link = {
+  name: 'request-id',
+  run: (ctx, next) => {
+    ctx.requestId = requestIdFrom(ctx.header('x-request-id'));
+    return next();
+  },
+};
+
+/** What any request must pass before routing: the server still takes requests, the head is within limits, the target is ASCII. */
+export function admitLink(d: Pick<ChainDeps, 'isDraining' | 'maxHeaderBytes'>): Link {
+  return {
+    name: 'admit',
+    run: (ctx, next) => {
+      if (d.isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
+      checkHeaderSize(ctx.targetBytes, ctx.headerBytes, d.maxHeaderBytes);
+      // uWS decodes the target as UTF-8 and silently turns invalid bytes into U+FFFD, so a raw non-ASCII byte
+      // could reach a key altered. A URI is ASCII (RFC 3986 §2); other characters travel percent-encoded.
+      if (ctx.hasNonAsciiTarget()) throw new ThemisError('BAD_REQUEST', 'the request target must be ASCII: percent-encode other characters (RFC 3986)');
+      return next();
+    },
+  };
+}
+
+/** Route matching: 404, or 405 with `Allow`; sets `matched`, `route` and `params`. HEAD is answered by the GET route (RFC 9110 §9.3.2). */
+export function routeLink(router: Router): Link {
+  return {
+    name: 'route',
+    run: (ctx, next) => {
+      const m = router.match(ctx.method === 'HEAD' ? 'GET' : ctx.method, ctx.path);
+      if (m.kind === 'not_found') throw new ThemisError('ROUTE_NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+      if (m.kind === 'method_not_allowed') {
+        const get = m.allowed.indexOf('GET');
+        const allowed = get >= 0 ? [...m.allowed.slice(0, get + 1), 'HEAD', ...m.allowed.slice(get + 1)] : m.allowed;
+        ctx.setHeader('Allow', allowed.join(', '));
+        throw new ThemisError('METHOD_NOT_ALLOWED', `method ${ctx.method} is not allowed on ${ctx.path}; allowed: ${allowed.join(', ')}`);
+      }
+      ctx.matched = m.route;
+      ctx.route = m.route.path;
+      ctx.params = m.params;
+      return next();
+    },
+  };
+}
+
+function matched(ctx: RequestContext): Route {
+  if (ctx.matched === undefined) throw new TypeError('this link needs the route link before it');
+  return ctx.matched;
+}
+
+/** Bearer authentication for routes that require it (401 UNAUTHORIZED); sets `principal`. */
+export function authenticateLink(auth: Authenticator): Link {
+  return {
+    name: 'authenticate',
+    run: (ctx, next) => {
+      if (matched(ctx).auth) ctx.principal = auth.authenticate(ctx.header('authorization'));
+      return next();
+    },
+  };
+}
+
+/** Placeholder: rate limiting (issue 15) goes here, after authentication (limits are per principal) and before any work. */
+export const rateLimitLink: Link = {
+  name: 'rate-limit',
+  run: (_ctx, next) => next(),
+};
+
+/** The route's permission (403 FORBIDDEN). */
+export const permissionLink: Link = {
+  name: 'permission',
+  run: (ctx, next) => {
+    const route = matched(ctx);
+    if (route.auth && !can(ctx.principal!, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
+    return next();
+  },
+};
+
+/**
+ * The request body: collected, parsed and validated against the route's
+ * schema for routes that take one; read and dropped otherwise. A body sent to
+ * a route that takes none (DELETE /entities/{key} with a body, say) is never
+ * buffered: within the limit it is ignored, over it the request gets its 413
+ * and nothing is applied. Requests without a body stay synchronous here.
+ */
+export function bodyLink(d: Pick<ChainDeps, 'schemas' | 'maxBodyBytes' | 'maxJsonDepth'>): Link {
+  return {
+    name: 'body',
+    run: (ctx, next) => {
+      const route = matched(ctx);
+      if (route.body === undefined && !ctx.bodyPending) return next();
+      const reader = ctx.requestBody(d.maxBodyBytes);
+      if (route.body === undefined) {
+        return reader.discard().then(() => {
+          ctx.bodyPending = false;
+          return next();
+        });
+      }
+      return reader.collect().then((buf) => {
+        ctx.bodyPending = false;
+        ctx.body = parseBody(route, buf, d.schemas, d.maxJsonDepth);
+        return next();
+      });
+    },
+  };
+}
+
+function parseBody(route: Route, buf: Buffer, schemas: SchemaRegistry, maxJsonDepth: number): unknown {
+  if (buf.length === 0) {
+    if (route.bodyOptional) return undefined;
+    throw new ThemisError('BAD_REQUEST', 'request body is required (a JSON object)');
+  }
+  // JSON text is UTF-8 (RFC 8259 §8.1); decoding would silently turn invalid bytes into U+FFFD and store them.
+  if (!isUtf8(buf)) throw new ThemisError('INVALID_JSON', 'request body is not valid UTF-8');
+  // Before parsing: the parser takes any depth, but ajv and everything after it recurse per level.
+  if (exceedsJsonDepth(buf, maxJsonDepth)) throw jsonTooDeep('request body', maxJsonDepth);
+  let body: unknown;
+  try {
+    body = JSON.parse(buf.toString('utf8'));
+  } catch (e) {
+    throw new ThemisError('INVALID_JSON', `malformed JSON in request body: ${(e as Error).message}`);
+  }
+  schemas.validate(route.body!, body);
+  return body;
+}
+
+/** The end of the chain: the route's handler; its reply goes to `ctx.reply` (the adapter writes it). */
+export const handlerLink: Link = {
+  name: 'handler',
+  run: (ctx) => {
+    const out = matched(ctx).handler(ctx);
+    if (out instanceof Promise) {
+      return out.then((reply) => {
+        ctx.reply = reply;
+      });
+    }
+    ctx.reply = out;
+    return undefined;
+  },
+};

@@ -1,0 +1,29 @@
+import type { RouteArea } from '../route-area.js';
+import { changefeedStreamArea } from './changefeed-stream.js';
+import { changefeedArea } from './changefeed.js';
+import { entitiesArea } from './entities.js';
+import { graphArea } from './graph.js';
+import { indexesArea } from './indexes.js';
+import { queryArea } from './query.js';
+import { searchArea } from './search.js';
+import { systemArea } from './system.js';
+import { transactionsArea } from './transactions.js';
+import { vectorArea } from './vector.js';
+
+/**
+ * Every API area the server answers, in registration order (templated routes
+ * are matched in this order). A new subsystem's endpoints: one file in this
+ * folder exporting its `RouteArea`, and one line here.
+ */
+export const AREAS: readonly RouteArea[] = [
+  systemArea,
+  entitiesArea,
+  transactionsArea,
+  indexesArea,
+  changefeedArea,
+  changefeedStreamArea,
+  graphArea,
+  queryArea,
+  searchArea,
+  vectorArea,
+];
