@@ -1398,10 +1398,10 @@ export interface paths {
                         "application/json": components["schemas"]["IndexInfo"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                409: components["responses"]["Conflict"];
+                409: components["responses"]["IndexConflict"];
             };
         };
         delete?: never;
@@ -1442,7 +1442,7 @@ export interface paths {
                         "application/json": components["schemas"]["IndexInfo"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
             };
         };
@@ -1612,7 +1612,7 @@ export interface paths {
                         "application/json": components["schemas"]["AqlResponse"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
                 404: components["responses"]["NotFound"];
@@ -1685,7 +1685,7 @@ export interface paths {
                         "application/json": components["schemas"]["AqlResponse"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
             };
         };
@@ -1716,7 +1716,7 @@ export interface paths {
          *     is the exact number of matching documents; ties in score are ordered by key.
          *     A query that analyses to nothing (only stopwords) or has only exclusions matches
          *     nothing. 400 `VALIDATION_FAILED` for a syntax error (with `position`, 1-based) or a
-         *     prefix expanding to more than 10,000 terms; 400 `BAD_REQUEST` when the column has
+         *     prefix expanding to more than 10,000 terms; 400 `INDEX_NOT_FOUND` when the column has
          *     no fulltext index; 503 `UNAVAILABLE` with `Retry-After: 1` while the index is being built.
          *     See docs/fulltext.md.
          */
@@ -1742,7 +1742,7 @@ export interface paths {
                         "application/json": components["schemas"]["FulltextSearchResponse"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
                 /** @description The fulltext index is still being built (retry), or storage is not open / shutting down. */
@@ -1806,10 +1806,9 @@ export interface paths {
                         "application/json": components["schemas"]["HybridSearchResponse"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
                 503: components["responses"]["IndexBuilding"];
             };
         };
@@ -1862,10 +1861,9 @@ export interface paths {
                         "application/json": components["schemas"]["VectorSearchResponse"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
                 503: components["responses"]["IndexBuilding"];
             };
         };
@@ -1919,10 +1917,9 @@ export interface paths {
                         "application/json": components["schemas"]["VectorBatchInsertResponse"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
                 409: components["responses"]["Conflict"];
                 503: components["responses"]["IndexBuilding"];
             };
@@ -1978,10 +1975,9 @@ export interface paths {
                         };
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
             };
         };
         options?: never;
@@ -2018,8 +2014,8 @@ export interface paths {
                         "application/json": components["schemas"]["VectorIndexConfig"];
                     };
                 };
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
-                404: components["responses"]["NotFound"];
             };
         };
         /**
@@ -2057,10 +2053,9 @@ export interface paths {
                         };
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
             };
         };
         post?: never;
@@ -2099,8 +2094,8 @@ export interface paths {
                         "application/json": components["schemas"]["VectorIndexStats"];
                     };
                 };
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
-                404: components["responses"]["NotFound"];
             };
         };
         put?: never;
@@ -2151,18 +2146,10 @@ export interface paths {
                         "application/json": components["schemas"]["VectorIndexConfig"];
                     };
                 };
-                400: components["responses"]["BadRequest"];
+                400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                /** @description An index of that name exists. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
+                409: components["responses"]["IndexConflict"];
             };
         };
         delete?: never;
@@ -2203,7 +2190,7 @@ export interface paths {
                         "application/json": components["schemas"]["VectorIndexConfig"];
                     };
                 };
-                /** @description The default index cannot be dropped, or the request is malformed. */
+                /** @description No index of that name (`INDEX_NOT_FOUND` with `field` "name"), the default index cannot be dropped (`BAD_REQUEST`), or the request is malformed. */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2214,7 +2201,6 @@ export interface paths {
                 };
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
             };
         };
         delete?: never;
@@ -2317,7 +2303,7 @@ export interface components {
             message: string;
             status_code: number;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED";
+            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED";
             /** @description For VALIDATION_FAILED: the offending field (dotted path). */
             field?: string;
             /** @description For PAYLOAD_TOO_LARGE: the configured body limit; for HEADERS_TOO_LARGE and URI_TOO_LONG: the header limit; for RESOURCE_LIMIT_EXCEEDED with limit "memory": THEMIS_QUERY_MAX_MEMORY. */
@@ -3063,6 +3049,29 @@ export interface components {
         };
         /** @description Malformed JSON (`INVALID_JSON`), schema violation naming the field (`VALIDATION_FAILED`, with `field`), invalid key (`INVALID_KEY`), blob not a JSON object (`INVALID_BLOB`), malformed path encoding (`BAD_REQUEST`). */
         BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /**
+         * @description As BadRequest, and the index errors, the same on every index kind (docs/api.md#errors):
+         *     `INDEX_EXISTS` when creating an index that exists, `INDEX_NOT_FOUND` when dropping,
+         *     reading or searching through an index that does not exist (with `field` naming the
+         *     request field that addresses it: `column`, `index`, `name` or `query`).
+         */
+        IndexBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description A unique index over data that holds duplicates, or the index was dropped while it was being built. */
+        IndexConflict: {
             headers: {
                 [name: string]: unknown;
             };
