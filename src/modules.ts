@@ -1,5 +1,5 @@
 import { Aql } from './aql/index.js';
-import { Changefeed } from './cdc/module.js';
+import { Changefeed } from './changefeed/index.js';
 import { Entities } from './entities/module.js';
 import { Graph } from './graph/module.js';
 import { Indexes } from './index/module.js';
@@ -7,7 +7,7 @@ import { Vectors } from './index/vector/module.js';
 import type { Module } from './kernel/module.js';
 import { Query } from './query/module.js';
 import { Search } from './search/module.js';
-import { Transactions } from './txn/module.js';
+import { Transactions } from './transactions/index.js';
 
 /**
  * The subsystems, in the order they are listed in docs/architecture.md (the

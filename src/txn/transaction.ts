@@ -1,6 +1,5 @@
 import type { EntityKey } from '../documents/index.js';
 import type { Snapshot } from '../storage/index.js';
-import type { Isolation } from './types.js';
 
 export interface BufferedWrite {
   readonly k: EntityKey;
@@ -12,6 +11,8 @@ export interface BufferedWrite {
   /** Create semantics: the commit fails with CONFLICT if the key exists by then. */
   readonly mustNotExist: boolean;
 }
+
+export type Isolation = 'read_committed' | 'snapshot';
 
 export type TxnState = 'active' | 'committing' | 'committed' | 'rolled_back' | 'aborted';
 

@@ -11,7 +11,7 @@ import { Database, type DatabaseConfig } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { Entities } from '../../src/entities/index.js';
-import { Transactions } from '../../src/txn/index.js';
+import { Transactions } from '../../src/transactions/index.js';
 
 const log = createLogger('silent');
 

@@ -27,7 +27,7 @@ import { prng } from '../helpers/random.js';
 import { Aql, type AqlQueries } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
-import { Transactions } from '../../src/txn/index.js';
+import { Transactions } from '../../src/transactions/index.js';
 
 const SLOW = process.env.THEMIS_SLOW !== undefined && process.env.THEMIS_SLOW !== '';
 const SEED = process.env.THEMIS_AQL_SEED ? Number(process.env.THEMIS_AQL_SEED) : 0xa91;

@@ -11,7 +11,7 @@ import { openDb, tempDir } from '../helpers/inproc.js';
 import { Aql } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
-import { Transactions } from '../../src/txn/index.js';
+import { Transactions } from '../../src/transactions/index.js';
 
 let dir: string;
 let db: Database;

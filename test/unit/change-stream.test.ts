@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ChangeStream, type ChangeSink, type RawChangeEntry } from '../../src/cdc/index.js';
+import type { RawChangeEntry } from '../../src/cdc/index.js';
+import { ChangeStream, type ChangeSink } from '../../src/changefeed/index.js';
 import { Change, type CommitInfo } from '../../src/txn/index.js';
 
 /** An in-memory change log with the three members ChangeStream uses. */

@@ -13,7 +13,7 @@ import { Database } from '../../src/db.js';
 import { Analyzer, DEFAULT_FULLTEXT_CONFIG, MemoryIndex, decodeCheckpoint, encodeCheckpoint, fieldTexts, type FulltextIndex } from '../../src/index/fulltext/index.js';
 import { createLogger } from '../../src/log.js';
 import { prng } from '../helpers/random.js';
-import { Changefeed } from '../../src/cdc/index.js';
+import { Changefeed } from '../../src/changefeed/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 

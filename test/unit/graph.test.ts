@@ -11,7 +11,7 @@ import { WriteBatch, keyspace, orderedCodec } from '../../src/storage/index.js';
 import { openStack } from '../helpers/stack.js';
 import { Entities } from '../../src/entities/index.js';
 import { Graph } from '../../src/graph/index.js';
-import { Transactions } from '../../src/txn/index.js';
+import { Transactions } from '../../src/transactions/index.js';
 
 const log = createLogger('silent');
 

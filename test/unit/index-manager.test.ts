@@ -12,7 +12,7 @@ import { Aql } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Query } from '../../src/query/index.js';
-import { Transactions } from '../../src/txn/index.js';
+import { Transactions } from '../../src/transactions/index.js';
 
 const log = createLogger('silent');
 

@@ -1,6 +1,6 @@
-import type { ChangeSink, ChangeStreamOptions, RawChangeEntry } from '../../cdc/index.js';
+import type { RawChangeEntry } from '../../cdc/index.js';
 import type { ServiceHost } from '../../kernel/module.js';
-import { Changefeed, type ChangeStream } from '../../cdc/index.js';
+import { Changefeed, type ChangeSink, type ChangeStream, type ChangeStreamOptions } from '../../changefeed/index.js';
 import { ThemisError } from '../../errors.js';
 import { HttpError } from '../error-reply.js';
 import type { RouteArea } from '../route-area.js';

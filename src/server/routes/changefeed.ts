@@ -1,5 +1,5 @@
 import type { ServiceHost } from '../../kernel/module.js';
-import { Changefeed } from '../../cdc/index.js';
+import { Changefeed } from '../../changefeed/index.js';
 import type { RouteSpec } from '../router.js';
 import type { RouteArea } from '../route-area.js';
 import { intParam, stringParam } from '../query-params.js';

@@ -1,7 +1,7 @@
 import os from 'node:os';
-import { Changefeed } from '../../cdc/index.js';
+import { Changefeed } from '../../changefeed/index.js';
 import type { Database } from '../../db.js';
-import { Transactions } from '../../txn/index.js';
+import { Transactions } from '../../transactions/index.js';
 import type { Metrics } from '../../metrics.js';
 import { PACKAGE_VERSION } from '../../paths.js';
 import type { RouteSpec } from '../router.js';

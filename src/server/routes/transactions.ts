@@ -1,6 +1,6 @@
 import type { ServiceHost } from '../../kernel/module.js';
 import { Entities } from '../../entities/index.js';
-import { Transactions } from '../../txn/index.js';
+import { Transactions } from '../../transactions/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
 import type { RouteArea } from '../route-area.js';

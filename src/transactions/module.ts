@@ -1,7 +1,6 @@
 import { ThemisError } from '../errors.js';
 import type { Module } from '../kernel/module.js';
-import type { TransactionManager, TransactionStats } from './transaction-manager.js';
-import { ISOLATIONS, type Isolation } from './types.js';
+import { ISOLATIONS, type Isolation, type TransactionManager, type TransactionStats } from '../txn/index.js';
 
 /** Explicit transactions as the API offers them (POST /transaction/begin, /commit, /rollback; GET /transaction/stats). */
 export class TransactionApi {

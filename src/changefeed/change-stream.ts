@@ -1,5 +1,5 @@
 import type { CommitInfo } from '../txn/index.js';
-import type { ChangeLog, RawChangeEntry } from './change-log.js';
+import type { ChangeLog, RawChangeEntry } from '../cdc/index.js';
 
 /** Where a change stream delivers entries (an SSE response, a WebSocket). */
 export interface ChangeSink {

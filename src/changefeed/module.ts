@@ -1,6 +1,6 @@
 import type { Module } from '../kernel/module.js';
 import { ChangeStream, type ChangeSink, type ChangeStreamOptions } from './change-stream.js';
-import { toClientEntry, type ChangeEntry, type ChangeLog, type ChangeLogStats } from './change-log.js';
+import { toClientEntry, type ChangeEntry, type ChangeLog, type ChangeLogStats } from '../cdc/index.js';
 
 /**
  * The change feed: long-polls, SSE and WebSocket streams over the change

@@ -1,0 +1,1 @@
+export { Transactions, TransactionApi } from './module.js';
