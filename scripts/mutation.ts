@@ -48,6 +48,7 @@ const TXN = 'src/txn/transaction-manager.ts';
 const GC = 'src/storage/group-commit.ts';
 const CL = 'src/cdc/change-log.ts';
 const IM = 'src/index/index-manager.ts';
+const SEC = 'src/index/secondary.ts';
 const EX = 'src/index/extract.ts';
 const VAL = 'src/aql/values.ts';
 
@@ -96,17 +97,17 @@ export const MUTANTS: readonly Mutant[] = [
   { id: 'CL-07', file: CL, find: '        if (ts >= oldest) break;', replace: '        if (ts > oldest) break;', why: 'age retention removes an entry exactly as old as the window', tests: T.cl },
 
   // ---------------------------------------------------------------- indexes
-  { id: 'IM-01', file: IM, find: '      const claim = this.claims.get(hex);', replace: '      const claim = undefined as { key: string; seq: number } | undefined;', why: 'unique check ignores claims of commits in flight (two explicit transactions win one value)', tests: T.idx },
-  { id: 'IM-02', file: IM, find: '        const released = this.releases.get(hex);', replace: '        const released = undefined as { key: string; seq: number } | undefined;', why: 'a value released by a commit in flight cannot be claimed', tests: T.idx },
-  { id: 'IM-03', file: IM, find: '        if (l.def.unique) for (const h of removed) localReleases.set(h, c.key);\n', replace: '', why: 'moving a unique value between entities in one transaction is refused', tests: T.idx },
-  { id: 'IM-04', file: IM, find: "        if (p.l.def.state === 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);", replace: "        if (p.l.def.state !== 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);", why: 'unique violations are checked only while the index is building', tests: T.idx },
-  { id: 'IM-05', file: IM, find: '        localClaims.set(hex, p.key);\n', replace: '', why: 'two entities in one transaction may claim one unique value', tests: T.idx },
-  { id: 'IM-06', file: IM, find: '      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, \'hex\'));\n', replace: '', why: 'updates and deletes leave stale index entries', tests: T.idx },
-  { id: 'IM-07', file: IM, find: '      p.l.entries += p.added.length - p.removed.length;', replace: '      p.l.entries += p.added.length;', why: 'entry counts ignore removals', tests: T.idx },
-  { id: 'IM-08', file: IM, find: '    for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);', replace: '    for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq < last) m.delete(hex);', why: "a durable commit's own claims linger (a freed value stays taken)", tests: T.idx },
-  { id: 'IM-09', file: IM, find: '      if (def.unique) await this.verifyUnique(live);', replace: '', why: 'duplicates written while a unique index was building go unnoticed', tests: T.idx },
-  { id: 'IM-10', file: IM, find: '        lt = r.includeUpper === false ? hi : prefixUpperBound(hi);', replace: '        lt = r.includeUpper === false ? prefixUpperBound(hi) : hi;', why: 'range scans get the upper bound inclusive/exclusive backwards', tests: [...T.idx, 'test/unit/aql-engine.test.ts'] },
-  { id: 'IM-11', file: IM, find: '    if (owner !== undefined && owner !== entityKey) {', replace: '    if (owner !== undefined) {', why: 'an entity re-creating a unique value its own commit in flight still claims is refused', tests: T.idx },
+  { id: 'IM-01', file: SEC, find: '      const claim = this.claims.get(hex);', replace: '      const claim = undefined as { key: string; seq: number } | undefined;', why: 'unique check ignores claims of commits in flight (two explicit transactions win one value)', tests: T.idx },
+  { id: 'IM-02', file: SEC, find: '        const released = this.releases.get(hex);', replace: '        const released = undefined as { key: string; seq: number } | undefined;', why: 'a value released by a commit in flight cannot be claimed', tests: T.idx },
+  { id: 'IM-03', file: SEC, find: '        if (l.def.unique) for (const h of removed) localReleases.set(h, c.key);\n', replace: '', why: 'moving a unique value between entities in one transaction is refused', tests: T.idx },
+  { id: 'IM-04', file: SEC, find: "        if (p.l.def.state === 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);", replace: "        if (p.l.def.state !== 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);", why: 'unique violations are checked only while the index is building', tests: T.idx },
+  { id: 'IM-05', file: SEC, find: '        localClaims.set(hex, p.key);\n', replace: '', why: 'two entities in one transaction may claim one unique value', tests: T.idx },
+  { id: 'IM-06', file: SEC, find: '      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, \'hex\'));\n', replace: '', why: 'updates and deletes leave stale index entries', tests: T.idx },
+  { id: 'IM-07', file: SEC, find: '      p.l.entries += p.added.length - p.removed.length;', replace: '      p.l.entries += p.added.length;', why: 'entry counts ignore removals', tests: T.idx },
+  { id: 'IM-08', file: SEC, find: '    for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);', replace: '    for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq < last) m.delete(hex);', why: "a durable commit's own claims linger (a freed value stays taken)", tests: T.idx },
+  { id: 'IM-09', file: IM, find: 'def.unique ? () => this.secondary.verifyUnique(live) : undefined', replace: 'undefined', why: 'duplicates written while a unique index was building go unnoticed', tests: T.idx },
+  { id: 'IM-10', file: SEC, find: '        lt = r.includeUpper === false ? hi : prefixUpperBound(hi);', replace: '        lt = r.includeUpper === false ? prefixUpperBound(hi) : hi;', why: 'range scans get the upper bound inclusive/exclusive backwards', tests: [...T.idx, 'test/unit/aql-engine.test.ts'] },
+  { id: 'IM-11', file: SEC, find: '    if (owner !== undefined && owner !== entityKey) {', replace: '    if (owner !== undefined) {', why: 'an entity re-creating a unique value its own commit in flight still claims is refused', tests: T.idx },
   { id: 'EX-01', file: EX, find: '    if (raw === undefined) vals = sparse ? undefined : [null];', replace: '    if (raw === undefined) vals = sparse ? [null] : undefined;', why: 'sparse and non-sparse swap how a missing column is indexed', tests: T.idx },
   { id: 'EX-02', file: EX, find: '        if (!seen.has(e)) {', replace: '        if (seen.size >= 0) {', why: 'repeated array elements produce duplicate entries', tests: T.idx },
   { id: 'EX-03', file: EX, find: "    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;", replace: "    if (cur === null || typeof cur !== 'object') return undefined;", why: 'a path descends into arrays by index name', tests: T.idx },

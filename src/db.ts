@@ -108,8 +108,7 @@ export class Database implements ServiceHost {
       }
       o.services.set(m, service);
       o.modules.push(m);
-      const participant = m.commit?.(service);
-      if (participant) o.transactions.addParticipant(participant);
+      for (const participant of [m.commit?.(service) ?? []].flat()) o.transactions.addParticipant(participant);
       const transform = m.transform?.(service);
       if (transform) o.transactions.addTransform(transform);
     }

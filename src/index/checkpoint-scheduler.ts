@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { ReplayEntry } from './replay.js';
 
@@ -12,6 +13,11 @@ export interface IndexCheckpoints {
   everyMs?: number;
   /** Change-log growth past an index's checkpoint that triggers a new one (default 50,000 entries; bounds the replay at start-up). */
   everyChanges?: number;
+}
+
+/** The checkpoint file of index `id`. */
+export function checkpointFile(c: IndexCheckpoints, id: number): string {
+  return path.join(c.dir, `index-${id}.ckpt`);
 }
 
 /**

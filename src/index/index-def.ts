@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
-import { parseFulltextConfig, type FulltextConfig } from './fulltext/index.js';
+import { parseFulltextConfig, type FulltextConfig, type FulltextIndex } from './fulltext/index.js';
 
 export type IndexType = 'equality' | 'range' | 'fulltext';
 export const INDEX_TYPES: readonly IndexType[] = ['equality', 'range', 'fulltext'];
@@ -20,6 +20,19 @@ export interface IndexDef {
   created_at: string;
   /** Fulltext indexes only: analysis and BM25 settings (defaults filled in). */
   config?: FulltextConfig;
+}
+
+/** An index commits maintain now (see DefinitionRegistry). */
+export interface LiveIndex {
+  readonly def: IndexDef;
+  /** The columns split at the dots. */
+  readonly paths: string[][];
+  /** The 4-byte id every entry starts with. */
+  readonly prefix: Buffer;
+  /** Equality/range indexes: entries (kept up to date by commits). */
+  entries: number;
+  /** Fulltext indexes: the BM25 index (its own keyspace and in-memory query side). */
+  ft?: FulltextIndex;
 }
 
 const PATH = /^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;

@@ -38,7 +38,7 @@ export const Indexes: Module<IndexManager> = {
     await m.open();
     return m;
   },
-  commit: (m) => m.participant,
+  commit: (m) => m.participants,
   checkpoint: (m) => m.checkpointAll(true),
   close: (m) => m.close(),
 };

@@ -43,8 +43,8 @@ export interface Module<S> {
   /** Modules whose services this one uses (they open first and close after it). */
   readonly after?: readonly Module<unknown>[];
   open(ctx: ModuleContext): Promise<S> | S;
-  /** The module's commit participant (see CommitParticipant: prepare, write, applied, aborted). */
-  commit?(service: S): CommitParticipant;
+  /** The module's commit participant(s) (see CommitParticipant: prepare, write, applied, aborted), run in this order. */
+  commit?(service: S): CommitParticipant | readonly CommitParticipant[];
   /** A stage every put passes before it is buffered. */
   transform?(service: S): WriteTransform;
   /** Write the module's checkpoint now (also done periodically and at close). */

@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import type { Logger } from '../log.js';
+import { Engine, WriteBatch, keyspace } from '../storage/index.js';
+import type { CommitInfo, CommitParticipant } from '../txn/index.js';
+import type { CommitClock } from './backfill.js';
+import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from './checkpoint-scheduler.js';
+import type { DefinitionRegistry } from './definitions.js';
+import { FulltextIndex, type DocChange, type FulltextPlan } from './fulltext/index.js';
+import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
+import { replayReport } from './replay.js';
+
+const ftKs = keyspace('fulltext');
+
+/** A commit's fulltext work: the documents each index must (re)index, and (after write) the tickets taken. */
+interface FulltextCommitPlan {
+  docs: (readonly [FulltextIndex, DocChange[]])[];
+  tickets: [FulltextIndex, FulltextPlan][];
+}
+
+/**
+ * The fulltext indexes' upkeep around their BM25 index (`FulltextIndex`,
+ * which keeps its postings in keyspace `fulltext` and its query side in
+ * memory): loading at open (checkpoint plus change-log replay, else the
+ * postings), maintenance in every commit, backfill batches, checkpoints,
+ * and removal. Their definitions live with the secondary indexes'.
+ */
+export class FulltextIndexes {
+  private readonly scheduler: CheckpointScheduler<LiveIndex>;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+    private readonly defs: DefinitionRegistry<IndexDef, LiveIndex>,
+    private readonly clock?: CommitClock,
+    private readonly checkpoints?: IndexCheckpoints,
+  ) {
+    this.scheduler = new CheckpointScheduler(
+      'fulltext',
+      log,
+      () => [...this.defs.all()].filter((l) => l.ft && l.def.state === 'ready'),
+      (l) => indexName(l.def),
+      async (l, force) => this.checkpoints !== undefined && this.clock !== undefined && this.defs.isCurrent(l) && l.ft!.checkpoint(checkpointFile(this.checkpoints, l.def.id), this.clock.appliedSeq(), force),
+      checkpoints,
+      (l) => l.ft!.checkpointSeq,
+    );
+  }
+
+  /** The BM25 index of a fulltext definition (empty until loaded or backfilled). */
+  create(def: IndexDef): FulltextIndex {
+    return new FulltextIndex(def.id, def.columns[0]!, def.config!, this.engine, this.log);
+  }
+
+  /** The in-memory side of a fulltext index: from its checkpoint plus the change log, else from the durable postings. */
+  async load(ft: FulltextIndex, def: IndexDef): Promise<void> {
+    const started = Date.now();
+    let from: Record<string, unknown>;
+    const c = this.checkpoints;
+    const r = c ? await ft.loadCheckpoint(checkpointFile(c, def.id), c.lastSeq(), (seq) => c.replay(def.table, seq)) : { loaded: false as const, reason: 'checkpoints off' };
+    if (r.loaded) from = { source: 'checkpoint', ...replayReport(r.fromSeq ?? 0, c!.lastSeq(), r.replayed ?? 0) };
+    else {
+      await ft.load();
+      from = { source: 'postings', checkpoint_unused: r.reason ?? 'unknown' };
+    }
+    this.log.info('fulltext index loaded', { index: indexName(def), ...from, ...ft.stats(), ms: Date.now() - started });
+  }
+
+  /** Start the periodic and growth checkpoints (only with a commit clock: without one there is no applied position to record). */
+  start(): void {
+    if (this.clock) this.scheduler.start();
+  }
+
+  /**
+   * Checkpoint every ready fulltext index that changed since its last
+   * checkpoint: periodically, after a create, and at shutdown (commits in
+   * flight are left to the change-log replay).
+   */
+  checkpointAll(force = false, only?: LiveIndex): Promise<void> {
+    return this.scheduler.run(force, only);
+  }
+
+  /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */
+  close(): Promise<void> {
+    return this.scheduler.stop();
+  }
+
+  /** One backfill batch (`rows`: entity key and current text): postings committed, then the in-memory side. */
+  fill(ft: FulltextIndex, rows: readonly [string, string][]): Promise<void> {
+    const batch = new WriteBatch();
+    const plan = ft.apply(ft.planBackfill(rows), batch);
+    return this.engine.commit(batch).then(() => ft.complete(plan));
+  }
+
+  /** Remove an index's postings and checkpoint (a drop). */
+  async clear(id: number): Promise<void> {
+    await FulltextIndex.deleteAll(this.engine, id);
+    if (this.checkpoints) await fs.promises.rm(checkpointFile(this.checkpoints, id), { force: true });
+  }
+
+  approximateSize(l: LiveIndex): Promise<number> {
+    return this.engine.approximateRange(ftKs, l.prefix);
+  }
+
+  // ------------------------------------------------------------------ maintenance (commit participant)
+
+  /** Commit participation: documents analysed in prepare, postings written and tickets taken in write, the in-memory side updated once durable. */
+  readonly participant: CommitParticipant<FulltextCommitPlan> = {
+    name: 'fulltext',
+    prepare: (info) => this.prepare(info),
+    write: (info, plan, batch) => {
+      if (plan) for (const [ft, docs] of plan.docs) plan.tickets.push([ft, ft.apply(docs, batch, info.changes[0]!.seq)]);
+    },
+    applied: (_info, plan) => {
+      if (plan) for (const [ft, p] of plan.tickets) ft.complete(p);
+      this.scheduler.afterCommit();
+    },
+    aborted: (_info, plan) => {
+      if (plan) for (const [ft, p] of plan.tickets) ft.cancel(p);
+    },
+  };
+
+  private prepare(info: CommitInfo): FulltextCommitPlan | undefined {
+    if (this.defs.empty) return undefined;
+    const byIndex = new Map<FulltextIndex, { key: string; prev: unknown; next: unknown }[]>();
+    for (const c of info.changes) {
+      for (const l of this.defs.onTable(c.table)) {
+        if (!l.ft) continue;
+        const list = byIndex.get(l.ft) ?? [];
+        list.push({ key: c.key, prev: c.prevDoc, next: c.doc });
+        byIndex.set(l.ft, list);
+      }
+    }
+    const docs = [...byIndex].map(([ft, changes]) => [ft, ft.plan(changes)] as const).filter(([, d]) => d.length > 0);
+    return docs.length === 0 ? undefined : { docs, tickets: [] };
+  }
+}

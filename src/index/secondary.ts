@@ -1,0 +1,304 @@
+import type { DocumentStore } from '../documents/index.js';
+import { ThemisError } from '../errors.js';
+import { Engine, WriteBatch, type Snapshot, keyspace, orderedCodec, prefixUpperBound, type ScalarValue } from '../storage/index.js';
+import type { CommitInfo, CommitParticipant } from '../txn/index.js';
+import type { LatestValue } from './backfill.js';
+import type { DefinitionRegistry } from './definitions.js';
+import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
+import { idPrefix } from './id-prefix.js';
+import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
+
+const idxKs = keyspace('index');
+const EMPTY = Buffer.alloc(0);
+
+/** One change's entries in one secondary index: hex entry keys removed, and added with their value tuples. */
+interface EntryChange {
+  l: LiveIndex;
+  key: string;
+  removed: string[];
+  added: [string, ScalarValue[]][];
+}
+
+/** What scanKeys reads: entries whose first value is `eq`, or the single-column range [lower, upper]. */
+export interface EntryRange {
+  eq?: ScalarValue;
+  lower?: ScalarValue;
+  upper?: ScalarValue;
+  includeLower?: boolean;
+  includeUpper?: boolean;
+  reverse?: boolean;
+  limit?: number;
+}
+
+function describeTuple(t: ScalarValue[]): string {
+  return JSON.stringify(t.length === 1 ? t[0] : t);
+}
+
+/** A unique index cannot be created over data that already repeats a value. */
+function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, key: string): ThemisError {
+  return new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${describeTuple(t)} is used by ${owner} and ${key}`);
+}
+
+/**
+ * The entries of secondary indexes (equality and range share one
+ * order-preserving layout) and their maintenance.
+ *
+ *   non-unique: id(4) ‹values…, entityKey› -> ''
+ *   unique:     id(4) ‹values…›            -> entityKey
+ *
+ * ‹…› is orderedCodec (null < bool < number < string, numbers numerically),
+ * so an index range is a LevelDB range and a value prefix is a byte prefix.
+ * Entries are maintained by a commit participant in the same batch as the entity,
+ * so an index never disagrees with the data (updates, deletes, rollbacks,
+ * crashes). Unique indexes are point-addressable by value, which lets the
+ * participant check a violation synchronously; values claimed or released by
+ * commits still in flight are tracked so concurrent writers cannot both win.
+ */
+export class SecondaryIndexes {
+  /** In-flight unique claims (hex of the unique key) -> owner and the claiming commit's last seq. */
+  private readonly claims = new Map<string, { key: string; seq: number }>();
+  /** In-flight releases (an owner moving off a value) -> former owner and seq. */
+  private readonly releases = new Map<string, { key: string; seq: number }>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly documents: DocumentStore,
+    private readonly latest: LatestValue,
+    /** The live indexes (fulltext ones, which carry `ft`, are not this class's). */
+    private readonly defs: DefinitionRegistry<IndexDef, LiveIndex>,
+  ) {}
+
+  // ------------------------------------------------------------------ maintenance (commit participant)
+
+  /** Commit participation: plan and check (unique values, entry limits) in prepare; entries and claims in write. */
+  readonly participant: CommitParticipant<EntryChange[]> = {
+    name: 'indexes',
+    prepare: (info) => this.prepare(info),
+    write: (info, plan, batch) => plan && this.write(info, plan, batch),
+    applied: (info) => this.applied(info),
+    aborted: (info, plan) => plan && this.forget(info, plan),
+  };
+
+  /** What each change removes and adds, per index, checked against unique values (pure; throws on a violation). */
+  private prepare(info: CommitInfo): EntryChange[] | undefined {
+    if (this.defs.empty) return undefined;
+    const entries: EntryChange[] = [];
+    const localReleases = new Map<string, string>();
+    for (const c of info.changes) {
+      for (const l of this.defs.onTable(c.table)) {
+        if (l.ft) continue;
+        const before = c.prev === null ? [] : this.tuplesOfDoc(l, c.prevDoc, c.key);
+        const after = c.value === null ? [] : this.tuplesOfDoc(l, c.doc, c.key);
+        const oldKeys = new Map(before.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
+        const newKeys = new Map(after.map((t) => [this.entryKey(l, t, c.key).toString('hex'), t]));
+        const removed = [...oldKeys.keys()].filter((h) => !newKeys.has(h));
+        const added = [...newKeys].filter(([h]) => !oldKeys.has(h));
+        if (l.def.unique) for (const h of removed) localReleases.set(h, c.key);
+        if (removed.length > 0 || added.length > 0) entries.push({ l, key: c.key, removed, added });
+      }
+    }
+    // Unique checks (a value released earlier in this same commit may be taken).
+    const localClaims = new Map<string, string>();
+    for (const p of entries) {
+      if (!p.l.def.unique) continue;
+      for (const [hex, t] of p.added) {
+        if (p.l.def.state === 'ready') this.checkUnique(p.l, hex, t, p.key, localClaims, localReleases);
+        localClaims.set(hex, p.key);
+      }
+    }
+    return entries.length === 0 ? undefined : entries;
+  }
+
+  /** Entries into the batch; unique values claimed and released until the batch is durable. */
+  private write(info: CommitInfo, plan: EntryChange[], batch: WriteBatch): void {
+    const lastSeq = info.changes[info.changes.length - 1]!.seq;
+    for (const p of plan) {
+      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
+      for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
+      p.l.entries += p.added.length - p.removed.length;
+      if (p.l.def.unique) {
+        for (const hex of p.removed) this.releases.set(hex, { key: p.key, seq: lastSeq });
+        for (const [hex] of p.added) this.claims.set(hex, { key: p.key, seq: lastSeq });
+      }
+    }
+  }
+
+  /** Durable: claims and releases up to this commit are visible in LevelDB itself. */
+  private applied(info: CommitInfo): void {
+    if (this.claims.size === 0 && this.releases.size === 0) return;
+    const last = info.changes[info.changes.length - 1]!.seq;
+    for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
+  }
+
+  /** The batch failed: its claims and releases never happened, its entry counts are taken back. */
+  private forget(info: CommitInfo, plan: EntryChange[]): void {
+    const last = info.changes[info.changes.length - 1]!.seq;
+    for (const p of plan) {
+      p.l.entries -= p.added.length - p.removed.length;
+      if (!p.l.def.unique) continue;
+      for (const hex of p.removed) if (this.releases.get(hex)?.seq === last) this.releases.delete(hex);
+      for (const [hex] of p.added) if (this.claims.get(hex)?.seq === last) this.claims.delete(hex);
+    }
+  }
+
+  private checkUnique(l: LiveIndex, hex: string, t: ScalarValue[], entityKey: string, localClaims: Map<string, string>, localReleases: Map<string, string>): void {
+    let owner: string | undefined = localClaims.get(hex);
+    if (owner === undefined) {
+      const claim = this.claims.get(hex);
+      if (claim && localReleases.get(hex) !== claim.key) owner = claim.key;
+      else if (!claim) {
+        const durable = this.engine.getSync(idxKs, Buffer.from(hex, 'hex'))?.toString('utf8');
+        const released = this.releases.get(hex);
+        const freed = durable !== undefined && (localReleases.get(hex) === durable || (released !== undefined && released.key === durable));
+        owner = durable !== undefined && !freed ? durable : undefined;
+      }
+    }
+    if (owner !== undefined && owner !== entityKey) {
+      throw new ThemisError('CONFLICT', `unique index ${indexName(l.def)}: value ${describeTuple(t)} is already used by ${owner}`, {
+        details: { index: indexName(l.def), conflicting_key: owner },
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ backfill
+
+  /**
+   * One backfill batch's entries (`rows`: entity key and current text),
+   * committed; throws at once (nothing written) when a unique index would
+   * get a value twice.
+   */
+  fill(l: LiveIndex, rows: readonly [string, string][]): Promise<void> {
+    const batch = new WriteBatch();
+    const local = new Map<string, string>();
+    for (const [key, text] of rows) {
+      for (const t of this.tuplesOf(l, text, key)) {
+        const k = this.entryKey(l, t, key);
+        if (l.def.unique) {
+          const hex = k.toString('hex');
+          const owner = local.get(hex) ?? this.engine.getSync(idxKs, k)?.toString('utf8');
+          if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
+            throw duplicateValue(l, t, owner, key);
+          }
+          local.set(hex, key);
+          batch.put(idxKs, k, Buffer.from(key, 'utf8'));
+        } else {
+          batch.put(idxKs, k, EMPTY);
+        }
+        l.entries++;
+      }
+    }
+    return this.engine.commit(batch);
+  }
+
+  /**
+   * After a unique index turned `ready` (from then on commits enforce it): a
+   * second pass finds any duplicate that slipped in while it was building (a
+   * unique entry holds one owner, so a duplicate shows as an entity whose
+   * value is owned by another entity that still has it).
+   */
+  async verifyUnique(l: LiveIndex): Promise<void> {
+    for await (const rows of this.documents.scan({ table: l.def.table })) {
+      for (const [key] of rows) {
+        const text = this.latest(key);
+        if (text === null) continue;
+        for (const t of this.tuplesOf(l, text, key)) {
+          const ek = this.entryKey(l, t, key);
+          const owner = this.claims.get(ek.toString('hex'))?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
+          if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
+            throw duplicateValue(l, t, owner, key);
+          }
+        }
+      }
+    }
+  }
+
+  /** Whether `owner`'s latest document still holds tuple `t` in this index (stale unique entries don't count). */
+  private stillHas(l: LiveIndex, t: ScalarValue[], owner: string): boolean {
+    const text = this.latest(owner);
+    if (text === null) return false;
+    const want = orderedCodec.encode(t);
+    return this.tuplesOf(l, text, owner).some((x) => orderedCodec.encode(x).equals(want));
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /**
+   * Entity keys of an index's entries, in index order, as of `snapshot`:
+   * `eq` = entries whose first value is eq (a byte prefix, also for composites);
+   * otherwise the single-column range [lower, upper] (each optional).
+   * `limit` stops after that many entries (estimates).
+   */
+  async *scan(l: LiveIndex, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string> {
+    if ('eq' in r && l.def.unique && l.def.columns.length === 1) {
+      // A single-column unique index is point-addressable by value: one synchronous read, no iterator.
+      const owner = this.engine.getSync(idxKs, Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]), snapshot);
+      if (owner !== undefined) yield owner.toString('utf8');
+      return;
+    }
+    let gte: Buffer;
+    let lt: Buffer;
+    if ('eq' in r) {
+      gte = Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]);
+      lt = prefixUpperBound(gte);
+    } else {
+      if (r.lower !== undefined) {
+        const lo = Buffer.concat([l.prefix, orderedCodec.encode([r.lower])]);
+        gte = r.includeLower === false ? prefixUpperBound(lo) : lo;
+      } else gte = l.prefix;
+      if (r.upper !== undefined) {
+        const hi = Buffer.concat([l.prefix, orderedCodec.encode([r.upper])]);
+        lt = r.includeUpper === false ? hi : prefixUpperBound(hi);
+      } else lt = prefixUpperBound(l.prefix);
+    }
+    if (Buffer.compare(gte, lt) >= 0) return;
+    const opts = { gte, lt, reverse: r.reverse === true, ...(r.limit !== undefined ? { limit: r.limit } : {}), ...(snapshot ? { snapshot } : {}) };
+    for await (const [k, v] of this.engine.scan(idxKs, opts)) {
+      if (l.def.unique) yield v.toString('utf8');
+      else {
+        const t = orderedCodec.decode(k.subarray(4));
+        yield t[t.length - 1] as string;
+      }
+    }
+  }
+
+  /** How many entries index `id` has (at open and after a backfill). */
+  async count(id: number): Promise<number> {
+    const prefix = idPrefix(id);
+    let n = 0;
+    for await (const _ of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix) })) n++;
+    return n;
+  }
+
+  approximateSize(l: LiveIndex): Promise<number> {
+    return this.engine.approximateRange(idxKs, l.prefix);
+  }
+
+  /** Remove every entry of index `id` (a drop), in batches. */
+  async deleteEntries(id: number): Promise<void> {
+    const prefix = idPrefix(id);
+    for (;;) {
+      const b = new WriteBatch();
+      for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix), limit: 10_000 })) b.del(idxKs, k);
+      if (b.length === 0) return;
+      await this.engine.commit(b);
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private tuplesOf(l: LiveIndex, text: string, key: string): ScalarValue[][] {
+    return this.tuplesOfDoc(l, JSON.parse(text), key);
+  }
+
+  private tuplesOfDoc(l: LiveIndex, doc: unknown, key: string): ScalarValue[][] {
+    const tuples = indexTuples(doc, l.paths, l.def.sparse);
+    if (tuples.length > MAX_ENTRIES_PER_DOCUMENT) {
+      throw new ThemisError('VALIDATION_FAILED', `${key} would produce more than ${MAX_ENTRIES_PER_DOCUMENT} entries in index ${indexName(l.def)} (arrays multiply across columns)`);
+    }
+    return tuples;
+  }
+
+  private entryKey(l: LiveIndex, t: ScalarValue[], entityKey: string): Buffer {
+    return Buffer.concat([l.prefix, orderedCodec.encode(l.def.unique ? t : [...t, entityKey])]);
+  }
+}
