@@ -62,8 +62,8 @@ const T = {
 
 export const MUTANTS: readonly Mutant[] = [
   // ---------------------------------------------------------------- commit path: transaction manager
-  { id: 'TM-01', file: TXN, find: '      this.nextSeq = changes[0]!.seq;\n', replace: '', why: 'a refused commit keeps the sequence numbers it took (the feed skips numbers)', tests: T.txn },
-  { id: 'TM-02', file: TXN, find: '      this.nextSeq = changes[0]!.seq;', replace: '      this.nextSeq = changes[changes.length - 1]!.seq;', why: 'a refused commit hands back all but one of its numbers', tests: T.txn },
+  { id: 'TM-01', file: TXN, find: '      this.nextSeq = info.changes[0]!.seq;\n', replace: '', why: 'a refused commit keeps the sequence numbers it took (the feed skips numbers)', tests: T.txn },
+  { id: 'TM-02', file: TXN, find: '      this.nextSeq = info.changes[0]!.seq;', replace: '      this.nextSeq = info.changes[info.changes.length - 1]!.seq;', why: 'a refused commit hands back all but one of its numbers', tests: T.txn },
   { id: 'TM-03', file: TXN, find: 'if (last !== undefined && last > txn.beginSeq) {', replace: 'if (last !== undefined && last >= txn.beginSeq) {', why: 'a write committed just before begin counts as a conflict', tests: T.txn },
   { id: 'TM-04', file: TXN, find: "      if (txn.isolation === 'snapshot') {\n        const last", replace: "      if (txn.isolation !== 'snapshot') {\n        const last", why: 'first-committer-wins checked for the wrong isolation level', tests: T.txn },
   { id: 'TM-05', file: TXN, find: '      this.lastWrite.set(c.key, c.seq);\n', replace: '', why: 'commits are not tracked for conflict detection', tests: T.txn },
@@ -77,7 +77,9 @@ export const MUTANTS: readonly Mutant[] = [
   { id: 'TM-13', file: TXN, find: "(w.value === null ? 0 : Buffer.byteLength(w.value, 'utf8'))", replace: '(w.value === null ? 0 : w.value.length)', why: 'size limits count UTF-16 units, not bytes', tests: T.txn },
   { id: 'TM-14', file: TXN, find: "now - t.lastActivity > this.opts.idleTimeoutMs) {\n", replace: "now - t.startedAt > this.opts.idleTimeoutMs) {\n", why: 'the idle timeout ignores activity', tests: T.txn },
   { id: 'TM-15', file: TXN, find: "if (t.isolation === 'snapshot' && t.beginSeq < bound) bound = t.beginSeq;", replace: "if (t.isolation === 'snapshot' && t.beginSeq > bound) bound = t.beginSeq;", why: 'pruning forgets writes an old snapshot can still conflict with', tests: T.txn },
-  { id: 'TM-16', file: TXN, find: '      this.broken = e instanceof Error ? e : new Error(String(e));\n', replace: '', why: 'writes go on after a failed commit (a gap in the change log)', tests: T.txn },
+  { id: 'TM-16', file: TXN, find: "      this.broken = e instanceof Error ? e : new Error(String(e));\n      this.opts.log.error('commit failed; refusing further writes'", replace: "      this.opts.log.error('commit failed; refusing further writes'", why: 'writes go on after a failed commit (a gap in the change log)', tests: T.txn },
+  { id: 'TM-18', file: TXN, find: "      this.each('aborted', info, plans, this.participants.length);\n", replace: '', why: 'participants are not told that a batch they wrote into failed (claims and tickets stay reserved)', tests: [...T.txn, 'test/unit/commit-protocol.test.ts'] },
+  { id: 'TM-19', file: TXN, find: "    this.each('applied', info, plans, this.participants.length);", replace: "    this.each('applied', info, plans, this.participants.length - 1);", why: 'the last participant never learns its batch is durable', tests: [...T.txn, 'test/unit/commit-protocol.test.ts'] },
   { id: 'TM-17', file: TXN, find: '    if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;', replace: '    if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq - 1;', why: 'appliedSeq lags the last durable commit (snapshots miss it)', tests: T.txn },
 
   // ---------------------------------------------------------------- commit path: group commit

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
@@ -102,6 +102,15 @@ describe('commit participants', () => {
     expect(await codeOf(d.get(Entities).putEntity('u:2', { email: 'a@x' }))).toBe('CONFLICT');
     expect(seen).toEqual([]); // the indexes participant (before it) refused: nobody wrote, nothing was applied
     expect(d.changeLog.lastSeq).toBe(1);
+  });
+
+  it('a batch that fails in storage after write: every participant that wrote gets aborted with its plan, none gets applied', async () => {
+    const seen: string[] = [];
+    const d = await open([Entities, participantModule(recorder('a', seen)), participantModule(recorder('b', seen))]);
+    const spy = vi.spyOn(d.engine as unknown as { _write: () => Promise<void> }, '_write').mockRejectedValueOnce(new Error('IO error: injected'));
+    expect(await codeOf(d.get(Entities).putEntity('t:1', { v: 1 }))).toBe('STORAGE_FAILURE');
+    spy.mockRestore();
+    expect(seen).toEqual(['a:prepare', 'b:prepare', 'a:write:plan-a-1', 'b:write:plan-b-1', 'a:aborted:plan-a-1', 'b:aborted:plan-b-1']);
   });
 
   it('each document is parsed once per commit: every participant sees the same parsed object (the one the request carried)', async () => {
