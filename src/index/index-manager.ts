@@ -431,8 +431,9 @@ export class IndexManager {
   private write(info: CommitInfo, plan: IndexCommitPlan, batch: WriteBatch): void {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
     for (const [ft, docs] of plan.fulltext) plan.ft.push([ft, ft.apply(docs, batch, info.changes[0]!.seq)]);
+    // Every removal before any addition: a unique value one document gives up and another takes in this commit is the same key.
+    for (const p of plan.entries) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
     for (const p of plan.entries) {
-      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
       for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
       p.l.entries += p.added.length - p.removed.length;
       if (p.l.def.unique) {
