@@ -431,6 +431,9 @@ export class IndexManager {
   private write(info: CommitInfo, plan: IndexCommitPlan, batch: WriteBatch): void {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
     for (const [ft, docs] of plan.fulltext) plan.ft.push([ft, ft.apply(docs, batch, info.changes[0]!.seq)]);
+    // A unique entry is removed only by the document it names: while an index is built, a value may have two
+    // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
+    for (const p of plan.entries) if (p.l.def.unique && p.removed.length > 0) p.removed = p.removed.filter((hex) => this.uniqueOwner(hex) === p.key);
     // Every removal before any addition: a unique value one document gives up and another takes in this commit is the same key.
     for (const p of plan.entries) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
     for (const p of plan.entries) {
@@ -462,6 +465,11 @@ export class IndexManager {
       for (const [hex] of p.added) if (this.claims.get(hex)?.seq === last) this.claims.delete(hex);
     }
     for (const [index, p] of plan.ft) index.cancel(p);
+  }
+
+  /** Who holds a unique entry now: the latest commit in flight that claimed it, else what LevelDB holds. */
+  private uniqueOwner(hex: string): string | undefined {
+    return this.claims.get(hex)?.key ?? this.engine.getSync(idxKs, Buffer.from(hex, 'hex'))?.toString('utf8');
   }
 
   private checkUnique(l: LiveIndex, hex: string, t: ScalarValue[], entityKey: string, localClaims: Map<string, string>, localReleases: Map<string, string>): void {
