@@ -283,7 +283,7 @@ export function participantSuite(subject: ParticipantSubject, o: SuiteOptions = 
               }
             },
           ),
-          { numRuns: SOAK ? (o.soakRuns ?? 300) : (o.runs ?? 25) },
+          { numRuns: SOAK ? (o.soakRuns ?? 300) : (o.runs ?? 40) },
         );
       },
       SOAK ? 1_800_000 : 60_000,
