@@ -112,8 +112,12 @@ export class SecondaryIndexes {
   /** Entries into the batch; unique values claimed and released until the batch is durable. */
   private write(info: CommitInfo, plan: EntryChange[], batch: WriteBatch): void {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
+    // A unique entry is removed only by the document it names: while an index is built, a value may have two
+    // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
+    for (const p of plan) if (p.l.def.unique && p.removed.length > 0) p.removed = p.removed.filter((hex) => this.uniqueOwner(hex) === p.key);
+    // Every removal before any addition: a unique value one document gives up and another takes in this commit is the same key.
+    for (const p of plan) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
     for (const p of plan) {
-      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
       for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
       p.l.entries += p.added.length - p.removed.length;
       if (p.l.def.unique) {
@@ -139,6 +143,11 @@ export class SecondaryIndexes {
       for (const hex of p.removed) if (this.releases.get(hex)?.seq === last) this.releases.delete(hex);
       for (const [hex] of p.added) if (this.claims.get(hex)?.seq === last) this.claims.delete(hex);
     }
+  }
+
+  /** Who holds a unique entry now: the latest commit in flight that claimed it, else what LevelDB holds. */
+  private uniqueOwner(hex: string): string | undefined {
+    return this.claims.get(hex)?.key ?? this.engine.getSync(idxKs, Buffer.from(hex, 'hex'))?.toString('utf8');
   }
 
   private checkUnique(l: LiveIndex, hex: string, t: ScalarValue[], entityKey: string, localClaims: Map<string, string>, localReleases: Map<string, string>): void {

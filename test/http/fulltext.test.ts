@@ -793,7 +793,7 @@ describe('fulltext search over HTTP', () => {
   // Regression: IndexManager.create used to save the index definition before registering the index
   // with the commit hook; a document created by a commit whose hook ran during that await was missed
   // by both the hook and the backfill (found by this test and the in-process one in
-  // test/unit/fulltext-consistency.test.ts; fixed in ce6bbbb).
+  // test/unit/fulltext-index-lifecycle.test.ts; fixed in ce6bbbb).
   it('an index created while concurrent writes run (backfill racing commits) equals the reference on the stored documents', async () => {
     // Random writers run throughout; with the create request a staggered burst of creates of new keys is
     // sent, so that commits are queued while the index definition is being written (against the old code
