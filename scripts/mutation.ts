@@ -203,6 +203,7 @@ function runTests(dir: string, files: readonly string[], timeoutMs: number): Pro
 
 /** vitest's "Tests  2 failed | 40 passed (42)" line → "2 failed | 40 passed". */
 function summary(tail: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes, which start with ESC
   const plain = tail.replace(/\x1b\[[0-9;]*m/g, '');
   return /^\s*Tests\s+(\d+ (?:failed|passed)[^\n(]*)/m.exec(plain)?.[1]?.trim() ?? plain.trim().split('\n').slice(-3).join(' | ');
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { ConfigError, HELP, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { startServer } from './app.js';
+import { startServer, type RunningServer } from './app.js';
 
 /** Entry point: flags/env → Config, start, and stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (e) {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', { error: reason }));
 
-  let server;
+  let server: RunningServer;
   try {
     server = await startServer(config, { log });
   } catch (e) {

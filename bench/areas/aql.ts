@@ -237,7 +237,7 @@ export const aqlArea: Area = {
       const want = topAges(d, lo, hi, LIMIT);
       const p: string[] = [];
       if (JSON.stringify(ages) !== JSON.stringify(want)) p.push(`ages ${JSON.stringify(ages)}, want ${JSON.stringify(want)}`);
-      docs.forEach((x, i) => p.push(...userDocProblems(x, userNo(x), `row ${i}`)));
+      docs.forEach((x, i) => { p.push(...userDocProblems(x, userNo(x), `row ${i}`)); });
       return p;
     };
     const aggOfCity = (c: number) => {
@@ -267,7 +267,7 @@ export const aqlArea: Area = {
           const docs = rows.map(asDoc);
           const p: string[] = [];
           if (!sameSet(docs.map(userNo), usersOfCity(c))) p.push(`city c${c}: users ${JSON.stringify(docs.map(userNo))}, loaded ${JSON.stringify(usersOfCity(c))}`);
-          docs.forEach((x) => p.push(...userDocProblems(x, userNo(x), `city c${c}`)));
+          docs.forEach((x) => { p.push(...userDocProblems(x, userNo(x), `city c${c}`)); });
           return p;
         },
         access: ['index_eq'],

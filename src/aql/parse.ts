@@ -154,7 +154,7 @@ export function tryParseAql(text: string): { query: Query } | { error: AqlSyntax
 
   aqlParser.input = tokens;
   aqlParser.resetState();
-  let cst;
+  let cst: ReturnType<typeof aqlParser.query>;
   try {
     cst = aqlParser.query();
   } catch (e) {

@@ -242,7 +242,7 @@ export function truthy(v: AqlValue | undefined): boolean {
     case 'boolean':
       return v;
     case 'number':
-      return v !== 0 && v === v;
+      return v !== 0 && !Number.isNaN(v);
     case 'string':
       return v.length > 0;
     default:
@@ -265,7 +265,7 @@ export function toNumber(v: AqlValue | undefined): number {
   if (v === null || v === undefined) return 0;
   switch (typeof v) {
     case 'number':
-      return v === v && v !== Infinity && v !== -Infinity ? v : 0;
+      return Number.isFinite(v) ? v : 0;
     case 'boolean':
       return v ? 1 : 0;
     case 'string': {
@@ -333,7 +333,7 @@ export function toArray(v: AqlValue | undefined): AqlValue[] {
 
 /** A finite number, or null (ArangoDB turns NaN and ±Infinity results into null). */
 export function numberOrNull(n: number): number | null {
-  if (n === n && n !== Infinity && n !== -Infinity) return n === 0 ? 0 : n;
+  if (Number.isFinite(n)) return n === 0 ? 0 : n;
   return null;
 }
 

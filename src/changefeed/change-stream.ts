@@ -1,5 +1,5 @@
 import type { CommitInfo } from '../txn/index.js';
-import type { ChangeLog, RawChangeEntry } from '../cdc/index.js';
+import type { ChangeLog, RawChangeEntry, ReadResult } from '../cdc/index.js';
 
 /** Where a change stream delivers entries (an SSE response, a WebSocket). */
 export interface ChangeSink {
@@ -124,7 +124,7 @@ export class ChangeStream {
         this.again = false;
         while (!this.stopped && !this.sink.closed && this.blockedSince === undefined && this.cursor < this.log.lastSeq) {
           const before = this.cursor;
-          let r;
+          let r: ReadResult;
           try {
             r = await this.log.read({ fromSeq: this.cursor, limit: this.batchSize, keyPrefix: this.opts.keyPrefix });
           } catch (e) {

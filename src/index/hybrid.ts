@@ -51,8 +51,8 @@ export function fuse(text: readonly { key: string; score: number }[], vector: re
     if (!h) hits.set(key, (h = { key, score: 0, text: null, vector: null }));
     return h;
   };
-  text.forEach((t, i) => (hit(t.key).text = { rank: i + 1, score: t.score }));
-  vector.forEach((v, i) => (hit(v.key).vector = { rank: i + 1, distance: v.distance }));
+  text.forEach((t, i) => { hit(t.key).text = { rank: i + 1, score: t.score }; });
+  vector.forEach((v, i) => { hit(v.key).vector = { rank: i + 1, distance: v.distance }; });
   const norm = (values: number[]) => {
     const lo = Math.min(...values);
     const hi = Math.max(...values);

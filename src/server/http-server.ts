@@ -39,7 +39,7 @@ const JSON_TYPE = 'application/json';
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (missing from the bundled typings). */
 const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
 const KNOWN_METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]));
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point (a request target must be ASCII)
 const NON_ASCII = /[^\x00-\x7f]/;
 function statusLine(code: number): string {
   return `${code} ${STATUS_CODES[code] ?? 'Unknown'}`;

@@ -196,7 +196,7 @@ export function fulltextSubject(o: { table?: string; column?: string; config?: R
       const ds = await ft.durableStats();
       const mem = ft.mem;
       const dl: [string, number][] = [];
-      mem.docKeys.forEach((key, doc) => key !== undefined && dl.push([key, mem.docLen[doc]!]));
+      mem.docKeys.forEach((key, doc) => { key !== undefined && dl.push([key, mem.docLen[doc]!]); });
       const postings: [string, [string, number[]][]][] = [];
       for (const [term, pl] of mem.terms) {
         const docs: [string, number[]][] = [];

@@ -571,7 +571,7 @@ describe('POST /query/aql', () => {
       const want = await searchApi('graph database', 3);
       expect(want.length).toBeGreaterThan(1);
       expect(got.map((x) => x.k)).toEqual(want.map((x) => x.k));
-      got.forEach((x, i) => expect(x.s).toBeCloseTo(want[i]!.s, 9));
+      got.forEach((x, i) => { expect(x.s).toBeCloseTo(want[i]!.s, 9); });
       for (let i = 1; i < got.length; i++) expect(got[i]!.s).toBeLessThanOrEqual(got[i - 1]!.s);
       expect((b.plan as Body).indexes).toEqual([expect.objectContaining({ variable: 'd', collection: 'docs', type: 'fulltext', attribute: 'body' })]);
       expect((b.plan as Body).mode).toBe('index_optimized');

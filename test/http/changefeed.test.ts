@@ -72,7 +72,7 @@ describe('GET /changefeed', () => {
     await Promise.all(Array.from({ length: 12 }, (_, t) => (t % 3 === 0 ? put(s, `conc:single${t}`, { t }) : batch(s, [0, 1, 2, 3, 4].map((i) => `conc:${t}-${i}`)))));
     const all = await feed(s, `from_seq=${from2}&limit=1000`);
     expect(all.entries).toHaveLength(4 * 1 + 8 * 5);
-    all.entries.forEach((e, i) => expect(e.seq).toBe(from2 + 1 + i)); // gap-free
+    all.entries.forEach((e, i) => { expect(e.seq).toBe(from2 + 1 + i); }); // gap-free
     expectContiguousTransactions(all.entries);
     const groups = new Map<string, string[]>();
     for (const e of all.entries) groups.set(e.txn_id, [...(groups.get(e.txn_id) ?? []), e.key]);

@@ -197,9 +197,9 @@ async function expectReference(s: StartedServer, table: string, column: string, 
     // Same documents, same score sequence; documents whose scores differ only by float rounding
     // (sums of the same contributions in another order) may swap places.
     expect([...got.hits.map((h) => h.key)].sort(), msg).toEqual([...want.map((w) => w.key)].sort());
-    got.hits.forEach((h, i) => expect(Math.abs(h.score - want[i]!.score), `${msg} #${i} ${h.key}: ${h.score} vs ${want[i]!.key} ${want[i]!.score}`).toBeLessThan(1e-6));
+    got.hits.forEach((h, i) => { expect(Math.abs(h.score - want[i]!.score), `${msg} #${i} ${h.key}: ${h.score} vs ${want[i]!.key} ${want[i]!.score}`).toBeLessThan(1e-6); });
     const byKey = new Map(want.map((w) => [w.key, w.score]));
-    got.hits.forEach((h) => expect(Math.abs(h.score - byKey.get(h.key)!), `${msg} ${h.key}`).toBeLessThan(1e-6));
+    got.hits.forEach((h) => { expect(Math.abs(h.score - byKey.get(h.key)!), `${msg} ${h.key}`).toBeLessThan(1e-6); });
   }
   const st = await ftStats(s, table, column);
   const rs = ref.stats();

@@ -42,13 +42,13 @@ async function reference(query: string, k: number, candidates: number, fusion: '
   const score = new Map<string, number>();
   const add = (key: string, x: number) => score.set(key, (score.get(key) ?? 0) + x);
   if (fusion === 'rrf') {
-    t.forEach((h, i) => add(h.key, w.text / (rrfK + i + 1)));
-    v.forEach((h, i) => add(`docs:${h.pk}`, w.vector / (rrfK + i + 1)));
+    t.forEach((h, i) => { add(h.key, w.text / (rrfK + i + 1)); });
+    v.forEach((h, i) => { add(`docs:${h.pk}`, w.vector / (rrfK + i + 1)); });
   } else {
     const [tl, th] = [Math.min(...t.map((h) => h.score)), Math.max(...t.map((h) => h.score))];
     const [vl, vh] = [Math.min(...v.map((h) => h.distance)), Math.max(...v.map((h) => h.distance))];
-    t.forEach((h) => add(h.key, w.text * (th === tl ? 1 : (h.score - tl) / (th - tl))));
-    v.forEach((h) => add(`docs:${h.pk}`, w.vector * (vh === vl ? 1 : (vh - h.distance) / (vh - vl))));
+    t.forEach((h) => { add(h.key, w.text * (th === tl ? 1 : (h.score - tl) / (th - tl))); });
+    v.forEach((h) => { add(`docs:${h.pk}`, w.vector * (vh === vl ? 1 : (vh - h.distance) / (vh - vl))); });
   }
   return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, k);
 }
@@ -61,7 +61,7 @@ describe('POST /search/hybrid', () => {
     expect(body).toMatchObject({ table: 'docs', fusion: 'rrf', k: 15, candidates: 50, index: 'docs_vec', count: 15 });
     const ref = await reference('vector OR graph', 15, 50, 'rrf', { text: 1, vector: 1 });
     expect(body.results.map((h) => h.key)).toEqual(ref.map(([k]) => k));
-    body.results.forEach((h, i) => expect(h.score).toBeCloseTo(ref[i]![1], 12));
+    body.results.forEach((h, i) => { expect(h.score).toBeCloseTo(ref[i]![1], 12); });
     // every result says where it came from
     for (const h of body.results) {
       expect(h.pk).toBe(h.key.slice('docs:'.length));
@@ -83,7 +83,7 @@ describe('POST /search/hybrid', () => {
     const body = r.body as unknown as HybridSearchResponse;
     const ref = await reference('fusion rank', 10, 40, 'weighted', { text: 0.3, vector: 0.7 });
     expect(body.results.map((h) => h.key)).toEqual(ref.map(([k]) => k));
-    body.results.forEach((h, i) => expect(h.score).toBeCloseTo(ref[i]![1], 9));
+    body.results.forEach((h, i) => { expect(h.score).toBeCloseTo(ref[i]![1], 9); });
   });
 
   it('/metrics exposes the size of each vector index', async () => {

@@ -133,7 +133,7 @@ function expectSorted(hits: readonly Hit[]): void {
 function expectExact(got: readonly Hit[], want: readonly Hit[], msg = ''): void {
   const show = () => `${msg}\ngot  ${JSON.stringify(got.slice(0, 20))}\nwant ${JSON.stringify(want.slice(0, 20))}`;
   expect(got.length, show()).toBe(want.length);
-  got.forEach((h, i) => expect(Math.abs(h.distance - want[i]!.distance), `${msg} rank ${i} ${h.pk}: ${h.distance} vs ${want[i]!.distance}`).toBeLessThan(1e-4));
+  got.forEach((h, i) => { expect(Math.abs(h.distance - want[i]!.distance), `${msg} rank ${i} ${h.pk}: ${h.distance} vs ${want[i]!.distance}`).toBeLessThan(1e-4); });
   got.forEach((h, i) => {
     if (h.pk === want[i]!.pk) return;
     const tie = want.find((w) => w.pk === h.pk);

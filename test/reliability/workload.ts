@@ -127,7 +127,7 @@ async function vectorBatch(s: StartedServer, state: WorkloadState, ids: number[]
   const items = uniq.map((id) => ({ pk: String(id), vector: Array.from({ length: DIM }, () => Math.round(Math.random() * 1000) / 1000), fields: { grp: rnd(GROUPS), score: rnd(1000) / 10, text: `tok${id}x${version} common vec` } }));
   const texts = items.map((it) => JSON.stringify({ ...it.fields, emb: it.vector }));
   const states = uniq.map((id) => keyState(state, `k:${id}`));
-  states.forEach((k, i) => (k.pending = { value: texts[i]! }));
+  states.forEach((k, i) => { k.pending = { value: texts[i]! }; });
   const r = await call(s, 'POST', '/vector/batch_insert', { index: 'kv', items });
   state.writes++;
   if (r.status >= 500) throw new Error(`batch_insert: ${r.status} ${JSON.stringify(r.body)}`);

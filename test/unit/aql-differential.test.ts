@@ -765,7 +765,7 @@ describe('AQL differential: planner paths, deterministic', () => {
       await db.get(Indexes).create({ table: 's', column: 'v', type: 'range' });
       const values: (AqlValue | undefined)[] = [5, -1, 2.5, 5, 'b', 'a', 'B', '', null, null, undefined, undefined, true, false, 0, 100, 'zz', 'b'];
       const docs: Record<string, Blob> = {};
-      values.forEach((v, i) => (docs[`d${String(i).padStart(2, '0')}`] = v === undefined ? { other: i } : { v }));
+      values.forEach((v, i) => { docs[`d${String(i).padStart(2, '0')}`] = v === undefined ? { other: i } : { v }; });
       await put(db, 's', docs);
       const keyV = new Map(Object.entries(docs).map(([k, d]) => [k, d.v === undefined ? null : (d.v as AqlValue)]));
       let byIndex = 0;

@@ -935,7 +935,7 @@ describe('type functions', () => {
       ['IS_OBJECT', 5],
       ['IS_DOCUMENT', 5],
     ];
-    for (const [name, idx] of checks) samples.forEach((v, i) => expect(f(name, v), `${name}(${JSON.stringify(v)})`).toBe(i === idx));
+    for (const [name, idx] of checks) samples.forEach((v, i) => { expect(f(name, v), `${name}(${JSON.stringify(v)})`).toBe(i === idx); });
   });
 });
 

@@ -128,6 +128,7 @@ class Printer {
   }
 
   private str(s: string): string {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not appear in a quoted literal
     if (!/['"\\]/.test(s) && !/[\u0000-\u001f\ud800-\udfff]/.test(s) && this.rnd() < 0.3) return `'${s}'`;
     return JSON.stringify(s);
   }

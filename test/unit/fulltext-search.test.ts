@@ -608,7 +608,7 @@ describe('searchMemory: random corpora and queries (property)', () => {
         fc.integer({ min: 0, max: 10 }),
         (texts, deletes, q, k1, b, limit, offset) => {
           const c = new Corpus();
-          texts.forEach((t, i) => c.put(`k${(i * 7919) % 101}`, t));
+          texts.forEach((t, i) => { c.put(`k${(i * 7919) % 101}`, t); });
           for (const d of deletes) c.delete(`k${(d * 7919) % 101}`);
           const expected = expectMatchesReference(c, q, k1, b);
           const page = c.search(q, { k1, b, limit, offset });

@@ -46,7 +46,7 @@ describe('hybrid fusion', () => {
       ['t:a', 0.3],
     ];
     expect(r.map((h) => h.key)).toEqual(expected.map(([k]) => k));
-    r.forEach((h, i) => expect(h.score).toBeCloseTo(expected[i]![1], 12));
+    r.forEach((h, i) => { expect(h.score).toBeCloseTo(expected[i]![1], 12); });
   });
 
   it('weighted: a list of equal values normalises to 1; empty lists are fine', () => {

@@ -48,7 +48,7 @@ function exact(metric: VectorMetric, data: readonly number[][], q: readonly numb
 
 const build = (metric: VectorMetric, data: readonly number[][], capacity?: number) => {
   const h = new HnswIndex({ dimension: DIM, ...DEFAULT_HNSW, metric, ...(capacity !== undefined ? { capacity } : {}) });
-  data.forEach((v, i) => h.upsert(`v:${i}`, v));
+  data.forEach((v, i) => { h.upsert(`v:${i}`, v); });
   return h;
 };
 const idx = (key: string) => Number(key.slice(2));
@@ -171,7 +171,7 @@ describe('HnswIndex', () => {
       const back = HnswIndex.restore(empty.opts, file, []);
       expect(back.capacity).toBeGreaterThanOrEqual(16);
       const pts = data.slice(0, 40).map((v) => v.slice(0, 8));
-      pts.forEach((v, i) => back.upsert(`p:${i}`, v));
+      pts.forEach((v, i) => { back.upsert(`p:${i}`, v); });
       expect(back.size).toBe(40);
       expect(back.capacity).toBeGreaterThanOrEqual(40);
       expect(back.search(pts[7]!, 1)[0]!.key).toBe('p:7');

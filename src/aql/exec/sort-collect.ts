@@ -176,8 +176,8 @@ async function* collectRows(cx: SortCollectContext, s: Extract<Step, { kind: 'co
   for (const g of list) {
     gov.reset(m);
     const r = Object.create(base) as Row;
-    op.groups.forEach((x, i) => (r[x.var] = g.values[i]!));
-    op.aggregates.forEach((a, i) => (r[a.var] = aggResult(g.agg[i]!, a.fn)));
+    op.groups.forEach((x, i) => { r[x.var] = g.values[i]!; });
+    op.aggregates.forEach((a, i) => { r[a.var] = aggResult(g.agg[i]!, a.fn); });
     if (op.into) r[op.into.var] = g.into;
     if (op.count) r[op.count] = g.count;
     yield r;

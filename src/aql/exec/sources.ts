@@ -6,7 +6,7 @@
  * documents come from the DocumentStore (`readEntity` and the full-scan
  * case of `sourceDocs`).
  */
-import { parseEntityKey } from '../../documents/index.js';
+import { parseEntityKey, type EntityKey } from '../../documents/index.js';
 import { ThemisError } from '../../errors.js';
 import type { ScalarValue } from '../../storage/index.js';
 import type { AqlValue } from '../ast.js';
@@ -57,7 +57,7 @@ function overlay(cx: EntityReader, table: string): { written: Set<string>; puts:
 export function readEntity(cx: EntityReader, key: string): string | undefined {
   const w = cx.opts.txn?.writes.get(key);
   if (w) return w.value ?? undefined;
-  let k;
+  let k: EntityKey;
   try {
     k = parseEntityKey(key);
   } catch {
