@@ -1,6 +1,5 @@
 import type { Config } from './config.js';
 import { Database } from './db.js';
-import { MODULES } from './modules.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Authenticator, bootstrapAdminKey } from './security/index.js';

@@ -41,7 +41,7 @@ export function createLogger(
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < min) return;
     const rec = { ts: new Date().toISOString(), level: lvl, msg, ...(fields ? (redact(fields) as object) : {}) };
-    write(JSON.stringify(rec) + '\n');
+    write(`${JSON.stringify(rec)}\n`);
   };
   return {
     level,

@@ -226,7 +226,7 @@ function splitLong(raw: string): string[] {
     }
   }
   if (cur.length > 0) {
-    if (n < MIN_WORDS && out.length > 0) out[out.length - 1] += ' ' + cur.join(' ');
+    if (n < MIN_WORDS && out.length > 0) out[out.length - 1] += ` ${cur.join(' ')}`;
     else out.push(cur.join(' '));
   }
   return out;

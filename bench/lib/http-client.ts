@@ -207,7 +207,7 @@ export class SseClient {
   static open(host: string, port: number, path: string, headers: string, handlers: SseHandlers): Promise<SseClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect({ host, port });
-      let client: SseClient | undefined = undefined;
+      let client: SseClient | undefined ;
       s.once('error', reject);
       s.once('connect', () => {
         s.removeListener('error', reject);

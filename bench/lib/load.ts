@@ -188,7 +188,7 @@ function wrkScript(spec: LoadSpec): string {
     `    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))`,
     `end`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 interface WrkJson {

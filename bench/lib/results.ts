@@ -23,7 +23,7 @@ export interface WrittenFiles {
 export function writeResults(report: AreaReport, dir = RESULTS_DIR): WrittenFiles {
   fs.mkdirSync(dir, { recursive: true });
   const base = `${report.area}-${stamp(new Date(report.startedAt))}`;
-  const json = JSON.stringify(report, null, 2) + '\n';
+  const json = `${JSON.stringify(report, null, 2)}\n`;
   const md = renderMarkdown(report);
   const files: WrittenFiles = {
     json: path.join(dir, `${base}.json`),

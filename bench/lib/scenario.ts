@@ -55,7 +55,7 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
     await sleep(300);
   }
   const before = spec.themis ? await scrapeMetrics(spec.themis.server, spec.themis.route) : undefined;
-  log(`${spec.name}: ${spec.load.method} ${spec.load.distinctPathPrefix ? spec.load.distinctPathPrefix + '<n>' : spec.load.path}, ${connections} connections, ${settings.durationS} s`);
+  log(`${spec.name}: ${spec.load.method} ${spec.load.distinctPathPrefix ? `${spec.load.distinctPathPrefix}<n>` : spec.load.path}, ${connections} connections, ${settings.durationS} s`);
   const serverPid = spec.serverPid ?? spec.themis?.server.proc.pid;
   const cpuBefore = snapshot();
   const serverCpu0 = serverPid !== undefined ? cpuSeconds(serverPid) : undefined;

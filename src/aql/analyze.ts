@@ -196,6 +196,6 @@ export function attributePath(e: Expr, v: string): string[] | undefined {
  * sends it, else "name"; undefined when neither is given.
  */
 export function collectionBindKey(bind: Readonly<Record<string, unknown>>, name: string): string | undefined {
-  if (Object.prototype.hasOwnProperty.call(bind, `@${name}`)) return `@${name}`;
-  return Object.prototype.hasOwnProperty.call(bind, name) ? name : undefined;
+  if (Object.hasOwn(bind, `@${name}`)) return `@${name}`;
+  return  Object.hasOwn(bind, name) ? name : undefined;
 }

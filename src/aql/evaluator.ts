@@ -504,7 +504,7 @@ function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalCo
       // bind_vars hold collection parameters under "@name" (or "name").
       const key = collectionBindKey(ctx.bind, a.name);
       if (key === undefined) {
-        throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, { details: { bind: '@' + a.name, ...at(a.pos) } });
+        throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, { details: { bind: `@${a.name}`, ...at(a.pos) } });
       }
       args[i] = ctx.bind[key] ?? null;
     } else {

@@ -3,7 +3,7 @@ import { ThemisError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../storage/index.js';
-import type { Transaction, TransactionManager } from '../txn/index.js';
+import type { Transaction, } from '../txn/index.js';
 import { collectionBindKey, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
 import { Executor, IndexOrderUnusable, type ExecDeps } from './exec/index.js';

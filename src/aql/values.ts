@@ -194,7 +194,7 @@ export function equals(a: AqlValue | undefined, b: AqlValue | undefined): boolea
  */
 export function hashKey(v: AqlValue | undefined): string {
   // Top-level strings need no escaping: no other encoding starts with "s".
-  return typeof v === 'string' ? 's' + v : canonical(v);
+  return typeof v === 'string' ? `s${v}` : canonical(v);
 }
 
 function canonical(v: AqlValue | undefined): string {
@@ -215,7 +215,7 @@ function canonical(v: AqlValue | undefined): string {
       if (i > 0) s += ',';
       s += canonical(v[i]);
     }
-    return s + ']';
+    return `${s}]`;
   }
   const o = v as AqlObject;
   const names = Object.getOwnPropertyNames(o).sort();
@@ -227,9 +227,9 @@ function canonical(v: AqlValue | undefined): string {
     if (x === null || x === undefined) continue;
     if (!first) s += ',';
     first = false;
-    s += JSON.stringify(k) + ':' + canonical(x);
+    s += `${JSON.stringify(k)}:${canonical(x)}`;
   }
-  return s + '}';
+  return `${s}}`;
 }
 
 // ---------------------------------------------------------------------------

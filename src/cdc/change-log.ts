@@ -1,7 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { Retention } from '../config.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, keyspace, seqCodec } from '../storage/index.js';
+import { type Engine, WriteBatch, keyspace, seqCodec } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 const cdcKs = keyspace('cdc');

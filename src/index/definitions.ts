@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, type Keyspace } from '../storage/index.js';
+import { type Engine, WriteBatch, type Keyspace } from '../storage/index.js';
 
 /** `building` while the backfill runs; only `ready` indexes serve; `dropping` until a drop has removed what the index wrote. */
 export type DefinitionState = 'building' | 'ready' | 'dropping';

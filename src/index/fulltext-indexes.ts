@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, keyspace } from '../storage/index.js';
+import { type Engine, WriteBatch, keyspace } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { CommitClock } from './backfill.js';
 import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from './checkpoint-scheduler.js';

@@ -1,7 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DocumentStore } from '../documents/index.js';
-import { Engine, type Snapshot, keyspace, seqCodec } from '../storage/index.js';
+import { type Engine, type Snapshot, keyspace, seqCodec } from '../storage/index.js';
 import type { CommitParticipant } from '../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
 import type { IndexCheckpoints } from './checkpoint-scheduler.js';

@@ -1,6 +1,6 @@
 import type { DocumentStore } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
-import { Engine, WriteBatch, type Snapshot, keyspace, orderedCodec, prefixUpperBound, type ScalarValue } from '../storage/index.js';
+import { type Engine, WriteBatch, type Snapshot, keyspace, orderedCodec, prefixUpperBound, type ScalarValue } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { LatestValue } from './backfill.js';
 import type { DefinitionRegistry } from './definitions.js';

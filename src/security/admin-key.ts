@@ -53,7 +53,7 @@ export async function bootstrapAdminKey(dataDir: string, opts: { generate: boole
   const tmp = `${file}.${process.pid}.tmp`;
   const fh = await fs.open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(JSON.stringify(record, null, 2) + '\n');
+    await fh.writeFile(`${JSON.stringify(record, null, 2)}\n`);
     await fh.sync();
   } finally {
     await fh.close();

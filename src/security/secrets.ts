@@ -18,7 +18,7 @@ export function generateSecret(prefix = 'tsk_'): string {
 
 /** Short random id for credentials (safe to log and show). */
 export function generateKeyId(): string {
-  return 'key_' + crypto.randomBytes(8).toString('hex');
+  return `key_${crypto.randomBytes(8).toString('hex')}`;
 }
 
 export function safeEqualHex(a: string, b: string): boolean {

@@ -64,11 +64,11 @@ export class Router {
       segments,
       paramNames,
       tailParamPrefix:
-        paramNames.length === 1 && segments[segments.length - 1]!.startsWith(':') ? '/' + segments.slice(0, -1).map((x) => x + '/').join('') : undefined,
+        paramNames.length === 1 && segments[segments.length - 1]!.startsWith(':') ? `/${segments.slice(0, -1).map((x) => `${x}/`).join('')}` : undefined,
       tailParams: paramNames.length === 1 ? paramObject(paramNames[0]!) : undefined,
     };
     if (paramNames.length === 0) {
-      const key = '/' + segments.join('/');
+      const key = `/${segments.join('/')}`;
       let byMethod = this.exact.get(key);
       if (!byMethod) this.exact.set(key, (byMethod = new Map()));
       if (byMethod.has(spec.method)) throw new TypeError(`duplicate route ${spec.method} ${spec.path}`);

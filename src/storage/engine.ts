@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { ThemisError } from '../errors.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 import { describeStorageFailure, publicFailure, storageFailureError, type PublicStorageFailure, type StorageFailure } from './storage-failure.js';
-import { Keyspace, allKeyspaces, keyspace } from './keyspace.js';
+import { type Keyspace, allKeyspaces, keyspace } from './keyspace.js';
 import { WriteBatch, type BatchOp } from './write-batch.js';
 
 type DB = ClassicLevel<Buffer, Buffer>;

@@ -1,7 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { DocumentStore, EntityKey } from '../documents/index.js';
 import type { Logger } from '../log.js';
-import { Engine, WriteBatch, storageFailureError } from '../storage/index.js';
+import { type Engine, WriteBatch, storageFailureError } from '../storage/index.js';
 import { Transaction, type BufferedWrite } from './transaction.js';
 import { Change, type CommitInfo, type CommitParticipant, type DocumentValue, type Isolation, type WriteTransform } from './types.js';
 

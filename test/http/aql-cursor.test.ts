@@ -182,7 +182,7 @@ describe('AQL cursors', () => {
     const first = asPage(await aql({ query: 'FOR r IN rows SORT r.i RETURN r.i', use_cursor: true, batch_size: 100 }));
     const real = first.next_cursor!;
     const flipped = (real[0] === 'A' ? 'B' : 'A') + real.slice(1);
-    for (const forged of ['not-a-cursor', 'eyJvZmZzZXQiOjEwfQ==', flipped, real + 'x', '']) expectError(await next(forged), 400);
+    for (const forged of ['not-a-cursor', 'eyJvZmZzZXQiOjEwfQ==', flipped, `${real}x`, '']) expectError(await next(forged), 400);
     for (const bad of [123, { id: real }, [real], true]) expectError(await next(bad), 400);
     // the real cursor still works after the forgeries
     const second = asPage(await next(real));

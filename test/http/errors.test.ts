@@ -153,7 +153,7 @@ describe('routing errors', () => {
       expect([...allow!.split(',').map((x) => x.trim())].sort()).toEqual([...allowed].sort());
       return;
     }
-    const b = await expectError(r, 405, 'METHOD_NOT_ALLOWED');
+    const _b = await expectError(r, 405, 'METHOD_NOT_ALLOWED');
     expect(allow).not.toBeNull();
     const listed = allow!.split(',').map((x) => x.trim());
     expect([...listed].sort()).toEqual([...allowed].sort());
@@ -186,7 +186,7 @@ describe('authentication errors', () => {
     expect(challenge).toContain('error="invalid_token"');
   });
 
-  it.each([`Basic ${Buffer.from('admin:' + ADMIN_KEY).toString('base64')}`, 'Basic xxx', ADMIN_KEY, 'Bearer', `Bearer ${ADMIN_KEY} extra`, `Token ${ADMIN_KEY}`])(
+  it.each([`Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}`, 'Basic xxx', ADMIN_KEY, 'Bearer', `Bearer ${ADMIN_KEY} extra`, `Token ${ADMIN_KEY}`])(
     'a non-Bearer or malformed Authorization (%s) -> 401',
     async (authorization) => {
       const r = await s.req('GET', '/stats', undefined, { authorization });
@@ -472,7 +472,7 @@ describe('robustness', () => {
     const segs = 1 + crypto.randomInt(4);
     const parts: string[] = [];
     for (let i = 0; i < segs; i++) parts.push(encodeURIComponent(crypto.randomBytes(1 + crypto.randomInt(12)).toString('latin1')));
-    return '/zz' + parts.join('/');
+    return `/zz${parts.join('/')}`;
   }
 
   it('survives a burst of 200 garbage requests in parallel, answering each with a proper error', async () => {
@@ -523,7 +523,7 @@ describe('robustness', () => {
         headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': '100000' },
       });
       req.on('error', () => {});
-      req.write('{"blob":"' + 'x'.repeat(49_991), () => {
+      req.write(`{"blob":"${'x'.repeat(49_991)}`, () => {
         setTimeout(() => {
           req.destroy();
           resolve();

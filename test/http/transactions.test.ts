@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TransactionStats } from '../../src/txn/index.js';
-import { call, expectStatus, json, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectStatus, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 async function begin(s: StartedServer, isolation?: string): Promise<number> {
   const r = await call(s, 'POST', '/transaction/begin', isolation === undefined ? undefined : { isolation });

@@ -325,7 +325,7 @@ function mutate(op: Operation): Probe {
       break;
     }
     case 4:
-      body = Buffer.from(seed.slice(0, -1) + `,"${'k'.repeat(crypto.randomInt(50))}":${JSON.stringify('\u0000\ud800x'.repeat(crypto.randomInt(5)))}}`);
+      body = Buffer.from(`${seed.slice(0, -1)},"${'k'.repeat(crypto.randomInt(50))}":${JSON.stringify('\u0000\ud800x'.repeat(crypto.randomInt(5)))}}`);
       break;
     default:
       body = Buffer.alloc(crypto.randomInt(2 * BODY_LIMIT), 0x5b);

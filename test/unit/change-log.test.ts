@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toClientEntry, type ChangeEntry } from '../../src/cdc/index.js';
 import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
-import { ThemisError } from '../../src/errors.js';
+import type { ThemisError } from '../../src/errors.js';
 import { codeOf } from '../helpers/errors.js';
 import { Change, type CommitInfo } from '../../src/txn/index.js';
 import { WriteBatch } from '../../src/storage/index.js';

@@ -154,7 +154,7 @@ describe('start-up from a checkpoint', () => {
 
   it('a checkpoint taken while commits are in flight reflects the commits before them; they are replayed', async () => {
     const dir = tempDir();
-    let db = await open(dir);
+    const db = await open(dir);
     await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 8, 100);
     const inFlight = Array.from({ length: 30 }, (_, i) => db.get(Entities).putEntity(`docs:${i}`, { body: `night bird ${WORDS[i % WORDS.length]} fox` }));
@@ -173,7 +173,7 @@ describe('start-up from a checkpoint', () => {
 
   it('a corrupt checkpoint is removed and the index is rebuilt from its postings', async () => {
     const dir = tempDir();
-    let db = await open(dir);
+    const db = await open(dir);
     await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 4, 200);
     const expected = searches(db.get(Indexes).fulltext('docs', 'body'));
@@ -188,7 +188,7 @@ describe('start-up from a checkpoint', () => {
 
   it('a checkpoint ahead of the change log (commits a crash took back) is not used', async () => {
     const dir = tempDir();
-    let db = await open(dir);
+    const db = await open(dir);
     await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 5, 100);
     const ft0 = db.get(Indexes).fulltext('docs', 'body');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
-import { AdjacencyIndex, GRAPH_INDEX_VERSION_KEY, edgeEnds, shortestPath, traverse, type Adjacent, type Direction, type NeighborSource } from '../../src/graph/index.js';
+import { GRAPH_INDEX_VERSION_KEY, edgeEnds, shortestPath, traverse, type Adjacent, type Direction, type NeighborSource } from '../../src/graph/index.js';
 import { createLogger } from '../../src/log.js';
 import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { WriteBatch, keyspace, orderedCodec } from '../../src/storage/index.js';

@@ -141,7 +141,7 @@ async function expect500(path: string, init: RequestInit = {}): Promise<void> {
   expect(String(body.message)).toMatch(/^internal server error/);
   expect(text).not.toMatch(/circular|BigInt|stack|\bat .*\.js|broke|failed/i);
   expect(logOf(id).some((l) => l.level === 'error'), JSON.stringify(logOf(id))).toBe(true);
-  const ok = await fetch(base + '/ok');
+  const ok = await fetch(`${base}/ok`);
   expect(ok.status).toBe(200);
 }
 
@@ -159,7 +159,7 @@ describe('every request is answered, whatever the handler does', () => {
     expect500('/body-sync-throw', { method: 'POST', body: '{"isolation":"snapshot"}', headers: { 'content-type': 'application/json' } }));
 
   it('a header value of the wrong type is written as text, not a half-written response', async () => {
-    const r = await fetch(base + '/numeric-header');
+    const r = await fetch(`${base}/numeric-header`);
     expect(r.status, await r.clone().text()).toBe(200);
     expect(r.headers.get('retry-after')).toBe('5');
     expect(await r.json()).toEqual({ ok: 1 });
@@ -167,7 +167,7 @@ describe('every request is answered, whatever the handler does', () => {
 
   it('a stream that throws after starting is ended (the client is not left waiting) and logged', async () => {
     const id = 'fault-stream-late';
-    const r = await fetch(base + '/stream-throws-late', { headers: { 'x-request-id': id }, signal: AbortSignal.timeout(5000) });
+    const r = await fetch(`${base}/stream-throws-late`, { headers: { 'x-request-id': id }, signal: AbortSignal.timeout(5000) });
     expect(r.status).toBe(200);
     let text = '';
     try {
@@ -177,7 +177,7 @@ describe('every request is answered, whatever the handler does', () => {
     }
     expect(text === '' || text.startsWith('data: one')).toBe(true);
     expect(logOf(id).some((l) => l.level === 'error' && l.msg === 'stream failed')).toBe(true);
-    expect((await fetch(base + '/ok')).status).toBe(200);
+    expect((await fetch(`${base}/ok`)).status).toBe(200);
   });
 
   it('an abort callback that throws does not take the process down', async () => {
@@ -194,7 +194,7 @@ describe('every request is answered, whatever the handler does', () => {
     while (!abortCallbackRan.includes(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(abortCallbackRan).toContain(id);
     expect(logOf(id).some((l) => l.msg === 'abort callback failed')).toBe(true);
-    expect((await fetch(base + '/ok')).status).toBe(200);
+    expect((await fetch(`${base}/ok`)).status).toBe(200);
   });
 
   it('after all of the above nothing is left in flight', async () => {

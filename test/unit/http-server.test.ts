@@ -38,7 +38,7 @@ describe('HttpServer: unexpected exceptions', () => {
       const logged = lines.map((l) => JSON.parse(l)).find((l) => l.request_id === `req-${path.slice(1)}`);
       expect(logged).toMatchObject({ level: 'error', msg: 'unexpected error', route: path });
       expect(logged.error.stack).toContain('internal detail');
-      expect((await fetch(base + '/ok')).status).toBe(200);
+      expect((await fetch(`${base}/ok`)).status).toBe(200);
     });
   }
 });

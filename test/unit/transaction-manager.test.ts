@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toClientEntry } from '../../src/cdc/index.js';
-import type { Retention } from '../../src/config.js';
 import { parseEntityKey } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
 import { codeOf, codeOfSync } from '../helpers/errors.js';

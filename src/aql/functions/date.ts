@@ -446,7 +446,7 @@ const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frid
 
 function pad(n: number, width: number): string {
   const s = String(Math.abs(n)).padStart(width, '0');
-  return n < 0 ? '-' + s : s;
+  return n < 0 ? `-${s}` : s;
 }
 
 /** DATE_FORMAT placeholders, longest first. */

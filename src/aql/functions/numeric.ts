@@ -25,7 +25,7 @@ def('FLOOR', 1, 1, unaryMath(Math.floor));
 def('ROUND', 1, 1, unaryMath(Math.round)); // half up: ROUND(-2.5) == -2 as in ArangoDB
 def('SQRT', 1, 1, unaryMath(Math.sqrt));
 def('EXP', 1, 1, unaryMath(Math.exp));
-def('EXP2', 1, 1, unaryMath((x) => Math.pow(2, x)));
+def('EXP2', 1, 1, unaryMath((x) => 2 ** x));
 def('LOG', 1, 1, unaryMath((x) => (x <= 0 ? NaN : Math.log(x))));
 def('LOG2', 1, 1, unaryMath((x) => (x <= 0 ? NaN : Math.log2(x))));
 def('LOG10', 1, 1, unaryMath((x) => (x <= 0 ? NaN : Math.log10(x))));
@@ -39,7 +39,7 @@ def('ATAN2', 2, 2, (a, ctx) => numberOrNull(Math.atan2(num(a[0]), num(a[1]))));
 def('RADIANS', 1, 1, unaryMath((x) => (x * Math.PI) / 180));
 def('DEGREES', 1, 1, unaryMath((x) => (x * 180) / Math.PI));
 def('PI', 0, 0, () => Math.PI);
-def('POW', 2, 2, (a, ctx) => numberOrNull(Math.pow(num(a[0]), num(a[1]))));
+def('POW', 2, 2, (a, ctx) => numberOrNull(num(a[0]) ** num(a[1])));
 def('RAND', 0, 0, () => Math.random());
 
 def('RANGE', 2, 3, (a, ctx) => {

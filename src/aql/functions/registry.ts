@@ -127,7 +127,7 @@ export function checkFunction(name: string, argc: number): void {
     const suggestion = suggestFunction(upper);
     throw new ThemisError(
       'VALIDATION_FAILED',
-      `unknown function ${upper}()` + (suggestion ? ` (did you mean ${suggestion}()?)` : ''),
+      `unknown function ${upper}()${suggestion ? ` (did you mean ${suggestion}()?)` : ''}`,
       { details: suggestion ? { function: upper, suggestion } : { function: upper } },
     );
   }

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js';
-import { Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
+import { type Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
 import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
 import { TicketQueue } from '../tickets.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DocumentStore } from '../../documents/index.js';
-import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
+import { type Engine, WriteBatch, keyspace } from '../../storage/index.js';
 import { CheckpointReader, CheckpointWriter, writeCheckpointFile } from '../checkpoint-io.js';
 import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';

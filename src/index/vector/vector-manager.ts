@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DocumentStore } from '../../documents/index.js';
-import { Engine, WriteBatch, keyspace } from '../../storage/index.js';
+import { type Engine, WriteBatch, keyspace } from '../../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
 import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from '../checkpoint-scheduler.js';

@@ -48,7 +48,7 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
           stream: (out) => {
             out.start(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
             out.write(`retry: 1000\n: connected from_seq=${opts.fromSeq}\n\n`);
-            let stream: ChangeStream | undefined = undefined;
+            let stream: ChangeStream | undefined ;
             const write = (chunk: string): boolean => {
               const ok = out.write(chunk);
               if (!ok) out.onWritable(() => stream?.resume());
