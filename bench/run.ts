@@ -26,7 +26,9 @@ import type { Area, AreaReport, BenchSettings } from './lib/types.js';
 import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
-const AREAS = new Map<string, Area>([entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea].map((a) => [a.name, a]));
+const AREAS = new Map<string, Area>(
+  [entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea].map((a) => [a.name, a]),
+);
 
 function usage(): string {
   return `usage: node dist/bench/run.js <area> [<area>...]\n\nareas:\n${[...AREAS.values()].map((a) => `  ${a.name.padEnd(12)} ${a.description}`).join('\n')}\n`;
@@ -58,7 +60,9 @@ async function main(): Promise<number> {
     const area = AREAS.get(name)!;
     const machine = machineInfo();
     const startedAt = new Date().toISOString();
-    log(`area ${name}: ${settings.durationS} s per scenario (+${settings.warmupS} s warm-up), ${settings.connections} connections; pinning: ${settings.pinning}`);
+    log(
+      `area ${name}: ${settings.durationS} s per scenario (+${settings.warmupS} s warm-up), ${settings.connections} connections; pinning: ${settings.pinning}`,
+    );
     const r = await area.run({ settings });
     const report: AreaReport = { area: name, startedAt, finishedAt: new Date().toISOString(), machine, settings, ...r };
     const files = writeResults(report);

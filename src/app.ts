@@ -25,10 +25,15 @@ export interface StartOptions {
  * The listener comes up first so /health and /health/ready answer while
  * recovery runs; data endpoints answer 503 until the database is ready.
  */
-export async function startServer(config: Config, { log, announce = (t) => process.stdout.write(t) }: StartOptions): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  { log, announce = (t) => process.stdout.write(t) }: StartOptions,
+): Promise<RunningServer> {
   const startedAt = Date.now();
   if (!uwsNative) {
-    log.warn('uWebSockets.js native binary did not load; running on its slow pure-JS fallback. Check the platform (linux x64, Node 20 ABI 115, glibc) and reinstall.');
+    log.warn(
+      'uWebSockets.js native binary did not load; running on its slow pure-JS fallback. Check the platform (linux x64, Node 20 ABI 115, glibc) and reinstall.',
+    );
   }
   const metrics = createMetrics(startedAt);
   const auth = new Authenticator();
@@ -58,8 +63,10 @@ export async function startServer(config: Config, { log, announce = (t) => proce
       else metrics.addGauge(g.name, g.help, () => (db.ready ? g.read(db.get(m)) : undefined), g.type);
     }
   }
-  metrics.addGauge('themis_storage_writes_enabled', 'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)', () =>
-    db.ready ? (db.health().writes === 'enabled' ? 1 : 0) : undefined,
+  metrics.addGauge(
+    'themis_storage_writes_enabled',
+    'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)',
+    () => (db.ready ? (db.health().writes === 'enabled' ? 1 : 0) : undefined),
   );
   const http = createHttpServer({
     db,

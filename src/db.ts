@@ -41,7 +41,9 @@ export class Database implements ServiceHost {
     private readonly hooks: DatabaseHooks = {},
     readonly modules: readonly Module<unknown>[] = MODULES,
   ) {
-    this.diskWatch = new DiskWatch(config.dataDir, config.resumeFreeBytes ?? 32 * 1024 * 1024, config.resumeCheckMs ?? 2_000, log, (free) => this.resume(free));
+    this.diskWatch = new DiskWatch(config.dataDir, config.resumeFreeBytes ?? 32 * 1024 * 1024, config.resumeCheckMs ?? 2_000, log, (free) =>
+      this.resume(free),
+    );
   }
 
   get state(): DatabaseState {
@@ -113,7 +115,13 @@ export class Database implements ServiceHost {
       if (transform) o.transactions.addTransform(transform);
     }
     this.stateRef = 'ready';
-    this.log.info('storage ready', { data_dir: this.config.dataDir, durability: this.config.durability, last_seq: o.changeLog.lastSeq, modules: o.modules.map((m) => m.name), recovery_ms: Date.now() - started });
+    this.log.info('storage ready', {
+      data_dir: this.config.dataDir,
+      durability: this.config.durability,
+      last_seq: o.changeLog.lastSeq,
+      modules: o.modules.map((m) => m.name),
+      recovery_ms: Date.now() - started,
+    });
   }
 
   /** Shutdown begins: long-polls answer now instead of holding the drain up to their timeout. */
@@ -156,13 +164,21 @@ export class Database implements ServiceHost {
   }
 
   private serving(): Opened {
-    if (this.stateRef !== 'ready') throw new ThemisError('UNAVAILABLE', this.stateRef === 'closing' || this.stateRef === 'closed' ? 'server is shutting down' : 'database is starting, retry shortly');
+    if (this.stateRef !== 'ready')
+      throw new ThemisError(
+        'UNAVAILABLE',
+        this.stateRef === 'closing' || this.stateRef === 'closed' ? 'server is shutting down' : 'database is starting, retry shortly',
+      );
     return this.opened!;
   }
 
   /** The first failed write. A full disk is watched until it has room, then storage reopens (see resume); other I/O errors wait for a restart. */
   private onStorageFailure(f: StorageFailure): void {
-    this.log.error('storage write failed; writes are refused', { kind: f.kind, error: f.message, resumes: f.kind === 'disk_full' ? 'when space is freed' : 'after a restart' });
+    this.log.error('storage write failed; writes are refused', {
+      kind: f.kind,
+      error: f.message,
+      resumes: f.kind === 'disk_full' ? 'when space is freed' : 'after a restart',
+    });
     if (f.kind === 'disk_full') this.diskWatch.start();
   }
 

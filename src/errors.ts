@@ -63,11 +63,7 @@ export class ThemisError extends Error {
    */
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { cause?: unknown; details?: Record<string, unknown>; retryAfterMs?: number } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, unknown>; retryAfterMs?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ThemisError';
     this.code = code;

@@ -60,7 +60,11 @@ function bytesExceeds(b: Uint8Array, limit: number): boolean {
 
 /** The error for input nested deeper than `limit` (400 JSON_TOO_DEEP, `max_depth` in the body). */
 export function jsonTooDeep(what: string, limit: number): ThemisError {
-  return new ThemisError('JSON_TOO_DEEP', `${what} nests deeper than the limit of ${limit} levels of objects and arrays (THEMIS_MAX_JSON_DEPTH)`, {
-    details: { max_depth: limit },
-  });
+  return new ThemisError(
+    'JSON_TOO_DEEP',
+    `${what} nests deeper than the limit of ${limit} levels of objects and arrays (THEMIS_MAX_JSON_DEPTH)`,
+    {
+      details: { max_depth: limit },
+    },
+  );
 }

@@ -14,7 +14,12 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) {
     // Stack traces belong in logs (stderr), never in responses.
     const cause = (value as { cause?: unknown }).cause;
-    return { name: value.name, message: value.message, stack: value.stack, ...(cause !== undefined ? { cause: redact(cause, depth + 1) } : {}) };
+    return {
+      name: value.name,
+      message: value.message,
+      stack: value.stack,
+      ...(cause !== undefined ? { cause: redact(cause, depth + 1) } : {}),
+    };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
@@ -33,10 +38,7 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(
-  level: LogLevel,
-  write: (line: string) => void = (line) => process.stderr.write(line),
-): Logger {
+export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
   const min = rank[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < min) return;

@@ -13,6 +13,5 @@ export const PACKAGE_ROOT = (() => {
   }
 })();
 
-export const PACKAGE_VERSION: string = (
-  JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
+export const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string })
+  .version;

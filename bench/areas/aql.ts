@@ -44,7 +44,8 @@ const Q = {
   range: `FOR u IN users FILTER u.age >= @lo AND u.age <= @hi SORT u.age DESC LIMIT ${LIMIT} RETURN u`,
   top: `FOR u IN users SORT u.age DESC LIMIT ${LIMIT} RETURN u`,
   join: 'FOR o IN orders FILTER o.user == @u FOR u IN users FILTER u._key == o.user RETURN {o, name: u.name}',
-  joinCity: 'FOR u IN users FILTER u.city == @city FOR o IN orders FILTER o.user == u._key RETURN {user: u.name, order: o._key, amount: o.amount}',
+  joinCity:
+    'FOR u IN users FILTER u.city == @city FOR o IN orders FILTER o.user == u._key RETURN {user: u.name, order: o._key, amount: o.amount}',
   aggCity: 'FOR u IN users FILTER u.city == @city COLLECT g = u.age_group AGGREGATE n = COUNT(1), avg = AVG(u.age) RETURN {g, n, avg}',
   aggAll: 'FOR u IN users COLLECT c = u.country WITH COUNT INTO n RETURN {c, n}',
 } as const;
@@ -166,7 +167,11 @@ function planSummary(plan: Record<string, unknown> | undefined): { text: string;
         return String(s.type).toUpperCase();
     }
   });
-  const tail = [`mode ${String(plan.mode)}`, ...(plan.join_strategy !== undefined ? [`join ${String(plan.join_strategy)}`] : []), `estimated_rows ${String(plan.estimated_rows)}`];
+  const tail = [
+    `mode ${String(plan.mode)}`,
+    ...(plan.join_strategy !== undefined ? [`join ${String(plan.join_strategy)}`] : []),
+    `estimated_rows ${String(plan.estimated_rows)}`,
+  ];
   return { text: `${parts.join(' → ')}; ${tail.join(', ')}`, access };
 }
 
@@ -202,7 +207,8 @@ interface PlanRow {
  */
 export const aqlArea: Area = {
   name: 'aql',
-  description: 'POST /query/aql over 100k users + 200k orders: indexed equality (city, _key), range+SORT+LIMIT, index-ordered SORT+LIMIT, index nested-loop joins, COLLECT (indexed and full scan); req/s and p99 vs GET entity and bare uWS POST ceilings (durability relaxed)',
+  description:
+    'POST /query/aql over 100k users + 200k orders: indexed equality (city, _key), range+SORT+LIMIT, index-ordered SORT+LIMIT, index nested-loop joins, COLLECT (indexed and full scan); req/s and p99 vs GET entity and bare uWS POST ceilings (durability relaxed)',
   async run({ settings }) {
     const USERS = Math.round(envNumber('BENCH_AQL_USERS', 100_000));
     if (USERS < 1_000) throw new Error('BENCH_AQL_USERS must be at least 1000');
@@ -222,13 +228,18 @@ export const aqlArea: Area = {
     const keyBinds = Array.from({ length: rot(USERS) }, (_, k): Bind => ({ k: String(spread(k, USERS)) }));
     const userBinds = Array.from({ length: rot(USERS) }, (_, k): Bind => ({ u: String(spread(k + ROTATION, USERS)) }));
     const AGE_MAX = AGE_MIN + AGE_SPAN - 1;
-    const rangeBinds = Array.from({ length: AGE_MAX - RANGE_WIDTH + 2 - AGE_MIN }, (_, i): Bind => ({ lo: AGE_MIN + i, hi: AGE_MIN + i + RANGE_WIDTH - 1 }));
+    const rangeBinds = Array.from(
+      { length: AGE_MAX - RANGE_WIDTH + 2 - AGE_MIN },
+      (_, i): Bind => ({ lo: AGE_MIN + i, hi: AGE_MIN + i + RANGE_WIDTH - 1 }),
+    );
     const cityOf = (b: Bind) => Number(String(b.city).slice(1));
     const usersOfCity = (c: number) => residues(c, CITIES, USERS);
     const ordersOfUser = (u: number) => residues(u, USERS, ORDERS);
     const userDocProblems = (doc: Doc, n: number, what: string): string[] => {
       const want = JSON.parse(userBlob(d, n)) as Doc;
-      return Object.keys(want).some((k) => doc[k] !== want[k]) ? [`${what}: got ${JSON.stringify(doc)}, loaded ${JSON.stringify(want)}`] : [];
+      return Object.keys(want).some((k) => doc[k] !== want[k])
+        ? [`${what}: got ${JSON.stringify(doc)}, loaded ${JSON.stringify(want)}`]
+        : [];
     };
     const userNo = (doc: Doc) => Number(String(doc.name).replace(/^user /, ''));
     const expectAges = (lo: number, hi: number) => (rows: unknown[]) => {
@@ -237,7 +248,9 @@ export const aqlArea: Area = {
       const want = topAges(d, lo, hi, LIMIT);
       const p: string[] = [];
       if (JSON.stringify(ages) !== JSON.stringify(want)) p.push(`ages ${JSON.stringify(ages)}, want ${JSON.stringify(want)}`);
-      docs.forEach((x, i) => { p.push(...userDocProblems(x, userNo(x), `row ${i}`)); });
+      docs.forEach((x, i) => {
+        p.push(...userDocProblems(x, userNo(x), `row ${i}`));
+      });
       return p;
     };
     const aggOfCity = (c: number) => {
@@ -253,7 +266,11 @@ export const aqlArea: Area = {
     };
     const countryCounts = new Map<string, number>();
     for (let n = 0; n < USERS; n++) countryCounts.set(countryName(d.country[n]!), (countryCounts.get(countryName(d.country[n]!)) ?? 0) + 1);
-    const refTarget: Target = { kind: 'rps', min: REFERENCE_QPS, label: `≥ ${REFERENCE_QPS.toLocaleString('en-US')} req/s (reference implementation's indexed queries/s)` };
+    const refTarget: Target = {
+      kind: 'rps',
+      min: REFERENCE_QPS,
+      label: `≥ ${REFERENCE_QPS.toLocaleString('en-US')} req/s (reference implementation's indexed queries/s)`,
+    };
 
     const specs: QuerySpec[] = [
       {
@@ -266,8 +283,11 @@ export const aqlArea: Area = {
           const c = cityOf(b);
           const docs = rows.map(asDoc);
           const p: string[] = [];
-          if (!sameSet(docs.map(userNo), usersOfCity(c))) p.push(`city c${c}: users ${JSON.stringify(docs.map(userNo))}, loaded ${JSON.stringify(usersOfCity(c))}`);
-          docs.forEach((x) => { p.push(...userDocProblems(x, userNo(x), `city c${c}`)); });
+          if (!sameSet(docs.map(userNo), usersOfCity(c)))
+            p.push(`city c${c}: users ${JSON.stringify(docs.map(userNo))}, loaded ${JSON.stringify(usersOfCity(c))}`);
+          docs.forEach((x) => {
+            p.push(...userDocProblems(x, userNo(x), `city c${c}`));
+          });
           return p;
         },
         access: ['index_eq'],
@@ -325,7 +345,13 @@ export const aqlArea: Area = {
           const want = ordersOfUser(u).map((m) => JSON.parse(orderBlob(d, m)) as Doc);
           if (objs.length !== want.length) p.push(`user ${u}: ${objs.length} rows, loaded ${want.length} orders`);
           const got = objs.map((x) => JSON.stringify(x.o));
-          if (!sameSet(got, want.map((w) => JSON.stringify(w)))) p.push(`user ${u}: orders ${JSON.stringify(got)}, loaded ${JSON.stringify(want)}`);
+          if (
+            !sameSet(
+              got,
+              want.map((w) => JSON.stringify(w)),
+            )
+          )
+            p.push(`user ${u}: orders ${JSON.stringify(got)}, loaded ${JSON.stringify(want)}`);
           if (objs.some((x) => x.name !== `user ${u}`)) p.push(`user ${u}: names ${JSON.stringify(objs.map((x) => x.name))}`);
           return p;
         },
@@ -342,9 +368,13 @@ export const aqlArea: Area = {
         check: (b, rows) => {
           const c = cityOf(b);
           const objs = rows.map(asDoc);
-          const want = usersOfCity(c).flatMap((u) => ordersOfUser(u).map((m) => JSON.stringify({ user: `user ${u}`, order: String(m), amount: d.amount[m] })));
+          const want = usersOfCity(c).flatMap((u) =>
+            ordersOfUser(u).map((m) => JSON.stringify({ user: `user ${u}`, order: String(m), amount: d.amount[m] })),
+          );
           const got = objs.map((x) => JSON.stringify({ user: x.user, order: x.order, amount: x.amount }));
-          return sameSet(got, want) ? [] : [`city c${c}: rows ${JSON.stringify(got).slice(0, 400)}, want ${JSON.stringify(want).slice(0, 400)}`];
+          return sameSet(got, want)
+            ? []
+            : [`city c${c}: rows ${JSON.stringify(got).slice(0, 400)}, want ${JSON.stringify(want).slice(0, 400)}`];
         },
         access: ['index_eq', 'index_eq'],
         connections: CONN,
@@ -364,7 +394,8 @@ export const aqlArea: Area = {
           if (objs.length !== want.size) p.push(`city c${c}: ${objs.length} groups, want ${want.size}`);
           for (const o of objs) {
             const w = want.get(o.g as number);
-            if (!w || o.n !== w.n || Math.abs((o.avg as number) - w.sum / w.n) > 1e-9) p.push(`city c${c}: group ${JSON.stringify(o)}, want ${JSON.stringify(w ? { n: w.n, avg: w.sum / w.n } : null)}`);
+            if (!w || o.n !== w.n || Math.abs((o.avg as number) - w.sum / w.n) > 1e-9)
+              p.push(`city c${c}: group ${JSON.stringify(o)}, want ${JSON.stringify(w ? { n: w.n, avg: w.sum / w.n } : null)}`);
           }
           return p;
         },
@@ -390,9 +421,13 @@ export const aqlArea: Area = {
       },
     ];
     // BENCH_AQL_SCENARIOS: a comma-separated subset of the query scenarios (e.g. for a profile); the ceilings always run.
-    const only = (process.env.BENCH_AQL_SCENARIOS ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+    const only = (process.env.BENCH_AQL_SCENARIOS ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
     const unknown = only.filter((n) => !specs.some((s) => s.name === n));
-    if (unknown.length > 0) throw new Error(`BENCH_AQL_SCENARIOS: unknown scenario(s) ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`BENCH_AQL_SCENARIOS: unknown scenario(s) ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);
     if (only.length > 0) specs.splice(0, specs.length, ...specs.filter((s) => only.includes(s.name)));
     const meanRows = new Map(specs.map((s) => [s.name, s.binds.reduce((a, b) => a + s.rows(b), 0) / s.binds.length]));
 
@@ -413,7 +448,8 @@ export const aqlArea: Area = {
       const loadTable = (table: string, count: number, blob: (i: number) => string) =>
         runBatches(count, BATCH, LOAD_CONCURRENCY, async (b) => {
           const ops: string[] = [];
-          for (let i = b * BATCH; i < Math.min(count, (b + 1) * BATCH); i++) ops.push(`{"op":"put","key":"${table}:${i}","blob":${blob(i)}}`);
+          for (let i = b * BATCH; i < Math.min(count, (b + 1) * BATCH); i++)
+            ops.push(`{"op":"put","key":"${table}:${i}","blob":${blob(i)}}`);
           await postOk(srv, '/transaction', `{"operations":[${ops.join(',')}]}`, `${table} batch ${b}`);
         });
       usersLoad = await loadTable('users', USERS, (n) => userBlob(d, n));
@@ -427,7 +463,12 @@ export const aqlArea: Area = {
       ] as const) {
         const { text, ms } = await postOk(srv, '/index/create', JSON.stringify({ table, column, type }), `index create ${table}.${column}`);
         const j = JSON.parse(text) as { state?: string; type?: string };
-        const st: IndexStep = { spec: `${table}.${column} (${j.type ?? type})`, seconds: ms / 1000, perS: rows / (ms / 1000), state: j.state ?? '?' };
+        const st: IndexStep = {
+          spec: `${table}.${column} (${j.type ?? type})`,
+          seconds: ms / 1000,
+          perS: rows / (ms / 1000),
+          state: j.state ?? '?',
+        };
         indexSteps.push(st);
         log(`aql: index ${st.spec}: ${ms.toFixed(0)} ms = ${fmt(st.perS)} docs/s (state ${st.state})`);
       }
@@ -438,7 +479,9 @@ export const aqlArea: Area = {
       const problems: string[] = [];
       const replies = new Map<string, string>();
       for (const s of specs) {
-        const ex = JSON.parse((await postOk(srv, ROUTE, JSON.stringify({ query: s.query, bind_vars: s.binds[0], explain: true }), `explain ${s.name}`)).text) as AqlReply;
+        const ex = JSON.parse(
+          (await postOk(srv, ROUTE, JSON.stringify({ query: s.query, bind_vars: s.binds[0], explain: true }), `explain ${s.name}`)).text,
+        ) as AqlReply;
         const ps = planSummary(ex.plan);
         const planOk = JSON.stringify(ps.access) === JSON.stringify(s.access);
         const n = Math.min(CHECKS, s.binds.length);
@@ -478,7 +521,10 @@ export const aqlArea: Area = {
         });
         log(`aql: ${s.name}: plan ${ps.text}${planOk ? '' : ` (!!! expected access ${s.access.join(' → ')})`}`);
       }
-      if (problems.length > 0) throw new Error(`aql: correctness check failed:\n${problems.slice(0, 30).join('\n')}${problems.length > 30 ? `\n… ${problems.length - 30} more` : ''}`);
+      if (problems.length > 0)
+        throw new Error(
+          `aql: correctness check failed:\n${problems.slice(0, 30).join('\n')}${problems.length > 30 ? `\n… ${problems.length - 30} more` : ''}`,
+        );
       log('aql: correctness checks passed');
 
       // ------------------------------------------------ ceilings
@@ -486,8 +532,14 @@ export const aqlArea: Area = {
       const getRes = await srv.req('GET', getPath);
       const getBytes = Buffer.from(await getRes.arrayBuffer());
       if (getRes.status !== 200) throw new Error(`GET ${getPath}: ${getRes.status}`);
-      const eqReply = replies.get('eq-city') ?? (await postOk(srv, ROUTE, bodyOf(Q.eq, cityBinds[0]!), 'eq-city reply for the bare uWS ceiling')).text;
-      bare = await startBareUws({ getBody: getBytes, putBody: Buffer.from('{}'), putStatus: '200 OK', routes: [{ method: 'POST', path: ROUTE, status: '200 OK', body: Buffer.from(eqReply) }] });
+      const eqReply =
+        replies.get('eq-city') ?? (await postOk(srv, ROUTE, bodyOf(Q.eq, cityBinds[0]!), 'eq-city reply for the bare uWS ceiling')).text;
+      bare = await startBareUws({
+        getBody: getBytes,
+        putBody: Buffer.from('{}'),
+        putStatus: '200 OK',
+        routes: [{ method: 'POST', path: ROUTE, status: '200 OK', body: Buffer.from(eqReply) }],
+      });
       const auth = { Authorization: AUTH_HEADER };
       const hdr = { ...auth, 'Content-Type': 'application/json' };
       const eqBodies = cityBinds.map((b) => bodyOf(Q.eq, b));
@@ -535,7 +587,13 @@ export const aqlArea: Area = {
           s2,
         );
         const rows = meanRows.get(s.name)!;
-        r.metrics = { ...(r.metrics ?? {}), connections: s.connections, rows_per_response: r3(rows), rows_per_s: r3(r.load.rps * rows), reply_bytes: planRows.find((p) => p.name === s.name)!.replyBytes };
+        r.metrics = {
+          ...(r.metrics ?? {}),
+          connections: s.connections,
+          rows_per_response: r3(rows),
+          rows_per_s: r3(r.load.rps * rows),
+          reply_bytes: planRows.find((p) => p.name === s.name)!.replyBytes,
+        };
         results.push(r);
       }
       rss.end = rssOf(srv.proc.pid);
@@ -568,7 +626,20 @@ export const aqlArea: Area = {
     });
     const ceilingRows = ['bare-uws-post', 'get-entity'].map((n) => {
       const r = byName.get(n)!;
-      return [r.valid ? r.name : `${r.name} **INVALID**`, String(CONN), fmt(r.load.rps), ms(r.load.p50Ms), ms(r.load.p99Ms), `${r.load.errors} / ${r.load.non2xx}`, '', '', n === 'get-entity' ? '100%' : '', n === 'bare-uws-post' ? '100%' : '', r.serverMainThreadCores?.toFixed(2) ?? '', r.loadGenCpuCores?.toFixed(2) ?? ''];
+      return [
+        r.valid ? r.name : `${r.name} **INVALID**`,
+        String(CONN),
+        fmt(r.load.rps),
+        ms(r.load.p50Ms),
+        ms(r.load.p99Ms),
+        `${r.load.errors} / ${r.load.non2xx}`,
+        '',
+        '',
+        n === 'get-entity' ? '100%' : '',
+        n === 'bare-uws-post' ? '100%' : '',
+        r.serverMainThreadCores?.toFixed(2) ?? '',
+        r.loadGenCpuCores?.toFixed(2) ?? '',
+      ];
     });
     const vsRef = (n: string) => {
       const r = byName.get(n);
@@ -580,8 +651,18 @@ export const aqlArea: Area = {
         title: 'Load and indexes',
         columns: ['step', 'seconds', 'docs/s', 'notes'],
         rows: [
-          [`load ${fmt(USERS)} users (POST /transaction, ${BATCH}/batch, ${LOAD_CONCURRENCY} in flight)`, ul.seconds.toFixed(2), fmt(ul.perS), `batch p50 ${ms(ul.batchP50Ms)} ms, p99 ${ms(ul.batchP99Ms)} ms`],
-          [`load ${fmt(ORDERS)} orders (same)`, ol.seconds.toFixed(2), fmt(ol.perS), `batch p50 ${ms(ol.batchP50Ms)} ms, p99 ${ms(ol.batchP99Ms)} ms`],
+          [
+            `load ${fmt(USERS)} users (POST /transaction, ${BATCH}/batch, ${LOAD_CONCURRENCY} in flight)`,
+            ul.seconds.toFixed(2),
+            fmt(ul.perS),
+            `batch p50 ${ms(ul.batchP50Ms)} ms, p99 ${ms(ul.batchP99Ms)} ms`,
+          ],
+          [
+            `load ${fmt(ORDERS)} orders (same)`,
+            ol.seconds.toFixed(2),
+            fmt(ol.perS),
+            `batch p50 ${ms(ol.batchP50Ms)} ms, p99 ${ms(ol.batchP99Ms)} ms`,
+          ],
           ...indexSteps.map((b) => [`POST /index/create ${b.spec}`, b.seconds.toFixed(2), fmt(b.perS), `backfill; state ${b.state}`]),
           [
             'total load + indexes',
@@ -590,11 +671,26 @@ export const aqlArea: Area = {
             `then ${(idleMs / 1000).toFixed(1)} s waiting for the server to go idle (LevelDB compaction) before the first scenario; server RSS ${mb(rss.loaded)} MB after loading, ${mb(rss.end)} MB at the end`,
           ],
         ],
-        notes: ['Indexes are created after the load (backfill: docs of the table ÷ wall time of the POST /index/create request, which returns when the index is ready).'],
+        notes: [
+          'Indexes are created after the load (backfill: docs of the table ÷ wall time of the POST /index/create request, which returns when the index is ready).',
+        ],
       },
       {
         title: 'AQL queries',
-        columns: ['Scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors / non-2xx', 'rows/response', 'rows/s', 'vs GET entity', 'vs bare uWS POST', 'server event loop (cores)', 'wrk CPU (cores)'],
+        columns: [
+          'Scenario',
+          'conns',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'errors / non-2xx',
+          'rows/response',
+          'rows/s',
+          'vs GET entity',
+          'vs bare uWS POST',
+          'server event loop (cores)',
+          'wrk CPU (cores)',
+        ],
         rows: [...ceilingRows, ...queryRows],
         notes: [
           `vs GET entity = req/s ÷ GET /entities/{key} req/s on the same server and database; vs bare uWS POST = ÷ the bare uWS app answering the eq-city reply bytes; both ceilings measured in this run at ${CONN} connections.`,
@@ -605,7 +701,14 @@ export const aqlArea: Area = {
       {
         title: 'Queries and plans',
         columns: ['Scenario', 'AQL', 'bind values', 'plan (explain: true)', 'reply bytes (first bind)', 'checked before timing'],
-        rows: planRows.map((p) => [p.name, `\`${p.query}\``, p.bindNote, p.planOk ? p.plan : `${p.plan} **(expected ${p.expectedAccess})**`, fmt(p.replyBytes), p.checked]),
+        rows: planRows.map((p) => [
+          p.name,
+          `\`${p.query}\``,
+          p.bindNote,
+          p.planOk ? p.plan : `${p.plan} **(expected ${p.expectedAccess})**`,
+          fmt(p.replyBytes),
+          p.checked,
+        ]),
         notes: [
           `Plans come from POST ${ROUTE} with "explain": true for the first bind value. Each check compares the reply (count and rows: documents field by field, joined rows, COLLECT groups with COUNT and AVG) with the answer computed from the generated data; the run aborts on any difference.`,
           ...(badPlans.length > 0 ? [`**Unexpected plan access** for ${badPlans.map((p) => p.name).join(', ')}.`] : []),

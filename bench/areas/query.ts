@@ -57,23 +57,26 @@ function ageOf(e: unknown): number | undefined {
   if (typeof o.age === 'number') return o.age;
   for (const k of ['blob', 'value', 'entity', 'data']) {
     const inner = o[k];
-    if (inner && typeof inner === 'object' && typeof (inner as Record<string, unknown>).age === 'number') return (inner as Record<string, number>).age;
+    if (inner && typeof inner === 'object' && typeof (inner as Record<string, unknown>).age === 'number')
+      return (inner as Record<string, number>).age;
   }
   return undefined;
 }
 
-const eqBody = (column: string, value: string) => `{"table":"users","predicates":[{"column":"${column}","value":"${value}"}],"return":"keys"}`;
+const eqBody = (column: string, value: string) =>
+  `{"table":"users","predicates":[{"column":"${column}","value":"${value}"}],"return":"keys"}`;
 const rangeBody = (lo: number) =>
   `{"table":"users","range":[{"column":"age","gte":"${lo}","lte":"${lo + RANGE_WIDTH}"}],"order_by":{"column":"age","desc":false,"limit":10},"return":"entities"}`;
 const ORDER_BODY = '{"table":"users","order_by":{"column":"age","desc":true,"limit":10}}';
-
 
 /** Load the users with POST /transaction batches. */
 function loadUsers(server: ThemisServer): Promise<LoadStats> {
   return runBatches(ROWS, BATCH, LOAD_CONCURRENCY, async (b) => {
     const ops: string[] = [];
     for (let n = b * BATCH; n < Math.min(ROWS, (b + 1) * BATCH); n++) {
-      ops.push(`{"op":"put","key":"users:${n}","blob":{"city":"c${n % CITIES}","zip":"z${n % ZIPS}","age":${n % AGES},"name":"user number ${n}"}}`);
+      ops.push(
+        `{"op":"put","key":"users:${n}","blob":{"city":"c${n % CITIES}","zip":"z${n % ZIPS}","age":${n % AGES},"name":"user number ${n}"}}`,
+      );
     }
     await postOk(server, '/transaction', `{"operations":[${ops.join(',')}]}`, `load batch ${b}`);
   });
@@ -94,7 +97,8 @@ interface Backfill {
  */
 export const queryArea: Area = {
   name: 'query',
-  description: 'POST /query equality / range+order_by+limit / order_by over 100k entities at 16 and 64 connections vs GET entity and bare uWS POST ceilings; index backfill entities/s (durability relaxed)',
+  description:
+    'POST /query equality / range+order_by+limit / order_by over 100k entities at 16 and 64 connections vs GET entity and bare uWS POST ceilings; index backfill entities/s (durability relaxed)',
   async run({ settings }) {
     const tool = detectTool();
     const results: ScenarioResult[] = [];
@@ -115,11 +119,20 @@ export const queryArea: Area = {
       log(`query: loaded in ${load.seconds.toFixed(2)} s = ${Math.round(load.perS)} entities/s`);
 
       // ------------------------------------------------ index backfill (each create returns when the index is ready)
-      for (const [column, type] of [['city', undefined], ['zip', undefined], ['age', 'range']] as const) {
+      for (const [column, type] of [
+        ['city', undefined],
+        ['zip', undefined],
+        ['age', 'range'],
+      ] as const) {
         const body = JSON.stringify({ table: 'users', column, ...(type ? { type } : {}) });
         const { text, ms } = await postOk(srv, '/index/create', body, `index create ${column}`);
         const j = JSON.parse(text) as { state?: string; type?: string };
-        const b: Backfill = { spec: `users.${column} (${j.type ?? type ?? 'equality'})`, seconds: ms / 1000, perS: ROWS / (ms / 1000), state: j.state ?? '?' };
+        const b: Backfill = {
+          spec: `users.${column} (${j.type ?? type ?? 'equality'})`,
+          seconds: ms / 1000,
+          perS: ROWS / (ms / 1000),
+          state: j.state ?? '?',
+        };
         backfills.push(b);
         log(`query: index ${b.spec}: ${ms.toFixed(0)} ms = ${Math.round(b.perS)} entities/s (state ${b.state})`);
       }
@@ -228,11 +241,23 @@ export const queryArea: Area = {
       const eqDesc = `POST /query equality on users.city via the equality index, "return":"keys" (${ROWS / CITIES} keys per reply), rotating through ${CITIES} cities`;
       await q('eq-city-c16', 16, cityBodies, 'eq', `${eqDesc}; 16 connections.`);
       await q('eq-city-c64', 64, cityBodies, 'eq', `${eqDesc}; 64 connections.`);
-      await q('eq-zip-c64', 64, zipBodies, 'eq-sel', `Selective POST /query equality on users.zip (${ROWS / ZIPS} keys per reply), rotating through ${zipBodies.length} zips; 64 connections.`);
+      await q(
+        'eq-zip-c64',
+        64,
+        zipBodies,
+        'eq-sel',
+        `Selective POST /query equality on users.zip (${ROWS / ZIPS} keys per reply), rotating through ${zipBodies.length} zips; 64 connections.`,
+      );
       const rgDesc = `POST /query range age gte "a" lte "a+${RANGE_WIDTH}" + order_by age asc limit 10, "return":"entities", via the range index, rotating a over 0..${AGES - RANGE_WIDTH - 1}`;
       await q('range-limit10-c16', 16, rangeBodies, 'range', `${rgDesc}; 16 connections.`);
       await q('range-limit10-c64', 64, rangeBodies, 'range', `${rgDesc}; 64 connections.`);
-      await q('orderby-desc-limit10-c64', 64, [ORDER_BODY], 'order', `POST /query ${ORDER_BODY} (no predicate; top 10 by the range index, default return mode); 64 connections.`);
+      await q(
+        'orderby-desc-limit10-c64',
+        64,
+        [ORDER_BODY],
+        'order',
+        `POST /query ${ORDER_BODY} (no predicate; top 10 by the range index, default return mode); 64 connections.`,
+      );
     } finally {
       await Promise.allSettled([server?.stop(), bare?.stop()]);
     }
@@ -265,14 +290,37 @@ export const queryArea: Area = {
           title: 'Load and index backfill',
           columns: ['step', 'seconds', 'entities/s', 'notes'],
           rows: [
-            [`load ${fmt(ROWS)} users (POST /transaction, ${BATCH}/batch, ${LOAD_CONCURRENCY} in flight)`, l.seconds.toFixed(2), fmt(l.perS), `batch p50 ${ms(l.batchP50Ms)} ms, p99 ${ms(l.batchP99Ms)} ms`],
-            ...backfills.map((b) => [`POST /index/create ${b.spec}`, b.seconds.toFixed(2), fmt(b.perS), `state ${b.state}; ${b.perS >= BACKFILL_AIM ? 'meets' : 'below'} the ${fmt(BACKFILL_AIM)}/s aim (reference claims ${fmt(BACKFILL_REFERENCE)}/s)`]),
+            [
+              `load ${fmt(ROWS)} users (POST /transaction, ${BATCH}/batch, ${LOAD_CONCURRENCY} in flight)`,
+              l.seconds.toFixed(2),
+              fmt(l.perS),
+              `batch p50 ${ms(l.batchP50Ms)} ms, p99 ${ms(l.batchP99Ms)} ms`,
+            ],
+            ...backfills.map((b) => [
+              `POST /index/create ${b.spec}`,
+              b.seconds.toFixed(2),
+              fmt(b.perS),
+              `state ${b.state}; ${b.perS >= BACKFILL_AIM ? 'meets' : 'below'} the ${fmt(BACKFILL_AIM)}/s aim (reference claims ${fmt(BACKFILL_REFERENCE)}/s)`,
+            ]),
           ],
-          notes: ['Backfill rate = 100,000 entities ÷ wall time of the POST /index/create request (it returns when the index is ready), one index at a time on an otherwise idle server.'],
+          notes: [
+            'Backfill rate = 100,000 entities ÷ wall time of the POST /index/create request (it returns when the index is ready), one index at a time on an otherwise idle server.',
+          ],
         },
         {
           title: 'Queries',
-          columns: ['Scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'rows/query', 'rows/s', 'vs GET entity', 'vs bare uWS POST', 'server main-thread cores'],
+          columns: [
+            'Scenario',
+            'conns',
+            'req/s',
+            'p50 ms',
+            'p99 ms',
+            'rows/query',
+            'rows/s',
+            'vs GET entity',
+            'vs bare uWS POST',
+            'server main-thread cores',
+          ],
           rows: queryRows,
           notes: [
             'vs GET entity = query req/s ÷ GET /entities/{key} req/s on the same server and database (64 connections); vs bare uWS POST = ÷ the bare uWS app answering the equality reply bytes (64 connections).',

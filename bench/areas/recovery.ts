@@ -22,7 +22,10 @@ import { envNumber, log, prng, tempDir } from '../lib/util.js';
 
 const DIM = 16;
 const GROUPS = 50;
-const WORDS = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega river stone cloud field light night storm green amber north'.split(' ');
+const WORDS =
+  'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega river stone cloud field light night storm green amber north'.split(
+    ' ',
+  );
 const BATCH = 500;
 
 interface Run {
@@ -45,7 +48,8 @@ function doc(rnd: () => number, n: number, version: number): string {
 
 async function load(server: ThemisServer, n: number, updates: number): Promise<{ loadS: number; updateS: number }> {
   const rnd = prng(0x5eed_0013);
-  const put = (ids: number[], version: number) => JSON.stringify({ operations: ids.map((i) => ({ op: 'put', key: `r:${i}`, blob: doc(rnd, i, version) })) });
+  const put = (ids: number[], version: number) =>
+    JSON.stringify({ operations: ids.map((i) => ({ op: 'put', key: `r:${i}`, blob: doc(rnd, i, version) })) });
   const l = await runBatches(n, BATCH, 4, async (b) => {
     const ids = Array.from({ length: Math.min(BATCH, n - b * BATCH) }, (_, j) => b * BATCH + j);
     await postOk(server, '/transaction', put(ids, 0), 'load');
@@ -64,17 +68,28 @@ function parseStart(server: ThemisServer): Omit<Run, 'readyMs'> {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   const ready = lines.find((l) => l.msg === 'storage ready');
-  const loaded = lines.filter((l) => l.msg === 'fulltext index loaded' || l.msg === 'vector index loaded').filter((l) => l.index !== 'vector_index');
+  const loaded = lines
+    .filter((l) => l.msg === 'fulltext index loaded' || l.msg === 'vector index loaded')
+    .filter((l) => l.index !== 'vector_index');
   return {
     recoveryMs: Number(ready?.recovery_ms ?? NaN),
     replayEntries: Math.max(0, ...loaded.map((l) => Number(l.replay_entries ?? 0))),
-    perIndex: loaded.map((l) => ({ index: String(l.index), source: String(l.source), replayEntries: Number(l.replay_entries ?? 0), ms: Number(l.ms) })),
-    sources: loaded.map((l) => `${String(l.index)}: ${String(l.source)}${l.replay_entries !== undefined ? ` +${String(l.replay_entries)}` : ''} ${String(l.ms)} ms`).join(', '),
+    perIndex: loaded.map((l) => ({
+      index: String(l.index),
+      source: String(l.source),
+      replayEntries: Number(l.replay_entries ?? 0),
+      ms: Number(l.ms),
+    })),
+    sources: loaded
+      .map(
+        (l) =>
+          `${String(l.index)}: ${String(l.source)}${l.replay_entries !== undefined ? ` +${String(l.replay_entries)}` : ''} ${String(l.ms)} ms`,
+      )
+      .join(', '),
   };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 
 /** Start on a copy of `dir` (so every run starts from the same crashed state) and measure the start. */
 async function measureStart(dir: string, env: Record<string, string>, prepare?: (copy: string) => Promise<void>): Promise<Run> {
@@ -99,9 +114,16 @@ async function loadAndKill(n: number, updates: number, everyChanges: number): Pr
   await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'grp' }), 'index');
   await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'score', type: 'range' }), 'index');
   await postOk(s, '/index/create', JSON.stringify({ table: 'r', column: 'text', type: 'fulltext' }), 'index');
-  await postOk(s, '/vector/index/create', JSON.stringify({ name: 'r_emb', table: 'r', field: 'emb', metric: 'L2', dimension: DIM }), 'vector index');
+  await postOk(
+    s,
+    '/vector/index/create',
+    JSON.stringify({ name: 'r_emb', table: 'r', field: 'emb', metric: 'L2', dimension: DIM }),
+    'vector index',
+  );
   const l = await load(s, n, updates);
-  log(`recovery: loaded ${n} in ${r3(l.loadS)} s, ${updates} updates in ${r3(l.updateS)} s (growth checkpoints every ${everyChanges}); kill -9`);
+  log(
+    `recovery: loaded ${n} in ${r3(l.loadS)} s, ${updates} updates in ${r3(l.updateS)} s (growth checkpoints every ${everyChanges}); kill -9`,
+  );
   await s.kill();
   return dataDir;
 }
@@ -145,20 +167,33 @@ export const recoveryArea: Area = {
       for (let r = 0; r < repeats; r++) {
         const run = await measure();
         runs.push(run);
-        log(`recovery/${mode} #${r + 1}: ready in ${r3(run.readyMs)} ms (storage ${run.recoveryMs} ms, replay ${run.replayEntries}; ${run.sources})`);
+        log(
+          `recovery/${mode} #${r + 1}: ready in ${r3(run.readyMs)} ms (storage ${run.recoveryMs} ms, replay ${run.replayEntries}; ${run.sources})`,
+        );
       }
       results.set(mode, runs);
       const ms = runs.map((x) => x.readyMs);
-      rows.push([mode, String(Math.round(median(ms))), `${Math.round(Math.min(...ms))}–${Math.round(Math.max(...ms))}`, String(Math.round(median(runs.map((x) => x.recoveryMs)))), String(median(runs.map((x) => x.replayEntries))), runs[0]!.sources]);
+      rows.push([
+        mode,
+        String(Math.round(median(ms))),
+        `${Math.round(Math.min(...ms))}–${Math.round(Math.max(...ms))}`,
+        String(Math.round(median(runs.map((x) => x.recoveryMs)))),
+        String(median(runs.map((x) => x.replayEntries))),
+        runs[0]!.sources,
+      ]);
     }
     for (const d of [bounded, unbounded]) fs.rmSync(d, { recursive: true, force: true });
     const base = median(results.get('graceful')!.map((x) => x.recoveryMs));
     const boundedMs = median(results.get('kill, bounded replay')!.map((x) => x.recoveryMs));
     for (const row of rows) row.splice(4, 0, (Number(row[3]) / base).toFixed(2));
     // Per index, from the full replay: what replaying a million change-log entries costs (an index that chose to rebuild instead is named).
-    const perIndex = results.get('kill, full replay')![0]!.perIndex.map((p) =>
-      p.source === 'checkpoint' && p.replayEntries > 0 ? `${p.index}: ${((p.ms / p.replayEntries) * 1e6 / 1000).toFixed(1)} s per million entries replayed` : `${p.index}: ${p.source} in ${(p.ms / 1000).toFixed(1)} s (replaying would have cost more)`,
-    );
+    const perIndex = results
+      .get('kill, full replay')![0]!
+      .perIndex.map((p) =>
+        p.source === 'checkpoint' && p.replayEntries > 0
+          ? `${p.index}: ${(((p.ms / p.replayEntries) * 1e6) / 1000).toFixed(1)} s per million entries replayed`
+          : `${p.index}: ${p.source} in ${(p.ms / 1000).toFixed(1)} s (replaying would have cost more)`,
+      );
     const notes = [
       `Replay cost per index (kill, full replay): ${perIndex.join('; ')}. The vector index rebuilds from the entities when replaying would cost more (hnswlib replaces a vector in place at about six times the cost of an insert).`,
       `With checkpoints every ${every.toLocaleString('en')} change-log entries (the default) a kill -9 costs ${(boundedMs / base).toFixed(2)}× a graceful restart's recovery.`,

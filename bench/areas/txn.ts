@@ -17,7 +17,10 @@ const BEGIN_BODY = JSON.stringify({ isolation: 'snapshot' });
 
 /** POST /transaction body with `keys` put operations on distinct keys (`<prefix>{{id}}-<j>`). */
 function batchTemplate(prefix: string, keys: number): string {
-  const ops = Array.from({ length: keys }, (_, j) => `{"op":"put","key":"${prefix}${BODY_ID}${keys > 1 ? `-${j}` : ''}","blob":${BLOB_JSON}}`);
+  const ops = Array.from(
+    { length: keys },
+    (_, j) => `{"op":"put","key":"${prefix}${BODY_ID}${keys > 1 ? `-${j}` : ''}","blob":${BLOB_JSON}}`,
+  );
   return `{"operations":[${ops.join(',')}]}`;
 }
 
@@ -43,9 +46,17 @@ function explicitFlow(prefix: string, keys: number): Flow {
     const id = await begin(conn, ctx.headers);
     const h = `${ctx.headers}${JSON_HDR}X-Transaction-Id: ${id}\r\n`;
     for (let j = 0; j < keys; j++) {
-      expect(await conn.request('PUT', `/entities/${prefix}c${ctx.client}-${n}${keys > 1 ? `-${j}` : ''}`, h, PUT_BODY), 201, 'PUT /entities/:key (in txn)');
+      expect(
+        await conn.request('PUT', `/entities/${prefix}c${ctx.client}-${n}${keys > 1 ? `-${j}` : ''}`, h, PUT_BODY),
+        201,
+        'PUT /entities/:key (in txn)',
+      );
     }
-    expect(await conn.request('POST', '/transaction/commit', ctx.headers + JSON_HDR, `{"transaction_id":${id}}`), 200, 'POST /transaction/commit');
+    expect(
+      await conn.request('POST', '/transaction/commit', ctx.headers + JSON_HDR, `{"transaction_id":${id}}`),
+      200,
+      'POST /transaction/commit',
+    );
     return { requests: keys + 2, done: true };
   };
 }
@@ -67,7 +78,11 @@ function rmwFlow(pick: (client: number) => string, commits: Map<string, number>)
       const h = `${ctx.headers}X-Transaction-Id: ${id}\r\n`;
       const got = expect(await conn.request('GET', `/entities/${key}`, h), 200, 'GET /entities/:key (in txn)');
       const n = (JSON.parse((JSON.parse(got.body.toString('utf8')) as { blob: string }).blob) as { n: number }).n;
-      expect(await conn.request('PUT', `/entities/${key}`, h + JSON_HDR, `{"blob":{"n":${n + 1},"c":${ctx.client}}}`), 201, 'PUT /entities/:key (in txn)');
+      expect(
+        await conn.request('PUT', `/entities/${key}`, h + JSON_HDR, `{"blob":{"n":${n + 1},"c":${ctx.client}}}`),
+        201,
+        'PUT /entities/:key (in txn)',
+      );
       const c = await conn.request('POST', '/transaction/commit', ctx.headers + JSON_HDR, `{"transaction_id":${id}}`);
       requests += 4;
       if (c.status === 409) {
@@ -121,7 +136,8 @@ interface Extra {
  */
 export const txnArea: Area = {
   name: 'txn',
-  description: 'transaction commits/s (1-key, 10-key; batch and explicit) and hot-key abort rate vs bare uWS / single PUT ceilings (durability sync)',
+  description:
+    'transaction commits/s (1-key, 10-key; batch and explicit) and hot-key abort rate vs bare uWS / single PUT ceilings (durability sync)',
   async run({ settings }) {
     const tool = detectTool();
     const results: ScenarioResult[] = [];
@@ -134,12 +150,24 @@ export const txnArea: Area = {
       sync = await startThemis({ durability: 'sync' });
       const server = sync;
       // Exact reply bytes for the bare ceiling (ids as long as the measured ones).
-      const batchBytes = await expectStatus(await server.req('POST', '/transaction', batchTemplate('probe1:', 1).split(BODY_ID).join('t1-100000')), 200, 'probe POST /transaction');
+      const batchBytes = await expectStatus(
+        await server.req('POST', '/transaction', batchTemplate('probe1:', 1).split(BODY_ID).join('t1-100000')),
+        200,
+        'probe POST /transaction',
+      );
       const beginBytes = await expectStatus(await server.req('POST', '/transaction/begin', BEGIN_BODY), 200, 'probe begin');
       const probeId = JSON.parse(beginBytes.toString()).transaction_id as number;
-      const inTxnPut = await fetch(`${server.base}/entities/xt1:c10-100000`, { method: 'PUT', headers: { authorization: AUTH_HEADER, 'content-type': 'application/json', 'x-transaction-id': String(probeId) }, body: PUT_BODY });
+      const inTxnPut = await fetch(`${server.base}/entities/xt1:c10-100000`, {
+        method: 'PUT',
+        headers: { authorization: AUTH_HEADER, 'content-type': 'application/json', 'x-transaction-id': String(probeId) },
+        body: PUT_BODY,
+      });
       const putBytes = await expectStatus(inTxnPut, 201, 'probe PUT in txn');
-      const commitBytes = await expectStatus(await server.req('POST', '/transaction/commit', JSON.stringify({ transaction_id: probeId })), 200, 'probe commit');
+      const commitBytes = await expectStatus(
+        await server.req('POST', '/transaction/commit', JSON.stringify({ transaction_id: probeId })),
+        200,
+        'probe commit',
+      );
       log(`txn: reply bytes: batch ${batchBytes.length}, begin ${beginBytes.length}, put ${putBytes.length}, commit ${commitBytes.length}`);
       bare = await startBareUws({
         getBody: Buffer.from('{}'),
@@ -164,7 +192,13 @@ export const txnArea: Area = {
           name: 'bare-uws-post',
           description: `Ceiling: a bare uWS app in its own process reading each POST /transaction body (1 put operation, distinct key) and answering 200 with the exact ${batchBytes.length} bytes themis returns. No routing, auth, validation, storage.`,
           server: 'bare uWS',
-          load: { base: bare.base, method: 'POST', path: '/transaction', headers: { Authorization: AUTH_HEADER, ...json }, bodyTemplate: batchTemplate('b1:', 1) },
+          load: {
+            base: bare.base,
+            method: 'POST',
+            path: '/transaction',
+            headers: { Authorization: AUTH_HEADER, ...json },
+            bodyTemplate: batchTemplate('b1:', 1),
+          },
           ...(bare.pid !== undefined ? { serverPid: bare.pid } : {}),
         },
         1,
@@ -186,7 +220,14 @@ export const txnArea: Area = {
         {
           name: 'put-1key',
           description: `In-server ceiling: PUT /entities/p1:<n> (a distinct key per request; an implicit 1-key read_committed transaction, the cheapest durable commit) with a ${Buffer.byteLength(PUT_BODY)}-byte JSON body.`,
-          load: { base: server.base, method: 'PUT', path: '/entities/p1:', distinctPathPrefix: '/entities/p1:', headers: { Authorization: AUTH_HEADER, ...json }, body: PUT_BODY },
+          load: {
+            base: server.base,
+            method: 'PUT',
+            path: '/entities/p1:',
+            distinctPathPrefix: '/entities/p1:',
+            headers: { Authorization: AUTH_HEADER, ...json },
+            body: PUT_BODY,
+          },
           warmupPathPrefix: '/entities/p1w:',
           themis: { server, route: '/entities/:key' },
           baseline: 'bare-uws-post',
@@ -198,7 +239,13 @@ export const txnArea: Area = {
         {
           name: 'batch-1key',
           description: `POST /transaction with 1 put operation on a distinct key per request (${Buffer.byteLength(batchTemplate('b1:', 1).split(BODY_ID).join('t1-100000'))}-byte body): one atomic durable commit per request.`,
-          load: { base: server.base, method: 'POST', path: '/transaction', headers: { Authorization: AUTH_HEADER, ...json }, bodyTemplate: batchTemplate('b1:', 1) },
+          load: {
+            base: server.base,
+            method: 'POST',
+            path: '/transaction',
+            headers: { Authorization: AUTH_HEADER, ...json },
+            bodyTemplate: batchTemplate('b1:', 1),
+          },
           themis: { server, route: '/transaction' },
           baseline: 'put-1key',
           extraBaselines: ['bare-uws-post'],
@@ -210,7 +257,13 @@ export const txnArea: Area = {
         {
           name: 'batch-10key',
           description: `POST /transaction with 10 put operations on distinct keys per request (${Buffer.byteLength(batchTemplate('b10:', 10).split(BODY_ID).join('t1-100000'))}-byte body): 10 entity writes + 10 change-log entries in one atomic durable commit.`,
-          load: { base: server.base, method: 'POST', path: '/transaction', headers: { Authorization: AUTH_HEADER, ...json }, bodyTemplate: batchTemplate('b10:', 10) },
+          load: {
+            base: server.base,
+            method: 'POST',
+            path: '/transaction',
+            headers: { Authorization: AUTH_HEADER, ...json },
+            bodyTemplate: batchTemplate('b10:', 10),
+          },
           themis: { server, route: '/transaction' },
           baseline: 'put-1key',
           extraBaselines: ['bare-uws-post'],
@@ -218,7 +271,10 @@ export const txnArea: Area = {
         10,
       );
       // All 10 keys of one transaction from the middle of the run (atomicity spot check).
-      await readBack(b10, Array.from({ length: 10 }, (_, j) => `b10:${idOf(b10, mid(b10))}-${j}`));
+      await readBack(
+        b10,
+        Array.from({ length: 10 }, (_, j) => `b10:${idOf(b10, mid(b10))}-${j}`),
+      );
 
       // ------------------------------------------------ JS driver: explicit transactions
       const jsScenario = async (o: {
@@ -243,7 +299,11 @@ export const txnArea: Area = {
             description: o.description,
             server: o.target === 'bare' ? 'bare uWS' : 'themis (sync)',
             load: { base, method: 'POST', path: o.path, headers: {} },
-            ...(o.target === 'themis' ? { themis: { server, route: TXN_ROUTES } } : bare!.pid !== undefined ? { serverPid: bare!.pid } : {}),
+            ...(o.target === 'themis'
+              ? { themis: { server, route: TXN_ROUTES } }
+              : bare!.pid !== undefined
+                ? { serverPid: bare!.pid }
+                : {}),
             ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
             ...(o.extraBaselines !== undefined ? { extraBaselines: o.extraBaselines } : {}),
             ...(o.allowConflicts ? { allowStatus: [409] } : {}),
@@ -285,7 +345,8 @@ export const txnArea: Area = {
 
       await jsScenario({
         name: 'bare-uws-explicit-1key',
-        description: 'Ceiling for the explicit flow: the same JS driver running begin → PUT (X-Transaction-Id) → commit against the bare uWS app, which answers each request with the exact bytes themis returns (3 HTTP round trips per transaction).',
+        description:
+          'Ceiling for the explicit flow: the same JS driver running begin → PUT (X-Transaction-Id) → commit against the bare uWS app, which answers each request with the exact bytes themis returns (3 HTTP round trips per transaction).',
         target: 'bare',
         clients: settings.connections,
         keysPerTxn: 1,
@@ -295,7 +356,8 @@ export const txnArea: Area = {
       });
       await jsScenario({
         name: 'explicit-1key',
-        description: 'Explicit transaction per iteration, JS driver: POST /transaction/begin {"isolation":"snapshot"} → PUT /entities/<distinct key> with X-Transaction-Id → POST /transaction/commit (3 HTTP round trips; a durable commit).',
+        description:
+          'Explicit transaction per iteration, JS driver: POST /transaction/begin {"isolation":"snapshot"} → PUT /entities/<distinct key> with X-Transaction-Id → POST /transaction/commit (3 HTTP round trips; a durable commit).',
         target: 'themis',
         clients: settings.connections,
         keysPerTxn: 1,
@@ -307,7 +369,8 @@ export const txnArea: Area = {
       });
       await jsScenario({
         name: 'explicit-10key',
-        description: 'Explicit snapshot transaction writing 10 distinct keys: begin → 10 × PUT with X-Transaction-Id → commit (12 HTTP round trips; one durable commit of 10 writes + 10 change-log entries).',
+        description:
+          'Explicit snapshot transaction writing 10 distinct keys: begin → 10 × PUT with X-Transaction-Id → commit (12 HTTP round trips; one durable commit of 10 writes + 10 change-log entries).',
         target: 'themis',
         clients: settings.connections,
         keysPerTxn: 10,
@@ -341,7 +404,14 @@ export const txnArea: Area = {
         const st = await txnStats(server);
         if (st.active_count !== 0) r.warnings.push(`${st.active_count} explicit transactions still active after the run`);
       };
-      const rmwScenario = async (name: string, keys: string[], clients: number, pick: (client: number) => string, description: string, baseline?: string) => {
+      const rmwScenario = async (
+        name: string,
+        keys: string[],
+        clients: number,
+        pick: (client: number) => string,
+        description: string,
+        baseline?: string,
+      ) => {
         await seed(keys);
         const commits = new Map<string, number>();
         const r = await jsScenario({
@@ -443,7 +513,23 @@ export const txnArea: Area = {
       tables: [
         {
           title: 'Transactions',
-          columns: ['Scenario', 'Server', 'Driver', 'clients', 'keys/txn', 'HTTP req/txn', 'commits/s', 'keys written/s', 'HTTP req/s', '409 aborts', 'abort rate', 'max retries (one txn)', 'p50 ms', 'p99 ms', 'avg group commit'],
+          columns: [
+            'Scenario',
+            'Server',
+            'Driver',
+            'clients',
+            'keys/txn',
+            'HTTP req/txn',
+            'commits/s',
+            'keys written/s',
+            'HTTP req/s',
+            '409 aborts',
+            'abort rate',
+            'max retries (one txn)',
+            'p50 ms',
+            'p99 ms',
+            'avg group commit',
+          ],
           rows,
           notes: [
             'commits/s = committed (durable, fsynced) transactions per second; bare uWS rows (in parentheses) are what the HTTP stack alone can answer with the same bytes — the ceiling, not commits.',
@@ -462,4 +548,3 @@ export const txnArea: Area = {
     };
   },
 };
-

@@ -165,7 +165,8 @@ function exactSearch(ds: DataSet, count: number): Truth {
     for (let j = 0, o = 0; j < n; j++, o += dim) {
       let d = 0;
       let i = 0;
-      for (; i < dim4; i += 4) d += q[i]! * unit[o + i]! + q[i + 1]! * unit[o + i + 1]! + q[i + 2]! * unit[o + i + 2]! + q[i + 3]! * unit[o + i + 3]!;
+      for (; i < dim4; i += 4)
+        d += q[i]! * unit[o + i]! + q[i + 1]! * unit[o + i + 1]! + q[i + 2]! * unit[o + i + 2]! + q[i + 3]! * unit[o + i + 3]!;
       for (; i < dim; i++) d += q[i]! * unit[o + i]!;
       if (d > sims[K_LARGE - 1]!) offer(sims, labels, d, j);
       if (j % GROUPS === group && d > fSims[K - 1]!) offer(fSims, fLabels, d, j);
@@ -229,12 +230,7 @@ function meanOverlap(a: Pass, b: Pass, k: number): number {
   return sum / a.answers.length;
 }
 
-
 // ------------------------------------------------------------------ helpers
-
-
-
-
 
 interface HttpBuild extends LoadStats {
   serverCores?: number;
@@ -254,7 +250,8 @@ interface HttpBuild extends LoadStats {
  */
 export const vectorArea: Area = {
   name: 'vector',
-  description: 'HNSW k-NN over 100k × 128-d clustered vectors: build vectors/s (HTTP batch_insert vs hnswlib-node in process), recall@10 vs efSearch against exact search, q/s and p99 for k=10/k=100/filtered over HTTP vs hnswlib-node in process (ratio, goal ≥ 0.7) and bare uWS',
+  description:
+    'HNSW k-NN over 100k × 128-d clustered vectors: build vectors/s (HTTP batch_insert vs hnswlib-node in process), recall@10 vs efSearch against exact search, q/s and p99 for k=10/k=100/filtered over HTTP vs hnswlib-node in process (ratio, goal ≥ 0.7) and bare uWS',
   async run({ settings }) {
     const N = Math.round(envNumber('BENCH_VECTOR_N', 100_000));
     const DIM = Math.round(envNumber('BENCH_VECTOR_DIM', 128));
@@ -281,7 +278,12 @@ export const vectorArea: Area = {
     const exact = (qi: number) => truth.top[qi]!;
     const exactFiltered = (qi: number) => truth.topFiltered[qi]!;
     const bodyOf = (qi: number, k: number, o: { ef?: number; filtered?: boolean } = {}) =>
-      JSON.stringify({ vector: ds.queries[qi], k, ...(o.filtered ? { filter: { prefix: `g${groupOfQuery(qi)}-` } } : {}), ...(o.ef !== undefined ? { ef_search: o.ef } : {}) });
+      JSON.stringify({
+        vector: ds.queries[qi],
+        k,
+        ...(o.filtered ? { filter: { prefix: `g${groupOfQuery(qi)}-` } } : {}),
+        ...(o.ef !== undefined ? { ef_search: o.ef } : {}),
+      });
     const filteredOk = (qi: number, labels: number[]) => labels.every((l) => l % GROUPS === groupOfQuery(qi));
 
     // ------------------------------------------------ HTTP: build, recall sweep, throughput
@@ -304,14 +306,18 @@ export const vectorArea: Area = {
       const srv = server;
       serverRss.start = rssOf(srv.proc.pid);
       config = JSON.parse(await (await srv.req('GET', `/vector/index/config?index=${INDEX}`)).text()) as typeof config;
-      if (!config || typeof config.M !== 'number' || typeof config.efConstruction !== 'number') throw new Error(`vector: GET /vector/index/config: ${JSON.stringify(config)}`);
+      if (!config || typeof config.M !== 'number' || typeof config.efConstruction !== 'number')
+        throw new Error(`vector: GET /vector/index/config: ${JSON.stringify(config)}`);
       log(`vector: server index ${INDEX}: ${JSON.stringify(config)}`);
 
       // The same documents written without a vector index: the write path's share of the build.
-      log(`vector: loading ${N} documents {"embedding": [...]} into table plain (no vector index), ${BATCH}/POST /transaction, ${LOAD_CONCURRENCY} in flight`);
+      log(
+        `vector: loading ${N} documents {"embedding": [...]} into table plain (no vector index), ${BATCH}/POST /transaction, ${LOAD_CONCURRENCY} in flight`,
+      );
       plainLoad = await runBatches(N, BATCH, LOAD_CONCURRENCY, async (b) => {
         const ops = [];
-        for (let n = b * BATCH; n < Math.min(N, (b + 1) * BATCH); n++) ops.push({ op: 'put', key: `plain:${pkOf(n)}`, blob: { embedding: ds.data[n] } });
+        for (let n = b * BATCH; n < Math.min(N, (b + 1) * BATCH); n++)
+          ops.push({ op: 'put', key: `plain:${pkOf(n)}`, blob: { embedding: ds.data[n] } });
         await postOk(srv, '/transaction', JSON.stringify({ operations: ops }), `plain batch ${b}`);
       });
       serverRss.afterPlain = rssOf(srv.proc.pid);
@@ -326,14 +332,22 @@ export const vectorArea: Area = {
       const load = await runBatches(N, BATCH, LOAD_CONCURRENCY, async (b) => {
         const items = [];
         for (let n = b * BATCH; n < Math.min(N, (b + 1) * BATCH); n++) items.push({ pk: pkOf(n), vector: ds.data[n] });
-        const r = JSON.parse((await postOk(srv, '/vector/batch_insert', JSON.stringify({ items }), `batch_insert ${b}`)).text) as { inserted: number; errors: number; error_details: unknown[] };
-        if (r.inserted !== items.length || r.errors !== 0) throw new Error(`vector: batch_insert ${b}: inserted ${r.inserted} of ${items.length}, errors ${r.errors}: ${JSON.stringify(r.error_details).slice(0, 300)}`);
+        const r = JSON.parse((await postOk(srv, '/vector/batch_insert', JSON.stringify({ items }), `batch_insert ${b}`)).text) as {
+          inserted: number;
+          errors: number;
+          error_details: unknown[];
+        };
+        if (r.inserted !== items.length || r.errors !== 0)
+          throw new Error(
+            `vector: batch_insert ${b}: inserted ${r.inserted} of ${items.length}, errors ${r.errors}: ${JSON.stringify(r.error_details).slice(0, 300)}`,
+          );
       });
       // The graph is updated before the reply; still, wait until the stats show every vector.
       for (;;) {
         statsAfter = JSON.parse(await (await srv.req('GET', `/vector/index/stats?index=${INDEX}`)).text()) as Record<string, unknown>;
         if (statsAfter.vectorCount === N) break;
-        if (performance.now() - b0 > load.seconds * 1000 + 60_000) throw new Error(`vector: index holds ${String(statsAfter.vectorCount)} vectors, inserted ${N}`);
+        if (performance.now() - b0 > load.seconds * 1000 + 60_000)
+          throw new Error(`vector: index holds ${String(statsAfter.vectorCount)} vectors, inserted ${N}`);
         await sleep(20);
       }
       const secs = (performance.now() - b0) / 1000;
@@ -343,27 +357,34 @@ export const vectorArea: Area = {
       if (cpu0 !== undefined && cpu1 !== undefined) httpBuild.serverCores = (cpu1 - cpu0) / secs;
       if (main0 !== undefined && main1 !== undefined) httpBuild.mainThreadCores = (main1 - main0) / secs;
       serverRss.afterBuild = rssOf(srv.proc.pid);
-      log(`vector: HTTP build ${secs.toFixed(2)} s = ${Math.round(httpBuild.perS)} vectors/s (server ${httpBuild.serverCores?.toFixed(2)} cores, event loop ${httpBuild.mainThreadCores?.toFixed(2)}); stats ${JSON.stringify(statsAfter)}`);
+      log(
+        `vector: HTTP build ${secs.toFixed(2)} s = ${Math.round(httpBuild.perS)} vectors/s (server ${httpBuild.serverCores?.toFixed(2)} cores, event loop ${httpBuild.mainThreadCores?.toFixed(2)}); stats ${JSON.stringify(statsAfter)}`,
+      );
       idleWaits.push(await waitIdle(srv.proc.pid));
 
       // Recall sweep: one keep-alive connection, one search at a time, ef_search per request.
       conn = await HttpConnection.open('127.0.0.1', srv.port);
       const c = conn;
-      const httpSearch = (k: number, o: { ef?: number; filtered?: boolean } = {}) => async (qi: number) => {
-        const body = bodyOf(qi, k, o);
-        const r = await c.request('POST', '/vector/search', AUTH_LINE + JSON_LINE, body);
-        if (r.status !== 200) throw new Error(`POST /vector/search: HTTP ${r.status}: ${r.body.toString('utf8', 0, 300)}`);
-        const j = JSON.parse(r.body.toString('utf8')) as { results: { pk: string; distance: number }[]; count: number };
-        const labels = j.results.map((h) => labelOfPk(h.pk));
-        if (o.filtered && !filteredOk(qi, labels)) throw new Error(`vector: filtered search for group ${groupOfQuery(qi)} returned ${j.results.map((h) => h.pk).join(',')}`);
-        return labels;
-      };
+      const httpSearch =
+        (k: number, o: { ef?: number; filtered?: boolean } = {}) =>
+        async (qi: number) => {
+          const body = bodyOf(qi, k, o);
+          const r = await c.request('POST', '/vector/search', AUTH_LINE + JSON_LINE, body);
+          if (r.status !== 200) throw new Error(`POST /vector/search: HTTP ${r.status}: ${r.body.toString('utf8', 0, 300)}`);
+          const j = JSON.parse(r.body.toString('utf8')) as { results: { pk: string; distance: number }[]; count: number };
+          const labels = j.results.map((h) => labelOfPk(h.pk));
+          if (o.filtered && !filteredOk(qi, labels))
+            throw new Error(`vector: filtered search for group ${groupOfQuery(qi)} returned ${j.results.map((h) => h.pk).join(',')}`);
+          return labels;
+        };
       await pass('themis HTTP warm-up (ef 64)', G, K, exact, httpSearch(K, { ef: 64 }));
       for (const e of EF_SWEEP) httpSweep.set(e, await pass(`themis HTTP ef_search ${e}`, G, K, exact, httpSearch(K, { ef: e })));
       const reach = EF_SWEEP.find((e) => httpSweep.get(e)!.recall >= TARGET_RECALL);
       efReached = reach !== undefined;
       ef = reach ?? EF_SWEEP[EF_SWEEP.length - 1]!;
-      log(`vector: efSearch ${ef} ${efReached ? `is the smallest reaching recall@${K} ≥ ${TARGET_RECALL}` : `(the largest tried; recall@${K} ≥ ${TARGET_RECALL} NOT reached)`}; PUT /vector/index/config`);
+      log(
+        `vector: efSearch ${ef} ${efReached ? `is the smallest reaching recall@${K} ≥ ${TARGET_RECALL}` : `(the largest tried; recall@${K} ≥ ${TARGET_RECALL} NOT reached)`}; PUT /vector/index/config`,
+      );
       const put = await srv.req('PUT', '/vector/index/config', JSON.stringify({ index: INDEX, efSearch: ef }));
       const putText = await put.text();
       if (put.status !== 200) throw new Error(`vector: PUT /vector/index/config answered ${put.status}: ${putText}`);
@@ -377,7 +398,12 @@ export const vectorArea: Area = {
       // Throughput: wrk rotating through all Q query bodies, against the bare uWS ceiling.
       const rep = await postOk(srv, '/vector/search', bodyOf(0, K), 'representative reply');
       bareReplyBytes = Buffer.byteLength(rep.text);
-      bare = await startBareUws({ getBody: Buffer.from('{}'), putBody: Buffer.from('{}'), putStatus: '200 OK', routes: [{ method: 'POST', path: '/vector/search', status: '200 OK', body: Buffer.from(rep.text) }] });
+      bare = await startBareUws({
+        getBody: Buffer.from('{}'),
+        putBody: Buffer.from('{}'),
+        putStatus: '200 OK',
+        routes: [{ method: 'POST', path: '/vector/search', status: '200 OK', body: Buffer.from(rep.text) }],
+      });
       const all = (k: number, filtered = false) => Array.from({ length: Q }, (_, qi) => bodyOf(qi, k, { filtered }));
       const s2 = { ...settings, durationS: wrkDurationS, warmupS: wrkWarmupS };
       const hdr = { Authorization: AUTH_HEADER, 'Content-Type': 'application/json' };
@@ -406,7 +432,15 @@ export const vectorArea: Area = {
               baseline,
               extraBaselines: ['bare-uws-post'],
               connections: CONNECTIONS,
-              ...(name === 'http-k10' ? { target: { kind: 'ratio' as const, min: TARGET_RATIO, label: `≥ ${TARGET_RATIO * 100}% of hnswlib-node in process (queries/s, k=${K}, same ef)` } } : {}),
+              ...(name === 'http-k10'
+                ? {
+                    target: {
+                      kind: 'ratio' as const,
+                      min: TARGET_RATIO,
+                      label: `≥ ${TARGET_RATIO * 100}% of hnswlib-node in process (queries/s, k=${K}, same ef)`,
+                    },
+                  }
+                : {}),
             },
             s2,
           ),
@@ -414,7 +448,13 @@ export const vectorArea: Area = {
       };
       await httpScenario('http-k10', K, false, 'inproc-k10', `{"vector", "k": ${K}}`);
       await httpScenario('http-k100', K_LARGE, false, 'inproc-k100', `{"vector", "k": ${K_LARGE}}`);
-      await httpScenario('http-filtered', K, true, 'inproc-filtered', `{"vector", "k": ${K}, "filter": {"prefix": "g<q % ${GROUPS}>-"}} (each filter accepts ${100 / GROUPS}% of the vectors)`);
+      await httpScenario(
+        'http-filtered',
+        K,
+        true,
+        'inproc-filtered',
+        `{"vector", "k": ${K}, "filter": {"prefix": "g<q % ${GROUPS}>-"}} (each filter accepts ${100 / GROUPS}% of the vectors)`,
+      );
       serverRss.afterQueries = rssOf(srv.proc.pid);
     } finally {
       conn?.close();
@@ -442,11 +482,16 @@ export const vectorArea: Area = {
     const inBuildS = (performance.now() - t0) / 1000;
     const inBuildMB = ((await settled()) - native0) / 2 ** 20;
     const inBuild = { seconds: inBuildS, perS: N / inBuildS };
-    log(`vector: in-process build ${inBuildS.toFixed(2)} s = ${Math.round(inBuild.perS)} vectors/s, resident memory outside the JS heap +${inBuildMB.toFixed(0)} MB (layout estimate ${(hnswBytes(N, DIM, M) / 2 ** 20).toFixed(0)} MB)`);
+    log(
+      `vector: in-process build ${inBuildS.toFixed(2)} s = ${Math.round(inBuild.perS)} vectors/s, resident memory outside the JS heap +${inBuildMB.toFixed(0)} MB (layout estimate ${(hnswBytes(N, DIM, M) / 2 ** 20).toFixed(0)} MB)`,
+    );
     if (h.getCurrentCount() !== N) throw new Error(`vector: hnswlib holds ${h.getCurrentCount()} points, added ${N}`);
 
     const inSweep = new Map<number, Pass>();
-    const inSearch = (k: number, filtered = false) => (qi: number) => h.searchKnn(ds.queries[qi]!, k, filtered ? (l) => l % GROUPS === groupOfQuery(qi) : undefined).neighbors;
+    const inSearch =
+      (k: number, filtered = false) =>
+      (qi: number) =>
+        h.searchKnn(ds.queries[qi]!, k, filtered ? (l) => l % GROUPS === groupOfQuery(qi) : undefined).neighbors;
     h.setEf(64);
     await pass('hnswlib warm-up (ef 64)', G, K, exact, inSearch(K));
     for (const e of EF_SWEEP) {
@@ -474,7 +519,9 @@ export const vectorArea: Area = {
       });
     }
     const inProcScenario = async (name: string, k: number, filtered: boolean, what: string) => {
-      const one = filtered ? (qi: number) => h.searchKnn(ds.queries[qi]!, k, (l) => l % GROUPS === groupOfQuery(qi)) : (qi: number) => h.searchKnn(ds.queries[qi]!, k);
+      const one = filtered
+        ? (qi: number) => h.searchKnn(ds.queries[qi]!, k, (l) => l % GROUPS === groupOfQuery(qi))
+        : (qi: number) => h.searchKnn(ds.queries[qi]!, k);
       results.push(
         await runScenario(
           {
@@ -484,7 +531,12 @@ export const vectorArea: Area = {
             load: { base: 'in-process', method: 'POST', path: `searchKnn(q, ${k}${filtered ? ', filter' : ''})`, headers: {} },
             warmupS: memWarmupS,
             connections: 1,
-            run: sequentialLoad({ what: `searchKnn(q, ${k}${filtered ? ', filter' : ''})`, n: Q, toolVersion: `hnswlib-node ${pkgVersion('hnswlib-node')}`, one }),
+            run: sequentialLoad({
+              what: `searchKnn(q, ${k}${filtered ? ', filter' : ''})`,
+              n: Q,
+              toolVersion: `hnswlib-node ${pkgVersion('hnswlib-node')}`,
+              one,
+            }),
           },
           { ...settings, durationS: memDurationS },
         ),
@@ -492,7 +544,12 @@ export const vectorArea: Area = {
     };
     await inProcScenario('inproc-k10', K, false, `searchKnn(q, ${K})`);
     await inProcScenario('inproc-k100', K_LARGE, false, `searchKnn(q, ${K_LARGE})`);
-    await inProcScenario('inproc-filtered', K, true, `searchKnn(q, ${K}, label => label % ${GROUPS} === group) (the same ${100 / GROUPS}% filter as a JS callback)`);
+    await inProcScenario(
+      'inproc-filtered',
+      K,
+      true,
+      `searchKnn(q, ${K}, label => label % ${GROUPS} === group) (the same ${100 / GROUPS}% filter as a JS callback)`,
+    );
 
     // ------------------------------------------------ ratios, tables
     applyBaselines(results);
@@ -506,7 +563,8 @@ export const vectorArea: Area = {
       r.metrics = { ...(r.metrics ?? {}), k, efSearch: ef, queries: Q, ...(p ? { recall: r3(p.recall) } : {}) };
     }
 
-    const ms3 = (n: number) => (!Number.isFinite(n) ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3));
+    const ms3 = (n: number) =>
+      !Number.isFinite(n) ? '' : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n >= 1 ? n.toFixed(2) : n.toFixed(3);
     const rec = (p: Pass | undefined) => (p ? p.recall.toFixed(4) : '');
     const lat = (p: Pass | undefined) => (p ? `${ms3(p.lat.p50)} / ${ms3(p.lat.p99)}` : '');
     const x = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '' : `${n.toFixed(2)}×`);
@@ -520,7 +578,13 @@ export const vectorArea: Area = {
     const b = httpBuild!;
     const pl = plainLoad!;
     const buildRows: string[][] = [
-      [`hnswlib-node in process: addPoint × ${fmt(N)} (maxElements ${fmt(N)} up front) — ceiling`, inBuild.seconds.toFixed(2), fmt(inBuild.perS), '100%', `memory: resident outside the JS heap +${inBuildMB.toFixed(0)} MB; hnswlib's layout ≈ ${(hnswBytes(N, DIM, M) / 2 ** 20).toFixed(0)} MB (vectors as float32 ${((N * DIM * 4) / 2 ** 20).toFixed(0)} MB + links)`],
+      [
+        `hnswlib-node in process: addPoint × ${fmt(N)} (maxElements ${fmt(N)} up front) — ceiling`,
+        inBuild.seconds.toFixed(2),
+        fmt(inBuild.perS),
+        '100%',
+        `memory: resident outside the JS heap +${inBuildMB.toFixed(0)} MB; hnswlib's layout ≈ ${(hnswBytes(N, DIM, M) / 2 ** 20).toFixed(0)} MB (vectors as float32 ${((N * DIM * 4) / 2 ** 20).toFixed(0)} MB + links)`,
+      ],
       [
         `themis HTTP: POST /vector/batch_insert, ${fmt(BATCH)} items per request, ${LOAD_CONCURRENCY} in flight`,
         b.seconds.toFixed(2),
@@ -545,13 +609,36 @@ export const vectorArea: Area = {
     const selRows: string[][] = [
       [`k=${K}`, `recall@${K}`, rec(httpSel.k10), rec(inSel.k10), lat(httpSel.k10), lat(inSel.k10)],
       [`k=${K_LARGE}`, `recall@${K_LARGE}`, rec(httpSel.k100), rec(inSel.k100), lat(httpSel.k100), lat(inSel.k100)],
-      [`k=${K}, filter (${100 / GROUPS}%)`, `recall@${K} among the filter's vectors`, rec(httpSel.filtered), rec(inSel.filtered), lat(httpSel.filtered), lat(inSel.filtered)],
-      [`k=${K}, filter (${100 / GROUPS}%) by key, in process`, `recall@${K} among the filter's vectors`, '', rec(inSel.filteredByKey), '', lat(inSel.filteredByKey)],
+      [
+        `k=${K}, filter (${100 / GROUPS}%)`,
+        `recall@${K} among the filter's vectors`,
+        rec(httpSel.filtered),
+        rec(inSel.filtered),
+        lat(httpSel.filtered),
+        lat(inSel.filtered),
+      ],
+      [
+        `k=${K}, filter (${100 / GROUPS}%) by key, in process`,
+        `recall@${K} among the filter's vectors`,
+        '',
+        rec(inSel.filteredByKey),
+        '',
+        lat(inSel.filteredByKey),
+      ],
     ];
     const thrRow = (label: string, http: string, inproc: string) => {
       const hr = byName.get(http);
       const ir = byName.get(inproc);
-      return [label, hr ? fmt(hr.load.rps) : '', hr ? `${ms3(hr.load.p50Ms)} / ${ms3(hr.load.p99Ms)}` : '', ir ? fmt(ir.load.rps) : '', ir ? `${ms3(ir.load.p50Ms)} / ${ms3(ir.load.p99Ms)}` : '', x(ratio(http, inproc)), x(ratio(http, 'bare-uws-post')), hr?.serverMainThreadCores?.toFixed(2) ?? ''];
+      return [
+        label,
+        hr ? fmt(hr.load.rps) : '',
+        hr ? `${ms3(hr.load.p50Ms)} / ${ms3(hr.load.p99Ms)}` : '',
+        ir ? fmt(ir.load.rps) : '',
+        ir ? `${ms3(ir.load.p50Ms)} / ${ms3(ir.load.p99Ms)}` : '',
+        x(ratio(http, inproc)),
+        x(ratio(http, 'bare-uws-post')),
+        hr?.serverMainThreadCores?.toFixed(2) ?? '',
+      ];
     };
     const goalRatio = ratio('http-k10', 'inproc-k10');
     const tables: ReportTable[] = [
@@ -559,11 +646,23 @@ export const vectorArea: Area = {
         title: 'Data',
         columns: ['what', 'value'],
         rows: [
-          ['vectors', `${fmt(N)} × ${DIM}-d, ${CLUSTERS} Gaussian clusters (centres ~ N(0, 1)^${DIM}, points = centre + ${SPREAD} · N(0, 1)^${DIM}, cluster picked uniformly), coordinates rounded to ${DECIMALS} decimals; mulberry32 seed 0x${DATA_SEED.toString(16)}; generated in ${(genMs / 1000).toFixed(1)} s`],
+          [
+            'vectors',
+            `${fmt(N)} × ${DIM}-d, ${CLUSTERS} Gaussian clusters (centres ~ N(0, 1)^${DIM}, points = centre + ${SPREAD} · N(0, 1)^${DIM}, cluster picked uniformly), coordinates rounded to ${DECIMALS} decimals; mulberry32 seed 0x${DATA_SEED.toString(16)}; generated in ${(genMs / 1000).toFixed(1)} s`,
+          ],
           ['queries', `${fmt(Q)} drawn from the same distribution after the data (not in the data set); recall over the first ${fmt(G)}`],
-          ['exact answers', `brute-force cosine over float32 unit vectors in the bench (top ${K_LARGE}, and top ${K} of the query's filter group): ${fmt(G)} × ${fmt(N)} × ${DIM} in ${(truth.ms / 1000).toFixed(1)} s`],
-          ['keys', `\`${TABLE}:g<n % ${GROUPS}>-<n>\` (hnswlib label n in process); the filtered searches send {"prefix": "g<q % ${GROUPS}>-"} (in process: label % ${GROUPS} === q % ${GROUPS}), ${100 / GROUPS}% of the vectors`],
-          ['index', `${INDEX}: metric ${config.metric}, M ${M}, efConstruction ${efConstruction}, default efSearch ${config.efSearch}; efSearch used ${ef} (smallest of ${EF_SWEEP.join('/')} with HTTP recall@${K} ≥ ${TARGET_RECALL}${efReached ? '' : ': **NOT REACHED**, the largest was used'})`],
+          [
+            'exact answers',
+            `brute-force cosine over float32 unit vectors in the bench (top ${K_LARGE}, and top ${K} of the query's filter group): ${fmt(G)} × ${fmt(N)} × ${DIM} in ${(truth.ms / 1000).toFixed(1)} s`,
+          ],
+          [
+            'keys',
+            `\`${TABLE}:g<n % ${GROUPS}>-<n>\` (hnswlib label n in process); the filtered searches send {"prefix": "g<q % ${GROUPS}>-"} (in process: label % ${GROUPS} === q % ${GROUPS}), ${100 / GROUPS}% of the vectors`,
+          ],
+          [
+            'index',
+            `${INDEX}: metric ${config.metric}, M ${M}, efConstruction ${efConstruction}, default efSearch ${config.efSearch}; efSearch used ${ef} (smallest of ${EF_SWEEP.join('/')} with HTTP recall@${K} ≥ ${TARGET_RECALL}${efReached ? '' : ': **NOT REACHED**, the largest was used'})`,
+          ],
         ],
       },
       {
@@ -571,14 +670,21 @@ export const vectorArea: Area = {
         columns: ['what', 'seconds', 'vectors/s', 'vs in process', 'notes'],
         rows: buildRows,
         notes: [
-          `HTTP build time runs from the first request to the last reply, confirmed by GET /vector/index/stats (vectorCount ${fmt(N)}); each reply comes after the batch is committed (THEMIS_DURABILITY=${DURABILITY}: fsynced) and its vectors are in the graph. Each item is {"pk": "g<n % ${GROUPS}>-<n>", "vector": [${DIM} numbers]}; the request bodies (~${(BATCH * Buffer.byteLength(JSON.stringify(ds.data[0])) / 2 ** 20).toFixed(1)} MiB) are serialized in the bench process inside the timed window.`,
+          `HTTP build time runs from the first request to the last reply, confirmed by GET /vector/index/stats (vectorCount ${fmt(N)}); each reply comes after the batch is committed (THEMIS_DURABILITY=${DURABILITY}: fsynced) and its vectors are in the graph. Each item is {"pk": "g<n % ${GROUPS}>-<n>", "vector": [${DIM} numbers]}; the request bodies (~${((BATCH * Buffer.byteLength(JSON.stringify(ds.data[0]))) / 2 ** 20).toFixed(1)} MiB) are serialized in the bench process inside the timed window.`,
           `The server inserts into hnswlib-node on its event loop (one addPoint per vector, in commit order); its graph starts with room for 1,024 points and doubles (resizeIndex) when full. The in-process ceiling allocates ${fmt(N)} up front and adds the same vectors in label order.`,
           'The write-path row loads the same JSON documents ({"embedding": [...]}) into another table (no vector index) before the build, through POST /transaction (one atomic commit per request): JSON parsing, validation, LevelDB writes, change log — everything but the graph.',
         ],
       },
       {
         title: `Recall@${K} vs efSearch (one query at a time; latency ms p50 / p99)`,
-        columns: ['efSearch', 'recall@10 themis HTTP', 'recall@10 hnswlib in process', 'themis HTTP latency', 'hnswlib in-process latency', 'top-10 overlap HTTP ∩ in process'],
+        columns: [
+          'efSearch',
+          'recall@10 themis HTTP',
+          'recall@10 hnswlib in process',
+          'themis HTTP latency',
+          'hnswlib in-process latency',
+          'top-10 overlap HTTP ∩ in process',
+        ],
         rows: sweepRows,
         notes: [
           `${fmt(G)} queries per row, after one warm-up pass over them (ef 64). HTTP: POST /vector/search {"vector", "k": ${K}, "ef_search": e} on one keep-alive connection (bench/lib/http-client.ts), request written → complete reply (includes the client's JSON.parse). In process: searchKnn after setEf(e).`,
@@ -596,17 +702,47 @@ export const vectorArea: Area = {
       },
       {
         title: 'Search throughput',
-        columns: ['search', 'themis HTTP q/s', 'HTTP p50 / p99 ms', 'hnswlib in-process q/s', 'in-process p50 / p99 ms', 'HTTP ÷ in process', 'HTTP ÷ bare uWS', 'server event loop (cores)'],
-        rows: [thrRow(`k=${K}`, 'http-k10', 'inproc-k10'), thrRow(`k=${K_LARGE}`, 'http-k100', 'inproc-k100'), thrRow(`k=${K}, filter ${100 / GROUPS}%`, 'http-filtered', 'inproc-filtered')],
+        columns: [
+          'search',
+          'themis HTTP q/s',
+          'HTTP p50 / p99 ms',
+          'hnswlib in-process q/s',
+          'in-process p50 / p99 ms',
+          'HTTP ÷ in process',
+          'HTTP ÷ bare uWS',
+          'server event loop (cores)',
+        ],
+        rows: [
+          thrRow(`k=${K}`, 'http-k10', 'inproc-k10'),
+          thrRow(`k=${K_LARGE}`, 'http-k100', 'inproc-k100'),
+          thrRow(`k=${K}, filter ${100 / GROUPS}%`, 'http-filtered', 'inproc-filtered'),
+        ],
         notes: [
           `HTTP: wrk, ${CONNECTIONS} connections (closed loop, BENCH_VECTOR_CONNECTIONS), ${wrkDurationS} s measured + ${wrkWarmupS} s warm-up, bodies rotating through all ${fmt(Q)} queries; latency is wrk's (queueing at ${CONNECTIONS} connections included: p50 ≈ ${CONNECTIONS} ÷ q/s). In process: one thread, one search after another, ${memDurationS} s + ${memWarmupS} s warm-up. Bare uWS k=${K} round trip (same bodies, canned reply): ${fmt(rps('bare-uws-post') ?? NaN)} q/s.`,
           `Goal (issue): HTTP k=${K} ≥ ${TARGET_RATIO} × in process: measured ${goalRatio !== undefined ? goalRatio.toFixed(2) : '?'} → ${goalRatio === undefined ? 'n/a' : goalRatio >= TARGET_RATIO ? 'PASS' : '**FAIL**'}. The reference implementation claims ${fmt(REFERENCE_QPS)} q/s for k=${K}: HTTP k=${K} here is ${x((rps('http-k10') ?? NaN) / REFERENCE_QPS)} that (different machine and data, so only indicative).`,
         ],
       },
     ];
-    const busy = [...httpSweep.values(), ...inSweep.values(), httpSel.k10, httpSel.k100, httpSel.filtered, inSel.k100, inSel.filtered, inSel.filteredByKey].filter((p) => p && (p.otherCpuCores ?? 0) > 0.1).map((p) => `${p!.label} (${p!.otherCpuCores!.toFixed(2)} cores)`);
-    if (busy.length > 0) notes.push(`MACHINE BUSY during the sequential passes of ${busy.join(', ')}: other processes used CPU; those latencies are unreliable.`);
-    if (!efReached) notes.push(`**recall@${K} ≥ ${TARGET_RECALL} was not reached over HTTP with any efSearch of ${EF_SWEEP.join('/')}**; the throughput rows use ${ef}.`);
+    const busy = [
+      ...httpSweep.values(),
+      ...inSweep.values(),
+      httpSel.k10,
+      httpSel.k100,
+      httpSel.filtered,
+      inSel.k100,
+      inSel.filtered,
+      inSel.filteredByKey,
+    ]
+      .filter((p) => p && (p.otherCpuCores ?? 0) > 0.1)
+      .map((p) => `${p!.label} (${p!.otherCpuCores!.toFixed(2)} cores)`);
+    if (busy.length > 0)
+      notes.push(
+        `MACHINE BUSY during the sequential passes of ${busy.join(', ')}: other processes used CPU; those latencies are unreliable.`,
+      );
+    if (!efReached)
+      notes.push(
+        `**recall@${K} ≥ ${TARGET_RECALL} was not reached over HTTP with any efSearch of ${EF_SWEEP.join('/')}**; the throughput rows use ${ef}.`,
+      );
     notes.push(
       `Same run, same machine: data and exact answers first, then the server (THEMIS_DURABILITY=${DURABILITY}; write-path load, build, recall sweep, wrk runs; stopped afterwards), then hnswlib-node in the bench process (build, sweep, throughput). Before the build and before the sweep the bench waits for the server to go idle (LevelDB compaction): ${idleWaits.map((w) => `${(w / 1000).toFixed(1)} s`).join(', ')}.`,
       `Server RSS: ${mb(serverRss.start)} MB at start, ${mb(serverRss.afterPlain)} MB after the write-path load, ${mb(serverRss.afterBuild)} MB after the build, ${mb(serverRss.afterQueries)} MB after the query scenarios. Index stats after the build: ${JSON.stringify(statsAfter)}.`,
@@ -621,12 +757,45 @@ export const vectorArea: Area = {
       notes,
       ...{
         vector: {
-          data: { n: N, dim: DIM, clusters: CLUSTERS, spread: SPREAD, seed: DATA_SEED, queries: Q, groundTruthQueries: G, groundTruthMs: Math.round(truth.ms) },
+          data: {
+            n: N,
+            dim: DIM,
+            clusters: CLUSTERS,
+            spread: SPREAD,
+            seed: DATA_SEED,
+            queries: Q,
+            groundTruthQueries: G,
+            groundTruthMs: Math.round(truth.ms),
+          },
           index: { ...config, efSearchUsed: ef, efReached, targetRecall: TARGET_RECALL },
-          build: { http: httpBuild, plainWritePath: plainLoad, inProcess: { ...inBuild, nativeResidentMB: Math.round(inBuildMB), layoutEstimateMB: Math.round(hnswBytes(N, DIM, M) / 2 ** 20) }, batch: BATCH, concurrency: LOAD_CONCURRENCY, serverRssMB: serverRss, statsAfter },
+          build: {
+            http: httpBuild,
+            plainWritePath: plainLoad,
+            inProcess: {
+              ...inBuild,
+              nativeResidentMB: Math.round(inBuildMB),
+              layoutEstimateMB: Math.round(hnswBytes(N, DIM, M) / 2 ** 20),
+            },
+            batch: BATCH,
+            concurrency: LOAD_CONCURRENCY,
+            serverRssMB: serverRss,
+            statsAfter,
+          },
           sweep: EF_SWEEP.map((e) => ({ ef: e, http: sweepJson(httpSweep.get(e)), inProcess: sweepJson(inSweep.get(e)) })),
-          selected: { http: { k10: sweepJson(httpSel.k10), k100: sweepJson(httpSel.k100), filtered: sweepJson(httpSel.filtered) }, inProcess: { k10: sweepJson(inSel.k10), k100: sweepJson(inSel.k100), filtered: sweepJson(inSel.filtered), filteredByKey: sweepJson(inSel.filteredByKey) } },
-          ratios: { httpK10VsInProcess: goalRatio, httpK10VsReference: (rps('http-k10') ?? NaN) / REFERENCE_QPS, buildHttpVsInProcess: b.perS / inBuild.perS },
+          selected: {
+            http: { k10: sweepJson(httpSel.k10), k100: sweepJson(httpSel.k100), filtered: sweepJson(httpSel.filtered) },
+            inProcess: {
+              k10: sweepJson(inSel.k10),
+              k100: sweepJson(inSel.k100),
+              filtered: sweepJson(inSel.filtered),
+              filteredByKey: sweepJson(inSel.filteredByKey),
+            },
+          },
+          ratios: {
+            httpK10VsInProcess: goalRatio,
+            httpK10VsReference: (rps('http-k10') ?? NaN) / REFERENCE_QPS,
+            buildHttpVsInProcess: b.perS / inBuild.perS,
+          },
         },
       },
     };
@@ -644,7 +813,15 @@ function hnswBytes(n: number, dim: number, M: number): number {
 
 function sweepJson(p: Pass | undefined): Record<string, number> | undefined {
   if (!p) return undefined;
-  return { recall: r3(p.recall), count: p.lat.count, p50Ms: r3(p.lat.p50), p90Ms: r3(p.lat.p90), p99Ms: r3(p.lat.p99), maxMs: r3(p.lat.max), meanMs: r3(p.lat.mean) };
+  return {
+    recall: r3(p.recall),
+    count: p.lat.count,
+    p50Ms: r3(p.lat.p50),
+    p90Ms: r3(p.lat.p90),
+    p99Ms: r3(p.lat.p99),
+    maxMs: r3(p.lat.max),
+    meanMs: r3(p.lat.mean),
+  };
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '?');

@@ -45,7 +45,9 @@ export function startBareUws(opts: BareUwsOptions): Promise<BareUws> {
       BENCH_BARE_PUT_BODY: opts.putBody.toString('base64'),
       BENCH_BARE_PUT_STATUS: opts.putStatus,
       BENCH_BARE_PORT: '0',
-      BENCH_BARE_ROUTES: JSON.stringify((opts.routes ?? []).map((r) => ({ method: r.method, path: r.path, status: r.status, body: r.body.toString('base64') }))),
+      BENCH_BARE_ROUTES: JSON.stringify(
+        (opts.routes ?? []).map((r) => ({ method: r.method, path: r.path, status: r.status, body: r.body.toString('base64') })),
+      ),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

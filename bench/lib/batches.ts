@@ -13,7 +13,12 @@ export interface LoadStats {
 }
 
 /** Run `fn(b)` for batches b = 0 … ⌈items / batchSize⌉ − 1, `concurrency` at a time; time each batch. */
-export async function runBatches(items: number, batchSize: number, concurrency: number, fn: (b: number) => Promise<void>): Promise<LoadStats> {
+export async function runBatches(
+  items: number,
+  batchSize: number,
+  concurrency: number,
+  fn: (b: number) => Promise<void>,
+): Promise<LoadStats> {
   const batches = Math.ceil(items / batchSize);
   const lat: number[] = [];
   let next = 0;

@@ -124,7 +124,9 @@ function decodeBody(p: Part): string {
   if (enc === 'quoted-printable') return decodeQuotedPrintable(p.body);
   if (enc === 'base64') {
     const charset = (contentType(p).params.get('charset') ?? '').toLowerCase();
-    return Buffer.from(p.body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64').toString(charset === 'utf-8' || charset === 'utf8' ? 'utf8' : 'latin1');
+    return Buffer.from(p.body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64').toString(
+      charset === 'utf-8' || charset === 'utf8' ? 'utf8' : 'latin1',
+    );
   }
   return p.body;
 }
@@ -158,7 +160,25 @@ function textsOf(p: Part, depth = 0): { text: string; html: boolean }[] {
   return [];
 }
 
-const ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '©', reg: '®', middot: '·', bull: '•', hellip: '…', mdash: '—', ndash: '–', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“' };
+const ENTITIES: Record<string, string> = {
+  nbsp: ' ',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  copy: '©',
+  reg: '®',
+  middot: '·',
+  bull: '•',
+  hellip: '…',
+  mdash: '—',
+  ndash: '–',
+  rsquo: '’',
+  lsquo: '‘',
+  rdquo: '”',
+  ldquo: '“',
+};
 
 function htmlToText(html: string): string {
   return html
@@ -268,13 +288,14 @@ export function buildCorpus(want: number): Corpus {
     }
   }
   if (docs.length < want) {
-    throw new Error(`fulltext corpus: the Spam Assassin data set yields only ${docs.length} distinct paragraphs of ≥ ${MIN_WORDS} words (asked for ${want}); lower BENCH_FULLTEXT_DOCS`);
+    throw new Error(
+      `fulltext corpus: the Spam Assassin data set yields only ${docs.length} distinct paragraphs of ≥ ${MIN_WORDS} words (asked for ${want}); lower BENCH_FULLTEXT_DOCS`,
+    );
   }
   return { docs, messages: messages.length, messagesUsed: used, duplicates, chars, buildMs: performance.now() - t0 };
 }
 
 // ------------------------------------------------------------------ queries
-
 
 export type QueryKind = '1-term' | '2-term' | '3-term' | 'phrase';
 export const QUERY_KINDS: readonly QueryKind[] = ['1-term', '2-term', '3-term', 'phrase'];
@@ -312,7 +333,10 @@ const QUERY_TERM = /^(?=[a-z0-9]*[a-z])[a-z0-9]{2,40}$/;
  * document whose terms are all query-like words with df ≥ minDf, at least one
  * of them inside the band.
  */
-export function sampleQueries(docTerms: readonly (readonly (string | null)[])[], opts: { perKind: number; seed: number; minDfFrac: number; maxDfFrac: number }): QuerySample {
+export function sampleQueries(
+  docTerms: readonly (readonly (string | null)[])[],
+  opts: { perKind: number; seed: number; minDfFrac: number; maxDfFrac: number },
+): QuerySample {
   const N = docTerms.length;
   const df = new Map<string, number>();
   for (const terms of docTerms) {
@@ -338,7 +362,12 @@ export function sampleQueries(docTerms: readonly (readonly (string | null)[])[],
   };
   if (eligible.length < opts.perKind) throw new Error(`fulltext queries: only ${eligible.length} terms with df in [${minDf}, ${maxDf}]`);
   const queries: Record<QueryKind, BenchQuery[]> = { '1-term': [], '2-term': [], '3-term': [], phrase: [] };
-  const mk = (kind: QueryKind, terms: string[]): BenchQuery => ({ kind, terms, text: kind === 'phrase' ? `"${terms.join(' ')}"` : terms.join(' '), andText: terms.join(' ') });
+  const mk = (kind: QueryKind, terms: string[]): BenchQuery => ({
+    kind,
+    terms,
+    text: kind === 'phrase' ? `"${terms.join(' ')}"` : terms.join(' '),
+    andText: terms.join(' '),
+  });
 
   queries['1-term'] = choose(eligible, opts.perKind).map((t) => mk('1-term', [t]));
   const maxTries = opts.perKind * 1000;
@@ -375,6 +404,7 @@ export function sampleQueries(docTerms: readonly (readonly (string | null)[])[],
       queries.phrase.push(mk('phrase', phrase));
     }
   }
-  for (const kind of QUERY_KINDS) if (queries[kind].length < opts.perKind) throw new Error(`fulltext queries: could only sample ${queries[kind].length} ${kind} queries`);
+  for (const kind of QUERY_KINDS)
+    if (queries[kind].length < opts.perKind) throw new Error(`fulltext queries: could only sample ${queries[kind].length} ${kind} queries`);
   return { vocabulary: df.size, eligible: eligible.length, minDf, maxDf, queries };
 }

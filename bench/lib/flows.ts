@@ -72,7 +72,13 @@ export function pinDriver(): void {
   if (plan) pinThread(process.pid, plan.load);
 }
 
-export async function runFlows(opts: { base: string; clients: number; durationS: number; headers: string; flow: Flow }): Promise<FlowRunResult> {
+export async function runFlows(opts: {
+  base: string;
+  clients: number;
+  durationS: number;
+  headers: string;
+  flow: Flow;
+}): Promise<FlowRunResult> {
   pinDriver();
   const u = new URL(opts.base);
   const host = u.hostname;

@@ -207,7 +207,7 @@ export class SseClient {
   static open(host: string, port: number, path: string, headers: string, handlers: SseHandlers): Promise<SseClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect({ host, port });
-      let client: SseClient | undefined ;
+      let client: SseClient | undefined;
       s.once('error', reject);
       s.once('connect', () => {
         s.removeListener('error', reject);
@@ -299,7 +299,11 @@ export class SseClient {
         else if (line.startsWith('id:')) id = line.slice(line[3] === ' ' ? 4 : 3);
         else if (line.startsWith('event:')) event = line.slice(line[6] === ' ' ? 7 : 6);
       }
-      if (data !== undefined) this.handlers.onEvent({ ...(id !== undefined ? { id } : {}), ...(event !== undefined ? { event } : {}), data: data.join('\n') }, at);
+      if (data !== undefined)
+        this.handlers.onEvent(
+          { ...(id !== undefined ? { id } : {}), ...(event !== undefined ? { event } : {}), data: data.join('\n') },
+          at,
+        );
     }
   }
 }

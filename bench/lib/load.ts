@@ -92,11 +92,17 @@ export function detectTool(): { tool: LoadTool; version: string } {
       execFileSync(wrkPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       const out = String((e as { stdout?: string }).stdout ?? '');
-      version = out.split('\n')[0]?.replace(/\s+Copyright.*$/, '').trim() || 'wrk';
+      version =
+        out
+          .split('\n')[0]
+          ?.replace(/\s+Copyright.*$/, '')
+          .trim() || 'wrk';
     }
     detected = { tool: 'wrk', version };
   } else {
-    const pkg = JSON.parse(fs.readFileSync(new URL('../../../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     detected = { tool: 'autocannon', version: `autocannon ${pkg.version}` };
   }
   return detected;
@@ -164,7 +170,12 @@ function wrkScript(spec: LoadSpec): string {
       const parts = spec.bodyTemplate.split(BODY_ID);
       lines.push(`local parts = { ${parts.map(luaString).join(', ')} }`, `local nparts = #parts`);
     }
-    lines.push(`function request()`, `  counter = counter + 1`, `  local id = "t" .. tid .. "-" .. counter`, `  local p = prefix and (prefix .. id) or wrk.path`);
+    lines.push(
+      `function request()`,
+      `  counter = counter + 1`,
+      `  local id = "t" .. tid .. "-" .. counter`,
+      `  local p = prefix and (prefix .. id) or wrk.path`,
+    );
     if (spec.bodyTemplate !== undefined) {
       lines.push(
         `  local b = {}`,
@@ -212,7 +223,20 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   const script = path.join(dir, 'bench.lua');
   fs.writeFileSync(script, wrkScript(spec));
   const threads = wrkThreads(spec.connections);
-  const args = ['-t', String(threads), '-c', String(spec.connections), '-d', `${Math.max(1, Math.round(spec.durationS))}s`, '--timeout', '5s', '--latency', '-s', script, spec.base + spec.path];
+  const args = [
+    '-t',
+    String(threads),
+    '-c',
+    String(spec.connections),
+    '-d',
+    `${Math.max(1, Math.round(spec.durationS))}s`,
+    '--timeout',
+    '5s',
+    '--latency',
+    '-s',
+    script,
+    spec.base + spec.path,
+  ];
   try {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       const [cmd, argv] = pinnedCommand('wrk', args);
@@ -281,24 +305,24 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
           ],
         }
       : prefix !== undefined || template !== undefined
-      ? {
-          requests: [
-            {
-              method: spec.method,
-              headers: spec.headers,
-              ...(spec.body !== undefined ? { body: spec.body } : {}),
-              setupRequest: (req) => {
-                const id = `a-${++counter}`;
-                return {
-                  ...req,
-                  ...(prefix !== undefined ? { path: `${prefix}${id}` } : {}),
-                  ...(template !== undefined ? { body: template.split(BODY_ID).join(id) } : {}),
-                };
+        ? {
+            requests: [
+              {
+                method: spec.method,
+                headers: spec.headers,
+                ...(spec.body !== undefined ? { body: spec.body } : {}),
+                setupRequest: (req) => {
+                  const id = `a-${++counter}`;
+                  return {
+                    ...req,
+                    ...(prefix !== undefined ? { path: `${prefix}${id}` } : {}),
+                    ...(template !== undefined ? { body: template.split(BODY_ID).join(id) } : {}),
+                  };
+                },
               },
-            },
-          ],
-        }
-      : {}),
+            ],
+          }
+        : {}),
   });
   const requests = r['1xx'] + r['2xx'] + r['3xx'] + r['4xx'] + r['5xx'];
   return {
@@ -360,7 +384,12 @@ export function nodeLoadResult(o: {
  * yielding to timers (contention sampling) every 256 calls. `what` names
  * one call in the raw description; `toolVersion` says what ran.
  */
-export function sequentialLoad(o: { what: string; n: number; toolVersion: string; one: (i: number) => unknown }): (durationS: number) => Promise<LoadResult> {
+export function sequentialLoad(o: {
+  what: string;
+  n: number;
+  toolVersion: string;
+  one: (i: number) => unknown;
+}): (durationS: number) => Promise<LoadResult> {
   // `one` may be async (awaited only then: a sync call costs no extra microtask).
   return async (durationS) => {
     const lat: number[] = [];

@@ -26,7 +26,9 @@ export function rssOf(pid: number | undefined): number | undefined {
 /** The installed version of an npm package ('?' when unknown). */
 export function pkgVersion(name: string): string {
   try {
-    return (JSON.parse(fs.readFileSync(new URL(`../../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(fs.readFileSync(new URL(`../../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '?';
   }

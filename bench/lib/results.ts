@@ -55,16 +55,25 @@ export function renderMarkdown(r: AreaReport): string {
   out.push(`Run ${r.startedAt} → ${r.finishedAt} with \`npm run bench -- ${r.area}\`.`, '');
   const invalid = r.scenarios.filter((s) => !s.valid);
   if (invalid.length > 0) {
-    out.push(`> **WARNING: ${invalid.length} scenario(s) INVALID** (${invalid.map((s) => s.name).join(', ')}): their numbers must not be used.`, '');
+    out.push(
+      `> **WARNING: ${invalid.length} scenario(s) INVALID** (${invalid.map((s) => s.name).join(', ')}): their numbers must not be used.`,
+      '',
+    );
   }
 
   const busy = r.scenarios.filter((s) => (s.otherCpuCores ?? 0) > 0.1);
   if (busy.length > 0) {
-    out.push(`> **WARNING: the machine was busy** during ${busy.map((s) => `${s.name} (${s.otherCpuCores!.toFixed(2)} cores used by other processes)`).join(', ')}: those numbers are unreliable.`, '');
+    out.push(
+      `> **WARNING: the machine was busy** during ${busy.map((s) => `${s.name} (${s.otherCpuCores!.toFixed(2)} cores used by other processes)`).join(', ')}: those numbers are unreliable.`,
+      '',
+    );
   }
   const diskBusy = r.scenarios.filter((s) => (s.otherWriteMBps ?? 0) > 1);
   if (diskBusy.length > 0) {
-    out.push(`> **WARNING: the disk was busy** during ${diskBusy.map((s) => `${s.name} (${s.otherWriteMBps!.toFixed(1)} MB/s written by other processes)`).join(', ')}: durable-write numbers are unreliable.`, '');
+    out.push(
+      `> **WARNING: the disk was busy** during ${diskBusy.map((s) => `${s.name} (${s.otherWriteMBps!.toFixed(1)} MB/s written by other processes)`).join(', ')}: durable-write numbers are unreliable.`,
+      '',
+    );
   }
   // Areas that measure something other than request load (recovery) have only their own tables.
   if (r.scenarios.length > 0) {
@@ -109,15 +118,19 @@ export function renderMarkdown(r: AreaReport): string {
   out.push(`| OS / kernel | ${m.platform}, ${m.kernel} |`);
   out.push(`| Node | ${m.nodeVersion} |`);
   out.push(`| Git commit | \`${m.gitCommit}\`${m.gitDirty ? ' (working tree dirty)' : ''} |`);
-  out.push(`| Load generator | ${r.tool}${r.scenarios[0] ? `, ${r.scenarios[0].load.threads} thread(s)` : ""} |`);
+  out.push(`| Load generator | ${r.tool}${r.scenarios[0] ? `, ${r.scenarios[0].load.threads} thread(s)` : ''} |`);
   out.push(`| Load average at start | ${m.loadAvg.join(', ')} |`);
-  out.push(`| Settings | ${r.settings.durationS} s measured + ${r.settings.warmupS} s warm-up per scenario, ${r.settings.connections} connections, pipelining 1 |`);
+  out.push(
+    `| Settings | ${r.settings.durationS} s measured + ${r.settings.warmupS} s warm-up per scenario, ${r.settings.connections} connections, pipelining 1 |`,
+  );
   out.push(`| CPU pinning | ${r.settings.pinning} |`);
   out.push('');
 
   if (r.scenarios.length > 0) {
     out.push('## Details', '');
-    out.push('| Scenario | requests | duration s | p90 ms | max ms | mean ms | error detail | server-side status counts | avg group commit | server CPU (cores) | server event loop (cores) | load-gen CPU (cores) | other CPU (cores) | other disk writes MB/s |');
+    out.push(
+      '| Scenario | requests | duration s | p90 ms | max ms | mean ms | error detail | server-side status counts | avg group commit | server CPU (cores) | server event loop (cores) | load-gen CPU (cores) | other CPU (cores) | other disk writes MB/s |',
+    );
     out.push('|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|');
     for (const s of r.scenarios) {
       const ed = Object.entries(s.load.errorDetail)
@@ -130,7 +143,9 @@ export function renderMarkdown(r: AreaReport): string {
             .join(', ')
         : '';
       const gc = s.serverSide?.avgGroupCommit !== undefined ? s.serverSide.avgGroupCommit.toFixed(1) : '';
-      out.push(`| ${s.name} | ${fmtInt(s.load.requests)} | ${s.load.durationS.toFixed(2)} | ${fmtMs(s.load.p90Ms)} | ${fmtMs(s.load.maxMs)} | ${fmtMs(s.load.meanMs)} | ${ed} | ${ss} | ${gc} | ${s.serverCpuCores !== undefined ? s.serverCpuCores.toFixed(2) : ''} | ${s.serverMainThreadCores !== undefined ? s.serverMainThreadCores.toFixed(2) : ''} | ${s.loadGenCpuCores !== undefined ? s.loadGenCpuCores.toFixed(2) : ''} | ${s.otherCpuCores !== undefined ? s.otherCpuCores.toFixed(2) : ''} | ${s.otherWriteMBps !== undefined ? s.otherWriteMBps.toFixed(2) : ''} |`);
+      out.push(
+        `| ${s.name} | ${fmtInt(s.load.requests)} | ${s.load.durationS.toFixed(2)} | ${fmtMs(s.load.p90Ms)} | ${fmtMs(s.load.maxMs)} | ${fmtMs(s.load.meanMs)} | ${ed} | ${ss} | ${gc} | ${s.serverCpuCores !== undefined ? s.serverCpuCores.toFixed(2) : ''} | ${s.serverMainThreadCores !== undefined ? s.serverMainThreadCores.toFixed(2) : ''} | ${s.loadGenCpuCores !== undefined ? s.loadGenCpuCores.toFixed(2) : ''} | ${s.otherCpuCores !== undefined ? s.otherCpuCores.toFixed(2) : ''} | ${s.otherWriteMBps !== undefined ? s.otherWriteMBps.toFixed(2) : ''} |`,
+      );
     }
     out.push('');
   }
@@ -186,6 +201,9 @@ export function renderConsole(r: AreaReport): string {
     ]);
   }
   const parts = [plainTable(rows)];
-  for (const t of r.tables ?? []) parts.push(`${t.title}\n${plainTable([t.columns, ...t.rows.map((row) => row.map((c) => c.replace(/\*\*/g, '').replace(/<br>/g, '; ')))])}`);
+  for (const t of r.tables ?? [])
+    parts.push(
+      `${t.title}\n${plainTable([t.columns, ...t.rows.map((row) => row.map((c) => c.replace(/\*\*/g, '').replace(/<br>/g, '; ')))])}`,
+    );
   return parts.join('\n\n');
 }

@@ -55,7 +55,9 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
     await sleep(300);
   }
   const before = spec.themis ? await scrapeMetrics(spec.themis.server, spec.themis.route) : undefined;
-  log(`${spec.name}: ${spec.load.method} ${spec.load.distinctPathPrefix ? `${spec.load.distinctPathPrefix}<n>` : spec.load.path}, ${connections} connections, ${settings.durationS} s`);
+  log(
+    `${spec.name}: ${spec.load.method} ${spec.load.distinctPathPrefix ? `${spec.load.distinctPathPrefix}<n>` : spec.load.path}, ${connections} connections, ${settings.durationS} s`,
+  );
   const serverPid = spec.serverPid ?? spec.themis?.server.proc.pid;
   const cpuBefore = snapshot();
   const serverCpu0 = serverPid !== undefined ? cpuSeconds(serverPid) : undefined;
@@ -70,7 +72,8 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
   const cpuAfter = snapshot();
   const otherCpu = foreignCores(cpuBefore, cpuAfter);
   const otherWrites = foreignWriteMBps(cpuBefore, cpuAfter);
-  const cores = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && wall > 0 ? Math.round(((b - a) / wall) * 100) / 100 : undefined);
+  const cores = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && wall > 0 ? Math.round(((b - a) / wall) * 100) / 100 : undefined;
   const serverCores = cores(serverCpu0, serverCpu1);
   const serverMainCores = cores(serverMain0, serverMain1);
   const loadGenCores = cores(benchCpu0, benchCpu1);
@@ -104,16 +107,22 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
     }
   }
   if (otherCpu !== undefined && otherCpu > BUSY_CORES) {
-    warnings.push(`MACHINE BUSY: other processes used ${otherCpu.toFixed(2)} CPU cores during the measured window; this scenario's numbers are unreliable (rerun on an idle machine)`);
+    warnings.push(
+      `MACHINE BUSY: other processes used ${otherCpu.toFixed(2)} CPU cores during the measured window; this scenario's numbers are unreliable (rerun on an idle machine)`,
+    );
     log(`!!! ${spec.name}: other processes used ${otherCpu.toFixed(2)} CPU cores during the run; numbers are unreliable`);
   }
   if (otherWrites !== undefined && otherWrites > BUSY_WRITE_MBPS) {
-    warnings.push(`DISK BUSY: other processes wrote ${otherWrites.toFixed(1)} MB/s to storage during the measured window; durable (fsync) numbers are unreliable (rerun when the disk is idle)`);
+    warnings.push(
+      `DISK BUSY: other processes wrote ${otherWrites.toFixed(1)} MB/s to storage during the measured window; durable (fsync) numbers are unreliable (rerun when the disk is idle)`,
+    );
     log(`!!! ${spec.name}: other processes wrote ${otherWrites.toFixed(1)} MB/s to storage during the run`);
   }
   const valid = problems.length === 0;
   if (!valid) log(`!!!!!! ${spec.name} is INVALID: ${problems.join('; ')}`);
-  log(`${spec.name}: ${Math.round(result.rps)} ${result.tool === 'node' ? 'flows' : 'req'}/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
+  log(
+    `${spec.name}: ${Math.round(result.rps)} ${result.tool === 'node' ? 'flows' : 'req'}/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}, non-2xx ${result.non2xx}`,
+  );
   return {
     name: spec.name,
     description: spec.description,

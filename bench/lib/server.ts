@@ -152,7 +152,8 @@ export async function scrapeMetrics(server: ThemisServer, route: string | readon
     else if (name === 'themis_storage_group_commit_commits_sum') snap.groupCommitSum = value;
     else if (name.startsWith('vccdb_http_request_duration_seconds_count{')) {
       const labels = Object.fromEntries([...name.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-      if (labels.route !== undefined && routes.includes(labels.route)) snap.byStatus[multi ? `${labels.method} ${labels.route} ${labels.status}` : `${labels.method} ${labels.status}`] = value;
+      if (labels.route !== undefined && routes.includes(labels.route))
+        snap.byStatus[multi ? `${labels.method} ${labels.route} ${labels.status}` : `${labels.method} ${labels.status}`] = value;
     }
   }
   return snap;

@@ -60,6 +60,16 @@ export function prng(seed: number): () => number {
  * (2 s warm-up), in-process loops up to 3 s (1 s warm-up), capped by the
  * run's BENCH_DURATION_S / BENCH_WARMUP_S.
  */
-export function shortPhases(s: { durationS: number; warmupS: number }): { wrkDurationS: number; wrkWarmupS: number; memDurationS: number; memWarmupS: number } {
-  return { wrkDurationS: Math.min(s.durationS, 8), wrkWarmupS: Math.min(s.warmupS, 2), memDurationS: Math.min(s.durationS, 3), memWarmupS: Math.min(s.warmupS, 1) };
+export function shortPhases(s: { durationS: number; warmupS: number }): {
+  wrkDurationS: number;
+  wrkWarmupS: number;
+  memDurationS: number;
+  memWarmupS: number;
+} {
+  return {
+    wrkDurationS: Math.min(s.durationS, 8),
+    wrkWarmupS: Math.min(s.warmupS, 2),
+    memDurationS: Math.min(s.durationS, 3),
+    memWarmupS: Math.min(s.warmupS, 1),
+  };
 }

@@ -113,7 +113,12 @@ export function declaredVars(q: Query): string[] {
         out.push(op.var);
         break;
       case 'collect':
-        out.push(...op.groups.map((g) => g.var), ...op.aggregates.map((a) => a.var), ...(op.into ? [op.into.var] : []), ...(op.count ? [op.count] : []));
+        out.push(
+          ...op.groups.map((g) => g.var),
+          ...op.aggregates.map((a) => a.var),
+          ...(op.into ? [op.into.var] : []),
+          ...(op.count ? [op.count] : []),
+        );
         break;
       case 'insert':
       case 'update':
@@ -197,5 +202,5 @@ export function attributePath(e: Expr, v: string): string[] | undefined {
  */
 export function collectionBindKey(bind: Readonly<Record<string, unknown>>, name: string): string | undefined {
   if (Object.hasOwn(bind, `@${name}`)) return `@${name}`;
-  return  Object.hasOwn(bind, name) ? name : undefined;
+  return Object.hasOwn(bind, name) ? name : undefined;
 }

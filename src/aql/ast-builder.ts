@@ -36,7 +36,18 @@ export class AqlBuildError extends Error {
   }
 }
 
-export const AGGREGATE_FUNCTIONS: readonly AggregateFn[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'LENGTH', 'UNIQUE', 'COUNT_DISTINCT', 'COUNT_UNIQUE', 'PUSH'];
+export const AGGREGATE_FUNCTIONS: readonly AggregateFn[] = [
+  'COUNT',
+  'SUM',
+  'AVG',
+  'MIN',
+  'MAX',
+  'LENGTH',
+  'UNIQUE',
+  'COUNT_DISTINCT',
+  'COUNT_UNIQUE',
+  'PUSH',
+];
 const AGGREGATE_SET = new Set<string>(AGGREGATE_FUNCTIONS);
 const AGGREGATE_LIST = `${AGGREGATE_FUNCTIONS.slice(0, -1).join(', ')} or ${AGGREGATE_FUNCTIONS[AGGREGATE_FUNCTIONS.length - 1]}`;
 
@@ -54,19 +65,47 @@ export const MAX_AST_DEPTH = 1000;
 const PREC: Record<string, number> = {
   OR: 1,
   AND: 2,
-  '==': 3, '!=': 3, LIKE: 3, 'NOT LIKE': 3, '=~': 3, '!~': 3,
-  IN: 4, 'NOT IN': 4,
-  '<': 5, '<=': 5, '>': 5, '>=': 5,
+  '==': 3,
+  '!=': 3,
+  LIKE: 3,
+  'NOT LIKE': 3,
+  '=~': 3,
+  '!~': 3,
+  IN: 4,
+  'NOT IN': 4,
+  '<': 5,
+  '<=': 5,
+  '>': 5,
+  '>=': 5,
   '..': 6,
-  '+': 7, '-': 7,
-  '*': 8, '/': 8, '%': 8,
+  '+': 7,
+  '-': 7,
+  '*': 8,
+  '/': 8,
+  '%': 8,
 };
 
 const OP_NAMES = new Map<TokenType, string>([
-  [T.Or, 'OR'], [T.OrOr, 'OR'], [T.And, 'AND'], [T.AndAnd, 'AND'],
-  [T.Eq, '=='], [T.Ne, '!='], [T.Like, 'LIKE'], [T.RegexMatch, '=~'], [T.RegexNonMatch, '!~'],
-  [T.In, 'IN'], [T.Lt, '<'], [T.Le, '<='], [T.Gt, '>'], [T.Ge, '>='], [T.Range, '..'],
-  [T.Plus, '+'], [T.Minus, '-'], [T.Star, '*'], [T.Slash, '/'], [T.Percent, '%'],
+  [T.Or, 'OR'],
+  [T.OrOr, 'OR'],
+  [T.And, 'AND'],
+  [T.AndAnd, 'AND'],
+  [T.Eq, '=='],
+  [T.Ne, '!='],
+  [T.Like, 'LIKE'],
+  [T.RegexMatch, '=~'],
+  [T.RegexNonMatch, '!~'],
+  [T.In, 'IN'],
+  [T.Lt, '<'],
+  [T.Le, '<='],
+  [T.Gt, '>'],
+  [T.Ge, '>='],
+  [T.Range, '..'],
+  [T.Plus, '+'],
+  [T.Minus, '-'],
+  [T.Star, '*'],
+  [T.Slash, '/'],
+  [T.Percent, '%'],
 ]);
 
 const RESERVED = new Set<TokenType>(T.reservedKeywords);
@@ -117,11 +156,21 @@ export function unescapeAql(s: string): string {
     }
     const n = s[++i];
     switch (n) {
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
       case 'u': {
         const hex = s.slice(i + 1, i + 5);
         if (/^[0-9a-fA-F]{4}$/.test(hex)) {
@@ -130,8 +179,10 @@ export function unescapeAql(s: string): string {
         } else out += 'u';
         break;
       }
-      case undefined: break;
-      default: out += n;
+      case undefined:
+        break;
+      default:
+        out += n;
     }
   }
   return out;
@@ -155,8 +206,16 @@ const isModification = (op: Op | undefined): boolean =>
 
 /** Operation rule name → the key of its keyword token (for ordering and positions). */
 const OP_KEYWORD: Record<string, string> = {
-  forOp: 'For', filterOp: 'Filter', letOp: 'Let', sortOp: 'Sort', limitOp: 'Limit', collectOp: 'Collect',
-  returnOp: 'Return', insertOp: 'Insert', updateOp: 'kind', removeOp: 'Remove',
+  forOp: 'For',
+  filterOp: 'Filter',
+  letOp: 'Let',
+  sortOp: 'Sort',
+  limitOp: 'Limit',
+  collectOp: 'Collect',
+  returnOp: 'Return',
+  insertOp: 'Insert',
+  updateOp: 'kind',
+  removeOp: 'Remove',
 };
 const OP_RULES = Object.keys(OP_KEYWORD);
 const opOffset = (n: CstNode): number => (n.children[OP_KEYWORD[n.name]!]![0] as IToken).startOffset;
@@ -217,7 +276,10 @@ export class AstBuilder extends BaseVisitor {
       if (n.name === 'returnOp') {
         if (i < nodes.length - 1) {
           const next = firstToken(nodes[i + 1]!);
-          throw errAt(next, `RETURN must be the last operation of a ${close ? 'subquery' : 'query'} (found ${next?.image.toUpperCase() ?? 'more'} after it)`);
+          throw errAt(
+            next,
+            `RETURN must be the last operation of a ${close ? 'subquery' : 'query'} (found ${next?.image.toUpperCase() ?? 'more'} after it)`,
+          );
         }
         ret = this.returnOp(n.children);
       } else ops.push(this.operation(n));
@@ -234,15 +296,24 @@ export class AstBuilder extends BaseVisitor {
   private operation(n: CstNode): Op {
     const ch = n.children;
     switch (n.name) {
-      case 'forOp': return this.forOp(ch);
-      case 'filterOp': return this.filterOp(ch);
-      case 'letOp': return this.letOp(ch);
-      case 'sortOp': return this.sortOp(ch);
-      case 'limitOp': return this.limitOp(ch);
-      case 'collectOp': return this.collectOp(ch);
-      case 'insertOp': return this.insertOp(ch);
-      case 'updateOp': return this.updateOp(ch);
-      case 'removeOp': return this.removeOp(ch);
+      case 'forOp':
+        return this.forOp(ch);
+      case 'filterOp':
+        return this.filterOp(ch);
+      case 'letOp':
+        return this.letOp(ch);
+      case 'sortOp':
+        return this.sortOp(ch);
+      case 'limitOp':
+        return this.limitOp(ch);
+      case 'collectOp':
+        return this.collectOp(ch);
+      case 'insertOp':
+        return this.insertOp(ch);
+      case 'updateOp':
+        return this.updateOp(ch);
+      case 'removeOp':
+        return this.removeOp(ch);
     }
     throw new TypeError(`unknown operation ${n.name}`);
   }
@@ -261,7 +332,8 @@ export class AstBuilder extends BaseVisitor {
       if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.traversal, 'graph traversal');
       return this.graphSpec(graph.children, names, source, pos);
     }
-    if (names.length > 1) throw errAt(names[1], 'FOR over a collection or an array declares one variable (v, e, p are for graph traversals)');
+    if (names.length > 1)
+      throw errAt(names[1], 'FOR over a collection or an array declares one variable (v, e, p are for graph traversals)');
     let src = this.expr(source!.children);
     if (src.type === 'var' && !src.name.startsWith('$CURRENT')) src = { type: 'name', name: src.name, pos: src.pos };
     if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.FOR, 'FOR');
@@ -296,7 +368,8 @@ export class AstBuilder extends BaseVisitor {
 
   private depthRange(n: CstNode): [number, number] {
     const d = this.expr(n.children);
-    const int = (x: Expr): number | undefined => (x.type === 'literal' && typeof x.value === 'number' && Number.isInteger(x.value) && x.value >= 0 ? x.value : undefined);
+    const int = (x: Expr): number | undefined =>
+      x.type === 'literal' && typeof x.value === 'number' && Number.isInteger(x.value) && x.value >= 0 ? x.value : undefined;
     const single = int(d);
     if (single !== undefined) return [single, single];
     if (d.type === 'range') {
@@ -329,7 +402,12 @@ export class AstBuilder extends BaseVisitor {
       if (!nameTok && !strTok) throw errAtNode(entry, 'OPTIONS keys must be plain attribute names');
       const key = nameTok ? nameOf(nameTok) : unescapeAql(strTok!.image.slice(1, -1));
       if (!allowed.includes(key)) {
-        throw errAt(nameTok ?? strTok, allowed.length ? `unsupported ${what} option "${clip(key)}" (supported: ${allowed.join(', ')})` : `${what} OPTIONS are not supported`);
+        throw errAt(
+          nameTok ?? strTok,
+          allowed.length
+            ? `unsupported ${what} option "${clip(key)}" (supported: ${allowed.join(', ')})`
+            : `${what} OPTIONS are not supported`,
+        );
       }
     }
   }
@@ -387,10 +465,12 @@ export class AstBuilder extends BaseVisitor {
   collectAggregate(c: Ch): CollectOp['aggregates'] {
     return this.assignments(nodeOf(c, 'assignments')!.children).map(([v, n]) => {
       const e = this.expr(n.children);
-      if (e.type !== 'call') throw errAtNode(n, `AGGREGATE expects a call of an aggregate function (${AGGREGATE_LIST}), e.g. total = SUM(doc.amount)`);
+      if (e.type !== 'call')
+        throw errAtNode(n, `AGGREGATE expects a call of an aggregate function (${AGGREGATE_LIST}), e.g. total = SUM(doc.amount)`);
       if (!AGGREGATE_SET.has(e.name)) throw errAtNode(n, `unknown aggregate function ${clip(e.name)}: use one of ${AGGREGATE_LIST}`);
       if (e.args.length > 1) throw errAtNode(n, `aggregate function ${e.name} takes one argument`);
-      if (e.args.length === 0 && e.name !== 'COUNT' && e.name !== 'LENGTH') throw errAtNode(n, `aggregate function ${e.name} needs an argument`);
+      if (e.args.length === 0 && e.name !== 'COUNT' && e.name !== 'LENGTH')
+        throw errAtNode(n, `aggregate function ${e.name} needs an argument`);
       const a: CollectOp['aggregates'][number] = { var: v, fn: e.name as AggregateFn };
       if (e.args[0]) a.arg = e.args[0];
       return a;
@@ -451,7 +531,9 @@ export class AstBuilder extends BaseVisitor {
       const then = nodeOf(c, 'then');
       const thenExpr = then ? this.expr(then.children) : undefined;
       const elseExpr = this.expr(nodeOf(c, 'else')!.children);
-      e = thenExpr ? { type: 'ternary', cond: e, then: thenExpr, else: elseExpr, pos: start } : { type: 'ternary', cond: e, else: elseExpr, pos: start };
+      e = thenExpr
+        ? { type: 'ternary', cond: e, then: thenExpr, else: elseExpr, pos: start }
+        : { type: 'ternary', cond: e, else: elseExpr, pos: start };
     }
     this.lastStart = start;
     return e;
@@ -515,7 +597,9 @@ export class AstBuilder extends BaseVisitor {
     } else if ((t = tokenOf(c, 'LParen'))) {
       start = posOf(t);
       const inner = nodeOf(c, 'inner');
-      e = inner ? this.expr(inner.children) : { type: 'subquery', query: this.operations(operationNodes(c), tokenOf(c, 'RParen')), pos: start };
+      e = inner
+        ? this.expr(inner.children)
+        : { type: 'subquery', query: this.operations(operationNodes(c), tokenOf(c, 'RParen')), pos: start };
     } else if ((t = tokenOf(c, 'LBracket'))) {
       start = posOf(t);
       e = { type: 'array', items: nodesOf(c, 'item').map((n) => this.expr(n.children)), pos: start };
@@ -578,7 +662,8 @@ export class AstBuilder extends BaseVisitor {
     if ((t = tokenOf(c, 'AnyName'))) {
       const key = nameOf(t);
       if (valueNode) return { key, value: this.expr(valueNode.children) };
-      if (RESERVED.has(t.tokenType)) throw errAt(t, `expected ":" after the attribute name ${t.image} (a shorthand {name} needs a variable name)`);
+      if (RESERVED.has(t.tokenType))
+        throw errAt(t, `expected ":" after the attribute name ${t.image} (a shorthand {name} needs a variable name)`);
       const name = key === 'CURRENT' && this.current.length > 0 ? this.current[this.current.length - 1]! : key;
       return { key, value: { type: 'var', name, pos: posOf(t) } };
     }
@@ -632,7 +717,8 @@ export class AstBuilder extends BaseVisitor {
           const f = nodeOf(c, 'filter');
           if (f) exp.filter = this.expr(f.children);
           const lim = nodesOf(c, 'limit');
-          if (lim.length === 1) exp.limit = { offset: { type: 'literal', value: 0, pos: posOf(tokenOf(c, 'Limit')!) }, count: this.expr(lim[0]!.children) };
+          if (lim.length === 1)
+            exp.limit = { offset: { type: 'literal', value: 0, pos: posOf(tokenOf(c, 'Limit')!) }, count: this.expr(lim[0]!.children) };
           else if (lim.length === 2) exp.limit = { offset: this.expr(lim[0]!.children), count: this.expr(lim[1]!.children) };
           const r = nodeOf(c, 'ret');
           if (r) exp.map = this.expr(r.children);
@@ -675,7 +761,11 @@ export function checkAstDepth(q: Query): void {
       d++;
       if (d > MAX_AST_DEPTH) {
         const p = o.pos as Pos;
-        throw new AqlBuildError(`the query nests more than ${MAX_AST_DEPTH} levels deep (e.g. a very long chain of operators: use x IN [...] instead of many ORs)`, p, '');
+        throw new AqlBuildError(
+          `the query nests more than ${MAX_AST_DEPTH} levels deep (e.g. a very long chain of operators: use x IN [...] instead of many ORs)`,
+          p,
+          '',
+        );
       }
     }
     for (const k in o) {

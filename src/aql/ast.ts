@@ -17,7 +17,26 @@ export interface Pos {
 /** AQL values are JSON values. */
 export type AqlValue = null | boolean | number | string | AqlValue[] | { [k: string]: AqlValue };
 
-export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | 'IN' | 'NOT IN' | 'LIKE' | 'NOT LIKE' | '=~' | '!~' | 'AND' | 'OR';
+export type BinaryOp =
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '%'
+  | '=='
+  | '!='
+  | '<'
+  | '<='
+  | '>'
+  | '>='
+  | 'IN'
+  | 'NOT IN'
+  | 'LIKE'
+  | 'NOT LIKE'
+  | '=~'
+  | '!~'
+  | 'AND'
+  | 'OR';
 
 export type Expr =
   | { type: 'literal'; value: AqlValue; pos: Pos }
@@ -39,7 +58,16 @@ export type Expr =
    * (`[**]` = 1). `filter`/`limit`/`ret` come from the inline form
    * `[* FILTER cond LIMIT n RETURN expr]` (CURRENT refers to the element there).
    */
-  | { type: 'expand'; array: Expr; var: string; map?: Expr; flatten: number; filter?: Expr; limit?: { offset: Expr; count: Expr }; pos: Pos }
+  | {
+      type: 'expand';
+      array: Expr;
+      var: string;
+      map?: Expr;
+      flatten: number;
+      filter?: Expr;
+      limit?: { offset: Expr; count: Expr };
+      pos: Pos;
+    }
   | { type: 'unary'; op: '-' | '+' | 'NOT'; arg: Expr; pos: Pos }
   | { type: 'binary'; op: BinaryOp; left: Expr; right: Expr; pos: Pos }
   /** `cond ? then : else`; `cond ?: else` has no `then` (the condition's value when truthy). */
@@ -64,9 +92,29 @@ export type Op =
    * `FOR v[, e[, p]] IN min..max OUTBOUND|INBOUND|ANY start edgeTable`
    * (min/max default 1..1 when the range is omitted).
    */
-  | { type: 'traversal'; vertexVar: string; edgeVar?: string; pathVar?: string; min: number; max: number; direction: Direction; start: Expr; edgeTable: string | Expr; pos: Pos }
+  | {
+      type: 'traversal';
+      vertexVar: string;
+      edgeVar?: string;
+      pathVar?: string;
+      min: number;
+      max: number;
+      direction: Direction;
+      start: Expr;
+      edgeTable: string | Expr;
+      pos: Pos;
+    }
   /** `FOR v[, e] IN OUTBOUND|INBOUND|ANY SHORTEST_PATH from TO to edgeTable` */
-  | { type: 'shortestPath'; vertexVar: string; edgeVar?: string; direction: Direction; from: Expr; to: Expr; edgeTable: string | Expr; pos: Pos }
+  | {
+      type: 'shortestPath';
+      vertexVar: string;
+      edgeVar?: string;
+      direction: Direction;
+      from: Expr;
+      to: Expr;
+      edgeTable: string | Expr;
+      pos: Pos;
+    }
   | { type: 'filter'; cond: Expr; pos: Pos }
   | { type: 'let'; var: string; expr: Expr; pos: Pos }
   | { type: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; pos: Pos }
@@ -76,7 +124,14 @@ export type Op =
    * `COLLECT [k = expr, ...] [AGGREGATE a = FN(expr), ...] [INTO g [= expr]] [WITH COUNT INTO n]`.
    * Without `into.expr`, `g` is an array of objects holding every variable in scope per row.
    */
-  | { type: 'collect'; groups: { var: string; expr: Expr }[]; aggregates: { var: string; fn: AggregateFn; arg?: Expr }[]; into?: { var: string; expr?: Expr }; count?: string; pos: Pos }
+  | {
+      type: 'collect';
+      groups: { var: string; expr: Expr }[];
+      aggregates: { var: string; fn: AggregateFn; arg?: Expr }[];
+      into?: { var: string; expr?: Expr };
+      count?: string;
+      pos: Pos;
+    }
   /** `INSERT doc INTO table` */
   | { type: 'insert'; doc: Expr; table: string | Expr; pos: Pos }
   /** `UPDATE doc IN table` (key from doc._key) or `UPDATE key WITH patch IN table`; REPLACE likewise. */

@@ -20,7 +20,16 @@
 import { ThemisError } from '../errors.js';
 import type { AqlValue, Expr, Pos } from './ast.js';
 import { collectionBindKey } from './analyze.js';
-import { checkFunction, ENGINE_FUNCTIONS, flattenArray, FUNCTIONS, integerRange, strOf, type FnContext, type FunctionDef } from './functions/index.js';
+import {
+  checkFunction,
+  ENGINE_FUNCTIONS,
+  flattenArray,
+  FUNCTIONS,
+  integerRange,
+  strOf,
+  type FnContext,
+  type FunctionDef,
+} from './functions/index.js';
 import { loopWith, Pending, resolveVal, settle, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,
@@ -241,7 +250,9 @@ export function evaluateVal(e: Expr, scope: Scope, ctx: EvalContext): Val {
     case 'subquery': {
       const r = ctx.subqueries?.get(e);
       if (r === undefined) {
-        throw new ThemisError('INTERNAL', 'internal error: subquery result was not computed before evaluating its expression', { details: at(e.pos) });
+        throw new ThemisError('INTERNAL', 'internal error: subquery result was not computed before evaluating its expression', {
+          details: at(e.pos),
+        });
       }
       return r;
     }
@@ -256,11 +267,15 @@ export function evaluateVal(e: Expr, scope: Scope, ctx: EvalContext): Val {
     case 'name': {
       const v = scope.get(e.name);
       if (v !== undefined) return v;
-      throw new ThemisError('VALIDATION_FAILED', `collection '${e.name}' cannot be used as a value here`, { details: { collection: e.name, ...at(e.pos) } });
+      throw new ThemisError('VALIDATION_FAILED', `collection '${e.name}' cannot be used as a value here`, {
+        details: { collection: e.name, ...at(e.pos) },
+      });
     }
 
     case 'bindCollection':
-      throw new ThemisError('VALIDATION_FAILED', `collection bind parameter @@${e.name} cannot be used as a value here`, { details: { bind: `@${e.name}`, ...at(e.pos) } });
+      throw new ThemisError('VALIDATION_FAILED', `collection bind parameter @@${e.name} cannot be used as a value here`, {
+        details: { bind: `@${e.name}`, ...at(e.pos) },
+      });
   }
 }
 
@@ -321,14 +336,29 @@ function ternaryRest(e: Extract<Expr, { type: 'ternary' }>, c: AqlValue, scope: 
 }
 
 /** The rest of an array literal (or argument list) once item `i` suspended. */
-async function listRest(items: readonly Expr[], scope: Scope, ctx: EvalContext, out: AqlValue[], i: number, first: Pending): Promise<AqlValue[]> {
+async function listRest(
+  items: readonly Expr[],
+  scope: Scope,
+  ctx: EvalContext,
+  out: AqlValue[],
+  i: number,
+  first: Pending,
+): Promise<AqlValue[]> {
   out[i] = await first.promise;
   for (let k = i + 1; k < items.length; k++) out[k] = await resolveVal(evaluateVal(items[k]!, scope, ctx));
   return out;
 }
 
 /** The rest of an object literal once property `i` suspended (its key, or its value after key `k`). */
-async function objectRest(e: Extract<Expr, { type: 'object' }>, scope: Scope, ctx: EvalContext, out: AqlObject, i: number, k: Pending | string, v?: Pending): Promise<AqlValue> {
+async function objectRest(
+  e: Extract<Expr, { type: 'object' }>,
+  scope: Scope,
+  ctx: EvalContext,
+  out: AqlObject,
+  i: number,
+  k: Pending | string,
+  v?: Pending,
+): Promise<AqlValue> {
   const props = e.props;
   for (let n = i; n < props.length; n++) {
     const p = props[n]!;
@@ -471,7 +501,15 @@ function evaluateCall(e: CallExpr, scope: Scope, ctx: EvalContext): Val {
   return invoke(d, args, ctx.fn);
 }
 
-function callLater(d: FunctionDef, argExprs: readonly Expr[], scope: Scope, ctx: EvalContext, args: AqlValue[], i: number, v: Pending): Pending {
+function callLater(
+  d: FunctionDef,
+  argExprs: readonly Expr[],
+  scope: Scope,
+  ctx: EvalContext,
+  args: AqlValue[],
+  i: number,
+  v: Pending,
+): Pending {
   return new Pending(listRest(argExprs, scope, ctx, args, i, v).then((a) => settle(invoke(d, a, ctx.fn))));
 }
 
@@ -493,7 +531,9 @@ function invoke(d: FunctionDef, args: AqlValue[], fn: FnContext): Val {
 function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalContext): Val {
   const call = ctx.engineCall;
   if (call === undefined) {
-    throw new ThemisError('VALIDATION_FAILED', `function ${name}() is not available in this context`, { details: { function: name, ...at(e.pos) } });
+    throw new ThemisError('VALIDATION_FAILED', `function ${name}() is not available in this context`, {
+      details: { function: name, ...at(e.pos) },
+    });
   }
   const argExprs = e.args;
   const args = new Array<AqlValue>(argExprs.length);
@@ -504,7 +544,9 @@ function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalCo
       // bind_vars hold collection parameters under "@name" (or "name").
       const key = collectionBindKey(ctx.bind, a.name);
       if (key === undefined) {
-        throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, { details: { bind: `@${a.name}`, ...at(a.pos) } });
+        throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${a.name} is missing`, {
+          details: { bind: `@${a.name}`, ...at(a.pos) },
+        });
       }
       args[i] = ctx.bind[key] ?? null;
     } else {
@@ -517,7 +559,15 @@ function evaluateEngineCall(name: string, e: CallExpr, scope: Scope, ctx: EvalCo
 }
 
 /** An engine call's remaining arguments after argument `i` suspended (engine calls are rare and cheap). */
-async function engineCallLater(name: string, e: CallExpr, scope: Scope, ctx: EvalContext, args: AqlValue[], i: number, v: Pending): Promise<AqlValue> {
+async function engineCallLater(
+  name: string,
+  e: CallExpr,
+  scope: Scope,
+  ctx: EvalContext,
+  args: AqlValue[],
+  i: number,
+  v: Pending,
+): Promise<AqlValue> {
   const argExprs = e.args;
   args[i] = await v.promise;
   for (let k = i + 1; k < argExprs.length; k++) {

@@ -69,7 +69,10 @@ export interface GovernorLimits {
 export const STOP = Symbol('stop');
 
 export function timeoutError(): ThemisError {
-  return new ThemisError('TIMEOUT', 'the query ran past its time limit (timeout_ms, THEMIS_QUERY_TIMEOUT_MS); add FILTERs that use an index or a LIMIT, or read it with a cursor');
+  return new ThemisError(
+    'TIMEOUT',
+    'the query ran past its time limit (timeout_ms, THEMIS_QUERY_TIMEOUT_MS); add FILTERs that use an index or a LIMIT, or read it with a cursor',
+  );
 }
 
 export function memoryError(limit: number): ThemisError {

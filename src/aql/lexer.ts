@@ -29,7 +29,12 @@ export const Keyword = createToken({ name: 'Keyword', pattern: Lexer.NA, categor
 
 // ---- skipped -------------------------------------------------------------
 
-export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v\u00a0\ufeff\u2028\u2029]+/, group: Lexer.SKIPPED, line_breaks: true });
+export const WhiteSpace = createToken({
+  name: 'WhiteSpace',
+  pattern: /[ \t\r\n\f\v\u00a0\ufeff\u2028\u2029]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
 export const LineComment = createToken({ name: 'LineComment', pattern: /\/\/[^\n\r]*/, group: Lexer.SKIPPED });
 export const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: Lexer.SKIPPED, line_breaks: true });
 
@@ -37,24 +42,53 @@ export const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\
 
 export const UnterminatedComment = createToken({ name: 'UnterminatedComment', pattern: /\/\*[\s\S]*/, group: 'errors', line_breaks: true });
 export const UnterminatedString = createToken({ name: 'UnterminatedString', pattern: /["'][\s\S]*/, group: 'errors', line_breaks: true });
-export const UnterminatedQuotedName = createToken({ name: 'UnterminatedQuotedName', pattern: /[`´][\s\S]*/, group: 'errors', line_breaks: true });
+export const UnterminatedQuotedName = createToken({
+  name: 'UnterminatedQuotedName',
+  pattern: /[`´][\s\S]*/,
+  group: 'errors',
+  line_breaks: true,
+});
 
 // ---- literals --------------------------------------------------------------
 
 /** `"..."` or `'...'` with backslash escapes; may span lines. */
-export const StringLiteral = createToken({ name: 'StringLiteral', pattern: /"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'/, line_breaks: true, start_chars_hint: ['"', "'"] });
+export const StringLiteral = createToken({
+  name: 'StringLiteral',
+  pattern: /"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'/,
+  line_breaks: true,
+  start_chars_hint: ['"', "'"],
+});
 /** Integers, decimals, exponents, hex (`0x1F`) and binary (`0b101`). */
-export const NumberLiteral = createToken({ name: 'NumberLiteral', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/ });
-export const BindCollection = createToken({ name: 'BindCollection', pattern: /@@(?:_+[a-zA-Z0-9]+[a-zA-Z0-9_]*|[a-zA-Z0-9][a-zA-Z0-9_]*)/ });
+export const NumberLiteral = createToken({
+  name: 'NumberLiteral',
+  pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/,
+});
+export const BindCollection = createToken({
+  name: 'BindCollection',
+  pattern: /@@(?:_+[a-zA-Z0-9]+[a-zA-Z0-9_]*|[a-zA-Z0-9][a-zA-Z0-9_]*)/,
+});
 export const BindParam = createToken({ name: 'BindParam', pattern: /@(?:_+[a-zA-Z0-9]+[a-zA-Z0-9_]*|[a-zA-Z0-9][a-zA-Z0-9_]*)/ });
 
 // ---- names -----------------------------------------------------------------
 
 export const Identifier = createToken({ name: 'Identifier', pattern: /[a-zA-Z_$][a-zA-Z0-9_$]*/, categories: [Name] });
 /** `` `my-name` `` or `´my-name´` (backslash escapes). */
-export const QuotedName = createToken({ name: 'QuotedName', pattern: /`(?:[^`\\]|\\[\s\S])*`|´(?:[^´\\]|\\[\s\S])*´/, categories: [Name], line_breaks: true, start_chars_hint: ['`', '´'] });
+export const QuotedName = createToken({
+  name: 'QuotedName',
+  pattern: /`(?:[^`\\]|\\[\s\S])*`|´(?:[^´\\]|\\[\s\S])*´/,
+  categories: [Name],
+  line_breaks: true,
+  start_chars_hint: ['`', '´'],
+});
 
-const contextual = (word: string): TokenType => createToken({ name: word.charAt(0) + word.slice(1).toLowerCase(), label: word, pattern: new RegExp(word, 'i'), longer_alt: Identifier, categories: [Name] });
+const contextual = (word: string): TokenType =>
+  createToken({
+    name: word.charAt(0) + word.slice(1).toLowerCase(),
+    label: word,
+    pattern: new RegExp(word, 'i'),
+    longer_alt: Identifier,
+    categories: [Name],
+  });
 export const Count = contextual('COUNT');
 export const To = contextual('TO');
 export const Options = contextual('OPTIONS');
@@ -104,7 +138,12 @@ export const False = keyword('FALSE');
 // ---- operators and punctuation ----------------------------------------------
 
 const punct = (name: string, text: string, categories: TokenType[] = []): TokenType =>
-  createToken({ name, label: `"${text}"`, pattern: text.length === 1 ? text : new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), categories });
+  createToken({
+    name,
+    label: `"${text}"`,
+    pattern: text.length === 1 ? text : new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')),
+    categories,
+  });
 
 export const Eq = punct('Eq', '==', [BinaryOp]);
 export const Ne = punct('Ne', '!=', [BinaryOp]);
@@ -138,8 +177,35 @@ export const Comma = punct('Comma', ',');
 
 /** Reserved keywords, longest first (so `IN` never shadows `INTO`/`INSERT`/`INBOUND`). */
 export const reservedKeywords: TokenType[] = [
-  For, Let, Filter, Return, Collect, Sort, Limit, Distinct, Aggregate, Asc, Desc, Not, And, Or, In, Into, With,
-  Remove, Insert, Update, Replace, ShortestPath, Outbound, Inbound, Any, Like, Null, True, False,
+  For,
+  Let,
+  Filter,
+  Return,
+  Collect,
+  Sort,
+  Limit,
+  Distinct,
+  Aggregate,
+  Asc,
+  Desc,
+  Not,
+  And,
+  Or,
+  In,
+  Into,
+  With,
+  Remove,
+  Insert,
+  Update,
+  Replace,
+  ShortestPath,
+  Outbound,
+  Inbound,
+  Any,
+  Like,
+  Null,
+  True,
+  False,
 ].sort((a, b) => String(b.LABEL).length - String(a.LABEL).length);
 
 export const allTokens: TokenType[] = [
@@ -159,11 +225,41 @@ export const allTokens: TokenType[] = [
   Count,
   To,
   Identifier,
-  Eq, Ne, Le, Ge, RegexMatch, RegexNonMatch, AndAnd, OrOr, Range, Scope,
-  Lt, Gt, Assign, Bang, Dot, Colon, Question, Plus, Minus, Star, Slash, Percent,
-  LParen, RParen, LBracket, RBracket, LBrace, RBrace, Comma,
+  Eq,
+  Ne,
+  Le,
+  Ge,
+  RegexMatch,
+  RegexNonMatch,
+  AndAnd,
+  OrOr,
+  Range,
+  Scope,
+  Lt,
+  Gt,
+  Assign,
+  Bang,
+  Dot,
+  Colon,
+  Question,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+  Comma,
   // categories (no pattern) last
-  AnyName, Name, Keyword, BinaryOp, PrefixOp,
+  AnyName,
+  Name,
+  Keyword,
+  BinaryOp,
+  PrefixOp,
 ];
 
 /** Lines end at \n, \r\n or \r (as in ArangoDB; U+2028/U+2029 are whitespace but do not start a line). */

@@ -33,7 +33,8 @@ function aqlService(ctx: ModuleContext): AqlService {
     documents: ctx.documents,
     entities: ctx.get(Entities),
     scanKeys: indexes.scanKeys.bind(indexes),
-    fulltext: (table: string, column: string, query: string, limit: number) => indexes.fulltext(table, column).search(query, { limit, offset: 0 }).hits,
+    fulltext: (table: string, column: string, query: string, limit: number) =>
+      indexes.fulltext(table, column).search(query, { limit, offset: 0 }).hits,
     vector: (index: string, vector: unknown, k: number, filter?: (key: string) => boolean) => vectors.get(index).search(vector, k, filter),
     neighbors: graph.neighbors.bind(graph),
     catalogue: async (tables: string[]): Promise<Catalogue> => {
@@ -43,7 +44,10 @@ function aqlService(ctx: ModuleContext): AqlService {
         cats.set(t, {
           indexes: indexes.readyDefs(t).map((d) => ({ id: d.id, columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse })),
           fulltext: indexes.fulltextColumns(t),
-          vector: vectors.onTable(t).filter((x) => x.def.state !== 'dropping').map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
+          vector: vectors
+            .onTable(t)
+            .filter((x) => x.def.state !== 'dropping')
+            .map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
           rows: Math.round(bytes / 200),
         });
       }

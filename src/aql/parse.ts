@@ -39,14 +39,29 @@ function posAt(text: string, offset: number): Pos {
 const posOfToken = (t: IToken): Pos => ({ line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
 
 function syntaxError(detail: string, pos: Pos, token: string, atEnd = false): { error: AqlSyntaxError } {
-  const message = atEnd ? `unexpected end of query: ${detail}` : `AQL syntax error at line ${pos.line}, column ${pos.column}${token ? ` (near "${token}")` : ''}: ${detail}`;
+  const message = atEnd
+    ? `unexpected end of query: ${detail}`
+    : `AQL syntax error at line ${pos.line}, column ${pos.column}${token ? ` (near "${token}")` : ''}: ${detail}`;
   return { error: { message, line: pos.line, column: pos.column, offset: pos.offset, token } };
 }
 
 const nestingDetail = `the query is nested too deeply (at most ${MAX_NESTING} levels of parentheses or arrays; fewer for objects, function calls, subqueries and traversals)`;
 
 /** AQL words ThemisTS does not implement: an error at one of them says so. */
-const UNSUPPORTED = new Set(['UPSERT', 'SEARCH', 'PRUNE', 'WINDOW', 'GRAPH', 'KEEP', 'K_SHORTEST_PATHS', 'K_PATHS', 'ALL_SHORTEST_PATHS', 'ALL', 'NONE', 'AT']);
+const UNSUPPORTED = new Set([
+  'UPSERT',
+  'SEARCH',
+  'PRUNE',
+  'WINDOW',
+  'GRAPH',
+  'KEEP',
+  'K_SHORTEST_PATHS',
+  'K_PATHS',
+  'ALL_SHORTEST_PATHS',
+  'ALL',
+  'NONE',
+  'AT',
+]);
 
 const KEYWORDS = [...T.reservedKeywords.map((t) => String(t.LABEL)), 'COUNT', 'TO', 'OPTIONS'];
 
@@ -72,7 +87,11 @@ function didYouMean(word: string, detail: string): string {
   return '';
 }
 
-const OPENERS = new Map<unknown, string>([[T.LParen, ')'], [T.LBracket, ']'], [T.LBrace, '}']]);
+const OPENERS = new Map<unknown, string>([
+  [T.LParen, ')'],
+  [T.LBracket, ']'],
+  [T.LBrace, '}'],
+]);
 const CLOSERS = new Set<unknown>([T.RParen, T.RBracket, T.RBrace]);
 
 /** The innermost bracket left open before tokens[end]. */
@@ -99,12 +118,14 @@ function recognitionError(e: IRecognitionException, tokens: IToken[], text: stri
   }
   if (opener) {
     const close = OPENERS.get(opener.tokenType)!;
-    if (detail.includes(`"${close}"`)) detail += ` (to close "${opener.image}" from line ${opener.startLine}, column ${opener.startColumn})`;
+    if (detail.includes(`"${close}"`))
+      detail += ` (to close "${opener.image}" from line ${opener.startLine}, column ${opener.startColumn})`;
   }
   if (!atEnd) {
     const up = tok.image.toUpperCase();
     const prev = idx > 0 ? tokens[idx - 1] : undefined;
-    if (prev && prev.tokenType === T.Identifier && prev.image.toUpperCase() === 'GRAPH') detail = 'named graphs (GRAPH) are not supported: traverse an edge collection instead';
+    if (prev && prev.tokenType === T.Identifier && prev.image.toUpperCase() === 'GRAPH')
+      detail = 'named graphs (GRAPH) are not supported: traverse an edge collection instead';
     else if (tok.tokenType === T.Identifier && UNSUPPORTED.has(up)) detail = `${up} is not supported by ThemisTS AQL`;
     else if (tok.tokenType === T.Identifier) detail += didYouMean(tok.image, detail);
   }
@@ -158,7 +179,8 @@ export function tryParseAql(text: string): { query: Query } | { error: AqlSyntax
   try {
     cst = aqlParser.query();
   } catch (e) {
-    if (e instanceof NestingError) return syntaxError(nestingDetail, posOfToken(e.token), e.token.tokenType === EOF ? '' : clip(e.token.image));
+    if (e instanceof NestingError)
+      return syntaxError(nestingDetail, posOfToken(e.token), e.token.tokenType === EOF ? '' : clip(e.token.image));
     if (e instanceof RangeError) return syntaxError(nestingDetail, { line: 1, column: 1, offset: 0 }, '');
     throw e;
   }

@@ -68,12 +68,44 @@ export class NestingError extends Error {
 
 /** The tokens an expression can start with (collapsed to "an expression" in messages). */
 const EXPRESSION_START = new Set<TokenType>([
-  T.NumberLiteral, T.StringLiteral, T.True, T.False, T.Null, T.BindParam, T.BindCollection, T.LBracket, T.LBrace, T.LParen,
-  T.Name, T.Identifier, T.QuotedName, T.Count, T.To, T.Options, T.Like, T.Minus, T.Plus, T.Not, T.Bang, T.PrefixOp,
+  T.NumberLiteral,
+  T.StringLiteral,
+  T.True,
+  T.False,
+  T.Null,
+  T.BindParam,
+  T.BindCollection,
+  T.LBracket,
+  T.LBrace,
+  T.LParen,
+  T.Name,
+  T.Identifier,
+  T.QuotedName,
+  T.Count,
+  T.To,
+  T.Options,
+  T.Like,
+  T.Minus,
+  T.Plus,
+  T.Not,
+  T.Bang,
+  T.PrefixOp,
 ]);
 
 /** The tokens an operation starts with (collapsed to "an operation" in messages). */
-const OPERATION_START = new Set<TokenType>([T.For, T.Let, T.Filter, T.Sort, T.Limit, T.Collect, T.Return, T.Insert, T.Update, T.Replace, T.Remove]);
+const OPERATION_START = new Set<TokenType>([
+  T.For,
+  T.Let,
+  T.Filter,
+  T.Sort,
+  T.Limit,
+  T.Collect,
+  T.Return,
+  T.Insert,
+  T.Update,
+  T.Replace,
+  T.Remove,
+]);
 
 export const OPERATION_LIST = 'FOR, LET, FILTER, SORT, LIMIT, COLLECT, RETURN, INSERT/UPDATE/REPLACE/REMOVE';
 

@@ -60,7 +60,16 @@ export type Source =
   | { kind: 'primary'; table: string; keys: Expr; many: boolean }
   | { kind: 'index_eq'; table: string; indexId: number; column: string; values: Expr; many: boolean; unique: boolean; sparse: boolean }
   /** `ordered`: a SORT relies on this scan's order (set by useIndexOrder). */
-  | { kind: 'index_range'; table: string; indexId: number; column: string; lower?: Bound; upper?: Bound; reverse: boolean; ordered?: boolean }
+  | {
+      kind: 'index_range';
+      table: string;
+      indexId: number;
+      column: string;
+      lower?: Bound;
+      upper?: Bound;
+      reverse: boolean;
+      ordered?: boolean;
+    }
   | { kind: 'hash_join'; table: string; innerKey: Expr; outerKey: Expr }
   | { kind: 'fulltext'; table: string; column: string; query: Expr }
   | { kind: 'vector'; table: string; index: string; field: string; vector: Expr; k: Expr }
@@ -82,7 +91,11 @@ export interface Plan {
   steps: Step[];
   /** Plans of the subqueries, by their AST node. */
   subPlans: SubPlans;
-  ret?: { expr: Expr; distinct: boolean; /** RETURN of an unchanged collection document: its stored text is the output. */ documentVar?: string };
+  ret?: {
+    expr: Expr;
+    distinct: boolean /** RETURN of an unchanged collection document: its stored text is the output. */;
+    documentVar?: string;
+  };
   /** Collections read / written. */
   reads: string[];
   writes: string[];
@@ -93,7 +106,9 @@ export interface Plan {
 }
 
 function bad(message: string, pos?: Pos, field = 'query'): ThemisError {
-  return new ThemisError('VALIDATION_FAILED', pos ? `${message} (line ${pos.line}, column ${pos.column})` : message, { details: { field, ...(pos ? { line: pos.line, column: pos.column } : {}) } });
+  return new ThemisError('VALIDATION_FAILED', pos ? `${message} (line ${pos.line}, column ${pos.column})` : message, {
+    details: { field, ...(pos ? { line: pos.line, column: pos.column } : {}) },
+  });
 }
 
 /** Resolve `name` nodes: a collection unless a variable of that name is in scope. */
@@ -108,10 +123,14 @@ function collectionName(e: Expr | string, bind: Readonly<Record<string, AqlValue
   else if (e.type === 'bindCollection') {
     // ArangoDB names collection parameters "@name" in bind_vars; "name" is accepted too.
     const key = collectionBindKey(bind, e.name);
-    if (key === undefined) throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing (give it as "@${e.name}" in bind_vars)`, { details: { field: 'bind_vars', parameter: `@${e.name}` } });
+    if (key === undefined)
+      throw new ThemisError('VALIDATION_FAILED', `bind parameter @@${e.name} is missing (give it as "@${e.name}" in bind_vars)`, {
+        details: { field: 'bind_vars', parameter: `@${e.name}` },
+      });
     name = bind[key];
   } else throw bad('expected a collection name', pos);
-  if (typeof name !== 'string' || !TABLE_NAME.test(name)) throw bad(`invalid collection name ${JSON.stringify(name)}: use 1-128 of A-Z a-z 0-9 _ -`, pos);
+  if (typeof name !== 'string' || !TABLE_NAME.test(name))
+    throw bad(`invalid collection name ${JSON.stringify(name)}: use 1-128 of A-Z a-z 0-9 _ -`, pos);
   return name;
 }
 
@@ -155,7 +174,12 @@ export function planQuery(q: Query, cat: Catalogue, opts: PlanOptions): Plan {
   }
   const ret = q.ret ? { expr: q.ret.expr, distinct: q.ret.distinct, ...documentVarOf(q.ret.expr, steps, writes) } : undefined;
   const fors = steps.filter((s): s is Extract<Step, { kind: 'for' }> => s.kind === 'for' && s.source.kind !== 'expr');
-  const mode: Plan['mode'] = fors.length === 0 ? 'no_collection' : fors.some((s) => s.source.kind === 'full_scan' || s.source.kind === 'hash_join') ? 'full_scan' : 'index_optimized';
+  const mode: Plan['mode'] =
+    fors.length === 0
+      ? 'no_collection'
+      : fors.some((s) => s.source.kind === 'full_scan' || s.source.kind === 'hash_join')
+        ? 'full_scan'
+        : 'index_optimized';
   const table = reads[0] ?? writes[0] ?? null;
   return { steps, ...(ret ? { ret } : {}), subPlans, reads, writes, table, mode, explain: explainOf(steps, mode, cat) };
 }
@@ -172,7 +196,15 @@ function documentVarOf(e: Expr, steps: Step[], writes: string[]): { documentVar?
  * Steps of one query level. `outer` holds the variables visible from
  * enclosing levels (subqueries see their parents' variables).
  */
-function buildSteps(q: Query, cat: Catalogue, opts: PlanOptions, outer: ReadonlySet<string>, reads: string[], writes: string[], top: boolean): Step[] {
+function buildSteps(
+  q: Query,
+  cat: Catalogue,
+  opts: PlanOptions,
+  outer: ReadonlySet<string>,
+  reads: string[],
+  writes: string[],
+  top: boolean,
+): Step[] {
   const scope = new Set(outer);
   const steps: Step[] = [];
   const checkExpr = (e: Expr) => {
@@ -198,7 +230,8 @@ function buildSteps(q: Query, cat: Catalogue, opts: PlanOptions, outer: Readonly
         if (!reads.includes(edgeTable)) reads.push(edgeTable);
         if (op.type === 'traversal') {
           checkExpr(op.start);
-          if (!Number.isInteger(op.min) || !Number.isInteger(op.max) || op.min < 0 || op.max < op.min || op.max > 100) throw bad(`traversal depth ${op.min}..${op.max} must be integers with 0 <= min <= max <= 100`, op.pos);
+          if (!Number.isInteger(op.min) || !Number.isInteger(op.max) || op.min < 0 || op.max < op.min || op.max > 100)
+            throw bad(`traversal depth ${op.min}..${op.max} must be integers with 0 <= min <= max <= 100`, op.pos);
           steps.push({ kind: 'traversal', op, edgeTable, filters: [] });
         } else {
           checkExpr(op.from);
@@ -231,7 +264,8 @@ function buildSteps(q: Query, cat: Catalogue, opts: PlanOptions, outer: Readonly
           [op.count, 'count'],
         ] as const) {
           const c = constant(e, opts.bindVars);
-          if (c && (typeof c.value !== 'number' || !Number.isInteger(c.value) || c.value < 0)) throw bad(`LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(c.value)}`, op.pos);
+          if (c && (typeof c.value !== 'number' || !Number.isInteger(c.value) || c.value < 0))
+            throw bad(`LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(c.value)}`, op.pos);
         }
         steps.push({ kind: 'limit', offset: op.offset, count: op.count });
         break;
@@ -310,7 +344,10 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
         if (!local.has(x.name)) throw bad(`variable "${x.name}" is not declared (a collection can only be named after FOR ... IN)`, x.pos);
         return;
       case 'bind':
-        if (!(x.name in opts.bindVars)) throw new ThemisError('VALIDATION_FAILED', `bind parameter @${x.name} is missing (line ${x.pos.line}, column ${x.pos.column})`, { details: { field: 'bind_vars', parameter: x.name } });
+        if (!(x.name in opts.bindVars))
+          throw new ThemisError('VALIDATION_FAILED', `bind parameter @${x.name} is missing (line ${x.pos.line}, column ${x.pos.column})`, {
+            details: { field: 'bind_vars', parameter: x.name },
+          });
         return;
       case 'bindCollection':
         throw bad(`@@${x.name} names a collection and can only be used after FOR ... IN or INTO`, x.pos);
@@ -318,7 +355,10 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
         if (!ENGINE_CALLS.has(x.name)) checkFunction(x.name, x.args.length);
         for (const a of x.args) {
           // Engine functions (DOCUMENT(users, key), ...) take a bare collection name as an argument.
-          if (ENGINE_FUNCTIONS.has(x.name) && (((a.type === 'var' || a.type === 'name') && !local.has(a.name)) || a.type === 'bindCollection')) {
+          if (
+            ENGINE_FUNCTIONS.has(x.name) &&
+            (((a.type === 'var' || a.type === 'name') && !local.has(a.name)) || a.type === 'bindCollection')
+          ) {
             if (a.type === 'bindCollection') collectionName(a, opts.bindVars, a.pos);
             continue;
           }
@@ -461,7 +501,13 @@ function boundBefore(steps: Step[], i: number, outer: ReadonlySet<string>): Set<
 }
 
 /** Choose the access path of a collection FOR from its filters (and a following SORT ... LIMIT for vectors). */
-function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Catalogue, opts: PlanOptions, outer: ReadonlySet<string>): void {
+function chooseAccess(
+  s: Extract<Step, { kind: 'for' }>,
+  steps: Step[],
+  cat: Catalogue,
+  opts: PlanOptions,
+  outer: ReadonlySet<string>,
+): void {
   if (s.source.kind !== 'full_scan') return;
   const table = s.source.table;
   const c = cat(table);
@@ -474,9 +520,15 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
   for (const f of s.filters) {
     if (f.type === 'call' && f.name === 'FULLTEXT' && f.args.length === 2) {
       const p = attributePath(f.args[0]!, s.var);
-      if (!p || !independent(f.args[1]!)) throw bad('FULLTEXT(doc.attribute, query) needs an attribute of the FOR variable and a query that does not depend on it', f.pos);
+      if (!p || !independent(f.args[1]!))
+        throw bad('FULLTEXT(doc.attribute, query) needs an attribute of the FOR variable and a query that does not depend on it', f.pos);
       const column = p.join('.');
-      if (!c.fulltext.includes(column)) throw new ThemisError('INDEX_NOT_FOUND', `FULLTEXT(): no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, { details: { field: 'query' } });
+      if (!c.fulltext.includes(column))
+        throw new ThemisError(
+          'INDEX_NOT_FOUND',
+          `FULLTEXT(): no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`,
+          { details: { field: 'query' } },
+        );
       s.source = { kind: 'fulltext', table, column, query: f.args[1]! };
       s.filters = s.filters.filter((x) => x !== f);
       s.bm25 = true;
@@ -484,9 +536,18 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
     }
     if (f.type === 'call' && f.name === 'NEAR' && f.args.length === 3) {
       const p = attributePath(f.args[0]!, s.var);
-      if (!p || !independent(f.args[1]!) || !independent(f.args[2]!)) throw bad('NEAR(doc.attribute, vector, k) needs an attribute of the FOR variable and a vector and k that do not depend on it', f.pos);
+      if (!p || !independent(f.args[1]!) || !independent(f.args[2]!))
+        throw bad(
+          'NEAR(doc.attribute, vector, k) needs an attribute of the FOR variable and a vector and k that do not depend on it',
+          f.pos,
+        );
       const ix = c.vector.find((v) => v.field === p.join('.'));
-      if (!ix) throw new ThemisError('INDEX_NOT_FOUND', `NEAR(): no vector index on ${table}.${p.join('.')}; create one with POST /vector/index/create`, { details: { field: 'query' } });
+      if (!ix)
+        throw new ThemisError(
+          'INDEX_NOT_FOUND',
+          `NEAR(): no vector index on ${table}.${p.join('.')}; create one with POST /vector/index/create`,
+          { details: { field: 'query' } },
+        );
       s.source = { kind: 'vector', table, index: ix.name, field: ix.field, vector: f.args[1]!, k: f.args[2]! };
       s.filters = s.filters.filter((x) => x !== f);
       s.similarity = true;
@@ -537,7 +598,16 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
     }
   }
   if (best) {
-    s.source = { kind: 'index_eq', table, indexId: best.idx.id, column: best.idx.columns[0]!, values: best.cmp.other, many: best.cmp.op === 'IN', unique: best.idx.unique, sparse: best.idx.sparse };
+    s.source = {
+      kind: 'index_eq',
+      table,
+      indexId: best.idx.id,
+      column: best.idx.columns[0]!,
+      values: best.cmp.other,
+      many: best.cmp.op === 'IN',
+      unique: best.idx.unique,
+      sparse: best.idx.sparse,
+    };
     return;
   }
 
@@ -555,9 +625,19 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
     ranges.set(col, r);
   }
   for (const [col, r] of ranges) {
-    const idx = c.indexes.find((x) => x.type === 'range' && x.columns.length === 1 && x.columns[0] === col && !(x.sparse && r.lower === undefined));
+    const idx = c.indexes.find(
+      (x) => x.type === 'range' && x.columns.length === 1 && x.columns[0] === col && !(x.sparse && r.lower === undefined),
+    );
     if (idx) {
-      s.source = { kind: 'index_range', table, indexId: idx.id, column: col, ...(r.lower ? { lower: r.lower } : {}), ...(r.upper ? { upper: r.upper } : {}), reverse: false };
+      s.source = {
+        kind: 'index_range',
+        table,
+        indexId: idx.id,
+        column: col,
+        ...(r.lower ? { lower: r.lower } : {}),
+        ...(r.upper ? { upper: r.upper } : {}),
+        reverse: false,
+      };
       return;
     }
   }
@@ -567,7 +647,11 @@ function chooseAccess(s: Extract<Step, { kind: 'for' }>, steps: Step[], cat: Cat
     if (cmp && cmp.op === '==' && freeVars(cmp.other).size > 0) {
       const hashMax = opts.hashJoinMaxRows ?? 1_000_000;
       if (c.rows <= hashMax) {
-        const innerKey = cmp.path.reduce<Expr>((o, name) => ({ type: 'attr', object: o, name, pos: s.pos }), { type: 'var', name: s.var, pos: s.pos });
+        const innerKey = cmp.path.reduce<Expr>((o, name) => ({ type: 'attr', object: o, name, pos: s.pos }), {
+          type: 'var',
+          name: s.var,
+          pos: s.pos,
+        });
         s.source = { kind: 'hash_join', table, innerKey, outerKey: cmp.other };
         return;
       }
@@ -601,7 +685,10 @@ function useIndexOrder(steps: Step[], cat: Catalogue): void {
     const idx = cat(src.table).indexes.find((x) => x.type === 'range' && x.columns.length === 1 && x.columns[0] === col && !x.sparse);
     if (!idx) continue;
     const reverse = s.keys[0]!.dir === 'DESC';
-    f.source = src.kind === 'index_range' ? { ...src, reverse, ordered: true } : { kind: 'index_range', table: src.table, indexId: idx.id, column: col, reverse, ordered: true };
+    f.source =
+      src.kind === 'index_range'
+        ? { ...src, reverse, ordered: true }
+        : { kind: 'index_range', table: src.table, indexId: idx.id, column: col, reverse, ordered: true };
     s.byIndex = true;
   }
 }
@@ -629,11 +716,27 @@ function explainOf(steps: Step[], mode: Plan['mode'], cat: Catalogue): Record<st
           indexes.push({ variable: s.var, collection: src.table, type: 'primary', attribute: '_key' });
           break;
         case 'index_eq':
-          indexes.push({ variable: s.var, collection: src.table, type: 'equality', id: src.indexId, attribute: src.column, unique: src.unique });
+          indexes.push({
+            variable: s.var,
+            collection: src.table,
+            type: 'equality',
+            id: src.indexId,
+            attribute: src.column,
+            unique: src.unique,
+          });
           estimated *= src.unique ? 1 : Math.max(1, Math.ceil(rows! / 100));
           break;
         case 'index_range':
-          indexes.push({ variable: s.var, collection: src.table, type: 'range', id: src.indexId, attribute: src.column, reverse: src.reverse, ...(src.lower ? { lower: true } : {}), ...(src.upper ? { upper: true } : {}) });
+          indexes.push({
+            variable: s.var,
+            collection: src.table,
+            type: 'range',
+            id: src.indexId,
+            attribute: src.column,
+            reverse: src.reverse,
+            ...(src.lower ? { lower: true } : {}),
+            ...(src.upper ? { upper: true } : {}),
+          });
           estimated *= Math.max(1, Math.ceil(rows! / (src.lower || src.upper ? 4 : 1)));
           break;
         case 'hash_join':
@@ -682,7 +785,14 @@ function describeStep(s: Step): Record<string, unknown> {
       return base;
     }
     case 'traversal':
-      return { type: 'traversal', direction: s.op.direction, min: s.op.min, max: s.op.max, edges: s.edgeTable, ...(s.filters.length ? { filters: s.filters.length } : {}) };
+      return {
+        type: 'traversal',
+        direction: s.op.direction,
+        min: s.op.min,
+        max: s.op.max,
+        edges: s.edgeTable,
+        ...(s.filters.length ? { filters: s.filters.length } : {}),
+      };
     case 'shortestPath':
       return { type: 'shortest_path', direction: s.op.direction, edges: s.edgeTable };
     case 'filter':
@@ -694,7 +804,13 @@ function describeStep(s: Step): Record<string, unknown> {
     case 'limit':
       return { type: 'limit' };
     case 'collect':
-      return { type: 'collect', groups: s.op.groups.map((g) => g.var), aggregates: s.op.aggregates.map((a) => `${a.var} = ${a.fn}`), ...(s.op.into ? { into: s.op.into.var } : {}), ...(s.op.count ? { count: s.op.count } : {}) };
+      return {
+        type: 'collect',
+        groups: s.op.groups.map((g) => g.var),
+        aggregates: s.op.aggregates.map((a) => `${a.var} = ${a.fn}`),
+        ...(s.op.into ? { into: s.op.into.var } : {}),
+        ...(s.op.count ? { count: s.op.count } : {}),
+      };
     case 'modify':
       return { type: s.op.type, collection: s.table };
   }

@@ -3,7 +3,7 @@ import { ThemisError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../storage/index.js';
-import type { Transaction, } from '../txn/index.js';
+import type { Transaction } from '../txn/index.js';
 import { collectionBindKey, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
 import { Executor, IndexOrderUnusable, type ExecDeps } from './exec/index.js';
@@ -155,12 +155,19 @@ export class AqlService {
     }
   }
 
-  private async runQuery(body: AqlRequest, txn: Transaction | undefined, internal: { naive?: boolean }, canWrite: boolean): Promise<AqlResponse> {
+  private async runQuery(
+    body: AqlRequest,
+    txn: Transaction | undefined,
+    internal: { naive?: boolean },
+    canWrite: boolean,
+  ): Promise<AqlResponse> {
     if (body.cursor !== undefined && body.cursor !== null) return this.next(body.cursor);
     if (txn && txn.state !== 'active') throw new ThemisError('TRANSACTION_NOT_ACTIVE', `transaction ${txn.id} is ${txn.state}`);
-    if (typeof body.query !== 'string' || body.query.trim() === '') throw bad('query', 'missing required field "query" (an AQL query string)');
+    if (typeof body.query !== 'string' || body.query.trim() === '')
+      throw bad('query', 'missing required field "query" (an AQL query string)');
     const bindRaw = body.bind_vars ?? body.bindVars ?? {};
-    if (bindRaw === null || typeof bindRaw !== 'object' || Array.isArray(bindRaw)) throw bad('bind_vars', 'field "bind_vars" must be an object of parameter names and values');
+    if (bindRaw === null || typeof bindRaw !== 'object' || Array.isArray(bindRaw))
+      throw bad('bind_vars', 'field "bind_vars" must be an object of parameter names and values');
     const bind = bindRaw as Record<string, AqlValue>;
     // Bind values arrive from the request body, already parsed: refuse deep ones before anything recurses over them.
     for (const k of Object.keys(bind)) {
@@ -170,12 +177,15 @@ export class AqlService {
         throw Object.assign(e as Error, { details: { ...(e as { details?: object }).details, field: 'bind_vars', parameter: k } });
       }
     }
-    for (const f of ['optimize', 'allow_full_scan', 'explain', 'use_cursor'] as const) if (body[f] !== undefined && typeof body[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
+    for (const f of ['optimize', 'allow_full_scan', 'explain', 'use_cursor'] as const)
+      if (body[f] !== undefined && typeof body[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
     const timeout = body.timeout_ms === undefined ? this.limits.timeoutMs : body.timeout_ms;
-    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > this.limits.timeoutMs) throw bad('timeout_ms', `field "timeout_ms" must be an integer from 1 to ${this.limits.timeoutMs} (THEMIS_QUERY_TIMEOUT_MS)`);
+    if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > this.limits.timeoutMs)
+      throw bad('timeout_ms', `field "timeout_ms" must be an integer from 1 to ${this.limits.timeoutMs} (THEMIS_QUERY_TIMEOUT_MS)`);
     const useCursor = body.use_cursor === true;
     const batchSize = body.batch_size === undefined ? 100 : body.batch_size;
-    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw bad('batch_size', 'field "batch_size" must be an integer from 1 to 10000');
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+      throw bad('batch_size', 'field "batch_size" must be an integer from 1 to 10000');
 
     const started = Date.now();
     const q = this.parse(body.query);
@@ -183,7 +193,12 @@ export class AqlService {
     const cat = await deps.catalogue([...collectionsOf(q, bind)]);
     // A cursor can re-plan only before its first page: a top-level SORT fails (if at all) before
     // its first row, a subquery's on any row, so subqueries of a cursor do not use index order.
-    const planOpts = { allowFullScan: body.allow_full_scan !== false || internal.naive === true, bindVars: bind, ...(internal.naive ? { naive: true } : {}), ...(useCursor ? { topIndexOrderOnly: true } : {}) };
+    const planOpts = {
+      allowFullScan: body.allow_full_scan !== false || internal.naive === true,
+      bindVars: bind,
+      ...(internal.naive ? { naive: true } : {}),
+      ...(useCursor ? { topIndexOrderOnly: true } : {}),
+    };
     let plan = planQuery(q, cat, planOpts);
     // A query that writes never relies on index order: the re-plan below would run its
     // modifications again (in an explicit transaction, the first attempt's writes stay buffered).
@@ -191,7 +206,8 @@ export class AqlService {
     if (body.explain === true) return { table: plan.table, plan: plan.explain, query: body.query, explain: true };
     if (plan.writes.length > 0 && useCursor) throw bad('use_cursor', 'a query that modifies data cannot use a cursor');
 
-    if (plan.writes.length > 0 && !canWrite) throw new ThemisError('FORBIDDEN', `this query writes to ${plan.writes.join(', ')}: the key needs the permission data:write`);
+    if (plan.writes.length > 0 && !canWrite)
+      throw new ThemisError('FORBIDDEN', `this query writes to ${plan.writes.join(', ')}: the key needs the permission data:write`);
     // A modifying query without a request transaction writes into an implicit snapshot-isolation
     // transaction whose snapshot the query reads: a concurrent write to a document it changes
     // makes the commit fail with 409 instead of being overwritten.
@@ -244,7 +260,19 @@ export class AqlService {
       let next: string | null = null;
       if (hasMore) {
         next = crypto.randomBytes(18).toString('base64url');
-        this.cursors.set(next, { it, txn, ex, timeoutMs: timeout, snapshot, ownSnapshot, batchSize, plan: plan.explain, expires: Date.now() + this.limits.cursorTtlMs, busy: false, pending: first.slice(batchSize) });
+        this.cursors.set(next, {
+          it,
+          txn,
+          ex,
+          timeoutMs: timeout,
+          snapshot,
+          ownSnapshot,
+          batchSize,
+          plan: plan.explain,
+          expires: Date.now() + this.limits.cursorTtlMs,
+          busy: false,
+          pending: first.slice(batchSize),
+        });
       } else if (ownSnapshot) snapshot.close();
       return { items, batch_size: batchSize, has_more: hasMore, next_cursor: next, count: items.length, plan: plan.explain };
     }
@@ -262,7 +290,11 @@ export class AqlService {
         result = await take(a.it, this.limits.maxResults + 1, a.ex);
       }
       if (result.length > this.limits.maxResults) {
-        throw new ThemisError('PAYLOAD_TOO_LARGE', `the result has more than ${this.limits.maxResults} rows (THEMIS_QUERY_MAX_RESULTS); add a LIMIT or read it with use_cursor`, { details: { field: 'query' } });
+        throw new ThemisError(
+          'PAYLOAD_TOO_LARGE',
+          `the result has more than ${this.limits.maxResults} rows (THEMIS_QUERY_MAX_RESULTS); add a LIMIT or read it with use_cursor`,
+          { details: { field: 'query' } },
+        );
       }
       if (writeTxn) {
         committed = true;

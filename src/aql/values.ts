@@ -583,7 +583,9 @@ export function compileRegex(pattern: string, caseInsensitive = false): Regex {
       re = RE2JS.compile(translated, flags);
     } catch {
       const reason = (err as Error).message.replace(/^error parsing regexp: /, '');
-      const unsupported = /\\[1-9]|\(\?[=!<]/.test(pattern) ? ' (backreferences, lookahead and lookbehind are not supported: ThemisTS matches regular expressions with RE2 in linear time)' : '';
+      const unsupported = /\\[1-9]|\(\?[=!<]/.test(pattern)
+        ? ' (backreferences, lookahead and lookbehind are not supported: ThemisTS matches regular expressions with RE2 in linear time)'
+        : '';
       throw new ThemisError('VALIDATION_FAILED', `invalid regular expression '${shown(pattern)}': ${reason}${unsupported}`, {
         details: { pattern: shown(pattern) },
       });

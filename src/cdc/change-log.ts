@@ -181,9 +181,13 @@ export class ChangeLog {
 
   private assertRetained(fromSeq: number): void {
     if (fromSeq + 1 < this.firstSeqRef) {
-      throw new ThemisError('GONE', `change log entries after seq ${fromSeq} are no longer retained (first retained seq is ${this.firstSeqRef}); take a new snapshot and resume from the current last_seq`, {
-        details: { first_seq: this.firstSeqRef, last_seq: this.lastSeqRef },
-      });
+      throw new ThemisError(
+        'GONE',
+        `change log entries after seq ${fromSeq} are no longer retained (first retained seq is ${this.firstSeqRef}); take a new snapshot and resume from the current last_seq`,
+        {
+          details: { first_seq: this.firstSeqRef, last_seq: this.lastSeqRef },
+        },
+      );
     }
   }
 
@@ -298,5 +302,14 @@ export function describeRetention(r: Retention): string {
 
 /** The client form of an entry: documents parsed. */
 export function toClientEntry(e: RawChangeEntry): ChangeEntry {
-  return { seq: e.seq, ts: e.ts, op: e.op, key: e.key, table: e.table, value: e.value === null ? null : JSON.parse(e.value), prev: e.prev === null ? null : JSON.parse(e.prev), txn_id: e.txn_id };
+  return {
+    seq: e.seq,
+    ts: e.ts,
+    op: e.op,
+    key: e.key,
+    table: e.table,
+    value: e.value === null ? null : JSON.parse(e.value),
+    prev: e.prev === null ? null : JSON.parse(e.prev),
+    txn_id: e.txn_id,
+  };
 }

@@ -100,7 +100,16 @@ export class ChangeStream {
       for (const c of info.changes) {
         this.cursor = c.seq;
         if (!c.key.startsWith(this.opts.keyPrefix)) continue;
-        const ok = this.sink.send({ seq: c.seq, ts: info.ts, op: c.op, key: c.key, table: c.table, value: c.value, prev: c.prev, txn_id: info.txnId });
+        const ok = this.sink.send({
+          seq: c.seq,
+          ts: info.ts,
+          op: c.op,
+          key: c.key,
+          table: c.table,
+          value: c.value,
+          prev: c.prev,
+          txn_id: info.txnId,
+        });
         if (!ok) return this.blocked();
       }
       return;
@@ -161,7 +170,10 @@ export class ChangeStream {
   }
 
   private slow(): void {
-    this.failAndStop('slow_consumer', `the client did not keep up (blocked or more than ${this.maxLag} entries behind); reconnect and resume after seq ${this.cursor}`);
+    this.failAndStop(
+      'slow_consumer',
+      `the client did not keep up (blocked or more than ${this.maxLag} entries behind); reconnect and resume after seq ${this.cursor}`,
+    );
   }
 
   private failAndStop(reason: 'slow_consumer' | 'gone', message: string): void {

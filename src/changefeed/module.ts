@@ -17,7 +17,13 @@ export class ChangeFeed {
   ) {}
 
   /** GET /changefeed: entries after fromSeq, waiting up to longPollMs for a matching one when there is none. */
-  async read(o: { fromSeq: number; limit: number; keyPrefix: string; longPollMs: number; onCancel?: (cancel: () => void) => void }): Promise<{ from_seq: number; next_seq: number; last_seq: number; entries: ChangeEntry[] }> {
+  async read(o: {
+    fromSeq: number;
+    limit: number;
+    keyPrefix: string;
+    longPollMs: number;
+    onCancel?: (cancel: () => void) => void;
+  }): Promise<{ from_seq: number; next_seq: number; last_seq: number; entries: ChangeEntry[] }> {
     const log = this.log;
     const deadline = Date.now() + o.longPollMs;
     let from = o.fromSeq;

@@ -64,7 +64,9 @@ export class EntityStore {
   createEntity(rawKey: string | undefined, table: string | undefined, blob: unknown, txnId?: string): Promise<PutResult> {
     const k = parseEntityKey(rawKey ?? `${table ?? DEFAULT_TABLE}:${uuidv4()}`);
     if (rawKey !== undefined && table !== undefined && table !== k.table) {
-      throw new ThemisError('VALIDATION_FAILED', `field "table" ("${table}") does not match the table of key "${k.key}"`, { details: { field: 'table' } });
+      throw new ThemisError('VALIDATION_FAILED', `field "table" ("${table}") does not match the table of key "${k.key}"`, {
+        details: { field: 'table' },
+      });
     }
     return this.put(k, this.blob(blob), this.joined(txnId), true);
   }
@@ -79,7 +81,14 @@ export class EntityStore {
    * is validated before anything is buffered; any invalid one fails the
    * whole request with nothing applied.
    */
-  async applyBatch(ops: readonly BatchOperation[]): Promise<{ transaction_id: string; status: 'committed'; operations: number; changes: number; last_seq: number; results: { key: string; op: string; created?: boolean; existed?: boolean }[] }> {
+  async applyBatch(ops: readonly BatchOperation[]): Promise<{
+    transaction_id: string;
+    status: 'committed';
+    operations: number;
+    changes: number;
+    last_seq: number;
+    results: { key: string; op: string; created?: boolean; existed?: boolean }[];
+  }> {
     const parsed = ops.map((o, i): EntityOp => {
       try {
         const k = parseEntityKey(o.key);
@@ -87,7 +96,8 @@ export class EntityStore {
         if (o.blob === undefined) throw new ThemisError('VALIDATION_FAILED', 'missing required field "blob"');
         return { op: 'put', k, value: this.blob(o.blob) };
       } catch (e) {
-        if (e instanceof ThemisError) throw new ThemisError(e.code, `operations[${i}]: ${e.message}`, { details: { field: `operations.${i}`, ...(e.details ?? {}) } });
+        if (e instanceof ThemisError)
+          throw new ThemisError(e.code, `operations[${i}]: ${e.message}`, { details: { field: `operations.${i}`, ...(e.details ?? {}) } });
         throw e;
       }
     });
@@ -102,7 +112,14 @@ export class EntityStore {
       exists.set(p.k.key, p.op === 'put');
       return p.op === 'put' ? { key: p.k.key, op: 'put', created: !before } : { key: p.k.key, op: 'delete', existed: before };
     });
-    return { transaction_id: txnId, status: 'committed', operations: parsed.length, changes: r.changes.length, last_seq: r.lastSeq, results };
+    return {
+      transaction_id: txnId,
+      status: 'committed',
+      operations: parsed.length,
+      changes: r.changes.length,
+      last_seq: r.lastSeq,
+      results,
+    };
   }
 
   private blob(blob: unknown): NormalizedBlob {

@@ -22,7 +22,9 @@ export class GraphService {
   }
 
   /** POST /graph/traverse: BFS from the start vertex (which need not exist as an entity). */
-  async traverse(o: TraverseRequest): Promise<{ start_vertex: string; max_depth: number; direction: Direction; visited_count: number; visited: string[] }> {
+  async traverse(
+    o: TraverseRequest,
+  ): Promise<{ start_vertex: string; max_depth: number; direction: Direction; visited_count: number; visited: string[] }> {
     const start = parseEntityKey(o.start_vertex).key;
     const maxDepth = o.max_depth;
     const direction = o.direction ?? 'outbound';
@@ -32,7 +34,9 @@ export class GraphService {
   }
 
   /** POST /graph/shortest_path: fewest hops from `from` to `to`; NOT_FOUND when unreachable within max_depth (default 10). */
-  async shortestPath(o: ShortestPathRequest): Promise<{ from: string; to: string; direction: Direction; found: true; length: number; path: string[]; edges: string[] }> {
+  async shortestPath(
+    o: ShortestPathRequest,
+  ): Promise<{ from: string; to: string; direction: Direction; found: true; length: number; path: string[]; edges: string[] }> {
     const from = parseEntityKey(o.from).key;
     const to = parseEntityKey(o.to).key;
     const maxDepth = o.max_depth ?? MAX_DEPTH;

@@ -95,7 +95,11 @@ function unwind(parent: Map<string, [string, string] | null>, to: string): PathR
 }
 
 function tooLarge(maxVisited: number, depth: number): ThemisError {
-  return new ThemisError('BAD_REQUEST', `traversal reached more than ${maxVisited} vertices at depth ${depth}; lower max_depth or restrict it with edge_table`, {
-    details: { max_visited: maxVisited },
-  });
+  return new ThemisError(
+    'BAD_REQUEST',
+    `traversal reached more than ${maxVisited} vertices at depth ${depth}; lower max_depth or restrict it with edge_table`,
+    {
+      details: { max_visited: maxVisited },
+    },
+  );
 }

@@ -69,7 +69,8 @@ export class CheckpointScheduler<T> {
       for (const item of list) {
         try {
           const started = Date.now();
-          if (await this.write(item, force)) this.log.debug(`${this.kind} checkpoint written`, { index: this.name(item), ms: Date.now() - started });
+          if (await this.write(item, force))
+            this.log.debug(`${this.kind} checkpoint written`, { index: this.name(item), ms: Date.now() - started });
         } catch (e) {
           this.log.error(`${this.kind} checkpoint failed`, { index: this.name(item), error: e });
         }
@@ -97,7 +98,11 @@ export class CheckpointScheduler<T> {
       return;
     }
     this.growthQueued = true;
-    this.log.info(`${this.kind} checkpoint by change-log growth`, { indexes: due.map((i) => this.name(i)), last_seq: last, every_changes: every });
+    this.log.info(`${this.kind} checkpoint by change-log growth`, {
+      indexes: due.map((i) => this.name(i)),
+      last_seq: last,
+      every_changes: every,
+    });
     void this.run(true, due).finally(() => {
       this.growthQueued = false;
       // An index that could not be written now (a backfill batch outstanding) is tried again a little later, not after every commit.

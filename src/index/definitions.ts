@@ -155,7 +155,8 @@ export class DefinitionRegistry<D extends Definition, L extends { readonly def: 
 
   /** CONFLICT when `live` was dropped while it was being built (checked between backfill batches and at the end). */
   assertCurrent(live: L): void {
-    if (!this.isCurrent(live)) throw new ThemisError('CONFLICT', `${this.kind.noun} ${this.kind.name(live.def)} was dropped while it was being built`);
+    if (!this.isCurrent(live))
+      throw new ThemisError('CONFLICT', `${this.kind.noun} ${this.kind.name(live.def)} was dropped while it was being built`);
   }
 
   // ------------------------------------------------------------------ build / discard

@@ -39,7 +39,11 @@ export class FulltextIndexes {
       log,
       () => [...this.defs.all()].filter((l) => l.ft && l.def.state === 'ready'),
       (l) => indexName(l.def),
-      async (l, force) => this.checkpoints !== undefined && this.clock !== undefined && this.defs.isCurrent(l) && l.ft!.checkpoint(checkpointFile(this.checkpoints, l.def.id), this.clock.appliedSeq(), force),
+      async (l, force) =>
+        this.checkpoints !== undefined &&
+        this.clock !== undefined &&
+        this.defs.isCurrent(l) &&
+        l.ft!.checkpoint(checkpointFile(this.checkpoints, l.def.id), this.clock.appliedSeq(), force),
       checkpoints,
       (l) => l.ft!.checkpointSeq,
     );
@@ -55,7 +59,9 @@ export class FulltextIndexes {
     const started = Date.now();
     let from: Record<string, unknown>;
     const c = this.checkpoints;
-    const r = c ? await ft.loadCheckpoint(checkpointFile(c, def.id), c.lastSeq(), (seq) => c.replay(def.table, seq)) : { loaded: false as const, reason: 'checkpoints off' };
+    const r = c
+      ? await ft.loadCheckpoint(checkpointFile(c, def.id), c.lastSeq(), (seq) => c.replay(def.table, seq))
+      : { loaded: false as const, reason: 'checkpoints off' };
     if (r.loaded) from = { source: 'checkpoint', ...replayReport(r.fromSeq ?? 0, c!.lastSeq(), r.replayed ?? 0) };
     else {
       await ft.load();

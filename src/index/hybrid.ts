@@ -28,11 +28,17 @@ export interface HybridHit {
  * request schema (openapi.yaml) has checked types and ranges; what it cannot
  * say is checked here: at least one weight must be positive.
  */
-export function parseFusion(o: { fusion?: Fusion; k?: number; weights?: { text?: number; vector?: number }; rrf_k?: number }): FusionOptions {
+export function parseFusion(o: {
+  fusion?: Fusion;
+  k?: number;
+  weights?: { text?: number; vector?: number };
+  rrf_k?: number;
+}): FusionOptions {
   const fusion = o.fusion ?? 'rrf';
   const even = fusion === 'rrf' ? 1 : 0.5;
   const weights = { text: o.weights?.text ?? even, vector: o.weights?.vector ?? even };
-  if (weights.text === 0 && weights.vector === 0) throw new ThemisError('VALIDATION_FAILED', 'at least one weight must be positive', { details: { field: 'weights' } });
+  if (weights.text === 0 && weights.vector === 0)
+    throw new ThemisError('VALIDATION_FAILED', 'at least one weight must be positive', { details: { field: 'weights' } });
   return { fusion, k: o.k ?? 10, weights, rrfK: o.rrf_k ?? DEFAULT_RRF_K };
 }
 
@@ -44,15 +50,23 @@ export function parseFusion(o: { fusion?: Fusion; k?: number; weights?: { text?:
  * weight_text · text + weight_vector · vector (0 where absent). Ties are
  * ordered by key. Pure.
  */
-export function fuse(text: readonly { key: string; score: number }[], vector: readonly { key: string; distance: number }[], o: FusionOptions): HybridHit[] {
+export function fuse(
+  text: readonly { key: string; score: number }[],
+  vector: readonly { key: string; distance: number }[],
+  o: FusionOptions,
+): HybridHit[] {
   const hits = new Map<string, HybridHit>();
   const hit = (key: string): HybridHit => {
     let h = hits.get(key);
     if (!h) hits.set(key, (h = { key, score: 0, text: null, vector: null }));
     return h;
   };
-  text.forEach((t, i) => { hit(t.key).text = { rank: i + 1, score: t.score }; });
-  vector.forEach((v, i) => { hit(v.key).vector = { rank: i + 1, distance: v.distance }; });
+  text.forEach((t, i) => {
+    hit(t.key).text = { rank: i + 1, score: t.score };
+  });
+  vector.forEach((v, i) => {
+    hit(v.key).vector = { rank: i + 1, distance: v.distance };
+  });
   const norm = (values: number[]) => {
     const lo = Math.min(...values);
     const hi = Math.max(...values);

@@ -47,7 +47,14 @@ export interface IndexSpec {
   config?: unknown;
 }
 
-export type ParsedIndexSpec = { table: string; columns: string[]; type: IndexType; unique: boolean; sparse: boolean; config?: FulltextConfig };
+export type ParsedIndexSpec = {
+  table: string;
+  columns: string[];
+  type: IndexType;
+  unique: boolean;
+  sparse: boolean;
+  config?: FulltextConfig;
+};
 
 /**
  * Validate a create/drop request. A fulltext index covers one column, is
@@ -56,24 +63,30 @@ export type ParsedIndexSpec = { table: string; columns: string[]; type: IndexTyp
  */
 export function parseIndexSpec(b: IndexSpec): ParsedIndexSpec {
   const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field } });
-  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table)) throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
+  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table))
+    throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
   let columns: string[];
   if (b.columns !== undefined) {
     if (!Array.isArray(b.columns) || b.columns.length === 0 || b.columns.length > 8 || !b.columns.every((c) => typeof c === 'string')) {
       throw bad('columns', 'field "columns" must be a list of 1-8 column paths');
     }
     columns = b.columns as string[];
-    if (b.column !== undefined && (b.column !== columns[0] || typeof b.column !== 'string')) throw bad('column', 'field "column" must equal the first of "columns" when both are given');
+    if (b.column !== undefined && (b.column !== columns[0] || typeof b.column !== 'string'))
+      throw bad('column', 'field "column" must equal the first of "columns" when both are given');
   } else if (typeof b.column === 'string') {
     columns = [b.column];
   } else {
     throw bad('column', 'missing required field "column" (or "columns" for a composite index)');
   }
-  for (const c of columns) if (!PATH.test(c) || c.length > 256) throw bad('column', `invalid column path "${c.slice(0, 80)}": use field names joined by "." (e.g. address.city)`);
+  for (const c of columns)
+    if (!PATH.test(c) || c.length > 256)
+      throw bad('column', `invalid column path "${c.slice(0, 80)}": use field names joined by "." (e.g. address.city)`);
   if (new Set(columns).size !== columns.length) throw bad('columns', 'a column appears twice');
   const type = b.type ?? 'equality';
-  if (typeof type !== 'string' || !(INDEX_TYPES as readonly string[]).includes(type)) throw bad('type', `field "type" must be one of ${INDEX_TYPES.join(', ')}`);
-  for (const f of ['unique', 'sparse'] as const) if (b[f] !== undefined && typeof b[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
+  if (typeof type !== 'string' || !(INDEX_TYPES as readonly string[]).includes(type))
+    throw bad('type', `field "type" must be one of ${INDEX_TYPES.join(', ')}`);
+  for (const f of ['unique', 'sparse'] as const)
+    if (b[f] !== undefined && typeof b[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
   if (type === 'fulltext') {
     if (columns.length !== 1) throw bad('columns', 'a fulltext index covers exactly one column');
     if (b.unique === true) throw bad('unique', 'a fulltext index cannot be unique');

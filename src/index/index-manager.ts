@@ -51,7 +51,6 @@ export class IndexManager {
     this.participants = [this.secondary.participant, this.ft.participant];
   }
 
-
   async open(): Promise<void> {
     const loaded = await this.defs.load();
     for (const def of loaded.ready) {
@@ -60,7 +59,14 @@ export class IndexManager {
     }
     this.ft.start();
     await this.defs.resume(loaded, (def) =>
-      this.create({ table: def.table, columns: def.columns, type: def.type, unique: def.unique, sparse: def.sparse, ...(def.config ? { config: def.config } : {}) }),
+      this.create({
+        table: def.table,
+        columns: def.columns,
+        type: def.type,
+        unique: def.unique,
+        sparse: def.sparse,
+        ...(def.config ? { config: def.config } : {}),
+      }),
     );
   }
 
@@ -100,25 +106,37 @@ export class IndexManager {
 
   /** Ready equality/range index definitions of a table (what the query planner may use). */
   readyDefs(table: string): (IndexDef & { type: 'equality' | 'range' })[] {
-    const defs = this.defs.onTable(table).filter((l) => l.def.state === 'ready').map((l) => l.def);
+    const defs = this.defs
+      .onTable(table)
+      .filter((l) => l.def.state === 'ready')
+      .map((l) => l.def);
     return defs.filter((d): d is IndexDef & { type: 'equality' | 'range' } => d.type !== 'fulltext');
   }
 
   /** Columns of `table` with a ready fulltext index. */
   fulltextColumns(table: string): string[] {
-    return this.defs.onTable(table).filter((l) => l.ft && l.def.state !== 'dropping').map((l) => l.def.columns[0]!);
+    return this.defs
+      .onTable(table)
+      .filter((l) => l.ft && l.def.state !== 'dropping')
+      .map((l) => l.def.columns[0]!);
   }
 
   /** The fulltext index on `table.column`: INDEX_NOT_FOUND when there is none, UNAVAILABLE while it builds. */
   fulltext(table: string, column: string): FulltextIndex {
     const l = this.defs.onTable(table).find((x) => x.ft && x.def.columns[0] === column);
     if (!l) {
-      throw new ThemisError('INDEX_NOT_FOUND', `no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`, {
-        details: { field: 'column' },
-      });
+      throw new ThemisError(
+        'INDEX_NOT_FOUND',
+        `no fulltext index on ${table}.${column}; create one with POST /index/create {"table": "${table}", "column": "${column}", "type": "fulltext"}`,
+        {
+          details: { field: 'column' },
+        },
+      );
     }
     if (l.def.state !== 'ready') {
-      throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`, { retryAfterMs: 1000 });
+      throw new ThemisError('UNAVAILABLE', `the fulltext index on ${table}.${column} is still being built; retry shortly`, {
+        retryAfterMs: 1000,
+      });
     }
     return l.ft!;
   }
@@ -130,7 +148,8 @@ export class IndexManager {
    */
   async *scanKeys(id: number, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string> {
     const l = this.defs.get(id);
-    if (!l || l.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `index ${id} is not available (dropped while the query ran?); retry`);
+    if (!l || l.def.state !== 'ready')
+      throw new ThemisError('UNAVAILABLE', `index ${id} is not available (dropped while the query ran?); retry`);
     yield* this.secondary.scan(l, r, snapshot);
   }
 
@@ -154,11 +173,16 @@ export class IndexManager {
 
   async drop(spec: IndexSpec): Promise<IndexDef> {
     const s = parseIndexSpec(spec);
-    const matching = this.defs.onTable(s.table).filter((x) => x.def.columns.join(',') === s.columns.join(',') && (spec.type === undefined || x.def.type === s.type));
-    if (matching.length === 0) throw new ThemisError('INDEX_NOT_FOUND', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
+    const matching = this.defs
+      .onTable(s.table)
+      .filter((x) => x.def.columns.join(',') === s.columns.join(',') && (spec.type === undefined || x.def.type === s.type));
+    if (matching.length === 0)
+      throw new ThemisError('INDEX_NOT_FOUND', `index ${indexName(s)}${spec.type === undefined ? '' : ` (${s.type})`} does not exist`);
     if (matching.length > 1) {
       const kinds = matching.map((m) => m.def.type).join(' and ');
-      throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has ${matching.length} indexes (${kinds}); say which with "type"`, { details: { field: 'type' } });
+      throw new ThemisError('VALIDATION_FAILED', `${indexName(s)} has ${matching.length} indexes (${kinds}); say which with "type"`, {
+        details: { field: 'type' },
+      });
     }
     const l = matching[0]!;
     await this.defs.discard(l.def);
@@ -172,13 +196,21 @@ export class IndexManager {
   }
 
   private find(table: string, columns: string[], type: string | undefined): LiveIndex | undefined {
-    return this.defs.onTable(table).find((l) => l.def.columns.join(',') === columns.join(',') && (type === undefined || l.def.type === type));
+    return this.defs
+      .onTable(table)
+      .find((l) => l.def.columns.join(',') === columns.join(',') && (type === undefined || l.def.type === type));
   }
 
   /** Index the table's existing documents (see backfillTable: ordered against concurrent commits, whose participants maintain this index). */
   private async backfill(l: LiveIndex): Promise<void> {
-    await backfillTable(this.documents, l.def.table, BACKFILL_BATCH, this.clock, this.latest, () => this.defs.assertCurrent(l), (current) =>
-      l.ft ? this.ft.fill(l.ft, current) : this.secondary.fill(l, current),
+    await backfillTable(
+      this.documents,
+      l.def.table,
+      BACKFILL_BATCH,
+      this.clock,
+      this.latest,
+      () => this.defs.assertCurrent(l),
+      (current) => (l.ft ? this.ft.fill(l.ft, current) : this.secondary.fill(l, current)),
     );
   }
 

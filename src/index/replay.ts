@@ -10,7 +10,11 @@ export interface ReplayEntry {
  * checkpoint reflects, the change-log entries read after it (what the
  * replay cost), and those of the index's table.
  */
-export function replayReport(fromSeq: number, lastSeq: number, replayed: number): { replay_from_seq: number; replay_entries: number; replayed: number } {
+export function replayReport(
+  fromSeq: number,
+  lastSeq: number,
+  replayed: number,
+): { replay_from_seq: number; replay_entries: number; replayed: number } {
   return { replay_from_seq: fromSeq, replay_entries: lastSeq - fromSeq, replayed };
 }
 
@@ -31,7 +35,11 @@ export interface NetChange {
  * at a fraction of the cost when keys are hot (an HNSW replacement costs
  * several fresh inserts). `counter.entries` counts the entries read.
  */
-export async function* coalesceReplay(entries: AsyncIterable<ReplayEntry>, counter: { entries: number }, maxKeys = 20_000): AsyncGenerator<NetChange[]> {
+export async function* coalesceReplay(
+  entries: AsyncIterable<ReplayEntry>,
+  counter: { entries: number },
+  maxKeys = 20_000,
+): AsyncGenerator<NetChange[]> {
   let window = new Map<string, { prev: string | null; value: string | null }>();
   const flush = (): NetChange[] => {
     const out: NetChange[] = [];

@@ -36,7 +36,10 @@ function describeTuple(t: ScalarValue[]): string {
 
 /** A unique index cannot be created over data that already repeats a value. */
 function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, key: string): ThemisError {
-  return new ThemisError('CONFLICT', `cannot create unique index ${indexName(l.def)}: value ${describeTuple(t)} is used by ${owner} and ${key}`);
+  return new ThemisError(
+    'CONFLICT',
+    `cannot create unique index ${indexName(l.def)}: value ${describeTuple(t)} is used by ${owner} and ${key}`,
+  );
 }
 
 /**
@@ -114,7 +117,8 @@ export class SecondaryIndexes {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
     // A unique entry is removed only by the document it names: while an index is built, a value may have two
     // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
-    for (const p of plan) if (p.l.def.unique && p.removed.length > 0) p.removed = p.removed.filter((hex) => this.uniqueOwner(hex) === p.key);
+    for (const p of plan)
+      if (p.l.def.unique && p.removed.length > 0) p.removed = p.removed.filter((hex) => this.uniqueOwner(hex) === p.key);
     // Every removal before any addition: a unique value one document gives up and another takes in this commit is the same key.
     for (const p of plan) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
     for (const p of plan) {
@@ -150,7 +154,14 @@ export class SecondaryIndexes {
     return this.claims.get(hex)?.key ?? this.engine.getSync(idxKs, Buffer.from(hex, 'hex'))?.toString('utf8');
   }
 
-  private checkUnique(l: LiveIndex, hex: string, t: ScalarValue[], entityKey: string, localClaims: Map<string, string>, localReleases: Map<string, string>): void {
+  private checkUnique(
+    l: LiveIndex,
+    hex: string,
+    t: ScalarValue[],
+    entityKey: string,
+    localClaims: Map<string, string>,
+    localReleases: Map<string, string>,
+  ): void {
     let owner: string | undefined = localClaims.get(hex);
     if (owner === undefined) {
       const claim = this.claims.get(hex);
@@ -260,7 +271,13 @@ export class SecondaryIndexes {
       } else lt = prefixUpperBound(l.prefix);
     }
     if (Buffer.compare(gte, lt) >= 0) return;
-    const opts = { gte, lt, reverse: r.reverse === true, ...(r.limit !== undefined ? { limit: r.limit } : {}), ...(snapshot ? { snapshot } : {}) };
+    const opts = {
+      gte,
+      lt,
+      reverse: r.reverse === true,
+      ...(r.limit !== undefined ? { limit: r.limit } : {}),
+      ...(snapshot ? { snapshot } : {}),
+    };
     for await (const [k, v] of this.engine.scan(idxKs, opts)) {
       if (l.def.unique) yield v.toString('utf8');
       else {
@@ -302,7 +319,10 @@ export class SecondaryIndexes {
   private tuplesOfDoc(l: LiveIndex, doc: unknown, key: string): ScalarValue[][] {
     const tuples = indexTuples(doc, l.paths, l.def.sparse);
     if (tuples.length > MAX_ENTRIES_PER_DOCUMENT) {
-      throw new ThemisError('VALIDATION_FAILED', `${key} would produce more than ${MAX_ENTRIES_PER_DOCUMENT} entries in index ${indexName(l.def)} (arrays multiply across columns)`);
+      throw new ThemisError(
+        'VALIDATION_FAILED',
+        `${key} would produce more than ${MAX_ENTRIES_PER_DOCUMENT} entries in index ${indexName(l.def)} (arrays multiply across columns)`,
+      );
     }
     return tuples;
   }

@@ -40,7 +40,13 @@ export async function openKernel(
     throw e;
   }
   const documents = new DocumentStore(engine);
-  const transactions = new TransactionManager(engine, documents, { lastSeq: changeLog.lastSeq, idleTimeoutMs: config.txnIdleTimeoutMs, maxOps: config.txnMaxOps, maxBytes: config.txnMaxBytes, log });
+  const transactions = new TransactionManager(engine, documents, {
+    lastSeq: changeLog.lastSeq,
+    idleTimeoutMs: config.txnIdleTimeoutMs,
+    maxOps: config.txnMaxOps,
+    maxBytes: config.txnMaxBytes,
+    log,
+  });
   transactions.addParticipant(changeLog.participant);
   return { engine, documents, changeLog, transactions };
 }

@@ -6,8 +6,23 @@ import type { Engine } from '../storage/index.js';
 import type { CommitParticipant, TransactionManager, WriteTransform } from '../txn/index.js';
 
 /** What the database needs of the configuration (tests pass DEFAULTS plus a data directory). */
-export type DatabaseConfig = Pick<Config, 'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'> &
-  Partial<Pick<Config, 'queryTimeoutMs' | 'queryMaxResults' | 'queryMaxIntermediate' | 'cursorTtlMs' | 'checkpointIntervalMs' | 'checkpointEveryChanges' | 'maxJsonDepth' | 'queryMaxMemory'>> & {
+export type DatabaseConfig = Pick<
+  Config,
+  'dataDir' | 'durability' | 'txnIdleTimeoutMs' | 'txnMaxOps' | 'txnMaxBytes' | 'cdcRetention' | 'cdcStreamMaxBlockedMs'
+> &
+  Partial<
+    Pick<
+      Config,
+      | 'queryTimeoutMs'
+      | 'queryMaxResults'
+      | 'queryMaxIntermediate'
+      | 'cursorTtlMs'
+      | 'checkpointIntervalMs'
+      | 'checkpointEveryChanges'
+      | 'maxJsonDepth'
+      | 'queryMaxMemory'
+    >
+  > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */
     resumeFreeBytes?: number;
     /** How often a full disk is looked at again (default 2 s). */

@@ -2,8 +2,17 @@ import { parseEntityKey, type DocumentStore } from '../documents/index.js';
 import { valueAt, type IndexManager } from '../index/index.js';
 import type { Engine, ScalarValue, Snapshot } from '../storage/index.js';
 import type { Transaction } from '../txn/index.js';
-import { ESTIMATE_CAP, indexForEquality, planQuery, type EqualityPredicate, type Estimate, type NormalizedQuery, type Plan, type PlanOrderItem, type RangePredicate } from './planner.js';
-
+import {
+  ESTIMATE_CAP,
+  indexForEquality,
+  planQuery,
+  type EqualityPredicate,
+  type Estimate,
+  type NormalizedQuery,
+  type Plan,
+  type PlanOrderItem,
+  type RangePredicate,
+} from './planner.js';
 
 // ------------------------------------------------------------------ value order (as orderedCodec)
 
@@ -76,7 +85,8 @@ async function intersectionKeys(indexes: IndexManager, parts: readonly Intersect
   const firstKeys = new Set<string>();
   for (const v of first.values) for await (const key of indexes.scanKeys(first.indexId, { eq: v }, snap)) firstKeys.add(key);
   const both: string[] = [];
-  for (const v of second.values) for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) if (firstKeys.delete(key)) both.push(key);
+  for (const v of second.values)
+    for await (const key of indexes.scanKeys(second.indexId, { eq: v }, snap)) if (firstKeys.delete(key)) both.push(key);
   return both.sort();
 }
 
@@ -91,7 +101,12 @@ export interface QueryResult {
   count?: number;
   keys?: string[];
   entities?: string[];
-  plan: { mode: Plan['mode']; order: PlanOrderItem[]; estimates: Plan['estimates']; /** Answered from the index alone, without reading entities. */ index_only?: true };
+  plan: {
+    mode: Plan['mode'];
+    order: PlanOrderItem[];
+    estimates: Plan['estimates'] /** Answered from the index alone, without reading entities. */;
+    index_only?: true;
+  };
   explain?: true;
 }
 
@@ -101,7 +116,13 @@ export interface QueryResult {
  * re-checked on each document, ORDER BY / limit, and with a transaction its
  * own buffered writes laid over the result.
  */
-export async function executeQuery(engine: Engine, documents: DocumentStore, indexes: IndexManager, q: NormalizedQuery, txn?: Transaction): Promise<QueryResult> {
+export async function executeQuery(
+  engine: Engine,
+  documents: DocumentStore,
+  indexes: IndexManager,
+  q: NormalizedQuery,
+  txn?: Transaction,
+): Promise<QueryResult> {
   const own = txn?.snapshot === undefined;
   const snap: Snapshot = txn?.snapshot ?? engine.snapshot();
   try {
@@ -152,12 +173,14 @@ export async function executeQuery(engine: Engine, documents: DocumentStore, ind
       q.orderBy === undefined &&
       q.ranges.length === 0 &&
       overlay.length === 0 &&
-      ((d.kind === 'equality' && q.predicates.length === 1 && simple(d.indexId)) || (d.kind === 'intersection' && q.predicates.length === 2 && d.parts.every((x) => simple(x.indexId))));
+      ((d.kind === 'equality' && q.predicates.length === 1 && simple(d.indexId)) ||
+        (d.kind === 'intersection' && q.predicates.length === 2 && d.parts.every((x) => simple(x.indexId))));
     if (indexOnly) {
       const keys: string[] = [];
       if (d.kind === 'equality') {
         const seenKeys = new Set<string>();
-        for (const v of d.values) for await (const key of indexes.scanKeys(d.indexId, { eq: v }, snap)) if (!seenKeys.has(key)) (seenKeys.add(key), keys.push(key));
+        for (const v of d.values)
+          for await (const key of indexes.scanKeys(d.indexId, { eq: v }, snap)) if (!seenKeys.has(key)) seenKeys.add(key), keys.push(key);
       } else if (d.kind === 'intersection') {
         keys.push(...(await intersectionKeys(indexes, d.parts, snap)));
       }
@@ -181,7 +204,15 @@ export async function executeQuery(engine: Engine, documents: DocumentStore, ind
       const ranges =
         d.kind === 'equality'
           ? d.values.map((v) => ({ eq: v }))
-          : [{ ...(d.lower !== undefined ? { lower: d.lower } : {}), ...(d.upper !== undefined ? { upper: d.upper } : {}), includeLower: d.includeLower, includeUpper: d.includeUpper, reverse: d.reverse }];
+          : [
+              {
+                ...(d.lower !== undefined ? { lower: d.lower } : {}),
+                ...(d.upper !== undefined ? { upper: d.upper } : {}),
+                includeLower: d.includeLower,
+                includeUpper: d.includeUpper,
+                reverse: d.reverse,
+              },
+            ];
       outer: for (const r of ranges) {
         for await (const key of indexes.scanKeys(d.indexId, r, snap)) {
           if (seen.has(key) || written.has(key)) continue;

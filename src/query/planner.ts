@@ -52,7 +52,16 @@ export interface Estimate {
 
 export type Driver =
   | { kind: 'equality'; indexId: number; column: string; value: ScalarValue; values: ScalarValue[] }
-  | { kind: 'range'; indexId: number; column: string; lower?: ScalarValue; upper?: ScalarValue; includeLower: boolean; includeUpper: boolean; reverse: boolean }
+  | {
+      kind: 'range';
+      indexId: number;
+      column: string;
+      lower?: ScalarValue;
+      upper?: ScalarValue;
+      includeLower: boolean;
+      includeUpper: boolean;
+      reverse: boolean;
+    }
   | { kind: 'intersection'; parts: { indexId: number; column: string; value: ScalarValue; values: ScalarValue[] }[] }
   | { kind: 'full' };
 
@@ -99,7 +108,8 @@ function isScalar(v: unknown): v is ScalarValue {
 }
 
 function column(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !PATH.test(v) || v.length > 256) throw bad(field, `field "${field}" must be a column path (field names joined by ".")`);
+  if (typeof v !== 'string' || !PATH.test(v) || v.length > 256)
+    throw bad(field, `field "${field}" must be a column path (field names joined by ".")`);
   return v;
 }
 
@@ -113,7 +123,8 @@ function bound(v: unknown, field: string): ScalarValue {
 export function normalizeQuery(body: unknown): NormalizedQuery {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad('', 'request body must be an object');
   const b = body as Record<string, unknown>;
-  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table)) throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
+  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table))
+    throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
   const predicates: EqualityPredicate[] = [];
   if (b.predicates !== undefined) {
     if (!Array.isArray(b.predicates)) throw bad('predicates', 'field "predicates" must be an array');
@@ -121,7 +132,8 @@ export function normalizeQuery(body: unknown): NormalizedQuery {
       if (p === null || typeof p !== 'object') throw bad(`predicates.${i}`, `field "predicates.${i}" must be an object`);
       const o = p as Record<string, unknown>;
       const col = column(o.column, `predicates.${i}.column`);
-      if (!('value' in o) || !isScalar(o.value)) throw bad(`predicates.${i}.value`, `field "predicates.${i}.value" must be a string, number, boolean or null`);
+      if (!('value' in o) || !isScalar(o.value))
+        throw bad(`predicates.${i}.value`, `field "predicates.${i}.value" must be a string, number, boolean or null`);
       const n = numericLiteral(o.value);
       predicates.push({ column: col, value: o.value, values: n === undefined ? [o.value] : [n, o.value] });
     });
@@ -133,14 +145,27 @@ export function normalizeQuery(body: unknown): NormalizedQuery {
       if (r === null || typeof r !== 'object') throw bad(`range.${i}`, `field "range.${i}" must be an object`);
       const o = r as Record<string, unknown>;
       const col = column(o.column, `range.${i}.column`);
-      for (const f of ['includeLower', 'includeUpper'] as const) if (o[f] !== undefined && typeof o[f] !== 'boolean') throw bad(`range.${i}.${f}`, `field "range.${i}.${f}" must be a boolean`);
+      for (const f of ['includeLower', 'includeUpper'] as const)
+        if (o[f] !== undefined && typeof o[f] !== 'boolean') throw bad(`range.${i}.${f}`, `field "range.${i}.${f}" must be a boolean`);
       if (o.gte !== undefined && o.gt !== undefined) throw bad(`range.${i}.gt`, `range.${i}: give either "gte" or "gt", not both`);
       if (o.lte !== undefined && o.lt !== undefined) throw bad(`range.${i}.lt`, `range.${i}: give either "lte" or "lt", not both`);
       const rp: RangePredicate = { column: col, includeLower: true, includeUpper: true };
-      if (o.gte !== undefined) { rp.lower = bound(o.gte, `range.${i}.gte`); rp.includeLower = o.includeLower !== false; }
-      if (o.gt !== undefined) { rp.lower = bound(o.gt, `range.${i}.gt`); rp.includeLower = false; }
-      if (o.lte !== undefined) { rp.upper = bound(o.lte, `range.${i}.lte`); rp.includeUpper = o.includeUpper !== false; }
-      if (o.lt !== undefined) { rp.upper = bound(o.lt, `range.${i}.lt`); rp.includeUpper = false; }
+      if (o.gte !== undefined) {
+        rp.lower = bound(o.gte, `range.${i}.gte`);
+        rp.includeLower = o.includeLower !== false;
+      }
+      if (o.gt !== undefined) {
+        rp.lower = bound(o.gt, `range.${i}.gt`);
+        rp.includeLower = false;
+      }
+      if (o.lte !== undefined) {
+        rp.upper = bound(o.lte, `range.${i}.lte`);
+        rp.includeUpper = o.includeUpper !== false;
+      }
+      if (o.lt !== undefined) {
+        rp.upper = bound(o.lt, `range.${i}.lt`);
+        rp.includeUpper = false;
+      }
       if (!('lower' in rp) && !('upper' in rp)) throw bad(`range.${i}`, `range.${i} needs a bound (gte, gt, lte or lt)`);
       ranges.push(rp);
     });
@@ -151,11 +176,14 @@ export function normalizeQuery(body: unknown): NormalizedQuery {
     const o = b.order_by as Record<string, unknown>;
     const col = column(o.column, 'order_by.column');
     if (o.desc !== undefined && typeof o.desc !== 'boolean') throw bad('order_by.desc', 'field "order_by.desc" must be a boolean');
-    if (o.limit !== undefined && (typeof o.limit !== 'number' || !Number.isInteger(o.limit) || o.limit < 0)) throw bad('order_by.limit', 'field "order_by.limit" must be a non-negative integer');
+    if (o.limit !== undefined && (typeof o.limit !== 'number' || !Number.isInteger(o.limit) || o.limit < 0))
+      throw bad('order_by.limit', 'field "order_by.limit" must be a non-negative integer');
     orderBy = { column: col, desc: o.desc === true, ...(o.limit !== undefined ? { limit: o.limit as number } : {}) };
   }
-  if (b.return !== undefined && b.return !== 'keys' && b.return !== 'entities') throw bad('return', 'field "return" must be "keys" or "entities"');
-  for (const f of ['optimize', 'allow_full_scan', 'explain'] as const) if (b[f] !== undefined && typeof b[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
+  if (b.return !== undefined && b.return !== 'keys' && b.return !== 'entities')
+    throw bad('return', 'field "return" must be "keys" or "entities"');
+  for (const f of ['optimize', 'allow_full_scan', 'explain'] as const)
+    if (b[f] !== undefined && typeof b[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
   return {
     table: b.table,
     predicates,
@@ -173,7 +201,11 @@ export function normalizeQuery(body: unknown): NormalizedQuery {
  * first column it is (its entries are byte-prefixed by the first value).
  * A sparse index has no entries for missing columns, so it cannot answer `= null`.
  */
-export function indexForEquality(p: Pick<EqualityPredicate, 'column' | 'values'>, table: string, indexes: readonly PlannerIndex[]): PlannerIndex | undefined {
+export function indexForEquality(
+  p: Pick<EqualityPredicate, 'column' | 'values'>,
+  table: string,
+  indexes: readonly PlannerIndex[],
+): PlannerIndex | undefined {
   const usable = indexes.filter((i) => i.table === table && i.columns[0] === p.column && !(i.sparse && p.values.includes(null)));
   const rank = (i: PlannerIndex) => (i.columns.length === 1 ? 0 : 2) + (i.type === 'equality' ? 0 : 1);
   return [...usable].sort((a, b) => rank(a) - rank(b) || a.id - b.id)[0];
@@ -181,18 +213,30 @@ export function indexForEquality(p: Pick<EqualityPredicate, 'column' | 'values'>
 
 /** A single-column range index on `column`. */
 export function rangeIndexFor(col: string, table: string, indexes: readonly PlannerIndex[], allowSparse = true): PlannerIndex | undefined {
-  return indexes.find((i) => i.table === table && i.type === 'range' && i.columns.length === 1 && i.columns[0] === col && (allowSparse || !i.sparse));
+  return indexes.find(
+    (i) => i.table === table && i.type === 'range' && i.columns.length === 1 && i.columns[0] === col && (allowSparse || !i.sparse),
+  );
 }
 
 function rangeItem(r: RangePredicate): PlanOrderItem {
-  return { column: r.column, ...('lower' in r ? { lower: r.lower } : {}), ...('upper' in r ? { upper: r.upper } : {}), includeLower: r.includeLower, includeUpper: r.includeUpper };
+  return {
+    column: r.column,
+    ...('lower' in r ? { lower: r.lower } : {}),
+    ...('upper' in r ? { upper: r.upper } : {}),
+    includeLower: r.includeLower,
+    includeUpper: r.includeUpper,
+  };
 }
 
 /**
  * Choose how to run a query. `estimates[i]` belongs to `q.predicates[i]`
  * (undefined when that predicate has no usable index). Pure; the result is frozen.
  */
-export function planQuery(q: NormalizedQuery, indexes: readonly PlannerIndex[], estimates: readonly (Estimate | undefined)[]): Readonly<Plan> {
+export function planQuery(
+  q: NormalizedQuery,
+  indexes: readonly PlannerIndex[],
+  estimates: readonly (Estimate | undefined)[],
+): Readonly<Plan> {
   const limit = q.orderBy?.limit;
   const withLimit = limit !== undefined ? { limit } : {};
   // Equality predicates with an index, most selective first.
@@ -200,16 +244,28 @@ export function planQuery(q: NormalizedQuery, indexes: readonly PlannerIndex[], 
     .map((p, i) => ({ p, i, idx: indexForEquality(p, q.table, indexes), est: estimates[i] }))
     .filter((x): x is typeof x & { idx: PlannerIndex; est: Estimate } => x.idx !== undefined && x.est !== undefined);
   const sorted = [...indexed].sort((a, b) => a.est.estimatedCount - b.est.estimatedCount || a.i - b.i);
-  const estimateList = indexed.map((x) => ({ column: x.p.column, value: x.p.value, estimatedCount: x.est.estimatedCount, capped: x.est.capped }));
+  const estimateList = indexed.map((x) => ({
+    column: x.p.column,
+    value: x.p.value,
+    estimatedCount: x.est.estimatedCount,
+    capped: x.est.capped,
+  }));
   const unindexedPreds = q.predicates.filter((p) => !indexed.some((x) => x.p === p));
-  const order: PlanOrderItem[] = [...sorted.map((x) => ({ column: x.p.column, value: x.p.value })), ...unindexedPreds.map((p) => ({ column: p.column, value: p.value })), ...q.ranges.map(rangeItem)];
+  const order: PlanOrderItem[] = [
+    ...sorted.map((x) => ({ column: x.p.column, value: x.p.value })),
+    ...unindexedPreds.map((p) => ({ column: p.column, value: p.value })),
+    ...q.ranges.map(rangeItem),
+  ];
   const orderedBy = (col: string) => q.orderBy !== undefined && q.orderBy.column === col;
 
   let driver: Driver | undefined;
   let mode: Plan['mode'] = 'full_scan';
   let sortInMemory = q.orderBy !== undefined;
   if (sorted.length >= 2 && (sorted[0]!.est.estimatedCount > INTERSECT_ABOVE || sorted[0]!.est.capped)) {
-    driver = { kind: 'intersection', parts: sorted.slice(0, 2).map((d) => ({ indexId: d.idx.id, column: d.p.column, value: d.p.value, values: d.p.values })) };
+    driver = {
+      kind: 'intersection',
+      parts: sorted.slice(0, 2).map((d) => ({ indexId: d.idx.id, column: d.p.column, value: d.p.value, values: d.p.values })),
+    };
     mode = 'index_intersection';
   } else if (sorted.length > 0) {
     const d = sorted[0]!;
@@ -220,7 +276,16 @@ export function planQuery(q: NormalizedQuery, indexes: readonly PlannerIndex[], 
     if (r) {
       const idx = rangeIndexFor(r.column, q.table, indexes)!;
       const reverse = orderedBy(r.column) && q.orderBy!.desc;
-      driver = { kind: 'range', indexId: idx.id, column: r.column, ...('lower' in r ? { lower: r.lower } : {}), ...('upper' in r ? { upper: r.upper } : {}), includeLower: r.includeLower, includeUpper: r.includeUpper, reverse };
+      driver = {
+        kind: 'range',
+        indexId: idx.id,
+        column: r.column,
+        ...('lower' in r ? { lower: r.lower } : {}),
+        ...('upper' in r ? { upper: r.upper } : {}),
+        includeLower: r.includeLower,
+        includeUpper: r.includeUpper,
+        reverse,
+      };
       mode = 'range_scan';
       if (orderedBy(r.column)) sortInMemory = false;
     } else {
@@ -228,15 +293,29 @@ export function planQuery(q: NormalizedQuery, indexes: readonly PlannerIndex[], 
       const obIdx = q.orderBy ? rangeIndexFor(q.orderBy.column, q.table, indexes, false) : undefined;
       // Scanning the ORDER BY index is a full scan in index order unless nothing is filtered (or a full scan is allowed).
       if (obIdx && (missing === undefined || q.allowFullScan)) {
-        driver = { kind: 'range', indexId: obIdx.id, column: q.orderBy!.column, includeLower: true, includeUpper: true, reverse: q.orderBy!.desc };
+        driver = {
+          kind: 'range',
+          indexId: obIdx.id,
+          column: q.orderBy!.column,
+          includeLower: true,
+          includeUpper: true,
+          reverse: q.orderBy!.desc,
+        };
         mode = 'range_scan';
         sortInMemory = false;
       } else if (q.allowFullScan) {
         driver = { kind: 'full' };
       } else if (missing !== undefined) {
-        throw new ThemisError('BAD_REQUEST', `no index for ${q.table}.${missing}; create one with POST /index/create or set allow_full_scan`, { details: { field: q.predicates.length > 0 ? 'predicates' : 'range' } });
+        throw new ThemisError(
+          'BAD_REQUEST',
+          `no index for ${q.table}.${missing}; create one with POST /index/create or set allow_full_scan`,
+          { details: { field: q.predicates.length > 0 ? 'predicates' : 'range' } },
+        );
       } else {
-        throw new ThemisError('BAD_REQUEST', `query on ${q.table} has no indexed predicate${q.orderBy ? ` and no range index on ${q.table}.${q.orderBy.column}` : ''}; create one with POST /index/create or set allow_full_scan`);
+        throw new ThemisError(
+          'BAD_REQUEST',
+          `query on ${q.table} has no indexed predicate${q.orderBy ? ` and no range index on ${q.table}.${q.orderBy.column}` : ''}; create one with POST /index/create or set allow_full_scan`,
+        );
       }
     }
   }

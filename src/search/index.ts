@@ -1,2 +1,8 @@
-export { SearchService, type FulltextSearchRequest, type FulltextSearchResponse, type HybridSearchRequest, type HybridSearchResponse } from './search-service.js';
+export {
+  SearchService,
+  type FulltextSearchRequest,
+  type FulltextSearchResponse,
+  type HybridSearchRequest,
+  type HybridSearchResponse,
+} from './search-service.js';
 export { Search } from './module.js';

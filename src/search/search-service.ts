@@ -58,7 +58,17 @@ export class SearchService {
       const text = this.entities.read(parseEntityKey(h.key));
       return { key: h.key, score: h.score, snippet: text === undefined ? '' : ft.snippet(JSON.parse(text), r.query, hl) };
     });
-    return { table: o.table, column: o.column, query: o.query, count: hits.length, total: r.total, offset, limit, hits, took_ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    return {
+      table: o.table,
+      column: o.column,
+      query: o.query,
+      count: hits.length,
+      total: r.total,
+      offset,
+      limit,
+      hits,
+      took_ms: Number(process.hrtime.bigint() - started) / 1e6,
+    };
   }
 
   /**
@@ -71,14 +81,32 @@ export class SearchService {
     const fusion = parseFusion(o);
     const c = o.candidates ?? Math.max(100, fusion.k);
     // The schema bounds candidates; that it is at least k it cannot say.
-    if (c < fusion.k) throw new ThemisError('VALIDATION_FAILED', `field "candidates" must be an integer from k to ${MAX_CANDIDATES}`, { details: { field: 'candidates' } });
+    if (c < fusion.k)
+      throw new ThemisError('VALIDATION_FAILED', `field "candidates" must be an integer from k to ${MAX_CANDIDATES}`, {
+        details: { field: 'candidates' },
+      });
     const started = process.hrtime.bigint();
     const ft = this.indexes.fulltext(o.table, text.column);
     const ix = this.vectors.resolve({ index: vec.index, table: o.table, vector_field: vec.field });
     const vectorHits = ix.search(vec.vector, c);
     const textHits = ft.search(text.query, { limit: c, offset: 0 }).hits;
     const prefix = o.table.length + 1;
-    const results = fuse(textHits, vectorHits, fusion).map((h) => ({ key: h.key, pk: h.key.slice(prefix), score: h.score, text: h.text, vector: h.vector }));
-    return { table: o.table, fusion: fusion.fusion, k: fusion.k, candidates: c, index: ix.def.name, count: results.length, results, took_ms: Number(process.hrtime.bigint() - started) / 1e6 };
+    const results = fuse(textHits, vectorHits, fusion).map((h) => ({
+      key: h.key,
+      pk: h.key.slice(prefix),
+      score: h.score,
+      text: h.text,
+      vector: h.vector,
+    }));
+    return {
+      table: o.table,
+      fusion: fusion.fusion,
+      k: fusion.k,
+      candidates: c,
+      index: ix.def.name,
+      count: results.length,
+      results,
+      took_ms: Number(process.hrtime.bigint() - started) / 1e6,
+    };
   }
 }

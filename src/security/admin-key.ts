@@ -33,7 +33,13 @@ export async function bootstrapAdminKey(dataDir: string, opts: { generate: boole
     } catch {
       // fall through to the error below
     }
-    if (!rec || rec.algorithm !== 'sha256' || typeof rec.hash !== 'string' || !/^[0-9a-f]{64}$/.test(rec.hash) || typeof rec.key_id !== 'string') {
+    if (
+      !rec ||
+      rec.algorithm !== 'sha256' ||
+      typeof rec.hash !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(rec.hash) ||
+      typeof rec.key_id !== 'string'
+    ) {
       throw new Error(`${file} is not a valid admin key record; restore it from backup or delete it to create a new admin key`);
     }
     return { record: rec };

@@ -58,7 +58,8 @@ export function admitLink(d: Pick<ChainDeps, 'isDraining' | 'maxHeaderBytes'>): 
       checkHeaderSize(ctx.targetBytes, ctx.headerBytes, d.maxHeaderBytes);
       // uWS decodes the target as UTF-8 and silently turns invalid bytes into U+FFFD, so a raw non-ASCII byte
       // could reach a key altered. A URI is ASCII (RFC 3986 §2); other characters travel percent-encoded.
-      if (ctx.hasNonAsciiTarget()) throw new ThemisError('BAD_REQUEST', 'the request target must be ASCII: percent-encode other characters (RFC 3986)');
+      if (ctx.hasNonAsciiTarget())
+        throw new ThemisError('BAD_REQUEST', 'the request target must be ASCII: percent-encode other characters (RFC 3986)');
       return next();
     },
   };
@@ -112,7 +113,8 @@ export const permissionLink: Link = {
   name: 'permission',
   run: (ctx, next) => {
     const route = matched(ctx);
-    if (route.auth && !can(ctx.principal!, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
+    if (route.auth && !can(ctx.principal!, route.permission))
+      throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
     return next();
   },
 };

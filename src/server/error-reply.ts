@@ -35,7 +35,8 @@ export function toErrorReply(err: unknown, requestId: string, log: Logger, route
   if (err instanceof ThemisError) {
     // 503 (starting, shutting down) is expected operation, not a failure worth an error line; writes refused after
     // a storage failure (507/503) were logged once, when the storage failed.
-    if (err.status >= 500 && !QUIET_CODES.has(err.code)) log.error('request failed', { request_id: requestId, route, code: err.code, error: err, cause: err.cause });
+    if (err.status >= 500 && !QUIET_CODES.has(err.code))
+      log.error('request failed', { request_id: requestId, route, code: err.code, error: err, cause: err.cause });
     return {
       status: err.status,
       body: { error: true, message: err.message, status_code: err.status, code: err.code, ...(err.details ?? {}) },
@@ -56,6 +57,7 @@ function httpHeaders(err: ThemisError): Record<string, string> | undefined {
   // RFC 9110 §10.2.3: delay-seconds, an integer; rounded up so a client never retries early.
   if (err.retryAfterMs !== undefined) (h ??= {})['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
   // RFC 6750 §3: a challenge on every 401; error="invalid_token" when a credential was presented (and refused).
-  if (err instanceof Unauthorized) (h ??= {})['WWW-Authenticate'] = err.invalidToken ? 'Bearer realm="themis", error="invalid_token"' : 'Bearer realm="themis"';
+  if (err instanceof Unauthorized)
+    (h ??= {})['WWW-Authenticate'] = err.invalidToken ? 'Bearer realm="themis", error="invalid_token"' : 'Bearer realm="themis"';
   return h;
 }

@@ -31,9 +31,15 @@ export function measureRequestHead(method: string, targetBytes: number, req: Htt
  */
 export function checkHeaderSize(targetBytes: number, headBytes: number, limit: number): void {
   if (targetBytes > limit) {
-    throw new ThemisError('URI_TOO_LONG', `the request target is longer than the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`, { details: { limit_bytes: limit } });
+    throw new ThemisError('URI_TOO_LONG', `the request target is longer than the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`, {
+      details: { limit_bytes: limit },
+    });
   }
   if (headBytes > limit) {
-    throw new ThemisError('HEADERS_TOO_LARGE', `request line and header fields exceed the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`, { details: { limit_bytes: limit } });
+    throw new ThemisError(
+      'HEADERS_TOO_LARGE',
+      `request line and header fields exceed the limit of ${limit} bytes (THEMIS_MAX_HEADER_BYTES)`,
+      { details: { limit_bytes: limit } },
+    );
   }
 }

@@ -33,12 +33,18 @@ export interface HttpServerOptions {
 /** Statuses after which the connection is closed even when the request was read whole: the client misbehaved once, and may again. */
 const CLOSE_AFTER = new Set([413, 414, 431]);
 /** The answer when even the error reply cannot be built (never expected; the client must still get one). */
-const LAST_RESORT_500: ErrorReply = { status: 500, body: { error: true, message: 'internal server error', status_code: 500, code: 'INTERNAL' }, headers: undefined };
+const LAST_RESORT_500: ErrorReply = {
+  status: 500,
+  body: { error: true, message: 'internal server error', status_code: 500, code: 'INTERNAL' },
+  headers: undefined,
+};
 
 const JSON_TYPE = 'application/json';
 /** uSockets' LIBUS_LISTEN_EXCLUSIVE_PORT (missing from the bundled typings). */
 const EXCLUSIVE_PORT: number = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT?: number }).LIBUS_LISTEN_EXCLUSIVE_PORT ?? 1;
-const KNOWN_METHODS = new Map(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]));
+const KNOWN_METHODS = new Map(
+  ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE'].map((m) => [m.toLowerCase(), m]),
+);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point (a request target must be ASCII)
 const NON_ASCII = /[^\x00-\x7f]/;
 function statusLine(code: number): string {
@@ -120,7 +126,9 @@ class Exchange implements RequestContext, ResponseInfo {
     this.contentLength = req.getHeader('content-length');
     // GET/HEAD bodies are never read; only a declared one matters for closing early.
     this.bodyPending =
-      this.contentLength !== '' ? this.contentLength !== '0' : method !== 'GET' && method !== 'HEAD' && req.getHeader('transfer-encoding') !== '';
+      this.contentLength !== ''
+        ? this.contentLength !== '0'
+        : method !== 'GET' && method !== 'HEAD' && req.getHeader('transfer-encoding') !== '';
     this.incomingRequestId = req.getHeader('x-request-id');
     const names = capture.names;
     if (names.length === 0) {
@@ -295,7 +303,12 @@ export class HttpServer {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       // Exclusive: without it uWS sets SO_REUSEPORT and a second server on the same port would silently share it.
-      const listen = this.app.listen as unknown as (host: string, port: number, options: number, cb: (s: us_listen_socket | false) => void) => void;
+      const listen = this.app.listen as unknown as (
+        host: string,
+        port: number,
+        options: number,
+        cb: (s: us_listen_socket | false) => void,
+      ) => void;
       listen.call(this.app, this.opts.host, this.opts.port, EXCLUSIVE_PORT, (s) => {
         if (!s) return reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port} (address in use or not permitted)`));
         this.listenSocket = s;
@@ -351,7 +364,10 @@ export class HttpServer {
     } catch (e) {
       // Never let a request take the process down; without an Exchange, answer minimally.
       this.log.error('cannot read request', { error: e });
-      res.writeStatus('500 Internal Server Error').writeHeader('Content-Type', JSON_TYPE).end(JSON.stringify({ error: true, message: 'internal server error', status_code: 500, code: 'INTERNAL' }), true);
+      res
+        .writeStatus('500 Internal Server Error')
+        .writeHeader('Content-Type', JSON_TYPE)
+        .end(JSON.stringify({ error: true, message: 'internal server error', status_code: 500, code: 'INTERNAL' }), true);
       return;
     }
     this.inflight++;
@@ -397,7 +413,8 @@ export class HttpServer {
     let text: string;
     let contentType: string;
     try {
-      if (r === null || typeof r !== 'object') throw new TypeError(`route ${ex.route} returned ${r === null ? 'null' : typeof r} instead of a reply`);
+      if (r === null || typeof r !== 'object')
+        throw new TypeError(`route ${ex.route} returned ${r === null ? 'null' : typeof r} instead of a reply`);
       if ('stream' in r) return this.startStream(ex, r.stream);
       status = r.status ?? 200;
       if (r.text !== undefined) {
@@ -521,7 +538,8 @@ export class HttpServer {
     if (ex.requestId === '') ex.requestId = nextRequestId();
     if (ex.aborted || ex.done || ex.failing) {
       // Already answered (or nobody to answer): an unexpected error still deserves a log line.
-      if (!(err instanceof ThemisError) && !ex.aborted) this.log.error('error after the response', { request_id: ex.requestId, route: ex.route, error: err });
+      if (!(err instanceof ThemisError) && !ex.aborted)
+        this.log.error('error after the response', { request_id: ex.requestId, route: ex.route, error: err });
       return;
     }
     ex.failing = true;
@@ -547,7 +565,14 @@ export class HttpServer {
     ex.requestBody(this.opts.maxBodyBytes).drain(answer);
   }
 
-  private write(ex: Exchange, status: number, body: string, contentType: string, headers: Record<string, string> | undefined, close = false): void {
+  private write(
+    ex: Exchange,
+    status: number,
+    body: string,
+    contentType: string,
+    headers: Record<string, string> | undefined,
+    close = false,
+  ): void {
     if (ex.aborted || ex.done) return;
     ex.done = true;
     try {
@@ -601,7 +626,13 @@ export class HttpServer {
       this.stats.record(isError);
       this.durationSeries(ex.route, ex.method, status).observe(seconds);
       if (this.log.enabled('debug')) {
-        this.log.debug('request', { request_id: ex.requestId, method: ex.method, route: ex.route, status: status || 'aborted', ms: Math.round(seconds * 1e5) / 100 });
+        this.log.debug('request', {
+          request_id: ex.requestId,
+          method: ex.method,
+          route: ex.route,
+          status: status || 'aborted',
+          ms: Math.round(seconds * 1e5) / 100,
+        });
       }
     } catch (err) {
       this.log.error('cannot record request metrics', { request_id: ex.requestId, route: ex.route, error: err });
@@ -627,7 +658,14 @@ const V_API_VERSION = enc(API_VERSION);
 const V_JSON = enc(JSON_TYPE);
 const encodedStatus = new Map<number, string | Uint8Array>();
 
-function writeResponse(ex: Exchange, status: number, body: string, contentType: string, headers: Record<string, string> | undefined, close: boolean): void {
+function writeResponse(
+  ex: Exchange,
+  status: number,
+  body: string,
+  contentType: string,
+  headers: Record<string, string> | undefined,
+  close: boolean,
+): void {
   const res = ex.res;
   let st = encodedStatus.get(status);
   if (st === undefined) encodedStatus.set(status, (st = enc(statusLine(status))));

@@ -13,7 +13,16 @@ export { Router, type RouteSpec } from './router.js';
 export { SchemaRegistry } from './schemas.js';
 export { uwsNative } from './uws.js';
 export type { ApiRequest, Reply, Handler } from './types.js';
-export { compose, afterNext, type Middleware, type Next, type Link, type RequestContext, type ResponseHook, type ResponseInfo } from './middleware.js';
+export {
+  compose,
+  afterNext,
+  type Middleware,
+  type Next,
+  type Link,
+  type RequestContext,
+  type ResponseHook,
+  type ResponseInfo,
+} from './middleware.js';
 export type { AreaContext, RouteArea } from './route-area.js';
 export { AREAS } from './routes/index.js';
 

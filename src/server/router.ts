@@ -64,7 +64,12 @@ export class Router {
       segments,
       paramNames,
       tailParamPrefix:
-        paramNames.length === 1 && segments[segments.length - 1]!.startsWith(':') ? `/${segments.slice(0, -1).map((x) => `${x}/`).join('')}` : undefined,
+        paramNames.length === 1 && segments[segments.length - 1]!.startsWith(':')
+          ? `/${segments
+              .slice(0, -1)
+              .map((x) => `${x}/`)
+              .join('')}`
+          : undefined,
       tailParams: paramNames.length === 1 ? paramObject(paramNames[0]!) : undefined,
     };
     if (paramNames.length === 0) {

@@ -70,7 +70,9 @@ function describeError(e: ErrorObject | undefined): string {
     case 'additionalProperties':
       return `unknown field "${field}"`;
     case 'type':
-      return field === '' ? `request body must be ${article((e.params as { type: string | string[] }).type)}` : `field "${field}" must be ${article((e.params as { type: string | string[] }).type)}`;
+      return field === ''
+        ? `request body must be ${article((e.params as { type: string | string[] }).type)}`
+        : `field "${field}" must be ${article((e.params as { type: string | string[] }).type)}`;
     default:
       return field === '' ? `request body ${e.message ?? 'is invalid'}` : `field "${field}" ${e.message ?? 'is invalid'}`;
   }

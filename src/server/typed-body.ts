@@ -15,7 +15,10 @@ export interface ValidatedRequest<B> extends ApiRequest {
 
 type Reply_ = Reply | StreamReply | Promise<Reply | StreamReply>;
 
-type BodyRouteSpec<N extends SchemaName, B> = Omit<RouteSpec, 'body' | 'handler' | 'bodyOptional'> & { body: N; handler: (req: ValidatedRequest<B>) => Reply_ };
+type BodyRouteSpec<N extends SchemaName, B> = Omit<RouteSpec, 'body' | 'handler' | 'bodyOptional'> & {
+  body: N;
+  handler: (req: ValidatedRequest<B>) => Reply_;
+};
 
 /**
  * A route whose handler receives its body typed by the schema it names. The

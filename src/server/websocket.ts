@@ -49,7 +49,14 @@ const MAX_BACKPRESSURE = 4 * 1024 * 1024;
  * clients (browsers) that cannot set headers on a WebSocket. A refused
  * upgrade gets the JSON error response of any other request.
  */
-export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authenticator, log: Logger, isDraining: () => boolean, maxHeaderBytes = 16 * 1024): void {
+export function registerWebSocket(
+  app: TemplatedApp,
+  route: WsRoute,
+  auth: Authenticator,
+  log: Logger,
+  isDraining: () => boolean,
+  maxHeaderBytes = 16 * 1024,
+): void {
   app.ws<UserData>(route.path, {
     maxPayloadLength: 64 * 1024,
     maxBackpressure: MAX_BACKPRESSURE,
@@ -57,7 +64,8 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const headers: Record<string, string> = {};
-      for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions']) headers[h] = req.getHeader(h);
+      for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions'])
+        headers[h] = req.getHeader(h);
       const rawQuery = req.getQuery() ?? '';
       const query = new URLSearchParams(rawQuery);
       const requestId = crypto.randomUUID();
@@ -99,18 +107,23 @@ export function registerWebSocket(app: TemplatedApp, route: WsRoute, auth: Authe
         return refuse(e);
       }
       query.delete('token');
-      route.upgrade({ query, principal, header: (n) => headers[n] ?? '' }).then(
-        (open) => {
-          if (aborted) return;
-          try {
-            res.cork(() => res.upgrade<UserData>({ open }, headers['sec-websocket-key']!, headers['sec-websocket-protocol']!, headers['sec-websocket-extensions']!, context));
-            answered = true;
-          } catch (err) {
-            refuse(err);
-          }
-        },
-        refuse,
-      );
+      route.upgrade({ query, principal, header: (n) => headers[n] ?? '' }).then((open) => {
+        if (aborted) return;
+        try {
+          res.cork(() =>
+            res.upgrade<UserData>(
+              { open },
+              headers['sec-websocket-key']!,
+              headers['sec-websocket-protocol']!,
+              headers['sec-websocket-extensions']!,
+              context,
+            ),
+          );
+          answered = true;
+        } catch (err) {
+          refuse(err);
+        }
+      }, refuse);
     },
     open: (ws) => {
       const data = ws.getUserData();

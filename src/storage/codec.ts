@@ -75,9 +75,15 @@ export const orderedCodec = {
     while (i < b.length) {
       const tag = b[i++];
       switch (tag) {
-        case TAG_NULL: out.push(null); break;
-        case TAG_FALSE: out.push(false); break;
-        case TAG_TRUE: out.push(true); break;
+        case TAG_NULL:
+          out.push(null);
+          break;
+        case TAG_FALSE:
+          out.push(false);
+          break;
+        case TAG_TRUE:
+          out.push(true);
+          break;
         case TAG_NUMBER: {
           if (i + 8 > b.length) throw new TypeError('truncated number');
           const nb = Buffer.from(b.subarray(i, i + 8));
@@ -92,10 +98,16 @@ export const orderedCodec = {
           for (;;) {
             if (i >= b.length) throw new TypeError('unterminated string');
             const c = b[i++]!;
-            if (c !== 0) { bytes.push(c); continue; }
+            if (c !== 0) {
+              bytes.push(c);
+              continue;
+            }
             const next = b[i++];
             if (next === 0x01) break;
-            if (next === 0xff) { bytes.push(0); continue; }
+            if (next === 0xff) {
+              bytes.push(0);
+              continue;
+            }
             throw new TypeError('invalid string escape');
           }
           out.push(utf8d.decode(Uint8Array.from(bytes)));

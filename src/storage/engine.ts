@@ -2,7 +2,13 @@ import fs from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { ThemisError } from '../errors.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
-import { describeStorageFailure, publicFailure, storageFailureError, type PublicStorageFailure, type StorageFailure } from './storage-failure.js';
+import {
+  describeStorageFailure,
+  publicFailure,
+  storageFailureError,
+  type PublicStorageFailure,
+  type StorageFailure,
+} from './storage-failure.js';
 import { type Keyspace, allKeyspaces, keyspace } from './keyspace.js';
 import { WriteBatch, type BatchOp } from './write-batch.js';
 
@@ -96,7 +102,11 @@ export class Engine {
       }
       if (describeStorageFailure(detail).kind === 'disk_full') {
         // Opening writes: LevelDB turns its log into a table and starts a new log.
-        throw new ThemisError('INSUFFICIENT_STORAGE', `cannot open LevelDB at ${location}: the disk is full (${detail}); free space and start again`, { cause: e });
+        throw new ThemisError(
+          'INSUFFICIENT_STORAGE',
+          `cannot open LevelDB at ${location}: the disk is full (${detail}); free space and start again`,
+          { cause: e },
+        );
       }
       throw new ThemisError('UNAVAILABLE', `cannot open LevelDB at ${location}: ${detail}`, { cause: e });
     }
@@ -164,7 +174,7 @@ export class Engine {
     const it = this.db.iterator(o);
     let n = Math.min(firstSize, size);
     try {
-      for (;; n = Math.min(n * 4, size)) {
+      for (; ; n = Math.min(n * 4, size)) {
         const entries = await it.nextv(n);
         if (entries.length === 0) break;
         const out: [Buffer, Buffer][] = new Array(entries.length);

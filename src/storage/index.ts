@@ -1,7 +1,14 @@
 export { Engine, Snapshot, FORMAT_VERSION, type EngineOptions, type EngineStats, type ScanOptions } from './engine.js';
 export { WriteBatch, type BatchOp } from './write-batch.js';
 export { GroupCommitter, type GroupCommitStats } from './group-commit.js';
-export { describeStorageFailure, publicFailure, storageFailureError, type PublicStorageFailure, type StorageFailure, type StorageFailureKind } from './storage-failure.js';
+export {
+  describeStorageFailure,
+  publicFailure,
+  storageFailureError,
+  type PublicStorageFailure,
+  type StorageFailure,
+  type StorageFailureKind,
+} from './storage-failure.js';
 export { Keyspace, keyspace, allKeyspaces, KEYSPACE_IDS, type KeyspaceName } from './keyspace.js';
 export {
   seqCodec,

@@ -50,12 +50,24 @@ export function storageFailureError(f: StorageFailure, first = false, cause?: un
   // A full disk fails the log append itself: LevelDB drops a torn record at recovery, so the commit is not applied.
   // An I/O error may strike after the record reached the log (a failed fsync): whether it survives is unknown
   // until the next start recovers the log, so say so instead of promising either outcome.
-  const what = !first ? 'writes are refused' : f.kind === 'disk_full' ? 'the commit was not applied' : 'the commit was not acknowledged and its outcome is unknown until a restart (read the keys then)';
+  const what = !first
+    ? 'writes are refused'
+    : f.kind === 'disk_full'
+      ? 'the commit was not applied'
+      : 'the commit was not acknowledged and its outcome is unknown until a restart (read the keys then)';
   if (f.kind === 'disk_full') {
-    return new ThemisError('INSUFFICIENT_STORAGE', `${what}: the disk holding the data directory is full (${f.reason}); reads keep working, and writes resume by themselves once space is freed`, {
-      ...opts,
-      retryAfterMs: 10_000,
-    });
+    return new ThemisError(
+      'INSUFFICIENT_STORAGE',
+      `${what}: the disk holding the data directory is full (${f.reason}); reads keep working, and writes resume by themselves once space is freed`,
+      {
+        ...opts,
+        retryAfterMs: 10_000,
+      },
+    );
   }
-  return new ThemisError('STORAGE_FAILURE', `${what}: storage reported an I/O error (${f.reason}); reads keep working, writes are disabled until the server is restarted`, opts);
+  return new ThemisError(
+    'STORAGE_FAILURE',
+    `${what}: storage reported an I/O error (${f.reason}); reads keep working, writes are disabled until the server is restarted`,
+    opts,
+  );
 }

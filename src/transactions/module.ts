@@ -8,7 +8,9 @@ export class TransactionApi {
 
   begin(isolation: unknown = 'read_committed'): { transaction_id: string; isolation: Isolation; status: 'begun' } {
     if (typeof isolation !== 'string' || !(ISOLATIONS as readonly string[]).includes(isolation)) {
-      throw new ThemisError('VALIDATION_FAILED', `field "isolation" must be one of ${ISOLATIONS.join(', ')}`, { details: { field: 'isolation' } });
+      throw new ThemisError('VALIDATION_FAILED', `field "isolation" must be one of ${ISOLATIONS.join(', ')}`, {
+        details: { field: 'isolation' },
+      });
     }
     const t = this.manager.begin(isolation as Isolation);
     return { transaction_id: t.id, isolation: t.isolation, status: 'begun' };
@@ -37,10 +39,34 @@ export const Transactions: Module<TransactionApi> = {
   open: (ctx) => new TransactionApi(ctx.transactions),
   gauges: [
     { name: 'themis_transactions_active', help: 'Explicit transactions currently open', read: (t) => t.stats().active_count },
-    { name: 'themis_transactions_committed_total', help: 'Explicit transactions committed', type: 'counter', read: (t) => t.stats().total_committed },
-    { name: 'themis_transactions_aborted_total', help: 'Explicit transactions not committed (rolled back, conflicts, timeouts)', type: 'counter', read: (t) => t.stats().total_aborted },
-    { name: 'themis_transactions_conflicts_total', help: 'Commits refused by first-committer-wins (409)', type: 'counter', read: (t) => t.stats().conflicts },
-    { name: 'themis_transactions_implicit_committed_total', help: 'Single-request (implicit) transactions committed', type: 'counter', read: (t) => t.stats().implicit_committed },
-    { name: 'themis_txn_conflict_tracking_keys', help: 'Keys held for write-conflict detection', read: (t) => t.stats().conflict_tracking_keys },
+    {
+      name: 'themis_transactions_committed_total',
+      help: 'Explicit transactions committed',
+      type: 'counter',
+      read: (t) => t.stats().total_committed,
+    },
+    {
+      name: 'themis_transactions_aborted_total',
+      help: 'Explicit transactions not committed (rolled back, conflicts, timeouts)',
+      type: 'counter',
+      read: (t) => t.stats().total_aborted,
+    },
+    {
+      name: 'themis_transactions_conflicts_total',
+      help: 'Commits refused by first-committer-wins (409)',
+      type: 'counter',
+      read: (t) => t.stats().conflicts,
+    },
+    {
+      name: 'themis_transactions_implicit_committed_total',
+      help: 'Single-request (implicit) transactions committed',
+      type: 'counter',
+      read: (t) => t.stats().implicit_committed,
+    },
+    {
+      name: 'themis_txn_conflict_tracking_keys',
+      help: 'Keys held for write-conflict detection',
+      read: (t) => t.stats().conflict_tracking_keys,
+    },
   ],
 };

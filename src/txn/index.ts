@@ -1,3 +1,11 @@
 export { TransactionManager, type CommitResult, type TransactionStats, type TransactionManagerOptions } from './transaction-manager.js';
 export { Transaction, type BufferedWrite, type TxnState } from './transaction.js';
-export { ISOLATIONS, Change, type Isolation, type CommitInfo, type CommitParticipant, type DocumentValue, type WriteTransform } from './types.js';
+export {
+  ISOLATIONS,
+  Change,
+  type Isolation,
+  type CommitInfo,
+  type CommitParticipant,
+  type DocumentValue,
+  type WriteTransform,
+} from './types.js';

@@ -84,7 +84,19 @@ export class TransactionManager {
   private broken: Error | undefined;
   private pruneAt = PRUNE_THRESHOLD;
   private readonly sweeper: NodeJS.Timeout;
-  private readonly counters = { begun: 0, committed: 0, rolledBack: 0, conflicts: 0, timedOut: 0, failed: 0, implicitCommitted: 0, implicitConflicts: 0, durationSum: 0, durationMax: 0, finished: 0 };
+  private readonly counters = {
+    begun: 0,
+    committed: 0,
+    rolledBack: 0,
+    conflicts: 0,
+    timedOut: 0,
+    failed: 0,
+    implicitCommitted: 0,
+    implicitConflicts: 0,
+    durationSum: 0,
+    durationMax: 0,
+    finished: 0,
+  };
 
   private readonly participants: CommitParticipant[] = [];
   private readonly transforms: WriteTransform[] = [];
@@ -141,7 +153,8 @@ export class TransactionManager {
   /** The active explicit transaction with this id (TRANSACTION_NOT_ACTIVE otherwise). */
   get(id: unknown): Transaction {
     const key = typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : typeof id === 'string' ? id.trim() : undefined;
-    if (key === undefined || key === '') throw new ThemisError('TRANSACTION_NOT_ACTIVE', 'transaction_id must be an integer (or its decimal string)');
+    if (key === undefined || key === '')
+      throw new ThemisError('TRANSACTION_NOT_ACTIVE', 'transaction_id must be an integer (or its decimal string)');
     const txn = this.active.get(key);
     if (!txn) {
       const how = this.recentFinished.get(key);
@@ -212,10 +225,16 @@ export class TransactionManager {
     const prev = txn.writes.get(w.k.key);
     const bytes = txn.bytes - (prev ? writeBytes(prev) : 0) + writeBytes(w);
     if (!prev && txn.writes.size >= this.opts.maxOps) {
-      throw new ThemisError('PAYLOAD_TOO_LARGE', `${txn.implicit ? 'the request' : `transaction ${txn.id}`} would exceed ${this.opts.maxOps} operations (THEMIS_TXN_MAX_OPS)${txn.implicit ? '' : '; commit or roll back'}`);
+      throw new ThemisError(
+        'PAYLOAD_TOO_LARGE',
+        `${txn.implicit ? 'the request' : `transaction ${txn.id}`} would exceed ${this.opts.maxOps} operations (THEMIS_TXN_MAX_OPS)${txn.implicit ? '' : '; commit or roll back'}`,
+      );
     }
     if (bytes > this.opts.maxBytes) {
-      throw new ThemisError('PAYLOAD_TOO_LARGE', `${txn.implicit ? 'the request' : `transaction ${txn.id}`} would exceed ${this.opts.maxBytes} bytes (THEMIS_TXN_MAX_BYTES)${txn.implicit ? '' : '; commit or roll back'}`);
+      throw new ThemisError(
+        'PAYLOAD_TOO_LARGE',
+        `${txn.implicit ? 'the request' : `transaction ${txn.id}`} would exceed ${this.opts.maxBytes} bytes (THEMIS_TXN_MAX_BYTES)${txn.implicit ? '' : '; commit or roll back'}`,
+      );
     }
     // Delete + re-insert keeps first-write order meaningful only per key; Map order is first insertion.
     txn.writes.set(w.k.key, w);
@@ -422,7 +441,8 @@ export class TransactionManager {
   private assertUsable(): void {
     const f = this.engine.failure;
     if (f) throw storageFailureError(f);
-    if (this.broken) throw new ThemisError('UNAVAILABLE', `writes are disabled after a storage failure (${this.broken.message}); restart the server`);
+    if (this.broken)
+      throw new ThemisError('UNAVAILABLE', `writes are disabled after a storage failure (${this.broken.message}); restart the server`);
   }
 
   stats(): TransactionStats {

@@ -22,7 +22,11 @@ export interface Write {
   doc: Blob | null;
 }
 
-export async function openDb(dir: string, durability: 'relaxed' | 'sync' = 'relaxed', config: Partial<DatabaseConfig> = {}): Promise<Database> {
+export async function openDb(
+  dir: string,
+  durability: 'relaxed' | 'sync' = 'relaxed',
+  config: Partial<DatabaseConfig> = {},
+): Promise<Database> {
   const db = new Database({ ...DEFAULTS, dataDir: dir, durability, ...config }, log);
   await db.open();
   return db;
@@ -42,10 +46,14 @@ export async function tolerated(p: Promise<unknown>, codes: readonly string[] = 
   }
 }
 
-export const write = (db: Database, w: Write, txn?: string): Promise<unknown> => (w.doc === null ? db.get(Entities).deleteEntity(w.key, txn) : db.get(Entities).putEntity(w.key, w.doc, txn));
+export const write = (db: Database, w: Write, txn?: string): Promise<unknown> =>
+  w.doc === null ? db.get(Entities).deleteEntity(w.key, txn) : db.get(Entities).putEntity(w.key, w.doc, txn);
 
 /** The writes as one POST /transaction batch. */
-export const batch = (db: Database, ws: Write[]) => db.get(Entities).applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
+export const batch = (db: Database, ws: Write[]) =>
+  db
+    .get(Entities)
+    .applyBatch(ws.map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc })));
 
 /** One step of a random write sequence. */
 export type WriteOp =
@@ -81,7 +89,11 @@ export async function runOp(db: Database, op: WriteOp, codes: readonly string[] 
     case 'burst': {
       // explicit transactions are begun and buffered first, then everything commits at once
       const ids = await Promise.all(op.items.map((it) => (it.t === 'txn' ? buffered(db, it.ws) : undefined)));
-      await Promise.all(op.items.map((it, i) => ok(it.t === 'put' ? write(db, it.w) : it.t === 'batch' ? batch(db, it.ws) : db.get(Transactions).commit(ids[i]))));
+      await Promise.all(
+        op.items.map((it, i) =>
+          ok(it.t === 'put' ? write(db, it.w) : it.t === 'batch' ? batch(db, it.ws) : db.get(Transactions).commit(ids[i])),
+        ),
+      );
     }
   }
 }

@@ -88,14 +88,31 @@ export interface ParticipantSubject<D = unknown> {
 export function writeOpArbs(keys: readonly string[], doc: fc.Arbitrary<Blob>) {
   const writeArb: fc.Arbitrary<Write> = fc.record({ key: fc.constantFrom(...keys), doc: fc.option(doc, { nil: null, freq: 4 }) });
   const writesArb = fc.array(writeArb, { minLength: 1, maxLength: 4 });
-  const burstItem = fc.oneof(writeArb.map((w) => ({ t: 'put' as const, w })), writesArb.map((ws) => ({ t: 'batch' as const, ws })), writesArb.map((ws) => ({ t: 'txn' as const, ws })));
+  const burstItem = fc.oneof(
+    writeArb.map((w) => ({ t: 'put' as const, w })),
+    writesArb.map((ws) => ({ t: 'batch' as const, ws })),
+    writesArb.map((ws) => ({ t: 'txn' as const, ws })),
+  );
   const opArb: fc.Arbitrary<WriteOp> = fc.oneof(
     { arbitrary: writeArb.map((w): WriteOp => ({ t: 'put', w })), weight: 5 },
     { arbitrary: writesArb.map((ws): WriteOp => ({ t: 'batch', ws })), weight: 2 },
     {
       arbitrary: fc
-        .record({ ws: writesArb, commit: fc.boolean(), isolation: fc.constantFrom('read_committed' as const, 'snapshot' as const), interleave: fc.option(writeArb, { nil: undefined }) })
-        .map((r): WriteOp => ({ t: 'txn', ws: r.ws, commit: r.commit, isolation: r.isolation, ...(r.interleave ? { interleave: r.interleave } : {}) })),
+        .record({
+          ws: writesArb,
+          commit: fc.boolean(),
+          isolation: fc.constantFrom('read_committed' as const, 'snapshot' as const),
+          interleave: fc.option(writeArb, { nil: undefined }),
+        })
+        .map(
+          (r): WriteOp => ({
+            t: 'txn',
+            ws: r.ws,
+            commit: r.commit,
+            isolation: r.isolation,
+            ...(r.interleave ? { interleave: r.interleave } : {}),
+          }),
+        ),
       weight: 2,
     },
     { arbitrary: fc.array(burstItem, { minLength: 2, maxLength: 10 }).map((items): WriteOp => ({ t: 'burst', items })), weight: 2 },
@@ -105,7 +122,9 @@ export function writeOpArbs(keys: readonly string[], doc: fc.Arbitrary<Blob>) {
 
 /** The subject's documents, some of them with a claim value (the suite's unique index refuses a second holder). */
 function claimed(doc: fc.Arbitrary<Blob>): fc.Arbitrary<Blob> {
-  return fc.record({ doc, claim: fc.constantFrom(undefined, undefined, undefined, ...CLAIMS) }).map(({ doc: d, claim }) => (claim === undefined ? d : { ...d, [CLAIM]: claim }));
+  return fc
+    .record({ doc, claim: fc.constantFrom(undefined, undefined, undefined, ...CLAIMS) })
+    .map(({ doc: d, claim }) => (claim === undefined ? d : { ...d, [CLAIM]: claim }));
 }
 
 // ---------------------------------------------------------------- checks
@@ -113,7 +132,8 @@ function claimed(doc: fc.Arbitrary<Blob>): fc.Arbitrary<Blob> {
 /** The stored documents of `table` (key → document), read below every derived structure. */
 export async function storedDocs(db: Database, table: string): Promise<Map<string, Blob>> {
   const out = new Map<string, Blob>();
-  for await (const rows of new DocumentStore(db.engine).scan({ table })) for (const [key, text] of rows) out.set(key, JSON.parse(text) as Blob);
+  for await (const rows of new DocumentStore(db.engine).scan({ table }))
+    for (const [key, text] of rows) out.set(key, JSON.parse(text) as Blob);
   return out;
 }
 
@@ -121,7 +141,9 @@ export async function storedDocs(db: Database, table: string): Promise<Map<strin
 export async function expectDerived<D>(db: Database, subject: ParticipantSubject<D>, when = ''): Promise<void> {
   const docs = await storedDocs(db, subject.table);
   const got = await subject.derived(db);
-  expect(got, `${subject.name}: derived state vs recomputation from ${docs.size} documents${when ? ` (${when})` : ''}`).toEqual(subject.recompute(docs, db));
+  expect(got, `${subject.name}: derived state vs recomputation from ${docs.size} documents${when ? ` (${when})` : ''}`).toEqual(
+    subject.recompute(docs, db),
+  );
 }
 
 /**
@@ -129,7 +151,13 @@ export async function expectDerived<D>(db: Database, subject: ParticipantSubject
  * duplicates, a vector index over invalid vectors): on `code`, delete the
  * documents `culprits` names and try again.
  */
-export async function createRepairing(db: Database, table: string, create: (attempt: number) => Promise<unknown>, code: string, culprits: (docs: ReadonlyMap<string, Blob>) => string[]): Promise<void> {
+export async function createRepairing(
+  db: Database,
+  table: string,
+  create: (attempt: number) => Promise<unknown>,
+  code: string,
+  culprits: (docs: ReadonlyMap<string, Blob>) => string[],
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const got = await codeOf(create(attempt));
     if (got === 'no error') return;
@@ -152,7 +180,8 @@ export function laterHolders(docs: ReadonlyMap<string, Blob>, valuesOf: (doc: Bl
 }
 
 /** The claim values held by the stored documents. */
-const claimsHeld = (docs: ReadonlyMap<string, Blob>): Set<unknown> => new Set([...docs.values()].flatMap((d) => indexTuples(d, [[CLAIM]], true).map((t) => t[0])));
+const claimsHeld = (docs: ReadonlyMap<string, Blob>): Set<unknown> =>
+  new Set([...docs.values()].flatMap((d) => indexTuples(d, [[CLAIM]], true).map((t) => t[0])));
 
 /** Run the probes (the suite's claim probes, then the subject's) on new keys: each must be accepted or refused as predicted. */
 async function expectProbes(db: Database, subject: ParticipantSubject, counter: { n: number }): Promise<void> {
@@ -164,7 +193,12 @@ async function expectProbes(db: Database, subject: ParticipantSubject, counter: 
     const key = `${subject.table}:probe${counter.n}`;
     const doc = { ...fresh(), ...p.doc };
     counter.n++;
-    const ops = [{ op: 'put' as const, key, blob: doc }, ...(p.alongside ?? []).map((w) => (w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc }))];
+    const ops = [
+      { op: 'put' as const, key, blob: doc },
+      ...(p.alongside ?? []).map((w) =>
+        w.doc === null ? { op: 'delete' as const, key: w.key } : { op: 'put' as const, key: w.key, blob: w.doc },
+      ),
+    ];
     const what = `${subject.name}: writing ${JSON.stringify(doc)} to a new key${p.alongside ? ` with ${JSON.stringify(p.alongside)} in the same commit` : ''}`;
     expect(await codeOf(db.get(Entities).applyBatch(ops)), what).toBe(p.refused ?? 'no error');
   }

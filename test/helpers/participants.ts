@@ -15,7 +15,8 @@ import type { Blob } from './inproc.js';
 import { createRepairing, laterHolders, type ParticipantSubject, type Probe } from './participant-suite.js';
 
 const sortedPairs = <V>(m: Iterable<[string, V]>): [string, V][] => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-const optional = <T>(a: fc.Arbitrary<T>, weight = 1) => fc.oneof({ arbitrary: a, weight: 4 * weight }, { arbitrary: fc.constant(undefined), weight: 1 });
+const optional = <T>(a: fc.Arbitrary<T>, weight = 1) =>
+  fc.oneof({ arbitrary: a, weight: 4 * weight }, { arbitrary: fc.constant(undefined), weight: 1 });
 /** A document without its undefined fields (fc.record gives them as keys). */
 const defined = (o: Record<string, unknown>): Blob => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
@@ -62,17 +63,27 @@ function secondaryRecomputed(docs: ReadonlyMap<string, Blob>, db: Database, tabl
   for (const d of secondaryDefs(db, table)) {
     const rows: { k: Buffer; t: ScalarValue[]; key: string }[] = [];
     for (const [key, doc] of docs) {
-      for (const t of indexTuples(doc, d.columns.map((c) => c.split('.')), d.sparse)) rows.push({ k: orderedCodec.encode(d.unique ? t : [...t, key]), t, key });
+      for (const t of indexTuples(
+        doc,
+        d.columns.map((c) => c.split('.')),
+        d.sparse,
+      ))
+        rows.push({ k: orderedCodec.encode(d.unique ? t : [...t, key]), t, key });
     }
     rows.sort((a, b) => Buffer.compare(a.k, b.k));
-    const entries = rows.map((r, i) => (i > 0 && rows[i - 1]!.k.equals(r.k) ? `DUPLICATE in a unique index: ${JSON.stringify(r.t)} held by ${rows[i - 1]!.key} and ${r.key}` : JSON.stringify([r.t, r.key])));
+    const entries = rows.map((r, i) =>
+      i > 0 && rows[i - 1]!.k.equals(r.k)
+        ? `DUPLICATE in a unique index: ${JSON.stringify(r.t)} held by ${rows[i - 1]!.key} and ${r.key}`
+        : JSON.stringify([r.t, r.key]),
+    );
     out[nameOf(d)] = { entries, counted: rows.length, scanned: rows.map((r) => r.key) };
   }
   return out;
 }
 
 /** Keys of documents that would give more entries than an index allows (the commit is refused; a backfill over one fails). */
-const tooMany = (columns: string[][]) => (docs: ReadonlyMap<string, Blob>) => [...docs].filter(([, doc]) => indexTuples(doc, columns, true).length > 1024).map(([k]) => k);
+const tooMany = (columns: string[][]) => (docs: ReadonlyMap<string, Blob>) =>
+  [...docs].filter(([, doc]) => indexTuples(doc, columns, true).length > 1024).map(([k]) => k);
 
 const scalar = fc.constantFrom<ScalarValue>('a', 'b', 'B', '', 1, 2, 2.5, -1, 0, true, false, null);
 /** Arrays in two columns of a composite index multiply: 40 × 40 entries is over the limit of 1,024. */
@@ -101,7 +112,13 @@ export function secondarySubject(table = 'sec'): ParticipantSubject<Record<strin
     async create(db) {
       await db.get(Indexes).create({ table, column: 'grp' });
       await db.get(Indexes).create({ table, column: 'score', type: 'range', sparse: true });
-      await createRepairing(db, table, () => db.get(Indexes).create({ table, columns: ['grp', 'addr.city'], sparse: true }), 'VALIDATION_FAILED', tooMany(composite));
+      await createRepairing(
+        db,
+        table,
+        () => db.get(Indexes).create({ table, columns: ['grp', 'addr.city'], sparse: true }),
+        'VALIDATION_FAILED',
+        tooMany(composite),
+      );
     },
     derived: (db) => secondaryDerived(db, table),
     recompute: (docs, db) => secondaryRecomputed(docs, db, table),
@@ -119,7 +136,12 @@ export function uniqueSubject(table = 'uniq'): ParticipantSubject<Record<string,
     { columns: ['slot'], sparse: false },
     { columns: ['team', 'role'], sparse: true },
   ];
-  const valuesOf = (columns: string[], sparse: boolean) => (doc: Blob) => indexTuples(doc, columns.map((c) => [c]), sparse).map((t) => JSON.stringify(t));
+  const valuesOf = (columns: string[], sparse: boolean) => (doc: Blob) =>
+    indexTuples(
+      doc,
+      columns.map((c) => [c]),
+      sparse,
+    ).map((t) => JSON.stringify(t));
   return {
     name: 'unique indexes',
     table,
@@ -133,7 +155,13 @@ export function uniqueSubject(table = 'uniq'): ParticipantSubject<Record<string,
       .map(defined),
     async create(db) {
       for (const s of specs) {
-        await createRepairing(db, table, () => db.get(Indexes).create({ table, columns: s.columns, unique: true, sparse: s.sparse }), 'CONFLICT', (docs) => laterHolders(docs, valuesOf(s.columns, s.sparse)));
+        await createRepairing(
+          db,
+          table,
+          () => db.get(Indexes).create({ table, columns: s.columns, unique: true, sparse: s.sparse }),
+          'CONFLICT',
+          (docs) => laterHolders(docs, valuesOf(s.columns, s.sparse)),
+        );
       }
     },
     derived: (db) => secondaryDerived(db, table),
@@ -148,7 +176,9 @@ export function uniqueSubject(table = 'uniq'): ParticipantSubject<Record<string,
       const probe = (taken: boolean, doc: Blob): Probe => ({ doc, ...(taken ? { refused: 'CONFLICT' } : {}) });
       // A value its holder gives up in the same commit is free to take (the taker written first).
       const holder = [...docs].find(([, d]) => d.email === 'b@x');
-      const move: Probe[] = holder ? [{ doc: { email: 'b@x' }, alongside: [{ key: holder[0], doc: { ...holder[1], email: `moved from ${holder[0]}` } }] }] : [];
+      const move: Probe[] = holder
+        ? [{ doc: { email: 'b@x' }, alongside: [{ key: holder[0], doc: { ...holder[1], email: `moved from ${holder[0]}` } }] }]
+        : [];
       return [
         ...move,
         ...EMAILS.map((e) => probe(emails.has(JSON.stringify([e])), { email: e })),
@@ -169,17 +199,26 @@ interface FulltextState {
 // Overlapping terms, stems (run/runs/running), stopwords, case, non-ASCII, digits.
 const WORDS = ['run', 'runs', 'Running', 'the', 'and', 'fox', 'foxes', 'Dog', 'dog', 'lazy', 'quick', 'über', 'Ueber', 'jumped', '42', 'a'];
 const QUERIES = ['fox', 'dog', 'running', 'über', '42', 'fox OR dog', 'quick fox', 'dog -lazy', '"lazy dog"', 'ru*', 'fo*', 'the'];
-export const sentence = fc.array(fc.constantFrom(...WORDS), { maxLength: 9 }).chain((ws) => fc.constantFrom(ws.join(' '), ws.join(', '), ws.join('-')));
+export const sentence = fc
+  .array(fc.constantFrom(...WORDS), { maxLength: 9 })
+  .chain((ws) => fc.constantFrom(ws.join(' '), ws.join(', '), ws.join('-')));
 /** The field: usually text; sometimes a number, an array, a non-text value, or absent. */
 const bodyArb: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: sentence, weight: 8 },
   { arbitrary: fc.integer({ min: -5, max: 100_000 }), weight: 1 },
-  { arbitrary: fc.array(fc.oneof(sentence, fc.integer({ min: 0, max: 99 }), fc.constant(null), fc.constant({ x: 'fox' })), { maxLength: 3 }), weight: 2 },
+  {
+    arbitrary: fc.array(fc.oneof(sentence, fc.integer({ min: 0, max: 99 }), fc.constant(null), fc.constant({ x: 'fox' })), {
+      maxLength: 3,
+    }),
+    weight: 2,
+  },
   { arbitrary: fc.constantFrom(undefined, true, null, { nested: 'fox dog' }, ''), weight: 2 },
 );
 
 /** The fulltext index on `table.column` (config as POST /index/create takes it): durable statistics and the in-memory postings with positions. */
-export function fulltextSubject(o: { table?: string; column?: string; config?: Record<string, unknown>; label?: string } = {}): ParticipantSubject<FulltextState> {
+export function fulltextSubject(
+  o: { table?: string; column?: string; config?: Record<string, unknown>; label?: string } = {},
+): ParticipantSubject<FulltextState> {
   const table = o.table ?? 'ft';
   const column = o.column ?? 'body';
   const index = (db: Database) => db.get(Indexes).fulltext(table, column);
@@ -196,7 +235,9 @@ export function fulltextSubject(o: { table?: string; column?: string; config?: R
       const ds = await ft.durableStats();
       const mem = ft.mem;
       const dl: [string, number][] = [];
-      mem.docKeys.forEach((key, doc) => { key !== undefined && dl.push([key, mem.docLen[doc]!]); });
+      mem.docKeys.forEach((key, doc) => {
+        key !== undefined && dl.push([key, mem.docLen[doc]!]);
+      });
       const postings: [string, [string, number[]][]][] = [];
       for (const [term, pl] of mem.terms) {
         const docs: [string, number[]][] = [];
@@ -226,10 +267,21 @@ export function fulltextSubject(o: { table?: string; column?: string; config?: R
           postings.set(term, [...(postings.get(term) ?? []), [key, [...ps]]]);
         }
       }
-      const stats = { documents: n, terms: df.size, postings: [...df.values()].reduce((x, y) => x + y, 0), avg_doc_length: n > 0 ? sumDl / n : 0 };
+      const stats = {
+        documents: n,
+        terms: df.size,
+        postings: [...df.values()].reduce((x, y) => x + y, 0),
+        avg_doc_length: n > 0 ? sumDl / n : 0,
+      };
       return {
         durable: { n, sumDl, df: sortedPairs(df), dl: sortedPairs(dl) },
-        memory: { n, sumDl, stats, dl: sortedPairs(dl), postings: sortedPairs([...postings].map(([t, ds]): [string, [string, number[]][]] => [t, sortedPairs(ds)])) },
+        memory: {
+          n,
+          sumDl,
+          stats,
+          dl: sortedPairs(dl),
+          postings: sortedPairs([...postings].map(([t, ds]): [string, [string, number[]][]] => [t, sortedPairs(ds)])),
+        },
       };
     },
     recovery: { of: (db) => [index(db).loadedFrom], checkpoint: 'checkpoint', rebuilt: 'postings' },
@@ -266,7 +318,11 @@ export function vectorSubject(table = 'vec'): ParticipantSubject<VectorState> {
     table,
     doc: fc
       .record({
-        emb: fc.oneof({ arbitrary: vectorArb, weight: 8 }, { arbitrary: fc.constantFrom(undefined, null), weight: 2 }, { arbitrary: fc.constantFrom<unknown>([1, 2], 'text', [1, 'x', 3, 4]), weight: 1 }),
+        emb: fc.oneof(
+          { arbitrary: vectorArb, weight: 8 },
+          { arbitrary: fc.constantFrom(undefined, null), weight: 2 },
+          { arbitrary: fc.constantFrom<unknown>([1, 2], 'text', [1, 'x', 3, 4]), weight: 1 },
+        ),
         tag: fc.constantFrom('a', 'b'),
       })
       .map(defined),
@@ -283,7 +339,8 @@ export function vectorSubject(table = 'vec'): ParticipantSubject<VectorState> {
     derived(db) {
       const ix = index(db);
       const keys = [...ix.keys()].sort();
-      const hits = ix.def.dimension === null || ix.size === 0 ? [] : ix.search(new Array<number>(ix.def.dimension!).fill(0.5), keys.length + 5);
+      const hits =
+        ix.def.dimension === null || ix.size === 0 ? [] : ix.search(new Array<number>(ix.def.dimension!).fill(0.5), keys.length + 5);
       return {
         keys,
         vectors: keys.map((k) => [k, ix.vectorOf(k)]),
@@ -294,13 +351,26 @@ export function vectorSubject(table = 'vec'): ParticipantSubject<VectorState> {
       };
     },
     recompute(docs) {
-      const stored = sortedPairs([...docs].filter(([, d]) => d.emb !== undefined && d.emb !== null).map(([k, d]): [string, number[]] => [k, d.emb as number[]]));
+      const stored = sortedPairs(
+        [...docs].filter(([, d]) => d.emb !== undefined && d.emb !== null).map(([k, d]): [string, number[]] => [k, d.emb as number[]]),
+      );
       const keys = stored.map(([k]) => k);
-      return { keys, vectors: stored.map(([k, v]) => [k, v.map(Math.fround)]), size: keys.length, storedCount: keys.length, found: keys, ordered: true };
+      return {
+        keys,
+        vectors: stored.map(([k, v]) => [k, v.map(Math.fround)]),
+        size: keys.length,
+        storedCount: keys.length,
+        found: keys,
+        ordered: true,
+      };
     },
     probes(_docs, db) {
       const dim = index(db).def.dimension ?? DIM;
-      return [{ doc: { emb: Array.from({ length: dim }, (_, i) => i + 1) } }, { doc: { emb: [1, 'x'] }, refused: 'VALIDATION_FAILED' }, { doc: { emb: new Array<number>(dim + 1).fill(1) }, refused: 'VALIDATION_FAILED' }];
+      return [
+        { doc: { emb: Array.from({ length: dim }, (_, i) => i + 1) } },
+        { doc: { emb: [1, 'x'] }, refused: 'VALIDATION_FAILED' },
+        { doc: { emb: new Array<number>(dim + 1).fill(1) }, refused: 'VALIDATION_FAILED' },
+      ];
     },
     recovery: { of: (db) => [index(db).loadedFrom], checkpoint: 'checkpoint', rebuilt: 'rebuild' },
   };
@@ -317,7 +387,10 @@ interface GraphState {
 
 const graphKs = keyspace('graph');
 const VERTICES = ['n:1', 'n:2', 'n:3', 'm:1'];
-const endArb = fc.oneof({ arbitrary: fc.constantFrom(...VERTICES), weight: 6 }, { arbitrary: fc.constantFrom<unknown>(undefined, 'no-colon', 42, ':x'), weight: 1 });
+const endArb = fc.oneof(
+  { arbitrary: fc.constantFrom(...VERTICES), weight: 6 },
+  { arbitrary: fc.constantFrom<unknown>(undefined, 'no-colon', 42, ':x'), weight: 1 },
+);
 
 /** The graph adjacency index: an edge is a document whose `_from` and `_to` are entity keys; anything else is an ordinary document. */
 export function graphSubject(table = 'edges'): ParticipantSubject<GraphState> {
@@ -347,11 +420,16 @@ export function graphSubject(table = 'edges'): ParticipantSubject<GraphState> {
       });
       edges.sort((a, b) => (a.edge < b.edge ? -1 : 1));
       const entries = edges.flatMap((e) => [`out ${e.from} ${e.edge} ${e.to}`, `in ${e.to} ${e.edge} ${e.from}`]).sort();
-      const neighbours = [...VERTICES, 'n:9'].map((v): [string, string[], string[]] => [v, edges.filter((e) => e.from === v).map((e) => `${e.edge} ${e.to}`), edges.filter((e) => e.to === v).map((e) => `${e.edge} ${e.from}`)]);
+      const neighbours = [...VERTICES, 'n:9'].map((v): [string, string[], string[]] => [
+        v,
+        edges.filter((e) => e.from === v).map((e) => `${e.edge} ${e.to}`),
+        edges.filter((e) => e.to === v).map((e) => `${e.edge} ${e.from}`),
+      ]);
       return { entries, neighbours };
     },
     // The next open rebuilds (the build marker is gone), and must clear what it finds first (a stale entry).
-    forget: (db) => db.engine.commit(new WriteBatch().del(keyspace('meta'), GRAPH_INDEX_VERSION_KEY).put(graphKs, ghost, Buffer.from('n:1'))),
+    forget: (db) =>
+      db.engine.commit(new WriteBatch().del(keyspace('meta'), GRAPH_INDEX_VERSION_KEY).put(graphKs, ghost, Buffer.from('n:1'))),
   };
 }
 
@@ -380,7 +458,8 @@ export function changeLogSubject(table = 'log'): ParticipantSubject<ChangeLogSta
         const r = await log.read({ fromSeq: from, limit: 1000 });
         for (const e of r.entries) {
           if (e.seq !== from + 1) problems.push(`gap: ${from} then ${e.seq}`);
-          if ((state.get(e.key) ?? null) !== e.prev) problems.push(`seq ${e.seq} ${e.op} ${e.key}: prev ${e.prev}, but the log had ${state.get(e.key) ?? null}`);
+          if ((state.get(e.key) ?? null) !== e.prev)
+            problems.push(`seq ${e.seq} ${e.op} ${e.key}: prev ${e.prev}, but the log had ${state.get(e.key) ?? null}`);
           if (e.op === 'put' && e.value !== null) state.set(e.key, e.value);
           else if (e.op === 'delete' && e.value === null) state.delete(e.key);
           else problems.push(`seq ${e.seq}: ${e.op} with value ${e.value}`);
@@ -390,7 +469,10 @@ export function changeLogSubject(table = 'log'): ParticipantSubject<ChangeLogSta
       }
       if (from !== log.lastSeq) problems.push(`last entry ${from}, last_seq ${log.lastSeq}`);
       if (log.stats().entries !== from) problems.push(`stats count ${log.stats().entries} entries, the log has ${from}`);
-      return { replayed: sortedPairs([...state].filter(([k]) => k.startsWith(`${table}:`)).map(([k, v]): [string, unknown] => [k, JSON.parse(v)])), problems };
+      return {
+        replayed: sortedPairs([...state].filter(([k]) => k.startsWith(`${table}:`)).map(([k, v]): [string, unknown] => [k, JSON.parse(v)])),
+        problems,
+      };
     },
     recompute: (docs) => ({ replayed: sortedPairs(docs), problems: [] }),
   };
@@ -401,7 +483,11 @@ export const SUBJECTS: readonly ParticipantSubject[] = [
   secondarySubject(),
   uniqueSubject(),
   fulltextSubject(),
-  fulltextSubject({ table: 'ften', config: { language: 'en', stemming_enabled: true, stopwords_enabled: true }, label: 'en analyzer: stemming, stopwords' }),
+  fulltextSubject({
+    table: 'ften',
+    config: { language: 'en', stemming_enabled: true, stopwords_enabled: true },
+    label: 'en analyzer: stemming, stopwords',
+  }),
   vectorSubject(),
   graphSubject(),
   changeLogSubject(),

@@ -152,7 +152,13 @@ export type Body = Record<string, unknown>;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A request whose JSON body (or {} for an empty one) is returned with the status. */
-export async function call(s: StartedServer, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }> {
+export async function call(
+  s: StartedServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+): Promise<{ status: number; body: Body }> {
   const r = await s.req(method, path, body, headers);
   const text = await r.text();
   return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
@@ -181,7 +187,13 @@ export async function waitUntil<T>(probe: () => Promise<T> | T, done: (v: T) => 
 export async function expectStatus(r: Response | { status: number; body: unknown }, status: number): Promise<void> {
   if (r.status === status) return;
   let body: string;
-  if (r instanceof Response) body = r.bodyUsed ? '(body already read)' : await r.clone().text().catch((e: unknown) => `(body unreadable: ${String(e)})`);
+  if (r instanceof Response)
+    body = r.bodyUsed
+      ? '(body already read)'
+      : await r
+          .clone()
+          .text()
+          .catch((e: unknown) => `(body unreadable: ${String(e)})`);
   else body = JSON.stringify(r.body);
   expect(r.status, `HTTP ${r.status}: ${body}`).toBe(status);
 }

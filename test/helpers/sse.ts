@@ -39,7 +39,10 @@ export function openSse(port: number, path: string, headers: Record<string, stri
           new Promise((ok, fail) => {
             const found = c.events.find(pred);
             if (found) return ok(found);
-            const t = setTimeout(() => fail(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(c.events)}`)), timeoutMs);
+            const t = setTimeout(
+              () => fail(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(c.events)}`)),
+              timeoutMs,
+            );
             listeners.push((e) => {
               if (pred(e)) {
                 clearTimeout(t);

@@ -136,7 +136,11 @@ describe('AQL cursors', () => {
 
   it('later pages read the snapshot of the first page (writes and deletes in between do not show)', async () => {
     // streaming full scan, index range scan, index equality scan
-    const queries = ['FOR r IN many RETURN [r.i, r.label]', 'FOR r IN many FILTER r.i >= 0 RETURN [r.i, r.label]', 'FOR r IN many FILTER r.g == 1 RETURN [r.i, r.label]'];
+    const queries = [
+      'FOR r IN many RETURN [r.i, r.label]',
+      'FOR r IN many FILTER r.i >= 0 RETURN [r.i, r.label]',
+      'FOR r IN many FILTER r.g == 1 RETURN [r.i, r.label]',
+    ];
     const before: [number, string][][] = [];
     for (const query of queries) before.push((await aql({ query })).body.entities as [number, string][]);
     expect(before[0]).toHaveLength(MANY);
@@ -197,7 +201,11 @@ describe('AQL cursors', () => {
   });
 
   it('a query that modifies data cannot use a cursor -> 400, nothing written', async () => {
-    for (const query of ['FOR i IN 1..3 INSERT {_key: CONCAT("c", i)} INTO curmod RETURN NEW', 'UPDATE "0001" WITH {x: 1} IN rows', 'FOR r IN rows FILTER r.i == 1 REMOVE r IN rows']) {
+    for (const query of [
+      'FOR i IN 1..3 INSERT {_key: CONCAT("c", i)} INTO curmod RETURN NEW',
+      'UPDATE "0001" WITH {x: 1} IN rows',
+      'FOR r IN rows FILTER r.i == 1 REMOVE r IN rows',
+    ]) {
       const r = await aql({ query, use_cursor: true });
       expectError(r, 400);
     }
@@ -213,9 +221,20 @@ describe('AQL cursors', () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
     expectError(await aql({ query: SLOW, timeout_ms: 50, use_cursor: true }), 408, 'TIMEOUT');
     expectError(await aql({ query: 'FOR a IN 1..3000 FOR b IN 1..3000 SORT a * b DESC LIMIT 1 RETURN a', timeout_ms: 50 }), 408, 'TIMEOUT');
-    expectError(await aql({ query: 'FOR a IN 1..3000 FOR b IN 1..3000 COLLECT x = a % 7 WITH COUNT INTO n RETURN n', timeout_ms: 50 }), 408, 'TIMEOUT');
+    expectError(
+      await aql({ query: 'FOR a IN 1..3000 FOR b IN 1..3000 COLLECT x = a % 7 WITH COUNT INTO n RETURN n', timeout_ms: 50 }),
+      408,
+      'TIMEOUT',
+    );
     // dense rows first, then a long stretch without any: the first page is quick, the second runs out of time
-    const first = asPage(await aql({ query: 'FOR a IN 1..5000 FOR b IN 1..5000 FILTER a <= 2 OR a * b == -1 RETURN a', use_cursor: true, batch_size: 5000, timeout_ms: 50 }));
+    const first = asPage(
+      await aql({
+        query: 'FOR a IN 1..5000 FOR b IN 1..5000 FILTER a <= 2 OR a * b == -1 RETURN a',
+        use_cursor: true,
+        batch_size: 5000,
+        timeout_ms: 50,
+      }),
+    );
     expect(first.count).toBe(5000);
     expect(first.has_more).toBe(true);
     expectError(await next(first.next_cursor), 408, 'TIMEOUT');
@@ -226,7 +245,10 @@ describe('AQL cursors', () => {
   });
 
   it('a modifying query that times out writes nothing', async () => {
-    const r = await aql({ query: 'FOR i IN 1..5000000 FILTER i <= 5 OR i == -1 INSERT {_key: CONCAT("t", i)} INTO timedout RETURN NEW._key', timeout_ms: 50 });
+    const r = await aql({
+      query: 'FOR i IN 1..5000000 FILTER i <= 5 OR i == -1 INSERT {_key: CONCAT("t", i)} INTO timedout RETURN NEW._key',
+      timeout_ms: 50,
+    });
     expectError(r, 408, 'TIMEOUT');
     await expectStatus(await call(s, 'GET', '/entities/timedout:t1'), 404);
     expect((await aql({ query: 'FOR t IN timedout RETURN t' })).body.entities).toEqual([]);
@@ -253,7 +275,7 @@ describe('AQL cursors', () => {
       return { id: r.body.transaction_id as number, h: { 'x-transaction-id': String(r.body.transaction_id) } };
     };
 
-    it('reads the transaction\'s own writes', async () => {
+    it("reads the transaction's own writes", async () => {
       const t = await begin('read_committed');
       await expectStatus(await call(s, 'PUT', '/entities/txrows:a', { blob: { n: 1 } }, t.h), 201);
       await expectStatus(await call(s, 'PUT', '/entities/txrows:b', { blob: { n: 2 } }, t.h), 201);
@@ -329,7 +351,9 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
     expectError(await aql({ query: 'FOR i IN 1..51 RETURN i' }), 413, 'PAYLOAD_TOO_LARGE');
     // at the cap, or cut by LIMIT: fine
     expect((await aql({ query: 'FOR i IN 1..50 RETURN i' })).body.count).toBe(50);
-    expect((await aql({ query: `${query.replace(' RETURN', ' LIMIT 50 RETURN')}` })).body.entities).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect((await aql({ query: `${query.replace(' RETURN', ' LIMIT 50 RETURN')}` })).body.entities).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     const items: unknown[] = [];
     let p = asPage(await aql({ query, use_cursor: true, batch_size: 40 }));
     items.push(...p.items);
@@ -341,12 +365,18 @@ describe('AQL limits (THEMIS_CURSOR_TTL_MS, THEMIS_QUERY_MAX_RESULTS, THEMIS_QUE
   });
 
   it('a modifying query whose RETURN exceeds the cap -> 413 and writes nothing; without RETURN it commits', async () => {
-    expectError(await aql({ query: 'FOR i IN 1..60 INSERT {_key: CONCAT("c", i), i} INTO capped RETURN NEW._key' }), 413, 'PAYLOAD_TOO_LARGE');
+    expectError(
+      await aql({ query: 'FOR i IN 1..60 INSERT {_key: CONCAT("c", i), i} INTO capped RETURN NEW._key' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     await expectStatus(await call(s, 'GET', '/entities/capped:c1'), 404);
     const ok = await aql({ query: 'FOR i IN 1..60 INSERT {_key: CONCAT("c", i), i} INTO capped' });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body).toMatchObject({ table: 'capped', count: 0, entities: [] });
-    expect((await aql({ query: 'FOR c IN capped COLLECT AGGREGATE n = COUNT(1), s = SUM(c.i) RETURN [n, s]' })).body.entities).toEqual([[60, 1830]]);
+    expect((await aql({ query: 'FOR c IN capped COLLECT AGGREGATE n = COUNT(1), s = SUM(c.i) RETURN [n, s]' })).body.entities).toEqual([
+      [60, 1830],
+    ]);
   });
 
   it('THEMIS_QUERY_TIMEOUT_MS bounds every query; timeout_ms may only ask for less', async () => {

@@ -116,7 +116,13 @@ const HOSTILE: [name: string, query: string, extra: Record<string, unknown>, che
     (status, body) => {
       // ten million distinct hashes are far beyond the default 256 MiB budget
       expect(status, JSON.stringify(body)).toBe(400);
-      expect(body).toMatchObject({ error: true, status_code: 400, code: 'RESOURCE_LIMIT_EXCEEDED', limit: 'memory', limit_bytes: 256 * 1024 * 1024 });
+      expect(body).toMatchObject({
+        error: true,
+        status_code: 400,
+        code: 'RESOURCE_LIMIT_EXCEEDED',
+        limit: 'memory',
+        limit_bytes: 256 * 1024 * 1024,
+      });
     },
   ],
   [
@@ -154,7 +160,9 @@ describe('AQL queries that used to stall the server (issue 13, item 2)', () => {
         await sleep(150); // one more RSS sample
         const grew = Math.round((Math.max(w.maxRss(), base) - base) / 1024 / 1024);
         const mine = w.latencies.slice(polls);
-        console.log(`${name}: ${r.status} in ${r.ms} ms; /health max ${Math.max(0, ...mine).toFixed(1)} ms over ${mine.length} polls; RSS +${grew} MiB`);
+        console.log(
+          `${name}: ${r.status} in ${r.ms} ms; /health max ${Math.max(0, ...mine).toFixed(1)} ms over ${mine.length} polls; RSS +${grew} MiB`,
+        );
         check(r.status, r.body);
         // the deadline plus slack (the old server took 7.7-40 s or never answered)
         expect(r.ms, `${name}: answered after ${r.ms} ms`).toBeLessThan(Math.min(timeout, 10_000) + 3_000);

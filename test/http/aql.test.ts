@@ -34,7 +34,9 @@ const user = (i: number): User => ({
 });
 const USERS = Array.from({ length: N }, (_, i) => ({ key: pk(i), doc: user(i) }));
 /** Orders of user i: (i % 3) orders (none for i % 3 == 0), totals i*10 + j. */
-const ORDERS = USERS.flatMap((u, i) => Array.from({ length: i % 3 }, (_, j) => ({ key: `o${i}_${j}`, doc: { user: u.key, total: i * 10 + j } })));
+const ORDERS = USERS.flatMap((u, i) =>
+  Array.from({ length: i % 3 }, (_, j) => ({ key: `o${i}_${j}`, doc: { user: u.key, total: i * 10 + j } })),
+);
 
 const PERSONS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
 const KNOWS: [string, string, string][] = [
@@ -133,10 +135,16 @@ describe('POST /query/aql', () => {
       ...ORDERS.map(put('orders')),
       ...ORDERS.map(put('visits')),
       ...PERSONS.map((p, i) => ({ op: 'put', key: `persons:${p}`, blob: { name: p.toUpperCase(), rank: i } })),
-      ...KNOWS.map(([k, f, t]) => ({ op: 'put', key: `knows:${k}`, blob: { _from: `persons:${f}`, _to: `persons:${t}`, since: 2000 + Number(k.slice(1)) } })),
+      ...KNOWS.map(([k, f, t]) => ({
+        op: 'put',
+        key: `knows:${k}`,
+        blob: { _from: `persons:${f}`, _to: `persons:${t}`, since: 2000 + Number(k.slice(1)) },
+      })),
       ...TEXTS.map(([k, body, emb], i) => ({ op: 'put', key: `docs:${k}`, blob: { body, emb, year: 2015 + i } })),
       ...TEXTS.map(([k, body, emb], i) => ({ op: 'put', key: `docs_plain:${k}`, blob: { body, emb, year: 2015 + i } })),
-      ...MIXED.flatMap(([k, v]) => ['ix', 'sx', 'nx'].map((t) => ({ op: 'put', key: `${t}:${k}`, blob: v === undefined ? { n: k } : { n: k, v } }))),
+      ...MIXED.flatMap(([k, v]) =>
+        ['ix', 'sx', 'nx'].map((t) => ({ op: 'put', key: `${t}:${k}`, blob: v === undefined ? { n: k } : { n: k, v } })),
+      ),
     ]);
     await createIndex({ table: 'users', column: 'city' });
     await createIndex({ table: 'users', column: 'age', type: 'range' });
@@ -187,7 +195,10 @@ describe('POST /query/aql', () => {
     });
 
     it('a simple equality join over two FORs', async () => {
-      const got = (await rows('FOR u IN users FOR o IN orders FILTER o.user == u._key RETURN {user: u.name, total: o.total}')) as { user: string; total: number }[];
+      const got = (await rows('FOR u IN users FOR o IN orders FILTER o.user == u._key RETURN {user: u.name, total: o.total}')) as {
+        user: string;
+        total: number;
+      }[];
       const want = ORDERS.map((o) => ({ user: USERS.find((u) => u.key === o.doc.user)!.doc.name, total: o.doc.total }));
       const norm = (xs: { user: string; total: number }[]) => [...xs].sort((a, b) => a.total - b.total);
       expect(norm(got)).toEqual(norm(want));
@@ -206,7 +217,9 @@ describe('POST /query/aql', () => {
         .sort(byKey);
 
     it('index nested loop when the inner attribute has an index', async () => {
-      const b = await full('FOR u IN users FILTER u.city == "Rome" FOR o IN orders FILTER o.user == u._key RETURN CONCAT(u._key, "/", o.total)');
+      const b = await full(
+        'FOR u IN users FILTER u.city == "Rome" FOR o IN orders FILTER o.user == u._key RETURN CONCAT(u._key, "/", o.total)',
+      );
       expect([...(b.entities as string[])].sort(byKey)).toEqual(joinWant('Rome'));
       const plan = b.plan as Body;
       expect(plan.join_strategy).toBe('index_nested_loop');
@@ -223,18 +236,30 @@ describe('POST /query/aql', () => {
       expect((b.plan as Body).join_strategy).toBe('hash_join');
       // the join condition written the other way round, with an extra condition on the inner side
       const c = await full('FOR u IN users FOR v IN visits FILTER u._key == v.user AND v.total % 2 == 0 RETURN v.total');
-      expect([...(c.entities as number[])].sort((x, y) => x - y)).toEqual(ORDERS.map((o) => o.doc.total).filter((t) => t % 2 === 0).sort((x, y) => x - y));
+      expect([...(c.entities as number[])].sort((x, y) => x - y)).toEqual(
+        ORDERS.map((o) => o.doc.total)
+          .filter((t) => t % 2 === 0)
+          .sort((x, y) => x - y),
+      );
       expect((c.plan as Body).join_strategy).toBe('hash_join');
 
       const nl = await full('FOR u IN users FILTER u.city == "Oslo" FOR v IN visits FILTER v.total < u.age RETURN [u._key, v.total]');
-      const want = USERS.filter((u) => u.doc.city === 'Oslo').flatMap((u) => ORDERS.filter((o) => o.doc.total < u.doc.age).map((o) => [u.key, o.doc.total]));
-      expect([...(nl.entities as [string, number][])].sort((a, b) => byKey(a[0], b[0]) || a[1] - b[1])).toEqual(want.sort((a, b) => byKey(a[0] as string, b[0] as string) || (a[1] as number) - (b[1] as number)));
+      const want = USERS.filter((u) => u.doc.city === 'Oslo').flatMap((u) =>
+        ORDERS.filter((o) => o.doc.total < u.doc.age).map((o) => [u.key, o.doc.total]),
+      );
+      expect([...(nl.entities as [string, number][])].sort((a, b) => byKey(a[0], b[0]) || a[1] - b[1])).toEqual(
+        want.sort((a, b) => byKey(a[0] as string, b[0] as string) || (a[1] as number) - (b[1] as number)),
+      );
       expect((nl.plan as Body).join_strategy).toBe('nested_loop');
     });
 
     it('three FORs, and a FOR over an array expression', async () => {
-      const got = await rows('FOR c IN ["Rome", "Paris"] FOR u IN users FILTER u.city == c FOR o IN orders FILTER o.user == u._key RETURN o.total');
-      const want = ORDERS.filter((o) => ['Rome', 'Paris'].includes(USERS.find((u) => u.key === o.doc.user)!.doc.city)).map((o) => o.doc.total);
+      const got = await rows(
+        'FOR c IN ["Rome", "Paris"] FOR u IN users FILTER u.city == c FOR o IN orders FILTER o.user == u._key RETURN o.total',
+      );
+      const want = ORDERS.filter((o) => ['Rome', 'Paris'].includes(USERS.find((u) => u.key === o.doc.user)!.doc.city)).map(
+        (o) => o.doc.total,
+      );
       expect([...(got as number[])].sort((a, b) => a - b)).toEqual(want.sort((a, b) => a - b));
     });
   });
@@ -284,7 +309,9 @@ describe('POST /query/aql', () => {
 
     it('several FILTERs and FILTER after LET combine with AND', async () => {
       const got = await rows('FOR u IN users FILTER u.age > 25 LET g = u.age % 3 FILTER g == 0 FILTER u.city != "Rome" RETURN u._key');
-      expect([...(got as string[])].sort(byKey)).toEqual(USERS.filter((u) => u.doc.age > 25 && u.doc.age % 3 === 0 && u.doc.city !== 'Rome').map((u) => u.key));
+      expect([...(got as string[])].sort(byKey)).toEqual(
+        USERS.filter((u) => u.doc.age > 25 && u.doc.age % 3 === 0 && u.doc.city !== 'Rome').map((u) => u.key),
+      );
     });
   });
 
@@ -293,11 +320,27 @@ describe('POST /query/aql', () => {
   describe('SORT and LIMIT', () => {
     const sorted = (cmp: (a: User, b: User) => number) => [...USERS].sort((a, b) => cmp(a.doc, b.doc));
     it('SORT with several keys, ASC and DESC', async () => {
-      expect(await rows('FOR u IN users SORT u.city ASC, u.age DESC RETURN u.name')).toEqual(sorted((a, b) => byKey(a.city, b.city) || b.age - a.age).map((u) => u.doc.name));
-      expect(await rows('FOR u IN users SORT u.city DESC, u.name RETURN u.name')).toEqual(sorted((a, b) => byKey(b.city, a.city) || byKey(a.name, b.name)).map((u) => u.doc.name));
-      expect(await rows('FOR u IN users SORT LENGTH(u.tags) DESC, u.age ASC RETURN u.name')).toEqual(sorted((a, b) => b.tags.length - a.tags.length || a.age - b.age).map((u) => u.doc.name));
+      expect(await rows('FOR u IN users SORT u.city ASC, u.age DESC RETURN u.name')).toEqual(
+        sorted((a, b) => byKey(a.city, b.city) || b.age - a.age).map((u) => u.doc.name),
+      );
+      expect(await rows('FOR u IN users SORT u.city DESC, u.name RETURN u.name')).toEqual(
+        sorted((a, b) => byKey(b.city, a.city) || byKey(a.name, b.name)).map((u) => u.doc.name),
+      );
+      expect(await rows('FOR u IN users SORT LENGTH(u.tags) DESC, u.age ASC RETURN u.name')).toEqual(
+        sorted((a, b) => b.tags.length - a.tags.length || a.age - b.age).map((u) => u.doc.name),
+      );
       // mixed types sort by AQL type order: null < bool < number < string < array < object
-      expect(await rows('FOR x IN [{}, "b", 2, [0], null, true, "a", 1, false] SORT x RETURN x')).toEqual([null, false, true, 1, 2, 'a', 'b', [0], {}]);
+      expect(await rows('FOR x IN [{}, "b", 2, [0], null, true, "a", 1, false] SORT x RETURN x')).toEqual([
+        null,
+        false,
+        true,
+        1,
+        2,
+        'a',
+        'b',
+        [0],
+        {},
+      ]);
     });
 
     it('LIMIT n and LIMIT offset, n', async () => {
@@ -318,14 +361,24 @@ describe('POST /query/aql', () => {
 
   describe('LET, RETURN DISTINCT, object and array literals', () => {
     it('LET with expressions and subqueries', async () => {
-      const got = await rows('FOR u IN users LET decade = FLOOR(u.age / 10) * 10 LET n = LENGTH(FOR o IN orders FILTER o.user == u._key RETURN 1) FILTER n > 0 SORT u._key RETURN [u._key, decade, n]');
-      const want = USERS.map((u) => [u.key, Math.floor(u.doc.age / 10) * 10, ORDERS.filter((o) => o.doc.user === u.key).length]).filter((x) => (x[2] as number) > 0);
+      const got = await rows(
+        'FOR u IN users LET decade = FLOOR(u.age / 10) * 10 LET n = LENGTH(FOR o IN orders FILTER o.user == u._key RETURN 1) FILTER n > 0 SORT u._key RETURN [u._key, decade, n]',
+      );
+      const want = USERS.map((u) => [u.key, Math.floor(u.doc.age / 10) * 10, ORDERS.filter((o) => o.doc.user === u.key).length]).filter(
+        (x) => (x[2] as number) > 0,
+      );
       expect(got).toEqual(want);
-      const top = await rows('LET adults = (FOR u IN users FILTER u.age >= 45 SORT u.age RETURN u.name) LET total = SUM(FOR o IN orders RETURN o.total) RETURN {adults, total, n: LENGTH(adults)}');
-      const adults = USERS.filter((u) => u.doc.age >= 45).sort((a, b) => a.doc.age - b.doc.age).map((u) => u.doc.name);
+      const top = await rows(
+        'LET adults = (FOR u IN users FILTER u.age >= 45 SORT u.age RETURN u.name) LET total = SUM(FOR o IN orders RETURN o.total) RETURN {adults, total, n: LENGTH(adults)}',
+      );
+      const adults = USERS.filter((u) => u.doc.age >= 45)
+        .sort((a, b) => a.doc.age - b.doc.age)
+        .map((u) => u.doc.name);
       expect(top).toEqual([{ adults, total: ORDERS.reduce((a, o) => a + o.doc.total, 0), n: adults.length }]);
       // a subquery referring to the outer variable, with its own SORT and LIMIT
-      const best = await rows('FOR u IN users FILTER u._key IN ["u04", "u05"] SORT u._key LET top = (FOR o IN orders FILTER o.user == u._key SORT o.total DESC LIMIT 1 RETURN o.total) RETURN top[0]');
+      const best = await rows(
+        'FOR u IN users FILTER u._key IN ["u04", "u05"] SORT u._key LET top = (FOR o IN orders FILTER o.user == u._key SORT o.total DESC LIMIT 1 RETURN o.total) RETURN top[0]',
+      );
       expect(best).toEqual([40, 51]);
     });
 
@@ -343,13 +396,17 @@ describe('POST /query/aql', () => {
     });
 
     it('COLLECT in a subquery keeps the enclosing variables, also when the subquery has no rows', async () => {
-      const got = await rows('FOR u IN users FILTER u._key IN ["u00", "u01", "u02"] SORT u._key LET c = (FOR o IN orders FILTER o.user == u._key COLLECT WITH COUNT INTO n RETURN {k: u._key, n}) RETURN c[0]');
+      const got = await rows(
+        'FOR u IN users FILTER u._key IN ["u00", "u01", "u02"] SORT u._key LET c = (FOR o IN orders FILTER o.user == u._key COLLECT WITH COUNT INTO n RETURN {k: u._key, n}) RETURN c[0]',
+      );
       expect(got).toEqual([
         { k: 'u00', n: 0 },
         { k: 'u01', n: 1 },
         { k: 'u02', n: 2 },
       ]);
-      const agg = await rows('FOR u IN users FILTER u._key IN ["u00", "u05"] SORT u._key RETURN FIRST(FOR o IN orders FILTER o.user == u._key COLLECT AGGREGATE s = SUM(o.total) RETURN [u.name, s])');
+      const agg = await rows(
+        'FOR u IN users FILTER u._key IN ["u00", "u05"] SORT u._key RETURN FIRST(FOR o IN orders FILTER o.user == u._key COLLECT AGGREGATE s = SUM(o.total) RETURN [u.name, s])',
+      );
       expect(agg).toEqual([
         ['user00', 0],
         ['user05', 101],
@@ -366,12 +423,18 @@ describe('POST /query/aql', () => {
 
     it('object and array literals: shorthand {city, total}, computed keys, nesting', async () => {
       const got = await rows('FOR u IN users COLLECT city = u.city AGGREGATE total = SUM(u.age) RETURN {city, total}');
-      const want = [...CITIES].sort(byKey).map((city) => ({ city, total: USERS.filter((u) => u.doc.city === city).reduce((a, u) => a + u.doc.age, 0) }));
+      const want = [...CITIES]
+        .sort(byKey)
+        .map((city) => ({ city, total: USERS.filter((u) => u.doc.city === city).reduce((a, u) => a + u.doc.age, 0) }));
       expect(got).toEqual(want);
-      expect(await rows('LET city = "Rome" LET n = 2 RETURN {city, n, list: [city, n, [n]], [CONCAT("k", n)]: true, [n + 1]: "computed", "quoted key": null, nested: {city}}')).toEqual([
-        { city: 'Rome', n: 2, list: ['Rome', 2, [2]], k2: true, '3': 'computed', 'quoted key': null, nested: { city: 'Rome' } },
+      expect(
+        await rows(
+          'LET city = "Rome" LET n = 2 RETURN {city, n, list: [city, n, [n]], [CONCAT("k", n)]: true, [n + 1]: "computed", "quoted key": null, nested: {city}}',
+        ),
+      ).toEqual([{ city: 'Rome', n: 2, list: ['Rome', 2, [2]], k2: true, '3': 'computed', 'quoted key': null, nested: { city: 'Rome' } }]);
+      expect(await rows('FOR u IN users FILTER u._key == "u02" RETURN [u.name, u.age, u.tags, u.address]')).toEqual([
+        [user(2).name, user(2).age, user(2).tags, user(2).address],
       ]);
-      expect(await rows('FOR u IN users FILTER u._key == "u02" RETURN [u.name, u.age, u.tags, u.address]')).toEqual([[user(2).name, user(2).age, user(2).tags, user(2).address]]);
     });
   });
 
@@ -380,23 +443,35 @@ describe('POST /query/aql', () => {
   describe('COLLECT', () => {
     const cityGroups = [...CITIES].sort(byKey).map((city) => ({ city, us: USERS.filter((u) => u.doc.city === city) }));
     it('COLLECT k = expr INTO g (groups sorted by key; g holds the rows)', async () => {
-      const got = (await rows('FOR u IN users COLLECT city = u.city INTO g RETURN {city, n: LENGTH(g), names: g[*].u.name}')) as { city: string; n: number; names: string[] }[];
-      expect(got.map((x) => ({ ...x, names: [...x.names].sort(byKey) }))).toEqual(cityGroups.map((g) => ({ city: g.city, n: g.us.length, names: g.us.map((u) => u.doc.name) })));
+      const got = (await rows('FOR u IN users COLLECT city = u.city INTO g RETURN {city, n: LENGTH(g), names: g[*].u.name}')) as {
+        city: string;
+        n: number;
+        names: string[];
+      }[];
+      expect(got.map((x) => ({ ...x, names: [...x.names].sort(byKey) }))).toEqual(
+        cityGroups.map((g) => ({ city: g.city, n: g.us.length, names: g.us.map((u) => u.doc.name) })),
+      );
       const proj = await rows('FOR u IN users COLLECT city = u.city INTO ages = u.age RETURN {city, ages: SORTED(ages)}');
       expect(proj).toEqual(cityGroups.map((g) => ({ city: g.city, ages: g.us.map((u) => u.doc.age).sort((a, b) => a - b) })));
       const two = await rows('FOR u IN users COLLECT city = u.city, old = u.age >= 35 WITH COUNT INTO n RETURN [city, old, n]');
-      const want = cityGroups.flatMap((g) => [false, true].map((old) => [g.city, old, g.us.filter((u) => u.doc.age >= 35 === old).length])).filter((x) => (x[2] as number) > 0);
+      const want = cityGroups
+        .flatMap((g) => [false, true].map((old) => [g.city, old, g.us.filter((u) => u.doc.age >= 35 === old).length]))
+        .filter((x) => (x[2] as number) > 0);
       expect(two).toEqual(want);
     });
 
     it('COLLECT ... WITH COUNT INTO n, and without groups', async () => {
-      expect(await rows('FOR u IN users COLLECT city = u.city WITH COUNT INTO n RETURN {city, n}')).toEqual(cityGroups.map((g) => ({ city: g.city, n: g.us.length })));
+      expect(await rows('FOR u IN users COLLECT city = u.city WITH COUNT INTO n RETURN {city, n}')).toEqual(
+        cityGroups.map((g) => ({ city: g.city, n: g.us.length })),
+      );
       expect(await rows('FOR u IN users COLLECT WITH COUNT INTO n RETURN n')).toEqual([N]);
       expect(await rows('FOR u IN users FILTER u.age > 1000 COLLECT WITH COUNT INTO n RETURN n')).toEqual([0]);
     });
 
     it('COLLECT AGGREGATE COUNT/SUM/AVG/MIN/MAX', async () => {
-      const got = await rows('FOR u IN users COLLECT city = u.city AGGREGATE c = COUNT(1), s = SUM(u.age), a = AVG(u.age), mn = MIN(u.age), mx = MAX(u.age) RETURN {city, c, s, a, mn, mx}');
+      const got = await rows(
+        'FOR u IN users COLLECT city = u.city AGGREGATE c = COUNT(1), s = SUM(u.age), a = AVG(u.age), mn = MIN(u.age), mx = MAX(u.age) RETURN {city, c, s, a, mn, mx}',
+      );
       const want = cityGroups.map((g) => {
         const ages = g.us.map((u) => u.doc.age);
         const sum = ages.reduce((x, y) => x + y, 0);
@@ -404,17 +479,24 @@ describe('POST /query/aql', () => {
       });
       expect(got).toEqual(want);
       const all = USERS.map((u) => u.doc.age);
-      expect(await rows('FOR u IN users COLLECT AGGREGATE c = COUNT(u), mn = MIN(u.age), mx = MAX(u.age), s = SUM(u.age) RETURN [c, mn, mx, s]')).toEqual([
-        [N, Math.min(...all), Math.max(...all), all.reduce((a, b) => a + b, 0)],
-      ]);
+      expect(
+        await rows('FOR u IN users COLLECT AGGREGATE c = COUNT(u), mn = MIN(u.age), mx = MAX(u.age), s = SUM(u.age) RETURN [c, mn, mx, s]'),
+      ).toEqual([[N, Math.min(...all), Math.max(...all), all.reduce((a, b) => a + b, 0)]]);
       // orders per user through a join, aggregated
-      const perUser = await rows('FOR o IN orders COLLECT user = o.user AGGREGATE n = COUNT(1), total = SUM(o.total) SORT total DESC LIMIT 2 RETURN {user, n, total}');
+      const perUser = await rows(
+        'FOR o IN orders COLLECT user = o.user AGGREGATE n = COUNT(1), total = SUM(o.total) SORT total DESC LIMIT 2 RETURN {user, n, total}',
+      );
       const agg = new Map<string, { n: number; total: number }>();
       for (const o of ORDERS) {
         const a = agg.get(o.doc.user) ?? { n: 0, total: 0 };
         agg.set(o.doc.user, { n: a.n + 1, total: a.total + o.doc.total });
       }
-      expect(perUser).toEqual([...agg].map(([u, a]) => ({ user: u, ...a })).sort((x, y) => y.total - x.total).slice(0, 2));
+      expect(perUser).toEqual(
+        [...agg]
+          .map(([u, a]) => ({ user: u, ...a }))
+          .sort((x, y) => y.total - x.total)
+          .slice(0, 2),
+      );
     });
   });
 
@@ -445,7 +527,11 @@ describe('POST /query/aql', () => {
         .map((u) => u.key);
       expect(await rows(q, { bind_vars: { cities: ['Rome', 'Paris'], min: 30 } })).toEqual(want);
       expect(await rows(q, { bindVars: { cities: ['Rome', 'Paris'], min: 30 } })).toEqual(want);
-      expect(await rows('RETURN [@s, @n, @b, @z, @a, @o, @o.x, @a[1]]', { bind_vars: { s: 'x', n: 1.5, b: true, z: null, a: [1, 2], o: { x: { y: 1 } } } })).toEqual([['x', 1.5, true, null, [1, 2], { x: { y: 1 } }, { y: 1 }, 2]]);
+      expect(
+        await rows('RETURN [@s, @n, @b, @z, @a, @o, @o.x, @a[1]]', {
+          bind_vars: { s: 'x', n: 1.5, b: true, z: null, a: [1, 2], o: { x: { y: 1 } } },
+        }),
+      ).toEqual([['x', 1.5, true, null, [1, 2], { x: { y: 1 } }, { y: 1 }, 2]]);
       // an indexed equality with a bind value uses the index
       const b = await full('FOR u IN users FILTER u.city == @c RETURN u._key', { bind_vars: { c: 'Oslo' } });
       expect((b.plan as Body).mode).toBe('index_optimized');
@@ -453,7 +539,9 @@ describe('POST /query/aql', () => {
     });
 
     it('@@collection takes the collection name from bind_vars.collection (docs/aql.md: without the "@")', async () => {
-      const got = await rows('FOR u IN @@coll FILTER u.city == @city SORT u._key RETURN u._key', { bind_vars: { coll: 'users', city: 'Paris' } });
+      const got = await rows('FOR u IN @@coll FILTER u.city == @city SORT u._key RETURN u._key', {
+        bind_vars: { coll: 'users', city: 'Paris' },
+      });
       expect(got).toEqual(USERS.filter((u) => u.doc.city === 'Paris').map((u) => u.key));
       const plan = (await full('FOR u IN @@coll FILTER u.city == "Paris" RETURN u', { bindVars: { coll: 'users' } })).plan as Body;
       expect(plan.mode).toBe('index_optimized');
@@ -479,7 +567,12 @@ describe('POST /query/aql', () => {
 
   describe('graph traversal and SHORTEST_PATH', () => {
     const traverseApi = async (start: string, depth: number, direction = 'outbound') => {
-      const r = await call(s, 'POST', '/graph/traverse', { start_vertex: `persons:${start}`, max_depth: depth, direction, edge_table: 'knows' });
+      const r = await call(s, 'POST', '/graph/traverse', {
+        start_vertex: `persons:${start}`,
+        max_depth: depth,
+        direction,
+        edge_table: 'knows',
+      });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       return (r.body.visited as string[]).map((k) => k.slice('persons:'.length));
     };
@@ -499,7 +592,9 @@ describe('POST /query/aql', () => {
     });
 
     it('edge and path variables describe the BFS tree', async () => {
-      const got = (await rows('FOR v, e, p IN 1..3 OUTBOUND "persons:p1" knows RETURN {v: v._key, e: e._key, ef: e._from, et: e._to, pv: p.vertices[*]._key, pe: p.edges[*]._key, pef: p.edges[*]._from, pet: p.edges[*]._to}')) as {
+      const got = (await rows(
+        'FOR v, e, p IN 1..3 OUTBOUND "persons:p1" knows RETURN {v: v._key, e: e._key, ef: e._from, et: e._to, pv: p.vertices[*]._key, pe: p.edges[*]._key, pef: p.edges[*]._from, pet: p.edges[*]._to}',
+      )) as {
         v: string;
         e: string;
         ef: string;
@@ -533,7 +628,9 @@ describe('POST /query/aql', () => {
       expect([...(f as string[])].sort(byKey)).toEqual(['p2', 'p3', 'p5']);
       const e = await rows('FOR v, e IN 1..1 OUTBOUND "persons:p1" knows FILTER e.since > 2001 RETURN v._key');
       expect(e).toEqual(['p3']);
-      const names = await rows('FOR s IN persons FILTER s.rank <= 1 SORT s._key FOR v IN 1..1 OUTBOUND s knows SORT s._key, v._key RETURN [s.name, v.name]');
+      const names = await rows(
+        'FOR s IN persons FILTER s.rank <= 1 SORT s._key FOR v IN 1..1 OUTBOUND s knows SORT s._key, v._key RETURN [s.name, v.name]',
+      );
       expect(names).toEqual([
         ['P1', 'P2'],
         ['P1', 'P3'],
@@ -547,7 +644,10 @@ describe('POST /query/aql', () => {
       const got = await rows('FOR v IN OUTBOUND SHORTEST_PATH "persons:p1" TO "persons:p5" knows RETURN v._key');
       expect(got).toHaveLength(4);
       expect(got).toEqual((api.body.path as string[]).map((k) => k.slice('persons:'.length)));
-      const withEdges = (await rows('FOR v, e IN OUTBOUND SHORTEST_PATH "persons:p1" TO "persons:p5" knows RETURN [v._key, e._key]')) as [string, string | null][];
+      const withEdges = (await rows('FOR v, e IN OUTBOUND SHORTEST_PATH "persons:p1" TO "persons:p5" knows RETURN [v._key, e._key]')) as [
+        string,
+        string | null,
+      ][];
       expect(withEdges.map((x) => x[1])).toEqual([null, ...(api.body.edges as string[]).map((k) => k.slice('knows:'.length))]);
       expect(await rows('FOR v IN OUTBOUND SHORTEST_PATH "persons:p1" TO "persons:p6" knows RETURN v._key')).toEqual([]);
       expect(await rows('FOR v IN INBOUND SHORTEST_PATH "persons:p1" TO "persons:p6" knows RETURN v._key')).toEqual(['p1', 'p6']);
@@ -566,14 +666,20 @@ describe('POST /query/aql', () => {
     };
 
     it('FILTER FULLTEXT(...) SORT BM25(d) DESC LIMIT 3: scores descending and equal to /search/fulltext', async () => {
-      const b = await full('FOR d IN docs FILTER FULLTEXT(d.body, "graph database") SORT BM25(d) DESC LIMIT 3 RETURN {k: d._key, s: BM25(d)}');
+      const b = await full(
+        'FOR d IN docs FILTER FULLTEXT(d.body, "graph database") SORT BM25(d) DESC LIMIT 3 RETURN {k: d._key, s: BM25(d)}',
+      );
       const got = b.entities as { k: string; s: number }[];
       const want = await searchApi('graph database', 3);
       expect(want.length).toBeGreaterThan(1);
       expect(got.map((x) => x.k)).toEqual(want.map((x) => x.k));
-      got.forEach((x, i) => { expect(x.s).toBeCloseTo(want[i]!.s, 9); });
+      got.forEach((x, i) => {
+        expect(x.s).toBeCloseTo(want[i]!.s, 9);
+      });
       for (let i = 1; i < got.length; i++) expect(got[i]!.s).toBeLessThanOrEqual(got[i - 1]!.s);
-      expect((b.plan as Body).indexes).toEqual([expect.objectContaining({ variable: 'd', collection: 'docs', type: 'fulltext', attribute: 'body' })]);
+      expect((b.plan as Body).indexes).toEqual([
+        expect.objectContaining({ variable: 'd', collection: 'docs', type: 'fulltext', attribute: 'body' }),
+      ]);
       expect((b.plan as Body).mode).toBe('index_optimized');
     });
 
@@ -582,7 +688,11 @@ describe('POST /query/aql', () => {
       expect(all).toEqual((await searchApi('graph', 100)).map((x) => x.k));
       expect([...all].sort(byKey)).toEqual(TEXTS.filter(([, t]) => t.split(' ').includes('graph')).map(([k]) => k));
       const recent = await rows('FOR d IN docs FILTER FULLTEXT(d.body, "database") FILTER d.year >= 2017 SORT d._key RETURN d._key');
-      expect(recent).toEqual(TEXTS.map(([k, t], i) => [k, t, 2015 + i] as const).filter(([, t, y]) => t.split(' ').includes('database') && y >= 2017).map(([k]) => k));
+      expect(recent).toEqual(
+        TEXTS.map(([k, t], i) => [k, t, 2015 + i] as const)
+          .filter(([, t, y]) => t.split(' ').includes('database') && y >= 2017)
+          .map(([k]) => k),
+      );
       const docs = await rows('FOR d IN docs FILTER FULLTEXT(d.body, "pasta") RETURN d');
       expect(docs).toEqual([JSON.stringify({ body: TEXTS[3]![1], emb: TEXTS[3]![2], year: 2018 })]);
       expect(await rows('FOR d IN docs FILTER FULLTEXT(d.body, "nonexistentword") RETURN d')).toEqual([]);
@@ -600,7 +710,8 @@ describe('POST /query/aql', () => {
 
   describe('SIMILARITY and NEAR', () => {
     const V = [0.9, 0.2, 0.05, 0];
-    const cos = (a: number[], b: number[]) => a.reduce((x, y, i) => x + y * b[i]!, 0) / Math.sqrt(a.reduce((x, y) => x + y * y, 0) * b.reduce((x, y) => x + y * y, 0));
+    const cos = (a: number[], b: number[]) =>
+      a.reduce((x, y, i) => x + y * b[i]!, 0) / Math.sqrt(a.reduce((x, y) => x + y * y, 0) * b.reduce((x, y) => x + y * y, 0));
     const exact = [...TEXTS].map(([k, , e]) => ({ k, sim: cos(V, e) })).sort((a, b) => b.sim - a.sim);
     const vectorApi = async (k: number) => {
       const r = await call(s, 'POST', '/vector/search', { index: 'docs_emb', vector: V, k });
@@ -613,14 +724,20 @@ describe('POST /query/aql', () => {
       const api = await vectorApi(3);
       expect(b.entities).toEqual(api.map((h) => h.pk));
       expect(b.entities).toEqual(exact.slice(0, 3).map((x) => x.k));
-      expect((b.plan as Body).indexes).toEqual([expect.objectContaining({ variable: 'd', collection: 'docs', type: 'vector', index: 'docs_emb', attribute: 'emb' })]);
-      const scored = (await rows('FOR d IN docs SORT SIMILARITY(d.emb, @v) DESC LIMIT 3 RETURN {k: d._key, s: SIMILARITY(d.emb, @v)}', { bind_vars: { v: V } })) as { k: string; s: number }[];
+      expect((b.plan as Body).indexes).toEqual([
+        expect.objectContaining({ variable: 'd', collection: 'docs', type: 'vector', index: 'docs_emb', attribute: 'emb' }),
+      ]);
+      const scored = (await rows('FOR d IN docs SORT SIMILARITY(d.emb, @v) DESC LIMIT 3 RETURN {k: d._key, s: SIMILARITY(d.emb, @v)}', {
+        bind_vars: { v: V },
+      })) as { k: string; s: number }[];
       scored.forEach((x, i) => {
         expect(x.k).toBe(api[i]!.pk);
         expect(Math.abs(x.s - (1 - api[i]!.distance))).toBeLessThan(1e-4);
         expect(Math.abs(x.s - exact[i]!.sim)).toBeLessThan(1e-9);
       });
-      expect(await rows('FOR d IN docs SORT SIMILARITY(d.emb, @v) DESC LIMIT 1, 2 RETURN d._key', { bind_vars: { v: V } })).toEqual(exact.slice(1, 3).map((x) => x.k));
+      expect(await rows('FOR d IN docs SORT SIMILARITY(d.emb, @v) DESC LIMIT 1, 2 RETURN d._key', { bind_vars: { v: V } })).toEqual(
+        exact.slice(1, 3).map((x) => x.k),
+      );
     });
 
     it('without a vector index SIMILARITY ranks by brute force (same order)', async () => {
@@ -635,7 +752,9 @@ describe('POST /query/aql', () => {
       const got = await rows('FOR d IN docs FILTER NEAR(d.emb, @v, 3) RETURN d._key', { bind_vars: { v: V } });
       expect(got).toEqual(api.map((h) => h.pk));
       // other conditions apply inside the search: still k results when k match
-      const filtered = await rows('FOR d IN docs FILTER NEAR(d.emb, @v, 3) FILTER d._key != @skip RETURN d._key', { bind_vars: { v: V, skip: exact[0]!.k } });
+      const filtered = await rows('FOR d IN docs FILTER NEAR(d.emb, @v, 3) FILTER d._key != @skip RETURN d._key', {
+        bind_vars: { v: V, skip: exact[0]!.k },
+      });
       expect(filtered).toEqual(exact.slice(1, 4).map((x) => x.k));
       expect(await rows('FOR d IN docs FILTER NEAR(d.emb, @v, 2) RETURN d', { bind_vars: { v: V } })).toEqual(
         exact.slice(0, 2).map((x) => {
@@ -668,17 +787,25 @@ describe('POST /query/aql', () => {
       expectError(dup, 409, 'CONFLICT');
       expect(await getBlob('mods:a1')).toEqual({ x: 1, nested: { p: 1, q: 2 } });
       // INSERT without RETURN: an empty result
-      expect(await full('FOR i IN 1..3 INSERT {_key: CONCAT("bulk", i), i} INTO mods')).toMatchObject({ table: 'mods', count: 0, entities: [] });
+      expect(await full('FOR i IN 1..3 INSERT {_key: CONCAT("bulk", i), i} INTO mods')).toMatchObject({
+        table: 'mods',
+        count: 0,
+        entities: [],
+      });
       expect(await rows('FOR m IN mods FILTER m._key LIKE "bulk%" SORT m._key RETURN m')).toEqual(['{"i":1}', '{"i":2}', '{"i":3}']);
     });
 
     it('UPDATE key WITH patch (merge), UPDATE doc IN t, RETURN OLD and NEW; 404 for a missing key', async () => {
       await rows('INSERT {_key: "c1", a: 1, nested: {p: 1, q: 2}, keep: true} INTO mods');
       const u = await rows('UPDATE "c1" WITH {a: 2, nested: {q: 3, r: 4}, added: "x"} IN mods RETURN {old: OLD, new: NEW}');
-      expect(u).toEqual([{ old: { a: 1, nested: { p: 1, q: 2 }, keep: true }, new: { a: 2, nested: { p: 1, q: 3, r: 4 }, keep: true, added: 'x' } }]);
+      expect(u).toEqual([
+        { old: { a: 1, nested: { p: 1, q: 2 }, keep: true }, new: { a: 2, nested: { p: 1, q: 3, r: 4 }, keep: true, added: 'x' } },
+      ]);
       expect(await getBlob('mods:c1')).toEqual({ a: 2, nested: { p: 1, q: 3, r: 4 }, keep: true, added: 'x' });
       expect(await rows('UPDATE {_key: "c1", b: 5} IN mods RETURN NEW.b')).toEqual([5]);
-      expect(await rows('FOR m IN mods FILTER m._key == "c1" UPDATE m WITH {a: m.a * 10} IN mods RETURN [OLD.a, NEW.a, NEW._key]')).toEqual([[2, 20, 'c1']]);
+      expect(await rows('FOR m IN mods FILTER m._key == "c1" UPDATE m WITH {a: m.a * 10} IN mods RETURN [OLD.a, NEW.a, NEW._key]')).toEqual(
+        [[2, 20, 'c1']],
+      );
       expect(await getBlob('mods:c1')).toEqual({ a: 20, nested: { p: 1, q: 3, r: 4 }, keep: true, added: 'x', b: 5 });
       const missing = await aql({ query: 'UPDATE "nope" WITH {a: 1} IN mods RETURN NEW' });
       expectError(missing, 404, 'NOT_FOUND');
@@ -824,8 +951,18 @@ describe('POST /query/aql', () => {
 
     it('function names are case-insensitive and work on documents', async () => {
       expect(await rows('RETURN [length([1]), Upper("a"), concat("a", "b")]')).toEqual([[1, 'A', 'ab']]);
-      const got = await rows('FOR u IN users FILTER u._key == "u06" RETURN {n: UPPER(u.name), a: ATTRIBUTES(u, true), k: KEEP(u, "city"), m: MERGE(u.address, {zip: null}), t: LENGTH(u.tags)}');
-      expect(got).toEqual([{ n: 'USER06', a: Object.keys(user(6)), k: { city: user(6).city }, m: { zip: null, street: user(6).address.street }, t: user(6).tags.length }]);
+      const got = await rows(
+        'FOR u IN users FILTER u._key == "u06" RETURN {n: UPPER(u.name), a: ATTRIBUTES(u, true), k: KEEP(u, "city"), m: MERGE(u.address, {zip: null}), t: LENGTH(u.tags)}',
+      );
+      expect(got).toEqual([
+        {
+          n: 'USER06',
+          a: Object.keys(user(6)),
+          k: { city: user(6).city },
+          m: { zip: null, street: user(6).address.street },
+          t: user(6).tags.length,
+        },
+      ]);
     });
   });
 
@@ -839,9 +976,15 @@ describe('POST /query/aql', () => {
       expect(Object.keys(r.body).sort()).toEqual(['explain', 'plan', 'query', 'table']);
       expect(r.body).toMatchObject({ table: 'users', query, explain: true });
       const plan = r.body.plan as Body;
-      expect(plan).toMatchObject({ mode: 'index_optimized', let_pre_extracted: false, indexes: [{ variable: 'u', collection: 'users', type: 'equality', attribute: 'city', unique: false }] });
+      expect(plan).toMatchObject({
+        mode: 'index_optimized',
+        let_pre_extracted: false,
+        indexes: [{ variable: 'u', collection: 'users', type: 'equality', attribute: 'city', unique: false }],
+      });
       expect(Number.isInteger(plan.estimated_rows)).toBe(true);
-      expect(plan.steps).toEqual([expect.objectContaining({ type: 'for', variable: 'u', access: 'index_eq', collection: 'users', attribute: 'city' })]);
+      expect(plan.steps).toEqual([
+        expect.objectContaining({ type: 'for', variable: 'u', access: 'index_eq', collection: 'users', attribute: 'city' }),
+      ]);
       // explain of a modifying query writes nothing
       const ins = await aql({ query: 'INSERT {_key: "explained"} INTO mods RETURN NEW', explain: true });
       await expectStatus(ins, 200);
@@ -855,25 +998,45 @@ describe('POST /query/aql', () => {
       await expectStatus(r, 200);
       const plan = r.body.plan as Body;
       expect(plan.mode).toBe('index_optimized');
-      expect(plan.indexes).toEqual([expect.objectContaining({ variable: 'u', collection: 'users', type: 'range', attribute: 'age', reverse: true, lower: true })]);
-      expect(plan.steps).toEqual([expect.objectContaining({ type: 'for', access: 'index_range', reverse: true }), expect.objectContaining({ type: 'sort', by_index: true }), { type: 'limit' }]);
-      const ages = USERS.map((u) => u.doc.age).filter((a) => a >= 25).sort((a, b) => b - a);
+      expect(plan.indexes).toEqual([
+        expect.objectContaining({ variable: 'u', collection: 'users', type: 'range', attribute: 'age', reverse: true, lower: true }),
+      ]);
+      expect(plan.steps).toEqual([
+        expect.objectContaining({ type: 'for', access: 'index_range', reverse: true }),
+        expect.objectContaining({ type: 'sort', by_index: true }),
+        { type: 'limit' },
+      ]);
+      const ages = USERS.map((u) => u.doc.age)
+        .filter((a) => a >= 25)
+        .sort((a, b) => b - a);
       expect(await rows('FOR u IN users FILTER u.age >= 25 SORT u.age DESC LIMIT 3 RETURN u.age')).toEqual(ages.slice(0, 3));
       // SORT ... LIMIT alone also reads the range index in order
       const asc = (await aql({ query: 'FOR u IN users SORT u.age LIMIT 2 RETURN u', explain: true })).body.plan as Body;
-      expect(asc.steps).toEqual([expect.objectContaining({ access: 'index_range', reverse: false }), expect.objectContaining({ type: 'sort', by_index: true }), { type: 'limit' }]);
+      expect(asc.steps).toEqual([
+        expect.objectContaining({ access: 'index_range', reverse: false }),
+        expect.objectContaining({ type: 'sort', by_index: true }),
+        { type: 'limit' },
+      ]);
       // an unindexed attribute: in-memory top-k sort
       const unindexed = (await aql({ query: 'FOR u IN users SORT u.name LIMIT 2 RETURN u', explain: true })).body.plan as Body;
       expect(unindexed.mode).toBe('full_scan');
-      expect(unindexed.steps).toEqual([expect.objectContaining({ access: 'full_scan' }), expect.objectContaining({ type: 'sort', by_index: false, top_k: true }), { type: 'limit' }]);
+      expect(unindexed.steps).toEqual([
+        expect.objectContaining({ access: 'full_scan' }),
+        expect.objectContaining({ type: 'sort', by_index: false, top_k: true }),
+        { type: 'limit' },
+      ]);
     });
 
     it('joins name their strategy; queries without a collection are no_collection', async () => {
-      const inl = (await aql({ query: 'FOR u IN users FOR o IN orders FILTER o.user == u._key RETURN o', explain: true })).body.plan as Body;
+      const inl = (await aql({ query: 'FOR u IN users FOR o IN orders FILTER o.user == u._key RETURN o', explain: true })).body
+        .plan as Body;
       expect(inl.join_strategy).toBe('index_nested_loop');
       const hj = (await aql({ query: 'FOR u IN users FOR v IN visits FILTER v.user == u._key RETURN v', explain: true })).body.plan as Body;
       expect(hj.join_strategy).toBe('hash_join');
-      expect(hj.steps).toEqual([expect.objectContaining({ access: 'full_scan', collection: 'users' }), expect.objectContaining({ access: 'hash_join', collection: 'visits' })]);
+      expect(hj.steps).toEqual([
+        expect.objectContaining({ access: 'full_scan', collection: 'users' }),
+        expect.objectContaining({ access: 'hash_join', collection: 'visits' }),
+      ]);
       const single = (await aql({ query: 'FOR u IN users RETURN u', explain: true })).body.plan as Body;
       expect(single.join_strategy).toBeUndefined();
       const none = await aql({ query: 'RETURN 1 + 1', explain: true });
@@ -894,12 +1057,17 @@ describe('POST /query/aql', () => {
       expectError(noFilter, 400);
       expect(noFilter.body.collection).toBe('users');
       // the inner side of a join without an index (hash join) is a full scan too
-      const join = await aql({ query: 'FOR u IN users FILTER u.city == "Rome" FOR v IN visits FILTER v.user == u._key RETURN v', allow_full_scan: false });
+      const join = await aql({
+        query: 'FOR u IN users FILTER u.city == "Rome" FOR v IN visits FILTER v.user == u._key RETURN v',
+        allow_full_scan: false,
+      });
       expectError(join, 400);
       expect(join.body).toMatchObject({ collection: 'visits', attribute: 'user' });
       // allowed by default
       expect(await rows('FOR u IN users FILTER u.name == "user01" RETURN u._key')).toEqual(['u01']);
-      expect(await rows('FOR u IN users FILTER u.city == "Rome" AND u.name == "user01" RETURN u._key', { allow_full_scan: false })).toEqual(['u01']);
+      expect(await rows('FOR u IN users FILTER u.city == "Rome" AND u.name == "user01" RETURN u._key', { allow_full_scan: false })).toEqual(
+        ['u01'],
+      );
     });
 
     it('syntax errors -> 400 with line, column and token', async () => {
@@ -974,7 +1142,10 @@ describe('POST /query/aql', () => {
     expect(b.body).toEqual(a.body);
     expect((b.body.entities as string[]).length).toBe(3);
     expectError(await call(s, 'POST', '/api/aql', { query: 'RETURN' }), 400);
-    expect((await call(s, 'POST', '/api/aql', { query: 'RETURN 1', explain: true })).body).toMatchObject({ explain: true, plan: { mode: 'no_collection' } });
+    expect((await call(s, 'POST', '/api/aql', { query: 'RETURN 1', explain: true })).body).toMatchObject({
+      explain: true,
+      plan: { mode: 'no_collection' },
+    });
   });
 
   // ------------------------------------------------------------ transactions
@@ -986,20 +1157,33 @@ describe('POST /query/aql', () => {
       return { id: r.body.transaction_id as number, h: { 'x-transaction-id': String(r.body.transaction_id) } };
     };
 
-    it('reads see the transaction\'s own writes; AQL modifications join it and become visible at commit', async () => {
+    it("reads see the transaction's own writes; AQL modifications join it and become visible at commit", async () => {
       const t = await begin();
       await expectStatus(await call(s, 'PUT', '/entities/users:t1', { blob: { name: 'tx one', city: 'Lima', age: 77 } }, t.h), 201);
-      expect(await rows('INSERT {_key: "t2", name: "tx two", city: "Lima", age: 78} INTO users RETURN NEW._id', {}, t.h)).toEqual(['users:t2']);
+      expect(await rows('INSERT {_key: "t2", name: "tx two", city: "Lima", age: 78} INTO users RETURN NEW._id', {}, t.h)).toEqual([
+        'users:t2',
+      ]);
       expect(await rows('UPDATE "u01" WITH {city: "Lima"} IN users RETURN NEW.city', {}, t.h)).toEqual(['Lima']);
       expect(await rows('REMOVE "u02" IN users RETURN OLD.name', {}, t.h)).toEqual([user(2).name]);
       // inside: index, full scan and primary reads all see the writes
-      expect([...((await rows('FOR u IN users FILTER u.city == "Lima" RETURN u._key', {}, t.h)) as string[])].sort(byKey)).toEqual(['t1', 't2', 'u01']);
+      expect([...((await rows('FOR u IN users FILTER u.city == "Lima" RETURN u._key', {}, t.h)) as string[])].sort(byKey)).toEqual([
+        't1',
+        't2',
+        'u01',
+      ]);
       expect([...((await rows('FOR u IN users FILTER u.age > 70 RETURN u._key', {}, t.h)) as string[])].sort(byKey)).toEqual(['t1', 't2']);
-      expect(await rows('FOR u IN users FILTER u.name LIKE "tx%" SORT u._key RETURN u', {}, t.h)).toEqual([JSON.stringify({ name: 'tx one', city: 'Lima', age: 77 }), JSON.stringify({ name: 'tx two', city: 'Lima', age: 78 })]);
+      expect(await rows('FOR u IN users FILTER u.name LIKE "tx%" SORT u._key RETURN u', {}, t.h)).toEqual([
+        JSON.stringify({ name: 'tx one', city: 'Lima', age: 77 }),
+        JSON.stringify({ name: 'tx two', city: 'Lima', age: 78 }),
+      ]);
       expect(await rows('FOR u IN users FILTER u._key IN ["u02", "t2"] RETURN u._key', {}, t.h)).toEqual(['t2']);
       expect(await rows('FOR u IN users COLLECT WITH COUNT INTO n RETURN n', {}, t.h)).toEqual([N + 1]);
       // an index-ordered SORT ... LIMIT still puts the transaction's own writes in their place
-      expect(await rows('FOR u IN users SORT u.age DESC LIMIT 3 RETURN u._key', {}, t.h)).toEqual(['t2', 't1', USERS.reduce((a, b) => (b.doc.age > a.doc.age ? b : a)).key]);
+      expect(await rows('FOR u IN users SORT u.age DESC LIMIT 3 RETURN u._key', {}, t.h)).toEqual([
+        't2',
+        't1',
+        USERS.reduce((a, b) => (b.doc.age > a.doc.age ? b : a)).key,
+      ]);
       expect(await rows('FOR u IN users FILTER u.age >= 49 SORT u.age DESC LIMIT 2 RETURN u.age', {}, t.h)).toEqual([78, 77]);
       // outside: nothing yet
       expect(await rows('FOR u IN users FILTER u.city == "Lima" RETURN u._key')).toEqual([]);
@@ -1007,7 +1191,11 @@ describe('POST /query/aql', () => {
       expect(await getBlob('users:t2')).toBeUndefined();
       const c = await call(s, 'POST', '/transaction/commit', { transaction_id: t.id });
       expect(c.status, JSON.stringify(c.body)).toBe(200);
-      expect([...((await rows('FOR u IN users FILTER u.city == "Lima" RETURN u._key')) as string[])].sort(byKey)).toEqual(['t1', 't2', 'u01']);
+      expect([...((await rows('FOR u IN users FILTER u.city == "Lima" RETURN u._key')) as string[])].sort(byKey)).toEqual([
+        't1',
+        't2',
+        'u01',
+      ]);
       expect(await rows('FOR u IN users FILTER u._key == "u02" RETURN u')).toEqual([]);
       // restore
       await rows('FOR k IN ["t1", "t2"] REMOVE k IN users');
@@ -1046,7 +1234,10 @@ describe('POST /query/aql', () => {
       const scan = await run('nx');
       const indexed = await run(table);
       expect(scan.plan.indexes).toEqual([]);
-      if (usesIndex) expect(indexed.plan.indexes, JSON.stringify(indexed.plan)).toEqual([expect.objectContaining({ collection: table, attribute: 'v' })]);
+      if (usesIndex)
+        expect(indexed.plan.indexes, JSON.stringify(indexed.plan)).toEqual([
+          expect.objectContaining({ collection: table, attribute: 'v' }),
+        ]);
       expect(indexed.keys, `${tpl}: index on ${table} vs full scan`).toEqual(scan.keys);
     };
     it.each([
@@ -1069,7 +1260,11 @@ describe('POST /query/aql', () => {
     it('range index: an index-ordered SORT that meets an array is re-planned (same rows as a full scan)', async () => {
       await compare('FOR d IN $T SORT d.v ASC LIMIT 14', 'ix', false);
       const explain = (await aql({ query: 'FOR d IN ix SORT d.v ASC LIMIT 14 RETURN d', explain: true })).body.plan as Body;
-      expect(explain.steps).toEqual([expect.objectContaining({ access: 'index_range' }), expect.objectContaining({ type: 'sort', by_index: true }), { type: 'limit' }]);
+      expect(explain.steps).toEqual([
+        expect.objectContaining({ access: 'index_range' }),
+        expect.objectContaining({ type: 'sort', by_index: true }),
+        { type: 'limit' },
+      ]);
       // refused when the re-plan would need a full scan
       expectError(await aql({ query: 'FOR d IN ix SORT d.v ASC LIMIT 14 RETURN d', allow_full_scan: false }), 400);
     });

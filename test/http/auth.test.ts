@@ -18,7 +18,11 @@ describe('admin key bootstrap', () => {
     const stored = fs.readFileSync(file, 'utf8');
     expect(stored).not.toContain(secret);
     const rec = JSON.parse(stored);
-    expect(rec).toMatchObject({ algorithm: 'sha256', hash: expect.stringMatching(/^[0-9a-f]{64}$/), key_id: expect.stringMatching(/^key_/) });
+    expect(rec).toMatchObject({
+      algorithm: 'sha256',
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      key_id: expect.stringMatching(/^key_/),
+    });
     // The secret never reaches the logs.
     expect(a.stderr()).not.toContain(secret);
 

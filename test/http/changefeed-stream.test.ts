@@ -190,7 +190,9 @@ describe('slow WebSocket consumer (backpressure)', () => {
       });
       // Meanwhile another client gets a new change at once, and writes are acknowledged.
       const fast = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${N}`, { headers: AUTH });
-      const fastGot = new Promise<Record<string, unknown>>((resolve) => fast.on('message', (d) => resolve(JSON.parse(d.toString()) as Record<string, unknown>)));
+      const fastGot = new Promise<Record<string, unknown>>((resolve) =>
+        fast.on('message', (d) => resolve(JSON.parse(d.toString()) as Record<string, unknown>)),
+      );
       await new Promise((r) => fast.on('open', r));
       await expectStatus(await slow.req('PUT', '/entities/wsfast:1', { blob: '{"fast":true}' }), 201);
       expect(await fastGot).toMatchObject({ type: 'change', sequence: N + 1, key: 'wsfast:1' });
@@ -211,7 +213,9 @@ describe('slow WebSocket consumer (backpressure)', () => {
       expect(seqs.length).toBeLessThan(N);
       // Resume after the last one received: the rest arrives.
       const rest: number[] = [];
-      const resumed = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${last.last_seq as number}&keep_alive=false`, { headers: AUTH });
+      const resumed = new WebSocket(`ws://127.0.0.1:${slow.port}/changefeed/ws?from_seq=${last.last_seq as number}&keep_alive=false`, {
+        headers: AUTH,
+      });
       resumed.on('message', (d) => rest.push((JSON.parse(d.toString()) as { sequence: number }).sequence));
       const end = await new Promise<number>((r) => resumed.on('close', (code) => r(code)));
       expect(end).toBe(1000);
@@ -263,7 +267,12 @@ describe('WebSocket /changefeed/ws', () => {
     await expectStatus(await s.req('PUT', '/entities/other:2', { blob: '{}' }), 201);
     await expectStatus(await s.req('DELETE', '/entities/ws:1'), 200);
     // Counted from the last acknowledgement: on a busy disk the fsyncs of the writes alone can take seconds.
-    await waitUntil(() => msgs.length, (n) => n >= 3, 15_000, 10);
+    await waitUntil(
+      () => msgs.length,
+      (n) => n >= 3,
+      15_000,
+      10,
+    );
     expect(msgs.map((x) => [x.m.type, x.m.operation, x.m.key])).toEqual([
       ['change', 'PUT', 'ws:1'],
       ['change', 'PUT', 'ws:2'],

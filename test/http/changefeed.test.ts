@@ -69,10 +69,21 @@ describe('GET /changefeed', () => {
     expect(r.last_seq).toBe(from + 5);
 
     const from2 = await lastSeq(s);
-    await Promise.all(Array.from({ length: 12 }, (_, t) => (t % 3 === 0 ? put(s, `conc:single${t}`, { t }) : batch(s, [0, 1, 2, 3, 4].map((i) => `conc:${t}-${i}`)))));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, t) =>
+        t % 3 === 0
+          ? put(s, `conc:single${t}`, { t })
+          : batch(
+              s,
+              [0, 1, 2, 3, 4].map((i) => `conc:${t}-${i}`),
+            ),
+      ),
+    );
     const all = await feed(s, `from_seq=${from2}&limit=1000`);
     expect(all.entries).toHaveLength(4 * 1 + 8 * 5);
-    all.entries.forEach((e, i) => { expect(e.seq).toBe(from2 + 1 + i); }); // gap-free
+    all.entries.forEach((e, i) => {
+      expect(e.seq).toBe(from2 + 1 + i);
+    }); // gap-free
     expectContiguousTransactions(all.entries);
     const groups = new Map<string, string[]>();
     for (const e of all.entries) groups.set(e.txn_id, [...(groups.get(e.txn_id) ?? []), e.key]);
@@ -105,7 +116,10 @@ describe('GET /changefeed', () => {
 
   it('from_seq is exclusive, limit caps, next_seq is where to continue, last_seq is the newest', async () => {
     const from = await lastSeq(s);
-    await batch(s, Array.from({ length: 6 }, (_, i) => `page:${i}`));
+    await batch(
+      s,
+      Array.from({ length: 6 }, (_, i) => `page:${i}`),
+    );
     const p1 = await feed(s, `from_seq=${from}&limit=4`);
     expect(p1).toMatchObject({ from_seq: from, next_seq: from + 4, last_seq: from + 6 });
     expect(p1.entries.map((e) => e.seq)).toEqual([from + 1, from + 2, from + 3, from + 4]);
@@ -117,7 +131,10 @@ describe('GET /changefeed', () => {
     const one = await feed(s, `from_seq=${from + 2}&limit=1`);
     expect(one.entries.map((e) => e.key)).toEqual(['page:2']);
     // default limit is 100
-    await batch(s, Array.from({ length: 120 }, (_, i) => `many:${i}`));
+    await batch(
+      s,
+      Array.from({ length: 120 }, (_, i) => `many:${i}`),
+    );
     expect((await feed(s, `from_seq=${from}`)).entries).toHaveLength(100);
     expect((await feed(s, `from_seq=${from}&limit=10000`)).entries).toHaveLength(126);
   });
@@ -185,7 +202,12 @@ describe('long poll', () => {
     const t0 = Date.now();
     const poll = feed(s, `from_seq=${from}&long_poll_ms=20000`);
     // the poll is waiting (one waiter registered, nothing answered yet)
-    expect(await waitUntil(async () => (await call(s, 'GET', '/changefeed/stats')).body.waiters, (w) => w === 1)).toBe(1);
+    expect(
+      await waitUntil(
+        async () => (await call(s, 'GET', '/changefeed/stats')).body.waiters,
+        (w) => w === 1,
+      ),
+    ).toBe(1);
     const written = Date.now();
     await batch(s, ['lp:1', 'lp:2', 'lp:3']);
     const f = await poll;
@@ -245,8 +267,16 @@ describe('long poll', () => {
   it('a client that disconnects during a long poll leaves no waiter behind', async () => {
     const from = await lastSeq(s);
     const ac = new AbortController();
-    const poll = fetch(`${s.base}/changefeed?from_seq=${from}&long_poll_ms=30000`, { headers: { authorization: 'Bearer test-admin-key-0123456789' }, signal: ac.signal }).catch((e: unknown) => e);
-    expect(await waitUntil(async () => (await call(s, 'GET', '/changefeed/stats')).body.waiters, (w) => w === 1)).toBe(1);
+    const poll = fetch(`${s.base}/changefeed?from_seq=${from}&long_poll_ms=30000`, {
+      headers: { authorization: 'Bearer test-admin-key-0123456789' },
+      signal: ac.signal,
+    }).catch((e: unknown) => e);
+    expect(
+      await waitUntil(
+        async () => (await call(s, 'GET', '/changefeed/stats')).body.waiters,
+        (w) => w === 1,
+      ),
+    ).toBe(1);
     ac.abort();
     expect(await poll).toMatchObject({ name: 'AbortError' }); // our abort, not a server error
     let waiters = -1;

@@ -47,12 +47,20 @@ describe('checkpoints by change-log growth', () => {
     for (let b = 0; b < 40; b++) {
       const operations = Array.from({ length: 50 }, (_, i) => {
         const n = b * 50 + i;
-        return { op: 'put', key: `docs:${n % 700}`, blob: JSON.stringify({ text: `word${n % 13} common text ${n}`, emb: [n % 7, n % 11, n % 5, 1] }) };
+        return {
+          op: 'put',
+          key: `docs:${n % 700}`,
+          blob: JSON.stringify({ text: `word${n % 13} common text ${n}`, emb: [n % 7, n % 11, n % 5, 1] }),
+        };
       });
       await ok(call(s, 'POST', '/transaction', { operations }));
     }
     for (let b = 0; b < 20; b++) {
-      await ok(call(s, 'POST', '/transaction', { operations: Array.from({ length: 50 }, (_, i) => ({ op: 'put', key: `other:${b * 50 + i}`, blob: '{"x":1}' })) }));
+      await ok(
+        call(s, 'POST', '/transaction', {
+          operations: Array.from({ length: 50 }, (_, i) => ({ op: 'put', key: `other:${b * 50 + i}`, blob: '{"x":1}' })),
+        }),
+      );
     }
     const before = await ok(call(s, 'POST', '/search/fulltext', { table: 'docs', column: 'text', query: 'word3', limit: 1000 }));
     await sleep(300); // a checkpoint triggered by the last commits finishes
@@ -69,7 +77,10 @@ describe('checkpoints by change-log growth', () => {
       expect(l.replay_entries, JSON.stringify(l)).toBeLessThan(450);
       expect(l.replay_from_seq, JSON.stringify(l)).toBeGreaterThan(2500);
     }
-    const ready = s2.stderr().split('\n').find((l) => l.includes('"storage ready"'));
+    const ready = s2
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('"storage ready"'));
     expect(JSON.parse(ready!)).toMatchObject({ last_seq: 3000, recovery_ms: expect.any(Number) });
     // The recovered indexes answer as before the crash.
     const after = await ok(call(s2, 'POST', '/search/fulltext', { table: 'docs', column: 'text', query: 'word3', limit: 1000 }));
@@ -79,7 +90,9 @@ describe('checkpoints by change-log growth', () => {
     expect(fs.existsSync(`${s.dataDir}/vector`)).toBe(true);
   });
 
-  it('a replay that would cost more than a rebuild (every vector replaced since the checkpoint) rebuilds the vector index instead, with the same answers', { timeout: 90_000 }, async () => {
+  it('a replay that would cost more than a rebuild (every vector replaced since the checkpoint) rebuilds the vector index instead, with the same answers', {
+    timeout: 90_000,
+  }, async () => {
     const env = { THEMIS_LOG_LEVEL: 'info' };
     const s = await startServer({ env });
     servers.push(s);
@@ -88,7 +101,11 @@ describe('checkpoints by change-log growth', () => {
     const vec = (i: number, round: number) => [i % 97, (i * 7) % 89, round, (i * 13) % 83];
     const write = async (round: number) => {
       for (let b = 0; b < N / 500; b++) {
-        const operations = Array.from({ length: 500 }, (_, j) => ({ op: 'put', key: `big:${b * 500 + j}`, blob: JSON.stringify({ emb: vec(b * 500 + j, round) }) }));
+        const operations = Array.from({ length: 500 }, (_, j) => ({
+          op: 'put',
+          key: `big:${b * 500 + j}`,
+          blob: JSON.stringify({ emb: vec(b * 500 + j, round) }),
+        }));
         await ok(call(s, 'POST', '/transaction', { operations }));
       }
     };
@@ -98,7 +115,11 @@ describe('checkpoints by change-log growth', () => {
     servers.push(s2);
     // Every vector replaced in place: 4,000 replacements cost hnswlib ~24,000 inserts' worth, a rebuild 4,000.
     for (let b = 0; b < N / 500; b++) {
-      const operations = Array.from({ length: 500 }, (_, j) => ({ op: 'put', key: `big:${b * 500 + j}`, blob: JSON.stringify({ emb: vec(b * 500 + j, 1) }) }));
+      const operations = Array.from({ length: 500 }, (_, j) => ({
+        op: 'put',
+        key: `big:${b * 500 + j}`,
+        blob: JSON.stringify({ emb: vec(b * 500 + j, 1) }),
+      }));
       await ok(call(s2, 'POST', '/transaction', { operations }));
     }
     await s2.kill();
@@ -114,4 +135,3 @@ describe('checkpoints by change-log growth', () => {
     }
   });
 });
-

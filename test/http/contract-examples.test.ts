@@ -69,7 +69,9 @@ function extractExamples(markdown: string): Example[] {
       try {
         body = JSON.parse(text);
       } catch (e) {
-        throw new Error(`contract line ${i + 1}: the request example of ${endpoint.method} ${endpoint.path} is not JSON: ${(e as Error).message}`);
+        throw new Error(
+          `contract line ${i + 1}: the request example of ${endpoint.method} ${endpoint.path} is not JSON: ${(e as Error).message}`,
+        );
       }
       out.push({ ...endpoint, label, line: i + 1, body });
     }
@@ -233,7 +235,9 @@ describe('every request example of the contract', () => {
     expect(skipped.length).toBeGreaterThan(0);
     for (const e of skipped) {
       const r = await call(s, e.method, e.path.replace(/\{[^}]+\}/g, 'x'), e.body);
-      expect(r.body.code, `${name(e)} is skipped (${skipReason(e.path)}) but answers ${r.status} ${JSON.stringify(r.body)}`).toBe('ROUTE_NOT_FOUND');
+      expect(r.body.code, `${name(e)} is skipped (${skipReason(e.path)}) but answers ${r.status} ${JSON.stringify(r.body)}`).toBe(
+        'ROUTE_NOT_FOUND',
+      );
     }
   });
 });

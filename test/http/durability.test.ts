@@ -26,7 +26,18 @@ describe('durability', () => {
       new Promise<number>((resolve) => {
         const body = JSON.stringify({ blob });
         const r = http.request(
-          { host: '127.0.0.1', port: a.port, method: 'PUT', path: `/entities/${key}`, agent, headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          {
+            host: '127.0.0.1',
+            port: a.port,
+            method: 'PUT',
+            path: `/entities/${key}`,
+            agent,
+            headers: {
+              authorization: 'Bearer test-admin-key-0123456789',
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
           (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode ?? 0));
@@ -59,7 +70,11 @@ describe('durability', () => {
     const missing: string[] = [];
     for (let i = 0; i < keys.length; i += 64) {
       const chunk = keys.slice(i, i + 64);
-      const got = await Promise.all(chunk.map((k) => b.req('GET', `/entities/${k}`).then(async (r) => (r.status === 200 ? (await json<{ blob: string }>(r)).blob : undefined))));
+      const got = await Promise.all(
+        chunk.map((k) =>
+          b.req('GET', `/entities/${k}`).then(async (r) => (r.status === 200 ? (await json<{ blob: string }>(r)).blob : undefined)),
+        ),
+      );
       chunk.forEach((k, j) => {
         if (got[j] !== acked.get(k)) missing.push(k);
       });
@@ -80,7 +95,13 @@ describe('graceful shutdown', () => {
     // Start a PUT and send only half of its body: the request is in flight.
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const r = http.request(
-        { host: '127.0.0.1', port: a.port, method: 'PUT', path: '/entities/shutdown:1', headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port: a.port,
+          method: 'PUT',
+          path: '/entities/shutdown:1',
+          headers: { authorization: 'Bearer test-admin-key-0123456789', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           let data = '';
           res.on('data', (c) => (data += c));
@@ -111,7 +132,11 @@ describe('graceful shutdown', () => {
     expect(JSON.parse(res.body)).toMatchObject({ success: true, key: 'shutdown:1' });
     expect(await exit).toBe(0);
     // Structured JSON logs on stderr, the shutdown sequence among them.
-    const lines = a.stderr().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; inflight?: number });
+    const lines = a
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; inflight?: number });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['listening', 'storage ready', 'shutting down', 'stopped']));
     expect(lines.find((l) => l.msg === 'shutting down')?.inflight).toBe(1); // the PUT was in flight at the signal
 
@@ -143,7 +168,9 @@ describe('shutdown with open change-feed clients', () => {
     // waiting would show as a slow exit, not be cut off by the timeout.
     const a = await startServer({ env: { THEMIS_SHUTDOWN_TIMEOUT_MS: '30000' } });
     const poll = a.req('GET', '/changefeed?from_seq=0&long_poll_ms=60000');
-    const sse = fetch(`${a.base}/changefeed/stream?from_seq=0&max_seconds=60`, { headers: { authorization: 'Bearer test-admin-key-0123456789' } }).then((r) => r.text());
+    const sse = fetch(`${a.base}/changefeed/stream?from_seq=0&max_seconds=60`, {
+      headers: { authorization: 'Bearer test-admin-key-0123456789' },
+    }).then((r) => r.text());
     await new Promise((r) => setTimeout(r, 300));
     const t0 = Date.now();
     const code = await a.stop('SIGTERM');

@@ -101,19 +101,32 @@ describe('entities CRUD', () => {
     const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => s.req('POST', '/entities', { key: 'race:1', blob: `{"i":${i}}` })));
     const bodies = await Promise.all(rs.map((r) => r.text()));
     const statuses = rs.map((r) => r.status).sort();
-    expect(statuses.filter((x) => x === 201), bodies.join('\n')).toHaveLength(1);
-    expect(statuses.filter((x) => x === 409), bodies.join('\n')).toHaveLength(19);
+    expect(
+      statuses.filter((x) => x === 201),
+      bodies.join('\n'),
+    ).toHaveLength(1);
+    expect(
+      statuses.filter((x) => x === 409),
+      bodies.join('\n'),
+    ).toHaveLength(19);
   });
 
   it('concurrent PUTs of one new key: exactly one reports created=true', async () => {
-    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => s.req('PUT', '/entities/race:put', { blob: `{"i":${i}}` }).then((r) => json<{ created: boolean }>(r))));
+    const rs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        s.req('PUT', '/entities/race:put', { blob: `{"i":${i}}` }).then((r) => json<{ created: boolean }>(r)),
+      ),
+    );
     expect(rs.filter((r) => r.created)).toHaveLength(1);
   });
 
   it('POST racing a PUT of the same key never reports 201 over an acknowledged PUT', async () => {
     for (let round = 0; round < 10; round++) {
       const key = `race:pp${round}`;
-      const [put, post] = await Promise.all([s.req('PUT', `/entities/${key}`, { blob: '{"by":"put"}' }), s.req('POST', '/entities', { key, blob: '{"by":"post"}' })]);
+      const [put, post] = await Promise.all([
+        s.req('PUT', `/entities/${key}`, { blob: '{"by":"put"}' }),
+        s.req('POST', '/entities', { key, blob: '{"by":"post"}' }),
+      ]);
       await expectStatus(put, 201);
       const stored = JSON.parse((await json<{ blob: string }>(await s.req('GET', `/entities/${key}`))).blob).by;
       if (post.status === 201) {
@@ -131,7 +144,9 @@ describe('entities CRUD', () => {
     const n = 200;
     const rs = await Promise.all(Array.from({ length: n }, (_, i) => s.req('PUT', `/entities/many:${i}`, { blob: `{"i":${i}}` })));
     expect(rs.every((r) => r.status === 201)).toBe(true);
-    const gets = await Promise.all(Array.from({ length: n }, (_, i) => s.req('GET', `/entities/many:${i}`).then((r) => json<{ blob: string }>(r))));
+    const gets = await Promise.all(
+      Array.from({ length: n }, (_, i) => s.req('GET', `/entities/many:${i}`).then((r) => json<{ blob: string }>(r))),
+    );
     expect(gets.map((g) => JSON.parse(g.blob).i)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });

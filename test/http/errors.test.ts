@@ -56,7 +56,8 @@ function checkErrorBody(body: unknown, status: number, code?: string): ErrorBody
   expect(b).not.toHaveProperty('stack');
   expect(JSON.stringify(b)).not.toMatch(/\\n\s+at |node_modules|dist\/src\//);
   for (const k of Object.keys(b)) {
-    if (!['error', 'message', 'status_code', 'code'].includes(k)) expect(ALLOWED_EXTRA.has(k), `unexpected field "${k}" in error body`).toBe(true);
+    if (!['error', 'message', 'status_code', 'code'].includes(k))
+      expect(ALLOWED_EXTRA.has(k), `unexpected field "${k}" in error body`).toBe(true);
   }
   return b;
 }
@@ -92,7 +93,11 @@ function rawRequest(
 ): Promise<RawResponse> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return new Promise<RawResponse>((resolve, reject) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', ...(opts.headers ?? {}) };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      'content-type': 'application/json',
+      ...(opts.headers ?? {}),
+    };
     if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
     const req = http.request({ host: '127.0.0.1', port: srv.port, method: opts.method, path: opts.path, headers, agent });
     let socketClosedResolve: (v: boolean) => void = () => {};
@@ -186,17 +191,21 @@ describe('authentication errors', () => {
     expect(challenge).toContain('error="invalid_token"');
   });
 
-  it.each([`Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}`, 'Basic xxx', ADMIN_KEY, 'Bearer', `Bearer ${ADMIN_KEY} extra`, `Token ${ADMIN_KEY}`])(
-    'a non-Bearer or malformed Authorization (%s) -> 401',
-    async (authorization) => {
-      const r = await s.req('GET', '/stats', undefined, { authorization });
-      const challenge = r.headers.get('www-authenticate');
-      const b = await expectError(r, 401, 'UNAUTHORIZED');
-      expect(challenge).toMatch(/^Bearer\b/);
-      // The secret is never echoed back.
-      expect(b.message).not.toContain(ADMIN_KEY);
-    },
-  );
+  it.each([
+    `Basic ${Buffer.from(`admin:${ADMIN_KEY}`).toString('base64')}`,
+    'Basic xxx',
+    ADMIN_KEY,
+    'Bearer',
+    `Bearer ${ADMIN_KEY} extra`,
+    `Token ${ADMIN_KEY}`,
+  ])('a non-Bearer or malformed Authorization (%s) -> 401', async (authorization) => {
+    const r = await s.req('GET', '/stats', undefined, { authorization });
+    const challenge = r.headers.get('www-authenticate');
+    const b = await expectError(r, 401, 'UNAUTHORIZED');
+    expect(challenge).toMatch(/^Bearer\b/);
+    // The secret is never echoed back.
+    expect(b.message).not.toContain(ADMIN_KEY);
+  });
 
   it('a rejected unauthenticated write is not applied', async () => {
     await expectAbsent('t:auth');
@@ -347,7 +356,11 @@ describe('request body and key validation on PUT /entities/{key}', () => {
   it('POST /entities field errors name the field', async () => {
     const notString = await expectError(await s.req('POST', '/entities', { key: 5, blob: '{}' }), 400, 'VALIDATION_FAILED');
     expect(notString.field).toBe('key');
-    const mismatch = await expectError(await s.req('POST', '/entities', { key: 't:mm1', table: 'u', blob: '{}' }), 400, 'VALIDATION_FAILED');
+    const mismatch = await expectError(
+      await s.req('POST', '/entities', { key: 't:mm1', table: 'u', blob: '{}' }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(mismatch.field).toBe('table');
     await expectAbsent('t:mm1');
     await expectError(await s.req('POST', '/entities', { table: 'bad table', blob: '{}' }), 400, 'INVALID_KEY');
@@ -356,13 +369,20 @@ describe('request body and key validation on PUT /entities/{key}', () => {
     await expectAbsent('t:mm2');
   });
 
-  it.each(['t:%E0%A4%A', 't:%ZZ', 't:%', 't:%C3%28', 't:%ED%A0%80'])('malformed percent-encoding %s -> 400 (GET, PUT, DELETE)', async (p) => {
-    for (const [method, body] of [['GET', undefined], ['PUT', { blob: '{}' }], ['DELETE', undefined]] as const) {
-      const r = await s.req(method, `/entities/${p}`, body);
-      const b = await expectError(r, 400, 'BAD_REQUEST');
-      expect(b.message).toMatch(/percent|encod/i);
-    }
-  });
+  it.each(['t:%E0%A4%A', 't:%ZZ', 't:%', 't:%C3%28', 't:%ED%A0%80'])(
+    'malformed percent-encoding %s -> 400 (GET, PUT, DELETE)',
+    async (p) => {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['PUT', { blob: '{}' }],
+        ['DELETE', undefined],
+      ] as const) {
+        const r = await s.req(method, `/entities/${p}`, body);
+        const b = await expectError(r, 400, 'BAD_REQUEST');
+        expect(b.message).toMatch(/percent|encod/i);
+      }
+    },
+  );
 });
 
 describe('POST /entities conflicts', () => {
@@ -392,8 +412,14 @@ describe('POST /entities conflicts', () => {
     const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => s.req('POST', '/entities', { key, blob: JSON.stringify({ i }) })));
     const bodies = await Promise.all(rs.map((r) => r.text()));
     const statuses = rs.map((r) => r.status).sort();
-    expect(statuses.filter((x) => x === 201), bodies.join('\n')).toHaveLength(1);
-    expect(statuses.filter((x) => x === 409), bodies.join('\n')).toHaveLength(7);
+    expect(
+      statuses.filter((x) => x === 201),
+      bodies.join('\n'),
+    ).toHaveLength(1);
+    expect(
+      statuses.filter((x) => x === 409),
+      bodies.join('\n'),
+    ).toHaveLength(7);
     const winner = rs.findIndex((r) => r.status === 201);
     expect(await json(await s.req('GET', `/entities/${key}`))).toEqual({ key, blob: JSON.stringify({ i: winner }) });
   });
@@ -450,7 +476,11 @@ describe('body size limit (THEMIS_MAX_BODY_BYTES=1024)', () => {
     expect(await r1.socketClosed).toBe(false);
 
     const exact = bodyOfSize(LIMIT);
-    const r2 = await rawRequest(small, { method: 'PUT', path: '/entities/t:fits2', chunks: [exact.slice(0, 300), exact.slice(300, 700), exact.slice(700)] });
+    const r2 = await rawRequest(small, {
+      method: 'PUT',
+      path: '/entities/t:fits2',
+      chunks: [exact.slice(0, 300), exact.slice(300, 700), exact.slice(700)],
+    });
     await expectStatus(r2, 201);
 
     const g = await small.req('GET', '/entities/t:fits2');
@@ -486,7 +516,11 @@ describe('robustness', () => {
           if (kind === 0) {
             // Random bytes as a body to a valid route.
             const body = crypto.randomBytes(1 + crypto.randomInt(300));
-            r = await fetch(`${s.base}/entities/t:burst${i}`, { method: 'PUT', body, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' } });
+            r = await fetch(`${s.base}/entities/t:burst${i}`, {
+              method: 'PUT',
+              body,
+              headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+            });
           } else if (kind === 1) {
             r = await s.req(methods[crypto.randomInt(methods.length)]!, randomPath());
           } else if (kind === 2) {

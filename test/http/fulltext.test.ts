@@ -133,14 +133,19 @@ class Reference {
     const out = new Map<string, number>();
     for (const k of parts[0]!.keys()) {
       if (excluded.has(k) || !parts.every((m) => m.has(k))) continue;
-      out.set(k, parts.reduce((s, m) => s + m.get(k)!, 0));
+      out.set(
+        k,
+        parts.reduce((s, m) => s + m.get(k)!, 0),
+      );
     }
     return out;
   }
 
   /** Best first; equal scores by key ascending. */
   rank(q: RQ): Ranked[] {
-    return [...this.eval(q)].map(([key, score]) => ({ key, score })).sort((x, y) => (Math.abs(x.score - y.score) < 1e-9 ? (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) : y.score - x.score));
+    return [...this.eval(q)]
+      .map(([key, score]) => ({ key, score }))
+      .sort((x, y) => (Math.abs(x.score - y.score) < 1e-9 ? (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) : y.score - x.score));
   }
 }
 
@@ -177,17 +182,26 @@ const createFulltext = (s: StartedServer, table: string, column: string, config?
   ok(call(s, 'POST', '/index/create', { table, column, type: 'fulltext', ...(config ? { config } : {}) }));
 
 /** Atomic batch of puts (POST /transaction). */
-const putAll = (s: StartedServer, docs: [string, unknown][]) => ok(call(s, 'POST', '/transaction', { operations: docs.map(([key, blob]) => ({ op: 'put', key, blob })) }));
+const putAll = (s: StartedServer, docs: [string, unknown][]) =>
+  ok(call(s, 'POST', '/transaction', { operations: docs.map(([key, blob]) => ({ op: 'put', key, blob })) }));
 
 async function ftStats(s: StartedServer, table: string, column: string): Promise<FtStats> {
   const b = await ok(call(s, 'GET', '/index/stats'));
-  const i = (b.indexes as { name: string; type: string; fulltext?: FtStats }[]).find((x) => x.name === `${table}.${column}` && x.type === 'fulltext');
+  const i = (b.indexes as { name: string; type: string; fulltext?: FtStats }[]).find(
+    (x) => x.name === `${table}.${column}` && x.type === 'fulltext',
+  );
   expect(i?.fulltext, `no fulltext index ${table}.${column}`).toBeDefined();
   return i!.fulltext!;
 }
 
 /** The server's complete answer equals the reference: same keys in the same order (ties by key), scores to 1e-6, total. */
-async function expectReference(s: StartedServer, table: string, column: string, ref: Reference, queries: readonly (readonly [string, RQ])[]): Promise<void> {
+async function expectReference(
+  s: StartedServer,
+  table: string,
+  column: string,
+  ref: Reference,
+  queries: readonly (readonly [string, RQ])[],
+): Promise<void> {
   for (const [query, rq] of queries) {
     const want = ref.rank(rq);
     const got = await search(s, { table, column, query, limit: 10_000, snippets: false });
@@ -197,20 +211,45 @@ async function expectReference(s: StartedServer, table: string, column: string, 
     // Same documents, same score sequence; documents whose scores differ only by float rounding
     // (sums of the same contributions in another order) may swap places.
     expect([...got.hits.map((h) => h.key)].sort(), msg).toEqual([...want.map((w) => w.key)].sort());
-    got.hits.forEach((h, i) => { expect(Math.abs(h.score - want[i]!.score), `${msg} #${i} ${h.key}: ${h.score} vs ${want[i]!.key} ${want[i]!.score}`).toBeLessThan(1e-6); });
+    got.hits.forEach((h, i) => {
+      expect(Math.abs(h.score - want[i]!.score), `${msg} #${i} ${h.key}: ${h.score} vs ${want[i]!.key} ${want[i]!.score}`).toBeLessThan(
+        1e-6,
+      );
+    });
     const byKey = new Map(want.map((w) => [w.key, w.score]));
-    got.hits.forEach((h) => { expect(Math.abs(h.score - byKey.get(h.key)!), `${msg} ${h.key}`).toBeLessThan(1e-6); });
+    got.hits.forEach((h) => {
+      expect(Math.abs(h.score - byKey.get(h.key)!), `${msg} ${h.key}`).toBeLessThan(1e-6);
+    });
   }
   const st = await ftStats(s, table, column);
   const rs = ref.stats();
-  expect({ ...st, avg_doc_length: Math.round(st.avg_doc_length * 1e9) }).toEqual({ ...rs, avg_doc_length: Math.round(rs.avg_doc_length * 1e9) });
+  expect({ ...st, avg_doc_length: Math.round(st.avg_doc_length * 1e9) }).toEqual({
+    ...rs,
+    avg_doc_length: Math.round(rs.avg_doc_length * 1e9),
+  });
 }
 
-
-const VOCAB = ['alpha', 'beta', 'gamma', 'delta', 'echo', 'fox', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima', 'mike', 'alps', 'alpine'];
+const VOCAB = [
+  'alpha',
+  'beta',
+  'gamma',
+  'delta',
+  'echo',
+  'fox',
+  'golf',
+  'hotel',
+  'india',
+  'juliet',
+  'kilo',
+  'lima',
+  'mike',
+  'alps',
+  'alpine',
+];
 /** A random field value: mostly sentences (repeated words likely), sometimes a number, an array, a non-text value or nothing. */
 function randomBody(rnd: () => number): unknown {
-  const sentence = () => Array.from({ length: 1 + Math.floor(rnd() * 10) }, () => VOCAB[Math.floor(rnd() * VOCAB.length)]).join(rnd() < 0.5 ? ' ' : ', ');
+  const sentence = () =>
+    Array.from({ length: 1 + Math.floor(rnd() * 10) }, () => VOCAB[Math.floor(rnd() * VOCAB.length)]).join(rnd() < 0.5 ? ' ' : ', ');
   const x = rnd();
   if (x < 0.75) return sentence();
   if (x < 0.8) return Math.floor(rnd() * 100);
@@ -264,7 +303,9 @@ async function writer(s: StartedServer, table: string, seed: number, pool: numbe
       } else if (x < 0.75) {
         await ok(call(s, 'DELETE', `/entities/${key()}`));
       } else {
-        const ops = [key(), key(), key()].map((k, i) => (i === 2 && rnd() < 0.5 ? { op: 'delete', key: k } : { op: 'put', key: k, blob: doc(k) }));
+        const ops = [key(), key(), key()].map((k, i) =>
+          i === 2 && rnd() < 0.5 ? { op: 'delete', key: k } : { op: 'put', key: k, blob: doc(k) },
+        );
         await ok(call(s, 'POST', '/transaction', { operations: ops }));
       }
       done++;
@@ -392,7 +433,10 @@ describe('fulltext search over HTTP', () => {
     });
 
     it('an index created after the data exists (backfill) and custom k1/b', async () => {
-      const docs = corpusDocs('bf').map(([k, d], i): [string, Record<string, unknown>] => [k, { ...d, alt: i % 3 === 0 ? { no: 1 } : `${d.body} ${d.body.split(' ')[0]}` }]);
+      const docs = corpusDocs('bf').map(([k, d], i): [string, Record<string, unknown>] => [
+        k,
+        { ...d, alt: i % 3 === 0 ? { no: 1 } : `${d.body} ${d.body.split(' ')[0]}` },
+      ]);
       await putAll(s, docs);
       await createFulltext(s, 'bf', 'body');
       await createFulltext(s, 'bf', 'alt', { k1: 2, b: 0.3 });
@@ -408,7 +452,10 @@ describe('fulltext search over HTTP', () => {
       await createFulltext(s, 'bf', 'x0', { k1: 0, b: 0 });
       await createFulltext(s, 'bf', 'x1', { k1: 0.5, b: 1 });
       await expectReference(s, 'bf', 'x0', new Reference(0, 0), [['fox', T('fox')]]); // no document has x0 yet: an empty index
-      await putAll(s, docs.map(([k, d]) => [k, { ...d, x0: d.body, x1: d.body }]));
+      await putAll(
+        s,
+        docs.map(([k, d]) => [k, { ...d, x0: d.body, x1: d.body }]),
+      );
       const r0 = new Reference(0, 0);
       const r1 = new Reference(0.5, 1);
       for (const [k, d] of docs) {
@@ -507,7 +554,15 @@ describe('fulltext search over HTTP', () => {
       const pages: Hit[] = [];
       for (let offset = 0; offset < all.total + 5; offset += 5) {
         const p = await search(s, { table: 'bm', column: 'body', query: 'the OR dog OR fox', limit: 5, offset, snippets: false });
-        expect(p).toMatchObject({ table: 'bm', column: 'body', query: 'the OR dog OR fox', limit: 5, offset, total: all.total, count: p.hits.length });
+        expect(p).toMatchObject({
+          table: 'bm',
+          column: 'body',
+          query: 'the OR dog OR fox',
+          limit: 5,
+          offset,
+          total: all.total,
+          count: p.hits.length,
+        });
         expect(p.count).toBe(Math.max(0, Math.min(5, all.total - offset)));
         expect(typeof p.took_ms).toBe('number');
         pages.push(...p.hits);
@@ -582,7 +637,10 @@ describe('fulltext search over HTTP', () => {
       ];
       await createFulltext(s, 'de', 'body', { language: 'de', normalize_umlauts: true, stemming_enabled: true, stopwords_enabled: true });
       await createFulltext(s, 'de', 'raw', { language: 'de' });
-      await putAll(s, docs.map(([k, d]) => [k, { ...d, raw: d.body }]));
+      await putAll(
+        s,
+        docs.map(([k, d]) => [k, { ...d, raw: d.body }]),
+      );
       const keys = async (column: string, query: string) => (await search(s, { table: 'de', column, query })).hits.map((h) => h.key).sort();
       expect(await keys('body', 'Mueller')).toEqual(['de:1', 'de:3']);
       expect(await keys('body', 'MÜLLER')).toEqual(['de:1', 'de:3']);
@@ -592,7 +650,9 @@ describe('fulltext search over HTTP', () => {
       expect(await keys('raw', 'Mueller')).toEqual(['de:3']);
       expect(await keys('raw', 'strasse')).toEqual(['de:3']);
       expect(await keys('raw', 'straße')).toEqual(['de:2']);
-      expect((await search(s, { table: 'de', column: 'body', query: 'mueller' })).hits.find((h) => h.key === 'de:1')!.snippet).toBe('Familie <em>Müller</em> wohnt hier');
+      expect((await search(s, { table: 'de', column: 'body', query: 'mueller' })).hits.find((h) => h.key === 'de:1')!.snippet).toBe(
+        'Familie <em>Müller</em> wohnt hier',
+      );
     });
 
     it('custom stopwords (language none): removed from documents, queries and lengths', async () => {
@@ -628,8 +688,10 @@ describe('fulltext search over HTTP', () => {
       expectError(await bad({ ...base, query: 5 }), 400, 'VALIDATION_FAILED', 'query');
       expectError(await bad({ ...base, query: '' }), 400, 'VALIDATION_FAILED', 'query');
       expectError(await bad({ ...base, query: '   ' }), 400, 'VALIDATION_FAILED', 'query');
-      for (const limit of [0, 10_001, 1.5, -1, '5']) expectError(await bad({ ...base, query: 'fox', limit }), 400, 'VALIDATION_FAILED', 'limit');
-      for (const offset of [-1, 100_001, 0.5]) expectError(await bad({ ...base, query: 'fox', offset }), 400, 'VALIDATION_FAILED', 'offset');
+      for (const limit of [0, 10_001, 1.5, -1, '5'])
+        expectError(await bad({ ...base, query: 'fox', limit }), 400, 'VALIDATION_FAILED', 'limit');
+      for (const offset of [-1, 100_001, 0.5])
+        expectError(await bad({ ...base, query: 'fox', offset }), 400, 'VALIDATION_FAILED', 'offset');
       expectError(await bad({ ...base, query: 'fox', snippets: 'yes' }), 400, 'VALIDATION_FAILED', 'snippets');
       expectError(await bad({ ...base, query: 'x'.repeat(4097) }), 400, 'VALIDATION_FAILED', 'query');
       const malformed = await bad('{"table": "bm",');
@@ -674,10 +736,20 @@ describe('fulltext search over HTTP', () => {
 
     it('highlight options out of range are 400 naming highlight.<field>', async () => {
       for (const fragment_size of [19, 10_001, 50.5, '100']) {
-        expectError(await bad({ ...base, query: 'fox', highlight: { fragment_size } }), 400, 'VALIDATION_FAILED', 'highlight.fragment_size');
+        expectError(
+          await bad({ ...base, query: 'fox', highlight: { fragment_size } }),
+          400,
+          'VALIDATION_FAILED',
+          'highlight.fragment_size',
+        );
       }
       expectError(await bad({ ...base, query: 'fox', highlight: { encoder: 'xml' } }), 400, 'VALIDATION_FAILED', 'highlight.encoder');
-      expectError(await bad({ ...base, query: 'fox', highlight: { pre_tag: 'x'.repeat(65) } }), 400, 'VALIDATION_FAILED', 'highlight.pre_tag');
+      expectError(
+        await bad({ ...base, query: 'fox', highlight: { pre_tag: 'x'.repeat(65) } }),
+        400,
+        'VALIDATION_FAILED',
+        'highlight.pre_tag',
+      );
       expectError(await bad({ ...base, query: 'fox', highlight: 'bold' }), 400, 'VALIDATION_FAILED', 'highlight');
       // the bounds themselves are fine
       for (const fragment_size of [20, 10_000]) await expectStatus(await bad({ ...base, query: 'fox', highlight: { fragment_size } }), 200);
@@ -703,8 +775,14 @@ describe('fulltext search over HTTP', () => {
       ['kiwi', T('kiwi')],
       ['apple OR banana OR kiwi', Or(T('apple'), T('banana'), T('kiwi'))],
     ];
-    const begin = async (isolation = 'read_committed') => String((await ok(call(s, 'POST', '/transaction/begin', { isolation }))).transaction_id);
-    const snapshot = async () => Promise.all(q.map(([query]) => search(s, { table: 'tx', column: 'body', query, limit: 100, snippets: false }).then(({ took_ms: _, ...rest }) => rest)));
+    const begin = async (isolation = 'read_committed') =>
+      String((await ok(call(s, 'POST', '/transaction/begin', { isolation }))).transaction_id);
+    const snapshot = async () =>
+      Promise.all(
+        q.map(([query]) =>
+          search(s, { table: 'tx', column: 'body', query, limit: 100, snippets: false }).then(({ took_ms: _, ...rest }) => rest),
+        ),
+      );
 
     beforeAll(async () => {
       await createFulltext(s, 'tx', 'body');
@@ -801,7 +879,10 @@ describe('fulltext search over HTTP', () => {
     for (let round = 1; round <= 5; round++) {
       const table = `race${round}`;
       const rnd = prng(round);
-      await putAll(s, Array.from({ length: 300 }, (_, i): [string, unknown] => [`${table}:${i}`, { k: `${table}:${i}`, body: randomBody(rnd) }]));
+      await putAll(
+        s,
+        Array.from({ length: 300 }, (_, i): [string, unknown] => [`${table}:${i}`, { k: `${table}:${i}`, body: randomBody(rnd) }]),
+      );
       let stop = false;
       const writers = Array.from({ length: 6 }, (_, w) => writer(s, table, 100 * round + w, 600, () => stop));
       await sleep(50);
@@ -847,7 +928,11 @@ describe('fulltext persistence', () => {
   const ref = new Reference();
   let first: { query: string; total: number; hits: Hit[] }[] = [];
   const everything = async (s: StartedServer) =>
-    Promise.all(QUERIES.map(async ([query]) => (({ total, hits }) => ({ query, total, hits }))(await search(s, { table: 'ps', column: 'body', query, limit: 100 }))));
+    Promise.all(
+      QUERIES.map(async ([query]) =>
+        (({ total, hits }) => ({ query, total, hits }))(await search(s, { table: 'ps', column: 'body', query, limit: 100 })),
+      ),
+    );
 
   it('graceful restart: same results and scores', async () => {
     const a = await startServer({ dataDir });
@@ -895,7 +980,9 @@ describe('fulltext persistence', () => {
       const kref = referenceOf(docs);
       expect(kref.n).toBeGreaterThan(5);
       await expectReference(b, 'kc', 'body', kref, RANDOM_QUERIES);
-      expect((await ftStats(b, 'kc', 'body')).documents).toBe([...docs.values()].filter((d) => refTexts(d.body).some((t) => /[\p{L}\p{N}]/u.test(t))).length);
+      expect((await ftStats(b, 'kc', 'body')).documents).toBe(
+        [...docs.values()].filter((d) => refTexts(d.body).some((t) => /[\p{L}\p{N}]/u.test(t))).length,
+      );
       // the earlier table survived the crash too
       expect(await everything(b)).toEqual(first);
       // and the index keeps working after the recovery

@@ -35,14 +35,24 @@ describe('graph over HTTP', () => {
   it('traverse: BFS order, each vertex once with cycles, the contract response shape', async () => {
     const r = await traverse(s, { start_vertex: 'users:alice', max_depth: 3 });
     await expectStatus(r, 200);
-    expect(r.body).toEqual({ start_vertex: 'users:alice', max_depth: 3, direction: 'outbound', visited_count: 4, visited: ['users:alice', 'users:bob', 'users:dave', 'users:carol'] });
+    expect(r.body).toEqual({
+      start_vertex: 'users:alice',
+      max_depth: 3,
+      direction: 'outbound',
+      visited_count: 4,
+      visited: ['users:alice', 'users:bob', 'users:dave', 'users:carol'],
+    });
   });
 
   it('traverse: depth limits, directions, edge_table, unknown start vertex', async () => {
     expect(await visited(s, { start_vertex: 'users:alice', max_depth: 0 })).toEqual(['users:alice']);
     expect(await visited(s, { start_vertex: 'users:alice', max_depth: 1 })).toEqual(['users:alice', 'users:bob', 'users:dave']);
     expect(await visited(s, { start_vertex: 'users:alice', max_depth: 1, direction: 'inbound' })).toEqual(['users:alice', 'users:carol']);
-    expect(await visited(s, { start_vertex: 'users:bob', max_depth: 1, direction: 'any' })).toEqual(['users:bob', 'users:carol', 'users:alice']);
+    expect(await visited(s, { start_vertex: 'users:bob', max_depth: 1, direction: 'any' })).toEqual([
+      'users:bob',
+      'users:carol',
+      'users:alice',
+    ]);
     expect(await visited(s, { start_vertex: 'users:alice', max_depth: 10, edge_table: 'likes' })).toEqual(['users:alice', 'users:dave']);
     expect(await visited(s, { start_vertex: 'users:nobody', max_depth: 2 })).toEqual(['users:nobody']);
   });
@@ -50,7 +60,15 @@ describe('graph over HTTP', () => {
   it('shortest_path: vertex path and edges; 404 when unreachable', async () => {
     const r = await call(s, 'POST', '/graph/shortest_path', { from: 'users:alice', to: 'users:carol' });
     await expectStatus(r, 200);
-    expect(r.body).toEqual({ from: 'users:alice', to: 'users:carol', direction: 'outbound', found: true, length: 2, path: ['users:alice', 'users:bob', 'users:carol'], edges: ['follows:1', 'follows:2'] });
+    expect(r.body).toEqual({
+      from: 'users:alice',
+      to: 'users:carol',
+      direction: 'outbound',
+      found: true,
+      length: 2,
+      path: ['users:alice', 'users:bob', 'users:carol'],
+      edges: ['follows:1', 'follows:2'],
+    });
     const inbound = await call(s, 'POST', '/graph/shortest_path', { from: 'users:alice', to: 'users:carol', direction: 'inbound' });
     expect(inbound.body).toMatchObject({ length: 1, edges: ['follows:3'] });
     const none = await call(s, 'POST', '/graph/shortest_path', { from: 'users:dave', to: 'users:alice' });
@@ -116,7 +134,12 @@ describe('graph over HTTP', () => {
   it('adjacency persists across a restart', async () => {
     await s.stop();
     s = await startServer({ dataDir });
-    expect(await visited(s, { start_vertex: 'users:alice', max_depth: 3 })).toEqual(['users:alice', 'users:bob', 'users:dave', 'users:carol']);
+    expect(await visited(s, { start_vertex: 'users:alice', max_depth: 3 })).toEqual([
+      'users:alice',
+      'users:bob',
+      'users:dave',
+      'users:carol',
+    ]);
     expect(await visited(s, { start_vertex: 'people:r', max_depth: 3 })).toEqual(['people:r', 'people:t']);
   });
 });

@@ -36,32 +36,59 @@ afterAll(async () => {
 const Q = Array.from({ length: DIM }, (_, i) => i + 0.5);
 
 /** Reference fusion over the lists the server gives for the parts. */
-async function reference(query: string, k: number, candidates: number, fusion: 'rrf' | 'weighted', w: { text: number; vector: number }, rrfK = 60): Promise<[string, number][]> {
-  const t = (await call(s, 'POST', '/search/fulltext', { table: 'docs', column: 'body', query, limit: candidates, snippets: false })).body.hits as { key: string; score: number }[];
-  const v = (await call(s, 'POST', '/vector/search', { index: 'docs_vec', vector: Q, k: candidates })).body.results as { pk: string; distance: number }[];
+async function reference(
+  query: string,
+  k: number,
+  candidates: number,
+  fusion: 'rrf' | 'weighted',
+  w: { text: number; vector: number },
+  rrfK = 60,
+): Promise<[string, number][]> {
+  const t = (await call(s, 'POST', '/search/fulltext', { table: 'docs', column: 'body', query, limit: candidates, snippets: false })).body
+    .hits as { key: string; score: number }[];
+  const v = (await call(s, 'POST', '/vector/search', { index: 'docs_vec', vector: Q, k: candidates })).body.results as {
+    pk: string;
+    distance: number;
+  }[];
   const score = new Map<string, number>();
   const add = (key: string, x: number) => score.set(key, (score.get(key) ?? 0) + x);
   if (fusion === 'rrf') {
-    t.forEach((h, i) => { add(h.key, w.text / (rrfK + i + 1)); });
-    v.forEach((h, i) => { add(`docs:${h.pk}`, w.vector / (rrfK + i + 1)); });
+    t.forEach((h, i) => {
+      add(h.key, w.text / (rrfK + i + 1));
+    });
+    v.forEach((h, i) => {
+      add(`docs:${h.pk}`, w.vector / (rrfK + i + 1));
+    });
   } else {
     const [tl, th] = [Math.min(...t.map((h) => h.score)), Math.max(...t.map((h) => h.score))];
     const [vl, vh] = [Math.min(...v.map((h) => h.distance)), Math.max(...v.map((h) => h.distance))];
-    t.forEach((h) => { add(h.key, w.text * (th === tl ? 1 : (h.score - tl) / (th - tl))); });
-    v.forEach((h) => { add(`docs:${h.pk}`, w.vector * (vh === vl ? 1 : (vh - h.distance) / (vh - vl))); });
+    t.forEach((h) => {
+      add(h.key, w.text * (th === tl ? 1 : (h.score - tl) / (th - tl)));
+    });
+    v.forEach((h) => {
+      add(`docs:${h.pk}`, w.vector * (vh === vl ? 1 : (vh - h.distance) / (vh - vl)));
+    });
   }
   return [...score].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, k);
 }
 
 describe('POST /search/hybrid', () => {
   it('rrf (default) equals the reference fusion of the two lists', async () => {
-    const r = await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'vector OR graph' }, vector: { field: 'emb', vector: Q }, k: 15, candidates: 50 });
+    const r = await call(s, 'POST', '/search/hybrid', {
+      table: 'docs',
+      text: { column: 'body', query: 'vector OR graph' },
+      vector: { field: 'emb', vector: Q },
+      k: 15,
+      candidates: 50,
+    });
     await expectStatus(r, 200);
     const body = r.body as unknown as HybridSearchResponse;
     expect(body).toMatchObject({ table: 'docs', fusion: 'rrf', k: 15, candidates: 50, index: 'docs_vec', count: 15 });
     const ref = await reference('vector OR graph', 15, 50, 'rrf', { text: 1, vector: 1 });
     expect(body.results.map((h) => h.key)).toEqual(ref.map(([k]) => k));
-    body.results.forEach((h, i) => { expect(h.score).toBeCloseTo(ref[i]![1], 12); });
+    body.results.forEach((h, i) => {
+      expect(h.score).toBeCloseTo(ref[i]![1], 12);
+    });
     // every result says where it came from
     for (const h of body.results) {
       expect(h.pk).toBe(h.key.slice('docs:'.length));
@@ -83,7 +110,9 @@ describe('POST /search/hybrid', () => {
     const body = r.body as unknown as HybridSearchResponse;
     const ref = await reference('fusion rank', 10, 40, 'weighted', { text: 0.3, vector: 0.7 });
     expect(body.results.map((h) => h.key)).toEqual(ref.map(([k]) => k));
-    body.results.forEach((h, i) => { expect(h.score).toBeCloseTo(ref[i]![1], 9); });
+    body.results.forEach((h, i) => {
+      expect(h.score).toBeCloseTo(ref[i]![1], 9);
+    });
   });
 
   it('/metrics exposes the size of each vector index', async () => {
@@ -95,10 +124,14 @@ describe('POST /search/hybrid', () => {
   });
 
   it('follows writes: a deleted document leaves both lists', async () => {
-    const first = (await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 1 })).body as unknown as HybridSearchResponse;
+    const first = (
+      await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 1 })
+    ).body as unknown as HybridSearchResponse;
     const top = first.results[0]!.key;
     await expectStatus(await call(s, 'DELETE', `/entities/${encodeURIComponent(top)}`), 200);
-    const after = (await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 50 })).body as unknown as HybridSearchResponse;
+    const after = (
+      await call(s, 'POST', '/search/hybrid', { table: 'docs', text: { column: 'body', query: 'hybrid' }, vector: { vector: Q }, k: 50 })
+    ).body as unknown as HybridSearchResponse;
     expect(after.results.map((h) => h.key)).not.toContain(top);
   });
 

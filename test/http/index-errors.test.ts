@@ -58,13 +58,25 @@ describe('index errors: same situation, same status and code, on every index kin
   it.each<[string, Req, string]>([
     ['fulltext: /search/fulltext', ['POST', '/search/fulltext', { table: 'ie', column: 'a', query: 'x' }], 'column'],
     ['fulltext: AQL FULLTEXT()', ['POST', '/query/aql', { query: 'FOR d IN ie FILTER FULLTEXT(d.a, "x") RETURN d' }], 'query'],
-    ['fulltext: /search/hybrid text', ['POST', '/search/hybrid', { table: 'iv', text: { column: 'body', query: 'x' }, vector: { vector: V } }], 'column'],
+    [
+      'fulltext: /search/hybrid text',
+      ['POST', '/search/hybrid', { table: 'iv', text: { column: 'body', query: 'x' }, vector: { vector: V } }],
+      'column',
+    ],
     ['vector: /vector/search by name', ['POST', '/vector/search', { index: 'nope', vector: V }], 'index'],
     // /vector/search ignores `table` today (issue 14 item 6); batch_insert resolves the index by table.
     ['vector: /vector/batch_insert by table', ['POST', '/vector/batch_insert', { table: 'ie', items: [{ pk: 'x', vector: V }] }], 'index'],
     ['vector: /vector/index/stats', ['GET', '/vector/index/stats?index=nope'], 'index'],
-    ['vector: AQL NEAR()', ['POST', '/query/aql', { query: 'FOR d IN ie FILTER NEAR(d.emb, @v, 3) RETURN d', bind_vars: { v: V } }], 'query'],
-    ['vector: /search/hybrid vector', ['POST', '/search/hybrid', { table: 'ie', text: { column: 'body', query: 'x' }, vector: { vector: V } }], 'index'],
+    [
+      'vector: AQL NEAR()',
+      ['POST', '/query/aql', { query: 'FOR d IN ie FILTER NEAR(d.emb, @v, 3) RETURN d', bind_vars: { v: V } }],
+      'query',
+    ],
+    [
+      'vector: /search/hybrid vector',
+      ['POST', '/search/hybrid', { table: 'ie', text: { column: 'body', query: 'x' }, vector: { vector: V } }],
+      'index',
+    ],
   ])('%s: searching through an index that does not exist -> 400 INDEX_NOT_FOUND', async (_what, req, field) => {
     await expectCode(req, 'INDEX_NOT_FOUND', field);
   });

@@ -41,9 +41,28 @@ describe('indexes over HTTP', () => {
   it('create answers the index description; duplicate 400 INDEX_EXISTS; drop 200; drop missing 400 INDEX_NOT_FOUND', async () => {
     const r = await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toEqual({ success: true, name: 'cr.city', table: 'cr', column: 'city', columns: ['city'], type: 'equality', unique: false, sparse: false, state: 'ready' });
+    expect(r.body).toEqual({
+      success: true,
+      name: 'cr.city',
+      table: 'cr',
+      column: 'city',
+      columns: ['city'],
+      type: 'equality',
+      unique: false,
+      sparse: false,
+      state: 'ready',
+    });
     const comp = await call(s, 'POST', '/index/create', { table: 'cr', columns: ['a', 'b.c'], type: 'range', unique: true, sparse: true });
-    expect(comp.body).toMatchObject({ success: true, name: 'cr.a,b.c', column: 'a', columns: ['a', 'b.c'], type: 'range', unique: true, sparse: true, state: 'ready' });
+    expect(comp.body).toMatchObject({
+      success: true,
+      name: 'cr.a,b.c',
+      column: 'a',
+      columns: ['a', 'b.c'],
+      type: 'range',
+      unique: true,
+      sparse: true,
+      state: 'ready',
+    });
     expectError(await call(s, 'POST', '/index/create', { table: 'cr', column: 'city' }), 400, 'INDEX_EXISTS');
     const d = await call(s, 'POST', '/index/drop', { table: 'cr', column: 'city' });
     await expectStatus(d, 200);
@@ -60,13 +79,48 @@ describe('indexes over HTTP', () => {
     expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'hash' }), 400, 'VALIDATION_FAILED', 'type');
     expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', unique: 'yes' }), 400, 'VALIDATION_FAILED', 'unique');
     expectError(await call(s, 'POST', '/index/drop', { column: 'a' }), 400, 'VALIDATION_FAILED', 'table');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', unique: true }), 400, 'VALIDATION_FAILED', 'unique');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', columns: ['a', 'b'], type: 'fulltext' }), 400, 'VALIDATION_FAILED', 'columns');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { language: 'fr' } }), 400, 'VALIDATION_FAILED', 'config.language');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { k1: -1 } }), 400, 'VALIDATION_FAILED', 'config.k1');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { b: 2 } }), 400, 'VALIDATION_FAILED', 'config.b');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { colour: 1 } }), 400, 'VALIDATION_FAILED', 'config.colour');
-    expectError(await call(s, 'POST', '/index/create', { table: 'v', column: 'a', config: { language: 'en' } }), 400, 'VALIDATION_FAILED', 'config');
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', unique: true }),
+      400,
+      'VALIDATION_FAILED',
+      'unique',
+    );
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', columns: ['a', 'b'], type: 'fulltext' }),
+      400,
+      'VALIDATION_FAILED',
+      'columns',
+    );
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { language: 'fr' } }),
+      400,
+      'VALIDATION_FAILED',
+      'config.language',
+    );
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { k1: -1 } }),
+      400,
+      'VALIDATION_FAILED',
+      'config.k1',
+    );
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { b: 2 } }),
+      400,
+      'VALIDATION_FAILED',
+      'config.b',
+    );
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', column: 'a', type: 'fulltext', config: { colour: 1 } }),
+      400,
+      'VALIDATION_FAILED',
+      'config.colour',
+    );
+    expectError(
+      await call(s, 'POST', '/index/create', { table: 'v', column: 'a', config: { language: 'en' } }),
+      400,
+      'VALIDATION_FAILED',
+      'config',
+    );
     expect((await stats()).some((i) => i.table === 'v')).toBe(false);
   });
 
@@ -134,7 +188,11 @@ describe('indexes over HTTP', () => {
     await expectStatus(await call(s, 'GET', '/entities/ut:2'), 404);
     expect(await entriesOf('ut.email')).toBe(1);
     // the POST /transaction batch form is refused the same way
-    expectError(await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'ut:3', blob: { email: 'a@x' } }] }), 409, 'CONFLICT');
+    expectError(
+      await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'ut:3', blob: { email: 'a@x' } }] }),
+      409,
+      'CONFLICT',
+    );
   });
 
   it('a unique index over duplicate data is 409 and is not listed afterwards', async () => {
@@ -199,12 +257,26 @@ describe('indexes over HTTP', () => {
     await expectStatus(await put('useq:1', { email: 'taken@x' }), 201);
     const before = await lastSeq();
     expectError(await put('useq:2', { email: 'taken@x' }), 409, 'CONFLICT');
-    expectError(await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'useq:3', blob: { n: 3 } }, { op: 'put', key: 'useq:4', blob: { email: 'taken@x' } }] }), 409, 'CONFLICT');
+    expectError(
+      await call(s, 'POST', '/transaction', {
+        operations: [
+          { op: 'put', key: 'useq:3', blob: { n: 3 } },
+          { op: 'put', key: 'useq:4', blob: { email: 'taken@x' } },
+        ],
+      }),
+      409,
+      'CONFLICT',
+    );
     const t = (await call(s, 'POST', '/transaction/begin')).body.transaction_id as number;
     await expectStatus(await put('useq:5', { email: 'taken@x' }, { 'x-transaction-id': String(t) }), 201);
     expectError(await call(s, 'POST', '/transaction/commit', { transaction_id: t }), 409, 'CONFLICT');
     expect(await lastSeq()).toBe(before);
-    const ok = await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'useq:6', blob: { email: 'free@x' } }, { op: 'put', key: 'useq:7', blob: { email: 'seven@x' } }] });
+    const ok = await call(s, 'POST', '/transaction', {
+      operations: [
+        { op: 'put', key: 'useq:6', blob: { email: 'free@x' } },
+        { op: 'put', key: 'useq:7', blob: { email: 'seven@x' } },
+      ],
+    });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body.last_seq).toBe(before + 2);
     expectError(await put('useq:8', { email: 'free@x' }), 409, 'CONFLICT');

@@ -106,7 +106,8 @@ class Tx {
     const r = await this.s.req('POST', '/transaction/commit', { transaction_id: this.id });
     const b = await json<Record<string, unknown>>(r);
     if (r.status === 200) expect(b).toMatchObject({ transaction_id: this.id, status: 'committed' });
-    if (r.status === 409) expect(b).toMatchObject({ error: true, code: 'CONFLICT', status_code: 409, transaction_id: this.id, status: 'aborted' });
+    if (r.status === 409)
+      expect(b).toMatchObject({ error: true, code: 'CONFLICT', status_code: 409, transaction_id: this.id, status: 'aborted' });
     return r.status;
   }
 
@@ -120,7 +121,7 @@ const by = <T>(iso: Isolation, rc: T, snap: T): T => (iso === 'snapshot' ? snap 
 
 for (const iso of LEVELS) {
   describe(`Hermitage: ${iso}`, () => {
-    it('G0 dirty write: prevented (the final state is entirely one transaction\'s writes)', async () => {
+    it("G0 dirty write: prevented (the final state is entirely one transaction's writes)", async () => {
       const t = await freshTable();
       const t1 = await Tx.begin(t, iso);
       const t2 = await Tx.begin(t, iso);
@@ -147,7 +148,7 @@ for (const iso of LEVELS) {
       expect(await committed(t, 1)).toBe(10);
     });
 
-    it('G1b intermediate read: prevented (only a transaction\'s final write is ever seen)', async () => {
+    it("G1b intermediate read: prevented (only a transaction's final write is ever seen)", async () => {
       const t = await freshTable();
       const t1 = await Tx.begin(t, iso);
       const t2 = await Tx.begin(t, iso);
@@ -335,7 +336,9 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     const final = (JSON.parse((await json<{ blob: string }>(await srv.req('GET', `/entities/${key}`))).blob) as { n: number }).n;
     expect(commits).toBe(200);
     expect(final).toBe(commits);
-    const after = await json<{ total_committed: number; conflicts: number; active_count: number }>(await srv.req('GET', '/transaction/stats'));
+    const after = await json<{ total_committed: number; conflicts: number; active_count: number }>(
+      await srv.req('GET', '/transaction/stats'),
+    );
     // Tests of this file run one after another on this server: the deltas are exactly this test's.
     expect(after.total_committed - before.total_committed).toBe(200);
     expect(after.conflicts - before.conflicts).toBe(conflicts);
@@ -346,9 +349,13 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     const ACCOUNTS = 6;
     const TOTAL = ACCOUNTS * 100;
     const acct = (i: number) => `bank:${i}`;
-    const r0 = await srv.req('POST', '/transaction', { operations: Array.from({ length: ACCOUNTS }, (_, i) => ({ op: 'put', key: acct(i), blob: { balance: 100 } })) });
+    const r0 = await srv.req('POST', '/transaction', {
+      operations: Array.from({ length: ACCOUNTS }, (_, i) => ({ op: 'put', key: acct(i), blob: { balance: 100 } })),
+    });
     await expectStatus(r0, 200);
-    const before = await json<{ total_committed: number; conflicts: number; rolled_back: number }>(await srv.req('GET', '/transaction/stats'));
+    const before = await json<{ total_committed: number; conflicts: number; rolled_back: number }>(
+      await srv.req('GET', '/transaction/stats'),
+    );
     const balanceIn = async (i: number, h: Record<string, string>) => {
       const r = await srv.req('GET', `/entities/${acct(i)}`, undefined, h);
       await expectStatus(r, 200);
@@ -429,7 +436,9 @@ describe('concurrency over HTTP (snapshot isolation, retry on 409)', () => {
     expect(final).toBe(TOTAL);
     // at least the forced conflict; and the server counted exactly what the clients saw
     expect(retries).toBeGreaterThanOrEqual(1);
-    const after = await json<{ total_committed: number; conflicts: number; rolled_back: number; active_count: number }>(await srv.req('GET', '/transaction/stats'));
+    const after = await json<{ total_committed: number; conflicts: number; rolled_back: number; active_count: number }>(
+      await srv.req('GET', '/transaction/stats'),
+    );
     expect(after.total_committed - before.total_committed).toBe(90);
     expect(after.conflicts - before.conflicts).toBe(retries);
     expect(after.rolled_back - before.rolled_back).toBe(readerRollbacks);

@@ -37,7 +37,13 @@ interface Answer {
   headers: Headers;
 }
 
-async function send(srv: StartedServer, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = AUTH): Promise<Answer> {
+async function send(
+  srv: StartedServer,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = AUTH,
+): Promise<Answer> {
   const r = await fetch(srv.base + path, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(30_000) });
   const text = await r.text();
   let parsed: Record<string, unknown> = {};
@@ -80,10 +86,18 @@ describe('JSON nesting depth (THEMIS_MAX_JSON_DEPTH, default 256)', () => {
   });
 
   it('a blob string holding a document nested 10,000 levels -> 400 JSON_TOO_DEEP (the second parse is checked too)', async () => {
-    const b = expectError(await send(s, 'PUT', '/entities/deep:3', JSON.stringify({ blob: `{"x":${arrays(10_000)}}` })), 400, 'JSON_TOO_DEEP');
+    const b = expectError(
+      await send(s, 'PUT', '/entities/deep:3', JSON.stringify({ blob: `{"x":${arrays(10_000)}}` })),
+      400,
+      'JSON_TOO_DEEP',
+    );
     expect(b.message).toContain('blob');
     expect(b.max_depth).toBe(256);
-    expectError(await send(s, 'POST', '/entities', JSON.stringify({ key: 'deep:4', blob: `{"x":${arrays(10_000)}}` })), 400, 'JSON_TOO_DEEP');
+    expectError(
+      await send(s, 'POST', '/entities', JSON.stringify({ key: 'deep:4', blob: `{"x":${arrays(10_000)}}` })),
+      400,
+      'JSON_TOO_DEEP',
+    );
     for (const k of ['deep:3', 'deep:4']) expectError(await send(s, 'GET', `/entities/${k}`), 404, 'NOT_FOUND');
   });
 
@@ -96,7 +110,11 @@ describe('JSON nesting depth (THEMIS_MAX_JSON_DEPTH, default 256)', () => {
     expect(b.field).toBe('operations.1');
     expectError(await send(s, 'GET', '/entities/deep:t1'), 404, 'NOT_FOUND');
     // The same batch nested in the body itself.
-    expectError(await send(s, 'POST', '/transaction', `{"operations":[{"op":"put","key":"deep:t3","blob":${objects(5000)}}]}`), 400, 'JSON_TOO_DEEP');
+    expectError(
+      await send(s, 'POST', '/transaction', `{"operations":[{"op":"put","key":"deep:t3","blob":${objects(5000)}}]}`),
+      400,
+      'JSON_TOO_DEEP',
+    );
     expectError(await send(s, 'GET', '/entities/deep:t3'), 404, 'NOT_FOUND');
   });
 
@@ -108,8 +126,16 @@ describe('JSON nesting depth (THEMIS_MAX_JSON_DEPTH, default 256)', () => {
   });
 
   it('vector batch fields, fulltext and hybrid search bodies, and a body of 100,000 "[" are refused the same way', async () => {
-    expectError(await send(s, 'POST', '/vector/batch_insert', `{"items":[{"pk":"v1","vector":[1,2],"fields":${objects(2000)}}]}`), 400, 'JSON_TOO_DEEP');
-    expectError(await send(s, 'POST', '/search/fulltext', `{"table":"t","column":"c","query":${arrays(3000, '"x"')}}`), 400, 'JSON_TOO_DEEP');
+    expectError(
+      await send(s, 'POST', '/vector/batch_insert', `{"items":[{"pk":"v1","vector":[1,2],"fields":${objects(2000)}}]}`),
+      400,
+      'JSON_TOO_DEEP',
+    );
+    expectError(
+      await send(s, 'POST', '/search/fulltext', `{"table":"t","column":"c","query":${arrays(3000, '"x"')}}`),
+      400,
+      'JSON_TOO_DEEP',
+    );
     expectError(await send(s, 'POST', '/search/hybrid', `{"table":"t","filter":${objects(3000)}}`), 400, 'JSON_TOO_DEEP');
     expectError(await send(s, 'PUT', '/entities/deep:5', '['.repeat(100_000)), 400, 'JSON_TOO_DEEP');
     await expectHealthy(s);
@@ -146,7 +172,11 @@ describe('JSON nesting depth (THEMIS_MAX_JSON_DEPTH, default 256)', () => {
     const b = await send(wide, 'POST', '/query/aql', JSON.stringify({ query: 'RETURN @d', bind_vars: { d } }));
     expect(b.status, b.text).toBe(200);
     expect((b.body.entities as unknown[])[0]).toEqual(d);
-    const over = expectError(await send(wide, 'PUT', '/entities/wide:2', JSON.stringify({ blob: `{"x":${arrays(1024)}}` })), 400, 'JSON_TOO_DEEP');
+    const over = expectError(
+      await send(wide, 'PUT', '/entities/wide:2', JSON.stringify({ blob: `{"x":${arrays(1024)}}` })),
+      400,
+      'JSON_TOO_DEEP',
+    );
     expect(over.max_depth).toBe(1024);
     await expectHealthy(wide);
   });
@@ -184,7 +214,11 @@ describe('request bodies over THEMIS_MAX_BODY_BYTES (10 MiB)', () => {
     });
     const r = await fetch(`${s.base}/entities/big:chunked`, { method: 'PUT', headers: AUTH, body: stream, duplex: 'half' } as RequestInit);
     const text = await r.text();
-    expectError({ status: r.status, body: JSON.parse(text) as Record<string, unknown>, text, headers: r.headers }, 413, 'PAYLOAD_TOO_LARGE');
+    expectError(
+      { status: r.status, body: JSON.parse(text) as Record<string, unknown>, text, headers: r.headers },
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
   });
 
   it('an early refusal (401) of a request with a large body reaches the client as well', async () => {
@@ -206,7 +240,10 @@ describe('request bodies over THEMIS_MAX_BODY_BYTES (10 MiB)', () => {
   });
 
   it('a declared Content-Length far beyond what is worth draining (100 MiB) is refused at once and the connection closed', async () => {
-    const got = await rawExchange(s.port, `PUT /entities/big:huge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: ${100 * MiB}\r\n\r\n{"blob":`);
+    const got = await rawExchange(
+      s.port,
+      `PUT /entities/big:huge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: ${100 * MiB}\r\n\r\n{"blob":`,
+    );
     expect(got.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(got.text).toContain('"code":"PAYLOAD_TOO_LARGE"');
     expect(got.closed).toBe(true);
@@ -220,7 +257,11 @@ describe('request bodies over THEMIS_MAX_BODY_BYTES (10 MiB)', () => {
 describe.runIf(SLOW)('lingering is bounded in time (THEMIS_SLOW=1: takes ~10 s)', () => {
   it('a client that declares 11 MiB and stalls gets the 413 after the 10 s bound, and the connection is closed', async () => {
     const started = performance.now();
-    const got = await rawExchange(s.port, `PUT /entities/big:stall HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: ${11 * MiB}\r\n\r\n{"blob":`, 30_000);
+    const got = await rawExchange(
+      s.port,
+      `PUT /entities/big:stall HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: ${11 * MiB}\r\n\r\n{"blob":`,
+      30_000,
+    );
     const ms = performance.now() - started;
     expect(got.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(got.closed).toBe(true);

@@ -26,7 +26,8 @@ describe('POST /query', () => {
     await s?.stop();
   });
 
-  const expected = (f: (u: ReturnType<typeof user>) => boolean) => [...Array(N).keys()].filter((i) => f(user(i))).map((i) => `users:${String(i).padStart(3, '0')}`);
+  const expected = (f: (u: ReturnType<typeof user>) => boolean) =>
+    [...Array(N).keys()].filter((i) => f(user(i))).map((i) => `users:${String(i).padStart(3, '0')}`);
 
   it('equality via index (index built after the data: backfill is used), keys and entities', async () => {
     const r = await q({ table: 'users', predicates: [{ column: 'city', value: 'Berlin' }], return: 'keys' });
@@ -34,8 +35,19 @@ describe('POST /query', () => {
     expect(r.body.table).toBe('users');
     expect(r.body.count).toBe(N / 4);
     expect([...(r.body.keys as string[])].sort()).toEqual(expected((u) => u.city === 'Berlin'));
-    expect(r.body.plan).toEqual({ mode: 'index_optimized', order: [{ column: 'city', value: 'Berlin' }], estimates: [{ column: 'city', value: 'Berlin', estimatedCount: N / 4, capped: false }], index_only: true });
-    const e = await q({ table: 'users', predicates: [{ column: 'city', value: 'Rome' }, { column: 'age', value: 19 }] });
+    expect(r.body.plan).toEqual({
+      mode: 'index_optimized',
+      order: [{ column: 'city', value: 'Berlin' }],
+      estimates: [{ column: 'city', value: 'Berlin', estimatedCount: N / 4, capped: false }],
+      index_only: true,
+    });
+    const e = await q({
+      table: 'users',
+      predicates: [
+        { column: 'city', value: 'Rome' },
+        { column: 'age', value: 19 },
+      ],
+    });
     await expectStatus(e, 200);
     expect(e.body.keys).toBeUndefined();
     const ents = (e.body.entities as string[]).map((t) => JSON.parse(t) as Body);
@@ -45,7 +57,11 @@ describe('POST /query', () => {
   });
 
   it('range with numeric string bounds, ORDER BY desc + limit', async () => {
-    const r = await q({ table: 'users', range: [{ column: 'age', gte: '25', lte: '35', includeLower: true, includeUpper: true }], return: 'keys' });
+    const r = await q({
+      table: 'users',
+      range: [{ column: 'age', gte: '25', lte: '35', includeLower: true, includeUpper: true }],
+      return: 'keys',
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect((r.body.plan as Body).mode).toBe('range_scan');
     expect([...(r.body.keys as string[])].sort()).toEqual(expected((u) => u.age >= 25 && u.age <= 35));
@@ -56,11 +72,27 @@ describe('POST /query', () => {
     expect(top.status, JSON.stringify(top.body)).toBe(200);
     expect((top.body.plan as Body).mode).toBe('range_scan');
     const ages = (top.body.entities as string[]).map((t) => (JSON.parse(t) as { age: number }).age);
-    expect(ages).toEqual([...Array(N).keys()].map((i) => user(i).age).sort((a, b) => b - a).slice(0, 5));
+    expect(ages).toEqual(
+      [...Array(N).keys()]
+        .map((i) => user(i).age)
+        .sort((a, b) => b - a)
+        .slice(0, 5),
+    );
 
-    const mixed = await q({ table: 'users', predicates: [{ column: 'city', value: 'Oslo' }], range: [{ column: 'age', lt: 30 }], order_by: { column: 'age', limit: 3 }, return: 'entities' });
+    const mixed = await q({
+      table: 'users',
+      predicates: [{ column: 'city', value: 'Oslo' }],
+      range: [{ column: 'age', lt: 30 }],
+      order_by: { column: 'age', limit: 3 },
+      return: 'entities',
+    });
     const m = (mixed.body.entities as string[]).map((t) => JSON.parse(t) as { age: number; city: string });
-    const want = [...Array(N).keys()].map(user).filter((u) => u.city === 'Oslo' && u.age < 30).map((u) => u.age).sort((a, b) => a - b).slice(0, 3);
+    const want = [...Array(N).keys()]
+      .map(user)
+      .filter((u) => u.city === 'Oslo' && u.age < 30)
+      .map((u) => u.age)
+      .sort((a, b) => a - b)
+      .slice(0, 3);
     expect(m.map((x) => x.age)).toEqual(want);
     expect((mixed.body.plan as Body).mode).toBe('index_optimized');
   });
@@ -68,7 +100,15 @@ describe('POST /query', () => {
   it('explain returns the plan without executing', async () => {
     const r = await q({ table: 'users', predicates: [{ column: 'city', value: 'Paris' }], explain: true });
     await expectStatus(r, 200);
-    expect(r.body).toEqual({ table: 'users', explain: true, plan: { mode: 'index_optimized', order: [{ column: 'city', value: 'Paris' }], estimates: [{ column: 'city', value: 'Paris', estimatedCount: N / 4, capped: false }] } });
+    expect(r.body).toEqual({
+      table: 'users',
+      explain: true,
+      plan: {
+        mode: 'index_optimized',
+        order: [{ column: 'city', value: 'Paris' }],
+        estimates: [{ column: 'city', value: 'Paris', estimatedCount: N / 4, capped: false }],
+      },
+    });
   });
 
   it('refuses a full scan (400 naming the column) unless allow_full_scan', async () => {
@@ -96,7 +136,7 @@ describe('POST /query', () => {
     expect(top.body.keys).toEqual(['users:000']);
   });
 
-  it('X-Transaction-Id: the query sees the transaction\'s own writes', async () => {
+  it("X-Transaction-Id: the query sees the transaction's own writes", async () => {
     for (const isolation of ['snapshot', 'read_committed']) {
       const t = await call(s, 'POST', '/transaction/begin', { isolation });
       const h = { 'x-transaction-id': String(t.body.transaction_id) };
@@ -131,15 +171,29 @@ describe('index intersection over HTTP', () => {
   it('two broad equality predicates: plan index_intersection, same rows as a full scan', async () => {
     const s2 = await startServer();
     try {
-      const ops = Array.from({ length: 600 }, (_, i) => ({ op: 'put', key: `p:${String(i).padStart(3, '0')}`, blob: { city: i % 2 === 0 ? 'A' : 'B', age: i % 3 } }));
+      const ops = Array.from({ length: 600 }, (_, i) => ({
+        op: 'put',
+        key: `p:${String(i).padStart(3, '0')}`,
+        blob: { city: i % 2 === 0 ? 'A' : 'B', age: i % 3 },
+      }));
       await expectStatus(await call(s2, 'POST', '/transaction', { operations: ops }), 200);
       await expectStatus(await call(s2, 'POST', '/index/create', { table: 'p', column: 'city' }), 200);
       await expectStatus(await call(s2, 'POST', '/index/create', { table: 'p', column: 'age' }), 200);
-      const body = { table: 'p', predicates: [{ column: 'city', value: 'A' }, { column: 'age', value: 1 }], return: 'keys' };
+      const body = {
+        table: 'p',
+        predicates: [
+          { column: 'city', value: 'A' },
+          { column: 'age', value: 1 },
+        ],
+        return: 'keys',
+      };
       const r = await call(s2, 'POST', '/query', body);
       await expectStatus(r, 200);
       expect((r.body.plan as { mode: string }).mode).toBe('index_intersection');
-      const expected = ops.filter((o) => o.blob.city === 'A' && o.blob.age === 1).map((o) => o.key).sort();
+      const expected = ops
+        .filter((o) => o.blob.city === 'A' && o.blob.age === 1)
+        .map((o) => o.key)
+        .sort();
       expect([...(r.body.keys as string[])].sort()).toEqual(expected);
       expect(r.body.count).toBe(expected.length);
     } finally {
@@ -152,14 +206,23 @@ describe('index-only answers', () => {
   it('return "keys" with one indexed equality is answered from the index and stays correct after updates', async () => {
     const s3 = await startServer();
     try {
-      const ops = Array.from({ length: 50 }, (_, i) => ({ op: 'put', key: `io:${i}`, blob: { c: i % 5, tags: [i % 2 === 0 ? 'even' : 'odd'] } }));
+      const ops = Array.from({ length: 50 }, (_, i) => ({
+        op: 'put',
+        key: `io:${i}`,
+        blob: { c: i % 5, tags: [i % 2 === 0 ? 'even' : 'odd'] },
+      }));
       await call(s3, 'POST', '/transaction', { operations: ops });
       await call(s3, 'POST', '/index/create', { table: 'io', column: 'c' });
       await call(s3, 'POST', '/index/create', { table: 'io', column: 'tags' });
       const q = async (predicates: unknown[]) => (await call(s3, 'POST', '/query', { table: 'io', predicates, return: 'keys' })).body;
       const r = await q([{ column: 'c', value: 3 }]);
       expect((r.plan as { index_only?: boolean }).index_only).toBe(true);
-      expect([...(r.keys as string[])].sort()).toEqual(ops.filter((o) => o.blob.c === 3).map((o) => o.key).sort());
+      expect([...(r.keys as string[])].sort()).toEqual(
+        ops
+          .filter((o) => o.blob.c === 3)
+          .map((o) => o.key)
+          .sort(),
+      );
       // numeric-literal string matches the number too
       expect((await q([{ column: 'c', value: '3' }])).count).toBe(10);
       // array element

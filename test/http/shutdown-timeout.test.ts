@@ -10,7 +10,17 @@
  */
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY, expectStatus, json, sleep, startServer, tempDir, waitUntil, type StartedServer, connectOutcome } from '../helpers/server.js';
+import {
+  ADMIN_KEY,
+  expectStatus,
+  json,
+  sleep,
+  startServer,
+  tempDir,
+  waitUntil,
+  type StartedServer,
+  connectOutcome,
+} from '../helpers/server.js';
 
 interface Outcome {
   status?: number;
@@ -19,14 +29,25 @@ interface Outcome {
 }
 
 /** A PUT whose body is sent in two parts: `finish()` sends the rest; `outcome` is the response or the connection error. */
-function splitPut(s: StartedServer, key: string, blob: unknown): { connected: Promise<void>; finish: () => void; outcome: Promise<Outcome> } {
+function splitPut(
+  s: StartedServer,
+  key: string,
+  blob: unknown,
+): { connected: Promise<void>; finish: () => void; outcome: Promise<Outcome> } {
   const body = JSON.stringify({ blob });
   let finish!: () => void;
   let connected!: () => void;
   const isConnected = new Promise<void>((r) => (connected = r));
   const outcome = new Promise<Outcome>((resolve) => {
     const r = http.request(
-      { host: '127.0.0.1', port: s.port, method: 'PUT', path: `/entities/${key}`, agent: false, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        method: 'PUT',
+        path: `/entities/${key}`,
+        agent: false,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         let data = '';
         res.on('data', (c) => (data += c));
@@ -99,15 +120,34 @@ describe('THEMIS_SHUTDOWN_TIMEOUT_MS', () => {
   it('an AQL query still running at the timeout is cut off; the process exits 0 and restarts clean', async () => {
     const TIMEOUT = 1000;
     const dataDir = tempDir();
-    const a = await startServer({ dataDir, env: { THEMIS_SHUTDOWN_TIMEOUT_MS: String(TIMEOUT), THEMIS_QUERY_TIMEOUT_MS: '60000', THEMIS_LOG_LEVEL: 'info' } });
-    await expectStatus(await a.req('POST', '/transaction', { operations: Array.from({ length: 200 }, (_, i) => ({ op: 'put', key: `sq:${i}`, blob: { i } })) }), 200);
+    const a = await startServer({
+      dataDir,
+      env: { THEMIS_SHUTDOWN_TIMEOUT_MS: String(TIMEOUT), THEMIS_QUERY_TIMEOUT_MS: '60000', THEMIS_LOG_LEVEL: 'info' },
+    });
+    await expectStatus(
+      await a.req('POST', '/transaction', {
+        operations: Array.from({ length: 200 }, (_, i) => ({ op: 'put', key: `sq:${i}`, blob: { i } })),
+      }),
+      200,
+    );
     // ~10^9 rows of work: runs far past the shutdown timeout
     const payload = JSON.stringify({ query: 'FOR x IN sq FOR y IN 1..5000000 FILTER y == -1 RETURN x', timeout_ms: 60_000 });
     let sent!: () => void;
     const isSent = new Promise<void>((r) => (sent = r));
     const query = new Promise<string>((resolve) => {
       const r = http.request(
-        { host: '127.0.0.1', port: a.port, method: 'POST', path: '/query/aql', agent: false, headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        {
+          host: '127.0.0.1',
+          port: a.port,
+          method: 'POST',
+          path: '/query/aql',
+          agent: false,
+          headers: {
+            authorization: `Bearer ${ADMIN_KEY}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+          },
+        },
         (res) => {
           let data = '';
           res.on('data', (c) => (data += c));
@@ -131,7 +171,9 @@ describe('THEMIS_SHUTDOWN_TIMEOUT_MS', () => {
     expect(logLines(a).find((l) => l.msg === 'shutting down')?.inflight).toBe(1);
     const b = await startServer({ dataDir });
     try {
-      const n = await json<{ entities: number[] }>(await b.req('POST', '/query/aql', { query: 'FOR x IN sq COLLECT WITH COUNT INTO n RETURN n' }));
+      const n = await json<{ entities: number[] }>(
+        await b.req('POST', '/query/aql', { query: 'FOR x IN sq COLLECT WITH COUNT INTO n RETURN n' }),
+      );
       expect(n.entities).toEqual([200]);
     } finally {
       await b.stop();

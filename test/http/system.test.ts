@@ -54,7 +54,13 @@ function sample(text: string, name: string): number {
 }
 
 function expectHealthBody(body: Record<string, unknown>): void {
-  expect(body).toEqual({ status: 'healthy', writes: 'enabled', version: PKG_VERSION, database: 'leveldb', uptime_seconds: expect.any(Number) });
+  expect(body).toEqual({
+    status: 'healthy',
+    writes: 'enabled',
+    version: PKG_VERSION,
+    database: 'leveldb',
+    uptime_seconds: expect.any(Number),
+  });
   expect(Number.isInteger(body.uptime_seconds)).toBe(true);
   expect(body.uptime_seconds as number).toBeGreaterThanOrEqual(0);
 }
@@ -133,7 +139,10 @@ describe('headers on every response', () => {
     ['longer than 128 characters', 'a'.repeat(129)],
     ['with a quote and angle brackets', '<script>"x"</script>'],
   ])('replaces an invalid client X-Request-Id (%s) with a UUID', async (_what, id) => {
-    for (const [p, status] of [['/health', 200], ['/nope', 404]] as const) {
+    for (const [p, status] of [
+      ['/health', 200],
+      ['/nope', 404],
+    ] as const) {
       const r = await s.req('GET', p, undefined, { 'x-request-id': id });
       await expectStatus(r, status);
       const got = r.headers.get('x-request-id');
@@ -269,8 +278,15 @@ describe('GET /metrics', () => {
     await (await s.req('GET', '/entities/t:never-written')).arrayBuffer();
     const text = await metricsText();
     const line = (method: string, status: string) =>
-      new RegExp(`^vccdb_http_request_duration_seconds_bucket\\{(?=[^}]*route="/entities/:key")(?=[^}]*method="${method}")(?=[^}]*status="${status}")[^}]*le="\\+Inf"[^}]*\\} (\\d+)$`, 'm');
-    for (const [method, status] of [['PUT', '201'], ['GET', '200'], ['GET', '404']] as const) {
+      new RegExp(
+        `^vccdb_http_request_duration_seconds_bucket\\{(?=[^}]*route="/entities/:key")(?=[^}]*method="${method}")(?=[^}]*status="${status}")[^}]*le="\\+Inf"[^}]*\\} (\\d+)$`,
+        'm',
+      );
+    for (const [method, status] of [
+      ['PUT', '201'],
+      ['GET', '200'],
+      ['GET', '404'],
+    ] as const) {
       const m = line(method, status).exec(text);
       expect(m, `${method} ${status}`).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThanOrEqual(1);
@@ -319,7 +335,9 @@ describe('transaction and change-feed figures', () => {
     await s.req('POST', '/transaction/commit', { transaction_id: begin.transaction_id });
     const text = await (await fetch(`${s.base}/metrics`)).text();
     const val = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
-    const stats = await json<{ transactions: { total_committed: number }; changefeed: { last_seq: number; first_seq: number } }>(await s.req('GET', '/stats'));
+    const stats = await json<{ transactions: { total_committed: number }; changefeed: { last_seq: number; first_seq: number } }>(
+      await s.req('GET', '/stats'),
+    );
     expect(val('themis_transactions_committed_total')).toBeGreaterThanOrEqual(1);
     expect(val('themis_transactions_committed_total')).toBe(stats.transactions.total_committed);
     expect(val('themis_cdc_last_seq')).toBe(stats.changefeed.last_seq);

@@ -69,7 +69,13 @@ describe('transactions over HTTP', () => {
       await expectStatus(await call(s, 'PUT', '/entities/c1:b', { blob: '{"v":2}' }, inTx(id)), 201);
       const r = await call(s, 'POST', '/transaction/commit', { transaction_id: id });
       await expectStatus(r, 200);
-      expect(r.body).toEqual({ transaction_id: id, status: 'committed', message: 'Transaction committed successfully', changes: 2, last_seq: expect.any(Number) });
+      expect(r.body).toEqual({
+        transaction_id: id,
+        status: 'committed',
+        message: 'Transaction committed successfully',
+        changes: 2,
+        last_seq: expect.any(Number),
+      });
       const feed = await call(s, 'GET', `/changefeed?from_seq=${(r.body.last_seq as number) - 2}`);
       expect((feed.body.entries as Body[]).map((e) => [e.key, e.txn_id])).toEqual([
         ['c1:a', String(id)],
@@ -151,7 +157,11 @@ describe('transactions over HTTP', () => {
         expect(p1).toEqual({ status: 201, body: { success: true, key: `${t}:new`, blob_size: 7, created: true } });
         expect((await call(s, 'PUT', `/entities/${t}:new`, { blob: { v: 2 } }, h)).body.created).toBe(false);
         expect((await call(s, 'PUT', `/entities/${t}:old`, { blob: { v: 'new' } }, h)).body.created).toBe(false);
-        expect((await call(s, 'DELETE', `/entities/${t}:gone`, undefined, h)).body).toEqual({ success: true, key: `${t}:gone`, deleted: true });
+        expect((await call(s, 'DELETE', `/entities/${t}:gone`, undefined, h)).body).toEqual({
+          success: true,
+          key: `${t}:gone`,
+          deleted: true,
+        });
         expect((await call(s, 'DELETE', `/entities/${t}:gone`, undefined, h)).body.deleted).toBe(false);
         const created = await call(s, 'POST', '/entities', { key: `${t}:made`, blob: { v: 3 } }, h);
         await expectStatus(created, 201);
@@ -246,8 +256,21 @@ describe('transactions over HTTP', () => {
     it('counts explicit transactions by outcome; implicit ones separately', async () => {
       const before = await stats(s);
       expect(Object.keys(before).sort()).toEqual(
-        ['active_count', 'avg_duration_ms', 'conflict_tracking_keys', 'conflicts', 'implicit_committed',
-        'implicit_conflicts', 'max_duration_ms', 'rolled_back', 'success_rate', 'timed_out', 'total_aborted', 'total_begun', 'total_committed'].sort(),
+        [
+          'active_count',
+          'avg_duration_ms',
+          'conflict_tracking_keys',
+          'conflicts',
+          'implicit_committed',
+          'implicit_conflicts',
+          'max_duration_ms',
+          'rolled_back',
+          'success_rate',
+          'timed_out',
+          'total_aborted',
+          'total_begun',
+          'total_committed',
+        ].sort(),
       );
       const a = await begin(s, 'snapshot');
       const b = await begin(s, 'snapshot');
@@ -288,7 +311,14 @@ describe('transactions over HTTP', () => {
         ],
       });
       await expectStatus(r, 200);
-      expect(r.body).toMatchObject({ success: true, status: 'committed', operations: 5, changes: 3, transaction_id: expect.any(Number), last_seq: expect.any(Number) });
+      expect(r.body).toMatchObject({
+        success: true,
+        status: 'committed',
+        operations: 5,
+        changes: 3,
+        transaction_id: expect.any(Number),
+        last_seq: expect.any(Number),
+      });
       expect(r.body.results).toEqual([
         { key: 'batch:1', op: 'put', created: true },
         { key: 'batch:old', op: 'put', created: false },
@@ -386,7 +416,9 @@ describe('transaction limits over HTTP', () => {
     expect(await blobOf(s, 'ops:0')).toEqual({ i: 'again' });
     expect(await blobOf(s, 'ops:3')).toBeNull();
     // A batch above the limit is refused as a whole.
-    const batch = await call(s, 'POST', '/transaction', { operations: Array.from({ length: 4 }, (_, i) => ({ op: 'put', key: `opsb:${i}`, blob: {} })) });
+    const batch = await call(s, 'POST', '/transaction', {
+      operations: Array.from({ length: 4 }, (_, i) => ({ op: 'put', key: `opsb:${i}`, blob: {} })),
+    });
     await expectStatus(batch, 413);
     expect(batch.body.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await blobOf(s, 'opsb:0')).toBeNull();

@@ -66,7 +66,12 @@ describe('crash during multi-key transactions', () => {
         const rollback = i % 3 === 2;
         const name = `e${c}-${i}`;
         const n = rollback ? 2 : 3;
-        const t: Issued = { name, kind: rollback ? 'rollback' : 'explicit', keys: Array.from({ length: n }, (_, j) => `${rollback ? 'rb' : 'ce'}:${name}-${j}`), state: 'begun' };
+        const t: Issued = {
+          name,
+          kind: rollback ? 'rollback' : 'explicit',
+          keys: Array.from({ length: n }, (_, j) => `${rollback ? 'rb' : 'ce'}:${name}-${j}`),
+          state: 'begun',
+        };
         issued.push(t);
         try {
           const b = await send('POST', '/transaction/begin', { isolation: c % 2 === 0 ? 'snapshot' : 'read_committed' });
@@ -147,7 +152,10 @@ describe('crash during multi-key transactions', () => {
       expect(names.size, `txn ${txnId} mixes writes of ${[...names].join(', ')}`).toBe(1);
       const t = byName.get([...names][0]!);
       expect(t, `txn ${txnId} wrote keys the test never issued`).toBeDefined();
-      expect(run.map((e) => e.key), `txn ${t!.name} partially in the change feed`).toEqual(t!.keys);
+      expect(
+        run.map((e) => e.key),
+        `txn ${t!.name} partially in the change feed`,
+      ).toEqual(t!.keys);
       expect(run.every((e) => e.op === 'put')).toBe(true);
       expect(['sent', 'acked'], `txn ${t!.name} (${t!.state}) must not be in the change feed`).toContain(t!.state);
       if (t!.txnId !== undefined) expect(txnId).toBe(t!.txnId);

@@ -4,7 +4,12 @@ import { expectStatus, json, startServer } from '../helpers/server.js';
 describe('uWS native binary check', () => {
   it('the native binary loads here (uws_native: true, no warning)', async () => {
     const s = await startServer({ env: { THEMIS_LOG_LEVEL: 'info' } });
-    const listening = s.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l.msg === 'listening');
+    const listening = s
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'listening');
     expect(listening.uws_native).toBe(true);
     expect(s.stderr()).not.toContain('native binary did not load');
     await s.stop();
@@ -12,7 +17,11 @@ describe('uWS native binary check', () => {
 
   it('on the pure-JS fallback the server warns at start and still serves correctly', async () => {
     const s = await startServer({ env: { UWS_USE_FALLBACK: '1', THEMIS_LOG_LEVEL: 'info' } });
-    const lines = s.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = s
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(lines.find((l) => l.level === 'warn' && /native binary did not load/.test(l.msg))).toBeDefined();
     expect(lines.find((l) => l.msg === 'listening').uws_native).toBe(false);
     await expectStatus(await s.req('PUT', '/entities/fb:1', { blob: '{"a":1}' }), 201);

@@ -40,8 +40,10 @@ async function ok(p: Promise<{ status: number; body: Body }>, status = 200): Pro
   return r.body;
 }
 
-const search = async (s: StartedServer, body: Record<string, unknown>) => ((await ok(call(s, 'POST', '/vector/search', body))) as { results: Hit[] }).results;
-const stats = async (s: StartedServer, index?: string) => (await ok(call(s, 'GET', `/vector/index/stats${index ? `?index=${index}` : ''}`))) as unknown as IndexStats;
+const search = async (s: StartedServer, body: Record<string, unknown>) =>
+  ((await ok(call(s, 'POST', '/vector/search', body))) as { results: Hit[] }).results;
+const stats = async (s: StartedServer, index?: string) =>
+  (await ok(call(s, 'GET', `/vector/index/stats${index ? `?index=${index}` : ''}`))) as unknown as IndexStats;
 const batchInsert = async (s: StartedServer, body: Record<string, unknown>) => ok(call(s, 'POST', '/vector/batch_insert', body));
 
 /** Documents of `keys` (table:pk) that hold an array under `field`: pk -> vector. */
@@ -70,7 +72,13 @@ async function storedVectors(s: StartedServer, keys: Iterable<string>, field = '
  * The index holds exactly `expected` (pk -> vector): vectorCount, and one exhaustive search returning every
  * pk at the distance of its vector.
  */
-async function expectIndexEquals(s: StartedServer, index: string | undefined, expected: ReadonlyMap<string, number[]>, dist: (a: number[], b: number[]) => number, q: number[]): Promise<void> {
+async function expectIndexEquals(
+  s: StartedServer,
+  index: string | undefined,
+  expected: ReadonlyMap<string, number[]>,
+  dist: (a: number[], b: number[]) => number,
+  q: number[],
+): Promise<void> {
   const st = await stats(s, index);
   expect(st.vectorCount, `vectorCount of ${index ?? 'vector_index'}`).toBe(expected.size);
   const hits = await search(s, { ...(index ? { index } : {}), vector: q, k: Math.max(1, Math.min(10_000, expected.size + 10)) });
@@ -78,7 +86,12 @@ async function expectIndexEquals(s: StartedServer, index: string | undefined, ex
   const want = [...expected.keys()].sort();
   const missing = want.filter((pk) => !got.includes(pk));
   const extra = got.filter((pk) => !expected.has(pk));
-  expect({ missing: missing.slice(0, 20), extra: extra.slice(0, 20), missingCount: missing.length, extraCount: extra.length }).toEqual({ missing: [], extra: [], missingCount: 0, extraCount: 0 });
+  expect({ missing: missing.slice(0, 20), extra: extra.slice(0, 20), missingCount: missing.length, extraCount: extra.length }).toEqual({
+    missing: [],
+    extra: [],
+    missingCount: 0,
+    extraCount: 0,
+  });
   expect(hits.length).toBe(expected.size);
   const wrong = hits.filter((h) => Math.abs(h.distance - dist(q, expected.get(h.pk)!)) > 1e-4).slice(0, 10);
   expect(wrong, 'hits whose distance is not that of the stored vector').toEqual([]);
@@ -95,7 +108,12 @@ function top10(expected: ReadonlyMap<string, number[]>, dist: (a: number[], b: n
 
 function checkpointFiles(dataDir: string): string[] {
   const dir = path.join(dataDir, 'vector');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^index-\d+\.ckpt$/.test(f)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => /^index-\d+\.ckpt$/.test(f))
+        .sort()
+    : [];
 }
 
 describe('vector index persistence', () => {
@@ -109,7 +127,9 @@ describe('vector index persistence', () => {
     const named = Array.from({ length: 300 }, (_, i) => ({ pk: `n${i}`, vector: randVec(rnd) }));
     expect((await batchInsert(a, { index: 'named_l2', items: named })).inserted).toBe(300);
     await ok(call(a, 'PUT', '/vector/index/config', { efSearch: 123 }));
-    expect(await ok(call(a, 'DELETE', '/vector/by-filter', { pks: Array.from({ length: 20 }, (_, i) => `v${i * 7}`) }))).toMatchObject({ deleted: 20 });
+    expect(await ok(call(a, 'DELETE', '/vector/by-filter', { pks: Array.from({ length: 20 }, (_, i) => `v${i * 7}`) }))).toMatchObject({
+      deleted: 20,
+    });
 
     const queries = Array.from({ length: 5 }, () => randVec(rnd));
     const record = async (s: StartedServer) => ({
@@ -156,13 +176,21 @@ describe('vector index persistence', () => {
     expect((await batchInsert(a, { items: base })).inserted).toBe(500);
     for (const x of base) model.set(x.pk, x.vector);
     // A named index whose table already holds vectors (the create's checkpoint has its dimension).
-    await ok(call(a, 'POST', '/transaction', { operations: Array.from({ length: 50 }, (_, i) => ({ op: 'put', key: `lt:l${i}`, blob: { vec: randVec(rnd) } })) }));
+    await ok(
+      call(a, 'POST', '/transaction', {
+        operations: Array.from({ length: 50 }, (_, i) => ({ op: 'put', key: `lt:l${i}`, blob: { vec: randVec(rnd) } })),
+      }),
+    );
     expect(await a.stop()).toBe(0);
 
     const b = await startServer({ dataDir });
     expect((await stats(b)).loaded_from).toBe('checkpoint');
     await ok(call(b, 'POST', '/vector/index/create', { name: 'late', table: 'lt', field: 'vec', metric: 'L2' }), 201);
-    const lateModel = await storedVectors(b, Array.from({ length: 50 }, (_, i) => `lt:l${i}`), 'vec');
+    const lateModel = await storedVectors(
+      b,
+      Array.from({ length: 50 }, (_, i) => `lt:l${i}`),
+      'vec',
+    );
     expect(lateModel.size).toBe(50);
 
     // Later writes of every kind.
@@ -188,11 +216,21 @@ describe('vector index persistence', () => {
       model.delete(`b${i}`);
     }
     const tv = randVec(rnd);
-    await ok(call(b, 'POST', '/transaction', { operations: [{ op: 'put', key: 'vectors:t1', blob: { embedding: tv } }, { op: 'delete', key: 'vectors:b70' }] }));
+    await ok(
+      call(b, 'POST', '/transaction', {
+        operations: [
+          { op: 'put', key: 'vectors:t1', blob: { embedding: tv } },
+          { op: 'delete', key: 'vectors:b70' },
+        ],
+      }),
+    );
     model.set('t1', tv);
     model.delete('b70');
     const rolledBack = Number((await ok(call(b, 'POST', '/transaction/begin', {}))).transaction_id);
-    await ok(call(b, 'PUT', '/entities/vectors:rb', { blob: { embedding: randVec(rnd) } }, { 'x-transaction-id': String(rolledBack) }), 201);
+    await ok(
+      call(b, 'PUT', '/entities/vectors:rb', { blob: { embedding: randVec(rnd) } }, { 'x-transaction-id': String(rolledBack) }),
+      201,
+    );
     await ok(call(b, 'POST', '/transaction/rollback', { transaction_id: rolledBack }));
     for (let i = 0; i < 10; i++) {
       const v = randVec(rnd);
@@ -349,7 +387,8 @@ describe('vector index persistence', () => {
         if (i > 0 && i % 3 === 0) check(await send('PUT', `/entities/vectors:e${w}-${i - 1}`, { blob: { no_vector: i } }), 201);
         if (i > 1 && i % 5 === 0) check(await send('DELETE', `/entities/vectors:e${w}-${i - 2}`), 200);
         if (i % 4 === 0) check(await send('DELETE', `/entities/vectors:base${Math.floor(r() * 400)}`), 200);
-        if (i % 4 === 2) check(await send('PUT', `/entities/vectors:base${Math.floor(r() * 400)}`, { blob: { embedding: randVec(r), moved: true } }), 201);
+        if (i % 4 === 2)
+          check(await send('PUT', `/entities/vectors:base${Math.floor(r() * 400)}`, { blob: { embedding: randVec(r), moved: true } }), 201);
       }
     };
     const txnWriter = async () => {
@@ -357,7 +396,15 @@ describe('vector index persistence', () => {
       for (let i = 0; !dead; i++) {
         const keys = [0, 1, 2].map((j) => `vectors:t${i}-${j}`);
         for (const k of keys) touched.add(k);
-        check(await send('POST', '/transaction', { operations: [...keys.map((key) => ({ op: 'put', key, blob: { embedding: randVec(r) } })), { op: 'delete', key: `vectors:base${Math.floor(r() * 400)}` }] }), 200);
+        check(
+          await send('POST', '/transaction', {
+            operations: [
+              ...keys.map((key) => ({ op: 'put', key, blob: { embedding: randVec(r) } })),
+              { op: 'delete', key: `vectors:base${Math.floor(r() * 400)}` },
+            ],
+          }),
+          200,
+        );
       }
     };
     const all = Promise.all([0, 1, 2, 3].map(batchWriter).concat([0, 1].map(deleter), [0, 1].map(entityWriter), [txnWriter()]));

@@ -35,7 +35,13 @@ function distance(metric: Metric, a: readonly number[], b: readonly number[]): n
 }
 
 /** Exact ranking of `items` (those `pred` accepts) by distance to `q`, nearest first. */
-function bruteForce(metric: Metric, q: readonly number[], items: readonly Item[], k: number, pred: (it: Item) => boolean = () => true): Hit[] {
+function bruteForce(
+  metric: Metric,
+  q: readonly number[],
+  items: readonly Item[],
+  k: number,
+  pred: (it: Item) => boolean = () => true,
+): Hit[] {
   return items
     .filter(pred)
     .map((it) => ({ pk: it.pk, distance: distance(metric, q, it.vector) }))
@@ -98,12 +104,18 @@ function expectError(r: { status: number; body: Body }, status: number, code?: s
   if (field !== undefined) expect(r.body.field, JSON.stringify(r.body)).toBe(field);
 }
 
-const search = async (s: StartedServer, body: Record<string, unknown>) => (await ok(call(s, 'POST', '/vector/search', body))) as unknown as SearchResponse;
-const page = async (s: StartedServer, body: Record<string, unknown>) => (await ok(call(s, 'POST', '/vector/search', body))) as unknown as PageResponse;
-const batchInsert = async (s: StartedServer, body: Record<string, unknown>) => (await ok(call(s, 'POST', '/vector/batch_insert', body))) as unknown as BatchResponse;
-const stats = async (s: StartedServer, index?: string) => (await ok(call(s, 'GET', `/vector/index/stats${index ? `?index=${index}` : ''}`))) as unknown as IndexStats;
-const config = async (s: StartedServer, index?: string) => (await ok(call(s, 'GET', `/vector/index/config${index ? `?index=${index}` : ''}`))) as unknown as IndexConfig;
-const createIndex = async (s: StartedServer, body: Record<string, unknown>) => (await ok(call(s, 'POST', '/vector/index/create', body), 201)) as unknown as IndexConfig & { success: boolean };
+const search = async (s: StartedServer, body: Record<string, unknown>) =>
+  (await ok(call(s, 'POST', '/vector/search', body))) as unknown as SearchResponse;
+const page = async (s: StartedServer, body: Record<string, unknown>) =>
+  (await ok(call(s, 'POST', '/vector/search', body))) as unknown as PageResponse;
+const batchInsert = async (s: StartedServer, body: Record<string, unknown>) =>
+  (await ok(call(s, 'POST', '/vector/batch_insert', body))) as unknown as BatchResponse;
+const stats = async (s: StartedServer, index?: string) =>
+  (await ok(call(s, 'GET', `/vector/index/stats${index ? `?index=${index}` : ''}`))) as unknown as IndexStats;
+const config = async (s: StartedServer, index?: string) =>
+  (await ok(call(s, 'GET', `/vector/index/config${index ? `?index=${index}` : ''}`))) as unknown as IndexConfig;
+const createIndex = async (s: StartedServer, body: Record<string, unknown>) =>
+  (await ok(call(s, 'POST', '/vector/index/create', body), 201)) as unknown as IndexConfig & { success: boolean };
 
 /** The stored document of an entity, or undefined on 404. */
 async function getDoc(s: StartedServer, key: string): Promise<Record<string, unknown> | undefined> {
@@ -122,8 +134,10 @@ async function allPks(s: StartedServer, index: string | undefined, q: number[]):
 
 /** Hits sorted by distance ascending, with finite numeric distances. */
 function expectSorted(hits: readonly Hit[]): void {
-  for (const h of hits) expect(typeof h.distance === 'number' && Number.isFinite(h.distance), `distance of ${h.pk}: ${String(h.distance)}`).toBe(true);
-  for (let i = 1; i < hits.length; i++) expect(hits[i]!.distance, `order at ${i}: ${JSON.stringify(hits)}`).toBeGreaterThanOrEqual(hits[i - 1]!.distance);
+  for (const h of hits)
+    expect(typeof h.distance === 'number' && Number.isFinite(h.distance), `distance of ${h.pk}: ${String(h.distance)}`).toBe(true);
+  for (let i = 1; i < hits.length; i++)
+    expect(hits[i]!.distance, `order at ${i}: ${JSON.stringify(hits)}`).toBeGreaterThanOrEqual(hits[i - 1]!.distance);
 }
 
 /**
@@ -133,7 +147,9 @@ function expectSorted(hits: readonly Hit[]): void {
 function expectExact(got: readonly Hit[], want: readonly Hit[], msg = ''): void {
   const show = () => `${msg}\ngot  ${JSON.stringify(got.slice(0, 20))}\nwant ${JSON.stringify(want.slice(0, 20))}`;
   expect(got.length, show()).toBe(want.length);
-  got.forEach((h, i) => { expect(Math.abs(h.distance - want[i]!.distance), `${msg} rank ${i} ${h.pk}: ${h.distance} vs ${want[i]!.distance}`).toBeLessThan(1e-4); });
+  got.forEach((h, i) => {
+    expect(Math.abs(h.distance - want[i]!.distance), `${msg} rank ${i} ${h.pk}: ${h.distance} vs ${want[i]!.distance}`).toBeLessThan(1e-4);
+  });
   got.forEach((h, i) => {
     if (h.pk === want[i]!.pk) return;
     const tie = want.find((w) => w.pk === h.pk);
@@ -223,10 +239,13 @@ describe('default index vector_index', () => {
     expect(await getDoc(s, 'vectors:a')).toEqual({ color: 'red', n: 1, embedding: [1, 0, 0, 0] });
     expect(await getDoc(s, 'vectors:b')).toEqual({ embedding: [0, 1, 0, 0] });
     expect(await getDoc(s, 'vectors:c')).toEqual({ color: 'blue', embedding: [0, 0, 1, 0] });
-    for (const pk of ['bad-first', 'short', 'zero', 'str', 'nul', 'fields-num', 'fields-arr']) expect(await getDoc(s, `vectors:${pk}`), pk).toBeUndefined();
+    for (const pk of ['bad-first', 'short', 'zero', 'str', 'nul', 'fields-num', 'fields-arr'])
+      expect(await getDoc(s, `vectors:${pk}`), pk).toBeUndefined();
 
     // One commit: the three puts share one transaction in the change feed, contiguously.
-    const feed = (await ok(call(s, 'GET', `/changefeed?from_seq=${before.last_seq}&limit=100`))) as { entries: { seq: number; key: string; txn_id: string; op: string }[] };
+    const feed = (await ok(call(s, 'GET', `/changefeed?from_seq=${before.last_seq}&limit=100`))) as {
+      entries: { seq: number; key: string; txn_id: string; op: string }[];
+    };
     expect(feed.entries.map((e) => [e.op, e.key]).sort()).toEqual([
       ['put', 'vectors:a'],
       ['put', 'vectors:b'],
@@ -238,7 +257,19 @@ describe('default index vector_index', () => {
     expect((await config(s)).dimension).toBe(4);
     expect(await stats(s)).toMatchObject({ dimension: 4, vectorCount: 3, deletedSlots: 0 });
     const hits = await search(s, { vector: [1, 0.1, 0, 0], k: 10 });
-    expectExact(hits.results, bruteForce('COSINE', [1, 0.1, 0, 0], [{ pk: 'a', vector: [1, 0, 0, 0] }, { pk: 'b', vector: [0, 1, 0, 0] }, { pk: 'c', vector: [0, 0, 1, 0] }], 10));
+    expectExact(
+      hits.results,
+      bruteForce(
+        'COSINE',
+        [1, 0.1, 0, 0],
+        [
+          { pk: 'a', vector: [1, 0, 0, 0] },
+          { pk: 'b', vector: [0, 1, 0, 0] },
+          { pk: 'c', vector: [0, 0, 1, 0] },
+        ],
+        10,
+      ),
+    );
     expect(hits).toMatchObject({ k: 10, count: 3 });
   });
 
@@ -260,7 +291,12 @@ describe('default index vector_index', () => {
 
   it('batch_insert: nothing valid is a 400 and writes nothing; index/table/field selection errors', async () => {
     const count = (await stats(s)).vectorCount;
-    const none = await call(s, 'POST', '/vector/batch_insert', { items: [{ pk: 'x1', vector: [1, 2] }, { pk: 'x2', vector: [0, 0, 0, 0] }] });
+    const none = await call(s, 'POST', '/vector/batch_insert', {
+      items: [
+        { pk: 'x1', vector: [1, 2] },
+        { pk: 'x2', vector: [0, 0, 0, 0] },
+      ],
+    });
     expectError(none, 400, 'VALIDATION_FAILED');
     expect(await getDoc(s, 'vectors:x1')).toBeUndefined();
     expect(await getDoc(s, 'vectors:x2')).toBeUndefined();
@@ -270,30 +306,59 @@ describe('default index vector_index', () => {
 
     // vector_field other than the index's field
     expectError(await call(s, 'POST', '/vector/batch_insert', { vector_field: 'emb', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400);
-    expectError(await call(s, 'POST', '/vector/batch_insert', { table: 'vectors', vector_field: 'other', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400);
+    expectError(
+      await call(s, 'POST', '/vector/batch_insert', {
+        table: 'vectors',
+        vector_field: 'other',
+        items: [{ pk: 'x3', vector: [1, 0, 0, 0] }],
+      }),
+      400,
+    );
     // a table without a vector index: 400 naming the way to create one
     const noIndex = await call(s, 'POST', '/vector/batch_insert', { table: 'novec', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] });
     expectError(noIndex, 400, 'INDEX_NOT_FOUND', 'index');
     expect(noIndex.body.message).toContain('POST /vector/index/create');
     // an unknown index
-    expectError(await call(s, 'POST', '/vector/batch_insert', { index: 'no_such_index', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400, 'INDEX_NOT_FOUND');
+    expectError(
+      await call(s, 'POST', '/vector/batch_insert', { index: 'no_such_index', items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }),
+      400,
+      'INDEX_NOT_FOUND',
+    );
     expect(await getDoc(s, 'vectors:x3')).toBeUndefined();
     expect(await getDoc(s, 'novec:x3')).toBeUndefined();
     expect((await stats(s)).vectorCount).toBe(count);
 
     // An item with an unknown field is an invalid item (counted and described), not a 400 for the batch.
-    const typo = await batchInsert(s, { items: [{ pk: 'typo1', vector: [1, 0, 0, 1], feilds: { a: 1 } }, { pk: 'typo2', vector: [1, 0, 0, 1] }] });
+    const typo = await batchInsert(s, {
+      items: [
+        { pk: 'typo1', vector: [1, 0, 0, 1], feilds: { a: 1 } },
+        { pk: 'typo2', vector: [1, 0, 0, 1] },
+      ],
+    });
     expect(typo).toMatchObject({ inserted: 1, errors: 1 });
     expect(typo.error_details[0]).toMatchObject({ index: 0, pk: 'typo1' });
     expect(typo.error_details[0]!.message).toContain('feilds');
     expect(await getDoc(s, 'vectors:typo1')).toBeUndefined();
     await ok(call(s, 'DELETE', '/vector/by-filter', { pks: ['typo2'] }));
     // Unknown top-level fields are refused, naming them.
-    expectError(await call(s, 'POST', '/vector/batch_insert', { item: [{ pk: 'x3', vector: [1, 0, 0, 0] }], items: [{ pk: 'x3', vector: [1, 0, 0, 0] }] }), 400, 'VALIDATION_FAILED', 'item');
+    expectError(
+      await call(s, 'POST', '/vector/batch_insert', {
+        item: [{ pk: 'x3', vector: [1, 0, 0, 0] }],
+        items: [{ pk: 'x3', vector: [1, 0, 0, 0] }],
+      }),
+      400,
+      'VALIDATION_FAILED',
+      'item',
+    );
     expect(await getDoc(s, 'vectors:x3')).toBeUndefined();
 
     // The explicit default table and field are accepted.
-    const r = await batchInsert(s, { table: 'vectors', vector_field: 'embedding', index: 'vector_index', items: [{ pk: 'explicit', vector: [1, 1, 1, 1] }] });
+    const r = await batchInsert(s, {
+      table: 'vectors',
+      vector_field: 'embedding',
+      index: 'vector_index',
+      items: [{ pk: 'explicit', vector: [1, 1, 1, 1] }],
+    });
     expect(r).toMatchObject({ inserted: 1, errors: 0, objectName: 'vector_index', table: 'vectors', dimension: 4 });
     expect((await stats(s)).vectorCount).toBe(count + 1);
   });
@@ -318,13 +383,33 @@ describe('default index vector_index', () => {
     expectError(await call(s, 'POST', '/vector/search', { index: 'no_such_index', vector: q }), 400, 'INDEX_NOT_FOUND');
     // Unknown fields are refused, naming them (a typo of k was once ignored: k = 10 came back).
     expectError(await call(s, 'POST', '/vector/search', { vector: q, topk: 3 }), 400, 'VALIDATION_FAILED', 'topk');
-    expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { prefix: 'a', bogus: true } }), 400, 'VALIDATION_FAILED', 'filter.bogus');
-    expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { fields: { '1bad': 1 } } }), 400, 'VALIDATION_FAILED', 'filter.fields.1bad');
+    expectError(
+      await call(s, 'POST', '/vector/search', { vector: q, filter: { prefix: 'a', bogus: true } }),
+      400,
+      'VALIDATION_FAILED',
+      'filter.bogus',
+    );
+    expectError(
+      await call(s, 'POST', '/vector/search', { vector: q, filter: { fields: { '1bad': 1 } } }),
+      400,
+      'VALIDATION_FAILED',
+      'filter.fields.1bad',
+    );
     expectError(await call(s, 'POST', '/vector/search', { vector: q, filter: { fields: { a: [] } } }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { vector: q, use_cursor: 'yes' }), 400, 'VALIDATION_FAILED', 'use_cursor');
-    expectError(await call(s, 'POST', '/vector/search', { vector: q, use_cursor: true, batch_size: 0 }), 400, 'VALIDATION_FAILED', 'batch_size');
+    expectError(
+      await call(s, 'POST', '/vector/search', { vector: q, use_cursor: true, batch_size: 0 }),
+      400,
+      'VALIDATION_FAILED',
+      'batch_size',
+    );
     // table and vector_field are checked against the index, as for batch_insert.
-    expectError(await call(s, 'POST', '/vector/search', { vector: q, index: 'vector_index', table: 'other' }), 400, 'VALIDATION_FAILED', 'table');
+    expectError(
+      await call(s, 'POST', '/vector/search', { vector: q, index: 'vector_index', table: 'other' }),
+      400,
+      'VALIDATION_FAILED',
+      'table',
+    );
     expectError(await call(s, 'POST', '/vector/search', { vector: q, vector_field: 'other' }), 400);
     expect((await search(s, { vector: q, table: 'vectors', vector_field: 'embedding', k: 1 })).count).toBe(1);
 
@@ -348,8 +433,20 @@ describe('default index vector_index', () => {
     const e4 = [-0.9, -0.2, 0.1, -0.3];
     await ok(call(s, 'PUT', '/entities/vectors:e1', { blob: { embedding: e1, name: 'one' } }), 201);
     await ok(call(s, 'POST', '/entities', { key: 'vectors:e2', blob: JSON.stringify({ embedding: e2 }) }), 201);
-    await ok(call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'vectors:e3', blob: { embedding: e3 } }, { op: 'put', key: 'vectors:e4', blob: { embedding: e4, meta: { x: 1 } } }] }));
-    for (const [pk, v] of [['e1', e1], ['e2', e2], ['e3', e3], ['e4', e4]] as const) {
+    await ok(
+      call(s, 'POST', '/transaction', {
+        operations: [
+          { op: 'put', key: 'vectors:e3', blob: { embedding: e3 } },
+          { op: 'put', key: 'vectors:e4', blob: { embedding: e4, meta: { x: 1 } } },
+        ],
+      }),
+    );
+    for (const [pk, v] of [
+      ['e1', e1],
+      ['e2', e2],
+      ['e3', e3],
+      ['e4', e4],
+    ] as const) {
       const top = (await search(s, { vector: v, k: 1 })).results;
       expect(top.length).toBe(1);
       expect(top[0]!.pk, pk).toBe(pk);
@@ -407,7 +504,9 @@ describe('default index vector_index', () => {
 
     // Removing the field (or setting it to null) takes the entity out of the index; the entity stays.
     await ok(call(s, 'PUT', '/entities/vectors:e1', { blob: { name: 'no vector' } }), 201);
-    await ok(call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'vectors:e4', blob: { embedding: null, meta: { x: 2 } } }] }));
+    await ok(
+      call(s, 'POST', '/transaction', { operations: [{ op: 'put', key: 'vectors:e4', blob: { embedding: null, meta: { x: 2 } } }] }),
+    );
     expect(await getDoc(s, 'vectors:e1')).toEqual({ name: 'no vector' });
     let pks = await allPks(s, undefined, q);
     expect(pks.has('e1')).toBe(false);
@@ -489,7 +588,9 @@ describe('default index vector_index', () => {
     expect(mid.deletedSlots).toBe(before.deletedSlots + 10);
     expect(mid.capacity).toBe(before.capacity);
 
-    const byPks = await ok(call(s, 'DELETE', '/vector/by-filter', { pks: ['del-b-1', 'del-b-2', 'del-b-2', 'does-not-exist', 'del-a-plain'] }));
+    const byPks = await ok(
+      call(s, 'DELETE', '/vector/by-filter', { pks: ['del-b-1', 'del-b-2', 'del-b-2', 'does-not-exist', 'del-a-plain'] }),
+    );
     expect(byPks).toEqual({ deleted: 2, method: 'pks', prefix: null, objectName: 'vector_index' });
     expect(await getDoc(s, 'vectors:del-b-1')).toBeUndefined();
     expect(await getDoc(s, 'vectors:del-b-2')).toBeUndefined();
@@ -506,13 +607,27 @@ describe('default index vector_index', () => {
       expect(top.map((h) => h.pk)).not.toContain(it.pk);
     }
     expect((await search(s, { vector: [1, 0, 0, 0], filter: { prefix: 'del-a-' } })).results).toEqual([]);
-    expect((await search(s, { vector: [1, 0, 0, 0], filter: { prefix: 'del-b-' }, k: 100 })).results.map((h) => h.pk).sort()).toEqual(['del-b-0', 'del-b-3', 'del-b-4', 'del-b-5', 'del-b-6', 'del-b-7', 'del-b-8', 'del-b-9']);
+    expect((await search(s, { vector: [1, 0, 0, 0], filter: { prefix: 'del-b-' }, k: 100 })).results.map((h) => h.pk).sort()).toEqual([
+      'del-b-0',
+      'del-b-3',
+      'del-b-4',
+      'del-b-5',
+      'del-b-6',
+      'del-b-7',
+      'del-b-8',
+      'del-b-9',
+    ]);
     const after = await stats(s);
     expect(after.vectorCount).toBe(before.vectorCount - 12);
     expect(after.deletedSlots).toBe(before.deletedSlots + 12);
 
     // Deleting nothing is fine.
-    expect(await ok(call(s, 'DELETE', '/vector/by-filter', { prefix: 'nothing-here-' }))).toEqual({ deleted: 0, method: 'prefix', prefix: 'nothing-here-', objectName: 'vector_index' });
+    expect(await ok(call(s, 'DELETE', '/vector/by-filter', { prefix: 'nothing-here-' }))).toEqual({
+      deleted: 0,
+      method: 'prefix',
+      prefix: 'nothing-here-',
+      objectName: 'vector_index',
+    });
     // New inserts take over the deleted slots.
     const fresh = Array.from({ length: 12 }, (_, i) => ({ pk: `del-new-${i}`, vector: randVec(rnd, 4) }));
     expect((await batchInsert(s, { items: fresh })).inserted).toBe(12);
@@ -537,10 +652,26 @@ describe('default index vector_index', () => {
     expect(r).toEqual({ message: 'Configuration updated', updated_fields: { efSearch: 150 }, objectName: 'vector_index' });
     expect((await config(s)).efSearch).toBe(150);
     expect((await stats(s)).efSearch).toBe(150);
-    expect((await ok(call(s, 'PUT', '/vector/index/config', { index: 'vector_index', efSearch: 1 }))).updated_fields).toEqual({ efSearch: 1 });
+    expect((await ok(call(s, 'PUT', '/vector/index/config', { index: 'vector_index', efSearch: 1 }))).updated_fields).toEqual({
+      efSearch: 1,
+    });
     expect((await config(s, 'vector_index')).efSearch).toBe(1);
     expect((await ok(call(s, 'PUT', '/vector/index/config', { efSearch: 10_000 }))).updated_fields).toEqual({ efSearch: 10_000 });
-    for (const bad of [{ efSearch: 0 }, { efSearch: 10_001 }, { efSearch: 1.5 }, { efSearch: 'x' }, { efSearch: -5 }, {}, { efSearch: 64, M: 32 }, { efSearch: 64, metric: 'L2' }, { efSearch: 64, dimension: 8 }, { M: 32 }, { metric: 'L2' }, { dimension: 8 }, { efConstruction: 100 }]) {
+    for (const bad of [
+      { efSearch: 0 },
+      { efSearch: 10_001 },
+      { efSearch: 1.5 },
+      { efSearch: 'x' },
+      { efSearch: -5 },
+      {},
+      { efSearch: 64, M: 32 },
+      { efSearch: 64, metric: 'L2' },
+      { efSearch: 64, dimension: 8 },
+      { M: 32 },
+      { metric: 'L2' },
+      { dimension: 8 },
+      { efConstruction: 100 },
+    ]) {
       const res = await call(s, 'PUT', '/vector/index/config', bad);
       expectError(res, 400);
     }
@@ -560,14 +691,26 @@ describe('filtered search', () => {
   const rnd = prng(2024);
   const items: Item[] = [];
   for (let i = 0; i < N; i++) {
-    items.push({ pk: `p${String(i).padStart(4, '0')}`, vector: randVec(rnd, D), fields: { grp: i % 100, parity: i % 2 === 0 ? 'even' : 'odd', meta: { color: ['red', 'green', 'blue'][i % 3] } } });
+    items.push({
+      pk: `p${String(i).padStart(4, '0')}`,
+      vector: randVec(rnd, D),
+      fields: { grp: i % 100, parity: i % 2 === 0 ? 'even' : 'odd', meta: { color: ['red', 'green', 'blue'][i % 3] } },
+    });
   }
   const queries = Array.from({ length: 3 }, () => randVec(rnd, D));
   const grp = (it: Item) => (it.fields as { grp: number }).grp;
 
   beforeAll(async () => {
     const c = await createIndex(s, { name: 'filt', table: 'docs', dimension: D });
-    expect(c).toMatchObject({ success: true, objectName: 'filt', table: 'docs', field: 'embedding', dimension: D, metric: 'COSINE', state: 'ready' });
+    expect(c).toMatchObject({
+      success: true,
+      objectName: 'filt',
+      table: 'docs',
+      field: 'embedding',
+      dimension: D,
+      metric: 'COSINE',
+      state: 'ready',
+    });
     const r = await batchInsert(s, { index: 'filt', items });
     expect(r).toMatchObject({ inserted: N, errors: 0, objectName: 'filt', table: 'docs', dimension: D });
   });
@@ -591,7 +734,9 @@ describe('filtered search', () => {
       }
       const wantSet = new Set(want.map((h) => h.pk));
       const overlap = got.results.filter((h) => wantSet.has(h.pk)).length;
-      expect(overlap, `${msg}: ${JSON.stringify(got.results.map((h) => h.pk))} vs ${JSON.stringify([...wantSet])}`).toBeGreaterThanOrEqual(Math.ceil(0.9 * want.length));
+      expect(overlap, `${msg}: ${JSON.stringify(got.results.map((h) => h.pk))} vs ${JSON.stringify([...wantSet])}`).toBeGreaterThanOrEqual(
+        Math.ceil(0.9 * want.length),
+      );
     }
   }
 
@@ -628,13 +773,19 @@ describe('filtered search', () => {
     // AND: 10 pass (p1007, p1107, ..., p1907)
     await check({ prefix: 'p1', fields: { grp: 7 } }, (it) => it.pk.startsWith('p1') && grp(it) === 7);
     await check({ prefix: 'p1', fields: { grp: 7 } }, (it) => it.pk.startsWith('p1') && grp(it) === 7, 20);
-    await check({ prefix: 'p1', pks: [...pkSet], fields: { parity: 'even' } }, (it) => it.pk.startsWith('p1') && pkSet.has(it.pk) && (it.fields as { parity: string }).parity === 'even');
+    await check(
+      { prefix: 'p1', pks: [...pkSet], fields: { parity: 'even' } },
+      (it) => it.pk.startsWith('p1') && pkSet.has(it.pk) && (it.fields as { parity: string }).parity === 'even',
+    );
   });
 
   it('a filter on fields sees the latest committed document', async () => {
     // Move p0000 into group 7 (keeping its vector): it passes the filter from now on.
     const it0 = items[0]!;
-    await ok(call(s, 'PUT', '/entities/docs:p0000', { blob: { embedding: it0.vector, grp: 7, parity: 'even', meta: { color: 'red' } } }), 201);
+    await ok(
+      call(s, 'PUT', '/entities/docs:p0000', { blob: { embedding: it0.vector, grp: 7, parity: 'even', meta: { color: 'red' } } }),
+      201,
+    );
     const got = await search(s, { index: 'filt', vector: it0.vector, k: 5, filter: { fields: { grp: 7 } } });
     expect(got.results[0]?.pk).toBe('p0000');
     expect(got.results[0]!.distance).toBeLessThan(1e-5);
@@ -705,10 +856,21 @@ describe('filtered search', () => {
     expect(second.items.map((h) => h.pk)).not.toEqual(first.items.map((h) => h.pk));
     expectError(await call(s, 'POST', '/vector/search', { ...body, vector: queries[1], cursor: next }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { ...body, k: 21, cursor: next }), 400, 'VALIDATION_FAILED');
-    expectError(await call(s, 'POST', '/vector/search', { ...body, filter: { fields: { parity: 'odd' } }, cursor: next }), 400, 'VALIDATION_FAILED');
+    expectError(
+      await call(s, 'POST', '/vector/search', { ...body, filter: { fields: { parity: 'odd' } }, cursor: next }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expectError(await call(s, 'POST', '/vector/search', { ...body, filter: undefined, cursor: next }), 400, 'VALIDATION_FAILED');
     expectError(await call(s, 'POST', '/vector/search', { ...body, cursor: 'not-a-cursor' }), 400, 'VALIDATION_FAILED');
-    expectError(await call(s, 'POST', '/vector/search', { ...body, cursor: Buffer.from(JSON.stringify({ offset: 5, q: 'forged' })).toString('base64') }), 400, 'VALIDATION_FAILED');
+    expectError(
+      await call(s, 'POST', '/vector/search', {
+        ...body,
+        cursor: Buffer.from(JSON.stringify({ offset: 5, q: 'forged' })).toString('base64'),
+      }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expectError(await call(s, 'POST', '/vector/search', { ...body, batch_size: 0 }), 400, 'VALIDATION_FAILED');
   });
 });
@@ -728,7 +890,19 @@ describe('metrics against brute force', () => {
       const name = `m_${metric.toLowerCase()}`;
       const table = `mt_${metric.toLowerCase()}`;
       const c = await createIndex(s, { name, table, metric: given, M: 8, efConstruction: 100, efSearch: 32 });
-      expect(c).toMatchObject({ success: true, objectName: name, table, field: 'embedding', metric, M: 8, efConstruction: 100, efSearch: 32, dimension: null, hnswEnabled: true, state: 'ready' });
+      expect(c).toMatchObject({
+        success: true,
+        objectName: name,
+        table,
+        field: 'embedding',
+        metric,
+        M: 8,
+        efConstruction: 100,
+        efSearch: 32,
+        dimension: null,
+        hnswEnabled: true,
+        state: 'ready',
+      });
       // The table picks the index.
       const r = await batchInsert(s, { table, items });
       expect(r).toMatchObject({ inserted: 200, errors: 0, objectName: name, table, dimension: D });
@@ -739,9 +913,17 @@ describe('metrics against brute force', () => {
       const chosen = new Set(['m3', 'm17', 'm58', 'm101', 'm199']);
       for (const [i, q] of queries.entries()) {
         const got = await search(s, { index: name, vector: q, k: 10, filter: { pks: [...chosen] } });
-        expectExact(got.results, bruteForce(metric, q, items, 10, (it) => chosen.has(it.pk)), `${metric} pks q${i}`);
+        expectExact(
+          got.results,
+          bruteForce(metric, q, items, 10, (it) => chosen.has(it.pk)),
+          `${metric} pks q${i}`,
+        );
         const pre = await search(s, { index: name, vector: q, k: 4, filter: { prefix: 'm12' } });
-        expectExact(pre.results, bruteForce(metric, q, items, 4, (it) => it.pk.startsWith('m12')), `${metric} prefix q${i}`);
+        expectExact(
+          pre.results,
+          bruteForce(metric, q, items, 4, (it) => it.pk.startsWith('m12')),
+          `${metric} prefix q${i}`,
+        );
       }
       const full = await search(s, { index: name, vector: queries[0], k: 200 });
       expectExact(full.results, bruteForce(metric, queries[0]!, items, 200), `${metric} full`);
@@ -762,7 +944,10 @@ describe('metrics against brute force', () => {
     const got = (await search(s, { index: 'm_ip', vector: q, k: 201 })).results;
     expect(got.find((h) => h.pk === 'origin')?.distance).toBeCloseTo(1, 5);
     expectExact(got, bruteForce('IP', q, [...items, { pk: 'origin', vector: new Array(D).fill(0) }], 201));
-    const cos = await call(s, 'POST', '/vector/batch_insert', { index: 'm_cosine', items: [{ pk: 'origin', vector: new Array(D).fill(0) }] });
+    const cos = await call(s, 'POST', '/vector/batch_insert', {
+      index: 'm_cosine',
+      items: [{ pk: 'origin', vector: new Array(D).fill(0) }],
+    });
     expectError(cos, 400, 'VALIDATION_FAILED');
   });
 });
@@ -774,14 +959,32 @@ describe('named indexes: create (with backfill), list, drop', () => {
     const docs: Item[] = [];
     for (let i = 0; i < 1500; i++) docs.push({ pk: `b${i}`, vector: randVec(rnd, D) });
     for (let off = 0; off < docs.length; off += 500) {
-      await ok(call(s, 'POST', '/transaction', { operations: docs.slice(off, off + 500).map((d) => ({ op: 'put', key: `bf:${d.pk}`, blob: { meta: { vec: d.vector, title: d.pk } } })) }));
+      await ok(
+        call(s, 'POST', '/transaction', {
+          operations: docs
+            .slice(off, off + 500)
+            .map((d) => ({ op: 'put', key: `bf:${d.pk}`, blob: { meta: { vec: d.vector, title: d.pk } } })),
+        }),
+      );
     }
     // Entities without the field (or with null) are not indexed and do not fail the create.
     await ok(call(s, 'PUT', '/entities/bf:novec', { blob: { meta: { title: 'none' } } }), 201);
     await ok(call(s, 'PUT', '/entities/bf:nullvec', { blob: { meta: { vec: null } } }), 201);
 
     const c = await createIndex(s, { name: 'bf_ix', table: 'bf', field: 'meta.vec', metric: 'L2' });
-    expect(c).toMatchObject({ success: true, objectName: 'bf_ix', table: 'bf', field: 'meta.vec', metric: 'L2', dimension: D, M: 16, efConstruction: 200, efSearch: 64, hnswEnabled: true, state: 'ready' });
+    expect(c).toMatchObject({
+      success: true,
+      objectName: 'bf_ix',
+      table: 'bf',
+      field: 'meta.vec',
+      metric: 'L2',
+      dimension: D,
+      M: 16,
+      efConstruction: 200,
+      efSearch: 64,
+      hnswEnabled: true,
+      state: 'ready',
+    });
     expect(Number.isNaN(Date.parse(c.created_at))).toBe(false);
     expect(await stats(s, 'bf_ix')).toMatchObject({ vectorCount: 1500, deletedSlots: 0, dimension: D });
     const q = randVec(rnd, D);
@@ -806,8 +1009,13 @@ describe('named indexes: create (with backfill), list, drop', () => {
     expect(bi).toMatchObject({ inserted: 1, objectName: 'bf_ix', table: 'bf', dimension: D });
     expect(await getDoc(s, 'bf:nested')).toEqual({ meta: { title: 'n', vec: v }, top: 1 });
     // batch_insert by table/field picks this index; the default field name does not match.
-    expect((await batchInsert(s, { table: 'bf', vector_field: 'meta.vec', items: [{ pk: 'bytable', vector: v }] })).objectName).toBe('bf_ix');
-    expectError(await call(s, 'POST', '/vector/batch_insert', { index: 'bf_ix', vector_field: 'embedding', items: [{ pk: 'x', vector: v }] }), 400);
+    expect((await batchInsert(s, { table: 'bf', vector_field: 'meta.vec', items: [{ pk: 'bytable', vector: v }] })).objectName).toBe(
+      'bf_ix',
+    );
+    expectError(
+      await call(s, 'POST', '/vector/batch_insert', { index: 'bf_ix', vector_field: 'embedding', items: [{ pk: 'x', vector: v }] }),
+      400,
+    );
     expectError(await call(s, 'POST', '/vector/batch_insert', { index: 'bf_ix', table: 'other', items: [{ pk: 'x', vector: v }] }), 400);
     expect((await stats(s, 'bf_ix')).vectorCount).toBe(1503);
   });
@@ -815,7 +1023,13 @@ describe('named indexes: create (with backfill), list, drop', () => {
   it('create with a given dimension fixes it before any vector; create validation; duplicate name is 400 INDEX_EXISTS', async () => {
     const c = await createIndex(s, { name: 'dim3', table: 'd3', dimension: 3, metric: 'ip', M: 4, efConstruction: 10, efSearch: 5 });
     expect(c).toMatchObject({ objectName: 'dim3', dimension: 3, metric: 'IP', M: 4, efConstruction: 10, efSearch: 5 });
-    const r = await batchInsert(s, { index: 'dim3', items: [{ pk: 'four', vector: [1, 2, 3, 4] }, { pk: 'three', vector: [1, 2, 3] }] });
+    const r = await batchInsert(s, {
+      index: 'dim3',
+      items: [
+        { pk: 'four', vector: [1, 2, 3, 4] },
+        { pk: 'three', vector: [1, 2, 3] },
+      ],
+    });
     expect(r).toMatchObject({ inserted: 1, errors: 1, dimension: 3 });
     expect(r.error_details[0]).toMatchObject({ index: 0, pk: 'four' });
     expectError(await call(s, 'POST', '/vector/index/create', { name: 'dim3', table: 'other' }), 400, 'INDEX_EXISTS');
@@ -840,13 +1054,28 @@ describe('named indexes: create (with backfill), list, drop', () => {
 
   it('search: table (and vector_field) pick the index of that table, as batch_insert does', async () => {
     await createIndex(s, { name: 'by_table', table: 'tsel', field: 'v', metric: 'L2', dimension: 2 });
-    await batchInsert(s, { table: 'tsel', vector_field: 'v', items: [{ pk: 'near', vector: [0, 0] }, { pk: 'far', vector: [5, 5] }] });
+    await batchInsert(s, {
+      table: 'tsel',
+      vector_field: 'v',
+      items: [
+        { pk: 'near', vector: [0, 0] },
+        { pk: 'far', vector: [5, 5] },
+      ],
+    });
     const byTable = await search(s, { table: 'tsel', vector: [0.1, 0], k: 2 });
     expect(byTable.results.map((h) => h.pk)).toEqual(['near', 'far']);
-    expect(await search(s, { table: 'tsel', vector_field: 'v', vector: [4, 4], k: 1 })).toMatchObject({ count: 1, results: [{ pk: 'far' }] });
+    expect(await search(s, { table: 'tsel', vector_field: 'v', vector: [4, 4], k: 1 })).toMatchObject({
+      count: 1,
+      results: [{ pk: 'far' }],
+    });
     expect((await search(s, { index: 'by_table', table: 'tsel', vector: [0, 0], k: 1 })).results[0]!.pk).toBe('near');
     // Not the index of the table, or a table without a vector index: 400, nothing silently searched elsewhere.
-    expectError(await call(s, 'POST', '/vector/search', { index: 'by_table', table: 'vectors', vector: [0, 0] }), 400, 'VALIDATION_FAILED', 'table');
+    expectError(
+      await call(s, 'POST', '/vector/search', { index: 'by_table', table: 'vectors', vector: [0, 0] }),
+      400,
+      'VALIDATION_FAILED',
+      'table',
+    );
     expectError(await call(s, 'POST', '/vector/search', { table: 'tsel', vector_field: 'w', vector: [0, 0] }), 400);
     expectError(await call(s, 'POST', '/vector/search', { table: 'no_vectors_here', vector: [0, 0] }), 400);
     await ok(call(s, 'POST', '/vector/index/drop', { name: 'by_table' }));
@@ -865,13 +1094,15 @@ describe('named indexes: create (with backfill), list, drop', () => {
   });
 
   it('a document whose field is not a valid vector fails the create with 400; the index does not exist afterwards', async () => {
-    await ok(call(s, 'POST', '/transaction', {
-      operations: [
-        { op: 'put', key: 'badtab:1', blob: { embedding: [1, 0, 0] } },
-        { op: 'put', key: 'badtab:2', blob: { embedding: 'oops' } },
-        { op: 'put', key: 'badtab:3', blob: { embedding: [0, 1, 0] } },
-      ],
-    }));
+    await ok(
+      call(s, 'POST', '/transaction', {
+        operations: [
+          { op: 'put', key: 'badtab:1', blob: { embedding: [1, 0, 0] } },
+          { op: 'put', key: 'badtab:2', blob: { embedding: 'oops' } },
+          { op: 'put', key: 'badtab:3', blob: { embedding: [0, 1, 0] } },
+        ],
+      }),
+    );
     const r = await call(s, 'POST', '/vector/index/create', { name: 'bad_ix', table: 'badtab' });
     expectError(r, 400, 'VALIDATION_FAILED');
     expect(r.body).toMatchObject({ key: 'badtab:2', index: 'bad_ix' });
@@ -896,7 +1127,12 @@ describe('named indexes: create (with backfill), list, drop', () => {
     expect(c).toMatchObject({ objectName: 'bad_ix', dimension: 3 });
     const hits = (await search(s, { index: 'bad_ix', vector: [0, 0, 1], k: 10 })).results;
     expect(hits[0]).toEqual({ pk: '2', distance: 0 });
-    expect(hits.slice(1).map((h) => h.pk).sort()).toEqual(['1', '3']);
+    expect(
+      hits
+        .slice(1)
+        .map((h) => h.pk)
+        .sort(),
+    ).toEqual(['1', '3']);
     for (const h of hits.slice(1)) expect(h.distance).toBeCloseTo(1, 5);
     expect((await stats(s, 'bad_ix')).vectorCount).toBe(3);
   });
@@ -908,7 +1144,9 @@ describe('named indexes: create (with backfill), list, drop', () => {
     expect(r).toMatchObject({ success: true, objectName: 'to_drop', table: 'dropt', metric: 'L2', dimension: 2 });
     expectError(await call(s, 'POST', '/vector/search', { index: 'to_drop', vector: [1, 2] }), 400, 'INDEX_NOT_FOUND');
     expectError(await call(s, 'GET', '/vector/index/stats?index=to_drop'), 400, 'INDEX_NOT_FOUND');
-    expect(((await ok(call(s, 'GET', '/vector/indexes'))) as { indexes: IndexStats[] }).indexes.map((x) => x.objectName)).not.toContain('to_drop');
+    expect(((await ok(call(s, 'GET', '/vector/indexes'))) as { indexes: IndexStats[] }).indexes.map((x) => x.objectName)).not.toContain(
+      'to_drop',
+    );
     expect(await getDoc(s, 'dropt:x')).toEqual({ keep: true, embedding: [1, 2] });
     // The table is no longer validated against the dropped index.
     await ok(call(s, 'PUT', '/entities/dropt:y', { blob: { embedding: 'anything' } }), 201);
@@ -931,14 +1169,21 @@ describe('index capacity', () => {
     const cap = full.capacity;
     expect(cap).toBeGreaterThanOrEqual(1024);
 
-    expect(await ok(call(s, 'DELETE', '/vector/by-filter', { index: 'cap', prefix: 'c10' }))).toMatchObject({ deleted: 1 + 10 + 24, method: 'prefix', objectName: 'cap' }); // c10, c100-c109, c1000-c1023
+    expect(await ok(call(s, 'DELETE', '/vector/by-filter', { index: 'cap', prefix: 'c10' }))).toMatchObject({
+      deleted: 1 + 10 + 24,
+      method: 'prefix',
+      objectName: 'cap',
+    }); // c10, c100-c109, c1000-c1023
     expect(await stats(s, 'cap')).toMatchObject({ vectorCount: 989, deletedSlots: 35, capacity: cap });
 
     const second: Item[] = Array.from({ length: 35 }, (_, i) => ({ pk: `n${i}`, vector: randVec(rnd, 4) }));
     expect((await batchInsert(s, { index: 'cap', items: second })).inserted).toBe(35);
     expect(await stats(s, 'cap')).toMatchObject({ vectorCount: 1024, deletedSlots: 0, capacity: cap });
     // Replacing vectors of existing keys reuses their slots as well.
-    const replaced = first.filter((it) => !it.pk.startsWith('c10')).slice(0, 50).map((it) => ({ pk: it.pk, vector: randVec(rnd, 4) }));
+    const replaced = first
+      .filter((it) => !it.pk.startsWith('c10'))
+      .slice(0, 50)
+      .map((it) => ({ pk: it.pk, vector: randVec(rnd, 4) }));
     expect((await batchInsert(s, { index: 'cap', items: replaced })).inserted).toBe(50);
     expect(await stats(s, 'cap')).toMatchObject({ vectorCount: 1024, deletedSlots: 0, capacity: cap });
 
@@ -969,7 +1214,15 @@ describe('create during concurrent writes', () => {
     const rnd = prng(8);
     const base = 3000;
     for (let off = 0; off < base; off += 500) {
-      await ok(call(s, 'POST', '/transaction', { operations: Array.from({ length: 500 }, (_, j) => ({ op: 'put', key: `cc:k${off + j}`, blob: { embedding: randVec(rnd, D), n: off + j } })) }));
+      await ok(
+        call(s, 'POST', '/transaction', {
+          operations: Array.from({ length: 500 }, (_, j) => ({
+            op: 'put',
+            key: `cc:k${off + j}`,
+            blob: { embedding: randVec(rnd, D), n: off + j },
+          })),
+        }),
+      );
     }
     const touched = new Set<string>(Array.from({ length: base }, (_, i) => `cc:k${i}`));
     let done = false;
@@ -991,7 +1244,12 @@ describe('create during concurrent writes', () => {
         } else {
           const key = `cc:n${w}-${i}`;
           touched.add(key);
-          res = await call(s, 'POST', '/transaction', { operations: [{ op: 'put', key, blob: { embedding: randVec(r, D) } }, { op: 'delete', key: `cc:k${Math.floor(r() * base)}` }] });
+          res = await call(s, 'POST', '/transaction', {
+            operations: [
+              { op: 'put', key, blob: { embedding: randVec(r, D) } },
+              { op: 'delete', key: `cc:k${Math.floor(r() * base)}` },
+            ],
+          });
         }
         if (res.status >= 300) failures.push(`${res.status} ${JSON.stringify(res.body)}`);
       }
@@ -1031,7 +1289,12 @@ describe('large deletes', () => {
     const xs = Array.from({ length: 5500 }, (_, i) => ({ pk: `x${i}`, vector: randVec(rnd, 2) }));
     const ys = Array.from({ length: 10 }, (_, i) => ({ pk: `y${i}`, vector: randVec(rnd, 2) }));
     expect((await batchInsert(s, { index: 'chunk', items: [...xs, ...ys] })).inserted).toBe(5510);
-    expect(await ok(call(s, 'DELETE', '/vector/by-filter', { index: 'chunk', prefix: 'x' }))).toEqual({ deleted: 5500, method: 'prefix', prefix: 'x', objectName: 'chunk' });
+    expect(await ok(call(s, 'DELETE', '/vector/by-filter', { index: 'chunk', prefix: 'x' }))).toEqual({
+      deleted: 5500,
+      method: 'prefix',
+      prefix: 'x',
+      objectName: 'chunk',
+    });
     expect(await stats(s, 'chunk')).toMatchObject({ vectorCount: 10, deletedSlots: 5500 });
     expect([...(await allPks(s, 'chunk', [0, 0]))].sort()).toEqual(ys.map((y) => y.pk).sort());
     for (const pk of ['x0', 'x4999', 'x5000', 'x5499']) expect(await getDoc(s, `ch:${pk}`), pk).toBeUndefined();
@@ -1055,10 +1318,16 @@ describe('float32 range', () => {
     expect((await batchInsert(s, { index: 'f32', items })).inserted).toBe(300);
     const q = [1, 0, 0];
     const got = (await search(s, { index: 'f32', vector: q, k: 10 })).results;
-    for (const h of got) expect.soft(typeof h.distance === 'number' && Number.isFinite(h.distance), `distance of ${h.pk}: ${JSON.stringify(h)}`).toBe(true);
+    for (const h of got)
+      expect.soft(typeof h.distance === 'number' && Number.isFinite(h.distance), `distance of ${h.pk}: ${JSON.stringify(h)}`).toBe(true);
     const want = bruteForce('COSINE', q, items, 10);
     const wantSet = new Set(want.map((h) => h.pk));
-    expect.soft(got.filter((h) => wantSet.has(h.pk)).length, `top 10 of the regular vectors\ngot  ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`).toBeGreaterThanOrEqual(9);
+    expect
+      .soft(
+        got.filter((h) => wantSet.has(h.pk)).length,
+        `top 10 of the regular vectors\ngot  ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`,
+      )
+      .toBeGreaterThanOrEqual(9);
     // Through /entities: 400 and nothing stored.
     const put = await call(s, 'PUT', '/entities/f32t:huge2', { blob: { embedding: [0, -1e39, 0] } });
     expect.soft(put.status, JSON.stringify(put.body)).toBe(400);

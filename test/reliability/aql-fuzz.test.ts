@@ -45,7 +45,11 @@ async function rss(): Promise<number> {
 beforeAll(async () => {
   s = await startServer({ env: { THEMIS_QUERY_MAX_MEMORY: String(BUDGET) } });
   // A small collection for loops over documents (cartesian products with ranges).
-  const docs = Array.from({ length: 300 }, (_, i) => ({ table: 'fz', key: `d${i}`, blob: { i, g: i % 7, s: `text ${i} ${'x'.repeat(i % 50)}`, tags: [i % 3, i % 5] } }));
+  const docs = Array.from({ length: 300 }, (_, i) => ({
+    table: 'fz',
+    key: `d${i}`,
+    blob: { i, g: i % 7, s: `text ${i} ${'x'.repeat(i % 50)}`, tags: [i % 3, i % 5] },
+  }));
   for (const d of docs) {
     const r = await s.req('PUT', `/entities/fz:${d.key}`, { blob: d.blob });
     expect(r.status, await r.text()).toBeLessThan(300);
@@ -74,20 +78,42 @@ interface Case {
 const size = fc.constantFrom(1_000, 100_000, 1_000_000, 3_000_000, 10_000_000);
 const timeout = fc.constantFrom(50, 200, 800, 1500);
 
-const regexBomb = fc.record({
-  n: fc.integer({ min: 10, max: 5_000 }),
-  p: fc.constantFrom('(a*)*b', '(a|a)*b', '(a+)+b', '(a|aa)+b', '((a*)*)*c', '(.*a){12}', '(a?){25}a{25}', '^(a+)+$', '(\\w+\\s?)*!x', '(a*)*b|(a+)+c'),
-  f: fc.constantFrom('REGEX_TEST(@t, @p)', 'REGEX_MATCHES(@t, @p)', 'REGEX_SPLIT(@t, @p)', 'REGEX_REPLACE(@t, @p, "x")', '@t =~ @p', '@t !~ @p'),
-  tail: fc.constantFrom('!', 'b', ''),
-}).map(({ n, p, f, tail }) => ({ query: `RETURN ${f}`, bind_vars: { t: 'a'.repeat(n) + tail, p } }));
+const regexBomb = fc
+  .record({
+    n: fc.integer({ min: 10, max: 5_000 }),
+    p: fc.constantFrom(
+      '(a*)*b',
+      '(a|a)*b',
+      '(a+)+b',
+      '(a|aa)+b',
+      '((a*)*)*c',
+      '(.*a){12}',
+      '(a?){25}a{25}',
+      '^(a+)+$',
+      '(\\w+\\s?)*!x',
+      '(a*)*b|(a+)+c',
+    ),
+    f: fc.constantFrom(
+      'REGEX_TEST(@t, @p)',
+      'REGEX_MATCHES(@t, @p)',
+      'REGEX_SPLIT(@t, @p)',
+      'REGEX_REPLACE(@t, @p, "x")',
+      '@t =~ @p',
+      '@t !~ @p',
+    ),
+    tail: fc.constantFrom('!', 'b', ''),
+  })
+  .map(({ n, p, f, tail }) => ({ query: `RETURN ${f}`, bind_vars: { t: 'a'.repeat(n) + tail, p } }));
 
-const likeBomb = fc.record({
-  n: fc.integer({ min: 10, max: 200_000 }),
-  k: fc.integer({ min: 1, max: 30 }),
-  unit: fc.constantFrom('%a', '%a_', '_%a', '%aa%'),
-  end: fc.constantFrom('%b', 'b', '%', '_b'),
-  ci: fc.boolean(),
-}).map(({ n, k, unit, end, ci }) => ({ query: `RETURN LIKE(@t, @p, ${ci})`, bind_vars: { t: 'a'.repeat(n), p: unit.repeat(k) + end } }));
+const likeBomb = fc
+  .record({
+    n: fc.integer({ min: 10, max: 200_000 }),
+    k: fc.integer({ min: 1, max: 30 }),
+    unit: fc.constantFrom('%a', '%a_', '_%a', '%aa%'),
+    end: fc.constantFrom('%b', 'b', '%', '_b'),
+    ci: fc.boolean(),
+  })
+  .map(({ n, k, unit, end, ci }) => ({ query: `RETURN LIKE(@t, @p, ${ci})`, bind_vars: { t: 'a'.repeat(n), p: unit.repeat(k) + end } }));
 
 const arrayFn = fc.constantFrom(
   (r: string) => `UNIQUE(${r})`,
@@ -110,24 +136,86 @@ const arrayFn = fc.constantFrom(
   (r: string) => `INTERLEAVE(${r}, ${r})`,
   (r: string) => `SLICE(PUSH(${r}, 0), 1)`,
 );
-const hugeRange = fc.record({ n: size, f: arrayFn, g: fc.constantFrom(0, 1) }).map(({ n, f, g }) => ({ query: `RETURN LENGTH(${f(g ? `RANGE(1, ${n})` : `1..${n}`)})` }));
+const hugeRange = fc
+  .record({ n: size, f: arrayFn, g: fc.constantFrom(0, 1) })
+  .map(({ n, f, g }) => ({ query: `RETURN LENGTH(${f(g ? `RANGE(1, ${n})` : `1..${n}`)})` }));
 
-const bigString = fc.record({ n: size, f: fc.constantFrom('CONCAT_SEPARATOR(",", §)', 'CONCAT(§)', 'TO_STRING(§)', 'JSON_STRINGIFY(§)', 'UPPER(CONCAT_SEPARATOR("", §))', 'SPLIT(CONCAT_SEPARATOR("", §), "")', 'SPLIT(CONCAT_SEPARATOR(",", §), ",")', 'TO_BASE64(CONCAT(§))', 'MD5(CONCAT(§))', 'REGEX_REPLACE(CONCAT_SEPARATOR(",", §), ",", ";;")', 'SUBSTITUTE(CONCAT_SEPARATOR(",", §), ",", "--")', 'REGEX_SPLIT(CONCAT_SEPARATOR(",", §), ",")', 'LEVENSHTEIN_DISTANCE(CONCAT(§), CONCAT(§))') }).map(({ n, f }) => ({
-  query: `RETURN LENGTH(${f.replaceAll('§', `1..${n}`)})`,
-}));
+const bigString = fc
+  .record({
+    n: size,
+    f: fc.constantFrom(
+      'CONCAT_SEPARATOR(",", §)',
+      'CONCAT(§)',
+      'TO_STRING(§)',
+      'JSON_STRINGIFY(§)',
+      'UPPER(CONCAT_SEPARATOR("", §))',
+      'SPLIT(CONCAT_SEPARATOR("", §), "")',
+      'SPLIT(CONCAT_SEPARATOR(",", §), ",")',
+      'TO_BASE64(CONCAT(§))',
+      'MD5(CONCAT(§))',
+      'REGEX_REPLACE(CONCAT_SEPARATOR(",", §), ",", ";;")',
+      'SUBSTITUTE(CONCAT_SEPARATOR(",", §), ",", "--")',
+      'REGEX_SPLIT(CONCAT_SEPARATOR(",", §), ",")',
+      'LEVENSHTEIN_DISTANCE(CONCAT(§), CONCAT(§))',
+    ),
+  })
+  .map(({ n, f }) => ({
+    query: `RETURN LENGTH(${f.replaceAll('§', `1..${n}`)})`,
+  }));
 
-const deep = fc.record({ d: fc.constantFrom(10, 255, 256, 257, 1_000, 100_000), f: fc.constantFrom('LENGTH(JSON_PARSE(@s))', 'FLATTEN(JSON_PARSE(@s), 1000000)', 'JSON_STRINGIFY(JSON_PARSE(@s)) == @s', 'MERGE_RECURSIVE({a: JSON_PARSE(@s)}, {a: JSON_PARSE(@s)})', 'JSON_PARSE(@s) == JSON_PARSE(@s)', 'UNIQUE([JSON_PARSE(@s), JSON_PARSE(@s)])', '[JSON_PARSE(@s)]') }).map(({ d, f }) => ({
-  query: `RETURN ${f}`,
-  bind_vars: { s: '['.repeat(d) + ']'.repeat(d) },
-}));
+const deep = fc
+  .record({
+    d: fc.constantFrom(10, 255, 256, 257, 1_000, 100_000),
+    f: fc.constantFrom(
+      'LENGTH(JSON_PARSE(@s))',
+      'FLATTEN(JSON_PARSE(@s), 1000000)',
+      'JSON_STRINGIFY(JSON_PARSE(@s)) == @s',
+      'MERGE_RECURSIVE({a: JSON_PARSE(@s)}, {a: JSON_PARSE(@s)})',
+      'JSON_PARSE(@s) == JSON_PARSE(@s)',
+      'UNIQUE([JSON_PARSE(@s), JSON_PARSE(@s)])',
+      '[JSON_PARSE(@s)]',
+    ),
+  })
+  .map(({ d, f }) => ({
+    query: `RETURN ${f}`,
+    bind_vars: { s: '['.repeat(d) + ']'.repeat(d) },
+  }));
 
-const cartesian = fc.record({ a: size, b: size, docs: fc.boolean(), tail: fc.constantFrom('LIMIT 5 RETURN [x, y]', 'COLLECT WITH COUNT INTO n RETURN n', 'FILTER x * y == -1 RETURN x', 'SORT x * y DESC LIMIT 3 RETURN x * y', 'COLLECT k = x % 10 INTO g RETURN [k, LENGTH(g)]') }).map(({ a, b, docs, tail }) => ({
-  query: docs ? `FOR x IN 1..${a} FOR d IN fz FOR y IN 1..${Math.min(b, 1000)} ${tail.replaceAll('y', 'd.i')}` : `FOR x IN 1..${a} FOR y IN 1..${b} ${tail}`,
-}));
+const cartesian = fc
+  .record({
+    a: size,
+    b: size,
+    docs: fc.boolean(),
+    tail: fc.constantFrom(
+      'LIMIT 5 RETURN [x, y]',
+      'COLLECT WITH COUNT INTO n RETURN n',
+      'FILTER x * y == -1 RETURN x',
+      'SORT x * y DESC LIMIT 3 RETURN x * y',
+      'COLLECT k = x % 10 INTO g RETURN [k, LENGTH(g)]',
+    ),
+  })
+  .map(({ a, b, docs, tail }) => ({
+    query: docs
+      ? `FOR x IN 1..${a} FOR d IN fz FOR y IN 1..${Math.min(b, 1000)} ${tail.replaceAll('y', 'd.i')}`
+      : `FOR x IN 1..${a} FOR y IN 1..${b} ${tail}`,
+  }));
 
-const sortCollect = fc.record({ n: size, q: fc.constantFrom('FOR x IN § SORT RAND() LIMIT 1 RETURN x', 'FOR x IN § SORT -x RETURN x', 'FOR x IN § COLLECT g = x % 1000 INTO items RETURN LENGTH(items)', 'FOR x IN § COLLECT g = x INTO items RETURN g', 'FOR x IN § RETURN DISTINCT x % 100000', 'RETURN LENGTH(FOR x IN § RETURN CONCAT("k", x))', 'FOR x IN § COLLECT AGGREGATE u = UNIQUE(x), p = PUSH(x) RETURN LENGTH(u) + LENGTH(p)') }).map(({ n, q }) => ({
-  query: q.replaceAll('§', `1..${n}`),
-}));
+const sortCollect = fc
+  .record({
+    n: size,
+    q: fc.constantFrom(
+      'FOR x IN § SORT RAND() LIMIT 1 RETURN x',
+      'FOR x IN § SORT -x RETURN x',
+      'FOR x IN § COLLECT g = x % 1000 INTO items RETURN LENGTH(items)',
+      'FOR x IN § COLLECT g = x INTO items RETURN g',
+      'FOR x IN § RETURN DISTINCT x % 100000',
+      'RETURN LENGTH(FOR x IN § RETURN CONCAT("k", x))',
+      'FOR x IN § COLLECT AGGREGATE u = UNIQUE(x), p = PUSH(x) RETURN LENGTH(u) + LENGTH(p)',
+    ),
+  })
+  .map(({ n, q }) => ({
+    query: q.replaceAll('§', `1..${n}`),
+  }));
 
 const mixed = fc.record({ n: size, bomb: regexBomb, f: arrayFn }).map(({ n, bomb, f }) => ({
   query: `LET r = ${f(`1..${n}`)} LET s = (${bomb.query}) RETURN [LENGTH(r), s]`,
@@ -148,7 +236,18 @@ describe(`AQL fuzzing with pathological queries (${RUNS} queries${SOAK ? ', soak
       const others = new Map<string, string>(); // other 4xx: code → one message
       await fc.assert(
         fc.asyncProperty(anyCase, async (c) => {
-          const label = JSON.stringify({ query: c.query.slice(0, 300), timeout_ms: c.timeout_ms, bind: c.bind_vars ? Object.fromEntries(Object.entries(c.bind_vars).map(([k, v]) => [k, typeof v === 'string' && v.length > 40 ? `${v.slice(0, 20)}… (${v.length} chars)` : v])) : undefined });
+          const label = JSON.stringify({
+            query: c.query.slice(0, 300),
+            timeout_ms: c.timeout_ms,
+            bind: c.bind_vars
+              ? Object.fromEntries(
+                  Object.entries(c.bind_vars).map(([k, v]) => [
+                    k,
+                    typeof v === 'string' && v.length > 40 ? `${v.slice(0, 20)}… (${v.length} chars)` : v,
+                  ]),
+                )
+              : undefined,
+          });
           const before = await rss();
           const t0 = Date.now();
           const r = await s.req('POST', '/query/aql', { query: c.query, bind_vars: c.bind_vars ?? {}, timeout_ms: c.timeout_ms });
@@ -166,7 +265,8 @@ describe(`AQL fuzzing with pathological queries (${RUNS} queries${SOAK ? ', soak
             else if (body.code === 'RESOURCE_LIMIT_EXCEEDED') stats.memory++;
             else {
               stats.other4xx++;
-              if (!others.has(`${r.status} ${String(body.code)}`)) others.set(`${r.status} ${String(body.code)}`, String(body.message).slice(0, 120));
+              if (!others.has(`${r.status} ${String(body.code)}`))
+                others.set(`${r.status} ${String(body.code)}`, String(body.message).slice(0, 120));
             }
           } else stats.ok++;
           expect(ms, `${label} answered after ${ms} ms`).toBeLessThan(c.timeout_ms + SLACK_MS);
@@ -174,15 +274,23 @@ describe(`AQL fuzzing with pathological queries (${RUNS} queries${SOAK ? ', soak
           const grown = after - baseRss;
           stats.maxRssGrowth = Math.max(stats.maxRssGrowth, grown);
           stats.maxQueryGrowth = Math.max(stats.maxQueryGrowth, after - before);
-          if (process.env.THEMIS_AQL_FUZZ_LOG) fs.appendFileSync(process.env.THEMIS_AQL_FUZZ_LOG, `${r.status}\t${ms}\t${Math.round(grown / MiB)}\t${Math.round((after - before) / MiB)}\t${label}\n`);
-          expect(after - before, `${label}: RSS grew by ${Math.round((after - before) / MiB)} MiB during the query`).toBeLessThan(RSS_PER_QUERY);
+          if (process.env.THEMIS_AQL_FUZZ_LOG)
+            fs.appendFileSync(
+              process.env.THEMIS_AQL_FUZZ_LOG,
+              `${r.status}\t${ms}\t${Math.round(grown / MiB)}\t${Math.round((after - before) / MiB)}\t${label}\n`,
+            );
+          expect(after - before, `${label}: RSS grew by ${Math.round((after - before) / MiB)} MiB during the query`).toBeLessThan(
+            RSS_PER_QUERY,
+          );
           expect(grown, `${label}: RSS grew by ${Math.round(grown / MiB)} MiB since the start`).toBeLessThan(RSS_TOTAL);
           const h = await fetch(`${s.base}/health`);
           expect(h.status, label).toBe(200);
         }),
         { numRuns: RUNS, endOnFailure: true },
       );
-      console.log(`aql fuzz: ${RUNS} queries: ${stats.ok} answered, ${stats.timeout} TIMEOUT, ${stats.memory} RESOURCE_LIMIT_EXCEEDED, ${stats.other4xx} other 4xx; slowest ${stats.slowest} ms; RSS +${Math.round(stats.maxQueryGrowth / MiB)} MiB at most during one query, +${Math.round(stats.maxRssGrowth / MiB)} MiB at most since the start; other 4xx: ${JSON.stringify(Object.fromEntries(others))}`);
+      console.log(
+        `aql fuzz: ${RUNS} queries: ${stats.ok} answered, ${stats.timeout} TIMEOUT, ${stats.memory} RESOURCE_LIMIT_EXCEEDED, ${stats.other4xx} other 4xx; slowest ${stats.slowest} ms; RSS +${Math.round(stats.maxQueryGrowth / MiB)} MiB at most during one query, +${Math.round(stats.maxRssGrowth / MiB)} MiB at most since the start; other 4xx: ${JSON.stringify(Object.fromEntries(others))}`,
+      );
       // the server still runs ordinary queries
       const r = await s.req('POST', '/query/aql', { query: 'FOR d IN fz FILTER d.g == 3 COLLECT WITH COUNT INTO n RETURN n' });
       const body = (await r.json()) as { entities: unknown[] };

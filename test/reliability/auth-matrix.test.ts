@@ -23,7 +23,9 @@ import { ADMIN_KEY, ROOT, expectStatus, startServer, tempDir, type StartedServer
 
 type Op = { method: string; path: string; public: boolean };
 
-const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'openapi.yaml'), 'utf8')) as {
+  paths: Record<string, Record<string, { security?: unknown[] }>>;
+};
 const specOps: Op[] = [];
 for (const [p, item] of Object.entries(spec.paths)) {
   for (const m of ['get', 'put', 'post', 'delete', 'patch']) {
@@ -41,18 +43,41 @@ describe('the router and openapi.yaml list the same routes', () => {
   it('no route is missing from the spec, none in the spec is missing from the server, and public means the same in both', async () => {
     const log = createLogger('silent');
     const db = new Database({ ...DEFAULTS, dataDir: tempDir() }, log);
-    const server = createHttpServer({ db, auth: new Authenticator(), metrics: createMetrics(), log, host: '127.0.0.1', port: 0, maxBodyBytes: 1024, startedAt: Date.now() });
+    const server = createHttpServer({
+      db,
+      auth: new Authenticator(),
+      metrics: createMetrics(),
+      log,
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1024,
+      startedAt: Date.now(),
+    });
     const table = server.routeTable();
     await server.close(0);
     const served = new Set(table.filter((r) => !r.websocket).map((r) => `${r.method} ${r.path}`));
     const inSpec = new Set(specOps.map((o) => `${o.method} ${tmpl(o.path)}`));
-    expect([...served].filter((r) => !inSpec.has(r)), 'routes the server answers that openapi.yaml lacks').toEqual([]);
-    expect([...inSpec].filter((r) => !served.has(r)), 'routes in openapi.yaml the server does not answer').toEqual([]);
+    expect(
+      [...served].filter((r) => !inSpec.has(r)),
+      'routes the server answers that openapi.yaml lacks',
+    ).toEqual([]);
+    expect(
+      [...inSpec].filter((r) => !served.has(r)),
+      'routes in openapi.yaml the server does not answer',
+    ).toEqual([]);
     expect(table.filter((r) => r.websocket).map((r) => r.path)).toEqual([WS_PATH]);
     // Public routes: the router's auth:false set is the spec's security: [] set plus the plain-GET answer of the WebSocket path (426, reveals nothing).
-    const publicServed = table.filter((r) => !r.auth && !r.websocket).map((r) => `${r.method} ${r.path}`).sort();
+    const publicServed = table
+      .filter((r) => !r.auth && !r.websocket)
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
     expect(publicServed).toEqual([...DOCUMENTED_PUBLIC, `GET ${WS_PATH}`].sort());
-    expect(specOps.filter((o) => o.public).map((o) => `${o.method} ${o.path}`).sort()).toEqual([...DOCUMENTED_PUBLIC].sort());
+    expect(
+      specOps
+        .filter((o) => o.public)
+        .map((o) => `${o.method} ${o.path}`)
+        .sort(),
+    ).toEqual([...DOCUMENTED_PUBLIC].sort());
   });
 });
 
@@ -63,7 +88,8 @@ describe('auth matrix over every route', () => {
 
   beforeAll(async () => {
     s = await startServer();
-    const admin = (method: string, p: string, body?: unknown) => s.req(method, p, body).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const admin = (method: string, p: string, body?: unknown) =>
+      s.req(method, p, body).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
     for (const [m, p, b] of [
       ['PUT', '/entities/auth:keep', { blob: '{"v":1}' }],
       ['POST', '/index/create', { table: 'auth', column: 'v', type: 'equality' }],
@@ -94,7 +120,12 @@ describe('auth matrix over every route', () => {
       'POST /transaction/begin': {},
       'POST /transaction/commit': { transaction_id: txnId },
       'POST /transaction/rollback': { transaction_id: txnId },
-      'POST /transaction': { operations: [{ op: 'put', key: 'auth:batch', blob: '{}' }, { op: 'delete', key: 'auth:keep' }] },
+      'POST /transaction': {
+        operations: [
+          { op: 'put', key: 'auth:batch', blob: '{}' },
+          { op: 'delete', key: 'auth:keep' },
+        ],
+      },
       'POST /index/create': { table: 'auth', column: 'w', type: 'range' },
       'POST /index/drop': { table: 'auth', column: 'v' },
       'POST /vector/index/create': { name: 'vauth2', table: 'authv', field: 'emb2', metric: 'L2', dimension: 2 },
@@ -154,8 +185,18 @@ describe('auth matrix over every route', () => {
       if (op.public || op.path === WS_PATH) continue;
       const body = writeBody(op.method, op.path);
       const url = urlOf(op.path);
-      const variants: [string, Record<string, string>, string, string][] = BAD_CREDENTIALS.map(([what, h, challenge]) => [what, h, challenge, url]);
-      variants.push(['?token= (only the WebSocket accepts it)', {}, 'Bearer realm="themis"', `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(ADMIN_KEY)}`]);
+      const variants: [string, Record<string, string>, string, string][] = BAD_CREDENTIALS.map(([what, h, challenge]) => [
+        what,
+        h,
+        challenge,
+        url,
+      ]);
+      variants.push([
+        '?token= (only the WebSocket accepts it)',
+        {},
+        'Bearer realm="themis"',
+        `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(ADMIN_KEY)}`,
+      ]);
       for (const [what, headers, challenge, u] of variants) {
         const r = await fetch(s.base + u, {
           method: op.method,

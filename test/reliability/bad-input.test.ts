@@ -61,7 +61,13 @@ const operations: Operation[] = [];
 for (const [p, item] of Object.entries(spec.paths)) {
   const shared = ((item.parameters as unknown[] | undefined) ?? []).map((x) => resolve<Param>(x));
   for (const m of METHODS) {
-    const op = item[m] as { requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> }; parameters?: unknown[]; security?: unknown[] } | undefined;
+    const op = item[m] as
+      | {
+          requestBody?: { required?: boolean; content?: Record<string, { schema?: unknown }> };
+          parameters?: unknown[];
+          security?: unknown[];
+        }
+      | undefined;
     if (!op) continue;
     const schema = op.requestBody?.content?.['application/json']?.schema;
     operations.push({
@@ -69,7 +75,7 @@ for (const [p, item] of Object.entries(spec.paths)) {
       path: p,
       body: schema === undefined ? undefined : resolve<Schema>(schema),
       bodyRequired: op.requestBody?.required === true,
-      params: [...shared, ...((op.parameters ?? []).map((x) => resolve<Param>(x)))],
+      params: [...shared, ...(op.parameters ?? []).map((x) => resolve<Param>(x))],
       public: Array.isArray(op.security) && op.security.length === 0,
     });
   }
@@ -127,16 +133,60 @@ function probesFor(op: Operation): Probe[] {
     const required = (op.body.required as string[] | undefined) ?? [];
     const props = (op.body.properties as Record<string, Schema> | undefined) ?? {};
     out.push({ what: 'invalid JSON', method: op.method, url, headers: json, body: '{"a":', code: 'INVALID_JSON' });
-    out.push({ what: 'invalid JSON, text/plain', method: op.method, url, headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'hello, server', code: 'INVALID_JSON' });
-    out.push({ what: 'multipart garbage', method: op.method, url, headers: { ...AUTH, 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--', code: 'INVALID_JSON' });
-    out.push({ what: 'invalid UTF-8', method: op.method, url, headers: json, body: Buffer.concat([Buffer.from('{"k":"'), Buffer.from([0xc3, 0x28, 0xa0, 0xff]), Buffer.from('"}')]), code: 'INVALID_JSON' });
-    out.push({ what: 'nested 10,000 levels', method: op.method, url, headers: json, body: `{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, code: 'JSON_TOO_DEEP' });
-    out.push({ what: 'body over the limit', method: op.method, url, headers: json, body: Buffer.alloc(BODY_LIMIT + 4096, 0x20), code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    out.push({
+      what: 'invalid JSON, text/plain',
+      method: op.method,
+      url,
+      headers: { ...AUTH, 'content-type': 'text/plain' },
+      body: 'hello, server',
+      code: 'INVALID_JSON',
+    });
+    out.push({
+      what: 'multipart garbage',
+      method: op.method,
+      url,
+      headers: { ...AUTH, 'content-type': 'multipart/form-data; boundary=x' },
+      body: '--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--',
+      code: 'INVALID_JSON',
+    });
+    out.push({
+      what: 'invalid UTF-8',
+      method: op.method,
+      url,
+      headers: json,
+      body: Buffer.concat([Buffer.from('{"k":"'), Buffer.from([0xc3, 0x28, 0xa0, 0xff]), Buffer.from('"}')]),
+      code: 'INVALID_JSON',
+    });
+    out.push({
+      what: 'nested 10,000 levels',
+      method: op.method,
+      url,
+      headers: json,
+      body: `{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+      code: 'JSON_TOO_DEEP',
+    });
+    out.push({
+      what: 'body over the limit',
+      method: op.method,
+      url,
+      headers: json,
+      body: Buffer.alloc(BODY_LIMIT + 4096, 0x20),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    });
     for (const top of ['[]', '"a string"', '42', 'null', 'true']) {
       out.push({ what: `top-level ${top}`, method: op.method, url, headers: json, body: top, code: 'VALIDATION_FAILED' });
     }
     // Schemas refuse unknown fields; without required fields the error names the unknown one.
-    out.push({ what: 'unknown field', method: op.method, url, headers: json, body: '{"zz_unknown_field":1}', code: 'VALIDATION_FAILED', ...(required.length === 0 ? { field: 'zz_unknown_field' } : {}) });
+    out.push({
+      what: 'unknown field',
+      method: op.method,
+      url,
+      headers: json,
+      body: '{"zz_unknown_field":1}',
+      code: 'VALIDATION_FAILED',
+      ...(required.length === 0 ? { field: 'zz_unknown_field' } : {}),
+    });
     if (required.length > 0) {
       out.push({ what: 'empty body', method: op.method, url, headers: json, body: '', code: 'BAD_REQUEST' });
       out.push({ what: 'missing required fields', method: op.method, url, headers: json, body: '{}', code: 'VALIDATION_FAILED' });
@@ -148,16 +198,47 @@ function probesFor(op: Operation): Probe[] {
     }
   } else if (op.method !== 'GET') {
     // A route that takes no body: one over the limit is refused, nothing applied.
-    out.push({ what: 'body over the limit on a route without one', method: op.method, url, headers: json, body: Buffer.alloc(BODY_LIMIT + 4096, 0x20), code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    out.push({
+      what: 'body over the limit on a route without one',
+      method: op.method,
+      url,
+      headers: json,
+      body: Buffer.alloc(BODY_LIMIT + 4096, 0x20),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+    });
   } else {
-    out.push({ what: 'GET with a body over the limit', method: op.method, url, headers: json, body: Buffer.alloc(BODY_LIMIT + 4096, 0x20), code: 'PAYLOAD_TOO_LARGE', status: 413, raw: true });
+    out.push({
+      what: 'GET with a body over the limit',
+      method: op.method,
+      url,
+      headers: json,
+      body: Buffer.alloc(BODY_LIMIT + 4096, 0x20),
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+      raw: true,
+    });
   }
   // Header abuse: 20 fields of 1 KB, one field of 20 KB, a target over the limit.
   const padded: Record<string, string> = { ...AUTH };
   for (let i = 0; i < 20; i++) padded[`x-pad-${i}`] = 'h'.repeat(1024);
   out.push({ what: '20 headers of 1 KB', method: op.method, url, headers: padded, code: 'HEADERS_TOO_LARGE', status: 431 });
-  out.push({ what: 'one 20 KB header', method: op.method, url, headers: { ...AUTH, 'x-big': 'h'.repeat(20 * 1024) }, code: 'HEADERS_TOO_LARGE', status: 431 });
-  out.push({ what: 'request target over the limit', method: op.method, url: `${url}?q=${'u'.repeat(17 * 1024)}`, headers: AUTH, code: 'URI_TOO_LONG', status: 414 });
+  out.push({
+    what: 'one 20 KB header',
+    method: op.method,
+    url,
+    headers: { ...AUTH, 'x-big': 'h'.repeat(20 * 1024) },
+    code: 'HEADERS_TOO_LARGE',
+    status: 431,
+  });
+  out.push({
+    what: 'request target over the limit',
+    method: op.method,
+    url: `${url}?q=${'u'.repeat(17 * 1024)}`,
+    headers: AUTH,
+    code: 'URI_TOO_LONG',
+    status: 414,
+  });
   // Odd path parameters.
   if (op.path.includes('{')) {
     for (const [what, raw] of [
@@ -172,7 +253,13 @@ function probesFor(op: Operation): Probe[] {
     ] as const) {
       const odd = op.path.replace(/\{[^}]+\}/g, raw);
       const body = op.body ? JSON.stringify({ blob: '{"a":1}' }) : undefined;
-      out.push({ what: `path parameter: ${what}`, method: op.method, url: odd, headers: { 'content-type': 'application/json', ...AUTH }, ...(body !== undefined ? { body } : {}) });
+      out.push({
+        what: `path parameter: ${what}`,
+        method: op.method,
+        url: odd,
+        headers: { 'content-type': 'application/json', ...AUTH },
+        ...(body !== undefined ? { body } : {}),
+      });
     }
   }
   // Invalid declared parameters.
@@ -196,9 +283,21 @@ function probesFor(op: Operation): Probe[] {
     }
     for (const v of bad) {
       if (p.in === 'query') {
-        out.push({ what: `query ${p.name}=${v.slice(0, 20)}`, method: op.method, url: `${url}?${p.name}=${encodeURIComponent(v)}`, headers: { 'content-type': 'application/json', ...AUTH }, ...(op.body ? { body: '{}' } : {}) });
+        out.push({
+          what: `query ${p.name}=${v.slice(0, 20)}`,
+          method: op.method,
+          url: `${url}?${p.name}=${encodeURIComponent(v)}`,
+          headers: { 'content-type': 'application/json', ...AUTH },
+          ...(op.body ? { body: '{}' } : {}),
+        });
       } else if (p.in === 'header') {
-        out.push({ what: `header ${p.name}: ${v.slice(0, 20)}`, method: op.method, url, headers: { 'content-type': 'application/json', ...AUTH, [p.name]: v }, ...(op.body ? { body: '{}' } : {}) });
+        out.push({
+          what: `header ${p.name}: ${v.slice(0, 20)}`,
+          method: op.method,
+          url,
+          headers: { 'content-type': 'application/json', ...AUTH, [p.name]: v },
+          ...(op.body ? { body: '{}' } : {}),
+        });
       }
     }
   }
@@ -215,7 +314,12 @@ afterAll(async () => {
   if (!s) return;
   expect(await s.stop()).toBe(0);
   // No request of this file may have produced an error-level log line (those are for 5xx and crashes).
-  expect(s.stderr().split('\n').filter((l) => l.includes('"level":"error"'))).toEqual([]);
+  expect(
+    s
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"')),
+  ).toEqual([]);
   fs.rmSync(s.dataDir, { recursive: true, force: true });
 });
 
@@ -233,7 +337,12 @@ async function fire(p: Probe): Promise<Seen> {
       .join('')}Content-Length: ${body.length}\r\n\r\n`;
     return rawRequest(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   }
-  const r = await fetch(s.base + p.url, { method: p.method, headers: p.headers ?? {}, ...(p.body !== undefined ? { body: p.body } : {}), signal: AbortSignal.timeout(15_000) });
+  const r = await fetch(s.base + p.url, {
+    method: p.method,
+    headers: p.headers ?? {},
+    ...(p.body !== undefined ? { body: p.body } : {}),
+    signal: AbortSignal.timeout(15_000),
+  });
   return { status: r.status, text: await r.text(), contentType: r.headers.get('content-type') ?? '' };
 }
 
@@ -272,38 +381,57 @@ describe('bad input on every route of openapi.yaml', () => {
       expect(probes.length).toBeGreaterThan(3);
       for (const p of probes) checkError(`${op.method} ${op.path} [${p.what}]`, await fire(p), p);
       // Raw bytes the fetch API will not send: invalid UTF-8 and control bytes in the target.
-      const raw = await rawRequest(Buffer.from(`${op.method} ${fill(op.path)}\xff\xfe%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: 2\r\n\r\n{}`, 'latin1'));
+      const raw = await rawRequest(
+        Buffer.from(
+          `${op.method} ${fill(op.path)}\xff\xfe%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nContent-Length: 2\r\n\r\n{}`,
+          'latin1',
+        ),
+      );
       checkError(`${op.method} ${op.path} [raw bytes in target]`, raw, { code: 'BAD_REQUEST', status: 400 });
       await expectAlive(`${op.method} ${op.path}`);
     });
   }
 
-  it.runIf(SOAK)(`soak: ${SOAK_PER_ROUTE} random mutations per route, no 5xx, errors always in the format`, async () => {
-    for (const op of operations) {
-      for (let i = 0; i < SOAK_PER_ROUTE; i++) {
-        const p = mutate(op);
-        const label = `${op.method} ${op.path} [${p.what}]`;
-        let seen: Seen;
-        try {
-          seen = await fire(p);
-        } catch (e) {
-          throw new Error(`${label}: no answer (${(e as Error).message})`);
+  it.runIf(SOAK)(
+    `soak: ${SOAK_PER_ROUTE} random mutations per route, no 5xx, errors always in the format`,
+    async () => {
+      for (const op of operations) {
+        for (let i = 0; i < SOAK_PER_ROUTE; i++) {
+          const p = mutate(op);
+          const label = `${op.method} ${op.path} [${p.what}]`;
+          let seen: Seen;
+          try {
+            seen = await fire(p);
+          } catch (e) {
+            throw new Error(`${label}: no answer (${(e as Error).message})`);
+          }
+          expect(seen.status, `${label}: ${seen.text.slice(0, 300)}`).toBeLessThan(500);
+          if (seen.status >= 400) checkError(label, seen, {});
         }
-        expect(seen.status, `${label}: ${seen.text.slice(0, 300)}`).toBeLessThan(500);
-        if (seen.status >= 400) checkError(label, seen, {});
+        await expectAlive(`${op.method} ${op.path}`);
       }
-      await expectAlive(`${op.method} ${op.path}`);
-    }
-  }, 1_800_000);
+    },
+    1_800_000,
+  );
 });
 
 /** A random bad (or, by chance, valid) request for the route. */
 function mutate(op: Operation): Probe {
   // A mutation may be valid by chance: keep a valid change stream short.
-  const url = fill(op.path, crypto.randomInt(4) === 0 ? crypto.randomBytes(1 + crypto.randomInt(10)).toString('latin1') : 'soak:1') + (op.path === '/changefeed/stream' ? '?keep_alive=false' : '');
+  const url =
+    fill(op.path, crypto.randomInt(4) === 0 ? crypto.randomBytes(1 + crypto.randomInt(10)).toString('latin1') : 'soak:1') +
+    (op.path === '/changefeed/stream' ? '?keep_alive=false' : '');
   const headers: Record<string, string> = { 'content-type': 'application/json', ...AUTH };
-  for (let i = crypto.randomInt(6); i > 0; i--) headers[`x-r${crypto.randomInt(1000)}`] = crypto.randomBytes(1 + crypto.randomInt(3000)).toString('base64');
-  const seed = JSON.stringify(op.body ? { [Object.keys((op.body.properties as object | undefined) ?? { a: 1 })[0] ?? 'a']: wrongValue(undefined) ?? 'x', n: [1, { d: 'é' }] } : {});
+  for (let i = crypto.randomInt(6); i > 0; i--)
+    headers[`x-r${crypto.randomInt(1000)}`] = crypto.randomBytes(1 + crypto.randomInt(3000)).toString('base64');
+  const seed = JSON.stringify(
+    op.body
+      ? {
+          [Object.keys((op.body.properties as object | undefined) ?? { a: 1 })[0] ?? 'a']: wrongValue(undefined) ?? 'x',
+          n: [1, { d: 'é' }],
+        }
+      : {},
+  );
   const kind = crypto.randomInt(6);
   let body: Buffer;
   switch (kind) {
@@ -325,7 +453,9 @@ function mutate(op: Operation): Probe {
       break;
     }
     case 4:
-      body = Buffer.from(`${seed.slice(0, -1)},"${'k'.repeat(crypto.randomInt(50))}":${JSON.stringify('\u0000\ud800x'.repeat(crypto.randomInt(5)))}}`);
+      body = Buffer.from(
+        `${seed.slice(0, -1)},"${'k'.repeat(crypto.randomInt(50))}":${JSON.stringify('\u0000\ud800x'.repeat(crypto.randomInt(5)))}}`,
+      );
       break;
     default:
       body = Buffer.alloc(crypto.randomInt(2 * BODY_LIMIT), 0x5b);

@@ -47,7 +47,10 @@ interface WriteOutcome {
  * word and `pad` random bytes) until each has seen `failuresEach` refusals
  * (or `maxEach` writes). Records what was acknowledged and every failure.
  */
-async function writeUntilRefused(s: StartedServer, opts: { writers: number; pad: number; failuresEach: number; maxEach: number; onAcked?: (n: number) => void }): Promise<WriteOutcome> {
+async function writeUntilRefused(
+  s: StartedServer,
+  opts: { writers: number; pad: number; failuresEach: number; maxEach: number; onAcked?: (n: number) => void },
+): Promise<WriteOutcome> {
   const acked = new Map<string, string>();
   const failures: WriteOutcome['failures'] = [];
   await Promise.all(
@@ -193,7 +196,13 @@ describe('a full disk', () => {
     const dataDir = tempDir();
     const s = await startServer({ dataDir, env: { ...ctl.env, THEMIS_LOG_LEVEL: 'error' } });
     servers.push(s);
-    const out = await writeUntilRefused(s, { writers: 3, pad: 512, failuresEach: 2, maxEach: 400, onAcked: (n) => n === 40 && ctl.set('enospc', dataDir) });
+    const out = await writeUntilRefused(s, {
+      writers: 3,
+      pad: 512,
+      failuresEach: 2,
+      maxEach: 400,
+      onAcked: (n) => n === 40 && ctl.set('enospc', dataDir),
+    });
     expect(out.failures.every((f) => f.status === 507)).toBe(true);
     expect(await s.stop()).toBe(0);
     ctl.clear();
@@ -212,7 +221,13 @@ describe('an I/O error', () => {
       const dataDir = tempDir();
       const s = await startServer({ dataDir, env: { ...ctl.env, THEMIS_LOG_LEVEL: 'error' } });
       servers.push(s);
-      const out = await writeUntilRefused(s, { writers: 4, pad: 256, failuresEach: 2, maxEach: 400, onAcked: (n) => n === 50 && ctl.set(mode, dataDir) });
+      const out = await writeUntilRefused(s, {
+        writers: 4,
+        pad: 256,
+        failuresEach: 2,
+        maxEach: 400,
+        onAcked: (n) => n === 50 && ctl.set(mode, dataDir),
+      });
       expect(out.failures.length).toBeGreaterThanOrEqual(4);
       for (const f of out.failures) {
         expect(f.status, JSON.stringify(f.body)).toBe(503);
@@ -222,7 +237,12 @@ describe('an I/O error', () => {
       expect(out.failures.some((f) => /outcome is unknown/.test(String(f.body.message)))).toBe(true);
       const health = await call(s, 'GET', '/health');
       expect(health.status, JSON.stringify(health.body)).toBe(503);
-      expect(health.body).toMatchObject({ error: true, code: 'STORAGE_FAILURE', status: 'unhealthy', storage_failure: { kind: 'io_error' } });
+      expect(health.body).toMatchObject({
+        error: true,
+        code: 'STORAGE_FAILURE',
+        status: 'unhealthy',
+        storage_failure: { kind: 'io_error' },
+      });
       await expectAllAcked(s, out.acked);
       expect(await aqlCount(s)).toBe(out.acked.size);
 

@@ -39,7 +39,10 @@ function expectCleanExit(s: StartedServer, expected: 'SIGKILL' | 0): void {
 }
 
 function alive(s: StartedServer): void {
-  expect(s.proc.exitCode === null && s.proc.signalCode === null, `server died (code ${s.proc.exitCode}, signal ${s.proc.signalCode}):\n${s.stderr().slice(-4000)}`).toBe(true);
+  expect(
+    s.proc.exitCode === null && s.proc.signalCode === null,
+    `server died (code ${s.proc.exitCode}, signal ${s.proc.signalCode}):\n${s.stderr().slice(-4000)}`,
+  ).toBe(true);
 }
 
 /** Readers that keep iterators, cursors and streams open while the server stops. */
@@ -53,7 +56,9 @@ function startReaders(s: StartedServer, signal: { stopped: boolean }): Promise<u
       }
     }
   };
-  const sse = fetch(`${s.base}/changefeed/stream?from_seq=0&keep_alive=true`, { headers: { authorization: `Bearer test-admin-key-0123456789` } })
+  const sse = fetch(`${s.base}/changefeed/stream?from_seq=0&keep_alive=true`, {
+    headers: { authorization: `Bearer test-admin-key-0123456789` },
+  })
     .then(async (r) => {
       const reader = r.body!.getReader();
       while (!signal.stopped) if ((await reader.read()).done) return;
@@ -69,7 +74,9 @@ function startReaders(s: StartedServer, signal: { stopped: boolean }): Promise<u
 }
 
 describe('kill -9 cycles', () => {
-  it(`${CYCLES} cycles of writers + SIGKILL (every 4th, from the 2nd, a SIGTERM under readers): no acked write lost, nothing torn, every derived structure equal to a recomputation`, { timeout: SOAK ? 24 * 3600_000 : 120_000 }, async () => {
+  it(`${CYCLES} cycles of writers + SIGKILL (every 4th, from the 2nd, a SIGTERM under readers): no acked write lost, nothing torn, every derived structure equal to a recomputation`, {
+    timeout: SOAK ? 24 * 3600_000 : 120_000,
+  }, async () => {
     const dataDir = tempDir('themis-kill-');
     let s = await startServer({ dataDir, env: ENV });
     servers.push(s);
@@ -99,9 +106,15 @@ describe('kill -9 cycles', () => {
       servers.splice(servers.indexOf(s), 1);
       s = await startServer({ dataDir, env: ENV });
       servers.push(s);
-      const ready = s.stderr().split('\n').find((l) => l.includes('"storage ready"'));
+      const ready = s
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes('"storage ready"'));
       if (ready) figures.recoveryMs.push((JSON.parse(ready) as { recovery_ms: number }).recovery_ms);
-      for (const l of s.stderr().split('\n').filter((x) => x.includes('index loaded'))) {
+      for (const l of s
+        .stderr()
+        .split('\n')
+        .filter((x) => x.includes('index loaded'))) {
         const j = JSON.parse(l) as { replay_entries?: number; source: string; checkpoint_unused?: string };
         // A checkpoint is always usable after a kill; the one accepted reason not to use it is that replaying
         // would cost more than rebuilding (anything else, e.g. a count mismatch, is a recovery bug a rebuild would hide).
@@ -110,14 +123,23 @@ describe('kill -9 cycles', () => {
       }
       const summary = await checkAll(s, state);
       alive(s);
-      if (SOAK) console.log(`cycle ${c + 1}/${CYCLES} ${graceful ? 'SIGTERM' : 'SIGKILL'}: writes ${state.writes} (refused ${state.refused}), keys ${summary.keys}, docs ${summary.docs}, feed ${summary.feed}, recovery ${figures.recoveryMs.at(-1)} ms`);
+      if (SOAK)
+        console.log(
+          `cycle ${c + 1}/${CYCLES} ${graceful ? 'SIGTERM' : 'SIGKILL'}: writes ${state.writes} (refused ${state.refused}), keys ${summary.keys}, docs ${summary.docs}, feed ${summary.feed}, recovery ${figures.recoveryMs.at(-1)} ms`,
+        );
     }
     figures.writes = state.writes;
     expect(state.writes).toBeGreaterThan(CYCLES * 20);
     if (SOAK) {
       const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
       const q = (a: number[], p: number) => sorted(a)[Math.min(a.length - 1, Math.floor(p * a.length))];
-      const out = { cycles: CYCLES, writes: state.writes, refused: state.refused, recovery_ms: { median: q(figures.recoveryMs, 0.5), p95: q(figures.recoveryMs, 0.95), max: q(figures.recoveryMs, 1) }, replay_entries: { median: q(figures.replayEntries, 0.5), max: q(figures.replayEntries, 1) } };
+      const out = {
+        cycles: CYCLES,
+        writes: state.writes,
+        refused: state.refused,
+        recovery_ms: { median: q(figures.recoveryMs, 0.5), p95: q(figures.recoveryMs, 0.95), max: q(figures.recoveryMs, 1) },
+        replay_entries: { median: q(figures.replayEntries, 0.5), max: q(figures.replayEntries, 1) },
+      };
       console.log(`SOAK RESULT ${JSON.stringify(out)}`);
       if (process.env.THEMIS_SOAK_OUT) fs.writeFileSync(process.env.THEMIS_SOAK_OUT, JSON.stringify(out, null, 2));
     }
@@ -126,7 +148,9 @@ describe('kill -9 cycles', () => {
   // Issue 13, bug 1: 8 writers for ~1.2 s over ~320 keys (15% DELETE, 45% PUT with emb in half of them, 40% three-item
   // batch_insert) into a vector index, SIGKILL, restart, then GETs and searches: the process aborted with a double free
   // 0.3–1.3 s after /health/ready in 6 of 8 runs.
-  it(`reproduction of the vector double free: ${REPRO_CYCLES} kill -9 cycles with a vector index, then GETs and searches; no abnormal exit`, { timeout: SOAK ? 3600_000 : 90_000 }, async () => {
+  it(`reproduction of the vector double free: ${REPRO_CYCLES} kill -9 cycles with a vector index, then GETs and searches; no abnormal exit`, {
+    timeout: SOAK ? 3600_000 : 90_000,
+  }, async () => {
     const dataDir = tempDir('themis-vkill-');
     let s = await startServer({ dataDir });
     servers.push(s);
@@ -141,8 +165,13 @@ describe('kill -9 cycles', () => {
           const r = Math.random();
           const k = rnd(320);
           if (r < 0.15) await call(s, 'DELETE', `/entities/t:${k}`);
-          else if (r < 0.6) await call(s, 'PUT', `/entities/t:${k}`, { blob: JSON.stringify(Math.random() < 0.5 ? { n: k, emb: vec() } : { n: k }) });
-          else await call(s, 'POST', '/vector/batch_insert', { index: 'v', items: [0, 1, 2].map(() => ({ pk: String(rnd(320)), vector: vec() })) });
+          else if (r < 0.6)
+            await call(s, 'PUT', `/entities/t:${k}`, { blob: JSON.stringify(Math.random() < 0.5 ? { n: k, emb: vec() } : { n: k }) });
+          else
+            await call(s, 'POST', '/vector/batch_insert', {
+              index: 'v',
+              items: [0, 1, 2].map(() => ({ pk: String(rnd(320)), vector: vec() })),
+            });
         }
       };
       const writers = Array.from({ length: 8 }, () => writer().catch(() => undefined));

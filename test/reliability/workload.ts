@@ -73,7 +73,11 @@ function kDoc(id: number, version: string): Record<string, unknown> {
  * A write answered with a 4xx refusal (unique 409, ...) changes nothing; a
  * write without an answer (connection reset by the kill) stays pending.
  */
-export async function runWriters(s: StartedServer, state: WorkloadState, o: { writers: number; keysPerWriter: number; stopAt: number; signal: { stopped: boolean } }): Promise<void> {
+export async function runWriters(
+  s: StartedServer,
+  state: WorkloadState,
+  o: { writers: number; keysPerWriter: number; stopAt: number; signal: { stopped: boolean } },
+): Promise<void> {
   const version = () => crypto.randomBytes(4).toString('hex');
   await Promise.all(
     Array.from({ length: o.writers }, async (_, w) => {
@@ -110,7 +114,13 @@ function keyState(state: WorkloadState, key: string): KeyState {
   return k;
 }
 
-async function single(s: StartedServer, state: WorkloadState, key: string, value: string | null, send: () => Promise<{ status: number; body: Body }>): Promise<void> {
+async function single(
+  s: StartedServer,
+  state: WorkloadState,
+  key: string,
+  value: string | null,
+  send: () => Promise<{ status: number; body: Body }>,
+): Promise<void> {
   const k = keyState(state, key);
   k.pending = { value };
   const r = await send(); // throws when the connection dies: pending stays
@@ -124,10 +134,16 @@ async function single(s: StartedServer, state: WorkloadState, key: string, value
 async function vectorBatch(s: StartedServer, state: WorkloadState, ids: number[], version: string): Promise<void> {
   const uniq = [...new Set(ids)];
   // batch_insert writes {…fields, emb: vector} as the whole document of k:<pk>.
-  const items = uniq.map((id) => ({ pk: String(id), vector: Array.from({ length: DIM }, () => Math.round(Math.random() * 1000) / 1000), fields: { grp: rnd(GROUPS), score: rnd(1000) / 10, text: `tok${id}x${version} common vec` } }));
+  const items = uniq.map((id) => ({
+    pk: String(id),
+    vector: Array.from({ length: DIM }, () => Math.round(Math.random() * 1000) / 1000),
+    fields: { grp: rnd(GROUPS), score: rnd(1000) / 10, text: `tok${id}x${version} common vec` },
+  }));
   const texts = items.map((it) => JSON.stringify({ ...it.fields, emb: it.vector }));
   const states = uniq.map((id) => keyState(state, `k:${id}`));
-  states.forEach((k, i) => { k.pending = { value: texts[i]! }; });
+  states.forEach((k, i) => {
+    k.pending = { value: texts[i]! };
+  });
   const r = await call(s, 'POST', '/vector/batch_insert', { index: 'kv', items });
   state.writes++;
   if (r.status >= 500) throw new Error(`batch_insert: ${r.status} ${JSON.stringify(r.body)}`);
@@ -170,7 +186,10 @@ export async function checkAll(s: StartedServer, state: WorkloadState): Promise<
     const r = await call(s, 'GET', `/entities/${key}`);
     const now = r.status === 200 ? (r.body.blob as string) : r.status === 404 ? null : undefined;
     if (now === undefined) throw new Error(`GET ${key}: ${r.status} ${JSON.stringify(r.body)}`);
-    if (now !== k.acked && !(k.pending && now === k.pending.value)) bad.push(`${key}: holds ${now?.slice(0, 60)}, acked ${k.acked?.slice(0, 60)}, pending ${k.pending ? k.pending.value?.slice(0, 60) : '-'}`);
+    if (now !== k.acked && !(k.pending && now === k.pending.value))
+      bad.push(
+        `${key}: holds ${now?.slice(0, 60)}, acked ${k.acked?.slice(0, 60)}, pending ${k.pending ? k.pending.value?.slice(0, 60) : '-'}`,
+      );
     // The outcome of the write in flight is now known: it is the state from here on.
     k.acked = now;
     delete k.pending;
@@ -209,18 +228,29 @@ async function queryKeys(s: StartedServer, body: Record<string, unknown>): Promi
 async function checkIndexes(s: StartedServer, docs: Map<string, Record<string, unknown>>): Promise<void> {
   const all = [...docs];
   for (let g = 0; g < GROUPS; g++) {
-    const want = all.filter(([, d]) => d.grp === g).map(([k]) => k).sort();
+    const want = all
+      .filter(([, d]) => d.grp === g)
+      .map(([k]) => k)
+      .sort();
     expect(await queryKeys(s, { predicates: [{ column: 'grp', value: g }] }), `equality index k.grp = ${g}`).toEqual(want);
   }
-  for (const [lo, hi] of [[0, 25], [25.5, 60], [60, 100]] as const) {
-    const want = all.filter(([, d]) => typeof d.score === 'number' && d.score >= lo && d.score <= hi).map(([k]) => k).sort();
+  for (const [lo, hi] of [
+    [0, 25],
+    [25.5, 60],
+    [60, 100],
+  ] as const) {
+    const want = all
+      .filter(([, d]) => typeof d.score === 'number' && d.score >= lo && d.score <= hi)
+      .map(([k]) => k)
+      .sort();
     expect(await queryKeys(s, { range: [{ column: 'score', gte: lo, lte: hi }] }), `range index k.score in [${lo}, ${hi}]`).toEqual(want);
   }
   // Unique: no two documents share an email, and each email finds exactly its document.
   const owners = new Map<string, string[]>();
   for (const [k, d] of all) if (typeof d.email === 'string') owners.set(d.email, [...(owners.get(d.email) ?? []), k]);
   for (const [email, ks] of owners) expect(ks, `unique index: ${email} held by several documents`).toHaveLength(1);
-  for (const [email, ks] of [...owners].slice(0, 60)) expect(await queryKeys(s, { predicates: [{ column: 'email', value: email }] })).toEqual(ks);
+  for (const [email, ks] of [...owners].slice(0, 60))
+    expect(await queryKeys(s, { predicates: [{ column: 'email', value: email }] })).toEqual(ks);
 }
 
 async function checkFulltext(s: StartedServer, docs: Map<string, Record<string, unknown>>): Promise<void> {
@@ -232,7 +262,10 @@ async function checkFulltext(s: StartedServer, docs: Map<string, Record<string, 
   for (const [key, d] of withText) {
     const tok = (d.text as string).split(' ')[0]!;
     const h = await call(s, 'POST', '/search/fulltext', { table: 'k', column: 'text', query: tok, limit: 5, snippets: false });
-    expect((h.body.hits as { key: string }[]).map((x) => x.key), `fulltext token ${tok}`).toEqual([key]);
+    expect(
+      (h.body.hits as { key: string }[]).map((x) => x.key),
+      `fulltext token ${tok}`,
+    ).toEqual([key]);
   }
 }
 
@@ -246,7 +279,9 @@ async function checkVectors(s: StartedServer, docs: Map<string, Record<string, u
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const hits = r.body.results as { pk: string; distance: number }[];
     // Another document may hold the very same vector; then both are at distance 0.
-    expect(hits.some((h) => `k:${h.pk}` === key) || hits[0]!.distance < 1e-9, `vector of ${key} not found: ${JSON.stringify(hits)}`).toBe(true);
+    expect(hits.some((h) => `k:${h.pk}` === key) || hits[0]!.distance < 1e-9, `vector of ${key} not found: ${JSON.stringify(hits)}`).toBe(
+      true,
+    );
     expect(hits[0]!.distance, `nearest to ${key}'s own vector is not at distance 0: ${JSON.stringify(hits)}`).toBeLessThan(1e-9);
   }
 }
@@ -262,7 +297,9 @@ async function checkGraph(s: StartedServer, state: WorkloadState): Promise<void>
   for (const [from, tos] of [...out].slice(0, 40)) {
     const r = await call(s, 'POST', '/graph/traverse', { start_vertex: from, max_depth: 1 });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect((r.body.visited as string[]).filter((v) => v !== from).sort(), `graph neighbours of ${from}`).toEqual([...tos].filter((t) => t !== from).sort());
+    expect((r.body.visited as string[]).filter((v) => v !== from).sort(), `graph neighbours of ${from}`).toEqual(
+      [...tos].filter((t) => t !== from).sort(),
+    );
   }
 }
 

@@ -91,12 +91,18 @@ async function compare(db: Database, g: Gen, txn?: string, batch?: number, stats
   const ref = await outcome(db, g, txn, true);
   if (stats && opt.ok && ref.ok) await stats.add(db, g, txn, opt.plan, ref.entities);
   const show = (o: Outcome) => (o.ok ? JSON.stringify(o.entities).slice(0, 1500) : `ERROR ${o.error}`);
-  const report = () => `query: ${g.query}\nbind: ${JSON.stringify(g.bind)}${txn ? `\ntransaction: ${txn}` : ''}\nmode: ${g.mode}\noptimized: ${show(opt)}\nnaive:     ${show(ref)}${opt.ok ? `\nplan: ${JSON.stringify(opt.plan.steps)}` : ''}`;
+  const report = () =>
+    `query: ${g.query}\nbind: ${JSON.stringify(g.bind)}${txn ? `\ntransaction: ${txn}` : ''}\nmode: ${g.mode}\noptimized: ${show(opt)}\nnaive:     ${show(ref)}${opt.ok ? `\nplan: ${JSON.stringify(opt.plan.steps)}` : ''}`;
   // Generated queries are valid: an error in either plan is a finding too.
   if (!opt.ok || !ref.ok) return { diff: report(), rows: [] };
   const a = opt.entities;
   const b = ref.entities;
-  const same = g.mode === 'exact' ? JSON.stringify(a) === JSON.stringify(b) : g.mode === 'multiset' ? JSON.stringify(canon(a)) === JSON.stringify(canon(b)) : a.length === b.length;
+  const same =
+    g.mode === 'exact'
+      ? JSON.stringify(a) === JSON.stringify(b)
+      : g.mode === 'multiset'
+        ? JSON.stringify(canon(a)) === JSON.stringify(canon(b))
+        : a.length === b.length;
   return same ? { rows: b } : { diff: report(), rows: b };
 }
 
@@ -115,8 +121,11 @@ class Stats {
     if (plan.join_strategy) this.bump(`join ${String(plan.join_strategy)}`);
     if (steps.some((s) => s.type === 'sort' && s.by_index)) this.bump('sort by index');
     // the first plan (explain) relied on index order and the run re-planned
-    const first = (await db.get(Aql).run({ query: g.query, bind_vars: g.bind, explain: true }, txn)).plan as { steps: { type: string; by_index?: boolean }[] };
-    if (first.steps.some((s) => s.type === 'sort' && s.by_index) && !steps.some((s) => s.type === 'sort' && s.by_index)) this.bump('re-planned (IndexOrderUnusable)');
+    const first = (await db.get(Aql).run({ query: g.query, bind_vars: g.bind, explain: true }, txn)).plan as {
+      steps: { type: string; by_index?: boolean }[];
+    };
+    if (first.steps.some((s) => s.type === 'sort' && s.by_index) && !steps.some((s) => s.type === 'sort' && s.by_index))
+      this.bump('re-planned (IndexOrderUnusable)');
   }
 }
 
@@ -253,7 +262,11 @@ async function mutate(db: Database, w: World, n: number): Promise<void> {
     } else {
       const chunk = ops.slice(i, i + r.int(2, 6));
       i += chunk.length;
-      await db.get(Entities).applyBatch(chunk.map((o) => (o.op === 'put' ? { op: 'put' as const, key: o.key, blob: o.blob } : { op: 'delete' as const, key: o.key })));
+      await db
+        .get(Entities)
+        .applyBatch(
+          chunk.map((o) => (o.op === 'put' ? { op: 'put' as const, key: o.key, blob: o.blob } : { op: 'delete' as const, key: o.key })),
+        );
     }
   }
 }
@@ -372,7 +385,8 @@ class QueryGen {
   private filters(v: string, atom: (v: string) => string, max = 2, min = 0): string[] {
     const out: string[] = [];
     const n = this.r.int(min, max);
-    for (let i = 0; i < n; i++) out.push(`FILTER ${this.r.chance(0.3) ? `${this.cond(() => atom(v))} AND ${this.cond(() => atom(v))}` : this.cond(() => atom(v))}`);
+    for (let i = 0; i < n; i++)
+      out.push(`FILTER ${this.r.chance(0.3) ? `${this.cond(() => atom(v))} AND ${this.cond(() => atom(v))}` : this.cond(() => atom(v))}`);
     return out;
   }
 
@@ -405,7 +419,10 @@ class QueryGen {
       lines.push(`LET ys = (FOR y IN u FILTER y.ref == x.a${r.chance(0.5) ? ` FILTER ${this.atomU('y')}` : ''} SORT y._key RETURN y._key)`);
       if (r.chance(0.3)) lines.push('FILTER LENGTH(ys) > 0');
       // a conjunct with a subquery stays in place; the other moves to the FOR
-      else if (r.chance(0.4)) lines.push(`FILTER ${this.atomT('x')} AND LENGTH(FOR y IN u FILTER y.ref == x.a RETURN 1) ${r.pick(['>', '<', '=='])} ${r.int(0, 12)}`);
+      else if (r.chance(0.4))
+        lines.push(
+          `FILTER ${this.atomT('x')} AND LENGTH(FOR y IN u FILTER y.ref == x.a RETURN 1) ${r.pick(['>', '<', '=='])} ${r.int(0, 12)}`,
+        );
     }
     let total = false;
     const s = r.int(0, 6);
@@ -458,10 +475,22 @@ class QueryGen {
       else lines.push(`FILTER ${on}`, ...this.filters('y', (v) => this.atomU(v), 1));
     } else if (shape === 3) {
       // FOR y IN u ... FOR x IN t FILTER x.a == y.ref: an index nested loop on t.a
-      lines.push('FOR y IN u', ...this.filters('y', (v) => this.atomU(v), 1, this.outerMin()), 'FOR x IN t', `FILTER ${r.pick(['x.a == y.ref', 'y.ref == x.a'])}`, ...this.filters('x', (v) => this.atomT(v), 1));
+      lines.push(
+        'FOR y IN u',
+        ...this.filters('y', (v) => this.atomU(v), 1, this.outerMin()),
+        'FOR x IN t',
+        `FILTER ${r.pick(['x.a == y.ref', 'y.ref == x.a'])}`,
+        ...this.filters('x', (v) => this.atomT(v), 1),
+      );
     } else {
       // primary-key join
-      lines.push('FOR x IN t', ...this.filters('x', (v) => this.atomT(v), 1, this.outerMin()), 'FOR y IN u', `FILTER y._key == CONCAT("u", x.a)`, ...this.filters('y', (v) => this.atomU(v), 1));
+      lines.push(
+        'FOR x IN t',
+        ...this.filters('x', (v) => this.atomT(v), 1, this.outerMin()),
+        'FOR y IN u',
+        `FILTER y._key == CONCAT("u", x.a)`,
+        ...this.filters('y', (v) => this.atomU(v), 1),
+      );
     }
     const sorted = r.chance(0.6);
     if (sorted) lines.push(r.pick(['SORT x._key, y._key', 'SORT y._key DESC, x._key', 'SORT x.c DESC, y._key']));
@@ -505,7 +534,13 @@ class QueryGen {
     switch (r.int(0, 3)) {
       case 0:
         return this.done(
-          ['FOR y IN u', ...this.filters('y', (v) => this.atomU(v), 1), `LET xs = (FOR x IN t FILTER x.a == y.ref${r.chance(0.5) ? ` FILTER ${this.atomT('x')}` : ''} SORT x.c ${r.pick(['ASC', 'DESC'])} LIMIT ${r.int(0, 4)} RETURN x._key)`, 'SORT y._key', 'RETURN [y._key, xs]'],
+          [
+            'FOR y IN u',
+            ...this.filters('y', (v) => this.atomU(v), 1),
+            `LET xs = (FOR x IN t FILTER x.a == y.ref${r.chance(0.5) ? ` FILTER ${this.atomT('x')}` : ''} SORT x.c ${r.pick(['ASC', 'DESC'])} LIMIT ${r.int(0, 4)} RETURN x._key)`,
+            'SORT y._key',
+            'RETURN [y._key, xs]',
+          ],
           'exact',
         );
       case 1:
@@ -513,13 +548,40 @@ class QueryGen {
         // (without a top-level SORT, a cursor's later pages run the subquery: see the cursor case below)
         return ((sorted) =>
           this.done(
-            ['FOR y IN u', ...this.filters('y', (v) => this.atomU(v), 1, 1), `LET xs = (FOR x IN t FILTER x.c > y.w * ${r.pick([1, 20, 60])} SORT x.c ${r.pick(['ASC', 'DESC'])} LIMIT ${r.int(1, 3)} RETURN x.c)`, ...(sorted ? ['SORT y._key', 'LIMIT 30'] : []), 'RETURN {y: y._key, xs}'],
+            [
+              'FOR y IN u',
+              ...this.filters('y', (v) => this.atomU(v), 1, 1),
+              `LET xs = (FOR x IN t FILTER x.c > y.w * ${r.pick([1, 20, 60])} SORT x.c ${r.pick(['ASC', 'DESC'])} LIMIT ${r.int(1, 3)} RETURN x.c)`,
+              ...(sorted ? ['SORT y._key', 'LIMIT 30'] : []),
+              'RETURN {y: y._key, xs}',
+            ],
             sorted ? 'exact' : 'multiset',
           ))(r.chance(0.5));
       case 2:
-        return this.done(['FOR x IN t', ...this.filters('x', (v) => this.atomT(v), 1), 'LET ws = (FOR y IN u FILTER y.ref == x.a SORT y.w DESC, y._key LIMIT 1 RETURN y.w)', 'LET m = FIRST(ws)', 'FILTER m != null', 'SORT x._key', 'RETURN [x._key, m]'], 'exact');
+        return this.done(
+          [
+            'FOR x IN t',
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'LET ws = (FOR y IN u FILTER y.ref == x.a SORT y.w DESC, y._key LIMIT 1 RETURN y.w)',
+            'LET m = FIRST(ws)',
+            'FILTER m != null',
+            'SORT x._key',
+            'RETURN [x._key, m]',
+          ],
+          'exact',
+        );
       default:
-        return this.done(['FOR x IN t', ...this.filters('x', (v) => this.atomT(v), 1), 'LET cnt = LENGTH(FOR y IN u FILTER y.ref == x.a RETURN 1)', 'SORT cnt DESC, x._key', this.limit(), 'RETURN [x._key, cnt]'], 'exact');
+        return this.done(
+          [
+            'FOR x IN t',
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'LET cnt = LENGTH(FOR y IN u FILTER y.ref == x.a RETURN 1)',
+            'SORT cnt DESC, x._key',
+            this.limit(),
+            'RETURN [x._key, cnt]',
+          ],
+          'exact',
+        );
     }
   }
 
@@ -528,26 +590,65 @@ class QueryGen {
     const r = this.r;
     switch (r.int(0, 4)) {
       case 0:
-        return this.done([`FOR i IN ${r.int(0, 4)}..${r.int(2, 9)}`, 'FOR x IN t', `FILTER x.a == i`, ...this.filters('x', (v) => this.atomT(v), 1), 'SORT i, x._key', 'RETURN [i, x._key]'], 'exact');
+        return this.done(
+          [
+            `FOR i IN ${r.int(0, 4)}..${r.int(2, 9)}`,
+            'FOR x IN t',
+            `FILTER x.a == i`,
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'SORT i, x._key',
+            'RETURN [i, x._key]',
+          ],
+          'exact',
+        );
       case 1: {
         const ks = Array.from({ length: r.int(1, 6) }, () => this.w.tKey());
         ks.push(ks[0]!);
         return this.done([`FOR k IN ${this.lit(ks)}`, 'FOR x IN t', 'FILTER x._key == k', 'RETURN [k, x.c]'], 'exact');
       }
       case 2:
-        return this.done(['FOR x IN t', ...this.filters('x', (v) => this.atomT(v), 1), 'FOR tag IN x.tags', `FILTER tag == ${this.lit(r.pick(TAGS))}`, 'SORT x._key', 'RETURN [x._key, tag]'], 'exact');
+        return this.done(
+          [
+            'FOR x IN t',
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'FOR tag IN x.tags',
+            `FILTER tag == ${this.lit(r.pick(TAGS))}`,
+            'SORT x._key',
+            'RETURN [x._key, tag]',
+          ],
+          'exact',
+        );
       case 3:
-        return this.done([`FOR v IN ${this.lit(this.aList())}`, 'FOR x IN t', 'FILTER x.a == v', 'SORT v, x._key', 'RETURN [v, x._key]'], 'exact');
+        return this.done(
+          [`FOR v IN ${this.lit(this.aList())}`, 'FOR x IN t', 'FILTER x.a == v', 'SORT v, x._key', 'RETURN [v, x._key]'],
+          'exact',
+        );
       default:
         // a LET-bound lookup value (known only at run time)
-        return this.done([`LET k = ${this.lit(r.chance(0.8) ? r.int(0, 9) : r.pick([null, [1], '1']))}`, 'FOR x IN t', r.pick(['FILTER x.a == k', 'FILTER k == x.a', 'FILTER x.a IN [k, k]']), ...this.filters('x', (v) => this.atomT(v), 1), 'SORT x._key', 'RETURN x._key'], 'exact');
+        return this.done(
+          [
+            `LET k = ${this.lit(r.chance(0.8) ? r.int(0, 9) : r.pick([null, [1], '1']))}`,
+            'FOR x IN t',
+            r.pick(['FILTER x.a == k', 'FILTER k == x.a', 'FILTER x.a IN [k, k]']),
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'SORT x._key',
+            'RETURN x._key',
+          ],
+          'exact',
+        );
     }
   }
 
   /** SORT x.c ... LIMIT n: the index-ordered scan that stops early (small limits, so it does stop). */
   ordered(): Gen {
     const r = this.r;
-    const lines = ['FOR x IN t', ...this.filters('x', (v) => this.atomT(v), 1), `SORT x.c ${r.pick(['ASC', 'DESC'])}`, r.chance(0.7) ? `LIMIT ${r.int(0, 6)}` : `LIMIT ${r.int(0, 5)}, ${r.int(1, 6)}`, r.pick(['RETURN x', 'RETURN x._key', 'RETURN [x._key, x.c]'])];
+    const lines = [
+      'FOR x IN t',
+      ...this.filters('x', (v) => this.atomT(v), 1),
+      `SORT x.c ${r.pick(['ASC', 'DESC'])}`,
+      r.chance(0.7) ? `LIMIT ${r.int(0, 6)}` : `LIMIT ${r.int(0, 5)}, ${r.int(1, 6)}`,
+      r.pick(['RETURN x', 'RETURN x._key', 'RETURN [x._key, x.c]']),
+    ];
     return this.done(lines, 'exact');
   }
 
@@ -586,7 +687,9 @@ const CONFIGS: Config[] = [
 ];
 
 async function createIndexes(db: Database, c: Config): Promise<void> {
-  await db.get(Indexes).create({ table: 't', column: 'a', ...(c.tA === 'range' ? { type: 'range' } : {}), ...(c.tA === 'sparse' ? { sparse: true } : {}) });
+  await db
+    .get(Indexes)
+    .create({ table: 't', column: 'a', ...(c.tA === 'range' ? { type: 'range' } : {}), ...(c.tA === 'sparse' ? { sparse: true } : {}) });
   await db.get(Indexes).create({ table: 't', column: 'c', type: 'range', ...(c.uniqueC ? { unique: true } : {}) });
   if (c.uRef !== 'none') await db.get(Indexes).create({ table: 'u', column: 'ref', ...(c.uRef === 'sparse' ? { sparse: true } : {}) });
   if (c.extra) {
@@ -646,7 +749,9 @@ async function bufferWrites(db: Database, w: World, txn: string): Promise<() => 
 
 describe('AQL differential: optimized plan vs naive reference plan on generated queries', () => {
   for (const [ci, config] of CONFIGS.entries()) {
-    it(`generated queries agree, between random writes and inside transactions (${config.name})`, { timeout: SLOW ? 600_000 : 60_000 }, async () => {
+    it(`generated queries agree, between random writes and inside transactions (${config.name})`, {
+      timeout: SLOW ? 600_000 : 60_000,
+    }, async () => {
       const seed = SEED + ci * 7919;
       const rnd = new Rnd(seed);
       const w = new World(rnd);
@@ -693,7 +798,17 @@ describe('AQL differential: optimized plan vs naive reference plan on generated 
       // the generator reaches the planner's paths
       const c = stats.counts;
       expect(c['non-empty results'] ?? 0, 'non-empty results').toBeGreaterThan(queries / 2);
-      for (const k of ['access primary', 'access index_eq', 'access index_range', 'access full_scan', 'sort by index', 're-planned (IndexOrderUnusable)', 'join index_nested_loop', 'in a transaction']) expect(c[k] ?? 0, k).toBeGreaterThan(0);
+      for (const k of [
+        'access primary',
+        'access index_eq',
+        'access index_range',
+        'access full_scan',
+        'sort by index',
+        're-planned (IndexOrderUnusable)',
+        'join index_nested_loop',
+        'in a transaction',
+      ])
+        expect(c[k] ?? 0, k).toBeGreaterThan(0);
       if (config.uRef === 'none') expect(c['join hash_join'] ?? 0, 'hash joins').toBeGreaterThan(0);
     });
   }
@@ -719,8 +834,10 @@ async function planOf(db: Database, query: string, bind: Record<string, AqlValue
   return (r as { plan: Record<string, unknown> }).plan;
 }
 
-const sortByIndex = (plan: Record<string, unknown>) => (plan.steps as { type: string; by_index?: boolean }[]).find((s) => s.type === 'sort')?.by_index;
-const forAccess = (plan: Record<string, unknown>, v: string) => (plan.steps as { type: string; variable?: string; access?: string }[]).find((s) => s.type === 'for' && s.variable === v)?.access;
+const sortByIndex = (plan: Record<string, unknown>) =>
+  (plan.steps as { type: string; by_index?: boolean }[]).find((s) => s.type === 'sort')?.by_index;
+const forAccess = (plan: Record<string, unknown>, v: string) =>
+  (plan.steps as { type: string; variable?: string; access?: string }[]).find((s) => s.type === 'for' && s.variable === v)?.access;
 
 describe('AQL differential: planner paths, deterministic', () => {
   it('index-ordered SORT ASC/DESC with LIMIT: a FILTER leaving fewer rows than the limit re-plans (IndexOrderUnusable) and still agrees', async () => {
@@ -749,13 +866,20 @@ describe('AQL differential: planner paths, deterministic', () => {
       }
       expect(sortByIndex(await planOf(db, 'FOR x IN t FILTER x.a == 1 SORT x.c DESC LIMIT 20 RETURN x.c'))).toBe(false);
       // inside a correlated subquery (the re-plan covers the whole query)
-      expect(await expectSame(db, 'FOR i IN [0, 40, 48] LET top = (FOR x IN t FILTER x.c > i SORT x.c DESC LIMIT 3 RETURN x.c) LET low = (FOR x IN t FILTER x.c > i SORT x.c LIMIT 3 RETURN x.c) RETURN [i, top, low]')).toEqual([
+      expect(
+        await expectSame(
+          db,
+          'FOR i IN [0, 40, 48] LET top = (FOR x IN t FILTER x.c > i SORT x.c DESC LIMIT 3 RETURN x.c) LET low = (FOR x IN t FILTER x.c > i SORT x.c LIMIT 3 RETURN x.c) RETURN [i, top, low]',
+        ),
+      ).toEqual([
         [0, [49, 48, 47], [1, 2, 3]],
         [40, [49, 48, 47], [41, 42, 43]],
         [48, [49], [49]],
       ]);
       // with a cursor too
-      const cur = await db.get(Aql).run({ query: 'FOR x IN t FILTER x.a == 1 SORT x.c DESC LIMIT 20 RETURN x.c', use_cursor: true, batch_size: 4 });
+      const cur = await db
+        .get(Aql)
+        .run({ query: 'FOR x IN t FILTER x.a == 1 SORT x.c DESC LIMIT 20 RETURN x.c', use_cursor: true, batch_size: 4 });
       expect((cur as { items: AqlValue[] }).items).toEqual([46, 41, 36, 31]);
     });
   });
@@ -763,9 +887,30 @@ describe('AQL differential: planner paths, deterministic', () => {
   it('SORT on a range-indexed attribute holding strings, booleans, null or nothing for some documents agrees at every LIMIT', async () => {
     await withDb(async (db) => {
       await db.get(Indexes).create({ table: 's', column: 'v', type: 'range' });
-      const values: (AqlValue | undefined)[] = [5, -1, 2.5, 5, 'b', 'a', 'B', '', null, null, undefined, undefined, true, false, 0, 100, 'zz', 'b'];
+      const values: (AqlValue | undefined)[] = [
+        5,
+        -1,
+        2.5,
+        5,
+        'b',
+        'a',
+        'B',
+        '',
+        null,
+        null,
+        undefined,
+        undefined,
+        true,
+        false,
+        0,
+        100,
+        'zz',
+        'b',
+      ];
       const docs: Record<string, Blob> = {};
-      values.forEach((v, i) => { docs[`d${String(i).padStart(2, '0')}`] = v === undefined ? { other: i } : { v }; });
+      values.forEach((v, i) => {
+        docs[`d${String(i).padStart(2, '0')}`] = v === undefined ? { other: i } : { v };
+      });
       await put(db, 's', docs);
       const keyV = new Map(Object.entries(docs).map(([k, d]) => [k, d.v === undefined ? null : (d.v as AqlValue)]));
       let byIndex = 0;
@@ -788,7 +933,26 @@ describe('AQL differential: planner paths, deterministic', () => {
       }
       expect(byIndex, 'queries served in index order').toBeGreaterThan(0);
       // the whole order: null (and missing) < false < true < numbers < strings
-      expect(await expectSame(db, 'FOR x IN s SORT x.v LIMIT 100 RETURN x.v')).toEqual([null, null, null, null, false, true, -1, 0, 2.5, 5, 5, 100, '', 'B', 'a', 'b', 'b', 'zz']);
+      expect(await expectSame(db, 'FOR x IN s SORT x.v LIMIT 100 RETURN x.v')).toEqual([
+        null,
+        null,
+        null,
+        null,
+        false,
+        true,
+        -1,
+        0,
+        2.5,
+        5,
+        5,
+        100,
+        '',
+        'B',
+        'a',
+        'b',
+        'b',
+        'zz',
+      ]);
     });
   });
 
@@ -832,7 +996,8 @@ describe('AQL differential: planner paths, deterministic', () => {
         'FOR x IN n FILTER x.b IN 5 SORT x._key RETURN x._key',
         'FOR x IN n FILTER x.b IN "null" SORT x._key RETURN x._key',
       ]) {
-        for (const v of [null, 0, false, [null], [], 'null']) await expectSame(db, { query: q, bind: q.includes('@v') ? { v } : {}, mode: 'exact' });
+        for (const v of [null, 0, false, [null], [], 'null'])
+          await expectSame(db, { query: q, bind: q.includes('@v') ? { v } : {}, mode: 'exact' });
       }
     });
   });
@@ -843,20 +1008,60 @@ describe('AQL differential: planner paths, deterministic', () => {
       const docs: Record<string, Blob> = {};
       for (let i = 0; i < 12; i++) docs[`k${i}`] = { a: i % 4 };
       await put(db, 't', docs);
-      expect(await expectSame(db, 'FOR x IN t FILTER x.a IN [1, 1, 1, 2, 2] SORT x._key RETURN x._key')).toEqual(['k1', 'k10', 'k2', 'k5', 'k6', 'k9']);
-      expect(await expectSame(db, { query: 'FOR x IN t FILTER x.a IN @l RETURN x._key', bind: { l: [3, 3, null, 3] }, mode: 'multiset' })).toHaveLength(3);
-      expect(await expectSame(db, 'FOR x IN t FILTER x._key IN ["k1", "k1", "k2", "nope", 3, null, "", "k2"] SORT x._key RETURN x._key')).toEqual(['k1', 'k2']);
-      expect(await expectSame(db, { query: 'FOR x IN t FILTER x._key IN @ks SORT x._key RETURN x._key', bind: { ks: ['k3', 'k3', 't:k3'] }, mode: 'exact' })).toEqual(['k3']);
+      expect(await expectSame(db, 'FOR x IN t FILTER x.a IN [1, 1, 1, 2, 2] SORT x._key RETURN x._key')).toEqual([
+        'k1',
+        'k10',
+        'k2',
+        'k5',
+        'k6',
+        'k9',
+      ]);
+      expect(
+        await expectSame(db, { query: 'FOR x IN t FILTER x.a IN @l RETURN x._key', bind: { l: [3, 3, null, 3] }, mode: 'multiset' }),
+      ).toHaveLength(3);
+      expect(
+        await expectSame(db, 'FOR x IN t FILTER x._key IN ["k1", "k1", "k2", "nope", 3, null, "", "k2"] SORT x._key RETURN x._key'),
+      ).toEqual(['k1', 'k2']);
+      expect(
+        await expectSame(db, {
+          query: 'FOR x IN t FILTER x._key IN @ks SORT x._key RETURN x._key',
+          bind: { ks: ['k3', 'k3', 't:k3'] },
+          mode: 'exact',
+        }),
+      ).toEqual(['k3']);
       expect(await expectSame(db, 'FOR x IN t FILTER x._key == "k1" OR x._key == "k1" RETURN x._key')).toEqual(['k1']);
       // a FOR over a list with duplicates produces one row per element
       expect(await expectSame(db, 'FOR k IN ["k1", "k1", "zz"] FOR x IN t FILTER x._key == k RETURN x._key')).toEqual(['k1', 'k1']);
-      expect(await expectSame(db, 'FOR v IN [1, 1] FOR x IN t FILTER x.a == v SORT x._key RETURN x._key')).toEqual(['k1', 'k1', 'k5', 'k5', 'k9', 'k9']);
+      expect(await expectSame(db, 'FOR v IN [1, 1] FOR x IN t FILTER x.a == v SORT x._key RETURN x._key')).toEqual([
+        'k1',
+        'k1',
+        'k5',
+        'k5',
+        'k9',
+        'k9',
+      ]);
     });
   });
 
   it('joins on null, missing, array and object keys: hash join, index nested loop (non-sparse, sparse) and nested loop agree (AQL: null == null)', async () => {
-    const tDocs: Record<string, Blob> = { t1: { a: 1 }, t2: { a: null }, t3: {}, t4: { a: [1, 2] }, t5: { a: { p: 1 } }, t6: { a: [] }, t7: { a: 2 } };
-    const uDocs: Record<string, Blob> = { u1: { ref: 1 }, u2: { ref: null }, u3: {}, u4: { ref: [1, 2] }, u5: { ref: { p: 1 } }, u6: { ref: [] }, u7: { ref: [2] } };
+    const tDocs: Record<string, Blob> = {
+      t1: { a: 1 },
+      t2: { a: null },
+      t3: {},
+      t4: { a: [1, 2] },
+      t5: { a: { p: 1 } },
+      t6: { a: [] },
+      t7: { a: 2 },
+    };
+    const uDocs: Record<string, Blob> = {
+      u1: { ref: 1 },
+      u2: { ref: null },
+      u3: {},
+      u4: { ref: [1, 2] },
+      u5: { ref: { p: 1 } },
+      u6: { ref: [] },
+      u7: { ref: [2] },
+    };
     const want = [
       ['t1', 'u1'],
       ['t2', 'u2'],
@@ -869,14 +1074,27 @@ describe('AQL differential: planner paths, deterministic', () => {
     ];
     for (const index of ['none', 'eq', 'sparse', 'range'] as const) {
       await withDb(async (db) => {
-        if (index !== 'none') await db.get(Indexes).create({ table: 'u', column: 'ref', ...(index === 'sparse' ? { sparse: true } : {}), ...(index === 'range' ? { type: 'range' } : {}) });
+        if (index !== 'none')
+          await db.get(Indexes).create({
+            table: 'u',
+            column: 'ref',
+            ...(index === 'sparse' ? { sparse: true } : {}),
+            ...(index === 'range' ? { type: 'range' } : {}),
+          });
         await put(db, 't', tDocs);
         await put(db, 'u', uDocs);
         const q = 'FOR x IN t FOR y IN u FILTER y.ref == x.a SORT x._key, y._key RETURN [x._key, y._key]';
         expect(await expectSame(db, q), index).toEqual(want);
         expect(forAccess(await planOf(db, q), 'y')).toBe(index === 'none' ? 'hash_join' : 'index_eq');
-        expect(await expectSame(db, 'FOR x IN t FOR y IN u FILTER y.ref IN [x.a, null] SORT x._key, y._key RETURN [x._key, y._key]')).toBeDefined();
-        expect(await expectSame(db, 'FOR x IN t LET ys = (FOR y IN u FILTER x.a == y.ref SORT y._key RETURN y._key) SORT x._key RETURN [x._key, ys]')).toHaveLength(7);
+        expect(
+          await expectSame(db, 'FOR x IN t FOR y IN u FILTER y.ref IN [x.a, null] SORT x._key, y._key RETURN [x._key, y._key]'),
+        ).toBeDefined();
+        expect(
+          await expectSame(
+            db,
+            'FOR x IN t LET ys = (FOR y IN u FILTER x.a == y.ref SORT y._key RETURN y._key) SORT x._key RETURN [x._key, ys]',
+          ),
+        ).toHaveLength(7);
         expect(await expectSame(db, 'FOR x IN t FOR y IN u FILTER y.ref == x.a COLLECT g = x.a WITH COUNT INTO n RETURN [g, n]')).toEqual([
           [null, 4],
           [1, 1],
@@ -916,7 +1134,10 @@ describe('AQL differential: planner paths, deterministic', () => {
           ['FOR x IN t SORT x.c ASC LIMIT 2, 2 RETURN x.c', late ? [10, 20] : [20, 25]],
           ['FOR x IN t FILTER x.c >= 20 SORT x.c LIMIT 2 RETURN x.c', [20, 25]],
           ['FOR x IN t FILTER x.c < 30 SORT x.c DESC LIMIT 2 RETURN x.c', [25, 20]],
-          ['FOR x IN t FILTER x.a == 1 SORT x._key RETURN x._key', late ? ['k01', 'k09', 'k13', 'k17', 'late', 'new1'] : ['k01', 'k09', 'k13', 'k17', 'new1']],
+          [
+            'FOR x IN t FILTER x.a == 1 SORT x._key RETURN x._key',
+            late ? ['k01', 'k09', 'k13', 'k17', 'late', 'new1'] : ['k01', 'k09', 'k13', 'k17', 'new1'],
+          ],
           ['FOR x IN t FILTER x.a IN [2, 2] SORT x._key RETURN x._key', ['k02', 'k05', 'k06', 'k10', 'k14', 'k18']],
           ['FOR x IN t FILTER x._key IN ["k00", "new1", "k05", "new1"] SORT x._key RETURN x', undefined],
           ['FOR x IN t FILTER x._key == "k19" RETURN x', []],
@@ -969,7 +1190,11 @@ describe('AQL differential: planner paths, deterministic', () => {
       await put(db, 't', t);
       await put(db, 'u', u);
       // u0..u7 find two rows, u8 one (short), u9 none
-      const g: Gen = { query: 'FOR y IN u LET xs = (FOR x IN t FILTER x.c > y.w SORT x.c LIMIT 2 RETURN x.c) RETURN [y._key, xs]', bind: {}, mode: 'exact' };
+      const g: Gen = {
+        query: 'FOR y IN u LET xs = (FOR x IN t FILTER x.c > y.w SORT x.c LIMIT 2 RETURN x.c) RETURN [y._key, xs]',
+        bind: {},
+        mode: 'exact',
+      };
       for (const batch of [1, 2, 5, 9, 10, 11]) {
         const d = await differ(db, g, undefined, batch);
         expect(d, d).toBeUndefined();
@@ -982,8 +1207,12 @@ describe('AQL differential: planner paths, deterministic', () => {
     await withDb(async (db) => {
       await put(db, 'u', { u1: { w: 1 } });
       await put(db, 't', { k1: { c: 1 } });
-      expect(await expectSame(db, 'FOR y IN u LET n = (FOR x IN t FILTER x.c > 100 COLLECT WITH COUNT INTO c RETURN [y._key, c]) RETURN n')).toEqual([[['u1', 0]]]);
-      expect(await expectSame(db, 'FOR y IN u LET n = (FOR x IN t FILTER x.c > 100 COLLECT AGGREGATE m = MAX(x.c) RETURN [y.w, m]) RETURN n')).toEqual([[[1, null]]]);
+      expect(
+        await expectSame(db, 'FOR y IN u LET n = (FOR x IN t FILTER x.c > 100 COLLECT WITH COUNT INTO c RETURN [y._key, c]) RETURN n'),
+      ).toEqual([[['u1', 0]]]);
+      expect(
+        await expectSame(db, 'FOR y IN u LET n = (FOR x IN t FILTER x.c > 100 COLLECT AGGREGATE m = MAX(x.c) RETURN [y.w, m]) RETURN n'),
+      ).toEqual([[[1, null]]]);
     });
   });
 
@@ -995,7 +1224,12 @@ describe('AQL differential: planner paths, deterministic', () => {
       await put(db, 't', docs);
       const txn = db.get(Transactions).begin().transaction_id;
       // the subquery finds one row where LIMIT 2 needs two: with index order the first attempt would fail after an INSERT
-      const r = await db.get(Aql).run({ query: 'FOR i IN 1..3 INSERT {i} INTO w LET s = (FOR x IN t FILTER x.c > 85 SORT x.c LIMIT 2 RETURN x._key) RETURN [i, s]' }, txn);
+      const r = await db
+        .get(Aql)
+        .run(
+          { query: 'FOR i IN 1..3 INSERT {i} INTO w LET s = (FOR x IN t FILTER x.c > 85 SORT x.c LIMIT 2 RETURN x._key) RETURN [i, s]' },
+          txn,
+        );
       expect(rows(r)).toEqual([
         [1, ['k9']],
         [2, ['k9']],

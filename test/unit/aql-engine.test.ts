@@ -74,12 +74,18 @@ describe('AQL engine', () => {
   });
 
   it('ids are table:pk; PARSE_KEY / PARSE_COLLECTION / IS_SAME_COLLECTION read them', async () => {
-    expect(await rows('FOR p IN people FILTER p._key == "b" RETURN [p._id, PARSE_KEY(p), PARSE_COLLECTION(p._id), IS_SAME_COLLECTION("people", p)]')).toEqual([['people:b', 'b', 'people', true]]);
+    expect(
+      await rows(
+        'FOR p IN people FILTER p._key == "b" RETURN [p._id, PARSE_KEY(p), PARSE_COLLECTION(p._id), IS_SAME_COLLECTION("people", p)]',
+      ),
+    ).toEqual([['people:b', 'b', 'people', true]]);
   });
 
   it('a query that writes needs data:write; reading queries do not', async () => {
     await refused(db.get(Aql).run({ query: 'INSERT {x: 1} INTO w' }, undefined, {}, false), 'FORBIDDEN');
-    expect((await db.get(Aql).run({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, false)) as { entities: unknown[] }).toMatchObject({ entities: [0] });
+    expect((await db.get(Aql).run({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, false)) as { entities: unknown[] }).toMatchObject({
+      entities: [0],
+    });
   });
 
   it('a failing query in a transaction leaves the transaction as it was', async () => {
@@ -95,7 +101,9 @@ describe('AQL engine', () => {
     // 5,000 rows through a SORT with a cap of 1,000 intermediate rows
     const small = await openDb(tempDir('themis-aql-small-'), 'relaxed', { queryMaxIntermediate: 1000 });
     try {
-      expect(await small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC LIMIT 3 RETURN i' })).toMatchObject({ entities: [5000, 4999, 4998] });
+      expect(await small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC LIMIT 3 RETURN i' })).toMatchObject({
+        entities: [5000, 4999, 4998],
+      });
       await refused(small.get(Aql).run({ query: 'FOR i IN 1..5000 SORT i DESC RETURN i' }), 'VALIDATION_FAILED');
     } finally {
       await small.close();

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { AqlValue, BinaryOp, Expr, Pos } from '../../src/aql/ast.js';
-import { EMPTY_SCOPE, evaluate, evaluateCondition, evaluateIndex, scopeOf, VarScope, type EvalContext, type Scope } from '../../src/aql/evaluator.js';
+import {
+  EMPTY_SCOPE,
+  evaluate,
+  evaluateCondition,
+  evaluateIndex,
+  scopeOf,
+  VarScope,
+  type EvalContext,
+  type Scope,
+} from '../../src/aql/evaluator.js';
 import type { FnContext } from '../../src/aql/functions/index.js';
 import { compare, equals } from '../../src/aql/values.js';
 import { storedDoc, thrown } from '../helpers/aql.js';
@@ -50,8 +59,6 @@ function ctxWith(extra: Partial<EvalContext> = {}): EvalContext {
 function ev(e: Expr, vars: Record<string, AqlValue> = {}, extra: Partial<EvalContext> = {}): AqlValue {
   return evaluate(e, scopeOf(vars), ctxWith(extra));
 }
-
-
 
 // ---------------------------------------------------------------------------
 
@@ -434,7 +441,10 @@ describe('function calls', () => {
     expect(calls[3]!.args).toEqual([{ a: 1 }]);
     ev(call('similarity', lit(1)), {}, { engineCall });
     expect(calls[4]!.name).toBe('SIMILARITY');
-    expect(thrown(() => ev(call('NEAR', bindCollection('coll')), {}, { engineCall }))).toMatchObject({ code: 'VALIDATION_FAILED', details: { bind: '@coll' } });
+    expect(thrown(() => ev(call('NEAR', bindCollection('coll')), {}, { engineCall }))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { bind: '@coll' },
+    });
   });
 
   it('engine functions without ctx.engineCall are an error', () => {
@@ -505,8 +515,12 @@ describe('array expansion', () => {
   it('inline FILTER, LIMIT and RETURN', () => {
     const adults = bin('>=', attr(cur(), 'age'), lit(18));
     expect(ev(expand(v('u'), { filter: adults, map: attr(cur(), 'name') }), { u: users })).toEqual(['ann', 'cid']);
-    expect(ev(expand(v('u'), { filter: adults, limit: { offset: lit(0), count: lit(1) }, map: attr(cur(), 'name') }), { u: users })).toEqual(['ann']);
-    expect(ev(expand(v('u'), { filter: adults, limit: { offset: lit(1), count: lit(5) }, map: attr(cur(), 'name') }), { u: users })).toEqual(['cid']);
+    expect(
+      ev(expand(v('u'), { filter: adults, limit: { offset: lit(0), count: lit(1) }, map: attr(cur(), 'name') }), { u: users }),
+    ).toEqual(['ann']);
+    expect(
+      ev(expand(v('u'), { filter: adults, limit: { offset: lit(1), count: lit(5) }, map: attr(cur(), 'name') }), { u: users }),
+    ).toEqual(['cid']);
     expect(ev(expand(v('u'), { limit: { offset: lit(0), count: lit(0) } }), { u: users })).toEqual([]);
     expect(ev(expand(lit([1, 2, 3, 4]), { limit: { offset: lit(1), count: lit(2) } }))).toEqual([2, 3]);
     expect(ev(expand(lit([1, 2, 3, 4]), { filter: bin('>', cur(), lit(2)) }))).toEqual([3, 4]);

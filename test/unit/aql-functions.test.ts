@@ -26,8 +26,6 @@ function f(name: string, ...args: AqlValue[]): AqlValue {
   return callFunction(name, args, ctx);
 }
 
-
-
 type Case = [name: string, args: AqlValue[], expected: AqlValue];
 
 function cases(list: Case[]): void {
@@ -141,7 +139,25 @@ describe('registry, checkFunction and arity', () => {
 const anyValue: fc.Arbitrary<AqlValue> = fc.letrec<{ v: AqlValue }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.constantFrom<AqlValue>(null, true, false, 0, -1, 1, 2.5, -0.5, '', 'a', 'abc', '2014-05-07T14:19:09.522Z', 'day', 'P1D', '%', 'UTC', '_key'),
+    fc.constantFrom<AqlValue>(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1,
+      2.5,
+      -0.5,
+      '',
+      'a',
+      'abc',
+      '2014-05-07T14:19:09.522Z',
+      'day',
+      'P1D',
+      '%',
+      'UTC',
+      '_key',
+    ),
     fc.integer({ min: -1000, max: 1000 }),
     fc.double({ min: -1e6, max: 1e6, noNaN: true }),
     fc.string({ maxLength: 6 }),
@@ -596,19 +612,87 @@ describe('array functions', () => {
     ['SORTED', [[8, 4, 2, 10, 6]], [2, 4, 6, 8, 10]],
     ['SORTED', [['b', 1, null, [], 'a', {}, true]], [null, true, 1, 'a', 'b', [], {}]],
     ['SORTED_UNIQUE', [[8, 4, 2, 10, 6, 2, 8, 6, 4]], [2, 4, 6, 8, 10]],
-    ['UNION', [[1, 2, 3], [1, 2]], [1, 2, 3, 1, 2]],
+    [
+      'UNION',
+      [
+        [1, 2, 3],
+        [1, 2],
+      ],
+      [1, 2, 3, 1, 2],
+    ],
     ['UNION', [[1], [2], [3, [4]]], [1, 2, 3, [4]]],
-    ['UNION_DISTINCT', [[1, 2, 3], [1, 2]], [1, 2, 3]],
-    ['INTERSECTION', [[1, 2, 3, 4, 5], [2, 3, 4, 5, 6], [3, 4, 5, 6, 7]], [3, 4, 5]],
-    ['INTERSECTION', [[2, 4, 6], [8, 10, 12], [14, 16, 18]], []],
+    [
+      'UNION_DISTINCT',
+      [
+        [1, 2, 3],
+        [1, 2],
+      ],
+      [1, 2, 3],
+    ],
+    [
+      'INTERSECTION',
+      [
+        [1, 2, 3, 4, 5],
+        [2, 3, 4, 5, 6],
+        [3, 4, 5, 6, 7],
+      ],
+      [3, 4, 5],
+    ],
+    [
+      'INTERSECTION',
+      [
+        [2, 4, 6],
+        [8, 10, 12],
+        [14, 16, 18],
+      ],
+      [],
+    ],
     ['INTERSECTION', [[1, 1, 2], [1]], [1]],
-    ['MINUS', [[1, 2, 3, 4], [3, 4, 5, 6], [5, 6, 7, 8]], [1, 2]],
+    [
+      'MINUS',
+      [
+        [1, 2, 3, 4],
+        [3, 4, 5, 6],
+        [5, 6, 7, 8],
+      ],
+      [1, 2],
+    ],
     ['MINUS', [[1, 1, 2], [3]], [1, 2]],
-    ['OUTERSECTION', [[1, 2, 3], [2, 3, 4], [3, 4, 5]], [1, 5]],
-    ['INTERLEAVE', [[1, 1, 1], [2, 2, 2], [3, 3, 3]], [1, 2, 3, 1, 2, 3, 1, 2, 3]],
+    [
+      'OUTERSECTION',
+      [
+        [1, 2, 3],
+        [2, 3, 4],
+        [3, 4, 5],
+      ],
+      [1, 5],
+    ],
+    [
+      'INTERLEAVE',
+      [
+        [1, 1, 1],
+        [2, 2, 2],
+        [3, 3, 3],
+      ],
+      [1, 2, 3, 1, 2, 3, 1, 2, 3],
+    ],
     ['INTERLEAVE', [[1], [2, 2], [3, 3, 3]], [1, 2, 3, 2, 3, 3]],
-    ['JACCARD', [[1, 2, 3, 4], [3, 4, 5, 6]], 1 / 3],
-    ['JACCARD', [[1, 1, 2, 2, 2, 3], [2, 2, 3, 4]], 0.5],
+    [
+      'JACCARD',
+      [
+        [1, 2, 3, 4],
+        [3, 4, 5, 6],
+      ],
+      1 / 3,
+    ],
+    [
+      'JACCARD',
+      [
+        [1, 1, 2, 2, 2, 3],
+        [2, 2, 3, 4],
+      ],
+      0.5,
+    ],
     ['JACCARD', [[1, 2, 3], []], 0],
     ['JACCARD', [[], []], 1],
     ['FLATTEN', [[1, 2, [3, 4], 5, [6, 7], [8, [9, 10]]]], [1, 2, 3, 4, 5, 6, 7, 8, [9, 10]]],
@@ -619,7 +703,14 @@ describe('array functions', () => {
     ['PUSH', [[1, 2, 2, 3], 2, true], [1, 2, 2, 3]],
     ['PUSH', [[1], [2]], [1, [2]]],
     ['PUSH', [null, 1], [1]],
-    ['APPEND', [[1, 2, 3], [5, 6, 9]], [1, 2, 3, 5, 6, 9]],
+    [
+      'APPEND',
+      [
+        [1, 2, 3],
+        [5, 6, 9],
+      ],
+      [1, 2, 3, 5, 6, 9],
+    ],
     ['APPEND', [[1, 2, 3], [3, 4, 5, 2, 9], true], [1, 2, 3, 4, 5, 9]],
     ['APPEND', [[1], 2], [1, 2]],
     ['APPEND', [null, [1]], [1]],
@@ -643,7 +734,14 @@ describe('array functions', () => {
     ['SLICE', [[1, 2, 3], 1, -5], []],
     ['REMOVE_VALUE', [['a', 'b', 'b', 'a', 'c'], 'a'], ['b', 'b', 'c']],
     ['REMOVE_VALUE', [['a', 'b', 'b', 'a', 'c'], 'a', 1], ['b', 'b', 'a', 'c']],
-    ['REMOVE_VALUES', [['a', 'a', 'b', 'c', 'd', 'e', 'f'], ['a', 'f', 'd']], ['b', 'c', 'e']],
+    [
+      'REMOVE_VALUES',
+      [
+        ['a', 'a', 'b', 'c', 'd', 'e', 'f'],
+        ['a', 'f', 'd'],
+      ],
+      ['b', 'c', 'e'],
+    ],
     ['REMOVE_VALUES', [[1, 2], null], [1, 2]],
     ['REMOVE_NTH', [['a', 'b', 'c', 'd', 'e'], 1], ['a', 'c', 'd', 'e']],
     ['REMOVE_NTH', [['a', 'b', 'c', 'd', 'e'], -2], ['a', 'b', 'c', 'e']],
@@ -727,7 +825,14 @@ describe('document functions', () => {
     ['KEYS', [{ a: 1 }], ['a']],
     ['VALUES', [{ _id: 'users/jane', name: 'Jane', age: 35 }], ['users/jane', 'Jane', 35]],
     ['VALUES', [{ _id: 'users/jane', name: 'Jane', age: 35 }, true], ['Jane', 35]],
-    ['ENTRIES', [{ foo: 'bar', _key: '123' }], [['foo', 'bar'], ['_key', '123']]],
+    [
+      'ENTRIES',
+      [{ foo: 'bar', _key: '123' }],
+      [
+        ['foo', 'bar'],
+        ['_key', '123'],
+      ],
+    ],
     ['KEEP', [doc, 'foo'], { foo: { bar: { foo: 1, baz: 2 }, baz: 3 } }],
     ['KEEP', [doc, 'bar'], {}],
     ['KEEP', [doc, 'baz'], { baz: 4 }],
@@ -767,9 +872,30 @@ describe('document functions', () => {
     ],
     ['MERGE_RECURSIVE', [{ a: { b: 1 } }, { a: 5 }], { a: 5 }],
     ['MERGE_RECURSIVE', [{ a: 5 }, { a: { b: 1 } }], { a: { b: 1 } }],
-    ['ZIP', [['name', 'active', 'hobbies'], ['some user', true, ['swimming', 'riding']]], { name: 'some user', active: true, hobbies: ['swimming', 'riding'] }],
-    ['ZIP', [['a', 'a'], [1, 2]], { a: 1 }],
-    ['ZIP', [[1, null], ['x', 'y']], { '1': 'x', '': 'y' }],
+    [
+      'ZIP',
+      [
+        ['name', 'active', 'hobbies'],
+        ['some user', true, ['swimming', 'riding']],
+      ],
+      { name: 'some user', active: true, hobbies: ['swimming', 'riding'] },
+    ],
+    [
+      'ZIP',
+      [
+        ['a', 'a'],
+        [1, 2],
+      ],
+      { a: 1 },
+    ],
+    [
+      'ZIP',
+      [
+        [1, null],
+        ['x', 'y'],
+      ],
+      { '1': 'x', '': 'y' },
+    ],
     ['ZIP', [[], []], {}],
     ['TRANSLATE', ['FR', { US: 'United States', UK: 'United Kingdom', FR: 'France' }], 'France'],
     ['TRANSLATE', [42, { foo: 'bar', bar: 'baz' }], 42],
@@ -780,7 +906,14 @@ describe('document functions', () => {
     ['VALUE', [{ foo: [1, 2, 3] }, ['foo', -1]], 3],
     ['VALUE', [{ a: 1 }, ['b', 'c']], null],
     ['VALUE', [{ a: 1 }, []], { a: 1 }],
-    ['MATCHES', [{ name: 'jane', age: 27, active: true }, { age: 27, active: true }], true],
+    [
+      'MATCHES',
+      [
+        { name: 'jane', age: 27, active: true },
+        { age: 27, active: true },
+      ],
+      true,
+    ],
     ['MATCHES', [{ test: 1 }, [{ test: 1, foo: 'bar' }, { foo: 1 }, { test: 1 }], true], 2],
     ['MATCHES', [{ a: 1 }, { a: 2 }], false],
     ['MATCHES', [{ a: 1 }, { a: 2 }, true], -1],
@@ -935,7 +1068,10 @@ describe('type functions', () => {
       ['IS_OBJECT', 5],
       ['IS_DOCUMENT', 5],
     ];
-    for (const [name, idx] of checks) samples.forEach((v, i) => { expect(f(name, v), `${name}(${JSON.stringify(v)})`).toBe(i === idx); });
+    for (const [name, idx] of checks)
+      samples.forEach((v, i) => {
+        expect(f(name, v), `${name}(${JSON.stringify(v)})`).toBe(i === idx);
+      });
   });
 });
 

@@ -47,7 +47,11 @@ function busy(ms: number): void {
 describe('Governor.loop', () => {
   it('runs a short loop synchronously and returns its value', () => {
     let sum = 0;
-    const r = gov().loop(1000, (i) => void (sum += i), () => sum);
+    const r = gov().loop(
+      1000,
+      (i) => void (sum += i),
+      () => sum,
+    );
     expect(r).toBe(499500);
   });
 
@@ -77,12 +81,24 @@ describe('Governor.loop', () => {
     const g = gov({ deadline: Date.now() + 20 });
     g.canYield = false; // a synchronous callback: the loop runs on, checking the deadline
     let n = 0;
-    const e = thrown(() => g.loop(1e9, () => void (n++, busy(1)), () => n, 1));
+    const e = thrown(() =>
+      g.loop(
+        1e9,
+        () => void (n++, busy(1)),
+        () => n,
+        1,
+      ),
+    );
     expect(e.code).toBe('TIMEOUT');
     expect(n).toBeLessThan(200);
     const g2 = gov({ deadline: Date.now() + 20 });
     let m = 0;
-    const r = g2.loop(1e9, () => void (m++, busy(1)), () => m, 1);
+    const r = g2.loop(
+      1e9,
+      () => void (m++, busy(1)),
+      () => m,
+      1,
+    );
     expect(r).toBeInstanceOf(Pending);
     expect((await caughtAsync((r as Pending).promise)).code).toBe('TIMEOUT');
     expect(m).toBeLessThan(200);
@@ -90,7 +106,12 @@ describe('Governor.loop', () => {
 
   it('a loop body may return STOP to end early', () => {
     let last = -1;
-    const r = gov().loop(1e9, (i) => ((last = i) === 3 ? STOP : undefined), () => 'done', 2);
+    const r = gov().loop(
+      1e9,
+      (i) => ((last = i) === 3 ? STOP : undefined),
+      () => 'done',
+      2,
+    );
     expect(r).toBe('done');
     expect(last).toBe(3);
   });
@@ -111,7 +132,10 @@ describe('Governor.sort', () => {
         const out = r instanceof Pending ? ((await r.promise) as unknown as typeof arr) : r;
         expect(out).toBe(arr); // in place
         const at = arr.findIndex((x, i) => x !== expected[i]);
-        expect(at, at < 0 ? '' : `first difference at ${at} of ${arr.length}: ${JSON.stringify(arr[at])} instead of ${JSON.stringify(expected[at])}`).toBe(-1);
+        expect(
+          at,
+          at < 0 ? '' : `first difference at ${at} of ${arr.length}: ${JSON.stringify(arr[at])} instead of ${JSON.stringify(expected[at])}`,
+        ).toBe(-1);
       }),
       // no shrinking: a failing case of thousands of elements would take minutes to shrink
       { numRuns: 40, endOnFailure: true },
@@ -213,7 +237,7 @@ describe('memory accounting', () => {
     expect(thrown(() => checkDepth({ b: ok }, 256)).details).toMatchObject({ limit_depth: 256 });
   });
 
-  it('JSON_PARSE\'s depth check (exceedsJsonDepth) counts brackets outside strings only', () => {
+  it("JSON_PARSE's depth check (exceedsJsonDepth) counts brackets outside strings only", () => {
     expect(exceedsJsonDepth('[[[1]]]', 3)).toBe(false);
     expect(exceedsJsonDepth('[[[[1]]]]', 3)).toBe(true);
     expect(exceedsJsonDepth('["[[[[[", {"a": "]]]]\\"[[[["}]', 2)).toBe(false);
@@ -300,11 +324,18 @@ describe('regular expressions on RE2', () => {
 
   it('REGEX_SPLIT and REGEX_REPLACE give what String.prototype.split and replace give', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom('a', 'b', 'c', '😀'), { maxLength: 10 }).map((a) => a.join('')), fc.constantFrom(...patterns), fc.constantFrom(...templates), (text, p, r) => {
-        const js = new RegExp(p, 'u');
-        expect(callFunction('REGEX_SPLIT', [text, p], ctx), JSON.stringify({ text, p })).toEqual(text.split(js).map((x) => x ?? ''));
-        expect(callFunction('REGEX_REPLACE', [text, p, r], ctx), JSON.stringify({ text, p, r })).toBe(text.replace(new RegExp(p, 'gu'), r));
-      }),
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', 'c', '😀'), { maxLength: 10 }).map((a) => a.join('')),
+        fc.constantFrom(...patterns),
+        fc.constantFrom(...templates),
+        (text, p, r) => {
+          const js = new RegExp(p, 'u');
+          expect(callFunction('REGEX_SPLIT', [text, p], ctx), JSON.stringify({ text, p })).toEqual(text.split(js).map((x) => x ?? ''));
+          expect(callFunction('REGEX_REPLACE', [text, p, r], ctx), JSON.stringify({ text, p, r })).toBe(
+            text.replace(new RegExp(p, 'gu'), r),
+          );
+        },
+      ),
       { numRuns: 1500 },
     );
   });
@@ -347,10 +378,16 @@ describe('governed queries (in process)', () => {
   });
 
   it('rows held by SORT, subquery results and COLLECT INTO count against the budget; SORT ... LIMIT keeps it bounded', async () => {
-    expect((await caughtAsync(run('FOR i IN 1..200000 LET s = CONCAT("row-", i, "-", i * 3) SORT s DESC RETURN 1'))).code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    expect((await caughtAsync(run('FOR i IN 1..200000 LET s = CONCAT("row-", i, "-", i * 3) SORT s DESC RETURN 1'))).code).toBe(
+      'RESOURCE_LIMIT_EXCEEDED',
+    );
     expect(await value('FOR i IN 1..200000 LET s = CONCAT("row-", i, "-", i * 3) SORT s DESC LIMIT 1 RETURN s')).toBe('row-99999-299997');
-    expect((await caughtAsync(run('LET a = (FOR i IN 1..400000 RETURN CONCAT("x", i)) RETURN LENGTH(a)'))).code).toBe('RESOURCE_LIMIT_EXCEEDED');
-    expect((await caughtAsync(run('FOR i IN 1..300000 COLLECT g = i % 2 INTO items = CONCAT("value-", i, "-", i) RETURN LENGTH(items)'))).code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    expect((await caughtAsync(run('LET a = (FOR i IN 1..400000 RETURN CONCAT("x", i)) RETURN LENGTH(a)'))).code).toBe(
+      'RESOURCE_LIMIT_EXCEEDED',
+    );
+    expect(
+      (await caughtAsync(run('FOR i IN 1..300000 COLLECT g = i % 2 INTO items = CONCAT("value-", i, "-", i) RETURN LENGTH(items)'))).code,
+    ).toBe('RESOURCE_LIMIT_EXCEEDED');
     expect(await value('RETURN LENGTH(FOR i IN 1..300000 COLLECT g = i % 2 WITH COUNT INTO n RETURN n)')).toBe(2);
   });
 
@@ -389,7 +426,9 @@ describe('governed queries (in process)', () => {
     expect(e.code).toBe('RESOURCE_LIMIT_EXCEEDED');
     expect(e.details).toMatchObject({ limit: 'depth' });
     expect(await value('RETURN LENGTH(JSON_PARSE(@s))', { bind_vars: { s: '['.repeat(256) + ']'.repeat(256) } })).toBe(1);
-    expect((await caughtAsync(run('RETURN JSON_PARSE(@s)', { bind_vars: { s: '['.repeat(257) + ']'.repeat(257) } }))).code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    expect((await caughtAsync(run('RETURN JSON_PARSE(@s)', { bind_vars: { s: '['.repeat(257) + ']'.repeat(257) } }))).code).toBe(
+      'RESOURCE_LIMIT_EXCEEDED',
+    );
   });
 
   it('a document nested deeper than the limit is not written (nothing half-applied)', async () => {

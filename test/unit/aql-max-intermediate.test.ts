@@ -28,9 +28,21 @@ describe(`THEMIS_QUERY_MAX_INTERMEDIATE (${CAP})`, () => {
     // 150 orders of 3 users; a star graph hub -> leaf0..leaf149 and a chain c0 -> c1 -> ... -> c120
     await db.get(Entities).applyBatch([
       ...['a', 'b', 'c'].map((u) => ({ op: 'put' as const, key: `users:${u}`, blob: { name: u } })),
-      ...Array.from({ length: 150 }, (_, i) => ({ op: 'put' as const, key: `orders:${i}`, blob: { user: ['a', 'b', 'c'][i % 3], n: i } })),
-      ...Array.from({ length: 150 }, (_, i) => ({ op: 'put' as const, key: `star:e${i}`, blob: { _from: 'nodes:hub', _to: `nodes:leaf${i}` } })),
-      ...Array.from({ length: 120 }, (_, i) => ({ op: 'put' as const, key: `chain:e${i}`, blob: { _from: `nodes:c${i}`, _to: `nodes:c${i + 1}` } })),
+      ...Array.from({ length: 150 }, (_, i) => ({
+        op: 'put' as const,
+        key: `orders:${i}`,
+        blob: { user: ['a', 'b', 'c'][i % 3], n: i },
+      })),
+      ...Array.from({ length: 150 }, (_, i) => ({
+        op: 'put' as const,
+        key: `star:e${i}`,
+        blob: { _from: 'nodes:hub', _to: `nodes:leaf${i}` },
+      })),
+      ...Array.from({ length: 120 }, (_, i) => ({
+        op: 'put' as const,
+        key: `chain:e${i}`,
+        blob: { _from: `nodes:c${i}`, _to: `nodes:c${i + 1}` },
+      })),
     ]);
   });
   afterAll(async () => {
@@ -60,7 +72,9 @@ describe(`THEMIS_QUERY_MAX_INTERMEDIATE (${CAP})`, () => {
   });
 
   it('COLLECT: the number of groups', async () => {
-    expect(await rows(`FOR i IN 1..${CAP} COLLECT x = i WITH COUNT INTO n COLLECT AGGREGATE groups = COUNT(1) RETURN groups`)).toEqual([CAP]);
+    expect(await rows(`FOR i IN 1..${CAP} COLLECT x = i WITH COUNT INTO n COLLECT AGGREGATE groups = COUNT(1) RETURN groups`)).toEqual([
+      CAP,
+    ]);
     // many rows into few groups is fine
     expect(await rows(`FOR i IN 1..${10 * CAP} COLLECT x = i % 10 WITH COUNT INTO n RETURN n`)).toEqual(Array(10).fill(CAP));
     await refused(`FOR i IN 1..${CAP + 1} COLLECT x = i RETURN x`, 'COLLECT');
@@ -97,7 +111,9 @@ describe(`THEMIS_QUERY_MAX_INTERMEDIATE (${CAP})`, () => {
 
   it("a hash join's build side", async () => {
     const join = 'FOR u IN users FOR o IN orders FILTER o.user == u._key COLLECT name = u.name WITH COUNT INTO n RETURN [name, n]';
-    const plan = ((await db.get(Aql).run({ query: join, explain: true })) as unknown as { plan: { steps: { access?: string; collection?: string }[] } }).plan;
+    const plan = (
+      (await db.get(Aql).run({ query: join, explain: true })) as unknown as { plan: { steps: { access?: string; collection?: string }[] } }
+    ).plan;
     expect(plan.steps[1], JSON.stringify(plan)).toMatchObject({ access: 'hash_join', collection: 'orders' });
     await refused(join, 'the hash join over orders');
     // a build side within the cap joins

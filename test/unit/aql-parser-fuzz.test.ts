@@ -25,15 +25,65 @@ const SLOWEST_MS = 250;
 
 type E = Record<string, unknown> & { type: string };
 
-
 // ---- an AST generator and a printer ------------------------------------------
 
-const RESERVED = new Set(['FOR', 'LET', 'FILTER', 'RETURN', 'COLLECT', 'SORT', 'LIMIT', 'DISTINCT', 'AGGREGATE', 'ASC', 'DESC', 'NOT', 'AND', 'OR', 'IN', 'INTO', 'WITH', 'REMOVE', 'INSERT', 'UPDATE', 'REPLACE', 'SHORTEST_PATH', 'OUTBOUND', 'INBOUND', 'ANY', 'LIKE', 'NULL', 'TRUE', 'FALSE']);
+const RESERVED = new Set([
+  'FOR',
+  'LET',
+  'FILTER',
+  'RETURN',
+  'COLLECT',
+  'SORT',
+  'LIMIT',
+  'DISTINCT',
+  'AGGREGATE',
+  'ASC',
+  'DESC',
+  'NOT',
+  'AND',
+  'OR',
+  'IN',
+  'INTO',
+  'WITH',
+  'REMOVE',
+  'INSERT',
+  'UPDATE',
+  'REPLACE',
+  'SHORTEST_PATH',
+  'OUTBOUND',
+  'INBOUND',
+  'ANY',
+  'LIKE',
+  'NULL',
+  'TRUE',
+  'FALSE',
+]);
 const VAR_NAMES = ['a', 'b', 'doc', 'u', 'x1', '_y', '$z', 'count', 'to', 'options', 'NEW', 'my-var', 'sp ace', 'é', 'back`tick'];
 const ATTR_NAMES = [...VAR_NAMES, 'FOR', 'in', 'return', 'null', 'Like', 'filter', '_key', 'a.b'];
 const FUNCS = ['LENGTH', 'CONCAT', 'MY::FN', 'LIKE', 'COUNT', 'SUM', 'TO_STRING', 'F'];
 const BINARY_OPS = ['OR', 'AND', '==', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'LIKE', 'NOT LIKE', '=~', '!~', '+', '-', '*', '/', '%'];
-const PREC: Record<string, number> = { OR: 1, AND: 2, '==': 3, '!=': 3, LIKE: 3, 'NOT LIKE': 3, '=~': 3, '!~': 3, IN: 4, 'NOT IN': 4, '<': 5, '<=': 5, '>': 5, '>=': 5, '..': 6, '+': 7, '-': 7, '*': 8, '/': 8, '%': 8 };
+const PREC: Record<string, number> = {
+  OR: 1,
+  AND: 2,
+  '==': 3,
+  '!=': 3,
+  LIKE: 3,
+  'NOT LIKE': 3,
+  '=~': 3,
+  '!~': 3,
+  IN: 4,
+  'NOT IN': 4,
+  '<': 5,
+  '<=': 5,
+  '>': 5,
+  '>=': 5,
+  '..': 6,
+  '+': 7,
+  '-': 7,
+  '*': 8,
+  '/': 8,
+  '%': 8,
+};
 
 const plainName = (s: string): boolean => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 const quoteName = (s: string): string => `\`${s.replace(/[\\`]/g, '\\$&')}\``;
@@ -64,7 +114,9 @@ const { expr: exprArb } = fc.letrec<{ expr: E }>((tie) => ({
       // unary +/- on a number literal folds into the literal
       .filter(([op, arg]) => op === 'NOT' || !(arg.type === 'literal' && typeof arg.value === 'number'))
       .map(([op, arg]) => ({ type: 'unary', op, arg })),
-    fc.tuple(tie('expr'), fc.option(tie('expr'), { nil: undefined }), tie('expr')).map(([cond, then, els]) => (then ? { type: 'ternary', cond, then, else: els } : { type: 'ternary', cond, else: els })),
+    fc
+      .tuple(tie('expr'), fc.option(tie('expr'), { nil: undefined }), tie('expr'))
+      .map(([cond, then, els]) => (then ? { type: 'ternary', cond, then, else: els } : { type: 'ternary', cond, else: els })),
     fc.tuple(tie('expr'), fc.constantFrom(...ATTR_NAMES)).map(([object, name]) => ({ type: 'attr', object, name })),
     fc.tuple(tie('expr'), tie('expr')).map(([object, index]) => ({ type: 'index', object, index })),
     fc.array(tie('expr'), { maxLength: 3 }).map((items) => ({ type: 'array', items })),
@@ -85,11 +137,24 @@ const { expr: exprArb } = fc.letrec<{ expr: E }>((tie) => ({
 const { op: operatorExprArb } = fc.letrec<{ op: E }>((tie) => ({
   op: fc.oneof(
     { maxDepth: 5, depthSize: 'medium' },
-    fc.oneof(fc.constantFrom('a', 'b', 'c').map((name): E => ({ type: 'var', name })), fc.integer({ min: 0, max: 9 }).map((value): E => ({ type: 'literal', value }))),
-    { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...BINARY_OPS), tie('op'), tie('op')).map(([op, left, right]): E => ({ type: 'binary', op, left, right })) },
+    fc.oneof(
+      fc.constantFrom('a', 'b', 'c').map((name): E => ({ type: 'var', name })),
+      fc.integer({ min: 0, max: 9 }).map((value): E => ({ type: 'literal', value })),
+    ),
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...BINARY_OPS), tie('op'), tie('op'))
+        .map(([op, left, right]): E => ({ type: 'binary', op, left, right })),
+    },
     fc.tuple(tie('op'), tie('op')).map(([from, to]): E => ({ type: 'range', from, to })),
-    fc.tuple(fc.constantFrom('NOT', '-'), tie('op')).filter(([op, arg]) => op === 'NOT' || arg.type !== 'literal').map(([op, arg]): E => ({ type: 'unary', op, arg })),
-    fc.tuple(tie('op'), fc.option(tie('op'), { nil: undefined }), tie('op')).map(([cond, then, els]): E => (then ? { type: 'ternary', cond, then, else: els } : { type: 'ternary', cond, else: els })),
+    fc
+      .tuple(fc.constantFrom('NOT', '-'), tie('op'))
+      .filter(([op, arg]) => op === 'NOT' || arg.type !== 'literal')
+      .map(([op, arg]): E => ({ type: 'unary', op, arg })),
+    fc
+      .tuple(tie('op'), fc.option(tie('op'), { nil: undefined }), tie('op'))
+      .map(([cond, then, els]): E => (then ? { type: 'ternary', cond, then, else: els } : { type: 'ternary', cond, else: els })),
     fc.tuple(tie('op'), fc.constantFrom('x', 'in')).map(([object, name]): E => ({ type: 'attr', object, name })),
   ),
 }));
@@ -135,12 +200,18 @@ class Printer {
 
   private prec(e: E): number {
     switch (e.type) {
-      case 'ternary': return 0;
-      case 'binary': return PREC[e.op as string]!;
-      case 'range': return 6;
-      case 'unary': return 9;
-      case 'literal': return typeof e.value === 'number' && e.value < 0 ? 9 : 10;
-      default: return 10;
+      case 'ternary':
+        return 0;
+      case 'binary':
+        return PREC[e.op as string]!;
+      case 'range':
+        return 6;
+      case 'unary':
+        return 9;
+      case 'literal':
+        return typeof e.value === 'number' && e.value < 0 ? 9 : 10;
+      default:
+        return 10;
     }
   }
 
@@ -159,41 +230,63 @@ class Printer {
         if (typeof v === 'number') return v < 0 ? `-${String(-v)}` : String(v);
         return this.str(v as string);
       }
-      case 'var': return this.name(e.name as string);
-      case 'bind': return `@${e.name as string}`;
-      case 'bindCollection': return `@@${e.name as string}`;
+      case 'var':
+        return this.name(e.name as string);
+      case 'bind':
+        return `@${e.name as string}`;
+      case 'bindCollection':
+        return `@@${e.name as string}`;
       case 'binary': {
         const op = e.op as string;
         const p = PREC[op]!;
-        const sym = op === 'AND' ? this.pick(this.kw('AND'), '&&') : op === 'OR' ? this.pick(this.kw('OR'), '||') : /^[A-Z ]+$/.test(op) ? op.split(' ').map((k) => this.kw(k)).join(' ') : op;
+        const sym =
+          op === 'AND'
+            ? this.pick(this.kw('AND'), '&&')
+            : op === 'OR'
+              ? this.pick(this.kw('OR'), '||')
+              : /^[A-Z ]+$/.test(op)
+                ? op
+                    .split(' ')
+                    .map((k) => this.kw(k))
+                    .join(' ')
+                : op;
         return `${this.expr(e.left as E, p)}${w()}${sym}${w()}${this.expr(e.right as E, p + 1)}`;
       }
-      case 'range': return `${this.expr(e.from as E, 6)}${w()}..${w()}${this.expr(e.to as E, 7)}`;
+      case 'range':
+        return `${this.expr(e.from as E, 6)}${w()}..${w()}${this.expr(e.to as E, 7)}`;
       case 'unary': {
         const op = e.op === 'NOT' ? this.pick(`${this.kw('NOT')} `, '!') : `${e.op as string}${w()}`;
         return `${op}${this.expr(e.arg as E, 9)}`;
       }
       case 'ternary': {
         const cond = this.expr(e.cond as E, 1);
-        return e.then ? `${cond}${w()}?${w()}${this.expr(e.then as E, 0)}${w()}:${w()}${this.expr(e.else as E, 0)}` : `${cond}${w()}?${this.pick('', ' ')}:${w()}${this.expr(e.else as E, 0)}`;
+        return e.then
+          ? `${cond}${w()}?${w()}${this.expr(e.then as E, 0)}${w()}:${w()}${this.expr(e.else as E, 0)}`
+          : `${cond}${w()}?${this.pick('', ' ')}:${w()}${this.expr(e.else as E, 0)}`;
       }
       case 'attr': {
         const n = e.name as string;
         return `${this.expr(e.object as E, 10)}.${plainName(n) ? n : quoteName(n)}`;
       }
-      case 'index': return `${this.expr(e.object as E, 10)}[${w()}${this.expr(e.index as E)}${w()}]`;
-      case 'array': return `[${w()}${(e.items as E[]).map((x) => this.expr(x)).join(`,${w()}`)}${w()}]`;
+      case 'index':
+        return `${this.expr(e.object as E, 10)}[${w()}${this.expr(e.index as E)}${w()}]`;
+      case 'array':
+        return `[${w()}${(e.items as E[]).map((x) => this.expr(x)).join(`,${w()}`)}${w()}]`;
       case 'object': {
         const props = (e.props as { key: string | E; value: E }[]).map(({ key, value }) => {
           if (typeof key !== 'string') return `[${w()}${this.expr(key)}${w()}]:${w()}${this.expr(value)}`;
-          if (value.type === 'var' && value.name === key && plainName(key) && !RESERVED.has(key.toUpperCase()) && this.rnd() < 0.5) return key;
+          if (value.type === 'var' && value.name === key && plainName(key) && !RESERVED.has(key.toUpperCase()) && this.rnd() < 0.5)
+            return key;
           const k = plainName(key) ? key : JSON.stringify(key);
           return `${k}:${w()}${this.expr(value)}`;
         });
         return `{${w()}${props.join(`,${w()}`)}${w()}}`;
       }
       case 'call': {
-        const name = (e.name as string).split('::').map((p) => this.kw(p)).join('::');
+        const name = (e.name as string)
+          .split('::')
+          .map((p) => this.kw(p))
+          .join('::');
         return `${name}(${w()}${(e.args as E[]).map((x) => this.expr(x)).join(`,${w()}`)}${w()})`;
       }
     }
@@ -217,13 +310,20 @@ const exprText = fc.tuple(exprArb, seedArb, fc.nat(9)).map(([e, seed, form]) => 
   const p = new Printer(seed);
   const s = p.expr(e, 10);
   switch (form) {
-    case 0: return `${s}[*].a.b`;
-    case 1: return `${s}[** ${p.kw('FILTER')} CURRENT.a > 1 ${p.kw('LIMIT')} 1, 2 ${p.kw('RETURN')} CURRENT.b]`;
-    case 2: return `${s}[* ${p.kw('RETURN')} CURRENT[*].c][0]`;
-    case 3: return `(${p.kw('FOR')} q ${p.kw('IN')} ${s} ${p.kw('FILTER')} q ${p.kw('RETURN')} q)`;
-    case 4: return `${p.kw('LENGTH')}(${p.kw('FOR')} q ${p.kw('IN')} ${s} ${p.kw('RETURN')} q)`;
-    case 5: return `(${p.kw('LET')} q = ${s} ${p.kw('RETURN')} q)`;
-    default: return p.expr(e);
+    case 0:
+      return `${s}[*].a.b`;
+    case 1:
+      return `${s}[** ${p.kw('FILTER')} CURRENT.a > 1 ${p.kw('LIMIT')} 1, 2 ${p.kw('RETURN')} CURRENT.b]`;
+    case 2:
+      return `${s}[* ${p.kw('RETURN')} CURRENT[*].c][0]`;
+    case 3:
+      return `(${p.kw('FOR')} q ${p.kw('IN')} ${s} ${p.kw('FILTER')} q ${p.kw('RETURN')} q)`;
+    case 4:
+      return `${p.kw('LENGTH')}(${p.kw('FOR')} q ${p.kw('IN')} ${s} ${p.kw('RETURN')} q)`;
+    case 5:
+      return `(${p.kw('LET')} q = ${s} ${p.kw('RETURN')} q)`;
+    default:
+      return p.expr(e);
   }
 });
 /** An expression text that is safe where a top-level IN would end it (data-modification documents). */
@@ -232,12 +332,26 @@ const docText = exprText.map((s) => `(${s})`);
 const dirArb = fc.constantFrom('OUTBOUND', 'INBOUND', 'ANY', 'outbound', 'Any');
 
 const opArb: fc.Arbitrary<Piece> = fc.oneof(
-  fc.tuple(varName, fc.oneof(collName.filter((c) => !c.startsWith('"')), exprText)).map(([v, src]) => ({ text: `FOR ${v} IN ${src}`, types: ['for'] })),
-  fc.tuple(varName, fc.option(fc.constantFrom('1', '2', '0..3', '1..1')), dirArb, exprText, collName).map(([v, depth, dir, start, coll]) => ({ text: `FOR ${v}, e, p IN ${depth ?? ''} ${dir} ${start} ${coll}`, types: ['traversal'] })),
-  fc.tuple(varName, dirArb, exprText, exprText, collName).map(([v, dir, from, to, coll]) => ({ text: `FOR ${v}, e IN ${dir} SHORTEST_PATH ${from} TO ${to} ${coll}`, types: ['shortestPath'] })),
+  fc
+    .tuple(
+      varName,
+      fc.oneof(
+        collName.filter((c) => !c.startsWith('"')),
+        exprText,
+      ),
+    )
+    .map(([v, src]) => ({ text: `FOR ${v} IN ${src}`, types: ['for'] })),
+  fc
+    .tuple(varName, fc.option(fc.constantFrom('1', '2', '0..3', '1..1')), dirArb, exprText, collName)
+    .map(([v, depth, dir, start, coll]) => ({ text: `FOR ${v}, e, p IN ${depth ?? ''} ${dir} ${start} ${coll}`, types: ['traversal'] })),
+  fc
+    .tuple(varName, dirArb, exprText, exprText, collName)
+    .map(([v, dir, from, to, coll]) => ({ text: `FOR ${v}, e IN ${dir} SHORTEST_PATH ${from} TO ${to} ${coll}`, types: ['shortestPath'] })),
   exprText.map((e) => ({ text: `FILTER ${e}`, types: ['filter'] })),
   fc.tuple(varName, exprText).map(([v, e]) => ({ text: `LET ${v} = ${e}`, types: ['let'] })),
-  fc.array(fc.tuple(exprText, fc.constantFrom('', ' ASC', ' DESC', ' desc')), { minLength: 1, maxLength: 3 }).map((keys) => ({ text: `SORT ${keys.map(([e, d]) => e + d).join(', ')}`, types: ['sort'] })),
+  fc
+    .array(fc.tuple(exprText, fc.constantFrom('', ' ASC', ' DESC', ' desc')), { minLength: 1, maxLength: 3 })
+    .map((keys) => ({ text: `SORT ${keys.map(([e, d]) => e + d).join(', ')}`, types: ['sort'] })),
   fc.tuple(exprText, fc.option(exprText)).map(([a, b]) => ({ text: b === null ? `LIMIT ${a}` : `LIMIT ${a}, ${b}`, types: ['limit'] })),
   fc
     .tuple(
@@ -258,11 +372,15 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
 );
 
 const modificationArb: fc.Arbitrary<Piece> = fc.oneof(
-  fc.tuple(docText, fc.constantFrom('INTO', 'IN'), collName, fc.boolean()).map(([d, kw, c, o]) => ({ text: `INSERT ${d} ${kw} ${c}${o ? ' OPTIONS {waitForSync: true}' : ''}`, types: ['insert'] })),
-  fc.tuple(fc.constantFrom('UPDATE', 'REPLACE', 'update'), docText, fc.option(docText), fc.constantFrom('INTO', 'IN'), collName).map(([k, key, w, kw, c]) => ({
-    text: `${k} ${key}${w === null ? '' : ` WITH ${w}`} ${kw} ${c}`,
-    types: [k.toLowerCase()],
-  })),
+  fc
+    .tuple(docText, fc.constantFrom('INTO', 'IN'), collName, fc.boolean())
+    .map(([d, kw, c, o]) => ({ text: `INSERT ${d} ${kw} ${c}${o ? ' OPTIONS {waitForSync: true}' : ''}`, types: ['insert'] })),
+  fc
+    .tuple(fc.constantFrom('UPDATE', 'REPLACE', 'update'), docText, fc.option(docText), fc.constantFrom('INTO', 'IN'), collName)
+    .map(([k, key, w, kw, c]) => ({
+      text: `${k} ${key}${w === null ? '' : ` WITH ${w}`} ${kw} ${c}`,
+      types: [k.toLowerCase()],
+    })),
   fc.tuple(docText, fc.constantFrom('INTO', 'IN'), collName).map(([d, kw, c]) => ({ text: `REMOVE ${d} ${kw} ${c}`, types: ['remove'] })),
 );
 
@@ -275,7 +393,11 @@ const queryArb: fc.Arbitrary<{ text: string; types: string[]; hasReturn: boolean
     let text = pieces.map((p) => p.text).join('\n');
     if (hasReturn) text += `\nRETURN ${distinct ? 'DISTINCT ' : ''}${ret}`;
     // keyword case does not matter: lower-case the query's own keywords sometimes
-    if (lower) text = text.replace(/\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|SHORTEST_PATH|TO)\b/g, (k) => k.toLowerCase());
+    if (lower)
+      text = text.replace(
+        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|SHORTEST_PATH|TO)\b/g,
+        (k) => k.toLowerCase(),
+      );
     return { text, types: pieces.flatMap((p) => p.types), hasReturn };
   });
 
@@ -329,24 +451,100 @@ function parseOrCheckError(text: string): Query | undefined {
   return undefined;
 }
 
-const PIECES = ['FOR', 'IN', 'RETURN', 'FILTER', 'LET', 'SORT', 'LIMIT', 'COLLECT', 'INTO', 'WITH', 'COUNT', 'AGGREGATE', 'INSERT', 'UPDATE', 'REPLACE', 'REMOVE', 'OUTBOUND', 'SHORTEST_PATH', 'TO', 'OPTIONS', 'NOT', 'AND', '||', '(', ')', '[', ']', '{', '}', '[*', '[**]', ',', ':', '?', '.', '..', '=', '==', '"', "'", '`', '/*', '*/', '//', '\n', '@', '@@', 'x', 'CURRENT', '1', '0x', '1e', '-', '!', '::', 'é', '\u2028', '\r'];
+const PIECES = [
+  'FOR',
+  'IN',
+  'RETURN',
+  'FILTER',
+  'LET',
+  'SORT',
+  'LIMIT',
+  'COLLECT',
+  'INTO',
+  'WITH',
+  'COUNT',
+  'AGGREGATE',
+  'INSERT',
+  'UPDATE',
+  'REPLACE',
+  'REMOVE',
+  'OUTBOUND',
+  'SHORTEST_PATH',
+  'TO',
+  'OPTIONS',
+  'NOT',
+  'AND',
+  '||',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  '[*',
+  '[**]',
+  ',',
+  ':',
+  '?',
+  '.',
+  '..',
+  '=',
+  '==',
+  '"',
+  "'",
+  '`',
+  '/*',
+  '*/',
+  '//',
+  '\n',
+  '@',
+  '@@',
+  'x',
+  'CURRENT',
+  '1',
+  '0x',
+  '1e',
+  '-',
+  '!',
+  '::',
+  'é',
+  '\u2028',
+  '\r',
+];
 
 /** Applies 1-3 random edits (delete, insert a piece or a character, replace, duplicate, transpose). */
-const mutatedArb = fc.tuple(queryArb, fc.array(fc.tuple(fc.nat(4), fc.nat(), fc.nat(), fc.constantFrom(...PIECES), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), { minLength: 1, maxLength: 3 })).map(([q, edits]) => {
-  let s = q.text;
-  for (const [kind, a, b, piece, ch] of edits) {
-    const i = s.length === 0 ? 0 : a % s.length;
-    const j = Math.min(s.length, i + 1 + (b % 6));
-    switch (kind) {
-      case 0: s = s.slice(0, i) + s.slice(j); break;
-      case 1: s = s.slice(0, i) + (b % 2 ? ` ${piece} ` : piece) + s.slice(i); break;
-      case 2: s = s.slice(0, i) + ch + s.slice(i + 1); break;
-      case 3: s = s.slice(0, j) + s.slice(i, j) + s.slice(j); break;
-      default: s = s.slice(0, i) + s.slice(i + 1, j) + s.slice(i, i + 1) + s.slice(j);
+const mutatedArb = fc
+  .tuple(
+    queryArb,
+    fc.array(
+      fc.tuple(fc.nat(4), fc.nat(), fc.nat(), fc.constantFrom(...PIECES), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+      { minLength: 1, maxLength: 3 },
+    ),
+  )
+  .map(([q, edits]) => {
+    let s = q.text;
+    for (const [kind, a, b, piece, ch] of edits) {
+      const i = s.length === 0 ? 0 : a % s.length;
+      const j = Math.min(s.length, i + 1 + (b % 6));
+      switch (kind) {
+        case 0:
+          s = s.slice(0, i) + s.slice(j);
+          break;
+        case 1:
+          s = s.slice(0, i) + (b % 2 ? ` ${piece} ` : piece) + s.slice(i);
+          break;
+        case 2:
+          s = s.slice(0, i) + ch + s.slice(i + 1);
+          break;
+        case 3:
+          s = s.slice(0, j) + s.slice(i, j) + s.slice(j);
+          break;
+        default:
+          s = s.slice(0, i) + s.slice(i + 1, j) + s.slice(i, i + 1) + s.slice(j);
+      }
     }
-  }
-  return s;
-});
+    return s;
+  });
 
 const randomArb = fc.oneof(
   fc.string({ maxLength: 80 }),
@@ -377,7 +575,10 @@ describe('AQL parser: properties', () => {
       fc.property(queryArb, ({ text, types, hasReturn }) => {
         const q = parseOrCheckError(text);
         expect(q, text).toBeDefined();
-        expect(q!.ops.map((o) => o.type), text).toEqual(types);
+        expect(
+          q!.ops.map((o) => o.type),
+          text,
+        ).toEqual(types);
         expect(q!.ret !== undefined, text).toBe(hasReturn);
       }),
       { numRuns: runs(500, 30_000) },
@@ -385,12 +586,18 @@ describe('AQL parser: properties', () => {
   });
 
   it('mutated queries parse or fail with a positioned 400, quickly', () => {
-    fc.assert(fc.property(mutatedArb, (text) => void parseOrCheckError(text)), { numRuns: runs(600, 25_000) });
+    fc.assert(
+      fc.property(mutatedArb, (text) => void parseOrCheckError(text)),
+      { numRuns: runs(600, 25_000) },
+    );
     expect(slowest).toBeLessThan(SLOWEST_MS);
   });
 
   it('random strings and token soup parse or fail with a positioned 400, quickly', () => {
-    fc.assert(fc.property(randomArb, (text) => void parseOrCheckError(text)), { numRuns: runs(400, 20_000) });
+    fc.assert(
+      fc.property(randomArb, (text) => void parseOrCheckError(text)),
+      { numRuns: runs(400, 20_000) },
+    );
     expect(slowest).toBeLessThan(SLOWEST_MS);
   });
 });

@@ -4,7 +4,6 @@ import { MAX_AST_DEPTH, MAX_NESTING, MAX_QUERY_LENGTH, parseAql, tryParseAql } f
 import { ThemisError } from '../../src/errors.js';
 import { strip } from '../helpers/aql.js';
 
-
 const parse = (text: string): Query => strip(parseAql(text));
 /** The AST of `RETURN <text>`'s expression. */
 const ex = (text: string): Expr => parse(`RETURN ${text}`).ret!.expr;
@@ -61,7 +60,12 @@ describe('parseAql: the contract example and positions', () => {
     expect(times.op).toBe('*');
     expect(times.pos).toEqual({ line: 2, column: 10, offset: 24 });
     expect(times.left.pos).toEqual({ line: 2, column: 11, offset: 25 });
-    expect(gt.right).toEqual({ type: 'unary', op: '-', arg: { type: 'var', name: 'x', pos: { line: 2, column: 27, offset: 41 } }, pos: { line: 2, column: 26, offset: 40 } });
+    expect(gt.right).toEqual({
+      type: 'unary',
+      op: '-',
+      arg: { type: 'var', name: 'x', pos: { line: 2, column: 27, offset: 41 } },
+      pos: { line: 2, column: 26, offset: 40 },
+    });
     expect(q.ret!.pos).toEqual({ line: 3, column: 3, offset: 45 });
     const index = q.ret!.expr as Extract<Expr, { type: 'index' }>;
     expect(index.pos).toEqual({ line: 3, column: 10, offset: 52 });
@@ -71,7 +75,12 @@ describe('parseAql: the contract example and positions', () => {
 
   it('LIMIT n has a literal 0 offset at the LIMIT keyword', () => {
     const [, limit] = parseAql('FOR x IN y LIMIT 5 RETURN x').ops;
-    expect(limit).toEqual({ type: 'limit', offset: { type: 'literal', value: 0, pos: { line: 1, column: 12, offset: 11 } }, count: { type: 'literal', value: 5, pos: { line: 1, column: 18, offset: 17 } }, pos: { line: 1, column: 12, offset: 11 } });
+    expect(limit).toEqual({
+      type: 'limit',
+      offset: { type: 'literal', value: 0, pos: { line: 1, column: 12, offset: 11 } },
+      count: { type: 'literal', value: 5, pos: { line: 1, column: 18, offset: 17 } },
+      pos: { line: 1, column: 12, offset: 11 },
+    });
   });
 });
 
@@ -160,7 +169,9 @@ describe('parseAql: literals and names', () => {
     expect(ex('`a\\`b`')).toEqual(v('a`b'));
     expect(ops('FOR `x-y` IN `my-coll` RETURN `x-y`')[0]).toEqual({ type: 'for', var: 'x-y', in: nm('my-coll') });
     // identifiers that merely start with a keyword
-    expect(ex('format + information + order + nullable + to_do')).toEqual(bin('+', bin('+', bin('+', bin('+', v('format'), v('information')), v('order')), v('nullable')), v('to_do')));
+    expect(ex('format + information + order + nullable + to_do')).toEqual(
+      bin('+', bin('+', bin('+', bin('+', v('format'), v('information')), v('order')), v('nullable')), v('to_do')),
+    );
   });
 
   it('keywords after "." are attribute names; COUNT, TO, OPTIONS, CURRENT, NEW, OLD are usable as names', () => {
@@ -175,15 +186,22 @@ describe('parseAql: literals and names', () => {
   });
 
   it('comments are whitespace', () => {
-    expect(parse('// leading\nFOR /* a */ x /* b\n c */ IN y // trailing\nRETURN x // end')).toEqual({ ops: [{ type: 'for', var: 'x', in: nm('y') }], ret: ret(v('x')) });
+    expect(parse('// leading\nFOR /* a */ x /* b\n c */ IN y // trailing\nRETURN x // end')).toEqual({
+      ops: [{ type: 'for', var: 'x', in: nm('y') }],
+      ret: ret(v('x')),
+    });
     expect(ex('1 /**/+/***/2')).toEqual(bin('+', lit(1), lit(2)));
     expect(ex('a//b\n.c')).toEqual(attr(v('a'), 'c'));
   });
 
   it('keywords are case-insensitive', () => {
     const expected = parse('FOR u IN users FILTER u.a == 1 AND NOT u.b OR u.c LIKE "x%" SORT u.a DESC LIMIT 2, 3 RETURN DISTINCT u');
-    expect(parse('for u in users filter u.a == 1 and not u.b or u.c like "x%" sort u.a desc limit 2, 3 return distinct u')).toEqual(expected);
-    expect(parse('FoR u In users FiLtEr u.a == 1 AnD nOt u.b Or u.c LiKe "x%" SoRt u.a DeSc LiMiT 2, 3 ReTuRn DiStInCt u')).toEqual(expected);
+    expect(parse('for u in users filter u.a == 1 and not u.b or u.c like "x%" sort u.a desc limit 2, 3 return distinct u')).toEqual(
+      expected,
+    );
+    expect(parse('FoR u In users FiLtEr u.a == 1 AnD nOt u.b Or u.c LiKe "x%" SoRt u.a DeSc LiMiT 2, 3 ReTuRn DiStInCt u')).toEqual(
+      expected,
+    );
     expect(parse('for v in 1..2 outbound "a/1" edges collect x = v.x with count into n return n')).toEqual(
       parse('FOR v IN 1..2 OUTBOUND "a/1" edges COLLECT x = v.x WITH COUNT INTO n RETURN n'),
     );
@@ -219,12 +237,29 @@ describe('parseAql: operators and precedence', () => {
     ['a =~ b != c !~ d', bin('!~', bin('!=', bin('=~', v('a'), v('b')), v('c')), v('d'))],
     ['a <= b AND c >= d AND e > f', bin('AND', bin('AND', bin('<=', v('a'), v('b')), bin('>=', v('c'), v('d'))), bin('>', v('e'), v('f')))],
     ['a ? b : c', { type: 'ternary', cond: v('a'), then: v('b'), else: v('c') }],
-    ['a ? b : c ? d : e', { type: 'ternary', cond: v('a'), then: v('b'), else: { type: 'ternary', cond: v('c'), then: v('d'), else: v('e') } }],
-    ['a ? b ? c : d : e', { type: 'ternary', cond: v('a'), then: { type: 'ternary', cond: v('b'), then: v('c'), else: v('d') }, else: v('e') }],
+    [
+      'a ? b : c ? d : e',
+      { type: 'ternary', cond: v('a'), then: v('b'), else: { type: 'ternary', cond: v('c'), then: v('d'), else: v('e') } },
+    ],
+    [
+      'a ? b ? c : d : e',
+      { type: 'ternary', cond: v('a'), then: { type: 'ternary', cond: v('b'), then: v('c'), else: v('d') }, else: v('e') },
+    ],
     ['a || b ? c + 1 : d', { type: 'ternary', cond: bin('OR', v('a'), v('b')), then: bin('+', v('c'), lit(1)), else: v('d') }],
     ['a ?: b', { type: 'ternary', cond: v('a'), else: v('b') }],
     ['a ? : b', { type: 'ternary', cond: v('a'), else: v('b') }],
-    ['1 + 2 * 3 - 4 / 2 > 1 AND 2 < 3 OR NOT false', bin('OR', bin('AND', bin('>', bin('-', bin('+', lit(1), bin('*', lit(2), lit(3))), bin('/', lit(4), lit(2))), lit(1)), bin('<', lit(2), lit(3))), un('NOT', lit(false)))],
+    [
+      '1 + 2 * 3 - 4 / 2 > 1 AND 2 < 3 OR NOT false',
+      bin(
+        'OR',
+        bin(
+          'AND',
+          bin('>', bin('-', bin('+', lit(1), bin('*', lit(2), lit(3))), bin('/', lit(4), lit(2))), lit(1)),
+          bin('<', lit(2), lit(3)),
+        ),
+        un('NOT', lit(false)),
+      ),
+    ],
   ])('%s', (text, expected) => {
     expect(ex(text)).toEqual(expected);
   });
@@ -246,13 +281,21 @@ describe('parseAql: postfix, calls, expansion, subqueries', () => {
     expect(ex('RAND()')).toEqual(call('RAND'));
     expect(ex('my::ns::fn(1)')).toEqual(call('MY::NS::FN', lit(1)));
     expect(ex('LIKE(name, "A%", true)')).toEqual(call('LIKE', v('name'), lit('A%'), lit(true)));
-    expect(ex('LENGTH(FOR u IN users RETURN u)')).toEqual(call('LENGTH', { type: 'subquery', query: { ops: [{ type: 'for', var: 'u', in: nm('users') }], ret: ret(v('u')) } }));
+    expect(ex('LENGTH(FOR u IN users RETURN u)')).toEqual(
+      call('LENGTH', { type: 'subquery', query: { ops: [{ type: 'for', var: 'u', in: nm('users') }], ret: ret(v('u')) } }),
+    );
     expect(ex('f(x IN y)')).toEqual(call('F', bin('IN', v('x'), v('y'))));
   });
 
   it('[*] expansion: map, flatten, inline FILTER/LIMIT/RETURN with CURRENT, nesting', () => {
     expect(ex('a[*]')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', flatten: 0 });
-    expect(ex('a[*].b.c')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', map: attr(attr(v('$CURRENT1'), 'b'), 'c'), flatten: 0 });
+    expect(ex('a[*].b.c')).toEqual({
+      type: 'expand',
+      array: v('a'),
+      var: '$CURRENT1',
+      map: attr(attr(v('$CURRENT1'), 'b'), 'c'),
+      flatten: 0,
+    });
     expect(ex('a[**]')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', flatten: 1 });
     expect(ex('a[***].x')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', map: attr(v('$CURRENT1'), 'x'), flatten: 2 });
     expect(ex('a[*][0]')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', map: idx(v('$CURRENT1'), lit(0)), flatten: 0 });
@@ -265,9 +308,21 @@ describe('parseAql: postfix, calls, expansion, subqueries', () => {
       map: attr(v('$CURRENT1'), 'name'),
       flatten: 0,
     });
-    expect(ex('a[* LIMIT 1, 2]')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', limit: { offset: lit(1), count: lit(2) }, flatten: 0 });
+    expect(ex('a[* LIMIT 1, 2]')).toEqual({
+      type: 'expand',
+      array: v('a'),
+      var: '$CURRENT1',
+      limit: { offset: lit(1), count: lit(2) },
+      flatten: 0,
+    });
     // accesses after an inline RETURN apply to each returned value
-    expect(ex('a[* RETURN CURRENT.x].y')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', map: attr(attr(v('$CURRENT1'), 'x'), 'y'), flatten: 0 });
+    expect(ex('a[* RETURN CURRENT.x].y')).toEqual({
+      type: 'expand',
+      array: v('a'),
+      var: '$CURRENT1',
+      map: attr(attr(v('$CURRENT1'), 'x'), 'y'),
+      flatten: 0,
+    });
     // a[*].b[*].c: the second expansion runs per element of the first
     expect(ex('a[*].b[*].c')).toEqual({
       type: 'expand',
@@ -291,21 +346,59 @@ describe('parseAql: postfix, calls, expansion, subqueries', () => {
       map: { type: 'expand', array: attr(v('$CURRENT1'), 'b'), var: '$CURRENT2', filter: bin('>', v('$CURRENT2'), lit(1)), flatten: 0 },
       flatten: 0,
     });
-    expect(ex('[a[*], b[*]]')).toEqual(arr({ type: 'expand', array: v('a'), var: '$CURRENT1', flatten: 0 }, { type: 'expand', array: v('b'), var: '$CURRENT2', flatten: 0 }));
-    expect(ex('(a[*].b)[0]')).toEqual(idx({ type: 'expand', array: v('a'), var: '$CURRENT1', map: attr(v('$CURRENT1'), 'b'), flatten: 0 }, lit(0)));
-    expect(ex('a[* RETURN {CURRENT}]')).toEqual({ type: 'expand', array: v('a'), var: '$CURRENT1', map: { type: 'object', props: [{ key: 'CURRENT', value: v('$CURRENT1') }] }, flatten: 0 });
+    expect(ex('[a[*], b[*]]')).toEqual(
+      arr({ type: 'expand', array: v('a'), var: '$CURRENT1', flatten: 0 }, { type: 'expand', array: v('b'), var: '$CURRENT2', flatten: 0 }),
+    );
+    expect(ex('(a[*].b)[0]')).toEqual(
+      idx({ type: 'expand', array: v('a'), var: '$CURRENT1', map: attr(v('$CURRENT1'), 'b'), flatten: 0 }, lit(0)),
+    );
+    expect(ex('a[* RETURN {CURRENT}]')).toEqual({
+      type: 'expand',
+      array: v('a'),
+      var: '$CURRENT1',
+      map: { type: 'object', props: [{ key: 'CURRENT', value: v('$CURRENT1') }] },
+      flatten: 0,
+    });
   });
 
   it('parenthesized subqueries, including LET-only ones and nested ones', () => {
     expect(ex('(FOR x IN xs FILTER x > 1 RETURN x * 2)')).toEqual({
       type: 'subquery',
-      query: { ops: [{ type: 'for', var: 'x', in: nm('xs') }, { type: 'filter', cond: bin('>', v('x'), lit(1)) }], ret: ret(bin('*', v('x'), lit(2))) },
+      query: {
+        ops: [
+          { type: 'for', var: 'x', in: nm('xs') },
+          { type: 'filter', cond: bin('>', v('x'), lit(1)) },
+        ],
+        ret: ret(bin('*', v('x'), lit(2))),
+      },
     });
-    expect(ops('LET x = (LET y = 1 RETURN y) RETURN x')[0]).toEqual({ type: 'let', var: 'x', expr: { type: 'subquery', query: { ops: [{ type: 'let', var: 'y', expr: lit(1) }], ret: ret(v('y')) } } });
+    expect(ops('LET x = (LET y = 1 RETURN y) RETURN x')[0]).toEqual({
+      type: 'let',
+      var: 'x',
+      expr: { type: 'subquery', query: { ops: [{ type: 'let', var: 'y', expr: lit(1) }], ret: ret(v('y')) } },
+    });
     expect(ex('(FOR a IN (FOR b IN c RETURN b) RETURN a)[0]')).toEqual(
-      idx({ type: 'subquery', query: { ops: [{ type: 'for', var: 'a', in: { type: 'subquery', query: { ops: [{ type: 'for', var: 'b', in: nm('c') }], ret: ret(v('b')) } } }], ret: ret(v('a')) } }, lit(0)),
+      idx(
+        {
+          type: 'subquery',
+          query: {
+            ops: [
+              {
+                type: 'for',
+                var: 'a',
+                in: { type: 'subquery', query: { ops: [{ type: 'for', var: 'b', in: nm('c') }], ret: ret(v('b')) } },
+              },
+            ],
+            ret: ret(v('a')),
+          },
+        },
+        lit(0),
+      ),
     );
-    expect(ex('(INSERT {a: 1} INTO t)')).toEqual({ type: 'subquery', query: { ops: [{ type: 'insert', doc: { type: 'object', props: [{ key: 'a', value: lit(1) }] }, table: 't' }] } });
+    expect(ex('(INSERT {a: 1} INTO t)')).toEqual({
+      type: 'subquery',
+      query: { ops: [{ type: 'insert', doc: { type: 'object', props: [{ key: 'a', value: lit(1) }] }, table: 't' }] },
+    });
   });
 });
 
@@ -316,25 +409,78 @@ describe('parseAql: operations', () => {
     expect(ops('FOR x IN [1, 2] RETURN x')[0]).toEqual({ type: 'for', var: 'x', in: arr(lit(1), lit(2)) });
     expect(ops('FOR x IN 1..10 RETURN x')[0]).toEqual({ type: 'for', var: 'x', in: range(lit(1), lit(10)) });
     expect(ops('FOR x IN (FOR y IN z RETURN y) RETURN x')[0]).toMatchObject({ type: 'for', var: 'x', in: { type: 'subquery' } });
-    expect(ops('FOR x IN coll OPTIONS {indexHint: "byName", forceIndexHint: true} RETURN x')[0]).toEqual({ type: 'for', var: 'x', in: nm('coll') });
+    expect(ops('FOR x IN coll OPTIONS {indexHint: "byName", forceIndexHint: true} RETURN x')[0]).toEqual({
+      type: 'for',
+      var: 'x',
+      in: nm('coll'),
+    });
   });
 
   it('graph traversals: variables, depth, direction, start, edge collection', () => {
-    expect(ops('FOR v IN OUTBOUND "users/1" knows RETURN v')[0]).toEqual({ type: 'traversal', vertexVar: 'v', min: 1, max: 1, direction: 'OUTBOUND', start: lit('users/1'), edgeTable: 'knows' });
-    expect(ops('FOR v, e IN 2 INBOUND start edges RETURN e')[0]).toEqual({ type: 'traversal', vertexVar: 'v', edgeVar: 'e', min: 2, max: 2, direction: 'INBOUND', start: v('start'), edgeTable: 'edges' });
-    expect(ops('FOR v, e, p IN 1..3 ANY @start @@edges RETURN p')[0]).toEqual({
-      type: 'traversal', vertexVar: 'v', edgeVar: 'e', pathVar: 'p', min: 1, max: 3, direction: 'ANY', start: bind('start'), edgeTable: { type: 'bindCollection', name: 'edges' },
+    expect(ops('FOR v IN OUTBOUND "users/1" knows RETURN v')[0]).toEqual({
+      type: 'traversal',
+      vertexVar: 'v',
+      min: 1,
+      max: 1,
+      direction: 'OUTBOUND',
+      start: lit('users/1'),
+      edgeTable: 'knows',
     });
-    expect(ops('FOR v IN 0..2 OUTBOUND u._id `my-edges` RETURN v')[0]).toEqual({ type: 'traversal', vertexVar: 'v', min: 0, max: 2, direction: 'OUTBOUND', start: attr(v('u'), '_id'), edgeTable: 'my-edges' });
+    expect(ops('FOR v, e IN 2 INBOUND start edges RETURN e')[0]).toEqual({
+      type: 'traversal',
+      vertexVar: 'v',
+      edgeVar: 'e',
+      min: 2,
+      max: 2,
+      direction: 'INBOUND',
+      start: v('start'),
+      edgeTable: 'edges',
+    });
+    expect(ops('FOR v, e, p IN 1..3 ANY @start @@edges RETURN p')[0]).toEqual({
+      type: 'traversal',
+      vertexVar: 'v',
+      edgeVar: 'e',
+      pathVar: 'p',
+      min: 1,
+      max: 3,
+      direction: 'ANY',
+      start: bind('start'),
+      edgeTable: { type: 'bindCollection', name: 'edges' },
+    });
+    expect(ops('FOR v IN 0..2 OUTBOUND u._id `my-edges` RETURN v')[0]).toEqual({
+      type: 'traversal',
+      vertexVar: 'v',
+      min: 0,
+      max: 2,
+      direction: 'OUTBOUND',
+      start: attr(v('u'), '_id'),
+      edgeTable: 'my-edges',
+    });
     expect(ops('FOR v IN OUTBOUND "a/1" "edges" RETURN v')[0]).toMatchObject({ edgeTable: 'edges' });
     expect(ops('FOR v IN OUTBOUND "a/1" @e RETURN v')[0]).toMatchObject({ edgeTable: bind('e') });
-    expect(ops('FOR v IN OUTBOUND DOCUMENT("a/1") knows RETURN v')[0]).toMatchObject({ start: call('DOCUMENT', lit('a/1')), edgeTable: 'knows' });
+    expect(ops('FOR v IN OUTBOUND DOCUMENT("a/1") knows RETURN v')[0]).toMatchObject({
+      start: call('DOCUMENT', lit('a/1')),
+      edgeTable: 'knows',
+    });
   });
 
   it('shortest paths', () => {
-    expect(ops('FOR v IN OUTBOUND SHORTEST_PATH "a/1" TO "a/9" roads RETURN v')[0]).toEqual({ type: 'shortestPath', vertexVar: 'v', direction: 'OUTBOUND', from: lit('a/1'), to: lit('a/9'), edgeTable: 'roads' });
+    expect(ops('FOR v IN OUTBOUND SHORTEST_PATH "a/1" TO "a/9" roads RETURN v')[0]).toEqual({
+      type: 'shortestPath',
+      vertexVar: 'v',
+      direction: 'OUTBOUND',
+      from: lit('a/1'),
+      to: lit('a/9'),
+      edgeTable: 'roads',
+    });
     expect(ops('FOR v, e IN ANY SHORTEST_PATH @from TO x._id @@roads RETURN e')[0]).toEqual({
-      type: 'shortestPath', vertexVar: 'v', edgeVar: 'e', direction: 'ANY', from: bind('from'), to: attr(v('x'), '_id'), edgeTable: { type: 'bindCollection', name: 'roads' },
+      type: 'shortestPath',
+      vertexVar: 'v',
+      edgeVar: 'e',
+      direction: 'ANY',
+      from: bind('from'),
+      to: attr(v('x'), '_id'),
+      edgeTable: { type: 'bindCollection', name: 'roads' },
     });
   });
 
@@ -357,9 +503,27 @@ describe('parseAql: operations', () => {
   it('COLLECT variants', () => {
     const c = (text: string) => ops(`FOR u IN users ${text} RETURN 1`)[1];
     expect(c('COLLECT city = u.city')).toEqual({ type: 'collect', groups: [{ var: 'city', expr: attr(v('u'), 'city') }], aggregates: [] });
-    expect(c('COLLECT a = u.a, b = u.b INTO g')).toEqual({ type: 'collect', groups: [{ var: 'a', expr: attr(v('u'), 'a') }, { var: 'b', expr: attr(v('u'), 'b') }], aggregates: [], into: { var: 'g' } });
-    expect(c('COLLECT a = u.a INTO names = u.name')).toEqual({ type: 'collect', groups: [{ var: 'a', expr: attr(v('u'), 'a') }], aggregates: [], into: { var: 'names', expr: attr(v('u'), 'name') } });
-    expect(c('COLLECT a = u.a WITH COUNT INTO n')).toEqual({ type: 'collect', groups: [{ var: 'a', expr: attr(v('u'), 'a') }], aggregates: [], count: 'n' });
+    expect(c('COLLECT a = u.a, b = u.b INTO g')).toEqual({
+      type: 'collect',
+      groups: [
+        { var: 'a', expr: attr(v('u'), 'a') },
+        { var: 'b', expr: attr(v('u'), 'b') },
+      ],
+      aggregates: [],
+      into: { var: 'g' },
+    });
+    expect(c('COLLECT a = u.a INTO names = u.name')).toEqual({
+      type: 'collect',
+      groups: [{ var: 'a', expr: attr(v('u'), 'a') }],
+      aggregates: [],
+      into: { var: 'names', expr: attr(v('u'), 'name') },
+    });
+    expect(c('COLLECT a = u.a WITH COUNT INTO n')).toEqual({
+      type: 'collect',
+      groups: [{ var: 'a', expr: attr(v('u'), 'a') }],
+      aggregates: [],
+      count: 'n',
+    });
     expect(c('COLLECT WITH COUNT INTO n')).toEqual({ type: 'collect', groups: [], aggregates: [], count: 'n' });
     expect(c('COLLECT AGGREGATE total = SUM(u.x), n = count(), m = Max(u.y), l = LENGTH(1)')).toEqual({
       type: 'collect',
@@ -371,39 +535,82 @@ describe('parseAql: operations', () => {
         { var: 'l', fn: 'LENGTH', arg: lit(1) },
       ],
     });
-    expect(c('COLLECT g = u.g AGGREGATE a = AVG(u.x), b = MIN(u.x), d = UNIQUE(u.x), e = COUNT_DISTINCT(u.x), f = COUNT_UNIQUE(u.x), p = PUSH(u.x) INTO grp')).toMatchObject({
+    expect(
+      c(
+        'COLLECT g = u.g AGGREGATE a = AVG(u.x), b = MIN(u.x), d = UNIQUE(u.x), e = COUNT_DISTINCT(u.x), f = COUNT_UNIQUE(u.x), p = PUSH(u.x) INTO grp',
+      ),
+    ).toMatchObject({
       groups: [{ var: 'g' }],
       aggregates: [{ fn: 'AVG' }, { fn: 'MIN' }, { fn: 'UNIQUE' }, { fn: 'COUNT_DISTINCT' }, { fn: 'COUNT_UNIQUE' }, { fn: 'PUSH' }],
       into: { var: 'grp' },
     });
     expect(c('COLLECT INTO g')).toEqual({ type: 'collect', groups: [], aggregates: [], into: { var: 'g' } });
-    expect(c('COLLECT a = u.a OPTIONS {method: "sorted"}')).toEqual({ type: 'collect', groups: [{ var: 'a', expr: attr(v('u'), 'a') }], aggregates: [] });
+    expect(c('COLLECT a = u.a OPTIONS {method: "sorted"}')).toEqual({
+      type: 'collect',
+      groups: [{ var: 'a', expr: attr(v('u'), 'a') }],
+      aggregates: [],
+    });
   });
 
   it('RETURN and RETURN DISTINCT', () => {
     expect(parse('RETURN 1')).toEqual({ ops: [], ret: ret(lit(1)) });
-    expect(parse('FOR x IN y RETURN DISTINCT x.a')).toEqual({ ops: [{ type: 'for', var: 'x', in: nm('y') }], ret: ret(attr(v('x'), 'a'), true) });
+    expect(parse('FOR x IN y RETURN DISTINCT x.a')).toEqual({
+      ops: [{ type: 'for', var: 'x', in: nm('y') }],
+      ret: ret(attr(v('x'), 'a'), true),
+    });
     expect(parse('RETURN {a: 1}').ret).toEqual(ret({ type: 'object', props: [{ key: 'a', value: lit(1) }] }));
   });
 
   it('INSERT / UPDATE / REPLACE / REMOVE with IN or INTO, optionally followed by more operations', () => {
-    expect(parse('INSERT {a: 1} INTO users')).toEqual({ ops: [{ type: 'insert', doc: { type: 'object', props: [{ key: 'a', value: lit(1) }] }, table: 'users' }] });
-    expect(parse('INSERT @doc IN @@coll RETURN NEW')).toEqual({ ops: [{ type: 'insert', doc: bind('doc'), table: { type: 'bindCollection', name: 'coll' } }], ret: ret(v('NEW')) });
-    expect(ops('FOR u IN users UPDATE u WITH {seen: true} IN users')[1]).toEqual({ type: 'update', key: v('u'), with: { type: 'object', props: [{ key: 'seen', value: lit(true) }] }, table: 'users' });
-    expect(ops('FOR u IN users UPDATE {_key: u._key, n: 1} INTO users')[1]).toEqual({ type: 'update', key: { type: 'object', props: [{ key: '_key', value: attr(v('u'), '_key') }, { key: 'n', value: lit(1) }] }, table: 'users' });
-    expect(ops('FOR u IN users REPLACE u._key WITH {x: 1} INTO "users"')[1]).toEqual({ type: 'replace', key: attr(v('u'), '_key'), with: { type: 'object', props: [{ key: 'x', value: lit(1) }] }, table: 'users' });
+    expect(parse('INSERT {a: 1} INTO users')).toEqual({
+      ops: [{ type: 'insert', doc: { type: 'object', props: [{ key: 'a', value: lit(1) }] }, table: 'users' }],
+    });
+    expect(parse('INSERT @doc IN @@coll RETURN NEW')).toEqual({
+      ops: [{ type: 'insert', doc: bind('doc'), table: { type: 'bindCollection', name: 'coll' } }],
+      ret: ret(v('NEW')),
+    });
+    expect(ops('FOR u IN users UPDATE u WITH {seen: true} IN users')[1]).toEqual({
+      type: 'update',
+      key: v('u'),
+      with: { type: 'object', props: [{ key: 'seen', value: lit(true) }] },
+      table: 'users',
+    });
+    expect(ops('FOR u IN users UPDATE {_key: u._key, n: 1} INTO users')[1]).toEqual({
+      type: 'update',
+      key: {
+        type: 'object',
+        props: [
+          { key: '_key', value: attr(v('u'), '_key') },
+          { key: 'n', value: lit(1) },
+        ],
+      },
+      table: 'users',
+    });
+    expect(ops('FOR u IN users REPLACE u._key WITH {x: 1} INTO "users"')[1]).toEqual({
+      type: 'replace',
+      key: attr(v('u'), '_key'),
+      with: { type: 'object', props: [{ key: 'x', value: lit(1) }] },
+      table: 'users',
+    });
     expect(ops('FOR u IN users REPLACE u IN users')[1]).toEqual({ type: 'replace', key: v('u'), table: 'users' });
     expect(ops('FOR u IN users REMOVE u IN users')[1]).toEqual({ type: 'remove', key: v('u'), table: 'users' });
     expect(ops('REMOVE "k1" INTO users')[0]).toEqual({ type: 'remove', key: lit('k1'), table: 'users' });
     // IN is the target keyword at the top level of the document, an operator inside brackets
-    expect(ops('FOR u IN users UPDATE u WITH {tags: "a" IN u.tags ? [] : ["a"]} IN users')[1]).toMatchObject({ with: { props: [{ key: 'tags', value: { type: 'ternary', cond: bin('IN', lit('a'), attr(v('u'), 'tags')) } }] } });
+    expect(ops('FOR u IN users UPDATE u WITH {tags: "a" IN u.tags ? [] : ["a"]} IN users')[1]).toMatchObject({
+      with: { props: [{ key: 'tags', value: { type: 'ternary', cond: bin('IN', lit('a'), attr(v('u'), 'tags')) } }] },
+    });
     expect(ops('REMOVE (x IN y) IN c')[0]).toEqual({ type: 'remove', key: bin('IN', v('x'), v('y')), table: 'c' });
     expect(ops('INSERT {a: 1} INTO c OPTIONS {waitForSync: true, exclusive: false} LET n = NEW RETURN n')).toHaveLength(2);
-    expect(parse('FOR i IN 1..3 INSERT {i} INTO t LET x = NEW._key RETURN x')).toMatchObject({ ops: [{ type: 'for' }, { type: 'insert', doc: { props: [{ key: 'i', value: v('i') }] } }, { type: 'let' }], ret: { expr: v('x') } });
+    expect(parse('FOR i IN 1..3 INSERT {i} INTO t LET x = NEW._key RETURN x')).toMatchObject({
+      ops: [{ type: 'for' }, { type: 'insert', doc: { props: [{ key: 'i', value: v('i') }] } }, { type: 'let' }],
+      ret: { expr: v('x') },
+    });
   });
 
   it('a leading WITH collection list is accepted (and not part of the AST)', () => {
-    expect(parse('WITH users, knows FOR v IN OUTBOUND "users/1" knows RETURN v')).toEqual(parse('FOR v IN OUTBOUND "users/1" knows RETURN v'));
+    expect(parse('WITH users, knows FOR v IN OUTBOUND "users/1" knows RETURN v')).toEqual(
+      parse('FOR v IN OUTBOUND "users/1" knows RETURN v'),
+    );
   });
 });
 
@@ -419,7 +626,10 @@ describe('parseAql: typical queries', () => {
       ops: [
         { type: 'for', var: 'u', in: nm('users') },
         { type: 'for', var: 'o', in: nm('orders') },
-        { type: 'filter', cond: bin('AND', bin('==', attr(v('o'), 'userId'), attr(v('u'), '_key')), bin('>=', attr(v('o'), 'total'), bind('min'))) },
+        {
+          type: 'filter',
+          cond: bin('AND', bin('==', attr(v('o'), 'userId'), attr(v('u'), '_key')), bin('>=', attr(v('o'), 'total'), bind('min'))),
+        },
         { type: 'sort', keys: [{ dir: 'DESC' }] },
       ],
       ret: { distinct: false, expr: { type: 'object' } },
@@ -447,15 +657,26 @@ describe('parseAql: typical queries', () => {
   });
 
   it('a traversal with a filter on the path and a shortest path', () => {
-    const q = parse('FOR v, e, p IN 1..3 OUTBOUND "users/alice" knows FILTER LENGTH(p.edges[* FILTER CURRENT.weight > 2]) == 0 RETURN DISTINCT v._key');
+    const q = parse(
+      'FOR v, e, p IN 1..3 OUTBOUND "users/alice" knows FILTER LENGTH(p.edges[* FILTER CURRENT.weight > 2]) == 0 RETURN DISTINCT v._key',
+    );
     expect(q.ops[0]).toMatchObject({ type: 'traversal', min: 1, max: 3, pathVar: 'p' });
     expect(q.ret).toMatchObject({ distinct: true });
-    expect(parse('FOR v IN INBOUND SHORTEST_PATH "c/1" TO "c/2" roads RETURN v._key').ops[0]).toMatchObject({ type: 'shortestPath', direction: 'INBOUND' });
+    expect(parse('FOR v IN INBOUND SHORTEST_PATH "c/1" TO "c/2" roads RETURN v._key').ops[0]).toMatchObject({
+      type: 'shortestPath',
+      direction: 'INBOUND',
+    });
   });
 
   it('data modification with RETURN NEW / OLD', () => {
-    expect(parse('FOR i IN 1..10 INSERT { value: i, even: i % 2 == 0 } INTO numbers RETURN NEW')).toMatchObject({ ops: [{ type: 'for' }, { type: 'insert', table: 'numbers' }], ret: { expr: v('NEW') } });
-    expect(parse('FOR d IN docs FILTER d.old UPDATE d WITH { old: false } IN docs RETURN { before: OLD, after: NEW }')).toMatchObject({ ops: [{ type: 'for' }, { type: 'filter' }, { type: 'update' }], ret: {} });
+    expect(parse('FOR i IN 1..10 INSERT { value: i, even: i % 2 == 0 } INTO numbers RETURN NEW')).toMatchObject({
+      ops: [{ type: 'for' }, { type: 'insert', table: 'numbers' }],
+      ret: { expr: v('NEW') },
+    });
+    expect(parse('FOR d IN docs FILTER d.old UPDATE d WITH { old: false } IN docs RETURN { before: OLD, after: NEW }')).toMatchObject({
+      ops: [{ type: 'for' }, { type: 'filter' }, { type: 'update' }],
+      ret: {},
+    });
     expect(parse('FOR d IN docs REMOVE d IN docs RETURN OLD._key').ret).toEqual(ret(attr(v('OLD'), '_key')));
   });
 });
@@ -529,10 +750,21 @@ describe('parseAql: errors', () => {
     expect(messageOf('FOR u IN users SORTT u.age RETURN u')).toBe(
       'AQL syntax error at line 1, column 16 (near "SORTT"): expected an operation (FOR, LET, FILTER, SORT, LIMIT, COLLECT, RETURN, INSERT/UPDATE/REPLACE/REMOVE) or the end of the query (did you mean SORT?)',
     );
-    expect(messageOf('FOR u IN users')).toBe('unexpected end of query: a query must end with RETURN or a data-modification operation (INSERT/UPDATE/REPLACE/REMOVE)');
+    expect(messageOf('FOR u IN users')).toBe(
+      'unexpected end of query: a query must end with RETURN or a data-modification operation (INSERT/UPDATE/REPLACE/REMOVE)',
+    );
     expect(messageOf('LET x = 1\n  RETURN "abc')).toBe('unterminated string starting at line 2, column 10');
     expect(messageOf('FOR u IN')).toBe('unexpected end of query: expected an expression, OUTBOUND, INBOUND or ANY');
-    for (const text of ['RETURN', 'FOR', 'FOR x IN y FILTER', 'RETURN {', 'RETURN [1,', 'RETURN f(1,', 'FOR x IN y COLLECT', 'RETURN a[* FILTER']) {
+    for (const text of [
+      'RETURN',
+      'FOR',
+      'FOR x IN y FILTER',
+      'RETURN {',
+      'RETURN [1,',
+      'RETURN f(1,',
+      'FOR x IN y COLLECT',
+      'RETURN a[* FILTER',
+    ]) {
       const m = messageOf(text);
       expect(m.length, m).toBeLessThan(200);
       expect((m.match(/,/g) ?? []).length, m).toBeLessThanOrEqual(8);
@@ -572,7 +804,11 @@ describe('parseAql: limits', () => {
 
   it(`${MAX_NESTING} levels of parentheses, arrays and ?: parse; one more fails with a positioned 400`, () => {
     expect(MAX_NESTING).toBe(200);
-    for (const [open, inner, close] of [['(', '1', ')'], ['[', '1', ']'], ['a ? b : ', 'c', '']] as const) {
+    for (const [open, inner, close] of [
+      ['(', '1', ')'],
+      ['[', '1', ']'],
+      ['a ? b : ', 'c', ''],
+    ] as const) {
       expect(tryParseAql(nested(open, inner, close, MAX_NESTING))).toHaveProperty('query');
       const err = nestingError(nested(open, inner, close, MAX_NESTING + 1));
       expect(err, open).toBeDefined();
@@ -626,7 +862,9 @@ describe('parseAql: limits', () => {
     expect(tryParseAql(ok)).toHaveProperty('query');
     const r = tryParseAql(`${ok} `);
     expect('error' in r && r.error).toMatchObject({ line: 1, column: MAX_QUERY_LENGTH + 1, offset: MAX_QUERY_LENGTH, token: '' });
-    expect(messageOf(`${ok} `)).toBe(`AQL syntax error at line 1, column ${MAX_QUERY_LENGTH + 1}: the query is ${MAX_QUERY_LENGTH + 1} characters long; the limit is ${MAX_QUERY_LENGTH}`);
+    expect(messageOf(`${ok} `)).toBe(
+      `AQL syntax error at line 1, column ${MAX_QUERY_LENGTH + 1}: the query is ${MAX_QUERY_LENGTH + 1} characters long; the limit is ${MAX_QUERY_LENGTH}`,
+    );
     let err: unknown;
     try {
       parseAql('x'.repeat(MAX_QUERY_LENGTH * 3));
@@ -639,7 +877,18 @@ describe('parseAql: limits', () => {
 
   it('worst-case inputs of maximal length fail (or parse) quickly, without a crash', () => {
     const n = MAX_QUERY_LENGTH;
-    for (const text of ['('.repeat(n), `RETURN ${'['.repeat(n - 7)}`, '"'.repeat(n), '/*'.repeat(n / 2), 'a'.repeat(n), `RETURN ${'1+'.repeat((n - 8) / 2)}1`, `RETURN a${'[*]'.repeat((n - 8) / 3)}`, `RETURN ${'{a:'.repeat((n - 7) / 3)}`, '@'.repeat(n), `RETURN ${'- '.repeat((n - 8) / 2)}x`]) {
+    for (const text of [
+      '('.repeat(n),
+      `RETURN ${'['.repeat(n - 7)}`,
+      '"'.repeat(n),
+      '/*'.repeat(n / 2),
+      'a'.repeat(n),
+      `RETURN ${'1+'.repeat((n - 8) / 2)}1`,
+      `RETURN a${'[*]'.repeat((n - 8) / 3)}`,
+      `RETURN ${'{a:'.repeat((n - 7) / 3)}`,
+      '@'.repeat(n),
+      `RETURN ${'- '.repeat((n - 8) / 2)}x`,
+    ]) {
       // Each takes ~20-130 ms here; a backtracking or quadratic parser takes seconds to minutes.
       // The best of up to three runs: a GC pause or a busy machine does not repeat, a slow parser does.
       let ms = Infinity;

@@ -17,7 +17,12 @@ const TABLES: Record<string, TableCatalogue> = {
     vector: [{ name: 'users_emb', field: 'emb', metric: 'COSINE' }],
     rows: 100_000,
   },
-  orders: { indexes: [{ id: 4, columns: ['user'], type: 'equality', unique: false, sparse: false }], fulltext: [], vector: [], rows: 500_000 },
+  orders: {
+    indexes: [{ id: 4, columns: ['user'], type: 'equality', unique: false, sparse: false }],
+    fulltext: [],
+    vector: [],
+    rows: 500_000,
+  },
   items: { indexes: [], fulltext: [], vector: [], rows: 1000 },
   edges: { indexes: [], fulltext: [], vector: [], rows: 10 },
 };
@@ -41,22 +46,43 @@ describe('AQL planner', () => {
   });
 
   it('the unique index wins; IN lists use the index; bind values count as constants', () => {
-    expect(fors(plan('FOR u IN users FILTER u.city == "B" AND u.email == @e RETURN u', { e: 'a@x' }))[0]!.source).toMatchObject({ kind: 'index_eq', indexId: 3, unique: true });
-    expect(fors(plan('FOR u IN users FILTER u.city IN ["a", "b"] RETURN u'))[0]!.source).toMatchObject({ kind: 'index_eq', indexId: 1, many: true });
+    expect(fors(plan('FOR u IN users FILTER u.city == "B" AND u.email == @e RETURN u', { e: 'a@x' }))[0]!.source).toMatchObject({
+      kind: 'index_eq',
+      indexId: 3,
+      unique: true,
+    });
+    expect(fors(plan('FOR u IN users FILTER u.city IN ["a", "b"] RETURN u'))[0]!.source).toMatchObject({
+      kind: 'index_eq',
+      indexId: 1,
+      many: true,
+    });
     // a sparse index cannot answer == null
     expect(fors(plan('FOR u IN users FILTER u.email == null RETURN u'))[0]!.source.kind).toBe('full_scan');
   });
 
   it('_key conditions are point reads', () => {
     expect(fors(plan('FOR u IN users FILTER u._key == "7" RETURN u'))[0]!.source).toMatchObject({ kind: 'primary', many: false });
-    expect(fors(plan('FOR u IN users FILTER u._key IN @ks RETURN u', { ks: ['1', '2'] }))[0]!.source).toMatchObject({ kind: 'primary', many: true });
+    expect(fors(plan('FOR u IN users FILTER u._key IN @ks RETURN u', { ks: ['1', '2'] }))[0]!.source).toMatchObject({
+      kind: 'primary',
+      many: true,
+    });
   });
 
   it('ranges use a range index with their bounds', () => {
     const s = fors(plan('FOR u IN users FILTER u.age >= 25 AND u.age < 35 RETURN u'))[0]!.source;
-    expect(s).toMatchObject({ kind: 'index_range', indexId: 2, column: 'age', lower: { inclusive: true }, upper: { inclusive: false }, reverse: false });
+    expect(s).toMatchObject({
+      kind: 'index_range',
+      indexId: 2,
+      column: 'age',
+      lower: { inclusive: true },
+      upper: { inclusive: false },
+      reverse: false,
+    });
     // flipped operands
-    expect(fors(plan('FOR u IN users FILTER 30 < u.age RETURN u'))[0]!.source).toMatchObject({ kind: 'index_range', lower: { inclusive: false } });
+    expect(fors(plan('FOR u IN users FILTER 30 < u.age RETURN u'))[0]!.source).toMatchObject({
+      kind: 'index_range',
+      lower: { inclusive: false },
+    });
   });
 
   it('SORT on a range index with LIMIT scans the index in order (reverse for DESC) and stops early', () => {
@@ -65,7 +91,10 @@ describe('AQL planner', () => {
     expect(p.steps.find((s) => s.kind === 'sort')).toMatchObject({ byIndex: true, limit: {} });
     // without a LIMIT, or on an unindexed attribute: sorted in memory
     expect(plan('FOR u IN users SORT u.age RETURN u').steps.find((s) => s.kind === 'sort')).toMatchObject({ byIndex: false });
-    expect(plan('FOR u IN users SORT u.name LIMIT 5 RETURN u').steps.find((s) => s.kind === 'sort')).toMatchObject({ byIndex: false, limit: {} });
+    expect(plan('FOR u IN users SORT u.name LIMIT 5 RETURN u').steps.find((s) => s.kind === 'sort')).toMatchObject({
+      byIndex: false,
+      limit: {},
+    });
     // re-planned without index order
     const q = parseAql('FOR u IN users SORT u.age DESC LIMIT 10 RETURN u');
     const p2 = planQuery(q, cat, { allowFullScan: true, bindVars: {}, noIndexOrder: true });
@@ -96,7 +125,10 @@ describe('AQL planner', () => {
     const v = plan('FOR u IN users SORT SIMILARITY(u.emb, @v) DESC LIMIT 3 RETURN u', { v: [1, 0] });
     expect(fors(v)[0]!.source).toMatchObject({ kind: 'vector', index: 'users_emb' });
     expect(v.steps.find((s) => s.kind === 'sort')).toMatchObject({ byIndex: true });
-    expect(fors(plan('FOR u IN users FILTER NEAR(u.emb, @v, 4) RETURN u', { v: [1] }))[0]!.source).toMatchObject({ kind: 'vector', k: { type: 'literal', value: 4 } });
+    expect(fors(plan('FOR u IN users FILTER NEAR(u.emb, @v, 4) RETURN u', { v: [1] }))[0]!.source).toMatchObject({
+      kind: 'vector',
+      k: { type: 'literal', value: 4 },
+    });
     expectError(() => plan('FOR u IN users FILTER FULLTEXT(u.name, "x") RETURN u'), 'INDEX_NOT_FOUND', { field: 'query' });
   });
 
@@ -108,7 +140,10 @@ describe('AQL planner', () => {
 
   it('checks variables, bind parameters, collection names and functions before running', () => {
     expectError(() => plan('FOR u IN users RETURN x'), 'VALIDATION_FAILED', { field: 'query', line: 1, column: 23 });
-    expectError(() => plan('FOR u IN users FILTER u.a == @missing RETURN u'), 'VALIDATION_FAILED', { field: 'bind_vars', parameter: 'missing' });
+    expectError(() => plan('FOR u IN users FILTER u.a == @missing RETURN u'), 'VALIDATION_FAILED', {
+      field: 'bind_vars',
+      parameter: 'missing',
+    });
     expectError(() => plan('FOR u IN @@c RETURN u'), 'VALIDATION_FAILED', { field: 'bind_vars', parameter: '@c' });
     expect(fors(plan('FOR u IN @@c RETURN u', { c: 'users' }))[0]!.source).toMatchObject({ table: 'users' });
     expectError(() => plan('RETURN NO_SUCH_FN(1)'), 'VALIDATION_FAILED', { function: 'NO_SUCH_FN' });

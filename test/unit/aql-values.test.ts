@@ -154,7 +154,10 @@ describe('compare: value order table', () => {
       [[1, 2], [2]],
       [[99, 99], [100]],
       [[false], [true]],
-      [[false, 1], [false, '']],
+      [
+        [false, 1],
+        [false, ''],
+      ],
     ];
     for (const [a, b] of pairs) expect(compare(a, b), `${JSON.stringify(a)} < ${JSON.stringify(b)}`).toBe(-1);
   });
@@ -308,7 +311,9 @@ describe('hashKey', () => {
     expect(hashKey({ a: null })).toBe(hashKey({}));
     expect(hashKey([1, null, null])).toBe(hashKey([1]));
     expect(hashKey(undefined)).toBe(hashKey(null));
-    const lookalikes = (['null', null, 'true', true, '1', 1, '[1]', [1], '"a"', ['a'], '{}', {}, ['a,"b'], ['a', 'b']] as AqlValue[]).map((x) => hashKey(x));
+    const lookalikes = (['null', null, 'true', true, '1', 1, '[1]', [1], '"a"', ['a'], '{}', {}, ['a,"b'], ['a', 'b']] as AqlValue[]).map(
+      (x) => hashKey(x),
+    );
     expect(new Set(lookalikes).size).toBe(lookalikes.length);
     expect(hashKey(storedDoc('k', {}))).toBe(hashKey({ _id: 'users/k', _key: 'k' }));
   });

@@ -17,7 +17,6 @@ const openStack = (dir: string, retention: Retention = { kind: 'forever' }): Pro
 const K = (s: string) => parseEntityKey(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 describe('ChangeLog', () => {
   let dir: string;
   let s: Stack;
@@ -78,7 +77,7 @@ describe('ChangeLog', () => {
   describe('read', () => {
     beforeEach(async () => {
       // seq 1..10: a:0 b:0 a:1 b:1 ...
-      for (let i = 0; i < 5; i++) await tx({ [`a:${i}`]: { i } , [`b:${i}`]: { i } });
+      for (let i = 0; i < 5; i++) await tx({ [`a:${i}`]: { i }, [`b:${i}`]: { i } });
     });
 
     it('from_seq is exclusive; limit caps; nextSeq is the last entry examined', async () => {

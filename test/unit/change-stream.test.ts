@@ -30,7 +30,8 @@ class FakeLog {
   }
   commit(keys: string[]) {
     const changes = keys.map((key, i) => new Change(this.lastSeq + 1 + i, key, key.split(':')[0]!, key.split(':')[1]!, 'put', '{}', null));
-    for (const c of changes) this.entries.push({ seq: c.seq, ts: 't', op: c.op, key: c.key, table: c.table, value: c.value, prev: c.prev, txn_id: 'x' });
+    for (const c of changes)
+      this.entries.push({ seq: c.seq, ts: 't', op: c.op, key: c.key, table: c.table, value: c.value, prev: c.prev, txn_id: 'x' });
     for (const s of this.subs) s({ txnId: 'x', ts: 't', changes });
   }
 }

@@ -41,7 +41,11 @@ function recorder(name: string, seen: string[], docs?: unknown[], refuses = fals
   };
 }
 
-const participantModule = (p: CommitParticipant): Module<CommitParticipant> => ({ name: `test:${p.name}`, open: () => p, commit: (x) => x });
+const participantModule = (p: CommitParticipant): Module<CommitParticipant> => ({
+  name: `test:${p.name}`,
+  open: () => p,
+  commit: (x) => x,
+});
 
 describe('commit participants', () => {
   let dir: string;
@@ -107,7 +111,9 @@ describe('commit participants', () => {
   it('a batch that fails in storage after write: every participant that wrote gets aborted with its plan, none gets applied', async () => {
     const seen: string[] = [];
     const d = await open([Entities, participantModule(recorder('a', seen)), participantModule(recorder('b', seen))]);
-    const spy = vi.spyOn(d.engine as unknown as { _write: () => Promise<void> }, '_write').mockRejectedValueOnce(new Error('IO error: injected'));
+    const spy = vi
+      .spyOn(d.engine as unknown as { _write: () => Promise<void> }, '_write')
+      .mockRejectedValueOnce(new Error('IO error: injected'));
     expect(await codeOf(d.get(Entities).putEntity('t:1', { v: 1 }))).toBe('STORAGE_FAILURE');
     spy.mockRestore();
     expect(seen).toEqual(['a:prepare', 'b:prepare', 'a:write:plan-a-1', 'b:write:plan-b-1', 'a:aborted:plan-a-1', 'b:aborted:plan-b-1']);
@@ -161,15 +167,21 @@ describe('write transforms', () => {
     await db.get(Entities).putEntity('p:1', { name: 'A', ssn: '123-45-6789' });
     expect(JSON.parse(db.get(Entities).getEntity('p:1').blob)).toEqual({ name: 'A', ssn: 'tok_11' });
     // the index holds the rewritten value, not the original
-    expect((await db.get(Query).run({ table: 'p', predicates: [{ column: 'ssn', value: 'tok_11' }], return: 'keys' })).keys).toEqual(['p:1']);
-    expect((await db.get(Query).run({ table: 'p', predicates: [{ column: 'ssn', value: '123-45-6789' }], return: 'keys' })).keys).toEqual([]);
+    expect((await db.get(Query).run({ table: 'p', predicates: [{ column: 'ssn', value: 'tok_11' }], return: 'keys' })).keys).toEqual([
+      'p:1',
+    ]);
+    expect((await db.get(Query).run({ table: 'p', predicates: [{ column: 'ssn', value: '123-45-6789' }], return: 'keys' })).keys).toEqual(
+      [],
+    );
     // and so does the change log
     const entries = (await db.changeLog.read({ fromSeq: 0, limit: 10 })).entries;
     expect(entries.map((e) => e.value)).toEqual(['{"name":"A","ssn":"tok_11"}']);
     expect(JSON.stringify(entries)).not.toContain('123-45-6789');
     // a refusal inside an explicit transaction: the write is not buffered, the transaction goes on
     const t = db.transactions.begin('read_committed');
-    expect(() => db!.transactions.put(t, { key: 'p:2', table: 'p', pk: '2' }, { text: '{"forbidden":1}' })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => db!.transactions.put(t, { key: 'p:2', table: 'p', pk: '2' }, { text: '{"forbidden":1}' })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED' }),
+    );
     db.transactions.put(t, { key: 'p:3', table: 'p', pk: '3' }, '{"ssn":"x"}');
     await db.transactions.commit(t);
     expect(() => db!.get(Entities).getEntity('p:2')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));

@@ -31,8 +31,33 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       maxBodyBytes: 2048,
     });
-    const c = loadConfig(['--port', '9001', '--durability=sync', '--max-body-bytes', '10', '--data-dir', '/tmp/y', '--log-level', 'error', '--host', 'localhost', '--admin-key', 'flag-admin-secret-123'], env);
-    expect(c).toMatchObject({ port: 9001, durability: 'sync', maxBodyBytes: 10, dataDir: '/tmp/y', logLevel: 'error', host: 'localhost', adminKey: 'flag-admin-secret-123' });
+    const c = loadConfig(
+      [
+        '--port',
+        '9001',
+        '--durability=sync',
+        '--max-body-bytes',
+        '10',
+        '--data-dir',
+        '/tmp/y',
+        '--log-level',
+        'error',
+        '--host',
+        'localhost',
+        '--admin-key',
+        'flag-admin-secret-123',
+      ],
+      env,
+    );
+    expect(c).toMatchObject({
+      port: 9001,
+      durability: 'sync',
+      maxBodyBytes: 10,
+      dataDir: '/tmp/y',
+      logLevel: 'error',
+      host: 'localhost',
+      adminKey: 'flag-admin-secret-123',
+    });
   });
 
   it('rejects bad values and unknown flags with ConfigError', () => {

@@ -37,7 +37,9 @@ for (const sync of [true, false]) {
       const bad = new WriteBatch().put(ks, k('keep'), k('new')).put(ks, k('x'), k('1'));
       // A malformed op (a value that is not a buffer) fails the whole batch before LevelDB sees it.
       bad.ops.push({ type: 'put', key: ks.key(k('y')), value: undefined as unknown as Buffer });
-      await expect(engine.commit(bad)).rejects.toThrow(new TypeError('malformed batch operation: keys and values must be Buffers, type put or del'));
+      await expect(engine.commit(bad)).rejects.toThrow(
+        new TypeError('malformed batch operation: keys and values must be Buffers, type put or del'),
+      );
       expect(engine.getSync(ks, k('keep'))?.toString()).toBe('old');
       expect(engine.getSync(ks, k('x'))).toBeUndefined();
     });
@@ -140,6 +142,9 @@ describe('Engine.open', () => {
     const a = await Engine.open(dir, { sync: true });
     await a.commit(new WriteBatch().put(keyspace('meta'), k('format_version'), k('999')));
     await a.close();
-    await expect(Engine.open(dir, { sync: true })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('format 999') });
+    await expect(Engine.open(dir, { sync: true })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('format 999'),
+    });
   });
 });

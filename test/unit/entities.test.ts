@@ -10,8 +10,21 @@ describe('parseEntityKey', () => {
   });
 
   it('rejects malformed keys with INVALID_KEY', () => {
-    for (const bad of ['nocolon', ':pk', 'table:', 'bad table:1', 'a.b:1', 'ü:1', `${'t'.repeat(129)}:1`, `t:${'x'.repeat(5000)}`, 't:\ud800']) {
-      expect(codeOf(() => parseEntityKey(bad)), bad).toBe('INVALID_KEY');
+    for (const bad of [
+      'nocolon',
+      ':pk',
+      'table:',
+      'bad table:1',
+      'a.b:1',
+      'ü:1',
+      `${'t'.repeat(129)}:1`,
+      `t:${'x'.repeat(5000)}`,
+      't:\ud800',
+    ]) {
+      expect(
+        codeOf(() => parseEntityKey(bad)),
+        bad,
+      ).toBe('INVALID_KEY');
     }
     expect(codeOf(() => parseEntityKey(42))).toBe('INVALID_KEY');
   });
@@ -30,7 +43,10 @@ describe('normalizeBlob', () => {
 
   it('rejects blobs that are not JSON objects with INVALID_BLOB', () => {
     for (const bad of ['not json', '{"a":', '[1,2]', '42', 'null', '"str"', 42, null, [1], true]) {
-      expect(codeOf(() => normalizeBlob(bad)), String(bad)).toBe('INVALID_BLOB');
+      expect(
+        codeOf(() => normalizeBlob(bad)),
+        String(bad),
+      ).toBe('INVALID_BLOB');
     }
   });
 });

@@ -30,7 +30,10 @@ describe('toErrorReply: headers come from server/', () => {
     const r = reply(new HttpError('METHOD_NOT_ALLOWED', 'no', { Allow: 'GET, HEAD' }));
     expect(r).toMatchObject({ status: 405, headers: { Allow: 'GET, HEAD' } });
     expect(Object.keys(r.body).sort()).toEqual(['code', 'error', 'message', 'status_code']);
-    expect(reply(new HttpError('UPGRADE_REQUIRED', 'ws only', { Upgrade: 'websocket' }))).toMatchObject({ status: 426, headers: { Upgrade: 'websocket' } });
+    expect(reply(new HttpError('UPGRADE_REQUIRED', 'ws only', { Upgrade: 'websocket' }))).toMatchObject({
+      status: 426,
+      headers: { Upgrade: 'websocket' },
+    });
   });
 
   it('a 401 from the authenticator gets the RFC 6750 challenge: error="invalid_token" only when a credential was presented', () => {
@@ -48,6 +51,7 @@ describe('toErrorReply: headers come from server/', () => {
       throw new Error('expected UNAUTHORIZED');
     };
     expect(challengeFor('')).toEqual({ 'WWW-Authenticate': 'Bearer realm="themis"' });
-    for (const bad of ['Bearer wrong', 'Basic abc', 'Bearer']) expect(challengeFor(bad), bad).toEqual({ 'WWW-Authenticate': 'Bearer realm="themis", error="invalid_token"' });
+    for (const bad of ['Bearer wrong', 'Basic abc', 'Bearer'])
+      expect(challengeFor(bad), bad).toEqual({ 'WWW-Authenticate': 'Bearer realm="themis", error="invalid_token"' });
   });
 });

@@ -26,7 +26,7 @@ describe('Analyzer tokenizer', () => {
   const plain = analyzer();
 
   it('splits on punctuation and spaces, keeps offsets into the original text and numbers positions', () => {
-    const text = 'Hello, World!  foo-bar_baz 42x (don\'t)';
+    const text = "Hello, World!  foo-bar_baz 42x (don't)";
     expect(spans(plain, text)).toEqual([
       ['hello', 0, 0, 5],
       ['world', 1, 7, 12],
@@ -70,11 +70,17 @@ describe('Analyzer tokenizer', () => {
 describe('Analyzer: English', () => {
   it('stems with Porter only when stemming is enabled', () => {
     const stem = analyzer({ stemming_enabled: true });
-    expect(['running', 'connections', 'connected', 'Runs', 'foxes'].map((w) => stem.term(w))).toEqual(['run', 'connect', 'connect', 'run', 'fox']);
+    expect(['running', 'connections', 'connected', 'Runs', 'foxes'].map((w) => stem.term(w))).toEqual([
+      'run',
+      'connect',
+      'connect',
+      'run',
+      'fox',
+    ]);
     expect(['running', 'connections'].map((w) => analyzer().term(w))).toEqual(['running', 'connections']);
   });
 
-  it('removes natural\'s English stopwords only when enabled; removed tokens keep their position', () => {
+  it("removes natural's English stopwords only when enabled; removed tokens keep their position", () => {
     const stop = analyzer({ stopwords_enabled: true });
     expect(terms(stop, 'The cat and the hat')).toEqual([null, 'cat', null, null, 'hat']);
     expect(terms(analyzer(), 'The cat and the hat')).toEqual(['the', 'cat', 'and', 'the', 'hat']);
@@ -215,14 +221,30 @@ describe('parseFulltextConfig', () => {
   };
 
   it('defaults: en, k1 1.2, b 0.75, no stemming, no stopwords, no umlaut folding', () => {
-    const expected = { language: 'en', stemming_enabled: false, stopwords_enabled: false, stopwords: [], normalize_umlauts: false, k1: 1.2, b: 0.75 };
+    const expected = {
+      language: 'en',
+      stemming_enabled: false,
+      stopwords_enabled: false,
+      stopwords: [],
+      normalize_umlauts: false,
+      k1: 1.2,
+      b: 0.75,
+    };
     expect(parseFulltextConfig(undefined)).toEqual(expected);
     expect(parseFulltextConfig(null)).toEqual(expected);
     expect(parseFulltextConfig({})).toEqual(expected);
   });
 
   it('takes every valid field and dedupes custom stopwords', () => {
-    const raw = { language: 'de', stemming_enabled: true, stopwords_enabled: true, stopwords: ['a', 'b', 'a'], normalize_umlauts: true, k1: 0, b: 1 };
+    const raw = {
+      language: 'de',
+      stemming_enabled: true,
+      stopwords_enabled: true,
+      stopwords: ['a', 'b', 'a'],
+      normalize_umlauts: true,
+      k1: 0,
+      b: 1,
+    };
     expect(parseFulltextConfig(raw)).toEqual({ ...raw, stopwords: ['a', 'b'] });
     expect(parseFulltextConfig({ k1: 10, b: 0 })).toMatchObject({ k1: 10, b: 0 });
     expect(parseFulltextConfig({ language: 'none' }).language).toBe('none');
@@ -243,7 +265,8 @@ describe('parseFulltextConfig', () => {
     stopwords: ['the', [1], [''], ['x'.repeat(MAX_TERM_LENGTH + 1)], { a: 1 }, null, Array(10_001).fill('w')],
   };
   it.each(Object.keys(invalid))('refuses an invalid %s with details.field config.<name>', (field) => {
-    for (const v of invalid[field]!) expect(failure({ [field]: v }), `${field}=${JSON.stringify(v)?.slice(0, 40)}`).toEqual(['VALIDATION_FAILED', `config.${field}`]);
+    for (const v of invalid[field]!)
+      expect(failure({ [field]: v }), `${field}=${JSON.stringify(v)?.slice(0, 40)}`).toEqual(['VALIDATION_FAILED', `config.${field}`]);
   });
 
   it('refuses stemming without a language and unknown keys', () => {

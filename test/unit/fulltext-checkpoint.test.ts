@@ -10,7 +10,15 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULTS, type Retention } from '../../src/config.js';
 import { Database } from '../../src/db.js';
-import { Analyzer, DEFAULT_FULLTEXT_CONFIG, MemoryIndex, decodeCheckpoint, encodeCheckpoint, fieldTexts, type FulltextIndex } from '../../src/index/fulltext/index.js';
+import {
+  Analyzer,
+  DEFAULT_FULLTEXT_CONFIG,
+  MemoryIndex,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  fieldTexts,
+  type FulltextIndex,
+} from '../../src/index/fulltext/index.js';
 import { createLogger } from '../../src/log.js';
 import { prng } from '../helpers/random.js';
 import { Changefeed } from '../../src/changefeed/index.js';
@@ -37,7 +45,8 @@ async function open(dir: string, retention: Retention = { kind: 'forever' }): Pr
 }
 
 const ckpt = (dir: string, ft: FulltextIndex) => path.join(dir, 'fulltext', `index-${ft.id}.ckpt`);
-const searches = (ft: FulltextIndex) => QUERIES.map((q) => ft.search(q, { limit: 50, offset: 0 })).map(({ total, hits }) => ({ total, hits }));
+const searches = (ft: FulltextIndex) =>
+  QUERIES.map((q) => ft.search(q, { limit: 50, offset: 0 })).map(({ total, hits }) => ({ total, hits }));
 
 /** Random puts, updates and deletes over `n` keys. */
 async function churn(db: Database, seed: number, ops: number, n = 60): Promise<void> {
@@ -79,7 +88,12 @@ async function expectMatchesDocuments(db: Database, n = 60): Promise<void> {
 }
 
 /** Start again on `dir`: the index must come from `source` with the `expected` search results and statistics. */
-async function reopenExpecting(dir: string, source: 'checkpoint' | 'postings', expected: ReturnType<typeof searches>, retention?: Retention): Promise<void> {
+async function reopenExpecting(
+  dir: string,
+  source: 'checkpoint' | 'postings',
+  expected: ReturnType<typeof searches>,
+  retention?: Retention,
+): Promise<void> {
   const db = await open(dir, retention);
   try {
     const ft = db.get(Indexes).fulltext('docs', 'body');
@@ -101,7 +115,12 @@ describe('checkpoint file format', () => {
     expect([back.indexId, back.config, back.seq]).toEqual([7, '{"x":1}', 1234]);
     expect([back.mem.n, back.mem.sumDl, back.mem.postings, back.mem.terms.size]).toEqual([mem.n, mem.sumDl, mem.postings, mem.terms.size]);
     const view = (m: MemoryIndex) =>
-      [...m.terms].map(([t, pl]) => [t, Array.from({ length: pl.len }, (_, i) => [m.docKeys[pl.docs[i]!], m.docLen[pl.docs[i]!], [...pl.positions(i)]])]).sort();
+      [...m.terms]
+        .map(([t, pl]) => [
+          t,
+          Array.from({ length: pl.len }, (_, i) => [m.docKeys[pl.docs[i]!], m.docLen[pl.docs[i]!], [...pl.positions(i)]]),
+        ])
+        .sort();
     expect(view(back.mem)).toEqual(view(mem));
   });
 
@@ -157,7 +176,9 @@ describe('start-up from a checkpoint', () => {
     const db = await open(dir);
     await db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     await churn(db, 8, 100);
-    const inFlight = Array.from({ length: 30 }, (_, i) => db.get(Entities).putEntity(`docs:${i}`, { body: `night bird ${WORDS[i % WORDS.length]} fox` }));
+    const inFlight = Array.from({ length: 30 }, (_, i) =>
+      db.get(Entities).putEntity(`docs:${i}`, { body: `night bird ${WORDS[i % WORDS.length]} fox` }),
+    );
     const taken = db.get(Indexes).checkpointAll(true); // starts while the 30 commits are queued
     await Promise.all(inFlight);
     await taken;

@@ -57,7 +57,10 @@ describe('fulltext index lifecycle', () => {
         const commit = engine.commit.bind(engine);
         let left = survive;
         engine.commit = (b: WriteBatch) => (left-- > 0 ? commit(b) : new Promise<void>(() => {}));
-        void db.get(Indexes).drop({ table: 'old', column: COLUMN, type: 'fulltext' }).catch(() => {});
+        void db
+          .get(Indexes)
+          .drop({ table: 'old', column: COLUMN, type: 'fulltext' })
+          .catch(() => {});
         await new Promise((r) => setTimeout(r, 50));
         engine.commit = commit;
         await db.close();

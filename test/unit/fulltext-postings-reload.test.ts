@@ -38,7 +38,12 @@ describe('fulltext postings', () => {
       const churn = fc.record({
         key: fc.constantFrom(...keys),
         doc: fc.option(
-          fc.array(fc.record({ w: fc.constantFrom('fox', 'dog', 'cat', 'emu'), n: fc.integer({ min: 1, max: 40 }) }), { minLength: 1, maxLength: 3 }).map((parts) => ({ body: parts.map((p) => `${p.w} `.repeat(p.n)).join('and ') })),
+          fc
+            .array(fc.record({ w: fc.constantFrom('fox', 'dog', 'cat', 'emu'), n: fc.integer({ min: 1, max: 40 }) }), {
+              minLength: 1,
+              maxLength: 3,
+            })
+            .map((parts) => ({ body: parts.map((p) => `${p.w} `.repeat(p.n)).join('and ') })),
           { nil: null, freq: 5 },
         ),
       });
@@ -60,10 +65,17 @@ describe('fulltext postings', () => {
     let db = await openDb(dir);
     const keys = Array.from({ length: 6000 }, (_, i) => `${TABLE}:L${String(i).padStart(5, '0')}`);
     try {
-      await db.get(Indexes).create({ table: TABLE, column: 'body', type: 'fulltext', config: { language: 'en', stemming_enabled: true, stopwords_enabled: true } });
+      await db.get(Indexes).create({
+        table: TABLE,
+        column: 'body',
+        type: 'fulltext',
+        config: { language: 'en', stemming_enabled: true, stopwords_enabled: true },
+      });
       const bodies = fc.sample(sentence, { numRuns: keys.length, seed: 7 });
       for (let i = 0; i < keys.length; i += 2000) {
-        await db.get(Entities).applyBatch(keys.slice(i, i + 2000).map((key, j) => ({ op: 'put' as const, key, blob: { body: `${bodies[i + j]} fox` } })));
+        await db
+          .get(Entities)
+          .applyBatch(keys.slice(i, i + 2000).map((key, j) => ({ op: 'put' as const, key, blob: { body: `${bodies[i + j]} fox` } })));
       }
       await db.get(Entities).applyBatch(keys.filter((_, i) => i % 7 === 3).map((key) => ({ op: 'delete' as const, key })));
       await expectDerived(db, subject);

@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ThemisError } from '../../src/errors.js';
-import { Analyzer, DEFAULT_FULLTEXT_CONFIG, MAX_QUERY_LENGTH, parseFulltextQuery, queryTerms, type FulltextConfig, type QueryNode } from '../../src/index/fulltext/index.js';
+import {
+  Analyzer,
+  DEFAULT_FULLTEXT_CONFIG,
+  MAX_QUERY_LENGTH,
+  parseFulltextQuery,
+  queryTerms,
+  type FulltextConfig,
+  type QueryNode,
+} from '../../src/index/fulltext/index.js';
 
 const analyzer = (c: Partial<FulltextConfig> = {}) => new Analyzer({ ...DEFAULT_FULLTEXT_CONFIG, ...c });
 const plain = analyzer();
@@ -182,7 +190,11 @@ function wellFormed(n: QueryNode): boolean {
     case 'prefix':
       return n.prefix.length > 0;
     case 'phrase':
-      return n.terms.length >= 2 && n.terms[0]!.offset === 0 && n.terms.every((x, i) => x.term.length > 0 && (i === 0 || x.offset > n.terms[i - 1]!.offset));
+      return (
+        n.terms.length >= 2 &&
+        n.terms[0]!.offset === 0 &&
+        n.terms.every((x, i) => x.term.length > 0 && (i === 0 || x.offset > n.terms[i - 1]!.offset))
+      );
     case 'or':
       return n.children.length >= 2 && n.children.every((c) => c.kind !== 'or' && wellFormed(c));
     case 'and':
@@ -192,7 +204,29 @@ function wellFormed(n: QueryNode): boolean {
 
 describe('parseFulltextQuery: property', () => {
   const numRuns = process.env.THEMIS_SLOW ? 100_000 : 2000;
-  const piece = fc.constantFrom('"', '(', ')', '-', '+', '*', ' ', ' ', 'OR', 'AND', 'NOT', '||', '&&', 'fox', 'the', 'Müller', 'e-mail', 'a', '\u0308', '.', '\t');
+  const piece = fc.constantFrom(
+    '"',
+    '(',
+    ')',
+    '-',
+    '+',
+    '*',
+    ' ',
+    ' ',
+    'OR',
+    'AND',
+    'NOT',
+    '||',
+    '&&',
+    'fox',
+    'the',
+    'Müller',
+    'e-mail',
+    'a',
+    '\u0308',
+    '.',
+    '\t',
+  );
   const query = fc.oneof(
     fc.string({ maxLength: 60 }),
     fc.string({ unit: 'binary', maxLength: 30 }),
@@ -227,7 +261,11 @@ describe('parseFulltextQuery: property', () => {
           const { code, details } = err as ThemisError;
           expect([code, details?.field]).toEqual(['VALIDATION_FAILED', 'query']);
           const p = details?.position;
-          if (p !== undefined) expect(Number.isInteger(p) && (p as number) >= 1 && (p as number) <= q.length + 1, `position ${String(p)} of ${JSON.stringify(q)}`).toBe(true);
+          if (p !== undefined)
+            expect(
+              Number.isInteger(p) && (p as number) >= 1 && (p as number) <= q.length + 1,
+              `position ${String(p)} of ${JSON.stringify(q)}`,
+            ).toBe(true);
         }
         slowest = Math.max(slowest, ms);
       }),
@@ -237,7 +275,14 @@ describe('parseFulltextQuery: property', () => {
   });
 
   it('worst-case inputs of maximal length parse or fail fast', () => {
-    for (const q of ['('.repeat(MAX_QUERY_LENGTH), '"'.repeat(MAX_QUERY_LENGTH - 1), '-'.repeat(MAX_QUERY_LENGTH), `${'a OR '.repeat(819)}a`, '(a '.repeat(1365), 'ab'.repeat(2048)]) {
+    for (const q of [
+      '('.repeat(MAX_QUERY_LENGTH),
+      '"'.repeat(MAX_QUERY_LENGTH - 1),
+      '-'.repeat(MAX_QUERY_LENGTH),
+      `${'a OR '.repeat(819)}a`,
+      '(a '.repeat(1365),
+      'ab'.repeat(2048),
+    ]) {
       // best of up to three runs (see above); each takes a few ms here
       let ms = Infinity;
       for (let i = 0; i < 3 && ms >= 100; i++) {

@@ -49,12 +49,21 @@ describe('PostingList', () => {
     pl.upsert(4, [1, 2, 3]);
     pl.upsert(8, [5]);
     pl.upsert(4, [7]);
-    expect(contents(pl)).toEqual([[4, [7]], [8, [5]]]);
+    expect(contents(pl)).toEqual([
+      [4, [7]],
+      [8, [5]],
+    ]);
     pl.upsert(4, range(100, 9));
-    expect(contents(pl)).toEqual([[4, range(100, 9)], [8, [5]]]);
+    expect(contents(pl)).toEqual([
+      [4, range(100, 9)],
+      [8, [5]],
+    ]);
     pl.upsert(8, [6, 9]);
     pl.upsert(4, [2, 3]);
-    expect(contents(pl)).toEqual([[4, [2, 3]], [8, [6, 9]]]);
+    expect(contents(pl)).toEqual([
+      [4, [2, 3]],
+      [8, [6, 9]],
+    ]);
     expect(pl.tfs[pl.find(4)]).toBe(2);
   });
 
@@ -64,9 +73,16 @@ describe('PostingList', () => {
     expect(pl.remove(2)).toBe(true);
     expect(pl.remove(2)).toBe(false);
     expect(pl.remove(99)).toBe(false);
-    expect(contents(pl)).toEqual([[1, [1]], [3, [3]]]);
+    expect(contents(pl)).toEqual([
+      [1, [1]],
+      [3, [3]],
+    ]);
     pl.upsert(2, [20, 21]);
-    expect(contents(pl)).toEqual([[1, [1]], [2, [20, 21]], [3, [3]]]);
+    expect(contents(pl)).toEqual([
+      [1, [1]],
+      [2, [20, 21]],
+      [3, [3]],
+    ]);
   });
 
   it('compacts replaced and removed positions: the pool stays bounded and positions stay right', () => {
@@ -84,20 +100,27 @@ describe('PostingList', () => {
 
   it('seek(doc, from) is the first index at or after `from` whose document is at least `doc`', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { maxLength: 120 }), fc.integer({ min: -1, max: 302 }), fc.nat(130), (docs, doc, from0) => {
-        const pl = new PostingList();
-        for (const d of docs) pl.upsert(d, [0]);
-        const from = Math.min(from0, pl.len);
-        let lowerBound = 0;
-        while (lowerBound < pl.len && pl.docs[lowerBound]! < doc) lowerBound++;
-        expect(pl.seek(doc, from)).toBe(Math.max(from, lowerBound));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 300 }), { maxLength: 120 }),
+        fc.integer({ min: -1, max: 302 }),
+        fc.nat(130),
+        (docs, doc, from0) => {
+          const pl = new PostingList();
+          for (const d of docs) pl.upsert(d, [0]);
+          const from = Math.min(from0, pl.len);
+          let lowerBound = 0;
+          while (lowerBound < pl.len && pl.docs[lowerBound]! < doc) lowerBound++;
+          expect(pl.seek(doc, from)).toBe(Math.max(from, lowerBound));
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('matches a Map model under random upserts and removes (property)', () => {
-    const positions = fc.uniqueArray(fc.integer({ min: 0, max: 500 }), { minLength: 1, maxLength: 40 }).map((ps) => ps.sort((a, b) => a - b));
+    const positions = fc
+      .uniqueArray(fc.integer({ min: 0, max: 500 }), { minLength: 1, maxLength: 40 })
+      .map((ps) => ps.sort((a, b) => a - b));
     const op = fc.oneof(
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('upsert' as const), doc: fc.integer({ min: 0, max: 40 }), ps: positions }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), doc: fc.integer({ min: 0, max: 40 }) }) },
@@ -140,8 +163,14 @@ describe('MemoryIndex', () => {
     expect([m.n, m.sumDl, m.postings, m.df('x'), m.df('y'), m.df('z')]).toEqual([2, 6, 4, 2, 0, 2]);
     expect(m.terms.has('y')).toBe(false);
     const x = m.terms.get('x')!;
-    expect(contents(x)).toEqual([[0, [3]], [1, [0]]]);
-    expect(contents(m.terms.get('z')!)).toEqual([[0, [0, 1, 2]], [1, [1]]]);
+    expect(contents(x)).toEqual([
+      [0, [3]],
+      [1, [0]],
+    ]);
+    expect(contents(m.terms.get('z')!)).toEqual([
+      [0, [0, 1, 2]],
+      [1, [1]],
+    ]);
 
     m.delete('b', ['x', 'z']);
     expect([m.n, m.sumDl, m.postings, m.df('x'), m.df('z')]).toEqual([1, 4, 2, 1, 1]);
@@ -238,7 +267,12 @@ class Corpus {
   /** search() plus the number of documents scored (block-max pruning skips some). */
   searchCounting(q: string | QueryNode, opts: { limit?: number; offset?: number; k1?: number; b?: number } = {}) {
     const node = typeof q === 'string' ? this.parse(q) : q;
-    return searchMemory(this.mem, node, { limit: opts.limit ?? 1000, offset: opts.offset ?? 0, k1: opts.k1 ?? 1.2, b: opts.b ?? 0.75 }, this.scratch);
+    return searchMemory(
+      this.mem,
+      node,
+      { limit: opts.limit ?? 1000, offset: opts.offset ?? 0, k1: opts.k1 ?? 1.2, b: opts.b ?? 0.75 },
+      this.scratch,
+    );
   }
 
   /** Key -> score of a search, for lookups. */
@@ -313,7 +347,8 @@ function expectMatchesReference(c: Corpus, q: string | QueryNode, k1 = 1.2, b = 
   got.hits.forEach((h, i) => {
     const at = `${label} #${i} ${h.key}`;
     expect(Math.abs(h.score - ref.get(h.key)!), at).toBeLessThan(1e-6);
-    if (h.key !== expected[i]!.key) expect(Math.abs(ref.get(h.key)! - expected[i]!.score), `${at} instead of ${expected[i]!.key}`).toBeLessThan(1e-9);
+    if (h.key !== expected[i]!.key)
+      expect(Math.abs(ref.get(h.key)! - expected[i]!.score), `${at} instead of ${expected[i]!.key}`).toBeLessThan(1e-9);
     const next = got.hits[i + 1];
     if (next && next.score === h.score) expect(h.key < next.key, `${at}: equal scores by key`).toBe(true);
     if (next) expect(next.score, at).toBeLessThanOrEqual(h.score);
@@ -363,7 +398,14 @@ describe('searchMemory: BM25 scores', () => {
     ['nothing OR fox'],
   ])('%j equals the reference BM25 for several k1/b', (q) => {
     const c = fox();
-    for (const [k1, b] of [[1.2, 0.75], [2, 0.3], [0.5, 1], [0, 0], [10, 0]] as const) expectMatchesReference(c, q, k1, b);
+    for (const [k1, b] of [
+      [1.2, 0.75],
+      [2, 0.3],
+      [0.5, 1],
+      [0, 0],
+      [10, 0],
+    ] as const)
+      expectMatchesReference(c, q, k1, b);
   });
 
   it('phrases need exact adjacency in the right order', () => {
@@ -447,7 +489,8 @@ describe('searchMemory: BM25 scores', () => {
     // OR queries: candidates come from several lists and are de-duplicated with the scratch's stamps
     const scratch = new SearchScratch();
     const small = new Corpus().put('a', 'fox').put('b', 'fox dog');
-    const run = (c: Corpus, q: string) => keysOf(searchMemory(c.mem, c.parse(q), { limit: 10_000, offset: 0, k1: 1.2, b: 0.75 }, scratch).hits);
+    const run = (c: Corpus, q: string) =>
+      keysOf(searchMemory(c.mem, c.parse(q), { limit: 10_000, offset: 0, k1: 1.2, b: 0.75 }, scratch).hits);
     expect(run(small, 'fox OR cat')).toEqual(['a', 'b']); // generation 1 stamps a and b
     const big = new Corpus();
     for (let i = 0; i < 3000; i++) big.put(`k${String(i).padStart(4, '0')}`, i % 3 === 0 ? 'fox' : i % 3 === 1 ? 'dog' : 'cat');
@@ -461,7 +504,8 @@ describe('searchMemory: BM25 scores', () => {
   it('refuses a prefix expanding to more than MAX_PREFIX_EXPANSIONS terms', () => {
     const m = new MemoryIndex();
     m.put('a', MAX_PREFIX_EXPANSIONS + 1, new Map(range(0, MAX_PREFIX_EXPANSIONS + 1).map((i) => [`p${i}`, [i]])));
-    const run = (prefix: string) => searchMemory(m, { kind: 'prefix', prefix }, { limit: 10, offset: 0, k1: 1.2, b: 0.75 }, new SearchScratch());
+    const run = (prefix: string) =>
+      searchMemory(m, { kind: 'prefix', prefix }, { limit: 10, offset: 0, k1: 1.2, b: 0.75 }, new SearchScratch());
     let err: unknown;
     try {
       run('p');
@@ -496,10 +540,28 @@ function generatedCorpus(seed: number, size: number): Corpus {
 
 describe('searchMemory: generated corpus', () => {
   const c = generatedCorpus(42, 400);
-  const queries = ['alpha', 'nu', 'alpha beta', 'beta OR nu', 'gamma -alpha', '"alpha beta"', '"beta alpha alpha"', 'e*', 'ka* OR "eta eta"', '(gamma OR delta) -(epsilon OR alpha) beta', 'alpha zzz', 'zzz OR mu'];
+  const queries = [
+    'alpha',
+    'nu',
+    'alpha beta',
+    'beta OR nu',
+    'gamma -alpha',
+    '"alpha beta"',
+    '"beta alpha alpha"',
+    'e*',
+    'ka* OR "eta eta"',
+    '(gamma OR delta) -(epsilon OR alpha) beta',
+    'alpha zzz',
+    'zzz OR mu',
+  ];
 
   it.each(queries)('%j equals the reference BM25', (q) => {
-    for (const [k1, b] of [[1.2, 0.75], [0.3, 0.1], [3, 1]] as const) expectMatchesReference(c, q, k1, b);
+    for (const [k1, b] of [
+      [1.2, 0.75],
+      [0.3, 0.1],
+      [3, 1],
+    ] as const)
+      expectMatchesReference(c, q, k1, b);
   });
 
   it('holds many exact score ties, broken by key ascending', () => {
@@ -530,13 +592,19 @@ describe('searchMemory: generated corpus', () => {
 
   it('a different seed and size (fast-check) keeps top-k equal to the head of the full ranking', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 150, max: 400 }), fc.constantFrom(...queries), fc.integer({ min: 1, max: 12 }), (seed, size, q, k) => {
-        const g = generatedCorpus(seed, size);
-        const full = g.search(q, { limit: 1000 });
-        const top = g.search(q, { limit: k });
-        expect(top.total).toBe(full.total);
-        expect(top.hits).toEqual(full.hits.slice(0, k));
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 150, max: 400 }),
+        fc.constantFrom(...queries),
+        fc.integer({ min: 1, max: 12 }),
+        (seed, size, q, k) => {
+          const g = generatedCorpus(seed, size);
+          const full = g.search(q, { limit: 1000 });
+          const top = g.search(q, { limit: k });
+          expect(top.total).toBe(full.total);
+          expect(top.hits).toEqual(full.hits.slice(0, k));
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -593,7 +661,9 @@ describe('searchMemory: random corpora and queries (property)', () => {
   const clause = fc.record({ neg: fc.boolean(), alts: fc.array(leaf, { minLength: 1, maxLength: 3 }) });
   const query = fc
     .array(clause, { minLength: 1, maxLength: 3 })
-    .map((cs) => cs.map(({ neg, alts }) => (neg ? `-(${alts.join(' OR ')})` : alts.length > 1 ? `(${alts.join(' OR ')})` : alts[0]!)).join(' '));
+    .map((cs) =>
+      cs.map(({ neg, alts }) => (neg ? `-(${alts.join(' OR ')})` : alts.length > 1 ? `(${alts.join(' OR ')})` : alts[0]!)).join(' '),
+    );
   const doc = fc.array(word, { minLength: 0, maxLength: 8 }).map((ws) => ws.join(' '));
 
   it('ranking, scores, total and pages equal the reference', () => {
@@ -608,7 +678,9 @@ describe('searchMemory: random corpora and queries (property)', () => {
         fc.integer({ min: 0, max: 10 }),
         (texts, deletes, q, k1, b, limit, offset) => {
           const c = new Corpus();
-          texts.forEach((t, i) => { c.put(`k${(i * 7919) % 101}`, t); });
+          texts.forEach((t, i) => {
+            c.put(`k${(i * 7919) % 101}`, t);
+          });
           for (const d of deletes) c.delete(`k${(d * 7919) % 101}`);
           const expected = expectMatchesReference(c, q, k1, b);
           const page = c.search(q, { k1, b, limit, offset });
@@ -627,7 +699,8 @@ describe('makeSnippet', () => {
   const plain = makeAnalyzer();
   const snippet = (texts: string[], q: string, opts: Partial<HighlightOptions> = {}, a: Analyzer = plain) =>
     makeSnippet(a, texts, queryTerms(parseFulltextQuery(q, a)), { ...DEFAULT_HIGHLIGHT, ...opts });
-  const GREEK = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega';
+  const GREEK =
+    'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega';
 
   it('wraps every matched word in the tags and keeps the rest verbatim', () => {
     expect(snippet(['The quick brown fox'], 'fox quick')).toBe('The <em>quick</em> brown <em>fox</em>');

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
-import { GRAPH_INDEX_VERSION_KEY, edgeEnds, shortestPath, traverse, type Adjacent, type Direction, type NeighborSource } from '../../src/graph/index.js';
+import {
+  GRAPH_INDEX_VERSION_KEY,
+  edgeEnds,
+  shortestPath,
+  traverse,
+  type Adjacent,
+  type Direction,
+  type NeighborSource,
+} from '../../src/graph/index.js';
 import { createLogger } from '../../src/log.js';
 import { codeOf as codeOfWith } from '../helpers/errors.js';
 import { WriteBatch, keyspace, orderedCodec } from '../../src/storage/index.js';
@@ -76,12 +84,21 @@ describe('traversal algorithms (in-memory graph)', () => {
     expect(await codeOf(traverse(g, { start: 'v:a', maxDepth: 10, direction: 'outbound', maxVisited: 3 }))).toBe('400 BAD_REQUEST');
   });
   it('shortest path: fewest hops with its edges, honouring direction and depth', async () => {
-    expect(await shortestPath(g, { from: 'v:a', to: 'v:d', maxDepth: 10, direction: 'outbound' })).toEqual({ path: ['v:a', 'v:b', 'v:d'], edges: ['e:1', 'e:3'] });
+    expect(await shortestPath(g, { from: 'v:a', to: 'v:d', maxDepth: 10, direction: 'outbound' })).toEqual({
+      path: ['v:a', 'v:b', 'v:d'],
+      edges: ['e:1', 'e:3'],
+    });
     expect(await shortestPath(g, { from: 'v:a', to: 'v:a', maxDepth: 0, direction: 'outbound' })).toEqual({ path: ['v:a'], edges: [] });
     expect(await shortestPath(g, { from: 'v:a', to: 'v:d', maxDepth: 1, direction: 'outbound' })).toBeUndefined();
     expect(await shortestPath(g, { from: 'v:a', to: 'v:e', maxDepth: 10, direction: 'outbound' })).toBeUndefined();
-    expect(await shortestPath(g, { from: 'v:a', to: 'v:e', maxDepth: 10, direction: 'inbound' })).toEqual({ path: ['v:a', 'v:e'], edges: ['e:6'] });
-    expect(await shortestPath(g, { from: 'v:d', to: 'v:e', maxDepth: 10, direction: 'any' })).toEqual({ path: ['v:d', 'v:a', 'v:e'], edges: ['e:5', 'e:6'] });
+    expect(await shortestPath(g, { from: 'v:a', to: 'v:e', maxDepth: 10, direction: 'inbound' })).toEqual({
+      path: ['v:a', 'v:e'],
+      edges: ['e:6'],
+    });
+    expect(await shortestPath(g, { from: 'v:d', to: 'v:e', maxDepth: 10, direction: 'any' })).toEqual({
+      path: ['v:d', 'v:a', 'v:e'],
+      edges: ['e:5', 'e:6'],
+    });
   });
 });
 
@@ -152,8 +169,22 @@ describe('adjacency index (Database)', () => {
       { op: 'put', key: 'e:2', blob: { _from: 'v:b', _to: 'v:c' } },
       { op: 'put', key: 'e:3', blob: { _from: 'v:c', _to: 'v:a' } },
     ]);
-    expect(await db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 5 })).toEqual({ start_vertex: 'v:a', max_depth: 5, direction: 'outbound', visited_count: 3, visited: ['v:a', 'v:b', 'v:c'] });
-    expect(await db.get(Graph).shortestPath({ from: 'v:a', to: 'v:c', direction: 'inbound' })).toEqual({ from: 'v:a', to: 'v:c', direction: 'inbound', found: true, length: 1, path: ['v:a', 'v:c'], edges: ['e:3'] });
+    expect(await db.get(Graph).traverse({ start_vertex: 'v:a', max_depth: 5 })).toEqual({
+      start_vertex: 'v:a',
+      max_depth: 5,
+      direction: 'outbound',
+      visited_count: 3,
+      visited: ['v:a', 'v:b', 'v:c'],
+    });
+    expect(await db.get(Graph).shortestPath({ from: 'v:a', to: 'v:c', direction: 'inbound' })).toEqual({
+      from: 'v:a',
+      to: 'v:c',
+      direction: 'inbound',
+      found: true,
+      length: 1,
+      path: ['v:a', 'v:c'],
+      edges: ['e:3'],
+    });
     expect(await codeOf(db.get(Graph).shortestPath({ from: 'v:a', to: 'v:q' }))).toBe('404 NOT_FOUND');
     expect(await codeOf(db.get(Graph).traverse({ start_vertex: 'nocolon', max_depth: 1 }))).toBe('400 INVALID_KEY');
   });
@@ -181,7 +212,8 @@ describe('adjacency index (Database)', () => {
     fs.mkdirSync(dir);
     const s = await openStack(dir); // wired without the graph hook, like an older version
     const t = s.txm.begin('read_committed', true);
-    for (let i = 0; i < 50; i++) s.txm.put(t, { key: `e:${i}`, table: 'e', pk: String(i) }, JSON.stringify({ _from: `v:${i}`, _to: `v:${i + 1}` }));
+    for (let i = 0; i < 50; i++)
+      s.txm.put(t, { key: `e:${i}`, table: 'e', pk: String(i) }, JSON.stringify({ _from: `v:${i}`, _to: `v:${i + 1}` }));
     s.txm.put(t, { key: 'v:0', table: 'v', pk: '0' }, '{"name":"zero"}');
     await s.txm.commit(t);
     await s.close();

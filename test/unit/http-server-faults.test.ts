@@ -45,7 +45,12 @@ beforeAll(async () => {
     .add({ method: 'GET', path: '/too-deep', auth: false, handler: async () => ({ json: deepValue(100_000) }) })
     .add({ method: 'GET', path: '/no-reply', auth: false, handler: (() => undefined) as unknown as () => Reply })
     .add({ method: 'GET', path: '/null-reply', auth: false, handler: (async () => null) as unknown as () => Promise<Reply> })
-    .add({ method: 'GET', path: '/numeric-header', auth: false, handler: () => ({ json: { ok: 1 }, headers: { 'Retry-After': 5 as unknown as string } }) })
+    .add({
+      method: 'GET',
+      path: '/numeric-header',
+      auth: false,
+      handler: () => ({ json: { ok: 1 }, headers: { 'Retry-After': 5 as unknown as string } }),
+    })
     .add({
       method: 'GET',
       path: '/bad-error-details',
@@ -111,11 +116,18 @@ beforeAll(async () => {
         throw new TypeError('failed synchronously after the body was read');
       },
     });
-  server = new HttpServer(router, SchemaRegistry.fromOpenApi(), new Authenticator(), createMetrics(), createLogger('info', (l) => lines.push(l)), {
-    host: '127.0.0.1',
-    port: 0,
-    maxBodyBytes: 1024 * 1024,
-  });
+  server = new HttpServer(
+    router,
+    SchemaRegistry.fromOpenApi(),
+    new Authenticator(),
+    createMetrics(),
+    createLogger('info', (l) => lines.push(l)),
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1024 * 1024,
+    },
+  );
   port = await server.listen();
   base = `http://127.0.0.1:${port}`;
 });
@@ -132,7 +144,11 @@ let faultNo = 0;
 async function expect500(path: string, init: RequestInit = {}): Promise<void> {
   // An id without words of the route: the message names the id, and must name nothing else.
   const id = `fault-${++faultNo}`;
-  const r = await fetch(base + path, { ...init, headers: { 'x-request-id': id, ...(init.headers ?? {}) }, signal: AbortSignal.timeout(5000) });
+  const r = await fetch(base + path, {
+    ...init,
+    headers: { 'x-request-id': id, ...(init.headers ?? {}) },
+    signal: AbortSignal.timeout(5000),
+  });
   const text = await r.text();
   expect(r.status, text).toBe(500);
   expect(r.headers.get('x-request-id')).toBe(id);
@@ -140,7 +156,10 @@ async function expect500(path: string, init: RequestInit = {}): Promise<void> {
   expect(body).toMatchObject({ error: true, status_code: 500, code: 'INTERNAL' });
   expect(String(body.message)).toMatch(/^internal server error/);
   expect(text).not.toMatch(/circular|BigInt|stack|\bat .*\.js|broke|failed/i);
-  expect(logOf(id).some((l) => l.level === 'error'), JSON.stringify(logOf(id))).toBe(true);
+  expect(
+    logOf(id).some((l) => l.level === 'error'),
+    JSON.stringify(logOf(id)),
+  ).toBe(true);
   const ok = await fetch(`${base}/ok`);
   expect(ok.status).toBe(200);
 }

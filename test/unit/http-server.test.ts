@@ -14,14 +14,36 @@ describe('HttpServer: unexpected exceptions', () => {
   let base: string;
   beforeAll(async () => {
     const router = new Router()
-      .add({ method: 'GET', path: '/boom', auth: false, handler: () => { throw new TypeError('secret internal detail'); } })
-      .add({ method: 'GET', path: '/boom-async', auth: false, handler: async () => { await Promise.resolve(); throw new RangeError('async internal detail'); } })
+      .add({
+        method: 'GET',
+        path: '/boom',
+        auth: false,
+        handler: () => {
+          throw new TypeError('secret internal detail');
+        },
+      })
+      .add({
+        method: 'GET',
+        path: '/boom-async',
+        auth: false,
+        handler: async () => {
+          await Promise.resolve();
+          throw new RangeError('async internal detail');
+        },
+      })
       .add({ method: 'GET', path: '/ok', auth: false, handler: () => ({ json: { fine: true } }) });
-    server = new HttpServer(router, SchemaRegistry.fromOpenApi(), new Authenticator(), createMetrics(), createLogger('info', (l) => lines.push(l)), {
-      host: '127.0.0.1',
-      port: 0,
-      maxBodyBytes: 1024,
-    });
+    server = new HttpServer(
+      router,
+      SchemaRegistry.fromOpenApi(),
+      new Authenticator(),
+      createMetrics(),
+      createLogger('info', (l) => lines.push(l)),
+      {
+        host: '127.0.0.1',
+        port: 0,
+        maxBodyBytes: 1024,
+      },
+    );
     base = `http://127.0.0.1:${await server.listen()}`;
   });
   afterAll(async () => {
@@ -33,7 +55,12 @@ describe('HttpServer: unexpected exceptions', () => {
       const r = await fetch(base + path, { headers: { 'x-request-id': `req-${path.slice(1)}` } });
       expect(r.status).toBe(500);
       const body = await r.json();
-      expect(body).toEqual({ error: true, message: `internal server error (request id req-${path.slice(1)})`, status_code: 500, code: 'INTERNAL' });
+      expect(body).toEqual({
+        error: true,
+        message: `internal server error (request id req-${path.slice(1)})`,
+        status_code: 500,
+        code: 'INTERNAL',
+      });
       expect(JSON.stringify(body)).not.toMatch(/detail|at .*\.js/);
       const logged = lines.map((l) => JSON.parse(l)).find((l) => l.request_id === `req-${path.slice(1)}`);
       expect(logged).toMatchObject({ level: 'error', msg: 'unexpected error', route: path });
@@ -52,7 +79,16 @@ describe('system endpoints before storage is open', () => {
     db = new Database({ ...DEFAULTS, dataDir: tempDir() }, log);
     const auth = new Authenticator();
     auth.addAdminSecret('unit-admin-secret-123');
-    server = createHttpServer({ db, auth, metrics: createMetrics(), log, host: '127.0.0.1', port: 0, maxBodyBytes: 1024, startedAt: Date.now() });
+    server = createHttpServer({
+      db,
+      auth,
+      metrics: createMetrics(),
+      log,
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1024,
+      startedAt: Date.now(),
+    });
     base = `http://127.0.0.1:${await server.listen()}`;
   });
   afterAll(async () => {

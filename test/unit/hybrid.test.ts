@@ -46,7 +46,9 @@ describe('hybrid fusion', () => {
       ['t:a', 0.3],
     ];
     expect(r.map((h) => h.key)).toEqual(expected.map(([k]) => k));
-    r.forEach((h, i) => { expect(h.score).toBeCloseTo(expected[i]![1], 12); });
+    r.forEach((h, i) => {
+      expect(h.score).toBeCloseTo(expected[i]![1], 12);
+    });
   });
 
   it('weighted: a list of equal values normalises to 1; empty lists are fine', () => {
@@ -55,8 +57,10 @@ describe('hybrid fusion', () => {
     expect(fuse([], [], parseFusion({}))).toEqual([]);
   });
 
-  it('fills in defaults and refuses what the schema cannot: two zero weights (types and ranges are the schema\'s, tested over HTTP)', () => {
-    expect(() => parseFusion({ weights: { text: 0, vector: 0 } })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field: 'weights' } }));
+  it("fills in defaults and refuses what the schema cannot: two zero weights (types and ranges are the schema's, tested over HTTP)", () => {
+    expect(() => parseFusion({ weights: { text: 0, vector: 0 } })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field: 'weights' } }),
+    );
     expect(parseFusion({ fusion: 'weighted' })).toEqual({ fusion: 'weighted', k: 10, weights: { text: 0.5, vector: 0.5 }, rrfK: 60 });
     expect(parseFusion({ weights: { text: 0 } })).toEqual({ fusion: 'rrf', k: 10, weights: { text: 0, vector: 1 }, rrfK: 60 });
   });

@@ -12,7 +12,12 @@ const metaKs = keyspace('indexMeta');
 const INDEX_LAYOUT: DefinitionLayout = { keyspace: metaKs, key: (id) => seqCodec.encode(id), counterKey: seqCodec.encode(0) };
 const vecKs = keyspace('vector');
 const vecKey = (id: number) => Buffer.concat([Buffer.of(0x44), Buffer.of(0, 0, 0, id)]);
-const VECTOR_LAYOUT: DefinitionLayout = { keyspace: vecKs, key: vecKey, counterKey: Buffer.of(0x4e), range: { gte: Buffer.of(0x44), lt: Buffer.of(0x45) } };
+const VECTOR_LAYOUT: DefinitionLayout = {
+  keyspace: vecKs,
+  key: vecKey,
+  counterKey: Buffer.of(0x4e),
+  range: { gte: Buffer.of(0x44), lt: Buffer.of(0x45) },
+};
 
 interface Def extends Definition {
   name: string;
@@ -57,7 +62,8 @@ describe('DefinitionRegistry', () => {
 
   it('reads the secondary layout (indexMeta: id -> JSON, key 0 -> id counter) by state; ids continue past the counter and every id', async () => {
     const b = new WriteBatch().put(metaKs, seqCodec.encode(0), json({ next_id: 4 }));
-    for (const d of [def(2, 'ready'), def(3, 'building'), def(5, 'dropping'), def(7, 'ready', 'u')]) b.put(metaKs, seqCodec.encode(d.id), json(d));
+    for (const d of [def(2, 'ready'), def(3, 'building'), def(5, 'dropping'), def(7, 'ready', 'u')])
+      b.put(metaKs, seqCodec.encode(d.id), json(d));
     await engine.commit(b);
     const r = registry();
     const loaded = await r.load();

@@ -37,7 +37,8 @@ describe('IndexManager (through Database)', () => {
   /** Every index entry as [id, decoded tuple, value] (unique entries hold the owner). */
   const entries = async () => {
     const out: [number, unknown[], string][] = [];
-    for await (const [k, v] of db.engine.scan(keyspace('index'))) out.push([k.readUInt32BE(0), orderedCodec.decode(k.subarray(4)), v.toString('utf8')]);
+    for await (const [k, v] of db.engine.scan(keyspace('index')))
+      out.push([k.readUInt32BE(0), orderedCodec.decode(k.subarray(4)), v.toString('utf8')]);
     return out;
   };
   /** Entries of one index id as sorted JSON strings of [tuple, value]. */
@@ -59,7 +60,11 @@ describe('IndexManager (through Database)', () => {
     expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'bad..path' }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users' }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'x', type: 'hash' }))).toBe('400 VALIDATION_FAILED');
-    expect(await codeOf(db.get(Indexes).create({ table: 'users', column: 'x', type: 'fulltext', config: { language: 'none', stemming_enabled: true } }))).toBe('400 VALIDATION_FAILED');
+    expect(
+      await codeOf(
+        db.get(Indexes).create({ table: 'users', column: 'x', type: 'fulltext', config: { language: 'none', stemming_enabled: true } }),
+      ),
+    ).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).create({ table: 'users', columns: ['a', 'a'] }))).toBe('400 VALIDATION_FAILED');
     expect(await codeOf(db.get(Indexes).drop({ table: 'users', column: 'nope' }))).toBe('400 INDEX_NOT_FOUND');
     expect((await db.get(Indexes).drop({ table: 'users', column: 'city', type: 'equality' })).columns).toEqual(['city']);
@@ -76,9 +81,23 @@ describe('IndexManager (through Database)', () => {
     await db.get(Indexes).create({ table: 'users', column: 'city', type: 'range', sparse: true });
     const id = await ids();
     expect(await of(id['users.city']!)).toEqual(
-      [['Berlin', 'users:1'], ['Paris', 'users:2'], [null, 'users:3']].map((x) => JSON.stringify(x)).sort(),
+      [
+        ['Berlin', 'users:1'],
+        ['Paris', 'users:2'],
+        [null, 'users:3'],
+      ]
+        .map((x) => JSON.stringify(x))
+        .sort(),
     );
-    expect(await of(id['users.email']!)).toEqual([[['a@x'], 'users:1'], [['b@x'], 'users:2'], [['c@x'], 'users:3']].map((x) => JSON.stringify(x)).sort());
+    expect(await of(id['users.email']!)).toEqual(
+      [
+        [['a@x'], 'users:1'],
+        [['b@x'], 'users:2'],
+        [['c@x'], 'users:3'],
+      ]
+        .map((x) => JSON.stringify(x))
+        .sort(),
+    );
     const stats = (await db.get(Indexes).stats()).indexes;
     expect(stats.map((i) => [i.name, i.type, i.entries])).toEqual([
       ['users.city', 'equality', 3],
@@ -89,7 +108,11 @@ describe('IndexManager (through Database)', () => {
   });
 
   it('backfill over more than one batch (1000) indexes every entity', async () => {
-    await db.get(Entities).applyBatch(Array.from({ length: 1500 }, (_, i) => ({ op: 'put' as const, key: `t:${String(i).padStart(5, '0')}`, blob: { v: i % 7 } })));
+    await db
+      .get(Entities)
+      .applyBatch(
+        Array.from({ length: 1500 }, (_, i) => ({ op: 'put' as const, key: `t:${String(i).padStart(5, '0')}`, blob: { v: i % 7 } })),
+      );
     await db.get(Indexes).create({ table: 't', column: 'v' });
     expect(await count('t.v')).toBe(1500);
     expect((await entries()).length).toBe(1500);
@@ -230,11 +253,15 @@ describe('IndexManager (through Database)', () => {
       expect(rs).toEqual(['no error', '409 CONFLICT', '409 CONFLICT', '409 CONFLICT']);
       expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['same@x'], 'u:0'])]);
       expect(await count('u.email')).toBe(1);
-      for (let i = 1; i < 4; i++) expect(await codeOf(Promise.resolve().then(() => db.get(Entities).getEntity(`u:${i}`)))).toBe('404 NOT_FOUND');
+      for (let i = 1; i < 4; i++)
+        expect(await codeOf(Promise.resolve().then(() => db.get(Entities).getEntity(`u:${i}`)))).toBe('404 NOT_FOUND');
       // the loser's error names the in-flight owner
       const t = db.get(Transactions).begin(isolation).transaction_id;
       await put('u:9', { email: 'same@x' }, t);
-      const late = db.get(Transactions).commit(t).catch((e: unknown) => e);
+      const late = db
+        .get(Transactions)
+        .commit(t)
+        .catch((e: unknown) => e);
       expect(await late).toMatchObject({ code: 'CONFLICT', details: { conflicting_key: 'u:0', status: 'aborted' } });
     });
   }
@@ -261,7 +288,11 @@ describe('IndexManager (through Database)', () => {
     await db.get(Indexes).create({ table: 'u', column: 'email', unique: true });
     const blocker = put('other:1', { x: 1 });
     // queued behind the blocker: the first create's claim is still in flight when the third checks
-    const rs = await Promise.all([codeOf(put('u:1', { email: 'a@x' })), codeOf(db.get(Entities).deleteEntity('u:1')), codeOf(put('u:1', { email: 'a@x', again: true }))]);
+    const rs = await Promise.all([
+      codeOf(put('u:1', { email: 'a@x' })),
+      codeOf(db.get(Entities).deleteEntity('u:1')),
+      codeOf(put('u:1', { email: 'a@x', again: true })),
+    ]);
     await blocker;
     expect(rs).toEqual(['no error', 'no error', 'no error']);
     expect(await of((await ids())['u.email']!)).toEqual([JSON.stringify([['a@x'], 'u:1'])]);
@@ -309,7 +340,12 @@ describe('IndexManager (through Database)', () => {
     await db.get(Entities).applyBatch(Array.from({ length: 6 }, (_, i) => ({ op: 'put' as const, key: `r:${i}`, blob: { n: i } })));
     await db.get(Indexes).create({ table: 'r', column: 'n', type: 'range' });
     const keys = async (range: Record<string, unknown>, desc = false) => {
-      const res = (await db.get(Query).run({ table: 'r', range: [{ column: 'n', ...range }], order_by: { column: 'n', desc }, return: 'keys' })) as { keys: string[]; plan: { mode: string } };
+      const res = (await db
+        .get(Query)
+        .run({ table: 'r', range: [{ column: 'n', ...range }], order_by: { column: 'n', desc }, return: 'keys' })) as {
+        keys: string[];
+        plan: { mode: string };
+      };
       expect(res.plan.mode).toBe('range_scan');
       return res.keys;
     };
@@ -326,7 +362,9 @@ describe('IndexManager (through Database)', () => {
 
   it('a fulltext index answers 503 with Retry-After while it is built (also to AQL FULLTEXT), and serves once ready', async () => {
     // Enough documents that the build outlasts the AQL query's planning.
-    await db.get(Entities).applyBatch(Array.from({ length: 3000 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: `quick fox ${i}` } })));
+    await db
+      .get(Entities)
+      .applyBatch(Array.from({ length: 3000 }, (_, i) => ({ op: 'put' as const, key: `docs:${i}`, blob: { body: `quick fox ${i}` } })));
     const creating = db.get(Indexes).create({ table: 'docs', column: 'body', type: 'fulltext' });
     let building: unknown;
     try {

@@ -9,7 +9,11 @@ describe('FastHistogram in the prom-client registry', () => {
     expect(m.requestDuration.seriesFor({ route: '/entities/:key', method: 'GET', status: '200' })).toBe(s);
     for (const v of [0.00005, 0.0001, 0.0003, 0.02, 99]) s.observe(v);
     const text = await m.registry.metrics();
-    const line = (le: string) => new RegExp(`^vccdb_http_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",route="/entities/:key",method="GET",status="200"\\} (\\S+)$`, 'm').exec(text)?.[1];
+    const line = (le: string) =>
+      new RegExp(
+        `^vccdb_http_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",route="/entities/:key",method="GET",status="200"\\} (\\S+)$`,
+        'm',
+      ).exec(text)?.[1];
     expect(line('0.0001')).toBe('2'); // le is inclusive: 0.00005 and 0.0001
     expect(line('0.0005')).toBe('3');
     expect(line('0.025')).toBe('4');

@@ -12,11 +12,21 @@ async function collect(entries: ReplayEntry[], maxKeys?: number): Promise<{ wind
   return { windows, read: counter.entries };
 }
 
-const e = (key: string, prev: unknown, value: unknown): ReplayEntry => ({ key, prev: prev === null ? null : JSON.stringify(prev), value: value === null ? null : JSON.stringify(value) });
+const e = (key: string, prev: unknown, value: unknown): ReplayEntry => ({
+  key,
+  prev: prev === null ? null : JSON.stringify(prev),
+  value: value === null ? null : JSON.stringify(value),
+});
 
 describe('coalesceReplay', () => {
   it('applies each key once, from its state at the checkpoint to its last value; counts every entry read', async () => {
-    const r = await collect([e('t:1', null, { v: 1 }), e('t:2', { v: 0 }, { v: 5 }), e('t:1', { v: 1 }, { v: 2 }), e('t:1', { v: 2 }, { v: 3 }), e('t:2', { v: 5 }, null)]);
+    const r = await collect([
+      e('t:1', null, { v: 1 }),
+      e('t:2', { v: 0 }, { v: 5 }),
+      e('t:1', { v: 1 }, { v: 2 }),
+      e('t:1', { v: 2 }, { v: 3 }),
+      e('t:2', { v: 5 }, null),
+    ]);
     expect(r.read).toBe(5);
     expect(r.windows).toEqual([
       [
@@ -27,7 +37,13 @@ describe('coalesceReplay', () => {
   });
 
   it('drops keys whose net change is none (created then deleted, changed and changed back)', async () => {
-    const r = await collect([e('t:1', null, { v: 1 }), e('t:1', { v: 1 }, null), e('t:2', { v: 0 }, { v: 9 }), e('t:2', { v: 9 }, { v: 0 }), e('t:3', null, { v: 1 })]);
+    const r = await collect([
+      e('t:1', null, { v: 1 }),
+      e('t:1', { v: 1 }, null),
+      e('t:2', { v: 0 }, { v: 9 }),
+      e('t:2', { v: 9 }, { v: 0 }),
+      e('t:3', null, { v: 1 }),
+    ]);
     expect(r.windows).toEqual([[{ key: 't:3', prev: undefined, next: { v: 1 } }]]);
   });
 

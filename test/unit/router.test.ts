@@ -43,6 +43,8 @@ describe('Router', () => {
   });
 
   it('refuses duplicate routes', () => {
-    expect(() => new Router().add({ method: 'GET', path: '/x', handler: h }).add({ method: 'GET', path: '/x', handler: h })).toThrow(TypeError);
+    expect(() => new Router().add({ method: 'GET', path: '/x', handler: h }).add({ method: 'GET', path: '/x', handler: h })).toThrow(
+      TypeError,
+    );
   });
 });

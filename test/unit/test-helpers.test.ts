@@ -12,6 +12,20 @@ it('expectStatus shows the body on a mismatch and leaves a matching response unr
 
 it('waitUntil returns the first value that satisfies the condition, or the last one at the deadline', async () => {
   let n = 0;
-  expect(await waitUntil(() => ++n, (v) => v === 3, 5_000, 1)).toBe(3);
-  expect(await waitUntil(async () => 'never', (v) => v === 'done', 30, 5)).toBe('never');
+  expect(
+    await waitUntil(
+      () => ++n,
+      (v) => v === 3,
+      5_000,
+      1,
+    ),
+  ).toBe(3);
+  expect(
+    await waitUntil(
+      async () => 'never',
+      (v) => v === 'done',
+      30,
+      5,
+    ),
+  ).toBe('never');
 });

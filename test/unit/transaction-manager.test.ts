@@ -288,7 +288,8 @@ describe('TransactionManager', () => {
 
   describe('a commit that fails in storage', () => {
     // LevelDB's own write fails (below the engine, so the engine classifies it as it would a real one).
-    const failNextWrite = (message: string) => vi.spyOn(s.engine as unknown as { _write: () => Promise<void> }, '_write').mockRejectedValueOnce(new Error(message));
+    const failNextWrite = (message: string) =>
+      vi.spyOn(s.engine as unknown as { _write: () => Promise<void> }, '_write').mockRejectedValueOnce(new Error(message));
 
     it('an I/O error: 503 STORAGE_FAILURE with nothing applied; further writes are refused the same way (no gap in the change log), reads go on', async () => {
       await write('f:0', { v: 0 });
@@ -415,8 +416,21 @@ describe('TransactionManager', () => {
       expect(st.avg_duration_ms).toBeGreaterThanOrEqual(0);
       expect(st.max_duration_ms).toBeGreaterThanOrEqual(st.avg_duration_ms);
       expect(Object.keys(st).sort()).toEqual(
-        ['total_begun', 'total_committed', 'total_aborted', 'active_count', 'avg_duration_ms', 'max_duration_ms', 'success_rate', 'rolled_back', 'conflicts', 'timed_out', 'implicit_committed',
-        'implicit_conflicts', 'conflict_tracking_keys'].sort(),
+        [
+          'total_begun',
+          'total_committed',
+          'total_aborted',
+          'active_count',
+          'avg_duration_ms',
+          'max_duration_ms',
+          'success_rate',
+          'rolled_back',
+          'conflicts',
+          'timed_out',
+          'implicit_committed',
+          'implicit_conflicts',
+          'conflict_tracking_keys',
+        ].sort(),
       );
     });
 

@@ -39,7 +39,8 @@ describe('a unique index built while a value moves between documents', () => {
     let racing: Promise<unknown> | undefined;
     engine.commit = (b: WriteBatch) => {
       const p = commit(b);
-      if (++calls === 2) racing = Promise.all([db.get(Entities).putEntity('u:new', { email: 'a@x' }), db.get(Entities).deleteEntity('u:old')]);
+      if (++calls === 2)
+        racing = Promise.all([db.get(Entities).putEntity('u:new', { email: 'a@x' }), db.get(Entities).deleteEntity('u:old')]);
       return p;
     };
     try {

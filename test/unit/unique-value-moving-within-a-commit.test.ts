@@ -47,7 +47,10 @@ describe('a unique value moving from one document to another within one commit',
 
     it(`explicit transaction, ${order}: the same`, async () => {
       const txn = db.get(Transactions).begin('read_committed').transaction_id;
-      const steps = [() => db.get(Entities).putEntity('u:new', { email: 'a@x' }, txn), () => db.get(Entities).putEntity('u:old', { email: 'b@x' }, txn)];
+      const steps = [
+        () => db.get(Entities).putEntity('u:new', { email: 'a@x' }, txn),
+        () => db.get(Entities).putEntity('u:old', { email: 'b@x' }, txn),
+      ];
       for (const s of order === 'taker first' ? steps : steps.reverse()) await s();
       await db.get(Transactions).commit(txn);
       expect(await owner()).toEqual(['u:new']);

@@ -14,7 +14,12 @@ describe('vector checkpoints', () => {
     const dir = tempDir('themis-vec-');
     let db = await openDb(dir);
     try {
-      await db.get(Vectors).batchInsert({ items: [{ pk: 'a', vector: [1, 2, 3] }, { pk: 'b', vector: [3, 2, 1] }] });
+      await db.get(Vectors).batchInsert({
+        items: [
+          { pk: 'a', vector: [1, 2, 3] },
+          { pk: 'b', vector: [3, 2, 1] },
+        ],
+      });
       await db.get(Vectors).manager.checkpointAll(true);
       fs.rmSync(path.join(dir, 'vector'), { recursive: true });
       await db.get(Vectors).batchInsert({ items: [{ pk: 'c', vector: [1, 1, 1] }] });

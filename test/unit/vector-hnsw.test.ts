@@ -37,7 +37,13 @@ function distance(metric: VectorMetric, a: readonly number[], b: readonly number
   return metric === 'L2' ? l2 : metric === 'IP' ? 1 - dot : 1 - dot / Math.sqrt(na * nb);
 }
 
-function exact(metric: VectorMetric, data: readonly number[][], q: readonly number[], k: number, accept: (i: number) => boolean = () => true): number[] {
+function exact(
+  metric: VectorMetric,
+  data: readonly number[][],
+  q: readonly number[],
+  k: number,
+  accept: (i: number) => boolean = () => true,
+): number[] {
   return data
     .map((v, i) => [i, distance(metric, v, q)] as const)
     .filter(([i]) => accept(i))
@@ -48,7 +54,9 @@ function exact(metric: VectorMetric, data: readonly number[][], q: readonly numb
 
 const build = (metric: VectorMetric, data: readonly number[][], capacity?: number) => {
   const h = new HnswIndex({ dimension: DIM, ...DEFAULT_HNSW, metric, ...(capacity !== undefined ? { capacity } : {}) });
-  data.forEach((v, i) => { h.upsert(`v:${i}`, v); });
+  data.forEach((v, i) => {
+    h.upsert(`v:${i}`, v);
+  });
   return h;
 };
 const idx = (key: string) => Number(key.slice(2));
@@ -82,13 +90,21 @@ describe('HnswIndex', () => {
       for (const q of queries.slice(0, 10)) {
         const got = h.search(q, 10, (key) => accept(idx(key)));
         expect(got, name).toHaveLength(10);
-        expect(got.every((g) => accept(idx(g.key))), name).toBe(true);
+        expect(
+          got.every((g) => accept(idx(g.key))),
+          name,
+        ).toBe(true);
         const truth = new Set(exact('L2', data.slice(0, 5000), q, 10, accept));
         expect(got.filter((g) => truth.has(idx(g.key))).length, name).toBeGreaterThanOrEqual(9);
       }
     }
     // fewer than k pass: all of them
-    expect(h.search(queries[0]!, 10, (key) => idx(key) < 3).map((g) => idx(g.key)).sort()).toEqual([0, 1, 2]);
+    expect(
+      h
+        .search(queries[0]!, 10, (key) => idx(key) < 3)
+        .map((g) => idx(g.key))
+        .sort(),
+    ).toEqual([0, 1, 2]);
   });
 
   it('replacing and deleting keys reuses slots; deleted keys are never returned', () => {
@@ -171,7 +187,9 @@ describe('HnswIndex', () => {
       const back = HnswIndex.restore(empty.opts, file, []);
       expect(back.capacity).toBeGreaterThanOrEqual(16);
       const pts = data.slice(0, 40).map((v) => v.slice(0, 8));
-      pts.forEach((v, i) => { back.upsert(`p:${i}`, v); });
+      pts.forEach((v, i) => {
+        back.upsert(`p:${i}`, v);
+      });
       expect(back.size).toBe(40);
       expect(back.capacity).toBeGreaterThanOrEqual(40);
       expect(back.search(pts[7]!, 1)[0]!.key).toBe('p:7');
@@ -211,4 +229,3 @@ describe('HnswIndex', () => {
     expect(missed).toBe(0);
   });
 });
-

@@ -24,7 +24,11 @@ export interface ExecDeps {
   /** Where modifications are buffered (in the query's transaction). */
   entities: EntityStore;
   /** Entity keys of an equality/range index scan, in index order, as of the snapshot. */
-  scanKeys(indexId: number, r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean }, snapshot: Snapshot): AsyncGenerator<string>;
+  scanKeys(
+    indexId: number,
+    r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean },
+    snapshot: Snapshot,
+  ): AsyncGenerator<string>;
   /** BM25 hits (best first) of a fulltext index; latest committed state. */
   fulltext(table: string, column: string, query: string, limit: number): { key: string; score: number }[];
   /** k nearest keys of a vector index (COSINE similarity = 1 - distance); filter runs inside the graph walk. */
@@ -98,10 +102,13 @@ export function scopeOf(row: Row): Scope {
 }
 
 export function limitValue(v: AqlValue, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ThemisError('VALIDATION_FAILED', `LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new ThemisError('VALIDATION_FAILED', `LIMIT ${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
 export function tooMany(n: number, what: string): ThemisError {
-  return new ThemisError('VALIDATION_FAILED', `${what} holds more than ${n} rows (THEMIS_QUERY_MAX_INTERMEDIATE); add FILTERs or a LIMIT`, { details: { field: 'query' } });
+  return new ThemisError('VALIDATION_FAILED', `${what} holds more than ${n} rows (THEMIS_QUERY_MAX_INTERMEDIATE); add FILTERs or a LIMIT`, {
+    details: { field: 'query' },
+  });
 }

@@ -50,7 +50,11 @@ export class Executor implements ExecContext {
     readonly opts: ExecOptions,
     private readonly subPlans: SubPlans = new Map(),
   ) {
-    this.gov = new Governor({ deadline: opts.deadline, maxMemory: opts.maxMemory ?? Infinity, maxDepth: opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH });
+    this.gov = new Governor({
+      deadline: opts.deadline,
+      maxMemory: opts.maxMemory ?? Infinity,
+      maxDepth: opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH,
+    });
     this.fn = { now: opts.now ?? Date.now, gov: this.gov, texts: this.texts };
     this.evalCtx = { bind: opts.bindVars, fn: this.fn, engineCall: (name, args) => this.engineCall(name, args) };
   }
@@ -59,7 +63,8 @@ export class Executor implements ExecContext {
     switch (name) {
       case 'BM25': {
         const d = args[0];
-        if (d === null || typeof d !== 'object' || !this.scores.has(d)) throw new ThemisError('VALIDATION_FAILED', 'BM25(doc) needs a document of a FOR loop filtered with FULLTEXT()');
+        if (d === null || typeof d !== 'object' || !this.scores.has(d))
+          throw new ThemisError('VALIDATION_FAILED', 'BM25(doc) needs a document of a FOR loop filtered with FULLTEXT()');
         return this.scores.get(d)!;
       }
       case 'SIMILARITY':
@@ -67,9 +72,15 @@ export class Executor implements ExecContext {
       case 'DOCUMENT':
         return documentCall(this, args);
       case 'FULLTEXT':
-        throw new ThemisError('VALIDATION_FAILED', 'FULLTEXT(doc.attribute, query) can only be a FILTER condition of a FOR over a collection with a fulltext index on that attribute');
+        throw new ThemisError(
+          'VALIDATION_FAILED',
+          'FULLTEXT(doc.attribute, query) can only be a FILTER condition of a FOR over a collection with a fulltext index on that attribute',
+        );
       case 'NEAR':
-        throw new ThemisError('VALIDATION_FAILED', 'NEAR(doc.attribute, vector, k) can only be a FILTER condition of a FOR over a collection with a vector index on that attribute');
+        throw new ThemisError(
+          'VALIDATION_FAILED',
+          'NEAR(doc.attribute, vector, k) can only be a FILTER condition of a FOR over a collection with a vector index on that attribute',
+        );
       default:
         throw new ThemisError('VALIDATION_FAILED', `unknown function ${name}()`);
     }
@@ -161,7 +172,11 @@ export class Executor implements ExecContext {
   }
 
   /** The query's result values (documents as objects; use `texts` for their stored text). */
-  async *values(steps: Step[], ret: Plan['ret'] | { expr: Expr; distinct: boolean } | undefined, start: Row = Object.create(null) as Row): AsyncGenerator<AqlValue> {
+  async *values(
+    steps: Step[],
+    ret: Plan['ret'] | { expr: Expr; distinct: boolean } | undefined,
+    start: Row = Object.create(null) as Row,
+  ): AsyncGenerator<AqlValue> {
     let rows: AsyncIterable<Row> = single(start);
     for (const s of steps) rows = this.step(s, rows, start);
     if (!ret) {

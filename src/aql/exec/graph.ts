@@ -27,7 +27,12 @@ function vertexDoc(cx: EntityReader, key: string): AqlValue {
 /** The entity key a start/target expression names (a key string or a document with `_id`); undefined when none. */
 async function startVertex(cx: Pick<ExecContext, 'eval'>, e: Expr, row: Row): Promise<string | undefined> {
   const v = await cx.eval(e, row);
-  const key = typeof v === 'string' ? v : v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { _id?: unknown })._id === 'string' ? ((v as { _id: string })._id as string) : undefined;
+  const key =
+    typeof v === 'string'
+      ? v
+      : v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { _id?: unknown })._id === 'string'
+        ? ((v as { _id: string })._id as string)
+        : undefined;
   if (key === undefined) return undefined;
   try {
     return parseEntityKey(key).key;
@@ -37,7 +42,11 @@ async function startVertex(cx: Pick<ExecContext, 'eval'>, e: Expr, row: Row): Pr
 }
 
 /** BFS with global vertex uniqueness (ArangoDB: bfs, uniqueVertices "global"): each vertex once, at its shortest depth in min..max. */
-export async function* traversalStep(cx: GraphContext, s: Extract<Step, { kind: 'traversal' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+export async function* traversalStep(
+  cx: GraphContext,
+  s: Extract<Step, { kind: 'traversal' }>,
+  input: AsyncIterable<Row>,
+): AsyncGenerator<Row> {
   const op = s.op;
   const dir = op.direction.toLowerCase() as GraphDirection;
   for await (const row of input) {
@@ -76,7 +85,11 @@ export async function* traversalStep(cx: GraphContext, s: Extract<Step, { kind: 
   }
 }
 
-export async function* shortestPathStep(cx: GraphContext, s: Extract<Step, { kind: 'shortestPath' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+export async function* shortestPathStep(
+  cx: GraphContext,
+  s: Extract<Step, { kind: 'shortestPath' }>,
+  input: AsyncIterable<Row>,
+): AsyncGenerator<Row> {
   const op = s.op;
   const dir = op.direction.toLowerCase() as GraphDirection;
   for await (const row of input) {

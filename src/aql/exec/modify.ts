@@ -36,20 +36,31 @@ export async function* modifyStep(cx: ModifyContext, s: Extract<Step, { kind: 'm
     let NEW: AqlValue = null;
     if (op.type === 'insert') {
       const d = await cx.eval(op.doc, row);
-      if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new ThemisError('VALIDATION_FAILED', `INSERT needs an object, got ${typeName(d)}`);
+      if (d === null || typeof d !== 'object' || Array.isArray(d))
+        throw new ThemisError('VALIDATION_FAILED', `INSERT needs an object, got ${typeName(d)}`);
       const { _key, _id, ...rest } = { ...(d as Record<string, AqlValue>), _key: (d as Record<string, AqlValue>)._key, _id: undefined };
       void _id;
       checkDepth(d, cx.gov.maxDepth, 'the document to INSERT');
       const pk = _key === undefined || _key === null ? uuidv4() : _key;
-      if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `INSERT: _key must be a non-empty string, got ${JSON.stringify(pk)}`);
+      if (typeof pk !== 'string' || pk === '')
+        throw new ThemisError('VALIDATION_FAILED', `INSERT: _key must be a non-empty string, got ${JSON.stringify(pk)}`);
       const k = parseEntityKey(`${table}:${pk}`);
       const text = JSON.stringify(rest);
       store.putIn(txn, k, { text }, true);
       NEW = toDoc(cx, k.key, table, text);
     } else {
       const keyVal = await cx.eval(op.key, row);
-      const pk = typeof keyVal === 'string' ? keyVal : keyVal !== null && typeof keyVal === 'object' && !Array.isArray(keyVal) ? ((keyVal as Record<string, AqlValue>)._key ?? null) : null;
-      if (typeof pk !== 'string' || pk === '') throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()}: the key must be a string or an object with _key, got ${typeName(keyVal)}`);
+      const pk =
+        typeof keyVal === 'string'
+          ? keyVal
+          : keyVal !== null && typeof keyVal === 'object' && !Array.isArray(keyVal)
+            ? ((keyVal as Record<string, AqlValue>)._key ?? null)
+            : null;
+      if (typeof pk !== 'string' || pk === '')
+        throw new ThemisError(
+          'VALIDATION_FAILED',
+          `${op.type.toUpperCase()}: the key must be a string or an object with _key, got ${typeName(keyVal)}`,
+        );
       const k = parseEntityKey(`${table}:${pk}`);
       const current = store.read(k, txn);
       if (current === undefined) throw new ThemisError('NOT_FOUND', `${op.type.toUpperCase()}: document ${k.key} not found`);
@@ -58,7 +69,11 @@ export async function* modifyStep(cx: ModifyContext, s: Extract<Step, { kind: 'm
         store.deleteIn(txn, k);
       } else {
         const patch = op.with ? await cx.eval(op.with, row) : keyVal;
-        if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new ThemisError('VALIDATION_FAILED', `${op.type.toUpperCase()} needs an object with the new values, got ${typeName(patch)}`);
+        if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+          throw new ThemisError(
+            'VALIDATION_FAILED',
+            `${op.type.toUpperCase()} needs an object with the new values, got ${typeName(patch)}`,
+          );
         checkDepth(patch, cx.gov.maxDepth, `the document to ${op.type.toUpperCase()}`);
         const { _key: _k, _id: _i, ...fields } = patch as Record<string, AqlValue>;
         void _k;
@@ -82,7 +97,16 @@ function mergePatch(target: Record<string, AqlValue>, patch: Record<string, AqlV
   const out: Record<string, AqlValue> = { ...target };
   for (const [k, v] of Object.entries(patch)) {
     const cur = out[k];
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && cur !== null && typeof cur === 'object' && !Array.isArray(cur) && cur !== undefined ? mergePatch(cur as Record<string, AqlValue>, v as Record<string, AqlValue>) : v;
+    out[k] =
+      v !== null &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      cur !== null &&
+      typeof cur === 'object' &&
+      !Array.isArray(cur) &&
+      cur !== undefined
+        ? mergePatch(cur as Record<string, AqlValue>, v as Record<string, AqlValue>)
+        : v;
   }
   return out;
 }

@@ -15,7 +15,11 @@ export type SortCollectContext = Pick<ExecContext, 'opts' | 'gov' | 'eval' | 'ti
 
 // ------------------------------------------------------------------ SORT
 
-export async function* sortStep(cx: SortCollectContext, s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>): AsyncGenerator<Row> {
+export async function* sortStep(
+  cx: SortCollectContext,
+  s: Extract<Step, { kind: 'sort' }>,
+  input: AsyncIterable<Row>,
+): AsyncGenerator<Row> {
   const held = cx.gov.holding();
   try {
     yield* sortRows(cx, s, input, held);
@@ -25,7 +29,12 @@ export async function* sortStep(cx: SortCollectContext, s: Extract<Step, { kind:
 }
 
 /** SORT's body; `held` accounts for the rows it buffers. */
-async function* sortRows(cx: SortCollectContext, s: Extract<Step, { kind: 'sort' }>, input: AsyncIterable<Row>, held: Holding): AsyncGenerator<Row> {
+async function* sortRows(
+  cx: SortCollectContext,
+  s: Extract<Step, { kind: 'sort' }>,
+  input: AsyncIterable<Row>,
+  held: Holding,
+): AsyncGenerator<Row> {
   let need: number | undefined;
   const keyed: { row: Row; keys: AqlValue[]; n: number; bytes: number }[] = [];
   const prune = async (): Promise<void> => {
@@ -46,11 +55,16 @@ async function* sortRows(cx: SortCollectContext, s: Extract<Step, { kind: 'sort'
   };
   for await (const row of input) {
     cx.tick();
-    if (s.limit && need === undefined) need = limitValue(await cx.eval(s.limit.offset, row), 'offset') + limitValue(await cx.eval(s.limit.count, row), 'count');
+    if (s.limit && need === undefined)
+      need = limitValue(await cx.eval(s.limit.offset, row), 'offset') + limitValue(await cx.eval(s.limit.count, row), 'count');
     const keys: AqlValue[] = [];
     for (const k of s.keys) keys.push(await cx.eval(k.expr, row));
     // the row, its sort keys, and the entry that holds them
-    const bytes = cx.rowBytes(row) + 64 + 8 * keys.length + keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? cx.valueBytes(k) : 0), 0);
+    const bytes =
+      cx.rowBytes(row) +
+      64 +
+      8 * keys.length +
+      keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? cx.valueBytes(k) : 0), 0);
     held.hold(bytes);
     keyed.push({ row, keys, n: n++, bytes });
     if (s.byIndex) {
@@ -102,7 +116,12 @@ function isSimilaritySort(s: Extract<Step, { kind: 'sort' }>): boolean {
 
 // ------------------------------------------------------------------ COLLECT
 
-export async function* collectStep(cx: SortCollectContext, s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row): AsyncGenerator<Row> {
+export async function* collectStep(
+  cx: SortCollectContext,
+  s: Extract<Step, { kind: 'collect' }>,
+  input: AsyncIterable<Row>,
+  start: Row,
+): AsyncGenerator<Row> {
   const held = cx.gov.holding();
   try {
     yield* collectRows(cx, s, input, start, held);
@@ -112,7 +131,13 @@ export async function* collectStep(cx: SortCollectContext, s: Extract<Step, { ki
 }
 
 /** COLLECT's body; `held` accounts for its groups, their aggregate values and INTO rows. */
-async function* collectRows(cx: SortCollectContext, s: Extract<Step, { kind: 'collect' }>, input: AsyncIterable<Row>, start: Row, held: Holding): AsyncGenerator<Row> {
+async function* collectRows(
+  cx: SortCollectContext,
+  s: Extract<Step, { kind: 'collect' }>,
+  input: AsyncIterable<Row>,
+  start: Row,
+  held: Holding,
+): AsyncGenerator<Row> {
   const op = s.op;
   interface Group {
     values: AqlValue[];
@@ -158,7 +183,8 @@ async function* collectRows(cx: SortCollectContext, s: Extract<Step, { kind: 'co
     }
   }
   // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.
-  if (groups.size === 0 && op.groups.length === 0) groups.set('', { values: [], count: 0, agg: op.aggregates.map(() => newAgg()), into: [] });
+  if (groups.size === 0 && op.groups.length === 0)
+    groups.set('', { values: [], count: 0, agg: op.aggregates.map(() => newAgg()), into: [] });
   const list = [...groups.values()];
   // ArangoDB sorts COLLECT's output by the group values.
   await sorted(cx, list, (a, b) => {
@@ -176,8 +202,12 @@ async function* collectRows(cx: SortCollectContext, s: Extract<Step, { kind: 'co
   for (const g of list) {
     gov.reset(m);
     const r = Object.create(base) as Row;
-    op.groups.forEach((x, i) => { r[x.var] = g.values[i]!; });
-    op.aggregates.forEach((a, i) => { r[a.var] = aggResult(g.agg[i]!, a.fn); });
+    op.groups.forEach((x, i) => {
+      r[x.var] = g.values[i]!;
+    });
+    op.aggregates.forEach((a, i) => {
+      r[a.var] = aggResult(g.agg[i]!, a.fn);
+    });
     if (op.into) r[op.into.var] = g.into;
     if (op.count) r[op.count] = g.count;
     yield r;

@@ -21,8 +21,8 @@ import { extend, IndexOrderUnusable, scopeOf, tooMany, type ExecContext, type Ro
 export type EntityReader = Pick<ExecContext, 'deps' | 'snapshot' | 'opts' | 'texts'>;
 
 /** What the FOR step and its sources need besides reading documents. */
-export type SourceContext = EntityReader & Pick<ExecContext, 'gov' | 'scores' | 'evalCtx' | 'eval' | 'evalSync' | 'turnDue' | 'turn' | 'valueBytes'>;
-
+export type SourceContext = EntityReader &
+  Pick<ExecContext, 'gov' | 'scores' | 'evalCtx' | 'eval' | 'evalSync' | 'turnDue' | 'turn' | 'valueBytes'>;
 
 const FULLTEXT_LIMIT = 10_000;
 
@@ -80,7 +80,8 @@ export function documentCall(cx: EntityReader, args: AqlValue[]): AqlValue {
   const one = (id: AqlValue, table?: string): AqlValue => {
     if (typeof id !== 'string' || id === '') return null;
     let key = id;
-    if (table !== undefined) key = id.startsWith(`${table}:`) || id.startsWith(`${table}/`) ? `${table}:${id.slice(table.length + 1)}` : `${table}:${id}`;
+    if (table !== undefined)
+      key = id.startsWith(`${table}:`) || id.startsWith(`${table}/`) ? `${table}:${id.slice(table.length + 1)}` : `${table}:${id}`;
     else {
       const colon = id.indexOf(':');
       const slash = id.indexOf('/');
@@ -91,8 +92,9 @@ export function documentCall(cx: EntityReader, args: AqlValue[]): AqlValue {
     return toDoc(cx, key, key.slice(0, key.indexOf(':')), text);
   };
   const table = args.length > 1 ? args[0] : undefined;
-  if (table !== undefined && typeof table !== 'string') throw new ThemisError('VALIDATION_FAILED', 'DOCUMENT(collection, key): the collection must be a name');
-  const ids = args.length > 1 ? args[1]! : args[0] ?? null;
+  if (table !== undefined && typeof table !== 'string')
+    throw new ThemisError('VALIDATION_FAILED', 'DOCUMENT(collection, key): the collection must be a name');
+  const ids = args.length > 1 ? args[1]! : (args[0] ?? null);
   if (Array.isArray(ids)) return ids.map((x) => one(x, table as string | undefined)).filter((d) => d !== null);
   return one(ids, table as string | undefined);
 }
@@ -134,11 +136,21 @@ export async function* forStep(cx: SourceContext, s: Extract<Step, { kind: 'for'
   }
 }
 
-async function* sourceDocs(cx: SourceContext, s: Extract<Step, { kind: 'for' }>, src: Source, row: Row, hash: BigMap<AqlValue[]> | undefined): AsyncGenerator<AqlValue> {
+async function* sourceDocs(
+  cx: SourceContext,
+  s: Extract<Step, { kind: 'for' }>,
+  src: Source,
+  row: Row,
+  hash: BigMap<AqlValue[]> | undefined,
+): AsyncGenerator<AqlValue> {
   switch (src.kind) {
     case 'expr': {
       const v = await cx.eval(src.expr, row);
-      if (!Array.isArray(v)) throw new ThemisError('VALIDATION_FAILED', `FOR ${s.var} IN ...: expected an array to iterate, got ${v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`} (line ${s.pos.line}, column ${s.pos.column})`);
+      if (!Array.isArray(v))
+        throw new ThemisError(
+          'VALIDATION_FAILED',
+          `FOR ${s.var} IN ...: expected an array to iterate, got ${v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`} (line ${s.pos.line}, column ${s.pos.column})`,
+        );
       let n = 0;
       for (const x of v) {
         yield x;
@@ -189,7 +201,9 @@ async function* sourceDocs(cx: SourceContext, s: Extract<Step, { kind: 'for' }>,
       return;
     }
     case 'index_range': {
-      const r: { lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse: boolean } = { reverse: src.reverse };
+      const r: { lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse: boolean } = {
+        reverse: src.reverse,
+      };
       if (src.lower) {
         r.lower = (await cx.eval(src.lower.expr, row)) as ScalarValue;
         r.includeLower = src.lower.inclusive;
@@ -225,7 +239,8 @@ async function* sourceDocs(cx: SourceContext, s: Extract<Step, { kind: 'for' }>,
     case 'vector': {
       const vec = await cx.eval(src.vector, row);
       const k = toNumber(await cx.eval(src.k, row));
-      if (!Number.isInteger(k) || k < 0 || k > 10_000) throw new ThemisError('VALIDATION_FAILED', `the number of nearest neighbours must be an integer from 0 to 10000, got ${k}`);
+      if (!Number.isInteger(k) || k < 0 || k > 10_000)
+        throw new ThemisError('VALIDATION_FAILED', `the number of nearest neighbours must be an integer from 0 to 10000, got ${k}`);
       if (k === 0) return;
       // The FOR's other conditions run inside the graph walk, so k hits come back whenever k match.
       const cache = new Map<string, AqlValue | undefined>();
@@ -278,7 +293,12 @@ async function* indexedDocs(cx: SourceContext, table: string, scans: (() => Asyn
 // ------------------------------------------------------------------ hash join
 
 /** The inner side of a hash join: the table's documents (filtered by conditions on them alone) by join key. */
-async function buildHash(cx: SourceContext, s: Extract<Step, { kind: 'for' }>, src: Extract<Source, { kind: 'hash_join' }>, held: Holding): Promise<BigMap<AqlValue[]>> {
+async function buildHash(
+  cx: SourceContext,
+  s: Extract<Step, { kind: 'for' }>,
+  src: Extract<Source, { kind: 'hash_join' }>,
+  held: Holding,
+): Promise<BigMap<AqlValue[]>> {
   const map = new BigMap<AqlValue[]>();
   let n = 0;
   const empty = Object.create(null) as Row;

@@ -83,64 +83,100 @@ def(['POSITION', 'CONTAINS_ARRAY'], 2, 3, (a, ctx) => {
   );
 });
 
-def(['COUNT_DISTINCT', 'COUNT_UNIQUE'], 1, 1, (a, ctx) => {
-  const arr = arrayArg(ctx, 'COUNT_DISTINCT', a[0]);
-  return arr === null ? null : keySet(arr, ctx, (s) => s.size);
-}, true);
+def(
+  ['COUNT_DISTINCT', 'COUNT_UNIQUE'],
+  1,
+  1,
+  (a, ctx) => {
+    const arr = arrayArg(ctx, 'COUNT_DISTINCT', a[0]);
+    return arr === null ? null : keySet(arr, ctx, (s) => s.size);
+  },
+  true,
+);
 
-def('UNIQUE', 1, 1, (a, ctx) => {
-  const arr = arrayArg(ctx, 'UNIQUE', a[0]);
-  return arr === null ? null : uniqueValues(arr, ctx);
-}, true);
+def(
+  'UNIQUE',
+  1,
+  1,
+  (a, ctx) => {
+    const arr = arrayArg(ctx, 'UNIQUE', a[0]);
+    return arr === null ? null : uniqueValues(arr, ctx);
+  },
+  true,
+);
 
-def('SORTED', 1, 1, (a, ctx) => {
-  const arr = arrayArg(ctx, 'SORTED', a[0]);
-  if (arr === null) return null;
-  charge(ctx, 16 + 8 * arr.length);
-  return sortWith(ctx.gov, arr.slice(), compare) as Val;
-}, true);
+def(
+  'SORTED',
+  1,
+  1,
+  (a, ctx) => {
+    const arr = arrayArg(ctx, 'SORTED', a[0]);
+    if (arr === null) return null;
+    charge(ctx, 16 + 8 * arr.length);
+    return sortWith(ctx.gov, arr.slice(), compare) as Val;
+  },
+  true,
+);
 
-def('SORTED_UNIQUE', 1, 1, (a, ctx) => {
-  const arr = arrayArg(ctx, 'SORTED_UNIQUE', a[0]);
-  if (arr === null) return null;
-  charge(ctx, 16 + 16 * arr.length);
-  return andThen(sortWith(ctx.gov, arr.slice(), compare) as Val, (sorted) => {
-    const xs = sorted as AqlValue[];
-    const out: AqlValue[] = [];
-    return loop(
-      ctx,
-      xs.length,
-      (i) => {
-        const x = xs[i]!;
-        if (out.length === 0 || compare(out[out.length - 1], x) !== 0) out.push(x);
-      },
-      () => out,
-    );
-  });
-}, true);
+def(
+  'SORTED_UNIQUE',
+  1,
+  1,
+  (a, ctx) => {
+    const arr = arrayArg(ctx, 'SORTED_UNIQUE', a[0]);
+    if (arr === null) return null;
+    charge(ctx, 16 + 16 * arr.length);
+    return andThen(sortWith(ctx.gov, arr.slice(), compare) as Val, (sorted) => {
+      const xs = sorted as AqlValue[];
+      const out: AqlValue[] = [];
+      return loop(
+        ctx,
+        xs.length,
+        (i) => {
+          const x = xs[i]!;
+          if (out.length === 0 || compare(out[out.length - 1], x) !== 0) out.push(x);
+        },
+        () => out,
+      );
+    });
+  },
+  true,
+);
 
 function arraysArgs(ctx: FnContext, fn: string, a: AqlValue[]): AqlValue[][] | null {
   for (const x of a) if (!Array.isArray(x)) return invalidArg(ctx, fn);
   return a as AqlValue[][];
 }
 
-def('UNION', 2, Infinity, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'UNION', a);
-  if (arrays === null) return null;
-  let n = 0;
-  for (const x of arrays) n += x.length;
-  charge(ctx, 16 + 8 * n);
-  return ([] as AqlValue[]).concat(...arrays);
-}, true);
+def(
+  'UNION',
+  2,
+  Infinity,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'UNION', a);
+    if (arrays === null) return null;
+    let n = 0;
+    for (const x of arrays) n += x.length;
+    charge(ctx, 16 + 8 * n);
+    return ([] as AqlValue[]).concat(...arrays);
+  },
+  true,
+);
 
-def('UNION_DISTINCT', 2, Infinity, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'UNION_DISTINCT', a);
-  if (arrays === null) return null;
-  let n = 0;
-  for (const x of arrays) n += x.length;
-  charge(ctx, 16 + 8 * n);
-  return uniqueValues(([] as AqlValue[]).concat(...arrays), ctx);
-}, true);
+def(
+  'UNION_DISTINCT',
+  2,
+  Infinity,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'UNION_DISTINCT', a);
+    if (arrays === null) return null;
+    let n = 0;
+    for (const x of arrays) n += x.length;
+    charge(ctx, 16 + 8 * n);
+    return uniqueValues(([] as AqlValue[]).concat(...arrays), ctx);
+  },
+  true,
+);
 
 /** Key sets of several arrays, one after another (governed), for `done`. */
 function keySets(arrays: AqlValue[][], ctx: FnContext, done: (sets: BigSet[]) => Val): Val {
@@ -168,82 +204,112 @@ function distinctWhere(ctx: FnContext, arr: readonly AqlValue[], seen: BigSet, k
   );
 }
 
-def('INTERSECTION', 2, Infinity, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'INTERSECTION', a);
-  if (arrays === null) return null;
-  return keySets(arrays.slice(1), ctx, (others) => distinctWhere(ctx, arrays[0]!, new BigSet(), (k) => others.every((s) => s.has(k))));
-}, true);
+def(
+  'INTERSECTION',
+  2,
+  Infinity,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'INTERSECTION', a);
+    if (arrays === null) return null;
+    return keySets(arrays.slice(1), ctx, (others) => distinctWhere(ctx, arrays[0]!, new BigSet(), (k) => others.every((s) => s.has(k))));
+  },
+  true,
+);
 
-def('MINUS', 2, Infinity, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'MINUS', a);
-  if (arrays === null) return null;
-  const rest: AqlValue[] = ([] as AqlValue[]).concat(...arrays.slice(1));
-  charge(ctx, 16 + 8 * rest.length);
-  // The excluded keys double as the seen set: a value of the first array is kept once, and only if not excluded.
-  return keySet(rest, ctx, (exclude) => distinctWhere(ctx, arrays[0]!, exclude, () => true));
-}, true);
+def(
+  'MINUS',
+  2,
+  Infinity,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'MINUS', a);
+    if (arrays === null) return null;
+    const rest: AqlValue[] = ([] as AqlValue[]).concat(...arrays.slice(1));
+    charge(ctx, 16 + 8 * rest.length);
+    // The excluded keys double as the seen set: a value of the first array is kept once, and only if not excluded.
+    return keySet(rest, ctx, (exclude) => distinctWhere(ctx, arrays[0]!, exclude, () => true));
+  },
+  true,
+);
 
-def('OUTERSECTION', 2, Infinity, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'OUTERSECTION', a);
-  if (arrays === null) return null;
-  const all: AqlValue[] = ([] as AqlValue[]).concat(...arrays);
-  charge(ctx, 16 + 8 * all.length);
-  const counts = new BigMap<{ v: AqlValue; n: number }>();
-  const order: { v: AqlValue; n: number }[] = []; // first-seen order (a BigMap iterates by shard)
-  return loop(
-    ctx,
-    all.length,
-    (i) => {
-      const v = all[i]!;
-      const k = hashKey(v);
-      const e = counts.get(k);
-      if (e) e.n++;
-      else {
-        charge(ctx, hashEntryBytes(k) + 40);
-        const entry = { v, n: 1 };
-        counts.set(k, entry);
-        order.push(entry);
-      }
-    },
-    () => {
-      const out: AqlValue[] = [];
-      for (const e of order) if (e.n === 1) out.push(e.v);
-      return out;
-    },
-  );
-}, true);
+def(
+  'OUTERSECTION',
+  2,
+  Infinity,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'OUTERSECTION', a);
+    if (arrays === null) return null;
+    const all: AqlValue[] = ([] as AqlValue[]).concat(...arrays);
+    charge(ctx, 16 + 8 * all.length);
+    const counts = new BigMap<{ v: AqlValue; n: number }>();
+    const order: { v: AqlValue; n: number }[] = []; // first-seen order (a BigMap iterates by shard)
+    return loop(
+      ctx,
+      all.length,
+      (i) => {
+        const v = all[i]!;
+        const k = hashKey(v);
+        const e = counts.get(k);
+        if (e) e.n++;
+        else {
+          charge(ctx, hashEntryBytes(k) + 40);
+          const entry = { v, n: 1 };
+          counts.set(k, entry);
+          order.push(entry);
+        }
+      },
+      () => {
+        const out: AqlValue[] = [];
+        for (const e of order) if (e.n === 1) out.push(e.v);
+        return out;
+      },
+    );
+  },
+  true,
+);
 
-def('INTERLEAVE', 2, Infinity, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'INTERLEAVE', a);
-  if (arrays === null) return null;
-  const out: AqlValue[] = [];
-  let max = 0;
-  let n = 0;
-  for (const x of arrays) {
-    if (x.length > max) max = x.length;
-    n += x.length;
-  }
-  charge(ctx, 16 + 8 * n);
-  return loop(
-    ctx,
-    max,
-    (i) => {
-      for (const arr of arrays) if (i < arr.length) out.push(arr[i]!);
-    },
-    () => out,
-  );
-}, true);
+def(
+  'INTERLEAVE',
+  2,
+  Infinity,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'INTERLEAVE', a);
+    if (arrays === null) return null;
+    const out: AqlValue[] = [];
+    let max = 0;
+    let n = 0;
+    for (const x of arrays) {
+      if (x.length > max) max = x.length;
+      n += x.length;
+    }
+    charge(ctx, 16 + 8 * n);
+    return loop(
+      ctx,
+      max,
+      (i) => {
+        for (const arr of arrays) if (i < arr.length) out.push(arr[i]!);
+      },
+      () => out,
+    );
+  },
+  true,
+);
 
-def('JACCARD', 2, 2, (a, ctx) => {
-  const arrays = arraysArgs(ctx, 'JACCARD', a);
-  if (arrays === null) return null;
-  return keySets(arrays, ctx, ([x, y]) => {
-    if (x!.size === 0 && y!.size === 0) return 1;
-    let inter = 0;
-    for (const k of x!) if (y!.has(k)) inter++;
-    return inter / (x!.size + y!.size - inter);
-  });
-}, true);
+def(
+  'JACCARD',
+  2,
+  2,
+  (a, ctx) => {
+    const arrays = arraysArgs(ctx, 'JACCARD', a);
+    if (arrays === null) return null;
+    return keySets(arrays, ctx, ([x, y]) => {
+      if (x!.size === 0 && y!.size === 0) return 1;
+      let inter = 0;
+      for (const k of x!) if (y!.has(k)) inter++;
+      return inter / (x!.size + y!.size - inter);
+    });
+  },
+  true,
+);
 
 /**
  * Flattens nested arrays `depth` levels (for FLATTEN() and `[**]`):
@@ -279,12 +345,18 @@ export function flattenArray(arr: AqlValue[], depth: number, gov?: Governor): Va
   );
 }
 
-def('FLATTEN', 1, 2, (a, ctx) => {
-  const arr = arrayArg(ctx, 'FLATTEN', a[0]);
-  if (arr === null) return null;
-  const depth = a.length > 1 && a[1] !== null ? int(a[1]) : 1;
-  return flattenArray(arr, Math.max(0, depth), ctx.gov);
-}, true);
+def(
+  'FLATTEN',
+  1,
+  2,
+  (a, ctx) => {
+    const arr = arrayArg(ctx, 'FLATTEN', a[0]);
+    if (arr === null) return null;
+    const depth = a.length > 1 && a[1] !== null ? int(a[1]) : 1;
+    return flattenArray(arr, Math.max(0, depth), ctx.gov);
+  },
+  true,
+);
 
 def('PUSH', 2, 3, (a, ctx) => {
   const v = a[1]!;
@@ -394,7 +466,8 @@ def('REPLACE_NTH', 3, 4, (a, ctx) => {
     return out;
   }
   if (i > arr.length) {
-    if (a.length < 4) throw new ThemisError('VALIDATION_FAILED', 'REPLACE_NTH(): position is beyond the end of the array and no padding value was given');
+    if (a.length < 4)
+      throw new ThemisError('VALIDATION_FAILED', 'REPLACE_NTH(): position is beyond the end of the array and no padding value was given');
     if (i - arr.length > MAX_RANGE) throw rangeTooLarge();
     charge(ctx, 8 * (i - arr.length));
     while (out.length < i) out.push(a[3]!);

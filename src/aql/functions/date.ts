@@ -34,14 +34,30 @@ const UNIT_MS = {
 type DateUnit = keyof typeof UNIT_MS;
 
 const UNIT_NAMES: Record<string, DateUnit> = {
-  y: 'y', year: 'y', years: 'y',
-  m: 'm', month: 'm', months: 'm',
-  w: 'w', week: 'w', weeks: 'w',
-  d: 'd', day: 'd', days: 'd',
-  h: 'h', hour: 'h', hours: 'h',
-  i: 'i', minute: 'i', minutes: 'i',
-  s: 's', second: 's', seconds: 's',
-  f: 'f', millisecond: 'f', milliseconds: 'f',
+  y: 'y',
+  year: 'y',
+  years: 'y',
+  m: 'm',
+  month: 'm',
+  months: 'm',
+  w: 'w',
+  week: 'w',
+  weeks: 'w',
+  d: 'd',
+  day: 'd',
+  days: 'd',
+  h: 'h',
+  hour: 'h',
+  hours: 'h',
+  i: 'i',
+  minute: 'i',
+  minutes: 'i',
+  s: 's',
+  second: 's',
+  seconds: 's',
+  f: 'f',
+  millisecond: 'f',
+  milliseconds: 'f',
 };
 
 function parseUnit(v: AqlValue | undefined): DateUnit | undefined {
@@ -115,7 +131,8 @@ function isoString(ms: number): string | null {
 }
 
 /** Date strings ArangoDB accepts: YYYY[-MM[-DD[(T| )HH:MM[:SS[.fff]]]]][Z|±HH[:]MM]. */
-export const DATE_STRING = /^(\d{1,4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?$/;
+export const DATE_STRING =
+  /^(\d{1,4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 function parseDateString(s: string): number | null {
   const m = DATE_STRING.exec(s);
@@ -271,7 +288,8 @@ function dateFromArgs(ctx: FnContext, fn: string, a: AqlValue[]): number | null 
   const [y, mo, d, h, i, s, f] = parts as [number, number, number, number, number, number, number];
   // Overflowing components carry into the larger ones (month 13 = January of the next year).
   const months = y * 12 + (mo - 1);
-  const ms = daysFromCivil(Math.floor(months / 12), (months % 12) + 1, 1) * DAY_MS + (d - 1) * DAY_MS + h * 3_600_000 + i * 60_000 + s * 1000 + f;
+  const ms =
+    daysFromCivil(Math.floor(months / 12), (months % 12) + 1, 1) * DAY_MS + (d - 1) * DAY_MS + h * 3_600_000 + i * 60_000 + s * 1000 + f;
   return validMs(ms) ? ms : warn(ctx, fn, 'date out of range');
 }
 
@@ -441,7 +459,20 @@ def('DATE_COMPARE', 3, 6, (a, ctx) => {
   return true;
 });
 
-const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 function pad(n: number, width: number): string {
@@ -450,7 +481,40 @@ function pad(n: number, width: number): string {
 }
 
 /** DATE_FORMAT placeholders, longest first. */
-const FORMAT_TOKENS = ['yyyyyy', 'yyyy', 'yy', 'y', 'mmmm', 'mmm', 'mm', 'm', 'dd', 'd', 'hh', 'h', 'ii', 'i', 'ss', 's', 'fff', 'f', 'xxx', 'x', 'kk', 'k', 'wwww', 'www', 'w', 't', 'z', 'l', 'q', 'a', '&', '%'];
+const FORMAT_TOKENS = [
+  'yyyyyy',
+  'yyyy',
+  'yy',
+  'y',
+  'mmmm',
+  'mmm',
+  'mm',
+  'm',
+  'dd',
+  'd',
+  'hh',
+  'h',
+  'ii',
+  'i',
+  'ss',
+  's',
+  'fff',
+  'f',
+  'xxx',
+  'x',
+  'kk',
+  'k',
+  'wwww',
+  'www',
+  'w',
+  't',
+  'z',
+  'l',
+  'q',
+  'a',
+  '&',
+  '%',
+];
 
 function formatDate(ms: number, local: number, format: string): string {
   const c = civil(local);

@@ -25,10 +25,30 @@ def('FLOOR', 1, 1, unaryMath(Math.floor));
 def('ROUND', 1, 1, unaryMath(Math.round)); // half up: ROUND(-2.5) == -2 as in ArangoDB
 def('SQRT', 1, 1, unaryMath(Math.sqrt));
 def('EXP', 1, 1, unaryMath(Math.exp));
-def('EXP2', 1, 1, unaryMath((x) => 2 ** x));
-def('LOG', 1, 1, unaryMath((x) => (x <= 0 ? NaN : Math.log(x))));
-def('LOG2', 1, 1, unaryMath((x) => (x <= 0 ? NaN : Math.log2(x))));
-def('LOG10', 1, 1, unaryMath((x) => (x <= 0 ? NaN : Math.log10(x))));
+def(
+  'EXP2',
+  1,
+  1,
+  unaryMath((x) => 2 ** x),
+);
+def(
+  'LOG',
+  1,
+  1,
+  unaryMath((x) => (x <= 0 ? NaN : Math.log(x))),
+);
+def(
+  'LOG2',
+  1,
+  1,
+  unaryMath((x) => (x <= 0 ? NaN : Math.log2(x))),
+);
+def(
+  'LOG10',
+  1,
+  1,
+  unaryMath((x) => (x <= 0 ? NaN : Math.log10(x))),
+);
 def('SIN', 1, 1, unaryMath(Math.sin));
 def('COS', 1, 1, unaryMath(Math.cos));
 def('TAN', 1, 1, unaryMath(Math.tan));
@@ -36,40 +56,56 @@ def('ASIN', 1, 1, unaryMath(Math.asin));
 def('ACOS', 1, 1, unaryMath(Math.acos));
 def('ATAN', 1, 1, unaryMath(Math.atan));
 def('ATAN2', 2, 2, (a, ctx) => numberOrNull(Math.atan2(num(a[0]), num(a[1]))));
-def('RADIANS', 1, 1, unaryMath((x) => (x * Math.PI) / 180));
-def('DEGREES', 1, 1, unaryMath((x) => (x * 180) / Math.PI));
+def(
+  'RADIANS',
+  1,
+  1,
+  unaryMath((x) => (x * Math.PI) / 180),
+);
+def(
+  'DEGREES',
+  1,
+  1,
+  unaryMath((x) => (x * 180) / Math.PI),
+);
 def('PI', 0, 0, () => Math.PI);
 def('POW', 2, 2, (a, ctx) => numberOrNull(num(a[0]) ** num(a[1])));
 def('RAND', 0, 0, () => Math.random());
 
-def('RANGE', 2, 3, (a, ctx) => {
-  if (a.length < 3 || a[2] === null) {
-    const from = int(a[0]);
-    const to = int(a[1]);
-    return integerRange(from, to, ctx.gov);
-  }
-  const from = num(a[0]);
-  const to = num(a[1]);
-  const step = num(a[2]);
-  if (step === 0 || (from < to && step < 0) || (from > to && step > 0)) return warn(ctx, 'RANGE', 'invalid step');
-  if (Math.abs((to - from) / step) + 1 > MAX_RANGE) throw rangeTooLarge();
-  const n = Math.floor(Math.abs((to - from) / step)) + 1;
-  charge(ctx, 16 + 8 * n);
-  const out: number[] = [];
-  let x = from;
-  return loop(
-    ctx,
-    n + 1,
-    () => {
-      if (step > 0 ? x > to : x < to) return STOP;
-      out.push(x);
-      x += step;
-      return undefined;
-    },
-    () => out,
-    65536,
-  );
-}, true);
+def(
+  'RANGE',
+  2,
+  3,
+  (a, ctx) => {
+    if (a.length < 3 || a[2] === null) {
+      const from = int(a[0]);
+      const to = int(a[1]);
+      return integerRange(from, to, ctx.gov);
+    }
+    const from = num(a[0]);
+    const to = num(a[1]);
+    const step = num(a[2]);
+    if (step === 0 || (from < to && step < 0) || (from > to && step > 0)) return warn(ctx, 'RANGE', 'invalid step');
+    if (Math.abs((to - from) / step) + 1 > MAX_RANGE) throw rangeTooLarge();
+    const n = Math.floor(Math.abs((to - from) / step)) + 1;
+    charge(ctx, 16 + 8 * n);
+    const out: number[] = [];
+    let x = from;
+    return loop(
+      ctx,
+      n + 1,
+      () => {
+        if (step > 0 ? x > to : x < to) return STOP;
+        out.push(x);
+        x += step;
+        return undefined;
+      },
+      () => out,
+      65536,
+    );
+  },
+  true,
+);
 
 /** The most elements a range (operator `a..b` or RANGE()) may produce. */
 export const MAX_RANGE = 10_000_000;

@@ -15,7 +15,6 @@ const { table, def } = functionTable();
 /** The document and object functions, for index.ts to register. */
 export const OBJECT_FUNCTIONS: FunctionTable = table;
 
-
 function isSystemAttribute(name: string): boolean {
   return name.charCodeAt(0) === 95; // '_'
 }
@@ -220,7 +219,10 @@ function documentId(fn: string, v: AqlValue | undefined): [string, string] {
     const sep = idSeparator(id);
     if (sep > 0 && sep < id.length - 1) return [id.slice(0, sep), id.slice(sep + 1)];
   }
-  throw new ThemisError('VALIDATION_FAILED', `${fn}(): expects a document identifier ('collection:key', or ArangoDB's 'collection/key') or a document with an _id`);
+  throw new ThemisError(
+    'VALIDATION_FAILED',
+    `${fn}(): expects a document identifier ('collection:key', or ArangoDB's 'collection/key') or a document with an _id`,
+  );
 }
 
 def('PARSE_IDENTIFIER', 1, 1, (a, ctx) => {

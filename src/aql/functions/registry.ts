@@ -125,11 +125,9 @@ export function checkFunction(name: string, argc: number): void {
   const d = registry.get(upper);
   if (d === undefined) {
     const suggestion = suggestFunction(upper);
-    throw new ThemisError(
-      'VALIDATION_FAILED',
-      `unknown function ${upper}()${suggestion ? ` (did you mean ${suggestion}()?)` : ''}`,
-      { details: suggestion ? { function: upper, suggestion } : { function: upper } },
-    );
+    throw new ThemisError('VALIDATION_FAILED', `unknown function ${upper}()${suggestion ? ` (did you mean ${suggestion}()?)` : ''}`, {
+      details: suggestion ? { function: upper, suggestion } : { function: upper },
+    });
   }
   checkArity(upper, d, argc);
 }

@@ -50,9 +50,11 @@ const CONFIG_KEYS = new Set(Object.keys(DEFAULT_FULLTEXT_CONFIG));
 export function parseFulltextConfig(raw: unknown): FulltextConfig {
   const bad = (field: string, message: string) => new ThemisError('VALIDATION_FAILED', message, { details: { field: `config.${field}` } });
   if (raw === undefined || raw === null) return { ...DEFAULT_FULLTEXT_CONFIG, stopwords: [] };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ThemisError('VALIDATION_FAILED', 'field "config" must be an object', { details: { field: 'config' } });
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ThemisError('VALIDATION_FAILED', 'field "config" must be an object', { details: { field: 'config' } });
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!CONFIG_KEYS.has(k)) throw bad(k, `unknown fulltext config field "${k.slice(0, 60)}" (known: ${[...CONFIG_KEYS].join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!CONFIG_KEYS.has(k)) throw bad(k, `unknown fulltext config field "${k.slice(0, 60)}" (known: ${[...CONFIG_KEYS].join(', ')})`);
   const c: FulltextConfig = { ...DEFAULT_FULLTEXT_CONFIG, stopwords: [] };
   for (const f of ['stemming_enabled', 'stopwords_enabled', 'normalize_umlauts'] as const) {
     if (o[f] !== undefined) {
@@ -61,20 +63,33 @@ export function parseFulltextConfig(raw: unknown): FulltextConfig {
     }
   }
   if (o.language !== undefined) {
-    if (typeof o.language !== 'string' || !(FULLTEXT_LANGUAGES as readonly string[]).includes(o.language)) throw bad('language', `field "config.language" must be one of ${FULLTEXT_LANGUAGES.join(', ')}`);
+    if (typeof o.language !== 'string' || !(FULLTEXT_LANGUAGES as readonly string[]).includes(o.language))
+      throw bad('language', `field "config.language" must be one of ${FULLTEXT_LANGUAGES.join(', ')}`);
     c.language = o.language as FulltextLanguage;
   }
-  if (c.stemming_enabled && c.language === 'none') throw bad('stemming_enabled', 'stemming needs a language ("en" or "de"); set config.language or disable stemming');
+  if (c.stemming_enabled && c.language === 'none')
+    throw bad('stemming_enabled', 'stemming needs a language ("en" or "de"); set config.language or disable stemming');
   if (o.stopwords !== undefined) {
-    if (!Array.isArray(o.stopwords) || o.stopwords.length > MAX_CUSTOM_STOPWORDS || !o.stopwords.every((w) => typeof w === 'string' && w.length > 0 && w.length <= MAX_TERM_LENGTH)) {
-      throw bad('stopwords', `field "config.stopwords" must be a list of at most ${MAX_CUSTOM_STOPWORDS} non-empty words (each at most ${MAX_TERM_LENGTH} characters)`);
+    if (
+      !Array.isArray(o.stopwords) ||
+      o.stopwords.length > MAX_CUSTOM_STOPWORDS ||
+      !o.stopwords.every((w) => typeof w === 'string' && w.length > 0 && w.length <= MAX_TERM_LENGTH)
+    ) {
+      throw bad(
+        'stopwords',
+        `field "config.stopwords" must be a list of at most ${MAX_CUSTOM_STOPWORDS} non-empty words (each at most ${MAX_TERM_LENGTH} characters)`,
+      );
     }
     c.stopwords = [...new Set(o.stopwords as string[])];
   }
-  for (const [f, lo, hi] of [['k1', 0, 10], ['b', 0, 1]] as const) {
+  for (const [f, lo, hi] of [
+    ['k1', 0, 10],
+    ['b', 0, 1],
+  ] as const) {
     if (o[f] !== undefined) {
       const v = o[f];
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw bad(f, `field "config.${f}" must be a number from ${lo} to ${hi}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi)
+        throw bad(f, `field "config.${f}" must be a number from ${lo} to ${hi}`);
       c[f] = v;
     }
   }

@@ -83,10 +83,11 @@ export function decodeCheckpoint(file: Buffer): CheckpointContent {
     const docs = r.ints(len);
     const tfs = r.ints(len);
     const positions = r.ints(r.u32());
-    for (let i = 0; i < len; i++) if (docs[i]! < 0 || docs[i]! >= nDocs || (i > 0 && docs[i]! <= docs[i - 1]!) || tfs[i]! < 1) throw new Error('checkpoint posting list is malformed');
+    for (let i = 0; i < len; i++)
+      if (docs[i]! < 0 || docs[i]! >= nDocs || (i > 0 && docs[i]! <= docs[i - 1]!) || tfs[i]! < 1)
+        throw new Error('checkpoint posting list is malformed');
     mem.loadList(term, PostingList.fromArrays(docs, tfs, positions));
   }
   if (!r.done) throw new Error('checkpoint has trailing bytes');
   return { indexId, config, seq, mem };
 }
-

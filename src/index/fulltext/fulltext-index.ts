@@ -332,7 +332,14 @@ export class FulltextIndex {
     this.changedSinceCheckpoint = Math.max(1, this.memRef.n);
     this.loadedFrom = 'postings';
     if (missing > 0 || n !== this.mem.n || sumDl !== this.mem.sumDl) {
-      this.log.error('fulltext index statistics disagree with its postings; the postings win', { index_id: this.id, missing, stored_n: n, n: this.mem.n, stored_sum_dl: sumDl, sum_dl: this.mem.sumDl });
+      this.log.error('fulltext index statistics disagree with its postings; the postings win', {
+        index_id: this.id,
+        missing,
+        stored_n: n,
+        n: this.mem.n,
+        stored_sum_dl: sumDl,
+        sum_dl: this.mem.sumDl,
+      });
     }
   }
 
@@ -362,7 +369,11 @@ export class FulltextIndex {
    * statistics. Returns false, leaving memory empty, if any step fails; the
    * caller then rebuilds from the postings (`load`).
    */
-  async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<ReplayEntry>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
+  async loadCheckpoint(
+    file: string,
+    lastSeq: number,
+    replay: (fromSeq: number) => AsyncIterable<ReplayEntry>,
+  ): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);
@@ -371,7 +382,8 @@ export class FulltextIndex {
     }
     try {
       const c = decodeCheckpoint(data);
-      if (c.indexId !== this.id || c.config !== JSON.stringify(this.config)) throw new Error('checkpoint belongs to another index definition');
+      if (c.indexId !== this.id || c.config !== JSON.stringify(this.config))
+        throw new Error('checkpoint belongs to another index definition');
       // A checkpoint ahead of the change log reflects commits a crash took back (relaxed durability).
       if (c.seq > lastSeq) throw new Error(`checkpoint seq ${c.seq} is ahead of the change log (${lastSeq})`);
       this.memRef = c.mem;
@@ -380,7 +392,8 @@ export class FulltextIndex {
       for await (const changes of coalesceReplay(replay(c.seq), read)) this.putInMemory(this.plan(changes));
       const replayed = read.entries;
       const { n, sumDl } = this.storedStats();
-      if (n !== this.memRef.n || sumDl !== this.memRef.sumDl) throw new Error(`checkpoint + replay gives N=${this.memRef.n}, Σdl=${this.memRef.sumDl}; stored N=${n}, Σdl=${sumDl}`);
+      if (n !== this.memRef.n || sumDl !== this.memRef.sumDl)
+        throw new Error(`checkpoint + replay gives N=${this.memRef.n}, Σdl=${this.memRef.sumDl}; stored N=${n}, Σdl=${sumDl}`);
       this.loadedFrom = 'checkpoint';
       this.checkpointSeq = c.seq;
       return { loaded: true, replayed, fromSeq: c.seq };

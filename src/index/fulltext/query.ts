@@ -24,7 +24,9 @@ type Lexeme =
   | { t: 'or' | 'and' | 'not' | 'minus' | 'plus' | 'lparen' | 'rparen'; at: number };
 
 function syntaxError(at: number, message: string): ThemisError {
-  return new ThemisError('VALIDATION_FAILED', `invalid fulltext query at character ${at + 1}: ${message}`, { details: { field: 'query', position: at + 1 } });
+  return new ThemisError('VALIDATION_FAILED', `invalid fulltext query at character ${at + 1}: ${message}`, {
+    details: { field: 'query', position: at + 1 },
+  });
 }
 
 function lex(q: string): Lexeme[] {
@@ -73,7 +75,10 @@ function lex(q: string): Lexeme[] {
  * VALIDATION_FAILED with the 1-based character position.
  */
 export function parseFulltextQuery(q: string, analyzer: Analyzer): QueryNode {
-  if (q.length > MAX_QUERY_LENGTH) throw new ThemisError('VALIDATION_FAILED', `field "query" is longer than ${MAX_QUERY_LENGTH} characters`, { details: { field: 'query' } });
+  if (q.length > MAX_QUERY_LENGTH)
+    throw new ThemisError('VALIDATION_FAILED', `field "query" is longer than ${MAX_QUERY_LENGTH} characters`, {
+      details: { field: 'query' },
+    });
   const lx = lex(q);
   if (lx.length === 0) throw new ThemisError('VALIDATION_FAILED', 'field "query" is empty', { details: { field: 'query' } });
   let i = 0;
@@ -114,7 +119,8 @@ export function parseFulltextQuery(q: string, analyzer: Analyzer): QueryNode {
     const body = text.replace(/\*+$/, '');
     const toks = analyzer.tokens(body);
     if (toks.length === 0) throw syntaxError(at, `prefix "${text.slice(0, 40)}" has no letters or digits before *`);
-    if (toks.length > 1 || toks[0]!.start !== 0 || toks[0]!.end !== body.length) throw syntaxError(at, `prefix "${text.slice(0, 40)}" must be a single word followed by *`);
+    if (toks.length > 1 || toks[0]!.start !== 0 || toks[0]!.end !== body.length)
+      throw syntaxError(at, `prefix "${text.slice(0, 40)}" must be a single word followed by *`);
     const surface = toks[0]!.surface;
     const stem = analyzer.stem(surface);
     return stem !== surface ? { kind: 'prefix', prefix: surface, stem } : { kind: 'prefix', prefix: surface };
@@ -152,7 +158,8 @@ export function parseFulltextQuery(q: string, analyzer: Analyzer): QueryNode {
     while (lx[i]?.t === 'or') {
       const orAt = lx[i]!.at;
       i++;
-      if (!lx[i] || lx[i]!.t === 'rparen' || lx[i]!.t === 'or' || lx[i]!.t === 'and') throw syntaxError(orAt, 'OR needs a term on both sides');
+      if (!lx[i] || lx[i]!.t === 'rparen' || lx[i]!.t === 'or' || lx[i]!.t === 'and')
+        throw syntaxError(orAt, 'OR needs a term on both sides');
       const [next, n2, at2] = unary(depth);
       if (negated || n2) throw syntaxError(negated ? at : at2, 'an exclusion (-term / NOT term) cannot be an OR alternative');
       items.push(next);
@@ -175,7 +182,8 @@ export function parseFulltextQuery(q: string, analyzer: Analyzer): QueryNode {
         break;
       }
       if (l.t === 'and') {
-        if (seen === 0 || !lx[i + 1] || lx[i + 1]!.t === 'rparen' || lx[i + 1]!.t === 'and' || lx[i + 1]!.t === 'or') throw syntaxError(l.at, 'AND needs a term on both sides');
+        if (seen === 0 || !lx[i + 1] || lx[i + 1]!.t === 'rparen' || lx[i + 1]!.t === 'and' || lx[i + 1]!.t === 'or')
+          throw syntaxError(l.at, 'AND needs a term on both sides');
         i++;
         continue;
       }
@@ -218,7 +226,10 @@ function describe(l: Lexeme): string {
 }
 
 /** Every term (and prefix) a query can match, for highlighting. */
-export function queryTerms(n: QueryNode, out: { terms: Set<string>; prefixes: Set<string> } = { terms: new Set(), prefixes: new Set() }): { terms: Set<string>; prefixes: Set<string> } {
+export function queryTerms(
+  n: QueryNode,
+  out: { terms: Set<string>; prefixes: Set<string> } = { terms: new Set(), prefixes: new Set() },
+): { terms: Set<string>; prefixes: Set<string> } {
   switch (n.kind) {
     case 'term':
       out.terms.add(n.term);

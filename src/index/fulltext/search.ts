@@ -260,9 +260,14 @@ function compile(n: QueryNode, ctx: Ctx): Matcher {
     }
     case 'prefix': {
       let terms = mem.terms.size === 0 ? [] : mem.termsWithPrefix(n.prefix, MAX_PREFIX_EXPANSIONS);
-      if (n.stem !== undefined && terms.length <= MAX_PREFIX_EXPANSIONS) terms = [...new Set([...terms, ...mem.termsWithPrefix(n.stem, MAX_PREFIX_EXPANSIONS)])];
+      if (n.stem !== undefined && terms.length <= MAX_PREFIX_EXPANSIONS)
+        terms = [...new Set([...terms, ...mem.termsWithPrefix(n.stem, MAX_PREFIX_EXPANSIONS)])];
       if (terms.length > MAX_PREFIX_EXPANSIONS) {
-        throw new ThemisError('VALIDATION_FAILED', `prefix "${n.prefix}*" matches more than ${MAX_PREFIX_EXPANSIONS} terms; use a longer prefix`, { details: { field: 'query' } });
+        throw new ThemisError(
+          'VALIDATION_FAILED',
+          `prefix "${n.prefix}*" matches more than ${MAX_PREFIX_EXPANSIONS} terms; use a longer prefix`,
+          { details: { field: 'query' } },
+        );
       }
       const ms = terms.map((t) => new TermMatcher(ctx, mem.terms.get(t)!));
       return ms.length === 0 ? NEVER : ms.length === 1 ? ms[0]! : new OrMatcher(ms);
@@ -283,7 +288,10 @@ function compile(n: QueryNode, ctx: Ctx): Matcher {
     case 'and': {
       const must = n.must.map((c) => compile(c, ctx));
       if (must.length === 0 || must.includes(NEVER)) return NEVER;
-      return new AndMatcher(must, n.not.map((c) => compile(c, ctx)).filter((c) => c !== NEVER));
+      return new AndMatcher(
+        must,
+        n.not.map((c) => compile(c, ctx)).filter((c) => c !== NEVER),
+      );
     }
   }
 }
@@ -314,7 +322,12 @@ export class SearchScratch {
  * are kept in a bounded min-heap of size offset + limit, so nothing is
  * allocated per match and sorting costs O(matches · log k).
  */
-export function searchMemory(mem: MemoryIndex, query: QueryNode, opts: { limit: number; offset: number } & Bm25Params, scratch: SearchScratch): SearchResult {
+export function searchMemory(
+  mem: MemoryIndex,
+  query: QueryNode,
+  opts: { limit: number; offset: number } & Bm25Params,
+  scratch: SearchScratch,
+): SearchResult {
   const ctx = new Ctx(mem, opts);
   const m = compile(query, ctx);
   const k = opts.offset + opts.limit;

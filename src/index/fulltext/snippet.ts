@@ -20,7 +20,12 @@ const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]!);
  * matching word wrapped in the tags. Words match by their analysed term, or
  * by prefix for `term*`. Cut at word boundaries; "…" marks a cut.
  */
-export function makeSnippet(analyzer: Analyzer, texts: readonly string[], q: { terms: Set<string>; prefixes: Set<string> }, opts: HighlightOptions): string {
+export function makeSnippet(
+  analyzer: Analyzer,
+  texts: readonly string[],
+  q: { terms: Set<string>; prefixes: Set<string> },
+  opts: HighlightOptions,
+): string {
   const isHit = (t: Token): boolean => {
     if (t.term !== null && q.terms.has(t.term)) return true;
     for (const p of q.prefixes) if (t.surface.startsWith(p) || (t.term !== null && t.term.startsWith(p))) return true;

@@ -66,7 +66,10 @@ export function checkVector(v: unknown, dimension: number, metric: VectorMetric,
     if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(`field "${field}" element ${i} is not a finite number`);
     norm += x * x;
   }
-  if (!(norm <= MAX_SQUARED_NORM)) throw bad(`field "${field}" is too long (squared length ${norm.toPrecision(3)}; at most 1e37, so that distances stay finite in float32)`);
+  if (!(norm <= MAX_SQUARED_NORM))
+    throw bad(
+      `field "${field}" is too long (squared length ${norm.toPrecision(3)}; at most 1e37, so that distances stay finite in float32)`,
+    );
   if (metric === 'COSINE' && norm === 0) throw bad(`field "${field}" is the zero vector, which has no direction (metric COSINE)`);
   return v as number[];
 }
@@ -93,7 +96,13 @@ export class HnswIndex {
 
   constructor(readonly opts: HnswOptions) {
     this.native = new HierarchicalNSW(SPACE[opts.metric], opts.dimension);
-    this.native.initIndex({ maxElements: Math.max(MIN_CAPACITY, opts.capacity ?? 1024), m: opts.M, efConstruction: opts.efConstruction, randomSeed: 100, allowReplaceDeleted: true });
+    this.native.initIndex({
+      maxElements: Math.max(MIN_CAPACITY, opts.capacity ?? 1024),
+      m: opts.M,
+      efConstruction: opts.efConstruction,
+      randomSeed: 100,
+      allowReplaceDeleted: true,
+    });
     this.ef = opts.efSearch;
     this.native.setEf(this.ef);
   }

@@ -18,8 +18,18 @@ export const Vectors: Module<VectorService> = {
   close: (v) => v.manager.close(),
   gauges: [
     { name: 'themis_vector_index_vectors', help: 'Vectors in each vector index', label: 'index', read: (v) => perIndex(v, 'vectorCount') },
-    { name: 'themis_vector_index_deleted_slots', help: 'Graph slots of deleted vectors awaiting reuse, per vector index', label: 'index', read: (v) => perIndex(v, 'deletedSlots') },
-    { name: 'themis_vector_index_capacity', help: 'Graph capacity of each vector index (doubles when full)', label: 'index', read: (v) => perIndex(v, 'capacity') },
+    {
+      name: 'themis_vector_index_deleted_slots',
+      help: 'Graph slots of deleted vectors awaiting reuse, per vector index',
+      label: 'index',
+      read: (v) => perIndex(v, 'deletedSlots'),
+    },
+    {
+      name: 'themis_vector_index_capacity',
+      help: 'Graph capacity of each vector index (doubles when full)',
+      label: 'index',
+      read: (v) => perIndex(v, 'capacity'),
+    },
   ],
 };
 

@@ -5,7 +5,14 @@ import { ThemisError } from '../../errors.js';
 import type { components } from '../../api/types.js';
 import { valueAt } from '../extract.js';
 import { MAX_K, checkVector } from './hnsw-index.js';
-import { DEFAULT_VECTOR_INDEX, describeVectorIndex, parseFieldPath, parseIndexName, parseVectorIndexSpec, type VectorIndexDef } from './vector-def.js';
+import {
+  DEFAULT_VECTOR_INDEX,
+  describeVectorIndex,
+  parseFieldPath,
+  parseIndexName,
+  parseVectorIndexSpec,
+  type VectorIndexDef,
+} from './vector-def.js';
 import type { VectorIndex } from './vector-index.js';
 import type { VectorManager } from './vector-manager.js';
 
@@ -117,17 +124,30 @@ export class VectorService {
     const table = o.table as string | undefined;
     let ix: VectorIndex;
     if (o.index !== undefined) ix = m.get(parseIndexName(o.index, 'index'));
-    else if ((table !== undefined && table !== DEFAULT_VECTOR_INDEX.table) || (field !== undefined && field !== DEFAULT_VECTOR_INDEX.field)) {
+    else if (
+      (table !== undefined && table !== DEFAULT_VECTOR_INDEX.table) ||
+      (field !== undefined && field !== DEFAULT_VECTOR_INDEX.field)
+    ) {
       const t = table ?? DEFAULT_VECTOR_INDEX.table;
       const candidates = m.onTable(t).filter((x) => field === undefined || x.def.field === field);
       if (candidates.length === 0) {
-        throw new ThemisError('INDEX_NOT_FOUND', `no vector index on ${t}${field ? `.${field}` : ''}; create one with POST /vector/index/create {"name": "...", "table": "${t}", "field": "${field ?? 'embedding'}"}`, { details: { field: 'index' } });
+        throw new ThemisError(
+          'INDEX_NOT_FOUND',
+          `no vector index on ${t}${field ? `.${field}` : ''}; create one with POST /vector/index/create {"name": "...", "table": "${t}", "field": "${field ?? 'embedding'}"}`,
+          { details: { field: 'index' } },
+        );
       }
-      if (candidates.length > 1) throw bad('index', `${t}${field ? `.${field}` : ''} has ${candidates.length} vector indexes (${candidates.map((x) => x.def.name).join(', ')}); say which with "index"`);
+      if (candidates.length > 1)
+        throw bad(
+          'index',
+          `${t}${field ? `.${field}` : ''} has ${candidates.length} vector indexes (${candidates.map((x) => x.def.name).join(', ')}); say which with "index"`,
+        );
       ix = m.get(candidates[0]!.def.name);
     } else ix = m.get(DEFAULT_VECTOR_INDEX.name);
-    if (table !== undefined && table !== ix.def.table) throw bad('table', `vector index ${ix.def.name} covers table ${ix.def.table}, not ${table}`);
-    if (field !== undefined && field !== ix.def.field) throw bad('vector_field', `vector index ${ix.def.name} indexes field "${ix.def.field}", not "${field}"`);
+    if (table !== undefined && table !== ix.def.table)
+      throw bad('table', `vector index ${ix.def.name} covers table ${ix.def.table}, not ${table}`);
+    if (field !== undefined && field !== ix.def.field)
+      throw bad('vector_field', `vector index ${ix.def.name} indexes field "${ix.def.field}", not "${field}"`);
     return ix;
   }
 
@@ -148,12 +168,14 @@ export class VectorService {
       const pk = isObject(item) && typeof item.pk === 'string' ? item.pk : null;
       try {
         if (!isObject(item)) throw bad(`items.${i}`, 'item must be an object {pk, vector, fields}');
-        for (const f of Object.keys(item)) if (!ITEM_FIELDS.has(f)) throw bad(`items.${i}.${f}`, `unknown field "${f}" (an item has pk, vector and fields)`);
+        for (const f of Object.keys(item))
+          if (!ITEM_FIELDS.has(f)) throw bad(`items.${i}.${f}`, `unknown field "${f}" (an item has pk, vector and fields)`);
         if (pk === null || pk.length === 0) throw bad(`items.${i}.pk`, 'field "pk" must be a non-empty string');
         const k = parseEntityKey(`${def.table}:${pk}`);
         if (seen.has(k.key)) throw bad(`items.${i}.pk`, `pk "${pk}" appears earlier in this batch`);
         if (item.fields !== undefined && !isObject(item.fields)) throw bad(`items.${i}.fields`, 'field "fields" must be an object');
-        const vector = dimension === null ? ix.checkDocVector(k.key, item.vector, null) : checkVector(item.vector, dimension, def.metric, 'vector');
+        const vector =
+          dimension === null ? ix.checkDocVector(k.key, item.vector, null) : checkVector(item.vector, dimension, def.metric, 'vector');
         dimension ??= vector.length;
         const doc: Record<string, unknown> = { ...((item.fields as Record<string, unknown> | undefined) ?? {}) };
         setPath(doc, def.field.split('.'), vector);
@@ -165,10 +187,19 @@ export class VectorService {
       }
     });
     if (valid.length === 0) {
-      throw new ThemisError('VALIDATION_FAILED', `no valid item: items[${errors[0]!.index}]: ${errors[0]!.message}`, { details: { field: 'items', errors: errors.length, error_details: errors.slice(0, 100) } });
+      throw new ThemisError('VALIDATION_FAILED', `no valid item: items[${errors[0]!.index}]: ${errors[0]!.message}`, {
+        details: { field: 'items', errors: errors.length, error_details: errors.slice(0, 100) },
+      });
     }
     await this.entities.commitOps(valid);
-    return { inserted: valid.length, errors: errors.length, objectName: def.name, dimension: def.dimension, table: def.table, error_details: errors };
+    return {
+      inserted: valid.length,
+      errors: errors.length,
+      objectName: def.name,
+      dimension: def.dimension,
+      table: def.table,
+      error_details: errors,
+    };
   }
 
   /** POST /vector/search (legacy list, or a page with a cursor). */
@@ -180,7 +211,13 @@ export class VectorService {
     const paged = o.use_cursor === true || (o.cursor !== undefined && o.cursor !== null);
     const batchSize = paged ? (o.batch_size ?? Math.min(k, 100)) : 0;
     // The cursor names the request it continues: same index, vector, k and filter.
-    const fingerprint = paged ? crypto.createHash('sha256').update(JSON.stringify([ix.def.name, ix.def.id, o.vector, k, o.filter ?? null])).digest('base64url').slice(0, 16) : '';
+    const fingerprint = paged
+      ? crypto
+          .createHash('sha256')
+          .update(JSON.stringify([ix.def.name, ix.def.id, o.vector, k, o.filter ?? null]))
+          .digest('base64url')
+          .slice(0, 16)
+      : '';
     const offset = paged ? decodeCursor(o.cursor, fingerprint) : 0;
     const hits = ix.search(o.vector, k, filter && this.keyFilter(ix, filter), o.ef_search);
     const prefixLen = ix.def.table.length + 1;
@@ -189,7 +226,14 @@ export class VectorService {
     const items = all.slice(offset, offset + batchSize);
     const next = offset + items.length;
     const hasMore = next < all.length;
-    return { items, batch_size: batchSize, has_more: hasMore, next_cursor: hasMore ? encodeCursor(next, fingerprint) : null, k, count: items.length };
+    return {
+      items,
+      batch_size: batchSize,
+      has_more: hasMore,
+      next_cursor: hasMore ? encodeCursor(next, fingerprint) : null,
+      k,
+      count: items.length,
+    };
   }
 
   /** Key predicate for a filter: prefix and pks on the key; field equalities on the latest committed document (read once per key). */
@@ -206,10 +250,12 @@ export class VectorService {
       if (ok === undefined) {
         const text = entities.read({ key, table, pk: key.slice(prefixLen) });
         const doc = text === undefined ? undefined : (JSON.parse(text) as unknown);
-        ok = doc !== undefined && f.fields.every(([path, values]) => {
-          const v = valueAt(doc, path);
-          return values.some((x) => sameScalar(v, x));
-        });
+        ok =
+          doc !== undefined &&
+          f.fields.every(([path, values]) => {
+            const v = valueAt(doc, path);
+            return values.some((x) => sameScalar(v, x));
+          });
         memo.set(key, ok);
       }
       return ok;
@@ -221,7 +267,9 @@ export class VectorService {
    * hold a vector and match `pks` or `prefix`, in transactions of
    * DELETE_CHUNK entities (each atomic).
    */
-  async deleteByFilter(o: VectorDeleteByFilterRequest): Promise<{ deleted: number; method: 'pks' | 'prefix'; prefix: string | null; objectName: string }> {
+  async deleteByFilter(
+    o: VectorDeleteByFilterRequest,
+  ): Promise<{ deleted: number; method: 'pks' | 'prefix'; prefix: string | null; objectName: string }> {
     const ix = this.resolve({ index: o.index });
     if (o.pks !== undefined && o.prefix !== undefined) throw bad('pks', 'give either "pks" or "prefix", not both');
     if (o.pks === undefined && o.prefix === undefined) throw bad('pks', 'missing filter: give "pks" (a list of primary keys) or "prefix"');
@@ -238,7 +286,9 @@ export class VectorService {
       const ops = keys.slice(i, i + DELETE_CHUNK).map((key): EntityOp => ({ op: 'delete', k: parseEntityKey(key) }));
       deleted += (await this.entities.commitOps(ops)).result.changes.length;
     }
-    return o.pks !== undefined ? { deleted, method: 'pks', prefix: null, objectName: ix.def.name } : { deleted, method: 'prefix', prefix: o.prefix!, objectName: ix.def.name };
+    return o.pks !== undefined
+      ? { deleted, method: 'pks', prefix: null, objectName: ix.def.name }
+      : { deleted, method: 'prefix', prefix: o.prefix!, objectName: ix.def.name };
   }
 
   config(index?: string): Record<string, unknown> {
@@ -274,7 +324,8 @@ function encodeCursor(offset: number, fingerprint: string): string {
 
 function decodeCursor(raw: unknown, fingerprint: string): number {
   if (raw === undefined || raw === null) return 0;
-  const invalid = () => bad('cursor', 'field "cursor" is not a cursor of this search (send the same vector, k and filter with the next_cursor you got)');
+  const invalid = () =>
+    bad('cursor', 'field "cursor" is not a cursor of this search (send the same vector, k and filter with the next_cursor you got)');
   if (typeof raw !== 'string' || raw.length > 256) throw invalid();
   let c: unknown;
   try {
@@ -282,6 +333,14 @@ function decodeCursor(raw: unknown, fingerprint: string): number {
   } catch {
     throw invalid();
   }
-  if (!isObject(c) || typeof c.offset !== 'number' || !Number.isInteger(c.offset) || c.offset < 0 || c.offset > MAX_K || c.q !== fingerprint) throw invalid();
+  if (
+    !isObject(c) ||
+    typeof c.offset !== 'number' ||
+    !Number.isInteger(c.offset) ||
+    c.offset < 0 ||
+    c.offset > MAX_K ||
+    c.q !== fingerprint
+  )
+    throw invalid();
   return c.offset;
 }

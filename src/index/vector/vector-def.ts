@@ -22,10 +22,19 @@ export interface VectorIndexDef {
   created_at: string;
 }
 
-export type VectorIndexSpec = Pick<VectorIndexDef, 'name' | 'table' | 'field' | 'dimension' | 'metric' | 'M' | 'efConstruction' | 'efSearch'>;
+export type VectorIndexSpec = Pick<
+  VectorIndexDef,
+  'name' | 'table' | 'field' | 'dimension' | 'metric' | 'M' | 'efConstruction' | 'efSearch'
+>;
 
 /** The index POST /vector/* uses when the request names none. */
-export const DEFAULT_VECTOR_INDEX: VectorIndexSpec = { name: 'vector_index', table: 'vectors', field: 'embedding', dimension: null, ...DEFAULT_HNSW };
+export const DEFAULT_VECTOR_INDEX: VectorIndexSpec = {
+  name: 'vector_index',
+  table: 'vectors',
+  field: 'embedding',
+  dimension: null,
+  ...DEFAULT_HNSW,
+};
 
 export const INDEX_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const PATH = /^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;
@@ -39,19 +48,22 @@ function bad(field: string, message: string): ThemisError {
 /** An integer in [lo, hi] or the default when absent. */
 export function intField(v: unknown, field: string, dflt: number, lo: number, hi: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw bad(field, `field "${field}" must be an integer from ${lo} to ${hi}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+    throw bad(field, `field "${field}" must be an integer from ${lo} to ${hi}`);
   return v;
 }
 
 export function parseMetric(v: unknown): VectorMetric {
   if (v === undefined) return DEFAULT_HNSW.metric;
   const m = typeof v === 'string' ? v.toUpperCase() : v;
-  if (typeof m !== 'string' || !(VECTOR_METRICS as readonly string[]).includes(m)) throw bad('metric', `field "metric" must be one of ${VECTOR_METRICS.join(', ')}`);
+  if (typeof m !== 'string' || !(VECTOR_METRICS as readonly string[]).includes(m))
+    throw bad('metric', `field "metric" must be one of ${VECTOR_METRICS.join(', ')}`);
   return m as VectorMetric;
 }
 
 export function parseFieldPath(v: unknown, field = 'field'): string {
-  if (typeof v !== 'string' || !PATH.test(v) || v.length > 256) throw bad(field, `field "${field}" must be a field path (names joined by ".", e.g. embedding or meta.vec)`);
+  if (typeof v !== 'string' || !PATH.test(v) || v.length > 256)
+    throw bad(field, `field "${field}" must be a field path (names joined by ".", e.g. embedding or meta.vec)`);
   return v;
 }
 
@@ -63,7 +75,8 @@ export function parseIndexName(v: unknown, field = 'name'): string {
 /** POST /vector/index/create: validated, defaults filled in. */
 export function parseVectorIndexSpec(b: Record<string, unknown>): VectorIndexSpec {
   const name = parseIndexName(b.name);
-  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table)) throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
+  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table))
+    throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
   const field = parseFieldPath(b.field ?? 'embedding');
   const dimension = b.dimension === undefined || b.dimension === null ? null : intField(b.dimension, 'dimension', 0, 1, MAX_DIMENSION);
   const metric = parseMetric(b.metric);

@@ -113,7 +113,14 @@ export class VectorIndex {
 
   private newGraph(dimension: number, capacity?: number): HnswIndex {
     const d = this.def;
-    return new HnswIndex({ dimension, metric: d.metric, M: d.M, efConstruction: d.efConstruction, efSearch: d.efSearch, ...(capacity ? { capacity } : {}) });
+    return new HnswIndex({
+      dimension,
+      metric: d.metric,
+      M: d.M,
+      efConstruction: d.efConstruction,
+      efSearch: d.efSearch,
+      ...(capacity ? { capacity } : {}),
+    });
   }
 
   /** Vectors in the graph (the durable state as of the last applied commit). */
@@ -153,7 +160,12 @@ export class VectorIndex {
 
   stats(): VectorIndexStats {
     const h = this.hnswRef;
-    return { vectorCount: this.size, deletedSlots: h ? h.capacityUsed - h.size : 0, capacity: h?.capacity ?? 0, loaded_from: this.loadedFrom };
+    return {
+      vectorCount: this.size,
+      deletedSlots: h ? h.capacityUsed - h.size : 0,
+      capacity: h?.capacity ?? 0,
+      loaded_from: this.loadedFrom,
+    };
   }
 
   // ------------------------------------------------------------------ write side
@@ -171,14 +183,18 @@ export class VectorIndex {
     try {
       if (dimension === null) {
         if (!Array.isArray(v) || v.length < 1 || v.length > MAX_DIMENSION) {
-          throw new ThemisError('VALIDATION_FAILED', `field "${field}" must be an array of 1 to ${MAX_DIMENSION} numbers`, { details: { field } });
+          throw new ThemisError('VALIDATION_FAILED', `field "${field}" must be an array of 1 to ${MAX_DIMENSION} numbers`, {
+            details: { field },
+          });
         }
         return checkVector(v, v.length, this.def.metric, field);
       }
       return checkVector(v, dimension, this.def.metric, field);
     } catch (e) {
       if (!(e instanceof ThemisError)) throw e;
-      throw new ThemisError('VALIDATION_FAILED', `${key}: ${e.message} (vector index ${this.def.name})`, { details: { ...(e.details ?? {}), key, index: this.def.name } });
+      throw new ThemisError('VALIDATION_FAILED', `${key}: ${e.message} (vector index ${this.def.name})`, {
+        details: { ...(e.details ?? {}), key, index: this.def.name },
+      });
     }
   }
 
@@ -217,7 +233,9 @@ export class VectorIndex {
 
   /** Backfill: documents of `rows` the index does not hold yet (by the write-side view), from their latest text. */
   draftBackfill(rows: readonly [string, string][]): VectorDraft {
-    const fresh = rows.filter(([key]) => !this.indexed(key)).map(([key, text]) => ({ key, prev: undefined, next: JSON.parse(text) as unknown }));
+    const fresh = rows
+      .filter(([key]) => !this.indexed(key))
+      .map(([key, text]) => ({ key, prev: undefined, next: JSON.parse(text) as unknown }));
     return this.draft(fresh);
   }
 
@@ -339,7 +357,11 @@ export class VectorIndex {
    * count against the durable one; otherwise (no file, corrupt, another
    * definition, ahead of the log, mismatch) rebuild from the stored entities.
    */
-  async load(file: string | undefined, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<ReplayEntry>): Promise<{ source: string; replayed?: number; fromSeq?: number; checkpoint_unused?: string }> {
+  async load(
+    file: string | undefined,
+    lastSeq: number,
+    replay: (fromSeq: number) => AsyncIterable<ReplayEntry>,
+  ): Promise<{ source: string; replayed?: number; fromSeq?: number; checkpoint_unused?: string }> {
     if (file) {
       const r = await this.loadCheckpoint(file, lastSeq, replay);
       if (r.loaded) return { source: 'checkpoint', replayed: r.replayed ?? 0, fromSeq: r.fromSeq ?? 0 };
@@ -350,7 +372,11 @@ export class VectorIndex {
     return { source: 'rebuild', checkpoint_unused: 'checkpoints off' };
   }
 
-  private async loadCheckpoint(file: string, lastSeq: number, replay: (fromSeq: number) => AsyncIterable<ReplayEntry>): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
+  private async loadCheckpoint(
+    file: string,
+    lastSeq: number,
+    replay: (fromSeq: number) => AsyncIterable<ReplayEntry>,
+  ): Promise<{ loaded: boolean; reason?: string; replayed?: number; fromSeq?: number }> {
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);
@@ -364,7 +390,8 @@ export class VectorIndex {
       if (r.u32() !== VERSION) throw new Error('unknown checkpoint version');
       if (r.str() !== graphIdentity(this.def)) throw new Error('checkpoint belongs to another index definition');
       const dimension = r.f64();
-      if (dimension !== 0 && dimension !== this.def.dimension) throw new Error(`checkpoint has dimension ${dimension}, the index ${this.def.dimension}`);
+      if (dimension !== 0 && dimension !== this.def.dimension)
+        throw new Error(`checkpoint has dimension ${dimension}, the index ${this.def.dimension}`);
       const seq = r.f64();
       if (seq > lastSeq) throw new Error(`checkpoint seq ${seq} is ahead of the change log (${lastSeq})`);
       const counter = r.f64();
@@ -376,7 +403,12 @@ export class VectorIndex {
         if (dimension === 0) throw new Error('checkpoint has a graph but no dimension');
         await fs.promises.writeFile(tmp, graph, { mode: 0o600 });
         const d = this.def;
-        this.hnswRef = HnswIndex.restore({ dimension: d.dimension!, metric: d.metric, M: d.M, efConstruction: d.efConstruction, efSearch: d.efSearch }, tmp, labels, counter);
+        this.hnswRef = HnswIndex.restore(
+          { dimension: d.dimension!, metric: d.metric, M: d.M, efConstruction: d.efConstruction, efSearch: d.efSearch },
+          tmp,
+          labels,
+          counter,
+        );
       } else if (labels.length > 0) throw new Error('checkpoint lists keys without a graph');
       const read = { entries: 0 };
       // What a rebuild would cost, in fresh inserts (every stored vector once); replacing a vector in place costs
@@ -387,7 +419,8 @@ export class VectorIndex {
       for await (const changes of coalesceReplay(replay(seq), read)) {
         for (const c of changes) if (this.fieldValue(c.next) !== undefined) replayCost += this.has(c.key) ? REPLACE_COST : 1;
         // Not a fault in the data: the catch below rebuilds, and the reason is logged as checkpoint_unused.
-        if (replayCost > rebuildCost && replayCost > REBUILD_WORTH) throw new Error(`replaying ${read.entries}+ change-log entries would cost more than a rebuild`);
+        if (replayCost > rebuildCost && replayCost > REBUILD_WORTH)
+          throw new Error(`replaying ${read.entries}+ change-log entries would cost more than a rebuild`);
         const draft = this.draft(changes);
         if (draft.dimension !== undefined && this.def.dimension === null) this.def.dimension = draft.dimension;
         if (draft.changes.some((c) => c.vector !== null) && !this.hnswRef) this.hnswRef = this.newGraph(this.def.dimension!);
@@ -435,7 +468,12 @@ export class VectorIndex {
     this.loadedFrom = 'rebuild';
     const stored = this.storedCount();
     if (skipped > 0 || stored !== vectors) {
-      this.log.error('vector index disagreed with the stored entities; rebuilt from the entities', { index: this.def.name, stored_count: stored, vectors, skipped });
+      this.log.error('vector index disagreed with the stored entities; rebuilt from the entities', {
+        index: this.def.name,
+        stored_count: stored,
+        vectors,
+        skipped,
+      });
       await this.engine.commit(new WriteBatch().put(vecKs, countKey(this.def.id), u32(vectors)));
     }
   }

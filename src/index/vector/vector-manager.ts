@@ -56,7 +56,10 @@ export class VectorManager {
       log,
       () => [...this.defs.all()].filter((ix) => ix.def.state === 'ready'),
       (ix) => ix.def.name,
-      async (ix, force) => this.checkpoints !== undefined && this.defs.isCurrent(ix) && ix.checkpoint(checkpointFile(this.checkpoints, ix.def.id), this.clock.appliedSeq(), force),
+      async (ix, force) =>
+        this.checkpoints !== undefined &&
+        this.defs.isCurrent(ix) &&
+        ix.checkpoint(checkpointFile(this.checkpoints, ix.def.id), this.clock.appliedSeq(), force),
       checkpoints,
       (ix) => ix.checkpointSeq,
     );
@@ -73,7 +76,9 @@ export class VectorManager {
   private async loadIndex(ix: VectorIndex): Promise<void> {
     const started = Date.now();
     const c = this.checkpoints;
-    const { fromSeq, replayed, ...from } = await ix.load(c ? checkpointFile(c, ix.def.id) : undefined, c?.lastSeq() ?? 0, (seq) => c!.replay(ix.def.table, seq));
+    const { fromSeq, replayed, ...from } = await ix.load(c ? checkpointFile(c, ix.def.id) : undefined, c?.lastSeq() ?? 0, (seq) =>
+      c!.replay(ix.def.table, seq),
+    );
     const replay = fromSeq !== undefined ? replayReport(fromSeq, c!.lastSeq(), replayed ?? 0) : {};
     this.log.info('vector index loaded', { index: ix.def.name, ...from, ...replay, vectors: ix.size, ms: Date.now() - started });
   }
@@ -92,8 +97,12 @@ export class VectorManager {
   /** The named index, ready to search: INDEX_NOT_FOUND when there is none, UNAVAILABLE while it builds. */
   get(name: string): VectorIndex {
     const ix = this.find(name);
-    if (!ix) throw new ThemisError('INDEX_NOT_FOUND', `vector index ${name} does not exist; create it with POST /vector/index/create`, { details: { field: 'index' } });
-    if (ix.def.state !== 'ready') throw new ThemisError('UNAVAILABLE', `vector index ${name} is still being built; retry shortly`, { retryAfterMs: 1000 });
+    if (!ix)
+      throw new ThemisError('INDEX_NOT_FOUND', `vector index ${name} does not exist; create it with POST /vector/index/create`, {
+        details: { field: 'index' },
+      });
+    if (ix.def.state !== 'ready')
+      throw new ThemisError('UNAVAILABLE', `vector index ${name} is still being built; retry shortly`, { retryAfterMs: 1000 });
     return ix;
   }
 
@@ -116,7 +125,8 @@ export class VectorManager {
 
   /** Create and backfill from the table's entities; serves once `ready`. INDEX_EXISTS when the name is taken. */
   async create(spec: VectorIndexSpec): Promise<VectorIndexDef> {
-    if (this.find(spec.name)) throw new ThemisError('INDEX_EXISTS', `vector index ${spec.name} already exists`, { details: { field: 'name' } });
+    if (this.find(spec.name))
+      throw new ThemisError('INDEX_EXISTS', `vector index ${spec.name} already exists`, { details: { field: 'name' } });
     const def: VectorIndexDef = {
       id: this.defs.newId(),
       name: spec.name,
@@ -141,7 +151,8 @@ export class VectorManager {
   async drop(name: string): Promise<VectorIndexDef> {
     const ix = this.find(name);
     if (!ix) throw new ThemisError('INDEX_NOT_FOUND', `vector index ${name} does not exist`, { details: { field: 'name' } });
-    if (name === DEFAULT_VECTOR_INDEX.name) throw new ThemisError('BAD_REQUEST', `the default vector index ${name} cannot be dropped`, { details: { field: 'name' } });
+    if (name === DEFAULT_VECTOR_INDEX.name)
+      throw new ThemisError('BAD_REQUEST', `the default vector index ${name} cannot be dropped`, { details: { field: 'name' } });
     await this.defs.discard(ix.def);
     return ix.def;
   }
@@ -158,11 +169,19 @@ export class VectorManager {
    * the create (400).
    */
   private async backfill(ix: VectorIndex): Promise<void> {
-    await backfillTable(this.documents, ix.def.table, BACKFILL_BATCH, this.clock, this.latest, () => this.defs.assertCurrent(ix), (current) => {
-      const batch = new WriteBatch();
-      const plan = ix.apply(ix.draftBackfill(current), batch);
-      return this.engine.commit(batch).then(() => ix.complete(plan));
-    });
+    await backfillTable(
+      this.documents,
+      ix.def.table,
+      BACKFILL_BATCH,
+      this.clock,
+      this.latest,
+      () => this.defs.assertCurrent(ix),
+      (current) => {
+        const batch = new WriteBatch();
+        const plan = ix.apply(ix.draftBackfill(current), batch);
+        return this.engine.commit(batch).then(() => ix.complete(plan));
+      },
+    );
   }
 
   // ------------------------------------------------------------------ maintenance (commit participant)

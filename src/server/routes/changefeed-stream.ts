@@ -11,7 +11,14 @@ import type { WsRoute } from '../websocket.js';
 
 /** The event payload of both streams: the contract's SSE fields plus txn_id. */
 export function eventPayload(e: RawChangeEntry): string {
-  return JSON.stringify({ operation: e.op === 'put' ? 'PUT' : 'DELETE', key: e.key, sequence: e.seq, old_val: e.prev, new_val: e.value, txn_id: e.txn_id });
+  return JSON.stringify({
+    operation: e.op === 'put' ? 'PUT' : 'DELETE',
+    key: e.key,
+    sequence: e.seq,
+    old_val: e.prev,
+    new_val: e.value,
+    txn_id: e.txn_id,
+  });
 }
 
 function streamOptions(req: Pick<ApiRequest, 'query' | 'header'>, resumeHeader: boolean): ChangeStreamOptions {
@@ -21,7 +28,10 @@ function streamOptions(req: Pick<ApiRequest, 'query' | 'header'>, resumeHeader: 
     // SSE resume: the browser (or client) sends the id of the last event it saw.
     const last = req.header('last-event-id').trim();
     if (last !== '') {
-      if (!/^\d{1,16}$/.test(last)) throw new ThemisError('VALIDATION_FAILED', `header "Last-Event-ID" must be a sequence number, got "${last.slice(0, 40)}"`, { details: { field: 'last-event-id' } });
+      if (!/^\d{1,16}$/.test(last))
+        throw new ThemisError('VALIDATION_FAILED', `header "Last-Event-ID" must be a sequence number, got "${last.slice(0, 40)}"`, {
+          details: { field: 'last-event-id' },
+        });
       fromSeq = Number(last);
     }
   }
@@ -48,7 +58,7 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
           stream: (out) => {
             out.start(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
             out.write(`retry: 1000\n: connected from_seq=${opts.fromSeq}\n\n`);
-            let stream: ChangeStream | undefined ;
+            let stream: ChangeStream | undefined;
             const write = (chunk: string): boolean => {
               const ok = out.write(chunk);
               if (!ok) out.onWritable(() => stream?.resume());
@@ -84,7 +94,9 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
       path: '/changefeed/ws',
       auth: false,
       handler: () => {
-        throw new HttpError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', { Upgrade: 'websocket' });
+        throw new HttpError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', {
+          Upgrade: 'websocket',
+        });
       },
     },
   ];

@@ -17,7 +17,10 @@ export function changefeedRoutes(db: ServiceHost): RouteSpec[] {
         const limit = intParam(q, 'limit', { min: 1, max: 10_000, fallback: 100 });
         const longPollMs = intParam(q, 'long_poll_ms', { min: 0, max: 60_000, fallback: 0 });
         const keyPrefix = stringParam(q, 'key_prefix');
-        return db.get(Changefeed).read({ fromSeq, limit, keyPrefix, longPollMs, onCancel: (cancel) => req.onAborted(cancel) }).then((json) => ({ json }));
+        return db
+          .get(Changefeed)
+          .read({ fromSeq, limit, keyPrefix, longPollMs, onCancel: (cancel) => req.onAborted(cancel) })
+          .then((json) => ({ json }));
       },
     },
     {

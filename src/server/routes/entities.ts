@@ -37,7 +37,9 @@ export function entityRoutes(db: ServiceHost): RouteSpec[] {
       path: '/entities/:key',
       permission: 'data:write',
       headers: TXN_HEADER,
-      handler: async (req) => ({ json: { success: true, ...(await db.get(Entities).deleteEntity(req.params.key!, req.header('x-transaction-id'))) } }),
+      handler: async (req) => ({
+        json: { success: true, ...(await db.get(Entities).deleteEntity(req.params.key!, req.header('x-transaction-id'))) },
+      }),
     },
     withBody({
       method: 'POST',

@@ -21,7 +21,9 @@ export function indexRoutes(db: ServiceHost): RouteSpec[] {
       body: 'IndexCreateRequest',
       handler: async (req) => {
         const d = await db.get(Indexes).create(req.body);
-        return { json: { ...indexReply(d), unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) } };
+        return {
+          json: { ...indexReply(d), unique: d.unique, sparse: d.sparse, state: d.state, ...(d.config ? { config: d.config } : {}) },
+        };
       },
     }),
     withBody({

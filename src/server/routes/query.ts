@@ -27,7 +27,11 @@ export function queryRoutes(db: ServiceHost): RouteSpec[] {
           body: 'AqlRequest',
           headers: ['x-transaction-id'],
           // A query that writes also needs data:write (checked once the plan shows it writes).
-          handler: async (req) => ({ json: await db.get(Aql).run(req.body, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')) }),
+          handler: async (req) => ({
+            json: await db
+              .get(Aql)
+              .run(req.body, req.header('x-transaction-id'), {}, req.principal === undefined || can(req.principal, 'data:write')),
+          }),
         }),
     ),
   ];

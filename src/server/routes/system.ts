@@ -33,17 +33,34 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
         : h.storage_failure
           ? `writes are disabled after a storage I/O error (${h.storage_failure.reason}); restart the server`
           : `storage is not available (state ${d.db.state})`;
-    return { status: 503, json: { error: true, message, status_code: 503, code: h.storage_failure ? 'STORAGE_FAILURE' : 'UNAVAILABLE', ...h, ...base } };
+    return {
+      status: 503,
+      json: { error: true, message, status_code: 503, code: h.storage_failure ? 'STORAGE_FAILURE' : 'UNAVAILABLE', ...h, ...base },
+    };
   };
 
   const ready = (): Reply => {
     const h = d.db.health();
     if (d.db.ready && h.status !== 'unhealthy') {
-      return { json: { status: 'ready', state: d.db.state, writes: h.writes, ...(h.storage_failure ? { storage_failure: h.storage_failure } : {}) } };
+      return {
+        json: {
+          status: 'ready',
+          state: d.db.state,
+          writes: h.writes,
+          ...(h.storage_failure ? { storage_failure: h.storage_failure } : {}),
+        },
+      };
     }
     return {
       status: 503,
-      json: { error: true, message: `not ready: database is ${d.db.state}`, status_code: 503, code: 'UNAVAILABLE', status: 'not_ready', state: d.db.state },
+      json: {
+        error: true,
+        message: `not ready: database is ${d.db.state}`,
+        status_code: 503,
+        code: 'UNAVAILABLE',
+        status: 'not_ready',
+        state: d.db.state,
+      },
     };
   };
 
@@ -99,4 +116,7 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
   ];
 }
 
-export const systemArea: RouteArea = { name: 'system', routes: (ctx) => systemRoutes({ db: ctx.db, metrics: ctx.metrics, startedAt: ctx.startedAt, stats: ctx.serverStats }) };
+export const systemArea: RouteArea = {
+  name: 'system',
+  routes: (ctx) => systemRoutes({ db: ctx.db, metrics: ctx.metrics, startedAt: ctx.startedAt, stats: ctx.serverStats }),
+};

@@ -59,14 +59,19 @@ export function vectorRoutes(db: ServiceHost): RouteSpec[] {
       path: '/vector/index/create',
       permission: 'admin',
       body: 'VectorIndexCreateRequest',
-      handler: async (req) => ({ status: 201, json: { success: true, ...describeVectorIndex(await db.get(Vectors).createIndex(req.body)) } }),
+      handler: async (req) => ({
+        status: 201,
+        json: { success: true, ...describeVectorIndex(await db.get(Vectors).createIndex(req.body)) },
+      }),
     }),
     withBody({
       method: 'POST',
       path: '/vector/index/drop',
       permission: 'admin',
       body: 'VectorIndexDropRequest',
-      handler: async (req) => ({ json: { success: true, ...describeVectorIndex(await db.get(Vectors).dropIndex(req.body.name)), state: 'dropped' } }),
+      handler: async (req) => ({
+        json: { success: true, ...describeVectorIndex(await db.get(Vectors).dropIndex(req.body.name)), state: 'dropped' },
+      }),
     }),
     {
       method: 'GET',
