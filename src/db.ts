@@ -1,7 +1,8 @@
 import { ThemisError } from './errors.js';
 import { DiskWatch } from './kernel/disk-watch.js';
 import { openKernel, storageHealth, type Kernel, type StorageHealth } from './kernel/kernel.js';
-import { openOrder, type DatabaseConfig, type Module, type ModuleContext, type ServiceHost } from './kernel/module.js';
+import type { DatabaseConfig, Module, ServiceHost } from './kernel/module.js';
+import { ModuleSet } from './kernel/module-set.js';
 import type { Logger } from './log.js';
 import { MODULES } from './modules.js';
 import type { ChangeLog } from './cdc/change-log.js';
@@ -16,11 +17,9 @@ export interface DatabaseHooks {
   onGroupCommit?: (commits: number, ops: number, seconds: number) => void;
 }
 
-/** One opening of storage: the kernel and the open modules' services (a reopen after a full disk builds a new one). */
+/** One opening of storage: the kernel and the open modules (a reopen after a full disk builds a new one). */
 interface Opened extends Kernel {
-  services: Map<Module<unknown>, unknown>;
-  /** In open order (closed in reverse). */
-  modules: Module<unknown>[];
+  modules: ModuleSet;
 }
 
 /**
@@ -57,9 +56,7 @@ export class Database implements ServiceHost {
 
   /** The service of a module (UNAVAILABLE while starting, reopening or shutting down). */
   get<S>(module: Module<S>): S {
-    const o = this.serving();
-    if (!o.services.has(module)) throw new TypeError(`module ${module.name} is not part of this database`);
-    return o.services.get(module) as S;
+    return this.serving().modules.service(module);
   }
 
   get engine(): Engine {
@@ -90,36 +87,15 @@ export class Database implements ServiceHost {
   private async openStorage(): Promise<void> {
     const started = Date.now();
     const kernel = await openKernel(this.config, this.log, { ...this.hooks, onFailure: (f) => this.onStorageFailure(f) });
-    const o: Opened = (this.opened = { ...kernel, services: new Map(), modules: [] });
+    const o: Opened = (this.opened = { ...kernel, modules: new ModuleSet() });
     this.stateRef = 'recovering';
-    const ctx: ModuleContext = {
-      ...kernel,
-      config: this.config,
-      log: this.log,
-      get: (m) => {
-        if (!o.services.has(m)) throw new TypeError(`module ${m.name} is used before it is open (name it in "after")`);
-        return o.services.get(m) as never;
-      },
-    };
-    for (const m of openOrder(this.modules)) {
-      let service: unknown;
-      try {
-        service = await m.open(ctx);
-      } catch (e) {
-        throw new Error(`module ${m.name} failed to open: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
-      o.services.set(m, service);
-      o.modules.push(m);
-      for (const participant of [m.commit?.(service) ?? []].flat()) o.transactions.addParticipant(participant);
-      const transform = m.transform?.(service);
-      if (transform) o.transactions.addTransform(transform);
-    }
+    await o.modules.open(this.modules, kernel, this.config, this.log);
     this.stateRef = 'ready';
     this.log.info('storage ready', {
       data_dir: this.config.dataDir,
       durability: this.config.durability,
       last_seq: o.changeLog.lastSeq,
-      modules: o.modules.map((m) => m.name),
+      modules: o.modules.opened.map((m) => m.name),
       recovery_ms: Date.now() - started,
     });
   }
@@ -142,21 +118,14 @@ export class Database implements ServiceHost {
     const o = this.opened;
     if (!o) return;
     o.transactions.close();
-    for (const m of [...o.modules].reverse()) {
-      try {
-        await m.close?.(o.services.get(m));
-      } catch (e) {
-        this.log.error('closing a module failed', { module: m.name, error: e });
-      }
-    }
+    await o.modules.close(this.log);
     await o.changeLog.close();
     await o.engine.close();
   }
 
   /** Write every module's checkpoint now (also done periodically and at shutdown). */
-  async checkpoint(): Promise<void> {
-    const o = this.serving();
-    for (const m of o.modules) await m.checkpoint?.(o.services.get(m));
+  checkpoint(): Promise<void> {
+    return this.serving().modules.checkpoint();
   }
 
   health(): DatabaseHealth {

@@ -2,14 +2,14 @@ import { Entities } from '../entities/module.js';
 import { Indexes } from '../index/module.js';
 import type { Module } from '../kernel/module.js';
 import { executeQuery, type QueryResult } from './executor.js';
-import { normalizeQuery } from './planner.js';
+import { normalizeQuery, type QueryRequest } from './planner.js';
 
 /**
  * POST /query: equality and range predicates over secondary indexes (see
  * docs/query.md). With X-Transaction-Id the query reads the transaction's
  * view: its snapshot (snapshot isolation) and its own buffered writes.
  */
-export const Query: Module<{ run(body: unknown, txnId?: string): Promise<QueryResult> }> = {
+export const Query: Module<{ run(body: QueryRequest, txnId?: string): Promise<QueryResult> }> = {
   name: 'query',
   after: [Indexes, Entities],
   open(ctx) {

@@ -1,5 +1,5 @@
+import type { components } from '../api/types.js';
 import { ThemisError } from '../errors.js';
-import { TABLE_NAME } from '../entities/index.js';
 import type { ScalarValue } from '../storage/index.js';
 
 /**
@@ -90,7 +90,6 @@ export interface Plan {
 export const ESTIMATE_CAP = 1000;
 
 const NUMBER_LITERAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
-const PATH = /^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;
 
 /** A string that is a JSON number literal ("25") as that number, else undefined. */
 export function numericLiteral(v: unknown): number | undefined {
@@ -103,93 +102,50 @@ function bad(field: string, message: string): ThemisError {
   return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
 }
 
-function isScalar(v: unknown): v is ScalarValue {
-  return v === null || typeof v === 'boolean' || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
-}
-
-function column(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !PATH.test(v) || v.length > 256)
-    throw bad(field, `field "${field}" must be a column path (field names joined by ".")`);
-  return v;
-}
+/** POST /query's body as openapi.yaml defines it (types, paths and enums checked by the schema). */
+export type QueryRequest = components['schemas']['QueryRequest'];
 
 /** Range bounds: a numeric-literal string compares as a number. */
-function bound(v: unknown, field: string): ScalarValue {
-  if (!isScalar(v)) throw bad(field, `field "${field}" must be a string, number, boolean or null`);
+function bound(v: ScalarValue): ScalarValue {
   return numericLiteral(v) ?? v;
 }
 
-/** Validate and normalise a request body (schema-checked already, but the planner never trusts it). */
-export function normalizeQuery(body: unknown): NormalizedQuery {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad('', 'request body must be an object');
-  const b = body as Record<string, unknown>;
-  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table))
-    throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
-  const predicates: EqualityPredicate[] = [];
-  if (b.predicates !== undefined) {
-    if (!Array.isArray(b.predicates)) throw bad('predicates', 'field "predicates" must be an array');
-    b.predicates.forEach((p: unknown, i) => {
-      if (p === null || typeof p !== 'object') throw bad(`predicates.${i}`, `field "predicates.${i}" must be an object`);
-      const o = p as Record<string, unknown>;
-      const col = column(o.column, `predicates.${i}.column`);
-      if (!('value' in o) || !isScalar(o.value))
-        throw bad(`predicates.${i}.value`, `field "predicates.${i}.value" must be a string, number, boolean or null`);
-      const n = numericLiteral(o.value);
-      predicates.push({ column: col, value: o.value, values: n === undefined ? [o.value] : [n, o.value] });
-    });
-  }
-  const ranges: RangePredicate[] = [];
-  if (b.range !== undefined) {
-    if (!Array.isArray(b.range)) throw bad('range', 'field "range" must be an array');
-    b.range.forEach((r: unknown, i) => {
-      if (r === null || typeof r !== 'object') throw bad(`range.${i}`, `field "range.${i}" must be an object`);
-      const o = r as Record<string, unknown>;
-      const col = column(o.column, `range.${i}.column`);
-      for (const f of ['includeLower', 'includeUpper'] as const)
-        if (o[f] !== undefined && typeof o[f] !== 'boolean') throw bad(`range.${i}.${f}`, `field "range.${i}.${f}" must be a boolean`);
-      if (o.gte !== undefined && o.gt !== undefined) throw bad(`range.${i}.gt`, `range.${i}: give either "gte" or "gt", not both`);
-      if (o.lte !== undefined && o.lt !== undefined) throw bad(`range.${i}.lt`, `range.${i}: give either "lte" or "lt", not both`);
-      const rp: RangePredicate = { column: col, includeLower: true, includeUpper: true };
-      if (o.gte !== undefined) {
-        rp.lower = bound(o.gte, `range.${i}.gte`);
-        rp.includeLower = o.includeLower !== false;
-      }
-      if (o.gt !== undefined) {
-        rp.lower = bound(o.gt, `range.${i}.gt`);
-        rp.includeLower = false;
-      }
-      if (o.lte !== undefined) {
-        rp.upper = bound(o.lte, `range.${i}.lte`);
-        rp.includeUpper = o.includeUpper !== false;
-      }
-      if (o.lt !== undefined) {
-        rp.upper = bound(o.lt, `range.${i}.lt`);
-        rp.includeUpper = false;
-      }
-      if (!('lower' in rp) && !('upper' in rp)) throw bad(`range.${i}`, `range.${i} needs a bound (gte, gt, lte or lt)`);
-      ranges.push(rp);
-    });
-  }
-  let orderBy: NormalizedQuery['orderBy'];
-  if (b.order_by !== undefined) {
-    if (b.order_by === null || typeof b.order_by !== 'object') throw bad('order_by', 'field "order_by" must be an object');
-    const o = b.order_by as Record<string, unknown>;
-    const col = column(o.column, 'order_by.column');
-    if (o.desc !== undefined && typeof o.desc !== 'boolean') throw bad('order_by.desc', 'field "order_by.desc" must be a boolean');
-    if (o.limit !== undefined && (typeof o.limit !== 'number' || !Number.isInteger(o.limit) || o.limit < 0))
-      throw bad('order_by.limit', 'field "order_by.limit" must be a non-negative integer');
-    orderBy = { column: col, desc: o.desc === true, ...(o.limit !== undefined ? { limit: o.limit as number } : {}) };
-  }
-  if (b.return !== undefined && b.return !== 'keys' && b.return !== 'entities')
-    throw bad('return', 'field "return" must be "keys" or "entities"');
-  for (const f of ['optimize', 'allow_full_scan', 'explain'] as const)
-    if (b[f] !== undefined && typeof b[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
+/** Normalise a request body: defaults, numeric literals, and what the schema cannot say (a range needs one bound on each side at most, and at least one). */
+export function normalizeQuery(b: QueryRequest): NormalizedQuery {
+  const predicates: EqualityPredicate[] = (b.predicates ?? []).map((p) => {
+    const n = numericLiteral(p.value);
+    return { column: p.column, value: p.value, values: n === undefined ? [p.value] : [n, p.value] };
+  });
+  const ranges: RangePredicate[] = (b.range ?? []).map((o, i) => {
+    if (o.gte !== undefined && o.gt !== undefined) throw bad(`range.${i}.gt`, `range.${i}: give either "gte" or "gt", not both`);
+    if (o.lte !== undefined && o.lt !== undefined) throw bad(`range.${i}.lt`, `range.${i}: give either "lte" or "lt", not both`);
+    const rp: RangePredicate = { column: o.column, includeLower: true, includeUpper: true };
+    if (o.gte !== undefined) {
+      rp.lower = bound(o.gte);
+      rp.includeLower = o.includeLower !== false;
+    }
+    if (o.gt !== undefined) {
+      rp.lower = bound(o.gt);
+      rp.includeLower = false;
+    }
+    if (o.lte !== undefined) {
+      rp.upper = bound(o.lte);
+      rp.includeUpper = o.includeUpper !== false;
+    }
+    if (o.lt !== undefined) {
+      rp.upper = bound(o.lt);
+      rp.includeUpper = false;
+    }
+    if (!('lower' in rp) && !('upper' in rp)) throw bad(`range.${i}`, `range.${i} needs a bound (gte, gt, lte or lt)`);
+    return rp;
+  });
+  const o = b.order_by;
   return {
     table: b.table,
     predicates,
     ranges,
-    ...(orderBy ? { orderBy } : {}),
-    return: (b.return as ReturnKind | undefined) ?? 'entities',
+    ...(o ? { orderBy: { column: o.column, desc: o.desc === true, ...(o.limit !== undefined ? { limit: o.limit } : {}) } } : {}),
+    return: b.return ?? 'entities',
     allowFullScan: b.allow_full_scan === true,
     explain: b.explain === true,
   };

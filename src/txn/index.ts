@@ -1,7 +1,6 @@
 export { TransactionManager, type CommitResult, type TransactionStats, type TransactionManagerOptions } from './transaction-manager.js';
 export { Transaction, type BufferedWrite, type TxnState } from './transaction.js';
 export {
-  ISOLATIONS,
   Change,
   type Isolation,
   type CommitInfo,

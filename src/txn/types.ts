@@ -1,9 +1,8 @@
 import type { EntityKey } from '../documents/index.js';
 import type { WriteBatch } from '../storage/index.js';
-import type { Isolation, Transaction } from './transaction.js';
+import type { Transaction } from './transaction.js';
 
 export type { Isolation } from './transaction.js';
-export const ISOLATIONS: readonly Isolation[] = ['read_committed', 'snapshot'];
 
 /** A document about to be written: its JSON text and, when the writer has it, the parsed value (read-only from here on). */
 export interface DocumentValue {

@@ -123,6 +123,24 @@ describe('POST /query', () => {
     await expectStatus(bad, 400);
   });
 
+  it('malformed bodies are 400 VALIDATION_FAILED naming the field: the schema (types, enums, paths) and the planner (range bounds)', async () => {
+    const cases: [unknown, string][] = [
+      [{}, 'table'],
+      [{ table: 'users', return: 'docs' }, 'return'],
+      [{ table: 'users', predicates: [{ column: 'a..b', value: 1 }] }, 'predicates.0.column'],
+      [{ table: 'users', predicates: [{ column: 'city' }] }, 'predicates.0.value'],
+      [{ table: 'users', order_by: { column: 'age', limit: -1 } }, 'order_by.limit'],
+      [{ table: 'users', range: [{ column: 'age' }] }, 'range.0'],
+      [{ table: 'users', range: [{ column: 'age', gt: 1, gte: 2 }] }, 'range.0.gt'],
+      [{ table: 'users', range: [{ column: 'age', lt: 1, lte: 2 }] }, 'range.0.lt'],
+    ];
+    for (const [body, field] of cases) {
+      const r = await q(body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body, JSON.stringify(body)).toMatchObject({ code: 'VALIDATION_FAILED', field });
+    }
+  });
+
   it('results follow updates and deletes', async () => {
     await expectStatus(await call(s, 'PUT', '/entities/users:000', { blob: { name: 'u0', city: 'Madrid', age: 99 } }), 201);
     await expectStatus(await call(s, 'DELETE', '/entities/users:004'), 200);

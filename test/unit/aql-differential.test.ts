@@ -1107,7 +1107,7 @@ describe('AQL differential: planner paths, deterministic', () => {
   });
 
   it('queries inside a transaction with buffered puts and deletes on the scanned tables (overlay) agree, for both isolations', async () => {
-    for (const isolation of ['read_committed', 'snapshot']) {
+    for (const isolation of ['read_committed', 'snapshot'] as const) {
       await withDb(async (db) => {
         await db.get(Indexes).create({ table: 't', column: 'a' });
         await db.get(Indexes).create({ table: 't', column: 'c', type: 'range' });

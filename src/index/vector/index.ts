@@ -11,9 +11,7 @@ export {
 } from './hnsw-index.js';
 export {
   DEFAULT_VECTOR_INDEX,
-  MAX_EF,
   describeVectorIndex,
-  intField,
   parseFieldPath,
   parseIndexName,
   parseMetric,

@@ -11,6 +11,7 @@ import {
   parseFieldPath,
   parseIndexName,
   parseVectorIndexSpec,
+  type VectorIndexCreateRequest,
   type VectorIndexDef,
 } from './vector-def.js';
 import type { VectorIndex } from './vector-index.js';
@@ -99,7 +100,7 @@ export class VectorService {
   ) {}
 
   /** POST /vector/index/create. */
-  createIndex(body: Record<string, unknown>): Promise<VectorIndexDef> {
+  createIndex(body: VectorIndexCreateRequest): Promise<VectorIndexDef> {
     return this.manager.create(parseVectorIndexSpec(body));
   }
 

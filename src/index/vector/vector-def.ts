@@ -1,6 +1,6 @@
 import { ThemisError } from '../../errors.js';
-import { TABLE_NAME } from '../../entities/index.js';
-import { DEFAULT_HNSW, MAX_DIMENSION, VECTOR_METRICS, type VectorMetric } from './hnsw-index.js';
+import type { components } from '../../api/types.js';
+import { DEFAULT_HNSW, VECTOR_METRICS, type VectorMetric } from './hnsw-index.js';
 
 /** A vector index as stored (keyspace `vector`) and listed. */
 export interface VectorIndexDef {
@@ -38,19 +38,9 @@ export const DEFAULT_VECTOR_INDEX: VectorIndexSpec = {
 
 export const INDEX_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const PATH = /^[A-Za-z_$][A-Za-z0-9_$-]*(\.[A-Za-z_$][A-Za-z0-9_$-]*)*$/;
-export const MAX_EF = 10_000;
-export const MAX_M = 128;
 
 function bad(field: string, message: string): ThemisError {
   return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
-}
-
-/** An integer in [lo, hi] or the default when absent. */
-export function intField(v: unknown, field: string, dflt: number, lo: number, hi: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
-    throw bad(field, `field "${field}" must be an integer from ${lo} to ${hi}`);
-  return v;
 }
 
 export function parseMetric(v: unknown): VectorMetric {
@@ -72,18 +62,21 @@ export function parseIndexName(v: unknown, field = 'name'): string {
   return v;
 }
 
-/** POST /vector/index/create: validated, defaults filled in. */
-export function parseVectorIndexSpec(b: Record<string, unknown>): VectorIndexSpec {
-  const name = parseIndexName(b.name);
-  if (typeof b.table !== 'string' || !TABLE_NAME.test(b.table))
-    throw bad('table', 'field "table" must be a table name (1-128 of A-Z a-z 0-9 _ -)');
-  const field = parseFieldPath(b.field ?? 'embedding');
-  const dimension = b.dimension === undefined || b.dimension === null ? null : intField(b.dimension, 'dimension', 0, 1, MAX_DIMENSION);
-  const metric = parseMetric(b.metric);
-  const M = intField(b.M, 'M', DEFAULT_HNSW.M, 2, MAX_M);
-  const efConstruction = intField(b.efConstruction, 'efConstruction', DEFAULT_HNSW.efConstruction, 1, MAX_EF);
-  const efSearch = intField(b.efSearch, 'efSearch', DEFAULT_HNSW.efSearch, 1, MAX_EF);
-  return { name, table: b.table, field, dimension, metric, M, efConstruction, efSearch };
+/** POST /vector/index/create as openapi.yaml defines it (the schema checked names, paths and ranges). */
+export type VectorIndexCreateRequest = components['schemas']['VectorIndexCreateRequest'];
+
+/** A create request with defaults filled in and the metric in its canonical case. */
+export function parseVectorIndexSpec(b: VectorIndexCreateRequest): VectorIndexSpec {
+  return {
+    name: b.name,
+    table: b.table,
+    field: b.field ?? DEFAULT_VECTOR_INDEX.field,
+    dimension: b.dimension ?? null,
+    metric: parseMetric(b.metric),
+    M: b.M ?? DEFAULT_HNSW.M,
+    efConstruction: b.efConstruction ?? DEFAULT_HNSW.efConstruction,
+    efSearch: b.efSearch ?? DEFAULT_HNSW.efSearch,
+  };
 }
 
 /**
