@@ -1,15 +1,22 @@
 import { ThemisError } from './errors.js';
-import { DiskWatch } from './kernel/disk-watch.js';
-import { openKernel, storageHealth, type Kernel, type StorageHealth } from './kernel/kernel.js';
-import type { DatabaseConfig, Module, ServiceHost } from './kernel/module.js';
-import { ModuleSet } from './kernel/module-set.js';
+import {
+  DiskWatch,
+  ModuleSet,
+  openKernel,
+  storageHealth,
+  type DatabaseConfig,
+  type Kernel,
+  type Module,
+  type ServiceHost,
+  type StorageHealth,
+} from './kernel/index.js';
 import type { Logger } from './log.js';
 import { MODULES } from './modules.js';
 import type { ChangeLog } from './cdc/change-log.js';
 import type { Engine, StorageFailure } from './storage/index.js';
 import type { TransactionManager } from './txn/index.js';
 
-export type { DatabaseConfig } from './kernel/module.js';
+export type { DatabaseConfig } from './kernel/index.js';
 export type DatabaseState = 'created' | 'opening' | 'recovering' | 'ready' | 'closing' | 'closed' | 'failed';
 export type DatabaseHealth = StorageHealth;
 

@@ -4,7 +4,7 @@ import { Entities } from './entities/module.js';
 import { Graph } from './graph/module.js';
 import { Indexes } from './index/module.js';
 import { Vectors } from './index/vector/module.js';
-import type { Module } from './kernel/module.js';
+import type { Module } from './kernel/index.js';
 import { Query } from './query/module.js';
 import { Search } from './search/module.js';
 import { Transactions } from './transactions/index.js';

@@ -4,7 +4,7 @@ import { Entities } from '../entities/module.js';
 import { Graph } from '../graph/module.js';
 import { Indexes } from '../index/module.js';
 import { Vectors } from '../index/vector/module.js';
-import type { Module, ModuleContext } from '../kernel/module.js';
+import type { Module, ModuleContext } from '../kernel/index.js';
 import type { Catalogue, TableCatalogue } from './planner.js';
 import { AqlService, type AqlRequest, type AqlResponse } from './service.js';
 

@@ -1,4 +1,4 @@
-import type { Module } from '../kernel/module.js';
+import type { Module } from '../kernel/index.js';
 import { ChangeStream, type ChangeSink, type ChangeStreamOptions } from './change-stream.js';
 import { toClientEntry, type ChangeEntry, type ChangeLog, type ChangeLogStats } from '../cdc/index.js';
 

@@ -1,5 +1,5 @@
 import { DEFAULTS } from '../config.js';
-import type { Module } from '../kernel/module.js';
+import type { Module } from '../kernel/index.js';
 import { EntityStore } from './entity-store.js';
 
 /** Documents by key: the write path every other module and route uses. */

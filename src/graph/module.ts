@@ -1,7 +1,7 @@
 import type { components } from '../api/types.js';
 import { parseEntityKey } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
-import type { Module } from '../kernel/module.js';
+import type { Module } from '../kernel/index.js';
 import { AdjacencyIndex, type Adjacent, type Direction } from './adjacency-index.js';
 import { MAX_DEPTH, shortestPath, traverse, type NeighborSource } from './traversal.js';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DEFAULTS } from '../config.js';
 import { parseEntityKey } from '../documents/index.js';
-import type { Module, ModuleContext } from '../kernel/module.js';
+import type { Module, ModuleContext } from '../kernel/index.js';
 import type { CommitClock } from './backfill.js';
 import type { IndexCheckpoints } from './checkpoint-scheduler.js';
 import { IndexManager } from './index-manager.js';

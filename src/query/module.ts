@@ -1,6 +1,6 @@
 import { Entities } from '../entities/module.js';
 import { Indexes } from '../index/module.js';
-import type { Module } from '../kernel/module.js';
+import type { Module } from '../kernel/index.js';
 import { executeQuery, type QueryResult } from './executor.js';
 import { normalizeQuery, type QueryRequest } from './planner.js';
 

@@ -1,4 +1,4 @@
-import type { Module } from '../kernel/module.js';
+import type { Module } from '../kernel/index.js';
 import type { Isolation, TransactionManager, TransactionStats } from '../txn/index.js';
 
 /** Explicit transactions as the API offers them (POST /transaction/begin, /commit, /rollback; GET /transaction/stats). */

@@ -1,7 +1,7 @@
 import { DEFAULTS, type Retention } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import type { ChangeLog } from '../../src/cdc/index.js';
-import type { Module } from '../../src/kernel/module.js';
+import type { Module } from '../../src/kernel/index.js';
 import { createLogger } from '../../src/log.js';
 import type { Engine } from '../../src/storage/index.js';
 import type { CommitParticipant, TransactionManager } from '../../src/txn/index.js';

@@ -13,7 +13,7 @@ import { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
 import { Indexes } from '../../src/index/index.js';
-import { openOrder, type Module } from '../../src/kernel/module.js';
+import { openOrder, type Module } from '../../src/kernel/index.js';
 import { createLogger } from '../../src/log.js';
 import { MODULES } from '../../src/modules.js';
 import { Query } from '../../src/query/index.js';

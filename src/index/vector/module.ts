@@ -1,5 +1,5 @@
 import { Entities } from '../../entities/module.js';
-import type { Module } from '../../kernel/module.js';
+import type { Module } from '../../kernel/index.js';
 import { checkpointsOf, commitClockOf, latestOf } from '../module.js';
 import { VectorService } from './service.js';
 import { VectorManager } from './vector-manager.js';

@@ -1,5 +1,5 @@
 import type { RawChangeEntry } from '../../cdc/index.js';
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Changefeed, type ChangeSink, type ChangeStream, type ChangeStreamOptions } from '../../changefeed/index.js';
 import { ThemisError } from '../../errors.js';
 import { HttpError } from '../error-reply.js';

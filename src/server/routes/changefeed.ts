@@ -1,4 +1,4 @@
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Changefeed } from '../../changefeed/index.js';
 import type { RouteSpec } from '../router.js';
 import type { RouteArea } from '../route-area.js';

@@ -1,4 +1,4 @@
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Indexes } from '../../index/index.js';
 import type { IndexDef } from '../../index/index.js';
 import { indexName } from '../../index/index.js';

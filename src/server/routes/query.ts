@@ -1,4 +1,4 @@
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Aql } from '../../aql/index.js';
 import { Query } from '../../query/index.js';
 import { can } from '../../security/index.js';

@@ -1,4 +1,4 @@
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Search } from '../../search/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';

@@ -1,4 +1,4 @@
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Entities } from '../../entities/index.js';
 import { Transactions } from '../../transactions/index.js';
 import type { RouteSpec } from '../router.js';

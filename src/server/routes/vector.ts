@@ -1,4 +1,4 @@
-import type { ServiceHost } from '../../kernel/module.js';
+import type { ServiceHost } from '../../kernel/index.js';
 import { Vectors } from '../../index/index.js';
 import { describeVectorIndex } from '../../index/index.js';
 import type { RouteSpec } from '../router.js';
