@@ -277,7 +277,7 @@ export class TransactionManager {
       return { ...info, lastSeq: this.appliedSeqRef };
     }
     const plans = this.prepare(txn, info);
-    this.write(info, plans, batch);
+    this.write(txn, info, plans, batch);
     for (const c of changes) {
       this.lastWrite.set(c.key, c.seq);
       this.pending.set(c.key, { seq: c.seq, value: c.value });
@@ -332,13 +332,16 @@ export class TransactionManager {
   }
 
   /** Phase 2: every participant adds its operations to the batch. A throw here is a bug: what was reserved is released and writes stop. */
-  private write(info: CommitInfo, plans: unknown[], batch: WriteBatch): void {
+  private write(txn: Transaction, info: CommitInfo, plans: unknown[], batch: WriteBatch): void {
     const parts = this.participants;
     let i = 0;
     try {
       for (; i < parts.length; i++) parts[i]!.write?.(info, plans[i], batch);
     } catch (e) {
-      this.each('aborted', info, plans, i);
+      // Those that wrote, and the one that threw midway, release what they reserved.
+      this.each('aborted', info, plans, i + 1);
+      if (!txn.implicit) this.counters.failed++;
+      this.finish(txn, 'aborted', 'aborted (commit failed)');
       this.broken = e instanceof Error ? e : new Error(String(e));
       this.opts.log.error('commit participant failed while writing; refusing further writes', { participant: parts[i]!.name, error: e });
       throw new ThemisError('INTERNAL', 'commit failed; it was not applied', { cause: e });

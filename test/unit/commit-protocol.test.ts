@@ -119,6 +119,27 @@ describe('commit participants', () => {
     expect(seen).toEqual(['a:prepare', 'b:prepare', 'a:write:plan-a-1', 'b:write:plan-b-1', 'a:aborted:plan-a-1', 'b:aborted:plan-b-1']);
   });
 
+  it('a participant that throws in write (a bug): those that wrote are aborted, nothing is stored, and writes stop until a restart', async () => {
+    const seen: string[] = [];
+    const broken: CommitParticipant = {
+      name: 'broken',
+      write: (c) => {
+        if (c.changes.some((ch) => ch.table === 'boom')) throw new Error('bug in write');
+      },
+    };
+    const d = await open([Entities, participantModule(recorder('a', seen)), participantModule(broken)]);
+    const t = d.transactions.begin('read_committed');
+    d.transactions.put(t, { key: 'boom:1', table: 'boom', pk: '1' }, '{"v":1}');
+    expect(await codeOf(d.transactions.commit(t))).toBe('INTERNAL');
+    expect(seen).toEqual(['a:prepare', 'a:write:plan-a-1', 'a:aborted:plan-a-1']);
+    // the transaction is finished (aborted), not left half-committed
+    expect(t.state).toBe('aborted');
+    expect(d.transactions.stats()).toMatchObject({ active_count: 0, total_aborted: 1 });
+    expect(await codeOf(Promise.resolve().then(() => d.get(Entities).getEntity('boom:1')))).toBe('NOT_FOUND');
+    expect(await codeOf(d.get(Entities).putEntity('t:1', { v: 1 }))).toBe('UNAVAILABLE');
+    expect(d.health()).toMatchObject({ status: 'unhealthy', writes: 'disabled' });
+  });
+
   it('each document is parsed once per commit: every participant sees the same parsed object (the one the request carried)', async () => {
     const seenA: unknown[] = [];
     const seenB: unknown[] = [];
