@@ -78,10 +78,22 @@ export async function startServer(
     maxBodyBytes: config.maxBodyBytes,
     maxJsonDepth: config.maxJsonDepth,
     maxHeaderBytes: config.maxHeaderBytes,
+    corsOrigins: config.corsOrigins,
+    tls:
+      config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+        ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+        : undefined,
     startedAt,
   });
   const port = await http.listen();
-  log.info('listening', { host: config.host, port, durability: config.durability, data_dir: config.dataDir, uws_native: uwsNative });
+  log.info('listening', {
+    host: config.host,
+    port,
+    tls: config.tlsCertFile !== undefined,
+    durability: config.durability,
+    data_dir: config.dataDir,
+    uws_native: uwsNative,
+  });
   try {
     await db.open();
   } catch (e) {

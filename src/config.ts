@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING } from './json-limits.js';
@@ -49,6 +51,15 @@ export interface Config {
   maxHeaderBytes: number;
   /** Most estimated bytes one AQL query may hold at once (values it builds, rows it buffers, its results); more is 400 RESOURCE_LIMIT_EXCEEDED. */
   queryMaxMemory: number;
+  /**
+   * Browser origins allowed to call the API cross-origin (CORS): exact origins (`https://app.example.com`),
+   * or `['*']` for any origin (then never with credentials). Empty: no CORS headers at all.
+   */
+  corsOrigins: readonly string[];
+  /** PEM certificate (chain) file: with `tlsKeyFile`, the server speaks HTTPS (and WSS) only. */
+  tlsCertFile: string | undefined;
+  /** PEM private key file of `tlsCertFile` (unencrypted). */
+  tlsKeyFile: string | undefined;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -76,6 +87,9 @@ export const DEFAULTS: Config = {
   maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   maxHeaderBytes: 16 * 1024,
   queryMaxMemory: 256 * 1024 * 1024,
+  corsOrigins: [],
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -177,6 +191,9 @@ const SETTINGS = [
     flag: 'max-header-bytes',
     parse: (v: string) => intIn(v, 'max header bytes', 1024, 256 * 1024),
   },
+  { key: 'corsOrigins', env: 'THEMIS_CORS_ORIGINS', flag: 'cors-origins', parse: parseCorsOrigins },
+  { key: 'tlsCertFile', env: 'THEMIS_TLS_CERT_FILE', flag: 'tls-cert-file', parse: (v: string) => nonEmpty(v, 'tls cert file') },
+  { key: 'tlsKeyFile', env: 'THEMIS_TLS_KEY_FILE', flag: 'tls-key-file', parse: (v: string) => nonEmpty(v, 'tls key file') },
 ] as const;
 
 export class ConfigError extends Error {
@@ -215,6 +232,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     cfg[s.key] = s.parse(raw);
   }
   cfg.dataDir = path.resolve(cfg.dataDir as string);
+  checkTls(cfg as unknown as Config);
   return { ...(cfg as unknown as Config), help: values.help === true };
 }
 
@@ -255,4 +273,70 @@ function parseAdminKey(v: string): string {
   // Short admin secrets are guessable; refuse them rather than run insecurely.
   if (v.length < 16) throw new ConfigError('admin key must be at least 16 characters');
   return v;
+}
+
+/**
+ * `*`, or a comma list of exact origins `scheme://host[:port]` (http or https; no path, query or
+ * credentials). Entries are normalised as browsers send them in `Origin` (lower-case host, default
+ * port dropped), so the comparison per request is exact.
+ */
+export function parseCorsOrigins(v: string): string[] {
+  const entries = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (entries.length === 0) return [];
+  if (entries.includes('*')) {
+    if (entries.length > 1) throw new ConfigError('cors origins: "*" cannot be combined with explicit origins');
+    return ['*'];
+  }
+  const out: string[] = [];
+  for (const e of entries) {
+    let u: URL;
+    try {
+      u = new URL(e);
+    } catch {
+      throw new ConfigError(`cors origins: "${e}" is not an origin (scheme://host[:port])`);
+    }
+    const bare = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]+\/?$/i.test(e);
+    if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !bare || u.username !== '' || u.password !== '')
+      throw new ConfigError(
+        `cors origins: "${e}" is not an http(s) origin of the form scheme://host[:port] (no path, query or credentials)`,
+      );
+    if (!out.includes(u.origin)) out.push(u.origin);
+  }
+  return out;
+}
+
+/** Both TLS files or neither; each readable and what it claims to be (a PEM certificate, its unencrypted private key). */
+function checkTls(c: Config): void {
+  if (c.tlsCertFile === undefined && c.tlsKeyFile === undefined) return;
+  if (c.tlsCertFile === undefined || c.tlsKeyFile === undefined)
+    throw new ConfigError('tls: THEMIS_TLS_CERT_FILE and THEMIS_TLS_KEY_FILE must be set together');
+  c.tlsCertFile = path.resolve(c.tlsCertFile);
+  c.tlsKeyFile = path.resolve(c.tlsKeyFile);
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new ConfigError(`tls: cannot read the ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  };
+  const certPem = read(c.tlsCertFile, 'certificate');
+  const keyPem = read(c.tlsKeyFile, 'key');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new ConfigError(`tls: ${c.tlsCertFile} does not hold a PEM certificate`);
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    // The message is not quoted: it must not carry key material into a log.
+    throw new ConfigError(`tls: ${c.tlsKeyFile} does not hold an unencrypted PEM private key`);
+  }
+  if (!cert.checkPrivateKey(key))
+    throw new ConfigError(`tls: the key in ${c.tlsKeyFile} does not belong to the certificate in ${c.tlsCertFile}`);
 }

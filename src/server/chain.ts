@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { ThemisError } from '../errors.js';
 import { exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
 import { can, type Authenticator } from '../security/index.js';
+import { corsLink } from './cors.js';
 import { checkHeaderSize } from './header-size.js';
 import type { Link, RequestContext } from './middleware.js';
 import { requestIdFrom } from './request-id.js';
@@ -17,6 +18,8 @@ export interface ChainDeps {
   maxHeaderBytes: number;
   /** True once shutdown has begun. */
   isDraining: () => boolean;
+  /** THEMIS_CORS_ORIGINS: exact origins or `['*']`; empty or absent, no `cors` link (and no CORS headers). */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -30,6 +33,7 @@ export interface ChainDeps {
 export function defaultChain(d: ChainDeps): Link[] {
   return [
     requestIdLink,
+    ...(d.corsOrigins !== undefined && d.corsOrigins.length > 0 ? [corsLink(d.corsOrigins, d.router)] : []),
     admitLink(d),
     routeLink(d.router),
     authenticateLink(d.auth),

@@ -28,6 +28,10 @@ export interface HttpServerOptions {
   maxJsonDepth?: number;
   /** Most bytes of request line plus header fields (default 16 KiB). */
   maxHeaderBytes?: number;
+  /** THEMIS_CORS_ORIGINS (chain.ts, cors.ts); empty or absent: no CORS. */
+  corsOrigins?: readonly string[];
+  /** PEM files: serve HTTPS and WSS (uWS's SSLApp) instead of plain HTTP. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Statuses after which the connection is closed even when the request was read whole: the client misbehaved once, and may again. */
@@ -191,6 +195,17 @@ class Exchange implements RequestContext, ResponseInfo {
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
+/** uWS's TLS app (HTTP/1.1 over TLS, WebSockets included). The files were checked at start (config.ts). */
+function sslApp(tls: { certFile: string; keyFile: string }): TemplatedApp {
+  if (!uwsNative || typeof uWS.SSLApp !== 'function')
+    throw new Error('TLS needs the native uWebSockets.js binary (it did not load on this platform; see docs/operations.md)');
+  try {
+    return uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile });
+  } catch (e) {
+    throw new Error(`cannot start TLS with ${tls.certFile} and ${tls.keyFile}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * The HTTP adapter: the only code that touches uWS. It turns each request
  * into a `RequestContext`, runs the middleware chain (chain.ts: request id,
@@ -237,10 +252,11 @@ export class HttpServer {
       maxJsonDepth: this.maxJsonDepth,
       maxHeaderBytes: this.maxHeaderBytes,
       isDraining: () => this.draining,
+      corsOrigins: opts.corsOrigins,
     });
     this.run = compose(this.links.map((l) => l.run));
     this.capture = this.headerCapture();
-    this.app = uWS.App();
+    this.app = opts.tls ? sslApp(opts.tls) : uWS.App();
     this.app.any('/*', (res, req) => this.onRequest(res, req));
   }
 
@@ -670,7 +686,8 @@ function writeResponse(
   let st = encodedStatus.get(status);
   if (st === undefined) encodedStatus.set(status, (st = enc(statusLine(status))));
   res.writeStatus(st);
-  res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
+  // 204 (a CORS preflight) has no content, so no Content-Type. (uWS always writes a Content-Length; 0 is what clients expect.)
+  if (status !== 204) res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
   res.writeHeader(H_REQUEST_ID, ex.requestId);
   res.writeHeader(H_API_VERSION, V_API_VERSION);
   writeHeaders(res, headers, ex.responseHeaders);

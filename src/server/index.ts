@@ -38,6 +38,10 @@ export interface ServerDeps {
   maxJsonDepth?: number;
   /** Default 16 KiB (THEMIS_MAX_HEADER_BYTES). */
   maxHeaderBytes?: number;
+  /** THEMIS_CORS_ORIGINS (empty: no CORS). */
+  corsOrigins?: readonly string[];
+  /** THEMIS_TLS_CERT_FILE / THEMIS_TLS_KEY_FILE. */
+  tls?: { certFile: string; keyFile: string };
   startedAt: number;
 }
 
@@ -53,6 +57,8 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     maxBodyBytes: d.maxBodyBytes,
     maxJsonDepth: d.maxJsonDepth,
     maxHeaderBytes: d.maxHeaderBytes,
+    corsOrigins: d.corsOrigins,
+    tls: d.tls,
   });
   for (const area of AREAS) for (const ws of area.webSockets?.(ctx) ?? []) server.webSocket(ws);
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });

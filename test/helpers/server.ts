@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -51,6 +52,32 @@ export interface StartOptions {
   adminKey?: string | null;
   /** Wait for /health/ready (default true). */
   waitReady?: boolean;
+  /** The server speaks HTTPS (THEMIS_TLS_* in env): `base` is https:// and requests trust this CA certificate (PEM). */
+  https?: { ca: string };
+}
+
+/** fetch over HTTPS trusting one CA (global fetch cannot be given one): the answer as a fetch Response. */
+export function httpsFetch(
+  url: string,
+  ca: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const r = https.request(url, { method: init.method ?? 'GET', headers: init.headers, ca, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const status = res.statusCode ?? 0;
+        const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+        resolve(new Response(body, { status, headers }));
+      });
+      res.on('error', reject);
+    });
+    r.on('error', reject);
+    r.end(init.body);
+  });
 }
 
 /** Servers started by this test file and not yet exited. */
@@ -89,7 +116,9 @@ export async function startServer(opts: StartOptions = {}): Promise<StartedServe
       resolve(code);
     }),
   );
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const doFetch = (url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+    opts.https ? httpsFetch(url, opts.https.ca, init) : fetch(url, init);
   const s: StartedServer = {
     proc,
     port,
@@ -106,7 +135,7 @@ export async function startServer(opts: StartOptions = {}): Promise<StartedServe
         payload = typeof body === 'string' ? body : JSON.stringify(body);
         h['content-type'] ??= 'application/json';
       }
-      return fetch(base + urlPath, { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
+      return doFetch(base + urlPath, { method, headers: h, ...(payload !== undefined ? { body: payload } : {}) });
     },
     stop: async (signal = 'SIGTERM') => {
       if (proc.exitCode !== null) return proc.exitCode;
@@ -119,18 +148,18 @@ export async function startServer(opts: StartOptions = {}): Promise<StartedServe
       await exited;
     },
   };
-  if (opts.waitReady !== false) await waitReady(s, exited);
+  if (opts.waitReady !== false) await waitReady(s, exited, doFetch);
   return s;
 }
 
-async function waitReady(s: StartedServer, exited: Promise<number | null>): Promise<void> {
+async function waitReady(s: StartedServer, exited: Promise<number | null>, doFetch: (url: string) => Promise<Response>): Promise<void> {
   let done = false;
   void exited.then(() => (done = true));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (done) throw new Error(`server exited during start:\n${s.stderr()}`);
     try {
-      const r = await fetch(`${s.base}/health/ready`);
+      const r = await doFetch(`${s.base}/health/ready`);
       if (r.status === 200) return;
     } catch {
       // not listening yet
