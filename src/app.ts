@@ -1,8 +1,8 @@
-import type { Config } from './config.js';
+import { jwtOptions, type Config } from './config.js';
 import { Database } from './db.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { Authenticator, bootstrapAdminKey } from './security/index.js';
+import { Authenticator, bootstrapAdminKey, JwtVerifier } from './security/index.js';
 import { createHttpServer, uwsNative, type HttpServer } from './server/index.js';
 
 export interface RunningServer {
@@ -38,6 +38,14 @@ export async function startServer(
   const metrics = createMetrics(startedAt);
   const auth = new Authenticator();
   if (config.adminKey !== undefined) auth.addAdminSecret(config.adminKey);
+  const jwt = jwtOptions(config);
+  if (jwt !== undefined) {
+    const verifier = new JwtVerifier(jwt);
+    auth.setJwtVerifier(verifier);
+    log.info('JWT bearer tokens accepted', { algorithms: verifier.algorithms, issuer: jwt.issuer, audience: jwt.audience });
+    if (jwt.audience === undefined)
+      log.warn('THEMIS_JWT_AUDIENCE is not set: any token the key signs is accepted, also one issued for another service');
+  }
   const boot = await bootstrapAdminKey(config.dataDir, { generate: config.adminKey === undefined });
   if (boot) {
     auth.addAdminHash(boot.record.key_id, boot.record.hash);

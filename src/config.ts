@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING } from './json-limits.js';
+import { JWT_ALGORITHMS, JwtVerifier, MIN_JWT_SECRET_BYTES, type JwtOptions } from './security/jwt.js';
 
 export type Durability = 'sync' | 'relaxed';
 
@@ -60,6 +61,20 @@ export interface Config {
   tlsCertFile: string | undefined;
   /** PEM private key file of `tlsCertFile` (unencrypted). */
   tlsKeyFile: string | undefined;
+  /** JWT bearer tokens (docs/configuration.md, "JWT"): at most one key source; none disables JWTs. HMAC secret (HS256), >= 32 bytes. */
+  jwtSecret: string | undefined;
+  /** PEM file with the identity provider's public key (SPKI); the algorithm follows from the key type. */
+  jwtPublicKeyFile: string | undefined;
+  /** Local JWKS file with the identity provider's public keys (read at start; never fetched over the network). */
+  jwtJwksFile: string | undefined;
+  /** Accepted `alg` values (pinned); undefined: inferred from the key. */
+  jwtAlgorithms: string[] | undefined;
+  /** Required `iss` when set. */
+  jwtIssuer: string | undefined;
+  /** Accepted `aud` values (one must be in the token) when set. */
+  jwtAudience: string[] | undefined;
+  /** Clock tolerance for `exp` and `nbf`, seconds. */
+  jwtClockSkewS: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -90,6 +105,13 @@ export const DEFAULTS: Config = {
   corsOrigins: [],
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
+  jwtSecret: undefined,
+  jwtPublicKeyFile: undefined,
+  jwtJwksFile: undefined,
+  jwtAlgorithms: undefined,
+  jwtIssuer: undefined,
+  jwtAudience: undefined,
+  jwtClockSkewS: 30,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -194,6 +216,23 @@ const SETTINGS = [
   { key: 'corsOrigins', env: 'THEMIS_CORS_ORIGINS', flag: 'cors-origins', parse: parseCorsOrigins },
   { key: 'tlsCertFile', env: 'THEMIS_TLS_CERT_FILE', flag: 'tls-cert-file', parse: (v: string) => nonEmpty(v, 'tls cert file') },
   { key: 'tlsKeyFile', env: 'THEMIS_TLS_KEY_FILE', flag: 'tls-key-file', parse: (v: string) => nonEmpty(v, 'tls key file') },
+  { key: 'jwtSecret', env: 'THEMIS_JWT_SECRET', flag: 'jwt-secret', parse: parseJwtSecret },
+  {
+    key: 'jwtPublicKeyFile',
+    env: 'THEMIS_JWT_PUBLIC_KEY',
+    flag: 'jwt-public-key',
+    parse: (v: string) => nonEmpty(v, 'jwt public key file'),
+  },
+  { key: 'jwtJwksFile', env: 'THEMIS_JWT_JWKS_FILE', flag: 'jwt-jwks-file', parse: (v: string) => nonEmpty(v, 'jwt jwks file') },
+  { key: 'jwtAlgorithms', env: 'THEMIS_JWT_ALGORITHMS', flag: 'jwt-algorithms', parse: parseJwtAlgorithms },
+  { key: 'jwtIssuer', env: 'THEMIS_JWT_ISSUER', flag: 'jwt-issuer', parse: (v: string) => nonEmpty(v, 'jwt issuer') },
+  { key: 'jwtAudience', env: 'THEMIS_JWT_AUDIENCE', flag: 'jwt-audience', parse: (v: string) => commaList(v, 'jwt audience') },
+  {
+    key: 'jwtClockSkewS',
+    env: 'THEMIS_JWT_CLOCK_SKEW_S',
+    flag: 'jwt-clock-skew-s',
+    parse: (v: string) => intIn(v, 'jwt clock skew seconds', 0, 300),
+  },
 ] as const;
 
 export class ConfigError extends Error {
@@ -233,6 +272,7 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
   cfg.dataDir = path.resolve(cfg.dataDir as string);
   checkTls(cfg as unknown as Config);
+  checkJwt(cfg as unknown as Config);
   return { ...(cfg as unknown as Config), help: values.help === true };
 }
 
@@ -339,4 +379,60 @@ function checkTls(c: Config): void {
   }
   if (!cert.checkPrivateKey(key))
     throw new ConfigError(`tls: the key in ${c.tlsKeyFile} does not belong to the certificate in ${c.tlsCertFile}`);
+}
+
+function parseJwtSecret(v: string): string {
+  // An HMAC key shorter than the hash output (256 bits for HS256) can be brute-forced offline from any token.
+  if (Buffer.byteLength(v, 'utf8') < MIN_JWT_SECRET_BYTES)
+    throw new ConfigError(`jwt secret must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
+  return v;
+}
+
+function commaList(v: string, what: string): string[] {
+  const items = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  if (items.length === 0) throw new ConfigError(`${what} must name at least one value`);
+  return items;
+}
+
+function parseJwtAlgorithms(v: string): string[] {
+  const algs = commaList(v, 'jwt algorithms');
+  for (const a of algs) {
+    if (!JWT_ALGORITHMS.includes(a)) throw new ConfigError(`jwt algorithms: "${a}" is not one of ${JWT_ALGORITHMS.join(', ')}`);
+  }
+  return algs;
+}
+
+/** The JWT settings of a configuration, or undefined when JWTs are off (no key source set). */
+export function jwtOptions(c: Config): JwtOptions | undefined {
+  if (c.jwtSecret === undefined && c.jwtPublicKeyFile === undefined && c.jwtJwksFile === undefined) return undefined;
+  return {
+    secret: c.jwtSecret,
+    publicKeyFile: c.jwtPublicKeyFile,
+    jwksFile: c.jwtJwksFile,
+    algorithms: c.jwtAlgorithms,
+    issuer: c.jwtIssuer,
+    audience: c.jwtAudience,
+    clockSkewS: c.jwtClockSkewS,
+  };
+}
+
+/** Cross-setting checks, and the key files read and checked at start, so a bad JWT setup is a configuration error (exit 2). */
+function checkJwt(c: Config): void {
+  const o = jwtOptions(c);
+  if (o === undefined) {
+    const stray = c.jwtAlgorithms !== undefined || c.jwtIssuer !== undefined || c.jwtAudience !== undefined;
+    if (stray)
+      throw new ConfigError(
+        'THEMIS_JWT_ALGORITHMS/ISSUER/AUDIENCE need a key: THEMIS_JWT_SECRET, THEMIS_JWT_PUBLIC_KEY or THEMIS_JWT_JWKS_FILE',
+      );
+    return;
+  }
+  try {
+    new JwtVerifier(o);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }

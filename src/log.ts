@@ -7,7 +7,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-const SECRET_FIELD = /^(api_?key|token|secret|password|authorization|admin_?key)$/i;
+const SECRET_FIELD = /^(api_?key|token|secret|password|authorization|admin_?key|jwt_?secret)$/i;
 
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;

@@ -1,6 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { Permission, Principal } from './principal.js';
 import { hashSecret } from './secrets.js';
+import type { JwtVerifier } from './jwt.js';
 
 const ALL: ReadonlySet<Permission> = new Set<Permission>(['*', 'admin']);
 
@@ -18,6 +19,13 @@ export class Authenticator {
    */
   private readonly verified = new Map<string, Principal>();
   private static readonly MAX_VERIFIED = 1024;
+  /** Set when JWTs are configured (THEMIS_JWT_*): bearer tokens shaped like a JWT go to it. */
+  private jwt: JwtVerifier | undefined;
+
+  /** Accept JWT bearer tokens verified by `verifier`. */
+  setJwtVerifier(verifier: JwtVerifier): void {
+    this.jwt = verifier;
+  }
 
   /** Register the admin credential stored in `<data>/admin.key`. */
   addAdminHash(keyId: string, hash: string): void {
@@ -31,8 +39,16 @@ export class Authenticator {
     this.byHash.set(hashSecret(secret), { id: 'env-admin', kind: 'admin', name: 'admin (THEMIS_ADMIN_KEY)', permissions: ALL });
   }
 
-  /** Principal for an Authorization header value; throws UNAUTHORIZED. */
-  authenticate(authorization: string): Principal {
+  /**
+   * Principal for an Authorization header value; throws (or rejects with) UNAUTHORIZED.
+   * Synchronous for API keys and JWTs verified before; a promise only while a new JWT is verified.
+   */
+  authenticate(authorization: string): Principal | Promise<Principal> {
+    // JWT branch: API keys hold no '.', so this costs them one character scan.
+    if (this.jwt !== undefined && authorization.includes('.')) {
+      const t = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1];
+      if (t !== undefined && this.jwt.isJwt(t)) return this.jwt.principal(t);
+    }
     const cached = this.verified.get(authorization);
     if (cached) return cached;
     if (authorization === '') throw new Unauthorized('missing bearer token', false);

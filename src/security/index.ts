@@ -2,3 +2,12 @@ export { Authenticator, Unauthorized } from './authenticator.js';
 export { bootstrapAdminKey, ADMIN_KEY_FILE, type AdminKeyRecord, type AdminKeyBootstrap } from './admin-key.js';
 export { can, PERMISSIONS, type Permission, type Principal } from './principal.js';
 export { hashSecret, generateSecret, generateKeyId } from './secrets.js';
+export {
+  JwtVerifier,
+  JWT_ALGORITHMS,
+  MIN_JWT_SECRET_BYTES,
+  permissionsFromClaims,
+  principalFromClaims,
+  looksLikeJwt,
+  type JwtOptions,
+} from './jwt.js';

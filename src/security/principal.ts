@@ -20,7 +20,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 export interface Principal {
   /** Stable id of the credential (key id), safe to log. */
   readonly id: string;
-  readonly kind: 'admin' | 'api_key';
+  readonly kind: 'admin' | 'api_key' | 'jwt';
   readonly name: string;
   readonly permissions: ReadonlySet<Permission>;
 }

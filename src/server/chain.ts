@@ -95,12 +95,23 @@ function matched(ctx: RequestContext): Route {
   return ctx.matched;
 }
 
-/** Bearer authentication for routes that require it (401 UNAUTHORIZED); sets `principal`. */
+/**
+ * Bearer authentication for routes that require it (401 UNAUTHORIZED); sets `principal`. Synchronous for
+ * API keys and cached JWTs; asynchronous only while a new JWT is verified.
+ */
 export function authenticateLink(auth: Authenticator): Link {
   return {
     name: 'authenticate',
     run: (ctx, next) => {
-      if (matched(ctx).auth) ctx.principal = auth.authenticate(ctx.header('authorization'));
+      if (!matched(ctx).auth) return next();
+      const p = auth.authenticate(ctx.header('authorization'));
+      if (p instanceof Promise) {
+        return p.then((principal) => {
+          ctx.principal = principal;
+          return next();
+        });
+      }
+      ctx.principal = p;
       return next();
     },
   };

@@ -95,35 +95,40 @@ export function registerWebSocket(
           }
         }
       };
-      let principal: Principal;
+      let authenticated: Principal | Promise<Principal>;
       try {
         if (isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
         const target = targetBytes(req.getUrl(), rawQuery.length);
         checkHeaderSize(target, measureRequestHead('GET', target, req), maxHeaderBytes);
         const token = query.get('token');
-        principal = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
-        if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
+        authenticated = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
       } catch (e) {
         return refuse(e);
       }
       query.delete('token');
-      route.upgrade({ query, principal, header: (n) => headers[n] ?? '' }).then((open) => {
-        if (aborted) return;
-        try {
-          res.cork(() =>
-            res.upgrade<UserData>(
-              { open },
-              headers['sec-websocket-key']!,
-              headers['sec-websocket-protocol']!,
-              headers['sec-websocket-extensions']!,
-              context,
-            ),
-          );
-          answered = true;
-        } catch (err) {
-          refuse(err);
-        }
-      }, refuse);
+      // A JWT not seen before is verified asynchronously; the upgrade below is asynchronous anyway.
+      Promise.resolve(authenticated)
+        .then((principal) => {
+          if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
+          return route.upgrade({ query, principal, header: (n) => headers[n] ?? '' });
+        })
+        .then((open) => {
+          if (aborted) return;
+          try {
+            res.cork(() =>
+              res.upgrade<UserData>(
+                { open },
+                headers['sec-websocket-key']!,
+                headers['sec-websocket-protocol']!,
+                headers['sec-websocket-extensions']!,
+                context,
+              ),
+            );
+            answered = true;
+          } catch (err) {
+            refuse(err);
+          }
+        }, refuse);
     },
     open: (ws) => {
       const data = ws.getUserData();

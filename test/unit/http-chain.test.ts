@@ -21,7 +21,7 @@ class TestAuthenticator extends Authenticator {
     super();
     this.addAdminSecret(ADMIN.slice('Bearer '.length));
   }
-  override authenticate(authorization: string): Principal {
+  override authenticate(authorization: string): Principal | Promise<Principal> {
     return authorization === 'Bearer reader' ? READER : super.authenticate(authorization);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
-import { Authenticator } from '../../src/security/index.js';
+import { Authenticator, type Principal } from '../../src/security/index.js';
 
 describe('FastHistogram in the prom-client registry', () => {
   it('exposes cumulative buckets, +Inf, _sum and _count per label set', async () => {
@@ -59,8 +59,8 @@ describe('Authenticator', () => {
   it('accepts the admin secret (cached or not) and rejects others, with the right challenge', () => {
     const a = new Authenticator();
     a.addAdminSecret('the-admin-secret-123');
-    for (let i = 0; i < 3; i++) expect(a.authenticate('Bearer the-admin-secret-123').kind).toBe('admin');
-    expect(a.authenticate('bearer   the-admin-secret-123 ').kind).toBe('admin');
+    for (let i = 0; i < 3; i++) expect((a.authenticate('Bearer the-admin-secret-123') as Principal).kind).toBe('admin');
+    expect((a.authenticate('bearer   the-admin-secret-123 ') as Principal).kind).toBe('admin');
     for (const bad of ['Bearer the-admin-secret-12', 'Basic the-admin-secret-123', 'the-admin-secret-123', 'Bearer', '']) {
       expect(() => a.authenticate(bad), bad).toThrow(expect.objectContaining({ code: 'UNAUTHORIZED' }));
     }
