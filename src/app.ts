@@ -78,6 +78,13 @@ export async function startServer(
     maxBodyBytes: config.maxBodyBytes,
     maxJsonDepth: config.maxJsonDepth,
     maxHeaderBytes: config.maxHeaderBytes,
+    rateLimits: {
+      principal: config.rateLimit,
+      ip: config.rateLimitIp,
+      audit: config.rateLimitAudit,
+      authFail: config.authFailLimit,
+      trustProxy: config.trustProxy,
+    },
     startedAt,
   });
   const port = await http.listen();

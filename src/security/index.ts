@@ -2,3 +2,4 @@ export { Authenticator, Unauthorized } from './authenticator.js';
 export { bootstrapAdminKey, ADMIN_KEY_FILE, type AdminKeyRecord, type AdminKeyBootstrap } from './admin-key.js';
 export { can, PERMISSIONS, type Permission, type Principal } from './principal.js';
 export { hashSecret, generateSecret, generateKeyId } from './secrets.js';
+export { TokenBuckets, parseRateLimit, formatRateLimit, DEFAULT_MAX_KEYS, type RateLimit, type Verdict } from './rate-limit.js';
