@@ -280,7 +280,8 @@ export class HttpServer {
   /**
    * Add a link to the middleware chain (before listen()): before or after a
    * named link (`request-id`, `admit`, `route`, `authenticate`, `rate-limit`,
-   * `permission`, `body`, `handler`), by default just before the handler.
+   * `permission`, `body`, `handler`; `ip-limit` and `auth-guard` only when those limits are on), by default
+   * just before the handler.
    */
   use(link: Link, where: { before?: string; after?: string } = { before: 'handler' }): this {
     const anchor = where.before ?? where.after;

@@ -3,7 +3,7 @@ import { TokenBuckets, Unauthorized, type RateLimit, type Verdict } from '../sec
 import type { Link, Next, RequestContext } from './middleware.js';
 
 /**
- * Rate limits as links of the request chain (docs/security.md, "Rate
+ * Rate limits as links of the request chain (docs/api.md, "Rate
  * limits"). The buckets are `security/rate-limit.ts`; this file decides
  * which bucket a request draws from and turns a refusal into 429
  * RATE_LIMITED with `Retry-After` and the `X-RateLimit-*` headers.

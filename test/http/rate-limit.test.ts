@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, json, startServer, type StartedServer } from '../helpers/server.js';
 
 /**
- * Rate limits as a client sees them (issue 15, docs/security.md "Rate limits"):
+ * Rate limits as a client sees them (issue 15, docs/api.md "Rate limits"):
  * the real server, limits from the environment.
  */
 
