@@ -91,6 +91,13 @@ export async function startServer(
       config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
         ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
         : undefined,
+    rateLimits: {
+      principal: config.rateLimit,
+      ip: config.rateLimitIp,
+      audit: config.rateLimitAudit,
+      authFail: config.authFailLimit,
+      trustProxy: config.trustProxy,
+    },
     startedAt,
   });
   const port = await http.listen();

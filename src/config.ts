@@ -5,6 +5,7 @@ import path from 'node:path';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING } from './json-limits.js';
 import { JWT_ALGORITHMS, JwtVerifier, MIN_JWT_SECRET_BYTES, type JwtOptions } from './security/jwt.js';
+import { parseRateLimit, type RateLimit } from './security/rate-limit.js';
 
 export type Durability = 'sync' | 'relaxed';
 
@@ -75,6 +76,16 @@ export interface Config {
   jwtAudience: string[] | undefined;
   /** Clock tolerance for `exp` and `nbf`, seconds. */
   jwtClockSkewS: number;
+  /** Default request rate per authenticated principal (a key's own limit wins); undefined: off. */
+  rateLimit: RateLimit | undefined;
+  /** Request rate per client IP, every request; undefined: off. */
+  rateLimitIp: RateLimit | undefined;
+  /** Request rate per principal on the audit and report endpoints (on top of rateLimit); undefined: off. */
+  rateLimitAudit: RateLimit | undefined;
+  /** Failed authentications per client IP before further requests needing a key get 429; undefined: off. */
+  authFailLimit: RateLimit | undefined;
+  /** Take the client IP from the last X-Forwarded-For entry (behind one trusted reverse proxy). */
+  trustProxy: boolean;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -112,6 +123,11 @@ export const DEFAULTS: Config = {
   jwtIssuer: undefined,
   jwtAudience: undefined,
   jwtClockSkewS: 30,
+  rateLimit: undefined,
+  rateLimitIp: undefined,
+  rateLimitAudit: { limit: 100, windowMs: 60_000 },
+  authFailLimit: { limit: 20, windowMs: 60_000 },
+  trustProxy: false,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -233,6 +249,21 @@ const SETTINGS = [
     flag: 'jwt-clock-skew-s',
     parse: (v: string) => intIn(v, 'jwt clock skew seconds', 0, 300),
   },
+  { key: 'rateLimit', env: 'THEMIS_RATE_LIMIT', flag: 'rate-limit', parse: (v: string) => rateLimit(v, 'rate limit') },
+  { key: 'rateLimitIp', env: 'THEMIS_RATE_LIMIT_IP', flag: 'rate-limit-ip', parse: (v: string) => rateLimit(v, 'rate limit ip') },
+  {
+    key: 'rateLimitAudit',
+    env: 'THEMIS_RATE_LIMIT_AUDIT',
+    flag: 'rate-limit-audit',
+    parse: (v: string) => rateLimit(v, 'rate limit audit'),
+  },
+  {
+    key: 'authFailLimit',
+    env: 'THEMIS_AUTH_FAIL_LIMIT',
+    flag: 'auth-fail-limit',
+    parse: (v: string) => rateLimit(v, 'auth fail limit'),
+  },
+  { key: 'trustProxy', env: 'THEMIS_TRUST_PROXY', flag: 'trust-proxy', parse: (v: string) => bool(v, 'trust proxy') },
 ] as const;
 
 export class ConfigError extends Error {
@@ -281,6 +312,21 @@ function intIn(v: string, what: string, min: number, max: number): number {
   const n = Number(v.trim());
   if (n < min || n > max) throw new ConfigError(`${what} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function rateLimit(v: string, what: string): RateLimit | undefined {
+  try {
+    return parseRateLimit(v);
+  } catch (e) {
+    throw new ConfigError(`${what} ${(e as Error).message}`);
+  }
+}
+
+function bool(v: string, what: string): boolean {
+  const t = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+  if (['0', 'false', 'no', 'off'].includes(t)) return false;
+  throw new ConfigError(`${what} must be true or false, got "${v}"`);
 }
 
 function nonEmpty(v: string, what: string): string {

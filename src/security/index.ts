@@ -11,3 +11,4 @@ export {
   looksLikeJwt,
   type JwtOptions,
 } from './jwt.js';
+export { TokenBuckets, parseRateLimit, formatRateLimit, DEFAULT_MAX_KEYS, type RateLimit, type Verdict } from './rate-limit.js';

@@ -1,3 +1,5 @@
+import type { RateLimit } from './rate-limit.js';
+
 /**
  * Who is making a request. Every authenticated request carries one; routes
  * declare the permission they need and `can()` decides. API-key management
@@ -23,6 +25,8 @@ export interface Principal {
   readonly kind: 'admin' | 'api_key' | 'jwt';
   readonly name: string;
   readonly permissions: ReadonlySet<Permission>;
+  /** This principal's own request rate limit, used instead of THEMIS_RATE_LIMIT when set (an API key's `rate_limit`). */
+  readonly rateLimit?: RateLimit;
 }
 
 export function can(p: Principal, needed: Permission | undefined): boolean {

@@ -5,6 +5,7 @@ import { can, type Authenticator } from '../security/index.js';
 import { corsLink } from './cors.js';
 import { checkHeaderSize } from './header-size.js';
 import type { Link, RequestContext } from './middleware.js';
+import type { RateLimits } from './rate-limit.js';
 import { requestIdFrom } from './request-id.js';
 import type { Route, Router } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
@@ -20,6 +21,8 @@ export interface ChainDeps {
   isDraining: () => boolean;
   /** THEMIS_CORS_ORIGINS: exact origins or `['*']`; empty or absent, no `cors` link (and no CORS headers). */
   corsOrigins?: readonly string[];
+  /** Rate limits (src/server/rate-limit.ts); without them `rate-limit` passes every request. */
+  rateLimits?: RateLimits;
 }
 
 /**
@@ -31,13 +34,18 @@ export interface ChainDeps {
  * 401, not a 413.
  */
 export function defaultChain(d: ChainDeps): Link[] {
+  // The per-IP links exist only when their limit is configured (THEMIS_RATE_LIMIT_IP, THEMIS_AUTH_FAIL_LIMIT).
+  const ipLimit = d.rateLimits?.ipLink();
+  const authGuard = d.rateLimits?.authGuardLink();
   return [
     requestIdLink,
     ...(d.corsOrigins !== undefined && d.corsOrigins.length > 0 ? [corsLink(d.corsOrigins, d.router)] : []),
     admitLink(d),
+    ...(ipLimit ? [ipLimit] : []),
     routeLink(d.router),
+    ...(authGuard ? [authGuard] : []),
     authenticateLink(d.auth),
-    rateLimitLink,
+    d.rateLimits?.principalLink() ?? rateLimitLink,
     permissionLink,
     bodyLink(d),
     handlerLink,
@@ -117,7 +125,7 @@ export function authenticateLink(auth: Authenticator): Link {
   };
 }
 
-/** Placeholder: rate limiting (issue 15) goes here, after authentication (limits are per principal) and before any work. */
+/** The `rate-limit` link of a server without rate limits: passes (src/server/rate-limit.ts has the real one). */
 export const rateLimitLink: Link = {
   name: 'rate-limit',
   run: (_ctx, next) => next(),

@@ -15,6 +15,7 @@ import type { SchemaRegistry } from './schemas.js';
 import type { Reply, ResponseStream, StreamReply } from './types.js';
 import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
+import type { RateLimits } from './rate-limit.js';
 import { registerWebSocket, type WsRoute } from './websocket.js';
 
 import { API_VERSION } from './api-version.js';
@@ -32,6 +33,8 @@ export interface HttpServerOptions {
   corsOrigins?: readonly string[];
   /** PEM files: serve HTTPS and WSS (uWS's SSLApp) instead of plain HTTP. */
   tls?: { certFile: string; keyFile: string };
+  /** Rate limits (THEMIS_RATE_LIMIT*, THEMIS_AUTH_FAIL_LIMIT); none when absent. */
+  rateLimits?: RateLimits;
 }
 
 /** Statuses after which the connection is closed even when the request was read whole: the client misbehaved once, and may again. */
@@ -62,12 +65,16 @@ function statusLine(code: number): string {
 interface HeaderCapture {
   readonly names: readonly string[];
   readonly index: ReadonlyMap<string, number>;
+  /** Some link reads `remoteAddress`. */
+  readonly remoteAddress: boolean;
 }
 
-function headerCapture(names: Iterable<string>): HeaderCapture {
+function headerCapture(names: Iterable<string>, remoteAddress = false): HeaderCapture {
   const list = [...new Set(names)].filter((n) => !FIXED_HEADERS.has(n));
-  return { names: list, index: new Map(list.map((n, i) => [n, i])) };
+  return { names: list, index: new Map(list.map((n, i) => [n, i])), remoteAddress };
 }
+
+const DECODER = new TextDecoder();
 
 const FIXED_HEADERS = new Set(['authorization', 'content-length', 'x-request-id']);
 const NO_HEADERS: readonly string[] = [];
@@ -112,6 +119,7 @@ class Exchange implements RequestContext, ResponseInfo {
   private readonly captured: readonly string[];
   readonly targetBytes: number;
   readonly headerBytes: number;
+  readonly remoteAddress: string;
   private queryCache: URLSearchParams | undefined;
   /** Headers set by links (`setHeader`), added to whatever response is sent. */
   responseHeaders: Record<string, string> | undefined = undefined;
@@ -152,6 +160,7 @@ class Exchange implements RequestContext, ResponseInfo {
     this.rawQuery = q === undefined ? '' : q;
     this.targetBytes = targetBytes(path, this.rawQuery.length);
     this.headerBytes = measureRequestHead(method, this.targetBytes, req);
+    this.remoteAddress = capture.remoteAddress ? remoteAddressOf(res) : '';
   }
 
   private readonly rawQuery: string;
@@ -206,6 +215,15 @@ function sslApp(tls: { certFile: string; keyFile: string }): TemplatedApp {
   }
 }
 
+/** The peer address as text; '' where uWS cannot tell (its pure-JS fallback may lack it). */
+function remoteAddressOf(res: HttpResponse): string {
+  try {
+    return DECODER.decode(res.getRemoteAddressAsText());
+  } catch {
+    return '';
+  }
+}
+
 /**
  * The HTTP adapter: the only code that touches uWS. It turns each request
  * into a `RequestContext`, runs the middleware chain (chain.ts: request id,
@@ -253,6 +271,7 @@ export class HttpServer {
       maxHeaderBytes: this.maxHeaderBytes,
       isDraining: () => this.draining,
       corsOrigins: opts.corsOrigins,
+      rateLimits: opts.rateLimits,
     });
     this.run = compose(this.links.map((l) => l.run));
     this.capture = this.headerCapture();
@@ -277,7 +296,8 @@ export class HttpServer {
   /**
    * Add a link to the middleware chain (before listen()): before or after a
    * named link (`request-id`, `admit`, `route`, `authenticate`, `rate-limit`,
-   * `permission`, `body`, `handler`), by default just before the handler.
+   * `permission`, `body`, `handler`; `ip-limit` and `auth-guard` only when those limits are on), by default
+   * just before the handler.
    */
   use(link: Link, where: { before?: string; after?: string } = { before: 'handler' }): this {
     const anchor = where.before ?? where.after;
@@ -307,7 +327,10 @@ export class HttpServer {
   }
 
   private headerCapture(): HeaderCapture {
-    return headerCapture([...this.router.routes().flatMap((r) => r.headers ?? []), ...this.links.flatMap((l) => l.headers ?? [])]);
+    return headerCapture(
+      [...this.router.routes().flatMap((r) => r.headers ?? []), ...this.links.flatMap((l) => l.headers ?? [])],
+      this.links.some((l) => l.remoteAddress === true),
+    );
   }
 
   /** Add a WebSocket route (before listen()). */

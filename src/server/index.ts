@@ -5,11 +5,13 @@ import type { Authenticator } from '../security/index.js';
 import { HttpServer, API_VERSION } from './http-server.js';
 import { Router } from './router.js';
 import { SchemaRegistry } from './schemas.js';
+import { RateLimits, type RateLimitOptions } from './rate-limit.js';
 import type { AreaContext } from './route-area.js';
 import { AREAS } from './routes/index.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
-export { Router, type RouteSpec } from './router.js';
+export { Router, type RouteSpec, type RouteRateLimit } from './router.js';
+export { RateLimits, ipKey, type RateLimitOptions } from './rate-limit.js';
 export { SchemaRegistry } from './schemas.js';
 export { uwsNative } from './uws.js';
 export type { ApiRequest, Reply, Handler } from './types.js';
@@ -42,6 +44,8 @@ export interface ServerDeps {
   corsOrigins?: readonly string[];
   /** THEMIS_TLS_CERT_FILE / THEMIS_TLS_KEY_FILE. */
   tls?: { certFile: string; keyFile: string };
+  /** Rate limits (src/server/rate-limit.ts); none when absent. */
+  rateLimits?: RateLimitOptions;
   startedAt: number;
 }
 
@@ -59,6 +63,7 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     maxHeaderBytes: d.maxHeaderBytes,
     corsOrigins: d.corsOrigins,
     tls: d.tls,
+    rateLimits: d.rateLimits ? new RateLimits(d.rateLimits) : undefined,
   });
   for (const area of AREAS) for (const ws of area.webSockets?.(ctx) ?? []) server.webSocket(ws);
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });

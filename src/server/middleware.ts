@@ -18,6 +18,8 @@ export interface Link<C = RequestContext> {
   readonly run: Middleware<C>;
   /** Request headers (lower case) this link reads through `ctx.header()`; captured for every request. */
   readonly headers?: readonly string[];
+  /** This link reads `ctx.remoteAddress`: the adapter captures the peer address for every request. */
+  readonly remoteAddress?: boolean;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface RequestContext extends ApiRequest {
   readonly targetBytes: number;
   /** Bytes of request line plus header fields, -1 where uWS cannot tell (its pure-JS fallback). */
   readonly headerBytes: number;
+  /** The peer's IP address as text; '' unless a link declared `remoteAddress` (captured in the synchronous part of the uWS handler). */
+  readonly remoteAddress: string;
   /** The path or query holds a raw (not percent-encoded) non-ASCII character. */
   hasNonAsciiTarget(): boolean;
   /** The streaming reader of the request body (body.ts), with the byte limit. */

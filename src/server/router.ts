@@ -19,13 +19,21 @@ export interface RouteSpec {
   bodyOptional?: boolean;
   /** Request headers (lower case) the handler reads beyond the always-captured ones. */
   headers?: readonly string[];
+  /**
+   * An extra rate limit on top of the principal's: `'audit'` for the audit and report endpoints
+   * (THEMIS_RATE_LIMIT_AUDIT per principal, default 100/min; src/server/rate-limit.ts).
+   */
+  rateLimit?: RouteRateLimit;
 }
+
+export type RouteRateLimit = 'audit';
 
 export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'handler' | 'auth'>> {
   permission: Permission | undefined;
   body: string | undefined;
   headers: readonly string[] | undefined;
   bodyOptional: boolean;
+  rateLimit: RouteRateLimit | undefined;
   readonly segments: readonly string[];
   readonly paramNames: readonly string[];
   /** For templates `/static/.../:param` (one parameter, last): the static prefix, matched without splitting. */
@@ -61,6 +69,7 @@ export class Router {
       body: spec.body,
       headers: spec.headers,
       bodyOptional: spec.bodyOptional ?? false,
+      rateLimit: spec.rateLimit,
       segments,
       paramNames,
       tailParamPrefix:
