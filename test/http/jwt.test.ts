@@ -7,6 +7,9 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, call, expectStatus, type StartedServer, startServer, tempDir } from '../helpers/server.js';
 
+/** These tests send many refused tokens from one address; the brute-force limit (THEMIS_AUTH_FAIL_LIMIT) has its own tests. */
+const NO_AUTH_FAIL_LIMIT = { THEMIS_AUTH_FAIL_LIMIT: 'off' };
+
 const SECRET = 'jwt-test-secret-0123456789abcdef-0123456789';
 const ISSUER = 'https://idp.example.test';
 const AUDIENCE = 'themis';
@@ -44,7 +47,13 @@ describe('JWT with an HS256 secret', () => {
   let s: StartedServer;
   beforeAll(async () => {
     s = await startServer({
-      env: { THEMIS_JWT_SECRET: SECRET, THEMIS_JWT_ISSUER: ISSUER, THEMIS_JWT_AUDIENCE: AUDIENCE, THEMIS_JWT_CLOCK_SKEW_S: '1' },
+      env: {
+        ...NO_AUTH_FAIL_LIMIT,
+        THEMIS_JWT_SECRET: SECRET,
+        THEMIS_JWT_ISSUER: ISSUER,
+        THEMIS_JWT_AUDIENCE: AUDIENCE,
+        THEMIS_JWT_CLOCK_SKEW_S: '1',
+      },
     });
     await expectStatus(await call(s, 'PUT', '/entities/t:1', { blob: '{"a":1}' }), 201);
   });
@@ -143,7 +152,7 @@ describe('JWT with a public key file', () => {
   describe('RS256', () => {
     let s: StartedServer;
     beforeAll(async () => {
-      s = await startServer({ env: { THEMIS_JWT_PUBLIC_KEY: rsaPem, THEMIS_JWT_AUDIENCE: AUDIENCE } });
+      s = await startServer({ env: { THEMIS_JWT_PUBLIC_KEY: rsaPem, THEMIS_JWT_AUDIENCE: AUDIENCE, ...NO_AUTH_FAIL_LIMIT } });
       await expectStatus(await call(s, 'PUT', '/entities/t:1', { blob: '{}' }), 201);
     });
     afterAll(async () => {
@@ -172,7 +181,7 @@ describe('JWT with a public key file', () => {
   describe('EdDSA', () => {
     let s: StartedServer;
     beforeAll(async () => {
-      s = await startServer({ env: { THEMIS_JWT_PUBLIC_KEY: edPem } });
+      s = await startServer({ env: { THEMIS_JWT_PUBLIC_KEY: edPem, ...NO_AUTH_FAIL_LIMIT } });
     });
     afterAll(async () => {
       await s?.stop();
@@ -191,7 +200,7 @@ describe('JWT with a public key file', () => {
       const jwks = path.join(dir, 'jwks.json');
       const jwk = { ...ed.publicKey.export({ format: 'jwk' }), kid: 'k1' };
       fs.writeFileSync(jwks, JSON.stringify({ keys: [jwk] }));
-      s = await startServer({ env: { THEMIS_JWT_JWKS_FILE: jwks } });
+      s = await startServer({ env: { THEMIS_JWT_JWKS_FILE: jwks, ...NO_AUTH_FAIL_LIMIT } });
     });
     afterAll(async () => {
       await s?.stop();
