@@ -105,6 +105,8 @@ export class ApiKeyStore {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly now: () => number;
+  /** created_at of the newest key (ms): creation times are strictly increasing, so the list order is the creation order. */
+  private lastCreatedMs = 0;
 
   private constructor(
     private readonly engine: Engine,
@@ -121,6 +123,7 @@ export class ApiKeyStore {
       const rec = JSON.parse(value.toString('utf8')) as StoredKey;
       const usage: Usage = { lastUsedMs: rec.last_used_at === null ? null : Date.parse(rec.last_used_at), dirty: false };
       s.install(new Entry(rec, usage, s, s.now));
+      s.lastCreatedMs = Math.max(s.lastCreatedMs, Date.parse(rec.created_at));
     }
     s.timer = setInterval(
       () => void s.flushUsage().catch((e) => log.warn('writing api key usage failed', { error: e })),
@@ -154,7 +157,8 @@ export class ApiKeyStore {
   }): Promise<CreatedApiKey> {
     return this.serial(async () => {
       const secret = generateSecret(API_KEY_PREFIX);
-      const now = this.now();
+      const now = Math.max(this.now(), this.lastCreatedMs + 1);
+      this.lastCreatedMs = now;
       const rec: StoredKey = {
         v: 1,
         keyId: generateKeyId(),
