@@ -2,7 +2,8 @@ import { jwtOptions, type Config } from './config.js';
 import { Database } from './db.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { Authenticator, bootstrapAdminKey, JwtVerifier } from './security/index.js';
+import { ThemisError } from './errors.js';
+import { API_KEY_PREFIX, ApiKeys, Authenticator, bootstrapAdminKey, JwtVerifier } from './security/index.js';
 import { createHttpServer, uwsNative, type HttpServer } from './server/index.js';
 
 export interface RunningServer {
@@ -76,6 +77,13 @@ export async function startServer(
     'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)',
     () => (db.ready ? (db.health().writes === 'enabled' ? 1 : 0) : undefined),
   );
+  // API keys live in storage: look them up in the current store (storage may be reopened after a full disk).
+  // A key-shaped token while storage is not open is 503 (retry), not 401: the key may well be valid.
+  auth.addResolver((hash, token) => {
+    if (db.ready) return db.get(ApiKeys).resolve(hash);
+    if (token.startsWith(API_KEY_PREFIX)) throw new ThemisError('UNAVAILABLE', 'database is starting, retry shortly');
+    return undefined;
+  });
   const http = createHttpServer({
     db,
     auth,

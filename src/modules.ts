@@ -7,6 +7,7 @@ import { Vectors } from './index/vector/module.js';
 import type { Module } from './kernel/index.js';
 import { Query } from './query/module.js';
 import { Search } from './search/module.js';
+import { ApiKeys } from './security/module.js';
 import { Transactions } from './transactions/index.js';
 
 /**
@@ -14,4 +15,15 @@ import { Transactions } from './transactions/index.js';
  * host opens them in dependency order). Adding a subsystem: a module here
  * and a route area in server/routes/index.ts.
  */
-export const MODULES: readonly Module<unknown>[] = [Transactions, Entities, Changefeed, Graph, Indexes, Vectors, Search, Query, Aql];
+export const MODULES: readonly Module<unknown>[] = [
+  Transactions,
+  Entities,
+  Changefeed,
+  Graph,
+  Indexes,
+  Vectors,
+  Search,
+  Query,
+  Aql,
+  ApiKeys,
+];

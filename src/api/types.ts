@@ -2248,6 +2248,201 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List API keys (admin), oldest first; never secrets or hashes */
+        get: {
+            parameters: {
+                query?: {
+                    include_revoked?: boolean;
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of keys. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKeyList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        /**
+         * Create an API key (admin)
+         * @description The answer is the only place the secret (`tsk_` + 43 base64url characters,
+         *     32 random bytes) ever appears: the server stores the SHA-256 hash of it,
+         *     never the secret, and never logs it. Use it as `Authorization: Bearer <secret>`.
+         *     `expires_in_days` may be fractional (0.5 = 12 hours); without it the key
+         *     does not expire. Unknown permission names are 400 `VALIDATION_FAILED`
+         *     naming the field (`permissions.<i>`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ApiKeyCreateRequest"];
+                };
+            };
+            responses: {
+                /** @description Created; `secret` is shown only here. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKeyCreated"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        /** One API key (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    keyId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The key (no secret, no hash). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKey"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        /**
+         * Change a key's name, permissions or metadata (admin)
+         * @description Fields left out stay as they are; `metadata` is replaced whole. Takes effect
+         *     on the key's next request, also on open keep-alive connections. A revoked key
+         *     cannot be changed (409 `CONFLICT`).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    keyId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ApiKeyUpdateRequest"];
+                };
+            };
+            responses: {
+                /** @description The changed key. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKey"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description The key is revoked (`CONFLICT`). */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Revoke a key permanently (admin)
+         * @description The key's next request gets 401, also on open keep-alive connections. The
+         *     record stays (listed with `include_revoked=true`). Revoking a revoked key
+         *     answers its original `revoked_at`.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    keyId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiKeyRevoked"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2593,6 +2788,75 @@ export interface components {
                     capped?: boolean;
                 }[];
             };
+        };
+        /**
+         * @description A permission (docs/api.md, "API keys and permissions"): the contract's `admin`,
+         *     `audit:read`, `stats:read`, `query:execute`, `classify:read`, `reports:read` and `*`,
+         *     plus `data:read`, `data:write` and `pii:reveal` (read original PII values).
+         *     `admin` and `*` allow everything.
+         * @enum {string}
+         */
+        Permission: "admin" | "audit:read" | "stats:read" | "query:execute" | "classify:read" | "reports:read" | "data:read" | "data:write" | "pii:reveal" | "*";
+        ApiKeyName: string;
+        ApiKeyPermissions: components["schemas"]["Permission"][];
+        /** @description Free-form labels (owner, service, environment); shown by GET. Never put secrets here. */
+        ApiKeyMetadata: Record<string, unknown>;
+        ApiKeyCreateRequest: {
+            name: components["schemas"]["ApiKeyName"];
+            permissions: components["schemas"]["ApiKeyPermissions"];
+            expires_in_days?: number;
+            metadata?: components["schemas"]["ApiKeyMetadata"];
+        };
+        ApiKeyUpdateRequest: {
+            name?: components["schemas"]["ApiKeyName"];
+            permissions?: components["schemas"]["ApiKeyPermissions"];
+            metadata?: components["schemas"]["ApiKeyMetadata"];
+        };
+        ApiKeyCreated: {
+            keyId: string;
+            /**
+             * @description Shown only in this response.
+             * @example tsk_9mQ0r...
+             */
+            secret: string;
+            name: string;
+            permissions: components["schemas"]["Permission"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string | null;
+        };
+        ApiKey: {
+            keyId: string;
+            name: string;
+            permissions: components["schemas"]["Permission"][];
+            metadata: Record<string, unknown>;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description Last authenticated request; kept in memory and written at most about once a minute per key (and at shutdown).
+             */
+            last_used_at: string | null;
+            revoked: boolean;
+            /** Format: date-time */
+            revoked_at: string | null;
+            expired: boolean;
+        };
+        ApiKeyList: {
+            keys: components["schemas"]["ApiKey"][];
+            total: number;
+            page: number;
+            page_size: number;
+        };
+        ApiKeyRevoked: {
+            /** @constant */
+            success: true;
+            keyId: string;
+            /** Format: date-time */
+            revoked_at: string;
         };
         IndexDropRequest: {
             table: components["schemas"]["TableName"];

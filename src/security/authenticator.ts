@@ -6,6 +6,13 @@ import type { JwtVerifier } from './jwt.js';
 const ALL: ReadonlySet<Permission> = new Set<Permission>(['*', 'admin']);
 
 /**
+ * Looks a token up in another credential store (the API keys) by its SHA-256
+ * hash; `token` only to tell its shape (never keep or log it). May throw
+ * (e.g. UNAVAILABLE while that store is reopening).
+ */
+export type CredentialResolver = (hash: string, token: string) => Principal | undefined;
+
+/**
  * Resolves bearer tokens to principals. Tokens are looked up by their
  * SHA-256 hash, so the process never keeps a secret it did not just receive.
  */
@@ -25,6 +32,22 @@ export class Authenticator {
   /** Accept JWT bearer tokens verified by `verifier`. */
   setJwtVerifier(verifier: JwtVerifier): void {
     this.jwt = verifier;
+  }
+
+  private readonly resolvers = new Set<CredentialResolver>();
+
+  /** Consult `resolver` for tokens that are not the admin key; returns the function that removes it again. */
+  addResolver(resolver: CredentialResolver): () => void {
+    this.resolvers.add(resolver);
+    return () => {
+      this.resolvers.delete(resolver);
+      this.verified.clear();
+    };
+  }
+
+  /** Forget every cached verification (credentials changed). */
+  invalidate(): void {
+    this.verified.clear();
   }
 
   /** Register the admin credential stored in `<data>/admin.key`. */
@@ -50,14 +73,30 @@ export class Authenticator {
       if (t !== undefined && this.jwt.isJwt(t)) return this.jwt.principal(t);
     }
     const cached = this.verified.get(authorization);
-    if (cached) return cached;
+    if (cached) {
+      if (cached.live === undefined || cached.live()) {
+        cached.touch?.();
+        return cached;
+      }
+      // Revoked, changed or expired since it was cached: look it up again (a changed key resolves to its new principal).
+      this.verified.delete(authorization);
+    }
     if (authorization === '') throw new Unauthorized('missing bearer token', false);
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
     if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"', true);
-    const p = this.byHash.get(hashSecret(m[1]!));
-    if (!p) throw new Unauthorized('invalid bearer token', true);
+    const token = m[1]!;
+    const hash = hashSecret(token);
+    let p = this.byHash.get(hash);
+    if (!p) {
+      for (const r of this.resolvers) {
+        p = r(hash, token);
+        if (p) break;
+      }
+    }
+    if (!p || (p.live !== undefined && !p.live())) throw new Unauthorized('invalid bearer token', true);
     if (this.verified.size >= Authenticator.MAX_VERIFIED) this.verified.clear();
     this.verified.set(authorization, p);
+    p.touch?.();
     return p;
   }
 }

@@ -1,4 +1,4 @@
-export { Authenticator, Unauthorized } from './authenticator.js';
+export { Authenticator, Unauthorized, type CredentialResolver } from './authenticator.js';
 export { bootstrapAdminKey, ADMIN_KEY_FILE, type AdminKeyRecord, type AdminKeyBootstrap } from './admin-key.js';
 export { can, PERMISSIONS, type Permission, type Principal } from './principal.js';
 export { hashSecret, generateSecret, generateKeyId } from './secrets.js';
@@ -12,3 +12,5 @@ export {
   type JwtOptions,
 } from './jwt.js';
 export { TokenBuckets, parseRateLimit, formatRateLimit, DEFAULT_MAX_KEYS, type RateLimit, type Verdict } from './rate-limit.js';
+export { API_KEY_PREFIX, ApiKeyStore, type ApiKeyInfo, type CreatedApiKey, type ApiKeyStoreOptions } from './api-keys.js';
+export { ApiKeys } from './module.js';

@@ -2,9 +2,11 @@ import type { RateLimit } from './rate-limit.js';
 
 /**
  * Who is making a request. Every authenticated request carries one; routes
- * declare the permission they need and `can()` decides. API-key management
- * (a later issue) adds principals with narrower permission sets; the
- * permission names are the contract's (Anhang: Berechtigungen).
+ * declare the permission they need and `can()` decides. API keys (the
+ * security module, POST /api/keys) carry narrower permission sets. The
+ * permission names are the contract's (Anhang: Berechtigungen) plus the
+ * server's own: `data:read`, `data:write` and `pii:reveal` (reading original
+ * PII values). openapi.yaml's `Permission` schema lists the same names.
  */
 export const PERMISSIONS = [
   'admin',
@@ -15,6 +17,7 @@ export const PERMISSIONS = [
   'reports:read',
   'data:read',
   'data:write',
+  'pii:reveal',
   '*',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -27,6 +30,14 @@ export interface Principal {
   readonly permissions: ReadonlySet<Permission>;
   /** This principal's own request rate limit, used instead of THEMIS_RATE_LIMIT when set (an API key's `rate_limit`). */
   readonly rateLimit?: RateLimit;
+  /**
+   * Credentials that can end (API keys): false once the key is revoked,
+   * changed or expired. Checked on every request, also when the principal
+   * comes from the Authenticator's cache, so the next request gets 401.
+   */
+  readonly live?: () => boolean;
+  /** Called on every authenticated request (API keys: `last_used_at`, kept in memory and flushed coalesced). */
+  readonly touch?: () => void;
 }
 
 export function can(p: Principal, needed: Permission | undefined): boolean {

@@ -19,7 +19,8 @@ export const KEYSPACE_IDS = {
   content: 0x50,
   cache: 0x58,
   llm: 0x60,
-  security: 0x68, // API keys (hashed), roles
+  security: 0x68, // reserved: roles and other security state
+  apiKeys: 0x69, // API keys: key id -> record JSON (the secret's SHA-256 hash, never the secret)
   pii: 0x70,
   audit: 0x78,
 } as const;

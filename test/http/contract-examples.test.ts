@@ -86,7 +86,6 @@ function extractExamples(markdown: string): Example[] {
  * answer 404 ROUTE_NOT_FOUND, so an implemented area cannot stay skipped.
  */
 const NOT_YET: { prefix: string; reason: string }[] = [
-  { prefix: '/api/keys', reason: 'API key management (security subsystem)' },
   { prefix: '/content/', reason: 'content management (content subsystem)' },
   { prefix: '/cache/', reason: 'semantic cache (cache subsystem)' },
   { prefix: '/llm/', reason: 'LLM interaction store (LLM subsystem)' },
@@ -103,16 +102,18 @@ const skipReason = (p: string) => NOT_YET.find((s) => p.startsWith(s.prefix))?.r
  * Examples that cannot succeed as written, with the answer they get instead
  * (never a validation error): the contract's graph example uses a bare
  * vertex id where this server's vertices are entity keys `table:pk`
- * (docs/graph.md), and its transaction id 42 names no open transaction.
+ * (docs/graph.md), its transaction id 42 names no open transaction, and its
+ * API key id `key123` names no key (ids are random).
  */
 const NOT_2XX: Record<string, string> = {
   'POST /graph/traverse': 'INVALID_KEY',
   'POST /transaction/commit': 'TRANSACTION_NOT_ACTIVE',
   'POST /transaction/rollback': 'TRANSACTION_NOT_ACTIVE',
+  'PUT /api/keys/{keyId}': 'NOT_FOUND',
 };
 
 /** A value for each path parameter of an implemented route. */
-const PATH_VALUES: Record<string, string> = { key: 'users:123' };
+const PATH_VALUES: Record<string, string> = { key: 'users:123', keyId: 'key123' };
 
 function url(template: string): string {
   return template.replace(/\{([^}]+)\}/g, (_, name: string) => {

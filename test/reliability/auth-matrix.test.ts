@@ -85,6 +85,10 @@ describe('auth matrix over every route', () => {
   let s: StartedServer;
   /** A transaction begun by the admin with one buffered write: an unauthenticated commit or rollback must not touch it. */
   let txnId: number;
+  /** An API key the unauthorised requests would change or revoke. */
+  let victimKeyId: string;
+  /** A real API key with a permission no route needs (classify:read): authenticated, never allowed. */
+  let noPermSecret: string;
 
   beforeAll(async () => {
     // Hundreds of refused credentials from one address: the brute-force limit (THEMIS_AUTH_FAIL_LIMIT, default
@@ -101,6 +105,12 @@ describe('auth matrix over every route', () => {
       const r = await admin(m, p, b);
       expect(r.status, `${m} ${p}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
     }
+    const v = await admin('POST', '/api/keys', { name: 'victim', permissions: ['stats:read'] });
+    expect(v.status, JSON.stringify(v.body)).toBe(201);
+    victimKeyId = v.body.keyId as string;
+    const np = await admin('POST', '/api/keys', { name: 'no-permission', permissions: ['classify:read'] });
+    expect(np.status, JSON.stringify(np.body)).toBe(201);
+    noPermSecret = np.body.secret as string;
     const t = await admin('POST', '/transaction/begin', {});
     expect(t.status, JSON.stringify(t.body)).toBe(200);
     txnId = t.body.transaction_id as number;
@@ -143,11 +153,13 @@ describe('auth matrix over every route', () => {
       'POST /vector/search': { index: 'vauth', vector: [1, 2] },
       'POST /graph/traverse': { start_vertex: 'auth:keep', max_depth: 1 },
       'POST /graph/shortest_path': { from: 'auth:keep', to: 'auth:keep' },
+      'POST /api/keys': { name: 'auth-created', permissions: ['admin'] },
+      'PUT /api/keys/{keyId}': { permissions: ['admin'] },
     };
     return bodies[`${method} ${p}`];
   };
   /** The route with its path parameter filled in: the entity whose overwrite or deletion would show. */
-  const urlOf = (p: string) => p.replace('{key}', 'auth%3Akeep');
+  const urlOf = (p: string) => p.replace('{key}', 'auth%3Akeep').replace('{keyId}', victimKeyId);
 
   /** Everything an applied write could change, read with the admin key. */
   async function observable(): Promise<string> {
@@ -167,6 +179,7 @@ describe('auth matrix over every route', () => {
       await get('/entities/authv:2'),
       (await get('/index/stats')).replace(/"approximate_size_bytes":\d+/g, ''),
       JSON.stringify(vi.indexes.map((x) => [x.objectName, x.efSearch, x.vectorCount])),
+      (await get('/api/keys?include_revoked=true')).replace(/"last_used_at":("[^"]*"|null)/g, ''),
     ].join('\n');
   }
 
@@ -218,6 +231,26 @@ describe('auth matrix over every route', () => {
       }
     }
     expect(requests).toBeGreaterThan(200);
+    expect(await observable()).toBe(before);
+  });
+
+  it('every protected HTTP route: a real API key without the permission -> 403 FORBIDDEN in the error format, nothing applied', async () => {
+    const before = await observable();
+    for (const op of specOps) {
+      if (op.public || op.path === WS_PATH) continue;
+      const body = writeBody(op.method, op.path);
+      const r = await fetch(s.base + urlOf(op.path), {
+        method: op.method,
+        headers: { authorization: `Bearer ${noPermSecret}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await r.text();
+      const ctx = `${op.method} ${op.path}: ${r.status} ${text}`;
+      expect(r.status, ctx).toBe(403);
+      expect(JSON.parse(text), ctx).toMatchObject({ error: true, status_code: 403, code: 'FORBIDDEN' });
+      expect(text, ctx).not.toContain(noPermSecret);
+    }
     expect(await observable()).toBe(before);
   });
 

@@ -4,6 +4,7 @@ import { changefeedArea } from './changefeed.js';
 import { entitiesArea } from './entities.js';
 import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
+import { keysArea } from './keys.js';
 import { queryArea } from './query.js';
 import { searchArea } from './search.js';
 import { systemArea } from './system.js';
@@ -26,4 +27,5 @@ export const AREAS: readonly RouteArea[] = [
   queryArea,
   searchArea,
   vectorArea,
+  keysArea,
 ];
