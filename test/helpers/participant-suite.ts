@@ -317,7 +317,8 @@ export function participantSuite(subject: ParticipantSubject, o: SuiteOptions = 
               }
             },
           ),
-          { numRuns: SOAK ? (o.soakRuns ?? 300) : (o.runs ?? 40) },
+          // THEMIS_FC_SEED (and THEMIS_FC_PATH) replay a failing run (fast-check prints both).
+          { numRuns: SOAK ? (o.soakRuns ?? 300) : (o.runs ?? 40), ...(process.env.THEMIS_FC_SEED ? { seed: Number(process.env.THEMIS_FC_SEED), path: process.env.THEMIS_FC_PATH } : {}) },
         );
       },
       SOAK ? 1_800_000 : 60_000,
