@@ -318,7 +318,10 @@ export function participantSuite(subject: ParticipantSubject, o: SuiteOptions = 
             },
           ),
           // THEMIS_FC_SEED (and THEMIS_FC_PATH) replay a failing run (fast-check prints both).
-          { numRuns: SOAK ? (o.soakRuns ?? 300) : (o.runs ?? 40), ...(process.env.THEMIS_FC_SEED ? { seed: Number(process.env.THEMIS_FC_SEED), path: process.env.THEMIS_FC_PATH } : {}) },
+          {
+            numRuns: SOAK ? (o.soakRuns ?? 300) : (o.runs ?? 40),
+            ...(process.env.THEMIS_FC_SEED ? { seed: Number(process.env.THEMIS_FC_SEED), path: process.env.THEMIS_FC_PATH } : {}),
+          },
         );
       },
       SOAK ? 1_800_000 : 60_000,
