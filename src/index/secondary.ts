@@ -218,16 +218,31 @@ export class SecondaryIndexes {
    */
   async verifyUnique(l: LiveIndex): Promise<void> {
     for await (const rows of this.documents.scan({ table: l.def.table })) {
+      // Entries to restore: while the index was built a value could have two holders for a moment, the later one's
+      // entry replacing the earlier one's; if the later one then gave the value up, the earlier holder has no entry.
+      const repairs: [hex: string, key: string][] = [];
       for (const [key] of rows) {
         const text = this.latest(key);
         if (text === null) continue;
         for (const t of this.tuplesOf(l, text, key)) {
           const ek = this.entryKey(l, t, key);
-          const owner = this.claims.get(ek.toString('hex'))?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
-          if (owner !== undefined && owner !== key && this.stillHas(l, t, owner)) {
-            throw duplicateValue(l, t, owner, key);
-          }
+          const hex = ek.toString('hex');
+          const owner = this.claims.get(hex)?.key ?? this.engine.getSync(idxKs, ek)?.toString('utf8');
+          if (owner === key) continue;
+          if (owner !== undefined && this.stillHas(l, t, owner)) throw duplicateValue(l, t, owner, key);
+          // Claimed now, synchronously, as a commit claims: from here on no commit can take the value meanwhile.
+          this.claims.set(hex, { key, seq: Number.MAX_SAFE_INTEGER });
+          repairs.push([hex, key]);
         }
+      }
+      if (repairs.length === 0) continue;
+      const batch = new WriteBatch();
+      for (const [hex, key] of repairs) batch.put(idxKs, Buffer.from(hex, 'hex'), Buffer.from(key, 'utf8'));
+      try {
+        await this.engine.commit(batch);
+        l.entries += repairs.length;
+      } finally {
+        for (const [hex, key] of repairs) if (this.claims.get(hex)?.key === key && this.claims.get(hex)?.seq === Number.MAX_SAFE_INTEGER) this.claims.delete(hex);
       }
     }
   }
