@@ -242,7 +242,8 @@ export class SecondaryIndexes {
         await this.engine.commit(batch);
         l.entries += repairs.length;
       } finally {
-        for (const [hex, key] of repairs) if (this.claims.get(hex)?.key === key && this.claims.get(hex)?.seq === Number.MAX_SAFE_INTEGER) this.claims.delete(hex);
+        for (const [hex, key] of repairs)
+          if (this.claims.get(hex)?.key === key && this.claims.get(hex)?.seq === Number.MAX_SAFE_INTEGER) this.claims.delete(hex);
       }
     }
   }
