@@ -2806,11 +2806,18 @@ export interface components {
             permissions: components["schemas"]["ApiKeyPermissions"];
             expires_in_days?: number;
             metadata?: components["schemas"]["ApiKeyMetadata"];
+            rate_limit?: components["schemas"]["ApiKeyRateLimit"];
         };
+        /**
+         * @description This key's own request limit, used instead of THEMIS_RATE_LIMIT: a count per window such as `100/s`, `60000/min`, `20/10s`; null or `off` for none (then THEMIS_RATE_LIMIT applies).
+         * @example 100/s
+         */
+        ApiKeyRateLimit: string | null;
         ApiKeyUpdateRequest: {
             name?: components["schemas"]["ApiKeyName"];
             permissions?: components["schemas"]["ApiKeyPermissions"];
             metadata?: components["schemas"]["ApiKeyMetadata"];
+            rate_limit?: components["schemas"]["ApiKeyRateLimit"];
         };
         ApiKeyCreated: {
             keyId: string;
@@ -2831,6 +2838,8 @@ export interface components {
             name: string;
             permissions: components["schemas"]["Permission"][];
             metadata: Record<string, unknown>;
+            /** @description The key's own request limit, or null (THEMIS_RATE_LIMIT applies). */
+            rate_limit: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */

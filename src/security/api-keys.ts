@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import type { Permission, Principal } from './principal.js';
 import { generateKeyId, generateSecret, hashSecret } from './secrets.js';
+import { parseRateLimit } from './rate-limit.js';
 
 const ks = keyspace('apiKeys');
 const DAY_MS = 86_400_000;
@@ -21,6 +22,8 @@ interface StoredKey {
   revoked_at: string | null;
   last_used_at: string | null;
   hash: string;
+  /** This key's own request limit (`100/s`), instead of THEMIS_RATE_LIMIT; absent in records written before it existed. */
+  rate_limit?: string | null;
 }
 
 /** What GET /api/keys and GET /api/keys/{keyId} show: never the secret or its hash. */
@@ -29,6 +32,8 @@ export interface ApiKeyInfo {
   name: string;
   permissions: Permission[];
   metadata: Record<string, unknown>;
+  /** This key's own request limit, or null (THEMIS_RATE_LIMIT applies). */
+  rate_limit: string | null;
   created_at: string;
   expires_at: string | null;
   last_used_at: string | null;
@@ -78,6 +83,7 @@ class Entry {
       kind: 'api_key',
       name: rec.name,
       permissions: new Set(rec.permissions),
+      ...(rec.rate_limit ? { rateLimit: parseRateLimit(rec.rate_limit) } : {}),
       live: () => !this.retired && now() < this.expiresMs,
       touch: () => store.touch(this.rec.keyId, this.usage),
     };
@@ -154,7 +160,9 @@ export class ApiKeyStore {
     permissions: Permission[];
     expires_in_days?: number;
     metadata?: Record<string, unknown>;
+    rate_limit?: string | null;
   }): Promise<CreatedApiKey> {
+    const rateLimit = checkedRateLimit(req.rate_limit);
     return this.serial(async () => {
       const secret = generateSecret(API_KEY_PREFIX);
       const now = Math.max(this.now(), this.lastCreatedMs + 1);
@@ -170,6 +178,7 @@ export class ApiKeyStore {
         revoked_at: null,
         last_used_at: null,
         hash: hashSecret(secret),
+        rate_limit: rateLimit,
       };
       await this.write(rec);
       this.install(new Entry(rec, { lastUsedMs: null, dirty: false }, this, this.now));
@@ -210,7 +219,11 @@ export class ApiKeyStore {
   }
 
   /** Change name, permissions or metadata; takes effect on the key's next request. A revoked key cannot be changed (409). */
-  update(keyId: string, req: { name?: string; permissions?: Permission[]; metadata?: Record<string, unknown> }): Promise<ApiKeyInfo> {
+  update(
+    keyId: string,
+    req: { name?: string; permissions?: Permission[]; metadata?: Record<string, unknown>; rate_limit?: string | null },
+  ): Promise<ApiKeyInfo> {
+    const rateLimit = req.rate_limit === undefined ? undefined : checkedRateLimit(req.rate_limit);
     return this.serial(async () => {
       const old = this.entry(keyId);
       if (old.rec.revoked_at !== null) throw new ThemisError('CONFLICT', `API key ${keyId} is revoked and cannot be changed`);
@@ -219,6 +232,7 @@ export class ApiKeyStore {
         ...(req.name !== undefined ? { name: req.name } : {}),
         ...(req.permissions !== undefined ? { permissions: [...new Set(req.permissions)] } : {}),
         ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
+        ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
       };
       await this.write(rec, old.usage);
       old.retired = true;
@@ -307,6 +321,7 @@ export class ApiKeyStore {
       name: r.name,
       permissions: r.permissions,
       metadata: r.metadata,
+      rate_limit: r.rate_limit ?? null,
       created_at: r.created_at,
       expires_at: r.expires_at,
       last_used_at: e.usage.lastUsedMs === null ? null : new Date(e.usage.lastUsedMs).toISOString(),
@@ -331,5 +346,15 @@ export class ApiKeyStore {
     const run = this.chain.then(fn, fn);
     this.chain = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** A key's `rate_limit` as given (`100/s`, `60000/min`, `20/10s`; null or "off" for none), checked: VALIDATION_FAILED naming the field. */
+function checkedRateLimit(v: string | null | undefined): string | null {
+  if (v === undefined || v === null) return null;
+  try {
+    return parseRateLimit(v) === undefined ? null : v.trim();
+  } catch (e) {
+    throw new ThemisError('VALIDATION_FAILED', `field "rate_limit" ${(e as Error).message}`, { details: { field: 'rate_limit' } });
   }
 }

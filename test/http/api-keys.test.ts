@@ -150,6 +150,31 @@ describe('API keys (/api/keys)', () => {
     expect(await json(await s.req('GET', `/api/keys/${created.keyId as string}`))).toMatchObject({ expired: true, revoked: false });
   });
 
+  it('a key with its own rate_limit is limited by it (429 RATE_LIMITED with X-RateLimit-*), shown by GET, changed by PUT; a bad limit is 400 naming rate_limit', async () => {
+    const s = await start();
+    const created = await json(await s.req('POST', '/api/keys', { name: 'slow', permissions: ['stats:read'], rate_limit: '2/10s' }));
+    const get = () => fetch(`http://127.0.0.1:${s.port}/stats`, { headers: { authorization: `Bearer ${created.secret as string}` } });
+    const r1 = await get();
+    expect(r1.status).toBe(200);
+    expect(r1.headers.get('x-ratelimit-limit')).toBe('2');
+    expect((await get()).status).toBe(200);
+    const r3 = await get();
+    expect(r3.status).toBe(429);
+    expect(await r3.json()).toMatchObject({ error: true, status_code: 429, code: 'RATE_LIMITED' });
+    expect(Number(r3.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await json(await s.req('GET', `/api/keys/${created.keyId as string}`))).toMatchObject({ rate_limit: '2/10s' });
+    // The admin key has no limit of its own (THEMIS_RATE_LIMIT is off): unaffected.
+    expect((await s.req('GET', '/stats')).status).toBe(200);
+    // Lifting the key's limit takes effect on its next request.
+    expect(await json(await s.req('PUT', `/api/keys/${created.keyId as string}`, { rate_limit: null }))).toMatchObject({
+      rate_limit: null,
+    });
+    expect((await get()).status).toBe(200);
+    const bad = await s.req('POST', '/api/keys', { name: 'x', permissions: [], rate_limit: 'fast' });
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toMatchObject({ code: 'VALIDATION_FAILED', field: 'rate_limit' });
+  });
+
   it('validation: unknown permission, unknown field, missing name, bad page_size -> 400 naming the field; unknown key -> 404; non-admin key -> 403', async () => {
     const s = servers.at(-1)!;
     const bad = async (body: unknown, field: string) => {
