@@ -1,3 +1,4 @@
+import type { components } from '../api/types.js';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
@@ -26,31 +27,12 @@ interface StoredKey {
   rate_limit?: string | null;
 }
 
-/** What GET /api/keys and GET /api/keys/{keyId} show: never the secret or its hash. */
-export interface ApiKeyInfo {
-  keyId: string;
-  name: string;
-  permissions: Permission[];
-  metadata: Record<string, unknown>;
-  /** This key's own request limit, or null (THEMIS_RATE_LIMIT applies). */
-  rate_limit: string | null;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked: boolean;
-  revoked_at: string | null;
-  expired: boolean;
-}
-
-export interface CreatedApiKey {
-  keyId: string;
-  /** Shown only in the create response. */
-  secret: string;
-  name: string;
-  permissions: Permission[];
-  created_at: string;
-  expires_at: string | null;
-}
+/** What GET /api/keys and GET /api/keys/{keyId} show (openapi.yaml `ApiKey`): never the secret or its hash. */
+export type ApiKeyInfo = components['schemas']['ApiKey'];
+/** The create response (openapi.yaml `ApiKeyCreated`): the only place the secret appears. */
+export type CreatedApiKey = components['schemas']['ApiKeyCreated'];
+type CreateRequest = components['schemas']['ApiKeyCreateRequest'];
+type UpdateRequest = components['schemas']['ApiKeyUpdateRequest'];
 
 export interface ApiKeyStoreOptions {
   /** How often `last_used_at` is written (default 60 s): at most one write per key per interval. */
@@ -155,13 +137,7 @@ export class ApiKeyStore {
     }
   }
 
-  async create(req: {
-    name: string;
-    permissions: Permission[];
-    expires_in_days?: number;
-    metadata?: Record<string, unknown>;
-    rate_limit?: string | null;
-  }): Promise<CreatedApiKey> {
+  async create(req: CreateRequest): Promise<CreatedApiKey> {
     const rateLimit = checkedRateLimit(req.rate_limit);
     return this.serial(async () => {
       const secret = generateSecret(API_KEY_PREFIX);
@@ -219,10 +195,7 @@ export class ApiKeyStore {
   }
 
   /** Change name, permissions or metadata; takes effect on the key's next request. A revoked key cannot be changed (409). */
-  update(
-    keyId: string,
-    req: { name?: string; permissions?: Permission[]; metadata?: Record<string, unknown>; rate_limit?: string | null },
-  ): Promise<ApiKeyInfo> {
+  update(keyId: string, req: UpdateRequest): Promise<ApiKeyInfo> {
     const rateLimit = req.rate_limit === undefined ? undefined : checkedRateLimit(req.rate_limit);
     return this.serial(async () => {
       const old = this.entry(keyId);
