@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Logger } from '../log.js';
 import { type Engine, WriteBatch, keyspace } from '../storage/index.js';
-import type { CommitInfo, CommitParticipant } from '../txn/index.js';
+import { ticketedParticipant } from './ticketed-participant.js';
 import type { CommitClock } from './backfill.js';
 import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from './checkpoint-scheduler.js';
 import type { DefinitionRegistry } from './definitions.js';
@@ -12,10 +12,6 @@ import { replayReport } from './replay.js';
 const ftKs = keyspace('fulltext');
 
 /** A commit's fulltext work: the documents each index must (re)index, and (after write) the tickets taken. */
-interface FulltextCommitPlan {
-  docs: (readonly [FulltextIndex, DocChange[]])[];
-  tickets: [FulltextIndex, FulltextPlan][];
-}
 
 /**
  * The fulltext indexes' upkeep around their BM25 index (`FulltextIndex`,
@@ -109,33 +105,18 @@ export class FulltextIndexes {
   // ------------------------------------------------------------------ maintenance (commit participant)
 
   /** Commit participation: documents analysed in prepare, postings written and tickets taken in write, the in-memory side updated once durable. */
-  readonly participant: CommitParticipant<FulltextCommitPlan> = {
+  readonly participant = ticketedParticipant<FulltextIndex, DocChange[], FulltextPlan>({
     name: 'fulltext',
-    prepare: (info) => this.prepare(info),
-    write: (info, plan, batch) => {
-      if (plan) for (const [ft, docs] of plan.docs) plan.tickets.push([ft, ft.apply(docs, batch, info.changes[0]!.seq)]);
+    empty: () => this.defs.empty,
+    indexesOn: (table) => this.fulltextOn(table),
+    draft: (ft, changes) => {
+      const docs = ft.plan(changes);
+      return docs.length === 0 ? undefined : docs;
     },
-    applied: (_info, plan) => {
-      if (plan) for (const [ft, p] of plan.tickets) ft.complete(p);
-      this.scheduler.afterCommit();
-    },
-    aborted: (_info, plan) => {
-      if (plan) for (const [ft, p] of plan.tickets) ft.cancel(p);
-    },
-  };
+    afterCommit: () => this.scheduler.afterCommit(),
+  });
 
-  private prepare(info: CommitInfo): FulltextCommitPlan | undefined {
-    if (this.defs.empty) return undefined;
-    const byIndex = new Map<FulltextIndex, { key: string; prev: unknown; next: unknown }[]>();
-    for (const c of info.changes) {
-      for (const l of this.defs.onTable(c.table)) {
-        if (!l.ft) continue;
-        const list = byIndex.get(l.ft) ?? [];
-        list.push({ key: c.key, prev: c.prevDoc, next: c.doc });
-        byIndex.set(l.ft, list);
-      }
-    }
-    const docs = [...byIndex].map(([ft, changes]) => [ft, ft.plan(changes)] as const).filter(([, d]) => d.length > 0);
-    return docs.length === 0 ? undefined : { docs, tickets: [] };
+  private *fulltextOn(table: string): Generator<FulltextIndex> {
+    for (const l of this.defs.onTable(table)) if (l.ft) yield l.ft;
   }
 }

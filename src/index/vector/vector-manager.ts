@@ -3,7 +3,7 @@ import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { DocumentStore } from '../../documents/index.js';
 import { type Engine, WriteBatch, keyspace } from '../../storage/index.js';
-import type { CommitInfo, CommitParticipant } from '../../txn/index.js';
+import { ticketedParticipant } from '../ticketed-participant.js';
 import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
 import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from '../checkpoint-scheduler.js';
 import { DefinitionRegistry } from '../definitions.js';
@@ -25,14 +25,8 @@ export type VectorIndexListing = Record<string, unknown>;
  * Maintenance is a commit participant: `prepare` validates and drafts
  * without side effects (a bad vector refuses the commit), `write` puts the
  * drafts into the batch and takes tickets, `applied` updates the graphs
- * once durable, `aborted` gives the tickets' turns back.
+ * once durable, `aborted` gives the tickets' turns back (ticketed-participant.ts).
  */
-export interface VectorCommitPlan {
-  drafts: [VectorIndex, VectorDraft][];
-  /** Filled by write: the tickets taken. */
-  applied: [VectorIndex, VectorPlan][];
-}
-
 export class VectorManager {
   private readonly defs: DefinitionRegistry<VectorIndexDef, VectorIndex>;
   private readonly scheduler: CheckpointScheduler<VectorIndex>;
@@ -187,38 +181,16 @@ export class VectorManager {
   // ------------------------------------------------------------------ maintenance (commit participant)
 
   /** Commit participation: vectors validated and drafted in prepare (a bad vector refuses the commit), written in write, put in the graphs once durable. */
-  readonly participant: CommitParticipant<VectorCommitPlan> = {
+  readonly participant = ticketedParticipant<VectorIndex, VectorDraft, VectorPlan>({
     name: 'vector',
-    prepare: (info) => this.prepare(info),
-    write: (info, plan, batch) => {
-      if (plan) for (const d of plan.drafts) plan.applied.push([d[0], d[0].apply(d[1], batch, info.changes[0]!.seq)]);
-    },
-    applied: (_info, plan) => {
-      if (plan) for (const [ix, p] of plan.applied) ix.complete(p);
-      this.scheduler.afterCommit();
-    },
-    aborted: (_info, plan) => {
-      if (plan) for (const [ix, p] of plan.applied) ix.cancel(p);
-    },
-  };
-
-  private prepare(info: CommitInfo): VectorCommitPlan | undefined {
-    if (this.defs.empty) return undefined;
-    const byIndex = new Map<VectorIndex, { key: string; prev: unknown; next: unknown }[]>();
-    for (const c of info.changes) {
-      for (const ix of this.defs.onTable(c.table)) {
-        const list = byIndex.get(ix) ?? [];
-        list.push({ key: c.key, prev: c.prevDoc, next: c.doc });
-        byIndex.set(ix, list);
-      }
-    }
-    let drafts: [VectorIndex, VectorDraft][] | undefined;
-    for (const [ix, changes] of byIndex) {
+    empty: () => this.defs.empty,
+    indexesOn: (table) => this.defs.onTable(table),
+    draft: (ix, changes) => {
       const d = ix.draft(changes);
-      if (d.changes.length > 0 || d.dimension !== undefined) (drafts ??= []).push([ix, d]);
-    }
-    return drafts && { drafts, applied: [] };
-  }
+      return d.changes.length > 0 || d.dimension !== undefined ? d : undefined;
+    },
+    afterCommit: () => this.scheduler.afterCommit(),
+  });
 
   // ------------------------------------------------------------------ internals
 
