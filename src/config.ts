@@ -367,10 +367,7 @@ function parseAdminKey(v: string): string {
  * port dropped), so the comparison per request is exact.
  */
 export function parseCorsOrigins(v: string): string[] {
-  const entries = v
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
+  const entries = entriesOf(v);
   if (entries.length === 0) return [];
   if (entries.includes('*')) {
     if (entries.length > 1) throw new ConfigError('cors origins: "*" cannot be combined with explicit origins');
@@ -434,11 +431,16 @@ function parseJwtSecret(v: string): string {
   return v;
 }
 
-function commaList(v: string, what: string): string[] {
-  const items = v
+/** The non-empty, trimmed entries of a comma list. */
+function entriesOf(v: string): string[] {
+  return v
     .split(',')
     .map((x) => x.trim())
     .filter((x) => x !== '');
+}
+
+function commaList(v: string, what: string): string[] {
+  const items = entriesOf(v);
   if (items.length === 0) throw new ConfigError(`${what} must name at least one value`);
   return items;
 }
