@@ -2793,10 +2793,14 @@ export interface components {
          * @description A permission (docs/api.md, "API keys and permissions"): the contract's `admin`,
          *     `audit:read`, `stats:read`, `query:execute`, `classify:read`, `reports:read` and `*`,
          *     plus `data:read`, `data:write` and `pii:reveal` (read original PII values).
-         *     `admin` and `*` allow everything.
-         * @enum {string}
+         *     `admin` and `*` allow everything. A data permission may name tables
+         *     (docs/api.md, "Table-scoped permissions"): `data:read:users`,
+         *     `data:write:orders`, `data:read:logs_*` (`*` matches any run of
+         *     table-name characters); such a key reaches only the matching tables, by
+         *     every route.
+         * @example data:read:users
          */
-        Permission: "admin" | "audit:read" | "stats:read" | "query:execute" | "classify:read" | "reports:read" | "data:read" | "data:write" | "pii:reveal" | "*";
+        Permission: string | ("admin" | "audit:read" | "stats:read" | "query:execute" | "classify:read" | "reports:read" | "data:read" | "data:write" | "pii:reveal" | "*");
         ApiKeyName: string;
         ApiKeyPermissions: components["schemas"]["Permission"][];
         /** @description Free-form labels (owner, service, environment); shown by GET. Never put secrets here. */

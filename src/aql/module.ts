@@ -1,3 +1,4 @@
+import { type Caller, INTERNAL } from '../access.js';
 import { DEFAULTS } from '../config.js';
 import type { EntityStore } from '../entities/entity-store.js';
 import { Entities } from '../entities/module.js';
@@ -77,8 +78,9 @@ export class AqlQueries {
     private readonly entities: EntityStore,
   ) {}
 
-  run(body: AqlRequest, txnId?: string, internal: { naive?: boolean } = {}, canWrite = true): Promise<AqlResponse> {
-    return this.service.run(body, this.entities.joined(txnId), internal, canWrite);
+  /** `caller`: the requester (its table access; it must own the transaction); absent: in-process, every table. */
+  run(body: AqlRequest, txnId?: string, internal: { naive?: boolean } = {}, caller: Caller = INTERNAL): Promise<AqlResponse> {
+    return this.service.run(body, this.entities.joined(txnId, caller), internal, caller);
   }
 }
 

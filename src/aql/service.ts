@@ -1,3 +1,4 @@
+import { assertRead, assertWrite, type Caller, INTERNAL } from '../access.js';
 import crypto from 'node:crypto';
 import { ThemisError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
@@ -56,6 +57,8 @@ interface OpenCursor {
   batchSize: number;
   plan: Record<string, unknown>;
   expires: number;
+  /** The principal that opened it (`Caller.id`). */
+  owner: string | undefined;
   busy: boolean;
 }
 
@@ -147,9 +150,9 @@ export class AqlService {
   }
 
   /** `internal.naive`: run the reference plan (differential tests; not reachable over HTTP). */
-  async run(body: AqlRequest, txn?: Transaction, internal: { naive?: boolean } = {}, canWrite = true): Promise<AqlResponse> {
+  async run(body: AqlRequest, txn?: Transaction, internal: { naive?: boolean } = {}, caller: Caller = INTERNAL): Promise<AqlResponse> {
     try {
-      return await this.runQuery(body, txn, internal, canWrite);
+      return await this.runQuery(body, txn, internal, caller);
     } catch (e) {
       throw engineLimit(e, this.limits.maxMemory ?? Infinity, this.maxDepth);
     }
@@ -159,9 +162,9 @@ export class AqlService {
     body: AqlRequest,
     txn: Transaction | undefined,
     internal: { naive?: boolean },
-    canWrite: boolean,
+    caller: Caller,
   ): Promise<AqlResponse> {
-    if (body.cursor !== undefined && body.cursor !== null) return this.next(body.cursor);
+    if (body.cursor !== undefined && body.cursor !== null) return this.next(body.cursor, caller);
     if (txn && txn.state !== 'active') throw new ThemisError('TRANSACTION_NOT_ACTIVE', `transaction ${txn.id} is ${txn.state}`);
     if (typeof body.query !== 'string' || body.query.trim() === '')
       throw bad('query', 'missing required field "query" (an AQL query string)');
@@ -203,11 +206,12 @@ export class AqlService {
     // A query that writes never relies on index order: the re-plan below would run its
     // modifications again (in an explicit transaction, the first attempt's writes stay buffered).
     if (plan.writes.length > 0 && !internal.naive) plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
+    // Every collection the query reads or writes, subqueries included, before anything runs (403, nothing applied).
+    const access = caller.access;
+    for (const t of plan.reads) assertRead(access, t);
+    for (const t of plan.writes) assertWrite(access, t);
     if (body.explain === true) return { table: plan.table, plan: plan.explain, query: body.query, explain: true };
     if (plan.writes.length > 0 && useCursor) throw bad('use_cursor', 'a query that modifies data cannot use a cursor');
-
-    if (plan.writes.length > 0 && !canWrite)
-      throw new ThemisError('FORBIDDEN', `this query writes to ${plan.writes.join(', ')}: the key needs the permission data:write`);
     // A modifying query without a request transaction writes into an implicit snapshot-isolation
     // transaction whose snapshot the query reads: a concurrent write to a document it changes
     // makes the commit fail with 409 instead of being overwritten.
@@ -220,6 +224,7 @@ export class AqlService {
       ...(this.limits.maxMemory !== undefined ? { maxMemory: this.limits.maxMemory } : {}),
       ...(txn ? { txn } : {}),
       ...(writeTxn ? { writeTxn } : {}),
+      ...(access.readsAll ? {} : { access }),
     };
     const snapshot = txn?.snapshot ?? writeTxn?.snapshot ?? deps.engine.snapshot();
     const ownSnapshot = txn?.snapshot === undefined && writeTxn === undefined;
@@ -270,6 +275,7 @@ export class AqlService {
           batchSize,
           plan: plan.explain,
           expires: Date.now() + this.limits.cursorTtlMs,
+          owner: caller.id,
           busy: false,
           pending: first.slice(batchSize),
         });
@@ -339,18 +345,21 @@ export class AqlService {
     }
   }
 
-  private async next(raw: unknown): Promise<AqlResponse> {
+  private async next(raw: unknown, caller: Caller): Promise<AqlResponse> {
     try {
-      return await this.nextPage(raw);
+      return await this.nextPage(raw, caller);
     } catch (e) {
       throw engineLimit(e, this.limits.maxMemory ?? Infinity, this.maxDepth);
     }
   }
 
-  private async nextPage(raw: unknown): Promise<AqlResponse> {
+  private async nextPage(raw: unknown, caller: Caller): Promise<AqlResponse> {
     if (typeof raw !== 'string') throw bad('cursor', 'field "cursor" must be the next_cursor string of a previous response');
     const c = this.cursors.get(raw);
-    if (!c || c.expires < Date.now()) {
+    // A cursor is read only by the principal that opened it: to anyone else it does not exist.
+    if (!c || c.expires < Date.now() || c.owner !== caller.id) {
+      if (c && c.owner !== caller.id)
+        throw bad('cursor', 'unknown or expired cursor (cursors expire after THEMIS_CURSOR_TTL_MS without a read)');
       if (c) await this.drop(raw, c);
       throw bad('cursor', 'unknown or expired cursor (cursors expire after THEMIS_CURSOR_TTL_MS without a read)');
     }

@@ -39,6 +39,8 @@ export interface ReadOptions {
   fromSeq: number;
   limit: number;
   keyPrefix?: string;
+  /** Entries whose key it refuses are skipped, as those outside `keyPrefix` are (a table-scoped reader's filter). */
+  keep?: (key: string) => boolean;
   /** Upper bound on entries examined per call when a prefix filters most of them out. */
   maxScan?: number;
 }
@@ -171,7 +173,7 @@ export class ChangeLog {
       if (seq > this.lastSeqRef) break; // only what listeners were told about
       const e = JSON.parse(v.toString('utf8')) as Omit<RawChangeEntry, 'seq'>;
       nextSeq = seq;
-      if (e.key.startsWith(prefix)) entries.push({ seq, ...e });
+      if (e.key.startsWith(prefix) && (o.keep === undefined || o.keep(e.key))) entries.push({ seq, ...e });
       if (entries.length >= o.limit || ++scanned >= maxScan) break;
     }
     // Retention may have removed entries between the check and the scan.

@@ -16,6 +16,8 @@ export interface ChangeStreamOptions {
   /** Exclusive: the first entry delivered is the first one after it. */
   fromSeq: number;
   keyPrefix: string;
+  /** Only entries whose key it accepts are delivered (a table-scoped reader: `ChangeFeed.keyFilter`). */
+  keep?: (key: string) => boolean;
   /** false: end once caught up with the log. */
   keepAlive: boolean;
   /** A backpressured client that falls this many entries behind is closed with `slow_consumer`. */
@@ -99,7 +101,7 @@ export class ChangeStream {
     if (!this.pumping && this.blockedSince === undefined && first === this.cursor + 1) {
       for (const c of info.changes) {
         this.cursor = c.seq;
-        if (!c.key.startsWith(this.opts.keyPrefix)) continue;
+        if (!c.key.startsWith(this.opts.keyPrefix) || (this.opts.keep !== undefined && !this.opts.keep(c.key))) continue;
         const ok = this.sink.send({
           seq: c.seq,
           ts: info.ts,
@@ -135,7 +137,12 @@ export class ChangeStream {
           const before = this.cursor;
           let r: ReadResult;
           try {
-            r = await this.log.read({ fromSeq: this.cursor, limit: this.batchSize, keyPrefix: this.opts.keyPrefix });
+            r = await this.log.read({
+              fromSeq: this.cursor,
+              limit: this.batchSize,
+              keyPrefix: this.opts.keyPrefix,
+              ...(this.opts.keep ? { keep: this.opts.keep } : {}),
+            });
           } catch (e) {
             const code = (e as { code?: string }).code;
             if (code === 'GONE') return this.failAndStop('gone', (e as Error).message);

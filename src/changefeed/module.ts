@@ -1,3 +1,4 @@
+import { assertRead, canReadKey, tableOf, type TableAccess } from '../access.js';
 import type { Module } from '../kernel/index.js';
 import { ChangeStream, type ChangeSink, type ChangeStreamOptions } from './change-stream.js';
 import { toClientEntry, type ChangeEntry, type ChangeLog, type ChangeLogStats } from '../cdc/index.js';
@@ -16,19 +17,32 @@ export class ChangeFeed {
     private readonly maxBlockedMs: number,
   ) {}
 
+  /**
+   * The entry filter of a table-scoped reader (undefined: it reads every
+   * table): entries of tables it may not read are left out. A `keyPrefix`
+   * that names such a table (`orders:`) is 403 rather than an empty feed.
+   */
+  keyFilter(access: TableAccess, keyPrefix: string): ((key: string) => boolean) | undefined {
+    if (access.readsAll) return undefined;
+    if (keyPrefix.includes(':')) assertRead(access, tableOf(keyPrefix));
+    return (key) => canReadKey(access, key);
+  }
+
   /** GET /changefeed: entries after fromSeq, waiting up to longPollMs for a matching one when there is none. */
   async read(o: {
     fromSeq: number;
     limit: number;
     keyPrefix: string;
     longPollMs: number;
+    /** Entries whose key it refuses are left out (`keyFilter`). */
+    keep?: ((key: string) => boolean) | undefined;
     onCancel?: (cancel: () => void) => void;
   }): Promise<{ from_seq: number; next_seq: number; last_seq: number; entries: ChangeEntry[] }> {
     const log = this.log;
     const deadline = Date.now() + o.longPollMs;
     let from = o.fromSeq;
     for (;;) {
-      const r = await log.read({ fromSeq: from, limit: o.limit, keyPrefix: o.keyPrefix });
+      const r = await log.read({ fromSeq: from, limit: o.limit, keyPrefix: o.keyPrefix, ...(o.keep ? { keep: o.keep } : {}) });
       const left = deadline - Date.now();
       if (r.entries.length > 0 || left <= 0 || log.isDraining) {
         return { from_seq: o.fromSeq, next_seq: r.nextSeq, last_seq: log.lastSeq, entries: r.entries.map(toClientEntry) };

@@ -1,4 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
+import { assertRead, assertWrite, type Caller, INTERNAL } from '../access.js';
 import { parseEntityKey, type EntityKey } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
 import type { CommitResult, DocumentValue, Transaction, TransactionManager } from '../txn/index.js';
@@ -33,7 +34,9 @@ export const DEFAULT_TABLE = 'entities';
  * inserts all write here.
  *
  * The `*Entity` methods take raw client values (keys, blobs, transaction
- * ids) and validate them; the others take parsed ones.
+ * ids) and validate them, and check the caller's table access (403 for a
+ * table it may not read or write; in-process callers pass none: full
+ * access); the others take parsed ones.
  */
 export class EntityStore {
   constructor(
@@ -41,47 +44,65 @@ export class EntityStore {
     private readonly maxJsonDepth: number,
   ) {}
 
-  /** The transaction named by an X-Transaction-Id header ('' or undefined: none, an implicit transaction). */
-  joined(txnId: string | undefined): Transaction | undefined {
-    return txnId === undefined || txnId === '' ? undefined : this.txm.get(txnId);
+  /**
+   * The transaction named by an X-Transaction-Id header ('' or undefined: none, an implicit
+   * transaction); 403 when another principal began it.
+   */
+  joined(txnId: string | undefined, caller: Caller = INTERNAL): Transaction | undefined {
+    return txnId === undefined || txnId === '' ? undefined : this.txm.get(txnId, caller.id);
   }
 
   // ------------------------------------------------------------------ client values
 
   /** The entity's JSON text; NOT_FOUND when absent. */
-  getEntity(rawKey: string, txnId?: string): { key: string; blob: string } {
+  getEntity(rawKey: string, txnId?: string, caller: Caller = INTERNAL): { key: string; blob: string } {
     const k = parseEntityKey(rawKey);
-    const blob = this.read(k, this.joined(txnId));
+    assertRead(caller.access, k.table);
+    const blob = this.read(k, this.joined(txnId, caller));
     if (blob === undefined) throw new ThemisError('NOT_FOUND', `entity ${k.key} not found`);
     return { key: k.key, blob };
   }
 
-  putEntity(rawKey: string, blob: unknown, txnId?: string): Promise<PutResult> {
-    return this.put(parseEntityKey(rawKey), this.blob(blob), this.joined(txnId));
+  putEntity(rawKey: string, blob: unknown, txnId?: string, caller: Caller = INTERNAL): Promise<PutResult> {
+    const k = parseEntityKey(rawKey);
+    assertWrite(caller.access, k.table);
+    return this.put(k, this.blob(blob), this.joined(txnId, caller));
   }
 
   /** Create (CONFLICT if the key exists). Without a key, the key is `<table>:<uuid v4>`, table defaulting to `entities`. */
-  createEntity(rawKey: string | undefined, table: string | undefined, blob: unknown, txnId?: string): Promise<PutResult> {
+  createEntity(
+    rawKey: string | undefined,
+    table: string | undefined,
+    blob: unknown,
+    txnId?: string,
+    caller: Caller = INTERNAL,
+  ): Promise<PutResult> {
     const k = parseEntityKey(rawKey ?? `${table ?? DEFAULT_TABLE}:${uuidv4()}`);
     if (rawKey !== undefined && table !== undefined && table !== k.table) {
       throw new ThemisError('VALIDATION_FAILED', `field "table" ("${table}") does not match the table of key "${k.key}"`, {
         details: { field: 'table' },
       });
     }
-    return this.put(k, this.blob(blob), this.joined(txnId), true);
+    assertWrite(caller.access, k.table);
+    return this.put(k, this.blob(blob), this.joined(txnId, caller), true);
   }
 
-  async deleteEntity(rawKey: string, txnId?: string): Promise<{ key: string; deleted: boolean }> {
+  async deleteEntity(rawKey: string, txnId?: string, caller: Caller = INTERNAL): Promise<{ key: string; deleted: boolean }> {
     const k = parseEntityKey(rawKey);
-    return { key: k.key, deleted: await this.delete(k, this.joined(txnId)) };
+    assertWrite(caller.access, k.table);
+    return { key: k.key, deleted: await this.delete(k, this.joined(txnId, caller)) };
   }
 
   /**
    * POST /transaction: all operations in one atomic commit. Every operation
    * is validated before anything is buffered; any invalid one fails the
-   * whole request with nothing applied.
+   * whole request with nothing applied, as does an operation on a table the
+   * caller may not write (403).
    */
-  async applyBatch(ops: readonly BatchOperation[]): Promise<{
+  async applyBatch(
+    ops: readonly BatchOperation[],
+    caller: Caller = INTERNAL,
+  ): Promise<{
     transaction_id: string;
     status: 'committed';
     operations: number;
@@ -92,6 +113,7 @@ export class EntityStore {
     const parsed = ops.map((o, i): EntityOp => {
       try {
         const k = parseEntityKey(o.key);
+        assertWrite(caller.access, k.table);
         if (o.op === 'delete') return { op: 'delete', k };
         if (o.blob === undefined) throw new ThemisError('VALIDATION_FAILED', 'missing required field "blob"');
         return { op: 'put', k, value: this.blob(o.blob) };

@@ -1,3 +1,4 @@
+import { ALL_TABLES, assertRead, canReadKey, type TableAccess } from '../access.js';
 import type { components } from '../api/types.js';
 import { parseEntityKey } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
@@ -21,28 +22,60 @@ export class GraphService {
     return this.adjacency.neighbors(vertex, direction, edgeTable);
   }
 
+  /**
+   * The neighbour source `access` sees: a table-scoped caller walks only
+   * edges stored in tables it may read, into vertices of tables it may read
+   * (the rest of the graph does not exist for it: neither listed nor
+   * crossed). Unscoped callers get the plain source.
+   */
+  sourceFor(access: TableAccess): NeighborSource {
+    if (access.readsAll) return this.source;
+    return async (v, d, t) =>
+      (await this.adjacency.neighbors(v, d, t)).filter((a) => canReadKey(access, a.edge) && canReadKey(access, a.vertex));
+  }
+
   /** POST /graph/traverse: BFS from the start vertex (which need not exist as an entity). */
   async traverse(
     o: TraverseRequest,
+    access: TableAccess = ALL_TABLES,
   ): Promise<{ start_vertex: string; max_depth: number; direction: Direction; visited_count: number; visited: string[] }> {
-    const start = parseEntityKey(o.start_vertex).key;
+    const start = parseEntityKey(o.start_vertex);
     const maxDepth = o.max_depth;
     const direction = o.direction ?? 'outbound';
     const edgeTable = o.edge_table;
-    const visited = await traverse(this.source, { start, maxDepth, direction, ...(edgeTable !== undefined ? { edgeTable } : {}) });
-    return { start_vertex: start, max_depth: maxDepth, direction, visited_count: visited.length, visited };
+    assertRead(access, start.table);
+    if (edgeTable !== undefined) assertRead(access, edgeTable);
+    const visited = await traverse(this.sourceFor(access), {
+      start: start.key,
+      maxDepth,
+      direction,
+      ...(edgeTable !== undefined ? { edgeTable } : {}),
+    });
+    return { start_vertex: start.key, max_depth: maxDepth, direction, visited_count: visited.length, visited };
   }
 
   /** POST /graph/shortest_path: fewest hops from `from` to `to`; NOT_FOUND when unreachable within max_depth (default 10). */
   async shortestPath(
     o: ShortestPathRequest,
+    access: TableAccess = ALL_TABLES,
   ): Promise<{ from: string; to: string; direction: Direction; found: true; length: number; path: string[]; edges: string[] }> {
-    const from = parseEntityKey(o.from).key;
-    const to = parseEntityKey(o.to).key;
+    const fromKey = parseEntityKey(o.from);
+    const toKey = parseEntityKey(o.to);
+    const from = fromKey.key;
+    const to = toKey.key;
     const maxDepth = o.max_depth ?? MAX_DEPTH;
     const direction = o.direction ?? 'outbound';
     const edgeTable = o.edge_table;
-    const r = await shortestPath(this.source, { from, to, maxDepth, direction, ...(edgeTable !== undefined ? { edgeTable } : {}) });
+    assertRead(access, fromKey.table);
+    assertRead(access, toKey.table);
+    if (edgeTable !== undefined) assertRead(access, edgeTable);
+    const r = await shortestPath(this.sourceFor(access), {
+      from,
+      to,
+      maxDepth,
+      direction,
+      ...(edgeTable !== undefined ? { edgeTable } : {}),
+    });
     if (!r) throw new ThemisError('NOT_FOUND', `no path from ${from} to ${to} within ${maxDepth} hops (direction ${direction})`);
     return { from, to, direction, found: true, length: r.edges.length, path: r.path, edges: r.edges };
   }

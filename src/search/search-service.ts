@@ -1,3 +1,4 @@
+import { ALL_TABLES, assertRead, type TableAccess } from '../access.js';
 import type { components } from '../api/types.js';
 import { parseEntityKey } from '../documents/index.js';
 import type { EntityStore } from '../entities/entity-store.js';
@@ -46,7 +47,8 @@ export class SearchService {
   ) {}
 
   /** BM25 top-k over a fulltext index (see docs/fulltext.md). Snippets are cut from the documents as stored now. */
-  fulltext(o: FulltextSearchRequest): FulltextSearchResponse {
+  fulltext(o: FulltextSearchRequest, access: TableAccess = ALL_TABLES): FulltextSearchResponse {
+    assertRead(access, o.table);
     const limit = o.limit ?? 10;
     const offset = o.offset ?? 0;
     const hl: HighlightOptions = { ...DEFAULT_HIGHLIGHT, ...o.highlight };
@@ -76,7 +78,8 @@ export class SearchService {
    * the vector index on the table, fused by reciprocal rank (default) or
    * weighted normalised scores (see docs/vector.md).
    */
-  hybrid(o: HybridSearchRequest): HybridSearchResponse {
+  hybrid(o: HybridSearchRequest, access: TableAccess = ALL_TABLES): HybridSearchResponse {
+    assertRead(access, o.table);
     const { text, vector: vec } = o;
     const fusion = parseFusion(o);
     const c = o.candidates ?? Math.max(100, fusion.k);
@@ -88,6 +91,7 @@ export class SearchService {
     const started = process.hrtime.bigint();
     const ft = this.indexes.fulltext(o.table, text.column);
     const ix = this.vectors.resolve({ index: vec.index, table: o.table, vector_field: vec.field });
+    assertRead(access, ix.def.table);
     const vectorHits = ix.search(vec.vector, c);
     const textHits = ft.search(text.query, { limit: c, offset: 0 }).hits;
     const prefix = o.table.length + 1;

@@ -2,7 +2,7 @@ import type { components } from '../api/types.js';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
-import type { Permission, Principal } from './principal.js';
+import { tableAccessOf, type Grant, type Principal } from './principal.js';
 import { generateKeyId, generateSecret, hashSecret } from './secrets.js';
 import { parseRateLimit } from './rate-limit.js';
 
@@ -16,7 +16,7 @@ interface StoredKey {
   v: 1;
   keyId: string;
   name: string;
-  permissions: Permission[];
+  permissions: Grant[];
   metadata: Record<string, unknown>;
   created_at: string;
   expires_at: string | null;
@@ -65,6 +65,7 @@ class Entry {
       kind: 'api_key',
       name: rec.name,
       permissions: new Set(rec.permissions),
+      access: tableAccessOf(rec.permissions),
       ...(rec.rate_limit ? { rateLimit: parseRateLimit(rec.rate_limit) } : {}),
       live: () => !this.retired && now() < this.expiresMs,
       touch: () => store.touch(this.rec.keyId, this.usage),
@@ -147,7 +148,7 @@ export class ApiKeyStore {
         v: 1,
         keyId: generateKeyId(),
         name: req.name,
-        permissions: [...new Set(req.permissions)],
+        permissions: grants(req.permissions),
         metadata: req.metadata ?? {},
         created_at: new Date(now).toISOString(),
         expires_at: req.expires_in_days === undefined ? null : new Date(now + Math.round(req.expires_in_days * DAY_MS)).toISOString(),
@@ -203,7 +204,7 @@ export class ApiKeyStore {
       const rec: StoredKey = {
         ...old.rec,
         ...(req.name !== undefined ? { name: req.name } : {}),
-        ...(req.permissions !== undefined ? { permissions: [...new Set(req.permissions)] } : {}),
+        ...(req.permissions !== undefined ? { permissions: grants(req.permissions) } : {}),
         ...(req.metadata !== undefined ? { metadata: req.metadata } : {}),
         ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
       };
@@ -330,4 +331,9 @@ function checkedRateLimit(v: string | null | undefined): string | null {
   } catch (e) {
     throw new ThemisError('VALIDATION_FAILED', `field "rate_limit" ${(e as Error).message}`, { details: { field: 'rate_limit' } });
   }
+}
+
+/** The request's permissions, de-duplicated (openapi.yaml's `Permission` schema has checked each is a known permission or a table-scoped data permission). */
+function grants(names: readonly string[]): Grant[] {
+  return [...new Set(names)] as Grant[];
 }

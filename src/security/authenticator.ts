@@ -1,4 +1,5 @@
 import { ThemisError } from '../errors.js';
+import { ALL_TABLES } from '../access.js';
 import type { Permission, Principal } from './principal.js';
 import { hashSecret } from './secrets.js';
 import type { JwtVerifier } from './jwt.js';
@@ -53,13 +54,19 @@ export class Authenticator {
   /** Register the admin credential stored in `<data>/admin.key`. */
   addAdminHash(keyId: string, hash: string): void {
     this.verified.clear();
-    this.byHash.set(hash, { id: keyId, kind: 'admin', name: 'admin', permissions: ALL });
+    this.byHash.set(hash, { id: keyId, kind: 'admin', name: 'admin', permissions: ALL, access: ALL_TABLES });
   }
 
   /** Register a secret given in configuration (THEMIS_ADMIN_KEY); only its hash is kept. */
   addAdminSecret(secret: string): void {
     this.verified.clear();
-    this.byHash.set(hashSecret(secret), { id: 'env-admin', kind: 'admin', name: 'admin (THEMIS_ADMIN_KEY)', permissions: ALL });
+    this.byHash.set(hashSecret(secret), {
+      id: 'env-admin',
+      kind: 'admin',
+      name: 'admin (THEMIS_ADMIN_KEY)',
+      permissions: ALL,
+      access: ALL_TABLES,
+    });
   }
 
   /**

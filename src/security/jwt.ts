@@ -10,7 +10,7 @@ import {
   type JWTVerifyOptions,
 } from 'jose';
 import { Unauthorized } from './authenticator.js';
-import { PERMISSIONS, type Permission, type Principal } from './principal.js';
+import { isGrant, tableAccessOf, type Grant, type Principal } from './principal.js';
 
 /**
  * JWT bearer tokens (issue 15, "JWT"), for deployments with an identity
@@ -168,7 +168,7 @@ function pinAlgorithms(algs: KeyAlgs, pinned: readonly string[] | undefined): st
  * `profile`...) in the same claim, and an unknown name grants nothing. A claim
  * of the wrong type makes the token invalid.
  */
-export function permissionsFromClaims(claims: JWTPayload): Set<Permission> {
+export function permissionsFromClaims(claims: JWTPayload): Set<Grant> {
   const names: unknown[] = [];
   const { permissions, scope } = claims;
   if (permissions !== undefined) {
@@ -179,21 +179,21 @@ export function permissionsFromClaims(claims: JWTPayload): Set<Permission> {
     if (typeof scope !== 'string') throw new Unauthorized('JWT claim "scope" must be a space-separated string', true);
     names.push(...scope.split(' '));
   }
-  const out = new Set<Permission>();
+  const out = new Set<Grant>();
   for (const n of names) {
     if (typeof n !== 'string') throw new Unauthorized('JWT claim "permissions" must be an array of strings', true);
-    if (KNOWN.has(n)) out.add(n as Permission);
+    if (isGrant(n)) out.add(n);
   }
   return out;
 }
-const KNOWN: ReadonlySet<string> = new Set<string>(PERMISSIONS);
 
 /** The principal a verified token stands for; `sub` names it. */
 export function principalFromClaims(claims: JWTPayload): Principal {
   const sub = claims.sub;
   if (typeof sub !== 'string' || sub === '') throw new Unauthorized('JWT has no "sub" claim', true);
   if (sub.length > MAX_JWT_SUBJECT_LENGTH) throw new Unauthorized(`JWT "sub" is longer than ${MAX_JWT_SUBJECT_LENGTH} characters`, true);
-  return { id: `jwt:${sub}`, kind: 'jwt', name: sub, permissions: permissionsFromClaims(claims) };
+  const permissions = permissionsFromClaims(claims);
+  return { id: `jwt:${sub}`, kind: 'jwt', name: sub, permissions, access: tableAccessOf(permissions) };
 }
 
 /** A bearer token shaped like a JWS compact serialization: three base64url segments (the last may be empty, as with alg none). */

@@ -284,14 +284,14 @@ export class HttpServer {
    * authentication: what the auth matrix and the spec comparison test
    * walk (test/reliability/auth-matrix.test.ts).
    */
-  routeTable(): { method: string; path: string; auth: boolean; websocket: boolean }[] {
+  routeTable(): { method: string; path: string; auth: boolean; permission: string | undefined; websocket: boolean }[] {
     return [
-      ...this.router.routes().map((r) => ({ method: r.method, path: r.path, auth: r.auth, websocket: false })),
-      ...this.wsPaths.map((p) => ({ method: 'GET', path: p, auth: true, websocket: true })),
+      ...this.router.routes().map((r) => ({ method: r.method, path: r.path, auth: r.auth, permission: r.permission, websocket: false })),
+      ...this.wsRoutes.map((w) => ({ method: 'GET', path: w.path, auth: true, permission: w.permission, websocket: true })),
     ];
   }
 
-  private readonly wsPaths: string[] = [];
+  private readonly wsRoutes: { path: string; permission: string }[] = [];
 
   /**
    * Add a link to the middleware chain (before listen()): before or after a
@@ -335,7 +335,7 @@ export class HttpServer {
 
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
-    this.wsPaths.push(route.path);
+    this.wsRoutes.push({ path: route.path, permission: route.permission });
     registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes);
   }
 

@@ -5,6 +5,7 @@ import type { Authenticator } from '../security/index.js';
 import { HttpServer, API_VERSION } from './http-server.js';
 import { Router } from './router.js';
 import { SchemaRegistry } from './schemas.js';
+import { RoutePermissions } from './route-permissions.js';
 import { RateLimits, type RateLimitOptions } from './rate-limit.js';
 import type { AreaContext } from './route-area.js';
 import { AREAS } from './routes/index.js';
@@ -13,6 +14,7 @@ export { HttpServer, API_VERSION } from './http-server.js';
 export { Router, type RouteSpec, type RouteRateLimit } from './router.js';
 export { RateLimits, ipKey, type RateLimitOptions } from './rate-limit.js';
 export { SchemaRegistry } from './schemas.js';
+export { RoutePermissions, loadOpenApi, PUBLIC, type Requirement } from './route-permissions.js';
 export { uwsNative } from './uws.js';
 export type { ApiRequest, Reply, Handler } from './types.js';
 export {
@@ -54,7 +56,15 @@ export function createHttpServer(d: ServerDeps): HttpServer {
   const router = new Router();
   let server: HttpServer | undefined;
   const ctx: AreaContext = { db: d.db, metrics: d.metrics, log: d.log, startedAt: d.startedAt, serverStats: () => server!.stats };
-  for (const area of AREAS) for (const r of area.routes(ctx)) router.add(r);
+  // Each route's authentication and permission come from its operation in openapi.yaml (x-permission).
+  const required = RoutePermissions.fromOpenApi();
+  for (const area of AREAS) {
+    for (const r of area.routes(ctx)) {
+      if ('auth' in r || 'permission' in r)
+        throw new TypeError(`route ${r.method} ${r.path} of area ${area.name} sets auth/permission: declare x-permission in openapi.yaml`);
+      router.add({ ...r, ...required.of(r.method, r.path) });
+    }
+  }
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {
     host: d.host,
     port: d.port,
@@ -65,7 +75,13 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     tls: d.tls,
     rateLimits: d.rateLimits ? new RateLimits(d.rateLimits) : undefined,
   });
-  for (const area of AREAS) for (const ws of area.webSockets?.(ctx) ?? []) server.webSocket(ws);
+  for (const area of AREAS) {
+    for (const ws of area.webSockets?.(ctx) ?? []) {
+      const { auth, permission } = required.of('GET', ws.path);
+      if (!auth || permission === undefined) throw new TypeError(`WebSocket ${ws.path}: openapi.yaml must declare a permission for it`);
+      server.webSocket({ ...ws, permission });
+    }
+  }
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });
   return server;
 }

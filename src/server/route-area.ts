@@ -16,6 +16,11 @@ export interface AreaContext {
   serverStats: () => RequestStats;
 }
 
+/** A route as an area declares it: its authentication and permission come from openapi.yaml (`x-permission`), not from here. */
+export type AreaRoute = Omit<RouteSpec, 'auth' | 'permission'>;
+/** A WebSocket route as an area declares it (its permission: `x-permission` of its GET operation). */
+export type AreaWsRoute = Omit<WsRoute, 'permission'>;
+
 /**
  * One API area (a subsystem's endpoints), registered as a unit: its file in
  * `routes/` exports it and `routes/index.ts` lists it. Adding a subsystem's
@@ -23,7 +28,7 @@ export interface AreaContext {
  */
 export interface RouteArea {
   readonly name: string;
-  routes(ctx: AreaContext): RouteSpec[];
+  routes(ctx: AreaContext): AreaRoute[];
   /** WebSocket routes (registered on the same port; authenticated on the upgrade request). */
-  webSockets?(ctx: AreaContext): WsRoute[];
+  webSockets?(ctx: AreaContext): AreaWsRoute[];
 }

@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import YAML from 'yaml';
 import { ThemisError } from '../errors.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { loadOpenApi } from './route-permissions.js';
 
 const REF_PREFIX = '#/components/schemas/';
 
@@ -24,9 +21,8 @@ export class SchemaRegistry {
     }
   }
 
-  static fromOpenApi(file = path.join(PACKAGE_ROOT, 'openapi.yaml')): SchemaRegistry {
-    const doc = YAML.parse(fs.readFileSync(file, 'utf8')) as { components?: { schemas?: Record<string, unknown> } };
-    return new SchemaRegistry(doc.components?.schemas ?? {});
+  static fromOpenApi(file?: string): SchemaRegistry {
+    return new SchemaRegistry(loadOpenApi(file).components?.schemas ?? {});
   }
 
   has(name: string): boolean {

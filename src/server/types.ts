@@ -1,4 +1,17 @@
+import { type Caller, NO_TABLES, type TableAccess } from '../access.js';
 import type { Principal } from '../security/index.js';
+
+/** The tables the request's principal may read and write (none without a principal: public routes touch no data). */
+export function tablesOf(req: Pick<ApiRequest, 'principal'>): TableAccess {
+  return req.principal?.access ?? NO_TABLES;
+}
+
+const NOBODY: Caller = Object.freeze({ access: NO_TABLES });
+
+/** The request's caller for services: its principal (none on public routes: no table). */
+export function callerOf(req: Pick<ApiRequest, 'principal'>): Caller {
+  return req.principal ?? NOBODY;
+}
 
 /** What a route handler sees: plain values, no sockets (handlers are testable without uWS). */
 export interface ApiRequest {

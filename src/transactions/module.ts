@@ -1,3 +1,4 @@
+import { type Caller, INTERNAL } from '../access.js';
 import type { Module } from '../kernel/index.js';
 import type { Isolation, TransactionManager, TransactionStats } from '../txn/index.js';
 
@@ -6,19 +7,26 @@ export class TransactionApi {
   constructor(readonly manager: TransactionManager) {}
 
   /** `isolation` was checked by the request schema (read_committed or snapshot). */
-  begin(isolation: Isolation = 'read_committed'): { transaction_id: string; isolation: Isolation; status: 'begun' } {
+  begin(
+    isolation: Isolation = 'read_committed',
+    caller: Caller = INTERNAL,
+  ): { transaction_id: string; isolation: Isolation; status: 'begun' } {
     const t = this.manager.begin(isolation);
+    t.owner = caller.id;
     return { transaction_id: t.id, isolation: t.isolation, status: 'begun' };
   }
 
-  async commit(id: unknown): Promise<{ transaction_id: string; status: 'committed'; changes: number; last_seq: number }> {
-    const t = this.manager.get(id);
+  async commit(
+    id: unknown,
+    caller: Caller = INTERNAL,
+  ): Promise<{ transaction_id: string; status: 'committed'; changes: number; last_seq: number }> {
+    const t = this.manager.get(id, caller.id);
     const r = await this.manager.commit(t);
     return { transaction_id: t.id, status: 'committed', changes: r.changes.length, last_seq: r.lastSeq };
   }
 
-  rollback(id: unknown): { transaction_id: string; status: 'rolled_back' } {
-    const t = this.manager.get(id);
+  rollback(id: unknown, caller: Caller = INTERNAL): { transaction_id: string; status: 'rolled_back' } {
+    const t = this.manager.get(id, caller.id);
     this.manager.rollback(t);
     return { transaction_id: t.id, status: 'rolled_back' };
   }

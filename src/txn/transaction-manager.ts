@@ -150,8 +150,12 @@ export class TransactionManager {
     return txn;
   }
 
-  /** The active explicit transaction with this id (TRANSACTION_NOT_ACTIVE otherwise). */
-  get(id: unknown): Transaction {
+  /**
+   * The active explicit transaction with this id (TRANSACTION_NOT_ACTIVE otherwise). With `owner` (a
+   * principal id), a transaction another principal began is 403: it could otherwise read through it,
+   * add to it, commit or roll it back.
+   */
+  get(id: unknown, owner?: string): Transaction {
     const key = typeof id === 'number' && Number.isSafeInteger(id) ? String(id) : typeof id === 'string' ? id.trim() : undefined;
     if (key === undefined || key === '')
       throw new ThemisError('TRANSACTION_NOT_ACTIVE', 'transaction_id must be an integer (or its decimal string)');
@@ -162,6 +166,8 @@ export class TransactionManager {
         details: { transaction_id: /^\d{1,16}$/.test(key) ? Number(key) : key, ...(how ? { status: how.split(' ')[0] } : {}) },
       });
     }
+    if (owner !== undefined && txn.owner !== undefined && txn.owner !== owner)
+      throw new ThemisError('FORBIDDEN', `transaction ${key} belongs to another principal`, { details: { field: 'transaction_id' } });
     txn.lastActivity = Date.now();
     return txn;
   }

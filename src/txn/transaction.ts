@@ -28,6 +28,8 @@ export class Transaction {
   bytes = 0;
   lastActivity: number;
   readonly startedAt: number;
+  /** The principal that began it (`Caller.id`); only it may use, commit or roll back the transaction. */
+  owner: string | undefined = undefined;
 
   constructor(
     readonly id: string,

@@ -186,7 +186,7 @@ describe('API keys (/api/keys)', () => {
     await bad({ name: 'x', permissions: [], extra: 1 }, 'extra');
     await bad({ permissions: [] }, 'name');
     await bad({ name: 'x', permissions: [], expires_in_days: 0 }, 'expires_in_days');
-    const pr = await s.req('PUT', '/api/keys/key_nope', { permissions: ['data:read:users'] });
+    const pr = await s.req('PUT', '/api/keys/key_nope', { permissions: ['data:delete:users'] });
     expect(await pr.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'permissions.0' });
     const pg = await s.req('GET', '/api/keys?page_size=101');
     expect(pg.status).toBe(400);

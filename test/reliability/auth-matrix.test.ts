@@ -7,30 +7,42 @@ import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
-import { Authenticator } from '../../src/security/index.js';
+import { SignJWT } from 'jose';
+import { Authenticator, PERMISSIONS } from '../../src/security/index.js';
 import { createHttpServer } from '../../src/server/index.js';
-import { ADMIN_KEY, ROOT, expectStatus, startServer, tempDir, type StartedServer } from '../helpers/server.js';
+import { ADMIN_KEY, ROOT, expectStatus, sleep, startServer, tempDir, type StartedServer } from '../helpers/server.js';
 
 /**
- * The auth matrix (issue 13, harness part d): every route of openapi.yaml,
- * and every route the server knows (the two lists must agree), requested
- * with no token, malformed tokens, a wrong token, the key in `?token=` where
- * that is not allowed, and the admin key. Unauthenticated requests get 401 in
- * the error format with a `WWW-Authenticate` challenge, except the documented
- * public routes; each protected route is sent a request that *would* change
- * something if it were authorised, and afterwards nothing has changed.
+ * The auth matrix (issues 13 and 15), generated from openapi.yaml: every
+ * operation declares its permission (`x-permission`) and, where it touches
+ * documents, the tables it checks (`x-tables`); the server's routes must be
+ * exactly the spec's, with the same requirements. Every protected route is
+ * then requested with every kind of bad credential — none, malformed, wrong,
+ * `?token=` where not allowed, a revoked key, an expired key, an expired JWT,
+ * a JWT with a wrong signature (401) — with a valid key lacking exactly the
+ * route's permission, and with a key scoped to another table (403). Each
+ * request *would* change something if it were authorised, and afterwards
+ * nothing has changed. With the right permission (table-scoped to the
+ * tables it names) no route answers 401/403.
  */
 
-type Op = { method: string; path: string; public: boolean };
+type Op = { method: string; path: string; public: boolean; permission: string; tables: string | undefined };
 
 const spec = YAML.parse(fs.readFileSync(path.join(ROOT, 'openapi.yaml'), 'utf8')) as {
-  paths: Record<string, Record<string, { security?: unknown[] }>>;
+  paths: Record<string, Record<string, { security?: unknown[]; 'x-permission'?: string; 'x-tables'?: string }>>;
 };
 const specOps: Op[] = [];
 for (const [p, item] of Object.entries(spec.paths)) {
   for (const m of ['get', 'put', 'post', 'delete', 'patch']) {
     const op = item[m];
-    if (op) specOps.push({ method: m.toUpperCase(), path: p, public: Array.isArray(op.security) && op.security.length === 0 });
+    if (op)
+      specOps.push({
+        method: m.toUpperCase(),
+        path: p,
+        public: Array.isArray(op.security) && op.security.length === 0,
+        permission: op['x-permission'] as string,
+        tables: op['x-tables'],
+      });
   }
 }
 /** What docs/api.md ("Authentication") promises to answer without a key. */
@@ -66,34 +78,64 @@ describe('the router and openapi.yaml list the same routes', () => {
       'routes in openapi.yaml the server does not answer',
     ).toEqual([]);
     expect(table.filter((r) => r.websocket).map((r) => r.path)).toEqual([WS_PATH]);
-    // Public routes: the router's auth:false set is the spec's security: [] set plus the plain-GET answer of the WebSocket path (426, reveals nothing).
+    // Public routes: the router's auth:false set is the spec's x-permission "public" (= security: []) set.
     const publicServed = table
-      .filter((r) => !r.auth && !r.websocket)
+      .filter((r) => !r.auth)
       .map((r) => `${r.method} ${r.path}`)
       .sort();
-    expect(publicServed).toEqual([...DOCUMENTED_PUBLIC, `GET ${WS_PATH}`].sort());
+    expect(publicServed).toEqual([...DOCUMENTED_PUBLIC].sort());
     expect(
       specOps
         .filter((o) => o.public)
         .map((o) => `${o.method} ${o.path}`)
         .sort(),
     ).toEqual([...DOCUMENTED_PUBLIC].sort());
+    // Every operation declares a permission, and the router enforces exactly that one.
+    for (const o of specOps) {
+      expect(o.permission, `${o.method} ${o.path} declares no x-permission`).toBeDefined();
+      expect(['public', ...PERMISSIONS.filter((p) => p !== '*')], `${o.method} ${o.path}`).toContain(o.permission);
+      expect(o.public, `${o.method} ${o.path}: x-permission public <=> security: []`).toBe(o.permission === 'public');
+      const served = table.filter((r) => r.method === o.method && r.path === tmpl(o.path));
+      expect(served.length, `${o.method} ${o.path}`).toBeGreaterThan(0);
+      for (const r of served) expect(r.permission ?? 'public', `${o.method} ${o.path}`).toBe(o.permission);
+    }
+    // Routes that read or write documents say which tables a scoped key is checked against; the only
+    // data routes without tables are the ones that name none (a transaction's begin, commit, rollback).
+    const dataOps = specOps.filter((o) => ['data:read', 'data:write', 'query:execute'].includes(o.permission));
+    expect(
+      dataOps
+        .filter((o) => o.tables === undefined)
+        .map((o) => `${o.method} ${o.path}`)
+        .sort(),
+    ).toEqual(['POST /transaction/begin', 'POST /transaction/commit', 'POST /transaction/rollback']);
   });
 });
 
+const JWT_SECRET = 'auth-matrix-jwt-secret-0123456789abcdef';
+/** Every permission an API key can hold that is not all-powerful. */
+const NON_ADMIN = PERMISSIONS.filter((p) => p !== 'admin' && p !== '*');
+
 describe('auth matrix over every route', () => {
   let s: StartedServer;
-  /** A transaction begun by the admin with one buffered write: an unauthenticated commit or rollback must not touch it. */
+  /** A transaction begun by the admin with one buffered write: another principal's commit or rollback must not touch it. */
   let txnId: number;
   /** An API key the unauthorised requests would change or revoke. */
   let victimKeyId: string;
-  /** A real API key with a permission no route needs (classify:read): authenticated, never allowed. */
-  let noPermSecret: string;
+  /** Per route permission: a key holding every other non-admin permission, but not this one. */
+  const lacking: Record<string, string> = {};
+  /** Per route permission: a key holding it, with data access scoped to the tables the requests name. */
+  const right: Record<string, string> = {};
+  /** All non-admin permissions, but data only in tables the requests do not name (`elsewhere`, `auth_*`). */
+  let scoped: string;
+  /** Credentials that were valid and are not any more, or never were: each must be 401. */
+  const ended: [string, string][] = [];
+
+  const routePermissions = [...new Set(specOps.filter((o) => !o.public).map((o) => o.permission))];
 
   beforeAll(async () => {
     // Hundreds of refused credentials from one address: the brute-force limit (THEMIS_AUTH_FAIL_LIMIT, default
     // 20/min) would answer 429 after the first few; it has its own tests (test/http/rate-limit.test.ts).
-    s = await startServer({ env: { THEMIS_AUTH_FAIL_LIMIT: 'off' } });
+    s = await startServer({ env: { THEMIS_AUTH_FAIL_LIMIT: 'off', THEMIS_JWT_SECRET: JWT_SECRET } });
     const admin = (method: string, p: string, body?: unknown) =>
       s.req(method, p, body).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
     for (const [m, p, b] of [
@@ -105,17 +147,49 @@ describe('auth matrix over every route', () => {
       const r = await admin(m, p, b);
       expect(r.status, `${m} ${p}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
     }
-    const v = await admin('POST', '/api/keys', { name: 'victim', permissions: ['stats:read'] });
-    expect(v.status, JSON.stringify(v.body)).toBe(201);
-    victimKeyId = v.body.keyId as string;
-    const np = await admin('POST', '/api/keys', { name: 'no-permission', permissions: ['classify:read'] });
-    expect(np.status, JSON.stringify(np.body)).toBe(201);
-    noPermSecret = np.body.secret as string;
+    const key = async (name: string, permissions: string[], extra: Record<string, unknown> = {}) => {
+      const r = await admin('POST', '/api/keys', { name, permissions, ...extra });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body as { keyId: string; secret: string };
+    };
+    victimKeyId = (await key('victim', ['stats:read'])).keyId;
+    const tables = ['data:read:auth', 'data:write:auth', 'data:read:authv', 'data:write:authv'];
+    for (const p of routePermissions) {
+      lacking[p] = (
+        await key(
+          `lacks ${p}`,
+          NON_ADMIN.filter((x) => x !== p),
+        )
+      ).secret;
+      right[p] = (await key(`has ${p}`, p === 'admin' ? ['admin'] : [p, ...tables])).secret;
+    }
+    scoped = (
+      await key('scoped elsewhere', [
+        ...NON_ADMIN.filter((x) => x !== 'data:read' && x !== 'data:write'),
+        'data:read:elsewhere',
+        'data:write:elsewhere',
+        'data:read:auth_*',
+      ])
+    ).secret;
+    const revoked = await key('revoked', ['*']);
+    expect((await s.req('DELETE', `/api/keys/${revoked.keyId}`)).status).toBe(200);
+    ended.push(['revoked key', revoked.secret]);
+    const expired = await key('expired', ['*'], { expires_in_days: 1 / 86_400 });
+    ended.push(['expired key', expired.secret]);
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (secret: string, exp: number) =>
+      new SignJWT({ sub: 'matrix', permissions: ['*'], exp }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+    ended.push(['expired JWT', await sign(JWT_SECRET, now - 600)]);
+    ended.push(['JWT with a wrong signature', await sign('another-secret-0123456789abcdef-xyz', now + 600)]);
+    const good = await sign(JWT_SECRET, now + 600);
+    expect((await s.req('GET', '/stats', undefined, { authorization: `Bearer ${good}` })).status, 'control: a valid JWT').toBe(200);
     const t = await admin('POST', '/transaction/begin', {});
     expect(t.status, JSON.stringify(t.body)).toBe(200);
     txnId = t.body.transaction_id as number;
     const w = await s.req('PUT', '/entities/auth:intxn', { blob: '{"t":1}' }, { 'x-transaction-id': String(txnId) });
     await expectStatus(w, 201);
+    // The expired key: valid a moment ago, 401 from its expiry on.
+    await sleep(1_100);
   });
 
   afterAll(async () => {
@@ -125,13 +199,13 @@ describe('auth matrix over every route', () => {
   });
 
   /** Bodies that would change something if the request were authorised. */
-  const writeBody = (method: string, p: string): unknown => {
+  const writeBody = (op: Op, txn = txnId): unknown => {
     const bodies: Record<string, unknown> = {
       'PUT /entities/{key}': { blob: '{"v":"overwritten"}' },
       'POST /entities': { key: 'auth:created', blob: '{}' },
       'POST /transaction/begin': {},
-      'POST /transaction/commit': { transaction_id: txnId },
-      'POST /transaction/rollback': { transaction_id: txnId },
+      'POST /transaction/commit': { transaction_id: txn },
+      'POST /transaction/rollback': { transaction_id: txn },
       'POST /transaction': {
         operations: [
           { op: 'put', key: 'auth:batch', blob: '{}' },
@@ -149,17 +223,34 @@ describe('auth matrix over every route', () => {
       'POST /api/aql': { query: 'REMOVE "keep" IN auth' },
       'POST /query': { table: 'auth' },
       'POST /search/fulltext': { table: 'auth', column: 'v', query: 'x' },
-      'POST /search/hybrid': { table: 'auth', text: 'x', vector: [1, 2] },
+      'POST /search/hybrid': { table: 'auth', text: { column: 'v', query: 'x' }, vector: { vector: [1, 2], index: 'vauth' } },
       'POST /vector/search': { index: 'vauth', vector: [1, 2] },
       'POST /graph/traverse': { start_vertex: 'auth:keep', max_depth: 1 },
       'POST /graph/shortest_path': { from: 'auth:keep', to: 'auth:keep' },
       'POST /api/keys': { name: 'auth-created', permissions: ['admin'] },
       'PUT /api/keys/{keyId}': { permissions: ['admin'] },
     };
-    return bodies[`${method} ${p}`];
+    return bodies[`${op.method} ${op.path}`];
   };
-  /** The route with its path parameter filled in: the entity whose overwrite or deletion would show. */
-  const urlOf = (p: string) => p.replace('{key}', 'auth%3Akeep').replace('{keyId}', victimKeyId);
+  /** The route with its parameters filled in: the entity whose overwrite or deletion would show; feeds that answer at once, about table `auth`. */
+  const urlOf = (op: Op) => {
+    const u = op.path.replace('{key}', 'auth%3Akeep').replace('{keyId}', victimKeyId);
+    if (op.path === '/changefeed') return `${u}?from_seq=0&limit=5&key_prefix=auth:`;
+    if (op.path === '/changefeed/stream') return `${u}?from_seq=0&keep_alive=false&key_prefix=auth:`;
+    if (op.path === WS_PATH) return `${u}?key_prefix=auth:`;
+    return u;
+  };
+  const send = async (op: Op, headers: Record<string, string>, opts: { url?: string; txn?: number } = {}) => {
+    const body = writeBody(op, opts.txn);
+    const r = await fetch(s.base + (opts.url ?? urlOf(op)), {
+      method: op.method,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await r.text();
+    return { status: r.status, text, headers: r.headers, ctx: `${op.method} ${op.path}: ${r.status} ${text.slice(0, 300)}` };
+  };
 
   /** Everything an applied write could change, read with the admin key. */
   async function observable(): Promise<string> {
@@ -192,15 +283,22 @@ describe('auth matrix over every route', () => {
     ['wrong token', { authorization: 'Bearer wrong-token-0123456789abcdef' }, 'invalid_token'],
     ['the admin key with one character changed', { authorization: `Bearer ${ADMIN_KEY.slice(0, -1)}X` }, 'invalid_token'],
   ];
+  const credentials401 = (): [string, Record<string, string>, string][] => [
+    ...BAD_CREDENTIALS,
+    ...ended.map(([what, secret]): [string, Record<string, string>, string] => [
+      what,
+      { authorization: `Bearer ${secret}` },
+      'invalid_token',
+    ]),
+  ];
 
-  it('every protected HTTP route: each bad credential (and ?token= where not allowed) -> 401 in the error format with a challenge, nothing applied', async () => {
+  it('every protected HTTP route: each bad, revoked or expired credential (and ?token= where not allowed) -> 401 in the error format with a challenge, nothing applied', async () => {
     const before = await observable();
     let requests = 0;
     for (const op of specOps) {
-      if (op.public || op.path === WS_PATH) continue;
-      const body = writeBody(op.method, op.path);
-      const url = urlOf(op.path);
-      const variants: [string, Record<string, string>, string, string][] = BAD_CREDENTIALS.map(([what, h, challenge]) => [
+      if (op.public) continue;
+      const url = urlOf(op);
+      const variants: [string, Record<string, string>, string, string][] = credentials401().map(([what, h, challenge]) => [
         what,
         h,
         challenge,
@@ -213,62 +311,65 @@ describe('auth matrix over every route', () => {
         `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(ADMIN_KEY)}`,
       ]);
       for (const [what, headers, challenge, u] of variants) {
-        const r = await fetch(s.base + u, {
-          method: op.method,
-          headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(10_000),
-        });
+        const r = await send(op, headers, { url: u });
         requests++;
-        const text = await r.text();
-        const ctx = `${op.method} ${op.path} [${what}]: ${r.status} ${text}`;
+        const ctx = `${r.ctx} [${what}]`;
         expect(r.status, ctx).toBe(401);
-        const b = JSON.parse(text) as Record<string, unknown>;
+        const b = JSON.parse(r.text) as Record<string, unknown>;
         expect(b, ctx).toMatchObject({ error: true, status_code: 401, code: 'UNAUTHORIZED' });
         expect(typeof b.message).toBe('string');
         expect(r.headers.get('www-authenticate'), ctx).toContain(challenge);
-        expect(text, ctx).not.toContain(ADMIN_KEY);
+        expect(r.text, ctx).not.toContain(ADMIN_KEY);
       }
     }
-    expect(requests).toBeGreaterThan(200);
+    expect(requests).toBeGreaterThan(400);
     expect(await observable()).toBe(before);
   });
 
-  it('every protected HTTP route: a real API key without the permission -> 403 FORBIDDEN in the error format, nothing applied', async () => {
+  it('every protected HTTP route: a valid key with every other permission but the route one -> 403 FORBIDDEN, nothing applied', async () => {
     const before = await observable();
     for (const op of specOps) {
-      if (op.public || op.path === WS_PATH) continue;
-      const body = writeBody(op.method, op.path);
-      const r = await fetch(s.base + urlOf(op.path), {
-        method: op.method,
-        headers: { authorization: `Bearer ${noPermSecret}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await r.text();
-      const ctx = `${op.method} ${op.path}: ${r.status} ${text}`;
-      expect(r.status, ctx).toBe(403);
-      expect(JSON.parse(text), ctx).toMatchObject({ error: true, status_code: 403, code: 'FORBIDDEN' });
-      expect(text, ctx).not.toContain(noPermSecret);
+      if (op.public) continue;
+      const secret = lacking[op.permission]!;
+      const r = await send(op, { authorization: `Bearer ${secret}` });
+      expect(r.status, r.ctx).toBe(403);
+      expect(JSON.parse(r.text), r.ctx).toMatchObject({ error: true, status_code: 403, code: 'FORBIDDEN' });
+      expect(r.text, r.ctx).not.toContain(secret);
     }
+    expect(await observable()).toBe(before);
+  });
+
+  it('every route that touches documents: a key scoped to other tables -> 403 FORBIDDEN naming the table, nothing applied', async () => {
+    const before = await observable();
+    const checked: string[] = [];
+    for (const op of specOps) {
+      if (op.tables === undefined || op.path === WS_PATH) continue;
+      const r = await send(op, { authorization: `Bearer ${scoped}` });
+      expect(r.status, r.ctx).toBe(403);
+      const b = JSON.parse(r.text) as Record<string, unknown>;
+      expect(b, r.ctx).toMatchObject({ error: true, status_code: 403, code: 'FORBIDDEN' });
+      expect(['auth', 'authv'], r.ctx).toContain(b.table);
+      checked.push(`${op.method} ${op.path}`);
+    }
+    expect(checked.length).toBe(specOps.filter((o) => o.tables !== undefined).length - 1);
     expect(await observable()).toBe(before);
   });
 
   it('the public routes answer without a key, whatever credentials are sent', async () => {
     for (const op of specOps.filter((o) => o.public)) {
-      for (const [what, headers] of BAD_CREDENTIALS) {
+      for (const [what, headers] of credentials401()) {
         const r = await fetch(s.base + op.path, { headers, signal: AbortSignal.timeout(10_000) });
         const text = await r.text();
         expect(r.status, `${op.method} ${op.path} [${what}]: ${text}`).toBe(200);
       }
     }
-    // The plain GET of the WebSocket path explains itself and reveals nothing.
-    const r = await fetch(s.base + WS_PATH);
+    // The plain GET of the WebSocket path, authenticated, explains itself.
+    const r = await s.req('GET', WS_PATH);
     await expectStatus(r, 426);
     expect(await r.json()).toMatchObject({ error: true, status_code: 426, code: 'UPGRADE_REQUIRED' });
   });
 
-  it('the WebSocket route: upgrades without or with bad credentials get 401; ?token= and the header open it', async () => {
+  it('the WebSocket route: bad, revoked or expired credentials get 401, a key without data:read or scoped elsewhere 403; ?token= and the header open it', async () => {
     const attempt = (url: string, headers: Record<string, string>) =>
       new Promise<number>((resolve) => {
         const ws = new WebSocket(url, { headers });
@@ -283,29 +384,30 @@ describe('auth matrix over every route', () => {
         });
         ws.on('error', () => resolve(-1));
       });
-    const base = `ws://127.0.0.1:${s.port}${WS_PATH}?keep_alive=false`;
-    for (const [what, headers] of BAD_CREDENTIALS) expect(await attempt(base, headers), what).toBe(401);
+    const base = `ws://127.0.0.1:${s.port}${WS_PATH}?keep_alive=false&key_prefix=auth:`;
+    for (const [what, headers] of credentials401()) expect(await attempt(base, headers), what).toBe(401);
     expect(await attempt(`${base}&token=wrong-token-0123456789abcdef`, {}), 'wrong ?token=').toBe(401);
+    expect(await attempt(base, { authorization: `Bearer ${lacking['data:read']}` }), 'no data:read').toBe(403);
+    expect(await attempt(base, { authorization: `Bearer ${scoped}` }), 'scoped elsewhere').toBe(403);
+    expect(await attempt(base, { authorization: `Bearer ${right['data:read']}` }), 'data:read:auth').toBe(101);
     expect(await attempt(`${base}&token=${encodeURIComponent(ADMIN_KEY)}`, {}), 'admin ?token=').toBe(101);
     expect(await attempt(base, { authorization: `Bearer ${ADMIN_KEY}` }), 'admin header').toBe(101);
   });
 
-  it('the admin key passes authentication on every route (no 401/403, no 5xx), and the same requests do change the state', async () => {
+  it('with the right permission (data scoped to the tables named) no route answers 401 or 403, and the same requests do change the state', async () => {
     const before = await observable();
     for (const op of specOps) {
-      if (op.path === WS_PATH || op.path === '/changefeed/stream' || op.path === '/changefeed') continue;
-      const body = writeBody(op.method, op.path);
-      const r = await s.req(op.method, urlOf(op.path), body);
-      const text = await r.text();
-      const ctx = `${op.method} ${op.path}: ${r.status} ${text.slice(0, 300)}`;
-      expect([401, 403], ctx).not.toContain(r.status);
-      expect(r.status, ctx).toBeLessThan(500);
-    }
-    // The long-poll and the stream, with parameters that answer at once.
-    for (const p of ['/changefeed?from_seq=0&limit=1', '/changefeed/stream?keep_alive=false']) {
-      const r = await s.req('GET', p);
-      await r.text();
-      expect(r.status, p).toBe(200);
+      if (op.public) continue;
+      const headers = { authorization: `Bearer ${right[op.permission]!}` };
+      // A transaction belongs to the principal that began it: commit and roll back one of this key's own.
+      let txn: number | undefined;
+      if (op.path === '/transaction/commit' || op.path === '/transaction/rollback') {
+        const b = await fetch(`${s.base}/transaction/begin`, { method: 'POST', headers });
+        txn = ((await b.json()) as { transaction_id: number }).transaction_id;
+      }
+      const r = await send(op, headers, txn === undefined ? {} : { txn });
+      expect([401, 403], r.ctx).not.toContain(r.status);
+      expect(r.status, r.ctx).toBeLessThan(500);
     }
     // Control for "nothing applied" above: the check sees these writes.
     expect(await observable()).not.toBe(before);

@@ -12,6 +12,7 @@ import { Aql } from '../../src/aql/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Transactions } from '../../src/transactions/index.js';
+import { tableAccessOf } from '../../src/security/index.js';
 
 let dir: string;
 let db: Database;
@@ -82,8 +83,9 @@ describe('AQL engine', () => {
   });
 
   it('a query that writes needs data:write; reading queries do not', async () => {
-    await refused(db.get(Aql).run({ query: 'INSERT {x: 1} INTO w' }, undefined, {}, false), 'FORBIDDEN');
-    expect((await db.get(Aql).run({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, false)) as { entities: unknown[] }).toMatchObject({
+    const reader = { access: tableAccessOf(['query:execute', 'data:read']), id: 'reader' };
+    await refused(db.get(Aql).run({ query: 'INSERT {x: 1} INTO w' }, undefined, {}, reader), 'FORBIDDEN');
+    expect((await db.get(Aql).run({ query: 'FOR x IN w RETURN x.i' }, undefined, {}, reader)) as { entities: unknown[] }).toMatchObject({
       entities: [0],
     });
   });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
-import { Authenticator, type Principal } from '../../src/security/index.js';
+import { Authenticator, tableAccessOf, type Principal } from '../../src/security/index.js';
 import { afterNext, HttpServer, Router, SchemaRegistry, type ResponseInfo } from '../../src/server/index.js';
 
 /**
@@ -13,7 +13,13 @@ import { afterNext, HttpServer, Router, SchemaRegistry, type ResponseInfo } from
  */
 
 const ADMIN = 'Bearer chain-admin-secret-123';
-const READER: Principal = { id: 'reader-key', kind: 'api_key', name: 'reader', permissions: new Set(['data:read']) };
+const READER: Principal = {
+  id: 'reader-key',
+  kind: 'api_key',
+  name: 'reader',
+  permissions: new Set(['data:read']),
+  access: tableAccessOf(['data:read']),
+};
 
 /** The admin secret, plus a key that may only read (Authenticator has no narrower keys yet). */
 class TestAuthenticator extends Authenticator {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics.js';
+import { ALL_TABLES } from '../../src/access.js';
 import { Authenticator, parseRateLimit, TokenBuckets, type Principal } from '../../src/security/index.js';
 import { HttpServer, ipKey, RateLimits, Router, SchemaRegistry } from '../../src/server/index.js';
 
@@ -147,6 +148,7 @@ const OWN: Principal = {
   kind: 'api_key',
   name: 'own',
   permissions: new Set(['*']),
+  access: ALL_TABLES,
   rateLimit: { limit: 2, windowMs: 1000 },
 };
 

@@ -4,6 +4,7 @@
  * `Pick<ExecContext, ...>`), the executor's dependencies and options, and
  * the row helpers every step uses.
  */
+import type { TableAccess } from '../../access.js';
 import { ThemisError } from '../../errors.js';
 import type { Direction as GraphDirection } from '../../graph/index.js';
 import type { DocumentStore } from '../../documents/index.js';
@@ -52,6 +53,13 @@ export interface ExecOptions {
   /** Without a request transaction: the implicit one a modifying query writes into (its snapshot is the query's). */
   writeTxn?: Transaction;
   now?: () => number;
+  /**
+   * The caller's table access (absent: every table). The planner's reads and
+   * writes were checked before the query ran; at run time it also covers the
+   * documents a query reaches by key (DOCUMENT(), traversal starts: 403) and
+   * the vertices a traversal may cross (others are not crossed).
+   */
+  access?: TableAccess;
 }
 
 /** A row: variable bindings (prototype-chained objects without Object.prototype). */

@@ -4,6 +4,7 @@
  * TO to edges`. Adjacency comes from `deps.neighbors` (latest committed
  * state); vertex and edge documents are read as the query sees them.
  */
+import { assertRead, canReadKey, tableOf } from '../../access.js';
 import { parseEntityKey } from '../../entities/index.js';
 import type { Direction as GraphDirection } from '../../graph/index.js';
 import type { AqlValue, Expr } from '../ast.js';
@@ -22,6 +23,24 @@ function vertexDoc(cx: EntityReader, key: string): AqlValue {
   if (text === undefined) return null;
   const sep = key.indexOf(':');
   return toDoc(cx, key, key.slice(0, sep), text);
+}
+
+/** Adjacent edges and vertices the query may cross: with table-scoped access, only those in tables it may read. */
+async function neighbors(
+  cx: GraphContext,
+  vertex: string,
+  dir: GraphDirection,
+  edgeTable: string,
+): Promise<{ edge: string; vertex: string }[]> {
+  const all = await cx.deps.neighbors(vertex, dir, edgeTable);
+  const a = cx.opts.access;
+  return a === undefined || a.readsAll ? all : all.filter((x) => canReadKey(a, x.edge) && canReadKey(a, x.vertex));
+}
+
+/** A traversal or path named by the query starts (or ends) only at a vertex of a table it may read (403). */
+function checkEnd(cx: GraphContext, vertex: string): void {
+  const a = cx.opts.access;
+  if (a !== undefined && !a.readsAll) assertRead(a, tableOf(vertex));
 }
 
 /** The entity key a start/target expression names (a key string or a document with `_id`); undefined when none. */
@@ -52,6 +71,7 @@ export async function* traversalStep(
   for await (const row of input) {
     const start = await startVertex(cx, op.start, row);
     if (start === undefined) continue;
+    checkEnd(cx, start);
     type Node = { vertex: string; edge: string | null; parent: Node | null; depth: number };
     const seen = new BigSet().add(start);
     let frontier: Node[] = [{ vertex: start, edge: null, parent: null, depth: 0 }];
@@ -72,7 +92,7 @@ export async function* traversalStep(
           if (s.filters.every((f) => truthy(cx.evalSync(f, r)))) yield r;
         }
         if (depth < op.max) {
-          for (const a of await cx.deps.neighbors(n.vertex, dir, s.edgeTable)) {
+          for (const a of await neighbors(cx, n.vertex, dir, s.edgeTable)) {
             if (seen.has(a.vertex)) continue;
             seen.add(a.vertex);
             next.push({ vertex: a.vertex, edge: a.edge, parent: n, depth: depth + 1 });
@@ -96,6 +116,8 @@ export async function* shortestPathStep(
     const from = await startVertex(cx, op.from, row);
     const to = await startVertex(cx, op.to, row);
     if (from === undefined || to === undefined) continue;
+    checkEnd(cx, from);
+    checkEnd(cx, to);
     const parent = new BigMap<[string, string] | null>().set(from, null);
     let found = from === to;
     let frontier = [from];
@@ -103,7 +125,7 @@ export async function* shortestPathStep(
       const next: string[] = [];
       for (const v of frontier) {
         cx.tick();
-        for (const a of await cx.deps.neighbors(v, dir, s.edgeTable)) {
+        for (const a of await neighbors(cx, v, dir, s.edgeTable)) {
           if (parent.has(a.vertex)) continue;
           parent.set(a.vertex, [v, a.edge]);
           if (a.vertex === to) {

@@ -7,6 +7,7 @@
  * case of `sourceDocs`).
  */
 import { parseEntityKey, type EntityKey } from '../../documents/index.js';
+import { assertRead, tableOf } from '../../access.js';
 import { ThemisError } from '../../errors.js';
 import type { ScalarValue } from '../../storage/index.js';
 import type { AqlValue } from '../ast.js';
@@ -55,6 +56,8 @@ function overlay(cx: EntityReader, table: string): { written: Set<string>; puts:
 
 /** Read one entity as the query sees it (the transaction's own write first, else the snapshot). */
 export function readEntity(cx: EntityReader, key: string): string | undefined {
+  const access = cx.opts.access;
+  if (access !== undefined && !access.readsAll) assertRead(access, tableOf(key));
   const w = cx.opts.txn?.writes.get(key);
   if (w) return w.value ?? undefined;
   let k: EntityKey;

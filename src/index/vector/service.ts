@@ -1,3 +1,4 @@
+import { ALL_TABLES, assertRead, assertWrite, type TableAccess } from '../../access.js';
 import crypto from 'node:crypto';
 import { parseEntityKey } from '../../documents/index.js';
 import type { EntityOp, EntityStore } from '../../entities/entity-store.js';
@@ -158,9 +159,10 @@ export class VectorService {
    * commit; invalid items are counted and described, the rest is written.
    * Nothing valid at all → 400.
    */
-  async batchInsert(o: VectorBatchInsertRequest): Promise<BatchInsertResponse> {
+  async batchInsert(o: VectorBatchInsertRequest, access: TableAccess = ALL_TABLES): Promise<BatchInsertResponse> {
     const ix = this.resolve(o);
     const def = ix.def;
+    assertWrite(access, def.table);
     let dimension = def.dimension;
     const errors: BatchInsertResponse['error_details'] = [];
     const valid: EntityOp[] = [];
@@ -204,9 +206,10 @@ export class VectorService {
   }
 
   /** POST /vector/search (legacy list, or a page with a cursor). */
-  search(o: VectorSearchRequest): VectorSearchResponse {
+  search(o: VectorSearchRequest, access: TableAccess = ALL_TABLES): VectorSearchResponse {
     // table and vector_field pick (or must match) the index, as for batch_insert.
     const ix = this.resolve({ index: o.index, table: o.table, vector_field: o.vector_field });
+    assertRead(access, ix.def.table);
     const k = o.k ?? 10;
     const filter = parseVectorFilter(o.filter);
     const paged = o.use_cursor === true || (o.cursor !== undefined && o.cursor !== null);
@@ -270,8 +273,10 @@ export class VectorService {
    */
   async deleteByFilter(
     o: VectorDeleteByFilterRequest,
+    access: TableAccess = ALL_TABLES,
   ): Promise<{ deleted: number; method: 'pks' | 'prefix'; prefix: string | null; objectName: string }> {
     const ix = this.resolve({ index: o.index });
+    assertWrite(access, ix.def.table);
     if (o.pks !== undefined && o.prefix !== undefined) throw bad('pks', 'give either "pks" or "prefix", not both');
     if (o.pks === undefined && o.prefix === undefined) throw bad('pks', 'missing filter: give "pks" (a list of primary keys) or "prefix"');
     const table = ix.def.table;

@@ -1,13 +1,12 @@
 import type { RawChangeEntry } from '../../cdc/index.js';
 import type { ServiceHost } from '../../kernel/index.js';
-import { Changefeed, type ChangeSink, type ChangeStream, type ChangeStreamOptions } from '../../changefeed/index.js';
+import { type ChangeFeed, Changefeed, type ChangeSink, type ChangeStream, type ChangeStreamOptions } from '../../changefeed/index.js';
 import { ThemisError } from '../../errors.js';
 import { HttpError } from '../error-reply.js';
-import type { RouteArea } from '../route-area.js';
+import type { AreaWsRoute, RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
-import type { ApiRequest } from '../types.js';
+import { type ApiRequest, tablesOf } from '../types.js';
 import { boolParam, intParam, stringParam } from '../query-params.js';
-import type { WsRoute } from '../websocket.js';
 
 /** The event payload of both streams: the contract's SSE fields plus txn_id. */
 export function eventPayload(e: RawChangeEntry): string {
@@ -21,7 +20,12 @@ export function eventPayload(e: RawChangeEntry): string {
   });
 }
 
-function streamOptions(req: Pick<ApiRequest, 'query' | 'header'>, resumeHeader: boolean): ChangeStreamOptions {
+/** The stream's options; `feed` supplies the table filter of a table-scoped principal. */
+function streamOptions(
+  feed: ChangeFeed,
+  req: Pick<ApiRequest, 'query' | 'header' | 'principal'>,
+  resumeHeader: boolean,
+): ChangeStreamOptions {
   const q = req.query;
   let fromSeq = intParam(q, 'from_seq', { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
   if (resumeHeader) {
@@ -35,7 +39,9 @@ function streamOptions(req: Pick<ApiRequest, 'query' | 'header'>, resumeHeader: 
       fromSeq = Number(last);
     }
   }
-  return { fromSeq, keyPrefix: stringParam(q, 'key_prefix'), keepAlive: boolParam(q, 'keep_alive', true) };
+  const keyPrefix = stringParam(q, 'key_prefix');
+  const keep = feed.keyFilter(tablesOf(req), keyPrefix);
+  return { fromSeq, keyPrefix, keepAlive: boolParam(q, 'keep_alive', true), ...(keep ? { keep } : {}) };
 }
 
 /**
@@ -47,10 +53,9 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
     {
       method: 'GET',
       path: '/changefeed/stream',
-      permission: 'data:read',
       headers: ['last-event-id'],
       handler: async (req) => {
-        const opts = streamOptions(req, true);
+        const opts = streamOptions(db.get(Changefeed), req, true);
         const maxSeconds = intParam(req.query, 'max_seconds', { min: 1, max: 60, fallback: 30 });
         const heartbeatMs = intParam(req.query, 'heartbeat_ms', { min: 100, max: 60_000, fallback: 15_000 });
         await db.get(Changefeed).checkRange(opts.fromSeq); // 410 as a JSON error, before the stream starts
@@ -92,7 +97,6 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
       // uWS hands only upgrade requests to the WebSocket route; a plain GET would otherwise fall through to 404.
       method: 'GET',
       path: '/changefeed/ws',
-      auth: false,
       handler: () => {
         throw new HttpError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', {
           Upgrade: 'websocket',
@@ -103,12 +107,11 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
 }
 
 /** /changefeed/ws: the same events as JSON text messages over a WebSocket. */
-export function changefeedWebSocket(db: ServiceHost): WsRoute {
+export function changefeedWebSocket(db: ServiceHost): AreaWsRoute {
   return {
     path: '/changefeed/ws',
-    permission: 'data:read',
     upgrade: async (req) => {
-      const opts = streamOptions(req, false);
+      const opts = streamOptions(db.get(Changefeed), req, false);
       await db.get(Changefeed).checkRange(opts.fromSeq);
       return (conn) => {
         const sink: ChangeSink = {

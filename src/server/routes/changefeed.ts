@@ -3,6 +3,7 @@ import { Changefeed } from '../../changefeed/index.js';
 import type { RouteSpec } from '../router.js';
 import type { RouteArea } from '../route-area.js';
 import { intParam, stringParam } from '../query-params.js';
+import { tablesOf } from '../types.js';
 
 /** Change Data Capture: GET /changefeed (long-poll) and its statistics. Streams live in changefeed-stream.ts. */
 export function changefeedRoutes(db: ServiceHost): RouteSpec[] {
@@ -10,23 +11,22 @@ export function changefeedRoutes(db: ServiceHost): RouteSpec[] {
     {
       method: 'GET',
       path: '/changefeed',
-      permission: 'data:read',
       handler: (req) => {
         const q = req.query;
         const fromSeq = intParam(q, 'from_seq', { min: 0, max: Number.MAX_SAFE_INTEGER });
         const limit = intParam(q, 'limit', { min: 1, max: 10_000, fallback: 100 });
         const longPollMs = intParam(q, 'long_poll_ms', { min: 0, max: 60_000, fallback: 0 });
         const keyPrefix = stringParam(q, 'key_prefix');
-        return db
-          .get(Changefeed)
-          .read({ fromSeq, limit, keyPrefix, longPollMs, onCancel: (cancel) => req.onAborted(cancel) })
+        const feed = db.get(Changefeed);
+        const keep = feed.keyFilter(tablesOf(req), keyPrefix);
+        return feed
+          .read({ fromSeq, limit, keyPrefix, keep, longPollMs, onCancel: (cancel) => req.onAborted(cancel) })
           .then((json) => ({ json }));
       },
     },
     {
       method: 'GET',
       path: '/changefeed/stats',
-      permission: 'stats:read',
       handler: () => ({ json: db.get(Changefeed).stats() }),
     },
   ];

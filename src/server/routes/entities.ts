@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/index.js';
 import { Entities } from '../../entities/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import { callerOf } from '../types.js';
 import type { RouteArea } from '../route-area.js';
 
 /** Joining a transaction: X-Transaction-Id names it; without the header each request is its own transaction. */
@@ -13,10 +14,9 @@ export function entityRoutes(db: ServiceHost): RouteSpec[] {
     {
       method: 'GET',
       path: '/entities/:key',
-      permission: 'data:read',
       headers: TXN_HEADER,
       handler: (req) => {
-        const e = db.get(Entities).getEntity(req.params.key!, req.header('x-transaction-id'));
+        const e = db.get(Entities).getEntity(req.params.key!, req.header('x-transaction-id'), callerOf(req));
         // Hand-built: the blob is already JSON text, so only the two strings need escaping.
         return { text: `{"key":${JSON.stringify(e.key)},"blob":${JSON.stringify(e.blob)}}`, contentType: 'application/json' };
       },
@@ -24,32 +24,29 @@ export function entityRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'PUT',
       path: '/entities/:key',
-      permission: 'data:write',
       body: 'EntityPutRequest',
       headers: TXN_HEADER,
       handler: async (req) => {
-        const r = await db.get(Entities).putEntity(req.params.key!, req.body.blob, req.header('x-transaction-id'));
+        const r = await db.get(Entities).putEntity(req.params.key!, req.body.blob, req.header('x-transaction-id'), callerOf(req));
         return { status: 201, json: { success: true, ...r } };
       },
     }),
     {
       method: 'DELETE',
       path: '/entities/:key',
-      permission: 'data:write',
       headers: TXN_HEADER,
       handler: async (req) => ({
-        json: { success: true, ...(await db.get(Entities).deleteEntity(req.params.key!, req.header('x-transaction-id'))) },
+        json: { success: true, ...(await db.get(Entities).deleteEntity(req.params.key!, req.header('x-transaction-id'), callerOf(req))) },
       }),
     },
     withBody({
       method: 'POST',
       path: '/entities',
-      permission: 'data:write',
       body: 'EntityPostRequest',
       headers: TXN_HEADER,
       handler: async (req) => {
         const b = req.body;
-        const r = await db.get(Entities).createEntity(b.key, b.table, b.blob, req.header('x-transaction-id'));
+        const r = await db.get(Entities).createEntity(b.key, b.table, b.blob, req.header('x-transaction-id'), callerOf(req));
         return { status: 201, json: { success: true, ...r } };
       },
     }),

@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/index.js';
 import { Graph } from '../../graph/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import { tablesOf } from '../types.js';
 import type { RouteArea } from '../route-area.js';
 
 /** Graph Operations (contract section): BFS traversal and shortest path over edge entities. */
@@ -10,16 +11,14 @@ export function graphRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/graph/traverse',
-      permission: 'data:read',
       body: 'GraphTraverseRequest',
-      handler: async (req) => ({ json: await db.get(Graph).traverse(req.body) }),
+      handler: async (req) => ({ json: await db.get(Graph).traverse(req.body, tablesOf(req)) }),
     }),
     withBody({
       method: 'POST',
       path: '/graph/shortest_path',
-      permission: 'data:read',
       body: 'GraphShortestPathRequest',
-      handler: async (req) => ({ json: await db.get(Graph).shortestPath(req.body) }),
+      handler: async (req) => ({ json: await db.get(Graph).shortestPath(req.body, tablesOf(req)) }),
     }),
   ];
 }

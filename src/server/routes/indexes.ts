@@ -17,7 +17,6 @@ export function indexRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/index/create',
-      permission: 'admin',
       body: 'IndexCreateRequest',
       handler: async (req) => {
         const d = await db.get(Indexes).create(req.body);
@@ -29,7 +28,6 @@ export function indexRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/index/drop',
-      permission: 'admin',
       body: 'IndexDropRequest',
       handler: async (req) => {
         const d = await db.get(Indexes).drop(req.body);
@@ -39,7 +37,6 @@ export function indexRoutes(db: ServiceHost): RouteSpec[] {
     {
       method: 'GET',
       path: '/index/stats',
-      permission: 'stats:read',
       handler: async () => ({ json: await db.get(Indexes).stats() }),
     },
   ];

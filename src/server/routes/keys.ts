@@ -11,14 +11,12 @@ export function keyRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/api/keys',
-      permission: 'admin',
       body: 'ApiKeyCreateRequest',
       handler: async (req) => ({ status: 201, json: await db.get(ApiKeys).create(req.body) }),
     }),
     {
       method: 'GET',
       path: '/api/keys',
-      permission: 'admin',
       handler: (req) => {
         const q = req.query;
         const includeRevoked = boolParam(q, 'include_revoked', false);
@@ -30,20 +28,17 @@ export function keyRoutes(db: ServiceHost): RouteSpec[] {
     {
       method: 'GET',
       path: '/api/keys/:keyId',
-      permission: 'admin',
       handler: (req) => ({ json: db.get(ApiKeys).get(req.params.keyId!) }),
     },
     withBody({
       method: 'PUT',
       path: '/api/keys/:keyId',
-      permission: 'admin',
       body: 'ApiKeyUpdateRequest',
       handler: async (req) => ({ json: await db.get(ApiKeys).update(req.params.keyId!, req.body) }),
     }),
     {
       method: 'DELETE',
       path: '/api/keys/:keyId',
-      permission: 'admin',
       handler: async (req) => ({ json: await db.get(ApiKeys).revoke(req.params.keyId!) }),
     },
   ];

@@ -2,6 +2,7 @@ import type { ServiceHost } from '../../kernel/index.js';
 import { Search } from '../../search/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import { tablesOf } from '../types.js';
 import type { RouteArea } from '../route-area.js';
 
 /** Fulltext search (BM25) over fulltext indexes and hybrid (BM25 + vector) search; see docs/fulltext.md and docs/vector.md. */
@@ -10,16 +11,14 @@ export function searchRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/search/fulltext',
-      permission: 'query:execute',
       body: 'FulltextSearchRequest',
-      handler: async (req) => ({ json: db.get(Search).fulltext(req.body) }),
+      handler: async (req) => ({ json: db.get(Search).fulltext(req.body, tablesOf(req)) }),
     }),
     withBody({
       method: 'POST',
       path: '/search/hybrid',
-      permission: 'query:execute',
       body: 'HybridSearchRequest',
-      handler: async (req) => ({ json: db.get(Search).hybrid(req.body) }),
+      handler: async (req) => ({ json: db.get(Search).hybrid(req.body, tablesOf(req)) }),
     }),
   ];
 }

@@ -107,12 +107,12 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
   });
 
   return [
-    { method: 'GET', path: '/health', auth: false, handler: health },
-    { method: 'GET', path: '/healthz', auth: false, handler: health },
-    { method: 'GET', path: '/api/health', auth: false, handler: health },
-    { method: 'GET', path: '/health/ready', auth: false, handler: ready },
-    { method: 'GET', path: '/metrics', auth: false, handler: metrics },
-    { method: 'GET', path: '/stats', permission: 'stats:read', handler: stats },
+    { method: 'GET', path: '/health', handler: health },
+    { method: 'GET', path: '/healthz', handler: health },
+    { method: 'GET', path: '/api/health', handler: health },
+    { method: 'GET', path: '/health/ready', handler: ready },
+    { method: 'GET', path: '/metrics', handler: metrics },
+    { method: 'GET', path: '/stats', handler: stats },
   ];
 }
 

@@ -3,6 +3,7 @@ import { Entities } from '../../entities/index.js';
 import { Transactions } from '../../transactions/index.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
+import { callerOf } from '../types.js';
 import type { RouteArea } from '../route-area.js';
 
 /** Transaction ids are integers (contract); they travel as JSON numbers. */
@@ -14,47 +15,42 @@ export function transactionRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/transaction/begin',
-      permission: 'data:write',
       body: 'TransactionBeginRequest',
       bodyOptional: true,
       handler: (req) => {
-        const r = db.get(Transactions).begin(req.body?.isolation ?? 'read_committed');
+        const r = db.get(Transactions).begin(req.body?.isolation ?? 'read_committed', callerOf(req));
         return { json: { ...r, transaction_id: asNumber(r.transaction_id) } };
       },
     }),
     withBody({
       method: 'POST',
       path: '/transaction/commit',
-      permission: 'data:write',
       body: 'TransactionIdRequest',
       handler: async (req) => {
-        const r = await db.get(Transactions).commit(req.body.transaction_id);
+        const r = await db.get(Transactions).commit(req.body.transaction_id, callerOf(req));
         return { json: { ...r, transaction_id: asNumber(r.transaction_id), message: 'Transaction committed successfully' } };
       },
     }),
     withBody({
       method: 'POST',
       path: '/transaction/rollback',
-      permission: 'data:write',
       body: 'TransactionIdRequest',
       handler: (req) => {
-        const r = db.get(Transactions).rollback(req.body.transaction_id);
+        const r = db.get(Transactions).rollback(req.body.transaction_id, callerOf(req));
         return { json: { ...r, transaction_id: asNumber(r.transaction_id), message: 'Transaction rolled back successfully' } };
       },
     }),
     {
       method: 'GET',
       path: '/transaction/stats',
-      permission: 'stats:read',
       handler: () => ({ json: db.get(Transactions).stats() }),
     },
     withBody({
       method: 'POST',
       path: '/transaction',
-      permission: 'data:write',
       body: 'TransactionBatchRequest',
       handler: async (req) => {
-        const r = await db.get(Entities).applyBatch(req.body.operations);
+        const r = await db.get(Entities).applyBatch(req.body.operations, callerOf(req));
         return { json: { success: true, ...r, transaction_id: asNumber(r.transaction_id) } };
       },
     }),

@@ -5,6 +5,7 @@ import type { RouteSpec } from '../router.js';
 import type { RouteArea } from '../route-area.js';
 import { stringParam } from '../query-params.js';
 import { withBody } from '../typed-body.js';
+import { tablesOf } from '../types.js';
 
 /** The index named by `?index=` (undefined: the default index). */
 function indexParam(q: URLSearchParams): string | undefined {
@@ -17,47 +18,40 @@ export function vectorRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/vector/search',
-      permission: 'query:execute',
       body: 'VectorSearchRequest',
-      handler: (req) => ({ json: db.get(Vectors).search(req.body) }),
+      handler: (req) => ({ json: db.get(Vectors).search(req.body, tablesOf(req)) }),
     }),
     withBody({
       method: 'POST',
       path: '/vector/batch_insert',
-      permission: 'data:write',
       body: 'VectorBatchInsertRequest',
-      handler: async (req) => ({ json: await db.get(Vectors).batchInsert(req.body) }),
+      handler: async (req) => ({ json: await db.get(Vectors).batchInsert(req.body, tablesOf(req)) }),
     }),
     withBody({
       method: 'DELETE',
       path: '/vector/by-filter',
-      permission: 'data:write',
       body: 'VectorDeleteByFilterRequest',
-      handler: async (req) => ({ json: await db.get(Vectors).deleteByFilter(req.body) }),
+      handler: async (req) => ({ json: await db.get(Vectors).deleteByFilter(req.body, tablesOf(req)) }),
     }),
     {
       method: 'GET',
       path: '/vector/index/config',
-      permission: 'stats:read',
       handler: (req) => ({ json: db.get(Vectors).config(indexParam(req.query)) }),
     },
     withBody({
       method: 'PUT',
       path: '/vector/index/config',
-      permission: 'admin',
       body: 'VectorIndexConfigUpdate',
       handler: async (req) => ({ json: await db.get(Vectors).updateConfig(req.body) }),
     }),
     {
       method: 'GET',
       path: '/vector/index/stats',
-      permission: 'stats:read',
       handler: (req) => ({ json: db.get(Vectors).stats(indexParam(req.query)) }),
     },
     withBody({
       method: 'POST',
       path: '/vector/index/create',
-      permission: 'admin',
       body: 'VectorIndexCreateRequest',
       handler: async (req) => ({
         status: 201,
@@ -67,7 +61,6 @@ export function vectorRoutes(db: ServiceHost): RouteSpec[] {
     withBody({
       method: 'POST',
       path: '/vector/index/drop',
-      permission: 'admin',
       body: 'VectorIndexDropRequest',
       handler: async (req) => ({
         json: { success: true, ...describeVectorIndex(await db.get(Vectors).dropIndex(req.body.name)), state: 'dropped' },
@@ -76,7 +69,6 @@ export function vectorRoutes(db: ServiceHost): RouteSpec[] {
     {
       method: 'GET',
       path: '/vector/indexes',
-      permission: 'stats:read',
       handler: () => ({ json: { indexes: db.get(Vectors).listIndexes() } }),
     },
   ];

@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { PACKAGE_ROOT } from '../paths.js';
+import { PERMISSIONS, type Permission } from '../security/index.js';
+
+/** The openapi.yaml of the package: parsed once per file. */
+const docs = new Map<string, OpenApiDoc>();
+
+export interface OpenApiDoc {
+  paths?: Record<string, Record<string, { 'x-permission'?: unknown; security?: unknown[] } | unknown>>;
+  components?: { schemas?: Record<string, unknown> };
+}
+
+export function loadOpenApi(file = path.join(PACKAGE_ROOT, 'openapi.yaml')): OpenApiDoc {
+  let doc = docs.get(file);
+  if (!doc) docs.set(file, (doc = YAML.parse(fs.readFileSync(file, 'utf8')) as OpenApiDoc));
+  return doc;
+}
+
+/** What a route requires: `auth: false` for the public routes (`x-permission: public`). */
+export interface Requirement {
+  auth: boolean;
+  permission: Permission | undefined;
+}
+
+/** The value of `x-permission` for a route anyone may call (no Authorization needed). */
+export const PUBLIC = 'public';
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/**
+ * Every operation of openapi.yaml declares the permission it needs
+ * (`x-permission`: a name of the `Permission` schema, or `public`), and the
+ * server takes each route's requirement from there: the published contract
+ * and the enforced one cannot drift apart. A route without an operation, an
+ * operation without `x-permission`, an unknown name, or `public` without
+ * `security: []` (and the reverse) is a programming error found at start.
+ */
+export class RoutePermissions {
+  private readonly byRoute = new Map<string, Requirement>();
+
+  constructor(doc: OpenApiDoc) {
+    for (const [p, item] of Object.entries(doc.paths ?? {})) {
+      for (const m of METHODS) {
+        const op = item[m] as { 'x-permission'?: unknown; security?: unknown[] } | undefined;
+        if (op === undefined) continue;
+        const where = `openapi.yaml ${m.toUpperCase()} ${p}`;
+        const x = op['x-permission'];
+        if (x === undefined) throw new TypeError(`${where} declares no x-permission`);
+        const isPublic = Array.isArray(op.security) && op.security.length === 0;
+        if ((x === PUBLIC) !== isPublic) throw new TypeError(`${where}: x-permission "${String(x)}" disagrees with its security list`);
+        if (x !== PUBLIC && (typeof x !== 'string' || !(PERMISSIONS as readonly string[]).includes(x) || x === '*'))
+          throw new TypeError(`${where}: x-permission "${String(x)}" is not a permission`);
+        this.byRoute.set(
+          `${m.toUpperCase()} ${p}`,
+          x === PUBLIC ? { auth: false, permission: undefined } : { auth: true, permission: x as Permission },
+        );
+      }
+    }
+  }
+
+  static fromOpenApi(file?: string): RoutePermissions {
+    return new RoutePermissions(loadOpenApi(file));
+  }
+
+  /** The requirement of `method` on the router template `path` (`/entities/:key`); TypeError when openapi.yaml has no such operation. */
+  of(method: string, routePath: string): Requirement {
+    const p = routePath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const r = this.byRoute.get(`${method} ${p}`);
+    if (!r) throw new TypeError(`route ${method} ${routePath} has no operation in openapi.yaml (and so no x-permission)`);
+    return r;
+  }
+}
