@@ -1,9 +1,10 @@
+import { SignJWT } from 'jose';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { detectTool } from '../lib/load.js';
-import { applyBaselines, runScenario } from '../lib/scenario.js';
+import { applyBaselines, mergeRounds, runScenario } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
-import type { Area, ScenarioResult } from '../lib/types.js';
-import { log } from '../lib/util.js';
+import type { Area, BenchSettings, ReportTable, ScenarioResult } from '../lib/types.js';
+import { envNumber, log } from '../lib/util.js';
 
 const ROUTE = '/entities/:key';
 const GET_PATH = '/entities/bench:1';
@@ -12,6 +13,9 @@ const GET_PATH = '/entities/bench:1';
 export const PUT_BODY = JSON.stringify({
   blob: { name: 'bench entity', kind: 'benchmark', n: 12345, tags: ['alpha', 'beta', 'gamma'], note: 'x' },
 });
+
+/** HMAC secret of the server's JWT verifier (THEMIS_JWT_SECRET, >= 32 bytes); the bench signs its token with it. */
+const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 
 async function expectStatus(r: Response, status: number, what: string): Promise<Buffer> {
   const body = Buffer.from(await r.arrayBuffer());
@@ -34,8 +38,10 @@ export const entitiesArea: Area = {
     let sync: ThemisServer | undefined;
     let relaxed: ThemisServer | undefined;
     let bare: BareUws | undefined;
+    let authTable: ReportTable | undefined;
     try {
-      sync = await startThemis({ durability: 'sync' });
+      // JWTs on (as a deployment with an identity provider would run): every variant of the auth comparison shares this process.
+      sync = await startThemis({ durability: 'sync', env: { THEMIS_JWT_SECRET: JWT_SECRET } });
       // Seed the GET entity and capture the exact bytes the server answers with.
       await expectStatus(await sync.req('PUT', GET_PATH, PUT_BODY), 201, `seed PUT ${GET_PATH}`);
       const getBytes = await expectStatus(await sync.req('GET', GET_PATH), 200, `GET ${GET_PATH}`);
@@ -69,6 +75,9 @@ export const entitiesArea: Area = {
           settings,
         ),
       );
+      const auth = await authVariants(sync, settings);
+      results.push(...auth.results);
+      authTable = auth.table;
       results.push(
         await runScenario(
           {
@@ -138,12 +147,171 @@ export const entitiesArea: Area = {
       title: 'entities (GET/PUT /entities/{key})',
       tool: `${tool.version}`,
       scenarios: results,
+      ...(authTable ? { tables: [authTable] } : {}),
       notes: [
         'ratio = scenario req/s ÷ baseline req/s, both measured in this run on this machine. The bare uWS servers do no routing, auth, validation, storage or metrics, so they are the ceiling for this HTTP stack.',
         'Servers, the bare uWS ceiling and the load generator share the same machine: on few cores the load generator competes with the server for CPU, which lowers every absolute number (ratios are more stable).',
         'non-2xx is counted by the load generator (wrk counts status >= 400) and cross-checked on the server via /metrics (status counts per route in the measured window); any non-2xx makes the scenario INVALID.',
         'PUT scenarios write a new key per request (distinct keys per wrk thread / autocannon counter); after the run a key from the middle of the run is read back.',
+        "get-admin, get-apikey, get-jwt and get-ratelimited run interleaved in rounds on one server (order rotated each round); their req/s is total requests ÷ total measured seconds over the rounds, p50/p99 the median of the rounds'. Ratio = req/s ÷ get-admin's.",
       ],
     };
   },
 };
+
+/**
+ * GET /entities/{key} with each kind of credential (issue 15, "Benchmark"),
+ * as a ratio of the admin key, on one server process:
+ *
+ * - `get-admin`: the admin key (THEMIS_ADMIN_KEY), the reference;
+ * - `get-apikey`: an API key created with POST /api/keys, permissions ["data:read"];
+ * - `get-jwt`: an HS256 JWT (sub, exp, permissions ["data:read"]) signed with THEMIS_JWT_SECRET;
+ * - `get-ratelimited`: a second data:read API key with its own `rate_limit`,
+ *   10× the admin req/s of the first round (at least 100,000/s): every request
+ *   takes a token from its bucket, none is refused.
+ *
+ * The VM is noisy, so the variants run in BENCH_AUTH_ROUNDS rounds
+ * (default 3) of BENCH_AUTH_ROUND_S seconds each (default 5), the order
+ * rotated every round (ABCD, BCDA, CDAB...), so drift hits all alike. Each
+ * variant gets the usual warm-up before its first round only.
+ */
+async function authVariants(server: ThemisServer, settings: BenchSettings): Promise<{ results: ScenarioResult[]; table: ReportTable }> {
+  const rounds = Math.round(envNumber('BENCH_AUTH_ROUNDS', 3));
+  const roundS = envNumber('BENCH_AUTH_ROUND_S', 5);
+  const createKey = async (name: string, extra: Record<string, unknown> = {}): Promise<string> => {
+    const body = await expectStatus(
+      await server.req('POST', '/api/keys', JSON.stringify({ name, permissions: ['data:read'], ...extra })),
+      201,
+      `POST /api/keys (${name})`,
+    );
+    return (JSON.parse(body.toString()) as { secret: string }).secret;
+  };
+  const apiKey = await createKey('bench-reader');
+  const jwt = await new SignJWT({ permissions: ['data:read'] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject('bench-jwt-user')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+  let limitedKey: string | undefined;
+  let limit = 0;
+
+  const check = async (what: string, authorization: string) => {
+    const r = await fetch(server.base + GET_PATH, { headers: { authorization } });
+    await expectStatus(r, 200, `GET ${GET_PATH} with ${what}`);
+    return r;
+  };
+  await check('the API key', `Bearer ${apiKey}`);
+  await check('the JWT', `Bearer ${jwt}`);
+
+  interface Variant {
+    name: string;
+    description: string;
+    header: () => string;
+  }
+  const variants: Variant[] = [
+    { name: 'get-admin', description: 'the admin key (THEMIS_ADMIN_KEY): the reference', header: () => AUTH_HEADER },
+    {
+      name: 'get-apikey',
+      description: 'an API key (POST /api/keys, permissions ["data:read"]), not the admin key',
+      header: () => `Bearer ${apiKey}`,
+    },
+    {
+      name: 'get-jwt',
+      description: `an HS256 JWT (${jwt.length} characters; claims sub, iat, exp, permissions ["data:read"]) signed with the server's THEMIS_JWT_SECRET`,
+      header: () => `Bearer ${jwt}`,
+    },
+    {
+      name: 'get-ratelimited',
+      description:
+        'a second data:read API key with its own rate_limit, 10× the admin req/s of round 1 (at least 100,000/s): every request takes a token from its bucket, none is refused',
+      header: () => `Bearer ${limitedKey!}`,
+    },
+  ];
+  const byVariant = new Map<string, ScenarioResult[]>(variants.map((v) => [v.name, []]));
+  const roundSettings: BenchSettings = { ...settings, durationS: roundS };
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[(i + round) % variants.length]!;
+      if (v.name === 'get-ratelimited' && limitedKey === undefined) {
+        // Round 1 starts with get-admin, so its req/s is known here.
+        const adminRps = byVariant.get('get-admin')![0]!.load.rps;
+        limit = Math.max(100_000, Math.ceil((adminRps * 10) / 10_000) * 10_000);
+        limitedKey = await createKey('bench-limited', { rate_limit: `${limit}/s` });
+        const r = await check('the rate-limited API key', `Bearer ${limitedKey}`);
+        if (r.headers.get('x-ratelimit-limit') !== String(limit))
+          throw new Error(`rate-limited key: expected X-RateLimit-Limit ${limit}, got ${r.headers.get('x-ratelimit-limit')}`);
+        log(`entities: get-ratelimited key has rate_limit ${limit}/s (admin round 1: ${Math.round(adminRps)} req/s)`);
+      }
+      log(`entities: auth round ${round + 1}/${rounds}: ${v.name}`);
+      byVariant.get(v.name)!.push(
+        await runScenario(
+          {
+            name: v.name,
+            description: `GET ${GET_PATH} with ${v.description}; same server as get, ${rounds} interleaved rounds of ${roundS} s.`,
+            server: 'themis (sync, JWT on)',
+            load: { base: server.base, method: 'GET', path: GET_PATH, headers: { Authorization: v.header() } },
+            themis: { server, route: ROUTE },
+            warmupS: round === 0 ? settings.warmupS : 0,
+            ...(v.name === 'get-admin'
+              ? {}
+              : { baseline: 'get-admin', target: { kind: 'ratio' as const, min: 0.9, label: '>= 90% of get-admin' } }),
+            ...(v.name === 'get-ratelimited' ? { extraBaselines: ['get-apikey'] } : {}),
+          },
+          roundSettings,
+        ),
+      );
+    }
+  }
+  // The limited key's bucket really was in use: the headers show the limit and a drawn-down bucket.
+  const after = await check('the rate-limited API key', `Bearer ${limitedKey!}`);
+  const limited = mergeRounds(byVariant.get('get-ratelimited')!);
+  const remaining = Number(after.headers.get('x-ratelimit-remaining'));
+  if (after.headers.get('x-ratelimit-limit') !== String(limit) || !(remaining < limit)) {
+    limited.valid = false;
+    limited.problems.push(
+      `after the run X-RateLimit-Limit/Remaining were ${after.headers.get('x-ratelimit-limit')}/${remaining}, expected ${limit}/< ${limit}`,
+    );
+  }
+  limited.metrics = { ...limited.metrics, rate_limit_per_s: limit };
+  const results = variants.map((v) => (v.name === 'get-ratelimited' ? limited : mergeRounds(byVariant.get(v.name)!)));
+
+  const admin = byVariant.get('get-admin')!;
+  const rows: string[][] = [];
+  for (const v of variants) {
+    const rs = byVariant.get(v.name)!;
+    const ratios = rs.map((r, i) => r.load.rps / admin[i]!.load.rps);
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const med =
+      sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+    const res = results.find((r) => r.name === v.name)!;
+    res.metrics = {
+      ...res.metrics,
+      ...Object.fromEntries(ratios.map((x, i) => [`round${i + 1}_ratio`, Math.round(x * 1000) / 1000])),
+      median_round_ratio: Math.round(med * 1000) / 1000,
+    };
+    rows.push([
+      v.name,
+      ...rs.map((r, i) => `${Math.round(r.load.rps).toLocaleString('en-US')} (${(ratios[i]! * 100).toFixed(1)}%)`),
+      `${(med * 100).toFixed(1)}%`,
+      res.serverMainThreadCores !== undefined ? res.serverMainThreadCores.toFixed(2) : '',
+    ]);
+  }
+  return {
+    results,
+    table: {
+      title: 'Credentials: GET per round (req/s and ratio to get-admin of the same round)',
+      columns: [
+        'variant',
+        ...Array.from({ length: rounds }, (_, i) => `round ${i + 1}`),
+        'median round ratio',
+        'server event loop (cores)',
+      ],
+      rows,
+      notes: [
+        `Rounds run in rotated order (round r starts with variant r), ${roundS} s each; the results table's ratio is total req/s over all rounds ÷ get-admin's.`,
+        `get-ratelimited: the key's rate_limit was ${limit}/s; after the run its X-RateLimit-Remaining was ${remaining} (the bucket was drawn from), and no 429 was answered (any non-2xx makes the scenario INVALID).`,
+      ],
+    },
+  };
+}
