@@ -169,7 +169,8 @@ export function applyBaselines(results: ScenarioResult[]): void {
   }
 }
 
-const median = (xs: number[]): number => {
+/** Median (the mean of the middle two for an even count; NaN when empty). */
+export const median = (xs: number[]): number => {
   const a = [...xs].sort((x, y) => x - y);
   const n = a.length;
   return n === 0 ? NaN : n % 2 === 1 ? a[(n - 1) / 2]! : (a[n / 2 - 1]! + a[n / 2]!) / 2;
