@@ -168,3 +168,68 @@ export function applyBaselines(results: ScenarioResult[]): void {
     }
   }
 }
+
+/** Median (the mean of the middle two for an even count; NaN when empty). */
+export const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  const n = a.length;
+  return n === 0 ? NaN : n % 2 === 1 ? a[(n - 1) / 2]! : (a[n / 2 - 1]! + a[n / 2]!) / 2;
+};
+
+/**
+ * One result from several measured rounds of the same scenario (interleaved
+ * with other scenarios, so machine noise hits all of them alike): requests
+ * and seconds summed (req/s = total requests ÷ total seconds), latency
+ * percentiles the median of the rounds' (max: the largest), CPU the mean,
+ * server-side status counts summed; invalid when any round is. Each round's
+ * req/s is kept in `metrics` as `round<i>_rps`.
+ */
+export function mergeRounds(rounds: ScenarioResult[]): ScenarioResult {
+  const first = rounds[0];
+  if (first === undefined) throw new Error('mergeRounds: no rounds');
+  const sum = (f: (s: ScenarioResult) => number) => rounds.reduce((acc, s) => acc + f(s), 0);
+  const med = (f: (s: ScenarioResult) => number) => median(rounds.map(f));
+  const meanOf = (f: (s: ScenarioResult) => number | undefined): number | undefined => {
+    const xs = rounds.map(f).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? undefined : Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 1000) / 1000;
+  };
+  const requests = sum((s) => s.load.requests);
+  const durationS = sum((s) => s.load.durationS);
+  const errorDetail: Record<string, number> = {};
+  for (const s of rounds) for (const [k, v] of Object.entries(s.load.errorDetail)) errorDetail[k] = (errorDetail[k] ?? 0) + v;
+  const byStatus: Record<string, number> = {};
+  for (const s of rounds) for (const [k, v] of Object.entries(s.serverSide?.byStatus ?? {})) byStatus[k] = (byStatus[k] ?? 0) + v;
+  const tag = (i: number, xs: string[]) => xs.map((x) => `round ${i + 1}: ${x}`);
+  const merged: ScenarioResult = {
+    ...first,
+    load: {
+      ...first.load,
+      requests,
+      durationS,
+      rps: durationS > 0 ? requests / durationS : 0,
+      p50Ms: med((s) => s.load.p50Ms),
+      p90Ms: med((s) => s.load.p90Ms),
+      p99Ms: med((s) => s.load.p99Ms),
+      maxMs: Math.max(...rounds.map((s) => s.load.maxMs)),
+      meanMs: requests > 0 ? sum((s) => s.load.meanMs * s.load.requests) / requests : NaN,
+      errors: sum((s) => s.load.errors),
+      non2xx: sum((s) => s.load.non2xx),
+      errorDetail,
+      raw: rounds.map((s, i) => `--- round ${i + 1} ---\n${s.load.raw ?? ''}`).join('\n'),
+    },
+    ...(first.serverSide
+      ? { serverSide: { requests: sum((s) => s.serverSide?.requests ?? 0), errors: sum((s) => s.serverSide?.errors ?? 0), byStatus } }
+      : {}),
+    valid: rounds.every((s) => s.valid),
+    problems: rounds.flatMap((s, i) => tag(i, s.problems)),
+    warnings: rounds.flatMap((s, i) => tag(i, s.warnings)),
+    metrics: { ...first.metrics, ...Object.fromEntries(rounds.map((s, i) => [`round${i + 1}_rps`, Math.round(s.load.rps)])) },
+  };
+  const opt = (k: 'otherCpuCores' | 'otherWriteMBps' | 'serverCpuCores' | 'serverMainThreadCores' | 'loadGenCpuCores') => {
+    const v = k === 'otherCpuCores' ? Math.max(...rounds.map((s) => s[k] ?? 0)) : meanOf((s) => s[k]);
+    if (v === undefined || rounds.every((s) => s[k] === undefined)) delete merged[k];
+    else merged[k] = v;
+  };
+  for (const k of ['otherCpuCores', 'otherWriteMBps', 'serverCpuCores', 'serverMainThreadCores', 'loadGenCpuCores'] as const) opt(k);
+  return merged;
+}
