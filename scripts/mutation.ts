@@ -3,7 +3,8 @@
  *
  * Each mutant below is one deliberate, plausible bug (an off-by-one, a
  * flipped comparison, a dropped statement, a skipped check) in the commit
- * path, the secondary indexes or AQL's value semantics. The script copies
+ * path, the secondary indexes, AQL's value semantics or the table-scoped
+ * permission checks. The script copies
  * the project to a scratch directory, applies one mutant at a time, runs the
  * unit test files that should notice it, and reports whether they did
  * (killed) or not (survived). A survivor is either a gap in the tests (add a
@@ -58,6 +59,7 @@ const T = {
   cl: ['test/unit/change-log.test.ts', 'test/unit/change-stream.test.ts', 'test/unit/transaction-manager.test.ts'],
   idx: ['test/unit/index-manager.test.ts', 'test/unit/index-extract.test.ts', 'test/unit/query-planner.test.ts'],
   val: ['test/unit/aql-values.test.ts', 'test/unit/aql-evaluator.test.ts', 'test/unit/aql-functions.test.ts'],
+  scope: ['test/unit/table-scope-services.test.ts', 'test/unit/table-access.test.ts'],
 } as const;
 
 export const MUTANTS: readonly Mutant[] = [
@@ -557,6 +559,94 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '  for (let i = 0; i < haystack.length; i++) if (needle === haystack[i]) return true;',
     why: 'IN compares arrays and objects by identity',
     tests: T.val,
+  },
+  {
+    id: 'SCOPE-01',
+    file: 'src/access.ts',
+    find: "  if (!access.readsAll && !access.canRead(table)) throw forbidden('read', table);",
+    replace: "  if (!access.readsAny) throw forbidden('read', table);",
+    why: 'a table-scoped reader passes every read check once it may read any table',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-02',
+    file: 'src/access.ts',
+    find: "  if (!access.writesAll && !access.canWrite(table)) throw forbidden('write', table);",
+    replace: "  if (!access.writesAll && !access.canRead(table)) throw forbidden('write', table);",
+    why: 'the write check asks the read scope (data:read:follows lets one write follows)',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-03',
+    file: 'src/security/principal.ts',
+    find: "    if (pattern.includes('*')) globs.push(new RegExp(`^${pattern.replaceAll('*', '[A-Za-z0-9_-]*')}$`));",
+    replace: "    if (pattern.includes('*')) globs.push(new RegExp(`^${pattern.replaceAll('*', '[A-Za-z0-9_-]*')}`));",
+    why: 'a table pattern is not anchored at its end (a*c would match acd)',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-04',
+    file: 'src/security/principal.ts',
+    find: "  if (needed === 'data:read') return p.access.readsAny;",
+    replace: "  if (needed === 'data:read') return p.access.writesAny || p.access.readsAny;",
+    why: 'a write-only scope satisfies the route data:read',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-05',
+    file: 'src/entities/entity-store.ts',
+    find: '        assertWrite(caller.access, k.table);\n        if (o.op',
+    replace: '        if (o.op',
+    why: 'a batch operation on a foreign table is not checked',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-06',
+    file: 'src/aql/exec/sources.ts',
+    find: '  if (access !== undefined && !access.readsAll) assertRead(access, tableOf(key));',
+    replace: '',
+    why: 'DOCUMENT() and traversal ends reach documents of any table',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-07',
+    file: 'src/aql/exec/graph.ts',
+    find: 'all.filter((x) => canReadKey(a, x.edge) && canReadKey(a, x.vertex))',
+    replace: 'all.filter((x) => canReadKey(a, x.edge))',
+    why: 'an AQL traversal crosses vertices of unreadable tables',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-08',
+    file: 'src/aql/service.ts',
+    find: '    for (const t of plan.reads) assertRead(access, t);',
+    replace: '',
+    why: 'the collections a query reads are not checked',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-09',
+    file: 'src/graph/module.ts',
+    find: '    if (access.readsAll) return this.source;',
+    replace: '    if (access.readsAny) return this.source;',
+    why: 'the graph service walks the whole graph for any reader',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-10',
+    file: 'src/changefeed/module.ts',
+    find: "    if (keyPrefix.includes(':')) assertRead(access, tableOf(keyPrefix));",
+    replace: '',
+    why: 'a change-feed prefix naming a foreign table is an empty feed instead of 403',
+    tests: T.scope,
+  },
+  {
+    id: 'SCOPE-11',
+    file: TXN,
+    find: '    if (owner !== undefined && txn.owner !== undefined && txn.owner !== owner)',
+    replace: '    if (owner !== undefined && txn.owner === undefined && txn.owner !== owner)',
+    why: "another principal's transaction can be joined, committed or rolled back",
+    tests: T.scope,
   },
   {
     id: 'VAL-14',
