@@ -336,7 +336,7 @@ export class HttpServer {
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
     this.wsPaths.push(route.path);
-    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes);
+    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes, this.opts.rateLimits);
   }
 
   listen(): Promise<number> {
