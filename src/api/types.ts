@@ -1035,7 +1035,15 @@ export interface paths {
          *       client is a slow consumer (backpressured longer than
          *       THEMIS_CDC_STREAM_MAX_BLOCKED_MS, or more than 10,000 entries
          *       behind while backpressured) or retention removed entries the stream
-         *       still had to send; the connection is then closed.
+         *       still had to send; the connection is then closed;
+         *     * `event: error` with `data:` the error body of a 401 (`code`
+         *       `UNAUTHORIZED`) plus `last_seq` when the credential the stream was
+         *       opened with ends while it is open: the API key is revoked or
+         *       changed (`DELETE`/`PUT /api/keys/{keyId}`), or the key's
+         *       `expires_at` or the JWT's `exp` (plus THEMIS_JWT_CLOCK_SKEW_S) is
+         *       reached; the connection is then closed at once (within a second of
+         *       the revocation). Reconnect with a valid credential and resume with
+         *       `Last-Event-ID`.
          *
          *     The stream ends normally after `max_seconds`, once caught up when
          *     `keep_alive=false`, and at server shutdown. Resume with the header
@@ -1140,7 +1148,14 @@ export interface paths {
          *     consumer or a position overtaken by retention gets
          *     `{"type":"error","error":"slow_consumer"|"gone","message","last_seq"}`
          *     and the connection is closed with code 4008 (`slow_consumer`) or 4410
-         *     (`gone`). With `keep_alive=false` the server closes with code 1000
+         *     (`gone`). When the credential of the upgrade ends while the socket is
+         *     open (API key revoked or changed, the key's `expires_at` or the JWT's
+         *     `exp` reached), the server closes it with code 1008 (policy violation)
+         *     and the reason `credential revoked`, `credential changed` or
+         *     `credential expired`; reconnect with a valid credential. The upgrade
+         *     passes the rate limits like any request (THEMIS_RATE_LIMIT_IP,
+         *     THEMIS_AUTH_FAIL_LIMIT, the key's limit): 429 `RATE_LIMITED` with
+         *     `Retry-After` instead of the upgrade. With `keep_alive=false` the server closes with code 1000
          *     (`caught up`) once caught up. Resume by reconnecting with `from_seq` =
          *     the last `sequence` received. Client messages are ignored; the server
          *     pings automatically and closes connections silent for 120 s. A refused

@@ -5,6 +5,7 @@ import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import { tableAccessOf, type Grant, type Principal } from './principal.js';
 import { generateKeyId, generateSecret, hashSecret } from './secrets.js';
 import { parseRateLimit } from './rate-limit.js';
+import { type CredentialEnd, type CredentialEndListener, timerAt } from './credential-end.js';
 
 const ks = keyspace('apiKeys');
 const DAY_MS = 86_400_000;
@@ -52,12 +53,18 @@ class Entry {
   retired = false;
   readonly principal: Principal;
   private readonly expiresMs: number;
+  /** Why this version was retired (undefined: the store closed). */
+  private endedBy: CredentialEnd | undefined;
+  /** Open connections on this version (Principal.onEnd); the expiry timer runs only while there are some. */
+  private readonly listeners = new Set<CredentialEndListener>();
+  private cancelExpiry: (() => void) | undefined;
 
   constructor(
     readonly rec: StoredKey,
     readonly usage: Usage,
     store: ApiKeyStore,
-    now: () => number,
+    private readonly now: () => number,
+    private readonly log: Logger,
   ) {
     this.expiresMs = rec.expires_at === null ? Number.POSITIVE_INFINITY : Date.parse(rec.expires_at);
     this.principal = {
@@ -69,11 +76,57 @@ class Entry {
       ...(rec.rate_limit ? { rateLimit: parseRateLimit(rec.rate_limit) } : {}),
       live: () => !this.retired && now() < this.expiresMs,
       touch: () => store.touch(this.rec.keyId, this.usage),
+      onEnd: (l) => this.onEnd(l),
     };
   }
 
   expired(now: number): boolean {
     return now >= this.expiresMs;
+  }
+
+  /**
+   * This version stops being live: revoked or replaced by a changed one (its
+   * open connections are told), or the store closed (`why` undefined: nobody
+   * is told; the change feed ends its streams itself when storage closes).
+   */
+  retire(why?: CredentialEnd): void {
+    this.retired = true;
+    this.endedBy = why;
+    if (why !== undefined) this.notify(why);
+    else this.stopWatching();
+  }
+
+  private onEnd(l: CredentialEndListener): () => void {
+    if (this.retired || this.expired(this.now())) {
+      const why = this.retired ? (this.endedBy ?? 'changed') : 'expired';
+      const t = setTimeout(() => l(why), 0);
+      return () => clearTimeout(t);
+    }
+    this.listeners.add(l);
+    if (this.cancelExpiry === undefined && Number.isFinite(this.expiresMs))
+      this.cancelExpiry = timerAt(this.expiresMs, () => this.notify('expired'), this.now);
+    return () => {
+      this.listeners.delete(l);
+      if (this.listeners.size === 0) this.stopWatching();
+    };
+  }
+
+  private notify(why: CredentialEnd): void {
+    const ls = [...this.listeners];
+    this.stopWatching();
+    for (const l of ls) {
+      try {
+        l(why);
+      } catch (e) {
+        this.log.error('closing a connection of an ended API key failed', { key_id: this.rec.keyId, error: e });
+      }
+    }
+  }
+
+  private stopWatching(): void {
+    this.listeners.clear();
+    this.cancelExpiry?.();
+    this.cancelExpiry = undefined;
   }
 }
 
@@ -111,7 +164,7 @@ export class ApiKeyStore {
     for await (const [, value] of engine.scan(ks)) {
       const rec = JSON.parse(value.toString('utf8')) as StoredKey;
       const usage: Usage = { lastUsedMs: rec.last_used_at === null ? null : Date.parse(rec.last_used_at), dirty: false };
-      s.install(new Entry(rec, usage, s, s.now));
+      s.install(new Entry(rec, usage, s, s.now, log));
       s.lastCreatedMs = Math.max(s.lastCreatedMs, Date.parse(rec.created_at));
     }
     s.timer = setInterval(
@@ -158,7 +211,7 @@ export class ApiKeyStore {
         rate_limit: rateLimit,
       };
       await this.write(rec);
-      this.install(new Entry(rec, { lastUsedMs: null, dirty: false }, this, this.now));
+      this.install(new Entry(rec, { lastUsedMs: null, dirty: false }, this, this.now, this.log));
       this.log.info('api key created', { key_id: rec.keyId, name: rec.name, permissions: rec.permissions });
       return {
         keyId: rec.keyId,
@@ -209,8 +262,8 @@ export class ApiKeyStore {
         ...(rateLimit !== undefined ? { rate_limit: rateLimit } : {}),
       };
       await this.write(rec, old.usage);
-      old.retired = true;
-      const next = new Entry(rec, old.usage, this, this.now);
+      old.retire('changed');
+      const next = new Entry(rec, old.usage, this, this.now, this.log);
       this.install(next);
       this.log.info('api key changed', { key_id: keyId, name: rec.name, permissions: rec.permissions });
       return this.info(next);
@@ -224,8 +277,8 @@ export class ApiKeyStore {
       if (old.rec.revoked_at !== null) return { success: true as const, keyId, revoked_at: old.rec.revoked_at };
       const rec: StoredKey = { ...old.rec, revoked_at: new Date(this.now()).toISOString() };
       await this.write(rec, old.usage);
-      old.retired = true;
-      this.install(new Entry(rec, old.usage, this, this.now));
+      old.retire('revoked');
+      this.install(new Entry(rec, old.usage, this, this.now, this.log));
       this.log.info('api key revoked', { key_id: keyId, name: rec.name });
       return { success: true as const, keyId, revoked_at: rec.revoked_at! };
     });
@@ -264,7 +317,7 @@ export class ApiKeyStore {
       this.log.warn('writing api key usage at close failed', { error: e });
     }
     this.closed = true;
-    for (const e of this.byId.values()) e.retired = true;
+    for (const e of this.byId.values()) e.retire();
   }
 
   get size(): number {

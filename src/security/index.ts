@@ -1,5 +1,6 @@
 export { Authenticator, Unauthorized, type CredentialResolver } from './authenticator.js';
 export { bootstrapAdminKey, ADMIN_KEY_FILE, type AdminKeyRecord, type AdminKeyBootstrap } from './admin-key.js';
+export { timerAt, type CredentialEnd, type CredentialEndListener } from './credential-end.js';
 export { can, isGrant, tableAccessOf, PERMISSIONS, type Grant, type Permission, type Principal, type ScopedGrant } from './principal.js';
 export { hashSecret, generateSecret, generateKeyId } from './secrets.js';
 export {

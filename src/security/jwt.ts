@@ -10,6 +10,7 @@ import {
   type JWTVerifyOptions,
 } from 'jose';
 import { Unauthorized } from './authenticator.js';
+import { timerAt } from './credential-end.js';
 import { isGrant, tableAccessOf, type Grant, type Principal } from './principal.js';
 
 /**
@@ -220,12 +221,14 @@ export class JwtVerifier {
   private readonly cache = new Map<string, { principal: Principal; untilMs: number }>();
   static readonly MAX_CACHED = 1024;
   readonly algorithms: readonly string[];
+  private readonly clockSkewMs: number;
 
   /** Throws an Error naming the setting at fault (the caller makes it a configuration error). */
   constructor(o: JwtOptions) {
     const src = keySource(o);
     this.verifyFn = src.verify;
     this.algorithms = pinAlgorithms(src.algs, o.algorithms);
+    this.clockSkewMs = o.clockSkewS * 1000;
     this.verifyOpts = {
       algorithms: [...this.algorithms],
       clockTolerance: o.clockSkewS,
@@ -257,9 +260,14 @@ export class JwtVerifier {
     } catch (e) {
       throw refusal(e);
     }
-    const principal = principalFromClaims(claims);
     // Cached only until `exp` (required, so set): an expired token is verified again, and refused.
     const untilMs = claims.exp! * 1000;
+    // Requests are accepted until `exp` plus the clock tolerance; so are open connections (Principal.onEnd).
+    const endsMs = untilMs + this.clockSkewMs;
+    const principal: Principal = {
+      ...principalFromClaims(claims),
+      onEnd: (l) => timerAt(endsMs, () => l('expired')),
+    };
     if (untilMs > Date.now()) {
       if (this.cache.size >= JwtVerifier.MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(token, { principal, untilMs });

@@ -1,4 +1,5 @@
 import { ALL_TABLES, type TableAccess } from '../access.js';
+import type { CredentialEndListener } from './credential-end.js';
 import type { RateLimit } from './rate-limit.js';
 
 /**
@@ -92,6 +93,13 @@ export interface Principal {
    * comes from the Authenticator's cache, so the next request gets 401.
    */
   readonly live?: () => boolean;
+  /**
+   * Credentials that can end (API keys, JWTs): call `listener` once when this
+   * principal stops being valid (revoked, changed, expired), also at once
+   * (asynchronously) when it already has. Long-lived connections (change-feed
+   * streams, WebSockets) close on it. Returns the function that unregisters.
+   */
+  readonly onEnd?: (listener: CredentialEndListener) => () => void;
   /** Called on every authenticated request (API keys: `last_used_at`, kept in memory and flushed coalesced). */
   readonly touch?: () => void;
 }

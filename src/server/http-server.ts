@@ -336,7 +336,7 @@ export class HttpServer {
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
     this.wsRoutes.push({ path: route.path, permission: route.permission });
-    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes);
+    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes, this.opts.rateLimits);
   }
 
   listen(): Promise<number> {

@@ -6,7 +6,11 @@ import type { Logger } from '../log.js';
 import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
 import { toErrorReply } from './error-reply.js';
 import { checkHeaderSize, measureRequestHead, targetBytes } from './header-size.js';
-import type { TemplatedApp } from './uws.js';
+import { authenticateLink } from './chain.js';
+import { compose, type Link, type RequestContext } from './middleware.js';
+import type { RateLimits } from './rate-limit.js';
+import type { Route } from './router.js';
+import type { HttpResponse, TemplatedApp } from './uws.js';
 
 /** A WebSocket as route code sees it. */
 export interface WsConn {
@@ -36,8 +40,55 @@ export interface WsRoute {
 
 interface UserData {
   open: (conn: WsConn) => WsSession;
+  principal: Principal;
+  /** Unregisters the credential watch (Principal.onEnd). */
+  unwatch?: () => void;
   conn?: WsConn & { closedFlag: boolean };
   session?: WsSession;
+}
+
+/** Request headers an upgrade reads (x-forwarded-for: the rate limits, with THEMIS_TRUST_PROXY). */
+const UPGRADE_HEADERS = ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions', 'x-forwarded-for'];
+
+/** What the upgrade chain's links read and write of a RequestContext (rate-limit.ts, `authenticate`). */
+interface UpgradeContext {
+  readonly remoteAddress: string;
+  header(name: string): string;
+  setHeader(name: string, value: string): void;
+  readonly matched: Route;
+  principal: Principal | undefined;
+  /** Headers the links set (X-RateLimit-*): sent with a refusal. */
+  responseHeaders: Record<string, string> | undefined;
+}
+
+/** A WebSocket route as the rate-limit links see it: authenticated, the default limits. */
+const UPGRADE_ROUTE = { auth: true } as Route;
+
+/**
+ * The links of the HTTP chain (chain.ts) an upgrade request passes, in the
+ * same order: `ip-limit`, `auth-guard`, `authenticate`, `rate-limit` (those
+ * configured), on the server's one RateLimits object, so an upgrade draws
+ * from the same buckets as the client's HTTP requests and a refused token
+ * counts as a failed authentication.
+ */
+function upgradeChain(auth: Authenticator, rateLimits: RateLimits | undefined): (ctx: RequestContext) => void | Promise<void> {
+  const links: Link[] = [];
+  const ip = rateLimits?.ipLink();
+  if (ip) links.push(ip);
+  const guard = rateLimits?.authGuardLink();
+  if (guard) links.push(guard);
+  links.push(authenticateLink(auth));
+  if (rateLimits) links.push(rateLimits.principalLink());
+  return compose(links.map((l) => l.run));
+}
+
+/** The peer address as text; '' where uWS cannot tell. */
+function remoteAddressOf(res: HttpResponse): string {
+  try {
+    return new TextDecoder().decode(res.getRemoteAddressAsText());
+  } catch {
+    return '';
+  }
 }
 
 /** Most bytes buffered for one socket before uWS drops messages; ChangeStream pauses well before. */
@@ -56,7 +107,9 @@ export function registerWebSocket(
   log: Logger,
   isDraining: () => boolean,
   maxHeaderBytes = 16 * 1024,
+  rateLimits?: RateLimits,
 ): void {
+  const chain = upgradeChain(auth, rateLimits);
   app.ws<UserData>(route.path, {
     maxPayloadLength: 64 * 1024,
     maxBackpressure: MAX_BACKPRESSURE,
@@ -64,15 +117,14 @@ export function registerWebSocket(
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const headers: Record<string, string> = {};
-      for (const h of ['authorization', 'sec-websocket-key', 'sec-websocket-protocol', 'sec-websocket-extensions'])
-        headers[h] = req.getHeader(h);
+      for (const h of UPGRADE_HEADERS) headers[h] = req.getHeader(h);
       const rawQuery = req.getQuery() ?? '';
       const query = new URLSearchParams(rawQuery);
       const requestId = crypto.randomUUID();
       let aborted = false;
       res.onAborted(() => (aborted = true));
       let answered = false;
-      const refuse = (err: unknown) => {
+      const refuse = (err: unknown, extra?: Record<string, string>) => {
         if (aborted || answered) return;
         answered = true;
         try {
@@ -82,6 +134,7 @@ export function registerWebSocket(
             res.writeHeader('Content-Type', 'application/json');
             res.writeHeader('X-Request-Id', requestId);
             res.writeHeader('X-API-Version', API_VERSION);
+            if (extra) for (const k in extra) res.writeHeader(k, extra[k]!);
             if (e.headers) for (const k in e.headers) res.writeHeader(k, String(e.headers[k]));
             res.end(JSON.stringify(e.body), true);
           });
@@ -95,40 +148,57 @@ export function registerWebSocket(
           }
         }
       };
-      let authenticated: Principal | Promise<Principal>;
+      // The links an HTTP request passes between routing and the handler, on the same RateLimits (same buckets):
+      // per-IP limit, failed-authentication guard, authentication, per-principal limit.
+      const ctx: UpgradeContext = {
+        remoteAddress: rateLimits ? remoteAddressOf(res) : '',
+        header: (n) => headers[n] ?? '',
+        setHeader: (n, v) => {
+          (ctx.responseHeaders ??= {})[n] = v;
+        },
+        matched: UPGRADE_ROUTE,
+        principal: undefined,
+        responseHeaders: undefined,
+      };
+      let checked: void | Promise<void>;
       try {
         if (isDraining()) throw new ThemisError('UNAVAILABLE', 'server is shutting down');
         const target = targetBytes(req.getUrl(), rawQuery.length);
         checkHeaderSize(target, measureRequestHead('GET', target, req), maxHeaderBytes);
         const token = query.get('token');
-        authenticated = auth.authenticate(headers.authorization !== '' || token === null ? headers.authorization! : `Bearer ${token}`);
+        if (headers.authorization === '' && token !== null) headers.authorization = `Bearer ${token}`;
+        checked = chain(ctx as unknown as RequestContext);
       } catch (e) {
-        return refuse(e);
+        return refuse(e, ctx.responseHeaders);
       }
       query.delete('token');
       // A JWT not seen before is verified asynchronously; the upgrade below is asynchronous anyway.
-      Promise.resolve(authenticated)
-        .then((principal) => {
+      Promise.resolve(checked)
+        .then(async () => {
+          const principal = ctx.principal!;
           if (!can(principal, route.permission)) throw new ThemisError('FORBIDDEN', `this key lacks the permission "${route.permission}"`);
-          return route.upgrade({ query, principal, header: (n) => headers[n] ?? '' });
+          return { principal, open: await route.upgrade({ query, principal, header: (n) => headers[n] ?? '' }) };
         })
-        .then((open) => {
-          if (aborted) return;
-          try {
-            res.cork(() =>
-              res.upgrade<UserData>(
-                { open },
-                headers['sec-websocket-key']!,
-                headers['sec-websocket-protocol']!,
-                headers['sec-websocket-extensions']!,
-                context,
-              ),
-            );
-            answered = true;
-          } catch (err) {
-            refuse(err);
-          }
-        }, refuse);
+        .then(
+          ({ principal, open }) => {
+            if (aborted) return;
+            try {
+              res.cork(() =>
+                res.upgrade<UserData>(
+                  { open, principal },
+                  headers['sec-websocket-key']!,
+                  headers['sec-websocket-protocol']!,
+                  headers['sec-websocket-extensions']!,
+                  context,
+                ),
+              );
+              answered = true;
+            } catch (err) {
+              refuse(err);
+            }
+          },
+          (err: unknown) => refuse(err, ctx.responseHeaders),
+        );
     },
     open: (ws) => {
       const data = ws.getUserData();
@@ -145,6 +215,9 @@ export function registerWebSocket(
         },
       };
       data.conn = conn;
+      // The credential ends (revoked, changed, expired): 1008 policy violation (RFC 6455 §7.4.1); the client
+      // reconnects with a valid one. Registered first, so a credential that ended during the upgrade closes at once.
+      data.unwatch = data.principal.onEnd?.((why) => conn.close(1008, `credential ${why}`));
       try {
         data.session = data.open(conn);
       } catch (err) {
@@ -164,6 +237,7 @@ export function registerWebSocket(
     close: (ws) => {
       const data = ws.getUserData();
       if (data.conn) data.conn.closedFlag = true;
+      data.unwatch?.();
       try {
         data.session?.onClose();
       } catch (err) {

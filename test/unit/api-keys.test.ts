@@ -44,6 +44,42 @@ describe('ApiKeyStore', () => {
     await again.close();
   });
 
+  it('onEnd: told once on update (changed), on revoke (revoked) and at expires_at (expired); not after unregistering, not at store close', async () => {
+    const engine = await open();
+    const store = await ApiKeyStore.open(engine, log);
+    const ends: string[] = [];
+    const listen = async (extra: { expires_in_days?: number } = {}) => {
+      const k = await store.create({ name: 'k', permissions: ['data:read'], ...extra });
+      const p = store.resolve(hashSecret(k.secret))!;
+      return { k, p };
+    };
+    const a = await listen();
+    a.p.onEnd!((why) => ends.push(`a:${why}`));
+    const gone = a.p.onEnd!((why) => ends.push(`a2:${why}`));
+    gone();
+    await store.update(a.k.keyId, { name: 'a2' });
+    const a2 = store.resolve(hashSecret(a.k.secret))!;
+    a2.onEnd!((why) => ends.push(`a2:${why}`));
+    await store.revoke(a.k.keyId);
+    const b = await listen({ expires_in_days: 0.2 / 86_400 }); // 200 ms
+    b.p.onEnd!((why) => ends.push(`b:${why}`));
+    const c = await listen();
+    c.p.onEnd!((why) => ends.push(`c:${why}`));
+    expect(ends).toEqual(['a:changed', 'a2:revoked']);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(ends).toEqual(['a:changed', 'a2:revoked', 'b:expired']);
+    // Registering on an ended principal: told at once (asynchronously).
+    const late: string[] = [];
+    a.p.onEnd!((why) => late.push(why));
+    b.p.onEnd!((why) => late.push(why));
+    expect(late).toEqual([]);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(late).toEqual(['changed', 'expired']);
+    await store.close();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(ends).toEqual(['a:changed', 'a2:revoked', 'b:expired']);
+  });
+
   it('a cached principal stops being live on revoke, on update, on expiry and when the store closes', async () => {
     const engine = await open();
     let t = 1_000_000;

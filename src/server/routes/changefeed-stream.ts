@@ -2,6 +2,7 @@ import type { RawChangeEntry } from '../../cdc/index.js';
 import type { ServiceHost } from '../../kernel/index.js';
 import { type ChangeFeed, Changefeed, type ChangeSink, type ChangeStream, type ChangeStreamOptions } from '../../changefeed/index.js';
 import { ThemisError } from '../../errors.js';
+import type { CredentialEnd } from '../../security/index.js';
 import { HttpError } from '../error-reply.js';
 import type { AreaWsRoute, RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
@@ -17,6 +18,17 @@ export function eventPayload(e: RawChangeEntry): string {
     old_val: e.prev,
     new_val: e.value,
     txn_id: e.txn_id,
+  });
+}
+
+/** The last SSE event of a stream whose credential ended: the error body of a 401, plus where to resume. */
+function credentialEnded(why: CredentialEnd, lastSeq: number): string {
+  return JSON.stringify({
+    error: true,
+    message: `the credential was ${why}; reconnect with a valid one and resume after seq ${lastSeq}`,
+    status_code: 401,
+    code: 'UNAUTHORIZED',
+    last_seq: lastSeq,
   });
 }
 
@@ -83,9 +95,15 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
             stream = db.get(Changefeed).openStream(sink, opts);
             const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
             const deadline = setTimeout(() => out.end(), maxSeconds * 1000);
+            // The credential ends (revoked, changed, expired): a last `error` event in the error format, then close.
+            const unwatch = req.principal?.onEnd?.((why) => {
+              stream?.stop();
+              if (!out.closed) out.end(`event: error\ndata: ${credentialEnded(why, stream?.position ?? opts.fromSeq)}\n\n`, true);
+            });
             out.onClose(() => {
               clearInterval(heartbeat);
               clearTimeout(deadline);
+              unwatch?.();
               stream!.stop();
             });
             stream.start();
