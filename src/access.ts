@@ -1,4 +1,5 @@
 import { ThemisError } from './errors.js';
+import type { CommitOrigin } from './txn/index.js';
 
 /**
  * Which tables a caller may read and write: the table-scoped half of the
@@ -30,6 +31,8 @@ export interface Caller {
   readonly access: TableAccess;
   /** The principal's id; absent for in-process callers. */
   readonly id?: string;
+  /** The request, for the audit entry its commits carry; absent for in-process callers. */
+  readonly origin?: CommitOrigin;
 }
 
 /** Full access: internal callers, admins. */

@@ -86,7 +86,13 @@ export interface Config {
   authFailLimit: RateLimit | undefined;
   /** Take the client IP from the last X-Forwarded-For entry (behind one trusted reverse proxy). */
   trustProxy: boolean;
+  /** Audit log level: `all` requests, `writes` (committed writes and requests to state-changing routes, refused logins), or `off`. */
+  audit: AuditLevel;
+  /** Longest an audit entry of a read waits in memory before its batch is written (ms). */
+  auditFlushMs: number;
 }
+
+export type AuditLevel = 'all' | 'writes' | 'off';
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
 
@@ -128,6 +134,8 @@ export const DEFAULTS: Config = {
   rateLimitAudit: { limit: 100, windowMs: 60_000 },
   authFailLimit: { limit: 20, windowMs: 60_000 },
   trustProxy: false,
+  audit: 'all',
+  auditFlushMs: 20,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -248,6 +256,13 @@ const SETTINGS = [
     env: 'THEMIS_JWT_CLOCK_SKEW_S',
     flag: 'jwt-clock-skew-s',
     parse: (v: string) => intIn(v, 'jwt clock skew seconds', 0, 300),
+  },
+  { key: 'audit', env: 'THEMIS_AUDIT', flag: 'audit', parse: (v: string) => oneOf(v, 'audit', ['all', 'writes', 'off'] as const) },
+  {
+    key: 'auditFlushMs',
+    env: 'THEMIS_AUDIT_FLUSH_MS',
+    flag: 'audit-flush-ms',
+    parse: (v: string) => intIn(v, 'audit flush ms', 1, 50),
   },
   { key: 'rateLimit', env: 'THEMIS_RATE_LIMIT', flag: 'rate-limit', parse: (v: string) => rateLimit(v, 'rate limit') },
   { key: 'rateLimitIp', env: 'THEMIS_RATE_LIMIT_IP', flag: 'rate-limit-ip', parse: (v: string) => rateLimit(v, 'rate limit ip') },

@@ -1,4 +1,5 @@
 import { Aql } from './aql/index.js';
+import { Audit } from './audit/index.js';
 import { Changefeed } from './changefeed/index.js';
 import { Entities } from './entities/module.js';
 import { Graph } from './graph/module.js';
@@ -26,4 +27,5 @@ export const MODULES: readonly Module<unknown>[] = [
   Query,
   Aql,
   ApiKeys,
+  Audit,
 ];

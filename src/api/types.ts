@@ -2458,6 +2458,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query the audit log (newest first)
+         * @description Every request is audited (docs/audit.md): successes and failures,
+         *     refused credentials (`LOGIN_FAILED`), 403, 404, 429. The entry of a
+         *     write is in the write's own commit (with its change-feed `seq`);
+         *     other entries are written within `THEMIS_AUDIT_FLUSH_MS`, and a query
+         *     always sees every request answered before it. Filters are served by
+         *     the log's indexes (time -> ids, one index per equality filter), not a
+         *     scan. Rate-limited per principal (`THEMIS_RATE_LIMIT_AUDIT`, default
+         *     100/min; 429 with `Retry-After` and `X-RateLimit-*`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description From this time (inclusive): epoch ms or ISO 8601. */
+                    start?: string;
+                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. */
+                    end?: string;
+                    /** @description Principal name (`admin` */
+                    user?: string;
+                    /** @description Principal id (the API key id, `jwt:<sub>`). */
+                    user_id?: string;
+                    /** @description Audit verb, e.g. `PUT_ENTITY` (docs/audit.md lists them). */
+                    action?: string;
+                    entity_type?: string;
+                    entity_id?: string;
+                    /** @description `true`: successful requests only; `false`: failed ones only; absent: both. */
+                    success?: boolean;
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of entries. */
+                200: {
+                    headers: {
+                        "X-RateLimit-Limit"?: number;
+                        "X-RateLimit-Remaining"?: number;
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditPage"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["TooManyRequests"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify the audit log's hash chain
+         * @description Walks the log from its first retained entry: every entry's stored
+         *     SHA-256 must equal the hash of its predecessor's hash and its own
+         *     canonical content, and ids must follow each other. An entry altered,
+         *     removed or inserted directly in storage makes `ok` false with
+         *     `first_broken_id` (docs/audit.md, "Tamper evidence").
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The verification result. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditVerifyResult"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["TooManyRequests"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2803,6 +2919,52 @@ export interface components {
                     capped?: boolean;
                 }[];
             };
+        };
+        AuditEntry: {
+            /** @description Monotonic */
+            id: number;
+            /** Format: date-time */
+            timestamp: string;
+            /** @description Principal name; null before authentication. */
+            user: string | null;
+            /** @description Principal id: the API key id, `jwt:<sub>`, `env-admin`. */
+            userId: string | null;
+            /** @example PUT_ENTITY */
+            action: string;
+            /** @description The table, or the resource kind (`api_key`, `transaction`, `vector_index`, ...). */
+            entityType: string | null;
+            entityId: string | null;
+            /** @description JSON text */
+            oldValue: string | null;
+            /** @description JSON text */
+            newValue: string | null;
+            success: boolean;
+            /** @description HTTP status; 0 when the client went away first. */
+            statusCode: number;
+            ipAddress: string | null;
+            /** @description The request id (X-Request-Id). */
+            sessionId: string | null;
+            errorMessage: string | null;
+            /** @description Committed writes: the change-feed sequence number of the commit (its last change). */
+            seq: number | null;
+            method: string | null;
+            /** @description Route template, e.g. `/entities/:key` (never the query string). */
+            route: string | null;
+        };
+        AuditPage: {
+            entries: components["schemas"]["AuditEntry"][];
+            totalCount: number;
+            page: number;
+            pageSize: number;
+            hasMore: boolean;
+        };
+        AuditVerifyResult: {
+            ok: boolean;
+            checked: number;
+            first_id: number | null;
+            last_id: number | null;
+            first_broken_id: number | null;
+            reason: string | null;
         };
         /**
          * @description A permission (docs/api.md, "API keys and permissions"): the contract's `admin`,
@@ -3375,6 +3537,19 @@ export interface components {
         IndexBuilding: {
             headers: {
                 "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description A rate limit was reached (`RATE_LIMITED`). */
+        TooManyRequests: {
+            headers: {
+                "Retry-After"?: number;
+                "X-RateLimit-Limit"?: number;
+                "X-RateLimit-Remaining"?: number;
+                "X-RateLimit-Reset"?: number;
                 [name: string]: unknown;
             };
             content: {

@@ -216,6 +216,7 @@ export class AqlService {
     // transaction whose snapshot the query reads: a concurrent write to a document it changes
     // makes the commit fail with 409 instead of being overwritten.
     const writeTxn = plan.writes.length > 0 && !txn ? deps.transactions.begin('snapshot', true) : undefined;
+    if (writeTxn) writeTxn.origin = caller.origin;
     const opts = {
       bindVars: bind,
       deadline: started + timeout,

@@ -2,7 +2,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { assertRead, assertWrite, type Caller, INTERNAL } from '../access.js';
 import { parseEntityKey, type EntityKey } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
-import type { CommitResult, DocumentValue, Transaction, TransactionManager } from '../txn/index.js';
+import type { CommitOrigin, CommitResult, DocumentValue, Transaction, TransactionManager } from '../txn/index.js';
 import { normalizeBlob, type NormalizedBlob } from './blob.js';
 
 export interface PutResult {
@@ -66,7 +66,7 @@ export class EntityStore {
   putEntity(rawKey: string, blob: unknown, txnId?: string, caller: Caller = INTERNAL): Promise<PutResult> {
     const k = parseEntityKey(rawKey);
     assertWrite(caller.access, k.table);
-    return this.put(k, this.blob(blob), this.joined(txnId, caller));
+    return this.put(k, this.blob(blob), this.joined(txnId, caller), false, caller.origin);
   }
 
   /** Create (CONFLICT if the key exists). Without a key, the key is `<table>:<uuid v4>`, table defaulting to `entities`. */
@@ -84,13 +84,13 @@ export class EntityStore {
       });
     }
     assertWrite(caller.access, k.table);
-    return this.put(k, this.blob(blob), this.joined(txnId, caller), true);
+    return this.put(k, this.blob(blob), this.joined(txnId, caller), true, caller.origin);
   }
 
   async deleteEntity(rawKey: string, txnId?: string, caller: Caller = INTERNAL): Promise<{ key: string; deleted: boolean }> {
     const k = parseEntityKey(rawKey);
     assertWrite(caller.access, k.table);
-    return { key: k.key, deleted: await this.delete(k, this.joined(txnId, caller)) };
+    return { key: k.key, deleted: await this.delete(k, this.joined(txnId, caller), caller.origin) };
   }
 
   /**
@@ -123,7 +123,7 @@ export class EntityStore {
         throw e;
       }
     });
-    const { txnId, result: r } = await this.commitOps(parsed);
+    const { txnId, result: r } = await this.commitOps(parsed, false, caller.origin);
     // Per-operation outcomes in the batch's own order, starting from what the
     // commit replaced (exact under concurrency): a key exists before the batch
     // iff its change has a previous value.
@@ -156,21 +156,27 @@ export class EntityStore {
   }
 
   /** Upsert (create: CONFLICT when the key exists, checked again at commit so concurrent creates cannot both win). */
-  async put(k: EntityKey, value: DocumentValue & { size?: number }, txn?: Transaction, create = false): Promise<PutResult> {
+  async put(
+    k: EntityKey,
+    value: DocumentValue & { size?: number },
+    txn?: Transaction,
+    create = false,
+    origin?: CommitOrigin,
+  ): Promise<PutResult> {
     const size = value.size ?? Buffer.byteLength(value.text, 'utf8');
     if (txn) {
       const { created } = this.txm.put(txn, k, value, create);
       return { key: k.key, blob_size: size, created: created === true };
     }
-    const { result } = await this.commitOps([{ op: 'put', k, value }], create);
+    const { result } = await this.commitOps([{ op: 'put', k, value }], create, origin);
     // `prev` is the value the commit replaced, including writes still in flight: exact under concurrency.
     return { key: k.key, blob_size: size, created: result.changes[0]!.prev === null };
   }
 
   /** Delete; resolves to whether the entity existed. */
-  async delete(k: EntityKey, txn?: Transaction): Promise<boolean> {
+  async delete(k: EntityKey, txn?: Transaction, origin?: CommitOrigin): Promise<boolean> {
     if (txn) return this.txm.delete(txn, k).existed;
-    const { result } = await this.commitOps([{ op: 'delete', k }]);
+    const { result } = await this.commitOps([{ op: 'delete', k }], false, origin);
     return result.changes.length > 0;
   }
 
@@ -184,9 +190,10 @@ export class EntityStore {
     return this.txm.delete(txn, k);
   }
 
-  /** `ops` in one implicit transaction, committed durably: all or nothing. */
-  async commitOps(ops: readonly EntityOp[], create = false): Promise<{ txnId: string; result: CommitResult }> {
+  /** `ops` in one implicit transaction, committed durably: all or nothing. `origin`: the request it serves (its audit entry). */
+  async commitOps(ops: readonly EntityOp[], create = false, origin?: CommitOrigin): Promise<{ txnId: string; result: CommitResult }> {
     const t = this.txm.begin('read_committed', true);
+    t.origin = origin;
     // An implicit transaction holds no resources: if buffering fails (size limits), it is simply dropped.
     for (const o of ops) {
       if (o.op === 'put') this.txm.put(t, o.k, o.value, create);

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { HistogramSeries, Metrics } from '../metrics.js';
 import type { Authenticator, Principal } from '../security/index.js';
+import type { CommitOrigin } from '../txn/index.js';
 import { RequestBody, type DrainResult } from './body.js';
 import { defaultChain } from './chain.js';
 import { measureRequestHead, targetBytes } from './header-size.js';
@@ -93,11 +94,13 @@ class Exchange implements RequestContext, ResponseInfo {
   params: Readonly<Record<string, string>> = NO_PARAMS;
   body: unknown = undefined;
   principal: Principal | undefined = undefined;
+  origin: CommitOrigin | undefined = undefined;
   matched: Route | undefined = undefined;
   reply: Reply | StreamReply | undefined = undefined;
   /** Set when the request finishes (response hooks). */
   status = 0;
   errorCode: string | undefined = undefined;
+  errorMessage: string | undefined = undefined;
   durationMs = 0;
   aborted = false;
   /** A response was written. */
@@ -588,11 +591,13 @@ export class HttpServer {
       e = toErrorReply(err, ex.requestId, this.log, ex.route);
       text = JSON.stringify(e.body);
       ex.errorCode = e.body.code as string;
+      ex.errorMessage = e.body.message as string;
     } catch (again) {
       this.log.error('cannot build the error reply', { request_id: ex.requestId, route: ex.route, error: again });
       e = LAST_RESORT_500;
       text = JSON.stringify(e.body);
       ex.errorCode = 'INTERNAL';
+      ex.errorMessage = 'internal error';
     }
     const answer = (drained: DrainResult | 'not_pending' | 'unread') => {
       const close = drained === 'bounded' || drained === 'unread' || CLOSE_AFTER.has(e.status) || this.draining;

@@ -9,6 +9,7 @@ import { RoutePermissions } from './route-permissions.js';
 import { RateLimits, type RateLimitOptions } from './rate-limit.js';
 import type { AreaContext } from './route-area.js';
 import { AREAS } from './routes/index.js';
+import { auditHook, auditLink } from './audit.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
 export { Router, type RouteSpec, type RouteRateLimit } from './router.js';
@@ -60,8 +61,8 @@ export function createHttpServer(d: ServerDeps): HttpServer {
   const required = RoutePermissions.fromOpenApi();
   for (const area of AREAS) {
     for (const r of area.routes(ctx)) {
-      if ('auth' in r || 'permission' in r)
-        throw new TypeError(`route ${r.method} ${r.path} of area ${area.name} sets auth/permission: declare x-permission in openapi.yaml`);
+      if ('auth' in r || 'permission' in r || 'action' in r)
+        throw new TypeError(`route ${r.method} ${r.path} of area ${area.name} sets auth/permission/action: declare them in openapi.yaml`);
       router.add({ ...r, ...required.of(r.method, r.path) });
     }
   }
@@ -75,6 +76,9 @@ export function createHttpServer(d: ServerDeps): HttpServer {
     tls: d.tls,
     rateLimits: d.rateLimits ? new RateLimits(d.rateLimits) : undefined,
   });
+  // Every request is audited: writes in their commit's batch (the link makes the request their origin), the rest once answered.
+  server.use(auditLink(), { after: 'permission' });
+  server.onResponse(auditHook(d.db));
   for (const area of AREAS) {
     for (const ws of area.webSockets?.(ctx) ?? []) {
       const { auth, permission } = required.of('GET', ws.path);

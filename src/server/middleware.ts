@@ -1,4 +1,5 @@
 import type { Principal } from '../security/index.js';
+import type { CommitOrigin } from '../txn/index.js';
 import type { RequestBody } from './body.js';
 import type { Route } from './router.js';
 import type { ApiRequest, Reply, StreamReply } from './types.js';
@@ -33,6 +34,8 @@ export interface RequestContext extends ApiRequest {
   params: Readonly<Record<string, string>>;
   body: unknown;
   principal: Principal | undefined;
+  /** The request as its commits' origin (the audit link sets it; services see it through `callerOf`). */
+  origin: CommitOrigin | undefined;
   /** The matched route (set by the `route` link). */
   matched: Route | undefined;
   /** The handler's reply; middlewares after `next()` may read or replace it, a short-circuiting one sets it. */
@@ -67,6 +70,20 @@ export interface ResponseInfo {
   readonly requestId: string;
   /** Milliseconds from the request's arrival to its last byte written (or the abort). */
   readonly durationMs: number;
+  /** The error reply's message, undefined for a success. */
+  readonly errorMessage: string | undefined;
+  /** The matched route (undefined when none matched). */
+  readonly matched: Route | undefined;
+  readonly params: Readonly<Record<string, string>>;
+  /** The validated request body (undefined when the route takes none or it was never read). */
+  readonly body: unknown;
+  /** The handler's reply (undefined for errors). */
+  readonly reply: Reply | StreamReply | undefined;
+  /** What the request's commits carried (the audit link sets it). */
+  readonly origin: CommitOrigin | undefined;
+  /** The peer address ('' unless a link declared `remoteAddress`). */
+  readonly remoteAddress: string;
+  header(name: string): string;
 }
 
 /**

@@ -17,7 +17,7 @@ export interface AreaContext {
 }
 
 /** A route as an area declares it: its authentication and permission come from openapi.yaml (`x-permission`), not from here. */
-export type AreaRoute = Omit<RouteSpec, 'auth' | 'permission'>;
+export type AreaRoute = Omit<RouteSpec, 'auth' | 'permission' | 'action' | 'successStatus'>;
 /** A WebSocket route as an area declares it (its permission: `x-permission` of its GET operation). */
 export type AreaWsRoute = Omit<WsRoute, 'permission'>;
 

@@ -8,7 +8,7 @@ import { PERMISSIONS, type Permission } from '../security/index.js';
 const docs = new Map<string, OpenApiDoc>();
 
 export interface OpenApiDoc {
-  paths?: Record<string, Record<string, { 'x-permission'?: unknown; security?: unknown[] } | unknown>>;
+  paths?: Record<string, Record<string, unknown>>;
   components?: { schemas?: Record<string, unknown> };
 }
 
@@ -18,11 +18,19 @@ export function loadOpenApi(file = path.join(PACKAGE_ROOT, 'openapi.yaml')): Ope
   return doc;
 }
 
-/** What a route requires: `auth: false` for the public routes (`x-permission: public`). */
+/**
+ * What openapi.yaml says of a route: what it requires (`auth: false` for the
+ * public routes, `x-permission: public`), its audit verb (`x-audit-action`)
+ * and the status it answers on success (its first 2xx response).
+ */
 export interface Requirement {
   auth: boolean;
   permission: Permission | undefined;
+  action: string;
+  successStatus: number;
 }
+
+const ACTION = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 /** The value of `x-permission` for a route anyone may call (no Authorization needed). */
 export const PUBLIC = 'public';
@@ -32,8 +40,9 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
  * Every operation of openapi.yaml declares the permission it needs
  * (`x-permission`: a name of the `Permission` schema, or `public`), and the
  * server takes each route's requirement from there: the published contract
- * and the enforced one cannot drift apart. A route without an operation, an
- * operation without `x-permission`, an unknown name, or `public` without
+ * and the enforced one cannot drift apart. Each also names its audit verb
+ * (`x-audit-action`). A route without an operation, an operation without
+ * `x-permission` or `x-audit-action`, an unknown name, or `public` without
  * `security: []` (and the reverse) is a programming error found at start.
  */
 export class RoutePermissions {
@@ -42,7 +51,9 @@ export class RoutePermissions {
   constructor(doc: OpenApiDoc) {
     for (const [p, item] of Object.entries(doc.paths ?? {})) {
       for (const m of METHODS) {
-        const op = item[m] as { 'x-permission'?: unknown; security?: unknown[] } | undefined;
+        const op = item[m] as
+          | { 'x-permission'?: unknown; 'x-audit-action'?: unknown; security?: unknown[]; responses?: Record<string, unknown> }
+          | undefined;
         if (op === undefined) continue;
         const where = `openapi.yaml ${m.toUpperCase()} ${p}`;
         const x = op['x-permission'];
@@ -51,9 +62,19 @@ export class RoutePermissions {
         if ((x === PUBLIC) !== isPublic) throw new TypeError(`${where}: x-permission "${String(x)}" disagrees with its security list`);
         if (x !== PUBLIC && (typeof x !== 'string' || !(PERMISSIONS as readonly string[]).includes(x) || x === '*'))
           throw new TypeError(`${where}: x-permission "${String(x)}" is not a permission`);
+        const action = op['x-audit-action'];
+        if (typeof action !== 'string' || !ACTION.test(action))
+          throw new TypeError(`${where} declares no x-audit-action (an UPPER_SNAKE verb)`);
+        const ok = Object.keys(op.responses ?? {})
+          .map(Number)
+          .filter((c) => c >= 200 && c < 300)
+          .sort((a, b) => a - b);
+        const successStatus = ok[0] ?? 200;
         this.byRoute.set(
           `${m.toUpperCase()} ${p}`,
-          x === PUBLIC ? { auth: false, permission: undefined } : { auth: true, permission: x as Permission },
+          x === PUBLIC
+            ? { auth: false, permission: undefined, action, successStatus }
+            : { auth: true, permission: x as Permission, action, successStatus },
         );
       }
     }

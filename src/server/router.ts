@@ -1,5 +1,6 @@
 import { ThemisError } from '../errors.js';
 import type { Permission } from '../security/index.js';
+import type { ResponseInfo } from './middleware.js';
 import type { Handler } from './types.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
@@ -24,9 +25,26 @@ export interface RouteSpec {
    * (THEMIS_RATE_LIMIT_AUDIT per principal, default 100/min; src/server/rate-limit.ts).
    */
   rateLimit?: RouteRateLimit;
+  /** The audit verb (openapi.yaml `x-audit-action`; filled in by createHttpServer). */
+  action?: string;
+  /** The status the route answers on success (its first 2xx response in openapi.yaml). */
+  successStatus?: number;
+  /**
+   * What the audit entry says the request was about, where the defaults (path `key`/`keyId`, body
+   * `table`/`key`/`transaction_id`, reply `table`) do not fit: key management's ids and values.
+   */
+  audit?: (r: ResponseInfo) => AuditSubject;
 }
 
 export type RouteRateLimit = 'audit';
+
+/** The subject of a request's audit entry (src/server/audit.ts). */
+export interface AuditSubject {
+  entityType?: string | null;
+  entityId?: string | null;
+  oldValue?: string | null;
+  newValue?: string | null;
+}
 
 export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'handler' | 'auth'>> {
   permission: Permission | undefined;
@@ -34,6 +52,9 @@ export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'han
   headers: readonly string[] | undefined;
   bodyOptional: boolean;
   rateLimit: RouteRateLimit | undefined;
+  action: string;
+  successStatus: number;
+  audit: ((r: ResponseInfo) => AuditSubject) | undefined;
   readonly segments: readonly string[];
   readonly paramNames: readonly string[];
   /** For templates `/static/.../:param` (one parameter, last): the static prefix, matched without splitting. */
@@ -70,6 +91,9 @@ export class Router {
       headers: spec.headers,
       bodyOptional: spec.bodyOptional ?? false,
       rateLimit: spec.rateLimit,
+      action: spec.action ?? `${spec.method}_${spec.path}`,
+      successStatus: spec.successStatus ?? 200,
+      audit: spec.audit,
       segments,
       paramNames,
       tailParamPrefix:

@@ -1,5 +1,6 @@
 import { type Caller, NO_TABLES, type TableAccess } from '../access.js';
 import type { Principal } from '../security/index.js';
+import type { CommitOrigin } from '../txn/index.js';
 
 /** The tables the request's principal may read and write (none without a principal: public routes touch no data). */
 export function tablesOf(req: Pick<ApiRequest, 'principal'>): TableAccess {
@@ -8,9 +9,11 @@ export function tablesOf(req: Pick<ApiRequest, 'principal'>): TableAccess {
 
 const NOBODY: Caller = Object.freeze({ access: NO_TABLES });
 
-/** The request's caller for services: its principal (none on public routes: no table). */
-export function callerOf(req: Pick<ApiRequest, 'principal'>): Caller {
-  return req.principal ?? NOBODY;
+/** The request's caller for services: its principal (none on public routes: no table), with the request as its commits' origin. */
+export function callerOf(req: Pick<ApiRequest, 'principal' | 'origin'>): Caller {
+  const p = req.principal;
+  if (p === undefined) return NOBODY;
+  return req.origin === undefined ? p : { access: p.access, id: p.id, origin: req.origin };
 }
 
 /** What a route handler sees: plain values, no sockets (handlers are testable without uWS). */
@@ -24,6 +27,8 @@ export interface ApiRequest {
   /** Parsed and schema-validated JSON body (undefined for routes without a body). */
   readonly body: unknown;
   readonly principal: Principal | undefined;
+  /** The request as the origin of the commits it causes (the audit log); set by the audit link. */
+  readonly origin: CommitOrigin | undefined;
   readonly requestId: string;
   /** Request header by lower-case name ('' when absent). Captured: authorization, content-length, x-request-id, x-transaction-id, last-event-id. */
   header(name: string): string;

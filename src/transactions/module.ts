@@ -21,6 +21,7 @@ export class TransactionApi {
     caller: Caller = INTERNAL,
   ): Promise<{ transaction_id: string; status: 'committed'; changes: number; last_seq: number }> {
     const t = this.manager.get(id, caller.id);
+    t.origin = caller.origin;
     const r = await this.manager.commit(t);
     return { transaction_id: t.id, status: 'committed', changes: r.changes.length, last_seq: r.lastSeq };
   }

@@ -4,6 +4,7 @@ export {
   Change,
   type Isolation,
   type CommitInfo,
+  type CommitOrigin,
   type CommitParticipant,
   type DocumentValue,
   type WriteTransform,

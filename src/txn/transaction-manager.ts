@@ -277,7 +277,7 @@ export class TransactionManager {
       else this.documents.delete(batch, w.k);
       changes.push(new Change(this.nextSeq++, w.k.key, w.k.table, w.k.pk, w.op, w.value, prev, w.doc));
     }
-    const info: CommitInfo = { txnId: txn.id, ts, changes };
+    const info: CommitInfo = { txnId: txn.id, ts, changes, origin: txn.origin };
     if (changes.length === 0) {
       this.finishCommitted(txn);
       return { ...info, lastSeq: this.appliedSeqRef };

@@ -1,3 +1,4 @@
+import type { CommitOrigin } from './types.js';
 import type { EntityKey } from '../documents/index.js';
 import type { Snapshot } from '../storage/index.js';
 
@@ -30,6 +31,8 @@ export class Transaction {
   readonly startedAt: number;
   /** The principal that began it (`Caller.id`); only it may use, commit or roll back the transaction. */
   owner: string | undefined = undefined;
+  /** The request the commit serves (its audit entry goes into the commit's batch); set before commit. */
+  origin: CommitOrigin | undefined = undefined;
 
   constructor(
     readonly id: string,

@@ -59,11 +59,35 @@ export class Change {
   }
 }
 
+/**
+ * The request a commit serves, set on its transaction by whoever began (or
+ * commits) it: what the audit log records in the commit's own batch. Absent
+ * for commits nobody asked for over the API (recovery, tools).
+ */
+export interface CommitOrigin {
+  readonly requestId: string;
+  /** The route's audit verb (`PUT_ENTITY`, `AQL`, ...). */
+  readonly action: string;
+  /** Principal name and id. */
+  readonly user: string | null;
+  readonly userId: string | null;
+  readonly ipAddress: string | null;
+  readonly method: string;
+  /** Route template. */
+  readonly route: string;
+  /** The status the request answers when its write succeeds. */
+  readonly successStatus: number;
+  /** Set by the audit log once an entry for this request is in a commit's batch (the request then needs no entry of its own). */
+  recordedId?: number;
+}
+
 export interface CommitInfo {
   readonly txnId: string;
   /** Commit time, ISO 8601. */
   readonly ts: string;
   readonly changes: readonly Change[];
+  /** The request this commit serves (the audit log), if any. */
+  readonly origin?: CommitOrigin | undefined;
 }
 
 /**

@@ -8,23 +8,30 @@ describe('RoutePermissions', () => {
   it('reads each operation requirement; router templates map to spec paths', () => {
     const r = new RoutePermissions(
       doc({
-        '/health': { get: { 'x-permission': 'public', security: [] } },
-        '/entities/{key}': { get: { 'x-permission': 'data:read' }, put: { 'x-permission': 'data:write' } },
+        '/health': { get: { 'x-permission': 'public', 'x-audit-action': 'HEALTH_CHECK', security: [] } },
+        '/entities/{key}': {
+          get: { 'x-permission': 'data:read', 'x-audit-action': 'GET_ENTITY' },
+          put: { 'x-permission': 'data:write', 'x-audit-action': 'PUT_ENTITY', responses: { '400': {}, '201': {} } },
+        },
       }),
     );
-    expect(r.of('GET', '/health')).toEqual({ auth: false, permission: undefined });
-    expect(r.of('GET', '/entities/:key')).toEqual({ auth: true, permission: 'data:read' });
-    expect(r.of('PUT', '/entities/:key')).toEqual({ auth: true, permission: 'data:write' });
+    expect(r.of('GET', '/health')).toEqual({ auth: false, permission: undefined, action: 'HEALTH_CHECK', successStatus: 200 });
+    expect(r.of('GET', '/entities/:key')).toEqual({ auth: true, permission: 'data:read', action: 'GET_ENTITY', successStatus: 200 });
+    expect(r.of('PUT', '/entities/:key')).toEqual({ auth: true, permission: 'data:write', action: 'PUT_ENTITY', successStatus: 201 });
   });
 
   it('a route without an operation in the spec is a start-up error', () => {
-    const r = new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'admin' } } }));
+    const r = new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'admin', 'x-audit-action': 'A_THING' } } }));
     expect(() => r.of('POST', '/a')).toThrow(TypeError);
     expect(() => r.of('GET', '/b')).toThrow(/no operation in openapi.yaml/);
   });
 
-  it('an operation without x-permission, with an unknown one, with *, or public without security: [] (and the reverse) is refused', () => {
+  it('an operation without x-permission, with an unknown one, with *, or public without security: [] (and the reverse), or without an audit verb, is refused', () => {
     expect(() => new RoutePermissions(doc({ '/a': { get: {} } }))).toThrow(/declares no x-permission/);
+    expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'admin' } } }))).toThrow(/declares no x-audit-action/);
+    expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'admin', 'x-audit-action': 'lower' } } }))).toThrow(
+      /declares no x-audit-action/,
+    );
     expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'data:read:users' } } }))).toThrow(/not a permission/);
     expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'root' } } }))).toThrow(/not a permission/);
     expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': '*' } } }))).toThrow(/not a permission/);

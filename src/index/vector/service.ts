@@ -1,4 +1,4 @@
-import { ALL_TABLES, assertRead, assertWrite, type TableAccess } from '../../access.js';
+import { ALL_TABLES, assertRead, assertWrite, type Caller, INTERNAL, type TableAccess } from '../../access.js';
 import crypto from 'node:crypto';
 import { parseEntityKey } from '../../documents/index.js';
 import type { EntityOp, EntityStore } from '../../entities/entity-store.js';
@@ -159,10 +159,10 @@ export class VectorService {
    * commit; invalid items are counted and described, the rest is written.
    * Nothing valid at all → 400.
    */
-  async batchInsert(o: VectorBatchInsertRequest, access: TableAccess = ALL_TABLES): Promise<BatchInsertResponse> {
+  async batchInsert(o: VectorBatchInsertRequest, caller: Caller = INTERNAL): Promise<BatchInsertResponse> {
     const ix = this.resolve(o);
     const def = ix.def;
-    assertWrite(access, def.table);
+    assertWrite(caller.access, def.table);
     let dimension = def.dimension;
     const errors: BatchInsertResponse['error_details'] = [];
     const valid: EntityOp[] = [];
@@ -194,7 +194,7 @@ export class VectorService {
         details: { field: 'items', errors: errors.length, error_details: errors.slice(0, 100) },
       });
     }
-    await this.entities.commitOps(valid);
+    await this.entities.commitOps(valid, false, caller.origin);
     return {
       inserted: valid.length,
       errors: errors.length,
@@ -273,10 +273,10 @@ export class VectorService {
    */
   async deleteByFilter(
     o: VectorDeleteByFilterRequest,
-    access: TableAccess = ALL_TABLES,
+    caller: Caller = INTERNAL,
   ): Promise<{ deleted: number; method: 'pks' | 'prefix'; prefix: string | null; objectName: string }> {
     const ix = this.resolve({ index: o.index });
-    assertWrite(access, ix.def.table);
+    assertWrite(caller.access, ix.def.table);
     if (o.pks !== undefined && o.prefix !== undefined) throw bad('pks', 'give either "pks" or "prefix", not both');
     if (o.pks === undefined && o.prefix === undefined) throw bad('pks', 'missing filter: give "pks" (a list of primary keys) or "prefix"');
     const table = ix.def.table;
@@ -290,7 +290,7 @@ export class VectorService {
     let deleted = 0;
     for (let i = 0; i < keys.length; i += DELETE_CHUNK) {
       const ops = keys.slice(i, i + DELETE_CHUNK).map((key): EntityOp => ({ op: 'delete', k: parseEntityKey(key) }));
-      deleted += (await this.entities.commitOps(ops)).result.changes.length;
+      deleted += (await this.entities.commitOps(ops, false, caller.origin)).result.changes.length;
     }
     return o.pks !== undefined
       ? { deleted, method: 'pks', prefix: null, objectName: ix.def.name }

@@ -1,4 +1,5 @@
 import type { RouteArea } from '../route-area.js';
+import { auditArea } from './audit.js';
 import { changefeedStreamArea } from './changefeed-stream.js';
 import { changefeedArea } from './changefeed.js';
 import { entitiesArea } from './entities.js';
@@ -28,4 +29,5 @@ export const AREAS: readonly RouteArea[] = [
   searchArea,
   vectorArea,
   keysArea,
+  auditArea,
 ];

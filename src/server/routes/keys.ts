@@ -1,18 +1,52 @@
+import { redactedJson } from '../../audit/index.js';
 import type { ServiceHost } from '../../kernel/index.js';
-import { ApiKeys } from '../../security/index.js';
+import { type ApiKeyInfo, ApiKeys } from '../../security/index.js';
+import type { ResponseInfo } from '../middleware.js';
 import { boolParam, intParam } from '../query-params.js';
 import type { RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
 
-/** API Key Management (contract section): admin only. Only the create answer carries the secret. */
+/** A key as the audit log shows it: what identifies and empowers it, never its secret. */
+const shown = (k: Partial<ApiKeyInfo> & { name?: string }) =>
+  redactedJson({ name: k.name, permissions: k.permissions, expires_at: k.expires_at, rate_limit: k.rate_limit, metadata: k.metadata });
+
+/**
+ * API Key Management (contract section): admin only. Only the create answer
+ * carries the secret. The audit entries of key changes carry the key before
+ * and after (never the secret).
+ */
 export function keyRoutes(db: ServiceHost): RouteSpec[] {
+  /** The key as it was before a request changed it (for that request's audit entry). */
+  const before = new WeakMap<object, ApiKeyInfo>();
+  const keep = (req: object, keyId: string) => {
+    try {
+      before.set(req, db.get(ApiKeys).get(keyId));
+    } catch {
+      // unknown key: the request answers 404 itself
+    }
+  };
+  const changed = (r: ResponseInfo) => {
+    const old = before.get(r);
+    const reply = r.reply as { json?: ApiKeyInfo } | undefined;
+    return {
+      entityType: 'api_key',
+      entityId: r.params.keyId ?? null,
+      oldValue: old ? shown(old) : null,
+      newValue: reply?.json && r.status < 300 ? shown(reply.json) : null,
+    };
+  };
   return [
     withBody({
       method: 'POST',
       path: '/api/keys',
       body: 'ApiKeyCreateRequest',
       handler: async (req) => ({ status: 201, json: await db.get(ApiKeys).create(req.body) }),
+      audit: (r) => {
+        const created = (r.reply as { json?: { keyId?: string } } | undefined)?.json;
+        const body = r.body as Partial<ApiKeyInfo> | undefined;
+        return { entityType: 'api_key', entityId: created?.keyId ?? null, newValue: body ? shown(body) : null };
+      },
     }),
     {
       method: 'GET',
@@ -34,12 +68,20 @@ export function keyRoutes(db: ServiceHost): RouteSpec[] {
       method: 'PUT',
       path: '/api/keys/:keyId',
       body: 'ApiKeyUpdateRequest',
-      handler: async (req) => ({ json: await db.get(ApiKeys).update(req.params.keyId!, req.body) }),
+      handler: async (req) => {
+        keep(req, req.params.keyId!);
+        return { json: await db.get(ApiKeys).update(req.params.keyId!, req.body) };
+      },
+      audit: changed,
     }),
     {
       method: 'DELETE',
       path: '/api/keys/:keyId',
-      handler: async (req) => ({ json: await db.get(ApiKeys).revoke(req.params.keyId!) }),
+      handler: async (req) => {
+        keep(req, req.params.keyId!);
+        return { json: await db.get(ApiKeys).revoke(req.params.keyId!) };
+      },
+      audit: (r) => ({ ...changed(r), newValue: null }),
     },
   ];
 }

@@ -5,7 +5,7 @@ import type { RouteSpec } from '../router.js';
 import type { RouteArea } from '../route-area.js';
 import { stringParam } from '../query-params.js';
 import { withBody } from '../typed-body.js';
-import { tablesOf } from '../types.js';
+import { callerOf, tablesOf } from '../types.js';
 
 /** The index named by `?index=` (undefined: the default index). */
 function indexParam(q: URLSearchParams): string | undefined {
@@ -25,13 +25,13 @@ export function vectorRoutes(db: ServiceHost): RouteSpec[] {
       method: 'POST',
       path: '/vector/batch_insert',
       body: 'VectorBatchInsertRequest',
-      handler: async (req) => ({ json: await db.get(Vectors).batchInsert(req.body, tablesOf(req)) }),
+      handler: async (req) => ({ json: await db.get(Vectors).batchInsert(req.body, callerOf(req)) }),
     }),
     withBody({
       method: 'DELETE',
       path: '/vector/by-filter',
       body: 'VectorDeleteByFilterRequest',
-      handler: async (req) => ({ json: await db.get(Vectors).deleteByFilter(req.body, tablesOf(req)) }),
+      handler: async (req) => ({ json: await db.get(Vectors).deleteByFilter(req.body, callerOf(req)) }),
     }),
     {
       method: 'GET',

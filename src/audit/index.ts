@@ -1,0 +1,22 @@
+export { Audit } from './module.js';
+export {
+  AuditLog,
+  AUDIT_FILTERS,
+  type AuditFilterField,
+  type AuditLogOptions,
+  type AuditPage,
+  type AuditQuery,
+  type VerifyResult,
+} from './audit-log.js';
+export {
+  type AuditEntry,
+  type AuditRecord,
+  type StoredEntry,
+  GENESIS_HASH,
+  REDACTED,
+  canonical,
+  chainHash,
+  publicEntry,
+  redactText,
+  redactedJson,
+} from './entry.js';
