@@ -86,6 +86,10 @@ export interface Config {
   authFailLimit: RateLimit | undefined;
   /** Take the client IP from the last X-Forwarded-For entry (behind one trusted reverse proxy). */
   trustProxy: boolean;
+  /** How often the retention job deletes expired records of policies with auto-deletion; undefined: off. */
+  retentionIntervalMs: number | undefined;
+  /** Most deletes per commit of a retention cleanup (between commits it yields to other requests). */
+  retentionBatchSize: number;
 }
 
 export type Retention = { kind: 'entries'; entries: number } | { kind: 'age'; ms: number } | { kind: 'forever' };
@@ -128,6 +132,8 @@ export const DEFAULTS: Config = {
   rateLimitAudit: { limit: 100, windowMs: 60_000 },
   authFailLimit: { limit: 20, windowMs: 60_000 },
   trustProxy: false,
+  retentionIntervalMs: 3_600_000,
+  retentionBatchSize: 500,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -264,6 +270,18 @@ const SETTINGS = [
     parse: (v: string) => rateLimit(v, 'auth fail limit'),
   },
   { key: 'trustProxy', env: 'THEMIS_TRUST_PROXY', flag: 'trust-proxy', parse: (v: string) => bool(v, 'trust proxy') },
+  {
+    key: 'retentionIntervalMs',
+    env: 'THEMIS_RETENTION_INTERVAL_MS',
+    flag: 'retention-interval-ms',
+    parse: (v: string) => (v.trim().toLowerCase() === 'off' ? undefined : intIn(v, 'retention interval', 100, 7 * 86_400_000)),
+  },
+  {
+    key: 'retentionBatchSize',
+    env: 'THEMIS_RETENTION_BATCH',
+    flag: 'retention-batch',
+    parse: (v: string) => intIn(v, 'retention batch', 1, 10_000),
+  },
 ] as const;
 
 export class ConfigError extends Error {

@@ -6,6 +6,7 @@ import { Indexes } from './index/module.js';
 import { Vectors } from './index/vector/module.js';
 import type { Module } from './kernel/index.js';
 import { Query } from './query/module.js';
+import { Retention } from './retention/index.js';
 import { Search } from './search/module.js';
 import { ApiKeys } from './security/module.js';
 import { Transactions } from './transactions/index.js';
@@ -26,4 +27,5 @@ export const MODULES: readonly Module<unknown>[] = [
   Query,
   Aql,
   ApiKeys,
+  Retention,
 ];
