@@ -338,13 +338,16 @@ export class RetentionService {
       batches++;
       await yieldToLoop();
     };
-    for await (const rows of this.documents.scan({ table, size: 1000 })) {
+    scan: for await (const rows of this.documents.scan({ table, size: 1000 })) {
       for (const [key, text] of rows) {
         const ts = timestampOf(text, path);
         if (ts === undefined) withoutTs++;
         else if (ts < cutoffMs) {
           pending.push(parseEntityKey(key));
-          if (pending.length >= this.opts.batchSize) await flush();
+          if (pending.length >= this.opts.batchSize) {
+            await flush();
+            if (this.closing) break scan;
+          }
         }
       }
       if (this.closing) break;

@@ -120,6 +120,27 @@ describe('retention cleanup', () => {
     );
   });
 
+  it('close stops a running cleanup after its current batch; what it deleted is committed and recorded', async () => {
+    const { entities, deletesPerCommit, service } = await open();
+    const ops = [];
+    for (let i = 0; i < 2000; i++) ops.push({ op: 'put' as const, key: `big:${i}`, blob: { t: 1 } });
+    await entities.applyBatch(ops);
+    const s = await service(10);
+    await s.put('big', { retention_days: 1, timestamp_field: 't', auto_deletion: true });
+    const running = s.run('big');
+    while (deletesPerCommit.length < 2) await new Promise((r) => setImmediate(r));
+    await s.close();
+    const r = await running;
+    expect(r.deleted).toBeGreaterThan(0);
+    // Closed after the second commit: at most the one in flight follows.
+    expect(deletesPerCommit.length).toBeLessThanOrEqual(3);
+    expect(r.deleted).toBe(deletesPerCommit.reduce((a, b) => a + b, 0));
+    let left = 0;
+    for await (const rows of new DocumentStore(stack!.engine).scan({ table: 'big' })) left += rows.length;
+    expect(left).toBe(2000 - r.deleted);
+    expect((await service(10)).list().find((p) => p.collection === 'big')).toMatchObject({ records_deleted: r.deleted });
+  });
+
   it('the job runs policies with auto-deletion only, and close stops it', async () => {
     dir = tempDir('themis-retention-');
     stack = await openStack(dir, { modules: [Entities, Retention] });
