@@ -90,6 +90,10 @@ export interface Config {
   audit: AuditLevel;
   /** Longest an audit entry of a read waits in memory before its batch is written (ms). */
   auditFlushMs: number;
+  /** How often the retention job deletes expired records of policies with auto-deletion; undefined: off. */
+  retentionIntervalMs: number | undefined;
+  /** Most deletes per commit of a retention cleanup (between commits it yields to other requests). */
+  retentionBatchSize: number;
 }
 
 export type AuditLevel = 'all' | 'writes' | 'off';
@@ -136,6 +140,8 @@ export const DEFAULTS: Config = {
   trustProxy: false,
   audit: 'all',
   auditFlushMs: 20,
+  retentionIntervalMs: 3_600_000,
+  retentionBatchSize: 500,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -279,6 +285,18 @@ const SETTINGS = [
     parse: (v: string) => rateLimit(v, 'auth fail limit'),
   },
   { key: 'trustProxy', env: 'THEMIS_TRUST_PROXY', flag: 'trust-proxy', parse: (v: string) => bool(v, 'trust proxy') },
+  {
+    key: 'retentionIntervalMs',
+    env: 'THEMIS_RETENTION_INTERVAL_MS',
+    flag: 'retention-interval-ms',
+    parse: (v: string) => (v.trim().toLowerCase() === 'off' ? undefined : intIn(v, 'retention interval', 100, 7 * 86_400_000)),
+  },
+  {
+    key: 'retentionBatchSize',
+    env: 'THEMIS_RETENTION_BATCH',
+    flag: 'retention-batch',
+    parse: (v: string) => intIn(v, 'retention batch', 1, 10_000),
+  },
 ] as const;
 
 export class ConfigError extends Error {

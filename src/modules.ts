@@ -7,6 +7,7 @@ import { Indexes } from './index/module.js';
 import { Vectors } from './index/vector/module.js';
 import type { Module } from './kernel/index.js';
 import { Query } from './query/module.js';
+import { Retention } from './retention/index.js';
 import { Search } from './search/module.js';
 import { ApiKeys } from './security/module.js';
 import { Transactions } from './transactions/index.js';
@@ -28,4 +29,5 @@ export const MODULES: readonly Module<unknown>[] = [
   Aql,
   ApiKeys,
   Audit,
+  Retention,
 ];

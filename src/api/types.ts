@@ -2574,6 +2574,254 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retention policies in force, with their last cleanup
+         * @description Policies set with PUT, built-in defaults (`source: default`, e.g. the audit
+         *     log's 365 days once that module registers it) and configured ones
+         *     (`source: config`: the change feed's `THEMIS_CDC_RETENTION` when it is an
+         *     age), by collection name. See docs/retention.md.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The policies. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            policies: components["schemas"]["RetentionPolicy"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/{collection}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
+                collection: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the retention policy of a collection (admin)
+         * @description Creates or replaces the policy. `timestamp_field` is required for a user
+         *     table (the field holding each document's time: an ISO 8601 string or epoch
+         *     milliseconds; documents without a valid one are never deleted) and refused
+         *     for built-in collections. A collection name that is not a table name, or a
+         *     collection whose retention is set by configuration (`changefeed`), is 400
+         *     `VALIDATION_FAILED` with `field: collection`.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
+                    collection: components["schemas"]["TableName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RetentionPolicyRequest"];
+                };
+            };
+            responses: {
+                /** @description The policy in force. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RetentionPolicy"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        post?: never;
+        /**
+         * Remove the policy of a collection (admin)
+         * @description A built-in collection falls back to its default policy. Its cleanup history is kept.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
+                    collection: components["schemas"]["TableName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            collection: string;
+                            /** @constant */
+                            deleted: true;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/retention/{collection}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run one cleanup of the policy now (admin)
+         * @description Deletes the collection's expired records now (also when the policy has no
+         *     auto-deletion) the way the background job does: through normal commits of at
+         *     most `THEMIS_RETENTION_BATCH` deletes each (indexes, graph and change feed stay
+         *     consistent; every delete is in the change feed). Waits for a cleanup already
+         *     running. The run is recorded (`last_cleanup`, `records_deleted`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    collection: components["schemas"]["TableName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description What the cleanup deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RetentionCleanup"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status of the retention policies (contract shape)
+         * @description Per policy in force, counted from the data now: `records_total`, `records_expired`
+         *     (older than `retention_days`), `oldest_record_age_days` (whole days; null when the
+         *     collection is empty). A user table's figures scan the table (cost O(documents)).
+         *     `include_stats=false` skips the counting: those figures and
+         *     `summary.total_expired_records` are null. `total_collections`: tables holding
+         *     documents plus built-in collections. `auto_deletion_active`: the job is on
+         *     (`THEMIS_RETENTION_INTERVAL_MS`) and some policy has auto-deletion.
+         *     Rate-limited per key by `THEMIS_RATE_LIMIT_AUDIT` (429 `RATE_LIMITED`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    include_stats?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RetentionReport"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                /** @description Rate limit of the report endpoints (`RATE_LIMITED`, with `Retry-After`). */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2982,6 +3230,73 @@ export interface components {
         ApiKeyPermissions: components["schemas"]["Permission"][];
         /** @description Free-form labels (owner, service, environment); shown by GET. Never put secrets here. */
         ApiKeyMetadata: Record<string, unknown>;
+        RetentionPolicyRequest: {
+            /** @description Records older than this many days are expired (fractions allowed). */
+            retention_days: number;
+            /** @description User tables (required): the field holding each document's time, ISO 8601 or epoch ms. */
+            timestamp_field?: components["schemas"]["FieldPath"];
+            /** @description The background job deletes expired records. */
+            auto_deletion: boolean;
+        };
+        RetentionPolicy: {
+            collection: string;
+            /** @enum {string} */
+            kind: "table" | "builtin";
+            /** @enum {string} */
+            source: "policy" | "default" | "config";
+            retention_days: number;
+            timestamp_field: string | null;
+            auto_deletion: boolean;
+            /** Format: date-time */
+            created_at: string | null;
+            /** Format: date-time */
+            updated_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the last cleanup finished.
+             */
+            last_cleanup: string | null;
+            last_cleanup_deleted: number | null;
+            last_cleanup_duration_ms: number | null;
+            /** @description Records deleted by all cleanups of this collection. */
+            records_deleted: number;
+        };
+        RetentionCleanup: {
+            collection: string;
+            /**
+             * Format: date-time
+             * @description Records older than this were expired.
+             */
+            cutoff: string;
+            deleted: number;
+            /** @description User tables: documents without a valid timestamp (kept). */
+            without_timestamp: number | null;
+            /** @description Commits the deletes took. */
+            batches: number;
+            /** Format: date-time */
+            started_at: string;
+            duration_ms: number;
+        };
+        RetentionReport: {
+            policies: {
+                collection: string;
+                retention_days: number;
+                auto_deletion_enabled: boolean;
+                /** Format: date-time */
+                last_cleanup: string | null;
+                records_total: number | null;
+                records_expired: number | null;
+                oldest_record_age_days: number | null;
+            }[];
+            summary: {
+                total_collections: number;
+                collections_with_policy: number;
+                total_expired_records: number | null;
+                auto_deletion_active: boolean;
+                /** Format: date-time */
+                last_global_cleanup: string | null;
+            };
+        };
         ApiKeyCreateRequest: {
             name: components["schemas"]["ApiKeyName"];
             permissions: components["schemas"]["ApiKeyPermissions"];

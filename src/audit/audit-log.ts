@@ -422,6 +422,19 @@ export class AuditLog {
     return n;
   }
 
+  /** Entries older than `cutoffMs` (retention report). */
+  async countBefore(cutoffMs: number): Promise<number> {
+    await this.flush();
+    if (this.lastId < this.firstId) return 0;
+    for await (const [k] of this.engine.scan(ks, {
+      gte: Buffer.concat([Buffer.of(T), seqCodec.encode(Math.max(0, cutoffMs))]),
+      lt: Buffer.of(T + 1),
+      limit: 1,
+    }))
+      return Math.max(0, seqCodec.decode(k.subarray(9, 17)) - this.firstId);
+    return this.lastId - this.firstId + 1;
+  }
+
   /** Entries retained, the oldest entry's time (retention report). */
   async summary(): Promise<{ count: number; first_id: number; last_id: number; oldest_ms: number | null }> {
     await this.flush();

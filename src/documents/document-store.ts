@@ -68,6 +68,25 @@ export class DocumentStore {
     }
   }
 
+  /**
+   * The names of the tables holding at least one document, in key order: one
+   * one-entry seek per table (skips over each table's range), not a scan of the documents.
+   */
+  async tables(): Promise<string[]> {
+    const out: string[] = [];
+    let from: Buffer | undefined;
+    for (;;) {
+      let next: string | undefined;
+      for await (const chunk of this.engine.scanChunks(entityKs, from ? { gte: from, limit: 1 } : { limit: 1 }, 1, 1)) {
+        if (chunk.length > 0) next = entityKeyCodec.decode(chunk[0]![0]).table;
+        break;
+      }
+      if (next === undefined) return out;
+      out.push(next);
+      from = entityKeyCodec.tableRange(next).lt;
+    }
+  }
+
   /** LevelDB's approximate size of a table in bytes (plan estimates). */
   tableBytes(table: string): Promise<number> {
     return this.engine.approximateRange(entityKs, entityKeyCodec.tableRange(table).gte);

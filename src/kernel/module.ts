@@ -23,6 +23,8 @@ export type DatabaseConfig = Pick<
       | 'queryMaxMemory'
       | 'audit'
       | 'auditFlushMs'
+      | 'retentionIntervalMs'
+      | 'retentionBatchSize'
     >
   > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */

@@ -23,6 +23,7 @@ export const KEYSPACE_IDS = {
   apiKeys: 0x69, // API keys: key id -> record JSON (the secret's SHA-256 hash, never the secret)
   pii: 0x70,
   audit: 0x78,
+  retention: 0x7c, // retention policies (p/<collection>) and cleanup runs (r/<collection>, h/<time>/<collection>)
 } as const;
 
 export type KeyspaceName = keyof typeof KEYSPACE_IDS;

@@ -143,6 +143,8 @@ describe('auth matrix over every route', () => {
       ['POST', '/index/create', { table: 'auth', column: 'v', type: 'equality' }],
       ['POST', '/vector/index/create', { name: 'vauth', table: 'authv', field: 'emb', metric: 'L2', dimension: 2 }],
       ['PUT', '/entities/authv:1', { blob: '{"emb":[1,2]}' }],
+      // auth:keep's v (1) read as epoch ms is long expired: a run of this policy would delete it.
+      ['PUT', '/api/retention/auth', { retention_days: 1, timestamp_field: 'v', auto_deletion: false }],
     ] as const) {
       const r = await admin(m, p, b);
       expect(r.status, `${m} ${p}: ${JSON.stringify(r.body)}`).toBeLessThan(300);
@@ -229,12 +231,13 @@ describe('auth matrix over every route', () => {
       'POST /graph/shortest_path': { from: 'auth:keep', to: 'auth:keep' },
       'POST /api/keys': { name: 'auth-created', permissions: ['admin'] },
       'PUT /api/keys/{keyId}': { permissions: ['admin'] },
+      'PUT /api/retention/{collection}': { retention_days: 2, timestamp_field: 'w', auto_deletion: true },
     };
     return bodies[`${op.method} ${op.path}`];
   };
   /** The route with its parameters filled in: the entity whose overwrite or deletion would show; feeds that answer at once, about table `auth`. */
   const urlOf = (op: Op) => {
-    const u = op.path.replace('{key}', 'auth%3Akeep').replace('{keyId}', victimKeyId);
+    const u = op.path.replace('{key}', 'auth%3Akeep').replace('{keyId}', victimKeyId).replace('{collection}', 'auth');
     if (op.path === '/changefeed') return `${u}?from_seq=0&limit=5&key_prefix=auth:`;
     if (op.path === '/changefeed/stream') return `${u}?from_seq=0&keep_alive=false&key_prefix=auth:`;
     if (op.path === WS_PATH) return `${u}?key_prefix=auth:`;
@@ -271,6 +274,7 @@ describe('auth matrix over every route', () => {
       (await get('/index/stats')).replace(/"approximate_size_bytes":\d+/g, ''),
       JSON.stringify(vi.indexes.map((x) => [x.objectName, x.efSearch, x.vectorCount])),
       (await get('/api/keys?include_revoked=true')).replace(/"last_used_at":("[^"]*"|null)/g, ''),
+      await get('/api/retention'),
     ].join('\n');
   }
 

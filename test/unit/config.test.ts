@@ -87,6 +87,19 @@ describe('THEMIS_QUERY_MAX_MEMORY', () => {
   });
 });
 
+describe('THEMIS_RETENTION_INTERVAL_MS and THEMIS_RETENTION_BATCH', () => {
+  it('default to 1 h and 500, read variable and flag, take off for the interval, and refuse values out of range', () => {
+    const d = loadConfig([], {});
+    expect([d.retentionIntervalMs, d.retentionBatchSize]).toEqual([3_600_000, 500]);
+    const c = loadConfig(['--retention-batch', '20'], { THEMIS_RETENTION_INTERVAL_MS: '250', THEMIS_RETENTION_BATCH: '7' });
+    expect([c.retentionIntervalMs, c.retentionBatchSize]).toEqual([250, 20]);
+    expect(loadConfig([], { THEMIS_RETENTION_INTERVAL_MS: 'OFF' }).retentionIntervalMs).toBeUndefined();
+    for (const v of ['99', 'hourly', '-5', String(8 * 86_400_000)])
+      expect(() => loadConfig([], { THEMIS_RETENTION_INTERVAL_MS: v }), v).toThrow(/retention interval/);
+    for (const v of ['0', '10001', 'x']) expect(() => loadConfig([], { THEMIS_RETENTION_BATCH: v }), v).toThrow(/retention batch/);
+  });
+});
+
 describe('logger', () => {
   it('writes JSON lines, filters by level and redacts secret fields', () => {
     const lines: string[] = [];

@@ -7,6 +7,7 @@ import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
 import { keysArea } from './keys.js';
 import { queryArea } from './query.js';
+import { retentionArea } from './retention.js';
 import { searchArea } from './search.js';
 import { systemArea } from './system.js';
 import { transactionsArea } from './transactions.js';
@@ -30,4 +31,5 @@ export const AREAS: readonly RouteArea[] = [
   vectorArea,
   keysArea,
   auditArea,
+  retentionArea,
 ];
