@@ -172,14 +172,18 @@ describe('retention policies over HTTP', () => {
     expect(cdc).toMatchObject({ retention_days: 7, auto_deletion_enabled: true, records_total: stats.entries, records_expired: 0 });
     const logs = policies.find((p) => p.collection === 'logs')!;
     const tables = ['logs', 'elsewhere', 'rep'];
+    // The audit log is a collection with its default policy (365 days, auto-deletion), counted from the log.
+    const auditLogs = policies.find((p) => p.collection === 'audit_logs')!;
+    expect(auditLogs).toMatchObject({ retention_days: 365, auto_deletion_enabled: true, records_expired: 0 });
+    expect(auditLogs.records_total as number).toBeGreaterThan(5);
     expect(r.body.summary).toEqual({
-      total_collections: tables.length + 1,
+      total_collections: tables.length + 2,
       collections_with_policy: policies.length,
       total_expired_records: policies.reduce((n, p) => n + (p.records_expired as number), 0),
       auto_deletion_active: true, // the change feed prunes itself (the job is off here)
       last_global_cleanup: logs.last_cleanup,
     });
-    expect(policies.map((p) => p.collection).sort()).toEqual(['changefeed', 'logs', 'rep']);
+    expect(policies.map((p) => p.collection).sort()).toEqual(['audit_logs', 'changefeed', 'logs', 'rep']);
     expect((r.body.summary as Body).total_expired_records).toBe(3);
     // Without stats nothing is counted.
     const lean = await call(s, 'GET', '/api/reports/retention?include_stats=false');
@@ -268,12 +272,16 @@ describe('the retention job and the report limits', () => {
     expect(auto.last_cleanup! > p!.last_cleanup!).toBe(true);
     expect(auto).toMatchObject({ records_expired: 0, records_total: Object.keys(a.kept).length });
     // THEMIS_CDC_RETENTION as an entry count is no policy in days: the change feed is a collection without one.
-    expect((r.body.policies as Body[]).map((x) => x.collection).sort()).toEqual(['auto', 'manual']);
+    // The audit log (default policy, auto-deletion) is cleaned by the same passes.
+    expect((r.body.policies as Body[]).map((x) => x.collection).sort()).toEqual(['audit_logs', 'auto', 'manual']);
+    const newest = (r.body.policies as Body[])
+      .map((x) => x.last_cleanup as string | null)
+      .reduce((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
     expect(r.body.summary).toMatchObject({
-      total_collections: 3,
-      collections_with_policy: 2,
+      total_collections: 4,
+      collections_with_policy: 3,
       auto_deletion_active: true,
-      last_global_cleanup: auto.last_cleanup,
+      last_global_cleanup: newest,
     });
   });
 
