@@ -77,7 +77,7 @@ export function recordOf(info: ResponseInfo): AuditRecord {
     entityId: subject.entityId ?? (r === undefined ? `${info.method} ${info.path.slice(0, 200)}` : null),
     oldValue: subject.oldValue ?? null,
     newValue: subject.newValue ?? null,
-    success: status >= 200 && status < 400,
+    success: status > 0 && status < 400,
     statusCode: status,
     ipAddress: info.origin?.ipAddress ?? clientAddress(info.remoteAddress),
     sessionId: info.requestId || null,

@@ -339,7 +339,14 @@ export class HttpServer {
   /** Add a WebSocket route (before listen()). */
   webSocket(route: WsRoute): void {
     this.wsRoutes.push({ path: route.path, permission: route.permission });
-    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes, this.opts.rateLimits);
+    // The plain-GET route of the same path carries the operation's audit verb.
+    const m = this.router.match('GET', route.path);
+    registerWebSocket(this.app, route, this.auth, this.log, () => this.draining, this.maxHeaderBytes, this.opts.rateLimits, {
+      hook: (info) => {
+        for (const h of this.hooks) h(info);
+      },
+      route: m.kind === 'route' ? m.route : undefined,
+    });
   }
 
   listen(): Promise<number> {

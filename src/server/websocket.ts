@@ -7,7 +7,7 @@ import { can, type Authenticator, type Permission, type Principal } from '../sec
 import { toErrorReply } from './error-reply.js';
 import { checkHeaderSize, measureRequestHead, targetBytes } from './header-size.js';
 import { authenticateLink } from './chain.js';
-import { compose, type Link, type RequestContext } from './middleware.js';
+import { compose, type Link, type RequestContext, type ResponseInfo } from './middleware.js';
 import type { RateLimits } from './rate-limit.js';
 import type { Route } from './router.js';
 import type { HttpResponse, TemplatedApp } from './uws.js';
@@ -108,6 +108,8 @@ export function registerWebSocket(
   isDraining: () => boolean,
   maxHeaderBytes = 16 * 1024,
   rateLimits?: RateLimits,
+  /** Told of every upgrade request once answered (101 or the refusal), as response hooks are of requests (the audit log). */
+  finished?: { hook: (info: ResponseInfo) => void; route: Route | undefined },
 ): void {
   const chain = upgradeChain(auth, rateLimits);
   app.ws<UserData>(route.path, {
@@ -124,11 +126,39 @@ export function registerWebSocket(
       let aborted = false;
       res.onAborted(() => (aborted = true));
       let answered = false;
+      const started = performance.now();
+      const peer = remoteAddressOf(res);
+      const tell = (status: number, errorCode?: string, errorMessage?: string) => {
+        if (!finished) return;
+        try {
+          finished.hook({
+            method: 'GET',
+            path: route.path,
+            route: route.path,
+            status,
+            errorCode,
+            errorMessage,
+            principal: ctx.principal,
+            requestId,
+            durationMs: performance.now() - started,
+            matched: finished.route,
+            params: {},
+            body: undefined,
+            reply: undefined,
+            origin: undefined,
+            remoteAddress: peer,
+            header: (n: string) => headers[n] ?? '',
+          });
+        } catch (err) {
+          log.error('response hook failed', { request_id: requestId, route: route.path, error: err });
+        }
+      };
       const refuse = (err: unknown, extra?: Record<string, string>) => {
         if (aborted || answered) return;
         answered = true;
         try {
           const e = toErrorReply(err, requestId, log, route.path);
+          tell(e.status, e.body.code as string, e.body.message as string);
           res.cork(() => {
             res.writeStatus(`${e.status} ${STATUS_CODES[e.status] ?? 'Error'}`);
             res.writeHeader('Content-Type', 'application/json');
@@ -151,7 +181,7 @@ export function registerWebSocket(
       // The links an HTTP request passes between routing and the handler, on the same RateLimits (same buckets):
       // per-IP limit, failed-authentication guard, authentication, per-principal limit.
       const ctx: UpgradeContext = {
-        remoteAddress: rateLimits ? remoteAddressOf(res) : '',
+        remoteAddress: peer,
         header: (n) => headers[n] ?? '',
         setHeader: (n, v) => {
           (ctx.responseHeaders ??= {})[n] = v;
@@ -193,6 +223,7 @@ export function registerWebSocket(
                 ),
               );
               answered = true;
+              tell(101);
             } catch (err) {
               refuse(err);
             }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ADMIN_KEY, call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 /**
@@ -221,6 +222,29 @@ describe('the audit log', () => {
       expect(seen, q).toEqual(full.entries.map((e) => e.id));
       expect(page).toBe(Math.ceil(full.totalCount / 7));
     }
+  });
+
+  it('WebSocket upgrades are audited: opened (101) and refused (LOGIN_FAILED)', async () => {
+    const attempt = (headers: Record<string, string>) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${s.port}/changefeed/ws?keep_alive=false`, { headers });
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.on('unexpected-response', (_q, r) => {
+          resolve(r.statusCode ?? 0);
+          r.resume();
+        });
+        ws.on('error', () => resolve(-1));
+      });
+    expect(await attempt({ authorization: `Bearer ${ADMIN_KEY}` })).toBe(101);
+    expect(await attempt({ authorization: 'Bearer not-a-key-0123456789' })).toBe(401);
+    const ws = (await audit(s, '?page_size=1000')).entries.filter((e) => e.route === '/changefeed/ws');
+    expect(ws.map((e) => [e.action, e.statusCode, e.success, e.user])).toEqual([
+      ['LOGIN_FAILED', 401, false, null],
+      ['STREAM_CHANGEFEED', 101, true, 'admin (THEMIS_ADMIN_KEY)'],
+    ]);
   });
 
   it('the hash chain verifies', async () => {
