@@ -22,7 +22,8 @@ export function auditLink(): Link {
     remoteAddress: true,
     run: (ctx, next) => {
       const r = ctx.matched;
-      if (r !== undefined) {
+      // GET and HEAD never commit: their entries come from the response hook (no origin to build).
+      if (r !== undefined && r.method !== 'GET') {
         const p = ctx.principal;
         ctx.origin = {
           requestId: ctx.requestId,
