@@ -109,7 +109,7 @@ function table(doc: Doc, head: string[], rows: string[][], widths: number[], ali
   };
   drawRow(head, true, true);
   if (rows.length === 0) drawRow(['(none)', ...head.slice(1).map(() => '')], false, false);
-  rows.forEach((r, i) => drawRow(r, false, i % 2 === 1));
+  for (let i = 0; i < rows.length; i++) drawRow(rows[i]!, false, i % 2 === 1);
   doc.x = MARGIN;
 }
 
