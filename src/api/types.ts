@@ -2822,6 +2822,139 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Aggregated audit report (JSON, CSV or PDF)
+         * @description Figures of the audit log's entries in the period (both bounds inclusive),
+         *     computed in one pass over them (docs/audit.md, "Reports"). Without `start`
+         *     and `end` the period is the last 24 hours; with only one, the other is
+         *     24 hours away (`end` defaults to now). The timeline has every bucket
+         *     (zeros included) from the later of `start` and the oldest retained entry
+         *     to the earlier of `end` and now: hourly or daily for `group_by=hour|day`,
+         *     else hourly for periods up to 72 hours and daily beyond; more than
+         *     10,000 buckets is 400 (`field: group_by`). `groups`: one row per key of
+         *     `group_by`, most events first (hour/day: the timeline's buckets).
+         *     Counters keep at most 100,000 distinct keys each (beyond, keys fold into
+         *     `(other)` and `capped` is true). Only `reports:read` is required (not
+         *     also `audit:read`): the report holds aggregates, not entries.
+         *     `format=csv`: the groups as `<group_by>,count,failed,success_rate`
+         *     (RFC 4180, cells starting with `=`, `+`, `-`, `@` prefixed with `'`);
+         *     `format=pdf`: title, period, summary, timeline bar chart, top actions and
+         *     users. Both as attachments (`Content-Disposition`). Rate-limited per key by
+         *     `THEMIS_RATE_LIMIT_AUDIT` (429 `RATE_LIMITED`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description From this time (inclusive): epoch ms or ISO 8601. Default: `end` minus 24 hours. */
+                    start?: string;
+                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. Default: now. */
+                    end?: string;
+                    group_by?: "user" | "action" | "entity_type" | "hour" | "day";
+                    format?: "json" | "csv" | "pdf";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report. */
+                200: {
+                    headers: {
+                        /** @description CSV and PDF: `attachment; filename="themis-audit-report-<start>-<end>.<ext>"`. */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditReport"];
+                        "text/csv": string;
+                        "application/pdf": string;
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["TooManyRequests"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compliance report (GDPR), JSON or PDF
+         * @description The contract's sections from real counters of the period (both bounds
+         *     inclusive; default: the last 30 days, `end` defaulting to now):
+         *     failed authentications (`LOGIN_FAILED` entries), forbidden attempts
+         *     (entries answered 403), PII reveal/deletion events (`PII_REVEAL`,
+         *     `PII_DELETE` entries: zero until the PII module exists, see `note`),
+         *     retention (policies in force, auto-deletion, records deleted by
+         *     cleanups finished in the period), a detected breach when the audit
+         *     log's hash chain does not verify (the whole chain is walked), and a
+         *     `compliance_score` whose formula is in docs/audit.md ("The compliance
+         *     score"); `score_deductions` lists what cost points. `format=pdf`: the
+         *     same as a PDF attachment. Only `reports:read` is required.
+         *     Rate-limited per key by `THEMIS_RATE_LIMIT_AUDIT`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description From this time (inclusive): epoch ms or ISO 8601. Default: `end` minus 30 days. */
+                    start?: string;
+                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. Default: now. */
+                    end?: string;
+                    format?: "json" | "pdf";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report. */
+                200: {
+                    headers: {
+                        /** @description PDF: `attachment; filename="themis-compliance-report-<start>-<end>.pdf"`. */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ComplianceReport"];
+                        "application/pdf": string;
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["TooManyRequests"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3296,6 +3429,115 @@ export interface components {
                 /** Format: date-time */
                 last_global_cleanup: string | null;
             };
+        };
+        ReportPeriod: {
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+        };
+        AuditReport: {
+            period: components["schemas"]["ReportPeriod"];
+            summary: {
+                total_events: number;
+                /** @description Entries with `success` (status < 400). */
+                successful_events: number;
+                failed_events: number;
+                /** @description successful / total, 4 decimals; null without events. */
+                success_rate: number | null;
+                /** @description Distinct principal names (entries without a principal not counted). */
+                unique_users: number;
+                /** @description Distinct non-null `entityId` values. */
+                unique_entities: number;
+            };
+            /** @description The 10 actions with most events (ties by name). */
+            top_actions: {
+                action: string;
+                count: number;
+                success_rate: number;
+            }[];
+            /** @description The 10 principals with most events (ties by name); `user` null for requests without a principal. */
+            top_users: {
+                user: string | null;
+                action_count: number;
+                failed_count: number;
+            }[];
+            timeline: {
+                /**
+                 * Format: date-time
+                 * @description Start of the UTC hour or day.
+                 */
+                timestamp: string;
+                event_count: number;
+            }[];
+            /** @enum {string} */
+            group_by: "user" | "action" | "entity_type" | "hour" | "day";
+            /**
+             * @description The timeline's bucket.
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            groups: {
+                key: string | null;
+                count: number;
+                failed: number;
+            }[];
+            /** @description A counter reached 100,000 distinct keys: unique counts are lower bounds, `(other)` collects the rest. */
+            capped: boolean;
+        };
+        ComplianceReport: {
+            period: components["schemas"]["ReportPeriod"];
+            pii_processing: {
+                total_pii_records: number;
+                /** @description `PII_REVEAL` entries in the period. */
+                pii_access_events: number;
+                /** @description `PII_DELETE` entries in the period. */
+                pii_deletion_events: number;
+                pseudonymization_active: boolean;
+                encryption_enabled: boolean;
+                note: string;
+            };
+            retention: {
+                policies_active: number;
+                auto_deletion_enabled: boolean;
+                records_deleted_in_period: number;
+                audit_log_policy: {
+                    retention_days?: number;
+                    auto_deletion?: boolean;
+                } | null;
+            };
+            security: {
+                /** @description `LOGIN_FAILED` entries (401) in the period. */
+                failed_auth_attempts: number;
+                /** @description Entries answered 403 in the period. */
+                unauthorized_access_attempts: number;
+                /** @description 1 when the audit chain does not verify, else 0. */
+                data_breaches_detected: number;
+                total_events: number;
+                /** @enum {string} */
+                audit_level: "all" | "writes" | "off";
+                audit_chain: components["schemas"]["ReportChain"];
+                note: string | null;
+            };
+            data_subject_rights: {
+                access_requests: number;
+                deletion_requests: number;
+                rectification_requests: number;
+                portability_requests: number;
+                note: string;
+            };
+            compliance_score: number;
+            score_deductions: {
+                /** @enum {string} */
+                reason: "audit_chain_broken" | "audit_off" | "audit_writes_only" | "no_audit_log_retention_policy" | "no_auto_deletion" | "pseudonymization_inactive" | "encryption_disabled" | "failed_auth_rate" | "forbidden_rate";
+                points: number;
+            }[];
+        };
+        ReportChain: {
+            ok: boolean;
+            checked: number;
+            first_broken_id: number | null;
+            reason: string | null;
         };
         ApiKeyCreateRequest: {
             name: components["schemas"]["ApiKeyName"];

@@ -459,14 +459,17 @@ export class HttpServer {
     // A chain without the request-id link (or one that failed before it) still answers with an id.
     if (ex.requestId === '') ex.requestId = nextRequestId();
     let status: number;
-    let text: string;
+    let text: string | Uint8Array;
     let contentType: string;
     try {
       if (r === null || typeof r !== 'object')
         throw new TypeError(`route ${ex.route} returned ${r === null ? 'null' : typeof r} instead of a reply`);
       if ('stream' in r) return this.startStream(ex, r.stream);
       status = r.status ?? 200;
-      if (r.text !== undefined) {
+      if (r.body !== undefined) {
+        text = r.body;
+        contentType = r.contentType ?? 'application/octet-stream';
+      } else if (r.text !== undefined) {
         text = r.text;
         contentType = r.contentType ?? 'text/plain; charset=utf-8';
       } else {
@@ -619,7 +622,7 @@ export class HttpServer {
   private write(
     ex: Exchange,
     status: number,
-    body: string,
+    body: string | Uint8Array,
     contentType: string,
     headers: Record<string, string> | undefined,
     close = false,
@@ -712,7 +715,7 @@ const encodedStatus = new Map<number, string | Uint8Array>();
 function writeResponse(
   ex: Exchange,
   status: number,
-  body: string,
+  body: string | Uint8Array,
   contentType: string,
   headers: Record<string, string> | undefined,
   close: boolean,

@@ -42,6 +42,8 @@ export interface Reply {
   json?: unknown;
   /** Sent as is (use with `contentType`). */
   text?: string;
+  /** Binary content sent as is (a PDF; use with `contentType`). */
+  body?: Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
 }

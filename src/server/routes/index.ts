@@ -7,6 +7,7 @@ import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
 import { keysArea } from './keys.js';
 import { queryArea } from './query.js';
+import { reportsArea } from './reports.js';
 import { retentionArea } from './retention.js';
 import { searchArea } from './search.js';
 import { systemArea } from './system.js';
@@ -32,4 +33,5 @@ export const AREAS: readonly RouteArea[] = [
   keysArea,
   auditArea,
   retentionArea,
+  reportsArea,
 ];
