@@ -178,9 +178,9 @@ async function pumpCsv(
     }
     if (!out.closed) out.end(csvRows(batch));
   } catch (err) {
-    // Rows are out already: all that is left is to close the connection, so the client sees an incomplete reply.
+    // Rows are out already: close the connection without ending the reply, so the client sees an incomplete export, not a short one.
     log?.error('audit CSV export failed', { request_id: req.requestId, error: err });
-    out.end('', true);
+    out.abort();
   } finally {
     await source.return?.();
   }
