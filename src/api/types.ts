@@ -2528,6 +2528,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/export/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the audit log as CSV (a page, or every matching entry, streamed)
+         * @description The filters of `GET /api/audit`. Without `all`, one page newest first
+         *     (`page`, `page_size` up to 10,000, default 10,000), with the match count
+         *     in `X-Total-Count`; with `all=true` every matching entry, newest first,
+         *     streamed in chunks with backpressure (memory stays bounded, also for
+         *     millions of rows). Parameters are checked before any byte of CSV is
+         *     sent: a bad one is a JSON 400 `VALIDATION_FAILED` with `field`.
+         *
+         *     Columns: `id,timestamp,user,userId,action,entityType,entityId,success,statusCode,ipAddress,sessionId,errorMessage,seq,method,route,oldValue,newValue`.
+         *     RFC 4180 (CRLF line ends; fields with a comma, quote, CR or LF quoted,
+         *     quotes doubled). CSV-injection safe: a text cell starting with `=`,
+         *     `+`, `-`, `@`, tab, carriage return or `'` is prefixed with `'`
+         *     (strip one leading `'` from a text cell to get the stored value back;
+         *     docs/audit.md, "CSV export"). A storage failure after the first rows
+         *     closes the connection. Rate-limited like `GET /api/audit`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description From this time (inclusive): epoch ms or ISO 8601. */
+                    start?: string;
+                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. */
+                    end?: string;
+                    /** @description Principal name (`admin` */
+                    user?: string;
+                    /** @description Principal id (the API key id, `jwt:<sub>`). */
+                    user_id?: string;
+                    /** @description Audit verb, e.g. `PUT_ENTITY` (docs/audit.md lists them). */
+                    action?: string;
+                    entity_type?: string;
+                    entity_id?: string;
+                    /** @description `true`: successful requests only; `false`: failed ones only; absent: both. */
+                    success?: boolean;
+                    /** @description Not with `all=true`. */
+                    page?: number;
+                    /** @description Not with `all=true`. */
+                    page_size?: number;
+                    /** @description Every matching entry (streamed), instead of one page. */
+                    all?: boolean;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The CSV file (`Content-Disposition: attachment; filename="audit-<UTC timestamp>.csv"`). */
+                200: {
+                    headers: {
+                        "Content-Disposition"?: string;
+                        /** @description Matching entries (page mode only). */
+                        "X-Total-Count"?: number;
+                        /** @description More pages follow (page mode only). */
+                        "X-Has-More"?: boolean;
+                        "X-RateLimit-Limit"?: number;
+                        "X-RateLimit-Remaining"?: number;
+                        "X-RateLimit-Reset"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["TooManyRequests"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit/verify": {
         parameters: {
             query?: never;

@@ -1,4 +1,5 @@
 export { Audit } from './module.js';
+export { CSV_COLUMNS, csvHeader, csvRows, csvSafeText, csvUnescapeText } from './csv.js';
 export {
   AuditLog,
   AUDIT_FILTERS,

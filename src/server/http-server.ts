@@ -549,6 +549,20 @@ export class HttpServer {
         }
         closed();
       },
+      abort: () => {
+        if (ended) return;
+        ended = true;
+        this.openStreams.delete(closeStream);
+        if (!ex.aborted) {
+          this.finish(ex, 500);
+          try {
+            res.close();
+          } catch {
+            // Already closed by uWS.
+          }
+        }
+        closed();
+      },
       get closed() {
         return ended || ex.aborted;
       },

@@ -61,6 +61,12 @@ export interface ResponseStream {
   onWritable(cb: () => void): void;
   /** End the response; `closeConnection` also closes the socket (e.g. after an error event to a slow client). */
   end(chunk?: string, closeConnection?: boolean): void;
+  /**
+   * Close the connection at once, without the end of the response: the client
+   * sees an incomplete reply, not a short complete one (a failure after the
+   * status was sent, e.g. an export whose storage read failed). Recorded as 500.
+   */
+  abort(): void;
   /** True after end() or after the client went away. */
   readonly closed: boolean;
   /** Called once when the stream closes for any reason (end, client gone, server shutdown). */

@@ -83,6 +83,18 @@ beforeAll(async () => {
     })
     .add({
       method: 'GET',
+      path: '/stream-aborts',
+      auth: false,
+      handler: () => ({
+        stream: (out) => {
+          out.start(200, { 'Content-Type': 'text/csv' });
+          out.write('a,b\r\n');
+          setTimeout(() => out.abort(), 20);
+        },
+      }),
+    })
+    .add({
+      method: 'GET',
       path: '/abort-callback-throws',
       auth: false,
       handler: (req) =>
@@ -182,6 +194,13 @@ describe('every request is answered, whatever the handler does', () => {
     expect(r.status, await r.clone().text()).toBe(200);
     expect(r.headers.get('retry-after')).toBe('5');
     expect(await r.json()).toEqual({ ok: 1 });
+  });
+
+  it('a stream that aborts after starting: the client sees an incomplete body (not a complete short one), the server goes on', async () => {
+    const r = await fetch(`${base}/stream-aborts`, { signal: AbortSignal.timeout(5000) });
+    expect(r.status).toBe(200);
+    await expect(r.text()).rejects.toThrow();
+    expect((await fetch(`${base}/ok`)).status).toBe(200);
   });
 
   it('a stream that throws after starting is ended (the client is not left waiting) and logged', async () => {
