@@ -69,7 +69,8 @@ function row(e: AuditEntry): Cell[] {
 }
 
 // quote_record_delimiter: also quote a field with a bare LF or CR (csv-stringify quotes only CRLF once a record delimiter is set).
-const OPTIONS = { record_delimiter: 'windows', quote_record_delimiter: true, eof: true } as const;
+export const CSV_OPTIONS = { record_delimiter: 'windows', quote_record_delimiter: true, eof: true } as const;
+const OPTIONS = CSV_OPTIONS;
 
 /** The header line (CRLF-terminated). */
 export function csvHeader(): string {

@@ -1,3 +1,4 @@
+import { CSV_OPTIONS, csvSafeText } from './csv.js';
 import { stringify } from 'csv-stringify/sync';
 import PDFDocument from 'pdfkit';
 import type { AuditReport, ComplianceReport } from './reports.js';
@@ -10,8 +11,8 @@ import type { AuditReport, ComplianceReport } from './reports.js';
 
 /** A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`. */
 export function csvSafe(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  if (v === null || v === undefined) return '';
+  return typeof v === 'number' ? String(v) : csvSafeText(String(v));
 }
 
 /** The audit report's groups as CSV rows: `<group_by>,count,failed,success_rate`. */
@@ -21,7 +22,7 @@ export function auditReportCsv(r: AuditReport): string {
     rows.push([g.key, g.count, g.failed, g.count === 0 ? '' : Math.round(((g.count - g.failed) / g.count) * 10_000) / 10_000]);
   return stringify(
     rows.map((row) => row.map(csvSafe)),
-    { record_delimiter: '\r\n' },
+    CSV_OPTIONS,
   );
 }
 
