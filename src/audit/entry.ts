@@ -1,44 +1,15 @@
+import type { components } from '../api/types.js';
 import crypto from 'node:crypto';
 
 /**
- * One audit entry: who did what, when, with which result (the contract's
- * `GET /api/audit` fields plus `userId`, `statusCode`, `seq`, `method` and
- * `route`). What a caller supplies is an `AuditRecord`; the log adds the
- * monotonic `id`, the `timestamp` and the hash chain.
+ * One audit entry: who did what, when, with which result — openapi.yaml's
+ * `AuditEntry` (the contract's `GET /api/audit` fields plus `userId`,
+ * `statusCode`, `seq`, `method` and `route`; docs/audit.md describes each).
+ * What a caller supplies is an `AuditRecord`; the log adds the monotonic
+ * `id`, the `timestamp` and the hash chain.
  */
-export interface AuditRecord {
-  /** Principal name (`admin`, the API key's name, the JWT subject); null before authentication. */
-  user: string | null;
-  /** Principal id (the API key id, `jwt:<sub>`, `env-admin`). */
-  userId: string | null;
-  /** A stable verb per route (`PUT_ENTITY`, `CREATE_KEY`, `LOGIN_FAILED`, ...; docs/audit.md). */
-  action: string;
-  /** The table for entity and query routes, else the resource kind (`api_key`, `transaction`, ...). */
-  entityType: string | null;
-  /** The entity key `table:pk`, the key id, the transaction id, ... */
-  entityId: string | null;
-  /** Before/after values where the contract shows them (key management), redacted; JSON text. */
-  oldValue: string | null;
-  newValue: string | null;
-  success: boolean;
-  /** HTTP status; 0 when the client went away before an answer. */
-  statusCode: number;
-  ipAddress: string | null;
-  /** The request id (`X-Request-Id`). */
-  sessionId: string | null;
-  errorMessage: string | null;
-  /** For committed writes: the change-feed sequence number of the commit's last change. */
-  seq: number | null;
-  method: string | null;
-  /** Route template (`/entities/:key`), never the query string. */
-  route: string | null;
-}
-
-export interface AuditEntry extends AuditRecord {
-  id: number;
-  /** ISO 8601, never decreasing with `id`. */
-  timestamp: string;
-}
+export type AuditEntry = components['schemas']['AuditEntry'];
+export type AuditRecord = Omit<AuditEntry, 'id' | 'timestamp'>;
 
 /** An entry as stored: the entry, the previous entry's hash and its own. */
 export interface StoredEntry extends AuditEntry {

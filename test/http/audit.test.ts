@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
+import type { components } from '../../src/api/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ADMIN_KEY, call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
@@ -12,26 +13,8 @@ import { ADMIN_KEY, call, sleep, startServer, type Body, type StartedServer } fr
  * its entry after kill -9.
  */
 
-type Entry = {
-  id: number;
-  timestamp: string;
-  user: string | null;
-  userId: string | null;
-  action: string;
-  entityType: string | null;
-  entityId: string | null;
-  oldValue: string | null;
-  newValue: string | null;
-  success: boolean;
-  statusCode: number;
-  ipAddress: string | null;
-  sessionId: string | null;
-  errorMessage: string | null;
-  seq: number | null;
-  method: string | null;
-  route: string | null;
-};
-type Page = { entries: Entry[]; totalCount: number; page: number; pageSize: number; hasMore: boolean };
+type Entry = components['schemas']['AuditEntry'];
+type Page = components['schemas']['AuditPage'];
 
 const audit = async (s: StartedServer, q = ''): Promise<Page> => {
   const r = await call(s, 'GET', `/api/audit${q}`);

@@ -1,29 +1,11 @@
 import { parse } from 'csv-parse/sync';
+import { auditEntry } from '../helpers/audit.js';
 import { describe, expect, it } from 'vitest';
 import { type AuditEntry, CSV_COLUMNS, csvHeader, csvRows, csvSafeText, csvUnescapeText } from '../../src/audit/index.js';
 
 /** The CSV of audit entries (src/audit/csv.ts): RFC 4180 quoting and CSV-injection escaping. */
 
-const entry = (over: Partial<AuditEntry> = {}): AuditEntry => ({
-  id: 1,
-  timestamp: '2026-01-02T03:04:05.678Z',
-  user: 'u',
-  userId: 'k1',
-  action: 'GET_ENTITY',
-  entityType: 't',
-  entityId: 't:1',
-  oldValue: null,
-  newValue: null,
-  success: true,
-  statusCode: 200,
-  ipAddress: '10.0.0.1',
-  sessionId: 'r',
-  errorMessage: null,
-  seq: null,
-  method: 'GET',
-  route: '/entities/:key',
-  ...over,
-});
+const entry = auditEntry;
 
 describe('audit CSV', () => {
   it("csvSafeText prefixes a cell starting with = + - @ tab CR or ' with one quote, and only those", () => {

@@ -4,29 +4,16 @@ import { AuditLog, type AuditRecord, redactText, redactedJson } from '../../src/
 import { createLogger } from '../../src/log.js';
 import { clientAddress } from '../../src/server/audit.js';
 import { Engine } from '../../src/storage/index.js';
+import { auditEntry } from '../helpers/audit.js';
 import { tempDir } from '../helpers/inproc.js';
 
 /** The audit log in process (src/audit/audit-log.ts): ids, chain, filters, paging, retention of the log itself. */
 
 const log = createLogger('silent');
-const rec = (over: Partial<AuditRecord> = {}): AuditRecord => ({
-  user: 'u',
-  userId: 'k1',
-  action: 'GET_ENTITY',
-  entityType: 't',
-  entityId: 't:1',
-  oldValue: null,
-  newValue: null,
-  success: true,
-  statusCode: 200,
-  ipAddress: '10.0.0.1',
-  sessionId: 'r',
-  errorMessage: null,
-  seq: null,
-  method: 'GET',
-  route: '/entities/:key',
-  ...over,
-});
+const rec = (over: Partial<AuditRecord> = {}): AuditRecord => {
+  const { id: _id, timestamp: _ts, ...r } = auditEntry(over);
+  return r;
+};
 
 let dir: string;
 let engine: Engine;
