@@ -3,15 +3,16 @@ import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
-import { type AuditEntry, type AuditRecord, chainHash, GENESIS_HASH, publicEntry, type StoredEntry } from './entry.js';
+import { type AuditEntry, type AuditRecord, canonical, chainHash, GENESIS_HASH, parseStored, storedText, storedTimeMs } from './entry.js';
 
 /**
  * The audit log (docs/audit.md). Storage, in the `audit` keyspace:
  *
- *   'E' id(8)                      -> the stored entry (JSON, with prevHash and hash)
- *   'I' field(1) len(2) value id(8) -> ''   equality filters (user, user id, action, entity type, entity id, success)
- *   'T' ms(8) id(8)                -> ''   time -> ids
- *   'M' 'anchor'                   -> the hash before the first retained entry (retention cuts the chain's head)
+ *   'E' id(8)                             -> the entry: its canonical JSON array + prevHash + hash
+ *   'I' field(1) len(2) value firstId(8)  -> ids (8 bytes each, ascending): one chunk per (field, value)
+ *                                            and flush, for the equality filters
+ *   'M' 'anchor'                          -> the hash before the first retained entry (retention)
+ *   'M' 'indexed'                         -> the last id whose index chunks are written
  *
  * Ids and the chain are assigned in one place, synchronously, at the moment
  * an entry's batch is handed to the group committer (which writes batches in
@@ -19,17 +20,21 @@ import { type AuditEntry, type AuditRecord, chainHash, GENESIS_HASH, publicEntry
  * loses at most a suffix — never a hole, never a broken link.
  *
  * - The entry of a write travels in the write's own batch (the commit
- *   participant), so a committed write always has its entry.
+ *   participant), so a committed write always has its entry. Its index
+ *   chunks follow with the next flush (derived data: replayed from the
+ *   entries after 'M indexed' at open).
  * - Entries of other requests wait in memory at most `flushMs` (or ride along
  *   in the next commit's batch); the request path never waits for them. A
  *   query of the log first flushes, so it sees every request already answered.
+ * - Time ranges need no index: timestamps never decrease with the id, so the
+ *   ids of a period are found by binary search over the (gap-free) ids.
  */
 
 const ks = keyspace('audit');
 const E = 0x45; // 'E'
 const I = 0x49; // 'I'
-const T = 0x54; // 'T'
 const ANCHOR = Buffer.from('Manchor', 'latin1');
+const INDEXED = Buffer.from('Mindexed', 'latin1');
 
 /** The indexed equality filters and their one-byte field tags. */
 export const AUDIT_FILTERS = {
@@ -90,6 +95,8 @@ export class AuditLog {
   private firstId = 1;
   /** Entries waiting to be written, with the time they were recorded. */
   private pending: [AuditRecord, number][] = [];
+  /** Entries written (or on their way in a batch) whose index chunks are not: the next flush writes them. */
+  private unindexed: AuditEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** The latest batch handed to the committer (a flush resolves when it, and so every earlier one, is written). */
   private lastWrite: Promise<void> = Promise.resolve();
@@ -112,16 +119,27 @@ export class AuditLog {
     return this.opts.level;
   }
 
-  /** Load the chain's head: the last entry's id, hash and time, and the first retained id. */
+  /**
+   * Load the chain's head (the last entry's id, hash and time) and the first
+   * retained id, then index what a crash left unindexed (the entries after
+   * 'M indexed').
+   */
   async open(): Promise<void> {
-    for await (const [, v] of this.engine.scan(ks, { ...rangeOf(E), reverse: true, limit: 1 })) {
-      const e = JSON.parse(v.toString('utf8')) as StoredEntry;
-      this.lastId = e.id;
+    for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(E), reverse: true, limit: 1 })) {
+      const e = parseStored(v.toString('utf8'));
+      this.lastId = seqCodec.decode(k.subarray(1));
       this.lastHash = e.hash;
-      this.lastMs = Date.parse(e.timestamp);
+      this.lastMs = Date.parse(e.entry.timestamp);
     }
     for await (const [k] of this.engine.scan(ks, { ...rangeOf(E), limit: 1 })) this.firstId = seqCodec.decode(k.subarray(1));
     if (this.lastId === 0) this.firstId = 1;
+    const indexed = await this.engine.get(ks, INDEXED);
+    const from = Math.max(this.firstId, indexed === undefined ? 1 : seqCodec.decode(indexed) + 1);
+    if (from <= this.lastId) {
+      for await (const chunk of this.engine.scanChunks(ks, { gte: entryKey(from), lte: entryKey(this.lastId) }, 1024, 1024))
+        for (const [, v] of chunk) this.unindexed.push(parseStored(v.toString('utf8')).entry);
+      await this.flush();
+    }
   }
 
   /** The commit participant: a commit that serves a request carries that request's entry in its own batch. */
@@ -133,8 +151,8 @@ export class AuditLog {
       // Entries still waiting go first (they are older), in the same batch.
       for (const [r, ms] of this.pending) this.assign(r, batch, ms);
       this.pending = [];
-      this.clearTimer();
       c.origin!.recordedId = this.assign(rec, batch, this.now()).id;
+      this.schedule(); // their index chunks
     },
     aborted: () => {
       this.broken ??= new Error('a commit carrying audit entries failed');
@@ -164,27 +182,31 @@ export class AuditLog {
     };
   }
 
-  /** Record a request's entry: written within `flushMs` (or with the next commit), never waited for. */
+  /** Record a request's entry: written within `flushMs` (or with the next commit), never waited for. The log keeps (and completes) `r`. */
   record(r: AuditRecord): void {
     if (this.opts.level === 'off' || this.broken || this.closed) return;
     this.pending.push([r, this.now()]);
-    if (this.pending.length >= MAX_PENDING) void this.flush();
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.opts.flushMs);
-      this.timer.unref();
-    }
+    if (this.pending.length >= MAX_PENDING) void this.flush().catch(() => undefined);
+    else this.schedule();
   }
 
-  /** Write what waits; resolves once it (and every entry assigned before) is durable. */
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush().catch(() => undefined);
+    }, this.opts.flushMs);
+    this.timer.unref();
+  }
+
+  /** Write what waits (entries and index chunks); resolves once it (and every entry assigned before) is durable. */
   flush(): Promise<void> {
     this.clearTimer();
-    if (this.pending.length > 0 && !this.broken) {
+    if ((this.pending.length > 0 || this.unindexed.length > 0) && !this.broken) {
       const batch = new WriteBatch();
       for (const [r, ms] of this.pending) this.assign(r, batch, ms);
       this.pending = [];
+      this.index(batch);
       this.lastWrite = this.engine.commit(batch).catch((e: unknown) => {
         this.broken ??= e instanceof Error ? e : new Error(String(e));
         this.log.error('audit entries could not be written; no more are written until a restart', { error: e });
@@ -192,6 +214,38 @@ export class AuditLog {
       });
     }
     return this.lastWrite;
+  }
+
+  /** The index chunks of the unindexed entries: one key per (field, value) holding their ids, and the watermark. */
+  private index(batch: WriteBatch): void {
+    const list = this.unindexed;
+    if (list.length === 0) return;
+    this.unindexed = [];
+    // One map per field, keyed by the value's text: no key string is built per entry.
+    const groups = FILTER_FIELDS.map(() => new Map<string, number[]>());
+    for (const e of list) {
+      for (let f = 0; f < FILTER_FIELDS.length; f++) {
+        const v = e[FILTER_FIELDS[f]!];
+        if (v === null || v === undefined) continue;
+        const text = typeof v === 'string' ? v : String(v);
+        const g = groups[f]!;
+        const ids = g.get(text);
+        if (ids) ids.push(e.id);
+        else g.set(text, [e.id]);
+      }
+    }
+    for (let f = 0; f < FILTER_FIELDS.length; f++) {
+      for (const [value, ids] of groups[f]!) {
+        const prefix = indexPrefix(FILTER_FIELDS[f]!, value);
+        const key = Buffer.allocUnsafe(prefix.length + 8);
+        prefix.copy(key, 0);
+        writeId(key, prefix.length, ids[0]!);
+        const packed = Buffer.allocUnsafe(ids.length * 8);
+        for (let i = 0; i < ids.length; i++) writeId(packed, i * 8, ids[i]!);
+        batch.put(ks, key, packed);
+      }
+    }
+    batch.put(ks, INDEXED, seqCodec.encode(list[list.length - 1]!.id));
   }
 
   async close(): Promise<void> {
@@ -210,99 +264,99 @@ export class AuditLog {
     }
   }
 
-  /** Give `r` the next id, its time (never before the previous entry's) and its link in the chain; add it and its index keys to `batch`. */
-  private assign(r: AuditRecord, batch: WriteBatch, at: number): StoredEntry {
+  /** Give `r` the next id, its time (never before the previous entry's) and its link in the chain; add it to `batch`. */
+  private assign(r: AuditRecord, batch: WriteBatch, at: number): AuditEntry {
     const id = ++this.lastId;
     const ms = Math.max(at, this.lastMs);
     this.lastMs = ms;
-    const e: AuditEntry = { id, timestamp: new Date(ms).toISOString(), ...r };
+    // The record becomes the entry: id and time are added to it, not copied (the log owns what record() got).
+    const e = r as AuditEntry;
+    e.id = id;
+    e.timestamp = new Date(ms).toISOString();
+    const text = canonical(e);
     const prevHash = this.lastHash;
-    const hash = chainHash(prevHash, e);
+    const hash = chainHash(prevHash, text);
     this.lastHash = hash;
-    const stored: StoredEntry = { ...publicEntry(e), prevHash, hash };
-    const idKey = seqCodec.encode(id);
-    batch.put(ks, Buffer.concat([Buffer.of(E), idKey]), Buffer.from(JSON.stringify(stored), 'utf8'));
-    batch.put(ks, Buffer.concat([Buffer.of(T), seqCodec.encode(ms), idKey]), EMPTY);
-    for (const f of Object.keys(AUDIT_FILTERS) as AuditFilterField[]) {
-      const v = e[f];
-      if (v === null || v === undefined) continue;
-      batch.put(ks, Buffer.concat([indexPrefix(f, String(v)), idKey]), EMPTY);
-    }
+    batch.put(ks, entryKey(id), Buffer.from(storedText(text, prevHash, hash), 'utf8'));
+    this.unindexed.push(e);
     this.written++;
-    return stored;
+    return e;
   }
 
   // ------------------------------------------------------------------ reading
 
-  /** Ids `lo..hi` (inclusive) of the entries in [startMs, endMs]; undefined when none. */
-  private async idRange(startMs?: number, endMs?: number): Promise<[number, number] | undefined> {
+  /** The time (ms) of entry `id` (ids in [firstId, lastId] all exist). */
+  private timeOf(id: number): number {
+    const v = this.engine.getSync(ks, entryKey(id));
+    return v === undefined ? Number.NaN : storedTimeMs(v.toString('utf8'));
+  }
+
+  /** Ids `lo..hi` (inclusive) of the entries in [startMs, endMs], by binary search on their times; undefined when none. */
+  private idRange(startMs?: number, endMs?: number): [number, number] | undefined {
     if (this.lastId < this.firstId) return undefined;
     let lo = this.firstId;
     let hi = this.lastId;
-    if (startMs !== undefined) {
-      let found: number | undefined;
-      for await (const [k] of this.engine.scan(ks, {
-        gte: Buffer.concat([Buffer.of(T), seqCodec.encode(Math.max(0, startMs))]),
-        lt: Buffer.of(T + 1),
-        limit: 1,
-      }))
-        found = seqCodec.decode(k.subarray(9, 17));
-      if (found === undefined) return undefined;
-      lo = Math.max(lo, found);
-    }
-    if (endMs !== undefined) {
-      if (endMs < 0) return undefined;
-      let found: number | undefined;
-      for await (const [k] of this.engine.scan(ks, {
-        gte: Buffer.of(T),
-        lt: Buffer.concat([Buffer.of(T), seqCodec.encode(Math.min(Number.MAX_SAFE_INTEGER, endMs + 1))]),
-        reverse: true,
-        limit: 1,
-      }))
-        found = seqCodec.decode(k.subarray(9, 17));
-      if (found === undefined) return undefined;
-      hi = Math.min(hi, found);
-    }
+    if (startMs !== undefined) lo = this.firstIdAtOrAfter(startMs);
+    if (endMs !== undefined) hi = endMs >= Number.MAX_SAFE_INTEGER ? hi : this.firstIdAtOrAfter(endMs + 1) - 1;
     return lo <= hi ? [lo, hi] : undefined;
   }
 
-  /** Ids of one equality filter within [lo, hi], newest first, from its index. */
-  private async *idsOf(f: AuditFilterField, value: string, lo: number, hi: number): AsyncGenerator<number> {
-    const prefix = indexPrefix(f, value);
-    const gte = Buffer.concat([prefix, seqCodec.encode(lo)]);
-    const lte = Buffer.concat([prefix, seqCodec.encode(hi)]);
-    for await (const chunk of this.engine.scanChunks(ks, { gte, lte, reverse: true }, 1024, 64))
-      for (const [k] of chunk) yield seqCodec.decode(k.subarray(k.length - 8));
+  /** The first id whose time is >= ms (lastId + 1 when none). */
+  private firstIdAtOrAfter(ms: number): number {
+    let a = this.firstId;
+    let b = this.lastId + 1;
+    while (a < b) {
+      const mid = a + Math.floor((b - a) / 2);
+      const t = this.timeOf(mid);
+      if (Number.isNaN(t) || t < ms) a = mid + 1;
+      else b = mid;
+    }
+    return a;
   }
 
-  /** The stored entry `id` (undefined when retention removed it). */
-  entry(id: number): StoredEntry | undefined {
-    const v = this.engine.getSync(ks, Buffer.concat([Buffer.of(E), seqCodec.encode(id)]));
-    return v === undefined ? undefined : (JSON.parse(v.toString('utf8')) as StoredEntry);
+  /** Ids of one equality filter within [lo, hi], newest first, from its index chunks. */
+  private async *idsOf(f: AuditFilterField, value: string, lo: number, hi: number): AsyncGenerator<number> {
+    const prefix = indexPrefix(f, value);
+    const opts = { gte: Buffer.concat([prefix, seqCodec.encode(0)]), lte: Buffer.concat([prefix, seqCodec.encode(hi)]), reverse: true };
+    for await (const chunk of this.engine.scanChunks(ks, opts, 256, 8)) {
+      for (const [, v] of chunk) {
+        for (let i = v.length - 8; i >= 0; i -= 8) {
+          const id = readId(v, i);
+          if (id > hi) continue;
+          if (id < lo) return; // chunks are in id order: everything after is older still
+          yield id;
+        }
+      }
+    }
+  }
+
+  /** Entry `id` (undefined when retention removed it). */
+  entry(id: number): AuditEntry | undefined {
+    const v = this.engine.getSync(ks, entryKey(id));
+    return v === undefined ? undefined : parseStored(v.toString('utf8')).entry;
   }
 
   /**
-   * A page of entries, newest first. The time range becomes an id range (the
-   * time index), each equality filter an id stream from its index, and the
-   * streams are intersected; entries are read only for the page. The count
-   * walks the index keys of the matches (no entry is read for it).
+   * A page of entries, newest first. The time range becomes an id range
+   * (binary search), each equality filter an id stream from its index
+   * chunks, and the streams are intersected; entries are read only for the
+   * page. The count walks the matching ids (no entry is read for it).
    */
   async query(q: AuditQuery): Promise<AuditPage> {
     await this.flush();
     const out: AuditPage = { entries: [], totalCount: 0, page: q.page, pageSize: q.pageSize, hasMore: false };
-    const range = await this.idRange(q.startMs, q.endMs);
+    const range = this.idRange(q.startMs, q.endMs);
     if (!range) return out;
     const [lo, hi] = range;
     const skip = (q.page - 1) * q.pageSize;
-    const filters = Object.entries(q.eq ?? {}).filter(([, v]) => v !== undefined) as [AuditFilterField, string | boolean][];
+    const filters = filtersOf(q);
     const ids: number[] = [];
     if (filters.length === 0) {
       out.totalCount = hi - lo + 1;
       for (let id = hi - skip; id >= lo && ids.length < q.pageSize; id--) ids.push(id);
     } else {
-      const streams = filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi));
       let n = 0;
-      for await (const id of intersect(streams)) {
+      for await (const id of intersect(filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi)))) {
         if (n >= skip && ids.length < q.pageSize) ids.push(id);
         n++;
       }
@@ -311,36 +365,31 @@ export class AuditLog {
     for (const id of ids) {
       const e = this.entry(id);
       // Index values are cut at MAX_INDEX_VALUE bytes: check longer ones on the entry.
-      if (e && filters.every(([f, v]) => String(e[f]) === String(v))) out.entries.push(publicEntry(e));
+      if (e && filters.every(([f, v]) => String(e[f]) === String(v))) out.entries.push(e);
     }
     out.hasMore = skip + ids.length < out.totalCount;
     return out;
   }
 
-  /** Every entry of the time range matching the filters, oldest or newest first, in chunks (CSV export, reports). */
+  /** Every entry of the time range matching the filters, newest or oldest first, in chunks (CSV export, reports). */
   async *entries(q: Omit<AuditQuery, 'page' | 'pageSize'>, newestFirst = true): AsyncGenerator<AuditEntry> {
     await this.flush();
-    const range = await this.idRange(q.startMs, q.endMs);
+    const range = this.idRange(q.startMs, q.endMs);
     if (!range) return;
     const [lo, hi] = range;
-    const filters = Object.entries(q.eq ?? {}).filter(([, v]) => v !== undefined) as [AuditFilterField, string | boolean][];
+    const filters = filtersOf(q);
     if (filters.length === 0 || !newestFirst) {
-      const opts = {
-        gte: Buffer.concat([Buffer.of(E), seqCodec.encode(lo)]),
-        lte: Buffer.concat([Buffer.of(E), seqCodec.encode(hi)]),
-        reverse: newestFirst,
-      };
-      for await (const chunk of this.engine.scanChunks(ks, opts, 512, 64)) {
+      for await (const chunk of this.engine.scanChunks(ks, { gte: entryKey(lo), lte: entryKey(hi), reverse: newestFirst }, 512, 64)) {
         for (const [, v] of chunk) {
-          const e = JSON.parse(v.toString('utf8')) as StoredEntry;
-          if (filters.every(([f, x]) => String(e[f]) === String(x))) yield publicEntry(e);
+          const e = parseStored(v.toString('utf8')).entry;
+          if (filters.every(([f, x]) => String(e[f]) === String(x))) yield e;
         }
       }
       return;
     }
     for await (const id of intersect(filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi)))) {
       const e = this.entry(id);
-      if (e && filters.every(([f, v]) => String(e[f]) === String(v))) yield publicEntry(e);
+      if (e && filters.every(([f, v]) => String(e[f]) === String(v))) yield e;
     }
   }
 
@@ -369,18 +418,18 @@ export class AuditLog {
     for await (const chunk of this.engine.scanChunks(ks, rangeOf(E), 1024, 64)) {
       for (const [k, v] of chunk) {
         const keyId = seqCodec.decode(k.subarray(1));
-        let e: StoredEntry;
+        let e: ReturnType<typeof parseStored>;
         try {
-          e = JSON.parse(v.toString('utf8')) as StoredEntry;
+          e = parseStored(v.toString('utf8'));
         } catch {
-          return broken(keyId, 'the stored entry is not valid JSON');
+          return broken(keyId, 'the stored entry is not a valid entry');
         }
         first ??= keyId;
         last = keyId;
-        if (e.id !== keyId) return broken(keyId, `the entry stored under id ${keyId} says id ${e.id}`);
+        if (e.entry.id !== keyId) return broken(keyId, `the entry stored under id ${keyId} says id ${e.entry.id}`);
         if (expected !== undefined && keyId !== expected) return broken(keyId, `entries ${expected}..${keyId - 1} are missing`);
         if (e.prevHash !== prev) return broken(keyId, 'the link to the previous entry does not match its hash');
-        if (chainHash(prev, e) !== e.hash) return broken(keyId, 'the entry does not match its hash (altered)');
+        if (chainHash(prev, e.canonical) !== e.hash) return broken(keyId, 'the entry does not match its hash (altered)');
         prev = e.hash;
         expected = keyId + 1;
         checked++;
@@ -391,8 +440,8 @@ export class AuditLog {
 
   /**
    * Retention: delete up to `max` of the oldest entries older than `cutoffMs`
-   * (with their index keys), moving the chain's anchor to the last deleted
-   * entry's hash so `verify` still checks the first retained one.
+   * (with their ids in the index chunks), moving the chain's anchor to the
+   * last deleted entry's hash so `verify` still checks the first retained one.
    */
   async deleteOlderThan(cutoffMs: number, max: number): Promise<number> {
     await this.flush();
@@ -401,21 +450,39 @@ export class AuditLog {
     let n = 0;
     let anchor: string | undefined;
     let lastDeleted = 0;
+    const prefixes = new Map<string, Buffer>();
     for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(E), limit: max })) {
-      const e = JSON.parse(v.toString('utf8')) as StoredEntry;
-      if (Date.parse(e.timestamp) >= cutoffMs) break;
-      const idKey = k.subarray(1);
+      const e = parseStored(v.toString('utf8'));
+      if (Date.parse(e.entry.timestamp) >= cutoffMs) break;
       batch.del(ks, k);
-      batch.del(ks, Buffer.concat([Buffer.of(T), seqCodec.encode(Date.parse(e.timestamp)), idKey]));
-      for (const f of Object.keys(AUDIT_FILTERS) as AuditFilterField[]) {
-        const x = e[f];
-        if (x !== null && x !== undefined) batch.del(ks, Buffer.concat([indexPrefix(f, String(x)), idKey]));
+      for (const f of FILTER_FIELDS) {
+        const x = e.entry[f];
+        if (x !== null && x !== undefined) prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
       }
       anchor = e.hash;
-      lastDeleted = e.id;
+      lastDeleted = e.entry.id;
       n++;
     }
     if (n === 0) return 0;
+    // Index chunks: drop the deleted ids (a chunk left empty goes; queries never look below the first retained id anyway).
+    for (const prefix of prefixes.values()) {
+      for await (const [k, v] of this.engine.scan(ks, {
+        gte: Buffer.concat([prefix, seqCodec.encode(0)]),
+        lte: Buffer.concat([prefix, seqCodec.encode(lastDeleted)]),
+      })) {
+        const keep: number[] = [];
+        for (let i = 0; i < v.length; i += 8) {
+          const id = readId(v, i);
+          if (id > lastDeleted) keep.push(id);
+        }
+        batch.del(ks, k);
+        if (keep.length > 0) {
+          const packed = Buffer.allocUnsafe(keep.length * 8);
+          for (let i = 0; i < keep.length; i++) writeId(packed, i * 8, keep[i]!);
+          batch.put(ks, Buffer.concat([prefix, seqCodec.encode(keep[0]!)]), packed);
+        }
+      }
+    }
     batch.put(ks, ANCHOR, Buffer.from(anchor!, 'utf8'));
     await this.engine.commit(batch);
     this.firstId = lastDeleted + 1;
@@ -426,22 +493,19 @@ export class AuditLog {
   async countBefore(cutoffMs: number): Promise<number> {
     await this.flush();
     if (this.lastId < this.firstId) return 0;
-    for await (const [k] of this.engine.scan(ks, {
-      gte: Buffer.concat([Buffer.of(T), seqCodec.encode(Math.max(0, cutoffMs))]),
-      lt: Buffer.of(T + 1),
-      limit: 1,
-    }))
-      return Math.max(0, seqCodec.decode(k.subarray(9, 17)) - this.firstId);
-    return this.lastId - this.firstId + 1;
+    return this.firstIdAtOrAfter(cutoffMs) - this.firstId;
   }
 
   /** Entries retained, the oldest entry's time (retention report). */
   async summary(): Promise<{ count: number; first_id: number; last_id: number; oldest_ms: number | null }> {
     await this.flush();
-    let oldest: number | null = null;
-    for await (const [, v] of this.engine.scan(ks, { ...rangeOf(E), limit: 1 }))
-      oldest = Date.parse((JSON.parse(v.toString('utf8')) as StoredEntry).timestamp);
-    return { count: Math.max(0, this.lastId - this.firstId + 1), first_id: this.firstId, last_id: this.lastId, oldest_ms: oldest };
+    const empty = this.lastId < this.firstId;
+    return {
+      count: empty ? 0 : this.lastId - this.firstId + 1,
+      first_id: this.firstId,
+      last_id: this.lastId,
+      oldest_ms: empty ? null : this.timeOf(this.firstId),
+    };
   }
 
   /** Entries assigned (stored or on their way) and waiting. */
@@ -457,7 +521,28 @@ export class AuditLog {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+const FILTER_FIELDS = Object.keys(AUDIT_FILTERS) as AuditFilterField[];
+
+function filtersOf(q: Pick<AuditQuery, 'eq'>): [AuditFilterField, string | boolean][] {
+  return Object.entries(q.eq ?? {}).filter(([, v]) => v !== undefined) as [AuditFilterField, string | boolean][];
+}
+
+function entryKey(id: number): Buffer {
+  const b = Buffer.allocUnsafe(9);
+  b[0] = E;
+  writeId(b, 1, id);
+  return b;
+}
+
+function writeId(b: Buffer, at: number, id: number): void {
+  b.writeUInt32BE(Math.floor(id / 2 ** 32), at);
+  b.writeUInt32BE(id >>> 0, at + 4);
+}
+
+function readId(b: Buffer, at: number): number {
+  return b.readUInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
+}
+
 
 function rangeOf(tag: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
@@ -465,11 +550,12 @@ function rangeOf(tag: number): { gte: Buffer; lt: Buffer } {
 
 /** 'I' field len(2) value: a unique prefix per (field, value). */
 function indexPrefix(f: AuditFilterField, value: string): Buffer {
+  const tag = AUDIT_FILTERS[f];
   let v = Buffer.from(value, 'utf8');
   if (v.length > MAX_INDEX_VALUE) v = v.subarray(0, MAX_INDEX_VALUE);
   const head = Buffer.allocUnsafe(4);
   head[0] = I;
-  head[1] = AUDIT_FILTERS[f];
+  head[1] = tag;
   head.writeUInt16BE(v.length, 2);
   return Buffer.concat([head, v]);
 }

@@ -11,20 +11,36 @@ import crypto from 'node:crypto';
 export type AuditEntry = components['schemas']['AuditEntry'];
 export type AuditRecord = Omit<AuditEntry, 'id' | 'timestamp'>;
 
-/** An entry as stored: the entry, the previous entry's hash and its own. */
-export interface StoredEntry extends AuditEntry {
-  prevHash: string;
-  hash: string;
-}
-
 /** The chain's start: the "previous hash" of the first entry ever written. */
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** The fields in canonical order: what the hash covers, and how an entry is stored. */
+const FIELDS = [
+  'id',
+  'timestamp',
+  'user',
+  'userId',
+  'action',
+  'entityType',
+  'entityId',
+  'oldValue',
+  'newValue',
+  'success',
+  'statusCode',
+  'ipAddress',
+  'sessionId',
+  'errorMessage',
+  'seq',
+  'method',
+  'route',
+] as const satisfies readonly (keyof AuditEntry)[];
+
 /**
  * The canonical content of an entry: its fields in a fixed order, as a JSON
- * array (no key-order ambiguity). The hash covers exactly this.
+ * array (no key-order ambiguity). The hash covers exactly this text.
  */
 export function canonical(e: AuditEntry): string {
+  // Spelled out (same order as FIELDS): this runs for every request.
   return JSON.stringify([
     e.id,
     e.timestamp,
@@ -46,32 +62,47 @@ export function canonical(e: AuditEntry): string {
   ]);
 }
 
-/** SHA-256 over the previous entry's hash and this entry's canonical content. */
-export function chainHash(prevHash: string, e: AuditEntry): string {
-  return crypto.createHash('sha256').update(prevHash).update('\n').update(canonical(e)).digest('hex');
+/** SHA-256 over the previous entry's hash, a newline and the entry's canonical content. */
+export function chainHash(prevHash: string, canonicalText: string): string {
+  return crypto.createHash('sha256').update(prevHash).update('\n').update(canonicalText).digest('hex');
 }
 
-/** The entry as the API shows it (without the chain fields). */
-export function publicEntry(e: AuditEntry): AuditEntry {
+/**
+ * An entry as stored: its canonical array with the previous entry's hash and
+ * its own appended (`[...fields, prevHash, hash]`), one JSON text, so the
+ * canonical content is serialised once for both the hash and the record.
+ */
+export function storedText(canonicalText: string, prevHash: string, hash: string): string {
+  return `${canonicalText.slice(0, -1)},"${prevHash}","${hash}"]`;
+}
+
+/** A stored entry read back: the entry, its canonical text (recomputed) and the two hashes. */
+export interface StoredEntry {
+  entry: AuditEntry;
+  canonical: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** Parse a stored entry; throws on text that is not one. */
+export function parseStored(text: string): StoredEntry {
+  const a = JSON.parse(text) as unknown[];
+  if (!Array.isArray(a) || a.length !== FIELDS.length + 2) throw new TypeError('not a stored audit entry');
+  const fields = a.slice(0, FIELDS.length);
+  const entry = {} as Record<string, unknown>;
+  for (let i = 0; i < FIELDS.length; i++) entry[FIELDS[i]!] = fields[i];
   return {
-    id: e.id,
-    timestamp: e.timestamp,
-    user: e.user,
-    userId: e.userId,
-    action: e.action,
-    entityType: e.entityType,
-    entityId: e.entityId,
-    oldValue: e.oldValue,
-    newValue: e.newValue,
-    success: e.success,
-    statusCode: e.statusCode,
-    ipAddress: e.ipAddress,
-    sessionId: e.sessionId,
-    errorMessage: e.errorMessage,
-    seq: e.seq,
-    method: e.method,
-    route: e.route,
+    entry: entry as AuditEntry,
+    canonical: JSON.stringify(fields),
+    prevHash: a[FIELDS.length] as string,
+    hash: a[FIELDS.length + 1] as string,
   };
+}
+
+/** The timestamp (ms) of a stored entry, without parsing it whole: its second element. */
+export function storedTimeMs(text: string): number {
+  const q = text.indexOf('"');
+  return Date.parse(text.slice(q + 1, text.indexOf('"', q + 1)));
 }
 
 // ------------------------------------------------------------------ redaction

@@ -17,7 +17,9 @@ export {
   REDACTED,
   canonical,
   chainHash,
-  publicEntry,
+  parseStored,
+  storedText,
+  storedTimeMs,
   redactText,
   redactedJson,
 } from './entry.js';

@@ -75,7 +75,6 @@ function headerCapture(names: Iterable<string>, remoteAddress = false): HeaderCa
   return { names: list, index: new Map(list.map((n, i) => [n, i])), remoteAddress };
 }
 
-const DECODER = new TextDecoder();
 
 const FIXED_HEADERS = new Set(['authorization', 'content-length', 'x-request-id']);
 const NO_HEADERS: readonly string[] = [];
@@ -221,7 +220,8 @@ function sslApp(tls: { certFile: string; keyFile: string }): TemplatedApp {
 /** The peer address as text; '' where uWS cannot tell (its pure-JS fallback may lack it). */
 function remoteAddressOf(res: HttpResponse): string {
   try {
-    return DECODER.decode(res.getRemoteAddressAsText());
+    // An address is ASCII: a latin1 view of the bytes is cheaper than a UTF-8 decode (this runs per request).
+    return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
   } catch {
     return '';
   }

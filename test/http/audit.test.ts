@@ -247,9 +247,12 @@ describe('tamper evidence, levels and crashes', () => {
     const db = new ClassicLevel<Buffer, Buffer>(path.join(s.dataDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
     const key = Buffer.concat([Buffer.of(0x78, 0x45), Buffer.from([0, 0, 0, 0, 0, 0, 0, 3])]);
-    const e = JSON.parse((await db.get(key))!.toString('utf8')) as Entry;
-    expect(e.id).toBe(3);
-    await db.put(key, Buffer.from(JSON.stringify({ ...e, success: false }), 'utf8'));
+    // Stored as the canonical array plus the two hashes: [id, timestamp, user, ..., success (9), ..., prevHash, hash].
+    const e = JSON.parse((await db.get(key))!.toString('utf8')) as unknown[];
+    expect(e[0]).toBe(3);
+    expect(e[9]).toBe(true);
+    e[9] = false;
+    await db.put(key, Buffer.from(JSON.stringify(e), 'utf8'));
     await db.close();
     s = await startServer({ dataDir: s.dataDir });
     const v = await call(s, 'GET', '/api/audit/verify');

@@ -416,8 +416,10 @@ describe('the compliance report and a broken audit chain', () => {
     const db = new ClassicLevel<Buffer, Buffer>(path.join(s.dataDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
     const key = Buffer.concat([Buffer.of(0x78, 0x45), Buffer.from([0, 0, 0, 0, 0, 0, 0, 2])]);
-    const e = JSON.parse((await db.get(key))!.toString('utf8')) as Entry;
-    await db.put(key, Buffer.from(JSON.stringify({ ...e, user: 'someone-else' }), 'utf8'));
+    // Stored as the canonical array plus the two hashes (docs/audit.md): [id, timestamp, user, ...].
+    const e = JSON.parse((await db.get(key))!.toString('utf8')) as unknown[];
+    e[2] = 'someone-else';
+    await db.put(key, Buffer.from(JSON.stringify(e), 'utf8'));
     await db.close();
     s = await startServer({ dataDir: s.dataDir });
     const c = await call(s, 'GET', '/api/reports/compliance');
