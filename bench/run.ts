@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import { aqlArea } from './areas/aql.js';
+import { auditArea } from './areas/audit.js';
 import { cdcArea } from './areas/cdc.js';
 import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
@@ -27,7 +28,10 @@ import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
 const AREAS = new Map<string, Area>(
-  [entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea].map((a) => [a.name, a]),
+  [entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea, auditArea].map((a) => [
+    a.name,
+    a,
+  ]),
 );
 
 function usage(): string {
