@@ -543,7 +543,6 @@ function readId(b: Buffer, at: number): number {
   return b.readUInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
 }
 
-
 function rangeOf(tag: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
 }

@@ -75,7 +75,6 @@ function headerCapture(names: Iterable<string>, remoteAddress = false): HeaderCa
   return { names: list, index: new Map(list.map((n, i) => [n, i])), remoteAddress };
 }
 
-
 const FIXED_HEADERS = new Set(['authorization', 'content-length', 'x-request-id']);
 const NO_HEADERS: readonly string[] = [];
 
@@ -121,7 +120,9 @@ class Exchange implements RequestContext, ResponseInfo {
   private readonly captured: readonly string[];
   readonly targetBytes: number;
   readonly headerBytes: number;
-  readonly remoteAddress: string;
+  /** The peer address's bytes (copied while uWS's `res` is valid); formatted on first read of `remoteAddress`. */
+  private readonly remoteRaw: Uint8Array | undefined;
+  private remoteText: string | undefined;
   private queryCache: URLSearchParams | undefined;
   /** Headers set by links (`setHeader`), added to whatever response is sent. */
   responseHeaders: Record<string, string> | undefined = undefined;
@@ -162,10 +163,16 @@ class Exchange implements RequestContext, ResponseInfo {
     this.rawQuery = q === undefined ? '' : q;
     this.targetBytes = targetBytes(path, this.rawQuery.length);
     this.headerBytes = measureRequestHead(method, this.targetBytes, req);
-    this.remoteAddress = capture.remoteAddress ? remoteAddressOf(res) : '';
+    this.remoteRaw = capture.remoteAddress ? remoteAddressBytes(res) : undefined;
   }
 
   private readonly rawQuery: string;
+
+  /** The peer's IP address as text ('' unless a link declared `remoteAddress`): IPv4 dotted (also when IPv4-mapped), IPv6 as eight groups. */
+  get remoteAddress(): string {
+    if (this.remoteText === undefined) this.remoteText = this.remoteRaw === undefined ? '' : formatAddress(this.remoteRaw);
+    return this.remoteText;
+  }
 
   hasNonAsciiTarget(): boolean {
     return NON_ASCII.test(this.path) || (this.rawQuery.length > 0 && NON_ASCII.test(this.rawQuery));
@@ -217,14 +224,25 @@ function sslApp(tls: { certFile: string; keyFile: string }): TemplatedApp {
   }
 }
 
-/** The peer address as text; '' where uWS cannot tell (its pure-JS fallback may lack it). */
-function remoteAddressOf(res: HttpResponse): string {
+/** The peer address's bytes (4 or 16), copied: uWS's buffer is only valid during the handler. Cheaper than its text form. */
+function remoteAddressBytes(res: HttpResponse): Uint8Array | undefined {
   try {
-    // An address is ASCII: a latin1 view of the bytes is cheaper than a UTF-8 decode (this runs per request).
-    return Buffer.from(res.getRemoteAddressAsText()).toString('latin1');
+    return new Uint8Array(res.getRemoteAddress()).slice();
   } catch {
-    return '';
+    return undefined; // uWS's pure-JS fallback may lack it
   }
+}
+
+/** IPv4 (and IPv4-mapped IPv6) as dotted quads; other IPv6 as eight 4-digit hex groups (uWS's own text form). */
+export function formatAddress(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length !== 16) return '';
+  let mapped = b[10] === 0xff && b[11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) if (b[i] !== 0) mapped = false;
+  if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16).padStart(4, '0'));
+  return groups.join(':');
 }
 
 /**
