@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AuditLog, type AuditRecord } from '../../src/audit/index.js';
+import { AuditLog, type AuditRecord, parseStored } from '../../src/audit/index.js';
 import { createLogger } from '../../src/log.js';
 import { Engine, keyspace } from '../../src/storage/index.js';
 import { detectTool, nodeLoadResult } from '../lib/load.js';
@@ -343,7 +343,7 @@ async function fullScan(engine: Engine, q: QuerySpec): Promise<{ ms: number; cou
   const pageIds: number[] = [];
   for await (const chunk of engine.scanChunks(ks, { gte: Buffer.of(0x45), lt: Buffer.of(0x46), reverse: true }, 1024, 1024)) {
     for (const [, v] of chunk) {
-      const e = JSON.parse(v.toString('utf8')) as ScanEntry;
+      const e = parseStored(v.toString('utf8')).entry as ScanEntry;
       if (!q.match(e)) continue;
       if (count >= q.skip && pageIds.length < q.pageSize) pageIds.push(e.id);
       count++;

@@ -64,7 +64,8 @@ export function canonical(e: AuditEntry): string {
 
 /** SHA-256 over the previous entry's hash, a newline and the entry's canonical content. */
 export function chainHash(prevHash: string, canonicalText: string): string {
-  return crypto.createHash('sha256').update(prevHash).update('\n').update(canonicalText).digest('hex');
+  // One-shot hash (no Hash object per entry): this runs for every request.
+  return crypto.hash('sha256', `${prevHash}\n${canonicalText}`, 'hex');
 }
 
 /**

@@ -135,6 +135,7 @@ function resourceOf(route: string): string {
 /** The peer address as people write it: IPv4-mapped IPv6 (how uWS reports IPv4 peers) as dotted IPv4, zero runs shortened. */
 export function clientAddress(raw: string): string | null {
   if (raw === '') return null;
+  if (raw.indexOf(':') < 0) return raw; // IPv4 (the HTTP adapter formats mapped addresses so already)
   const t = raw.toLowerCase();
   const mapped = /^(?:0{1,4}:){5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(t) ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(t);
   if (mapped) {
