@@ -1,5 +1,5 @@
-import { ThemisError } from '../errors.js';
 import { ALL_TABLES } from '../access.js';
+import { Unauthorized } from './unauthorized.js';
 import type { Permission, Principal } from './principal.js';
 import { hashSecret } from './secrets.js';
 import type { JwtVerifier } from './jwt.js';
@@ -105,18 +105,5 @@ export class Authenticator {
     this.verified.set(authorization, p);
     p.touch?.();
     return p;
-  }
-}
-
-/**
- * A refused request: no credential, or one that is malformed or unknown (`invalidToken`, RFC 6750 §3.1
- * error="invalid_token"). server/ turns it into the `WWW-Authenticate` challenge.
- */
-export class Unauthorized extends ThemisError {
-  constructor(
-    message: string,
-    readonly invalidToken: boolean,
-  ) {
-    super('UNAUTHORIZED', message);
   }
 }

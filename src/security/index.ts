@@ -1,4 +1,5 @@
-export { Authenticator, Unauthorized, type CredentialResolver } from './authenticator.js';
+export { Authenticator, type CredentialResolver } from './authenticator.js';
+export { Unauthorized } from './unauthorized.js';
 export { bootstrapAdminKey, ADMIN_KEY_FILE, type AdminKeyRecord, type AdminKeyBootstrap } from './admin-key.js';
 export { timerAt, type CredentialEnd, type CredentialEndListener } from './credential-end.js';
 export { can, isGrant, tableAccessOf, PERMISSIONS, type Grant, type Permission, type Principal, type ScopedGrant } from './principal.js';

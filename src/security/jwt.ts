@@ -9,7 +9,7 @@ import {
   type JWTPayload,
   type JWTVerifyOptions,
 } from 'jose';
-import { Unauthorized } from './authenticator.js';
+import { Unauthorized } from './unauthorized.js';
 import { timerAt } from './credential-end.js';
 import { isGrant, tableAccessOf, type Grant, type Principal } from './principal.js';
 

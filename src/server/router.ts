@@ -1,6 +1,5 @@
 import { ThemisError } from '../errors.js';
 import type { Permission } from '../security/index.js';
-import type { ResponseInfo } from './middleware.js';
 import type { Handler } from './types.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
@@ -33,10 +32,18 @@ export interface RouteSpec {
    * What the audit entry says the request was about, where the defaults (path `key`/`keyId`, body
    * `table`/`key`/`transaction_id`, reply `table`) do not fit: key management's ids and values.
    */
-  audit?: (r: ResponseInfo) => AuditSubject;
+  audit?: (r: AuditedRequest) => AuditSubject;
 }
 
 export type RouteRateLimit = 'audit';
+
+/** What a route's `audit` callback sees of a finished request (a `ResponseInfo` is one). */
+export interface AuditedRequest {
+  readonly status: number;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly reply: unknown;
+}
 
 /** The subject of a request's audit entry (src/server/audit.ts). */
 export interface AuditSubject {
@@ -54,7 +61,7 @@ export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'han
   rateLimit: RouteRateLimit | undefined;
   action: string;
   successStatus: number;
-  audit: ((r: ResponseInfo) => AuditSubject) | undefined;
+  audit: ((r: AuditedRequest) => AuditSubject) | undefined;
   readonly segments: readonly string[];
   readonly paramNames: readonly string[];
   /** For templates `/static/.../:param` (one parameter, last): the static prefix, matched without splitting. */

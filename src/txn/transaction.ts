@@ -1,4 +1,3 @@
-import type { CommitOrigin } from './types.js';
 import type { EntityKey } from '../documents/index.js';
 import type { Snapshot } from '../storage/index.js';
 
@@ -23,6 +22,28 @@ export type TxnState = 'active' | 'committing' | 'committed' | 'rolled_back' | '
  * writes in first-write order (later writes to the same key replace earlier
  * ones). Plain data; the TransactionManager implements the behaviour.
  */
+/**
+ * The request a commit serves, set on its transaction by whoever began (or
+ * commits) it: what the audit log records in the commit's own batch. Absent
+ * for commits nobody asked for over the API (recovery, tools).
+ */
+export interface CommitOrigin {
+  readonly requestId: string;
+  /** The route's audit verb (`PUT_ENTITY`, `AQL`, ...). */
+  readonly action: string;
+  /** Principal name and id. */
+  readonly user: string | null;
+  readonly userId: string | null;
+  readonly ipAddress: string | null;
+  readonly method: string;
+  /** Route template. */
+  readonly route: string;
+  /** The status the request answers when its write succeeds. */
+  readonly successStatus: number;
+  /** Set by the audit log once an entry for this request is in a commit's batch (the request then needs no entry of its own). */
+  recordedId?: number;
+}
+
 export class Transaction {
   state: TxnState = 'active';
   readonly writes = new Map<string, BufferedWrite>();

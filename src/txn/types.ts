@@ -1,6 +1,8 @@
 import type { EntityKey } from '../documents/index.js';
 import type { WriteBatch } from '../storage/index.js';
-import type { Transaction } from './transaction.js';
+import type { CommitOrigin, Transaction } from './transaction.js';
+
+export type { CommitOrigin } from './transaction.js';
 
 export type { Isolation } from './transaction.js';
 
@@ -57,28 +59,6 @@ export class Change {
     }
     return this.prevParsed;
   }
-}
-
-/**
- * The request a commit serves, set on its transaction by whoever began (or
- * commits) it: what the audit log records in the commit's own batch. Absent
- * for commits nobody asked for over the API (recovery, tools).
- */
-export interface CommitOrigin {
-  readonly requestId: string;
-  /** The route's audit verb (`PUT_ENTITY`, `AQL`, ...). */
-  readonly action: string;
-  /** Principal name and id. */
-  readonly user: string | null;
-  readonly userId: string | null;
-  readonly ipAddress: string | null;
-  readonly method: string;
-  /** Route template. */
-  readonly route: string;
-  /** The status the request answers when its write succeeds. */
-  readonly successStatus: number;
-  /** Set by the audit log once an entry for this request is in a commit's batch (the request then needs no entry of its own). */
-  recordedId?: number;
 }
 
 export interface CommitInfo {

@@ -1,10 +1,9 @@
 import { redactedJson } from '../../audit/index.js';
 import type { ServiceHost } from '../../kernel/index.js';
 import { type ApiKeyInfo, ApiKeys } from '../../security/index.js';
-import type { ResponseInfo } from '../middleware.js';
 import { boolParam, intParam } from '../query-params.js';
 import type { RouteArea } from '../route-area.js';
-import type { RouteSpec } from '../router.js';
+import type { AuditedRequest, RouteSpec } from '../router.js';
 import { withBody } from '../typed-body.js';
 
 /** A key as the audit log shows it: what identifies and empowers it, never its secret. */
@@ -26,7 +25,7 @@ export function keyRoutes(db: ServiceHost): RouteSpec[] {
       // unknown key: the request answers 404 itself
     }
   };
-  const changed = (r: ResponseInfo) => {
+  const changed = (r: AuditedRequest) => {
     const old = before.get(r);
     const reply = r.reply as { json?: ApiKeyInfo } | undefined;
     return {
