@@ -219,7 +219,9 @@ describe('an I/O error', () => {
     it(`(${mode}) refuses writes with 503 STORAGE_FAILURE until a restart; reads keep working; after the restart nothing acknowledged is missing`, async () => {
       const ctl = new FaultControl(shim);
       const dataDir = tempDir();
-      const s = await startServer({ dataDir, env: { ...ctl.env, THEMIS_LOG_LEVEL: 'error' } });
+      // Audit off: the batch that meets the error must be a client's commit (the audit log's own batches would
+      // race for it; an audit batch meeting it stops writes the same way, but then no client sees "outcome unknown").
+      const s = await startServer({ dataDir, env: { ...ctl.env, THEMIS_LOG_LEVEL: 'error', THEMIS_AUDIT: 'off' } });
       servers.push(s);
       const out = await writeUntilRefused(s, {
         writers: 4,
@@ -268,4 +270,31 @@ describe('an I/O error', () => {
       expect((await call(s2, 'GET', '/health')).body).toMatchObject({ status: 'healthy' });
     });
   }
+
+  it('(eio-fsync) an audit batch that meets the error stops writes like a commit; after a restart the chain verifies and acknowledged writes have their entries', async () => {
+    const ctl = new FaultControl(shim);
+    const dataDir = tempDir();
+    const s = await startServer({ dataDir, env: { ...ctl.env, THEMIS_LOG_LEVEL: 'error', THEMIS_AUDIT_FLUSH_MS: '5' } });
+    servers.push(s);
+    for (let i = 0; i < 3; i++) await expectStatus(await call(s, 'PUT', `/entities/a:${i}`, { blob: '{}' }), 201);
+    await sleep(50); // their index chunks are written too
+    ctl.set('eio-fsync', dataDir);
+    // Only reads now: the batch of their audit entries is the next write to meet the error.
+    for (let i = 0; i < 5; i++) await call(s, 'GET', '/entities/a:0');
+    let w = await call(s, 'PUT', '/entities/a:9', { blob: '{}' });
+    for (let i = 0; i < 50 && w.status !== 503; i++) {
+      await sleep(20);
+      w = await call(s, 'PUT', `/entities/b:${i}`, { blob: '{}' });
+    }
+    expect(w.status, JSON.stringify(w.body)).toBe(503);
+    expect(w.body).toMatchObject({ code: 'STORAGE_FAILURE', storage: 'io_error' });
+    ctl.clear();
+    await s.kill();
+    const s2 = await startServer({ dataDir, env: { THEMIS_LOG_LEVEL: 'error' } });
+    servers.push(s2);
+    expect((await call(s2, 'GET', '/api/audit/verify')).body).toMatchObject({ ok: true });
+    const puts = await call(s2, 'GET', '/api/audit?action=PUT_ENTITY&success=true&page_size=1000');
+    const audited = new Set((puts.body.entries as { entityId: string }[]).map((e) => e.entityId));
+    for (let i = 0; i < 3; i++) expect(audited.has(`a:${i}`), `a:${i}`).toBe(true);
+  });
 });
