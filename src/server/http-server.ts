@@ -482,7 +482,7 @@ export class HttpServer {
     try {
       if (r === null || typeof r !== 'object')
         throw new TypeError(`route ${ex.route} returned ${r === null ? 'null' : typeof r} instead of a reply`);
-      if ('stream' in r) return this.startStream(ex, r.stream);
+      if ('stream' in r) return this.startStream(ex, r.stream, r.head);
       status = r.status ?? 200;
       if (r.body !== undefined) {
         text = r.body;
@@ -506,10 +506,11 @@ export class HttpServer {
    * until it ends; shutdown ends every open stream first, so draining does
    * not wait for long-lived streams.
    */
-  private startStream(ex: Exchange, fn: (out: ResponseStream) => void): void {
+  private startStream(ex: Exchange, fn: (out: ResponseStream) => void, head?: StreamReply['head']): void {
     if (ex.aborted || ex.done) return;
     if (ex.method === 'HEAD') {
-      // HEAD of a stream: its status and headers, no events.
+      // HEAD of a stream: its status and headers, no body.
+      if (head) return this.write(ex, 200, '', head.contentType, head.headers);
       return this.write(ex, 200, '', 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache' });
     }
     ex.done = true;

@@ -75,6 +75,8 @@ export interface ResponseStream {
 
 export interface StreamReply {
   stream: (out: ResponseStream) => void;
+  /** What a HEAD request of the stream answers (its content type and headers); default: an event stream (SSE). */
+  head?: { contentType: string; headers?: Record<string, string> };
 }
 
 export type Handler = (req: ApiRequest) => Reply | StreamReply | Promise<Reply | StreamReply>;

@@ -101,6 +101,12 @@ describe('GET /api/audit/export/csv', () => {
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-\d{8}T\d{6}Z\.csv"$/);
     expect(res.headers.get('x-total-count')).toBe(String(HOSTILE_PKS.length * (1 + HOSTILE_NAMES.length)));
+    // HEAD: the same headers, no body (not an event stream's).
+    const head = await s.req('HEAD', '/api/audit/export/csv?entity_type=hostile');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(head.headers.get('content-disposition')).toMatch(/^attachment; filename="audit-\d{8}T\d{6}Z\.csv"$/);
+    expect(await head.text()).toBe('');
   });
 
   it("hostile values round-trip exactly: the rows are GET /api/audit's entries for the same filters", async () => {

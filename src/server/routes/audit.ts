@@ -127,11 +127,15 @@ async function csvExport(db: ServiceHost, req: ApiRequest, log: Logger | undefin
   req.onAborted(() => {
     if (!started) void source.return?.();
   });
+  // HEAD: the headers only; the scan is not needed.
+  if (req.method === 'HEAD') void source.return?.();
+  const { 'Content-Type': contentType, ...rest } = headers;
   return {
     stream: (out) => {
       started = true;
       void pumpCsv(out, req, source, first, headers, log);
     },
+    head: { contentType: contentType!, headers: rest },
   };
 }
 
