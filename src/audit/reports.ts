@@ -1,3 +1,4 @@
+import type { components } from '../api/types.js';
 import type { RetentionService } from '../retention/index.js';
 import { ThemisError } from '../errors.js';
 import type { AuditLog } from './audit-log.js';
@@ -37,26 +38,8 @@ export interface Period {
   endMs: number;
 }
 
-export interface AuditReport {
-  period: { start: string; end: string };
-  summary: {
-    total_events: number;
-    successful_events: number;
-    failed_events: number;
-    /** successful / total, 4 decimals; null without events. */
-    success_rate: number | null;
-    unique_users: number;
-    unique_entities: number;
-  };
-  top_actions: { action: string; count: number; success_rate: number }[];
-  top_users: { user: string | null; action_count: number; failed_count: number }[];
-  timeline: { timestamp: string; event_count: number }[];
-  group_by: GroupBy;
-  bucket: Bucket;
-  groups: { key: string | null; count: number; failed: number }[];
-  /** True when some counter reached MAX_DISTINCT_KEYS (then unique_* are lower bounds and OTHER_KEY collects the rest). */
-  capped: boolean;
-}
+/** GET /api/reports/audit: openapi.yaml `AuditReport`. */
+export type AuditReport = components['schemas']['AuditReport'];
 
 /** The period of a report: both bounds inclusive; missing ones default (`end`: now, `start`: `end` minus `defaultSpanMs`). */
 export function reportPeriod(startMs: number | undefined, endMs: number | undefined, defaultSpanMs: number, now = Date.now()): Period {
@@ -199,47 +182,11 @@ export async function auditReport(log: AuditLog, p: Period, groupBy: GroupBy, no
 
 // ------------------------------------------------------------------ compliance
 
-export interface ScoreItem {
-  /** What cost the points (stable identifiers, docs/audit.md). */
-  reason: string;
-  points: number;
-}
+/** One deduction of the compliance score (stable reasons, docs/audit.md). */
+export type ScoreItem = ComplianceReport['score_deductions'][number];
 
-export interface ComplianceReport {
-  period: { start: string; end: string };
-  pii_processing: {
-    total_pii_records: number;
-    pii_access_events: number;
-    pii_deletion_events: number;
-    pseudonymization_active: boolean;
-    encryption_enabled: boolean;
-    note: string;
-  };
-  retention: {
-    policies_active: number;
-    auto_deletion_enabled: boolean;
-    records_deleted_in_period: number;
-    audit_log_policy: { retention_days: number; auto_deletion: boolean } | null;
-  };
-  security: {
-    failed_auth_attempts: number;
-    unauthorized_access_attempts: number;
-    data_breaches_detected: number;
-    total_events: number;
-    audit_level: string;
-    audit_chain: { ok: boolean; checked: number; first_broken_id: number | null; reason: string | null };
-    note: string | null;
-  };
-  data_subject_rights: {
-    access_requests: number;
-    deletion_requests: number;
-    rectification_requests: number;
-    portability_requests: number;
-    note: string;
-  };
-  compliance_score: number;
-  score_deductions: ScoreItem[];
-}
+/** GET /api/reports/compliance: openapi.yaml `ComplianceReport`. */
+export type ComplianceReport = components['schemas']['ComplianceReport'];
 
 const PII_NOTE =
   'The PII module does not exist yet: no PII records are held, pseudonymization and encryption of PII are not active, and the counts are the PII_REVEAL / PII_DELETE audit entries (none until it exists).';

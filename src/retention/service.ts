@@ -1,3 +1,4 @@
+import type { components } from '../api/types.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { type DocumentStore, type EntityKey, parseEntityKey, TABLE_NAME } from '../documents/index.js';
 import type { EntityOp, EntityStore } from '../entities/entity-store.js';
@@ -33,61 +34,17 @@ export interface RunRecord {
   runs: number;
 }
 
-/** What one cleanup did (POST /api/retention/{collection}/run, and each run of the job). */
-export interface CleanupResult {
-  collection: string;
-  /** Records older than this were expired. */
-  cutoff: string;
-  deleted: number;
-  /** User tables: documents without a valid timestamp (never deleted); null for built-in targets. */
-  without_timestamp: number | null;
-  /** Commits it took (each at most THEMIS_RETENTION_BATCH deletes). */
-  batches: number;
-  started_at: string;
-  duration_ms: number;
-}
+/** What one cleanup did (POST /api/retention/{collection}/run, and each run of the job): openapi.yaml `RetentionCleanup`. */
+export type CleanupResult = components['schemas']['RetentionCleanup'];
 
-/** A policy in force as GET /api/retention lists it. */
-export interface PolicyView {
-  collection: string;
-  kind: 'table' | 'builtin';
-  /** `policy`: set by PUT; `default`: a built-in target's default; `config`: set by configuration (read-only). */
-  source: 'policy' | 'default' | 'config';
-  retention_days: number;
-  timestamp_field: string | null;
-  auto_deletion: boolean;
-  created_at: string | null;
-  updated_at: string | null;
-  last_cleanup: string | null;
-  last_cleanup_deleted: number | null;
-  last_cleanup_duration_ms: number | null;
-  records_deleted: number;
-}
+/** A policy in force as GET /api/retention lists it: openapi.yaml `RetentionPolicy`. */
+export type PolicyView = components['schemas']['RetentionPolicy'];
 
-export interface RetentionReport {
-  policies: {
-    collection: string;
-    retention_days: number;
-    auto_deletion_enabled: boolean;
-    last_cleanup: string | null;
-    records_total: number | null;
-    records_expired: number | null;
-    oldest_record_age_days: number | null;
-  }[];
-  summary: {
-    total_collections: number;
-    collections_with_policy: number;
-    total_expired_records: number | null;
-    auto_deletion_active: boolean;
-    last_global_cleanup: string | null;
-  };
-}
+/** GET /api/reports/retention: openapi.yaml `RetentionReport`. */
+export type RetentionReport = components['schemas']['RetentionReport'];
 
-export interface PolicyInput {
-  retention_days: number;
-  timestamp_field?: string;
-  auto_deletion: boolean;
-}
+/** PUT /api/retention/{collection}: openapi.yaml `RetentionPolicyRequest` (checked by its schema). */
+export type PolicyInput = components['schemas']['RetentionPolicyRequest'];
 
 export interface RetentionOptions {
   /** How often the job runs the policies with auto-deletion; undefined: never (THEMIS_RETENTION_INTERVAL_MS=off). */

@@ -82,7 +82,7 @@ describe('CSV injection', () => {
 describe('compliance score', () => {
   const base = (over: {
     chainOk?: boolean;
-    level?: string;
+    level?: 'all' | 'writes' | 'off';
     policy?: boolean;
     auto?: boolean;
     failed?: number;
