@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { components } from '../../src/api/types.js';
 import { call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 
 /**
@@ -14,34 +15,8 @@ import { call, sleep, startServer, type Body, type StartedServer } from '../help
  * PDFs rendered with pdftoppm/pdftotext, parameters and permissions.
  */
 
-type Entry = {
-  id: number;
-  timestamp: string;
-  user: string | null;
-  action: string;
-  entityType: string | null;
-  entityId: string | null;
-  success: boolean;
-  statusCode: number;
-};
-type AuditReport = {
-  period: { start: string; end: string };
-  summary: {
-    total_events: number;
-    successful_events: number;
-    failed_events: number;
-    success_rate: number | null;
-    unique_users: number;
-    unique_entities: number;
-  };
-  top_actions: { action: string; count: number; success_rate: number }[];
-  top_users: { user: string | null; action_count: number; failed_count: number }[];
-  timeline: { timestamp: string; event_count: number }[];
-  group_by: string;
-  bucket: string;
-  groups: { key: string | null; count: number; failed: number }[];
-  capped: boolean;
-};
+type Entry = components['schemas']['AuditEntry'];
+type AuditReport = components['schemas']['AuditReport'];
 
 const HOSTILE = '=HYPERLINK("http://x")';
 
