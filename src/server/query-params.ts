@@ -31,6 +31,25 @@ export function stringParam(q: URLSearchParams, name: string, maxLength = 4096):
   return raw;
 }
 
+/** A time query parameter: epoch milliseconds or ISO 8601 (the contract allows both); undefined when absent. */
+export function timeParam(q: URLSearchParams, name: string): number | undefined {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return undefined;
+  const ms = /^-?\d{1,16}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (!Number.isFinite(ms))
+    throw invalid(name, `query parameter "${name}" must be epoch milliseconds or an ISO 8601 time, got "${raw.slice(0, 40)}"`);
+  return ms;
+}
+
+/** One of `allowed`; `fallback` when absent. */
+export function enumParam<T extends string>(q: URLSearchParams, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw))
+    throw invalid(name, `query parameter "${name}" must be one of ${allowed.join(', ')}, got "${raw.slice(0, 40)}"`);
+  return raw as T;
+}
+
 function invalid(field: string, message: string): ThemisError {
   return new ThemisError('VALIDATION_FAILED', message, { details: { field } });
 }

@@ -2,26 +2,10 @@ import { Audit, type AuditEntry, type AuditQuery, csvHeader, csvRows } from '../
 import { ThemisError } from '../../errors.js';
 import type { ServiceHost } from '../../kernel/index.js';
 import type { Logger } from '../../log.js';
-import { boolParam, intParam, stringParam } from '../query-params.js';
+import { boolParam, intParam, stringParam, timeParam } from '../query-params.js';
 import type { RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
 import type { ApiRequest, ResponseStream, StreamReply } from '../types.js';
-
-/** A time query parameter: epoch milliseconds or ISO 8601 (the contract allows both). */
-export function timeParam(q: URLSearchParams, name: string): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === '') return undefined;
-  const ms = /^-?\d{1,16}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
-  if (!Number.isFinite(ms))
-    throw new ThemisError(
-      'VALIDATION_FAILED',
-      `query parameter "${name}" must be epoch milliseconds or an ISO 8601 time, got "${raw.slice(0, 40)}"`,
-      {
-        details: { field: name },
-      },
-    );
-  return ms;
-}
 
 /** The filters of GET /api/audit and its CSV export (the contract's, plus `user_id`). */
 export function auditFilters(q: URLSearchParams): Omit<AuditQuery, 'page' | 'pageSize'> {

@@ -7,26 +7,12 @@ import { Retention } from '../../retention/index.js';
 import type { RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
 import type { Reply } from '../types.js';
-import { timeParam } from './audit.js';
+import { enumParam, timeParam } from '../query-params.js';
 
 /** Default period of the audit report: the last 24 hours. */
 export const AUDIT_REPORT_DEFAULT_MS = 24 * 3_600_000;
 /** Default period of the compliance report: the last 30 days. */
 export const COMPLIANCE_REPORT_DEFAULT_MS = 30 * 24 * 3_600_000;
-
-function enumParam<T extends string>(q: URLSearchParams, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = q.get(name);
-  if (raw === null || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw))
-    throw new ThemisError(
-      'VALIDATION_FAILED',
-      `query parameter "${name}" must be one of ${allowed.join(', ')}, got "${raw.slice(0, 40)}"`,
-      {
-        details: { field: name },
-      },
-    );
-  return raw as T;
-}
 
 /** `themis-<kind>-report-<start>-<end>.<ext>`, with the period's times as compact UTC stamps. */
 function filename(kind: string, period: { start: string; end: string }, ext: string): string {
