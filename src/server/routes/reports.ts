@@ -1,7 +1,6 @@
 import { Audit } from '../../audit/index.js';
 import { auditReportCsv, auditReportPdf, complianceReportPdf } from '../../audit/report-render.js';
 import { auditReport, complianceReport, GROUP_BY, type GroupBy, reportPeriod } from '../../audit/reports.js';
-import { ThemisError } from '../../errors.js';
 import type { ServiceHost } from '../../kernel/index.js';
 import { Retention } from '../../retention/index.js';
 import type { RouteArea } from '../route-area.js';
