@@ -16,6 +16,7 @@ import type { SchemaRegistry } from './schemas.js';
 import type { Reply, ResponseStream, StreamReply } from './types.js';
 import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
+import { formatAddress, peerAddressBytes } from './peer-address.js';
 import type { RateLimits } from './rate-limit.js';
 import { registerWebSocket, type WsRoute } from './websocket.js';
 
@@ -163,7 +164,7 @@ class Exchange implements RequestContext, ResponseInfo {
     this.rawQuery = q === undefined ? '' : q;
     this.targetBytes = targetBytes(path, this.rawQuery.length);
     this.headerBytes = measureRequestHead(method, this.targetBytes, req);
-    this.remoteRaw = capture.remoteAddress ? remoteAddressBytes(res) : undefined;
+    this.remoteRaw = capture.remoteAddress ? peerAddressBytes(res) : undefined;
   }
 
   private readonly rawQuery: string;
@@ -222,27 +223,6 @@ function sslApp(tls: { certFile: string; keyFile: string }): TemplatedApp {
   } catch (e) {
     throw new Error(`cannot start TLS with ${tls.certFile} and ${tls.keyFile}: ${(e as Error).message}`);
   }
-}
-
-/** The peer address's bytes (4 or 16), copied: uWS's buffer is only valid during the handler. Cheaper than its text form. */
-function remoteAddressBytes(res: HttpResponse): Uint8Array | undefined {
-  try {
-    return new Uint8Array(res.getRemoteAddress()).slice();
-  } catch {
-    return undefined; // uWS's pure-JS fallback may lack it
-  }
-}
-
-/** IPv4 (and IPv4-mapped IPv6) as dotted quads; other IPv6 as eight 4-digit hex groups (uWS's own text form). */
-export function formatAddress(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  if (b.length !== 16) return '';
-  let mapped = b[10] === 0xff && b[11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) if (b[i] !== 0) mapped = false;
-  if (mapped) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16).padStart(4, '0'));
-  return groups.join(':');
 }
 
 /**

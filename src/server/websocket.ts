@@ -5,6 +5,7 @@ import { API_VERSION } from './api-version.js';
 import type { Logger } from '../log.js';
 import { can, type Authenticator, type Permission, type Principal } from '../security/index.js';
 import { toErrorReply } from './error-reply.js';
+import { formatAddress, peerAddressBytes } from './peer-address.js';
 import { checkHeaderSize, measureRequestHead, targetBytes } from './header-size.js';
 import { authenticateLink } from './chain.js';
 import { compose, type Link, type RequestContext, type ResponseInfo } from './middleware.js';
@@ -82,15 +83,6 @@ function upgradeChain(auth: Authenticator, rateLimits: RateLimits | undefined): 
   return compose(links.map((l) => l.run));
 }
 
-/** The peer address as text; '' where uWS cannot tell. */
-function remoteAddressOf(res: HttpResponse): string {
-  try {
-    return new TextDecoder().decode(res.getRemoteAddressAsText());
-  } catch {
-    return '';
-  }
-}
-
 /** Most bytes buffered for one socket before uWS drops messages; ChangeStream pauses well before. */
 const MAX_BACKPRESSURE = 4 * 1024 * 1024;
 
@@ -127,7 +119,8 @@ export function registerWebSocket(
       res.onAborted(() => (aborted = true));
       let answered = false;
       const started = performance.now();
-      const peer = remoteAddressOf(res);
+      const peerBytes = peerAddressBytes(res);
+      const peer = peerBytes === undefined ? '' : formatAddress(peerBytes);
       const tell = (status: number, errorCode?: string, errorMessage?: string) => {
         if (!finished) return;
         try {
