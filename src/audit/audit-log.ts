@@ -3,38 +3,47 @@ import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
-import { type AuditEntry, type AuditRecord, canonical, chainHash, GENESIS_HASH, parseStored, storedText, storedTimeMs } from './entry.js';
+import type { AuditEntry, AuditRecord } from './entry.js';
+import { migrateFormat1 } from './format-v1.js';
+import { GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './record-codec.js';
 
 /**
  * The audit log (docs/audit.md). Storage, in the `audit` keyspace:
  *
- *   'E' id(8)                             -> the entry: its canonical JSON array + prevHash + hash
- *   'I' field(1) len(2) value firstId(8)  -> ids (8 bytes each, ascending): one chunk per (field, value)
- *                                            and flush, for the equality filters
- *   'M' 'anchor'                          -> the hash before the first retained entry (retention)
+ *   'S' firstId(8)                        -> a segment: consecutive binary records (record-codec.ts),
+ *                                            each with its hash; one per flush or commit
+ *   'I' field(1) len(2) value firstId(8)  -> ids (ascending, delta varints from firstId): one chunk per
+ *                                            (field, value) and flush, for the equality filters
+ *   'M' 'anchor'                          -> the hash of the last entry retention deleted (32) and its id (8)
  *   'M' 'indexed'                         -> the last id whose index chunks are written
+ *   'M' 'format'                          -> '2'
  *
- * Ids and the chain are assigned in one place, synchronously, at the moment
- * an entry's batch is handed to the group committer (which writes batches in
- * the order it got them): entries reach LevelDB in id order, so a crash
- * loses at most a suffix — never a hole, never a broken link.
+ * A request's entry is encoded, hashed and given its id the moment it is
+ * recorded, into a staging buffer (SegmentWriter); the buffer is cut into a
+ * segment when a batch is handed to the group committer (which writes
+ * batches in the order it got them): entries reach LevelDB in id order, so a
+ * crash loses at most a suffix — never a hole, never a broken link.
  *
  * - The entry of a write travels in the write's own batch (the commit
- *   participant), so a committed write always has its entry. Its index
- *   chunks follow with the next flush (derived data: replayed from the
- *   entries after 'M indexed' at open).
- * - Entries of other requests wait in memory at most `flushMs` (or ride along
- *   in the next commit's batch); the request path never waits for them. A
- *   query of the log first flushes, so it sees every request already answered.
+ *   participant cuts the staging buffer into that batch), so a committed
+ *   write always has its entry. Its index chunks follow with the next flush
+ *   (derived data: replayed from the segments after 'M indexed' at open).
+ * - Entries of other requests wait in the buffer at most `flushMs` (or ride
+ *   along in the next commit's batch); the request path never waits for
+ *   them. A query of the log first flushes, so it sees every request
+ *   already answered.
  * - Time ranges need no index: timestamps never decrease with the id, so the
- *   ids of a period are found by binary search over the (gap-free) ids.
+ *   ids of a period are found by binary search over the segments.
  */
 
 const ks = keyspace('audit');
-const E = 0x45; // 'E'
+const S = 0x53; // 'S'
 const I = 0x49; // 'I'
+const E_V1 = 0x45; // 'E': format 1 entries (migrated at open)
 const ANCHOR = Buffer.from('Manchor', 'latin1');
 const INDEXED = Buffer.from('Mindexed', 'latin1');
+const FORMAT = Buffer.from('Mformat', 'latin1');
+const FORMAT_VERSION = '2';
 
 /** The indexed equality filters and their one-byte field tags. */
 export const AUDIT_FILTERS = {
@@ -49,8 +58,11 @@ export type AuditFilterField = keyof typeof AUDIT_FILTERS;
 
 /** Index values are cut to this many bytes (a filter on a longer value still matches: the entry is checked too). */
 const MAX_INDEX_VALUE = 256;
-/** Entries waiting in memory before a flush is forced. */
+/** Entries (or bytes) waiting in the staging buffer before a flush is forced. */
 const MAX_PENDING = 5_000;
+const MAX_PENDING_BYTES = 4 << 20;
+/** Segments kept decoded for reads (pages, binary searches). */
+const SEGMENT_CACHE = 32;
 
 export interface AuditQuery {
   /** Inclusive bounds, ms since the epoch. */
@@ -90,13 +102,18 @@ export interface AuditLogOptions {
 
 export class AuditLog {
   private lastId = 0;
-  private lastHash = GENESIS_HASH;
   private lastMs = 0;
   private firstId = 1;
-  /** Entries waiting to be written, with the time they were recorded. */
-  private pending: [AuditRecord, number][] = [];
-  /** Entries written (or on their way in a batch) whose index chunks are not: the next flush writes them. */
-  private unindexed: AuditEntry[] = [];
+  /** The hash (and id) before the first retained entry: the genesis, or where retention cut. */
+  private anchor: { hash: Buffer; id: number } = { hash: GENESIS, id: 0 };
+  /** Encoded, hashed entries not yet cut into a segment; `stagedFrom` is the first one's id. */
+  private writer = new SegmentWriter(GENESIS);
+  private stagedFrom = 1;
+  /** Ids per (field, value) not yet in index chunks (the next flush writes them); `FILTER_FIELDS` order. */
+  private groups: Map<string, number[]>[] = newGroups();
+  private grouped = 0;
+  /** Recently read segments (immutable until retention rewrites the oldest). */
+  private cache: Segment[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** The latest batch handed to the committer (a flush resolves when it, and so every earlier one, is written). */
   private lastWrite: Promise<void> = Promise.resolve();
@@ -104,7 +121,7 @@ export class AuditLog {
   private broken: Error | undefined;
   private closed = false;
   private readonly now: () => number;
-  /** Entries written since start (metrics). */
+  /** Entries handed to storage since start (metrics). */
   written = 0;
 
   constructor(
@@ -120,26 +137,46 @@ export class AuditLog {
   }
 
   /**
-   * Load the chain's head (the last entry's id, hash and time) and the first
-   * retained id, then index what a crash left unindexed (the entries after
-   * 'M indexed').
+   * Convert a format-1 log, load the chain's head (the last entry's id, hash
+   * and time) and the first retained id, then index what a crash left
+   * unindexed (the entries after 'M indexed').
    */
   async open(): Promise<void> {
-    for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(E), reverse: true, limit: 1 })) {
-      const e = parseStored(v.toString('utf8'));
-      this.lastId = seqCodec.decode(k.subarray(1));
-      this.lastHash = e.hash;
-      this.lastMs = Date.parse(e.entry.timestamp);
+    if (await this.hasKeys(E_V1)) await migrateFormat1(this.engine, this.log);
+    if ((await this.engine.get(ks, FORMAT)) === undefined)
+      await this.engine.commit(new WriteBatch().put(ks, FORMAT, Buffer.from(FORMAT_VERSION)));
+    const a = await this.engine.get(ks, ANCHOR);
+    if (a !== undefined && a.length === HASH_BYTES + 8)
+      this.anchor = { hash: Buffer.from(a.subarray(0, HASH_BYTES)), id: readId(a, HASH_BYTES) };
+    this.lastId = this.anchor.id;
+    let lastHash = this.anchor.hash;
+    for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(S), reverse: true, limit: 1 })) {
+      const seg = new Segment(readId(k, 1), v);
+      this.lastId = seg.lastId;
+      lastHash = Buffer.from(seg.hashAt(seg.count - 1));
+      this.lastMs = seg.timeAt(seg.count - 1);
     }
-    for await (const [k] of this.engine.scan(ks, { ...rangeOf(E), limit: 1 })) this.firstId = seqCodec.decode(k.subarray(1));
-    if (this.lastId === 0) this.firstId = 1;
+    this.firstId = this.anchor.id + 1;
+    for await (const [k] of this.engine.scan(ks, { ...rangeOf(S), limit: 1 })) this.firstId = readId(k, 1);
+    this.writer = new SegmentWriter(lastHash);
+    this.stagedFrom = this.lastId + 1;
     const indexed = await this.engine.get(ks, INDEXED);
     const from = Math.max(this.firstId, indexed === undefined ? 1 : seqCodec.decode(indexed) + 1);
     if (from <= this.lastId) {
-      for await (const chunk of this.engine.scanChunks(ks, { gte: entryKey(from), lte: entryKey(this.lastId) }, 1024, 1024))
-        for (const [, v] of chunk) this.unindexed.push(parseStored(v.toString('utf8')).entry);
+      const start = await this.segmentOf(from);
+      for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start?.firstId ?? from), lt: Buffer.of(S + 1) }, 64, 64)) {
+        for (const [k, v] of chunk) {
+          const seg = new Segment(readId(k, 1), v);
+          for (let i = 0; i < seg.count; i++) if (seg.firstId + i >= from) this.group(seg.firstId + i, seg.entryAt(i));
+        }
+      }
       await this.flush();
     }
+  }
+
+  private async hasKeys(tag: number): Promise<boolean> {
+    for await (const _ of this.engine.scan(ks, { ...rangeOf(tag), limit: 1 })) return true;
+    return false;
   }
 
   /** The commit participant: a commit that serves a request carries that request's entry in its own batch. */
@@ -148,10 +185,9 @@ export class AuditLog {
     prepare: (c) => (c.origin === undefined || this.opts.level === 'off' ? undefined : this.commitRecord(c)),
     write: (c, rec, batch) => {
       if (rec === undefined || this.broken || this.closed) return;
-      // Entries still waiting go first (they are older), in the same batch.
-      for (const [r, ms] of this.pending) this.assign(r, batch, ms);
-      this.pending = [];
-      c.origin!.recordedId = this.assign(rec, batch, this.now()).id;
+      // Entries still waiting are older: they go first, in the same segment.
+      c.origin!.recordedId = this.append(rec);
+      this.cutInto(batch);
       this.schedule(); // their index chunks
     },
     aborted: () => {
@@ -182,12 +218,41 @@ export class AuditLog {
     };
   }
 
-  /** Record a request's entry: written within `flushMs` (or with the next commit), never waited for. The log keeps (and completes) `r`. */
+  /** Record a request's entry: encoded now, written within `flushMs` (or with the next commit), never waited for. */
   record(r: AuditRecord): void {
     if (this.opts.level === 'off' || this.broken || this.closed) return;
-    this.pending.push([r, this.now()]);
-    if (this.pending.length >= MAX_PENDING) void this.flush().catch(() => undefined);
+    this.append(r);
+    if (this.writer.count >= MAX_PENDING || this.writer.bytes >= MAX_PENDING_BYTES) void this.flush().catch(() => undefined);
     else this.schedule();
+  }
+
+  /** Give `r` the next id and its time (never before the previous entry's), encode and chain it, note its index values. */
+  private append(r: AuditRecord): number {
+    const id = ++this.lastId;
+    const ms = Math.max(this.now(), this.lastMs);
+    this.lastMs = ms;
+    this.writer.append(id, ms, r);
+    this.group(id, r);
+    return id;
+  }
+
+  private group(id: number, r: AuditRecord): void {
+    const g = this.groups;
+    add(g[0]!, r.user, id);
+    add(g[1]!, r.userId, id);
+    add(g[2]!, r.action, id);
+    add(g[3]!, r.entityType, id);
+    add(g[4]!, r.entityId, id);
+    add(g[5]!, r.success ? 'true' : 'false', id);
+    this.grouped++;
+  }
+
+  /** Put the staged entries into `batch` as one segment. */
+  private cutInto(batch: WriteBatch): void {
+    if (this.writer.count === 0) return;
+    this.written += this.writer.count;
+    batch.put(ks, segKey(this.stagedFrom), this.writer.cut());
+    this.stagedFrom = this.lastId + 1;
   }
 
   private schedule(): void {
@@ -199,13 +264,12 @@ export class AuditLog {
     this.timer.unref();
   }
 
-  /** Write what waits (entries and index chunks); resolves once it (and every entry assigned before) is durable. */
+  /** Write what waits (entries and index chunks); resolves once it (and every entry recorded before) is durable. */
   flush(): Promise<void> {
     this.clearTimer();
-    if ((this.pending.length > 0 || this.unindexed.length > 0) && !this.broken) {
+    if ((this.writer.count > 0 || this.grouped > 0) && !this.broken) {
       const batch = new WriteBatch();
-      for (const [r, ms] of this.pending) this.assign(r, batch, ms);
-      this.pending = [];
+      this.cutInto(batch);
       this.index(batch);
       this.lastWrite = this.engine.commit(batch).catch((e: unknown) => {
         this.broken ??= e instanceof Error ? e : new Error(String(e));
@@ -216,36 +280,34 @@ export class AuditLog {
     return this.lastWrite;
   }
 
-  /** The index chunks of the unindexed entries: one key per (field, value) holding their ids, and the watermark. */
+  /** The index chunks of the grouped ids (all in segments handed over by now): one key per (field, value), and the watermark. */
   private index(batch: WriteBatch): void {
-    const list = this.unindexed;
-    if (list.length === 0) return;
-    this.unindexed = [];
-    // One map per field, keyed by the value's text: no key string is built per entry.
-    const groups = FILTER_FIELDS.map(() => new Map<string, number[]>());
-    for (const e of list) {
-      for (let f = 0; f < FILTER_FIELDS.length; f++) {
-        const v = e[FILTER_FIELDS[f]!];
-        if (v === null || v === undefined) continue;
-        const text = typeof v === 'string' ? v : String(v);
-        const g = groups[f]!;
-        const ids = g.get(text);
-        if (ids) ids.push(e.id);
-        else g.set(text, [e.id]);
-      }
-    }
+    if (this.grouped === 0) return;
+    const groups = this.groups;
+    this.groups = newGroups();
+    this.grouped = 0;
     for (let f = 0; f < FILTER_FIELDS.length; f++) {
+      // Values longer than MAX_INDEX_VALUE bytes share a chunk when their cut prefixes are equal (ids merged in order).
+      const long = new Map<string, { prefix: Buffer; ids: number[] }>();
       for (const [value, ids] of groups[f]!) {
         const prefix = indexPrefix(FILTER_FIELDS[f]!, value);
-        const key = Buffer.allocUnsafe(prefix.length + 8);
-        prefix.copy(key, 0);
-        writeId(key, prefix.length, ids[0]!);
-        const packed = Buffer.allocUnsafe(ids.length * 8);
-        for (let i = 0; i < ids.length; i++) writeId(packed, i * 8, ids[i]!);
-        batch.put(ks, key, packed);
+        if (value.length > MAX_INDEX_VALUE / 3) {
+          const k = prefix.toString('latin1');
+          const g = long.get(k);
+          if (g === undefined) long.set(k, { prefix, ids: [...ids] });
+          else g.ids.push(...ids);
+          continue;
+        }
+        putChunk(batch, prefix, ids);
       }
+      for (const { prefix, ids } of long.values())
+        putChunk(
+          batch,
+          prefix,
+          ids.sort((x, y) => x - y),
+        );
     }
-    batch.put(ks, INDEXED, seqCodec.encode(list[list.length - 1]!.id));
+    batch.put(ks, INDEXED, seqCodec.encode(this.lastId));
   }
 
   async close(): Promise<void> {
@@ -264,52 +326,56 @@ export class AuditLog {
     }
   }
 
-  /** Give `r` the next id, its time (never before the previous entry's) and its link in the chain; add it to `batch`. */
-  private assign(r: AuditRecord, batch: WriteBatch, at: number): AuditEntry {
-    const id = ++this.lastId;
-    const ms = Math.max(at, this.lastMs);
-    this.lastMs = ms;
-    // The record becomes the entry: id and time are added to it, not copied (the log owns what record() got).
-    const e = r as AuditEntry;
-    e.id = id;
-    e.timestamp = new Date(ms).toISOString();
-    const text = canonical(e);
-    const prevHash = this.lastHash;
-    const hash = chainHash(prevHash, text);
-    this.lastHash = hash;
-    batch.put(ks, entryKey(id), Buffer.from(storedText(text, prevHash, hash), 'utf8'));
-    this.unindexed.push(e);
-    this.written++;
-    return e;
-  }
-
   // ------------------------------------------------------------------ reading
 
-  /** The time (ms) of entry `id` (ids in [firstId, lastId] all exist). */
-  private timeOf(id: number): number {
-    const v = this.engine.getSync(ks, entryKey(id));
-    return v === undefined ? Number.NaN : storedTimeMs(v.toString('utf8'));
+  /** The segment holding entry `id` (undefined when retention removed it). */
+  private async segmentOf(id: number): Promise<Segment | undefined> {
+    for (const s of this.cache) if (s.firstId <= id && id <= s.lastId) return s;
+    let found: Segment | undefined;
+    for await (const [k, v] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(id), reverse: true, limit: 1 }))
+      found = new Segment(readId(k, 1), v);
+    if (found === undefined || found.lastId < id) return undefined;
+    this.cache.push(found);
+    if (this.cache.length > SEGMENT_CACHE) this.cache.shift();
+    return found;
   }
 
   /** Ids `lo..hi` (inclusive) of the entries in [startMs, endMs], by binary search on their times; undefined when none. */
-  private idRange(startMs?: number, endMs?: number): [number, number] | undefined {
+  private async idRange(startMs?: number, endMs?: number): Promise<[number, number] | undefined> {
     if (this.lastId < this.firstId) return undefined;
     let lo = this.firstId;
     let hi = this.lastId;
-    if (startMs !== undefined) lo = this.firstIdAtOrAfter(startMs);
-    if (endMs !== undefined) hi = endMs >= Number.MAX_SAFE_INTEGER ? hi : this.firstIdAtOrAfter(endMs + 1) - 1;
+    if (startMs !== undefined) lo = await this.firstIdAtOrAfter(startMs);
+    if (endMs !== undefined && endMs < Number.MAX_SAFE_INTEGER) hi = (await this.firstIdAtOrAfter(endMs + 1)) - 1;
     return lo <= hi ? [lo, hi] : undefined;
   }
 
-  /** The first id whose time is >= ms (lastId + 1 when none). */
-  private firstIdAtOrAfter(ms: number): number {
+  /** The first id whose time is >= ms (lastId + 1 when none): a binary search over segments, then inside one. */
+  private async firstIdAtOrAfter(ms: number): Promise<number> {
     let a = this.firstId;
     let b = this.lastId + 1;
     while (a < b) {
       const mid = a + Math.floor((b - a) / 2);
-      const t = this.timeOf(mid);
-      if (Number.isNaN(t) || t < ms) a = mid + 1;
-      else b = mid;
+      const seg = await this.segmentOf(mid);
+      if (seg === undefined) {
+        a = mid + 1; // removed by retention meanwhile: older than anything left
+        continue;
+      }
+      const lo = Math.max(seg.firstId, a);
+      const hi = Math.min(seg.lastId, b - 1);
+      if (seg.timeAt(hi - seg.firstId) < ms) a = hi + 1;
+      else if (seg.timeAt(lo - seg.firstId) >= ms) b = lo;
+      else {
+        // time(lo) < ms <= time(hi): the answer is in (lo, hi].
+        let x = lo + 1;
+        let y = hi;
+        while (x < y) {
+          const m = x + Math.floor((y - x) / 2);
+          if (seg.timeAt(m - seg.firstId) < ms) x = m + 1;
+          else y = m;
+        }
+        return x;
+      }
     }
     return a;
   }
@@ -319,9 +385,10 @@ export class AuditLog {
     const prefix = indexPrefix(f, value);
     const opts = { gte: Buffer.concat([prefix, seqCodec.encode(0)]), lte: Buffer.concat([prefix, seqCodec.encode(hi)]), reverse: true };
     for await (const chunk of this.engine.scanChunks(ks, opts, 256, 8)) {
-      for (const [, v] of chunk) {
-        for (let i = v.length - 8; i >= 0; i -= 8) {
-          const id = readId(v, i);
+      for (const [k, v] of chunk) {
+        const ids = unpackIds(readId(k, k.length - 8), v);
+        for (let i = ids.length - 1; i >= 0; i--) {
+          const id = ids[i]!;
           if (id > hi) continue;
           if (id < lo) return; // chunks are in id order: everything after is older still
           yield id;
@@ -331,9 +398,9 @@ export class AuditLog {
   }
 
   /** Entry `id` (undefined when retention removed it). */
-  entry(id: number): AuditEntry | undefined {
-    const v = this.engine.getSync(ks, entryKey(id));
-    return v === undefined ? undefined : parseStored(v.toString('utf8')).entry;
+  async entry(id: number): Promise<AuditEntry | undefined> {
+    const seg = await this.segmentOf(id);
+    return seg === undefined ? undefined : seg.entryAt(id - seg.firstId);
   }
 
   /**
@@ -345,7 +412,7 @@ export class AuditLog {
   async query(q: AuditQuery): Promise<AuditPage> {
     await this.flush();
     const out: AuditPage = { entries: [], totalCount: 0, page: q.page, pageSize: q.pageSize, hasMore: false };
-    const range = this.idRange(q.startMs, q.endMs);
+    const range = await this.idRange(q.startMs, q.endMs);
     if (!range) return out;
     const [lo, hi] = range;
     const skip = (q.page - 1) * q.pageSize;
@@ -363,7 +430,7 @@ export class AuditLog {
       out.totalCount = n;
     }
     for (const id of ids) {
-      const e = this.entry(id);
+      const e = await this.entry(id);
       // Index values are cut at MAX_INDEX_VALUE bytes: check longer ones on the entry.
       if (e && filters.every(([f, v]) => String(e[f]) === String(v))) out.entries.push(e);
     }
@@ -371,39 +438,52 @@ export class AuditLog {
     return out;
   }
 
-  /** Every entry of the time range matching the filters, newest or oldest first, in chunks (CSV export, reports). */
+  /** Every entry of the time range matching the filters, newest or oldest first, segment by segment (CSV export, reports). */
   async *entries(q: Omit<AuditQuery, 'page' | 'pageSize'>, newestFirst = true): AsyncGenerator<AuditEntry> {
     await this.flush();
-    const range = this.idRange(q.startMs, q.endMs);
+    const range = await this.idRange(q.startMs, q.endMs);
     if (!range) return;
     const [lo, hi] = range;
     const filters = filtersOf(q);
+    const match = (e: AuditEntry) => filters.every(([f, x]) => String(e[f]) === String(x));
     if (filters.length === 0 || !newestFirst) {
-      for await (const chunk of this.engine.scanChunks(ks, { gte: entryKey(lo), lte: entryKey(hi), reverse: newestFirst }, 512, 64)) {
-        for (const [, v] of chunk) {
-          const e = parseStored(v.toString('utf8')).entry;
-          if (filters.every(([f, x]) => String(e[f]) === String(x))) yield e;
+      const first = (await this.segmentOf(lo))?.firstId ?? lo;
+      for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(first), lte: segKey(hi), reverse: newestFirst }, 16, 4)) {
+        for (const [k, v] of chunk) {
+          const seg = new Segment(readId(k, 1), v);
+          const from = Math.max(lo, seg.firstId) - seg.firstId;
+          const to = Math.min(hi, seg.lastId) - seg.firstId;
+          if (newestFirst) {
+            for (let i = to; i >= from; i--) {
+              const e = seg.entryAt(i);
+              if (match(e)) yield e;
+            }
+          } else {
+            for (let i = from; i <= to; i++) {
+              const e = seg.entryAt(i);
+              if (match(e)) yield e;
+            }
+          }
         }
       }
       return;
     }
     for await (const id of intersect(filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi)))) {
-      const e = this.entry(id);
-      if (e && filters.every(([f, v]) => String(e[f]) === String(v))) yield e;
+      const e = await this.entry(id);
+      if (e && match(e)) yield e;
     }
   }
 
   /**
-   * Walk the chain from the first retained entry: each entry's stored hash
-   * must be the hash of its content and its predecessor's hash, and ids must
-   * follow each other. An entry altered, removed or inserted in LevelDB
-   * breaks it at that entry.
+   * Walk the chain from the first retained entry: each record's stored hash
+   * must be the hash of its predecessor's hash and its own bytes, and ids
+   * must follow each other from the anchor on. An entry altered, removed or
+   * inserted in LevelDB breaks it at that entry.
    */
   async verify(): Promise<VerifyResult> {
     await this.flush();
-    const anchorBuf = await this.engine.get(ks, ANCHOR);
-    let prev = anchorBuf === undefined ? GENESIS_HASH : anchorBuf.toString('utf8');
-    let expected: number | undefined;
+    let prev = this.anchor.hash;
+    let expected = this.anchor.id + 1;
     let checked = 0;
     let first: number | null = null;
     let last: number | null = null;
@@ -415,24 +495,39 @@ export class AuditLog {
       first_broken_id: id,
       reason,
     });
-    for await (const chunk of this.engine.scanChunks(ks, rangeOf(E), 1024, 64)) {
+    for await (const chunk of this.engine.scanChunks(ks, rangeOf(S), 64, 8)) {
       for (const [k, v] of chunk) {
-        const keyId = seqCodec.decode(k.subarray(1));
-        let e: ReturnType<typeof parseStored>;
+        const keyId = readId(k, 1);
+        let seg: Segment;
         try {
-          e = parseStored(v.toString('utf8'));
+          seg = new Segment(keyId, v);
         } catch {
-          return broken(keyId, 'the stored entry is not a valid entry');
+          return broken(keyId, 'the stored segment is not a valid sequence of entries');
         }
-        first ??= keyId;
-        last = keyId;
-        if (e.entry.id !== keyId) return broken(keyId, `the entry stored under id ${keyId} says id ${e.entry.id}`);
-        if (expected !== undefined && keyId !== expected) return broken(keyId, `entries ${expected}..${keyId - 1} are missing`);
-        if (e.prevHash !== prev) return broken(keyId, 'the link to the previous entry does not match its hash');
-        if (chainHash(prev, e.canonical) !== e.hash) return broken(keyId, 'the entry does not match its hash (altered)');
-        prev = e.hash;
-        expected = keyId + 1;
-        checked++;
+        for (let i = 0; i < seg.count; i++) {
+          const id = seg.idAt(i);
+          first ??= id;
+          last = id;
+          if (id !== expected)
+            return broken(id, id > expected ? `entries ${expected}..${id - 1} are missing` : `entry ${id} appears twice`);
+          if (id !== keyId + i) return broken(id, `the entry stored as id ${keyId + i} says id ${id}`);
+          const hash = seg.hashAt(i);
+          if (!recordHash(prev, seg.framed(i)).equals(hash))
+            return broken(
+              id,
+              checked === 0 && i === 0
+                ? 'the entry does not match its hash or its link to the previous entry'
+                : 'the entry does not match its hash (altered)',
+            );
+          try {
+            seg.entryAt(i);
+          } catch {
+            return broken(id, 'the stored entry is not a valid entry');
+          }
+          prev = hash;
+          expected = id + 1;
+          checked++;
+        }
       }
     }
     return { ok: true, checked, first_id: first, last_id: last, first_broken_id: null, reason: null };
@@ -448,20 +543,30 @@ export class AuditLog {
     if (this.broken) throw new ThemisError('UNAVAILABLE', 'the audit log cannot be written until a restart');
     const batch = new WriteBatch();
     let n = 0;
-    let anchor: string | undefined;
+    let anchor: Buffer | undefined;
     let lastDeleted = 0;
     const prefixes = new Map<string, Buffer>();
-    for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(E), limit: max })) {
-      const e = parseStored(v.toString('utf8'));
-      if (Date.parse(e.entry.timestamp) >= cutoffMs) break;
-      batch.del(ks, k);
-      for (const f of FILTER_FIELDS) {
-        const x = e.entry[f];
-        if (x !== null && x !== undefined) prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
+    scan: for await (const chunk of this.engine.scanChunks(ks, rangeOf(S), 16, 4)) {
+      for (const [k, v] of chunk) {
+        const seg = new Segment(readId(k, 1), v);
+        let i = 0;
+        for (; i < seg.count && n < max && seg.timeAt(i) < cutoffMs; i++, n++) {
+          const e = seg.entryAt(i);
+          for (const f of FILTER_FIELDS) {
+            const x = e[f];
+            if (x !== null && x !== undefined) prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
+          }
+          anchor = seg.hashAt(i);
+          lastDeleted = seg.firstId + i;
+        }
+        if (i === 0) break scan;
+        batch.del(ks, k);
+        if (i < seg.count) {
+          // The rest of this segment stays, under its new first id.
+          batch.put(ks, segKey(seg.firstId + i), Buffer.from(seg.bytes.subarray(seg.offsetOf(i))));
+          break scan;
+        }
       }
-      anchor = e.hash;
-      lastDeleted = e.entry.id;
-      n++;
     }
     if (n === 0) return 0;
     // Index chunks: drop the deleted ids (a chunk left empty goes; queries never look below the first retained id anyway).
@@ -470,22 +575,19 @@ export class AuditLog {
         gte: Buffer.concat([prefix, seqCodec.encode(0)]),
         lte: Buffer.concat([prefix, seqCodec.encode(lastDeleted)]),
       })) {
-        const keep: number[] = [];
-        for (let i = 0; i < v.length; i += 8) {
-          const id = readId(v, i);
-          if (id > lastDeleted) keep.push(id);
-        }
+        const keep = unpackIds(readId(k, k.length - 8), v).filter((id) => id > lastDeleted);
         batch.del(ks, k);
-        if (keep.length > 0) {
-          const packed = Buffer.allocUnsafe(keep.length * 8);
-          for (let i = 0; i < keep.length; i++) writeId(packed, i * 8, keep[i]!);
-          batch.put(ks, Buffer.concat([prefix, seqCodec.encode(keep[0]!)]), packed);
-        }
+        if (keep.length > 0) batch.put(ks, Buffer.concat([prefix, seqCodec.encode(keep[0]!)]), packIds(keep));
       }
     }
-    batch.put(ks, ANCHOR, Buffer.from(anchor!, 'utf8'));
+    const a = Buffer.allocUnsafe(HASH_BYTES + 8);
+    anchor!.copy(a, 0);
+    writeId(a, HASH_BYTES, lastDeleted);
+    batch.put(ks, ANCHOR, a);
     await this.engine.commit(batch);
+    this.anchor = { hash: Buffer.from(anchor!), id: lastDeleted };
     this.firstId = lastDeleted + 1;
+    this.cache = [];
     return n;
   }
 
@@ -493,18 +595,19 @@ export class AuditLog {
   async countBefore(cutoffMs: number): Promise<number> {
     await this.flush();
     if (this.lastId < this.firstId) return 0;
-    return this.firstIdAtOrAfter(cutoffMs) - this.firstId;
+    return (await this.firstIdAtOrAfter(cutoffMs)) - this.firstId;
   }
 
   /** Entries retained, the oldest entry's time (retention report). */
   async summary(): Promise<{ count: number; first_id: number; last_id: number; oldest_ms: number | null }> {
     await this.flush();
     const empty = this.lastId < this.firstId;
+    const seg = empty ? undefined : await this.segmentOf(this.firstId);
     return {
       count: empty ? 0 : this.lastId - this.firstId + 1,
       first_id: this.firstId,
       last_id: this.lastId,
-      oldest_ms: empty ? null : this.timeOf(this.firstId),
+      oldest_ms: seg === undefined ? null : seg.timeAt(this.firstId - seg.firstId),
     };
   }
 
@@ -513,7 +616,7 @@ export class AuditLog {
     return {
       last_id: this.lastId,
       first_id: this.firstId,
-      pending: this.pending.length,
+      pending: this.writer.count,
       written: this.written,
       level: this.opts.level,
       broken: this.broken !== undefined,
@@ -523,13 +626,29 @@ export class AuditLog {
 
 const FILTER_FIELDS = Object.keys(AUDIT_FILTERS) as AuditFilterField[];
 
+const newGroups = (): Map<string, number[]>[] => FILTER_FIELDS.map(() => new Map<string, number[]>());
+
+function add(g: Map<string, number[]>, value: string | null, id: number): void {
+  if (value === null || value === undefined) return;
+  const ids = g.get(value);
+  if (ids === undefined) g.set(value, [id]);
+  else ids.push(id);
+}
+
+function putChunk(batch: WriteBatch, prefix: Buffer, ids: number[]): void {
+  const key = Buffer.allocUnsafe(prefix.length + 8);
+  prefix.copy(key, 0);
+  writeId(key, prefix.length, ids[0]!);
+  batch.put(ks, key, packIds(ids));
+}
+
 function filtersOf(q: Pick<AuditQuery, 'eq'>): [AuditFilterField, string | boolean][] {
   return Object.entries(q.eq ?? {}).filter(([, v]) => v !== undefined) as [AuditFilterField, string | boolean][];
 }
 
-function entryKey(id: number): Buffer {
+function segKey(id: number): Buffer {
   const b = Buffer.allocUnsafe(9);
-  b[0] = E;
+  b[0] = S;
   writeId(b, 1, id);
   return b;
 }
@@ -545,6 +664,42 @@ function readId(b: Buffer, at: number): number {
 
 function rangeOf(tag: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
+}
+
+/** Ascending ids as delta varints (LEB128), the first as its distance from itself (0): the chunk's key holds ids[0]. */
+export function packIds(ids: number[]): Buffer {
+  const out = Buffer.allocUnsafe(ids.length * 9);
+  let o = 0;
+  let prev = ids[0]!;
+  for (const id of ids) {
+    let d = id - prev;
+    prev = id;
+    while (d >= 0x80) {
+      out[o++] = (d % 0x80) | 0x80;
+      d = Math.floor(d / 0x80);
+    }
+    out[o++] = d;
+  }
+  return Buffer.from(out.subarray(0, o));
+}
+
+export function unpackIds(first: number, b: Buffer): number[] {
+  const ids: number[] = [];
+  let prev = first;
+  let o = 0;
+  while (o < b.length) {
+    let d = 0;
+    let mul = 1;
+    for (;;) {
+      const x = b[o++]!;
+      d += (x & 0x7f) * mul;
+      if (x < 0x80) break;
+      mul *= 0x80;
+    }
+    prev += d;
+    ids.push(prev);
+  }
+  return ids;
 }
 
 /** 'I' field len(2) value: a unique prefix per (field, value). */

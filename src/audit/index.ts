@@ -9,17 +9,5 @@ export {
   type AuditQuery,
   type VerifyResult,
 } from './audit-log.js';
-export {
-  type AuditEntry,
-  type AuditRecord,
-  type StoredEntry,
-  GENESIS_HASH,
-  REDACTED,
-  canonical,
-  chainHash,
-  parseStored,
-  storedText,
-  storedTimeMs,
-  redactText,
-  redactedJson,
-} from './entry.js';
+export { type AuditEntry, type AuditRecord, REDACTED, redactText, redactedJson } from './entry.js';
+export { decodeBody, encodeSegment, GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './record-codec.js';

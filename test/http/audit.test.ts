@@ -5,6 +5,7 @@ import type { components } from '../../src/api/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ADMIN_KEY, call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { alterStoredEntry } from '../helpers/audit-storage.js';
 
 /**
  * The audit log (issue 16): every request audited with its fields, the
@@ -246,13 +247,11 @@ describe('tamper evidence, levels and crashes', () => {
     expect(await s.stop()).toBe(0);
     const db = new ClassicLevel<Buffer, Buffer>(path.join(s.dataDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
-    const key = Buffer.concat([Buffer.of(0x78, 0x45), Buffer.from([0, 0, 0, 0, 0, 0, 0, 3])]);
-    // Stored as the canonical array plus the two hashes: [id, timestamp, user, ..., success (9), ..., prevHash, hash].
-    const e = JSON.parse((await db.get(key))!.toString('utf8')) as unknown[];
-    expect(e[0]).toBe(3);
-    expect(e[9]).toBe(true);
-    e[9] = false;
-    await db.put(key, Buffer.from(JSON.stringify(e), 'utf8'));
+    // Stored in segments of binary records, each with its hash (src/audit/record-codec.ts): entry 3's content changes, its hash stays.
+    const before = await alterStoredEntry(db, 3, (e) => {
+      e.success = false;
+    });
+    expect(before).toMatchObject({ id: 3, success: true });
     await db.close();
     s = await startServer({ dataDir: s.dataDir });
     const v = await call(s, 'GET', '/api/audit/verify');

@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { components } from '../../src/api/types.js';
 import { call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
+import { alterStoredEntry } from '../helpers/audit-storage.js';
 
 /**
  * GET /api/reports/audit and /api/reports/compliance (issue 16): every
@@ -390,11 +391,14 @@ describe('the compliance report and a broken audit chain', () => {
     expect(await s.stop()).toBe(0);
     const db = new ClassicLevel<Buffer, Buffer>(path.join(s.dataDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
-    const key = Buffer.concat([Buffer.of(0x78, 0x45), Buffer.from([0, 0, 0, 0, 0, 0, 0, 2])]);
-    // Stored as the canonical array plus the two hashes (docs/audit.md): [id, timestamp, user, ...].
-    const e = JSON.parse((await db.get(key))!.toString('utf8')) as unknown[];
-    e[2] = 'someone-else';
-    await db.put(key, Buffer.from(JSON.stringify(e), 'utf8'));
+    // Entry 2's user changes in storage, its hash stays (test/helpers/audit-storage.ts).
+    expect(
+      (
+        await alterStoredEntry(db, 2, (e) => {
+          e.user = 'someone-else';
+        })
+      ).id,
+    ).toBe(2);
     await db.close();
     s = await startServer({ dataDir: s.dataDir });
     const c = await call(s, 'GET', '/api/reports/compliance');

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, type AuditRecord, redactText, redactedJson } from '../../src/audit/index.js';
+import { AuditLog, type AuditRecord, redactText, redactedJson, Segment } from '../../src/audit/index.js';
 import { createLogger } from '../../src/log.js';
 import { clientAddress } from '../../src/server/audit.js';
 import { Engine } from '../../src/storage/index.js';
 import { auditEntry } from '../helpers/audit.js';
+import { withoutRecord } from '../helpers/audit-storage.js';
 import { tempDir } from '../helpers/inproc.js';
 
 /** The audit log in process (src/audit/audit-log.ts): ids, chain, filters, paging, retention of the log itself. */
@@ -102,9 +103,15 @@ describe('AuditLog', () => {
     expect((await a.query({ page: 1, pageSize: 100 })).totalCount).toBe(30);
     expect((await a.query({ eq: { entityId: 't:5' }, page: 1, pageSize: 100 })).totalCount).toBe(0);
     // Deleting one in the middle (as an attacker could) breaks it there.
-    const { keyspace, seqCodec, WriteBatch } = await import('../../src/storage/index.js');
-    await engine.commit(new WriteBatch().del(keyspace('audit'), Buffer.concat([Buffer.of(0x45), seqCodec.encode(30)])));
-    expect(await a.verify()).toMatchObject({ ok: false, first_broken_id: 31 });
+    const { keyspace, WriteBatch } = await import('../../src/storage/index.js');
+    const ks = keyspace('audit');
+    let held: { key: Buffer; seg: Segment } | undefined;
+    for await (const [k, v] of engine.scan(ks, { gte: Buffer.of(0x53), lt: Buffer.of(0x54) })) {
+      const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
+      if (seg.firstId <= 30 && 30 <= seg.lastId) held = { key: k, seg };
+    }
+    await engine.commit(new WriteBatch().put(ks, held!.key, withoutRecord(held!.seg, 30 - held!.seg.firstId)));
+    expect(await a.verify()).toMatchObject({ ok: false, first_broken_id: 31, reason: 'entries 30..30 are missing' });
   });
 });
 
@@ -130,5 +137,121 @@ describe('redaction and addresses', () => {
     expect(clientAddress('0000:0000:0000:0000:0000:0000:0000:0001')).toBe('::1');
     expect(clientAddress('2001:db8::1')).toBe('2001:db8::1');
     expect(clientAddress('')).toBeNull();
+  });
+});
+
+describe('AuditLog storage: segments, time search, retention to empty, format 1', () => {
+  it('time ranges over many segments agree with a filter over everything (binary search across and inside segments)', async () => {
+    const a = await open();
+    for (let i = 0; i < 500; i++) {
+      clock += i % 7 === 0 ? 0 : 3; // equal timestamps too
+      a.record(rec({ entityId: `t:${i}` }));
+      if (i % 13 === 0) await a.flush(); // segments of 1..13 entries
+    }
+    const all = (await a.query({ page: 1, pageSize: 1000 })).entries;
+    expect(all).toHaveLength(500);
+    const times = all.map((e) => Date.parse(e.timestamp));
+    const lo = Math.min(...times);
+    const hi = Math.max(...times);
+    for (const [s, e] of [
+      [lo, hi],
+      [lo - 10, lo],
+      [lo + 1, lo + 2],
+      [lo + 100, lo + 700],
+      [hi, hi + 5],
+      [hi + 1, hi + 100],
+      [lo + 301, lo + 301],
+    ] as const) {
+      const want = all.filter((x) => Date.parse(x.timestamp) >= s && Date.parse(x.timestamp) <= e).map((x) => x.id);
+      const p = await a.query({ startMs: s, endMs: e, page: 1, pageSize: 1000 });
+      expect(
+        p.entries.map((x) => x.id),
+        `${s - lo}..${e - lo}`,
+      ).toEqual(want);
+      expect(p.totalCount).toBe(want.length);
+      expect(await a.countBefore(s)).toBe(all.filter((x) => Date.parse(x.timestamp) < s).length);
+    }
+    const oldestFirst: number[] = [];
+    for await (const e of a.entries({ startMs: lo + 100, endMs: lo + 700 }, false)) oldestFirst.push(e.id);
+    expect(oldestFirst).toEqual(
+      all
+        .filter((x) => Date.parse(x.timestamp) >= lo + 100 && Date.parse(x.timestamp) <= lo + 700)
+        .map((x) => x.id)
+        .reverse(),
+    );
+  });
+
+  it('values longer than the indexed prefix still filter exactly', async () => {
+    const a = await open();
+    const long = 'k'.repeat(300);
+    for (let i = 0; i < 30; i++) a.record(rec({ entityId: `${long}${i % 3}` }));
+    await a.flush();
+    for (let i = 0; i < 30; i++) a.record(rec({ entityId: `${long}${i % 3}` }));
+    const p = await a.query({ eq: { entityId: `${long}1` }, page: 1, pageSize: 100 });
+    expect(p.entries.map((e) => e.id)).toEqual(Array.from({ length: 60 }, (_, i) => 60 - i).filter((id) => (id - 1) % 3 === 1));
+  });
+
+  it('retention deleting every entry keeps the id sequence and the anchor across a reopen', async () => {
+    let a = await open();
+    for (let i = 0; i < 12; i++) {
+      clock += 10;
+      a.record(rec());
+    }
+    await a.flush();
+    expect(await a.deleteOlderThan(clock + 1, 100)).toBe(12);
+    await a.close();
+    a = await open();
+    expect(await a.summary()).toMatchObject({ count: 0, first_id: 13, last_id: 12 });
+    a.record(rec());
+    expect((await a.query({ page: 1, pageSize: 10 })).entries.map((e) => e.id)).toEqual([13]);
+    expect(await a.verify()).toMatchObject({ ok: true, checked: 1, first_id: 13, last_id: 13 });
+  });
+
+  it('a format-1 log (one JSON key per entry) is converted at open: entries, chain, anchor and index', async () => {
+    const { keyspace, seqCodec, WriteBatch } = await import('../../src/storage/index.js');
+    const crypto = await import('node:crypto');
+    const ks = keyspace('audit');
+    const fields = [
+      'id',
+      'timestamp',
+      'user',
+      'userId',
+      'action',
+      'entityType',
+      'entityId',
+      'oldValue',
+      'newValue',
+      'success',
+      'statusCode',
+      'ipAddress',
+      'sessionId',
+      'errorMessage',
+      'seq',
+      'method',
+      'route',
+    ] as const;
+    // Entries 5..9 of a log whose 1..4 retention removed (format 1 kept the anchor as hex text).
+    let prev = crypto.createHash('sha256').update('gone').digest('hex');
+    const batch = new WriteBatch().put(ks, Buffer.from('Manchor', 'latin1'), Buffer.from(prev, 'latin1'));
+    const old = [];
+    for (let id = 5; id <= 9; id++) {
+      const e = auditEntry({ id, timestamp: new Date(2_000_000 + id).toISOString(), user: id % 2 ? 'ann' : 'bob', entityId: `t:${id}` });
+      const text = JSON.stringify(fields.map((f) => e[f]));
+      const hash = crypto.hash('sha256', `${prev}\n${text}`, 'hex');
+      batch.put(ks, Buffer.concat([Buffer.of(0x45), seqCodec.encode(id)]), Buffer.from(`${text.slice(0, -1)},"${prev}","${hash}"]`));
+      prev = hash;
+      old.push(e);
+    }
+    batch.put(ks, Buffer.concat([Buffer.of(0x49, 0x75, 0, 3), Buffer.from('ann'), seqCodec.encode(5)]), Buffer.alloc(8)); // an old-layout chunk
+    await engine.commit(batch);
+    const a = await open();
+    expect((await a.query({ page: 1, pageSize: 10 })).entries).toEqual([...old].reverse());
+    expect(await a.verify()).toMatchObject({ ok: true, checked: 5, first_id: 5, last_id: 9 });
+    expect((await a.query({ eq: { user: 'ann' }, page: 1, pageSize: 10 })).entries.map((e) => e.id)).toEqual([9, 7, 5]);
+    a.record(rec());
+    expect((await a.query({ page: 1, pageSize: 1 })).entries[0]!.id).toBe(10);
+    let leftovers = 0;
+    for await (const _ of engine.scan(ks, { gte: Buffer.of(0x45), lt: Buffer.of(0x46) })) leftovers++;
+    expect(leftovers).toBe(0);
   });
 });

@@ -1,0 +1,101 @@
+import crypto from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { type AuditEntry, decodeBody, GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from '../../src/audit/index.js';
+import { auditEntry } from '../helpers/audit.js';
+
+/** The stored form of audit entries (src/audit/record-codec.ts): binary records in segments, each hashed onto its predecessor. */
+
+const strip = ({ id: _i, timestamp: _t, ...r }: AuditEntry) => r;
+
+describe('audit record codec', () => {
+  it('round-trips every field: nulls, seq, non-ASCII, strings past the one-byte and 64 KiB lengths, ids past 2^32', () => {
+    const entries: AuditEntry[] = [
+      auditEntry({ id: 1 }),
+      auditEntry({
+        id: 2,
+        user: null,
+        userId: null,
+        entityType: null,
+        entityId: null,
+        ipAddress: null,
+        sessionId: null,
+        method: null,
+        route: null,
+      }),
+      auditEntry({ id: 3, seq: 0, success: false, statusCode: 409, errorMessage: 'conflict' }),
+      auditEntry({ id: 4, seq: 2 ** 40 + 7, entityId: 'städte:Köln 🚀', user: 'Ünal', errorMessage: 'x'.repeat(300) }),
+      auditEntry({ id: 5, newValue: JSON.stringify({ note: 'é'.repeat(40_000) }), oldValue: '' }),
+      auditEntry({ id: 2 ** 33 + 1, timestamp: '2030-12-31T23:59:59.999Z' }),
+    ];
+    const w = new SegmentWriter(GENESIS);
+    for (const e of entries) w.append(e.id, Date.parse(e.timestamp), strip(e));
+    const seg = new Segment(1, w.cut());
+    expect(seg.count).toBe(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      expect(seg.entryAt(i)).toEqual(entries[i]);
+      expect(seg.idAt(i)).toBe(entries[i]!.id);
+      expect(seg.timeAt(i)).toBe(Date.parse(entries[i]!.timestamp));
+    }
+  });
+
+  it('each hash is SHA-256 over the previous hash, the length and the body; segments continue the chain', () => {
+    const w = new SegmentWriter(GENESIS);
+    for (let i = 1; i <= 3; i++) w.append(i, 1000 + i, strip(auditEntry({ id: i })));
+    const a = new Segment(1, w.cut());
+    w.append(4, 1004, strip(auditEntry({ id: 4 })));
+    const b = new Segment(4, w.cut());
+    let prev: Buffer = GENESIS;
+    for (const [seg, i] of [
+      [a, 0],
+      [a, 1],
+      [a, 2],
+      [b, 0],
+    ] as const) {
+      const framed = seg.framed(i);
+      expect(framed.readUInt32BE(0)).toBe(framed.length - 4);
+      const want = crypto.createHash('sha256').update(prev).update(framed).digest();
+      expect(seg.hashAt(i)).toEqual(want);
+      expect(recordHash(prev, framed)).toEqual(want);
+      prev = seg.hashAt(i);
+    }
+    expect(w.lastHash).toEqual(prev);
+    // The body alone decodes; one changed byte no longer matches the stored hash.
+    const framed = Buffer.from(a.framed(1));
+    expect(decodeBody(framed.subarray(4)).id).toBe(2);
+    framed.writeUInt8(framed.readUInt8(framed.length - 1) ^ 1, framed.length - 1);
+    expect(recordHash(a.hashAt(0), framed).equals(a.hashAt(1))).toBe(false);
+  });
+
+  it('segments cut before the arena fills stay intact after it is replaced (no copy per cut, no overwrite)', () => {
+    const w = new SegmentWriter(GENESIS);
+    const segs: Segment[] = [];
+    let id = 1;
+    // ~2.5 MiB of records in ~600 segments: the 1 MiB arena is replaced twice.
+    for (let s = 0; s < 600; s++) {
+      const first = id;
+      for (let k = 0; k < 10; k++, id++) w.append(id, id, strip(auditEntry({ id, entityId: `t:${id}`, errorMessage: 'e'.repeat(350) })));
+      segs.push(new Segment(first, w.cut()));
+    }
+    let prev: Buffer = GENESIS;
+    let n = 0;
+    for (const seg of segs) {
+      for (let i = 0; i < seg.count; i++) {
+        expect(seg.entryAt(i).entityId).toBe(`t:${seg.firstId + i}`);
+        expect(recordHash(prev, seg.framed(i)).equals(seg.hashAt(i))).toBe(true);
+        prev = seg.hashAt(i);
+        n++;
+      }
+    }
+    expect(n).toBe(6000);
+    expect(prev.length).toBe(HASH_BYTES);
+  });
+
+  it('refuses bytes that are not records', () => {
+    expect(() => new Segment(1, Buffer.from([0, 0, 0, 200, 1, 2, 3]))).toThrow(/truncated/);
+    const w = new SegmentWriter(GENESIS);
+    w.append(1, 1, strip(auditEntry()));
+    const bytes = Buffer.from(w.cut());
+    bytes[4] = 9; // the version byte
+    expect(() => new Segment(1, bytes).entryAt(0)).toThrow(/version/);
+  });
+});
