@@ -351,8 +351,9 @@ async function fullScan(engine: Engine, q: QuerySpec): Promise<{ ms: number; cou
   for await (const chunk of engine.scanChunks(ks, { gte: Buffer.of(0x53), lt: Buffer.of(0x54), reverse: true }, 64, 64)) {
     for (const [k, v] of chunk) {
       const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
-      for (let i = seg.count - 1; i >= 0; i--) {
-        const e = seg.entryAt(i) as ScanEntry;
+      const all = seg.entries();
+      for (let i = all.length - 1; i >= 0; i--) {
+        const e = all[i] as ScanEntry;
         if (!q.match(e)) continue;
         if (count >= q.skip && pageIds.length < q.pageSize) pageIds.push(e.id);
         count++;

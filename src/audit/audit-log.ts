@@ -2,7 +2,7 @@ import type { AuditLevel } from '../config.js';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
-import type { CommitInfo, CommitParticipant } from '../txn/index.js';
+import type { CommitInfo, CommitOrigin, CommitParticipant } from '../txn/index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 import { migrateFormat1 } from './format-v1.js';
 import { GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './record-codec.js';
@@ -18,15 +18,17 @@ import { GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './recor
  *   'M' 'indexed'                         -> the last id whose index chunks are written
  *   'M' 'format'                          -> '2'
  *
- * A request's entry is encoded, hashed and given its id the moment it is
- * recorded, into a staging buffer (SegmentWriter); the buffer is cut into a
- * segment when a batch is handed to the group committer (which writes
- * batches in the order it got them): entries reach LevelDB in id order, so a
- * crash loses at most a suffix — never a hole, never a broken link.
+ * A request's entry is encoded and given its id the moment it is recorded,
+ * into a staging area (SegmentWriter); everything staged is cut into one
+ * segment (and hashed) when the group committer forms a LevelDB batch that
+ * carries a tagged commit or flush (Engine.onGroup). Groups are written in
+ * order, so entries reach LevelDB in id order: a crash loses at most a
+ * suffix — never a hole, never a broken link.
  *
- * - The entry of a write travels in the write's own batch (the commit
- *   participant cuts the staging buffer into that batch), so a committed
- *   write always has its entry. Its index chunks follow with the next flush
+ * - The entry of a write travels in the write's own LevelDB batch: the
+ *   commit participant tags the commit, and the group hook appends its
+ *   entry and cuts the segment into the batch that carries it. One segment
+ *   per group, not per commit. Its index chunks follow with the next flush
  *   (derived data: replayed from the segments after 'M indexed' at open).
  * - Entries of other requests wait in the buffer at most `flushMs` (or ride
  *   along in the next commit's batch); the request path never waits for
@@ -37,6 +39,8 @@ import { GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './recor
  */
 
 const ks = keyspace('audit');
+/** The group hook's name (Engine.onGroup). */
+const GROUP_TAG = 'audit';
 const S = 0x53; // 'S'
 const I = 0x49; // 'I'
 const E_V1 = 0x45; // 'E': format 1 entries (migrated at open)
@@ -109,8 +113,17 @@ export class AuditLog {
   /** Encoded, hashed entries not yet cut into a segment; `stagedFrom` is the first one's id. */
   private writer = new SegmentWriter(GENESIS);
   private stagedFrom = 1;
+  /**
+   * One item per batch tagged for the group hook, in queue order: the entry
+   * of a commit (appended when its group is formed) or null (a flush).
+   */
+  private tagged: ({ rec: AuditRecord; ms: number; origin: CommitOrigin } | null)[] = [];
+  private unhook: (() => void) | undefined;
   /** Ids per (field, value) not yet in index chunks (the next flush writes them); `FILTER_FIELDS` order. */
   private groups: Map<string, number[]>[] = newGroups();
+  /** Per field: the last value noted and its id list (a shortcut past the map). */
+  private lastValue: (string | undefined)[] = [];
+  private lastIds: (number[] | undefined)[] = [];
   private grouped = 0;
   /** Recently read segments (immutable until retention rewrites the oldest). */
   private cache: Segment[] = [];
@@ -156,10 +169,11 @@ export class AuditLog {
       lastHash = Buffer.from(seg.hashAt(seg.count - 1));
       this.lastMs = seg.timeAt(seg.count - 1);
     }
+    // Retention deletes up to the anchor; a segment it cut through stays whole (its entries refer to each other).
     this.firstId = this.anchor.id + 1;
-    for await (const [k] of this.engine.scan(ks, { ...rangeOf(S), limit: 1 })) this.firstId = readId(k, 1);
     this.writer = new SegmentWriter(lastHash);
     this.stagedFrom = this.lastId + 1;
+    this.unhook = this.engine.onGroup(GROUP_TAG, (n) => this.onGroup(n));
     const indexed = await this.engine.get(ks, INDEXED);
     const from = Math.max(this.firstId, indexed === undefined ? 1 : seqCodec.decode(indexed) + 1);
     if (from <= this.lastId) {
@@ -167,7 +181,8 @@ export class AuditLog {
       for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start?.firstId ?? from), lt: Buffer.of(S + 1) }, 64, 64)) {
         for (const [k, v] of chunk) {
           const seg = new Segment(readId(k, 1), v);
-          for (let i = 0; i < seg.count; i++) if (seg.firstId + i >= from) this.group(seg.firstId + i, seg.entryAt(i));
+          const all = seg.entries();
+          for (let i = 0; i < all.length; i++) if (seg.firstId + i >= from) this.group(seg.firstId + i, all[i]!);
         }
       }
       await this.flush();
@@ -185,9 +200,10 @@ export class AuditLog {
     prepare: (c) => (c.origin === undefined || this.opts.level === 'off' ? undefined : this.commitRecord(c)),
     write: (c, rec, batch) => {
       if (rec === undefined || this.broken || this.closed) return;
-      // Entries still waiting are older: they go first, in the same segment.
-      c.origin!.recordedId = this.append(rec);
-      this.cutInto(batch);
+      // The entry gets its id, and its place in a segment, when the LevelDB batch carrying this
+      // commit is formed (onGroup): in that batch, with the other commits of the group in one segment.
+      this.tagged.push({ rec, ms: this.now(), origin: c.origin! });
+      batch.tag(GROUP_TAG);
       this.schedule(); // their index chunks
     },
     aborted: () => {
@@ -226,10 +242,32 @@ export class AuditLog {
     else this.schedule();
   }
 
+  /**
+   * The group hook: a LevelDB batch is being formed that carries `n` tagged
+   * batches (commits with an entry, flushes). The entries of those commits
+   * are appended, and everything waiting is cut into one segment, written in
+   * that batch — so a commit's entry is durable exactly when the commit is.
+   */
+  private onGroup(n: number): WriteBatch | undefined {
+    for (let i = 0; i < n; i++) {
+      const t = this.tagged.shift();
+      if (t === undefined) {
+        this.broken ??= new Error('audit entries and the batches carrying them are out of step');
+        this.log.error('audit entries could not be placed; no more are written until a restart');
+        break;
+      }
+      if (t !== null && !this.broken) t.origin.recordedId = this.append(t.rec, t.ms);
+    }
+    if (this.broken || this.writer.count === 0) return undefined;
+    const batch = new WriteBatch();
+    this.cutInto(batch);
+    return batch;
+  }
+
   /** Give `r` the next id and its time (never before the previous entry's), encode and chain it, note its index values. */
-  private append(r: AuditRecord): number {
+  private append(r: AuditRecord, at = this.now()): number {
     const id = ++this.lastId;
-    const ms = Math.max(this.now(), this.lastMs);
+    const ms = Math.max(at, this.lastMs);
     this.lastMs = ms;
     this.writer.append(id, ms, r);
     this.group(id, r);
@@ -237,14 +275,31 @@ export class AuditLog {
   }
 
   private group(id: number, r: AuditRecord): void {
-    const g = this.groups;
-    add(g[0]!, r.user, id);
-    add(g[1]!, r.userId, id);
-    add(g[2]!, r.action, id);
-    add(g[3]!, r.entityType, id);
-    add(g[4]!, r.entityId, id);
-    add(g[5]!, r.success ? 'true' : 'false', id);
+    this.add(0, r.user, id);
+    this.add(1, r.userId, id);
+    this.add(2, r.action, id);
+    this.add(3, r.entityType, id);
+    this.add(4, r.entityId, id);
+    this.add(5, r.success ? 'true' : 'false', id);
     this.grouped++;
+  }
+
+  /** Note `id` under field f's `value`; the previous entry's value of the field is remembered (values repeat). */
+  private add(f: number, value: string | null, id: number): void {
+    if (value === null || value === undefined) return;
+    if (this.lastValue[f] === value) {
+      this.lastIds[f]!.push(id);
+      return;
+    }
+    const g = this.groups[f]!;
+    let ids = g.get(value);
+    if (ids === undefined) {
+      ids = [];
+      g.set(value, ids);
+    }
+    ids.push(id);
+    this.lastValue[f] = value;
+    this.lastIds[f] = ids;
   }
 
   /** Put the staged entries into `batch` as one segment. */
@@ -267,9 +322,10 @@ export class AuditLog {
   /** Write what waits (entries and index chunks); resolves once it (and every entry recorded before) is durable. */
   flush(): Promise<void> {
     this.clearTimer();
-    if ((this.writer.count > 0 || this.grouped > 0) && !this.broken) {
-      const batch = new WriteBatch();
-      this.cutInto(batch);
+    if ((this.writer.count > 0 || this.grouped > 0 || this.tagged.length > 0) && !this.broken) {
+      // The entries go in through the group hook (with those of commits queued before); the index chunks here.
+      const batch = new WriteBatch().tag(GROUP_TAG);
+      this.tagged.push(null);
       this.index(batch);
       this.lastWrite = this.engine.commit(batch).catch((e: unknown) => {
         this.broken ??= e instanceof Error ? e : new Error(String(e));
@@ -285,6 +341,8 @@ export class AuditLog {
     if (this.grouped === 0) return;
     const groups = this.groups;
     this.groups = newGroups();
+    this.lastValue = [];
+    this.lastIds = [];
     this.grouped = 0;
     for (let f = 0; f < FILTER_FIELDS.length; f++) {
       // Values longer than MAX_INDEX_VALUE bytes share a chunk when their cut prefixes are equal (ids merged in order).
@@ -317,6 +375,7 @@ export class AuditLog {
       // logged by flush
     }
     this.closed = true;
+    this.unhook?.();
   }
 
   private clearTimer(): void {
@@ -330,6 +389,7 @@ export class AuditLog {
 
   /** The segment holding entry `id` (undefined when retention removed it). */
   private async segmentOf(id: number): Promise<Segment | undefined> {
+    if (id < this.firstId) return undefined;
     for (const s of this.cache) if (s.firstId <= id && id <= s.lastId) return s;
     let found: Segment | undefined;
     for await (const [k, v] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(id), reverse: true, limit: 1 }))
@@ -451,18 +511,13 @@ export class AuditLog {
       for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(first), lte: segKey(hi), reverse: newestFirst }, 16, 4)) {
         for (const [k, v] of chunk) {
           const seg = new Segment(readId(k, 1), v);
+          const all = seg.entries();
           const from = Math.max(lo, seg.firstId) - seg.firstId;
           const to = Math.min(hi, seg.lastId) - seg.firstId;
           if (newestFirst) {
-            for (let i = to; i >= from; i--) {
-              const e = seg.entryAt(i);
-              if (match(e)) yield e;
-            }
+            for (let i = to; i >= from; i--) if (match(all[i]!)) yield all[i]!;
           } else {
-            for (let i = from; i <= to; i++) {
-              const e = seg.entryAt(i);
-              if (match(e)) yield e;
-            }
+            for (let i = from; i <= to; i++) if (match(all[i]!)) yield all[i]!;
           }
         }
       }
@@ -495,7 +550,11 @@ export class AuditLog {
       first_broken_id: id,
       reason,
     });
-    for await (const chunk of this.engine.scanChunks(ks, rangeOf(S), 64, 8)) {
+    // From the segment holding the first retained entry (retention may have cut through it).
+    let start = this.firstId;
+    for await (const [k] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(this.firstId), reverse: true, limit: 1 }))
+      start = readId(k, 1);
+    for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start), lt: Buffer.of(S + 1) }, 64, 8)) {
       for (const [k, v] of chunk) {
         const keyId = readId(k, 1);
         let seg: Segment;
@@ -504,7 +563,9 @@ export class AuditLog {
         } catch {
           return broken(keyId, 'the stored segment is not a valid sequence of entries');
         }
+        let decoded = false;
         for (let i = 0; i < seg.count; i++) {
+          if (keyId + i < this.firstId) continue;
           const id = seg.idAt(i);
           first ??= id;
           last = id;
@@ -519,10 +580,13 @@ export class AuditLog {
                 ? 'the entry does not match its hash or its link to the previous entry'
                 : 'the entry does not match its hash (altered)',
             );
-          try {
-            seg.entryAt(i);
-          } catch {
-            return broken(id, 'the stored entry is not a valid entry');
+          if (!decoded) {
+            try {
+              seg.entries();
+              decoded = true;
+            } catch {
+              return broken(id, 'the stored entries are not valid entries');
+            }
           }
           prev = hash;
           expected = id + 1;
@@ -546,12 +610,16 @@ export class AuditLog {
     let anchor: Buffer | undefined;
     let lastDeleted = 0;
     const prefixes = new Map<string, Buffer>();
-    scan: for await (const chunk of this.engine.scanChunks(ks, rangeOf(S), 16, 4)) {
+    let start = this.firstId;
+    for await (const [k] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(this.firstId), reverse: true, limit: 1 }))
+      start = readId(k, 1);
+    scan: for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start), lt: Buffer.of(S + 1) }, 16, 4)) {
       for (const [k, v] of chunk) {
         const seg = new Segment(readId(k, 1), v);
-        let i = 0;
+        const all = seg.entries();
+        let i = Math.max(0, this.firstId - seg.firstId);
         for (; i < seg.count && n < max && seg.timeAt(i) < cutoffMs; i++, n++) {
-          const e = seg.entryAt(i);
+          const e = all[i]!;
           for (const f of FILTER_FIELDS) {
             const x = e[f];
             if (x !== null && x !== undefined) prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
@@ -559,13 +627,9 @@ export class AuditLog {
           anchor = seg.hashAt(i);
           lastDeleted = seg.firstId + i;
         }
-        if (i === 0) break scan;
-        batch.del(ks, k);
-        if (i < seg.count) {
-          // The rest of this segment stays, under its new first id.
-          batch.put(ks, segKey(seg.firstId + i), Buffer.from(seg.bytes.subarray(seg.offsetOf(i))));
-          break scan;
-        }
+        // A segment goes when all of it is deleted; one cut through stays (its entries refer to each other), unread below the anchor.
+        if (i === seg.count) batch.del(ks, k);
+        if (i < seg.count) break scan;
       }
     }
     if (n === 0) return 0;
@@ -616,7 +680,7 @@ export class AuditLog {
     return {
       last_id: this.lastId,
       first_id: this.firstId,
-      pending: this.writer.count,
+      pending: this.writer.count + this.tagged.filter((t) => t !== null).length,
       written: this.written,
       level: this.opts.level,
       broken: this.broken !== undefined,
@@ -627,13 +691,6 @@ export class AuditLog {
 const FILTER_FIELDS = Object.keys(AUDIT_FILTERS) as AuditFilterField[];
 
 const newGroups = (): Map<string, number[]>[] => FILTER_FIELDS.map(() => new Map<string, number[]>());
-
-function add(g: Map<string, number[]>, value: string | null, id: number): void {
-  if (value === null || value === undefined) return;
-  const ids = g.get(value);
-  if (ids === undefined) g.set(value, [id]);
-  else ids.push(id);
-}
 
 function putChunk(batch: WriteBatch, prefix: Buffer, ids: number[]): void {
   const key = Buffer.allocUnsafe(prefix.length + 8);

@@ -3,7 +3,7 @@ import type { AuditEntry, AuditRecord } from './entry.js';
 
 /**
  * How audit entries are stored (docs/audit.md, "Storage and the hash
- * chain"): binary records, appended in id order to a staging buffer the
+ * chain"): binary records, appended in id order to a staging area the
  * moment a request is recorded, and written as *segments* — one LevelDB
  * value per flush or commit holding consecutive records.
  *
@@ -17,37 +17,62 @@ import type { AuditEntry, AuditRecord } from './entry.js';
  *          flags u8       bit 0: success, bit 1: seq present
  *          [seq f64 BE]   when flag bit 1
  *          12 strings     user, userId, action, entityType, entityId, oldValue, newValue,
- *                         ipAddress, sessionId, errorMessage, method, route — each a length
- *                         byte n (0: null; 1..254: n - 1 bytes follow; 255: u32 BE m, m - 1 bytes follow)
- *                         and UTF-8
+ *                         ipAddress, sessionId, errorMessage, method, route
  *   hash   32 bytes       SHA-256( previous record's hash ‖ len ‖ body )
  *
+ * A string is a header byte h and what it says:
+ *
+ *   0          null
+ *   1..251     h - 1 bytes of UTF-8 follow
+ *   252        the same value as this field of the previous record
+ *   253        k (a byte): the first k bytes (ASCII) of the previous record's value, then a string
+ *              (1..251 or 255) with the rest
+ *   255        a u32 BE m, then m - 1 bytes of UTF-8
+ *
+ * 252 and 253 refer to the previous record of the same segment, and never
+ * appear in a *key record* (the first of a segment and every 64th after):
+ * a record is decoded from the key record before it. Most fields repeat
+ * from one request to the next (user, action, route, address, the request
+ * id's prefix), so an entry takes about half the bytes — and bytes are what
+ * LevelDB's log, memtable and compaction pay for.
+ *
  * The first record's "previous hash" is 32 zero bytes (the genesis), or the
- * retention anchor. Inside the staging buffer every record's input to the
+ * retention anchor. Inside the staging area every record's input to the
  * hash is one contiguous range: the previous hash sits right before `len`.
  */
 
 export const HASH_BYTES = 32;
 const VERSION = 1;
 const FIXED = 1 + 8 + 8 + 2 + 1 + 8; // body without strings, seq included
+const FIELDS = 12;
+/** Every KEY_EVERY-th record of a segment (from its first) refers to no other record. */
+const KEY_EVERY = 64;
 const NULL_STR = 0;
+const MAX_SHORT = 250;
+const SAME = 252;
+const PREFIX = 253;
 const LONG_STR = 0xff;
+/** Shorter common prefixes are not worth a reference. */
+const MIN_PREFIX = 6;
 
 /** The genesis "previous hash": 32 zero bytes. */
 export const GENESIS = Buffer.alloc(HASH_BYTES);
 
 /**
- * The staging area: records appended (and hashed) as requests are recorded,
- * cut into segments when a batch is written. An arena: a cut segment is a
- * view of it, never overwritten (no copy per cut); a full arena is replaced
- * by a new one that starts with the last hash. Every record's hash input —
- * the previous hash and the record — is one contiguous range.
+ * The staging area: records appended as requests are recorded (and hashed
+ * in order when cut), cut into segments when a batch is written. An arena:
+ * a cut segment is a view of it, never overwritten (no copy per cut); a
+ * full arena is replaced by a new one that starts with the last hash.
  */
 export class SegmentWriter {
   private buf: Buffer;
   /** Where the records since the last cut start; the 32 bytes before it are the hash they link to. */
   private from = HASH_BYTES;
   private end = HASH_BYTES;
+  /** Where the first record without its hash starts. */
+  private sealed = HASH_BYTES;
+  /** The previous record's strings (what 252/253 refer to). */
+  private readonly prev: (string | null)[] = new Array(FIELDS).fill(null);
   /** Records since the last cut. */
   count = 0;
 
@@ -58,6 +83,7 @@ export class SegmentWriter {
 
   /** The hash of the last record appended (or the link before the first). */
   get lastHash(): Buffer {
+    this.seal();
     return Buffer.from(this.buf.subarray(this.end - HASH_BYTES, this.end));
   }
 
@@ -66,13 +92,13 @@ export class SegmentWriter {
     return this.end - this.from;
   }
 
-  /** Encode and hash one record. */
+  /** Encode one record (its hash follows when it is cut). */
   append(id: number, ms: number, r: AuditRecord): void {
     const need =
       FIXED +
       4 +
       HASH_BYTES +
-      12 * 5 +
+      FIELDS * 7 +
       3 *
         (len(r.user) +
           len(r.userId) +
@@ -102,31 +128,49 @@ export class SegmentWriter {
       b.writeDoubleBE(r.seq!, o);
       o += 8;
     }
-    o = putStr(b, o, r.user);
-    o = putStr(b, o, r.userId);
-    o = putStr(b, o, r.action);
-    o = putStr(b, o, r.entityType);
-    o = putStr(b, o, r.entityId);
-    o = putStr(b, o, r.oldValue);
-    o = putStr(b, o, r.newValue);
-    o = putStr(b, o, r.ipAddress);
-    o = putStr(b, o, r.sessionId);
-    o = putStr(b, o, r.errorMessage);
-    o = putStr(b, o, r.method);
-    o = putStr(b, o, r.route);
+    const p = this.prev;
+    const key = this.count % KEY_EVERY === 0;
+    o = putField(b, o, r.user, p, 0, key);
+    o = putField(b, o, r.userId, p, 1, key);
+    o = putField(b, o, r.action, p, 2, key);
+    o = putField(b, o, r.entityType, p, 3, key);
+    o = putField(b, o, r.entityId, p, 4, key);
+    o = putField(b, o, r.oldValue, p, 5, key);
+    o = putField(b, o, r.newValue, p, 6, key);
+    o = putField(b, o, r.ipAddress, p, 7, key);
+    o = putField(b, o, r.sessionId, p, 8, key);
+    o = putField(b, o, r.errorMessage, p, 9, key);
+    o = putField(b, o, r.method, p, 10, key);
+    o = putField(b, o, r.route, p, 11, key);
     b.writeUInt32BE(o - start - 4, start);
-    // The previous hash ends where this record starts: one contiguous input. The digest comes back as a
-    // latin1 ('binary') string, one char per byte: several times cheaper than a Buffer result per call.
-    b.write(crypto.hash('sha256', b.subarray(start - HASH_BYTES, o), 'binary'), o, HASH_BYTES, 'latin1');
-    this.end = o + HASH_BYTES;
+    this.end = o + HASH_BYTES; // the hash is filled in by seal()
     this.count++;
+  }
+
+  /**
+   * Hash the records appended since the last seal, in order. Done in one
+   * tight loop when a batch is cut rather than once per request: the same
+   * work, faster than interleaved with request handling.
+   */
+  private seal(): void {
+    const b = this.buf;
+    let o = this.sealed;
+    while (o < this.end) {
+      const bodyEnd = o + 4 + b.readUInt32BE(o);
+      // The previous hash ends where this record starts: one contiguous input. The digest comes back as a
+      // latin1 ('binary') string, one char per byte: several times cheaper than a Buffer result per call.
+      b.write(crypto.hash('sha256', b.subarray(o - HASH_BYTES, bodyEnd), 'binary'), bodyEnd, HASH_BYTES, 'latin1');
+      o = bodyEnd + HASH_BYTES;
+    }
+    this.sealed = o;
   }
 
   /** The records since the last cut, as one segment value (a view of the arena, never overwritten). */
   cut(): Buffer {
+    this.seal();
     const seg = this.buf.subarray(this.from, this.end);
     this.from = this.end;
-    this.count = 0;
+    this.count = 0; // the next record is a key record
     return seg;
   }
 
@@ -134,25 +178,51 @@ export class SegmentWriter {
   private grow(need: number): void {
     const keep = this.end - this.from + HASH_BYTES;
     const next = Buffer.allocUnsafe(Math.max(ARENA_BYTES, 2 * (keep + need)));
+    this.seal();
     this.buf.copy(next, 0, this.from - HASH_BYTES, this.end);
     this.buf = next;
     this.from = HASH_BYTES;
     this.end = keep;
+    this.sealed = keep;
   }
 }
 
-/** Size of a staging arena (a flush of ~1,000 GET entries is ~200 KB). */
+/** Size of a staging arena (a flush of ~1,000 GET entries is ~100 KB). */
 const ARENA_BYTES = 1 << 20;
 
 const len = (s: string | null | undefined): number => (s === null || s === undefined ? 0 : s.length);
 
-function putStr(b: Buffer, o: number, s: string | null | undefined): number {
+/** Field `f` of a record: a reference to the previous record's value where it pays, else the value. */
+function putField(b: Buffer, o: number, s: string | null | undefined, prev: (string | null)[], f: number, key: boolean): number {
   if (s === null || s === undefined) {
+    prev[f] = null;
     b[o] = NULL_STR;
     return o + 1;
   }
+  const p = prev[f]!;
+  prev[f] = s;
+  if (key || p === null) return putStr(b, o, s);
+  if (p === s) {
+    b[o] = SAME;
+    return o + 1;
+  }
+  // The common ASCII prefix (request ids, keys of one table, ...).
+  const n = Math.min(s.length, p.length, 255);
+  let k = 0;
+  while (k < n) {
+    const c = s.charCodeAt(k);
+    if (c > 0x7f || c !== p.charCodeAt(k)) break;
+    k++;
+  }
+  if (k < MIN_PREFIX) return putStr(b, o, s);
+  b[o] = PREFIX;
+  b[o + 1] = k;
+  return putStr(b, o + 2, s.slice(k));
+}
+
+function putStr(b: Buffer, o: number, s: string): number {
   const n = s.length;
-  if (n < 128) {
+  if (n <= MAX_SHORT) {
     // ASCII (nearly everything recorded): copied char by char, no native call.
     let k = 0;
     for (; k < n; k++) {
@@ -166,7 +236,7 @@ function putStr(b: Buffer, o: number, s: string | null | undefined): number {
     }
   }
   const bytes = Buffer.byteLength(s, 'utf8');
-  if (bytes + 1 < LONG_STR) {
+  if (bytes <= MAX_SHORT) {
     b[o] = bytes + 1;
     return o + 1 + b.write(s, o + 1, 'utf8');
   }
@@ -175,10 +245,12 @@ function putStr(b: Buffer, o: number, s: string | null | undefined): number {
   return o + 5 + b.write(s, o + 5, 'utf8');
 }
 
-/** One stored segment, its records located (not decoded). */
+/** One stored segment, its records located (decoded on demand). */
 export class Segment {
   /** Offset of each record's `len` field. */
   private readonly offsets: number[] = [];
+  /** Every entry, once decoded in one pass (bulk reads). */
+  private all: AuditEntry[] | undefined;
 
   constructor(
     readonly firstId: number,
@@ -200,11 +272,6 @@ export class Segment {
 
   get lastId(): number {
     return this.firstId + this.offsets.length - 1;
-  }
-
-  /** Where record i starts (its `len`): a segment's tail from there is a segment itself. */
-  offsetOf(i: number): number {
-    return this.offsets[i]!;
   }
 
   /** The id a record says it has (the key's firstId + index, unless it was tampered with). */
@@ -229,13 +296,32 @@ export class Segment {
     return this.bytes.subarray(end, end + HASH_BYTES);
   }
 
+  /** Entry i, decoded from the key record before it (at most 63 others). */
   entryAt(i: number): AuditEntry {
-    return decodeBody(this.framed(i).subarray(4));
+    if (this.all !== undefined) return this.all[i]!;
+    const prev: (string | null)[] = new Array(FIELDS).fill(null);
+    for (let j = i - (i % KEY_EVERY); j < i; j++) decodeBody(this.framed(j).subarray(4), prev, j % KEY_EVERY === 0);
+    return decodeBody(this.framed(i).subarray(4), prev, i % KEY_EVERY === 0);
+  }
+
+  /** Every entry, in order (decoded once, then kept). */
+  entries(): AuditEntry[] {
+    if (this.all === undefined) {
+      const prev: (string | null)[] = new Array(FIELDS).fill(null);
+      const all: AuditEntry[] = [];
+      for (let i = 0; i < this.offsets.length; i++) all.push(decodeBody(this.framed(i).subarray(4), prev, i % KEY_EVERY === 0));
+      this.all = all;
+    }
+    return this.all;
   }
 }
 
-/** Decode a record's body; throws on bytes that are not one. */
-export function decodeBody(b: Buffer): AuditEntry {
+/**
+ * Decode a record's body; `prev` holds the previous record's strings (and
+ * receives this one's). Throws on bytes that are not a record, and on a
+ * reference in a key record.
+ */
+export function decodeBody(b: Buffer, prev: (string | null)[] = new Array(FIELDS).fill(null), key = true): AuditEntry {
   if (b[0] !== VERSION) throw new TypeError(`unknown audit record version ${b[0]}`);
   const id = b.readUInt32BE(1) * 2 ** 32 + b.readUInt32BE(5);
   const ms = b.readDoubleBE(9);
@@ -247,38 +333,46 @@ export function decodeBody(b: Buffer): AuditEntry {
     seq = b.readDoubleBE(c.o);
     c.o += 8;
   }
-  const user = getStr(b, c);
-  const userId = getStr(b, c);
-  const action = getStr(b, c) ?? '';
-  const entityType = getStr(b, c);
-  const entityId = getStr(b, c);
-  const oldValue = getStr(b, c);
-  const newValue = getStr(b, c);
-  const ipAddress = getStr(b, c);
-  const sessionId = getStr(b, c);
-  const errorMessage = getStr(b, c);
-  const method = getStr(b, c);
-  const route = getStr(b, c);
+  for (let f = 0; f < FIELDS; f++) prev[f] = getField(b, c, prev[f]!, key);
   if (c.o !== b.length) throw new TypeError('audit record has trailing bytes');
   return {
     id,
     timestamp: new Date(ms).toISOString(),
-    user,
-    userId,
-    action,
-    entityType,
-    entityId,
-    oldValue,
-    newValue,
+    user: prev[0]!,
+    userId: prev[1]!,
+    action: prev[2] ?? '',
+    entityType: prev[3]!,
+    entityId: prev[4]!,
+    oldValue: prev[5]!,
+    newValue: prev[6]!,
     success: (flags & 1) === 1,
     statusCode,
-    ipAddress,
-    sessionId,
-    errorMessage,
+    ipAddress: prev[7]!,
+    sessionId: prev[8]!,
+    errorMessage: prev[9]!,
     seq,
-    method,
-    route,
+    method: prev[10]!,
+    route: prev[11]!,
   };
+}
+
+function getField(b: Buffer, c: { o: number }, prev: string | null, key: boolean): string | null {
+  if (c.o >= b.length) throw new TypeError('truncated audit record');
+  const h = b[c.o]!;
+  if (h === SAME || h === PREFIX) {
+    if (key || prev === null) throw new TypeError('audit record refers to a value it cannot see');
+    if (h === SAME) {
+      c.o += 1;
+      return prev;
+    }
+    const k = b[c.o + 1]!;
+    if (k > prev.length) throw new TypeError('audit record refers past the previous value');
+    c.o += 2;
+    const rest = getStr(b, c);
+    if (rest === null) throw new TypeError('audit record has a null after a prefix');
+    return prev.slice(0, k) + rest;
+  }
+  return getStr(b, c);
 }
 
 function getStr(b: Buffer, c: { o: number }): string | null {
@@ -291,9 +385,10 @@ function getStr(b: Buffer, c: { o: number }): string | null {
   let start = c.o + 1;
   let n = h - 1;
   if (h === LONG_STR) {
+    if (c.o + 5 > b.length) throw new TypeError('truncated audit record');
     n = b.readUInt32BE(c.o + 1) - 1;
     start = c.o + 5;
-  }
+  } else if (h > MAX_SHORT + 1) throw new TypeError(`bad string header ${h} in audit record`);
   if (start + n > b.length) throw new TypeError('truncated audit record');
   c.o = start + n;
   return b.toString('utf8', start, start + n);
@@ -304,7 +399,7 @@ export function recordHash(prev: Buffer, framed: Buffer): Buffer {
   return crypto.createHash('sha256').update(prev).update(framed).digest();
 }
 
-/** Re-encode an entry as a record body with the given id and time (tests, migration: `SegmentWriter` for many). */
+/** Encode entries (with their ids and times) as one segment after `prevHash` (tests, conversion). */
 export function encodeSegment(prevHash: Buffer, entries: AuditEntry[]): { segment: Buffer; lastHash: Buffer } {
   const w = new SegmentWriter(prevHash);
   for (const e of entries) w.append(e.id, Date.parse(e.timestamp), e);

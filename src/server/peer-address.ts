@@ -11,8 +11,24 @@ export function peerAddressBytes(res: HttpResponse): Uint8Array | undefined {
   }
 }
 
+/** The last address formatted (most requests come from a peer just seen: keep-alive connections, few clients). */
+let lastBytes: Uint8Array | undefined;
+let lastText = '';
+
 /** IPv4 (and IPv4-mapped IPv6) as dotted quads; other IPv6 as eight 4-digit hex groups (uWS's own text form). */
 export function formatAddress(b: Uint8Array): string {
+  const l = lastBytes;
+  if (l !== undefined && l.length === b.length) {
+    let same = true;
+    for (let i = b.length - 1; i >= 0 && same; i--) if (l[i] !== b[i]) same = false;
+    if (same) return lastText;
+  }
+  lastText = formatBytes(b);
+  lastBytes = b;
+  return lastText;
+}
+
+function formatBytes(b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   if (b.length !== 16) return '';
   let mapped = b[10] === 0xff && b[11] === 0xff;

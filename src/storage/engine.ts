@@ -60,12 +60,16 @@ const FORMAT_KEY = Buffer.from('format_version');
  * about HTTP; failures are ThemisErrors (UNAVAILABLE when the store is not
  * open) or the LevelDB error as `cause`.
  */
+/** A group hook (Engine.onGroup): given how many commits of the group carry its tag, the operations to add (or nothing). */
+export type GroupHook = (tagged: number) => WriteBatch | undefined;
+
 /** nextv stops filling a chunk once its entries exceed this many bytes (classic-level's highWaterMarkBytes). */
 const HIGH_WATER_MARK_BYTES = 256 * 1024;
 
 export class Engine {
   private readonly committer: GroupCommitter;
   private readonly snapshots = new Set<Snapshot>();
+  private readonly groupHooks = new Map<string, GroupHook>();
   private bytesWritten = 0;
   private bytesRead = 0;
   private reads = 0;
@@ -80,6 +84,7 @@ export class Engine {
     this.committer = new GroupCommitter((ops, sync) => this._write(ops, sync), {
       sync: opts.sync,
       ...(opts.onGroupCommit ? { onGroup: opts.onGroupCommit } : {}),
+      beforeGroup: (tags) => this.runGroupHooks(tags),
     });
   }
 
@@ -205,7 +210,7 @@ export class Engine {
    */
   async commit(batch: WriteBatch): Promise<void> {
     this.assertOpen();
-    if (batch.length === 0) return;
+    if (batch.length === 0 && batch.tags === undefined) return;
     // _write hands operations to LevelDB unchecked: refuse a malformed batch whole, here.
     for (const op of batch.ops) {
       if (!Buffer.isBuffer(op.key) || (op.type === 'put' ? !Buffer.isBuffer(op.value) : op.type !== 'del')) {
@@ -215,7 +220,7 @@ export class Engine {
     if (this.failureRef) throw storageFailureError(this.failureRef);
     this.bytesWritten += batch.byteLength;
     try {
-      await this.committer.commit(batch.ops);
+      await this.committer.commit(batch.ops, batch.tags);
     } catch (e) {
       // The first failure is recorded; the group committer fails everything queued behind it and refuses
       // later commits, so no later batch can land after a failed one (sequence numbers stay gap-free).
@@ -224,6 +229,32 @@ export class Engine {
       if (first) this.opts.onFailure?.(this.failureRef);
       throw storageFailureError(this.failureRef, first, e);
     }
+  }
+
+  /**
+   * Register the group hook `name`: when the group committer forms a LevelDB
+   * batch that carries commits tagged `name` (WriteBatch.tag), `hook` is
+   * called with their number, synchronously and in the order groups are
+   * written, and what it returns is written in that same batch — atomically
+   * with those commits. One hook per name (a later registration replaces
+   * it); the returned function removes it.
+   */
+  onGroup(name: string, hook: GroupHook): () => void {
+    this.groupHooks.set(name, hook);
+    return () => {
+      if (this.groupHooks.get(name) === hook) this.groupHooks.delete(name);
+    };
+  }
+
+  private runGroupHooks(tags: ReadonlyMap<string, number>): BatchOp[] | undefined {
+    let out: BatchOp[] | undefined;
+    for (const [name, n] of tags) {
+      const b = this.groupHooks.get(name)?.(n);
+      if (b === undefined || b.length === 0) continue;
+      this.bytesWritten += b.byteLength;
+      out = out === undefined ? b.ops : out.concat(b.ops);
+    }
+    return out;
   }
 
   /** The write failure that stopped writes (undefined while writes work). */

@@ -4,6 +4,7 @@ export type BatchWriter = (ops: BatchOp[], sync: boolean) => Promise<void>;
 
 interface Pending {
   ops: BatchOp[];
+  tags: readonly string[] | undefined;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -24,6 +25,12 @@ export interface GroupCommitOptions {
   maxGroupOps?: number;
   /** Called after each group is written (for metrics). */
   onGroup?: (commits: number, ops: number, seconds: number) => void;
+  /**
+   * Called when a group is formed, before it is written, with how many of
+   * its commits carry each tag: the operations it returns are written in
+   * the group's batch (after the commits' own).
+   */
+  beforeGroup?: (tags: ReadonlyMap<string, number>) => BatchOp[] | undefined;
 }
 
 /**
@@ -54,10 +61,11 @@ export class GroupCommitter {
     this.maxGroupOps = opts.maxGroupOps ?? 50_000;
   }
 
-  commit(ops: BatchOp[]): Promise<void> {
+  /** Queue a commit (synchronously: commits are written in the order of these calls). */
+  commit(ops: BatchOp[], tags?: readonly string[]): Promise<void> {
     if (this.failure) return Promise.reject(this.failure.error);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ops, resolve, reject });
+      this.queue.push({ ops, tags, resolve, reject });
       this.stats.commits++;
       if (this.flushing === null) this.flushing = this.drain();
     });
@@ -76,9 +84,12 @@ export class GroupCommitter {
     try {
       while (this.queue.length > 0) {
         const group = this.takeGroup();
-        const ops = group.length === 1 ? group[0]!.ops : group.flatMap((p) => p.ops);
+        let ops = group.length === 1 ? group[0]!.ops : group.flatMap((p) => p.ops);
         const started = process.hrtime.bigint();
         try {
+          // A hook that throws fails the group like a failed write (its commits were promised its operations).
+          const extra = this.opts.beforeGroup === undefined ? undefined : this.hooks(group);
+          if (extra !== undefined && extra.length > 0) ops = ops.concat(extra);
           await this.writer(ops, this.opts.sync);
         } catch (e) {
           // A failed write fails everything queued behind it, and every later commit: their
@@ -99,6 +110,17 @@ export class GroupCommitter {
     } finally {
       this.flushing = null;
     }
+  }
+
+  /** The tag counts of a group and what the hook adds for them (undefined when no commit is tagged). */
+  private hooks(group: Pending[]): BatchOp[] | undefined {
+    let tags: Map<string, number> | undefined;
+    for (const p of group) {
+      if (p.tags === undefined) continue;
+      tags ??= new Map();
+      for (const t of p.tags) tags.set(t, (tags.get(t) ?? 0) + 1);
+    }
+    return tags === undefined ? undefined : this.opts.beforeGroup!(tags);
   }
 
   private takeGroup(): Pending[] {

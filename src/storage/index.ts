@@ -1,4 +1,4 @@
-export { Engine, Snapshot, FORMAT_VERSION, type EngineOptions, type EngineStats, type ScanOptions } from './engine.js';
+export { Engine, Snapshot, FORMAT_VERSION, type EngineOptions, type EngineStats, type GroupHook, type ScanOptions } from './engine.js';
 export { WriteBatch, type BatchOp } from './write-batch.js';
 export { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 export {

@@ -15,6 +15,8 @@ export interface BatchOp {
 export class WriteBatch {
   readonly ops: BatchOp[] = [];
   private bytes = 0;
+  /** Group hooks this batch asks for (Engine.onGroup): each named hook runs for the group that carries the batch. */
+  tags: string[] | undefined;
 
   put(ks: Keyspace, innerKey: Uint8Array, value: Uint8Array): this {
     const key = ks.key(innerKey);
@@ -28,6 +30,16 @@ export class WriteBatch {
     const key = ks.key(innerKey);
     this.ops.push({ type: 'del', key });
     this.bytes += key.length;
+    return this;
+  }
+
+  /**
+   * Ask for the group hook `name` (Engine.onGroup) to run when the LevelDB
+   * batch that carries this one is formed; what it adds is written in that
+   * same batch.
+   */
+  tag(name: string): this {
+    (this.tags ??= []).push(name);
     return this;
   }
 

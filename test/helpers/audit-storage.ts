@@ -49,3 +49,11 @@ export async function alterStoredEntry(db: ClassicLevel<Buffer, Buffer>, id: num
   await db.put(key, withAlteredRecord(seg, index, change));
   return before;
 }
+
+/** Every stored segment, in id order. */
+export async function storedSegments(db: ClassicLevel<Buffer, Buffer>): Promise<Segment[]> {
+  const out: Segment[] = [];
+  for await (const [k, v] of db.iterator({ gte: Buffer.of(PREFIX, S), lt: Buffer.of(PREFIX, S + 1) }))
+    out.push(new Segment(k.readUInt32BE(2) * 2 ** 32 + k.readUInt32BE(6), v));
+  return out;
+}

@@ -5,7 +5,7 @@ import type { components } from '../../src/api/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ADMIN_KEY, call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
-import { alterStoredEntry } from '../helpers/audit-storage.js';
+import { alterStoredEntry, storedSegments } from '../helpers/audit-storage.js';
 
 /**
  * The audit log (issue 16): every request audited with its fields, the
@@ -256,6 +256,34 @@ describe('tamper evidence, levels and crashes', () => {
     s = await startServer({ dataDir: s.dataDir });
     const v = await call(s, 'GET', '/api/audit/verify');
     expect(v.body).toMatchObject({ ok: false, first_broken_id: 3 });
+    expect(await s.stop()).toBe(0);
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
+  });
+
+  it('concurrent writes: each entry in the LevelDB batch of its commit, one segment per group commit (not per write)', async () => {
+    let s = await startServer();
+    const n = 64;
+    const codes = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const r = await s.req('PUT', `/entities/g:${i}`, { blob: { i } });
+        await r.text();
+        return r.status;
+      }),
+    );
+    expect(codes.every((c) => c === 201)).toBe(true);
+    expect(await s.stop()).toBe(0);
+    const db = new ClassicLevel<Buffer, Buffer>(path.join(s.dataDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    const segs = await storedSegments(db);
+    await db.close();
+    const puts = segs.flatMap((g) => g.entries()).filter((e) => e.action === 'PUT_ENTITY');
+    expect(puts.map((e) => e.entityId).sort()).toEqual(Array.from({ length: n }, (_, i) => `g:${i}`).sort());
+    expect(new Set(puts.map((e) => e.seq)).size).toBe(n);
+    // Group commit coalesced the writes; their entries share the groups' segments.
+    const withPuts = segs.filter((g) => g.entries().some((e) => e.action === 'PUT_ENTITY'));
+    expect(withPuts.length).toBeLessThan(n);
+    s = await startServer({ dataDir: s.dataDir });
+    expect((await call(s, 'GET', '/api/audit/verify')).body).toMatchObject({ ok: true, first_broken_id: null });
     expect(await s.stop()).toBe(0);
     fs.rmSync(s.dataDir, { recursive: true, force: true });
   });

@@ -59,9 +59,10 @@ describe('audit record codec', () => {
       prev = seg.hashAt(i);
     }
     expect(w.lastHash).toEqual(prev);
-    // The body alone decodes; one changed byte no longer matches the stored hash.
+    // A key record's body decodes alone; one changed byte no longer matches the stored hash.
+    expect(decodeBody(Buffer.from(a.framed(0).subarray(4))).id).toBe(1);
     const framed = Buffer.from(a.framed(1));
-    expect(decodeBody(framed.subarray(4)).id).toBe(2);
+    expect(() => decodeBody(framed.subarray(4))).toThrow(/cannot see/); // it refers to record 0's values
     framed.writeUInt8(framed.readUInt8(framed.length - 1) ^ 1, framed.length - 1);
     expect(recordHash(a.hashAt(0), framed).equals(a.hashAt(1))).toBe(false);
   });
@@ -88,6 +89,34 @@ describe('audit record codec', () => {
     }
     expect(n).toBe(6000);
     expect(prev.length).toBe(HASH_BYTES);
+  });
+
+  it('fields repeat by reference within a segment (same value, shared prefix); every 64th record stands alone', () => {
+    const w = new SegmentWriter(GENESIS);
+    const prefix = 'b6ceca1d-4616-4dda-b4bb-';
+    const entries: AuditEntry[] = [];
+    for (let id = 1; id <= 150; id++) {
+      entries.push(
+        auditEntry({
+          id,
+          sessionId: `${prefix}${id.toString(16).padStart(12, '0')}`,
+          entityId: id % 5 === 0 ? `städte:${id}` : `orders:${id % 3}`,
+          errorMessage: id % 7 === 0 ? null : 'x',
+          user: id === 100 ? null : 'ann',
+        }),
+      );
+    }
+    for (const e of entries) w.append(e.id, Date.parse(e.timestamp), strip(e));
+    const seg = new Segment(1, w.cut());
+    // Decoded one by one (from the key record before each) and in one pass: the same entries.
+    expect(seg.entryAt(149)).toEqual(entries[149]);
+    expect(seg.entryAt(63)).toEqual(entries[63]);
+    for (let i = 0; i < 150; i++) expect(new Segment(1, seg.bytes).entryAt(i)).toEqual(entries[i]);
+    expect(seg.entries()).toEqual(entries);
+    // Record 2 carries only what changed: a fraction of the key record's bytes.
+    expect(seg.framed(1).length).toBeLessThan(seg.framed(0).length * 0.6);
+    for (const i of [64, 128]) expect(decodeBody(Buffer.from(seg.framed(i).subarray(4))).id).toBe(i + 1);
+    expect(() => decodeBody(Buffer.from(seg.framed(65).subarray(4)))).toThrow(/cannot see/);
   });
 
   it('refuses bytes that are not records', () => {

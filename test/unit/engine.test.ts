@@ -58,6 +58,33 @@ for (const sync of [true, false]) {
       expect(st.groups).toBeGreaterThan(0);
     });
 
+    it('group hooks add their operations to the LevelDB batch of the tagged commits: readable exactly when they are', async () => {
+      const counts: number[] = [];
+      let hooked = 0;
+      const off = engine.onGroup('t', (n) => {
+        counts.push(n);
+        return new WriteBatch().put(other, k(`hook${++hooked}`), k(String(n)));
+      });
+      const n = 200;
+      await Promise.all(
+        Array.from({ length: n }, (_, i) => {
+          const b = new WriteBatch().put(ks, k(`g${i}`), k('x'));
+          if (i % 2 === 0) b.tag('t');
+          return engine.commit(b);
+        }),
+      );
+      // Every tagged commit was counted once; each hook's operation is stored; fewer hooks than tagged commits (groups).
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(n / 2);
+      expect(hooked).toBeLessThan(n / 2);
+      for (let h = 1; h <= hooked; h++) expect(engine.getSync(other, k(`hook${h}`))?.toString()).toBe(String(counts[h - 1]));
+      // A tagged batch without operations still reaches the hook.
+      await engine.commit(new WriteBatch().tag('t'));
+      expect(counts.at(-1)).toBe(1);
+      off();
+      await engine.commit(new WriteBatch().put(ks, k('after'), k('1')).tag('t'));
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(n / 2 + 1);
+    });
+
     it('snapshots see the store as of their creation', async () => {
       await engine.commit(new WriteBatch().put(ks, k('s'), k('before')).put(ks, k('t'), k('1')));
       const snap = engine.snapshot();

@@ -115,4 +115,53 @@ describe('GroupCommitter', () => {
     await w;
     expect(idle).toBe(true);
   });
+
+  it('calls the group hook once per group with its tag counts, in group order, and writes what it returns in that batch', async () => {
+    const { calls, writer } = controlledWriter();
+    const seen: [string, number][][] = [];
+    let n = 0;
+    const gc = new GroupCommitter(writer, {
+      sync: true,
+      beforeGroup: (tags) => {
+        seen.push([...tags]);
+        return [op(`hook${++n}`)];
+      },
+    });
+    const first = gc.commit([op('a')], ['audit']);
+    const rest = [gc.commit([op('b')]), gc.commit([op('c')], ['audit', 'other']), gc.commit([], ['audit'])];
+    expect(calls[0]!.ops.map((o) => o.key.toString())).toEqual(['a', 'hook1']);
+    calls[0]!.finish();
+    await first;
+    await tick();
+    expect(calls[1]!.ops.map((o) => o.key.toString())).toEqual(['b', 'c', 'hook2']);
+    calls[1]!.finish();
+    await Promise.all(rest);
+    expect(seen).toEqual([
+      [['audit', 1]],
+      [
+        ['audit', 2],
+        ['other', 1],
+      ],
+    ]);
+    // A group without tags does not call the hook.
+    const untagged = gc.commit([op('d')]);
+    await tick();
+    expect(calls[2]!.ops.map((o) => o.key.toString())).toEqual(['d']);
+    calls[2]!.finish();
+    await untagged;
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a group hook that throws fails its group like a failed write', async () => {
+    const { calls, writer } = controlledWriter();
+    const gc = new GroupCommitter(writer, {
+      sync: true,
+      beforeGroup: () => {
+        throw new Error('hook broke');
+      },
+    });
+    await expect(gc.commit([op('a')], ['audit'])).rejects.toThrow('hook broke');
+    expect(calls).toHaveLength(0);
+    await expect(gc.commit([op('b')])).rejects.toThrow('hook broke');
+  });
 });
