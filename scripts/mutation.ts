@@ -60,7 +60,11 @@ const T = {
   idx: ['test/unit/index-manager.test.ts', 'test/unit/index-extract.test.ts', 'test/unit/query-planner.test.ts'],
   val: ['test/unit/aql-values.test.ts', 'test/unit/aql-evaluator.test.ts', 'test/unit/aql-functions.test.ts'],
   scope: ['test/unit/table-scope-services.test.ts', 'test/unit/table-access.test.ts'],
+  audit: ['test/unit/audit-log.test.ts', 'test/unit/audit-codec.test.ts'],
+  hook: ['test/unit/group-commit.test.ts', 'test/unit/engine.test.ts', 'test/unit/audit-log.test.ts'],
 } as const;
+const AL = 'src/audit/audit-log.ts';
+const RC = 'src/audit/record-codec.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   // ---------------------------------------------------------------- commit path: transaction manager
@@ -655,6 +659,63 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a == b;",
     why: 'equality coerces across types ("1" == 1, 0 == false)',
     tests: T.val,
+  },
+  // ---------------------------------------------------------------- audit log: storage, chain, group hook
+  {
+    id: 'AUD-01',
+    file: RC,
+    find: '  if (p === s) {',
+    replace: '  if (p.length === s.length) {',
+    why: 'a field is stored as "same as the previous entry" when only its length is the same',
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-02',
+    file: RC,
+    find: '    if (c > 0x7f || c !== p.charCodeAt(k)) break;',
+    replace: '    if (c > 0x7f || c !== p.charCodeAt(k + 1)) break;',
+    why: 'the shared prefix with the previous entry is measured wrongly (request ids, keys decode wrong)',
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-03',
+    file: AL,
+    find: '          if (!recordHash(prev, seg.framed(i)).equals(hash))',
+    replace: '          if (recordHash(prev, seg.framed(i)).length !== hash.length)',
+    why: 'verify compares hash lengths, not hashes: altered entries pass',
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-04',
+    file: AL,
+    find: '          anchor = seg.hashAt(i);',
+    replace: '          anchor = seg.hashAt(Math.max(0, i - 1));',
+    why: "retention keeps the wrong entry's hash as the anchor: the chain breaks after a cleanup",
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-05',
+    file: AL,
+    find: '          if (seg.timeAt(m - seg.firstId) < ms) x = m + 1;',
+    replace: '          if (seg.timeAt(m - seg.firstId) <= ms) x = m + 1;',
+    why: "a time range starting at an entry's own millisecond misses it (binary search inside a segment)",
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-06',
+    file: AL,
+    find: '      if (t !== null && !this.broken) t.origin.recordedId = this.append(t.rec, t.ms);',
+    replace: '      if (t !== null && !this.broken && i > 0) t.origin.recordedId = this.append(t.rec, t.ms);',
+    why: 'the first write of each group commit loses its audit entry',
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-07',
+    file: GC,
+    find: '          if (extra !== undefined && extra.length > 0) ops = ops.concat(extra);',
+    replace: '',
+    why: "a group hook's operations are dropped (audit entries of writes never stored)",
+    tests: T.hook,
   },
 ];
 

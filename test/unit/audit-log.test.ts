@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.js';
 import { clientAddress } from '../../src/server/audit.js';
 import { Engine } from '../../src/storage/index.js';
 import { auditEntry } from '../helpers/audit.js';
-import { withoutRecord } from '../helpers/audit-storage.js';
+import { withAlteredRecord, withoutRecord } from '../helpers/audit-storage.js';
 import { tempDir } from '../helpers/inproc.js';
 
 /** The audit log in process (src/audit/audit-log.ts): ids, chain, filters, paging, retention of the log itself. */
@@ -181,6 +181,23 @@ describe('AuditLog storage: segments, time search, retention to empty, format 1'
     );
   });
 
+  it('an entry whose stored content changed (its hash kept) breaks the chain at its id', async () => {
+    const a = await open();
+    for (let i = 0; i < 20; i++) a.record(rec({ entityId: `t:${i}` }));
+    await a.flush();
+    expect(await a.verify()).toMatchObject({ ok: true, checked: 20 });
+    const { keyspace, WriteBatch } = await import('../../src/storage/index.js');
+    const ks = keyspace('audit');
+    for await (const [k, v] of engine.scan(ks, { gte: Buffer.of(0x53), lt: Buffer.of(0x54) })) {
+      const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
+      const altered = withAlteredRecord(seg, 7 - seg.firstId, (e) => {
+        e.statusCode = 403;
+      });
+      await engine.commit(new WriteBatch().put(ks, k, altered));
+    }
+    expect(await a.verify()).toMatchObject({ ok: false, checked: 6, first_broken_id: 7, reason: 'the entry does not match its hash (altered)' });
+  });
+
   it('values longer than the indexed prefix still filter exactly', async () => {
     const a = await open();
     const long = 'k'.repeat(300);
@@ -253,5 +270,50 @@ describe('AuditLog storage: segments, time search, retention to empty, format 1'
     let leftovers = 0;
     for await (const _ of engine.scan(ks, { gte: Buffer.of(0x45), lt: Buffer.of(0x46) })) leftovers++;
     expect(leftovers).toBe(0);
+  });
+});
+
+describe('AuditLog in the commit path (group hook)', () => {
+  it("every committed write's entry is placed by its group: ids recorded before the acknowledgement, durable with the write", async () => {
+    const { openDb, tempDir: tmp } = await import('../helpers/inproc.js');
+    const { Entities } = await import('../../src/entities/index.js');
+    const { Audit } = await import('../../src/audit/index.js');
+    const { INTERNAL } = await import('../../src/access.js');
+    const d = tmp('themis-audit-commit-');
+    let db = await openDb(d, 'sync');
+    const origins = Array.from({ length: 40 }, (_, i) => ({
+      requestId: `req-${i}`,
+      action: 'PUT_ENTITY',
+      user: 'writer',
+      userId: 'k-writer',
+      ipAddress: '10.0.0.9',
+      method: 'PUT',
+      route: '/entities/:key',
+      successStatus: 201,
+      recordedId: undefined as number | undefined,
+    }));
+    const results = await Promise.all(
+      origins.map((origin, i) => db.get(Entities).putEntity(`c:${i}`, { i }, undefined, { ...INTERNAL, origin })),
+    );
+    // Each commit's entry got an id when its group was formed — before the commit was acknowledged.
+    const ids = origins.map((o) => o.recordedId);
+    expect(ids.every((x) => typeof x === 'number')).toBe(true);
+    expect(new Set(ids).size).toBe(40);
+    await db.close();
+    db = await openDb(d, 'sync');
+    const a = db.get(Audit);
+    const page = await a.query({ eq: { action: 'PUT_ENTITY' }, page: 1, pageSize: 100 });
+    expect(page.totalCount).toBe(40);
+    for (let i = 0; i < 40; i++) {
+      const e = page.entries.find((x) => x.sessionId === `req-${i}`)!;
+      expect(e).toMatchObject({ id: ids[i], entityId: `c:${i}`, entityType: 'c', user: 'writer', statusCode: 201, success: true });
+      expect(results[i]).toMatchObject({ key: `c:${i}`, created: true });
+    }
+    // The change-feed sequence numbers of the 40 commits, one each.
+    expect(new Set(page.entries.map((e) => e.seq)).size).toBe(40);
+    expect(page.entries.every((e) => typeof e.seq === 'number' && e.seq > 0)).toBe(true);
+    expect(await a.verify()).toMatchObject({ ok: true, first_broken_id: null });
+    await db.close();
+    fs.rmSync(d, { recursive: true, force: true });
   });
 });
