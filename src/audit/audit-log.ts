@@ -5,7 +5,7 @@ import { type Engine, keyspace, seqCodec, WriteBatch } from '../storage/index.js
 import type { CommitInfo, CommitOrigin, CommitParticipant } from '../txn/index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 import { migrateFormat1 } from './format-v1.js';
-import { GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './record-codec.js';
+import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter } from './record-codec.js';
 
 /**
  * The audit log (docs/audit.md). Storage, in the `audit` keyspace:
@@ -65,8 +65,9 @@ const MAX_INDEX_VALUE = 256;
 /** Entries (or bytes) waiting in the staging buffer before a flush is forced. */
 const MAX_PENDING = 5_000;
 const MAX_PENDING_BYTES = 4 << 20;
-/** Segments kept decoded for reads (pages, binary searches). */
-const SEGMENT_CACHE = 32;
+/** Segments kept for reads (pages, binary searches; their decoded blocks with them), and the entries they may hold. */
+const SEGMENT_CACHE = 128;
+const SEGMENT_CACHE_ENTRIES = 40_000;
 
 export interface AuditQuery {
   /** Inclusive bounds, ms since the epoch. */
@@ -127,6 +128,7 @@ export class AuditLog {
   private grouped = 0;
   /** Recently read segments (immutable until retention rewrites the oldest). */
   private cache: Segment[] = [];
+  private cached = 0;
   private timer: NodeJS.Timeout | undefined;
   /** The latest batch handed to the committer (a flush resolves when it, and so every earlier one, is written). */
   private lastWrite: Promise<void> = Promise.resolve();
@@ -302,11 +304,15 @@ export class AuditLog {
     this.lastIds[f] = ids;
   }
 
-  /** Put the staged entries into `batch` as one segment. */
+  /** Put the staged entries into `batch` as segments of at most KEY_EVERY entries. */
   private cutInto(batch: WriteBatch): void {
     if (this.writer.count === 0) return;
     this.written += this.writer.count;
-    batch.put(ks, segKey(this.stagedFrom), this.writer.cut());
+    let id = this.stagedFrom;
+    for (const seg of this.writer.cutSegments()) {
+      batch.put(ks, segKey(id), seg);
+      id += KEY_EVERY; // every segment but the last is full
+    }
     this.stagedFrom = this.lastId + 1;
   }
 
@@ -396,7 +402,9 @@ export class AuditLog {
       found = new Segment(readId(k, 1), v);
     if (found === undefined || found.lastId < id) return undefined;
     this.cache.push(found);
-    if (this.cache.length > SEGMENT_CACHE) this.cache.shift();
+    this.cached += found.count;
+    while (this.cache.length > 1 && (this.cache.length > SEGMENT_CACHE || this.cached > SEGMENT_CACHE_ENTRIES))
+      this.cached -= this.cache.shift()!.count;
     return found;
   }
 
@@ -440,21 +448,33 @@ export class AuditLog {
     return a;
   }
 
-  /** Ids of one equality filter within [lo, hi], newest first, from its index chunks. */
-  private async *idsOf(f: AuditFilterField, value: string, lo: number, hi: number): AsyncGenerator<number> {
+  /** Ids of one equality filter within [lo, hi], newest first, in batches (one per index chunk). */
+  private async *idsOf(f: AuditFilterField, value: string, lo: number, hi: number): AsyncGenerator<number[]> {
     const prefix = indexPrefix(f, value);
     const opts = { gte: Buffer.concat([prefix, seqCodec.encode(0)]), lte: Buffer.concat([prefix, seqCodec.encode(hi)]), reverse: true };
     for await (const chunk of this.engine.scanChunks(ks, opts, 256, 8)) {
       for (const [k, v] of chunk) {
         const ids = unpackIds(readId(k, k.length - 8), v);
+        const batch: number[] = [];
+        let older = false;
         for (let i = ids.length - 1; i >= 0; i--) {
           const id = ids[i]!;
           if (id > hi) continue;
-          if (id < lo) return; // chunks are in id order: everything after is older still
-          yield id;
+          if (id < lo) {
+            older = true; // chunks are in id order: everything after is older still
+            break;
+          }
+          batch.push(id);
         }
+        if (batch.length > 0) yield batch;
+        if (older) return;
       }
     }
+  }
+
+  /** The ids matching every filter within [lo, hi], newest first, in batches. */
+  private matching(filters: [AuditFilterField, string | boolean][], lo: number, hi: number): AsyncGenerator<number[]> {
+    return intersect(filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi)));
   }
 
   /** Entry `id` (undefined when retention removed it). */
@@ -483,18 +503,51 @@ export class AuditLog {
       for (let id = hi - skip; id >= lo && ids.length < q.pageSize; id--) ids.push(id);
     } else {
       let n = 0;
-      for await (const id of intersect(filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi)))) {
-        if (n >= skip && ids.length < q.pageSize) ids.push(id);
-        n++;
+      for await (const batch of this.matching(filters, lo, hi)) {
+        if (ids.length < q.pageSize && n + batch.length > skip)
+          ids.push(...batch.slice(Math.max(0, skip - n), Math.max(0, skip - n) + q.pageSize - ids.length));
+        n += batch.length;
       }
       out.totalCount = n;
     }
+    const found = await this.entriesById(ids);
     for (const id of ids) {
-      const e = await this.entry(id);
+      const e = found.get(id);
       // Index values are cut at MAX_INDEX_VALUE bytes: check longer ones on the entry.
       if (e && filters.every(([f, v]) => String(e[f]) === String(v))) out.entries.push(e);
     }
     out.hasMore = skip + ids.length < out.totalCount;
+    return out;
+  }
+
+  /**
+   * The entries of `ids` (newest first, as a page lists them). Ids close
+   * together are read with one scan over their segments (one thread-pool
+   * round trip per chunk instead of one seek per segment); scattered ones
+   * segment by segment.
+   */
+  private async entriesById(ids: number[]): Promise<Map<number, AuditEntry>> {
+    const out = new Map<number, AuditEntry>();
+    if (ids.length === 0) return out;
+    const hi = Math.max(...ids);
+    const lo = Math.max(Math.min(...ids), this.firstId);
+    if ((hi - lo) / KEY_EVERY <= 4 * ids.length + 8) {
+      const want = new Set(ids);
+      for await (const chunk of this.engine.scanChunks(ks, { gte: Buffer.of(S), lte: segKey(hi), reverse: true }, 64, 16)) {
+        let done = false;
+        for (const [k, v] of chunk) {
+          const seg = new Segment(readId(k, 1), v);
+          for (let id = Math.max(seg.firstId, lo); id <= seg.lastId; id++) if (want.has(id)) out.set(id, seg.entryAt(id - seg.firstId));
+          if (seg.firstId <= lo) done = true;
+        }
+        if (done) break;
+      }
+      return out;
+    }
+    for (const id of ids) {
+      const e = await this.entry(id);
+      if (e) out.set(id, e);
+    }
     return out;
   }
 
@@ -523,9 +576,12 @@ export class AuditLog {
       }
       return;
     }
-    for await (const id of intersect(filters.map(([f, v]) => this.idsOf(f, String(v), lo, hi)))) {
-      const e = await this.entry(id);
-      if (e && match(e)) yield e;
+    for await (const batch of this.matching(filters, lo, hi)) {
+      const found = await this.entriesById(batch);
+      for (const id of batch) {
+        const e = found.get(id);
+        if (e && match(e)) yield e;
+      }
     }
   }
 
@@ -652,6 +708,7 @@ export class AuditLog {
     this.anchor = { hash: Buffer.from(anchor!), id: lastDeleted };
     this.firstId = lastDeleted + 1;
     this.cache = [];
+    this.cached = 0;
     return n;
   }
 
@@ -771,38 +828,55 @@ function indexPrefix(f: AuditFilterField, value: string): Buffer {
   return Buffer.concat([head, v]);
 }
 
-/** The ids present in every stream (each strictly decreasing), newest first. */
-async function* intersect(streams: AsyncGenerator<number>[]): AsyncGenerator<number> {
+/**
+ * The ids present in every stream (each strictly decreasing, in batches),
+ * newest first, in batches: a merge that moves through arrays and awaits
+ * only for a stream's next batch.
+ */
+async function* intersect(streams: AsyncGenerator<number[]>[]): AsyncGenerator<number[]> {
   if (streams.length === 1) {
     yield* streams[0]!;
     return;
   }
-  try {
-    const heads: number[] = [];
-    for (const s of streams) {
-      const r = await s.next();
-      if (r.done) return;
-      heads.push(r.value);
+  const cur = streams.map(() => ({ b: [] as number[], i: 0 }));
+  /** Make stream k's head available; false when it is exhausted. */
+  const fill = async (k: number): Promise<boolean> => {
+    const c = cur[k]!;
+    while (c.i >= c.b.length) {
+      const r = await streams[k]!.next();
+      if (r.done) return false;
+      c.b = r.value;
+      c.i = 0;
     }
-    for (;;) {
-      const target = Math.min(...heads);
+    return true;
+  };
+  let out: number[] = [];
+  try {
+    for (let k = 0; k < streams.length; k++) if (!(await fill(k))) return;
+    merge: for (;;) {
+      let target = Number.POSITIVE_INFINITY;
+      for (const c of cur) target = Math.min(target, c.b[c.i]!);
       let all = true;
-      for (let i = 0; i < streams.length; i++) {
-        while (heads[i]! > target) {
-          const r = await streams[i]!.next();
-          if (r.done) return;
-          heads[i] = r.value;
+      for (let k = 0; k < cur.length; k++) {
+        const c = cur[k]!;
+        while (c.b[c.i]! > target) {
+          c.i++;
+          if (c.i >= c.b.length && !(await fill(k))) break merge;
         }
-        if (heads[i] !== target) all = false;
+        if (c.b[c.i] !== target) all = false;
       }
       if (!all) continue;
-      yield target;
-      for (let i = 0; i < streams.length; i++) {
-        const r = await streams[i]!.next();
-        if (r.done) return;
-        heads[i] = r.value;
+      out.push(target);
+      if (out.length >= 1024) {
+        yield out;
+        out = [];
+      }
+      for (let k = 0; k < cur.length; k++) {
+        cur[k]!.i++;
+        if (!(await fill(k))) break merge;
       }
     }
+    if (out.length > 0) yield out;
   } finally {
     for (const s of streams) await s.return(undefined);
   }

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import type { AuditEntry } from './entry.js';
-import { GENESIS, HASH_BYTES, Segment, SegmentWriter } from './record-codec.js';
+import { GENESIS, HASH_BYTES, KEY_EVERY, Segment, SegmentWriter } from './record-codec.js';
 
 /**
  * Format 1 of the audit log (before segments): one key per entry,
@@ -61,7 +61,13 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
   let batch = new WriteBatch();
   let staged: number | undefined;
   const cut = async () => {
-    if (writer !== undefined && writer.count > 0) batch.put(ks, segKey(staged!), writer.cut());
+    if (writer !== undefined && writer.count > 0) {
+      let id = staged!;
+      for (const seg of writer.cutSegments()) {
+        batch.put(ks, segKey(id), seg);
+        id += KEY_EVERY;
+      }
+    }
     staged = undefined;
     await engine.commit(batch);
     batch = new WriteBatch();

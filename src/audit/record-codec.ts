@@ -45,8 +45,8 @@ export const HASH_BYTES = 32;
 const VERSION = 1;
 const FIXED = 1 + 8 + 8 + 2 + 1 + 8; // body without strings, seq included
 const FIELDS = 12;
-/** Every KEY_EVERY-th record of a segment (from its first) refers to no other record. */
-const KEY_EVERY = 64;
+/** Every KEY_EVERY-th record of a segment (from its first) refers to no other record; stored segments hold at most this many. */
+export const KEY_EVERY = 64;
 const NULL_STR = 0;
 const MAX_SHORT = 250;
 const SAME = 252;
@@ -71,6 +71,8 @@ export class SegmentWriter {
   private end = HASH_BYTES;
   /** Where the first record without its hash starts. */
   private sealed = HASH_BYTES;
+  /** Where each key record since the last cut starts (cutSegments splits there). */
+  private keyStarts: number[] = [];
   /** The previous record's strings (what 252/253 refer to). */
   private readonly prev: (string | null)[] = new Array(FIELDS).fill(null);
   /** Records since the last cut. */
@@ -130,6 +132,7 @@ export class SegmentWriter {
     }
     const p = this.prev;
     const key = this.count % KEY_EVERY === 0;
+    if (key) this.keyStarts.push(start);
     o = putField(b, o, r.user, p, 0, key);
     o = putField(b, o, r.userId, p, 1, key);
     o = putField(b, o, r.action, p, 2, key);
@@ -171,7 +174,24 @@ export class SegmentWriter {
     const seg = this.buf.subarray(this.from, this.end);
     this.from = this.end;
     this.count = 0; // the next record is a key record
+    this.keyStarts = [];
     return seg;
+  }
+
+  /**
+   * The records since the last cut as segments of at most KEY_EVERY records,
+   * each starting with a key record: what the log stores, so that reading
+   * one entry reads at most one such segment.
+   */
+  cutSegments(): Buffer[] {
+    this.seal();
+    const out: Buffer[] = [];
+    const k = this.keyStarts;
+    for (let i = 0; i < k.length; i++) out.push(this.buf.subarray(k[i]!, i + 1 < k.length ? k[i + 1]! : this.end));
+    this.from = this.end;
+    this.count = 0;
+    this.keyStarts = [];
+    return out;
   }
 
   /** A new arena holding the last hash and the records not cut yet (the old one stays with the segments cut from it). */
@@ -180,6 +200,8 @@ export class SegmentWriter {
     const next = Buffer.allocUnsafe(Math.max(ARENA_BYTES, 2 * (keep + need)));
     this.seal();
     this.buf.copy(next, 0, this.from - HASH_BYTES, this.end);
+    const shift = this.from - HASH_BYTES;
+    for (let i = 0; i < this.keyStarts.length; i++) this.keyStarts[i]! -= shift;
     this.buf = next;
     this.from = HASH_BYTES;
     this.end = keep;
@@ -251,6 +273,8 @@ export class Segment {
   private readonly offsets: number[] = [];
   /** Every entry, once decoded in one pass (bulk reads). */
   private all: AuditEntry[] | undefined;
+  /** Blocks of KEY_EVERY entries decoded for single reads (a key entry and those referring back to it). */
+  private readonly blocks = new Map<number, AuditEntry[]>();
 
   constructor(
     readonly firstId: number,
@@ -296,12 +320,19 @@ export class Segment {
     return this.bytes.subarray(end, end + HASH_BYTES);
   }
 
-  /** Entry i, decoded from the key record before it (at most 63 others). */
+  /** Entry i: its block (the key record before it and the rest up to the next) is decoded once and kept. */
   entryAt(i: number): AuditEntry {
     if (this.all !== undefined) return this.all[i]!;
-    const prev: (string | null)[] = new Array(FIELDS).fill(null);
-    for (let j = i - (i % KEY_EVERY); j < i; j++) decodeBody(this.framed(j).subarray(4), prev, j % KEY_EVERY === 0);
-    return decodeBody(this.framed(i).subarray(4), prev, i % KEY_EVERY === 0);
+    const b = Math.floor(i / KEY_EVERY);
+    let block = this.blocks.get(b);
+    if (block === undefined) {
+      block = [];
+      const prev: (string | null)[] = new Array(FIELDS).fill(null);
+      const end = Math.min(this.offsets.length, (b + 1) * KEY_EVERY);
+      for (let j = b * KEY_EVERY; j < end; j++) block.push(decodeBody(this.framed(j).subarray(4), prev, j % KEY_EVERY === 0));
+      this.blocks.set(b, block);
+    }
+    return block[i % KEY_EVERY]!;
   }
 
   /** Every entry, in order (decoded once, then kept). */

@@ -17,7 +17,7 @@ export function withAlteredRecord(seg: Segment, index: number, change: (e: Audit
   const parts: Buffer[] = [];
   for (let i = 0; i < seg.count; i++) {
     if (i === index) {
-      const e = seg.entryAt(i);
+      const e = { ...seg.entryAt(i) }; // a copy: the segment keeps what it decoded
       change(e);
       const framed = encodeSegment(GENESIS, [e]).segment;
       parts.push(framed.subarray(0, framed.length - HASH_BYTES), seg.hashAt(i));
@@ -45,7 +45,7 @@ export async function segmentHolding(db: ClassicLevel<Buffer, Buffer>, id: numbe
 /** Change entry `id` in a closed server's LevelDB, keeping its stored hash. */
 export async function alterStoredEntry(db: ClassicLevel<Buffer, Buffer>, id: number, change: (e: AuditEntry) => void): Promise<AuditEntry> {
   const { key, seg, index } = await segmentHolding(db, id);
-  const before = seg.entryAt(index);
+  const before = { ...seg.entryAt(index) };
   await db.put(key, withAlteredRecord(seg, index, change));
   return before;
 }

@@ -119,6 +119,31 @@ describe('audit record codec', () => {
     expect(() => decodeBody(Buffer.from(seg.framed(65).subarray(4)))).toThrow(/cannot see/);
   });
 
+  it('cutSegments stores at most 64 entries per segment, each starting with a key record, chained across', () => {
+    const w = new SegmentWriter(GENESIS);
+    const entries = Array.from({ length: 150 }, (_, i) =>
+      auditEntry({ id: i + 1, entityId: `t:${i % 4}`, sessionId: `session-prefix-${i}` }),
+    );
+    for (const e of entries) w.append(e.id, Date.parse(e.timestamp), strip(e));
+    const parts = w.cutSegments();
+    expect(parts.map((p) => new Segment(1, p).count)).toEqual([64, 64, 22]);
+    let prev: Buffer = GENESIS;
+    const decoded: AuditEntry[] = [];
+    parts.forEach((p, k) => {
+      const seg = new Segment(1 + 64 * k, p);
+      decoded.push(...seg.entries());
+      for (let i = 0; i < seg.count; i++) {
+        expect(recordHash(prev, seg.framed(i)).equals(seg.hashAt(i))).toBe(true);
+        prev = seg.hashAt(i);
+      }
+    });
+    expect(decoded).toEqual(entries);
+    // The writer continues the chain after a cut.
+    w.append(151, 1, strip(auditEntry({ id: 151 })));
+    const next = new Segment(151, w.cutSegments()[0]!);
+    expect(recordHash(prev, next.framed(0)).equals(next.hashAt(0))).toBe(true);
+  });
+
   it('refuses bytes that are not records', () => {
     expect(() => new Segment(1, Buffer.from([0, 0, 0, 200, 1, 2, 3]))).toThrow(/truncated/);
     const w = new SegmentWriter(GENESIS);

@@ -195,7 +195,43 @@ describe('AuditLog storage: segments, time search, retention to empty, format 1'
       });
       await engine.commit(new WriteBatch().put(ks, k, altered));
     }
-    expect(await a.verify()).toMatchObject({ ok: false, checked: 6, first_broken_id: 7, reason: 'the entry does not match its hash (altered)' });
+    expect(await a.verify()).toMatchObject({
+      ok: false,
+      checked: 6,
+      first_broken_id: 7,
+      reason: 'the entry does not match its hash (altered)',
+    });
+  });
+
+  it('intersections across many index chunks (one per flush) page and count like a filter over everything', async () => {
+    const a = await open();
+    for (let i = 0; i < 1500; i++) {
+      clock += 1;
+      a.record(rec({ user: ['ann', 'bob', 'cy'][i % 3]!, action: i % 7 < 3 ? 'PUT_ENTITY' : 'GET_ENTITY', success: i % 11 !== 0 }));
+      if (i % 37 === 0) await a.flush();
+    }
+    const all = (await a.query({ page: 1, pageSize: 1000 })).entries.concat((await a.query({ page: 2, pageSize: 1000 })).entries);
+    expect(all).toHaveLength(1500);
+    const cases: [Record<string, string | boolean>, (e: (typeof all)[number]) => boolean][] = [
+      [{ user: 'bob', action: 'PUT_ENTITY' }, (e) => e.user === 'bob' && e.action === 'PUT_ENTITY'],
+      [{ user: 'cy', success: false, action: 'GET_ENTITY' }, (e) => e.user === 'cy' && !e.success && e.action === 'GET_ENTITY'],
+    ];
+    for (const [eq, pred] of cases) {
+      const want = all.filter(pred).map((e) => e.id);
+      for (const size of [7, 100]) {
+        const got: number[] = [];
+        for (let page = 1; ; page++) {
+          const p = await a.query({ eq, page, pageSize: size });
+          expect(p.totalCount).toBe(want.length);
+          got.push(...p.entries.map((e) => e.id));
+          if (!p.hasMore) break;
+        }
+        expect(got).toEqual(want);
+      }
+      const streamed: number[] = [];
+      for await (const e of a.entries({ eq })) streamed.push(e.id);
+      expect(streamed).toEqual(want);
+    }
   });
 
   it('values longer than the indexed prefix still filter exactly', async () => {
