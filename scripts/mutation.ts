@@ -703,10 +703,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: 'AUD-06',
-    file: AL,
-    find: '      if (t !== null && !this.broken) t.origin.recordedId = this.append(t.rec, t.ms);',
-    replace: '      if (t !== null && !this.broken && i > 0) t.origin.recordedId = this.append(t.rec, t.ms);',
-    why: 'the first write of each group commit loses its audit entry',
+    file: RC,
+    find: '    for (let i = 0; i < n; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);',
+    replace: '    for (let i = 0; i <= n; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);',
+    why: "a group split before a commit writes that commit's entry ahead of its batch (and twice)",
     tests: T.audit,
   },
   {

@@ -2,7 +2,7 @@ import type { AuditLevel } from '../config.js';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
-import type { CommitInfo, CommitOrigin, CommitParticipant } from '../txn/index.js';
+import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 import { migrateFormat1 } from './format-v1.js';
 import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter } from './record-codec.js';
@@ -115,10 +115,11 @@ export class AuditLog {
   private writer = new SegmentWriter(GENESIS);
   private stagedFrom = 1;
   /**
-   * One item per batch tagged for the group hook, in queue order: the entry
-   * of a commit (appended when its group is formed) or null (a flush).
+   * One item per batch tagged for the group hook, in queue order: the id of
+   * a commit's entry (staged when the commit was), or 0 for a flush.
    */
-  private tagged: ({ rec: AuditRecord; ms: number; origin: CommitOrigin } | null)[] = [];
+  private tagged: number[] = [];
+  private taggedHead = 0;
   private unhook: (() => void) | undefined;
   /** Ids per (field, value) not yet in index chunks (the next flush writes them); `FILTER_FIELDS` order. */
   private groups: Map<string, number[]>[] = newGroups();
@@ -202,9 +203,11 @@ export class AuditLog {
     prepare: (c) => (c.origin === undefined || this.opts.level === 'off' ? undefined : this.commitRecord(c)),
     write: (c, rec, batch) => {
       if (rec === undefined || this.broken || this.closed) return;
-      // The entry gets its id, and its place in a segment, when the LevelDB batch carrying this
-      // commit is formed (onGroup): in that batch, with the other commits of the group in one segment.
-      this.tagged.push({ rec, ms: this.now(), origin: c.origin! });
+      // Staged now (encoded off the group commit's critical path); written in the LevelDB batch that
+      // carries this commit, by the group hook (onGroup), with the group's other entries.
+      const id = this.append(rec);
+      c.origin!.recordedId = id;
+      this.tagged.push(id);
       batch.tag(GROUP_TAG);
       this.schedule(); // their index chunks
     },
@@ -251,25 +254,32 @@ export class AuditLog {
    * that batch — so a commit's entry is durable exactly when the commit is.
    */
   private onGroup(n: number): WriteBatch | undefined {
-    for (let i = 0; i < n; i++) {
-      const t = this.tagged.shift();
-      if (t === undefined) {
-        this.broken ??= new Error('audit entries and the batches carrying them are out of step');
-        this.log.error('audit entries could not be placed; no more are written until a restart');
-        break;
-      }
-      if (t !== null && !this.broken) t.origin.recordedId = this.append(t.rec, t.ms);
+    if (this.taggedHead + n > this.tagged.length) {
+      this.broken ??= new Error('audit entries and the batches carrying them are out of step');
+      this.log.error('audit entries could not be placed; no more are written until a restart');
+    }
+    this.taggedHead = Math.min(this.taggedHead + n, this.tagged.length);
+    // The first entry of a commit queued behind this group (a group split at maxGroupOps): it, and
+    // what was staged after it, must wait for that commit's own batch.
+    let later = 0;
+    for (let i = this.taggedHead; i < this.tagged.length && later === 0; i++) later = this.tagged[i]!;
+    if (this.taggedHead === this.tagged.length) {
+      this.tagged = [];
+      this.taggedHead = 0;
+    } else if (this.taggedHead > 1024) {
+      this.tagged = this.tagged.slice(this.taggedHead);
+      this.taggedHead = 0;
     }
     if (this.broken || this.writer.count === 0) return undefined;
     const batch = new WriteBatch();
-    this.cutInto(batch);
+    this.cutInto(batch, later === 0 ? undefined : later);
     return batch;
   }
 
-  /** Give `r` the next id and its time (never before the previous entry's), encode and chain it, note its index values. */
-  private append(r: AuditRecord, at = this.now()): number {
+  /** Give `r` the next id and its time (never before the previous entry's), stage it, note its index values. */
+  private append(r: AuditRecord): number {
     const id = ++this.lastId;
-    const ms = Math.max(at, this.lastMs);
+    const ms = Math.max(this.now(), this.lastMs);
     this.lastMs = ms;
     this.writer.append(id, ms, r);
     this.group(id, r);
@@ -304,16 +314,17 @@ export class AuditLog {
     this.lastIds[f] = ids;
   }
 
-  /** Put the staged entries into `batch` as segments of at most KEY_EVERY entries. */
-  private cutInto(batch: WriteBatch): void {
-    if (this.writer.count === 0) return;
-    this.written += this.writer.count;
+  /** Put the staged entries (those before id `before`, when given) into `batch` as segments of at most KEY_EVERY entries. */
+  private cutInto(batch: WriteBatch, before?: number): void {
+    const n = before === undefined ? this.writer.count : Math.min(this.writer.count, before - this.stagedFrom);
+    if (n <= 0) return;
+    this.written += n;
     let id = this.stagedFrom;
-    for (const seg of this.writer.cutSegments()) {
+    for (const seg of n === this.writer.count ? this.writer.cutSegments() : this.writer.cutFirst(n)) {
       batch.put(ks, segKey(id), seg);
       id += KEY_EVERY; // every segment but the last is full
     }
-    this.stagedFrom = this.lastId + 1;
+    this.stagedFrom += n;
   }
 
   private schedule(): void {
@@ -328,10 +339,10 @@ export class AuditLog {
   /** Write what waits (entries and index chunks); resolves once it (and every entry recorded before) is durable. */
   flush(): Promise<void> {
     this.clearTimer();
-    if ((this.writer.count > 0 || this.grouped > 0 || this.tagged.length > 0) && !this.broken) {
+    if ((this.writer.count > 0 || this.grouped > 0 || this.tagged.length > this.taggedHead) && !this.broken) {
       // The entries go in through the group hook (with those of commits queued before); the index chunks here.
       const batch = new WriteBatch().tag(GROUP_TAG);
-      this.tagged.push(null);
+      this.tagged.push(0);
       this.index(batch);
       this.lastWrite = this.engine.commit(batch).catch((e: unknown) => {
         this.broken ??= e instanceof Error ? e : new Error(String(e));
@@ -741,7 +752,7 @@ export class AuditLog {
     return {
       last_id: this.lastId,
       first_id: this.firstId,
-      pending: this.writer.count + this.tagged.filter((t) => t !== null).length,
+      pending: this.writer.count,
       written: this.written,
       level: this.opts.level,
       broken: this.broken !== undefined,

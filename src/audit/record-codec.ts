@@ -194,6 +194,27 @@ export class SegmentWriter {
     return out;
   }
 
+  /**
+   * Cut the first `n` records staged since the last cut (as cutSegments)
+   * and keep the rest staged. The rest is encoded again, starting with a
+   * key record, since it may refer to records that are cut now. Rare (a
+   * group commit split before a commit's entry), so it simply decodes and
+   * re-appends.
+   */
+  cutFirst(n: number): Buffer[] {
+    if (n >= this.count) return this.cutSegments();
+    this.seal();
+    const staged = new Segment(0, this.buf.subarray(this.from, this.end)).entries();
+    this.end = this.from;
+    this.sealed = this.from;
+    this.count = 0;
+    this.keyStarts = [];
+    for (let i = 0; i < n; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);
+    const out = this.cutSegments();
+    for (let i = n; i < staged.length; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);
+    return out;
+  }
+
   /** A new arena holding the last hash and the records not cut yet (the old one stays with the segments cut from it). */
   private grow(need: number): void {
     const keep = this.end - this.from + HASH_BYTES;

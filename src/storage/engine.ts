@@ -23,6 +23,8 @@ export interface EngineOptions {
   /** LevelDB memtable size (bytes). */
   writeBufferSize?: number;
   onGroupCommit?: (commits: number, ops: number, seconds: number) => void;
+  /** Upper bound on the operations of one group commit (default 50,000; tests make groups split with a small one). */
+  maxGroupOps?: number;
   /** The first failed write (disk full, I/O error): from then on every commit is refused. */
   onFailure?: (f: StorageFailure) => void;
 }
@@ -85,6 +87,7 @@ export class Engine {
       sync: opts.sync,
       ...(opts.onGroupCommit ? { onGroup: opts.onGroupCommit } : {}),
       beforeGroup: (tags) => this.runGroupHooks(tags),
+      ...(opts.maxGroupOps !== undefined ? { maxGroupOps: opts.maxGroupOps } : {}),
     });
   }
 
