@@ -18,17 +18,19 @@ import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter } fr
  *   'M' 'indexed'                         -> the last id whose index chunks are written
  *   'M' 'format'                          -> '2'
  *
- * A request's entry is encoded and given its id the moment it is recorded,
- * into a staging area (SegmentWriter); everything staged is cut into one
- * segment (and hashed) when the group committer forms a LevelDB batch that
- * carries a tagged commit or flush (Engine.onGroup). Groups are written in
+ * A request's entry is encoded and given its id the moment it is recorded
+ * (a write's: when its commit is queued), into a staging area
+ * (SegmentWriter); what is staged is cut into segments (and hashed) when
+ * the group committer forms a LevelDB batch that carries a tagged commit or
+ * flush (Engine.onGroup). Groups are written in
  * order, so entries reach LevelDB in id order: a crash loses at most a
  * suffix — never a hole, never a broken link.
  *
  * - The entry of a write travels in the write's own LevelDB batch: the
- *   commit participant tags the commit, and the group hook appends its
- *   entry and cuts the segment into the batch that carries it. One segment
- *   per group, not per commit. Its index chunks follow with the next flush
+ *   commit participant stages the entry and tags the commit, and the group
+ *   hook cuts the staged entries into the batch that carries it — all but
+ *   those of commits a split group left for later. One segment per group,
+ *   not per commit. Its index chunks follow with the next flush
  *   (derived data: replayed from the segments after 'M indexed' at open).
  * - Entries of other requests wait in the buffer at most `flushMs` (or ride
  *   along in the next commit's batch); the request path never waits for
