@@ -2624,7 +2624,8 @@ export interface paths {
          * Verify the audit log's hash chain
          * @description Walks the log from its first retained entry: every entry's stored
          *     SHA-256 must equal the hash of its predecessor's hash and its own
-         *     canonical content, and ids must follow each other. An entry altered,
+         *     stored bytes, and ids must follow each other from the retention
+         *     anchor on. An entry altered,
          *     removed or inserted directly in storage makes `ok` false with
          *     `first_broken_id` (docs/audit.md, "Tamper evidence").
          */
