@@ -190,6 +190,10 @@ async function throughput(settings: BenchSettings): Promise<{ results: ScenarioR
   const rounds = Math.round(envNumber('BENCH_AUDIT_ROUNDS', 6));
   const slotS = envNumber('BENCH_AUDIT_SLOT_S', 3);
   const levels: Level[] = process.env.BENCH_AUDIT_WRITES === '0' ? ['off', 'all'] : [...LEVELS];
+  // BENCH_AUDIT_KINDS=put measures PUT on servers whose logs did not first take the GET slots' entries.
+  const kinds = (process.env.BENCH_AUDIT_KINDS ?? 'get,put').split(',').map((k) => k.trim());
+  if (kinds.length === 0 || kinds.some((k) => k !== 'get' && k !== 'put')) throw new Error('BENCH_AUDIT_KINDS must list get and/or put');
+  const KINDS = kinds as ('get' | 'put')[];
   const servers = new Map<Level, ThemisServer>();
   const json = { 'Content-Type': 'application/json' };
   try {
@@ -202,7 +206,7 @@ async function throughput(settings: BenchSettings): Promise<{ results: ScenarioR
     }
     const slot = new Map<string, ScenarioResult[]>();
     const slotSettings: BenchSettings = { ...settings, durationS: slotS };
-    for (const kind of ['get', 'put'] as const) {
+    for (const kind of KINDS) {
       for (let round = 0; round < rounds; round++) {
         // Rotate the order every round: off all writes, all writes off, writes off all, ...
         const order = levels.map((_, i) => levels[(i + round) % levels.length]!);
@@ -258,7 +262,7 @@ async function throughput(settings: BenchSettings): Promise<{ results: ScenarioR
     }
     const results: ScenarioResult[] = [];
     const rows: string[][] = [];
-    for (const kind of ['get', 'put'] as const) {
+    for (const kind of KINDS) {
       const off = slot.get(`${kind}-audit-off`)!;
       for (const level of levels) {
         const rs = slot.get(`${kind}-audit-${level}`)!;
