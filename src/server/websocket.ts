@@ -232,7 +232,8 @@ export function registerWebSocket(
         close: (code: number, reason: string) => {
           if (conn.closedFlag) return;
           conn.closedFlag = true;
-          ws.end(code, reason);
+          // Corked: called from outside uWS's callbacks (a credential ending in a commit's completion).
+          ws.cork(() => ws.end(code, reason));
         },
         get closed() {
           return conn.closedFlag;
