@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AuditLog, type AuditRecord, Segment } from '../../src/audit/index.js';
+import { AuditLog, type AuditRecord, Segment, segmentKeyId } from '../../src/audit/index.js';
 import { createLogger } from '../../src/log.js';
 import { Engine, keyspace } from '../../src/storage/index.js';
 import { detectTool, nodeLoadResult } from '../lib/load.js';
@@ -354,7 +354,7 @@ async function fullScan(engine: Engine, q: QuerySpec): Promise<{ ms: number; cou
   // The segments ('S' firstId -> records), newest first.
   for await (const chunk of engine.scanChunks(ks, { gte: Buffer.of(0x53), lt: Buffer.of(0x54), reverse: true }, 64, 64)) {
     for (const [k, v] of chunk) {
-      const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
+      const seg = new Segment(segmentKeyId(k), v);
       const all = seg.entries();
       for (let i = all.length - 1; i >= 0; i--) {
         const e = all[i] as ScanEntry;

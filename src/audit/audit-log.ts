@@ -1,11 +1,12 @@
+import type { components } from '../api/types.js';
 import type { AuditLevel } from '../config.js';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type Engine, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
+import { decodeAscending, type Engine, encodeAscending, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 import { migrateFormat1 } from './format-v1.js';
-import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter } from './record-codec.js';
+import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter, segmentKey, segmentKeyId } from './record-codec.js';
 
 /**
  * The audit log (docs/audit.md). Storage, in the `audit` keyspace:
@@ -43,7 +44,7 @@ import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter } fr
 const ks = keyspace('audit');
 /** The group hook's name (Engine.onGroup). */
 const GROUP_TAG = 'audit';
-const S = 0x53; // 'S'
+const S = 0x53; // 'S': segments (record-codec.ts, segmentKey)
 const I = 0x49; // 'I'
 const E_V1 = 0x45; // 'E': format 1 entries (migrated at open)
 const ANCHOR = Buffer.from('Manchor', 'latin1');
@@ -81,24 +82,10 @@ export interface AuditQuery {
   pageSize: number;
 }
 
-export interface AuditPage {
-  entries: AuditEntry[];
-  totalCount: number;
-  page: number;
-  pageSize: number;
-  hasMore: boolean;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  /** Entries whose hash was recomputed. */
-  checked: number;
-  first_id: number | null;
-  last_id: number | null;
-  /** The first entry whose stored hash, link to its predecessor or id sequence is wrong. */
-  first_broken_id: number | null;
-  reason: string | null;
-}
+/** A page of GET /api/audit (openapi.yaml `AuditPage`). */
+export type AuditPage = components['schemas']['AuditPage'];
+/** GET /api/audit/verify (openapi.yaml `AuditVerifyResult`): `checked` entries rehashed, the first broken one. */
+export type VerifyResult = components['schemas']['AuditVerifyResult'];
 
 export interface AuditLogOptions {
   level: AuditLevel;
@@ -169,7 +156,7 @@ export class AuditLog {
     this.lastId = this.anchor.id;
     let lastHash = this.anchor.hash;
     for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(S), reverse: true, limit: 1 })) {
-      const seg = new Segment(readId(k, 1), v);
+      const seg = new Segment(segmentKeyId(k), v);
       this.lastId = seg.lastId;
       lastHash = Buffer.from(seg.hashAt(seg.count - 1));
       this.lastMs = seg.timeAt(seg.count - 1);
@@ -183,9 +170,9 @@ export class AuditLog {
     const from = Math.max(this.firstId, indexed === undefined ? 1 : seqCodec.decode(indexed) + 1);
     if (from <= this.lastId) {
       const start = await this.segmentOf(from);
-      for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start?.firstId ?? from), lt: Buffer.of(S + 1) }, 64, 64)) {
+      for await (const chunk of this.engine.scanChunks(ks, { gte: segmentKey(start?.firstId ?? from), lt: Buffer.of(S + 1) }, 64, 64)) {
         for (const [k, v] of chunk) {
-          const seg = new Segment(readId(k, 1), v);
+          const seg = new Segment(segmentKeyId(k), v);
           const all = seg.entries();
           for (let i = 0; i < all.length; i++) if (seg.firstId + i >= from) this.group(seg.firstId + i, all[i]!);
         }
@@ -323,7 +310,7 @@ export class AuditLog {
     this.written += n;
     let id = this.stagedFrom;
     for (const seg of n === this.writer.count ? this.writer.cutSegments() : this.writer.cutFirst(n)) {
-      batch.put(ks, segKey(id), seg);
+      batch.put(ks, segmentKey(id), seg);
       id += KEY_EVERY; // every segment but the last is full
     }
     this.stagedFrom += n;
@@ -415,8 +402,8 @@ export class AuditLog {
     if (id < this.firstId) return undefined;
     for (const s of this.cache) if (s.firstId <= id && id <= s.lastId) return s;
     let found: Segment | undefined;
-    for await (const [k, v] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(id), reverse: true, limit: 1 }))
-      found = new Segment(readId(k, 1), v);
+    for await (const [k, v] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segmentKey(id), reverse: true, limit: 1 }))
+      found = new Segment(segmentKeyId(k), v);
     if (found === undefined || found.lastId < id) return undefined;
     this.cache.push(found);
     this.cached += found.count;
@@ -471,7 +458,7 @@ export class AuditLog {
     const opts = { gte: Buffer.concat([prefix, seqCodec.encode(0)]), lte: Buffer.concat([prefix, seqCodec.encode(hi)]), reverse: true };
     for await (const chunk of this.engine.scanChunks(ks, opts, 256, 8)) {
       for (const [k, v] of chunk) {
-        const ids = unpackIds(readId(k, k.length - 8), v);
+        const ids = decodeAscending(v, readId(k, k.length - 8));
         const batch: number[] = [];
         let older = false;
         for (let i = ids.length - 1; i >= 0; i--) {
@@ -550,10 +537,10 @@ export class AuditLog {
     const lo = Math.max(Math.min(...ids), this.firstId);
     if ((hi - lo) / KEY_EVERY <= 4 * ids.length + 8) {
       const want = new Set(ids);
-      for await (const chunk of this.engine.scanChunks(ks, { gte: Buffer.of(S), lte: segKey(hi), reverse: true }, 64, 16)) {
+      for await (const chunk of this.engine.scanChunks(ks, { gte: Buffer.of(S), lte: segmentKey(hi), reverse: true }, 64, 16)) {
         let done = false;
         for (const [k, v] of chunk) {
-          const seg = new Segment(readId(k, 1), v);
+          const seg = new Segment(segmentKeyId(k), v);
           for (let id = Math.max(seg.firstId, lo); id <= seg.lastId; id++) if (want.has(id)) out.set(id, seg.entryAt(id - seg.firstId));
           if (seg.firstId <= lo) done = true;
         }
@@ -578,9 +565,9 @@ export class AuditLog {
     const match = (e: AuditEntry) => filters.every(([f, x]) => String(e[f]) === String(x));
     if (filters.length === 0 || !newestFirst) {
       const first = (await this.segmentOf(lo))?.firstId ?? lo;
-      for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(first), lte: segKey(hi), reverse: newestFirst }, 16, 4)) {
+      for await (const chunk of this.engine.scanChunks(ks, { gte: segmentKey(first), lte: segmentKey(hi), reverse: newestFirst }, 16, 4)) {
         for (const [k, v] of chunk) {
-          const seg = new Segment(readId(k, 1), v);
+          const seg = new Segment(segmentKeyId(k), v);
           const all = seg.entries();
           const from = Math.max(lo, seg.firstId) - seg.firstId;
           const to = Math.min(hi, seg.lastId) - seg.firstId;
@@ -624,12 +611,10 @@ export class AuditLog {
       reason,
     });
     // From the segment holding the first retained entry (retention may have cut through it).
-    let start = this.firstId;
-    for await (const [k] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(this.firstId), reverse: true, limit: 1 }))
-      start = readId(k, 1);
-    for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start), lt: Buffer.of(S + 1) }, 64, 8)) {
+    const start = (await this.segmentOf(this.firstId))?.firstId ?? this.firstId;
+    for await (const chunk of this.engine.scanChunks(ks, { gte: segmentKey(start), lt: Buffer.of(S + 1) }, 64, 8)) {
       for (const [k, v] of chunk) {
-        const keyId = readId(k, 1);
+        const keyId = segmentKeyId(k);
         let seg: Segment;
         try {
           seg = new Segment(keyId, v);
@@ -683,12 +668,11 @@ export class AuditLog {
     let anchor: Buffer | undefined;
     let lastDeleted = 0;
     const prefixes = new Map<string, Buffer>();
-    let start = this.firstId;
-    for await (const [k] of this.engine.scan(ks, { gte: Buffer.of(S), lte: segKey(this.firstId), reverse: true, limit: 1 }))
-      start = readId(k, 1);
-    scan: for await (const chunk of this.engine.scanChunks(ks, { gte: segKey(start), lt: Buffer.of(S + 1) }, 16, 4)) {
+    // From the segment holding the first retained entry (retention may have cut through it).
+    const start = (await this.segmentOf(this.firstId))?.firstId ?? this.firstId;
+    scan: for await (const chunk of this.engine.scanChunks(ks, { gte: segmentKey(start), lt: Buffer.of(S + 1) }, 16, 4)) {
       for (const [k, v] of chunk) {
-        const seg = new Segment(readId(k, 1), v);
+        const seg = new Segment(segmentKeyId(k), v);
         const all = seg.entries();
         let i = Math.max(0, this.firstId - seg.firstId);
         for (; i < seg.count && n < max && seg.timeAt(i) < cutoffMs; i++, n++) {
@@ -712,9 +696,9 @@ export class AuditLog {
         gte: Buffer.concat([prefix, seqCodec.encode(0)]),
         lte: Buffer.concat([prefix, seqCodec.encode(lastDeleted)]),
       })) {
-        const keep = unpackIds(readId(k, k.length - 8), v).filter((id) => id > lastDeleted);
+        const keep = decodeAscending(v, readId(k, k.length - 8)).filter((id) => id > lastDeleted);
         batch.del(ks, k);
-        if (keep.length > 0) batch.put(ks, Buffer.concat([prefix, seqCodec.encode(keep[0]!)]), packIds(keep));
+        if (keep.length > 0) batch.put(ks, Buffer.concat([prefix, seqCodec.encode(keep[0]!)]), encodeAscending(keep, keep[0]));
       }
     }
     const a = Buffer.allocUnsafe(HASH_BYTES + 8);
@@ -770,7 +754,7 @@ function putChunk(batch: WriteBatch, prefix: Buffer, ids: number[]): void {
   const key = Buffer.allocUnsafe(prefix.length + 8);
   prefix.copy(key, 0);
   writeId(key, prefix.length, ids[0]!);
-  batch.put(ks, key, ids.length === 1 ? ONE_ID : packIds(ids));
+  batch.put(ks, key, ids.length === 1 ? ONE_ID : encodeAscending(ids, ids[0]));
 }
 
 /** The chunk of a value seen once in a flush (the entity ids of writes, mostly): built in one allocation. */
@@ -796,13 +780,6 @@ function filtersOf(q: Pick<AuditQuery, 'eq'>): [AuditFilterField, string | boole
   return Object.entries(q.eq ?? {}).filter(([, v]) => v !== undefined) as [AuditFilterField, string | boolean][];
 }
 
-function segKey(id: number): Buffer {
-  const b = Buffer.allocUnsafe(9);
-  b[0] = S;
-  writeId(b, 1, id);
-  return b;
-}
-
 function writeId(b: Buffer, at: number, id: number): void {
   b.writeUInt32BE(Math.floor(id / 2 ** 32), at);
   b.writeUInt32BE(id >>> 0, at + 4);
@@ -814,42 +791,6 @@ function readId(b: Buffer, at: number): number {
 
 function rangeOf(tag: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
-}
-
-/** Ascending ids as delta varints (LEB128), the first as its distance from itself (0): the chunk's key holds ids[0]. */
-export function packIds(ids: number[]): Buffer {
-  const out = Buffer.allocUnsafe(ids.length * 9);
-  let o = 0;
-  let prev = ids[0]!;
-  for (const id of ids) {
-    let d = id - prev;
-    prev = id;
-    while (d >= 0x80) {
-      out[o++] = (d % 0x80) | 0x80;
-      d = Math.floor(d / 0x80);
-    }
-    out[o++] = d;
-  }
-  return Buffer.from(out.subarray(0, o));
-}
-
-export function unpackIds(first: number, b: Buffer): number[] {
-  const ids: number[] = [];
-  let prev = first;
-  let o = 0;
-  while (o < b.length) {
-    let d = 0;
-    let mul = 1;
-    for (;;) {
-      const x = b[o++]!;
-      d += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-      mul *= 0x80;
-    }
-    prev += d;
-    ids.push(prev);
-  }
-  return ids;
 }
 
 /** 'I' field len(2) value: a unique prefix per (field, value). */

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import type { AuditEntry } from './entry.js';
-import { GENESIS, HASH_BYTES, KEY_EVERY, Segment, SegmentWriter } from './record-codec.js';
+import { GENESIS, HASH_BYTES, KEY_EVERY, Segment, SegmentWriter, segmentKey, segmentKeyId } from './record-codec.js';
 
 /**
  * Format 1 of the audit log (before segments): one key per entry,
@@ -20,7 +20,8 @@ const S = 0x53;
 const I = 0x49;
 const ANCHOR = Buffer.from('Manchor', 'latin1');
 const INDEXED = Buffer.from('Mindexed', 'latin1');
-const FIELDS = [
+/** Format 1's canonical field order (what its hashes covered). */
+export const FORMAT1_FIELDS = [
   'id',
   'timestamp',
   'user',
@@ -47,7 +48,7 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
   let writer: SegmentWriter | undefined;
   let next: number | undefined;
   for await (const [k, v] of engine.scan(ks, { ...range(S), reverse: true, limit: 1 })) {
-    const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
+    const seg = new Segment(segmentKeyId(k), v);
     writer = new SegmentWriter(Buffer.from(seg.hashAt(seg.count - 1)));
     next = seg.lastId + 1;
   }
@@ -64,7 +65,7 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
     if (writer !== undefined && writer.count > 0) {
       let id = staged!;
       for (const seg of writer.cutSegments()) {
-        batch.put(ks, segKey(id), seg);
+        batch.put(ks, segmentKey(id), seg);
         id += KEY_EVERY;
       }
     }
@@ -75,15 +76,16 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
   for await (const chunk of engine.scanChunks(ks, range(E), 1024, 1024)) {
     for (const [k, v] of chunk) {
       const a = JSON.parse(v.toString('utf8')) as unknown[];
-      const fields = a.slice(0, FIELDS.length);
-      const e = Object.fromEntries(FIELDS.map((f, i) => [f, fields[i]])) as unknown as AuditEntry;
+      const fields = a.slice(0, FORMAT1_FIELDS.length);
+      const e = Object.fromEntries(FORMAT1_FIELDS.map((f, i) => [f, fields[i]])) as unknown as AuditEntry;
       firstOld ??= e.id;
       if (prevHex !== undefined && brokenAt === undefined) {
         const ok =
-          a[FIELDS.length] === prevHex && crypto.hash('sha256', `${prevHex}\n${JSON.stringify(fields)}`, 'hex') === a[FIELDS.length + 1];
+          a[FORMAT1_FIELDS.length] === prevHex &&
+          crypto.hash('sha256', `${prevHex}\n${JSON.stringify(fields)}`, 'hex') === a[FORMAT1_FIELDS.length + 1];
         if (!ok) brokenAt = e.id;
       }
-      prevHex = a[FIELDS.length + 1] as string;
+      prevHex = a[FORMAT1_FIELDS.length + 1] as string;
       if (next !== undefined && e.id < next) {
         batch.del(ks, k); // converted before an interruption
         continue;
@@ -112,12 +114,4 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
     entries: converted,
     old_chain: brokenAt !== undefined ? `broken at id ${brokenAt}` : resumed ? 'checked from where the conversion resumed' : 'verified',
   });
-}
-
-function segKey(id: number): Buffer {
-  const b = Buffer.allocUnsafe(9);
-  b[0] = S;
-  b.writeUInt32BE(Math.floor(id / 2 ** 32), 1);
-  b.writeUInt32BE(id >>> 0, 5);
-  return b;
 }

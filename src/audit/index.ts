@@ -10,4 +10,14 @@ export {
   type VerifyResult,
 } from './audit-log.js';
 export { type AuditEntry, type AuditRecord, REDACTED, redactText, redactedJson } from './entry.js';
-export { decodeBody, encodeSegment, GENESIS, HASH_BYTES, recordHash, Segment, SegmentWriter } from './record-codec.js';
+export {
+  decodeBody,
+  encodeSegment,
+  GENESIS,
+  HASH_BYTES,
+  recordHash,
+  Segment,
+  SegmentWriter,
+  segmentKey,
+  segmentKeyId,
+} from './record-codec.js';

@@ -55,6 +55,20 @@ const LONG_STR = 0xff;
 /** Shorter common prefixes are not worth a reference. */
 const MIN_PREFIX = 6;
 
+/** A segment's key in the audit keyspace: 'S' and its first entry's id (u64 BE). */
+export function segmentKey(firstId: number): Buffer {
+  const b = Buffer.allocUnsafe(9);
+  b[0] = 0x53;
+  b.writeUInt32BE(Math.floor(firstId / 2 ** 32), 1);
+  b.writeUInt32BE(firstId >>> 0, 5);
+  return b;
+}
+
+/** The first id a segment key names (`at`: where its 'S' is — 0 inside the keyspace, 1 in a full LevelDB key). */
+export function segmentKeyId(key: Buffer, at = 0): number {
+  return key.readUInt32BE(at + 1) * 2 ** 32 + key.readUInt32BE(at + 5);
+}
+
 /** The genesis "previous hash": 32 zero bytes. */
 export const GENESIS = Buffer.alloc(HASH_BYTES);
 
@@ -172,9 +186,7 @@ export class SegmentWriter {
   cut(): Buffer {
     this.seal();
     const seg = this.buf.subarray(this.from, this.end);
-    this.from = this.end;
-    this.count = 0; // the next record is a key record
-    this.keyStarts = [];
+    this.startOver();
     return seg;
   }
 
@@ -188,10 +200,15 @@ export class SegmentWriter {
     const out: Buffer[] = [];
     const k = this.keyStarts;
     for (let i = 0; i < k.length; i++) out.push(this.buf.subarray(k[i]!, i + 1 < k.length ? k[i + 1]! : this.end));
+    this.startOver();
+    return out;
+  }
+
+  /** After a cut: what follows starts a new segment (its first record is a key record). */
+  private startOver(): void {
     this.from = this.end;
     this.count = 0;
     this.keyStarts = [];
-    return out;
   }
 
   /**
@@ -292,9 +309,7 @@ function putStr(b: Buffer, o: number, s: string): number {
 export class Segment {
   /** Offset of each record's `len` field. */
   private readonly offsets: number[] = [];
-  /** Every entry, once decoded in one pass (bulk reads). */
-  private all: AuditEntry[] | undefined;
-  /** Blocks of KEY_EVERY entries decoded for single reads (a key entry and those referring back to it). */
+  /** Blocks of KEY_EVERY entries, each decoded once when first read (a key entry and those referring back to it). */
   private readonly blocks = new Map<number, AuditEntry[]>();
 
   constructor(
@@ -343,8 +358,17 @@ export class Segment {
 
   /** Entry i: its block (the key record before it and the rest up to the next) is decoded once and kept. */
   entryAt(i: number): AuditEntry {
-    if (this.all !== undefined) return this.all[i]!;
-    const b = Math.floor(i / KEY_EVERY);
+    return this.block(Math.floor(i / KEY_EVERY))[i % KEY_EVERY]!;
+  }
+
+  /** Every entry, in order. */
+  entries(): AuditEntry[] {
+    const out: AuditEntry[] = [];
+    for (let b = 0; b * KEY_EVERY < this.offsets.length; b++) out.push(...this.block(b));
+    return out;
+  }
+
+  private block(b: number): AuditEntry[] {
     let block = this.blocks.get(b);
     if (block === undefined) {
       block = [];
@@ -353,18 +377,7 @@ export class Segment {
       for (let j = b * KEY_EVERY; j < end; j++) block.push(decodeBody(this.framed(j).subarray(4), prev, j % KEY_EVERY === 0));
       this.blocks.set(b, block);
     }
-    return block[i % KEY_EVERY]!;
-  }
-
-  /** Every entry, in order (decoded once, then kept). */
-  entries(): AuditEntry[] {
-    if (this.all === undefined) {
-      const prev: (string | null)[] = new Array(FIELDS).fill(null);
-      const all: AuditEntry[] = [];
-      for (let i = 0; i < this.offsets.length; i++) all.push(decodeBody(this.framed(i).subarray(4), prev, i % KEY_EVERY === 0));
-      this.all = all;
-    }
-    return this.all;
+    return block;
   }
 }
 

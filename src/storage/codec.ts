@@ -173,3 +173,44 @@ export function prefixUpperBound(prefix: Uint8Array): Buffer {
   }
   throw new TypeError('prefix of only 0xff bytes has no upper bound');
 }
+
+/**
+ * Ascending integers as unsigned LEB128 deltas, the first from `base`
+ * (fulltext positions from 0; audit index chunks from their first id, which
+ * their key holds). Safe up to 2^53: no 32-bit bit operations.
+ */
+export function encodeAscending(values: readonly number[], base = 0): Buffer {
+  const out = Buffer.allocUnsafe(values.length * 8);
+  let o = 0;
+  let prev = base;
+  for (const v of values) {
+    let d = v - prev;
+    prev = v;
+    while (d >= 0x80) {
+      out[o++] = (d % 0x80) | 0x80;
+      d = Math.floor(d / 0x80);
+    }
+    out[o++] = d;
+  }
+  return Buffer.from(out.subarray(0, o));
+}
+
+/** The integers `encodeAscending` wrote (with the same `base`). */
+export function decodeAscending(b: Uint8Array, base = 0): number[] {
+  const out: number[] = [];
+  let prev = base;
+  let i = 0;
+  while (i < b.length) {
+    let d = 0;
+    let mul = 1;
+    for (;;) {
+      const x = b[i++]!;
+      d += (x & 0x7f) * mul;
+      if (x < 0x80) break;
+      mul *= 0x80;
+    }
+    prev += d;
+    out.push(prev);
+  }
+  return out;
+}

@@ -12,6 +12,8 @@ export {
 export { Keyspace, keyspace, allKeyspaces, KEYSPACE_IDS, type KeyspaceName } from './keyspace.js';
 export {
   seqCodec,
+  encodeAscending,
+  decodeAscending,
   orderedCodec,
   prefixUpperBound,
   encodeUtf8,

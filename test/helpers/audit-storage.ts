@@ -1,5 +1,5 @@
 import type { ClassicLevel } from 'classic-level';
-import { type AuditEntry, encodeSegment, GENESIS, HASH_BYTES, Segment } from '../../src/audit/index.js';
+import { type AuditEntry, encodeSegment, GENESIS, HASH_BYTES, Segment, segmentKeyId } from '../../src/audit/index.js';
 
 /**
  * Tampering with the stored audit log the way someone with access to the
@@ -36,7 +36,7 @@ export function withoutRecord(seg: Segment, index: number): Buffer {
 /** The stored segment holding entry `id`, with its full LevelDB key (a server's data directory opened directly). */
 export async function segmentHolding(db: ClassicLevel<Buffer, Buffer>, id: number): Promise<{ key: Buffer; seg: Segment; index: number }> {
   for await (const [k, v] of db.iterator({ gte: Buffer.of(PREFIX, S), lt: Buffer.of(PREFIX, S + 1) })) {
-    const seg = new Segment(k.readUInt32BE(2) * 2 ** 32 + k.readUInt32BE(6), v);
+    const seg = new Segment(segmentKeyId(k, 1), v);
     if (seg.firstId <= id && id <= seg.lastId) return { key: k, seg, index: id - seg.firstId };
   }
   throw new Error(`no stored segment holds audit entry ${id}`);
@@ -54,6 +54,6 @@ export async function alterStoredEntry(db: ClassicLevel<Buffer, Buffer>, id: num
 export async function storedSegments(db: ClassicLevel<Buffer, Buffer>): Promise<Segment[]> {
   const out: Segment[] = [];
   for await (const [k, v] of db.iterator({ gte: Buffer.of(PREFIX, S), lt: Buffer.of(PREFIX, S + 1) }))
-    out.push(new Segment(k.readUInt32BE(2) * 2 ** 32 + k.readUInt32BE(6), v));
+    out.push(new Segment(segmentKeyId(k, 1), v));
   return out;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, type AuditRecord, redactText, redactedJson, Segment } from '../../src/audit/index.js';
+import { AuditLog, type AuditRecord, redactText, redactedJson, Segment, segmentKeyId } from '../../src/audit/index.js';
 import { createLogger } from '../../src/log.js';
 import { clientAddress } from '../../src/server/audit.js';
 import { Engine } from '../../src/storage/index.js';
@@ -107,7 +107,7 @@ describe('AuditLog', () => {
     const ks = keyspace('audit');
     let held: { key: Buffer; seg: Segment } | undefined;
     for await (const [k, v] of engine.scan(ks, { gte: Buffer.of(0x53), lt: Buffer.of(0x54) })) {
-      const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
+      const seg = new Segment(segmentKeyId(k), v);
       if (seg.firstId <= 30 && 30 <= seg.lastId) held = { key: k, seg };
     }
     await engine.commit(new WriteBatch().put(ks, held!.key, withoutRecord(held!.seg, 30 - held!.seg.firstId)));
@@ -189,7 +189,7 @@ describe('AuditLog storage: segments, time search, retention to empty, format 1'
     const { keyspace, WriteBatch } = await import('../../src/storage/index.js');
     const ks = keyspace('audit');
     for await (const [k, v] of engine.scan(ks, { gte: Buffer.of(0x53), lt: Buffer.of(0x54) })) {
-      const seg = new Segment(k.readUInt32BE(1) * 2 ** 32 + k.readUInt32BE(5), v);
+      const seg = new Segment(segmentKeyId(k), v);
       const altered = withAlteredRecord(seg, 7 - seg.firstId, (e) => {
         e.statusCode = 403;
       });
@@ -264,25 +264,8 @@ describe('AuditLog storage: segments, time search, retention to empty, format 1'
     const { keyspace, seqCodec, WriteBatch } = await import('../../src/storage/index.js');
     const crypto = await import('node:crypto');
     const ks = keyspace('audit');
-    const fields = [
-      'id',
-      'timestamp',
-      'user',
-      'userId',
-      'action',
-      'entityType',
-      'entityId',
-      'oldValue',
-      'newValue',
-      'success',
-      'statusCode',
-      'ipAddress',
-      'sessionId',
-      'errorMessage',
-      'seq',
-      'method',
-      'route',
-    ] as const;
+    // Format 1's own field order (src/audit/format-v1.ts): what its hashes covered.
+    const { FORMAT1_FIELDS: fields } = await import('../../src/audit/format-v1.js');
     // Entries 5..9 of a log whose 1..4 retention removed (format 1 kept the anchor as hex text).
     let prev = crypto.createHash('sha256').update('gone').digest('hex');
     const batch = new WriteBatch().put(ks, Buffer.from('Manchor', 'latin1'), Buffer.from(prev, 'latin1'));

@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js';
-import { type Engine, WriteBatch, keyspace, prefixUpperBound } from '../../storage/index.js';
+import { type Engine, WriteBatch, decodeAscending, encodeAscending, keyspace, prefixUpperBound } from '../../storage/index.js';
 import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
 import { TicketQueue } from '../tickets.js';
@@ -43,37 +43,11 @@ function u32(n: number): Buffer {
 /** Positions as unsigned LEB128 deltas. */
 export function encodePositions(ps: readonly number[]): Buffer {
   if (ps.length === 1 && ps[0]! < 0x80) return Buffer.of(ps[0]!); // the common case
-  const out: number[] = [];
-  let prev = 0;
-  for (const p of ps) {
-    let d = p - prev;
-    prev = p;
-    while (d >= 0x80) {
-      out.push((d & 0x7f) | 0x80);
-      d = Math.floor(d / 128);
-    }
-    out.push(d);
-  }
-  return Buffer.from(out);
+  return encodeAscending(ps);
 }
 
 export function decodePositions(b: Uint8Array): number[] {
-  const out: number[] = [];
-  let prev = 0;
-  let i = 0;
-  while (i < b.length) {
-    let d = 0;
-    let mul = 1;
-    for (;;) {
-      const x = b[i++]!;
-      d += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-      mul *= 128;
-    }
-    prev += d;
-    out.push(prev);
-  }
-  return out;
+  return decodeAscending(b);
 }
 
 export interface FulltextStats {
