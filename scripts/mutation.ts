@@ -65,6 +65,7 @@ const T = {
 } as const;
 const AL = 'src/audit/audit-log.ts';
 const RC = 'src/audit/record-codec.ts';
+const BI = 'src/audit/bucket-index.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   // ---------------------------------------------------------------- commit path: transaction manager
@@ -679,17 +680,17 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: 'AUD-03',
-    file: AL,
-    find: '          if (!recordHash(prev, seg.framed(i)).equals(hash))',
-    replace: '          if (recordHash(prev, seg.framed(i)).length !== hash.length)',
-    why: 'verify compares hash lengths, not hashes: altered entries pass',
+    file: RC,
+    find: '    if (!hash.subarray(0, tag.length).equals(tag)) return false;',
+    replace: '    if (hash.length < tag.length) return false;',
+    why: "verify ignores an entry's tag: an altered entry passes unless it ends its segment",
     tests: T.audit,
   },
   {
     id: 'AUD-04',
     file: AL,
-    find: '          anchor = seg.hashAt(i);',
-    replace: '          anchor = seg.hashAt(Math.max(0, i - 1));',
+    find: '          anchor = recordHash(anchor, seg.framed(i));',
+    replace: '          anchor = recordHash(anchor, seg.framed(Math.max(0, i - 1)));',
     why: "retention keeps the wrong entry's hash as the anchor: the chain breaks after a cleanup",
     tests: T.audit,
   },
@@ -704,8 +705,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'AUD-06',
     file: RC,
-    find: '    for (let i = 0; i < n; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);',
-    replace: '    for (let i = 0; i <= n; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);',
+    find: '    for (let i = 0; i < n; i++) this.append(Date.parse(staged[i]!.timestamp), staged[i]!);',
+    replace: '    for (let i = 0; i <= n; i++) this.append(Date.parse(staged[i]!.timestamp), staged[i]!);',
     why: "a group split before a commit writes that commit's entry ahead of its batch (and twice)",
     tests: T.audit,
   },
@@ -716,6 +717,30 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '',
     why: "a group hook's operations are dropped (audit entries of writes never stored)",
     tests: T.hook,
+  },
+  {
+    id: 'AUD-08',
+    file: RC,
+    find: '    return i < this.count - 1 || this.lastHash.equals(hash);',
+    replace: '    return true;',
+    why: "a segment's last entry is checked against its 4-byte tag only, not the stored last hash",
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-09',
+    file: RC,
+    find: '        this.times.push(this.offsets.length % KEY_EVERY === 1 ? t : this.times[this.times.length - 1]! + t);',
+    replace: '        this.times.push(t);',
+    why: 'entry times are read as stored (deltas), not summed: timestamps and time ranges are wrong',
+    tests: T.audit,
+  },
+  {
+    id: 'AUD-10',
+    file: BI,
+    find: '      if (want.length < this.maxValue) take(run.get(value) ?? []);',
+    replace: '      if (want.length < this.maxValue) take([]);',
+    why: 'entity_id postings still in memory are not found: recent entries missing from an entity filter',
+    tests: T.audit,
   },
 ];
 

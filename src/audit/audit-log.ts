@@ -4,6 +4,7 @@ import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeAscending, type Engine, encodeAscending, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
+import { BucketIndex } from './bucket-index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 import { migrateFormat1 } from './format-v1.js';
 import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter, segmentKey, segmentKeyId } from './record-codec.js';
@@ -14,10 +15,13 @@ import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter, seg
  *   'S' firstId(8)                        -> a segment: consecutive binary records (record-codec.ts),
  *                                            each with its hash; one per flush or commit
  *   'I' field(1) len(2) value firstId(8)  -> ids (ascending, delta varints from firstId): one chunk per
- *                                            (field, value) and flush, for the equality filters
+ *                                            (field, value) and flush, for the equality filters but entityId
+ *   'B' bucket(2) firstId(8)              -> entityId postings, hashed into buckets, written per 16,384
+ *                                            entries (bucket-index.ts: one key per write would cost most)
  *   'M' 'anchor'                          -> the hash of the last entry retention deleted (32) and its id (8)
  *   'M' 'indexed'                         -> the last id whose index chunks are written
- *   'M' 'format'                          -> '2'
+ *   'M' 'bucketed'                        -> the last id whose entityId posting is written
+ *   'M' 'format'                          -> '3' (2: entityId under 'I' too; converted at open)
  *
  * A request's entry is encoded and given its id the moment it is recorded
  * (a write's: when its commit is queued), into a staging area
@@ -32,7 +36,7 @@ import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter, seg
  *   hook cuts the staged entries into the batch that carries it — all but
  *   those of commits a split group left for later. One segment per group,
  *   not per commit. Its index chunks follow with the next flush
- *   (derived data: replayed from the segments after 'M indexed' at open).
+ *   (derived data: replayed from the segments after 'M indexed' and 'M bucketed' at open).
  * - Entries of other requests wait in the buffer at most `flushMs` (or ride
  *   along in the next commit's batch); the request path never waits for
  *   them. A query of the log first flushes, so it sees every request
@@ -46,11 +50,17 @@ const ks = keyspace('audit');
 const GROUP_TAG = 'audit';
 const S = 0x53; // 'S': segments (record-codec.ts, segmentKey)
 const I = 0x49; // 'I'
+const B = 0x42; // 'B': entityId buckets (bucket-index.ts)
 const E_V1 = 0x45; // 'E': format 1 entries (migrated at open)
 const ANCHOR = Buffer.from('Manchor', 'latin1');
 const INDEXED = Buffer.from('Mindexed', 'latin1');
+const BUCKETED = Buffer.from('Mbucketed', 'latin1');
 const FORMAT = Buffer.from('Mformat', 'latin1');
-const FORMAT_VERSION = '2';
+const FORMAT_VERSION = '3';
+/** The field indexed in buckets, and its place in FILTER_FIELDS. */
+const ENTITY = 4;
+/** entityId postings waiting in memory before they are written out. */
+const BUCKET_DEFER = 16_384;
 
 /** The indexed equality filters and their one-byte field tags. */
 export const AUDIT_FILTERS = {
@@ -116,6 +126,9 @@ export class AuditLog {
   private lastValue: (string | undefined)[] = [];
   private lastIds: (number[] | undefined)[] = [];
   private grouped = 0;
+  /** entityId postings (bucket-index.ts) and the last id noted in them. */
+  private readonly entities: BucketIndex;
+  private bucketedThrough = 0;
   /** Recently read segments (immutable until retention rewrites the oldest). */
   private cache: Segment[] = [];
   private cached = 0;
@@ -135,6 +148,7 @@ export class AuditLog {
     readonly opts: AuditLogOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.entities = new BucketIndex(engine, ks, B, MAX_INDEX_VALUE);
   }
 
   get level(): AuditLevel {
@@ -148,8 +162,15 @@ export class AuditLog {
    */
   async open(): Promise<void> {
     if (await this.hasKeys(E_V1)) await migrateFormat1(this.engine, this.log);
-    if ((await this.engine.get(ks, FORMAT)) === undefined)
-      await this.engine.commit(new WriteBatch().put(ks, FORMAT, Buffer.from(FORMAT_VERSION)));
+    const format = (await this.engine.get(ks, FORMAT))?.toString();
+    if (format === '2') {
+      // entityId chunks under 'I' become buckets: dropped here, rebuilt from the segments below.
+      await this.dropIndexOf('entityId');
+      await this.entities.clear();
+      this.log.info('audit log: entityId index moves to buckets (format 3); rebuilding it from the entries');
+    }
+    if (format !== FORMAT_VERSION)
+      await this.engine.commit(new WriteBatch().del(ks, BUCKETED).put(ks, FORMAT, Buffer.from(FORMAT_VERSION)));
     const a = await this.engine.get(ks, ANCHOR);
     if (a !== undefined && a.length === HASH_BYTES + 8)
       this.anchor = { hash: Buffer.from(a.subarray(0, HASH_BYTES)), id: readId(a, HASH_BYTES) };
@@ -158,7 +179,7 @@ export class AuditLog {
     for await (const [k, v] of this.engine.scan(ks, { ...rangeOf(S), reverse: true, limit: 1 })) {
       const seg = new Segment(segmentKeyId(k), v);
       this.lastId = seg.lastId;
-      lastHash = Buffer.from(seg.hashAt(seg.count - 1));
+      lastHash = Buffer.from(seg.lastHash);
       this.lastMs = seg.timeAt(seg.count - 1);
     }
     // Retention deletes up to the anchor; a segment it cut through stays whole (its entries refer to each other).
@@ -166,19 +187,50 @@ export class AuditLog {
     this.writer = new SegmentWriter(lastHash);
     this.stagedFrom = this.lastId + 1;
     this.unhook = this.engine.onGroup(GROUP_TAG, (n) => this.onGroup(n));
-    const indexed = await this.engine.get(ks, INDEXED);
-    const from = Math.max(this.firstId, indexed === undefined ? 1 : seqCodec.decode(indexed) + 1);
+    const watermark = async (k: Buffer) => {
+      const v = await this.engine.get(ks, k);
+      return Math.max(this.firstId - 1, v === undefined ? 0 : seqCodec.decode(v));
+    };
+    const indexed = await watermark(INDEXED);
+    this.bucketedThrough = await watermark(BUCKETED);
+    const from = Math.min(indexed, this.bucketedThrough) + 1;
     if (from <= this.lastId) {
       const start = await this.segmentOf(from);
       for await (const chunk of this.engine.scanChunks(ks, { gte: segmentKey(start?.firstId ?? from), lt: Buffer.of(S + 1) }, 64, 64)) {
         for (const [k, v] of chunk) {
           const seg = new Segment(segmentKeyId(k), v);
           const all = seg.entries();
-          for (let i = 0; i < all.length; i++) if (seg.firstId + i >= from) this.group(seg.firstId + i, all[i]!);
+          for (let i = 0; i < all.length; i++) {
+            const id = seg.firstId + i;
+            if (id > indexed) this.group(id, all[i]!);
+            else if (id > this.bucketedThrough) this.noteEntity(id, all[i]!.entityId);
+            if (this.entities.size >= BUCKET_DEFER) await this.engine.commit(this.writeOutEntities(new WriteBatch()));
+          }
         }
       }
       await this.flush();
     }
+  }
+
+  /** Delete the 'I' chunks of one field. */
+  private async dropIndexOf(f: AuditFilterField): Promise<void> {
+    const tag = Buffer.of(I, AUDIT_FILTERS[f]);
+    for await (const chunk of this.engine.scanChunks(ks, { gte: tag, lt: Buffer.of(I, AUDIT_FILTERS[f] + 1) }, 4096, 4096)) {
+      const batch = new WriteBatch();
+      for (const [k] of chunk) batch.del(ks, k);
+      await this.engine.commit(batch);
+    }
+  }
+
+  private noteEntity(id: number, value: string | null): void {
+    if (value !== null && value !== undefined) this.entities.add(value, id);
+    this.bucketedThrough = id;
+  }
+
+  /** The entityId postings waiting in memory, as bucket chunks, with their watermark. */
+  private writeOutEntities(batch: WriteBatch): WriteBatch {
+    this.entities.writeOut(batch);
+    return batch.put(ks, BUCKETED, seqCodec.encode(this.bucketedThrough));
   }
 
   private async hasKeys(tag: number): Promise<boolean> {
@@ -270,7 +322,7 @@ export class AuditLog {
     const id = ++this.lastId;
     const ms = Math.max(this.now(), this.lastMs);
     this.lastMs = ms;
-    this.writer.append(id, ms, r);
+    this.writer.append(ms, r);
     this.group(id, r);
     return id;
   }
@@ -280,7 +332,7 @@ export class AuditLog {
     this.add(1, r.userId, id);
     this.add(2, r.action, id);
     this.add(3, r.entityType, id);
-    this.add(4, r.entityId, id);
+    if (id > this.bucketedThrough) this.noteEntity(id, r.entityId);
     this.add(5, r.success ? 'true' : 'false', id);
     this.grouped++;
   }
@@ -325,14 +377,20 @@ export class AuditLog {
     this.timer.unref();
   }
 
-  /** Write what waits (entries and index chunks); resolves once it (and every entry recorded before) is durable. */
-  flush(): Promise<void> {
+  /**
+   * Write what waits (entries and index chunks; with `everything`, the
+   * entityId postings too); resolves once it (and every entry recorded
+   * before) is durable.
+   */
+  flush(everything = false): Promise<void> {
     this.clearTimer();
-    if ((this.writer.count > 0 || this.grouped > 0 || this.tagged.length > this.taggedHead) && !this.broken) {
+    const waiting =
+      this.writer.count > 0 || this.grouped > 0 || this.tagged.length > this.taggedHead || (everything && this.entities.size > 0);
+    if (waiting && !this.broken) {
       // The entries go in through the group hook (with those of commits queued before); the index chunks here.
       const batch = new WriteBatch().tag(GROUP_TAG);
       this.tagged.push(0);
-      this.index(batch);
+      this.index(batch, everything);
       this.lastWrite = this.engine.commit(batch).catch((e: unknown) => {
         this.broken ??= e instanceof Error ? e : new Error(String(e));
         this.log.error('audit entries could not be written; no more are written until a restart', { error: e });
@@ -343,7 +401,8 @@ export class AuditLog {
   }
 
   /** The index chunks of the grouped ids (all in segments handed over by now): one key per (field, value), and the watermark. */
-  private index(batch: WriteBatch): void {
+  private index(batch: WriteBatch, everything = false): void {
+    if (this.entities.size >= BUCKET_DEFER || (everything && this.entities.size > 0)) this.writeOutEntities(batch);
     if (this.grouped === 0) return;
     const groups = this.groups;
     this.groups = newGroups();
@@ -351,6 +410,7 @@ export class AuditLog {
     this.lastIds = [];
     this.grouped = 0;
     for (let f = 0; f < FILTER_FIELDS.length; f++) {
+      if (f === ENTITY) continue; // bucket-index.ts
       // Values longer than MAX_INDEX_VALUE bytes share a chunk when their cut prefixes are equal (ids merged in order).
       const long = new Map<string, { prefix: Buffer; ids: number[] }>();
       for (const [value, ids] of groups[f]!) {
@@ -380,7 +440,7 @@ export class AuditLog {
 
   async close(): Promise<void> {
     try {
-      await this.flush();
+      await this.flush(true);
     } catch {
       // logged by flush
     }
@@ -454,6 +514,10 @@ export class AuditLog {
 
   /** Ids of one equality filter within [lo, hi], newest first, in batches (one per index chunk). */
   private async *idsOf(f: AuditFilterField, value: string, lo: number, hi: number): AsyncGenerator<number[]> {
+    if (f === 'entityId') {
+      yield* this.entities.ids(value, lo, hi);
+      return;
+    }
     const prefix = indexPrefix(f, value);
     const opts = { gte: Buffer.concat([prefix, seqCodec.encode(0)]), lte: Buffer.concat([prefix, seqCodec.encode(hi)]), reverse: true };
     for await (const chunk of this.engine.scanChunks(ks, opts, 256, 8)) {
@@ -630,13 +694,13 @@ export class AuditLog {
           if (id !== expected)
             return broken(id, id > expected ? `entries ${expected}..${id - 1} are missing` : `entry ${id} appears twice`);
           if (id !== keyId + i) return broken(id, `the entry stored as id ${keyId + i} says id ${id}`);
-          const hash = seg.hashAt(i);
-          if (!recordHash(prev, seg.framed(i)).equals(hash))
+          const hash = recordHash(prev, seg.framed(i));
+          if (!seg.matches(i, hash))
             return broken(
               id,
               checked === 0 && i === 0
                 ? 'the entry does not match its hash or its link to the previous entry'
-                : 'the entry does not match its hash (altered)',
+                : 'the entry does not match its hash (altered, removed or inserted)',
             );
           if (!decoded) {
             try {
@@ -661,13 +725,15 @@ export class AuditLog {
    * last deleted entry's hash so `verify` still checks the first retained one.
    */
   async deleteOlderThan(cutoffMs: number, max: number): Promise<number> {
-    await this.flush();
+    await this.flush(true); // the entityId postings too: dropThrough looks at stored chunks only
     if (this.broken) throw new ThemisError('UNAVAILABLE', 'the audit log cannot be written until a restart');
     const batch = new WriteBatch();
     let n = 0;
-    let anchor: Buffer | undefined;
+    // The hash of the last deleted entry: the chain recomputed from the anchor (only tags are stored).
+    let anchor = this.anchor.hash;
     let lastDeleted = 0;
     const prefixes = new Map<string, Buffer>();
+    const entityIds = new Set<string>();
     // From the segment holding the first retained entry (retention may have cut through it).
     const start = (await this.segmentOf(this.firstId))?.firstId ?? this.firstId;
     scan: for await (const chunk of this.engine.scanChunks(ks, { gte: segmentKey(start), lt: Buffer.of(S + 1) }, 16, 4)) {
@@ -679,9 +745,11 @@ export class AuditLog {
           const e = all[i]!;
           for (const f of FILTER_FIELDS) {
             const x = e[f];
-            if (x !== null && x !== undefined) prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
+            if (x === null || x === undefined) continue;
+            if (f === 'entityId') entityIds.add(String(x));
+            else prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
           }
-          anchor = seg.hashAt(i);
+          anchor = recordHash(anchor, seg.framed(i));
           lastDeleted = seg.firstId + i;
         }
         // A segment goes when all of it is deleted; one cut through stays (its entries refer to each other), unread below the anchor.
@@ -701,12 +769,13 @@ export class AuditLog {
         if (keep.length > 0) batch.put(ks, Buffer.concat([prefix, seqCodec.encode(keep[0]!)]), encodeAscending(keep, keep[0]));
       }
     }
+    await this.entities.dropThrough(entityIds, lastDeleted, batch);
     const a = Buffer.allocUnsafe(HASH_BYTES + 8);
-    anchor!.copy(a, 0);
+    anchor.copy(a, 0);
     writeId(a, HASH_BYTES, lastDeleted);
     batch.put(ks, ANCHOR, a);
     await this.engine.commit(batch);
-    this.anchor = { hash: Buffer.from(anchor!), id: lastDeleted };
+    this.anchor = { hash: Buffer.from(anchor), id: lastDeleted };
     this.firstId = lastDeleted + 1;
     this.cache = [];
     this.cached = 0;

@@ -49,7 +49,7 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
   let next: number | undefined;
   for await (const [k, v] of engine.scan(ks, { ...range(S), reverse: true, limit: 1 })) {
     const seg = new Segment(segmentKeyId(k), v);
-    writer = new SegmentWriter(Buffer.from(seg.hashAt(seg.count - 1)));
+    writer = new SegmentWriter(Buffer.from(seg.lastHash));
     next = seg.lastId + 1;
   }
   const oldAnchor = await engine.get(ks, ANCHOR);
@@ -92,7 +92,7 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
       }
       writer ??= new SegmentWriter(anchorHex === undefined ? GENESIS : Buffer.from(anchorHex, 'hex'));
       staged ??= e.id;
-      writer.append(e.id, Date.parse(e.timestamp), e);
+      writer.append(Date.parse(e.timestamp), e);
       batch.del(ks, k);
       converted++;
       if (writer.count >= CHUNK) await cut();
@@ -110,7 +110,7 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
     batch.put(ks, ANCHOR, a);
   }
   await engine.commit(batch);
-  log.warn('audit log converted from format 1 to segments (format 2); the chain was re-hashed from its anchor', {
+  log.warn('audit log converted from format 1 to segments; the chain was re-hashed from its anchor', {
     entries: converted,
     old_chain: brokenAt !== undefined ? `broken at id ${brokenAt}` : resumed ? 'checked from where the conversion resumed' : 'verified',
   });

@@ -5,20 +5,27 @@ import type { AuditEntry, AuditRecord } from './entry.js';
  * How audit entries are stored (docs/audit.md, "Storage and the hash
  * chain"): binary records, appended in id order to a staging area the
  * moment a request is recorded, and written as *segments* — one LevelDB
- * value per flush or commit holding consecutive records.
+ * value per flush or commit holding consecutive records, and after them
+ * the last record's hash:
  *
- * A record:
+ *   segment   record... hash(32)
+ *   record    len u32 BE     bytes of `body`
+ *             body           version u8 (2)
+ *                            flags u8       bit 0: success, bit 1: seq present
+ *                            statusCode u16 BE
+ *                            time varint    ms since the epoch (a key record), else ms since the previous record
+ *                            [seq varint]   when flag bit 1
+ *                            12 strings     user, userId, action, entityType, entityId, oldValue, newValue,
+ *                                           ipAddress, sessionId, errorMessage, method, route
+ *             tag 4 bytes    the first 4 bytes of the record's hash
  *
- *   len    u32 BE         bytes of `body`
- *   body   version u8 (1)
- *          id u64 BE (two u32)
- *          timestamp f64 BE (ms since the epoch)
- *          statusCode u16 BE
- *          flags u8       bit 0: success, bit 1: seq present
- *          [seq f64 BE]   when flag bit 1
- *          12 strings     user, userId, action, entityType, entityId, oldValue, newValue,
- *                         ipAddress, sessionId, errorMessage, method, route
- *   hash   32 bytes       SHA-256( previous record's hash ‖ len ‖ body )
+ * A record's hash is SHA-256( previous record's hash ‖ len ‖ body ). Only
+ * the segment's last hash is stored whole; the others are recomputed along
+ * the chain (verification walks it anyway) and checked against their tags,
+ * which point at the altered record. A record's id is its segment's first
+ * id (the key) plus its position. (Version 1 records, written before:
+ * `version, id u64, time f64, status u16, flags, [seq f64], strings`, each
+ * followed by its whole hash, no trailing hash; still read.)
  *
  * A string is a header byte h and what it says:
  *
@@ -42,8 +49,12 @@ import type { AuditEntry, AuditRecord } from './entry.js';
  */
 
 export const HASH_BYTES = 32;
-const VERSION = 1;
-const FIXED = 1 + 8 + 8 + 2 + 1 + 8; // body without strings, seq included
+/** What a record keeps of its own hash (the segment's last record's hash follows the records whole). */
+const TAG_BYTES = 4;
+const VERSION = 2;
+const VERSION_1 = 1;
+const FIXED_1 = 1 + 8 + 8 + 2 + 1; // a version 1 body without seq and strings
+const FIXED = 1 + 1 + 2 + 10 + 10; // a body without strings, at most (varints of 10 bytes)
 const FIELDS = 12;
 /** Every KEY_EVERY-th record of a segment (from its first) refers to no other record; stored segments hold at most this many. */
 export const KEY_EVERY = 64;
@@ -87,8 +98,9 @@ export class SegmentWriter {
   private sealed = HASH_BYTES;
   /** Where each key record since the last cut starts (cutSegments splits there). */
   private keyStarts: number[] = [];
-  /** The previous record's strings (what 252/253 refer to). */
+  /** The previous record's strings (what 252/253 refer to) and time. */
   private readonly prev: (string | null)[] = new Array(FIELDS).fill(null);
+  private prevMs = 0;
   /** Records since the last cut. */
   count = 0;
 
@@ -108,8 +120,8 @@ export class SegmentWriter {
     return this.end - this.from;
   }
 
-  /** Encode one record (its hash follows when it is cut). */
-  append(id: number, ms: number, r: AuditRecord): void {
+  /** Encode one record, at time `ms` (never before the previous record's; its hash follows when it is cut). */
+  append(ms: number, r: AuditRecord): void {
     const need =
       FIXED +
       4 +
@@ -131,22 +143,17 @@ export class SegmentWriter {
     if (this.end + need > this.buf.length) this.grow(need);
     const b = this.buf;
     const start = this.end;
-    let o = start + 4;
-    b[o++] = VERSION;
-    b.writeUInt32BE(Math.floor(id / 2 ** 32), o);
-    b.writeUInt32BE(id >>> 0, o + 4);
-    b.writeDoubleBE(ms, o + 8);
-    b.writeUInt16BE(r.statusCode, o + 16);
-    const hasSeq = r.seq !== null && r.seq !== undefined;
-    b[o + 18] = (r.success ? 1 : 0) | (hasSeq ? 2 : 0);
-    o += 19;
-    if (hasSeq) {
-      b.writeDoubleBE(r.seq!, o);
-      o += 8;
-    }
-    const p = this.prev;
     const key = this.count % KEY_EVERY === 0;
     if (key) this.keyStarts.push(start);
+    const t = Math.max(Math.floor(ms), this.prevMs);
+    const hasSeq = r.seq !== null && r.seq !== undefined;
+    b[start + 4] = VERSION;
+    b[start + 5] = (r.success ? 1 : 0) | (hasSeq ? 2 : 0);
+    b.writeUInt16BE(r.statusCode, start + 6);
+    let o = putVarint(b, start + 8, key ? t : t - this.prevMs);
+    this.prevMs = t;
+    if (hasSeq) o = putVarint(b, o, r.seq!);
+    const p = this.prev;
     o = putField(b, o, r.user, p, 0, key);
     o = putField(b, o, r.userId, p, 1, key);
     o = putField(b, o, r.action, p, 2, key);
@@ -182,10 +189,10 @@ export class SegmentWriter {
     this.sealed = o;
   }
 
-  /** The records since the last cut, as one segment value (a view of the arena, never overwritten). */
+  /** The records since the last cut, as one segment value. */
   cut(): Buffer {
     this.seal();
-    const seg = this.buf.subarray(this.from, this.end);
+    const seg = this.stored(this.from, this.end);
     this.startOver();
     return seg;
   }
@@ -199,8 +206,24 @@ export class SegmentWriter {
     this.seal();
     const out: Buffer[] = [];
     const k = this.keyStarts;
-    for (let i = 0; i < k.length; i++) out.push(this.buf.subarray(k[i]!, i + 1 < k.length ? k[i + 1]! : this.end));
+    for (let i = 0; i < k.length; i++) out.push(this.stored(k[i]!, i + 1 < k.length ? k[i + 1]! : this.end));
     this.startOver();
+    return out;
+  }
+
+  /** Records [from, end) of the arena (each followed by its whole hash there) as a stored segment: tags, then the last hash. */
+  private stored(from: number, end: number): Buffer {
+    const b = this.buf;
+    let n = 0;
+    for (let o = from; o < end; o += 4 + b.readUInt32BE(o) + HASH_BYTES) n++;
+    const out = Buffer.allocUnsafe(end - from - n * (HASH_BYTES - TAG_BYTES) + HASH_BYTES);
+    let w = 0;
+    for (let o = from; o < end; ) {
+      const next = o + 4 + b.readUInt32BE(o) + TAG_BYTES;
+      w += b.copy(out, w, o, next);
+      o = next - TAG_BYTES + HASH_BYTES;
+    }
+    b.copy(out, w, end - HASH_BYTES, end);
     return out;
   }
 
@@ -220,15 +243,15 @@ export class SegmentWriter {
    */
   cutFirst(n: number): Buffer[] {
     if (n >= this.count) return this.cutSegments();
-    this.seal();
-    const staged = new Segment(0, this.buf.subarray(this.from, this.end)).entries();
-    this.end = this.from;
-    this.sealed = this.from;
-    this.count = 0;
-    this.keyStarts = [];
-    for (let i = 0; i < n; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);
+    const from = this.from;
+    const staged = this.cutSegments().flatMap((seg) => new Segment(0, seg).entries());
+    this.end = from;
+    this.sealed = from;
+    this.from = from;
+    this.prevMs = 0;
+    for (let i = 0; i < n; i++) this.append(Date.parse(staged[i]!.timestamp), staged[i]!);
     const out = this.cutSegments();
-    for (let i = n; i < staged.length; i++) this.append(staged[i]!.id, Date.parse(staged[i]!.timestamp), staged[i]!);
+    for (let i = n; i < staged.length; i++) this.append(Date.parse(staged[i]!.timestamp), staged[i]!);
     return out;
   }
 
@@ -247,7 +270,7 @@ export class SegmentWriter {
   }
 }
 
-/** Size of a staging arena (a flush of ~1,000 GET entries is ~100 KB). */
+/** Size of a staging arena (a flush of ~1,000 GET entries is ~100 KB). The cut segments are copies. */
 const ARENA_BYTES = 1 << 20;
 
 const len = (s: string | null | undefined): number => (s === null || s === undefined ? 0 : s.length);
@@ -280,6 +303,29 @@ function putField(b: Buffer, o: number, s: string | null | undefined, prev: (str
   return putStr(b, o + 2, s.slice(k));
 }
 
+/** An unsigned LEB128 varint (up to 2^53: no 32-bit operations). */
+function putVarint(b: Buffer, o: number, x: number): number {
+  while (x >= 0x80) {
+    b[o++] = (x % 0x80) | 0x80;
+    x = Math.floor(x / 0x80);
+  }
+  b[o] = x;
+  return o + 1;
+}
+
+function getVarint(b: Buffer, c: { o: number }): number {
+  let x = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (c.o >= b.length) break;
+    const v = b[c.o++]!;
+    x += (v & 0x7f) * mul;
+    if (v < 0x80) return x;
+    mul *= 0x80;
+  }
+  throw new TypeError('bad varint in audit record');
+}
+
 function putStr(b: Buffer, o: number, s: string): number {
   const n = s.length;
   if (n <= MAX_SHORT) {
@@ -309,6 +355,11 @@ function putStr(b: Buffer, o: number, s: string): number {
 export class Segment {
   /** Offset of each record's `len` field. */
   private readonly offsets: number[] = [];
+  /** Each record's time (version 2: summed from the deltas once). */
+  private readonly times: number[] = [];
+  /** Record version (1 or 2); what follows a record: its whole hash (1) or its tag (2). */
+  private readonly version: number;
+  private readonly after: number;
   /** Blocks of KEY_EVERY entries, each decoded once when first read (a key entry and those referring back to it). */
   private readonly blocks = new Map<number, AuditEntry[]>();
 
@@ -316,14 +367,25 @@ export class Segment {
     readonly firstId: number,
     readonly bytes: Buffer,
   ) {
+    this.version = bytes.length > 4 ? bytes[4]! : 0;
+    if (this.version !== VERSION && this.version !== VERSION_1) throw new TypeError('not an audit segment');
+    this.after = this.version === VERSION ? TAG_BYTES : HASH_BYTES;
+    const end = this.version === VERSION ? bytes.length - HASH_BYTES : bytes.length;
+    const min = this.version === VERSION ? 4 : FIXED_1;
     let o = 0;
-    while (o < bytes.length) {
-      if (o + 4 > bytes.length) throw new TypeError('truncated audit segment');
+    while (o < end) {
+      if (o + 4 > end) throw new TypeError('truncated audit segment');
       const n = bytes.readUInt32BE(o);
-      if (n < FIXED - 8 || o + 4 + n + HASH_BYTES > bytes.length) throw new TypeError('truncated audit segment');
+      if (n < min || o + 4 + n + this.after > end) throw new TypeError('truncated audit segment');
       this.offsets.push(o);
-      o += 4 + n + HASH_BYTES;
+      if (this.version === VERSION) {
+        const c = { o: o + 8 };
+        const t = getVarint(bytes, c);
+        this.times.push(this.offsets.length % KEY_EVERY === 1 ? t : this.times[this.times.length - 1]! + t);
+      } else this.times.push(bytes.readDoubleBE(o + 13));
+      o += 4 + n + this.after;
     }
+    if (o !== end || this.offsets.length === 0) throw new TypeError('truncated audit segment');
   }
 
   get count(): number {
@@ -334,14 +396,15 @@ export class Segment {
     return this.firstId + this.offsets.length - 1;
   }
 
-  /** The id a record says it has (the key's firstId + index, unless it was tampered with). */
+  /** The id record i has: the key's firstId + i (a version 1 record also says which id it has: that one, unless tampered with). */
   idAt(i: number): number {
+    if (this.version === VERSION) return this.firstId + i;
     const o = this.offsets[i]! + 5;
     return this.bytes.readUInt32BE(o) * 2 ** 32 + this.bytes.readUInt32BE(o + 4);
   }
 
   timeAt(i: number): number {
-    return this.bytes.readDoubleBE(this.offsets[i]! + 13);
+    return this.times[i]!;
   }
 
   /** `len ‖ body` of record i: what its hash covers after the previous hash. */
@@ -350,10 +413,23 @@ export class Segment {
     return this.bytes.subarray(o, o + 4 + this.bytes.readUInt32BE(o));
   }
 
-  hashAt(i: number): Buffer {
+  /** What is stored of record i's hash: its tag (version 2) or all of it (version 1). */
+  tagAt(i: number): Buffer {
     const o = this.offsets[i]!;
     const end = o + 4 + this.bytes.readUInt32BE(o);
-    return this.bytes.subarray(end, end + HASH_BYTES);
+    return this.bytes.subarray(end, end + this.after);
+  }
+
+  /** The last record's hash, as stored. */
+  get lastHash(): Buffer {
+    return this.version === VERSION ? this.bytes.subarray(this.bytes.length - HASH_BYTES) : this.tagAt(this.count - 1);
+  }
+
+  /** Whether `hash` (recomputed along the chain) is record i's stored hash: its tag, and the last hash for the last record. */
+  matches(i: number, hash: Buffer): boolean {
+    const tag = this.tagAt(i);
+    if (!hash.subarray(0, tag.length).equals(tag)) return false;
+    return i < this.count - 1 || this.lastHash.equals(hash);
   }
 
   /** Entry i: its block (the key record before it and the rest up to the next) is decoded once and kept. */
@@ -374,7 +450,8 @@ export class Segment {
       block = [];
       const prev: (string | null)[] = new Array(FIELDS).fill(null);
       const end = Math.min(this.offsets.length, (b + 1) * KEY_EVERY);
-      for (let j = b * KEY_EVERY; j < end; j++) block.push(decodeBody(this.framed(j).subarray(4), prev, j % KEY_EVERY === 0));
+      for (let j = b * KEY_EVERY; j < end; j++)
+        block.push(decodeBody(this.framed(j).subarray(4), prev, j % KEY_EVERY === 0, this.firstId + j, this.times[j]!));
       this.blocks.set(b, block);
     }
     return block;
@@ -383,21 +460,35 @@ export class Segment {
 
 /**
  * Decode a record's body; `prev` holds the previous record's strings (and
- * receives this one's). Throws on bytes that are not a record, and on a
- * reference in a key record.
+ * receives this one's). A version 2 body holds neither its id nor its time
+ * (they come from its segment): `id` and `ms`. Throws on bytes that are not
+ * a record, and on a reference in a key record.
  */
-export function decodeBody(b: Buffer, prev: (string | null)[] = new Array(FIELDS).fill(null), key = true): AuditEntry {
-  if (b[0] !== VERSION) throw new TypeError(`unknown audit record version ${b[0]}`);
-  const id = b.readUInt32BE(1) * 2 ** 32 + b.readUInt32BE(5);
-  const ms = b.readDoubleBE(9);
-  const statusCode = b.readUInt16BE(17);
-  const flags = b[19]!;
-  const c = { o: 20 };
+export function decodeBody(b: Buffer, prev: (string | null)[], key: boolean, id: number, ms: number): AuditEntry {
+  let flags: number;
+  let statusCode: number;
   let seq: number | null = null;
-  if (flags & 2) {
-    seq = b.readDoubleBE(c.o);
-    c.o += 8;
-  }
+  const c = { o: 0 };
+  if (b[0] === VERSION) {
+    if (b.length < 4) throw new TypeError('truncated audit record');
+    flags = b[1]!;
+    statusCode = b.readUInt16BE(2);
+    c.o = 4;
+    getVarint(b, c); // the time: from the segment
+    if (flags & 2) seq = getVarint(b, c);
+  } else if (b[0] === VERSION_1) {
+    if (b.length < FIXED_1) throw new TypeError('truncated audit record');
+    id = b.readUInt32BE(1) * 2 ** 32 + b.readUInt32BE(5);
+    ms = b.readDoubleBE(9);
+    statusCode = b.readUInt16BE(17);
+    flags = b[19]!;
+    c.o = 20;
+    if (flags & 2) {
+      if (b.length < c.o + 8) throw new TypeError('truncated audit record');
+      seq = b.readDoubleBE(c.o);
+      c.o += 8;
+    }
+  } else throw new TypeError(`unknown audit record version ${b[0]}`);
   for (let f = 0; f < FIELDS; f++) prev[f] = getField(b, c, prev[f]!, key);
   if (c.o !== b.length) throw new TypeError('audit record has trailing bytes');
   return {
@@ -464,10 +555,10 @@ export function recordHash(prev: Buffer, framed: Buffer): Buffer {
   return crypto.createHash('sha256').update(prev).update(framed).digest();
 }
 
-/** Encode entries (with their ids and times) as one segment after `prevHash` (tests, conversion). */
+/** Encode entries (with their times; their ids are the segment's) as one segment after `prevHash` (tests, conversion). */
 export function encodeSegment(prevHash: Buffer, entries: AuditEntry[]): { segment: Buffer; lastHash: Buffer } {
   const w = new SegmentWriter(prevHash);
-  for (const e of entries) w.append(e.id, Date.parse(e.timestamp), e);
+  for (const e of entries) w.append(Date.parse(e.timestamp), e);
   const lastHash = w.lastHash;
   return { segment: w.cut(), lastHash };
 }

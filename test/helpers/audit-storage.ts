@@ -1,36 +1,35 @@
 import type { ClassicLevel } from 'classic-level';
-import { type AuditEntry, encodeSegment, GENESIS, HASH_BYTES, Segment, segmentKeyId } from '../../src/audit/index.js';
+import { type AuditEntry, encodeSegment, GENESIS, Segment, segmentKeyId } from '../../src/audit/index.js';
 
 /**
  * Tampering with the stored audit log the way someone with access to the
  * data directory could (src/audit/record-codec.ts: segments of records,
- * each with its hash): change an entry's content but keep its stored hash,
- * or drop a record from its segment.
+ * each with its hash's tag, then the last hash): change an entry's content
+ * but keep what is stored of its hash, or drop a record from its segment.
  */
 
 /** The audit keyspace's prefix byte and the segments' tag. */
 const PREFIX = 0x78;
 const S = 0x53;
 
-/** Segment `seg` with record `index` changed by `change` (its stored hash kept, so the chain no longer matches). */
+/** Segment `seg` with record `index` changed by `change` (its stored tag and the last hash kept, so the chain no longer matches). */
 export function withAlteredRecord(seg: Segment, index: number, change: (e: AuditEntry) => void): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < seg.count; i++) {
     if (i === index) {
       const e = { ...seg.entryAt(i) }; // a copy: the segment keeps what it decoded
       change(e);
-      const framed = encodeSegment(GENESIS, [e]).segment;
-      parts.push(framed.subarray(0, framed.length - HASH_BYTES), seg.hashAt(i));
-    } else parts.push(seg.framed(i), seg.hashAt(i));
+      parts.push(new Segment(0, encodeSegment(GENESIS, [e]).segment).framed(0), seg.tagAt(i));
+    } else parts.push(seg.framed(i), seg.tagAt(i));
   }
-  return Buffer.concat(parts);
+  return Buffer.concat([...parts, seg.lastHash]);
 }
 
-/** Segment `seg` without record `index` (the rest untouched). */
+/** Segment `seg` without record `index` (the rest, and the last hash, untouched). */
 export function withoutRecord(seg: Segment, index: number): Buffer {
   const parts: Buffer[] = [];
-  for (let i = 0; i < seg.count; i++) if (i !== index) parts.push(seg.framed(i), seg.hashAt(i));
-  return Buffer.concat(parts);
+  for (let i = 0; i < seg.count; i++) if (i !== index) parts.push(seg.framed(i), seg.tagAt(i));
+  return Buffer.concat([...parts, seg.lastHash]);
 }
 
 /** The stored segment holding entry `id`, with its full LevelDB key (a server's data directory opened directly). */

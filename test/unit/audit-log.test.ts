@@ -111,7 +111,12 @@ describe('AuditLog', () => {
       if (seg.firstId <= 30 && 30 <= seg.lastId) held = { key: k, seg };
     }
     await engine.commit(new WriteBatch().put(ks, held!.key, withoutRecord(held!.seg, 30 - held!.seg.firstId)));
-    expect(await a.verify()).toMatchObject({ ok: false, first_broken_id: 31, reason: 'entries 30..30 are missing' });
+    // Ids are positions: the record now at 30 (once 31) no longer follows 29's hash.
+    expect(await a.verify()).toMatchObject({
+      ok: false,
+      first_broken_id: 30,
+      reason: 'the entry does not match its hash (altered, removed or inserted)',
+    });
   });
 });
 
@@ -199,7 +204,7 @@ describe('AuditLog storage: segments, time search, retention to empty, format 1'
       ok: false,
       checked: 6,
       first_broken_id: 7,
-      reason: 'the entry does not match its hash (altered)',
+      reason: 'the entry does not match its hash (altered, removed or inserted)',
     });
   });
 
@@ -380,5 +385,104 @@ describe('AuditLog: a group commit split before a commit (maxGroupOps)', () => {
     const b = await open();
     expect(await b.verify()).toMatchObject({ ok: true, checked: 60 });
     expect((await b.query({ eq: { action: 'PUT_ENTITY' }, page: 1, pageSize: 100 })).totalCount).toBe(30);
+  });
+});
+
+describe('AuditLog: the entityId index in buckets (bucket-index.ts)', () => {
+  const long = 'e'.repeat(300);
+  /** Entry i's entity: mostly unique (as writes name them), one hot value, two long values sharing their indexed prefix. */
+  const entity = (i: number) => (i % 1000 === 7 ? 'hot' : i % 500 === 3 ? `${long}${i % 2}` : `t:${i}`);
+  const ids = (n: number, v: string) =>
+    Array.from({ length: n }, (_, i) => i)
+      .filter((i) => entity(i) === v)
+      .map((i) => i + 1);
+  const expectEntities = async (a: AuditLog, n: number) => {
+    for (const v of ['hot', `${long}1`, 't:12345', 't:0', `t:${n - 1}`, 'nope']) {
+      const want = ids(n, v).reverse();
+      const p = await a.query({ eq: { entityId: v }, page: 1, pageSize: 100 });
+      expect(p.totalCount, v.slice(0, 20)).toBe(want.length);
+      expect(p.entries.map((e) => e.id)).toEqual(want.slice(0, 100));
+      // With a second filter and a time range (ids bounded on both sides).
+      const lo = 1_000_000 + 2000;
+      const hi = 1_000_000 + 30_000;
+      const inRange = want.filter((id) => id >= lo - 1_000_000 && id <= hi - 1_000_000);
+      const q = await a.query({ eq: { entityId: v, user: 'u' }, startMs: lo, endMs: hi, page: 1, pageSize: 1000 });
+      expect(q.entries.map((e) => e.id)).toEqual(inRange);
+    }
+  };
+  const stored = async (tag: number[]) => {
+    let n = 0;
+    const { keyspace } = await import('../../src/storage/index.js');
+    for await (const _ of engine.scan(keyspace('audit'), {
+      gte: Buffer.from(tag),
+      lt: Buffer.from([...tag.slice(0, -1), tag.at(-1)! + 1]),
+    }))
+      n++;
+    return n;
+  };
+
+  it('filters agree with a filter over everything across write-outs, bucket collisions, long values, a reopen and a crash', async () => {
+    let a = await open();
+    const n = 41_000; // two write-outs (at a flush after 16,384 postings) and 1,000 waiting in memory
+    for (let i = 0; i < n; i++) {
+      clock += 1;
+      a.record(rec({ entityId: entity(i) }));
+      if (i % 5000 === 4999) await a.flush(); // write-outs at 20,000 and 40,000
+    }
+    await expectEntities(a, n);
+    // One key per bucket and write-out, not one per entry; nothing under the per-value layout.
+    const buckets = await stored([0x42]);
+    expect(buckets).toBeGreaterThan(1000);
+    expect(buckets).toBeLessThanOrEqual(2 * 1024); // 2 write-outs × 1,024 buckets
+    expect(await stored([0x49, 0x65])).toBe(0);
+    await a.close(); // writes what waited
+    expect(await stored([0x42])).toBeGreaterThan(buckets);
+    a = await open();
+    await expectEntities(a, n);
+    // A crash: entries durable, their postings only in memory; the next open rebuilds them from the entries.
+    for (let i = n; i < n + 3000; i++) {
+      clock += 1;
+      a.record(rec({ entityId: entity(i) }));
+    }
+    await a.flush();
+    await engine.close();
+    engine = await Engine.open(`${dir}/db`, { sync: false });
+    a = await open();
+    await expectEntities(a, n + 3000);
+    expect(await a.verify()).toMatchObject({ ok: true, checked: n + 3000 });
+    // Retention removes the deleted ids from the buckets.
+    expect(await a.deleteOlderThan(1_000_000 + 20_001, 100_000)).toBe(20_000);
+    const p = await a.query({ eq: { entityId: 'hot' }, page: 1, pageSize: 100 });
+    expect(p.entries.map((e) => e.id)).toEqual(
+      ids(n + 3000, 'hot')
+        .filter((id) => id > 20_000)
+        .reverse(),
+    );
+    expect((await a.query({ eq: { entityId: 't:12345' }, page: 1, pageSize: 10 })).totalCount).toBe(0);
+  });
+
+  it('a format-2 log (entityId chunks per value) is converted at open: old chunks dropped, buckets rebuilt from the entries', async () => {
+    let a = await open();
+    for (let i = 0; i < 3000; i++) {
+      clock += 1;
+      a.record(rec({ entityId: entity(i) }));
+    }
+    await a.close();
+    const { keyspace, WriteBatch } = await import('../../src/storage/index.js');
+    const ks = keyspace('audit');
+    // What format 2 left: 'M format' = 2, entityId chunks under 'I' (one stale here), no buckets.
+    const stale = Buffer.concat([Buffer.of(0x49, 0x65, 0, 6), Buffer.from('t:gone'), Buffer.alloc(8)]);
+    stale[stale.length - 1] = 5;
+    const b = new WriteBatch()
+      .put(ks, Buffer.from('Mformat'), Buffer.from('2'))
+      .put(ks, stale, Buffer.of(0))
+      .del(ks, Buffer.from('Mbucketed'));
+    for await (const [k] of engine.scan(ks, { gte: Buffer.of(0x42), lt: Buffer.of(0x43) })) b.del(ks, k);
+    await engine.commit(b);
+    a = await open();
+    expect((await engine.get(ks, Buffer.from('Mformat')))?.toString()).toBe('3');
+    expect(await stored([0x49, 0x65])).toBe(0);
+    expect((await a.query({ eq: { entityId: 't:gone' }, page: 1, pageSize: 10 })).totalCount).toBe(0);
+    await expectEntities(a, 3000);
   });
 });
