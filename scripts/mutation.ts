@@ -680,10 +680,10 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: 'AUD-03',
-    file: RC,
-    find: '    if (!hash.subarray(0, tag.length).equals(tag)) return false;',
-    replace: '    if (hash.length < tag.length) return false;',
-    why: "verify ignores an entry's tag: an altered entry passes unless it ends its segment",
+    file: AL,
+    find: '          if (!seg.hashAt(i).equals(hash))',
+    replace: '          if (seg.hashAt(i).length !== hash.length)',
+    why: 'verify compares hash lengths, not hashes: altered entries pass',
     tests: T.audit,
   },
   {
@@ -721,9 +721,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'AUD-08',
     file: RC,
-    find: '    return i < this.count - 1 || this.lastHash.equals(hash);',
-    replace: '    return true;',
-    why: "a segment's last entry is checked against its 4-byte tag only, not the stored last hash",
+    find: '    let o = putVarint(b, start + 8, key ? t : t - this.prevMs);',
+    replace: '    let o = putVarint(b, start + 8, t - this.prevMs);',
+    why: "a segment's first entry stores its time as a delta too: read alone, the segment's times are wrong",
     tests: T.audit,
   },
   {

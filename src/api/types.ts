@@ -2622,11 +2622,10 @@ export interface paths {
         };
         /**
          * Verify the audit log's hash chain
-         * @description Walks the log from its first retained entry, recomputing each
-         *     entry's SHA-256 from its predecessor's hash and its own stored bytes:
-         *     it must agree with what is stored of it (a 4-byte tag per entry, the
-         *     whole hash at the end of each segment), and ids must follow each
-         *     other from the retention anchor on. An entry altered,
+         * @description Walks the log from its first retained entry: every entry's stored
+         *     SHA-256 must equal the hash of its predecessor's hash and its own
+         *     stored bytes, and ids must follow each other from the retention
+         *     anchor on. An entry altered,
          *     removed or inserted directly in storage makes `ok` false with
          *     `first_broken_id` (docs/audit.md, "Tamper evidence").
          */

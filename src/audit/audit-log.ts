@@ -695,7 +695,7 @@ export class AuditLog {
             return broken(id, id > expected ? `entries ${expected}..${id - 1} are missing` : `entry ${id} appears twice`);
           if (id !== keyId + i) return broken(id, `the entry stored as id ${keyId + i} says id ${id}`);
           const hash = recordHash(prev, seg.framed(i));
-          if (!seg.matches(i, hash))
+          if (!seg.hashAt(i).equals(hash))
             return broken(
               id,
               checked === 0 && i === 0
@@ -729,7 +729,7 @@ export class AuditLog {
     if (this.broken) throw new ThemisError('UNAVAILABLE', 'the audit log cannot be written until a restart');
     const batch = new WriteBatch();
     let n = 0;
-    // The hash of the last deleted entry: the chain recomputed from the anchor (only tags are stored).
+    // The hash of the last deleted entry: the chain recomputed from the anchor (what verify would compute).
     let anchor = this.anchor.hash;
     let lastDeleted = 0;
     const prefixes = new Map<string, Buffer>();

@@ -5,10 +5,8 @@ import type { AuditEntry, AuditRecord } from './entry.js';
  * How audit entries are stored (docs/audit.md, "Storage and the hash
  * chain"): binary records, appended in id order to a staging area the
  * moment a request is recorded, and written as *segments* — one LevelDB
- * value per flush or commit holding consecutive records, and after them
- * the last record's hash:
+ * value per flush or commit holding consecutive records:
  *
- *   segment   record... hash(32)
  *   record    len u32 BE     bytes of `body`
  *             body           version u8 (2)
  *                            flags u8       bit 0: success, bit 1: seq present
@@ -17,15 +15,11 @@ import type { AuditEntry, AuditRecord } from './entry.js';
  *                            [seq varint]   when flag bit 1
  *                            12 strings     user, userId, action, entityType, entityId, oldValue, newValue,
  *                                           ipAddress, sessionId, errorMessage, method, route
- *             tag 4 bytes    the first 4 bytes of the record's hash
+ *             hash 32 bytes  SHA-256( previous record's hash ‖ len ‖ body )
  *
- * A record's hash is SHA-256( previous record's hash ‖ len ‖ body ). Only
- * the segment's last hash is stored whole; the others are recomputed along
- * the chain (verification walks it anyway) and checked against their tags,
- * which point at the altered record. A record's id is its segment's first
- * id (the key) plus its position. (Version 1 records, written before:
- * `version, id u64, time f64, status u16, flags, [seq f64], strings`, each
- * followed by its whole hash, no trailing hash; still read.)
+ * A record's id is its segment's first id (the key) plus its position.
+ * (Version 1 records, written before: `version, id u64, time f64, status
+ * u16, flags, [seq f64], strings`; still read.)
  *
  * A string is a header byte h and what it says:
  *
@@ -49,8 +43,6 @@ import type { AuditEntry, AuditRecord } from './entry.js';
  */
 
 export const HASH_BYTES = 32;
-/** What a record keeps of its own hash (the segment's last record's hash follows the records whole). */
-const TAG_BYTES = 4;
 const VERSION = 2;
 const VERSION_1 = 1;
 const FIXED_1 = 1 + 8 + 8 + 2 + 1; // a version 1 body without seq and strings
@@ -189,10 +181,10 @@ export class SegmentWriter {
     this.sealed = o;
   }
 
-  /** The records since the last cut, as one segment value. */
+  /** The records since the last cut, as one segment value (a view of the arena, never overwritten). */
   cut(): Buffer {
     this.seal();
-    const seg = this.stored(this.from, this.end);
+    const seg = this.buf.subarray(this.from, this.end);
     this.startOver();
     return seg;
   }
@@ -206,24 +198,8 @@ export class SegmentWriter {
     this.seal();
     const out: Buffer[] = [];
     const k = this.keyStarts;
-    for (let i = 0; i < k.length; i++) out.push(this.stored(k[i]!, i + 1 < k.length ? k[i + 1]! : this.end));
+    for (let i = 0; i < k.length; i++) out.push(this.buf.subarray(k[i]!, i + 1 < k.length ? k[i + 1]! : this.end));
     this.startOver();
-    return out;
-  }
-
-  /** Records [from, end) of the arena (each followed by its whole hash there) as a stored segment: tags, then the last hash. */
-  private stored(from: number, end: number): Buffer {
-    const b = this.buf;
-    let n = 0;
-    for (let o = from; o < end; o += 4 + b.readUInt32BE(o) + HASH_BYTES) n++;
-    const out = Buffer.allocUnsafe(end - from - n * (HASH_BYTES - TAG_BYTES) + HASH_BYTES);
-    let w = 0;
-    for (let o = from; o < end; ) {
-      const next = o + 4 + b.readUInt32BE(o) + TAG_BYTES;
-      w += b.copy(out, w, o, next);
-      o = next - TAG_BYTES + HASH_BYTES;
-    }
-    b.copy(out, w, end - HASH_BYTES, end);
     return out;
   }
 
@@ -244,6 +220,7 @@ export class SegmentWriter {
   cutFirst(n: number): Buffer[] {
     if (n >= this.count) return this.cutSegments();
     const from = this.from;
+    // Decoded before the arena is written over from `from` again.
     const staged = this.cutSegments().flatMap((seg) => new Segment(0, seg).entries());
     this.end = from;
     this.sealed = from;
@@ -270,7 +247,7 @@ export class SegmentWriter {
   }
 }
 
-/** Size of a staging arena (a flush of ~1,000 GET entries is ~100 KB). The cut segments are copies. */
+/** Size of a staging arena (a flush of ~1,000 GET entries is ~100 KB). */
 const ARENA_BYTES = 1 << 20;
 
 const len = (s: string | null | undefined): number => (s === null || s === undefined ? 0 : s.length);
@@ -357,9 +334,8 @@ export class Segment {
   private readonly offsets: number[] = [];
   /** Each record's time (version 2: summed from the deltas once). */
   private readonly times: number[] = [];
-  /** Record version (1 or 2); what follows a record: its whole hash (1) or its tag (2). */
+  /** Record version (1 or 2). */
   private readonly version: number;
-  private readonly after: number;
   /** Blocks of KEY_EVERY entries, each decoded once when first read (a key entry and those referring back to it). */
   private readonly blocks = new Map<number, AuditEntry[]>();
 
@@ -369,21 +345,20 @@ export class Segment {
   ) {
     this.version = bytes.length > 4 ? bytes[4]! : 0;
     if (this.version !== VERSION && this.version !== VERSION_1) throw new TypeError('not an audit segment');
-    this.after = this.version === VERSION ? TAG_BYTES : HASH_BYTES;
-    const end = this.version === VERSION ? bytes.length - HASH_BYTES : bytes.length;
+    const end = bytes.length;
     const min = this.version === VERSION ? 4 : FIXED_1;
     let o = 0;
     while (o < end) {
       if (o + 4 > end) throw new TypeError('truncated audit segment');
       const n = bytes.readUInt32BE(o);
-      if (n < min || o + 4 + n + this.after > end) throw new TypeError('truncated audit segment');
+      if (n < min || o + 4 + n + HASH_BYTES > end) throw new TypeError('truncated audit segment');
       this.offsets.push(o);
       if (this.version === VERSION) {
         const c = { o: o + 8 };
         const t = getVarint(bytes, c);
         this.times.push(this.offsets.length % KEY_EVERY === 1 ? t : this.times[this.times.length - 1]! + t);
       } else this.times.push(bytes.readDoubleBE(o + 13));
-      o += 4 + n + this.after;
+      o += 4 + n + HASH_BYTES;
     }
     if (o !== end || this.offsets.length === 0) throw new TypeError('truncated audit segment');
   }
@@ -413,23 +388,16 @@ export class Segment {
     return this.bytes.subarray(o, o + 4 + this.bytes.readUInt32BE(o));
   }
 
-  /** What is stored of record i's hash: its tag (version 2) or all of it (version 1). */
-  tagAt(i: number): Buffer {
+  /** Record i's stored hash. */
+  hashAt(i: number): Buffer {
     const o = this.offsets[i]!;
     const end = o + 4 + this.bytes.readUInt32BE(o);
-    return this.bytes.subarray(end, end + this.after);
+    return this.bytes.subarray(end, end + HASH_BYTES);
   }
 
-  /** The last record's hash, as stored. */
+  /** The last record's stored hash. */
   get lastHash(): Buffer {
-    return this.version === VERSION ? this.bytes.subarray(this.bytes.length - HASH_BYTES) : this.tagAt(this.count - 1);
-  }
-
-  /** Whether `hash` (recomputed along the chain) is record i's stored hash: its tag, and the last hash for the last record. */
-  matches(i: number, hash: Buffer): boolean {
-    const tag = this.tagAt(i);
-    if (!hash.subarray(0, tag.length).equals(tag)) return false;
-    return i < this.count - 1 || this.lastHash.equals(hash);
+    return this.hashAt(this.count - 1);
   }
 
   /** Entry i: its block (the key record before it and the rest up to the next) is decoded once and kept. */

@@ -4,32 +4,32 @@ import { type AuditEntry, encodeSegment, GENESIS, Segment, segmentKeyId } from '
 /**
  * Tampering with the stored audit log the way someone with access to the
  * data directory could (src/audit/record-codec.ts: segments of records,
- * each with its hash's tag, then the last hash): change an entry's content
- * but keep what is stored of its hash, or drop a record from its segment.
+ * each with its hash): change an entry's content but keep its stored hash,
+ * or drop a record from its segment.
  */
 
 /** The audit keyspace's prefix byte and the segments' tag. */
 const PREFIX = 0x78;
 const S = 0x53;
 
-/** Segment `seg` with record `index` changed by `change` (its stored tag and the last hash kept, so the chain no longer matches). */
+/** Segment `seg` with record `index` changed by `change` (its stored hash kept, so the chain no longer matches). */
 export function withAlteredRecord(seg: Segment, index: number, change: (e: AuditEntry) => void): Buffer {
   const parts: Buffer[] = [];
   for (let i = 0; i < seg.count; i++) {
     if (i === index) {
       const e = { ...seg.entryAt(i) }; // a copy: the segment keeps what it decoded
       change(e);
-      parts.push(new Segment(0, encodeSegment(GENESIS, [e]).segment).framed(0), seg.tagAt(i));
-    } else parts.push(seg.framed(i), seg.tagAt(i));
+      parts.push(new Segment(0, encodeSegment(GENESIS, [e]).segment).framed(0), seg.hashAt(i));
+    } else parts.push(seg.framed(i), seg.hashAt(i));
   }
-  return Buffer.concat([...parts, seg.lastHash]);
+  return Buffer.concat(parts);
 }
 
-/** Segment `seg` without record `index` (the rest, and the last hash, untouched). */
+/** Segment `seg` without record `index` (the rest untouched). */
 export function withoutRecord(seg: Segment, index: number): Buffer {
   const parts: Buffer[] = [];
-  for (let i = 0; i < seg.count; i++) if (i !== index) parts.push(seg.framed(i), seg.tagAt(i));
-  return Buffer.concat([...parts, seg.lastHash]);
+  for (let i = 0; i < seg.count; i++) if (i !== index) parts.push(seg.framed(i), seg.hashAt(i));
+  return Buffer.concat(parts);
 }
 
 /** The stored segment holding entry `id`, with its full LevelDB key (a server's data directory opened directly). */
