@@ -259,13 +259,14 @@ export class AuditLog {
 
   private commitRecord(c: CommitInfo): AuditRecord {
     const o = c.origin!;
-    const tables = new Set(c.changes.map((x) => x.table));
     const one = c.changes.length === 1 ? c.changes[0]! : undefined;
+    let table: string = c.changes[0]!.table;
+    for (const x of c.changes) if (x.table !== table) table = 'multiple';
     return {
       user: o.user,
       userId: o.userId,
       action: o.action,
-      entityType: tables.size === 1 ? [...tables][0]! : 'multiple',
+      entityType: table,
       entityId: one ? one.key : `transaction:${c.txnId}`,
       oldValue: null,
       newValue: null,

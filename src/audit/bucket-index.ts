@@ -13,7 +13,7 @@ import { type Engine, type Keyspace, WriteBatch } from '../storage/index.js';
  *                                      varint(count) ids (ascending delta varints from firstId)
  *
  * `firstId` is the chunk's smallest id; a value may have several pairs in a
- * chunk (postings are grouped by value in runs of 2,048 values). A lookup reads its value's bucket
+ * chunk (one per run of consecutive entries with that value). A lookup reads its value's bucket
  * (every chunk up to the highest id wanted; a bucket of a 1M-entry log holds
  * ~1,000 pairs, ~25 KB) plus what waits in memory. What waits is derived
  * data: after a crash it is rebuilt from the segments after the watermark
@@ -22,15 +22,17 @@ import { type Engine, type Keyspace, WriteBatch } from '../storage/index.js';
 
 /** Buckets (bucketOf). Changing it, or bucketOf, changes the stored layout. */
 export const BUCKETS = 1024;
-/** Postings are grouped by value in maps of at most this many values (a small map stays cheap to add to). */
-const RUN_VALUES = 2048;
 
 export class BucketIndex {
-  /** Postings waiting, grouped by value: full runs, then the one being added to. */
-  private runs: Map<string, number[]>[] = [];
-  private run = new Map<string, number[]>();
+  /**
+   * Postings waiting, in id order: a value and its id — or its ids, when
+   * the same value came several times in a row (a client reading one key).
+   * Arrays, not a map: nearly every value is new, and a map costs a hash
+   * and an insert per write to save nothing.
+   */
+  private values: string[] = [];
+  private ids_: (number | number[])[] = [];
   private lastValue: string | undefined;
-  private lastIds: number[] | undefined;
   /** Ids waiting in memory. */
   size = 0;
 
@@ -45,66 +47,68 @@ export class BucketIndex {
   add(value: string, id: number): void {
     this.size++;
     if (value === this.lastValue) {
-      this.lastIds!.push(id);
+      const k = this.ids_.length - 1;
+      const x = this.ids_[k]!;
+      if (typeof x === 'number') this.ids_[k] = [x, id];
+      else x.push(id);
       return;
     }
-    let ids = this.run.get(value);
-    if (ids === undefined) {
-      if (this.run.size >= RUN_VALUES) {
-        this.runs.push(this.run);
-        this.run = new Map();
-      }
-      ids = [];
-      this.run.set(value, ids);
-    }
-    ids.push(id);
+    this.values.push(value);
+    this.ids_.push(id);
     this.lastValue = value;
-    this.lastIds = ids;
   }
 
-  /** Put what waits into `batch` as bucket chunks, and forget it. */
+  /** Put what waits into `batch` as bucket chunks (postings in id order within each), and forget it. */
   writeOut(batch: WriteBatch): void {
-    if (this.size === 0) return;
-    const values: string[][] = [];
-    const postings: number[][][] = [];
+    const n = this.values.length;
+    if (n === 0) return;
+    const values = this.values;
+    const ids = this.ids_;
+    // A counting sort by bucket keeps id order inside each bucket: a chunk's first posting has its smallest id.
+    const bucket = new Uint16Array(n);
+    const start = new Uint32Array(BUCKETS + 1);
     let bytes = 0;
-    for (const run of [...this.runs, this.run])
-      for (const [value, ids] of run) {
-        const b = bucketOf(value);
-        if (values[b] === undefined) {
-          values[b] = [];
-          postings[b] = [];
-        }
-        values[b]!.push(value);
-        postings[b]!.push(ids);
-        bytes += 2 + Math.min(3 * value.length, this.maxValue) + 10 + 8 * ids.length;
-      }
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      const b = bucketOf(v);
+      bucket[i] = b;
+      start[b + 1]!++;
+      const x = ids[i]!;
+      bytes += 2 + Math.min(3 * v.length, this.maxValue) + 10 + 8 * (typeof x === 'number' ? 1 : x.length);
+    }
+    for (let b = 0; b < BUCKETS; b++) start[b + 1]! += start[b]!;
+    const order = new Uint32Array(n);
+    const fill = start.slice(0, BUCKETS);
+    for (let i = 0; i < n; i++) order[fill[bucket[i]!]!++] = i;
     // All chunks in one buffer (the batch copies what it is given).
     const out = Buffer.allocUnsafe(bytes);
     let o = 0;
     for (let b = 0; b < BUCKETS; b++) {
-      const vs = values[b];
-      if (vs === undefined) continue;
-      const ps = postings[b]!;
-      let first = Number.POSITIVE_INFINITY;
-      for (const ids of ps) if (ids[0]! < first) first = ids[0]!;
-      const start = o;
-      for (let i = 0; i < vs.length; i++) {
-        o = this.putValue(out, o, vs[i]!);
-        const ids = ps[i]!;
-        o = putVarint(out, o, ids.length);
+      if (start[b] === start[b + 1]) continue;
+      const from = o;
+      const head = ids[order[start[b]!]!]!;
+      const first = typeof head === 'number' ? head : head[0]!;
+      for (let k = start[b]!; k < start[b + 1]!; k++) {
+        const i = order[k]!;
+        o = this.putValue(out, o, values[i]!);
+        const x = ids[i]!;
+        if (typeof x === 'number') {
+          out[o++] = 1;
+          o = putVarint(out, o, x - first);
+          continue;
+        }
+        o = putVarint(out, o, x.length);
         let prev = first;
-        for (const id of ids) {
+        for (const id of x) {
           o = putVarint(out, o, id - prev);
           prev = id;
         }
       }
-      batch.put(this.ks, this.key(b, first), out.subarray(start, o));
+      batch.put(this.ks, this.key(b, first), out.subarray(from, o));
     }
-    this.runs = [];
-    this.run = new Map();
+    this.values = [];
+    this.ids_ = [];
     this.lastValue = undefined;
-    this.lastIds = undefined;
     this.size = 0;
   }
 
@@ -112,18 +116,21 @@ export class BucketIndex {
   async *ids(value: string, lo: number, hi: number): AsyncGenerator<number[]> {
     const want = this.cut(value);
     const found: number[] = [];
-    const take = (ids: readonly number[]) => {
-      for (const id of ids) if (id >= lo && id <= hi) found.push(id);
+    const take = (ids: readonly number[] | number) => {
+      if (typeof ids === 'number') {
+        if (ids >= lo && ids <= hi) found.push(ids);
+      } else for (const id of ids) if (id >= lo && id <= hi) found.push(id);
     };
     // What waits in memory: the value itself, or (a value longer than the cut) every value with the same cut.
-    for (const run of [...this.runs, this.run]) {
-      if (want.length < this.maxValue) take(run.get(value) ?? []);
-      else for (const [v, ids] of run) if (this.cut(v).equals(want)) take(ids);
+    const long = want.length >= this.maxValue;
+    for (let i = 0; i < this.values.length; i++) {
+      const v = this.values[i]!;
+      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : v === value) take(this.ids_[i]!);
     }
     const b = bucketOf(value);
     for await (const chunk of this.engine.scanChunks(this.ks, { gte: this.key(b, 0), lte: this.key(b, hi) }, 64, 16))
       for (const [k, v] of chunk) forEachPair(v, readId(k, k.length - 8), (bytes, ids) => bytes.equals(want) && take(ids));
-    // A value's postings are spread over runs and write-outs, whose id ranges overlap: sort once.
+    // A value's postings are spread over write-outs (and pairs of one), whose id ranges overlap: sort once.
     found.sort((x, y) => y - x);
     for (let i = 0; i < found.length; i += 4096) yield found.slice(i, i + 4096);
   }

@@ -83,6 +83,26 @@ describe('the audit log', () => {
     expect(Math.abs(Date.parse(e!.timestamp) - Date.now())).toBeLessThan(60_000);
   });
 
+  it('a transaction commit: one entry naming the transaction, its table (or "multiple"), the last seq', async () => {
+    const commitTxn = async (keys: string[], requestId: string) => {
+      const id = (await call(s, 'POST', '/transaction/begin', {})).body.transaction_id as number;
+      for (const k of keys)
+        expect((await call(s, 'PUT', `/entities/${k}`, { blob: { k } }, { 'x-transaction-id': String(id) })).status).toBe(201);
+      expect((await s.req('POST', '/transaction/commit', { transaction_id: id }, { 'x-request-id': requestId })).status).toBe(200);
+      return id;
+    };
+    const one = await commitTxn(['tx1:a', 'tx1:b'], 'req-txn-one');
+    const two = await commitTxn(['tx2:a', 'tx3:b'], 'req-txn-two');
+    const feed = (await call(s, 'GET', '/changefeed?from_seq=0&limit=1000')).body.entries as { key: string; seq: number }[];
+    const seqOf = (k: string) => feed.filter((e) => e.key === k).at(-1)!.seq;
+    expect(await bySession(s, 'req-txn-one')).toMatchObject([
+      { entityType: 'tx1', entityId: `transaction:${one}`, seq: seqOf('tx1:b'), success: true },
+    ]);
+    expect(await bySession(s, 'req-txn-two')).toMatchObject([
+      { entityType: 'multiple', entityId: `transaction:${two}`, seq: seqOf('tx3:b'), success: true },
+    ]);
+  });
+
   it('reads and refusals: 200, 401 (LOGIN_FAILED), 403, 404 entity, 404 route, 400 — each with its status and message', async () => {
     const cases: [string, string, Record<string, string>, Partial<Entry>][] = [
       ['GET', '/entities/users:alice', {}, { action: 'GET_ENTITY', success: true, statusCode: 200, entityId: 'users:alice', seq: null }],
