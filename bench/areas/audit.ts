@@ -187,7 +187,7 @@ export const auditArea: Area = {
 // ------------------------------------------------------------------ 1. throughput
 
 async function throughput(settings: BenchSettings): Promise<{ results: ScenarioResult[]; table: ReportTable }> {
-  const rounds = Math.round(envNumber('BENCH_AUDIT_ROUNDS', 6));
+  const rounds = Math.round(envNumber('BENCH_AUDIT_ROUNDS', 10));
   const slotS = envNumber('BENCH_AUDIT_SLOT_S', 3);
   const levels: Level[] = process.env.BENCH_AUDIT_WRITES === '0' ? ['off', 'all'] : [...LEVELS];
   // BENCH_AUDIT_KINDS=put measures PUT on servers whose logs did not first take the GET slots' entries.

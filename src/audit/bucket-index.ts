@@ -12,10 +12,10 @@ import { type Engine, type Keyspace, WriteBatch } from '../storage/index.js';
  *   tag bucket(2) firstId(8) -> pairs: varint(n) value(n bytes, UTF-8, cut at maxValue)
  *                                      varint(count) ids (ascending delta varints from firstId)
  *
- * `firstId` is the chunk's smallest id; a value may have several pairs in a
- * chunk (one per run of consecutive entries with that value). A lookup reads its value's bucket
- * (every chunk up to the highest id wanted; a bucket of a 1M-entry log holds
- * ~1,000 pairs, ~25 KB) plus what waits in memory. What waits is derived
+ * `firstId` is the chunk's smallest id; a value has one pair per chunk. A
+ * lookup reads its value's bucket (every chunk up to the highest id wanted;
+ * a bucket of a 1M-entry log holds ~1,000 pairs, ~25 KB) plus what waits in
+ * memory. What waits is derived
  * data: after a crash it is rebuilt from the segments after the watermark
  * (the audit log's `'M bucketed'`), at most one write-out's worth.
  */
@@ -88,10 +88,22 @@ export class BucketIndex {
       const from = o;
       const head = ids[order[start[b]!]!]!;
       const first = typeof head === 'number' ? head : head[0]!;
+      // One pair per value: a value that came back later (not in a row) joins its earlier ids, still ascending.
+      const pairs = new Map<string, number | number[]>();
       for (let k = start[b]!; k < start[b + 1]!; k++) {
         const i = order[k]!;
-        o = this.putValue(out, o, values[i]!);
         const x = ids[i]!;
+        const g = pairs.get(values[i]!);
+        if (g === undefined) pairs.set(values[i]!, x);
+        else {
+          const merged = typeof g === 'number' ? [g] : g;
+          if (typeof x === 'number') merged.push(x);
+          else for (const id of x) merged.push(id);
+          if (merged !== g) pairs.set(values[i]!, merged);
+        }
+      }
+      for (const [value, x] of pairs) {
+        o = this.putValue(out, o, value);
         if (typeof x === 'number') {
           out[o++] = 1;
           o = putVarint(out, o, x - first);
@@ -130,7 +142,7 @@ export class BucketIndex {
     const b = bucketOf(value);
     for await (const chunk of this.engine.scanChunks(this.ks, { gte: this.key(b, 0), lte: this.key(b, hi) }, 64, 16))
       for (const [k, v] of chunk) forEachPair(v, readId(k, k.length - 8), (bytes, ids) => bytes.equals(want) && take(ids));
-    // A value's postings are spread over write-outs (and pairs of one), whose id ranges overlap: sort once.
+    // What waits (newest) came first, then the chunks oldest first: sort once.
     found.sort((x, y) => y - x);
     for (let i = 0; i < found.length; i += 4096) yield found.slice(i, i + 4096);
   }
