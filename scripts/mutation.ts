@@ -721,8 +721,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'AUD-08',
     file: RC,
-    find: '    let o = putVarint(b, start + 8, key ? t : t - this.prevMs);',
-    replace: '    let o = putVarint(b, start + 8, t - this.prevMs);',
+    find: '    let o = writeVarint(b, start + 8, key ? t : t - this.prevMs);',
+    replace: '    let o = writeVarint(b, start + 8, t - this.prevMs);',
     why: "a segment's first entry stores its time as a delta too: read alone, the segment's times are wrong",
     tests: T.audit,
   },

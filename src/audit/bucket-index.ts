@@ -1,4 +1,4 @@
-import { type Engine, type Keyspace, WriteBatch } from '../storage/index.js';
+import { type Engine, type Keyspace, readVarint, WriteBatch, writeAscii, writeVarint } from '../storage/index.js';
 
 /**
  * The index of a field whose values are mostly unique — the audit log's
@@ -106,13 +106,13 @@ export class BucketIndex {
         o = this.putValue(out, o, value);
         if (typeof x === 'number') {
           out[o++] = 1;
-          o = putVarint(out, o, x - first);
+          o = writeVarint(out, o, x - first);
           continue;
         }
-        o = putVarint(out, o, x.length);
+        o = writeVarint(out, o, x.length);
         let prev = first;
         for (const id of x) {
-          o = putVarint(out, o, id - prev);
+          o = writeVarint(out, o, id - prev);
           prev = id;
         }
       }
@@ -197,21 +197,15 @@ export class BucketIndex {
 
   /** varint(n) and the n indexed bytes of `value` at `o`; ASCII (nearly every key) copied without a native call. */
   private putValue(out: Buffer, o: number, value: string): number {
-    const n = value.length;
-    if (n < 0x80) {
-      let k = 0;
-      for (; k < n; k++) {
-        const c = value.charCodeAt(k);
-        if (c > 0x7f) break;
-        out[o + 1 + k] = c;
-      }
-      if (k === n) {
-        out[o] = n;
-        return o + 1 + n;
+    if (value.length < 0x80) {
+      const end = writeAscii(out, o + 1, value);
+      if (end >= 0) {
+        out[o] = value.length;
+        return end;
       }
     }
     const v = this.cut(value);
-    o = putVarint(out, o, v.length);
+    o = writeVarint(out, o, v.length);
     return o + v.copy(out, o);
   }
 }
@@ -228,27 +222,18 @@ export function bucketOf(value: string): number {
   return (h >>> 0) % BUCKETS;
 }
 
-function putVarint(out: Buffer, o: number, x: number): number {
-  while (x >= 0x80) {
-    out[o++] = (x % 0x80) | 0x80;
-    x = Math.floor(x / 0x80);
-  }
-  out[o] = x;
-  return o + 1;
-}
-
 function encodePairs(pairs: [Buffer, number[]][], base: number): Buffer {
   let size = 0;
   for (const [v, ids] of pairs) size += 10 + v.length + 10 + 8 * ids.length;
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   for (const [v, ids] of pairs) {
-    o = putVarint(out, o, v.length);
+    o = writeVarint(out, o, v.length);
     o += v.copy(out, o);
-    o = putVarint(out, o, ids.length);
+    o = writeVarint(out, o, ids.length);
     let prev = base;
     for (const id of ids) {
-      o = putVarint(out, o, id - prev);
+      o = writeVarint(out, o, id - prev);
       prev = id;
     }
   }
@@ -257,28 +242,17 @@ function encodePairs(pairs: [Buffer, number[]][], base: number): Buffer {
 
 /** Call `fn` with each pair of a chunk (the value's bytes are a view of `b`). Throws on bytes that are not pairs. */
 function forEachPair(b: Buffer, base: number, fn: (value: Buffer, ids: number[]) => unknown): void {
-  let o = 0;
-  const varint = (): number => {
-    let x = 0;
-    let mul = 1;
-    for (;;) {
-      if (o >= b.length) throw new TypeError('truncated audit index chunk');
-      const c = b[o++]!;
-      x += (c & 0x7f) * mul;
-      if (c < 0x80) return x;
-      mul *= 0x80;
-    }
-  };
-  while (o < b.length) {
-    const n = varint();
-    if (o + n > b.length) throw new TypeError('truncated audit index chunk');
-    const value = b.subarray(o, o + n);
-    o += n;
-    const count = varint();
+  const at = { o: 0 };
+  while (at.o < b.length) {
+    const n = readVarint(b, at);
+    if (at.o + n > b.length) throw new TypeError('truncated audit index chunk');
+    const value = b.subarray(at.o, at.o + n);
+    at.o += n;
+    const count = readVarint(b, at);
     const ids: number[] = new Array(count);
     let prev = base;
     for (let i = 0; i < count; i++) {
-      prev += varint();
+      prev += readVarint(b, at);
       ids[i] = prev;
     }
     fn(value, ids);

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { readVarint, writeAscii, writeVarint } from '../storage/index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 
 /**
@@ -142,9 +143,9 @@ export class SegmentWriter {
     b[start + 4] = VERSION;
     b[start + 5] = (r.success ? 1 : 0) | (hasSeq ? 2 : 0);
     b.writeUInt16BE(r.statusCode, start + 6);
-    let o = putVarint(b, start + 8, key ? t : t - this.prevMs);
+    let o = writeVarint(b, start + 8, key ? t : t - this.prevMs);
     this.prevMs = t;
-    if (hasSeq) o = putVarint(b, o, r.seq!);
+    if (hasSeq) o = writeVarint(b, o, r.seq!);
     const p = this.prev;
     o = putField(b, o, r.user, p, 0, key);
     o = putField(b, o, r.userId, p, 1, key);
@@ -280,42 +281,14 @@ function putField(b: Buffer, o: number, s: string | null | undefined, prev: (str
   return putStr(b, o + 2, s.slice(k));
 }
 
-/** An unsigned LEB128 varint (up to 2^53: no 32-bit operations). */
-function putVarint(b: Buffer, o: number, x: number): number {
-  while (x >= 0x80) {
-    b[o++] = (x % 0x80) | 0x80;
-    x = Math.floor(x / 0x80);
-  }
-  b[o] = x;
-  return o + 1;
-}
-
-function getVarint(b: Buffer, c: { o: number }): number {
-  let x = 0;
-  let mul = 1;
-  for (let i = 0; i < 8; i++) {
-    if (c.o >= b.length) break;
-    const v = b[c.o++]!;
-    x += (v & 0x7f) * mul;
-    if (v < 0x80) return x;
-    mul *= 0x80;
-  }
-  throw new TypeError('bad varint in audit record');
-}
-
 function putStr(b: Buffer, o: number, s: string): number {
   const n = s.length;
   if (n <= MAX_SHORT) {
     // ASCII (nearly everything recorded): copied char by char, no native call.
-    let k = 0;
-    for (; k < n; k++) {
-      const c = s.charCodeAt(k);
-      if (c > 0x7f) break;
-      b[o + 1 + k] = c;
-    }
-    if (k === n) {
+    const end = writeAscii(b, o + 1, s);
+    if (end >= 0) {
       b[o] = n + 1;
-      return o + 1 + n;
+      return end;
     }
   }
   const bytes = Buffer.byteLength(s, 'utf8');
@@ -355,7 +328,7 @@ export class Segment {
       this.offsets.push(o);
       if (this.version === VERSION) {
         const c = { o: o + 8 };
-        const t = getVarint(bytes, c);
+        const t = readVarint(bytes, c);
         this.times.push(this.offsets.length % KEY_EVERY === 1 ? t : this.times[this.times.length - 1]! + t);
       } else this.times.push(bytes.readDoubleBE(o + 13));
       o += 4 + n + HASH_BYTES;
@@ -442,8 +415,8 @@ export function decodeBody(b: Buffer, prev: (string | null)[], key: boolean, id:
     flags = b[1]!;
     statusCode = b.readUInt16BE(2);
     c.o = 4;
-    getVarint(b, c); // the time: from the segment
-    if (flags & 2) seq = getVarint(b, c);
+    readVarint(b, c); // the time: from the segment
+    if (flags & 2) seq = readVarint(b, c);
   } else if (b[0] === VERSION_1) {
     if (b.length < FIXED_1) throw new TypeError('truncated audit record');
     id = b.readUInt32BE(1) * 2 ** 32 + b.readUInt32BE(5);

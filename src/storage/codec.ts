@@ -174,6 +174,43 @@ export function prefixUpperBound(prefix: Uint8Array): Buffer {
   throw new TypeError('prefix of only 0xff bytes has no upper bound');
 }
 
+/** Write `x` (0 <= x < 2^53) at `o` as an unsigned LEB128 varint (no 32-bit operations); returns where it ends. */
+export function writeVarint(b: Uint8Array, o: number, x: number): number {
+  while (x >= 0x80) {
+    b[o++] = (x % 0x80) | 0x80;
+    x = Math.floor(x / 0x80);
+  }
+  b[o] = x;
+  return o + 1;
+}
+
+/** The varint at `at.o` (advanced past it); throws when it runs past the end or over 8 bytes. */
+export function readVarint(b: Uint8Array, at: { o: number }): number {
+  let x = 0;
+  let mul = 1;
+  for (let i = 0; i < 8 && at.o < b.length; i++) {
+    const v = b[at.o++]!;
+    x += (v & 0x7f) * mul;
+    if (v < 0x80) return x;
+    mul *= 0x80;
+  }
+  throw new TypeError('truncated or overlong varint');
+}
+
+/**
+ * Copy `s` to `b` at `o` when it is all ASCII (one byte per character, no
+ * native call: the common case for keys and ids); returns where it ends,
+ * or -1 at the first non-ASCII character (the bytes written are garbage).
+ */
+export function writeAscii(b: Uint8Array, o: number, s: string): number {
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c > 0x7f) return -1;
+    b[o + k] = c;
+  }
+  return o + s.length;
+}
+
 /**
  * Ascending integers as unsigned LEB128 deltas, the first from `base`
  * (fulltext positions from 0; audit index chunks from their first id, which
@@ -184,13 +221,8 @@ export function encodeAscending(values: readonly number[], base = 0): Buffer {
   let o = 0;
   let prev = base;
   for (const v of values) {
-    let d = v - prev;
+    o = writeVarint(out, o, v - prev);
     prev = v;
-    while (d >= 0x80) {
-      out[o++] = (d % 0x80) | 0x80;
-      d = Math.floor(d / 0x80);
-    }
-    out[o++] = d;
   }
   return Buffer.from(out.subarray(0, o));
 }
