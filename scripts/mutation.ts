@@ -737,8 +737,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'AUD-10',
     file: BI,
-    find: '      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : v === value) take(this.ids_[i]!);',
-    replace: '      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : false) take(this.ids_[i]!);',
+    find: '      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : v === value) take(this.idList[i]!);',
+    replace: '      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : false) take(this.idList[i]!);',
     why: 'entity_id postings still in memory are not found: recent entries missing from an entity filter',
     tests: T.audit,
   },

@@ -2,12 +2,22 @@ import type { components } from '../api/types.js';
 import type { AuditLevel } from '../config.js';
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decodeAscending, type Engine, encodeAscending, keyspace, seqCodec, WriteBatch } from '../storage/index.js';
+import { decodeAscending, type Engine, encodeAscending, keyspace, prefixUpperBound, seqCodec, WriteBatch } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import { BucketIndex } from './bucket-index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 import { migrateFormat1 } from './format-v1.js';
-import { GENESIS, HASH_BYTES, KEY_EVERY, recordHash, Segment, SegmentWriter, segmentKey, segmentKeyId } from './record-codec.js';
+import {
+  GENESIS,
+  HASH_BYTES,
+  KEY_EVERY,
+  putSegments,
+  recordHash,
+  Segment,
+  SegmentWriter,
+  segmentKey,
+  segmentKeyId,
+} from './record-codec.js';
 
 /**
  * The audit log (docs/audit.md). Storage, in the `audit` keyspace:
@@ -57,8 +67,6 @@ const INDEXED = Buffer.from('Mindexed', 'latin1');
 const BUCKETED = Buffer.from('Mbucketed', 'latin1');
 const FORMAT = Buffer.from('Mformat', 'latin1');
 const FORMAT_VERSION = '3';
-/** The field indexed in buckets, and its place in FILTER_FIELDS. */
-const ENTITY = 4;
 /** entityId postings waiting in memory before they are written out. */
 const BUCKET_DEFER = 16_384;
 
@@ -120,7 +128,7 @@ export class AuditLog {
   private tagged: number[] = [];
   private taggedHead = 0;
   private unhook: (() => void) | undefined;
-  /** Ids per (field, value) not yet in index chunks (the next flush writes them); `FILTER_FIELDS` order. */
+  /** Ids per (field, value) not yet in index chunks (the next flush writes them); `CHUNKED` order. */
   private groups: Map<string, number[]>[] = newGroups();
   /** Per field: the last value noted and its id list (a shortcut past the map). */
   private lastValue: (string | undefined)[] = [];
@@ -165,8 +173,8 @@ export class AuditLog {
     const format = (await this.engine.get(ks, FORMAT))?.toString();
     if (format === '2') {
       // entityId chunks under 'I' become buckets: dropped here, rebuilt from the segments below.
-      await this.dropIndexOf('entityId');
-      await this.entities.clear();
+      await this.engine.deleteRange(ks, rangeOf(I, AUDIT_FILTERS.entityId));
+      await this.engine.deleteRange(ks, rangeOf(B));
       this.log.info('audit log: entityId index moves to buckets (format 3); rebuilding it from the entries');
     }
     if (format !== FORMAT_VERSION)
@@ -202,23 +210,13 @@ export class AuditLog {
           const all = seg.entries();
           for (let i = 0; i < all.length; i++) {
             const id = seg.firstId + i;
-            if (id > indexed) this.group(id, all[i]!);
-            else if (id > this.bucketedThrough) this.noteEntity(id, all[i]!.entityId);
+            if (id > indexed) this.groupChunked(id, all[i]!);
+            if (id > this.bucketedThrough) this.noteEntity(id, all[i]!.entityId);
             if (this.entities.size >= BUCKET_DEFER) await this.engine.commit(this.writeOutEntities(new WriteBatch()));
           }
         }
       }
       await this.flush();
-    }
-  }
-
-  /** Delete the 'I' chunks of one field. */
-  private async dropIndexOf(f: AuditFilterField): Promise<void> {
-    const tag = Buffer.of(I, AUDIT_FILTERS[f]);
-    for await (const chunk of this.engine.scanChunks(ks, { gte: tag, lt: Buffer.of(I, AUDIT_FILTERS[f] + 1) }, 4096, 4096)) {
-      const batch = new WriteBatch();
-      for (const [k] of chunk) batch.del(ks, k);
-      await this.engine.commit(batch);
     }
   }
 
@@ -329,12 +327,17 @@ export class AuditLog {
   }
 
   private group(id: number, r: AuditRecord): void {
+    this.groupChunked(id, r);
+    this.noteEntity(id, r.entityId);
+  }
+
+  /** Note `id` under its values of the chunked filters (CHUNKED order). */
+  private groupChunked(id: number, r: AuditRecord): void {
     this.add(0, r.user, id);
     this.add(1, r.userId, id);
     this.add(2, r.action, id);
     this.add(3, r.entityType, id);
-    if (id > this.bucketedThrough) this.noteEntity(id, r.entityId);
-    this.add(5, r.success ? 'true' : 'false', id);
+    this.add(4, r.success ? 'true' : 'false', id);
     this.grouped++;
   }
 
@@ -361,11 +364,8 @@ export class AuditLog {
     const n = before === undefined ? this.writer.count : Math.min(this.writer.count, before - this.stagedFrom);
     if (n <= 0) return;
     this.written += n;
-    let id = this.stagedFrom;
-    for (const seg of n === this.writer.count ? this.writer.cutSegments() : this.writer.cutFirst(n)) {
-      batch.put(ks, segmentKey(id), seg);
-      id += KEY_EVERY; // every segment but the last is full
-    }
+    const segments = n === this.writer.count ? this.writer.cutSegments() : this.writer.cutFirst(n);
+    putSegments((k, v) => batch.put(ks, k, v), this.stagedFrom, segments);
     this.stagedFrom += n;
   }
 
@@ -410,16 +410,15 @@ export class AuditLog {
     this.lastValue = [];
     this.lastIds = [];
     this.grouped = 0;
-    for (let f = 0; f < FILTER_FIELDS.length; f++) {
-      if (f === ENTITY) continue; // bucket-index.ts
+    for (let f = 0; f < CHUNKED.length; f++) {
       // Values longer than MAX_INDEX_VALUE bytes share a chunk when their cut prefixes are equal (ids merged in order).
       const long = new Map<string, { prefix: Buffer; ids: number[] }>();
       for (const [value, ids] of groups[f]!) {
         if (ids.length === 1 && value.length <= MAX_INDEX_VALUE / 3) {
-          putSingle(batch, FILTER_FIELDS[f]!, value, ids[0]!);
+          putSingle(batch, CHUNKED[f]!, value, ids[0]!);
           continue;
         }
-        const prefix = indexPrefix(FILTER_FIELDS[f]!, value);
+        const prefix = indexPrefix(CHUNKED[f]!, value);
         if (value.length > MAX_INDEX_VALUE / 3) {
           const k = prefix.toString('latin1');
           const g = long.get(k);
@@ -744,12 +743,11 @@ export class AuditLog {
         let i = Math.max(0, this.firstId - seg.firstId);
         for (; i < seg.count && n < max && seg.timeAt(i) < cutoffMs; i++, n++) {
           const e = all[i]!;
-          for (const f of FILTER_FIELDS) {
+          for (const f of CHUNKED) {
             const x = e[f];
-            if (x === null || x === undefined) continue;
-            if (f === 'entityId') entityIds.add(String(x));
-            else prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
+            if (x !== null && x !== undefined) prefixes.set(`${f}\u0000${String(x)}`, indexPrefix(f, String(x)));
           }
+          if (e.entityId !== null) entityIds.add(e.entityId);
           anchor = recordHash(anchor, seg.framed(i));
           lastDeleted = seg.firstId + i;
         }
@@ -816,9 +814,10 @@ export class AuditLog {
   }
 }
 
-const FILTER_FIELDS = Object.keys(AUDIT_FILTERS) as AuditFilterField[];
+/** The filters indexed in chunks per (field, value) and flush (entityId: in buckets, bucket-index.ts). */
+const CHUNKED: readonly AuditFilterField[] = ['user', 'userId', 'action', 'entityType', 'success'];
 
-const newGroups = (): Map<string, number[]>[] => FILTER_FIELDS.map(() => new Map<string, number[]>());
+const newGroups = (): Map<string, number[]>[] => CHUNKED.map(() => new Map<string, number[]>());
 
 function putChunk(batch: WriteBatch, prefix: Buffer, ids: number[]): void {
   const key = Buffer.allocUnsafe(prefix.length + 8);
@@ -859,8 +858,9 @@ function readId(b: Buffer, at: number): number {
   return b.readUInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
 }
 
-function rangeOf(tag: number): { gte: Buffer; lt: Buffer } {
-  return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
+/** The keys starting with `tags` (bytes). */
+function rangeOf(...tags: number[]): { gte: Buffer; lt: Buffer } {
+  return { gte: Buffer.of(...tags), lt: prefixUpperBound(Buffer.of(...tags)) };
 }
 
 /** 'I' field len(2) value: a unique prefix per (field, value). */

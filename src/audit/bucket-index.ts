@@ -1,4 +1,4 @@
-import { type Engine, type Keyspace, readVarint, WriteBatch, writeAscii, writeVarint } from '../storage/index.js';
+import { type Engine, type Keyspace, readVarint, seqCodec, type WriteBatch, writeAscii, writeVarint } from '../storage/index.js';
 
 /**
  * The index of a field whose values are mostly unique — the audit log's
@@ -15,9 +15,9 @@ import { type Engine, type Keyspace, readVarint, WriteBatch, writeAscii, writeVa
  * `firstId` is the chunk's smallest id; a value has one pair per chunk. A
  * lookup reads its value's bucket (every chunk up to the highest id wanted;
  * a bucket of a 1M-entry log holds ~1,000 pairs, ~25 KB) plus what waits in
- * memory. What waits is derived
- * data: after a crash it is rebuilt from the segments after the watermark
- * (the audit log's `'M bucketed'`), at most one write-out's worth.
+ * memory. What waits is derived data: after a crash it is rebuilt from the
+ * segments after the watermark (the audit log's `'M bucketed'`), at most one
+ * write-out's worth.
  */
 
 /** Buckets (bucketOf). Changing it, or bucketOf, changes the stored layout. */
@@ -25,16 +25,12 @@ export const BUCKETS = 1024;
 
 export class BucketIndex {
   /**
-   * Postings waiting, in id order: a value and its id — or its ids, when
-   * the same value came several times in a row (a client reading one key).
-   * Arrays, not a map: nearly every value is new, and a map costs a hash
-   * and an insert per write to save nothing.
+   * Postings waiting, in id order: parallel arrays of value and id. Not a
+   * map: nearly every value is new, and a map costs a hash and an insert
+   * per write to save nothing; equal values are merged at write-out.
    */
   private values: string[] = [];
-  private ids_: (number | number[])[] = [];
-  private lastValue: string | undefined;
-  /** Ids waiting in memory. */
-  size = 0;
+  private idList: number[] = [];
 
   constructor(
     private readonly engine: Engine,
@@ -43,38 +39,32 @@ export class BucketIndex {
     private readonly maxValue: number,
   ) {}
 
-  /** Note `id` (ids arrive ascending) under `value`. */
-  add(value: string, id: number): void {
-    this.size++;
-    if (value === this.lastValue) {
-      const k = this.ids_.length - 1;
-      const x = this.ids_[k]!;
-      if (typeof x === 'number') this.ids_[k] = [x, id];
-      else x.push(id);
-      return;
-    }
-    this.values.push(value);
-    this.ids_.push(id);
-    this.lastValue = value;
+  /** Ids waiting in memory. */
+  get size(): number {
+    return this.idList.length;
   }
 
-  /** Put what waits into `batch` as bucket chunks (postings in id order within each), and forget it. */
+  /** Note `id` (ids arrive ascending) under `value`. */
+  add(value: string, id: number): void {
+    this.values.push(value);
+    this.idList.push(id);
+  }
+
+  /** Put what waits into `batch` as bucket chunks, and forget it. */
   writeOut(batch: WriteBatch): void {
     const n = this.values.length;
     if (n === 0) return;
     const values = this.values;
-    const ids = this.ids_;
+    const ids = this.idList;
     // A counting sort by bucket keeps id order inside each bucket: a chunk's first posting has its smallest id.
     const bucket = new Uint16Array(n);
     const start = new Uint32Array(BUCKETS + 1);
     let bytes = 0;
     for (let i = 0; i < n; i++) {
-      const v = values[i]!;
-      const b = bucketOf(v);
+      const b = bucketOf(values[i]!);
       bucket[i] = b;
       start[b + 1]!++;
-      const x = ids[i]!;
-      bytes += 2 + Math.min(3 * v.length, this.maxValue) + 10 + 8 * (typeof x === 'number' ? 1 : x.length);
+      bytes += pairBound(values[i]!.length, this.maxValue, 1);
     }
     for (let b = 0; b < BUCKETS; b++) start[b + 1]! += start[b]!;
     const order = new Uint32Array(n);
@@ -86,62 +76,38 @@ export class BucketIndex {
     for (let b = 0; b < BUCKETS; b++) {
       if (start[b] === start[b + 1]) continue;
       const from = o;
-      const head = ids[order[start[b]!]!]!;
-      const first = typeof head === 'number' ? head : head[0]!;
-      // One pair per value: a value that came back later (not in a row) joins its earlier ids, still ascending.
-      const pairs = new Map<string, number | number[]>();
+      const first = ids[order[start[b]!]!]!;
+      // One pair per value, its ids ascending.
+      const pairs = new Map<string, number[]>();
       for (let k = start[b]!; k < start[b + 1]!; k++) {
         const i = order[k]!;
-        const x = ids[i]!;
         const g = pairs.get(values[i]!);
-        if (g === undefined) pairs.set(values[i]!, x);
-        else {
-          const merged = typeof g === 'number' ? [g] : g;
-          if (typeof x === 'number') merged.push(x);
-          else for (const id of x) merged.push(id);
-          if (merged !== g) pairs.set(values[i]!, merged);
-        }
+        if (g === undefined) pairs.set(values[i]!, [ids[i]!]);
+        else g.push(ids[i]!);
       }
-      for (const [value, x] of pairs) {
-        o = this.putValue(out, o, value);
-        if (typeof x === 'number') {
-          out[o++] = 1;
-          o = writeVarint(out, o, x - first);
-          continue;
-        }
-        o = writeVarint(out, o, x.length);
-        let prev = first;
-        for (const id of x) {
-          o = writeVarint(out, o, id - prev);
-          prev = id;
-        }
-      }
+      for (const [value, x] of pairs) o = this.writePair(out, o, value, x, first);
       batch.put(this.ks, this.key(b, first), out.subarray(from, o));
     }
     this.values = [];
-    this.ids_ = [];
-    this.lastValue = undefined;
-    this.size = 0;
+    this.idList = [];
   }
 
   /** The ids noted under `value` within [lo, hi], newest first, in batches. */
   async *ids(value: string, lo: number, hi: number): AsyncGenerator<number[]> {
     const want = this.cut(value);
     const found: number[] = [];
-    const take = (ids: readonly number[] | number) => {
-      if (typeof ids === 'number') {
-        if (ids >= lo && ids <= hi) found.push(ids);
-      } else for (const id of ids) if (id >= lo && id <= hi) found.push(id);
+    const take = (id: number) => {
+      if (id >= lo && id <= hi) found.push(id);
     };
     // What waits in memory: the value itself, or (a value longer than the cut) every value with the same cut.
     const long = want.length >= this.maxValue;
     for (let i = 0; i < this.values.length; i++) {
       const v = this.values[i]!;
-      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : v === value) take(this.ids_[i]!);
+      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : v === value) take(this.idList[i]!);
     }
     const b = bucketOf(value);
     for await (const chunk of this.engine.scanChunks(this.ks, { gte: this.key(b, 0), lte: this.key(b, hi) }, 64, 16))
-      for (const [k, v] of chunk) forEachPair(v, readId(k, k.length - 8), (bytes, ids) => bytes.equals(want) && take(ids));
+      for (const [k, v] of chunk) forEachPair(v, firstIdOf(k), (bytes, ids) => bytes.equals(want) && ids.forEach(take));
     // What waits (newest) came first, then the chunks oldest first: sort once.
     found.sort((x, y) => y - x);
     for (let i = 0; i < found.length; i += 4096) yield found.slice(i, i + 4096);
@@ -158,35 +124,26 @@ export class BucketIndex {
       for await (const [k, v] of this.engine.scan(this.ks, { gte: this.key(b, 0), lte: this.key(b, lastDeleted) })) {
         const pairs: [Buffer, number[]][] = [];
         let first = Number.POSITIVE_INFINITY;
-        forEachPair(v, readId(k, k.length - 8), (bytes, ids) => {
+        let bytes = 0;
+        forEachPair(v, firstIdOf(k), (value, ids) => {
           const keep = ids.filter((id) => id > lastDeleted);
           if (keep.length === 0) return;
-          pairs.push([Buffer.from(bytes), keep]);
+          pairs.push([Buffer.from(value), keep]);
           first = Math.min(first, keep[0]!);
+          bytes += pairBound(value.length, this.maxValue, keep.length);
         });
         batch.del(this.ks, k);
-        if (pairs.length > 0) batch.put(this.ks, this.key(b, first), encodePairs(pairs, first));
+        if (pairs.length === 0) continue;
+        const out = Buffer.allocUnsafe(bytes);
+        let o = 0;
+        for (const [value, ids] of pairs) o = this.writePair(out, o, value, ids, first);
+        batch.put(this.ks, this.key(b, first), out.subarray(0, o));
       }
     }
   }
 
-  /** Delete every stored chunk (the index is rebuilt from the segments). */
-  async clear(): Promise<void> {
-    const range = { gte: Buffer.of(this.tag), lt: Buffer.of(this.tag + 1) };
-    for await (const chunk of this.engine.scanChunks(this.ks, range, 4096, 4096)) {
-      const batch = new WriteBatch();
-      for (const [k] of chunk) batch.del(this.ks, k);
-      await this.engine.commit(batch);
-    }
-  }
-
   private key(bucket: number, id: number): Buffer {
-    const k = Buffer.allocUnsafe(11);
-    k[0] = this.tag;
-    k.writeUInt16BE(bucket, 1);
-    k.writeUInt32BE(Math.floor(id / 2 ** 32), 3);
-    k.writeUInt32BE(id >>> 0, 7);
-    return k;
+    return Buffer.concat([Buffer.of(this.tag, bucket >> 8, bucket & 0xff), seqCodec.encode(id)]);
   }
 
   /** The indexed bytes of a value: its UTF-8, cut at maxValue bytes. */
@@ -195,18 +152,28 @@ export class BucketIndex {
     return v.length > this.maxValue ? v.subarray(0, this.maxValue) : v;
   }
 
-  /** varint(n) and the n indexed bytes of `value` at `o`; ASCII (nearly every key) copied without a native call. */
-  private putValue(out: Buffer, o: number, value: string): number {
-    if (value.length < 0x80) {
-      const end = writeAscii(out, o + 1, value);
-      if (end >= 0) {
-        out[o] = value.length;
-        return end;
-      }
+  /**
+   * A pair at `o`: varint(n) and the n indexed bytes of `value` (a string:
+   * ASCII, nearly every key, copied without a native call; else cut), then
+   * the count and the ids as deltas from `base`. At most pairBound bytes.
+   */
+  private writePair(out: Buffer, o: number, value: string | Buffer, ids: readonly number[], base: number): number {
+    const ascii = typeof value === 'string' && value.length < 0x80 ? writeAscii(out, o + 1, value) : -1;
+    if (ascii >= 0) {
+      out[o] = value.length;
+      o = ascii;
+    } else {
+      const v = typeof value === 'string' ? this.cut(value) : value;
+      o = writeVarint(out, o, v.length);
+      o += v.copy(out, o);
     }
-    const v = this.cut(value);
-    o = writeVarint(out, o, v.length);
-    return o + v.copy(out, o);
+    o = writeVarint(out, o, ids.length);
+    let prev = base;
+    for (const id of ids) {
+      o = writeVarint(out, o, id - prev);
+      prev = id;
+    }
+    return o;
   }
 }
 
@@ -222,22 +189,9 @@ export function bucketOf(value: string): number {
   return (h >>> 0) % BUCKETS;
 }
 
-function encodePairs(pairs: [Buffer, number[]][], base: number): Buffer {
-  let size = 0;
-  for (const [v, ids] of pairs) size += 10 + v.length + 10 + 8 * ids.length;
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  for (const [v, ids] of pairs) {
-    o = writeVarint(out, o, v.length);
-    o += v.copy(out, o);
-    o = writeVarint(out, o, ids.length);
-    let prev = base;
-    for (const id of ids) {
-      o = writeVarint(out, o, id - prev);
-      prev = id;
-    }
-  }
-  return Buffer.from(out.subarray(0, o));
+/** The most bytes a pair of a value of `length` UTF-16 units (cut at maxValue bytes) with `ids` ids takes. */
+function pairBound(length: number, maxValue: number, ids: number): number {
+  return 2 + Math.min(3 * length, maxValue) + 8 + 8 * ids;
 }
 
 /** Call `fn` with each pair of a chunk (the value's bytes are a view of `b`). Throws on bytes that are not pairs. */
@@ -259,6 +213,7 @@ function forEachPair(b: Buffer, base: number, fn: (value: Buffer, ids: number[])
   }
 }
 
-function readId(b: Buffer, at: number): number {
-  return b.readUInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
+/** The first id in a chunk's key (its last 8 bytes). */
+function firstIdOf(key: Buffer): number {
+  return seqCodec.decode(key.subarray(key.length - 8));
 }

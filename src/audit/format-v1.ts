@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from '../log.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import type { AuditEntry } from './entry.js';
-import { GENESIS, HASH_BYTES, KEY_EVERY, Segment, SegmentWriter, segmentKey, segmentKeyId } from './record-codec.js';
+import { GENESIS, HASH_BYTES, putSegments, Segment, SegmentWriter, segmentKeyId } from './record-codec.js';
 
 /**
  * Format 1 of the audit log (before segments): one key per entry,
@@ -62,13 +62,7 @@ export async function migrateFormat1(engine: Engine, log: Logger): Promise<void>
   let batch = new WriteBatch();
   let staged: number | undefined;
   const cut = async () => {
-    if (writer !== undefined && writer.count > 0) {
-      let id = staged!;
-      for (const seg of writer.cutSegments()) {
-        batch.put(ks, segmentKey(id), seg);
-        id += KEY_EVERY;
-      }
-    }
+    if (writer !== undefined && writer.count > 0) putSegments((k, v) => batch.put(ks, k, v), staged!, writer.cutSegments());
     staged = undefined;
     await engine.commit(batch);
     batch = new WriteBatch();

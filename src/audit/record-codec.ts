@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { readVarint, writeAscii, writeVarint } from '../storage/index.js';
+import { readVarint, seqCodec, writeAscii, writeVarint } from '../storage/index.js';
 import type { AuditEntry, AuditRecord } from './entry.js';
 
 /**
@@ -59,18 +59,25 @@ const LONG_STR = 0xff;
 /** Shorter common prefixes are not worth a reference. */
 const MIN_PREFIX = 6;
 
+const SEGMENT_TAG = Buffer.of(0x53); // 'S'
+
 /** A segment's key in the audit keyspace: 'S' and its first entry's id (u64 BE). */
 export function segmentKey(firstId: number): Buffer {
-  const b = Buffer.allocUnsafe(9);
-  b[0] = 0x53;
-  b.writeUInt32BE(Math.floor(firstId / 2 ** 32), 1);
-  b.writeUInt32BE(firstId >>> 0, 5);
-  return b;
+  return Buffer.concat([SEGMENT_TAG, seqCodec.encode(firstId)]);
 }
 
 /** The first id a segment key names (`at`: where its 'S' is — 0 inside the keyspace, 1 in a full LevelDB key). */
 export function segmentKeyId(key: Buffer, at = 0): number {
-  return key.readUInt32BE(at + 1) * 2 ** 32 + key.readUInt32BE(at + 5);
+  return seqCodec.decode(key.subarray(at + 1, at + 9));
+}
+
+/** Store segments cut in order (cutSegments, cutFirst) under their keys, the first holding entry `firstId`. */
+export function putSegments(put: (key: Buffer, segment: Buffer) => void, firstId: number, segments: Buffer[]): void {
+  let id = firstId;
+  for (const seg of segments) {
+    put(segmentKey(id), seg);
+    id += KEY_EVERY; // every segment but the last is full
+  }
 }
 
 /** The genesis "previous hash": 32 zero bytes. */

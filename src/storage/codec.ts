@@ -230,18 +230,10 @@ export function encodeAscending(values: readonly number[], base = 0): Buffer {
 /** The integers `encodeAscending` wrote (with the same `base`). */
 export function decodeAscending(b: Uint8Array, base = 0): number[] {
   const out: number[] = [];
+  const at = { o: 0 };
   let prev = base;
-  let i = 0;
-  while (i < b.length) {
-    let d = 0;
-    let mul = 1;
-    for (;;) {
-      const x = b[i++]!;
-      d += (x & 0x7f) * mul;
-      if (x < 0x80) break;
-      mul *= 0x80;
-    }
-    prev += d;
+  while (at.o < b.length) {
+    prev += readVarint(b, at);
     out.push(prev);
   }
   return out;

@@ -207,6 +207,19 @@ export class Engine {
   // ------------------------------------------------------------- writes
 
   /**
+   * Delete every key of `ks` in [gte, lt), a chunk of keys per commit (not
+   * atomic as a whole: for derived data that is rebuilt, or redone after a
+   * crash).
+   */
+  async deleteRange(ks: Keyspace, range: { gte: Buffer; lt: Buffer }): Promise<void> {
+    for await (const chunk of this.scanChunks(ks, range, 4096, 4096)) {
+      const batch = new WriteBatch();
+      for (const [k] of chunk) batch.del(ks, k);
+      await this.commit(batch);
+    }
+  }
+
+  /**
    * Apply a batch atomically. Resolves once the batch is durable under the
    * configured mode (fsynced in `sync` mode); concurrent commits share one
    * LevelDB write (group commit).
