@@ -16,6 +16,7 @@ import { cdcArea } from './areas/cdc.js';
 import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
+import { piiArea } from './areas/pii.js';
 import { queryArea } from './areas/query.js';
 import { recoveryArea } from './areas/recovery.js';
 import { txnArea } from './areas/txn.js';
@@ -28,7 +29,7 @@ import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
 const AREAS = new Map<string, Area>(
-  [entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea, auditArea].map((a) => [
+  [entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea, auditArea, piiArea].map((a) => [
     a.name,
     a,
   ]),

@@ -94,6 +94,12 @@ export interface Config {
   retentionIntervalMs: number | undefined;
   /** Most deletes per commit of a retention cleanup (between commits it yields to other requests). */
   retentionBatchSize: number;
+  /** The PII vault's master key (32 bytes, base64 or hex); wins over `piiKeyFile`. Undefined with no file: a key file in the data directory. */
+  piiKey: string | undefined;
+  /** A file holding the PII master key (base64 or hex), kept outside the data directory in production. */
+  piiKeyFile: string | undefined;
+  /** Longest text POST /api/classify and /pii/pseudonymize accept (UTF-8 bytes); longer: 413. */
+  classifyMaxBytes: number;
 }
 
 export type AuditLevel = 'all' | 'writes' | 'off';
@@ -142,6 +148,9 @@ export const DEFAULTS: Config = {
   auditFlushMs: 20,
   retentionIntervalMs: 3_600_000,
   retentionBatchSize: 500,
+  piiKey: undefined,
+  piiKeyFile: undefined,
+  classifyMaxBytes: 1024 * 1024,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -297,6 +306,14 @@ const SETTINGS = [
     flag: 'retention-batch',
     parse: (v: string) => intIn(v, 'retention batch', 1, 10_000),
   },
+  { key: 'piiKey', env: 'THEMIS_PII_KEY', flag: 'pii-key', parse: checkedPiiKey },
+  { key: 'piiKeyFile', env: 'THEMIS_PII_KEY_FILE', flag: 'pii-key-file', parse: (v: string) => nonEmpty(v, 'pii key file') },
+  {
+    key: 'classifyMaxBytes',
+    env: 'THEMIS_CLASSIFY_MAX_BYTES',
+    flag: 'classify-max-bytes',
+    parse: (v: string) => intIn(v, 'classify max bytes', 1, 64 * 1024 * 1024),
+  },
 ] as const;
 
 export class ConfigError extends Error {
@@ -386,6 +403,29 @@ export function parseRetention(v: string): Retention {
   const ms = Number(m[1]) * unit;
   if (ms <= 0) throw new ConfigError('cdc retention age must be positive');
   return { kind: 'age', ms };
+}
+
+/**
+ * A PII master key as configured: 32 bytes written as 64 hex digits or as
+ * base64 (43/44 characters). Anything else is refused: a short or mistyped
+ * key would silently weaken the vault.
+ */
+export function parsePiiKey(v: string): Buffer {
+  const t = v.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(t)
+    ? Buffer.from(t, 'hex')
+    : /^[A-Za-z0-9+/_-]{43}=?$/.test(t)
+      ? Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+      : undefined;
+  if (key?.length !== 32)
+    throw new ConfigError('pii key must be 32 bytes written as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)');
+  return key;
+}
+
+/** The configured key text, once it is known to be a valid key (parsed again where it is used). */
+function checkedPiiKey(v: string): string {
+  parsePiiKey(v);
+  return v.trim();
 }
 
 function parseAdminKey(v: string): string {

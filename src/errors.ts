@@ -29,6 +29,8 @@ export const ErrorCodes = {
   /** Change-log entries below the retained range were requested. */
   GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
+  /** A write a table's PII policy refuses (`action: reject`): the field and category are named, never the value. */
+  PII_DETECTED: 422,
   /** Too many requests from one client; retry after the time given. */
   RATE_LIMITED: 429,
   INTERNAL: 500,

@@ -6,6 +6,7 @@ import { Graph } from './graph/module.js';
 import { Indexes } from './index/module.js';
 import { Vectors } from './index/vector/module.js';
 import type { Module } from './kernel/index.js';
+import { Pii } from './pii/index.js';
 import { Query } from './query/module.js';
 import { Retention } from './retention/index.js';
 import { Search } from './search/module.js';
@@ -30,4 +31,5 @@ export const MODULES: readonly Module<unknown>[] = [
   ApiKeys,
   Audit,
   Retention,
+  Pii,
 ];

@@ -394,6 +394,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                422: components["responses"]["PiiRefused"];
                 503: components["responses"]["Unavailable"];
             };
         };
@@ -546,6 +547,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                422: components["responses"]["PiiRefused"];
                 503: components["responses"]["Unavailable"];
             };
         };
@@ -887,6 +889,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                422: components["responses"]["PiiRefused"];
                 503: components["responses"]["Unavailable"];
             };
         };
@@ -1650,6 +1653,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
+                422: components["responses"]["PiiRefused"];
             };
         };
         delete?: never;
@@ -1702,6 +1706,7 @@ export interface paths {
                 };
                 400: components["responses"]["IndexBadRequest"];
                 401: components["responses"]["Unauthorized"];
+                422: components["responses"]["PiiRefused"];
             };
         };
         delete?: never;
@@ -1936,6 +1941,7 @@ export interface paths {
                 401: components["responses"]["Unauthorized"];
                 403: components["responses"]["Forbidden"];
                 409: components["responses"]["Conflict"];
+                422: components["responses"]["PiiRefused"];
                 503: components["responses"]["IndexBuilding"];
             };
         };
@@ -2990,8 +2996,9 @@ export interface paths {
          * @description The contract's sections from real counters of the period (both bounds
          *     inclusive; default: the last 30 days, `end` defaulting to now):
          *     failed authentications (`LOGIN_FAILED` entries), forbidden attempts
-         *     (entries answered 403), PII reveal/deletion events (`PII_REVEAL`,
-         *     `PII_DELETE` entries: zero until the PII module exists, see `note`),
+         *     (entries answered 403), PII figures (values held in the vault, erased
+         *     values, policies; reveal/deletion events are the `PII_REVEAL` and
+         *     `PII_DELETE` entries of the period),
          *     retention (policies in force, auto-deletion, records deleted by
          *     cleanups finished in the period), a detected breach when the audit
          *     log's hash chain does not verify (the whole chain is walked), and a
@@ -3035,6 +3042,546 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The classification rules
+         * @description Every rule, built-in ones first: its category, its regular expression
+         *     (`pattern`) or how it decides (`method`), whether it is enabled, and its
+         *     confidence without context. `nlp_enabled` is false: names are found with
+         *     gazetteers, surname shape, honorifics and context words (`name_recognition`),
+         *     not a statistical model.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The rules. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClassifyRulesResponse"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        /**
+         * Find personal data (PII) in a text
+         * @description Runs the classification rules (`GET /api/classify`) over `text` and answers
+         *     the matches with their category, value, confidence and position
+         *     (`start_pos`/`end_pos` are UTF-16 offsets: `text.slice(start_pos, end_pos)`
+         *     is the value, as JavaScript counts). Overlapping matches resolve to the most
+         *     specific one; context words near a match (e.g. "Tel.", "IBAN", "geboren")
+         *     raise its confidence. `summary.risk_level` follows docs/pii.md ("Risk
+         *     level"). A text longer than `THEMIS_CLASSIFY_MAX_BYTES` (UTF-8 bytes,
+         *     default 1 MiB) is 413 `PAYLOAD_TOO_LARGE`; `categories` naming an unknown
+         *     category is 400 `VALIDATION_FAILED` with `field: categories`. Nothing of
+         *     the text is stored or logged.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ClassifyRequest"];
+                };
+            };
+            responses: {
+                /** @description The matches. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClassifyResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["TextTooLarge"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classify/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enable or disable rules and set the custom rules (admin)
+         * @description Replaces the rule configuration: an entry without `pattern` names a
+         *     built-in rule and sets `enabled`; an entry with `pattern` is a custom rule
+         *     (an RE2 expression, linear-time: no backreferences or lookaround, so no rule
+         *     can stall the server) finding values of `category`. Built-in rules not listed
+         *     are enabled; custom rules not listed are removed. Persisted before it
+         *     applies; table policies use the new rules from their next write. An unknown
+         *     built-in id, a duplicate id, a custom id equal to a built-in one, a pattern
+         *     RE2 refuses or one matching the empty string is 400 `VALIDATION_FAILED`
+         *     with `field: rules` and the rule's id in the message.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ClassifyRulesRequest"];
+                };
+            };
+            responses: {
+                /** @description The rules now in force (as `GET /api/classify`). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ClassifyRulesResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pii/pseudonymize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the PII of a text by tokens kept in the vault
+         * @description Classifies `text` (as `POST /api/classify`) and replaces every match by a
+         *     token `[<CATEGORY>:<uuid>]` (e.g. `[EMAIL:0b7c…]`); each value is stored in
+         *     the vault, encrypted (docs/pii.md), durable before the answer. The same
+         *     value of the same category in the same `scope` always gets the same uuid
+         *     (a keyed HMAC), so equal values still join and compare equal as tokens;
+         *     tokens already in the text are left as they are. `replacements` gives each
+         *     token's position in the returned text (`start_pos`/`end_pos`) and the
+         *     value's position in the given one (`original_*`), UTF-16 offsets. Limits
+         *     and errors as `POST /api/classify`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PseudonymizeRequest"];
+                };
+            };
+            responses: {
+                /** @description The pseudonymized text. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PseudonymizeResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["TextTooLarge"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pii/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vault and policy figures (no values) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PiiStats"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pii/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The PII policies of all tables (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The policies, by table name. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            policies: components["schemas"]["PiiPolicy"][];
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pii/policy/{table}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        /** The PII policy of a table (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    table: components["schemas"]["TableName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The policy. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PiiPolicy"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        /**
+         * Set the PII policy of a table (admin)
+         * @description From now on every write to the table — `PUT`/`POST /entities`, batches and
+         *     transactions, AQL `INSERT`/`UPDATE`/`REPLACE`/`UPSERT`, vector inserts —
+         *     passes the policy before it is buffered: the strings at `fields` (dot
+         *     paths; an array on the way applies to each element) or, with `"auto"`,
+         *     every string of the document are classified (`categories`: only these;
+         *     default all enabled rules), and
+         *     - `pseudonymize` replaces each value found by its token (as `POST
+         *       /pii/pseudonymize`, in `scope`); the vault record is written in the same
+         *       commit as the document, so indexes, the change feed and the audit log only
+         *       ever see tokens;
+         *     - `reject` refuses the write with 422 `PII_DETECTED` naming the field and
+         *       category (never the value); nothing of the request is applied;
+         *     - `detect` stores the document as it is and counts what it found
+         *       (`GET /pii/stats`, the compliance report).
+         *     Documents written before the policy stay as they are (rewrite them, e.g.
+         *     `FOR d IN t UPDATE d WITH {} IN t`, to apply it). Numbers are not
+         *     classified, nor document keys.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    table: components["schemas"]["TableName"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PiiPolicyRequest"];
+                };
+            };
+            responses: {
+                /** @description The policy in force. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PiiPolicy"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        post?: never;
+        /**
+         * Remove the PII policy of a table (admin)
+         * @description Writes after this are stored as they come. Vault values and detection counts stay.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    table: components["schemas"]["TableName"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            status: "ok";
+                            table: string;
+                            /** @constant */
+                            deleted: true;
+                        };
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pii/{uuid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Reveal the original value of a pseudonym
+         * @description Decrypts the value (needs `pii:reveal`; every call is in the audit log as
+         *     `PII_REVEAL` with the uuid, never the value, whatever `THEMIS_AUDIT` says
+         *     short of `off`). A uuid that is not a UUID is 400 `VALIDATION_FAILED`; an
+         *     unknown, soft-deleted or erased one is 404 `NOT_FOUND`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
+                    uuid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The value. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PiiValue"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a PII value (soft or hard)
+         * @description `mode=soft` (default) hides the value from reveal and keeps it encrypted
+         *     (legal hold; an admin restores it with `POST /pii/{uuid}/restore`);
+         *     `updated` is false when it was hidden already. `mode=hard` erases it by
+         *     crypto-shredding: the record's wrapped data key and ciphertext are replaced
+         *     by a tombstone and the record's key range is compacted, so LevelDB rewrites
+         *     and deletes the files that held them (docs/pii.md, "Erasure"); tokens of the
+         *     value can never be revealed again, and the value written again later gets a
+         *     new uuid. Unknown or already erased uuid: 404.
+         */
+        delete: {
+            parameters: {
+                query?: {
+                    mode?: "soft" | "hard";
+                };
+                header?: never;
+                path: {
+                    /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
+                    uuid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PiiDeleteResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pii/{uuid}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted PII value (admin)
+         * @description `restored` is false when the value was not deleted. An erased (hard-deleted) value cannot be restored: 404.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    uuid: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Restored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            status: "ok";
+                            uuid: string;
+                            restored: boolean;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3096,7 +3643,7 @@ export interface components {
             message: string;
             status_code: number;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED";
+            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "PII_DETECTED" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED";
             /** @description For VALIDATION_FAILED: the offending field (dotted path). */
             field?: string;
             /** @description For PAYLOAD_TOO_LARGE: the configured body limit; for HEADERS_TOO_LARGE and URI_TOO_LONG: the header limit; for RESOURCE_LIMIT_EXCEEDED with limit "memory": THEMIS_QUERY_MAX_MEMORY. */
@@ -3436,7 +3983,8 @@ export interface components {
         /**
          * @description A permission (docs/api.md, "API keys and permissions"): the contract's `admin`,
          *     `audit:read`, `stats:read`, `query:execute`, `classify:read`, `reports:read` and `*`,
-         *     plus `data:read`, `data:write` and `pii:reveal` (read original PII values).
+         *     plus `data:read`, `data:write`, `pii:reveal` (read original PII values) and
+         *     `pii:delete` (delete PII values from the vault).
          *     `admin` and `*` allow everything. A data permission may name tables
          *     (docs/api.md, "Table-scoped permissions"): `data:read:users`,
          *     `data:write:orders`, `data:read:logs_*` (`*` matches any run of
@@ -3444,7 +3992,7 @@ export interface components {
          *     every route.
          * @example data:read:users
          */
-        Permission: string | ("admin" | "audit:read" | "stats:read" | "query:execute" | "classify:read" | "reports:read" | "data:read" | "data:write" | "pii:reveal" | "*");
+        Permission: string | ("admin" | "audit:read" | "stats:read" | "query:execute" | "classify:read" | "reports:read" | "data:read" | "data:write" | "pii:reveal" | "pii:delete" | "*");
         ApiKeyName: string;
         ApiKeyPermissions: components["schemas"]["Permission"][];
         /** @description Free-form labels (owner, service, environment); shown by GET. Never put secrets here. */
@@ -3579,8 +4127,16 @@ export interface components {
                 pii_access_events: number;
                 /** @description `PII_DELETE` entries in the period. */
                 pii_deletion_events: number;
+                /** @description A table pseudonymizes, or the vault holds values. */
                 pseudonymization_active: boolean;
+                /** @description Vault values are encrypted at rest (AES-256-GCM, a data key per value). */
                 encryption_enabled: boolean;
+                /** @description Vault values erased by hard delete (crypto-shredding), all time. */
+                erased_records?: number;
+                /** @description Tables with a PII policy. */
+                pii_policies?: number;
+                /** @description Documents written to `detect` tables with PII found (cumulative). */
+                detected_in_writes?: number;
                 note: string;
             };
             retention: {
@@ -4133,6 +4689,176 @@ export interface components {
             has_more?: boolean;
             next_cursor?: string | null;
         };
+        /** @description A built-in category (`email`, `phone`, `iban`, `credit_card`, `name`, `address`, `ip_address`, `date_of_birth`) or a custom rule's. */
+        PiiCategory: string;
+        ClassifyRequest: {
+            /** @description At most THEMIS_CLASSIFY_MAX_BYTES UTF-8 bytes (413 beyond). */
+            text: string;
+            /**
+             * @description false: matches without start_pos/end_pos.
+             * @default true
+             */
+            include_positions?: boolean;
+            /**
+             * @description Whose gazetteers and context words apply; auto: both.
+             * @default auto
+             * @enum {string}
+             */
+            language?: "de" | "en" | "auto";
+            /** @description Only these categories. */
+            categories?: components["schemas"]["PiiCategory"][];
+        };
+        ClassifyMatch: {
+            category: string;
+            value: string;
+            confidence: number;
+            /** @description UTF-16 offset of the first character. */
+            start_pos?: number;
+            /** @description UTF-16 offset after the last character. */
+            end_pos?: number;
+        };
+        ClassifyResponse: {
+            contains_pii: boolean;
+            matches: components["schemas"]["ClassifyMatch"][];
+            summary: {
+                total_matches: number;
+                categories_found: string[];
+                /** @enum {string} */
+                risk_level: "none" | "low" | "medium" | "high";
+            };
+        };
+        ClassifyRule: {
+            id: string;
+            category: string;
+            /** @description The regular expression (custom rules; built-ins whose core is one). */
+            pattern?: string;
+            /** @description How a built-in rule decides, in words. */
+            method?: string;
+            enabled: boolean;
+            confidence: number;
+            builtin: boolean;
+            /** @description Words that raise the confidence of a match near them. */
+            context?: string[];
+        };
+        ClassifyRulesResponse: {
+            rules: components["schemas"]["ClassifyRule"][];
+            nlp_enabled: boolean;
+            nlp_model?: string | null;
+            name_recognition?: string;
+            supported_languages: string[];
+        };
+        ClassifyRulesRequest: {
+            rules: {
+                id: string;
+                /** @default true */
+                enabled?: boolean;
+                category?: components["schemas"]["PiiCategory"];
+                /** @description RE2 syntax (custom rules). */
+                pattern?: string;
+                /** @default 0.8 */
+                confidence?: number;
+                /** @default false */
+                case_insensitive?: boolean;
+                context?: string[];
+            }[];
+        };
+        PseudonymizeRequest: {
+            text: string;
+            categories?: components["schemas"]["PiiCategory"][];
+            /**
+             * @default auto
+             * @enum {string}
+             */
+            language?: "de" | "en" | "auto";
+            scope?: components["schemas"]["PiiScope"];
+        };
+        /**
+         * @description Equal values get equal uuids within one scope (and different ones across scopes).
+         * @default default
+         */
+        PiiScope: string;
+        PseudonymizeResponse: {
+            text: string;
+            scope: string;
+            replacements: {
+                /** Format: uuid */
+                uuid: string;
+                category: string;
+                /** @description Where the token starts in the returned text. */
+                start_pos: number;
+                end_pos: number;
+                /** @description Where the value started in the given text. */
+                original_start_pos: number;
+                original_end_pos: number;
+            }[];
+        };
+        PiiValue: {
+            /** Format: uuid */
+            uuid: string;
+            value: string;
+            category: string;
+        };
+        PiiDeleteResponse: {
+            /** @constant */
+            status: "ok";
+            /** @enum {string} */
+            mode: "soft" | "hard";
+            uuid: string;
+            /** @description Soft: false when the value was hidden already. */
+            updated?: boolean;
+            /** @description Hard: true. */
+            deleted?: boolean;
+        };
+        PiiPolicyRequest: {
+            fields: components["schemas"]["FieldPath"][] | "auto";
+            /** @enum {string} */
+            action: "pseudonymize" | "reject" | "detect";
+            categories?: components["schemas"]["PiiCategory"][];
+            scope?: components["schemas"]["PiiScope"];
+            /**
+             * @default auto
+             * @enum {string}
+             */
+            language?: "de" | "en" | "auto";
+        };
+        PiiPolicy: {
+            table: string;
+            fields: string[] | "auto";
+            /** @enum {string} */
+            action: "pseudonymize" | "reject" | "detect";
+            categories: string[] | null;
+            scope: string;
+            /** @enum {string} */
+            language: "de" | "en" | "auto";
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        PiiStats: {
+            /** @description Values the vault holds (active and soft-deleted). */
+            records: number;
+            soft_deleted: number;
+            /** @description Values erased (tombstones kept so their uuids stay dead). */
+            shredded: number;
+            policies: number;
+            pseudonymization_active: boolean;
+            encryption_enabled: boolean;
+            /**
+             * @description Where the master key came from (never the key).
+             * @enum {string}
+             */
+            key_source: "env" | "file" | "data-dir" | "generated";
+            /** @description `detect` tables: documents written with PII found and matches per category (cumulative). */
+            detected_in_writes: {
+                [key: string]: {
+                    documents: number;
+                    matches: {
+                        [key: string]: number;
+                    };
+                };
+            };
+        };
     };
     responses: {
         /** @description Healthy. */
@@ -4229,6 +4955,24 @@ export interface components {
         };
         /** @description The key exists already. */
         Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The text is longer than THEMIS_CLASSIFY_MAX_BYTES (`PAYLOAD_TOO_LARGE`). */
+        TextTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description A table's PII policy refuses the document (`PII_DETECTED`, with `field`, `category` and `table`; never the value). */
+        PiiRefused: {
             headers: {
                 [name: string]: unknown;
             };

@@ -241,7 +241,10 @@ export function complianceReportPdf(r: ComplianceReport, generated = new Date().
     section(doc, 'PII processing');
     const p = r.pii_processing;
     kv(doc, [
-      ['PII records', String(p.total_pii_records)],
+      ['PII records (vault)', String(p.total_pii_records)],
+      ['Erased (crypto-shredded)', String(p.erased_records ?? 0)],
+      ['Tables with a PII policy', String(p.pii_policies ?? 0)],
+      ['Documents with PII detected', String(p.detected_in_writes ?? 0)],
       ['PII access events', String(p.pii_access_events)],
       ['PII deletion events', String(p.pii_deletion_events)],
       ['Pseudonymization active', yes(p.pseudonymization_active)],

@@ -28,7 +28,7 @@ export const AUTO_HOURLY_MAX_MS = 72 * 3_600_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-/** Audit verbs the compliance report counts (the PII module's, once it exists). */
+/** Audit verbs the compliance report counts (the PII module's routes). */
 export const PII_REVEAL_ACTION = 'PII_REVEAL';
 export const PII_DELETE_ACTION = 'PII_DELETE';
 export const LOGIN_FAILED_ACTION = 'LOGIN_FAILED';
@@ -189,9 +189,31 @@ export type ScoreItem = ComplianceReport['score_deductions'][number];
 export type ComplianceReport = components['schemas']['ComplianceReport'];
 
 const PII_NOTE =
-  'The PII module does not exist yet: no PII records are held, pseudonymization and encryption of PII are not active, and the counts are the PII_REVEAL / PII_DELETE audit entries (none until it exists).';
+  'total_pii_records: values held in the PII vault now (active and soft-deleted; erased_records: crypto-shredded ones); pii_access_events / pii_deletion_events: PII_REVEAL / PII_DELETE audit entries of the period; detected_in_writes: documents written to tables with a `detect` policy in which PII was found (all time).';
 const RIGHTS_NOTE =
   'access_requests: PII_REVEAL entries; deletion_requests: PII_DELETE entries; no endpoint serves rectification or portability requests yet (0).';
+
+/** What the PII module tells the compliance report (figures only; docs/pii.md). */
+export interface PiiFigures {
+  /** Values held in the vault (active and soft-deleted). */
+  records: number;
+  /** Values erased by crypto-shredding. */
+  shredded: number;
+  policies: number;
+  pseudonymization_active: boolean;
+  encryption_enabled: boolean;
+  /** Documents written to `detect` tables with PII found. */
+  detected_documents: number;
+}
+
+const NO_PII: PiiFigures = {
+  records: 0,
+  shredded: 0,
+  policies: 0,
+  pseudonymization_active: false,
+  encryption_enabled: false,
+  detected_documents: 0,
+};
 
 /** Entries of the period matching the equality filters, counted from the log's indexes (no entry is read). */
 async function countOf(log: AuditLog, p: Period, eq: Parameters<AuditLog['query']>[0]['eq']): Promise<number> {
@@ -225,7 +247,12 @@ export function complianceScore(r: Omit<ComplianceReport, 'compliance_score' | '
 }
 
 /** The compliance report of a period (GET /api/reports/compliance). Verifies the whole chain: O(entries retained). */
-export async function complianceReport(log: AuditLog, retention: RetentionService, p: Period): Promise<ComplianceReport> {
+export async function complianceReport(
+  log: AuditLog,
+  retention: RetentionService,
+  p: Period,
+  pii: PiiFigures = NO_PII,
+): Promise<ComplianceReport> {
   const total = await countOf(log, p, undefined);
   const failedAuth = await countOf(log, p, { action: LOGIN_FAILED_ACTION });
   const reveals = await countOf(log, p, { action: PII_REVEAL_ACTION });
@@ -239,11 +266,14 @@ export async function complianceReport(log: AuditLog, retention: RetentionServic
   const base: Omit<ComplianceReport, 'compliance_score' | 'score_deductions'> = {
     period: { start: iso(p.startMs), end: iso(p.endMs) },
     pii_processing: {
-      total_pii_records: 0,
+      total_pii_records: pii.records,
       pii_access_events: reveals,
       pii_deletion_events: deletions,
-      pseudonymization_active: false,
-      encryption_enabled: false,
+      pseudonymization_active: pii.pseudonymization_active,
+      encryption_enabled: pii.encryption_enabled,
+      erased_records: pii.shredded,
+      pii_policies: pii.policies,
+      detected_in_writes: pii.detected_documents,
       note: PII_NOTE,
     },
     retention: {

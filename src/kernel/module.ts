@@ -25,6 +25,9 @@ export type DatabaseConfig = Pick<
       | 'auditFlushMs'
       | 'retentionIntervalMs'
       | 'retentionBatchSize'
+      | 'piiKey'
+      | 'piiKeyFile'
+      | 'classifyMaxBytes'
     >
   > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */

@@ -22,6 +22,7 @@ export const PERMISSIONS = [
   'data:read',
   'data:write',
   'pii:reveal',
+  'pii:delete',
   '*',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

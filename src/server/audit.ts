@@ -41,8 +41,11 @@ export function auditLink(): Link {
   };
 }
 
-/** Routes that change state: what `THEMIS_AUDIT=writes` records besides committed writes and refused logins. */
-const WRITE_PERMISSIONS = new Set(['data:write', 'admin']);
+/**
+ * Routes that change state, and access to original PII values: what
+ * `THEMIS_AUDIT=writes` records besides committed writes and refused logins.
+ */
+const WRITE_PERMISSIONS = new Set(['data:write', 'admin', 'pii:reveal', 'pii:delete']);
 
 /** The response hook that records a finished request (unless one of its commits already did), at the audit log's level. */
 export function auditHook(db: ServiceHost): ResponseHook {

@@ -220,6 +220,19 @@ export class Engine {
   }
 
   /**
+   * Compact the keys of `ks` in [gte, lt) (keys inside the keyspace, as for
+   * scan; the whole keyspace without a range): LevelDB flushes the memtable
+   * and rewrites the table files overlapping the range, dropping overwritten
+   * and deleted versions (those a live snapshot still sees are kept) and
+   * removing the old files.
+   */
+  async compact(ks: Keyspace, range?: { gte: Buffer; lt: Buffer }): Promise<void> {
+    this.assertOpen();
+    const r = range ? { gte: ks.key(range.gte), lt: ks.key(range.lt) } : ks.range();
+    await this.db.compactRange(r.gte, r.lt);
+  }
+
+  /**
    * Apply a batch atomically. Resolves once the batch is durable under the
    * configured mode (fsynced in `sync` mode); concurrent commits share one
    * LevelDB write (group commit).

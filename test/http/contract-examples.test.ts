@@ -89,9 +89,7 @@ const NOT_YET: { prefix: string; reason: string }[] = [
   { prefix: '/content/', reason: 'content management (content subsystem)' },
   { prefix: '/cache/', reason: 'semantic cache (cache subsystem)' },
   { prefix: '/llm/', reason: 'LLM interaction store (LLM subsystem)' },
-  { prefix: '/pii/', reason: 'PII operations (PII subsystem)' },
   { prefix: '/api/audit', reason: 'audit log (audit subsystem)' },
-  { prefix: '/api/classify', reason: 'classification (PII/audit subsystems)' },
   { prefix: '/api/reports', reason: 'compliance reports (audit subsystem)' },
   { prefix: '/policies', reason: 'policies (security subsystem)' },
 ];

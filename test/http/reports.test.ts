@@ -293,7 +293,11 @@ describe('reports', () => {
       pii_access_events: 0,
       pii_deletion_events: 0,
       pseudonymization_active: false,
-      encryption_enabled: false,
+      // the PII vault always encrypts (AES-256-GCM); no policy pseudonymizes and the vault holds nothing yet
+      encryption_enabled: true,
+      erased_records: 0,
+      pii_policies: 0,
+      detected_in_writes: 0,
     });
     expect(typeof c.pii_processing.note).toBe('string');
     expect(c.data_subject_rights).toMatchObject({
@@ -309,15 +313,14 @@ describe('reports', () => {
       records_deleted_in_period: 0,
       audit_log_policy: { retention_days: 365, auto_deletion: true },
     });
-    // The documented formula: 100 − 5 (no pseudonymization) − 5 (no encryption) − min(15, % failed logins) − min(10, % 403).
+    // The documented formula: 100 − 5 (no pseudonymization) − min(15, % failed logins) − min(10, % 403).
     const pct = (n: number) => Math.round(Math.min(100, (100 * n) / entries.length) * 10) / 10;
     expect(c.score_deductions).toEqual([
       { reason: 'pseudonymization_inactive', points: 5 },
-      { reason: 'encryption_disabled', points: 5 },
       { reason: 'failed_auth_rate', points: Math.min(15, pct(failedAuth)) },
       { reason: 'forbidden_rate', points: Math.min(10, pct(forbidden)) },
     ]);
-    expect(c.compliance_score).toBe(Math.round((100 - 10 - Math.min(15, pct(failedAuth)) - Math.min(10, pct(forbidden))) * 10) / 10);
+    expect(c.compliance_score).toBe(Math.round((100 - 5 - Math.min(15, pct(failedAuth)) - Math.min(10, pct(forbidden))) * 10) / 10);
   });
 
   it('records deleted by a retention cleanup in the period are counted', async () => {

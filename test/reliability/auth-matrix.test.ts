@@ -100,14 +100,15 @@ describe('the router and openapi.yaml list the same routes', () => {
       for (const r of served) expect(r.permission ?? 'public', `${o.method} ${o.path}`).toBe(o.permission);
     }
     // Routes that read or write documents say which tables a scoped key is checked against; the only
-    // data routes without tables are the ones that name none (a transaction's begin, commit, rollback).
+    // data routes without tables are the ones that name none (a transaction's begin, commit, rollback;
+    // POST /pii/pseudonymize, which writes to the vault only).
     const dataOps = specOps.filter((o) => ['data:read', 'data:write', 'query:execute'].includes(o.permission));
     expect(
       dataOps
         .filter((o) => o.tables === undefined)
         .map((o) => `${o.method} ${o.path}`)
         .sort(),
-    ).toEqual(['POST /transaction/begin', 'POST /transaction/commit', 'POST /transaction/rollback']);
+    ).toEqual(['POST /pii/pseudonymize', 'POST /transaction/begin', 'POST /transaction/commit', 'POST /transaction/rollback']);
   });
 });
 

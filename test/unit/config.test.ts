@@ -122,3 +122,18 @@ describe('logger', () => {
     expect(rec.error.stack).toContain('config.test.ts');
   });
 });
+
+describe('THEMIS_PII_KEY, THEMIS_PII_KEY_FILE, THEMIS_CLASSIFY_MAX_BYTES', () => {
+  it('parses them and refuses malformed keys and sizes', () => {
+    const hex = 'ab'.repeat(32);
+    const c = loadConfig(['--classify-max-bytes', '2048'], { THEMIS_PII_KEY: ` ${hex} `, THEMIS_PII_KEY_FILE: '/etc/themis/pii.key' });
+    expect(c.piiKey).toBe(hex);
+    expect(c.piiKeyFile).toBe('/etc/themis/pii.key');
+    expect(c.classifyMaxBytes).toBe(2048);
+    expect(loadConfig([], {}).classifyMaxBytes).toBe(1024 * 1024);
+    expect(loadConfig([], {}).piiKey).toBeUndefined();
+    for (const v of ['ab'.repeat(31), 'not a key'])
+      expect(() => loadConfig([], { THEMIS_PII_KEY: v }), v).toThrow(/pii key must be 32 bytes/);
+    for (const v of ['0', 'x']) expect(() => loadConfig([], { THEMIS_CLASSIFY_MAX_BYTES: v }), v).toThrow(/classify max bytes/);
+  });
+});

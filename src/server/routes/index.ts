@@ -6,6 +6,7 @@ import { entitiesArea } from './entities.js';
 import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
 import { keysArea } from './keys.js';
+import { piiArea } from './pii.js';
 import { queryArea } from './query.js';
 import { reportsArea } from './reports.js';
 import { retentionArea } from './retention.js';
@@ -34,4 +35,5 @@ export const AREAS: readonly RouteArea[] = [
   auditArea,
   retentionArea,
   reportsArea,
+  piiArea,
 ];

@@ -2,6 +2,7 @@ import { Audit } from '../../audit/index.js';
 import { auditReportCsv, auditReportPdf, complianceReportPdf } from '../../audit/report-render.js';
 import { auditReport, complianceReport, GROUP_BY, type GroupBy, reportPeriod } from '../../audit/reports.js';
 import type { ServiceHost } from '../../kernel/index.js';
+import { Pii } from '../../pii/index.js';
 import { Retention } from '../../retention/index.js';
 import type { RouteArea } from '../route-area.js';
 import type { RouteSpec } from '../router.js';
@@ -50,7 +51,15 @@ export function reportRoutes(db: ServiceHost): RouteSpec[] {
         const q = req.query;
         const period = reportPeriod(timeParam(q, 'start'), timeParam(q, 'end'), COMPLIANCE_REPORT_DEFAULT_MS);
         const format = enumParam(q, 'format', ['json', 'pdf'] as const, 'json');
-        const report = await complianceReport(db.get(Audit), db.get(Retention), period);
+        const f = db.get(Pii).facts();
+        const report = await complianceReport(db.get(Audit), db.get(Retention), period, {
+          records: f.records,
+          shredded: f.shredded,
+          policies: f.policies,
+          pseudonymization_active: f.pseudonymization_active,
+          encryption_enabled: f.encryption_enabled,
+          detected_documents: Object.values(f.detected_in_writes).reduce((a, d) => a + d.documents, 0),
+        });
         if (format === 'pdf')
           return attachment(await complianceReportPdf(report), 'application/pdf', filename('compliance', report.period, 'pdf'));
         return { json: report };

@@ -1,0 +1,316 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { Classifier } from '../../src/pii/index.js';
+import { BODY_ID, detectTool, nodeLoadResult } from '../lib/load.js';
+import { applyBaselines, median, mergeRounds, runScenario } from '../lib/scenario.js';
+import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
+import type { Area, BenchSettings, ReportTable, ScenarioResult } from '../lib/types.js';
+import { envNumber, log, prng } from '../lib/util.js';
+
+/**
+ * Area `pii` (issue 17, "Tests and benchmark"; bench/README.md):
+ *
+ * 1. Durable PUT /entities throughput into a table with a `pseudonymize`
+ *    policy vs the same writes into a server without policy: two servers
+ *    side by side, slots alternating in rounds; per-round ratio, median
+ *    over rounds. Every body carries a distinct email (a new vault record
+ *    per request: the worst case), a repeated phone number and a note with
+ *    the email again. Goal: >= 0.7.
+ * 2. Classification throughput in process (KB/s) over mixed German/English
+ *    text (the sentences of test/fixtures/pii/corpus.jsonl in 2 KB chunks),
+ *    median of 3 runs; the ceiling is one email regular expression over the
+ *    same chunks (the cheapest recognizer there is).
+ * 3. POST /api/classify with those 2 KB chunks over HTTP (KB/s), against
+ *    POST /api/classify of an empty text on the same server (the HTTP,
+ *    auth, validation and audit cost alone).
+ */
+
+const ROUTE = '/entities/:key';
+const POLICY = { fields: ['email', 'phone', 'note'], action: 'pseudonymize' };
+/** The body of every PUT: `run` makes the emails of one round distinct from every other round's (the load tool's ids restart per run). */
+const putTemplate = (run: string) =>
+  JSON.stringify({
+    blob: {
+      name: 'Kundin',
+      email: `kunde.${run}-${BODY_ID}@example.com`,
+      phone: '+49 30 1234567',
+      city: 'Berlin',
+      note: `Rückruf erbeten, Antwort an kunde.${run}-${BODY_ID}@example.com`,
+      tier: 'gold',
+      n: 12345,
+    },
+  });
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export const piiArea: Area = {
+  name: 'pii',
+  description: 'durable PUT with a pseudonymize policy vs without (ratio); classify KB/s in process and over HTTP',
+  async run({ settings }) {
+    const tool = detectTool();
+    const results: ScenarioResult[] = [];
+    const tables: ReportTable[] = [];
+    const only = process.env.BENCH_PII_ONLY;
+    if (only !== 'classify') {
+      const tp = await policyThroughput(settings);
+      results.push(...tp.results);
+      tables.push(tp.table);
+    }
+    if (only !== 'put') {
+      const c = await classifyThroughput(settings);
+      results.push(...c.results);
+      tables.push(c.table);
+    }
+    applyBaselines(results);
+    for (const s of results) {
+      const med = s.metrics?.median_round_ratio;
+      if (med === undefined || s.ratio === undefined) continue;
+      s.metrics = { ...s.metrics, aggregate_ratio: r3(s.ratio) };
+      s.ratio = med;
+      if (s.target?.kind === 'ratio' && s.valid) s.pass = med >= s.target.min;
+    }
+    return {
+      title: 'pii (PUT with a pseudonymize policy vs without; classification throughput)',
+      tool: tool.version,
+      scenarios: results,
+      tables,
+      notes: [
+        'PUT rows: ratio = median over rounds of (req/s with the policy ÷ req/s without, same round); goal >= 0.70 (issue 17). Both servers THEMIS_DURABILITY=sync, THEMIS_AUDIT=all, side by side; slots alternate.',
+        'Classify rows: KB of UTF-8 text classified per second; ratio = that ÷ the ceiling in the same run (in process: one email regex over the same chunks; HTTP: POST /api/classify of an empty text, req/s × 2 KB).',
+      ],
+    };
+  },
+};
+
+// ------------------------------------------------------------------ 1. PUT with a policy
+
+async function policyThroughput(settings: BenchSettings): Promise<{ results: ScenarioResult[]; table: ReportTable }> {
+  const rounds = Math.round(envNumber('BENCH_PII_ROUNDS', 6));
+  const slotS = envNumber('BENCH_PII_SLOT_S', 3);
+  const kinds = ['plain', 'policy'] as const;
+  const servers = new Map<(typeof kinds)[number], ThemisServer>();
+  try {
+    for (const k of kinds) {
+      const s = await startThemis({ durability: 'sync' });
+      servers.set(k, s);
+      if (k === 'policy') {
+        const r = await s.req('PUT', '/pii/policy/people', JSON.stringify(POLICY));
+        if (r.status !== 200) throw new Error(`setting the policy: ${r.status} ${await r.text()}`);
+      }
+    }
+    const slot = new Map<string, ScenarioResult[]>();
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [...kinds] : [...kinds].reverse();
+      for (const k of order) {
+        const name = `put-${k}`;
+        const server = servers.get(k)!;
+        const list = slot.get(name) ?? [];
+        slot.set(name, list);
+        log(`pii: round ${round + 1}/${rounds}: ${name}`);
+        const prefix = `/entities/people:${k}-r${round}-`;
+        list.push(
+          await runScenario(
+            {
+              name,
+              description: `PUT /entities/people:<n> (distinct key and email per request), THEMIS_DURABILITY=sync, ${k === 'policy' ? `policy ${JSON.stringify(POLICY)}` : 'no PII policy'}; ${rounds} rounds of ${slotS} s alternating.`,
+              server: `themis (sync, ${k === 'policy' ? 'pseudonymize policy' : 'no policy'})`,
+              load: {
+                base: server.base,
+                method: 'PUT',
+                path: prefix,
+                distinctPathPrefix: prefix,
+                headers: { Authorization: AUTH_HEADER, 'Content-Type': 'application/json' },
+                bodyTemplate: putTemplate(`${k}-r${round}`),
+              },
+              warmupPathPrefix: `/entities/people:warm-${k}-r${round}-`,
+              themis: { server, route: ROUTE },
+              warmupS: list.length === 0 ? settings.warmupS : 0,
+              ...(k === 'policy'
+                ? { baseline: 'put-plain', target: { kind: 'ratio' as const, min: 0.7, label: '>= 70% of PUT without policy' } }
+                : {}),
+            },
+            { ...settings, durationS: slotS },
+          ),
+        );
+      }
+    }
+    // The policy server really pseudonymized: its vault holds (at least) one value per PUT.
+    const stats = (await (await servers.get('policy')!.req('GET', '/pii/stats')).json()) as { records?: number };
+    const plain = slot.get('put-plain')!;
+    const policy = slot.get('put-policy')!;
+    const ratios = policy.map((r, i) => r.load.rps / plain[i]!.load.rps);
+    const results: ScenarioResult[] = [];
+    for (const [name, rs] of [
+      ['put-plain', plain],
+      ['put-policy', policy],
+    ] as const) {
+      const m = mergeRounds(rs);
+      if (name === 'put-policy') {
+        const written = rs.reduce((a, r) => a + r.load.requests, 0);
+        m.metrics = {
+          ...m.metrics,
+          ...Object.fromEntries(ratios.map((x, i) => [`round${i + 1}_ratio`, r3(x)])),
+          median_round_ratio: r3(median(ratios)),
+          vault_records_after_run: stats.records ?? -1,
+          measured_puts: written,
+        };
+        if ((stats.records ?? 0) < written)
+          m.problems.push(`the vault holds ${stats.records} values after ${written} PUTs with distinct emails`);
+        m.valid = m.problems.length === 0;
+      }
+      results.push(m);
+    }
+    const rows = [
+      ['put-plain', ...plain.map((r) => fmt(r.load.rps)), '(reference)'],
+      ['put-policy', ...policy.map((r, i) => `${fmt(r.load.rps)} (${pct(ratios[i]!)})`), `**${pct(median(ratios))}**`],
+    ];
+    return {
+      results,
+      table: {
+        title: 'Durable PUT per round (req/s, and with the policy: ratio to without in the same round)',
+        columns: ['scenario', ...Array.from({ length: rounds }, (_, i) => `round ${i + 1}`), 'median ratio'],
+        rows,
+        notes: [`${slotS} s per slot. Vault values on the policy server after the run: ${fmt(stats.records ?? -1)}.`],
+      },
+    };
+  } finally {
+    await Promise.allSettled([...servers.values()].map((s) => s.stop()));
+  }
+}
+
+// ------------------------------------------------------------------ 2. + 3. classification
+
+/** Mixed German/English text from the corpus, shuffled deterministically, cut into ~`size`-byte chunks at sentence ends. */
+function chunks(size: number): string[] {
+  const file = path.join(PACKAGE_ROOT, 'test/fixtures/pii/corpus.jsonl');
+  const sentences = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  const rnd = prng(17);
+  const out: string[] = [];
+  for (let pass = 0; pass < 8; pass++) {
+    const order = [...sentences].sort(() => rnd() - 0.5);
+    let cur = '';
+    for (const s of order) {
+      cur += (cur === '' ? '' : ' ') + s;
+      if (Buffer.byteLength(cur) >= size) {
+        out.push(cur);
+        cur = '';
+      }
+    }
+  }
+  return out;
+}
+
+async function classifyThroughput(settings: BenchSettings): Promise<{ results: ScenarioResult[]; table: ReportTable }> {
+  const texts = chunks(2048);
+  const bytes = texts.reduce((a, t) => a + Buffer.byteLength(t), 0);
+  const kb = bytes / 1024;
+  const classifier = new Classifier();
+  const email = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+  let found = 0;
+  const timeOf = (f: () => void): number => {
+    const t0 = performance.now();
+    f();
+    return (performance.now() - t0) / 1000;
+  };
+  classifier.classify(texts[0]!); // gazetteers loaded before timing
+  const full: number[] = [];
+  const ceiling: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    full.push(
+      timeOf(() => {
+        for (const t of texts) found += classifier.classify(t).length;
+      }),
+    );
+    ceiling.push(
+      timeOf(() => {
+        for (const t of texts) found += t.match(email)?.length ?? 0;
+      }),
+    );
+  }
+  const fullKBs = kb / median(full);
+  const ceilKBs = kb / median(ceiling);
+  const inProcess = (name: string, s: number, what: string, ratio?: number): ScenarioResult => ({
+    name,
+    description: what,
+    server: 'in process',
+    method: 'classify',
+    path: `${texts.length} chunks, ${fmt(kb)} KB`,
+    load: nodeLoadResult({ latencies: [s * 1000], durationS: s, requests: texts.length, toolVersion: 'in process', raw: what }),
+    valid: found > 0,
+    problems: found > 0 ? [] : ['nothing found'],
+    warnings: [],
+    ...(ratio !== undefined ? { ratio } : {}),
+    metrics: { kb_per_s: Math.round(name === 'classify-inproc' ? fullKBs : ceilKBs), seconds_median_of_3: r3(s) },
+  });
+  const results: ScenarioResult[] = [
+    inProcess(
+      'classify-inproc',
+      median(full),
+      'Classifier.classify over the chunks (all categories, language auto), median of 3 runs',
+      fullKBs / ceilKBs,
+    ),
+    inProcess('classify-email-regex-ceiling', median(ceiling), 'one email regex over the same chunks, median of 3 runs'),
+  ];
+
+  // Over HTTP: the chunks rotate as request bodies.
+  const server = await startThemis({ durability: 'sync' });
+  try {
+    const bodies = texts.slice(0, 200).map((t) => JSON.stringify({ text: t }));
+    const avgKB = bodies.reduce((a, b) => a + Buffer.byteLength(JSON.parse(b).text), 0) / bodies.length / 1024;
+    const http: ScenarioResult[] = [];
+    for (const [name, bs] of [
+      ['classify-http-empty', [JSON.stringify({ text: '' })]],
+      ['classify-http-2k', bodies],
+    ] as const) {
+      log(`pii: ${name}`);
+      http.push(
+        await runScenario(
+          {
+            name,
+            description:
+              name === 'classify-http-2k'
+                ? `POST /api/classify, ${bodies.length} different ~2 KB texts rotating (avg ${avgKB.toFixed(2)} KB)`
+                : 'POST /api/classify {"text": ""}: the HTTP, auth, validation and audit cost alone',
+            server: 'themis (sync, audit all)',
+            load: {
+              base: server.base,
+              method: 'POST',
+              path: '/api/classify',
+              headers: { Authorization: AUTH_HEADER, 'Content-Type': 'application/json' },
+              bodies: [...bs],
+            },
+            themis: { server, route: '/api/classify' },
+            ...(name === 'classify-http-2k' ? { baseline: 'classify-http-empty' } : {}),
+          },
+          settings,
+        ),
+      );
+    }
+    http[1]!.metrics = { ...http[1]!.metrics, kb_per_s: Math.round(http[1]!.load.rps * avgKB) };
+    results.push(...http);
+    return {
+      results,
+      table: {
+        title: 'Classification throughput',
+        columns: ['scenario', 'KB/s', 'ratio'],
+        rows: [
+          ['in process, all categories', fmt(fullKBs), `${pct(fullKBs / ceilKBs)} of one email regex`],
+          ['in process, one email regex (ceiling)', fmt(ceilKBs), ''],
+          ['HTTP POST /api/classify, ~2 KB texts', fmt(http[1]!.load.rps * avgKB), `${fmt(http[1]!.load.rps)} req/s`],
+          ['HTTP POST /api/classify, empty text', '', `${fmt(http[0]!.load.rps)} req/s`],
+        ],
+        notes: [`${texts.length} chunks of mixed German/English corpus sentences, ${fmt(kb)} KB in all.`],
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
