@@ -68,3 +68,14 @@ export function jsonTooDeep(what: string, limit: number): ThemisError {
     },
   );
 }
+
+/**
+ * JSON.parse's error without the piece of input V8 quotes in it (`Unexpected
+ * token 'm', ..."{"email": max@exampl"... is not valid JSON`): error messages
+ * reach logs and the audit log, and the input may hold personal data or
+ * secrets. What is left still says what went wrong, and usually where.
+ */
+export function jsonSyntaxMessage(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(/,?\s*(?:\.\.\.)?"[\s\S]*"(?:\.\.\.)?\s+is not valid JSON/, ' (not valid JSON)').slice(0, 200);
+}

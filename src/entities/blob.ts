@@ -1,5 +1,5 @@
 import { ThemisError } from '../errors.js';
-import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, jsonSyntaxMessage, jsonTooDeep } from '../json-limits.js';
 
 export interface NormalizedBlob {
   /** The JSON text that is stored and returned by GET. */
@@ -29,7 +29,7 @@ export function normalizeBlob(blob: unknown, maxDepth = DEFAULT_MAX_JSON_DEPTH):
     try {
       doc = JSON.parse(blob);
     } catch (e) {
-      throw new ThemisError('INVALID_BLOB', `blob is not valid JSON: ${(e as Error).message}`);
+      throw new ThemisError('INVALID_BLOB', `blob is not valid JSON: ${jsonSyntaxMessage(e)}`);
     }
     if (!isPlainObject(doc)) throw new ThemisError('INVALID_BLOB', `blob must be a JSON object, got ${describe(doc)}`);
     return { text: blob, size: Buffer.byteLength(blob, 'utf8'), doc };

@@ -37,6 +37,16 @@ interface Pending {
   detected: Map<string, { table: string; matches: Record<string, number> }>;
 }
 
+/** A document after its policy: what to store, new vault records (pseudonymize), matches per category (detect). */
+interface Outcome {
+  value: DocumentValue;
+  fresh?: Map<string, Buffer>;
+  detected?: Record<string, number>;
+}
+
+/** Shorter strings are not classified (no PII fits in two characters). */
+const MIN_LENGTH = 3;
+
 interface Plan {
   fresh: Map<string, Buffer>;
   counts: Map<string, DetectionCounts>;
@@ -142,60 +152,88 @@ export class Policies {
     name: 'pii-policy',
     put: (k: EntityKey, value: DocumentValue, txn: Transaction): DocumentValue => {
       const policy = this.byTable.get(k.table);
-      return policy === undefined ? value : this.apply(policy, k, value, txn);
+      if (policy === undefined) return value;
+      const out = this.evaluate(policy, k, value, this.inlineFinder(policy), (m) =>
+        this.vault.pseudonymize(m.category, m.value, policy.view.scope),
+      );
+      this.register(out, k, txn);
+      return out.value;
     },
   };
 
-  private apply(policy: Policy, k: EntityKey, value: DocumentValue, txn: Transaction): DocumentValue {
+  private inlineFinder(policy: Policy): (s: string) => PiiMatch[] {
     const v = policy.view;
-    const doc = value.doc !== undefined ? value.doc : JSON.parse(value.text);
     const classifier = this.classifier();
     const opts = { language: v.language, ...(v.categories ? { categories: v.categories } : {}) };
-    const find = (s: string): PiiMatch[] => (s.length < 3 ? [] : outsideTokens(s, classifier.classify(s, opts)));
+    return (s) => outsideTokens(s, classifier.classify(s, opts));
+  }
+
+  /**
+   * A document through its table's policy: `find` gives the matches of each
+   * string of at least MIN_LENGTH characters (called in traversal order),
+   * `pseudonym` the token of a match. Refuses (reject), counts (detect) or
+   * rewrites (pseudonymize).
+   */
+  private evaluate(
+    policy: Policy,
+    k: EntityKey,
+    value: DocumentValue,
+    find: (s: string) => PiiMatch[],
+    pseudonym: (m: PiiMatch) => Pseudonym,
+  ): Outcome {
+    const v = policy.view;
+    const doc = value.doc !== undefined ? value.doc : JSON.parse(value.text);
+    const matchesOf = (s: string): PiiMatch[] => (s.length < MIN_LENGTH ? [] : find(s));
     if (v.action === 'reject') {
       mapStrings(doc, policy.paths, (s, path) => {
-        const m = find(s)[0];
+        const m = matchesOf(s)[0];
         if (m)
           throw new ThemisError('PII_DETECTED', `field ${path} of ${k.key} holds PII (${m.category}); table ${k.table} refuses PII`, {
             details: { field: path, category: m.category, table: k.table },
           });
         return undefined;
       });
-      return value;
+      return { value: { text: value.text, doc } };
     }
     if (v.action === 'detect') {
-      const matches: Record<string, number> = {};
-      let any = false;
+      const detected: Record<string, number> = {};
       mapStrings(doc, policy.paths, (s) => {
-        for (const m of find(s)) {
-          matches[m.category] = (matches[m.category] ?? 0) + 1;
-          any = true;
-        }
+        for (const m of matchesOf(s)) detected[m.category] = (detected[m.category] ?? 0) + 1;
         return undefined;
       });
-      const p = this.pendingOf(txn);
-      if (any) p.detected.set(k.key, { table: k.table, matches });
-      else p.detected.delete(k.key);
-      return value;
+      return { value: { text: value.text, doc }, detected };
     }
-    let fresh: Map<string, Buffer> | undefined;
+    const fresh = new Map<string, Buffer>();
     /** A value repeated in the document (an email in a field and in a note) is pseudonymized once. */
-    let seen: Map<string, Pseudonym> | undefined;
+    const seen = new Map<string, Pseudonym>();
     const out = mapStrings(doc, policy.paths, (s) => {
-      const matches = find(s);
+      const matches = matchesOf(s);
       if (matches.length === 0) return undefined;
       return replaceMatches(s, matches, (m) => {
         const key = `${m.category}\0${m.value}`;
-        let p = seen?.get(key);
+        let p = seen.get(key);
         if (p === undefined) {
-          p = this.vault.pseudonymize(m.category, m.value, v.scope);
-          (seen ??= new Map()).set(key, p);
-          if (p.fresh) (fresh ??= this.pendingOf(txn).fresh).set(p.uuid, p.fresh);
+          p = pseudonym(m);
+          seen.set(key, p);
+          if (p.fresh) fresh.set(p.uuid, p.fresh);
         }
         return p;
       }).text;
     });
-    return out === doc ? value : { text: JSON.stringify(out), doc: out };
+    return { value: out === doc ? { text: value.text, doc } : { text: JSON.stringify(out), doc: out }, fresh };
+  }
+
+  /** What a document's pass left for its commit, under its transaction. */
+  private register(o: Outcome, k: EntityKey, txn: Transaction): void {
+    if (o.fresh !== undefined && o.fresh.size > 0) {
+      const p = this.pendingOf(txn);
+      for (const [uuid, rec] of o.fresh) p.fresh.set(uuid, rec);
+    }
+    if (o.detected !== undefined) {
+      const any = Object.keys(o.detected).length > 0;
+      if (any) this.pendingOf(txn).detected.set(k.key, { table: k.table, matches: o.detected });
+      else this.pending.get(txn.id)?.detected.delete(k.key);
+    }
   }
 
   private pendingOf(txn: Transaction): Pending {

@@ -88,11 +88,19 @@ export function seal(value: string, uuid: Buffer, category: string, wrapKey: Buf
   const valueIv = rnd.subarray(DEK + IV);
   const v = createCipheriv('aes-256-gcm', dek, valueIv);
   v.setAAD(Buffer.concat([uuid, Buffer.from(category, 'latin1')]));
-  const ct = Buffer.concat([v.update(value, 'utf8'), v.final()]);
+  const ct = v.update(value, 'utf8');
+  v.final(); // GCM is a stream mode: final() adds no bytes, it computes the tag
   const k = createCipheriv('aes-256-gcm', wrapKey, keyIv);
   k.setAAD(uuid);
-  const wrapped = Buffer.concat([k.update(dek), k.final()]);
-  const out = Buffer.concat([keyIv, k.getAuthTag(), wrapped, valueIv, v.getAuthTag(), ct]);
+  const wrapped = k.update(dek);
+  k.final();
+  const out = Buffer.allocUnsafe(IV + TAG + DEK + IV + TAG + ct.length);
+  let o = keyIv.copy(out, 0);
+  o += k.getAuthTag().copy(out, o);
+  o += wrapped.copy(out, o);
+  o += valueIv.copy(out, o);
+  o += v.getAuthTag().copy(out, o);
+  ct.copy(out, o);
   rnd.fill(0);
   return out;
 }

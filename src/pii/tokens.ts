@@ -32,9 +32,8 @@ export function uuidString(b: Buffer): string {
  * stays dead.
  */
 export function pseudonym(key: Buffer, scope: string, category: string, value: string, generation: number): Buffer {
-  const h = createHmac('sha256', key).update(`v1\0${scope}\0${category}\0${generation}\0`).update(value, 'utf8').digest();
-  const b = h.subarray(0, 16);
+  const b = createHmac('sha256', key).update(`v1\0${scope}\0${category}\0${generation}\0${value}`, 'utf8').digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  return Buffer.from(b);
+  return b;
 }

@@ -4,6 +4,7 @@ import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import type { VaultKeys } from './master-key.js';
 import { decodeRecord, encodeRecord, open, seal, stateOf, type VaultRecord, type VaultState } from './record.js';
 import { pseudonym, uuidBytes, uuidString } from './tokens.js';
+import { UuidFilter } from './uuid-filter.js';
 
 const ks = keyspace('pii');
 /** Vault records: 'v' + uuid (16 bytes). */
@@ -16,7 +17,7 @@ const recordKey = (uuid: Buffer): Buffer => Buffer.concat([Buffer.of(RECORD), uu
 const RECORDS = { gte: Buffer.of(RECORD), lt: Buffer.of(RECORD + 1) };
 
 /** Most uuids whose state is remembered (beyond: read from LevelDB). */
-const KNOWN_MAX = 200_000;
+const KNOWN_MAX = 50_000;
 /** A value shredded this many times in one scope and category gets no further pseudonym (a bound, not a policy). */
 const MAX_GENERATION = 64;
 
@@ -25,41 +26,6 @@ export interface Pseudonym {
   uuid: string;
   /** The new record (encrypted) when the value is not in the vault yet; it is stored with the write that uses it. */
   fresh?: Buffer;
-}
-
-/**
- * Which uuids the vault may hold: a Bloom filter over the uuids (4 probes
- * taken straight from the uuid's bytes, which are HMAC output and so
- * uniformly random). "No" is certain, so a new value — the common case of
- * a write — is known to be new without a LevelDB read; "maybe" asks LevelDB.
- * Sized at start for 16 bits per record (at least 8 Mbit = 1 MiB): about
- * 0.2 % false positives until the vault has doubled since the start.
- */
-class UuidFilter {
-  private readonly bits: Uint32Array;
-  private readonly mask: number;
-
-  constructor(records: number) {
-    let size = 1 << 23;
-    while (size < records * 16 && size < 1 << 30) size *= 2;
-    this.bits = new Uint32Array(size >>> 5);
-    this.mask = size - 1;
-  }
-
-  add(id: Buffer): void {
-    for (let i = 0; i < 16; i += 4) {
-      const b = id.readUInt32LE(i) & this.mask;
-      this.bits[b >>> 5]! |= 1 << (b & 31);
-    }
-  }
-
-  mayHold(id: Buffer): boolean {
-    for (let i = 0; i < 16; i += 4) {
-      const b = id.readUInt32LE(i) & this.mask;
-      if ((this.bits[b >>> 5]! & (1 << (b & 31))) === 0) return false;
-    }
-    return true;
-  }
 }
 
 export interface VaultCounts {

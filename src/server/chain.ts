@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { ThemisError } from '../errors.js';
-import { exceedsJsonDepth, jsonTooDeep } from '../json-limits.js';
+import { exceedsJsonDepth, jsonSyntaxMessage, jsonTooDeep } from '../json-limits.js';
 import { can, type Authenticator } from '../security/index.js';
 import { corsLink } from './cors.js';
 import { checkHeaderSize } from './header-size.js';
@@ -184,7 +184,7 @@ function parseBody(route: Route, buf: Buffer, schemas: SchemaRegistry, maxJsonDe
   try {
     body = JSON.parse(buf.toString('utf8'));
   } catch (e) {
-    throw new ThemisError('INVALID_JSON', `malformed JSON in request body: ${(e as Error).message}`);
+    throw new ThemisError('INVALID_JSON', `malformed JSON in request body: ${jsonSyntaxMessage(e)}`);
   }
   schemas.validate(route.body!, body);
   return body;

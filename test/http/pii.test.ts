@@ -475,6 +475,23 @@ describe('PII over HTTP', () => {
   it('no PII value is in the data directory or the logs in clear (control: an unprotected value is found)', async () => {
     const control = email();
     await ok(call(s, 'PUT', '/entities/plain:1', { blob: JSON.stringify({ email: control }) }), 201);
+    // Malformed JSON holding a value: the error (in the answer, the log and the audit entry) does not quote the input.
+    for (const [body, code] of [
+      [`{"blob": "{\\"email\\": LEAK}"}`, 'INVALID_BLOB'],
+      ['{"text": LEAK}', 'INVALID_JSON'],
+    ] as const) {
+      // Short, so that V8 would quote all of it.
+      const leak = `z${randomBytes(4).toString('hex')}`;
+      secrets.push(`${leak}@x`);
+      const r = await call(
+        s,
+        body.startsWith('{"blob"') ? 'PUT' : 'POST',
+        body.startsWith('{"blob"') ? '/entities/people:bad' : '/api/classify',
+        body.replace('LEAK', leak),
+      );
+      expectError(r, 400, code);
+      expect(JSON.stringify(r.body)).not.toContain(leak);
+    }
     expect(await s.stop()).toBe(0);
     const bytes = dataBytes(s.dataDir);
     const logs = s.stdout() + s.stderr();

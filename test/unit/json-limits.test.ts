@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exceedsJsonDepth, jsonTooDeep } from '../../src/json-limits.js';
+import { exceedsJsonDepth, jsonSyntaxMessage, jsonTooDeep } from '../../src/json-limits.js';
 
 /** Reference: nesting depth of a parsed value, by explicit stack (deep values must not overflow the test either). */
 function depthOf(v: unknown): number {
@@ -55,5 +55,20 @@ describe('exceedsJsonDepth', () => {
     expect(e.code).toBe('JSON_TOO_DEEP');
     expect(e.status).toBe(400);
     expect(e.details).toEqual({ max_depth: 256 });
+  });
+});
+
+describe('jsonSyntaxMessage', () => {
+  it('keeps what went wrong and drops the quoted input', () => {
+    for (const text of ['{"email": max@example.com}', '{"a": "jörg@example.org" x}', 'max@example.com', '{"k": 1,']) {
+      let msg = '';
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        msg = jsonSyntaxMessage(e);
+      }
+      expect(msg.length).toBeGreaterThan(5);
+      expect(msg).not.toContain('example');
+    }
   });
 });
