@@ -153,37 +153,20 @@ export class Policies {
     put: (k: EntityKey, value: DocumentValue, txn: Transaction): DocumentValue => {
       const policy = this.byTable.get(k.table);
       if (policy === undefined) return value;
-      const out = this.evaluate(policy, k, value, this.inlineFinder(policy), (m) =>
-        this.vault.pseudonymize(m.category, m.value, policy.view.scope),
-      );
+      const out = this.evaluate(policy, k, value);
       this.register(out, k, txn);
       return out.value;
     },
   };
 
-  private inlineFinder(policy: Policy): (s: string) => PiiMatch[] {
-    const v = policy.view;
-    const classifier = this.classifier();
-    const opts = { language: v.language, ...(v.categories ? { categories: v.categories } : {}) };
-    return (s) => outsideTokens(s, classifier.classify(s, opts));
-  }
-
-  /**
-   * A document through its table's policy: `find` gives the matches of each
-   * string of at least MIN_LENGTH characters (called in traversal order),
-   * `pseudonym` the token of a match. Refuses (reject), counts (detect) or
-   * rewrites (pseudonymize).
-   */
-  private evaluate(
-    policy: Policy,
-    k: EntityKey,
-    value: DocumentValue,
-    find: (s: string) => PiiMatch[],
-    pseudonym: (m: PiiMatch) => Pseudonym,
-  ): Outcome {
+  /** A document through its table's policy: refused (reject), counted (detect) or rewritten (pseudonymize). */
+  private evaluate(policy: Policy, k: EntityKey, value: DocumentValue): Outcome {
     const v = policy.view;
     const doc = value.doc !== undefined ? value.doc : JSON.parse(value.text);
-    const matchesOf = (s: string): PiiMatch[] => (s.length < MIN_LENGTH ? [] : find(s));
+    const classifier = this.classifier();
+    const opts = { language: v.language, ...(v.categories ? { categories: v.categories } : {}) };
+    // Tokens already in a string (a document written again) are not classified again.
+    const matchesOf = (s: string): PiiMatch[] => (s.length < MIN_LENGTH ? [] : outsideTokens(s, classifier.classify(s, opts)));
     if (v.action === 'reject') {
       mapStrings(doc, policy.paths, (s, path) => {
         const m = matchesOf(s)[0];
@@ -213,7 +196,7 @@ export class Policies {
         const key = `${m.category}\0${m.value}`;
         let p = seen.get(key);
         if (p === undefined) {
-          p = pseudonym(m);
+          p = this.vault.pseudonymize(m.category, m.value, v.scope);
           seen.set(key, p);
           if (p.fresh) fresh.set(p.uuid, p.fresh);
         }
@@ -259,7 +242,7 @@ export class Policies {
         for (const [uuid, rec] of p.fresh) if (info.changes.some((c) => c.value?.includes(uuid))) fresh.set(uuid, rec);
       } else {
         const present = new Set<string>();
-        for (const c of info.changes) if (c.value !== null) for (const [, uuid] of tokenSpansOf(c.value)) present.add(uuid);
+        for (const c of info.changes) if (c.value?.includes('[')) for (const m of c.value.matchAll(TOKEN)) present.add(m[2]!);
         for (const [uuid, rec] of p.fresh) if (present.has(uuid)) fresh.set(uuid, rec);
       }
       const counts = new Map<string, DetectionCounts>();
@@ -302,12 +285,6 @@ export class Policies {
 function prefixRange(prefix: string): { gte: Buffer; lt: Buffer } {
   const c = prefix.charCodeAt(0);
   return { gte: Buffer.of(c), lt: Buffer.of(c + 1) };
-}
-
-/** [label, uuid] of every token in a document's JSON text. */
-function tokenSpansOf(text: string): Iterable<[string, string]> {
-  if (!text.includes('[')) return [];
-  return [...text.matchAll(TOKEN)].map((m) => [m[1]!, m[2]!] as [string, string]);
 }
 
 function compile(view: PolicyView): Policy {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ADMIN_KEY, call, sleep, startServer, type Body, type StartedServer } from '../helpers/server.js';
 import { alterStoredEntry, storedSegments } from '../helpers/audit-storage.js';
+import { dataBytes } from '../helpers/files.js';
 
 /**
  * The audit log (issue 16): every request audited with its fields, the
@@ -24,20 +25,6 @@ const audit = async (s: StartedServer, q = ''): Promise<Page> => {
 };
 const bySession = async (s: StartedServer, requestId: string): Promise<Entry[]> =>
   (await audit(s, '?page_size=1000')).entries.filter((e) => e.sessionId === requestId);
-
-/** Every file under `dir`, as one buffer (LevelDB's log and tables). */
-function dataBytes(dir: string): Buffer {
-  const out: Buffer[] = [];
-  const walk = (d: string) => {
-    for (const f of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, f.name);
-      if (f.isDirectory()) walk(p);
-      else out.push(fs.readFileSync(p));
-    }
-  };
-  walk(dir);
-  return Buffer.concat(out);
-}
 
 describe('the audit log', () => {
   let s: StartedServer;

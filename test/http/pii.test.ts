@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Body, call, type StartedServer, startServer } from '../helpers/server.js';
+import { dataBytes } from '../helpers/files.js';
 
 /**
  * PII (issue 17, docs/pii.md), black-box: classification and its rules,
@@ -36,20 +37,6 @@ async function keyWith(s: StartedServer, permissions: string[]): Promise<Record<
 }
 
 const doc = async (s: StartedServer, key: string) => JSON.parse((await ok(call(s, 'GET', `/entities/${key}`))).blob as string);
-
-/** Every file under `dir` as one buffer. */
-function dataBytes(dir: string): Buffer {
-  const out: Buffer[] = [];
-  const walk = (d: string) => {
-    for (const f of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, f.name);
-      if (f.isDirectory()) walk(p);
-      else out.push(fs.readFileSync(p));
-    }
-  };
-  walk(dir);
-  return Buffer.concat(out);
-}
 
 describe('PII over HTTP', () => {
   let s: StartedServer;

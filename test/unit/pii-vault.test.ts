@@ -13,14 +13,10 @@ import { pseudonym, TOKEN, tokenOf, uuidBytes, uuidString } from '../../src/pii/
 import { Vault } from '../../src/pii/vault.js';
 import { Engine, keyspace } from '../../src/storage/index.js';
 import { codeOf } from '../helpers/errors.js';
+import { dataBytes } from '../helpers/files.js';
 
 const log = createLogger('silent');
 const key = () => new VaultKeys(randomBytes(32), 'env');
-
-/** Every file under `dir` as one buffer (LevelDB's logs and tables). */
-function dataBytes(dir: string): Buffer {
-  return Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f))));
-}
 
 describe('vault records', () => {
   it('seal/open round-trips; another key, uuid or category, or a flipped bit, fails', () => {

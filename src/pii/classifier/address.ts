@@ -109,7 +109,7 @@ const DE_PREP_NOT_PLACES = new Set([
     ' ',
   ),
 ]);
-const ADDRESS_WORDS = contextMatcher([
+const ADDRESS_CONTEXT_DE = [
   'adresse',
   'anschrift',
   'lieferadresse',
@@ -122,6 +122,9 @@ const ADDRESS_WORDS = contextMatcher([
   'zustellung',
   'firmensitz',
   'sitz',
+  'büro',
+];
+const ADDRESS_CONTEXT_EN = [
   'address',
   'ship',
   'shipping',
@@ -131,11 +134,13 @@ const ADDRESS_WORDS = contextMatcher([
   'lives',
   'office',
   'home',
-  'an',
-  'in',
-  'at',
-  'to',
-]);
+  'headquarters',
+  'return',
+  'warehouse',
+];
+
+/** Words that make a preposition form ("Am Markt 3") an address: the category's context words, and "an/in/at/to". */
+const ADDRESS_WORDS = contextMatcher([...ADDRESS_CONTEXT_DE, ...ADDRESS_CONTEXT_EN, 'an', 'in', 'at', 'to']);
 
 // House numbers: "5", "12a", "12 a", "3-5", "14/1"; not part of a decimal, date, time or larger number.
 const HOUSE_NO = /(?<![\p{L}\p{N}.,/:+#€$£-])\d{1,4}(?: ?[a-zA-Z](?![\p{L}]))?(?: ?[-/] ?\d{1,4}[a-zA-Z]?)?(?![\p{L}\p{N}]|[.,:/]\d)/gu;
@@ -375,36 +380,6 @@ export function findEnglishAddresses(scan: Scan): Found[] {
   }
   return out;
 }
-
-const ADDRESS_CONTEXT_DE = [
-  'adresse',
-  'anschrift',
-  'lieferadresse',
-  'rechnungsanschrift',
-  'wohnort',
-  'wohnhaft',
-  'wohnt',
-  'lieferung',
-  'versand',
-  'zustellung',
-  'firmensitz',
-  'sitz',
-  'büro',
-];
-const ADDRESS_CONTEXT_EN = [
-  'address',
-  'ship',
-  'shipping',
-  'deliver',
-  'delivery',
-  'located',
-  'lives',
-  'office',
-  'home',
-  'headquarters',
-  'return',
-  'warehouse',
-];
 
 export const germanAddressRecognizer: Recognizer = {
   mayMatch: (p) => p.digits >= 1 && p.letters >= 3,
