@@ -62,10 +62,14 @@ const T = {
   scope: ['test/unit/table-scope-services.test.ts', 'test/unit/table-access.test.ts'],
   audit: ['test/unit/audit-log.test.ts', 'test/unit/audit-codec.test.ts'],
   hook: ['test/unit/group-commit.test.ts', 'test/unit/engine.test.ts', 'test/unit/audit-log.test.ts'],
+  pii: ['test/unit/pii-vault.test.ts'],
+  classify: ['test/unit/pii-classifier.test.ts', 'test/unit/pii-corpus.test.ts'],
 } as const;
 const AL = 'src/audit/audit-log.ts';
 const RC = 'src/audit/record-codec.ts';
 const BI = 'src/audit/bucket-index.ts';
+const VAULT = 'src/pii/vault.ts';
+const REC = 'src/pii/record.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   // ---------------------------------------------------------------- commit path: transaction manager
@@ -741,6 +745,54 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '      if (long ? v.length >= want.length / 3 && this.cut(v).equals(want) : false) take(this.idList[i]!);',
     why: 'entity_id postings still in memory are not found: recent entries missing from an entity filter',
     tests: T.audit,
+  },
+  {
+    id: 'PII-01',
+    file: VAULT,
+    find: '      await this.engine.compact(ks, { gte: key, lt: Buffer.concat([key, Buffer.of(0)]) });',
+    replace: '      void key;',
+    why: 'hard delete writes the tombstone but does not compact: the wrapped data key and ciphertext stay in old LevelDB files',
+    tests: T.pii,
+  },
+  {
+    id: 'PII-02',
+    file: VAULT,
+    find: "    if (rec.state !== 'active')",
+    replace: "    if (rec.state === 'shredded')",
+    why: 'a soft-deleted value can still be revealed',
+    tests: T.pii,
+  },
+  {
+    id: 'PII-03',
+    file: VAULT,
+    find: "      if (state === 'shredded') continue;",
+    replace: "      if (state === 'shredded') return { uuid: uuidString(id) };",
+    why: 'a value written again after its erasure gets the erased uuid back (old tokens would be revealable again)',
+    tests: T.pii,
+  },
+  {
+    id: 'PII-04',
+    file: VAULT,
+    find: '    if (!this.filter.mayHold(id)) return undefined;',
+    replace: '    if (this.filter.mayHold(id)) return undefined;',
+    why: 'the uuid filter answers the wrong way round: existing values get a second record, new ones a LevelDB read',
+    tests: T.pii,
+  },
+  {
+    id: 'PII-05',
+    file: REC,
+    find: "  const ct = v.update(value, 'utf8');",
+    replace: "  const ct = Buffer.from(value, 'utf8');",
+    why: 'the value is stored in clear instead of encrypted',
+    tests: T.pii,
+  },
+  {
+    id: 'PII-06',
+    file: 'src/pii/classifier/email.ts',
+    find: '  mayMatch: (p) => p.at,',
+    replace: '  mayMatch: (p) => p.at && p.digits > 0,',
+    why: 'the email prefilter skips texts the recognizer would have matched (emails without digits)',
+    tests: T.classify,
   },
 ];
 
