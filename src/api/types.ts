@@ -3242,6 +3242,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/pii/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find the pseudonym of a value (data subject requests)
+         * @description For a data subject's access or erasure request: the uuid under which the
+         *     vault holds `value` of `category` in `scope` (default `default`), its state
+         *     and its token. Search the documents for the token (e.g. `FOR d IN t FILTER
+         *     d.email == @token OR CONTAINS(d.notes, @token) RETURN d`); `DELETE
+         *     /pii/{uuid}?mode=hard` then makes the value unrevealable in every document
+         *     at once. The value is compared exactly as written (as pseudonymization
+         *     does). 404 when the vault does not hold it (never held, or erased). Needs
+         *     `pii:reveal` (the answer confirms that a value is held); audited as
+         *     `PII_LOOKUP` with the uuid found, never the value.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PiiLookupRequest"];
+                };
+            };
+            responses: {
+                /** @description The value's pseudonym. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            uuid: string;
+                            /** @enum {string} */
+                            state: "active" | "soft_deleted";
+                            category: string;
+                            scope: string;
+                            /** @example [EMAIL:0c5d3f4e-77a1-8b52-9c1e-2f0b8a51d6e3] */
+                            token: string;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/pii/stats": {
         parameters: {
             query?: never;
@@ -4791,6 +4855,11 @@ export interface components {
                 original_start_pos: number;
                 original_end_pos: number;
             }[];
+        };
+        PiiLookupRequest: {
+            category: components["schemas"]["PiiCategory"];
+            value: string;
+            scope?: components["schemas"]["PiiScope"];
         };
         PiiValue: {
             /** Format: uuid */

@@ -92,6 +92,24 @@ export class Vault {
   }
 
   /**
+   * The uuid under which the vault holds `value` (active or soft-deleted) in
+   * `scope` and `category`, for a data subject's request: its token finds
+   * the documents that hold it, and erasing the uuid makes every one of them
+   * unrevealable. 404 when the vault does not hold the value (never held, or
+   * erased).
+   */
+  find(category: string, value: string, scope: string): { uuid: string; state: VaultState } {
+    for (let gen = 0; gen < MAX_GENERATION; gen++) {
+      const id = pseudonym(this.keys.pseudonym, scope, category, value, gen);
+      const state = this.stateOf(id);
+      if (state === 'shredded') continue;
+      if (state === undefined) break;
+      return { uuid: uuidString(id), state };
+    }
+    throw new ThemisError('NOT_FOUND', `the vault holds no such ${category} value in scope ${scope}`);
+  }
+
+  /**
    * The pseudonym of `value` in `scope` and `category`. A value the vault
    * holds (active or soft-deleted) keeps its uuid; a new one gets a sealed
    * record in `fresh`, and a uuid that was shredded is skipped for the next

@@ -362,6 +362,37 @@ describe('PII over HTTP', () => {
       for (const x of e) expect(feed).not.toContain(x);
     });
 
+    it("lookup: the pseudonym of a data subject's value finds their documents; erasing it makes all of them unrevealable", async () => {
+      const a = email();
+      secrets.push(a);
+      await ok(call(s, 'PUT', '/entities/people:subject1', { blob: JSON.stringify({ email: a }) }), 201);
+      await ok(call(s, 'PUT', '/entities/people:subject2', { blob: JSON.stringify({ notes: `Kopie an ${a}` }) }), 201);
+      const revealer = await keyWith(s, ['pii:reveal']);
+      const found = await ok(call(s, 'POST', '/pii/lookup', { category: 'email', value: a }, revealer));
+      const token = (await doc(s, 'people:subject1')).email as string;
+      expect(found).toEqual({ uuid: uuidOf(token), state: 'active', category: 'email', scope: 'default', token });
+      const hits = await ok(
+        call(s, 'POST', '/query/aql', {
+          query: 'FOR p IN people FILTER p.email == @t OR CONTAINS(p.notes, @t) SORT p._key RETURN p._key',
+          bind_vars: { t: found.token },
+        }),
+      );
+      expect(hits.entities).toEqual(['subject1', 'subject2']);
+      expectError(
+        await call(s, 'POST', '/pii/lookup', { category: 'email', value: a }, await keyWith(s, ['data:write'])),
+        403,
+        'FORBIDDEN',
+      );
+      expectError(await call(s, 'POST', '/pii/lookup', { category: 'email', value: email() }), 404, 'NOT_FOUND');
+      expectError(await call(s, 'POST', '/pii/lookup', { category: 'Email', value: a }), 400, 'VALIDATION_FAILED', 'category');
+      expectError(await call(s, 'POST', '/pii/lookup', { category: 'email' }), 400, 'VALIDATION_FAILED', 'value');
+      await ok(call(s, 'DELETE', `/pii/${found.uuid as string}?mode=hard`));
+      expectError(await call(s, 'POST', '/pii/lookup', { category: 'email', value: a }), 404, 'NOT_FOUND');
+      expectError(await call(s, 'GET', `/pii/${found.uuid as string}`), 404, 'NOT_FOUND');
+      const log = (await ok(call(s, 'GET', '/api/audit?action=PII_LOOKUP&page_size=100'))).entries as Body[];
+      expect(log.some((e) => e.entityId === found.uuid && e.success === true)).toBe(true);
+    });
+
     it('a rolled-back transaction leaves no vault record; a key written twice keeps only its last value', async () => {
       await ok(call(s, 'PUT', '/pii/policy/rb', { fields: ['email'], action: 'pseudonymize' }));
       const before = (await ok(call(s, 'GET', '/pii/stats'))).records as number;

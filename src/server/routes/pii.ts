@@ -1,5 +1,5 @@
 import type { ServiceHost } from '../../kernel/index.js';
-import { Pii } from '../../pii/index.js';
+import { Pii, tokenOf } from '../../pii/index.js';
 import { enumParam } from '../query-params.js';
 import type { RouteArea } from '../route-area.js';
 import type { AuditedRequest, RouteSpec } from '../router.js';
@@ -35,6 +35,19 @@ export function piiRoutes(db: ServiceHost): RouteSpec[] {
       body: 'PseudonymizeRequest',
       handler: async (req) => ({ json: await db.get(Pii).pseudonymize(req.body) }),
       audit: textEntry,
+    }),
+    withBody({
+      method: 'POST',
+      path: '/pii/lookup',
+      body: 'PiiLookupRequest',
+      handler: (req) => {
+        const { category, value } = req.body;
+        const scope = req.body.scope ?? 'default';
+        const found = db.get(Pii).vault.find(category, value, scope);
+        return { json: { ...found, category, scope, token: tokenOf(category, found.uuid) } };
+      },
+      // The subject is the value itself: the entry names the uuid found, never the value.
+      audit: (r) => ({ entityType: 'pii', entityId: (r.reply as { json?: { uuid?: string } } | undefined)?.json?.uuid ?? null }),
     }),
     { method: 'GET', path: '/pii/stats', handler: () => ({ json: db.get(Pii).facts() }) },
     { method: 'GET', path: '/pii/policy', handler: () => ({ json: { policies: db.get(Pii).policies.list() } }) },
