@@ -42,9 +42,14 @@ function upgrade(
 }
 
 async function openWs(port: number, headers: Record<string, string>): Promise<OpenWs> {
-  const r = await upgrade(port, headers);
-  if (!('ws' in r)) throw new Error(`upgrade refused: ${r.status} ${JSON.stringify(r.body)}`);
-  return r;
+  for (let attempt = 1; ; attempt++) {
+    const r = await upgrade(port, headers);
+    if (!('ws' in r)) throw new Error(`upgrade refused: ${r.status} ${JSON.stringify(r.body)}`);
+    // Under load uWS now and then closes a just-upgraded socket at once (1006, inside res.upgrade; see the
+    // issue-17 notes): a client reconnects, and so does the test, rather than wait on a dead socket.
+    const early = await Promise.race([r.closed, sleep(200).then(() => undefined)]);
+    if (early?.code !== 1006 || attempt === 3) return r;
+  }
 }
 
 async function refused(port: number, headers: Record<string, string>) {

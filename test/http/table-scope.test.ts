@@ -245,13 +245,20 @@ describe('table-scoped permissions', () => {
     const sseBad = await openSse(s.port, '/changefeed/stream?from_seq=0&keep_alive=false&key_prefix=orders:1', as(U));
     expect(sseBad.status).toBe(403);
 
-    const wsKeys = await new Promise<string[]>((resolve, reject) => {
-      const got: string[] = [];
-      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/changefeed/ws?from_seq=0&keep_alive=false`, { headers: as(U) });
-      ws.on('message', (m) => got.push((JSON.parse(m.toString()) as { key: string }).key));
-      ws.on('close', () => resolve(got));
-      ws.on('error', reject);
-    });
+    const readAll = () =>
+      new Promise<{ got: string[]; code: number }>((resolve, reject) => {
+        const got: string[] = [];
+        const ws = new WebSocket(`ws://127.0.0.1:${s.port}/changefeed/ws?from_seq=0&keep_alive=false`, { headers: as(U) });
+        ws.on('message', (m) => got.push((JSON.parse(m.toString()) as { key: string }).key));
+        ws.on('close', (code) => resolve({ got, code }));
+        ws.on('error', reject);
+      });
+    // Under load uWS now and then closes a just-upgraded socket at once (1006, nothing sent; see the issue-17
+    // notes): a client reconnects, and so does the test.
+    let r = await readAll();
+    for (let attempt = 2; r.code === 1006 && r.got.length === 0 && attempt <= 3; attempt++) r = await readAll();
+    expect(r.code).toBe(1000);
+    const wsKeys = r.got;
     expect(tables(wsKeys)).toEqual(['follows', 'users']);
     expect(wsKeys.length).toBe(myKeys.length);
   });
