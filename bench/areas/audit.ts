@@ -6,7 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { Engine, keyspace } from '../../src/storage/index.js';
 import { detectTool, nodeLoadResult } from '../lib/load.js';
 import { rssOf, waitIdle } from '../lib/process-info.js';
-import { applyBaselines, median, mergeRounds, runScenario } from '../lib/scenario.js';
+import { applyBaselines, median, mergeRounds, runScenario, rotation, roundRatioMetrics } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { type Summary, summarize } from '../lib/stats.js';
 import type { Area, BenchSettings, ReportTable, ScenarioResult } from '../lib/types.js';
@@ -161,15 +161,8 @@ export const auditArea: Area = {
       notes.push(...q.notes);
     }
 
-    applyBaselines(results);
     // Throughput variants: the ratio is the median of the per-round ratios (the aggregate stays in the JSON).
-    for (const s of results) {
-      const med = s.metrics?.median_round_ratio;
-      if (med === undefined || s.ratio === undefined) continue;
-      s.metrics = { ...s.metrics, aggregate_ratio: r3(s.ratio) };
-      s.ratio = med;
-      if (s.target?.kind === 'ratio' && s.valid) s.pass = med >= s.target.min;
-    }
+    applyBaselines(results);
     return {
       title: 'audit (THEMIS_AUDIT cost on GET/PUT; GET /api/audit over 1M entries; CSV export)',
       tool: tool.version,
@@ -209,8 +202,7 @@ async function throughput(settings: BenchSettings): Promise<{ results: ScenarioR
     for (const kind of KINDS) {
       for (let round = 0; round < rounds; round++) {
         // Rotate the order every round: off all writes, all writes off, writes off all, ...
-        const order = levels.map((_, i) => levels[(i + round) % levels.length]!);
-        for (const level of order) {
+        for (const level of rotation(levels, round)) {
           const name = `${kind}-audit-${level}`;
           const server = servers.get(level)!;
           const list = slot.get(name) ?? [];
@@ -269,11 +261,7 @@ async function throughput(settings: BenchSettings): Promise<{ results: ScenarioR
         const merged = mergeRounds(rs);
         const ratios = rs.map((r, i) => r.load.rps / off[i]!.load.rps);
         if (level !== 'off') {
-          merged.metrics = {
-            ...merged.metrics,
-            ...Object.fromEntries(ratios.map((x, i) => [`round${i + 1}_ratio`, r3(x)])),
-            median_round_ratio: r3(median(ratios)),
-          };
+          merged.metrics = { ...merged.metrics, ...roundRatioMetrics(ratios) };
         }
         const groups = rs.map((r) => r.serverSide?.avgGroupCommit).filter((x): x is number => x !== undefined);
         merged.metrics = {

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { detectTool } from '../lib/load.js';
-import { applyBaselines, median, mergeRounds, runScenario } from '../lib/scenario.js';
+import { applyBaselines, median, mergeRounds, runScenario, roundRatioMetrics } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import type { Area, BenchSettings, ReportTable, ScenarioResult } from '../lib/types.js';
 import { envNumber, log } from '../lib/util.js';
@@ -142,15 +142,8 @@ export const entitiesArea: Area = {
     } finally {
       await Promise.allSettled([sync?.stop(), relaxed?.stop(), bare?.stop()]);
     }
-    applyBaselines(results);
     // The credential variants' ratio is the median of their per-round (bracketed) ratios.
-    for (const s of results) {
-      const med = s.metrics?.median_round_ratio;
-      if (med === undefined || s.ratio === undefined) continue;
-      s.metrics = { ...s.metrics, aggregate_ratio: Math.round(s.ratio * 1000) / 1000 };
-      s.ratio = med;
-      if (s.target?.kind === 'ratio' && s.valid) s.pass = med >= s.target.min;
-    }
+    applyBaselines(results);
     return {
       title: 'entities (GET/PUT /entities/{key})',
       tool: `${tool.version}`,
@@ -301,11 +294,7 @@ async function authVariants(server: ThemisServer, settings: BenchSettings): Prom
     const ratios = rs.map((r, i) => r.load.rps / refs[i]!);
     const med = median(ratios);
     const res = results.find((r) => r.name === v.name)!;
-    res.metrics = {
-      ...res.metrics,
-      ...Object.fromEntries(ratios.map((x, i) => [`round${i + 1}_ratio`, Math.round(x * 1000) / 1000])),
-      median_round_ratio: Math.round(med * 1000) / 1000,
-    };
+    res.metrics = { ...res.metrics, ...roundRatioMetrics(ratios) };
     rows.push([
       v.name,
       ...rs.map((r, i) => `${Math.round(r.load.rps).toLocaleString('en-US')} (${(ratios[i]! * 100).toFixed(1)}%)`),

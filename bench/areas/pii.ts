@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { Classifier } from '../../src/pii/index.js';
 import { BODY_ID, detectTool, nodeLoadResult } from '../lib/load.js';
-import { applyBaselines, median, mergeRounds, runScenario } from '../lib/scenario.js';
+import { applyBaselines, median, mergeRounds, runScenario, rotation, roundRatioMetrics } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import type { Area, BenchSettings, ReportTable, ScenarioResult } from '../lib/types.js';
 import { envNumber, log, prng } from '../lib/util.js';
@@ -97,13 +97,6 @@ export const piiArea: Area = {
       tables.push(c.table);
     }
     applyBaselines(results);
-    for (const s of results) {
-      const med = s.metrics?.median_round_ratio;
-      if (med === undefined || s.ratio === undefined) continue;
-      s.metrics = { ...s.metrics, aggregate_ratio: r3(s.ratio) };
-      s.ratio = med;
-      if (s.target?.kind === 'ratio' && s.valid) s.pass = med >= s.target.min;
-    }
     return {
       title: 'pii (PUT with a pseudonymize policy vs without; classification throughput)',
       tool: tool.version,
@@ -134,9 +127,7 @@ async function policyThroughput(settings: BenchSettings): Promise<{ results: Sce
     }
     const slot = new Map<string, ScenarioResult[]>();
     for (let round = 0; round < rounds; round++) {
-      // Rotate the order every round, so machine noise hits every server alike.
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
-      for (const v of order) {
+      for (const v of rotation(VARIANTS, round)) {
         const server = servers.get(v.server)!;
         const list = slot.get(v.name) ?? [];
         slot.set(v.name, list);
@@ -181,11 +172,7 @@ async function policyThroughput(settings: BenchSettings): Promise<{ results: Sce
       const ref = v.ref ? slot.get(v.ref)! : rs;
       const ratios = rs.map((r, i) => r.load.rps / ref[i]!.load.rps);
       if (v.ref) {
-        m.metrics = {
-          ...m.metrics,
-          ...Object.fromEntries(ratios.map((x, i) => [`round${i + 1}_ratio`, r3(x)])),
-          median_round_ratio: r3(median(ratios)),
-        };
+        m.metrics = { ...m.metrics, ...roundRatioMetrics(ratios) };
       }
       if (policyOf(v.server) && !checked.has(v.server)) {
         checked.add(v.server);

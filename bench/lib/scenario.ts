@@ -145,7 +145,12 @@ export async function runScenario(spec: ScenarioSpec, settings: BenchSettings): 
   };
 }
 
-/** Fill in ratio (vs the baseline scenario's req/s) and pass/fail against targets. */
+/**
+ * Fill in ratio (vs the baseline scenario's req/s) and pass/fail against
+ * targets. A scenario measured in rounds against its baseline's rounds
+ * (`metrics.median_round_ratio`, see roundRatioMetrics) takes that median as
+ * its ratio; the ratio of the totals stays in `metrics.aggregate_ratio`.
+ */
 export function applyBaselines(results: ScenarioResult[]): void {
   const byName = new Map(results.map((s) => [s.name, s]));
   for (const s of results) {
@@ -153,6 +158,13 @@ export function applyBaselines(results: ScenarioResult[]): void {
       const b = byName.get(s.baseline);
       if (b && b.load.rps > 0) s.ratio = s.load.rps / b.load.rps;
       if (b && !b.valid) s.warnings.push(`baseline ${b.name} is invalid, so the ratio is meaningless`);
+    }
+    const med = s.metrics?.median_round_ratio;
+    if (med !== undefined && s.ratio !== undefined) {
+      s.metrics = { ...s.metrics, aggregate_ratio: round3(s.ratio) };
+      s.ratio = med;
+      if (s.target?.kind === 'ratio' && s.valid) s.pass = med >= s.target.min;
+      continue;
     }
     for (const name of s.extraBaselines ?? []) {
       const b = byName.get(name);
@@ -167,6 +179,21 @@ export function applyBaselines(results: ScenarioResult[]): void {
       }
     }
   }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The per-round ratios of a scenario measured in rounds, as metrics: `round<i>_ratio` and their `median_round_ratio` (applyBaselines takes it as the ratio). */
+export function roundRatioMetrics(ratios: readonly number[]): Record<string, number> {
+  return {
+    ...Object.fromEntries(ratios.map((x, i) => [`round${i + 1}_ratio`, round3(x)])),
+    median_round_ratio: round3(median([...ratios])),
+  };
+}
+
+/** `xs` rotated by `round` (round 0: as given): the order of a round, so noise hits every scenario alike. */
+export function rotation<T>(xs: readonly T[], round: number): T[] {
+  return xs.map((_, i) => xs[(i + round) % xs.length]!);
 }
 
 /** Median (the mean of the middle two for an even count; NaN when empty). */
