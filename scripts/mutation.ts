@@ -765,8 +765,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'PII-03',
     file: VAULT,
-    find: "      if (state === 'shredded') continue;\n      const uuid = uuidString(id);",
-    replace: "      if (state === 'shredded') return { uuid: uuidString(id) };\n      const uuid = uuidString(id);",
+    find: "      if (state === 'shredded') continue;\n      if (state !== undefined) return { uuid };",
+    replace: "      if (state === 'shredded') return { uuid };\n      if (state !== undefined) return { uuid };",
     why: 'a value written again after its erasure gets the erased uuid back (old tokens would be revealable again)',
     tests: T.pii,
   },

@@ -1,12 +1,12 @@
 import type { components } from '../api/types.js';
 import { type EntityKey, TABLE_NAME } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
-import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
+import { type Engine, keyspace, prefixUpperBound, WriteBatch } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant, DocumentValue, Transaction, WriteTransform } from '../txn/index.js';
 import type { Classifier, PiiMatch } from './classifier/index.js';
 import { type FieldPath, mapStrings, outsideTokens, parsePath, replaceMatches } from './rewrite.js';
 import { TOKEN } from './tokens.js';
-import type { Pseudonym, Vault } from './vault.js';
+import { PseudonymBatch, type Vault } from './vault.js';
 
 const ks = keyspace('pii');
 /** Policies: 'p' + table -> JSON. */
@@ -186,24 +186,15 @@ export class Policies {
       });
       return { value: { text: value.text, doc }, detected };
     }
-    const fresh = new Map<string, Buffer>();
-    /** A value repeated in the document (an email in a field and in a note) is pseudonymized once. */
-    const seen = new Map<string, Pseudonym>();
+    const pseudonyms = new PseudonymBatch(this.vault, v.scope);
     const out = mapStrings(doc, policy.paths, (s) => {
       const matches = matchesOf(s);
-      if (matches.length === 0) return undefined;
-      return replaceMatches(s, matches, (m) => {
-        const key = `${m.category}\0${m.value}`;
-        let p = seen.get(key);
-        if (p === undefined) {
-          p = this.vault.pseudonymize(m.category, m.value, v.scope);
-          seen.set(key, p);
-          if (p.fresh) fresh.set(p.uuid, p.fresh);
-        }
-        return p;
-      }).text;
+      return matches.length === 0 ? undefined : replaceMatches(s, matches, pseudonyms.of).text;
     });
-    return { value: out === doc ? { text: value.text, doc } : { text: JSON.stringify(out), doc: out }, fresh };
+    return {
+      value: out === doc ? { text: value.text, doc } : { text: JSON.stringify(out), doc: out },
+      fresh: pseudonyms.fresh,
+    };
   }
 
   /** What a document's pass left for its commit, under its transaction. */
@@ -281,10 +272,10 @@ export class Policies {
   }
 }
 
-/** The keys inside the keyspace starting with the one-letter `prefix`. */
+/** The keys inside the keyspace starting with `prefix`. */
 function prefixRange(prefix: string): { gte: Buffer; lt: Buffer } {
-  const c = prefix.charCodeAt(0);
-  return { gte: Buffer.of(c), lt: Buffer.of(c + 1) };
+  const gte = Buffer.from(prefix, 'utf8');
+  return { gte, lt: prefixUpperBound(gte) };
 }
 
 function compile(view: PolicyView): Policy {

@@ -1,16 +1,10 @@
+import type { components } from '../api/types.js';
 import type { PiiMatch } from './classifier/index.js';
 import { TOKEN, tokenOf } from './tokens.js';
 import type { Pseudonym } from './vault.js';
 
-/** One replaced value: where its token sits in the new text, and where the value sat in the old. */
-export interface Replacement {
-  uuid: string;
-  category: string;
-  start_pos: number;
-  end_pos: number;
-  original_start_pos: number;
-  original_end_pos: number;
-}
+/** One replaced value: where its token sits in the new text, and where the value sat in the old (openapi.yaml `PseudonymizeResponse`). */
+export type Replacement = components['schemas']['PseudonymizeResponse']['replacements'][number];
 
 /** Spans of tokens already in `text` ([start, end) pairs): values written as tokens are not classified again. */
 export function tokenSpans(text: string): [number, number][] {

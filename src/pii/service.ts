@@ -7,7 +7,7 @@ import type { VaultKeys } from './master-key.js';
 import { Policies } from './policies.js';
 import { outsideTokens, replaceMatches } from './rewrite.js';
 import { riskLevel } from './risk.js';
-import { Vault } from './vault.js';
+import { PseudonymBatch, Vault } from './vault.js';
 
 const ks = keyspace('pii');
 /** The rule configuration (PUT /api/classify/rules): 'r' -> JSON RuleConfig. */
@@ -156,13 +156,9 @@ export class PiiService {
     this.checkText(req.text);
     const scope = req.scope ?? 'default';
     const matches = outsideTokens(req.text, this.current.classify(req.text, this.options(req)));
-    const fresh = new Map<string, Buffer>();
-    const out = replaceMatches(req.text, matches, (m) => {
-      const p = this.vault.pseudonymize(m.category, m.value, scope);
-      if (p.fresh) fresh.set(p.uuid, p.fresh);
-      return p;
-    });
-    await this.vault.store(fresh);
+    const pseudonyms = new PseudonymBatch(this.vault, scope);
+    const out = replaceMatches(req.text, matches, pseudonyms.of);
+    await this.vault.store(pseudonyms.fresh);
     return { text: out.text, replacements: out.replacements, scope };
   }
 

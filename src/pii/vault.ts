@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
+import { type Engine, keyspace, prefixUpperBound, WriteBatch } from '../storage/index.js';
 import type { VaultKeys } from './master-key.js';
 import { decodeRecord, encodeRecord, open, seal, stateOf, type VaultRecord, type VaultState } from './record.js';
 import { pseudonym, uuidBytes, uuidString } from './tokens.js';
@@ -14,7 +14,7 @@ const FINGERPRINT = Buffer.from('k');
 
 const recordKey = (uuid: Buffer): Buffer => Buffer.concat([Buffer.of(RECORD), uuid]);
 /** Every record (keys inside the keyspace, as scans take them). */
-const RECORDS = { gte: Buffer.of(RECORD), lt: Buffer.of(RECORD + 1) };
+const RECORDS = { gte: Buffer.of(RECORD), lt: prefixUpperBound(Buffer.of(RECORD)) };
 
 /** Most uuids whose state is remembered (beyond: read from LevelDB). */
 const KNOWN_MAX = 50_000;
@@ -26,6 +26,32 @@ export interface Pseudonym {
   uuid: string;
   /** The new record (encrypted) when the value is not in the vault yet; it is stored with the write that uses it. */
   fresh?: Buffer;
+}
+
+/**
+ * The pseudonyms of one text or document: a value that recurs in it (an
+ * email in a field and again in a note) is looked up once, and the records
+ * of values new to the vault gather in `fresh`, to be stored with the write.
+ */
+export class PseudonymBatch {
+  readonly fresh = new Map<string, Buffer>();
+  private readonly seen = new Map<string, Pseudonym>();
+
+  constructor(
+    private readonly vault: Vault,
+    private readonly scope: string,
+  ) {}
+
+  readonly of = (m: { category: string; value: string }): Pseudonym => {
+    const key = `${m.category}\0${m.value}`;
+    let p = this.seen.get(key);
+    if (p === undefined) {
+      p = this.vault.pseudonymize(m.category, m.value, this.scope);
+      this.seen.set(key, p);
+      if (p.fresh) this.fresh.set(p.uuid, p.fresh);
+    }
+    return p;
+  };
 }
 
 export interface VaultCounts {
@@ -42,7 +68,7 @@ export interface VaultCounts {
  * hard delete (crypto-shredding) act on one uuid.
  */
 export class Vault {
-  /** uuid (hex, no dashes) -> state, for uuids seen lately (a cache of LevelDB). */
+  /** uuid -> state, for uuids seen lately (a cache of LevelDB). */
   private readonly known = new Map<string, VaultState>();
   private readonly counts: VaultCounts = { active: 0, soft_deleted: 0, shredded: 0 };
   /** Serializes state changes of one uuid (delete, restore) with each other. */
@@ -58,26 +84,29 @@ export class Vault {
 
   /** The vault of `engine`; refuses a master key other than the one the vault was written with. */
   static async open(engine: Engine, keys: VaultKeys, log: Logger, now: () => number = Date.now): Promise<Vault> {
-    const stored = await engine.get(ks, FINGERPRINT);
-    const holds = await Vault.holdsValues(engine);
-    if (stored !== undefined && !keys.matches(stored.toString('utf8'))) {
-      if (holds)
-        throw new Error('the PII master key is not the key this vault was written with (THEMIS_PII_KEY / key file); restore the right key');
-      log.warn('the PII master key changed; the vault holds no values yet, so the new key is taken');
-    }
-    if (stored === undefined || !keys.matches(stored.toString('utf8')))
-      await engine.commit(new WriteBatch().put(ks, FINGERPRINT, Buffer.from(keys.fingerprint, 'utf8')));
     const v = new Vault(engine, keys, log, now);
-    const ids: Buffer[] = [];
+    // One pass over the records: counts by state, and the uuids (16 bytes each, copied out per chunk) for the filter.
+    const idChunks: Buffer[] = [];
+    let records = 0;
     for await (const chunk of engine.scanChunks(ks, RECORDS)) {
-      for (const [key, value] of chunk) {
+      const ids = Buffer.allocUnsafe(16 * chunk.length);
+      chunk.forEach(([key, value], i) => {
         const s = stateOf(value);
         if (s !== undefined) v.counts[s]++;
-        ids.push(key.subarray(1));
-      }
+        key.copy(ids, 16 * i, 1);
+      });
+      idChunks.push(ids);
+      records += chunk.length;
     }
-    v.filter = new UuidFilter(ids.length);
-    for (const id of ids) v.filter.add(id);
+    v.filter = new UuidFilter(records);
+    for (const ids of idChunks) for (let o = 0; o < ids.length; o += 16) v.filter.add(ids.subarray(o, o + 16));
+    const stored = (await engine.get(ks, FINGERPRINT))?.toString('utf8');
+    if (stored === undefined || !keys.matches(stored)) {
+      if (stored !== undefined && records > 0)
+        throw new Error('the PII master key is not the key this vault was written with (THEMIS_PII_KEY / key file); restore the right key');
+      if (stored !== undefined) log.warn('the PII master key changed; the vault holds no values yet, so the new key is taken');
+      await engine.commit(new WriteBatch().put(ks, FINGERPRINT, Buffer.from(keys.fingerprint, 'utf8')));
+    }
     return v;
   }
 
@@ -101,10 +130,11 @@ export class Vault {
   find(category: string, value: string, scope: string): { uuid: string; state: VaultState } {
     for (let gen = 0; gen < MAX_GENERATION; gen++) {
       const id = pseudonym(this.keys.pseudonym, scope, category, value, gen);
-      const state = this.stateOf(id);
+      const uuid = uuidString(id);
+      const state = this.stateOf(id, uuid);
       if (state === 'shredded') continue;
       if (state === undefined) break;
-      return { uuid: uuidString(id), state };
+      return { uuid, state };
     }
     throw new ThemisError('NOT_FOUND', `the vault holds no such ${category} value in scope ${scope}`);
   }
@@ -118,9 +148,9 @@ export class Vault {
   pseudonymize(category: string, value: string, scope: string): Pseudonym {
     for (let gen = 0; gen < MAX_GENERATION; gen++) {
       const id = pseudonym(this.keys.pseudonym, scope, category, value, gen);
-      const state = this.stateOf(id);
-      if (state === 'shredded') continue;
       const uuid = uuidString(id);
+      const state = this.stateOf(id, uuid);
+      if (state === 'shredded') continue;
       if (state !== undefined) return { uuid };
       const now = this.now();
       return {
@@ -144,7 +174,7 @@ export class Vault {
   write(batch: WriteBatch, fresh: ReadonlyMap<string, Buffer>): void {
     for (const [uuid, rec] of fresh) {
       // Erased while the write that uses it was open: the erasure stands (the token stays dead).
-      if (this.known.get(uuid.replace(/-/g, '')) === 'shredded') continue;
+      if (this.known.get(uuid) === 'shredded') continue;
       const id = uuidBytes(uuid)!;
       // Added before the batch is durable: a "maybe" for a record that then fails to commit only costs a read.
       this.filter.add(id);
@@ -155,9 +185,8 @@ export class Vault {
   /** After the batch of `write` is durable. */
   written(fresh: ReadonlyMap<string, Buffer>): void {
     for (const uuid of fresh.keys()) {
-      const h = uuid.replace(/-/g, '');
-      if (this.known.get(h) === undefined) this.counts.active++;
-      this.remember(h, 'active');
+      if (this.known.get(uuid) === undefined) this.counts.active++;
+      this.remember(uuid, 'active');
     }
   }
 
@@ -231,7 +260,7 @@ export class Vault {
     await this.engine.commit(new WriteBatch().put(ks, recordKey(id), encodeRecord(rec)));
     this.counts[was]--;
     this.counts[rec.state]++;
-    this.remember(id.toString('hex'), rec.state);
+    this.remember(uuidString(id), rec.state);
   }
 
   /** The record of `id`; 404 for an unknown or shredded uuid. */
@@ -249,20 +278,19 @@ export class Vault {
     return id;
   }
 
-  private stateOf(id: Buffer): VaultState | undefined {
+  private stateOf(id: Buffer, uuid: string): VaultState | undefined {
     if (!this.filter.mayHold(id)) return undefined;
-    const h = id.toString('hex');
-    const s = this.known.get(h);
+    const s = this.known.get(uuid);
     if (s !== undefined) return s;
     const raw = this.engine.getSync(ks, recordKey(id));
     if (raw === undefined) return undefined;
     const state = stateOf(raw);
-    if (state !== undefined) this.remember(h, state);
+    if (state !== undefined) this.remember(uuid, state);
     return state;
   }
 
-  private remember(h: string, s: VaultState): void {
-    if (this.known.size >= KNOWN_MAX && !this.known.has(h)) this.known.clear();
-    this.known.set(h, s);
+  private remember(uuid: string, s: VaultState): void {
+    if (this.known.size >= KNOWN_MAX && !this.known.has(uuid)) this.known.clear();
+    this.known.set(uuid, s);
   }
 }

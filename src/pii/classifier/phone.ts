@@ -102,7 +102,7 @@ function hash53(s: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-function numberState(_scan: Scan, raw: string, country: CountryCode): NumberState {
+function numberState(raw: string, country: CountryCode): NumberState {
   const key = hash53(`${country}|${raw}`);
   let p = verdicts.get(key);
   if (p === undefined) {
@@ -119,7 +119,7 @@ function numberState(_scan: Scan, raw: string, country: CountryCode): NumberStat
   return p;
 }
 
-const validNumber = (scan: Scan, raw: string, country: CountryCode): boolean => numberState(scan, raw, country) === 'valid';
+const validNumber = (raw: string, country: CountryCode): boolean => numberState(raw, country) === 'valid';
 
 /**
  * An explicitly international number (`+49 …`, `0049 …`): 0.7 when valid;
@@ -127,8 +127,8 @@ const validNumber = (scan: Scan, raw: string, country: CountryCode): boolean => 
  * not know, e.g. the contract's example `+49 123 456789`), so context words
  * lift it over a threshold and plain text keeps it low.
  */
-function international(scan: Scan, raw: string): number {
-  const s = numberState(scan, raw, 'DE');
+function international(raw: string): number {
+  const s = numberState(raw, 'DE');
   return s === 'valid' ? 0.7 : s === 'possible' ? 0.4 : 0;
 }
 
@@ -147,17 +147,17 @@ function judge(scan: Scan, w: Window, digitCount: number): number {
   if (raw.indexOf('/') !== raw.lastIndexOf('/')) return 0;
   const nanp = NANP.test(raw);
   if (raw.includes('.') && !nanp && !raw.startsWith('+')) return 0;
-  if (raw.startsWith('+')) return international(scan, raw);
+  if (raw.startsWith('+')) return international(raw);
   if (raw.startsWith('00')) {
     if (raw[2] === '0') return 0;
-    return international(scan, raw);
+    return international(raw);
   }
   if (raw.startsWith('0') || raw.startsWith('(0')) {
-    if (validNumber(scan, raw, 'DE')) return 0.7;
-    if (scan.en && validNumber(scan, raw, 'GB')) return 0.7;
+    if (validNumber(raw, 'DE')) return 0.7;
+    if (scan.en && validNumber(raw, 'GB')) return 0.7;
     return 0;
   }
-  if (nanp && scan.en && validNumber(scan, raw, 'US')) return 0.6;
+  if (nanp && scan.en && validNumber(raw, 'US')) return 0.6;
   return 0;
 }
 

@@ -1,3 +1,5 @@
+import type { components } from '../../api/types.js';
+
 /** The categories the classifier knows without configuration (docs/pii.md). */
 export const BUILTIN_CATEGORIES = ['email', 'phone', 'iban', 'credit_card', 'name', 'address', 'ip_address', 'date_of_birth'] as const;
 export type BuiltinCategory = (typeof BUILTIN_CATEGORIES)[number];
@@ -19,21 +21,8 @@ export interface PiiMatch {
   rule: string;
 }
 
-/** A rule as GET /api/classify lists it. */
-export interface RuleInfo {
-  id: string;
-  category: string;
-  /** The regular expression (custom rules; built-ins whose core is one expression). */
-  pattern?: string;
-  /** How a built-in recognizer decides, in words (e.g. "regex + Luhn checksum + issuer prefix/length"). */
-  method?: string;
-  enabled: boolean;
-  /** The confidence of a match without context words (context raises it). */
-  confidence: number;
-  builtin: boolean;
-  /** Context words that raise the confidence of a match near them. */
-  context?: string[];
-}
+/** A rule as GET /api/classify lists it (openapi.yaml `ClassifyRule`). */
+export type RuleInfo = components['schemas']['ClassifyRule'];
 
 /** A user-defined rule: an RE2 expression (linear time) for a category. */
 export interface CustomRule {
