@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import { aqlArea } from './areas/aql.js';
 import { auditArea } from './areas/audit.js';
 import { cdcArea } from './areas/cdc.js';
+import { contentArea } from './areas/content.js';
 import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
@@ -29,10 +30,20 @@ import { CLI, envNumber, log } from './lib/util.js';
 
 /** Registered areas. Add new ones here. */
 const AREAS = new Map<string, Area>(
-  [entitiesArea, txnArea, cdcArea, graphArea, queryArea, fulltextArea, vectorArea, aqlArea, recoveryArea, auditArea, piiArea].map((a) => [
-    a.name,
-    a,
-  ]),
+  [
+    entitiesArea,
+    txnArea,
+    cdcArea,
+    graphArea,
+    queryArea,
+    fulltextArea,
+    vectorArea,
+    aqlArea,
+    recoveryArea,
+    auditArea,
+    piiArea,
+    contentArea,
+  ].map((a) => [a.name, a]),
 );
 
 function usage(): string {

@@ -23,6 +23,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Request bodies larger than this are refused with 413. */
   maxBodyBytes: number;
+  /** Largest blob PUT /content/{id}/blob takes (streamed to storage; 413 beyond). */
+  maxBlobBytes: number;
   /** How long graceful shutdown waits for in-flight requests before closing anyway. */
   shutdownTimeoutMs: number;
   /** Explicit transactions idle longer than this are rolled back. */
@@ -100,6 +102,10 @@ export interface Config {
   piiKeyFile: string | undefined;
   /** Longest text POST /api/classify and /pii/pseudonymize accept (UTF-8 bytes); longer: 413. */
   classifyMaxBytes: number;
+  /** Longest one text extraction of a content import (in a worker thread) may run; longer: 400 VALIDATION_FAILED on the blob. */
+  contentExtractTimeoutMs: number;
+  /** Memory limit of a text extraction worker (MiB: its heap; twice that of other memory); more: 413 PAYLOAD_TOO_LARGE. */
+  contentExtractMaxMemoryMb: number;
 }
 
 export type AuditLevel = 'all' | 'writes' | 'off';
@@ -114,6 +120,7 @@ export const DEFAULTS: Config = {
   durability: 'sync',
   logLevel: 'info',
   maxBodyBytes: 10 * 1024 * 1024,
+  maxBlobBytes: 1024 ** 3,
   shutdownTimeoutMs: 10_000,
   txnIdleTimeoutMs: 60_000,
   txnMaxOps: 100_000,
@@ -151,6 +158,8 @@ export const DEFAULTS: Config = {
   piiKey: undefined,
   piiKeyFile: undefined,
   classifyMaxBytes: 1024 * 1024,
+  contentExtractTimeoutMs: 30_000,
+  contentExtractMaxMemoryMb: 512,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -171,6 +180,12 @@ const SETTINGS = [
     env: 'THEMIS_MAX_BODY_BYTES',
     flag: 'max-body-bytes',
     parse: (v: string) => intIn(v, 'max body bytes', 1, 2 ** 31 - 1),
+  },
+  {
+    key: 'maxBlobBytes',
+    env: 'THEMIS_MAX_BLOB_BYTES',
+    flag: 'max-blob-bytes',
+    parse: (v: string) => intIn(v, 'max blob bytes', 0, 2 ** 50),
   },
   {
     key: 'shutdownTimeoutMs',
@@ -313,6 +328,18 @@ const SETTINGS = [
     env: 'THEMIS_CLASSIFY_MAX_BYTES',
     flag: 'classify-max-bytes',
     parse: (v: string) => intIn(v, 'classify max bytes', 1, 64 * 1024 * 1024),
+  },
+  {
+    key: 'contentExtractTimeoutMs',
+    env: 'THEMIS_CONTENT_EXTRACT_TIMEOUT_MS',
+    flag: 'content-extract-timeout-ms',
+    parse: (v: string) => intIn(v, 'content extract timeout', 100, 3_600_000),
+  },
+  {
+    key: 'contentExtractMaxMemoryMb',
+    env: 'THEMIS_CONTENT_EXTRACT_MAX_MEMORY_MB',
+    flag: 'content-extract-max-memory-mb',
+    parse: (v: string) => intIn(v, 'content extract max memory mb', 32, 65_536),
   },
 ] as const;
 

@@ -28,7 +28,11 @@ export const ErrorCodes = {
   CONFLICT: 409,
   /** Change-log entries below the retained range were requested. */
   GONE: 410,
+  /** A conditional request whose `If-Match` does not hold (the representation changed). */
+  PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
+  /** A `Range` no byte of the representation falls in (answered with `Content-Range: bytes *\/size`). */
+  RANGE_NOT_SATISFIABLE: 416,
   /** A write a table's PII policy refuses (`action: reject`): the field and category are named, never the value. */
   PII_DETECTED: 422,
   /** Too many requests from one client; retry after the time given. */

@@ -1,6 +1,7 @@
 import { Aql } from './aql/index.js';
 import { Audit } from './audit/index.js';
 import { Changefeed } from './changefeed/index.js';
+import { Content } from './content/index.js';
 import { Entities } from './entities/module.js';
 import { Graph } from './graph/module.js';
 import { Indexes } from './index/module.js';
@@ -26,6 +27,7 @@ export const MODULES: readonly Module<unknown>[] = [
   Indexes,
   Vectors,
   Search,
+  Content,
   Query,
   Aql,
   ApiKeys,

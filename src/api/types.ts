@@ -3652,10 +3652,643 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/content/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a content with its chunks and blob, in one transaction
+         * @description Stores the content's metadata (table `_content`), its chunks (table `_chunks`,
+         *     indexed for BM25 on `text` and, where given, HNSW on `embedding`) and its blob,
+         *     all in one atomic commit with their index, change-feed and audit entries. The id
+         *     is generated (UUID v7) when `content.id` is absent. Importing an id that exists
+         *     replaces that content completely (its old chunks are gone). With a blob and no
+         *     chunks, the text is extracted from the blob (plain text, Markdown, HTML, PDF,
+         *     DOCX) and cut into chunks (`chunking`). Errors name the field: a chunk whose
+         *     `content_id` is not the content's id, a repeated `seq_num` or chunk `id`, invalid
+         *     base64, `size_bytes` other than the blob's decoded length, an embedding whose
+         *     dimension differs from the other chunks' or the index's (docs/content.md).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ContentImportRequest"];
+                };
+            };
+            responses: {
+                /** @description Imported. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentImportResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+                422: components["responses"]["PiiRefused"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List contents
+         * @description Contents in id order, `limit` per page (default 100, at most 1000); `after` continues
+         *     after an id (the previous page's `next`). `mime_type` and `category` filter.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    after?: string;
+                    mime_type?: string;
+                    category?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/content/retrieve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The best chunks for a question (BM25, vector, or both fused)
+         * @description With `query` the chunks are ranked by BM25 over their text, with `embedding` by the
+         *     vector index on their embeddings, with both by reciprocal rank fusion (or `weighted`).
+         *     `filter` narrows to contents by id, `mime_type`, `category` or any other metadata
+         *     field (equality; an array means any of). Each result carries the chunk, its
+         *     content's metadata, the score and the rank in each list; `window: n` attaches the
+         *     chunks up to n positions before and after it (`context`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ContentRetrieveRequest"];
+                };
+            };
+            responses: {
+                /** @description The top chunks, best first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentRetrieveResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/content/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The content id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A content's metadata
+         * @description The metadata as imported, plus `created_at` (epoch ms), `hash_sha256` of the blob (null without one) and `chunk_count`. Unknown id → 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The content id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The metadata. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentMeta"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a content, its chunks and (unless another content shares it) its blob
+         * @description One transaction removes the metadata, every chunk with its index entries and the blob's reference; the blob's pieces go with the last reference. Unknown id → 404.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The content id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentDeleteResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/content/{id}/chunks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * A content's chunks in seq_num order
+         * @description `count` is the number of chunks of the content; `chunks` one page of them (`offset`, `limit`: default 1000, at most 10,000). Unknown id → 404.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The chunks. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentChunks"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/content/{id}/blob": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The original bytes of a content
+         * @description Streamed from storage piece by piece with the stored `Content-Type`, `Content-Length`,
+         *     `ETag` (the quoted sha256) and `Accept-Ranges: bytes`. A single `Range` (`bytes=a-b`,
+         *     `bytes=a-`, `bytes=-n`) answers 206 with `Content-Range`; a range outside the blob 416
+         *     with `Content-Range: bytes *\/size`; several ranges, or an invalid header, the whole blob
+         *     (200). `If-Range` with a stale ETag gives the whole blob, `If-None-Match` with the current
+         *     ETag 304, `If-Match` with another 412. Unknown id, or a content without a blob: 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    Range?: string;
+                    "If-Range"?: string;
+                    "If-None-Match"?: string;
+                    "If-Match"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The whole blob. */
+                200: {
+                    headers: {
+                        ETag?: string;
+                        "Accept-Ranges"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description The requested range. */
+                206: {
+                    headers: {
+                        "Content-Range"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description Not modified (If-None-Match matched). */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                /** @description If-Match does not hold (`PRECONDITION_FAILED`). */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description No byte of the range is inside the blob (`RANGE_NOT_SATISFIABLE`). */
+                416: {
+                    headers: {
+                        "Content-Range"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        /**
+         * Upload a content's blob as raw bytes, streamed
+         * @description The request body is the blob itself (any `Content-Type`, stored as the content's
+         *     `mime_type`), streamed to storage in 256 KiB pieces while it arrives, so blobs larger
+         *     than the JSON body limit fit (up to `THEMIS_MAX_BLOB_BYTES`, default 1 GiB; 413 beyond).
+         *     Then one commit makes it the content's blob: a content that does not exist is created
+         *     without chunks; an existing one keeps its metadata and chunks and gets the new blob
+         *     (`size_bytes`, `hash_sha256`). Bytes stored already (same sha256) are kept once
+         *     (`deduplicated`). `?filename=` sets `original_filename`. An upload cut short stores
+         *     nothing. A later `POST /content/import` of the id without `blob` keeps this blob.
+         */
+        put: {
+            parameters: {
+                query?: {
+                    filename?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description Stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentBlobUploadResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/content/{id}/chunks/{chunk_id}/embedding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                chunk_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set (or replace) one chunk's embedding
+         * @description The chunk (by its `id`) gets `embedding`, indexed in the same commit. Unknown content or chunk → 404; a dimension other than the index's → 400.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    chunk_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ContentEmbeddingRequest"];
+                };
+            };
+            responses: {
+                /** @description Stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ContentChunk"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A content id: 1-256 of A-Z a-z 0-9 and `. _ ~ @ + = -`, starting with a letter or digit (no `:` or `/`: ids appear in chunk keys and URLs). */
+        ContentId: string;
+        /** @description The content's metadata. Besides the named fields any further fields (metadata for filters) are stored as given; names starting with `_` and the computed fields (`created_at`, `hash_sha256`, `chunk_count`) are refused. */
+        ContentInput: {
+            id?: components["schemas"]["ContentId"];
+            /** @default application/octet-stream */
+            mime_type?: string;
+            category?: string | number;
+            original_filename?: string;
+            /** @description With a blob: must equal its decoded length. Without one: taken as given. */
+            size_bytes?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description A chunk: `id` (default `<content id>#<seq_num>`), `content_id` (must be the content's id when given), `seq_num` (its position, unique in the content), `text`, `embedding` (optional), and any further fields (stored with the chunk). */
+        ChunkInput: {
+            id?: string;
+            content_id?: string;
+            seq_num: number;
+            text: string;
+            embedding?: number[];
+        } & {
+            [key: string]: unknown;
+        };
+        ContentImportRequest: {
+            content: components["schemas"]["ContentInput"];
+            chunks?: components["schemas"]["ChunkInput"][];
+            /** @description The original bytes, base64 (standard alphabet, padding optional, whitespace ignored). */
+            blob?: string;
+            /** @description How an import with a blob and no chunks cuts the extracted text (characters). */
+            chunking?: {
+                /** @default 1000 */
+                size?: number;
+                /** @default 100 */
+                overlap?: number;
+            };
+        };
+        ContentImportResponse: {
+            /** @constant */
+            status: "ok";
+            content_id: string;
+            chunk_count?: number;
+            hash_sha256?: string | null;
+            /** @description True when a content with this id existed and was replaced. */
+            replaced?: boolean;
+        };
+        ContentMeta: {
+            id: string;
+            mime_type: string;
+            category?: string | number;
+            original_filename?: string;
+            size_bytes?: number;
+            /** @description Epoch milliseconds of the import. */
+            created_at: number;
+            hash_sha256: string | null;
+            chunk_count: number;
+        } & {
+            [key: string]: unknown;
+        };
+        ContentChunk: {
+            id: string;
+            content_id: string;
+            seq_num: number;
+            text: string;
+            embedding?: number[];
+        } & {
+            [key: string]: unknown;
+        };
+        ContentChunks: {
+            count: number;
+            offset?: number;
+            limit?: number;
+            chunks: components["schemas"]["ContentChunk"][];
+        };
+        ContentList: {
+            count: number;
+            contents: components["schemas"]["ContentMeta"][];
+            /** @description The id to pass as `after` for the next page; null on the last page. */
+            next: string | null;
+        };
+        ContentDeleteResponse: {
+            /** @constant */
+            status: "ok";
+            content_id: string;
+            chunks_deleted: number;
+            /** @description True when the blob's pieces went too (no other content refers to it). */
+            blob_deleted: boolean;
+        };
+        ContentBlobUploadResponse: {
+            /** @constant */
+            status: "ok";
+            content_id: string;
+            hash_sha256: string;
+            size_bytes: number;
+            /** @description True when the upload created the content. */
+            created: boolean;
+            /** @description True when the same bytes were stored already (kept once). */
+            deduplicated: boolean;
+        };
+        ContentEmbeddingRequest: {
+            embedding: number[];
+        };
+        ContentRetrieveRequest: {
+            query?: string;
+            embedding?: number[];
+            /** @default 10 */
+            k?: number;
+            /** @description content_ids (any of), mime_type, category and any other metadata field: a value or an array of values (any of). */
+            filter?: {
+                content_ids?: string[];
+            } & {
+                [key: string]: (string | number | boolean | null) | (string | number | boolean | null)[];
+            };
+            /**
+             * @default rrf
+             * @enum {string}
+             */
+            fusion?: "rrf" | "weighted";
+            weights?: {
+                text?: number;
+                vector?: number;
+            };
+            /** @default 60 */
+            rrf_k?: number;
+            /** @description How many of each list are fused and filtered (default max(100, k); for the BM25 list max(1000, k) with a filter, since it is filtered after it is drawn while the vector search filters as it searches). */
+            candidates?: number;
+            /** @default 0 */
+            window?: number;
+            /** @default false */
+            include_embedding?: boolean;
+        };
+        ContentRetrieveResponse: {
+            /** @enum {string} */
+            mode: "text" | "vector" | "hybrid";
+            /** @enum {string} */
+            fusion?: "rrf" | "weighted";
+            k: number;
+            count: number;
+            took_ms: number;
+            results: {
+                chunk: components["schemas"]["ContentChunk"];
+                content: components["schemas"]["ContentMeta"];
+                /** @description text: BM25; vector: 1 - distance (COSINE) or -distance; hybrid: the fused score. */
+                score: number;
+                text: {
+                    rank?: number;
+                    score?: number;
+                } | null;
+                vector: {
+                    rank?: number;
+                    distance?: number;
+                } | null;
+                context?: {
+                    before?: components["schemas"]["ContentChunk"][];
+                    after?: components["schemas"]["ContentChunk"][];
+                };
+            }[];
+        };
         /** @description A table name: 1-128 of A-Z a-z 0-9 _ -. */
         TableName: string;
         /** @description A dotted field path (address.city): names of A-Z a-z 0-9 _ $ - (not starting with a digit or -), joined by ".". */

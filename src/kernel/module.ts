@@ -28,6 +28,7 @@ export type DatabaseConfig = Pick<
       | 'piiKey'
       | 'piiKeyFile'
       | 'classifyMaxBytes'
+      | 'maxBlobBytes'
     >
   > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */

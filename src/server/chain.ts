@@ -144,7 +144,9 @@ export const permissionLink: Link = {
 
 /**
  * The request body: collected, parsed and validated against the route's
- * schema for routes that take one; read and dropped otherwise. A body sent to
+ * schema for routes that take one; handed to the handler as a stream for
+ * raw-body routes (`rawBody`: the 413 of a declared length beyond their
+ * limit is thrown here, before the handler); read and dropped otherwise. A body sent to
  * a route that takes none (DELETE /entities/{key} with a body, say) is never
  * buffered: within the limit it is ignored, over it the request gets its 413
  * and nothing is applied. Requests without a body stay synchronous here.
@@ -155,6 +157,11 @@ export function bodyLink(d: Pick<ChainDeps, 'schemas' | 'maxBodyBytes' | 'maxJso
     run: (ctx, next) => {
       const route = matched(ctx);
       if (route.body === undefined && !ctx.bodyPending) return next();
+      if (route.rawBody !== undefined) {
+        // Streamed to the handler as it arrives (req.bodyStream()); still pending until the handler has read it.
+        ctx.requestBody(route.rawBody.maxBytes).stream(route.rawBody.maxBytes);
+        return next();
+      }
       const reader = ctx.requestBody(d.maxBodyBytes);
       if (route.body === undefined) {
         return reader.discard().then(() => {

@@ -13,7 +13,7 @@ import { compose, type Link, type RequestContext, type ResponseHook, type Respon
 import { nextRequestId } from './request-id.js';
 import type { Router, Route } from './router.js';
 import type { SchemaRegistry } from './schemas.js';
-import type { Reply, ResponseStream, StreamReply } from './types.js';
+import type { AnyReply, ResponseStream, SizedBody, StreamReply } from './types.js';
 import { uWS, uwsNative, type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from './uws.js';
 import { RequestStats } from './request-stats.js';
 import { formatAddress, peerAddressBytes } from './peer-address.js';
@@ -78,6 +78,15 @@ function headerCapture(names: Iterable<string>, remoteAddress = false): HeaderCa
 
 const FIXED_HEADERS = new Set(['authorization', 'content-length', 'x-request-id']);
 const NO_HEADERS: readonly string[] = [];
+/**
+ * Headers of binary bodies (ranges, conditional requests, the uploaded type), at no cost for the
+ * requests of other routes: read straight from uWS's request while its handler runs, and copied when
+ * the request outlives it only for routes that declare one of them in `headers` (declaring them does
+ * not capture them for every request, as other declared headers are). Read later without that
+ * declaration, they throw (ApiRequest.header).
+ */
+const EXTRA_HEADERS = ['content-type', 'range', 'if-range', 'if-match', 'if-none-match'] as const;
+const EXTRA_INDEX: ReadonlyMap<string, number> = new Map(EXTRA_HEADERS.map((n, i) => [n, i]));
 
 /**
  * Per-request state owned by the adapter: the `RequestContext` the chain and
@@ -95,7 +104,7 @@ class Exchange implements RequestContext, ResponseInfo {
   principal: Principal | undefined = undefined;
   origin: CommitOrigin | undefined = undefined;
   matched: Route | undefined = undefined;
-  reply: Reply | StreamReply | undefined = undefined;
+  reply: AnyReply | undefined = undefined;
   /** Set when the request finishes (response hooks). */
   status = 0;
   errorCode: string | undefined = undefined;
@@ -130,6 +139,10 @@ class Exchange implements RequestContext, ResponseInfo {
   abortCallbacks: (() => void)[] | undefined = undefined;
   /** Status of a streamed response once started (a client closing a stream is its normal end). */
   streamStatus = 0;
+  /** uWS's request: valid only in the synchronous part of the uWS handler (`leaveHandler()` drops it). */
+  private req: HttpRequest | undefined;
+  /** EXTRA_HEADERS, copied when the exchange outlives the uWS handler. */
+  private extras: string[] | undefined = undefined;
 
   constructor(
     readonly res: HttpResponse,
@@ -138,6 +151,7 @@ class Exchange implements RequestContext, ResponseInfo {
     readonly path: string,
     private readonly capture: HeaderCapture,
   ) {
+    this.req = req;
     this.authorization = req.getHeader('authorization');
     this.contentLength = req.getHeader('content-length');
     // GET/HEAD bodies are never read; only a declared one matters for closing early.
@@ -193,9 +207,38 @@ class Exchange implements RequestContext, ResponseInfo {
         return this.incomingRequestId;
       default: {
         const i = this.capture.index.get(name);
-        return i === undefined ? '' : this.captured[i]!;
+        if (i !== undefined) return this.captured[i]!;
+        const j = EXTRA_INDEX.get(name);
+        if (j === undefined) return '';
+        if (this.req !== undefined) return this.req.getHeader(name);
+        if (this.extras !== undefined) return this.extras[j]!;
+        throw new TypeError(`header ${name} read after the uWS handler returned: route ${this.route} must declare it in its headers`);
       }
     }
+  }
+
+  /**
+   * The synchronous part of the uWS handler ends: uWS's request becomes
+   * invalid. An exchange still open (an asynchronous chain, a stream) keeps
+   * copies of the extra headers if its route declares one (or is not known
+   * yet).
+   */
+  leaveHandler(): void {
+    const req = this.req;
+    this.req = undefined;
+    this.inHandler = false;
+    if (this.finished || req === undefined) return;
+    const m = this.matched;
+    if (m !== undefined && !declaresExtra(m)) return;
+    const extras = new Array<string>(EXTRA_HEADERS.length);
+    for (let i = 0; i < EXTRA_HEADERS.length; i++) extras[i] = req.getHeader(EXTRA_HEADERS[i]!);
+    this.extras = extras;
+  }
+
+  bodyStream(): AsyncIterableIterator<Buffer> {
+    if (this.matched?.rawBody === undefined) throw new TypeError(`route ${this.route} does not stream its body (RouteSpec.rawBody)`);
+    // No reader: the request declared no body.
+    return this.reader === undefined ? noBody() : this.reader.iterator();
   }
 
   setHeader(name: string, value: string): void {
@@ -213,6 +256,16 @@ class Exchange implements RequestContext, ResponseInfo {
 }
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+async function* noBody(): AsyncGenerator<Buffer, void, undefined> {}
+
+/** The route declares one of EXTRA_HEADERS in `headers`. */
+function declaresExtra(r: Route): boolean {
+  const h = r.headers;
+  if (h === undefined) return false;
+  for (let i = 0; i < h.length; i++) if (EXTRA_INDEX.has(h[i]!)) return true;
+  return false;
+}
 
 /** uWS's TLS app (HTTP/1.1 over TLS, WebSockets included). The files were checked at start (config.ts). */
 function sslApp(tls: { certFile: string; keyFile: string }): TemplatedApp {
@@ -329,7 +382,10 @@ export class HttpServer {
 
   private headerCapture(): HeaderCapture {
     return headerCapture(
-      [...this.router.routes().flatMap((r) => r.headers ?? []), ...this.links.flatMap((l) => l.headers ?? [])],
+      [
+        ...this.router.routes().flatMap((r) => (r.headers ?? []).filter((h) => !EXTRA_INDEX.has(h))),
+        ...this.links.flatMap((l) => l.headers ?? []),
+      ],
       this.links.some((l) => l.remoteAddress === true),
     );
   }
@@ -444,18 +500,25 @@ export class HttpServer {
         );
         // A link went asynchronous before the body link asked for the body: onData can only be registered
         // inside this handler, so the reader is attached now and holds what arrives until it is asked (body.ts).
-        if (ex.bodyPending && ex.reader === undefined && !ex.done) ex.requestBody(this.opts.maxBodyBytes).hold();
+        if (ex.bodyPending && ex.reader === undefined && !ex.done)
+          ex.requestBody(ex.matched?.rawBody?.maxBytes ?? this.opts.maxBodyBytes).hold();
       }
     } catch (err) {
       this.fail(ex, err);
     }
-    ex.inHandler = false;
+    ex.leaveHandler();
   }
 
   /** Serialise and send a handler's reply. Never throws: a reply that cannot be sent becomes a 500. */
-  private reply(ex: Exchange, r: Reply | StreamReply): void {
+  private reply(ex: Exchange, r: AnyReply, close = false): void {
     // A chain without the request-id link (or one that failed before it) still answers with an id.
     if (ex.requestId === '') ex.requestId = nextRequestId();
+    if (ex.bodyPending && ex.reader !== undefined && !ex.reader.ended && !ex.aborted && !ex.done) {
+      // Answered before the body had all arrived (a raw-body handler that stopped reading, a link that
+      // answered itself): drop the rest first, within bounds, as for an error (body.ts), and close after a bound.
+      ex.bodyPending = false;
+      return ex.reader.drain((d) => this.reply(ex, r, d === 'bounded'));
+    }
     let status: number;
     let text: string | Uint8Array;
     let contentType: string;
@@ -463,6 +526,7 @@ export class HttpServer {
       if (r === null || typeof r !== 'object')
         throw new TypeError(`route ${ex.route} returned ${r === null ? 'null' : typeof r} instead of a reply`);
       if ('stream' in r) return this.startStream(ex, r.stream, r.head);
+      if ('sized' in r) return this.startSized(ex, r.sized);
       status = r.status ?? 200;
       if (r.body !== undefined) {
         text = r.body;
@@ -478,7 +542,7 @@ export class HttpServer {
     } catch (err) {
       return this.fail(ex, err);
     }
-    this.write(ex, status, text, contentType, r.headers);
+    this.write(ex, status, text, contentType, r.headers, close);
   }
 
   /**
@@ -494,6 +558,7 @@ export class HttpServer {
       return this.write(ex, 200, '', 'text/event-stream; charset=utf-8', { 'Cache-Control': 'no-cache' });
     }
     ex.done = true;
+    ex.reader?.release();
     const res = ex.res;
     let ended = false;
     let writable: (() => void) | undefined;
@@ -595,6 +660,151 @@ export class HttpServer {
   }
 
   /**
+   * Send a body of known length from an asynchronous source (SizedReply):
+   * status and headers go out with the first chunk, each chunk through
+   * uWS's `tryEnd(chunk, length)` (Content-Length framing, no chunked
+   * encoding), and the next chunk is asked for only once uWS took the
+   * previous one whole. Under backpressure uWS keeps nothing of what the
+   * socket did not accept: the rest of the chunk is offered again from
+   * `onWritable`, from the offset it reports. So one chunk per download is
+   * held, however slowly the client reads.
+   */
+  private startSized(ex: Exchange, s: SizedBody): void {
+    if (ex.aborted || ex.done) return closeSource(s.body, undefined);
+    const status = s.status ?? 200;
+    const length = s.length;
+    const contentType = s.contentType ?? 'application/octet-stream';
+    if (!Number.isSafeInteger(length) || length < 0) {
+      closeSource(s.body, undefined);
+      return this.fail(ex, new TypeError(`route ${ex.route} sent a sized reply of length ${String(length)}`));
+    }
+    if (!Number.isInteger(status) || status < 200 || status > 599 || status === 204 || status === 304) {
+      closeSource(s.body, undefined);
+      return this.fail(ex, new TypeError(`route ${ex.route} sent a sized reply with status ${String(status)}`));
+    }
+    const res = ex.res;
+    if (ex.method === 'HEAD' || length === 0) {
+      // Headers only: the source is never read.
+      closeSource(s.body, undefined);
+      ex.done = true;
+      ex.reader?.release();
+      try {
+        const f = () => {
+          writeSizedHead(ex, status, contentType, s.headers);
+          if (ex.method === 'HEAD') endWithoutBody(res, length, false);
+          else res.end('');
+        };
+        if (ex.inHandler) f();
+        else res.cork(f);
+      } catch (err) {
+        this.log.error('cannot write the response', { request_id: ex.requestId, route: ex.route, status, error: err });
+        closeQuietly(res);
+      }
+      this.finish(ex, status);
+      return;
+    }
+    let it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
+    try {
+      it = Symbol.asyncIterator in s.body ? s.body[Symbol.asyncIterator]() : s.body[Symbol.iterator]();
+    } catch (err) {
+      return this.fail(ex, err);
+    }
+    ex.done = true;
+    ex.reader?.release();
+    /** Client gone, response complete, or failed: no more writes. */
+    let over = false;
+    let headSent = false;
+    let taken = 0;
+    /** The chunk uWS did not take whole, where it starts in the body, and the pump waiting for it to go out. */
+    let stuck: { chunk: Uint8Array; at: number; resolve: (done: boolean) => void; reject: (e: unknown) => void } | undefined;
+    ex.onAborted(() => {
+      over = true;
+      const w = stuck;
+      stuck = undefined;
+      w?.resolve(false);
+    });
+    // One writable handler for the whole response, registered once: uWS v20.30 restores the handler it is
+    // running after the call, so one registered from inside it (the pump continues in the microtasks of the
+    // callback) would be lost and the download would stall.
+    res.onWritable((offset) => {
+      const w = stuck;
+      if (over || w === undefined) return true;
+      let ok: boolean;
+      let done: boolean;
+      // Nothing may escape a uWS callback (it would end the process): a failure here fails the pump.
+      try {
+        [ok, done] = res.tryEnd(w.chunk.subarray(offset - w.at), length);
+      } catch (err) {
+        stuck = undefined;
+        w.reject(err);
+        return true;
+      }
+      if (ok || done) {
+        stuck = undefined;
+        w.resolve(done);
+      }
+      return ok;
+    });
+    const pump = async (): Promise<void> => {
+      for (;;) {
+        const r = await it.next();
+        if (over) return;
+        if (r.done) throw new Error(`the body ended after ${taken} of ${length} bytes`);
+        const chunk = r.value;
+        if (!(chunk instanceof Uint8Array))
+          throw new TypeError(`the body yielded ${chunk === null ? 'null' : typeof chunk} instead of bytes`);
+        if (chunk.byteLength === 0) continue;
+        if (taken + chunk.byteLength > length) throw new Error(`the body yielded more than its length of ${length} bytes`);
+        taken += chunk.byteLength;
+        let ok = false;
+        let done = false;
+        let at = 0;
+        res.cork(() => {
+          if (!headSent) {
+            // Set first: a failure while the head is written must close the connection, not answer again.
+            headSent = true;
+            writeSizedHead(ex, status, contentType, s.headers);
+          }
+          at = res.getWriteOffset();
+          [ok, done] = res.tryEnd(chunk, length);
+        });
+        if (!ok && !done) {
+          // Backpressure: uWS kept nothing of what the socket refused; the writable handler offers the rest again.
+          done = await new Promise<boolean>((resolve, reject) => {
+            stuck = { chunk, at, resolve, reject };
+          });
+          if (over) return;
+        }
+        if (done) {
+          // uWS ended the response with the last byte (and released `res`).
+          over = true;
+          this.finish(ex, status);
+          return;
+        }
+      }
+    };
+    pump().then(
+      () => closeSource(s.body, it),
+      (err: unknown) => {
+        const wasOver = over;
+        over = true;
+        // A failed iterator has ended itself; return() is for a source that broke our rules (short, long, not bytes).
+        closeSource(s.body, it);
+        if (wasOver) return;
+        if (!headSent) {
+          // Nothing sent yet: the client gets the error as any other request would.
+          ex.done = false;
+          return this.fail(ex, err);
+        }
+        // The status is out: close, so the client sees an incomplete body rather than a complete short one.
+        this.log.error('sized body failed', { request_id: ex.requestId, route: ex.route, sent: taken, length, error: err });
+        this.finish(ex, 500);
+        closeQuietly(res);
+      },
+    );
+  }
+
+  /**
    * Answer with the error. Never throws. If the request body is still
    * arriving, it is drained first (body.ts: a bounded lingering read), so the
    * client is not reset while it sends and does receive the answer.
@@ -642,6 +852,8 @@ export class HttpServer {
   ): void {
     if (ex.aborted || ex.done) return;
     ex.done = true;
+    // A socket paused while its body was streamed reads again (the connection's next request).
+    if (ex.reader !== undefined) ex.reader.release();
     try {
       // Inside the uWS handler the socket is corked already; afterwards, cork so
       // status, headers and body leave in one syscall.
@@ -719,6 +931,7 @@ export class HttpServer {
 // pure-JS fallback only takes strings.)
 const enc = (x: string): string | Uint8Array => (uwsNative ? new Uint8Array(Buffer.from(x, 'latin1')) : x);
 const H_CONTENT_TYPE = enc('Content-Type');
+const H_CONTENT_LENGTH = enc('Content-Length');
 const H_REQUEST_ID = enc('X-Request-Id');
 const H_API_VERSION = enc('X-API-Version');
 const V_API_VERSION = enc(API_VERSION);
@@ -738,12 +951,84 @@ function writeResponse(
   if (st === undefined) encodedStatus.set(status, (st = enc(statusLine(status))));
   res.writeStatus(st);
   // 204 (a CORS preflight) has no content, so no Content-Type. (uWS always writes a Content-Length; 0 is what clients expect.)
-  if (status !== 204) res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
+  // 304 neither, and no Content-Length either: it would have to be the length of the 200 (RFC 9110 §8.6).
+  if (status !== 204 && status !== 304) res.writeHeader(H_CONTENT_TYPE, contentType === JSON_TYPE ? V_JSON : contentType);
   res.writeHeader(H_REQUEST_ID, ex.requestId);
   res.writeHeader(H_API_VERSION, V_API_VERSION);
   writeHeaders(res, headers, ex.responseHeaders);
-  if (ex.method === 'HEAD') res.endWithoutBody(Buffer.byteLength(body), close);
+  if (status === 304) endWithoutBody(res, undefined, close);
+  else if (ex.method === 'HEAD') endWithoutBody(res, Buffer.byteLength(body), close);
   else res.end(body, close);
+}
+
+/**
+ * Status and headers of a sized reply. A Content-Length or Transfer-Encoding
+ * among them is dropped (uWS frames the body: tryEnd writes Content-Length
+ * from the total, endWithoutBody from the length); a Content-Type among them wins
+ * over `contentType`.
+ */
+function writeSizedHead(ex: Exchange, status: number, contentType: string, headers: Record<string, string> | undefined): void {
+  const res = ex.res;
+  let st = encodedStatus.get(status);
+  if (st === undefined) encodedStatus.set(status, (st = enc(statusLine(status))));
+  res.writeStatus(st);
+  res.writeHeader(H_REQUEST_ID, ex.requestId);
+  res.writeHeader(H_API_VERSION, V_API_VERSION);
+  const links = ex.responseHeaders;
+  let typed = false;
+  if (headers) {
+    for (const k in headers) {
+      const l = k.toLowerCase();
+      if (l === 'content-length' || l === 'transfer-encoding') continue;
+      if (l === 'content-type') typed = true;
+      if (links === undefined || !(k in links)) res.writeHeader(k, String(headers[k]));
+    }
+  }
+  if (!typed) res.writeHeader(H_CONTENT_TYPE, contentType);
+  if (links) for (const k in links) res.writeHeader(k, String(links[k]));
+}
+
+/**
+ * End a response without a body: a HEAD with `Content-Length: length`, a
+ * 304 (`length` undefined) with none. uWS v20.30 quirks: `endWithoutBody(n)`
+ * writes the header but leaves the response pending (it waits for n bytes
+ * that never come: the connection's next request is never answered);
+ * `endWithoutBody()` with no argument ends it without any Content-Length
+ * (an `undefined` argument counts as a number, NaN); and its
+ * `closeConnection` only writes `Connection: close`. So: our own header, no
+ * argument; and when the connection must close, `end('', true)` (a
+ * Content-Length of 0, which a client ignores for HEAD and 304).
+ */
+function endWithoutBody(res: HttpResponse, length: number | undefined, close: boolean): void {
+  if (close) {
+    res.end('', true);
+    return;
+  }
+  if (length !== undefined) res.writeHeader(H_CONTENT_LENGTH, String(length));
+  res.endWithoutBody();
+}
+
+function closeQuietly(res: HttpResponse): void {
+  try {
+    res.close();
+  } catch {
+    // Already ended or closed by uWS.
+  }
+}
+
+/**
+ * Let a sized reply's source release what it holds: `return()` of its
+ * iterator (a generator's `finally` runs), or of a fresh one when it was
+ * never iterated. Never throws, never waits.
+ */
+function closeSource(body: SizedBody['body'], it: AsyncIterator<Uint8Array> | Iterator<Uint8Array> | undefined): void {
+  try {
+    const i = it ?? (Symbol.asyncIterator in body ? body[Symbol.asyncIterator]() : body[Symbol.iterator]());
+    const r = i.return?.();
+    if (r instanceof Promise) r.catch(() => undefined);
+  } catch {
+    // A source that fails to close has nothing more we can do for it.
+  }
 }
 
 /** A reply's (or error's) headers, then those links set (`ctx.setHeader`), which win over the reply's own. */

@@ -12,12 +12,24 @@ import { AREAS } from './routes/index.js';
 import { auditHook, auditLink } from './audit.js';
 
 export { HttpServer, API_VERSION } from './http-server.js';
-export { Router, type RouteSpec, type RouteRateLimit } from './router.js';
+export { Router, type RouteSpec, type RouteRateLimit, type RawBody } from './router.js';
 export { RateLimits, ipKey, type RateLimitOptions } from './rate-limit.js';
 export { SchemaRegistry } from './schemas.js';
 export { RoutePermissions, loadOpenApi, PUBLIC, type Requirement } from './route-permissions.js';
 export { uwsNative } from './uws.js';
-export type { ApiRequest, Reply, Handler } from './types.js';
+export type { ApiRequest, Reply, Handler, AnyReply, SizedReply, SizedBody, StreamReply, ResponseStream } from './types.js';
+export { IncompleteBody } from './body.js';
+export {
+  parseRange,
+  contentRange,
+  strongETag,
+  ifNoneMatchHits,
+  ifMatchPasses,
+  ifRangeAllows,
+  readPlan,
+  type RangeResult,
+  type ReadPlan,
+} from './range.js';
 export {
   compose,
   afterNext,

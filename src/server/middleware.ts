@@ -2,7 +2,7 @@ import type { Principal } from '../security/index.js';
 import type { CommitOrigin } from '../txn/index.js';
 import type { RequestBody } from './body.js';
 import type { Route } from './router.js';
-import type { ApiRequest, Reply, StreamReply } from './types.js';
+import type { AnyReply, ApiRequest } from './types.js';
 
 /**
  * The request middleware chain (docs/architecture.md, "Request middleware
@@ -39,7 +39,7 @@ export interface RequestContext extends ApiRequest {
   /** The matched route (set by the `route` link). */
   matched: Route | undefined;
   /** The handler's reply; middlewares after `next()` may read or replace it, a short-circuiting one sets it. */
-  reply: Reply | StreamReply | undefined;
+  reply: AnyReply | undefined;
   /** A request body may still be arriving (declared, not yet read). */
   bodyPending: boolean;
   /** Bytes of the request target (path plus `?query`). */
@@ -78,7 +78,7 @@ export interface ResponseInfo {
   /** The validated request body (undefined when the route takes none or it was never read). */
   readonly body: unknown;
   /** The handler's reply (undefined for errors). */
-  readonly reply: Reply | StreamReply | undefined;
+  readonly reply: AnyReply | undefined;
   /** What the request's commits carried (the audit link sets it). */
   readonly origin: CommitOrigin | undefined;
   /** The peer address ('' unless a link declared `remoteAddress`). */

@@ -17,6 +17,12 @@ export interface RouteSpec {
   body?: string;
   /** An empty body is allowed (the handler sees `body` undefined); a non-empty one is still validated. */
   bodyOptional?: boolean;
+  /**
+   * The body is raw bytes the handler reads as they arrive (`req.bodyStream()`), not JSON: not
+   * collected, parsed or validated. At most `maxBytes` (413 PAYLOAD_TOO_LARGE beyond; a declared
+   * Content-Length beyond is refused before the handler runs). Excludes `body`.
+   */
+  rawBody?: RawBody;
   /** Request headers (lower case) the handler reads beyond the always-captured ones. */
   headers?: readonly string[];
   /**
@@ -37,6 +43,12 @@ export interface RouteSpec {
 
 export type RouteRateLimit = 'audit';
 
+/** A route's raw (streamed) request body (`RouteSpec.rawBody`). */
+export interface RawBody {
+  /** Most bytes accepted. */
+  maxBytes: number;
+}
+
 /** What a route's `audit` callback sees of a finished request (a `ResponseInfo` is one). */
 export interface AuditedRequest {
   readonly status: number;
@@ -56,6 +68,7 @@ export interface AuditSubject {
 export interface Route extends Required<Pick<RouteSpec, 'method' | 'path' | 'handler' | 'auth'>> {
   permission: Permission | undefined;
   body: string | undefined;
+  rawBody: RawBody | undefined;
   headers: readonly string[] | undefined;
   bodyOptional: boolean;
   rateLimit: RouteRateLimit | undefined;
@@ -86,6 +99,12 @@ export class Router {
   private readonly templated: Route[] = [];
 
   add(spec: RouteSpec): this {
+    if (spec.rawBody !== undefined) {
+      if (spec.body !== undefined) throw new TypeError(`route ${spec.method} ${spec.path}: body and rawBody exclude each other`);
+      const m = spec.rawBody.maxBytes;
+      if (!Number.isSafeInteger(m) || m < 0)
+        throw new TypeError(`route ${spec.method} ${spec.path}: rawBody.maxBytes must be a byte count`);
+    }
     const segments = split(spec.path);
     const paramNames = segments.filter((s) => s.startsWith(':')).map((s) => s.slice(1));
     const route: Route = {
@@ -95,6 +114,7 @@ export class Router {
       auth: spec.auth ?? true,
       permission: spec.permission,
       body: spec.body,
+      rawBody: spec.rawBody,
       headers: spec.headers,
       bodyOptional: spec.bodyOptional ?? false,
       rateLimit: spec.rateLimit,

@@ -1,6 +1,6 @@
 import type { components } from '../api/types.js';
 import type { RouteSpec } from './router.js';
-import type { ApiRequest, Reply, StreamReply } from './types.js';
+import type { AnyReply, ApiRequest } from './types.js';
 
 /** A request schema of openapi.yaml (components.schemas). */
 export type SchemaName = keyof components['schemas'];
@@ -13,7 +13,7 @@ export interface ValidatedRequest<B> extends ApiRequest {
   readonly body: B;
 }
 
-type Reply_ = Reply | StreamReply | Promise<Reply | StreamReply>;
+type Reply_ = AnyReply | Promise<AnyReply>;
 
 type BodyRouteSpec<N extends SchemaName, B> = Omit<RouteSpec, 'body' | 'handler' | 'bodyOptional'> & {
   body: N;

@@ -156,7 +156,17 @@ describe('auth matrix over every route', () => {
       return r.body as { keyId: string; secret: string };
     };
     victimKeyId = (await key('victim', ['stats:read'])).keyId;
-    const tables = ['data:read:auth', 'data:write:auth', 'data:read:authv', 'data:write:authv'];
+    const tables = [
+      'data:read:auth',
+      'data:write:auth',
+      'data:read:authv',
+      'data:write:authv',
+      // The content routes' tables.
+      'data:read:_content',
+      'data:write:_content',
+      'data:read:_chunks',
+      'data:write:_chunks',
+    ];
     for (const p of routePermissions) {
       lacking[p] = (
         await key(
@@ -233,12 +243,21 @@ describe('auth matrix over every route', () => {
       'POST /api/keys': { name: 'auth-created', permissions: ['admin'] },
       'PUT /api/keys/{keyId}': { permissions: ['admin'] },
       'PUT /api/retention/{collection}': { retention_days: 2, timestamp_field: 'w', auto_deletion: true },
+      'POST /content/import': { content: { id: 'authc' }, chunks: [{ seq_num: 0, text: 'overwritten' }] },
+      'POST /content/retrieve': { query: 'x' },
+      'PUT /content/{id}/chunks/{chunk_id}/embedding': { embedding: [1, 2] },
+      'PUT /content/{id}/blob': { raw: 'bytes' },
     };
     return bodies[`${op.method} ${op.path}`];
   };
   /** The route with its parameters filled in: the entity whose overwrite or deletion would show; feeds that answer at once, about table `auth`. */
   const urlOf = (op: Op) => {
-    const u = op.path.replace('{key}', 'auth%3Akeep').replace('{keyId}', victimKeyId).replace('{collection}', 'auth');
+    const u = op.path
+      .replace('{key}', 'auth%3Akeep')
+      .replace('{keyId}', victimKeyId)
+      .replace('{collection}', 'auth')
+      .replace('{id}', 'authc')
+      .replace('{chunk_id}', 'authc%230');
     if (op.path === '/changefeed') return `${u}?from_seq=0&limit=5&key_prefix=auth:`;
     if (op.path === '/changefeed/stream') return `${u}?from_seq=0&keep_alive=false&key_prefix=auth:`;
     if (op.path === WS_PATH) return `${u}?key_prefix=auth:`;
@@ -276,6 +295,7 @@ describe('auth matrix over every route', () => {
       JSON.stringify(vi.indexes.map((x) => [x.objectName, x.efSearch, x.vectorCount])),
       (await get('/api/keys?include_revoked=true')).replace(/"last_used_at":("[^"]*"|null)/g, ''),
       await get('/api/retention'),
+      await get('/content/authc'),
     ].join('\n');
   }
 
@@ -353,7 +373,7 @@ describe('auth matrix over every route', () => {
       expect(r.status, r.ctx).toBe(403);
       const b = JSON.parse(r.text) as Record<string, unknown>;
       expect(b, r.ctx).toMatchObject({ error: true, status_code: 403, code: 'FORBIDDEN' });
-      expect(['auth', 'authv'], r.ctx).toContain(b.table);
+      expect(['auth', 'authv', '_content', '_chunks'], r.ctx).toContain(b.table);
       checked.push(`${op.method} ${op.path}`);
     }
     expect(checked.length).toBe(specOps.filter((o) => o.tables !== undefined).length - 1);

@@ -2,6 +2,7 @@ import type { RouteArea } from '../route-area.js';
 import { auditArea } from './audit.js';
 import { changefeedStreamArea } from './changefeed-stream.js';
 import { changefeedArea } from './changefeed.js';
+import { contentArea } from './content.js';
 import { entitiesArea } from './entities.js';
 import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
@@ -31,6 +32,7 @@ export const AREAS: readonly RouteArea[] = [
   queryArea,
   searchArea,
   vectorArea,
+  contentArea,
   keysArea,
   auditArea,
   retentionArea,
