@@ -64,12 +64,16 @@ const T = {
   hook: ['test/unit/group-commit.test.ts', 'test/unit/engine.test.ts', 'test/unit/audit-log.test.ts'],
   pii: ['test/unit/pii-vault.test.ts'],
   classify: ['test/unit/pii-classifier.test.ts', 'test/unit/pii-corpus.test.ts'],
+  content: ['test/unit/content-store.test.ts', 'test/unit/content-retrieve.test.ts'],
 } as const;
 const AL = 'src/audit/audit-log.ts';
 const RC = 'src/audit/record-codec.ts';
 const BI = 'src/audit/bucket-index.ts';
 const VAULT = 'src/pii/vault.ts';
 const REC = 'src/pii/record.ts';
+const CSVC = 'src/content/service.ts';
+const BLOBS = 'src/content/blobs.ts';
+const RETR = 'src/content/retrieve.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   // ---------------------------------------------------------------- commit path: transaction manager
@@ -793,6 +797,47 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '  mayMatch: (p) => p.at && p.digits > 0,',
     why: 'the email prefilter skips texts the recognizer would have matched (emails without digits)',
     tests: T.classify,
+  },
+  // ---------------------------------------------------------------- content (issue 18)
+  {
+    id: 'CONTENT-01',
+    file: CSVC,
+    find: '        for (const k of old) if (!keep.has(k.key)) txm.delete(txn, k);',
+    replace: '        void old;',
+    why: 're-importing a content keeps the chunks the new version lacks (orphaned chunks, still searchable)',
+    tests: T.content,
+  },
+  {
+    id: 'CONTENT-02',
+    file: BLOBS,
+    find: '        this.deletePieces(batch, cur.blobId, cur.size);\n        batch.del(ks, hashKey',
+    replace: '        batch.del(ks, hashKey',
+    why: 'the last reference to a blob goes but its pieces stay (orphaned blob bytes)',
+    tests: T.content,
+  },
+  {
+    id: 'CONTENT-03',
+    file: BLOBS,
+    find: '      for (let n = first; n <= last; n++) {',
+    replace: '      for (let n = first; n < last; n++) {',
+    why: 'a blob read stops one piece early (truncated downloads and ranges)',
+    tests: T.content,
+  },
+  {
+    id: 'CONTENT-04',
+    file: CSVC,
+    find: '        if (!this.owned.has(info.txnId))',
+    replace: '        if (info.txnId === "never")',
+    why: 'writes to _content/_chunks by other paths are applied (chunks without a content, forged text)',
+    tests: T.content,
+  },
+  {
+    id: 'CONTENT-05',
+    file: RETR,
+    find: '      textHits = filtered ? hits.filter((h) => accept(h.key)) : hits;',
+    replace: '      textHits = hits;',
+    why: 'the BM25 list of retrieval ignores the metadata filter',
+    tests: T.content,
   },
 ];
 

@@ -147,7 +147,7 @@ export class ContentService {
       };
       const replaced = prev !== undefined;
       const keep = new Set<string>();
-      await this.write(caller, newHash === null ? undefined : [newHash, { kind: 'bytes', bytes: blob! }], (txn) => {
+      await this.write(caller, id, newHash === null ? undefined : [newHash, { kind: 'bytes', bytes: blob! }], (txn) => {
         const txm = this.p.transactions;
         txm.put(txn, contentKey(id), { text: JSON.stringify(meta), doc: meta });
         for (const c of chunks) {
@@ -297,7 +297,7 @@ export class ContentService {
     return this.locked(id, async () => {
       const meta = this.readMeta(id);
       const keys = await this.chunkKeys(id);
-      await this.write(caller, undefined, (txn) => {
+      await this.write(caller, id, undefined, (txn) => {
         this.p.transactions.delete(txn, contentKey(id));
         for (const k of keys) this.p.transactions.delete(txn, k);
       });
@@ -357,7 +357,7 @@ export class ContentService {
               chunk_count: 0,
             };
         if (o.filename !== undefined) meta.original_filename = o.filename;
-        await this.write(caller, [hash, { kind: 'staged', blobId: staged.blobId, size }], (txn) => {
+        await this.write(caller, id, [hash, { kind: 'staged', blobId: staged.blobId, size }], (txn) => {
           this.p.transactions.put(txn, contentKey(id), { text: JSON.stringify(meta), doc: meta });
         });
         return { status: 'ok', content_id: id, hash_sha256: hash, size_bytes: size, created: prev === undefined, deduplicated: stored };
@@ -389,7 +389,7 @@ export class ContentService {
       }
       if (found === undefined) throw new ThemisError('NOT_FOUND', `content ${id} has no chunk ${chunkId.slice(0, 256)}`);
       const next = { ...found, embedding };
-      await this.write(caller, undefined, (txn) => {
+      await this.write(caller, id, undefined, (txn) => {
         this.p.transactions.put(txn, chunkKey(id, found!.seq_num), { text: JSON.stringify(next), doc: next });
       });
       return next;
@@ -409,9 +409,11 @@ export class ContentService {
   // ---------------------------------------------------------------- commits
 
   /** Run `fill` in a transaction of this service and commit it, with the blob bytes it stores (if any). */
-  private async write(caller: Caller, blob: [string, BlobSource] | undefined, fill: (txn: Transaction) => void): Promise<void> {
+  private async write(caller: Caller, id: string, blob: [string, BlobSource] | undefined, fill: (txn: Transaction) => void): Promise<void> {
     const txm = this.p.transactions;
     const txn = txm.begin('read_committed', true);
+    // The audit entry of the commit names the content, not the first of its documents.
+    if (caller.origin) caller.origin.subject = { entityType: 'content', entityId: id };
     txn.origin = caller.origin;
     this.owned.add(txn.id);
     if (blob) this.pending.set(txn.id, new Map([blob]));

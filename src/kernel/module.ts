@@ -29,6 +29,8 @@ export type DatabaseConfig = Pick<
       | 'piiKeyFile'
       | 'classifyMaxBytes'
       | 'maxBlobBytes'
+      | 'contentExtractTimeoutMs'
+      | 'contentExtractMaxMemoryMb'
     >
   > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */

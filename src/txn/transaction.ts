@@ -42,6 +42,12 @@ export interface CommitOrigin {
   readonly successStatus: number;
   /** Set by the audit log once an entry for this request is in a commit's batch (the request then needs no entry of its own). */
   recordedId?: number;
+  /**
+   * What the commit is about, when the service that commits knows better than its changes say (a content
+   * import writes a metadata document and many chunks: its subject is the content). Default: the one
+   * changed key, or `multiple` / `transaction:<id>`.
+   */
+  subject?: { entityType: string; entityId: string };
 }
 
 export class Transaction {

@@ -168,6 +168,25 @@ describe('content over HTTP', () => {
     expect(head.headers.get('etag')).toBe(etag);
   });
 
+  it('puts an import in the change feed and the audit log (one commit: metadata, chunks, audit entry)', async () => {
+    const before = (await ok(call(s, 'GET', '/changefeed/stats'))).last_seq as number;
+    await ok(call(s, 'POST', '/content/import', doc('feed1', ['one', 'two'])));
+    const feed = await ok(call(s, 'GET', `/changefeed?from_seq=${before}&limit=100`));
+    const keys = (feed.entries as { key: string; op: string }[]).filter((c) => c.key.includes('feed1')).map((c) => `${c.op} ${c.key}`);
+    expect(keys).toEqual(['put _content:feed1', 'put _chunks:feed1:0000000000', 'put _chunks:feed1:0000000001']);
+    await ok(call(s, 'DELETE', '/content/feed1'));
+    const audit = await ok(call(s, 'GET', '/api/audit?entity_id=feed1&page_size=10'));
+    const actions = (audit.entries as { action: string; entityType: string; success: boolean }[]).map((e) => [
+      e.action,
+      e.entityType,
+      e.success,
+    ]);
+    expect(actions).toEqual([
+      ['CONTENT_DELETE', 'content', true],
+      ['CONTENT_IMPORT', 'content', true],
+    ]);
+  });
+
   it('generates an id when none is given, and keeps chunks in seq_num order however they arrive', async () => {
     const r = await ok(
       call(s, 'POST', '/content/import', {

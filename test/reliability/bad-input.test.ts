@@ -202,7 +202,14 @@ function probesFor(op: Operation): Probe[] {
   } else if (op.rawBody) {
     // A route taking raw bytes (streamed; its own limit is tested with the route, e.g. content-upload.test.ts):
     // a path parameter it refuses is answered before anything is stored.
-    out.push({ what: 'raw body to an invalid id', method: op.method, url, headers: AUTH, body: Buffer.from('bytes'), code: 'VALIDATION_FAILED' });
+    out.push({
+      what: 'raw body to an invalid id',
+      method: op.method,
+      url,
+      headers: AUTH,
+      body: Buffer.from('bytes'),
+      code: 'VALIDATION_FAILED',
+    });
   } else if (op.method !== 'GET') {
     // A route that takes no body: one over the limit is refused, nothing applied.
     out.push({

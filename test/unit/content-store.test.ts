@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INTERNAL } from '../../src/access.js';
 import { CHUNK_TABLE, Content, CONTENT_TABLE, PIECE_BYTES } from '../../src/content/index.js';
 import type { Database } from '../../src/db.js';
+import { Entities, parseEntityKey } from '../../src/entities/index.js';
 import { Indexes, Vectors } from '../../src/index/index.js';
 import { keyspace } from '../../src/storage/index.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
@@ -141,6 +142,17 @@ describe('content storage', () => {
     // The refused commit reserved nothing: the same blob imports later and is stored once.
     await c.import({ content: { id: 'u3' }, chunks: [{ seq_num: 0, text: 'other' }], blob: big }, INTERNAL);
     expect(await keysOf(db, contentKs)).toHaveLength(5);
+  });
+
+  it('refuses writes to the content tables by any other writer, applying nothing', async () => {
+    await db.get(Content).import(importBody('own', 1, Buffer.from('mine')), INTERNAL);
+    const entities = db.get(Entities);
+    await expect(entities.put(parseEntityKey(`${CHUNK_TABLE}:own:0000000000`), { text: '{"text":"forged"}' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(entities.delete(parseEntityKey(`${CONTENT_TABLE}:own`))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const page = await db.get(Content).chunks('own', { offset: 0, limit: 10 }, INTERNAL.access);
+    expect(page.chunks.map((c) => c.text)).toEqual(['word0 shared text own']);
   });
 
   it('blob references and pieces survive a reopen', async () => {
