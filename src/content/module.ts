@@ -2,6 +2,7 @@ import { Entities } from '../entities/index.js';
 import { Indexes, Vectors } from '../index/index.js';
 import type { Module } from '../kernel/index.js';
 import { BlobStore } from './blobs.js';
+import { Extractor } from './extract/index.js';
 import { ContentService } from './service.js';
 
 /**
@@ -28,11 +29,17 @@ export const Content: Module<ContentService> = {
         vectors: ctx.get(Vectors),
         blobs,
         snapshot: () => ctx.engine.snapshot(),
+        extractor: new Extractor({
+          timeoutMs: ctx.config.contentExtractTimeoutMs,
+          maxMemoryMb: ctx.config.contentExtractMaxMemoryMb,
+          log: ctx.log,
+        }),
       },
       ctx.config.maxBlobBytes,
     );
   },
   commit: (s) => s.participant,
+  close: (s) => s.close(),
   gauges: [
     { name: 'themis_content_blobs', help: 'Distinct blobs stored (identical blobs count once)', read: (s) => s.stats().blobs },
     { name: 'themis_content_blob_bytes', help: 'Bytes of the distinct blobs stored', read: (s) => s.stats().blob_bytes },

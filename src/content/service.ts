@@ -8,7 +8,7 @@ import type { IndexManager, VectorIndex, VectorService } from '../index/index.js
 import type { Snapshot } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant, Transaction, TransactionManager } from '../txn/index.js';
 import { type BlobInfo, type BlobPlan, type BlobSource, type BlobStore, PIECE_BYTES } from './blobs.js';
-import { chunkText, contentFormat, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, extractText } from './extract/index.js';
+import { chunkText, contentFormat, DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, type Extractor } from './extract/index.js';
 import {
   CHUNK_EMBEDDING,
   CHUNK_TABLE,
@@ -61,6 +61,8 @@ interface Ports {
   vectors: VectorService;
   blobs: BlobStore;
   snapshot: () => Snapshot;
+  /** Text extraction in worker threads (off the event loop, with time and memory limits). */
+  extractor: Extractor;
 }
 
 /**
@@ -83,6 +85,11 @@ export class ContentService {
     readonly maxBlobBytes: number = DEFAULT_MAX_BLOB_BYTES,
   ) {}
 
+  /** Ends the extraction workers (extractions waiting or running fail with 503). */
+  close(): Promise<void> {
+    return this.p.extractor.close();
+  }
+
   // ---------------------------------------------------------------- import
 
   async import(req: ContentImportRequest, caller: Caller): Promise<ContentImportResponse> {
@@ -101,7 +108,7 @@ export class ContentService {
     let chunks: Record<string, unknown>[];
     // Chunks absent (not an empty list) and a blob of a type text can be read from: the chunks come from its text.
     if (req.chunks === undefined && blob !== undefined && contentFormat(mimeType, input.original_filename) !== undefined) {
-      const text = await extractText(blob, mimeType, input.original_filename);
+      const text = await this.p.extractor.extract(blob, mimeType, input.original_filename);
       chunks = chunkText(text, {
         size: req.chunking?.size ?? DEFAULT_CHUNK_SIZE,
         overlap: req.chunking?.overlap ?? DEFAULT_CHUNK_OVERLAP,

@@ -1,7 +1,8 @@
 /**
  * Text extraction and chunking for content imports that bring a blob but no chunks: `extractText` turns a
- * plain-text, Markdown, HTML, PDF or DOCX blob into normalized text, `chunkText` cuts the text into
- * overlapping chunks at paragraph and sentence boundaries.
+ * plain-text, Markdown, HTML, PDF or DOCX blob into normalized text on the calling thread, `Extractor` does the
+ * same in worker threads (off the event loop, with a time and memory limit per extraction), `chunkText` cuts
+ * the text into overlapping chunks at paragraph and sentence boundaries.
  */
 export {
   type ChunkOptions,
@@ -30,3 +31,12 @@ export {
   SUPPORTED_EXTENSIONS,
   SUPPORTED_MIME_TYPES,
 } from './extract.js';
+export {
+  DEFAULT_EXTRACT_IDLE_MS,
+  DEFAULT_EXTRACT_MAX_MEMORY_MB,
+  DEFAULT_EXTRACT_MAX_QUEUE,
+  DEFAULT_EXTRACT_TIMEOUT_MS,
+  DEFAULT_EXTRACT_WORKERS,
+  Extractor,
+  type ExtractorOptions,
+} from './extractor.js';
