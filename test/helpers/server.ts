@@ -193,6 +193,21 @@ export async function call(
   return { status: r.status, body: text === '' ? {} : (JSON.parse(text) as Body) };
 }
 
+/** Await a `call()`, assert its status (200 unless given; a mismatch shows the body) and return the body. */
+export async function ok(p: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
+  const r = await p;
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  return r.body;
+}
+
+/** Assert a `call()` result is the error `code` with `status` in the contract's format (and `field`, when given), without a stack trace. */
+export function expectError(r: { status: number; body: Body }, status: number, code: string, field?: string): void {
+  expect(r.status, JSON.stringify(r.body)).toBe(status);
+  expect(r.body).toMatchObject({ error: true, status_code: status, code, message: expect.any(String) });
+  if (field !== undefined) expect(r.body.field, JSON.stringify(r.body)).toBe(field);
+  expect(JSON.stringify(r.body)).not.toMatch(/\n\s+at /);
+}
+
 /**
  * Poll `probe` until `done(value)` holds (every `everyMs`), and return that value; after
  * `timeoutMs` return the last value seen, for the caller's assertion to show. For waiting on

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY as ADMIN, type Body, call, type StartedServer, startServer } from '../helpers/server.js';
+import { ADMIN_KEY as ADMIN, type Body, call, expectError, ok, type StartedServer, startServer } from '../helpers/server.js';
 
 /**
  * Content for RAG (issue 18, docs/content.md), black-box: import with
@@ -11,19 +11,6 @@ import { ADMIN_KEY as ADMIN, type Body, call, type StartedServer, startServer } 
  * search endpoints and AQL; retrieval by BM25, vector and both; the
  * content tables refusing other writers; PII policies on chunk text.
  */
-
-async function ok(p: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
-  const r = await p;
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  return r.body;
-}
-
-function expectError(r: { status: number; body: Body }, status: number, code: string, field?: string) {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(r.body).toMatchObject({ error: true, status_code: status, code });
-  if (field !== undefined) expect(r.body.field).toBe(field);
-  expect(JSON.stringify(r.body)).not.toMatch(/\n\s+at /);
-}
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

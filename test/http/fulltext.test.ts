@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FulltextSearchResponse } from '../../src/search/index.js';
 import { prng } from '../helpers/random.js';
-import { call, expectStatus, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
+import { call, expectError, expectStatus, ok, sleep, startServer, tempDir, type Body, type StartedServer } from '../helpers/server.js';
 
 // ---------------------------------------------------------------- reference BM25
 
@@ -164,18 +164,6 @@ async function search(s: StartedServer, body: Record<string, unknown>, headers?:
   const r = await call(s, 'POST', '/search/fulltext', body, headers);
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body as unknown as SearchResponse;
-}
-
-function expectError(r: { status: number; body: Body }, status: number, code: string, field?: string): void {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(r.body).toMatchObject({ error: true, status_code: status, code, message: expect.any(String) });
-  if (field !== undefined) expect(r.body.field, JSON.stringify(r.body)).toBe(field);
-}
-
-async function ok(p: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
-  const r = await p;
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  return r.body;
 }
 
 const createFulltext = (s: StartedServer, table: string, column: string, config?: Record<string, unknown>) =>

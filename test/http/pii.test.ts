@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Body, call, type StartedServer, startServer } from '../helpers/server.js';
+import { type Body, call, expectError, ok, type StartedServer, startServer } from '../helpers/server.js';
 import { dataBytes } from '../helpers/files.js';
 
 /**
@@ -17,19 +17,6 @@ const TOKEN = (label: string) => new RegExp(`^\\[${label}:(${UUID})\\]$`);
 /** An email nobody else writes (grep-able; no repeats for LevelDB's compression to fold). */
 const email = () => `p${randomBytes(6).toString('hex')}@mail-${randomBytes(3).toString('hex')}.de`;
 const uuidOf = (token: string) => /:([0-9a-f-]{36})\]/.exec(token)?.[1] ?? '';
-
-async function ok(p: Promise<{ status: number; body: Body }>, status = 200): Promise<Body> {
-  const r = await p;
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  return r.body;
-}
-
-function expectError(r: { status: number; body: Body }, status: number, code: string, field?: string) {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(r.body).toMatchObject({ error: true, status_code: status, code });
-  if (field !== undefined) expect(r.body.field).toBe(field);
-  expect(JSON.stringify(r.body)).not.toMatch(/\n\s+at /);
-}
 
 async function keyWith(s: StartedServer, permissions: string[]): Promise<Record<string, string>> {
   const b = await ok(call(s, 'POST', '/api/keys', { name: `k-${permissions.join('-')}`, permissions }), 201);

@@ -56,6 +56,9 @@ const LINE = 2;
 const SENTENCE = 3;
 const PARAGRAPH = 4;
 
+/** Abbreviated month names, German and English ("3. Okt.", "Dec. 5"). */
+const MONTH_ABBREVIATIONS = ['jan', 'feb', 'mär', 'mrz', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'okt', 'oct', 'nov', 'dez', 'dec'];
+
 /**
  * Words that end with a period without ending the sentence (lower case, without the period). Words of one
  * letter ("z. B.", "e.g.", initials) and multi-part abbreviations whose last part is one letter are
@@ -151,21 +154,7 @@ const ABBREVIATIONS = new Set([
   'min',
   'ggü',
   // months (both languages)
-  'jan',
-  'feb',
-  'mär',
-  'mrz',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'okt',
-  'oct',
-  'nov',
-  'dez',
-  'dec',
+  ...MONTH_ABBREVIATIONS,
 ]);
 
 /** Abbreviations that stand before a number ("Nr. 5", "No. 3", "Art. 5", "S. 12", "p. 7"). */
@@ -194,20 +183,7 @@ const MONTHS = new Set([
   'july',
   'october',
   'december',
-  'jan',
-  'feb',
-  'mär',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'okt',
-  'oct',
-  'nov',
-  'dez',
-  'dec',
+  ...MONTH_ABBREVIATIONS,
 ]);
 
 const LOWER = /\p{Ll}/u;
