@@ -839,6 +839,14 @@ export const MUTANTS: readonly Mutant[] = [
     why: 'the BM25 list of retrieval ignores the metadata filter',
     tests: T.content,
   },
+  {
+    id: 'CONTENT-06',
+    file: CSVC,
+    find: '      if (plan) for (const c of info.changes) if (c.table === CONTENT_TABLE) this.metas.delete(c.pk);',
+    replace: '      void plan;',
+    why: 'retrieval filters keep seeing the metadata a content had before it was re-imported or deleted',
+    tests: T.content,
+  },
 ];
 
 // ------------------------------------------------------------------ runner

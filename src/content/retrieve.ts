@@ -3,7 +3,7 @@ import type { DocumentStore } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
 import { fuse, parseFusion } from '../index/hybrid.js';
 import type { FulltextIndex, VectorIndex } from '../index/index.js';
-import { type ContentChunk, type ContentMeta, chunkKey, contentKey, parseChunkKey } from './keys.js';
+import { type ContentChunk, type ContentMeta, chunkKey, parseChunkKey } from './keys.js';
 
 type Schemas = components['schemas'];
 type Request = Schemas['ContentRetrieveRequest'];
@@ -13,6 +13,8 @@ type Scalar = string | number | boolean | null;
 
 interface Sources {
   documents: DocumentStore;
+  /** A content's metadata (null: no such content), as the latest commits left it. */
+  meta: (id: string) => ContentMeta | null;
   /** The BM25 index on `_chunks.text`; undefined before the first import. */
   fulltext: () => FulltextIndex | undefined;
   /** The vector index on `_chunks.embedding`; undefined before the first embedding. */
@@ -42,16 +44,7 @@ export function retrieve(o: Request, src: Sources): Response {
   const textCandidates = o.candidates ?? Math.max(filtered ? 1000 : 100, k);
   const vectorCandidates = o.candidates ?? Math.max(100, k);
 
-  const metas = new Map<string, ContentMeta | null>();
-  const metaOf = (id: string): ContentMeta | null => {
-    let m = metas.get(id);
-    if (m === undefined) {
-      const text = src.documents.read(contentKey(id));
-      m = text === undefined ? null : (JSON.parse(text) as ContentMeta);
-      metas.set(id, m);
-    }
-    return m;
-  };
+  const metaOf = src.meta;
   const match = contentFilter(o.filter);
   const accept = (key: string): boolean => {
     const m = metaOf(parseChunkKey(key).contentId);

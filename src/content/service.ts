@@ -33,6 +33,9 @@ const COMPUTED = new Set(['created_at', 'hash_sha256', 'chunk_count']);
 const ID = /^[A-Za-z0-9][A-Za-z0-9._~@+=-]{0,255}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Most content metadata kept in memory for retrieval filters (beyond: the cache starts over). */
+const META_CACHE_MAX = 100_000;
+
 /** Default THEMIS_MAX_BLOB_BYTES: 1 GiB. */
 export const DEFAULT_MAX_BLOB_BYTES = 1024 ** 3;
 
@@ -78,6 +81,12 @@ export class ContentService {
   /** One import or delete of an id at a time (the old chunk set is read before the commit). */
   private readonly locks = new Map<string, Promise<unknown>>();
   private ensuring: Promise<void> | undefined;
+  /**
+   * Content metadata by id (null: no such content), read once from storage
+   * and dropped when a commit changes the content (the participant's
+   * `applied`): retrieval filters look at the metadata of every candidate.
+   */
+  private readonly metas = new Map<string, ContentMeta | null>();
 
   constructor(
     private readonly p: Ports,
@@ -408,9 +417,21 @@ export class ContentService {
     assertRead(access, CHUNK_TABLE);
     return retrieve(o, {
       documents: this.p.documents,
+      meta: (id) => this.cachedMeta(id),
       fulltext: () => (this.fulltextMissing() ? undefined : this.p.indexes.fulltext(CHUNK_TABLE, CHUNK_TEXT)),
       vectorIndex: () => this.vectorIndex(),
     });
+  }
+
+  private cachedMeta(id: string): ContentMeta | null {
+    let m = this.metas.get(id);
+    if (m === undefined) {
+      const text = this.p.documents.read(contentKey(id));
+      m = text === undefined ? null : (JSON.parse(text) as ContentMeta);
+      if (this.metas.size >= META_CACHE_MAX) this.metas.clear();
+      this.metas.set(id, m);
+    }
+    return m;
   }
 
   // ---------------------------------------------------------------- commits
@@ -469,6 +490,9 @@ export class ContentService {
     },
     write: (_info, plan, batch) => {
       if (plan) plan.undo = this.p.blobs.apply(plan.blobs, batch);
+    },
+    applied: (info, plan) => {
+      if (plan) for (const c of info.changes) if (c.table === CONTENT_TABLE) this.metas.delete(c.pk);
     },
     aborted: (_info, plan) => plan?.undo?.(),
   };

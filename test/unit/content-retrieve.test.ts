@@ -157,4 +157,16 @@ describe('content retrieval against brute force', () => {
       for (const c of [...x.context!.before!, ...x.context!.after!]) expect(c.content_id).toBe('c3');
     }
   });
+  it('filters on the metadata as the latest commit left it (re-import and delete change what matches)', async () => {
+    const c = db.get(Content);
+    const q = { query: WORDS.join(' OR '), k: 1000 };
+    const ids = (team: string) => new Set(c.retrieve({ ...q, filter: { team } }, INTERNAL.access).results.map((x) => x.chunk.content_id));
+    expect(ids('t1').has('c1')).toBe(true);
+    // Warm: c1 is t1 in the retrieval's view; a re-import makes it t9.
+    await c.import({ content: { id: 'c1', team: 't9' }, chunks: [{ seq_num: 0, text: `${WORDS[0]} again` }] }, INTERNAL);
+    expect(ids('t1').has('c1')).toBe(false);
+    expect([...ids('t9')]).toEqual(['c1']);
+    await c.delete('c1', INTERNAL);
+    expect(ids('t9').size).toBe(0);
+  });
 });
