@@ -12,11 +12,13 @@
 import fs from 'node:fs';
 import { aqlArea } from './areas/aql.js';
 import { auditArea } from './areas/audit.js';
+import { cacheArea } from './areas/cache.js';
 import { cdcArea } from './areas/cdc.js';
 import { contentArea } from './areas/content.js';
 import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
+import { llmArea } from './areas/llm.js';
 import { piiArea } from './areas/pii.js';
 import { queryArea } from './areas/query.js';
 import { recoveryArea } from './areas/recovery.js';
@@ -43,6 +45,8 @@ const AREAS = new Map<string, Area>(
     auditArea,
     piiArea,
     contentArea,
+    cacheArea,
+    llmArea,
   ].map((a) => [a.name, a]),
 );
 

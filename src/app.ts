@@ -68,7 +68,8 @@ export async function startServer(
   // Every module's figures, read at scrape time from its current service (undefined until storage is open).
   for (const m of db.modules) {
     for (const g of m.gauges ?? []) {
-      if ('label' in g) metrics.addLabeledGauge(g.name, g.help, g.label, () => (db.ready ? g.read(db.get(m)) : undefined));
+      if ('buckets' in g) metrics.addHistogram(g.name, g.help, g.buckets, () => (db.ready ? g.read(db.get(m)) : undefined));
+      else if ('label' in g) metrics.addLabeledGauge(g.name, g.help, g.label, () => (db.ready ? g.read(db.get(m)) : undefined));
       else metrics.addGauge(g.name, g.help, () => (db.ready ? g.read(db.get(m)) : undefined), g.type);
     }
   }

@@ -106,6 +106,14 @@ export interface Config {
   contentExtractTimeoutMs: number;
   /** Memory limit of a text extraction worker (MiB: its heap; twice that of other memory); more: 413 PAYLOAD_TOO_LARGE. */
   contentExtractMaxMemoryMb: number;
+  /** Default cosine-similarity threshold of a semantic cache query (a query may pass its own `threshold`). */
+  cacheThreshold: number;
+  /** TTL of a cache entry put without `ttl_sec` (seconds; 0: entries do not expire). */
+  cacheDefaultTtlSec: number;
+  /** Most entries the semantic cache holds; beyond, the least recently used are evicted. */
+  cacheMaxEntries: number;
+  /** Most bytes (keys, values, prompts, metadata, embeddings) the semantic cache holds; beyond, LRU eviction. */
+  cacheMaxBytes: number;
 }
 
 export type AuditLevel = 'all' | 'writes' | 'off';
@@ -160,6 +168,10 @@ export const DEFAULTS: Config = {
   classifyMaxBytes: 1024 * 1024,
   contentExtractTimeoutMs: 30_000,
   contentExtractMaxMemoryMb: 512,
+  cacheThreshold: 0.95,
+  cacheDefaultTtlSec: 0,
+  cacheMaxEntries: 1_000_000,
+  cacheMaxBytes: 1024 ** 3,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -341,6 +353,30 @@ const SETTINGS = [
     flag: 'content-extract-max-memory-mb',
     parse: (v: string) => intIn(v, 'content extract max memory mb', 32, 65_536),
   },
+  {
+    key: 'cacheThreshold',
+    env: 'THEMIS_CACHE_THRESHOLD',
+    flag: 'cache-threshold',
+    parse: (v: string) => numberIn(v, 'cache threshold', -1, 1),
+  },
+  {
+    key: 'cacheDefaultTtlSec',
+    env: 'THEMIS_CACHE_DEFAULT_TTL_SEC',
+    flag: 'cache-default-ttl-sec',
+    parse: (v: string) => intIn(v, 'cache default ttl', 0, 3_153_600_000),
+  },
+  {
+    key: 'cacheMaxEntries',
+    env: 'THEMIS_CACHE_MAX_ENTRIES',
+    flag: 'cache-max-entries',
+    parse: (v: string) => intIn(v, 'cache max entries', 1, 1_000_000_000),
+  },
+  {
+    key: 'cacheMaxBytes',
+    env: 'THEMIS_CACHE_MAX_BYTES',
+    flag: 'cache-max-bytes',
+    parse: (v: string) => intIn(v, 'cache max bytes', 1024, 2 ** 50),
+  },
 ] as const;
 
 export class ConfigError extends Error {
@@ -387,6 +423,14 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
 function intIn(v: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${what} must be an integer, got "${v}"`);
   const n = Number(v.trim());
+  if (n < min || n > max) throw new ConfigError(`${what} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function numberIn(v: string, what: string, min: number, max: number): number {
+  const t = v.trim();
+  if (!/^-?(\d+\.?\d*|\.\d+)$/.test(t)) throw new ConfigError(`${what} must be a number, got "${v}"`);
+  const n = Number(t);
   if (n < min || n > max) throw new ConfigError(`${what} must be between ${min} and ${max}, got ${n}`);
   return n;
 }

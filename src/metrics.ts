@@ -10,6 +10,13 @@ export interface Metrics {
   addGauge(name: string, help: string, read: () => number | undefined, type?: 'gauge' | 'counter'): void;
   /** A gauge with one series per label value, read at scrape time (series that disappear are dropped). */
   addLabeledGauge(name: string, help: string, label: string, read: () => [string, number][] | undefined): void;
+  /** A histogram whose buckets, sum and count are read at scrape time (`undefined`: no series, e.g. storage not open). */
+  addHistogram(
+    name: string,
+    help: string,
+    buckets: readonly number[],
+    read: () => { counts: ArrayLike<number>; sum: number; count: number } | undefined,
+  ): void;
   /** Where vccdb_requests_total / vccdb_errors_total read their values at scrape time. */
   countRequestsFrom(source: () => { totalRequests: number; totalErrors: number }): void;
   readonly requestDuration: FastHistogram;
@@ -100,6 +107,9 @@ export function createMetrics(startedAt: number = Date.now()): Metrics {
         },
       });
     },
+    addHistogram: (name, help, buckets, read) => {
+      registry.registerMetric(new ScrapedHistogram(name, help, buckets, read) as unknown as client.Metric);
+    },
     addLabeledGauge: (name, help, label, read) => {
       new client.Gauge({
         name,
@@ -185,6 +195,36 @@ export class FastHistogram {
       values.push({ labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: `${this.name}_bucket` });
       values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+}
+
+/** A histogram counted elsewhere (a module's service), formatted like prom-client's from what `read` answers at scrape time. */
+class ScrapedHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+    private readonly read: () => { counts: ArrayLike<number>; sum: number; count: number } | undefined,
+  ) {}
+
+  reset(): void {}
+
+  async get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    const h = this.read();
+    if (h !== undefined) {
+      let cumulative = 0;
+      this.buckets.forEach((b, i) => {
+        cumulative += h.counts[i] ?? 0;
+        values.push({ labels: { le: b }, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf' }, value: h.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: {}, value: h.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: {}, value: h.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }

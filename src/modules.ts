@@ -1,5 +1,6 @@
 import { Aql } from './aql/index.js';
 import { Audit } from './audit/index.js';
+import { Cache } from './cache/index.js';
 import { Changefeed } from './changefeed/index.js';
 import { Content } from './content/index.js';
 import { Entities } from './entities/module.js';
@@ -7,6 +8,7 @@ import { Graph } from './graph/module.js';
 import { Indexes } from './index/module.js';
 import { Vectors } from './index/vector/module.js';
 import type { Module } from './kernel/index.js';
+import { Llm } from './llm/index.js';
 import { Pii } from './pii/index.js';
 import { Query } from './query/module.js';
 import { Retention } from './retention/index.js';
@@ -28,6 +30,8 @@ export const MODULES: readonly Module<unknown>[] = [
   Vectors,
   Search,
   Content,
+  Llm,
+  Cache,
   Query,
   Aql,
   ApiKeys,

@@ -4127,6 +4127,462 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cache/put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Store (or replace) a semantic cache entry
+         * @description Stores `value` (any JSON) under `key`, with an optional `embedding` (indexed for
+         *     semantic lookups in the HNSW graph of its dimension), `prompt`, `metadata` (a flat
+         *     object of scalars, for query filters and invalidation) and `ttl_sec` (absent: the
+         *     configured default, THEMIS_CACHE_DEFAULT_TTL_SEC; 0 there means no expiry). Replacing
+         *     a key replaces its value, embedding and metadata. Durable when answered. Beyond
+         *     THEMIS_CACHE_MAX_ENTRIES or THEMIS_CACHE_MAX_BYTES the least recently used entries are
+         *     evicted; an entry larger than THEMIS_CACHE_MAX_BYTES alone is 413 (docs/cache.md).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CachePutRequest"];
+                };
+            };
+            responses: {
+                /** @description Stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CachePutResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cache/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Look up the cache by key (exact) or by embedding (semantic)
+         * @description With `key`: the entry of that key (`score` 1). With `embedding`: the `top_k` nearest
+         *     entries of the same dimension whose cosine similarity (`score`, 1 − cosine distance)
+         *     is at least `threshold` (default THEMIS_CACHE_THRESHOLD, 0.95), best first. With both,
+         *     the embedding is searched when the key misses. `filter` (metadata equality; an array
+         *     means any of) is applied inside the HNSW search, so another tenant's or model's entry
+         *     is never returned and `top_k` matching entries come back whenever they exist. Expired
+         *     entries are never returned. `hit` is true iff `hits` is not empty; `nearest_score` is
+         *     the similarity of the nearest candidate, also on a miss. A hit makes its entries the
+         *     most recently used.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CacheQueryRequest"];
+                };
+            };
+            responses: {
+                /** @description Hits (possibly none). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CacheQueryResponse"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cache/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cache size, hit ratios and counters
+         * @description `hit_ratio_1m` and `hit_ratio_1h` are hits / lookups over the last minute and hour
+         *     (0 without lookups); counters count since the server started.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The statistics. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CacheStats"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cache/invalidate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete every entry whose metadata matches a filter
+         * @description E.g. `{"filter": {"model": "gpt-4o"}}` drops every answer of that model. Equality per field; an array means any of.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CacheInvalidateRequest"];
+                };
+            };
+            responses: {
+                /** @description Deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CacheDeletedCount"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cache/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delete every cache entry */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cleared. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CacheDeletedCount"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cache/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The entry's key (URL-encoded). */
+                key: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete one cache entry
+         * @description Unknown (or expired) key → 404.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The entry's key (URL-encoded). */
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CacheDeleteResponse"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/llm/interaction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List LLM interactions, newest first
+         * @description One page of interactions, newest first (`order=asc`: oldest first), `limit` per page
+         *     (default 50, at most 1000). `next` (absent on the last page) is the last id of the
+         *     page: pass it as `after` for the next page, which holds the interactions older than
+         *     it (`asc`: newer). Paging never skips or repeats an interaction that existed when
+         *     paging began, whatever is inserted meanwhile. Filters: `model`, `session_id`
+         *     (`metadata.session_id`), `start` and `end` (creation time, inclusive; epoch ms or
+         *     ISO 8601).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description The previous page's `next`. */
+                    after?: string;
+                    order?: "desc" | "asc";
+                    model?: string;
+                    session_id?: string;
+                    /** @description Created at or after (epoch ms or ISO 8601). */
+                    start?: string;
+                    /** @description Created at or before (epoch ms or ISO 8601). */
+                    end?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LlmInteractionList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+            };
+        };
+        put?: never;
+        /**
+         * Store an LLM interaction
+         * @description Stores the interaction as a document of the table `_llm_interactions` with a
+         *     generated `id` (UUID v7: ids sort by creation time) and `created_at` (ISO 8601,
+         *     the time in the id), in one durable commit with its fulltext-index, change-feed
+         *     and audit entries. The messages' text is indexed for BM25 in the derived field
+         *     `content` (the index is made on the first insert), so `POST /search/fulltext`
+         *     with `table: _llm_interactions, column: content` finds conversations by what was
+         *     said. A PII policy on the table applies to the messages (docs/llm.md). Stored
+         *     interactions are immutable: only this endpoint puts documents into the table.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LlmInteractionRequest"];
+                };
+            };
+            responses: {
+                /** @description Stored. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LlmInteractionCreated"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["PayloadTooLarge"];
+                422: components["responses"]["PiiRefused"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/llm/interaction/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The interaction id (UUID v7). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One LLM interaction
+         * @description The interaction as stored (PII policies applied), with `id` and `created_at`. Unknown id → 404.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The interaction id (UUID v7). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The interaction. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LlmInteraction"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete an LLM interaction
+         * @description Removes the interaction and its index entries in one commit. Unknown id → 404.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The interaction id (UUID v7). */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LlmInteractionDeleted"];
+                    };
+                };
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4230,8 +4686,173 @@ export interface components {
             /** @description True when the same bytes were stored already (kept once). */
             deduplicated: boolean;
         };
+        /** @description A flat object of scalars (for filters and invalidation). */
+        CacheMetadata: {
+            [key: string]: string | number | boolean | null;
+        };
+        /** @description Metadata equality per field; an array of values means any of them. */
+        CacheFilter: {
+            [key: string]: (string | number | boolean | null) | (string | number | boolean | null)[];
+        };
+        CachePutRequest: {
+            key: string;
+            /** @description Any JSON value (the cached answer). */
+            value: unknown;
+            embedding?: number[];
+            prompt?: string;
+            /** @description Seconds until the entry expires (default THEMIS_CACHE_DEFAULT_TTL_SEC). */
+            ttl_sec?: number;
+            metadata?: components["schemas"]["CacheMetadata"];
+        };
+        CachePutResponse: {
+            /** @constant */
+            success: true;
+            key: string;
+            /**
+             * Format: date-time
+             * @description When the entry expires (null: never).
+             */
+            expires_at: string | null;
+        };
+        /** @description `key` (exact lookup) or `embedding` (semantic lookup), or both (the embedding is searched when the key misses). */
+        CacheQueryRequest: {
+            key?: string;
+            embedding?: number[];
+            /** @description Informational (the embedding is what is searched). */
+            prompt?: string;
+            /** @default 1 */
+            top_k?: number;
+            /** @description Least cosine similarity of a hit (default THEMIS_CACHE_THRESHOLD, 0.95). */
+            threshold?: number;
+            filter?: components["schemas"]["CacheFilter"];
+        };
+        CacheHit: {
+            key: string;
+            /** @description The cached value. */
+            value: unknown;
+            /** @description Cosine similarity to the query embedding (1 for an exact key hit). */
+            score: number;
+            metadata: components["schemas"]["CacheMetadata"];
+            prompt?: string;
+            /** Format: date-time */
+            expires_at: string | null;
+        };
+        CacheQueryResponse: {
+            hit: boolean;
+            hits: components["schemas"]["CacheHit"][];
+            /** @enum {string|null} */
+            match: "exact" | "semantic" | null;
+            /** @description Similarity of the nearest candidate of a semantic lookup (also below the threshold). */
+            nearest_score: number | null;
+            /** @description The threshold a semantic lookup applied. */
+            threshold: number | null;
+        };
+        CacheStats: {
+            entries: number;
+            hit_ratio_1m: number;
+            hit_ratio_1h: number;
+            evictions_total: number;
+            bytes: number;
+            expired_total?: number;
+            lookups_total?: number;
+            hits_total?: number;
+            misses_total?: number;
+            puts_total?: number;
+            lookups_1m?: number;
+            lookups_1h?: number;
+            max_entries?: number;
+            max_bytes?: number;
+            threshold?: number;
+            default_ttl_sec?: number;
+            indexes?: {
+                dimension?: number;
+                entries?: number;
+                capacity?: number;
+            }[];
+        };
+        CacheInvalidateRequest: {
+            filter: components["schemas"]["CacheFilter"];
+        };
+        CacheDeletedCount: {
+            success: boolean;
+            deleted: number;
+        };
+        CacheDeleteResponse: {
+            success: boolean;
+            key: string;
+            deleted: boolean;
+        };
         ContentEmbeddingRequest: {
             embedding: number[];
+        };
+        LlmMessage: {
+            /** @enum {string} */
+            role: "system" | "user" | "assistant" | "tool";
+            /** @description The message text. */
+            content: string;
+            /** @description The author's name (OpenAI `name`). */
+            name?: string;
+            /** @description The call a `tool` message answers (required for role `tool`). */
+            tool_call_id?: string;
+            /** @description Tool calls an `assistant` message made, as the model returned them. */
+            tool_calls?: Record<string, unknown>[];
+        };
+        LlmUsage: {
+            prompt_tokens?: number;
+            completion_tokens?: number;
+            total_tokens?: number;
+        };
+        LlmInteractionRequest: {
+            model: string;
+            messages: components["schemas"]["LlmMessage"][];
+            /** @description Reasoning steps: strings, or objects such as `{"type": "chain_of_thought", "content": ["...", "..."]}`. */
+            reasoning_steps?: (string | Record<string, unknown>)[];
+            /** @description Free-form; `session_id` (string) is what GET /llm/interaction filters by. */
+            metadata?: {
+                session_id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            usage?: components["schemas"]["LlmUsage"];
+        };
+        LlmInteraction: {
+            /** @description UUID v7. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 (UTC, ms), the time in the id.
+             */
+            created_at: string;
+            model: string;
+            messages: components["schemas"]["LlmMessage"][];
+            reasoning_steps?: (string | Record<string, unknown>)[];
+            metadata?: {
+                session_id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            usage?: components["schemas"]["LlmUsage"];
+        } & {
+            [key: string]: unknown;
+        };
+        LlmInteractionCreated: {
+            id: string;
+            /** @constant */
+            success: true;
+            /** Format: date-time */
+            created_at: string;
+        };
+        LlmInteractionList: {
+            items: components["schemas"]["LlmInteraction"][];
+            /** @description The id to pass as `after` for the next page; absent on the last page. */
+            next?: string;
+        };
+        LlmInteractionDeleted: {
+            /** @constant */
+            success: true;
+            id: string;
+            /** @constant */
+            deleted: true;
         };
         ContentRetrieveRequest: {
             query?: string;

@@ -12,6 +12,10 @@ export interface ScanRange {
   table?: string;
   /** Resume after this key (exclusive); it must belong to `table` when one is given. */
   after?: EntityKey;
+  /** Stop before this key (exclusive); it must belong to `table` when one is given. */
+  before?: EntityKey;
+  /** Descending key order (newest first for time-ordered keys such as UUID v7); `after`/`before` still bound the range, not the direction. */
+  reverse?: boolean;
   snapshot?: Snapshot;
   /** Rows per chunk (one LevelDB nextv each). */
   size?: number;
@@ -42,7 +46,7 @@ export class DocumentStore {
     batch.del(entityKs, entityKeyCodec.encode(k));
   }
 
-  /** Documents in key order, in chunks: one table's, or all of them. */
+  /** Documents in key order (or reverse key order), in chunks: one table's, or all of them. */
   async *scan(r: ScanRange = {}): AsyncGenerator<StoredRow[]> {
     const opts: ScanOptions = {};
     if (r.table !== undefined) {
@@ -54,6 +58,8 @@ export class DocumentStore {
       delete opts.gte;
       opts.gt = entityKeyCodec.encode(r.after);
     }
+    if (r.before) opts.lt = entityKeyCodec.encode(r.before);
+    if (r.reverse) opts.reverse = true;
     if (r.snapshot) opts.snapshot = r.snapshot;
     // With a table, every key has the same table prefix: the pk starts at a fixed offset.
     const pkStart = r.table === undefined ? -1 : r.table.length + 1;

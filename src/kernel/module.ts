@@ -31,6 +31,10 @@ export type DatabaseConfig = Pick<
       | 'maxBlobBytes'
       | 'contentExtractTimeoutMs'
       | 'contentExtractMaxMemoryMb'
+      | 'cacheThreshold'
+      | 'cacheDefaultTtlSec'
+      | 'cacheMaxEntries'
+      | 'cacheMaxBytes'
     >
   > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */
@@ -79,10 +83,18 @@ export interface Module<S> {
   readonly gauges?: readonly Gauge<S>[];
 }
 
-/** One Prometheus series (or a family with one label) a module reports. */
+/** One Prometheus series (or a family with one label, or a histogram) a module reports. */
 export type Gauge<S> =
   | { readonly name: string; readonly help: string; readonly type?: 'gauge' | 'counter'; read(service: S): number }
-  | { readonly name: string; readonly help: string; readonly label: string; read(service: S): [string, number][] };
+  | { readonly name: string; readonly help: string; readonly label: string; read(service: S): [string, number][] }
+  | { readonly name: string; readonly help: string; readonly buckets: readonly number[]; read(service: S): HistogramValue };
+
+/** A histogram as a module counts it: observations per bucket (not cumulative, one per upper bound of `buckets`), their sum and count. */
+export interface HistogramValue {
+  readonly counts: ArrayLike<number>;
+  readonly sum: number;
+  readonly count: number;
+}
 
 /** Where services come from (the database): routes resolve theirs per request, since storage may be reopened. */
 export interface ServiceHost {

@@ -177,7 +177,8 @@ describe('retention policies over HTTP', () => {
     expect(auditLogs).toMatchObject({ retention_days: 365, auto_deletion_enabled: true, records_expired: 0 });
     expect(auditLogs.records_total as number).toBeGreaterThan(5);
     expect(r.body.summary).toEqual({
-      total_collections: tables.length + 2,
+      // The tables, and the built-in collections: changefeed, audit_logs, _llm_interactions.
+      total_collections: tables.length + 3,
       collections_with_policy: policies.length,
       total_expired_records: policies.reduce((n, p) => n + (p.records_expired as number), 0),
       auto_deletion_active: true, // the change feed prunes itself (the job is off here)
@@ -278,7 +279,8 @@ describe('the retention job and the report limits', () => {
       .map((x) => x.last_cleanup as string | null)
       .reduce((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
     expect(r.body.summary).toMatchObject({
-      total_collections: 4,
+      // auto, manual, and the built-in changefeed, audit_logs, _llm_interactions.
+      total_collections: 5,
       collections_with_policy: 3,
       auto_deletion_active: true,
       last_global_cleanup: newest,

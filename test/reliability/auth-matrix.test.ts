@@ -101,14 +101,23 @@ describe('the router and openapi.yaml list the same routes', () => {
     }
     // Routes that read or write documents say which tables a scoped key is checked against; the only
     // data routes without tables are the ones that name none (a transaction's begin, commit, rollback;
-    // POST /pii/pseudonymize, which writes to the vault only).
+    // POST /pii/pseudonymize, which writes to the vault only; the semantic cache, whose entries are not documents).
     const dataOps = specOps.filter((o) => ['data:read', 'data:write', 'query:execute'].includes(o.permission));
     expect(
       dataOps
         .filter((o) => o.tables === undefined)
         .map((o) => `${o.method} ${o.path}`)
         .sort(),
-    ).toEqual(['POST /pii/pseudonymize', 'POST /transaction/begin', 'POST /transaction/commit', 'POST /transaction/rollback']);
+    ).toEqual([
+      'DELETE /cache/{key}',
+      'POST /cache/invalidate',
+      'POST /cache/put',
+      'POST /cache/query',
+      'POST /pii/pseudonymize',
+      'POST /transaction/begin',
+      'POST /transaction/commit',
+      'POST /transaction/rollback',
+    ]);
   });
 });
 
@@ -166,6 +175,9 @@ describe('auth matrix over every route', () => {
       'data:write:_content',
       'data:read:_chunks',
       'data:write:_chunks',
+      // The LLM interaction routes' table.
+      'data:read:_llm_interactions',
+      'data:write:_llm_interactions',
     ];
     for (const p of routePermissions) {
       lacking[p] = (
@@ -247,6 +259,10 @@ describe('auth matrix over every route', () => {
       'POST /content/retrieve': { query: 'x' },
       'PUT /content/{id}/chunks/{chunk_id}/embedding': { embedding: [1, 2] },
       'PUT /content/{id}/blob': { raw: 'bytes' },
+      'POST /cache/put': { key: 'authcache', value: 1 },
+      'POST /cache/query': { key: 'authcache' },
+      'POST /cache/invalidate': { filter: { tenant: 'auth' } },
+      'POST /llm/interaction': { model: 'auth', messages: [{ role: 'user', content: 'overwritten' }] },
     };
     return bodies[`${op.method} ${op.path}`];
   };
@@ -373,7 +389,7 @@ describe('auth matrix over every route', () => {
       expect(r.status, r.ctx).toBe(403);
       const b = JSON.parse(r.text) as Record<string, unknown>;
       expect(b, r.ctx).toMatchObject({ error: true, status_code: 403, code: 'FORBIDDEN' });
-      expect(['auth', 'authv', '_content', '_chunks'], r.ctx).toContain(b.table);
+      expect(['auth', 'authv', '_content', '_chunks', '_llm_interactions'], r.ctx).toContain(b.table);
       checked.push(`${op.method} ${op.path}`);
     }
     expect(checked.length).toBe(specOps.filter((o) => o.tables !== undefined).length - 1);

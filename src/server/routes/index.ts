@@ -1,5 +1,6 @@
 import type { RouteArea } from '../route-area.js';
 import { auditArea } from './audit.js';
+import { cacheArea } from './cache.js';
 import { changefeedStreamArea } from './changefeed-stream.js';
 import { changefeedArea } from './changefeed.js';
 import { contentArea } from './content.js';
@@ -7,6 +8,7 @@ import { entitiesArea } from './entities.js';
 import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
 import { keysArea } from './keys.js';
+import { llmArea } from './llm.js';
 import { piiArea } from './pii.js';
 import { queryArea } from './query.js';
 import { reportsArea } from './reports.js';
@@ -33,6 +35,8 @@ export const AREAS: readonly RouteArea[] = [
   searchArea,
   vectorArea,
   contentArea,
+  llmArea,
+  cacheArea,
   keysArea,
   auditArea,
   retentionArea,

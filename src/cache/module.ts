@@ -1,0 +1,51 @@
+import { DEFAULTS } from '../config.js';
+import type { Module } from '../kernel/index.js';
+import { CacheService, SIMILARITY_BUCKETS } from './service.js';
+
+/**
+ * The semantic cache (docs/cache.md): entries are not documents (no change
+ * feed, no transactions); they live in the `cache` keyspace, written with
+ * their own batches. Recovery: `open` loads every entry and rebuilds the
+ * HNSW graphs (one per embedding dimension) from the stored embeddings;
+ * entries that expired while the server was down are deleted then.
+ */
+export const Cache: Module<CacheService> = {
+  name: 'cache',
+  open: (ctx) =>
+    CacheService.open(ctx.engine, {
+      threshold: ctx.config.cacheThreshold ?? DEFAULTS.cacheThreshold,
+      defaultTtlSec: ctx.config.cacheDefaultTtlSec ?? DEFAULTS.cacheDefaultTtlSec,
+      maxEntries: ctx.config.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries,
+      maxBytes: ctx.config.cacheMaxBytes ?? DEFAULTS.cacheMaxBytes,
+      log: ctx.log,
+    }),
+  close: (s) => s.close(),
+  gauges: [
+    { name: 'themis_cache_entries', help: 'Entries in the semantic cache', read: (s) => s.stats().entries },
+    {
+      name: 'themis_cache_bytes',
+      help: 'Bytes of the semantic cache entries (keys, values, prompts, metadata, embeddings)',
+      read: (s) => s.stats().bytes,
+    },
+    { name: 'themis_cache_hits_total', help: 'Semantic cache lookups that hit', type: 'counter', read: (s) => s.counters.hits },
+    { name: 'themis_cache_misses_total', help: 'Semantic cache lookups that missed', type: 'counter', read: (s) => s.counters.misses },
+    {
+      name: 'themis_cache_evictions_total',
+      help: 'Semantic cache entries evicted (LRU, size limits)',
+      type: 'counter',
+      read: (s) => s.counters.evictions,
+    },
+    {
+      name: 'themis_cache_expired_total',
+      help: 'Semantic cache entries removed after their TTL',
+      type: 'counter',
+      read: (s) => s.counters.expired,
+    },
+    {
+      name: 'themis_cache_similarity',
+      help: 'Cosine similarity of the nearest entry on every semantic cache lookup, hits and misses alike (for tuning the threshold)',
+      buckets: SIMILARITY_BUCKETS,
+      read: (s) => s.similarity,
+    },
+  ],
+};

@@ -1,0 +1,461 @@
+import type { components } from '../api/types.js';
+import { ThemisError } from '../errors.js';
+import { DEFAULT_HNSW, HnswIndex, checkVector } from '../index/vector/hnsw-index.js';
+import type { Logger } from '../log.js';
+import { HistogramSeries } from '../metrics.js';
+import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
+import { type CacheRecord, decodeRecord, ENTRY_PREFIX, encodeRecord, entryKey, keyOfEntry, type Metadata } from './record.js';
+import { ExpiryHeap, HitWindow } from './window.js';
+
+const ks = keyspace('cache');
+
+/** Buckets of the nearest neighbour's similarity histogram (themis_cache_similarity). */
+export const SIMILARITY_BUCKETS = [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 1];
+/** Most deletes per commit of the expiry sweep, an invalidation or an eviction at start. */
+const DELETE_BATCH = 1000;
+export const MAX_TOP_K = 100;
+
+export interface CacheOptions {
+  /** Default similarity threshold of a semantic query (THEMIS_CACHE_THRESHOLD). */
+  threshold: number;
+  /** TTL of an entry put without `ttl_sec` (seconds; 0: none). */
+  defaultTtlSec: number;
+  maxEntries: number;
+  /** Most bytes of keys, values, prompts, metadata and embeddings (the stored records). */
+  maxBytes: number;
+  /** The clock (epoch ms); tests pass a fake one. */
+  now?: () => number;
+  /** How often expired entries are removed in the background (ms; 0: never, tests call sweep()). */
+  sweepMs?: number;
+  log?: Logger;
+}
+
+type Schemas = components['schemas'];
+export type CachePut = Schemas['CachePutRequest'];
+export type CacheQuery = Schemas['CacheQueryRequest'];
+export type CacheFilter = Schemas['CacheFilter'];
+
+export interface CacheHit {
+  key: string;
+  value: unknown;
+  score: number;
+  metadata: Metadata;
+  prompt?: string;
+  expires_at: string | null;
+}
+
+export interface CacheQueryResult {
+  hit: boolean;
+  hits: CacheHit[];
+  /** How the answer was found: `exact` (by key), `semantic`, or null on a miss. */
+  match: 'exact' | 'semantic' | null;
+  /** Similarity of the nearest entry the search saw (also below the threshold; null: no candidate, or an exact lookup). */
+  nearest_score: number | null;
+  threshold: number | null;
+}
+
+/** What the cache keeps in memory of an entry (the value stays in storage). */
+interface Entry {
+  /** Embedding dimension (0: none). */
+  dim: number;
+  meta: Metadata | undefined;
+  /** Epoch ms; +Infinity: never. */
+  expiresAt: number;
+  bytes: number;
+  writtenAt: number;
+}
+
+const iso = (ms: number): string | null => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
+
+function matches(filter: CacheFilter, meta: Metadata | undefined): boolean {
+  for (const f in filter) {
+    const want = filter[f]!;
+    const have = meta?.[f];
+    if (have === undefined) return false;
+    if (Array.isArray(want)) {
+      if (!want.includes(have)) return false;
+    } else if (have !== want) return false;
+  }
+  return true;
+}
+
+/**
+ * The semantic cache (docs/cache.md): entries in the `cache` keyspace, their
+ * embeddings in one HNSW graph per dimension, LRU order, expiry times and
+ * metadata in memory (so the search's filter predicate needs no read).
+ * Writes update memory at once and are durable when the call returns;
+ * records of writes still being committed are answered from `pending`.
+ */
+export class CacheService {
+  private readonly entries = new Map<string, Entry>();
+  private readonly indexes = new Map<number, HnswIndex>();
+  /** Records of writes not yet committed (null: a delete). */
+  private readonly pending = new Map<string, Buffer | null>();
+  private readonly expiry = new ExpiryHeap();
+  private readonly window = new HitWindow();
+  readonly similarity = new HistogramSeries({}, SIMILARITY_BUCKETS);
+  private readonly now: () => number;
+  private bytes = 0;
+  /** Entries with an expiry time (the search needs a predicate while there are any). */
+  private expiring = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private closed = false;
+  readonly counters = { hits: 0, misses: 0, lookups: 0, evictions: 0, expired: 0, puts: 0 };
+
+  private constructor(
+    private readonly engine: Engine,
+    readonly opts: CacheOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Load every entry (LRU order: by last write), rebuild the HNSW graphs, drop what expired while down. */
+  static async open(engine: Engine, opts: CacheOptions): Promise<CacheService> {
+    const s = new CacheService(engine, opts);
+    await s.load();
+    const every = opts.sweepMs ?? 1000;
+    if (every > 0) {
+      s.timer = setInterval(() => void s.sweep().catch((e) => opts.log?.warn('cache expiry sweep failed', { error: String(e) })), every);
+      s.timer.unref();
+    }
+    return s;
+  }
+
+  private async load(): Promise<void> {
+    const now = this.now();
+    const loaded: { key: string; rec: CacheRecord; bytes: number }[] = [];
+    let expired = new WriteBatch();
+    const prefix = Buffer.of(ENTRY_PREFIX);
+    for await (const chunk of this.engine.scanChunks(ks, { gte: prefix, lt: Buffer.of(ENTRY_PREFIX + 1) })) {
+      for (const [k, v] of chunk) {
+        const key = keyOfEntry(k);
+        const rec = decodeRecord(v);
+        if (rec.expiresAt !== null && rec.expiresAt <= now) {
+          expired.del(ks, k);
+          this.counters.expired++;
+          if (expired.length >= DELETE_BATCH) {
+            await this.engine.commit(expired);
+            expired = new WriteBatch();
+          }
+          continue;
+        }
+        loaded.push({ key, rec, bytes: Buffer.byteLength(key) + v.length });
+      }
+    }
+    await this.engine.commit(expired);
+    loaded.sort((a, b) => a.rec.writtenAt - b.rec.writtenAt);
+    const perDim = new Map<number, number>();
+    for (const l of loaded) if (l.rec.embedding) perDim.set(l.rec.embedding.length, (perDim.get(l.rec.embedding.length) ?? 0) + 1);
+    for (const [dim, n] of perDim) this.indexes.set(dim, new HnswIndex({ ...DEFAULT_HNSW, dimension: dim, capacity: n }));
+    for (const { key, rec, bytes } of loaded) {
+      const e: Entry = {
+        dim: rec.embedding?.length ?? 0,
+        meta: rec.metadata,
+        expiresAt: rec.expiresAt ?? Number.POSITIVE_INFINITY,
+        bytes,
+        writtenAt: rec.writtenAt,
+      };
+      this.entries.set(key, e);
+      this.bytes += bytes;
+      if (rec.embedding) this.indexes.get(e.dim)!.upsert(key, Array.from(rec.embedding));
+      if (rec.expiresAt !== null) {
+        this.expiring++;
+        this.expiry.push(rec.expiresAt, key);
+      }
+    }
+    // The limits may have been lowered since the entries were written.
+    let batch = new WriteBatch();
+    while (this.overLimit()) {
+      this.evictOldest(batch);
+      if (batch.length >= DELETE_BATCH) {
+        await this.engine.commit(batch);
+        batch = new WriteBatch();
+      }
+    }
+    await this.engine.commit(batch);
+    this.pending.clear();
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async put(req: CachePut): Promise<{ success: true; key: string; expires_at: string | null }> {
+    this.assertOpen();
+    const now = this.now();
+    let embedding: Float32Array | undefined;
+    if (req.embedding !== undefined) embedding = Float32Array.from(checkVector(req.embedding, req.embedding.length, 'COSINE', 'embedding'));
+    const ttl = req.ttl_sec ?? this.opts.defaultTtlSec;
+    const expiresAt = ttl > 0 ? now + ttl * 1000 : Number.POSITIVE_INFINITY;
+    const rec: CacheRecord = { value: req.value, expiresAt: Number.isFinite(expiresAt) ? expiresAt : null, writtenAt: now };
+    if (req.prompt !== undefined) rec.prompt = req.prompt;
+    if (req.metadata !== undefined) rec.metadata = req.metadata;
+    if (embedding) rec.embedding = embedding;
+    const record = encodeRecord(rec);
+    const bytes = Buffer.byteLength(req.key) + record.length;
+    if (bytes > this.opts.maxBytes)
+      throw new ThemisError(
+        'PAYLOAD_TOO_LARGE',
+        `the entry takes ${bytes} bytes; the cache holds at most ${this.opts.maxBytes} (THEMIS_CACHE_MAX_BYTES)`,
+        { details: { field: 'value' } },
+      );
+    const batch = new WriteBatch();
+    this.drop(req.key);
+    const e: Entry = { dim: embedding?.length ?? 0, meta: req.metadata, expiresAt, bytes, writtenAt: now };
+    this.entries.set(req.key, e);
+    this.bytes += bytes;
+    if (embedding) {
+      let idx = this.indexes.get(e.dim);
+      if (!idx) this.indexes.set(e.dim, (idx = new HnswIndex({ ...DEFAULT_HNSW, dimension: e.dim, capacity: 1024 })));
+      idx.upsert(req.key, req.embedding!); // hnswlib-node takes plain arrays only
+    }
+    if (Number.isFinite(expiresAt)) {
+      this.expiring++;
+      this.expiry.push(expiresAt, req.key);
+    }
+    const k = entryKey(req.key);
+    batch.put(ks, k, record);
+    this.pending.set(req.key, record);
+    while (this.overLimit()) this.evictOldest(batch);
+    this.counters.puts++;
+    await this.commit(batch);
+    return { success: true, key: req.key, expires_at: iso(expiresAt) };
+  }
+
+  /** Remove one entry; false when there is none (an expired one counts as none). */
+  async delete(key: string): Promise<boolean> {
+    this.assertOpen();
+    const e = this.entries.get(key);
+    if (!e) return false;
+    const live = e.expiresAt > this.now();
+    const batch = new WriteBatch();
+    this.remove(key, batch);
+    await this.commit(batch);
+    return live;
+  }
+
+  /** Remove every entry whose metadata matches `filter` (equality; an array: any of). */
+  async invalidate(filter: CacheFilter): Promise<number> {
+    this.assertOpen();
+    const keys: string[] = [];
+    for (const [key, e] of this.entries) if (matches(filter, e.meta)) keys.push(key);
+    await this.removeAll(keys);
+    return keys.length;
+  }
+
+  /** Remove everything. */
+  async clear(): Promise<number> {
+    this.assertOpen();
+    const n = this.entries.size;
+    await this.removeAll([...this.entries.keys()]);
+    return n;
+  }
+
+  /** Remove the entries that expired (in batches); the timer calls it, tests too. */
+  sweep(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.sweeping ??= this.sweepNow().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepNow(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      const batch = new WriteBatch();
+      while (batch.length < DELETE_BATCH && this.expiry.peekTime() <= now) {
+        const [at, key] = this.expiry.pop()!;
+        const e = this.entries.get(key);
+        if (!e || e.expiresAt !== at) continue;
+        this.remove(key, batch);
+        this.counters.expired++;
+      }
+      // Pairs of replaced entries pile up in the heap when keys are rewritten: rebuild it when mostly stale.
+      if (this.expiry.size > 2 * this.expiring + 1024) {
+        this.expiry.clear();
+        for (const [key, e] of this.entries) if (Number.isFinite(e.expiresAt)) this.expiry.push(e.expiresAt, key);
+      }
+      if (batch.length === 0 || this.closed) return;
+      await this.commit(batch);
+    }
+  }
+
+  private async removeAll(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = new WriteBatch();
+      for (const key of keys.slice(i, i + DELETE_BATCH)) if (this.entries.has(key)) this.remove(key, batch);
+      await this.commit(batch);
+    }
+  }
+
+  private overLimit(): boolean {
+    return this.entries.size > this.opts.maxEntries || this.bytes > this.opts.maxBytes;
+  }
+
+  /** Evict the least recently used entry (the first of the Map). */
+  private evictOldest(batch: WriteBatch): void {
+    const oldest = this.entries.keys().next();
+    if (oldest.done) return;
+    this.remove(oldest.value, batch);
+    this.counters.evictions++;
+  }
+
+  /** Forget `key` in memory and add its delete to `batch`. */
+  private remove(key: string, batch: WriteBatch): void {
+    this.drop(key);
+    batch.del(ks, entryKey(key));
+    this.pending.set(key, null);
+  }
+
+  /** Forget `key` in memory: entry, graph point, byte count. */
+  private drop(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.entries.delete(key);
+    this.bytes -= old.bytes;
+    if (Number.isFinite(old.expiresAt)) this.expiring--;
+    if (old.dim > 0) {
+      const idx = this.indexes.get(old.dim)!;
+      idx.remove(key);
+      if (idx.size === 0) this.indexes.delete(old.dim);
+    }
+  }
+
+  /** Commit `batch`; afterwards the records it wrote are read from storage again (unless a later write is pending). */
+  private async commit(batch: WriteBatch): Promise<void> {
+    const mine: [string, Buffer | null | undefined][] = batch.ops.map((op) => {
+      const key = keyOfEntry(ks.strip(op.key));
+      return [key, this.pending.get(key)];
+    });
+    try {
+      await this.engine.commit(batch);
+    } finally {
+      for (const [key, rec] of mine) if (rec !== undefined && this.pending.get(key) === rec) this.pending.delete(key);
+    }
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async query(req: CacheQuery): Promise<CacheQueryResult> {
+    this.assertOpen();
+    if (req.key === undefined && req.embedding === undefined)
+      throw new ThemisError('VALIDATION_FAILED', 'a cache query needs "key" (exact lookup) or "embedding" (semantic lookup)', {
+        details: { field: 'embedding' },
+      });
+    const now = this.now();
+    let result: CacheQueryResult | undefined;
+    if (req.key !== undefined) {
+      const e = this.entries.get(req.key);
+      const hit =
+        e !== undefined && e.expiresAt > now && (req.filter === undefined || matches(req.filter, e.meta))
+          ? await this.hitOf(req.key, 1)
+          : undefined;
+      if (hit) {
+        this.touch(req.key);
+        result = { hit: true, hits: [hit], match: 'exact', nearest_score: null, threshold: null };
+      }
+    }
+    if (!result && req.embedding !== undefined) result = await this.semantic(req, now);
+    result ??= { hit: false, hits: [], match: null, nearest_score: null, threshold: null };
+    this.counters.lookups++;
+    if (result.hit) this.counters.hits++;
+    else this.counters.misses++;
+    this.window.record(now, result.hit);
+    return result;
+  }
+
+  private async semantic(req: CacheQuery, now: number): Promise<CacheQueryResult> {
+    const q = checkVector(req.embedding, req.embedding!.length, 'COSINE', 'embedding');
+    const threshold = req.threshold ?? this.opts.threshold;
+    const topK = Math.min(req.top_k ?? 1, MAX_TOP_K);
+    const idx = this.indexes.get(q.length);
+    const miss: CacheQueryResult = { hit: false, hits: [], match: null, nearest_score: null, threshold };
+    if (!idx) return miss;
+    const filter = req.filter;
+    // Expiry and metadata are checked inside the graph walk (in memory, by key), so k results come back whenever k qualify.
+    const pred =
+      filter !== undefined || this.expiring > 0
+        ? (key: string) => {
+            const e = this.entries.get(key);
+            return e !== undefined && e.expiresAt > now && (filter === undefined || matches(filter, e.meta));
+          }
+        : undefined;
+    const found = idx.search(q, topK, pred);
+    if (found.length === 0) return miss;
+    const nearest = 1 - found[0]!.distance;
+    this.similarity.observe(nearest);
+    const hits: CacheHit[] = [];
+    for (const f of found) {
+      const score = 1 - f.distance;
+      if (score < threshold) break;
+      const h = await this.hitOf(f.key, score);
+      if (h) hits.push(h);
+    }
+    for (const h of hits) this.touch(h.key);
+    return { hit: hits.length > 0, hits, match: hits.length > 0 ? 'semantic' : null, nearest_score: nearest, threshold };
+  }
+
+  private async hitOf(key: string, score: number): Promise<CacheHit | undefined> {
+    const p = this.pending.get(key);
+    const raw = p !== undefined ? p : await this.engine.get(ks, entryKey(key));
+    if (!raw) return undefined;
+    const rec = decodeRecord(raw, false);
+    const h: CacheHit = {
+      key,
+      value: rec.value,
+      score,
+      metadata: rec.metadata ?? {},
+      expires_at: rec.expiresAt === null ? null : iso(rec.expiresAt),
+    };
+    if (rec.prompt !== undefined) h.prompt = rec.prompt;
+    return h;
+  }
+
+  /** A hit makes the entry the most recently used. */
+  private touch(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+  }
+
+  stats() {
+    const now = this.now();
+    return {
+      entries: this.entries.size,
+      hit_ratio_1m: this.window.ratio(now, 60),
+      hit_ratio_1h: this.window.ratio(now, 3600),
+      evictions_total: this.counters.evictions,
+      bytes: this.bytes,
+      expired_total: this.counters.expired,
+      lookups_total: this.counters.lookups,
+      hits_total: this.counters.hits,
+      misses_total: this.counters.misses,
+      puts_total: this.counters.puts,
+      lookups_1m: this.window.totals(now, 60).lookups,
+      lookups_1h: this.window.totals(now, 3600).lookups,
+      max_entries: this.opts.maxEntries,
+      max_bytes: this.opts.maxBytes,
+      threshold: this.opts.threshold,
+      default_ttl_sec: this.opts.defaultTtlSec,
+      indexes: [...this.indexes]
+        .sort((a, b) => a[0] - b[0])
+        .map(([dimension, idx]) => ({ dimension, entries: idx.size, capacity: idx.capacity })),
+    };
+  }
+
+  /** The keys in LRU order, least recently used first (tests). */
+  lruOrder(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ThemisError('UNAVAILABLE', 'the cache is closed');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
+  }
+}
