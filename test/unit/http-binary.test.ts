@@ -472,7 +472,9 @@ describe('sized responses', () => {
     // While the client read nothing, nothing more was generated, and far less than the body.
     expect(out.atStall[1]).toBe(out.atStall[0]);
     expect(out.atStall[0]).toBeLessThan(24 * MiB);
-    expect(peak).toBeLessThan(16 * MiB);
+    // The client reads in this same process: what its socket delivered is counted until collected (30 MiB was
+    // seen under a loaded CI run). A server buffering the body would pass 64 MiB.
+    expect(peak).toBeLessThan(40 * MiB);
     expect(src.stopped).toBe(true);
   }, 60_000);
 
