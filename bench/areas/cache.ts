@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { postOk, runBatches } from '../lib/batches.js';
 import { HttpConnection } from '../lib/http-client.js';
@@ -8,16 +7,9 @@ import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3 } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
 import { envNumber, log, prng } from '../lib/util.js';
+import { HierarchicalNSW } from '../lib/hnsw.js';
 
 // hnswlib-node in process: the ceiling the HTTP semantic lookup is compared with (the server's HnswIndex loads it the same way).
-const require = createRequire(import.meta.url);
-interface NativeHnsw {
-  initIndex(o: { maxElements: number; m?: number; efConstruction?: number; randomSeed?: number; allowReplaceDeleted?: boolean }): void;
-  addPoint(p: number[], label: number, replaceDeleted?: boolean): void;
-  searchKnn(q: number[], k: number, filter?: (label: number) => boolean): { distances: number[]; neighbors: number[] };
-  setEf(ef: number): void;
-}
-const { HierarchicalNSW } = require('hnswlib-node') as { HierarchicalNSW: new (space: 'cosine', dim: number) => NativeHnsw };
 
 /**
  * Area `cache` (issue 19, "Benchmark"; bench/README.md):

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { startBareUws, type BareUws } from '../lib/bare-uws.js';
 import { postOk, runBatches, type LoadStats } from '../lib/batches.js';
@@ -12,17 +11,7 @@ import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3, summarize, type Summary } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
 import { envNumber, log, prng, shortPhases, sleep } from '../lib/util.js';
-
-// hnswlib-node is a CommonJS native addon; the server's wrapper (src/index/vector/hnsw-index.ts) loads it the same way.
-const require = createRequire(import.meta.url);
-interface NativeHnsw {
-  initIndex(o: { maxElements: number; m?: number; efConstruction?: number; randomSeed?: number; allowReplaceDeleted?: boolean }): void;
-  addPoint(p: number[], label: number, replaceDeleted?: boolean): void;
-  searchKnn(q: number[], k: number, filter?: (label: number) => boolean): { distances: number[]; neighbors: number[] };
-  setEf(ef: number): void;
-  getCurrentCount(): number;
-}
-const { HierarchicalNSW } = require('hnswlib-node') as { HierarchicalNSW: new (space: 'cosine', dim: number) => NativeHnsw };
+import { HierarchicalNSW } from '../lib/hnsw.js';
 
 /** The server's default index (GET /vector/index/config must report these; the in-process ceiling uses the same). */
 const INDEX = 'vector_index';
