@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { postOk, runBatches } from '../lib/batches.js';
 import { HttpConnection } from '../lib/http-client.js';
@@ -6,7 +7,7 @@ import { applyBaselines } from '../lib/scenario.js';
 import { AUTH_HEADER, startThemis, type ThemisServer } from '../lib/server.js';
 import { r3 } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
-import { envNumber, log, prng } from '../lib/util.js';
+import { envNumber, log, prng, tempDir } from '../lib/util.js';
 import { HierarchicalNSW } from '../lib/hnsw.js';
 
 // hnswlib-node in process: the ceiling the HTTP semantic lookup is compared with (the server's HnswIndex loads it the same way).
@@ -133,7 +134,9 @@ export const cacheArea: Area = {
     const queries: number[][] = Array.from({ length: 1000 }, (_, q) =>
       unit(data[(q * 7919) % N]!.map((x) => x + (0.05 * gauss()) / Math.sqrt(DIM))),
     );
-    const srv = await startThemis({ durability: 'sync', env: { THEMIS_CACHE_THRESHOLD: '0.9' } });
+    const dataDir = tempDir('themis-bench-cache-');
+    const env = { THEMIS_CACHE_THRESHOLD: '0.9' };
+    const srv = await startThemis({ durability: 'sync', dataDir, env });
     const scenarios: ScenarioResult[] = [];
     const tables: ReportTable[] = [];
     try {
@@ -246,8 +249,20 @@ export const cacheArea: Area = {
           ['hnswlib build in process (s)', String(r3(buildS))],
         ],
       });
+      // A restart with every entry: the HNSW graphs are rebuilt from the stored embeddings before the server is ready.
+      await srv.stop();
+      log(`cache: restarting with ${N} entries`);
+      const again = await startThemis({ durability: 'sync', dataDir, env, readyTimeoutMs: 900_000 });
+      const after = (await (await again.req('GET', '/cache/stats')).json()) as Record<string, unknown>;
+      await again.stop();
+      tables[tables.length - 1]!.rows.push(
+        ['start with an empty data directory (s)', String(r3(srv.readyMs / 1000))],
+        [`restart with ${N} entries, graphs rebuilt (s)`, String(r3(again.readyMs / 1000))],
+        ['entries after the restart', String(after.entries)],
+      );
     } finally {
       await srv.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
     applyBaselines(scenarios);
     return {

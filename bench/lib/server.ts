@@ -15,6 +15,8 @@ export interface ThemisOptions {
   env?: Record<string, string>;
   /** Use this data directory (kept by stop()) instead of a fresh temporary one (removed by stop()). */
   dataDir?: string;
+  /** How long to wait for /health/ready (default 30 s; a start that rebuilds large indexes needs longer). */
+  readyTimeoutMs?: number;
 }
 
 export interface ThemisServer {
@@ -99,7 +101,8 @@ export async function startThemis(opts: ThemisOptions): Promise<ThemisServer> {
     readyMs: 0,
   };
 
-  const deadline = Date.now() + 30_000;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (exited) throw new Error(`themis server exited during start:\n${err}`);
     try {
@@ -116,7 +119,7 @@ export async function startThemis(opts: ThemisOptions): Promise<ThemisServer> {
     }
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`themis server did not become ready within 30 s:\n${err}`);
+      throw new Error(`themis server did not become ready within ${readyTimeoutMs / 1000} s:\n${err}`);
     }
     await sleep(50);
   }
