@@ -45,7 +45,7 @@ export interface Config {
   queryMaxIntermediate: number;
   /** An AQL cursor not read for this long is closed (its snapshot released). */
   cursorTtlMs: number;
-  /** Fulltext and vector indexes that changed are checkpointed this often. */
+  /** Fulltext and vector indexes and the semantic cache's HNSW graphs that changed are checkpointed this often. */
   checkpointIntervalMs: number;
   /** ... and whenever the change log has grown this many entries past an index's checkpoint (bounds the replay after a crash). */
   checkpointEveryChanges: number;

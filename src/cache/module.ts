@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { DEFAULTS } from '../config.js';
 import type { Module } from '../kernel/index.js';
 import { CacheService, SIMILARITY_BUCKETS } from './service.js';
@@ -5,9 +6,11 @@ import { CacheService, SIMILARITY_BUCKETS } from './service.js';
 /**
  * The semantic cache (docs/cache.md): entries are not documents (no change
  * feed, no transactions); they live in the `cache` keyspace, written with
- * their own batches. Recovery: `open` loads every entry and rebuilds the
- * HNSW graphs (one per embedding dimension) from the stored embeddings;
- * entries that expired while the server was down are deleted then.
+ * their own batches. Recovery: `open` loads every entry and restores the
+ * HNSW graphs (one per embedding dimension) from their checkpoints in
+ * `<dataDir>/cache`, reconciled with the entries (LevelDB stays the truth),
+ * or rebuilds them from the stored embeddings; entries that expired while
+ * the server was down are deleted then.
  */
 export const Cache: Module<CacheService> = {
   name: 'cache',
@@ -17,6 +20,8 @@ export const Cache: Module<CacheService> = {
       defaultTtlSec: ctx.config.cacheDefaultTtlSec ?? DEFAULTS.cacheDefaultTtlSec,
       maxEntries: ctx.config.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries,
       maxBytes: ctx.config.cacheMaxBytes ?? DEFAULTS.cacheMaxBytes,
+      checkpointDir: path.join(ctx.config.dataDir, 'cache'),
+      checkpointMs: ctx.config.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
       log: ctx.log,
     }),
   close: (s) => s.close(),

@@ -1,5 +1,9 @@
 import type { components } from '../api/types.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import { ThemisError } from '../errors.js';
+import { CheckpointReader, CheckpointWriter, writeCheckpointFile } from '../index/checkpoint-io.js';
 import { DEFAULT_HNSW, HnswIndex, checkVector } from '../index/vector/hnsw-index.js';
 import type { Logger } from '../log.js';
 import { HistogramSeries } from '../metrics.js';
@@ -27,7 +31,30 @@ export interface CacheOptions {
   now?: () => number;
   /** How often expired entries are removed in the background (ms; 0: never, tests call sweep()). */
   sweepMs?: number;
+  /**
+   * Directory of the HNSW graph checkpoints (`<dataDir>/cache`); none: every
+   * start rebuilds the graphs from the stored embeddings.
+   */
+  checkpointDir?: string;
+  /** How often changed graphs are checkpointed in the background (ms; 0: only at close). */
+  checkpointMs?: number;
   log?: Logger;
+}
+
+/** Sidecar of a graph checkpoint: magic 'TCHK', format version. */
+const CKPT_MAGIC = 0x4b484354;
+const CKPT_VERSION = 1;
+
+/** What the checkpoint says of one key: its graph label and the record it was taken from. */
+interface CheckpointKey {
+  label: number;
+  writtenAt: number;
+  crc: number;
+}
+
+/** CRC-32 of an embedding's float32 bytes (tells a rewrite with the same `w` but another vector). */
+function vectorCrc(v: Float32Array): number {
+  return zlib.crc32(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
 }
 
 type Schemas = components['schemas'];
@@ -63,6 +90,8 @@ interface Entry {
   expiresAt: number;
   bytes: number;
   writtenAt: number;
+  /** CRC-32 of the embedding (0: none); with writtenAt, what a graph checkpoint's entry is checked against. */
+  crc: number;
 }
 
 const iso = (ms: number): string | null => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
@@ -101,6 +130,23 @@ export class CacheService {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private closed = false;
+  /** Dimensions whose graph changed since its checkpoint (or that have none yet). */
+  private readonly dirty = new Set<number>();
+  /** Dimensions with a checkpoint on disk. */
+  private readonly checkpointed = new Set<number>();
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  /** How the last open got each dimension's graph, and how many points it (re)inserted or dropped (tests, logs). */
+  readonly loadStats = {
+    /** Dimension -> 'checkpoint' (restored and reconciled) or 'rebuild'. */
+    sources: new Map<number, 'checkpoint' | 'rebuild'>(),
+    /** Points kept from checkpoints as they were. */
+    restored: 0,
+    /** Points inserted: every point of a rebuilt graph, and keys new or rewritten since a checkpoint. */
+    inserted: 0,
+    /** Checkpoint points dropped: their key is gone or was rewritten. */
+    dropped: 0,
+  };
   readonly counters = { hits: 0, misses: 0, lookups: 0, evictions: 0, expired: 0, puts: 0 };
 
   private constructor(
@@ -118,6 +164,14 @@ export class CacheService {
     if (every > 0) {
       s.timer = setInterval(() => void s.sweep().catch((e) => opts.log?.warn('cache expiry sweep failed', { error: String(e) })), every);
       s.timer.unref();
+    }
+    const cp = opts.checkpointMs ?? 0;
+    if (opts.checkpointDir && cp > 0) {
+      s.checkpointTimer = setInterval(
+        () => void s.checkpoint().catch((e) => opts.log?.warn('cache checkpoint failed', { error: String(e) })),
+        cp,
+      );
+      s.checkpointTimer.unref();
     }
     return s;
   }
@@ -147,7 +201,26 @@ export class CacheService {
     loaded.sort((a, b) => a.rec.writtenAt - b.rec.writtenAt);
     const perDim = new Map<number, number>();
     for (const l of loaded) if (l.rec.embedding) perDim.set(l.rec.embedding.length, (perDim.get(l.rec.embedding.length) ?? 0) + 1);
-    for (const [dim, n] of perDim) this.indexes.set(dim, new HnswIndex({ ...DEFAULT_HNSW, dimension: dim, capacity: n }));
+    const restored = new Map<number, Map<string, CheckpointKey>>();
+    for (const dim of this.checkpointFiles()) {
+      this.checkpointed.add(dim);
+      if (!perDim.has(dim)) {
+        this.dirty.add(dim); // no entries of this dimension left: the next checkpoint deletes its files
+        continue;
+      }
+      const r = await this.readCheckpoint(dim);
+      if (r) {
+        this.indexes.set(dim, r.index);
+        restored.set(dim, r.keys);
+        this.loadStats.sources.set(dim, 'checkpoint');
+      } else this.dirty.add(dim);
+    }
+    for (const [dim, n] of perDim) {
+      if (this.indexes.has(dim)) continue;
+      this.indexes.set(dim, new HnswIndex({ ...DEFAULT_HNSW, dimension: dim, capacity: n }));
+      this.loadStats.sources.set(dim, 'rebuild');
+      this.dirty.add(dim);
+    }
     for (const { key, rec, bytes } of loaded) {
       const e: Entry = {
         dim: rec.embedding?.length ?? 0,
@@ -155,13 +228,35 @@ export class CacheService {
         expiresAt: rec.expiresAt ?? Number.POSITIVE_INFINITY,
         bytes,
         writtenAt: rec.writtenAt,
+        crc: rec.embedding ? vectorCrc(rec.embedding) : 0,
       };
       this.entries.set(key, e);
       this.bytes += bytes;
-      if (rec.embedding) this.indexes.get(e.dim)!.upsert(key, Array.from(rec.embedding));
+      if (rec.embedding) {
+        const keys = restored.get(e.dim);
+        const had = keys?.get(key);
+        if (keys && had) keys.delete(key);
+        if (had && had.writtenAt === e.writtenAt && had.crc === e.crc) this.loadStats.restored++;
+        else {
+          // New since the checkpoint or rewritten after it (upsert drops the old label); a rebuild inserts all.
+          this.indexes.get(e.dim)!.upsert(key, Array.from(rec.embedding));
+          this.loadStats.inserted++;
+          if (had) this.loadStats.dropped++;
+          if (keys) this.dirty.add(e.dim);
+        }
+      }
       if (rec.expiresAt !== null) {
         this.expiring++;
         this.expiry.push(rec.expiresAt, key);
+      }
+    }
+    // Checkpoint points whose key is gone (deleted, expired, evicted after the checkpoint was taken).
+    for (const [dim, keys] of restored) {
+      const idx = this.indexes.get(dim)!;
+      for (const key of keys.keys()) {
+        idx.remove(key);
+        this.loadStats.dropped++;
+        this.dirty.add(dim);
       }
     }
     // The limits may have been lowered since the entries were written.
@@ -200,13 +295,21 @@ export class CacheService {
       );
     const batch = new WriteBatch();
     this.drop(req.key);
-    const e: Entry = { dim: embedding?.length ?? 0, meta: req.metadata, expiresAt, bytes, writtenAt: now };
+    const e: Entry = {
+      dim: embedding?.length ?? 0,
+      meta: req.metadata,
+      expiresAt,
+      bytes,
+      writtenAt: now,
+      crc: embedding ? vectorCrc(embedding) : 0,
+    };
     this.entries.set(req.key, e);
     this.bytes += bytes;
     if (embedding) {
       let idx = this.indexes.get(e.dim);
       if (!idx) this.indexes.set(e.dim, (idx = new HnswIndex({ ...DEFAULT_HNSW, dimension: e.dim, capacity: 1024 })));
       idx.upsert(req.key, req.embedding!); // hnswlib-node takes plain arrays only
+      this.dirty.add(e.dim);
     }
     if (Number.isFinite(expiresAt)) {
       this.expiring++;
@@ -317,6 +420,7 @@ export class CacheService {
     if (old.dim > 0) {
       const idx = this.indexes.get(old.dim)!;
       idx.remove(key);
+      this.dirty.add(old.dim);
       if (idx.size === 0) this.indexes.delete(old.dim);
     }
   }
@@ -456,6 +560,163 @@ export class CacheService {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     await this.sweeping;
+    await this.checkpointing;
+    try {
+      await this.checkpointNow();
+    } catch (e) {
+      // Only time is lost: the next start rebuilds (or reconciles an older checkpoint).
+      this.opts.log?.warn('cache checkpoint at close failed', { error: String(e) });
+    }
   }
+
+  // ------------------------------------------------------------------ graph checkpoints
+
+  private graphFile(dim: number): string {
+    return path.join(this.opts.checkpointDir!, `hnsw-${dim}.bin`);
+  }
+
+  private metaFile(dim: number): string {
+    return path.join(this.opts.checkpointDir!, `hnsw-${dim}.meta`);
+  }
+
+  /** Dimensions with a sidecar in the checkpoint directory. */
+  private checkpointFiles(): number[] {
+    if (!this.opts.checkpointDir) return [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.opts.checkpointDir);
+    } catch {
+      return [];
+    }
+    const dims: number[] = [];
+    for (const n of names) {
+      const m = /^hnsw-(\d+)\.meta$/.exec(n);
+      if (m) dims.push(Number(m[1]));
+    }
+    return dims;
+  }
+
+  /**
+   * Write the graphs that changed since their checkpoint (the timer and close
+   * call it; tests too). Each graph is written by hnswlib synchronously (about
+   * a second per 100,000 384-d points: the event loop waits that long), with
+   * its label map, each key's write time and embedding CRC taken in the same
+   * step; then the sidecar, atomically, holding the graph file's size and CRC.
+   * A crash between the two leaves a sidecar that does not match: ignored.
+   */
+  checkpoint(): Promise<void> {
+    if (this.closed) return this.checkpointing ?? Promise.resolve();
+    this.checkpointing ??= this.checkpointNow().finally(() => {
+      this.checkpointing = undefined;
+    });
+    return this.checkpointing;
+  }
+
+  private async checkpointNow(): Promise<void> {
+    if (!this.opts.checkpointDir) return;
+    const dims = [...this.dirty];
+    for (const dim of dims) {
+      this.dirty.delete(dim);
+      try {
+        await this.writeCheckpoint(dim);
+      } catch (e) {
+        this.dirty.add(dim);
+        throw e;
+      }
+    }
+  }
+
+  private async writeCheckpoint(dim: number): Promise<void> {
+    const graph = this.graphFile(dim);
+    const meta = this.metaFile(dim);
+    const idx = this.indexes.get(dim);
+    if (!idx) {
+      // No entry of this dimension left.
+      await fs.promises.rm(meta, { force: true });
+      await fs.promises.rm(graph, { force: true });
+      this.checkpointed.delete(dim);
+      return;
+    }
+    const tmp = `${graph}.tmp`;
+    // hnswlib fails silently when the directory is missing.
+    fs.mkdirSync(this.opts.checkpointDir!, { recursive: true });
+    // The sidecar goes first: once the graph file is replaced the old sidecar no longer matches it.
+    await fs.promises.rm(meta, { force: true });
+    // One synchronous step: the graph, its labels and each key's record identity are a consistent cut.
+    idx.writeGraph(tmp);
+    const labels = idx.labels();
+    const counter = idx.labelCounter;
+    const w = new CheckpointWriter(labels.length * 48 + 1024);
+    w.u32(CKPT_MAGIC);
+    w.u32(CKPT_VERSION);
+    w.u32(dim);
+    w.f64(counter);
+    w.u32(labels.length);
+    for (const [key, label] of labels) {
+      const e = this.entries.get(key)!;
+      w.str(key);
+      w.f64(label);
+      w.f64(e.writtenAt);
+      w.u32(e.crc);
+    }
+    const { size, crc } = await fileCrc(tmp);
+    w.f64(size);
+    w.u32(crc);
+    const h = await fs.promises.open(tmp, 'r+');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fs.promises.rename(tmp, graph);
+    await writeCheckpointFile(meta, w.done());
+    this.checkpointed.add(dim);
+  }
+
+  /** The checkpoint of `dim` restored, with what it says of each key; undefined (and a warning) when unusable. */
+  private async readCheckpoint(dim: number): Promise<{ index: HnswIndex; keys: Map<string, CheckpointKey> } | undefined> {
+    try {
+      const r = CheckpointReader.checked(await fs.promises.readFile(this.metaFile(dim)));
+      if (r.u32() !== CKPT_MAGIC) throw new Error('not a cache graph checkpoint');
+      const version = r.u32();
+      if (version !== CKPT_VERSION) throw new Error(`checkpoint format version ${version}, expected ${CKPT_VERSION}`);
+      const d = r.u32();
+      if (d !== dim) throw new Error(`checkpoint has dimension ${d}, its file name ${dim}`);
+      const counter = r.f64();
+      const keys = new Map<string, CheckpointKey>();
+      const labels: [string, number][] = [];
+      for (let n = r.u32(); n > 0; n--) {
+        const key = r.str();
+        const label = r.f64();
+        keys.set(key, { label, writtenAt: r.f64(), crc: r.u32() });
+        labels.push([key, label]);
+      }
+      const size = r.f64();
+      const crc = r.u32();
+      if (!r.done) throw new Error('checkpoint has trailing bytes');
+      const actual = await fileCrc(this.graphFile(dim));
+      if (actual.size !== size || actual.crc !== crc) throw new Error('graph file does not match its sidecar (size or CRC)');
+      const index = HnswIndex.restore({ ...DEFAULT_HNSW, dimension: dim }, this.graphFile(dim), labels, counter);
+      return { index, keys };
+    } catch (e) {
+      this.opts.log?.warn('cache graph checkpoint unusable, rebuilding', {
+        dimension: dim,
+        reason: e instanceof Error ? e.message : String(e),
+      });
+      return undefined;
+    }
+  }
+}
+
+/** Size and CRC-32 of a file, read in chunks. */
+async function fileCrc(file: string): Promise<{ size: number; crc: number }> {
+  let crc = 0;
+  let size = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    crc = zlib.crc32(chunk, crc);
+    size += chunk.length;
+  }
+  return { size, crc };
 }
