@@ -249,7 +249,7 @@ export const cacheArea: Area = {
           ['hnswlib build in process (s)', String(r3(buildS))],
         ],
       });
-      // A restart with every entry: the HNSW graphs are rebuilt from the stored embeddings before the server is ready.
+      // A restart with every entry: the HNSW graphs come from the checkpoints written at shutdown, reconciled with the entries.
       await srv.stop();
       log(`cache: restarting with ${N} entries`);
       const again = await startThemis({ durability: 'sync', dataDir, env, readyTimeoutMs: 900_000 });
@@ -257,7 +257,7 @@ export const cacheArea: Area = {
       await again.stop();
       tables[tables.length - 1]!.rows.push(
         ['start with an empty data directory (s)', String(r3(srv.readyMs / 1000))],
-        [`restart with ${N} entries, graphs rebuilt (s)`, String(r3(again.readyMs / 1000))],
+        [`restart with ${N} entries (graphs from their checkpoints, reconciled) (s)`, String(r3(again.readyMs / 1000))],
         ['entries after the restart', String(after.entries)],
       );
     } finally {
