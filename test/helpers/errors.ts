@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { ThemisError } from '../../src/errors.js';
 
 const describeError = (e: unknown, withStatus: boolean): string =>
@@ -21,4 +22,16 @@ export function codeOfSync(f: () => unknown): string {
     return describeError(e, false);
   }
   return 'no error';
+}
+
+/** The ThemisError a promise rejects with (fails the test when it resolves or rejects with anything else). */
+export async function rejection(p: Promise<unknown>): Promise<ThemisError> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ThemisError);
+  return err as ThemisError;
 }

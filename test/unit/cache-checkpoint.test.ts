@@ -4,6 +4,7 @@ import { type CacheOptions, CacheService } from '../../src/cache/index.js';
 import type { Logger } from '../../src/log.js';
 import { Engine } from '../../src/storage/index.js';
 import { tempDir } from '../helpers/inproc.js';
+import { prng } from '../helpers/random.js';
 
 /**
  * Checkpoints of the semantic cache's HNSW graphs (docs/cache.md,
@@ -22,18 +23,7 @@ let clock: number;
 const open: CacheService[] = [];
 const T0 = Date.UTC(2025, 0, 1);
 
-/** Deterministic pseudo-random vectors (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(7);
+const rand = prng(7);
 const vec = (): number[] => Array.from({ length: DIM }, () => rand() - 0.5);
 
 async function openCache(opts: Partial<CacheOptions> = {}, checkpoints = true): Promise<CacheService> {

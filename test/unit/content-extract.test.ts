@@ -15,6 +15,7 @@ import {
   type TextChunk,
 } from '../../src/content/extract/index.js';
 import { ThemisError } from '../../src/errors.js';
+import { rejection } from '../helpers/errors.js';
 
 /**
  * Text extraction (plain text, Markdown, HTML, PDF, DOCX) and chunking for content imports without chunks.
@@ -24,17 +25,6 @@ import { ThemisError } from '../../src/errors.js';
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'content');
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
 
-/** The ThemisError a promise rejects with (fails the test when it resolves or rejects with anything else). */
-async function rejection(p: Promise<unknown>): Promise<ThemisError> {
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ThemisError);
-  return err as ThemisError;
-}
 function thrown(f: () => unknown): ThemisError {
   let err: unknown;
   try {

@@ -10,6 +10,7 @@ import { ConfigError, DEFAULTS, loadConfig } from '../../src/config.js';
 import { Extractor, type ExtractorOptions, extractText, MIME_DOCX } from '../../src/content/extract/index.js';
 import { deserializeError, serializeError } from '../../src/content/extract/protocol.js';
 import { ThemisError } from '../../src/errors.js';
+import { rejection } from '../helpers/errors.js';
 
 /**
  * Text extraction in worker threads (src/content/extract/extractor.ts): the same text as extractText, errors
@@ -31,18 +32,6 @@ function extractor(opts: ExtractorOptions = {}): Extractor {
 afterEach(async () => {
   await Promise.all(open.splice(0).map((ex) => ex.close()));
 });
-
-/** The ThemisError a promise rejects with (fails the test when it resolves or rejects with anything else). */
-async function rejection(p: Promise<unknown>): Promise<ThemisError> {
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(ThemisError);
-  return err as ThemisError;
-}
 
 /** Markdown of about `bytes` bytes: emphasis, links, code and lists (4 MiB take about 2 s to convert). */
 function bigMarkdown(bytes: number): Buffer {
