@@ -69,7 +69,7 @@ export async function startServer(
   for (const m of db.modules) {
     for (const g of m.gauges ?? []) {
       if ('buckets' in g) metrics.addHistogram(g.name, g.help, g.buckets, () => (db.ready ? g.read(db.get(m)) : undefined));
-      else if ('label' in g) metrics.addLabeledGauge(g.name, g.help, g.label, () => (db.ready ? g.read(db.get(m)) : undefined));
+      else if ('label' in g) metrics.addLabeledGauge(g.name, g.help, g.label, () => (db.ready ? g.read(db.get(m)) : undefined), g.type);
       else metrics.addGauge(g.name, g.help, () => (db.ready ? g.read(db.get(m)) : undefined), g.type);
     }
   }

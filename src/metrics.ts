@@ -9,7 +9,7 @@ export interface Metrics {
   /** A gauge (or counter) whose value is read at scrape time; `undefined` leaves it unset (e.g. storage not open). */
   addGauge(name: string, help: string, read: () => number | undefined, type?: 'gauge' | 'counter'): void;
   /** A gauge with one series per label value, read at scrape time (series that disappear are dropped). */
-  addLabeledGauge(name: string, help: string, label: string, read: () => [string, number][] | undefined): void;
+  addLabeledGauge(name: string, help: string, label: string, read: () => [string, number][] | undefined, type?: 'gauge' | 'counter'): void;
   /** A histogram whose buckets, sum and count are read at scrape time (`undefined`: no series, e.g. storage not open). */
   addHistogram(
     name: string,
@@ -110,18 +110,31 @@ export function createMetrics(startedAt: number = Date.now()): Metrics {
     addHistogram: (name, help, buckets, read) => {
       registry.registerMetric(new ScrapedHistogram(name, help, buckets, read) as unknown as client.Metric);
     },
-    addLabeledGauge: (name, help, label, read) => {
-      new client.Gauge({
-        name,
-        help,
-        labelNames: [label],
-        registers: [registry],
-        collect() {
-          const series = read();
-          this.reset();
-          for (const [value, v] of series ?? []) this.set({ [label]: value }, v);
-        },
-      });
+    addLabeledGauge: (name, help, label, read, type = 'gauge') => {
+      if (type === 'counter')
+        new client.Counter({
+          name,
+          help,
+          labelNames: [label],
+          registers: [registry],
+          collect() {
+            const series = read();
+            this.reset();
+            for (const [value, v] of series ?? []) this.inc({ [label]: value }, v);
+          },
+        });
+      else
+        new client.Gauge({
+          name,
+          help,
+          labelNames: [label],
+          registers: [registry],
+          collect() {
+            const series = read();
+            this.reset();
+            for (const [value, v] of series ?? []) this.set({ [label]: value }, v);
+          },
+        });
     },
   };
 }

@@ -4764,6 +4764,13 @@ export interface components {
             max_bytes?: number;
             threshold?: number;
             default_ttl_sec?: number;
+            /** @description Semantic searches since the start by how they were answered: `graph` (plain HNSW walk), `direct` (a filter left at most 2,048 entries, each compared with the query), `overfetch` (the filter and expiry applied to a wider unfiltered walk), `filtered_walk` (the filter inside the walk). See docs/cache.md, "How a filtered search runs". */
+            searches?: {
+                graph?: number;
+                direct?: number;
+                overfetch?: number;
+                filtered_walk?: number;
+            };
             indexes?: {
                 dimension?: number;
                 entries?: number;

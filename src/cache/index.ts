@@ -7,6 +7,8 @@ export {
   type CacheQuery,
   type CacheQueryResult,
   CacheService,
+  BRUTE_FORCE_MAX,
   MAX_TOP_K,
+  OVERFETCH_MAX,
   SIMILARITY_BUCKETS,
 } from './service.js';

@@ -47,6 +47,13 @@ export const Cache: Module<CacheService> = {
       read: (s) => s.counters.expired,
     },
     {
+      name: 'themis_cache_searches_total',
+      help: 'Semantic cache searches by how they were answered: graph (plain HNSW walk), direct (a filter left few entries, each compared), overfetch (filter applied to a wider unfiltered walk), filtered_walk (filter inside the walk)',
+      label: 'path',
+      type: 'counter',
+      read: (s) => Object.entries(s.searches),
+    },
+    {
       name: 'themis_cache_similarity',
       help: 'Cosine similarity of the nearest entry on every semantic cache lookup, hits and misses alike (for tuning the threshold)',
       buckets: SIMILARITY_BUCKETS,

@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 import { HistogramSeries } from '../metrics.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import { type CacheRecord, decodeRecord, ENTRY_PREFIX, encodeRecord, entryKey, keyOfEntry, type Metadata } from './record.js';
+import { type Filter, MetadataPostings, matches } from './postings.js';
+import { dot, normalized, TopK } from './vectors.js';
 import { ExpiryHeap, HitWindow } from './window.js';
 
 const ks = keyspace('cache');
@@ -18,6 +20,19 @@ export const SIMILARITY_BUCKETS = [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92,
 /** Most deletes per commit of the expiry sweep, an invalidation or an eviction at start. */
 const DELETE_BATCH = 1000;
 export const MAX_TOP_K = 100;
+/**
+ * A filter matching at most this many entries is answered by comparing the
+ * query with each of them (exact, ~1 µs per 384-d entry) instead of a graph
+ * walk that would have to pass over the entries it excludes.
+ */
+export const BRUTE_FORCE_MAX = 2048;
+/**
+ * Largest over-fetch: a filter (or expiry) is applied to the nearest `k'`
+ * entries of an unfiltered walk, where `k'` is three times k over the
+ * filter's share of the entries (at least the beam width); beyond this
+ * `k'` the walk runs with the filter inside it instead.
+ */
+export const OVERFETCH_MAX = 256;
 
 export interface CacheOptions {
   /** Default similarity threshold of a semantic query (THEMIS_CACHE_THRESHOLD). */
@@ -85,6 +100,13 @@ export interface CacheQueryResult {
 interface Entry {
   /** Embedding dimension (0: none). */
   dim: number;
+  /** The embedding scaled to length 1 (compared directly when a filter leaves few candidates). */
+  vec: Float32Array | undefined;
+  /**
+   * The graph holds this entry's embedding. False while a put waits for the
+   * graph's checkpoint write to end: the search then compares it directly.
+   */
+  inGraph: boolean;
   meta: Metadata | undefined;
   /** Epoch ms; +Infinity: never. */
   expiresAt: number;
@@ -96,18 +118,6 @@ interface Entry {
 
 const iso = (ms: number): string | null => (Number.isFinite(ms) ? new Date(ms).toISOString() : null);
 
-function matches(filter: CacheFilter, meta: Metadata | undefined): boolean {
-  for (const f in filter) {
-    const want = filter[f]!;
-    const have = meta?.[f];
-    if (have === undefined) return false;
-    if (Array.isArray(want)) {
-      if (!want.includes(have)) return false;
-    } else if (have !== want) return false;
-  }
-  return true;
-}
-
 /**
  * The semantic cache (docs/cache.md): entries in the `cache` keyspace, their
  * embeddings in one HNSW graph per dimension, LRU order, expiry times and
@@ -118,6 +128,13 @@ function matches(filter: CacheFilter, meta: Metadata | undefined): boolean {
 export class CacheService {
   private readonly entries = new Map<string, Entry>();
   private readonly indexes = new Map<number, HnswIndex>();
+  private readonly postings = new MetadataPostings();
+  /**
+   * Dimensions whose graph is being written to its checkpoint (on a libuv
+   * thread, while searches go on): keys whose graph point must change wait
+   * here and are applied when the write ends.
+   */
+  private readonly held = new Map<number, Set<string>>();
   /** Records of writes not yet committed (null: a delete). */
   private readonly pending = new Map<string, Buffer | null>();
   private readonly expiry = new ExpiryHeap();
@@ -148,6 +165,8 @@ export class CacheService {
     dropped: 0,
   };
   readonly counters = { hits: 0, misses: 0, lookups: 0, evictions: 0, expired: 0, puts: 0 };
+  /** Semantic searches by how they were answered (see nearest). */
+  readonly searches = { graph: 0, direct: 0, overfetch: 0, filtered_walk: 0 };
 
   private constructor(
     private readonly engine: Engine,
@@ -224,6 +243,8 @@ export class CacheService {
     for (const { key, rec, bytes } of loaded) {
       const e: Entry = {
         dim: rec.embedding?.length ?? 0,
+        vec: rec.embedding ? normalized(rec.embedding) : undefined,
+        inGraph: rec.embedding !== undefined,
         meta: rec.metadata,
         expiresAt: rec.expiresAt ?? Number.POSITIVE_INFINITY,
         bytes,
@@ -231,6 +252,7 @@ export class CacheService {
         crc: rec.embedding ? vectorCrc(rec.embedding) : 0,
       };
       this.entries.set(key, e);
+      this.postings.add(key, e.meta);
       this.bytes += bytes;
       if (rec.embedding) {
         const keys = restored.get(e.dim);
@@ -239,7 +261,7 @@ export class CacheService {
         if (had && had.writtenAt === e.writtenAt && had.crc === e.crc) this.loadStats.restored++;
         else {
           // New since the checkpoint or rewritten after it (upsert drops the old label); a rebuild inserts all.
-          this.indexes.get(e.dim)!.upsert(key, Array.from(rec.embedding));
+          this.indexes.get(e.dim)!.upsert(key, Array.from(e.vec!));
           this.loadStats.inserted++;
           if (had) this.loadStats.dropped++;
           if (keys) this.dirty.add(e.dim);
@@ -297,6 +319,8 @@ export class CacheService {
     this.drop(req.key);
     const e: Entry = {
       dim: embedding?.length ?? 0,
+      vec: embedding ? normalized(embedding) : undefined,
+      inGraph: false,
       meta: req.metadata,
       expiresAt,
       bytes,
@@ -304,12 +328,11 @@ export class CacheService {
       crc: embedding ? vectorCrc(embedding) : 0,
     };
     this.entries.set(req.key, e);
+    this.postings.add(req.key, e.meta);
     this.bytes += bytes;
     if (embedding) {
-      let idx = this.indexes.get(e.dim);
-      if (!idx) this.indexes.set(e.dim, (idx = new HnswIndex({ ...DEFAULT_HNSW, dimension: e.dim, capacity: 1024 })));
-      idx.upsert(req.key, req.embedding!); // hnswlib-node takes plain arrays only
-      this.dirty.add(e.dim);
+      if (!this.indexes.has(e.dim)) this.indexes.set(e.dim, new HnswIndex({ ...DEFAULT_HNSW, dimension: e.dim, capacity: 1024 }));
+      this.place(req.key, e);
     }
     if (Number.isFinite(expiresAt)) {
       this.expiring++;
@@ -340,7 +363,8 @@ export class CacheService {
   async invalidate(filter: CacheFilter): Promise<number> {
     this.assertOpen();
     const keys: string[] = [];
-    for (const [key, e] of this.entries) if (matches(filter, e.meta)) keys.push(key);
+    const pool = this.postings.candidates(filter)?.keys() ?? this.entries.keys();
+    for (const key of pool) if (matches(filter, this.entries.get(key)?.meta)) keys.push(key);
     await this.removeAll(keys);
     return keys.length;
   }
@@ -410,18 +434,51 @@ export class CacheService {
     this.pending.set(key, null);
   }
 
-  /** Forget `key` in memory: entry, graph point, byte count. */
+  /** Forget `key` in memory: entry, metadata postings, graph point, byte count. */
   private drop(key: string): void {
     const old = this.entries.get(key);
     if (!old) return;
     this.entries.delete(key);
+    this.postings.remove(key, old.meta);
     this.bytes -= old.bytes;
     if (Number.isFinite(old.expiresAt)) this.expiring--;
     if (old.dim > 0) {
-      const idx = this.indexes.get(old.dim)!;
-      idx.remove(key);
       this.dirty.add(old.dim);
-      if (idx.size === 0) this.indexes.delete(old.dim);
+      const held = this.held.get(old.dim);
+      if (held) held.add(key);
+      else this.unplace(old.dim, key);
+    }
+  }
+
+  /** Put the embedding of entry `e` (under `key`) into its dimension's graph, or hold it while the graph is being written. */
+  private place(key: string, e: Entry): void {
+    this.dirty.add(e.dim);
+    const held = this.held.get(e.dim);
+    if (held) {
+      held.add(key);
+      e.inGraph = false;
+      return;
+    }
+    this.indexes.get(e.dim)!.upsert(key, Array.from(e.vec!)); // hnswlib-node takes plain arrays only
+    e.inGraph = true;
+  }
+
+  private unplace(dim: number, key: string): void {
+    const idx = this.indexes.get(dim)!;
+    idx.remove(key);
+    if (idx.size === 0) this.indexes.delete(dim);
+  }
+
+  /** The graph write of `dim` ended: bring its points in line with the entries of the keys changed meanwhile. */
+  private release(dim: number): void {
+    const keys = this.held.get(dim);
+    this.held.delete(dim);
+    if (!keys) return;
+    for (const key of keys) {
+      const e = this.entries.get(key);
+      if (e?.dim === dim) {
+        if (!e.inGraph) this.place(key, e);
+      } else if (this.indexes.get(dim)?.has(key)) this.unplace(dim, key);
     }
   }
 
@@ -472,31 +529,84 @@ export class CacheService {
     const q = checkVector(req.embedding, req.embedding!.length, 'COSINE', 'embedding');
     const threshold = req.threshold ?? this.opts.threshold;
     const topK = Math.min(req.top_k ?? 1, MAX_TOP_K);
-    const idx = this.indexes.get(q.length);
     const miss: CacheQueryResult = { hit: false, hits: [], match: null, nearest_score: null, threshold };
-    if (!idx) return miss;
-    const filter = req.filter;
-    // Expiry and metadata are checked inside the graph walk (in memory, by key), so k results come back whenever k qualify.
-    const pred =
-      filter !== undefined || this.expiring > 0
-        ? (key: string) => {
-            const e = this.entries.get(key);
-            return e !== undefined && e.expiresAt > now && (filter === undefined || matches(filter, e.meta));
-          }
-        : undefined;
-    const found = idx.search(q, topK, pred);
+    const found = this.nearest(q, topK, req.filter, now);
     if (found.length === 0) return miss;
-    const nearest = 1 - found[0]!.distance;
+    const nearest = found[0]!.score;
     this.similarity.observe(nearest);
     const hits: CacheHit[] = [];
     for (const f of found) {
-      const score = 1 - f.distance;
-      if (score < threshold) break;
-      const h = await this.hitOf(f.key, score);
+      if (f.score < threshold) break;
+      const h = await this.hitOf(f.key, f.score);
       if (h) hits.push(h);
     }
     for (const h of hits) this.touch(h.key);
     return { hit: hits.length > 0, hits, match: hits.length > 0 ? 'semantic' : null, nearest_score: nearest, threshold };
+  }
+
+  /**
+   * The `k` live entries nearest to `q` that `filter` accepts, best first,
+   * by cosine similarity. Three ways, by how much the filter leaves
+   * (docs/cache.md): few candidates are compared directly; otherwise the
+   * filter (and expiry) is applied to an over-fetched unfiltered walk,
+   * which holds the k nearest accepted entries whenever k of them are among
+   * it; else the walk runs with the filter inside it (hnswlib's callback,
+   * ~1.5 µs per visited point).
+   */
+  nearest(query: readonly number[], k: number, filter: Filter | undefined, now: number): { key: string; score: number }[] {
+    const dim = query.length;
+    const idx = this.indexes.get(dim);
+    if (!idx) return [];
+    const q = normalized(query);
+    const top = new TopK(k);
+    const live = (e: Entry | undefined): e is Entry =>
+      e !== undefined && e.dim === dim && e.expiresAt > now && (filter === undefined || matches(filter, e.meta));
+    const candidates = filter && this.postings.candidates(filter);
+    if (candidates && candidates.size <= BRUTE_FORCE_MAX) {
+      this.searches.direct++;
+      for (const key of candidates.keys()) {
+        const e = this.entries.get(key);
+        if (live(e)) top.offer(key, dot(q, e.vec!));
+      }
+      return top.result();
+    }
+    // Entries whose graph point waits for the end of a checkpoint write are compared directly.
+    const held = this.held.get(dim);
+    if (held)
+      for (const key of held) {
+        const e = this.entries.get(key);
+        if (live(e) && !e.inGraph) top.offer(key, dot(q, e.vec!));
+      }
+    const accept = (key: string) => {
+      const e = this.entries.get(key);
+      return live(e) && e.inGraph;
+    };
+    const qa = query as number[];
+    if (!filter && this.expiring === 0 && !held) {
+      this.searches.graph++;
+      for (const h of idx.search(qa, k)) top.offer(h.key, 1 - h.distance);
+      return top.result();
+    }
+    // Fetching up to the beam width costs nothing more: the walk keeps that many candidates anyway.
+    const share = candidates ? candidates.size / idx.size : 1;
+    const fetch = Math.max(idx.efSearch, Math.ceil((3 * k) / share));
+    if (fetch <= OVERFETCH_MAX) {
+      const hits = idx.search(qa, fetch);
+      let accepted = 0;
+      for (const h of hits)
+        if (accept(h.key)) {
+          top.offer(h.key, 1 - h.distance);
+          accepted++;
+        }
+      // Complete when k were accepted, or when the walk returned every point of the graph.
+      if (accepted >= k || hits.length === idx.size) {
+        this.searches.overfetch++;
+        return top.result();
+      }
+    }
+    this.searches.filtered_walk++;
+    for (const h of idx.search(qa, k, accept)) top.offer(h.key, 1 - h.distance);
+    return top.result();
   }
 
   private async hitOf(key: string, score: number): Promise<CacheHit | undefined> {
@@ -542,6 +652,7 @@ export class CacheService {
       max_bytes: this.opts.maxBytes,
       threshold: this.opts.threshold,
       default_ttl_sec: this.opts.defaultTtlSec,
+      searches: { ...this.searches },
       indexes: [...this.indexes]
         .sort((a, b) => a[0] - b[0])
         .map(([dimension, idx]) => ({ dimension, entries: idx.size, capacity: idx.capacity })),
@@ -600,11 +711,14 @@ export class CacheService {
 
   /**
    * Write the graphs that changed since their checkpoint (the timer and close
-   * call it; tests too). Each graph is written by hnswlib synchronously (about
-   * a second per 100,000 384-d points: the event loop waits that long), with
-   * its label map, each key's write time and embedding CRC taken in the same
-   * step; then the sidecar, atomically, holding the graph file's size and CRC.
-   * A crash between the two leaves a sidecar that does not match: ignored.
+   * call it; tests too). hnswlib writes a graph on a libuv thread (about a
+   * second per 100,000 384-d points) while searches go on; puts and deletes
+   * meanwhile change the entries at once and the graph when the write ends
+   * (a search compares their embeddings directly until then). The label map,
+   * each key's write time and embedding CRC are taken when the write starts;
+   * then the sidecar is written, atomically, holding the graph file's size
+   * and CRC. A crash between the two leaves a sidecar that does not match:
+   * ignored.
    */
   checkpoint(): Promise<void> {
     if (this.closed) return this.checkpointing ?? Promise.resolve();
@@ -631,10 +745,11 @@ export class CacheService {
   private async writeCheckpoint(dim: number): Promise<void> {
     const graph = this.graphFile(dim);
     const meta = this.metaFile(dim);
+    // The sidecar goes first: once the graph file is replaced the old sidecar no longer matches it.
+    await fs.promises.rm(meta, { force: true });
     const idx = this.indexes.get(dim);
     if (!idx) {
       // No entry of this dimension left.
-      await fs.promises.rm(meta, { force: true });
       await fs.promises.rm(graph, { force: true });
       this.checkpointed.delete(dim);
       return;
@@ -642,17 +757,14 @@ export class CacheService {
     const tmp = `${graph}.tmp`;
     // hnswlib fails silently when the directory is missing.
     fs.mkdirSync(this.opts.checkpointDir!, { recursive: true });
-    // The sidecar goes first: once the graph file is replaced the old sidecar no longer matches it.
-    await fs.promises.rm(meta, { force: true });
-    // One synchronous step: the graph, its labels and each key's record identity are a consistent cut.
-    idx.writeGraph(tmp);
+    // A consistent cut: the labels and each key's record identity are taken now, and the graph's points stay
+    // as they are until hnswlib has written them (changes wait in `held`; searches go on meanwhile).
     const labels = idx.labels();
-    const counter = idx.labelCounter;
     const w = new CheckpointWriter(labels.length * 48 + 1024);
     w.u32(CKPT_MAGIC);
     w.u32(CKPT_VERSION);
     w.u32(dim);
-    w.f64(counter);
+    w.f64(idx.labelCounter);
     w.u32(labels.length);
     for (const [key, label] of labels) {
       const e = this.entries.get(key)!;
@@ -660,6 +772,12 @@ export class CacheService {
       w.f64(label);
       w.f64(e.writtenAt);
       w.u32(e.crc);
+    }
+    this.held.set(dim, new Set());
+    try {
+      await idx.writeGraphAsync(tmp);
+    } finally {
+      this.release(dim);
     }
     const { size, crc } = await fileCrc(tmp);
     w.f64(size);

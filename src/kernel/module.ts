@@ -86,7 +86,13 @@ export interface Module<S> {
 /** One Prometheus series (or a family with one label, or a histogram) a module reports. */
 export type Gauge<S> =
   | { readonly name: string; readonly help: string; readonly type?: 'gauge' | 'counter'; read(service: S): number }
-  | { readonly name: string; readonly help: string; readonly label: string; read(service: S): [string, number][] }
+  | {
+      readonly name: string;
+      readonly help: string;
+      readonly label: string;
+      readonly type?: 'gauge' | 'counter';
+      read(service: S): [string, number][];
+    }
   | { readonly name: string; readonly help: string; readonly buckets: readonly number[]; read(service: S): HistogramValue };
 
 /** A histogram as a module counts it: observations per bucket (not cumulative, one per upper bound of `buckets`), their sum and count. */

@@ -141,6 +141,11 @@ describe('semantic cache over HTTP', () => {
     expect(metrics).toMatch(/themis_cache_similarity_bucket\{le="0.5"\} [1-9]/);
     const count = /themis_cache_similarity_count (\d+)/.exec(metrics);
     expect(Number(count?.[1])).toBeGreaterThanOrEqual(2);
+    // Searches per way: the two semantic lookups above had no filter and no TTL (a plain graph walk).
+    const searches = after.searches as Record<string, number>;
+    expect(searches.graph - (before.searches as Record<string, number>).graph).toBe(2);
+    for (const path of ['graph', 'direct', 'overfetch', 'filtered_walk'])
+      expect(metrics).toMatch(new RegExp(`themis_cache_searches_total\\{path="${path}"\\} ${searches[path]}\\b`));
   });
 
   it('answers concurrent puts and queries consistently', async () => {

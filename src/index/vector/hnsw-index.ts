@@ -8,6 +8,7 @@ interface NativeIndex {
   initIndex(o: { maxElements: number; m?: number; efConstruction?: number; randomSeed?: number; allowReplaceDeleted?: boolean }): void;
   readIndexSync(file: string, allowReplaceDeleted?: boolean): void;
   writeIndexSync(file: string): void;
+  writeIndex(file: string): Promise<boolean>;
   resizeIndex(n: number): void;
   addPoint(p: number[] | Float32Array, label: number, replaceDeleted?: boolean): void;
   markDelete(label: number): void;
@@ -251,6 +252,15 @@ export class HnswIndex {
   /** Write the graph (hnswlib's format) to `file`; the key/label map goes with it (see save in the vector manager). */
   writeGraph(file: string): void {
     this.native.writeIndexSync(file);
+  }
+
+  /**
+   * writeGraph on a libuv thread. The caller must not change the graph
+   * (upsert, remove) until the promise settles; searches may go on (hnswlib
+   * only reads the graph while writing it).
+   */
+  async writeGraphAsync(file: string): Promise<void> {
+    await this.native.writeIndex(file);
   }
 
   labels(): [string, number][] {
