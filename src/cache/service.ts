@@ -10,7 +10,7 @@ import { HistogramSeries } from '../metrics.js';
 import { type Engine, keyspace, WriteBatch } from '../storage/index.js';
 import { type CacheRecord, decodeRecord, ENTRY_PREFIX, encodeRecord, entryKey, keyOfEntry, type Metadata } from './record.js';
 import { type Filter, MetadataPostings, matches } from './postings.js';
-import { dot, normalized, TopK } from './vectors.js';
+import { dot, normalize, TopK } from './vectors.js';
 import { ExpiryHeap, HitWindow } from './window.js';
 
 const ks = keyspace('cache');
@@ -243,14 +243,16 @@ export class CacheService {
     for (const { key, rec, bytes } of loaded) {
       const e: Entry = {
         dim: rec.embedding?.length ?? 0,
-        vec: rec.embedding ? normalized(rec.embedding) : undefined,
+        vec: undefined,
         inGraph: rec.embedding !== undefined,
         meta: rec.metadata,
         expiresAt: rec.expiresAt ?? Number.POSITIVE_INFINITY,
         bytes,
         writtenAt: rec.writtenAt,
+        // The CRC is of the embedding as stored; then the decoded copy (this entry's own) is scaled in place.
         crc: rec.embedding ? vectorCrc(rec.embedding) : 0,
       };
+      if (rec.embedding) e.vec = normalize(rec.embedding);
       this.entries.set(key, e);
       this.postings.add(key, e.meta);
       this.bytes += bytes;
@@ -319,7 +321,7 @@ export class CacheService {
     this.drop(req.key);
     const e: Entry = {
       dim: embedding?.length ?? 0,
-      vec: embedding ? normalized(embedding) : undefined,
+      vec: undefined,
       inGraph: false,
       meta: req.metadata,
       expiresAt,
@@ -327,6 +329,8 @@ export class CacheService {
       writtenAt: now,
       crc: embedding ? vectorCrc(embedding) : 0,
     };
+    // After the record and the CRC took the embedding as given: the entry keeps it scaled to length 1.
+    if (embedding) e.vec = normalize(embedding);
     this.entries.set(req.key, e);
     this.postings.add(req.key, e.meta);
     this.bytes += bytes;
@@ -557,7 +561,7 @@ export class CacheService {
     const dim = query.length;
     const idx = this.indexes.get(dim);
     if (!idx) return [];
-    const q = normalized(query);
+    const q = normalize(Float32Array.from(query));
     const top = new TopK(k);
     const live = (e: Entry | undefined): e is Entry =>
       e !== undefined && e.dim === dim && e.expiresAt > now && (filter === undefined || matches(filter, e.meta));

@@ -1,11 +1,10 @@
-/** `v` scaled to length 1 (a new array; checkVector has refused the zero vector). */
-export function normalized(v: ArrayLike<number>): Float32Array {
+/** Scale `v` to length 1, in place (checkVector has refused the zero vector); returns `v`. */
+export function normalize(v: Float32Array): Float32Array {
   let sq = 0;
   for (let i = 0; i < v.length; i++) sq += v[i]! * v[i]!;
-  const out = new Float32Array(v.length);
   const inv = 1 / Math.sqrt(sq);
-  for (let i = 0; i < v.length; i++) out[i] = v[i]! * inv;
-  return out;
+  for (let i = 0; i < v.length; i++) v[i] = v[i]! * inv;
+  return v;
 }
 
 /** Dot product of two vectors of the same length (the cosine similarity of unit vectors). */
