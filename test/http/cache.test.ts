@@ -143,7 +143,7 @@ describe('semantic cache over HTTP', () => {
     expect(Number(count?.[1])).toBeGreaterThanOrEqual(2);
     // Searches per way: the two semantic lookups above had no filter and no TTL (a plain graph walk).
     const searches = after.searches as Record<string, number>;
-    expect(searches.graph - (before.searches as Record<string, number>).graph).toBe(2);
+    expect(searches.graph! - (before.searches as Record<string, number>).graph!).toBe(2);
     for (const path of ['graph', 'direct', 'overfetch', 'filtered_walk'])
       expect(metrics).toMatch(new RegExp(`themis_cache_searches_total\\{path="${path}"\\} ${searches[path]}\\b`));
   });
