@@ -5,10 +5,11 @@
 #   docker logs themis        # shows the admin key printed on first start
 #
 # Two stages: the build stage has the toolchain for native modules
-# (classic-level, uWebSockets.js and their optional helpers ship prebuilt
-# binaries for linux-x64 glibc, the toolchain is the fallback), compiles the
-# TypeScript and prunes dev dependencies; the runtime stage carries only
-# node_modules, dist/src, package.json and openapi.yaml.
+# (hnswlib-node is always compiled from source by node-gyp; classic-level,
+# uWebSockets.js and their optional helpers ship prebuilt binaries for
+# linux-x64 glibc, the toolchain is the fallback), compiles the TypeScript and
+# prunes dev dependencies; the runtime stage carries only node_modules,
+# dist/src, package.json and openapi.yaml.
 
 ARG NODE_VERSION=20
 
@@ -18,6 +19,12 @@ FROM node:${NODE_VERSION}-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+
+# node-gyp compiles against the headers of the Node it builds for. Without
+# this it downloads them from nodejs.org (and fails where the build has no
+# network); the image has them: the node image unpacks the official tarball,
+# include/node included, into /usr/local.
+ENV npm_config_nodedir=/usr/local
 
 WORKDIR /app
 

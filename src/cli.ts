@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 import { ConfigError, HELP, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { startServer, type RunningServer } from './app.js';
+import type { RunningServer } from './app.js';
+import { backupKeyOf, restoreBeforeStart, restoreCommand } from './backup/index.js';
 
-/** Entry point: flags/env → Config, start, and stop cleanly on SIGTERM/SIGINT. */
+/** Entry point: flags/env → Config, start, and stop cleanly on SIGTERM/SIGINT; `restore` is a subcommand (docs/operations.md). */
 async function main(): Promise<void> {
+  if (process.argv[2] === 'restore') {
+    process.exitCode = await restoreCommand(process.argv.slice(3));
+    return;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
@@ -24,6 +29,9 @@ async function main(): Promise<void> {
 
   let server: RunningServer;
   try {
+    if (config.restoreFrom !== undefined) await restoreBeforeStart(config.restoreFrom, config.dataDir, backupKeyOf(config), log);
+    // Loaded here, not at the top: `themis restore` needs none of the server (every module) and starts in a fraction of the time.
+    const { startServer } = await import('./app.js');
     server = await startServer(config, { log });
   } catch (e) {
     log.error('start failed', { error: (e as Error).message });
@@ -51,6 +59,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  watchNpmParent(() => shutdown('npm exited'));
+}
+
+/**
+ * Under `npm start` (npm sets npm_lifecycle_event), stop when npm goes away. The start script execs the
+ * server in place of npm's shell, so npm passes SIGTERM/SIGINT straight to it; but npm cannot pass on a
+ * SIGKILL, after which the server would be left running, re-parented. Checked once a second (unref'd).
+ * A server started any other way (node dist/src/cli.js, Docker, systemd) is never stopped by its parent.
+ */
+function watchNpmParent(stop: () => void): void {
+  if (process.env.npm_lifecycle_event !== 'start' || process.platform === 'win32') return;
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 1000);
+  timer.unref();
 }
 
 void main();

@@ -114,6 +114,14 @@ export interface Config {
   cacheMaxEntries: number;
   /** Most bytes (keys, values, prompts, metadata, embeddings) the semantic cache holds; beyond, LRU eviction. */
   cacheMaxBytes: number;
+  /** Where POST /admin/backup writes backups without a `path` (`<backup dir>/<id>`); undefined: `<dataDir>/backups`. */
+  backupDir: string | undefined;
+  /** Key (32 bytes, base64 or hex) that seals secrets (the PII master key) in backups; without one they are left out. Wins over `backupKeyFile`. */
+  backupKey: string | undefined;
+  /** A file holding the backup key. */
+  backupKeyFile: string | undefined;
+  /** A backup directory to restore into an empty data directory before starting (see docs/operations.md). */
+  restoreFrom: string | undefined;
 }
 
 export type AuditLevel = 'all' | 'writes' | 'off';
@@ -172,6 +180,10 @@ export const DEFAULTS: Config = {
   cacheDefaultTtlSec: 0,
   cacheMaxEntries: 1_000_000,
   cacheMaxBytes: 1024 ** 3,
+  backupDir: undefined,
+  backupKey: undefined,
+  backupKeyFile: undefined,
+  restoreFrom: undefined,
 };
 
 /** One row per setting: environment variable, flag, and how to parse it. */
@@ -377,6 +389,15 @@ const SETTINGS = [
     flag: 'cache-max-bytes',
     parse: (v: string) => intIn(v, 'cache max bytes', 1024, 2 ** 50),
   },
+  { key: 'backupDir', env: 'THEMIS_BACKUP_DIR', flag: 'backup-dir', parse: (v: string) => path.resolve(nonEmpty(v, 'backup dir')) },
+  { key: 'backupKey', env: 'THEMIS_BACKUP_KEY', flag: 'backup-key', parse: checkedBackupKey },
+  {
+    key: 'backupKeyFile',
+    env: 'THEMIS_BACKUP_KEY_FILE',
+    flag: 'backup-key-file',
+    parse: (v: string) => path.resolve(nonEmpty(v, 'backup key file')),
+  },
+  { key: 'restoreFrom', env: 'THEMIS_RESTORE_FROM', flag: 'restore-from', parse: (v: string) => path.resolve(nonEmpty(v, 'restore from')) },
 ] as const;
 
 export class ConfigError extends Error {
@@ -384,6 +405,7 @@ export class ConfigError extends Error {
 }
 
 export const HELP = `Usage: themists [options]
+       themists restore <backup-dir> --data-dir <dir> [--force]   (restore --help: all options)
 
 Every option also reads an environment variable; a flag wins over the variable.
 
@@ -491,6 +513,20 @@ export function parsePiiKey(v: string): Buffer {
   if (key?.length !== 32)
     throw new ConfigError('pii key must be 32 bytes written as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)');
   return key;
+}
+
+/** A backup key as configured: 32 bytes written as 64 hex digits or as base64, like the PII key. */
+export function parseBackupKey(v: string): Buffer {
+  try {
+    return parsePiiKey(v);
+  } catch {
+    throw new ConfigError('backup key must be 32 bytes written as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)');
+  }
+}
+
+function checkedBackupKey(v: string): string {
+  parseBackupKey(v);
+  return v.trim();
 }
 
 /** The configured key text, once it is known to be a valid key (parsed again where it is used). */

@@ -17,6 +17,10 @@ export const ErrorCodes = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
+  /** GET, DELETE or truncate of a table that does not exist (no document, index, vector index or policy). */
+  TABLE_NOT_FOUND: 404,
+  /** AQL names a collection that does not exist (`FOR x IN typo`, COLLECTION_COUNT()): ArangoDB's "collection or view not found". */
+  COLLECTION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   /** A query ran past its time limit. */
   TIMEOUT: 408,

@@ -1,5 +1,6 @@
 import { Aql } from './aql/index.js';
 import { Audit } from './audit/index.js';
+import { Backup } from './backup/index.js';
 import { Cache } from './cache/index.js';
 import { Changefeed } from './changefeed/index.js';
 import { Content } from './content/index.js';
@@ -14,6 +15,7 @@ import { Query } from './query/module.js';
 import { Retention } from './retention/index.js';
 import { Search } from './search/module.js';
 import { ApiKeys } from './security/module.js';
+import { Tables } from './tables/index.js';
 import { Transactions } from './transactions/index.js';
 
 /**
@@ -33,9 +35,12 @@ export const MODULES: readonly Module<unknown>[] = [
   Llm,
   Cache,
   Query,
+  Tables,
   Aql,
   ApiKeys,
   Audit,
   Retention,
   Pii,
+  // Last: it reaches every other module's files when a backup runs, and closes first (a running backup fails before storage goes).
+  Backup,
 ];

@@ -153,7 +153,7 @@ export async function scrapeMetrics(server: ThemisServer, route: string | readon
     else if (name === 'vccdb_errors_total') snap.errorsTotal = value;
     else if (name === 'themis_storage_group_commit_commits_count') snap.groupCommitCount = value;
     else if (name === 'themis_storage_group_commit_commits_sum') snap.groupCommitSum = value;
-    else if (name.startsWith('vccdb_http_request_duration_seconds_count{')) {
+    else if (name.startsWith('themis_http_request_duration_seconds_count{')) {
       const labels = Object.fromEntries([...name.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
       if (labels.route !== undefined && routes.includes(labels.route))
         snap.byStatus[multi ? `${labels.method} ${labels.route} ${labels.status}` : `${labels.method} ${labels.status}`] = value;

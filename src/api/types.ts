@@ -4,6 +4,30 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where to start (a short JSON pointer to the other system endpoints)
+         * @description A newcomer who opens the server's address gets the server's name and
+         *     version and the paths of the health, readiness and metrics endpoints
+         *     instead of a 404. No authentication. The server serves no HTML
+         *     documentation or UI; the API is described by this file and docs/api.md
+         *     in the source distribution.
+         */
+        get: operations["getApiRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -12,35 +36,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness and storage health */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Storage is open and answers reads. `status` is `degraded` while the disk is full (writes refused with 507 until space is freed; they resume by themselves). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HealthResponse"];
-                    };
-                };
-                /** @description Storage is not usable (starting, closing, failed), or writes are disabled after a storage I/O error (`code` `STORAGE_FAILURE`, with `storage_failure`; a restart recovers). Error body plus `status`, `version`, `database`, `uptime_seconds`. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -57,19 +53,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alias of /health */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: components["responses"]["Health"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getHealthz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -86,19 +70,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alias of /health */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: components["responses"]["Health"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getApiHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -115,46 +87,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness (storage open and recovery finished) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Ready to serve data requests. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @constant */
-                            status: "ready";
-                            /** @constant */
-                            state: "ready";
-                            /**
-                             * @description `disabled` while the disk is full (reads are served; writes answer 507).
-                             * @enum {string}
-                             */
-                            writes: "enabled" | "disabled";
-                            storage_failure?: components["schemas"]["StorageFailure"];
-                        };
-                    };
-                };
-                /** @description Not ready yet (or shutting down); the body names the state (`opening`, `recovering`, `closing`, ...). */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -174,29 +107,7 @@ export interface paths {
          * Server and storage statistics
          * @description Needs the `stats:read` permission (admin keys have it).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Statistics. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["StatsResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -214,34 +125,18 @@ export interface paths {
         };
         /**
          * Prometheus metrics (text exposition format)
-         * @description Default process metrics of prom-client, plus `process_uptime_seconds`,
-         *     `vccdb_requests_total`, `vccdb_errors_total` (responses with status >= 400
-         *     and aborted requests), the histogram
-         *     `vccdb_http_request_duration_seconds{route,method,status}` (route is the
-         *     template, e.g. `/entities/:key`; `<unmatched>` for unknown paths), and
-         *     group-commit histograms `themis_storage_group_commit_commits` and
-         *     `themis_storage_group_commit_seconds`.
+         * @description Default process metrics of prom-client, plus the contract's
+         *     `process_uptime_seconds`, `vccdb_requests_total` and `vccdb_errors_total`
+         *     (responses with status >= 400 and aborted requests). Every other metric
+         *     is named `themis_*`: the histogram
+         *     `themis_http_request_duration_seconds{route,method,status}` (route is the
+         *     template, e.g. `/entities/:key`; `<unmatched>` for unknown paths; 14
+         *     buckets from 0.5 ms to 10 s), the group-commit histograms
+         *     `themis_storage_group_commit_commits` and
+         *     `themis_storage_group_commit_seconds`, and the figures of each subsystem
+         *     (docs/operations.md, "/metrics", lists them all).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Metrics. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/plain": string;
-                    };
-                };
-            };
-        };
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -272,55 +167,7 @@ export interface paths {
          *     the latest committed data (`read_committed`). Without it, reads the
          *     latest committed data.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path: {
-                    /**
-                     * @description `table:pk`, percent-encoded as a path segment. `table` is
-                     *     `[A-Za-z0-9_-]{1,128}`; `pk` is everything after the first `:` (any
-                     *     characters, `:` and `/` included when encoded as `%2F`), non-empty. The
-                     *     whole key is at most 4096 UTF-8 bytes.
-                     */
-                    key: components["parameters"]["EntityKey"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The entity; `blob` is the JSON text exactly as stored. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EntityResponse"];
-                    };
-                };
-                /** @description Invalid key (`INVALID_KEY`), malformed path encoding (`BAD_REQUEST`), or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["getEntity"];
         /**
          * Create or replace an entity (upsert)
          * @description Acknowledged (201) only after the write is durable under the configured
@@ -335,69 +182,7 @@ export interface paths {
          *     durable and visible at `POST /transaction/commit`, and `created`
          *     describes the entity as the transaction sees it.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path: {
-                    /**
-                     * @description `table:pk`, percent-encoded as a path segment. `table` is
-                     *     `[A-Za-z0-9_-]{1,128}`; `pk` is everything after the first `:` (any
-                     *     characters, `:` and `/` included when encoded as `%2F`), non-empty. The
-                     *     whole key is at most 4096 UTF-8 bytes.
-                     */
-                    key: components["parameters"]["EntityKey"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EntityPutRequest"];
-                };
-            };
-            responses: {
-                /** @description Stored (or, inside a transaction, buffered). */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EntityWriteResponse"];
-                    };
-                };
-                /** @description Malformed JSON, schema violation, invalid key or blob (see `BadRequest`), or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                /** @description Body larger than THEMIS_MAX_BODY_BYTES (carries `limit_bytes`; connection closed), or the write would exceed THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES (connection kept; a joined transaction stays active). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                422: components["responses"]["PiiRefused"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        put: operations["putEntity"];
         post?: never;
         /**
          * Delete an entity
@@ -405,69 +190,7 @@ export interface paths {
          *     `X-Transaction-Id` the delete is buffered in that transaction and
          *     `deleted` describes the entity as the transaction sees it.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path: {
-                    /**
-                     * @description `table:pk`, percent-encoded as a path segment. `table` is
-                     *     `[A-Za-z0-9_-]{1,128}`; `pk` is everything after the first `:` (any
-                     *     characters, `:` and `/` included when encoded as `%2F`), non-empty. The
-                     *     whole key is at most 4096 UTF-8 bytes.
-                     */
-                    key: components["parameters"]["EntityKey"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted (or did not exist). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @constant */
-                            success: true;
-                            key: string;
-                            deleted: boolean;
-                        };
-                    };
-                };
-                /** @description Invalid key, malformed path encoding, or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                /** @description The delete would exceed THEMIS_TXN_MAX_OPS in the joined transaction. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        delete: operations["deleteEntity"];
         options?: never;
         head?: never;
         patch?: never;
@@ -495,62 +218,7 @@ export interface paths {
          *     with 409 and the transaction is aborted). A create of a key the
          *     transaction itself deleted replaces it.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EntityPostRequest"];
-                };
-            };
-            responses: {
-                /** @description Created (or, inside a transaction, buffered). */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EntityWriteResponse"];
-                    };
-                };
-                /** @description Malformed JSON, schema violation, invalid key or blob, `key` and `table` disagree (see `BadRequest`), or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                409: components["responses"]["Conflict"];
-                /** @description Body larger than THEMIS_MAX_BODY_BYTES (carries `limit_bytes`; connection closed), or the write would exceed THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                422: components["responses"]["PiiRefused"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["createEntity"];
         delete?: never;
         options?: never;
         head?: never;
@@ -578,49 +246,7 @@ export interface paths {
          *     `X-Transaction-Id`. An idle transaction is rolled back after
          *     THEMIS_TXN_IDLE_TIMEOUT_MS (default 60 s). See docs/transactions.md.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": components["schemas"]["TransactionBeginRequest"];
-                };
-            };
-            responses: {
-                /** @description Begun. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transaction_id": 1795390556524004,
-                         *       "isolation": "snapshot",
-                         *       "status": "begun"
-                         *     }
-                         */
-                        "application/json": components["schemas"]["TransactionBeginResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description Storage starting, shutting down, or writes disabled after a storage failure. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        post: operations["beginTransaction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -645,87 +271,7 @@ export interface paths {
          *     (= change-log entries written); `last_seq` the sequence number of the
          *     last of them (the current last sequence number if nothing changed).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["TransactionIdRequest"];
-                };
-            };
-            responses: {
-                /** @description Committed and durable. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transaction_id": 1795390556524004,
-                         *       "status": "committed",
-                         *       "changes": 3,
-                         *       "last_seq": 5,
-                         *       "message": "Transaction committed successfully"
-                         *     }
-                         */
-                        "application/json": components["schemas"]["TransactionCommitResponse"];
-                    };
-                };
-                /** @description Invalid body (`VALIDATION_FAILED`), or the transaction is unknown, already finished or its commit is in progress (`TRANSACTION_NOT_ACTIVE`, with `transaction_id` and, when known, `status`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description Write conflict under `snapshot` isolation, or a created key exists by now. Nothing was applied; the transaction is aborted (`status` = `aborted`). Retry the whole transaction. */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "error": true,
-                         *       "message": "write conflict on counters:hits: another transaction committed it after transaction 1795389986819003 began (first committer wins); retry the transaction",
-                         *       "status_code": 409,
-                         *       "code": "CONFLICT",
-                         *       "transaction_id": 1795389986819003,
-                         *       "status": "aborted"
-                         *     }
-                         */
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                /** @description LevelDB could not write the batch (`INTERNAL`); nothing was applied and further writes answer 503 until the server is restarted. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                /** @description Storage starting, shutting down, or writes disabled after a storage failure. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        post: operations["commitTransaction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -745,49 +291,7 @@ export interface paths {
          * Roll back a transaction
          * @description Discards the transaction's buffered writes and releases its snapshot.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["TransactionIdRequest"];
-                };
-            };
-            responses: {
-                /** @description Rolled back. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "transaction_id": 1795390556524003,
-                         *       "status": "rolled_back",
-                         *       "message": "Transaction rolled back successfully"
-                         *     }
-                         */
-                        "application/json": components["schemas"]["TransactionRollbackResponse"];
-                    };
-                };
-                /** @description Invalid body (`VALIDATION_FAILED`), or the transaction is unknown, already finished or committing (`TRANSACTION_NOT_ACTIVE`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["rollbackTransaction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -805,29 +309,7 @@ export interface paths {
          * Transaction statistics
          * @description Needs the `stats:read` permission. Counters are in memory and restart at 0 with the process.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Statistics. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionStatsResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getTransactionStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -855,44 +337,7 @@ export interface paths {
          *     upsert; later operations on a key replace earlier ones. The request is
          *     always a transaction of its own; `X-Transaction-Id` is ignored.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["TransactionBatchRequest"];
-                };
-            };
-            responses: {
-                /** @description Committed and durable. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TransactionBatchResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description Body larger than THEMIS_MAX_BODY_BYTES, or the batch exceeds THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES (nothing applied). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                422: components["responses"]["PiiRefused"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["applyTransactionBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -917,56 +362,7 @@ export interface paths {
          *     entry examined, which with `key_prefix` can be past the last entry
          *     returned.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Exclusive start position (0 = from the beginning). */
-                    from_seq: number;
-                    /** @description Most entries returned. */
-                    limit?: number;
-                    /** @description How long to wait for a matching entry when there is none (0 = answer at once). */
-                    long_poll_ms?: number;
-                    /** @description Only entries whose key (`table:pk`) starts with this string (case-sensitive). */
-                    key_prefix?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Entries (possibly none). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChangeFeedResponse"];
-                    };
-                };
-                /** @description Invalid query parameter (`VALIDATION_FAILED`, `field` names it). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description Entries after `from_seq` were removed by retention (THEMIS_CDC_RETENTION). Resnapshot and resume from the current `last_seq`. */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChangeFeedGoneResponse"];
-                    };
-                };
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["listChanges"];
         put?: never;
         post?: never;
         delete?: never;
@@ -986,29 +382,7 @@ export interface paths {
          * Change-log statistics
          * @description Needs the `stats:read` permission.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Statistics. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChangeFeedStatsResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["getChangefeedStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1054,76 +428,7 @@ export interface paths {
          *     `from_seq`. Errors detected before the stream starts (400, 401, 403,
          *     410, 503) are ordinary JSON error responses.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Exclusive start position. */
-                    from_seq?: number;
-                    /** @description Only entries whose key starts with this string. */
-                    key_prefix?: string;
-                    /** @description false ends the stream once it has caught up with the log. */
-                    keep_alive?: "true" | "false" | "1" | "0";
-                    /** @description The stream ends after this many seconds. */
-                    max_seconds?: number;
-                    /** @description Interval of `: heartbeat` comments. */
-                    heartbeat_ms?: number;
-                };
-                header?: {
-                    /** @description Resume after this sequence number (1-16 digits); takes precedence over `from_seq`. */
-                    "Last-Event-ID"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event stream (chunked; `Cache-Control: no-cache`, `X-Accel-Buffering: no`). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example retry: 1000
-                         *     : connected from_seq=0
-                         *
-                         *     id: 1
-                         *     data: {"operation":"PUT","key":"users:1","sequence":1,"old_val":null,"new_val":"{\"name\":\"Alice\"}","txn_id":"1795390147061001"}
-                         *
-                         *     id: 2
-                         *     data: {"operation":"PUT","key":"users:2","sequence":2,"old_val":null,"new_val":"{\"name\":\"Bob\"}","txn_id":"1795390147061002"}
-                         *
-                         *     id: 3
-                         *     data: {"operation":"DELETE","key":"users:1","sequence":3,"old_val":"{\"name\":\"Alice\"}","new_val":null,"txn_id":"1795390147061002"}
-                         *
-                         *     : heartbeat
-                         */
-                        "text/event-stream": string;
-                    };
-                };
-                /** @description Invalid query parameter or `Last-Event-ID` (`VALIDATION_FAILED`, `field` names it). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description The start position is below the retained range. */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChangeFeedGoneResponse"];
-                    };
-                };
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["streamChanges"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1164,63 +469,7 @@ export interface paths {
          *     pings automatically and closes connections silent for 120 s. A refused
          *     upgrade is an ordinary JSON error response (without `X-Request-Id`).
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Exclusive start position. */
-                    from_seq?: number;
-                    /** @description Only entries whose key starts with this string. */
-                    key_prefix?: string;
-                    /** @description false closes the connection once caught up with the log. */
-                    keep_alive?: "true" | "false" | "1" | "0";
-                    /** @description The API key, for clients that cannot send an `Authorization` header on a WebSocket (ignored when the header is present). URLs may be logged by proxies; prefer the header. */
-                    token?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Switched to the WebSocket protocol. Every message is a JSON text frame matching the `ChangeStreamWsMessage` schema. */
-                101: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Invalid query parameter (`VALIDATION_FAILED`). */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description The start position is below the retained range. */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChangeFeedGoneResponse"];
-                    };
-                };
-                /** @description A plain HTTP request without the WebSocket upgrade (`UPGRADE_REQUIRED`; carries `Upgrade: websocket`). */
-                426: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        get: operations["openChangefeedWebSocket"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1250,53 +499,7 @@ export interface paths {
          *     latest committed state (`X-Transaction-Id` is ignored). A traversal
          *     reaching more than 100,000 vertices is refused with 400.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "start_vertex": "users:alice",
-                     *       "max_depth": 2
-                     *     }
-                     */
-                    "application/json": components["schemas"]["GraphTraverseRequest"];
-                };
-            };
-            responses: {
-                /** @description Vertices reached. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "start_vertex": "users:alice",
-                         *       "max_depth": 2,
-                         *       "direction": "outbound",
-                         *       "visited_count": 3,
-                         *       "visited": [
-                         *         "users:alice",
-                         *         "users:bob",
-                         *         "users:carol"
-                         *       ]
-                         *     }
-                         */
-                        "application/json": components["schemas"]["GraphTraverseResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["traverseGraph"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1319,59 +522,7 @@ export interface paths {
          *     `/graph/traverse`. Returns the vertex path and the edge keys between
          *     consecutive vertices; 404 `NOT_FOUND` when `to` is unreachable.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "from": "users:alice",
-                     *       "to": "users:carol"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["GraphShortestPathRequest"];
-                };
-            };
-            responses: {
-                /** @description A shortest path. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        /**
-                         * @example {
-                         *       "from": "users:alice",
-                         *       "to": "users:carol",
-                         *       "direction": "outbound",
-                         *       "found": true,
-                         *       "length": 2,
-                         *       "path": [
-                         *         "users:alice",
-                         *         "users:bob",
-                         *         "users:carol"
-                         *       ],
-                         *       "edges": [
-                         *         "follows:1",
-                         *         "follows:2"
-                         *       ]
-                         *     }
-                         */
-                        "application/json": components["schemas"]["GraphShortestPathResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        post: operations["findShortestPath"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1394,34 +545,7 @@ export interface paths {
          *     unique, always sparse, and take `config`. Answers once the backfill is done
          *     (`state: ready`). See docs/indexes.md and docs/fulltext.md.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["IndexCreateRequest"];
-                };
-            };
-            responses: {
-                /** @description Created and ready (backfill finished). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["IndexInfo"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                409: components["responses"]["IndexConflict"];
-            };
-        };
+        post: operations["createIndex"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1438,32 +562,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Drop a secondary index */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["IndexDropRequest"];
-                };
-            };
-            responses: {
-                /** @description Dropped. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["IndexInfo"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-            };
-        };
+        post: operations["dropIndex"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1478,31 +577,109 @@ export interface paths {
             cookie?: never;
         };
         /** Every index with its entry count and approximate size */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Index list. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            indexes?: components["schemas"]["IndexInfo"][];
-                        };
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-            };
-        };
+        get: operations["getIndexStats"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tables, with exact document counts, sizes, indexes and policies
+         * @description A table exists while it holds a document, or an index, a vector index,
+         *     a PII policy or a retention policy names it, or a drop or truncate of it
+         *     is under way; there is no create. Sorted by name. A key with table-scoped
+         *     data permissions (`data:read:orders`) sees only the tables it may read;
+         *     the list names no other. Internal tables (names starting with `_`:
+         *     `_content`, `_chunks`, `_llm_interactions`) are listed with
+         *     `system: true`. `documents` and `bytes` are exact (kept by every
+         *     commit, in its batch); `disk_bytes` is LevelDB's estimate. See
+         *     docs/operations.md, "Table management".
+         */
+        get: operations["listTables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tables/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A table name (1-128 of A-Z a-z 0-9 _ -). */
+                name: components["parameters"]["TableNameParam"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One table (and the progress of a drop or truncate of it)
+         * @description While a drop or truncate runs, `state` is `dropping` or `truncating`
+         *     and `progress` says how many documents it deleted and how many remain.
+         *     After a drop the table answers 404 (unless something still names it:
+         *     the default vector index keeps `vectors`).
+         */
+        get: operations["getTable"];
+        put?: never;
+        post?: never;
+        /**
+         * Drop a table (admin)
+         * @description Removes the table's documents, its secondary, fulltext and vector index
+         *     definitions (with their entries, postings and graphs) and its PII and
+         *     retention policies. The default vector index `vector_index` of `vectors`
+         *     cannot be dropped: it stays, emptied. The documents are deleted by
+         *     ordinary commits of at most 1,000 deletes, so the change feed carries one
+         *     `delete` entry per document (no special truncate entry), every index,
+         *     the graph adjacency (edges stored in the table) and the audit trail stay
+         *     consistent, and the server keeps serving; while the drop runs, writes
+         *     that put documents into the table are refused with 409 `CONFLICT`
+         *     (`Retry-After`). Answers 202 at once; `GET /tables/{name}` shows the
+         *     progress. With `wait=true` it answers 200 once the drop is done. A drop
+         *     an earlier run left unfinished resumes at start. A drop requested while
+         *     a truncate runs turns it into a drop.
+         */
+        delete: operations["dropTable"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tables/{name}/truncate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A table name (1-128 of A-Z a-z 0-9 _ -). */
+                name: components["parameters"]["TableNameParam"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove every document of a table, keep its indexes and policies
+         * @description Needs `data:write` on the table (`data:write:<name>` suffices): a key that
+         *     may delete the table's documents one by one may delete them all. The
+         *     documents go as with a drop (commits of at most 1,000 deletes, one
+         *     `delete` change-feed entry per document, indexes kept in step); the
+         *     index, fulltext and vector index definitions and the policies stay.
+         *     Writes that put documents into the table are refused with 409 `CONFLICT`
+         *     until it is done. Answers 202 at once (progress in `GET /tables/{name}`),
+         *     or 200 when done with `wait=true`. 409 while the table is being dropped.
+         */
+        post: operations["truncateTable"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1528,43 +705,7 @@ export interface paths {
          *     it matches both the number and the string. With X-Transaction-Id the query reads
          *     the transaction's view (its snapshot and its own writes). See docs/query.md.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["QueryRequest"];
-                };
-            };
-            responses: {
-                /** @description Result (keys or entity JSON texts) and the plan; with explain only the plan. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["QueryResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["queryIndexes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1598,64 +739,7 @@ export interface paths {
          *     Regular expressions use RE2 syntax (linear time; no backreferences or lookaround).
          *     See docs/aql.md. `/api/aql` is an alias.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AqlRequest"];
-                };
-            };
-            responses: {
-                /** @description `{table, count, entities, plan, query}`; with explain `{table, plan, query, explain: true}`; with a cursor `{items, batch_size, has_more, next_cursor, count, plan}`. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AqlResponse"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                /** @description The query ran past its time limit (`timeout_ms`, THEMIS_QUERY_TIMEOUT_MS). */
-                408: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                409: components["responses"]["Conflict"];
-                /** @description The result has more rows than THEMIS_QUERY_MAX_RESULTS (use a cursor or LIMIT). */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                422: components["responses"]["PiiRefused"];
-            };
-        };
+        post: operations["queryAql"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1672,43 +756,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Alias of /query/aql */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /**
-                     * @description Run the operation inside this explicit transaction (an id from
-                     *     `POST /transaction/begin`, as a decimal integer). Reads see the
-                     *     transaction's view; writes are buffered until commit. Absent or
-                     *     empty: the request is its own transaction (writes are committed and
-                     *     durable before the response). An unknown, finished or timed-out id is
-                     *     400 `TRANSACTION_NOT_ACTIVE`.
-                     */
-                    "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AqlRequest"];
-                };
-            };
-            responses: {
-                /** @description As /query/aql. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AqlResponse"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                422: components["responses"]["PiiRefused"];
-            };
-        };
+        post: operations["queryApiAql"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1740,42 +788,7 @@ export interface paths {
          *     no fulltext index; 503 `UNAVAILABLE` with `Retry-After: 1` while the index is being built.
          *     See docs/fulltext.md.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["FulltextSearchRequest"];
-                };
-            };
-            responses: {
-                /** @description Hits, best first. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["FulltextSearchResponse"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description The fulltext index is still being built (retry), or storage is not open / shutting down. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        post: operations["searchFulltext"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1804,34 +817,7 @@ export interface paths {
          *     Ties are ordered by key. Each result tells its rank and score/distance in each list
          *     (null where it was not a candidate). Reads the latest committed state.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["HybridSearchRequest"];
-                };
-            };
-            responses: {
-                /** @description Fused results, best first. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["HybridSearchResponse"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["IndexBuilding"];
-            };
-        };
+        post: operations["searchHybrid"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1859,34 +845,7 @@ export interface paths {
          *     is bound to the index, vector, k and filter: another search's cursor is a 400).
          *     Reads the latest committed state (no X-Transaction-Id).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["VectorSearchRequest"];
-                };
-            };
-            responses: {
-                /** @description Nearest first. Without a cursor `{results, k, count}`; with one `{items, batch_size, has_more, next_cursor, k, count}`. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VectorSearchResponse"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                503: components["responses"]["IndexBuilding"];
-            };
-        };
+        post: operations["searchVectors"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1915,36 +874,7 @@ export interface paths {
          *     (table `vectors`, field `embedding`) is used. Items are `{pk: string, vector: number[],
          *     fields?: object}`, at most 10,000 per request.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["VectorBatchInsertRequest"];
-                };
-            };
-            responses: {
-                /** @description Counts. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VectorBatchInsertResponse"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                409: components["responses"]["Conflict"];
-                422: components["responses"]["PiiRefused"];
-                503: components["responses"]["IndexBuilding"];
-            };
-        };
+        post: operations["batchInsertVectors"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1968,39 +898,7 @@ export interface paths {
          *     is a 400). Their vectors leave the index (their graph slots are reused). Deletes commit
          *     in transactions of 5,000 entities, each atomic.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["VectorDeleteByFilterRequest"];
-                };
-            };
-            responses: {
-                /** @description Entities deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            deleted?: number;
-                            /** @enum {string} */
-                            method?: "pks" | "prefix";
-                            prefix?: string | null;
-                            objectName?: string;
-                        };
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        delete: operations["deleteVectorsByFilter"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2014,71 +912,14 @@ export interface paths {
             cookie?: never;
         };
         /** A vector index's configuration */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Index name (default vector_index). */
-                    index?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Configuration. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VectorIndexConfig"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-            };
-        };
+        get: operations["getVectorIndexConfig"];
         /**
          * Change efSearch
          * @description `efSearch` (1–10,000) is the search beam width: higher is more accurate and slower. It
          *     is stored with the definition. The graph's build parameters (M, efConstruction, metric,
          *     dimension) cannot change (400): create a new index instead.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["VectorIndexConfigUpdate"];
-                };
-            };
-            responses: {
-                /** @description Updated. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @example Configuration updated */
-                            message?: string;
-                            updated_fields?: {
-                                efSearch?: number;
-                            };
-                            objectName?: string;
-                        };
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        put: operations["updateVectorIndexConfig"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2094,31 +935,7 @@ export interface paths {
             cookie?: never;
         };
         /** A vector index's configuration and size */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Index name (default vector_index). */
-                    index?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Statistics. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VectorIndexStats"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-            };
-        };
+        get: operations["getVectorIndexStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2145,34 +962,7 @@ export interface paths {
          *     written through `/entities` and `/transaction` are indexed too. Several indexes may
          *     cover one table.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["VectorIndexCreateRequest"];
-                };
-            };
-            responses: {
-                /** @description Created and ready. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VectorIndexConfig"];
-                    };
-                };
-                400: components["responses"]["IndexBadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                409: components["responses"]["IndexConflict"];
-            };
-        };
+        post: operations["createVectorIndex"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2189,41 +979,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Drop a named vector index (the entities stay) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["VectorIndexDropRequest"];
-                };
-            };
-            responses: {
-                /** @description Dropped. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VectorIndexConfig"];
-                    };
-                };
-                /** @description No index of that name (`INDEX_NOT_FOUND` with `field` "name"), the default index cannot be dropped (`BAD_REQUEST`), or the request is malformed. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["dropVectorIndex"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2238,31 +994,97 @@ export interface paths {
             cookie?: never;
         };
         /** Every vector index with its configuration and size */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Indexes. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            indexes?: components["schemas"]["VectorIndexStats"][];
-                        };
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-            };
-        };
+        get: operations["listVectorIndexes"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List backups (admin), newest first
+         * @description This process's backups and those found in the backup directory from
+         *     earlier runs (also those written to a client-given `path`, which the
+         *     backup directory records). A backup whose server stopped before it
+         *     finished is listed as `failed`.
+         */
+        get: operations["listBackups"];
+        put?: never;
+        /**
+         * Start an online backup (admin)
+         * @description Takes a LevelDB snapshot now and answers 202 at once with the backup's
+         *     `id` and `seq`: the backup holds every commit up to `seq` and none after
+         *     it (the change-log sequence number a server restored from it starts at).
+         *     The copy runs in the background while the server goes on serving reads
+         *     and writes: LevelDB read from that snapshot into gzip chunk files, the
+         *     index and cache checkpoints that are not newer than `seq`, the admin
+         *     key record (a hash) and, sealed with `THEMIS_BACKUP_KEY`, the PII master
+         *     key kept in the data directory (without a backup key it is left out,
+         *     with a warning: secrets are never written in clear), then a manifest
+         *     with the size and SHA-256 of every file. Poll `GET /admin/backup/{id}`.
+         *     Without `path` the backup goes to `<THEMIS_BACKUP_DIR>/<id>` (default
+         *     `<data>/backups/<id>`). One backup runs at a time (409). Restore with
+         *     `themis restore <dir> --data-dir <new dir>`; see docs/operations.md,
+         *     "Backup and restore".
+         */
+        post: operations["startBackup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/backup/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** A backup's status and progress (admin) */
+        get: operations["getBackup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/compact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compact LevelDB, all of it or a range (admin)
+         * @description LevelDB's compaction of the whole store (no body or `{}`), of one
+         *     keyspace (`keyspace`, e.g. `entity` for the documents, `cdc` for the
+         *     change log), or of a range of raw keys (`start`/`end`, hex, either may
+         *     be left out). It rewrites the table files of the range, dropping
+         *     deleted and overwritten versions: for reclaiming disk space after large
+         *     deletes. Reads and writes go on meanwhile; the request answers when the
+         *     compaction is done (minutes for a large store). Sizes are LevelDB's
+         *     approximation over its table files (data still in the memtable counts
+         *     only after, so `after_bytes` may exceed `before_bytes` on a small
+         *     store). One compaction at a time (409).
+         */
+        post: operations["compactStorage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2277,33 +1099,7 @@ export interface paths {
             cookie?: never;
         };
         /** List API keys (admin), oldest first; never secrets or hashes */
-        get: {
-            parameters: {
-                query?: {
-                    include_revoked?: boolean;
-                    page?: number;
-                    page_size?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page of keys. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKeyList"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["listApiKeys"];
         put?: never;
         /**
          * Create an API key (admin)
@@ -2314,33 +1110,7 @@ export interface paths {
          *     does not expire. Unknown permission names are 400 `VALIDATION_FAILED`
          *     naming the field (`permissions.<i>`).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ApiKeyCreateRequest"];
-                };
-            };
-            responses: {
-                /** @description Created; `secret` is shown only here. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKeyCreated"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["createApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2357,76 +1127,14 @@ export interface paths {
             cookie?: never;
         };
         /** One API key (admin) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    keyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The key (no secret, no hash). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKey"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["getApiKey"];
         /**
          * Change a key's name, permissions or metadata (admin)
          * @description Fields left out stay as they are; `metadata` is replaced whole. Takes effect
          *     on the key's next request, also on open keep-alive connections. A revoked key
          *     cannot be changed (409 `CONFLICT`).
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    keyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ApiKeyUpdateRequest"];
-                };
-            };
-            responses: {
-                /** @description The changed key. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKey"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                /** @description The key is revoked (`CONFLICT`). */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        put: operations["updateApiKey"];
         post?: never;
         /**
          * Revoke a key permanently (admin)
@@ -2434,31 +1142,7 @@ export interface paths {
          *     record stays (listed with `include_revoked=true`). Revoking a revoked key
          *     answers its original `revoked_at`.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    keyId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Revoked. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ApiKeyRevoked"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2482,50 +1166,7 @@ export interface paths {
          *     scan. Rate-limited per principal (`THEMIS_RATE_LIMIT_AUDIT`, default
          *     100/min; 429 with `Retry-After` and `X-RateLimit-*`).
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description From this time (inclusive): epoch ms or ISO 8601. */
-                    start?: string;
-                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. */
-                    end?: string;
-                    /** @description Principal name (`admin` */
-                    user?: string;
-                    /** @description Principal id (the API key id, `jwt:<sub>`). */
-                    user_id?: string;
-                    /** @description Audit verb, e.g. `PUT_ENTITY` (docs/audit.md lists them). */
-                    action?: string;
-                    entity_type?: string;
-                    entity_id?: string;
-                    /** @description `true`: successful requests only; `false`: failed ones only; absent: both. */
-                    success?: boolean;
-                    page?: number;
-                    page_size?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of entries. */
-                200: {
-                    headers: {
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditPage"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                429: components["responses"]["TooManyRequests"];
-            };
-        };
+        get: operations["listAuditEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2558,59 +1199,7 @@ export interface paths {
          *     docs/audit.md, "CSV export"). A storage failure after the first rows
          *     closes the connection. Rate-limited like `GET /api/audit`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description From this time (inclusive): epoch ms or ISO 8601. */
-                    start?: string;
-                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. */
-                    end?: string;
-                    /** @description Principal name (`admin` */
-                    user?: string;
-                    /** @description Principal id (the API key id, `jwt:<sub>`). */
-                    user_id?: string;
-                    /** @description Audit verb, e.g. `PUT_ENTITY` (docs/audit.md lists them). */
-                    action?: string;
-                    entity_type?: string;
-                    entity_id?: string;
-                    /** @description `true`: successful requests only; `false`: failed ones only; absent: both. */
-                    success?: boolean;
-                    /** @description Not with `all=true`. */
-                    page?: number;
-                    /** @description Not with `all=true`. */
-                    page_size?: number;
-                    /** @description Every matching entry (streamed), instead of one page. */
-                    all?: boolean;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The CSV file (`Content-Disposition: attachment; filename="audit-<UTC timestamp>.csv"`). */
-                200: {
-                    headers: {
-                        "Content-Disposition"?: string;
-                        /** @description Matching entries (page mode only). */
-                        "X-Total-Count"?: number;
-                        /** @description More pages follow (page mode only). */
-                        "X-Has-More"?: boolean;
-                        "X-RateLimit-Limit"?: number;
-                        "X-RateLimit-Remaining"?: number;
-                        "X-RateLimit-Reset"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/csv": string;
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                429: components["responses"]["TooManyRequests"];
-            };
-        };
+        get: operations["exportAuditCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2635,29 +1224,7 @@ export interface paths {
          *     removed or inserted directly in storage makes `ok` false with
          *     `first_broken_id` (docs/audit.md, "Tamper evidence").
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The verification result. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditVerifyResult"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                429: components["responses"]["TooManyRequests"];
-            };
-        };
+        get: operations["verifyAuditChain"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2680,30 +1247,7 @@ export interface paths {
          *     (`source: config`: the change feed's `THEMIS_CDC_RETENTION` when it is an
          *     age), by collection name. See docs/retention.md.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The policies. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            policies: components["schemas"]["RetentionPolicy"][];
-                        };
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["listRetentionPolicies"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2732,72 +1276,13 @@ export interface paths {
          *     collection whose retention is set by configuration (`changefeed`), is 400
          *     `VALIDATION_FAILED` with `field: collection`.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
-                    collection: components["schemas"]["TableName"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RetentionPolicyRequest"];
-                };
-            };
-            responses: {
-                /** @description The policy in force. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RetentionPolicy"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        put: operations["setRetentionPolicy"];
         post?: never;
         /**
          * Remove the policy of a collection (admin)
          * @description A built-in collection falls back to its default policy. Its cleanup history is kept.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
-                    collection: components["schemas"]["TableName"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Removed. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            collection: string;
-                            /** @constant */
-                            deleted: true;
-                        };
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["deleteRetentionPolicy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2822,32 +1307,7 @@ export interface paths {
          *     consistent; every delete is in the change feed). Waits for a cleanup already
          *     running. The run is recorded (`last_cleanup`, `records_deleted`).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    collection: components["schemas"]["TableName"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description What the cleanup deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RetentionCleanup"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        post: operations["runRetention"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2872,40 +1332,7 @@ export interface paths {
          *     (`THEMIS_RETENTION_INTERVAL_MS`) and some policy has auto-deletion.
          *     Rate-limited per key by `THEMIS_RATE_LIMIT_AUDIT` (429 `RATE_LIMITED`).
          */
-        get: {
-            parameters: {
-                query?: {
-                    include_stats?: boolean;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The report. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["RetentionReport"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                /** @description Rate limit of the report endpoints (`RATE_LIMITED`, with `Retry-After`). */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        get: operations["getRetentionReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2941,41 +1368,7 @@ export interface paths {
          *     users. Both as attachments (`Content-Disposition`). Rate-limited per key by
          *     `THEMIS_RATE_LIMIT_AUDIT` (429 `RATE_LIMITED`).
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description From this time (inclusive): epoch ms or ISO 8601. Default: `end` minus 24 hours. */
-                    start?: string;
-                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. Default: now. */
-                    end?: string;
-                    group_by?: "user" | "action" | "entity_type" | "hour" | "day";
-                    format?: "json" | "csv" | "pdf";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The report. */
-                200: {
-                    headers: {
-                        /** @description CSV and PDF: `attachment; filename="themis-audit-report-<start>-<end>.<ext>"`. */
-                        "Content-Disposition"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditReport"];
-                        "text/csv": string;
-                        "application/pdf": string;
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                429: components["responses"]["TooManyRequests"];
-            };
-        };
+        get: operations["getAuditReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3007,39 +1400,7 @@ export interface paths {
          *     same as a PDF attachment. Only `reports:read` is required.
          *     Rate-limited per key by `THEMIS_RATE_LIMIT_AUDIT`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description From this time (inclusive): epoch ms or ISO 8601. Default: `end` minus 30 days. */
-                    start?: string;
-                    /** @description Up to this time (inclusive): epoch ms or ISO 8601. Default: now. */
-                    end?: string;
-                    format?: "json" | "pdf";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The report. */
-                200: {
-                    headers: {
-                        /** @description PDF: `attachment; filename="themis-compliance-report-<start>-<end>.pdf"`. */
-                        "Content-Disposition"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ComplianceReport"];
-                        "application/pdf": string;
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                429: components["responses"]["TooManyRequests"];
-            };
-        };
+        get: operations["getComplianceReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3063,28 +1424,7 @@ export interface paths {
          *     gazetteers, surname shape, honorifics and context words (`name_recognition`),
          *     not a statistical model.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The rules. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ClassifyRulesResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["getClassificationRules"];
         put?: never;
         /**
          * Find personal data (PII) in a text
@@ -3099,34 +1439,7 @@ export interface paths {
          *     category is 400 `VALIDATION_FAILED` with `field: categories`. Nothing of
          *     the text is stored or logged.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ClassifyRequest"];
-                };
-            };
-            responses: {
-                /** @description The matches. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ClassifyResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                413: components["responses"]["TextTooLarge"];
-            };
-        };
+        post: operations["classifyText"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3153,33 +1466,7 @@ export interface paths {
          *     RE2 refuses or one matching the empty string is 400 `VALIDATION_FAILED`
          *     with `field: rules` and the rule's id in the message.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ClassifyRulesRequest"];
-                };
-            };
-            responses: {
-                /** @description The rules now in force (as `GET /api/classify`). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ClassifyRulesResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        put: operations["setClassificationRules"];
         post?: never;
         delete?: never;
         options?: never;
@@ -3208,34 +1495,7 @@ export interface paths {
          *     value's position in the given one (`original_*`), UTF-16 offsets. Limits
          *     and errors as `POST /api/classify`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PseudonymizeRequest"];
-                };
-            };
-            responses: {
-                /** @description The pseudonymized text. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PseudonymizeResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                413: components["responses"]["TextTooLarge"];
-            };
-        };
+        post: operations["pseudonymizeText"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3263,43 +1523,7 @@ export interface paths {
          *     `pii:reveal` (the answer confirms that a value is held); audited as
          *     `PII_LOOKUP` with the uuid found, never the value.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PiiLookupRequest"];
-                };
-            };
-            responses: {
-                /** @description The value's pseudonym. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            uuid: string;
-                            /** @enum {string} */
-                            state: "active" | "soft_deleted";
-                            category: string;
-                            scope: string;
-                            /** @example [EMAIL:0c5d3f4e-77a1-8b52-9c1e-2f0b8a51d6e3] */
-                            token: string;
-                        };
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        post: operations["lookupPseudonym"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3314,28 +1538,7 @@ export interface paths {
             cookie?: never;
         };
         /** Vault and policy figures (no values) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The figures. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PiiStats"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["getPiiStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3352,30 +1555,7 @@ export interface paths {
             cookie?: never;
         };
         /** The PII policies of all tables (admin) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The policies, by table name. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            policies: components["schemas"]["PiiPolicy"][];
-                        };
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["listPiiPolicies"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3394,31 +1574,7 @@ export interface paths {
             cookie?: never;
         };
         /** The PII policy of a table (admin) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    table: components["schemas"]["TableName"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The policy. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PiiPolicy"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["getPiiPolicy"];
         /**
          * Set the PII policy of a table (admin)
          * @description From now on every write to the table — `PUT`/`POST /entities`, batches and
@@ -3439,71 +1595,13 @@ export interface paths {
          *     `FOR d IN t UPDATE d WITH {} IN t`, to apply it). Numbers are not
          *     classified, nor document keys.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    table: components["schemas"]["TableName"];
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PiiPolicyRequest"];
-                };
-            };
-            responses: {
-                /** @description The policy in force. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PiiPolicy"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        put: operations["setPiiPolicy"];
         post?: never;
         /**
          * Remove the PII policy of a table (admin)
          * @description Writes after this are stored as they come. Vault values and detection counts stay.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    table: components["schemas"]["TableName"];
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Removed. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @constant */
-                            status: "ok";
-                            table: string;
-                            /** @constant */
-                            deleted: true;
-                        };
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["deletePiiPolicy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3526,33 +1624,7 @@ export interface paths {
          *     short of `off`). A uuid that is not a UUID is 400 `VALIDATION_FAILED`; an
          *     unknown, soft-deleted or erased one is 404 `NOT_FOUND`.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
-                    uuid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The value. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PiiValue"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["revealPiiValue"];
         put?: never;
         post?: never;
         /**
@@ -3566,35 +1638,7 @@ export interface paths {
          *     value can never be revealed again, and the value written again later gets a
          *     new uuid. Unknown or already erased uuid: 404.
          */
-        delete: {
-            parameters: {
-                query?: {
-                    mode?: "soft" | "hard";
-                };
-                header?: never;
-                path: {
-                    /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
-                    uuid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PiiDeleteResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["deletePiiValue"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3615,37 +1659,7 @@ export interface paths {
          * Restore a soft-deleted PII value (admin)
          * @description `restored` is false when the value was not deleted. An erased (hard-deleted) value cannot be restored: 404.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    uuid: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Restored. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @constant */
-                            status: "ok";
-                            uuid: string;
-                            restored: boolean;
-                        };
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        post: operations["restorePiiValue"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3674,35 +1688,7 @@ export interface paths {
          *     base64, `size_bytes` other than the blob's decoded length, an embedding whose
          *     dimension differs from the other chunks' or the index's (docs/content.md).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ContentImportRequest"];
-                };
-            };
-            responses: {
-                /** @description Imported. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentImportResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                413: components["responses"]["PayloadTooLarge"];
-                422: components["responses"]["PiiRefused"];
-            };
-        };
+        post: operations["importContent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3721,34 +1707,7 @@ export interface paths {
          * @description Contents in id order, `limit` per page (default 100, at most 1000); `after` continues
          *     after an id (the previous page's `next`). `mime_type` and `category` filter.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    after?: string;
-                    mime_type?: string;
-                    category?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentList"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["listContents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3775,33 +1734,7 @@ export interface paths {
          *     content's metadata, the score and the rank in each list; `window: n` attaches the
          *     chunks up to n positions before and after it (`context`).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ContentRetrieveRequest"];
-                };
-            };
-            responses: {
-                /** @description The top chunks, best first. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentRetrieveResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["retrieveContent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3822,66 +1755,14 @@ export interface paths {
          * A content's metadata
          * @description The metadata as imported, plus `created_at` (epoch ms), `hash_sha256` of the blob (null without one) and `chunk_count`. Unknown id → 404.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The content id. */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The metadata. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentMeta"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["getContent"];
         put?: never;
         post?: never;
         /**
          * Delete a content, its chunks and (unless another content shares it) its blob
          * @description One transaction removes the metadata, every chunk with its index entries and the blob's reference; the blob's pieces go with the last reference. Unknown id → 404.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The content id. */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentDeleteResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["deleteContent"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3900,35 +1781,7 @@ export interface paths {
          * A content's chunks in seq_num order
          * @description `count` is the number of chunks of the content; `chunks` one page of them (`offset`, `limit`: default 1000, at most 10,000). Unknown id → 404.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    offset?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The chunks. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentChunks"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["listContentChunks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3955,75 +1808,7 @@ export interface paths {
          *     (200). `If-Range` with a stale ETag gives the whole blob, `If-None-Match` with the current
          *     ETag 304, `If-Match` with another 412. Unknown id, or a content without a blob: 404.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    Range?: string;
-                    "If-Range"?: string;
-                    "If-None-Match"?: string;
-                    "If-Match"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The whole blob. */
-                200: {
-                    headers: {
-                        ETag?: string;
-                        "Accept-Ranges"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/octet-stream": string;
-                    };
-                };
-                /** @description The requested range. */
-                206: {
-                    headers: {
-                        "Content-Range"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/octet-stream": string;
-                    };
-                };
-                /** @description Not modified (If-None-Match matched). */
-                304: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                /** @description If-Match does not hold (`PRECONDITION_FAILED`). */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-                /** @description No byte of the range is inside the blob (`RANGE_NOT_SATISFIABLE`). */
-                416: {
-                    headers: {
-                        "Content-Range"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorResponse"];
-                    };
-                };
-            };
-        };
+        get: operations["getContentBlob"];
         /**
          * Upload a content's blob as raw bytes, streamed
          * @description The request body is the blob itself (any `Content-Type`, stored as the content's
@@ -4035,38 +1820,7 @@ export interface paths {
          *     (`deduplicated`). `?filename=` sets `original_filename`. An upload cut short stores
          *     nothing. A later `POST /content/import` of the id without `blob` keeps this blob.
          */
-        put: {
-            parameters: {
-                query?: {
-                    filename?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/octet-stream": string;
-                };
-            };
-            responses: {
-                /** @description Stored. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentBlobUploadResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                413: components["responses"]["PayloadTooLarge"];
-            };
-        };
+        put: operations["putContentBlob"];
         post?: never;
         delete?: never;
         options?: never;
@@ -4089,37 +1843,7 @@ export interface paths {
          * Set (or replace) one chunk's embedding
          * @description The chunk (by its `id`) gets `embedding`, indexed in the same commit. Unknown content or chunk → 404; a dimension other than the index's → 400.
          */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    chunk_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ContentEmbeddingRequest"];
-                };
-            };
-            responses: {
-                /** @description Stored. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ContentChunk"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        put: operations["putChunkEmbedding"];
         post?: never;
         delete?: never;
         options?: never;
@@ -4146,34 +1870,7 @@ export interface paths {
          *     THEMIS_CACHE_MAX_ENTRIES or THEMIS_CACHE_MAX_BYTES the least recently used entries are
          *     evicted; an entry larger than THEMIS_CACHE_MAX_BYTES alone is 413 (docs/cache.md).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CachePutRequest"];
-                };
-            };
-            responses: {
-                /** @description Stored. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CachePutResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                413: components["responses"]["PayloadTooLarge"];
-            };
-        };
+        post: operations["cachePut"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4201,33 +1898,7 @@ export interface paths {
          *     the similarity of the nearest candidate, also on a miss. A hit makes its entries the
          *     most recently used.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CacheQueryRequest"];
-                };
-            };
-            responses: {
-                /** @description Hits (possibly none). */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CacheQueryResponse"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["cacheQuery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4246,28 +1917,7 @@ export interface paths {
          * @description `hit_ratio_1m` and `hit_ratio_1h` are hits / lookups over the last minute and hour
          *     (0 without lookups); counters count since the server started.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The statistics. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CacheStats"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["getCacheStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4289,33 +1939,7 @@ export interface paths {
          * Delete every entry whose metadata matches a filter
          * @description E.g. `{"filter": {"model": "gpt-4o"}}` drops every answer of that model. Equality per field; an array means any of.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["CacheInvalidateRequest"];
-                };
-            };
-            responses: {
-                /** @description Deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CacheDeletedCount"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["cacheInvalidate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4332,28 +1956,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Delete every cache entry */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Cleared. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CacheDeletedCount"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        post: operations["cacheClear"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4377,32 +1980,7 @@ export interface paths {
          * Delete one cache entry
          * @description Unknown (or expired) key → 404.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The entry's key (URL-encoded). */
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CacheDeleteResponse"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["cacheDelete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4425,40 +2003,7 @@ export interface paths {
          *     (`metadata.session_id`), `start` and `end` (creation time, inclusive; epoch ms or
          *     ISO 8601).
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    /** @description The previous page's `next`. */
-                    after?: string;
-                    order?: "desc" | "asc";
-                    model?: string;
-                    session_id?: string;
-                    /** @description Created at or after (epoch ms or ISO 8601). */
-                    start?: string;
-                    /** @description Created at or before (epoch ms or ISO 8601). */
-                    end?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description One page. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LlmInteractionList"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-            };
-        };
+        get: operations["listLlmInteractions"];
         put?: never;
         /**
          * Store an LLM interaction
@@ -4471,35 +2016,7 @@ export interface paths {
          *     said. A PII policy on the table applies to the messages (docs/llm.md). Stored
          *     interactions are immutable: only this endpoint puts documents into the table.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["LlmInteractionRequest"];
-                };
-            };
-            responses: {
-                /** @description Stored. */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LlmInteractionCreated"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                413: components["responses"]["PayloadTooLarge"];
-                422: components["responses"]["PiiRefused"];
-            };
-        };
+        post: operations["createLlmInteraction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4520,64 +2037,14 @@ export interface paths {
          * One LLM interaction
          * @description The interaction as stored (PII policies applied), with `id` and `created_at`. Unknown id → 404.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The interaction id (UUID v7). */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The interaction. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LlmInteraction"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        get: operations["getLlmInteraction"];
         put?: never;
         post?: never;
         /**
          * Delete an LLM interaction
          * @description Removes the interaction and its index entries in one commit. Unknown id → 404.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description The interaction id (UUID v7). */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LlmInteractionDeleted"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-            };
-        };
+        delete: operations["deleteLlmInteraction"];
         options?: never;
         head?: never;
         patch?: never;
@@ -4962,13 +2429,78 @@ export interface components {
             path: string[];
             edges: string[];
         };
+        BackupRequest: {
+            /** @description Directory to write the backup to: absolute, its parent existing, new or empty, not in the data directory (except under its backup directory). Default: `<THEMIS_BACKUP_DIR or <data>/backups>/<id>`. */
+            path?: string;
+        };
+        BackupInfo: {
+            /**
+             * @description UTC start time and 6 random hex digits.
+             * @example 20260501T101500Z-3f2a9c
+             */
+            id: string;
+            /** @enum {string} */
+            status: "running" | "done" | "failed";
+            /** @description Change-log sequence number of the backup: every commit up to it is in, none after. */
+            seq: number;
+            /** @description Oldest change-log entry retained at that point. */
+            first_seq: number;
+            /** @description The backup directory. */
+            path: string;
+            /** @description Bytes written so far (all files once done). */
+            bytes: number;
+            /** @description LevelDB entries copied so far. */
+            entries: number;
+            /** @description Estimated from LevelDB's approximate size; 1 when done. */
+            progress: number;
+            /**
+             * Format: date-time
+             * @description When the snapshot was taken.
+             */
+            started_at: string;
+            /** Format: date-time */
+            finished_at?: string;
+            /** @description Why it failed. */
+            error?: string;
+            /** @description What an operator should know (a secret left out for want of a backup key). */
+            warnings: string[];
+            server_version: string;
+        };
+        BackupList: {
+            backups: components["schemas"]["BackupInfo"][];
+            total: number;
+        };
+        CompactRequest: {
+            /** @description A keyspace name (`entity`, `index`, `cdc`, `audit`, ...; docs/architecture.md). */
+            keyspace?: string;
+            /** @description First raw LevelDB key of the range (hex). */
+            start?: string;
+            /** @description Raw LevelDB key the range ends before (hex). */
+            end?: string;
+        };
+        CompactResult: {
+            success: boolean;
+            range: {
+                keyspace?: string;
+                /** @description Hex; null: from the first key. */
+                start: string | null;
+                /** @description Hex; null: to the last key. */
+                end: string | null;
+            };
+            before_bytes: number;
+            after_bytes: number;
+            reclaimed_bytes: number;
+            files_at_level_before: number[];
+            files_at_level_after: number[];
+            duration_ms: number;
+        };
         ErrorResponse: {
             /** @constant */
             error: true;
             message: string;
             status_code: number;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "PII_DETECTED" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED";
+            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "TABLE_NOT_FOUND" | "COLLECTION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "PII_DETECTED" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED";
             /** @description For VALIDATION_FAILED: the offending field (dotted path). */
             field?: string;
             /** @description For PAYLOAD_TOO_LARGE: the configured body limit; for HEADERS_TOO_LARGE and URI_TOO_LONG: the header limit; for RESOURCE_LIMIT_EXCEEDED with limit "memory": THEMIS_QUERY_MAX_MEMORY. */
@@ -4985,6 +2517,88 @@ export interface components {
             /** @description For VALIDATION_FAILED on a fulltext query syntax error: the 1-based character position. */
             position?: number;
         };
+        /** @description A table of the catalogue (docs/operations.md, "Table management"). */
+        TableInfo: {
+            name: string;
+            /** @description An internal table (its name starts with `_`), written only through its own API; it cannot be dropped or truncated here. */
+            system: boolean;
+            /** @enum {string} */
+            state: "ready" | "dropping" | "truncating";
+            /** @description Documents in the table. Exact (every commit writes the new count in its batch; right after a kill -9). */
+            documents: number;
+            /** @description UTF-8 bytes of the documents' stored JSON texts. Exact. Keys, index entries and change-log entries are not included. */
+            bytes: number;
+            /** @description Approximate. LevelDB's estimate of the on-disk size of the table's documents (compressed; writes still in the memtable are not counted, so a small new table may show 0). */
+            disk_bytes: number;
+            /** @description Secondary (equality and range) indexes. */
+            indexes: {
+                name: string;
+                columns: string[];
+                /** @enum {string} */
+                type: "equality" | "range";
+                unique: boolean;
+                sparse: boolean;
+                /** @enum {string} */
+                state: "building" | "ready" | "dropping";
+                /** @description Index entries (exact). */
+                entries: number;
+            }[];
+            /** @description Fulltext (BM25) indexes. */
+            fulltext: {
+                name: string;
+                column: string;
+                /** @enum {string} */
+                state: "building" | "ready" | "dropping";
+                /** @description Documents with at least one indexed token. */
+                documents: number;
+                terms: number;
+                postings: number;
+            }[];
+            /** @description Vector (HNSW) indexes. */
+            vector_indexes: {
+                name: string;
+                field: string;
+                /** @description Fixed by the first vector (null before). */
+                dimension: number | null;
+                metric: string;
+                /** @enum {string} */
+                state: "building" | "ready" | "dropping";
+                vectors: number;
+            }[];
+            policies: {
+                /** @description A PII policy applies to the table (GET /pii/policy/{table}). */
+                pii: boolean;
+                /** @description A retention policy applies to the table (GET /api/retention). */
+                retention: boolean;
+            };
+            /** @description The drop or truncate under way (null when none). */
+            progress: null | {
+                /** @enum {string} */
+                operation: "drop" | "truncate";
+                /** @description Documents of the table deleted since it began. */
+                deleted: number;
+                /** @description Documents left. */
+                remaining: number;
+                /** Format: date-time */
+                started_at: string;
+            };
+        };
+        /** @description A drop or truncate (running, or done with `wait=true`). */
+        TableOperationResult: {
+            table: string;
+            /** @enum {string} */
+            operation: "drop" | "truncate";
+            /** @enum {string} */
+            state: "running" | "done";
+            /** @description Documents deleted since it began. */
+            deleted: number;
+            /** @description Documents left (0 when done). */
+            remaining: number;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+        };
         /** @description Why writes are refused (present only then). */
         StorageFailure: {
             /** @enum {string} */
@@ -4993,6 +2607,31 @@ export interface components {
             reason: string;
             /** Format: date-time */
             at: string;
+        };
+        ApiRootResponse: {
+            /** @constant */
+            name: "ThemisTS";
+            /** @description Server version (package.json). */
+            version: string;
+            /** @description Contract version, as in `X-API-Version`. */
+            api_version: string;
+            /**
+             * @description Liveness (no authentication).
+             * @constant
+             */
+            health: "/health";
+            /**
+             * @description Readiness (no authentication).
+             * @constant
+             */
+            ready: "/health/ready";
+            /**
+             * @description Prometheus metrics (no authentication).
+             * @constant
+             */
+            metrics: "/metrics";
+            /** @description How every other endpoint authenticates. */
+            authentication: string;
         };
         HealthResponse: {
             /**
@@ -5085,20 +2724,14 @@ export interface components {
         /** @description Fulltext indexes only (400 otherwise). Unknown fields are refused. */
         FulltextConfig: {
             /**
-             * @description Stemmer and stopword list.
+             * @description Stemmer and stopword list. Naming `en` or `de` turns both on unless `stemming_enabled` / `stopwords_enabled` say otherwise (the contract's example); without `language` both stay off.
              * @default en
              * @enum {string}
              */
             language?: "en" | "de" | "none";
-            /**
-             * @description Porter stemmer (en) or Snowball German stemmer (de) from natural. Needs a language.
-             * @default false
-             */
+            /** @description Porter stemmer (en) or Snowball German stemmer (de) from natural. Needs a language. Default: true when `language` is given as `en` or `de`, else false; an explicit false turns it off. */
             stemming_enabled?: boolean;
-            /**
-             * @description Remove the language's stopwords (natural's English list; stopwords-iso for German) plus `stopwords`. Removed words keep their position.
-             * @default false
-             */
+            /** @description Remove the language's stopwords (natural's English list; stopwords-iso for German) plus `stopwords`. Removed words keep their position. Default: true when `language` is given as `en` or `de`, else false; an explicit false turns it off. */
             stopwords_enabled?: boolean;
             /** @description Custom stopwords (used when stopwords_enabled). */
             stopwords?: string[];
@@ -5260,7 +2893,7 @@ export interface components {
             };
         };
         AuditEntry: {
-            /** @description Monotonic */
+            /** @description Monotonic, gap-free. */
             id: number;
             /** Format: date-time */
             timestamp: string;
@@ -5273,9 +2906,9 @@ export interface components {
             /** @description The table, or the resource kind (`api_key`, `transaction`, `vector_index`, ...). */
             entityType: string | null;
             entityId: string | null;
-            /** @description JSON text */
+            /** @description JSON text, redacted (key management). */
             oldValue: string | null;
-            /** @description JSON text */
+            /** @description JSON text, redacted (key management). */
             newValue: string | null;
             success: boolean;
             /** @description HTTP status; 0 when the client went away first. */
@@ -5665,7 +3298,7 @@ export interface components {
             conflicts?: number;
             /** @description Rolled back by THEMIS_TXN_IDLE_TIMEOUT_MS. */
             timed_out?: number;
-            /** @description Single-request transactions committed (writes without X-Transaction-Id */
+            /** @description Single-request transactions committed (writes without X-Transaction-Id, POST /transaction). */
             implicit_committed?: number;
             /** @description Single-request writes refused with 409 (create of an existing key). */
             implicit_conflicts?: number;
@@ -5706,7 +3339,7 @@ export interface components {
             value: Record<string, unknown> | null;
             /** @description The document replaced; null if none existed. */
             prev: Record<string, unknown> | null;
-            /** @description Id of the committing transaction */
+            /** @description Id of the committing transaction, as a decimal string. */
             txn_id: string;
         };
         ChangeFeedResponse: {
@@ -5891,7 +3524,7 @@ export interface components {
         VectorIndexStats: components["schemas"]["VectorIndexConfig"] & {
             /** @description Vectors in the index (latest committed state). */
             vectorCount?: number;
-            /** @description Graph slots of deleted vectors */
+            /** @description Graph slots of deleted vectors, reused by the next inserts. */
             deletedSlots?: number;
             /** @description Graph capacity (doubles when full). */
             capacity?: number;
@@ -6283,8 +3916,26 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
-        /** @description The key exists already. */
+        /** @description A conflict with the data as it is now (`CONFLICT`), nothing applied: the key to create exists already, a unique index value is taken, or a concurrent transaction committed a write to the same key first (first-committer-wins). */
         Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The query ran past its time limit (`TIMEOUT`; `timeout_ms`, THEMIS_QUERY_TIMEOUT_MS). */
+        QueryTimeout: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The result has more rows than THEMIS_QUERY_MAX_RESULTS (use a cursor or LIMIT), the query's writes exceed THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES, or the body is larger than THEMIS_MAX_BODY_BYTES (`PAYLOAD_TOO_LARGE`). */
+        QueryResultTooLarge: {
             headers: {
                 [name: string]: unknown;
             };
@@ -6319,6 +3970,15 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description No document, index, vector index or policy names the table (`TABLE_NOT_FOUND`, with `table`). */
+        TableNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
         /** @description Storage not open yet, or the server is shutting down. */
         Unavailable: {
             headers: {
@@ -6337,6 +3997,10 @@ export interface components {
          *     whole key is at most 4096 UTF-8 bytes.
          */
         EntityKey: string;
+        /** @description A table name (1-128 of A-Z a-z 0-9 _ -). */
+        TableNameParam: components["schemas"]["TableName"];
+        /** @description `true`: answer (200) once the operation is done instead of at once (202). */
+        TableWaitParam: boolean;
         /**
          * @description Run the operation inside this explicit transaction (an id from
          *     `POST /transaction/begin`, as a decimal integer). Reads see the
@@ -6352,4 +4016,3293 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getApiRoot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server and where to go next. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiRootResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Storage is open and answers reads. `status` is `degraded` while the disk is full (writes refused with 507 until space is freed; they resume by themselves). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            /** @description Storage is not usable (starting, closing, failed), or writes are disabled after a storage I/O error (`code` `STORAGE_FAILURE`, with `storage_failure`; a restart recovers). Error body plus `status`, `version`, `database`, `uptime_seconds`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getHealthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Health"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getApiHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Health"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready to serve data requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "ready";
+                        /** @constant */
+                        state: "ready";
+                        /**
+                         * @description `disabled` while the disk is full (reads are served; writes answer 507).
+                         * @enum {string}
+                         */
+                        writes: "enabled" | "disabled";
+                        storage_failure?: components["schemas"]["StorageFailure"];
+                    };
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            /** @description Not ready yet (or shutting down); the body names the state (`opening`, `recovering`, `closing`, ...). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getEntity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path: {
+                /**
+                 * @description `table:pk`, percent-encoded as a path segment. `table` is
+                 *     `[A-Za-z0-9_-]{1,128}`; `pk` is everything after the first `:` (any
+                 *     characters, `:` and `/` included when encoded as `%2F`), non-empty. The
+                 *     whole key is at most 4096 UTF-8 bytes.
+                 */
+                key: components["parameters"]["EntityKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entity; `blob` is the JSON text exactly as stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityResponse"];
+                };
+            };
+            /** @description Invalid key (`INVALID_KEY`), malformed path encoding (`BAD_REQUEST`), or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    putEntity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path: {
+                /**
+                 * @description `table:pk`, percent-encoded as a path segment. `table` is
+                 *     `[A-Za-z0-9_-]{1,128}`; `pk` is everything after the first `:` (any
+                 *     characters, `:` and `/` included when encoded as `%2F`), non-empty. The
+                 *     whole key is at most 4096 UTF-8 bytes.
+                 */
+                key: components["parameters"]["EntityKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntityPutRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored (or, inside a transaction, buffered). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityWriteResponse"];
+                };
+            };
+            /** @description Malformed JSON, schema violation, invalid key or blob (see `BadRequest`), or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            /** @description Body larger than THEMIS_MAX_BODY_BYTES (carries `limit_bytes`; connection closed), or the write would exceed THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES (connection kept; a joined transaction stays active). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteEntity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path: {
+                /**
+                 * @description `table:pk`, percent-encoded as a path segment. `table` is
+                 *     `[A-Za-z0-9_-]{1,128}`; `pk` is everything after the first `:` (any
+                 *     characters, `:` and `/` included when encoded as `%2F`), non-empty. The
+                 *     whole key is at most 4096 UTF-8 bytes.
+                 */
+                key: components["parameters"]["EntityKey"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (or did not exist). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        success: true;
+                        key: string;
+                        deleted: boolean;
+                    };
+                };
+            };
+            /** @description Invalid key, malformed path encoding, or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The delete would exceed THEMIS_TXN_MAX_OPS in the joined transaction. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createEntity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntityPostRequest"];
+            };
+        };
+        responses: {
+            /** @description Created (or, inside a transaction, buffered). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntityWriteResponse"];
+                };
+            };
+            /** @description Malformed JSON, schema violation, invalid key or blob, `key` and `table` disagree (see `BadRequest`), or `X-Transaction-Id` names no active transaction (`TRANSACTION_NOT_ACTIVE`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            /** @description Body larger than THEMIS_MAX_BODY_BYTES (carries `limit_bytes`; connection closed), or the write would exceed THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    beginTransaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TransactionBeginRequest"];
+            };
+        };
+        responses: {
+            /** @description Begun. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transaction_id": 1795390556524004,
+                     *       "isolation": "snapshot",
+                     *       "status": "begun"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionBeginResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            /** @description Storage starting, shutting down, or writes disabled after a storage failure. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    commitTransaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransactionIdRequest"];
+            };
+        };
+        responses: {
+            /** @description Committed and durable. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transaction_id": 1795390556524004,
+                     *       "status": "committed",
+                     *       "changes": 3,
+                     *       "last_seq": 5,
+                     *       "message": "Transaction committed successfully"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionCommitResponse"];
+                };
+            };
+            /** @description Invalid body (`VALIDATION_FAILED`), or the transaction is unknown, already finished or its commit is in progress (`TRANSACTION_NOT_ACTIVE`, with `transaction_id` and, when known, `status`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Write conflict under `snapshot` isolation, or a created key exists by now. Nothing was applied; the transaction is aborted (`status` = `aborted`). Retry the whole transaction. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": true,
+                     *       "message": "write conflict on counters:hits: another transaction committed it after transaction 1795389986819003 began (first committer wins); retry the transaction",
+                     *       "status_code": 409,
+                     *       "code": "CONFLICT",
+                     *       "transaction_id": 1795389986819003,
+                     *       "status": "aborted"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            /** @description LevelDB could not write the batch (`INTERNAL`); nothing was applied and further writes answer 503 until the server is restarted. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Storage starting, shutting down, or writes disabled after a storage failure. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    rollbackTransaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransactionIdRequest"];
+            };
+        };
+        responses: {
+            /** @description Rolled back. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "transaction_id": 1795390556524003,
+                     *       "status": "rolled_back",
+                     *       "message": "Transaction rolled back successfully"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TransactionRollbackResponse"];
+                };
+            };
+            /** @description Invalid body (`VALIDATION_FAILED`), or the transaction is unknown, already finished or committing (`TRANSACTION_NOT_ACTIVE`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTransactionStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionStatsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    applyTransactionBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransactionBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Committed and durable. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransactionBatchResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            /** @description Body larger than THEMIS_MAX_BODY_BYTES, or the batch exceeds THEMIS_TXN_MAX_OPS / THEMIS_TXN_MAX_BYTES (nothing applied). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listChanges: {
+        parameters: {
+            query: {
+                /** @description Exclusive start position (0 = from the beginning). */
+                from_seq: number;
+                /** @description Most entries returned. */
+                limit?: number;
+                /** @description How long to wait for a matching entry when there is none (0 = answer at once). */
+                long_poll_ms?: number;
+                /** @description Only entries whose key (`table:pk`) starts with this string (case-sensitive). */
+                key_prefix?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Entries (possibly none). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeFeedResponse"];
+                };
+            };
+            /** @description Invalid query parameter (`VALIDATION_FAILED`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Entries after `from_seq` were removed by retention (THEMIS_CDC_RETENTION). Resnapshot and resume from the current `last_seq`. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeFeedGoneResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getChangefeedStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeFeedStatsResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    streamChanges: {
+        parameters: {
+            query?: {
+                /** @description Exclusive start position. */
+                from_seq?: number;
+                /** @description Only entries whose key starts with this string. */
+                key_prefix?: string;
+                /** @description false ends the stream once it has caught up with the log. */
+                keep_alive?: "true" | "false" | "1" | "0";
+                /** @description The stream ends after this many seconds. */
+                max_seconds?: number;
+                /** @description Interval of `: heartbeat` comments. */
+                heartbeat_ms?: number;
+            };
+            header?: {
+                /** @description Resume after this sequence number (1-16 digits); takes precedence over `from_seq`. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (chunked; `Cache-Control: no-cache`, `X-Accel-Buffering: no`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 1000
+                     *     : connected from_seq=0
+                     *
+                     *     id: 1
+                     *     data: {"operation":"PUT","key":"users:1","sequence":1,"old_val":null,"new_val":"{\"name\":\"Alice\"}","txn_id":"1795390147061001"}
+                     *
+                     *     id: 2
+                     *     data: {"operation":"PUT","key":"users:2","sequence":2,"old_val":null,"new_val":"{\"name\":\"Bob\"}","txn_id":"1795390147061002"}
+                     *
+                     *     id: 3
+                     *     data: {"operation":"DELETE","key":"users:1","sequence":3,"old_val":"{\"name\":\"Alice\"}","new_val":null,"txn_id":"1795390147061002"}
+                     *
+                     *     : heartbeat
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid query parameter or `Last-Event-ID` (`VALIDATION_FAILED`, `field` names it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The start position is below the retained range. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeFeedGoneResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    openChangefeedWebSocket: {
+        parameters: {
+            query?: {
+                /** @description Exclusive start position. */
+                from_seq?: number;
+                /** @description Only entries whose key starts with this string. */
+                key_prefix?: string;
+                /** @description false closes the connection once caught up with the log. */
+                keep_alive?: "true" | "false" | "1" | "0";
+                /** @description The API key, for clients that cannot send an `Authorization` header on a WebSocket (ignored when the header is present). URLs may be logged by proxies; prefer the header. */
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switched to the WebSocket protocol. Every message is a JSON text frame matching the `ChangeStreamWsMessage` schema. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid query parameter (`VALIDATION_FAILED`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The start position is below the retained range. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeFeedGoneResponse"];
+                };
+            };
+            /** @description A plain HTTP request without the WebSocket upgrade (`UPGRADE_REQUIRED`; carries `Upgrade: websocket`). */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    traverseGraph: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "start_vertex": "users:alice",
+                 *       "max_depth": 2
+                 *     }
+                 */
+                "application/json": components["schemas"]["GraphTraverseRequest"];
+            };
+        };
+        responses: {
+            /** @description Vertices reached. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "start_vertex": "users:alice",
+                     *       "max_depth": 2,
+                     *       "direction": "outbound",
+                     *       "visited_count": 3,
+                     *       "visited": [
+                     *         "users:alice",
+                     *         "users:bob",
+                     *         "users:carol"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GraphTraverseResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    findShortestPath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "users:alice",
+                 *       "to": "users:carol"
+                 *     }
+                 */
+                "application/json": components["schemas"]["GraphShortestPathRequest"];
+            };
+        };
+        responses: {
+            /** @description A shortest path. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "from": "users:alice",
+                     *       "to": "users:carol",
+                     *       "direction": "outbound",
+                     *       "found": true,
+                     *       "length": 2,
+                     *       "path": [
+                     *         "users:alice",
+                     *         "users:bob",
+                     *         "users:carol"
+                     *       ],
+                     *       "edges": [
+                     *         "follows:1",
+                     *         "follows:2"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GraphShortestPathResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IndexCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created and ready (backfill finished). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndexInfo"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["IndexConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    dropIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IndexDropRequest"];
+            };
+        };
+        responses: {
+            /** @description Dropped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndexInfo"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getIndexStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Index list. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        indexes?: components["schemas"]["IndexInfo"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listTables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tables. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tables: components["schemas"]["TableInfo"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getTable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A table name (1-128 of A-Z a-z 0-9 _ -). */
+                name: components["parameters"]["TableNameParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TableInfo"];
+                };
+            };
+            /** @description `name` is not a table name (`VALIDATION_FAILED`, `field: name`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TableNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    dropTable: {
+        parameters: {
+            query?: {
+                /** @description `true`: answer (200) once the operation is done instead of at once (202). */
+                wait?: components["parameters"]["TableWaitParam"];
+            };
+            header?: never;
+            path: {
+                /** @description A table name (1-128 of A-Z a-z 0-9 _ -). */
+                name: components["parameters"]["TableNameParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Dropped (with `wait=true`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TableOperationResult"];
+                };
+            };
+            /** @description The drop runs (or was running already). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TableOperationResult"];
+                };
+            };
+            /** @description `name` is not a table name (`VALIDATION_FAILED`), or names a system table (`BAD_REQUEST`: those are written only through their own APIs). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TableNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    truncateTable: {
+        parameters: {
+            query?: {
+                /** @description `true`: answer (200) once the operation is done instead of at once (202). */
+                wait?: components["parameters"]["TableWaitParam"];
+            };
+            header?: never;
+            path: {
+                /** @description A table name (1-128 of A-Z a-z 0-9 _ -). */
+                name: components["parameters"]["TableNameParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Truncated (with `wait=true`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TableOperationResult"];
+                };
+            };
+            /** @description The truncate runs (or was running already). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TableOperationResult"];
+                };
+            };
+            /** @description `name` is not a table name (`VALIDATION_FAILED`), or names a system table (`BAD_REQUEST`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TableNotFound"];
+            /** @description The table is being dropped (`CONFLICT`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    queryIndexes: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryRequest"];
+            };
+        };
+        responses: {
+            /** @description Result (keys or entity JSON texts) and the plan; with explain only the plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    queryAql: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AqlRequest"];
+            };
+        };
+        responses: {
+            /** @description `{table, count, entities, plan, query}`; with explain `{table, plan, query, explain: true}`; with a cursor `{items, batch_size, has_more, next_cursor, count, plan}`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AqlResponse"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["QueryTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["QueryResultTooLarge"];
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    queryApiAql: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Run the operation inside this explicit transaction (an id from
+                 *     `POST /transaction/begin`, as a decimal integer). Reads see the
+                 *     transaction's view; writes are buffered until commit. Absent or
+                 *     empty: the request is its own transaction (writes are committed and
+                 *     durable before the response). An unknown, finished or timed-out id is
+                 *     400 `TRANSACTION_NOT_ACTIVE`.
+                 */
+                "X-Transaction-Id"?: components["parameters"]["TransactionIdHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AqlRequest"];
+            };
+        };
+        responses: {
+            /** @description As /query/aql. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AqlResponse"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["QueryTimeout"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["QueryResultTooLarge"];
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    searchFulltext: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FulltextSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Hits, best first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FulltextSearchResponse"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            /** @description The fulltext index is still being built (retry), or storage is not open / shutting down. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    searchHybrid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HybridSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Fused results, best first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HybridSearchResponse"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["IndexBuilding"];
+        };
+    };
+    searchVectors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VectorSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Nearest first. Without a cursor `{results, k, count}`; with one `{items, batch_size, has_more, next_cursor, k, count}`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VectorSearchResponse"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["IndexBuilding"];
+        };
+    };
+    batchInsertVectors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VectorBatchInsertRequest"];
+            };
+        };
+        responses: {
+            /** @description Counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VectorBatchInsertResponse"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["IndexBuilding"];
+        };
+    };
+    deleteVectorsByFilter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VectorDeleteByFilterRequest"];
+            };
+        };
+        responses: {
+            /** @description Entities deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted?: number;
+                        /** @enum {string} */
+                        method?: "pks" | "prefix";
+                        prefix?: string | null;
+                        objectName?: string;
+                    };
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getVectorIndexConfig: {
+        parameters: {
+            query?: {
+                /** @description Index name (default vector_index). */
+                index?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VectorIndexConfig"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    updateVectorIndexConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VectorIndexConfigUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example Configuration updated */
+                        message?: string;
+                        updated_fields?: {
+                            efSearch?: number;
+                        };
+                        objectName?: string;
+                    };
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getVectorIndexStats: {
+        parameters: {
+            query?: {
+                /** @description Index name (default vector_index). */
+                index?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VectorIndexStats"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createVectorIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VectorIndexCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created and ready. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VectorIndexConfig"];
+                };
+            };
+            400: components["responses"]["IndexBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["IndexConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    dropVectorIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VectorIndexDropRequest"];
+            };
+        };
+        responses: {
+            /** @description Dropped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VectorIndexConfig"];
+                };
+            };
+            /** @description No index of that name (`INDEX_NOT_FOUND` with `field` "name"), the default index cannot be dropped (`BAD_REQUEST`), or the request is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listVectorIndexes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Indexes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        indexes?: components["schemas"]["VectorIndexStats"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listBackups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["BackupRequest"];
+            };
+        };
+        responses: {
+            /** @description The backup runs; `Location` names its status. */
+            202: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupInfo"];
+                };
+            };
+            /**
+             * @description `path` is not absolute, contains `..`, has no existing parent, is or contains
+             *     the data directory, lies inside the data directory outside its backup
+             *     directory, or exists and is not an empty directory (`VALIDATION_FAILED`,
+             *     `field: path`); or a malformed body.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description A backup is running already (`CONFLICT`, with its `id`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backup. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    compactStorage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CompactRequest"];
+            };
+        };
+        responses: {
+            /** @description Compacted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompactResult"];
+                };
+            };
+            /** @description An unknown `keyspace`, `keyspace` together with `start`/`end`, `end` not after `start`, a key that is not hex (`VALIDATION_FAILED`, with `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description A compaction is running already (`CONFLICT`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                include_revoked?: boolean;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; `secret` is shown only here. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key (no secret, no hash). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    updateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The changed key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The key is revoked (`CONFLICT`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyRevoked"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listAuditEntries: {
+        parameters: {
+            query?: {
+                /** @description From this time (inclusive): epoch ms or ISO 8601. */
+                start?: string;
+                /** @description Up to this time (inclusive): epoch ms or ISO 8601. */
+                end?: string;
+                /** @description Principal name (`admin`, the API key's name, the JWT subject). */
+                user?: string;
+                /** @description Principal id (the API key id, `jwt:<sub>`). */
+                user_id?: string;
+                /** @description Audit verb, e.g. `PUT_ENTITY` (docs/audit.md lists them). */
+                action?: string;
+                entity_type?: string;
+                entity_id?: string;
+                /** @description `true`: successful requests only; `false`: failed ones only; absent: both. */
+                success?: boolean;
+                page?: number;
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit"?: number;
+                    "X-RateLimit-Remaining"?: number;
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    exportAuditCsv: {
+        parameters: {
+            query?: {
+                /** @description From this time (inclusive): epoch ms or ISO 8601. */
+                start?: string;
+                /** @description Up to this time (inclusive): epoch ms or ISO 8601. */
+                end?: string;
+                /** @description Principal name (`admin`, the API key's name, the JWT subject). */
+                user?: string;
+                /** @description Principal id (the API key id, `jwt:<sub>`). */
+                user_id?: string;
+                /** @description Audit verb, e.g. `PUT_ENTITY` (docs/audit.md lists them). */
+                action?: string;
+                entity_type?: string;
+                entity_id?: string;
+                /** @description `true`: successful requests only; `false`: failed ones only; absent: both. */
+                success?: boolean;
+                /** @description Not with `all=true`. */
+                page?: number;
+                /** @description Not with `all=true`. */
+                page_size?: number;
+                /** @description Every matching entry (streamed), instead of one page. */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file (`Content-Disposition: attachment; filename="audit-<UTC timestamp>.csv"`). */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    /** @description Matching entries (page mode only). */
+                    "X-Total-Count"?: number;
+                    /** @description More pages follow (page mode only). */
+                    "X-Has-More"?: boolean;
+                    "X-RateLimit-Limit"?: number;
+                    "X-RateLimit-Remaining"?: number;
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    verifyAuditChain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerifyResult"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listRetentionPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policies. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        policies: components["schemas"]["RetentionPolicy"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    setRetentionPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
+                collection: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionPolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description The policy in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteRetentionPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A user table, or a built-in collection (`audit_logs`, … as registered; the name shadows a table of the same name). */
+                collection: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        collection: string;
+                        /** @constant */
+                        deleted: true;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    runRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                collection: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the cleanup deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionCleanup"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getRetentionReport: {
+        parameters: {
+            query?: {
+                include_stats?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Rate limit of the report endpoints (`RATE_LIMITED`, with `Retry-After`). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getAuditReport: {
+        parameters: {
+            query?: {
+                /** @description From this time (inclusive): epoch ms or ISO 8601. Default: `end` minus 24 hours. */
+                start?: string;
+                /** @description Up to this time (inclusive): epoch ms or ISO 8601. Default: now. */
+                end?: string;
+                group_by?: "user" | "action" | "entity_type" | "hour" | "day";
+                format?: "json" | "csv" | "pdf";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    /** @description CSV and PDF: `attachment; filename="themis-audit-report-<start>-<end>.<ext>"`. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditReport"];
+                    "text/csv": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getComplianceReport: {
+        parameters: {
+            query?: {
+                /** @description From this time (inclusive): epoch ms or ISO 8601. Default: `end` minus 30 days. */
+                start?: string;
+                /** @description Up to this time (inclusive): epoch ms or ISO 8601. Default: now. */
+                end?: string;
+                format?: "json" | "pdf";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    /** @description PDF: `attachment; filename="themis-compliance-report-<start>-<end>.pdf"`. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceReport"];
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getClassificationRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyRulesResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    classifyText: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The matches. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TextTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    setClassificationRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassifyRulesRequest"];
+            };
+        };
+        responses: {
+            /** @description The rules now in force (as `GET /api/classify`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassifyRulesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    pseudonymizeText: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PseudonymizeRequest"];
+            };
+        };
+        responses: {
+            /** @description The pseudonymized text. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PseudonymizeResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TextTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    lookupPseudonym: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PiiLookupRequest"];
+            };
+        };
+        responses: {
+            /** @description The value's pseudonym. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        uuid: string;
+                        /** @enum {string} */
+                        state: "active" | "soft_deleted";
+                        category: string;
+                        scope: string;
+                        /** @example [EMAIL:0c5d3f4e-77a1-8b52-9c1e-2f0b8a51d6e3] */
+                        token: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getPiiStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PiiStats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listPiiPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policies, by table name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        policies: components["schemas"]["PiiPolicy"][];
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getPiiPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PiiPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    setPiiPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PiiPolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description The policy in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PiiPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deletePiiPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                table: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "ok";
+                        table: string;
+                        /** @constant */
+                        deleted: true;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    revealPiiValue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The value. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PiiValue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deletePiiValue: {
+        parameters: {
+            query?: {
+                mode?: "soft" | "hard";
+            };
+            header?: never;
+            path: {
+                /** @description The uuid of a token (`[EMAIL:<uuid>]`). */
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PiiDeleteResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    restorePiiValue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "ok";
+                        uuid: string;
+                        restored: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    importContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContentImportRequest"];
+            };
+        };
+        responses: {
+            /** @description Imported. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentImportResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listContents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                after?: string;
+                mime_type?: string;
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    retrieveContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContentRetrieveRequest"];
+            };
+        };
+        responses: {
+            /** @description The top chunks, best first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentRetrieveResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The content id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The content id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentDeleteResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listContentChunks: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chunks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentChunks"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getContentBlob: {
+        parameters: {
+            query?: never;
+            header?: {
+                Range?: string;
+                "If-Range"?: string;
+                "If-None-Match"?: string;
+                "If-Match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole blob. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    "Accept-Ranges"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested range. */
+            206: {
+                headers: {
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not modified (If-None-Match matched). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description If-Match does not hold (`PRECONDITION_FAILED`). */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No byte of the range is inside the blob (`RANGE_NOT_SATISFIABLE`). */
+            416: {
+                headers: {
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    putContentBlob: {
+        parameters: {
+            query?: {
+                filename?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentBlobUploadResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    putChunkEmbedding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                chunk_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContentEmbeddingRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContentChunk"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    cachePut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CachePutRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CachePutResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    cacheQuery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CacheQueryRequest"];
+            };
+        };
+        responses: {
+            /** @description Hits (possibly none). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheQueryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getCacheStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheStats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    cacheInvalidate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CacheInvalidateRequest"];
+            };
+        };
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheDeletedCount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    cacheClear: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheDeletedCount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    cacheDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The entry's key (URL-encoded). */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheDeleteResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    listLlmInteractions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The previous page's `next`. */
+                after?: string;
+                order?: "desc" | "asc";
+                model?: string;
+                session_id?: string;
+                /** @description Created at or after (epoch ms or ISO 8601). */
+                start?: string;
+                /** @description Created at or before (epoch ms or ISO 8601). */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmInteractionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    createLlmInteraction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LlmInteractionRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmInteractionCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["PiiRefused"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getLlmInteraction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The interaction id (UUID v7). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The interaction. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmInteraction"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    deleteLlmInteraction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The interaction id (UUID v7). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LlmInteractionDeleted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+}

@@ -60,7 +60,7 @@ export interface EvalContext {
   subqueries?: Map<Expr, AqlValue>;
   fn: FnContext;
   /**
-   * Implements ENGINE_FUNCTIONS (FULLTEXT, BM25, SIMILARITY, NEAR, DOCUMENT).
+   * Implements ENGINE_FUNCTIONS (FULLTEXT, BM25, SIMILARITY, NEAR, DOCUMENT, COLLECTIONS, COLLECTION_COUNT).
    * Arguments are evaluated first, except that a bare identifier naming no
    * variable (`FULLTEXT(articles, ...)`) is passed as its name string, and
    * `@@coll` as its bind value; `expr` is the call node.
@@ -492,6 +492,12 @@ function evaluateCall(e: CallExpr, scope: Scope, ctx: EvalContext): Val {
     throw new ThemisError('INTERNAL', `function ${name}() has no implementation`);
   }
   if (n < d.minArgs || n > d.maxArgs) checkFunction(name, n); // throws: argument count
+  // LENGTH(coll) / COUNT(coll) with a collection (a bare name that is no variable, or @@bind): its document count.
+  if (n === 1 && (name === 'LENGTH' || name === 'COUNT')) {
+    const a = argExprs[0]!;
+    if (((a.type === 'var' || a.type === 'name') && scope.get(a.name) === undefined) || a.type === 'bindCollection')
+      return evaluateEngineCall('COLLECTION_COUNT', e, scope, ctx);
+  }
   const args = new Array<AqlValue>(n);
   for (let i = 0; i < n; i++) {
     const v = evaluateVal(argExprs[i]!, scope, ctx);

@@ -6,6 +6,7 @@ import { Graph } from '../graph/module.js';
 import { Indexes } from '../index/module.js';
 import { Vectors } from '../index/vector/module.js';
 import type { Module, ModuleContext } from '../kernel/index.js';
+import { Tables } from '../tables/index.js';
 import type { Catalogue, TableCatalogue } from './planner.js';
 import { AqlService, type AqlRequest, type AqlResponse } from './service.js';
 
@@ -27,6 +28,7 @@ function aqlService(ctx: ModuleContext): AqlService {
   const indexes = ctx.get(Indexes);
   const vectors = ctx.get(Vectors).manager;
   const graph = ctx.get(Graph);
+  const tables = ctx.get(Tables);
   const bytesOf = tableSizes(ctx);
   const deps = {
     engine: ctx.engine,
@@ -38,9 +40,10 @@ function aqlService(ctx: ModuleContext): AqlService {
       indexes.fulltext(table, column).search(query, { limit, offset: 0 }).hits,
     vector: (index: string, vector: unknown, k: number, filter?: (key: string) => boolean) => vectors.get(index).search(vector, k, filter),
     neighbors: graph.neighbors.bind(graph),
-    catalogue: async (tables: string[]): Promise<Catalogue> => {
+    tables: { exists: (t: string) => tables.exists(t), count: (t: string) => tables.count(t), names: () => tables.names() },
+    catalogue: async (names: string[]): Promise<Catalogue> => {
       const cats = new Map<string, TableCatalogue>();
-      for (const t of tables) {
+      for (const t of names) {
         const bytes = await bytesOf(t);
         cats.set(t, {
           indexes: indexes.readyDefs(t).map((d) => ({ id: d.id, columns: d.columns, type: d.type, unique: d.unique, sparse: d.sparse })),
@@ -50,9 +53,10 @@ function aqlService(ctx: ModuleContext): AqlService {
             .filter((x) => x.def.state !== 'dropping')
             .map((x) => ({ name: x.def.name, field: x.def.field, metric: x.def.metric })),
           rows: Math.round(bytes / 200),
+          exists: tables.exists(t),
         });
       }
-      return (table: string) => cats.get(table) ?? { indexes: [], fulltext: [], vector: [], rows: 0 };
+      return (table: string) => cats.get(table) ?? { indexes: [], fulltext: [], vector: [], rows: 0, exists: tables.exists(table) };
     },
   };
   const c = ctx.config;
@@ -86,7 +90,7 @@ export class AqlQueries {
 
 export const Aql: Module<AqlQueries> = {
   name: 'aql',
-  after: [Indexes, Vectors, Graph, Entities],
+  after: [Indexes, Vectors, Graph, Entities, Tables],
   open: (ctx) => new AqlQueries(aqlService(ctx), ctx.get(Entities)),
   close: (a) => a.service.close(),
 };

@@ -30,6 +30,8 @@ export interface TableCatalogue {
   vector: { name: string; field: string; metric: string }[];
   /** Approximate number of documents (for estimates and the join strategy). */
   rows: number;
+  /** `false`: the collection does not exist, and reading it is COLLECTION_NOT_FOUND (absent: it exists). */
+  exists?: boolean;
 }
 
 export type Catalogue = (table: string) => TableCatalogue;
@@ -109,6 +111,24 @@ function bad(message: string, pos?: Pos, field = 'query'): ThemisError {
   return new ThemisError('VALIDATION_FAILED', pos ? `${message} (line ${pos.line}, column ${pos.column})` : message, {
     details: { field, ...(pos ? { line: pos.line, column: pos.column } : {}) },
   });
+}
+
+/** ArangoDB's "collection or view not found" (error 1203, HTTP 404): a typo is an error, not an empty result. */
+export function collectionNotFound(name: string, pos?: Pos): ThemisError {
+  return new ThemisError(
+    'COLLECTION_NOT_FOUND',
+    `collection or view not found: ${name}${pos ? ` (line ${pos.line}, column ${pos.column})` : ''}`,
+    { details: { collection: name, field: 'query', ...(pos ? { line: pos.line, column: pos.column } : {}) } },
+  );
+}
+
+/** The argument of LENGTH(coll) / COUNT(coll) when it names a collection (a bare name that is no variable, or @@bind), else undefined. */
+export function collectionArgument(
+  e: Expr,
+  isVariable: (name: string) => boolean,
+): Extract<Expr, { type: 'var' | 'name' | 'bindCollection' }> | undefined {
+  if ((e.type === 'var' || e.type === 'name') && !isVariable(e.name)) return e;
+  return e.type === 'bindCollection' ? e : undefined;
 }
 
 /** Resolve `name` nodes: a collection unless a variable of that name is in scope. */
@@ -215,6 +235,7 @@ function buildSteps(
       case 'for': {
         if (isCollectionRef(op.in, scope)) {
           const table = collectionName(op.in, opts.bindVars, op.pos);
+          if (cat(table).exists === false) throw collectionNotFound(table, op.pos);
           if (!reads.includes(table)) reads.push(table);
           steps.push({ kind: 'for', var: op.var, source: { kind: 'full_scan', table }, filters: [], pos: op.pos });
         } else {
@@ -227,6 +248,7 @@ function buildSteps(
       case 'traversal':
       case 'shortestPath': {
         const edgeTable = collectionName(op.edgeTable, opts.bindVars, op.pos);
+        if (cat(edgeTable).exists === false) throw collectionNotFound(edgeTable, op.pos);
         if (!reads.includes(edgeTable)) reads.push(edgeTable);
         if (op.type === 'traversal') {
           checkExpr(op.start);
@@ -351,8 +373,17 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
         return;
       case 'bindCollection':
         throw bad(`@@${x.name} names a collection and can only be used after FOR ... IN or INTO`, x.pos);
-      case 'call':
+      case 'call': {
         if (!ENGINE_CALLS.has(x.name)) checkFunction(x.name, x.args.length);
+        // LENGTH(coll) / COUNT(coll): the documents of a collection (COLLECTION_COUNT; checked when it runs).
+        const coll =
+          (x.name === 'LENGTH' || x.name === 'COUNT') && x.args.length === 1
+            ? collectionArgument(x.args[0]!, (n) => local.has(n))
+            : undefined;
+        if (coll !== undefined) {
+          if (coll.type === 'bindCollection') collectionName(coll, opts.bindVars, coll.pos);
+          return;
+        }
         for (const a of x.args) {
           // Engine functions (DOCUMENT(users, key), ...) take a bare collection name as an argument.
           if (
@@ -365,6 +396,7 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
           walk(a, local);
         }
         return;
+      }
       case 'subquery': {
         // Planned (and checked) on its own, with the enclosing variables visible.
         const sub = buildSteps(x.query, cat, opts, local, reads, writes, false);

@@ -1,4 +1,4 @@
-import { assertRead, assertWrite, type Caller, INTERNAL } from '../access.js';
+import { assertRead, assertWrite, type Caller, INTERNAL, type TableAccess } from '../access.js';
 import crypto from 'node:crypto';
 import { ThemisError } from '../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
@@ -101,6 +101,29 @@ function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<s
 }
 
 /**
+ * The catalogue as this request may see it: a collection the caller may not
+ * read counts as existing (the access check after planning answers 403, never
+ * whether it exists), and so does one its transaction has put documents into.
+ */
+function existence(base: Catalogue, access: TableAccess, txn: Transaction | undefined): Catalogue {
+  const seen = new Map<string, TableCatalogue>();
+  return (table) => {
+    let c = seen.get(table);
+    if (c !== undefined) return c;
+    c = base(table);
+    if (c.exists === false && (!(access.readsAll || access.canRead(table)) || (txn !== undefined && putsInto(txn, table))))
+      c = { ...c, exists: true };
+    seen.set(table, c);
+    return c;
+  };
+}
+
+function putsInto(txn: Transaction, table: string): boolean {
+  for (const w of txn.writes.values()) if (w.op === 'put' && w.k.table === table) return true;
+  return false;
+}
+
+/**
  * POST /query/aql: parse, plan, execute; results as the contract's
  * `{table, count, entities, plan, query}` (documents as their stored JSON
  * text, other values as JSON values), or a cursor over one snapshot.
@@ -193,7 +216,7 @@ export class AqlService {
     const started = Date.now();
     const q = this.parse(body.query);
     const deps = this.deps();
-    const cat = await deps.catalogue([...collectionsOf(q, bind)]);
+    const cat = existence(await deps.catalogue([...collectionsOf(q, bind)]), caller.access, txn);
     // A cursor can re-plan only before its first page: a top-level SORT fails (if at all) before
     // its first row, a subquery's on any row, so subqueries of a cursor do not use index order.
     const planOpts = {

@@ -24,6 +24,7 @@ export const Cache: Module<CacheService> = {
       checkpointMs: ctx.config.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
       log: ctx.log,
     }),
+  backup: (s, b) => s.backup(b),
   close: (s) => s.close(),
   gauges: [
     { name: 'themis_cache_entries', help: 'Entries in the semantic cache', read: (s) => s.stats().entries },

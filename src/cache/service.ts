@@ -1,9 +1,11 @@
 import type { components } from '../api/types.js';
 import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ThemisError } from '../errors.js';
 import { CheckpointReader, CheckpointWriter, writeCheckpointFile } from '../index/checkpoint-io.js';
+import type { BackupTarget } from '../kernel/index.js';
 import { DEFAULT_HNSW, HnswIndex, checkVector } from '../index/vector/hnsw-index.js';
 import type { Logger } from '../log.js';
 import { HistogramSeries } from '../metrics.js';
@@ -683,6 +685,48 @@ export class CacheService {
     } catch (e) {
       // Only time is lost: the next start rebuilds (or reconciles an older checkpoint).
       this.opts.log?.warn('cache checkpoint at close failed', { error: String(e) });
+    }
+  }
+
+  /**
+   * Online backup: each graph checkpoint as a matching pair. A checkpoint
+   * removes the sidecar, then renames the new graph file into place, then
+   * writes the new sidecar; so when the sidecar opened first is still the
+   * file at its path once the graph file is open, the two belong together.
+   * Otherwise a checkpoint ran in between: try again. The entries
+   * themselves are in LevelDB (the backup's snapshot); at open the graphs
+   * are reconciled with them, so a checkpoint older or newer than the
+   * backup costs only re-inserting the points that differ.
+   */
+  async backup(b: BackupTarget): Promise<void> {
+    if (!this.opts.checkpointDir) return;
+    for (const dim of this.checkpointFiles().sort((x, y) => x - y)) {
+      for (let attempt = 1; ; attempt++) {
+        let meta: FileHandle;
+        try {
+          meta = await fs.promises.open(this.metaFile(dim), 'r');
+        } catch {
+          break; // no checkpoint of this dimension (any more)
+        }
+        let graph: FileHandle | undefined;
+        try {
+          graph = await fs.promises.open(this.graphFile(dim), 'r').catch(() => undefined);
+          const atPath = await fs.promises.stat(this.metaFile(dim)).catch(() => undefined);
+          if (graph !== undefined && atPath !== undefined && atPath.ino === (await meta.stat()).ino) {
+            await b.copy(`cache/hnsw-${dim}.meta`, meta);
+            await b.copy(`cache/hnsw-${dim}.bin`, graph);
+            break;
+          }
+        } finally {
+          await graph?.close();
+          await meta.close();
+        }
+        if (attempt === 5) {
+          b.omit(`cache/hnsw-${dim}.bin`, 'a graph checkpoint was being written at every try; the restored server rebuilds this graph');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { Retention } from '../config.js';
 import type { Logger } from '../log.js';
-import { type Engine, WriteBatch, keyspace, seqCodec } from '../storage/index.js';
+import { type Engine, type Snapshot, WriteBatch, keyspace, seqCodec } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 const cdcKs = keyspace('cdc');
@@ -97,18 +97,29 @@ export class ChangeLog {
     // entries above what it records as first_seq - 1, so with every entry
     // pruned the last sequence number is first_seq - 1. (No per-commit
     // metadata write is needed: it would be one more operation in every batch.)
-    let first: number | undefined;
-    let last: number | undefined;
-    for await (const [k] of this.engine.scan(cdcKs, { limit: 1 })) first = seqCodec.decode(k);
-    for await (const [k] of this.engine.scan(cdcKs, { limit: 1, reverse: true })) last = seqCodec.decode(k);
-    const stored = this.engine.getSync(metaKs, FIRST_SEQ_KEY);
-    const storedFirst = stored === undefined ? 1 : Number(stored.toString());
-    this.lastSeqRef = last ?? storedFirst - 1;
-    this.firstSeqRef = first ?? this.lastSeqRef + 1;
+    const b = await this.bounds();
+    this.lastSeqRef = b.lastSeq;
+    this.firstSeqRef = b.firstSeq;
     if (this.retention.kind !== 'forever') {
       this.pruneTimer = setInterval(() => void this.prune(), pruneEveryMs);
       this.pruneTimer.unref();
     }
+  }
+
+  /**
+   * The retained range as stored (in `snapshot`, or now): what `open` recovers, and
+   * what a server opening a copy of that snapshot (an online backup) would recover.
+   */
+  async bounds(snapshot?: Snapshot): Promise<{ firstSeq: number; lastSeq: number }> {
+    let first: number | undefined;
+    let last: number | undefined;
+    const at = snapshot ? { snapshot } : {};
+    for await (const [k] of this.engine.scan(cdcKs, { limit: 1, ...at })) first = seqCodec.decode(k);
+    for await (const [k] of this.engine.scan(cdcKs, { limit: 1, reverse: true, ...at })) last = seqCodec.decode(k);
+    const stored = this.engine.getSync(metaKs, FIRST_SEQ_KEY, snapshot);
+    const storedFirst = stored === undefined ? 1 : Number(stored.toString());
+    const lastSeq = last ?? storedFirst - 1;
+    return { firstSeq: first ?? lastSeq + 1, lastSeq };
   }
 
   get lastSeq(): number {

@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type Engine, WriteBatch, type Keyspace } from '../storage/index.js';
+import { type Engine, WriteBatch, type Keyspace, type Snapshot } from '../storage/index.js';
 
 /** `building` while the backfill runs; only `ready` indexes serve; `dropping` until a drop has removed what the index wrote. */
 export type DefinitionState = 'building' | 'ready' | 'dropping';
@@ -77,6 +77,18 @@ export class DefinitionRegistry<D extends Definition, L extends { readonly def: 
       if (def.state === 'building') out.building.push(def);
       else if (def.state === 'dropping') out.dropping.push(def);
       else out.ready.push(def);
+    }
+    return out;
+  }
+
+  /** Ids of the definitions `snapshot` holds as ready (and `keep`): the indexes a server opening a copy of it loads (an online backup). */
+  async readyAt(snapshot: Snapshot, keep: (def: D) => boolean = () => true): Promise<Set<number>> {
+    const { keyspace: ks, counterKey, range } = this.layout;
+    const out = new Set<number>();
+    for await (const [k, v] of this.engine.scan(ks, { ...(range ?? {}), snapshot })) {
+      if (k.equals(counterKey)) continue;
+      const def = JSON.parse(v.toString('utf8')) as D;
+      if (def.state === 'ready' && keep(def)) out.add(def.id);
     }
     return out;
   }

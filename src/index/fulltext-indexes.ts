@@ -3,9 +3,11 @@ import type { Logger } from '../log.js';
 import { type Engine, WriteBatch, keyspace } from '../storage/index.js';
 import { ticketedParticipant } from './ticketed-participant.js';
 import type { CommitClock } from './backfill.js';
+import type { BackupTarget } from '../kernel/index.js';
+import { backupCheckpoints } from './checkpoint-backup.js';
 import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from './checkpoint-scheduler.js';
 import type { DefinitionRegistry } from './definitions.js';
-import { FulltextIndex, type DocChange, type FulltextPlan } from './fulltext/index.js';
+import { FulltextIndex, checkpointSeq, type DocChange, type FulltextPlan } from './fulltext/index.js';
 import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
 import { replayReport } from './replay.js';
 
@@ -78,6 +80,11 @@ export class FulltextIndexes {
    */
   checkpointAll(force = false, only?: LiveIndex): Promise<void> {
     return this.scheduler.run(force, only);
+  }
+
+  /** Online backup: the checkpoints of the fulltext indexes ready in the backup's snapshot (`ready`), those not newer than its seq. */
+  async backup(b: BackupTarget, ready: ReadonlySet<number>): Promise<void> {
+    if (this.checkpoints) await backupCheckpoints(b, this.checkpoints.dir, 'fulltext', ready, checkpointSeq);
   }
 
   /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */

@@ -1,6 +1,7 @@
 import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DocumentStore } from '../documents/index.js';
+import type { BackupTarget } from '../kernel/index.js';
 import { type Engine, type Snapshot, keyspace, seqCodec } from '../storage/index.js';
 import type { CommitParticipant } from '../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
@@ -82,6 +83,11 @@ export class IndexManager {
   /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */
   close(): Promise<void> {
     return this.ft.close();
+  }
+
+  /** Online backup: the fulltext checkpoints that fit the backup's snapshot (secondary indexes live in LevelDB only). */
+  async backup(b: BackupTarget): Promise<void> {
+    await this.ft.backup(b, await this.defs.readyAt(b.snapshot, (d) => d.type === 'fulltext'));
   }
 
   list(): IndexListing[] {

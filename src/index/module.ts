@@ -40,5 +40,6 @@ export const Indexes: Module<IndexManager> = {
   },
   commit: (m) => m.participants,
   checkpoint: (m) => m.checkpointAll(true),
+  backup: (m, b) => m.backup(b),
   close: (m) => m.close(),
 };

@@ -8,5 +8,6 @@ export {
   type ServiceHost,
 } from './module.js';
 export { ModuleSet } from './module-set.js';
+export { backupDataFile, type BackupTarget } from './backup-target.js';
 export { openKernel, storageHealth, type Kernel, type StorageHealth } from './kernel.js';
 export { DiskWatch } from './disk-watch.js';

@@ -19,6 +19,7 @@ export class ModuleSet {
       config,
       log,
       get: (m) => this.service(m, `module ${m.name} is used before it is open (name it in "after")`),
+      opened: () => this.opened.map((m) => [m, this.services.get(m)] as const),
     };
     for (const m of openOrder(modules)) {
       let service: unknown;

@@ -4,6 +4,7 @@ import type { DocumentStore } from '../documents/index.js';
 import type { Logger } from '../log.js';
 import type { Engine } from '../storage/index.js';
 import type { CommitParticipant, TransactionManager, WriteTransform } from '../txn/index.js';
+import type { BackupTarget } from './backup-target.js';
 
 /** What the database needs of the configuration (tests pass DEFAULTS plus a data directory). */
 export type DatabaseConfig = Pick<
@@ -35,6 +36,9 @@ export type DatabaseConfig = Pick<
       | 'cacheDefaultTtlSec'
       | 'cacheMaxEntries'
       | 'cacheMaxBytes'
+      | 'backupDir'
+      | 'backupKey'
+      | 'backupKeyFile'
     >
   > & {
     /** After a full disk: free space (bytes) the data directory needs before writes resume (default 32 MiB: a memtable flush plus room to compact). */
@@ -55,6 +59,12 @@ export interface ModuleContext {
   readonly log: Logger;
   /** The service of a module named in this one's `after` (opened already). */
   get<S>(module: Module<S>): S;
+  /**
+   * Every module opened so far, with its service, in open order (read when
+   * needed, not at open: later, it lists every module). For a module that
+   * works across all the others through their hooks (the online backup).
+   */
+  opened(): readonly (readonly [Module<unknown>, unknown])[];
 }
 
 /**
@@ -78,6 +88,12 @@ export interface Module<S> {
   transform?(service: S): WriteTransform;
   /** Write the module's checkpoint now (also done periodically and at close). */
   checkpoint?(service: S): Promise<void>;
+  /**
+   * Online backup (src/backup/): add the files the module keeps in the data
+   * directory beside LevelDB (checkpoints, key files) to `target`, as of
+   * `target.seq` at the latest. Runs while the module serves.
+   */
+  backup?(service: S, target: BackupTarget): Promise<void>;
   close?(service: S): Promise<void> | void;
   /** Figures for /metrics, read from the current service at scrape time (absent while storage is not open). */
   readonly gauges?: readonly Gauge<S>[];

@@ -1,5 +1,5 @@
 export { BUILTIN_CATEGORIES, Classifier, type PiiMatch } from './classifier/index.js';
-export { PII_KEY_FILE } from './master-key.js';
+export { PII_KEY_FILE, VaultKeys } from './master-key.js';
 export { DEFAULT_CLASSIFY_MAX_BYTES, Pii } from './module.js';
 export type { DetectionCounts, PolicyInput, PolicyView } from './policies.js';
 export { riskLevel, type RiskLevel } from './risk.js';

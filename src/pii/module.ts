@@ -1,5 +1,6 @@
+import fs from 'node:fs/promises';
 import type { Module } from '../kernel/index.js';
-import { loadMasterKey } from './master-key.js';
+import { PII_KEY_FILE, loadMasterKey } from './master-key.js';
 import { PiiService } from './service.js';
 import { Vault } from './vault.js';
 
@@ -30,6 +31,18 @@ export const Pii: Module<PiiService> = {
   },
   commit: (s) => s.policies.participant,
   transform: (s) => s.policies.transform,
+  // The vault's records are in LevelDB, encrypted; its master key is a secret: sealed in a backup, never copied in clear.
+  backup: async (s, b) => {
+    const k = s.vault.keys;
+    if (k.file !== undefined && (k.source === 'data-dir' || k.source === 'generated'))
+      await b.secret(PII_KEY_FILE, await fs.readFile(k.file), k.fingerprint);
+    else
+      b.omit(
+        PII_KEY_FILE,
+        `the PII master key comes from ${k.source === 'env' ? 'THEMIS_PII_KEY' : `THEMIS_PII_KEY_FILE (${k.file ?? 'a file'})`}, outside the data directory: give the restored server the same setting`,
+        { fingerprint: k.fingerprint },
+      );
+  },
   close: (s) => s.close(),
   gauges: [
     {

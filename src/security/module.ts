@@ -1,4 +1,5 @@
-import type { Module } from '../kernel/index.js';
+import { backupDataFile, type Module } from '../kernel/index.js';
+import { ADMIN_KEY_FILE } from './admin-key.js';
 import { ApiKeyStore } from './api-keys.js';
 
 /**
@@ -12,6 +13,10 @@ export const ApiKeys: Module<ApiKeyStore> = {
   name: 'api-keys',
   open: (ctx) => ApiKeyStore.open(ctx.engine, ctx.log),
   checkpoint: (s) => s.flushUsage(),
+  // The API keys are in LevelDB (hashes only); beside it, the admin key record (a hash, never the secret).
+  backup: async (_s, b) => {
+    await backupDataFile(b, ADMIN_KEY_FILE);
+  },
   close: (s) => s.close(),
   gauges: [{ name: 'themis_api_keys', help: 'API keys stored (including revoked ones)', read: (s) => s.size }],
 };

@@ -71,11 +71,16 @@ export function createHttpServer(d: ServerDeps): HttpServer {
   const ctx: AreaContext = { db: d.db, metrics: d.metrics, log: d.log, startedAt: d.startedAt, serverStats: () => server!.stats };
   // Each route's authentication and permission come from its operation in openapi.yaml (x-permission).
   const required = RoutePermissions.fromOpenApi();
+  const webSockets = AREAS.flatMap((area) => area.webSockets?.(ctx) ?? []);
+  const wsPaths = new Set(webSockets.map((ws) => ws.path));
   for (const area of AREAS) {
     for (const r of area.routes(ctx)) {
       if ('auth' in r || 'permission' in r || 'action' in r)
         throw new TypeError(`route ${r.method} ${r.path} of area ${area.name} sets auth/permission/action: declare them in openapi.yaml`);
-      router.add({ ...r, ...required.of(r.method, r.path) });
+      // The plain GET of a WebSocket path only answers 426 UPGRADE_REQUIRED (telling the client to connect with a
+      // WebSocket), whatever the credentials: it serves nothing. The upgrade itself needs the operation's permission.
+      const upgradeOnly = r.method === 'GET' && wsPaths.has(r.path);
+      router.add({ ...r, ...required.of(r.method, r.path), ...(upgradeOnly ? { auth: false, permission: undefined } : {}) });
     }
   }
   server = new HttpServer(router, SchemaRegistry.fromOpenApi(), d.auth, d.metrics, d.log, {
@@ -91,12 +96,10 @@ export function createHttpServer(d: ServerDeps): HttpServer {
   // Every request is audited: writes in their commit's batch (the link makes the request their origin), the rest once answered.
   server.use(auditLink(), { after: 'permission' });
   server.onResponse(auditHook(d.db));
-  for (const area of AREAS) {
-    for (const ws of area.webSockets?.(ctx) ?? []) {
-      const { auth, permission } = required.of('GET', ws.path);
-      if (!auth || permission === undefined) throw new TypeError(`WebSocket ${ws.path}: openapi.yaml must declare a permission for it`);
-      server.webSocket({ ...ws, permission });
-    }
+  for (const ws of webSockets) {
+    const { auth, permission } = required.of('GET', ws.path);
+    if (!auth || permission === undefined) throw new TypeError(`WebSocket ${ws.path}: openapi.yaml must declare a permission for it`);
+    server.webSocket({ ...ws, permission });
   }
   d.log.debug('routes', { api_version: API_VERSION, routes: router.routes().map((r) => `${r.method} ${r.path}`) });
   return server;

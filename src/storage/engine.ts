@@ -68,6 +68,10 @@ export type GroupHook = (tagged: number) => WriteBatch | undefined;
 /** nextv stops filling a chunk once its entries exceed this many bytes (classic-level's highWaterMarkBytes). */
 const HIGH_WATER_MARK_BYTES = 256 * 1024;
 
+/** Bounds below and above every key of the store (keys start with a keyspace byte below 0xff). */
+const RAW_FIRST = Buffer.of(0x00);
+const RAW_LAST = Buffer.alloc(8, 0xff);
+
 export class Engine {
   private readonly committer: GroupCommitter;
   private readonly snapshots = new Set<Snapshot>();
@@ -233,6 +237,40 @@ export class Engine {
   }
 
   /**
+   * Compact every key in [gte, lt) of the whole store (full LevelDB keys;
+   * either bound open: from the first or to the last key). The same as
+   * `compact`, across keyspaces (POST /admin/compact).
+   */
+  async compactRaw(gte?: Buffer, lt?: Buffer): Promise<void> {
+    this.assertOpen();
+    await this.db.compactRange(gte ?? RAW_FIRST, lt ?? RAW_LAST);
+  }
+
+  /**
+   * Every key and value of the store as of `snapshot`, in key order and in
+   * chunks (one LevelDB nextv each, about 256 KiB): full LevelDB keys, every
+   * keyspace, nothing stripped. For an online backup, which must copy what it
+   * does not know as well.
+   */
+  async *dump(snapshot: Snapshot, size = 1024): AsyncGenerator<[Buffer, Buffer][]> {
+    this.assertOpen();
+    snapshot.assertOpen();
+    const o: Record<string, unknown> = { snapshot: snapshot.handle, highWaterMarkBytes: HIGH_WATER_MARK_BYTES };
+    const it = this.db.iterator(o);
+    try {
+      for (;;) {
+        snapshot.assertOpen();
+        const entries = await it.nextv(size);
+        if (entries.length === 0) break;
+        for (const [, v] of entries) this.countRead(v);
+        yield entries as [Buffer, Buffer][];
+      }
+    } finally {
+      it.close().catch(() => undefined);
+    }
+  }
+
+  /**
    * Apply a batch atomically. Resolves once the batch is durable under the
    * configured mode (fsynced in `sync` mode); concurrent commits share one
    * LevelDB write (group commit).
@@ -330,7 +368,13 @@ export class Engine {
       const r = ks.range();
       return this.db.approximateSize(r.gte, r.lt);
     }
-    return this.db.approximateSize(Buffer.of(0x00), Buffer.alloc(8, 0xff));
+    return this.db.approximateSize(RAW_FIRST, RAW_LAST);
+  }
+
+  /** Approximate on-disk size of the full keys in [gte, lt) (either bound open). */
+  async approximateRawSize(gte?: Buffer, lt?: Buffer): Promise<number> {
+    this.assertOpen();
+    return this.db.approximateSize(gte ?? RAW_FIRST, lt ?? RAW_LAST);
   }
 
   /** Approximate on-disk size of the keys in `ks` starting with `innerPrefix`. */

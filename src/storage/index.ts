@@ -23,3 +23,4 @@ export {
   decodeUtf8,
   type ScalarValue,
 } from './codec.js';
+export { BulkLoader } from './bulk-load.js';

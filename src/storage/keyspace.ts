@@ -9,6 +9,7 @@ import { prefixUpperBound } from './codec.js';
 export const KEYSPACE_IDS = {
   meta: 0x01, // format version, instance id, counters
   entity: 0x10, // primary documents: table 0x00 pk -> value
+  tables: 0x12, // table catalogue: per-table document counts and sizes, running drops and truncates (src/tables/)
   index: 0x20, // secondary/range index entries (issue: indexes)
   indexMeta: 0x21, // index definitions
   graph: 0x24, // edge adjacency (out and in), maintained by a commit hook

@@ -68,7 +68,7 @@ export const Transactions: Module<TransactionApi> = {
       read: (t) => t.stats().implicit_committed,
     },
     {
-      name: 'themis_txn_conflict_tracking_keys',
+      name: 'themis_transactions_conflict_tracking_keys',
       help: 'Keys held for write-conflict detection',
       read: (t) => t.stats().conflict_tracking_keys,
     },

@@ -1209,15 +1209,17 @@ describe('POST /query/aql', () => {
       await rows('FOR i IN 1..3 INSERT {_key: CONCAT("rb", i)} INTO txt', {}, t.h);
       expect(await rows('FOR d IN txt SORT d._key RETURN d._key', {}, t.h)).toEqual(['rb1', 'rb2', 'rb3']);
       await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: t.id }), 200);
-      expect(await rows('FOR d IN txt RETURN d._key')).toEqual([]);
+      // nothing of it was written: the collection does not even exist
+      expectError(await aql({ query: 'FOR d IN txt RETURN d._key' }), 404, 'COLLECTION_NOT_FOUND');
       // the finished transaction cannot be used any more
       expectError(await aql({ query: 'RETURN 1' }, t.h), 400);
 
+      await rows('INSERT {_key: "base"} INTO txt');
       const snap = await begin('snapshot');
-      expect(await rows('FOR d IN txt RETURN d._key', {}, snap.h)).toEqual([]);
+      expect(await rows('FOR d IN txt RETURN d._key', {}, snap.h)).toEqual(['base']);
       await rows('INSERT {_key: "later"} INTO txt');
-      expect(await rows('FOR d IN txt RETURN d._key')).toEqual(['later']);
-      expect(await rows('FOR d IN txt RETURN d._key', {}, snap.h)).toEqual([]);
+      expect(await rows('FOR d IN txt SORT d._key RETURN d._key')).toEqual(['base', 'later']);
+      expect(await rows('FOR d IN txt RETURN d._key', {}, snap.h)).toEqual(['base']);
       await expectStatus(await call(s, 'POST', '/transaction/rollback', { transaction_id: snap.id }), 200);
     });
   });

@@ -624,7 +624,8 @@ describe('fulltext search over HTTP', () => {
         ['de:4', { body: 'Nichts davon' }],
       ];
       await createFulltext(s, 'de', 'body', { language: 'de', normalize_umlauts: true, stemming_enabled: true, stopwords_enabled: true });
-      await createFulltext(s, 'de', 'raw', { language: 'de' });
+      // A plain index over the same text: `language` alone would turn the stemmer (which folds ß) and stopwords on.
+      await createFulltext(s, 'de', 'raw', { language: 'de', stemming_enabled: false, stopwords_enabled: false });
       await putAll(
         s,
         docs.map(([k, d]) => [k, { ...d, raw: d.body }]),
@@ -641,6 +642,63 @@ describe('fulltext search over HTTP', () => {
       expect((await search(s, { table: 'de', column: 'body', query: 'mueller' })).hits.find((h) => h.key === 'de:1')!.snippet).toBe(
         'Familie <em>Müller</em> wohnt hier',
       );
+    });
+
+    it("language alone (the contract's example) turns on the stemmer and stopwords: en", async () => {
+      const created = await createFulltext(s, 'lang_en', 'body', { language: 'en' });
+      expect(created.config).toEqual({
+        language: 'en',
+        stemming_enabled: true,
+        stopwords_enabled: true,
+        stopwords: [],
+        normalize_umlauts: false,
+        k1: 1.2,
+        b: 0.75,
+      });
+      await putAll(s, [
+        ['lang_en:1', { body: 'She runs every morning' }],
+        ['lang_en:2', { body: 'I run fast' }],
+        ['lang_en:3', { body: 'The running of the bulls' }],
+        ['lang_en:4', { body: 'Walking is healthy' }],
+        ['lang_en:5', { body: 'the and of' }], // stopwords only: not a document
+      ]);
+      const keys = async (query: string) => (await search(s, { table: 'lang_en', column: 'body', query })).hits.map((h) => h.key).sort();
+      expect(await keys('running')).toEqual(['lang_en:1', 'lang_en:2', 'lang_en:3']);
+      expect(await keys('runs')).toEqual(['lang_en:1', 'lang_en:2', 'lang_en:3']);
+      expect(await keys('walked')).toEqual(['lang_en:4']);
+      expect(await keys('the')).toEqual([]); // a stopword: neither indexed nor searched
+      expect(await keys('the bulls')).toEqual(['lang_en:3']); // the stopword is dropped from the query, not required
+      expect((await ftStats(s, 'lang_en', 'body')).documents).toBe(4);
+    });
+
+    it('language alone turns on the stemmer and stopwords: de; an explicit false still turns either off', async () => {
+      const created = await createFulltext(s, 'lang_de', 'body', { language: 'de' });
+      expect(created.config).toMatchObject({ language: 'de', stemming_enabled: true, stopwords_enabled: true, normalize_umlauts: false });
+      const noStem = await createFulltext(s, 'lang_de', 'nostem', { language: 'de', stemming_enabled: false });
+      expect(noStem.config).toMatchObject({ language: 'de', stemming_enabled: false, stopwords_enabled: true });
+      const noStop = await createFulltext(s, 'lang_de', 'nostop', { language: 'de', stopwords_enabled: false });
+      expect(noStop.config).toMatchObject({ language: 'de', stemming_enabled: true, stopwords_enabled: false });
+      const none = await createFulltext(s, 'lang_de', 'none', { language: 'none' });
+      expect(none.config).toMatchObject({ language: 'none', stemming_enabled: false, stopwords_enabled: false });
+      const text = (t: string) => ({ body: t, nostem: t, nostop: t, none: t });
+      await putAll(s, [
+        ['lang_de:1', text('Die Häuser sind alt')],
+        ['lang_de:2', text('Ein Haus am See')],
+        ['lang_de:3', text('Die Kinder und das Buch')],
+      ]);
+      const keys = async (column: string, query: string) =>
+        (await search(s, { table: 'lang_de', column, query })).hits.map((h) => h.key).sort();
+      expect(await keys('body', 'Haus')).toEqual(['lang_de:1', 'lang_de:2']); // Häuser, Haus -> haus
+      expect(await keys('body', 'häuser')).toEqual(['lang_de:1', 'lang_de:2']);
+      expect(await keys('body', 'Kind')).toEqual(['lang_de:3']);
+      expect(await keys('body', 'die')).toEqual([]); // a German stopword
+      expect(await keys('body', 'die Kinder')).toEqual(['lang_de:3']);
+      expect(await keys('nostem', 'Haus')).toEqual(['lang_de:2']);
+      expect(await keys('nostem', 'die')).toEqual([]);
+      expect(await keys('nostop', 'Haus')).toEqual(['lang_de:1', 'lang_de:2']);
+      expect(await keys('nostop', 'die')).toEqual(['lang_de:1', 'lang_de:3']);
+      expect(await keys('none', 'Haus')).toEqual(['lang_de:2']);
+      expect(await keys('none', 'die')).toEqual(['lang_de:1', 'lang_de:3']);
     });
 
     it('custom stopwords (language none): removed from documents, queries and lengths', async () => {

@@ -244,7 +244,7 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^# HELP /m);
     expect(text).toMatch(/^# TYPE vccdb_requests_total counter$/m);
     expect(text).toMatch(/^# TYPE vccdb_errors_total counter$/m);
-    expect(text).toMatch(/^# TYPE vccdb_http_request_duration_seconds histogram$/m);
+    expect(text).toMatch(/^# TYPE themis_http_request_duration_seconds histogram$/m);
   });
 
   it('has process_uptime_seconds and the default process/nodejs metrics', async () => {
@@ -280,7 +280,7 @@ describe('GET /metrics', () => {
     const text = await metricsText();
     const line = (method: string, status: string) =>
       new RegExp(
-        `^vccdb_http_request_duration_seconds_bucket\\{(?=[^}]*route="/entities/:key")(?=[^}]*method="${method}")(?=[^}]*status="${status}")[^}]*le="\\+Inf"[^}]*\\} (\\d+)$`,
+        `^themis_http_request_duration_seconds_bucket\\{(?=[^}]*route="/entities/:key")(?=[^}]*method="${method}")(?=[^}]*status="${status}")[^}]*le="\\+Inf"[^}]*\\} (\\d+)$`,
         'm',
       );
     for (const [method, status] of [
@@ -292,8 +292,8 @@ describe('GET /metrics', () => {
       expect(m, `${method} ${status}`).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThanOrEqual(1);
     }
-    expect(text).toMatch(/^vccdb_http_request_duration_seconds_count\{[^}]*route="\/entities\/:key"[^}]*\} \d+$/m);
-    expect(text).toMatch(/^vccdb_http_request_duration_seconds_sum\{[^}]*route="\/health"[^}]*\} [\d.e-]+$/m);
+    expect(text).toMatch(/^themis_http_request_duration_seconds_count\{[^}]*route="\/entities\/:key"[^}]*\} \d+$/m);
+    expect(text).toMatch(/^themis_http_request_duration_seconds_sum\{[^}]*route="\/health"[^}]*\} [\d.e-]+$/m);
     // The label is the template, never the concrete path (unbounded cardinality).
     expect(text).not.toMatch(/route="\/entities\/t:/);
     // Unknown routes share one label.
@@ -345,5 +345,47 @@ describe('transaction and change-feed figures', () => {
     expect(stats.changefeed.last_seq).toBeGreaterThanOrEqual(1);
     expect(val('themis_transactions_active')).toBe(0);
     expect(text).toMatch(/^# TYPE themis_transactions_conflicts_total counter$/m);
+  });
+});
+
+describe('GET / and the plain GET of the WebSocket path (issue 20, the first hour)', () => {
+  it('GET / answers a short JSON pointer to the system endpoints, without auth, and every path it names answers', async () => {
+    for (const headers of [NO_AUTH, { authorization: 'Bearer not-a-key-0123456789' }, {}]) {
+      const r = await s.req('GET', '/', undefined, headers);
+      await expectStatus(r, 200);
+      expect(r.headers.get('content-type')).toBe('application/json');
+      expect(r.headers.get('x-api-version')).toBe('1.0.1');
+      expect(await json(r)).toEqual({
+        name: 'ThemisTS',
+        version: PKG_VERSION,
+        api_version: '1.0.1',
+        health: '/health',
+        ready: '/health/ready',
+        metrics: '/metrics',
+        authentication: 'Authorization: Bearer <key> on every endpoint except /, /health* and /metrics',
+      });
+    }
+    const root = await json<Record<string, string>>(await s.req('GET', '/', undefined, NO_AUTH));
+    for (const p of [root.health!, root.ready!, root.metrics!]) {
+      const r = await s.req('GET', p, undefined, NO_AUTH);
+      expect(r.status, p).toBe(200);
+      await r.arrayBuffer();
+    }
+    const head = await fetch(`${s.base}/`, { method: 'HEAD' });
+    await expectStatus(head, 200);
+    expect(await head.text()).toBe('');
+  });
+
+  it('a plain GET of /changefeed/ws answers 426 UPGRADE_REQUIRED with Upgrade: websocket and says to connect with a WebSocket, whatever the credentials', async () => {
+    for (const headers of [NO_AUTH, {}, { authorization: 'Bearer not-a-key-0123456789' }]) {
+      const r = await s.req('GET', '/changefeed/ws', undefined, headers);
+      await expectStatus(r, 426);
+      expect(r.headers.get('upgrade')).toBe('websocket');
+      expect(r.headers.get('x-request-id')).toMatch(UUID);
+      const b = await json<{ error: boolean; status_code: number; code: string; message: string }>(r);
+      expect(b).toEqual({ error: true, status_code: 426, code: 'UPGRADE_REQUIRED', message: expect.any(String) });
+      expect(b.message).toMatch(/^\/changefeed\/ws is a WebSocket endpoint: connect with a WebSocket client/);
+      expect(b.message).toContain('GET /changefeed/stream');
+    }
   });
 });

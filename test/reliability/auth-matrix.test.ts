@@ -46,7 +46,7 @@ for (const [p, item] of Object.entries(spec.paths)) {
   }
 }
 /** What docs/api.md ("Authentication") promises to answer without a key. */
-const DOCUMENTED_PUBLIC = ['GET /health', 'GET /healthz', 'GET /api/health', 'GET /health/ready', 'GET /metrics'];
+const DOCUMENTED_PUBLIC = ['GET /', 'GET /health', 'GET /healthz', 'GET /api/health', 'GET /health/ready', 'GET /metrics'];
 const WS_PATH = '/changefeed/ws';
 
 const tmpl = (p: string) => p.replace(/\{([^}]+)\}/g, ':$1');
@@ -79,11 +79,13 @@ describe('the router and openapi.yaml list the same routes', () => {
     ).toEqual([]);
     expect(table.filter((r) => r.websocket).map((r) => r.path)).toEqual([WS_PATH]);
     // Public routes: the router's auth:false set is the spec's x-permission "public" (= security: []) set.
+    // Plus the plain-HTTP GET of the WebSocket path: it only answers 426 UPGRADE_REQUIRED, whatever the credentials
+    // (docs/api.md); the upgrade itself needs the operation's permission (the websocket row).
     const publicServed = table
       .filter((r) => !r.auth)
       .map((r) => `${r.method} ${r.path}`)
       .sort();
-    expect(publicServed).toEqual([...DOCUMENTED_PUBLIC].sort());
+    expect(publicServed).toEqual([...DOCUMENTED_PUBLIC, `GET ${WS_PATH}`].sort());
     expect(
       specOps
         .filter((o) => o.public)
@@ -95,13 +97,14 @@ describe('the router and openapi.yaml list the same routes', () => {
       expect(o.permission, `${o.method} ${o.path} declares no x-permission`).toBeDefined();
       expect(['public', ...PERMISSIONS.filter((p) => p !== '*')], `${o.method} ${o.path}`).toContain(o.permission);
       expect(o.public, `${o.method} ${o.path}: x-permission public <=> security: []`).toBe(o.permission === 'public');
-      const served = table.filter((r) => r.method === o.method && r.path === tmpl(o.path));
+      const served = table.filter((r) => r.method === o.method && r.path === tmpl(o.path) && (r.websocket || r.path !== WS_PATH));
       expect(served.length, `${o.method} ${o.path}`).toBeGreaterThan(0);
       for (const r of served) expect(r.permission ?? 'public', `${o.method} ${o.path}`).toBe(o.permission);
     }
     // Routes that read or write documents say which tables a scoped key is checked against; the only
     // data routes without tables are the ones that name none (a transaction's begin, commit, rollback;
-    // POST /pii/pseudonymize, which writes to the vault only; the semantic cache, whose entries are not documents).
+    // POST /pii/pseudonymize, which writes to the vault only; the semantic cache, whose entries are not documents;
+    // GET /tables, which lists only the tables the key may read).
     const dataOps = specOps.filter((o) => ['data:read', 'data:write', 'query:execute'].includes(o.permission));
     expect(
       dataOps
@@ -110,6 +113,7 @@ describe('the router and openapi.yaml list the same routes', () => {
         .sort(),
     ).toEqual([
       'DELETE /cache/{key}',
+      'GET /tables',
       'POST /cache/invalidate',
       'POST /cache/put',
       'POST /cache/query',
@@ -272,6 +276,7 @@ describe('auth matrix over every route', () => {
       .replace('{key}', 'auth%3Akeep')
       .replace('{keyId}', victimKeyId)
       .replace('{collection}', 'auth')
+      .replace('{name}', 'auth')
       .replace('{id}', 'authc')
       .replace('{chunk_id}', 'authc%230');
     if (op.path === '/changefeed') return `${u}?from_seq=0&limit=5&key_prefix=auth:`;
@@ -337,7 +342,8 @@ describe('auth matrix over every route', () => {
     const before = await observable();
     let requests = 0;
     for (const op of specOps) {
-      if (op.public) continue;
+      // The plain GET of the WebSocket path answers 426 whatever the credentials (below); its upgrade's 401s are tested with real upgrades.
+      if (op.public || op.path === WS_PATH) continue;
       const url = urlOf(op);
       const variants: [string, Record<string, string>, string, string][] = credentials401().map(([what, h, challenge]) => [
         what,
@@ -370,7 +376,7 @@ describe('auth matrix over every route', () => {
   it('every protected HTTP route: a valid key with every other permission but the route one -> 403 FORBIDDEN, nothing applied', async () => {
     const before = await observable();
     for (const op of specOps) {
-      if (op.public) continue;
+      if (op.public || op.path === WS_PATH) continue; // 426 whatever the key; the upgrade's 403 is tested with real upgrades
       const secret = lacking[op.permission]!;
       const r = await send(op, { authorization: `Bearer ${secret}` });
       expect(r.status, r.ctx).toBe(403);
@@ -404,10 +410,23 @@ describe('auth matrix over every route', () => {
         expect(r.status, `${op.method} ${op.path} [${what}]: ${text}`).toBe(200);
       }
     }
-    // The plain GET of the WebSocket path, authenticated, explains itself.
+    // The plain GET of the WebSocket path explains itself, with or without (valid, bad, revoked, ?token=) credentials.
     const r = await s.req('GET', WS_PATH);
     await expectStatus(r, 426);
     expect(await r.json()).toMatchObject({ error: true, status_code: 426, code: 'UPGRADE_REQUIRED' });
+    expect(r.headers.get('upgrade')).toBe('websocket');
+    const variants: [string, Record<string, string>, string][] = [
+      ...credentials401().map(([what, h]): [string, Record<string, string>, string] => [what, h, WS_PATH]),
+      ['?token=', {}, `${WS_PATH}?token=${encodeURIComponent(ADMIN_KEY)}`],
+      ['a key without data:read', { authorization: `Bearer ${lacking['data:read']!}` }, WS_PATH],
+    ];
+    for (const [what, headers, u] of variants) {
+      const plain = await fetch(s.base + u, { headers, signal: AbortSignal.timeout(10_000) });
+      const text = await plain.text();
+      expect(plain.status, `GET ${u} [${what}]: ${text}`).toBe(426);
+      expect(JSON.parse(text), what).toMatchObject({ error: true, status_code: 426, code: 'UPGRADE_REQUIRED' });
+      expect(plain.headers.get('upgrade'), what).toBe('websocket');
+    }
   });
 
   it('the WebSocket route: bad, revoked or expired credentials get 401, a key without data:read or scoped elsewhere 403; ?token= and the header open it', async () => {

@@ -275,6 +275,8 @@ function probesFor(op: Operation): Probe[] {
         url: odd,
         headers: { 'content-type': 'application/json', ...AUTH },
         ...(body !== undefined ? { body } : {}),
+        // fetch resolves `/x/..` to `/` (a route since GET / answers a pointer): send the `..` itself.
+        ...(what === 'dot-dot' ? { raw: true } : {}),
       });
     }
   }

@@ -251,6 +251,26 @@ describe('parseFulltextConfig', () => {
     expect(parseFulltextConfig({ stopwords: ['z'.repeat(MAX_TERM_LENGTH)] }).stopwords).toHaveLength(1);
   });
 
+  it('language alone turns on its stemmer and stopwords; an explicit false still turns either off (issue 20)', () => {
+    const flags = (raw: unknown) => {
+      const c = parseFulltextConfig(raw);
+      return [c.language, c.stemming_enabled, c.stopwords_enabled];
+    };
+    expect(flags({ language: 'en' })).toEqual(['en', true, true]);
+    expect(flags({ language: 'de' })).toEqual(['de', true, true]);
+    expect(flags({ language: 'de', normalize_umlauts: true, stopwords: ['foo'] })).toEqual(['de', true, true]);
+    expect(flags({ language: 'en', stemming_enabled: false })).toEqual(['en', false, true]);
+    expect(flags({ language: 'en', stopwords_enabled: false })).toEqual(['en', true, false]);
+    expect(flags({ language: 'de', stemming_enabled: false, stopwords_enabled: false })).toEqual(['de', false, false]);
+    // language none has neither; without language (default en) both stay off unless asked for
+    expect(flags({ language: 'none' })).toEqual(['none', false, false]);
+    expect(flags({ language: 'none', stopwords: ['acme'] })).toEqual(['none', false, false]);
+    expect(flags({})).toEqual(['en', false, false]);
+    expect(flags({ stemming_enabled: true })).toEqual(['en', true, false]);
+    expect(flags({ stopwords_enabled: true })).toEqual(['en', false, true]);
+    expect(flags({ k1: 2 })).toEqual(['en', false, false]);
+  });
+
   it('refuses a config that is not an object', () => {
     for (const raw of [1, 'x', true, [], [1]]) expect(failure(raw), JSON.stringify(raw)).toEqual(['VALIDATION_FAILED', 'config']);
   });

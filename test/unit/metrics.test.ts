@@ -7,22 +7,51 @@ describe('FastHistogram in the prom-client registry', () => {
     const m = createMetrics();
     const s = m.requestDuration.seriesFor({ route: '/entities/:key', method: 'GET', status: '200' });
     expect(m.requestDuration.seriesFor({ route: '/entities/:key', method: 'GET', status: '200' })).toBe(s);
-    for (const v of [0.00005, 0.0001, 0.0003, 0.02, 99]) s.observe(v);
+    for (const v of [0.00005, 0.0005, 0.0007, 0.02, 99]) s.observe(v);
     const text = await m.registry.metrics();
     const line = (le: string) =>
       new RegExp(
-        `^vccdb_http_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",route="/entities/:key",method="GET",status="200"\\} (\\S+)$`,
+        `^themis_http_request_duration_seconds_bucket\\{le="${le.replace('+', '\\+')}",route="/entities/:key",method="GET",status="200"\\} (\\S+)$`,
         'm',
       ).exec(text)?.[1];
-    expect(line('0.0001')).toBe('2'); // le is inclusive: 0.00005 and 0.0001
-    expect(line('0.0005')).toBe('3');
+    expect(line('0.0005')).toBe('2'); // le is inclusive: 0.00005 and 0.0005
+    expect(line('0.001')).toBe('3');
     expect(line('0.025')).toBe('4');
     expect(line('10')).toBe('4');
     expect(line('+Inf')).toBe('5');
-    expect(text).toMatch(/^vccdb_http_request_duration_seconds_count\{route="\/entities\/:key",method="GET",status="200"\} 5$/m);
-    const sum = Number(/^vccdb_http_request_duration_seconds_sum\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
-    expect(sum).toBeCloseTo(99.02045, 6);
-    expect(text).toContain('# TYPE vccdb_http_request_duration_seconds histogram');
+    expect(text).toMatch(/^themis_http_request_duration_seconds_count\{route="\/entities\/:key",method="GET",status="200"\} 5$/m);
+    const sum = Number(/^themis_http_request_duration_seconds_sum\{[^}]*\} (\S+)$/m.exec(text)?.[1]);
+    expect(sum).toBeCloseTo(99.02125, 6);
+    expect(text).toContain('# TYPE themis_http_request_duration_seconds histogram');
+  });
+
+  it('the request-duration histogram has 14 buckets from 0.5 ms to 10 s, each 2-2.5 times the one before', async () => {
+    const m = createMetrics();
+    m.requestDuration.seriesFor({ route: '/health', method: 'GET', status: '200' }).observe(0.001);
+    const text = await m.registry.metrics();
+    const les = [...text.matchAll(/^themis_http_request_duration_seconds_bucket\{le="([^"]+)"/gm)].map((x) => x[1]);
+    expect(les).toEqual([
+      '0.0005',
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
+    const b = m.requestDuration.buckets;
+    for (let i = 1; i < b.length; i++) {
+      expect(b[i]! / b[i - 1]!).toBeGreaterThan(1.99);
+      expect(b[i]! / b[i - 1]!).toBeLessThan(2.51);
+    }
   });
 
   it('reads the request counters from their source at scrape time', async () => {

@@ -36,6 +36,15 @@ export interface ExecDeps {
   vector(index: string, vector: AqlValue, k: number, filter?: (key: string) => boolean): { key: string; distance: number }[];
   /** Edges at a vertex (latest committed state). */
   neighbors(vertex: string, direction: GraphDirection, edgeTable: string): Promise<{ edge: string; vertex: string }[]>;
+  /** The table catalogue (src/tables/), latest committed state: COLLECTIONS(), COLLECTION_COUNT(), LENGTH(collection). */
+  tables: {
+    /** Whether the table exists (a document, an index, a vector index or a policy names it). */
+    exists(table: string): boolean;
+    /** Its documents (exact). */
+    count(table: string): number;
+    /** Every existing table, sorted. */
+    names(): string[];
+  };
 }
 
 export interface ExecOptions {

@@ -18,6 +18,7 @@ import type { FnContext } from '../functions/index.js';
 import type { Plan, Step, SubPlans } from '../planner.js';
 import { hashKey, truthy } from '../values.js';
 import { extend, limitValue, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
+import { collectionCount, collectionList } from './collections.js';
 import { traversalStep, shortestPathStep } from './graph.js';
 import { modifyStep } from './modify.js';
 import { collectStep, sortStep } from './sort-collect.js';
@@ -71,6 +72,10 @@ export class Executor implements ExecContext {
         return cosine(args[0] ?? null, args[1] ?? null);
       case 'DOCUMENT':
         return documentCall(this, args);
+      case 'COLLECTION_COUNT':
+        return collectionCount(this, args[0] ?? null);
+      case 'COLLECTIONS':
+        return collectionList(this);
       case 'FULLTEXT':
         throw new ThemisError(
           'VALIDATION_FAILED',

@@ -12,7 +12,7 @@
  * a ThemisError VALIDATION_FAILED.
  *
  * Functions the planner/executor implement (FULLTEXT, BM25, SIMILARITY,
- * NEAR, DOCUMENT) are listed in `ENGINE_FUNCTIONS`: `checkFunction` accepts
+ * NEAR, DOCUMENT, COLLECTIONS, COLLECTION_COUNT) are listed in `ENGINE_FUNCTIONS`: `checkFunction` accepts
  * them and the evaluator hands them to `EvalContext.engineCall`.
  */
 import { ThemisError } from '../../errors.js';
@@ -45,7 +45,21 @@ export interface FunctionDef {
 }
 
 /** Functions the planner/executor implement; the evaluator calls `EvalContext.engineCall` for them. */
-export const ENGINE_FUNCTIONS: ReadonlySet<string> = new Set(['FULLTEXT', 'BM25', 'SIMILARITY', 'NEAR', 'DOCUMENT']);
+export const ENGINE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'FULLTEXT',
+  'BM25',
+  'SIMILARITY',
+  'NEAR',
+  'DOCUMENT',
+  'COLLECTIONS',
+  'COLLECTION_COUNT',
+]);
+
+/** Argument counts of the engine functions whose counts are fixed (checked at plan time; the others check their own). */
+const ENGINE_ARITY: Readonly<Record<string, { readonly minArgs: number; readonly maxArgs: number }>> = {
+  COLLECTIONS: { minArgs: 0, maxArgs: 0 },
+  COLLECTION_COUNT: { minArgs: 1, maxArgs: 1 },
+};
 
 /** Defines a function under one or more upper-case names (aliases). */
 export type Define = (names: string | string[], minArgs: number, maxArgs: number, fn: AqlFunction, charges?: boolean) => void;
@@ -89,7 +103,7 @@ function plural(n: number): string {
   return n === 1 ? 'argument' : 'arguments';
 }
 
-function arityText(d: FunctionDef): string {
+function arityText(d: Pick<FunctionDef, 'minArgs' | 'maxArgs'>): string {
   if (d.maxArgs === Infinity) return `at least ${d.minArgs} ${plural(d.minArgs)}`;
   if (d.minArgs === d.maxArgs) return `${d.minArgs} ${plural(d.minArgs)}`;
   return `between ${d.minArgs} and ${d.maxArgs} arguments`;
@@ -121,7 +135,11 @@ export function suggestFunction(name: string): string | undefined {
  */
 export function checkFunction(name: string, argc: number): void {
   const upper = name.toUpperCase();
-  if (ENGINE_FUNCTIONS.has(upper)) return;
+  if (ENGINE_FUNCTIONS.has(upper)) {
+    const a = ENGINE_ARITY[upper];
+    if (a !== undefined) checkArity(upper, a, argc);
+    return;
+  }
   const d = registry.get(upper);
   if (d === undefined) {
     const suggestion = suggestFunction(upper);
@@ -132,7 +150,7 @@ export function checkFunction(name: string, argc: number): void {
   checkArity(upper, d, argc);
 }
 
-function checkArity(name: string, d: FunctionDef, argc: number): void {
+function checkArity(name: string, d: Pick<FunctionDef, 'minArgs' | 'maxArgs'>, argc: number): void {
   if (argc < d.minArgs || argc > d.maxArgs) {
     throw new ThemisError('VALIDATION_FAILED', `function ${name}() expects ${arityText(d)}, got ${argc}`, {
       details: { function: name, minArgs: d.minArgs, maxArgs: d.maxArgs === Infinity ? null : d.maxArgs, got: argc },

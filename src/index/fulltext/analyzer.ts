@@ -67,6 +67,12 @@ export function parseFulltextConfig(raw: unknown): FulltextConfig {
       throw bad('language', `field "config.language" must be one of ${FULLTEXT_LANGUAGES.join(', ')}`);
     c.language = o.language as FulltextLanguage;
   }
+  // Naming a language asks for its analysis (the contract's example): its stemmer and stopwords, unless
+  // `stemming_enabled` / `stopwords_enabled` say otherwise. Without `language`, both stay off (a plain index).
+  if (o.language !== undefined && c.language !== 'none') {
+    if (o.stemming_enabled === undefined) c.stemming_enabled = true;
+    if (o.stopwords_enabled === undefined) c.stopwords_enabled = true;
+  }
   if (c.stemming_enabled && c.language === 'none')
     throw bad('stemming_enabled', 'stemming needs a language ("en" or "de"); set config.language or disable stemming');
   if (o.stopwords !== undefined) {

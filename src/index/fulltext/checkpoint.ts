@@ -24,6 +24,16 @@ export interface CheckpointContent {
   mem: MemoryIndex;
 }
 
+/** The sequence number a checkpoint reflects, read from its first bytes (no checksum: for choosing files to back up, not for loading). */
+export function checkpointSeq(head: Buffer): number {
+  const r = new CheckpointReader(head);
+  if (r.u32() !== MAGIC) throw new Error('not a fulltext checkpoint');
+  if (r.u32() !== VERSION) throw new Error('unknown checkpoint version');
+  r.u32();
+  r.str();
+  return r.f64();
+}
+
 /** Serialise (synchronously: a consistent cut of the in-memory index). */
 export function encodeCheckpoint(c: CheckpointContent): Buffer {
   const { mem } = c;

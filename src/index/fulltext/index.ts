@@ -23,5 +23,5 @@ export {
 export { bm25Idf, MAX_PREFIX_EXPANSIONS, type SearchResult, type ScoredDoc } from './search.js';
 export { DEFAULT_HIGHLIGHT, type HighlightOptions } from './snippet.js';
 export { MemoryIndex, PostingList } from './postings.js';
-export { encodeCheckpoint, decodeCheckpoint, type CheckpointContent } from './checkpoint.js';
+export { encodeCheckpoint, decodeCheckpoint, checkpointSeq, type CheckpointContent } from './checkpoint.js';
 export { writeCheckpointFile } from '../checkpoint-io.js';

@@ -15,6 +15,7 @@ export const Vectors: Module<VectorService> = {
   },
   commit: (v) => v.manager.participant,
   checkpoint: (v) => v.manager.checkpointAll(true),
+  backup: (v, b) => v.manager.backup(b),
   close: (v) => v.manager.close(),
   gauges: [
     { name: 'themis_vector_index_vectors', help: 'Vectors in each vector index', label: 'index', read: (v) => perIndex(v, 'vectorCount') },

@@ -64,6 +64,16 @@ const REBUILD_WORTH = 20_000;
 const MAGIC = 0x54485643; // "THVC"
 const VERSION = 1;
 
+/** The sequence number a vector checkpoint reflects, read from its first bytes (no checksum: for choosing files to back up, not for loading). */
+export function vectorCheckpointSeq(head: Buffer): number {
+  const r = new CheckpointReader(head);
+  if (r.u32() !== MAGIC) throw new Error('not a vector checkpoint');
+  if (r.u32() !== VERSION) throw new Error('unknown checkpoint version');
+  r.str();
+  r.f64();
+  return r.f64();
+}
+
 export interface VectorIndexStats {
   vectorCount: number;
   deletedSlots: number;

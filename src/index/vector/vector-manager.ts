@@ -5,11 +5,13 @@ import type { DocumentStore } from '../../documents/index.js';
 import { type Engine, WriteBatch, keyspace } from '../../storage/index.js';
 import { ticketedParticipant } from '../ticketed-participant.js';
 import { backfillTable, type CommitClock, type LatestValue } from '../backfill.js';
+import type { BackupTarget } from '../../kernel/index.js';
+import { backupCheckpoints } from '../checkpoint-backup.js';
 import { CheckpointScheduler, checkpointFile, type IndexCheckpoints } from '../checkpoint-scheduler.js';
 import { DefinitionRegistry } from '../definitions.js';
 import { replayReport } from '../replay.js';
 import { DEFAULT_VECTOR_INDEX, describeVectorIndex, type VectorIndexDef, type VectorIndexSpec } from './vector-def.js';
-import { TAG_DEF, VectorIndex, countKey, defKey, type VectorDraft, type VectorPlan } from './vector-index.js';
+import { TAG_DEF, VectorIndex, countKey, defKey, vectorCheckpointSeq, type VectorDraft, type VectorPlan } from './vector-index.js';
 
 const vecKs = keyspace('vector');
 const COUNTER_KEY = Buffer.of(0x4e); // 'N' -> {"next_id": n}
@@ -84,6 +86,12 @@ export class VectorManager {
 
   close(): Promise<void> {
     return this.scheduler.stop();
+  }
+
+  /** Online backup: the graph checkpoints of the indexes ready in the backup's snapshot, those not newer than its seq. */
+  async backup(b: BackupTarget): Promise<void> {
+    if (this.checkpoints)
+      await backupCheckpoints(b, this.checkpoints.dir, 'vector', await this.defs.readyAt(b.snapshot), vectorCheckpointSeq);
   }
 
   // ------------------------------------------------------------------ lookup

@@ -113,12 +113,17 @@ export function changefeedStreamRoutes(db: ServiceHost): RouteSpec[] {
     },
     {
       // uWS hands only upgrade requests to the WebSocket route; a plain GET would otherwise fall through to 404.
+      // It needs no credentials (server/index.ts): whoever sends it, the answer is to connect with a WebSocket.
       method: 'GET',
       path: '/changefeed/ws',
       handler: () => {
-        throw new HttpError('UPGRADE_REQUIRED', '/changefeed/ws speaks WebSocket only: send an Upgrade: websocket request (RFC 6455)', {
-          Upgrade: 'websocket',
-        });
+        throw new HttpError(
+          'UPGRADE_REQUIRED',
+          '/changefeed/ws is a WebSocket endpoint: connect with a WebSocket client (a GET with Upgrade: websocket, RFC 6455), ' +
+            'e.g. ws://<host>:<port>/changefeed/ws?from_seq=0 with Authorization: Bearer <key>; over plain HTTP, use ' +
+            'GET /changefeed (long-poll) or GET /changefeed/stream (Server-Sent Events)',
+          { Upgrade: 'websocket' },
+        );
       },
     },
   ];

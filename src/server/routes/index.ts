@@ -1,4 +1,5 @@
 import type { RouteArea } from '../route-area.js';
+import { adminArea } from './admin.js';
 import { auditArea } from './audit.js';
 import { cacheArea } from './cache.js';
 import { changefeedStreamArea } from './changefeed-stream.js';
@@ -15,6 +16,7 @@ import { reportsArea } from './reports.js';
 import { retentionArea } from './retention.js';
 import { searchArea } from './search.js';
 import { systemArea } from './system.js';
+import { tablesArea } from './tables.js';
 import { transactionsArea } from './transactions.js';
 import { vectorArea } from './vector.js';
 
@@ -28,6 +30,7 @@ export const AREAS: readonly RouteArea[] = [
   entitiesArea,
   transactionsArea,
   indexesArea,
+  tablesArea,
   changefeedArea,
   changefeedStreamArea,
   graphArea,
@@ -42,4 +45,5 @@ export const AREAS: readonly RouteArea[] = [
   retentionArea,
   reportsArea,
   piiArea,
+  adminArea,
 ];

@@ -4,6 +4,7 @@ import type { Database } from '../../db.js';
 import { Transactions } from '../../transactions/index.js';
 import type { Metrics } from '../../metrics.js';
 import { PACKAGE_VERSION } from '../../paths.js';
+import { API_VERSION } from '../api-version.js';
 import type { RouteSpec } from '../router.js';
 import type { RouteArea } from '../route-area.js';
 import type { RequestStats } from '../request-stats.js';
@@ -18,7 +19,21 @@ export interface SystemDeps {
 
 const LEVELS = [0, 1, 2, 3, 4, 5, 6];
 
-/** GET /health (+ /healthz, /api/health), /health/ready, /stats, /metrics. */
+/**
+ * What `GET /` answers: where to go from here, for a newcomer who opens the server's address. Only
+ * routes that exist are named (the server serves no HTML documentation or UI).
+ */
+const ROOT = {
+  name: 'ThemisTS',
+  version: PACKAGE_VERSION,
+  api_version: API_VERSION,
+  health: '/health',
+  ready: '/health/ready',
+  metrics: '/metrics',
+  authentication: 'Authorization: Bearer <key> on every endpoint except /, /health* and /metrics',
+} as const;
+
+/** GET / (a pointer to the rest), /health (+ /healthz, /api/health), /health/ready, /stats, /metrics. */
 export function systemRoutes(d: SystemDeps): RouteSpec[] {
   const uptime = () => Math.floor((Date.now() - d.startedAt) / 1000);
 
@@ -107,6 +122,7 @@ export function systemRoutes(d: SystemDeps): RouteSpec[] {
   });
 
   return [
+    { method: 'GET', path: '/', handler: () => ({ json: ROOT }) },
     { method: 'GET', path: '/health', handler: health },
     { method: 'GET', path: '/healthz', handler: health },
     { method: 'GET', path: '/api/health', handler: health },
