@@ -29,7 +29,9 @@ ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 
 # Dependencies first, so this layer is reused while only sources change.
+# The TypeScript client is an npm workspace (clients/typescript): npm ci needs its package.json.
 COPY package.json package-lock.json ./
+COPY clients/typescript/package.json ./clients/typescript/
 RUN npm ci --no-audit --no-fund
 
 # tsconfig.json compiles src/ and bench/ (see .dockerignore for what is left out).
@@ -57,8 +59,10 @@ WORKDIR /app
 
 # The server locates its package root by looking for package.json and
 # openapi.yaml next to dist/ (src/paths.ts); openapi.yaml is also the source
-# of the request schemas compiled at start. Files stay owned by root
-# (read-only for the server user).
+# of the request schemas compiled at start, and what GET /openapi.yaml and
+# /openapi.json serve; GET /docs serves its page's assets from
+# node_modules/swagger-ui-dist (a runtime dependency, kept by the prune).
+# Files stay owned by root (read-only for the server user).
 COPY --from=build /app/package.json /app/openapi.yaml ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src

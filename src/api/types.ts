@@ -14,12 +14,104 @@ export interface paths {
         /**
          * Where to start (a short JSON pointer to the other system endpoints)
          * @description A newcomer who opens the server's address gets the server's name and
-         *     version and the paths of the health, readiness and metrics endpoints
-         *     instead of a 404. No authentication. The server serves no HTML
-         *     documentation or UI; the API is described by this file and docs/api.md
-         *     in the source distribution.
+         *     version and the paths of the API reference page, this contract, the
+         *     health, readiness and metrics endpoints instead of a 404. No
+         *     authentication.
          */
         get: operations["getApiRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract as YAML
+         * @description The openapi.yaml the server was started with (the file it compiles its
+         *     request schemas and route permissions from), byte for byte. Strong
+         *     `ETag`; `If-None-Match` with it answers 304. `Cache-Control: no-cache`.
+         */
+        get: operations["getOpenApiYaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract as JSON
+         * @description The same document as `GET /openapi.yaml`, converted to JSON once at
+         *     first request (what `GET /docs` and code generators load). Strong
+         *     `ETag`; `If-None-Match` with it answers 304. `Cache-Control: no-cache`.
+         */
+        get: operations["getOpenApiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The API reference page (Swagger UI over /openapi.json)
+         * @description An HTML page that renders `/openapi.json` with Swagger UI (npm
+         *     `swagger-ui-dist`, served from the server's own node_modules under
+         *     `/docs/assets/`: no CDN, no request to another host). Its
+         *     `Content-Security-Policy` allows this origin only. "Try it out" calls
+         *     this server; authorize with an API key first (`Authorize`, kept in
+         *     the page's memory only).
+         */
+        get: operations["getApiReference"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A script, style sheet or icon of the API reference page
+         * @description `swagger-ui-bundle.js`, `swagger-ui.css`, `favicon-32x32.png`,
+         *     `favicon-16x16.png` (from the `swagger-ui-dist` package) and the
+         *     page's own `themis-init.js` and `themis.css`; any other name is 404.
+         *     `Cache-Control: public, max-age=86400` (the page asks for them with
+         *     `?v=<swagger-ui-dist version>`), strong `ETag`, 304 on `If-None-Match`.
+         */
+        get: operations["getApiReferenceAsset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2616,6 +2708,16 @@ export interface components {
             /** @description Contract version, as in `X-API-Version`. */
             api_version: string;
             /**
+             * @description The API reference page (no authentication).
+             * @constant
+             */
+            docs: "/docs";
+            /**
+             * @description This contract as JSON (no authentication; `/openapi.yaml` as YAML).
+             * @constant
+             */
+            openapi: "/openapi.json";
+            /**
              * @description Liveness (no authentication).
              * @constant
              */
@@ -3824,6 +3926,14 @@ export interface components {
         };
     };
     responses: {
+        /** @description The client's copy (`If-None-Match`) is current; no body. */
+        SpecNotModified: {
+            headers: {
+                ETag: components["headers"]["SpecETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description Healthy. */
         Health: {
             headers: {
@@ -4010,9 +4120,14 @@ export interface components {
          *     400 `TRANSACTION_NOT_ACTIVE`.
          */
         TransactionIdHeader: string;
+        /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+        IfNoneMatchSpec: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description A strong entity tag of the body (a hash of its bytes). */
+        SpecETag: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -4033,6 +4148,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiRootResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getOpenApiYaml: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatchSpec"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contract. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["SpecETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            304: components["responses"]["SpecNotModified"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getOpenApiJson: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatchSpec"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contract as an OpenAPI 3.1 JSON document. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["SpecETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
+            304: components["responses"]["SpecNotModified"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getApiReference: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatchSpec"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["SpecETag"];
+                    /** @description This origin only (`default-src 'none'; script-src 'self'; connect-src 'self'; ...`). */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            304: components["responses"]["SpecNotModified"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getApiReferenceAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatchSpec"];
+            };
+            path: {
+                /** @description The asset's file name. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset (`text/javascript`, `text/css` or `image/png`). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["SpecETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                    "image/png": string;
+                };
+            };
+            304: components["responses"]["SpecNotModified"];
+            /** @description No asset of that name (`NOT_FOUND`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             429: components["responses"]["TooManyRequests"];

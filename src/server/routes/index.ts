@@ -5,6 +5,7 @@ import { cacheArea } from './cache.js';
 import { changefeedStreamArea } from './changefeed-stream.js';
 import { changefeedArea } from './changefeed.js';
 import { contentArea } from './content.js';
+import { docsArea } from './docs.js';
 import { entitiesArea } from './entities.js';
 import { graphArea } from './graph.js';
 import { indexesArea } from './indexes.js';
@@ -27,6 +28,7 @@ import { vectorArea } from './vector.js';
  */
 export const AREAS: readonly RouteArea[] = [
   systemArea,
+  docsArea,
   entitiesArea,
   transactionsArea,
   indexesArea,

@@ -21,16 +21,18 @@ const LEVELS = [0, 1, 2, 3, 4, 5, 6];
 
 /**
  * What `GET /` answers: where to go from here, for a newcomer who opens the server's address. Only
- * routes that exist are named (the server serves no HTML documentation or UI).
+ * routes that exist are named: the API reference page and the contract (routes/docs.ts) first.
  */
 const ROOT = {
   name: 'ThemisTS',
   version: PACKAGE_VERSION,
   api_version: API_VERSION,
+  docs: '/docs',
+  openapi: '/openapi.json',
   health: '/health',
   ready: '/health/ready',
   metrics: '/metrics',
-  authentication: 'Authorization: Bearer <key> on every endpoint except /, /health* and /metrics',
+  authentication: 'Authorization: Bearer <key> on every endpoint except /, /health*, /metrics, /openapi.* and /docs*',
 } as const;
 
 /** GET / (a pointer to the rest), /health (+ /healthz, /api/health), /health/ready, /stats, /metrics. */
