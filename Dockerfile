@@ -66,6 +66,10 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/openapi.yaml ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# The client subcommands (themis aql|import|export|backup, docs/cli.md) load @themis-ts/client, a
+# workspace package: node_modules/@themis-ts/client links to clients/typescript.
+COPY --from=build /app/clients/typescript/package.json ./clients/typescript/
+COPY --from=build /app/clients/typescript/dist ./clients/typescript/dist
 
 USER themis
 

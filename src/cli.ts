@@ -4,10 +4,20 @@ import { createLogger } from './log.js';
 import type { RunningServer } from './app.js';
 import { backupKeyOf, restoreBeforeStart, restoreCommand } from './backup/index.js';
 
-/** Entry point: flags/env → Config, start, and stop cleanly on SIGTERM/SIGINT; `restore` is a subcommand (docs/operations.md). */
+/**
+ * Entry point: flags/env → Config, start, and stop cleanly on SIGTERM/SIGINT; `restore` is a subcommand
+ * (docs/operations.md), and `aql`, `import`, `export`, `backup` are client subcommands (docs/cli.md).
+ */
 async function main(): Promise<void> {
   if (process.argv[2] === 'restore') {
     process.exitCode = await restoreCommand(process.argv.slice(3));
+    return;
+  }
+  const sub = process.argv[2];
+  if (sub === 'aql' || sub === 'import' || sub === 'export' || sub === 'backup') {
+    // Client subcommands (docs/cli.md): loaded only here, so the server's start path never loads the HTTP client.
+    const { clientCommand } = await import('./client-cli/index.js');
+    process.exitCode = await clientCommand(sub, process.argv.slice(3));
     return;
   }
   let config: ReturnType<typeof loadConfig>;

@@ -406,6 +406,7 @@ export class ConfigError extends Error {
 
 export const HELP = `Usage: themists [options]
        themists restore <backup-dir> --data-dir <dir> [--force]   (restore --help: all options)
+       themists aql|import|export|backup ...   (client commands against a running server; <command> --help)
 
 Every option also reads an environment variable; a flag wins over the variable.
 
