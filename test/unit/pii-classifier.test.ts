@@ -499,9 +499,12 @@ describe('cost', () => {
     ["'Am ' × 3.3e5", 'Am '.repeat(333333)],
     ["'4111 ' × 2e5", '4111 '.repeat(2e5)],
     ["'Hauptstraße 1 ' × 7e4", 'Hauptstraße 1 '.repeat(7e4)],
-  ])('classifies 1 MB of %s in well under a second', (_name, text) => {
+  ])('classifies 1 MB of %s in linear time (seconds, not minutes)', (_name, text) => {
+    // A guard against super-linear scans (regex backtracking, quadratic rescans), not a benchmark: such a scan
+    // over 1 MB takes minutes. Quiet, each input takes 0.2–0.7 s; the bound leaves room for a loaded 2-core CI
+    // machine (1.03 s was seen there under the full suite with a 1 s bound).
     const t0 = performance.now();
     classifier.classify(text);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });
