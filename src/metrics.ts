@@ -123,28 +123,22 @@ export function createMetrics(startedAt: number = Date.now()): Metrics {
       registry.registerMetric(new ScrapedHistogram(name, help, buckets, read) as unknown as client.Metric);
     },
     addLabeledGauge: (name, help, label, read, type = 'gauge') => {
+      // A counter's series are re-added (inc) and a gauge's set, both after a reset, at every scrape.
+      const config = { name, help, labelNames: [label], registers: [registry] };
       if (type === 'counter')
         new client.Counter({
-          name,
-          help,
-          labelNames: [label],
-          registers: [registry],
+          ...config,
           collect() {
-            const series = read();
             this.reset();
-            for (const [value, v] of series ?? []) this.inc({ [label]: value }, v);
+            for (const [value, v] of read() ?? []) this.inc({ [label]: value }, v);
           },
         });
       else
         new client.Gauge({
-          name,
-          help,
-          labelNames: [label],
-          registers: [registry],
+          ...config,
           collect() {
-            const series = read();
             this.reset();
-            for (const [value, v] of series ?? []) this.set({ [label]: value }, v);
+            for (const [value, v] of read() ?? []) this.set({ [label]: value }, v);
           },
         });
     },

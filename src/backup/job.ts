@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import type { components } from '../api/types.js';
 import type { ChangeLog } from '../cdc/change-log.js';
 import type { BackupTarget, Module } from '../kernel/index.js';
 import type { Logger } from '../log.js';
@@ -28,29 +29,9 @@ import { backupKeyFingerprint, seal } from './seal.js';
 
 const gzip = promisify(zlib.gzip);
 
-export type BackupStatus = 'running' | 'done' | 'failed';
-
-/** What GET /admin/backup/{id} answers (and backup.json holds). */
-export interface BackupView {
-  id: string;
-  status: BackupStatus;
-  /** Change-log sequence number of the backup. */
-  seq: number;
-  first_seq: number;
-  path: string;
-  /** Bytes written so far (all files of the backup once done). */
-  bytes: number;
-  /** LevelDB entries copied so far. */
-  entries: number;
-  /** 0..1: the files beside LevelDB (5 %), then LevelDB's part, estimated from its approximate size. */
-  progress: number;
-  started_at: string;
-  finished_at?: string;
-  error?: string;
-  /** What an operator should know: e.g. a secret left out for want of a backup key. */
-  warnings: string[];
-  server_version: string;
-}
+/** What GET /admin/backup/{id} answers (and backup.json holds): the contract's BackupInfo (openapi.yaml). */
+export type BackupView = components['schemas']['BackupInfo'];
+export type BackupStatus = BackupView['status'];
 
 /** What a backup reads: storage, the change log, and the modules whose files it adds. */
 export interface BackupSource {

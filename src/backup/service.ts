@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { components } from '../api/types.js';
 import { ThemisError } from '../errors.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import { allKeyspaces } from '../storage/index.js';
@@ -13,24 +14,11 @@ export interface BackupServiceOptions extends BackupSource {
   root: string;
 }
 
-export interface CompactRequest {
-  keyspace?: string;
-  /** Full LevelDB keys, hex; either may be left out (from the first / to the last key). */
-  start?: string;
-  end?: string;
-}
+/** What POST /admin/compact takes (full LevelDB keys in hex; either bound may be left out). */
+export type CompactRequest = components['schemas']['CompactRequest'];
 
-export interface CompactResult {
-  success: true;
-  range: { keyspace?: string; start: string | null; end: string | null };
-  /** LevelDB's approximate on-disk size of the range (table files only) before and after. */
-  before_bytes: number;
-  after_bytes: number;
-  reclaimed_bytes: number;
-  files_at_level_before: number[];
-  files_at_level_after: number[];
-  duration_ms: number;
-}
+/** What POST /admin/compact answers: the contract's CompactResult (openapi.yaml). */
+export type CompactResult = components['schemas']['CompactResult'];
 
 const LEVELS = [0, 1, 2, 3, 4, 5, 6];
 
