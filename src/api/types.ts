@@ -120,6 +120,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web console (a single-page app; docs/console.md)
+         * @description The console's page: Overview, Data, AQL, Indexes, Change feed, Search,
+         *     Security and compliance. Its shell needs no credentials (like `/docs`);
+         *     the user signs in with an API key, which the page keeps in
+         *     `sessionStorage` and sends as `Authorization: Bearer` on every data
+         *     call. Built at `npm run build` (Vite, into `dist/console/`); 503
+         *     `UNAVAILABLE` when this installation was not built. Its
+         *     `Content-Security-Policy` allows this origin only. Pages are
+         *     addressed after `#` (`/ui#/aql`).
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A script or style sheet of the web console
+         * @description The files the console's build wrote (content-hashed names such as
+         *     `index-3f2a9c0d.js`); any other name is 404. `Cache-Control: public,
+         *     max-age=31536000, immutable` (a new build has new names), strong
+         *     `ETag`, 304 on `If-None-Match`.
+         */
+        get: operations["getConsoleAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1203,6 +1253,29 @@ export interface paths {
          *     naming the field (`permissions.<i>`).
          */
         post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling credential and its permissions (any valid key)
+         * @description Any valid credential may ask (`x-permission: authenticated`): the admin
+         *     key, an API key whatever its permissions, a JWT. The answer names the
+         *     credential and what it may do, never a secret. The web console (`/ui`)
+         *     signs in with it and shows only the pages the key can use.
+         */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3300,6 +3373,15 @@ export interface components {
             page: number;
             page_size: number;
         };
+        WhoAmI: {
+            /** @description The credential's id (an API key's `keyId`, `jwt:<sub>` for a JWT, `env-admin` for THEMIS_ADMIN_KEY, the stored admin key's id for admin.key). */
+            id: string;
+            /** @enum {string} */
+            kind: "admin" | "api_key" | "jwt";
+            name: string;
+            /** @description Permissions and table-scoped data grants (`data:read:users`), sorted. */
+            permissions: string[];
+        };
         ApiKeyRevoked: {
             /** @constant */
             success: true;
@@ -4258,6 +4340,82 @@ export interface operations {
                     "text/javascript": string;
                     "text/css": string;
                     "image/png": string;
+                };
+            };
+            304: components["responses"]["SpecNotModified"];
+            /** @description No asset of that name (`NOT_FOUND`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatchSpec"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["SpecETag"];
+                    /** @description This origin only (`default-src 'none'; script-src 'self'; connect-src 'self'; ...`). */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            304: components["responses"]["SpecNotModified"];
+            429: components["responses"]["TooManyRequests"];
+            /** @description The console is not built in this installation (`UNAVAILABLE`). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getConsoleAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` of a copy the client holds; when it is current, the answer is 304 without a body. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatchSpec"];
+            };
+            path: {
+                /** @description The asset's file name. */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset (`text/javascript` or `text/css`). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["SpecETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
                 };
             };
             304: components["responses"]["SpecNotModified"];
@@ -6134,6 +6292,28 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
         };
     };

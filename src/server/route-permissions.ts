@@ -34,11 +34,13 @@ const ACTION = /^[A-Z][A-Z0-9_]{1,63}$/;
 
 /** The value of `x-permission` for a route anyone may call (no Authorization needed). */
 export const PUBLIC = 'public';
+/** The value of `x-permission` for a route any valid credential may call, whatever its permissions (GET /api/whoami). */
+export const AUTHENTICATED = 'authenticated';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /**
  * Every operation of openapi.yaml declares the permission it needs
- * (`x-permission`: a name of the `Permission` schema, or `public`), and the
+ * (`x-permission`: a name of the `Permission` schema, `authenticated` or `public`), and the
  * server takes each route's requirement from there: the published contract
  * and the enforced one cannot drift apart. Each also names its audit verb
  * (`x-audit-action`). A route without an operation, an operation without
@@ -60,7 +62,7 @@ export class RoutePermissions {
         if (x === undefined) throw new TypeError(`${where} declares no x-permission`);
         const isPublic = Array.isArray(op.security) && op.security.length === 0;
         if ((x === PUBLIC) !== isPublic) throw new TypeError(`${where}: x-permission "${String(x)}" disagrees with its security list`);
-        if (x !== PUBLIC && (typeof x !== 'string' || !(PERMISSIONS as readonly string[]).includes(x) || x === '*'))
+        if (x !== PUBLIC && x !== AUTHENTICATED && (typeof x !== 'string' || !(PERMISSIONS as readonly string[]).includes(x) || x === '*'))
           throw new TypeError(`${where}: x-permission "${String(x)}" is not a permission`);
         const action = op['x-audit-action'];
         if (typeof action !== 'string' || !ACTION.test(action))
@@ -74,7 +76,7 @@ export class RoutePermissions {
           `${m.toUpperCase()} ${p}`,
           x === PUBLIC
             ? { auth: false, permission: undefined, action, successStatus }
-            : { auth: true, permission: x as Permission, action, successStatus },
+            : { auth: true, permission: x === AUTHENTICATED ? undefined : (x as Permission), action, successStatus },
         );
       }
     }

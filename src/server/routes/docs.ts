@@ -1,13 +1,11 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ThemisError } from '../../errors.js';
 import { PACKAGE_ROOT } from '../../paths.js';
-import { ifNoneMatchHits, strongETag } from '../range.js';
 import type { AreaRoute, RouteArea } from '../route-area.js';
-import type { ApiRequest, Reply } from '../types.js';
+import { once, type Static, serveStatic as serve, staticBody as stat } from '../static.js';
 
 /**
  * The contract and its reference page, without authentication (like /health):
@@ -24,24 +22,6 @@ import type { ApiRequest, Reply } from '../types.js';
  * 304. The page sends a Content-Security-Policy that allows this origin only (scripts, styles,
  * fetches), so the browser itself refuses any request to another host.
  */
-
-/** A body served from memory: its bytes, type and validator. */
-interface Static {
-  readonly body: Uint8Array;
-  readonly contentType: string;
-  readonly etag: string;
-}
-
-function stat(body: Uint8Array | string, contentType: string): Static {
-  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return { body: bytes, contentType, etag: strongETag(crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 32)) };
-}
-
-/** Computed once, on first use. */
-function once<T>(make: () => T): () => T {
-  let v: T | undefined;
-  return () => (v ??= make());
-}
 
 /** swagger-ui-dist's folder in node_modules (resolved like an import: works wherever npm put it). */
 const swaggerDir = once(() => path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')));
@@ -141,13 +121,6 @@ const assets = new Map<string, () => Static>([
   ['themis-init.js', once(() => stat(INIT_JS, 'text/javascript; charset=utf-8'))],
   ['themis.css', once(() => stat(THEMIS_CSS, 'text/css; charset=utf-8'))],
 ]);
-
-/** 200 with the body, or 304 when the client's copy is current (If-None-Match, RFC 9110 §13.1.2). */
-function serve(req: ApiRequest, f: Static, headers: Record<string, string>): Reply {
-  const h = { ETag: f.etag, ...headers };
-  if (ifNoneMatchHits(req.header('if-none-match'), f.etag)) return { status: 304, headers: h };
-  return { body: f.body, contentType: f.contentType, headers: h };
-}
 
 /** The contract may change with the server's version: clients revalidate (cheap: 304). */
 const REVALIDATE = { 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };

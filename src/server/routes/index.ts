@@ -4,6 +4,7 @@ import { auditArea } from './audit.js';
 import { cacheArea } from './cache.js';
 import { changefeedStreamArea } from './changefeed-stream.js';
 import { changefeedArea } from './changefeed.js';
+import { consoleArea } from './console.js';
 import { contentArea } from './content.js';
 import { docsArea } from './docs.js';
 import { entitiesArea } from './entities.js';
@@ -29,6 +30,7 @@ import { vectorArea } from './vector.js';
 export const AREAS: readonly RouteArea[] = [
   systemArea,
   docsArea,
+  consoleArea,
   entitiesArea,
   transactionsArea,
   indexesArea,

@@ -36,6 +36,15 @@ export function keyRoutes(db: ServiceHost): RouteSpec[] {
     };
   };
   return [
+    {
+      // Who the caller is (any valid credential): the web console signs in with it and shows what the key may do.
+      method: 'GET',
+      path: '/api/whoami',
+      handler: (req) => {
+        const p = req.principal!;
+        return { json: { id: p.id, kind: p.kind, name: p.name, permissions: [...p.permissions].sort() } };
+      },
+    },
     withBody({
       method: 'POST',
       path: '/api/keys',

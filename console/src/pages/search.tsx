@@ -1,0 +1,5 @@
+import type { PageProps } from '../app';
+
+export function SearchPage(_props: PageProps) {
+  return <p class="muted">Coming in this change.</p>;
+}
