@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { BROWSER_SKIP_REASON, launchBrowser, RUN_BROWSER, screenshotPath, watchPage } from '../helpers/browser.js';
 import { expectStatus, json, ROOT, startServer, type StartedServer } from '../helpers/server.js';
 
 /**
@@ -20,16 +19,6 @@ import { expectStatus, json, ROOT, startServer, type StartedServer } from '../he
 
 const NO_AUTH = { authorization: '' };
 const SPEC_TEXT = fs.readFileSync(path.join(ROOT, 'openapi.yaml'), 'utf8');
-
-const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
-const REQUIRED = process.env.THEMIS_REQUIRE_BROWSER === '1';
-const probe = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' });
-const HAVE_BROWSER = probe.error === undefined && probe.status === 0;
-const SKIP_REASON = HAVE_BROWSER
-  ? ''
-  : REQUIRED
-    ? ` (${CHROMIUM} not found and THEMIS_REQUIRE_BROWSER=1: fails)`
-    : ` (skipped: ${CHROMIUM} not found; apt-get install chromium, or set THEMIS_REQUIRE_BROWSER=1 to fail instead)`;
 
 let s: StartedServer;
 
@@ -129,22 +118,11 @@ describe('GET /docs and its assets', () => {
 });
 
 describe('the reference page in a browser', () => {
-  it.skipIf(!HAVE_BROWSER && !REQUIRED)(`renders the operations from /openapi.json and asks no other host${SKIP_REASON}`, async () => {
-    expect(HAVE_BROWSER, `${CHROMIUM} is not installed but THEMIS_REQUIRE_BROWSER=1 (apt-get install chromium)`).toBe(true);
-    const { chromium } = await import('playwright-core');
-    // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-    const browser = await chromium.launch({ executablePath: probePath(CHROMIUM), args: ['--no-sandbox'] });
+  it.skipIf(!RUN_BROWSER)(`renders the operations from /openapi.json and asks no other host${BROWSER_SKIP_REASON}`, async () => {
+    const browser = await launchBrowser();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-      const requested: string[] = [];
-      const problems: string[] = [];
-      page.on('request', (q) => requested.push(q.url()));
-      page.on('requestfailed', (q) => problems.push(`request failed: ${q.url()} (${q.failure()?.errorText ?? '?'})`));
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      // A CSP violation or a failed load shows as a console error.
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-      });
+      const watch = watchPage(page, s.base);
       const res = await page.goto(`${s.base}/docs`, { waitUntil: 'load' });
       expect(res?.status()).toBe(200);
       // A known operation's summary, rendered from the spec (System tag, expanded by default).
@@ -152,30 +130,14 @@ describe('the reference page in a browser', () => {
       await expect(page.getByText('Read an entity', { exact: true }).first().isVisible()).resolves.toBe(true);
       await expect(page.locator('.info .title').first().textContent()).resolves.toContain('ThemisTS HTTP API');
       await page.waitForLoadState('networkidle');
-      const shot = process.env.THEMIS_UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/images/api-reference.png') : tempPng();
+      const shot = screenshotPath('api-reference.png');
       await page.screenshot({ path: shot });
       expect(fs.statSync(shot).size).toBeGreaterThan(10_000);
-      const base = new URL(s.base);
-      const foreign = requested.filter((u) => {
-        const url = new URL(u);
-        return url.protocol !== 'data:' && url.protocol !== 'blob:' && url.host !== base.host;
-      });
-      expect(foreign, 'requests to another host').toEqual([]);
-      expect(requested).toContain(`${s.base}/openapi.json`);
-      expect(problems).toEqual([]);
+      expect(watch.foreign(), 'requests to another host').toEqual([]);
+      expect(watch.requested).toContain(`${s.base}/openapi.json`);
+      expect(watch.problems).toEqual([]);
     } finally {
       await browser.close();
     }
   });
 });
-
-/** The binary's absolute path (playwright wants one). */
-function probePath(cmd: string): string {
-  if (cmd.includes('/')) return cmd;
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.stdout.trim() || cmd;
-}
-
-function tempPng(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'themis-shot-')), 'api-reference.png');
-}

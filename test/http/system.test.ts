@@ -360,15 +360,16 @@ describe('GET / and the plain GET of the WebSocket path (issue 20, the first hou
         version: PKG_VERSION,
         api_version: '1.0.1',
         docs: '/docs',
+        console: '/ui',
         openapi: '/openapi.json',
         health: '/health',
         ready: '/health/ready',
         metrics: '/metrics',
-        authentication: 'Authorization: Bearer <key> on every endpoint except /, /health*, /metrics, /openapi.* and /docs*',
+        authentication: 'Authorization: Bearer <key> on every endpoint except /, /health*, /metrics, /openapi.*, /docs* and /ui*',
       });
     }
     const root = await json<Record<string, string>>(await s.req('GET', '/', undefined, NO_AUTH));
-    for (const p of [root.docs!, root.openapi!, root.health!, root.ready!, root.metrics!]) {
+    for (const p of [root.docs!, root.console!, root.openapi!, root.health!, root.ready!, root.metrics!]) {
       const r = await s.req('GET', p, undefined, NO_AUTH);
       expect(r.status, p).toBe(200);
       await r.arrayBuffer();

@@ -14,7 +14,7 @@ export interface paths {
         /**
          * Where to start (a short JSON pointer to the other system endpoints)
          * @description A newcomer who opens the server's address gets the server's name and
-         *     version and the paths of the API reference page, this contract, the
+         *     version and the paths of the API reference page, the web console, this contract, the
          *     health, readiness and metrics endpoints instead of a 404. No
          *     authentication.
          */
@@ -2785,6 +2785,11 @@ export interface components {
              * @constant
              */
             docs: "/docs";
+            /**
+             * @description The web console (its page needs no authentication; sign in there with an API key).
+             * @constant
+             */
+            console: "/ui";
             /**
              * @description This contract as JSON (no authentication; `/openapi.yaml` as YAML).
              * @constant

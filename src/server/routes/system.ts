@@ -28,11 +28,12 @@ const ROOT = {
   version: PACKAGE_VERSION,
   api_version: API_VERSION,
   docs: '/docs',
+  console: '/ui',
   openapi: '/openapi.json',
   health: '/health',
   ready: '/health/ready',
   metrics: '/metrics',
-  authentication: 'Authorization: Bearer <key> on every endpoint except /, /health*, /metrics, /openapi.* and /docs*',
+  authentication: 'Authorization: Bearer <key> on every endpoint except /, /health*, /metrics, /openapi.*, /docs* and /ui*',
 } as const;
 
 /** GET / (a pointer to the rest), /health (+ /healthz, /api/health), /health/ready, /stats, /metrics. */
