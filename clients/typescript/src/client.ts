@@ -26,6 +26,12 @@ export interface ThemisClientOptions {
 }
 
 export interface QueryOptions {
+  /**
+   * Bind variables for a query given as plain text (`'FOR u IN @@coll FILTER u.age > @min RETURN u'`
+   * with `{ '@coll': 'users', min: 30 }`). With an `aql` tag they are added to the tag's own; a name
+   * bound by both is a TypeError.
+   */
+  bindVars?: Record<string, unknown>;
   /** Run inside this transaction (set for you inside `db.transaction()`). */
   transactionId?: number;
   /** Per-query time limit (server: 408 past it). */
@@ -377,6 +383,12 @@ export class AqlCursor<T> implements AsyncIterable<T> {
 
 function requestBody(q: AqlQuery | string, opts: QueryOptions): AqlRequest {
   const body: AqlRequest = isAqlQuery(q) ? { query: q.query, bind_vars: q.bindVars } : { query: q };
+  if (opts.bindVars !== undefined) {
+    const own = body.bind_vars ?? {};
+    for (const name of Object.keys(opts.bindVars))
+      if (Object.hasOwn(own, name)) throw new TypeError(`bind variable "${name}" is bound by the aql tag and by bindVars`);
+    body.bind_vars = { ...own, ...opts.bindVars };
+  }
   if (opts.timeoutMs !== undefined) body.timeout_ms = opts.timeoutMs;
   if (opts.allowFullScan !== undefined) body.allow_full_scan = opts.allowFullScan;
   return body;

@@ -83,6 +83,16 @@ describe('aql tag and query', () => {
     expect(await db.query(aql`FOR p IN people FILTER p.age > ${minAge} SORT p.age RETURN p.name`)).toEqual(['bob', 'cy']);
     const evil = '" || true || "';
     expect(await db.query(aql`FOR p IN people FILTER p.name == ${evil} RETURN p.name`)).toEqual([]);
+    // Plain text with bind variables (a query kept in a file or typed by a user).
+    expect(
+      await db.query('FOR p IN @@coll FILTER p.age > @min SORT p.age RETURN p.name', { bindVars: { '@coll': 'people', min: minAge } }),
+    ).toEqual(['bob', 'cy']);
+    expect(
+      await db.query(aql`FOR p IN people FILTER p.age > ${minAge} AND p.name != @not SORT p.age RETURN p.name`, {
+        bindVars: { not: 'cy' },
+      }),
+    ).toEqual(['bob']);
+    await expect(db.query(aql`RETURN ${1}`, { bindVars: { value0: 2 } })).rejects.toThrow(/bound by the aql tag and by bindVars/);
   });
 
   it('collection interpolation and nested fragments', async () => {
