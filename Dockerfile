@@ -9,7 +9,7 @@
 # uWebSockets.js and their optional helpers ship prebuilt binaries for
 # linux-x64 glibc, the toolchain is the fallback), compiles the TypeScript and
 # prunes dev dependencies; the runtime stage carries only node_modules,
-# dist/src, package.json and openapi.yaml.
+# dist/src, dist/console (the web console's bundle), package.json and openapi.yaml.
 
 ARG NODE_VERSION=20
 
@@ -66,6 +66,8 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/openapi.yaml ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# The web console (GET /ui): the bundle Vite built from console/ (no runtime dependency of its own).
+COPY --from=build /app/dist/console ./dist/console
 # The client subcommands (themis aql|import|export|backup, docs/cli.md) load @themis-ts/client, a
 # workspace package: node_modules/@themis-ts/client links to clients/typescript.
 COPY --from=build /app/clients/typescript/package.json ./clients/typescript/
