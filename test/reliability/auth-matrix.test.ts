@@ -57,9 +57,15 @@ const DOCUMENTED_PUBLIC = [
   'GET /openapi.json',
   'GET /docs',
   'GET /docs/assets/{file}',
+  'GET /ui',
+  'GET /ui/assets/{file}',
 ];
-/** A path of a public operation with its parameters filled in (the one public template: an asset of the reference page). */
-const publicUrl = (p: string) => p.replace('{file}', 'swagger-ui.css');
+/** The operations any valid credential may call, whatever its permissions (`x-permission: authenticated`). */
+const AUTHENTICATED = ['GET /api/whoami'];
+/** The console's first script (its names carry a content hash: read from the built page). */
+let consoleAsset = '';
+/** A path of a public operation with its parameters filled in (the public templates: an asset of the reference page or of the console). */
+const publicUrl = (p: string) => (p === '/ui/assets/{file}' ? `/ui/assets/${consoleAsset}` : p.replace('{file}', 'swagger-ui.css'));
 const WS_PATH = '/changefeed/ws';
 
 const tmpl = (p: string) => p.replace(/\{([^}]+)\}/g, ':$1');
@@ -117,12 +123,18 @@ describe('the router and openapi.yaml list the same routes', () => {
     // Every operation declares a permission, and the router enforces exactly that one.
     for (const o of specOps) {
       expect(o.permission, `${o.method} ${o.path} declares no x-permission`).toBeDefined();
-      expect(['public', ...PERMISSIONS.filter((p) => p !== '*')], `${o.method} ${o.path}`).toContain(o.permission);
+      expect(['public', 'authenticated', ...PERMISSIONS.filter((p) => p !== '*')], `${o.method} ${o.path}`).toContain(o.permission);
       expect(o.public, `${o.method} ${o.path}: x-permission public <=> security: []`).toBe(o.permission === 'public');
       const served = table.filter((r) => r.method === o.method && r.path === tmpl(o.path) && (r.websocket || r.path !== WS_PATH));
       expect(served.length, `${o.method} ${o.path}`).toBeGreaterThan(0);
-      for (const r of served) expect(r.permission ?? 'public', `${o.method} ${o.path}`).toBe(o.permission);
+      for (const r of served) expect(r.auth ? (r.permission ?? 'authenticated') : 'public', `${o.method} ${o.path}`).toBe(o.permission);
     }
+    expect(
+      specOps
+        .filter((o) => o.permission === 'authenticated')
+        .map((o) => `${o.method} ${o.path}`)
+        .sort(),
+    ).toEqual(AUTHENTICATED);
     // Routes that read or write documents say which tables a scoped key is checked against; the only
     // data routes without tables are the ones that name none (a transaction's begin, commit, rollback;
     // POST /pii/pseudonymize, which writes to the vault only; the semantic cache, whose entries are not documents;
@@ -166,12 +178,14 @@ describe('auth matrix over every route', () => {
   /** Credentials that were valid and are not any more, or never were: each must be 401. */
   const ended: [string, string][] = [];
 
-  const routePermissions = [...new Set(specOps.filter((o) => !o.public).map((o) => o.permission))];
+  // `authenticated` is no permission a key holds: any valid key (the `lacking` ones included) may call those routes.
+  const routePermissions = [...new Set(specOps.filter((o) => !o.public && o.permission !== 'authenticated').map((o) => o.permission))];
 
   beforeAll(async () => {
     // Hundreds of refused credentials from one address: the brute-force limit (THEMIS_AUTH_FAIL_LIMIT, default
     // 20/min) would answer 429 after the first few; it has its own tests (test/http/rate-limit.test.ts).
     s = await startServer({ env: { THEMIS_AUTH_FAIL_LIMIT: 'off', THEMIS_JWT_SECRET: JWT_SECRET } });
+    consoleAsset = /\/ui\/assets\/([\w.-]+\.js)/.exec(await (await fetch(`${s.base}/ui`)).text())?.[1] ?? 'missing.js';
     const admin = (method: string, p: string, body?: unknown) =>
       s.req(method, p, body).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
     for (const [m, p, b] of [
@@ -399,6 +413,12 @@ describe('auth matrix over every route', () => {
     const before = await observable();
     for (const op of specOps) {
       if (op.public || op.path === WS_PATH) continue; // 426 whatever the key; the upgrade's 403 is tested with real upgrades
+      if (op.permission === 'authenticated') {
+        // Any valid key, even one holding a single unrelated permission.
+        for (const secret of Object.values(lacking))
+          expect((await send(op, { authorization: `Bearer ${secret}` })).status, op.path).toBe(200);
+        continue;
+      }
       const secret = lacking[op.permission]!;
       const r = await send(op, { authorization: `Bearer ${secret}` });
       expect(r.status, r.ctx).toBe(403);
@@ -480,7 +500,7 @@ describe('auth matrix over every route', () => {
     const before = await observable();
     for (const op of specOps) {
       if (op.public) continue;
-      const headers = { authorization: `Bearer ${right[op.permission]!}` };
+      const headers = { authorization: `Bearer ${right[op.permission] ?? right['stats:read']!}` };
       // A transaction belongs to the principal that began it: commit and roll back one of this key's own.
       let txn: number | undefined;
       if (op.path === '/transaction/commit' || op.path === '/transaction/rollback') {

@@ -9,6 +9,7 @@ describe('RoutePermissions', () => {
     const r = new RoutePermissions(
       doc({
         '/health': { get: { 'x-permission': 'public', 'x-audit-action': 'HEALTH_CHECK', security: [] } },
+        '/api/whoami': { get: { 'x-permission': 'authenticated', 'x-audit-action': 'WHOAMI' } },
         '/entities/{key}': {
           get: { 'x-permission': 'data:read', 'x-audit-action': 'GET_ENTITY' },
           put: { 'x-permission': 'data:write', 'x-audit-action': 'PUT_ENTITY', responses: { '400': {}, '201': {} } },
@@ -16,6 +17,8 @@ describe('RoutePermissions', () => {
       }),
     );
     expect(r.of('GET', '/health')).toEqual({ auth: false, permission: undefined, action: 'HEALTH_CHECK', successStatus: 200 });
+    // Any valid credential: authentication, no permission.
+    expect(r.of('GET', '/api/whoami')).toEqual({ auth: true, permission: undefined, action: 'WHOAMI', successStatus: 200 });
     expect(r.of('GET', '/entities/:key')).toEqual({ auth: true, permission: 'data:read', action: 'GET_ENTITY', successStatus: 200 });
     expect(r.of('PUT', '/entities/:key')).toEqual({ auth: true, permission: 'data:write', action: 'PUT_ENTITY', successStatus: 201 });
   });
@@ -37,6 +40,7 @@ describe('RoutePermissions', () => {
     expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': '*' } } }))).toThrow(/not a permission/);
     expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'public' } } }))).toThrow(/disagrees/);
     expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'admin', security: [] } } }))).toThrow(/disagrees/);
+    expect(() => new RoutePermissions(doc({ '/a': { get: { 'x-permission': 'authenticated', security: [] } } }))).toThrow(/disagrees/);
   });
 
   it('the shipped openapi.yaml declares a valid permission for every operation', () => {
