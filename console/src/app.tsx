@@ -33,7 +33,12 @@ export const PAGES: PageDef[] = [
   { id: 'indexes', title: 'Indexes', needs: ['data:read', 'admin'], component: IndexesPage },
   { id: 'changefeed', title: 'Change feed', needs: ['data:read'], component: ChangeFeedPage },
   { id: 'search', title: 'Search', needs: ['data:read'], component: SearchPage },
-  { id: 'security', title: 'Security & compliance', needs: ['admin', 'audit:read', 'reports:read', 'classify:read'], component: SecurityPage },
+  {
+    id: 'security',
+    title: 'Security & compliance',
+    needs: ['admin', 'audit:read', 'reports:read', 'classify:read'],
+    component: SecurityPage,
+  },
 ];
 
 function SignIn({ onSession }: { onSession: (s: Session) => void }) {

@@ -39,9 +39,9 @@ export function Card({ title, children, actions }: { title?: string; children: C
 /** Pretty-printed JSON (read only). */
 export function JsonView({ value, label }: { value: unknown; label?: string }) {
   return (
-    <pre class="json" aria-label={label ?? 'JSON'} tabIndex={0}>
-      {JSON.stringify(value, null, 2)}
-    </pre>
+    <section class="json-region" aria-label={label ?? 'JSON'}>
+      <pre class="json">{JSON.stringify(value, null, 2)}</pre>
+    </section>
   );
 }
 
@@ -95,7 +95,6 @@ export function DataTable({
         <tbody>
           {rows.map((r, i) => (
             <tr
-              // biome-ignore lint/suspicious/noArrayIndexKey: rows have no identity of their own
               key={i}
               class={onRow ? 'clickable' : undefined}
               tabIndex={onRow ? 0 : undefined}
@@ -123,10 +122,16 @@ export function DataTable({
 }
 
 /** State of an async load: `run` (re)loads; stale answers of earlier runs are dropped. */
-export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true });
+export function useAsync<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
   const gen = useRef(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names the dependencies
   const reload = useCallback(() => {
     const g = ++gen.current;
     setState((s) => ({ ...s, loading: true }));

@@ -93,7 +93,11 @@ describe('the console in a browser', () => {
       await nav.waitFor({ state: 'visible' });
       for (const name of ['Overview', 'Data', 'AQL', 'Indexes', 'Change feed', 'Search', 'Security & compliance'])
         await expect(nav.getByRole('link', { name }).isVisible(), name).resolves.toBe(true);
-      expect(await page.evaluate(() => ({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie }))).toEqual({
+      expect(
+        await page.evaluate<{ session: number; local: number; cookie: string }>(
+          '({ session: sessionStorage.length, local: localStorage.length, cookie: document.cookie })',
+        ),
+      ).toEqual({
         session: 1,
         local: 0,
         cookie: '',
@@ -103,7 +107,7 @@ describe('the console in a browser', () => {
       await nav.waitFor({ state: 'visible' });
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('API key').waitFor({ state: 'visible' });
-      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+      expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
       expect(watch.foreign()).toEqual([]);
       expect(watch.problems).toEqual([]);
       await context.close();
