@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { messageOf } from './api';
+import { navigate } from './router';
 
 /** Shared pieces of the console's pages: errors, tables, JSON, async state. */
 
@@ -205,4 +206,63 @@ export function formatDuration(seconds: number): string {
   if (h > 0) return `${h}h ${m}m`;
   if (m > 0) return `${m}m ${s % 60}s`;
   return `${s}s`;
+}
+
+/**
+ * Tabs addressed by the route (`#/<page>/<tab>`): a WAI-ARIA tab list (arrow keys, Home and End move
+ * between tabs and keep the focus on the selected one) and its panel.
+ */
+export function RoutedTabs({
+  page,
+  tabs,
+  current,
+  label,
+  children,
+}: {
+  /** The console page the tabs belong to (`navigate(page, tab)`). */
+  page: string;
+  tabs: readonly { id: string; title: string }[];
+  current: string;
+  label: string;
+  children: ComponentChildren;
+}) {
+  const list = useRef<HTMLDivElement>(null);
+  const select = (id: string) => {
+    navigate(page, id);
+    requestAnimationFrame(() => list.current?.querySelector<HTMLButtonElement>(`#${page}-tab-${id}`)?.focus());
+  };
+  return (
+    <>
+      <div class="tabs" role="tablist" aria-label={label} ref={list}>
+        {tabs.map((t, i) => (
+          <button
+            type="button"
+            role="tab"
+            key={t.id}
+            id={`${page}-tab-${t.id}`}
+            aria-selected={t.id === current}
+            aria-controls={`${page}-panel`}
+            tabIndex={t.id === current ? 0 : -1}
+            onClick={() => select(t.id)}
+            onKeyDown={(e: KeyboardEvent) => {
+              let next: { id: string } | undefined;
+              if (e.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
+              else if (e.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
+              else if (e.key === 'Home') next = tabs[0];
+              else if (e.key === 'End') next = tabs[tabs.length - 1];
+              if (next) {
+                e.preventDefault();
+                select(next.id);
+              }
+            }}
+          >
+            {t.title}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`${page}-panel`} aria-labelledby={`${page}-tab-${current}`}>
+        {children}
+      </div>
+    </>
+  );
 }

@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { request, type Session } from '../api';
 import type { PageProps } from '../app';
-import { navigate } from '../router';
-import { ErrorBox } from '../ui';
+import { ErrorBox, RoutedTabs } from '../ui';
 import { Highlighted, LazyDocument, loadDocument, useTables } from './search-shared';
 import { buildSnippet, fieldAt, POST, PRE, type Segment, splitHighlighted } from './search-util';
 import { VectorTab } from './search-vector';
@@ -210,39 +209,11 @@ const TABS = [
 
 export function SearchPage({ session, args }: PageProps) {
   const current = TABS.find((t) => t.id === args[0]) ?? TABS[0];
-  const list = useRef<HTMLDivElement>(null);
-  const select = (id: string) => {
-    navigate('search', id);
-    requestAnimationFrame(() => list.current?.querySelector<HTMLButtonElement>(`#sr-tab-${id}`)?.focus());
-  };
   return (
     <div class="search">
-      <div class="tabs" role="tablist" aria-label="Search kinds" ref={list}>
-        {TABS.map((t, i) => (
-          <button
-            type="button"
-            role="tab"
-            key={t.id}
-            id={`sr-tab-${t.id}`}
-            aria-selected={t.id === current.id}
-            aria-controls="sr-panel"
-            tabIndex={t.id === current.id ? 0 : -1}
-            onClick={() => select(t.id)}
-            onKeyDown={(e: KeyboardEvent) => {
-              if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-                e.preventDefault();
-                const next = TABS[(i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length];
-                if (next) select(next.id);
-              }
-            }}
-          >
-            {t.title}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id="sr-panel" aria-labelledby={`sr-tab-${current.id}`}>
+      <RoutedTabs page="search" tabs={TABS} current={current.id} label="Search kinds">
         {current.id === 'fulltext' ? <FulltextTab session={session} /> : <VectorTab session={session} />}
-      </div>
+      </RoutedTabs>
     </div>
   );
 }

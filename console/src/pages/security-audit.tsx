@@ -1,3 +1,4 @@
+import type { components } from '@themis-ts/client';
 import { useState } from 'preact/hooks';
 import { download, request } from '../api';
 import type { PageProps } from '../app';
@@ -6,42 +7,10 @@ import { fileStamp, formatTime, localToIso } from './security-util';
 
 /** The audit log (`audit:read`): filters, a page of entries, CSV export with the same filters, chain verification. */
 
-interface AuditEntry {
-  id: number;
-  timestamp: string;
-  user: string | null;
-  userId: string | null;
-  action: string;
-  entityType: string | null;
-  entityId: string | null;
-  oldValue: string | null;
-  newValue: string | null;
-  success: boolean;
-  statusCode: number;
-  ipAddress: string | null;
-  sessionId: string | null;
-  errorMessage: string | null;
-  seq: number | null;
-  method: string | null;
-  route: string | null;
-}
-
-interface AuditPage {
-  entries: AuditEntry[];
-  totalCount: number;
-  page: number;
-  pageSize: number;
-  hasMore: boolean;
-}
-
-interface VerifyResult {
-  ok: boolean;
-  checked: number;
-  first_id: number | null;
-  last_id: number | null;
-  first_broken_id: number | null;
-  reason: string | null;
-}
+// The contract's types (generated from openapi.yaml into @themis-ts/client).
+type AuditEntry = components['schemas']['AuditEntry'];
+type AuditPage = components['schemas']['AuditPage'];
+type VerifyResult = components['schemas']['AuditVerifyResult'];
 
 interface Filters {
   user: string;

@@ -1,3 +1,4 @@
+import type { components } from '@themis-ts/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { request, type Session } from '../api';
 import type { PageProps } from '../app';
@@ -6,35 +7,10 @@ import { formatTime } from './security-util';
 
 /** API keys (admin): list, create (the secret shown once), revoke with an in-page confirm step. */
 
-interface ApiKey {
-  keyId: string;
-  name: string;
-  permissions: string[];
-  metadata: Record<string, unknown>;
-  rate_limit: string | null;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked: boolean;
-  revoked_at: string | null;
-  expired: boolean;
-}
-
-interface ApiKeyList {
-  keys: ApiKey[];
-  total: number;
-  page: number;
-  page_size: number;
-}
-
-interface ApiKeyCreated {
-  keyId: string;
-  secret: string;
-  name: string;
-  permissions: string[];
-  created_at: string;
-  expires_at: string | null;
-}
+// The contract's types (generated from openapi.yaml into @themis-ts/client).
+type ApiKey = components['schemas']['ApiKey'];
+type ApiKeyList = components['schemas']['ApiKeyList'];
+type ApiKeyCreated = components['schemas']['ApiKeyCreated'];
 
 /** openapi.yaml's `Permission` enum, with what each allows (docs/api.md). */
 export const PERMISSIONS: { name: string; hint: string }[] = [

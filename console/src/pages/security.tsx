@@ -1,7 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import { useRef } from 'preact/hooks';
 import type { PageProps } from '../app';
-import { navigate } from '../router';
+import { RoutedTabs } from '../ui';
 import { AuditTab } from './security-audit';
 import { KeysTab } from './security-keys';
 import { PiiTab } from './security-pii';
@@ -31,46 +30,13 @@ const TABS: TabDef[] = [
 export function SecurityPage({ session, args }: PageProps) {
   const visible = TABS.filter((t) => session.can(t.permission));
   const current = visible.find((t) => t.id === args[0]) ?? visible[0];
-  const list = useRef<HTMLDivElement>(null);
   if (!current) return <p class="muted">This key holds none of admin, audit:read, reports:read or classify:read.</p>;
   const Tab = current.component;
-  const select = (id: string) => {
-    navigate('security', id);
-    // Keep the focus on the newly selected tab (keyboard users).
-    requestAnimationFrame(() => list.current?.querySelector<HTMLButtonElement>(`#sec-tab-${id}`)?.focus());
-  };
   return (
     <div class="security">
-      <div class="tabs" role="tablist" aria-label="Security sections" ref={list}>
-        {visible.map((t, i) => (
-          <button
-            type="button"
-            role="tab"
-            key={t.id}
-            id={`sec-tab-${t.id}`}
-            aria-selected={t.id === current.id}
-            aria-controls="sec-panel"
-            tabIndex={t.id === current.id ? 0 : -1}
-            onClick={() => select(t.id)}
-            onKeyDown={(e: KeyboardEvent) => {
-              let next: TabDef | undefined;
-              if (e.key === 'ArrowRight') next = visible[(i + 1) % visible.length];
-              else if (e.key === 'ArrowLeft') next = visible[(i - 1 + visible.length) % visible.length];
-              else if (e.key === 'Home') next = visible[0];
-              else if (e.key === 'End') next = visible[visible.length - 1];
-              if (next) {
-                e.preventDefault();
-                select(next.id);
-              }
-            }}
-          >
-            {t.title}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id="sec-panel" aria-labelledby={`sec-tab-${current.id}`}>
+      <RoutedTabs page="security" tabs={visible} current={current.id} label="Security sections">
         <Tab key={current.id} session={session} args={args.slice(1)} />
-      </div>
+      </RoutedTabs>
     </div>
   );
 }
