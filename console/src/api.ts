@@ -1,4 +1,4 @@
-import { ThemisClient, ThemisError } from '@themis-ts/client';
+import { type components, ThemisClient, ThemisError } from '@themis-ts/client';
 
 /**
  * The console's connection to the server it was loaded from: the typed client
@@ -27,6 +27,11 @@ export interface Session {
 }
 
 export { ThemisError };
+
+/** The contract's schemas (generated from openapi.yaml into @themis-ts/client). */
+export type Schemas = components['schemas'];
+/** A table of `GET /tables` (documents, sizes, every index). */
+export type TableInfo = Schemas['TableInfo'];
 
 function makeSession(key: string, who: WhoAmI): Session {
   const perms = new Set(who.permissions);

@@ -1,19 +1,9 @@
-import { request, type Session } from '../api';
+import { request, type Session, type TableInfo } from '../api';
 import { parseJsonInput } from '../ui';
 
 /** The Data page's calls: tables (GET /tables), a page of documents (AQL), entities (GET/PUT/POST/DELETE). */
 
-export interface TableInfo {
-  name: string;
-  system: boolean;
-  state: string;
-  documents: number;
-  bytes: number;
-  disk_bytes: number;
-  indexes: unknown[];
-  fulltext: unknown[];
-  vector_indexes: unknown[];
-}
+export type { TableInfo };
 
 export const PAGE_SIZE = 25;
 export const TABLE_NAME = /^[A-Za-z0-9_-]{1,128}$/;

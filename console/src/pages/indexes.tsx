@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { request } from '../api';
+import { request, type TableInfo } from '../api';
 import type { PageProps } from '../app';
 import { Card, ErrorBox, formatBytes, Notice, useAsync, useInterval } from '../ui';
 import './indexes.css';
@@ -10,22 +10,6 @@ import './indexes.css';
  * read them; create (POST /index/create, POST /vector/index/create) and drop (POST /index/drop,
  * POST /vector/index/drop) with an in-page confirmation. The list polls while an index builds.
  */
-
-interface TableInfo {
-  name: string;
-  system: boolean;
-  indexes: {
-    name: string;
-    columns: string[];
-    type: 'equality' | 'range';
-    unique: boolean;
-    sparse: boolean;
-    state: string;
-    entries: number;
-  }[];
-  fulltext: { name: string; column: string; state: string; documents: number; terms: number; postings: number }[];
-  vector_indexes: { name: string; field: string; dimension: number | null; metric: string; state: string; vectors: number }[];
-}
 
 interface IndexStat {
   id: number;

@@ -1,19 +1,12 @@
 import { useState } from 'preact/hooks';
-import { request, type Session } from '../api';
+import { request, type Session, type TableInfo } from '../api';
 import { ErrorBox, JsonView, useAsync } from '../ui';
 import type { Segment } from './search-util';
 
 /** Pieces shared by the Search page's tabs (search.tsx, search-vector.tsx). */
 
-export interface TableInfoLite {
-  name: string;
-  system: boolean;
-  fulltext: { name: string; column: string; state: string; documents: number }[];
-  vector_indexes: { name: string; field: string; dimension: number | null; metric: string; state: string; vectors: number }[];
-}
-
 export function useTables(session: Session) {
-  return useAsync(() => request<{ tables: TableInfoLite[] }>(session, 'GET', '/tables').then((r) => r.tables), [session]);
+  return useAsync(() => request<{ tables: TableInfo[] }>(session, 'GET', '/tables').then((r) => r.tables), [session]);
 }
 
 /** A document by key (`GET /entities/{key}`), parsed. */
