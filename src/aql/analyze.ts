@@ -1,4 +1,4 @@
-import type { Expr, Query } from './ast.js';
+import type { ArrayQuantifier, Expr, Query } from './ast.js';
 
 /**
  * Syntax-tree helpers for the planner and executor (pure): free variables,
@@ -24,10 +24,13 @@ export function children(e: Expr): Expr[] {
       if (e.map) out.push(e.map);
       if (e.filter) out.push(e.filter);
       if (e.limit) out.push(e.limit.offset, e.limit.count);
+      if (e.quantifier) out.push(...quantifierExprs(e.quantifier));
       return out;
     }
     case 'unary':
       return [e.arg];
+    case 'arrayCompare':
+      return [e.left, e.right, ...quantifierExprs(e.quantifier)];
     case 'binary':
       return [e.left, e.right];
     case 'ternary':
@@ -41,6 +44,13 @@ export function children(e: Expr): Expr[] {
     case 'range':
       return [e.from, e.to];
   }
+}
+
+/** The expressions of a quantifier (AT LEAST / exact counts, range bounds). */
+export function quantifierExprs(q: ArrayQuantifier): Expr[] {
+  if (q.kind === 'atLeast' || q.kind === 'exact') return [q.count];
+  if (q.kind === 'range') return [q.min, q.max];
+  return [];
 }
 
 /** Every expression of a query's operations and RETURN, in order. */
@@ -89,6 +99,10 @@ export function queryExprs(q: Query): Expr[] {
         out.push(op.key);
         if (typeof op.table !== 'string') out.push(op.table);
         break;
+      case 'upsert':
+        out.push(op.insert, op.update, ...(op.match ?? []).map((m) => m.value));
+        if (typeof op.table !== 'string') out.push(op.table);
+        break;
     }
   }
   if (q.ret) out.push(q.ret.expr);
@@ -124,6 +138,7 @@ export function declaredVars(q: Query): string[] {
       case 'update':
       case 'replace':
       case 'remove':
+      case 'upsert':
         out.push('NEW', 'OLD');
         break;
       default:

@@ -9,7 +9,7 @@
  * keys, traversal depth, variable counts). Failures throw AqlBuildError.
  */
 import type { CstChildrenDictionary, CstNode, IToken, TokenType } from 'chevrotain';
-import type { AggregateFn, BinaryOp, Direction, Expr, Op, Pos, Query } from './ast.js';
+import type { AggregateFn, ArrayCompareOp, BinaryOp, Direction, Expr, Op, Pos, Query } from './ast.js';
 import * as T from './lexer.js';
 import { aqlParser } from './parser.js';
 
@@ -19,6 +19,7 @@ type CollectOp = Extract<Op, { type: 'collect' }>;
 type UpdateOp = Extract<Op, { type: 'update' | 'replace' }>;
 type TraversalOp = Extract<Op, { type: 'traversal' }>;
 type ShortestPathOp = Extract<Op, { type: 'shortestPath' }>;
+type CompareQuantifier = Extract<Expr, { type: 'arrayCompare' }>['quantifier'];
 
 /** A positioned error found while building (parse.ts formats it). */
 export class AqlBuildError extends Error {
@@ -202,7 +203,8 @@ function numberOf(t: IToken): number {
 }
 
 const isModification = (op: Op | undefined): boolean =>
-  op !== undefined && (op.type === 'insert' || op.type === 'update' || op.type === 'replace' || op.type === 'remove');
+  op !== undefined &&
+  (op.type === 'insert' || op.type === 'update' || op.type === 'replace' || op.type === 'remove' || op.type === 'upsert');
 
 /** Operation rule name → the key of its keyword token (for ordering and positions). */
 const OP_KEYWORD: Record<string, string> = {
@@ -216,6 +218,7 @@ const OP_KEYWORD: Record<string, string> = {
   insertOp: 'Insert',
   updateOp: 'kind',
   removeOp: 'Remove',
+  upsertOp: 'Upsert',
 };
 const OP_RULES = Object.keys(OP_KEYWORD);
 const opOffset = (n: CstNode): number => (n.children[OP_KEYWORD[n.name]!]![0] as IToken).startOffset;
@@ -264,13 +267,16 @@ export class AstBuilder extends BaseVisitor {
   // ---- operations -------------------------------------------------------------
 
   query(c: Ch): Query {
-    return this.operations(operationNodes(c), undefined);
+    const q = this.operations(operationNodes(c), undefined);
+    const declared = nodesOf(c, 'collection');
+    return declared.length > 0 ? { with: declared.map((n) => this.collection(n.children)), ...q } : q;
   }
 
   /** A (sub)query from its operation nodes; `close` is the token after a subquery (undefined: the top-level query). */
   private operations(nodes: CstNode[], close: IToken | undefined): Query {
     const ops: Op[] = [];
     let ret: Query['ret'];
+    let loop = false;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       if (n.name === 'returnOp') {
@@ -281,8 +287,23 @@ export class AstBuilder extends BaseVisitor {
             `RETURN must be the last operation of a ${close ? 'subquery' : 'query'} (found ${next?.image.toUpperCase() ?? 'more'} after it)`,
           );
         }
+        // ArangoDB: DISTINCT only inside a FOR loop of its (sub)query (a COLLECT without a FOR is not one).
+        const distinct = tokenOf(n.children, 'Distinct');
+        if (distinct && !loop)
+          throw errAt(
+            distinct,
+            `cannot use DISTINCT modifier on top-level query element: RETURN DISTINCT needs a FOR loop before it in its ${close ? 'subquery' : 'query'}`,
+          );
         ret = this.returnOp(n.children);
-      } else ops.push(this.operation(n));
+      } else if (n.name === 'letOp') {
+        for (const op of this.letOp(n.children)) ops.push(op);
+      } else if (n.name === 'upsertOp') {
+        for (const op of this.upsertOp(n.children)) ops.push(op);
+      } else {
+        const op = this.operation(n);
+        if (op.type === 'for' || op.type === 'traversal' || op.type === 'shortestPath') loop = true;
+        ops.push(op);
+      }
     }
     if (!ret && !isModification(ops[ops.length - 1])) {
       const detail = `a ${close ? 'subquery' : 'query'} must end with RETURN or a data-modification operation (INSERT/UPDATE/REPLACE/REMOVE)`;
@@ -300,8 +321,6 @@ export class AstBuilder extends BaseVisitor {
         return this.forOp(ch);
       case 'filterOp':
         return this.filterOp(ch);
-      case 'letOp':
-        return this.letOp(ch);
       case 'sortOp':
         return this.sortOp(ch);
       case 'limitOp':
@@ -416,8 +435,11 @@ export class AstBuilder extends BaseVisitor {
     return { type: 'filter', cond: this.expr(nodeOf(c, 'expr')!.children), pos: posOf(tokenOf(c, 'Filter')!) };
   }
 
-  letOp(c: Ch): Op {
-    return { type: 'let', var: nameOf(tokenOf(c, 'Name')!), expr: this.expr(nodeOf(c, 'expr')!.children), pos: posOf(tokenOf(c, 'Let')!) };
+  /** `LET a = x, b = y`: one LET per assignment, in order (b sees a). */
+  letOp(c: Ch): Op[] {
+    const pos = posOf(tokenOf(c, 'Let')!);
+    const exprs = nodesOf(c, 'expr');
+    return tokensOf(c, 'Name').map((t, i) => ({ type: 'let', var: nameOf(t), expr: this.expr(exprs[i]!.children), pos }));
   }
 
   sortOp(c: Ch): Op {
@@ -477,11 +499,23 @@ export class AstBuilder extends BaseVisitor {
     });
   }
 
-  collectInto(c: Ch): { var: string; expr?: Expr } {
+  collectInto(c: Ch): NonNullable<CollectOp['into']> {
     const e = nodeOf(c, 'expr');
-    const into: { var: string; expr?: Expr } = { var: nameOf(tokenOf(c, 'Name')!) };
+    const into: NonNullable<CollectOp['into']> = { var: nameOf(tokenOf(c, 'Name')!) };
     if (e) into.expr = this.expr(e.children);
+    const keep = tokensOf(c, 'keep');
+    if (keep.length > 0) {
+      if (e) throw errAt(tokenOf(c, 'Keep'), 'KEEP cannot be combined with INTO g = expression (the expression already says what g holds)');
+      into.keep = keep.map(nameOf);
+    }
     return into;
+  }
+
+  /** ALL | ANY | NONE | AT LEAST (n). */
+  quantifier(c: Ch): CompareQuantifier {
+    const t = tokenOf(c, 'kind')!;
+    if (t.tokenType === T.AtLeast) return { kind: 'atLeast', count: this.expr(nodeOf(c, 'expr')!.children) };
+    return { kind: t.tokenType === T.All ? 'all' : t.tokenType === T.Any ? 'any' : 'none' };
   }
 
   collectCount(c: Ch): string {
@@ -515,6 +549,92 @@ export class AstBuilder extends BaseVisitor {
     return op;
   }
 
+  /**
+   * UPSERT as ArangoDB builds it: the lookup is a subquery
+   * `(FOR c IN table FILTER <search> LIMIT 1 RETURN c)[0]` bound by a LET
+   * (an object literal search becomes one `c.path == value` condition per
+   * attribute, nested objects as paths, so an index can serve it; a bind
+   * parameter is compared with MATCHES()); the upsert operation follows.
+   */
+  upsertOp(c: Ch): Op[] {
+    const pos = posOf(tokenOf(c, 'Upsert')!);
+    const n = ++this.gen;
+    const found = `$upsert#${n}`;
+    const docVar = `$CURRENT${n}`;
+    const table = this.inOrInto(nodeOf(c, 'inOrInto')!.children, 'UPSERT');
+    const v: Expr = { type: 'var', name: docVar, pos };
+    let cond: Expr | undefined;
+    let match: { path: string[]; value: Expr }[] | undefined;
+    const filterNode = nodeOf(c, 'filter');
+    if (filterNode) {
+      this.current.push(docVar);
+      try {
+        cond = this.docExpr(filterNode.children);
+      } finally {
+        this.current.pop();
+      }
+    } else {
+      const search = this.docExpr(nodeOf(c, 'search')!.children);
+      const conds: Expr[] = [];
+      const pairs: NonNullable<typeof match> = [];
+      match = pairs;
+      const flatten = (obj: Extract<Expr, { type: 'object' }>, base: Expr, names: string[]): boolean => {
+        for (const p of obj.props) {
+          if (typeof p.key !== 'string') return false;
+          const path: Expr = { type: 'attr', object: base, name: p.key, pos: p.value.pos };
+          // a nested object literal with plain names matches attribute paths (with computed names: as a whole)
+          if (p.value.type === 'object' && p.value.props.every((q) => typeof q.key === 'string')) {
+            flatten(p.value, path, [...names, p.key]);
+          } else {
+            conds.push({ type: 'binary', op: '==', left: path, right: p.value, pos: p.value.pos });
+            pairs.push({ path: [...names, p.key], value: p.value });
+          }
+        }
+        return true;
+      };
+      if (search.type === 'object') {
+        if (!flatten(search, v, []))
+          throw errAtNode(nodeOf(c, 'search')!, 'the search object of UPSERT cannot have computed attribute names (use UPSERT FILTER ...)');
+        cond = conds.length === 0 ? undefined : conds.reduce((a, b) => ({ type: 'binary', op: 'AND', left: a, right: b, pos }));
+      } else if (search.type === 'bind') {
+        cond = { type: 'call', name: 'MATCHES', args: [v, search], pos: search.pos };
+        match = undefined;
+      } else
+        throw errAtNode(
+          nodeOf(c, 'search')!,
+          'the search of UPSERT must be an object literal or a bind parameter (or use UPSERT FILTER condition, with CURRENT)',
+        );
+    }
+    const lookup: Query = {
+      ops: [
+        { type: 'for', var: docVar, in: typeof table === 'string' ? { type: 'name', name: table, pos } : table, pos, lookup: true },
+        ...(cond ? [{ type: 'filter' as const, cond, pos }] : []),
+        { type: 'limit', offset: { type: 'literal', value: 0, pos }, count: { type: 'literal', value: 1, pos }, pos },
+      ],
+      ret: { expr: v, distinct: false, pos },
+    };
+    const kind = tokenOf(c, 'kind')!;
+    const upsert: Extract<Op, { type: 'upsert' }> = {
+      type: 'upsert',
+      found,
+      insert: this.docExpr(nodeOf(c, 'insert')!.children),
+      update: this.docExpr(nodeOf(c, 'update')!.children),
+      replace: kind.tokenType === T.Replace,
+      table,
+      pos,
+    };
+    if (match) upsert.match = match;
+    return [
+      {
+        type: 'let',
+        var: found,
+        expr: { type: 'index', object: { type: 'subquery', query: lookup, pos }, index: { type: 'literal', value: 0, pos }, pos },
+        pos,
+      },
+      upsert,
+    ];
+  }
+
   removeOp(c: Ch): Op {
     const key = this.docExpr(nodeOf(c, 'docExpr')!.children);
     return { type: 'remove', key, table: this.inOrInto(nodeOf(c, 'inOrInto')!.children, 'REMOVE'), pos: posOf(tokenOf(c, 'Remove')!) };
@@ -526,7 +646,7 @@ export class AstBuilder extends BaseVisitor {
     const operands = c.operand as CstNode[];
     let e = this.operand(operands[0]!.children);
     const start = this.lastStart;
-    if (operands.length > 1) e = this.binaryChain(e, start, operands, tokensOf(c, 'op'));
+    if (operands.length > 1) e = this.binaryChain(e, start, operands, tokensOf(c, 'op'), nodesOf(c, 'quant'));
     if (c.Question) {
       const then = nodeOf(c, 'then');
       const thenExpr = then ? this.expr(then.children) : undefined;
@@ -540,27 +660,41 @@ export class AstBuilder extends BaseVisitor {
   }
 
   /** Folds `first op operand op operand ...` by precedence (all binary operators are left-associative). */
-  private binaryChain(first: Expr, firstStart: Pos, operands: CstNode[], opTokens: IToken[]): Expr {
+  private binaryChain(first: Expr, firstStart: Pos, operands: CstNode[], opTokens: IToken[], quantNodes: CstNode[]): Expr {
     const vals: Expr[] = [first];
     const starts: Pos[] = [firstStart];
     const ops: string[] = [];
+    /** The quantifier of each pending operator (array comparisons: `ALL ==`, ...). */
+    const quants: (CompareQuantifier | undefined)[] = [];
     const reduce = (): void => {
       const op = ops.pop()!;
+      const q = quants.pop();
       const right = vals.pop()!;
       const left = vals.pop()!;
       starts.pop();
       const pos = starts[starts.length - 1]!;
-      vals.push(op === '..' ? { type: 'range', from: left, to: right, pos } : { type: 'binary', op: op as BinaryOp, left, right, pos });
+      if (q) vals.push({ type: 'arrayCompare', quantifier: q, op: op as ArrayCompareOp, left, right, pos });
+      else
+        vals.push(op === '..' ? { type: 'range', from: left, to: right, pos } : { type: 'binary', op: op as BinaryOp, left, right, pos });
     };
     let p = 0;
+    let qi = 0;
     for (let i = 1; i < operands.length; i++) {
       const t = opTokens[p++]!;
+      // a quantifier not yet used that comes before this operator is its own (it stands right before it)
+      const qn = quantNodes[qi];
+      let q: CompareQuantifier | undefined;
+      if (qn && firstToken(qn)!.startOffset < t.startOffset) {
+        q = this.quantifier(qn.children);
+        qi++;
+      }
       let op: string;
       if (t.tokenType === T.Not) op = opTokens[p++]!.tokenType === T.In ? 'NOT IN' : 'NOT LIKE';
       else op = OP_NAMES.get(t.tokenType)!;
       const prec = PREC[op]!;
       while (ops.length > 0 && PREC[ops[ops.length - 1]!]! >= prec) reduce();
       ops.push(op);
+      quants.push(q);
       vals.push(this.operand(operands[i]!.children));
       starts.push(this.lastStart);
     }
@@ -729,6 +863,33 @@ export class AstBuilder extends BaseVisitor {
         else outer = exp;
         inner = exp;
         target = exp.map ?? { type: 'var', name: v, pos: lb };
+      } else if (c.Question) {
+        // [? quantifier FILTER cond]: a boolean (nested in an expansion: per element)
+        const flatten = c.Question.length - 1;
+        if (inner && flatten > 0) {
+          node = outer!;
+          outer = inner = undefined;
+        }
+        const qn = nodeOf(c, 'quant');
+        const cn = nodeOf(c, 'count');
+        let quantifier: NonNullable<ExpandExpr['quantifier']> = { kind: 'default' };
+        if (qn) quantifier = this.quantifier(qn.children);
+        else if (cn) {
+          const n = this.expr(cn.children);
+          quantifier = n.type === 'range' ? { kind: 'range', min: n.from, max: n.to } : { kind: 'exact', count: n };
+        }
+        const v = `$CURRENT${++this.gen}`;
+        const array = inner ? target : node;
+        const exp: ExpandExpr = { type: 'expand', array, var: v, flatten, quantifier, pos: inner ? target.pos : baseStart };
+        this.current.push(v);
+        try {
+          const f = nodeOf(c, 'filter');
+          if (f) exp.filter = this.expr(f.children);
+        } finally {
+          this.current.pop();
+        }
+        if (inner) inner.map = target = exp;
+        else node = exp;
       } else {
         const index = this.expr(nodeOf(c, 'index')!.children);
         if (inner) inner.map = target = { type: 'index', object: target, index, pos: target.pos };

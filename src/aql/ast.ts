@@ -66,9 +66,28 @@ export type Expr =
       flatten: number;
       filter?: Expr;
       limit?: { offset: Expr; count: Expr };
+      /**
+       * The question-mark form `array[? quantifier FILTER cond]`: the result is
+       * a boolean, whether the number of elements passing `filter` fits the
+       * quantifier (no `map`, `limit` or `flatten` beyond `[??]` then).
+       */
+      quantifier?: ArrayQuantifier;
       pos: Pos;
     }
   | { type: 'unary'; op: '-' | '+' | 'NOT'; arg: Expr; pos: Pos }
+  /**
+   * An array comparison `left ALL|ANY|NONE|AT LEAST (n) op right`: `op`
+   * compares each element of `left` (an array, else the result is false)
+   * with `right`; the quantifier says how many comparisons must hold.
+   */
+  | {
+      type: 'arrayCompare';
+      quantifier: { kind: 'any' | 'all' | 'none' } | { kind: 'atLeast'; count: Expr };
+      op: ArrayCompareOp;
+      left: Expr;
+      right: Expr;
+      pos: Pos;
+    }
   | { type: 'binary'; op: BinaryOp; left: Expr; right: Expr; pos: Pos }
   /** `cond ? then : else`; `cond ?: else` has no `then` (the condition's value when truthy). */
   | { type: 'ternary'; cond: Expr; then?: Expr; else: Expr; pos: Pos }
@@ -82,12 +101,28 @@ export type Expr =
   /** `from..to`: the integers from..to inclusive. */
   | { type: 'range'; from: Expr; to: Expr; pos: Pos };
 
+/** The comparison operators that take an ALL/ANY/NONE/AT LEAST quantifier. */
+export type ArrayCompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'IN' | 'NOT IN';
+
+/**
+ * How many elements must match: ANY (at least one), ALL (every one), NONE,
+ * AT LEAST (count), exactly `count`, between `min` and `max` (inclusive);
+ * `default` (`arr[?]`, `arr[? FILTER ...]`) is at least one.
+ */
+export type ArrayQuantifier =
+  | { kind: 'any' | 'all' | 'none' | 'default' }
+  | { kind: 'atLeast' | 'exact'; count: Expr }
+  | { kind: 'range'; min: Expr; max: Expr };
+
 export type Direction = 'OUTBOUND' | 'INBOUND' | 'ANY';
 export type AggregateFn = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX' | 'LENGTH' | 'UNIQUE' | 'COUNT_DISTINCT' | 'COUNT_UNIQUE' | 'PUSH';
 
 export type Op =
-  /** `FOR var IN expr` — a collection (`name`/`bindCollection`) or any array expression. */
-  | { type: 'for'; var: string; in: Expr; pos: Pos }
+  /**
+   * `FOR var IN expr` — a collection (`name`/`bindCollection`) or any array expression.
+   * `lookup`: the search of an UPSERT, where a collection that does not exist yet is empty.
+   */
+  | { type: 'for'; var: string; in: Expr; pos: Pos; lookup?: true }
   /**
    * `FOR v[, e[, p]] IN min..max OUTBOUND|INBOUND|ANY start edgeTable`
    * (min/max default 1..1 when the range is omitted).
@@ -128,7 +163,8 @@ export type Op =
       type: 'collect';
       groups: { var: string; expr: Expr }[];
       aggregates: { var: string; fn: AggregateFn; arg?: Expr }[];
-      into?: { var: string; expr?: Expr };
+      /** `keep`: `INTO g KEEP a, b` (g's entries hold only these variables). */
+      into?: { var: string; expr?: Expr; keep?: string[] };
       count?: string;
       pos: Pos;
     }
@@ -137,9 +173,28 @@ export type Op =
   /** `UPDATE doc IN table` (key from doc._key) or `UPDATE key WITH patch IN table`; REPLACE likewise. */
   | { type: 'update' | 'replace'; key: Expr; with?: Expr; table: string | Expr; pos: Pos }
   /** `REMOVE key IN table` (key: a string or an object with _key). */
-  | { type: 'remove'; key: Expr; table: string | Expr; pos: Pos };
+  | { type: 'remove'; key: Expr; table: string | Expr; pos: Pos }
+  /**
+   * `UPSERT search INSERT doc UPDATE|REPLACE patch IN table`. The parser
+   * puts a `LET found = (FOR c IN table FILTER <search> LIMIT 1 RETURN c)[0]`
+   * before it: when `found` is a document, it is updated (replaced) with
+   * `update`, evaluated with OLD = that document; otherwise `insert` is inserted.
+   */
+  | {
+      type: 'upsert';
+      found: string;
+      insert: Expr;
+      update: Expr;
+      replace: boolean;
+      table: string | Expr;
+      /** The search as attribute paths and values (an object-literal search): documents this UPSERT wrote are found by them too. */
+      match?: { path: string[]; value: Expr }[];
+      pos: Pos;
+    };
 
 export interface Query {
+  /** `WITH c1, c2` at the start of the (top-level) query: collections declared to be read. */
+  with?: (string | Expr)[];
   /** Operations in order. */
   ops: Op[];
   /** `RETURN [DISTINCT] expr`; absent when the query ends with a data-modification operation. */

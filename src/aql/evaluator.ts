@@ -18,9 +18,10 @@
  *   path) with the element bound to `var` (and to CURRENT).
  */
 import { ThemisError } from '../errors.js';
-import type { AqlValue, Expr, Pos } from './ast.js';
+import type { AqlValue, ArrayCompareOp, Expr, Pos } from './ast.js';
 import { collectionBindKey } from './analyze.js';
 import {
+  arangoLike,
   checkFunction,
   ENGINE_FUNCTIONS,
   flattenArray,
@@ -38,7 +39,6 @@ import {
   equals,
   getAttribute,
   inArray,
-  like,
   negate,
   numberOrNull,
   numberToString,
@@ -56,8 +56,13 @@ export interface Scope {
 export interface EvalContext {
   /** bind_vars (`@name`). */
   bind: Readonly<Record<string, AqlValue>>;
-  /** Results of `subquery` nodes for the current row, precomputed by the executor. */
-  subqueries?: Map<Expr, AqlValue>;
+  /**
+   * Runs a `subquery` node for the variables of `scope` (the executor's).
+   * Called only when evaluation reaches the node, so a subquery in an
+   * untaken ternary branch or a short-circuited AND/OR operand never runs
+   * (ArangoDB 3.12.1+). Usually a Pending (subqueries run asynchronously).
+   */
+  subquery?: (e: Extract<Expr, { type: 'subquery' }>, scope: Scope) => Val;
   fn: FnContext;
   /**
    * Implements ENGINE_FUNCTIONS (FULLTEXT, BM25, SIMILARITY, NEAR, DOCUMENT, COLLECTIONS, COLLECTION_COUNT).
@@ -122,11 +127,11 @@ export function scopeOf(vars: Readonly<Record<string, AqlValue>>, parent: Scope 
 }
 
 /** The scope of one array-expansion element: the iteration variable (and CURRENT) over the outer scope. */
-class ElementScope implements Scope {
+export class ElementScope implements Scope {
   value: AqlValue = null;
   constructor(
-    private readonly name: string,
-    private readonly parent: Scope,
+    readonly name: string,
+    readonly parent: Scope,
   ) {}
   get(n: string): AqlValue | undefined {
     return n === this.name || n === 'CURRENT' ? this.value : this.parent.get(n);
@@ -247,14 +252,15 @@ export function evaluateVal(e: Expr, scope: Scope, ctx: EvalContext): Val {
     case 'expand':
       return evaluateExpand(e, scope, ctx);
 
+    case 'arrayCompare':
+      return evaluateArrayCompare(e, scope, ctx);
+
     case 'subquery': {
-      const r = ctx.subqueries?.get(e);
-      if (r === undefined) {
-        throw new ThemisError('INTERNAL', 'internal error: subquery result was not computed before evaluating its expression', {
-          details: at(e.pos),
-        });
+      const run = ctx.subquery;
+      if (run === undefined) {
+        throw new ThemisError('INTERNAL', 'internal error: a subquery cannot run in this context', { details: at(e.pos) });
       }
-      return r;
+      return run(e, scope);
     }
 
     case 'range': {
@@ -450,9 +456,9 @@ function binaryOp(op: BinaryExpr['op'], l: AqlValue, r: AqlValue, ctx: EvalConte
     case 'NOT IN':
       return !inArray(l, r);
     case 'LIKE':
-      return like(strOf(l, ctx.fn), strOf(r, ctx.fn));
+      return arangoLike(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case 'NOT LIKE':
-      return !like(strOf(l, ctx.fn), strOf(r, ctx.fn));
+      return !arangoLike(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case '=~':
       return regexMatch(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case '!~':
@@ -591,7 +597,8 @@ function evaluateExpand(e: ExpandExpr, scope: Scope, ctx: EvalContext): Val {
 }
 
 function expandArray(e: ExpandExpr, input: AqlValue, scope: Scope, ctx: EvalContext): Val {
-  if (!Array.isArray(input)) return [];
+  // `[*]` of a non-array is []; the question-mark form `[?]` of one is false.
+  if (!Array.isArray(input)) return e.quantifier === undefined ? [] : false;
   const gov = ctx.fn.gov;
   if (e.flatten > 0) {
     const flat = flattenArray(input, e.flatten, gov);
@@ -602,6 +609,7 @@ function expandArray(e: ExpandExpr, input: AqlValue, scope: Scope, ctx: EvalCont
 }
 
 function expandElements(e: ExpandExpr, arr: AqlValue[], scope: Scope, ctx: EvalContext): Val {
+  if (e.quantifier !== undefined) return quantified(e, arr, scope, ctx);
   const filter = e.filter;
   const map = e.map;
   const limit = e.limit;
@@ -613,6 +621,120 @@ function expandElements(e: ExpandExpr, arr: AqlValue[], scope: Scope, ctx: EvalC
     return expandLoop(e, arr, scope, ctx, o, c);
   }
   return expandLoop(e, arr, scope, ctx, 0, Infinity);
+}
+
+/** A quantifier count (AT LEAST (n), an exact count, a range bound): an integer, negative ones 0 (as ArangoDB). */
+function countOf(v: AqlValue): number {
+  const n = Math.trunc(toNumber(v));
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/**
+ * `array[? quantifier FILTER cond]`: whether the number of elements passing
+ * the filter is within the quantifier's bounds (ArangoDB: ANY 1..max(1, n),
+ * ALL n..max(n, 1), NONE 0..0, AT LEAST (k) k..max(k, n), a number exactly,
+ * a range inclusively, none given: at least one).
+ */
+function quantified(e: ExpandExpr, arr: AqlValue[], scope: Scope, ctx: EvalContext): Val {
+  const q = e.quantifier!;
+  const n = arr.length;
+  switch (q.kind) {
+    case 'default':
+      return countMatches(e, arr, ctx, scope, 1, Infinity);
+    case 'any':
+      return countMatches(e, arr, ctx, scope, 1, Math.max(1, n));
+    case 'all':
+      return countMatches(e, arr, ctx, scope, n, Math.max(n, 1));
+    case 'none':
+      return countMatches(e, arr, ctx, scope, 0, 0);
+    case 'atLeast':
+      return andThen(evaluateVal(q.count, scope, ctx), (c) => {
+        const k = countOf(c);
+        return countMatches(e, arr, ctx, scope, k, Math.max(k, n));
+      });
+    case 'exact':
+      return andThen(evaluateVal(q.count, scope, ctx), (c) => countMatches(e, arr, ctx, scope, countOf(c), countOf(c)));
+    case 'range':
+      return andThen(evaluateVal(q.min, scope, ctx), (a) =>
+        andThen(evaluateVal(q.max, scope, ctx), (b) => countMatches(e, arr, ctx, scope, countOf(a), countOf(b))),
+      );
+  }
+}
+
+function countMatches(e: ExpandExpr, arr: AqlValue[], ctx: EvalContext, scope: Scope, min: number, max: number): Val {
+  const filter = e.filter;
+  if (filter === undefined) return arr.length >= min && arr.length <= max;
+  const el = new ElementScope(e.var, scope);
+  let taken = 0;
+  const take = (c: AqlValue): null => {
+    if (truthy(c)) taken++;
+    return null;
+  };
+  return loopWith(
+    ctx.fn.gov,
+    arr.length,
+    (i) => {
+      if (taken > max) return STOP;
+      el.value = arr[i]!;
+      const c = evaluateVal(filter, el, ctx);
+      if (c instanceof Pending) return andThen(c, take);
+      take(c);
+      return undefined;
+    },
+    () => taken >= min && taken <= max,
+    64,
+  );
+}
+
+type ArrayCompareExpr = Extract<Expr, { type: 'arrayCompare' }>;
+
+/** `left ALL|ANY|NONE|AT LEAST (n) op right` (both sides are evaluated first, as in ArangoDB). */
+function evaluateArrayCompare(e: ArrayCompareExpr, scope: Scope, ctx: EvalContext): Val {
+  return andThen(evaluateVal(e.left, scope, ctx), (l) =>
+    andThen(evaluateVal(e.right, scope, ctx), (r) => {
+      // the left side must be an array, and the right one too for IN / NOT IN: otherwise false
+      if (!Array.isArray(l) || ((e.op === 'IN' || e.op === 'NOT IN') && !Array.isArray(r))) return false;
+      const q = e.quantifier;
+      if (q.kind !== 'atLeast') return arrayCompare(e.op, q.kind, 0, l, r);
+      return andThen(evaluateVal(q.count, scope, ctx), (c) => arrayCompare(e.op, q.kind, countOf(c), l, r));
+    }),
+  );
+}
+
+function arrayCompare(op: ArrayCompareOp, kind: 'any' | 'all' | 'none' | 'atLeast', atLeast: number, l: AqlValue[], r: AqlValue): boolean {
+  const n = l.length;
+  // ArangoDB: [] ALL / NONE ... is true, [] ANY ... false
+  if (n === 0) return kind === 'all' || kind === 'none' || (kind === 'atLeast' && atLeast === 0);
+  let matches = 0;
+  for (let i = 0; i < n; i++) {
+    if (elementMatches(op, l[i]!, r)) {
+      matches++;
+      if (kind === 'any' || (kind === 'atLeast' && matches >= atLeast)) return true;
+      if (kind === 'none') return false;
+    } else if (kind === 'all') return false;
+  }
+  return kind === 'all' || kind === 'none' || (kind === 'atLeast' && matches >= atLeast);
+}
+
+function elementMatches(op: ArrayCompareOp, x: AqlValue, r: AqlValue): boolean {
+  switch (op) {
+    case '==':
+      return x === r || equals(x, r);
+    case '!=':
+      return !(x === r || equals(x, r));
+    case '<':
+      return compare(x, r) < 0;
+    case '<=':
+      return compare(x, r) <= 0;
+    case '>':
+      return compare(x, r) > 0;
+    case '>=':
+      return compare(x, r) >= 0;
+    case 'IN':
+      return inArray(x, r);
+    case 'NOT IN':
+      return !inArray(x, r);
+  }
 }
 
 function expandLoop(e: ExpandExpr, arr: AqlValue[], scope: Scope, ctx: EvalContext, offsetV: AqlValue, countV: AqlValue): Val {

@@ -4,7 +4,7 @@
  *
  * - Reserved keywords are case-insensitive (`/FOR/i` with `longer_alt:
  *   Identifier`, so `format` is an identifier). The contextual keywords
- *   COUNT, TO and OPTIONS are tokens of their own but belong to the `Name`
+ *   COUNT, TO, OPTIONS, KEEP, ALL and NONE are tokens of their own but belong to the `Name`
  *   category, so they stay usable as variable, collection and function names
  *   (`COUNT(x)`, `LET to = 1`). Every keyword is an `AnyName`, which is what
  *   the parser accepts after `.` and as an object key (`doc.in`, `{for: 1}`).
@@ -92,6 +92,19 @@ const contextual = (word: string): TokenType =>
 export const Count = contextual('COUNT');
 export const To = contextual('TO');
 export const Options = contextual('OPTIONS');
+/** `COLLECT ... INTO g KEEP a, b`. */
+export const Keep = contextual('KEEP');
+/** Quantifiers of array comparisons and of `[? ...]` (ANY is a reserved keyword). */
+export const All = contextual('ALL');
+export const None = contextual('NONE');
+/** `AT LEAST` (one token, as in ArangoDB): the quantifier `AT LEAST (n)`. */
+export const AtLeast = createToken({
+  name: 'AtLeast',
+  label: 'AT LEAST',
+  pattern: /AT[ \t\r\n\f\v]+LEAST(?![a-zA-Z0-9_$])/i,
+  line_breaks: true,
+  start_chars_hint: ['A', 'a'],
+});
 
 const keyword = (word: string, categories: TokenType[] = []): TokenType =>
   createToken({
@@ -126,6 +139,7 @@ export const Remove = keyword('REMOVE');
 export const Insert = keyword('INSERT');
 export const Update = keyword('UPDATE');
 export const Replace = keyword('REPLACE');
+export const Upsert = keyword('UPSERT');
 export const ShortestPath = keyword('SHORTEST_PATH');
 export const Outbound = keyword('OUTBOUND');
 export const Inbound = keyword('INBOUND');
@@ -198,6 +212,7 @@ export const reservedKeywords: TokenType[] = [
   Insert,
   Update,
   Replace,
+  Upsert,
   ShortestPath,
   Outbound,
   Inbound,
@@ -221,9 +236,13 @@ export const allTokens: TokenType[] = [
   BindParam,
   NumberLiteral,
   ...reservedKeywords,
+  AtLeast,
   Options,
   Count,
   To,
+  Keep,
+  All,
+  None,
   Identifier,
   Eq,
   Ne,

@@ -3,12 +3,12 @@
  * One instance is built at module load (`aqlParser`) and reused: set
  * `input`, call `resetState()` and `query()`, read `errors` (parse.ts).
  *
- *   query        := (WITH name (, name)*)? operation+
+ *   query        := (WITH collection (, collection)*)? operation+
  *   operation    := forOp | letOp | filterOp | sortOp | limitOp | collectOp
- *                 | returnOp | insertOp | updateOp | removeOp
+ *                 | returnOp | insertOp | updateOp | removeOp | upsertOp
  *   forOp        := FOR name (, name)* IN ( graphSpec | expr graphSpec? ) optionsClause?
  *   graphSpec    := (OUTBOUND|INBOUND|ANY) ( SHORTEST_PATH expr TO expr | expr ) collection (, collection)*
- *   letOp        := LET name = expr
+ *   letOp        := LET name = expr (, name = expr)*
  *   filterOp     := FILTER expr
  *   sortOp       := SORT sortKey (, sortKey)*          sortKey := expr (ASC|DESC)?
  *   limitOp      := LIMIT expr (, expr)?
@@ -19,9 +19,12 @@
  *   insertOp     := INSERT docExpr inOrInto
  *   updateOp     := (UPDATE|REPLACE) docExpr (WITH docExpr)? inOrInto
  *   removeOp     := REMOVE docExpr inOrInto
+ *   upsertOp     := UPSERT (FILTER docExpr | docExpr) INSERT docExpr (UPDATE|REPLACE) docExpr inOrInto
  *   inOrInto     := (INTO|IN) collection optionsClause?
  *   optionsClause:= OPTIONS { objectEntry, ... }
- *   expr         := operand (binop operand)* ( ? expr? : expr )?
+ *   expr         := operand ((binop | quantifier cmpop) operand)* ( ? expr? : expr )?
+ *   quantifier   := ALL | ANY | NONE | AT LEAST ( expr )
+ *   collectInto  := INTO name (= expr)? (KEEP name (, name)*)?
  *   operand      := prefixop* primary postfix*
  *   primary      := number | string | TRUE | FALSE | NULL | @bind | @@bind
  *                 | (name (:: name)* | LIKE) ( "(" (argument (, argument)*)? ")" )?
@@ -30,6 +33,7 @@
  *                 | "{" (objectEntry (, objectEntry)* ,?)? "}"
  *   argument     := argSubquery (= operation+) | expr
  *   postfix      := . (name | @bind) | [ expr ] | [ *+ (FILTER expr)? (LIMIT expr (, expr)?)? (RETURN expr)? ]
+ *                 | [ ?+ ((quantifier | expr)? FILTER expr)? ]
  *
  * The operations of a (sub)query are sibling CST nodes keyed by rule name;
  * ast-builder.ts restores their order from the keyword offsets. Binary
@@ -84,6 +88,9 @@ const EXPRESSION_START = new Set<TokenType>([
   T.Count,
   T.To,
   T.Options,
+  T.Keep,
+  T.All,
+  T.None,
   T.Like,
   T.Minus,
   T.Plus,
@@ -105,7 +112,11 @@ const OPERATION_START = new Set<TokenType>([
   T.Update,
   T.Replace,
   T.Remove,
+  T.Upsert,
 ]);
+
+/** The operators an ALL/ANY/NONE/AT LEAST quantifier can precede. */
+const COMPARISONS = new Set<TokenType>([T.Eq, T.Ne, T.Lt, T.Le, T.Gt, T.Ge, T.In]);
 
 export const OPERATION_LIST = 'FOR, LET, FILTER, SORT, LIMIT, COLLECT, RETURN, INSERT/UPDATE/REPLACE/REMOVE';
 
@@ -231,6 +242,26 @@ export class AqlParser extends CstParser {
     });
   }
 
+  /**
+   * Whether the tokens after an operand continue the expression with a
+   * binary operator: not a binary IN where it is switched off, and
+   * ANY/ALL/NONE only as the quantifier of a comparison (`1..3 ANY start
+   * edges` is a traversal direction, `... OUTBOUND start all` an edge
+   * collection named "all").
+   */
+  private continuesExpr(): boolean {
+    const t = this.LA(1).tokenType;
+    if (t === T.Any || t === T.All || t === T.None) {
+      let n = this.LA(2).tokenType;
+      if (n === T.Not) {
+        if (this.LA(3).tokenType !== T.In) return false;
+        n = T.In;
+      }
+      return COMPARISONS.has(n) && !(this.noIn && n === T.In);
+    }
+    return !this.noIn || t !== T.In;
+  }
+
   /** One operation (alternatives shared by the query, parenthesized subqueries and bare subquery arguments). */
   private operation(): void {
     this.OR9({
@@ -246,6 +277,7 @@ export class AqlParser extends CstParser {
         { ALT: () => this.SUBRULE(this.insertOp) },
         { ALT: () => this.SUBRULE(this.updateOp) },
         { ALT: () => this.SUBRULE(this.removeOp) },
+        { ALT: () => this.SUBRULE(this.upsertOp) },
       ],
     });
   }
@@ -253,10 +285,10 @@ export class AqlParser extends CstParser {
   public query = this.RULE('query', () => {
     this.OPTION(() => {
       this.CONSUME(T.With);
-      this.CONSUME(T.Name);
+      this.SUBRULE(this.collection);
       this.MANY(() => {
         this.CONSUME(T.Comma);
-        this.CONSUME2(T.Name);
+        this.SUBRULE2(this.collection);
       });
     });
     this.AT_LEAST_ONE({ ERR_MSG: OPERATION_MSG, DEF: () => this.operation() });
@@ -343,6 +375,12 @@ export class AqlParser extends CstParser {
     this.CONSUME(T.Name);
     this.CONSUME(T.Assign);
     this.SUBRULE(this.expr);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.CONSUME2(T.Name);
+      this.CONSUME2(T.Assign);
+      this.SUBRULE2(this.expr);
+    });
   });
 
   private sortOp = this.RULE('sortOp', () => {
@@ -430,6 +468,14 @@ export class AqlParser extends CstParser {
       this.CONSUME(T.Assign);
       this.SUBRULE(this.expr);
     });
+    this.OPTION2(() => {
+      this.CONSUME(T.Keep);
+      this.CONSUME2(T.Name, { LABEL: 'keep' });
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.CONSUME3(T.Name, { LABEL: 'keep' });
+      });
+    });
   });
 
   private collectCount = this.RULE('collectCount', () => {
@@ -472,6 +518,25 @@ export class AqlParser extends CstParser {
     this.SUBRULE(this.inOrInto);
   });
 
+  /** UPSERT (FILTER cond | search) INSERT doc (UPDATE|REPLACE) patch (IN|INTO) collection */
+  private upsertOp = this.RULE('upsertOp', () => {
+    this.CONSUME(T.Upsert);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Filter);
+          this.SUBRULE(this.docExpr, { LABEL: 'filter' });
+        },
+      },
+      { ALT: () => this.SUBRULE2(this.docExpr, { LABEL: 'search' }) },
+    ]);
+    this.CONSUME(T.Insert);
+    this.SUBRULE3(this.docExpr, { LABEL: 'insert' });
+    this.OR2([{ ALT: () => this.CONSUME(T.Update, { LABEL: 'kind' }) }, { ALT: () => this.CONSUME(T.Replace, { LABEL: 'kind' }) }]);
+    this.SUBRULE4(this.docExpr, { LABEL: 'update' });
+    this.SUBRULE(this.inOrInto);
+  });
+
   private removeOp = this.RULE('removeOp', () => {
     this.CONSUME(T.Remove);
     this.SUBRULE(this.docExpr);
@@ -484,7 +549,7 @@ export class AqlParser extends CstParser {
     this.enter(2);
     this.SUBRULE(this.operand);
     this.MANY({
-      GATE: () => !this.noIn || this.LA(1).tokenType !== T.In,
+      GATE: () => this.continuesExpr(),
       DEF: () => {
         this.OR([
           { ALT: () => this.CONSUME(T.BinaryOp, { LABEL: 'op' }) },
@@ -492,6 +557,27 @@ export class AqlParser extends CstParser {
             ALT: () => {
               this.CONSUME(T.Not, { LABEL: 'op' });
               this.OR2([{ ALT: () => this.CONSUME(T.In, { LABEL: 'op' }) }, { ALT: () => this.CONSUME(T.Like, { LABEL: 'op' }) }]);
+            },
+          },
+          {
+            // an array comparison: ALL|ANY|NONE|AT LEAST (n) followed by a comparison operator
+            ALT: () => {
+              this.SUBRULE(this.quantifier, { LABEL: 'quant' });
+              this.OR3([
+                { ALT: () => this.CONSUME(T.Eq, { LABEL: 'op' }) },
+                { ALT: () => this.CONSUME(T.Ne, { LABEL: 'op' }) },
+                { ALT: () => this.CONSUME(T.Lt, { LABEL: 'op' }) },
+                { ALT: () => this.CONSUME(T.Le, { LABEL: 'op' }) },
+                { ALT: () => this.CONSUME(T.Gt, { LABEL: 'op' }) },
+                { ALT: () => this.CONSUME(T.Ge, { LABEL: 'op' }) },
+                { ALT: () => this.CONSUME2(T.In, { LABEL: 'op' }) },
+                {
+                  ALT: () => {
+                    this.CONSUME2(T.Not, { LABEL: 'op' });
+                    this.CONSUME3(T.In, { LABEL: 'op' });
+                  },
+                },
+              ]);
             },
           },
         ]);
@@ -509,6 +595,25 @@ export class AqlParser extends CstParser {
       this.SUBRULE2(this.expr, { LABEL: 'else' });
     });
     this.leave(2);
+  });
+
+  /** ALL | ANY | NONE | AT LEAST ( expr ): array comparison and `[? ...]` quantifiers. */
+  private quantifier = this.RULE('quantifier', () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.All, { LABEL: 'kind' }) },
+      { ALT: () => this.CONSUME(T.Any, { LABEL: 'kind' }) },
+      { ALT: () => this.CONSUME(T.None, { LABEL: 'kind' }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.AtLeast, { LABEL: 'kind' });
+          this.CONSUME(T.LParen);
+          const saved = this.allowIn();
+          this.SUBRULE(this.expr);
+          this.restoreIn(saved);
+          this.CONSUME(T.RParen, { ERR_MSG: 'expected ")"' });
+        },
+      },
+    ]);
   });
 
   private operand = this.RULE('operand', () => {
@@ -702,6 +807,25 @@ export class AqlParser extends CstParser {
                 this.OPTION4(() => {
                   this.CONSUME(T.Return);
                   this.SUBRULE4(this.expr, { LABEL: 'ret' });
+                });
+              },
+            },
+            {
+              // the question-mark form: [? quantifier FILTER cond] is a boolean
+              ALT: () => {
+                this.AT_LEAST_ONE2(() => this.CONSUME(T.Question));
+                this.OPTION5(() => {
+                  this.OPTION6(() => {
+                    this.OR4({
+                      IGNORE_AMBIGUITIES: true,
+                      DEF: [
+                        { ALT: () => this.SUBRULE(this.quantifier, { LABEL: 'quant' }) },
+                        { ALT: () => this.SUBRULE6(this.expr, { LABEL: 'count' }) },
+                      ],
+                    });
+                  });
+                  this.CONSUME2(T.Filter);
+                  this.SUBRULE7(this.expr, { LABEL: 'filter' });
                 });
               },
             },

@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
-import { attributePath, collectionBindKey, conjuncts, freeVars, subqueriesOf } from './analyze.js';
+import { attributePath, collectionBindKey, conjuncts, freeVars, quantifierExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
 import { ENGINE_FUNCTIONS, checkFunction } from './functions/index.js';
 
@@ -87,7 +87,7 @@ export type Step =
   | { kind: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; byIndex: boolean; limit?: { offset: Expr; count: Expr } }
   | { kind: 'limit'; offset: Expr; count: Expr }
   | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[] }
-  | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' }>; table: string };
+  | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' | 'upsert' }>; table: string };
 
 export interface Plan {
   steps: Step[];
@@ -187,6 +187,11 @@ export function planQuery(q: Query, cat: Catalogue, opts: PlanOptions): Plan {
   const subPlans: SubPlans = new Map();
   planning = subPlans;
   let steps: Step[];
+  // WITH c1, c2: declared collections must exist, as any other collection the query names.
+  for (const c of q.with ?? []) {
+    const table = collectionName(c, opts.bindVars, typeof c === 'string' ? undefined : c.pos);
+    if (cat(table).exists === false) throw collectionNotFound(table, typeof c === 'string' ? undefined : c.pos);
+  }
   try {
     steps = buildSteps(q, cat, opts, new Set(), reads, writes, true);
   } finally {
@@ -235,7 +240,19 @@ function buildSteps(
       case 'for': {
         if (isCollectionRef(op.in, scope)) {
           const table = collectionName(op.in, opts.bindVars, op.pos);
-          if (cat(table).exists === false) throw collectionNotFound(table, op.pos);
+          if (cat(table).exists === false) {
+            // UPSERT into a collection its INSERT creates: nothing to find
+            if (!op.lookup) throw collectionNotFound(table, op.pos);
+            steps.push({
+              kind: 'for',
+              var: op.var,
+              source: { kind: 'expr', expr: { type: 'array', items: [], pos: op.pos } },
+              filters: [],
+              pos: op.pos,
+            });
+            scope.add(op.var);
+            break;
+          }
           if (!reads.includes(table)) reads.push(table);
           steps.push({ kind: 'for', var: op.var, source: { kind: 'full_scan', table }, filters: [], pos: op.pos });
         } else {
@@ -295,6 +312,8 @@ function buildSteps(
         for (const g of op.groups) checkExpr(g.expr);
         for (const a of op.aggregates) if (a.arg) checkExpr(a.arg);
         if (op.into?.expr) checkExpr(op.into.expr);
+        for (const k of op.into?.keep ?? [])
+          if (!scope.has(k)) throw bad(`use of unknown variable '${k}' for KEEP: KEEP names variables declared before the COLLECT`, op.pos);
         // After COLLECT only its own variables (and those from enclosing levels) remain visible.
         const keep = [...outer];
         scope.clear();
@@ -316,6 +335,20 @@ function buildSteps(
           checkExpr(op.key);
           if ((op.type === 'update' || op.type === 'replace') && op.with) checkExpr(op.with);
         }
+        if (!writes.includes(table)) writes.push(table);
+        steps.push({ kind: 'modify', op, table });
+        scope.add('NEW');
+        scope.add('OLD');
+        break;
+      }
+      case 'upsert': {
+        const table = collectionName(op.table, opts.bindVars, op.pos);
+        checkExpr(op.insert);
+        // the UPDATE / REPLACE expression sees OLD: the document found
+        const hadOld = scope.has('OLD');
+        scope.add('OLD');
+        checkExpr(op.update);
+        if (!hadOld) scope.delete('OLD');
         if (!writes.includes(table)) writes.push(table);
         steps.push({ kind: 'modify', op, table });
         scope.add('NEW');
@@ -405,6 +438,7 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
       }
       case 'expand': {
         walk(x.array, local);
+        if (x.quantifier) for (const q of quantifierExprs(x.quantifier)) walk(q, local);
         const inner = new Set(local).add(x.var);
         if (x.map) walk(x.map, inner);
         if (x.filter) walk(x.filter, inner);
@@ -428,6 +462,9 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
             break;
           case 'binary':
             kids.push(x.left, x.right);
+            break;
+          case 'arrayCompare':
+            kids.push(x.left, x.right, ...quantifierExprs(x.quantifier));
             break;
           case 'ternary':
             kids.push(x.cond, ...(x.then ? [x.then] : []), x.else);

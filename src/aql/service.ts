@@ -92,6 +92,7 @@ function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<s
       if (typeof v === 'string') out.add(v);
     }
   };
+  for (const c of q.with ?? []) visit(c);
   for (const op of q.ops) {
     if (op.type === 'for') visit(op.in);
     if (op.type === 'traversal' || op.type === 'shortestPath') visit(op.edgeTable);

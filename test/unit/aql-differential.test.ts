@@ -309,7 +309,18 @@ class QueryGen {
   /** One condition on a document of t bound to v. */
   private atomT(v: string): string {
     const r = this.r;
-    switch (r.int(0, 16)) {
+    switch (r.int(0, 21)) {
+      // array comparison operators, the question-mark filter and a subquery in a ?: branch (none of them may use an index)
+      case 17:
+        return `${v}.tags ${r.pick(['ANY', 'ALL', 'NONE'])} == ${this.lit(r.pick(TAGS))}`;
+      case 18:
+        return `${v}.tags ${r.pick(['ANY IN', 'ALL IN', 'NONE IN', 'AT LEAST (2) IN', 'ALL NOT IN'])} ${this.lit(r.some(TAGS, 0, 3))}`;
+      case 19:
+        return `${v}.tags[? ${r.pick(['', 'ANY ', 'ALL ', 'NONE ', '1 ', '1..2 ', 'AT LEAST (2) '])}FILTER CURRENT ${r.pick(['==', '!=', '<'])} ${this.lit(r.pick(TAGS))}]`;
+      case 20:
+        return `[${v}.a, ${v}.nested.x] ${r.pick(['ANY', 'ALL', 'NONE', 'AT LEAST (1)'])} ${r.pick(['<', '>=', '=='])} ${this.lit(r.int(0, 9))}`;
+      case 21:
+        return `(${v}.a > ${r.int(0, 9)} ? LENGTH(FOR zz IN u FILTER zz.ref == ${v}.a RETURN 1) : -1) ${r.pick(['>', '<', '=='])} ${r.int(-1, 3)}`;
       case 0:
       case 1:
         return `${v}.a == ${this.lit(r.int(0, 9))}`;
@@ -639,6 +650,48 @@ class QueryGen {
     }
   }
 
+  /** Newer syntax: WITH, LET lists, COLLECT ... INTO ... KEEP, a subquery in a ?: branch. */
+  syntax(): Gen {
+    const r = this.r;
+    switch (r.int(0, 2)) {
+      case 0:
+        return this.done(
+          [
+            ...(r.chance(0.5) ? ['WITH t, u'] : []),
+            'FOR x IN t',
+            'LET p = x.a, q = x.c, pq = [p, q]',
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'SORT x._key',
+            'RETURN [x._key, pq]',
+          ],
+          'exact',
+        );
+      case 1:
+        return this.done(
+          [
+            'FOR x IN t',
+            ...this.filters('x', (v) => this.atomT(v), 1),
+            'LET m = x.nested.x',
+            'COLLECT g = x.a INTO grp KEEP m',
+            'SORT g',
+            'RETURN [g, LENGTH(grp), SUM(grp[*].m), MAX(grp[*].m), LENGTH(ATTRIBUTES(grp[0]))]',
+          ],
+          'exact',
+        );
+      default:
+        return this.done(
+          [
+            'FOR y IN u',
+            ...this.filters('y', (v) => this.atomU(v), 1),
+            `LET s = y.w > ${r.int(0, 50)} ? (FOR x IN t FILTER x.a == y.ref SORT x._key RETURN x._key) : (FOR x IN t FILTER x.c == y.w RETURN x._key)`,
+            'SORT y._key',
+            'RETURN [y._key, s]',
+          ],
+          'exact',
+        );
+    }
+  }
+
   /** SORT x.c ... LIMIT n: the index-ordered scan that stops early (small limits, so it does stop). */
   ordered(): Gen {
     const r = this.r;
@@ -659,7 +712,8 @@ class QueryGen {
     if (x < 0.62) return this.join();
     if (x < 0.77) return this.collect();
     if (x < 0.89) return this.subquery();
-    return this.arrays();
+    if (x < 0.95) return this.arrays();
+    return this.syntax();
   }
 }
 
@@ -1238,6 +1292,43 @@ describe('AQL differential: planner paths, deterministic', () => {
       expect(await expectSame(db, { query: 'FOR z IN w RETURN z.i', bind: {}, mode: 'multiset' }, txn)).toHaveLength(3);
       await db.get(Transactions).commit(txn);
       expect(rows(await db.get(Aql).run({ query: 'FOR z IN w SORT z.i RETURN z.i' }))).toEqual([1, 2, 3]);
+    });
+  });
+
+  it('UPSERT (index lookup or scan) and data modifications in untaken ?: / AND branches write the same under both plans', async () => {
+    await withDb(async (db) => {
+      await db.get(Indexes).create({ table: 't', column: 'a', type: 'equality' });
+      await put(db, 't', { k1: { a: 1, n: 0 }, k2: { a: 2, n: 0 } });
+      const state = 'FOR x IN t SORT x.a, x.n RETURN [x.a, x.n, x.hit]';
+      const cases: [string, AqlValue[]][] = [
+        [
+          'FOR i IN [1, 2, 3, 2] UPSERT {a: i} INSERT {a: i, n: 1} UPDATE {n: OLD.n + 1} IN t RETURN [i, NEW.n, OLD.n]',
+          [
+            [1, 1, 0],
+            [2, 1, 0],
+            [3, 1, null],
+            [2, 2, 1],
+          ],
+        ],
+        [
+          'FOR i IN [1, 2, 3] LET r = i == 2 ? (UPSERT {a: i} INSERT {a: i} UPDATE {hit: true} IN t RETURN NEW.hit) : [] RETURN r',
+          [[], [true], []],
+        ],
+        ['FOR i IN 1..3 LET r = i > 5 AND (FOR x IN t REMOVE x IN t) RETURN r', [false, false, false]],
+        ['LET a = 1, b = 2 FOR i IN [a, b] UPSERT FILTER CURRENT.a == i INSERT {a: i} REPLACE {a: i, n: 9} IN t RETURN NEW.n', [9, 9]],
+      ];
+      for (const [q, expected] of cases) {
+        const out: unknown[] = [];
+        for (const naive of [false, true]) {
+          const txn = db.get(Transactions).begin().transaction_id;
+          const r = rows(await db.get(Aql).run({ query: q, allow_full_scan: true }, txn, { naive }));
+          const after = rows(await db.get(Aql).run({ query: state, allow_full_scan: true }, txn));
+          db.get(Transactions).rollback(txn);
+          expect(r, q).toEqual(expected);
+          out.push(after);
+        }
+        expect(out[0], q).toEqual(out[1]);
+      }
     });
   });
 });

@@ -455,16 +455,37 @@ describe('function calls', () => {
 });
 
 describe('subqueries', () => {
-  it('reads precomputed results from ctx.subqueries', () => {
+  it('runs a subquery through ctx.subquery when evaluation reaches it', () => {
     const s = subquery();
-    expect(ev(s, {}, { subqueries: new Map([[s, [1, 2, 3]]]) })).toEqual([1, 2, 3]);
-    expect(ev(call('LENGTH', s), {}, { subqueries: new Map([[s, [1, 2, 3]]]) })).toBe(3);
+    const runs: Expr[] = [];
+    const subquery_ = (x: Expr) => {
+      runs.push(x);
+      return [1, 2, 3];
+    };
+    expect(ev(s, {}, { subquery: subquery_ })).toEqual([1, 2, 3]);
+    expect(ev(call('LENGTH', s), {}, { subquery: subquery_ })).toBe(3);
+    expect(runs).toEqual([s, s]);
   });
 
-  it('a missing result is an internal error', () => {
+  it('a subquery in an untaken ?: branch or a short-circuited AND/OR operand does not run', () => {
+    const runs: Expr[] = [];
+    const subquery_ = (x: Expr) => {
+      runs.push(x);
+      return [1];
+    };
+    const s = subquery();
+    expect(ev({ type: 'ternary', cond: lit(false), then: s, else: lit(2), pos: P }, {}, { subquery: subquery_ })).toBe(2);
+    expect(ev({ type: 'ternary', cond: lit(1), else: s, pos: P }, {}, { subquery: subquery_ })).toBe(1);
+    expect(ev(bin('AND', lit(false), s), {}, { subquery: subquery_ })).toBe(false);
+    expect(ev(bin('OR', lit(true), s), {}, { subquery: subquery_ })).toBe(true);
+    expect(runs).toEqual([]);
+    expect(ev(bin('OR', lit(false), s), {}, { subquery: subquery_ })).toEqual([1]);
+    expect(runs).toEqual([s]);
+  });
+
+  it('without ctx.subquery a subquery is an internal error', () => {
     const s = subquery();
     expect(thrown(() => ev(s)).code).toBe('INTERNAL');
-    expect(thrown(() => ev(s, {}, { subqueries: new Map([[subquery(), []]]) })).code).toBe('INTERNAL');
   });
 });
 

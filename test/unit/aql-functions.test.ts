@@ -293,7 +293,9 @@ describe('string functions', () => {
     ['CONTAINS', ['foobarbaz', 'horse', true], -1],
     ['CONTAINS', ['😀bar', 'bar', true], 1],
     ['CONTAINS', [123, '2'], true],
-    ['CONTAINS', ['abc', ''], true],
+    // An empty needle is not contained (ArangoDB: false, -1 with returnIndex).
+    ['CONTAINS', ['abc', ''], false],
+    ['CONTAINS', ['abc', '', true], -1],
     ['CONTAINS', [null, 'a'], false],
     ['STARTS_WITH', ['foobar', 'foo'], true],
     ['STARTS_WITH', ['foobar', 'baz'], false],
@@ -1045,7 +1047,8 @@ describe('type functions', () => {
     ['IS_DATESTRING', ['2014-05-07T14:19:09.522Z'], true],
     ['IS_DATESTRING', ['2014-05-07 14:19:09+01:00'], true],
     ['IS_DATESTRING', ['foo'], false],
-    ['IS_DATESTRING', [' 2015'], false],
+    // Surrounding whitespace is ignored (ArangoDB's date parser skips it).
+    ['IS_DATESTRING', [' 2015'], true],
     ['IS_DATESTRING', ['2015-01-01t10:00'], false],
     ['IS_DATESTRING', ['2015-01-01T10:00z'], true],
     ['IS_DATESTRING', ['2014-05-07T1:2'], false],
@@ -1111,7 +1114,7 @@ describe('date functions', () => {
     ['DATE_TIMESTAMP', [2014, 5, 7, 14, 19, 9, 522], TS],
     ['DATE_TIMESTAMP', [TS], TS],
     ['DATE_TIMESTAMP', ['2014-05-07T15:19:09.522+01:00'], TS],
-    ['DATE_TIMESTAMP', ['2014-05-07T13:19:09.522-0100'], TS],
+    ['DATE_TIMESTAMP', ['2014-05-07T13:19:09.522-01:00'], TS],
     ['DATE_TIMESTAMP', ['2014-05-07T14:19:09.5229999Z'], TS],
     ['DATE_TIMESTAMP', ['2014-05-07T14:19:09.5Z'], TS - 22],
     ['DATE_TIMESTAMP', ['2014-05-07'], Date.UTC(2014, 4, 7)],
@@ -1143,9 +1146,10 @@ describe('date functions', () => {
     ['DATE_YEAR', [0], 1970],
     ['DATE_YEAR', ['2023-12-31T23:00:00.000Z', 'Europe/Berlin'], 2024],
     ['DATE_YEAR', ['2023-12-31T23:00:00.000Z', 'UTC'], 2023],
-    ['DATE_YEAR', ['2023-12-31T23:00:00.000Z', null], 2023],
     ['DATE_MONTH', ['2020-08-29'], 8],
     ['DATE_MONTH', [0], 1],
+    // A day up to 31 carries into the next month (ArangoDB's parser checks 1..31, then normalises).
+    ['DATE_MONTH', ['2015-02-31'], 3],
     ['DATE_MONTH', ['2023-12-31T23:00:00.000Z', 'Europe/Berlin'], 1],
     ['DATE_DAY', ['2020-08-29'], 29],
     ['DATE_DAY', ['2023-12-31T23:00:00.000Z', 'Europe/Berlin'], 1],
@@ -1263,7 +1267,10 @@ describe('date functions', () => {
     ['DATE_YEAR', [null]],
     ['DATE_YEAR', [true]],
     ['DATE_YEAR', [[2020]]],
-    ['DATE_MONTH', ['2015-02-31']],
+    // ArangoDB: an offset needs its colon; a time-zone argument that is not a string (null too) is a warning.
+    ['DATE_TIMESTAMP', ['2014-05-07T13:19:09.522-0100']],
+    ['DATE_YEAR', ['2023-12-31T23:00:00.000Z', null]],
+    ['DATE_TRUNC', [0, 'd', 5]],
     ['DATE_DAY', ['2015-13-01']],
     ['DATE_HOUR', ['2015-01-01T24:00:00']],
     ['DATE_MINUTE', ['2015-01-01T10:60']],
@@ -1297,7 +1304,6 @@ describe('date functions', () => {
     const e = thrown(() => f('DATE_YEAR', 0, 'Mars/Olympus_Mons'));
     expect(e.code).toBe('VALIDATION_FAILED');
     expect(e.details).toEqual({ timezone: 'Mars/Olympus_Mons' });
-    expect(thrown(() => f('DATE_TRUNC', 0, 'd', 5)).code).toBe('VALIDATION_FAILED');
     expect(thrown(() => f('DATE_ADD', 0, 1, 'd', 'Nowhere/Land')).code).toBe('VALIDATION_FAILED');
   });
 

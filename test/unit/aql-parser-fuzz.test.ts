@@ -49,6 +49,7 @@ const RESERVED = new Set([
   'INSERT',
   'UPDATE',
   'REPLACE',
+  'UPSERT',
   'SHORTEST_PATH',
   'OUTBOUND',
   'INBOUND',
@@ -306,10 +307,18 @@ const varName = fc.constantFrom('x', 'y', 'doc', 'count', '`v-1`', 'to');
 const collName = fc.constantFrom('users', 'orders', '`my-coll`', '@@coll', '"quoted"');
 
 /** An expression as text: a printed AST, possibly wrapped in expansions or subqueries. */
-const exprText = fc.tuple(exprArb, seedArb, fc.nat(9)).map(([e, seed, form]) => {
+const exprText = fc.tuple(exprArb, seedArb, fc.nat(13)).map(([e, seed, form]) => {
   const p = new Printer(seed);
   const s = p.expr(e, 10);
   switch (form) {
+    case 6:
+      // question-mark inline filter with a quantifier
+      return `${s}[? ${['', 'ANY ', 'all ', 'NONE ', '2 ', '1..3 ', 'AT LEAST (1) ', 'at  least(x) '][seed % 8]}${p.kw('FILTER')} CURRENT > 1]`;
+    case 7:
+      return `${s}[?]`;
+    case 8:
+      // array comparison operators
+      return `${s} ${['ALL', 'any', 'NONE', 'AT LEAST (2)'][seed % 4]} ${['==', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN'][(seed >> 2) % 8]} ${p.expr(e, 10)}`;
     case 0:
       return `${s}[*].a.b`;
     case 1:
@@ -348,7 +357,9 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
     .tuple(varName, dirArb, exprText, exprText, collName)
     .map(([v, dir, from, to, coll]) => ({ text: `FOR ${v}, e IN ${dir} SHORTEST_PATH ${from} TO ${to} ${coll}`, types: ['shortestPath'] })),
   exprText.map((e) => ({ text: `FILTER ${e}`, types: ['filter'] })),
-  fc.tuple(varName, exprText).map(([v, e]) => ({ text: `LET ${v} = ${e}`, types: ['let'] })),
+  fc
+    .array(fc.tuple(varName, exprText), { minLength: 1, maxLength: 3 })
+    .map((lets) => ({ text: `LET ${lets.map(([v, e]) => `${v} = ${e}`).join(', ')}`, types: lets.map(() => 'let') })),
   fc
     .array(fc.tuple(exprText, fc.constantFrom('', ' ASC', ' DESC', ' desc')), { minLength: 1, maxLength: 3 })
     .map((keys) => ({ text: `SORT ${keys.map(([e, d]) => e + d).join(', ')}`, types: ['sort'] })),
@@ -357,7 +368,7 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
     .tuple(
       fc.array(fc.tuple(varName, exprText), { maxLength: 2 }),
       fc.array(fc.tuple(varName, fc.constantFrom('SUM', 'count', 'Max', 'UNIQUE', 'PUSH'), exprText), { maxLength: 2 }),
-      fc.option(fc.tuple(varName, fc.option(exprText))),
+      fc.option(fc.tuple(varName, fc.option(exprText), fc.array(varName, { maxLength: 2 }))),
       fc.boolean(),
     )
     .filter(([g, a, into, count]) => g.length > 0 || a.length > 0 || into !== null || count)
@@ -366,6 +377,7 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
       if (g.length) t += ` ${g.map(([v, e]) => `${v} = ${e}`).join(', ')}`;
       if (a.length) t += ` AGGREGATE ${a.map(([v, f, e]) => `${v} = ${f}(${e})`).join(', ')}`;
       if (into) t += ` INTO ${into[0]}${into[1] === null ? '' : ` = ${into[1]}`}`;
+      if (into && into[1] === null && into[2].length > 0) t += ` KEEP ${into[2].join(', ')}`;
       if (count) t += ' WITH COUNT INTO n';
       return { text: t, types: ['collect'] };
     }),
@@ -382,16 +394,42 @@ const modificationArb: fc.Arbitrary<Piece> = fc.oneof(
       types: [k.toLowerCase()],
     })),
   fc.tuple(docText, fc.constantFrom('INTO', 'IN'), collName).map(([d, kw, c]) => ({ text: `REMOVE ${d} ${kw} ${c}`, types: ['remove'] })),
+  // UPSERT: a LET (the lookup) and the upsert
+  fc
+    .tuple(
+      fc.boolean(),
+      docText,
+      docText,
+      fc.constantFrom('UPDATE', 'REPLACE', 'replace'),
+      docText,
+      fc.constantFrom('INTO', 'IN'),
+      collName,
+    )
+    .map(([f, search, ins, k, upd, kw, c]) => ({
+      text: `UPSERT ${f ? `FILTER CURRENT.a == ${search}` : `{a: ${search}, b: {c: 1}}`} INSERT ${ins} ${k} ${upd} ${kw} ${c}`,
+      types: ['let', 'upsert'],
+    })),
 );
 
 const queryArb: fc.Arbitrary<{ text: string; types: string[]; hasReturn: boolean }> = fc
-  .tuple(fc.array(opArb, { maxLength: 4 }), fc.nat(2), modificationArb, exprText, fc.boolean(), fc.boolean())
-  .map(([ops, ending, mod, ret, distinct, lower]) => {
+  .tuple(
+    fc.array(opArb, { maxLength: 4 }),
+    fc.nat(2),
+    modificationArb,
+    exprText,
+    fc.boolean(),
+    fc.boolean(),
+    fc.option(fc.array(collName, { minLength: 1, maxLength: 3 })),
+  )
+  .map(([ops, ending, mod, ret, distinct, lower, declared]) => {
     const pieces = [...ops];
     if (ending !== 0) pieces.push(mod);
     const hasReturn = ending !== 1;
     let text = pieces.map((p) => p.text).join('\n');
-    if (hasReturn) text += `\nRETURN ${distinct ? 'DISTINCT ' : ''}${ret}`;
+    if (declared) text = `WITH ${declared.join(', ')}\n${text}`;
+    // RETURN DISTINCT only after a loop (ArangoDB refuses it on the top level of a (sub)query)
+    const loop = ops.some((p) => p.types[0] === 'for' || p.types[0] === 'traversal' || p.types[0] === 'shortestPath');
+    if (hasReturn) text += `\nRETURN ${distinct && loop ? 'DISTINCT ' : ''}${ret}`;
     // keyword case does not matter: lower-case the query's own keywords sometimes
     if (lower)
       text = text.replace(
@@ -468,10 +506,16 @@ const PIECES = [
   'UPDATE',
   'REPLACE',
   'REMOVE',
+  'UPSERT',
   'OUTBOUND',
   'SHORTEST_PATH',
   'TO',
   'OPTIONS',
+  'KEEP',
+  'ALL',
+  'NONE',
+  'AT LEAST',
+  'DISTINCT',
   'NOT',
   'AND',
   '||',
@@ -483,6 +527,8 @@ const PIECES = [
   '}',
   '[*',
   '[**]',
+  '[?',
+  '[? ANY FILTER',
   ',',
   ':',
   '?',

@@ -607,10 +607,11 @@ describe('parseAql: operations', () => {
     });
   });
 
-  it('a leading WITH collection list is accepted (and not part of the AST)', () => {
-    expect(parse('WITH users, knows FOR v IN OUTBOUND "users/1" knows RETURN v')).toEqual(
-      parse('FOR v IN OUTBOUND "users/1" knows RETURN v'),
-    );
+  it("a leading WITH collection list is accepted (as the query's `with`: checked to exist when planned)", () => {
+    expect(parse('WITH users, knows FOR v IN OUTBOUND "users/1" knows RETURN v')).toEqual({
+      with: ['users', 'knows'],
+      ...parse('FOR v IN OUTBOUND "users/1" knows RETURN v'),
+    });
   });
 });
 
@@ -715,7 +716,7 @@ describe('parseAql: errors', () => {
     ['FOR v IN 1..2 OUTBOUND "a/1" e1, e2 RETURN v', 1, 34, 'e2', 'exactly one edge collection'],
     ['FOR v IN 1..2 OUTBOUND "a/1" GRAPH "social" RETURN v', 1, 36, '"social"', 'named graphs (GRAPH) are not supported'],
     ['FOR v IN OUTBOUND "x" RETURN v', 1, 23, 'RETURN', 'expected a collection name'],
-    ['UPSERT {a: 1} INSERT {a: 1} UPDATE {} IN c', 1, 1, 'UPSERT', 'UPSERT is not supported'],
+    ['UPSERT {a: 1} INSERT {a: 1} IN c', 1, 29, 'IN', 'expected UPDATE or REPLACE'],
     ['INSERT {} users', 1, 11, 'users', 'expected INTO or IN'],
     ['INSERT {} INTO c OPTIONS {keepNull: false}', 1, 27, 'keepNull', 'unsupported INSERT option "keepNull"'],
     ['RETURN (FOR x IN y)', 1, 19, ')', 'a subquery must end with RETURN'],

@@ -86,9 +86,9 @@ export interface ExecContext {
   readonly texts: WeakMap<object, string>;
   /** BM25 scores / similarities of documents produced by fulltext / vector sources. */
   readonly scores: WeakMap<object, number>;
-  /** For evaluating without the subquery pass (`evaluateVal`), where an expression has none. */
+  /** For `evaluateVal`: bind values, the built-ins' context, engine functions and the subquery runner. */
   readonly evalCtx: EvalContext;
-  /** Evaluate `e` for `row`, running the subqueries it contains first. */
+  /** Evaluate `e` for `row` (subqueries run when evaluation reaches them). */
   eval(e: Expr, row: Row): Promise<AqlValue>;
   /** Evaluate `e` where awaiting is impossible (governed loops run to the end). */
   evalSync(e: Expr, row: Row): AqlValue;
@@ -113,9 +113,17 @@ export function extend(row: Row, name: string, value: AqlValue): Row {
   return r;
 }
 
+/** A Scope over a row (the row stays reachable: a subquery reached from it starts from that row). */
+export class RowScope implements Scope {
+  constructor(readonly row: Row) {}
+  get(name: string): AqlValue | undefined {
+    return this.row[name];
+  }
+}
+
 /** A Scope over a row. */
-export function scopeOf(row: Row): Scope {
-  return { get: (name: string) => row[name] } as Scope;
+export function scopeOf(row: Row): RowScope {
+  return new RowScope(row);
 }
 
 export function limitValue(v: AqlValue, what: string): number {

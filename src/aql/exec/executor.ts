@@ -9,23 +9,19 @@
 import { ThemisError } from '../../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../json-limits.js';
 import type { Snapshot } from '../../storage/index.js';
-import { subqueriesOf } from '../analyze.js';
 import type { AqlValue, Expr } from '../ast.js';
-import { evaluate, evaluateVal, type EvalContext } from '../evaluator.js';
+import { ElementScope, evaluate, evaluateVal, type EvalContext, type Scope } from '../evaluator.js';
 import { BigSet } from '../big-collections.js';
-import { Governor, Pending, resolveVal, sizeOf } from '../governor.js';
+import { Governor, Pending, sizeOf } from '../governor.js';
 import type { FnContext } from '../functions/index.js';
 import type { Plan, Step, SubPlans } from '../planner.js';
 import { hashKey, truthy } from '../values.js';
-import { extend, limitValue, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
+import { extend, limitValue, RowScope, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
 import { collectionCount, collectionList } from './collections.js';
 import { traversalStep, shortestPathStep } from './graph.js';
 import { modifyStep } from './modify.js';
 import { collectStep, sortStep } from './sort-collect.js';
 import { documentCall, forStep } from './sources.js';
-
-/** The subqueries of each expression (the AST never changes after parsing, and parsed queries are reused). */
-const SUBQUERIES = new WeakMap<Expr, Extract<Expr, { type: 'subquery' }>[]>();
 
 /**
  * Runs a plan as a pipeline of async generators: sources stream from
@@ -57,7 +53,13 @@ export class Executor implements ExecContext {
       maxDepth: opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH,
     });
     this.fn = { now: opts.now ?? Date.now, gov: this.gov, texts: this.texts };
-    this.evalCtx = { bind: opts.bindVars, fn: this.fn, engineCall: (name, args) => this.engineCall(name, args) };
+    this.evalCtx = {
+      bind: opts.bindVars,
+      fn: this.fn,
+      engineCall: (name, args) => this.engineCall(name, args),
+      // Subqueries run when evaluation reaches them (lazily: not in an untaken ?: branch or a short-circuited AND/OR operand).
+      subquery: (s, scope) => new Pending(this.subquery(s, rowOfScope(scope))),
+    };
   }
 
   private engineCall(name: string, args: AqlValue[]): AqlValue {
@@ -115,17 +117,10 @@ export class Executor implements ExecContext {
     return this.gov.turn();
   }
 
-  /** Evaluate `e` for `row`, running the subqueries it contains first. */
+  /** Evaluate `e` for `row` (subqueries run when evaluation reaches them). */
   async eval(e: Expr, row: Row): Promise<AqlValue> {
-    let subs = SUBQUERIES.get(e);
-    if (!subs) SUBQUERIES.set(e, (subs = subqueriesOf(e)));
-    if (subs.length === 0) {
-      const v = evaluateVal(e, scopeOf(row), this.evalCtx);
-      return v instanceof Pending ? v.promise : v;
-    }
-    const results = new Map<Expr, AqlValue>();
-    for (const s of subs) results.set(s, await this.subquery(s, row));
-    return resolveVal(evaluateVal(e, scopeOf(row), { ...this.evalCtx, subqueries: results }));
+    const v = evaluateVal(e, scopeOf(row), this.evalCtx);
+    return v instanceof Pending ? v.promise : v;
   }
 
   /**
@@ -271,6 +266,13 @@ export class Executor implements ExecContext {
       if (++taken >= count) return;
     }
   }
+}
+
+/** The row a subquery starts from: the row of the scope, plus the variables of the array expansions around the subquery. */
+function rowOfScope(scope: Scope): Row {
+  if (scope instanceof RowScope) return scope.row;
+  if (scope instanceof ElementScope) return extend(rowOfScope(scope.parent), scope.name, scope.value);
+  throw new ThemisError('INTERNAL', 'internal error: a subquery was reached from an unknown scope');
 }
 
 /** Cosine similarity of two numeric arrays (null when either is not one or their lengths differ). */

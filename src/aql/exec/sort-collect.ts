@@ -176,7 +176,7 @@ async function* collectRows(
     }
     if (heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT AGGREGATE');
     if (op.into) {
-      const v = op.into.expr ? await cx.eval(op.into.expr, row) : rowObject(row);
+      const v = op.into.expr ? await cx.eval(op.into.expr, row) : rowObject(row, op.into.keep);
       held.hold(8 + (op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row)));
       g.into.push(v);
       if (++heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT ... INTO');
@@ -215,10 +215,15 @@ async function* collectRows(
   gov.reset(m);
 }
 
-/** COLLECT ... INTO g without an expression: every variable of the row. */
-function rowObject(row: Row): AqlValue {
+/** COLLECT ... INTO g without an expression: every variable of the row (`KEEP a, b`: only those). */
+function rowObject(row: Row, keep?: string[]): AqlValue {
   const out: Record<string, AqlValue> = {};
-  for (const k in row) out[k] = row[k]!;
+  if (keep) {
+    for (const k of keep) if (row[k] !== undefined) out[k] = row[k]!;
+    return out;
+  }
+  // (`$upsert#n`: the lookup result of an UPSERT, internal)
+  for (const k in row) if (!k.includes('#')) out[k] = row[k]!;
   return out;
 }
 

@@ -8,7 +8,7 @@ import type { AqlValue } from '../ast.js';
 import { BigMap, BigSet } from '../big-collections.js';
 import { andThen, type Governor, loopWith, sortWith, STOP, type Val } from '../governor.js';
 import { compare, equals, hashKey, inArray, truthy } from '../values.js';
-import { charge, hashEntryBytes, int, invalidArg, loop } from './helpers.js';
+import { charge, hashEntryBytes, int, invalidArg, loop, num } from './helpers.js';
 import { MAX_RANGE, rangeTooLarge } from './numeric.js';
 import type { FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
@@ -428,11 +428,19 @@ def('REMOVE_VALUE', 2, 3, (a, ctx) => {
   return out;
 });
 
+/**
+ * REMOVE_VALUES(array, values), as ArangoDB: null values return the first
+ * argument unchanged (whatever it is), a null array is `[]`, and anything
+ * else that is not an array is null with a warning.
+ */
 def('REMOVE_VALUES', 2, 2, (a, ctx) => {
-  const arr = arrayArg(ctx, 'REMOVE_VALUES', a[0]);
-  if (arr === null) return null;
-  if (!Array.isArray(a[1])) return arr.slice();
-  return keySet(a[1], ctx, (remove) => {
+  const values = a[1];
+  if (values === null || values === undefined) return a[0] ?? null;
+  if (a[0] === null || a[0] === undefined) return [];
+  const arr = a[0];
+  // warning: ArangoDB 1562 (function argument type mismatch) when either is not an array
+  if (!Array.isArray(arr) || !Array.isArray(values)) return invalidArg(ctx, 'REMOVE_VALUES');
+  return keySet(values, ctx, (remove) => {
     const out: AqlValue[] = [];
     return loop(
       ctx,
@@ -446,12 +454,22 @@ def('REMOVE_VALUES', 2, 2, (a, ctx) => {
   });
 });
 
+/**
+ * REMOVE_NTH(array, position), as ArangoDB: the position is taken as a
+ * float, out of bounds when `p >= length || p < -length`; a negative one
+ * counts from the end (`p + length`), and the index is then truncated
+ * (`-0.5` removes the last element of a 3-element array: 2.5 → 2). A null
+ * array is `[]`.
+ */
 def('REMOVE_NTH', 2, 2, (a, ctx) => {
+  if (a[0] === null || a[0] === undefined) return [];
   const arr = arrayArg(ctx, 'REMOVE_NTH', a[0]);
   if (arr === null) return null;
-  let i = int(a[1]);
-  if (i < 0) i += arr.length;
-  if (i < 0 || i >= arr.length) return arr.slice();
+  const count = arr.length;
+  let p = num(a[1]);
+  if (p >= count || p < -count) return arr.slice();
+  if (p < 0) p += count;
+  const i = Math.trunc(p);
   return [...arr.slice(0, i), ...arr.slice(i + 1)];
 });
 

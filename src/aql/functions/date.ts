@@ -5,8 +5,7 @@
  */
 import { ThemisError } from '../../errors.js';
 import type { AqlValue } from '../ast.js';
-import { truthy } from '../values.js';
-import { charge, num, strOf, warn } from './helpers.js';
+import { charge, invalidArg, warn } from './helpers.js';
 import type { AqlFunction, FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
 
@@ -130,32 +129,93 @@ function isoString(ms: number): string | null {
   return validMs(ms) ? new Date(ms).toISOString() : null;
 }
 
-/** Date strings ArangoDB accepts: YYYY[-MM[-DD[(T| )HH:MM[:SS[.fff]]]]][Z|±HH[:]MM]. */
-export const DATE_STRING =
-  /^(\d{1,4})(?:-(\d{1,2})(?:-(\d{1,2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?$/;
-
-function parseDateString(s: string): number | null {
-  const m = DATE_STRING.exec(s);
-  if (m === null) return null;
-  const y = Number(m[1]);
-  const mo = m[2] !== undefined ? Number(m[2]) : 1;
-  const d = m[3] !== undefined ? Number(m[3]) : 1;
-  const h = m[4] !== undefined ? Number(m[4]) : 0;
-  const i = m[5] !== undefined ? Number(m[5]) : 0;
-  const sec = m[6] !== undefined ? Number(m[6]) : 0;
-  const f = m[7] !== undefined ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || i > 59 || sec > 59) return null;
-  let ms = civilToMs(y, mo, d, h, i, sec, f);
-  const tz = m[8];
-  if (tz !== undefined && tz !== 'Z' && tz !== 'z') {
-    const sign = tz[0] === '-' ? -1 : 1;
-    const digits = tz.slice(1).replace(':', '');
-    const oh = Number(digits.slice(0, 2));
-    const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-    if (oh > 23 || om > 59) return null;
-    ms -= sign * (oh * 60 + om) * 60_000;
+/**
+ * Parses a date string as ArangoDB does (lib/Basics/datetime.cpp):
+ * surrounding whitespace is ignored, a leading `+` skipped (a `-` is
+ * invalid); then `Y[-M[-D]]` (year 0..9999, month 1..12, day 1..31, a day
+ * past the month's end carrying over into the next), an optional time
+ * `(T| )HH:MM[:SS[.fff...]]` (two digits each, as documented; fractions
+ * past milliseconds cut off), and an optional `Z` or `±H:M` offset
+ * (ArangoDB's parser accepts one-digit hours and minutes too; its
+ * documentation requires two). Returns ms, or null.
+ */
+function parseDateString(input: string): number | null {
+  let p = 0;
+  let end = input.length;
+  const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+  while (p < end && isSpace(input[p])) p++;
+  if (input[p] === '+') p++;
+  else if (input[p] === '-') return null;
+  while (end > p && isSpace(input[end - 1])) end--;
+  const s = input.slice(p, end);
+  let i = 0;
+  /** Digits at i: [value, count]. */
+  const number = (): [number, number] => {
+    const start = i;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    return [i === start ? 0 : Number(s.slice(start, i)), i - start];
+  };
+  const [y, yLen] = number();
+  if (yLen === 0 || y > 9999) return null;
+  let mo = 1;
+  let d = 1;
+  let h = 0;
+  let mi = 0;
+  let sec = 0;
+  let ms = 0;
+  let len: number;
+  if (s[i] === '-') {
+    i++;
+    [mo, len] = number();
+    if (len === 0 || len > 2 || mo < 1 || mo > 12) return null;
+    if (s[i] === '-') {
+      i++;
+      [d, len] = number();
+      if (len === 0 || len > 2 || d < 1 || d > 31) return null;
+    }
   }
-  return validMs(ms) ? ms : null;
+  if (s[i] === ' ' || s[i] === 'T') {
+    i++;
+    [h, len] = number();
+    if (len !== 2 || h > 23) return null;
+    if (s[i] !== ':') return null;
+    i++;
+    [mi, len] = number();
+    if (len !== 2 || mi > 59) return null;
+    if (s[i] === ':') {
+      i++;
+      [sec, len] = number();
+      if (len !== 2 || sec > 59) return null;
+      if (s[i] === '.') {
+        i++;
+        const start = i;
+        number();
+        if (i === start) return null;
+        ms = Number(s.slice(start, Math.min(i, start + 3)).padEnd(3, '0'));
+      }
+    }
+  }
+  let offset = 0;
+  if (s[i] === 'z' || s[i] === 'Z') i++;
+  else if (s[i] === '+' || s[i] === '-') {
+    const sign = s[i] === '+' ? 1 : -1;
+    i++;
+    const [oh, ohLen] = number();
+    if (ohLen === 0 || ohLen > 2 || oh > 23) return null;
+    if (s[i] !== ':') return null;
+    i++;
+    const [om, omLen] = number();
+    if (omLen === 0 || omLen > 2 || om > 59) return null;
+    offset = sign * (oh * 60 + om) * 60_000;
+  }
+  if (i !== s.length) return null;
+  const out = civilToMs(y, mo, d, h, mi, sec, ms) - offset;
+  return validMs(out) ? out : null;
+}
+
+/** Whether a string is a date string ArangoDB accepts (IS_DATESTRING). */
+export function isDateString(s: string): boolean {
+  return parseDateString(s) !== null;
 }
 
 /** A date argument (ms timestamp or ISO 8601 string) as ms, or null (with a warning). */
@@ -165,7 +225,11 @@ function dateArg(ctx: FnContext, fn: string, v: AqlValue | undefined): number | 
   } else if (typeof v === 'string') {
     const ms = parseDateString(v);
     if (ms !== null) return ms;
+  } else {
+    // warning: ArangoDB 1562 (function argument type mismatch)
+    return warn(ctx, fn, 'invalid argument type');
   }
+  // warning: ArangoDB 1557 (invalid date value)
   return warn(ctx, fn, 'invalid date value');
 }
 
@@ -174,10 +238,16 @@ function dateArg(ctx: FnContext, fn: string, v: AqlValue | undefined): number | 
 const tzFormatters = new Map<string, Intl.DateTimeFormat>();
 const UTC_NAMES = new Set(['UTC', 'ETC/UTC', 'Z', 'GMT', 'ETC/GMT', 'UCT', 'ZULU', 'UNIVERSAL', 'ETC/UNIVERSAL', 'ETC/ZULU']);
 
-/** Validates a time zone argument: undefined for UTC (or absent/null), else the zone name. */
-function tzArg(fn: string, v: AqlValue | undefined): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new ThemisError('VALIDATION_FAILED', `${fn}(): time zone must be a string`);
+/**
+ * A time zone argument: undefined for UTC (or an absent argument), else the
+ * zone name; null (with a warning) for a present argument that is not a
+ * string, null included, as in ArangoDB. An unknown zone name fails the
+ * query (ArangoDB: "Throws an error if the timezone is not known").
+ */
+function tzArg(ctx: FnContext, fn: string, v: AqlValue | undefined): string | undefined | null {
+  if (v === undefined) return undefined;
+  // warning: ArangoDB 1562 (function argument type mismatch): the time zone must be a string
+  if (typeof v !== 'string') return warn(ctx, fn, 'time zone must be a string');
   if (UTC_NAMES.has(v.toUpperCase())) return undefined;
   if (!tzFormatters.has(v)) {
     let f: Intl.DateTimeFormat;
@@ -255,7 +325,8 @@ function fromLocal(local: number, tz: string | undefined): number {
 function partsArg(ctx: FnContext, fn: string, a: AqlValue[], tzIndex: number): Civil | null {
   const ms = dateArg(ctx, fn, a[0]);
   if (ms === null) return null;
-  return civil(toLocal(ms, a.length > tzIndex ? tzArg(fn, a[tzIndex]) : undefined));
+  const tz = tzArg(ctx, fn, a[tzIndex]);
+  return tz === null ? null : civil(toLocal(ms, tz));
 }
 
 function dayOfYear(c: Civil): number {
@@ -320,18 +391,37 @@ componentFn('DATE_LEAPYEAR', (c) => isLeap(c.y));
 componentFn('DATE_QUARTER', (c) => Math.floor((c.m - 1) / 3) + 1);
 componentFn('DATE_DAYS_IN_MONTH', (c) => daysInMonth(c.y, c.m));
 
-/** Adds `amount` units to a local (wall-clock) timestamp; months and years by the calendar. */
+/** `months` calendar months after a local timestamp; day overflow carries into the next month (Jan 31 + 1 month = Mar 3 in 2023). */
+function addMonths(local: number, months: number): number {
+  const c = civil(local);
+  const total = c.y * 12 + (c.m - 1) + months;
+  const y = Math.floor(total / 12);
+  const m = total - y * 12 + 1;
+  return civilToMs(y, m, 1) + (c.d - 1) * DAY_MS + (local - civilToMs(c.y, c.m, c.d));
+}
+
+/**
+ * Adds `amount` units to a local (wall-clock) timestamp, as ArangoDB does:
+ * years and months by the calendar, a fraction of a year continuing in
+ * months and a fraction of a month in days of 30 (DATE_ADD(d, 1.5,
+ * "years") is 1 year and 6 months); durations truncated to whole ms.
+ */
 function addUnits(local: number, amount: number, unit: DateUnit): number {
+  const sign = amount < 0 ? -1 : 1;
+  let rest = Math.abs(amount);
   if (unit === 'y' || unit === 'm') {
-    const n = Math.trunc(amount) * (unit === 'y' ? 12 : 1);
-    const c = civil(local);
-    const months = c.y * 12 + (c.m - 1) + n;
-    const y = Math.floor(months / 12);
-    const m = months - y * 12 + 1;
-    // Day overflow carries into the next month (Jan 31 + 1 month = Mar 3 in 2023).
-    return civilToMs(y, m, 1) + (c.d - 1) * DAY_MS + (local - civilToMs(c.y, c.m, c.d));
+    let months = 0;
+    if (unit === 'y') {
+      const years = Math.trunc(rest);
+      months = years * 12;
+      rest = (rest - years) * 12;
+    }
+    const whole = Math.trunc(rest);
+    months += whole;
+    rest -= whole;
+    return addMonths(local, sign * months) + sign * Math.trunc(rest * 30 * DAY_MS);
   }
-  return local + Math.round(amount * UNIT_MS[unit]);
+  return local + sign * Math.trunc(rest * UNIT_MS[unit]);
 }
 
 const ISO_DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d{1,3}))?S)?)?$/;
@@ -365,7 +455,8 @@ function dateAddFn(name: string, sign: 1 | -1): AqlFunction {
       steps = [[n, unit]];
       tzIndex = 3;
     }
-    const tz = a.length > tzIndex ? tzArg(name, a[tzIndex]) : undefined;
+    const tz = tzArg(ctx, name, a[tzIndex]);
+    if (tz === null) return null;
     let local = toLocal(ms, tz);
     for (const [n, unit] of steps) local = addUnits(local, sign * n, unit);
     const out = fromLocal(local, tz);
@@ -402,35 +493,78 @@ def('DATE_TRUNC', 2, 3, (a, ctx) => {
   if (ms === null) return null;
   const unit = parseUnit(a[1]);
   if (unit === undefined || unit === 'w') return warn(ctx, 'DATE_TRUNC', 'invalid unit');
-  const tz = tzArg('DATE_TRUNC', a[2]);
+  const tz = tzArg(ctx, 'DATE_TRUNC', a[2]);
+  if (tz === null) return null;
   return isoString(fromLocal(truncLocal(toLocal(ms, tz), unit), tz));
 });
+
+/** DATE_ROUND's units. */
+const ROUND_UNITS: Record<string, DateUnit> = {
+  milliseconds: 'f',
+  millisecond: 'f',
+  f: 'f',
+  seconds: 's',
+  second: 's',
+  s: 's',
+  minutes: 'i',
+  minute: 'i',
+  i: 'i',
+  hours: 'h',
+  hour: 'h',
+  h: 'h',
+  days: 'd',
+  day: 'd',
+  d: 'd',
+};
 
 def('DATE_ROUND', 3, 4, (a, ctx) => {
   const ms = dateArg(ctx, 'DATE_ROUND', a[0]);
   if (ms === null) return null;
-  const amount = num(a[1]);
-  const unit = parseUnit(a[2]);
-  if (unit === undefined || unit === 'y' || unit === 'm' || unit === 'w') return warn(ctx, 'DATE_ROUND', 'invalid unit');
-  if (!(amount >= 1) || !Number.isInteger(amount)) return warn(ctx, 'DATE_ROUND', 'amount must be a positive integer');
-  const tz = tzArg('DATE_ROUND', a[3]);
+  // warning: ArangoDB 1562 (function argument type mismatch) for a non-numeric amount or a non-string unit
+  if (typeof a[1] !== 'number' || typeof a[2] !== 'string') return invalidArg(ctx, 'DATE_ROUND');
+  const tz = tzArg(ctx, 'DATE_ROUND', a[3]);
+  if (tz === null) return null;
+  const amount = a[1];
+  const unit = ROUND_UNITS[a[2].toLowerCase()]; // case-insensitive, as documented
+  // warning: ArangoDB 1562 for an unknown unit or an amount that is not a positive integer (documented)
+  if (unit === undefined || !(amount >= 1) || !Number.isInteger(amount)) return invalidArg(ctx, 'DATE_ROUND');
   const bucket = amount * UNIT_MS[unit];
   const local = toLocal(ms, tz);
-  return isoString(fromLocal(Math.floor(local / bucket) * bucket, tz));
+  // Integer division, as ArangoDB's: toward zero (dates before 1970 round up).
+  const rounded = Math.trunc(local / bucket) * bucket;
+  return isoString(fromLocal(rounded === 0 ? 0 : rounded, tz));
 });
 
 def('DATE_DIFF', 3, 6, (a, ctx) => {
   const d1 = dateArg(ctx, 'DATE_DIFF', a[0]);
+  if (d1 === null) return null;
   const d2 = dateArg(ctx, 'DATE_DIFF', a[1]);
-  if (d1 === null || d2 === null) return null;
+  if (d2 === null) return null;
+  // warning: ArangoDB 1562 (function argument type mismatch) for a non-string unit
+  if (typeof a[2] !== 'string') return invalidArg(ctx, 'DATE_DIFF');
   const unit = parseUnit(a[2]);
+  // DATE_DIFF(d1, d2, unit, asFloat, tz1, tz2), or DATE_DIFF(d1, d2, unit, tz1, tz2):
+  // the fourth argument is a boolean (asFloat) or a time zone (anything else: a warning).
+  let asFloat = false;
+  let tz1: string | undefined | null;
+  let tz2: string | undefined | null;
+  if (a.length > 3) {
+    const p4 = a[3];
+    if (typeof p4 === 'boolean') asFloat = p4;
+    else if (typeof p4 === 'string') tz1 = tz2 = tzArg(ctx, 'DATE_DIFF', p4);
+    // warning: ArangoDB 1562
+    else return invalidArg(ctx, 'DATE_DIFF');
+    if (a.length > 4) {
+      const tz = tzArg(ctx, 'DATE_DIFF', a[4] ?? null);
+      if (tz === null) return null;
+      if (typeof p4 === 'boolean') tz1 = tz2 = tz;
+      else tz2 = tz;
+      if (a.length > 5) tz2 = tzArg(ctx, 'DATE_DIFF', a[5] ?? null);
+    }
+  }
+  if (tz1 === null || tz2 === null) return null;
+  // warning: ArangoDB 1557 (invalid date value) for an unknown unit
   if (unit === undefined) return warn(ctx, 'DATE_DIFF', 'invalid unit');
-  // DATE_DIFF(d1, d2, unit, asFloat, tz1, tz2); a string in the asFloat
-  // position is taken as tz1 (the form ArangoDB's own examples use).
-  const tzAt = typeof a[3] === 'string' ? 3 : 4;
-  const asFloat = tzAt === 4 && truthy(a[3]);
-  const tz1 = tzArg('DATE_DIFF', a[tzAt]);
-  const tz2 = a.length > tzAt + 1 && a[tzAt + 1] !== null ? tzArg('DATE_DIFF', a[tzAt + 1]) : tz1;
   const diff = (toLocal(d2, tz2) - toLocal(d1, tz1)) / UNIT_MS[unit];
   if (asFloat) return diff;
   const r = Math.sign(diff) * Math.round(Math.abs(diff)); // std::round: half away from zero
@@ -438,20 +572,57 @@ def('DATE_DIFF', 3, 6, (a, ctx) => {
 });
 
 const COMPARE_UNITS: Exclude<DateUnit, 'w'>[] = ['y', 'm', 'd', 'h', 'i', 's', 'f'];
+
+/**
+ * DATE_COMPARE(d1, d2, unitRangeStart, unitRangeEnd, tz1, tz2): whether
+ * the dates agree from unitRangeStart down to unitRangeEnd. As in
+ * ArangoDB, a fourth argument that is not a unit is the time zone (then a
+ * fifth is the second date's); an end unit before the start unit (years
+ * before days) fails the query, as documented.
+ */
 def('DATE_COMPARE', 3, 6, (a, ctx) => {
   const d1 = dateArg(ctx, 'DATE_COMPARE', a[0]);
+  if (d1 === null) return null;
   const d2 = dateArg(ctx, 'DATE_COMPARE', a[1]);
-  if (d1 === null || d2 === null) return null;
+  if (d2 === null) return null;
   const start = parseUnit(a[2]);
-  const end = a.length > 3 && a[3] !== null ? parseUnit(a[3]) : start;
-  if (start === undefined || end === undefined || start === 'w' || end === 'w') return warn(ctx, 'DATE_COMPARE', 'invalid unit');
+  // warning: ArangoDB 1562 (function argument type mismatch) for an invalid unit
+  if (start === undefined || start === 'w') return invalidArg(ctx, 'DATE_COMPARE');
+  let end: DateUnit = start;
+  let tz1: string | undefined | null;
+  let tz2: string | undefined | null;
+  if (a.length > 3) {
+    const e = parseUnit(a[3]);
+    let startTz = 0;
+    let endTz = 0;
+    if (e === undefined) {
+      startTz = 3;
+      if (a.length === 4) endTz = 3;
+      else if (a.length === 5) endTz = 4;
+      // warning: ArangoDB 1562
+      else return invalidArg(ctx, 'DATE_COMPARE');
+    } else {
+      // warning: ArangoDB 1562 (a week unit is not supported)
+      if (e === 'w') return invalidArg(ctx, 'DATE_COMPARE');
+      end = e;
+      if (a.length > 4) {
+        startTz = 4;
+        endTz = a.length === 6 ? 5 : 4;
+      }
+    }
+    if (startTz > 0) {
+      tz1 = tzArg(ctx, 'DATE_COMPARE', a[startTz] ?? null);
+      if (tz1 === null) return null;
+      tz2 = endTz === startTz ? tz1 : tzArg(ctx, 'DATE_COMPARE', a[endTz] ?? null);
+      if (tz2 === null) return null;
+    }
+  }
   const from = COMPARE_UNITS.indexOf(start);
   const to = COMPARE_UNITS.indexOf(end);
+  const c1 = civil(toLocal(d1, tz1 ?? undefined));
+  const c2 = civil(toLocal(d2, tz2 ?? undefined));
+  // Documented: "An error is raised if unitRangeEnd is a unit before unitRangeStart."
   if (to < from) throw new ThemisError('VALIDATION_FAILED', 'DATE_COMPARE(): unitRangeEnd must not come before unitRangeStart');
-  const tz1 = tzArg('DATE_COMPARE', a[4]);
-  const tz2 = a.length > 5 && a[5] !== null ? tzArg('DATE_COMPARE', a[5]) : tz1;
-  const c1 = civil(toLocal(d1, tz1));
-  const c2 = civil(toLocal(d2, tz2));
   for (let k = from; k <= to; k++) {
     const u = COMPARE_UNITS[k]!;
     if (c1[u] !== c2[u]) return false;
@@ -516,7 +687,7 @@ const FORMAT_TOKENS = [
   '%',
 ];
 
-function formatDate(ms: number, local: number, format: string): string {
+function formatDate(local: number, format: string): string {
   const c = civil(local);
   let out = '';
   for (let p = 0; p < format.length; p++) {
@@ -606,10 +777,12 @@ function formatDate(ms: number, local: number, format: string): string {
         out += String(c.dow);
         break;
       case 't':
-        out += String(ms);
+        // ArangoDB formats the localized time point: with a time zone, the local wall time in ms
+        out += String(local);
         break;
       case 'z':
-        out += isoString(ms) ?? '';
+        // The local date and time, still with a 'Z' (ArangoDB's "%FT%TZ" of the localized time point)
+        out += `${c.y >= 0 && c.y <= 9999 ? pad(c.y, 4) : String(c.y)}-${pad(c.m, 2)}-${pad(c.d, 2)}T${pad(c.h, 2)}:${pad(c.i, 2)}:${pad(c.s, 2)}.${pad(c.f, 3)}Z`;
         break;
       case 'l':
         out += isLeap(c.y) ? '1' : '0';
@@ -633,8 +806,129 @@ function formatDate(ms: number, local: number, format: string): string {
 def('DATE_FORMAT', 2, 3, (a, ctx) => {
   const ms = dateArg(ctx, 'DATE_FORMAT', a[0]);
   if (ms === null) return null;
-  const tz = tzArg('DATE_FORMAT', a[2]);
-  const format = strOf(a[1], ctx);
+  const format = a[1];
+  // warning: ArangoDB 1562 (function argument type mismatch) for a format that is not a string
+  if (typeof format !== 'string') return invalidArg(ctx, 'DATE_FORMAT');
+  const tz = tzArg(ctx, 'DATE_FORMAT', a[2]);
+  if (tz === null) return null;
   charge(ctx, 24 * format.length); // a placeholder expands to at most ~12 times its length
-  return formatDate(ms, toLocal(ms, tz), format);
+  return formatDate(toLocal(ms, tz), format);
+});
+
+// ---------------------------------------------------------------------------
+// Time zone conversions (ArangoDB 3.8+).
+
+/** ISO 8601 of a (local or UTC) timestamp, with or without the trailing Z; null outside 0000..9999. */
+function isoLocal(ms: number, utc: boolean): string | null {
+  const s = isoString(ms);
+  return s === null || utc ? s : s.slice(0, -1);
+}
+
+const abbrevFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** A zone's abbreviation at an instant ("EST", "CET"), or ICU's "GMT+1" where it knows none. */
+function tzAbbrev(ms: number, tz: string): string {
+  let name = '';
+  for (const locale of ['en-US', 'en-GB']) {
+    const key = `${locale} ${tz}`;
+    let f = abbrevFormatters.get(key);
+    if (f === undefined) {
+      f = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: 'short' });
+      abbrevFormatters.set(key, f);
+    }
+    name = f.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? '';
+    if (!/^(GMT|UTC)[+-]/.test(name)) break;
+  }
+  return name === 'GMT' && tzOffset(ms, tz) !== 0 ? tz : name;
+}
+
+/** The last instant before `ms` (backward) or the first after it (forward) where the zone's offset changes, or null. */
+function tzTransition(ms: number, tz: string, forward: boolean): number | null {
+  const STEP = 30 * DAY_MS;
+  const offset = tzOffset(ms, tz);
+  let inside = ms;
+  for (let k = 0; k < 12 * 250; k++) {
+    const probe = forward ? inside + STEP : inside - STEP;
+    if (!validMs(probe)) return null;
+    if (tzOffset(probe, tz) !== offset) {
+      // Binary search between `inside` (same offset) and `probe` (another).
+      let lo = inside;
+      let hi = probe;
+      while (Math.abs(hi - lo) > 1000) {
+        const mid = Math.floor((lo + hi) / 2000) * 1000;
+        if (mid === lo || mid === hi) break;
+        if (tzOffset(mid, tz) === offset) lo = mid;
+        else hi = mid;
+      }
+      // The period begins at the first second with this offset, and ends where the next begins.
+      return forward ? hi : lo;
+    }
+    inside = probe;
+  }
+  return null;
+}
+
+/** The zone information DATE_UTCTOLOCAL/DATE_LOCALTOUTC report for an instant. */
+function zoneInfo(ms: number, tz: string | undefined): AqlValue {
+  if (tz === undefined) return { name: 'UTC', begin: null, end: null, dst: false, offset: 0 };
+  const offset = tzOffset(ms, tz);
+  const y = civil(ms).y;
+  const standard = Math.min(tzOffset(civilToMs(y, 1, 1), tz), tzOffset(civilToMs(y, 7, 1), tz));
+  const begin = tzTransition(ms, tz, false);
+  const end = tzTransition(ms, tz, true);
+  return {
+    name: tzAbbrev(ms, tz),
+    begin: begin === null ? null : isoString(begin),
+    end: end === null ? null : isoString(end),
+    dst: offset !== standard,
+    offset: Math.round(offset / 1000),
+  };
+}
+
+/** The tz database version behind the time zone functions (Node's ICU). */
+function tzdbVersion(): string {
+  return process.versions.tz ?? 'unknown';
+}
+
+function zoneConversion(name: string, toLocalTime: boolean): void {
+  def(name, 2, 3, (a, ctx) => {
+    const ms = dateArg(ctx, name, a[0]);
+    if (ms === null) return null;
+    // warning: ArangoDB 1562 (function argument type mismatch): the time zone must be a string
+    if (typeof a[1] !== 'string') return invalidArg(ctx, name);
+    // warning: ArangoDB 1562: zoneinfo must be a boolean
+    if (a.length > 2 && typeof a[2] !== 'boolean') return invalidArg(ctx, name);
+    const tz = tzArg(ctx, name, a[1]);
+    if (tz === null) return null;
+    const detail = a[2] === true;
+    let result: string | null;
+    let instant: number;
+    if (toLocalTime) {
+      instant = ms;
+      const offset = tz === undefined ? 0 : tzOffset(ms, tz);
+      // The result has a 'Z' only where the zone's offset is 0 (ArangoDB: "unqualified local time").
+      result = isoLocal(ms + offset, offset === 0);
+    } else {
+      instant = fromLocal(ms, tz);
+      result = isoString(instant);
+    }
+    // warning: ArangoDB 1557 (invalid date value) for a result outside 0000..9999
+    if (result === null) return warn(ctx, name, 'invalid date value');
+    if (!detail) return result;
+    return { [toLocalTime ? 'local' : 'utc']: result, tzdb: tzdbVersion(), zoneInfo: zoneInfo(instant, tz) };
+  });
+}
+zoneConversion('DATE_UTCTOLOCAL', true);
+zoneConversion('DATE_LOCALTOUTC', false);
+
+/** DATE_TIMEZONE(): the server's time zone (the process's, as Intl resolves it). */
+def('DATE_TIMEZONE', 0, 0, () => Intl.DateTimeFormat().resolvedOptions().timeZone ?? null);
+
+/** DATE_TIMEZONES(): the IANA zone names this server knows (Intl's canonical names, and UTC). */
+def('DATE_TIMEZONES', 0, 0, (_a, ctx) => {
+  const names = new Set<string>(Intl.supportedValuesOf('timeZone'));
+  names.add('UTC');
+  names.add('Etc/UTC');
+  charge(ctx, 48 * names.size);
+  return [...names];
 });

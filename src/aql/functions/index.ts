@@ -6,8 +6,10 @@
  * `FUNCTIONS` iterates in, since a name defined twice is refused).
  */
 import { ARRAY_FUNCTIONS } from './array.js';
+import { BIT_FUNCTIONS } from './bit.js';
 import { DATE_FUNCTIONS } from './date.js';
 import { ENCODING_FUNCTIONS } from './encoding.js';
+import { GEO_FUNCTIONS } from './geo.js';
 import { MISC_FUNCTIONS } from './misc.js';
 import { NUMERIC_FUNCTIONS } from './numeric.js';
 import { OBJECT_FUNCTIONS } from './object.js';
@@ -15,19 +17,25 @@ import { REGEX_FUNCTIONS } from './regex.js';
 import { registerFunctions } from './registry.js';
 import { STATISTICS_FUNCTIONS } from './statistics.js';
 import { STRING_FUNCTIONS } from './string.js';
+import { STRING_EXTRA_FUNCTIONS } from './string-extra.js';
 import { TYPE_FUNCTIONS } from './type-checks.js';
+import { VECTOR_FUNCTIONS } from './vector.js';
 
 for (const family of [
   STRING_FUNCTIONS,
+  STRING_EXTRA_FUNCTIONS,
   REGEX_FUNCTIONS,
   ENCODING_FUNCTIONS,
   NUMERIC_FUNCTIONS,
+  BIT_FUNCTIONS,
+  VECTOR_FUNCTIONS,
   STATISTICS_FUNCTIONS,
   ARRAY_FUNCTIONS,
   OBJECT_FUNCTIONS,
   TYPE_FUNCTIONS,
   MISC_FUNCTIONS,
   DATE_FUNCTIONS,
+  GEO_FUNCTIONS,
 ]) {
   registerFunctions(family);
 }
@@ -35,6 +43,7 @@ for (const family of [
 export { flattenArray } from './array.js';
 export { editDistance } from './edit-distance.js';
 export { strOf } from './helpers.js';
+export { arangoLike, likePattern } from './string.js';
 export { integerRange, MAX_RANGE } from './numeric.js';
 export {
   type AqlFunction,

@@ -70,7 +70,7 @@ def(
 );
 def('PI', 0, 0, () => Math.PI);
 def('POW', 2, 2, (a, ctx) => numberOrNull(num(a[0]) ** num(a[1])));
-def('RAND', 0, 0, () => Math.random());
+def(['RAND', 'RANDOM'], 0, 0, () => Math.random());
 
 def(
   'RANGE',

@@ -30,6 +30,10 @@ export interface FnContext {
   gov?: Governor;
   /** Stored JSON texts of documents (a cheap size estimate for them). */
   texts?: WeakMap<object, string>;
+  /** The name the request authenticated as (CURRENT_USER(); null or absent without authentication). */
+  user?: string | null;
+  /** The database the query runs in (CURRENT_DATABASE(); ThemisTS has one, `_system` when absent). */
+  database?: string;
 }
 
 /** A built-in: its value, or a Pending one when a governed loop inside gave the event loop a turn. */

@@ -180,10 +180,14 @@ def('TRIM', 1, 2, (a, ctx) => {
 def('LTRIM', 1, 2, (a, ctx) => trim(strOf(a[0], ctx), typeof a[1] === 'string' ? a[1] : DEFAULT_TRIM, true, false));
 def('RTRIM', 1, 2, (a, ctx) => trim(strOf(a[0], ctx), typeof a[1] === 'string' ? a[1] : DEFAULT_TRIM, false, true));
 
+/**
+ * CONTAINS(text, search, returnIndex): as ArangoDB, an empty search string
+ * (null included: it converts to "") is never found (false, or -1).
+ */
 def('CONTAINS', 2, 3, (a, ctx) => {
   const text = strOf(a[0], ctx);
   const search = strOf(a[1], ctx);
-  const i = text.indexOf(search);
+  const i = search === '' ? -1 : text.indexOf(search);
   if (truthy(a[2])) return i < 0 ? -1 : charIndex(text, i);
   return i >= 0;
 });
@@ -340,7 +344,39 @@ def('SUBSTITUTE', 2, 4, (a, ctx) => {
   return text.replace(re, (m) => (count++ < limit ? map.get(m)! : m));
 });
 
-def('LIKE', 2, 3, (a, ctx) => like(strOf(a[0], ctx), strOf(a[1], ctx), truthy(a[2])));
+/**
+ * Rewrites an ArangoDB LIKE pattern into one `values.like()` reads the same
+ * way. ArangoDB (AqlFunctionsInternalCache::buildLikePattern): `\\` is a
+ * literal backslash, `\%` and `\_` literal wildcards, a backslash before
+ * a character that is special in a regular expression (`.*?+[(){}^$|`)
+ * is dropped, a backslash before any other character stays a literal
+ * backslash (`\a` matches "\a"), and a trailing lone backslash is
+ * dropped. The result only uses the escapes both readings agree on.
+ */
+export function likePattern(pattern: string): string {
+  if (!pattern.includes('\\')) return pattern;
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    if (i + 1 >= pattern.length) break; // trailing lone backslash: dropped
+    const next = pattern[++i]!;
+    if (next === '\\' || next === '%' || next === '_') out += `\\${next}`;
+    else if ('?+[(){}^$|.*'.includes(next)) out += next;
+    else out += `\\\\${next}`; // a literal backslash, then the character
+  }
+  return out;
+}
+
+/** LIKE with ArangoDB's pattern semantics (see likePattern): the LIKE() function and the LIKE / NOT LIKE operators. */
+export function arangoLike(text: string, pattern: string, caseInsensitive = false): boolean {
+  return like(text, likePattern(pattern), caseInsensitive);
+}
+
+def('LIKE', 2, 3, (a, ctx) => arangoLike(strOf(a[0], ctx), strOf(a[1], ctx), truthy(a[2])));
 
 def('LEVENSHTEIN_DISTANCE', 2, 2, (a, ctx) => {
   const x = strOf(a[0], ctx);

@@ -1,10 +1,11 @@
 /**
- * AQL type checks and casts: TO_*, IS_* and TYPENAME.
+ * AQL type checks and casts: TO_*, IS_* (IS_IPV4 too) and TYPENAME.
  */
 import { isObject, toArray, toNumber, truthy, typeName } from '../values.js';
-import { DATE_STRING } from './date.js';
+import { isDateString } from './date.js';
 import { strOf } from './helpers.js';
 import { functionTable, type FunctionTable } from './registry.js';
+import { ipv4ToNumber } from './string-extra.js';
 
 const { table, def } = functionTable();
 
@@ -21,6 +22,7 @@ def('IS_NUMBER', 1, 1, (a, ctx) => typeof a[0] === 'number');
 def('IS_STRING', 1, 1, (a, ctx) => typeof a[0] === 'string');
 def(['IS_ARRAY', 'IS_LIST'], 1, 1, (a, ctx) => Array.isArray(a[0]));
 def(['IS_OBJECT', 'IS_DOCUMENT'], 1, 1, (a, ctx) => isObject(a[0]));
-def('IS_DATESTRING', 1, 1, (a, ctx) => typeof a[0] === 'string' && DATE_STRING.test(a[0]));
+def('IS_DATESTRING', 1, 1, (a, ctx) => typeof a[0] === 'string' && isDateString(a[0]));
+def('IS_IPV4', 1, 1, (a, ctx) => typeof a[0] === 'string' && ipv4ToNumber(a[0]) !== null);
 def('IS_KEY', 1, 1, (a, ctx) => typeof a[0] === 'string' && /^[a-zA-Z0-9_\-:.@()+,=;$!*'%]{1,254}$/.test(a[0]));
 def('TYPENAME', 1, 1, (a, ctx) => typeName(a[0]));
