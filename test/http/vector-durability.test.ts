@@ -324,7 +324,7 @@ describe('vector index persistence', () => {
     await verify(g, 'rebuild');
     expect(await stats(g, 'other')).toMatchObject({ loaded_from: 'checkpoint', vectorCount: 1 });
     await g.stop();
-  });
+  }, 120_000); // seven server starts: more than the default 30 s on a loaded machine
 
   it('kill -9 during concurrent inserts and deletes: after the restart the index equals the stored vectors', async () => {
     const dataDir = tempDir();

@@ -321,10 +321,13 @@ describe('backup and restore of an in-process database', () => {
     const first = db.get(Backup).start({});
     expect(await codeOf(db.get(Backup).start({}), true)).toBe('409 CONFLICT');
     const v = await first;
-    await waitUntil(
+    // waitUntil gives up quietly after its timeout: a generous one (a loaded CI machine once took more than 10 s), then assert.
+    const end = await waitUntil(
       () => db.get(Backup).get(v.id),
       (x) => x.status !== 'running',
+      120_000,
     );
+    expect(end.status).toBe('done');
     expect(db.get(Backup).running).toBe(false);
     expect(db.get(Backup).lastSuccessSeconds).toBeGreaterThan(0);
     expect(await codeOf(db.get(Backup).get('20260101T000000Z-abcdef'))).toBe('NOT_FOUND');
