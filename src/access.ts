@@ -31,6 +31,8 @@ export interface Caller {
   readonly access: TableAccess;
   /** The principal's id; absent for in-process callers. */
   readonly id?: string;
+  /** The principal's name (AQL CURRENT_USER()); absent for in-process callers. */
+  readonly name?: string;
   /** The request, for the audit entry its commits carry; absent for in-process callers. */
   readonly origin?: CommitOrigin;
 }

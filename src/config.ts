@@ -55,6 +55,8 @@ export interface Config {
   maxHeaderBytes: number;
   /** Most estimated bytes one AQL query may hold at once (values it builds, rows it buffers, its results); more is 400 RESOURCE_LIMIT_EXCEEDED. */
   queryMaxMemory: number;
+  /** AQL queries fail on their first warning unless a request says `fail_on_warning: false` (ArangoDB's `--query.fail-on-warning`). */
+  queryFailOnWarning: boolean;
   /**
    * Browser origins allowed to call the API cross-origin (CORS): exact origins (`https://app.example.com`),
    * or `['*']` for any origin (then never with credentials). Empty: no CORS headers at all.
@@ -152,6 +154,7 @@ export const DEFAULTS: Config = {
   maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
   maxHeaderBytes: 16 * 1024,
   queryMaxMemory: 256 * 1024 * 1024,
+  queryFailOnWarning: false,
   corsOrigins: [],
   tlsCertFile: undefined,
   tlsKeyFile: undefined,
@@ -265,6 +268,12 @@ const SETTINGS = [
     env: 'THEMIS_QUERY_MAX_MEMORY',
     flag: 'query-max-memory',
     parse: (v: string) => intIn(v, 'query max memory', 1024 * 1024, 2 ** 40),
+  },
+  {
+    key: 'queryFailOnWarning',
+    env: 'THEMIS_QUERY_FAIL_ON_WARNING',
+    flag: 'query-fail-on-warning',
+    parse: (v: string) => bool(v, 'query fail on warning'),
   },
   { key: 'cursorTtlMs', env: 'THEMIS_CURSOR_TTL_MS', flag: 'cursor-ttl-ms', parse: (v: string) => intIn(v, 'cursor ttl', 100, 86_400_000) },
   {

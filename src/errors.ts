@@ -58,6 +58,8 @@ export const ErrorCodes = {
   UPGRADE_REQUIRED: 426,
   /** A query needed more memory or deeper nesting than its limits allow (THEMIS_QUERY_MAX_MEMORY, the nesting limit). */
   RESOURCE_LIMIT_EXCEEDED: 400,
+  /** An AQL query run with `fail_on_warning: true` raised a warning; the body's `warning` holds its ArangoDB `code` and `message`. */
+  QUERY_WARNING: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -11,7 +11,9 @@
  *   up `TO_STRING(k)`;
  * - `a AND b` is `a` when `a` is falsy, else `b`; `a OR b` is `a` when `a` is
  *   truthy, else `b` (short-circuit: the other side is not evaluated);
- * - arithmetic via TO_NUMBER, `x / 0` and `x % 0` give null;
+ * - arithmetic via TO_NUMBER, `x / 0` and `x % 0` give null with warning
+ *   1562 (division by zero); an invalid pattern of `=~` / `!~` gives null /
+ *   true with warning 1543;
  * - `[*]` on a non-array gives []; `[**]` (flatten = n) first flattens the
  *   input n levels (as ArangoDB does); then each element passes the inline
  *   FILTER, then LIMIT, then the projection `map` (inline RETURN or trailing
@@ -31,6 +33,8 @@ import {
   type FnContext,
   type FunctionDef,
 } from './functions/index.js';
+import { regexArg } from './functions/regex.js';
+import { WarningCodes } from './warnings.js';
 import { loopWith, Pending, resolveVal, settle, STOP, andThen, type Val } from './governor.js';
 import {
   type AqlObject,
@@ -42,7 +46,6 @@ import {
   negate,
   numberOrNull,
   numberToString,
-  regexMatch,
   setAttribute,
   toNumber,
   truthy,
@@ -448,8 +451,14 @@ function binaryOp(op: BinaryExpr['op'], l: AqlValue, r: AqlValue, ctx: EvalConte
     case '+':
     case '-':
     case '*':
+      return arithmetic(op, l, r);
     case '/':
     case '%':
+      // ArangoDB: null with warning 1562 (division by zero).
+      if ((typeof r === 'number' ? r : toNumber(r)) === 0) {
+        ctx.fn.warn?.('division by zero', WarningCodes.DIVISION_BY_ZERO);
+        return null;
+      }
       return arithmetic(op, l, r);
     case 'IN':
       return inArray(l, r);
@@ -459,10 +468,16 @@ function binaryOp(op: BinaryExpr['op'], l: AqlValue, r: AqlValue, ctx: EvalConte
       return arangoLike(strOf(l, ctx.fn), strOf(r, ctx.fn));
     case 'NOT LIKE':
       return !arangoLike(strOf(l, ctx.fn), strOf(r, ctx.fn));
-    case '=~':
-      return regexMatch(strOf(l, ctx.fn), strOf(r, ctx.fn));
-    case '!~':
-      return !regexMatch(strOf(l, ctx.fn), strOf(r, ctx.fn));
+    // ArangoDB evaluates `a =~ b` as REGEX_TEST(a, b) and `a !~ b` as NOT REGEX_TEST(a, b): an invalid
+    // pattern gives null (`!~`: NOT null, true) with warning 1543 (invalid regex value).
+    case '=~': {
+      const re = regexArg(ctx.fn, 'REGEX_TEST', strOf(r, ctx.fn), false);
+      return re === null ? null : re.test(strOf(l, ctx.fn));
+    }
+    case '!~': {
+      const re = regexArg(ctx.fn, 'REGEX_TEST', strOf(r, ctx.fn), false);
+      return re === null ? true : !re.test(strOf(l, ctx.fn));
+    }
   }
   return null;
 }

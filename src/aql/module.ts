@@ -70,6 +70,7 @@ function aqlService(ctx: ModuleContext): AqlService {
       maxMemory: c.queryMaxMemory ?? DEFAULTS.queryMaxMemory,
       // Values an AQL query builds or parses (JSON_PARSE) nest no deeper than the request bodies they came from may.
       maxDepth: c.maxJsonDepth ?? DEFAULTS.maxJsonDepth,
+      failOnWarning: c.queryFailOnWarning ?? DEFAULTS.queryFailOnWarning,
     },
     ctx.log,
   );

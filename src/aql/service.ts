@@ -11,6 +11,7 @@ import { Executor, IndexOrderUnusable, type ExecDeps } from './exec/index.js';
 import { checkDepth, depthError, memoryError, sizeOf, stringBytes } from './governor.js';
 import { parseAql } from './parse.js';
 import { planQuery, type Catalogue, type Plan, type TableCatalogue } from './planner.js';
+import { DEFAULT_MAX_WARNING_COUNT, MAX_WARNING_COUNT_LIMIT, type QueryWarning, QueryWarnings } from './warnings.js';
 
 export interface AqlLimits {
   timeoutMs: number;
@@ -23,6 +24,8 @@ export interface AqlLimits {
   maxDepth?: number;
   /** Open cursors at most (each holds a snapshot). */
   maxCursors?: number;
+  /** The default of a request's `fail_on_warning` (THEMIS_QUERY_FAIL_ON_WARNING; false when absent). */
+  failOnWarning?: boolean;
 }
 
 export interface AqlRequest {
@@ -36,18 +39,36 @@ export interface AqlRequest {
   cursor?: unknown;
   batch_size?: unknown;
   timeout_ms?: unknown;
+  fail_on_warning?: unknown;
+  max_warning_count?: unknown;
+}
+
+/** ArangoDB's `extra` of a cursor answer: the query's warnings (at most `max_warning_count` listed, all counted). */
+export interface AqlExtra {
+  warnings: QueryWarning[];
+  warnings_total: number;
 }
 
 export type AqlResponse =
-  | { table: string | null; count: number; entities: AqlValue[]; plan: Record<string, unknown>; query: string }
-  | { table: string | null; plan: Record<string, unknown>; query: string; explain: true }
-  | { items: AqlValue[]; batch_size: number; has_more: boolean; next_cursor: string | null; count: number; plan: Record<string, unknown> };
+  | { table: string | null; count: number; entities: AqlValue[]; plan: Record<string, unknown>; query: string; extra: AqlExtra }
+  | { table: string | null; plan: Record<string, unknown>; query: string; explain: true; extra: AqlExtra }
+  | {
+      items: AqlValue[];
+      batch_size: number;
+      has_more: boolean;
+      next_cursor: string | null;
+      count: number;
+      plan: Record<string, unknown>;
+      extra: AqlExtra;
+    };
 
 interface OpenCursor {
   it: AsyncGenerator<AqlValue>;
   /** The request transaction the cursor reads (it ends with it). */
   txn: Transaction | undefined;
   ex: Executor;
+  /** The query's warnings; each page carries those raised while it was read. */
+  warnings: QueryWarnings;
   timeoutMs: number;
   /** Rows read ahead (to know whether more follow). */
   pending: AqlValue[];
@@ -127,7 +148,8 @@ function putsInto(txn: Transaction, table: string): boolean {
 /**
  * POST /query/aql: parse, plan, execute; results as the contract's
  * `{table, count, entities, plan, query}` (documents as their stored JSON
- * text, other values as JSON values), or a cursor over one snapshot.
+ * text, other values as JSON values), or a cursor over one snapshot; every
+ * answer carries `extra` with the query's warnings (warnings.ts).
  */
 export class AqlService {
   private readonly cursors = new Map<string, OpenCursor>();
@@ -204,7 +226,7 @@ export class AqlService {
         throw Object.assign(e as Error, { details: { ...(e as { details?: object }).details, field: 'bind_vars', parameter: k } });
       }
     }
-    for (const f of ['optimize', 'allow_full_scan', 'explain', 'use_cursor'] as const)
+    for (const f of ['optimize', 'allow_full_scan', 'explain', 'use_cursor', 'fail_on_warning'] as const)
       if (body[f] !== undefined && typeof body[f] !== 'boolean') throw bad(f, `field "${f}" must be a boolean`);
     const timeout = body.timeout_ms === undefined ? this.limits.timeoutMs : body.timeout_ms;
     if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > this.limits.timeoutMs)
@@ -213,6 +235,10 @@ export class AqlService {
     const batchSize = body.batch_size === undefined ? 100 : body.batch_size;
     if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
       throw bad('batch_size', 'field "batch_size" must be an integer from 1 to 10000');
+    const maxWarnings = body.max_warning_count === undefined ? DEFAULT_MAX_WARNING_COUNT : body.max_warning_count;
+    if (typeof maxWarnings !== 'number' || !Number.isInteger(maxWarnings) || maxWarnings < 0 || maxWarnings > MAX_WARNING_COUNT_LIMIT)
+      throw bad('max_warning_count', `field "max_warning_count" must be an integer from 0 to ${MAX_WARNING_COUNT_LIMIT}`);
+    const failOnWarning = body.fail_on_warning === undefined ? this.limits.failOnWarning === true : body.fail_on_warning === true;
 
     const started = Date.now();
     const q = this.parse(body.query);
@@ -234,7 +260,8 @@ export class AqlService {
     const access = caller.access;
     for (const t of plan.reads) assertRead(access, t);
     for (const t of plan.writes) assertWrite(access, t);
-    if (body.explain === true) return { table: plan.table, plan: plan.explain, query: body.query, explain: true };
+    if (body.explain === true)
+      return { table: plan.table, plan: plan.explain, query: body.query, explain: true, extra: { warnings: [], warnings_total: 0 } };
     if (plan.writes.length > 0 && useCursor) throw bad('use_cursor', 'a query that modifies data cannot use a cursor');
     // A modifying query without a request transaction writes into an implicit snapshot-isolation
     // transaction whose snapshot the query reads: a concurrent write to a document it changes
@@ -250,15 +277,19 @@ export class AqlService {
       ...(txn ? { txn } : {}),
       ...(writeTxn ? { writeTxn } : {}),
       ...(access.readsAll ? {} : { access }),
+      user: caller.name ?? null,
+      database: '_system',
     };
     const snapshot = txn?.snapshot ?? writeTxn?.snapshot ?? deps.engine.snapshot();
     const ownSnapshot = txn?.snapshot === undefined && writeTxn === undefined;
     // In a request transaction, a modifying query that fails leaves nothing of its own behind.
     const saved = txn && plan.writes.length > 0 ? { writes: new Map(txn.writes), bytes: txn.bytes } : undefined;
     // A SORT that relies on index order re-plans without it if the index cannot deliver the order.
+    // Each attempt collects its own warnings (a re-plan runs the query again from the start).
     const attempt = (p: Plan) => {
-      const ex = new Executor(deps, snapshot, opts, p.subPlans);
-      return { ex, it: this.output(ex, p) };
+      const warnings = new QueryWarnings(maxWarnings, failOnWarning);
+      const ex = new Executor(deps, snapshot, { ...opts, warnings }, p.subPlans);
+      return { ex, it: this.output(ex, p), warnings };
     };
     if (useCursor) {
       if (this.cursors.size >= (this.limits.maxCursors ?? 1000)) {
@@ -268,8 +299,9 @@ export class AqlService {
       let first: AqlValue[];
       let it: AsyncGenerator<AqlValue>;
       let ex: Executor;
+      let warnings: QueryWarnings;
       try {
-        ({ it, ex } = attempt(plan));
+        ({ it, ex, warnings } = attempt(plan));
         first = await take(it, batchSize + 1, ex);
       } catch (e) {
         if (!(e instanceof IndexOrderUnusable)) {
@@ -278,7 +310,7 @@ export class AqlService {
         }
         plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
         try {
-          ({ it, ex } = attempt(plan));
+          ({ it, ex, warnings } = attempt(plan));
           first = await take(it, batchSize + 1, ex);
         } catch (e2) {
           if (ownSnapshot) snapshot.close();
@@ -294,6 +326,7 @@ export class AqlService {
           it,
           txn,
           ex,
+          warnings,
           timeoutMs: timeout,
           snapshot,
           ownSnapshot,
@@ -305,19 +338,30 @@ export class AqlService {
           pending: first.slice(batchSize),
         });
       } else if (ownSnapshot) snapshot.close();
-      return { items, batch_size: batchSize, has_more: hasMore, next_cursor: next, count: items.length, plan: plan.explain };
+      return {
+        items,
+        batch_size: batchSize,
+        has_more: hasMore,
+        next_cursor: next,
+        count: items.length,
+        plan: plan.explain,
+        extra: { warnings: warnings.take(), warnings_total: warnings.total },
+      };
     }
 
     let committed = false;
     try {
       let result: AqlValue[];
+      let warnings: QueryWarnings;
       try {
         const a = attempt(plan);
+        warnings = a.warnings;
         result = await take(a.it, this.limits.maxResults + 1, a.ex);
       } catch (e) {
         if (!(e instanceof IndexOrderUnusable)) throw e;
         plan = planQuery(q, cat, { ...planOpts, noIndexOrder: true });
         const a = attempt(plan);
+        warnings = a.warnings;
         result = await take(a.it, this.limits.maxResults + 1, a.ex);
       }
       if (result.length > this.limits.maxResults) {
@@ -331,7 +375,14 @@ export class AqlService {
         committed = true;
         await deps.transactions.commit(writeTxn);
       }
-      return { table: plan.table, count: result.length, entities: result, plan: plan.explain, query: body.query };
+      return {
+        table: plan.table,
+        count: result.length,
+        entities: result,
+        plan: plan.explain,
+        query: body.query,
+        extra: { warnings: warnings.all(), warnings_total: warnings.total },
+      };
     } catch (e) {
       if (saved && txn!.state === 'active') {
         txn!.writes.clear();
@@ -403,7 +454,15 @@ export class AqlService {
         c.pending = got.slice(c.batchSize);
         c.expires = Date.now() + this.limits.cursorTtlMs;
       } else await this.drop(raw, c);
-      return { items, batch_size: c.batchSize, has_more: hasMore, next_cursor: hasMore ? raw : null, count: items.length, plan: c.plan };
+      return {
+        items,
+        batch_size: c.batchSize,
+        has_more: hasMore,
+        next_cursor: hasMore ? raw : null,
+        count: items.length,
+        plan: c.plan,
+        extra: { warnings: c.warnings.take(), warnings_total: c.warnings.total },
+      };
     } catch (e) {
       await this.drop(raw, c);
       throw e;

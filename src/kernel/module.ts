@@ -22,6 +22,7 @@ export type DatabaseConfig = Pick<
       | 'checkpointEveryChanges'
       | 'maxJsonDepth'
       | 'queryMaxMemory'
+      | 'queryFailOnWarning'
       | 'audit'
       | 'auditFlushMs'
       | 'retentionIntervalMs'

@@ -13,7 +13,7 @@ const NOBODY: Caller = Object.freeze({ access: NO_TABLES });
 export function callerOf(req: Pick<ApiRequest, 'principal' | 'origin'>): Caller {
   const p = req.principal;
   if (p === undefined) return NOBODY;
-  return req.origin === undefined ? p : { access: p.access, id: p.id, origin: req.origin };
+  return req.origin === undefined ? p : { access: p.access, id: p.id, name: p.name, origin: req.origin };
 }
 
 /** What a route handler sees: plain values, no sockets (handlers are testable without uWS). */

@@ -29,7 +29,7 @@ function expectError(r: Res, status: number, code?: string): void {
 /** A 200 cursor page with the contract's fields. */
 function asPage(r: Res): Page {
   expect(r.status, JSON.stringify(r.body)).toBe(200);
-  expect(Object.keys(r.body).sort()).toEqual(['batch_size', 'count', 'has_more', 'items', 'next_cursor', 'plan']);
+  expect(Object.keys(r.body).sort()).toEqual(['batch_size', 'count', 'extra', 'has_more', 'items', 'next_cursor', 'plan']);
   const p = r.body as unknown as Page;
   expect(p.count).toBe(p.items.length);
   expect(typeof p.has_more).toBe('boolean');

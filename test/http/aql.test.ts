@@ -170,7 +170,7 @@ describe('POST /query/aql', () => {
       const want = USERS.filter((u) => u.doc.city === 'Berlin')
         .sort((a, b) => a.doc.age - b.doc.age)
         .map((u) => JSON.stringify(u.doc));
-      expect(Object.keys(r.body).sort()).toEqual(['count', 'entities', 'plan', 'query', 'table']);
+      expect(Object.keys(r.body).sort()).toEqual(['count', 'entities', 'extra', 'plan', 'query', 'table']);
       expect(r.body).toEqual({
         table: 'users',
         count: want.length,
@@ -183,6 +183,7 @@ describe('POST /query/aql', () => {
           steps: expect.any(Array),
         },
         query,
+        extra: { warnings: [], warnings_total: 0 },
       });
       // documents are their stored JSON text, without the virtual _key/_id
       for (const e of r.body.entities as string[]) {
@@ -973,7 +974,7 @@ describe('POST /query/aql', () => {
       const query = 'FOR u IN users FILTER u.city == "Berlin" RETURN u';
       const r = await aql({ query, explain: true });
       await expectStatus(r, 200);
-      expect(Object.keys(r.body).sort()).toEqual(['explain', 'plan', 'query', 'table']);
+      expect(Object.keys(r.body).sort()).toEqual(['explain', 'extra', 'plan', 'query', 'table']);
       expect(r.body).toMatchObject({ table: 'users', query, explain: true });
       const plan = r.body.plan as Body;
       expect(plan).toMatchObject({

@@ -204,6 +204,53 @@ describe('the AQL and Indexes pages in a browser', () => {
   );
 
   it.skipIf(!RUN_BROWSER)(
+    `AQL: the warnings of a run (ArangoDB codes) are listed under the summary, also those of later pages${BROWSER_SKIP_REASON}`,
+    async () => {
+      browser ??= await launchBrowser();
+      const { context, page, watch } = await openConsole(browser, s, { route: 'aql' });
+      await page.getByRole('heading', { level: 1, name: 'AQL' }).waitFor({ timeout: 15_000 });
+      const warnings = page.getByRole('status', { name: 'Query warnings' });
+
+      // No warnings: no list.
+      await typeQuery(page, 'RETURN 1 + 1');
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
+      await expect.poll(() => page.locator('.aql-summary').innerText(), { timeout: 15_000 }).toMatch(/^1 row · /);
+      expect(await warnings.count()).toBe(0);
+
+      // Two warnings, as the API reports them.
+      const q = "RETURN [1 / 0, REGEX_TEST('abc', '(')]";
+      const api = (await json(await s.req('POST', '/query/aql', { query: q }))) as {
+        extra: { warnings: { code: number; message: string }[] };
+      };
+      expect(api.extra.warnings.map((w) => w.code)).toEqual([1562, 1543]);
+      await typeQuery(page, q);
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
+      await warnings.waitFor({ timeout: 15_000 });
+      const items = warnings.getByRole('listitem');
+      await expect.poll(() => items.allInnerTexts(), { timeout: 15_000 }).toEqual(api.extra.warnings.map((w) => `${w.code} ${w.message}`));
+      expect(await warnings.innerText()).toMatch(/^2 warnings/);
+
+      // A cursor: the warnings of later pages are added.
+      await typeQuery(page, 'FOR i IN 1..30 RETURN i > 20 ? i / 0 : i');
+      await page.getByLabel('Page size').fill('10');
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
+      await expect.poll(() => page.locator('.aql-summary').innerText(), { timeout: 15_000 }).toMatch(/^10 rows so far/);
+      await page.getByRole('button', { name: 'Load more' }).click();
+      await page.getByRole('button', { name: 'Load more' }).click();
+      await expect.poll(() => page.locator('.aql-summary').innerText(), { timeout: 15_000 }).toMatch(/^30 rows · /);
+      // Ten warnings (rows 21..30), all listed: ArangoDB's default max_warning_count is 10.
+      await expect.poll(() => items.count(), { timeout: 15_000 }).toBe(10);
+      expect(await warnings.innerText()).toMatch(/^10 warnings/);
+      await page.getByLabel('Page size').fill('100');
+
+      expect(watch.problems).toEqual([]);
+      expect(watch.foreign()).toEqual([]);
+      await context.close();
+    },
+    120_000,
+  );
+
+  it.skipIf(!RUN_BROWSER)(
     `explain without an index, create users.city on the Indexes page, explain again: the plan tree names the index; drop it through the page${BROWSER_SKIP_REASON}`,
     async () => {
       browser ??= await launchBrowser();

@@ -275,11 +275,24 @@ describe('binary operators', () => {
     expect(ev(bin(op, lit(a), lit(b)))).toEqual(r);
   });
 
-  it('an invalid regular expression is VALIDATION_FAILED', () => {
-    const e = thrown(() => ev(bin('=~', lit('x'), lit('(('))));
-    expect(e.code).toBe('VALIDATION_FAILED');
-    expect(e.details).toEqual({ pattern: '((' });
-    expect(thrown(() => ev(bin('!~', lit('x'), lit('[')))).code).toBe('VALIDATION_FAILED');
+  it('an invalid regular expression is null (=~) / true (!~) with warning 1543, as ArangoDB (REGEX_TEST)', () => {
+    const warnings: [string, number][] = [];
+    const fn = { now: () => 0, warn: (m: string, code: number) => warnings.push([m, code]) };
+    expect(evaluate(bin('=~', lit('x'), lit('((')), EMPTY_SCOPE, { bind: {}, fn })).toBeNull();
+    expect(evaluate(bin('!~', lit('x'), lit('[')), EMPTY_SCOPE, { bind: {}, fn })).toBe(true);
+    expect(warnings.map(([, c]) => c)).toEqual([1543, 1543]);
+    expect(warnings[0]![0]).toMatch(/^REGEX_TEST\(\): invalid regex value/);
+  });
+
+  it('division and modulo by zero are null with warning 1562', () => {
+    const warnings: [string, number][] = [];
+    const fn = { now: () => 0, warn: (m: string, code: number) => warnings.push([m, code]) };
+    expect(evaluate(bin('/', lit(1), lit(0)), EMPTY_SCOPE, { bind: {}, fn })).toBeNull();
+    expect(evaluate(bin('%', lit(1), lit('0')), EMPTY_SCOPE, { bind: {}, fn })).toBeNull();
+    expect(warnings).toEqual([
+      ['division by zero', 1562],
+      ['division by zero', 1562],
+    ]);
   });
 
   it('AND returns the left operand when falsy, else the right one', () => {
@@ -396,10 +409,10 @@ describe('function calls', () => {
   });
 
   it('routes warnings to ctx.fn.warn', () => {
-    const warnings: string[] = [];
-    const r = evaluate(call('SUM', lit('x')), EMPTY_SCOPE, { bind: {}, fn: { now: () => 0, warn: (m) => warnings.push(m) } });
+    const warnings: [string, number][] = [];
+    const r = evaluate(call('SUM', lit('x')), EMPTY_SCOPE, { bind: {}, fn: { now: () => 0, warn: (m, code) => warnings.push([m, code]) } });
     expect(r).toBeNull();
-    expect(warnings).toEqual(['SUM(): invalid argument type']);
+    expect(warnings).toEqual([['SUM(): invalid argument type', 1542]]);
   });
 
   it('unknown functions are VALIDATION_FAILED with a suggestion', () => {

@@ -404,13 +404,13 @@ describe('string functions', () => {
     expect(f('RANDOM_TOKEN', 8)).toMatch(/^[A-Za-z0-9]{8}$/);
   });
 
-  it('regex functions reject invalid patterns', () => {
+  it('regex functions give null with a warning for invalid patterns (ArangoDB 1543)', () => {
     for (const name of ['REGEX_TEST', 'REGEX_MATCHES', 'REGEX_SPLIT']) {
-      const e = thrown(() => f(name, 'x', '(oops'));
-      expect(e.code).toBe('VALIDATION_FAILED');
-      expect(e.details).toEqual({ pattern: '(oops' });
+      expect(f(name, 'x', '(oops')).toBeNull();
+      expect(warnings.at(-1)).toMatch(new RegExp(`^${name}\\(\\): invalid regex value`));
     }
-    expect(thrown(() => f('REGEX_REPLACE', 'x', '[', 'y')).code).toBe('VALIDATION_FAILED');
+    expect(f('REGEX_REPLACE', 'x', '[', 'y')).toBeNull();
+    expect(warnings.length).toBe(4);
   });
 
   it('SUBSTITUTE mapping form takes at most a limit', () => {
@@ -958,9 +958,13 @@ describe('document functions', () => {
     ['IS_SAME_COLLECTION', ['_users', {}]],
   ]);
 
-  it('PARSE_* reject values that are no document identifiers', () => {
+  it('PARSE_* give null with a warning for values that are no document identifiers (ArangoDB 1542)', () => {
     for (const name of ['PARSE_IDENTIFIER', 'PARSE_COLLECTION', 'PARSE_KEY']) {
-      for (const v of ['nokey', '/x', 'x/', 5, null, {}]) expect(thrown(() => f(name, v)).code).toBe('VALIDATION_FAILED');
+      for (const v of ['nokey', '/x', 'x/', 5, null, {}]) {
+        warnings = [];
+        expect(f(name, v)).toBeNull();
+        expect(warnings.length).toBe(1);
+      }
     }
   });
 

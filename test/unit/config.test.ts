@@ -87,6 +87,15 @@ describe('THEMIS_QUERY_MAX_MEMORY', () => {
   });
 });
 
+describe('THEMIS_QUERY_FAIL_ON_WARNING', () => {
+  it('defaults to false; true or false from the variable or the flag; anything else is refused', () => {
+    expect(loadConfig([], {}).queryFailOnWarning).toBe(false);
+    expect(loadConfig([], { THEMIS_QUERY_FAIL_ON_WARNING: 'true' }).queryFailOnWarning).toBe(true);
+    expect(loadConfig(['--query-fail-on-warning', 'false'], { THEMIS_QUERY_FAIL_ON_WARNING: '1' }).queryFailOnWarning).toBe(false);
+    expect(() => loadConfig([], { THEMIS_QUERY_FAIL_ON_WARNING: 'maybe' })).toThrow(/query fail on warning/);
+  });
+});
+
 describe('THEMIS_RETENTION_INTERVAL_MS and THEMIS_RETENTION_BATCH', () => {
   it('default to 1 h and 500, read variable and flag, take off for the interval, and refuse values out of range', () => {
     const d = loadConfig([], {});

@@ -879,6 +879,11 @@ export interface paths {
          *     A query that needs more memory than THEMIS_QUERY_MAX_MEMORY, or a value nested more
          *     than 256 levels deep, is 400 RESOURCE_LIMIT_EXCEEDED (`limit`: memory or depth).
          *     Regular expressions use RE2 syntax (linear time; no backreferences or lookaround).
+         *     As in ArangoDB, a function or operator given input it cannot work with (`1 / 0`, an
+         *     invalid regular expression, a bad argument type) evaluates to null and records a
+         *     warning `{code, message}` (ArangoDB's numbers) in `extra.warnings`, at most
+         *     `max_warning_count` of them; `fail_on_warning: true` makes the first one a 400
+         *     QUERY_WARNING instead (a modifying query then writes nothing).
          *     See docs/aql.md. `/api/aql` is an alias.
          */
         post: operations["queryAql"];
@@ -2665,7 +2670,7 @@ export interface components {
             message: string;
             status_code: number;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "TABLE_NOT_FOUND" | "COLLECTION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "PII_DETECTED" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED";
+            code: "BAD_REQUEST" | "INVALID_JSON" | "VALIDATION_FAILED" | "INVALID_KEY" | "INVALID_BLOB" | "TRANSACTION_NOT_ACTIVE" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "ROUTE_NOT_FOUND" | "TABLE_NOT_FOUND" | "COLLECTION_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "TIMEOUT" | "INDEX_EXISTS" | "INDEX_NOT_FOUND" | "CONFLICT" | "GONE" | "PAYLOAD_TOO_LARGE" | "PII_DETECTED" | "INTERNAL" | "NOT_IMPLEMENTED" | "UNAVAILABLE" | "STORAGE_FAILURE" | "INSUFFICIENT_STORAGE" | "JSON_TOO_DEEP" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "UPGRADE_REQUIRED" | "RESOURCE_LIMIT_EXCEEDED" | "RATE_LIMITED" | "QUERY_WARNING";
             /** @description For VALIDATION_FAILED: the offending field (dotted path). */
             field?: string;
             /** @description For PAYLOAD_TOO_LARGE: the configured body limit; for HEADERS_TOO_LARGE and URI_TOO_LONG: the header limit; for RESOURCE_LIMIT_EXCEEDED with limit "memory": THEMIS_QUERY_MAX_MEMORY. */
@@ -2681,6 +2686,8 @@ export interface components {
             limit_depth?: number;
             /** @description For VALIDATION_FAILED on a fulltext query syntax error: the 1-based character position. */
             position?: number;
+            /** @description For QUERY_WARNING: the warning that failed an AQL query run with `fail_on_warning`. */
+            warning?: components["schemas"]["AqlWarning"];
         };
         /** @description A table of the catalogue (docs/operations.md, "Table management"). */
         TableInfo: {
@@ -3812,6 +3819,28 @@ export interface components {
             batch_size?: number;
             /** @description At most THEMIS_QUERY_TIMEOUT_MS (default 30000). */
             timeout_ms?: number;
+            /**
+             * @description true: the first warning fails the query (400 QUERY_WARNING naming the warning; a modifying query writes nothing). ArangoDB's `failOnWarning`.
+             * @default false
+             */
+            fail_on_warning?: boolean;
+            /**
+             * @description Most warnings listed in `extra.warnings` (all are counted in `extra.warnings_total`). ArangoDB's `maxWarningCount`.
+             * @default 10
+             */
+            max_warning_count?: number;
+        };
+        AqlWarning: {
+            /** @description ArangoDB's warning number (docs/aql.md, "Warnings"), e.g. 1542 invalid argument type, 1543 invalid regex, 1562 division by zero. */
+            code: number;
+            message: string;
+        };
+        /** @description As in ArangoDB's cursor API. With a cursor, each page carries the warnings raised while it was computed. */
+        AqlExtra: {
+            /** @description At most `max_warning_count` (over the whole query). */
+            warnings: components["schemas"]["AqlWarning"][];
+            /** @description Warnings raised so far, listed or not. */
+            warnings_total: number;
         };
         AqlResponse: {
             /** @description The first collection the query reads (or writes). */
@@ -3835,6 +3864,7 @@ export interface components {
             batch_size?: number;
             has_more?: boolean;
             next_cursor?: string | null;
+            extra?: components["schemas"]["AqlExtra"];
         };
         /** @description A built-in category (`email`, `phone`, `iban`, `credit_card`, `name`, `address`, `ip_address`, `date_of_birth`) or a custom rule's. */
         PiiCategory: string;
@@ -5681,7 +5711,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description `{table, count, entities, plan, query}`; with explain `{table, plan, query, explain: true}`; with a cursor `{items, batch_size, has_more, next_cursor, count, plan}`. */
+            /** @description `{table, count, entities, plan, query, extra}`; with explain `{table, plan, query, explain: true, extra}`; with a cursor `{items, batch_size, has_more, next_cursor, count, plan, extra}` (each page with the warnings raised while it was read). */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -59,6 +59,11 @@ function rowOf(v: unknown): unknown {
   return v;
 }
 
+interface Warning {
+  code: number;
+  message: string;
+}
+
 interface Result {
   kind: 'rows';
   rows: unknown[];
@@ -66,6 +71,9 @@ interface Result {
   ms: number;
   cursor: string | null;
   table?: string | null;
+  /** The query's warnings listed so far (every page's), and how many were raised in all. */
+  warnings: Warning[];
+  warningsTotal: number;
 }
 interface Explained {
   kind: 'explain';
@@ -82,6 +90,27 @@ interface AqlAnswer {
   has_more?: boolean;
   next_cursor?: string | null;
   plan?: unknown;
+  extra?: { warnings?: Warning[]; warnings_total?: number };
+}
+
+/** The warnings of a run (docs/aql.md "Warnings"): ArangoDB's code and the message of each. */
+function Warnings({ list, total }: { list: Warning[]; total: number }) {
+  if (total === 0) return null;
+  return (
+    <div class="aql-warnings" role="status" aria-label="Query warnings">
+      <strong>
+        {total} {total === 1 ? 'warning' : 'warnings'}
+      </strong>
+      {total > list.length ? <span class="muted small"> (the first {list.length} listed)</span> : null}
+      <ul>
+        {list.map((w, i) => (
+          <li key={`${i}-${w.code}`}>
+            <code class="aql-warning-code">{w.code}</code> {w.message}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 /** The syntax error's position, when the server's error names one. */
@@ -173,6 +202,8 @@ export function AqlPage({ session }: PageProps) {
           ms: performance.now() - t0,
           cursor: r.has_more ? (r.next_cursor ?? null) : null,
           table: r.table,
+          warnings: r.extra?.warnings ?? [],
+          warningsTotal: r.extra?.warnings_total ?? r.extra?.warnings?.length ?? 0,
         });
         if (tab === 'plan' && !r.plan) setTab('table');
       }
@@ -205,6 +236,8 @@ export function AqlPage({ session }: PageProps) {
         rows: [...result.rows, ...(r.items ?? [])],
         ms: result.ms + (performance.now() - t0),
         cursor: r.has_more ? (r.next_cursor ?? null) : null,
+        warnings: [...result.warnings, ...(r.extra?.warnings ?? [])],
+        warningsTotal: r.extra?.warnings_total ?? result.warningsTotal,
       });
     } catch (e) {
       setError(e);
@@ -346,6 +379,7 @@ export function AqlPage({ session }: PageProps) {
             </span>
           }
         >
+          <Warnings list={result.warnings} total={result.warningsTotal} />
           <div class="tabs" role="tablist" aria-label="Result views">
             {(['table', 'json', 'plan'] as const).map((t) => (
               <button key={t} type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>

@@ -14,6 +14,7 @@ import type { Transaction, TransactionManager } from '../../txn/index.js';
 import type { AqlValue, Expr } from '../ast.js';
 import type { EvalContext, Scope } from '../evaluator.js';
 import type { Governor } from '../governor.js';
+import type { QueryWarnings } from '../warnings.js';
 
 /** What the executor needs from the database (all reads go through `snapshot` where storage allows). */
 export interface ExecDeps {
@@ -69,6 +70,12 @@ export interface ExecOptions {
    * the vertices a traversal may cross (others are not crossed).
    */
   access?: TableAccess;
+  /** Collects the query's warnings (absent: warnings are dropped). */
+  warnings?: QueryWarnings;
+  /** The authenticated principal's name (CURRENT_USER()); null or absent without one. */
+  user?: string | null;
+  /** The database the query runs in (CURRENT_DATABASE()); `_system` when absent. */
+  database?: string;
 }
 
 /** A row: variable bindings (prototype-chained objects without Object.prototype). */

@@ -52,7 +52,15 @@ export class Executor implements ExecContext {
       maxMemory: opts.maxMemory ?? Infinity,
       maxDepth: opts.maxDepth ?? DEFAULT_MAX_JSON_DEPTH,
     });
-    this.fn = { now: opts.now ?? Date.now, gov: this.gov, texts: this.texts };
+    const warnings = opts.warnings;
+    this.fn = {
+      now: opts.now ?? Date.now,
+      gov: this.gov,
+      texts: this.texts,
+      user: opts.user ?? null,
+      database: opts.database ?? '_system',
+      ...(warnings ? { warn: (message: string, code: number) => warnings.add(message, code) } : {}),
+    };
     this.evalCtx = {
       bind: opts.bindVars,
       fn: this.fn,

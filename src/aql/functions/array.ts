@@ -8,7 +8,8 @@ import type { AqlValue } from '../ast.js';
 import { BigMap, BigSet } from '../big-collections.js';
 import { andThen, type Governor, loopWith, sortWith, STOP, type Val } from '../governor.js';
 import { compare, equals, hashKey, inArray, truthy } from '../values.js';
-import { charge, hashEntryBytes, int, invalidArg, loop, num } from './helpers.js';
+import { WarningCodes } from '../warnings.js';
+import { charge, hashEntryBytes, int, invalidArg, loop, num, warn } from './helpers.js';
 import { MAX_RANGE, rangeTooLarge } from './numeric.js';
 import type { FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
@@ -40,8 +41,14 @@ function keySet(values: readonly AqlValue[], ctx: FnContext, done: (s: BigSet) =
   );
 }
 
-function arrayArg(ctx: FnContext, fn: string, v: AqlValue | undefined): AqlValue[] | null {
-  return Array.isArray(v) ? v : invalidArg(ctx, fn);
+/** An array argument, or null with a warning: 1542 (invalid argument type), or `code` (1563, array expected, where ArangoDB says so). */
+function arrayArg(
+  ctx: FnContext,
+  fn: string,
+  v: AqlValue | undefined,
+  code: number = WarningCodes.INVALID_ARGUMENT_TYPE,
+): AqlValue[] | null {
+  return Array.isArray(v) ? v : warn(ctx, fn, 'invalid argument type', code);
 }
 
 def('FIRST', 1, 1, (a, ctx) => {
@@ -65,7 +72,7 @@ def(['POSITION', 'CONTAINS_ARRAY'], 2, 3, (a, ctx) => {
   const ret = truthy(a[2]);
   const arr = a[0];
   if (!Array.isArray(arr)) {
-    invalidArg(ctx, 'POSITION');
+    warn(ctx, 'POSITION', 'array expected', WarningCodes.ARRAY_EXPECTED);
     return ret ? -1 : false;
   }
   const needle = a[1]!;
@@ -88,7 +95,7 @@ def(
   1,
   1,
   (a, ctx) => {
-    const arr = arrayArg(ctx, 'COUNT_DISTINCT', a[0]);
+    const arr = arrayArg(ctx, 'COUNT_DISTINCT', a[0], WarningCodes.ARRAY_EXPECTED);
     return arr === null ? null : keySet(arr, ctx, (s) => s.size);
   },
   true,
@@ -99,7 +106,7 @@ def(
   1,
   1,
   (a, ctx) => {
-    const arr = arrayArg(ctx, 'UNIQUE', a[0]);
+    const arr = arrayArg(ctx, 'UNIQUE', a[0], WarningCodes.ARRAY_EXPECTED);
     return arr === null ? null : uniqueValues(arr, ctx);
   },
   true,
@@ -110,7 +117,7 @@ def(
   1,
   1,
   (a, ctx) => {
-    const arr = arrayArg(ctx, 'SORTED', a[0]);
+    const arr = arrayArg(ctx, 'SORTED', a[0], WarningCodes.ARRAY_EXPECTED);
     if (arr === null) return null;
     charge(ctx, 16 + 8 * arr.length);
     return sortWith(ctx.gov, arr.slice(), compare) as Val;
@@ -123,7 +130,7 @@ def(
   1,
   1,
   (a, ctx) => {
-    const arr = arrayArg(ctx, 'SORTED_UNIQUE', a[0]);
+    const arr = arrayArg(ctx, 'SORTED_UNIQUE', a[0], WarningCodes.ARRAY_EXPECTED);
     if (arr === null) return null;
     charge(ctx, 16 + 16 * arr.length);
     return andThen(sortWith(ctx.gov, arr.slice(), compare) as Val, (sorted) => {
@@ -143,8 +150,8 @@ def(
   true,
 );
 
-function arraysArgs(ctx: FnContext, fn: string, a: AqlValue[]): AqlValue[][] | null {
-  for (const x of a) if (!Array.isArray(x)) return invalidArg(ctx, fn);
+function arraysArgs(ctx: FnContext, fn: string, a: AqlValue[], code: number = WarningCodes.INVALID_ARGUMENT_TYPE): AqlValue[][] | null {
+  for (const x of a) if (!Array.isArray(x)) return warn(ctx, fn, 'invalid argument type', code);
   return a as AqlValue[][];
 }
 
@@ -272,7 +279,7 @@ def(
   2,
   Infinity,
   (a, ctx) => {
-    const arrays = arraysArgs(ctx, 'INTERLEAVE', a);
+    const arrays = arraysArgs(ctx, 'INTERLEAVE', a, WarningCodes.ARRAY_EXPECTED);
     if (arrays === null) return null;
     const out: AqlValue[] = [];
     let max = 0;
@@ -438,7 +445,7 @@ def('REMOVE_VALUES', 2, 2, (a, ctx) => {
   if (values === null || values === undefined) return a[0] ?? null;
   if (a[0] === null || a[0] === undefined) return [];
   const arr = a[0];
-  // warning: ArangoDB 1562 (function argument type mismatch) when either is not an array
+  // warning: ArangoDB 1542 (function argument type mismatch) when either is not an array
   if (!Array.isArray(arr) || !Array.isArray(values)) return invalidArg(ctx, 'REMOVE_VALUES');
   return keySet(values, ctx, (remove) => {
     const out: AqlValue[] = [];

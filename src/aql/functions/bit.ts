@@ -40,7 +40,7 @@ function combine(op: 'and' | 'or' | 'xor', x: number, y: number): number {
 
 function bitCombine(name: string, op: 'and' | 'or' | 'xor'): void {
   def(name, 1, 2, (a, ctx) => {
-    // warning: ArangoDB 1562 (function argument type mismatch) for every bad input below
+    // warning: ArangoDB 1542 (function argument type mismatch) for every bad input below
     if (a.length === 2) {
       const x = intIn(a[0], 0, MAX);
       const y = intIn(a[1], 0, MAX);
@@ -65,7 +65,7 @@ bitCombine('BIT_XOR', 'xor');
 def('BIT_NEGATE', 2, 2, (a, ctx) => {
   const x = intIn(a[0], 0, MAX);
   const bits = intIn(a[1], 0, 32);
-  // warning: ArangoDB 1562
+  // warning: ArangoDB 1542
   if (x === undefined || bits === undefined) return invalidArg(ctx, 'BIT_NEGATE');
   return (~x & mask(bits)) >>> 0;
 });
@@ -73,14 +73,14 @@ def('BIT_NEGATE', 2, 2, (a, ctx) => {
 def('BIT_TEST', 2, 2, (a, ctx) => {
   const x = intIn(a[0], 0, MAX);
   const i = intIn(a[1], 0, 31);
-  // warning: ArangoDB 1562
+  // warning: ArangoDB 1542
   if (x === undefined || i === undefined) return invalidArg(ctx, 'BIT_TEST');
   return ((x >>> i) & 1) === 1;
 });
 
 def('BIT_POPCOUNT', 1, 1, (a, ctx) => {
   let x = intIn(a[0], 0, MAX);
-  // warning: ArangoDB 1562
+  // warning: ArangoDB 1542
   if (x === undefined) return invalidArg(ctx, 'BIT_POPCOUNT');
   let n = 0;
   while (x !== 0) {
@@ -95,7 +95,7 @@ function shiftFn(name: string, left: boolean): void {
     const x = intIn(a[0], 0, MAX);
     const shift = intIn(a[1], 0, 32);
     const bits = intIn(a[2], 0, 32);
-    // warning: ArangoDB 1562
+    // warning: ArangoDB 1542
     if (x === undefined || shift === undefined || bits === undefined) return invalidArg(ctx, name);
     const shifted = left ? x * 2 ** shift : Math.floor(x / 2 ** shift);
     return shifted % 2 ** bits;
@@ -106,7 +106,7 @@ shiftFn('BIT_SHIFT_RIGHT', false);
 
 def('BIT_CONSTRUCT', 1, 1, (a, ctx) => {
   const arr = a[0];
-  // warning: ArangoDB 1562
+  // warning: ArangoDB 1542
   if (!Array.isArray(arr)) return invalidArg(ctx, 'BIT_CONSTRUCT');
   let result = 0;
   for (const v of arr) {
@@ -119,7 +119,7 @@ def('BIT_CONSTRUCT', 1, 1, (a, ctx) => {
 
 def('BIT_DECONSTRUCT', 1, 1, (a, ctx) => {
   const x = intIn(a[0], 0, MAX);
-  // warning: ArangoDB 1562
+  // warning: ArangoDB 1542
   if (x === undefined) return invalidArg(ctx, 'BIT_DECONSTRUCT');
   const out: number[] = [];
   for (let i = 0; i < 32; i++) if ((x >>> i) & 1) out.push(i);
@@ -129,7 +129,7 @@ def('BIT_DECONSTRUCT', 1, 1, (a, ctx) => {
 def('BIT_TO_STRING', 2, 2, (a, ctx) => {
   const x = intIn(a[0], 0, MAX);
   const bits = intIn(a[1], 0, 32);
-  // warning: ArangoDB 1562
+  // warning: ArangoDB 1542
   if (x === undefined || bits === undefined) return invalidArg(ctx, 'BIT_TO_STRING');
   let s = '';
   for (let i = bits - 1; i >= 0; i--) s += (x >>> i) & 1 ? '1' : '0';
@@ -138,7 +138,7 @@ def('BIT_TO_STRING', 2, 2, (a, ctx) => {
 
 def('BIT_FROM_STRING', 1, 1, (a, ctx) => {
   const s = a[0];
-  // warning: ArangoDB 1562 for anything but a string of at most 32 '0'/'1' characters
+  // warning: ArangoDB 1542 for anything but a string of at most 32 '0'/'1' characters
   if (typeof s !== 'string' || s.length > 32 || !/^[01]*$/.test(s)) return invalidArg(ctx, 'BIT_FROM_STRING');
   return s === '' ? 0 : Number.parseInt(s, 2);
 });

@@ -5,6 +5,7 @@
  */
 import { ThemisError } from '../../errors.js';
 import type { AqlValue } from '../ast.js';
+import { WarningCodes } from '../warnings.js';
 import { charge, invalidArg, warn } from './helpers.js';
 import type { AqlFunction, FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
@@ -226,11 +227,11 @@ function dateArg(ctx: FnContext, fn: string, v: AqlValue | undefined): number | 
     const ms = parseDateString(v);
     if (ms !== null) return ms;
   } else {
-    // warning: ArangoDB 1562 (function argument type mismatch)
+    // warning: ArangoDB 1542 (function argument type mismatch)
     return warn(ctx, fn, 'invalid argument type');
   }
-  // warning: ArangoDB 1557 (invalid date value)
-  return warn(ctx, fn, 'invalid date value');
+  // warning: ArangoDB 1572 (invalid date value)
+  return warn(ctx, fn, 'invalid date value', WarningCodes.INVALID_DATE_VALUE);
 }
 
 // Time zones (IANA names through Intl). Offsets are local minus UTC, in ms.
@@ -246,7 +247,7 @@ const UTC_NAMES = new Set(['UTC', 'ETC/UTC', 'Z', 'GMT', 'ETC/GMT', 'UCT', 'ZULU
  */
 function tzArg(ctx: FnContext, fn: string, v: AqlValue | undefined): string | undefined | null {
   if (v === undefined) return undefined;
-  // warning: ArangoDB 1562 (function argument type mismatch): the time zone must be a string
+  // warning: ArangoDB 1542 (function argument type mismatch): the time zone must be a string
   if (typeof v !== 'string') return warn(ctx, fn, 'time zone must be a string');
   if (UTC_NAMES.has(v.toUpperCase())) return undefined;
   if (!tzFormatters.has(v)) {
@@ -353,7 +354,7 @@ function dateFromArgs(ctx: FnContext, fn: string, a: AqlValue[]): number | null 
     }
     const v = a[k];
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < 0) return warn(ctx, fn, 'invalid date component');
+    if (!Number.isFinite(n) || n < 0) return warn(ctx, fn, 'invalid date component', WarningCodes.INVALID_DATE_VALUE);
     parts.push(Math.trunc(n));
   }
   const [y, mo, d, h, i, s, f] = parts as [number, number, number, number, number, number, number];
@@ -361,7 +362,7 @@ function dateFromArgs(ctx: FnContext, fn: string, a: AqlValue[]): number | null 
   const months = y * 12 + (mo - 1);
   const ms =
     daysFromCivil(Math.floor(months / 12), (months % 12) + 1, 1) * DAY_MS + (d - 1) * DAY_MS + h * 3_600_000 + i * 60_000 + s * 1000 + f;
-  return validMs(ms) ? ms : warn(ctx, fn, 'date out of range');
+  return validMs(ms) ? ms : warn(ctx, fn, 'date out of range', WarningCodes.INVALID_DATE_VALUE);
 }
 
 def('DATE_TIMESTAMP', 1, 7, (a, ctx) => dateFromArgs(ctx, 'DATE_TIMESTAMP', a));
@@ -449,7 +450,7 @@ function dateAddFn(name: string, sign: 1 | -1): AqlFunction {
         [amount, unitArg] = [unitArg, amount];
       }
       const unit = parseUnit(unitArg);
-      if (unit === undefined) return warn(ctx, name, 'invalid unit');
+      if (unit === undefined) return warn(ctx, name, 'invalid unit', WarningCodes.INVALID_DATE_VALUE);
       const n = typeof amount === 'number' ? amount : typeof amount === 'string' && amount.trim() !== '' ? Number(amount) : NaN;
       if (!Number.isFinite(n)) return warn(ctx, name, 'invalid amount');
       steps = [[n, unit]];
@@ -460,7 +461,7 @@ function dateAddFn(name: string, sign: 1 | -1): AqlFunction {
     let local = toLocal(ms, tz);
     for (const [n, unit] of steps) local = addUnits(local, sign * n, unit);
     const out = fromLocal(local, tz);
-    return validMs(out) ? isoString(out) : warn(ctx, name, 'date out of range');
+    return validMs(out) ? isoString(out) : warn(ctx, name, 'date out of range', WarningCodes.INVALID_DATE_VALUE);
   };
 }
 def('DATE_ADD', 2, 4, dateAddFn('DATE_ADD', 1));
@@ -520,13 +521,13 @@ const ROUND_UNITS: Record<string, DateUnit> = {
 def('DATE_ROUND', 3, 4, (a, ctx) => {
   const ms = dateArg(ctx, 'DATE_ROUND', a[0]);
   if (ms === null) return null;
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-numeric amount or a non-string unit
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-numeric amount or a non-string unit
   if (typeof a[1] !== 'number' || typeof a[2] !== 'string') return invalidArg(ctx, 'DATE_ROUND');
   const tz = tzArg(ctx, 'DATE_ROUND', a[3]);
   if (tz === null) return null;
   const amount = a[1];
   const unit = ROUND_UNITS[a[2].toLowerCase()]; // case-insensitive, as documented
-  // warning: ArangoDB 1562 for an unknown unit or an amount that is not a positive integer (documented)
+  // warning: ArangoDB 1542 for an unknown unit or an amount that is not a positive integer (documented)
   if (unit === undefined || !(amount >= 1) || !Number.isInteger(amount)) return invalidArg(ctx, 'DATE_ROUND');
   const bucket = amount * UNIT_MS[unit];
   const local = toLocal(ms, tz);
@@ -540,7 +541,7 @@ def('DATE_DIFF', 3, 6, (a, ctx) => {
   if (d1 === null) return null;
   const d2 = dateArg(ctx, 'DATE_DIFF', a[1]);
   if (d2 === null) return null;
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-string unit
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-string unit
   if (typeof a[2] !== 'string') return invalidArg(ctx, 'DATE_DIFF');
   const unit = parseUnit(a[2]);
   // DATE_DIFF(d1, d2, unit, asFloat, tz1, tz2), or DATE_DIFF(d1, d2, unit, tz1, tz2):
@@ -552,7 +553,7 @@ def('DATE_DIFF', 3, 6, (a, ctx) => {
     const p4 = a[3];
     if (typeof p4 === 'boolean') asFloat = p4;
     else if (typeof p4 === 'string') tz1 = tz2 = tzArg(ctx, 'DATE_DIFF', p4);
-    // warning: ArangoDB 1562
+    // warning: ArangoDB 1542
     else return invalidArg(ctx, 'DATE_DIFF');
     if (a.length > 4) {
       const tz = tzArg(ctx, 'DATE_DIFF', a[4] ?? null);
@@ -563,8 +564,8 @@ def('DATE_DIFF', 3, 6, (a, ctx) => {
     }
   }
   if (tz1 === null || tz2 === null) return null;
-  // warning: ArangoDB 1557 (invalid date value) for an unknown unit
-  if (unit === undefined) return warn(ctx, 'DATE_DIFF', 'invalid unit');
+  // warning: ArangoDB 1572 (invalid date value) for an unknown unit
+  if (unit === undefined) return warn(ctx, 'DATE_DIFF', 'invalid unit', WarningCodes.INVALID_DATE_VALUE);
   const diff = (toLocal(d2, tz2) - toLocal(d1, tz1)) / UNIT_MS[unit];
   if (asFloat) return diff;
   const r = Math.sign(diff) * Math.round(Math.abs(diff)); // std::round: half away from zero
@@ -586,7 +587,7 @@ def('DATE_COMPARE', 3, 6, (a, ctx) => {
   const d2 = dateArg(ctx, 'DATE_COMPARE', a[1]);
   if (d2 === null) return null;
   const start = parseUnit(a[2]);
-  // warning: ArangoDB 1562 (function argument type mismatch) for an invalid unit
+  // warning: ArangoDB 1542 (function argument type mismatch) for an invalid unit
   if (start === undefined || start === 'w') return invalidArg(ctx, 'DATE_COMPARE');
   let end: DateUnit = start;
   let tz1: string | undefined | null;
@@ -599,10 +600,10 @@ def('DATE_COMPARE', 3, 6, (a, ctx) => {
       startTz = 3;
       if (a.length === 4) endTz = 3;
       else if (a.length === 5) endTz = 4;
-      // warning: ArangoDB 1562
+      // warning: ArangoDB 1542
       else return invalidArg(ctx, 'DATE_COMPARE');
     } else {
-      // warning: ArangoDB 1562 (a week unit is not supported)
+      // warning: ArangoDB 1542 (a week unit is not supported)
       if (e === 'w') return invalidArg(ctx, 'DATE_COMPARE');
       end = e;
       if (a.length > 4) {
@@ -807,7 +808,7 @@ def('DATE_FORMAT', 2, 3, (a, ctx) => {
   const ms = dateArg(ctx, 'DATE_FORMAT', a[0]);
   if (ms === null) return null;
   const format = a[1];
-  // warning: ArangoDB 1562 (function argument type mismatch) for a format that is not a string
+  // warning: ArangoDB 1542 (function argument type mismatch) for a format that is not a string
   if (typeof format !== 'string') return invalidArg(ctx, 'DATE_FORMAT');
   const tz = tzArg(ctx, 'DATE_FORMAT', a[2]);
   if (tz === null) return null;
@@ -894,9 +895,9 @@ function zoneConversion(name: string, toLocalTime: boolean): void {
   def(name, 2, 3, (a, ctx) => {
     const ms = dateArg(ctx, name, a[0]);
     if (ms === null) return null;
-    // warning: ArangoDB 1562 (function argument type mismatch): the time zone must be a string
+    // warning: ArangoDB 1542 (function argument type mismatch): the time zone must be a string
     if (typeof a[1] !== 'string') return invalidArg(ctx, name);
-    // warning: ArangoDB 1562: zoneinfo must be a boolean
+    // warning: ArangoDB 1542: zoneinfo must be a boolean
     if (a.length > 2 && typeof a[2] !== 'boolean') return invalidArg(ctx, name);
     const tz = tzArg(ctx, name, a[1]);
     if (tz === null) return null;
@@ -912,8 +913,8 @@ function zoneConversion(name: string, toLocalTime: boolean): void {
       instant = fromLocal(ms, tz);
       result = isoString(instant);
     }
-    // warning: ArangoDB 1557 (invalid date value) for a result outside 0000..9999
-    if (result === null) return warn(ctx, name, 'invalid date value');
+    // warning: ArangoDB 1572 (invalid date value) for a result outside 0000..9999
+    if (result === null) return warn(ctx, name, 'invalid date value', WarningCodes.INVALID_DATE_VALUE);
     if (!detail) return result;
     return { [toLocalTime ? 'local' : 'utc']: result, tzdb: tzdbVersion(), zoneInfo: zoneInfo(instant, tz) };
   });

@@ -21,7 +21,7 @@ const EARTH_RADIUS_M = 6_371_000;
 
 /** DISTANCE(lat1, lon1, lat2, lon2): meters between two points on a sphere (haversine). */
 def('DISTANCE', 4, 4, (a, ctx) => {
-  // warning: ArangoDB 1562 (function argument type mismatch) for anything but numbers
+  // warning: ArangoDB 1542 (function argument type mismatch) for anything but numbers
   if (!a.every((x) => typeof x === 'number')) return invalidArg(ctx, 'DISTANCE');
   const [lat1, lon1, lat2, lon2] = a as [number, number, number, number];
   const rad = (x: number): number => (x * Math.PI) / 180;
@@ -40,24 +40,24 @@ function isPositions(v: AqlValue | undefined, min: number): v is AqlValue[] {
 }
 
 def('GEO_POINT', 2, 3, (a, ctx) => {
-  // warning: ArangoDB 1562 for anything but numbers
+  // warning: ArangoDB 1542 for anything but numbers
   if (!a.every((x) => typeof x === 'number')) return invalidArg(ctx, 'GEO_POINT');
   return { type: 'Point', coordinates: a.slice() };
 });
 
 def('GEO_MULTIPOINT', 1, 1, (a, ctx) =>
-  // warning: ArangoDB 1562: "at least two longitude/latitude pairs"
+  // warning: ArangoDB 1542: "at least two longitude/latitude pairs"
   isPositions(a[0], 2) ? { type: 'MultiPoint', coordinates: a[0] } : invalidArg(ctx, 'GEO_MULTIPOINT'),
 );
 
 def('GEO_LINESTRING', 1, 1, (a, ctx) =>
-  // warning: ArangoDB 1562: "at least two longitude/latitude pairs"
+  // warning: ArangoDB 1542: "at least two longitude/latitude pairs"
   isPositions(a[0], 2) ? { type: 'LineString', coordinates: a[0] } : invalidArg(ctx, 'GEO_LINESTRING'),
 );
 
 def('GEO_MULTILINESTRING', 1, 1, (a, ctx) => {
   const lines = a[0];
-  // warning: ArangoDB 1562: at least two LineString coordinate arrays
+  // warning: ArangoDB 1542: at least two LineString coordinate arrays
   if (!Array.isArray(lines) || lines.length < 2 || !lines.every((l) => isPositions(l, 2))) return invalidArg(ctx, 'GEO_MULTILINESTRING');
   return { type: 'MultiLineString', coordinates: lines };
 });

@@ -6,15 +6,21 @@
 import type { AqlValue } from '../ast.js';
 import { loopWith, sizeOf, type Val } from '../governor.js';
 import { toNumber, toStringValue } from '../values.js';
+import { WarningCodes } from '../warnings.js';
 import type { FnContext } from './registry.js';
 
-export function warn(ctx: FnContext, fn: string, message: string): null {
-  ctx.warn?.(`${fn}(): ${message}`);
+/**
+ * Records a warning `FN(): message` with ArangoDB's number `code` (by
+ * default 1542, "invalid argument type in call to function") and returns
+ * null, the function's result.
+ */
+export function warn(ctx: FnContext, fn: string, message: string, code: number = WarningCodes.INVALID_ARGUMENT_TYPE): null {
+  ctx.warn?.(`${fn}(): ${message}`, code);
   return null;
 }
 
 export function invalidArg(ctx: FnContext, fn: string): null {
-  return warn(ctx, fn, 'invalid argument type');
+  return warn(ctx, fn, 'invalid argument type', WarningCodes.INVALID_ARGUMENT_TYPE);
 }
 
 export function str(v: AqlValue | undefined): string {

@@ -11,6 +11,7 @@ import type { AqlValue } from '../ast.js';
 import { Pending, sizeOf, timeoutError, type Val } from '../governor.js';
 import { hashKey, isObject, numberOrNull, toJson, truthy } from '../values.js';
 import { invalidArg, strOf } from './helpers.js';
+import { WarningCodes } from '../warnings.js';
 import { checkFunction, ENGINE_FUNCTIONS, type FnContext, FUNCTIONS, functionTable, type FunctionTable } from './registry.js';
 import { fnv1a64 } from './string-extra.js';
 
@@ -35,9 +36,12 @@ def('ASSERT', 2, 2, (a, ctx) => {
   if (!truthy(a[0])) throw new ThemisError('VALIDATION_FAILED', `assertion failed: ${strOf(a[1], ctx)}`);
   return true;
 });
+/** WARN(expr, message): false with warning 1594 (ERROR_QUERY_USER_WARN, the message as given) for a falsy expr, else true; a message that is not a string: null with warning 1542. */
 def('WARN', 2, 2, (a, ctx) => {
+  const message = a[1];
+  if (typeof message !== 'string') return invalidArg(ctx, 'WARN');
   if (truthy(a[0])) return true;
-  ctx.warn?.(strOf(a[1], ctx));
+  ctx.warn?.(message, WarningCodes.USER_WARN);
   return false;
 });
 
@@ -60,7 +64,7 @@ def('FAIL', 0, 1, (a, ctx) => {
  */
 def('SLEEP', 1, 1, (a, ctx) => {
   const v = a[0];
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-number or a negative one
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-number or a negative one
   if (typeof v !== 'number' || !(v >= 0)) return invalidArg(ctx, 'SLEEP');
   const ms = v * 1000;
   if (ms === 0) return null;
@@ -106,7 +110,7 @@ function dynamicCall(fn: string, nameArg: AqlValue | undefined, args: AqlValue[]
 def('CALL', 1, Infinity, (a, ctx) => dynamicCall('CALL', a[0], a.slice(1), ctx));
 def('APPLY', 1, 2, (a, ctx) => {
   const args = a.length > 1 ? a[1] : null;
-  // warning: ArangoDB 1562 (function argument type mismatch) for arguments that are not an array
+  // warning: ArangoDB 1542 (function argument type mismatch) for arguments that are not an array
   if (args !== null && args !== undefined && !Array.isArray(args)) return invalidArg(ctx, 'APPLY');
   return dynamicCall('APPLY', a[0], Array.isArray(args) ? args : [], ctx);
 });
@@ -114,7 +118,7 @@ def('APPLY', 1, 2, (a, ctx) => {
 /** MIN_MATCH(expr1, ..., exprN, minMatchCount): whether at least minMatchCount of the expressions are truthy. */
 def('MIN_MATCH', 2, Infinity, (a, ctx) => {
   const min = a[a.length - 1];
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-numeric count
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-numeric count
   if (typeof min !== 'number') return invalidArg(ctx, 'MIN_MATCH');
   let need = Math.trunc(min);
   if (need <= 0) return true;
@@ -131,7 +135,7 @@ const REV_ALPHABET = '-_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 /** DECODE_REV(rev): `{date, count}` of an ArangoDB revision string (ms timestamp << 20 | counter). */
 def('DECODE_REV', 1, 1, (a, ctx) => {
   const rev = a[0];
-  // warning: ArangoDB 1562 (function argument type mismatch) for anything that is not a revision string
+  // warning: ArangoDB 1542 (function argument type mismatch) for anything that is not a revision string
   if (typeof rev !== 'string' || rev === '' || rev.length > 11) return invalidArg(ctx, 'DECODE_REV');
   let value = 0n;
   for (const c of rev) {
@@ -167,7 +171,7 @@ def('CURRENT_DATABASE', 0, 0, (_a, ctx) => ctx.database ?? '_system');
 /** MINHASH_COUNT(error): the MinHash signature size for at most `error` (0 < error < 1). */
 def('MINHASH_COUNT', 1, 1, (a, ctx) => {
   const e = a[0];
-  // warning: ArangoDB 1562 / 1504 for a non-number or one outside (0, 1)
+  // warning: ArangoDB 1542 / 1504 for a non-number or one outside (0, 1)
   if (typeof e !== 'number' || !(e > 0 && e < 1)) return invalidArg(ctx, 'MINHASH_COUNT');
   return numberOrNull(Math.ceil(1 / (e * e)));
 });
@@ -175,7 +179,7 @@ def('MINHASH_COUNT', 1, 1, (a, ctx) => {
 /** MINHASH_ERROR(numHashes): the error a MinHash signature of that size allows (1/sqrt(n)). */
 def('MINHASH_ERROR', 1, 1, (a, ctx) => {
   const n = a[0];
-  // warning: ArangoDB 1562 / 1504 for a non-number or one below 1
+  // warning: ArangoDB 1542 / 1504 for a non-number or one below 1
   if (typeof n !== 'number' || !(Math.trunc(n) >= 1)) return invalidArg(ctx, 'MINHASH_ERROR');
   return 1 / Math.sqrt(Math.trunc(n));
 });
@@ -193,10 +197,10 @@ let ajv: Ajv | undefined;
 def('SCHEMA_VALIDATE', 2, 2, (a, ctx): AqlValue => {
   const doc = a[0];
   const schema = a[1];
-  // warning: ArangoDB 1562 (function argument type mismatch): "expecting document object"
+  // warning: ArangoDB 1542 (function argument type mismatch): "expecting document object"
   if (!isObject(doc)) return invalidArg(ctx, 'SCHEMA_VALIDATE');
   if (schema === null || schema === undefined || (isObject(schema) && Object.keys(schema).length === 0)) return { valid: true };
-  // warning: ArangoDB 1562: "expecting schema object"
+  // warning: ArangoDB 1542: "expecting schema object"
   if (!isObject(schema)) return invalidArg(ctx, 'SCHEMA_VALIDATE');
   const rule = schema.rule;
   if (!isObject(rule)) throw new ThemisError('VALIDATION_FAILED', "SCHEMA_VALIDATE(): the schema needs a 'rule' object (a JSON Schema)");

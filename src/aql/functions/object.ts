@@ -2,11 +2,10 @@
  * AQL document and object functions: attributes, KEEP/UNSET, MERGE,
  * MATCHES, and document identifiers (PARSE_IDENTIFIER and friends).
  */
-import { ThemisError } from '../../errors.js';
 import type { AqlValue } from '../ast.js';
 import { sizeOf, STOP } from '../governor.js';
 import { type AqlObject, compareStrings, equals, getAttribute, hasAttribute, isObject, setAttribute, truthy } from '../values.js';
-import { charge, hashEntryBytes, invalidArg, loop, str, strOf } from './helpers.js';
+import { charge, hashEntryBytes, invalidArg, loop, str, strOf, warn } from './helpers.js';
 import type { AqlFunction, FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
 
@@ -212,25 +211,26 @@ function idSeparator(id: string): number {
   return colon < 0 ? slash : slash < 0 ? colon : Math.min(colon, slash);
 }
 
-function documentId(fn: string, v: AqlValue | undefined): [string, string] {
+/**
+ * A document identifier's collection and key, or null with ArangoDB's
+ * warning 1542 (invalid argument type) for anything else.
+ */
+function documentId(ctx: FnContext, fn: string, v: AqlValue | undefined): [string, string] | null {
   let id: AqlValue | undefined = v;
   if (isObject(v)) id = getAttribute(v, '_id');
   if (typeof id === 'string') {
     const sep = idSeparator(id);
     if (sep > 0 && sep < id.length - 1) return [id.slice(0, sep), id.slice(sep + 1)];
   }
-  throw new ThemisError(
-    'VALIDATION_FAILED',
-    `${fn}(): expects a document identifier ('collection:key', or ArangoDB's 'collection/key') or a document with an _id`,
-  );
+  return warn(ctx, fn, "expects a document identifier ('collection:key', or ArangoDB's 'collection/key') or a document with an _id");
 }
 
 def('PARSE_IDENTIFIER', 1, 1, (a, ctx) => {
-  const [collection, key] = documentId('PARSE_IDENTIFIER', a[0]);
-  return { collection, key };
+  const id = documentId(ctx, 'PARSE_IDENTIFIER', a[0]);
+  return id === null ? null : { collection: id[0], key: id[1] };
 });
-def('PARSE_COLLECTION', 1, 1, (a, ctx) => documentId('PARSE_COLLECTION', a[0])[0]);
-def('PARSE_KEY', 1, 1, (a, ctx) => documentId('PARSE_KEY', a[0])[1]);
+def('PARSE_COLLECTION', 1, 1, (a, ctx) => documentId(ctx, 'PARSE_COLLECTION', a[0])?.[0] ?? null);
+def('PARSE_KEY', 1, 1, (a, ctx) => documentId(ctx, 'PARSE_KEY', a[0])?.[1] ?? null);
 def('IS_SAME_COLLECTION', 2, 2, (a, ctx) => {
   const v = a[1];
   const id = isObject(v) ? getAttribute(v, '_id') : v;

@@ -4,8 +4,10 @@
  * catastrophic backtracking); splitting and replacing run one match per
  * governed step.
  */
+import { ThemisError } from '../../errors.js';
 import { STOP, type Val } from '../governor.js';
 import { compileRegex, type Regex, truthy } from '../values.js';
+import { WarningCodes } from '../warnings.js';
 import { charge, int, loop, strOf, warn } from './helpers.js';
 import type { FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
@@ -15,10 +17,25 @@ const { table, def } = functionTable();
 /** The regular expression functions, for index.ts to register. */
 export const REGEX_FUNCTIONS: FunctionTable = table;
 
-def('REGEX_TEST', 2, 3, (a, ctx) => compileRegex(strOf(a[1], ctx), truthy(a[2])).test(strOf(a[0], ctx)));
+/**
+ * The compiled pattern, or null with ArangoDB's warning 1543 (invalid regex
+ * value) for one that does not compile (the function's result is then null).
+ */
+export function regexArg(ctx: FnContext, fn: string, pattern: string, caseInsensitive: boolean): Regex | null {
+  try {
+    return compileRegex(pattern, caseInsensitive);
+  } catch (e) {
+    if (!(e instanceof ThemisError)) throw e;
+    return warn(ctx, fn, `invalid regex value: ${e.message.replace(/^invalid regular expression /, '')}`, WarningCodes.INVALID_REGEX);
+  }
+}
+
+def('REGEX_TEST', 2, 3, (a, ctx) => regexArg(ctx, 'REGEX_TEST', strOf(a[1], ctx), truthy(a[2]))?.test(strOf(a[0], ctx)) ?? null);
 
 def('REGEX_MATCHES', 2, 3, (a, ctx) => {
-  const m = compileRegex(strOf(a[1], ctx), truthy(a[2])).exec(strOf(a[0], ctx));
+  const re = regexArg(ctx, 'REGEX_MATCHES', strOf(a[1], ctx), truthy(a[2]));
+  if (re === null) return null;
+  const m = re.exec(strOf(a[0], ctx));
   if (m === null) return null;
   return Array.from(m, (x: string | undefined | null) => (x === undefined || x === null ? '' : x));
 });
@@ -29,7 +46,8 @@ def(
   4,
   (a, ctx) => {
     const text = strOf(a[0], ctx);
-    const re = compileRegex(strOf(a[1], ctx), truthy(a[2]));
+    const re = regexArg(ctx, 'REGEX_SPLIT', strOf(a[1], ctx), truthy(a[2]));
+    if (re === null) return null;
     let max = Infinity;
     if (a.length > 3 && a[3] !== null) {
       const limit = int(a[3]);
@@ -45,7 +63,10 @@ def(
   'REGEX_REPLACE',
   3,
   4,
-  (a, ctx) => regexReplace(strOf(a[0], ctx), compileRegex(strOf(a[1], ctx), truthy(a[3])), strOf(a[2], ctx), ctx),
+  (a, ctx) => {
+    const re = regexArg(ctx, 'REGEX_REPLACE', strOf(a[1], ctx), truthy(a[3]));
+    return re === null ? null : regexReplace(strOf(a[0], ctx), re, strOf(a[2], ctx), ctx);
+  },
   true,
 );
 

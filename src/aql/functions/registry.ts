@@ -24,8 +24,11 @@ import { editDistance } from './edit-distance.js';
 export interface FnContext {
   /** Current time in ms since the epoch (DATE_NOW; injectable for tests). */
   now: () => number;
-  /** Receives ArangoDB-style warnings (bad argument → null result). */
-  warn?: (message: string) => void;
+  /**
+   * Receives ArangoDB-style warnings (bad argument → null result) with
+   * ArangoDB's warning number (`WarningCodes` in ../warnings.ts).
+   */
+  warn?: (message: string, code: number) => void;
   /** The query's resource governor (deadline, memory, nesting); absent outside a query. */
   gov?: Governor;
   /** Stored JSON texts of documents (a cheap size estimate for them). */

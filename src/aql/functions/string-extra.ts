@@ -5,6 +5,7 @@
  * edit-distance test).
  */
 import { compare, truthy } from '../values.js';
+import { WarningCodes } from '../warnings.js';
 import { charge, int, invalidArg, strOf, warn } from './helpers.js';
 import { functionTable, type FunctionTable } from './registry.js';
 
@@ -19,20 +20,20 @@ const REPEAT_MAX_BYTES = 16 * 1024 * 1024;
 def('REPEAT', 2, 3, (a, ctx) => {
   const count = int(a[1]);
   if (count === 0) return '';
-  // warning: ArangoDB 1562 (function argument type mismatch) for a negative count
+  // warning: ArangoDB 1542 (function argument type mismatch) for a negative count
   if (count < 0) return invalidArg(ctx, 'REPEAT');
   const value = strOf(a[0], ctx);
   const sep = a.length > 2 ? strOf(a[2], ctx) : '';
   const bytes = count * Buffer.byteLength(value, 'utf8') + (count - 1) * Buffer.byteLength(sep, 'utf8');
   // warning: ArangoDB 32 (resource limit): "Output string of AQL REPEAT function was limited to 16MB."
-  if (bytes > REPEAT_MAX_BYTES) return warn(ctx, 'REPEAT', 'output string was limited to 16MB');
+  if (bytes > REPEAT_MAX_BYTES) return warn(ctx, 'REPEAT', 'output string was limited to 16MB', WarningCodes.RESOURCE_LIMIT);
   charge(ctx, 16 + 2 * (count * (value.length + sep.length)));
   return sep === '' ? value.repeat(count) : value + (sep + value).repeat(count - 1);
 });
 
 def('TO_CHAR', 1, 1, (a, ctx) => {
   const v = a[0];
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-number or a negative code point
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-number or a negative code point
   if (typeof v !== 'number') return invalidArg(ctx, 'TO_CHAR');
   const cp = Math.trunc(v);
   if (cp < 0 || cp > 0x10ffff || !Number.isFinite(cp)) return invalidArg(ctx, 'TO_CHAR');
@@ -46,8 +47,8 @@ def('TO_CHAR', 1, 1, (a, ctx) => {
  */
 def('SUBSTRING_BYTES', 2, 5, (a, ctx) => {
   const value = a[0];
-  // warning: ArangoDB 17 (bad parameter) for a non-string
-  if (typeof value !== 'string') return invalidArg(ctx, 'SUBSTRING_BYTES');
+  // warning: ArangoDB 10 (bad parameter) for a non-string
+  if (typeof value !== 'string') return warn(ctx, 'SUBSTRING_BYTES', 'invalid argument type', WarningCodes.BAD_PARAMETER);
   if (value === '') return '';
   const buf = Buffer.from(value, 'utf8');
   const strLen = buf.length;
@@ -65,8 +66,9 @@ def('SUBSTRING_BYTES', 2, 5, (a, ctx) => {
   const cont = (i: number): boolean => (buf[i]! & 0xc0) === 0x80;
   let lhs = offset;
   let rhs = lhs + Math.min(length, strLen - offset);
-  // warning: ArangoDB 17 (bad parameter) when a bound is inside a character
-  if ((lhs !== strLen && cont(lhs)) || (rhs !== strLen && cont(rhs))) return warn(ctx, 'SUBSTRING_BYTES', 'offset inside a character');
+  // warning: ArangoDB 10 (bad parameter) when a bound is inside a character
+  if ((lhs !== strLen && cont(lhs)) || (rhs !== strLen && cont(rhs)))
+    return warn(ctx, 'SUBSTRING_BYTES', 'offset inside a character', WarningCodes.BAD_PARAMETER);
   // Widen to the left by `left` characters.
   for (let n = left; n > 0 && lhs !== 0; ) {
     lhs--;
@@ -180,13 +182,13 @@ export function ipv4ToNumber(s: string): number | null {
 def('IPV4_TO_NUMBER', 1, 1, (a, ctx) => {
   const v = a[0];
   const n = typeof v === 'string' ? ipv4ToNumber(v) : null;
-  // warning: ArangoDB 1562 (function argument type mismatch) for anything but an IPv4 address string
+  // warning: ArangoDB 1542 (function argument type mismatch) for anything but an IPv4 address string
   return n === null ? invalidArg(ctx, 'IPV4_TO_NUMBER') : n;
 });
 
 def('IPV4_FROM_NUMBER', 1, 1, (a, ctx) => {
   const v = a[0];
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-number or one outside 0..2^32-1
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-number or one outside 0..2^32-1
   if (typeof v !== 'number') return invalidArg(ctx, 'IPV4_FROM_NUMBER');
   const n = Math.trunc(v);
   if (!(n >= 0 && n <= 0xffffffff)) return invalidArg(ctx, 'IPV4_FROM_NUMBER');
@@ -249,7 +251,7 @@ function ngramFn(name: string, search: boolean): void {
     const input = a[0];
     const target = a[1];
     const size = a[2];
-    // warning: ArangoDB 1562 (function argument type mismatch) for non-strings or an n-gram size below 1
+    // warning: ArangoDB 1542 (function argument type mismatch) for non-strings or an n-gram size below 1
     if (typeof input !== 'string' || typeof target !== 'string' || typeof size !== 'number') return invalidArg(ctx, name);
     const n = Math.trunc(size);
     if (n < 1) return invalidArg(ctx, name);
@@ -291,12 +293,12 @@ export function damerauLevenshtein(x: number[], y: number[], transpositions: boo
  */
 def('LEVENSHTEIN_MATCH', 3, 6, (a, ctx) => {
   const dist = a[2];
-  // warning: ArangoDB 1562 (function argument type mismatch) for a non-numeric distance or non-boolean transpositions
+  // warning: ArangoDB 1542 (function argument type mismatch) for a non-numeric distance or non-boolean transpositions
   if (typeof dist !== 'number') return invalidArg(ctx, 'LEVENSHTEIN_MATCH');
   if (a.length > 3 && typeof a[3] !== 'boolean') return invalidArg(ctx, 'LEVENSHTEIN_MATCH');
   const transpositions = a.length > 3 ? a[3] === true : true;
   const max = Math.trunc(dist);
-  // warning: ArangoDB 1562 for a negative distance, or one above 4 without transpositions
+  // warning: ArangoDB 1542 for a negative distance, or one above 4 without transpositions
   if (max < 0 || (!transpositions && max > 4)) return invalidArg(ctx, 'LEVENSHTEIN_MATCH');
   if (transpositions && max > 3) {
     const x = strOf(a[0], ctx);
@@ -314,7 +316,7 @@ def('LEVENSHTEIN_MATCH', 3, 6, (a, ctx) => {
 def('IN_RANGE', 5, 5, (a, ctx) => {
   const includeLow = a[3];
   const includeHigh = a[4];
-  // warning: ArangoDB 1562 (function argument type mismatch) for non-boolean include flags
+  // warning: ArangoDB 1542 (function argument type mismatch) for non-boolean include flags
   if (typeof includeLow !== 'boolean' || typeof includeHigh !== 'boolean') return invalidArg(ctx, 'IN_RANGE');
   const lo = compare(a[0], a[1]);
   const hi = compare(a[0], a[2]);

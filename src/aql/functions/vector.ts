@@ -6,6 +6,7 @@
  */
 import type { AqlValue } from '../ast.js';
 import { numberOrNull } from '../values.js';
+import { WarningCodes } from '../warnings.js';
 import { charge, invalidArg, loop, warn } from './helpers.js';
 import type { FnContext } from './registry.js';
 import { functionTable, type FunctionTable } from './registry.js';
@@ -19,7 +20,7 @@ type Metric = (x: readonly number[], y: readonly number[]) => number | null;
 
 /** One distance of two equally long numeric vectors, or null with a warning. */
 function vectorDistance(ctx: FnContext, name: string, x: AqlValue[], y: AqlValue[], metric: Metric): number | null {
-  // warning: ArangoDB 1562 (function argument type mismatch) for unequal lengths or non-numbers
+  // warning: ArangoDB 1542 (function argument type mismatch) for unequal lengths or non-numbers
   if (x.length !== y.length) return invalidArg(ctx, name);
   for (let i = 0; i < x.length; i++) if (typeof x[i] !== 'number' || typeof y[i] !== 'number') return invalidArg(ctx, name);
   return metric(x as number[], y as number[]);
@@ -33,7 +34,7 @@ function distanceFn(name: string, metric: (ctx: FnContext) => Metric): void {
     (a, ctx) => {
       const x = a[0];
       const y = a[1];
-      // warning: ArangoDB 1562 for non-arrays or empty arrays
+      // warning: ArangoDB 1542 for non-arrays or empty arrays
       if (!Array.isArray(x) || !Array.isArray(y) || x.length === 0 || y.length === 0) return invalidArg(ctx, name);
       const m = metric(ctx);
       if (!Array.isArray(x[0]) && !Array.isArray(y[0])) return vectorDistance(ctx, name, x, y, m);
@@ -74,8 +75,8 @@ distanceFn('COSINE_SIMILARITY', (ctx) => (x, y) => {
     yy += y[i]! * y[i]!;
   }
   const denominator = Math.sqrt(xx) * Math.sqrt(yy);
-  // warning: ArangoDB 1565 (invalid arithmetic value) for a zero vector
-  if (denominator === 0) return warn(ctx, 'COSINE_SIMILARITY', 'invalid arithmetic value');
+  // warning: ArangoDB 1561 (invalid arithmetic value) for a zero vector
+  if (denominator === 0) return warn(ctx, 'COSINE_SIMILARITY', 'invalid arithmetic value', WarningCodes.INVALID_ARITHMETIC_VALUE);
   return numberOrNull(Math.min(1, Math.max(-1, dot / denominator)));
 });
 
@@ -96,7 +97,7 @@ type DecayFactory = (origin: number, scale: number, offset: number, decay: numbe
 function decayFn(name: string, factory: DecayFactory): void {
   def(name, 5, 5, (a, ctx) => {
     const [value, origin, scale, offset, decay] = a;
-    // warning: ArangoDB 1562 (function argument type mismatch) for non-numbers
+    // warning: ArangoDB 1542 (function argument type mismatch) for non-numbers
     if (
       (typeof value !== 'number' && !Array.isArray(value)) ||
       typeof origin !== 'number' ||
@@ -106,12 +107,13 @@ function decayFn(name: string, factory: DecayFactory): void {
     )
       return invalidArg(ctx, name);
     // warning: ArangoDB 1504 (number out of range)
-    if (scale <= 0 || offset < 0 || decay <= 0 || decay >= 1) return warn(ctx, name, 'number out of range');
+    if (scale <= 0 || offset < 0 || decay <= 0 || decay >= 1)
+      return warn(ctx, name, 'number out of range', WarningCodes.NUMBER_OUT_OF_RANGE);
     const f = factory(origin, scale, offset, decay);
     if (typeof value === 'number') return numberOrNull(f(value));
     const out: AqlValue[] = [];
     for (const v of value) {
-      // warning: ArangoDB 1562
+      // warning: ArangoDB 1542
       if (typeof v !== 'number') return invalidArg(ctx, name);
       out.push(numberOrNull(f(v)));
     }
