@@ -64,6 +64,7 @@ export function queryExprs(q: Query): Expr[] {
       case 'traversal':
         out.push(op.start);
         if (typeof op.edgeTable !== 'string') out.push(op.edgeTable);
+        if (op.prune) out.push(op.prune);
         break;
       case 'shortestPath':
         out.push(op.from, op.to);
@@ -118,7 +119,12 @@ export function declaredVars(q: Query): string[] {
         out.push(op.var);
         break;
       case 'traversal':
-        out.push(op.vertexVar, ...(op.edgeVar ? [op.edgeVar] : []), ...(op.pathVar ? [op.pathVar] : []));
+        out.push(
+          op.vertexVar,
+          ...(op.edgeVar ? [op.edgeVar] : []),
+          ...(op.pathVar ? [op.pathVar] : []),
+          ...(op.pruneVar ? [op.pruneVar] : []),
+        );
         break;
       case 'shortestPath':
         out.push(op.vertexVar, ...(op.edgeVar ? [op.edgeVar] : []));

@@ -55,7 +55,22 @@ const AGGREGATE_LIST = `${AGGREGATE_FUNCTIONS.slice(0, -1).join(', ')} or ${AGGR
 /** OPTIONS keys accepted (and ignored: they are hints or durability knobs) per operation; anything else is rejected. */
 export const ALLOWED_OPTIONS = {
   FOR: ['indexHint', 'forceIndexHint', 'disableIndex', 'maxProjections', 'useCache', 'lookahead'],
-  traversal: [],
+  /** ArangoDB's traversal options: order/bfs/uniqueVertices/uniqueEdges/weights/collection restrictions are applied, the rest are hints. */
+  traversal: [
+    'order',
+    'bfs',
+    'uniqueVertices',
+    'uniqueEdges',
+    'weightAttribute',
+    'defaultWeight',
+    'vertexCollections',
+    'edgeCollections',
+    'parallelism',
+    'maxProjections',
+    'indexHint',
+    'useCache',
+  ],
+  shortestPath: [],
   COLLECT: ['method'],
   modification: ['waitForSync', 'exclusive', 'refillIndexCaches'],
 } as const satisfies Record<string, readonly string[]>;
@@ -347,9 +362,30 @@ export class AstBuilder extends BaseVisitor {
     const graph = nodeOf(c, 'graphSpec');
     const source = nodeOf(c, 'expr');
     const options = nodeOf(c, 'optionsClause');
+    const prune = nodeOf(c, 'prune');
+    if (prune && !(graph && !graph.children.ShortestPath))
+      throw errAt(
+        tokenOf(c, 'Prune'),
+        'PRUNE belongs to a graph traversal (FOR v, e, p IN min..max OUTBOUND|INBOUND|ANY start edges PRUNE condition)',
+      );
     if (graph) {
+      if (graph.children.ShortestPath) {
+        if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.shortestPath, 'SHORTEST_PATH');
+        return this.graphSpec(graph.children, names, source, pos);
+      }
       if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.traversal, 'graph traversal');
-      return this.graphSpec(graph.children, names, source, pos);
+      const op = this.graphSpec(graph.children, names, source, pos) as TraversalOp;
+      if (prune) {
+        op.prune = this.expr(prune.children);
+        const pv = tokenOf(c, 'pruneVar');
+        if (pv) op.pruneVar = nameOf(pv);
+      }
+      if (options)
+        op.options = nodesOf(options.children, 'objectEntry').map((n) => {
+          const { key, value } = this.objectEntry(n.children);
+          return { key: key as string, value, pos: posOf(firstToken(n)!) };
+        });
+      return op;
     }
     if (names.length > 1)
       throw errAt(names[1], 'FOR over a collection or an array declares one variable (v, e, p are for graph traversals)');

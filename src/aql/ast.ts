@@ -137,6 +137,12 @@ export type Op =
       direction: Direction;
       start: Expr;
       edgeTable: string | Expr;
+      /** `PRUNE [pruneVar =] prune`: a path for which it is true is returned (depth permitting) but not extended. */
+      prune?: Expr;
+      /** `PRUNE var = condition`: the condition's value, bound for the rest of the query. */
+      pruneVar?: string;
+      /** `OPTIONS {...}`: the entries as written (the planner checks them, bind values included). */
+      options?: { key: string; value: Expr; pos: Pos }[];
       pos: Pos;
     }
   /** `FOR v[, e] IN OUTBOUND|INBOUND|ANY SHORTEST_PATH from TO to edgeTable` */

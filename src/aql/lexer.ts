@@ -94,6 +94,8 @@ export const To = contextual('TO');
 export const Options = contextual('OPTIONS');
 /** `COLLECT ... INTO g KEEP a, b`. */
 export const Keep = contextual('KEEP');
+/** `FOR v IN ... OUTBOUND start edges PRUNE [var =] condition` (a graph traversal's stop condition). */
+export const Prune = contextual('PRUNE');
 /** Quantifiers of array comparisons and of `[? ...]` (ANY is a reserved keyword). */
 export const All = contextual('ALL');
 export const None = contextual('NONE');
@@ -241,6 +243,7 @@ export const allTokens: TokenType[] = [
   Count,
   To,
   Keep,
+  Prune,
   All,
   None,
   Identifier,

@@ -6,7 +6,7 @@
  *   query        := (WITH collection (, collection)*)? operation+
  *   operation    := forOp | letOp | filterOp | sortOp | limitOp | collectOp
  *                 | returnOp | insertOp | updateOp | removeOp | upsertOp
- *   forOp        := FOR name (, name)* IN ( graphSpec | expr graphSpec? ) optionsClause?
+ *   forOp        := FOR name (, name)* IN ( graphSpec | expr graphSpec? ) (PRUNE (name =)? expr)? optionsClause?
  *   graphSpec    := (OUTBOUND|INBOUND|ANY) ( SHORTEST_PATH expr TO expr | expr ) collection (, collection)*
  *   letOp        := LET name = expr (, name = expr)*
  *   filterOp     := FILTER expr
@@ -89,6 +89,7 @@ const EXPRESSION_START = new Set<TokenType>([
   T.To,
   T.Options,
   T.Keep,
+  T.Prune,
   T.All,
   T.None,
   T.Like,
@@ -311,6 +312,15 @@ export class AqlParser extends CstParser {
         },
       },
     ]);
+    // PRUNE [var =] condition (traversals only; ast-builder refuses it elsewhere)
+    this.OPTION3(() => {
+      this.CONSUME(T.Prune);
+      this.OPTION4(() => {
+        this.CONSUME3(T.Name, { LABEL: 'pruneVar' });
+        this.CONSUME(T.Assign);
+      });
+      this.SUBRULE3(this.expr, { LABEL: 'prune' });
+    });
     this.OPTION2(() => this.SUBRULE(this.optionsClause));
   });
 

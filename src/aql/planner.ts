@@ -79,7 +79,7 @@ export type Source =
 
 export type Step =
   | { kind: 'for'; var: string; source: Source; filters: Expr[]; pos: Pos; bm25?: boolean; similarity?: boolean }
-  | { kind: 'traversal'; op: Extract<Op, { type: 'traversal' }>; edgeTable: string; filters: Expr[] }
+  | { kind: 'traversal'; op: Extract<Op, { type: 'traversal' }>; edgeTable: string; filters: Expr[]; config: TraversalConfig }
   | { kind: 'shortestPath'; op: Extract<Op, { type: 'shortestPath' }>; edgeTable: string; filters: Expr[] }
   | { kind: 'filter'; cond: Expr }
   | { kind: 'let'; var: string; expr: Expr }
@@ -88,6 +88,145 @@ export type Step =
   | { kind: 'limit'; offset: Expr; count: Expr }
   | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[] }
   | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' | 'upsert' }>; table: string };
+
+/**
+ * A traversal's OPTIONS as ArangoDB 3.12 reads them (Aql/ExecutionPlan.cpp
+ * createTraversalOptions): depth-first, uniqueVertices "none", uniqueEdges
+ * "path" unless the query says otherwise.
+ */
+export interface TraversalConfig {
+  order: 'dfs' | 'bfs' | 'weighted';
+  uniqueVertices: 'none' | 'path' | 'global';
+  uniqueEdges: 'none' | 'path';
+  /** `order: "weighted"`: the edge attribute holding the weight (a top-level name) and the weight without one. */
+  weightAttribute?: string;
+  defaultWeight: number;
+  /** Only vertices of these collections are visited (the start vertex always is); absent: all. */
+  vertexCollections?: string[];
+  /** Only edges of these collections are followed; absent: all. */
+  edgeCollections?: string[];
+}
+
+export const DEFAULT_TRAVERSAL: Readonly<TraversalConfig> = { order: 'dfs', uniqueVertices: 'none', uniqueEdges: 'path', defaultWeight: 1 };
+
+/** A constant option value (literals, bind values, arrays and objects of them, negated numbers); undefined when it is not one. */
+function optionValue(e: Expr, bind: Readonly<Record<string, AqlValue>>): { value: AqlValue } | undefined {
+  const c = constant(e, bind);
+  if (c) return c;
+  if (e.type === 'unary' && e.op === '-') {
+    const x = optionValue(e.arg, bind);
+    return x && typeof x.value === 'number' ? { value: -x.value } : undefined;
+  }
+  if (e.type === 'array') {
+    const out: AqlValue[] = [];
+    for (const item of e.items) {
+      const x = optionValue(item, bind);
+      if (!x) return undefined;
+      out.push(x.value);
+    }
+    return { value: out };
+  }
+  if (e.type === 'object') {
+    const out: Record<string, AqlValue> = {};
+    for (const p of e.props) {
+      const k = typeof p.key === 'string' ? { value: p.key } : optionValue(p.key, bind);
+      const x = optionValue(p.value, bind);
+      if (!k || typeof k.value !== 'string' || !x) return undefined;
+      out[k.value] = x.value;
+    }
+    return { value: out };
+  }
+  return undefined;
+}
+
+/** Reads a traversal's OPTIONS; a value ThemisTS cannot apply is 400 VALIDATION_FAILED naming the option (field "options"). */
+export function traversalConfig(op: Extract<Op, { type: 'traversal' }>, bind: Readonly<Record<string, AqlValue>>): TraversalConfig {
+  const cfg: TraversalConfig = { ...DEFAULT_TRAVERSAL };
+  let bfs: boolean | undefined;
+  const refuse = (key: string, value: AqlValue | undefined, expected: string, pos: Pos): never => {
+    throw new ThemisError(
+      'VALIDATION_FAILED',
+      `invalid traversal option ${key}${value === undefined ? '' : `: ${JSON.stringify(value)}`} (${expected}) (line ${pos.line}, column ${pos.column})`,
+      { details: { field: 'options', option: key, line: pos.line, column: pos.column } },
+    );
+  };
+  const collections = (key: string, v: AqlValue, pos: Pos): string[] | undefined => {
+    const list: AqlValue[] | undefined = typeof v === 'string' ? [v] : Array.isArray(v) ? v : undefined;
+    if (list === undefined || !list.every((x) => typeof x === 'string'))
+      refuse(key, v, 'expected a collection name or an array of them', pos);
+    const names = list as string[];
+    return names.length === 0 ? undefined : names;
+  };
+  for (const { key, value, pos } of op.options ?? []) {
+    const c = optionValue(value, bind);
+    // hints: any value, not used
+    if (key === 'parallelism' || key === 'maxProjections' || key === 'indexHint' || key === 'useCache') continue;
+    if (!c) refuse(key, undefined, 'the value must be a constant or a bind parameter', pos);
+    const v = c!.value;
+    switch (key) {
+      case 'order': {
+        const o = typeof v === 'string' ? v.toLowerCase() : undefined;
+        if (o !== 'dfs' && o !== 'bfs' && o !== 'weighted') refuse(key, v, 'expected "dfs", "bfs" or "weighted"', pos);
+        cfg.order = o as TraversalConfig['order'];
+        break;
+      }
+      case 'bfs':
+        if (typeof v !== 'boolean') refuse(key, v, 'expected true or false', pos);
+        bfs = v as boolean;
+        break;
+      case 'uniqueVertices': {
+        const u = typeof v === 'string' ? v.toLowerCase() : undefined;
+        if (u !== 'none' && u !== 'path' && u !== 'global') refuse(key, v, 'expected "none", "path" or "global"', pos);
+        cfg.uniqueVertices = u as TraversalConfig['uniqueVertices'];
+        break;
+      }
+      case 'uniqueEdges': {
+        const u = typeof v === 'string' ? v.toLowerCase() : undefined;
+        if (u === 'global')
+          refuse(
+            key,
+            v,
+            "uniqueEdges: 'global' is not supported, due to otherwise unpredictable results. Use 'path' or 'none' instead",
+            pos,
+          );
+        if (u !== 'none' && u !== 'path') refuse(key, v, 'expected "none" or "path"', pos);
+        cfg.uniqueEdges = u as TraversalConfig['uniqueEdges'];
+        break;
+      }
+      case 'weightAttribute':
+        if (typeof v !== 'string') refuse(key, v, 'expected an attribute name', pos);
+        if (v !== '') cfg.weightAttribute = v as string;
+        break;
+      case 'defaultWeight':
+        if (typeof v !== 'number' || v < 0)
+          refuse(key, v, 'expected a number >= 0: weighted traversals do not support negative weights', pos);
+        cfg.defaultWeight = v as number;
+        break;
+      case 'vertexCollections': {
+        const list = collections(key, v, pos);
+        if (list) cfg.vertexCollections = list;
+        else delete cfg.vertexCollections;
+        break;
+      }
+      case 'edgeCollections': {
+        const list = collections(key, v, pos);
+        if (list) cfg.edgeCollections = list;
+        else delete cfg.edgeCollections;
+        break;
+      }
+    }
+  }
+  // ArangoDB: `bfs` (deprecated) wins over `order`
+  if (bfs !== undefined) cfg.order = bfs ? 'bfs' : 'dfs';
+  if (cfg.uniqueVertices === 'global' && cfg.order === 'dfs')
+    refuse(
+      'uniqueVertices',
+      'global',
+      "uniqueVertices: 'global' is only supported, with mode: bfs|weighted due to otherwise unpredictable results",
+      op.pos,
+    );
+  return cfg;
+}
 
 export interface Plan {
   steps: Step[];
@@ -271,7 +410,7 @@ function buildSteps(
           checkExpr(op.start);
           if (!Number.isInteger(op.min) || !Number.isInteger(op.max) || op.min < 0 || op.max < op.min || op.max > 100)
             throw bad(`traversal depth ${op.min}..${op.max} must be integers with 0 <= min <= max <= 100`, op.pos);
-          steps.push({ kind: 'traversal', op, edgeTable, filters: [] });
+          steps.push({ kind: 'traversal', op, edgeTable, filters: [], config: traversalConfig(op, opts.bindVars) });
         } else {
           checkExpr(op.from);
           checkExpr(op.to);
@@ -280,6 +419,11 @@ function buildSteps(
         scope.add(op.vertexVar);
         if (op.edgeVar) scope.add(op.edgeVar);
         if (op.type === 'traversal' && op.pathVar) scope.add(op.pathVar);
+        // PRUNE sees the traversal's variables (and those before it); `PRUNE x = ...` binds x after it
+        if (op.type === 'traversal' && op.prune) {
+          checkExpr(op.prune);
+          if (op.pruneVar) scope.add(op.pruneVar);
+        }
         break;
       }
       case 'filter':
@@ -501,7 +645,12 @@ function boundBy(s: Step): string[] {
     case 'for':
       return [s.var];
     case 'traversal':
-      return [s.op.vertexVar, ...(s.op.edgeVar ? [s.op.edgeVar] : []), ...(s.op.pathVar ? [s.op.pathVar] : [])];
+      return [
+        s.op.vertexVar,
+        ...(s.op.edgeVar ? [s.op.edgeVar] : []),
+        ...(s.op.pathVar ? [s.op.pathVar] : []),
+        ...(s.op.pruneVar ? [s.op.pruneVar] : []),
+      ];
     case 'shortestPath':
       return [s.op.vertexVar, ...(s.op.edgeVar ? [s.op.edgeVar] : [])];
     case 'let':
@@ -860,6 +1009,10 @@ function describeStep(s: Step): Record<string, unknown> {
         min: s.op.min,
         max: s.op.max,
         edges: s.edgeTable,
+        order: s.config.order,
+        unique_vertices: s.config.uniqueVertices,
+        unique_edges: s.config.uniqueEdges,
+        ...(s.op.prune ? { prune: true } : {}),
         ...(s.filters.length ? { filters: s.filters.length } : {}),
       };
     case 'shortestPath':

@@ -578,14 +578,22 @@ describe('POST /query/aql', () => {
       return (r.body.visited as string[]).map((k) => k.slice('persons:'.length));
     };
 
-    it('FOR v, e, p IN 1..2 OUTBOUND: BFS, each vertex once, same order as /graph/traverse', async () => {
-      const got = await rows('FOR v, e, p IN 1..2 OUTBOUND "persons:p1" knows RETURN v._key');
+    const BFS = 'OPTIONS {order: "bfs", uniqueVertices: "global"}';
+
+    it('FOR v IN 1..2 OUTBOUND: depth-first by default (ArangoDB), paths may repeat a vertex', async () => {
+      // p1's edges k1 (-> p2), k2 (-> p3): depth-first takes the last one first, as ArangoDB does
+      expect(await rows('FOR v IN 1..2 OUTBOUND "persons:p1" knows RETURN v._key')).toEqual(['p3', 'p4', 'p2', 'p4']);
+      expect(await rows('FOR v IN 2..2 OUTBOUND "persons:p1" knows RETURN v._key')).toEqual(['p4', 'p4']);
+    });
+
+    it('OPTIONS {order: "bfs", uniqueVertices: "global"}: BFS, each vertex once, same order as /graph/traverse', async () => {
+      const got = await rows(`FOR v, e, p IN 1..2 OUTBOUND "persons:p1" knows ${BFS} RETURN v._key`);
       expect([...(got as string[])].sort(byKey)).toEqual(['p2', 'p3', 'p4']);
       expect(got).toEqual((await traverseApi('p1', 2)).slice(1));
       expect((got as string[]).indexOf('p4')).toBe(2); // depth 2 after both depth-1 vertices
-      expect(await rows('FOR v IN 1..3 OUTBOUND "persons:p1" knows RETURN v._key')).toEqual((await traverseApi('p1', 3)).slice(1));
-      expect(await rows('FOR v IN 0..1 OUTBOUND "persons:p1" knows RETURN v._key')).toEqual(await traverseApi('p1', 1));
-      expect(await rows('FOR v IN 2..2 OUTBOUND "persons:p1" knows RETURN v._key')).toEqual(['p4']);
+      expect(await rows(`FOR v IN 1..3 OUTBOUND "persons:p1" knows ${BFS} RETURN v._key`)).toEqual((await traverseApi('p1', 3)).slice(1));
+      expect(await rows(`FOR v IN 0..1 OUTBOUND "persons:p1" knows ${BFS} RETURN v._key`)).toEqual(await traverseApi('p1', 1));
+      expect(await rows(`FOR v IN 2..2 OUTBOUND "persons:p1" knows ${BFS} RETURN v._key`)).toEqual(['p4']);
       expect(await rows('FOR v IN OUTBOUND "persons:p1" knows SORT v._key RETURN v.name')).toEqual(['P2', 'P3']);
       expect(await rows('FOR v IN 1..1 INBOUND "persons:p1" knows SORT v._key RETURN v._key')).toEqual(['p5', 'p6']);
       expect(await rows('FOR v IN ANY "persons:p4" knows SORT v._key RETURN v._key')).toEqual(['p2', 'p3', 'p5']);
@@ -594,7 +602,7 @@ describe('POST /query/aql', () => {
 
     it('edge and path variables describe the BFS tree', async () => {
       const got = (await rows(
-        'FOR v, e, p IN 1..3 OUTBOUND "persons:p1" knows RETURN {v: v._key, e: e._key, ef: e._from, et: e._to, pv: p.vertices[*]._key, pe: p.edges[*]._key, pef: p.edges[*]._from, pet: p.edges[*]._to}',
+        `FOR v, e, p IN 1..3 OUTBOUND "persons:p1" knows ${BFS} RETURN {v: v._key, e: e._key, ef: e._from, et: e._to, pv: p.vertices[*]._key, pe: p.edges[*]._key, pef: p.edges[*]._from, pet: p.edges[*]._to}`,
       )) as {
         v: string;
         e: string;
@@ -626,7 +634,9 @@ describe('POST /query/aql', () => {
     it('traversal from a document, FILTER on the vertex (does not prune), and a graph join', async () => {
       expect(await rows('FOR s IN persons FILTER s._key == "p6" FOR v IN 1..1 OUTBOUND s knows RETURN v._key')).toEqual(['p1']);
       const f = await rows('FOR v, e IN 1..3 OUTBOUND "persons:p1" knows FILTER v.name != "P4" RETURN v._key');
-      expect([...(f as string[])].sort(byKey)).toEqual(['p2', 'p3', 'p5']);
+      expect([...(f as string[])].sort(byKey)).toEqual(['p2', 'p3', 'p5', 'p5']); // p5 over p2 and over p3
+      // PRUNE stops at P4: it is returned, p5 behind it is not
+      expect(await rows('FOR v IN 1..3 OUTBOUND "persons:p1" knows PRUNE v.name == "P4" RETURN v._key')).toEqual(['p3', 'p4', 'p2', 'p4']);
       const e = await rows('FOR v, e IN 1..1 OUTBOUND "persons:p1" knows FILTER e.since > 2001 RETURN v._key');
       expect(e).toEqual(['p3']);
       const names = await rows(

@@ -351,8 +351,32 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
     )
     .map(([v, src]) => ({ text: `FOR ${v} IN ${src}`, types: ['for'] })),
   fc
-    .tuple(varName, fc.option(fc.constantFrom('1', '2', '0..3', '1..1')), dirArb, exprText, collName)
-    .map(([v, depth, dir, start, coll]) => ({ text: `FOR ${v}, e, p IN ${depth ?? ''} ${dir} ${start} ${coll}`, types: ['traversal'] })),
+    .tuple(
+      varName,
+      fc.option(fc.constantFrom('1', '2', '0..3', '1..1')),
+      dirArb,
+      exprText,
+      collName,
+      // PRUNE [var =] condition, then OPTIONS (ArangoDB's order of the two clauses)
+      fc.option(fc.tuple(fc.option(fc.constantFrom('stop', 'cond', 'count')), exprText, fc.constantFrom('PRUNE', 'prune', 'Prune'))),
+      fc.option(
+        fc.constantFrom(
+          '{order: "bfs"}',
+          '{order: "dfs", uniqueEdges: "none"}',
+          '{uniqueVertices: "path"}',
+          '{bfs: true, uniqueVertices: "global"}',
+          '{order: "weighted", weightAttribute: "w", defaultWeight: 2}',
+          '{"order": @order, parallelism: 2, vertexCollections: ["a", "b"]}',
+        ),
+      ),
+    )
+    .map(([v, depth, dir, start, coll, prune, options]) => ({
+      text:
+        `FOR ${v}, e, p IN ${depth ?? ''} ${dir} ${start} ${coll}` +
+        (prune ? ` ${prune[2]} ${prune[0] === null ? '' : `${prune[0]} = `}${prune[1]}` : '') +
+        (options ? ` OPTIONS ${options}` : ''),
+      types: ['traversal'],
+    })),
   fc
     .tuple(varName, dirArb, exprText, exprText, collName)
     .map(([v, dir, from, to, coll]) => ({ text: `FOR ${v}, e IN ${dir} SHORTEST_PATH ${from} TO ${to} ${coll}`, types: ['shortestPath'] })),
@@ -433,7 +457,7 @@ const queryArb: fc.Arbitrary<{ text: string; types: string[]; hasReturn: boolean
     // keyword case does not matter: lower-case the query's own keywords sometimes
     if (lower)
       text = text.replace(
-        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|SHORTEST_PATH|TO)\b/g,
+        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|PRUNE|SHORTEST_PATH|TO)\b/g,
         (k) => k.toLowerCase(),
       );
     return { text, types: pieces.flatMap((p) => p.types), hasReturn };
@@ -511,6 +535,7 @@ const PIECES = [
   'SHORTEST_PATH',
   'TO',
   'OPTIONS',
+  'PRUNE',
   'KEEP',
   'ALL',
   'NONE',

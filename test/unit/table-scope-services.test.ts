@@ -89,7 +89,8 @@ describe('services check the caller table access', () => {
     const t = (await aql('FOR v IN 1..3 OUTBOUND "users:1" follows RETURN v._id')) as { entities: unknown[] };
     expect(t.entities).toEqual(['users:2']);
     const all = (await aql('FOR v IN 1..3 OUTBOUND "users:1" follows RETURN v._id', V)) as { entities: unknown[] };
-    expect(all.entities).toEqual(['orders:1', 'users:2']);
+    // depth-first (ArangoDB's default): users:1's last edge (follows:3) first, then follows:1 and on through orders:1
+    expect(all.entities).toEqual(['users:2', 'orders:1', 'users:2']);
     expect(((await aql('FOR u IN users SORT u.n RETURN u.n')) as { entities: unknown[] }).entities).toEqual([1, 2]);
   });
 

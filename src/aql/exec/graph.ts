@@ -1,16 +1,19 @@
 /**
- * Graph steps: `FOR v, e, p IN min..max DIRECTION start edges` (breadth
- * first, each vertex once) and `FOR v, e IN DIRECTION SHORTEST_PATH from
- * TO to edges`. Adjacency comes from `deps.neighbors` (latest committed
- * state); vertex and edge documents are read as the query sees them.
+ * Graph steps: `FOR v, e, p IN min..max DIRECTION start edges [PRUNE ...]
+ * [OPTIONS {...}]` (ArangoDB's traversal: depth-first by default, see
+ * traversalStep) and `FOR v, e IN DIRECTION SHORTEST_PATH from TO to
+ * edges`. Adjacency comes from `deps.neighbors` (latest committed state);
+ * vertex and edge documents are read as the query sees them.
  */
 import { assertRead, canReadKey, tableOf } from '../../access.js';
+import { ThemisError } from '../../errors.js';
 import { parseEntityKey } from '../../entities/index.js';
 import type { Direction as GraphDirection } from '../../graph/index.js';
 import type { AqlValue, Expr } from '../ast.js';
 import { BigMap, BigSet } from '../big-collections.js';
-import type { Step } from '../planner.js';
+import type { Step, TraversalConfig } from '../planner.js';
 import { truthy } from '../values.js';
+import { WarningCodes } from '../warnings.js';
 import { extend, tooMany, type ExecContext, type Row } from './context.js';
 import { readEntity, toDoc, type EntityReader } from './sources.js';
 
@@ -43,8 +46,12 @@ function checkEnd(cx: GraphContext, vertex: string): void {
   if (a !== undefined && !a.readsAll) assertRead(a, tableOf(vertex));
 }
 
-/** The entity key a start/target expression names (a key string or a document with `_id`); undefined when none. */
-async function startVertex(cx: Pick<ExecContext, 'eval'>, e: Expr, row: Row): Promise<string | undefined> {
+/**
+ * The entity key a start/target expression names (a key string, ArangoDB's
+ * "collection/key", or a document with `_id`); undefined when none, with a
+ * warning as in ArangoDB ("Only id strings or objects with _id are allowed").
+ */
+async function startVertex(cx: Pick<ExecContext, 'eval' | 'opts'>, e: Expr, row: Row, what: string): Promise<string | undefined> {
   const v = await cx.eval(e, row);
   const key =
     typeof v === 'string'
@@ -52,55 +59,222 @@ async function startVertex(cx: Pick<ExecContext, 'eval'>, e: Expr, row: Row): Pr
       : v !== null && typeof v === 'object' && !Array.isArray(v) && typeof (v as { _id?: unknown })._id === 'string'
         ? ((v as { _id: string })._id as string)
         : undefined;
-  if (key === undefined) return undefined;
   try {
+    if (key === undefined) throw new TypeError('no id');
+    const slash = key.indexOf('/');
+    if (slash > 0 && !key.includes(':')) return parseEntityKey(`${key.slice(0, slash)}:${key.slice(slash + 1)}`).key;
     return parseEntityKey(key).key;
   } catch {
+    cx.opts.warnings?.add(`invalid input for ${what}: only id strings or objects with _id are allowed`, WarningCodes.BAD_PARAMETER);
     return undefined;
   }
 }
 
-/** BFS with global vertex uniqueness (ArangoDB: bfs, uniqueVertices "global"): each vertex once, at its shortest depth in min..max. */
+/** One step of a traversal: a vertex reached over `edge` from `parent` (documents read once, when first needed). */
+interface TNode {
+  vertex: string;
+  edge: string | null;
+  parent: TNode | null;
+  depth: number;
+  /** Sum of the edge weights from the start (`order: "weighted"`; else the depth). */
+  weight: number;
+  vdoc?: AqlValue;
+  edoc?: AqlValue;
+}
+
+const vdocOf = (cx: GraphContext, n: TNode): AqlValue => {
+  if (n.vdoc === undefined) n.vdoc = vertexDoc(cx, n.vertex);
+  return n.vdoc;
+};
+const edocOf = (cx: GraphContext, n: TNode): AqlValue => {
+  if (n.edoc === undefined) n.edoc = n.edge === null ? null : vertexDoc(cx, n.edge);
+  return n.edoc;
+};
+
+/** The steps waiting to be visited: a stack (dfs), a FIFO queue (bfs) or a min-heap on the path weight, FIFO among equals (weighted). */
+class Frontier {
+  private items: TNode[] = [];
+  private head = 0;
+  private seqs: number[] = [];
+  private seq = 0;
+  constructor(private readonly order: TraversalConfig['order']) {}
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(n: TNode): void {
+    if (this.order !== 'weighted') {
+      this.items.push(n);
+      return;
+    }
+    // binary heap ordered by (weight, insertion sequence)
+    const a = this.items;
+    const q = this.seqs;
+    let i = a.length;
+    a.push(n);
+    q.push(this.seq++);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  pop(): TNode {
+    if (this.order === 'dfs') return this.items.pop()!;
+    if (this.order === 'bfs') {
+      const n = this.items[this.head]!;
+      this.items[this.head++] = undefined as unknown as TNode;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      return n;
+    }
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.length - 1;
+    this.swap(0, last);
+    a.pop();
+    this.seqs.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && this.less(l, m)) m = l;
+      if (r < a.length && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+
+  private less(i: number, j: number): boolean {
+    const a = this.items[i]!;
+    const b = this.items[j]!;
+    return a.weight < b.weight || (a.weight === b.weight && this.seqs[i]! < this.seqs[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    const a = this.items;
+    const q = this.seqs;
+    [a[i], a[j]] = [a[j]!, a[i]!];
+    [q[i], q[j]] = [q[j]!, q[i]!];
+  }
+}
+
+/** The weight of the edge that led to `n` (`order: "weighted"`): its weightAttribute when a number, else defaultWeight; negative is an error. */
+function edgeWeight(cx: GraphContext, n: TNode, cfg: TraversalConfig): number {
+  let w = cfg.defaultWeight;
+  if (cfg.weightAttribute !== undefined) {
+    const e = edocOf(cx, n);
+    const x = e !== null && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, AqlValue>)[cfg.weightAttribute] : undefined;
+    if (typeof x === 'number') w = x;
+  }
+  if (w < 0)
+    throw new ThemisError(
+      'VALIDATION_FAILED',
+      `negative edge weight ${w} found in a weighted traversal (edge ${n.edge}): weights must not be negative`,
+      {
+        details: { field: 'options', option: 'weightAttribute' },
+      },
+    );
+  return w;
+}
+
+/**
+ * `FOR v, e, p IN min..max DIRECTION start edges [PRUNE cond] [OPTIONS {...}]`
+ * as ArangoDB 3.12 runs it (Graph/Enumerators/OneSidedEnumerator.cpp): take
+ * the next step (dfs: the last one added, bfs: the oldest, weighted: the
+ * lightest path); drop it when it breaks the uniqueness rules; return it when
+ * its depth is at least min (and the traversal's filters hold); add its
+ * neighbours, in edge order, when its depth is below max and PRUNE is not
+ * true for it. Depth-first therefore visits a vertex's neighbours in reverse
+ * edge order, as ArangoDB does.
+ */
 export async function* traversalStep(
   cx: GraphContext,
   s: Extract<Step, { kind: 'traversal' }>,
   input: AsyncIterable<Row>,
 ): AsyncGenerator<Row> {
-  const op = s.op;
+  const { op, config: cfg } = s;
   const dir = op.direction.toLowerCase() as GraphDirection;
+  const max = cx.opts.maxIntermediate;
+  const followsEdges = cfg.edgeCollections === undefined || cfg.edgeCollections.includes(s.edgeTable);
+  const vertexOk = (v: string): boolean => cfg.vertexCollections === undefined || cfg.vertexCollections.includes(tableOf(v));
+  const rowOf = (row: Row, n: TNode): Row => {
+    let r = extend(row, op.vertexVar, vdocOf(cx, n));
+    if (op.edgeVar) r = extend(r, op.edgeVar, edocOf(cx, n));
+    if (op.pathVar) {
+      const vertices: AqlValue[] = [];
+      const edges: AqlValue[] = [];
+      const weights: AqlValue[] = [];
+      for (let p: TNode | null = n; p; p = p.parent) {
+        vertices.push(vdocOf(cx, p));
+        if (p.edge !== null) edges.push(edocOf(cx, p));
+        weights.push(p.weight);
+      }
+      r = extend(r, op.pathVar, { vertices: vertices.reverse(), edges: edges.reverse(), weights: weights.reverse() });
+    }
+    return r;
+  };
   for await (const row of input) {
-    const start = await startVertex(cx, op.start, row);
+    const start = await startVertex(cx, op.start, row, 'traversal');
     if (start === undefined) continue;
     checkEnd(cx, start);
-    type Node = { vertex: string; edge: string | null; parent: Node | null; depth: number };
-    const seen = new BigSet().add(start);
-    let frontier: Node[] = [{ vertex: start, edge: null, parent: null, depth: 0 }];
-    for (let depth = 0; frontier.length > 0 && depth <= op.max; depth++) {
-      const next: Node[] = [];
-      for (const n of frontier) {
-        cx.tick();
-        if (depth >= op.min) {
-          const vertices: AqlValue[] = [];
-          const edges: AqlValue[] = [];
-          for (let p: Node | null = n; p; p = p.parent) {
-            vertices.unshift(vertexDoc(cx, p.vertex));
-            if (p.edge) edges.unshift(vertexDoc(cx, p.edge));
+    const frontier = new Frontier(cfg.order);
+    // uniqueVertices "global": vertices taken so far (bfs: marked when queued, which takes the same first path)
+    const seen = cfg.uniqueVertices === 'global' ? new BigSet().add(start) : undefined;
+    const markOnPush = cfg.order === 'bfs';
+    frontier.push({ vertex: start, edge: null, parent: null, depth: 0, weight: 0 });
+    while (frontier.size > 0) {
+      cx.tick();
+      const n = frontier.pop();
+      if (n.parent !== null) {
+        if (cfg.uniqueVertices === 'path') {
+          let dup = false;
+          for (let p: TNode | null = n.parent; p && !dup; p = p.parent) dup = p.vertex === n.vertex;
+          if (dup) continue;
+        } else if (seen !== undefined) {
+          if (!markOnPush) {
+            if (seen.has(n.vertex)) continue;
+            seen.add(n.vertex);
           }
-          let r = extend(row, op.vertexVar, vertices[vertices.length - 1]!);
-          if (op.edgeVar) r = extend(r, op.edgeVar, edges.length > 0 ? edges[edges.length - 1]! : null);
-          if (op.pathVar) r = extend(r, op.pathVar, { vertices, edges });
-          if (s.filters.every((f) => truthy(cx.evalSync(f, r)))) yield r;
-        }
-        if (depth < op.max) {
-          for (const a of await neighbors(cx, n.vertex, dir, s.edgeTable)) {
-            if (seen.has(a.vertex)) continue;
-            seen.add(a.vertex);
-            next.push({ vertex: a.vertex, edge: a.edge, parent: n, depth: depth + 1 });
-            if (seen.size > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'the traversal');
-          }
+        } else if (cfg.uniqueEdges === 'path' && n.depth > 1) {
+          let dup = false;
+          for (let p: TNode | null = n.parent; p && p.edge !== null && !dup; p = p.parent) dup = p.edge === n.edge;
+          if (dup) continue;
         }
       }
-      frontier = next;
+      const held = frontier.size + n.depth + 1;
+      if (held > max || (seen !== undefined && seen.size > max)) throw tooMany(max, 'the traversal');
+      let r: Row | undefined;
+      let pruned = false;
+      if (op.prune) {
+        r = rowOf(row, n);
+        const c = await cx.eval(op.prune, r);
+        pruned = truthy(c);
+        if (op.pruneVar) r = extend(r, op.pruneVar, c);
+      }
+      if (n.depth >= op.min) {
+        r ??= rowOf(row, n);
+        if (s.filters.every((f) => truthy(cx.evalSync(f, r!)))) yield r;
+      }
+      if (n.depth < op.max && !pruned && followsEdges) {
+        for (const a of await neighbors(cx, n.vertex, dir, s.edgeTable)) {
+          if (!vertexOk(a.vertex)) continue;
+          if (seen?.has(a.vertex)) continue;
+          if (markOnPush) seen?.add(a.vertex);
+          const child: TNode = { vertex: a.vertex, edge: a.edge, parent: n, depth: n.depth + 1, weight: n.depth + 1 };
+          if (cfg.order === 'weighted') child.weight = n.weight + edgeWeight(cx, child, cfg);
+          frontier.push(child);
+          if (frontier.size + n.depth + 1 > max || (seen !== undefined && seen.size > max)) throw tooMany(max, 'the traversal');
+        }
+      }
     }
   }
 }
@@ -113,8 +287,8 @@ export async function* shortestPathStep(
   const op = s.op;
   const dir = op.direction.toLowerCase() as GraphDirection;
   for await (const row of input) {
-    const from = await startVertex(cx, op.from, row);
-    const to = await startVertex(cx, op.to, row);
+    const from = await startVertex(cx, op.from, row, 'shortest path');
+    const to = await startVertex(cx, op.to, row, 'shortest path');
     if (from === undefined || to === undefined) continue;
     checkEnd(cx, from);
     checkEnd(cx, to);
