@@ -527,6 +527,54 @@ export function like(text: string, pattern: string, caseInsensitive = false): bo
     m = compileLike(pattern, caseInsensitive);
     cache.set(pattern, m);
   }
+  return matchLike(text, m);
+}
+
+const arangoLikeCaches = [new LruCache<LikeMatcher>(CACHE_SIZE), new LruCache<LikeMatcher>(CACHE_SIZE)] as const;
+
+/**
+ * LIKE with ArangoDB's reading of the pattern (see likePattern): the LIKE()
+ * function and the LIKE / NOT LIKE operators. The pattern is rewritten once,
+ * when it is compiled, not per row.
+ */
+export function arangoLike(text: string, pattern: string, caseInsensitive = false): boolean {
+  const cache = arangoLikeCaches[caseInsensitive ? 1 : 0];
+  let m = cache.get(pattern);
+  if (m === undefined) {
+    m = compileLike(likePattern(pattern), caseInsensitive);
+    cache.set(pattern, m);
+  }
+  return matchLike(text, m);
+}
+
+/**
+ * Rewrites an ArangoDB LIKE pattern into one `like()` reads the same
+ * way. ArangoDB (AqlFunctionsInternalCache::buildLikePattern): `\\` is a
+ * literal backslash, `\%` and `\_` literal wildcards, a backslash before
+ * a character that is special in a regular expression (`.*?+[(){}^$|`)
+ * is dropped, a backslash before any other character stays a literal
+ * backslash (`\a` matches "\a"), and a trailing lone backslash is
+ * dropped. The result only uses the escapes both readings agree on.
+ */
+export function likePattern(pattern: string): string {
+  if (!pattern.includes('\\')) return pattern;
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    if (i + 1 >= pattern.length) break; // trailing lone backslash: dropped
+    const next = pattern[++i]!;
+    if (next === '\\' || next === '%' || next === '_') out += `\\${next}`;
+    else if ('?+[(){}^$|.*'.includes(next)) out += next;
+    else out += `\\\\${next}`; // a literal backslash, then the character
+  }
+  return out;
+}
+
+function matchLike(text: string, m: LikeMatcher): boolean {
   switch (m.kind) {
     case 'exact':
       return text === m.s;

@@ -7,7 +7,7 @@
 import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth } from '../../json-limits.js';
 import type { AqlValue } from '../ast.js';
 import { depthError, sizeOf, STOP, type Val } from '../governor.js';
-import { isObject, like, numberToString, toJson, truthy } from '../values.js';
+import { arangoLike, isObject, likePattern, numberToString, toJson, truthy } from '../values.js';
 import { editDistance, editDistanceRows } from './edit-distance.js';
 import { charge, int, invalidArg, loop, str, strOf, warn } from './helpers.js';
 import type { FnContext } from './registry.js';
@@ -344,37 +344,7 @@ def('SUBSTITUTE', 2, 4, (a, ctx) => {
   return text.replace(re, (m) => (count++ < limit ? map.get(m)! : m));
 });
 
-/**
- * Rewrites an ArangoDB LIKE pattern into one `values.like()` reads the same
- * way. ArangoDB (AqlFunctionsInternalCache::buildLikePattern): `\\` is a
- * literal backslash, `\%` and `\_` literal wildcards, a backslash before
- * a character that is special in a regular expression (`.*?+[(){}^$|`)
- * is dropped, a backslash before any other character stays a literal
- * backslash (`\a` matches "\a"), and a trailing lone backslash is
- * dropped. The result only uses the escapes both readings agree on.
- */
-export function likePattern(pattern: string): string {
-  if (!pattern.includes('\\')) return pattern;
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    if (i + 1 >= pattern.length) break; // trailing lone backslash: dropped
-    const next = pattern[++i]!;
-    if (next === '\\' || next === '%' || next === '_') out += `\\${next}`;
-    else if ('?+[(){}^$|.*'.includes(next)) out += next;
-    else out += `\\\\${next}`; // a literal backslash, then the character
-  }
-  return out;
-}
-
-/** LIKE with ArangoDB's pattern semantics (see likePattern): the LIKE() function and the LIKE / NOT LIKE operators. */
-export function arangoLike(text: string, pattern: string, caseInsensitive = false): boolean {
-  return like(text, likePattern(pattern), caseInsensitive);
-}
+export { arangoLike, likePattern };
 
 def('LIKE', 2, 3, (a, ctx) => arangoLike(strOf(a[0], ctx), strOf(a[1], ctx), truthy(a[2])));
 
