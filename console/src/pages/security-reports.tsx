@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { download, request, type Session } from '../api';
 import type { PageProps } from '../app';
-import { Card, ErrorBox, useAsync } from '../ui';
+import { Card, DataTable, ErrorBox, useAsync } from '../ui';
 import { fileStamp, formatTime, isoToLocal, localToIso } from './security-util';
 
 /** Reports (`reports:read`): audit (summary inline), compliance and retention, as JSON or PDF downloads. */
@@ -185,49 +185,29 @@ function AuditReportCard({ session, query }: { session: Session; query: Record<s
           <div class="sec-two">
             <div>
               <h3>Top actions</h3>
-              <div class="table-wrap">
-                <table aria-label="Top actions">
-                  <thead>
-                    <tr>
-                      <th scope="col">Action</th>
-                      <th scope="col">Events</th>
-                      <th scope="col">Success</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {r.top_actions.map((a) => (
-                      <tr key={a.action}>
-                        <td class="mono">{a.action}</td>
-                        <td>{a.count.toLocaleString()}</td>
-                        <td>{pct(a.success_rate)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                label="Top actions"
+                rows={r.top_actions}
+                columns={['Action', 'Events', 'Success']}
+                render={(col, row) => {
+                  const a = row as (typeof r.top_actions)[number];
+                  if (col === 'Action') return <span class="mono">{a.action}</span>;
+                  return col === 'Events' ? a.count.toLocaleString() : pct(a.success_rate);
+                }}
+              />
             </div>
             <div>
               <h3>Top users</h3>
-              <div class="table-wrap">
-                <table aria-label="Top users">
-                  <thead>
-                    <tr>
-                      <th scope="col">User</th>
-                      <th scope="col">Events</th>
-                      <th scope="col">Failed</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {r.top_users.map((u) => (
-                      <tr key={u.user ?? '(none)'}>
-                        <td>{u.user ?? <span class="muted">anonymous</span>}</td>
-                        <td>{u.action_count.toLocaleString()}</td>
-                        <td>{u.failed_count.toLocaleString()}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <DataTable
+                label="Top users"
+                rows={r.top_users}
+                columns={['User', 'Events', 'Failed']}
+                render={(col, row) => {
+                  const u = row as (typeof r.top_users)[number];
+                  if (col === 'User') return u.user ?? <span class="muted">anonymous</span>;
+                  return (col === 'Events' ? u.action_count : u.failed_count).toLocaleString();
+                }}
+              />
             </div>
           </div>
         </div>
