@@ -1,6 +1,6 @@
 import { parseEntityKey, type DocumentStore } from '../documents/index.js';
 import type { Logger } from '../log.js';
-import { type Engine, WriteBatch, decodeUtf8, encodeUtf8, keyspace, orderedCodec, prefixUpperBound } from '../storage/index.js';
+import { type Engine, type Snapshot, WriteBatch, decodeUtf8, encodeUtf8, keyspace, orderedCodec, prefixUpperBound } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 const graphKs = keyspace('graph');
@@ -159,20 +159,23 @@ export class AdjacencyIndex {
   }
 
   /**
-   * Edges at `vertex` in the latest committed state, ordered by edge key
+   * Edges at `vertex` in the latest committed state (or as of `snapshot`:
+   * the entries are written in the commit's batch, so a snapshot holds the
+   * adjacency of exactly the documents it holds), ordered by edge key
    * (outbound before inbound for `any`), optionally only those whose entity
    * is in `edgeTable`.
    */
-  async neighbors(vertex: string, direction: Direction, edgeTable?: string): Promise<Adjacent[]> {
+  async neighbors(vertex: string, direction: Direction, edgeTable?: string, snapshot?: Snapshot): Promise<Adjacent[]> {
     const out: Adjacent[] = [];
-    if (direction !== 'inbound') await this.collect(OUT, vertex, edgeTable, out);
-    if (direction !== 'outbound') await this.collect(IN, vertex, edgeTable, out);
+    if (direction !== 'inbound') await this.collect(OUT, vertex, edgeTable, out, snapshot);
+    if (direction !== 'outbound') await this.collect(IN, vertex, edgeTable, out, snapshot);
     return out;
   }
 
-  private async collect(dir: number, vertex: string, edgeTable: string | undefined, out: Adjacent[]): Promise<void> {
+  private async collect(dir: number, vertex: string, edgeTable: string | undefined, out: Adjacent[], snapshot?: Snapshot): Promise<void> {
     const prefix = vertexPrefix(dir, vertex);
-    for await (const [k, v] of this.engine.scan(graphKs, { gte: prefix, lt: prefixUpperBound(prefix) })) {
+    const range = { gte: prefix, lt: prefixUpperBound(prefix), ...(snapshot ? { snapshot } : {}) };
+    for await (const [k, v] of this.engine.scan(graphKs, range)) {
       const [, edge] = orderedCodec.decode(k.subarray(1)) as [string, string];
       if (edgeTable !== undefined && tableOf(edge) !== edgeTable) continue;
       out.push({ edge, vertex: decodeUtf8(v) });

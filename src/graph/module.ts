@@ -3,6 +3,7 @@ import type { components } from '../api/types.js';
 import { parseEntityKey } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
 import type { Module } from '../kernel/index.js';
+import type { Snapshot } from '../storage/index.js';
 import { AdjacencyIndex, type Adjacent, type Direction } from './adjacency-index.js';
 import { MAX_DEPTH, shortestPath, traverse, type NeighborSource } from './traversal.js';
 
@@ -18,8 +19,9 @@ export class GraphService {
     this.source = (v, d, t) => adjacency.neighbors(v, d, t);
   }
 
-  neighbors(vertex: string, direction: Direction, edgeTable?: string): Promise<Adjacent[]> {
-    return this.adjacency.neighbors(vertex, direction, edgeTable);
+  /** Edges at `vertex`, latest committed state or as of `snapshot` (AQL reads its query's). */
+  neighbors(vertex: string, direction: Direction, edgeTable?: string, snapshot?: Snapshot): Promise<Adjacent[]> {
+    return this.adjacency.neighbors(vertex, direction, edgeTable, snapshot);
   }
 
   /**

@@ -35,8 +35,8 @@ export interface ExecDeps {
   fulltext(table: string, column: string, query: string, limit: number): { key: string; score: number }[];
   /** k nearest keys of a vector index (COSINE similarity = 1 - distance); filter runs inside the graph walk. */
   vector(index: string, vector: AqlValue, k: number, filter?: (key: string) => boolean): { key: string; distance: number }[];
-  /** Edges at a vertex (latest committed state). */
-  neighbors(vertex: string, direction: GraphDirection, edgeTable: string): Promise<{ edge: string; vertex: string }[]>;
+  /** Edges at a vertex as of the snapshot, in edge-key order (outbound before inbound for `any`). */
+  neighbors(vertex: string, direction: GraphDirection, edgeTable: string, snapshot: Snapshot): Promise<{ edge: string; vertex: string }[]>;
   /** The table catalogue (src/tables/), latest committed state: COLLECTIONS(), COLLECTION_COUNT(), LENGTH(collection). */
   tables: {
     /** Whether the table exists (a document, an index, a vector index or a policy names it). */

@@ -2,13 +2,15 @@
  * Graph steps: `FOR v, e, p IN min..max DIRECTION start edges [PRUNE ...]
  * [OPTIONS {...}]` (ArangoDB's traversal: depth-first by default, see
  * traversalStep) and `FOR v, e IN DIRECTION SHORTEST_PATH from TO to
- * edges`. Adjacency comes from `deps.neighbors` (latest committed state);
- * vertex and edge documents are read as the query sees them.
+ * edges`. Adjacency comes from `deps.neighbors` as of the query's snapshot,
+ * with the query's transaction's buffered edge writes over it (edgeOverlay),
+ * so edges and the documents they lead to are read as the query sees them.
  */
 import { assertRead, canReadKey, tableOf } from '../../access.js';
 import { ThemisError } from '../../errors.js';
 import { parseEntityKey } from '../../entities/index.js';
-import type { Direction as GraphDirection } from '../../graph/index.js';
+import { edgeEnds, type Direction as GraphDirection } from '../../graph/index.js';
+import type { Transaction } from '../../txn/index.js';
 import type { AqlValue, Expr } from '../ast.js';
 import { BigMap, BigSet } from '../big-collections.js';
 import type { Step, TraversalConfig } from '../planner.js';
@@ -28,14 +30,65 @@ function vertexDoc(cx: EntityReader, key: string): AqlValue {
   return toDoc(cx, key, key.slice(0, sep), text);
 }
 
-/** Adjacent edges and vertices the query may cross: with table-scoped access, only those in tables it may read. */
-async function neighbors(
-  cx: GraphContext,
-  vertex: string,
-  dir: GraphDirection,
-  edgeTable: string,
-): Promise<{ edge: string; vertex: string }[]> {
-  const all = await cx.deps.neighbors(vertex, dir, edgeTable);
+type Adjacent = { edge: string; vertex: string };
+
+/** A transaction's buffered writes to one edge table, as adjacency: the edge keys it wrote, the edges it put by vertex. */
+interface EdgeOverlay {
+  /** Its writes count when built (a later write in the same query builds it again). */
+  readonly size: number;
+  readonly written: Set<string>;
+  readonly out: Map<string, Adjacent[]>;
+  readonly in: Map<string, Adjacent[]>;
+}
+
+const overlays = new WeakMap<Transaction, Map<string, EdgeOverlay>>();
+
+function edgeOverlay(txn: Transaction | undefined, edgeTable: string): EdgeOverlay | undefined {
+  if (!txn || txn.writes.size === 0) return undefined;
+  let byTable = overlays.get(txn);
+  const have = byTable?.get(edgeTable);
+  if (have && have.size === txn.writes.size) return have.written.size === 0 ? undefined : have;
+  const o: EdgeOverlay = { size: txn.writes.size, written: new Set(), out: new Map(), in: new Map() };
+  const add = (m: Map<string, Adjacent[]>, at: string, a: Adjacent) => {
+    const list = m.get(at);
+    if (list) list.push(a);
+    else m.set(at, [a]);
+  };
+  for (const w of txn.writes.values()) {
+    if (w.k.table !== edgeTable) continue;
+    o.written.add(w.k.key);
+    const ends = w.op === 'put' ? edgeEnds(w.value) : undefined;
+    if (!ends) continue;
+    add(o.out, ends.from, { edge: w.k.key, vertex: ends.to });
+    add(o.in, ends.to, { edge: w.k.key, vertex: ends.from });
+  }
+  if (!byTable) overlays.set(txn, (byTable = new Map()));
+  byTable.set(edgeTable, o);
+  return o.written.size === 0 ? undefined : o;
+}
+
+/** `stored` (one direction's edges, in edge-key order) without the edges the transaction wrote, with those it put at `vertex`. */
+function overlaid(stored: Adjacent[], o: EdgeOverlay, mine: Adjacent[] | undefined): Adjacent[] {
+  const kept = stored.filter((a) => !o.written.has(a.edge));
+  if (!mine) return kept;
+  return [...kept, ...mine].sort((x, y) => (x.edge < y.edge ? -1 : x.edge > y.edge ? 1 : 0));
+}
+
+/**
+ * Adjacent edges and vertices as the query sees them (its snapshot, its
+ * transaction's buffered edges) that it may cross: with table-scoped
+ * access, only those in tables it may read.
+ */
+async function neighbors(cx: GraphContext, vertex: string, dir: GraphDirection, edgeTable: string): Promise<Adjacent[]> {
+  const o = edgeOverlay(cx.opts.txn, edgeTable);
+  let all: Adjacent[];
+  if (!o) all = await cx.deps.neighbors(vertex, dir, edgeTable, cx.snapshot);
+  else {
+    // outbound edges before inbound ones (for `any`), each in edge-key order
+    all = [];
+    if (dir !== 'inbound') all.push(...overlaid(await cx.deps.neighbors(vertex, 'outbound', edgeTable, cx.snapshot), o, o.out.get(vertex)));
+    if (dir !== 'outbound') all.push(...overlaid(await cx.deps.neighbors(vertex, 'inbound', edgeTable, cx.snapshot), o, o.in.get(vertex)));
+  }
   const a = cx.opts.access;
   return a === undefined || a.readsAll ? all : all.filter((x) => canReadKey(a, x.edge) && canReadKey(a, x.vertex));
 }
