@@ -86,6 +86,10 @@ export function queryExprs(q: Query): Expr[] {
         out.push(...op.groups.map((g) => g.expr), ...op.aggregates.flatMap((a) => (a.arg ? [a.arg] : [])));
         if (op.into?.expr) out.push(op.into.expr);
         break;
+      case 'window':
+        if (op.range) out.push(op.range);
+        out.push(...op.bounds.map((b) => b.value), ...op.aggregates.flatMap((a) => (a.arg ? [a.arg] : [])));
+        break;
       case 'insert':
         out.push(op.doc);
         if (typeof op.table !== 'string') out.push(op.table);
@@ -110,7 +114,7 @@ export function queryExprs(q: Query): Expr[] {
   return out;
 }
 
-/** Variables a query declares at its top level (FOR/LET/COLLECT/traversal variables, NEW/OLD after modifications). */
+/** Variables a query declares at its top level (FOR/LET/COLLECT/WINDOW/traversal variables, NEW/OLD after modifications). */
 export function declaredVars(q: Query): string[] {
   const out: string[] = [];
   for (const op of q.ops) {
@@ -139,6 +143,9 @@ export function declaredVars(q: Query): string[] {
           ...(op.into ? [op.into.var] : []),
           ...(op.count ? [op.count] : []),
         );
+        break;
+      case 'window':
+        out.push(...op.aggregates.map((a) => a.var));
         break;
       case 'insert':
       case 'update':

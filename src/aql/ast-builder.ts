@@ -16,6 +16,7 @@ import { aqlParser } from './parser.js';
 type Ch = CstChildrenDictionary;
 type ExpandExpr = Extract<Expr, { type: 'expand' }>;
 type CollectOp = Extract<Op, { type: 'collect' }>;
+type WindowOp = Extract<Op, { type: 'window' }>;
 type UpdateOp = Extract<Op, { type: 'update' | 'replace' }>;
 type TraversalOp = Extract<Op, { type: 'traversal' }>;
 type ShortestPathOp = Extract<Op, { type: 'shortestPath' }>;
@@ -47,6 +48,17 @@ export const AGGREGATE_FUNCTIONS: readonly AggregateFn[] = [
   'UNIQUE',
   'COUNT_DISTINCT',
   'COUNT_UNIQUE',
+  'AVERAGE',
+  'SORTED_UNIQUE',
+  'VARIANCE_POPULATION',
+  'VARIANCE',
+  'VARIANCE_SAMPLE',
+  'STDDEV_POPULATION',
+  'STDDEV',
+  'STDDEV_SAMPLE',
+  'BIT_AND',
+  'BIT_OR',
+  'BIT_XOR',
   'PUSH',
 ];
 const AGGREGATE_SET = new Set<string>(AGGREGATE_FUNCTIONS);
@@ -229,6 +241,7 @@ const OP_KEYWORD: Record<string, string> = {
   sortOp: 'Sort',
   limitOp: 'Limit',
   collectOp: 'Collect',
+  windowOp: 'Window',
   returnOp: 'Return',
   insertOp: 'Insert',
   updateOp: 'kind',
@@ -342,6 +355,8 @@ export class AstBuilder extends BaseVisitor {
         return this.limitOp(ch);
       case 'collectOp':
         return this.collectOp(ch);
+      case 'windowOp':
+        return this.windowOp(ch);
       case 'insertOp':
         return this.insertOp(ch);
       case 'updateOp':
@@ -510,6 +525,37 @@ export class AstBuilder extends BaseVisitor {
     if (countNode) op.count = this.collectCount(countNode.children);
     const options = nodeOf(c, 'optionsClause');
     if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.COLLECT, 'COLLECT');
+    return op;
+  }
+
+  /**
+   * `WINDOW spec AGGREGATE ...` / `WINDOW range WITH spec AGGREGATE ...`: the
+   * spec must be an object literal (ArangoDB's grammar); its values are
+   * evaluated and checked by the planner (they must be known at compile time).
+   */
+  windowOp(c: Ch): Op {
+    const pos = posOf(tokenOf(c, 'Window')!);
+    const exprs = nodesOf(c, 'expr');
+    const specNode = exprs[exprs.length - 1]!;
+    const spec = this.expr(specNode.children);
+    const ranged = exprs.length > 1;
+    if (spec.type !== 'object')
+      throw errAtNode(
+        specNode,
+        ranged
+          ? 'WINDOW ... WITH expects an object { preceding: ..., following: ... }'
+          : 'WINDOW expects an object { preceding: ..., following: ... } (or a range value followed by WITH { ... })',
+      );
+    const bounds: WindowOp['bounds'] = [];
+    // (ArangoDB skips entries with a computed name; it reads only "preceding" and "following")
+    for (const p of spec.props) if (typeof p.key === 'string') bounds.push({ key: p.key, value: p.value, pos: p.value.pos });
+    const op: WindowOp = {
+      type: 'window',
+      bounds,
+      aggregates: this.collectAggregate(nodeOf(c, 'collectAggregate')!.children),
+      pos,
+    };
+    if (ranged) op.range = this.expr(exprs[0]!.children);
     return op;
   }
 

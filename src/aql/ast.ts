@@ -115,7 +115,28 @@ export type ArrayQuantifier =
   | { kind: 'range'; min: Expr; max: Expr };
 
 export type Direction = 'OUTBOUND' | 'INBOUND' | 'ANY';
-export type AggregateFn = 'COUNT' | 'SUM' | 'AVG' | 'MIN' | 'MAX' | 'LENGTH' | 'UNIQUE' | 'COUNT_DISTINCT' | 'COUNT_UNIQUE' | 'PUSH';
+export type AggregateFn =
+  | 'COUNT'
+  | 'SUM'
+  | 'AVG'
+  | 'AVERAGE'
+  | 'MIN'
+  | 'MAX'
+  | 'LENGTH'
+  | 'UNIQUE'
+  | 'SORTED_UNIQUE'
+  | 'COUNT_DISTINCT'
+  | 'COUNT_UNIQUE'
+  | 'PUSH'
+  | 'VARIANCE_POPULATION'
+  | 'VARIANCE'
+  | 'VARIANCE_SAMPLE'
+  | 'STDDEV_POPULATION'
+  | 'STDDEV'
+  | 'STDDEV_SAMPLE'
+  | 'BIT_AND'
+  | 'BIT_OR'
+  | 'BIT_XOR';
 
 export type Op =
   /**
@@ -172,6 +193,19 @@ export type Op =
       /** `keep`: `INTO g KEEP a, b` (g's entries hold only these variables). */
       into?: { var: string; expr?: Expr; keep?: string[] };
       count?: string;
+      pos: Pos;
+    }
+  /**
+   * `WINDOW { preceding, following } AGGREGATE a = FN(expr), ...` (row-based) or
+   * `WINDOW range WITH { preceding, following } AGGREGATE ...` (range-based).
+   * Each row continues with the aggregates over its window frame bound.
+   * `bounds`: the spec object's entries as written (the planner evaluates and checks them).
+   */
+  | {
+      type: 'window';
+      range?: Expr;
+      bounds: { key: string; value: Expr; pos: Pos }[];
+      aggregates: { var: string; fn: AggregateFn; arg?: Expr }[];
       pos: Pos;
     }
   /** `INSERT doc INTO table` */

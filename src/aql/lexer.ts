@@ -129,6 +129,8 @@ export const Sort = keyword('SORT');
 export const Limit = keyword('LIMIT');
 export const Distinct = keyword('DISTINCT');
 export const Aggregate = keyword('AGGREGATE');
+/** `WINDOW { preceding, following } AGGREGATE ...` / `WINDOW value WITH { ... } AGGREGATE ...` (reserved, as in ArangoDB). */
+export const Window = keyword('WINDOW');
 export const Asc = keyword('ASC');
 export const Desc = keyword('DESC');
 export const Not = keyword('NOT', [PrefixOp]);
@@ -202,6 +204,7 @@ export const reservedKeywords: TokenType[] = [
   Limit,
   Distinct,
   Aggregate,
+  Window,
   Asc,
   Desc,
   Not,

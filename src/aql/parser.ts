@@ -4,7 +4,7 @@
  * `input`, call `resetState()` and `query()`, read `errors` (parse.ts).
  *
  *   query        := (WITH collection (, collection)*)? operation+
- *   operation    := forOp | letOp | filterOp | sortOp | limitOp | collectOp
+ *   operation    := forOp | letOp | filterOp | sortOp | limitOp | collectOp | windowOp
  *                 | returnOp | insertOp | updateOp | removeOp | upsertOp
  *   forOp        := FOR name (, name)* IN ( graphSpec | expr graphSpec? ) (PRUNE (name =)? expr)? optionsClause?
  *   graphSpec    := (OUTBOUND|INBOUND|ANY) ( SHORTEST_PATH expr TO expr | expr ) collection (, collection)*
@@ -15,6 +15,9 @@
  *   collectOp    := COLLECT ( assignments collectAggregate? collectInto? collectCount?
  *                           | collectAggregate collectInto? collectCount?
  *                           | collectInto collectCount? | collectCount ) optionsClause?
+ *   windowOp     := WINDOW expr (WITH expr)? AGGREGATE assignments
+ *                   (row-based: the first expr is the { preceding, following } object;
+ *                   range-based: WINDOW rangeValue WITH { ... }; ast-builder.ts checks the objects)
  *   returnOp     := RETURN DISTINCT? expr
  *   insertOp     := INSERT docExpr inOrInto
  *   updateOp     := (UPDATE|REPLACE) docExpr (WITH docExpr)? inOrInto
@@ -108,6 +111,7 @@ const OPERATION_START = new Set<TokenType>([
   T.Sort,
   T.Limit,
   T.Collect,
+  T.Window,
   T.Return,
   T.Insert,
   T.Update,
@@ -274,6 +278,7 @@ export class AqlParser extends CstParser {
         { ALT: () => this.SUBRULE(this.sortOp) },
         { ALT: () => this.SUBRULE(this.limitOp) },
         { ALT: () => this.SUBRULE(this.collectOp) },
+        { ALT: () => this.SUBRULE(this.windowOp) },
         { ALT: () => this.SUBRULE(this.returnOp) },
         { ALT: () => this.SUBRULE(this.insertOp) },
         { ALT: () => this.SUBRULE(this.updateOp) },
@@ -464,6 +469,17 @@ export class AqlParser extends CstParser {
       this.CONSUME2(T.Assign);
       this.SUBRULE2(this.expr);
     });
+  });
+
+  /** `WINDOW spec AGGREGATE ...` or `WINDOW rangeValue WITH spec AGGREGATE ...` (AGGREGATE is required, as in ArangoDB). */
+  private windowOp = this.RULE('windowOp', () => {
+    this.CONSUME(T.Window);
+    this.SUBRULE(this.expr);
+    this.OPTION(() => {
+      this.CONSUME(T.With);
+      this.SUBRULE2(this.expr);
+    });
+    this.SUBRULE(this.collectAggregate);
   });
 
   private collectAggregate = this.RULE('collectAggregate', () => {

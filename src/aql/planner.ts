@@ -57,6 +57,133 @@ export interface PlanOptions {
 
 export type Bound = { expr: Expr; inclusive: boolean };
 
+/** An ISO 8601 duration (`P1Y2M3W4DT5H6M7.008S`), by component. */
+export interface IsoDuration {
+  years: number;
+  months: number;
+  weeks: number;
+  days: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+  milliseconds: number;
+}
+
+/**
+ * A WINDOW's frame, checked at plan time as ArangoDB does (WindowBounds):
+ * rows before / after the current one (Infinity: "unbounded"), a numeric
+ * value range, or a duration range over millisecond timestamps.
+ */
+export type WindowBounds =
+  | { type: 'row'; preceding: number; following: number }
+  | { type: 'range'; preceding: number; following: number }
+  | { type: 'duration'; preceding: IsoDuration; following: IsoDuration };
+
+/** ArangoDB's parseIsoDuration: weeks combine freely with other components, fractions only for seconds (at most 3 decimals). */
+const ISO_DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d{1,3}))?S)?)?$/;
+
+export function parseIsoDuration(s: string): IsoDuration | undefined {
+  const m = ISO_DURATION.exec(s);
+  if (!m || s === 'P' || s.endsWith('T')) return undefined;
+  const n = (i: number) => (m[i] === undefined ? 0 : Number(m[i]));
+  return {
+    years: n(1),
+    months: n(2),
+    weeks: n(3),
+    days: n(4),
+    hours: n(5),
+    minutes: n(6),
+    seconds: n(7),
+    milliseconds: m[8] === undefined ? 0 : Number(m[8].padEnd(3, '0')),
+  };
+}
+
+const EMPTY_DURATION: IsoDuration = { years: 0, months: 0, weeks: 0, days: 0, hours: 0, minutes: 0, seconds: 0, milliseconds: 0 };
+
+/** A value known at plan time: literals, bind values and arrays, objects and arithmetic of them; undefined otherwise. */
+function constantValue(e: Expr, bind: Readonly<Record<string, AqlValue>>): { value: AqlValue } | undefined {
+  switch (e.type) {
+    case 'literal':
+      return { value: e.value };
+    case 'bind':
+      return e.name in bind ? { value: bind[e.name]! } : undefined;
+    case 'unary': {
+      const a = constantValue(e.arg, bind);
+      if (!a) return undefined;
+      if (e.op === 'NOT') return undefined;
+      if (typeof a.value !== 'number') return undefined;
+      return { value: e.op === '-' ? -a.value : a.value };
+    }
+    case 'binary': {
+      if (!['+', '-', '*', '/'].includes(e.op)) return undefined;
+      const l = constantValue(e.left, bind);
+      const r = constantValue(e.right, bind);
+      if (!l || !r || typeof l.value !== 'number' || typeof r.value !== 'number') return undefined;
+      const v = e.op === '+' ? l.value + r.value : e.op === '-' ? l.value - r.value : e.op === '*' ? l.value * r.value : l.value / r.value;
+      return Number.isFinite(v) ? { value: v } : undefined;
+    }
+    case 'array': {
+      const out: AqlValue[] = [];
+      for (const x of e.items) {
+        const c = constantValue(x, bind);
+        if (!c) return undefined;
+        out.push(c.value);
+      }
+      return { value: out };
+    }
+    case 'object': {
+      const out: Record<string, AqlValue> = {};
+      for (const p of e.props) {
+        if (typeof p.key !== 'string') return undefined;
+        const c = constantValue(p.value, bind);
+        if (!c) return undefined;
+        out[p.key] = c.value;
+      }
+      return { value: out };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A WINDOW's bounds from its spec object (ArangoDB's checks and messages; errors are 400 VALIDATION_FAILED). */
+function windowBounds(op: Extract<Op, { type: 'window' }>, bind: Readonly<Record<string, AqlValue>>): WindowBounds {
+  let preceding: AqlValue | undefined;
+  let following: AqlValue | undefined;
+  for (const b of op.bounds) {
+    const c = constantValue(b.value, bind);
+    if (!c) throw bad('WINDOW bounds must be determined at compile time', b.pos);
+    if (b.key === 'preceding') preceding = c.value;
+    else if (b.key === 'following') following = c.value;
+  }
+  if (!op.range) {
+    const rows = (v: AqlValue | undefined): number => {
+      if (v === undefined) return 0;
+      if (typeof v === 'number' && Math.trunc(v) >= 0) return Math.trunc(v);
+      if (v === 'unbounded' || v === 'inf') return Number.POSITIVE_INFINITY;
+      throw bad('WINDOW row spec is invalid; bounds must be positive integers or "unbounded"', op.pos);
+    };
+    return { type: 'row', preceding: rows(preceding), following: rows(following) };
+  }
+  for (const v of [preceding, following])
+    if (v !== undefined && typeof v !== 'string' && typeof v !== 'number') throw bad('WINDOW range spec is invalid', op.pos);
+  if (preceding !== undefined && following !== undefined && typeof preceding !== typeof following)
+    throw bad(
+      'WINDOW range spec is invalid; bounds must be of the same type - either both are numeric values, or both are ISO 8601 duration strings',
+      op.pos,
+    );
+  if (typeof preceding === 'string' || typeof following === 'string') {
+    const duration = (v: AqlValue | undefined, what: string): IsoDuration => {
+      if (v === undefined) return EMPTY_DURATION;
+      const d = parseIsoDuration(v as string);
+      if (!d) throw bad(`WINDOW range spec is invalid; '${what}' is not a valid ISO 8601 duration string`, op.pos);
+      return d;
+    };
+    return { type: 'duration', preceding: duration(preceding, 'preceding'), following: duration(following, 'following') };
+  }
+  return { type: 'range', preceding: (preceding as number | undefined) ?? 0, following: (following as number | undefined) ?? 0 };
+}
+
 export type Source =
   | { kind: 'full_scan'; table: string }
   | { kind: 'primary'; table: string; keys: Expr; many: boolean }
@@ -87,6 +214,8 @@ export type Step =
   | { kind: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; byIndex: boolean; limit?: { offset: Expr; count: Expr } }
   | { kind: 'limit'; offset: Expr; count: Expr }
   | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[] }
+  /** WINDOW: `rangeVar` (range-based) holds the range value, computed by a LET and sorted on by a SORT the planner puts before it. */
+  | { kind: 'window'; op: Extract<Op, { type: 'window' }>; bounds: WindowBounds; rangeVar?: string }
   | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' | 'upsert' }>; table: string };
 
 /**
@@ -325,6 +454,7 @@ export function planQuery(q: Query, cat: Catalogue, opts: PlanOptions): Plan {
   const writes: string[] = [];
   const subPlans: SubPlans = new Map();
   planning = subPlans;
+  windowVars = 0;
   let steps: Step[];
   // WITH c1, c2: declared collections must exist, as any other collection the query names.
   for (const c of q.with ?? []) {
@@ -467,6 +597,22 @@ function buildSteps(
         if (op.into) scope.add(op.into.var);
         if (op.count) scope.add(op.count);
         steps.push({ kind: 'collect', op, keep });
+        break;
+      }
+      case 'window': {
+        const bounds = windowBounds(op, opts.bindVars);
+        for (const a of op.aggregates) if (a.arg) checkExpr(a.arg);
+        let rangeVar: string | undefined;
+        if (op.range) {
+          checkExpr(op.range);
+          // As ArangoDB: the range value is computed once, and a SORT on it goes in front of the WINDOW.
+          rangeVar = `$window#${++windowVars}`;
+          steps.push({ kind: 'let', var: rangeVar, expr: op.range });
+          const ref: Expr = { type: 'var', name: rangeVar, pos: op.range.pos };
+          steps.push({ kind: 'sort', keys: [{ expr: ref, dir: 'ASC' }], byIndex: false });
+        }
+        steps.push({ kind: 'window', op, bounds, ...(rangeVar ? { rangeVar } : {}) });
+        for (const a of op.aggregates) scope.add(a.var);
         break;
       }
       case 'insert':
@@ -638,6 +784,8 @@ function checkNames(e: Expr, scope: ReadonlySet<string>, cat: Catalogue, opts: P
 export type SubPlans = Map<Expr, { steps: Step[]; ret?: { expr: Expr; distinct: boolean } }>;
 /** The subquery plans of the plan being built (planning is synchronous; each plan gets its own map, as bind values shape it). */
 let planning: SubPlans | undefined;
+/** Range variables of the WINDOWs of the plan being built (`$window#n`: no AQL name can be one). */
+let windowVars = 0;
 
 /** Variables bound by a step. */
 function boundBy(s: Step): string[] {
@@ -657,6 +805,8 @@ function boundBy(s: Step): string[] {
       return [s.var];
     case 'collect':
       return [];
+    case 'window':
+      return s.op.aggregates.map((a) => a.var);
     case 'modify':
       return ['NEW', 'OLD'];
     default:
@@ -684,7 +834,8 @@ function pushDownFilters(steps: Step[]): void {
       let target: number | undefined;
       for (let j = i - 1; j >= 0; j--) {
         const t = steps[j]!;
-        if (t.kind === 'sort' || t.kind === 'limit' || t.kind === 'collect' || t.kind === 'modify') break;
+        // (a WINDOW aggregates over the rows that reach it: a FILTER after it stays after it)
+        if (t.kind === 'sort' || t.kind === 'limit' || t.kind === 'collect' || t.kind === 'window' || t.kind === 'modify') break;
         const binds = boundBy(t);
         if (binds.some((b) => vars.has(b))) {
           if (t.kind === 'for' || t.kind === 'traversal' || t.kind === 'shortestPath') target = j;
@@ -1033,7 +1184,40 @@ function describeStep(s: Step): Record<string, unknown> {
         ...(s.op.into ? { into: s.op.into.var } : {}),
         ...(s.op.count ? { count: s.op.count } : {}),
       };
+    case 'window': {
+      const b = s.bounds;
+      const show = (v: number) => (v === Number.POSITIVE_INFINITY ? 'unbounded' : v);
+      return {
+        type: 'window',
+        ...(b.type === 'row'
+          ? { preceding: show(b.preceding), following: show(b.following) }
+          : b.type === 'range'
+            ? { range: true, preceding: b.preceding, following: b.following }
+            : { range: true, preceding: durationText(b.preceding), following: durationText(b.following) }),
+        aggregates: s.op.aggregates.map((a) => `${a.var} = ${a.fn}`),
+      };
+    }
     case 'modify':
       return { type: s.op.type, collection: s.table };
   }
+}
+
+/** The shortest ISO 8601 text of a duration (ArangoDB's WindowBounds::toVelocyPack). */
+function durationText(d: IsoDuration): string {
+  let r = 'P';
+  const add = (v: number, c: string) => {
+    if (v !== 0) r += `${v}${c}`;
+  };
+  add(d.years, 'Y');
+  add(d.months, 'M');
+  add(d.weeks, 'W');
+  add(d.days, 'D');
+  if (d.hours || d.minutes || d.seconds || d.milliseconds) {
+    r += 'T';
+    add(d.hours, 'H');
+    add(d.minutes, 'M');
+    if (d.milliseconds === 0) add(d.seconds, 'S');
+    else r += `${d.seconds}.${String(d.milliseconds).padStart(3, '0')}S`;
+  }
+  return r === 'P' ? 'P0D' : r;
 }

@@ -1,6 +1,15 @@
 import { parseEntityKey, type DocumentStore } from '../documents/index.js';
 import type { Logger } from '../log.js';
-import { type Engine, type Snapshot, WriteBatch, decodeUtf8, encodeUtf8, keyspace, orderedCodec, prefixUpperBound } from '../storage/index.js';
+import {
+  type Engine,
+  type Snapshot,
+  WriteBatch,
+  decodeUtf8,
+  encodeUtf8,
+  keyspace,
+  orderedCodec,
+  prefixUpperBound,
+} from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 const graphKs = keyspace('graph');

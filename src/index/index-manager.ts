@@ -54,10 +54,14 @@ export class IndexManager {
 
   async open(): Promise<void> {
     const loaded = await this.defs.load();
+    const ready: LiveIndex[] = [];
     for (const def of loaded.ready) {
       const l = this.defs.register(this.live(def, def.type === 'fulltext' ? 0 : await this.secondary.count(def.id)));
       if (l.ft) await this.ft.load(l.ft, def);
+      ready.push(l);
     }
+    const markers = await this.secondary.addCompoundMarkers(ready);
+    if (markers > 0) this.log.info('index compound markers added', { markers });
     this.ft.start();
     await this.defs.resume(loaded, (def) =>
       this.create({

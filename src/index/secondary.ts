@@ -4,12 +4,23 @@ import { type Engine, WriteBatch, type Snapshot, keyspace, orderedCodec, prefixU
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { LatestValue } from './backfill.js';
 import type { DefinitionRegistry } from './definitions.js';
-import { MAX_ENTRIES_PER_DOCUMENT, indexTuples } from './extract.js';
+import { MAX_ENTRIES_PER_DOCUMENT, indexTuples, valueAt } from './extract.js';
 import { idPrefix } from './id-prefix.js';
 import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
 
 const idxKs = keyspace('index');
+const metaKs = keyspace('meta');
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * After the id, a byte greater than every orderedCodec value tag: the
+ * compound marker of a single-column index (below) sorts after all its
+ * scalar entries, as AQL orders arrays and objects after all scalars.
+ */
+const COMPOUND_TAG = 0x06;
+
+/** Meta key: every single-column index holds its compound markers (written once existing indexes have them). */
+export const COMPOUND_MARKERS_KEY = Buffer.from('index_compound_markers');
 
 /** One change's entries in one secondary index: hex entry keys removed, and added with their value tuples. */
 interface EntryChange {
@@ -17,6 +28,19 @@ interface EntryChange {
   key: string;
   removed: string[];
   added: [string, ScalarValue[]][];
+  /** The document's compound marker appears or goes (single-column indexes). */
+  marker?: 'add' | 'del';
+}
+
+/** Whether a single-column index holds a compound marker for `doc` (its attribute is an array or an object). */
+function hasCompound(l: LiveIndex, doc: unknown): boolean {
+  if (l.paths.length !== 1) return false;
+  const v = valueAt(doc, l.paths[0]!);
+  return v !== null && typeof v === 'object';
+}
+
+function compoundKey(l: LiveIndex, entityKey: string): Buffer {
+  return Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG), orderedCodec.encode([entityKey])]);
 }
 
 /** What scanKeys reads: entries whose first value is `eq`, or the single-column range [lower, upper]. */
@@ -48,7 +72,13 @@ function duplicateValue(l: { def: IndexDef }, t: ScalarValue[], owner: string, k
  *
  *   non-unique: id(4) ‹values…, entityKey› -> ''
  *   unique:     id(4) ‹values…›            -> entityKey
+ *   compound:   id(4) 0x06 ‹entityKey›     -> ''   (single-column indexes)
  *
+ * A compound marker names a document whose indexed attribute is an array or
+ * an object (its scalar elements still get entries): AQL orders those after
+ * every scalar, so a range scan without an upper bound, and an index-ordered
+ * SORT, reach them at the end of the index (the start, descending) and
+ * return them as a full scan would.
  * ‹…› is orderedCodec (null < bool < number < string, numbers numerically),
  * so an index range is a LevelDB range and a value prefix is a byte prefix.
  * Entries are maintained by a commit participant in the same batch as the entity,
@@ -97,7 +127,11 @@ export class SecondaryIndexes {
         const removed = [...oldKeys.keys()].filter((h) => !newKeys.has(h));
         const added = [...newKeys].filter(([h]) => !oldKeys.has(h));
         if (l.def.unique) for (const h of removed) localReleases.set(h, c.key);
-        if (removed.length > 0 || added.length > 0) entries.push({ l, key: c.key, removed, added });
+        const hadMarker = c.prev !== null && hasCompound(l, c.prevDoc);
+        const hasMarker = c.value !== null && hasCompound(l, c.doc);
+        const marker = hadMarker === hasMarker ? undefined : hasMarker ? 'add' : 'del';
+        if (removed.length > 0 || added.length > 0 || marker)
+          entries.push({ l, key: c.key, removed, added, ...(marker ? { marker } : {}) });
       }
     }
     // Unique checks (a value released earlier in this same commit may be taken).
@@ -122,6 +156,8 @@ export class SecondaryIndexes {
     // Every removal before any addition: a unique value one document gives up and another takes in this commit is the same key.
     for (const p of plan) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
     for (const p of plan) {
+      if (p.marker === 'add') batch.put(idxKs, compoundKey(p.l, p.key), EMPTY);
+      else if (p.marker === 'del') batch.del(idxKs, compoundKey(p.l, p.key));
       for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
       p.l.entries += p.added.length - p.removed.length;
       if (p.l.def.unique) {
@@ -191,7 +227,9 @@ export class SecondaryIndexes {
     const batch = new WriteBatch();
     const local = new Map<string, string>();
     for (const [key, text] of rows) {
-      for (const t of this.tuplesOf(l, text, key)) {
+      const doc = JSON.parse(text) as unknown;
+      if (hasCompound(l, doc)) batch.put(idxKs, compoundKey(l, key), EMPTY);
+      for (const t of this.tuplesOfDoc(l, doc, key)) {
         const k = this.entryKey(l, t, key);
         if (l.def.unique) {
           const hex = k.toString('hex');
@@ -295,7 +333,8 @@ export class SecondaryIndexes {
       ...(snapshot ? { snapshot } : {}),
     };
     for await (const [k, v] of this.engine.scan(idxKs, opts)) {
-      if (l.def.unique) yield v.toString('utf8');
+      if (k[4] === COMPOUND_TAG) yield orderedCodec.decode(k.subarray(5))[0] as string;
+      else if (l.def.unique) yield v.toString('utf8');
       else {
         const t = orderedCodec.decode(k.subarray(4));
         yield t[t.length - 1] as string;
@@ -303,11 +342,35 @@ export class SecondaryIndexes {
     }
   }
 
-  /** How many entries index `id` has (at open and after a backfill). */
+  /** How many entries index `id` has (at open and after a backfill; compound markers are not entries). */
   async count(id: number): Promise<number> {
     const prefix = idPrefix(id);
     let n = 0;
-    for await (const _ of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix) })) n++;
+    for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix) })) if (k[4] !== COMPOUND_TAG) n++;
+    return n;
+  }
+
+  /**
+   * Recovery, once: indexes created before compound markers existed get them
+   * (a pass over their tables, before the database serves requests); then
+   * COMPOUND_MARKERS_KEY records that every index has them. A crash midway
+   * redoes the pass (markers are idempotent puts).
+   */
+  async addCompoundMarkers(live: readonly LiveIndex[]): Promise<number> {
+    if (this.engine.getSync(metaKs, COMPOUND_MARKERS_KEY) !== undefined) return 0;
+    let n = 0;
+    for (const l of live) {
+      if (l.ft || l.paths.length !== 1) continue;
+      for await (const rows of this.documents.scan({ table: l.def.table })) {
+        const batch = new WriteBatch();
+        for (const [key, text] of rows) if (hasCompound(l, JSON.parse(text))) batch.put(idxKs, compoundKey(l, key), EMPTY);
+        n += batch.length;
+        if (batch.length > 0) await this.engine.commit(batch);
+      }
+    }
+    const done = new WriteBatch();
+    done.put(metaKs, COMPOUND_MARKERS_KEY, Buffer.from('1'));
+    await this.engine.commit(done);
     return n;
   }
 

@@ -9,6 +9,7 @@ import type { Database } from '../../src/db.js';
 import { GRAPH_INDEX_VERSION_KEY, Graph, edgeEnds } from '../../src/graph/index.js';
 import { Indexes, Vectors, fieldTexts, indexTuples, type IndexDef } from '../../src/index/index.js';
 import { idPrefix } from '../../src/index/id-prefix.js';
+import { valueAt } from '../../src/index/extract.js';
 import { Search } from '../../src/search/index.js';
 import { WriteBatch, keyspace, orderedCodec, prefixUpperBound, type ScalarValue } from '../../src/storage/index.js';
 import type { Blob } from './inproc.js';
@@ -46,6 +47,11 @@ async function secondaryDerived(db: Database, table: string): Promise<Record<str
     const prefix = idPrefix(d.id);
     const entries: string[] = [];
     for await (const [k, v] of db.engine.scan(indexKs, { gte: prefix, lt: prefixUpperBound(prefix) })) {
+      if (k[4] === 0x06) {
+        // a compound marker: the document's attribute is an array or an object
+        entries.push(JSON.stringify([['compound'], orderedCodec.decode(k.subarray(5))[0]]));
+        continue;
+      }
       const t = orderedCodec.decode(k.subarray(4));
       const key = d.unique ? v.toString('utf8') : (t.pop() as string);
       entries.push(JSON.stringify([t, key]));
@@ -62,6 +68,7 @@ function secondaryRecomputed(docs: ReadonlyMap<string, Blob>, db: Database, tabl
   const out: Record<string, IndexState> = {};
   for (const d of secondaryDefs(db, table)) {
     const rows: { k: Buffer; t: ScalarValue[]; key: string }[] = [];
+    const markers: { k: Buffer; key: string }[] = [];
     for (const [key, doc] of docs) {
       for (const t of indexTuples(
         doc,
@@ -69,14 +76,18 @@ function secondaryRecomputed(docs: ReadonlyMap<string, Blob>, db: Database, tabl
         d.sparse,
       ))
         rows.push({ k: orderedCodec.encode(d.unique ? t : [...t, key]), t, key });
+      const v = d.columns.length === 1 ? valueAt(doc, d.columns[0]!.split('.')) : undefined;
+      if (v !== null && typeof v === 'object') markers.push({ k: Buffer.concat([Buffer.of(0x06), orderedCodec.encode([key])]), key });
     }
     rows.sort((a, b) => Buffer.compare(a.k, b.k));
+    markers.sort((a, b) => Buffer.compare(a.k, b.k));
     const entries = rows.map((r, i) =>
       i > 0 && rows[i - 1]!.k.equals(r.k)
         ? `DUPLICATE in a unique index: ${JSON.stringify(r.t)} held by ${rows[i - 1]!.key} and ${r.key}`
         : JSON.stringify([r.t, r.key]),
     );
-    out[nameOf(d)] = { entries, counted: rows.length, scanned: rows.map((r) => r.key) };
+    entries.push(...markers.map((m) => JSON.stringify([['compound'], m.key])));
+    out[nameOf(d)] = { entries, counted: rows.length, scanned: [...rows, ...markers].map((r) => r.key) };
   }
   return out;
 }

@@ -705,10 +705,55 @@ class QueryGen {
     return this.done(lines, 'exact');
   }
 
+  /**
+   * WINDOW (row- and range-based) after a total order, sometimes over a LIMIT or after a join, with a FILTER
+   * after it (which must stay after it) or one before it (which may move to the FOR).
+   */
+  window(): Gen {
+    const r = this.r;
+    const join = r.chance(0.15);
+    const lines = ['FOR x IN t', ...this.filters('x', (v) => this.atomT(v), 2, join ? this.outerMin() : 0)];
+    if (join) lines.push('FOR y IN u', 'FILTER y.ref == x.a');
+    lines.push(
+      join
+        ? r.pick(['SORT x._key, y._key', 'SORT x.c DESC, y._key'])
+        : r.pick(['SORT x._key', 'SORT x.c', 'SORT x.c DESC', 'SORT x.a, x._key DESC']),
+    );
+    if (r.chance(0.25)) lines.push(this.limit());
+    const bound = () => this.lit(r.pick<number | string>([0, 1, 2, 3, 10, 'unbounded']));
+    const aggs = r.pick([
+      's = SUM(x.c), n = COUNT()',
+      'lo = MIN(x.c), hi = MAX(x.a), av = AVG(x.nested.x)',
+      'u = UNIQUE(x.b), k = COUNT_DISTINCT(x.a), p = PUSH(x._key)',
+    ]);
+    const vars = aggs.split(', ').map((a) => a.split(' = ')[0]);
+    const windows = r.int(1, 2);
+    for (let i = 0; i < windows; i++) {
+      const spec = [r.chance(0.8) ? `preceding: ${bound()}` : '', r.chance(0.7) ? `following: ${bound()}` : ''].filter((x) => x).join(', ');
+      if (r.chance(0.35)) {
+        // range-based: numeric offsets over a numeric (or not) attribute
+        const range = r.pick(['x.c', 'x.a', 'x.nested.x', 'x.c / 100']);
+        const off = () => r.pick([0, 1, 5, 50, 0.5]);
+        lines.push(`WINDOW ${range} WITH { preceding: ${off()}, following: ${off()} }`);
+      } else lines.push(`WINDOW { ${spec} }`);
+      lines.push(
+        `AGGREGATE ${aggs
+          .split(', ')
+          .map((a) => a.replace(' = ', `${i} = `))
+          .join(', ')}`,
+      );
+    }
+    const out = vars.flatMap((v) => Array.from({ length: windows }, (_, i) => `${v}${i}`));
+    if (r.chance(0.3)) lines.push(`FILTER ${r.chance(0.5) ? this.atomT('x') : `x.a > ${r.int(0, 9)}`}`);
+    lines.push(`RETURN [x._key, ${join ? 'y._key, ' : ''}${out.join(', ')}]`);
+    return this.done(lines, 'exact');
+  }
+
   any(): Gen {
     const x = this.r.next();
     if (x < 0.08) return this.ordered();
-    if (x < 0.42) return this.single();
+    if (x < 0.36) return this.single();
+    if (x < 0.42) return this.window();
     if (x < 0.62) return this.join();
     if (x < 0.77) return this.collect();
     if (x < 0.89) return this.subquery();
@@ -1254,6 +1299,30 @@ describe('AQL differential: planner paths, deterministic', () => {
         expect(d, d).toBeUndefined();
       }
       expect(await expectSame(db, g)).toContainEqual(['u8', [90]]);
+    });
+  });
+
+  it('WINDOW: row- and range-based frames, in subqueries, after joins and with FILTERs around them agree', async () => {
+    await withDb(async (db) => {
+      await db.get(Indexes).create({ table: 't', column: 'c', type: 'range' });
+      await db.get(Indexes).create({ table: 't', column: 'a' });
+      const t: Record<string, Blob> = {};
+      for (let i = 0; i < 40; i++) t[`t${String(i).padStart(2, '0')}`] = { a: i % 5, c: (i * 37) % 101 };
+      t.t40 = { a: 3, c: 'str' };
+      t.t41 = { a: null };
+      await put(db, 't', t);
+      const u: Record<string, Blob> = {};
+      for (let i = 0; i < 12; i++) u[`u${String(i).padStart(2, '0')}`] = { ref: i % 6 };
+      await put(db, 'u', u);
+      for (const q of [
+        'FOR x IN t SORT x._key WINDOW { preceding: 2, following: 1 } AGGREGATE s = SUM(x.c), n = COUNT() RETURN [x._key, s, n]',
+        'FOR x IN t FILTER x.a == 3 SORT x.c WINDOW { preceding: "unbounded" } AGGREGATE s = SUM(x.c) FILTER x.c > 10 RETURN [x._key, s]',
+        'FOR x IN t SORT x._key WINDOW x.a WITH { preceding: 1, following: 0 } AGGREGATE n = COUNT(), k = PUSH(x._key) RETURN [x._key, n, k]',
+        'FOR x IN t SORT x.c DESC LIMIT 7 WINDOW { following: "unbounded" } AGGREGATE lo = MIN(x.c) RETURN [x._key, lo]',
+        'FOR y IN u SORT y._key LET xs = (FOR x IN t FILTER x.a == y.ref SORT x._key WINDOW { preceding: 1 } AGGREGATE s = SUM(x.c) RETURN s) RETURN [y._key, xs]',
+        'FOR x IN t FOR y IN u FILTER y.ref == x.a SORT x._key, y._key WINDOW x.c WITH { preceding: 100, following: 100 } AGGREGATE n = COUNT() RETURN [x._key, y._key, n]',
+      ])
+        await expectSame(db, q);
     });
   });
 

@@ -37,6 +37,7 @@ const RESERVED = new Set([
   'LIMIT',
   'DISTINCT',
   'AGGREGATE',
+  'WINDOW',
   'ASC',
   'DESC',
   'NOT',
@@ -405,6 +406,23 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
       if (count) t += ' WITH COUNT INTO n';
       return { text: t, types: ['collect'] };
     }),
+  // WINDOW { preceding, following } AGGREGATE ... (row-based) or WINDOW range WITH { ... } AGGREGATE ... (range-based)
+  fc
+    .tuple(
+      fc.option(exprText),
+      fc.option(fc.constantFrom('1', '0', '"unbounded"', '@n', '"PT30M"', '2.5', 'x')),
+      fc.option(fc.constantFrom('1', '0', '"unbounded"', '@n', '"P1D"', 'x')),
+      fc.array(fc.tuple(varName, fc.constantFrom('SUM', 'count', 'Avg', 'UNIQUE', 'PUSH', 'MIN'), exprText), {
+        minLength: 1,
+        maxLength: 2,
+      }),
+      fc.constantFrom('WINDOW', 'window', 'Window'),
+    )
+    .map(([range, pre, fol, a, kw]) => {
+      const spec = [pre === null ? '' : `preceding: ${pre}`, fol === null ? '' : `following: ${fol}`].filter((x) => x).join(', ');
+      const head = range === null ? `${kw} { ${spec} }` : `${kw} ${range} WITH { ${spec} }`;
+      return { text: `${head} AGGREGATE ${a.map(([v, f, e]) => `${v} = ${f}(${e})`).join(', ')}`, types: ['window'] };
+    }),
 );
 
 const modificationArb: fc.Arbitrary<Piece> = fc.oneof(
@@ -457,7 +475,7 @@ const queryArb: fc.Arbitrary<{ text: string; types: string[]; hasReturn: boolean
     // keyword case does not matter: lower-case the query's own keywords sometimes
     if (lower)
       text = text.replace(
-        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|PRUNE|SHORTEST_PATH|TO)\b/g,
+        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|WINDOW|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|PRUNE|SHORTEST_PATH|TO)\b/g,
         (k) => k.toLowerCase(),
       );
     return { text, types: pieces.flatMap((p) => p.types), hasReturn };
@@ -522,6 +540,7 @@ const PIECES = [
   'SORT',
   'LIMIT',
   'COLLECT',
+  'WINDOW',
   'INTO',
   'WITH',
   'COUNT',

@@ -3,8 +3,8 @@
  * every step), expression evaluation with subqueries, the pipeline of
  * steps, FILTER, LET, LIMIT and RETURN [DISTINCT]. The other steps live
  * beside it: sources.ts (FOR and its document sources, the hash join),
- * graph.ts (traversals, shortest paths), sort-collect.ts (SORT, COLLECT)
- * and modify.ts (INSERT, UPDATE, REPLACE, REMOVE).
+ * graph.ts (traversals, shortest paths), sort-collect.ts (SORT, COLLECT),
+ * window.ts (WINDOW) and modify.ts (INSERT, UPDATE, REPLACE, REMOVE).
  */
 import { ThemisError } from '../../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../json-limits.js';
@@ -22,6 +22,7 @@ import { traversalStep, shortestPathStep } from './graph.js';
 import { modifyStep } from './modify.js';
 import { collectStep, sortStep } from './sort-collect.js';
 import { documentCall, forStep } from './sources.js';
+import { windowStep } from './window.js';
 
 /**
  * Runs a plan as a pipeline of async generators: sources stream from
@@ -239,6 +240,8 @@ export class Executor implements ExecContext {
         return this.limitStep(s.offset, s.count, input);
       case 'collect':
         return collectStep(this, s, input, start);
+      case 'window':
+        return windowStep(this, s, input);
       case 'modify':
         return modifyStep(this, s, input);
     }

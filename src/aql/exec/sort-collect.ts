@@ -45,6 +45,20 @@ async function* sortRows(
     held.free(freed);
   };
   let n = 0;
+  /** Index order: the rows whose first key is an array or object, and how many of them went into `keyed` (sorted). */
+  const compounds: { rows: typeof keyed; taken: number; done: boolean } = { rows: [], taken: 0, done: false };
+  const takeCompounds = async (): Promise<void> => {
+    compounds.done = true;
+    if (compounds.rows.length === 0) return;
+    await sorted(cx, compounds.rows, cmp);
+    const room = need === undefined ? compounds.rows.length : Math.max(0, need - keyed.length);
+    let freed = 0;
+    for (let i = room; i < compounds.rows.length; i++) freed += compounds.rows[i]!.bytes;
+    held.free(freed);
+    compounds.rows.length = Math.min(room, compounds.rows.length);
+    keyed.push(...compounds.rows);
+    compounds.taken = compounds.rows.length;
+  };
   const dirs = s.keys.map((k) => (k.dir === 'DESC' ? -1 : 1));
   const cmp = (a: (typeof keyed)[number], b: (typeof keyed)[number]) => {
     for (let i = 0; i < dirs.length; i++) {
@@ -66,23 +80,40 @@ async function* sortRows(
       8 * keys.length +
       keys.reduce<number>((t, k) => t + (k !== null && typeof k === 'object' ? cx.valueBytes(k) : 0), 0);
     held.hold(bytes);
-    keyed.push({ row, keys, n: n++, bytes });
+    const entry = { row, keys, n: n++, bytes };
     if (s.byIndex) {
-      // The source delivers this order; check it (objects and arrays are not ordered by an index) and stop at the limit.
+      // The source delivers this order for scalars; check it and stop at the limit. Arrays and objects (AQL orders
+      // them after every scalar) come in no order: the index yields them by their compound markers after its scalar
+      // entries (before them, descending), and ascending also by their scalar elements; they are sorted here.
       const cur = keys[0]!;
-      if (cur !== null && typeof cur === 'object') throw new IndexOrderUnusable('order');
-      if (s.keys.length === 1 && keyed.length > 1) {
-        const prev = keyed[keyed.length - 2]!.keys[0]!;
-        if (compare(prev, cur) * (s.keys[0]!.dir === 'DESC' ? -1 : 1) > 0) throw new IndexOrderUnusable('order');
+      const desc = s.keys[0]!.dir === 'DESC';
+      if (cur !== null && typeof cur === 'object') {
+        if (desc && keyed.length > compounds.taken) throw new IndexOrderUnusable('order');
+        compounds.rows.push(entry);
+        if (compounds.rows.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'SORT');
+      } else {
+        if (desc && !compounds.done) {
+          await takeCompounds();
+          if (need !== undefined && keyed.length >= need) break;
+        }
+        keyed.push(entry);
+        if (s.keys.length === 1 && keyed.length - compounds.taken > 1) {
+          const prev = keyed[keyed.length - 2]!.keys[0]!;
+          if (compare(prev, cur) * (desc ? -1 : 1) > 0) throw new IndexOrderUnusable('order');
+        }
+        if (need !== undefined && keyed.length >= need) break;
       }
-      if (need !== undefined && keyed.length >= need) break;
-    } else if (need !== undefined && need < cx.opts.maxIntermediate && keyed.length >= Math.min(2 * need + 1024, cx.opts.maxIntermediate)) {
-      // SORT ... LIMIT keeps only the rows that can still make the cut (memory stays bounded).
-      await prune();
-    } else if (keyed.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'SORT');
+    } else {
+      keyed.push(entry);
+      if (need !== undefined && need < cx.opts.maxIntermediate && keyed.length >= Math.min(2 * need + 1024, cx.opts.maxIntermediate)) {
+        // SORT ... LIMIT keeps only the rows that can still make the cut (memory stays bounded).
+        await prune();
+      } else if (keyed.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'SORT');
+    }
     if (cx.turnDue) await cx.turn();
   }
   if (s.byIndex) {
+    if (!compounds.done) await takeCompounds();
     // Similarity order from a vector source is exact by construction; a range index that ran out may have missed unindexed documents.
     if (need !== undefined && keyed.length < need && !isSimilaritySort(s)) throw new IndexOrderUnusable('short');
     yield* emit(cx, keyed);
@@ -170,7 +201,7 @@ async function* collectRows(
       const st = g.agg[i]!;
       const before = st.values.length;
       const v = a.arg ? await cx.eval(a.arg, row) : null;
-      if (a.fn === 'PUSH' || a.fn === 'UNIQUE' || a.fn === 'COUNT_DISTINCT' || a.fn === 'COUNT_UNIQUE') held.hold(48 + cx.valueBytes(v));
+      if (VALUE_AGGREGATES.has(a.fn)) held.hold(48 + cx.valueBytes(v));
       addAgg(st, a.fn, v);
       heldValues += st.values.length - before;
     }
@@ -227,22 +258,30 @@ function rowObject(row: Row, keep?: string[]): AqlValue {
   return out;
 }
 
-// ------------------------------------------------------------------ aggregates
+// ------------------------------------------------------------------ aggregates (COLLECT and WINDOW)
 
-interface AggState {
+export interface AggState {
   n: number;
   sum: number;
   min: AqlValue | undefined;
   max: AqlValue | undefined;
   values: AqlValue[];
   distinct: Set<string>;
+  /** VARIANCE / STDDEV (Welford: running mean and sum of squared deviations) and BIT_*: a value they cannot take makes the result null. */
+  mean: number;
+  m2: number;
+  bits: number | undefined;
+  invalid: boolean;
 }
 
-function newAgg(): AggState {
-  return { n: 0, sum: 0, min: undefined, max: undefined, values: [], distinct: new Set() };
+export function newAgg(): AggState {
+  return { n: 0, sum: 0, min: undefined, max: undefined, values: [], distinct: new Set(), mean: 0, m2: 0, bits: undefined, invalid: false };
 }
 
-function addAgg(s: AggState, fn: string, v: AqlValue): void {
+/** The aggregates that keep every (distinct) value: their values count against the row cap and the memory budget. */
+export const VALUE_AGGREGATES = new Set(['PUSH', 'UNIQUE', 'SORTED_UNIQUE', 'COUNT_DISTINCT', 'COUNT_UNIQUE']);
+
+export function addAgg(s: AggState, fn: string, v: AqlValue): void {
   switch (fn) {
     case 'COUNT':
     case 'LENGTH':
@@ -250,10 +289,43 @@ function addAgg(s: AggState, fn: string, v: AqlValue): void {
       return;
     case 'SUM':
     case 'AVG':
+    case 'AVERAGE':
       if (v === null) return;
       s.sum += toNumber(v);
       s.n++;
       return;
+    // ArangoDB's aggregators: null is skipped, any other non-number makes the result null
+    case 'VARIANCE_POPULATION':
+    case 'VARIANCE':
+    case 'VARIANCE_SAMPLE':
+    case 'STDDEV_POPULATION':
+    case 'STDDEV':
+    case 'STDDEV_SAMPLE': {
+      if (v === null || s.invalid) return;
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        s.invalid = true;
+        return;
+      }
+      s.n++;
+      const d = v - s.mean;
+      s.mean += d / s.n;
+      s.m2 += d * (v - s.mean);
+      return;
+    }
+    case 'BIT_AND':
+    case 'BIT_OR':
+    case 'BIT_XOR': {
+      if (v === null || s.invalid) return;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+        s.invalid = true;
+        return;
+      }
+      if (s.bits === undefined) s.bits = v;
+      else if (fn === 'BIT_AND') s.bits = (s.bits & v) >>> 0;
+      else if (fn === 'BIT_OR') s.bits = (s.bits | v) >>> 0;
+      else s.bits = (s.bits ^ v) >>> 0;
+      return;
+    }
     case 'MIN':
       if (v !== null && (s.min === undefined || compare(v, s.min) < 0)) s.min = v;
       return;
@@ -261,9 +333,10 @@ function addAgg(s: AggState, fn: string, v: AqlValue): void {
       if (v !== null && (s.max === undefined || compare(v, s.max) > 0)) s.max = v;
       return;
     case 'UNIQUE':
+    case 'SORTED_UNIQUE':
     case 'COUNT_DISTINCT':
     case 'COUNT_UNIQUE': {
-      if (v === null && fn !== 'UNIQUE') return;
+      if (v === null && fn !== 'UNIQUE' && fn !== 'SORTED_UNIQUE') return;
       const h = hashKey(v);
       if (!s.distinct.has(h)) {
         s.distinct.add(h);
@@ -277,7 +350,7 @@ function addAgg(s: AggState, fn: string, v: AqlValue): void {
   }
 }
 
-function aggResult(s: AggState, fn: string): AqlValue {
+export function aggResult(s: AggState, fn: string): AqlValue {
   switch (fn) {
     case 'COUNT':
     case 'LENGTH':
@@ -285,7 +358,28 @@ function aggResult(s: AggState, fn: string): AqlValue {
     case 'SUM':
       return s.sum;
     case 'AVG':
+    case 'AVERAGE':
       return s.n === 0 ? null : s.sum / s.n;
+    case 'VARIANCE_POPULATION':
+    case 'VARIANCE':
+    case 'STDDEV_POPULATION':
+    case 'STDDEV': {
+      if (s.invalid || s.n === 0) return null;
+      const v = s.m2 / s.n;
+      return fn.startsWith('STDDEV') ? Math.sqrt(v) : v;
+    }
+    case 'VARIANCE_SAMPLE':
+    case 'STDDEV_SAMPLE': {
+      if (s.invalid || s.n < 2) return null;
+      const v = s.m2 / (s.n - 1);
+      return fn === 'STDDEV_SAMPLE' ? Math.sqrt(v) : v;
+    }
+    case 'BIT_AND':
+    case 'BIT_OR':
+    case 'BIT_XOR':
+      return s.invalid ? null : (s.bits ?? null);
+    case 'SORTED_UNIQUE':
+      return s.values.slice().sort(compare);
     case 'MIN':
       return s.min ?? null;
     case 'MAX':
