@@ -1,4 +1,4 @@
-import type { ArrayQuantifier, Expr, Query } from './ast.js';
+import type { ArrayQuantifier, Expr, Op, Query } from './ast.js';
 
 /**
  * Syntax-tree helpers for the planner and executor (pure): free variables,
@@ -53,6 +53,11 @@ export function quantifierExprs(q: ArrayQuantifier): Expr[] {
   return [];
 }
 
+/** The edge collections a graph operation names (names, or `@@c`/`@c` expressions), in order. */
+export function edgeTablesOf(op: Extract<Op, { type: 'traversal' | 'shortestPath' | 'paths' }>): (string | Expr)[] {
+  return op.edges ? op.edges.map((e) => e.table) : [op.edgeTable];
+}
+
 /** Every expression of a query's operations and RETURN, in order. */
 export function queryExprs(q: Query): Expr[] {
   const out: Expr[] = [];
@@ -63,12 +68,13 @@ export function queryExprs(q: Query): Expr[] {
         break;
       case 'traversal':
         out.push(op.start);
-        if (typeof op.edgeTable !== 'string') out.push(op.edgeTable);
+        for (const t of edgeTablesOf(op)) if (typeof t !== 'string') out.push(t);
         if (op.prune) out.push(op.prune);
         break;
       case 'shortestPath':
+      case 'paths':
         out.push(op.from, op.to);
-        if (typeof op.edgeTable !== 'string') out.push(op.edgeTable);
+        for (const t of edgeTablesOf(op)) if (typeof t !== 'string') out.push(t);
         break;
       case 'filter':
         out.push(op.cond);
@@ -132,6 +138,9 @@ export function declaredVars(q: Query): string[] {
         break;
       case 'shortestPath':
         out.push(op.vertexVar, ...(op.edgeVar ? [op.edgeVar] : []));
+        break;
+      case 'paths':
+        out.push(op.pathVar);
         break;
       case 'let':
         out.push(op.var);

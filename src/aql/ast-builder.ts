@@ -9,7 +9,7 @@
  * keys, traversal depth, variable counts). Failures throw AqlBuildError.
  */
 import type { CstChildrenDictionary, CstNode, IToken, TokenType } from 'chevrotain';
-import type { AggregateFn, ArrayCompareOp, BinaryOp, Direction, Expr, Op, Pos, Query } from './ast.js';
+import type { AggregateFn, ArrayCompareOp, BinaryOp, Direction, EdgeCollectionRef, Expr, Op, Pos, Query } from './ast.js';
 import * as T from './lexer.js';
 import { aqlParser } from './parser.js';
 
@@ -20,6 +20,7 @@ type WindowOp = Extract<Op, { type: 'window' }>;
 type UpdateOp = Extract<Op, { type: 'update' | 'replace' }>;
 type TraversalOp = Extract<Op, { type: 'traversal' }>;
 type ShortestPathOp = Extract<Op, { type: 'shortestPath' }>;
+type PathsOp = Extract<Op, { type: 'paths' }>;
 type CompareQuantifier = Extract<Expr, { type: 'arrayCompare' }>['quantifier'];
 
 /** A positioned error found while building (parse.ts formats it). */
@@ -82,7 +83,11 @@ export const ALLOWED_OPTIONS = {
     'indexHint',
     'useCache',
   ],
-  shortestPath: [],
+  shortestPath: ['weightAttribute', 'defaultWeight', 'useCache'],
+  /** ArangoDB's path search options (weights for K_SHORTEST_PATHS only; useCache is a hint). */
+  kShortestPaths: ['weightAttribute', 'defaultWeight', 'useCache'],
+  kPaths: ['useCache'],
+  allShortestPaths: ['useCache'],
   COLLECT: ['method'],
   modification: ['waitForSync', 'exclusive', 'refillIndexCaches'],
 } as const satisfies Record<string, readonly string[]>;
@@ -329,7 +334,7 @@ export class AstBuilder extends BaseVisitor {
         for (const op of this.upsertOp(n.children)) ops.push(op);
       } else {
         const op = this.operation(n);
-        if (op.type === 'for' || op.type === 'traversal' || op.type === 'shortestPath') loop = true;
+        if (op.type === 'for' || op.type === 'traversal' || op.type === 'shortestPath' || op.type === 'paths') loop = true;
         ops.push(op);
       }
     }
@@ -378,15 +383,34 @@ export class AstBuilder extends BaseVisitor {
     const source = nodeOf(c, 'expr');
     const options = nodeOf(c, 'optionsClause');
     const prune = nodeOf(c, 'prune');
-    if (prune && !(graph && !graph.children.ShortestPath))
+    const search = graph ? tokenOf(graph.children, 'search') : undefined;
+    if (prune && !(graph && !search))
       throw errAt(
         tokenOf(c, 'Prune'),
         'PRUNE belongs to a graph traversal (FOR v, e, p IN min..max OUTBOUND|INBOUND|ANY start edges PRUNE condition)',
       );
     if (graph) {
-      if (graph.children.ShortestPath) {
-        if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.shortestPath, 'SHORTEST_PATH');
-        return this.graphSpec(graph.children, names, source, pos);
+      if (search?.tokenType === T.ShortestPath) {
+        const op = this.graphSpec(graph.children, names, source, pos) as ShortestPathOp;
+        if (options) {
+          this.optionsClause(options.children, ALLOWED_OPTIONS.shortestPath, 'SHORTEST_PATH');
+          op.options = nodesOf(options.children, 'objectEntry').map((n) => {
+            const { key, value } = this.objectEntry(n.children);
+            return { key: key as string, value, pos: posOf(firstToken(n)!) };
+          });
+        }
+        return op;
+      }
+      if (search) {
+        const op = this.graphSpec(graph.children, names, source, pos) as PathsOp;
+        if (options) {
+          this.optionsClause(options.children, ALLOWED_OPTIONS[op.algorithm], String(search.tokenType.LABEL));
+          op.options = nodesOf(options.children, 'objectEntry').map((n) => {
+            const { key, value } = this.objectEntry(n.children);
+            return { key: key as string, value, pos: posOf(firstToken(n)!) };
+          });
+        }
+        return op;
       }
       if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.traversal, 'graph traversal');
       const op = this.graphSpec(graph.children, names, source, pos) as TraversalOp;
@@ -413,24 +437,49 @@ export class AstBuilder extends BaseVisitor {
   graphSpec(c: Ch, names: IToken[], depth: CstNode | undefined, pos: Pos): Op {
     const direction = tokenOf(c, 'dir')!.tokenType.LABEL as Direction;
     const exprs = nodesOf(c, 'expr');
-    const colls = nodesOf(c, 'collection');
-    if (colls.length > 1) throw errAtNode(colls[1]!, 'a traversal follows exactly one edge collection');
-    const edgeTable = this.collection(colls[0]!.children);
+    const edges = nodesOf(c, 'edgeColl').map((n) => this.edgeColl(n.children));
+    const edgeTable = edges[0]!.table;
+    const list = edges.length > 1 || edges[0]!.direction !== undefined ? { edges } : {};
     const vertexVar = nameOf(names[0]!);
-    if (c.ShortestPath) {
+    const search = tokenOf(c, 'search');
+    if (search?.tokenType === T.ShortestPath) {
       if (depth) throw errAtNode(depth, 'SHORTEST_PATH takes no depth: remove the number or range before the direction');
       if (names.length > 2) throw errAt(names[2], 'SHORTEST_PATH declares at most two variables (vertex, edge)');
       const from = this.expr(exprs[0]!.children);
       const to = this.expr(exprs[1]!.children);
-      const op: ShortestPathOp = { type: 'shortestPath', vertexVar, direction, from, to, edgeTable, pos };
+      const op: ShortestPathOp = { type: 'shortestPath', vertexVar, direction, from, to, edgeTable, ...list, pos };
       if (names[1]) op.edgeVar = nameOf(names[1]);
       return op;
+    }
+    if (search) {
+      const word = String(search.tokenType.LABEL);
+      const algorithm: PathsOp['algorithm'] =
+        search.tokenType === T.KPaths ? 'kPaths' : search.tokenType === T.KShortestPaths ? 'kShortestPaths' : 'allShortestPaths';
+      if (depth && algorithm !== 'kPaths')
+        throw errAtNode(depth, `${word} takes no depth: remove the number or range before the direction`);
+      if (names.length > 1) throw errAt(names[1], `${word} declares one variable (the path)`);
+      let min = 1;
+      let max = 1;
+      if (depth) [min, max] = this.depthRange(depth);
+      const from = this.expr(exprs[0]!.children);
+      const to = this.expr(exprs[1]!.children);
+      return { type: 'paths', algorithm, pathVar: vertexVar, min, max, direction, from, to, edgeTable, ...list, pos };
     }
     if (names.length > 3) throw errAt(names[3], 'a graph traversal declares at most three variables (vertex, edge, path)');
     let min = 1;
     let max = 1;
     if (depth) [min, max] = this.depthRange(depth);
-    const op: TraversalOp = { type: 'traversal', vertexVar, min, max, direction, start: this.expr(exprs[0]!.children), edgeTable, pos };
+    const op: TraversalOp = {
+      type: 'traversal',
+      vertexVar,
+      min,
+      max,
+      direction,
+      start: this.expr(exprs[0]!.children),
+      edgeTable,
+      ...list,
+      pos,
+    };
     if (names[1]) op.edgeVar = nameOf(names[1]);
     if (names[2]) op.pathVar = nameOf(names[2]);
     return op;
@@ -451,6 +500,14 @@ export class AstBuilder extends BaseVisitor {
       }
     }
     throw errAtNode(n, 'a traversal depth must be a non-negative integer or a range of them, such as 1..3');
+  }
+
+  /** An entry of a graph operation's edge collection list: the collection, and its own direction if it names one. */
+  edgeColl(c: Ch): EdgeCollectionRef {
+    const ref: EdgeCollectionRef = { table: this.collection(nodeOf(c, 'collection')!.children) };
+    const d = tokenOf(c, 'dir');
+    if (d) ref.direction = d.tokenType.LABEL as Direction;
+    return ref;
   }
 
   /** A collection reference: a name or string (→ string), `@@c` (bindCollection) or `@c` (bind). */

@@ -115,6 +115,16 @@ export type ArrayQuantifier =
   | { kind: 'range'; min: Expr; max: Expr };
 
 export type Direction = 'OUTBOUND' | 'INBOUND' | 'ANY';
+
+/**
+ * One entry of a graph operation's edge collection list (`start edges1,
+ * INBOUND edges2`): `direction` when the entry names its own (overriding the
+ * operation's).
+ */
+export interface EdgeCollectionRef {
+  table: string | Expr;
+  direction?: Direction;
+}
 export type AggregateFn =
   | 'COUNT'
   | 'SUM'
@@ -157,7 +167,10 @@ export type Op =
       max: number;
       direction: Direction;
       start: Expr;
+      /** The (first) edge collection. */
       edgeTable: string | Expr;
+      /** The whole list, when there is more than one entry or one names its own direction (edgeTable is the first). */
+      edges?: EdgeCollectionRef[];
       /** `PRUNE [pruneVar =] prune`: a path for which it is true is returned (depth permitting) but not extended. */
       prune?: Expr;
       /** `PRUNE var = condition`: the condition's value, bound for the rest of the query. */
@@ -175,6 +188,30 @@ export type Op =
       from: Expr;
       to: Expr;
       edgeTable: string | Expr;
+      edges?: EdgeCollectionRef[];
+      /** `OPTIONS {weightAttribute, defaultWeight}`: the entries as written (the planner checks the values). */
+      options?: { key: string; value: Expr; pos: Pos }[];
+      pos: Pos;
+    }
+  /**
+   * `FOR path IN OUTBOUND|INBOUND|ANY K_SHORTEST_PATHS from TO to edges`,
+   * `FOR path IN min..max DIRECTION K_PATHS from TO to edges` (min..max only
+   * here, default 1..1) and `FOR path IN DIRECTION ALL_SHORTEST_PATHS from TO
+   * to edges`: one row per path.
+   */
+  | {
+      type: 'paths';
+      algorithm: 'kShortestPaths' | 'kPaths' | 'allShortestPaths';
+      pathVar: string;
+      min: number;
+      max: number;
+      direction: Direction;
+      from: Expr;
+      to: Expr;
+      edgeTable: string | Expr;
+      edges?: EdgeCollectionRef[];
+      /** `OPTIONS {...}`: the entries as written (the planner checks the values). */
+      options?: { key: string; value: Expr; pos: Pos }[];
       pos: Pos;
     }
   | { type: 'filter'; cond: Expr; pos: Pos }

@@ -145,6 +145,9 @@ export const Update = keyword('UPDATE');
 export const Replace = keyword('REPLACE');
 export const Upsert = keyword('UPSERT');
 export const ShortestPath = keyword('SHORTEST_PATH');
+export const KShortestPaths = keyword('K_SHORTEST_PATHS');
+export const KPaths = keyword('K_PATHS');
+export const AllShortestPaths = keyword('ALL_SHORTEST_PATHS');
 export const Outbound = keyword('OUTBOUND');
 export const Inbound = keyword('INBOUND');
 export const Any = keyword('ANY');
@@ -219,6 +222,9 @@ export const reservedKeywords: TokenType[] = [
   Replace,
   Upsert,
   ShortestPath,
+  KShortestPaths,
+  KPaths,
+  AllShortestPaths,
   Outbound,
   Inbound,
   Any,

@@ -48,7 +48,7 @@ function syntaxError(detail: string, pos: Pos, token: string, atEnd = false): { 
 const nestingDetail = `the query is nested too deeply (at most ${MAX_NESTING} levels of parentheses or arrays; fewer for objects, function calls, subqueries and traversals)`;
 
 /** AQL words ThemisTS does not implement: an error at one of them says so. */
-const UNSUPPORTED = new Set(['SEARCH', 'GRAPH', 'K_SHORTEST_PATHS', 'K_PATHS', 'ALL_SHORTEST_PATHS']);
+const UNSUPPORTED = new Set(['SEARCH', 'GRAPH']);
 
 const KEYWORDS = [...T.reservedKeywords.map((t) => String(t.LABEL)), 'COUNT', 'TO', 'OPTIONS', 'PRUNE'];
 

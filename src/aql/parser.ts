@@ -7,7 +7,9 @@
  *   operation    := forOp | letOp | filterOp | sortOp | limitOp | collectOp | windowOp
  *                 | returnOp | insertOp | updateOp | removeOp | upsertOp
  *   forOp        := FOR name (, name)* IN ( graphSpec | expr graphSpec? ) (PRUNE (name =)? expr)? optionsClause?
- *   graphSpec    := (OUTBOUND|INBOUND|ANY) ( SHORTEST_PATH expr TO expr | expr ) collection (, collection)*
+ *   graphSpec    := direction ( (SHORTEST_PATH|K_SHORTEST_PATHS|K_PATHS|ALL_SHORTEST_PATHS) expr TO expr | expr )
+ *                   edgeColl (, edgeColl)*        edgeColl := direction? collection
+ *   direction    := OUTBOUND | INBOUND | ANY
  *   letOp        := LET name = expr (, name = expr)*
  *   filterOp     := FILTER expr
  *   sortOp       := SORT sortKey (, sortKey)*          sortKey := expr (ASC|DESC)?
@@ -339,7 +341,12 @@ export class AqlParser extends CstParser {
     this.OR2([
       {
         ALT: () => {
-          this.CONSUME(T.ShortestPath);
+          this.OR3([
+            { ALT: () => this.CONSUME(T.ShortestPath, { LABEL: 'search' }) },
+            { ALT: () => this.CONSUME(T.KShortestPaths, { LABEL: 'search' }) },
+            { ALT: () => this.CONSUME(T.KPaths, { LABEL: 'search' }) },
+            { ALT: () => this.CONSUME(T.AllShortestPaths, { LABEL: 'search' }) },
+          ]);
           this.SUBRULE(this.expr);
           this.CONSUME(T.To);
           this.SUBRULE2(this.expr);
@@ -347,12 +354,24 @@ export class AqlParser extends CstParser {
       },
       { ALT: () => this.SUBRULE3(this.expr) },
     ]);
-    this.SUBRULE(this.collection);
+    this.SUBRULE(this.edgeColl);
     this.MANY(() => {
       this.CONSUME(T.Comma);
-      this.SUBRULE2(this.collection);
+      this.SUBRULE2(this.edgeColl);
     });
     this.leave(1);
+  });
+
+  /** One entry of a graph operation's edge collection list: its own direction, then the collection. */
+  private edgeColl = this.RULE('edgeColl', () => {
+    this.OPTION(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Outbound, { LABEL: 'dir' }) },
+        { ALT: () => this.CONSUME(T.Inbound, { LABEL: 'dir' }) },
+        { ALT: () => this.CONSUME(T.Any, { LABEL: 'dir' }) },
+      ]),
+    );
+    this.SUBRULE(this.collection);
   });
 
   private collection = this.RULE('collection', () => {

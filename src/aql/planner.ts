@@ -206,8 +206,26 @@ export type Source =
 
 export type Step =
   | { kind: 'for'; var: string; source: Source; filters: Expr[]; pos: Pos; bm25?: boolean; similarity?: boolean }
-  | { kind: 'traversal'; op: Extract<Op, { type: 'traversal' }>; edgeTable: string; filters: Expr[]; config: TraversalConfig }
-  | { kind: 'shortestPath'; op: Extract<Op, { type: 'shortestPath' }>; edgeTable: string; filters: Expr[] }
+  /** Graph steps: `edgeTable` is the first of `edges` (each edge collection with the direction it is followed in). */
+  | {
+      kind: 'traversal';
+      op: Extract<Op, { type: 'traversal' }>;
+      edgeTable: string;
+      edges: EdgeSpec[];
+      filters: Expr[];
+      config: TraversalConfig;
+    }
+  | {
+      kind: 'shortestPath';
+      op: Extract<Op, { type: 'shortestPath' }>;
+      edgeTable: string;
+      edges: EdgeSpec[];
+      filters: Expr[];
+      /** OPTIONS: with a weightAttribute, the lightest path (paths.ts) instead of the fewest edges. */
+      config: PathConfig;
+    }
+  /** K_SHORTEST_PATHS, K_PATHS, ALL_SHORTEST_PATHS (op.algorithm). */
+  | { kind: 'paths'; op: Extract<Op, { type: 'paths' }>; edgeTable: string; edges: EdgeSpec[]; filters: Expr[]; config: PathConfig }
   | { kind: 'filter'; cond: Expr }
   | { kind: 'let'; var: string; expr: Expr }
   /** `limit`: only the first `limit` rows in order are needed (top-k sort). `byIndex`: the FOR's source already yields this order. */
@@ -237,6 +255,55 @@ export interface TraversalConfig {
 }
 
 export const DEFAULT_TRAVERSAL: Readonly<TraversalConfig> = { order: 'dfs', uniqueVertices: 'none', uniqueEdges: 'path', defaultWeight: 1 };
+
+/** An edge collection a graph step follows and the direction it follows it in (the query's, or the collection's own). */
+export interface EdgeSpec {
+  table: string;
+  direction: 'outbound' | 'inbound' | 'any';
+}
+
+/** A path search's OPTIONS (K_SHORTEST_PATHS: weights; the others have none that change results). */
+export interface PathConfig {
+  /** The edge attribute holding the weight (a top-level name); absent: every edge weighs defaultWeight... */
+  weightAttribute?: string;
+  /** ...as does an edge whose attribute is not a number (1 unless set). */
+  defaultWeight: number;
+}
+
+/** Reads a path search's OPTIONS (keys were checked when parsing); a bad value is 400 VALIDATION_FAILED naming the option. */
+export function pathConfig(op: Extract<Op, { type: 'paths' | 'shortestPath' }>, bind: Readonly<Record<string, AqlValue>>): PathConfig {
+  const cfg: PathConfig = { defaultWeight: 1 };
+  const what =
+    op.type === 'shortestPath'
+      ? 'SHORTEST_PATH'
+      : op.algorithm === 'kShortestPaths'
+        ? 'K_SHORTEST_PATHS'
+        : op.algorithm === 'kPaths'
+          ? 'K_PATHS'
+          : 'ALL_SHORTEST_PATHS';
+  const refuse = (key: string, value: AqlValue | undefined, expected: string, pos: Pos): never => {
+    throw new ThemisError(
+      'VALIDATION_FAILED',
+      `invalid ${what} option ${key}${value === undefined ? '' : `: ${JSON.stringify(value)}`} (${expected}) (line ${pos.line}, column ${pos.column})`,
+      { details: { field: 'options', option: key, line: pos.line, column: pos.column } },
+    );
+  };
+  for (const { key, value, pos } of op.options ?? []) {
+    if (key === 'useCache') continue; // a hint
+    const c = optionValue(value, bind);
+    if (!c) refuse(key, undefined, 'the value must be a constant or a bind parameter', pos);
+    const v = c!.value;
+    if (key === 'weightAttribute') {
+      if (typeof v !== 'string') refuse(key, v, 'expected an attribute name', pos);
+      if (v !== '') cfg.weightAttribute = v as string;
+    } else if (key === 'defaultWeight') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        refuse(key, v, `expected a number >= 0: ${what} does not support negative weights`, pos);
+      cfg.defaultWeight = v as number;
+    } else refuse(key, v, 'unknown option', pos);
+  }
+  return cfg;
+}
 
 /** A constant option value (literals, bind values, arrays and objects of them, negated numbers); undefined when it is not one. */
 function optionValue(e: Expr, bind: Readonly<Record<string, AqlValue>>): { value: AqlValue } | undefined {
@@ -404,6 +471,35 @@ function isCollectionRef(e: Expr, scope: ReadonlySet<string>): e is Extract<Expr
   return (e.type === 'name' && !scope.has(e.name)) || e.type === 'bindCollection';
 }
 
+/**
+ * A graph operation's edge collections, each with the direction it is
+ * followed in (its own, else the operation's); each must exist. The same
+ * collection twice is followed once; twice with different directions is
+ * refused (400) rather than guessed at.
+ */
+function edgeSpecs(
+  op: Extract<Op, { type: 'traversal' | 'shortestPath' | 'paths' }>,
+  bind: Readonly<Record<string, AqlValue>>,
+  cat: Catalogue,
+  reads: string[],
+): EdgeSpec[] {
+  const out: EdgeSpec[] = [];
+  for (const ref of op.edges ?? [{ table: op.edgeTable }]) {
+    const table = collectionName(ref.table, bind, op.pos);
+    if (cat(table).exists === false) throw collectionNotFound(table, op.pos);
+    if (!reads.includes(table)) reads.push(table);
+    const direction = (ref.direction ?? op.direction).toLowerCase() as EdgeSpec['direction'];
+    const same = out.find((e) => e.table === table);
+    if (same) {
+      if (same.direction !== direction)
+        throw bad(`conflicting directions specified for edge collection "${table}" (${same.direction} and ${direction})`, op.pos);
+      continue;
+    }
+    out.push({ table, direction });
+  }
+  return out;
+}
+
 function collectionName(e: Expr | string, bind: Readonly<Record<string, AqlValue>>, pos?: Pos): string {
   let name: unknown;
   if (typeof e === 'string') name = e;
@@ -531,20 +627,32 @@ function buildSteps(
         scope.add(op.var);
         break;
       }
+      case 'paths': {
+        const edges = edgeSpecs(op, opts.bindVars, cat, reads);
+        checkExpr(op.from);
+        checkExpr(op.to);
+        if (
+          op.algorithm === 'kPaths' &&
+          (!Number.isInteger(op.min) || !Number.isInteger(op.max) || op.min < 0 || op.max < op.min || op.max > 100)
+        )
+          throw bad(`K_PATHS depth ${op.min}..${op.max} must be integers with 0 <= min <= max <= 100`, op.pos);
+        steps.push({ kind: 'paths', op, edgeTable: edges[0]!.table, edges, filters: [], config: pathConfig(op, opts.bindVars) });
+        scope.add(op.pathVar);
+        break;
+      }
       case 'traversal':
       case 'shortestPath': {
-        const edgeTable = collectionName(op.edgeTable, opts.bindVars, op.pos);
-        if (cat(edgeTable).exists === false) throw collectionNotFound(edgeTable, op.pos);
-        if (!reads.includes(edgeTable)) reads.push(edgeTable);
+        const edges = edgeSpecs(op, opts.bindVars, cat, reads);
+        const edgeTable = edges[0]!.table;
         if (op.type === 'traversal') {
           checkExpr(op.start);
           if (!Number.isInteger(op.min) || !Number.isInteger(op.max) || op.min < 0 || op.max < op.min || op.max > 100)
             throw bad(`traversal depth ${op.min}..${op.max} must be integers with 0 <= min <= max <= 100`, op.pos);
-          steps.push({ kind: 'traversal', op, edgeTable, filters: [], config: traversalConfig(op, opts.bindVars) });
+          steps.push({ kind: 'traversal', op, edgeTable, edges, filters: [], config: traversalConfig(op, opts.bindVars) });
         } else {
           checkExpr(op.from);
           checkExpr(op.to);
-          steps.push({ kind: 'shortestPath', op, edgeTable, filters: [] });
+          steps.push({ kind: 'shortestPath', op, edgeTable, edges, filters: [], config: pathConfig(op, opts.bindVars) });
         }
         scope.add(op.vertexVar);
         if (op.edgeVar) scope.add(op.edgeVar);
@@ -801,6 +909,8 @@ function boundBy(s: Step): string[] {
       ];
     case 'shortestPath':
       return [s.op.vertexVar, ...(s.op.edgeVar ? [s.op.edgeVar] : [])];
+    case 'paths':
+      return [s.op.pathVar];
     case 'let':
       return [s.var];
     case 'collect':
@@ -838,12 +948,12 @@ function pushDownFilters(steps: Step[]): void {
         if (t.kind === 'sort' || t.kind === 'limit' || t.kind === 'collect' || t.kind === 'window' || t.kind === 'modify') break;
         const binds = boundBy(t);
         if (binds.some((b) => vars.has(b))) {
-          if (t.kind === 'for' || t.kind === 'traversal' || t.kind === 'shortestPath') target = j;
+          if (t.kind === 'for' || t.kind === 'traversal' || t.kind === 'shortestPath' || t.kind === 'paths') target = j;
           break;
         }
       }
       if (target === undefined) keep.push(c);
-      else (steps[target] as Extract<Step, { kind: 'for' | 'traversal' | 'shortestPath' }>).filters.push(c);
+      else (steps[target] as Extract<Step, { kind: 'for' | 'traversal' | 'shortestPath' | 'paths' }>).filters.push(c);
     }
     if (keep.length === 0) {
       steps.splice(i, 1);
@@ -1044,7 +1154,8 @@ function useIndexOrder(steps: Step[], cat: Catalogue): void {
     while (j >= 0 && steps[j]!.kind === 'let') j--;
     const f = steps[j];
     if (!f || f.kind !== 'for' || !s.limit) continue;
-    if (steps.slice(0, j).some((x) => x.kind === 'for' || x.kind === 'traversal' || x.kind === 'shortestPath')) continue; // only the outermost loop
+    if (steps.slice(0, j).some((x) => x.kind === 'for' || x.kind === 'traversal' || x.kind === 'shortestPath' || x.kind === 'paths'))
+      continue; // only the outermost loop
     const src = f.source;
     if (src.kind !== 'full_scan' && src.kind !== 'index_range') continue;
     const p = attributePath(s.keys[0]!.expr, f.var);
@@ -1140,6 +1251,13 @@ function explainOf(steps: Step[], mode: Plan['mode'], cat: Catalogue): Record<st
   };
 }
 
+/** `edges`: the edge collection, or (several, or one with its own direction) each as "name" or "DIRECTION name". */
+function describeEdges(s: Extract<Step, { kind: 'traversal' | 'shortestPath' | 'paths' }>): Record<string, unknown> {
+  if (!s.op.edges) return { edges: s.edgeTable };
+  const dir = s.op.direction.toLowerCase();
+  return { edges: s.edges.map((e) => (e.direction === dir ? e.table : `${e.direction.toUpperCase()} ${e.table}`)) };
+}
+
 function describeStep(s: Step): Record<string, unknown> {
   switch (s.kind) {
     case 'for': {
@@ -1159,7 +1277,7 @@ function describeStep(s: Step): Record<string, unknown> {
         direction: s.op.direction,
         min: s.op.min,
         max: s.op.max,
-        edges: s.edgeTable,
+        ...describeEdges(s),
         order: s.config.order,
         unique_vertices: s.config.uniqueVertices,
         unique_edges: s.config.uniqueEdges,
@@ -1167,7 +1285,25 @@ function describeStep(s: Step): Record<string, unknown> {
         ...(s.filters.length ? { filters: s.filters.length } : {}),
       };
     case 'shortestPath':
-      return { type: 'shortest_path', direction: s.op.direction, edges: s.edgeTable };
+      return {
+        type: 'shortest_path',
+        direction: s.op.direction,
+        ...describeEdges(s),
+        ...(s.config.weightAttribute !== undefined
+          ? { weight_attribute: s.config.weightAttribute, default_weight: s.config.defaultWeight }
+          : {}),
+      };
+    case 'paths':
+      return {
+        type: s.op.algorithm === 'kShortestPaths' ? 'k_shortest_paths' : s.op.algorithm === 'kPaths' ? 'k_paths' : 'all_shortest_paths',
+        direction: s.op.direction,
+        ...(s.op.algorithm === 'kPaths' ? { min: s.op.min, max: s.op.max } : {}),
+        ...describeEdges(s),
+        ...(s.config.weightAttribute !== undefined
+          ? { weight_attribute: s.config.weightAttribute, default_weight: s.config.defaultWeight }
+          : {}),
+        ...(s.filters.length ? { filters: s.filters.length } : {}),
+      };
     case 'filter':
       return { type: 'filter' };
     case 'let':

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_JSON_DEPTH } from '../json-limits.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../storage/index.js';
 import type { Transaction } from '../txn/index.js';
-import { collectionBindKey, queryExprs, subqueriesOf } from './analyze.js';
+import { collectionBindKey, edgeTablesOf, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
 import { Executor, IndexOrderUnusable, type ExecDeps } from './exec/index.js';
 import { checkDepth, depthError, memoryError, sizeOf, stringBytes } from './governor.js';
@@ -116,7 +116,7 @@ function collectionsOf(q: Query, bind: Record<string, AqlValue>, out = new Set<s
   for (const c of q.with ?? []) visit(c);
   for (const op of q.ops) {
     if (op.type === 'for') visit(op.in);
-    if (op.type === 'traversal' || op.type === 'shortestPath') visit(op.edgeTable);
+    if (op.type === 'traversal' || op.type === 'shortestPath' || op.type === 'paths') for (const t of edgeTablesOf(op)) visit(t);
   }
   for (const e of queryExprs(q)) for (const sq of subqueriesOf(e)) collectionsOf(sq.query, bind, out);
   return out;

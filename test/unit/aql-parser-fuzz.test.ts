@@ -52,6 +52,9 @@ const RESERVED = new Set([
   'REPLACE',
   'UPSERT',
   'SHORTEST_PATH',
+  'K_SHORTEST_PATHS',
+  'K_PATHS',
+  'ALL_SHORTEST_PATHS',
   'OUTBOUND',
   'INBOUND',
   'ANY',
@@ -340,6 +343,10 @@ const exprText = fc.tuple(exprArb, seedArb, fc.nat(13)).map(([e, seed, form]) =>
 const docText = exprText.map((s) => `(${s})`);
 
 const dirArb = fc.constantFrom('OUTBOUND', 'INBOUND', 'ANY', 'outbound', 'Any');
+/** An edge collection list: one or more collections, each with its own direction or not. */
+const collList = fc
+  .array(fc.tuple(fc.option(dirArb), collName), { minLength: 1, maxLength: 3 })
+  .map((cs) => cs.map(([d, c]) => (d === null ? c : `${d} ${c}`)).join(', '));
 
 const opArb: fc.Arbitrary<Piece> = fc.oneof(
   fc
@@ -357,7 +364,7 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
       fc.option(fc.constantFrom('1', '2', '0..3', '1..1')),
       dirArb,
       exprText,
-      collName,
+      collList,
       // PRUNE [var =] condition, then OPTIONS (ArangoDB's order of the two clauses)
       fc.option(fc.tuple(fc.option(fc.constantFrom('stop', 'cond', 'count')), exprText, fc.constantFrom('PRUNE', 'prune', 'Prune'))),
       fc.option(
@@ -379,8 +386,30 @@ const opArb: fc.Arbitrary<Piece> = fc.oneof(
       types: ['traversal'],
     })),
   fc
-    .tuple(varName, dirArb, exprText, exprText, collName)
+    .tuple(varName, dirArb, exprText, exprText, collList)
     .map(([v, dir, from, to, coll]) => ({ text: `FOR ${v}, e IN ${dir} SHORTEST_PATH ${from} TO ${to} ${coll}`, types: ['shortestPath'] })),
+  // K_SHORTEST_PATHS / ALL_SHORTEST_PATHS (no depth), K_PATHS (optional depth); one variable; OPTIONS
+  fc
+    .tuple(
+      varName,
+      fc.constantFrom(
+        ['', 'K_SHORTEST_PATHS'],
+        ['', 'all_shortest_paths'],
+        ['', 'K_PATHS'],
+        ['2 ', 'K_PATHS'],
+        ['1..3 ', 'k_paths'],
+        ['0..0 ', 'K_PATHS'],
+      ),
+      dirArb,
+      exprText,
+      exprText,
+      collList,
+      fc.option(fc.constantFrom('{useCache: false}', '{"useCache": @c}')),
+    )
+    .map(([v, [depth, word], dir, from, to, coll, options]) => ({
+      text: `FOR ${v} IN ${depth}${dir} ${word} ${from} TO ${to} ${coll}${options ? ` OPTIONS ${options}` : ''}`,
+      types: ['paths'],
+    })),
   exprText.map((e) => ({ text: `FILTER ${e}`, types: ['filter'] })),
   fc
     .array(fc.tuple(varName, exprText), { minLength: 1, maxLength: 3 })
@@ -470,12 +499,14 @@ const queryArb: fc.Arbitrary<{ text: string; types: string[]; hasReturn: boolean
     let text = pieces.map((p) => p.text).join('\n');
     if (declared) text = `WITH ${declared.join(', ')}\n${text}`;
     // RETURN DISTINCT only after a loop (ArangoDB refuses it on the top level of a (sub)query)
-    const loop = ops.some((p) => p.types[0] === 'for' || p.types[0] === 'traversal' || p.types[0] === 'shortestPath');
+    const loop = ops.some(
+      (p) => p.types[0] === 'for' || p.types[0] === 'traversal' || p.types[0] === 'shortestPath' || p.types[0] === 'paths',
+    );
     if (hasReturn) text += `\nRETURN ${distinct && loop ? 'DISTINCT ' : ''}${ret}`;
     // keyword case does not matter: lower-case the query's own keywords sometimes
     if (lower)
       text = text.replace(
-        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|WINDOW|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|PRUNE|SHORTEST_PATH|TO)\b/g,
+        /\b(FOR|IN|FILTER|LET|SORT|LIMIT|COLLECT|AGGREGATE|WINDOW|INTO|WITH|COUNT|RETURN|DISTINCT|INSERT|REMOVE|OPTIONS|PRUNE|SHORTEST_PATH|K_SHORTEST_PATHS|K_PATHS|ALL_SHORTEST_PATHS|TO)\b/g,
         (k) => k.toLowerCase(),
       );
     return { text, types: pieces.flatMap((p) => p.types), hasReturn };
@@ -552,6 +583,9 @@ const PIECES = [
   'UPSERT',
   'OUTBOUND',
   'SHORTEST_PATH',
+  'K_SHORTEST_PATHS',
+  'K_PATHS',
+  'ALL_SHORTEST_PATHS',
   'TO',
   'OPTIONS',
   'PRUNE',

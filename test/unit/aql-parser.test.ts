@@ -713,7 +713,6 @@ describe('parseAql: errors', () => {
     ['FOR v IN 1..2 OUTBOUND SHORTEST_PATH "x/1" TO "x/2" e RETURN v', 1, 10, '1', 'SHORTEST_PATH takes no depth'],
     ['FOR v IN x..2 OUTBOUND "a/1" e RETURN v', 1, 10, 'x', 'traversal depth must be'],
     ['FOR v IN 3..1 OUTBOUND "a/1" e RETURN v', 1, 10, '3', 'minimum must not exceed the maximum'],
-    ['FOR v IN 1..2 OUTBOUND "a/1" e1, e2 RETURN v', 1, 34, 'e2', 'exactly one edge collection'],
     ['FOR v IN 1..2 OUTBOUND "a/1" GRAPH "social" RETURN v', 1, 36, '"social"', 'named graphs (GRAPH) are not supported'],
     ['FOR v IN OUTBOUND "x" RETURN v', 1, 23, 'RETURN', 'expected a collection name'],
     ['UPSERT {a: 1} INSERT {a: 1} IN c', 1, 29, 'IN', 'expected UPDATE or REPLACE'],

@@ -19,6 +19,7 @@ import { hashKey, truthy } from '../values.js';
 import { extend, limitValue, RowScope, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
 import { collectionCount, collectionList } from './collections.js';
 import { traversalStep, shortestPathStep } from './graph.js';
+import { pathsStep, weightedShortestPathStep } from './paths.js';
 import { modifyStep } from './modify.js';
 import { collectStep, sortStep } from './sort-collect.js';
 import { documentCall, forStep } from './sources.js';
@@ -229,7 +230,9 @@ export class Executor implements ExecContext {
       case 'traversal':
         return traversalStep(this, s, input);
       case 'shortestPath':
-        return shortestPathStep(this, s, input);
+        return s.config.weightAttribute === undefined ? shortestPathStep(this, s, input) : weightedShortestPathStep(this, s, input);
+      case 'paths':
+        return pathsStep(this, s, input);
       case 'filter':
         return this.filterStep(s.cond, input);
       case 'let':

@@ -2,7 +2,10 @@
  * Graph steps: `FOR v, e, p IN min..max DIRECTION start edges [PRUNE ...]
  * [OPTIONS {...}]` (ArangoDB's traversal: depth-first by default, see
  * traversalStep) and `FOR v, e IN DIRECTION SHORTEST_PATH from TO to
- * edges`. Adjacency comes from `deps.neighbors` as of the query's snapshot,
+ * edges` (each over one or more edge collections, each in the query's
+ * direction or its own: `adjacent`; the path searches K_SHORTEST_PATHS,
+ * K_PATHS and ALL_SHORTEST_PATHS are in paths.ts and walk the graph through
+ * the same function). Adjacency comes from `deps.neighbors` as of the query's snapshot,
  * with the query's transaction's buffered edge writes over it (edgeOverlay),
  * so edges and the documents they lead to are read as the query sees them.
  */
@@ -13,7 +16,7 @@ import { edgeEnds, type Direction as GraphDirection } from '../../graph/index.js
 import type { Transaction } from '../../txn/index.js';
 import type { AqlValue, Expr } from '../ast.js';
 import { BigMap, BigSet } from '../big-collections.js';
-import type { Step, TraversalConfig } from '../planner.js';
+import type { EdgeSpec, Step, TraversalConfig } from '../planner.js';
 import { truthy } from '../values.js';
 import { WarningCodes } from '../warnings.js';
 import { extend, tooMany, type ExecContext, type Row } from './context.js';
@@ -23,14 +26,14 @@ import { readEntity, toDoc, type EntityReader } from './sources.js';
 export type GraphContext = EntityReader & Pick<ExecContext, 'eval' | 'evalSync' | 'tick'>;
 
 /** A vertex or edge document by its key (null when absent). */
-function vertexDoc(cx: EntityReader, key: string): AqlValue {
+export function vertexDoc(cx: EntityReader, key: string): AqlValue {
   const text = readEntity(cx, key);
   if (text === undefined) return null;
   const sep = key.indexOf(':');
   return toDoc(cx, key, key.slice(0, sep), text);
 }
 
-type Adjacent = { edge: string; vertex: string };
+export type Adjacent = { edge: string; vertex: string };
 
 /** A transaction's buffered writes to one edge table, as adjacency: the edge keys it wrote, the edges it put by vertex. */
 interface EdgeOverlay {
@@ -93,8 +96,17 @@ async function neighbors(cx: GraphContext, vertex: string, dir: GraphDirection, 
   return a === undefined || a.readsAll ? all : all.filter((x) => canReadKey(a, x.edge) && canReadKey(a, x.vertex));
 }
 
+/** A step's edge collections: the adjacent edges and vertices over each (in list order), backwards when `reverse` (a search from the target). */
+export async function adjacent(cx: GraphContext, vertex: string, edges: readonly EdgeSpec[], reverse = false): Promise<Adjacent[]> {
+  const flip = (d: GraphDirection): GraphDirection => (!reverse || d === 'any' ? d : d === 'outbound' ? 'inbound' : 'outbound');
+  if (edges.length === 1) return neighbors(cx, vertex, flip(edges[0]!.direction), edges[0]!.table);
+  const out: Adjacent[] = [];
+  for (const e of edges) for (const a of await neighbors(cx, vertex, flip(e.direction), e.table)) out.push(a);
+  return out;
+}
+
 /** A traversal or path named by the query starts (or ends) only at a vertex of a table it may read (403). */
-function checkEnd(cx: GraphContext, vertex: string): void {
+export function checkEnd(cx: GraphContext, vertex: string): void {
   const a = cx.opts.access;
   if (a !== undefined && !a.readsAll) assertRead(a, tableOf(vertex));
 }
@@ -104,7 +116,7 @@ function checkEnd(cx: GraphContext, vertex: string): void {
  * "collection/key", or a document with `_id`); undefined when none, with a
  * warning as in ArangoDB ("Only id strings or objects with _id are allowed").
  */
-async function startVertex(cx: Pick<ExecContext, 'eval' | 'opts'>, e: Expr, row: Row, what: string): Promise<string | undefined> {
+export async function startVertex(cx: Pick<ExecContext, 'eval' | 'opts'>, e: Expr, row: Row, what: string): Promise<string | undefined> {
   const v = await cx.eval(e, row);
   const key =
     typeof v === 'string'
@@ -255,9 +267,10 @@ export async function* traversalStep(
   input: AsyncIterable<Row>,
 ): AsyncGenerator<Row> {
   const { op, config: cfg } = s;
-  const dir = op.direction.toLowerCase() as GraphDirection;
   const max = cx.opts.maxIntermediate;
-  const followsEdges = cfg.edgeCollections === undefined || cfg.edgeCollections.includes(s.edgeTable);
+  // OPTIONS edgeCollections: only these of the listed collections are followed
+  const follow = s.edges.filter((e) => cfg.edgeCollections === undefined || cfg.edgeCollections.includes(e.table));
+  const followsEdges = follow.length > 0;
   const vertexOk = (v: string): boolean => cfg.vertexCollections === undefined || cfg.vertexCollections.includes(tableOf(v));
   const rowOf = (row: Row, n: TNode): Row => {
     let r = extend(row, op.vertexVar, vdocOf(cx, n));
@@ -318,7 +331,7 @@ export async function* traversalStep(
         if (s.filters.every((f) => truthy(cx.evalSync(f, r!)))) yield r;
       }
       if (n.depth < op.max && !pruned && followsEdges) {
-        for (const a of await neighbors(cx, n.vertex, dir, s.edgeTable)) {
+        for (const a of await adjacent(cx, n.vertex, follow)) {
           if (!vertexOk(a.vertex)) continue;
           if (seen?.has(a.vertex)) continue;
           if (markOnPush) seen?.add(a.vertex);
@@ -338,7 +351,6 @@ export async function* shortestPathStep(
   input: AsyncIterable<Row>,
 ): AsyncGenerator<Row> {
   const op = s.op;
-  const dir = op.direction.toLowerCase() as GraphDirection;
   for await (const row of input) {
     const from = await startVertex(cx, op.from, row, 'shortest path');
     const to = await startVertex(cx, op.to, row, 'shortest path');
@@ -352,7 +364,7 @@ export async function* shortestPathStep(
       const next: string[] = [];
       for (const v of frontier) {
         cx.tick();
-        for (const a of await neighbors(cx, v, dir, s.edgeTable)) {
+        for (const a of await adjacent(cx, v, s.edges)) {
           if (parent.has(a.vertex)) continue;
           parent.set(a.vertex, [v, a.edge]);
           if (a.vertex === to) {
