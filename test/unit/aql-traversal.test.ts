@@ -633,9 +633,10 @@ describe('refusals: 400 VALIDATION_FAILED naming the option', () => {
 
   it('unknown option names', async () => {
     await refused(`${q} OPTIONS {depthFirst: true} RETURN v`, /unsupported graph traversal option "depthFirst"/);
+    // SHORTEST_PATH takes weightAttribute and defaultWeight (aql-paths.test.ts), nothing else
     await refused(
-      "FOR v IN OUTBOUND SHORTEST_PATH 'circles/A' TO 'circles/D' edges OPTIONS {weightAttribute: 'w'} RETURN v",
-      /SHORTEST_PATH OPTIONS are not supported/,
+      "FOR v IN OUTBOUND SHORTEST_PATH 'circles/A' TO 'circles/D' edges OPTIONS {order: 'bfs'} RETURN v",
+      /unsupported SHORTEST_PATH option "order"/,
     );
   });
 
