@@ -13,6 +13,7 @@ import { Aql } from '../../src/aql/index.js';
 import type { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
+import { CONNECTIONS, PLACES } from '../helpers/arango-train-network.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
 
 const CIRCLES: [string, string][] = [
@@ -40,65 +41,6 @@ const CIRCLE_EDGES: [string, string, string, string][] = [
   ['76747', 'H', 'I', 'right_blub'],
   ['76749', 'G', 'J', 'right_zip'],
   ['76751', 'J', 'K', 'right_zup'],
-];
-const PLACES: string[] = [
-  'Inverness',
-  'Aberdeen',
-  'Leuchars',
-  'StAndrews',
-  'Edinburgh',
-  'Glasgow',
-  'York',
-  'Carlisle',
-  'Birmingham',
-  'London',
-  'Brussels',
-  'Cologne',
-  'Toronto',
-  'Winnipeg',
-  'Saskatoon',
-  'Edmonton',
-  'Jasper',
-  'Vancouver',
-];
-/** [key, from, to, travelTime] in creation order. */
-const CONNECTIONS: [string, string, string, number][] = [
-  ['76826', 'Inverness', 'Aberdeen', 3],
-  ['76828', 'Aberdeen', 'Inverness', 2.5],
-  ['76830', 'Aberdeen', 'Leuchars', 1.5],
-  ['76832', 'Leuchars', 'Aberdeen', 1],
-  ['76834', 'Leuchars', 'Edinburgh', 1.5],
-  ['76836', 'Edinburgh', 'Leuchars', 3],
-  ['76838', 'Edinburgh', 'Glasgow', 1],
-  ['76840', 'Glasgow', 'Edinburgh', 1],
-  ['76842', 'Edinburgh', 'York', 3.5],
-  ['76844', 'York', 'Edinburgh', 4],
-  ['76846', 'Glasgow', 'Carlisle', 1],
-  ['76848', 'Carlisle', 'Glasgow', 1],
-  ['76850', 'Carlisle', 'York', 2.5],
-  ['76852', 'York', 'Carlisle', 3.5],
-  ['76854', 'Carlisle', 'Birmingham', 2],
-  ['76856', 'Birmingham', 'Carlisle', 1],
-  ['76858', 'Birmingham', 'London', 1.5],
-  ['76860', 'London', 'Birmingham', 2.5],
-  ['76862', 'Leuchars', 'StAndrews', 0.2],
-  ['76864', 'StAndrews', 'Leuchars', 0.2],
-  ['76866', 'York', 'London', 1.8],
-  ['76868', 'London', 'York', 2],
-  ['76870', 'London', 'Brussels', 2.5],
-  ['76872', 'Brussels', 'London', 3.5],
-  ['76874', 'Brussels', 'Cologne', 2],
-  ['76876', 'Cologne', 'Brussels', 1.5],
-  ['76878', 'Toronto', 'Winnipeg', 36],
-  ['76880', 'Winnipeg', 'Toronto', 35],
-  ['76882', 'Winnipeg', 'Saskatoon', 12],
-  ['76884', 'Saskatoon', 'Winnipeg', 5],
-  ['76886', 'Saskatoon', 'Edmonton', 12],
-  ['76888', 'Edmonton', 'Saskatoon', 17],
-  ['76890', 'Edmonton', 'Jasper', 6],
-  ['76892', 'Jasper', 'Edmonton', 5],
-  ['76894', 'Jasper', 'Vancouver', 12],
-  ['76896', 'Vancouver', 'Jasper', 13],
 ];
 const DOC_EXAMPLES: [string, string, unknown[]][] = [
   [

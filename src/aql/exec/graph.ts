@@ -350,13 +350,10 @@ export async function* shortestPathStep(
   s: Extract<Step, { kind: 'shortestPath' }>,
   input: AsyncIterable<Row>,
 ): AsyncGenerator<Row> {
-  const op = s.op;
   for await (const row of input) {
-    const from = await startVertex(cx, op.from, row, 'shortest path');
-    const to = await startVertex(cx, op.to, row, 'shortest path');
-    if (from === undefined || to === undefined) continue;
-    checkEnd(cx, from);
-    checkEnd(cx, to);
+    const ends = await pathEnds(cx, s.op, row);
+    if (ends === undefined) continue;
+    const [from, to] = ends;
     const parent = new BigMap<[string, string] | null>().set(from, null);
     let found = from === to;
     let frontier = [from];
@@ -379,16 +376,44 @@ export async function* shortestPathStep(
       frontier = next;
     }
     if (!found) continue;
-    const path: [string, string | null][] = [];
+    const vertices: string[] = [];
+    const edges: string[] = [];
     for (let v: string | undefined = to; v !== undefined; ) {
       const p = parent.get(v);
-      path.unshift([v, p ? p[1] : null]);
+      vertices.unshift(v);
+      if (p) edges.unshift(p[1]);
       v = p ? p[0] : undefined;
     }
-    for (const [vertex, edge] of path) {
-      let r = extend(row, op.vertexVar, vertexDoc(cx, vertex));
-      if (op.edgeVar) r = extend(r, op.edgeVar, edge === null ? null : vertexDoc(cx, edge));
-      if (s.filters.every((f) => truthy(cx.evalSync(f, r)))) yield r;
-    }
+    yield* shortestPathRows(cx, s, row, vertices, edges);
+  }
+}
+
+/** A shortest-path step's two ends for `row` (undefined when either is no vertex id), each readable by the caller. */
+export async function pathEnds(
+  cx: GraphContext,
+  op: Extract<Step, { kind: 'shortestPath' }>['op'],
+  row: Row,
+): Promise<[string, string] | undefined> {
+  const from = await startVertex(cx, op.from, row, 'shortest path');
+  const to = await startVertex(cx, op.to, row, 'shortest path');
+  if (from === undefined || to === undefined) return undefined;
+  checkEnd(cx, from);
+  checkEnd(cx, to);
+  return [from, to];
+}
+
+/** One row per vertex of a path, with the edge that led to it (null at the start), that passes the step's filters. */
+export function* shortestPathRows(
+  cx: GraphContext,
+  s: Extract<Step, { kind: 'shortestPath' }>,
+  row: Row,
+  vertices: readonly string[],
+  edges: readonly string[],
+): Generator<Row> {
+  const op = s.op;
+  for (let i = 0; i < vertices.length; i++) {
+    let r = extend(row, op.vertexVar, vertexDoc(cx, vertices[i]!));
+    if (op.edgeVar) r = extend(r, op.edgeVar, i === 0 ? null : vertexDoc(cx, edges[i - 1]!));
+    if (s.filters.every((f) => truthy(cx.evalSync(f, r)))) yield r;
   }
 }

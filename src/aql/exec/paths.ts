@@ -31,7 +31,7 @@ import { BigMap, BigSet } from '../big-collections.js';
 import type { EdgeSpec, PathConfig, Step } from '../planner.js';
 import { truthy } from '../values.js';
 import { extend, tooMany, type Row } from './context.js';
-import { adjacent, checkEnd, startVertex, vertexDoc, type Adjacent, type GraphContext } from './graph.js';
+import { adjacent, checkEnd, pathEnds, shortestPathRows, startVertex, vertexDoc, type Adjacent, type GraphContext } from './graph.js';
 
 type PathsStep = Extract<Step, { kind: 'paths' }>;
 
@@ -473,20 +473,11 @@ export async function* weightedShortestPathStep(
   s: Extract<Step, { kind: 'shortestPath' }>,
   input: AsyncIterable<Row>,
 ): AsyncGenerator<Row> {
-  const op = s.op;
   for await (const row of input) {
-    const from = await startVertex(cx, op.from, row, 'shortest path');
-    const to = await startVertex(cx, op.to, row, 'shortest path');
-    if (from === undefined || to === undefined) continue;
-    checkEnd(cx, from);
-    checkEnd(cx, to);
+    const ends = await pathEnds(cx, s.op, row);
+    if (ends === undefined) continue;
     const g = new SearchGraph(cx, s.edges, s.config, 'the shortest-path search');
-    const p = await lightestPath(g, from, to, NONE, NONE);
-    if (p === undefined) continue;
-    for (let i = 0; i < p.vertices.length; i++) {
-      let r = extend(row, op.vertexVar, vertexDoc(cx, p.vertices[i]!));
-      if (op.edgeVar) r = extend(r, op.edgeVar, i === 0 ? null : vertexDoc(cx, p.edges[i - 1]!));
-      if (s.filters.every((f) => truthy(cx.evalSync(f, r)))) yield r;
-    }
+    const p = await lightestPath(g, ends[0], ends[1], NONE, NONE);
+    if (p !== undefined) yield* shortestPathRows(cx, s, row, p.vertices, p.edges);
   }
 }
