@@ -210,6 +210,7 @@ describe('the Security & compliance page', () => {
       await auditReport.getByRole('table', { name: 'Top actions' }).waitFor({ timeout: 15_000 });
       await expect(auditReport.getByRole('table', { name: 'Top actions' }).textContent()).resolves.toContain('PUT_ENTITY');
       await expect(auditReport.getByRole('table', { name: 'Top users' }).textContent()).resolves.toContain('etl-loader');
+      await page.screenshot({ path: screenshotPath('console-reports.png') });
       const pdf = await downloadOf(page, () => auditReport.getByRole('button', { name: 'Download PDF' }).click());
       expect(pdf.bytes.subarray(0, 4).toString('latin1')).toBe('%PDF');
       expect(pdf.download.suggestedFilename()).toMatch(/^themis-audit-report-.*\.pdf$/);
