@@ -387,6 +387,7 @@ export class AqlService {
       if (saved && txn!.state === 'active') {
         txn!.writes.clear();
         for (const [k, w] of saved.writes) txn!.writes.set(k, w);
+        txn!.version++;
         txn!.bytes = saved.bytes;
       }
       throw e;

@@ -244,6 +244,7 @@ export class TransactionManager {
     }
     // Delete + re-insert keeps first-write order meaningful only per key; Map order is first insertion.
     txn.writes.set(w.k.key, w);
+    txn.version++;
     txn.bytes = bytes;
     txn.lastActivity = Date.now();
   }
@@ -415,6 +416,7 @@ export class TransactionManager {
       this.pruneAt = PRUNE_THRESHOLD;
     }
     txn.writes.clear();
+    txn.version++;
     if (txn.implicit) return;
     this.active.delete(txn.id);
     const d = Date.now() - txn.startedAt;

@@ -53,6 +53,8 @@ export interface CommitOrigin {
 export class Transaction {
   state: TxnState = 'active';
   readonly writes = new Map<string, BufferedWrite>();
+  /** Bumped by every change to `writes`: views derived from them (a query's edge overlay) compare it. */
+  version = 0;
   bytes = 0;
   lastActivity: number;
   readonly startedAt: number;

@@ -111,6 +111,10 @@ describe('graph reads come from the query snapshot', () => {
       expect(await rows("FOR v IN 1..1 INBOUND 'v:b' e RETURN v._key", txn)).toEqual([]);
       expect(await rows("FOR v IN OUTBOUND SHORTEST_PATH 'v:a' TO 'v:a' e RETURN v._key", txn)).toEqual(['a']);
       expect(await rows("FOR v IN OUTBOUND SHORTEST_PATH 'v:b' TO 'v:d' e RETURN v._key", txn)).toEqual(['b', 'c', 'd']);
+      // re-pointing an edge the transaction already wrote (its write count unchanged) is seen too
+      await db.get(Entities).putEntity('e:3', { _from: 'v:c', _to: 'v:b' }, txn);
+      expect(await rows("FOR v IN 1..1 OUTBOUND 'v:c' e RETURN v._key", txn)).toEqual(['b']);
+      await db.get(Entities).putEntity('e:3', { _from: 'v:c', _to: 'v:d' }, txn);
       await db.get(Entities).deleteEntity('e:2', txn);
       expect(await rows("FOR v IN 1..5 ANY 'v:b' e RETURN v._key", txn)).toEqual([]);
       expect(await rows("FOR v IN 1..5 OUTBOUND 'v:a' x RETURN v._key", txn)).toEqual(['d']);

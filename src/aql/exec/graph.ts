@@ -37,8 +37,8 @@ export type Adjacent = { edge: string; vertex: string };
 
 /** A transaction's buffered writes to one edge table, as adjacency: the edge keys it wrote, the edges it put by vertex. */
 interface EdgeOverlay {
-  /** Its writes count when built (a later write in the same query builds it again). */
-  readonly size: number;
+  /** The transaction's version when built (any later change to its writes builds it again). */
+  readonly version: number;
   readonly written: Set<string>;
   readonly out: Map<string, Adjacent[]>;
   readonly in: Map<string, Adjacent[]>;
@@ -50,8 +50,8 @@ function edgeOverlay(txn: Transaction | undefined, edgeTable: string): EdgeOverl
   if (!txn || txn.writes.size === 0) return undefined;
   let byTable = overlays.get(txn);
   const have = byTable?.get(edgeTable);
-  if (have && have.size === txn.writes.size) return have.written.size === 0 ? undefined : have;
-  const o: EdgeOverlay = { size: txn.writes.size, written: new Set(), out: new Map(), in: new Map() };
+  if (have && have.version === txn.version) return have.written.size === 0 ? undefined : have;
+  const o: EdgeOverlay = { version: txn.version, written: new Set(), out: new Map(), in: new Map() };
   const add = (m: Map<string, Adjacent[]>, at: string, a: Adjacent) => {
     const list = m.get(at);
     if (list) list.push(a);
