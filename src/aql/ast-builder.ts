@@ -9,7 +9,7 @@
  * keys, traversal depth, variable counts). Failures throw AqlBuildError.
  */
 import type { CstChildrenDictionary, CstNode, IToken, TokenType } from 'chevrotain';
-import type { AggregateFn, ArrayCompareOp, BinaryOp, Direction, EdgeCollectionRef, Expr, Op, Pos, Query } from './ast.js';
+import type { AggregateFn, ArrayCompareOp, BinaryOp, Direction, EdgeCollectionRef, Expr, Op, OptionEntry, Pos, Query } from './ast.js';
 import * as T from './lexer.js';
 import { aqlParser } from './parser.js';
 
@@ -391,39 +391,24 @@ export class AstBuilder extends BaseVisitor {
       );
     if (graph) {
       if (search?.tokenType === T.ShortestPath) {
+        const entries = options ? this.optionEntries(options.children, ALLOWED_OPTIONS.shortestPath, 'SHORTEST_PATH') : undefined;
         const op = this.graphSpec(graph.children, names, source, pos) as ShortestPathOp;
-        if (options) {
-          this.optionsClause(options.children, ALLOWED_OPTIONS.shortestPath, 'SHORTEST_PATH');
-          op.options = nodesOf(options.children, 'objectEntry').map((n) => {
-            const { key, value } = this.objectEntry(n.children);
-            return { key: key as string, value, pos: posOf(firstToken(n)!) };
-          });
-        }
+        if (entries) op.options = entries;
         return op;
       }
       if (search) {
         const op = this.graphSpec(graph.children, names, source, pos) as PathsOp;
-        if (options) {
-          this.optionsClause(options.children, ALLOWED_OPTIONS[op.algorithm], String(search.tokenType.LABEL));
-          op.options = nodesOf(options.children, 'objectEntry').map((n) => {
-            const { key, value } = this.objectEntry(n.children);
-            return { key: key as string, value, pos: posOf(firstToken(n)!) };
-          });
-        }
+        if (options) op.options = this.optionEntries(options.children, ALLOWED_OPTIONS[op.algorithm], String(search.tokenType.LABEL));
         return op;
       }
-      if (options) this.optionsClause(options.children, ALLOWED_OPTIONS.traversal, 'graph traversal');
+      const entries = options ? this.optionEntries(options.children, ALLOWED_OPTIONS.traversal, 'graph traversal') : undefined;
       const op = this.graphSpec(graph.children, names, source, pos) as TraversalOp;
+      if (entries) op.options = entries;
       if (prune) {
         op.prune = this.expr(prune.children);
         const pv = tokenOf(c, 'pruneVar');
         if (pv) op.pruneVar = nameOf(pv);
       }
-      if (options)
-        op.options = nodesOf(options.children, 'objectEntry').map((n) => {
-          const { key, value } = this.objectEntry(n.children);
-          return { key: key as string, value, pos: posOf(firstToken(n)!) };
-        });
       return op;
     }
     if (names.length > 1)
@@ -518,6 +503,15 @@ export class AstBuilder extends BaseVisitor {
     if ((t = tokenOf(c, 'BindCollection'))) return { type: 'bindCollection', name: t.image.slice(2), pos: posOf(t) };
     t = tokenOf(c, 'BindParam')!;
     return { type: 'bind', name: t.image.slice(1), pos: posOf(t) };
+  }
+
+  /** OPTIONS whose values a step uses: the keys checked against `allowed`, the entries as written (the planner checks the values). */
+  optionEntries(c: Ch, allowed: readonly string[], what: string): OptionEntry[] {
+    this.optionsClause(c, allowed, what);
+    return nodesOf(c, 'objectEntry').map((n) => {
+      const { key, value } = this.objectEntry(n.children);
+      return { key: key as string, value, pos: posOf(firstToken(n)!) };
+    });
   }
 
   /** Checks OPTIONS keys against `allowed` (the values are not used). */

@@ -148,6 +148,9 @@ export type AggregateFn =
   | 'BIT_OR'
   | 'BIT_XOR';
 
+/** An `OPTIONS {...}` entry as written (the planner checks the value, bind parameters included). */
+export type OptionEntry = { key: string; value: Expr; pos: Pos };
+
 export type Op =
   /**
    * `FOR var IN expr` — a collection (`name`/`bindCollection`) or any array expression.
@@ -176,7 +179,7 @@ export type Op =
       /** `PRUNE var = condition`: the condition's value, bound for the rest of the query. */
       pruneVar?: string;
       /** `OPTIONS {...}`: the entries as written (the planner checks them, bind values included). */
-      options?: { key: string; value: Expr; pos: Pos }[];
+      options?: OptionEntry[];
       pos: Pos;
     }
   /** `FOR v[, e] IN OUTBOUND|INBOUND|ANY SHORTEST_PATH from TO to edgeTable` */
@@ -190,7 +193,7 @@ export type Op =
       edgeTable: string | Expr;
       edges?: EdgeCollectionRef[];
       /** `OPTIONS {weightAttribute, defaultWeight}`: the entries as written (the planner checks the values). */
-      options?: { key: string; value: Expr; pos: Pos }[];
+      options?: OptionEntry[];
       pos: Pos;
     }
   /**
@@ -211,7 +214,7 @@ export type Op =
       edgeTable: string | Expr;
       edges?: EdgeCollectionRef[];
       /** `OPTIONS {...}`: the entries as written (the planner checks the values). */
-      options?: { key: string; value: Expr; pos: Pos }[];
+      options?: OptionEntry[];
       pos: Pos;
     }
   | { type: 'filter'; cond: Expr; pos: Pos }
