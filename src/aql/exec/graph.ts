@@ -234,20 +234,22 @@ class Frontier {
 
 /** The weight of the edge that led to `n` (`order: "weighted"`): its weightAttribute when a number, else defaultWeight; negative is an error. */
 function edgeWeight(cx: GraphContext, n: TNode, cfg: TraversalConfig): number {
-  let w = cfg.defaultWeight;
-  if (cfg.weightAttribute !== undefined) {
-    const e = edocOf(cx, n);
-    const x = e !== null && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, AqlValue>)[cfg.weightAttribute] : undefined;
-    if (typeof x === 'number') w = x;
-  }
+  const what = 'a weighted traversal';
+  if (cfg.weightAttribute === undefined) return checkedWeight(cfg.defaultWeight, n.edge!, what);
+  return weightOfEdge(edocOf(cx, n), n.edge!, cfg.weightAttribute, cfg.defaultWeight, what);
+}
+
+/** An edge document's weight: its `attribute` when a number, else `defaultWeight`; negative fails the query (`what` names the search). */
+export function weightOfEdge(doc: AqlValue, edge: string, attribute: string, defaultWeight: number, what: string): number {
+  const x = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, AqlValue>)[attribute] : undefined;
+  return checkedWeight(typeof x === 'number' ? x : defaultWeight, edge, what);
+}
+
+function checkedWeight(w: number, edge: string, what: string): number {
   if (w < 0)
-    throw new ThemisError(
-      'VALIDATION_FAILED',
-      `negative edge weight ${w} found in a weighted traversal (edge ${n.edge}): weights must not be negative`,
-      {
-        details: { field: 'options', option: 'weightAttribute' },
-      },
-    );
+    throw new ThemisError('VALIDATION_FAILED', `negative edge weight ${w} found in ${what} (edge ${edge}): weights must not be negative`, {
+      details: { field: 'options', option: 'weightAttribute' },
+    });
   return w;
 }
 

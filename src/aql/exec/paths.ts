@@ -25,13 +25,23 @@
  * cached adjacency, half-paths and candidates count against
  * THEMIS_QUERY_MAX_INTERMEDIATE; every expansion checks the deadline.
  */
-import { ThemisError } from '../../errors.js';
+import type { ThemisError } from '../../errors.js';
 import type { AqlValue } from '../ast.js';
 import { BigMap, BigSet } from '../big-collections.js';
 import type { EdgeSpec, PathConfig, Step } from '../planner.js';
 import { truthy } from '../values.js';
 import { extend, tooMany, type Row } from './context.js';
-import { adjacent, checkEnd, pathEnds, shortestPathRows, startVertex, vertexDoc, type Adjacent, type GraphContext } from './graph.js';
+import {
+  adjacent,
+  checkEnd,
+  pathEnds,
+  shortestPathRows,
+  startVertex,
+  vertexDoc,
+  weightOfEdge,
+  type Adjacent,
+  type GraphContext,
+} from './graph.js';
 
 type PathsStep = Extract<Step, { kind: 'paths' }>;
 
@@ -86,17 +96,7 @@ class SearchGraph {
     if (cfg === undefined || cfg.weightAttribute === undefined) return 1;
     let w = this.weights.get(edge);
     if (w !== undefined) return w;
-    w = cfg.defaultWeight;
-    const doc = vertexDoc(this.cx, edge);
-    const x =
-      doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, AqlValue>)[cfg.weightAttribute] : undefined;
-    if (typeof x === 'number') w = x;
-    if (w < 0)
-      throw new ThemisError(
-        'VALIDATION_FAILED',
-        `negative edge weight ${w} found in ${this.what} (edge ${edge}): weights must not be negative`,
-        { details: { field: 'options', option: 'weightAttribute' } },
-      );
+    w = weightOfEdge(vertexDoc(this.cx, edge), edge, cfg.weightAttribute, cfg.defaultWeight, this.what);
     if (this.weights.size >= this.max) this.weights.clear();
     this.weights.set(edge, w);
     return w;
