@@ -28,6 +28,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ThemisError } from '../errors.js';
 import type { AqlValue } from './ast.js';
+import type { StoredTexts } from './stored-texts.js';
 
 /** Longest stretch of synchronous query work between event-loop turns (ms). */
 export const SLICE_MS = 10;
@@ -347,20 +348,20 @@ const CACHE_FROM = 64;
  * than `maxDepth`. `texts` maps stored documents to their JSON text, whose
  * length stands in for a walk.
  */
-export function sizeOf(v: AqlValue | undefined, maxDepth: number, texts?: WeakMap<object, string>): number {
+export function sizeOf(v: AqlValue | undefined, maxDepth: number, texts?: StoredTexts): number {
   if (v === null || v === undefined || typeof v !== 'object') return typeof v === 'string' ? stringBytes(v) : 8;
   return known(v, texts) ?? measure(v, maxDepth, texts);
 }
 
 /** The size of a container without walking it: measured before, or a stored document (its text's length stands in). */
-function known(v: object, texts: WeakMap<object, string> | undefined): number | undefined {
+function known(v: object, texts: StoredTexts | undefined): number | undefined {
   const cached = SIZES.get(v);
   if (cached !== undefined) return cached;
   const text = texts?.get(v);
   return text === undefined ? undefined : 64 + 3 * text.length;
 }
 
-function measure(root: object, maxDepth: number, texts: WeakMap<object, string> | undefined): number {
+function measure(root: object, maxDepth: number, texts: StoredTexts | undefined): number {
   let total = 0;
   // Explicit stack of [container, depth]; big containers get their own total cached afterwards.
   const stack: [AqlValue, number][] = [[root as AqlValue, 1]];

@@ -36,6 +36,8 @@ function aqlService(ctx: ModuleContext): AqlService {
     documents: ctx.documents,
     entities: ctx.get(Entities),
     scanKeys: indexes.scanKeys.bind(indexes),
+    valueRuns: indexes.valueRuns.bind(indexes),
+    compoundKeys: indexes.compoundKeys.bind(indexes),
     fulltext: (table: string, column: string, query: string, limit: number) =>
       indexes.fulltext(table, column).search(query, { limit, offset: 0 }).hits,
     vector: (index: string, vector: unknown, k: number, filter?: (key: string) => boolean) => vectors.get(index).search(vector, k, filter),

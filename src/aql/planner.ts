@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
-import { attributePath, collectionBindKey, conjuncts, freeVars, quantifierExprs, subqueriesOf } from './analyze.js';
+import { attributePath, children, collectionBindKey, conjuncts, freeVars, quantifierExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
 import { ENGINE_FUNCTIONS, checkFunction } from './functions/index.js';
 
@@ -231,7 +231,8 @@ export type Step =
   /** `limit`: only the first `limit` rows in order are needed (top-k sort). `byIndex`: the FOR's source already yields this order. */
   | { kind: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; byIndex: boolean; limit?: { offset: Expr; count: Expr } }
   | { kind: 'limit'; offset: Expr; count: Expr }
-  | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[] }
+  /** `indexOnly`: the FOR before it (the level's first step) and this COLLECT run from index keys alone (indexOnlyCollect). */
+  | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[]; indexOnly?: { indexId: number; path: string[] } }
   /** WINDOW: `rangeVar` (range-based) holds the range value, computed by a LET and sorted on by a SORT the planner puts before it. */
   | { kind: 'window'; op: Extract<Op, { type: 'window' }>; bounds: WindowBounds; rangeVar?: string }
   | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' | 'upsert' }>; table: string };
@@ -761,6 +762,7 @@ function buildSteps(
   for (const s of steps) if (s.kind === 'for' && s.source.kind === 'full_scan') chooseAccess(s, steps, cat, opts, outer);
   if (!opts.noIndexOrder && (top || !opts.topIndexOrderOnly)) useIndexOrder(steps, cat);
   else for (const s of steps) if (s.kind === 'sort' && !s.byIndex) topK(s, steps);
+  indexOnlyCollect(steps, cat);
   if (!opts.allowFullScan) {
     for (const s of steps) {
       if (s.kind === 'for' && (s.source.kind === 'full_scan' || s.source.kind === 'hash_join')) {
@@ -1143,6 +1145,72 @@ function chooseAccess(
  * non-sparse range index on col, with a LIMIT after it: scan the index in
  * that order and stop early; the sort step only checks the order holds.
  */
+/**
+ * `FOR v IN t [FILTER on v.a] COLLECT g = v.a [WITH COUNT INTO n]` (the
+ * level's first two steps) where `a` has a single-column, non-unique,
+ * non-sparse index: the groups and their counts come from the index keys
+ * alone (exec/index-collect.ts), never from the documents, as a loose index
+ * scan does in other databases. Such an index holds every document (a
+ * missing attribute as null; an array or object as a compound marker, whose
+ * documents are read). The FOR's filters must use `v` only through `v.a`
+ * and be plain comparisons (no calls, arithmetic or subqueries): they run
+ * once per distinct value instead of once per document. Aggregates may only
+ * count (COUNT / LENGTH of a constant or of `v.a`).
+ */
+function indexOnlyCollect(steps: Step[], cat: Catalogue): void {
+  const f = steps[0];
+  const c = steps[1];
+  if (f?.kind !== 'for' || c?.kind !== 'collect' || c.op.into || c.op.groups.length !== 1) return;
+  const src = f.source;
+  if (src.kind !== 'full_scan' && src.kind !== 'index_range' && src.kind !== 'index_eq') return;
+  const path = attributePath(c.op.groups[0]!.expr, f.var);
+  if (!path) return;
+  const column = path.join('.');
+  const idx = cat(src.table).indexes.find(
+    (i) =>
+      i.columns.length === 1 &&
+      i.columns[0] === column &&
+      !i.unique &&
+      !i.sparse &&
+      (src.kind === 'full_scan' || i.id === (src as { indexId: number }).indexId),
+  );
+  if (!idx) return;
+  const counts = (a: (typeof c.op.aggregates)[number]) =>
+    (a.fn === 'COUNT' || a.fn === 'LENGTH') &&
+    (a.arg === undefined || a.arg.type === 'literal' || samePath(attributePath(a.arg, f.var), path));
+  if (!c.op.aggregates.every(counts)) return;
+  if (!f.filters.every((e) => plainComparison(e, f.var, path))) return;
+  c.indexOnly = { indexId: idx.id, path };
+}
+
+const samePath = (a: readonly string[] | undefined, b: readonly string[]) =>
+  a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Comparisons, AND/OR/NOT, literals, bind values, outer variables and `v.<path>…`: no calls, arithmetic or subqueries, no other use of `v`. */
+function plainComparison(e: Expr, v: string, path: readonly string[]): boolean {
+  const p = attributePath(e, v);
+  if (p) return p.length >= path.length && path.every((x, i) => x === p[i]);
+  switch (e.type) {
+    case 'literal':
+    case 'bind':
+      return true;
+    case 'var':
+    case 'name':
+      return e.name !== v;
+    case 'unary':
+      return e.op === 'NOT' && plainComparison(e.arg, v, path);
+    case 'binary':
+      return (
+        ['==', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'AND', 'OR'].includes(e.op) &&
+        children(e).every((x) => plainComparison(x, v, path))
+      );
+    case 'array':
+      return e.items.every((x) => plainComparison(x, v, path));
+    default:
+      return false;
+  }
+}
+
 function useIndexOrder(steps: Step[], cat: Catalogue): void {
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
@@ -1319,6 +1387,7 @@ function describeStep(s: Step): Record<string, unknown> {
         aggregates: s.op.aggregates.map((a) => `${a.var} = ${a.fn}`),
         ...(s.op.into ? { into: s.op.into.var } : {}),
         ...(s.op.count ? { count: s.op.count } : {}),
+        ...(s.indexOnly ? { index_only: true } : {}),
       };
     case 'window': {
       const b = s.bounds;

@@ -2,7 +2,7 @@ import { ThemisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DocumentStore } from '../documents/index.js';
 import type { BackupTarget } from '../kernel/index.js';
-import { type Engine, type Snapshot, keyspace, seqCodec } from '../storage/index.js';
+import { type Engine, type ScalarValue, type Snapshot, keyspace, seqCodec } from '../storage/index.js';
 import type { CommitParticipant } from '../txn/index.js';
 import { backfillTable, type CommitClock, type LatestValue } from './backfill.js';
 import type { IndexCheckpoints } from './checkpoint-scheduler.js';
@@ -157,10 +157,24 @@ export class IndexManager {
    * ready.
    */
   async *scanKeys(id: number, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string> {
+    yield* this.secondary.scan(this.readyIndex(id), r, snapshot);
+  }
+
+  /** Index-only grouping of a ready single-column index (see SecondaryIndexes.valueRuns); UNAVAILABLE as scanKeys. */
+  valueRuns(id: number, r: EntryRange, snapshot: Snapshot, skip: ReadonlySet<string>): AsyncGenerator<[ScalarValue, number][]> {
+    return this.secondary.valueRuns(this.readyIndex(id), r, snapshot, skip);
+  }
+
+  /** Documents whose attribute is an array or object in a ready single-column index (see SecondaryIndexes.compoundKeys). */
+  compoundKeys(id: number, snapshot: Snapshot): Promise<string[]> {
+    return this.secondary.compoundKeys(this.readyIndex(id), snapshot);
+  }
+
+  private readyIndex(id: number): LiveIndex {
     const l = this.defs.get(id);
     if (!l || l.def.state !== 'ready')
       throw new ThemisError('UNAVAILABLE', `index ${id} is not available (dropped while the query ran?); retry`);
-    yield* this.secondary.scan(l, r, snapshot);
+    return l;
   }
 
   // ------------------------------------------------------------------ create / drop

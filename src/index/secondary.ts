@@ -1,6 +1,15 @@
 import type { DocumentStore } from '../documents/index.js';
 import { ThemisError } from '../errors.js';
-import { type Engine, WriteBatch, type Snapshot, keyspace, orderedCodec, prefixUpperBound, type ScalarValue } from '../storage/index.js';
+import {
+  type Engine,
+  WriteBatch,
+  type Snapshot,
+  elementEnd,
+  keyspace,
+  orderedCodec,
+  prefixUpperBound,
+  type ScalarValue,
+} from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { LatestValue } from './backfill.js';
 import type { DefinitionRegistry } from './definitions.js';
@@ -52,6 +61,25 @@ export interface EntryRange {
   includeUpper?: boolean;
   reverse?: boolean;
   limit?: number;
+}
+
+/** The key range [gte, lt) of an index's entries in range `r`. */
+function entryBounds(l: LiveIndex, r: EntryRange): { gte: Buffer; lt: Buffer } {
+  if ('eq' in r) {
+    const gte = Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]);
+    return { gte, lt: prefixUpperBound(gte) };
+  }
+  let gte: Buffer = l.prefix;
+  let lt = prefixUpperBound(l.prefix);
+  if (r.lower !== undefined) {
+    const lo = Buffer.concat([l.prefix, orderedCodec.encode([r.lower])]);
+    gte = r.includeLower === false ? prefixUpperBound(lo) : lo;
+  }
+  if (r.upper !== undefined) {
+    const hi = Buffer.concat([l.prefix, orderedCodec.encode([r.upper])]);
+    lt = r.includeUpper === false ? hi : prefixUpperBound(hi);
+  }
+  return { gte, lt };
 }
 
 function describeTuple(t: ScalarValue[]): string {
@@ -309,21 +337,7 @@ export class SecondaryIndexes {
       if (owner !== undefined) yield owner.toString('utf8');
       return;
     }
-    let gte: Buffer;
-    let lt: Buffer;
-    if ('eq' in r) {
-      gte = Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]);
-      lt = prefixUpperBound(gte);
-    } else {
-      if (r.lower !== undefined) {
-        const lo = Buffer.concat([l.prefix, orderedCodec.encode([r.lower])]);
-        gte = r.includeLower === false ? prefixUpperBound(lo) : lo;
-      } else gte = l.prefix;
-      if (r.upper !== undefined) {
-        const hi = Buffer.concat([l.prefix, orderedCodec.encode([r.upper])]);
-        lt = r.includeUpper === false ? hi : prefixUpperBound(hi);
-      } else lt = prefixUpperBound(l.prefix);
-    }
+    const { gte, lt } = entryBounds(l, r);
     if (Buffer.compare(gte, lt) >= 0) return;
     const opts = {
       gte,
@@ -340,6 +354,51 @@ export class SecondaryIndexes {
         yield t[t.length - 1] as string;
       }
     }
+  }
+
+  /**
+   * Index-only grouping of a single-column, non-unique index (COLLECT over
+   * the indexed attribute, aql/exec/index-collect.ts): the distinct scalar
+   * values of the entries in range `r` with how many entries hold each, in
+   * index order, as of `snapshot`, read from the keys alone (no document is
+   * read). Entries of the documents in `skip` are not counted (the caller
+   * reads those itself: documents whose attribute is an array or object,
+   * see compoundKeys). Yields the finished runs after each chunk of keys.
+   */
+  async *valueRuns(l: LiveIndex, r: EntryRange, snapshot: Snapshot, skip: ReadonlySet<string>): AsyncGenerator<[ScalarValue, number][]> {
+    const { gte, lt } = entryBounds(l, r);
+    // Scalar entries only: compound markers sort after them.
+    const scalarEnd = Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG)]);
+    const end = Buffer.compare(lt, scalarEnd) > 0 ? scalarEnd : lt;
+    if (Buffer.compare(gte, end) >= 0) return;
+    const at = l.prefix.length;
+    let run: Buffer | undefined;
+    let count = 0;
+    for await (const chunk of this.engine.scanChunks(idxKs, { gte, lt: end, snapshot }, 4096, 256)) {
+      const done: [ScalarValue, number][] = [];
+      for (const [k] of chunk) {
+        const valueEnd = elementEnd(k, at);
+        if (skip.size > 0 && skip.has(orderedCodec.decode(k.subarray(valueEnd))[0] as string)) continue;
+        if (run !== undefined && run.length === valueEnd - at && run.compare(k, at, valueEnd) === 0) {
+          count++;
+          continue;
+        }
+        if (run !== undefined) done.push([orderedCodec.decode(run)[0]!, count]);
+        run = k.subarray(at, valueEnd);
+        count = 1;
+      }
+      if (done.length > 0) yield done;
+    }
+    if (run !== undefined) yield [[orderedCodec.decode(run)[0]!, count]];
+  }
+
+  /** Entity keys of the documents holding a compound marker in single-column index `l` (attribute an array or object), as of `snapshot`. */
+  async compoundKeys(l: LiveIndex, snapshot: Snapshot): Promise<string[]> {
+    const from = Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG)]);
+    const out: string[] = [];
+    for await (const chunk of this.engine.scanChunks(idxKs, { gte: from, lt: prefixUpperBound(from), snapshot }, 1024, 32))
+      for (const [k] of chunk) out.push(orderedCodec.decode(k.subarray(from.length))[0] as string);
+    return out;
   }
 
   /** How many entries index `id` has (at open and after a backfill; compound markers are not entries). */

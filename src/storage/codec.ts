@@ -162,6 +162,26 @@ function encodeOne(v: ScalarValue): Buffer {
   throw new TypeError(`cannot encode value of type ${typeof v}`);
 }
 
+/**
+ * Where the orderedCodec element starting at `i` ends (the index after it),
+ * without decoding it: index-only scans compare encoded values byte-wise.
+ */
+export function elementEnd(b: Uint8Array, i: number): number {
+  const tag = b[i];
+  if (tag === TAG_NULL || tag === TAG_FALSE || tag === TAG_TRUE) return i + 1;
+  if (tag === TAG_NUMBER) {
+    if (i + 9 > b.length) throw new TypeError('truncated number');
+    return i + 9;
+  }
+  if (tag !== TAG_STRING) throw new TypeError(`unknown value tag ${tag}`);
+  for (let j = i + 1; j + 1 < b.length; j++) {
+    if (b[j] !== 0) continue;
+    if (b[j + 1] === 0x01) return j + 2;
+    j++; // 0x00 0xFF: an escaped NUL
+  }
+  throw new TypeError('unterminated string');
+}
+
 /** Smallest key strictly greater than every key with this prefix (for `lt` bounds). */
 export function prefixUpperBound(prefix: Uint8Array): Buffer {
   const b = Buffer.from(prefix);

@@ -18,6 +18,7 @@ export {
   readVarint,
   writeAscii,
   orderedCodec,
+  elementEnd,
   prefixUpperBound,
   encodeUtf8,
   decodeUtf8,

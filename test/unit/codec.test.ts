@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { entityKeyCodec } from '../../src/documents/codec.js';
-import { orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../../src/storage/index.js';
+import { elementEnd, orderedCodec, prefixUpperBound, seqCodec, type ScalarValue } from '../../src/storage/index.js';
 
 /** The order AQL compares scalars in: null < false < true < numbers < strings (by code point). */
 function compareValues(a: ScalarValue, b: ScalarValue): number {
@@ -36,6 +36,23 @@ describe('orderedCodec', () => {
         expect(back).toEqual(tuple.map((v) => (Object.is(v, -0) ? 0 : v)));
       }),
     );
+  });
+
+  it('elementEnd finds where each element of a tuple ends, without decoding (strings with escaped NULs too)', () => {
+    fc.assert(
+      fc.property(fc.array(scalar, { minLength: 1, maxLength: 4 }), (tuple) => {
+        const b = orderedCodec.encode(tuple);
+        let at = 0;
+        for (const v of tuple) {
+          const end = elementEnd(b, at);
+          expect(end - at).toBe(orderedCodec.encode([v]).length);
+          at = end;
+        }
+        expect(at).toBe(b.length);
+      }),
+    );
+    expect(() => elementEnd(Buffer.from([0x05, 0x61, 0x00]), 0)).toThrow(/unterminated/);
+    expect(() => elementEnd(Buffer.from([0x04, 1, 2]), 0)).toThrow(/truncated/);
   });
 
   it('byte order equals value order', () => {

@@ -12,6 +12,7 @@ import type { EntityStore } from '../../entities/entity-store.js';
 import type { Engine, ScalarValue, Snapshot } from '../../storage/index.js';
 import type { Transaction, TransactionManager } from '../../txn/index.js';
 import type { AqlValue, Expr } from '../ast.js';
+import type { StoredTexts } from '../stored-texts.js';
 import type { EvalContext, Scope } from '../evaluator.js';
 import type { Governor } from '../governor.js';
 import type { QueryWarnings } from '../warnings.js';
@@ -31,6 +32,18 @@ export interface ExecDeps {
     r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean },
     snapshot: Snapshot,
   ): AsyncGenerator<string>;
+  /**
+   * Index-only COLLECT over a single-column, non-unique index: its distinct scalar values in range with how many
+   * entries hold each, in index order, as of the snapshot (entries of the documents in `skip` left out).
+   */
+  valueRuns(
+    indexId: number,
+    r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean },
+    snapshot: Snapshot,
+    skip: ReadonlySet<string>,
+  ): AsyncGenerator<[ScalarValue, number][]>;
+  /** Documents whose indexed attribute is an array or an object (a single-column index's compound markers), as of the snapshot. */
+  compoundKeys(indexId: number, snapshot: Snapshot): Promise<string[]>;
   /** BM25 hits (best first) of a fulltext index; latest committed state. */
   fulltext(table: string, column: string, query: string, limit: number): { key: string; score: number }[];
   /** k nearest keys of a vector index (COSINE similarity = 1 - distance); filter runs inside the graph walk. */
@@ -90,7 +103,7 @@ export interface ExecContext {
   /** The query's deadline, memory budget and event-loop turns (shared by every step and built-in). */
   readonly gov: Governor;
   /** Stored texts of documents read (RETURN of a document yields its stored text). */
-  readonly texts: WeakMap<object, string>;
+  readonly texts: StoredTexts;
   /** BM25 scores / similarities of documents produced by fulltext / vector sources. */
   readonly scores: WeakMap<object, number>;
   /** For `evaluateVal`: bind values, the built-ins' context, engine functions and the subquery runner. */

@@ -10,6 +10,7 @@ import { ThemisError } from '../../errors.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../../json-limits.js';
 import type { Snapshot } from '../../storage/index.js';
 import type { AqlValue, Expr } from '../ast.js';
+import { STORED_TEXTS } from '../stored-texts.js';
 import { ElementScope, evaluate, evaluateVal, type EvalContext, type Scope } from '../evaluator.js';
 import { BigSet } from '../big-collections.js';
 import { Governor, Pending, sizeOf } from '../governor.js';
@@ -18,6 +19,7 @@ import type { Plan, Step, SubPlans } from '../planner.js';
 import { hashKey, truthy } from '../values.js';
 import { extend, limitValue, RowScope, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
 import { collectionCount, collectionList } from './collections.js';
+import { indexCollectStep } from './index-collect.js';
 import { traversalStep, shortestPathStep } from './graph.js';
 import { pathsStep, weightedShortestPathStep } from './paths.js';
 import { modifyStep } from './modify.js';
@@ -34,7 +36,7 @@ import { windowStep } from './window.js';
  */
 export class Executor implements ExecContext {
   /** Stored texts of documents read (RETURN of a document yields its stored text). */
-  readonly texts = new WeakMap<object, string>();
+  readonly texts = STORED_TEXTS;
   /** BM25 scores / similarities of documents produced by fulltext / vector sources. */
   readonly scores = new WeakMap<object, number>();
   /** Bind values, built-ins' context and the engine functions (BM25, SIMILARITY, DOCUMENT, ...). */
@@ -188,7 +190,14 @@ export class Executor implements ExecContext {
     start: Row = Object.create(null) as Row,
   ): AsyncGenerator<AqlValue> {
     let rows: AsyncIterable<Row> = single(start);
-    for (const s of steps) rows = this.step(s, rows, start);
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      const next = steps[i + 1];
+      if (s.kind === 'for' && next?.kind === 'collect' && next.indexOnly) {
+        rows = indexCollectStep(this, s, next, rows, start);
+        i++;
+      } else rows = this.step(s, rows, start);
+    }
     if (!ret) {
       // a modification query without RETURN: drain
       for await (const _ of rows) this.tick();

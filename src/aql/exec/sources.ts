@@ -11,6 +11,7 @@ import { assertRead, tableOf } from '../../access.js';
 import { ThemisError } from '../../errors.js';
 import type { ScalarValue } from '../../storage/index.js';
 import type { AqlValue } from '../ast.js';
+import type { StoredTexts } from '../stored-texts.js';
 import { BigMap } from '../big-collections.js';
 import { evaluateVal } from '../evaluator.js';
 import { Pending, type Holding } from '../governor.js';
@@ -30,7 +31,7 @@ const FULLTEXT_LIMIT = 10_000;
 // ------------------------------------------------------------------ reading documents
 
 /** Stored document as AQL sees it: parsed JSON with non-enumerable `_key` and `_id` (so JSON.stringify gives the stored text). */
-export function documentOf(key: string, pkStart: number, text: string, texts: WeakMap<object, string>): AqlValue {
+export function documentOf(key: string, pkStart: number, text: string, texts: StoredTexts): AqlValue {
   const doc = JSON.parse(text) as AqlValue;
   if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
     Object.defineProperty(doc, '_key', { value: key.slice(pkStart), enumerable: false });
@@ -41,7 +42,7 @@ export function documentOf(key: string, pkStart: number, text: string, texts: We
 }
 
 /** The transaction's writes to `table`, when the query runs inside one (its puts join the source; its keys are skipped in storage). */
-function overlay(cx: EntityReader, table: string): { written: Set<string>; puts: [string, string][] } | undefined {
+export function overlay(cx: EntityReader, table: string): { written: Set<string>; puts: [string, string][] } | undefined {
   const t = cx.opts.txn;
   if (!t || t.writes.size === 0) return undefined;
   const written = new Set<string>();

@@ -17,6 +17,7 @@
  */
 import { ThemisError } from '../../errors.js';
 import type { AqlValue } from '../ast.js';
+import type { StoredTexts } from '../stored-texts.js';
 import { type Governor, Pending, type Val } from '../governor.js';
 import { editDistance } from './edit-distance.js';
 
@@ -32,7 +33,7 @@ export interface FnContext {
   /** The query's resource governor (deadline, memory, nesting); absent outside a query. */
   gov?: Governor;
   /** Stored JSON texts of documents (a cheap size estimate for them). */
-  texts?: WeakMap<object, string>;
+  texts?: StoredTexts;
   /** The name the request authenticated as (CURRENT_USER(); null or absent without authentication). */
   user?: string | null;
   /** The database the query runs in (CURRENT_DATABASE(); ThemisTS has one, `_system` when absent). */
