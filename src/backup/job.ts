@@ -305,8 +305,8 @@ export class BackupJob {
       bytes: this.bytes,
     };
     await replaceFile(path.join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    this.statusRef = 'done';
-    this.progressRef = 1;
-    await replaceFile(path.join(this.dir, STATUS_FILE), `${JSON.stringify(this.view(), null, 2)}\n`);
+    // The job reads as done only once it has ended (run() sets it right before onEnd): a client that sees
+    // "done" can start the next backup at once.
+    await replaceFile(path.join(this.dir, STATUS_FILE), `${JSON.stringify({ ...this.view(), status: 'done', progress: 1 }, null, 2)}\n`);
   }
 }
