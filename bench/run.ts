@@ -19,6 +19,7 @@ import { entitiesArea } from './areas/entities.js';
 import { fulltextArea } from './areas/fulltext.js';
 import { graphArea } from './areas/graph.js';
 import { llmArea } from './areas/llm.js';
+import { peerArea } from './areas/peer.js';
 import { piiArea } from './areas/pii.js';
 import { queryArea } from './areas/query.js';
 import { recoveryArea } from './areas/recovery.js';
@@ -47,6 +48,7 @@ const AREAS = new Map<string, Area>(
     contentArea,
     cacheArea,
     llmArea,
+    peerArea,
   ].map((a) => [a.name, a]),
 );
 
