@@ -35,7 +35,7 @@ function aqlService(ctx: ModuleContext): AqlService {
     transactions: ctx.transactions,
     documents: ctx.documents,
     entities: ctx.get(Entities),
-    scanKeys: indexes.scanKeys.bind(indexes),
+    scanKeys: indexes.scanKeyChunks.bind(indexes),
     valueRuns: indexes.valueRuns.bind(indexes),
     compoundKeys: indexes.compoundKeys.bind(indexes),
     fulltext: (table: string, column: string, query: string, limit: number) =>

@@ -331,10 +331,15 @@ export class SecondaryIndexes {
    * `limit` stops after that many entries (estimates).
    */
   async *scan(l: LiveIndex, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string> {
+    for await (const keys of this.scanChunks(l, r, snapshot)) yield* keys;
+  }
+
+  /** The same keys in chunks (one LevelDB nextv each; the first small, so a LIMIT or a short range costs little). */
+  async *scanChunks(l: LiveIndex, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string[]> {
     if ('eq' in r && l.def.unique && l.def.columns.length === 1) {
       // A single-column unique index is point-addressable by value: one synchronous read, no iterator.
       const owner = this.engine.getSync(idxKs, Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]), snapshot);
-      if (owner !== undefined) yield owner.toString('utf8');
+      if (owner !== undefined) yield [owner.toString('utf8')];
       return;
     }
     const { gte, lt } = entryBounds(l, r);
@@ -346,13 +351,22 @@ export class SecondaryIndexes {
       ...(r.limit !== undefined ? { limit: r.limit } : {}),
       ...(snapshot ? { snapshot } : {}),
     };
-    for await (const [k, v] of this.engine.scan(idxKs, opts)) {
-      if (k[4] === COMPOUND_TAG) yield orderedCodec.decode(k.subarray(5))[0] as string;
-      else if (l.def.unique) yield v.toString('utf8');
-      else {
-        const t = orderedCodec.decode(k.subarray(4));
-        yield t[t.length - 1] as string;
+    const at = l.prefix.length;
+    const columns = l.def.columns.length;
+    for await (const chunk of this.engine.scanChunks(idxKs, opts, 256, 32)) {
+      const keys: string[] = new Array(chunk.length);
+      for (let i = 0; i < chunk.length; i++) {
+        const [k, v] = chunk[i]!;
+        if (k[at] === COMPOUND_TAG) keys[i] = orderedCodec.decode(k.subarray(at + 1))[0] as string;
+        else if (l.def.unique) keys[i] = v.toString('utf8');
+        else {
+          // The entity key is the tuple's last element: skip the values without decoding them.
+          let o = at;
+          for (let c = 0; c < columns; c++) o = elementEnd(k, o);
+          keys[i] = orderedCodec.decode(k.subarray(o))[0] as string;
+        }
       }
+      yield keys;
     }
   }
 

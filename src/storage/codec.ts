@@ -94,23 +94,32 @@ export const orderedCodec = {
           break;
         }
         case TAG_STRING: {
-          const bytes: number[] = [];
+          // Find the terminator; without escaped NULs (the common case) the bytes decode in place.
+          let j = i;
+          let escapes = 0;
           for (;;) {
-            if (i >= b.length) throw new TypeError('unterminated string');
-            const c = b[i++]!;
-            if (c !== 0) {
-              bytes.push(c);
+            if (j >= b.length) throw new TypeError('unterminated string');
+            if (b[j] !== 0) {
+              j++;
               continue;
             }
-            const next = b[i++];
+            const next = b[j + 1];
             if (next === 0x01) break;
-            if (next === 0xff) {
-              bytes.push(0);
-              continue;
-            }
-            throw new TypeError('invalid string escape');
+            if (next !== 0xff) throw new TypeError('invalid string escape');
+            escapes++;
+            j += 2;
           }
-          out.push(utf8d.decode(Uint8Array.from(bytes)));
+          if (escapes === 0) out.push(Buffer.isBuffer(b) ? b.toString('utf8', i, j) : utf8d.decode(b.subarray(i, j)));
+          else {
+            const bytes = new Uint8Array(j - i - escapes);
+            let o = 0;
+            for (let k = i; k < j; k++) {
+              bytes[o++] = b[k]!;
+              if (b[k] === 0) k++; // 0x00 0xFF
+            }
+            out.push(utf8d.decode(bytes));
+          }
+          i = j + 2;
           break;
         }
         default:

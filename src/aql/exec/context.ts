@@ -26,12 +26,12 @@ export interface ExecDeps {
   documents: DocumentStore;
   /** Where modifications are buffered (in the query's transaction). */
   entities: EntityStore;
-  /** Entity keys of an equality/range index scan, in index order, as of the snapshot. */
+  /** Entity keys of an equality/range index scan, in index order, as of the snapshot, in chunks. */
   scanKeys(
     indexId: number,
     r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean },
     snapshot: Snapshot,
-  ): AsyncGenerator<string>;
+  ): AsyncGenerator<string[]>;
   /**
    * Index-only COLLECT over a single-column, non-unique index: its distinct scalar values in range with how many
    * entries hold each, in index order, as of the snapshot (entries of the documents in `skip` left out).

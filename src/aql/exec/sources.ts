@@ -280,15 +280,17 @@ async function* sourceDocs(
  * sees them; with a transaction, its written keys are skipped in the scans
  * and its own puts to the table follow (filters decide whether they match).
  */
-async function* indexedDocs(cx: SourceContext, table: string, scans: (() => AsyncGenerator<string>)[]): AsyncGenerator<AqlValue> {
+async function* indexedDocs(cx: SourceContext, table: string, scans: (() => AsyncGenerator<string[]>)[]): AsyncGenerator<AqlValue> {
   const ov = overlay(cx, table);
   const seen = new Set<string>();
   for (const scan of scans) {
-    for await (const key of scan()) {
-      if (seen.has(key) || ov?.written.has(key)) continue;
-      seen.add(key);
-      const text = readEntity(cx, key);
-      if (text !== undefined) yield toDoc(cx, key, table, text);
+    for await (const keys of scan()) {
+      for (const key of keys) {
+        if (seen.has(key) || ov?.written.has(key)) continue;
+        seen.add(key);
+        const text = readEntity(cx, key);
+        if (text !== undefined) yield toDoc(cx, key, table, text);
+      }
     }
   }
   if (ov) for (const [key, text] of ov.puts) yield toDoc(cx, key, table, text);
