@@ -160,6 +160,12 @@ export class IndexManager {
     yield* this.secondary.scan(this.readyIndex(id), r, snapshot);
   }
 
+  /** The equality posting cache's state (entries, hits, misses): see posting-cache.ts. */
+  get postingCache(): { entries: number; hits: number; misses: number } {
+    const c = this.secondary.postings;
+    return { entries: c.size, hits: c.hits, misses: c.misses };
+  }
+
   /** The same keys in chunks (AQL reads them so: no generator step per key). */
   scanKeyChunks(id: number, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string[]> {
     return this.secondary.scanChunks(this.readyIndex(id), r, snapshot);

@@ -15,6 +15,7 @@ import type { LatestValue } from './backfill.js';
 import type { DefinitionRegistry } from './definitions.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples, valueAt } from './extract.js';
 import { idPrefix } from './id-prefix.js';
+import { MAX_KEYS, PostingCache } from './posting-cache.js';
 import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
 
 const idxKs = keyspace('index');
@@ -50,6 +51,20 @@ function hasCompound(l: LiveIndex, doc: unknown): boolean {
 
 function compoundKey(l: LiveIndex, entityKey: string): Buffer {
   return Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG), orderedCodec.encode([entityKey])]);
+}
+
+/** The equality-scan starts (hex of prefix + first value) whose postings a commit's changes to non-unique indexes touch. */
+function changedValues(plan: readonly EntryChange[]): string[] {
+  const out = new Set<string>();
+  for (const p of plan) {
+    if (p.l.def.unique) continue;
+    const at = p.l.prefix.length;
+    for (const hex of [...p.removed, ...p.added.map(([h]) => h)]) {
+      const k = Buffer.from(hex, 'hex');
+      out.add(k.subarray(0, elementEnd(k, at)).toString('hex'));
+    }
+  }
+  return [...out];
 }
 
 /** What scanKeys reads: entries whose first value is `eq`, or the single-column range [lower, upper]. */
@@ -120,6 +135,8 @@ export class SecondaryIndexes {
   private readonly claims = new Map<string, { key: string; seq: number }>();
   /** In-flight releases (an owner moving off a value) -> former owner and seq. */
   private readonly releases = new Map<string, { key: string; seq: number }>();
+  /** Small equality postings of non-unique indexes, for repeated lookups without an iterator (posting-cache.ts). */
+  readonly postings = new PostingCache();
 
   constructor(
     private readonly engine: Engine,
@@ -177,6 +194,7 @@ export class SecondaryIndexes {
   /** Entries into the batch; unique values claimed and released until the batch is durable. */
   private write(info: CommitInfo, plan: EntryChange[], batch: WriteBatch): void {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
+    this.postings.writing(lastSeq, changedValues(plan));
     // A unique entry is removed only by the document it names: while an index is built, a value may have two
     // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
     for (const p of plan)
@@ -197,14 +215,16 @@ export class SecondaryIndexes {
 
   /** Durable: claims and releases up to this commit are visible in LevelDB itself. */
   private applied(info: CommitInfo): void {
-    if (this.claims.size === 0 && this.releases.size === 0) return;
     const last = info.changes[info.changes.length - 1]!.seq;
+    this.postings.ended(last, true, this.engine.writeEpoch);
+    if (this.claims.size === 0 && this.releases.size === 0) return;
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
   }
 
   /** The batch failed: its claims and releases never happened, its entry counts are taken back. */
   private forget(info: CommitInfo, plan: EntryChange[]): void {
     const last = info.changes[info.changes.length - 1]!.seq;
+    this.postings.ended(last, false, this.engine.writeEpoch);
     for (const p of plan) {
       p.l.entries -= p.added.length - p.removed.length;
       if (!p.l.def.unique) continue;
@@ -344,6 +364,17 @@ export class SecondaryIndexes {
     }
     const { gte, lt } = entryBounds(l, r);
     if (Buffer.compare(gte, lt) >= 0) return;
+    // A whole equality range of a non-unique index: from the posting cache when it holds this snapshot's state.
+    const cacheable = 'eq' in r && !l.def.unique && r.limit === undefined && r.reverse !== true;
+    const epoch = snapshot?.epoch ?? this.engine.writeEpoch;
+    const value = cacheable ? gte.toString('hex') : '';
+    if (cacheable) {
+      const hit = this.postings.get(value, epoch);
+      if (hit !== undefined) {
+        if (hit.length > 0) yield hit as string[];
+        return;
+      }
+    }
     const opts = {
       gte,
       lt,
@@ -353,7 +384,7 @@ export class SecondaryIndexes {
     };
     const at = l.prefix.length;
     const columns = l.def.columns.length;
-    for await (const chunk of this.engine.scanChunks(idxKs, opts, 256, 32)) {
+    const keysOf = (chunk: [Buffer, Buffer][]): string[] => {
       const keys: string[] = new Array(chunk.length);
       for (let i = 0; i < chunk.length; i++) {
         const [k, v] = chunk[i]!;
@@ -366,7 +397,33 @@ export class SecondaryIndexes {
           keys[i] = orderedCodec.decode(k.subarray(o))[0] as string;
         }
       }
-      yield keys;
+      return keys;
+    };
+    // A cacheable range is read up to MAX_KEYS + 1 entries in its first chunk: when that is all of it (the engine then
+    // ends the scan without another round trip), it is offered before the consumer sees it — a consumer that stops
+    // early (LIMIT) must not keep a complete posting list from the cache.
+    const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : 32);
+    try {
+      if (cacheable) {
+        const first = await chunks.next();
+        if (first.done) {
+          this.postings.offer(value, [], epoch);
+          return;
+        }
+        const keys = keysOf(first.value);
+        const second = keys.length <= MAX_KEYS ? await chunks.next() : undefined;
+        if (second?.done) {
+          this.postings.offer(value, keys, epoch);
+          yield keys;
+          return;
+        }
+        yield keys;
+        if (second) yield keysOf(second.value as [Buffer, Buffer][]);
+      }
+      for await (const chunk of chunks) yield keysOf(chunk);
+    } finally {
+      // A consumer that stopped early: the scan's iterator closes now, not with the database.
+      await chunks.return(undefined);
     }
   }
 
@@ -453,6 +510,7 @@ export class SecondaryIndexes {
 
   /** Remove every entry of index `id` (a drop), in batches. */
   async deleteEntries(id: number): Promise<void> {
+    this.postings.clear();
     const prefix = idPrefix(id);
     for (;;) {
       const b = new WriteBatch();

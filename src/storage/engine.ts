@@ -78,6 +78,8 @@ export class Engine {
   private readonly groupHooks = new Map<string, GroupHook>();
   private bytesWritten = 0;
   private bytesRead = 0;
+  /** LevelDB writes completed (writeEpoch). */
+  private writes = 0;
   private reads = 0;
   private closing = false;
   private failureRef: StorageFailure | undefined;
@@ -340,8 +342,23 @@ export class Engine {
    */
   private _write(ops: BatchOp[], sync: boolean): Promise<void> {
     const direct = (this.db as unknown as { _batch?: (ops: BatchOp[], o: { sync: boolean }) => Promise<void> })._batch;
-    if (typeof direct === 'function') return direct.call(this.db, ops, { sync });
-    return this.db.batch(ops as never, { sync });
+    const written = typeof direct === 'function' ? direct.call(this.db, ops, { sync }) : this.db.batch(ops as never, { sync });
+    // Counted before anything waiting on the write runs (commit participants' `applied` among them).
+    return written.then(() => {
+      this.writes++;
+    });
+  }
+
+  /**
+   * LevelDB writes completed so far, as the main thread knows them. A
+   * snapshot records it at creation (Snapshot.epoch): it sees at least the
+   * writes counted by then (a write LevelDB finished whose completion has
+   * not reached JavaScript yet may be visible too). Caches of derived
+   * reads (the equality posting cache) compare it with when an entry last
+   * changed.
+   */
+  get writeEpoch(): number {
+    return this.writes;
   }
 
   // ------------------------------------------------------------- snapshots
@@ -349,7 +366,7 @@ export class Engine {
   /** An explicit, consistent point-in-time view. Must be closed. */
   snapshot(): Snapshot {
     this.assertOpen();
-    const s = new Snapshot(this.db.snapshot(), (x) => this.snapshots.delete(x));
+    const s = new Snapshot(this.db.snapshot(), (x) => this.snapshots.delete(x), this.writes);
     this.snapshots.add(s);
     return s;
   }
@@ -467,6 +484,8 @@ export class Snapshot {
   constructor(
     readonly handle: LevelSnapshot,
     private readonly onClose: (s: Snapshot) => void,
+    /** Engine.writeEpoch when it was taken: it sees at least that many completed writes. */
+    readonly epoch: number,
   ) {
     this.readOptions = { snapshot: handle, keyEncoding: 'buffer', valueEncoding: 'buffer' };
   }
