@@ -332,7 +332,15 @@ describe('backup and restore of an in-process database', () => {
     expect(db.get(Backup).running).toBe(false);
     expect(db.get(Backup).lastSuccessSeconds).toBeGreaterThan(0);
     const second = await db.get(Backup).start({});
-    expect((await waitUntil(() => db.get(Backup).get(second.id), (x) => x.status !== 'running', 120_000)).status).toBe('done');
+    expect(
+      (
+        await waitUntil(
+          () => db.get(Backup).get(second.id),
+          (x) => x.status !== 'running',
+          120_000,
+        )
+      ).status,
+    ).toBe('done');
     expect(await codeOf(db.get(Backup).get('20260101T000000Z-abcdef'))).toBe('NOT_FOUND');
   });
 

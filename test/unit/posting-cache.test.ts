@@ -165,7 +165,9 @@ describe('equality lookups through the posting cache', () => {
     const hits = im.postingCache.hits;
     expect(await run()).toHaveLength(2);
     expect(im.postingCache.hits).toBe(hits + 1);
-    await ent.applyBatch(Array.from({ length: MAX_KEYS + 36 }, (_, i) => ({ op: 'put' as const, key: `u:long${i}`, blob: { city: 'long' } })));
+    await ent.applyBatch(
+      Array.from({ length: MAX_KEYS + 36 }, (_, i) => ({ op: 'put' as const, key: `u:long${i}`, blob: { city: 'long' } })),
+    );
     expect(await keys('long')).toHaveLength(MAX_KEYS + 36);
     const before = im.postingCache.hits;
     expect(await keys('long')).toEqual(await naiveKeys('long'));
