@@ -445,7 +445,7 @@ export class SecondaryIndexes {
     const at = l.prefix.length;
     let run: Buffer | undefined;
     let count = 0;
-    for await (const chunk of this.engine.scanChunks(idxKs, { gte, lt: end, snapshot }, 4096, 256)) {
+    for await (const chunk of this.engine.scanChunks(idxKs, { gte, lt: end, snapshot }, 1024, 256)) {
       const done: [ScalarValue, number][] = [];
       for (const [k] of chunk) {
         const valueEnd = elementEnd(k, at);
