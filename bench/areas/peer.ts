@@ -14,6 +14,7 @@ import { ADMIN_KEY, AUTH_HEADER, startThemis, type ThemisServer } from '../lib/s
 import { summarize } from '../lib/stats.js';
 import type { Area, ReportTable, ScenarioResult } from '../lib/types.js';
 import { envNumber, log, prng, sleep } from '../lib/util.js';
+import { hasTaskset } from '../lib/cpu.js';
 import { runWrkLua } from '../lib/wrk-lua.js';
 
 /**
@@ -124,15 +125,6 @@ type Mode = 'pinned' | 'unpinned';
 function setAffinity(pid: number, cpus: string): boolean {
   try {
     execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function hasTaskset(): boolean {
-  try {
-    execFileSync('which', ['taskset'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;

@@ -18,7 +18,7 @@ export interface PinPlan {
 
 let plan: PinPlan | null | undefined;
 
-function hasTaskset(): boolean {
+export function hasTaskset(): boolean {
   try {
     execFileSync('which', ['taskset'], { stdio: 'ignore' });
     return true;

@@ -1,11 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { pinPlan, pinThread, pinnedCommand } from './cpu.js';
 import { summarize } from './stats.js';
-import { tempDir } from './util.js';
+import { runCommand, tempDir } from './util.js';
 
 /** `node`: a JavaScript driver in the bench process (lib/http-client.ts), for multi-request flows wrk cannot script. */
 export type LoadTool = 'wrk' | 'autocannon' | 'node';
@@ -238,16 +238,7 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
     spec.base + spec.path,
   ];
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const [cmd, argv] = pinnedCommand('wrk', args);
-      const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      p.on('error', reject);
-      p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const { code, stdout, stderr } = await runCommand(...pinnedCommand('wrk', args));
     const m = /^BENCH_JSON (\{.*\})$/m.exec(stdout);
     if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}): ${stderr}\n${stdout}`);
     const j = JSON.parse(m[1]!) as WrkJson;

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownPids } from './contention.js';
-import { freePort, log, sleep, tempDir } from './util.js';
+import { freePort, log, runCommand, sleep, tempDir } from './util.js';
 
 /**
  * A throwaway PostgreSQL cluster for comparison benchmarks: `initdb` into a
@@ -244,15 +244,7 @@ export async function runPgbench(spec: PgbenchSpec): Promise<PgbenchResult> {
       'postgres',
     ];
     const [cmd, argv] = spec.cpus !== null ? ['taskset', ['-c', spec.cpus, bin, ...args]] : [bin, args];
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      p.on('error', reject);
-      p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const { code, stdout, stderr } = await runCommand(cmd, argv, { cwd: dir });
     const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
     const transactions = num(/number of transactions actually processed:\s+(\d+)/);
     const failed = num(/number of failed transactions:\s+(\d+)/) || 0;

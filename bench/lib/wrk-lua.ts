@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LoadResult } from './load.js';
 import { detectTool } from './load.js';
-import { tempDir } from './util.js';
+import { runCommand, tempDir } from './util.js';
 
 /**
  * wrk with a caller-written Lua `request()` body and an explicit CPU list
@@ -73,15 +72,7 @@ export async function runWrkLua(spec: WrkLuaSpec): Promise<LoadResult> {
   ];
   try {
     const [cmd, argv] = spec.cpus !== null ? ['taskset', ['-c', spec.cpus, 'wrk', ...args]] : ['wrk', args];
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      p.on('error', reject);
-      p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const { code, stdout, stderr } = await runCommand(cmd, argv);
     const m = /^BENCH_JSON (\{.*\})$/m.exec(stdout);
     if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}): ${stderr}\n${stdout}`);
     const j = JSON.parse(m[1]!) as Record<string, number>;
