@@ -190,17 +190,19 @@ function wrkScript(spec: LoadSpec): string {
     }
     lines.push(`end`);
   }
-  // done() runs once after the run: print a machine-readable summary line (latencies in microseconds).
-  lines.push(
-    `function done(summary, latency, requests)`,
-    `  local e = summary.errors`,
-    `  io.write(string.format('BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.3f}\\n',`,
-    `    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,`,
-    `    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))`,
-    `end`,
-  );
+  lines.push(...WRK_DONE_LUA);
   return `${lines.join('\n')}\n`;
 }
+
+/** wrk's done(): one machine-readable summary line (latencies in microseconds) that execWrk reads. */
+export const WRK_DONE_LUA: readonly string[] = [
+  `function done(summary, latency, requests)`,
+  `  local e = summary.errors`,
+  `  io.write(string.format('BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.3f}\\n',`,
+  `    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,`,
+  `    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))`,
+  `end`,
+];
 
 interface WrkJson {
   requests: number;
@@ -238,33 +240,38 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
     spec.base + spec.path,
   ];
   try {
-    const { code, stdout, stderr } = await runCommand(...pinnedCommand('wrk', args));
-    const m = /^BENCH_JSON (\{.*\})$/m.exec(stdout);
-    if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}): ${stderr}\n${stdout}`);
-    const j = JSON.parse(m[1]!) as WrkJson;
-    const durationS = j.duration_us / 1e6;
-    // Cross-check against wrk's own text: "Non-2xx or 3xx responses: N" counts what `status` errors count.
-    const textNon2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? '0');
-    return {
-      tool: 'wrk',
-      toolVersion: detectTool().version,
-      threads,
-      requests: j.requests,
-      durationS,
-      rps: j.requests / durationS,
-      p50Ms: j.p50_us / 1000,
-      p90Ms: j.p90_us / 1000,
-      p99Ms: j.p99_us / 1000,
-      maxMs: j.max_us / 1000,
-      meanMs: j.mean_us / 1000,
-      errors: j.connect + j.read + j.write + j.timeout,
-      non2xx: Math.max(j.status, textNon2xx),
-      errorDetail: { connect: j.connect, read: j.read, write: j.write, timeout: j.timeout },
-      raw: stdout.replace(/^BENCH_JSON .*\n?/m, ''),
-    };
+    return await execWrk(pinnedCommand('wrk', args), threads);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Run wrk (`command`: wrk or taskset … wrk) with a script ending in WRK_DONE_LUA; its summary as a LoadResult. */
+export async function execWrk(command: [string, string[]], threads: number): Promise<LoadResult> {
+  const { code, stdout, stderr } = await runCommand(...command);
+  const m = /^BENCH_JSON (\{.*\})$/m.exec(stdout);
+  if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}): ${stderr}\n${stdout}`);
+  const j = JSON.parse(m[1]!) as WrkJson;
+  const durationS = j.duration_us / 1e6;
+  // Cross-check against wrk's own text: "Non-2xx or 3xx responses: N" counts what `status` errors count.
+  const textNon2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? '0');
+  return {
+    tool: 'wrk',
+    toolVersion: detectTool().version,
+    threads,
+    requests: j.requests,
+    durationS,
+    rps: j.requests / durationS,
+    p50Ms: j.p50_us / 1000,
+    p90Ms: j.p90_us / 1000,
+    p99Ms: j.p99_us / 1000,
+    maxMs: j.max_us / 1000,
+    meanMs: j.mean_us / 1000,
+    errors: j.connect + j.read + j.write + j.timeout,
+    non2xx: Math.max(j.status, textNon2xx),
+    errorDetail: { connect: j.connect, read: j.read, write: j.write, timeout: j.timeout },
+    raw: stdout.replace(/^BENCH_JSON .*\n?/m, ''),
+  };
 }
 
 // ------------------------------------------------------------------ autocannon

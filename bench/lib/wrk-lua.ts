@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LoadResult } from './load.js';
-import { detectTool } from './load.js';
-import { runCommand, tempDir } from './util.js';
+import { execWrk, type LoadResult, WRK_DONE_LUA } from './load.js';
+import { tempDir } from './util.js';
 
 /**
  * wrk with a caller-written Lua `request()` body and an explicit CPU list
@@ -48,12 +47,7 @@ export async function runWrkLua(spec: WrkLuaSpec): Promise<LoadResult> {
       '  counter = counter + 1',
       spec.luaRequest,
       'end',
-      'function done(summary, latency, requests)',
-      '  local e = summary.errors',
-      `  io.write(string.format('BENCH_JSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.3f}\\n',`,
-      '    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,',
-      '    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))',
-      'end',
+      ...WRK_DONE_LUA,
       '',
     ].join('\n'),
   );
@@ -71,30 +65,7 @@ export async function runWrkLua(spec: WrkLuaSpec): Promise<LoadResult> {
     spec.url,
   ];
   try {
-    const [cmd, argv] = spec.cpus !== null ? ['taskset', ['-c', spec.cpus, 'wrk', ...args]] : ['wrk', args];
-    const { code, stdout, stderr } = await runCommand(cmd, argv);
-    const m = /^BENCH_JSON (\{.*\})$/m.exec(stdout);
-    if (code !== 0 || !m) throw new Error(`wrk failed (exit ${code}): ${stderr}\n${stdout}`);
-    const j = JSON.parse(m[1]!) as Record<string, number>;
-    const durationS = j.duration_us! / 1e6;
-    const textNon2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? '0');
-    return {
-      tool: 'wrk',
-      toolVersion: detectTool().version,
-      threads,
-      requests: j.requests!,
-      durationS,
-      rps: j.requests! / durationS,
-      p50Ms: j.p50_us! / 1000,
-      p90Ms: j.p90_us! / 1000,
-      p99Ms: j.p99_us! / 1000,
-      maxMs: j.max_us! / 1000,
-      meanMs: j.mean_us! / 1000,
-      errors: j.connect! + j.read! + j.write! + j.timeout!,
-      non2xx: Math.max(j.status!, textNon2xx),
-      errorDetail: { connect: j.connect!, read: j.read!, write: j.write!, timeout: j.timeout! },
-      raw: stdout.replace(/^BENCH_JSON .*\n?/m, ''),
-    };
+    return await execWrk(spec.cpus !== null ? ['taskset', ['-c', spec.cpus, 'wrk', ...args]] : ['wrk', args], threads);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
