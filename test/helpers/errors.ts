@@ -35,3 +35,11 @@ export async function rejection(p: Promise<unknown>): Promise<ThemisError> {
   expect(err).toBeInstanceOf(ThemisError);
   return err as ThemisError;
 }
+
+/** The ThemisError a promise rejects with, checked to carry `code` and a message matching `message` (`label` names the case). */
+export async function refusal(p: Promise<unknown>, code: string, message: RegExp, label?: string): Promise<ThemisError> {
+  const e = await rejection(p);
+  expect(e.code, label).toBe(code);
+  expect(e.message, label).toMatch(message);
+  return e;
+}

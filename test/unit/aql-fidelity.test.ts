@@ -13,7 +13,8 @@ import type { AqlValue } from '../../src/aql/ast.js';
 import { Aql } from '../../src/aql/index.js';
 import type { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
-import { ThemisError } from '../../src/errors.js';
+import type { ThemisError } from '../../src/errors.js';
+import { refusal } from '../helpers/errors.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
 
 let dir: string;
@@ -42,17 +43,8 @@ const rows = async (query: string, bind_vars: Record<string, unknown> = {}): Pro
 };
 const one = async (query: string): Promise<AqlValue> => (await rows(query))[0]!;
 
-async function refused(query: string, code: string, message: RegExp): Promise<ThemisError> {
-  try {
-    await db.get(Aql).run({ query, bind_vars: {} });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ThemisError);
-    expect((e as ThemisError).code, query).toBe(code);
-    expect((e as ThemisError).message, query).toMatch(message);
-    return e as ThemisError;
-  }
-  throw new Error(`expected ${code}: ${query}`);
-}
+const refused = (query: string, code: string, message: RegExp): Promise<ThemisError> =>
+  refusal(db.get(Aql).run({ query, bind_vars: {} }), code, message, query);
 
 // ---------------------------------------------------------------------------------------------
 

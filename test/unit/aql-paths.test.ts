@@ -18,6 +18,7 @@ import { DEFAULTS } from '../../src/config.js';
 import { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
 import { ThemisError } from '../../src/errors.js';
+import { refusal } from '../helpers/errors.js';
 import { createLogger } from '../../src/log.js';
 import { Transactions } from '../../src/transactions/index.js';
 import { CONNECTIONS, PLACES } from '../helpers/arango-train-network.js';
@@ -195,17 +196,8 @@ const rows = async (query: string, bind_vars: Record<string, unknown> = {}, on: 
   return r.entities;
 };
 
-async function refused(query: string, message: RegExp, code = 'VALIDATION_FAILED', on: Database = db): Promise<ThemisError> {
-  try {
-    await on.get(Aql).run({ query, bind_vars: {} });
-  } catch (e) {
-    expect(e).toBeInstanceOf(ThemisError);
-    expect((e as ThemisError).code, query).toBe(code);
-    expect((e as ThemisError).message, query).toMatch(message);
-    return e as ThemisError;
-  }
-  throw new Error(`expected ${code}: ${query}`);
-}
+const refused = (query: string, message: RegExp, code = 'VALIDATION_FAILED', on: Database = db): Promise<ThemisError> =>
+  refusal(on.get(Aql).run({ query, bind_vars: {} }), code, message, query);
 
 describe('the documentation examples (k-shortest-paths.md, k-paths.md, all-shortest-paths.md), exact order', () => {
   it.each(DOC_EXAMPLES)('%s', async (_name, query, expected) => {
