@@ -16,7 +16,7 @@ import type { AqlValue } from '../ast.js';
 import type { Step } from '../planner.js';
 import { compare, hashKey, truthy } from '../values.js';
 import { extend, tooMany, type Row } from './context.js';
-import { collectStep, type SortCollectContext } from './sort-collect.js';
+import { type CollectGroup, collectStep, groupRows, newAgg, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, readEntity, toDoc, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
@@ -87,10 +87,11 @@ export async function* indexCollectStep(
       for (const e of f.filters) if (!truthy(await cx.eval(e, row))) return false;
       return true;
     };
-    const groups: { value: AqlValue; count: number }[] = [];
+    // COUNT and LENGTH aggregates are the group's row count.
+    const groups: CollectGroup[] = [];
     const add = (value: AqlValue, count: number) => {
       held.hold(256 + cx.valueBytes(value));
-      groups.push({ value, count });
+      groups.push({ values: [value], count, agg: c.op.aggregates.map(() => ({ ...newAgg(), n: count })), into: [] });
       if (groups.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT');
     };
     // Arrays and objects: from their documents.
@@ -120,20 +121,7 @@ export async function* indexCollectStep(
       }
     }
     for (const g of [...others.values()].sort((a, b) => compare(a.value, b.value))) add(g.value, g.count);
-    // Rows as COLLECT makes them: variables of enclosing levels stay visible.
-    const base = Object.create(null) as Row;
-    for (const v of c.keep) if (v in start) base[v] = start[v]!;
-    const op = c.op;
-    const m = cx.gov.mark();
-    for (const g of groups) {
-      cx.gov.reset(m);
-      const r = Object.create(base) as Row;
-      r[op.groups[0]!.var] = g.value;
-      for (const a of op.aggregates) r[a.var] = g.count;
-      if (op.count) r[op.count] = g.count;
-      yield r;
-    }
-    cx.gov.reset(m);
+    yield* groupRows(cx, c, groups, start);
   } finally {
     held.close();
   }

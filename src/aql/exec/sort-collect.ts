@@ -170,15 +170,8 @@ async function* collectRows(
   held: Holding,
 ): AsyncGenerator<Row> {
   const op = s.op;
-  interface Group {
-    values: AqlValue[];
-    count: number;
-    agg: AggState[];
-    into: AqlValue[];
-  }
-  const groups = new BigMap<Group>();
+  const groups = new BigMap<CollectGroup>();
   let outerRow: Row | undefined;
-  const gov = cx.gov;
   // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
   let heldValues = 0;
   for await (const row of input) {
@@ -225,13 +218,33 @@ async function* collectRows(
     }
     return 0;
   });
-  // Variables of enclosing levels stay visible (also when no row came: from the enclosing row); the loop's own variables do not.
+  yield* groupRows(cx, s, list, outerRow ?? start);
+}
+
+/** One COLLECT group: its values, how many rows it has, its aggregates' states and its INTO values. */
+export interface CollectGroup {
+  values: AqlValue[];
+  count: number;
+  agg: AggState[];
+  into: AqlValue[];
+}
+
+/**
+ * COLLECT's output: a row per group, in `list`'s order. Variables of enclosing levels stay visible (taken from
+ * `from`: the first input row, or the enclosing row when none came); the loop's own variables do not.
+ */
+export async function* groupRows(
+  cx: Pick<ExecContext, 'gov'>,
+  s: Extract<Step, { kind: 'collect' }>,
+  list: readonly CollectGroup[],
+  from: Row,
+): AsyncGenerator<Row> {
+  const op = s.op;
   const base = Object.create(null) as Row;
-  const from = outerRow ?? start;
   for (const v of s.keep) if (v in from) base[v] = from[v]!;
-  const m = gov.mark();
+  const m = cx.gov.mark();
   for (const g of list) {
-    gov.reset(m);
+    cx.gov.reset(m);
     const r = Object.create(base) as Row;
     op.groups.forEach((x, i) => {
       r[x.var] = g.values[i]!;
@@ -243,7 +256,7 @@ async function* collectRows(
     if (op.count) r[op.count] = g.count;
     yield r;
   }
-  gov.reset(m);
+  cx.gov.reset(m);
 }
 
 /** COLLECT ... INTO g without an expression: every variable of the row (`KEEP a, b`: only those). */
