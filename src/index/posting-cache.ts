@@ -70,7 +70,8 @@ export class PostingCache {
       this.entries.delete(v);
     }
     const prev = this.inFlight.get(seq);
-    this.inFlight.set(seq, prev ? [...prev, ...values] : [...values]);
+    if (prev) prev.push(...values);
+    else this.inFlight.set(seq, [...values]);
   }
 
   /** Commit `seq` ended: written (its changes are in LevelDB as of `epoch`) or not. */
