@@ -270,6 +270,10 @@ export function ChangeFeedPage({ session }: PageProps) {
     last.current = undefined;
     setLastSeq(undefined);
     setPaused(false);
+    // In the same render as the new spec: until the new stream answers, the line must not read
+    // "Live, following <new filter>" from the old stream's state (a write made then could fall
+    // before the new stream's start and never be shown).
+    setStatus({ state: 'connecting' });
     setSpec({ prefix: prefixInput.trim(), from });
   };
 
