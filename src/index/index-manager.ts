@@ -166,6 +166,12 @@ export class IndexManager {
     return { entries: c.size, hits: c.hits, misses: c.misses };
   }
 
+  /** The index-only COLLECT counts' state (indexes and values kept, hits, misses): see value-counts.ts. */
+  get valueCounts(): { indexes: number; values: number; hits: number; misses: number } {
+    const c = this.secondary.counts;
+    return { ...c.size, hits: c.hits, misses: c.misses };
+  }
+
   /** The same keys in chunks (AQL reads them so: no generator step per key). */
   scanKeyChunks(id: number, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string[]> {
     return this.secondary.scanChunks(this.readyIndex(id), r, snapshot);

@@ -16,6 +16,7 @@ import type { DefinitionRegistry } from './definitions.js';
 import { MAX_ENTRIES_PER_DOCUMENT, indexTuples, valueAt } from './extract.js';
 import { idPrefix } from './id-prefix.js';
 import { MAX_KEYS, PostingCache } from './posting-cache.js';
+import { ValueCounts } from './value-counts.js';
 import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
 
 const idxKs = keyspace('index');
@@ -65,6 +66,33 @@ function changedValues(plan: readonly EntryChange[]): string[] {
     }
   }
   return [...out];
+}
+
+/** Per index of a commit's changes to non-unique single-column indexes: the entry count change by value (value-counts.ts). */
+function countDeltas(
+  plan: readonly EntryChange[],
+  kept: (id: number) => boolean,
+): Map<number, Map<string, { value: ScalarValue; d: number }>> {
+  const out = new Map<number, Map<string, { value: ScalarValue; d: number }>>();
+  for (const p of plan) {
+    if (p.l.def.unique || p.l.paths.length !== 1 || (p.removed.length === 0 && p.added.length === 0)) continue;
+    const id = p.l.def.id;
+    let m = out.get(id);
+    if (m === undefined) out.set(id, (m = new Map()));
+    if (!kept(id)) continue; // pending only: nobody holds counts to change
+    const at = p.l.prefix.length;
+    const add = (hex: string, d: number) => {
+      const k = Buffer.from(hex, 'hex');
+      const v = k.subarray(at, elementEnd(k, at));
+      const vh = v.toString('hex');
+      const e = m!.get(vh);
+      if (e) e.d += d;
+      else m!.set(vh, { value: orderedCodec.decode(v)[0]!, d });
+    };
+    for (const hex of p.removed) add(hex, -1);
+    for (const [hex] of p.added) add(hex, 1);
+  }
+  return out;
 }
 
 /** What scanKeys reads: entries whose first value is `eq`, or the single-column range [lower, upper]. */
@@ -137,6 +165,8 @@ export class SecondaryIndexes {
   private readonly releases = new Map<string, { key: string; seq: number }>();
   /** Small equality postings of non-unique indexes, for repeated lookups without an iterator (posting-cache.ts). */
   readonly postings = new PostingCache();
+  /** Entry counts by value of non-unique single-column indexes, for index-only COLLECT (value-counts.ts). */
+  readonly counts = new ValueCounts();
 
   constructor(
     private readonly engine: Engine,
@@ -195,6 +225,7 @@ export class SecondaryIndexes {
   private write(info: CommitInfo, plan: EntryChange[], batch: WriteBatch): void {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
     this.postings.writing(lastSeq, changedValues(plan));
+    for (const [id, deltas] of countDeltas(plan, (id) => this.counts.has(id))) this.counts.writing(lastSeq, id, deltas);
     // A unique entry is removed only by the document it names: while an index is built, a value may have two
     // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
     for (const p of plan)
@@ -217,6 +248,7 @@ export class SecondaryIndexes {
   private applied(info: CommitInfo): void {
     const last = info.changes[info.changes.length - 1]!.seq;
     this.postings.ended(last, true, this.engine.writeEpoch);
+    this.counts.ended(last, true, this.engine.writeEpoch);
     if (this.claims.size === 0 && this.releases.size === 0) return;
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
   }
@@ -225,6 +257,7 @@ export class SecondaryIndexes {
   private forget(info: CommitInfo, plan: EntryChange[]): void {
     const last = info.changes[info.changes.length - 1]!.seq;
     this.postings.ended(last, false, this.engine.writeEpoch);
+    this.counts.ended(last, false, this.engine.writeEpoch);
     for (const p of plan) {
       p.l.entries -= p.added.length - p.removed.length;
       if (!p.l.def.unique) continue;
@@ -272,6 +305,7 @@ export class SecondaryIndexes {
    * get a value twice.
    */
   fill(l: LiveIndex, rows: readonly [string, string][]): Promise<void> {
+    this.counts.drop(l.def.id);
     const batch = new WriteBatch();
     const local = new Map<string, string>();
     for (const [key, text] of rows) {
@@ -437,6 +471,17 @@ export class SecondaryIndexes {
    * see compoundKeys). Yields the finished runs after each chunk of keys.
    */
   async *valueRuns(l: LiveIndex, r: EntryRange, snapshot: Snapshot, skip: ReadonlySet<string>): AsyncGenerator<[ScalarValue, number][]> {
+    // The whole index, nothing skipped: the counts kept by the commits (value-counts.ts) when they are this snapshot's.
+    const whole = skip.size === 0 && !('eq' in r) && r.lower === undefined && r.upper === undefined && !l.def.unique;
+    const id = l.def.id;
+    if (whole) {
+      const hit = this.counts.get(id, snapshot.epoch);
+      if (hit !== undefined) {
+        for (let i = 0; i < hit.length; i += 1024) yield hit.slice(i, i + 1024);
+        return;
+      }
+    }
+    const offer: [string, ScalarValue, number][] | undefined = whole && this.counts.wants(id, snapshot.epoch) ? [] : undefined;
     const { gte, lt } = entryBounds(l, r);
     // Scalar entries only: compound markers sort after them.
     const scalarEnd = Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG)]);
@@ -454,13 +499,23 @@ export class SecondaryIndexes {
           count++;
           continue;
         }
-        if (run !== undefined) done.push([orderedCodec.decode(run)[0]!, count]);
+        if (run !== undefined) {
+          const value = orderedCodec.decode(run)[0]!;
+          done.push([value, count]);
+          offer?.push([run.toString('hex'), value, count]);
+        }
         run = k.subarray(at, valueEnd);
         count = 1;
       }
       if (done.length > 0) yield done;
     }
-    if (run !== undefined) yield [[orderedCodec.decode(run)[0]!, count]];
+    if (run !== undefined) {
+      const value = orderedCodec.decode(run)[0]!;
+      offer?.push([run.toString('hex'), value, count]);
+      yield [[value, count]];
+    }
+    // Complete (a consumer that stopped early never gets here): kept if nothing changed the index meanwhile.
+    if (offer !== undefined) this.counts.offer(id, offer, snapshot.epoch);
   }
 
   /** Entity keys of the documents holding a compound marker in single-column index `l` (attribute an array or object), as of `snapshot`. */
@@ -511,6 +566,7 @@ export class SecondaryIndexes {
   /** Remove every entry of index `id` (a drop), in batches. */
   async deleteEntries(id: number): Promise<void> {
     this.postings.clear();
+    this.counts.drop(id);
     const prefix = idPrefix(id);
     for (;;) {
       const b = new WriteBatch();
