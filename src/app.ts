@@ -73,6 +73,26 @@ export async function startServer(
       else metrics.addGauge(g.name, g.help, () => (db.ready ? g.read(db.get(m)) : undefined), g.type);
     }
   }
+  // The document cache of the document store (kernel, not a module): its figures at scrape time.
+  const docCache = () => (db.ready ? db.documents.cacheStats : undefined);
+  metrics.addGauge('themis_document_cache_entries', 'Documents whose stored text the document cache holds', () => docCache()?.entries);
+  metrics.addGauge(
+    'themis_document_cache_bytes',
+    'Estimated memory of the document cache (THEMIS_DOCUMENT_CACHE_MB)',
+    () => docCache()?.bytes,
+  );
+  metrics.addGauge(
+    'themis_document_cache_hits_total',
+    'Point reads of a document answered by the document cache',
+    () => docCache()?.hits,
+    'counter',
+  );
+  metrics.addGauge(
+    'themis_document_cache_misses_total',
+    'Point reads of a document that read LevelDB',
+    () => docCache()?.misses,
+    'counter',
+  );
   metrics.addGauge(
     'themis_storage_writes_enabled',
     'Whether writes are accepted (0 after a storage failure: a full disk until space is freed, an I/O error until a restart)',

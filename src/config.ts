@@ -108,6 +108,8 @@ export interface Config {
   contentExtractTimeoutMs: number;
   /** Memory limit of a text extraction worker (MiB: its heap; twice that of other memory); more: 413 PAYLOAD_TOO_LARGE. */
   contentExtractMaxMemoryMb: number;
+  /** Memory for recently read documents' stored texts (MiB; 0: no document cache). */
+  documentCacheMb: number;
   /** Default cosine-similarity threshold of a semantic cache query (a query may pass its own `threshold`). */
   cacheThreshold: number;
   /** TTL of a cache entry put without `ttl_sec` (seconds; 0: entries do not expire). */
@@ -179,6 +181,7 @@ export const DEFAULTS: Config = {
   classifyMaxBytes: 1024 * 1024,
   contentExtractTimeoutMs: 30_000,
   contentExtractMaxMemoryMb: 512,
+  documentCacheMb: 64,
   cacheThreshold: 0.95,
   cacheDefaultTtlSec: 0,
   cacheMaxEntries: 1_000_000,
@@ -373,6 +376,12 @@ const SETTINGS = [
     env: 'THEMIS_CONTENT_EXTRACT_MAX_MEMORY_MB',
     flag: 'content-extract-max-memory-mb',
     parse: (v: string) => intIn(v, 'content extract max memory mb', 32, 65_536),
+  },
+  {
+    key: 'documentCacheMb',
+    env: 'THEMIS_DOCUMENT_CACHE_MB',
+    flag: 'document-cache-mb',
+    parse: (v: string) => intIn(v, 'document cache mb', 0, 65_536),
   },
   {
     key: 'cacheThreshold',

@@ -13,6 +13,7 @@ import {
 import type { Logger } from './log.js';
 import { MODULES } from './modules.js';
 import type { ChangeLog } from './cdc/change-log.js';
+import type { DocumentStore } from './documents/index.js';
 import type { Engine, StorageFailure } from './storage/index.js';
 import type { TransactionManager } from './txn/index.js';
 
@@ -73,6 +74,11 @@ export class Database implements ServiceHost {
 
   get transactions(): TransactionManager {
     return this.serving().transactions;
+  }
+
+  /** The document store (its point reads and document cache). */
+  get documents(): DocumentStore {
+    return this.serving().documents;
   }
 
   get changeLog(): ChangeLog {

@@ -1,3 +1,4 @@
+import { EpochCache } from '../storage/epoch-cache.js';
 import { keyspace, type Engine, type ScanOptions, type Snapshot, type WriteBatch } from '../storage/index.js';
 import { decodeEntityValue, encodeEntityValue, entityKeyCodec } from './codec.js';
 import type { EntityKey } from './entity-key.js';
@@ -28,14 +29,66 @@ export interface ScanRange {
  * transaction manager, never written on their own. Everything above — the
  * transaction manager's buffered view, indexes, AQL, backfills — reads
  * documents through here.
+ *
+ * Point reads go through a **document cache** of stored texts (recently
+ * read first out when its memory is used up; scans do not fill it), exact
+ * per snapshot (storage/epoch-cache.ts): the transaction manager marks a
+ * commit's keys `writing` before LevelDB has the batch and `ended` after, so
+ * a cached text serves only reads that see exactly its state.
  */
 export class DocumentStore {
-  constructor(private readonly engine: Engine) {}
+  /** Stored texts by entity key; undefined when the cache is off (0 bytes). */
+  private readonly cache: EpochCache<string> | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    /** Memory for the document cache (bytes, estimated as 2 per character plus ~100 per entry); 0 turns it off. */
+    cacheBytes = 0,
+  ) {
+    this.cache =
+      cacheBytes > 0
+        ? new EpochCache<string>({
+            maxEntries: Math.max(1, Math.floor(cacheBytes / 128)),
+            maxBytes: cacheBytes,
+            bytesOf: (key, text) => 2 * (key.length + text.length) + 100,
+          })
+        : undefined;
+  }
 
   /** The document's JSON text (latest durable state, or as of `snapshot`). */
   read(k: EntityKey, snapshot?: Snapshot): string | undefined {
+    const c = this.cache;
+    if (c === undefined) return this.readStored(k, snapshot);
+    // A read of the latest state sees every completed write: the epoch now.
+    const epoch = snapshot?.epoch ?? this.engine.writeEpoch;
+    const hit = c.get(k.key, epoch);
+    if (hit !== undefined) return hit;
+    const text = this.readStored(k, snapshot);
+    if (text !== undefined) c.offer(k.key, text, epoch);
+    return text;
+  }
+
+  private readStored(k: EntityKey, snapshot?: Snapshot): string | undefined {
     const v = this.engine.getSync(entityKs, entityKeyCodec.encode(k), snapshot);
     return v === undefined ? undefined : decodeEntityValue(v);
+  }
+
+  /** Commit `id` (its last sequence number) is about to write the documents `keys`: cached texts of them go, reads go to LevelDB. */
+  writing(id: number, keys: readonly string[]): void {
+    this.cache?.writing(id, keys);
+  }
+
+  /** Commit `id` ended: written (in LevelDB as of the engine's write epoch now) or not. */
+  ended(id: number, written: boolean): void {
+    this.cache?.ended(id, written, this.engine.writeEpoch);
+  }
+
+  /** The document cache's state (entries, estimated bytes, hits, misses); zeros when it is off. */
+  get cacheStats(): { entries: number; bytes: number; hits: number; misses: number } {
+    const c = this.cache;
+    return c === undefined
+      ? { entries: 0, bytes: 0, hits: 0, misses: 0 }
+      : { entries: c.size, bytes: c.byteSize, hits: c.hits, misses: c.misses };
   }
 
   put(batch: WriteBatch, k: EntityKey, text: string): void {

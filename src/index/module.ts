@@ -42,4 +42,40 @@ export const Indexes: Module<IndexManager> = {
   checkpoint: (m) => m.checkpointAll(true),
   backup: (m, b) => m.backup(b),
   close: (m) => m.close(),
+  gauges: [
+    {
+      name: 'themis_index_posting_cache_entries',
+      help: 'Equality postings held by the posting cache',
+      read: (m) => m.postingCache.entries,
+    },
+    {
+      name: 'themis_index_posting_cache_hits_total',
+      help: 'Equality lookups answered by the posting cache',
+      read: (m) => m.postingCache.hits,
+      type: 'counter',
+    },
+    {
+      name: 'themis_index_posting_cache_misses_total',
+      help: 'Equality lookups of non-unique indexes that read the index',
+      read: (m) => m.postingCache.misses,
+      type: 'counter',
+    },
+    {
+      name: 'themis_index_value_counts_values',
+      help: 'Distinct values whose entry counts are kept for index-only COLLECT',
+      read: (m) => m.valueCounts.values,
+    },
+    {
+      name: 'themis_index_value_counts_hits_total',
+      help: 'Index-only COLLECTs over a whole index answered from the kept counts',
+      read: (m) => m.valueCounts.hits,
+      type: 'counter',
+    },
+    {
+      name: 'themis_index_value_counts_misses_total',
+      help: 'Index-only COLLECTs over a whole index that read the index',
+      read: (m) => m.valueCounts.misses,
+      type: 'counter',
+    },
+  ],
 };

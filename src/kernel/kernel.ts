@@ -39,7 +39,7 @@ export async function openKernel(
     await engine.close();
     throw e;
   }
-  const documents = new DocumentStore(engine);
+  const documents = new DocumentStore(engine, (config.documentCacheMb ?? 0) * 1024 * 1024);
   const transactions = new TransactionManager(engine, documents, {
     lastSeq: changeLog.lastSeq,
     idleTimeoutMs: config.txnIdleTimeoutMs,

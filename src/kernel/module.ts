@@ -33,6 +33,7 @@ export type DatabaseConfig = Pick<
       | 'maxBlobBytes'
       | 'contentExtractTimeoutMs'
       | 'contentExtractMaxMemoryMb'
+      | 'documentCacheMb'
       | 'cacheThreshold'
       | 'cacheDefaultTtlSec'
       | 'cacheMaxEntries'

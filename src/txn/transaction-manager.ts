@@ -290,9 +290,15 @@ export class TransactionManager {
       this.pending.set(c.key, { seq: c.seq, value: c.value });
     }
     const lastSeq = changes[changes.length - 1]!.seq;
+    // From here until the write has ended, reads of these documents go to LevelDB (the document cache's rule).
+    this.documents.writing(
+      lastSeq,
+      changes.map((c) => c.key),
+    );
     try {
       await this.engine.commit(batch);
     } catch (e) {
+      this.documents.ended(lastSeq, false);
       // Sequence numbers were handed out and later commits may be queued
       // behind this one: continuing would leave a gap in the change log.
       // LevelDB itself refuses writes after a failed write, so stop here;
@@ -307,6 +313,7 @@ export class TransactionManager {
       if (e instanceof ThemisError) throw e;
       throw new ThemisError('INTERNAL', 'commit failed in storage; it was not acknowledged', { cause: e });
     }
+    this.documents.ended(lastSeq, true);
     for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
     if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;
     this.finishCommitted(txn);

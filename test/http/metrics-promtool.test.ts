@@ -43,6 +43,7 @@ beforeAll(async () => {
   // Traffic on every subsystem, so that each family has samples (labelled ones included).
   await ok(call(s, 'PUT', '/entities/docs:1', { blob: { title: 'alpha', embedding: [1, 0, 0] } }), 201);
   await ok(call(s, 'GET', '/entities/docs:1'));
+  await ok(call(s, 'GET', '/entities/docs:1')); // from the document cache
   expect((await call(s, 'GET', '/entities/docs:missing')).status).toBe(404);
   expect((await call(s, 'GET', '/no/such/route')).status).toBe(404);
   expect((await call(s, 'GET', '/stats', undefined, { authorization: 'Bearer wrong-key-0123456789' })).status).toBe(401);
@@ -107,6 +108,12 @@ describe('/metrics naming', () => {
     ]) {
       expect(text).toContain(n);
     }
+    // The document cache: the first GET read LevelDB, the second the cache.
+    const value = (n: string) => Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('themis_document_cache_hits_total')).toBeGreaterThanOrEqual(1);
+    expect(value('themis_document_cache_misses_total')).toBeGreaterThanOrEqual(1);
+    expect(value('themis_document_cache_entries')).toBeGreaterThanOrEqual(1);
+    expect(value('themis_document_cache_bytes')).toBeGreaterThan(100);
     // 14 buckets + +Inf per series.
     const les = [
       ...text.matchAll(

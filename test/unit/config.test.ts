@@ -87,6 +87,16 @@ describe('THEMIS_QUERY_MAX_MEMORY', () => {
   });
 });
 
+describe('THEMIS_DOCUMENT_CACHE_MB', () => {
+  it('defaults to 64, reads the variable and the flag, takes 0 (off), and refuses negative or non-integer values', () => {
+    expect(loadConfig([], {}).documentCacheMb).toBe(64);
+    expect(loadConfig([], { THEMIS_DOCUMENT_CACHE_MB: '0' }).documentCacheMb).toBe(0);
+    expect(loadConfig(['--document-cache-mb', '512'], { THEMIS_DOCUMENT_CACHE_MB: '0' }).documentCacheMb).toBe(512);
+    for (const v of ['-1', 'big', '1.5', '70000'])
+      expect(() => loadConfig([], { THEMIS_DOCUMENT_CACHE_MB: v }), v).toThrow(/document cache mb/);
+  });
+});
+
 describe('THEMIS_QUERY_FAIL_ON_WARNING', () => {
   it('defaults to false; true or false from the variable or the flag; anything else is refused', () => {
     expect(loadConfig([], {}).queryFailOnWarning).toBe(false);

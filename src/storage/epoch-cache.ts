@@ -1,0 +1,138 @@
+/**
+ * A cache of values derived from LevelDB that is exact for every snapshot:
+ * entries are filled by readers and dropped by writers, and every reader
+ * reads through a snapshot (or the latest state), so an entry serves a read
+ * only when the read sees exactly the state the entry holds.
+ *
+ * - A commit that changes a name marks it *pending* (before LevelDB has the
+ *   write) and drops its entry; when the write has completed the name is no
+ *   longer pending and its *last change* is the engine's write epoch then
+ *   (Engine.writeEpoch); a failed write only clears the mark.
+ * - A snapshot records the write epoch at its creation (Snapshot.epoch): it
+ *   sees every write counted by then (maybe more); a read of the latest
+ *   state uses the epoch now.
+ * - get: no pending change, and the entry became current (its last change)
+ *   no later than the read's epoch — the read sees that change, and no later
+ *   change exists (it would have dropped the entry).
+ * - offer (after a complete read at a snapshot): no pending change and the
+ *   last change no later than the read's epoch — what was read is the
+ *   current state.
+ *
+ * Last changes are remembered per name up to `lastChanges` names; beyond
+ * that they are forgotten at once and `floor` (the epoch then) stands in for
+ * every name not remembered. Entries are bounded by count and by an
+ * estimate of their bytes; the least recently used go first.
+ *
+ * Users: the posting cache (index/posting-cache.ts) and the document cache
+ * (documents/document-store.ts).
+ */
+export interface EpochCacheOptions<V> {
+  maxEntries: number;
+  /** Bound on the sum of `bytesOf` over the entries (default: none). */
+  maxBytes?: number;
+  bytesOf?: (name: string, value: V) => number;
+  /** Names whose last change is remembered (default 100,000). */
+  lastChanges?: number;
+}
+
+export class EpochCache<V> {
+  private readonly entries = new Map<string, { value: V; from: number; bytes: number }>();
+  private readonly pending = new Map<string, number>();
+  private readonly lastChange = new Map<string, number>();
+  /** Names changed by each commit in flight (by an id of the commit, e.g. its last sequence number). */
+  private readonly inFlight = new Map<number, string[]>();
+  private floor = 0;
+  private bytes = 0;
+  private readonly lastChanges: number;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly opts: EpochCacheOptions<V>) {
+    this.lastChanges = opts.lastChanges ?? 100_000;
+  }
+
+  /** The cached value of `name` for a read at `epoch`, if it is that read's state. */
+  get(name: string, epoch: number): V | undefined {
+    const e = this.entries.get(name);
+    if (e === undefined || e.from > epoch || this.pending.has(name)) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    if (this.opts.maxBytes !== undefined) {
+      // Most recently used last (eviction takes the first).
+      this.entries.delete(name);
+      this.entries.set(name, e);
+    }
+    return e.value;
+  }
+
+  /** A complete read of `name` at `epoch` found `value`: kept if that is the current state. */
+  offer(name: string, value: V, epoch: number): void {
+    if (this.pending.has(name)) return;
+    const from = this.lastChange.get(name) ?? this.floor;
+    if (from > epoch) return;
+    const bytes = this.opts.bytesOf?.(name, value) ?? 0;
+    const old = this.entries.get(name);
+    if (old !== undefined) {
+      this.bytes -= old.bytes;
+      this.entries.delete(name);
+    }
+    this.entries.set(name, { value, from, bytes });
+    this.bytes += bytes;
+    const maxBytes = this.opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    while (this.entries.size > this.opts.maxEntries || this.bytes > maxBytes) {
+      const [first, e] = this.entries.entries().next().value!;
+      this.entries.delete(first);
+      this.bytes -= e.bytes;
+    }
+  }
+
+  /** Commit `id` is about to write: these names change. */
+  writing(id: number, names: readonly string[]): void {
+    if (names.length === 0) return;
+    for (const n of names) {
+      this.pending.set(n, (this.pending.get(n) ?? 0) + 1);
+      const e = this.entries.get(n);
+      if (e !== undefined) {
+        this.bytes -= e.bytes;
+        this.entries.delete(n);
+      }
+    }
+    const prev = this.inFlight.get(id);
+    if (prev) prev.push(...names);
+    else this.inFlight.set(id, [...names]);
+  }
+
+  /** Commit `id` ended: written (its changes are in LevelDB as of `epoch`) or not. */
+  ended(id: number, written: boolean, epoch: number): void {
+    const names = this.inFlight.get(id);
+    if (names === undefined) return;
+    this.inFlight.delete(id);
+    for (const n of names) {
+      const left = this.pending.get(n)! - 1;
+      if (left > 0) this.pending.set(n, left);
+      else this.pending.delete(n);
+      if (written) this.lastChange.set(n, epoch);
+    }
+    if (this.lastChange.size > this.lastChanges) {
+      this.lastChange.clear();
+      this.floor = epoch;
+    }
+  }
+
+  /** Forget every entry. */
+  clear(): void {
+    this.entries.clear();
+    this.bytes = 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entries' estimated bytes. */
+  get byteSize(): number {
+    return this.bytes;
+  }
+}
