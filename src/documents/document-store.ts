@@ -30,8 +30,9 @@ export interface ScanRange {
  * transaction manager's buffered view, indexes, AQL, backfills — reads
  * documents through here.
  *
- * Point reads go through a **document cache** of stored texts (recently
- * read first out when its memory is used up; scans do not fill it), exact
+ * Point reads go through a **document cache** of stored texts (filled by
+ * point reads and by completed writes, not by scans; the oldest out first
+ * unless read since when its memory is used up), exact
  * per snapshot (storage/epoch-cache.ts): the transaction manager marks a
  * commit's keys `writing` before LevelDB has the batch and `ended` after, so
  * a cached text serves only reads that see exactly its state.
@@ -78,9 +79,19 @@ export class DocumentStore {
     this.cache?.writing(id, keys);
   }
 
-  /** Commit `id` ended: written (in LevelDB as of the engine's write epoch now) or not. */
-  ended(id: number, written: boolean): void {
-    this.cache?.ended(id, written, this.engine.writeEpoch);
+  /**
+   * Commit `id` ended: written (in LevelDB as of the engine's write epoch
+   * now) or not. A written commit's new texts (`docs`, null for a delete)
+   * are the current state unless another commit writing the same key is
+   * still in flight: cached as if just read (a document is often read soon
+   * after it was written).
+   */
+  ended(id: number, written: boolean, docs: readonly { key: string; value: string | null }[] = []): void {
+    const c = this.cache;
+    if (c === undefined) return;
+    const epoch = this.engine.writeEpoch;
+    c.ended(id, written, epoch);
+    if (written) for (const d of docs) if (d.value !== null) c.offer(d.key, d.value, epoch);
   }
 
   /** The document cache's state (entries, estimated bytes, hits, misses); zeros when it is off. */

@@ -21,7 +21,8 @@
  * Last changes are remembered per name up to `lastChanges` names; beyond
  * that they are forgotten at once and `floor` (the epoch then) stands in for
  * every name not remembered. Entries are bounded by count and by an
- * estimate of their bytes; the least recently used go first.
+ * estimate of their bytes; the oldest go first unless read since they were
+ * last looked at (a second chance: a hit only sets a flag, no reordering).
  *
  * Users: the posting cache (index/posting-cache.ts) and the document cache
  * (documents/document-store.ts).
@@ -36,7 +37,7 @@ export interface EpochCacheOptions<V> {
 }
 
 export class EpochCache<V> {
-  private readonly entries = new Map<string, { value: V; from: number; bytes: number }>();
+  private readonly entries = new Map<string, { value: V; from: number; bytes: number; used: boolean }>();
   private readonly pending = new Map<string, number>();
   private readonly lastChange = new Map<string, number>();
   /** Names changed by each commit in flight (by an id of the commit, e.g. its last sequence number). */
@@ -59,11 +60,7 @@ export class EpochCache<V> {
       return undefined;
     }
     this.hits++;
-    if (this.opts.maxBytes !== undefined) {
-      // Most recently used last (eviction takes the first).
-      this.entries.delete(name);
-      this.entries.set(name, e);
-    }
+    e.used = true;
     return e.value;
   }
 
@@ -78,12 +75,20 @@ export class EpochCache<V> {
       this.bytes -= old.bytes;
       this.entries.delete(name);
     }
-    this.entries.set(name, { value, from, bytes });
+    this.entries.set(name, { value, from, bytes, used: false });
     this.bytes += bytes;
     const maxBytes = this.opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    // The oldest goes, unless it was read since it was last looked at: then it moves to the end, unflagged.
+    // Every entry is moved at most once per pass, so this ends.
+    let moved = 0;
     while (this.entries.size > this.opts.maxEntries || this.bytes > maxBytes) {
       const [first, e] = this.entries.entries().next().value!;
       this.entries.delete(first);
+      if (e.used && first !== name && moved++ < this.entries.size) {
+        e.used = false;
+        this.entries.set(first, e);
+        continue;
+      }
       this.bytes -= e.bytes;
     }
   }

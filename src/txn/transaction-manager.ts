@@ -313,7 +313,12 @@ export class TransactionManager {
       if (e instanceof ThemisError) throw e;
       throw new ThemisError('INTERNAL', 'commit failed in storage; it was not acknowledged', { cause: e });
     }
-    this.documents.ended(lastSeq, true);
+    // The new texts go into the document cache only where this commit is the key's latest writer.
+    this.documents.ended(
+      lastSeq,
+      true,
+      changes.filter((c) => this.lastWrite.get(c.key) === c.seq),
+    );
     for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
     if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;
     this.finishCommitted(txn);

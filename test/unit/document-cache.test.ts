@@ -60,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('point reads through the document cache', () => {
-  it('a repeated read is a hit with the same text; a write replaces it at once', async () => {
+  it("a repeated read is a hit with the same text; a write replaces it at once (and caches the new text)", async () => {
     const ds = db.documents;
     const ent = db.get(Entities);
     expect(ent.getEntity('d:1').blob).toBe('{"v":1}');
@@ -68,7 +68,9 @@ describe('point reads through the document cache', () => {
     expect(ent.getEntity('d:1').blob).toBe('{"v":1}');
     expect(ds.cacheStats.hits).toBe(hits + 1);
     await ent.putEntity('d:1', { v: 'new' });
+    // The commit put its new text into the cache when its write completed: the next read is a hit.
     expect(ent.getEntity('d:1').blob).toBe('{"v":"new"}');
+    expect(ds.cacheStats.hits).toBe(hits + 3); // the commit's read of the previous text was one too
     await ent.deleteEntity('d:1');
     expect(() => ent.getEntity('d:1')).toThrow();
     expect(ds.read(k('d:1'))).toBeUndefined();
