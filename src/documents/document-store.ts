@@ -5,6 +5,9 @@ import type { EntityKey } from './entity-key.js';
 
 const entityKs = keyspace('entity');
 
+/** Commits of at most this many documents put their new texts into the document cache. */
+export const WRITE_THROUGH_MAX = 100;
+
 /** One stored document: its `table:pk` key and JSON text. */
 export type StoredRow = readonly [key: string, text: string];
 
@@ -52,6 +55,8 @@ export class DocumentStore {
             maxEntries: Math.max(1, Math.floor(cacheBytes / 128)),
             maxBytes: cacheBytes,
             bytesOf: (key, text) => 2 * (key.length + text.length) + 100,
+            // No last change per document: the end of any write stands for all (see EpochCache).
+            lastChanges: 0,
           })
         : undefined;
   }
@@ -91,7 +96,8 @@ export class DocumentStore {
     if (c === undefined) return;
     const epoch = this.engine.writeEpoch;
     c.ended(id, written, epoch);
-    if (written) for (const d of docs) if (d.value !== null) c.offer(d.key, d.value, epoch);
+    // Small commits only: a bulk load should not push out what is being read.
+    if (written && docs.length <= WRITE_THROUGH_MAX) for (const d of docs) if (d.value !== null) c.offer(d.key, d.value, epoch);
   }
 
   /** The document cache's state (entries, estimated bytes, hits, misses); zeros when it is off. */

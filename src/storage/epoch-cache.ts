@@ -32,7 +32,12 @@ export interface EpochCacheOptions<V> {
   /** Bound on the sum of `bytesOf` over the entries (default: none). */
   maxBytes?: number;
   bytesOf?: (name: string, value: V) => number;
-  /** Names whose last change is remembered (default 100,000). */
+  /**
+   * Names whose last change is remembered (default 100,000). 0: none — every
+   * write's end moves `floor`, so only reads at an epoch no older than the
+   * last completed write fill the cache (reads of the latest state do), and
+   * a write costs no bookkeeping per name beyond the pending mark.
+   */
   lastChanges?: number;
 }
 
@@ -118,9 +123,10 @@ export class EpochCache<V> {
       const left = this.pending.get(n)! - 1;
       if (left > 0) this.pending.set(n, left);
       else this.pending.delete(n);
-      if (written) this.lastChange.set(n, epoch);
+      if (written && this.lastChanges > 0) this.lastChange.set(n, epoch);
     }
-    if (this.lastChange.size > this.lastChanges) {
+    if (written && this.lastChanges === 0) this.floor = epoch;
+    else if (this.lastChange.size > this.lastChanges) {
       this.lastChange.clear();
       this.floor = epoch;
     }

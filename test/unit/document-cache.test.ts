@@ -33,6 +33,15 @@ describe('EpochCache bounds', () => {
     expect(c.byteSize).toBeLessThanOrEqual(30);
     c.writing(1, ['a']);
     expect(c.byteSize).toBeLessThanOrEqual(20);
+    // Without last changes per name, the end of any write stands for all names.
+    const f = new EpochCache<string>({ maxEntries: 10, lastChanges: 0 });
+    f.writing(1, ['x']);
+    f.ended(1, true, 5);
+    f.offer('y', 'old read', 4); // read before the write ended: maybe stale for all the cache knows
+    expect(f.get('y', 9)).toBeUndefined();
+    f.offer('y', 'fresh', 5);
+    expect(f.get('y', 4)).toBeUndefined(); // an older snapshot is not served
+    expect(f.get('y', 5)).toBe('fresh');
     const n = new EpochCache<number>({ maxEntries: 2 });
     n.offer('x', 1, 0);
     n.offer('y', 2, 0);
