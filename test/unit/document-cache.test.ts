@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 describe('point reads through the document cache', () => {
-  it("a repeated read is a hit with the same text; a write replaces it at once (and caches the new text)", async () => {
+  it('a repeated read is a hit with the same text; a write replaces it at once (and caches the new text)', async () => {
     const ds = db.documents;
     const ent = db.get(Entities);
     expect(ent.getEntity('d:1').blob).toBe('{"v":1}');
