@@ -477,7 +477,7 @@ export class SecondaryIndexes {
     if (whole) {
       const hit = this.counts.get(id, snapshot.epoch);
       if (hit !== undefined) {
-        for (let i = 0; i < hit.length; i += 1024) yield hit.slice(i, i + 1024);
+        for (let i = 0; i < hit.length; i += 1024) yield hit.slice(i, i + 1024) as [ScalarValue, number][]; // shared pairs: read, never changed
         return;
       }
     }

@@ -37,6 +37,8 @@ interface Counts {
   readonly byValue: Map<string, { value: ScalarValue; n: number }>;
   /** The hex keys in index order; undefined after a value appeared or went. */
   order: string[] | undefined;
+  /** get's answer, kept until a commit changes a count (callers do not change it). */
+  pairs: [ScalarValue, number][] | undefined;
 }
 
 /** One commit's differences to one index. */
@@ -58,20 +60,22 @@ export class ValueCounts {
   hits = 0;
   misses = 0;
 
-  /** Index `id`'s distinct values and counts in index order for a snapshot of `epoch`, if they are its state. */
-  get(id: number, epoch: number): [ScalarValue, number][] | undefined {
+  /** Index `id`'s distinct values and counts in index order for a snapshot of `epoch`, if they are its state (read-only). */
+  get(id: number, epoch: number): readonly (readonly [ScalarValue, number])[] | undefined {
     const c = this.counts.get(id);
     if (c === undefined || this.pending.has(id) || (this.lastChange.get(id) ?? 0) > epoch) {
       this.misses++;
       return undefined;
     }
     this.hits++;
+    if (c.pairs !== undefined) return c.pairs;
     if (c.order === undefined) c.order = [...c.byValue.keys()].sort();
     const out: [ScalarValue, number][] = new Array(c.order.length);
     for (let i = 0; i < c.order.length; i++) {
       const e = c.byValue.get(c.order[i]!)!;
       out[i] = [e.value, e.n];
     }
+    c.pairs = out;
     return out;
   }
 
@@ -90,7 +94,7 @@ export class ValueCounts {
     if (!this.wants(id, epoch) || runs.length > MAX_VALUES_PER_INDEX || this.total + runs.length > MAX_VALUES) return;
     const byValue = new Map<string, { value: ScalarValue; n: number }>();
     for (const [hex, value, n] of runs) byValue.set(hex, { value, n });
-    this.counts.set(id, { byValue, order: runs.map((r) => r[0]) });
+    this.counts.set(id, { byValue, order: runs.map((r) => r[0]), pairs: undefined });
     this.total += byValue.size;
   }
 
@@ -123,6 +127,7 @@ export class ValueCounts {
   }
 
   private apply(id: number, c: Counts, deltas: Diff['deltas']): void {
+    c.pairs = undefined;
     for (const [hex, { value, d }] of deltas) {
       if (d === 0) continue;
       const e = c.byValue.get(hex);

@@ -7,7 +7,9 @@
  * Documents whose `a` is an array or an object (the index's compound
  * markers; their scalar entries are the elements, not the value) are read
  * and grouped as COLLECT would. The groups come out in AQL order: the index
- * orders scalars as AQL does, and arrays and objects follow every scalar.
+ * orders scalars as AQL does, and arrays and objects follow every scalar;
+ * each scalar group's row is yielded as soon as its run is counted (nothing
+ * buffered but the array and object groups).
  * Inside a transaction that has written to the table the ordinary FOR and
  * COLLECT run instead (the index does not hold its buffered writes).
  */
@@ -16,7 +18,7 @@ import type { AqlValue } from '../ast.js';
 import type { Step } from '../planner.js';
 import { compare, hashKey, truthy } from '../values.js';
 import { extend, tooMany, type Row } from './context.js';
-import { type CollectGroup, collectStep, groupRows, newAgg, type SortCollectContext } from './sort-collect.js';
+import { collectStep, groupRowMaker, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, readEntity, toDoc, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
@@ -82,19 +84,17 @@ export async function* indexCollectStep(
     return;
   }
   const held = cx.gov.holding();
+  const op = c.op;
+  // COUNT and LENGTH aggregates are the group's entry count.
+  const makeRow = groupRowMaker(c, start);
+  const rowOf = (value: AqlValue, count: number): Row => makeRow([value], count, count);
+  const m = cx.gov.mark();
   try {
     const passes = async (row: Row) => {
       for (const e of f.filters) if (!truthy(await cx.eval(e, row))) return false;
       return true;
     };
-    // COUNT and LENGTH aggregates are the group's row count.
-    const groups: CollectGroup[] = [];
-    const add = (value: AqlValue, count: number) => {
-      held.hold(256 + cx.valueBytes(value));
-      groups.push({ values: [value], count, agg: c.op.aggregates.map(() => ({ ...newAgg(), n: count })), into: [] });
-      if (groups.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT');
-    };
-    // Arrays and objects: from their documents.
+    // Arrays and objects: from their documents (they come last: AQL orders them after every scalar).
     const compound = await cx.deps.compoundKeys(only.indexId, cx.snapshot);
     const others = new Map<string, { value: AqlValue; count: number }>();
     for (const key of compound) {
@@ -102,26 +102,34 @@ export async function* indexCollectStep(
       if (text === undefined) continue;
       const row = extend(start, f.var, toDoc(cx, key, table, text));
       if (!(await passes(row))) continue;
-      const value = await cx.eval(c.op.groups[0]!.expr, row);
+      const value = await cx.eval(op.groups[0]!.expr, row);
       const h = hashKey(value);
       const g = others.get(h);
       if (g) g.count++;
-      else others.set(h, { value, count: 1 });
+      else {
+        held.hold(256 + cx.valueBytes(value));
+        others.set(h, { value, count: 1 });
+        if (others.size > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT');
+      }
       if (cx.gov.due()) await cx.turn();
     }
-    // Scalars: runs of equal index keys.
+    // Scalars: runs of equal index keys, in index order (= AQL order), each a row as soon as it is counted.
     const skip = new Set(compound);
     for (const range of ranges) {
       for await (const runs of cx.deps.valueRuns(only.indexId, range, cx.snapshot, skip)) {
         for (const [value, count] of runs) {
           if (f.filters.length > 0 && !(await passes(extend(start, f.var, projection(only.path, value))))) continue;
-          add(value, count);
+          cx.gov.reset(m);
+          yield rowOf(value, count);
         }
         if (cx.gov.due()) await cx.turn();
       }
     }
-    for (const g of [...others.values()].sort((a, b) => compare(a.value, b.value))) add(g.value, g.count);
-    yield* groupRows(cx, c, groups, start);
+    for (const g of [...others.values()].sort((a, b) => compare(a.value, b.value))) {
+      cx.gov.reset(m);
+      yield rowOf(g.value, g.count);
+    }
+    cx.gov.reset(m);
   } finally {
     held.close();
   }

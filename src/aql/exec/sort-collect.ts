@@ -239,24 +239,39 @@ export async function* groupRows(
   list: readonly CollectGroup[],
   from: Row,
 ): AsyncGenerator<Row> {
-  const op = s.op;
-  const base = Object.create(null) as Row;
-  for (const v of s.keep) if (v in from) base[v] = from[v]!;
+  const rowOf = groupRowMaker(s, from);
   const m = cx.gov.mark();
   for (const g of list) {
     cx.gov.reset(m);
-    const r = Object.create(base) as Row;
-    op.groups.forEach((x, i) => {
-      r[x.var] = g.values[i]!;
-    });
-    op.aggregates.forEach((a, i) => {
-      r[a.var] = aggResult(g.agg[i]!, a.fn);
-    });
-    if (op.into) r[op.into.var] = g.into;
-    if (op.count) r[op.count] = g.count;
-    yield r;
+    yield rowOf(g.values, g.count, g.agg, g.into);
   }
   cx.gov.reset(m);
+}
+
+/**
+ * COLLECT's output row of one group (groupRows; index-only COLLECT streams
+ * its groups through it too): the group values, each aggregate's result
+ * (`agg` a number: every aggregate is that count, COUNT/LENGTH of an
+ * index-only COLLECT), the INTO values and the count.
+ */
+export function groupRowMaker(
+  s: Extract<Step, { kind: 'collect' }>,
+  from: Row,
+): (values: readonly AqlValue[], count: number, agg: readonly AggState[] | number, into?: AqlValue[]) => Row {
+  const op = s.op;
+  const base = Object.create(null) as Row;
+  for (const v of s.keep) if (v in from) base[v] = from[v]!;
+  return (values, count, agg, into) => {
+    const r = Object.create(base) as Row;
+    for (let i = 0; i < op.groups.length; i++) r[op.groups[i]!.var] = values[i]!;
+    for (let i = 0; i < op.aggregates.length; i++) {
+      const a = op.aggregates[i]!;
+      r[a.var] = typeof agg === 'number' ? agg : aggResult(agg[i]!, a.fn);
+    }
+    if (op.into) r[op.into.var] = into ?? [];
+    if (op.count) r[op.count] = count;
+    return r;
+  };
 }
 
 /** COLLECT ... INTO g without an expression: every variable of the row (`KEEP a, b`: only those). */
