@@ -412,14 +412,12 @@ export class AqlService {
   }
 
   /** Result values: a returned document as its stored JSON text, anything else as a JSON value. */
-  private async *output(ex: Executor, plan: Plan): AsyncGenerator<AqlValue> {
-    const docVar = plan.ret?.documentVar;
-    for await (const v of ex.values(plan.steps, plan.ret)) {
-      if (docVar !== undefined && v !== null && typeof v === 'object') {
-        const text = ex.texts.get(v);
-        yield text ?? JSON.stringify(v);
-      } else yield v;
-    }
+  /** The result values; a returned document as its stored text (or its JSON when it has none). */
+  private output(ex: Executor, plan: Plan): AsyncGenerator<AqlValue> {
+    if (plan.ret?.documentVar === undefined) return ex.values(plan.steps, plan.ret);
+    return ex.values(plan.steps, plan.ret, undefined, (v) =>
+      v !== null && typeof v === 'object' ? (ex.texts.get(v) ?? JSON.stringify(v)) : v,
+    );
   }
 
   private async next(raw: unknown, caller: Caller): Promise<AqlResponse> {

@@ -109,7 +109,7 @@ export interface ExecContext {
   /** For `evaluateVal`: bind values, the built-ins' context, engine functions and the subquery runner. */
   readonly evalCtx: EvalContext;
   /** Evaluate `e` for `row` (subqueries run when evaluation reaches them). */
-  eval(e: Expr, row: Row): Promise<AqlValue>;
+  eval(e: Expr, row: Row): AqlValue | Promise<AqlValue>;
   /** Evaluate `e` where awaiting is impossible (governed loops run to the end). */
   evalSync(e: Expr, row: Row): AqlValue;
   /** Per row: the deadline. */
