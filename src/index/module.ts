@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DEFAULTS } from '../config.js';
 import { parseEntityKey } from '../documents/index.js';
-import type { Module, ModuleContext } from '../kernel/index.js';
+import type { Gauge, Module, ModuleContext } from '../kernel/index.js';
 import type { CommitClock } from './backfill.js';
 import type { IndexCheckpoints } from './checkpoint-scheduler.js';
 import { IndexManager } from './index-manager.js';
@@ -48,34 +48,20 @@ export const Indexes: Module<IndexManager> = {
       help: 'Equality postings held by the posting cache',
       read: (m) => m.postingCache.entries,
     },
-    {
-      name: 'themis_index_posting_cache_hits_total',
-      help: 'Equality lookups answered by the posting cache',
-      read: (m) => m.postingCache.hits,
-      type: 'counter',
-    },
-    {
-      name: 'themis_index_posting_cache_misses_total',
-      help: 'Equality lookups of non-unique indexes that read the index',
-      read: (m) => m.postingCache.misses,
-      type: 'counter',
-    },
+    ...hitsAndMisses('themis_index_posting_cache', 'Equality lookups of non-unique indexes', (m) => m.postingCache),
     {
       name: 'themis_index_value_counts_values',
       help: 'Distinct values whose entry counts are kept for index-only COLLECT',
       read: (m) => m.valueCounts.values,
     },
-    {
-      name: 'themis_index_value_counts_hits_total',
-      help: 'Index-only COLLECTs over a whole index answered from the kept counts',
-      read: (m) => m.valueCounts.hits,
-      type: 'counter',
-    },
-    {
-      name: 'themis_index_value_counts_misses_total',
-      help: 'Index-only COLLECTs over a whole index that read the index',
-      read: (m) => m.valueCounts.misses,
-      type: 'counter',
-    },
+    ...hitsAndMisses('themis_index_value_counts', 'Index-only COLLECTs over a whole index', (m) => m.valueCounts),
   ],
 };
+
+/** The hits and misses counters of one of the index caches: `what` answered from memory, and `what` that read the index. */
+function hitsAndMisses(prefix: string, what: string, of: (m: IndexManager) => { hits: number; misses: number }): Gauge<IndexManager>[] {
+  return [
+    { name: `${prefix}_hits_total`, help: `${what} answered from memory`, read: (m) => of(m).hits, type: 'counter' },
+    { name: `${prefix}_misses_total`, help: `${what} that read the index`, read: (m) => of(m).misses, type: 'counter' },
+  ];
+}

@@ -11,6 +11,7 @@ import { Database, type DatabaseConfig } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
 import { Transactions } from '../../src/transactions/index.js';
 
 const log = createLogger('silent');
@@ -30,6 +31,27 @@ export async function openDb(
   const db = new Database({ ...DEFAULTS, dataDir: dir, durability, ...config }, log);
   await db.open();
   return db;
+}
+
+/**
+ * A database in a temp dir with 40 documents `u:<i>` of city `c<i % 4>` and an
+ * equality index on `u.city` (the index-cache tests' common ground); `close`
+ * closes it and removes the dir.
+ */
+export async function openCitiesDb(prefix: string): Promise<{ db: Database; close: () => Promise<void> }> {
+  const dir = tempDir(prefix);
+  const db = await openDb(dir);
+  await db
+    .get(Entities)
+    .applyBatch(Array.from({ length: 40 }, (_, i) => ({ op: 'put' as const, key: `u:${i}`, blob: { city: `c${i % 4}` } })));
+  await db.get(Indexes).create({ table: 'u', column: 'city' });
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function tempDir(prefix: string): string {

@@ -5,7 +5,6 @@
  * transaction or cursor opened before a change), not while a commit that
  * changes the value is in flight, not after a failed or a dropped index.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aql } from '../../src/aql/index.js';
 import type { Database } from '../../src/db.js';
@@ -14,7 +13,7 @@ import { Indexes } from '../../src/index/index.js';
 import { MAX_KEYS, PostingCache } from '../../src/index/posting-cache.js';
 import { Transactions } from '../../src/transactions/index.js';
 import { prng } from '../helpers/random.js';
-import { openDb, tempDir } from '../helpers/inproc.js';
+import { openCitiesDb } from '../helpers/inproc.js';
 
 describe('PostingCache', () => {
   it('serves an entry only to snapshots that see its last change, never while a change is pending', () => {
@@ -56,7 +55,6 @@ describe('PostingCache', () => {
   });
 });
 
-let dir: string;
 let db: Database;
 const q = 'FOR u IN u FILTER u.city == @c RETURN u._key';
 
@@ -71,19 +69,12 @@ async function naiveKeys(c: string, txn?: string): Promise<string[]> {
   return (r.entities as string[]).sort();
 }
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  dir = tempDir('themis-posting-cache-');
-  db = await openDb(dir);
-  await db
-    .get(Entities)
-    .applyBatch(Array.from({ length: 40 }, (_, i) => ({ op: 'put' as const, key: `u:${i}`, blob: { city: `c${i % 4}` } })));
-  await db.get(Indexes).create({ table: 'u', column: 'city' });
+  ({ db, close } = await openCitiesDb('themis-posting-cache-'));
 });
 
-afterAll(async () => {
-  await db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 describe('equality lookups through the posting cache', () => {
   it('a repeated lookup is a hit and answers the same', async () => {

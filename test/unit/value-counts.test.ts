@@ -5,7 +5,6 @@
  * snapshot, not while a commit changing the index is in flight, not after a
  * failed write, a drop or a re-creation, and not when documents hold arrays.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aql } from '../../src/aql/index.js';
 import type { Database } from '../../src/db.js';
@@ -14,7 +13,7 @@ import { Indexes } from '../../src/index/index.js';
 import { MAX_VALUES_PER_INDEX, ValueCounts } from '../../src/index/value-counts.js';
 import { Transactions } from '../../src/transactions/index.js';
 import { prng } from '../helpers/random.js';
-import { openDb, tempDir } from '../helpers/inproc.js';
+import { openCitiesDb } from '../helpers/inproc.js';
 
 /** Differences by hex of a one-letter value (the test's stand-in for an encoded value). */
 const d = (entries: [string, number][]) =>
@@ -96,7 +95,6 @@ describe('ValueCounts', () => {
   });
 });
 
-let dir: string;
 let db: Database;
 const q = 'FOR u IN u COLLECT c = u.city WITH COUNT INTO n RETURN [c, n]';
 
@@ -106,19 +104,12 @@ async function groups(txn?: string, naive = false): Promise<unknown[]> {
   return r.entities as unknown[];
 }
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  dir = tempDir('themis-value-counts-');
-  db = await openDb(dir);
-  await db
-    .get(Entities)
-    .applyBatch(Array.from({ length: 40 }, (_, i) => ({ op: 'put' as const, key: `u:${i}`, blob: { city: `c${i % 4}` } })));
-  await db.get(Indexes).create({ table: 'u', column: 'city' });
+  ({ db, close } = await openCitiesDb('themis-value-counts-'));
 });
 
-afterAll(async () => {
-  await db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 describe('index-only COLLECT through the kept counts', () => {
   it('a repeated COLLECT is a hit and answers what a scan answers; a write changes the counts in place', async () => {
