@@ -6,7 +6,7 @@ import type { EntityKey } from './entity-key.js';
 const entityKs = keyspace('entity');
 
 /** Commits of at most this many documents put their new texts into the document cache. */
-export const WRITE_THROUGH_MAX = 100;
+const WRITE_THROUGH_MAX = 100;
 
 /** One stored document: its `table:pk` key and JSON text. */
 export type StoredRow = readonly [key: string, text: string];
@@ -91,13 +91,20 @@ export class DocumentStore {
    * still in flight: cached as if just read (a document is often read soon
    * after it was written).
    */
-  ended(id: number, written: boolean, docs: readonly { key: string; value: string | null }[] = []): void {
+  ended<D extends { key: string; value: string | null }>(
+    id: number,
+    written: boolean,
+    docs: readonly D[] = [],
+    /** Whether this commit is still `d.key`'s latest writer (a later commit's text must not be replaced by this one's). */
+    latest: (d: D) => boolean = () => true,
+  ): void {
     const c = this.cache;
     if (c === undefined) return;
     const epoch = this.engine.writeEpoch;
     c.ended(id, written, epoch);
     // Small commits only: a bulk load should not push out what is being read.
-    if (written && docs.length <= WRITE_THROUGH_MAX) for (const d of docs) if (d.value !== null) c.offer(d.key, d.value, epoch);
+    if (!written || docs.length > WRITE_THROUGH_MAX) return;
+    for (const d of docs) if (d.value !== null && latest(d)) c.offer(d.key, d.value, epoch);
   }
 
   /** The document cache's state (entries, estimated bytes, hits, misses); zeros when it is off. */

@@ -1,2 +1,2 @@
 export { parseEntityKey, TABLE_NAME, MAX_KEY_BYTES, type EntityKey } from './entity-key.js';
-export { DocumentStore, WRITE_THROUGH_MAX, type StoredRow, type ScanRange } from './document-store.js';
+export { DocumentStore, type StoredRow, type ScanRange } from './document-store.js';

@@ -54,45 +54,43 @@ function compoundKey(l: LiveIndex, entityKey: string): Buffer {
   return Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG), orderedCodec.encode([entityKey])]);
 }
 
-/** The equality-scan starts (hex of prefix + first value) whose postings a commit's changes to non-unique indexes touch. */
-function changedValues(plan: readonly EntryChange[]): string[] {
-  const out = new Set<string>();
-  for (const p of plan) {
-    if (p.l.def.unique) continue;
-    const at = p.l.prefix.length;
-    for (const hex of [...p.removed, ...p.added.map(([h]) => h)]) {
-      const k = Buffer.from(hex, 'hex');
-      out.add(k.subarray(0, elementEnd(k, at)).toString('hex'));
-    }
-  }
-  return [...out];
-}
-
-/** Per index of a commit's changes to non-unique single-column indexes: the entry count change by value (value-counts.ts). */
-function countDeltas(
+/**
+ * What a commit's changes to non-unique indexes do to the in-memory caches,
+ * from one pass over its entries: the equality-scan starts (hex of prefix +
+ * first value) whose postings change, and per single-column index the
+ * entry count change by value (for the value counts; values decoded only
+ * for indexes whose counts are kept).
+ */
+function cacheChanges(
   plan: readonly EntryChange[],
-  kept: (id: number) => boolean,
-): Map<number, Map<string, { value: ScalarValue; d: number }>> {
-  const out = new Map<number, Map<string, { value: ScalarValue; d: number }>>();
+  counted: (id: number) => boolean,
+): { starts: string[]; deltas: Map<number, Map<string, { value: ScalarValue; d: number }>> } {
+  const starts = new Set<string>();
+  const deltas = new Map<number, Map<string, { value: ScalarValue; d: number }>>();
   for (const p of plan) {
-    if (p.l.def.unique || p.l.paths.length !== 1 || (p.removed.length === 0 && p.added.length === 0)) continue;
-    const id = p.l.def.id;
-    let m = out.get(id);
-    if (m === undefined) out.set(id, (m = new Map()));
-    if (!kept(id)) continue; // pending only: nobody holds counts to change
+    if (p.l.def.unique || (p.removed.length === 0 && p.added.length === 0)) continue;
     const at = p.l.prefix.length;
-    const add = (hex: string, d: number) => {
+    let m: Map<string, { value: ScalarValue; d: number }> | undefined;
+    if (p.l.paths.length === 1) {
+      // Marked pending even when no counts are kept (an offer must not keep a scan this commit overlaps).
+      m = deltas.get(p.l.def.id);
+      if (m === undefined) deltas.set(p.l.def.id, (m = new Map()));
+      if (!counted(p.l.def.id)) m = undefined;
+    }
+    const note = (hex: string, d: number) => {
       const k = Buffer.from(hex, 'hex');
-      const v = k.subarray(at, elementEnd(k, at));
-      const vh = v.toString('hex');
-      const e = m!.get(vh);
+      const end = elementEnd(k, at);
+      starts.add(hex.slice(0, 2 * end));
+      if (m === undefined) return;
+      const vh = hex.slice(2 * at, 2 * end);
+      const e = m.get(vh);
       if (e) e.d += d;
-      else m!.set(vh, { value: orderedCodec.decode(v)[0]!, d });
+      else m.set(vh, { value: orderedCodec.decode(k.subarray(at, end))[0]!, d });
     };
-    for (const hex of p.removed) add(hex, -1);
-    for (const [hex] of p.added) add(hex, 1);
+    for (const hex of p.removed) note(hex, -1);
+    for (const [hex] of p.added) note(hex, 1);
   }
-  return out;
+  return { starts: [...starts], deltas };
 }
 
 /** What scanKeys reads: entries whose first value is `eq`, or the single-column range [lower, upper]. */
@@ -224,8 +222,9 @@ export class SecondaryIndexes {
   /** Entries into the batch; unique values claimed and released until the batch is durable. */
   private write(info: CommitInfo, plan: EntryChange[], batch: WriteBatch): void {
     const lastSeq = info.changes[info.changes.length - 1]!.seq;
-    this.postings.writing(lastSeq, changedValues(plan));
-    for (const [id, deltas] of countDeltas(plan, (id) => this.counts.has(id))) this.counts.writing(lastSeq, id, deltas);
+    const { starts, deltas } = cacheChanges(plan, (id) => this.counts.has(id));
+    this.postings.writing(lastSeq, starts);
+    for (const [id, d] of deltas) this.counts.writing(lastSeq, id, d);
     // A unique entry is removed only by the document it names: while an index is built, a value may have two
     // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
     for (const p of plan)

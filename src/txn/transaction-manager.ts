@@ -1,5 +1,5 @@
 import { ThemisError } from '../errors.js';
-import { type DocumentStore, type EntityKey, WRITE_THROUGH_MAX } from '../documents/index.js';
+import type { DocumentStore, EntityKey } from '../documents/index.js';
 import type { Logger } from '../log.js';
 import { type Engine, WriteBatch, storageFailureError } from '../storage/index.js';
 import { Transaction, type BufferedWrite } from './transaction.js';
@@ -313,12 +313,7 @@ export class TransactionManager {
       if (e instanceof ThemisError) throw e;
       throw new ThemisError('INTERNAL', 'commit failed in storage; it was not acknowledged', { cause: e });
     }
-    // The new texts go into the document cache only where this commit is the key's latest writer.
-    this.documents.ended(
-      lastSeq,
-      true,
-      changes.length > WRITE_THROUGH_MAX ? [] : changes.filter((c) => this.lastWrite.get(c.key) === c.seq),
-    );
+    this.documents.ended(lastSeq, true, changes, (c) => this.lastWrite.get(c.key) === c.seq);
     for (const c of changes) if (this.pending.get(c.key)?.seq === c.seq) this.pending.delete(c.key);
     if (lastSeq > this.appliedSeqRef) this.appliedSeqRef = lastSeq;
     this.finishCommitted(txn);
