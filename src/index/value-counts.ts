@@ -27,6 +27,7 @@
  * values per index and MAX_VALUES in all (beyond that an index is not kept,
  * or dropped when commits make it grow past the bound).
  */
+import { ChangeMarks } from '../storage/epoch-cache.js';
 import type { ScalarValue } from '../storage/index.js';
 
 export const MAX_VALUES_PER_INDEX = 100_000;
@@ -52,8 +53,8 @@ interface Diff {
 
 export class ValueCounts {
   private readonly counts = new Map<number, Counts>();
-  private readonly pending = new Map<number, number>();
-  private readonly lastChange = new Map<number, number>();
+  /** Pending commits and last changes per index (named by its id). */
+  private readonly marks = new ChangeMarks();
   /** Each commit in flight's differences (by its last sequence number). */
   private readonly inFlight = new Map<number, Diff[]>();
   private total = 0;
@@ -63,7 +64,7 @@ export class ValueCounts {
   /** Index `id`'s distinct values and counts in index order for a snapshot of `epoch`, if they are its state (read-only). */
   get(id: number, epoch: number): readonly (readonly [ScalarValue, number])[] | undefined {
     const c = this.counts.get(id);
-    if (c === undefined || this.pending.has(id) || (this.lastChange.get(id) ?? 0) > epoch) {
+    if (c === undefined || !this.marks.current(String(id), epoch)) {
       this.misses++;
       return undefined;
     }
@@ -86,7 +87,7 @@ export class ValueCounts {
 
   /** Whether a complete scan of index `id` at a snapshot of `epoch` would be kept (cheap: callers collect hex keys only then). */
   wants(id: number, epoch: number): boolean {
-    return !this.counts.has(id) && !this.pending.has(id) && (this.lastChange.get(id) ?? 0) <= epoch;
+    return !this.counts.has(id) && this.marks.current(String(id), epoch);
   }
 
   /** A complete scan of index `id` at a snapshot of `epoch` found `runs` (hex of the value, value, entries), in index order. */
@@ -104,7 +105,7 @@ export class ValueCounts {
    * commit that changes the index, kept or not.
    */
   writing(seq: number, id: number, deltas: Map<string, { value: ScalarValue; d: number }>): void {
-    this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
+    this.marks.mark(seq, [String(id)]);
     const diff: Diff = { id, counts: this.counts.get(id), deltas };
     const prev = this.inFlight.get(seq);
     if (prev) prev.push(diff);
@@ -113,17 +114,12 @@ export class ValueCounts {
 
   /** Commit `seq` ended: written (its changes are in LevelDB as of `epoch`) or not. */
   ended(seq: number, written: boolean, epoch: number): void {
+    this.marks.end(seq, written, epoch);
     const diffs = this.inFlight.get(seq);
     if (diffs === undefined) return;
     this.inFlight.delete(seq);
-    for (const { id, counts, deltas } of diffs) {
-      const n = this.pending.get(id)! - 1;
-      if (n > 0) this.pending.set(id, n);
-      else this.pending.delete(id);
-      if (!written) continue;
-      this.lastChange.set(id, epoch);
-      if (counts !== undefined && this.counts.get(id) === counts) this.apply(id, counts, deltas);
-    }
+    if (!written) return;
+    for (const { id, counts, deltas } of diffs) if (counts !== undefined && this.counts.get(id) === counts) this.apply(id, counts, deltas);
   }
 
   private apply(id: number, c: Counts, deltas: Diff['deltas']): void {

@@ -41,26 +41,78 @@ export interface EpochCacheOptions<V> {
   lastChanges?: number;
 }
 
-export class EpochCache<V> {
-  private readonly entries = new Map<string, { value: V; from: number; bytes: number; used: boolean }>();
+/**
+ * The pending marks and last changes by name that decide whether what was
+ * read at an epoch is the current state (the rule above); shared by the
+ * caches built on it (EpochCache, and index/value-counts.ts per index).
+ */
+export class ChangeMarks {
   private readonly pending = new Map<string, number>();
   private readonly lastChange = new Map<string, number>();
   /** Names changed by each commit in flight (by an id of the commit, e.g. its last sequence number). */
   private readonly inFlight = new Map<number, string[]>();
   private floor = 0;
+
+  /** `lastChanges`: see EpochCacheOptions. */
+  constructor(private readonly lastChanges = 100_000) {}
+
+  /** Commit `id` is about to write: these names change. */
+  mark(id: number, names: readonly string[]): void {
+    if (names.length === 0) return;
+    for (const n of names) this.pending.set(n, (this.pending.get(n) ?? 0) + 1);
+    const prev = this.inFlight.get(id);
+    if (prev) prev.push(...names);
+    else this.inFlight.set(id, [...names]);
+  }
+
+  /** Commit `id` ended: written (its changes are in LevelDB as of `epoch`) or not. */
+  end(id: number, written: boolean, epoch: number): void {
+    const names = this.inFlight.get(id);
+    if (names === undefined) return;
+    this.inFlight.delete(id);
+    for (const n of names) {
+      const left = this.pending.get(n)! - 1;
+      if (left > 0) this.pending.set(n, left);
+      else this.pending.delete(n);
+      if (written && this.lastChanges > 0) this.lastChange.set(n, epoch);
+    }
+    if (written && this.lastChanges === 0) this.floor = epoch;
+    else if (this.lastChange.size > this.lastChanges) {
+      this.lastChange.clear();
+      this.floor = epoch;
+    }
+  }
+
+  isPending(name: string): boolean {
+    return this.pending.has(name);
+  }
+
+  /** The epoch of `name`'s last completed change (or the floor standing in for it). */
+  lastChangeOf(name: string): number {
+    return this.lastChange.get(name) ?? this.floor;
+  }
+
+  /** Whether a read at `epoch` sees `name`'s current state: nothing pending, and its last change no later. */
+  current(name: string, epoch: number): boolean {
+    return !this.pending.has(name) && this.lastChangeOf(name) <= epoch;
+  }
+}
+
+export class EpochCache<V> {
+  private readonly entries = new Map<string, { value: V; from: number; bytes: number; used: boolean }>();
+  private readonly marks: ChangeMarks;
   private bytes = 0;
-  private readonly lastChanges: number;
   hits = 0;
   misses = 0;
 
   constructor(private readonly opts: EpochCacheOptions<V>) {
-    this.lastChanges = opts.lastChanges ?? 100_000;
+    this.marks = new ChangeMarks(opts.lastChanges);
   }
 
   /** The cached value of `name` for a read at `epoch`, if it is that read's state. */
   get(name: string, epoch: number): V | undefined {
     const e = this.entries.get(name);
-    if (e === undefined || e.from > epoch || this.pending.has(name)) {
+    if (e === undefined || e.from > epoch || this.marks.isPending(name)) {
       this.misses++;
       return undefined;
     }
@@ -71,9 +123,8 @@ export class EpochCache<V> {
 
   /** A complete read of `name` at `epoch` found `value`: kept if that is the current state. */
   offer(name: string, value: V, epoch: number): void {
-    if (this.pending.has(name)) return;
-    const from = this.lastChange.get(name) ?? this.floor;
-    if (from > epoch) return;
+    if (!this.marks.current(name, epoch)) return;
+    const from = this.marks.lastChangeOf(name);
     const bytes = this.opts.bytesOf?.(name, value) ?? 0;
     const old = this.entries.get(name);
     if (old !== undefined) {
@@ -100,36 +151,19 @@ export class EpochCache<V> {
 
   /** Commit `id` is about to write: these names change. */
   writing(id: number, names: readonly string[]): void {
-    if (names.length === 0) return;
+    this.marks.mark(id, names);
     for (const n of names) {
-      this.pending.set(n, (this.pending.get(n) ?? 0) + 1);
       const e = this.entries.get(n);
       if (e !== undefined) {
         this.bytes -= e.bytes;
         this.entries.delete(n);
       }
     }
-    const prev = this.inFlight.get(id);
-    if (prev) prev.push(...names);
-    else this.inFlight.set(id, [...names]);
   }
 
   /** Commit `id` ended: written (its changes are in LevelDB as of `epoch`) or not. */
   ended(id: number, written: boolean, epoch: number): void {
-    const names = this.inFlight.get(id);
-    if (names === undefined) return;
-    this.inFlight.delete(id);
-    for (const n of names) {
-      const left = this.pending.get(n)! - 1;
-      if (left > 0) this.pending.set(n, left);
-      else this.pending.delete(n);
-      if (written && this.lastChanges > 0) this.lastChange.set(n, epoch);
-    }
-    if (written && this.lastChanges === 0) this.floor = epoch;
-    else if (this.lastChange.size > this.lastChanges) {
-      this.lastChange.clear();
-      this.floor = epoch;
-    }
+    this.marks.end(id, written, epoch);
   }
 
   /** Forget every entry. */
