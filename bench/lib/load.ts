@@ -5,7 +5,8 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { pinPlan, pinThread, pinnedCommand } from './cpu.js';
 import { summarize } from './stats.js';
-import { runCommand, tempDir } from './util.js';
+import { runCommand } from './run-command.js';
+import { tempDir } from './util.js';
 
 /** `node`: a JavaScript driver in the bench process (lib/http-client.ts), for multi-request flows wrk cannot script. */
 export type LoadTool = 'wrk' | 'autocannon' | 'node';

@@ -2,7 +2,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import fs from 'node:fs';
 import path from 'node:path';
 import { ownPids } from './contention.js';
-import { freePort, log, runCommand, sleep, tempDir } from './util.js';
+import { runCommand } from './run-command.js';
+import { freePort, log, sleep, tempDir } from './util.js';
 
 /**
  * A throwaway PostgreSQL cluster for comparison benchmarks: `initdb` into a

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -73,21 +72,4 @@ export function shortPhases(s: { durationS: number; warmupS: number }): {
     memDurationS: Math.min(s.durationS, 3),
     memWarmupS: Math.min(s.warmupS, 1),
   };
-}
-
-/** Run a command to its end, capturing its output (load generators: wrk, pgbench). Rejects only when it cannot start. */
-export function runCommand(
-  cmd: string,
-  argv: readonly string[],
-  opts: { cwd?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }

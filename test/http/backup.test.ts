@@ -6,11 +6,11 @@
  * vector search and the change feed. A modified backup is refused; bad
  * requests get their 4xx; compaction reclaims the space of deleted documents.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CommandRun, runCommand } from '../../bench/lib/run-command.js';
 import { prng } from '../helpers/random.js';
 import { CLI, call, expectError, ok, startServer, tempDir, waitUntil, type Body, type StartedServer } from '../helpers/server.js';
 
@@ -38,18 +38,9 @@ interface Doc {
 }
 
 /** `themis restore ...` (the built CLI): exit code and output. */
-function restoreCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, 'restore', ...args], {
-      env: { ...(process.env as Record<string, string>), THEMIS_BACKUP_KEY: '', THEMIS_BACKUP_KEY_FILE: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+function restoreCli(args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
+  return runCommand(process.execPath, [CLI, 'restore', ...args], {
+    env: { ...(process.env as Record<string, string>), THEMIS_BACKUP_KEY: '', THEMIS_BACKUP_KEY_FILE: '', ...env },
   });
 }
 

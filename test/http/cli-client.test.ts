@@ -4,35 +4,20 @@
  * file with a bad line (stop, and --skip-invalid), export back and compare, `aql` as a table and as
  * JSON Lines (bind variables, an AQL error), `backup --wait`, and usage errors (exit 2).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CommandRun, runCommand } from '../../bench/lib/run-command.js';
 import { ADMIN_KEY, CLI, freePort, startServer, tempDir, type StartedServer } from '../helpers/server.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let s: StartedServer;
 let dir: string;
 
 /** `themis <args>` with THEMIS_URL/THEMIS_KEY of the test server (unless `env` overrides them). */
-function themis(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
-      env: { ...(process.env as Record<string, string>), THEMIS_URL: s.base, THEMIS_KEY: ADMIN_KEY, ...env },
-      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    if (stdin !== undefined) p.stdin?.end(stdin);
+function themis(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CommandRun> {
+  return runCommand(process.execPath, [CLI, ...args], {
+    env: { ...(process.env as Record<string, string>), THEMIS_URL: s.base, THEMIS_KEY: ADMIN_KEY, ...env },
+    ...(stdin === undefined ? {} : { stdin }),
   });
 }
 
