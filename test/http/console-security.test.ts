@@ -27,6 +27,11 @@ async function createKey(body: Record<string, unknown>): Promise<{ keyId: string
 }
 
 /** RFC 4180: records of fields (quoted fields may hold commas, quotes and line breaks). */
+/** Waits until the named tab is the selected one (a click re-renders asynchronously, so a read right after may see the old state). */
+async function selectedTab(page: Page, name: string): Promise<void> {
+  await page.getByRole('tab', { name, selected: true }).waitFor({ timeout: 15_000 });
+}
+
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
@@ -115,7 +120,7 @@ describe('the Security & compliance page', () => {
       const { context, page, watch } = await openConsole(browser, s, { route: 'security/keys' });
       const tabs = page.getByRole('tablist', { name: 'Security sections' }).getByRole('tab');
       await expect(tabs.allTextContents()).resolves.toEqual(['API keys', 'Audit log', 'Reports', 'PII classify']);
-      await expect(page.getByRole('tab', { name: 'API keys' }).getAttribute('aria-selected')).resolves.toBe('true');
+      await selectedTab(page, 'API keys');
 
       // --- API keys: the seeded keys are listed (the revoked one marked), then create one.
       const keysTable = page.getByRole('table', { name: 'API keys' });
@@ -141,7 +146,7 @@ describe('the Security & compliance page', () => {
 
       // Dismiss clears it; a reload shows it nowhere either.
       await page.getByRole('button', { name: 'I have stored it: dismiss' }).click();
-      await expect(page.locator('.secret').count()).resolves.toBe(0);
+      await page.locator('.secret').waitFor({ state: 'detached', timeout: 15_000 });
       expect(await page.content()).not.toContain(secret);
 
       // Reload: the secret is gone from the page and the tab's storage; the key stays listed.
@@ -169,7 +174,7 @@ describe('the Security & compliance page', () => {
 
       // --- Audit log: the key's creation and revocation are there.
       await page.getByRole('tab', { name: 'Audit log' }).click();
-      await expect(page.getByRole('tab', { name: 'Audit log' }).getAttribute('aria-selected')).resolves.toBe('true');
+      await selectedTab(page, 'Audit log');
       const auditTable = page.getByRole('table', { name: 'Audit entries' });
       await auditTable.waitFor({ timeout: 15_000 });
       const actions = await auditTable.locator('tbody td.sec-action').allTextContents();
@@ -249,7 +254,7 @@ describe('the Security & compliance page', () => {
       const tabs = page.getByRole('tablist', { name: 'Security sections' }).getByRole('tab');
       await tabs.first().waitFor({ timeout: 15_000 });
       await expect(tabs.allTextContents()).resolves.toEqual(['Audit log']);
-      await expect(page.getByRole('tab', { name: 'Audit log' }).getAttribute('aria-selected')).resolves.toBe('true');
+      await selectedTab(page, 'Audit log');
       const auditTable = page.getByRole('table', { name: 'Audit entries' });
       await auditTable.waitFor({ timeout: 15_000 });
       expect(await auditTable.locator('tbody tr').count()).toBeGreaterThan(10);
