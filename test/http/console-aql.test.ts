@@ -165,7 +165,8 @@ describe('the AQL and Indexes pages in a browser', () => {
       await typeQuery(page, bad);
       await page.getByRole('button', { name: 'Run', exact: true }).click();
       const alert = page.getByRole('alert');
-      await alert.waitFor({ timeout: 15_000 });
+      // The bind-variables alert above stays until this run clears it: wait for the server's message, not just any alert.
+      await alert.filter({ hasText: err.message }).waitFor({ timeout: 15_000 });
       expect(await alert.innerText()).toContain(err.message);
       expect(err.message).toContain('line 3, column 1');
       await page.getByRole('button', { name: 'Go to line 3, column 1' }).waitFor({ timeout: 15_000 });

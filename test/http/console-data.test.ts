@@ -216,6 +216,11 @@ describe('console: Data', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/Document JSON is not valid JSON/);
     await editor.fill('[1, 2]');
     await page.getByRole('button', { name: 'Save' }).click();
+    // The alert above is still there with its old message until the click re-renders it: wait for the new one.
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /must be a JSON object/ })
+      .waitFor({ timeout: 15_000 });
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/must be a JSON object/);
     expect(watch.requested.filter((u) => u.includes('/entities')).length).toBe(sentBefore);
     expect((await json(await s.req('GET', '/entities/users:u999'))).blob).toBe(JSON.stringify(entered));

@@ -26,12 +26,12 @@ async function createKey(body: Record<string, unknown>): Promise<{ keyId: string
   return json(r);
 }
 
-/** RFC 4180: records of fields (quoted fields may hold commas, quotes and line breaks). */
 /** Waits until the named tab is the selected one (a click re-renders asynchronously, so a read right after may see the old state). */
 async function selectedTab(page: Page, name: string): Promise<void> {
   await page.getByRole('tab', { name, selected: true }).waitFor({ timeout: 15_000 });
 }
 
+/** RFC 4180: records of fields (quoted fields may hold commas, quotes and line breaks). */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
@@ -192,7 +192,12 @@ describe('the Security & compliance page', () => {
       expect(expected.totalCount).toBe(6);
       await page.getByLabel('Action', { exact: true }).fill('CREATE_KEY');
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await page.getByText('6 matching entries').waitFor({ timeout: 15_000 });
+      // The unfiltered page stays shown until the filtered one arrives, and its count contains these words when it ends in 6
+      // ("66 matching entries"; 65 now): wait for the count line that starts with exactly 6.
+      await page
+        .getByTestId('audit-count')
+        .filter({ hasText: /^6 matching entries, showing 1–6 / })
+        .waitFor({ timeout: 15_000 });
       const filtered = await auditTable.locator('tbody td.sec-action').allTextContents();
       expect(filtered).toEqual(Array(6).fill('CREATE_KEY'));
       await expect(auditTable.locator('tbody tr').count()).resolves.toBe(6);
