@@ -198,6 +198,8 @@ export type Source =
       upper?: Bound;
       reverse: boolean;
       ordered?: boolean;
+      /** The LIMIT right after this FOR (or after the SORT this scan's order answers): how many entries the first read fetches. */
+      hint?: { offset: Expr; count: Expr };
     }
   | { kind: 'hash_join'; table: string; innerKey: Expr; outerKey: Expr }
   | { kind: 'fulltext'; table: string; column: string; query: Expr }
@@ -762,6 +764,7 @@ function buildSteps(
   for (const s of steps) if (s.kind === 'for' && s.source.kind === 'full_scan') chooseAccess(s, steps, cat, opts, outer);
   if (!opts.noIndexOrder && (top || !opts.topIndexOrderOnly)) useIndexOrder(steps, cat);
   else for (const s of steps) if (s.kind === 'sort' && !s.byIndex) topK(s, steps);
+  limitHints(steps);
   indexOnlyCollect(steps, cat);
   if (!opts.allowFullScan) {
     for (const s of steps) {
@@ -1238,6 +1241,26 @@ function useIndexOrder(steps: Step[], cat: Catalogue): void {
         ? { ...src, reverse, ordered: true }
         : { kind: 'index_range', table: src.table, indexId: idx.id, column: col, reverse, ordered: true };
     s.byIndex = true;
+  }
+}
+
+/**
+ * An index range scan whose rows go straight to a LIMIT (LETs in between, or
+ * a SORT that its order answers) gets the LIMIT as a hint: its first read
+ * fetches about that many entries instead of the default chunk. Only the
+ * read size depends on it; filters that drop rows make the scan read on.
+ */
+function limitHints(steps: Step[]): void {
+  for (let i = 0; i < steps.length; i++) {
+    const f = steps[i]!;
+    if (f.kind !== 'for' || f.source.kind !== 'index_range') continue;
+    let j = i + 1;
+    while (steps[j]?.kind === 'let') j++;
+    const next = steps[j];
+    const hint = next?.kind === 'limit' ? next : next?.kind === 'sort' && next.byIndex ? next.limit : undefined;
+    // Literals and bind values only: evaluating them cannot wait or fail.
+    const plain = (e: Expr) => e.type === 'literal' || e.type === 'bind';
+    if (hint && plain(hint.offset) && plain(hint.count)) f.source.hint = { offset: hint.offset, count: hint.count };
   }
 }
 

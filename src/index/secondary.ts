@@ -102,7 +102,12 @@ export interface EntryRange {
   includeUpper?: boolean;
   reverse?: boolean;
   limit?: number;
+  /** Entries the reader expects to need (a LIMIT after the scan): the size of the first read, when smaller than the default. Later reads grow as usual. */
+  first?: number;
 }
+
+/** Entries read first from a range that is not a cached equality range (r.first can ask for fewer). */
+const FIRST_CHUNK = 32;
 
 /** The key range [gte, lt) of an index's entries in range `r`. */
 function entryBounds(l: LiveIndex, r: EntryRange): { gte: Buffer; lt: Buffer } {
@@ -412,6 +417,8 @@ export class SecondaryIndexes {
       gte,
       lt,
       reverse: r.reverse === true,
+      // A non-unique entry's key holds the document key (its value is empty): only a unique index needs values.
+      keysOnly: !l.def.unique,
       ...(r.limit !== undefined ? { limit: r.limit } : {}),
       ...(snapshot ? { snapshot } : {}),
     };
@@ -435,7 +442,8 @@ export class SecondaryIndexes {
     // A cacheable range is read up to MAX_KEYS + 1 entries in its first chunk: when that is all of it (the engine then
     // ends the scan without another round trip), it is offered before the consumer sees it — a consumer that stops
     // early (LIMIT) must not keep a complete posting list from the cache.
-    const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : 32);
+    const first = r.first !== undefined && r.first >= 1 ? Math.min(Math.ceil(r.first), FIRST_CHUNK) : FIRST_CHUNK;
+    const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : first);
     try {
       if (cacheable) {
         const first = await chunks.next();
@@ -489,7 +497,7 @@ export class SecondaryIndexes {
     const at = l.prefix.length;
     let run: Buffer | undefined;
     let count = 0;
-    for await (const chunk of this.engine.scanChunks(idxKs, { gte, lt: end, snapshot }, 1024, 256)) {
+    for await (const chunk of this.engine.scanChunks(idxKs, { gte, lt: end, snapshot, keysOnly: true }, 1024, 256)) {
       const done: [ScalarValue, number][] = [];
       for (const [k] of chunk) {
         const valueEnd = elementEnd(k, at);
@@ -521,7 +529,7 @@ export class SecondaryIndexes {
   async compoundKeys(l: LiveIndex, snapshot: Snapshot): Promise<string[]> {
     const from = Buffer.concat([l.prefix, Buffer.of(COMPOUND_TAG)]);
     const out: string[] = [];
-    for await (const chunk of this.engine.scanChunks(idxKs, { gte: from, lt: prefixUpperBound(from), snapshot }, 1024, 32))
+    for await (const chunk of this.engine.scanChunks(idxKs, { gte: from, lt: prefixUpperBound(from), snapshot, keysOnly: true }, 1024, 32))
       for (const [k] of chunk) out.push(orderedCodec.decode(k.subarray(from.length))[0] as string);
     return out;
   }
@@ -530,7 +538,8 @@ export class SecondaryIndexes {
   async count(id: number): Promise<number> {
     const prefix = idPrefix(id);
     let n = 0;
-    for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix) })) if (k[4] !== COMPOUND_TAG) n++;
+    for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix), keysOnly: true }))
+      if (k[4] !== COMPOUND_TAG) n++;
     return n;
   }
 

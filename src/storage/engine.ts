@@ -37,7 +37,11 @@ export interface ScanOptions {
   limit?: number;
   reverse?: boolean;
   snapshot?: Snapshot;
+  /** Keys only: entries come with an empty value (LevelDB copies no value, and no value Buffer is made per entry). */
+  keysOnly?: boolean;
 }
+
+const NO_VALUE = Buffer.alloc(0);
 
 export interface EngineStats {
   status: string;
@@ -180,6 +184,7 @@ export class Engine {
     if (opts.lt) o.lt = ks.key(opts.lt);
     if (opts.lte) o.lte = ks.key(opts.lte);
     if (opts.limit !== undefined) o.limit = opts.limit;
+    if (opts.keysOnly) o.values = false;
     if (opts.snapshot) {
       opts.snapshot.assertOpen();
       o.snapshot = opts.snapshot.handle;
@@ -194,7 +199,8 @@ export class Engine {
         const out: [Buffer, Buffer][] = new Array(entries.length);
         let bytes = 0;
         for (let i = 0; i < entries.length; i++) {
-          const [k, v] = entries[i]!;
+          const k = entries[i]![0];
+          const v = entries[i]![1] ?? NO_VALUE;
           this.countRead(v);
           bytes += k.length + v.length;
           out[i] = [ks.strip(k), v];

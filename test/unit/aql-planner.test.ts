@@ -85,6 +85,17 @@ describe('AQL planner', () => {
     });
   });
 
+  it('a LIMIT right after an index range scan (or after the SORT its order answers) becomes the scan’s read-size hint', () => {
+    const direct = fors(plan('FOR u IN users FILTER u.age > 30 LET x = 1 LIMIT 2, @n RETURN u', { n: 5 }))[0]!.source;
+    expect(direct).toMatchObject({ kind: 'index_range', hint: { offset: { type: 'literal', value: 2 }, count: { type: 'bind' } } });
+    const sorted = fors(plan('FOR u IN users SORT u.age DESC LIMIT 10 RETURN u'))[0]!.source;
+    expect(sorted).toMatchObject({ kind: 'index_range', reverse: true, hint: { count: { type: 'literal', value: 10 } } });
+    // not for computed limits, a FILTER step in between, an in-memory SORT or no LIMIT
+    expect(fors(plan('FOR u IN users FILTER u.age > 30 LIMIT 1 + 1 RETURN u'))[0]!.source).not.toHaveProperty('hint');
+    expect(fors(plan('FOR u IN users FILTER u.age > 30 SORT u.name LIMIT 3 RETURN u'))[0]!.source).not.toHaveProperty('hint');
+    expect(fors(plan('FOR u IN users FILTER u.age > 30 RETURN u'))[0]!.source).not.toHaveProperty('hint');
+  });
+
   it('SORT on a range index with LIMIT scans the index in order (reverse for DESC) and stops early', () => {
     const p = plan('FOR u IN users SORT u.age DESC LIMIT 10 RETURN u');
     expect(fors(p)[0]!.source).toMatchObject({ kind: 'index_range', column: 'age', reverse: true });

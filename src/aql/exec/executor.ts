@@ -269,12 +269,18 @@ export class Executor implements ExecContext {
   private async *filterStep(cond: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
     for await (const row of input) {
       if (this.gov.due()) await this.turn();
-      if (truthy(await this.eval(cond, row))) yield row;
+      let c = this.eval(cond, row);
+      if (c instanceof Promise) c = await c;
+      if (truthy(c)) yield row;
     }
   }
 
   private async *letStep(v: string, e: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {
-    for await (const row of input) yield extend(row, v, await this.eval(e, row));
+    for await (const row of input) {
+      let x = this.eval(e, row);
+      if (x instanceof Promise) x = await x;
+      yield extend(row, v, x);
+    }
   }
 
   private async *limitStep(offsetE: Expr, countE: Expr, input: AsyncIterable<Row>): AsyncGenerator<Row> {

@@ -72,7 +72,10 @@ async function* sortRows(
     if (s.limit && need === undefined)
       need = limitValue(await cx.eval(s.limit.offset, row), 'offset') + limitValue(await cx.eval(s.limit.count, row), 'count');
     const keys: AqlValue[] = [];
-    for (const k of s.keys) keys.push(await cx.eval(k.expr, row));
+    for (const k of s.keys) {
+      const v = cx.eval(k.expr, row);
+      keys.push(v instanceof Promise ? await v : v);
+    }
     // the row, its sort keys, and the entry that holds them
     const bytes =
       cx.rowBytes(row) +
@@ -178,7 +181,10 @@ async function* collectRows(
     if (cx.gov.due()) await cx.turn();
     outerRow ??= row;
     const values: AqlValue[] = [];
-    for (const g of op.groups) values.push(await cx.eval(g.expr, row));
+    for (const g of op.groups) {
+      const v = cx.eval(g.expr, row);
+      values.push(v instanceof Promise ? await v : v);
+    }
     const h = values.map(hashKey).join('\u0000');
     let g = groups.get(h);
     if (!g) {
@@ -193,14 +199,16 @@ async function* collectRows(
       const a = op.aggregates[i]!;
       const st = g.agg[i]!;
       const before = st.values.length;
-      const v = a.arg ? await cx.eval(a.arg, row) : null;
+      let v = a.arg ? cx.eval(a.arg, row) : null;
+      if (v instanceof Promise) v = await v;
       if (VALUE_AGGREGATES.has(a.fn)) held.hold(48 + cx.valueBytes(v));
       addAgg(st, a.fn, v);
       heldValues += st.values.length - before;
     }
     if (heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT AGGREGATE');
     if (op.into) {
-      const v = op.into.expr ? await cx.eval(op.into.expr, row) : rowObject(row, op.into.keep);
+      let v = op.into.expr ? cx.eval(op.into.expr, row) : rowObject(row, op.into.keep);
+      if (v instanceof Promise) v = await v;
       held.hold(8 + (op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row)));
       g.into.push(v);
       if (++heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT ... INTO');

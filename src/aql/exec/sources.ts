@@ -205,9 +205,22 @@ async function* sourceDocs(
       return;
     }
     case 'index_range': {
-      const r: { lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse: boolean } = {
+      const r: {
+        lower?: ScalarValue;
+        upper?: ScalarValue;
+        includeLower?: boolean;
+        includeUpper?: boolean;
+        reverse: boolean;
+        first?: number;
+      } = {
         reverse: src.reverse,
       };
+      if (src.hint) {
+        // A read-size hint only: values a LIMIT would refuse leave the default read size.
+        const offset = cx.eval(src.hint.offset, row);
+        const count = cx.eval(src.hint.count, row);
+        if (typeof offset === 'number' && typeof count === 'number' && offset >= 0 && count >= 0) r.first = offset + count;
+      }
       if (src.lower) {
         r.lower = (await cx.eval(src.lower.expr, row)) as ScalarValue;
         r.includeLower = src.lower.inclusive;
@@ -312,7 +325,9 @@ async function buildHash(
   for await (const d of sourceDocs(cx, s, { kind: 'full_scan', table: src.table }, empty, undefined)) {
     if (gov.due()) await cx.turn();
     const m = gov.mark();
-    const h = hashKey(await cx.eval(src.innerKey, extend(empty, s.var, d)));
+    let k = cx.eval(src.innerKey, extend(empty, s.var, d));
+    if (k instanceof Promise) k = await k;
+    const h = hashKey(k);
     gov.reset(m);
     held.hold(48 + 2 * h.length + cx.valueBytes(d));
     const list = map.get(h);

@@ -39,7 +39,10 @@ export async function* windowStep(cx: SortCollectContext, s: WindowStep, input: 
 /** Reads a row's aggregate inputs and holds its bytes. */
 async function entryOf(cx: SortCollectContext, s: WindowStep, row: Row, held: Holding): Promise<Entry> {
   const args: AqlValue[] = [];
-  for (const a of s.op.aggregates) args.push(a.arg ? await cx.eval(a.arg, row) : null);
+  for (const a of s.op.aggregates) {
+    const v = a.arg ? cx.eval(a.arg, row) : null;
+    args.push(v instanceof Promise ? await v : v);
+  }
   const bytes = cx.rowBytes(row) + 48 + args.reduce<number>((t, v) => t + (v !== null && typeof v === 'object' ? cx.valueBytes(v) : 8), 0);
   held.hold(bytes);
   return { row, args, bytes };
