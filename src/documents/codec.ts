@@ -48,6 +48,12 @@ export function encodeEntityValue(text: string): Buffer {
   return b;
 }
 
+/** decodeEntityValue for a value read as UTF-8 text (a text scan): the format character, then the JSON. */
+export function decodeEntityText(v: string): string {
+  if (v.charCodeAt(0) !== VALUE_V1) throw new TypeError(`unknown entity value format ${v.charCodeAt(0)}`);
+  return v.slice(1);
+}
+
 export function decodeEntityValue(b: Buffer): string {
   if (b[0] !== VALUE_V1) throw new TypeError(`unknown entity value format ${b[0]}`);
   return b.toString('utf8', 1);

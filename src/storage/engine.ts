@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
 import { ClassicLevel } from 'classic-level';
 import { ThemisError } from '../errors.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
@@ -173,24 +174,7 @@ export class Engine {
    * for bulk loads, where a generator step per entry would cost more than the entry.
    */
   async *scanChunks(ks: Keyspace, opts: ScanOptions = {}, size = 1024, firstSize = size): AsyncGenerator<[Buffer, Buffer][]> {
-    this.assertOpen();
-    const bounds = { ...ks.range() };
-    const o: Record<string, unknown> = { reverse: opts.reverse ?? false };
-    if (opts.gte || opts.gt) delete (bounds as Partial<typeof bounds>).gte;
-    if (opts.lt || opts.lte) delete (bounds as Partial<typeof bounds>).lt;
-    Object.assign(o, bounds);
-    if (opts.gte) o.gte = ks.key(opts.gte);
-    if (opts.gt) o.gt = ks.key(opts.gt);
-    if (opts.lt) o.lt = ks.key(opts.lt);
-    if (opts.lte) o.lte = ks.key(opts.lte);
-    if (opts.limit !== undefined) o.limit = opts.limit;
-    if (opts.keysOnly) o.values = false;
-    if (opts.snapshot) {
-      opts.snapshot.assertOpen();
-      o.snapshot = opts.snapshot.handle;
-    }
-    o.highWaterMarkBytes = HIGH_WATER_MARK_BYTES;
-    const it = this.db.iterator(o);
+    const it = this.iteratorFor(ks, opts);
     let n = Math.min(firstSize, size);
     try {
       for (; ; n = Math.min(n * 4, size)) {
@@ -214,6 +198,69 @@ export class Engine {
       // Closing needs no wait: nothing else uses the iterator, and closing the database closes it.
       it.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * scanChunks for a keyspace whose keys and values are UTF-8 text (the
+   * documents': table, 0x00, pk; a format byte, JSON): entries as strings,
+   * keys without the keyspace byte. The binding makes a string per key and
+   * value instead of a Buffer, which costs less than half as much per entry.
+   */
+  async *scanTextChunks(ks: Keyspace, opts: ScanOptions = {}, size = 1024, firstSize = size): AsyncGenerator<[string, string][]> {
+    const it = this.iteratorFor(ks, opts, 'utf8');
+    let n = Math.min(firstSize, size);
+    try {
+      for (; ; n = Math.min(n * 4, size)) {
+        const entries = (await it.nextv(n)) as unknown as [string, string | undefined][];
+        if (entries.length === 0) break;
+        const out: [string, string][] = new Array(entries.length);
+        let bytes = 0;
+        for (let i = 0; i < entries.length; i++) {
+          const k = entries[i]![0];
+          const v = entries[i]![1] ?? '';
+          // Bytes as characters: exact for ASCII, an estimate otherwise (no second pass over the text for a counter).
+          this.reads++;
+          this.bytesRead += v.length;
+          bytes += k.length + v.length;
+          out[i] = [k.slice(1), v];
+        }
+        yield out;
+        if (entries.length < n && bytes <= HIGH_WATER_MARK_BYTES) break;
+      }
+    } finally {
+      it.close().catch(() => undefined);
+    }
+  }
+
+  /** A LevelDB iterator over `opts` within keyspace `ks` (entries as Buffers, or as strings for 'utf8'). */
+  private iteratorFor(ks: Keyspace, opts: ScanOptions, encoding: 'buffer' | 'utf8' = 'buffer') {
+    this.assertOpen();
+    const bounds = { ...ks.range() };
+    const o: Record<string, unknown> = { reverse: opts.reverse ?? false };
+    if (opts.gte || opts.gt) delete (bounds as Partial<typeof bounds>).gte;
+    if (opts.lt || opts.lte) delete (bounds as Partial<typeof bounds>).lt;
+    Object.assign(o, bounds);
+    if (opts.gte) o.gte = ks.key(opts.gte);
+    if (opts.gt) o.gt = ks.key(opts.gt);
+    if (opts.lt) o.lt = ks.key(opts.lt);
+    if (opts.lte) o.lte = ks.key(opts.lte);
+    if (opts.limit !== undefined) o.limit = opts.limit;
+    if (opts.keysOnly) o.values = false;
+    if (opts.snapshot) {
+      opts.snapshot.assertOpen();
+      o.snapshot = opts.snapshot.handle;
+    }
+    if (encoding === 'utf8') {
+      // The range's bounds are then read as UTF-8 text too: bytes that are not would silently become U+FFFD.
+      for (const b of ['gt', 'gte', 'lt', 'lte'] as const) {
+        const x = o[b] as Buffer | undefined;
+        if (x !== undefined && !isUtf8(x)) throw new TypeError(`a text scan's ${b} bound is not UTF-8`);
+      }
+      o.keyEncoding = 'utf8';
+      o.valueEncoding = 'utf8';
+    }
+    o.highWaterMarkBytes = HIGH_WATER_MARK_BYTES;
+    return this.db.iterator(o);
   }
 
   // ------------------------------------------------------------- writes

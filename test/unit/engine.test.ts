@@ -118,6 +118,34 @@ for (const sync of [true, false]) {
       expect(await collect({ reverse: true, limit: 2 })).toEqual(['e', 'd']);
     });
 
+    it('a text scan gives the same entries as strings (UTF-8 keys and values), with bounds, limit, reverse and keys only', async () => {
+      const b = new WriteBatch();
+      const keys = ['t\u0000a', 't\u0000\u00fc', 't\u0000x\u0000y', 't\u0000\u{1F600}', 'u\u0000a'];
+      for (const x of keys) b.put(ks, Buffer.from(x, 'utf8'), Buffer.from(`\u0001{"k":${JSON.stringify(x)}}`, 'utf8'));
+      await engine.commit(b);
+      const text = async (o: Parameters<Engine['scanTextChunks']>[1], size = 2) => {
+        const out: [string, string][] = [];
+        for await (const chunk of engine.scanTextChunks(ks, o, size, 1)) out.push(...chunk);
+        return out;
+      };
+      const buffers = async (o: Parameters<Engine['scanChunks']>[1]) => {
+        const out: [string, string][] = [];
+        for await (const chunk of engine.scanChunks(ks, o, 2, 1))
+          for (const [key, v] of chunk) out.push([key.toString('utf8'), v.toString('utf8')]);
+        return out;
+      };
+      const all = await text({});
+      expect(all.map(([key]) => key)).toEqual([...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+      expect(all).toEqual(await buffers({}));
+      expect(all[0]![1]).toBe('\u0001{"k":"t\\u0000a"}');
+      const t = { gte: Buffer.from('t\u0000'), lt: Buffer.from('t\u0001') };
+      expect(await text(t)).toEqual(await buffers(t));
+      expect((await text({ ...t, reverse: true, limit: 2 })).map(([key]) => key)).toEqual(['t\u0000\u{1F600}', 't\u0000\u00fc']);
+      expect((await text({ ...t, keysOnly: true })).every(([, v]) => v === '')).toBe(true);
+      // bounds that are not UTF-8 would be misread as text: refused
+      await expect(text({ gte: Buffer.from([0x74, 0xff]) })).rejects.toThrow(TypeError);
+    });
+
     it('persists across close and reopen', async () => {
       await engine.commit(new WriteBatch().put(ks, k('p'), k('persisted')));
       await engine.close();
