@@ -112,17 +112,17 @@ const FIRST_CHUNK = 32;
 /** The key range [gte, lt) of an index's entries in range `r`. */
 function entryBounds(l: LiveIndex, r: EntryRange): { gte: Buffer; lt: Buffer } {
   if ('eq' in r) {
-    const gte = Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]);
+    const gte = orderedCodec.encodePrefixed(l.prefix, [r.eq!]);
     return { gte, lt: prefixUpperBound(gte) };
   }
   let gte: Buffer = l.prefix;
   let lt = prefixUpperBound(l.prefix);
   if (r.lower !== undefined) {
-    const lo = Buffer.concat([l.prefix, orderedCodec.encode([r.lower])]);
+    const lo = orderedCodec.encodePrefixed(l.prefix, [r.lower]);
     gte = r.includeLower === false ? prefixUpperBound(lo) : lo;
   }
   if (r.upper !== undefined) {
-    const hi = Buffer.concat([l.prefix, orderedCodec.encode([r.upper])]);
+    const hi = orderedCodec.encodePrefixed(l.prefix, [r.upper]);
     lt = r.includeUpper === false ? hi : prefixUpperBound(hi);
   }
   return { gte, lt };
@@ -396,7 +396,7 @@ export class SecondaryIndexes {
   async *scanChunks(l: LiveIndex, r: EntryRange, snapshot?: Snapshot): AsyncGenerator<string[]> {
     if ('eq' in r && l.def.unique && l.def.columns.length === 1) {
       // A single-column unique index is point-addressable by value: one synchronous read, no iterator.
-      const owner = this.engine.getSync(idxKs, Buffer.concat([l.prefix, orderedCodec.encode([r.eq!])]), snapshot);
+      const owner = this.engine.getSync(idxKs, orderedCodec.encodePrefixed(l.prefix, [r.eq!]), snapshot);
       if (owner !== undefined) yield [owner.toString('utf8')];
       return;
     }
@@ -602,6 +602,6 @@ export class SecondaryIndexes {
   }
 
   private entryKey(l: LiveIndex, t: ScalarValue[], entityKey: string): Buffer {
-    return Buffer.concat([l.prefix, orderedCodec.encode(l.def.unique ? t : [...t, entityKey])]);
+    return orderedCodec.encodePrefixed(l.prefix, t, l.def.unique ? undefined : entityKey);
   }
 }

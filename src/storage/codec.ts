@@ -69,6 +69,53 @@ export const orderedCodec = {
     for (const v of values) parts.push(encodeOne(v));
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   },
+  /**
+   * `prefix` followed by the encoding of `values` (and of `last`, when
+   * given), in one allocation: what an index entry key is, built for every
+   * entry a write or an index build makes.
+   */
+  encodePrefixed(prefix: Uint8Array, values: readonly ScalarValue[], last?: ScalarValue): Buffer {
+    const n = values.length + (last === undefined ? 0 : 1);
+    let size = prefix.length;
+    let slow: Buffer[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const v = i < values.length ? values[i]! : last!;
+      if (typeof v === 'string' && v.indexOf('\u0000') < 0) size += 3 + Buffer.byteLength(v, 'utf8');
+      else if (typeof v === 'number') size += 9;
+      else if (v === null || typeof v === 'boolean') size += 1;
+      else {
+        // Strings with NULs (escaped) and values that cannot be encoded (encodeOne throws): the general path.
+        slow ??= new Array<Buffer>(n);
+        const b = encodeOne(v);
+        slow[i] = b;
+        size += b.length;
+      }
+    }
+    const out = Buffer.allocUnsafe(size);
+    out.set(prefix, 0);
+    let o = prefix.length;
+    for (let i = 0; i < n; i++) {
+      const v = i < values.length ? values[i]! : last!;
+      const pre = slow?.[i];
+      if (pre !== undefined) {
+        out.set(pre, o);
+        o += pre.length;
+      } else if (typeof v === 'string') {
+        out[o++] = TAG_STRING;
+        o += out.write(v, o, 'utf8');
+        out[o++] = 0x00;
+        out[o++] = 0x01;
+      } else if (typeof v === 'number') {
+        if (!Number.isFinite(v)) throw new TypeError(`cannot encode non-finite number ${v}`);
+        out[o] = TAG_NUMBER;
+        out.writeDoubleBE(v === 0 ? 0 : v, o + 1);
+        if (out[o + 1]! & 0x80) for (let k = o + 1; k < o + 9; k++) out[k] = ~out[k]! & 0xff;
+        else out[o + 1] = out[o + 1]! ^ 0x80;
+        o += 9;
+      } else out[o++] = v === null ? TAG_NULL : v ? TAG_TRUE : TAG_FALSE;
+    }
+    return out;
+  },
   decode(b: Uint8Array): ScalarValue[] {
     const out: ScalarValue[] = [];
     let i = 0;

@@ -87,6 +87,22 @@ describe('orderedCodec', () => {
     expect(orderedCodec.encode(['Berlin\u0000x']).subarray(0, prefix.length).equals(prefix)).toBe(false);
   });
 
+  it('encodePrefixed is the prefix followed by the encoding of the values (and the last one), in one buffer', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 6 }),
+        fc.array(scalar, { maxLength: 3 }),
+        fc.option(scalar, { nil: undefined }),
+        (prefix, values, last) => {
+          const expected = Buffer.concat([prefix, orderedCodec.encode(last === undefined ? values : [...values, last])]);
+          expect(orderedCodec.encodePrefixed(prefix, values, last)).toEqual(expected);
+        },
+      ),
+    );
+    expect(() => orderedCodec.encodePrefixed(Buffer.of(1), [NaN])).toThrow(TypeError);
+    expect(() => orderedCodec.encodePrefixed(Buffer.of(1), ['a'], {} as unknown as ScalarValue)).toThrow(TypeError);
+  });
+
   it('refuses values JSON cannot carry', () => {
     expect(() => orderedCodec.encode([NaN])).toThrow(TypeError);
     expect(() => orderedCodec.encode([Infinity])).toThrow(TypeError);
