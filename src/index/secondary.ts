@@ -538,8 +538,8 @@ export class SecondaryIndexes {
   async count(id: number): Promise<number> {
     const prefix = idPrefix(id);
     let n = 0;
-    for await (const [k] of this.engine.scan(idxKs, { gte: prefix, lt: prefixUpperBound(prefix), keysOnly: true }))
-      if (k[4] !== COMPOUND_TAG) n++;
+    for await (const chunk of this.engine.scanChunks(idxKs, { gte: prefix, lt: prefixUpperBound(prefix), keysOnly: true }, 4096, 1024))
+      for (const [k] of chunk) if (k[4] !== COMPOUND_TAG) n++;
     return n;
   }
 
