@@ -28,8 +28,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function scan(r: Parameters<Database['documents']['scan']>[0]): Promise<[string, string][]> {
-  const out: [string, string][] = [];
+async function scan(r: Parameters<Database['documents']['scan']>[0]): Promise<(readonly [string, string])[]> {
+  const out: (readonly [string, string])[] = [];
   for await (const chunk of db.documents.scan({ size: 3, ...r })) out.push(...chunk);
   return out;
 }
