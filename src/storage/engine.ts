@@ -214,18 +214,20 @@ export class Engine {
         const entries = (await it.nextv(n)) as unknown as [string, string | undefined][];
         if (entries.length === 0) break;
         const out: [string, string][] = new Array(entries.length);
-        let bytes = 0;
+        let units = 0;
         for (let i = 0; i < entries.length; i++) {
           const k = entries[i]![0];
           const v = entries[i]![1] ?? '';
           // Bytes as characters: exact for ASCII, an estimate otherwise (no second pass over the text for a counter).
           this.reads++;
           this.bytesRead += v.length;
-          bytes += k.length + v.length;
+          units += k.length + v.length;
           out[i] = [k.slice(1), v];
         }
         yield out;
-        if (entries.length < n && bytes <= HIGH_WATER_MARK_BYTES) break;
+        // LevelDB also ends a read past its byte limit, and a UTF-16 unit is up to 3 UTF-8 bytes: only a read that
+        // cannot have reached the limit and still gave fewer entries than asked for is the end of the range.
+        if (entries.length < n && 3 * units <= HIGH_WATER_MARK_BYTES) break;
       }
     } finally {
       it.close().catch(() => undefined);

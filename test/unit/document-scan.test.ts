@@ -55,4 +55,14 @@ describe('DocumentStore.scan (text from the binding)', () => {
     const before = parseEntityKey(sorted[6]!);
     expect((await scan({ table: 't', after, before })).map(([k]) => k)).toEqual(sorted.slice(3, 6));
   });
+
+  it('a chunk the binding ends at its byte limit is not taken for the end of the table (multi-byte text: fewer characters than bytes)', async () => {
+    // ~2 KB of UTF-8 but ~1,000 characters each: LevelDB stops a read at 256 KiB after ~130 documents.
+    const text = '\u00fc'.repeat(1000);
+    await db.get(Entities).applyBatch(Array.from({ length: 300 }, (_, i) => ({ op: 'put' as const, key: `wide:${i}`, blob: { text } })));
+    const rows: (readonly [string, string])[] = [];
+    for await (const chunk of db.documents.scan({ table: 'wide' })) rows.push(...chunk);
+    expect(rows).toHaveLength(300);
+    expect(rows.every(([, t]) => JSON.parse(t).text === text)).toBe(true);
+  });
 });
