@@ -174,30 +174,7 @@ export class Engine {
    * for bulk loads, where a generator step per entry would cost more than the entry.
    */
   async *scanChunks(ks: Keyspace, opts: ScanOptions = {}, size = 1024, firstSize = size): AsyncGenerator<[Buffer, Buffer][]> {
-    const it = this.iteratorFor(ks, opts);
-    let n = Math.min(firstSize, size);
-    try {
-      for (; ; n = Math.min(n * 4, size)) {
-        const entries = await it.nextv(n);
-        if (entries.length === 0) break;
-        const out: [Buffer, Buffer][] = new Array(entries.length);
-        let bytes = 0;
-        for (let i = 0; i < entries.length; i++) {
-          const k = entries[i]![0];
-          const v = entries[i]![1] ?? NO_VALUE;
-          this.countRead(v);
-          bytes += k.length + v.length;
-          out[i] = [ks.strip(k), v];
-        }
-        yield out;
-        // Fewer entries than asked for, without reaching the byte limit: the range is exhausted
-        // (saves the thread-pool round trip of asking again).
-        if (entries.length < n && bytes <= HIGH_WATER_MARK_BYTES) break;
-      }
-    } finally {
-      // Closing needs no wait: nothing else uses the iterator, and closing the database closes it.
-      it.close().catch(() => undefined);
-    }
+    yield* this.chunks(this.iteratorFor(ks, opts), size, firstSize, 1, (k: Buffer, v: Buffer | undefined) => [ks.strip(k), v ?? NO_VALUE]);
   }
 
   /**
@@ -205,31 +182,49 @@ export class Engine {
    * documents': table, 0x00, pk; a format byte, JSON): entries as strings,
    * keys without the keyspace byte. The binding makes a string per key and
    * value instead of a Buffer, which costs less than half as much per entry.
+   * (bytes_read then counts characters: exact for ASCII, an estimate otherwise.)
    */
   async *scanTextChunks(ks: Keyspace, opts: ScanOptions = {}, size = 1024, firstSize = size): AsyncGenerator<[string, string][]> {
-    const it = this.iteratorFor(ks, opts, 'utf8');
+    // A UTF-16 unit is at most 3 UTF-8 bytes: the bound on what LevelDB counted against its byte limit.
+    yield* this.chunks(this.iteratorFor(ks, opts, 'utf8'), size, firstSize, 3, (k: string, v: string | undefined) => [k.slice(1), v ?? '']);
+  }
+
+  /**
+   * An iterator's entries in chunks of `firstSize`, then growing ×4 up to
+   * `size` (one LevelDB nextv each), each entry made by `entry`; the
+   * iterator is closed when the consumer stops. `bytesPerUnit`: the most
+   * bytes one unit of an entry's length stands for (1 for Buffers; 3 for
+   * strings, whose length counts UTF-16 units).
+   */
+  private async *chunks<K extends Buffer | string, V extends Buffer | string>(
+    it: { nextv(n: number): Promise<unknown>; close(): Promise<void> },
+    size: number,
+    firstSize: number,
+    bytesPerUnit: number,
+    entry: (k: K, v: V | undefined) => [K, V],
+  ): AsyncGenerator<[K, V][]> {
     let n = Math.min(firstSize, size);
     try {
       for (; ; n = Math.min(n * 4, size)) {
-        const entries = (await it.nextv(n)) as unknown as [string, string | undefined][];
+        const entries = (await it.nextv(n)) as [K, V | undefined][];
         if (entries.length === 0) break;
-        const out: [string, string][] = new Array(entries.length);
+        const out: [K, V][] = new Array(entries.length);
         let units = 0;
         for (let i = 0; i < entries.length; i++) {
-          const k = entries[i]![0];
-          const v = entries[i]![1] ?? '';
-          // Bytes as characters: exact for ASCII, an estimate otherwise (no second pass over the text for a counter).
+          const [k, v] = entries[i]!;
+          units += k.length + (v?.length ?? 0);
+          const e = entry(k, v);
           this.reads++;
-          this.bytesRead += v.length;
-          units += k.length + v.length;
-          out[i] = [k.slice(1), v];
+          this.bytesRead += e[1].length;
+          out[i] = e;
         }
         yield out;
-        // LevelDB also ends a read past its byte limit, and a UTF-16 unit is up to 3 UTF-8 bytes: only a read that
-        // cannot have reached the limit and still gave fewer entries than asked for is the end of the range.
-        if (entries.length < n && 3 * units <= HIGH_WATER_MARK_BYTES) break;
+        // Fewer entries than asked for, and certainly not past the byte limit (where LevelDB also stops a read):
+        // the range is exhausted (saves the thread-pool round trip of asking again).
+        if (entries.length < n && units * bytesPerUnit <= HIGH_WATER_MARK_BYTES) break;
       }
     } finally {
+      // Closing needs no wait: nothing else uses the iterator, and closing the database closes it.
       it.close().catch(() => undefined);
     }
   }
