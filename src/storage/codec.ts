@@ -7,7 +7,6 @@
  *    the order AQL compares values in.
  */
 
-const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: true });
 
 export function encodeUtf8(s: string): Buffer {
@@ -65,9 +64,7 @@ const TAG_STRING = 0x05;
  */
 export const orderedCodec = {
   encode(values: readonly ScalarValue[]): Buffer {
-    const parts: Buffer[] = [];
-    for (const v of values) parts.push(encodeOne(v));
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return encodeTuple(NO_PREFIX, values);
   },
   /**
    * `prefix` followed by the encoding of `values` (and of `last`, when
@@ -75,46 +72,7 @@ export const orderedCodec = {
    * entry a write or an index build makes.
    */
   encodePrefixed(prefix: Uint8Array, values: readonly ScalarValue[], last?: ScalarValue): Buffer {
-    const n = values.length + (last === undefined ? 0 : 1);
-    let size = prefix.length;
-    let slow: Buffer[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const v = i < values.length ? values[i]! : last!;
-      if (typeof v === 'string' && v.indexOf('\u0000') < 0) size += 3 + Buffer.byteLength(v, 'utf8');
-      else if (typeof v === 'number') size += 9;
-      else if (v === null || typeof v === 'boolean') size += 1;
-      else {
-        // Strings with NULs (escaped) and values that cannot be encoded (encodeOne throws): the general path.
-        slow ??= new Array<Buffer>(n);
-        const b = encodeOne(v);
-        slow[i] = b;
-        size += b.length;
-      }
-    }
-    const out = Buffer.allocUnsafe(size);
-    out.set(prefix, 0);
-    let o = prefix.length;
-    for (let i = 0; i < n; i++) {
-      const v = i < values.length ? values[i]! : last!;
-      const pre = slow?.[i];
-      if (pre !== undefined) {
-        out.set(pre, o);
-        o += pre.length;
-      } else if (typeof v === 'string') {
-        out[o++] = TAG_STRING;
-        o += out.write(v, o, 'utf8');
-        out[o++] = 0x00;
-        out[o++] = 0x01;
-      } else if (typeof v === 'number') {
-        if (!Number.isFinite(v)) throw new TypeError(`cannot encode non-finite number ${v}`);
-        out[o] = TAG_NUMBER;
-        out.writeDoubleBE(v === 0 ? 0 : v, o + 1);
-        if (out[o + 1]! & 0x80) for (let k = o + 1; k < o + 9; k++) out[k] = ~out[k]! & 0xff;
-        else out[o + 1] = out[o + 1]! ^ 0x80;
-        o += 9;
-      } else out[o++] = v === null ? TAG_NULL : v ? TAG_TRUE : TAG_FALSE;
-    }
-    return out;
+    return encodeTuple(prefix, values, last);
   },
   decode(b: Uint8Array): ScalarValue[] {
     const out: ScalarValue[] = [];
@@ -177,45 +135,65 @@ export const orderedCodec = {
   },
 };
 
-function encodeOne(v: ScalarValue): Buffer {
-  if (v === null) return Buffer.of(TAG_NULL);
-  if (v === false) return Buffer.of(TAG_FALSE);
-  if (v === true) return Buffer.of(TAG_TRUE);
+const NO_PREFIX = new Uint8Array(0);
+
+/** `prefix`, then each of `values` (and `last`) encoded, sized first and written into one buffer. */
+function encodeTuple(prefix: Uint8Array, values: readonly ScalarValue[], last?: ScalarValue): Buffer {
+  const n = values.length + (last === undefined ? 0 : 1);
+  let size = prefix.length;
+  for (let i = 0; i < n; i++) size += encodedSize(i < values.length ? values[i]! : last!);
+  const out = Buffer.allocUnsafe(size);
+  out.set(prefix, 0);
+  let o = prefix.length;
+  for (let i = 0; i < n; i++) o = writeOne(out, o, i < values.length ? values[i]! : last!);
+  return out;
+}
+
+/** Bytes of one element's encoding; throws for what JSON cannot carry (non-finite numbers, non-scalars). */
+function encodedSize(v: ScalarValue): number {
+  if (v === null || v === false || v === true) return 1;
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new TypeError(`cannot encode non-finite number ${v}`);
-    const b = Buffer.allocUnsafe(9);
-    b[0] = TAG_NUMBER;
-    b.writeDoubleBE(v === 0 ? 0 : v, 1);
-    if (b[1]! & 0x80) for (let k = 1; k < 9; k++) b[k] = ~b[k]! & 0xff;
-    else b[1] = b[1]! ^ 0x80;
-    return b;
+    return 9;
   }
   if (typeof v === 'string') {
-    if (v.indexOf('\u0000') < 0) {
-      // Fast path (no NUL, so no escapes): write the UTF-8 straight into the key.
-      const n = Buffer.byteLength(v, 'utf8');
-      const b = Buffer.allocUnsafe(1 + n + 2);
-      b[0] = TAG_STRING;
-      b.write(v, 1, 'utf8');
-      b[1 + n] = 0x00;
-      b[2 + n] = 0x01;
-      return b;
-    }
-    const raw = utf8.encode(v);
+    // U+0000 is the only character whose UTF-8 holds a 0x00 byte: one escape byte each.
     let zeros = 0;
-    for (const c of raw) if (c === 0) zeros++;
-    const b = Buffer.allocUnsafe(1 + raw.length + zeros + 2);
-    b[0] = TAG_STRING;
-    let j = 1;
-    for (const c of raw) {
-      b[j++] = c;
-      if (c === 0) b[j++] = 0xff;
-    }
-    b[j++] = 0x00;
-    b[j] = 0x01;
-    return b;
+    for (let i = v.indexOf('\u0000'); i >= 0; i = v.indexOf('\u0000', i + 1)) zeros++;
+    return 3 + Buffer.byteLength(v, 'utf8') + zeros;
   }
   throw new TypeError(`cannot encode value of type ${typeof v}`);
+}
+
+/** Write one element's encoding at `o` (room sized by encodedSize); returns the offset after it. */
+function writeOne(out: Buffer, o: number, v: ScalarValue): number {
+  if (v === null || v === false || v === true) {
+    out[o] = v === null ? TAG_NULL : v ? TAG_TRUE : TAG_FALSE;
+    return o + 1;
+  }
+  if (typeof v === 'number') {
+    out[o] = TAG_NUMBER;
+    out.writeDoubleBE(v === 0 ? 0 : v, o + 1);
+    if (out[o + 1]! & 0x80) for (let k = o + 1; k < o + 9; k++) out[k] = ~out[k]! & 0xff;
+    else out[o + 1] = out[o + 1]! ^ 0x80;
+    return o + 9;
+  }
+  out[o++] = TAG_STRING;
+  if (v.indexOf('\u0000') < 0) o += out.write(v, o, 'utf8');
+  else {
+    // Each U+0000 becomes 0x00 0xFF, so the terminator 0x00 0x01 stays unambiguous.
+    const parts = v.split('\u0000');
+    for (let p = 0; p < parts.length; p++) {
+      if (p > 0) {
+        out[o++] = 0x00;
+        out[o++] = 0xff;
+      }
+      o += out.write(parts[p]!, o, 'utf8');
+    }
+  }
+  out[o++] = 0x00;
+  out[o++] = 0x01;
+  return o;
 }
 
 /**
