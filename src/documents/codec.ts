@@ -30,6 +30,16 @@ export const entityKeyCodec = {
     if (sep < 0) throw new TypeError('entity key without table separator');
     return { table: Buffer.from(b.subarray(0, sep)).toString('latin1'), pk: decodeUtf8(b.subarray(sep + 1)) };
   },
+  /**
+   * The `table:pk` key of an entity key read as UTF-8 text (a text scan).
+   * With `table` given (a scan of that table), the pk starts at a fixed offset.
+   */
+  keyOfText(k: string, table?: string): string {
+    if (table !== undefined) return `${table}:${k.slice(table.length + 1)}`;
+    const sep = k.indexOf('\u0000');
+    if (sep < 0) throw new TypeError('entity key without table separator');
+    return `${k.slice(0, sep)}:${k.slice(sep + 1)}`;
+  },
   /** Bounds of all keys of one table, for range scans. */
   tableRange(table: string): { gte: Buffer; lt: Buffer } {
     const t = Buffer.from(table, 'latin1');

@@ -138,21 +138,12 @@ export class DocumentStore {
     if (r.before) opts.lt = entityKeyCodec.encode(r.before);
     if (r.reverse) opts.reverse = true;
     if (r.snapshot) opts.snapshot = r.snapshot;
-    // Keys and values come as text (cheaper than Buffers from the binding): `table 0x00 pk`, the format byte and the JSON.
-    // With a table, every key has the same table prefix: the pk starts at a fixed offset.
-    const pkStart = r.table === undefined ? -1 : r.table.length + 1;
+    // Keys and values come as text (cheaper than Buffers from the binding).
     for await (const chunk of this.engine.scanTextChunks(entityKs, opts, r.size ?? 1024, Math.min(r.size ?? 1024, 256))) {
       const rows: StoredRow[] = new Array(chunk.length);
       for (let i = 0; i < chunk.length; i++) {
         const [k, v] = chunk[i]!;
-        let key: string;
-        if (pkStart >= 0) key = `${r.table}:${k.slice(pkStart)}`;
-        else {
-          const sep = k.indexOf('\u0000');
-          if (sep < 0) throw new TypeError('entity key without table separator');
-          key = `${k.slice(0, sep)}:${k.slice(sep + 1)}`;
-        }
-        rows[i] = [key, decodeEntityText(v)];
+        rows[i] = [entityKeyCodec.keyOfText(k, r.table), decodeEntityText(v)];
       }
       yield rows;
     }
