@@ -1251,6 +1251,8 @@ function useIndexOrder(steps: Step[], cat: Catalogue): void {
  * read size depends on it; filters that drop rows make the scan read on.
  */
 function limitHints(steps: Step[]): void {
+  // Literals and bind values only: evaluating them cannot wait or fail.
+  const plain = (e: Expr) => e.type === 'literal' || e.type === 'bind';
   for (let i = 0; i < steps.length; i++) {
     const f = steps[i]!;
     if (f.kind !== 'for' || f.source.kind !== 'index_range') continue;
@@ -1258,8 +1260,6 @@ function limitHints(steps: Step[]): void {
     while (steps[j]?.kind === 'let') j++;
     const next = steps[j];
     const hint = next?.kind === 'limit' ? next : next?.kind === 'sort' && next.byIndex ? next.limit : undefined;
-    // Literals and bind values only: evaluating them cannot wait or fail.
-    const plain = (e: Expr) => e.type === 'literal' || e.type === 'bind';
     if (hint && plain(hint.offset) && plain(hint.count)) f.source.hint = { offset: hint.offset, count: hint.count };
   }
 }

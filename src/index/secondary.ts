@@ -442,8 +442,8 @@ export class SecondaryIndexes {
     // A cacheable range is read up to MAX_KEYS + 1 entries in its first chunk: when that is all of it (the engine then
     // ends the scan without another round trip), it is offered before the consumer sees it — a consumer that stops
     // early (LIMIT) must not keep a complete posting list from the cache.
-    const first = r.first !== undefined && r.first >= 1 ? Math.min(Math.ceil(r.first), FIRST_CHUNK) : FIRST_CHUNK;
-    const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : first);
+    const firstRead = r.first !== undefined && r.first >= 1 ? Math.min(Math.ceil(r.first), FIRST_CHUNK) : FIRST_CHUNK;
+    const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : firstRead);
     try {
       if (cacheable) {
         const first = await chunks.next();

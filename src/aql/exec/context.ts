@@ -29,7 +29,16 @@ export interface ExecDeps {
   /** Entity keys of an equality/range index scan, in index order, as of the snapshot, in chunks. */
   scanKeys(
     indexId: number,
-    r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean; reverse?: boolean },
+    r: {
+      eq?: ScalarValue;
+      lower?: ScalarValue;
+      upper?: ScalarValue;
+      includeLower?: boolean;
+      includeUpper?: boolean;
+      reverse?: boolean;
+      /** Entries the reader expects to need: the size of the scan's first read (a hint; see planner limitHints). */
+      first?: number;
+    },
     snapshot: Snapshot,
   ): AsyncGenerator<string[]>;
   /**

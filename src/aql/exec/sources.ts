@@ -205,16 +205,7 @@ async function* sourceDocs(
       return;
     }
     case 'index_range': {
-      const r: {
-        lower?: ScalarValue;
-        upper?: ScalarValue;
-        includeLower?: boolean;
-        includeUpper?: boolean;
-        reverse: boolean;
-        first?: number;
-      } = {
-        reverse: src.reverse,
-      };
+      const r: Parameters<SourceContext['deps']['scanKeys']>[1] = { reverse: src.reverse };
       if (src.hint) {
         // A read-size hint only: values a LIMIT would refuse leave the default read size.
         const offset = cx.eval(src.hint.offset, row);
