@@ -53,8 +53,8 @@ interface Diff {
 
 export class ValueCounts {
   private readonly counts = new Map<number, Counts>();
-  /** Pending commits and last changes per index (named by its id). */
-  private readonly marks = new ChangeMarks();
+  /** Pending commits and last changes per index (by its id). */
+  private readonly marks = new ChangeMarks<number>();
   /** Each commit in flight's differences (by its last sequence number). */
   private readonly inFlight = new Map<number, Diff[]>();
   private total = 0;
@@ -64,7 +64,7 @@ export class ValueCounts {
   /** Index `id`'s distinct values and counts in index order for a snapshot of `epoch`, if they are its state (read-only). */
   get(id: number, epoch: number): readonly (readonly [ScalarValue, number])[] | undefined {
     const c = this.counts.get(id);
-    if (c === undefined || !this.marks.current(String(id), epoch)) {
+    if (c === undefined || !this.marks.current(id, epoch)) {
       this.misses++;
       return undefined;
     }
@@ -87,7 +87,7 @@ export class ValueCounts {
 
   /** Whether a complete scan of index `id` at a snapshot of `epoch` would be kept (cheap: callers collect hex keys only then). */
   wants(id: number, epoch: number): boolean {
-    return !this.counts.has(id) && this.marks.current(String(id), epoch);
+    return !this.counts.has(id) && this.marks.current(id, epoch);
   }
 
   /** A complete scan of index `id` at a snapshot of `epoch` found `runs` (hex of the value, value, entries), in index order. */
@@ -105,7 +105,7 @@ export class ValueCounts {
    * commit that changes the index, kept or not.
    */
   writing(seq: number, id: number, deltas: Map<string, { value: ScalarValue; d: number }>): void {
-    this.marks.mark(seq, [String(id)]);
+    this.marks.mark(seq, [id]);
     const diff: Diff = { id, counts: this.counts.get(id), deltas };
     const prev = this.inFlight.get(seq);
     if (prev) prev.push(diff);

@@ -46,18 +46,18 @@ export interface EpochCacheOptions<V> {
  * read at an epoch is the current state (the rule above); shared by the
  * caches built on it (EpochCache, and index/value-counts.ts per index).
  */
-export class ChangeMarks {
-  private readonly pending = new Map<string, number>();
-  private readonly lastChange = new Map<string, number>();
+export class ChangeMarks<K = string> {
+  private readonly pending = new Map<K, number>();
+  private readonly lastChange = new Map<K, number>();
   /** Names changed by each commit in flight (by an id of the commit, e.g. its last sequence number). */
-  private readonly inFlight = new Map<number, string[]>();
+  private readonly inFlight = new Map<number, K[]>();
   private floor = 0;
 
   /** `lastChanges`: see EpochCacheOptions. */
   constructor(private readonly lastChanges = 100_000) {}
 
   /** Commit `id` is about to write: these names change. */
-  mark(id: number, names: readonly string[]): void {
+  mark(id: number, names: readonly K[]): void {
     if (names.length === 0) return;
     for (const n of names) this.pending.set(n, (this.pending.get(n) ?? 0) + 1);
     const prev = this.inFlight.get(id);
@@ -83,17 +83,17 @@ export class ChangeMarks {
     }
   }
 
-  isPending(name: string): boolean {
+  isPending(name: K): boolean {
     return this.pending.has(name);
   }
 
   /** The epoch of `name`'s last completed change (or the floor standing in for it). */
-  lastChangeOf(name: string): number {
+  lastChangeOf(name: K): number {
     return this.lastChange.get(name) ?? this.floor;
   }
 
   /** Whether a read at `epoch` sees `name`'s current state: nothing pending, and its last change no later. */
-  current(name: string, epoch: number): boolean {
+  current(name: K, epoch: number): boolean {
     return !this.pending.has(name) && this.lastChangeOf(name) <= epoch;
   }
 }
