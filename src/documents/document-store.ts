@@ -8,6 +8,12 @@ const entityKs = keyspace('entity');
 /** Commits of at most this many documents put their new texts into the document cache. */
 const WRITE_THROUGH_MAX = 100;
 
+/** A cached document: its stored text, and what a reader derived from it once (AQL's parsed document), shared by later reads. */
+interface Cached {
+  readonly text: string;
+  derived: unknown;
+}
+
 /** One stored document: its `table:pk` key and JSON text. */
 export type StoredRow = readonly [key: string, text: string];
 
@@ -41,8 +47,8 @@ export interface ScanRange {
  * a cached text serves only reads that see exactly its state.
  */
 export class DocumentStore {
-  /** Stored texts by entity key; undefined when the cache is off (0 bytes). */
-  private readonly cache: EpochCache<string> | undefined;
+  /** Stored texts (and what was derived from them) by entity key; undefined when the cache is off (0 bytes). */
+  private readonly cache: EpochCache<Cached> | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -51,10 +57,10 @@ export class DocumentStore {
   ) {
     this.cache =
       cacheBytes > 0
-        ? new EpochCache<string>({
+        ? new EpochCache<Cached>({
             maxEntries: Math.max(1, Math.floor(cacheBytes / 128)),
             maxBytes: cacheBytes,
-            bytesOf: (key, text) => 2 * (key.length + text.length) + 100,
+            bytesOf: (key, e) => 2 * (key.length + e.text.length) + 100,
             // No last change per document: the end of any write stands for all (see EpochCache).
             lastChanges: 0,
           })
@@ -68,10 +74,45 @@ export class DocumentStore {
     // A read of the latest state sees every completed write: the epoch now.
     const epoch = snapshot?.epoch ?? this.engine.writeEpoch;
     const hit = c.get(k.key, epoch);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return hit.text;
     const text = this.readStored(k, snapshot);
-    if (text !== undefined) c.offer(k.key, text, epoch);
+    if (text !== undefined) c.offer(k.key, { text, derived: undefined }, epoch);
     return text;
+  }
+
+  /**
+   * The document as `derive` makes it from its text, shared: a cached
+   * document keeps what was derived from it the first time (until it
+   * changes or leaves the cache), so repeated reads skip the derivation.
+   * Callers must treat the result as immutable (AQL deep-freezes its
+   * parsed documents). `derivedBytes` estimates the memory it holds, which
+   * counts against the cache's budget. Without the cache, or when the read
+   * cannot be cached, `derive` runs each time.
+   */
+  readDerived<T>(
+    k: EntityKey,
+    snapshot: Snapshot | undefined,
+    derive: (text: string) => T,
+    derivedBytes: (text: string) => number,
+  ): T | undefined {
+    const c = this.cache;
+    if (c === undefined) {
+      const text = this.readStored(k, snapshot);
+      return text === undefined ? undefined : derive(text);
+    }
+    const epoch = snapshot?.epoch ?? this.engine.writeEpoch;
+    let e = c.get(k.key, epoch);
+    if (e === undefined) {
+      const text = this.readStored(k, snapshot);
+      if (text === undefined) return undefined;
+      e = { text, derived: undefined };
+      if (!c.offer(k.key, e, epoch)) return derive(text);
+    }
+    if (e.derived === undefined) {
+      e.derived = derive(e.text);
+      c.grow(k.key, e, derivedBytes(e.text));
+    }
+    return e.derived as T;
   }
 
   private readStored(k: EntityKey, snapshot?: Snapshot): string | undefined {
@@ -104,7 +145,7 @@ export class DocumentStore {
     c.ended(id, written, epoch);
     // Small commits only: a bulk load should not push out what is being read.
     if (!written || docs.length > WRITE_THROUGH_MAX) return;
-    for (const d of docs) if (d.value !== null && latest(d)) c.offer(d.key, d.value, epoch);
+    for (const d of docs) if (d.value !== null && latest(d)) c.offer(d.key, { text: d.value, derived: undefined }, epoch);
   }
 
   /** The document cache's state (entries, estimated bytes, hits, misses); zeros when it is off. */

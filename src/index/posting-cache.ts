@@ -24,7 +24,7 @@ export class PostingCache extends EpochCache<readonly string[]> {
   }
 
   /** A complete scan of `value` at a snapshot of `epoch` read `keys`: kept if that is the current state and short. */
-  override offer(value: string, keys: readonly string[], epoch: number): void {
-    if (keys.length <= MAX_KEYS) super.offer(value, keys, epoch);
+  override offer(value: string, keys: readonly string[], epoch: number): boolean {
+    return keys.length <= MAX_KEYS && super.offer(value, keys, epoch);
   }
 }

@@ -121,9 +121,9 @@ export class EpochCache<V> {
     return e.value;
   }
 
-  /** A complete read of `name` at `epoch` found `value`: kept if that is the current state. */
-  offer(name: string, value: V, epoch: number): void {
-    if (!this.marks.current(name, epoch)) return;
+  /** A complete read of `name` at `epoch` found `value`: kept if that is the current state (then true). */
+  offer(name: string, value: V, epoch: number): boolean {
+    if (!this.marks.current(name, epoch)) return false;
     const from = this.marks.lastChangeOf(name);
     const bytes = this.opts.bytesOf?.(name, value) ?? 0;
     const old = this.entries.get(name);
@@ -133,6 +133,25 @@ export class EpochCache<V> {
     }
     this.entries.set(name, { value, from, bytes, used: false });
     this.bytes += bytes;
+    this.evict(name);
+    return true;
+  }
+
+  /**
+   * The entry of `name` (if it still holds `value`) now holds `bytes` more
+   * (something was derived from it and kept with it); the budget is
+   * enforced again.
+   */
+  grow(name: string, value: V, bytes: number): void {
+    const e = this.entries.get(name);
+    if (e === undefined || e.value !== value) return;
+    e.bytes += bytes;
+    this.bytes += bytes;
+    this.evict(name);
+  }
+
+  /** Drop entries until the bounds hold again (`keep`, the entry just added or grown, goes last). */
+  private evict(keep: string): void {
     const maxBytes = this.opts.maxBytes ?? Number.POSITIVE_INFINITY;
     // The oldest goes, unless it was read since it was last looked at: then it moves to the end, unflagged.
     // Every entry is moved at most once per pass, so this ends.
@@ -140,7 +159,7 @@ export class EpochCache<V> {
     while (this.entries.size > this.opts.maxEntries || this.bytes > maxBytes) {
       const [first, e] = this.entries.entries().next().value!;
       this.entries.delete(first);
-      if (e.used && first !== name && moved++ < this.entries.size) {
+      if (e.used && first !== keep && moved++ < this.entries.size) {
         e.used = false;
         this.entries.set(first, e);
         continue;

@@ -249,3 +249,52 @@ describe('range indexes over arrays and objects (compound markers)', () => {
     expect(listing().entries).toBe(9 + 5);
   });
 });
+
+describe('parsed documents shared through the document cache', () => {
+  it('are read-only values: functions that build from them leave them as stored, for this query and the next', async () => {
+    await db.get(Entities).putEntity('shared:1', { tags: ['b', 'a', 'c'], nested: { n: 1, list: [3, 1, 2] }, x: 1 });
+    const read = () => rows('FOR d IN shared FILTER d._key == "1" RETURN d');
+    expect(await read()).toEqual(['{"tags":["b","a","c"],"nested":{"n":1,"list":[3,1,2]},"x":1}']);
+    const built = await rows(`FOR d IN shared FILTER d._key == "1"
+      LET m = MERGE(d, {x: 2, nested: {n: 2}})
+      LET u = UNSET(d, "x")
+      RETURN [m.x, m.nested.n, HAS(u, "x"), SORTED(d.tags), REVERSE(d.tags), PUSH(d.tags, "z"), SORTED(d.nested.list),
+              MERGE_RECURSIVE(d, {nested: {n: 3}}).nested, d.x, d.nested.n, d.tags]`);
+    expect(built).toEqual([
+      [2, 2, false, ['a', 'b', 'c'], ['c', 'a', 'b'], ['b', 'a', 'c', 'z'], [1, 2, 3], { n: 3, list: [3, 1, 2] }, 1, 1, ['b', 'a', 'c']],
+    ]);
+    // DOCUMENT() twice in one query and in the next query: the same stored state each time.
+    expect(await rows('RETURN [DOCUMENT("shared:1").tags, DOCUMENT("shared", "1").nested.list]')).toEqual([
+      [
+        ['b', 'a', 'c'],
+        [3, 1, 2],
+      ],
+    ]);
+    expect(await read()).toEqual(['{"tags":["b","a","c"],"nested":{"n":1,"list":[3,1,2]},"x":1}']);
+    // An update is what the next read sees (the shared parse of the old state is gone with its cache entry).
+    await rows('UPDATE "1" WITH {x: 5} IN shared');
+    expect(JSON.parse((await read())[0] as string)).toEqual({ tags: ['b', 'a', 'c'], nested: { n: 1, list: [3, 1, 2] }, x: 5 });
+  });
+
+  it('the same document read twice is the same deep-frozen object, with its key, id and stored text', async () => {
+    await db.get(Entities).putEntity('shared:2', { a: { b: [1] } });
+    const { readDocument } = await import('../../src/aql/exec/sources.js');
+    const { STORED_TEXTS } = await import('../../src/aql/stored-texts.js');
+    const snapshot = db.engine.snapshot();
+    try {
+      const cx = { deps: { documents: db.documents }, snapshot, opts: {}, texts: STORED_TEXTS } as never;
+      const d1 = readDocument(cx, 'shared:2', 'shared') as { a: { b: number[] }; _key: string; _id: string };
+      const d2 = readDocument(cx, 'shared:2', 'shared');
+      expect(d2).toBe(d1);
+      expect([d1._key, d1._id]).toEqual(['2', 'shared:2']);
+      expect(Object.isFrozen(d1) && Object.isFrozen(d1.a) && Object.isFrozen(d1.a.b)).toBe(true);
+      expect(() => {
+        (d1.a.b as number[]).push(2);
+      }).toThrow(TypeError);
+      expect(STORED_TEXTS.get(d1)).toBe('{"a":{"b":[1]}}');
+      expect(readDocument(cx, 'shared:none', 'shared')).toBeUndefined();
+    } finally {
+      snapshot.close();
+    }
+  });
+});

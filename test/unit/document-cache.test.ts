@@ -48,6 +48,24 @@ describe('EpochCache bounds', () => {
     n.offer('z', 3, 0);
     expect([n.get('x', 0), n.get('y', 0), n.get('z', 0)]).toEqual([undefined, 2, 3]);
   });
+
+  it('grow: bytes derived from an entry count against maxBytes; a stale value grows nothing', () => {
+    const c = new EpochCache<{ t: string }>({ maxEntries: 100, maxBytes: 30, bytesOf: (_k, v) => v.t.length });
+    const a = { t: '1234567890' };
+    expect(c.offer('a', a, 0)).toBe(true);
+    c.offer('b', { t: '1234567890' }, 0);
+    c.grow('a', a, 5);
+    expect(c.byteSize).toBe(25);
+    c.grow('a', { t: 'another value' }, 100); // not a's entry any more (or never): ignored
+    expect(c.byteSize).toBe(25);
+    c.grow('a', a, 10); // 35 > 30: the least recently used goes (a itself, unread since added)
+    expect(c.get('a', 0)).toBeUndefined();
+    expect(c.get('b', 0)?.t).toBe('1234567890');
+    expect(c.byteSize).toBe(10);
+    const p = new EpochCache<string>({ maxEntries: 10 });
+    p.writing(1, ['x']);
+    expect(p.offer('x', 'read while pending', 0)).toBe(false);
+  });
 });
 
 let dir: string;
@@ -131,6 +149,43 @@ describe('point reads through the document cache', () => {
       await d2.close().catch(() => undefined);
       fs.rmSync(d2dir, { recursive: true, force: true });
     }
+  });
+
+  it('readDerived: what was derived from a cached text is shared until the document changes; older snapshots keep theirs', async () => {
+    const ds = db.documents;
+    const ent = db.get(Entities);
+    let derivations = 0;
+    const derive = (text: string) => {
+      derivations++;
+      return { parsed: JSON.parse(text) as unknown };
+    };
+    const size = (text: string) => text.length;
+    const first = ds.readDerived(k('d:7'), undefined, derive, size);
+    expect(first).toEqual({ parsed: { v: 7 } });
+    const bytes = ds.cacheStats.bytes;
+    expect(ds.readDerived(k('d:7'), undefined, derive, size)).toBe(first); // the same object, derived once
+    expect(derivations).toBe(1);
+    expect(ds.cacheStats.bytes).toBe(bytes);
+    const t = db.transactions.begin('snapshot');
+    try {
+      await ent.putEntity('d:7', { v: 'seven' });
+      const next = ds.readDerived(k('d:7'), undefined, derive, size);
+      expect(next).toEqual({ parsed: { v: 'seven' } });
+      expect(derivations).toBe(2);
+      // The snapshot from before the change is not served the cached (newer) entry: derived afresh from its own text.
+      const old = ds.readDerived(k('d:7'), t.snapshot, derive, size);
+      expect(old).toEqual({ parsed: { v: 7 } });
+      expect(old).not.toBe(first);
+      expect(ds.readDerived(k('d:7'), undefined, derive, size)).toBe(next);
+    } finally {
+      db.transactions.rollback(t);
+    }
+    expect(ds.readDerived(k('d:nope'), undefined, derive, size)).toBeUndefined();
+    // Without a cache every read derives.
+    const n = derivations;
+    expect(stored.readDerived(k('d:8'), undefined, derive, size)).toEqual({ parsed: { v: 8 } });
+    expect(stored.readDerived(k('d:8'), undefined, derive, size)).toEqual({ parsed: { v: 8 } });
+    expect(derivations).toBe(n + 2);
   });
 
   it('random writes, batches, concurrent commits and reads at old and new snapshots always read what LevelDB holds', async () => {

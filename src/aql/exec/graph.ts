@@ -20,17 +20,14 @@ import type { EdgeSpec, Step, TraversalConfig } from '../planner.js';
 import { truthy } from '../values.js';
 import { WarningCodes } from '../warnings.js';
 import { extend, tooMany, type ExecContext, type Row } from './context.js';
-import { readEntity, toDoc, type EntityReader } from './sources.js';
+import { readDocument, type EntityReader } from './sources.js';
 
 /** What the graph steps need: document reads, adjacency (`deps.neighbors`), evaluation, the deadline, the row cap. */
 export type GraphContext = EntityReader & Pick<ExecContext, 'eval' | 'evalSync' | 'tick'>;
 
 /** A vertex or edge document by its key (null when absent). */
 export function vertexDoc(cx: EntityReader, key: string): AqlValue {
-  const text = readEntity(cx, key);
-  if (text === undefined) return null;
-  const sep = key.indexOf(':');
-  return toDoc(cx, key, key.slice(0, sep), text);
+  return readDocument(cx, key, key.slice(0, key.indexOf(':'))) ?? null;
 }
 
 export type Adjacent = { edge: string; vertex: string };

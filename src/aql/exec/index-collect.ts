@@ -19,7 +19,7 @@ import type { Step } from '../planner.js';
 import { compare, hashKey, truthy } from '../values.js';
 import { extend, tooMany, type Row } from './context.js';
 import { collectStep, groupRowMaker, type SortCollectContext } from './sort-collect.js';
-import { forStep, overlay, readEntity, toDoc, type SourceContext } from './sources.js';
+import { forStep, overlay, readDocument, toDoc, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
 type CollectStep = Extract<Step, { kind: 'collect' }>;
@@ -98,9 +98,9 @@ export async function* indexCollectStep(
     const compound = await cx.deps.compoundKeys(only.indexId, cx.snapshot);
     const others = new Map<string, { value: AqlValue; count: number }>();
     for (const key of compound) {
-      const text = readEntity(cx, key);
-      if (text === undefined) continue;
-      const row = extend(start, f.var, toDoc(cx, key, table, text));
+      const d = readDocument(cx, key, table);
+      if (d === undefined) continue;
+      const row = extend(start, f.var, d);
       if (!(await passes(row))) continue;
       const value = await cx.eval(op.groups[0]!.expr, row);
       const h = hashKey(value);
