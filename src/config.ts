@@ -110,6 +110,8 @@ export interface Config {
   contentExtractMaxMemoryMb: number;
   /** Memory for recently read documents' stored texts (MiB; 0: no document cache). */
   documentCacheMb: number;
+  /** Entries the in-memory copies of non-unique indexes may hold in all (0: none are made). */
+  residentIndexEntries: number;
   /** Default cosine-similarity threshold of a semantic cache query (a query may pass its own `threshold`). */
   cacheThreshold: number;
   /** TTL of a cache entry put without `ttl_sec` (seconds; 0: entries do not expire). */
@@ -182,6 +184,7 @@ export const DEFAULTS: Config = {
   contentExtractTimeoutMs: 30_000,
   contentExtractMaxMemoryMb: 512,
   documentCacheMb: 64,
+  residentIndexEntries: 1_000_000,
   cacheThreshold: 0.95,
   cacheDefaultTtlSec: 0,
   cacheMaxEntries: 1_000_000,
@@ -382,6 +385,12 @@ const SETTINGS = [
     env: 'THEMIS_DOCUMENT_CACHE_MB',
     flag: 'document-cache-mb',
     parse: (v: string) => intIn(v, 'document cache mb', 0, 65_536),
+  },
+  {
+    key: 'residentIndexEntries',
+    env: 'THEMIS_RESIDENT_INDEX_ENTRIES',
+    flag: 'resident-index-entries',
+    parse: (v: string) => intIn(v, 'resident index entries', 0, 100_000_000),
   },
   {
     key: 'cacheThreshold',

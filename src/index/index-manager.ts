@@ -40,6 +40,8 @@ export class IndexManager {
     private readonly log: Logger,
     private readonly clock?: CommitClock,
     checkpoints?: IndexCheckpoints,
+    /** Entries the resident index copies may hold in all (resident.ts; 0: none). */
+    residentEntries = 0,
   ) {
     this.defs = new DefinitionRegistry<IndexDef, LiveIndex>(
       engine,
@@ -47,7 +49,7 @@ export class IndexManager {
       { keyspace: keyspace('indexMeta'), key: (id) => seqCodec.encode(id), counterKey: seqCodec.encode(0) },
       { noun: 'index', name: indexName, clear: (def) => this.clear(def) },
     );
-    this.secondary = new SecondaryIndexes(engine, documents, latest, this.defs);
+    this.secondary = new SecondaryIndexes(engine, documents, latest, this.defs, residentEntries);
     this.ft = new FulltextIndexes(engine, log, this.defs, clock, checkpoints);
     this.participants = [this.secondary.participant, this.ft.participant];
   }
@@ -164,6 +166,12 @@ export class IndexManager {
   get postingCache(): { entries: number; hits: number; misses: number } {
     const c = this.secondary.postings;
     return { entries: c.size, hits: c.hits, misses: c.misses };
+  }
+
+  /** The resident index copies' state (indexes and entries kept, copies made, hits, misses): see resident.ts. */
+  get residentIndexes(): { indexes: number; entries: number; builds: number; hits: number; misses: number } {
+    const r = this.secondary.resident;
+    return { indexes: r.indexes, entries: r.entries, builds: r.builds, hits: r.hits, misses: r.misses };
   }
 
   /** The index-only COLLECT counts' state (indexes and values kept, hits, misses): see value-counts.ts. */

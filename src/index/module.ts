@@ -34,7 +34,15 @@ export function latestOf(ctx: ModuleContext): (key: string) => string | null {
 export const Indexes: Module<IndexManager> = {
   name: 'indexes',
   async open(ctx) {
-    const m = new IndexManager(ctx.engine, ctx.documents, latestOf(ctx), ctx.log, commitClockOf(ctx), checkpointsOf(ctx, 'fulltext'));
+    const m = new IndexManager(
+      ctx.engine,
+      ctx.documents,
+      latestOf(ctx),
+      ctx.log,
+      commitClockOf(ctx),
+      checkpointsOf(ctx, 'fulltext'),
+      ctx.config.residentIndexEntries ?? DEFAULTS.residentIndexEntries,
+    );
     await m.open();
     return m;
   },
@@ -55,6 +63,17 @@ export const Indexes: Module<IndexManager> = {
       read: (m) => m.valueCounts.values,
     },
     ...hitsAndMisses('themis_index_value_counts', 'Index-only COLLECTs over a whole index', (m) => m.valueCounts),
+    {
+      name: 'themis_index_resident_entries',
+      help: 'Index entries held in the in-memory copies of non-unique indexes',
+      read: (m) => m.residentIndexes.entries,
+    },
+    {
+      name: 'themis_index_resident_indexes',
+      help: 'Non-unique indexes with an in-memory copy',
+      read: (m) => m.residentIndexes.indexes,
+    },
+    ...hitsAndMisses('themis_index_resident', 'Scans of non-unique indexes', (m) => m.residentIndexes),
   ],
 };
 

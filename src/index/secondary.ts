@@ -9,6 +9,7 @@ import {
   orderedCodec,
   prefixUpperBound,
   type ScalarValue,
+  type ScanOptions,
 } from '../storage/index.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 import type { LatestValue } from './backfill.js';
@@ -17,6 +18,7 @@ import { MAX_ENTRIES_PER_DOCUMENT, indexTuples, valueAt } from './extract.js';
 import { idPrefix } from './id-prefix.js';
 import { MAX_KEYS, PostingCache } from './posting-cache.js';
 import { ValueCounts } from './value-counts.js';
+import { type KeyOp, type ResidentCopy, ResidentIndexes } from './resident.js';
 import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
 
 const idxKs = keyspace('index');
@@ -170,6 +172,8 @@ export class SecondaryIndexes {
   readonly postings = new PostingCache();
   /** Entry counts by value of non-unique single-column indexes, for index-only COLLECT (value-counts.ts). */
   readonly counts = new ValueCounts();
+  /** Ordered in-memory copies of non-unique indexes, for scans without a LevelDB iterator (resident.ts). */
+  readonly resident: ResidentIndexes;
 
   constructor(
     private readonly engine: Engine,
@@ -177,7 +181,11 @@ export class SecondaryIndexes {
     private readonly latest: LatestValue,
     /** The live indexes (fulltext ones, which carry `ft`, are not this class's). */
     private readonly defs: DefinitionRegistry<IndexDef, LiveIndex>,
-  ) {}
+    /** Entries the resident copies may hold in all (0: none are made). */
+    residentEntries = 0,
+  ) {
+    this.resident = new ResidentIndexes(residentEntries);
+  }
 
   // ------------------------------------------------------------------ maintenance (commit participant)
 
@@ -234,18 +242,45 @@ export class SecondaryIndexes {
     // holders for a moment (the check starts when it is ready), and the one giving it up must not take the other's entry.
     for (const p of plan)
       if (p.l.def.unique && p.removed.length > 0) p.removed = p.removed.filter((hex) => this.uniqueOwner(hex) === p.key);
+    // The resident copies (resident.ts) get the same puts and deletes in the batch's order; every changed
+    // non-unique index is marked pending, kept or not (a scan for a copy must not be kept across this commit).
+    const resident = new Map<number, KeyOp[] | undefined>();
+    const opsOf = (l: LiveIndex): KeyOp[] | undefined => {
+      const id = l.def.id;
+      if (resident.has(id)) return resident.get(id);
+      const ops = this.resident.has(id) ? [] : undefined;
+      resident.set(id, ops);
+      return ops;
+    };
     // Every removal before any addition: a unique value one document gives up and another takes in this commit is the same key.
-    for (const p of plan) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));
     for (const p of plan) {
-      if (p.marker === 'add') batch.put(idxKs, compoundKey(p.l, p.key), EMPTY);
-      else if (p.marker === 'del') batch.del(idxKs, compoundKey(p.l, p.key));
-      for (const [hex] of p.added) batch.put(idxKs, Buffer.from(hex, 'hex'), p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
+      const ops = p.l.def.unique || p.removed.length === 0 ? undefined : opsOf(p.l);
+      for (const hex of p.removed) {
+        const k = Buffer.from(hex, 'hex');
+        batch.del(idxKs, k);
+        ops?.push([false, k.toString('latin1')]);
+      }
+    }
+    for (const p of plan) {
+      const ops = p.l.def.unique || (p.marker === undefined && p.added.length === 0) ? undefined : opsOf(p.l);
+      if (p.marker !== undefined) {
+        const k = compoundKey(p.l, p.key);
+        if (p.marker === 'add') batch.put(idxKs, k, EMPTY);
+        else batch.del(idxKs, k);
+        ops?.push([p.marker === 'add', k.toString('latin1')]);
+      }
+      for (const [hex] of p.added) {
+        const k = Buffer.from(hex, 'hex');
+        batch.put(idxKs, k, p.l.def.unique ? Buffer.from(p.key, 'utf8') : EMPTY);
+        ops?.push([true, k.toString('latin1')]);
+      }
       p.l.entries += p.added.length - p.removed.length;
       if (p.l.def.unique) {
         for (const hex of p.removed) this.releases.set(hex, { key: p.key, seq: lastSeq });
         for (const [hex] of p.added) this.claims.set(hex, { key: p.key, seq: lastSeq });
       }
     }
+    for (const [id, ops] of resident) this.resident.writing(lastSeq, id, ops ?? []);
   }
 
   /** Durable: claims and releases up to this commit are visible in LevelDB itself. */
@@ -253,6 +288,7 @@ export class SecondaryIndexes {
     const last = info.changes[info.changes.length - 1]!.seq;
     this.postings.ended(last, true, this.engine.writeEpoch);
     this.counts.ended(last, true, this.engine.writeEpoch);
+    this.resident.ended(last, true, this.engine.writeEpoch);
     if (this.claims.size === 0 && this.releases.size === 0) return;
     for (const m of [this.claims, this.releases]) for (const [hex, v] of m) if (v.seq <= last) m.delete(hex);
   }
@@ -262,6 +298,7 @@ export class SecondaryIndexes {
     const last = info.changes[info.changes.length - 1]!.seq;
     this.postings.ended(last, false, this.engine.writeEpoch);
     this.counts.ended(last, false, this.engine.writeEpoch);
+    this.resident.ended(last, false, this.engine.writeEpoch);
     for (const p of plan) {
       p.l.entries -= p.added.length - p.removed.length;
       if (!p.l.def.unique) continue;
@@ -310,6 +347,7 @@ export class SecondaryIndexes {
    */
   fill(l: LiveIndex, rows: readonly [string, string][]): Promise<void> {
     this.counts.drop(l.def.id);
+    this.resident.drop(l.def.id);
     const batch = new WriteBatch();
     const local = new Map<string, string>();
     for (const [key, text] of rows) {
@@ -413,7 +451,7 @@ export class SecondaryIndexes {
         return;
       }
     }
-    const opts = {
+    const opts: ScanOptions = {
       gte,
       lt,
       reverse: r.reverse === true,
@@ -443,6 +481,40 @@ export class SecondaryIndexes {
     // ends the scan without another round trip), it is offered before the consumer sees it — a consumer that stops
     // early (LIMIT) must not keep a complete posting list from the cache.
     const firstRead = r.first !== undefined && r.first >= 1 ? Math.min(Math.ceil(r.first), FIRST_CHUNK) : FIRST_CHUNK;
+    if (!l.def.unique) {
+      // A non-unique index with an in-memory copy that is this snapshot's state: read from it (resident.ts).
+      const copy = this.resident.get(l.def.id, epoch);
+      if (copy === undefined) this.buildResident(l);
+      else {
+        const chunks = this.copyChunks(l.def.id, copy, gte, lt, r, cacheable ? MAX_KEYS + 1 : firstRead, keysOf);
+        let step = chunks.next();
+        if (cacheable) {
+          // A whole equality range in its first chunk goes to the posting cache, as a LevelDB read's would (below).
+          if (step.done && step.value === undefined) this.postings.offer(value, [], epoch);
+          else if (!step.done && step.value.length <= MAX_KEYS) {
+            const first = step.value;
+            step = chunks.next(); // synchronous: nothing changed the copy in between
+            if (step.done && step.value === undefined) this.postings.offer(value, first, epoch);
+            yield first;
+          }
+        }
+        while (!step.done) {
+          yield step.value;
+          step = chunks.next();
+        }
+        const rest = step.value;
+        if (rest === undefined) return;
+        // A commit changed the copy while the consumer held a chunk: the rest from LevelDB (at the snapshot).
+        opts.limit = rest.left;
+        if (opts.reverse) opts.lt = rest.after;
+        else {
+          delete (opts as ScanOptions).gte;
+          (opts as ScanOptions).gt = rest.after;
+        }
+        for await (const chunk of this.engine.scanChunks(idxKs, opts, 256, 256)) yield keysOf(chunk);
+        return;
+      }
+    }
     const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : firstRead);
     try {
       if (cacheable) {
@@ -466,6 +538,81 @@ export class SecondaryIndexes {
       // A consumer that stopped early: the scan's iterator closes now, not with the database.
       await chunks.return(undefined);
     }
+  }
+
+  /**
+   * The keys of [gte, lt) (reversed if asked, at most `r.limit`) from an
+   * in-memory copy, in chunks (the first `first` keys). Returns where to go
+   * on in LevelDB when a commit changed the copy while the consumer held a
+   * chunk (the last key yielded and how many may follow), else undefined.
+   */
+  private *copyChunks(
+    id: number,
+    copy: ResidentCopy,
+    gte: Buffer,
+    lt: Buffer,
+    r: EntryRange,
+    first: number,
+    keysOf: (chunk: [Buffer, Buffer][]) => string[],
+  ): Generator<string[], { after: Buffer; left: number } | undefined> {
+    const version = copy.version;
+    const lo = gte.toString('latin1');
+    const hi = lt.toString('latin1');
+    const reverse = r.reverse === true;
+    const it = reverse ? copy.tree.entriesReversed(hi, undefined, true) : copy.tree.entries(lo);
+    let left = r.limit ?? Number.POSITIVE_INFINITY;
+    let size = first;
+    let last = '';
+    for (;;) {
+      const chunk: [Buffer, Buffer][] = [];
+      let end = false;
+      while (chunk.length < size) {
+        const n = left > 0 ? it.next() : undefined;
+        const k = n === undefined || n.done ? undefined : n.value[0];
+        if (k === undefined || (reverse ? k < lo : k >= hi)) {
+          end = true;
+          break;
+        }
+        chunk.push([Buffer.from(k, 'latin1'), EMPTY]);
+        left--;
+        last = k;
+      }
+      if (chunk.length > 0) yield keysOf(chunk);
+      if (end) return undefined;
+      if (!this.resident.unchanged(id, copy, version)) return { after: Buffer.from(last, 'latin1'), left };
+      size = 256;
+    }
+  }
+
+  /**
+   * Start making index `l`'s in-memory copy in the background, unless one
+   * is kept, being made, or was just tried (resident.ts): a keys-only scan
+   * of the whole index at a snapshot, kept only if no commit changed the
+   * index since.
+   */
+  private buildResident(l: LiveIndex): void {
+    const id = l.def.id;
+    const token = this.resident.claimBuild(id, Date.now());
+    if (token === undefined) return;
+    void (async () => {
+      const started = performance.now();
+      let snapshot: Snapshot | undefined;
+      try {
+        snapshot = this.engine.snapshot();
+        const keys: string[] = [];
+        const opts: ScanOptions = { gte: l.prefix, lt: prefixUpperBound(l.prefix), keysOnly: true, snapshot };
+        for await (const chunk of this.engine.scanChunks(idxKs, opts, 4096, 1024)) {
+          for (const [k] of chunk) keys.push(k.toString('latin1'));
+          if (keys.length > this.resident.maxEntries) throw new RangeError('too large to keep');
+        }
+        this.resident.offer(id, token, keys, snapshot.epoch, performance.now() - started);
+      } catch {
+        // Closed storage, a dropped index, or too large: read from LevelDB; maybe later.
+        this.resident.abandon(id);
+      } finally {
+        snapshot?.close();
+      }
+    })();
   }
 
   /**
@@ -575,6 +722,7 @@ export class SecondaryIndexes {
   async deleteEntries(id: number): Promise<void> {
     this.postings.clear();
     this.counts.drop(id);
+    this.resident.drop(id);
     const prefix = idPrefix(id);
     for (;;) {
       const b = new WriteBatch();

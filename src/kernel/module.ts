@@ -34,6 +34,7 @@ export type DatabaseConfig = Pick<
       | 'contentExtractTimeoutMs'
       | 'contentExtractMaxMemoryMb'
       | 'documentCacheMb'
+      | 'residentIndexEntries'
       | 'cacheThreshold'
       | 'cacheDefaultTtlSec'
       | 'cacheMaxEntries'

@@ -21,8 +21,9 @@ const docs = Array.from({ length: N }, (_, i) => ({ key: `t:${String(i).padStart
 
 beforeAll(async () => {
   dir = tempDir('themis-scan-reads-');
-  // No document cache: every document read is a LevelDB read, counted like an index entry.
-  db = await openDb(dir, 'relaxed', { documentCacheMb: 0 });
+  // No document cache: every document read is a LevelDB read, counted like an index entry. No resident index
+  // copies (resident.ts; their scans read no LevelDB): these tests measure what the LevelDB path reads.
+  db = await openDb(dir, 'relaxed', { documentCacheMb: 0, residentIndexEntries: 0 });
   await db.get(Entities).applyBatch(docs.map((d) => ({ op: 'put' as const, key: d.key, blob: { age: d.age, odd: d.odd } })));
   await db.get(Indexes).create({ table: 't', column: 'age', type: 'range' });
 });
