@@ -241,3 +241,43 @@ export function collectionBindKey(bind: Readonly<Record<string, unknown>>, name:
   if (Object.hasOwn(bind, `@${name}`)) return `@${name}`;
   return Object.hasOwn(bind, name) ? name : undefined;
 }
+
+/**
+ * The top-level attributes of variable `v` that query `q` reads (its
+ * operations, RETURN, and subqueries, at any depth), when every use of `v`
+ * is an attribute path with a literal first name (`v.a`, `v.a[0].b`,
+ * `v["a"]`); undefined when some use needs the whole value (`RETURN v`,
+ * `MERGE(v, …)`, `v[@name]`, `COLLECT … INTO g` without an expression,
+ * which keeps every variable). A full scan then builds only what is read.
+ */
+export function attributeUse(q: Query, v: string): string[] | undefined {
+  const names = new Set<string>();
+  let whole = false;
+  const visit = (x: unknown): void => {
+    if (whole || x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) {
+      for (const y of x) visit(y);
+      return;
+    }
+    const node = x as { type?: unknown; name?: unknown; into?: { expr?: unknown } };
+    if (node.type === 'collect' && node.into !== undefined && node.into.expr === undefined) {
+      whole = true;
+      return;
+    }
+    if (node.type === 'attr' || node.type === 'index') {
+      const path = attributePath(x as Expr, v);
+      if (path !== undefined) {
+        names.add(path[0]!);
+        return;
+      }
+    }
+    if ((node.type === 'var' || node.type === 'name') && node.name === v) {
+      whole = true;
+      return;
+    }
+    for (const k in node) if (k !== 'pos') visit((node as Record<string, unknown>)[k]);
+  };
+  visit(q.ops);
+  visit(q.ret);
+  return whole ? undefined : [...names];
+}

@@ -1,6 +1,6 @@
 import { ThemisError } from '../errors.js';
 import { TABLE_NAME } from '../entities/index.js';
-import { attributePath, children, collectionBindKey, conjuncts, freeVars, quantifierExprs, subqueriesOf } from './analyze.js';
+import { attributePath, attributeUse, children, collectionBindKey, conjuncts, freeVars, quantifierExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Op, Pos, Query } from './ast.js';
 import { ENGINE_FUNCTIONS, checkFunction } from './functions/index.js';
 
@@ -207,7 +207,17 @@ export type Source =
   | { kind: 'expr'; expr: Expr };
 
 export type Step =
-  | { kind: 'for'; var: string; source: Source; filters: Expr[]; pos: Pos; bm25?: boolean; similarity?: boolean }
+  | {
+      kind: 'for';
+      var: string;
+      source: Source;
+      filters: Expr[];
+      pos: Pos;
+      bm25?: boolean;
+      similarity?: boolean;
+      /** The documents' top-level attributes the query reads, when it reads no more (a full scan builds only these; analyze.ts attributeUse). */
+      docAttrs?: readonly string[];
+    }
   /** Graph steps: `edgeTable` is the first of `edges` (each edge collection with the direction it is followed in). */
   | {
       kind: 'traversal';
@@ -622,7 +632,15 @@ function buildSteps(
             break;
           }
           if (!reads.includes(table)) reads.push(table);
-          steps.push({ kind: 'for', var: op.var, source: { kind: 'full_scan', table }, filters: [], pos: op.pos });
+          const docAttrs = attributeUse(q, op.var);
+          steps.push({
+            kind: 'for',
+            var: op.var,
+            source: { kind: 'full_scan', table },
+            filters: [],
+            pos: op.pos,
+            ...(docAttrs ? { docAttrs } : {}),
+          });
         } else {
           checkExpr(op.in);
           steps.push({ kind: 'for', var: op.var, source: { kind: 'expr', expr: op.in }, filters: [], pos: op.pos });

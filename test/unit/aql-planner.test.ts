@@ -2,6 +2,7 @@
  * The AQL planner by plan shape (pure: a catalogue in, steps out).
  */
 import { describe, expect, it } from 'vitest';
+import { attributeUse } from '../../src/aql/analyze.js';
 import { parseAql } from '../../src/aql/parse.js';
 import { planQuery, type Catalogue, type Plan, type Step, type TableCatalogue } from '../../src/aql/planner.js';
 import { ThemisError } from '../../src/errors.js';
@@ -189,3 +190,37 @@ function expectError(f: () => unknown, code: string, details?: Record<string, un
   }
   throw new Error('expected an error');
 }
+
+describe('attributeUse: what a full scan builds of each document', () => {
+  const attrsOf = (q: string, v = 'u') => attributeUse(parseAql(q), v)?.sort();
+  it('only the attributes read, when every use of the variable is an attribute path', () => {
+    expect(attrsOf('FOR u IN items COLLECT c = u.city AGGREGATE s = SUM(u.age) RETURN {c, s}')).toEqual(['age', 'city']);
+    expect(attrsOf('FOR u IN items FILTER u.a.b[0] == 1 AND u["c d"] > 2 SORT u.e RETURN u.f[*].g')).toEqual(['a', 'c d', 'e', 'f']);
+    expect(attrsOf('FOR u IN items LET x = (FOR o IN orders FILTER o.user == u._key RETURN o.n) RETURN [u._id, x]')).toEqual([
+      '_id',
+      '_key',
+    ]);
+    expect(attrsOf('FOR u IN items COLLECT c = u.city INTO g = u.name RETURN {c, g}')).toEqual(['city', 'name']);
+    expect(attrsOf('FOR u IN items RETURN 1')).toEqual([]);
+    // the scan of the plan carries them
+    const p = plan('FOR u IN items FILTER u.x > 1 RETURN u.y');
+    expect(fors(p)[0]!.docAttrs?.slice().sort()).toEqual(['x', 'y']);
+  });
+
+  it('undefined (the whole document) when some use needs it', () => {
+    for (const q of [
+      'FOR u IN items RETURN u',
+      'FOR u IN items RETURN MERGE(u, {a: 1})',
+      'FOR u IN items RETURN u[@name]',
+      'FOR u IN items RETURN u[*].a',
+      'FOR u IN items LET d = u RETURN d.a',
+      'FOR u IN items COLLECT c = u.city INTO g RETURN {c, g}',
+      'FOR u IN items COLLECT c = u.city INTO g KEEP u RETURN {c, g}',
+      'FOR u IN items UPDATE u WITH {a: 1} IN items',
+      'FOR u IN items LET x = (FOR o IN orders FILTER o.user == u RETURN 1) RETURN x',
+      'FOR u IN items FILTER HAS(u, "a") RETURN u.a',
+    ])
+      expect(attrsOf(q), q).toBeUndefined();
+    expect(fors(plan('FOR u IN items RETURN u'))[0]!.docAttrs).toBeUndefined();
+  });
+});

@@ -297,4 +297,22 @@ describe('parsed documents shared through the document cache', () => {
       snapshot.close();
     }
   });
+
+  it('a full scan that reads only some attributes builds those (and _key/_id when read), with the same answers', async () => {
+    await db.get(Entities).applyBatch([
+      { op: 'put', key: 'part:a', blob: { x: 1, y: { z: [1, 2] }, s: 'é"\\' } },
+      { op: 'put', key: 'part:b', blob: { x: 2, y: null } },
+    ]);
+    expect(await rows('FOR d IN part SORT d.x RETURN [d._key, d._id, d.x, d.y, d.s]')).toEqual([
+      ['a', 'part:a', 1, { z: [1, 2] }, 'é"\\'],
+      ['b', 'part:b', 2, null, null],
+    ]);
+    expect(await rows('FOR d IN part COLLECT AGGREGATE s = SUM(d.x), n = COUNT(d.y) RETURN [s, n]')).toEqual([[3, 2]]);
+    // a use of the whole document (HAS, ATTRIBUTES) gets all of it, _key and _id included
+    expect(await rows('FOR d IN part FILTER d.x == 2 RETURN [d._key, HAS(d, "_key"), ATTRIBUTES(d, false, true)]')).toEqual([
+      ['b', true, ['_id', '_key', 'x', 'y']],
+    ]);
+    // read whole: the stored text is returned as before
+    expect(await rows('FOR d IN part FILTER d.x == 1 RETURN d')).toEqual(['{"x":1,"y":{"z":[1,2]},"s":"é\\"\\\\"}']);
+  });
 });

@@ -41,6 +41,16 @@ export function documentOf(key: string, pkStart: number, text: string, texts: St
   return doc;
 }
 
+/** A stored document for a query that reads only some of its attributes: parsed, with `_key`/`_id` only if read, no stored text. */
+function partialDocument(key: string, pkStart: number, text: string, withKey: boolean, withId: boolean): AqlValue {
+  const doc = JSON.parse(text) as AqlValue;
+  if ((withKey || withId) && doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+    if (withKey) Object.defineProperty(doc, '_key', { value: key.slice(pkStart), enumerable: false });
+    if (withId) Object.defineProperty(doc, '_id', { value: key, enumerable: false });
+  }
+  return doc;
+}
+
 /** The transaction's writes to `table`, when the query runs inside one (its puts join the source; its keys are skipped in storage). */
 export function overlay(cx: EntityReader, table: string): { written: Set<string>; puts: [string, string][] } | undefined {
   const t = cx.opts.txn;
@@ -206,10 +216,15 @@ async function* sourceDocs(
     case 'full_scan': {
       const ov = overlay(cx, src.table);
       const pkStart = src.table.length + 1;
+      const attrs = s.docAttrs;
+      // A query that reads only some attributes of the documents gets them without the stored text and
+      // without the _key/_id it does not read (the planner's attributeUse).
+      const withKey = attrs === undefined || attrs.includes('_key');
+      const withId = attrs === undefined || attrs.includes('_id');
       for await (const chunk of cx.deps.documents.scan({ table: src.table, snapshot: cx.snapshot, size: 256 })) {
         for (const [key, text] of chunk) {
           if (ov?.written.has(key)) continue;
-          yield documentOf(key, pkStart, text, cx.texts);
+          yield attrs === undefined ? documentOf(key, pkStart, text, cx.texts) : partialDocument(key, pkStart, text, withKey, withId);
         }
       }
       if (ov) for (const [key, text] of ov.puts) yield toDoc(cx, key, src.table, text);
