@@ -185,7 +185,7 @@ async function* collectRows(
       const v = cx.eval(g.expr, row);
       values.push(v instanceof Promise ? await v : v);
     }
-    const h = values.map(hashKey).join('\u0000');
+    const h = values.length === 1 ? hashKey(values[0]) : values.map(hashKey).join('\u0000');
     let g = groups.get(h);
     if (!g) {
       // the group object, its arrays and aggregate states, the map entry and its key
