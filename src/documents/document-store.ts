@@ -82,35 +82,34 @@ export class DocumentStore {
 
   /**
    * The document as `derive` makes it from its text, shared: a cached
-   * document keeps what was derived from it the first time (until it
-   * changes or leaves the cache), so repeated reads skip the derivation.
-   * Callers must treat the result as immutable (AQL deep-freezes its
-   * parsed documents). `derivedBytes` estimates the memory it holds, which
-   * counts against the cache's budget. Without the cache, or when the read
-   * cannot be cached, `derive` runs each time.
+   * document read again keeps what was derived from it (until it changes or
+   * leaves the cache), so later reads skip the derivation. Callers must
+   * treat a shared result as immutable (AQL deep-freezes its parsed
+   * documents). `derivedBytes` estimates the memory it holds, which counts
+   * against the cache's budget. A read that misses the cache (the text read
+   * from LevelDB, cached if it may be) gets `once(text)`, not kept: a
+   * document read once costs no derived memory and no more than a plain
+   * parse. Without the cache every read gets `once`.
    */
   readDerived<T>(
     k: EntityKey,
     snapshot: Snapshot | undefined,
     derive: (text: string) => T,
     derivedBytes: (text: string) => number,
+    once: (text: string) => T,
   ): T | undefined {
     const c = this.cache;
-    if (c === undefined) {
-      const text = this.readStored(k, snapshot);
-      return text === undefined ? undefined : derive(text);
-    }
     const epoch = snapshot?.epoch ?? this.engine.writeEpoch;
-    let e = c.get(k.key, epoch);
+    const e = c?.get(k.key, epoch);
     if (e === undefined) {
       const text = this.readStored(k, snapshot);
       if (text === undefined) return undefined;
-      e = { text, derived: undefined };
-      if (!c.offer(k.key, e, epoch)) return derive(text);
+      c?.offer(k.key, { text, derived: undefined }, epoch);
+      return once(text);
     }
     if (e.derived === undefined) {
       e.derived = derive(e.text);
-      c.grow(k.key, e, derivedBytes(e.text));
+      c!.grow(k.key, e, derivedBytes(e.text));
     }
     return e.derived as T;
   }

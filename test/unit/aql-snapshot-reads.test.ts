@@ -276,13 +276,14 @@ describe('parsed documents shared through the document cache', () => {
     expect(JSON.parse((await read())[0] as string)).toEqual({ tags: ['b', 'a', 'c'], nested: { n: 1, list: [3, 1, 2] }, x: 5 });
   });
 
-  it('the same document read twice is the same deep-frozen object, with its key, id and stored text', async () => {
+  it('a cached document read twice is the same deep-frozen object, with its key, id and stored text', async () => {
     await db.get(Entities).putEntity('shared:2', { a: { b: [1] } });
     const { readDocument } = await import('../../src/aql/exec/sources.js');
     const { STORED_TEXTS } = await import('../../src/aql/stored-texts.js');
     const snapshot = db.engine.snapshot();
     try {
       const cx = { deps: { documents: db.documents }, snapshot, opts: {}, texts: STORED_TEXTS } as never;
+      // written just now, so cached: the first read derives and keeps the parse (a read that misses gets a fresh one)
       const d1 = readDocument(cx, 'shared:2', 'shared') as { a: { b: number[] }; _key: string; _id: string };
       const d2 = readDocument(cx, 'shared:2', 'shared');
       expect(d2).toBe(d1);

@@ -151,41 +151,51 @@ describe('point reads through the document cache', () => {
     }
   });
 
-  it('readDerived: what was derived from a cached text is shared until the document changes; older snapshots keep theirs', async () => {
+  it('readDerived: a document read again keeps what was derived from it until it changes; misses and older snapshots get a fresh one', async () => {
     const ds = db.documents;
     const ent = db.get(Entities);
     let derivations = 0;
+    let onces = 0;
     const derive = (text: string) => {
       derivations++;
-      return { parsed: JSON.parse(text) as unknown };
+      return { parsed: JSON.parse(text) as unknown, shared: true };
+    };
+    const once = (text: string) => {
+      onces++;
+      return { parsed: JSON.parse(text) as unknown, shared: false };
     };
     const size = (text: string) => text.length;
-    const first = ds.readDerived(k('d:7'), undefined, derive, size);
-    expect(first).toEqual({ parsed: { v: 7 } });
+    const read = (key: string, snapshot?: Parameters<typeof ds.readDerived>[1], store = ds) =>
+      store.readDerived(k(key), snapshot, derive, size, once);
+    // More documents than a commit writes through to the cache: d:7's text is not cached yet.
+    await ent.applyBatch(Array.from({ length: 101 }, (_, i) => ({ op: 'put' as const, key: `d:${i}`, blob: { v: i } })));
+    expect(read('d:7')).toEqual({ parsed: { v: 7 }, shared: false }); // a miss: read from LevelDB, not kept
     const bytes = ds.cacheStats.bytes;
-    expect(ds.readDerived(k('d:7'), undefined, derive, size)).toBe(first); // the same object, derived once
-    expect(derivations).toBe(1);
-    expect(ds.cacheStats.bytes).toBe(bytes);
+    const first = read('d:7'); // read again (a hit): derived and kept
+    expect(first).toEqual({ parsed: { v: 7 }, shared: true });
+    expect(ds.cacheStats.bytes).toBe(bytes + '{"v":7}'.length); // its derived size counts against the cache
+    expect(read('d:7')).toBe(first); // the same object, derived once
+    expect([derivations, onces]).toEqual([1, 1]);
     const t = db.transactions.begin('snapshot');
     try {
       await ent.putEntity('d:7', { v: 'seven' });
-      const next = ds.readDerived(k('d:7'), undefined, derive, size);
-      expect(next).toEqual({ parsed: { v: 'seven' } });
+      // The commit put its text into the cache: the next read is a hit and derives.
+      const next = read('d:7');
+      expect(next).toEqual({ parsed: { v: 'seven' }, shared: true });
       expect(derivations).toBe(2);
-      // The snapshot from before the change is not served the cached (newer) entry: derived afresh from its own text.
-      const old = ds.readDerived(k('d:7'), t.snapshot, derive, size);
-      expect(old).toEqual({ parsed: { v: 7 } });
-      expect(old).not.toBe(first);
-      expect(ds.readDerived(k('d:7'), undefined, derive, size)).toBe(next);
+      // The snapshot from before the change is not served the cached (newer) entry: a fresh one from its own text.
+      const old = read('d:7', t.snapshot);
+      expect(old).toEqual({ parsed: { v: 7 }, shared: false });
+      expect(read('d:7')).toBe(next);
     } finally {
       db.transactions.rollback(t);
     }
-    expect(ds.readDerived(k('d:nope'), undefined, derive, size)).toBeUndefined();
-    // Without a cache every read derives.
-    const n = derivations;
-    expect(stored.readDerived(k('d:8'), undefined, derive, size)).toEqual({ parsed: { v: 8 } });
-    expect(stored.readDerived(k('d:8'), undefined, derive, size)).toEqual({ parsed: { v: 8 } });
-    expect(derivations).toBe(n + 2);
+    expect(read('d:nope')).toBeUndefined();
+    // Without a cache every read is a fresh one.
+    const n = onces;
+    expect(read('d:8', undefined, stored)).toEqual({ parsed: { v: 8 }, shared: false });
+    expect(read('d:8', undefined, stored)).toEqual({ parsed: { v: 8 }, shared: false });
+    expect([onces, derivations]).toEqual([n + 2, 2]);
   });
 
   it('random writes, batches, concurrent commits and reads at old and new snapshots always read what LevelDB holds', async () => {

@@ -92,10 +92,10 @@ export function readEntity(cx: EntityReader, key: string): string | undefined {
 /**
  * Read one document as the query sees it, as an object: the transaction's
  * own write (parsed for this query), else the snapshot's state through the
- * document cache, which keeps the parsed document with the text so a
- * repeated read does not parse again. Such a document is shared by every
- * query that reads that state, so it is deep-frozen (AQL never changes a
- * value in place; a change builds a new one).
+ * document cache, which keeps the parsed document with the text once it is
+ * read again, so later reads do not parse. Such a document is shared by
+ * every query that reads that state, so it is deep-frozen (AQL never
+ * changes a value in place; a change builds a new one).
  */
 export function readDocument(cx: EntityReader, key: string, table: string): AqlValue | undefined {
   const at = locate(cx, key);
@@ -103,7 +103,8 @@ export function readDocument(cx: EntityReader, key: string, table: string): AqlV
   if (typeof at === 'string') return toDoc(cx, key, table, at);
   const texts = cx.texts;
   const pkStart = table.length + 1;
-  return cx.deps.documents.readDerived(at, cx.snapshot, (text) => deepFreeze(documentOf(key, pkStart, text, texts)), parsedBytes);
+  const parse = (text: string) => documentOf(key, pkStart, text, texts);
+  return cx.deps.documents.readDerived(at, cx.snapshot, (text) => deepFreeze(parse(text)), parsedBytes, parse);
 }
 
 /** Estimated memory of a parsed document beside its text (a flat 90-character document measured ~170 bytes on V8). */
