@@ -35,7 +35,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as SortedBtree from 'sorted-btree';
-import { ChangeMarks } from '../storage/epoch-cache.js';
+import { CommitDiffs } from '../storage/epoch-cache.js';
 
 // A CommonJS module whose class is its `default` export (required as such: ESM interop differs between Node and vitest).
 const BTree = (createRequire(import.meta.url)('sorted-btree') as typeof SortedBtree.default).default;
@@ -62,8 +62,7 @@ interface Diff {
 
 export class ResidentIndexes {
   private readonly copies = new Map<number, ResidentCopy>();
-  private readonly marks = new ChangeMarks<number>();
-  private readonly inFlight = new Map<number, Diff[]>();
+  private readonly diffs = new CommitDiffs<Diff>();
   /** Indexes with a scan for a copy under way. */
   private readonly building = new Set<number>();
   /** Earliest time (ms) of the next scan of an index whose last one was not kept. */
@@ -81,7 +80,7 @@ export class ResidentIndexes {
   /** Index `id`'s copy for a snapshot of `epoch`, if it is that snapshot's state (read it, do not change it). */
   get(id: number, epoch: number): ResidentCopy | undefined {
     const c = this.copies.get(id);
-    if (c === undefined || !this.marks.current(id, epoch)) {
+    if (c === undefined || !this.diffs.marks.current(id, epoch)) {
       this.misses++;
       return undefined;
     }
@@ -120,7 +119,7 @@ export class ResidentIndexes {
     if (
       this.copies.has(id) ||
       (this.generation.get(id) ?? 0) !== token ||
-      !this.marks.current(id, epoch) ||
+      !this.diffs.marks.current(id, epoch) ||
       this.total + keys.length > this.maxEntries
     ) {
       this.retryAt.set(id, Date.now() + Math.max(1000, 10 * ms));
@@ -147,22 +146,13 @@ export class ResidentIndexes {
    * Called for every commit that changes a non-unique index, kept or not.
    */
   writing(seq: number, id: number, ops: readonly KeyOp[]): void {
-    this.marks.mark(seq, [id]);
     const copy = this.copies.get(id);
-    const diff: Diff = { id, copy, ops: copy === undefined ? [] : ops };
-    const prev = this.inFlight.get(seq);
-    if (prev) prev.push(diff);
-    else this.inFlight.set(seq, [diff]);
+    this.diffs.add(seq, { id, copy, ops: copy === undefined ? [] : ops });
   }
 
   /** Commit `seq` ended: written (its changes are in LevelDB as of `epoch`) or not. */
   ended(seq: number, written: boolean, epoch: number): void {
-    this.marks.end(seq, written, epoch);
-    const diffs = this.inFlight.get(seq);
-    if (diffs === undefined) return;
-    this.inFlight.delete(seq);
-    if (!written) return;
-    for (const { id, copy, ops } of diffs) {
+    for (const { id, copy, ops } of this.diffs.end(seq, written, epoch)) {
       if (copy === undefined || this.copies.get(id) !== copy) continue;
       const tree = copy.tree;
       const before = tree.size;

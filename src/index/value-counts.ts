@@ -27,7 +27,7 @@
  * values per index and MAX_VALUES in all (beyond that an index is not kept,
  * or dropped when commits make it grow past the bound).
  */
-import { ChangeMarks } from '../storage/epoch-cache.js';
+import { CommitDiffs } from '../storage/epoch-cache.js';
 import type { ScalarValue } from '../storage/index.js';
 
 export const MAX_VALUES_PER_INDEX = 100_000;
@@ -54,9 +54,7 @@ interface Diff {
 export class ValueCounts {
   private readonly counts = new Map<number, Counts>();
   /** Pending commits and last changes per index (by its id). */
-  private readonly marks = new ChangeMarks<number>();
-  /** Each commit in flight's differences (by its last sequence number). */
-  private readonly inFlight = new Map<number, Diff[]>();
+  private readonly diffs = new CommitDiffs<Diff>();
   private total = 0;
   hits = 0;
   misses = 0;
@@ -64,7 +62,7 @@ export class ValueCounts {
   /** Index `id`'s distinct values and counts in index order for a snapshot of `epoch`, if they are its state (read-only). */
   get(id: number, epoch: number): readonly (readonly [ScalarValue, number])[] | undefined {
     const c = this.counts.get(id);
-    if (c === undefined || !this.marks.current(id, epoch)) {
+    if (c === undefined || !this.diffs.marks.current(id, epoch)) {
       this.misses++;
       return undefined;
     }
@@ -87,7 +85,7 @@ export class ValueCounts {
 
   /** Whether a complete scan of index `id` at a snapshot of `epoch` would be kept (cheap: callers collect hex keys only then). */
   wants(id: number, epoch: number): boolean {
-    return !this.counts.has(id) && this.marks.current(id, epoch);
+    return !this.counts.has(id) && this.diffs.marks.current(id, epoch);
   }
 
   /** A complete scan of index `id` at a snapshot of `epoch` found `runs` (hex of the value, value, entries), in index order. */
@@ -105,21 +103,13 @@ export class ValueCounts {
    * commit that changes the index, kept or not.
    */
   writing(seq: number, id: number, deltas: Map<string, { value: ScalarValue; d: number }>): void {
-    this.marks.mark(seq, [id]);
-    const diff: Diff = { id, counts: this.counts.get(id), deltas };
-    const prev = this.inFlight.get(seq);
-    if (prev) prev.push(diff);
-    else this.inFlight.set(seq, [diff]);
+    this.diffs.add(seq, { id, counts: this.counts.get(id), deltas });
   }
 
   /** Commit `seq` ended: written (its changes are in LevelDB as of `epoch`) or not. */
   ended(seq: number, written: boolean, epoch: number): void {
-    this.marks.end(seq, written, epoch);
-    const diffs = this.inFlight.get(seq);
-    if (diffs === undefined) return;
-    this.inFlight.delete(seq);
-    if (!written) return;
-    for (const { id, counts, deltas } of diffs) if (counts !== undefined && this.counts.get(id) === counts) this.apply(id, counts, deltas);
+    for (const { id, counts, deltas } of this.diffs.end(seq, written, epoch))
+      if (counts !== undefined && this.counts.get(id) === counts) this.apply(id, counts, deltas);
   }
 
   private apply(id: number, c: Counts, deltas: Diff['deltas']): void {

@@ -98,6 +98,35 @@ export class ChangeMarks<K = string> {
   }
 }
 
+/**
+ * Per-index state that commits change (index/value-counts.ts,
+ * index/resident.ts): the ChangeMarks per index, and each commit's
+ * differences held until it ends — handed back if it was written, dropped
+ * if not.
+ */
+export class CommitDiffs<D extends { readonly id: number }> {
+  readonly marks = new ChangeMarks<number>();
+  /** Each commit in flight's differences (by its last sequence number). */
+  private readonly inFlight = new Map<number, D[]>();
+
+  /** Write phase of commit `seq`: index `diff.id` changes by `diff`. */
+  add(seq: number, diff: D): void {
+    this.marks.mark(seq, [diff.id]);
+    const prev = this.inFlight.get(seq);
+    if (prev) prev.push(diff);
+    else this.inFlight.set(seq, [diff]);
+  }
+
+  /** Commit `seq` ended: written (as of `epoch`) or not; the differences to apply (none unless written). */
+  end(seq: number, written: boolean, epoch: number): readonly D[] {
+    this.marks.end(seq, written, epoch);
+    const diffs = this.inFlight.get(seq);
+    if (diffs === undefined) return [];
+    this.inFlight.delete(seq);
+    return written ? diffs : [];
+  }
+}
+
 export class EpochCache<V> {
   private readonly entries = new Map<string, { value: V; from: number; bytes: number; used: boolean }>();
   private readonly marks: ChangeMarks;
