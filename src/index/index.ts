@@ -1,4 +1,5 @@
 export { IndexManager, type IndexListing } from './index-manager.js';
+export type { EntryRange } from './secondary.js';
 export type { IndexCheckpoints } from './checkpoint-scheduler.js';
 export type { ReplayEntry } from './replay.js';
 export type { LatestValue, CommitClock } from './backfill.js';

@@ -7,6 +7,7 @@
 import type { TableAccess } from '../../access.js';
 import { ThemisError } from '../../errors.js';
 import type { Direction as GraphDirection } from '../../graph/index.js';
+import type { EntryRange } from '../../index/index.js';
 import type { DocumentStore } from '../../documents/index.js';
 import type { EntityStore } from '../../entities/entity-store.js';
 import type { Engine, ScalarValue, Snapshot } from '../../storage/index.js';
@@ -27,27 +28,14 @@ export interface ExecDeps {
   /** Where modifications are buffered (in the query's transaction). */
   entities: EntityStore;
   /** Entity keys of an equality/range index scan, in index order, as of the snapshot, in chunks. */
-  scanKeys(
-    indexId: number,
-    r: {
-      eq?: ScalarValue;
-      lower?: ScalarValue;
-      upper?: ScalarValue;
-      includeLower?: boolean;
-      includeUpper?: boolean;
-      reverse?: boolean;
-      /** Entries the reader expects to need: the size of the scan's first read (a hint; see planner limitHints). */
-      first?: number;
-    },
-    snapshot: Snapshot,
-  ): AsyncGenerator<string[]>;
+  scanKeys(indexId: number, r: Omit<EntryRange, 'limit'>, snapshot: Snapshot): AsyncGenerator<string[]>;
   /**
    * Index-only COLLECT over a single-column, non-unique index: its distinct scalar values in range with how many
    * entries hold each, in index order, as of the snapshot (entries of the documents in `skip` left out).
    */
   valueRuns(
     indexId: number,
-    r: { eq?: ScalarValue; lower?: ScalarValue; upper?: ScalarValue; includeLower?: boolean; includeUpper?: boolean },
+    r: Pick<EntryRange, 'eq' | 'lower' | 'upper' | 'includeLower' | 'includeUpper'>,
     snapshot: Snapshot,
     skip: ReadonlySet<string>,
   ): AsyncGenerator<[ScalarValue, number][]>;
