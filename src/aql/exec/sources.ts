@@ -30,23 +30,26 @@ const FULLTEXT_LIMIT = 10_000;
 
 // ------------------------------------------------------------------ reading documents
 
-/** Stored document as AQL sees it: parsed JSON with non-enumerable `_key` and `_id` (so JSON.stringify gives the stored text). */
-export function documentOf(key: string, pkStart: number, text: string, texts: StoredTexts): AqlValue {
-  const doc = JSON.parse(text) as AqlValue;
-  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
-    Object.defineProperty(doc, '_key', { value: key.slice(pkStart), enumerable: false });
-    Object.defineProperty(doc, '_id', { value: key, enumerable: false });
-    texts.set(doc, text);
-  }
-  return doc;
+/** What of a stored document AQL builds besides its attributes: `_key`, `_id`, and its stored text (for RETURN and sizes). */
+export interface DocumentParts {
+  key: boolean;
+  id: boolean;
+  text: boolean;
 }
 
-/** A stored document for a query that reads only some of its attributes: parsed, with `_key`/`_id` only if read, no stored text. */
-function partialDocument(key: string, pkStart: number, text: string, withKey: boolean, withId: boolean): AqlValue {
+const WHOLE: DocumentParts = { key: true, id: true, text: true };
+
+/**
+ * Stored document as AQL sees it: parsed JSON with non-enumerable `_key` and
+ * `_id` (so JSON.stringify gives the stored text) and its stored text; a
+ * query that reads only some attributes asks for fewer `parts`.
+ */
+export function documentOf(key: string, pkStart: number, text: string, texts: StoredTexts, parts: DocumentParts = WHOLE): AqlValue {
   const doc = JSON.parse(text) as AqlValue;
-  if ((withKey || withId) && doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
-    if (withKey) Object.defineProperty(doc, '_key', { value: key.slice(pkStart), enumerable: false });
-    if (withId) Object.defineProperty(doc, '_id', { value: key, enumerable: false });
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+    if (parts.key) Object.defineProperty(doc, '_key', { value: key.slice(pkStart), enumerable: false });
+    if (parts.id) Object.defineProperty(doc, '_id', { value: key, enumerable: false });
+    if (parts.text) texts.set(doc, text);
   }
   return doc;
 }
@@ -220,12 +223,11 @@ async function* sourceDocs(
       const attrs = s.docAttrs;
       // A query that reads only some attributes of the documents gets them without the stored text and
       // without the _key/_id it does not read (the planner's attributeUse).
-      const withKey = attrs === undefined || attrs.includes('_key');
-      const withId = attrs === undefined || attrs.includes('_id');
+      const parts = attrs === undefined ? WHOLE : { key: attrs.includes('_key'), id: attrs.includes('_id'), text: false };
       for await (const chunk of cx.deps.documents.scan({ table: src.table, snapshot: cx.snapshot, size: 256 })) {
         for (const [key, text] of chunk) {
           if (ov?.written.has(key)) continue;
-          yield attrs === undefined ? documentOf(key, pkStart, text, cx.texts) : partialDocument(key, pkStart, text, withKey, withId);
+          yield documentOf(key, pkStart, text, cx.texts, parts);
         }
       }
       if (ov) for (const [key, text] of ov.puts) yield toDoc(cx, key, src.table, text);
