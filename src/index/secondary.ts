@@ -481,41 +481,12 @@ export class SecondaryIndexes {
     // ends the scan without another round trip), it is offered before the consumer sees it — a consumer that stops
     // early (LIMIT) must not keep a complete posting list from the cache.
     const firstRead = r.first !== undefined && r.first >= 1 ? Math.min(Math.ceil(r.first), FIRST_CHUNK) : FIRST_CHUNK;
-    if (!l.def.unique) {
-      // A non-unique index with an in-memory copy that is this snapshot's state: read from it (resident.ts).
-      const copy = this.resident.get(l.def.id, epoch);
-      if (copy === undefined) this.buildResident(l);
-      else {
-        const chunks = this.copyChunks(l.def.id, copy, gte, lt, r, cacheable ? MAX_KEYS + 1 : firstRead, keysOf);
-        let step = chunks.next();
-        if (cacheable) {
-          // A whole equality range in its first chunk goes to the posting cache, as a LevelDB read's would (below).
-          if (step.done && step.value === undefined) this.postings.offer(value, [], epoch);
-          else if (!step.done && step.value.length <= MAX_KEYS) {
-            const first = step.value;
-            step = chunks.next(); // synchronous: nothing changed the copy in between
-            if (step.done && step.value === undefined) this.postings.offer(value, first, epoch);
-            yield first;
-          }
-        }
-        while (!step.done) {
-          yield step.value;
-          step = chunks.next();
-        }
-        const rest = step.value;
-        if (rest === undefined) return;
-        // A commit changed the copy while the consumer held a chunk: the rest from LevelDB (at the snapshot).
-        opts.limit = rest.left;
-        if (opts.reverse) opts.lt = rest.after;
-        else {
-          delete (opts as ScanOptions).gte;
-          (opts as ScanOptions).gt = rest.after;
-        }
-        for await (const chunk of this.engine.scanChunks(idxKs, opts, 256, 256)) yield keysOf(chunk);
-        return;
-      }
-    }
-    const chunks = this.engine.scanChunks(idxKs, opts, 256, cacheable ? MAX_KEYS + 1 : firstRead);
+    // A non-unique index with an in-memory copy that is this snapshot's state: read from it (resident.ts).
+    const copy = l.def.unique ? undefined : this.resident.get(l.def.id, epoch);
+    if (copy === undefined && !l.def.unique) this.buildResident(l);
+    const firstSize = cacheable ? MAX_KEYS + 1 : firstRead;
+    const chunks =
+      copy !== undefined ? this.copyChunks(l.def.id, copy, opts, firstSize) : this.engine.scanChunks(idxKs, opts, 256, firstSize);
     try {
       if (cacheable) {
         const first = await chunks.next();
@@ -541,26 +512,19 @@ export class SecondaryIndexes {
   }
 
   /**
-   * The keys of [gte, lt) (reversed if asked, at most `r.limit`) from an
-   * in-memory copy, in chunks (the first `first` keys). Returns where to go
-   * on in LevelDB when a commit changed the copy while the consumer held a
-   * chunk (the last key yielded and how many may follow), else undefined.
+   * The entries of `opts`' range (keys only, reversed if asked, at most
+   * `opts.limit`) from index `id`'s in-memory copy, in chunks as
+   * Engine.scanChunks gives them (the first `first` entries, then 256).
+   * When a commit changes the copy while the consumer holds a chunk, the
+   * rest comes from LevelDB (at `opts.snapshot`).
    */
-  private *copyChunks(
-    id: number,
-    copy: ResidentCopy,
-    gte: Buffer,
-    lt: Buffer,
-    r: EntryRange,
-    first: number,
-    keysOf: (chunk: [Buffer, Buffer][]) => string[],
-  ): Generator<string[], { after: Buffer; left: number } | undefined> {
+  private async *copyChunks(id: number, copy: ResidentCopy, opts: ScanOptions, first: number): AsyncGenerator<[Buffer, Buffer][]> {
     const version = copy.version;
-    const lo = gte.toString('latin1');
-    const hi = lt.toString('latin1');
-    const reverse = r.reverse === true;
+    const lo = opts.gte!.toString('latin1');
+    const hi = opts.lt!.toString('latin1');
+    const reverse = opts.reverse === true;
     const it = reverse ? copy.tree.entriesReversed(hi, undefined, true) : copy.tree.entries(lo);
-    let left = r.limit ?? Number.POSITIVE_INFINITY;
+    let left = opts.limit ?? Number.POSITIVE_INFINITY;
     let size = first;
     let last = '';
     for (;;) {
@@ -577,9 +541,15 @@ export class SecondaryIndexes {
         left--;
         last = k;
       }
-      if (chunk.length > 0) yield keysOf(chunk);
-      if (end) return undefined;
-      if (!this.resident.unchanged(id, copy, version)) return { after: Buffer.from(last, 'latin1'), left };
+      if (chunk.length > 0) yield chunk;
+      if (end) return;
+      if (!this.resident.unchanged(id, copy, version)) {
+        const after = Buffer.from(last, 'latin1');
+        const { gte, lt, ...rest } = opts;
+        const bounds = reverse ? { gte, lt: after } : { gt: after, lt };
+        yield* this.engine.scanChunks(idxKs, { ...rest, ...bounds, limit: left }, 256, 256);
+        return;
+      }
       size = 256;
     }
   }
