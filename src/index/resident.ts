@@ -146,8 +146,7 @@ export class ResidentIndexes {
    * Called for every commit that changes a non-unique index, kept or not.
    */
   writing(seq: number, id: number, ops: readonly KeyOp[]): void {
-    const copy = this.copies.get(id);
-    this.diffs.add(seq, { id, copy, ops: copy === undefined ? [] : ops });
+    this.diffs.add(seq, { id, copy: this.copies.get(id), ops });
   }
 
   /** Commit `seq` ended: written (its changes are in LevelDB as of `epoch`) or not. */

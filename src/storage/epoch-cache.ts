@@ -44,7 +44,8 @@ export interface EpochCacheOptions<V> {
 /**
  * The pending marks and last changes by name that decide whether what was
  * read at an epoch is the current state (the rule above); shared by the
- * caches built on it (EpochCache, and index/value-counts.ts per index).
+ * caches built on it (EpochCache, and per index through CommitDiffs:
+ * index/value-counts.ts, index/resident.ts).
  */
 export class ChangeMarks<K = string> {
   private readonly pending = new Map<K, number>();
