@@ -112,6 +112,8 @@ export interface Config {
   documentCacheMb: number;
   /** Entries the in-memory copies of non-unique indexes may hold in all (0: none are made). */
   residentIndexEntries: number;
+  /** Attribute values the in-memory columns of tables may hold in all (full-scan COLLECT; 0: none are made). */
+  residentColumnValues: number;
   /** Default cosine-similarity threshold of a semantic cache query (a query may pass its own `threshold`). */
   cacheThreshold: number;
   /** TTL of a cache entry put without `ttl_sec` (seconds; 0: entries do not expire). */
@@ -185,6 +187,7 @@ export const DEFAULTS: Config = {
   contentExtractMaxMemoryMb: 512,
   documentCacheMb: 64,
   residentIndexEntries: 1_000_000,
+  residentColumnValues: 2_000_000,
   cacheThreshold: 0.95,
   cacheDefaultTtlSec: 0,
   cacheMaxEntries: 1_000_000,
@@ -391,6 +394,12 @@ const SETTINGS = [
     env: 'THEMIS_RESIDENT_INDEX_ENTRIES',
     flag: 'resident-index-entries',
     parse: (v: string) => intIn(v, 'resident index entries', 0, 100_000_000),
+  },
+  {
+    key: 'residentColumnValues',
+    env: 'THEMIS_RESIDENT_COLUMN_VALUES',
+    flag: 'resident-column-values',
+    parse: (v: string) => intIn(v, 'resident column values', 0, 100_000_000),
   },
   {
     key: 'cacheThreshold',

@@ -3,6 +3,7 @@ import { Audit } from './audit/index.js';
 import { Backup } from './backup/index.js';
 import { Cache } from './cache/index.js';
 import { Changefeed } from './changefeed/index.js';
+import { Columns } from './columns/index.js';
 import { Content } from './content/index.js';
 import { Entities } from './entities/module.js';
 import { Graph } from './graph/module.js';
@@ -36,6 +37,7 @@ export const MODULES: readonly Module<unknown>[] = [
   Cache,
   Query,
   Tables,
+  Columns,
   Aql,
   ApiKeys,
   Audit,

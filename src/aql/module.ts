@@ -1,4 +1,5 @@
 import { type Caller, INTERNAL } from '../access.js';
+import { Columns } from '../columns/index.js';
 import { DEFAULTS } from '../config.js';
 import type { EntityStore } from '../entities/entity-store.js';
 import { Entities } from '../entities/module.js';
@@ -38,6 +39,7 @@ function aqlService(ctx: ModuleContext): AqlService {
     scanKeys: indexes.scanKeyChunks.bind(indexes),
     valueRuns: indexes.valueRuns.bind(indexes),
     compoundKeys: indexes.compoundKeys.bind(indexes),
+    columns: ctx.get(Columns),
     fulltext: (table: string, column: string, query: string, limit: number) =>
       indexes.fulltext(table, column).search(query, { limit, offset: 0 }).hits,
     vector: (index: string, vector: unknown, k: number, filter?: (key: string) => boolean) => vectors.get(index).search(vector, k, filter),
@@ -93,7 +95,7 @@ export class AqlQueries {
 
 export const Aql: Module<AqlQueries> = {
   name: 'aql',
-  after: [Indexes, Vectors, Graph, Entities, Tables],
+  after: [Indexes, Vectors, Graph, Entities, Tables, Columns],
   open: (ctx) => new AqlQueries(aqlService(ctx), ctx.get(Entities)),
   close: (a) => a.service.close(),
 };

@@ -243,8 +243,17 @@ export type Step =
   /** `limit`: only the first `limit` rows in order are needed (top-k sort). `byIndex`: the FOR's source already yields this order. */
   | { kind: 'sort'; keys: { expr: Expr; dir: 'ASC' | 'DESC' }[]; byIndex: boolean; limit?: { offset: Expr; count: Expr } }
   | { kind: 'limit'; offset: Expr; count: Expr }
-  /** `indexOnly`: the FOR before it (the level's first step) and this COLLECT run from index keys alone (indexOnlyCollect). */
-  | { kind: 'collect'; op: Extract<Op, { type: 'collect' }>; keep: string[]; indexOnly?: { indexId: number; path: string[] } }
+  /**
+   * `indexOnly`: the FOR before it (the level's first step) and this COLLECT run from index keys alone (indexOnlyCollect);
+   * `columnar`: from the attribute values of the FOR's documents alone (columnCollect).
+   */
+  | {
+      kind: 'collect';
+      op: Extract<Op, { type: 'collect' }>;
+      keep: string[];
+      indexOnly?: { indexId: number; path: string[] };
+      columnar?: ColumnPlan;
+    }
   /** WINDOW: `rangeVar` (range-based) holds the range value, computed by a LET and sorted on by a SORT the planner puts before it. */
   | { kind: 'window'; op: Extract<Op, { type: 'window' }>; bounds: WindowBounds; rangeVar?: string }
   | { kind: 'modify'; op: Extract<Op, { type: 'insert' | 'update' | 'replace' | 'remove' | 'upsert' }>; table: string };
@@ -784,6 +793,7 @@ function buildSteps(
   else for (const s of steps) if (s.kind === 'sort' && !s.byIndex) topK(s, steps);
   limitHints(steps);
   indexOnlyCollect(steps, cat);
+  columnCollect(steps);
   if (!opts.allowFullScan) {
     for (const s of steps) {
       if (s.kind === 'for' && (s.source.kind === 'full_scan' || s.source.kind === 'hash_join')) {
@@ -1204,6 +1214,86 @@ function indexOnlyCollect(steps: Step[], cat: Catalogue): void {
   c.indexOnly = { indexId: idx.id, path };
 }
 
+/**
+ * A full-scan COLLECT that reads the FOR's documents only through attribute
+ * paths (the columns): which paths, and how each group value and aggregate
+ * argument is read — one path's value as it is (`>= 0`: its index in
+ * `paths`), or an expression evaluated on the row with the projection of
+ * the paths (`-1`); `-2`: an aggregate without an argument.
+ */
+export interface ColumnPlan {
+  paths: string[][];
+  groups: number[];
+  aggregates: number[];
+  /** Whether a row with the projection must be built (filters, or a value that is not a path alone). */
+  projection: boolean;
+}
+
+/**
+ * `FOR v IN t [FILTER …] COLLECT … [AGGREGATE …] [WITH COUNT INTO n]` (the
+ * level's first two steps, a full scan, no INTO) where the filters, group
+ * values and aggregate arguments use `v` only through attribute paths
+ * (`v.a`, `v.a.b`; not `_key`/`_id`, no subqueries): the COLLECT runs from
+ * those attribute values alone (exec/column-collect.ts) — in-memory columns
+ * of the table when they are the query's state, else one scan that parses
+ * each document once and may leave the columns behind
+ * (columns/resident-columns.ts).
+ */
+function columnCollect(steps: Step[]): void {
+  const f = steps[0];
+  const c = steps[1];
+  if (f?.kind !== 'for' || c?.kind !== 'collect' || c.indexOnly || c.op.into || f.source.kind !== 'full_scan') return;
+  const v = f.var;
+  const paths: string[][] = [];
+  const index = new Map<string, number>();
+  const add = (p: string[]): number => {
+    const n = JSON.stringify(p);
+    let i = index.get(n);
+    if (i === undefined) {
+      i = paths.length;
+      paths.push(p);
+      index.set(n, i);
+    }
+    return i;
+  };
+  // An attribute path of `v` by plain `.name` steps only (what a column holds: columns/resident-columns.ts valueAt).
+  const pathOf = (e: Expr): string[] | undefined => {
+    const p = attributePath(e, v);
+    if (p === undefined || p[0] === '_key' || p[0] === '_id') return undefined;
+    for (let x = e; x.type !== 'var' && x.type !== 'name'; x = (x as { object: Expr }).object) if (x.type !== 'attr') return undefined;
+    return p;
+  };
+  let ok = true;
+  const onlyPaths = (e: Expr): void => {
+    if (!ok) return;
+    const p = pathOf(e);
+    if (p !== undefined) {
+      add(p);
+      return;
+    }
+    if (e.type === 'subquery' || ((e.type === 'var' || e.type === 'name') && e.name === v)) {
+      ok = false;
+      return;
+    }
+    for (const x of children(e)) onlyPaths(x);
+  };
+  const read = (e: Expr): number => {
+    const p = pathOf(e);
+    if (p !== undefined) return add(p);
+    onlyPaths(e);
+    return -1;
+  };
+  for (const e of f.filters) onlyPaths(e);
+  const groups = c.op.groups.map((g) => read(g.expr));
+  const aggregates = c.op.aggregates.map((a) => (a.arg === undefined ? -2 : read(a.arg)));
+  if (!ok || paths.length === 0) return;
+  // One path inside another would need two values for one attribute in the projection.
+  const names = paths.map((p) => p.join('\u0000'));
+  if (names.some((a, i) => names.some((b, j) => i !== j && b.startsWith(`${a}\u0000`)))) return;
+  const projection = f.filters.length > 0 || groups.includes(-1) || aggregates.includes(-1);
+  c.columnar = { paths, groups, aggregates, projection };
+}
+
 const samePath = (a: readonly string[] | undefined, b: readonly string[]) =>
   a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -1429,6 +1519,7 @@ function describeStep(s: Step): Record<string, unknown> {
         ...(s.op.into ? { into: s.op.into.var } : {}),
         ...(s.op.count ? { count: s.op.count } : {}),
         ...(s.indexOnly ? { index_only: true } : {}),
+        ...(s.columnar ? { columnar: true } : {}),
       };
     case 'window': {
       const b = s.bounds;

@@ -35,6 +35,7 @@ export type DatabaseConfig = Pick<
       | 'contentExtractMaxMemoryMb'
       | 'documentCacheMb'
       | 'residentIndexEntries'
+      | 'residentColumnValues'
       | 'cacheThreshold'
       | 'cacheDefaultTtlSec'
       | 'cacheMaxEntries'

@@ -44,8 +44,8 @@ export interface EpochCacheOptions<V> {
 /**
  * The pending marks and last changes by name that decide whether what was
  * read at an epoch is the current state (the rule above); shared by the
- * caches built on it (EpochCache, and per index through CommitDiffs:
- * index/value-counts.ts, index/resident.ts).
+ * caches built on it (EpochCache, and per index or table through CommitDiffs:
+ * index/value-counts.ts, index/resident.ts, columns/resident-columns.ts).
  */
 export class ChangeMarks<K = string> {
   private readonly pending = new Map<K, number>();
@@ -100,13 +100,13 @@ export class ChangeMarks<K = string> {
 }
 
 /**
- * Per-index state that commits change (index/value-counts.ts,
- * index/resident.ts): the ChangeMarks per index, and each commit's
+ * Per-index (or per-table) state that commits change (index/value-counts.ts,
+ * index/resident.ts, columns/resident-columns.ts): the ChangeMarks per id, and each commit's
  * differences held until it ends — handed back if it was written, dropped
  * if not.
  */
-export class CommitDiffs<D extends { readonly id: number }> {
-  readonly marks = new ChangeMarks<number>();
+export class CommitDiffs<D extends { readonly id: K }, K = number> {
+  readonly marks = new ChangeMarks<K>();
   /** Each commit in flight's differences (by its last sequence number). */
   private readonly inFlight = new Map<number, D[]>();
 

@@ -5,6 +5,7 @@
  * the row helpers every step uses.
  */
 import type { TableAccess } from '../../access.js';
+import type { ResidentColumns } from '../../columns/index.js';
 import { ThemisError } from '../../errors.js';
 import type { Direction as GraphDirection } from '../../graph/index.js';
 import type { EntryRange } from '../../index/index.js';
@@ -41,6 +42,8 @@ export interface ExecDeps {
   ): AsyncGenerator<[ScalarValue, number][]>;
   /** Documents whose indexed attribute is an array or an object (a single-column index's compound markers), as of the snapshot. */
   compoundKeys(indexId: number, snapshot: Snapshot): Promise<string[]>;
+  /** In-memory attribute values of tables, for full-scan COLLECT (column-collect.ts); absent: every such COLLECT scans. */
+  columns?: ResidentColumns;
   /** BM25 hits (best first) of a fulltext index; latest committed state. */
   fulltext(table: string, column: string, query: string, limit: number): { key: string; score: number }[];
   /** k nearest keys of a vector index (COSINE similarity = 1 - distance); filter runs inside the graph walk. */

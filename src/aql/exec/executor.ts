@@ -19,6 +19,7 @@ import type { Plan, Step, SubPlans } from '../planner.js';
 import { hashKey, truthy } from '../values.js';
 import { extend, limitValue, RowScope, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
 import { collectionCount, collectionList } from './collections.js';
+import { columnCollectStep } from './column-collect.js';
 import { indexCollectStep } from './index-collect.js';
 import { traversalStep, shortestPathStep } from './graph.js';
 import { pathsStep, weightedShortestPathStep } from './paths.js';
@@ -201,6 +202,9 @@ export class Executor implements ExecContext {
       const next = steps[i + 1];
       if (s.kind === 'for' && next?.kind === 'collect' && next.indexOnly) {
         rows = indexCollectStep(this, s, next, rows, start);
+        i++;
+      } else if (s.kind === 'for' && next?.kind === 'collect' && next.columnar) {
+        rows = columnCollectStep(this, s, next, rows, start);
         i++;
       } else rows = this.step(s, rows, start);
     }

@@ -173,10 +173,8 @@ async function* collectRows(
   held: Holding,
 ): AsyncGenerator<Row> {
   const op = s.op;
-  const groups = new BigMap<CollectGroup>();
+  const table = new CollectTable(cx, op, held);
   let outerRow: Row | undefined;
-  // INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap.
-  let heldValues = 0;
   for await (const row of input) {
     if (cx.gov.due()) await cx.turn();
     outerRow ??= row;
@@ -185,48 +183,108 @@ async function* collectRows(
       const v = cx.eval(g.expr, row);
       values.push(v instanceof Promise ? await v : v);
     }
-    const h = values.length === 1 ? hashKey(values[0]) : values.map(hashKey).join('\u0000');
-    let g = groups.get(h);
-    if (!g) {
-      // the group object, its arrays and aggregate states, the map entry and its key
-      held.hold(256 + 2 * h.length + values.reduce<number>((t, v) => t + cx.valueBytes(v), 0));
-      g = { values, count: 0, agg: op.aggregates.map(() => newAgg()), into: [] };
-      groups.set(h, g);
-      if (groups.size > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT');
-    }
-    g.count++;
+    const g = table.group(values);
     for (let i = 0; i < op.aggregates.length; i++) {
       const a = op.aggregates[i]!;
-      const st = g.agg[i]!;
-      const before = st.values.length;
-      let v = a.arg ? cx.eval(a.arg, row) : null;
-      if (v instanceof Promise) v = await v;
-      if (VALUE_AGGREGATES.has(a.fn)) held.hold(48 + cx.valueBytes(v));
-      addAgg(st, a.fn, v);
-      heldValues += st.values.length - before;
+      const v = a.arg ? cx.eval(a.arg, row) : null;
+      table.aggregate(g, i, v instanceof Promise ? await v : v);
     }
-    if (heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT AGGREGATE');
     if (op.into) {
       let v = op.into.expr ? cx.eval(op.into.expr, row) : rowObject(row, op.into.keep);
       if (v instanceof Promise) v = await v;
-      held.hold(8 + (op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row)));
-      g.into.push(v);
-      if (++heldValues > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT ... INTO');
+      table.into(g, v, op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row));
     }
   }
-  // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.
-  if (groups.size === 0 && op.groups.length === 0)
-    groups.set('', { values: [], count: 0, agg: op.aggregates.map(() => newAgg()), into: [] });
-  const list = [...groups.values()];
-  // ArangoDB sorts COLLECT's output by the group values.
-  await sorted(cx, list, (a, b) => {
-    for (let i = 0; i < a.values.length; i++) {
-      const c = compare(a.values[i]!, b.values[i]!);
-      if (c !== 0) return c;
-    }
-    return 0;
-  });
+  const list = await table.sortedGroups();
   yield* groupRows(cx, s, list, outerRow ?? start);
+}
+
+/**
+ * COLLECT's groups as rows are added (collectRows; column-collect.ts): the
+ * group of each row's values, its count, its aggregates' states and INTO
+ * values, with their memory held on `held` and the row cap checked.
+ */
+export class CollectTable {
+  private readonly groups = new BigMap<CollectGroup>();
+  /** Groups by a single scalar value (one group value: no key string per row). */
+  private readonly scalar = new Map<AqlValue, CollectGroup>();
+  private readonly single: boolean;
+  /** Per aggregate: whether it keeps values (VALUE_AGGREGATES). */
+  private readonly keeps: boolean[];
+  /** INTO rows and PUSH/UNIQUE values of all groups together: each group alone may stay under the cap. */
+  private heldValues = 0;
+
+  constructor(
+    private readonly cx: Pick<ExecContext, 'opts' | 'valueBytes' | 'gov'>,
+    private readonly op: Extract<Step, { kind: 'collect' }>['op'],
+    private readonly held: Holding,
+  ) {
+    this.single = op.groups.length === 1;
+    this.keeps = op.aggregates.map((a) => VALUE_AGGREGATES.has(a.fn));
+  }
+
+  get size(): number {
+    return this.groups.size + this.scalar.size;
+  }
+
+  /** The group of a row with group `values` (counted; `values` is copied when it starts a group, so callers may reuse it). */
+  group(values: AqlValue[]): CollectGroup {
+    const v0 = values[0];
+    const scalar = values.length === 0 || (this.single && (v0 === null || typeof v0 !== 'object'));
+    const h = scalar ? '' : this.single ? hashKey(v0) : values.map(hashKey).join('\u0000');
+    let g = scalar ? this.scalar.get(v0!) : this.groups.get(h);
+    if (!g) {
+      // the group object, its arrays and aggregate states, the map entry and its key
+      this.held.hold(
+        256 +
+          2 * (scalar ? (typeof v0 === 'string' ? v0.length + 1 : 8) : h.length) +
+          values.reduce<number>((t, v) => t + this.cx.valueBytes(v), 0),
+      );
+      g = { values: values.slice(), count: 0, agg: this.op.aggregates.map(() => newAgg()), into: [] };
+      if (scalar) this.scalar.set(v0!, g);
+      else this.groups.set(h, g);
+      if (this.size > this.cx.opts.maxIntermediate) throw tooMany(this.cx.opts.maxIntermediate, 'COLLECT');
+    }
+    g.count++;
+    return g;
+  }
+
+  /** Aggregate `i` of group `g` takes the row's value `v`. */
+  aggregate(g: CollectGroup, i: number, v: AqlValue): void {
+    const st = g.agg[i]!;
+    if (!this.keeps[i]) {
+      addAgg(st, this.op.aggregates[i]!.fn, v);
+      return;
+    }
+    const before = st.values.length;
+    this.held.hold(48 + this.cx.valueBytes(v));
+    addAgg(st, this.op.aggregates[i]!.fn, v);
+    this.heldValues += st.values.length - before;
+    if (this.heldValues > this.cx.opts.maxIntermediate) throw tooMany(this.cx.opts.maxIntermediate, 'COLLECT AGGREGATE');
+  }
+
+  /** Group `g`'s INTO value of a row (`bytes`: its estimated size). */
+  into(g: CollectGroup, v: AqlValue, bytes: number): void {
+    this.held.hold(8 + bytes);
+    g.into.push(v);
+    if (++this.heldValues > this.cx.opts.maxIntermediate) throw tooMany(this.cx.opts.maxIntermediate, 'COLLECT ... INTO');
+  }
+
+  /** The groups in the order of their values (ArangoDB sorts COLLECT's output by them). */
+  async sortedGroups(): Promise<CollectGroup[]> {
+    // `COLLECT WITH COUNT INTO n` / aggregates without groups over no rows give one row.
+    if (this.size === 0 && this.op.groups.length === 0)
+      return [{ values: [], count: 0, agg: this.op.aggregates.map(() => newAgg()), into: [] }];
+    const list = [...this.scalar.values(), ...this.groups.values()];
+    await sorted(this.cx, list, (a, b) => {
+      for (let i = 0; i < a.values.length; i++) {
+        const c = compare(a.values[i]!, b.values[i]!);
+        if (c !== 0) return c;
+      }
+      return 0;
+    });
+    return list;
+  }
 }
 
 /** One COLLECT group: its values, how many rows it has, its aggregates' states and its INTO values. */
@@ -302,7 +360,8 @@ export interface AggState {
   min: AqlValue | undefined;
   max: AqlValue | undefined;
   values: AqlValue[];
-  distinct: Set<string>;
+  /** UNIQUE and the like: the hash keys of the values kept (made at the first value). */
+  distinct: Set<string> | undefined;
   /** VARIANCE / STDDEV (Welford: running mean and sum of squared deviations) and BIT_*: a value they cannot take makes the result null. */
   mean: number;
   m2: number;
@@ -311,7 +370,7 @@ export interface AggState {
 }
 
 export function newAgg(): AggState {
-  return { n: 0, sum: 0, min: undefined, max: undefined, values: [], distinct: new Set(), mean: 0, m2: 0, bits: undefined, invalid: false };
+  return { n: 0, sum: 0, min: undefined, max: undefined, values: [], distinct: undefined, mean: 0, m2: 0, bits: undefined, invalid: false };
 }
 
 /** The aggregates that keep every (distinct) value: their values count against the row cap and the memory budget. */
@@ -374,8 +433,9 @@ export function addAgg(s: AggState, fn: string, v: AqlValue): void {
     case 'COUNT_UNIQUE': {
       if (v === null && fn !== 'UNIQUE' && fn !== 'SORTED_UNIQUE') return;
       const h = hashKey(v);
-      if (!s.distinct.has(h)) {
-        s.distinct.add(h);
+      const seen = (s.distinct ??= new Set());
+      if (!seen.has(h)) {
+        seen.add(h);
         s.values.push(v);
       }
       return;

@@ -1,0 +1,191 @@
+/**
+ * Columnar COLLECT (planner: columnCollect): `FOR v IN t [FILTER …] COLLECT
+ * … [AGGREGATE …] [WITH COUNT INTO n]` over a full scan, where the query
+ * reads the documents only through some attribute paths. The rows are
+ * those paths' values, in the full scan's (key) order:
+ *
+ * - from the table's in-memory columns (columns/resident-columns.ts) when
+ *   they hold the paths and are the state of the query's snapshot: no
+ *   LevelDB read, no JSON parse, no row object per document unless a
+ *   filter or an expression needs one (then a projection `{a: {b: …}}` of
+ *   the paths stands in for the document);
+ * - else from one scan of the documents at the snapshot, each parsed once
+ *   (no `_key`/`_id`, no stored text, no async step per row), which also
+ *   collects the columns for later queries when there is room
+ *   (ResidentColumns.claimBuild / offer).
+ *
+ * A reader that pauses (the governor's turns) while a commit changes the
+ * columns reads the rest from LevelDB at its snapshot. Inside a transaction
+ * that has written to the table the ordinary FOR and COLLECT run (the
+ * columns do not hold its buffered writes).
+ */
+import { parseEntityKey } from '../../documents/index.js';
+import { type ColumnBuild, pathName, slotsInOrder, valueAt } from '../../columns/index.js';
+import type { AqlValue } from '../ast.js';
+import type { ColumnPlan, Step } from '../planner.js';
+import { truthy } from '../values.js';
+import { extend, type Row } from './context.js';
+import { CollectTable, collectStep, groupRows, type SortCollectContext } from './sort-collect.js';
+import { forStep, overlay, type SourceContext } from './sources.js';
+
+type ForStep = Extract<Step, { kind: 'for' }>;
+type CollectStep = Extract<Step, { kind: 'collect' }>;
+
+/** Rows between looks at the governor (its deadline, its turns). */
+const CHUNK = 1024;
+
+/** `{a: {b: value}}` for the paths' values: the document as far as the query looks at it. */
+function projection(paths: readonly (readonly string[])[], values: readonly AqlValue[]): AqlValue {
+  const doc: Record<string, AqlValue> = {};
+  for (let i = 0; i < paths.length; i++) {
+    const p = paths[i]!;
+    let o = doc;
+    for (let j = 0; j < p.length - 1; j++) {
+      const name = p[j]!;
+      let next = Object.hasOwn(o, name) ? o[name] : undefined;
+      if (next === undefined) {
+        next = {};
+        Object.defineProperty(o, name, { value: next, enumerable: true, writable: true, configurable: true });
+      }
+      o = next as Record<string, AqlValue>;
+    }
+    Object.defineProperty(o, p[p.length - 1]!, { value: values[i]!, enumerable: true, writable: true, configurable: true });
+  }
+  return doc;
+}
+
+/** Adds one row (the values of the plan's paths) to the groups; a promise only when an evaluation suspended. */
+function rowAdder(cx: SourceContext & SortCollectContext, f: ForStep, c: CollectStep, groups: CollectTable, start: Row) {
+  const plan: ColumnPlan = c.columnar!;
+  const op = c.op;
+  const gv = new Array<AqlValue>(plan.groups.length);
+  if (!plan.projection) {
+    return (vals: readonly AqlValue[]): void => {
+      for (let i = 0; i < gv.length; i++) gv[i] = vals[plan.groups[i]!]!;
+      const g = groups.group(gv);
+      for (let i = 0; i < plan.aggregates.length; i++) {
+        const k = plan.aggregates[i]!;
+        groups.aggregate(g, i, k === -2 ? null : vals[k]!);
+      }
+    };
+  }
+  return async (vals: readonly AqlValue[]): Promise<void> => {
+    const row = extend(start, f.var, projection(plan.paths, vals));
+    for (const e of f.filters) {
+      let ok = cx.eval(e, row);
+      if (ok instanceof Promise) ok = await ok;
+      if (!truthy(ok)) return;
+    }
+    for (let i = 0; i < gv.length; i++) {
+      const k = plan.groups[i]!;
+      let v = k >= 0 ? vals[k]! : cx.eval(op.groups[i]!.expr, row);
+      if (v instanceof Promise) v = await v;
+      gv[i] = v;
+    }
+    const g = groups.group(gv);
+    for (let i = 0; i < plan.aggregates.length; i++) {
+      const k = plan.aggregates[i]!;
+      let v = k === -2 ? null : k >= 0 ? vals[k]! : cx.eval(op.aggregates[i]!.arg!, row);
+      if (v instanceof Promise) v = await v;
+      groups.aggregate(g, i, v);
+    }
+  };
+}
+
+export async function* columnCollectStep(
+  cx: SourceContext & SortCollectContext,
+  f: ForStep,
+  c: CollectStep,
+  input: AsyncIterable<Row>,
+  start: Row,
+): AsyncGenerator<Row> {
+  const plan = c.columnar!;
+  const table = (f.source as { table: string }).table;
+  if (overlay(cx, table)) {
+    yield* collectStep(cx, c, forStep(cx, f, input), start);
+    return;
+  }
+  const held = cx.gov.holding();
+  try {
+    const groups = new CollectTable(cx, c.op, held);
+    const add = rowAdder(cx, f, c, groups, start);
+    // The FOR is its level's first step: its one input row is `start`.
+    const after = await fromColumns(cx, table, plan, add);
+    if (after !== null) await fromDocuments(cx, table, plan, add, after);
+    yield* groupRows(cx, c, await groups.sortedGroups(), start);
+  } finally {
+    held.close();
+  }
+}
+
+type Add = (vals: readonly AqlValue[]) => void | Promise<void>;
+
+/**
+ * The rows from the table's columns, if they are the snapshot's state: null
+ * when all were read; else the key after which the documents must be read
+ * (undefined: all of them).
+ */
+async function fromColumns(cx: SourceContext, table: string, plan: ColumnPlan, add: Add): Promise<string | undefined | null> {
+  const columns = cx.deps.columns;
+  const names = plan.paths.map(pathName);
+  const copy = columns?.get(table, names, cx.snapshot.epoch);
+  if (columns === undefined || copy === undefined) return undefined;
+  const cols = names.map((n) => copy.cols[copy.names.indexOf(n)]!);
+  const slots = slotsInOrder(copy);
+  const version = copy.version;
+  const vals = new Array<AqlValue>(cols.length);
+  let i = 0;
+  while (i < slots.length) {
+    const end = Math.min(slots.length, i + CHUNK);
+    for (; i < end; i++) {
+      const s = slots[i]!;
+      for (let j = 0; j < cols.length; j++) vals[j] = cols[j]![s] as AqlValue;
+      const r = add(vals);
+      if (r !== undefined) {
+        // An evaluation suspended: the columns may change meanwhile (checked below, before the next row).
+        const last = copy.keys[s]!;
+        await r;
+        if (!columns.unchanged(table, copy, version)) return last;
+      }
+    }
+    if (i < slots.length && cx.gov.due()) {
+      const last = copy.keys[slots[i - 1]!]!;
+      await cx.turn();
+      if (!columns.unchanged(table, copy, version)) return last;
+    }
+  }
+  return null;
+}
+
+/** The rows from the documents at the snapshot (after key `after`), collecting the table's columns on a whole scan when it may. */
+async function fromDocuments(cx: SourceContext, table: string, plan: ColumnPlan, add: Add, after: string | undefined): Promise<void> {
+  const columns = cx.deps.columns;
+  const started = performance.now();
+  const build: ColumnBuild | undefined = after === undefined ? columns?.claimBuild(table, plan.paths, Date.now()) : undefined;
+  let complete = false;
+  try {
+    const vals = new Array<AqlValue>(plan.paths.length);
+    const scan = cx.deps.documents.scan({
+      table,
+      snapshot: cx.snapshot,
+      size: CHUNK,
+      ...(after === undefined ? {} : { after: parseEntityKey(after) }),
+    });
+    for await (const chunk of scan) {
+      for (const [key, text] of chunk) {
+        const doc = JSON.parse(text) as unknown;
+        build?.add(key, doc);
+        for (let j = 0; j < vals.length; j++) vals[j] = valueAt(doc, plan.paths[j]!) as AqlValue;
+        const r = add(vals);
+        if (r !== undefined) await r;
+      }
+      if (cx.gov.due()) await cx.turn();
+    }
+    complete = true;
+  } finally {
+    if (build !== undefined && columns !== undefined) {
+      if (complete) columns.offer(table, build, cx.snapshot.epoch, performance.now() - started);
+      else columns.abandon(table);
+    }
+  }
+}

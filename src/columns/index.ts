@@ -1,0 +1,13 @@
+/** Resident columns: attribute values of whole tables in memory, for full-scan COLLECT ... AGGREGATE. */
+export { Columns } from './module.js';
+export {
+  type ColumnBuild,
+  type ColumnCopy,
+  MAX_PATHS,
+  orderKey,
+  pathName,
+  ResidentColumns,
+  residentValue,
+  slotsInOrder,
+  valueAt,
+} from './resident-columns.js';

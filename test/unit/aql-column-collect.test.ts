@@ -1,0 +1,247 @@
+/**
+ * Columnar COLLECT (planner columnCollect, exec/column-collect.ts) and the
+ * resident columns it reads (columns/resident-columns.ts): a full-scan
+ * `FOR u IN t [FILTER …] COLLECT … AGGREGATE …` that reads the documents
+ * only through attribute paths runs from those values alone — first from
+ * one scan (which leaves the columns behind), then from memory. Every
+ * answer must equal the naive plan's (documents read one by one, in key
+ * order) over every kind of value, with every aggregate (order-sensitive
+ * ones included), after updates, deletes and re-inserts, inside a
+ * transaction with buffered writes, and while commits race the query.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AqlValue } from '../../src/aql/ast.js';
+import { Aql } from '../../src/aql/index.js';
+import { Columns, ResidentColumns, valueAt } from '../../src/columns/index.js';
+import type { Database } from '../../src/db.js';
+import { Entities } from '../../src/entities/index.js';
+import { Indexes } from '../../src/index/index.js';
+import { Transactions } from '../../src/transactions/index.js';
+import { openDb, tempDir } from '../helpers/inproc.js';
+
+let dir: string;
+let db: Database;
+
+const CITIES: unknown[] = ['Berlin', 'Bonn', 'bonn', 'Köln', '', '😀', 0, -1.5, 42, true, false, null, undefined, [], ['Bonn'], { a: 1 }];
+
+function doc(i: number): Record<string, unknown> {
+  const d: Record<string, unknown> = {
+    n: i,
+    age: 18 + ((i * 7) % 60),
+    score: ((i * 37) % 101) / 10 + 0.1, // floats: their sum depends on the order of the rows
+    grp: i % 3,
+    addr: i % 5 === 0 ? 'none' : { zip: `z${i % 7}`, deep: { x: i % 2 } },
+  };
+  const city = CITIES[i % CITIES.length];
+  if (city !== undefined) d.city = city;
+  return d;
+}
+
+// Keys with non-ASCII characters: LevelDB orders their UTF-8 bytes (the order PUSH reveals).
+const keyOf = (i: number) => `u:${i % 4 === 0 ? 'ä' : i % 4 === 1 ? '😀' : i % 4 === 2 ? '\uffff' : 'a'}${i}`;
+
+beforeAll(async () => {
+  dir = tempDir('themis-aql-column-collect-');
+  db = await openDb(dir);
+  await db.get(Entities).applyBatch(Array.from({ length: 400 }, (_, i) => ({ op: 'put' as const, key: keyOf(i), blob: doc(i) })));
+  await db.get(Indexes).create({ table: 'u', column: 'grp' });
+});
+
+afterAll(async () => {
+  await db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(query: string, bind_vars: Record<string, AqlValue> = {}, txn?: string, naive = false) {
+  const r = await db.get(Aql).run({ query, bind_vars }, txn, { naive });
+  if (!('entities' in r)) throw new Error('no entities');
+  return { rows: r.entities, plan: r.plan };
+}
+
+const columnar = (plan: Record<string, unknown>) =>
+  (plan.steps as { type: string; columnar?: boolean }[]).some((s) => s.type === 'collect' && s.columnar === true);
+
+/** Runs `query` with the normal and the naive plan; they must agree, and the normal one must (not) be columnar. */
+async function agrees(query: string, bind: Record<string, AqlValue> = {}, expectColumnar: boolean | null = true, txn?: string) {
+  const fast = await run(query, bind, txn);
+  const naive = await run(query, bind, txn, true);
+  expect(fast.rows, query).toEqual(naive.rows);
+  if (expectColumnar !== null) expect(columnar(fast.plan), `columnar for ${query}`).toBe(expectColumnar);
+  return fast.rows;
+}
+
+const QUERIES = [
+  'FOR u IN u COLLECT c = u.city AGGREGATE s = SUM(u.age), a = AVG(u.score), lo = MIN(u.score), hi = MAX(u.city) RETURN {c, s, a, lo, hi}',
+  'FOR u IN u COLLECT c = u.city WITH COUNT INTO n RETURN [c, n]',
+  'FOR u IN u COLLECT AGGREGATE s = SUM(u.score), n = COUNT(1), l = LENGTH(u.age) RETURN [s, n, l]',
+  'FOR u IN u COLLECT g = u.grp AGGREGATE p = PUSH(u.n), q = UNIQUE(u.city), r = SORTED_UNIQUE(u.age), d = COUNT_DISTINCT(u.city) RETURN [g, p, q, r, d]',
+  'FOR u IN u COLLECT g = u.grp AGGREGATE sd = STDDEV(u.score), v = VARIANCE_SAMPLE(u.age), s = SUM(u.score) RETURN [g, sd, v, s]',
+  'FOR u IN u COLLECT z = u.addr.zip, x = u.addr.deep.x AGGREGATE s = SUM(u.age) RETURN [z, x, s]',
+  'FOR u IN u COLLECT a = u.addr WITH COUNT INTO n RETURN [a, n]',
+  'FOR u IN u FILTER u.age >= 30 AND u.city != "Bonn" COLLECT c = u.city AGGREGATE s = SUM(u.score) RETURN [c, s]',
+  'FOR u IN u FILTER LOWER(u.city) == "bonn" OR u.addr.zip IN ["z1", "z2"] COLLECT c = u.city WITH COUNT INTO n RETURN [c, n]',
+  'FOR u IN u COLLECT decade = FLOOR(u.age / 10) * 10 AGGREGATE s = SUM(u.age * 2), m = MAX(CONCAT(u.city, "-", u.grp)) RETURN [decade, s, m]',
+  'FOR u IN u FILTER u.age > @lo COLLECT c = u.city AGGREGATE s = SUM(u.age) RETURN [c, s]',
+];
+
+describe('columnar COLLECT', () => {
+  it('answers as the documents do: every kind of value, every aggregate, nested paths, filters and expressions; first by a scan, then from memory', async () => {
+    const cols = db.get(Columns);
+    const builds = cols.builds;
+    for (const q of QUERIES) await agrees(q, q.includes('@lo') ? { lo: 40 } : {});
+    expect(cols.builds).toBeGreaterThan(builds);
+    expect(cols.tables).toBe(1);
+    // Every query again, now from the columns (no scan: hits, no builds)
+    const hits = cols.hits;
+    const built = cols.builds;
+    for (const q of QUERIES) await agrees(q, q.includes('@lo') ? { lo: 40 } : {});
+    expect(cols.hits - hits).toBe(QUERIES.length);
+    expect(cols.builds).toBe(built);
+    // A spot check of values, not only agreement
+    const [total] = (await run('FOR u IN u COLLECT AGGREGATE s = SUM(u.age), n = COUNT(1) RETURN [s, n]')).rows as [number, number][];
+    let sum = 0;
+    for (let i = 0; i < 400; i++) sum += doc(i).age as number;
+    expect(total).toEqual([sum, 400]);
+    const zips = (await run('FOR u IN u COLLECT z = u.addr.zip WITH COUNT INTO n RETURN [z, n]')).rows;
+    expect(zips[0]).toEqual([null, 80]); // addr 'none' (a string) has no zip
+  });
+
+  it('is not used where the document itself, its key, an INTO, a subquery or an index is read', async () => {
+    await agrees('FOR u IN u COLLECT c = u.city INTO g = u.n RETURN [c, LENGTH(g)]', {}, false);
+    await agrees('FOR u IN u COLLECT c = u.city AGGREGATE x = PUSH(u) RETURN [c, LENGTH(x)]', {}, false);
+    await agrees('FOR u IN u COLLECT c = u.city AGGREGATE k = MIN(u._key) RETURN [c, k]', {}, false);
+    await agrees('FOR u IN u FILTER HAS(u, "city") COLLECT c = u.city WITH COUNT INTO n RETURN [c, n]', {}, false);
+    await agrees('FOR u IN u FILTER u["age"] > 40 COLLECT c = u.city WITH COUNT INTO n RETURN [c, n]', {}, false);
+    await agrees('FOR u IN u FILTER LENGTH(FOR x IN [1] RETURN u.age) > 0 COLLECT c = u.city WITH COUNT INTO n RETURN [c, n]', {}, false);
+    await agrees('FOR u IN u FILTER u.grp == 1 COLLECT c = u.city AGGREGATE s = SUM(u.age) RETURN [c, s]', {}, false);
+    await agrees('FOR u IN u COLLECT a = u.addr, z = u.addr.zip WITH COUNT INTO n RETURN [a, z, n]', {}, false);
+  });
+
+  it('follows updates, deletes and re-inserts (slots reused, keys in LevelDB order), and a transaction sees its own writes', async () => {
+    const ent = db.get(Entities);
+    const cols = db.get(Columns);
+    const q = 'FOR u IN u COLLECT g = u.grp AGGREGATE p = PUSH(u.n), s = SUM(u.score), c = UNIQUE(u.city) RETURN [g, p, s, c]';
+    await agrees(q);
+    const built = cols.builds;
+    await ent.applyBatch([
+      { op: 'put', key: keyOf(0), blob: { n: 0, grp: 2, score: 9.9, city: 'Neu' } }, // changed
+      { op: 'delete', key: keyOf(1) },
+      { op: 'delete', key: keyOf(2) },
+      { op: 'put', key: 'u:b-new', blob: { n: 1000, grp: 0, score: 0.3 } }, // takes a freed slot; its key sorts in the middle
+      { op: 'put', key: 'u:b-new', blob: { n: 1001, grp: 1, score: 0.7 } }, // the same key twice in one commit: the last wins
+      { op: 'put', key: 'u:\u00e9', blob: { n: 1002, grp: 1, city: ['x'] } },
+    ]);
+    const pushed = (rows: unknown[]) => (rows as [number, number[]][]).flatMap((r) => r[1]);
+    const ns = pushed(await agrees(q));
+    expect(ns).toContain(1001);
+    expect(ns).not.toContain(1000);
+    expect(ns).not.toContain(1);
+    await ent.deleteEntity(keyOf(3));
+    await ent.putEntity(keyOf(2), { n: 2, grp: 0, score: 1.5 });
+    await agrees(q);
+    expect(cols.builds).toBe(built); // kept up by the commits, not rebuilt
+
+    const txns = db.get(Transactions);
+    const txn = txns.begin('snapshot').transaction_id;
+    try {
+      await ent.putEntity('u:zz', { n: 2000, grp: 0 }, txn);
+      await ent.deleteEntity(keyOf(5), txn);
+      const inTxn = await agrees(q, {}, true, txn);
+      expect(pushed(inTxn)).toContain(2000);
+      expect(pushed(inTxn)).not.toContain(5);
+      expect(pushed((await run(q)).rows)).not.toContain(2000);
+    } finally {
+      txns.rollback(txn);
+    }
+  });
+
+  it('a query racing commits answers one snapshot: the state before or after, never a mix', async () => {
+    const ent = db.get(Entities);
+    await ent.applyBatch(Array.from({ length: 20_000 }, (_, i) => ({ op: 'put' as const, key: `big:${i}`, blob: { g: i % 10, v: i } })));
+    const q = 'FOR b IN big FILTER b.v >= 0 COLLECT g = b.g AGGREGATE s = SUM(b.v), n = COUNT(1) RETURN [g, s, n]';
+    await agrees(q); // makes the columns
+    for (let round = 0; round < 5; round++) {
+      const before = (await run(q, {}, undefined, true)).rows;
+      const racing = run(q);
+      const writes = ent.applyBatch(
+        Array.from({ length: 50 }, (_, i) => ({
+          op: 'put' as const,
+          key: `big:${(round * 977 + i * 389) % 20_000}`,
+          blob: { g: 3, v: 1 },
+        })),
+      );
+      const [r] = await Promise.all([racing, writes]);
+      const after = (await run(q, {}, undefined, true)).rows;
+      expect([JSON.stringify(before), JSON.stringify(after)]).toContain(JSON.stringify(r.rows));
+    }
+    await agrees(q);
+  });
+});
+
+describe('ResidentColumns', () => {
+  it('valueAt reads attribute paths as AQL does', () => {
+    const d = JSON.parse('{"a":{"b":1,"__proto__":2},"s":"x","arr":[1],"n":null}') as unknown;
+    expect(valueAt(d, ['a', 'b'])).toBe(1);
+    expect(valueAt(d, ['a', '__proto__'])).toBe(2);
+    expect(valueAt(d, ['s', 'length'])).toBe(null);
+    expect(valueAt(d, ['arr', '0'])).toBe(null);
+    expect(valueAt(d, ['missing'])).toBe(null);
+    expect(valueAt(d, ['n', 'x'])).toBe(null);
+    expect(valueAt(d, ['toString'])).toBe(null);
+    expect(valueAt({}, ['__proto__'])).toBe(null);
+  });
+
+  it('keeps a scan only if it is the current state and fits; a retry waits; a pending commit hides the copy', () => {
+    let epoch = 5;
+    const rc = new ResidentColumns(10, () => epoch);
+    const p = [['a']];
+    const b = rc.claimBuild('t', p, 0)!;
+    expect(rc.claimBuild('t', p, 0)).toBeUndefined(); // one under way
+    b.add('t:1', { a: 1 });
+    b.add('t:2', { a: [2] });
+    expect(Object.isFrozen(b.cols[0]![1])).toBe(true);
+    // a commit to t ends after the scan's snapshot: not kept, and no new claim for a while
+    const part = rc.participant();
+    const change = (key: string, doc: unknown, seq = 1) =>
+      ({ seq, key, table: 't', pk: key.slice(2), op: doc === null ? 'delete' : 'put', value: null, prev: null, doc }) as never;
+    part.write!({ txnId: '1', ts: '', changes: [change('t:3', { a: 3 })] }, undefined, undefined as never);
+    epoch = 6;
+    part.applied!({ txnId: '1', ts: '', changes: [change('t:3', { a: 3 })] }, undefined);
+    expect(rc.offer('t', b, 5, 1)).toBe(false);
+    expect(rc.claimBuild('t', p, Date.now())).toBeUndefined();
+    // later, a scan at epoch 6 is kept
+    const b2 = rc.claimBuild('t', p, Date.now() + 2000)!;
+    for (const k of ['t:1', 't:2', 't:3']) b2.add(k, { a: k });
+    expect(rc.offer('t', b2, 6, 1)).toBe(true);
+    expect(rc.values).toBe(6); // 3 documents: a value and a key each
+    expect(rc.get('t', ['["a"]'], 5)).toBeUndefined(); // an older snapshot
+    const copy = rc.get('t', ['["a"]'], 6)!;
+    expect(copy.cols[0]).toEqual(['t:1', 't:2', 't:3']);
+    expect(rc.get('t', ['["b"]'], 6)).toBeUndefined(); // a path it does not hold
+    // a commit in flight hides it; once applied, its values are in
+    const c2 = { txnId: '2', ts: '', changes: [change('t:2', null, 2), change('t:4', { a: 'four' }, 3)] };
+    part.write!(c2 as never, undefined, undefined as never);
+    expect(rc.get('t', ['["a"]'], 6)).toBeUndefined();
+    epoch = 7;
+    part.applied!(c2 as never, undefined);
+    const v = rc.get('t', ['["a"]'], 7)!;
+    expect(v.order.valuesArray().map((s) => v.cols[0]![s])).toEqual(['t:1', 't:3', 'four']);
+    expect(v.free).toEqual([]); // t:4 took t:2's slot
+    // growing past the bound drops the copy
+    const many = { txnId: '3', ts: '', changes: Array.from({ length: 8 }, (_, i) => change(`t:x${i}`, { a: i }, 10 + i)) };
+    part.write!(many as never, undefined, undefined as never);
+    part.applied!(many as never, undefined);
+    expect(rc.tables).toBe(0);
+    expect(rc.values).toBe(0);
+  });
+
+  it('a table that does not fit is not kept', () => {
+    const rc = new ResidentColumns(3, () => 1);
+    const b = rc.claimBuild('t', [['a'], ['b']], 0)!;
+    for (const k of ['t:1', 't:2']) b.add(k, { a: 1, b: 2 });
+    expect(b.full).toBe(true);
+    expect(rc.offer('t', b, 1, 1)).toBe(false);
+    expect(new ResidentColumns(0, () => 1).claimBuild('t', [['a']], 0)).toBeUndefined();
+  });
+});
