@@ -33,6 +33,16 @@ import type { StoredTexts } from './stored-texts.js';
 /** Longest stretch of synchronous query work between event-loop turns (ms). */
 export const SLICE_MS = 10;
 
+/**
+ * Queries waiting for their next turn (in `turn()`). Queries that yield in
+ * the same event-loop iteration resume one after another without the loop
+ * polling for I/O in between, so a query that resumes while others wait
+ * takes a share of the slice: SLICE_MS / (1 + waiting). Then n concurrent
+ * scans together hold the loop ~SLICE_MS between polls, not n × SLICE_MS
+ * (a /health or GET waits behind one slice, not one per running query).
+ */
+let waiting = 0;
+
 /** A value that is not ready yet: the rest of a computation continues after an event-loop turn. */
 export class Pending {
   constructor(readonly promise: Promise<AqlValue>) {}
@@ -108,6 +118,8 @@ export class Governor {
   canYield = true;
   /** When the current synchronous stretch began. */
   private sliceStart = Date.now();
+  /** How long it may last: SLICE_MS, or its share while other queries wait (see `waiting`). */
+  private sliceMs = SLICE_MS;
 
   constructor(limits: GovernorLimits) {
     this.deadline = limits.deadline;
@@ -166,18 +178,24 @@ export class Governor {
   due(): boolean {
     const t = Date.now();
     if (t > this.deadline) throw timeoutError();
-    return this.canYield && t - this.sliceStart >= SLICE_MS;
+    return this.canYield && t - this.sliceStart >= this.sliceMs;
   }
 
-  /** Whether the current synchronous stretch has lasted SLICE_MS (then `await turn()`). */
+  /** Whether the current synchronous stretch has lasted its slice (then `await turn()`). */
   get turnDue(): boolean {
-    return this.canYield && Date.now() - this.sliceStart >= SLICE_MS;
+    return this.canYield && Date.now() - this.sliceStart >= this.sliceMs;
   }
 
   /** Give the event loop a turn (other requests, timers), then check the deadline. */
   async turn(): Promise<void> {
-    await yieldToLoop();
+    waiting++;
+    try {
+      await yieldToLoop();
+    } finally {
+      waiting--;
+    }
     this.sliceStart = Date.now();
+    this.sliceMs = waiting === 0 ? SLICE_MS : Math.max(1, SLICE_MS / (1 + waiting));
     this.checkTime();
   }
 
@@ -188,7 +206,7 @@ export class Governor {
   checkpoint(): Promise<void> | undefined {
     const t = Date.now();
     if (t > this.deadline) throw timeoutError();
-    if (this.canYield && t - this.sliceStart >= SLICE_MS) return this.turn();
+    if (this.canYield && t - this.sliceStart >= this.sliceMs) return this.turn();
     return undefined;
   }
 
