@@ -112,7 +112,7 @@ export async function* columnCollectStep(
     // The FOR is its level's first step: its one input row is `start`.
     const after = await fromColumns(cx, table, plan, add);
     if (after !== null) await fromDocuments(cx, table, plan, add, after);
-    yield* groupRows(cx, c, await groups.sortedGroups(), start);
+    for (const r of groupRows(cx, c, await groups.sortedGroups(), start)) yield r;
   } finally {
     held.close();
   }

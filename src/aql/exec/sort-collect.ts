@@ -150,6 +150,7 @@ function isSimilaritySort(s: Extract<Step, { kind: 'sort' }>): boolean {
 
 // ------------------------------------------------------------------ COLLECT
 
+/** COLLECT: groups, aggregates, INTO; `held` accounts for its groups, their aggregate values and INTO rows. */
 export async function* collectStep(
   cx: SortCollectContext,
   s: Extract<Step, { kind: 'collect' }>,
@@ -158,45 +159,35 @@ export async function* collectStep(
 ): AsyncGenerator<Row> {
   const held = cx.gov.holding();
   try {
-    yield* collectRows(cx, s, input, start, held);
+    const op = s.op;
+    const table = new CollectTable(cx, op, held);
+    let outerRow: Row | undefined;
+    for await (const row of input) {
+      if (cx.gov.due()) await cx.turn();
+      outerRow ??= row;
+      const values: AqlValue[] = [];
+      for (const g of op.groups) {
+        const v = cx.eval(g.expr, row);
+        values.push(v instanceof Promise ? await v : v);
+      }
+      const g = table.group(values);
+      for (let i = 0; i < op.aggregates.length; i++) {
+        const a = op.aggregates[i]!;
+        const v = a.arg ? cx.eval(a.arg, row) : null;
+        table.aggregate(g, i, v instanceof Promise ? await v : v);
+      }
+      if (op.into) {
+        let v = op.into.expr ? cx.eval(op.into.expr, row) : rowObject(row, op.into.keep);
+        if (v instanceof Promise) v = await v;
+        table.into(g, v, op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row));
+      }
+    }
+    const list = await table.sortedGroups();
+    // (rows yielded here: no async generator layer per row)
+    for (const r of groupRows(cx, s, list, outerRow ?? start)) yield r;
   } finally {
     held.close();
   }
-}
-
-/** COLLECT's body; `held` accounts for its groups, their aggregate values and INTO rows. */
-async function* collectRows(
-  cx: SortCollectContext,
-  s: Extract<Step, { kind: 'collect' }>,
-  input: AsyncIterable<Row>,
-  start: Row,
-  held: Holding,
-): AsyncGenerator<Row> {
-  const op = s.op;
-  const table = new CollectTable(cx, op, held);
-  let outerRow: Row | undefined;
-  for await (const row of input) {
-    if (cx.gov.due()) await cx.turn();
-    outerRow ??= row;
-    const values: AqlValue[] = [];
-    for (const g of op.groups) {
-      const v = cx.eval(g.expr, row);
-      values.push(v instanceof Promise ? await v : v);
-    }
-    const g = table.group(values);
-    for (let i = 0; i < op.aggregates.length; i++) {
-      const a = op.aggregates[i]!;
-      const v = a.arg ? cx.eval(a.arg, row) : null;
-      table.aggregate(g, i, v instanceof Promise ? await v : v);
-    }
-    if (op.into) {
-      let v = op.into.expr ? cx.eval(op.into.expr, row) : rowObject(row, op.into.keep);
-      if (v instanceof Promise) v = await v;
-      table.into(g, v, op.into.expr ? cx.valueBytes(v) : cx.rowBytes(row));
-    }
-  }
-  const list = await table.sortedGroups();
-  yield* groupRows(cx, s, list, outerRow ?? start);
 }
 
 /**
@@ -298,13 +289,14 @@ export interface CollectGroup {
 /**
  * COLLECT's output: a row per group, in `list`'s order. Variables of enclosing levels stay visible (taken from
  * `from`: the first input row, or the enclosing row when none came); the loop's own variables do not.
+ * Synchronous: a caller's `for … of` loop yields the rows without an async generator layer per row.
  */
-export async function* groupRows(
+export function* groupRows(
   cx: Pick<ExecContext, 'gov'>,
   s: Extract<Step, { kind: 'collect' }>,
   list: readonly CollectGroup[],
   from: Row,
-): AsyncGenerator<Row> {
+): Generator<Row> {
   const rowOf = groupRowMaker(s, from);
   const m = cx.gov.mark();
   for (const g of list) {
