@@ -59,9 +59,14 @@ export class TokenBuckets {
     return verdict(false, b.tokens, rule, ((cost - b.tokens) * rule.windowMs) / rule.limit);
   }
 
-  /** Whether `cost` tokens are available, without taking them (and without creating a bucket). */
+  /**
+   * Whether `cost` tokens are available, without taking them (and without
+   * creating a bucket). A bucket found full again is forgotten: it is what
+   * a missing one stands for, so keys that stopped drawing leave no buckets.
+   */
   peek(key: string, rule: RateLimit, cost = 1): Verdict {
     const b = this.refilled(key, rule, false);
+    if (b !== undefined && b.tokens >= rule.limit) this.buckets.delete(key);
     if (b === undefined) return verdict(true, rule.limit, rule, 0);
     if (b.tokens >= cost) return verdict(true, b.tokens, rule, 0);
     return verdict(false, b.tokens, rule, ((cost - b.tokens) * rule.windowMs) / rule.limit);

@@ -78,9 +78,9 @@ export class RateLimits {
   authGuardLink(): Link | undefined {
     const rule = this.opts.authFail;
     if (rule === undefined) return undefined;
-    const failed = (ip: string, e: unknown) => {
+    const failed = (ctx: RequestContext, e: unknown) => {
       // A credential presented and refused; a request without one guesses nothing.
-      if (e instanceof Unauthorized && e.invalidToken) this.failBuckets.take(ip, rule);
+      if (e instanceof Unauthorized && e.invalidToken) this.failBuckets.take(this.clientIp(ctx), rule);
     };
     return {
       name: 'auth-guard',
@@ -88,24 +88,26 @@ export class RateLimits {
       headers: this.opts.trustProxy ? ['x-forwarded-for'] : undefined,
       run: (ctx, next: Next) => {
         if (ctx.matched === undefined || !ctx.matched.auth) return next();
-        const ip = this.clientIp(ctx);
-        const v = this.failBuckets.peek(ip, rule);
-        if (!v.allowed) {
-          setHeaders(ctx, v);
-          throw new ThemisError('RATE_LIMITED', 'too many failed authentication attempts from this address; retry later', {
-            retryAfterMs: v.retryAfterMs,
-          });
+        // No address has failed lately (the common case): nothing to look up (peek forgets refilled buckets).
+        if (this.failBuckets.size > 0) {
+          const v = this.failBuckets.peek(this.clientIp(ctx), rule);
+          if (!v.allowed) {
+            setHeaders(ctx, v);
+            throw new ThemisError('RATE_LIMITED', 'too many failed authentication attempts from this address; retry later', {
+              retryAfterMs: v.retryAfterMs,
+            });
+          }
         }
         let out: void | Promise<void>;
         try {
           out = next();
         } catch (e) {
-          failed(ip, e);
+          failed(ctx, e);
           throw e;
         }
         if (out instanceof Promise) {
           return out.catch((e: unknown) => {
-            failed(ip, e);
+            failed(ctx, e);
             throw e;
           });
         }

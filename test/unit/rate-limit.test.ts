@@ -60,6 +60,20 @@ describe('TokenBuckets', () => {
     expect(b.take('k', rule).allowed).toBe(true);
   });
 
+  it('peek forgets a bucket that is full again (it stands for no bucket), and keeps one that is not', () => {
+    let t = 0;
+    const b = new TokenBuckets({ now: () => t });
+    b.take('k', rule);
+    b.take('k', rule);
+    t = 100; // half a token back
+    expect(b.peek('k', rule)).toMatchObject({ allowed: true, remaining: 3 });
+    expect(b.size).toBe(1);
+    t = 1000; // full again
+    expect(b.peek('k', rule)).toMatchObject({ allowed: true, remaining: 5 });
+    expect(b.size).toBe(0);
+    expect(b.take('k', rule).remaining).toBe(4);
+  });
+
   it('a lowered limit caps the saved tokens', () => {
     const b = new TokenBuckets({ now: () => 0 });
     b.take('k', { limit: 100, windowMs: 1000 });
