@@ -77,6 +77,21 @@ describe('Governor.loop', () => {
     expect(seen).toEqual([...Array(50).keys()]);
   });
 
+  it('queries resuming while others wait for a turn share the slice (two back to back hold the loop ~SLICE_MS, not twice)', async () => {
+    const a = gov();
+    const b = gov();
+    const pa = a.turn();
+    const pb = b.turn();
+    await pa; // b still waits: a's share is half a slice
+    busy(SLICE_MS / 2 + 1);
+    expect(a.due()).toBe(true);
+    await pb; // nobody waits: a whole slice
+    busy(SLICE_MS / 2 + 1);
+    expect(b.due()).toBe(false);
+    busy(SLICE_MS / 2);
+    expect(b.due()).toBe(true);
+  });
+
   it('throws TIMEOUT at a checkpoint past the deadline, not after the whole loop (also where it cannot yield)', async () => {
     const g = gov({ deadline: Date.now() + 20 });
     g.canYield = false; // a synchronous callback: the loop runs on, checking the deadline
