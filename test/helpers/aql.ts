@@ -1,4 +1,7 @@
+import { expect } from 'vitest';
 import type { AqlValue } from '../../src/aql/ast.js';
+import { Aql } from '../../src/aql/index.js';
+import type { Database } from '../../src/db.js';
 import { ThemisError } from '../../src/errors.js';
 
 /** The ThemisError `f` throws (fails the test when it throws something else or nothing). */
@@ -29,4 +32,27 @@ export function strip<T>(v: T): T {
     return o as T;
   }
   return v;
+}
+
+/**
+ * Differential checks of a plan shortcut (index-only or columnar COLLECT):
+ * `run` a query in process, and `agrees`: the normal plan's rows equal the
+ * naive plan's, and the normal plan's `collect` step has (or has not) `flag`.
+ */
+export function planAgreement(db: () => Database, flag: 'index_only' | 'columnar') {
+  const run = async (query: string, bind_vars: Record<string, AqlValue> = {}, txn?: string, naive = false) => {
+    const r = await db().get(Aql).run({ query, bind_vars }, txn, { naive });
+    if (!('entities' in r)) throw new Error('no entities');
+    return { rows: r.entities, plan: r.plan };
+  };
+  const flagged = (plan: Record<string, unknown>) =>
+    (plan.steps as ({ type: string } & Record<string, unknown>)[]).some((s) => s.type === 'collect' && s[flag] === true);
+  const agrees = async (query: string, bind: Record<string, AqlValue> = {}, expectFlag: boolean | null = true, txn?: string) => {
+    const fast = await run(query, bind, txn);
+    const naive = await run(query, bind, txn, true);
+    expect(fast.rows, query).toEqual(naive.rows);
+    if (expectFlag !== null) expect(flagged(fast.plan), `${flag} for ${query}`).toBe(expectFlag);
+    return fast.rows;
+  };
+  return { run, agrees };
 }

@@ -11,13 +11,12 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AqlValue } from '../../src/aql/ast.js';
-import { Aql } from '../../src/aql/index.js';
 import { Columns, ResidentColumns, valueAt } from '../../src/columns/index.js';
 import type { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Transactions } from '../../src/transactions/index.js';
+import { planAgreement } from '../helpers/aql.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
 
 let dir: string;
@@ -53,23 +52,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(query: string, bind_vars: Record<string, AqlValue> = {}, txn?: string, naive = false) {
-  const r = await db.get(Aql).run({ query, bind_vars }, txn, { naive });
-  if (!('entities' in r)) throw new Error('no entities');
-  return { rows: r.entities, plan: r.plan };
-}
-
-const columnar = (plan: Record<string, unknown>) =>
-  (plan.steps as { type: string; columnar?: boolean }[]).some((s) => s.type === 'collect' && s.columnar === true);
-
-/** Runs `query` with the normal and the naive plan; they must agree, and the normal one must (not) be columnar. */
-async function agrees(query: string, bind: Record<string, AqlValue> = {}, expectColumnar: boolean | null = true, txn?: string) {
-  const fast = await run(query, bind, txn);
-  const naive = await run(query, bind, txn, true);
-  expect(fast.rows, query).toEqual(naive.rows);
-  if (expectColumnar !== null) expect(columnar(fast.plan), `columnar for ${query}`).toBe(expectColumnar);
-  return fast.rows;
-}
+const { run, agrees } = planAgreement(() => db, 'columnar');
 
 const QUERIES = [
   'FOR u IN u COLLECT c = u.city AGGREGATE s = SUM(u.age), a = AVG(u.score), lo = MIN(u.score), hi = MAX(u.city) RETURN {c, s, a, lo, hi}',

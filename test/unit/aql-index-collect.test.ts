@@ -10,12 +10,11 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AqlValue } from '../../src/aql/ast.js';
-import { Aql } from '../../src/aql/index.js';
 import type { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
 import { Transactions } from '../../src/transactions/index.js';
+import { planAgreement } from '../helpers/aql.js';
 import { openDb, tempDir } from '../helpers/inproc.js';
 
 let dir: string;
@@ -71,23 +70,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(query: string, bind_vars: Record<string, AqlValue> = {}, txn?: string, naive = false) {
-  const r = await db.get(Aql).run({ query, bind_vars }, txn, { naive });
-  if (!('entities' in r)) throw new Error('no entities');
-  return { rows: r.entities, plan: r.plan };
-}
-
-const indexOnly = (plan: Record<string, unknown>) =>
-  (plan.steps as { type: string; index_only?: boolean }[]).some((s) => s.type === 'collect' && s.index_only === true);
-
-/** Runs `query` with the normal and the naive plan; they must agree, and the normal one must (not) be index-only. */
-async function agrees(query: string, bind: Record<string, AqlValue> = {}, expectIndexOnly: boolean | null = true, txn?: string) {
-  const fast = await run(query, bind, txn);
-  const naive = await run(query, bind, txn, true);
-  expect(fast.rows, query).toEqual(naive.rows);
-  if (expectIndexOnly !== null) expect(indexOnly(fast.plan), `index_only for ${query}`).toBe(expectIndexOnly);
-  return fast.rows;
-}
+const { run, agrees } = planAgreement(() => db, 'index_only');
 
 describe('index-only COLLECT', () => {
   it('groups every kind of value as the documents do, in AQL order, with counts', async () => {
