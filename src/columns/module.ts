@@ -25,6 +25,12 @@ export const Columns: Module<ResidentColumns> = {
       read: (c) => c.builds,
     },
     {
+      name: 'themis_columns_resident_idle_drops_total',
+      help: 'In-memory column copies dropped because no query read them for ten minutes',
+      type: 'counter',
+      read: (c) => c.idleDrops,
+    },
+    {
       name: 'themis_columns_resident_hits_total',
       help: 'Full-scan COLLECTs answered from in-memory columns',
       type: 'counter',

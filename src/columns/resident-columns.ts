@@ -30,6 +30,8 @@
  * - A scan's values are kept only if no commit changed the table since the
  *   scan's snapshot; otherwise the next scans do not collect until ten
  *   times the scan's duration (at least a second) has passed.
+ * - A copy no query has read for ten minutes is dropped by the next commit
+ *   that changes its table (its writes stop paying for it).
  *
  * Values that are arrays or objects are deep-frozen copies (queries share
  * them); equal strings a scan reads are one string object per column.
@@ -108,6 +110,8 @@ export interface ColumnCopy {
   readonly cols: unknown[][];
   readonly free: number[];
   version: number;
+  /** When a query last read it (ms): a copy unread for `idleMs` is dropped by the next commit that would change it. */
+  lastRead: number;
   /** The slots in key order (made when first asked for since the last insert or delete). */
   slotOrder: number[] | undefined;
 }
@@ -184,16 +188,29 @@ export class ResidentColumns {
   hits = 0;
   misses = 0;
   builds = 0;
+  /** Copies dropped because no query read them for `idleMs`. */
+  idleDrops = 0;
+
+  private readonly idleMs: number;
+  private readonly now: () => number;
 
   /**
    * `maxValues`: the most values (documents × paths) all copies may hold
    * (THEMIS_RESIDENT_COLUMN_VALUES; 0: no copies are made); `epoch`: the
-   * engine's write epoch (Engine.writeEpoch).
+   * engine's write epoch (Engine.writeEpoch). `idleMs` (default 10 minutes):
+   * a copy no query has read for that long is dropped by the next commit
+   * that changes its table, so a table no longer aggregated stops costing
+   * its writes the values and its memory (the next such query collects
+   * them again); `now`: the clock in ms (tests).
    */
   constructor(
     readonly maxValues: number,
     private readonly epoch: () => number,
-  ) {}
+    opts: { idleMs?: number; now?: () => number } = {},
+  ) {
+    this.idleMs = opts.idleMs ?? 600_000;
+    this.now = opts.now ?? Date.now;
+  }
 
   /** `table`'s copy if it holds every path of `names` and is the state of a snapshot of `epoch` (read it, do not change it). */
   get(table: string, names: readonly string[], epoch: number): ColumnCopy | undefined {
@@ -203,6 +220,7 @@ export class ResidentColumns {
       return undefined;
     }
     this.hits++;
+    c.lastRead = this.now();
     return c;
   }
 
@@ -255,6 +273,7 @@ export class ResidentColumns {
       cols: b.cols,
       free: [],
       version: 0,
+      lastRead: this.now(),
       slotOrder: undefined,
     });
     this.total += values;
@@ -304,7 +323,13 @@ export class ResidentColumns {
     for (const c of info.changes) {
       let d = byTable.get(c.table);
       if (d === undefined) {
-        d = { id: c.table, copy: this.copies.get(c.table), ops: [] };
+        let copy = this.copies.get(c.table);
+        if (copy !== undefined && this.now() - copy.lastRead > this.idleMs) {
+          this.drop(c.table);
+          this.idleDrops++;
+          copy = undefined;
+        }
+        d = { id: c.table, copy, ops: [] };
         byTable.set(c.table, d);
       }
       const copy = d.copy;

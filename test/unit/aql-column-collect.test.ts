@@ -219,6 +219,37 @@ describe('ResidentColumns', () => {
     expect(rc.values).toBe(0);
   });
 
+  it('a copy no query read for idleMs is dropped by the next commit that changes its table', () => {
+    let now = 0;
+    const rc = new ResidentColumns(100, () => 1, { idleMs: 1000, now: () => now });
+    const b = rc.claimBuild('t', [['a']], 0)!;
+    b.add('t:1', { a: 1 });
+    expect(rc.offer('t', b, 1, 1)).toBe(true);
+    const part = rc.participant();
+    const commit = (seq: number) =>
+      ({
+        txnId: String(seq),
+        ts: '',
+        changes: [{ seq, key: `t:x${seq}`, table: 't', pk: `x${seq}`, op: 'put', value: null, prev: null, doc: { a: seq } }],
+      }) as never;
+    const write = (seq: number) => {
+      part.write!(commit(seq), undefined, undefined as never);
+      part.applied!(commit(seq), undefined);
+    };
+    now = 900;
+    expect(rc.get('t', ['["a"]'], 1)).toBeDefined(); // read now
+    now = 1800;
+    write(1); // read 900 ms ago: kept, and the commit's value applied
+    expect(rc.tables).toBe(1);
+    expect(rc.values).toBe(4);
+    now = 3000;
+    write(2); // unread for 1,200 ms: dropped, nothing applied
+    expect(rc.tables).toBe(0);
+    expect(rc.values).toBe(0);
+    expect(rc.idleDrops).toBe(1);
+    expect(rc.get('t', ['["a"]'], 1)).toBeUndefined();
+  });
+
   it('a table that does not fit is not kept', () => {
     const rc = new ResidentColumns(3, () => 1);
     const b = rc.claimBuild('t', [['a'], ['b']], 0)!;
