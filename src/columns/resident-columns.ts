@@ -45,6 +45,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as SortedBtree from 'sorted-btree';
+import { deepFreeze } from '../documents/index.js';
 import { CommitDiffs } from '../storage/epoch-cache.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
@@ -83,13 +84,6 @@ export function residentValue(v: unknown): unknown {
   return v !== null && typeof v === 'object' ? deepFreeze(structuredClone(v)) : v;
 }
 
-function deepFreeze(v: unknown): unknown {
-  if (v !== null && typeof v === 'object') {
-    for (const x of Object.values(v)) deepFreeze(x);
-    Object.freeze(v);
-  }
-  return v;
-}
 
 /** An entity key as a string whose code-unit order is LevelDB's order of the key's UTF-8 bytes. */
 export function orderKey(key: string): string {

@@ -6,7 +6,7 @@
  * documents come from the DocumentStore (`readEntity` and the full-scan
  * case of `sourceDocs`).
  */
-import { parseEntityKey, type EntityKey } from '../../documents/index.js';
+import { deepFreeze, parseEntityKey, type EntityKey } from '../../documents/index.js';
 import { assertRead, tableOf } from '../../access.js';
 import { ThemisError } from '../../errors.js';
 import type { ScalarValue } from '../../storage/index.js';
@@ -112,20 +112,6 @@ export function readDocument(cx: EntityReader, key: string, table: string): AqlV
 
 /** Estimated memory of a parsed document beside its text (a flat 90-character document measured ~170 bytes on V8). */
 const parsedBytes = (text: string): number => 64 + 2 * text.length;
-
-function deepFreeze(v: AqlValue): AqlValue {
-  if (v !== null && typeof v === 'object') {
-    Object.freeze(v);
-    if (Array.isArray(v)) {
-      for (const x of v) if (x !== null && typeof x === 'object') deepFreeze(x);
-    } else
-      for (const k in v) {
-        const x = (v as Record<string, AqlValue>)[k]!;
-        if (x !== null && typeof x === 'object') deepFreeze(x);
-      }
-  }
-  return v;
-}
 
 /** The document of `key` in `table` from its stored text. */
 export function toDoc(cx: Pick<ExecContext, 'texts'>, key: string, table: string, text: string): AqlValue {
