@@ -46,7 +46,7 @@
 import { createRequire } from 'node:module';
 import type * as SortedBtree from 'sorted-btree';
 import { deepFreeze } from '../documents/index.js';
-import { CommitDiffs } from '../storage/epoch-cache.js';
+import { CommitDiffs, ScanClaims } from '../storage/epoch-cache.js';
 import type { CommitInfo, CommitParticipant } from '../txn/index.js';
 
 // A CommonJS module whose class is its `default` export (required as such: ESM interop differs between Node and vitest).
@@ -83,7 +83,6 @@ export function valueAt(doc: unknown, path: readonly string[]): unknown {
 export function residentValue(v: unknown): unknown {
   return v !== null && typeof v === 'object' ? deepFreeze(structuredClone(v)) : v;
 }
-
 
 /** An entity key as a string whose code-unit order is LevelDB's order of the key's UTF-8 bytes. */
 export function orderKey(key: string): string {
@@ -172,12 +171,8 @@ interface Diff {
 export class ResidentColumns {
   private readonly copies = new Map<string, ColumnCopy>();
   private readonly diffs = new CommitDiffs<Diff, string>();
-  /** Tables with a scan collecting values. */
-  private readonly building = new Set<string>();
-  /** Earliest time (ms) a scan of a table whose last collection was not kept may collect again. */
-  private readonly retryAt = new Map<string, number>();
-  /** Bumped when a table's copy is dropped: a collection started before cannot be kept. */
-  private readonly generation = new Map<string, number>();
+  /** Scans collecting values, per table. */
+  private readonly scans = new ScanClaims<string>();
   private total = 0;
   hits = 0;
   misses = 0;
@@ -230,7 +225,7 @@ export class ResidentColumns {
    * MAX_PATHS); it counts as under way until `offer` or `abandon`.
    */
   claimBuild(table: string, paths: readonly (readonly string[])[], now: number): ColumnBuild | undefined {
-    if (this.maxValues === 0 || this.building.has(table) || (this.retryAt.get(table) ?? 0) > now) return undefined;
+    if (this.maxValues === 0) return undefined;
     const byName = new Map<string, readonly string[]>();
     for (const p of paths) byName.set(pathName(p), p);
     if (byName.size === 0 || byName.size > MAX_PATHS) return undefined;
@@ -239,23 +234,23 @@ export class ResidentColumns {
       if ([...byName.keys()].every((n) => old.names.includes(n))) return undefined;
       for (let i = 0; i < old.paths.length && byName.size < MAX_PATHS; i++) byName.set(old.names[i]!, old.paths[i]!);
     }
-    this.building.add(table);
+    const token = this.scans.claim(table, now);
+    if (token === undefined) return undefined;
     const room = this.maxValues - this.total + (old === undefined ? 0 : counted(old));
-    return new ColumnBuild(this.generation.get(table) ?? 0, [...byName.keys()], [...byName.values()], Math.floor(room / (byName.size + 1)));
+    return new ColumnBuild(token, [...byName.keys()], [...byName.values()], Math.floor(room / (byName.size + 1)));
   }
 
   /** A complete scan of `table` at a snapshot of `epoch` collected `b` in `ms`: kept if that is still the current state and it fits. */
   offer(table: string, b: ColumnBuild, epoch: number, ms: number): boolean {
-    this.building.delete(table);
     const old = this.copies.get(table);
     const values = b.keys.length * (b.paths.length + 1);
     if (
       b.full ||
-      (this.generation.get(table) ?? 0) !== b.token ||
+      !this.scans.valid(table, b.token) ||
       !this.diffs.marks.current(table, epoch) ||
       this.total - (old === undefined ? 0 : counted(old)) + values > this.maxValues
     ) {
-      this.retryAt.set(table, Date.now() + Math.max(1000, 10 * ms));
+      this.scans.refused(table, ms, this.now());
       return false;
     }
     if (old !== undefined) this.total -= counted(old);
@@ -271,20 +266,19 @@ export class ResidentColumns {
       slotOrder: undefined,
     });
     this.total += values;
-    this.retryAt.delete(table);
+    this.scans.kept(table);
     this.builds++;
     return true;
   }
 
   /** The scan of `table` did not finish (an error, the query stopped): another may collect later. */
   abandon(table: string): void {
-    this.building.delete(table);
-    this.retryAt.set(table, Date.now() + 1000);
+    this.scans.abandoned(table, this.now());
   }
 
   /** Forget `table`'s copy. */
   drop(table: string): void {
-    this.generation.set(table, (this.generation.get(table) ?? 0) + 1);
+    this.scans.invalidate(table);
     const c = this.copies.get(table);
     if (c === undefined) return;
     this.copies.delete(table);

@@ -35,7 +35,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as SortedBtree from 'sorted-btree';
-import { CommitDiffs } from '../storage/epoch-cache.js';
+import { CommitDiffs, ScanClaims } from '../storage/epoch-cache.js';
 
 // A CommonJS module whose class is its `default` export (required as such: ESM interop differs between Node and vitest).
 const BTree = (createRequire(import.meta.url)('sorted-btree') as typeof SortedBtree.default).default;
@@ -63,12 +63,7 @@ interface Diff {
 export class ResidentIndexes {
   private readonly copies = new Map<number, ResidentCopy>();
   private readonly diffs = new CommitDiffs<Diff>();
-  /** Indexes with a scan for a copy under way. */
-  private readonly building = new Set<number>();
-  /** Earliest time (ms) of the next scan of an index whose last one was not kept. */
-  private readonly retryAt = new Map<number, number>();
-  /** Bumped when an index's copy is dropped: a scan started before cannot be kept. */
-  private readonly generation = new Map<number, number>();
+  private readonly scans = new ScanClaims<number>();
   private total = 0;
   hits = 0;
   misses = 0;
@@ -104,9 +99,8 @@ export class ResidentIndexes {
    * scan counts as under way until `offer` or `abandon`.
    */
   claimBuild(id: number, now: number): number | undefined {
-    if (this.maxEntries === 0 || this.copies.has(id) || this.building.has(id) || (this.retryAt.get(id) ?? 0) > now) return undefined;
-    this.building.add(id);
-    return this.generation.get(id) ?? 0;
+    if (this.maxEntries === 0 || this.copies.has(id)) return undefined;
+    return this.scans.claim(id, now);
   }
 
   /**
@@ -115,29 +109,27 @@ export class ResidentIndexes {
    * current state, the index was not dropped meanwhile, and it fits.
    */
   offer(id: number, token: number, keys: readonly string[], epoch: number, ms: number): boolean {
-    this.building.delete(id);
     if (
       this.copies.has(id) ||
-      (this.generation.get(id) ?? 0) !== token ||
+      !this.scans.valid(id, token) ||
       !this.diffs.marks.current(id, epoch) ||
       this.total + keys.length > this.maxEntries
     ) {
-      this.retryAt.set(id, Date.now() + Math.max(1000, 10 * ms));
+      this.scans.refused(id, ms, Date.now());
       return false;
     }
     const tree = new BTree<string, undefined>(undefined, byteOrder);
     for (const k of keys) tree.set(k, undefined);
     this.copies.set(id, { tree, version: 0 });
     this.total += tree.size;
-    this.retryAt.delete(id);
+    this.scans.kept(id);
     this.builds++;
     return true;
   }
 
   /** The scan of index `id` failed (closed storage, a dropped index): another may start later. */
   abandon(id: number): void {
-    this.building.delete(id);
-    this.retryAt.set(id, Date.now() + 1000);
+    this.scans.abandoned(id, Date.now());
   }
 
   /**
@@ -167,7 +159,7 @@ export class ResidentIndexes {
 
   /** Forget index `id`'s copy (dropped, rebuilt, backfilled, or grown past the bound). */
   drop(id: number): void {
-    this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
+    this.scans.invalidate(id);
     const c = this.copies.get(id);
     if (c === undefined) return;
     this.copies.delete(id);

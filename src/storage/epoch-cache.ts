@@ -101,16 +101,16 @@ export class ChangeMarks<K = string> {
 
 /**
  * Per-index (or per-table) state that commits change (index/value-counts.ts,
- * index/resident.ts, columns/resident-columns.ts): the ChangeMarks per id, and each commit's
- * differences held until it ends — handed back if it was written, dropped
- * if not.
+ * index/resident.ts, columns/resident-columns.ts): the ChangeMarks per id,
+ * and each commit's differences held until it ends — handed back if it was
+ * written, dropped if not.
  */
 export class CommitDiffs<D extends { readonly id: K }, K = number> {
   readonly marks = new ChangeMarks<K>();
   /** Each commit in flight's differences (by its last sequence number). */
   private readonly inFlight = new Map<number, D[]>();
 
-  /** Write phase of commit `seq`: index `diff.id` changes by `diff`. */
+  /** Write phase of commit `seq`: `diff.id` changes by `diff`. */
   add(seq: number, diff: D): void {
     this.marks.mark(seq, [diff.id]);
     const prev = this.inFlight.get(seq);
@@ -125,6 +125,57 @@ export class CommitDiffs<D extends { readonly id: K }, K = number> {
     if (diffs === undefined) return [];
     this.inFlight.delete(seq);
     return written ? diffs : [];
+  }
+}
+
+/**
+ * The scans that make in-memory copies (index/resident.ts,
+ * columns/resident-columns.ts), per id: at most one under way, none again
+ * until a wait after one whose result was not kept, and a token per scan
+ * that a drop of the copy invalidates (a scan begun before a drop is never
+ * kept).
+ */
+export class ScanClaims<K> {
+  /** Ids with a scan under way. */
+  private readonly building = new Set<K>();
+  /** Earliest time (ms) of the next scan of an id whose last one was not kept. */
+  private readonly retryAt = new Map<K, number>();
+  /** Bumped by `invalidate`: scans started before cannot be kept. */
+  private readonly generation = new Map<K, number>();
+
+  /** A scan of `id` may start at `now` (none under way, not waiting): its token; under way until kept, refused or abandoned. */
+  claim(id: K, now: number): number | undefined {
+    if (this.building.has(id) || (this.retryAt.get(id) ?? 0) > now) return undefined;
+    this.building.add(id);
+    return this.generation.get(id) ?? 0;
+  }
+
+  /** Whether a scan claimed with `token` may still be kept (no `invalidate` since). */
+  valid(id: K, token: number): boolean {
+    return (this.generation.get(id) ?? 0) === token;
+  }
+
+  /** The scan's result was kept. */
+  kept(id: K): void {
+    this.building.delete(id);
+    this.retryAt.delete(id);
+  }
+
+  /** The scan (of `ms`) finished at `now` but was not kept: the next waits ten times as long, at least a second. */
+  refused(id: K, ms: number, now: number): void {
+    this.building.delete(id);
+    this.retryAt.set(id, now + Math.max(1000, 10 * ms));
+  }
+
+  /** The scan did not finish (an error, a stopped query): another may start a second after `now`. */
+  abandoned(id: K, now: number): void {
+    this.building.delete(id);
+    this.retryAt.set(id, now + 1000);
+  }
+
+  /** The copy of `id` is dropped: scans under way cannot be kept. */
+  invalidate(id: K): void {
+    this.generation.set(id, (this.generation.get(id) ?? 0) + 1);
   }
 }
 
