@@ -43,7 +43,8 @@ export class CheckpointWriter {
   }
   ints(a: Int32Array, from: number, n: number): void {
     this.room(n * 4);
-    if (LE) Buffer.from(a.buffer, a.byteOffset + from * 4, n * 4).copy(this.buf, this.at);
+    // Short runs (a posting's positions: usually one) element-wise; a Buffer view per run costs more than the copy.
+    if (LE && n > 8) Buffer.from(a.buffer, a.byteOffset + from * 4, n * 4).copy(this.buf, this.at);
     else for (let i = 0; i < n; i++) this.buf.writeInt32LE(a[from + i]!, this.at + i * 4);
     this.at += n * 4;
   }

@@ -52,7 +52,7 @@ export class FulltextIndexes {
     return new FulltextIndex(def.id, def.columns[0]!, def.config!, this.engine, this.log);
   }
 
-  /** The in-memory side of a fulltext index: from its checkpoint plus the change log, else from the durable postings. */
+  /** The in-memory side of a fulltext index: from its checkpoint plus the change log, else from the durable records; a layout-1 index is migrated. */
   async load(ft: FulltextIndex, def: IndexDef): Promise<void> {
     const started = Date.now();
     let from: Record<string, unknown>;
@@ -65,6 +65,9 @@ export class FulltextIndexes {
       await ft.load();
       from = { source: 'postings', checkpoint_unused: r.reason ?? 'unknown' };
     }
+    // An index written by an older version (one entry per posting) is rewritten now, before any commit touches it.
+    const migrated = await ft.migrate();
+    if (migrated > 0) from.migrated_documents = migrated;
     this.log.info('fulltext index loaded', { index: indexName(def), ...from, ...ft.stats(), ms: Date.now() - started });
   }
 

@@ -62,7 +62,10 @@ export function ticketedParticipant<I extends TicketedIndex<D, P>, D, P>(o: {
       return drafts.length === 0 ? undefined : { drafts, tickets: [] };
     },
     write: (info, plan, batch) => {
-      if (plan) for (const [ix, d] of plan.drafts) plan.tickets.push([ix, ix.apply(d, batch, info.changes[0]!.seq)]);
+      if (!plan) return;
+      for (const [ix, d] of plan.drafts) plan.tickets.push([ix, ix.apply(d, batch, info.changes[0]!.seq)]);
+      // The drafts are in the batch and the tickets: let them go now rather than when the commit is durable.
+      plan.drafts = [];
     },
     applied: (_info, plan) => {
       if (plan) for (const [ix, p] of plan.tickets) ix.complete(p);

@@ -203,7 +203,7 @@ export function uniqueSubject(table = 'uniq'): ParticipantSubject<Record<string,
 // ---------------------------------------------------------------- fulltext
 
 interface FulltextState {
-  durable: { n: number; sumDl: number; df: [string, number][]; dl: [string, number][] };
+  durable: { n: number; sumDl: number; df: [string, number][]; dl: [string, number][]; postings: [string, [string, number[]][]][] };
   memory: { n: number; sumDl: number; stats: unknown; dl: [string, number][]; postings: [string, [string, number[]][]][] };
 }
 
@@ -256,7 +256,13 @@ export function fulltextSubject(
         postings.push([term, sortedPairs(docs)]);
       }
       return {
-        durable: { n: ds.n, sumDl: ds.sumDl, df: sortedPairs(ds.df), dl: sortedPairs(ds.dl) },
+        durable: {
+          n: ds.n,
+          sumDl: ds.sumDl,
+          df: sortedPairs(ds.df),
+          dl: sortedPairs(ds.dl),
+          postings: sortedPairs([...ds.postings].map(([t, docs]): [string, [string, number[]][]] => [t, sortedPairs(docs)])),
+        },
         memory: { n: mem.n, sumDl: mem.sumDl, stats: ft.stats(), dl: sortedPairs(dl), postings: sortedPairs(postings) },
       };
     },
@@ -284,15 +290,10 @@ export function fulltextSubject(
         postings: [...df.values()].reduce((x, y) => x + y, 0),
         avg_doc_length: n > 0 ? sumDl / n : 0,
       };
+      const sortedPostings = sortedPairs([...postings].map(([t, ds]): [string, [string, number[]][]] => [t, sortedPairs(ds)]));
       return {
-        durable: { n, sumDl, df: sortedPairs(df), dl: sortedPairs(dl) },
-        memory: {
-          n,
-          sumDl,
-          stats,
-          dl: sortedPairs(dl),
-          postings: sortedPairs([...postings].map(([t, ds]): [string, [string, number[]][]] => [t, sortedPairs(ds)])),
-        },
+        durable: { n, sumDl, df: sortedPairs(df), dl: sortedPairs(dl), postings: sortedPostings },
+        memory: { n, sumDl, stats, dl: sortedPairs(dl), postings: sortedPostings },
       };
     },
     recovery: { of: (db) => [index(db).loadedFrom], checkpoint: 'checkpoint', rebuilt: 'postings' },

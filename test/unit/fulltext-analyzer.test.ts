@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ThemisError } from '../../src/errors.js';
 import {
@@ -206,6 +207,36 @@ describe('fieldTexts', () => {
     for (const v of [undefined, null, true, false, { a: 'b' }, NaN, Infinity, -Infinity, 10n]) expect(fieldTexts(v), String(v)).toEqual([]);
     expect(fieldTexts([])).toEqual([]);
   });
+});
+
+describe('Analyzer: all-ASCII texts (found without Unicode tables or NFC)', () => {
+  // A no-break space is no word character but not ASCII: appended, it sends the same text down the Unicode path.
+  const configs: Partial<FulltextConfig>[] = [
+    {},
+    { language: 'en', stemming_enabled: true, stopwords_enabled: true },
+    { language: 'de', normalize_umlauts: true, stemming_enabled: true },
+    { normalize_umlauts: true, stopwords: ['Quelle', 'and'] },
+  ];
+  const asciiText = fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(' ', ',', '-', '_', "'", '\n', '\t', '.', '0', '9', 'ae', 'Ue', 'oe', 'The', 'AND', 'running'),
+        fc.string({ unit: 'binary-ascii', maxLength: 4 }),
+      ),
+      { maxLength: 30 },
+    )
+    .map((parts) => parts.join(''));
+  for (const c of configs) {
+    it(`analyze() gives the same terms and positions as the Unicode path (${JSON.stringify(c)})`, () => {
+      const a = analyzer(c);
+      fc.assert(
+        fc.property(fc.array(asciiText, { minLength: 1, maxLength: 3 }), (texts) => {
+          expect(analyzed(a, texts)).toEqual(analyzed(a, texts.map((t) => `${t}\u00a0`)));
+        }),
+        { numRuns: 400, seed: 3 },
+      );
+    });
+  }
 });
 
 describe('parseFulltextConfig', () => {

@@ -120,6 +120,12 @@ export interface AnalyzedText {
 
 // Letters (with combining marks) and digits; everything else separates tokens.
 const WORD = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu;
+// The same words in a text that is all ASCII (no marks, no other letters), found without Unicode tables.
+const ASCII_WORD = /[A-Za-z0-9]+/g;
+function allAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 const UMLAUTS: Record<string, string> = { ä: 'a', ö: 'o', ü: 'u', ß: 'ss', ẞ: 'ss' };
 
 /**
@@ -143,11 +149,12 @@ export class Analyzer {
     if (config.stemming_enabled) this.stemmer = config.language === 'de' ? porterDe : config.language === 'en' ? porterEn : undefined;
   }
 
-  /** Lowercase, NFC and (if configured) umlaut normalisation of one word. */
-  normalize(word: string): string {
-    let w = word.normalize('NFC').toLowerCase();
+  /** Lowercase, NFC and (if configured) umlaut normalisation of one word (`ascii`: the caller knows it is all ASCII, which is its own NFC form). */
+  normalize(word: string, ascii = false): string {
+    let w = ascii ? word.toLowerCase() : word.normalize('NFC').toLowerCase();
     if (this.config.normalize_umlauts) {
-      w = w.replace(/[äöüßẞ]/g, (c) => UMLAUTS[c] ?? c).replace(/ae|oe|ue/g, (s) => s[0]!);
+      if (!ascii) w = w.replace(/[äöüßẞ]/g, (c) => UMLAUTS[c] ?? c);
+      w = w.replace(/ae|oe|ue/g, (s) => s[0]!);
     }
     return w;
   }
@@ -189,9 +196,12 @@ export class Analyzer {
     let pos = 0;
     for (const text of texts) {
       let last = pos - 1;
-      for (const m of text.matchAll(WORD)) {
+      const ascii = allAscii(text);
+      const words = ascii ? ASCII_WORD : WORD;
+      words.lastIndex = 0;
+      for (let m = words.exec(text); m !== null; m = words.exec(text)) {
         last = pos;
-        const t = this.termOfNormalized(this.normalize(m[0]));
+        const t = this.termOfNormalized(this.normalize(m[0], ascii));
         if (t !== null) {
           length++;
           const ps = terms.get(t);

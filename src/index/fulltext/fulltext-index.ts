@@ -1,5 +1,5 @@
 import type { Logger } from '../../log.js';
-import { type Engine, WriteBatch, decodeAscending, encodeAscending, keyspace, prefixUpperBound } from '../../storage/index.js';
+import { type Engine, WriteBatch, decodeAscending, encodeAscending, keyspace, prefixUpperBound, writeAscii } from '../../storage/index.js';
 import { valueAt } from '../extract.js';
 import { idPrefix } from '../id-prefix.js';
 import { TicketQueue } from '../tickets.js';
@@ -12,12 +12,19 @@ import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
 import { coalesceReplay, type ReplayEntry } from '../replay.js';
 import { makeSnippet, type HighlightOptions } from './snippet.js';
+import { ForwardWriter, decodeForward, sameAnalysis } from './forward.js';
 
 const ftKs = keyspace('fulltext');
-const TAG_DOC = 0x64; // 'd' + entityKey -> dl (uint32)
-const TAG_POSTING = 0x70; // 'p' + term 0x00 entityKey -> positions (varint deltas)
-const TAG_TERM = 0x74; // 't' + term -> df (uint32)
+const TAG_FORWARD = 0x66; // 'f' + entityKey -> the document's postings (forward.ts)
 const TAG_STATS = 0x73; // 's' -> N (uint32), sum of dl (float64)
+const TAG_LAYOUT = 0x76; // 'v' -> layout version (written by the migration from layout 1)
+// Layout 1 (until 2026-12): one entry per posting and per document frequency. Read once, at the migration.
+const TAG_DOC_V1 = 0x64; // 'd' + entityKey -> dl (uint32)
+const TAG_POSTING_V1 = 0x70; // 'p' + term 0x00 entityKey -> positions (varint deltas)
+const TAG_TERM_V1 = 0x74; // 't' + term -> df (uint32)
+const LAYOUT = 2;
+/** Documents per batch when the migration writes their records. */
+const MIGRATE_BATCH = 4096;
 
 /** What one commit (or one backfill batch) does to a document of the index. */
 export interface DocChange {
@@ -28,9 +35,22 @@ export interface DocChange {
   after?: AnalyzedText;
 }
 
+/**
+ * A document change as it waits for durability: its new record (the bytes
+ * written to LevelDB; undefined: not indexed afterwards) and the terms the
+ * index holds for it now. Compact on purpose: a commit's analyses (a map and
+ * an array per term) would otherwise live until the batch is durable, long
+ * enough to be copied by the young-generation GC.
+ */
+export interface PlannedDoc {
+  key: string;
+  record?: Buffer;
+  old?: string[];
+}
+
 /** A planned change of the index, applied to LevelDB in the commit's batch and to memory once durable. */
 export interface FulltextPlan {
-  docs: DocChange[];
+  docs: PlannedDoc[];
   ticket: number;
 }
 
@@ -40,7 +60,7 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Positions as unsigned LEB128 deltas. */
+/** Positions as unsigned LEB128 deltas (layout 1's posting values). */
 export function encodePositions(ps: readonly number[]): Buffer {
   if (ps.length === 1 && ps[0]! < 0x80) return Buffer.of(ps[0]!); // the common case
   return encodeAscending(ps);
@@ -60,25 +80,29 @@ export interface FulltextStats {
 /**
  * One BM25 fulltext index over `table.column`.
  *
- * Durable layout (keyspace `fulltext`, after the 4-byte index id):
- *   'd' entityKey            -> document length (indexed tokens)
- *   'p' term 0x00 entityKey  -> positions (LEB128 deltas; tf = their count)
- *   't' term                 -> document frequency
- *   's'                      -> N (documents with ≥ 1 token), Σ document lengths
- * all written in the entity's commit batch. The statistics are absolute
- * values, so the hook needs the state every earlier commit leaves behind,
- * including commits still in flight: that write-side view is the in-memory
- * index (durable state) overlaid with the `pending*` maps, whose entries
- * belong to a ticket and are dropped once that ticket is applied to memory.
- * Tickets are applied strictly in order, whatever order their writes finish.
+ * Durable layout (keyspace `fulltext`, after the 4-byte index id; layout 2):
+ *   'f' entityKey  -> the document's postings: length, terms, positions (forward.ts)
+ *   's'            -> N (documents with ≥ 1 token), Σ document lengths
+ *   'v'            -> layout version (only where layout 1 was migrated)
+ * written in the entity's commit batch: one entry per changed document plus
+ * the statistics. Document frequencies are not stored: they are the
+ * inverted lists' lengths in memory, which start-up rebuilds from a
+ * checkpoint plus the change log, or from the 'f' records. The statistics
+ * are absolute values, so the hook needs the state every earlier commit
+ * leaves behind, including commits still in flight: that write-side view is
+ * the in-memory index (durable state) overlaid with the `pending*` entries,
+ * which belong to a ticket and are dropped once that ticket is applied to
+ * memory. Tickets are applied strictly in order, whatever order their
+ * writes finish.
  */
 export class FulltextIndex {
   readonly analyzer: Analyzer;
   private memRef = new MemoryIndex();
   private readonly prefix: Buffer;
+  /** The index id and 'f': the start of every document's record key. */
+  private readonly forwardPrefix: Buffer;
   private readonly path: string[];
   private readonly scratch = new SearchScratch();
-  private readonly pendingDf = new Map<string, { df: number; t: number }>();
   private readonly pendingDocs = new Map<string, { dl: number | null; t: number }>();
   private pendingStats: { n: number; sumDl: number; t: number } | undefined;
   private readonly tickets = new TicketQueue<FulltextPlan>(
@@ -101,6 +125,7 @@ export class FulltextIndex {
   ) {
     this.analyzer = new Analyzer(config);
     this.prefix = idPrefix(id);
+    this.forwardPrefix = Buffer.concat([this.prefix, Buffer.of(TAG_FORWARD)]);
     this.path = column.split('.');
   }
 
@@ -143,7 +168,7 @@ export class FulltextIndex {
     for (const c of changes) {
       const before = this.indexedLength(c.key) !== undefined ? this.analyzeDoc(c.prev) : undefined;
       const after = this.analyzeDoc(c.next);
-      if (before === undefined && after === undefined) continue;
+      if (before === undefined ? after === undefined : after !== undefined && sameAnalysis(before, after)) continue;
       out.push({ key: c.key, ...(before ? { before } : {}), ...(after ? { after } : {}) });
     }
     return out;
@@ -163,56 +188,38 @@ export class FulltextIndex {
   /** Add the planned changes to `batch` and to the write-side view; returns the plan to hand to `complete` once durable. */
   apply(docs: DocChange[], batch: WriteBatch, firstSeq?: number): FulltextPlan {
     const t = this.tickets.take(firstSeq);
-    const dfDelta = new Map<string, number>();
-    // Key prefix 'p' term 0x00 of each term, built once per batch (terms repeat across documents).
-    const termParts = new Map<string, Buffer>();
-    const postingKey = (term: string, kb: Buffer): Buffer => {
-      let tp = termParts.get(term);
-      if (!tp) termParts.set(term, (tp = Buffer.concat([this.prefix, Buffer.of(TAG_POSTING), Buffer.from(term, 'utf8'), Buffer.of(0)])));
-      return Buffer.concat([tp, kb], tp.length + kb.length);
-    };
     let n = this.pendingStats?.n ?? this.mem.n;
     let sumDl = this.pendingStats?.sumDl ?? this.mem.sumDl;
-    for (const d of docs) {
-      const kb = Buffer.from(d.key, 'utf8');
+    const planned = this.planned(docs);
+    for (let i = 0; i < docs.length; i++) {
+      const d = docs[i]!;
+      const p = planned[i]!;
       if (d.before) {
         n--;
         sumDl -= d.before.length;
-        for (const [term, ps] of d.before.terms) {
-          const next = d.after?.terms.get(term);
-          if (next && samePositions(ps, next)) continue;
-          if (!next) {
-            dfDelta.set(term, (dfDelta.get(term) ?? 0) - 1);
-            batch.del(ftKs, postingKey(term, kb));
-          }
-        }
       }
       if (d.after) {
         n++;
         sumDl += d.after.length;
-        for (const [term, ps] of d.after.terms) {
-          const old = d.before?.terms.get(term);
-          if (old && samePositions(old, ps)) continue;
-          if (!old) dfDelta.set(term, (dfDelta.get(term) ?? 0) + 1);
-          batch.put(ftKs, postingKey(term, kb), encodePositions(ps));
-        }
-        batch.put(ftKs, this.docKey(kb), u32(d.after.length));
-      } else {
-        batch.del(ftKs, this.docKey(kb));
       }
-      this.pendingDocs.set(d.key, { dl: d.after?.length ?? null, t });
-    }
-    for (const [term, delta] of dfDelta) {
-      if (delta === 0) continue;
-      const df = (this.pendingDf.get(term)?.df ?? this.mem.df(term)) + delta;
-      this.pendingDf.set(term, { df, t });
-      const k = this.termKey(term);
-      if (df > 0) batch.put(ftKs, k, u32(df));
+      const k = this.forwardKey(d.key);
+      if (p.record) batch.put(ftKs, k, p.record);
       else batch.del(ftKs, k);
+      this.pendingDocs.set(d.key, { dl: d.after?.length ?? null, t });
     }
     this.pendingStats = { n, sumDl, t };
     batch.put(ftKs, this.statsKey(), statsValue(n, sumDl));
-    return { docs, ticket: t };
+    return { docs: planned, ticket: t };
+  }
+
+  /** The changes in their waiting form: records encoded (into shared buffers), the old analyses reduced to their terms. */
+  private planned(docs: readonly DocChange[]): PlannedDoc[] {
+    const records = new ForwardWriter();
+    return docs.map((d) => ({
+      key: d.key,
+      ...(d.after ? { record: records.encode(d.after) } : {}),
+      ...(d.before ? { old: [...d.before.terms.keys()] } : {}),
+    }));
   }
 
   /** The plan's batch is durable: apply it (and every earlier ticket) to the in-memory index, in ticket order. */
@@ -233,20 +240,16 @@ export class FulltextIndex {
   private dropPending(p: FulltextPlan): void {
     for (const d of p.docs) {
       if (this.pendingDocs.get(d.key)?.t === p.ticket) this.pendingDocs.delete(d.key);
-      for (const a of [d.before, d.after]) {
-        if (!a) continue;
-        for (const term of a.terms.keys()) if (this.pendingDf.get(term)?.t === p.ticket) this.pendingDf.delete(term);
-      }
     }
     if (this.pendingStats?.t === p.ticket) this.pendingStats = undefined;
   }
 
   /** Apply planned document changes to the in-memory index. */
-  private putInMemory(docs: readonly DocChange[]): void {
+  private putInMemory(docs: readonly PlannedDoc[]): void {
     this.changedSinceCheckpoint += docs.length;
     for (const d of docs) {
-      if (d.after) this.memRef.put(d.key, d.after.length, d.after.terms, d.before?.terms.keys());
-      else if (d.before) this.memRef.delete(d.key, d.before.terms.keys());
+      if (d.record) this.memRef.putRecord(d.key, d.record, d.old);
+      else if (d.old) this.memRef.delete(d.key, d.old);
     }
   }
 
@@ -276,10 +279,56 @@ export class FulltextIndex {
 
   // ------------------------------------------------------------------ durable state
 
-  /** Rebuild the in-memory index from the durable postings (start-up). */
+  /**
+   * Rebuild the in-memory index from the durable records (start-up): each
+   * document's record, in key order, so the documents' numbers ascend and
+   * every posting is an append. A layout-1 index is read from its postings
+   * instead (`migrate` rewrites it afterwards).
+   */
   async load(): Promise<void> {
+    if (await this.isLayout1()) await this.loadLayout1();
+    else {
+      for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_FORWARD), 1024)) {
+        for (const [k, v] of chunk) {
+          const key = k.toString('utf8', 5);
+          const postings: [string, number[]][] = [];
+          const length = decodeForward(v, (t, ps) => postings.push([t, ps]));
+          const doc = this.mem.loadDoc(key, length);
+          for (const [t, ps] of postings) this.mem.loadPosting(t, doc, ps);
+        }
+      }
+    }
+    const { n, sumDl } = this.storedStats();
+    // No usable checkpoint led here: the next checkpoint is due whatever changes.
+    this.changedSinceCheckpoint = Math.max(1, this.memRef.n);
+    this.loadedFrom = 'postings';
+    if (n !== this.mem.n || sumDl !== this.mem.sumDl) {
+      this.log.error('fulltext index statistics disagree with its postings; the postings win', {
+        index_id: this.id,
+        stored_n: n,
+        n: this.mem.n,
+        stored_sum_dl: sumDl,
+        sum_dl: this.mem.sumDl,
+      });
+    }
+  }
+
+  /** Layout 1 holds the durable state: there are entries of it and no layout mark (which the migration writes with its last record). */
+  private async isLayout1(): Promise<boolean> {
+    if (this.engine.getSync(ftKs, this.layoutKey())) return false;
+    return this.hasLayout1Entries();
+  }
+
+  private async hasLayout1Entries(): Promise<boolean> {
+    for (const tag of [TAG_DOC_V1, TAG_POSTING_V1, TAG_TERM_V1])
+      for await (const _ of this.engine.scan(ftKs, { ...this.range(tag), limit: 1 })) return true;
+    return false;
+  }
+
+  /** Layout 1's documents ('d') and postings ('p', grouped by term). */
+  private async loadLayout1(): Promise<void> {
     const docs = new Map<string, number>();
-    for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_DOC), 4096)) {
+    for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_DOC_V1), 4096)) {
       for (const [k, v] of chunk) {
         const key = k.toString('utf8', 5);
         docs.set(key, this.mem.loadDoc(key, v.readUInt32BE(0)));
@@ -289,7 +338,7 @@ export class FulltextIndex {
     // Postings come grouped by term: the term's bytes are compared, not decoded, for each entry.
     let termBytes: Buffer = Buffer.alloc(0);
     let term = '';
-    for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_POSTING), 4096)) {
+    for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_POSTING_V1), 4096)) {
       for (const [k, v] of chunk) {
         const sep = k.indexOf(0, 5);
         if (sep - 5 !== termBytes.length || k.compare(termBytes, 0, termBytes.length, 5, sep) !== 0) {
@@ -301,20 +350,55 @@ export class FulltextIndex {
         else this.mem.loadPosting(term, doc, decodePositions(v));
       }
     }
-    const { n, sumDl } = this.storedStats();
-    // No usable checkpoint led here: the next checkpoint is due whatever changes.
-    this.changedSinceCheckpoint = Math.max(1, this.memRef.n);
-    this.loadedFrom = 'postings';
-    if (missing > 0 || n !== this.mem.n || sumDl !== this.mem.sumDl) {
-      this.log.error('fulltext index statistics disagree with its postings; the postings win', {
-        index_id: this.id,
-        missing,
-        stored_n: n,
-        n: this.mem.n,
-        stored_sum_dl: sumDl,
-        sum_dl: this.mem.sumDl,
-      });
+    if (missing > 0)
+      this.log.error('fulltext index (layout 1) has postings of unknown documents; they are left out', { index_id: this.id, missing });
+  }
+
+  /**
+   * Start-up, once the in-memory side is loaded (from a checkpoint or the
+   * durable state) and before any commit: rewrite a layout-1 index as one
+   * record per document. The records, then the layout mark, are committed
+   * from memory (which equals the durable state here); only then are the
+   * layout-1 entries deleted, so a crash at any point leaves one complete
+   * layout that the next start reads (and finishes migrating). Returns the
+   * documents rewritten (0: nothing to do).
+   */
+  async migrate(): Promise<number> {
+    if (!(await this.hasLayout1Entries())) return 0;
+    let written = 0;
+    if (!this.engine.getSync(ftKs, this.layoutKey())) {
+      // Records an interrupted migration left behind are not trusted: memory (= layout 1) is written whole.
+      await deleteRange(this.engine, this.range(TAG_FORWARD));
+      const m = this.memRef;
+      const perDoc = new Map<number, Map<string, number[]>>();
+      for (const [term, pl] of m.terms) {
+        for (let i = 0; i < pl.len; i++) {
+          const doc = pl.docs[i]!;
+          let terms = perDoc.get(doc);
+          if (!terms) perDoc.set(doc, (terms = new Map()));
+          terms.set(term, [...pl.positions(i)]);
+        }
+      }
+      let batch = new WriteBatch();
+      let records = new ForwardWriter();
+      for (let doc = 0; doc < m.docKeys.length; doc++) {
+        const key = m.docKeys[doc];
+        if (key === undefined) continue;
+        batch.put(ftKs, this.forwardKey(key), records.encode({ length: m.docLen[doc]!, terms: perDoc.get(doc) ?? new Map() }));
+        written++;
+        if (batch.length >= MIGRATE_BATCH) {
+          await this.engine.commit(batch);
+          batch = new WriteBatch();
+          records = new ForwardWriter();
+        }
+      }
+      batch.put(ftKs, this.statsKey(), statsValue(m.n, m.sumDl));
+      batch.put(ftKs, this.layoutKey(), u32(LAYOUT));
+      await this.engine.commit(batch);
     }
+    for (const tag of [TAG_POSTING_V1, TAG_TERM_V1, TAG_DOC_V1]) await deleteRange(this.engine, this.range(tag));
+    this.log.info('fulltext index rewritten as one record per document (layout 2)', { index_id: this.id, documents: written });
+    return written;
   }
 
   /**
@@ -363,7 +447,7 @@ export class FulltextIndex {
       this.memRef = c.mem;
       const read = { entries: 0 };
       // The same planning as the commit hook (nothing is pending at start, so the view is memory), once per key.
-      for await (const changes of coalesceReplay(replay(c.seq), read)) this.putInMemory(this.plan(changes));
+      for await (const changes of coalesceReplay(replay(c.seq), read)) this.putInMemory(this.planned(this.plan(changes)));
       const replayed = read.entries;
       const { n, sumDl } = this.storedStats();
       if (n !== this.memRef.n || sumDl !== this.memRef.sumDl)
@@ -378,13 +462,30 @@ export class FulltextIndex {
     }
   }
 
-  /** The durable statistics (for checks): N, Σdl, df per term, dl per document. */
-  async durableStats(): Promise<{ n: number; sumDl: number; df: Map<string, number>; dl: Map<string, number> }> {
+  /** The durable state (for checks): N and Σdl as stored, and df per term, dl per document and the postings as the records hold them. */
+  async durableStats(): Promise<{
+    n: number;
+    sumDl: number;
+    df: Map<string, number>;
+    dl: Map<string, number>;
+    postings: Map<string, Map<string, number[]>>;
+  }> {
     const df = new Map<string, number>();
     const dl = new Map<string, number>();
-    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_TERM))) df.set(k.subarray(5).toString('utf8'), v.readUInt32BE(0));
-    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_DOC))) dl.set(k.subarray(5).toString('utf8'), v.readUInt32BE(0));
-    return { ...this.storedStats(), df, dl };
+    const postings = new Map<string, Map<string, number[]>>();
+    for await (const [k, v] of this.engine.scan(ftKs, this.range(TAG_FORWARD))) {
+      const key = k.subarray(5).toString('utf8');
+      dl.set(
+        key,
+        decodeForward(v, (t, ps) => {
+          df.set(t, (df.get(t) ?? 0) + 1);
+          let docs = postings.get(t);
+          if (!docs) postings.set(t, (docs = new Map()));
+          docs.set(key, ps);
+        }),
+      );
+    }
+    return { ...this.storedStats(), df, dl, postings };
   }
 
   private range(tag: number): { gte: Buffer; lt: Buffer } {
@@ -392,35 +493,40 @@ export class FulltextIndex {
     return { gte, lt: prefixUpperBound(gte) };
   }
 
-  private docKey(key: Buffer): Buffer {
-    return Buffer.concat([this.prefix, Buffer.of(TAG_DOC), key]);
+  private forwardKey(key: string): Buffer {
+    const p = this.forwardPrefix;
+    let k = Buffer.allocUnsafe(p.length + key.length);
+    if (writeAscii(k, p.length, key) < 0) {
+      k = Buffer.allocUnsafe(p.length + Buffer.byteLength(key, 'utf8'));
+      k.write(key, p.length, 'utf8');
+    }
+    for (let i = 0; i < p.length; i++) k[i] = p[i]!;
+    return k;
+  }
+
+  private layoutKey(): Buffer {
+    return Buffer.concat([this.prefix, Buffer.of(TAG_LAYOUT)]);
   }
 
   private statsKey(): Buffer {
     return Buffer.concat([this.prefix, Buffer.of(TAG_STATS)]);
   }
 
-  private termKey(term: string): Buffer {
-    return Buffer.concat([this.prefix, Buffer.of(TAG_TERM), Buffer.from(term, 'utf8')]);
-  }
-
   /** Remove every durable entry of index `id` (drop). */
-  static async deleteAll(engine: Engine, id: number): Promise<void> {
+  static deleteAll(engine: Engine, id: number): Promise<void> {
     const gte = idPrefix(id);
-    const lt = prefixUpperBound(gte);
-    for (;;) {
-      const b = new WriteBatch();
-      for await (const [k] of engine.scan(ftKs, { gte, lt, limit: 10_000 })) b.del(ftKs, k);
-      if (b.length === 0) return;
-      await engine.commit(b);
-    }
+    return deleteRange(engine, { gte, lt: prefixUpperBound(gte) });
   }
 }
 
-function samePositions(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Delete every entry of the range, 10,000 per batch. */
+async function deleteRange(engine: Engine, range: { gte: Buffer; lt: Buffer }): Promise<void> {
+  for (;;) {
+    const b = new WriteBatch();
+    for await (const [k] of engine.scan(ftKs, { ...range, limit: 10_000 })) b.del(ftKs, k);
+    if (b.length === 0) return;
+    await engine.commit(b);
+  }
 }
 
 function statsValue(n: number, sumDl: number): Buffer {

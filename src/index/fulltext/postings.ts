@@ -10,6 +10,8 @@
  * positions replaced by updates are garbage-collected when they exceed half
  * of the pool.
  */
+import { decodeAnalysis, decodeForward } from './forward.js';
+
 /** Index of `v` in the ascending entries a[from] … a[to - 1], or -1 (binary search). */
 export function indexOfSorted(a: Int32Array, from: number, to: number, v: number): number {
   let lo = from;
@@ -28,6 +30,9 @@ export function indexOfSorted(a: Int32Array, from: number, to: number, v: number
 export const BLOCK = 64;
 export const PAIRS = 4;
 
+/** The block-max metadata of a list no query has bounded yet (shared: most terms are never searched). */
+const NO_PAIRS = new Int32Array(0);
+
 export class PostingList {
   len = 0;
   docs: Int32Array;
@@ -39,7 +44,7 @@ export class PostingList {
   // Block-max metadata for top-k pruning: per block of BLOCK postings, up to PAIRS (tf, length)
   // pairs that dominate every posting of the block (its Pareto frontier: no posting has a larger
   // tf at a smaller length than some pair). Recomputed lazily from the first posting changed since.
-  private blockPairs = new Int32Array(0);
+  private blockPairs = NO_PAIRS;
   private dirtyFrom = 0;
 
   constructor(capacity = 4) {
@@ -124,6 +129,10 @@ export class PostingList {
 
   /** Insert or replace the positions of `doc` (ascending, non-empty). */
   upsert(doc: number, positions: readonly number[]): void {
+    if (this.len === 0 || this.docs[this.len - 1]! < doc) {
+      this.append(doc, positions);
+      return;
+    }
     let i = this.search(doc);
     this.touch(i >= 0 ? i : -i - 1);
     if (i >= 0) {
@@ -151,6 +160,24 @@ export class PostingList {
     this.tfs[i] = positions.length;
     this.pool.set(positions, this.poolLen);
     this.poolLen += positions.length;
+  }
+
+  /** `doc` after every document of the list (the common case: new documents take the highest numbers, and loads go in order). */
+  private append(doc: number, positions: readonly number[]): void {
+    const i = this.len;
+    if (i < this.dirtyFrom) this.dirtyFrom = i;
+    if (i === this.docs.length) this.grow();
+    const n = positions.length;
+    if (this.poolLen + n > this.pool.length) this.ensurePool(n);
+    this.docs[i] = doc;
+    this.tfs[i] = n;
+    let o = this.poolLen;
+    this.offs[i] = o;
+    // An element-wise copy: TypedArray.set from a (mostly one-element) array is a slow generic call.
+    const pool = this.pool;
+    for (let k = 0; k < n; k++) pool[o++] = positions[k]!;
+    this.poolLen = o;
+    this.len = i + 1;
   }
 
   remove(doc: number): boolean {
@@ -218,11 +245,9 @@ export class PostingList {
 
   private grow(): void {
     const cap = Math.max(4, this.docs.length * 2);
-    for (const f of ['docs', 'tfs', 'offs'] as const) {
-      const a = new Int32Array(cap);
-      a.set(this[f]);
-      this[f] = a;
-    }
+    this.docs = grown(this.docs, cap);
+    this.tfs = grown(this.tfs, cap);
+    this.offs = grown(this.offs, cap);
   }
 
   private ensurePool(extra: number): void {
@@ -251,6 +276,12 @@ export class PostingList {
     this.poolLen = o;
     this.garbage = 0;
   }
+}
+
+function grown(a: Int32Array, cap: number): Int32Array {
+  const b = new Int32Array(cap);
+  b.set(a);
+  return b;
 }
 
 /** Documents, their lengths and the posting lists of one index. */
@@ -306,8 +337,47 @@ export class MemoryIndex {
     this.postings++;
   }
 
+  /**
+   * Add or replace a document from its durable record (forward.ts), without
+   * building its term map when it is new (`oldTerms`: the postings it has now).
+   */
+  putRecord(key: string, record: Uint8Array, oldTerms?: Iterable<string>): void {
+    if (oldTerms) {
+      const a = decodeAnalysis(record);
+      this.put(key, a.length, a.terms, oldTerms);
+      return;
+    }
+    let doc = -1;
+    decodeForward(
+      record,
+      (t, ps) => this.addPosting(t, doc, ps),
+      (length) => {
+        doc = this.slot(key, length);
+      },
+    );
+  }
+
   /** Add or replace a document (its previous postings are those in `oldTerms`). */
   put(key: string, length: number, terms: ReadonlyMap<string, readonly number[]>, oldTerms?: Iterable<string>): void {
+    const doc = this.slot(key, length);
+    if (oldTerms) for (const t of oldTerms) if (!terms.has(t)) this.removePosting(t, doc);
+    for (const [t, ps] of terms) this.addPosting(t, doc, ps);
+  }
+
+  private addPosting(t: string, doc: number, ps: readonly number[]): void {
+    let pl = this.terms.get(t);
+    if (!pl) {
+      pl = new PostingList();
+      this.terms.set(t, pl);
+      this.added.push(t);
+    }
+    const before = pl.len;
+    pl.upsert(doc, ps);
+    this.postings += pl.len - before;
+  }
+
+  /** The number of document `key` (a new one if needed) with its length set. */
+  private slot(key: string, length: number): number {
     let doc = this.keyToDoc.get(key);
     if (doc === undefined) {
       doc = this.free.pop() ?? this.docKeys.length;
@@ -325,18 +395,7 @@ export class MemoryIndex {
     }
     this.docLen[doc] = length;
     this.sumDl += length;
-    if (oldTerms) for (const t of oldTerms) if (!terms.has(t)) this.removePosting(t, doc);
-    for (const [t, ps] of terms) {
-      let pl = this.terms.get(t);
-      if (!pl) {
-        pl = new PostingList();
-        this.terms.set(t, pl);
-        this.added.push(t);
-      }
-      const before = pl.len;
-      pl.upsert(doc, ps);
-      this.postings += pl.len - before;
-    }
+    return doc;
   }
 
   delete(key: string, oldTerms: Iterable<string>): void {
