@@ -252,7 +252,7 @@ export function fulltextSubject(
       const postings: [string, [string, number[]][]][] = [];
       for (const [term, pl] of mem.terms) {
         const docs: [string, number[]][] = [];
-        for (let i = 0; i < pl.len; i++) docs.push([mem.docKeys[pl.docs[i]!]!, [...pl.positions(i)]]);
+        for (let i = 0; i < pl.len; i++) docs.push([mem.docKeys[pl.docAt(i)]!, [...pl.positions(i)]]);
         postings.push([term, sortedPairs(docs)]);
       }
       return {

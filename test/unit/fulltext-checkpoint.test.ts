@@ -118,7 +118,7 @@ describe('checkpoint file format', () => {
       [...m.terms]
         .map(([t, pl]) => [
           t,
-          Array.from({ length: pl.len }, (_, i) => [m.docKeys[pl.docs[i]!], m.docLen[pl.docs[i]!], [...pl.positions(i)]]),
+          Array.from({ length: pl.len }, (_, i) => [m.docKeys[pl.docAt(i)], m.docLen[pl.docAt(i)], [...pl.positions(i)]]),
         ])
         .sort();
     expect(view(back.mem)).toEqual(view(mem));

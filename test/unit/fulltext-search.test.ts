@@ -30,7 +30,7 @@ const rng = prng;
 // ---------------------------------------------------------------- PostingList
 
 /** Every (doc, positions) of a posting list, in its order. */
-const contents = (pl: PostingList): [number, number[]][] => Array.from({ length: pl.len }, (_, i) => [pl.docs[i]!, [...pl.positions(i)]]);
+const contents = (pl: PostingList): [number, number[]][] => Array.from({ length: pl.len }, (_, i) => [pl.docAt(i), [...pl.positions(i)]]);
 const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k);
 
 describe('PostingList', () => {
@@ -64,7 +64,7 @@ describe('PostingList', () => {
       [4, [2, 3]],
       [8, [6, 9]],
     ]);
-    expect(pl.tfs[pl.find(4)]).toBe(2);
+    expect(pl.tfAt(pl.find(4))).toBe(2);
   });
 
   it('remove drops one document and reports whether it was there', () => {
@@ -89,7 +89,7 @@ describe('PostingList', () => {
     const pl = new PostingList();
     for (let i = 0; i < 10_000; i++) pl.upsert(1, range(i, 10 + (i % 2)));
     expect(contents(pl)).toEqual([[1, range(9999, 11)]]);
-    expect(pl.pool.length).toBeLessThan(200);
+    expect(pl.buf.length).toBeLessThan(200);
 
     const many = new PostingList();
     for (let d = 0; d < 100; d++) many.upsert(d, range(d, 10));
@@ -109,7 +109,7 @@ describe('PostingList', () => {
           for (const d of docs) pl.upsert(d, [0]);
           const from = Math.min(from0, pl.len);
           let lowerBound = 0;
-          while (lowerBound < pl.len && pl.docs[lowerBound]! < doc) lowerBound++;
+          while (lowerBound < pl.len && pl.docAt(lowerBound) < doc) lowerBound++;
           expect(pl.seek(doc, from)).toBe(Math.max(from, lowerBound));
         },
       ),
@@ -138,7 +138,7 @@ describe('PostingList', () => {
           }
           expect(contents(pl)).toEqual([...model].sort((a, b) => a[0] - b[0]));
         }
-        for (const d of model.keys()) expect(pl.docs[pl.find(d)]).toBe(d);
+        for (const d of model.keys()) expect(pl.docAt(pl.find(d))).toBe(d);
       }),
       { numRuns: 300 },
     );

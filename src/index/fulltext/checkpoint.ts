@@ -59,15 +59,16 @@ export function encodeCheckpoint(c: CheckpointContent): Buffer {
     w.str(term);
     w.u32(pl.len);
     const docs = new Int32Array(pl.len);
+    const tfs = new Int32Array(pl.len);
     let positions = 0;
     for (let i = 0; i < pl.len; i++) {
-      docs[i] = ordinal[pl.docs[i]!]!;
-      positions += pl.tfs[i]!;
+      docs[i] = ordinal[pl.docAt(i)]!;
+      positions += tfs[i] = pl.tfAt(i);
     }
     w.ints(docs, 0, pl.len);
-    w.ints(pl.tfs, 0, pl.len);
+    w.ints(tfs, 0, pl.len);
     w.u32(positions);
-    for (let i = 0; i < pl.len; i++) w.ints(pl.pool, pl.offs[i]!, pl.tfs[i]!);
+    for (let i = 0; i < pl.len; i++) w.ints(pl.buf, pl.offAt(i), tfs[i]!);
   }
   return w.done();
 }

@@ -373,7 +373,7 @@ export class FulltextIndex {
       const perDoc = new Map<number, Map<string, number[]>>();
       for (const [term, pl] of m.terms) {
         for (let i = 0; i < pl.len; i++) {
-          const doc = pl.docs[i]!;
+          const doc = pl.docAt(i);
           let terms = perDoc.get(doc);
           if (!terms) perDoc.set(doc, (terms = new Map()));
           terms.set(term, [...pl.positions(i)]);

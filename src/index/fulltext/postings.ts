@@ -1,14 +1,17 @@
 /**
  * In-memory form of one fulltext index: the query side. Rebuilt from the
- * durable postings at start and updated after each commit is durable, in
+ * durable records at start and updated after each commit is durable, in
  * commit order, so it always equals the committed LevelDB state at some
  * commit boundary.
  *
  * A posting list keeps the documents of one term sorted by document number
- * in parallel typed arrays (doc, tf, offset of the positions in a shared
- * pool); appends are amortised O(1), a lookup is a binary search, and
- * positions replaced by updates are garbage-collected when they exceed half
- * of the pool.
+ * in ONE typed array: rows of (document, term frequency, offset of the
+ * positions) first, the positions after them. Appends are amortised O(1), a
+ * lookup is a binary search over the rows, and positions replaced by updates
+ * are dropped when they exceed half of those stored (or at the next growth).
+ * One array per term rather than four: an indexed commit appends ~19
+ * postings per document to lists spread over the whole heap, and each
+ * separate array is another cache miss (and another object for the GC).
  */
 import { decodeAnalysis, decodeForward } from './forward.js';
 
@@ -33,12 +36,15 @@ export const PAIRS = 4;
 /** The block-max metadata of a list no query has bounded yet (shared: most terms are never searched). */
 const NO_PAIRS = new Int32Array(0);
 
+/** Ints per posting row in `PostingList.buf`: document, term frequency, offset of its positions in `buf`. */
+export const ROW = 3;
+
 export class PostingList {
   len = 0;
-  docs: Int32Array;
-  tfs: Int32Array;
-  offs: Int32Array;
-  pool: Int32Array;
+  /** Rows (doc, tf, offset) at [ROW·i …], for i < len; positions from ROW·rowCap on. Replaced when it grows. */
+  buf: Int32Array;
+  private rowCap: number;
+  /** Positions stored after the rows, those of replaced or removed postings (`garbage`) included. */
   poolLen = 0;
   private garbage = 0;
   // Block-max metadata for top-k pruning: per block of BLOCK postings, up to PAIRS (tf, length)
@@ -47,61 +53,82 @@ export class PostingList {
   private blockPairs = NO_PAIRS;
   private dirtyFrom = 0;
 
-  constructor(capacity = 4) {
-    this.docs = new Int32Array(capacity);
-    this.tfs = new Int32Array(capacity);
-    this.offs = new Int32Array(capacity);
-    this.pool = new Int32Array(capacity * 2);
+  /** Room for `capacity` postings with one position each (most terms occur once per document). */
+  constructor(capacity = 2) {
+    this.rowCap = Math.max(1, capacity);
+    this.buf = new Int32Array((ROW + 1) * this.rowCap);
   }
 
   /** A list from parallel arrays (ascending docs) and the positions of all postings in order. */
   static fromArrays(docs: Int32Array, tfs: Int32Array, positions: Int32Array): PostingList {
-    const pl = new PostingList(0);
-    pl.docs = docs;
-    pl.tfs = tfs;
-    pl.offs = new Int32Array(docs.length);
-    let o = 0;
-    for (let i = 0; i < docs.length; i++) {
-      pl.offs[i] = o;
+    const n = docs.length;
+    const pl = new PostingList(1);
+    pl.rowCap = Math.max(1, n);
+    const buf = new Int32Array(ROW * pl.rowCap + positions.length);
+    let o = ROW * pl.rowCap;
+    for (let i = 0; i < n; i++) {
+      buf[ROW * i] = docs[i]!;
+      buf[ROW * i + 1] = tfs[i]!;
+      buf[ROW * i + 2] = o;
       o += tfs[i]!;
     }
-    if (o !== positions.length) throw new Error('posting list positions do not match its frequencies');
-    pl.pool = positions;
-    pl.poolLen = o;
-    pl.len = docs.length;
+    if (o - ROW * pl.rowCap !== positions.length) throw new Error('posting list positions do not match its frequencies');
+    buf.set(positions, ROW * pl.rowCap);
+    pl.buf = buf;
+    pl.poolLen = positions.length;
+    pl.len = n;
     return pl;
+  }
+
+  docAt(i: number): number {
+    return this.buf[ROW * i]!;
+  }
+
+  tfAt(i: number): number {
+    return this.buf[ROW * i + 1]!;
+  }
+
+  /** Where the positions of posting `i` start in `buf` (`tfAt(i)` of them). */
+  offAt(i: number): number {
+    return this.buf[ROW * i + 2]!;
+  }
+
+  positions(i: number): Int32Array {
+    const o = this.buf[ROW * i + 2]!;
+    return this.buf.subarray(o, o + this.buf[ROW * i + 1]!);
   }
 
   /** Index of `doc`, or -1. */
   find(doc: number): number {
-    return indexOfSorted(this.docs, 0, this.len, doc);
+    const i = this.search(doc);
+    return i < 0 ? -1 : i;
   }
 
   /** Call `f` with every document, in ascending order. */
   forEachDoc(f: (doc: number) => void): void {
-    const { docs, len } = this;
-    for (let i = 0; i < len; i++) f(docs[i]!);
+    const { buf, len } = this;
+    for (let i = 0; i < len; i++) f(buf[ROW * i]!);
   }
 
   /** The first index ≥ `from` whose document is ≥ `doc` (galloping search; `len` if none). */
   seek(doc: number, from: number): number {
-    const d = this.docs;
+    const b = this.buf;
     const n = this.len;
-    if (from >= n || d[from]! >= doc) return from;
+    if (from >= n || b[ROW * from]! >= doc) return from;
     let step = 1;
     let lo = from;
     let hi = from + 1;
-    while (hi < n && d[hi]! < doc) {
+    while (hi < n && b[ROW * hi]! < doc) {
       lo = hi;
       step *= 2;
       hi = lo + step;
     }
     if (hi > n) hi = n;
-    // d[lo] < doc; answer in (lo, hi]
+    // b[lo] < doc; answer in (lo, hi]
     lo++;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (d[mid]! < doc) lo = mid + 1;
+      if (b[ROW * mid]! < doc) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -109,12 +136,13 @@ export class PostingList {
 
   /** Index of `doc`, or -(insertion point) - 1. */
   private search(doc: number): number {
-    if (this.len === 0 || this.docs[this.len - 1]! < doc) return -this.len - 1;
+    const b = this.buf;
+    if (this.len === 0 || b[ROW * (this.len - 1)]! < doc) return -this.len - 1;
     let lo = 0;
     let hi = this.len - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const v = this.docs[mid]!;
+      const v = b[ROW * mid]!;
       if (v < doc) lo = mid + 1;
       else if (v > doc) hi = mid - 1;
       else return mid;
@@ -122,80 +150,121 @@ export class PostingList {
     return -lo - 1;
   }
 
-  positions(i: number): Int32Array {
-    const o = this.offs[i]!;
-    return this.pool.subarray(o, o + this.tfs[i]!);
-  }
-
   /** Insert or replace the positions of `doc` (ascending, non-empty). */
-  upsert(doc: number, positions: readonly number[]): void {
-    if (this.len === 0 || this.docs[this.len - 1]! < doc) {
+  upsert(doc: number, positions: ArrayLike<number>): void {
+    const n = positions.length;
+    if (this.len === 0 || this.buf[ROW * (this.len - 1)]! < doc) {
       this.append(doc, positions);
       return;
     }
     let i = this.search(doc);
     this.touch(i >= 0 ? i : -i - 1);
     if (i >= 0) {
-      const old = this.tfs[i]!;
-      if (positions.length <= old) {
-        this.pool.set(positions, this.offs[i]!);
-        this.garbage += old - positions.length;
-        this.tfs[i] = positions.length;
+      const r = ROW * i;
+      const old = this.buf[r + 1]!;
+      if (n <= old) {
+        this.copyIn(positions, this.buf[r + 2]!);
+        this.garbage += old - n;
+        this.buf[r + 1] = n;
         return;
       }
       this.garbage += old;
+      this.buf[r + 1] = 0; // its old positions are garbage now: a relayout below must not copy them
     } else {
       i = -i - 1;
-      if (this.len === this.docs.length) this.grow();
-      if (i < this.len) {
-        this.docs.copyWithin(i + 1, i, this.len);
-        this.tfs.copyWithin(i + 1, i, this.len);
-        this.offs.copyWithin(i + 1, i, this.len);
-      }
+      if (this.len === this.rowCap) this.relayout(this.rowCap * 2, n);
+      const b = this.buf;
+      b.copyWithin(ROW * (i + 1), ROW * i, ROW * this.len);
+      b[ROW * i] = doc;
+      b[ROW * i + 1] = 0;
+      b[ROW * i + 2] = ROW * this.rowCap + this.poolLen;
       this.len++;
-      this.docs[i] = doc;
     }
-    this.ensurePool(positions.length);
-    this.offs[i] = this.poolLen;
-    this.tfs[i] = positions.length;
-    this.pool.set(positions, this.poolLen);
-    this.poolLen += positions.length;
+    this.roomFor(n);
+    const r = ROW * i;
+    const o = ROW * this.rowCap + this.poolLen;
+    this.buf[r + 1] = n;
+    this.buf[r + 2] = o;
+    this.copyIn(positions, o);
+    this.poolLen += n;
   }
 
   /** `doc` after every document of the list (the common case: new documents take the highest numbers, and loads go in order). */
-  private append(doc: number, positions: readonly number[]): void {
+  private append(doc: number, positions: ArrayLike<number>): void {
     const i = this.len;
-    if (i < this.dirtyFrom) this.dirtyFrom = i;
-    if (i === this.docs.length) this.grow();
     const n = positions.length;
-    if (this.poolLen + n > this.pool.length) this.ensurePool(n);
-    this.docs[i] = doc;
-    this.tfs[i] = n;
-    let o = this.poolLen;
-    this.offs[i] = o;
-    // An element-wise copy: TypedArray.set from a (mostly one-element) array is a slow generic call.
-    const pool = this.pool;
-    for (let k = 0; k < n; k++) pool[o++] = positions[k]!;
-    this.poolLen = o;
+    if (i < this.dirtyFrom) this.dirtyFrom = i;
+    if (i === this.rowCap) this.relayout(this.rowCap * 2, n);
+    else this.roomFor(n);
+    const b = this.buf;
+    let o = ROW * this.rowCap + this.poolLen;
+    b[ROW * i] = doc;
+    b[ROW * i + 1] = n;
+    b[ROW * i + 2] = o;
+    // element-wise: TypedArray.set from a (mostly one-element) array is a slow generic call
+    for (let k = 0; k < n; k++) b[o++] = positions[k]!;
+    this.poolLen += n;
     this.len = i + 1;
+  }
+
+  private copyIn(positions: ArrayLike<number>, at: number): void {
+    const b = this.buf;
+    for (let k = 0; k < positions.length; k++) b[at + k] = positions[k]!;
   }
 
   remove(doc: number): boolean {
     const i = this.find(doc);
     if (i < 0) return false;
     this.touch(i);
-    this.garbage += this.tfs[i]!;
-    this.docs.copyWithin(i, i + 1, this.len);
-    this.tfs.copyWithin(i, i + 1, this.len);
-    this.offs.copyWithin(i, i + 1, this.len);
+    this.garbage += this.buf[ROW * i + 1]!;
+    this.buf.copyWithin(ROW * i, ROW * (i + 1), ROW * this.len);
     this.len--;
-    if (this.garbage > 64 && this.garbage * 2 > this.poolLen) this.compact();
+    if (this.garbage > 64 && this.garbage * 2 > this.poolLen) this.relayout(this.rowCap, 0);
     return true;
   }
 
   /** Postings from index `i` on changed (or their documents' lengths did: every update of a document upserts all its terms). */
   private touch(i: number): void {
     if (i < this.dirtyFrom) this.dirtyFrom = i;
+  }
+
+  /** Room for `n` more positions after the stored ones (garbage dropped first when it is half of them). */
+  private roomFor(n: number): void {
+    if (ROW * this.rowCap + this.poolLen + n <= this.buf.length) return;
+    this.relayout(this.rowCap, n);
+  }
+
+  /**
+   * A new `buf` with `rowCap` rows and room for the live positions plus
+   * `extra` (at least doubling the position space when that is what ran
+   * out); the live positions are copied in row order, garbage dropped.
+   */
+  private relayout(rowCap: number, extra: number): void {
+    const old = this.buf;
+    const poolCap = old.length - ROW * this.rowCap;
+    const live = this.poolLen - this.garbage;
+    let cap: number;
+    if (rowCap !== this.rowCap)
+      cap = live + extra > poolCap ? Math.max(poolCap * 2, live + extra) : poolCap; // rows ran out
+    else if (extra === 0)
+      cap = Math.min(poolCap, Math.max(8, live * 2)); // compaction after removes
+    // positions ran out: dropping the garbage is room enough when it is over half of them, else double
+    else cap = this.garbage * 2 > this.poolLen && live + extra <= poolCap ? poolCap : Math.max(poolCap * 2, live + extra);
+    const b = new Int32Array(ROW * rowCap + cap);
+    let o = ROW * rowCap;
+    for (let i = 0; i < this.len; i++) {
+      const r = ROW * i;
+      const tf = old[r + 1]!;
+      const from = old[r + 2]!;
+      b[r] = old[r]!;
+      b[r + 1] = tf;
+      b[r + 2] = o;
+      for (let k = 0; k < tf; k++) b[o++] = old[from + k]!;
+    }
+    this.buf = b;
+    this.rowCap = rowCap;
+    this.poolLen = o - ROW * rowCap;
+    this.garbage = 0;
   }
 
   /**
@@ -213,14 +282,15 @@ export class PostingList {
       }
       const tf: number[] = [];
       const dl: number[] = [];
+      const b0 = this.buf;
       for (let b = Math.floor(Math.min(this.dirtyFrom, this.len) / BLOCK); b < blocks; b++) {
         const end = Math.min(this.len, (b + 1) * BLOCK);
         tf.length = 0;
         dl.length = 0;
         const order: number[] = [];
         for (let i = b * BLOCK; i < end; i++) {
-          tf.push(this.tfs[i]!);
-          dl.push(docLen[this.docs[i]!]!);
+          tf.push(b0[ROW * i + 1]!);
+          dl.push(docLen[b0[ROW * i]!]!);
           order.push(order.length);
         }
         // frontier: by tf descending (then length ascending), keep each posting shorter than all before it
@@ -242,46 +312,6 @@ export class PostingList {
     }
     return this.blockPairs;
   }
-
-  private grow(): void {
-    const cap = Math.max(4, this.docs.length * 2);
-    this.docs = grown(this.docs, cap);
-    this.tfs = grown(this.tfs, cap);
-    this.offs = grown(this.offs, cap);
-  }
-
-  private ensurePool(extra: number): void {
-    if (this.poolLen + extra <= this.pool.length) return;
-    if (this.garbage * 2 > this.poolLen) {
-      this.compact();
-      if (this.poolLen + extra <= this.pool.length) return;
-    }
-    const a = new Int32Array(Math.max(this.pool.length * 2, this.poolLen + extra));
-    a.set(this.pool.subarray(0, this.poolLen));
-    this.pool = a;
-  }
-
-  private compact(): void {
-    let used = 0;
-    for (let i = 0; i < this.len; i++) used += this.tfs[i]!;
-    const a = new Int32Array(Math.max(8, used * 2));
-    let o = 0;
-    for (let i = 0; i < this.len; i++) {
-      const n = this.tfs[i]!;
-      a.set(this.pool.subarray(this.offs[i]!, this.offs[i]! + n), o);
-      this.offs[i] = o;
-      o += n;
-    }
-    this.pool = a;
-    this.poolLen = o;
-    this.garbage = 0;
-  }
-}
-
-function grown(a: Int32Array, cap: number): Int32Array {
-  const b = new Int32Array(cap);
-  b.set(a);
-  return b;
 }
 
 /** Documents, their lengths and the posting lists of one index. */

@@ -1,5 +1,5 @@
 import { ThemisError } from '../../errors.js';
-import { BLOCK, PAIRS, indexOfSorted, type MemoryIndex, type PostingList } from './postings.js';
+import { BLOCK, PAIRS, ROW, indexOfSorted, type MemoryIndex, type PostingList } from './postings.js';
 import type { QueryNode } from './query.js';
 
 /** A prefix may expand to at most this many terms (each is scored like a term). */
@@ -111,7 +111,7 @@ class TermMatcher implements Matcher {
   }
   score(doc: number): number {
     const i = this.pl.find(doc);
-    return i < 0 ? -1 : this.idf * this.ctx.tfPart(this.pl.tfs[i]!, doc);
+    return i < 0 ? -1 : this.idf * this.ctx.tfPart(this.pl.tfAt(i), doc);
   }
   private cur = 0;
   reset(): void {
@@ -119,11 +119,11 @@ class TermMatcher implements Matcher {
   }
   scoreAsc(doc: number): number {
     const i = (this.cur = this.pl.seek(doc, this.cur));
-    return i < this.pl.len && this.pl.docs[i] === doc ? this.idf * this.ctx.tfPart(this.pl.tfs[i]!, doc) : -1;
+    return i < this.pl.len && this.pl.docAt(i) === doc ? this.idf * this.ctx.tfPart(this.pl.tfAt(i), doc) : -1;
   }
   hasAsc(doc: number): boolean {
     const i = (this.cur = this.pl.seek(doc, this.cur));
-    return i < this.pl.len && this.pl.docs[i] === doc;
+    return i < this.pl.len && this.pl.docAt(i) === doc;
   }
   upperBound(): number {
     return this.idf * this.ctx.maxTfPart(this.pl);
@@ -171,7 +171,7 @@ class PhraseMatcher implements Matcher {
     for (let k = 0; k < this.parts.length; k++) {
       const pl = this.parts[k]!.pl;
       const i = (this.curs[k] = pl.seek(doc, this.curs[k]!));
-      if (i >= pl.len || pl.docs[i] !== doc) return -1;
+      if (i >= pl.len || pl.docAt(i) !== doc) return -1;
       this.at[k] = i;
     }
     return this.phraseScore(doc);
@@ -180,17 +180,18 @@ class PhraseMatcher implements Matcher {
   private phraseScore(doc: number): number {
     const p0 = this.parts[0]!;
     const i0 = this.at[0]!;
-    const from0 = p0.pl.offs[i0]!;
-    const to0 = from0 + p0.pl.tfs[i0]!;
+    const from0 = p0.pl.offAt(i0);
+    const to0 = from0 + p0.pl.tfAt(i0);
+    const b0 = p0.pl.buf;
     let freq = 0;
     for (let a = from0; a < to0; a++) {
-      const start = p0.pl.pool[a]! - p0.offset;
+      const start = b0[a]! - p0.offset;
       let ok = true;
       for (let k = 1; k < this.parts.length && ok; k++) {
         const { pl, offset } = this.parts[k]!;
         const i = this.at[k]!;
-        const from = pl.offs[i]!;
-        ok = indexOfSorted(pl.pool, from, from + pl.tfs[i]!, start + offset) >= 0;
+        const from = pl.offAt(i);
+        ok = indexOfSorted(pl.buf, from, from + pl.tfAt(i), start + offset) >= 0;
       }
       if (ok) freq++;
     }
@@ -343,7 +344,7 @@ export function searchMemory(
     for (const x of [drive, ...rest, ...not]) x.reset?.();
     const asc = (x: Matcher, doc: number) => (x.scoreAsc ? x.scoreAsc(doc) : x.score(doc));
     const pl = drive instanceof TermMatcher ? drive.pl : drive.rarest;
-    const { docs, tfs, len } = pl;
+    const { buf, len } = pl;
     const termIdf = drive instanceof TermMatcher ? drive.idf : -1;
     // Block-max pruning: once k documents are held, a block whose best possible score (the best of
     // its (tf, length) pairs, plus the other clauses' maxima) cannot beat the k-th
@@ -360,7 +361,7 @@ export function searchMemory(
           continue;
         }
         count: for (let i = start; i < end; i++) {
-          const doc = docs[i]!;
+          const doc = buf[ROW * i]!;
           if (termIdf < 0 && !matchAsc(drive, doc)) continue;
           for (const r of rest) if (!matchAsc(r, doc)) continue count;
           for (const r of not) if (matchAsc(r, doc)) continue count;
@@ -369,8 +370,8 @@ export function searchMemory(
         continue;
       }
       score: for (let i = start; i < end; i++) {
-        const doc = docs[i]!;
-        let s = termIdf >= 0 ? termIdf * ctx.tfPart(tfs[i]!, doc) : drive.scoreAsc(doc);
+        const doc = buf[ROW * i]!;
+        let s = termIdf >= 0 ? termIdf * ctx.tfPart(buf[ROW * i + 1]!, doc) : drive.scoreAsc(doc);
         if (s < 0) continue;
         for (const r of rest) {
           const x = asc(r, doc);
