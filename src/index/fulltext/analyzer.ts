@@ -120,11 +120,39 @@ export interface AnalyzedText {
 
 // Letters (with combining marks) and digits; everything else separates tokens.
 const WORD = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu;
-// The same words in a text that is all ASCII (no marks, no other letters), found without Unicode tables.
-const ASCII_WORD = /[A-Za-z0-9]+/g;
-function allAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
+
+/**
+ * The words of a text that is all ASCII (where WORD's words are runs of
+ * A–Z, a–z, 0–9), lowercased, found by one scan without the regex engine or
+ * Unicode tables; undefined at the first non-ASCII character.
+ */
+function asciiWords(text: string): string[] | undefined {
+  const out: string[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (c > 0x7f) return undefined;
+    if (!(c >= 97 ? c <= 122 : c >= 65 ? c <= 90 : c >= 48 && c <= 57)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let upper = false;
+    for (; i < n; i++) {
+      c = text.charCodeAt(i);
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+      if (c >= 65 && c <= 90) {
+        upper = true;
+        continue;
+      }
+      if (c > 0x7f) return undefined;
+      break;
+    }
+    const w = text.slice(start, i);
+    out.push(upper ? w.toLowerCase() : w);
+  }
+  return out;
 }
 const UMLAUTS: Record<string, string> = { ä: 'a', ö: 'o', ü: 'u', ß: 'ss', ẞ: 'ss' };
 
@@ -194,23 +222,26 @@ export class Analyzer {
     const terms = new Map<string, number[]>();
     let length = 0;
     let pos = 0;
-    for (const text of texts) {
-      let last = pos - 1;
-      const ascii = allAscii(text);
-      const words = ascii ? ASCII_WORD : WORD;
-      words.lastIndex = 0;
-      for (let m = words.exec(text); m !== null; m = words.exec(text)) {
-        last = pos;
-        const t = this.termOfNormalized(this.normalize(m[0], ascii));
-        if (t !== null) {
-          length++;
-          const ps = terms.get(t);
-          if (ps) ps.push(pos);
-          else terms.set(t, [pos]);
-        }
-        pos++;
+    const umlauts = this.config.normalize_umlauts;
+    // `lowered`: an ASCII word, already lowercased (its own NFC form)
+    const add = (word: string, lowered: boolean): void => {
+      const t = this.termOfNormalized(lowered && !umlauts ? word : this.normalize(word, lowered));
+      if (t !== null) {
+        length++;
+        const ps = terms.get(t);
+        if (ps) ps.push(pos);
+        else terms.set(t, [pos]);
       }
-      pos = last + 1 + ARRAY_POSITION_GAP;
+      pos++;
+    };
+    for (const text of texts) {
+      const words = asciiWords(text);
+      if (words) for (const w of words) add(w, true);
+      else {
+        WORD.lastIndex = 0;
+        for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) add(m[0], false);
+      }
+      pos += ARRAY_POSITION_GAP;
     }
     return { length, terms };
   }

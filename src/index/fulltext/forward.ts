@@ -63,7 +63,7 @@ export function decodeForward(b: Uint8Array, term: (t: string, positions: number
     const n = readVarint(buf, at);
     const end = at.o + n;
     if (end > buf.length) throw new TypeError('truncated fulltext record');
-    const t = buf.toString('utf8', at.o, end);
+    const t = shortAscii(buf, at.o, end) ?? buf.toString('utf8', at.o, end);
     at.o = end;
     const count = readVarint(buf, at);
     const ps = new Array<number>(count);
@@ -72,6 +72,18 @@ export function decodeForward(b: Uint8Array, term: (t: string, positions: number
     term(t, ps);
   }
   return length;
+}
+
+/** Bytes [s, e) as a string when they are at most 12 and all ASCII (cheaper in JS than a native UTF-8 decode), else undefined. */
+function shortAscii(b: Buffer, s: number, e: number): string | undefined {
+  if (e - s > 12) return undefined; // longer concatenations make cons strings (a node per character), kept as terms
+  let r = '';
+  for (let i = s; i < e; i++) {
+    const c = b[i]!;
+    if (c > 0x7f) return undefined;
+    r += String.fromCharCode(c);
+  }
+  return r;
 }
 
 /** The analysis a record holds. */
