@@ -252,6 +252,16 @@ export class PostingList {
     else cap = this.garbage * 2 > this.poolLen && live + extra <= poolCap ? poolCap : Math.max(poolCap * 2, live + extra);
     const b = new Int32Array(ROW * rowCap + cap);
     let o = ROW * rowCap;
+    if (this.garbage === 0) {
+      // every stored position is live: rows and positions are each copied as one block, the offsets moved by the pool's shift
+      const shift = o - ROW * this.rowCap;
+      b.set(old.subarray(0, ROW * this.len));
+      for (let r = 2; r < ROW * this.len; r += ROW) b[r] = b[r]! + shift;
+      b.set(old.subarray(ROW * this.rowCap, ROW * this.rowCap + this.poolLen), o);
+      this.buf = b;
+      this.rowCap = rowCap;
+      return;
+    }
     for (let i = 0; i < this.len; i++) {
       const r = ROW * i;
       const tf = old[r + 1]!;
