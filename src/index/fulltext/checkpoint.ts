@@ -55,20 +55,31 @@ export function encodeCheckpoint(c: CheckpointContent): Buffer {
     w.i32(mem.docLen[doc]!);
   }
   w.u32(mem.terms.size);
+  // scratch for one list's columns (most lists are short: no arrays per term)
+  let docs = new Int32Array(1024);
+  let tfs = new Int32Array(1024);
   for (const [term, pl] of mem.terms) {
+    const n = pl.len;
     w.str(term);
-    w.u32(pl.len);
-    const docs = new Int32Array(pl.len);
-    const tfs = new Int32Array(pl.len);
+    w.u32(n);
+    if (n > docs.length) {
+      docs = new Int32Array(n);
+      tfs = new Int32Array(n);
+    }
     let positions = 0;
-    for (let i = 0; i < pl.len; i++) {
+    // the positions are usually one block in posting order (appends): then one copy
+    let contiguous = true;
+    const first = n > 0 ? pl.offAt(0) : 0;
+    for (let i = 0; i < n; i++) {
       docs[i] = ordinal[pl.docAt(i)]!;
+      if (pl.offAt(i) !== first + positions) contiguous = false;
       positions += tfs[i] = pl.tfAt(i);
     }
-    w.ints(docs, 0, pl.len);
-    w.ints(tfs, 0, pl.len);
+    w.ints(docs, 0, n);
+    w.ints(tfs, 0, n);
     w.u32(positions);
-    for (let i = 0; i < pl.len; i++) w.ints(pl.buf, pl.offAt(i), tfs[i]!);
+    if (contiguous) w.ints(pl.buf, first, positions);
+    else for (let i = 0; i < n; i++) w.ints(pl.buf, pl.offAt(i), tfs[i]!);
   }
   return w.done();
 }

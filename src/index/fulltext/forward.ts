@@ -53,8 +53,19 @@ export class ForwardWriter {
   }
 }
 
-/** The record's length (also given to `head` before the terms); calls `term` for each term with its positions, in the order they were written. */
-export function decodeForward(b: Uint8Array, term: (t: string, positions: number[]) => void, head?: (length: number) => void): number {
+/** Positions of the term being decoded (shared: valid during the `term` callback only). */
+let scratch = new Int32Array(256);
+
+/**
+ * The record's length (also given to `head` before the terms); calls `term`
+ * for each term with its positions — the first `count` of a shared array,
+ * valid only during the call — in the order they were written.
+ */
+export function decodeForward(
+  b: Uint8Array,
+  term: (t: string, positions: Int32Array, count: number) => void,
+  head?: (length: number) => void,
+): number {
   const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   const at = { o: 0 };
   const length = readVarint(buf, at);
@@ -66,10 +77,11 @@ export function decodeForward(b: Uint8Array, term: (t: string, positions: number
     const t = shortAscii(buf, at.o, end) ?? buf.toString('utf8', at.o, end);
     at.o = end;
     const count = readVarint(buf, at);
-    const ps = new Array<number>(count);
+    if (count > scratch.length) scratch = new Int32Array(Math.max(count, scratch.length * 2));
+    const ps = scratch;
     let prev = 0;
     for (let i = 0; i < count; i++) ps[i] = prev += readVarint(buf, at);
-    term(t, ps);
+    term(t, ps, count);
   }
   return length;
 }
@@ -89,7 +101,7 @@ function shortAscii(b: Buffer, s: number, e: number): string | undefined {
 /** The analysis a record holds. */
 export function decodeAnalysis(b: Uint8Array): AnalyzedText {
   const terms = new Map<string, number[]>();
-  const length = decodeForward(b, (t, ps) => terms.set(t, ps));
+  const length = decodeForward(b, (t, ps, n) => terms.set(t, Array.from(ps.subarray(0, n))));
   return { length, terms };
 }
 

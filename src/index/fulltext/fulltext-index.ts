@@ -291,10 +291,14 @@ export class FulltextIndex {
       for await (const chunk of this.engine.scanChunks(ftKs, this.range(TAG_FORWARD), 1024)) {
         for (const [k, v] of chunk) {
           const key = k.toString('utf8', 5);
-          const postings: [string, number[]][] = [];
-          const length = decodeForward(v, (t, ps) => postings.push([t, ps]));
-          const doc = this.mem.loadDoc(key, length);
-          for (const [t, ps] of postings) this.mem.loadPosting(t, doc, ps);
+          let doc = -1;
+          decodeForward(
+            v,
+            (t, ps, n) => this.mem.loadPosting(t, doc, ps, n),
+            (length) => {
+              doc = this.mem.loadDoc(key, length);
+            },
+          );
         }
       }
     }
@@ -477,11 +481,11 @@ export class FulltextIndex {
       const key = k.subarray(5).toString('utf8');
       dl.set(
         key,
-        decodeForward(v, (t, ps) => {
+        decodeForward(v, (t, ps, n) => {
           df.set(t, (df.get(t) ?? 0) + 1);
           let docs = postings.get(t);
           if (!docs) postings.set(t, (docs = new Map()));
-          docs.set(key, ps);
+          docs.set(key, Array.from(ps.subarray(0, n)));
         }),
       );
     }

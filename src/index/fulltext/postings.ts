@@ -150,11 +150,10 @@ export class PostingList {
     return -lo - 1;
   }
 
-  /** Insert or replace the positions of `doc` (ascending, non-empty). */
-  upsert(doc: number, positions: ArrayLike<number>): void {
-    const n = positions.length;
+  /** Insert or replace the positions of `doc` (ascending, non-empty): the first `n` of `positions`. */
+  upsert(doc: number, positions: ArrayLike<number>, n = positions.length): void {
     if (this.len === 0 || this.buf[ROW * (this.len - 1)]! < doc) {
-      this.append(doc, positions);
+      this.append(doc, positions, n);
       return;
     }
     let i = this.search(doc);
@@ -163,7 +162,7 @@ export class PostingList {
       const r = ROW * i;
       const old = this.buf[r + 1]!;
       if (n <= old) {
-        this.copyIn(positions, this.buf[r + 2]!);
+        this.copyIn(positions, n, this.buf[r + 2]!);
         this.garbage += old - n;
         this.buf[r + 1] = n;
         return;
@@ -185,14 +184,13 @@ export class PostingList {
     const o = ROW * this.rowCap + this.poolLen;
     this.buf[r + 1] = n;
     this.buf[r + 2] = o;
-    this.copyIn(positions, o);
+    this.copyIn(positions, n, o);
     this.poolLen += n;
   }
 
   /** `doc` after every document of the list (the common case: new documents take the highest numbers, and loads go in order). */
-  private append(doc: number, positions: ArrayLike<number>): void {
+  private append(doc: number, positions: ArrayLike<number>, n: number): void {
     const i = this.len;
-    const n = positions.length;
     if (i < this.dirtyFrom) this.dirtyFrom = i;
     if (i === this.rowCap) this.relayout(this.rowCap * 2, n);
     else this.roomFor(n);
@@ -207,9 +205,9 @@ export class PostingList {
     this.len = i + 1;
   }
 
-  private copyIn(positions: ArrayLike<number>, at: number): void {
+  private copyIn(positions: ArrayLike<number>, n: number, at: number): void {
     const b = this.buf;
-    for (let k = 0; k < positions.length; k++) b[at + k] = positions[k]!;
+    for (let k = 0; k < n; k++) b[at + k] = positions[k]!;
   }
 
   remove(doc: number): boolean {
@@ -366,15 +364,8 @@ export class MemoryIndex {
   }
 
   /** Start-up: one posting; postings of a term arrive in ascending document order, so this appends. */
-  loadPosting(term: string, doc: number, positions: readonly number[]): void {
-    let pl = this.terms.get(term);
-    if (!pl) {
-      pl = new PostingList();
-      this.terms.set(term, pl);
-      this.added.push(term);
-    }
-    pl.upsert(doc, positions);
-    this.postings++;
+  loadPosting(term: string, doc: number, positions: ArrayLike<number>, n = positions.length): void {
+    this.addPosting(term, doc, positions, n);
   }
 
   /**
@@ -390,7 +381,7 @@ export class MemoryIndex {
     let doc = -1;
     decodeForward(
       record,
-      (t, ps) => this.addPosting(t, doc, ps),
+      (t, ps, n) => this.addPosting(t, doc, ps, n),
       (length) => {
         doc = this.slot(key, length);
       },
@@ -404,7 +395,7 @@ export class MemoryIndex {
     for (const [t, ps] of terms) this.addPosting(t, doc, ps);
   }
 
-  private addPosting(t: string, doc: number, ps: readonly number[]): void {
+  private addPosting(t: string, doc: number, ps: ArrayLike<number>, n = ps.length): void {
     let pl = this.terms.get(t);
     if (!pl) {
       pl = new PostingList();
@@ -412,7 +403,7 @@ export class MemoryIndex {
       this.added.push(t);
     }
     const before = pl.len;
-    pl.upsert(doc, ps);
+    pl.upsert(doc, ps, n);
     this.postings += pl.len - before;
   }
 
