@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -112,6 +113,10 @@ export interface Config {
   documentCacheMb: number;
   /** Entries the in-memory copies of non-unique indexes may hold in all (0: none are made). */
   residentIndexEntries: number;
+  /** Worker threads that analyse the fulltext fields of large write batches before their commit (0: the commit analyses them). */
+  fulltextWorkers: number;
+  /** Documents (per fulltext index) a commit must write before their analysis goes to the workers. */
+  fulltextWorkerMinDocs: number;
   /** Attribute values the in-memory columns of tables may hold in all (full-scan COLLECT; 0: none are made). */
   residentColumnValues: number;
   /** Default cosine-similarity threshold of a semantic cache query (a query may pass its own `threshold`). */
@@ -187,6 +192,8 @@ export const DEFAULTS: Config = {
   contentExtractMaxMemoryMb: 512,
   documentCacheMb: 64,
   residentIndexEntries: 1_000_000,
+  fulltextWorkers: os.availableParallelism() > 1 ? 1 : 0,
+  fulltextWorkerMinDocs: 64,
   residentColumnValues: 2_000_000,
   cacheThreshold: 0.95,
   cacheDefaultTtlSec: 0,
@@ -394,6 +401,18 @@ const SETTINGS = [
     env: 'THEMIS_RESIDENT_INDEX_ENTRIES',
     flag: 'resident-index-entries',
     parse: (v: string) => intIn(v, 'resident index entries', 0, 100_000_000),
+  },
+  {
+    key: 'fulltextWorkers',
+    env: 'THEMIS_FULLTEXT_WORKERS',
+    flag: 'fulltext-workers',
+    parse: (v: string) => intIn(v, 'fulltext workers', 0, 16),
+  },
+  {
+    key: 'fulltextWorkerMinDocs',
+    env: 'THEMIS_FULLTEXT_WORKER_MIN_DOCS',
+    flag: 'fulltext-worker-min-docs',
+    parse: (v: string) => intIn(v, 'fulltext worker min docs', 1, 1_000_000),
   },
   {
     key: 'residentColumnValues',

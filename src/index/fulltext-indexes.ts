@@ -10,6 +10,8 @@ import type { DefinitionRegistry } from './definitions.js';
 import { FulltextIndex, checkpointSeq, type DocChange, type FulltextPlan } from './fulltext/index.js';
 import { indexName, type IndexDef, type LiveIndex } from './index-def.js';
 import { replayReport } from './replay.js';
+import { AnalysisPool } from './fulltext/analysis-pool.js';
+import type { BufferedWrite } from '../txn/index.js';
 
 const ftKs = keyspace('fulltext');
 
@@ -25,13 +27,20 @@ const ftKs = keyspace('fulltext');
 export class FulltextIndexes {
   private readonly scheduler: CheckpointScheduler<LiveIndex>;
 
+  /** Worker threads that analyse the fields of large write batches before their commit. */
+  readonly analysis: AnalysisPool;
+  private readonly minDocs: number;
+
   constructor(
     private readonly engine: Engine,
     private readonly log: Logger,
     private readonly defs: DefinitionRegistry<IndexDef, LiveIndex>,
     private readonly clock?: CommitClock,
     private readonly checkpoints?: IndexCheckpoints,
+    analysis: { workers: number; minDocs: number } = { workers: 0, minDocs: 64 },
   ) {
+    this.analysis = new AnalysisPool(analysis.workers, log);
+    this.minDocs = analysis.minDocs;
     this.scheduler = new CheckpointScheduler(
       'fulltext',
       log,
@@ -71,9 +80,10 @@ export class FulltextIndexes {
     this.log.info('fulltext index loaded', { index: indexName(def), ...from, ...ft.stats(), ms: Date.now() - started });
   }
 
-  /** Start the periodic and growth checkpoints (only with a commit clock: without one there is no applied position to record). */
+  /** Start the periodic and growth checkpoints (only with a commit clock: without one there is no applied position to record), and the analysis workers. */
   start(): void {
     if (this.clock) this.scheduler.start();
+    this.analysis.warm();
   }
 
   /**
@@ -90,9 +100,10 @@ export class FulltextIndexes {
     if (this.checkpoints) await backupCheckpoints(b, this.checkpoints.dir, 'fulltext', ready, checkpointSeq);
   }
 
-  /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */
-  close(): Promise<void> {
-    return this.scheduler.stop();
+  /** Stop the background checkpoint and write a final one (shutdown, after the last commit); stop the analysis workers. */
+  async close(): Promise<void> {
+    await this.analysis.close();
+    await this.scheduler.stop();
   }
 
   /** One backfill batch (`rows`: entity key and current text): postings committed, then the in-memory side. */
@@ -124,7 +135,44 @@ export class FulltextIndexes {
       return docs.length === 0 ? undefined : docs;
     },
     afterCommit: () => this.scheduler.afterCommit(),
+    precommit: (writes) => this.precommit(writes),
   });
+
+  /**
+   * Before an implicit transaction's commit: when it puts at least `minDocs`
+   * documents with text into the table of a fulltext index, their texts go
+   * to an analysis worker and the records that come back are left with the
+   * index as hints for `prepare` (FulltextIndex.hint). Nothing to do (the
+   * common case) costs one look at the registry.
+   */
+  private precommit(writes: Iterable<BufferedWrite>): Promise<void> | undefined {
+    if (this.defs.empty || this.analysis.size === 0) return undefined;
+    let jobs: Map<FulltextIndex, { docs: object[]; texts: string[][] }> | undefined;
+    for (const w of writes) {
+      const doc = w.doc;
+      if (w.op !== 'put' || typeof doc !== 'object' || doc === null) continue;
+      for (const ft of this.fulltextOn(w.k.table)) {
+        const texts = ft.textsOf(doc);
+        if (texts.length === 0) continue;
+        jobs ??= new Map();
+        let j = jobs.get(ft);
+        if (!j) jobs.set(ft, (j = { docs: [], texts: [] }));
+        j.docs.push(doc);
+        j.texts.push(texts);
+      }
+    }
+    if (!jobs) return undefined;
+    const waits: Promise<void>[] = [];
+    for (const [ft, j] of jobs) {
+      if (j.docs.length < this.minDocs) continue;
+      waits.push(
+        this.analysis.analyze(ft.configJson, j.texts).then((records) => {
+          if (records) ft.hint(j.docs, records);
+        }),
+      );
+    }
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+  }
 
   private *fulltextOn(table: string): Generator<FulltextIndex> {
     for (const l of this.defs.onTable(table)) if (l.ft) yield l.ft;

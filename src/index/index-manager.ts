@@ -8,6 +8,7 @@ import { backfillTable, type CommitClock, type LatestValue } from './backfill.js
 import type { IndexCheckpoints } from './checkpoint-scheduler.js';
 import { DefinitionRegistry } from './definitions.js';
 import { FulltextIndexes } from './fulltext-indexes.js';
+import type { AnalysisPool } from './fulltext/analysis-pool.js';
 import type { FulltextIndex, FulltextStats } from './fulltext/index.js';
 import { idPrefix } from './id-prefix.js';
 import { indexName, parseIndexSpec, type IndexDef, type IndexSpec, type LiveIndex } from './index-def.js';
@@ -42,6 +43,8 @@ export class IndexManager {
     checkpoints?: IndexCheckpoints,
     /** Entries the resident index copies may hold in all (resident.ts; 0: none). */
     residentEntries = 0,
+    /** Worker threads for the fulltext analysis of large batches, and from how many documents per index a batch uses them. */
+    analysis: { workers: number; minDocs: number } = { workers: 0, minDocs: 64 },
   ) {
     this.defs = new DefinitionRegistry<IndexDef, LiveIndex>(
       engine,
@@ -50,7 +53,7 @@ export class IndexManager {
       { noun: 'index', name: indexName, clear: (def) => this.clear(def) },
     );
     this.secondary = new SecondaryIndexes(engine, documents, latest, this.defs, residentEntries);
-    this.ft = new FulltextIndexes(engine, log, this.defs, clock, checkpoints);
+    this.ft = new FulltextIndexes(engine, log, this.defs, clock, checkpoints, analysis);
     this.participants = [this.secondary.participant, this.ft.participant];
   }
 
@@ -89,6 +92,11 @@ export class IndexManager {
   /** Stop the background checkpoint and write a final one (shutdown, after the last commit). */
   close(): Promise<void> {
     return this.ft.close();
+  }
+
+  /** The worker threads that analyse fulltext fields of large batches before their commit. */
+  get analysis(): AnalysisPool {
+    return this.ft.analysis;
   }
 
   /** Online backup: the fulltext checkpoints that fit the backup's snapshot (secondary indexes live in LevelDB only). */

@@ -42,6 +42,10 @@ export const Indexes: Module<IndexManager> = {
       commitClockOf(ctx),
       checkpointsOf(ctx, 'fulltext'),
       ctx.config.residentIndexEntries ?? DEFAULTS.residentIndexEntries,
+      {
+        workers: ctx.config.fulltextWorkers ?? DEFAULTS.fulltextWorkers,
+        minDocs: ctx.config.fulltextWorkerMinDocs ?? DEFAULTS.fulltextWorkerMinDocs,
+      },
     );
     await m.open();
     return m;
@@ -74,6 +78,18 @@ export const Indexes: Module<IndexManager> = {
       read: (m) => m.residentIndexes.indexes,
     },
     ...hitsAndMisses('themis_index_resident', 'Scans of non-unique indexes', (m) => m.residentIndexes),
+    {
+      name: 'themis_fulltext_analysis_jobs_total',
+      help: 'Write batches whose fulltext fields an analysis worker thread analysed before their commit',
+      type: 'counter',
+      read: (m) => m.analysis.jobs,
+    },
+    {
+      name: 'themis_fulltext_analysis_documents_total',
+      help: 'Documents whose fulltext fields an analysis worker thread analysed before their commit',
+      type: 'counter',
+      read: (m) => m.analysis.documents,
+    },
   ],
 };
 

@@ -41,9 +41,11 @@ export function ticketedParticipant<I extends TicketedIndex<D, P>, D, P>(o: {
   indexesOn: (table: string) => Iterable<I>;
   draft: (ix: I, changes: DraftInput[]) => D | undefined;
   afterCommit: () => void;
+  precommit?: CommitParticipant['precommit'];
 }): CommitParticipant<TicketedPlan<I, D, P>> {
   return {
     name: o.name,
+    ...(o.precommit ? { precommit: o.precommit } : {}),
     prepare: (info: CommitInfo) => {
       if (o.empty()) return undefined;
       const byIndex = new Map<I, DraftInput[]>();

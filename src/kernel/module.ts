@@ -35,6 +35,8 @@ export type DatabaseConfig = Pick<
       | 'contentExtractMaxMemoryMb'
       | 'documentCacheMb'
       | 'residentIndexEntries'
+      | 'fulltextWorkers'
+      | 'fulltextWorkerMinDocs'
       | 'residentColumnValues'
       | 'cacheThreshold'
       | 'cacheDefaultTtlSec'

@@ -99,6 +99,8 @@ export class TransactionManager {
   };
 
   private readonly participants: CommitParticipant[] = [];
+  /** Participants with work to do before an implicit transaction's commit (CommitParticipant.precommit). */
+  private readonly precommits: CommitParticipant[] = [];
   private readonly transforms: WriteTransform[] = [];
 
   constructor(
@@ -129,6 +131,7 @@ export class TransactionManager {
   /** Run `p` through the commit phases of every commit from now on (see CommitParticipant). */
   addParticipant(p: CommitParticipant): void {
     this.participants.push(p as CommitParticipant<unknown>);
+    if (p.precommit) this.precommits.push(p);
   }
 
   /** Pass every put through `t` before it is buffered (see WriteTransform). */
@@ -260,6 +263,19 @@ export class TransactionManager {
   async commit(txn: Transaction): Promise<CommitResult> {
     this.assertActive(txn);
     this.assertUsable();
+    // An implicit transaction is this request's alone: nothing can join it while its precommit work runs.
+    if (txn.implicit && this.precommits.length > 0) {
+      const waits: Promise<void>[] = [];
+      for (const p of this.precommits) {
+        const w = p.precommit!(txn.writes.values());
+        if (w) waits.push(w);
+      }
+      if (waits.length > 0) {
+        await Promise.all(waits);
+        this.assertActive(txn);
+        this.assertUsable();
+      }
+    }
     const conflict = this.validate(txn);
     if (conflict) {
       if (txn.implicit) this.counters.implicitConflicts++;

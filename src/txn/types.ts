@@ -1,6 +1,6 @@
 import type { EntityKey } from '../documents/index.js';
 import type { WriteBatch } from '../storage/index.js';
-import type { CommitOrigin, Transaction } from './transaction.js';
+import type { BufferedWrite, CommitOrigin, Transaction } from './transaction.js';
 
 export type { CommitOrigin } from './transaction.js';
 
@@ -89,6 +89,14 @@ export interface CommitInfo {
  */
 export interface CommitParticipant<P = unknown> {
   readonly name: string;
+  /**
+   * Work for this participant's `prepare` done before an implicit
+   * transaction's commit, off the commit's synchronous path (e.g. on a
+   * worker thread): `undefined` when there is none, else a promise the
+   * commit awaits (it must not reject; whatever it computes is only a hint
+   * that `prepare` may use).
+   */
+  precommit?(writes: Iterable<BufferedWrite>): Promise<void> | undefined;
   prepare?(commit: CommitInfo): P | undefined;
   write?(commit: CommitInfo, plan: P | undefined, batch: WriteBatch): void;
   applied?(commit: CommitInfo, plan: P | undefined): void;

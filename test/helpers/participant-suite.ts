@@ -32,6 +32,7 @@ import { DocumentStore } from '../../src/documents/index.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes, indexTuples } from '../../src/index/index.js';
 import { codeOf } from './errors.js';
+import type { DatabaseConfig } from '../../src/db.js';
 import { openDb, runOp, tempDir, tolerated, write, type Blob, type Write, type WriteOp } from './inproc.js';
 
 /** Long runs: `THEMIS_SOAK=1` (or `THEMIS_SLOW=1`, as the other property tests). */
@@ -76,6 +77,8 @@ export interface ParticipantSubject<D = unknown> {
   probes?(docs: ReadonlyMap<string, Blob>, db: Database): Probe[];
   /** How the in-memory side was recovered at the last open, when it keeps checkpoints: `loadedFrom` of each of its indexes. */
   readonly recovery?: { of(db: Database): string[]; checkpoint: string; rebuilt: string };
+  /** Database configuration the suite opens its databases with (default: the defaults). */
+  readonly config?: Partial<DatabaseConfig>;
   /** Make the next open rebuild from the documents (participants recovered from a durable marker rather than checkpoint files). */
   forget?(db: Database): Promise<void>;
   /** Answers (search results) that must not change across reopens. */
@@ -262,7 +265,7 @@ export function participantSuite(subject: ParticipantSubject, o: SuiteOptions = 
   async function reopen(db: Database, dir: string, mode: 'clean' | 'crash' | 'rebuilt', between?: () => void): Promise<Database> {
     await db.close();
     between?.();
-    const again = await openDb(dir);
+    const again = await openDb(dir, 'relaxed', subject.config);
     await expectDerived(again, subject, `after a ${mode} reopen`);
     // A checkpoint that fails to load falls back to a rebuild, which would hide a broken replay: say which was used.
     if (subject.recovery) {
@@ -287,7 +290,7 @@ export function participantSuite(subject: ParticipantSubject, o: SuiteOptions = 
             async (when, initial, racing, ops, later) => {
               const dir = tempDir('themis-part-');
               const probes = { n: 0 };
-              let db = await openDb(dir);
+              let db = await openDb(dir, 'relaxed', subject.config);
               try {
                 await setUp(db, when, initial, racing);
                 for (const op of ops) await run(db, op);
@@ -329,7 +332,7 @@ export function participantSuite(subject: ParticipantSubject, o: SuiteOptions = 
 
     it('hundreds of concurrent commits (implicit, batches, explicit transactions, refusals), then a reopen', async () => {
       const dir = tempDir('themis-part-');
-      let db = await openDb(dir);
+      let db = await openDb(dir, 'relaxed', subject.config);
       try {
         await setUp(db, 'before', [], []);
         const rounds = SOAK ? 20 : 3;

@@ -4,6 +4,7 @@
  * which documents exercise it, and how to read it and recompute it from the
  * stored documents. Tests of one participant reuse them (expectDerived).
  */
+import type { DatabaseConfig } from '../../src/db.js';
 import fc from 'fast-check';
 import type { Database } from '../../src/db.js';
 import { GRAPH_INDEX_VERSION_KEY, Graph, edgeEnds } from '../../src/graph/index.js';
@@ -228,13 +229,14 @@ const bodyArb: fc.Arbitrary<unknown> = fc.oneof(
 
 /** The fulltext index on `table.column` (config as POST /index/create takes it): durable statistics and the in-memory postings with positions. */
 export function fulltextSubject(
-  o: { table?: string; column?: string; config?: Record<string, unknown>; label?: string } = {},
+  o: { table?: string; column?: string; config?: Record<string, unknown>; label?: string; db?: Partial<DatabaseConfig> } = {},
 ): ParticipantSubject<FulltextState> {
   const table = o.table ?? 'ft';
   const column = o.column ?? 'body';
   const index = (db: Database) => db.get(Indexes).fulltext(table, column);
   return {
     name: `fulltext${o.label ? ` (${o.label})` : ''}`,
+    ...(o.db ? { config: o.db } : {}),
     table,
     keys: 7,
     doc: fc.record({ body: bodyArb }).map((r) => defined({ [column]: r.body })),
@@ -499,6 +501,13 @@ export const SUBJECTS: readonly ParticipantSubject[] = [
     table: 'ften',
     config: { language: 'en', stemming_enabled: true, stopwords_enabled: true },
     label: 'en analyzer: stemming, stopwords',
+  }),
+  // Every implicit commit's analysis on the worker thread (records as hints for prepare).
+  fulltextSubject({
+    table: 'ftw',
+    config: { language: 'de', stemming_enabled: true, stopwords_enabled: true, normalize_umlauts: true },
+    label: 'analysis worker',
+    db: { fulltextWorkers: 1, fulltextWorkerMinDocs: 1 },
   }),
   vectorSubject(),
   graphSubject(),

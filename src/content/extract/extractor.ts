@@ -41,7 +41,7 @@ import { ThemisError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { contentFormat, type ExtractOptions, extractText } from './extract.js';
 import { deserializeError, type ExtractJobMessage, type WorkerMessage } from './protocol.js';
-import { extractionWorkerUrl } from './worker-url.js';
+import { workerUrl } from '../../kernel/worker-url.js';
 
 export const DEFAULT_EXTRACT_TIMEOUT_MS = 30_000;
 export const DEFAULT_EXTRACT_MAX_MEMORY_MB = 512;
@@ -194,7 +194,7 @@ export class Extractor {
   }
 
   private spawn(): PoolWorker {
-    const thread = new Worker(extractionWorkerUrl(), {
+    const thread = new Worker(workerUrl(import.meta.url, './worker.js'), {
       resourceLimits: { maxOldGenerationSizeMb: this.maxMemoryMb },
       // Not the parent's flags: some break a worker (--input-type), none is needed here.
       execArgv: [],

@@ -98,6 +98,11 @@ function shortAscii(b: Buffer, s: number, e: number): string | undefined {
   return r;
 }
 
+/** The indexed length (dl) a record holds: its first varint. */
+export function recordLength(b: Uint8Array): number {
+  return readVarint(b, { o: 0 });
+}
+
 /** The analysis a record holds. */
 export function decodeAnalysis(b: Uint8Array): AnalyzedText {
   const terms = new Map<string, number[]>();

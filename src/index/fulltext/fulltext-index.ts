@@ -12,7 +12,7 @@ import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
 import { coalesceReplay, type ReplayEntry } from '../replay.js';
 import { makeSnippet, type HighlightOptions } from './snippet.js';
-import { ForwardWriter, decodeForward, sameAnalysis } from './forward.js';
+import { ForwardWriter, decodeForward, recordLength, sameAnalysis } from './forward.js';
 
 const ftKs = keyspace('fulltext');
 const TAG_FORWARD = 0x66; // 'f' + entityKey -> the document's postings (forward.ts)
@@ -31,8 +31,15 @@ export interface DocChange {
   key: string;
   /** The analysis the index holds for the document now (undefined: not indexed). */
   before?: AnalyzedText;
-  /** What it will hold (undefined: not indexed afterwards). */
+  /** What it will hold (undefined: not indexed afterwards, unless `record` says what). */
   after?: AnalyzedText;
+  /** What it will hold as its record, when an analysis worker made it (`after` is then undefined). */
+  record?: Buffer;
+}
+
+/** The indexed length a document's new state has (undefined: not indexed). */
+function afterLength(d: DocChange): number | undefined {
+  return d.after ? d.after.length : d.record ? recordLength(d.record) : undefined;
 }
 
 /**
@@ -144,10 +151,40 @@ export class FulltextIndex {
   /** The analysed field of a parsed document (undefined when it has no indexed token). */
   analyzeDoc(doc: unknown): AnalyzedText | undefined {
     if (doc === undefined) return undefined;
-    const texts = fieldTexts(valueAt(doc, this.path));
+    const texts = this.textsOf(doc);
     if (texts.length === 0) return undefined;
     const a = this.analyzer.analyze(texts);
     return a.length === 0 ? undefined : a;
+  }
+
+  /** The texts a parsed document gives the index (fieldTexts of the indexed path). */
+  textsOf(doc: unknown): string[] {
+    return fieldTexts(valueAt(doc, this.path));
+  }
+
+  /** The analyzer's configuration as an analysis worker takes it. */
+  get configJson(): string {
+    return (this.configText ??= JSON.stringify(this.config));
+  }
+  private configText: string | undefined;
+
+  /**
+   * Records an analysis worker made for documents about to be committed
+   * (null: nothing indexed): `plan` takes them instead of analysing. Keyed by
+   * the parsed document object the commit carries, so a document rewritten
+   * in between (another object) is analysed as usual.
+   */
+  hint(docs: readonly object[], records: readonly (Buffer | null)[]): void {
+    for (let i = 0; i < docs.length; i++) this.hints.set(docs[i]!, records[i]!);
+  }
+  private readonly hints = new WeakMap<object, Buffer | null>();
+
+  /** The hinted record of `doc` (taken: a hint serves one plan), or undefined when there is none. */
+  private takeHint(doc: unknown): Buffer | null | undefined {
+    if (typeof doc !== 'object' || doc === null) return undefined;
+    const h = this.hints.get(doc);
+    if (h !== undefined) this.hints.delete(doc);
+    return h;
   }
 
   /** Whether the write-side view holds `key` (including commits in flight). */
@@ -167,6 +204,12 @@ export class FulltextIndex {
     const out: DocChange[] = [];
     for (const c of changes) {
       const before = this.indexedLength(c.key) !== undefined ? this.analyzeDoc(c.prev) : undefined;
+      const hinted = this.takeHint(c.next);
+      if (hinted !== undefined) {
+        if (before === undefined ? hinted === null : hinted !== null && new ForwardWriter().encode(before).equals(hinted)) continue;
+        out.push({ key: c.key, ...(before ? { before } : {}), ...(hinted ? { record: hinted } : {}) });
+        continue;
+      }
       const after = this.analyzeDoc(c.next);
       if (before === undefined ? after === undefined : after !== undefined && sameAnalysis(before, after)) continue;
       out.push({ key: c.key, ...(before ? { before } : {}), ...(after ? { after } : {}) });
@@ -198,14 +241,15 @@ export class FulltextIndex {
         n--;
         sumDl -= d.before.length;
       }
-      if (d.after) {
+      const dl = afterLength(d);
+      if (dl !== undefined) {
         n++;
-        sumDl += d.after.length;
+        sumDl += dl;
       }
       const k = this.forwardKey(d.key);
       if (p.record) batch.put(ftKs, k, p.record);
       else batch.del(ftKs, k);
-      this.pendingDocs.set(d.key, { dl: d.after?.length ?? null, t });
+      this.pendingDocs.set(d.key, { dl: dl ?? null, t });
     }
     this.pendingStats = { n, sumDl, t };
     batch.put(ftKs, this.statsKey(), statsValue(n, sumDl));
@@ -217,7 +261,7 @@ export class FulltextIndex {
     const records = new ForwardWriter();
     return docs.map((d) => ({
       key: d.key,
-      ...(d.after ? { record: records.encode(d.after) } : {}),
+      ...(d.record ? { record: d.record } : d.after ? { record: records.encode(d.after) } : {}),
       ...(d.before ? { old: [...d.before.terms.keys()] } : {}),
     }));
   }

@@ -1,15 +1,15 @@
 /**
- * Where the extraction worker's entry module is.
+ * Where a worker thread's entry module is (text extraction, fulltext analysis).
  *
- * Compiled (`dist/src/content/extract/`): `worker.js` next to this module.
+ * Compiled (`dist/src/...`): the `.js` file next to the module that asks.
  *
  * Run from the TypeScript sources (vitest runs `src/` through Vite; a worker
  * thread is a fresh Node.js module graph that cannot load `.ts`): a small
  * bootstrap module, a `data:` URL, registers module hooks in the worker
  * (`module.register`) that compile `.ts` files with esbuild (which Vite,
  * hence vitest, brings along) and resolve the `.js` specifiers of NodeNext
- * imports between them to their `.ts` files, then imports `worker.ts`. The
- * worker thus always runs the current sources, never a stale build.
+ * imports between them to their `.ts` files, then imports the entry's `.ts`.
+ * The worker thus always runs the current sources, never a stale build.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -44,17 +44,20 @@ export async function load(url, context, next) {
 
 const dataUrl = (code: string): string => `data:text/javascript,${encodeURIComponent(code)}`;
 
-/** The URL to start an extraction worker from (see the module comment). */
-export function extractionWorkerUrl(): URL {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new URL('./worker.js', here);
+/**
+ * The URL to start a worker thread from (see the module comment): `entry`
+ * (a `./name.js` specifier) relative to `from` (the asking module's
+ * `import.meta.url`).
+ */
+export function workerUrl(from: string, entry: string): URL {
+  if (!from.endsWith('.ts')) return new URL(entry, from);
   let esbuild: string;
   try {
-    esbuild = pathToFileURL(createRequire(here).resolve('esbuild')).href;
+    esbuild = pathToFileURL(createRequire(from).resolve('esbuild')).href;
   } catch {
-    throw new Error('running the text extraction worker from TypeScript sources needs esbuild (installed with vitest); or run the build');
+    throw new Error('running a worker thread from TypeScript sources needs esbuild (installed with vitest); or run the build');
   }
-  const worker = new URL('./worker.ts', here).href;
+  const worker = new URL(entry.replace(/\.js$/, '.ts'), from).href;
   const bootstrap = [
     "import { register } from 'node:module';",
     `register(${JSON.stringify(dataUrl(TS_HOOKS))}, { data: { esbuild: ${JSON.stringify(esbuild)} } });`,
