@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, loadConfig } from '../../src/config.js';
@@ -75,6 +76,19 @@ describe('loadConfig', () => {
       expect(() => loadConfig([...argv], env), what).toThrow(ConfigError);
       expect(() => loadConfig([...argv], env), what).toThrow(message);
     }
+  });
+});
+
+describe('THEMIS_FULLTEXT_WORKERS and THEMIS_FULLTEXT_WORKER_MIN_DOCS', () => {
+  it('default to one worker on more than one core and 64 documents, read the variables and flags, and refuse values out of range', () => {
+    const c = loadConfig([], {});
+    expect([c.fulltextWorkers, c.fulltextWorkerMinDocs]).toEqual([os.availableParallelism() > 1 ? 1 : 0, 64]);
+    const d = loadConfig(['--fulltext-worker-min-docs', '500'], { THEMIS_FULLTEXT_WORKERS: '0', THEMIS_FULLTEXT_WORKER_MIN_DOCS: '8' });
+    expect([d.fulltextWorkers, d.fulltextWorkerMinDocs]).toEqual([0, 500]);
+    expect(() => loadConfig([], { THEMIS_FULLTEXT_WORKERS: '17' })).toThrow('fulltext workers must be between 0 and 16, got 17');
+    expect(() => loadConfig(['--fulltext-worker-min-docs', '0'], {})).toThrow(
+      'fulltext worker min docs must be between 1 and 1000000, got 0',
+    );
   });
 });
 
