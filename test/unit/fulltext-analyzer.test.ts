@@ -231,7 +231,12 @@ describe('Analyzer: all-ASCII texts (found without Unicode tables or NFC)', () =
       const a = analyzer(c);
       fc.assert(
         fc.property(fc.array(asciiText, { minLength: 1, maxLength: 3 }), (texts) => {
-          expect(analyzed(a, texts)).toEqual(analyzed(a, texts.map((t) => `${t}\u00a0`)));
+          expect(analyzed(a, texts)).toEqual(
+            analyzed(
+              a,
+              texts.map((t) => `${t}\u00a0`),
+            ),
+          );
         }),
         { numRuns: 400, seed: 3 },
       );
