@@ -142,13 +142,13 @@ export class FulltextIndexes {
    * Before an implicit transaction's commit: when it puts at least `minDocs`
    * documents with text into the table of a fulltext index, their texts go
    * to an analysis worker and the records that come back are left with the
-   * index as hints for `prepare` (FulltextIndex.hint). Nothing to do (the
-   * common case) costs one look at the registry.
+   * index as hints for `prepare` (FulltextIndex.hint). A smaller commit
+   * (the common case) costs one comparison.
    */
-  private precommit(writes: Iterable<BufferedWrite>): Promise<void> | undefined {
-    if (this.defs.empty || this.analysis.size === 0) return undefined;
+  private precommit(writes: ReadonlyMap<string, BufferedWrite>): Promise<void> | undefined {
+    if (writes.size < this.minDocs || this.defs.empty || this.analysis.size === 0) return undefined;
     let jobs: Map<FulltextIndex, { docs: object[]; texts: string[][] }> | undefined;
-    for (const w of writes) {
+    for (const w of writes.values()) {
       const doc = w.doc;
       if (w.op !== 'put' || typeof doc !== 'object' || doc === null) continue;
       for (const ft of this.fulltextOn(w.k.table)) {

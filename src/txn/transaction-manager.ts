@@ -267,7 +267,7 @@ export class TransactionManager {
     if (txn.implicit && this.precommits.length > 0) {
       const waits: Promise<void>[] = [];
       for (const p of this.precommits) {
-        const w = p.precommit!(txn.writes.values());
+        const w = p.precommit!(txn.writes);
         if (w) waits.push(w);
       }
       if (waits.length > 0) {

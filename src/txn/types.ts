@@ -96,7 +96,7 @@ export interface CommitParticipant<P = unknown> {
    * commit awaits (it must not reject; whatever it computes is only a hint
    * that `prepare` may use).
    */
-  precommit?(writes: Iterable<BufferedWrite>): Promise<void> | undefined;
+  precommit?(writes: ReadonlyMap<string, BufferedWrite>): Promise<void> | undefined;
   prepare?(commit: CommitInfo): P | undefined;
   write?(commit: CommitInfo, plan: P | undefined, batch: WriteBatch): void;
   applied?(commit: CommitInfo, plan: P | undefined): void;

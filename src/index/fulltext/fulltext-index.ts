@@ -112,6 +112,9 @@ export class FulltextIndex {
   private readonly scratch = new SearchScratch();
   private readonly pendingDocs = new Map<string, { dl: number | null; t: number }>();
   private pendingStats: { n: number; sumDl: number; t: number } | undefined;
+  /** Records analysis workers made for documents of commits not yet prepared (see `hint`). */
+  private readonly hints = new WeakMap<object, Buffer | null>();
+  private configText: string | undefined;
   private readonly tickets = new TicketQueue<FulltextPlan>(
     (p) => this.applyToMemory(p),
     (p) => this.dropPending(p),
@@ -166,7 +169,6 @@ export class FulltextIndex {
   get configJson(): string {
     return (this.configText ??= JSON.stringify(this.config));
   }
-  private configText: string | undefined;
 
   /**
    * Records an analysis worker made for documents about to be committed
@@ -177,7 +179,6 @@ export class FulltextIndex {
   hint(docs: readonly object[], records: readonly (Buffer | null)[]): void {
     for (let i = 0; i < docs.length; i++) this.hints.set(docs[i]!, records[i]!);
   }
-  private readonly hints = new WeakMap<object, Buffer | null>();
 
   /** The hinted record of `doc` (taken: a hint serves one plan), or undefined when there is none. */
   private takeHint(doc: unknown): Buffer | null | undefined {
