@@ -109,14 +109,3 @@ export function decodeAnalysis(b: Uint8Array): AnalyzedText {
   const length = decodeForward(b, (t, ps, n) => terms.set(t, Array.from(ps.subarray(0, n))));
   return { length, terms };
 }
-
-/** Whether two analyses hold the same length, terms and positions (an update that leaves the field's postings as they are). */
-export function sameAnalysis(a: AnalyzedText, b: AnalyzedText): boolean {
-  if (a.length !== b.length || a.terms.size !== b.terms.size) return false;
-  for (const [t, ps] of a.terms) {
-    const qs = b.terms.get(t);
-    if (!qs || qs.length !== ps.length) return false;
-    for (let i = 0; i < ps.length; i++) if (ps[i] !== qs[i]) return false;
-  }
-  return true;
-}

@@ -12,7 +12,7 @@ import { parseFulltextQuery, queryTerms, type QueryNode } from './query.js';
 import { SearchScratch, searchMemory, type SearchResult } from './search.js';
 import { coalesceReplay, type ReplayEntry } from '../replay.js';
 import { makeSnippet, type HighlightOptions } from './snippet.js';
-import { ForwardWriter, decodeForward, recordLength, sameAnalysis } from './forward.js';
+import { ForwardWriter, decodeForward, recordLength } from './forward.js';
 
 const ftKs = keyspace('fulltext');
 const TAG_FORWARD = 0x66; // 'f' + entityKey -> the document's postings (forward.ts)
@@ -26,38 +26,23 @@ const LAYOUT = 2;
 /** Documents per batch when the migration writes their records. */
 const MIGRATE_BATCH = 4096;
 
-/** What one commit (or one backfill batch) does to a document of the index. */
+/**
+ * What one commit (or one backfill batch) does to a document of the index,
+ * from `plan` until the change is in memory: the document's new record (the
+ * bytes written to LevelDB; undefined: not indexed afterwards) and what the
+ * index holds for it now (undefined: nothing). Compact on purpose: it waits
+ * for durability, and a commit's analyses (a map and an array per term) kept
+ * that long were copied by the young-generation GC.
+ */
 export interface DocChange {
   key: string;
-  /** The analysis the index holds for the document now (undefined: not indexed). */
-  before?: AnalyzedText;
-  /** What it will hold (undefined: not indexed afterwards, unless `record` says what). */
-  after?: AnalyzedText;
-  /** What it will hold as its record, when an analysis worker made it (`after` is then undefined). */
   record?: Buffer;
-}
-
-/** The indexed length a document's new state has (undefined: not indexed). */
-function afterLength(d: DocChange): number | undefined {
-  return d.after ? d.after.length : d.record ? recordLength(d.record) : undefined;
-}
-
-/**
- * A document change as it waits for durability: its new record (the bytes
- * written to LevelDB; undefined: not indexed afterwards) and the terms the
- * index holds for it now. Compact on purpose: a commit's analyses (a map and
- * an array per term) would otherwise live until the batch is durable, long
- * enough to be copied by the young-generation GC.
- */
-export interface PlannedDoc {
-  key: string;
-  record?: Buffer;
-  old?: string[];
+  old?: { length: number; terms: string[] };
 }
 
 /** A planned change of the index, applied to LevelDB in the commit's batch and to memory once durable. */
 export interface FulltextPlan {
-  docs: PlannedDoc[];
+  docs: DocChange[];
   ticket: number;
 }
 
@@ -115,6 +100,7 @@ export class FulltextIndex {
   /** Records analysis workers made for documents of commits not yet prepared (see `hint`). */
   private readonly hints = new WeakMap<object, Buffer | null>();
   private configText: string | undefined;
+  private layout1Left: Promise<boolean> | undefined;
   private readonly tickets = new TicketQueue<FulltextPlan>(
     (p) => this.applyToMemory(p),
     (p) => this.dropPending(p),
@@ -203,17 +189,23 @@ export class FulltextIndex {
    */
   plan(changes: readonly { key: string; prev: unknown; next: unknown }[]): DocChange[] {
     const out: DocChange[] = [];
+    // records are encoded into shared buffers (views stay valid)
+    const records = new ForwardWriter();
     for (const c of changes) {
       const before = this.indexedLength(c.key) !== undefined ? this.analyzeDoc(c.prev) : undefined;
-      const hinted = this.takeHint(c.next);
-      if (hinted !== undefined) {
-        if (before === undefined ? hinted === null : hinted !== null && new ForwardWriter().encode(before).equals(hinted)) continue;
-        out.push({ key: c.key, ...(before ? { before } : {}), ...(hinted ? { record: hinted } : {}) });
-        continue;
+      // the record an analysis worker made for the new document, else ours (null: nothing indexed)
+      let record = this.takeHint(c.next);
+      if (record === undefined) {
+        const after = this.analyzeDoc(c.next);
+        record = after ? records.encode(after) : null;
       }
-      const after = this.analyzeDoc(c.next);
-      if (before === undefined ? after === undefined : after !== undefined && sameAnalysis(before, after)) continue;
-      out.push({ key: c.key, ...(before ? { before } : {}), ...(after ? { after } : {}) });
+      // records are canonical (terms in order of first position): equal bytes, same postings
+      if (before === undefined ? record === null : record !== null && records.encode(before).equals(record)) continue;
+      out.push({
+        key: c.key,
+        ...(record ? { record } : {}),
+        ...(before ? { old: { length: before.length, terms: [...before.terms.keys()] } } : {}),
+      });
     }
     return out;
   }
@@ -221,10 +213,11 @@ export class FulltextIndex {
   /** Backfill: documents the index does not hold yet (by the write-side view), from their latest text. */
   planBackfill(rows: readonly [string, string][]): DocChange[] {
     const out: DocChange[] = [];
+    const records = new ForwardWriter();
     for (const [key, text] of rows) {
       if (this.pendingDocs.has(key) || this.mem.docOf(key) !== undefined) continue;
       const after = this.analyzeDoc(JSON.parse(text));
-      if (after) out.push({ key, after });
+      if (after) out.push({ key, record: records.encode(after) });
     }
     return out;
   }
@@ -234,37 +227,24 @@ export class FulltextIndex {
     const t = this.tickets.take(firstSeq);
     let n = this.pendingStats?.n ?? this.mem.n;
     let sumDl = this.pendingStats?.sumDl ?? this.mem.sumDl;
-    const planned = this.planned(docs);
-    for (let i = 0; i < docs.length; i++) {
-      const d = docs[i]!;
-      const p = planned[i]!;
-      if (d.before) {
+    for (const d of docs) {
+      if (d.old) {
         n--;
-        sumDl -= d.before.length;
+        sumDl -= d.old.length;
       }
-      const dl = afterLength(d);
-      if (dl !== undefined) {
+      const dl = d.record ? recordLength(d.record) : null;
+      if (dl !== null) {
         n++;
         sumDl += dl;
       }
       const k = this.forwardKey(d.key);
-      if (p.record) batch.put(ftKs, k, p.record);
+      if (d.record) batch.put(ftKs, k, d.record);
       else batch.del(ftKs, k);
-      this.pendingDocs.set(d.key, { dl: dl ?? null, t });
+      this.pendingDocs.set(d.key, { dl, t });
     }
     this.pendingStats = { n, sumDl, t };
     batch.put(ftKs, this.statsKey(), statsValue(n, sumDl));
-    return { docs: planned, ticket: t };
-  }
-
-  /** The changes in their waiting form: records encoded (into shared buffers), the old analyses reduced to their terms. */
-  private planned(docs: readonly DocChange[]): PlannedDoc[] {
-    const records = new ForwardWriter();
-    return docs.map((d) => ({
-      key: d.key,
-      ...(d.record ? { record: d.record } : d.after ? { record: records.encode(d.after) } : {}),
-      ...(d.before ? { old: [...d.before.terms.keys()] } : {}),
-    }));
+    return { docs, ticket: t };
   }
 
   /** The plan's batch is durable: apply it (and every earlier ticket) to the in-memory index, in ticket order. */
@@ -290,11 +270,11 @@ export class FulltextIndex {
   }
 
   /** Apply planned document changes to the in-memory index. */
-  private putInMemory(docs: readonly PlannedDoc[]): void {
+  private putInMemory(docs: readonly DocChange[]): void {
     this.changedSinceCheckpoint += docs.length;
     for (const d of docs) {
-      if (d.record) this.memRef.putRecord(d.key, d.record, d.old);
-      else if (d.old) this.memRef.delete(d.key, d.old);
+      if (d.record) this.memRef.putRecord(d.key, d.record, d.old?.terms);
+      else if (d.old) this.memRef.delete(d.key, d.old.terms);
     }
   }
 
@@ -368,10 +348,14 @@ export class FulltextIndex {
     return this.hasLayout1Entries();
   }
 
-  private async hasLayout1Entries(): Promise<boolean> {
-    for (const tag of [TAG_DOC_V1, TAG_POSTING_V1, TAG_TERM_V1])
-      for await (const _ of this.engine.scan(ftKs, { ...this.range(tag), limit: 1 })) return true;
-    return false;
+  /** Whether entries of layout 1 are left (looked at once per open, by `load` or `migrate`, whichever comes first). */
+  private hasLayout1Entries(): Promise<boolean> {
+    this.layout1Left ??= (async () => {
+      for (const tag of [TAG_DOC_V1, TAG_POSTING_V1, TAG_TERM_V1])
+        for await (const _ of this.engine.scan(ftKs, { ...this.range(tag), limit: 1 })) return true;
+      return false;
+    })();
+    return this.layout1Left;
   }
 
   /** Layout 1's documents ('d') and postings ('p', grouped by term). */
@@ -446,6 +430,7 @@ export class FulltextIndex {
       await this.engine.commit(batch);
     }
     for (const tag of [TAG_POSTING_V1, TAG_TERM_V1, TAG_DOC_V1]) await deleteRange(this.engine, this.range(tag));
+    this.layout1Left = Promise.resolve(false);
     this.log.info('fulltext index rewritten as one record per document (layout 2)', { index_id: this.id, documents: written });
     return written;
   }
@@ -496,7 +481,7 @@ export class FulltextIndex {
       this.memRef = c.mem;
       const read = { entries: 0 };
       // The same planning as the commit hook (nothing is pending at start, so the view is memory), once per key.
-      for await (const changes of coalesceReplay(replay(c.seq), read)) this.putInMemory(this.planned(this.plan(changes)));
+      for await (const changes of coalesceReplay(replay(c.seq), read)) this.putInMemory(this.plan(changes));
       const replayed = read.entries;
       const { n, sumDl } = this.storedStats();
       if (n !== this.memRef.n || sumDl !== this.memRef.sumDl)
