@@ -352,8 +352,7 @@ export class MemoryIndex {
 
   /** Start-up: a document (documents are loaded in key order before their postings). */
   loadDoc(key: string, length: number): number {
-    this.put(key, length, new Map());
-    return this.keyToDoc.get(key)!;
+    return this.slot(key, length);
   }
 
   /** Start-up: a whole posting list (its documents must have been loaded). */
