@@ -31,6 +31,12 @@ export interface LiveIndex {
   readonly prefix: Buffer;
   /** Equality/range indexes: entries (kept up to date by commits). */
   entries: number;
+  /**
+   * While building: a commit changed its entries. The backfill counts what it
+   * writes, exact unless a commit wrote the same entry too (or removed one the
+   * backfill had not written yet); then the entries are counted once it is ready.
+   */
+  touchedWhileBuilding?: boolean;
   /** Fulltext indexes: the BM25 index (its own keyspace and in-memory query side). */
   ft?: FulltextIndex;
 }

@@ -275,6 +275,7 @@ export class SecondaryIndexes {
         ops?.push([true, k.toString('latin1')]);
       }
       p.l.entries += p.added.length - p.removed.length;
+      if (p.l.def.state === 'building') p.l.touchedWhileBuilding = true;
       if (p.l.def.unique) {
         for (const hex of p.removed) this.releases.set(hex, { key: p.key, seq: lastSeq });
         for (const [hex] of p.added) this.claims.set(hex, { key: p.key, seq: lastSeq });

@@ -119,6 +119,42 @@ describe('IndexManager (through Database)', () => {
     expect((await entries()).length).toBe(1500);
   });
 
+  it('the entry count is exact when commits change entries while the index is built (and without them)', async () => {
+    // Two backfill batches (5000 each). After the first batch's write: an update of a document it covered, an
+    // update and a delete of documents of the second batch (whose entries the commit and the backfill both write).
+    const n = 6000;
+    const key = (i: number) => `t:${String(i).padStart(5, '0')}`;
+    await db.get(Entities).applyBatch(Array.from({ length: n }, (_, i) => ({ op: 'put' as const, key: key(i), blob: { v: i % 7 } })));
+    const idxPrefix = keyspace('index').prefix[0];
+    const commit = db.engine.commit.bind(db.engine);
+    let injected: Promise<unknown> | undefined;
+    const spy = vi.spyOn(db.engine, 'commit').mockImplementation(async (b) => {
+      await commit(b);
+      if (!injected && b.ops.length > 0 && b.ops.every((o) => o.key[0] === idxPrefix))
+        injected = Promise.all([put(key(1), { v: 100 }), put(key(5500), { v: 101 }), db.get(Entities).deleteEntity(key(5600))]);
+    });
+    try {
+      await db.get(Indexes).create({ table: 't', column: 'v' });
+      await injected;
+    } finally {
+      spy.mockRestore();
+    }
+    expect(injected, 'the commits ran during the build').toBeDefined();
+    expect((await entries()).length).toBe(n - 1);
+    expect(await count('t.v')).toBe(n - 1);
+    expect((await of((await ids())['t.v']!)).filter((e) => e.startsWith('[10'))).toEqual([
+      JSON.stringify([100, key(1)]),
+      JSON.stringify([101, key(5500)]),
+    ]);
+    // Without commits during the build the backfill's own count is used: still exact.
+    await db.get(Entities).applyBatch([
+      { op: 'put', key: 'w:1', blob: { a: 1 } },
+      { op: 'put', key: 'w:2', blob: { a: [1, 2] } },
+    ]);
+    await db.get(Indexes).create({ table: 'w', column: 'a' });
+    expect(await count('w.a')).toBe(3);
+  });
+
   it('maintenance: update moves the entry, delete removes it, rollback leaves nothing; nested paths, arrays, sparse', async () => {
     await db.get(Indexes).create({ table: 'u', column: 'address.city' });
     await db.get(Indexes).create({ table: 'u', column: 'tags', sparse: true });
