@@ -7,8 +7,8 @@ import type { Snapshot } from '../storage/index.js';
 import type { Transaction } from '../txn/index.js';
 import { collectionBindKey, edgeTablesOf, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
-import { Executor, IndexOrderUnusable, type ExecDeps } from './exec/index.js';
-import { checkDepth, depthError, memoryError, sizeOf, stringBytes } from './governor.js';
+import { Executor, IndexOrderUnusable, type ExecDeps, type ValueChunk } from './exec/index.js';
+import { checkDepth, depthError, memoryError } from './governor.js';
 import { parseAql } from './parse.js';
 import { planQuery, type Catalogue, type Plan, type TableCatalogue } from './planner.js';
 import { DEFAULT_MAX_WARNING_COUNT, MAX_WARNING_COUNT_LIMIT, type QueryWarning, QueryWarnings } from './warnings.js';
@@ -63,7 +63,7 @@ export type AqlResponse =
     };
 
 interface OpenCursor {
-  it: AsyncGenerator<AqlValue>;
+  it: AsyncGenerator<ValueChunk, void, number | undefined>;
   /** The request transaction the cursor reads (it ends with it). */
   txn: Transaction | undefined;
   ex: Executor;
@@ -286,10 +286,12 @@ export class AqlService {
     const saved = txn && plan.writes.length > 0 ? { writes: new Map(txn.writes), bytes: txn.bytes } : undefined;
     // A SORT that relies on index order re-plans without it if the index cannot deliver the order.
     // Each attempt collects its own warnings (a re-plan runs the query again from the start).
+    // What the first `take` asks for: a cursor's first page and one more (is there more?), else all.
+    const want = useCursor ? batchSize + 1 : this.limits.maxResults + 1;
     const attempt = (p: Plan) => {
       const warnings = new QueryWarnings(maxWarnings, failOnWarning);
       const ex = new Executor(deps, snapshot, { ...opts, warnings }, p.subPlans);
-      return { ex, it: this.output(ex, p), warnings };
+      return { ex, it: this.output(ex, p, want), warnings };
     };
     if (useCursor) {
       if (this.cursors.size >= (this.limits.maxCursors ?? 1000)) {
@@ -297,7 +299,7 @@ export class AqlService {
         throw new ThemisError('UNAVAILABLE', 'too many open cursors; read them to the end or let them expire', { retryAfterMs: 1000 });
       }
       let first: AqlValue[];
-      let it: AsyncGenerator<AqlValue>;
+      let it: AsyncGenerator<ValueChunk, void, number | undefined>;
       let ex: Executor;
       let warnings: QueryWarnings;
       try {
@@ -413,10 +415,14 @@ export class AqlService {
 
   /** Result values: a returned document as its stored JSON text, anything else as a JSON value. */
   /** The result values; a returned document as its stored text (or its JSON when it has none). */
-  private output(ex: Executor, plan: Plan): AsyncGenerator<AqlValue> {
-    if (plan.ret?.documentVar === undefined) return ex.values(plan.steps, plan.ret);
-    return ex.values(plan.steps, plan.ret, undefined, (v) =>
-      v !== null && typeof v === 'object' ? (ex.texts.get(v) ?? JSON.stringify(v)) : v,
+  private output(ex: Executor, plan: Plan, want: number): AsyncGenerator<ValueChunk, void, number | undefined> {
+    if (plan.ret?.documentVar === undefined) return ex.chunks(plan.steps, plan.ret, undefined, undefined, want);
+    return ex.chunks(
+      plan.steps,
+      plan.ret,
+      undefined,
+      (v) => (v !== null && typeof v === 'object' ? (ex.texts.get(v) ?? JSON.stringify(v)) : v),
+      want,
     );
   }
 
@@ -476,17 +482,16 @@ export class AqlService {
  * they are collected (the response holds them), and are released once the
  * page is complete (the response is then the HTTP layer's).
  */
-async function take(it: AsyncGenerator<AqlValue>, n: number, ex: Executor): Promise<AqlValue[]> {
+async function take(it: AsyncGenerator<ValueChunk, void, number | undefined>, n: number, ex: Executor): Promise<AqlValue[]> {
   const out: AqlValue[] = [];
-  const gov = ex.gov;
-  const held = gov.holding();
+  const held = ex.gov.holding();
   try {
     while (out.length < n) {
-      const r = await it.next();
+      // How many are still wanted (a generator's first `next` argument is not seen: `attempt` gave it the first `n`).
+      const r = await it.next(n - out.length);
       if (r.done) break;
-      const v = r.value;
-      held.hold(8 + (typeof v === 'string' ? stringBytes(v) : sizeOf(v, gov.maxDepth, ex.texts)));
-      out.push(v);
+      held.hold(r.value.bytes);
+      for (const v of r.value.values) out.push(v);
     }
   } finally {
     held.close();

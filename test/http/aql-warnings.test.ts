@@ -72,6 +72,37 @@ describe('extra.warnings', () => {
     expect((next.body.extra as Extra).warnings).toHaveLength(4);
     expect((next.body.extra as Extra).warnings_total).toBe(5);
   });
+  it('pages bigger than a chunk of values (256) compute no row ahead of the one after the page', async () => {
+    // Every row warns: warnings_total (counted over the cursor's pages) is exactly the rows computed so far.
+    const q = { query: 'FOR i IN 1..1000 RETURN i / 0', use_cursor: true, batch_size: 300, max_warning_count: 1000 };
+    const pages: { n: number; warned: number; items: unknown[] }[] = [];
+    let r = await aql(q);
+    for (;;) {
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const items = r.body.items as unknown[];
+      pages.push({ n: items.length, warned: (r.body.extra as Extra).warnings_total, items });
+      if (!r.body.has_more) break;
+      r = await aql({ cursor: r.body.next_cursor });
+    }
+    expect(pages.map((p) => [p.n, p.warned])).toEqual([
+      [300, 301],
+      [300, 601],
+      [300, 901],
+      [100, 1000],
+    ]);
+    expect(pages.flatMap((p) => p.items)).toEqual(Array.from({ length: 1000 }, () => null));
+  });
+
+  it('results and subquery results of many chunks come whole and in order', async () => {
+    const r = await aql({ query: 'LET xs = (FOR i IN 1..2000 RETURN i) FOR x IN xs FILTER x % 3 == 0 RETURN [x, LENGTH(xs)]' });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.entities).toEqual(Array.from({ length: 666 }, (_, k) => [3 * (k + 1), 2000]));
+    // Values of ~2 KB: chunks end by their estimated bytes (256 KB) before 256 values.
+    const big = await aql({ query: 'FOR i IN 1..600 RETURN CONCAT(i, ":", CONCAT_SEPARATOR("", 1..400))' });
+    expect(big.status, JSON.stringify(big.body)).toBe(200);
+    const digits = Array.from({ length: 400 }, (_, k) => k + 1).join('');
+    expect(big.body.entities).toEqual(Array.from({ length: 600 }, (_, k) => `${k + 1}:${digits}`));
+  });
 });
 
 describe('max_warning_count', () => {
