@@ -90,6 +90,17 @@ describe('columnar COLLECT', () => {
     expect(zips[0]).toEqual([null, 80]); // addr 'none' (a string) has no zip
   });
 
+  it('more groups than a batch of rows (256): whole and in order, also where steps follow the COLLECT', async () => {
+    const q = (tail: string) => `FOR u IN u COLLECT k = u.n AGGREGATE s = SUM(u.age) ${tail}`;
+    await run(q('RETURN [k, s]')); // the scan that makes the copy
+    const rows = await agrees(q('RETURN [k, s]'));
+    expect(rows).toEqual(Array.from({ length: 400 }, (_, i) => [i, 18 + ((i * 7) % 60)]));
+    await agrees(q('FILTER s > 40 RETURN k'));
+    await agrees(q('SORT s DESC, k LIMIT 290, 5 RETURN [k, s]'));
+    await agrees(q('LIMIT 257 RETURN k'));
+    await agrees(`RETURN LENGTH(${'('}${q('RETURN k')}))`, {}, null);
+  });
+
   it('is not used where the document itself, its key, an INTO, a subquery or an index is read', async () => {
     await agrees('FOR u IN u COLLECT c = u.city INTO g = u.n RETURN [c, LENGTH(g)]', {}, false);
     await agrees('FOR u IN u COLLECT c = u.city AGGREGATE x = PUSH(u) RETURN [c, LENGTH(x)]', {}, false);

@@ -90,6 +90,22 @@ describe('index-only COLLECT', () => {
     await agrees('FOR u IN u COLLECT a = u.age WITH COUNT INTO n RETURN [a, n]');
   });
 
+  it('more groups than a batch of rows (256): whole and in order, also where steps follow the COLLECT', async () => {
+    await db
+      .get(Entities)
+      .applyBatch(Array.from({ length: 700 }, (_, i) => ({ op: 'put' as const, key: `b:${i}`, blob: { v: i % 600, w: [i] } })));
+    await db.get(Entities).applyBatch([{ op: 'put', key: 'b:obj', blob: { v: { o: 1 } } }]);
+    await db.get(Indexes).create({ table: 'b', column: 'v' });
+    const rows = await agrees('FOR b IN b COLLECT v = b.v WITH COUNT INTO n RETURN [v, n]');
+    expect(rows).toEqual([...Array.from({ length: 600 }, (_, i) => [i, i < 100 ? 2 : 1]), [{ o: 1 }, 1]]);
+    await agrees('FOR b IN b COLLECT v = b.v WITH COUNT INTO n FILTER n > 1 RETURN v');
+    await agrees('FOR b IN b COLLECT v = b.v WITH COUNT INTO n LIMIT 255, 300 RETURN [v, n]');
+    await agrees('FOR b IN b FILTER b.v >= 10 COLLECT v = b.v RETURN v');
+    await agrees('FOR i IN [1, 2] LET g = (FOR b IN b COLLECT v = b.v RETURN v) RETURN [i, LENGTH(g), g[599]]', {}, null);
+    // the ordinary COLLECT (not index-only: the aggregate reads the documents) in batches too
+    await agrees('FOR b IN b COLLECT v = b.v AGGREGATE m = MAX(b.w[0]) RETURN [v, m]', {}, false);
+  });
+
   it('with filters on the indexed attribute (equality, ranges, IN, NOT, OR, bind values, outer variables)', async () => {
     for (const c of ['Bonn', 'Berlin', null, 42, true, 'nowhere'])
       await agrees('FOR u IN u FILTER u.city == @c COLLECT c = u.city WITH COUNT INTO n RETURN {c, n}', { c });

@@ -24,8 +24,8 @@ import { type ColumnBuild, pathName, slotsInOrder, valueAt } from '../../columns
 import type { AqlValue } from '../ast.js';
 import type { ColumnPlan, Step } from '../planner.js';
 import { truthy } from '../values.js';
-import { extend, type Row } from './context.js';
-import { CollectTable, collectStep, groupRows, type SortCollectContext } from './sort-collect.js';
+import { batchesOf, extend, type Row } from './context.js';
+import { CollectTable, collectBatches, groupRows, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
@@ -92,17 +92,18 @@ function rowAdder(cx: SourceContext & SortCollectContext, f: ForStep, c: Collect
   };
 }
 
-export async function* columnCollectStep(
+/** The FOR and its COLLECT from the table's resident columns (or the documents), the rows in batches. */
+export async function* columnCollectBatches(
   cx: SourceContext & SortCollectContext,
   f: ForStep,
   c: CollectStep,
   input: AsyncIterable<Row>,
   start: Row,
-): AsyncGenerator<Row> {
+): AsyncGenerator<Row[]> {
   const plan = c.columnar!;
   const table = (f.source as { table: string }).table;
   if (overlay(cx, table)) {
-    yield* collectStep(cx, c, forStep(cx, f, input), start);
+    yield* collectBatches(cx, c, forStep(cx, f, input), start);
     return;
   }
   const held = cx.gov.holding();
@@ -112,7 +113,7 @@ export async function* columnCollectStep(
     // The FOR is its level's first step: its one input row is `start`.
     const after = await fromColumns(cx, table, plan, add);
     if (after !== null) await fromDocuments(cx, table, plan, add, after);
-    for (const r of groupRows(cx, c, await groups.sortedGroups(), start)) yield r;
+    yield* batchesOf(groupRows(cx, c, await groups.sortedGroups(), start));
   } finally {
     held.close();
   }

@@ -17,14 +17,25 @@ import { Governor, Pending, sizeOf } from '../governor.js';
 import type { FnContext } from '../functions/index.js';
 import type { Plan, Step, SubPlans } from '../planner.js';
 import { hashKey, truthy } from '../values.js';
-import { extend, limitValue, RowScope, scopeOf, tooMany, type ExecContext, type ExecDeps, type ExecOptions, type Row } from './context.js';
+import {
+  extend,
+  limitValue,
+  RowScope,
+  rowsOf,
+  scopeOf,
+  tooMany,
+  type ExecContext,
+  type ExecDeps,
+  type ExecOptions,
+  type Row,
+} from './context.js';
 import { collectionCount, collectionList } from './collections.js';
-import { columnCollectStep } from './column-collect.js';
-import { indexCollectStep } from './index-collect.js';
+import { columnCollectBatches } from './column-collect.js';
+import { indexCollectBatches } from './index-collect.js';
 import { traversalStep, shortestPathStep } from './graph.js';
 import { pathsStep, weightedShortestPathStep } from './paths.js';
 import { modifyStep } from './modify.js';
-import { collectStep, sortStep } from './sort-collect.js';
+import { collectBatches, sortStep } from './sort-collect.js';
 import { documentCall, forStep } from './sources.js';
 import { windowStep } from './window.js';
 
@@ -217,20 +228,29 @@ export class Executor implements ExecContext {
     want = CHUNK_VALUES,
   ): AsyncGenerator<ValueChunk, void, number | undefined> {
     let rows: AsyncIterable<Row> = single(start);
+    // The last step's rows when it hands them over in batches (COLLECT): read a batch per generator step.
+    let batches: AsyncIterable<readonly Row[]> | undefined;
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i]!;
       const next = steps[i + 1];
+      let b: AsyncIterable<Row[]>;
       if (s.kind === 'for' && next?.kind === 'collect' && next.indexOnly) {
-        rows = indexCollectStep(this, s, next, rows, start);
+        b = indexCollectBatches(this, s, next, rows, start);
         i++;
       } else if (s.kind === 'for' && next?.kind === 'collect' && next.columnar) {
-        rows = columnCollectStep(this, s, next, rows, start);
+        b = columnCollectBatches(this, s, next, rows, start);
         i++;
-      } else rows = this.step(s, rows, start);
+      } else if (s.kind === 'collect') b = collectBatches(this, s, rows, start);
+      else {
+        rows = this.step(s, rows, start);
+        continue;
+      }
+      if (i === steps.length - 1) batches = b;
+      else rows = rowsOf(b);
     }
     if (!ret) {
       // a modification query without RETURN: drain
-      for await (const _ of rows) this.tick();
+      for await (const _ of batches ?? rows) this.tick();
       return;
     }
     // Sets and maps that can grow to millions are sharded (big-collections.ts): no rehash stalls.
@@ -240,30 +260,38 @@ export class Executor implements ExecContext {
     const filling = gov.holding();
     let chunk: AqlValue[] = [];
     try {
-      for await (const row of rows) {
-        if (this.gov.due()) await this.turn();
-        const m = gov.mark();
-        const r = this.eval(ret.expr, row);
-        const v = r instanceof Promise ? await r : r;
-        if (seen) {
-          const h = hashKey(v);
-          if (seen.has(h)) {
-            gov.reset(m);
-            continue;
+      const one: Row[] = [];
+      for await (const item of batches ?? rows) {
+        let batch: readonly Row[];
+        if (batches === undefined) {
+          one[0] = item as Row;
+          batch = one;
+        } else batch = item as readonly Row[];
+        for (const row of batch) {
+          if (this.gov.due()) await this.turn();
+          const m = gov.mark();
+          const r = this.eval(ret.expr, row);
+          const v = r instanceof Promise ? await r : r;
+          if (seen) {
+            const h = hashKey(v);
+            if (seen.has(h)) {
+              gov.reset(m);
+              continue;
+            }
+            held.hold(40 + 2 * h.length);
+            seen.add(h);
+            if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
           }
-          held.hold(40 + 2 * h.length);
-          seen.add(h);
-          if (seen.size > this.opts.maxIntermediate) throw tooMany(this.opts.maxIntermediate, 'RETURN DISTINCT');
-        }
-        const out = as === undefined ? v : as(v);
-        chunk.push(out);
-        filling.hold(8 + sizeOf(out, gov.maxDepth, this.texts));
-        // The chunk holds (and charges) the value now; what building it took is garbage.
-        gov.reset(m);
-        if (chunk.length >= want || chunk.length >= CHUNK_VALUES || filling.bytes >= CHUNK_BYTES) {
-          const c: ValueChunk = { values: chunk, bytes: filling.close() };
-          chunk = [];
-          want = (yield c) ?? CHUNK_VALUES;
+          const out = as === undefined ? v : as(v);
+          chunk.push(out);
+          filling.hold(8 + sizeOf(out, gov.maxDepth, this.texts));
+          // The chunk holds (and charges) the value now; what building it took is garbage.
+          gov.reset(m);
+          if (chunk.length >= want || chunk.length >= CHUNK_VALUES || filling.bytes >= CHUNK_BYTES) {
+            const c: ValueChunk = { values: chunk, bytes: filling.close() };
+            chunk = [];
+            want = (yield c) ?? CHUNK_VALUES;
+          }
         }
       }
       if (chunk.length > 0) yield { values: chunk, bytes: filling.close() };
@@ -293,7 +321,7 @@ export class Executor implements ExecContext {
       case 'limit':
         return this.limitStep(s.offset, s.count, input);
       case 'collect':
-        return collectStep(this, s, input, start);
+        return rowsOf(collectBatches(this, s, input, start));
       case 'window':
         return windowStep(this, s, input);
       case 'modify':

@@ -8,7 +8,7 @@
  * markers; their scalar entries are the elements, not the value) are read
  * and grouped as COLLECT would. The groups come out in AQL order: the index
  * orders scalars as AQL does, and arrays and objects follow every scalar;
- * each scalar group's row is yielded as soon as its run is counted (nothing
+ * the scalar groups' rows go out in batches as their runs are counted (nothing
  * buffered but the array and object groups).
  * Inside a transaction that has written to the table the ordinary FOR and
  * COLLECT run instead (the index does not hold its buffered writes).
@@ -17,8 +17,8 @@ import type { ScalarValue } from '../../storage/index.js';
 import type { AqlValue } from '../ast.js';
 import type { Step } from '../planner.js';
 import { compare, hashKey, truthy } from '../values.js';
-import { extend, tooMany, type Row } from './context.js';
-import { collectStep, groupRowMaker, type SortCollectContext } from './sort-collect.js';
+import { extend, ROW_BATCH, tooMany, type Row } from './context.js';
+import { collectBatches, groupRowMaker, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, readDocument, toDoc, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
@@ -68,19 +68,20 @@ function projection(path: readonly string[], value: AqlValue): AqlValue {
   return v;
 }
 
-export async function* indexCollectStep(
+/** The FOR and its COLLECT from the index, the rows in batches (of ROW_BATCH at most). */
+export async function* indexCollectBatches(
   cx: SourceContext & SortCollectContext,
   f: ForStep,
   c: CollectStep,
   input: AsyncIterable<Row>,
   start: Row,
-): AsyncGenerator<Row> {
+): AsyncGenerator<Row[]> {
   const only = c.indexOnly!;
   const table = (f.source as { table: string }).table;
   // The FOR is its level's first step: its one input row is `start`.
   const ranges = await rangesOf(cx, f, start);
   if (ranges === undefined || overlay(cx, table)) {
-    yield* collectStep(cx, c, forStep(cx, f, input), start);
+    yield* collectBatches(cx, c, forStep(cx, f, input), start);
     return;
   }
   const held = cx.gov.holding();
@@ -89,6 +90,7 @@ export async function* indexCollectStep(
   const makeRow = groupRowMaker(c, start);
   const rowOf = (value: AqlValue, count: number): Row => makeRow([value], count, count);
   const m = cx.gov.mark();
+  let batch: Row[] = [];
   try {
     const passes = async (row: Row) => {
       for (const e of f.filters) if (!truthy(await cx.eval(e, row))) return false;
@@ -120,15 +122,20 @@ export async function* indexCollectStep(
         for (const [value, count] of runs) {
           if (f.filters.length > 0 && !(await passes(extend(start, f.var, projection(only.path, value))))) continue;
           cx.gov.reset(m);
-          yield rowOf(value, count);
+          batch.push(rowOf(value, count));
+          if (batch.length >= ROW_BATCH) {
+            yield batch;
+            batch = [];
+          }
         }
         if (cx.gov.due()) await cx.turn();
       }
     }
     for (const g of [...others.values()].sort((a, b) => compare(a.value, b.value))) {
       cx.gov.reset(m);
-      yield rowOf(g.value, g.count);
+      batch.push(rowOf(g.value, g.count));
     }
+    if (batch.length > 0) yield batch;
     cx.gov.reset(m);
   } finally {
     held.close();

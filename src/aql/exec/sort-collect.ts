@@ -8,7 +8,7 @@ import { BigMap } from '../big-collections.js';
 import { Pending, type Holding } from '../governor.js';
 import type { Step } from '../planner.js';
 import { compare, hashKey, toNumber } from '../values.js';
-import { IndexOrderUnusable, limitValue, tooMany, type ExecContext, type Row } from './context.js';
+import { batchesOf, IndexOrderUnusable, limitValue, tooMany, type ExecContext, type Row } from './context.js';
 
 /** What SORT and COLLECT need: evaluation, the governor (deadline, turns, memory), the row cap. */
 export type SortCollectContext = Pick<ExecContext, 'opts' | 'gov' | 'eval' | 'tick' | 'turnDue' | 'turn' | 'rowBytes' | 'valueBytes'>;
@@ -150,13 +150,13 @@ function isSimilaritySort(s: Extract<Step, { kind: 'sort' }>): boolean {
 
 // ------------------------------------------------------------------ COLLECT
 
-/** COLLECT: groups, aggregates, INTO; `held` accounts for its groups, their aggregate values and INTO rows. */
-export async function* collectStep(
+/** COLLECT: groups, aggregates, INTO; `held` accounts for its groups, their aggregate values and INTO rows. Rows in batches. */
+export async function* collectBatches(
   cx: SortCollectContext,
   s: Extract<Step, { kind: 'collect' }>,
   input: AsyncIterable<Row>,
   start: Row,
-): AsyncGenerator<Row> {
+): AsyncGenerator<Row[]> {
   const held = cx.gov.holding();
   try {
     const op = s.op;
@@ -183,8 +183,7 @@ export async function* collectStep(
       }
     }
     const list = await table.sortedGroups();
-    // (rows yielded here: no async generator layer per row)
-    for (const r of groupRows(cx, s, list, outerRow ?? start)) yield r;
+    yield* batchesOf(groupRows(cx, s, list, outerRow ?? start));
   } finally {
     held.close();
   }
