@@ -3,6 +3,8 @@ export { Columns } from './module.js';
 export {
   type ColumnBuild,
   type ColumnCopy,
+  type GroupCodes,
+  groupCodes,
   MAX_PATHS,
   orderKey,
   pathName,

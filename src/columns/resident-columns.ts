@@ -107,6 +107,62 @@ export interface ColumnCopy {
   lastRead: number;
   /** The slots in key order (made when first asked for since the last insert or delete). */
   slotOrder: number[] | undefined;
+  /** Per column, its group codes once a query asked for them (null: the column holds an array or object). */
+  codes?: (GroupCodes | null | undefined)[];
+}
+
+/**
+ * A column's distinct values numbered (its dictionary) and each slot's
+ * number: a COLLECT grouping by the column counts and sums into arrays
+ * indexed by number (aql/exec/column-collect.ts) instead of looking each
+ * row's value up in a map. Only for columns of scalars (equal arrays or
+ * objects are different values to a map). Made when first asked for, then
+ * kept up to date by every change the copy gets; 4 bytes per document.
+ * Values no document holds any more keep their number until the codes are
+ * made again (when the dictionary outgrows twice the documents).
+ */
+export interface GroupCodes {
+  /** Slot -> number of its value (-1: a free slot). */
+  codes: Int32Array;
+  /** Number -> value. */
+  readonly values: unknown[];
+  readonly numbers: Map<unknown, number>;
+}
+
+/** The group codes of column `col` of `copy` (made now if need be), or undefined when it holds (or held) an array or object. */
+export function groupCodes(copy: ColumnCopy, col: number): GroupCodes | undefined {
+  const all = (copy.codes ??= []);
+  const have = all[col];
+  if (have !== undefined) return have ?? undefined;
+  const column = copy.cols[col]!;
+  const g: GroupCodes = { codes: new Int32Array(Math.max(16, copy.keys.length)).fill(-1), values: [], numbers: new Map() };
+  for (let s = 0; s < copy.keys.length; s++) {
+    if (copy.keys[s] === undefined) continue;
+    if (!setCode(g, s, column[s])) {
+      all[col] = null;
+      return undefined;
+    }
+  }
+  all[col] = g;
+  return g;
+}
+
+/** Slot `s` now holds `v`: false (nothing changed) when `v` is an array or object. */
+function setCode(g: GroupCodes, s: number, v: unknown): boolean {
+  if (v !== null && typeof v === 'object') return false;
+  let n = g.numbers.get(v);
+  if (n === undefined) {
+    n = g.values.length;
+    g.values.push(v);
+    g.numbers.set(v, n);
+  }
+  if (s >= g.codes.length) {
+    const grown = new Int32Array(Math.max(2 * g.codes.length, s + 1)).fill(-1);
+    grown.set(g.codes);
+    g.codes = grown;
+  }
+  g.codes[s] = n;
+  return true;
 }
 
 /** The slots of `copy` in key order: the order a full scan reads its documents. */
@@ -348,17 +404,29 @@ function apply(copy: ColumnCopy, key: string, values: unknown[] | null): void {
   const ok = orderKey(key);
   const slot = copy.order.get(ok);
   const cols = copy.cols;
+  const codes = copy.codes;
   if (values === null) {
     if (slot === undefined) return;
     copy.order.delete(ok);
     copy.slotOrder = undefined;
     copy.keys[slot] = undefined;
     for (const col of cols) col[slot] = null;
+    if (codes) for (const g of codes) if (g) g.codes[slot] = -1;
     copy.free.push(slot);
     return;
   }
   const s = slot ?? copy.free.pop() ?? copy.keys.length;
   for (let i = 0; i < cols.length; i++) cols[i]![s] = values[i];
+  if (codes) {
+    for (let i = 0; i < codes.length; i++) {
+      const g = codes[i];
+      if (!g) continue;
+      // An array or object: no codes for this column (of this copy) any more.
+      if (!setCode(g, s, values[i])) codes[i] = null;
+      // Mostly values no document holds: made again when next asked for.
+      else if (g.values.length > 2 * copy.order.size + 1024) codes[i] = undefined;
+    }
+  }
   if (slot === undefined) {
     copy.keys[s] = key;
     copy.order.set(ok, s);

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Columns, ResidentColumns, valueAt } from '../../src/columns/index.js';
+import { Columns, pathName, ResidentColumns, valueAt } from '../../src/columns/index.js';
 import type { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
 import { Indexes } from '../../src/index/index.js';
@@ -99,6 +99,59 @@ describe('columnar COLLECT', () => {
     await agrees(q('SORT s DESC, k LIMIT 290, 5 RETURN [k, s]'));
     await agrees(q('LIMIT 257 RETURN k'));
     await agrees(`RETURN LENGTH(${'('}${q('RETURN k')}))`, {}, null);
+  });
+
+  it('group codes: counts and sums per number of the group value, the same answers (floating-point sums too), kept up by commits', async () => {
+    const ent = db.get(Entities);
+    const cols = db.get(Columns);
+    const g = (i: number) => [null, 'x', 'y', 3, 0, true, '', 'ü'][i % 8];
+    const kdoc = (i: number) => ({
+      g: g(i),
+      ...(i % 5 === 0 ? {} : { v: i % 7 === 0 ? `${i}` : i % 11 === 0 ? true : Math.sqrt(i) / 3 }),
+    });
+    await ent.applyBatch(Array.from({ length: 300 }, (_, i) => ({ op: 'put' as const, key: `k:${i}`, blob: kdoc(i) })));
+    // (COUNT(1) would need a row per document: its argument is no attribute path. LENGTH(k.v) counts every row.)
+    const q = 'FOR k IN k COLLECT g = k.g AGGREGATE s = SUM(k.v), a = AVG(k.v), l = LENGTH(k.v), n = COUNT(k.g) RETURN [g, s, a, n, l]';
+    const q2 = 'FOR k IN k COLLECT g = k.g WITH COUNT INTO n RETURN [g, n]';
+    const q3 = 'FOR k IN k COLLECT v = k.v AGGREGATE s = SUM(k.g) RETURN [v, s]';
+    await run(q); // the scan that makes the copy (of k.g and k.v)
+    const codesOf = () => {
+      const copy = cols.get('k', [pathName(['g'])], Number.MAX_SAFE_INTEGER)!;
+      return copy.codes?.[copy.names.indexOf(pathName(['g']))];
+    };
+    for (const x of [q, q2, q3]) await agrees(x);
+    const rows = (await agrees(q)) as [unknown, number, number | null, number, number][];
+    const expected = new Map<unknown, { s: number; c: number; n: number }>();
+    // In key order (k:0, k:1, k:10, k:100, …), as the documents are read: the order of each floating-point sum.
+    for (const i of Array.from({ length: 300 }, (_, i) => i).sort((a, b) => (`k:${a}` < `k:${b}` ? -1 : 1))) {
+      const d = kdoc(i) as { g: unknown; v?: unknown };
+      const e = expected.get(d.g) ?? { s: 0, c: 0, n: 0 };
+      e.n++;
+      if (d.v !== undefined) {
+        e.s += typeof d.v === 'number' ? d.v : d.v === true ? 1 : Number(d.v);
+        e.c++;
+      }
+      expected.set(d.g, e);
+    }
+    for (const [gv, sum, avg, n, l] of rows) {
+      const e = expected.get(gv)!;
+      expect([sum, avg, n, l]).toEqual([e.s, e.c === 0 ? null : e.s / e.c, e.n, e.n]);
+    }
+    expect(codesOf()?.values.length).toBe(8);
+    // Changes: a value moves to another group, a new group value, deletes, a re-insert into a freed slot.
+    await ent.applyBatch([
+      { op: 'put', key: 'k:1', blob: { g: 'y', v: 2.5 } },
+      { op: 'put', key: 'k:2', blob: { g: 'new', v: 1 } },
+      { op: 'delete', key: 'k:3' },
+      { op: 'delete', key: 'k:4' },
+      { op: 'put', key: 'k:1000', blob: { g: 'x', v: 0.25 } },
+    ]);
+    for (const x of [q, q2, q3]) await agrees(x);
+    expect(codesOf()?.values).toContain('new');
+    // An object as a group value: no codes for that column; the answers stay the same.
+    await ent.putEntity('k:5', { g: { o: 1 }, v: 1 });
+    for (const x of [q, q2, q3]) await agrees(x);
+    expect(codesOf()).toBeNull();
   });
 
   it('is not used where the document itself, its key, an INTO, a subquery or an index is read', async () => {

@@ -20,12 +20,12 @@
  * columns do not hold its buffered writes).
  */
 import { parseEntityKey } from '../../documents/index.js';
-import { type ColumnBuild, pathName, slotsInOrder, valueAt } from '../../columns/index.js';
+import { type ColumnBuild, type ColumnCopy, groupCodes, pathName, slotsInOrder, valueAt } from '../../columns/index.js';
 import type { AqlValue } from '../ast.js';
 import type { ColumnPlan, Step } from '../planner.js';
-import { truthy } from '../values.js';
+import { toNumber, truthy } from '../values.js';
 import { batchesOf, extend, type Row } from './context.js';
-import { CollectTable, collectBatches, groupRows, type SortCollectContext } from './sort-collect.js';
+import { CollectTable, collectBatches, groupRows, newAgg, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
@@ -109,10 +109,14 @@ export async function* columnCollectBatches(
   const held = cx.gov.holding();
   try {
     const groups = new CollectTable(cx, c.op, held);
-    const add = rowAdder(cx, f, c, groups, start);
-    // The FOR is its level's first step: its one input row is `start`.
-    const after = await fromColumns(cx, table, plan, add);
-    if (after !== null) await fromDocuments(cx, table, plan, add, after);
+    // The columns, if they hold the paths and are the state of the query's snapshot.
+    const copy = cx.deps.columns?.get(table, plan.paths.map(pathName), cx.snapshot.epoch);
+    if (copy === undefined || !(await fromCodes(cx, table, copy, plan, c.op, groups))) {
+      const add = rowAdder(cx, f, c, groups, start);
+      // The FOR is its level's first step: its one input row is `start`.
+      const after = copy === undefined ? undefined : await fromColumns(cx, table, copy, plan, add);
+      if (after !== null) await fromDocuments(cx, table, plan, add, after);
+    }
     yield* batchesOf(groupRows(cx, c, await groups.sortedGroups(), start));
   } finally {
     held.close();
@@ -121,16 +125,102 @@ export async function* columnCollectBatches(
 
 type Add = (vals: readonly AqlValue[]) => void | Promise<void>;
 
+/** The aggregates `fromCodes` computes: row counts and numeric sums (AVG from both). */
+const CODED = new Set(['COUNT', 'LENGTH', 'SUM', 'AVG', 'AVERAGE']);
+
 /**
- * The rows from the table's columns, if they are the snapshot's state: null
- * when all were read; else the key after which the documents must be read
- * (undefined: all of them).
+ * `COLLECT g = v.a [AGGREGATE s = SUM(v.b), …] [WITH COUNT INTO n]` without
+ * filters, from the columns and the group codes of `a` (ResidentColumns'
+ * groupCodes): per row a number read from an Int32Array and additions into
+ * arrays indexed by it, no map lookup or group object per row. The rows are
+ * read in key order for each aggregate, so every group's floating-point sum
+ * adds its values in the order the other paths do. True when it answered
+ * (the groups are in `groups`); false when it does not apply, or the columns
+ * changed while it paused (nothing added then).
  */
-async function fromColumns(cx: SourceContext, table: string, plan: ColumnPlan, add: Add): Promise<string | undefined | null> {
-  const columns = cx.deps.columns;
+async function fromCodes(
+  cx: SourceContext & SortCollectContext,
+  table: string,
+  copy: ColumnCopy,
+  plan: ColumnPlan,
+  op: CollectStep['op'],
+  groups: CollectTable,
+): Promise<boolean> {
+  const columns = cx.deps.columns!;
+  if (plan.projection || plan.groups.length !== 1 || !op.aggregates.every((a) => CODED.has(a.fn))) return false;
   const names = plan.paths.map(pathName);
-  const copy = columns?.get(table, names, cx.snapshot.epoch);
-  if (columns === undefined || copy === undefined) return undefined;
+  const column = (k: number): unknown[] | undefined => (k < 0 ? undefined : copy.cols[copy.names.indexOf(names[k]!)]!);
+  const gc = groupCodes(copy, copy.names.indexOf(names[plan.groups[0]!]!));
+  if (gc === undefined) return false;
+  const version = copy.version;
+  const codes = gc.codes;
+  const slots = slotsInOrder(copy);
+  const n = gc.values.length;
+  const counting = (fn: string) => fn === 'COUNT' || fn === 'LENGTH';
+  const sums = op.aggregates.map((a) => (counting(a.fn) ? undefined : { sum: new Float64Array(n), n: new Float64Array(n) }));
+  const held = cx.gov.holding();
+  try {
+    held.hold(8 * n * (1 + 2 * sums.filter((x) => x !== undefined).length));
+    const counts = new Float64Array(n);
+    const pause = async (): Promise<boolean> => {
+      if (!cx.gov.due()) return true;
+      await cx.turn();
+      return columns.unchanged(table, copy, version);
+    };
+    for (let i = 0; i < slots.length; ) {
+      const end = Math.min(slots.length, i + 16 * CHUNK);
+      for (; i < end; i++) counts[codes[slots[i]!]!]!++;
+      if (!(await pause())) return false;
+    }
+    for (let a = 0; a < sums.length; a++) {
+      const acc = sums[a];
+      if (acc === undefined) continue;
+      const col = column(plan.aggregates[a]!);
+      if (col === undefined) continue; // no argument: every value null
+      for (let i = 0; i < slots.length; ) {
+        const end = Math.min(slots.length, i + 16 * CHUNK);
+        for (; i < end; i++) {
+          const s = slots[i]!;
+          const v = col[s];
+          if (v === null) continue;
+          const c = codes[s]!;
+          acc.sum[c] = acc.sum[c]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
+          acc.n[c]!++;
+        }
+        if (!(await pause())) return false;
+      }
+    }
+    for (let c = 0; c < n; c++) {
+      const count = counts[c]!;
+      if (count === 0) continue;
+      const agg = sums.map((acc) => {
+        const st = newAgg();
+        st.n = acc === undefined ? count : acc.n[c]!;
+        if (acc !== undefined) st.sum = acc.sum[c]!;
+        return st;
+      });
+      groups.addCounted(gc.values[c] as AqlValue, count, agg);
+    }
+    return true;
+  } finally {
+    held.close();
+  }
+}
+
+/**
+ * The rows from the table's columns (`copy`: the snapshot's state when the
+ * query began): null when all were read; else the key after which the
+ * documents must be read (they changed while the reader paused).
+ */
+async function fromColumns(
+  cx: SourceContext,
+  table: string,
+  copy: ColumnCopy,
+  plan: ColumnPlan,
+  add: Add,
+): Promise<string | undefined | null> {
+  const columns = cx.deps.columns!;
+  const names = plan.paths.map(pathName);
   const cols = names.map((n) => copy.cols[copy.names.indexOf(n)]!);
   const slots = slotsInOrder(copy);
   const version = copy.version;
