@@ -1285,7 +1285,10 @@ function columnCollect(steps: Step[]): void {
   };
   for (const e of f.filters) onlyPaths(e);
   const groups = c.op.groups.map((g) => read(g.expr));
-  const aggregates = c.op.aggregates.map((a) => (a.arg === undefined ? -2 : read(a.arg)));
+  // COUNT and LENGTH count rows whatever their argument is: a literal or bind value (COUNT(1)) needs no projection.
+  const counted = (a: (typeof c.op.aggregates)[number]) =>
+    (a.fn === 'COUNT' || a.fn === 'LENGTH') && (a.arg?.type === 'literal' || a.arg?.type === 'bind');
+  const aggregates = c.op.aggregates.map((a) => (a.arg === undefined || counted(a) ? -2 : read(a.arg)));
   if (!ok || paths.length === 0) return;
   // One path inside another would need two values for one attribute in the projection.
   const names = paths.map((p) => p.join('\u0000'));

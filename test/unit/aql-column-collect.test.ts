@@ -114,12 +114,18 @@ describe('columnar COLLECT', () => {
     const q = 'FOR k IN k COLLECT g = k.g AGGREGATE s = SUM(k.v), a = AVG(k.v), l = LENGTH(k.v), n = COUNT(k.g) RETURN [g, s, a, n, l]';
     const q2 = 'FOR k IN k COLLECT g = k.g WITH COUNT INTO n RETURN [g, n]';
     const q3 = 'FOR k IN k COLLECT v = k.v AGGREGATE s = SUM(k.g) RETURN [v, s]';
+    // COUNT(1): its argument is a literal, so no projection (a row per document) is needed
+    const q4 = 'FOR k IN k COLLECT g = k.g AGGREGATE n = COUNT(1), m = LENGTH(@one), s = SUM(k.v) RETURN [g, n, m, s]';
     await run(q); // the scan that makes the copy (of k.g and k.v)
     const codesOf = () => {
       const copy = cols.get('k', [pathName(['g'])], Number.MAX_SAFE_INTEGER)!;
       return copy.codes?.[copy.names.indexOf(pathName(['g']))];
     };
     for (const x of [q, q2, q3]) await agrees(x);
+    const counted = (await agrees(q4, { one: 1 })) as [unknown, number, number][];
+    const byGroup = (await run(q2)).rows as [unknown, number][];
+    expect(counted.map(([gv, n, m]) => [gv, n, m])).toEqual(byGroup.map(([gv, n]) => [gv, n, n]));
+    expect((await run(q4, { one: 1 })).plan.steps).toContainEqual(expect.objectContaining({ type: 'collect', columnar: true }));
     const rows = (await agrees(q)) as [unknown, number, number | null, number, number][];
     const expected = new Map<unknown, { s: number; c: number; n: number }>();
     // In key order (k:0, k:1, k:10, k:100, …), as the documents are read: the order of each floating-point sum.
