@@ -23,9 +23,10 @@ import { parseEntityKey } from '../../documents/index.js';
 import { type ColumnBuild, type ColumnCopy, groupCodes, pathName, slotsInOrder, valueAt } from '../../columns/index.js';
 import type { AqlValue } from '../ast.js';
 import type { ColumnPlan, Step } from '../planner.js';
-import { toNumber, truthy } from '../values.js';
-import { batchesOf, extend, type Row } from './context.js';
-import { CollectTable, collectBatches, groupRows, newAgg, type SortCollectContext } from './sort-collect.js';
+import { Pending, type Holding } from '../governor.js';
+import { compare, toNumber, truthy } from '../values.js';
+import { batchesOf, extend, ROW_BATCH, tooMany, type Row } from './context.js';
+import { CollectTable, collectBatches, groupRowMaker, groupRows, newAgg, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, type SourceContext } from './sources.js';
 
 type ForStep = Extract<Step, { kind: 'for' }>;
@@ -108,15 +109,18 @@ export async function* columnCollectBatches(
   }
   const held = cx.gov.holding();
   try {
-    const groups = new CollectTable(cx, c.op, held);
     // The columns, if they hold the paths and are the state of the query's snapshot.
     const copy = cx.deps.columns?.get(table, plan.paths.map(pathName), cx.snapshot.epoch);
-    if (copy === undefined || !(await fromCodes(cx, table, copy, plan, c.op, groups))) {
-      const add = rowAdder(cx, f, c, groups, start);
-      // The FOR is its level's first step: its one input row is `start`.
-      const after = copy === undefined ? undefined : await fromColumns(cx, table, copy, plan, add);
-      if (after !== null) await fromDocuments(cx, table, plan, add, after);
+    const coded = copy === undefined ? undefined : await fromCodes(cx, table, copy, c, start, held);
+    if (coded !== undefined) {
+      yield* coded;
+      return;
     }
+    const groups = new CollectTable(cx, c.op, held);
+    const add = rowAdder(cx, f, c, groups, start);
+    // The FOR is its level's first step: its one input row is `start`.
+    const after = copy === undefined ? undefined : await fromColumns(cx, table, copy, plan, add);
+    if (after !== null) await fromDocuments(cx, table, plan, add, after);
     yield* batchesOf(groupRows(cx, c, await groups.sortedGroups(), start));
   } finally {
     held.close();
@@ -132,79 +136,111 @@ const CODED = new Set(['COUNT', 'LENGTH', 'SUM', 'AVG', 'AVERAGE']);
  * `COLLECT g = v.a [AGGREGATE s = SUM(v.b), …] [WITH COUNT INTO n]` without
  * filters, from the columns and the group codes of `a` (ResidentColumns'
  * groupCodes): per row a number read from an Int32Array and additions into
- * arrays indexed by it, no map lookup or group object per row. The rows are
- * read in key order for each aggregate, so every group's floating-point sum
- * adds its values in the order the other paths do. True when it answered
- * (the groups are in `groups`); false when it does not apply, or the columns
- * changed while it paused (nothing added then).
+ * arrays indexed by it — no map lookup, no group object or aggregate state
+ * per group (a query's groups would outlive a young-generation GC and be
+ * promoted: ~4 MB per query over 10,000 groups, a full GC every second
+ * under a steady load of such queries). The rows are read in key order for
+ * each aggregate, so every group's floating-point sum adds its values in
+ * the order of the other paths; the groups come out in AQL order of their
+ * values, as rows in batches. Undefined when it does not apply, or when the
+ * columns changed while it paused (nothing produced then).
  */
 async function fromCodes(
   cx: SourceContext & SortCollectContext,
   table: string,
   copy: ColumnCopy,
-  plan: ColumnPlan,
-  op: CollectStep['op'],
-  groups: CollectTable,
-): Promise<boolean> {
+  c: CollectStep,
+  start: Row,
+  held: Holding,
+): Promise<Generator<Row[]> | undefined> {
+  const plan = c.columnar!;
+  const op = c.op;
   const columns = cx.deps.columns!;
-  if (plan.projection || plan.groups.length !== 1 || !op.aggregates.every((a) => CODED.has(a.fn))) return false;
+  if (plan.projection || plan.groups.length !== 1 || !op.aggregates.every((a) => CODED.has(a.fn))) return undefined;
   const names = plan.paths.map(pathName);
   const column = (k: number): unknown[] | undefined => (k < 0 ? undefined : copy.cols[copy.names.indexOf(names[k]!)]!);
   const gc = groupCodes(copy, copy.names.indexOf(names[plan.groups[0]!]!));
-  if (gc === undefined) return false;
+  if (gc === undefined) return undefined;
   const version = copy.version;
   const codes = gc.codes;
   const slots = slotsInOrder(copy);
   const n = gc.values.length;
   const counting = (fn: string) => fn === 'COUNT' || fn === 'LENGTH';
   const sums = op.aggregates.map((a) => (counting(a.fn) ? undefined : { sum: new Float64Array(n), n: new Float64Array(n) }));
-  const held = cx.gov.holding();
-  try {
-    held.hold(8 * n * (1 + 2 * sums.filter((x) => x !== undefined).length));
-    const counts = new Float64Array(n);
-    const pause = async (): Promise<boolean> => {
-      if (!cx.gov.due()) return true;
-      await cx.turn();
-      return columns.unchanged(table, copy, version);
-    };
+  held.hold(8 * n * (1 + 2 * sums.filter((x) => x !== undefined).length));
+  const counts = new Float64Array(n);
+  const pause = async (): Promise<boolean> => {
+    if (!cx.gov.due()) return true;
+    await cx.turn();
+    return columns.unchanged(table, copy, version);
+  };
+  for (let i = 0; i < slots.length; ) {
+    const end = Math.min(slots.length, i + 16 * CHUNK);
+    for (; i < end; i++) counts[codes[slots[i]!]!]!++;
+    if (!(await pause())) return undefined;
+  }
+  for (let a = 0; a < sums.length; a++) {
+    const acc = sums[a];
+    if (acc === undefined) continue;
+    const col = column(plan.aggregates[a]!);
+    if (col === undefined) continue; // no argument: every value null
     for (let i = 0; i < slots.length; ) {
       const end = Math.min(slots.length, i + 16 * CHUNK);
-      for (; i < end; i++) counts[codes[slots[i]!]!]!++;
-      if (!(await pause())) return false;
-    }
-    for (let a = 0; a < sums.length; a++) {
-      const acc = sums[a];
-      if (acc === undefined) continue;
-      const col = column(plan.aggregates[a]!);
-      if (col === undefined) continue; // no argument: every value null
-      for (let i = 0; i < slots.length; ) {
-        const end = Math.min(slots.length, i + 16 * CHUNK);
-        for (; i < end; i++) {
-          const s = slots[i]!;
-          const v = col[s];
-          if (v === null) continue;
-          const c = codes[s]!;
-          acc.sum[c] = acc.sum[c]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
-          acc.n[c]!++;
-        }
-        if (!(await pause())) return false;
+      for (; i < end; i++) {
+        const s = slots[i]!;
+        const v = col[s];
+        if (v === null) continue;
+        const g = codes[s]!;
+        acc.sum[g] = acc.sum[g]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
+        acc.n[g]!++;
       }
+      if (!(await pause())) return undefined;
     }
-    for (let c = 0; c < n; c++) {
-      const count = counts[c]!;
-      if (count === 0) continue;
-      const agg = sums.map((acc) => {
-        const st = newAgg();
-        st.n = acc === undefined ? count : acc.n[c]!;
-        if (acc !== undefined) st.sum = acc.sum[c]!;
-        return st;
-      });
-      groups.addCounted(gc.values[c] as AqlValue, count, agg);
-    }
-    return true;
-  } finally {
-    held.close();
   }
+  // The groups: the numbers of the values some row has, in AQL order of the values.
+  const present: number[] = [];
+  for (let g = 0; g < n; g++) {
+    if (counts[g] === 0) continue;
+    const v = gc.values[g];
+    held.hold(64 + (typeof v === 'string' ? 2 * v.length : 8));
+    present.push(g);
+    if (present.length > cx.opts.maxIntermediate) throw tooMany(cx.opts.maxIntermediate, 'COLLECT');
+  }
+  const sorting = cx.gov.sort(present, (x, y) => compare(gc.values[x] as AqlValue, gc.values[y] as AqlValue));
+  if (sorting instanceof Pending) await sorting.promise;
+  if (!columns.unchanged(table, copy, version)) return undefined;
+  return codedRows(c, start, gc.values as AqlValue[], present, counts, sums);
+}
+
+/** The rows of the groups `present` (numbers, in output order): one aggregate state per aggregate, refilled per group. */
+function* codedRows(
+  c: CollectStep,
+  start: Row,
+  values: readonly AqlValue[],
+  present: readonly number[],
+  counts: Float64Array,
+  sums: readonly ({ sum: Float64Array; n: Float64Array } | undefined)[],
+): Generator<Row[]> {
+  const rowOf = groupRowMaker(c, start);
+  const states = sums.map(() => newAgg());
+  const one: AqlValue[] = [null];
+  let batch: Row[] = [];
+  for (const g of present) {
+    const count = counts[g]!;
+    for (let a = 0; a < states.length; a++) {
+      const acc = sums[a];
+      const st = states[a]!;
+      st.n = acc === undefined ? count : acc.n[g]!;
+      st.sum = acc === undefined ? 0 : acc.sum[g]!;
+    }
+    one[0] = values[g]!;
+    batch.push(rowOf(one, count, states));
+    if (batch.length >= ROW_BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /**

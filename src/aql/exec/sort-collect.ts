@@ -239,13 +239,6 @@ export class CollectTable {
     return g;
   }
 
-  /** A group of one scalar value whose rows were counted and aggregated elsewhere (column-collect.ts's group codes). */
-  addCounted(value: AqlValue, count: number, agg: AggState[]): void {
-    this.held.hold(256 + 2 * (typeof value === 'string' ? value.length + 1 : 8));
-    this.scalar.set(value, { values: [value], count, agg, into: [] });
-    if (this.size > this.cx.opts.maxIntermediate) throw tooMany(this.cx.opts.maxIntermediate, 'COLLECT');
-  }
-
   /** Aggregate `i` of group `g` takes the row's value `v`. */
   aggregate(g: CollectGroup, i: number, v: AqlValue): void {
     const st = g.agg[i]!;
