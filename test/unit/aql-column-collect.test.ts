@@ -10,7 +10,9 @@
  * transaction with buffered writes, and while commits race the query.
  */
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Executor } from '../../src/aql/exec/index.js';
+import { Governor } from '../../src/aql/governor.js';
 import { Columns, pathName, ResidentColumns, valueAt } from '../../src/columns/index.js';
 import type { Database } from '../../src/db.js';
 import { Entities } from '../../src/entities/index.js';
@@ -227,6 +229,43 @@ describe('columnar COLLECT', () => {
       const [r] = await Promise.all([racing, writes]);
       const after = (await run(q, {}, undefined, true)).rows;
       expect([JSON.stringify(before), JSON.stringify(after)]).toContain(JSON.stringify(r.rows));
+    }
+    await agrees(q);
+  });
+
+  it('group codes: a COLLECT whose columns change while it pauses answers its snapshot (read again from LevelDB)', async () => {
+    const ent = db.get(Entities);
+    await ent.applyBatch(Array.from({ length: 40_000 }, (_, i) => ({ op: 'put' as const, key: `bc:${i}`, blob: { g: i % 10, v: i } })));
+    const q = 'FOR b IN bc COLLECT g = b.g AGGREGATE s = SUM(b.v) RETURN [g, s]';
+    await agrees(q); // makes the columns
+    await agrees(q); // from the group codes
+    for (let round = 0; round < 3; round++) {
+      const before = (await run(q, {}, undefined, true)).rows;
+      // The query's first pause (a turn at every look: the coded passes pause after each 16,384 rows) waits for a
+      // commit that changes the columns: the query began before it, so it must answer the state before.
+      let writes: Promise<unknown> | undefined;
+      const due = vi.spyOn(Governor.prototype, 'due').mockReturnValue(true);
+      const turn = vi.spyOn(Executor.prototype, 'turn').mockImplementation(async () => {
+        writes ??= ent.applyBatch(
+          Array.from({ length: 50 }, (_, i) => ({
+            op: 'put' as const,
+            key: `bc:${(round * 977 + i * 389) % 40_000}`,
+            blob: { g: 3, v: round },
+          })),
+        );
+        await writes;
+      });
+      let r: { rows: unknown[] };
+      try {
+        r = await run(q);
+      } finally {
+        due.mockRestore();
+        turn.mockRestore();
+      }
+      expect(writes, 'the query paused').toBeDefined();
+      const after = (await run(q, {}, undefined, true)).rows;
+      expect(after).not.toEqual(before);
+      expect(r.rows).toEqual(before);
     }
     await agrees(q);
   });

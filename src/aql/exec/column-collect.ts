@@ -110,11 +110,16 @@ export async function* columnCollectBatches(
   const held = cx.gov.holding();
   try {
     // The columns, if they hold the paths and are the state of the query's snapshot.
-    const copy = cx.deps.columns?.get(table, plan.paths.map(pathName), cx.snapshot.epoch);
-    const coded = copy === undefined ? undefined : await fromCodes(cx, table, copy, c, start, held);
-    if (coded !== undefined) {
-      yield* coded;
-      return;
+    let copy = cx.deps.columns?.get(table, plan.paths.map(pathName), cx.snapshot.epoch);
+    if (copy !== undefined) {
+      const version = copy.version;
+      const coded = await fromCodes(cx, table, copy, c, start, held);
+      if (coded !== undefined) {
+        yield* coded;
+        return;
+      }
+      // Changed while the coded passes paused: no longer the snapshot's state, the documents are read instead.
+      if (!cx.deps.columns!.unchanged(table, copy, version)) copy = undefined;
     }
     const groups = new CollectTable(cx, c.op, held);
     const add = rowAdder(cx, f, c, groups, start);
