@@ -109,6 +109,7 @@ describe('columnar COLLECT', () => {
     const g = (i: number) => [null, 'x', 'y', 3, 0, true, '', 'ü'][i % 8];
     const kdoc = (i: number) => ({
       g: g(i),
+      n: i === 1 ? -1 : i === 9 ? -0 : i,
       ...(i % 5 === 0 ? {} : { v: i % 7 === 0 ? `${i}` : i % 11 === 0 ? true : Math.sqrt(i) / 3 }),
     });
     await ent.applyBatch(Array.from({ length: 300 }, (_, i) => ({ op: 'put' as const, key: `k:${i}`, blob: kdoc(i) })));
@@ -116,6 +117,9 @@ describe('columnar COLLECT', () => {
     const q = 'FOR k IN k COLLECT g = k.g AGGREGATE s = SUM(k.v), a = AVG(k.v), l = LENGTH(k.v), n = COUNT(k.g) RETURN [g, s, a, n, l]';
     const q2 = 'FOR k IN k COLLECT g = k.g WITH COUNT INTO n RETURN [g, n]';
     const q3 = 'FOR k IN k COLLECT v = k.v AGGREGATE s = SUM(k.g) RETURN [v, s]';
+    // MIN/MAX of numbers (k.n: no document lacks it); of a column that also holds strings and booleans (k.v): per row
+    const q5 = 'FOR k IN k COLLECT g = k.g AGGREGATE lo = MIN(k.n), hi = MAX(k.n), s = SUM(k.n) RETURN [g, lo, hi, s]';
+    const q6 = 'FOR k IN k COLLECT g = k.g AGGREGATE lo = MIN(k.v), hi = MAX(k.v) RETURN [g, lo, hi]';
     // COUNT(1): its argument is a literal, so no projection (a row per document) is needed
     const q4 = 'FOR k IN k COLLECT g = k.g AGGREGATE n = COUNT(1), m = LENGTH(@one), s = SUM(k.v) RETURN [g, n, m, s]';
     await run(q); // the scan that makes the copy (of k.g and k.v)
@@ -123,7 +127,12 @@ describe('columnar COLLECT', () => {
       const copy = cols.get('k', [pathName(['g'])], Number.MAX_SAFE_INTEGER)!;
       return copy.codes?.[copy.names.indexOf(pathName(['g']))];
     };
-    for (const x of [q, q2, q3]) await agrees(x);
+    for (const x of [q, q2, q3, q5, q6]) await agrees(x);
+    const minMax = (await agrees(q5)) as [unknown, number, number, number][];
+    const xs = Array.from({ length: 300 }, (_, i) => i)
+      .filter((i) => g(i) === 'x')
+      .map((i) => kdoc(i).n);
+    expect(minMax.find(([gv]) => gv === 'x')).toEqual(['x', Math.min(...xs), Math.max(...xs), xs.reduce((t, x) => t + x, 0)]);
     const counted = (await agrees(q4, { one: 1 })) as [unknown, number, number][];
     const byGroup = (await run(q2)).rows as [unknown, number][];
     expect(counted.map(([gv, n, m]) => [gv, n, m])).toEqual(byGroup.map(([gv, n]) => [gv, n, n]));
@@ -154,11 +163,11 @@ describe('columnar COLLECT', () => {
       { op: 'delete', key: 'k:4' },
       { op: 'put', key: 'k:1000', blob: { g: 'x', v: 0.25 } },
     ]);
-    for (const x of [q, q2, q3]) await agrees(x);
+    for (const x of [q, q2, q3, q5, q6]) await agrees(x);
     expect(codesOf()?.values).toContain('new');
     // An object as a group value: no codes for that column; the answers stay the same.
     await ent.putEntity('k:5', { g: { o: 1 }, v: 1 });
-    for (const x of [q, q2, q3]) await agrees(x);
+    for (const x of [q, q2, q3, q5, q6]) await agrees(x);
     expect(codesOf()).toBeNull();
   });
 

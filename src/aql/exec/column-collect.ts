@@ -134,21 +134,29 @@ export async function* columnCollectBatches(
 
 type Add = (vals: readonly AqlValue[]) => void | Promise<void>;
 
-/** The aggregates `fromCodes` computes: row counts and numeric sums (AVG from both). */
-const CODED = new Set(['COUNT', 'LENGTH', 'SUM', 'AVG', 'AVERAGE']);
+/** The aggregates `fromCodes` computes: row counts, numeric sums (AVG from both), the least and greatest number. */
+const CODED = new Set(['COUNT', 'LENGTH', 'SUM', 'AVG', 'AVERAGE', 'MIN', 'MAX']);
+
+/** One aggregate's arrays, indexed by group number (undefined: COUNT/LENGTH, the group's row count). */
+type CodedAcc =
+  | { kind: 'sum'; sum: Float64Array; n: Float64Array }
+  | { kind: 'min' | 'max'; best: Float64Array; seen: Uint8Array }
+  | undefined;
 
 /**
- * `COLLECT g = v.a [AGGREGATE s = SUM(v.b), …] [WITH COUNT INTO n]` without
- * filters, from the columns and the group codes of `a` (ResidentColumns'
+ * `COLLECT g = v.a [AGGREGATE s = SUM(v.b), m = MAX(v.c), …] [WITH COUNT INTO n]`
+ * without filters, from the columns and the group codes of `a` (ResidentColumns'
  * groupCodes): per row a number read from an Int32Array and additions into
  * arrays indexed by it — no map lookup, no group object or aggregate state
  * per group (a query's groups would outlive a young-generation GC and be
  * promoted: ~4 MB per query over 10,000 groups, a full GC every second
  * under a steady load of such queries). The rows are read in key order for
  * each aggregate, so every group's floating-point sum adds its values in
- * the order of the other paths; the groups come out in AQL order of their
- * values, as rows in batches. Undefined when it does not apply, or when the
- * columns changed while it paused (nothing produced then).
+ * the order of the other paths; MIN and MAX keep a number per group (a
+ * value of another type: undefined, the per-row path orders across types).
+ * The groups come out in AQL order of their values, as rows in batches.
+ * Undefined when it does not apply, or when the columns changed while it
+ * paused (nothing produced then).
  */
 async function fromCodes(
   cx: SourceContext & SortCollectContext,
@@ -170,9 +178,14 @@ async function fromCodes(
   const codes = gc.codes;
   const slots = slotsInOrder(copy);
   const n = gc.values.length;
-  const counting = (fn: string) => fn === 'COUNT' || fn === 'LENGTH';
-  const sums = op.aggregates.map((a) => (counting(a.fn) ? undefined : { sum: new Float64Array(n), n: new Float64Array(n) }));
-  held.hold(8 * n * (1 + 2 * sums.filter((x) => x !== undefined).length));
+  const accs: CodedAcc[] = op.aggregates.map((a) =>
+    a.fn === 'COUNT' || a.fn === 'LENGTH'
+      ? undefined
+      : a.fn === 'MIN' || a.fn === 'MAX'
+        ? { kind: a.fn === 'MIN' ? 'min' : 'max', best: new Float64Array(n), seen: new Uint8Array(n) }
+        : { kind: 'sum', sum: new Float64Array(n), n: new Float64Array(n) },
+  );
+  held.hold(8 * n * (1 + 2 * accs.filter((x) => x !== undefined).length));
   const counts = new Float64Array(n);
   const pause = async (): Promise<boolean> => {
     if (!cx.gov.due()) return true;
@@ -184,20 +197,38 @@ async function fromCodes(
     for (; i < end; i++) counts[codes[slots[i]!]!]!++;
     if (!(await pause())) return undefined;
   }
-  for (let a = 0; a < sums.length; a++) {
-    const acc = sums[a];
+  for (let a = 0; a < accs.length; a++) {
+    const acc = accs[a];
     if (acc === undefined) continue;
     const col = column(plan.aggregates[a]!);
     if (col === undefined) continue; // no argument: every value null
     for (let i = 0; i < slots.length; ) {
       const end = Math.min(slots.length, i + 16 * CHUNK);
-      for (; i < end; i++) {
-        const s = slots[i]!;
-        const v = col[s];
-        if (v === null) continue;
-        const g = codes[s]!;
-        acc.sum[g] = acc.sum[g]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
-        acc.n[g]!++;
+      if (acc.kind === 'sum') {
+        for (; i < end; i++) {
+          const s = slots[i]!;
+          const v = col[s];
+          if (v === null) continue;
+          const g = codes[s]!;
+          acc.sum[g] = acc.sum[g]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
+          acc.n[g]!++;
+        }
+      } else {
+        const max = acc.kind === 'max';
+        const { best, seen } = acc;
+        for (; i < end; i++) {
+          const s = slots[i]!;
+          const v = col[s];
+          if (v === null) continue;
+          // Another type: AQL orders values across types, which the per-row path does.
+          if (typeof v !== 'number') return undefined;
+          const g = codes[s]!;
+          // Strictly less (greater): of equal values the first in key order stays, as with the per-row path.
+          if (seen[g] === 0 || (max ? v > best[g]! : v < best[g]!)) {
+            best[g] = v;
+            seen[g] = 1;
+          }
+        }
       }
       if (!(await pause())) return undefined;
     }
@@ -214,7 +245,7 @@ async function fromCodes(
   const sorting = cx.gov.sort(present, (x, y) => compare(gc.values[x] as AqlValue, gc.values[y] as AqlValue));
   if (sorting instanceof Pending) await sorting.promise;
   if (!columns.unchanged(table, copy, version)) return undefined;
-  return codedRows(c, start, gc.values as AqlValue[], present, counts, sums);
+  return codedRows(c, start, gc.values as AqlValue[], present, counts, accs);
 }
 
 /** The rows of the groups `present` (numbers, in output order): one aggregate state per aggregate, refilled per group. */
@@ -224,19 +255,26 @@ function* codedRows(
   values: readonly AqlValue[],
   present: readonly number[],
   counts: Float64Array,
-  sums: readonly ({ sum: Float64Array; n: Float64Array } | undefined)[],
+  accs: readonly CodedAcc[],
 ): Generator<Row[]> {
   const rowOf = groupRowMaker(c, start);
-  const states = sums.map(() => newAgg());
+  const states = accs.map(() => newAgg());
   const one: AqlValue[] = [null];
   let batch: Row[] = [];
   for (const g of present) {
     const count = counts[g]!;
     for (let a = 0; a < states.length; a++) {
-      const acc = sums[a];
+      const acc = accs[a];
       const st = states[a]!;
-      st.n = acc === undefined ? count : acc.n[g]!;
-      st.sum = acc === undefined ? 0 : acc.sum[g]!;
+      if (acc === undefined) st.n = count;
+      else if (acc.kind === 'sum') {
+        st.n = acc.n[g]!;
+        st.sum = acc.sum[g]!;
+      } else {
+        const v = acc.seen[g] === 1 ? acc.best[g]! : undefined;
+        if (acc.kind === 'min') st.min = v;
+        else st.max = v;
+      }
     }
     one[0] = values[g]!;
     batch.push(rowOf(one, count, states));
