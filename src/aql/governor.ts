@@ -68,12 +68,14 @@ export async function resolveVal(v: Val): Promise<AqlValue> {
 }
 
 export interface GovernorLimits {
-  /** Absolute deadline (Date.now() ms). */
+  /** Absolute deadline (ms of `now`, Date.now by default). */
   deadline: number;
   /** Most estimated bytes the query may hold at once. */
   maxMemory: number;
   /** Deepest nesting of arrays and objects a value may have. */
   maxDepth: number;
+  /** The clock (ms; Date.now unless a test drives it). */
+  now?: () => number;
 }
 
 /** Loop bodies return STOP to end a loop early. */
@@ -116,12 +118,15 @@ export class Governor {
    * deadline) instead of returning a Pending.
    */
   canYield = true;
+  private readonly now: () => number;
   /** When the current synchronous stretch began. */
-  private sliceStart = Date.now();
+  private sliceStart: number;
   /** How long it may last: SLICE_MS, or its share while other queries wait (see `waiting`). */
   private sliceMs = SLICE_MS;
 
   constructor(limits: GovernorLimits) {
+    this.now = limits.now ?? Date.now;
+    this.sliceStart = this.now();
     this.deadline = limits.deadline;
     this.maxMemory = limits.maxMemory;
     this.maxDepth = limits.maxDepth;
@@ -168,7 +173,7 @@ export class Governor {
 
   /** Throws TIMEOUT past the deadline. */
   checkTime(): void {
-    if (Date.now() > this.deadline) throw timeoutError();
+    if (this.now() > this.deadline) throw timeoutError();
   }
 
   /**
@@ -176,14 +181,14 @@ export class Governor {
    * whether the event loop is due a turn (then `await turn()`).
    */
   due(): boolean {
-    const t = Date.now();
+    const t = this.now();
     if (t > this.deadline) throw timeoutError();
     return this.canYield && t - this.sliceStart >= this.sliceMs;
   }
 
   /** Whether the current synchronous stretch has lasted its slice (then `await turn()`). */
   get turnDue(): boolean {
-    return this.canYield && Date.now() - this.sliceStart >= this.sliceMs;
+    return this.canYield && this.now() - this.sliceStart >= this.sliceMs;
   }
 
   /** Give the event loop a turn (other requests, timers), then check the deadline. */
@@ -194,7 +199,7 @@ export class Governor {
     } finally {
       waiting--;
     }
-    this.sliceStart = Date.now();
+    this.sliceStart = this.now();
     this.sliceMs = waiting === 0 ? SLICE_MS : Math.max(1, SLICE_MS / (1 + waiting));
     this.checkTime();
   }
@@ -204,7 +209,7 @@ export class Governor {
    * when the event loop is due a turn, else undefined.
    */
   checkpoint(): Promise<void> | undefined {
-    const t = Date.now();
+    const t = this.now();
     if (t > this.deadline) throw timeoutError();
     if (this.canYield && t - this.sliceStart >= this.sliceMs) return this.turn();
     return undefined;

@@ -23,8 +23,9 @@ import { Aql } from '../../src/aql/index.js';
 
 const MiB = 1024 * 1024;
 
-function gov(o: Partial<{ deadline: number; maxMemory: number; maxDepth: number }> = {}): Governor {
-  return new Governor({ deadline: o.deadline ?? Date.now() + 60_000, maxMemory: o.maxMemory ?? Infinity, maxDepth: o.maxDepth ?? 256 });
+function gov(o: Partial<{ deadline: number; maxMemory: number; maxDepth: number; now: () => number }> = {}): Governor {
+  const now = o.now ?? Date.now;
+  return new Governor({ deadline: o.deadline ?? now() + 60_000, maxMemory: o.maxMemory ?? Infinity, maxDepth: o.maxDepth ?? 256, now });
 }
 
 async function caughtAsync(p: Promise<unknown>): Promise<ThemisError> {
@@ -78,17 +79,24 @@ describe('Governor.loop', () => {
   });
 
   it('queries resuming while others wait for a turn share the slice (two back to back hold the loop ~SLICE_MS, not twice)', async () => {
-    const a = gov();
-    const b = gov();
+    // A clock the test moves (a busy wait on the wall clock failed when the VM paused the process for a few ms).
+    let t = 1_000_000;
+    const now = () => t;
+    const a = gov({ now });
+    const b = gov({ now });
     const pa = a.turn();
     const pb = b.turn();
     await pa; // b still waits: a's share is half a slice
-    busy(SLICE_MS / 2 + 1);
+    t += SLICE_MS / 2 - 1;
+    expect(a.due()).toBe(false);
+    t += 1;
     expect(a.due()).toBe(true);
     await pb; // nobody waits: a whole slice
-    busy(SLICE_MS / 2 + 1);
+    t += SLICE_MS / 2 + 1;
     expect(b.due()).toBe(false);
-    busy(SLICE_MS / 2);
+    t += SLICE_MS / 2 - 2;
+    expect(b.due()).toBe(false);
+    t += 1;
     expect(b.due()).toBe(true);
   });
 
