@@ -65,6 +65,7 @@ const T = {
   pii: ['test/unit/pii-vault.test.ts'],
   classify: ['test/unit/pii-classifier.test.ts', 'test/unit/pii-corpus.test.ts'],
   content: ['test/unit/content-store.test.ts', 'test/unit/content-retrieve.test.ts'],
+  collect: ['test/unit/aql-column-collect.test.ts', 'test/unit/aql-index-collect.test.ts'],
 } as const;
 const AL = 'src/audit/audit-log.ts';
 const RC = 'src/audit/record-codec.ts';
@@ -74,6 +75,9 @@ const REC = 'src/pii/record.ts';
 const CSVC = 'src/content/service.ts';
 const BLOBS = 'src/content/blobs.ts';
 const RETR = 'src/content/retrieve.ts';
+const CTX = 'src/aql/exec/context.ts';
+const COLS = 'src/columns/resident-columns.ts';
+const CC = 'src/aql/exec/column-collect.ts';
 
 export const MUTANTS: readonly Mutant[] = [
   // ---------------------------------------------------------------- commit path: transaction manager
@@ -374,8 +378,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'IM-06',
     file: SEC,
-    find: "    for (const p of plan) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));\n",
-    replace: '',
+    find: "        batch.del(idxKs, k);\n        ops?.push([false, k.toString('latin1')]);",
+    replace: "        ops?.push([false, k.toString('latin1')]);",
     why: 'updates and deletes leave stale index entries',
     tests: T.idx,
   },
@@ -406,8 +410,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'IM-10',
     file: SEC,
-    find: '        lt = r.includeUpper === false ? hi : prefixUpperBound(hi);',
-    replace: '        lt = r.includeUpper === false ? prefixUpperBound(hi) : hi;',
+    find: '    lt = r.includeUpper === false ? hi : prefixUpperBound(hi);',
+    replace: '    lt = r.includeUpper === false ? prefixUpperBound(hi) : hi;',
     why: 'range scans get the upper bound inclusive/exclusive backwards',
     tests: [...T.idx, 'test/unit/aql-engine.test.ts'],
   },
@@ -422,8 +426,9 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'IM-12',
     file: SEC,
-    find: "    for (const p of plan) for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));\n    for (const p of plan) {\n",
-    replace: "    for (const p of plan) {\n      for (const hex of p.removed) batch.del(idxKs, Buffer.from(hex, 'hex'));\n",
+    // the removals loop runs on into the additions (one loop: each change's removals, then its additions)
+    find: '      }\n    }\n    for (const p of plan) {\n      const ops = p.l.def.unique || (p.marker',
+    replace: '      }\n      const ops2 = p.l.def.unique || (p.marker',
     why: 'a unique value taken and given up within one commit loses its entry (written change by change)',
     tests: [...T.idx, 'test/unit/unique-value-moving-within-a-commit.test.ts'],
   },
@@ -434,6 +439,14 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '      if (p.l.def.unique && p.removed.length > 0) p.removed = p.removed.slice();',
     why: 'a document giving up a unique value deletes the entry of another holder (while the index is built)',
     tests: [...T.idx, 'test/unit/unique-index-built-while-values-move.test.ts'],
+  },
+  {
+    id: 'IM-14',
+    file: SEC,
+    find: "      if (p.l.def.state === 'building') p.l.touchedWhileBuilding = true;",
+    replace: '      void 0;',
+    why: "an index built while commits change its entries reports the backfill's count (an entry written twice counted twice)",
+    tests: ['test/unit/index-manager.test.ts'],
   },
   {
     id: 'EX-01',
@@ -846,6 +859,48 @@ export const MUTANTS: readonly Mutant[] = [
     replace: '      void plan;',
     why: 'retrieval filters keep seeing the metadata a content had before it was re-imported or deleted',
     tests: T.content,
+  },
+  // ---------------------------------------------------------------- AQL: COLLECT batches, resident columns' group codes
+  {
+    id: 'COL-01',
+    file: CTX,
+    find: '  if (b.length > 0) yield b;',
+    replace: '  void b;',
+    why: "a COLLECT's last, partial batch of rows is lost",
+    tests: T.collect,
+  },
+  {
+    id: 'COL-02',
+    file: COLS,
+    find: '      if (!setCode(g, s, values[i])) codes[i] = null;',
+    replace: "      if (values[i] !== null && typeof values[i] === 'object') codes[i] = null;",
+    why: 'the group codes do not follow the commits (a document moved to another group still counts in the old one)',
+    tests: T.collect,
+  },
+  {
+    id: 'COL-03',
+    file: CC,
+    find: '          const s = slots[i]!;\n          const v = col[s];\n          if (v === null) continue;\n          const g = codes[s]!;\n          acc.sum',
+    replace:
+      '          const s = slots[slots.length - 1 - i]!;\n          const v = col[s];\n          if (v === null) continue;\n          const g = codes[s]!;\n          acc.sum',
+    why: 'the coded SUM adds in another order than a scan (floating-point sums differ)',
+    tests: T.collect,
+  },
+  {
+    id: 'COL-04',
+    file: CC,
+    find: "          if (typeof v !== 'number') return undefined;",
+    replace: "          if (typeof v !== 'number') continue;",
+    why: 'MIN/MAX over a column with strings or booleans skips them instead of ordering across types',
+    tests: T.collect,
+  },
+  {
+    id: 'COL-05',
+    file: CC,
+    find: '      if (!cx.deps.columns!.unchanged(table, copy, version)) copy = undefined;',
+    replace: '      void version;',
+    why: 'a COLLECT whose columns changed while the coded passes paused answers from the changed columns',
+    tests: T.collect,
   },
 ];
 
