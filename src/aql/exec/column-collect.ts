@@ -25,7 +25,7 @@ import type { AqlValue } from '../ast.js';
 import type { ColumnPlan, Step } from '../planner.js';
 import { Pending, type Holding } from '../governor.js';
 import { compare, toNumber, truthy } from '../values.js';
-import { batchesOf, extend, ROW_BATCH, tooMany, type Row } from './context.js';
+import { batchesOf, extend, tooMany, type Row } from './context.js';
 import { CollectTable, collectBatches, groupRowMaker, groupRows, newAgg, type SortCollectContext } from './sort-collect.js';
 import { forStep, overlay, type SourceContext } from './sources.js';
 
@@ -109,13 +109,15 @@ export async function* columnCollectBatches(
   }
   const held = cx.gov.holding();
   try {
-    // The columns, if they hold the paths and are the state of the query's snapshot.
-    let copy = cx.deps.columns?.get(table, plan.paths.map(pathName), cx.snapshot.epoch);
+    // The columns, if they hold the paths and are the state of the query's snapshot; `at`: the copy's column of each path.
+    const names = plan.paths.map(pathName);
+    let copy = cx.deps.columns?.get(table, names, cx.snapshot.epoch);
+    const at = copy === undefined ? [] : names.map((n) => copy!.names.indexOf(n));
     if (copy !== undefined) {
       const version = copy.version;
-      const coded = await fromCodes(cx, table, copy, c, start, held);
+      const coded = await fromCodes(cx, table, copy, at, c, start, held);
       if (coded !== undefined) {
-        yield* coded;
+        yield* batchesOf(coded);
         return;
       }
       // Changed while the coded passes paused: no longer the snapshot's state, the documents are read instead.
@@ -124,7 +126,7 @@ export async function* columnCollectBatches(
     const groups = new CollectTable(cx, c.op, held);
     const add = rowAdder(cx, f, c, groups, start);
     // The FOR is its level's first step: its one input row is `start`.
-    const after = copy === undefined ? undefined : await fromColumns(cx, table, copy, plan, add);
+    const after = copy === undefined ? undefined : await fromColumns(cx, table, copy, at, add);
     if (after !== null) await fromDocuments(cx, table, plan, add, after);
     yield* batchesOf(groupRows(cx, c, await groups.sortedGroups(), start));
   } finally {
@@ -154,7 +156,7 @@ type CodedAcc =
  * each aggregate, so every group's floating-point sum adds its values in
  * the order of the other paths; MIN and MAX keep a number per group (a
  * value of another type: undefined, the per-row path orders across types).
- * The groups come out in AQL order of their values, as rows in batches.
+ * The groups come out as rows, in AQL order of their values.
  * Undefined when it does not apply, or when the columns changed while it
  * paused (nothing produced then).
  */
@@ -162,17 +164,16 @@ async function fromCodes(
   cx: SourceContext & SortCollectContext,
   table: string,
   copy: ColumnCopy,
+  at: readonly number[],
   c: CollectStep,
   start: Row,
   held: Holding,
-): Promise<Generator<Row[]> | undefined> {
+): Promise<Generator<Row> | undefined> {
   const plan = c.columnar!;
   const op = c.op;
   const columns = cx.deps.columns!;
   if (plan.projection || plan.groups.length !== 1 || !op.aggregates.every((a) => CODED.has(a.fn))) return undefined;
-  const names = plan.paths.map(pathName);
-  const column = (k: number): unknown[] | undefined => (k < 0 ? undefined : copy.cols[copy.names.indexOf(names[k]!)]!);
-  const gc = groupCodes(copy, copy.names.indexOf(names[plan.groups[0]!]!));
+  const gc = groupCodes(copy, at[plan.groups[0]!]!);
   if (gc === undefined) return undefined;
   const version = copy.version;
   const codes = gc.codes;
@@ -187,51 +188,31 @@ async function fromCodes(
   );
   held.hold(8 * n * (1 + 2 * accs.filter((x) => x !== undefined).length));
   const counts = new Float64Array(n);
-  const pause = async (): Promise<boolean> => {
-    if (!cx.gov.due()) return true;
-    await cx.turn();
-    return columns.unchanged(table, copy, version);
+  // The slots in key order, 16 chunks of rows at a time, the governor's turn between: false when `pass` gives up on
+  // a range (returns false) or the columns changed during a turn.
+  const inKeyOrder = async (pass: (from: number, to: number) => boolean | undefined): Promise<boolean> => {
+    for (let i = 0; i < slots.length; i += 16 * CHUNK) {
+      if (pass(i, Math.min(slots.length, i + 16 * CHUNK)) === false) return false;
+      if (cx.gov.due()) {
+        await cx.turn();
+        if (!columns.unchanged(table, copy, version)) return false;
+      }
+    }
+    return true;
   };
-  for (let i = 0; i < slots.length; ) {
-    const end = Math.min(slots.length, i + 16 * CHUNK);
-    for (; i < end; i++) counts[codes[slots[i]!]!]!++;
-    if (!(await pause())) return undefined;
-  }
+  const counted = await inKeyOrder((from, to) => {
+    for (let i = from; i < to; i++) counts[codes[slots[i]!]!]!++;
+    return undefined;
+  });
+  if (!counted) return undefined;
   for (let a = 0; a < accs.length; a++) {
     const acc = accs[a];
-    if (acc === undefined) continue;
-    const col = column(plan.aggregates[a]!);
-    if (col === undefined) continue; // no argument: every value null
-    for (let i = 0; i < slots.length; ) {
-      const end = Math.min(slots.length, i + 16 * CHUNK);
-      if (acc.kind === 'sum') {
-        for (; i < end; i++) {
-          const s = slots[i]!;
-          const v = col[s];
-          if (v === null) continue;
-          const g = codes[s]!;
-          acc.sum[g] = acc.sum[g]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
-          acc.n[g]!++;
-        }
-      } else {
-        const max = acc.kind === 'max';
-        const { best, seen } = acc;
-        for (; i < end; i++) {
-          const s = slots[i]!;
-          const v = col[s];
-          if (v === null) continue;
-          // Another type: AQL orders values across types, which the per-row path does.
-          if (typeof v !== 'number') return undefined;
-          const g = codes[s]!;
-          // Strictly less (greater): of equal values the first in key order stays, as with the per-row path.
-          if (seen[g] === 0 || (max ? v > best[g]! : v < best[g]!)) {
-            best[g] = v;
-            seen[g] = 1;
-          }
-        }
-      }
-      if (!(await pause())) return undefined;
-    }
+    const k = plan.aggregates[a]!;
+    // (no argument: every value null)
+    if (acc === undefined || k < 0) continue;
+    const col = copy.cols[at[k]!]!;
+    const done = await inKeyOrder(acc.kind === 'sum' ? sumPass(acc, col, slots, codes) : extremePass(acc, col, slots, codes));
+    if (!done) return undefined;
   }
   // The groups: the numbers of the values some row has, in AQL order of the values.
   const present: number[] = [];
@@ -248,6 +229,47 @@ async function fromCodes(
   return codedRows(c, start, gc.values as AqlValue[], present, counts, accs);
 }
 
+/** SUM/AVG over slots [from, to) of `col`: each non-null value added to its group's sum and count. */
+function sumPass(acc: Extract<CodedAcc, { kind: 'sum' }>, col: readonly unknown[], slots: readonly number[], codes: Int32Array) {
+  return (from: number, to: number): undefined => {
+    for (let i = from; i < to; i++) {
+      const s = slots[i]!;
+      const v = col[s];
+      if (v === null) continue;
+      const g = codes[s]!;
+      acc.sum[g] = acc.sum[g]! + (typeof v === 'number' ? v : toNumber(v as AqlValue));
+      acc.n[g]!++;
+    }
+    return undefined;
+  };
+}
+
+/** MIN/MAX over slots [from, to) of `col`; false at a value that is no number (AQL orders across types: the per-row path). */
+function extremePass(
+  acc: Extract<CodedAcc, { kind: 'min' | 'max' }>,
+  col: readonly unknown[],
+  slots: readonly number[],
+  codes: Int32Array,
+) {
+  const max = acc.kind === 'max';
+  const { best, seen } = acc;
+  return (from: number, to: number): boolean | undefined => {
+    for (let i = from; i < to; i++) {
+      const s = slots[i]!;
+      const v = col[s];
+      if (v === null) continue;
+      if (typeof v !== 'number') return false;
+      const g = codes[s]!;
+      // Strictly less (greater): of equal values the first in key order stays, as with the per-row path.
+      if (seen[g] === 0 || (max ? v > best[g]! : v < best[g]!)) {
+        best[g] = v;
+        seen[g] = 1;
+      }
+    }
+    return undefined;
+  };
+}
+
 /** The rows of the groups `present` (numbers, in output order): one aggregate state per aggregate, refilled per group. */
 function* codedRows(
   c: CollectStep,
@@ -256,11 +278,10 @@ function* codedRows(
   present: readonly number[],
   counts: Float64Array,
   accs: readonly CodedAcc[],
-): Generator<Row[]> {
+): Generator<Row> {
   const rowOf = groupRowMaker(c, start);
   const states = accs.map(() => newAgg());
   const one: AqlValue[] = [null];
-  let batch: Row[] = [];
   for (const g of present) {
     const count = counts[g]!;
     for (let a = 0; a < states.length; a++) {
@@ -277,30 +298,24 @@ function* codedRows(
       }
     }
     one[0] = values[g]!;
-    batch.push(rowOf(one, count, states));
-    if (batch.length >= ROW_BATCH) {
-      yield batch;
-      batch = [];
-    }
+    yield rowOf(one, count, states);
   }
-  if (batch.length > 0) yield batch;
 }
 
 /**
  * The rows from the table's columns (`copy`: the snapshot's state when the
- * query began): null when all were read; else the key after which the
+ * query began; `at`: its column of each path): null when all were read; else the key after which the
  * documents must be read (they changed while the reader paused).
  */
 async function fromColumns(
   cx: SourceContext,
   table: string,
   copy: ColumnCopy,
-  plan: ColumnPlan,
+  at: readonly number[],
   add: Add,
 ): Promise<string | undefined | null> {
   const columns = cx.deps.columns!;
-  const names = plan.paths.map(pathName);
-  const cols = names.map((n) => copy.cols[copy.names.indexOf(n)]!);
+  const cols = at.map((i) => copy.cols[i]!);
   const slots = slotsInOrder(copy);
   const version = copy.version;
   const vals = new Array<AqlValue>(cols.length);
