@@ -880,17 +880,17 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: 'COL-03',
     file: CC,
-    find: '          const s = slots[i]!;\n          const v = col[s];\n          if (v === null) continue;\n          const g = codes[s]!;\n          acc.sum',
+    find: '      const s = slots[i]!;\n      const v = col[s];\n      if (v === null) continue;\n      const g = codes[s]!;\n      acc.sum',
     replace:
-      '          const s = slots[slots.length - 1 - i]!;\n          const v = col[s];\n          if (v === null) continue;\n          const g = codes[s]!;\n          acc.sum',
+      '      const s = slots[to - 1 - (i - from)]!;\n      const v = col[s];\n      if (v === null) continue;\n      const g = codes[s]!;\n      acc.sum',
     why: 'the coded SUM adds in another order than a scan (floating-point sums differ)',
     tests: T.collect,
   },
   {
     id: 'COL-04',
     file: CC,
-    find: "          if (typeof v !== 'number') return undefined;",
-    replace: "          if (typeof v !== 'number') continue;",
+    find: "      if (typeof v !== 'number') return false;",
+    replace: "      if (typeof v !== 'number') continue;",
     why: 'MIN/MAX over a column with strings or booleans skips them instead of ordering across types',
     tests: T.collect,
   },
