@@ -7,7 +7,7 @@ import type { Snapshot } from '../storage/index.js';
 import type { Transaction } from '../txn/index.js';
 import { collectionBindKey, edgeTablesOf, queryExprs, subqueriesOf } from './analyze.js';
 import type { AqlValue, Expr, Query } from './ast.js';
-import { Executor, IndexOrderUnusable, type ExecDeps, type ValueChunk } from './exec/index.js';
+import { Executor, IndexOrderUnusable, type ExecDeps, type ValueChunks } from './exec/index.js';
 import { checkDepth, depthError, memoryError } from './governor.js';
 import { parseAql } from './parse.js';
 import { planQuery, type Catalogue, type Plan, type TableCatalogue } from './planner.js';
@@ -63,7 +63,7 @@ export type AqlResponse =
     };
 
 interface OpenCursor {
-  it: AsyncGenerator<ValueChunk, void, number | undefined>;
+  it: ValueChunks;
   /** The request transaction the cursor reads (it ends with it). */
   txn: Transaction | undefined;
   ex: Executor;
@@ -299,7 +299,7 @@ export class AqlService {
         throw new ThemisError('UNAVAILABLE', 'too many open cursors; read them to the end or let them expire', { retryAfterMs: 1000 });
       }
       let first: AqlValue[];
-      let it: AsyncGenerator<ValueChunk, void, number | undefined>;
+      let it: ValueChunks;
       let ex: Executor;
       let warnings: QueryWarnings;
       try {
@@ -415,7 +415,7 @@ export class AqlService {
 
   /** Result values: a returned document as its stored JSON text, anything else as a JSON value. */
   /** The result values; a returned document as its stored text (or its JSON when it has none). */
-  private output(ex: Executor, plan: Plan, want: number): AsyncGenerator<ValueChunk, void, number | undefined> {
+  private output(ex: Executor, plan: Plan, want: number): ValueChunks {
     if (plan.ret?.documentVar === undefined) return ex.chunks(plan.steps, plan.ret, undefined, undefined, want);
     return ex.chunks(
       plan.steps,
@@ -482,7 +482,7 @@ export class AqlService {
  * they are collected (the response holds them), and are released once the
  * page is complete (the response is then the HTTP layer's).
  */
-async function take(it: AsyncGenerator<ValueChunk, void, number | undefined>, n: number, ex: Executor): Promise<AqlValue[]> {
+async function take(it: ValueChunks, n: number, ex: Executor): Promise<AqlValue[]> {
   const out: AqlValue[] = [];
   const held = ex.gov.holding();
   try {

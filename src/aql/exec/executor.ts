@@ -50,6 +50,9 @@ export interface ValueChunk {
   bytes: number;
 }
 
+/** `Executor.chunks`: `next(n)` says how many values the consumer wants next. */
+export type ValueChunks = AsyncGenerator<ValueChunk, void, number | undefined>;
+
 /**
  * Runs a plan as a pipeline of async generators: sources stream from
  * LevelDB (one snapshot for the whole query) or the in-memory indexes, and
@@ -226,7 +229,7 @@ export class Executor implements ExecContext {
     as?: (v: AqlValue) => AqlValue,
     /** How many values the consumer wants first; `next(n)` says how many it wants next (no more are computed ahead). */
     want = CHUNK_VALUES,
-  ): AsyncGenerator<ValueChunk, void, number | undefined> {
+  ): ValueChunks {
     let rows: AsyncIterable<Row> = single(start);
     // The last step's rows when it hands them over in batches (COLLECT): read a batch per generator step.
     let batches: AsyncIterable<readonly Row[]> | undefined;
@@ -259,6 +262,8 @@ export class Executor implements ExecContext {
     const held = gov.holding();
     const filling = gov.holding();
     let chunk: AqlValue[] = [];
+    // values per chunk: what the consumer wants, at most CHUNK_VALUES
+    let limit = Math.min(want, CHUNK_VALUES);
     try {
       const one: Row[] = [];
       for await (const item of batches ?? rows) {
@@ -287,10 +292,10 @@ export class Executor implements ExecContext {
           filling.hold(8 + sizeOf(out, gov.maxDepth, this.texts));
           // The chunk holds (and charges) the value now; what building it took is garbage.
           gov.reset(m);
-          if (chunk.length >= want || chunk.length >= CHUNK_VALUES || filling.bytes >= CHUNK_BYTES) {
+          if (chunk.length >= limit || filling.bytes >= CHUNK_BYTES) {
             const c: ValueChunk = { values: chunk, bytes: filling.close() };
             chunk = [];
-            want = (yield c) ?? CHUNK_VALUES;
+            limit = Math.min((yield c) ?? CHUNK_VALUES, CHUNK_VALUES);
           }
         }
       }
